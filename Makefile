@@ -1,0 +1,47 @@
+# Rollgate's front door. Everything goes through CMake + Ninja:
+#   make          release build in build/
+#   make test     deps, build, every CTest test, then unit tests under ASan+UBSan
+#   make demo     deps, build, start rollgated on ./var and walk through the CLI
+#   make bench    benchmarks in bench/ (tables; never run by make test)
+#   make asan     the sanitizer build in build-asan/
+# Variables: DEMO_EXIT=1 (demo exits after its walk), JOBS=N.
+
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CTEST_ARGS ?=
+
+.PHONY: all deps build asan test demo bench format clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRG_SANITIZE=ON
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j $(JOBS)
+
+test: build asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L unit
+
+demo: build
+	./scripts/demo.sh $(BUILD)
+
+bench: build
+	./bench/checkin/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
