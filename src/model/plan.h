@@ -1,0 +1,73 @@
+/*
+ * plan.h - rollout plans: ordered waves with cumulative shares, bake times
+ * and the health gate's parameters.
+ *
+ * A plan is a fixed-size value (no heap): copy it freely. Built-in plans:
+ *   standard:  internal -> 0.1% (>= 50 endpoints) -> 1% -> 10% -> 50% -> 100%,
+ *              W = 10 min
+ *   emergency: internal -> 1% -> 100%, W = 3 min, no minimum bake
+ * Custom plans come from JSON (see rg_plan_from_json). Pure; thread-safe.
+ */
+#ifndef RG_PLAN_H
+#define RG_PLAN_H
+
+#include "common/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RG_MAX_WAVES 16
+#define RG_PLAN_NAME_MAX 32
+
+typedef struct rg_wave {
+    char name[RG_PLAN_NAME_MAX]; /* "internal", "0.1%", ... */
+    bool internal;        /* ring wave: only endpoints tagged `internal` */
+    uint32_t share_ppm;   /* cumulative share of the target fleet, ppm */
+    uint32_t min_endpoints; /* the wave holds at least this many endpoints
+                               (its share grows to reach it) and needs this
+                               many healthy reports (or all it holds) */
+    int64_t min_bake_ms;  /* time the wave runs before it may pass */
+    int64_t max_bake_ms;  /* 0: none; after it without a pass: hold */
+    int64_t window_ms;    /* W: time an exposed endpoint has to confirm */
+    double alpha;         /* false-halt bound of the health gate */
+    double beta;          /* false-pass bound of the health gate */
+    double tolerated_excess; /* silence/failure excess over control tolerated */
+} rg_wave;
+
+typedef enum rg_on_halt {
+    RG_ON_HALT_REVERT = 0, /* exposed endpoints return to the previous release */
+    RG_ON_HALT_PAUSE = 1,  /* exposed endpoints stay; nothing new is exposed */
+} rg_on_halt;
+
+typedef struct rg_plan {
+    char name[RG_PLAN_NAME_MAX]; /* "standard", "emergency" or "custom" */
+    size_t n_waves;              /* 1..RG_MAX_WAVES */
+    rg_wave waves[RG_MAX_WAVES];
+    rg_on_halt on_halt;
+} rg_plan;
+
+/* Fills out with the built-in plan called name ("standard" or
+ * "emergency"). Returns 0, or RG_EINVAL naming the unknown plan. */
+int rg_plan_builtin(const char *name, rg_plan *out, rg_err *err);
+
+/* Reads a plan from JSON: either a string naming a built-in plan, or an
+ * object {"name"?, "on_halt"?: "revert"|"pause", "waves": [{"name"?,
+ * "internal"?, "share": percent 0..100, "min_endpoints"?, "min_bake_s"?,
+ * "max_bake_s"?, "window_s"?, "alpha"?, "beta"?, "tolerated_excess"?}, ...]}.
+ * Shares must not decrease and the last wave must be 100%. Omitted wave
+ * fields take the standard plan's defaults. Returns 0 or RG_EINVAL with
+ * err->field naming the offending field (e.g. "plan.waves[2].share"). */
+int rg_plan_from_json(const json_t *v, rg_plan *out, rg_err *err);
+
+/* Serialises p in the object form rg_plan_from_json reads (round-trips
+ * exactly). Returns a new reference (caller json_decref's) or NULL on
+ * allocation failure. */
+json_t *rg_plan_to_json(const rg_plan *p);
+
+/* The share (ppm) wave w actually covers in a target fleet of fleet_size
+ * endpoints: its share_ppm, raised so that it holds at least
+ * min_endpoints, capped at RG_PPM (1000000). */
+uint32_t rg_wave_effective_share(const rg_wave *w, uint64_t fleet_size);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * rollout.h - the rollout state machine (pure: no I/O, no clock reads).
+ *
+ *   pending --start--> running(wave 0) --gate pass--> running(wave 1) ...
+ *   running(last wave) --gate pass--> completed
+ *   running --pause--> paused --resume--> running (same wave, bake restarts)
+ *   running|paused --gate halt--> halted
+ *   pending|running|paused --abort--> aborted
+ *   running|paused|halted|completed --rollback--> rolled_back
+ *
+ * The orchestrator measures a wave (rg_wave_counts), calls rg_rollout_tick
+ * with the plan, the current status and the time, and persists whatever
+ * transition comes back together with its reason and evidence. The health
+ * gate is a function the state machine calls (rg_gate_fn); until the
+ * canary analyzer supplies one, rg_gate_bake passes a wave after its
+ * minimum bake time once enough endpoints reported healthy.
+ */
+#ifndef RG_ROLLOUT_H
+#define RG_ROLLOUT_H
+
+#include "common/err.h"
+#include "model/plan.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum rg_rollout_state {
+    RG_RO_PENDING = 0,
+    RG_RO_RUNNING,
+    RG_RO_PAUSED,
+    RG_RO_COMPLETED,
+    RG_RO_HALTED,
+    RG_RO_ABORTED,
+    RG_RO_ROLLED_BACK,
+} rg_rollout_state;
+
+/* "pending", "running", "paused", "completed", "halted", "aborted",
+ * "rolled_back". */
+const char *rg_rollout_state_name(int state);
+/* Inverse of rg_rollout_state_name; -1 for an unknown name. */
+int rg_rollout_state_parse(const char *name);
+/* True for completed, halted, aborted and rolled_back. */
+bool rg_rollout_state_final(int state);
+
+/* Where a rollout stands. A plain value. */
+typedef struct rg_rollout_status {
+    int state;              /* rg_rollout_state */
+    int wave;               /* current wave index (0-based) */
+    uint32_t share_ppm;     /* effective share assigned so far (never shrinks) */
+    int64_t wave_started_ms;/* when the current wave (or its resume) began */
+    int64_t updated_ms;     /* time of the last transition */
+} rg_rollout_status;
+
+/* What the orchestrator measured for the current wave (cumulative over
+ * every wave so far: an endpoint counts from the wave it entered). */
+typedef struct rg_wave_counts {
+    uint64_t fleet;    /* endpoints in the rollout's target fleet */
+    uint64_t targeted; /* endpoints the current share assigns the release */
+    uint64_t exposed;  /* reported `applying` for the release */
+    uint64_t healthy;  /* reported `healthy` for the release */
+    uint64_t failed;   /* reported `failed`, `reverted` or `crashed` */
+    uint64_t silent;   /* exposed, no report within the window W */
+} rg_wave_counts;
+
+typedef enum rg_verdict {
+    RG_VERDICT_CONTINUE = 0, /* keep baking */
+    RG_VERDICT_PASS = 1,     /* the wave is healthy: advance */
+    RG_VERDICT_HOLD = 2,     /* stop advancing, do not revert (max bake hit) */
+    RG_VERDICT_HALT = 3,     /* the release is bad: halt */
+} rg_verdict;
+
+/* "continue", "pass", "hold", "halt". */
+const char *rg_verdict_name(int verdict);
+
+typedef struct rg_gate_result {
+    int verdict;        /* rg_verdict */
+    char reason[256];   /* one line for humans */
+    json_t *evidence;   /* new reference or NULL; whoever receives the
+                           result owns it (rg_gate_result_release) */
+} rg_gate_result;
+
+void rg_gate_result_release(rg_gate_result *r);
+
+/* A health gate: judges the current wave. Pure: must not read a clock or
+ * do I/O. elapsed_ms is the time since the wave (or its resume) started.
+ * ctx carries whatever the gate needs (per-stratum counts, ...). Fills out
+ * and returns 0, or a negative rg_code with err filled. */
+typedef int (*rg_gate_fn)(const rg_wave *wave, const rg_wave_counts *counts,
+                          int64_t elapsed_ms, void *ctx, rg_gate_result *out,
+                          rg_err *err);
+
+/* The foundation gate: pass once elapsed >= min_bake and healthy >=
+ * min(min_endpoints, targeted) with targeted > 0; halt when any endpoint
+ * failed; hold past max_bake; continue otherwise. ctx unused. */
+int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
+                 int64_t elapsed_ms, void *ctx, rg_gate_result *out,
+                 rg_err *err);
+
+/* A state change with its reason. */
+typedef struct rg_transition {
+    int from_state, to_state;
+    int from_wave, to_wave;
+    char reason[256];
+} rg_transition;
+
+typedef enum rg_rollout_cmd {
+    RG_CMD_START,
+    RG_CMD_PAUSE,
+    RG_CMD_RESUME,
+    RG_CMD_ABORT,
+    RG_CMD_ROLLBACK,
+} rg_rollout_cmd;
+
+/* Applies an operator command at now_ms. On success fills *next and *tr
+ * (tr->reason is the operator's reason) and returns 0; an invalid command
+ * for the state returns RG_ECONFLICT with a message like
+ * "rollout is completed; cannot pause" and leaves *next untouched. */
+int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
+                       rg_rollout_cmd cmd, const char *reason, int64_t now_ms,
+                       uint64_t fleet, rg_rollout_status *next,
+                       rg_transition *tr, rg_err *err);
+
+/* One orchestrator step for a running rollout: asks gate about the current
+ * wave and moves on (next wave, completed, halted or hold-as-paused).
+ * Returns 1 when a transition happened (*next, *tr filled), 0 when nothing
+ * changed (*next = *cur), negative on gate error. *gate_out always receives
+ * the gate's result (caller releases it); non-running rollouts return 0
+ * without calling the gate. The effective share of a new wave is computed
+ * from counts->fleet with rg_wave_effective_share and never shrinks. */
+int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
+                    const rg_wave_counts *counts, rg_gate_fn gate,
+                    void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
+                    rg_transition *tr, rg_gate_result *gate_out, rg_err *err);
+
+/* Whether an endpoint gets the rollout's release now. bucket is its
+ * rg_bucket(salt, id); internal says it carries the `internal` tag.
+ *  - pending, aborted-before-start: no
+ *  - running, paused, halted with on_halt=pause, aborted: yes when inside
+ *    the share reached so far (internal endpoints: from wave 0 on)
+ *  - completed: yes
+ *  - halted with on_halt=revert, rolled_back: no (back to previous) */
+bool rg_rollout_assigns(const rg_plan *plan, const rg_rollout_status *st,
+                        uint32_t bucket, bool internal);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * store.h - Rollgate's only door to durable state.
+ *
+ * One interface, several backends: SQLite (embedded default, WAL, in the
+ * data directory) now, PostgreSQL later. No SQL exists outside the backend
+ * files. Every mutating call is one transaction; calls that take an audit
+ * record write it in that same transaction, so an acknowledged change and
+ * its audit row are durable together or not at all.
+ *
+ * Records are plain values with fixed-size, NUL-terminated text fields;
+ * callers own them. List functions call fn once per row with a borrowed
+ * record valid only during that call; fn returns 0 to go on or non-zero to
+ * stop (that value is then returned). Every function is thread-safe.
+ *
+ * Returns: 0 on success; RG_ENOTFOUND for an unknown id or name;
+ * RG_ECONFLICT for duplicates and violated ordering rules; RG_EAUTH for
+ * unusable credentials; RG_EIO for database failures. err gets a message
+ * quoting the subject.
+ */
+#ifndef RG_STORE_H
+#define RG_STORE_H
+
+#include "common/err.h"
+#include "model/plan.h"
+#include "model/rollout.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RG_NAME_MAX 64     /* channel, token and actor names */
+#define RG_EPID_MAX 128    /* endpoint ids */
+#define RG_NOTES_MAX 4096  /* release notes */
+#define RG_DESC_MAX 1024   /* channel descriptions */
+#define RG_REASON_MAX 512  /* operator reasons */
+#define RG_ATTRS_MAX 2048  /* endpoint attributes / installed, as JSON text */
+#define RG_HASH_HEX 65     /* sha256 hex + NUL */
+
+typedef struct rg_store rg_store;
+
+/* Who did what, to what, why, from where. */
+typedef struct rg_audit_rec {
+    int64_t id;                 /* set by the store */
+    int64_t at_ms;
+    char actor[RG_NAME_MAX + 1];   /* token name, "endpoint:<id>", "system" */
+    char role[16];                 /* viewer, operator, admin, endpoint, system */
+    char action[48];               /* "release.create", "rollout.pause", ... */
+    char target[160];              /* "release:7", "rollout:3", "channel:detections" */
+    char reason[RG_REASON_MAX + 1];
+    char source[64];               /* client address, or "" */
+    char detail[512];              /* small JSON or text, or "" */
+} rg_audit_rec;
+
+typedef struct rg_audit_filter {
+    const char *actor;   /* NULL: any */
+    const char *target;  /* NULL: any; exact match */
+    int64_t since_ms;    /* 0: no lower bound (inclusive) */
+    int64_t until_ms;    /* 0: no upper bound (exclusive) */
+    int64_t limit;       /* newest first; <= 0 means 1000 */
+} rg_audit_filter;
+
+typedef struct rg_channel_rec {
+    int64_t id;
+    char name[RG_NAME_MAX + 1];
+    char description[RG_DESC_MAX + 1];
+    int64_t created_ms;
+    int64_t current_release_id; /* release of the last completed rollout, 0: none */
+} rg_channel_rec;
+
+typedef struct rg_release_rec {
+    int64_t id;
+    int64_t channel_id;
+    char channel[RG_NAME_MAX + 1];
+    int64_t version;               /* strictly grows per channel */
+    char sha256[RG_HASH_HEX];
+    uint64_t size;
+    char notes[RG_NOTES_MAX + 1];
+    char urgency[16];              /* "standard" or "emergency" */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+} rg_release_rec;
+
+typedef struct rg_rollout_rec {
+    int64_t id;
+    int64_t release_id;
+    int64_t channel_id;
+    char channel[RG_NAME_MAX + 1];
+    int64_t prev_release_id;       /* channel's current release at creation, 0: none */
+    rg_plan plan;
+    char salt[33];                 /* bucketing salt, random hex */
+    rg_rollout_status status;
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+} rg_rollout_rec;
+
+/* One persisted decision or transition of a rollout. */
+typedef struct rg_decision_rec {
+    int64_t id;
+    int64_t rollout_id;
+    int64_t at_ms;
+    rg_transition tr;              /* from/to state and wave, reason */
+    char actor[RG_NAME_MAX + 1];   /* operator token name or "orchestrator" */
+    const char *evidence_json;     /* borrowed in list callbacks; "" if none */
+} rg_decision_rec;
+
+typedef struct rg_token_rec {
+    int64_t id;
+    char name[RG_NAME_MAX + 1];
+    char role[16];                 /* viewer, operator, admin */
+    char hash[RG_HASH_HEX];        /* sha256 of the secret; never the secret */
+    int64_t created_ms;
+    int64_t expires_ms;            /* 0: never */
+    int64_t revoked_ms;            /* 0: not revoked */
+    char created_by[RG_NAME_MAX + 1];
+} rg_token_rec;
+
+typedef struct rg_enroll_key_rec {
+    int64_t id;
+    char hash[RG_HASH_HEX];
+    int64_t created_ms;
+    int64_t expires_ms;            /* 0: never */
+    int64_t revoked_ms;            /* 0: not revoked */
+    int64_t uses_left;             /* -1: unlimited */
+    char created_by[RG_NAME_MAX + 1];
+} rg_enroll_key_rec;
+
+typedef struct rg_endpoint_rec {
+    char id[RG_EPID_MAX + 1];
+    char token_hash[RG_HASH_HEX];
+    char attrs_json[RG_ATTRS_MAX + 1];     /* {"os":..,"os_version":..,"arch":..,"tags":[..]} */
+    int64_t enrolled_ms;
+    int64_t last_seen_ms;                  /* 0: never checked in */
+    char installed_json[RG_ATTRS_MAX + 1]; /* last reported installed map, "{}" */
+} rg_endpoint_rec;
+
+/* A heartbeat's lasting part, flushed in batches (not one write per beat). */
+typedef struct rg_endpoint_seen {
+    const char *id;
+    int64_t last_seen_ms;
+    const char *installed_json;
+} rg_endpoint_seen;
+
+typedef struct rg_event_rec {
+    char endpoint_id[RG_EPID_MAX + 1];
+    char event_id[65];             /* agent-chosen unique id */
+    char type[16];                 /* applying healthy failed reverted crashed */
+    int64_t release_id;
+    char channel[RG_NAME_MAX + 1];
+    int64_t reported_ms;           /* agent's clock */
+    int64_t received_ms;           /* server's clock */
+    char detail[512];
+} rg_event_rec;
+
+/* Distinct endpoints per report type for one release. */
+typedef struct rg_event_counts {
+    uint64_t applying;
+    uint64_t healthy;
+    uint64_t failed;   /* failed, reverted or crashed */
+} rg_event_counts;
+
+/* Opens (creating and migrating as needed) the store at url:
+ * "sqlite:PATH" or a plain PATH to an SQLite file. *out is owned by the
+ * caller and closed with rg_store_close. */
+int rg_store_open(const char *url, rg_store **out, rg_err *err);
+void rg_store_close(rg_store *s);
+
+/* Schema version after migrations (for tests and `rollgated --version`). */
+int rg_store_schema_version(rg_store *s);
+
+/* --- audit ------------------------------------------------------------ */
+int rg_store_audit_append(rg_store *s, rg_audit_rec *a, rg_err *err);
+int rg_store_audit_list(rg_store *s, const rg_audit_filter *f,
+                        int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
+                        rg_err *err);
+
+/* --- channels --------------------------------------------------------- */
+/* Inserts c (name, description, created_ms) and sets c->id.
+ * RG_ECONFLICT when the name exists. */
+int rg_store_channel_create(rg_store *s, rg_channel_rec *c,
+                            const rg_audit_rec *audit, rg_err *err);
+int rg_store_channel_get(rg_store *s, const char *name, rg_channel_rec *out,
+                         rg_err *err);
+int rg_store_channel_list(rg_store *s,
+                          int (*fn)(void *ctx, const rg_channel_rec *c),
+                          void *ctx, rg_err *err);
+
+/* --- artifacts (metadata; the bytes are files the server manages) ----- */
+/* Records an artifact; idempotent for the same sha256 and size. */
+int rg_store_artifact_put(rg_store *s, const char *sha256, uint64_t size,
+                          int64_t now_ms, const rg_audit_rec *audit,
+                          rg_err *err);
+/* RG_ENOTFOUND when unknown. */
+int rg_store_artifact_get(rg_store *s, const char *sha256, uint64_t *size,
+                          rg_err *err);
+
+/* --- releases --------------------------------------------------------- */
+/* Inserts r (channel by name, version, sha256, notes, urgency, created_*),
+ * fills r->id, r->channel_id and r->size. RG_ENOTFOUND for an unknown
+ * channel or artifact; RG_ECONFLICT when version is not above every
+ * version on the channel. */
+int rg_store_release_create(rg_store *s, rg_release_rec *r,
+                            const rg_audit_rec *audit, rg_err *err);
+int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
+                         rg_err *err);
+/* Newest first; channel NULL lists every channel. */
+int rg_store_release_list(rg_store *s, const char *channel,
+                          int (*fn)(void *ctx, const rg_release_rec *r),
+                          void *ctx, rg_err *err);
+
+/* --- rollouts --------------------------------------------------------- */
+/* Inserts r (release_id, plan, salt, status, created_*), fills r->id,
+ * r->channel_id, r->channel and r->prev_release_id (the channel's current
+ * release). RG_ENOTFOUND for an unknown release; RG_ECONFLICT when the
+ * channel already has a rollout that is not final, or the release is not
+ * newer than the channel's current release. */
+int rg_store_rollout_create(rg_store *s, rg_rollout_rec *r,
+                            const rg_audit_rec *audit, rg_err *err);
+int rg_store_rollout_get(rg_store *s, int64_t id, rg_rollout_rec *out,
+                         rg_err *err);
+/* Newest first; active_only lists only rollouts not in a final state. */
+int rg_store_rollout_list(rg_store *s, bool active_only,
+                          int (*fn)(void *ctx, const rg_rollout_rec *r),
+                          void *ctx, rg_err *err);
+/* Moves rollout id from *cur to *next (compare-and-set: RG_ECONFLICT if the
+ * stored status differs from *cur, e.g. a concurrent operator action),
+ * appends a decision row (tr, actor, evidence_json may be NULL) and the
+ * audit row (may be NULL) in one transaction. When next->state is
+ * completed the channel's current release becomes the rollout's release. */
+int rg_store_rollout_transition(rg_store *s, int64_t id,
+                                const rg_rollout_status *cur,
+                                const rg_rollout_status *next,
+                                const rg_transition *tr, const char *actor,
+                                const char *evidence_json,
+                                const rg_audit_rec *audit, rg_err *err);
+/* Oldest first. */
+int rg_store_decision_list(rg_store *s, int64_t rollout_id,
+                           int (*fn)(void *ctx, const rg_decision_rec *d),
+                           void *ctx, rg_err *err);
+
+/* --- admin tokens ----------------------------------------------------- */
+/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id. */
+int rg_store_token_create(rg_store *s, rg_token_rec *t,
+                          const rg_audit_rec *audit, rg_err *err);
+/* Finds the token with this hash (revoked and expired ones included: the
+ * caller decides). RG_ENOTFOUND when none. */
+int rg_store_token_find(rg_store *s, const char *hash, rg_token_rec *out,
+                        rg_err *err);
+int rg_store_token_list(rg_store *s,
+                        int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
+                        rg_err *err);
+/* Sets revoked_ms; RG_ENOTFOUND for an unknown id, RG_ECONFLICT if already
+ * revoked. */
+int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                          const rg_audit_rec *audit, rg_err *err);
+
+/* --- enrollment keys -------------------------------------------------- */
+int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
+                               const rg_audit_rec *audit, rg_err *err);
+/* Atomically checks the key with this hash is usable at now_ms (exists,
+ * not revoked, not expired, uses left) and consumes one use.
+ * RG_EAUTH when it is not usable. */
+int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
+                            rg_err *err);
+
+/* --- endpoints -------------------------------------------------------- */
+/* Inserts the endpoint, or on re-enrollment replaces its token hash and
+ * attributes (keeping last_seen and installed). */
+int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
+                             const rg_audit_rec *audit, rg_err *err);
+/* Updates last_seen_ms and installed_json of n endpoints in one
+ * transaction; unknown ids are skipped. */
+int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
+                            size_t n, rg_err *err);
+/* Every endpoint, for loading the in-memory fleet table at start-up. */
+int rg_store_endpoint_load(rg_store *s,
+                           int (*fn)(void *ctx, const rg_endpoint_rec *e),
+                           void *ctx, rg_err *err);
+
+/* --- agent events ----------------------------------------------------- */
+/* Records n events in one transaction; an event whose (endpoint_id,
+ * event_id) is already stored is skipped, so retries are idempotent.
+ * *n_new (may be NULL) receives how many were new. */
+int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
+                           size_t *n_new, rg_err *err);
+/* Distinct endpoints that reported each type for release_id. */
+int rg_store_event_counts(rg_store *s, int64_t release_id,
+                          rg_event_counts *out, rg_err *err);
+
+#endif
