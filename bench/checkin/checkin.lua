@@ -1,0 +1,45 @@
+-- wrk script: POST /v1/agent/checkin round-robin over enrolled endpoints.
+-- Argument: a file of "endpoint_id token" lines (written by enroll.py).
+-- Each wrk thread starts at a different offset so threads do not move in
+-- lock-step over the same endpoints.
+
+local counter = 1
+local threads = {}
+
+function setup(thread)
+   thread:set("tid", counter)
+   table.insert(threads, thread)
+   counter = counter + 1
+end
+
+local reqs = {}
+local n = 0
+local i = 0
+
+function init(args)
+   for line in io.lines(args[1]) do
+      local id, tok = line:match("^(%S+)%s+(%S+)$")
+      if id then
+         n = n + 1
+         local body = '{"endpoint_id":"' .. id .. '","installed":{},"events":[]}'
+         reqs[n] = wrk.format("POST", "/v1/agent/checkin",
+            {["Authorization"] = "Bearer " .. tok,
+             ["Content-Type"] = "application/json"}, body)
+      end
+   end
+   i = (tid * 7919) % n
+end
+
+function request()
+   i = i % n + 1
+   return reqs[i]
+end
+
+local bad = 0
+function response(status, headers, body)
+   if status ~= 200 then bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+   io.write(string.format("non200=%d\n", summary.errors.status))
+end

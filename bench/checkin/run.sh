@@ -1,0 +1,120 @@
+#!/bin/bash
+# bench/checkin: check-in throughput of rollgated against nginx serving a
+# static 200, same wrk settings, same machine, one run; plus rollgated's
+# resident memory per enrolled endpoint.
+#
+# usage: bench/checkin/run.sh [BUILD_DIR]
+# env:   ENDPOINTS (default 100000), DURATION (wrk seconds, default 10),
+#        CONNECTIONS (default 64), THREADS (wrk threads, default 2), ROUNDS (default 3)
+# Last line: checkin_vs_nginx_ratio=R bytes_per_endpoint=N
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+ENDPOINTS=${ENDPOINTS:-100000}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+
+for tool in wrk nginx python3; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (run scripts/deps.sh)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/rollgate-bench.XXXXXX)
+server_pid=""
+nginx_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+wait_http() {
+    for _ in $(seq 1 200); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench: $1 did not come up" >&2; exit 1
+}
+# wrk_rps URL SCRIPT_ARGS... -> requests/s of one wrk run
+wrk_rps() {
+    local url=$1; shift
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" > "$work/wrk.out"
+    if grep -q "Non-2xx" "$work/wrk.out"; then
+        echo "bench: non-2xx responses from $url:" >&2; cat "$work/wrk.out" >&2; exit 1
+    fi
+    awk '/^Requests\/sec:/ {print $2}' "$work/wrk.out"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# --- rollgated --------------------------------------------------------
+port=$(free_port)
+token=$("$build/src/server/rollgated" init --data "$work/data" | tail -n 1)
+"$build/src/server/rollgated" --data "$work/data" --listen "127.0.0.1:$port" \
+    --log-level warn 2> "$work/rollgated.log" &
+server_pid=$!
+wait_http "http://127.0.0.1:$port/healthz"
+rss_empty=$(rss_kb "$server_pid")
+
+echo "bench: enrolling $ENDPOINTS endpoints..." >&2
+python3 "$here/enroll.py" "http://127.0.0.1:$port" "$token" "$ENDPOINTS" "$work/endpoints.txt"
+
+# one warm-up pass touches every endpoint record
+DURATION_SAVE=$DURATION; DURATION=3
+wrk_rps "http://127.0.0.1:$port" -s "$here/checkin.lua" -- "$work/endpoints.txt" >/dev/null
+DURATION=$DURATION_SAVE
+
+# --- nginx --------------------------------------------------------------
+nport=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<NGX
+worker_processes $(nproc);
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx;
+    proxy_temp_path $work/nginx;
+    fastcgi_temp_path $work/nginx;
+    uwsgi_temp_path $work/nginx;
+    scgi_temp_path $work/nginx;
+    server {
+        listen 127.0.0.1:$nport;
+        location / { default_type application/json; return 200 '{"ok":true}'; }
+    }
+}
+NGX
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+nginx_pid=$!
+wait_http "http://127.0.0.1:$nport/"
+
+# --- measure, interleaved rounds ------------------------------------------
+: > "$work/rg.txt"; : > "$work/ngx.txt"
+for r in $(seq 1 "$ROUNDS"); do
+    echo "bench: round $r/$ROUNDS" >&2
+    wrk_rps "http://127.0.0.1:$port" -s "$here/checkin.lua" -- "$work/endpoints.txt" >> "$work/rg.txt"
+    wrk_rps "http://127.0.0.1:$nport/" >> "$work/ngx.txt"
+done
+rss_full=$(rss_kb "$server_pid")
+
+rg=$(median < "$work/rg.txt")
+ngx=$(median < "$work/ngx.txt")
+ratio=$(awk -v a="$rg" -v b="$ngx" 'BEGIN {printf "%.2f", a / b}')
+bpe=$(awk -v a="$rss_full" -v b="$rss_empty" -v n="$ENDPOINTS" 'BEGIN {printf "%d", (a - b) * 1024 / n}')
+
+printf '\n%-34s %14s %14s\n' "check-in benchmark ($ENDPOINTS endpoints)" "rollgated" "nginx static"
+printf '%-34s %14s %14s\n' "requests/s, median of $ROUNDS" "$rg" "$ngx"
+printf '%-34s %14s %14s\n' "requests/s, all rounds" "$(paste -sd/ "$work/rg.txt")" "$(paste -sd/ "$work/ngx.txt")"
+printf '%-34s %14s\n' "rollgated RSS empty fleet (KiB)" "$rss_empty"
+printf '%-34s %14s\n' "rollgated RSS full fleet (KiB)" "$rss_full"
+printf '%-34s %14s\n' "wrk settings" "-t$THREADS -c$CONNECTIONS -d${DURATION}s"
+echo "checkin_vs_nginx_ratio=$ratio bytes_per_endpoint=$bpe"
