@@ -1,0 +1,116 @@
+#!/bin/bash
+# The `make demo` walk: starts rollgated on SQLite under ./var/demo, then
+# drives the CLI through a channel, a release, a rollout and an enrolled
+# endpoint checking in, with readable output. Afterwards it prints the
+# server URL and admin token and keeps serving until Ctrl-C, or exits at
+# once when DEMO_EXIT=1.
+#
+# usage: scripts/demo.sh [BUILD_DIR]    env: DEMO_PORT (default 7400), DEMO_EXIT
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+port=${DEMO_PORT:-7400}
+data="$root/var/demo"
+rollgated="$build/src/server/rollgated"
+rollgate="$build/src/cli/rollgate"
+url="http://127.0.0.1:$port"
+
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+json_field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d'"$1"')'; }
+
+if curl -fsS -o /dev/null "$url/healthz" 2>/dev/null; then
+    echo "demo: something already answers on $url; stop it or set DEMO_PORT" >&2
+    exit 1
+fi
+
+bold "A fresh data directory: rollgated init --data var/demo"
+rm -rf "$data"
+mkdir -p "$root/var"
+"$rollgated" init --data "$data" | tee "$root/var/demo-init.txt"
+token=$(tail -n 1 "$root/var/demo-init.txt")
+
+bold "Starting rollgated on $url (log: var/demo.log)"
+"$rollgated" --data "$data" --listen "127.0.0.1:$port" --tick-ms 500 \
+    --interval 2 2> "$root/var/demo.log" &
+server=$!
+stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+trap stop_server EXIT
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$url/healthz" 2>/dev/null && break
+    sleep 0.1
+done
+run curl -fsS "$url/healthz"; echo
+
+export ROLLGATE_URL="$url" ROLLGATE_TOKEN="$token"
+
+bold "A channel for detection content"
+run "$rollgate" channel create detections --description "detection rules for the sensor"
+run "$rollgate" channel list
+
+bold "An endpoint enrolls and checks in (what rollgate-agent does)"
+key=$("$rollgate" --json enroll-key create --uses 10 | json_field '["key"]')
+ep_token=$(curl -fsS -X POST "$url/v1/agent/enroll" -H 'Content-Type: application/json' \
+    -d '{"enrollment_key":"'"$key"'","endpoint_id":"demo-host-1","attributes":{"os":"windows","os_version":"11","arch":"x86_64","tags":["internal"]}}' \
+    | json_field '["token"]')
+echo "enrolled demo-host-1 (token kept by the agent)"
+checkin() {
+    curl -fsS -X POST "$url/v1/agent/checkin" -H "Authorization: Bearer $ep_token" \
+        -H 'Content-Type: application/json' -d "$1"
+}
+checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[]}' | python3 -m json.tool
+run "$rollgate" endpoints
+
+bold "A release: content uploaded, with notes saying what and why"
+content="$root/var/channel-291.rules"
+printf 'rule named-pipe-detect v291\n' > "$content"
+run "$rollgate" release create --channel detections --file "$content" --version 291 \
+    --notes "detect named-pipe abuse; fixes false positives on build hosts"
+release=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
+
+bold "A rollout through waves (a short plan for the demo)"
+plan="$root/var/demo-plan.json"
+cat > "$plan" <<'JSON'
+{"name": "demo", "waves": [
+  {"name": "internal", "internal": true, "share": 0, "min_bake_s": 2, "window_s": 60},
+  {"name": "canary", "share": 10, "min_endpoints": 1, "min_bake_s": 2, "window_s": 60},
+  {"name": "everyone", "share": 100, "min_bake_s": 2, "window_s": 60}]}
+JSON
+run "$rollgate" rollout start --release "$release" --plan "@$plan"
+rollout=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
+
+bold "The endpoint checks in, is offered the release, applies it and confirms"
+desired=$(checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[]}')
+echo "$desired" | python3 -m json.tool
+sha=$(echo "$desired" | json_field '["desired"]["detections"]["sha256"]')
+curl -fsS -H "Authorization: Bearer $ep_token" "$url/v1/agent/artifacts/$sha" -o "$root/var/downloaded.rules"
+echo "downloaded $(wc -c < "$root/var/downloaded.rules") bytes, sha256 $(sha256sum "$root/var/downloaded.rules" | cut -c1-16)..."
+now=$(date +%s%3N)
+checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[{"id":"ev-1","type":"applying","channel":"detections","release":'"$release"',"at_ms":'"$now"'}]}' | json_field '["acks"]'
+checkin '{"endpoint_id":"demo-host-1","installed":{"detections":{"release":'"$release"',"version":291,"sha256":"'"$sha"'"}},"events":[{"id":"ev-2","type":"healthy","channel":"detections","release":'"$release"',"at_ms":'"$now"'}]}' | json_field '["acks"]'
+
+bold "Waiting for the rollout to pass its waves"
+for _ in $(seq 1 60); do
+    state=$("$rollgate" --json rollout status "$rollout" | json_field '["state"]')
+    wave=$("$rollgate" --json rollout status "$rollout" | json_field '["wave_name"]')
+    printf '\r  state=%-10s wave=%-10s' "$state" "$wave"
+    [ "$state" = completed ] && break
+    checkin '{"endpoint_id":"demo-host-1","installed":{"detections":{"release":'"$release"',"version":291,"sha256":"'"$sha"'"}},"events":[]}' > /dev/null
+    sleep 1
+done
+echo
+run "$rollgate" rollout status "$rollout"
+
+bold "Who did what, when, why"
+run "$rollgate" audit --limit 10
+
+bold "Done"
+echo "server:  $url"
+echo "token:   $token"
+echo "try:     ROLLGATE_URL=$url ROLLGATE_TOKEN=$token $rollgate rollout status $rollout"
+if [ "${DEMO_EXIT:-0}" = 1 ]; then
+    exit 0
+fi
+echo "serving in the foreground; Ctrl-C to stop"
+wait "$server"
