@@ -7,6 +7,12 @@
  *              W = 10 min
  *   emergency: internal -> 1% -> 100%, W = 3 min, no minimum bake
  * Custom plans come from JSON (see rg_plan_from_json). Pure; thread-safe.
+ * Built-in values: alpha 1e-3, beta 1e-2, tolerated_excess 0.02, no max
+ * bake; standard bakes each wave at least W (internal, 0.1%, 1%, 100%:
+ * 10 min; 10%: 20 min; 50%: 30 min); the internal ring needs 1 healthy
+ * endpoint, every other wave 50. Omitted custom wave fields default to
+ * min_endpoints 0, min bake 10 min, W 10 min and the values above; an
+ * omitted name becomes "internal" or the share ("0.1%").
  */
 #ifndef RG_PLAN_H
 #define RG_PLAN_H
@@ -67,7 +73,17 @@ json_t *rg_plan_to_json(const rg_plan *p);
 
 /* The share (ppm) wave w actually covers in a target fleet of fleet_size
  * endpoints: its share_ppm, raised so that it holds at least
- * min_endpoints, capped at RG_PPM (1000000). */
+ * min_endpoints, capped at RG_PPM (1000000). "Holds" is in expectation:
+ * the raised share is ceil(min_endpoints * 1e6 / fleet_size) ppm. An
+ * internal wave's min_endpoints counts internal endpoints, so its share is
+ * never raised; fleet_size 0 leaves share_ppm as it is. */
 uint32_t rg_wave_effective_share(const rg_wave *w, uint64_t fleet_size);
+
+/* The exposure budget of wave index `wave` of p: the largest effective
+ * share of waves 0..wave (waves are cumulative, so a wave also holds every
+ * earlier wave's minimum). This is the share a rollout reaches when it
+ * enters that wave (given a fixed fleet), and it never shrinks from one
+ * wave to the next. */
+uint32_t rg_plan_wave_share(const rg_plan *p, size_t wave, uint64_t fleet_size);
 
 #endif
