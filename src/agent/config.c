@@ -1,0 +1,357 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include "common/buf.h"
+#include "durable.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+static void set_defaults(rg_agent_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->backoff_max_ms = 300000;
+    c->timeout_ms = 30000;
+    c->max_artifact = 256LL << 20;
+    c->trial_deadline_ms = 600000;
+    c->settle_ms = 5000;
+    c->max_starts = 3;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int set_str(char **slot, const char *v, int line, rg_err *err)
+{
+    char *d = strdup(v);
+    if (!d)
+        return rg_err_set(err, RG_ENOMEM, "line %d: out of memory", line);
+    free(*slot);
+    *slot = d;
+    return 0;
+}
+
+/* Seconds (decimal allowed) in [min_s, max_s] into *ms. */
+static int set_seconds(int64_t *ms, const char *key, const char *v,
+                       double min_s, double max_s, int line, rg_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !isfinite(d) || d < min_s ||
+        d > max_s)
+        return rg_err_field(err, RG_EINVAL, key,
+                            "line %d: '%s' must be seconds in [%g, %g]", line,
+                            key, min_s, max_s);
+    *ms = (int64_t)(d * 1000.0 + 0.5);
+    return 0;
+}
+
+static int set_int(int64_t *out, const char *key, const char *v, int64_t min,
+                   int64_t max, int line, rg_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+        return rg_err_field(err, RG_EINVAL, key,
+                            "line %d: '%s' must be an integer in [%lld, %lld]",
+                            line, key, (long long)min, (long long)max);
+    *out = n;
+    return 0;
+}
+
+static int set_tags(rg_agent_config *c, char *v, int line, rg_err *err)
+{
+    for (size_t i = 0; i < c->ntags; i++)
+        free(c->tags[i]);
+    c->ntags = 0;
+    for (char *save = NULL, *t = strtok_r(v, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        t = trim(t);
+        if (*t == '\0')
+            continue;
+        if (c->ntags == RG_AGENT_MAX_TAGS || strlen(t) > 64)
+            return rg_err_field(err, RG_EINVAL, "tags",
+                                "line %d: at most %d tags of 64 bytes", line,
+                                RG_AGENT_MAX_TAGS);
+        c->tags[c->ntags] = NULL;
+        if (set_str(&c->tags[c->ntags], t, line, err) != 0)
+            return RG_ENOMEM;
+        c->ntags++;
+    }
+    return 0;
+}
+
+static int set_global(rg_agent_config *c, const char *k, char *v, int line,
+                      rg_err *err)
+{
+    int64_t n = 0;
+    int rc = 0;
+    if (strcmp(k, "server") == 0) {
+        size_t len = strlen(v);
+        while (len > 0 && v[len - 1] == '/')
+            v[--len] = '\0';
+        return set_str(&c->server, v, line, err);
+    }
+    if (strcmp(k, "enrollment_key") == 0)
+        return set_str(&c->enrollment_key, v, line, err);
+    if (strcmp(k, "state_dir") == 0)
+        return set_str(&c->state_dir, v, line, err);
+    if (strcmp(k, "endpoint_id") == 0)
+        return set_str(&c->endpoint_id, v, line, err);
+    if (strcmp(k, "os") == 0)
+        return set_str(&c->os, v, line, err);
+    if (strcmp(k, "os_version") == 0)
+        return set_str(&c->os_version, v, line, err);
+    if (strcmp(k, "arch") == 0)
+        return set_str(&c->arch, v, line, err);
+    if (strcmp(k, "log_level") == 0)
+        return set_str(&c->log_level, v, line, err);
+    if (strcmp(k, "tags") == 0)
+        return set_tags(c, v, line, err);
+    if (strcmp(k, "interval") == 0)
+        return set_seconds(&c->interval_ms, k, v, 0.01, 86400, line, err);
+    if (strcmp(k, "backoff_max") == 0)
+        return set_seconds(&c->backoff_max_ms, k, v, 0.01, 86400, line, err);
+    if (strcmp(k, "timeout") == 0)
+        return set_seconds(&c->timeout_ms, k, v, 0.1, 3600, line, err);
+    if (strcmp(k, "trial_deadline") == 0)
+        return set_seconds(&c->trial_deadline_ms, k, v, 0.1, 86400 * 7, line,
+                           err);
+    if (strcmp(k, "settle") == 0)
+        return set_seconds(&c->settle_ms, k, v, 0, 3600, line, err);
+    if (strcmp(k, "max_artifact") == 0)
+        return set_int(&c->max_artifact, k, v, 1, 1LL << 40, line, err);
+    if (strcmp(k, "max_starts") == 0) {
+        rc = set_int(&n, k, v, 1, RG_AGENT_MAX_STARTS_LIMIT, line, err);
+        if (rc == 0)
+            c->max_starts = (int)n;
+        return rc;
+    }
+    return rg_err_field(err, RG_EINVAL, k, "line %d: unknown key '%s'", line, k);
+}
+
+static int set_hook(rg_agent_channel_conf *ch, const char *k, const char *v,
+                    int line, rg_err *err)
+{
+    char **slot = strcmp(k, "validate") == 0   ? &ch->validate
+                  : strcmp(k, "activate") == 0 ? &ch->activate
+                  : strcmp(k, "probe") == 0    ? &ch->probe
+                  : strcmp(k, "notify") == 0   ? &ch->notify
+                  : strcmp(k, "consumer") == 0 ? &ch->consumer
+                                               : NULL;
+    if (!slot)
+        return rg_err_field(err, RG_EINVAL, k,
+                            "line %d: unknown channel key '%s'", line, k);
+    return set_str(slot, v, line, err);
+}
+
+static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
+{
+    size_t n = strlen(s);
+    if (n < 2 || s[n - 1] != ']')
+        return rg_err_set(err, RG_EINVAL, "line %d: unterminated section", line);
+    s[n - 1] = '\0';
+    s = trim(s + 1);
+    if (strncmp(s, "channel", 7) != 0 || !isspace((unsigned char)s[7]))
+        return rg_err_set(err, RG_EINVAL,
+                          "line %d: sections are [channel NAME]", line);
+    char *name = trim(s + 7);
+    if (!rg__channel_name_ok(name))
+        return rg_err_set(err, RG_EINVAL,
+                          "line %d: channel '%s': name must be 1..64 of [a-z0-9._-]",
+                          line, name);
+    if (rg_agent_config_channel(c, name))
+        return rg_err_set(err, RG_EINVAL, "line %d: channel '%s' twice", line,
+                          name);
+    if (c->nchannels == RG_AGENT_MAX_CHANNELS)
+        return rg_err_set(err, RG_EINVAL, "line %d: more than %d channels",
+                          line, RG_AGENT_MAX_CHANNELS);
+    rg_agent_channel_conf *ch = &c->channels[c->nchannels];
+    memset(ch, 0, sizeof *ch);
+    if (set_str(&ch->name, name, line, err) != 0)
+        return RG_ENOMEM;
+    c->nchannels++;
+    return 0;
+}
+
+int rg_agent_config_parse(const char *text, rg_agent_config *c, rg_err *err)
+{
+    int rc = 0, line = 0;
+    char *copy = strdup(text);
+    set_defaults(c);
+    if (!copy)
+        return rg_err_set(err, RG_ENOMEM, "config: out of memory");
+    rg_agent_channel_conf *section = NULL;
+    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char *s = trim(l);
+        if (*s == '\0' || *s == '#')
+            continue;
+        if (*s == '[') {
+            rc = open_section(c, s, line, err);
+            if (rc != 0)
+                goto cleanup;
+            section = &c->channels[c->nchannels - 1];
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = rg_err_set(err, RG_EINVAL, "line %d: expected 'key = value'",
+                            line);
+            goto cleanup;
+        }
+        *eq = '\0';
+        char *k = trim(s), *v = trim(eq + 1);
+        rc = section ? set_hook(section, k, v, line, err)
+                     : set_global(c, k, v, line, err);
+        if (rc != 0)
+            goto cleanup;
+    }
+cleanup:
+    free(copy);
+    if (rc != 0)
+        rg_agent_config_release(c);
+    return rc;
+}
+
+/* Reads KEY=value (value optionally quoted) from an os-release buffer. */
+static char *os_release_value(const char *text, const char *key)
+{
+    size_t klen = strlen(key);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, klen) != 0 || l[klen] != '=')
+            continue;
+        const char *v = l + klen + 1;
+        size_t n = strcspn(v, "\n");
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+            v++;
+            n -= 2;
+        }
+        return strndup(v, n);
+    }
+    return NULL;
+}
+
+int rg_agent_config_detect_os(rg_agent_config *c, const char *os_release_path,
+                              rg_err *err)
+{
+    int rc = 0;
+    rg_buf b;
+    rg_buf_init(&b, 64 * 1024);
+    rc = rg__read_file(os_release_path, &b, NULL);
+    const char *text = (rc == 0 && b.data) ? b.data : "";
+    rc = 0;
+    if (!c->os) {
+        c->os = os_release_value(text, "ID");
+        if (!c->os)
+            c->os = strdup("linux");
+    }
+    if (!c->os_version) {
+        c->os_version = os_release_value(text, "VERSION_ID");
+        if (!c->os_version)
+            c->os_version = strdup("unknown");
+    }
+    if (!c->os || !c->os_version)
+        rc = rg_err_set(err, RG_ENOMEM, "config: out of memory");
+    rg_buf_release(&b);
+    return rc;
+}
+
+static int detect(rg_agent_config *c, rg_err *err)
+{
+    if (!c->endpoint_id) {
+        rg_buf b;
+        rg_buf_init(&b, 4096);
+        int rc = rg__read_file("/etc/machine-id", &b, err);
+        if (rc == 0 && b.data) {
+            char *id = trim(b.data);
+            if (*id)
+                c->endpoint_id = strdup(id);
+        }
+        rg_buf_release(&b);
+        if (!c->endpoint_id)
+            return rg_err_field(err, RG_EINVAL, "endpoint_id",
+                                "config: no endpoint_id and no /etc/machine-id");
+    }
+    if (!c->arch) {
+        struct utsname u;
+        c->arch = strdup(uname(&u) == 0 ? u.machine : "unknown");
+        if (!c->arch)
+            return rg_err_set(err, RG_ENOMEM, "config: out of memory");
+    }
+    return rg_agent_config_detect_os(c, "/etc/os-release", err);
+}
+
+int rg_agent_config_load(const char *path, rg_agent_config *c, rg_err *err)
+{
+    rg_buf b;
+    rg_buf_init(&b, 1 << 20);
+    int rc = rg__read_file(path, &b, err);
+    if (rc != 0) {
+        set_defaults(c);
+        goto cleanup;
+    }
+    rc = rg_agent_config_parse(b.data ? b.data : "", c, err);
+    if (rc != 0)
+        goto cleanup;
+    if (!c->server || !c->state_dir) {
+        rc = rg_err_field(err, RG_EINVAL, c->server ? "state_dir" : "server",
+                          "config '%s': '%s' is required", path,
+                          c->server ? "state_dir" : "server");
+        goto cleanup;
+    }
+    rc = detect(c, err);
+cleanup:
+    if (rc != 0)
+        rg_agent_config_release(c);
+    rg_buf_release(&b);
+    return rc;
+}
+
+const rg_agent_channel_conf *rg_agent_config_channel(const rg_agent_config *c,
+                                                     const char *name)
+{
+    for (size_t i = 0; i < c->nchannels; i++)
+        if (strcmp(c->channels[i].name, name) == 0)
+            return &c->channels[i];
+    return NULL;
+}
+
+void rg_agent_config_release(rg_agent_config *c)
+{
+    free(c->server);
+    free(c->enrollment_key);
+    free(c->state_dir);
+    free(c->endpoint_id);
+    free(c->os);
+    free(c->os_version);
+    free(c->arch);
+    free(c->log_level);
+    for (size_t i = 0; i < c->ntags; i++)
+        free(c->tags[i]);
+    for (size_t i = 0; i < c->nchannels; i++) {
+        rg_agent_channel_conf *ch = &c->channels[i];
+        free(ch->name);
+        free(ch->validate);
+        free(ch->activate);
+        free(ch->probe);
+        free(ch->notify);
+        free(ch->consumer);
+    }
+    set_defaults(c);
+}

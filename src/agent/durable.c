@@ -1,0 +1,190 @@
+/* durable.c - see durable.h. */
+#include "durable.h"
+
+#include "common/json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int rg__path(char *out, size_t n, const char *dir, const char *name)
+{
+    int w = snprintf(out, n, "%s/%s", dir, name);
+    return (w < 0 || (size_t)w >= n) ? RG_ETOOBIG : 0;
+}
+
+int rg__fsync_dir(const char *dir, rg_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return rg_err_set(err, RG_EIO, "'%s': %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    if (rc != 0)
+        return rg_err_set(err, RG_EIO, "fsync '%s': %s", dir, strerror(saved));
+    return 0;
+}
+
+int rg__mkdirs(const char *dir, rg_err *err)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+        return rg_err_set(err, RG_ETOOBIG, "path '%s' too long", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            return rg_err_set(err, RG_EIO, "mkdir '%s': %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        return rg_err_set(err, RG_EIO, "mkdir '%s': %s", p, strerror(errno));
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int rg__write_durable(const char *dir, const char *name, const void *p,
+                      size_t n, mode_t mode, rg_err *err)
+{
+    char path[4096], tmp[4096];
+    int fd = -1, rc = 0;
+    if (rg__path(path, sizeof path, dir, name) != 0 ||
+        snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        rc = rg_err_set(err, RG_EIO, "'%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    if (write_all(fd, p, n) != 0 || fsync(fd) != 0) {
+        rc = rg_err_set(err, RG_EIO, "write '%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = rg_err_set(err, RG_EIO, "close '%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        rc = rg_err_set(err, RG_EIO, "rename '%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    rc = rg__fsync_dir(dir, err);
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+int rg__write_json(const char *dir, const char *name, const json_t *v,
+                   rg_err *err)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!s)
+        return rg_err_set(err, RG_ENOMEM, "'%s': cannot serialise", name);
+    int rc = rg__write_durable(dir, name, s, strlen(s), 0600, err);
+    free(s);
+    return rc;
+}
+
+int rg__read_file(const char *path, rg_buf *out, rg_err *err)
+{
+    int rc = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return rg_err_set(err, RG_ENOTFOUND, "'%s' does not exist", path);
+        return rg_err_set(err, RG_EIO, "'%s': %s", path, strerror(errno));
+    }
+    char chunk[8192];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        rc = rg_buf_add(out, chunk, (size_t)r);
+        if (rc != 0) {
+            rg_err_set(err, rc, "'%s' is too large", path);
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+json_t *rg__read_json(const char *dir, const char *name, rg_err *err)
+{
+    char path[4096];
+    json_t *v = NULL;
+    rg_buf b;
+    rg_buf_init(&b, 1 << 20);
+    if (rg__path(path, sizeof path, dir, name) != 0) {
+        rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
+        goto cleanup;
+    }
+    if (rg__read_file(path, &b, err) != 0)
+        goto cleanup;
+    v = rg_json_parse_object(b.data ? b.data : "", b.len, err);
+    if (!v && err)
+        err->code = RG_EIO;
+cleanup:
+    rg_buf_release(&b);
+    return v;
+}
+
+int rg__remove_durable(const char *dir, const char *name, rg_err *err)
+{
+    char path[4096];
+    if (rg__path(path, sizeof path, dir, name) != 0)
+        return rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return rg_err_set(err, RG_EIO, "unlink '%s': %s", path, strerror(errno));
+    return rg__fsync_dir(dir, err);
+}
+
+bool rg__exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+bool rg__channel_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,56 @@
+/*
+ * durable.h - crash-safe file helpers for the agent's state directory.
+ *
+ * A durable write goes to "NAME.tmp", is fsynced, renamed over NAME, and
+ * the directory is fsynced: after a crash NAME holds either the old or the
+ * new bytes, never a mix. Internal to the agent (rg__ names).
+ */
+#ifndef RG_AGENT_DURABLE_H
+#define RG_AGENT_DURABLE_H
+
+#include "common/buf.h"
+#include "common/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Joins dir "/" name into out (size n). Returns 0 or RG_ETOOBIG. */
+int rg__path(char *out, size_t n, const char *dir, const char *name);
+
+/* fsyncs the directory dir. Returns 0 or RG_EIO. */
+int rg__fsync_dir(const char *dir, rg_err *err);
+
+/* Creates dir (and missing parents) with mode 0700. Returns 0 or RG_EIO. */
+int rg__mkdirs(const char *dir, rg_err *err);
+
+/* Writes n bytes as dir/name durably (see above) with the given mode.
+ * Returns 0 or RG_EIO. */
+int rg__write_durable(const char *dir, const char *name, const void *p,
+                      size_t n, mode_t mode, rg_err *err);
+
+/* Serialises v and writes it durably as dir/name (mode 0600). */
+int rg__write_json(const char *dir, const char *name, const json_t *v,
+                   rg_err *err);
+
+/* Reads the whole file path into out (initialised by the caller, whose
+ * cap applies). Returns 0, RG_ENOTFOUND when it does not exist, RG_ETOOBIG
+ * or RG_EIO. */
+int rg__read_file(const char *path, rg_buf *out, rg_err *err);
+
+/* Reads dir/name as a JSON object (at most 1 MiB). Returns a new reference
+ * (caller decrefs) or NULL with err filled (RG_ENOTFOUND when missing). */
+json_t *rg__read_json(const char *dir, const char *name, rg_err *err);
+
+/* Unlinks dir/name (missing is fine) and fsyncs dir. Returns 0 or RG_EIO. */
+int rg__remove_durable(const char *dir, const char *name, rg_err *err);
+
+/* True when path exists. */
+bool rg__exists(const char *path);
+
+/* True when name is a safe channel name: 1..64 of [a-z0-9._-], not "."
+ * or "..". */
+bool rg__channel_name_ok(const char *name);
+
+#endif
