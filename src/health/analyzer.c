@@ -1,0 +1,317 @@
+/* analyzer.c - see analyzer.h. */
+#include "analyzer.h"
+
+#include "common/json.h"
+#include "msprt.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A pass-side boundary may not reach 1: log1p(-1) is -inf. */
+#define MAX_BAD_SHARE (1.0 - 1e-9)
+
+void rg_gate_params_default(rg_gate_params *p)
+{
+    p->alpha = 1e-3;
+    p->beta = 1e-2;
+    p->tolerated_excess = 0.02;
+    p->baseline_failure = 1e-3;
+    p->window_ms = 600000;
+    p->min_endpoints = 0;
+}
+
+const char *rg_verdict_name(rg_verdict v)
+{
+    switch (v) {
+    case RG_VERDICT_PASS: return "pass";
+    case RG_VERDICT_HALT: return "halt";
+    case RG_VERDICT_CONTINUE: break;
+    }
+    return "continue";
+}
+
+void rg_analysis_release(rg_analysis *a)
+{
+    free(a->strata);
+    memset(a, 0, sizeof *a);
+}
+
+static int check_params(const rg_gate_params *p, rg_err *err)
+{
+    if (!(p->alpha > 0.0 && p->alpha < 0.5))
+        return rg_err_field(err, RG_EINVAL, "alpha",
+                            "gate: alpha %g must be in (0, 0.5)", p->alpha);
+    if (!(p->beta > 0.0 && p->beta < 0.5))
+        return rg_err_field(err, RG_EINVAL, "beta",
+                            "gate: beta %g must be in (0, 0.5)", p->beta);
+    if (!(p->tolerated_excess > 0.0 && p->tolerated_excess <= 0.5))
+        return rg_err_field(err, RG_EINVAL, "tolerated_excess",
+                            "gate: tolerated_excess %g must be in (0, 0.5]",
+                            p->tolerated_excess);
+    if (!(p->baseline_failure > 0.0 && p->baseline_failure <= 0.25))
+        return rg_err_field(err, RG_EINVAL, "baseline_failure",
+                            "gate: baseline_failure %g must be in (0, 0.25]",
+                            p->baseline_failure);
+    if (p->window_ms <= 0)
+        return rg_err_field(err, RG_EINVAL, "window_ms",
+                            "gate: window_ms %lld must be positive",
+                            (long long)p->window_ms);
+    return 0;
+}
+
+static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
+{
+    char field[64];
+    const char *what = NULL;
+    size_t len = c->stratum ? strlen(c->stratum) : 0;
+    if (len == 0 || len >= RG_STRATUM_NAME_MAX) {
+        snprintf(field, sizeof field, "strata[%zu].stratum", i);
+        return rg_err_field(err, RG_EINVAL, field,
+                            "gate: stratum %zu: name must be 1..%d bytes", i,
+                            RG_STRATUM_NAME_MAX - 1);
+    }
+    if (c->exposed > RG_ANALYZER_MAX_COUNT)
+        what = "exposed";
+    else if (c->control_windows > RG_ANALYZER_MAX_COUNT)
+        what = "control_windows";
+    else if (c->exposed_healthy > c->exposed)
+        what = "exposed_healthy";
+    else if (c->exposed_failed > c->exposed - c->exposed_healthy)
+        what = "exposed_failed";
+    else if (c->exposed_silent >
+             c->exposed - c->exposed_healthy - c->exposed_failed)
+        what = "exposed_silent";
+    else if (c->control_silent > c->control_windows)
+        what = "control_silent";
+    if (what) {
+        snprintf(field, sizeof field, "strata[%zu].%s", i, what);
+        return rg_err_field(err, RG_EINVAL, field,
+                            "stratum '%s': %s out of range (exposed %llu "
+                            "= healthy %llu + failed %llu + silent %llu + "
+                            "pending; control silent %llu of %llu windows; "
+                            "each at most 1e12)",
+                            c->stratum, what, (unsigned long long)c->exposed,
+                            (unsigned long long)c->exposed_healthy,
+                            (unsigned long long)c->exposed_failed,
+                            (unsigned long long)c->exposed_silent,
+                            (unsigned long long)c->control_silent,
+                            (unsigned long long)c->control_windows);
+    }
+    return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    const rg_stratum_evidence *x = *(const rg_stratum_evidence *const *)a;
+    const rg_stratum_evidence *y = *(const rg_stratum_evidence *const *)b;
+    return strcmp(x->stratum, y->stratum);
+}
+
+/* Fails with RG_EINVAL when two strata share a name. */
+static int check_unique(const rg_analysis *a, rg_err *err)
+{
+    int rc = 0;
+    const rg_stratum_evidence **v = NULL;
+    if (a->n_strata < 2)
+        goto cleanup;
+    v = malloc(a->n_strata * sizeof *v);
+    if (!v) {
+        rc = rg_err_set(err, RG_ENOMEM, "gate: out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < a->n_strata; i++)
+        v[i] = &a->strata[i];
+    qsort(v, a->n_strata, sizeof *v, cmp_name);
+    for (size_t i = 1; i < a->n_strata; i++) {
+        if (strcmp(v[i - 1]->stratum, v[i]->stratum) == 0) {
+            char field[64];
+            snprintf(field, sizeof field, "strata[%zu].stratum",
+                     (size_t)(v[i] - a->strata));
+            rc = rg_err_field(err, RG_EINVAL, field,
+                              "stratum '%s' appears twice", v[i]->stratum);
+            goto cleanup;
+        }
+    }
+cleanup:
+    free(v);
+    return rc;
+}
+
+/* Computes one stratum's statistics from its counts (already checked). */
+static void stratum_stats(const rg_gate_params *p, rg_stratum_evidence *e)
+{
+    uint64_t windows = e->exposed_healthy + e->exposed_failed + e->exposed_silent;
+    uint64_t all = windows + e->control_windows;
+    e->exposed_pending = e->exposed - windows;
+    e->rho = all ? (double)windows / (double)all : 0.0;
+    rg_msprt_cell cell = {.x = e->exposed_silent,
+                          .n = e->exposed_silent + e->control_silent,
+                          .rho = e->rho};
+    e->silence_llr = rg_msprt_silence_halt(&cell, 1);
+    e->failure_llr =
+        rg_msprt_failure_halt(e->exposed_failed, windows, p->baseline_failure);
+    double control_share =
+        e->control_windows
+            ? (double)e->control_silent / (double)e->control_windows
+            : 0.0;
+    e->silence_bad = fmin(control_share + p->tolerated_excess, MAX_BAD_SHARE);
+}
+
+/* Index of the stratum with the largest silence (or failure) statistic. */
+static size_t worst_stratum(const rg_analysis *a, bool failures)
+{
+    size_t w = 0;
+    for (size_t i = 1; i < a->n_strata; i++) {
+        double vi = failures ? a->strata[i].failure_llr : a->strata[i].silence_llr;
+        double vw = failures ? a->strata[w].failure_llr : a->strata[w].silence_llr;
+        if (vi > vw)
+            w = i;
+    }
+    return w;
+}
+
+/* Index of the first stratum whose halt statistics lean towards excess
+ * (either > 0), or n_strata. */
+static size_t leaning_stratum(const rg_analysis *a)
+{
+    for (size_t i = 0; i < a->n_strata; i++)
+        if (a->strata[i].silence_llr > 0.0 || a->strata[i].failure_llr > 0.0)
+            return i;
+    return a->n_strata;
+}
+
+static void decide(rg_analysis *a)
+{
+    const rg_gate_params *p = &a->params;
+    char *r = a->reason;
+    size_t rn = sizeof a->reason;
+    if (a->silence_halt_llr >= a->halt_threshold) {
+        const rg_stratum_evidence *e = &a->strata[worst_stratum(a, false)];
+        a->verdict = RG_VERDICT_HALT;
+        snprintf(r, rn,
+                 "halt: exposed endpoints in '%s' fall silent more than "
+                 "control (%llu of %llu exposed vs %llu of %llu control "
+                 "windows); silence llr %.2f >= %.2f",
+                 e->stratum, (unsigned long long)e->exposed_silent,
+                 (unsigned long long)(e->exposed - e->exposed_pending),
+                 (unsigned long long)e->control_silent,
+                 (unsigned long long)e->control_windows, a->silence_halt_llr,
+                 a->halt_threshold);
+        return;
+    }
+    if (a->failure_halt_llr >= a->halt_threshold) {
+        const rg_stratum_evidence *e = &a->strata[worst_stratum(a, true)];
+        a->verdict = RG_VERDICT_HALT;
+        snprintf(r, rn,
+                 "halt: %llu of %llu exposed endpoints in '%s' failed "
+                 "(harmless share %g); failure llr %.2f >= %.2f",
+                 (unsigned long long)e->exposed_failed,
+                 (unsigned long long)(e->exposed - e->exposed_pending),
+                 e->stratum, p->baseline_failure, a->failure_halt_llr,
+                 a->halt_threshold);
+        return;
+    }
+    a->verdict = RG_VERDICT_CONTINUE;
+    size_t lean = leaning_stratum(a);
+    if (lean < a->n_strata) {
+        snprintf(r, rn,
+                 "continue: stratum '%s' leans towards excess (silence llr "
+                 "%.2f, failure llr %.2f)",
+                 a->strata[lean].stratum, a->strata[lean].silence_llr,
+                 a->strata[lean].failure_llr);
+    } else if (a->exposed_healthy < p->min_endpoints) {
+        snprintf(r, rn, "continue: %llu of %llu healthy endpoints needed",
+                 (unsigned long long)a->exposed_healthy,
+                 (unsigned long long)p->min_endpoints);
+    } else if (a->silence_pass_llr < a->pass_threshold ||
+               a->failure_pass_llr < a->pass_threshold) {
+        snprintf(r, rn,
+                 "continue: not yet clear that silence and failures are "
+                 "within tolerance (pass llr silence %.2f, failures %.2f, "
+                 "need %.2f)",
+                 a->silence_pass_llr, a->failure_pass_llr, a->pass_threshold);
+    } else {
+        a->verdict = RG_VERDICT_PASS;
+        snprintf(r, rn,
+                 "pass: %llu of %llu exposed endpoints healthy; silence within "
+                 "control + %g (llr %.2f) and failures below %g (llr %.2f), "
+                 "both >= %.2f",
+                 (unsigned long long)a->exposed_healthy,
+                 (unsigned long long)a->exposed, p->tolerated_excess,
+                 a->silence_pass_llr, p->baseline_failure + p->tolerated_excess,
+                 a->failure_pass_llr, a->pass_threshold);
+    }
+}
+
+int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
+               rg_analysis *out, rg_err *err)
+{
+    int rc = 0;
+    rg_msprt_pass_cell *pass = NULL;
+    memset(out, 0, sizeof *out);
+    if ((rc = check_params(p, err)) != 0)
+        goto cleanup;
+    if (n > RG_ANALYZER_MAX_STRATA) {
+        rc = rg_err_field(err, RG_EINVAL, "strata",
+                          "gate: %zu strata, at most %d", n,
+                          RG_ANALYZER_MAX_STRATA);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = check_counts(&s[i], i, err)) != 0)
+            goto cleanup;
+    out->params = *p;
+    out->halt_threshold = log(2.0 / p->alpha);
+    out->pass_threshold = log(1.0 / p->beta);
+    out->stratum_prior = RG_MSPRT_STRATUM_PRIOR;
+    if (n > 0) {
+        out->strata = calloc(n, sizeof *out->strata);
+        pass = calloc(n, sizeof *pass);
+        if (!out->strata || !pass) {
+            rc = rg_err_set(err, RG_ENOMEM, "gate: out of memory");
+            goto cleanup;
+        }
+    }
+    out->n_strata = n;
+    uint64_t windows = 0;
+    for (size_t i = 0; i < n; i++) {
+        rg_stratum_evidence *e = &out->strata[i];
+        memcpy(e->stratum, s[i].stratum, strlen(s[i].stratum) + 1);
+        e->exposed = s[i].exposed;
+        e->exposed_healthy = s[i].exposed_healthy;
+        e->exposed_failed = s[i].exposed_failed;
+        e->exposed_silent = s[i].exposed_silent;
+        e->control_windows = s[i].control_windows;
+        e->control_silent = s[i].control_silent;
+        stratum_stats(p, e);
+        pass[i] = (rg_msprt_pass_cell){
+            .silent = e->exposed_silent,
+            .windows = e->exposed_healthy + e->exposed_silent,
+            .bad = e->silence_bad};
+        out->exposed += e->exposed;
+        out->exposed_healthy += e->exposed_healthy;
+        out->exposed_failed += e->exposed_failed;
+        out->exposed_silent += e->exposed_silent;
+        out->exposed_pending += e->exposed_pending;
+        out->control_windows += e->control_windows;
+        out->control_silent += e->control_silent;
+        out->silence_halt_llr += rg_msprt_combine(e->silence_llr, out->stratum_prior);
+        out->failure_halt_llr += rg_msprt_combine(e->failure_llr, out->stratum_prior);
+        windows += e->exposed - e->exposed_pending;
+    }
+    if ((rc = check_unique(out, err)) != 0)
+        goto cleanup;
+    out->silence_pass_llr = rg_msprt_silence_pass(pass, n, p->tolerated_excess);
+    out->failure_pass_llr =
+        rg_msprt_failure_pass(out->exposed_failed, windows,
+                              p->baseline_failure + p->tolerated_excess);
+    decide(out);
+cleanup:
+    free(pass);
+    if (rc != 0)
+        rg_analysis_release(out);
+    return rc;
+}

@@ -1,0 +1,130 @@
+/*
+ * analyzer.h - the health gate of a wave: from per-stratum counts of the
+ * exposed and control cohorts to a verdict (continue / pass / halt), a
+ * one-line reason and an evidence record that replays to the same verdict.
+ *
+ * Pure: no I/O, no clock, no globals. The orchestrator (or the simulator)
+ * counts, per stratum, since the wave started:
+ *  - exposed endpoints (reported `applying R`), and among them those that
+ *    are failed (reported failed / reverted / crashed; this wins over the
+ *    rest), healthy (reported `healthy R` within W of applying) and silent
+ *    (neither by the end of W). The remainder are pending (still in W).
+ *  - control endpoint-windows: windows of length W of control endpoints of
+ *    the same stratum that ended (each after an acknowledged check-in), and
+ *    those among them with no check-in at all (silent). Count control
+ *    windows over the same span of time as the exposed windows (ideally a
+ *    fixed number per exposed window) so the exposure share rho stays
+ *    steady: the silence test conditions on it (see msprt.h).
+ *
+ * Halt: when either halt test (silence in excess of control, explicit
+ * failures above the harmless share; msprt.h) reaches log(2/alpha): the
+ * chance that a harmless release is ever halted, however often the gate is
+ * evaluated, is at most alpha (alpha/2 per test, Ville's inequality).
+ * Pass: when both pass tests reach log(1/beta) (exposed silence below
+ * control + tolerated_excess, failures below baseline_failure +
+ * tolerated_excess), at least min_endpoints exposed endpoints are healthy,
+ * and no stratum's halt statistic leans towards excess (> 0). Continue
+ * otherwise. Min/max bake time is the state machine's business.
+ *
+ * evidence.h turns an rg_analysis into JSON and replays it.
+ * Thread-safe (no shared state). See docs/health.md.
+ */
+#ifndef RG_ANALYZER_H
+#define RG_ANALYZER_H
+
+#include "common/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RG_STRATUM_NAME_MAX 64      /* bytes including the NUL */
+#define RG_ANALYZER_MAX_STRATA 4096 /* strata per analysis */
+#define RG_ANALYZER_MAX_COUNT 1000000000000ull /* per count, 1e12 */
+#define RG_ANALYSIS_REASON_MAX 256
+
+/* Gate parameters of one wave. */
+typedef struct rg_gate_params {
+    double alpha;            /* false-halt bound, (0, 0.5); default 1e-3 */
+    double beta;             /* false-pass bound, (0, 0.5); default 1e-2 */
+    double tolerated_excess; /* excess share (absolute, e.g. 0.02 = 2 points)
+                                of exposed silence over control silence, and
+                                of failures over baseline_failure, that the
+                                pass side refuses; (0, 0.5]; default 0.02 */
+    double baseline_failure; /* share of exposed endpoints that may fail for
+                                harmless reasons; (0, 0.25]; default 1e-3 */
+    int64_t window_ms;       /* W, > 0 (recorded in the evidence); default
+                                600000 */
+    uint64_t min_endpoints;  /* healthy exposed endpoints needed to pass;
+                                default 0 */
+} rg_gate_params;
+
+/* One stratum's counts, filled by the orchestrator (see the top comment). */
+typedef struct rg_stratum_counts {
+    const char *stratum;      /* name, 1..63 bytes, unique in one call;
+                                 borrowed for the call only */
+    uint64_t exposed;         /* endpoints that reported applying */
+    uint64_t exposed_healthy; /* healthy within W */
+    uint64_t exposed_failed;  /* failed, reverted or crashed */
+    uint64_t exposed_silent;  /* nothing by the end of W */
+    uint64_t control_windows; /* control endpoint-windows that ended */
+    uint64_t control_silent;  /* those without any check-in */
+} rg_stratum_counts;
+
+typedef enum rg_verdict {
+    RG_VERDICT_CONTINUE = 0,
+    RG_VERDICT_PASS = 1,
+    RG_VERDICT_HALT = 2,
+} rg_verdict;
+
+/* A stratum's counts and statistics in the evidence record. */
+typedef struct rg_stratum_evidence {
+    char stratum[RG_STRATUM_NAME_MAX];
+    uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent;
+    uint64_t exposed_pending;  /* exposed - healthy - failed - silent */
+    uint64_t control_windows, control_silent;
+    double rho;          /* exposed windows / (exposed + control windows),
+                            exposed windows = healthy + failed + silent */
+    double silence_llr;  /* log mixture LR of excess silence (halt side) */
+    double failure_llr;  /* log mixture LR of excess failures (halt side) */
+    double silence_bad;  /* pass-side boundary: control share + excess */
+} rg_stratum_evidence;
+
+/* The verdict and everything it was decided from. Owns `strata`: release
+ * it with rg_analysis_release. */
+typedef struct rg_analysis {
+    rg_verdict verdict;
+    char reason[RG_ANALYSIS_REASON_MAX]; /* one line, e.g. "halt: ..." */
+    rg_gate_params params;
+    double halt_threshold;   /* log(2/alpha), per halt test */
+    double pass_threshold;   /* log(1/beta), per pass test */
+    double stratum_prior;    /* RG_MSPRT_STRATUM_PRIOR */
+    double silence_halt_llr; /* sum over strata of combined silence factors */
+    double failure_halt_llr; /* same for failures */
+    double silence_pass_llr; /* pooled pass-side silence statistic */
+    double failure_pass_llr; /* pooled pass-side failure statistic */
+    uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent,
+        exposed_pending, control_windows, control_silent; /* totals */
+    size_t n_strata;
+    rg_stratum_evidence *strata; /* n_strata entries, input order */
+} rg_analysis;
+
+/* Fills p with the defaults above. */
+void rg_gate_params_default(rg_gate_params *p);
+
+/* Evaluates the gate for n (0..RG_ANALYZER_MAX_STRATA) strata. On success
+ * returns 0 and fills *out (which the caller later passes to
+ * rg_analysis_release). On failure returns RG_EINVAL (err->field names the
+ * bad parameter or "strata[i].<count>": inconsistent counts, duplicate
+ * or bad names) or RG_ENOMEM, and leaves *out empty (safe to release).
+ * Deterministic: the same inputs give bit-identical results. */
+int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
+               rg_analysis *out, rg_err *err);
+
+/* Frees what rg_analyze or rg_analyzer_replay stored in a; a becomes
+ * empty. a may be empty already. */
+void rg_analysis_release(rg_analysis *a);
+
+/* "continue", "pass" or "halt". */
+const char *rg_verdict_name(rg_verdict v);
+
+#endif
