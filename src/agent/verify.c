@@ -1,0 +1,58 @@
+/* verify.c - see verify.h. */
+#include "verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX],
+                       int64_t *size, rg_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return rg_err_set(err, RG_ENOTFOUND, "'%s' does not exist", path);
+        return rg_err_set(err, RG_EIO, "'%s': %s", path, strerror(errno));
+    }
+    int rc = 0;
+    rg_sha256 s;
+    rg_sha256_init(&s);
+    *size = 0;
+    char chunk[65536];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        rg_sha256_update(&s, chunk, (size_t)r);
+        *size += r;
+    }
+    close(fd);
+    rg_sha256_final(&s, hex);
+    return rc;
+}
+
+int rg_agent_verify_file(const char *path, const rg_artifact_want *want,
+                         rg_err *err)
+{
+    char hex[RG_SHA256_HEX];
+    int64_t size = 0;
+    int rc = rg_agent_hash_file(path, hex, &size, err);
+    if (rc != 0)
+        return rc;
+    if (size != want->size)
+        return rg_err_set(err, RG_EINVAL,
+                          "release %lld: size %lld, expected %lld",
+                          (long long)want->release, (long long)size,
+                          (long long)want->size);
+    if (strcmp(hex, want->sha256) != 0)
+        return rg_err_set(err, RG_EINVAL, "release %lld: sha256 mismatch",
+                          (long long)want->release);
+    return 0;
+}
