@@ -43,12 +43,17 @@ int rg_rollout_state_parse(const char *name);
 /* True for completed, halted, aborted and rolled_back. */
 bool rg_rollout_state_final(int state);
 
-/* Where a rollout stands. A plain value. */
+#define RG_RO_NEVER_STARTED (-1) /* wave_started_ms of an aborted pending rollout */
+
+/* Where a rollout stands. A plain value. A new rollout is
+ * {RG_RO_PENDING, wave 0, share 0, ...}; RG_CMD_START makes it run. */
 typedef struct rg_rollout_status {
     int state;              /* rg_rollout_state */
     int wave;               /* current wave index (0-based) */
     uint32_t share_ppm;     /* effective share assigned so far (never shrinks) */
-    int64_t wave_started_ms;/* when the current wave (or its resume) began */
+    int64_t wave_started_ms;/* when the current wave (or its resume) began;
+                               RG_RO_NEVER_STARTED once a pending rollout
+                               is aborted (it never assigned anything) */
     int64_t updated_ms;     /* time of the last transition */
 } rg_rollout_status;
 
@@ -92,7 +97,9 @@ typedef int (*rg_gate_fn)(const rg_wave *wave, const rg_wave_counts *counts,
 
 /* The foundation gate: pass once elapsed >= min_bake and healthy >=
  * min(min_endpoints, targeted) with targeted > 0; halt when any endpoint
- * failed; hold past max_bake; continue otherwise. ctx unused. */
+ * failed; hold past max_bake; continue otherwise. An internal wave with
+ * targeted == 0 passes after min_bake (there is nothing to test). ctx
+ * unused. out->evidence is an object with the counts and thresholds. */
 int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
                  int64_t elapsed_ms, void *ctx, rg_gate_result *out,
                  rg_err *err);
@@ -127,13 +134,18 @@ int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
  * changed (*next = *cur), negative on gate error. *gate_out always receives
  * the gate's result (caller releases it); non-running rollouts return 0
  * without calling the gate. The effective share of a new wave is computed
- * from counts->fleet with rg_wave_effective_share and never shrinks. */
+ * from counts->fleet with rg_wave_effective_share and never shrinks: the
+ * new wave's share is max(cur->share_ppm, rg_plan_wave_share(plan, wave,
+ * counts->fleet)); completing sets it to RG_PPM. A hold pauses the
+ * rollout; tr->reason reads "wave 2 (1%) passed: <gate reason>". */
 int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
                     const rg_wave_counts *counts, rg_gate_fn gate,
                     void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
                     rg_transition *tr, rg_gate_result *gate_out, rg_err *err);
 
-/* Whether an endpoint gets the rollout's release now. bucket is its
+/* Whether an endpoint gets the rollout's release now. Internal endpoints
+ * are assigned as soon as the rollout runs (the internal ring goes first
+ * whatever the plan), the others when bucket < st->share_ppm. bucket is its
  * rg_bucket(salt, id); internal says it carries the `internal` tag.
  *  - pending, aborted-before-start: no
  *  - running, paused, halted with on_halt=pause, aborted: yes when inside
