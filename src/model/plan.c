@@ -209,7 +209,7 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
         return rg_err_field(e, RG_EINVAL, "plan.waves",
                             "field 'plan.waves' needs at least one wave");
     for (size_t i = 0; i < p->n_waves; i++) {
-        char path[32];
+        char path[48];
         snprintf(path, sizeof path, "plan.waves[%zu]", i);
         if (!json_is_object(json_array_get(waves, i)))
             return rg_err_field(e, RG_EINVAL, path,
@@ -228,7 +228,7 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
         }
     }
     if (p->waves[p->n_waves - 1].share_ppm != RG_PPM) {
-        char path[32];
+        char path[48];
         snprintf(path, sizeof path, "plan.waves[%zu].share", p->n_waves - 1);
         return rg_err_field(e, RG_EINVAL, path,
                             "field '%s' must be 100: the last wave covers the "
