@@ -122,7 +122,12 @@ typedef enum rg_rollout_cmd {
 /* Applies an operator command at now_ms. On success fills *next and *tr
  * (tr->reason is the operator's reason) and returns 0; an invalid command
  * for the state returns RG_ECONFLICT with a message like
- * "rollout is completed; cannot pause" and leaves *next untouched. */
+ * "rollout is completed; cannot pause" and leaves *next untouched; a status
+ * outside the plan (bad state or wave) or an unknown command: RG_EINVAL.
+ * start enters wave 0 at share rg_plan_wave_share(plan, 0, fleet); resume
+ * restarts the bake clock (wave_started_ms = now_ms); abort of a pending
+ * rollout sets wave_started_ms = RG_RO_NEVER_STARTED. A NULL or empty
+ * reason becomes "operator: <command>". */
 int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
                        rg_rollout_cmd cmd, const char *reason, int64_t now_ms,
                        uint64_t fleet, rg_rollout_status *next,
