@@ -10,12 +10,18 @@
  * Records are plain values with fixed-size, NUL-terminated text fields;
  * callers own them. List functions call fn once per row with a borrowed
  * record valid only during that call; fn returns 0 to go on or non-zero to
- * stop (that value is then returned). Every function is thread-safe.
+ * stop (that value is then returned). Every function is thread-safe; the
+ * SQLite backend serialises calls on one connection, so fn runs with the
+ * store locked and must not call back into the same store. An audit
+ * argument may be NULL (nothing is audited).
  *
- * Returns: 0 on success; RG_ENOTFOUND for an unknown id or name;
- * RG_ECONFLICT for duplicates and violated ordering rules; RG_EAUTH for
- * unusable credentials; RG_EIO for database failures. err gets a message
- * quoting the subject.
+ * Returns: 0 on success; RG_EINVAL for bad arguments (a text field that
+ * does not end inside its record's capacity, a missing required field, an
+ * unknown urgency, role or event type, attributes that are not a JSON
+ * object): nothing is ever silently truncated; RG_ENOTFOUND for an unknown
+ * id or name; RG_ECONFLICT for duplicates and violated ordering rules;
+ * RG_EAUTH for unusable credentials; RG_EIO for database failures. err gets
+ * a message quoting the subject. A failed call changes nothing.
  */
 #ifndef RG_STORE_H
 #define RG_STORE_H
@@ -34,6 +40,7 @@
 #define RG_REASON_MAX 512  /* operator reasons */
 #define RG_ATTRS_MAX 2048  /* endpoint attributes / installed, as JSON text */
 #define RG_HASH_HEX 65     /* sha256 hex + NUL */
+#define RG_EVIDENCE_MAX (1024 * 1024) /* a decision's evidence JSON, bytes */
 
 typedef struct rg_store rg_store;
 
@@ -221,10 +228,13 @@ int rg_store_rollout_list(rg_store *s, bool active_only,
                           int (*fn)(void *ctx, const rg_rollout_rec *r),
                           void *ctx, rg_err *err);
 /* Moves rollout id from *cur to *next (compare-and-set: RG_ECONFLICT if the
- * stored status differs from *cur, e.g. a concurrent operator action),
- * appends a decision row (tr, actor, evidence_json may be NULL) and the
- * audit row (may be NULL) in one transaction. When next->state is
- * completed the channel's current release becomes the rollout's release. */
+ * stored status differs from *cur in any field, e.g. a concurrent operator
+ * action), appends a decision row (tr, actor, evidence_json may be NULL,
+ * else a JSON object of at most RG_EVIDENCE_MAX bytes; at_ms is
+ * next->updated_ms) and the audit row (may be NULL) in one transaction.
+ * When next->state is completed the channel's current release becomes the
+ * rollout's release; when it is rolled_back and the channel's current
+ * release is the rollout's, it returns to prev_release_id. */
 int rg_store_rollout_transition(rg_store *s, int64_t id,
                                 const rg_rollout_status *cur,
                                 const rg_rollout_status *next,

@@ -1,0 +1,120 @@
+/*
+ * backend.h - what a store backend provides (internal to src/store).
+ *
+ * store.c parses the URL, validates every argument once for all backends
+ * (text within its record's capacity, required fields, known enum values),
+ * then calls the backend through a table of function pointers. A backend
+ * is one .c file exporting one `const struct rg__store_ops`; adding
+ * PostgreSQL means one new file and one line in store.c. Backend functions
+ * get the backend's own state (impl) and may assume valid arguments; they
+ * keep every promise store.h makes (transactions, error codes, ordering).
+ */
+#ifndef RG_STORE_BACKEND_H
+#define RG_STORE_BACKEND_H
+
+#include "store/store.h"
+
+#include <stddef.h>
+
+/* Pass as `upto` to migrate to the newest schema the backend knows. */
+#define RG__SCHEMA_LATEST (-1)
+
+struct rg__store_ops {
+    const char *name; /* "sqlite", "postgres" */
+
+    /* Opens the backend at target (the URL without its scheme), creating
+     * it and applying migrations up to schema version upto (or every one
+     * with RG__SCHEMA_LATEST). *impl receives the backend's state, freed by
+     * close. */
+    int (*open)(const char *target, int upto, void **impl, rg_err *err);
+    void (*close)(void *impl);
+    int (*schema_version)(void *impl);
+
+    int (*audit_append)(void *impl, rg_audit_rec *a, rg_err *err);
+    int (*audit_list)(void *impl, const rg_audit_filter *f,
+                      int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
+                      rg_err *err);
+
+    int (*channel_create)(void *impl, rg_channel_rec *c,
+                          const rg_audit_rec *audit, rg_err *err);
+    int (*channel_get)(void *impl, const char *name, rg_channel_rec *out,
+                       rg_err *err);
+    int (*channel_list)(void *impl,
+                        int (*fn)(void *ctx, const rg_channel_rec *c),
+                        void *ctx, rg_err *err);
+
+    int (*artifact_put)(void *impl, const char *sha256, uint64_t size,
+                        int64_t now_ms, const rg_audit_rec *audit,
+                        rg_err *err);
+    int (*artifact_get)(void *impl, const char *sha256, uint64_t *size,
+                        rg_err *err);
+
+    int (*release_create)(void *impl, rg_release_rec *r,
+                          const rg_audit_rec *audit, rg_err *err);
+    int (*release_get)(void *impl, int64_t id, rg_release_rec *out,
+                       rg_err *err);
+    int (*release_list)(void *impl, const char *channel,
+                        int (*fn)(void *ctx, const rg_release_rec *r),
+                        void *ctx, rg_err *err);
+
+    int (*rollout_create)(void *impl, rg_rollout_rec *r,
+                          const rg_audit_rec *audit, rg_err *err);
+    int (*rollout_get)(void *impl, int64_t id, rg_rollout_rec *out,
+                       rg_err *err);
+    int (*rollout_list)(void *impl, bool active_only,
+                        int (*fn)(void *ctx, const rg_rollout_rec *r),
+                        void *ctx, rg_err *err);
+    int (*rollout_transition)(void *impl, int64_t id,
+                              const rg_rollout_status *cur,
+                              const rg_rollout_status *next,
+                              const rg_transition *tr, const char *actor,
+                              const char *evidence_json,
+                              const rg_audit_rec *audit, rg_err *err);
+    int (*decision_list)(void *impl, int64_t rollout_id,
+                         int (*fn)(void *ctx, const rg_decision_rec *d),
+                         void *ctx, rg_err *err);
+
+    int (*token_create)(void *impl, rg_token_rec *t,
+                        const rg_audit_rec *audit, rg_err *err);
+    int (*token_find)(void *impl, const char *hash, rg_token_rec *out,
+                      rg_err *err);
+    int (*token_list)(void *impl, int (*fn)(void *ctx, const rg_token_rec *t),
+                      void *ctx, rg_err *err);
+    int (*token_revoke)(void *impl, int64_t id, int64_t now_ms,
+                        const rg_audit_rec *audit, rg_err *err);
+
+    int (*enroll_key_create)(void *impl, rg_enroll_key_rec *k,
+                             const rg_audit_rec *audit, rg_err *err);
+    int (*enroll_key_use)(void *impl, const char *hash, int64_t now_ms,
+                          rg_err *err);
+
+    int (*endpoint_enroll)(void *impl, const rg_endpoint_rec *e,
+                           const rg_audit_rec *audit, rg_err *err);
+    int (*endpoint_flush)(void *impl, const rg_endpoint_seen *batch, size_t n,
+                          rg_err *err);
+    int (*endpoint_load)(void *impl,
+                         int (*fn)(void *ctx, const rg_endpoint_rec *e),
+                         void *ctx, rg_err *err);
+
+    int (*events_record)(void *impl, const rg_event_rec *ev, size_t n,
+                         size_t *n_new, rg_err *err);
+    int (*event_counts)(void *impl, int64_t release_id, rg_event_counts *out,
+                        rg_err *err);
+};
+
+struct rg_store {
+    const struct rg__store_ops *ops;
+    void *impl; /* the backend's state, owned by the store */
+};
+
+/* The SQLite backend (sqlite.c). */
+extern const struct rg__store_ops rg__sqlite_ops;
+
+/* rg_store_open with a schema version cap: upto is a version number or
+ * RG__SCHEMA_LATEST. Tests use it to build databases of an older schema
+ * and check that opening them migrates. Same returns and ownership as
+ * rg_store_open. */
+int rg__store_open_upto(const char *url, int upto, rg_store **out,
+                        rg_err *err);
+
+#endif

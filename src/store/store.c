@@ -1,0 +1,485 @@
+/* store.c - see store.h. Parses the URL, validates arguments once for
+ * every backend, and dispatches through the backend's table (backend.h). */
+#include "store/backend.h"
+
+#include "common/crypto.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- argument checks shared by every backend --------------------------- */
+
+/* s lives in a char array of cap bytes: it must end inside it, and be
+ * non-empty when required. */
+static int text_in(const char *s, size_t cap, bool required, const char *what,
+                   rg_err *err)
+{
+    size_t n = strnlen(s, cap);
+    if (n == cap)
+        return rg_err_field(err, RG_EINVAL, what,
+                            "%s: longer than %zu bytes", what, cap - 1);
+    if (required && n == 0)
+        return rg_err_field(err, RG_EINVAL, what, "%s: required", what);
+    return 0;
+}
+
+#define TEXT(rec, f, required, what) \
+    text_in((rec)->f, sizeof (rec)->f, (required), (what), err)
+
+/* s is a pointer argument of at most max bytes (NULL counts as empty). */
+static int text_ptr(const char *s, size_t max, bool required, const char *what,
+                    rg_err *err)
+{
+    size_t n = s ? strnlen(s, max + 1) : 0;
+    if (n > max)
+        return rg_err_field(err, RG_EINVAL, what,
+                            "%s: longer than %zu bytes", what, max);
+    if (required && n == 0)
+        return rg_err_field(err, RG_EINVAL, what, "%s: required", what);
+    return 0;
+}
+
+static int sha256_arg(const char *hex, const char *what, rg_err *err)
+{
+    if (!hex || !rg_sha256_hex_valid(hex))
+        return rg_err_field(err, RG_EINVAL, what,
+                            "%s: must be 64 lower-case hex digits", what);
+    return 0;
+}
+
+/* s must be a JSON object (or "" when empty_ok). */
+static int json_object_text(const char *s, bool empty_ok, const char *what,
+                            rg_err *err)
+{
+    if (empty_ok && s[0] == '\0')
+        return 0;
+    json_t *v = json_loads(s, 0, NULL);
+    bool ok = v && json_is_object(v);
+    json_decref(v);
+    if (!ok)
+        return rg_err_field(err, RG_EINVAL, what,
+                            "%s: must be a JSON object", what);
+    return 0;
+}
+
+static bool one_of(const char *s, const char *const *names)
+{
+    for (; *names; names++)
+        if (strcmp(s, *names) == 0)
+            return true;
+    return false;
+}
+
+static int check_audit(const rg_audit_rec *a, rg_err *err)
+{
+    int rc;
+    if (!a)
+        return 0;
+    if ((rc = TEXT(a, actor, true, "audit.actor")) ||
+        (rc = TEXT(a, role, true, "audit.role")) ||
+        (rc = TEXT(a, action, true, "audit.action")) ||
+        (rc = TEXT(a, target, false, "audit.target")) ||
+        (rc = TEXT(a, reason, false, "audit.reason")) ||
+        (rc = TEXT(a, source, false, "audit.source")) ||
+        (rc = TEXT(a, detail, false, "audit.detail")))
+        return rc;
+    return 0;
+}
+
+static int check_status(const rg_rollout_status *st, const char *what,
+                        rg_err *err)
+{
+    if (!st || st->state < RG_RO_PENDING || st->state > RG_RO_ROLLED_BACK ||
+        st->wave < 0 || st->share_ppm > 1000000u)
+        return rg_err_field(err, RG_EINVAL, what, "%s: not a valid status",
+                            what);
+    return 0;
+}
+
+static const char *const urgencies[] = {"standard", "emergency", NULL};
+static const char *const roles[] = {"viewer", "operator", "admin", NULL};
+static const char *const event_types[] = {"applying", "healthy", "failed",
+                                          "reverted", "crashed", NULL};
+
+/* --- opening ------------------------------------------------------------ */
+
+int rg__store_open_upto(const char *url, int upto, rg_store **out,
+                        rg_err *err)
+{
+    const struct rg__store_ops *ops = &rg__sqlite_ops;
+    const char *target = url;
+    rg_store *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!url || !*url)
+        return rg_err_set(err, RG_EINVAL, "store url: required");
+    if (strncmp(url, "postgres://", 11) == 0 ||
+        strncmp(url, "postgresql://", 13) == 0)
+        return rg_err_set(err, RG_EINVAL,
+                          "store '%s': postgres backend not built yet", url);
+    if (strncmp(url, "sqlite:", 7) == 0)
+        target = url + 7;
+    if (!*target)
+        return rg_err_set(err, RG_EINVAL, "store '%s': empty path", url);
+
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return rg_err_set(err, RG_ENOMEM, "store '%s': out of memory", url);
+    s->ops = ops;
+    if ((rc = ops->open(target, upto, &s->impl, err))) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int rg_store_open(const char *url, rg_store **out, rg_err *err)
+{
+    return rg__store_open_upto(url, RG__SCHEMA_LATEST, out, err);
+}
+
+void rg_store_close(rg_store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s->impl);
+    free(s);
+}
+
+int rg_store_schema_version(rg_store *s)
+{
+    return s->ops->schema_version(s->impl);
+}
+
+/* --- audit ---------------------------------------------------------------- */
+
+int rg_store_audit_append(rg_store *s, rg_audit_rec *a, rg_err *err)
+{
+    int rc;
+    if (!a)
+        return rg_err_set(err, RG_EINVAL, "audit: required");
+    if ((rc = check_audit(a, err)))
+        return rc;
+    return s->ops->audit_append(s->impl, a, err);
+}
+
+int rg_store_audit_list(rg_store *s, const rg_audit_filter *f,
+                        int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
+                        rg_err *err)
+{
+    rg_audit_filter all = {0};
+    return s->ops->audit_list(s->impl, f ? f : &all, fn, ctx, err);
+}
+
+/* --- channels ------------------------------------------------------------- */
+
+int rg_store_channel_create(rg_store *s, rg_channel_rec *c,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(c, name, true, "name")) ||
+        (rc = TEXT(c, description, false, "description")) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->channel_create(s->impl, c, audit, err);
+}
+
+int rg_store_channel_get(rg_store *s, const char *name, rg_channel_rec *out,
+                         rg_err *err)
+{
+    if (!name || strnlen(name, RG_NAME_MAX + 1) > RG_NAME_MAX)
+        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    return s->ops->channel_get(s->impl, name, out, err);
+}
+
+int rg_store_channel_list(rg_store *s,
+                          int (*fn)(void *ctx, const rg_channel_rec *c),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->channel_list(s->impl, fn, ctx, err);
+}
+
+/* --- artifacts ------------------------------------------------------------ */
+
+int rg_store_artifact_put(rg_store *s, const char *sha256, uint64_t size,
+                          int64_t now_ms, const rg_audit_rec *audit,
+                          rg_err *err)
+{
+    int rc;
+    if ((rc = sha256_arg(sha256, "sha256", err)) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (size > INT64_MAX)
+        return rg_err_field(err, RG_EINVAL, "size", "artifact '%s': size too large",
+                            sha256);
+    return s->ops->artifact_put(s->impl, sha256, size, now_ms, audit, err);
+}
+
+int rg_store_artifact_get(rg_store *s, const char *sha256, uint64_t *size,
+                          rg_err *err)
+{
+    if (!sha256 || !rg_sha256_hex_valid(sha256))
+        return rg_err_set(err, RG_ENOTFOUND, "artifact not found");
+    return s->ops->artifact_get(s->impl, sha256, size, err);
+}
+
+/* --- releases ------------------------------------------------------------- */
+
+int rg_store_release_create(rg_store *s, rg_release_rec *r,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(r, channel, true, "channel")) ||
+        (rc = TEXT(r, sha256, true, "artifact")) ||
+        (rc = sha256_arg(r->sha256, "artifact", err)) ||
+        (rc = TEXT(r, notes, true, "notes")) ||
+        (rc = TEXT(r, urgency, true, "urgency")) ||
+        (rc = TEXT(r, created_by, false, "created_by")) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (r->version < 1)
+        return rg_err_field(err, RG_EINVAL, "version",
+                            "release version %lld: must be at least 1",
+                            (long long)r->version);
+    if (!one_of(r->urgency, urgencies))
+        return rg_err_field(err, RG_EINVAL, "urgency",
+                            "urgency '%s': must be standard or emergency",
+                            r->urgency);
+    return s->ops->release_create(s->impl, r, audit, err);
+}
+
+int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
+                         rg_err *err)
+{
+    return s->ops->release_get(s->impl, id, out, err);
+}
+
+int rg_store_release_list(rg_store *s, const char *channel,
+                          int (*fn)(void *ctx, const rg_release_rec *r),
+                          void *ctx, rg_err *err)
+{
+    if (channel && strnlen(channel, RG_NAME_MAX + 1) > RG_NAME_MAX)
+        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    return s->ops->release_list(s->impl, channel, fn, ctx, err);
+}
+
+/* --- rollouts ------------------------------------------------------------- */
+
+int rg_store_rollout_create(rg_store *s, rg_rollout_rec *r,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(r, salt, true, "salt")) ||
+        (rc = TEXT(r, created_by, false, "created_by")) ||
+        (rc = check_status(&r->status, "status", err)) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (r->plan.n_waves < 1 || r->plan.n_waves > RG_MAX_WAVES)
+        return rg_err_field(err, RG_EINVAL, "plan", "plan '%.*s': %zu waves",
+                            RG_PLAN_NAME_MAX, r->plan.name, r->plan.n_waves);
+    return s->ops->rollout_create(s->impl, r, audit, err);
+}
+
+int rg_store_rollout_get(rg_store *s, int64_t id, rg_rollout_rec *out,
+                         rg_err *err)
+{
+    return s->ops->rollout_get(s->impl, id, out, err);
+}
+
+int rg_store_rollout_list(rg_store *s, bool active_only,
+                          int (*fn)(void *ctx, const rg_rollout_rec *r),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->rollout_list(s->impl, active_only, fn, ctx, err);
+}
+
+int rg_store_rollout_transition(rg_store *s, int64_t id,
+                                const rg_rollout_status *cur,
+                                const rg_rollout_status *next,
+                                const rg_transition *tr, const char *actor,
+                                const char *evidence_json,
+                                const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = check_status(cur, "cur", err)) ||
+        (rc = check_status(next, "next", err)) ||
+        (rc = text_ptr(actor, RG_NAME_MAX, true, "actor", err)) ||
+        (rc = text_ptr(evidence_json, RG_EVIDENCE_MAX, false, "evidence", err)) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (!tr)
+        return rg_err_field(err, RG_EINVAL, "transition", "transition: required");
+    if ((rc = TEXT(tr, reason, false, "reason")))
+        return rc;
+    if (evidence_json &&
+        (rc = json_object_text(evidence_json, true, "evidence", err)))
+        return rc;
+    return s->ops->rollout_transition(s->impl, id, cur, next, tr, actor,
+                                      evidence_json ? evidence_json : "",
+                                      audit, err);
+}
+
+int rg_store_decision_list(rg_store *s, int64_t rollout_id,
+                           int (*fn)(void *ctx, const rg_decision_rec *d),
+                           void *ctx, rg_err *err)
+{
+    return s->ops->decision_list(s->impl, rollout_id, fn, ctx, err);
+}
+
+/* --- admin tokens --------------------------------------------------------- */
+
+int rg_store_token_create(rg_store *s, rg_token_rec *t,
+                          const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(t, name, true, "name")) ||
+        (rc = TEXT(t, role, true, "role")) ||
+        (rc = TEXT(t, hash, true, "hash")) ||
+        (rc = sha256_arg(t->hash, "hash", err)) ||
+        (rc = TEXT(t, created_by, false, "created_by")) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (!one_of(t->role, roles))
+        return rg_err_field(err, RG_EINVAL, "role",
+                            "role '%s': must be viewer, operator or admin",
+                            t->role);
+    return s->ops->token_create(s->impl, t, audit, err);
+}
+
+int rg_store_token_find(rg_store *s, const char *hash, rg_token_rec *out,
+                        rg_err *err)
+{
+    if (!hash || !rg_sha256_hex_valid(hash))
+        return rg_err_set(err, RG_ENOTFOUND, "token not found");
+    return s->ops->token_find(s->impl, hash, out, err);
+}
+
+int rg_store_token_list(rg_store *s,
+                        int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
+                        rg_err *err)
+{
+    return s->ops->token_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                          const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = check_audit(audit, err)))
+        return rc;
+    if (now_ms <= 0)
+        return rg_err_field(err, RG_EINVAL, "now_ms",
+                            "token %lld: revocation time must be positive",
+                            (long long)id);
+    return s->ops->token_revoke(s->impl, id, now_ms, audit, err);
+}
+
+/* --- enrollment keys ------------------------------------------------------ */
+
+int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
+                               const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(k, hash, true, "hash")) ||
+        (rc = sha256_arg(k->hash, "hash", err)) ||
+        (rc = TEXT(k, created_by, false, "created_by")) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (k->uses_left != -1 && k->uses_left < 1)
+        return rg_err_field(err, RG_EINVAL, "uses",
+                            "enrollment key uses %lld: must be -1 or at least 1",
+                            (long long)k->uses_left);
+    return s->ops->enroll_key_create(s->impl, k, audit, err);
+}
+
+int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
+                            rg_err *err)
+{
+    if (!hash || !rg_sha256_hex_valid(hash))
+        return rg_err_set(err, RG_EAUTH, "enrollment key unknown");
+    return s->ops->enroll_key_use(s->impl, hash, now_ms, err);
+}
+
+/* --- endpoints ------------------------------------------------------------ */
+
+int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
+                             const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(e, id, true, "endpoint_id")) ||
+        (rc = TEXT(e, token_hash, true, "token_hash")) ||
+        (rc = sha256_arg(e->token_hash, "token_hash", err)) ||
+        (rc = TEXT(e, attrs_json, true, "attributes")) ||
+        (rc = json_object_text(e->attrs_json, false, "attributes", err)) ||
+        (rc = TEXT(e, installed_json, false, "installed")) ||
+        (rc = json_object_text(e->installed_json, true, "installed", err)) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->endpoint_enroll(s->impl, e, audit, err);
+}
+
+int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
+                            size_t n, rg_err *err)
+{
+    int rc;
+    if (n > 0 && !batch)
+        return rg_err_set(err, RG_EINVAL, "endpoint flush: no batch");
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = text_ptr(batch[i].id, RG_EPID_MAX, true, "endpoint_id", err)) ||
+            (rc = text_ptr(batch[i].installed_json, RG_ATTRS_MAX, true,
+                           "installed", err)) ||
+            (rc = json_object_text(batch[i].installed_json, false, "installed",
+                                   err)))
+            return rc;
+    }
+    if (n == 0)
+        return 0;
+    return s->ops->endpoint_flush(s->impl, batch, n, err);
+}
+
+int rg_store_endpoint_load(rg_store *s,
+                           int (*fn)(void *ctx, const rg_endpoint_rec *e),
+                           void *ctx, rg_err *err)
+{
+    return s->ops->endpoint_load(s->impl, fn, ctx, err);
+}
+
+/* --- agent events --------------------------------------------------------- */
+
+int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
+                           size_t *n_new, rg_err *err)
+{
+    int rc;
+    if (n_new)
+        *n_new = 0;
+    if (n > 0 && !ev)
+        return rg_err_set(err, RG_EINVAL, "events: no batch");
+    for (size_t i = 0; i < n; i++) {
+        const rg_event_rec *e = &ev[i];
+        if ((rc = TEXT(e, endpoint_id, true, "endpoint_id")) ||
+            (rc = TEXT(e, event_id, true, "events.id")) ||
+            (rc = TEXT(e, type, true, "events.type")) ||
+            (rc = TEXT(e, channel, false, "events.channel")) ||
+            (rc = TEXT(e, detail, false, "events.detail")))
+            return rc;
+        if (!one_of(e->type, event_types))
+            return rg_err_field(err, RG_EINVAL, "events.type",
+                                "event '%s': unknown type '%s'", e->event_id,
+                                e->type);
+        if (e->release_id < 1)
+            return rg_err_field(err, RG_EINVAL, "events.release",
+                                "event '%s': release required", e->event_id);
+    }
+    if (n == 0)
+        return 0;
+    return s->ops->events_record(s->impl, ev, n, n_new, err);
+}
+
+int rg_store_event_counts(rg_store *s, int64_t release_id,
+                          rg_event_counts *out, rg_err *err)
+{
+    return s->ops->event_counts(s->impl, release_id, out, err);
+}
