@@ -1,0 +1,494 @@
+/* agent_api.c - see agent_api.h: enroll, check-in, artifact download and
+ * the fleet's admin views. */
+#include "agent_api.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "server/api.h"
+#include "server/artifacts.h"
+#include "server/auth.h"
+#include "server/desired.h"
+#include "server/fleet.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define EVENT_ID_MAX 64
+#define DETAIL_MAX 511
+#define LIST_LIMIT_DEFAULT 100
+#define LIST_LIMIT_MAX 1000
+
+const char *const rg_agent_event_types[5] = {"applying", "healthy", "failed",
+                                             "reverted", "crashed"};
+
+static _Atomic uint64_t st_enrollments, st_rejected, st_events_new,
+    st_downloads;
+static _Atomic uint64_t st_events[5];
+
+void rg_agent_stats_get(rg_agent_stats *out)
+{
+    out->enrollments = atomic_load(&st_enrollments);
+    out->checkins_rejected = atomic_load(&st_rejected);
+    out->events_new = atomic_load(&st_events_new);
+    out->artifact_downloads = atomic_load(&st_downloads);
+    for (size_t i = 0; i < 5; i++)
+        out->events[i] = atomic_load(&st_events[i]);
+}
+
+/* Reads `Authorization: Bearer <token>` and hashes the token. Returns 0 or
+ * RG_EAUTH (err filled). */
+static int bearer_hash(const rg_req *req, uint8_t hash[RG_FLEET_TOKEN_BYTES],
+                       rg_err *err)
+{
+    const char *h = rg_req_header(req, "Authorization");
+    if (!h)
+        return rg_err_set(err, RG_EAUTH, "missing Authorization header");
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return rg_err_set(err, RG_EAUTH, "Authorization must be 'Bearer <token>'");
+    const char *t = h + 7;
+    size_t n = strlen(t);
+    if (n == 0 || n > RG_AGENT_TOKEN_MAX || strcspn(t, " \t") != n)
+        return rg_err_set(err, RG_EAUTH, "malformed bearer token");
+    crypto_hash_sha256(hash, (const unsigned char *)t, n);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* enroll                                                             */
+
+void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"enrollment_key", "endpoint_id",
+                                          "attributes", NULL};
+    rg_err err;
+    rg_err_clear(&err);
+    rg_fleet_attrs *attrs = NULL;
+    rg_endpoint_rec *e = NULL;
+    char *attrs_text = NULL;
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    const char *key = NULL, *id = NULL;
+    json_t *aj = NULL;
+    if (rg_json_string(body, "enrollment_key", true, 128, &key, &err) < 0 ||
+        rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &id, &err) < 0 ||
+        rg_json_object(body, "attributes", true, &aj, &err) < 0)
+        goto fail;
+    if (!rg_fleet_id_valid(id)) {
+        rg_err_field(&err, RG_EINVAL, "endpoint_id",
+                     "endpoint_id must be 1..%d bytes of [A-Za-z0-9._:-]",
+                     RG_EPID_MAX);
+        goto fail;
+    }
+    attrs = malloc(sizeof *attrs);
+    e = calloc(1, sizeof *e);
+    if (!attrs || !e) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (rg_fleet_attrs_from_json(aj, attrs, &err) < 0)
+        goto fail;
+    attrs_text = rg_fleet_attrs_json(attrs);
+    if (!attrs_text) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
+    }
+
+    char key_hash[RG_SHA256_HEX], token[RG_SHA256_HEX];
+    rg_sha256_hex(key, strlen(key), key_hash);
+    int64_t now = rg_clock_now(srv->clock);
+    if (rg_store_enroll_key_use(srv->store, key_hash, now, &err) < 0) {
+        if (err.code == RG_EAUTH || err.code == RG_ENOTFOUND)
+            rg_err_field(&err, RG_EAUTH, "enrollment_key",
+                         "enrollment key is unknown, expired, revoked or used up");
+        goto fail;
+    }
+    rg_random_hex(token, 32);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    rg_sha256_hex(token, strlen(token), e->token_hash);
+    snprintf(e->attrs_json, sizeof e->attrs_json, "%s", attrs_text);
+    e->enrolled_ms = now;
+    e->last_seen_ms = 0;
+    snprintf(e->installed_json, sizeof e->installed_json, "{}");
+
+    rg_audit_rec audit;
+    char target[160];
+    snprintf(target, sizeof target, "endpoint:%s", id);
+    rg_audit_init(&audit, srv, req, "endpoint.enroll", target, NULL);
+    if (strlen(id) + 9 <= RG_NAME_MAX)
+        snprintf(audit.actor, sizeof audit.actor, "endpoint:%s", id);
+    else
+        snprintf(audit.actor, sizeof audit.actor, "endpoint");
+    snprintf(audit.role, sizeof audit.role, "endpoint");
+    if (rg_store_endpoint_enroll(srv->store, e, &audit, &err) < 0 ||
+        rg_fleet_put(srv->fleet, e, &err) < 0)
+        goto fail;
+    atomic_fetch_add(&st_enrollments, 1);
+    rg_resp_json(resp, 200,
+                 json_pack("{s:s, s:i}", "token", token, "interval_s",
+                           srv->cfg.checkin_interval_s));
+    goto cleanup;
+fail:
+    rg_resp_error(resp, &err);
+cleanup:
+    free(attrs_text);
+    free(attrs);
+    free(e);
+    json_decref(body);
+}
+
+/* ------------------------------------------------------------------ */
+/* check-in                                                           */
+
+static int event_type_index(const char *t)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(t, rg_agent_event_types[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Prefixes err's field with "events[i]." (or "installed.<ch>."). */
+static int requalify(rg_err *err, const char *prefix)
+{
+    char field[2 * sizeof err->field + RG_NAME_MAX];
+    snprintf(field, sizeof field, "%s%s", prefix, err->field);
+    size_t n = strlen(field);
+    if (n >= sizeof err->field)
+        n = sizeof err->field - 1;
+    memcpy(err->field, field, n);
+    err->field[n] = '\0';
+    return err->code;
+}
+
+static int parse_installed(const json_t *inst, rg_fleet_installed *out,
+                           size_t *n, rg_err *err)
+{
+    *n = 0;
+    if (!inst)
+        return 0;
+    if (json_object_size(inst) > RG_AGENT_INSTALLED_MAX)
+        return rg_err_field(err, RG_EINVAL, "installed",
+                            "installed has more than %d channels",
+                            RG_AGENT_INSTALLED_MAX);
+    const char *ch;
+    json_t *v;
+    json_object_foreach((json_t *)inst, ch, v) {
+        char prefix[RG_NAME_MAX + 16];
+        snprintf(prefix, sizeof prefix, "installed.%.*s.", RG_NAME_MAX, ch);
+        if (strlen(ch) == 0 || strlen(ch) > RG_NAME_MAX)
+            return rg_err_field(err, RG_EINVAL, "installed",
+                                "installed: channel names are 1..%d bytes",
+                                RG_NAME_MAX);
+        if (!json_is_object(v))
+            return rg_err_field(err, RG_EINVAL, "installed",
+                                "installed.%s must be an object", ch);
+        int64_t rel = 0, ver = 0;
+        const char *sha = NULL;
+        if (rg_json_int(v, "release", true, 1, INT64_C(1) << 53, &rel, err) < 0 ||
+            rg_json_int(v, "version", false, 1, INT64_C(1) << 53, &ver, err) < 0 ||
+            rg_json_string(v, "sha256", false, 64, &sha, err) < 0)
+            return requalify(err, prefix);
+        if (*n < RG_FLEET_CHANNELS) {
+            snprintf(out[*n].channel, sizeof out[*n].channel, "%s", ch);
+            out[*n].release_id = rel;
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
+static int parse_events(const json_t *events, const char *endpoint_id,
+                        int64_t now, rg_event_rec *out, int *types, size_t *n,
+                        rg_err *err)
+{
+    static const char *const allowed[] = {"id", "type", "channel", "release",
+                                          "at_ms", "detail", NULL};
+    *n = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach((json_t *)events, i, ev) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "events[%zu].", i);
+        if (!json_is_object(ev))
+            return rg_err_field(err, RG_EINVAL, "events",
+                                "events[%zu] must be an object", i);
+        const char *id = NULL, *type = NULL, *ch = NULL, *detail = NULL;
+        int64_t rel = 0, at = 0;
+        if (rg_json_only(ev, allowed, err) < 0 ||
+            rg_json_string(ev, "id", true, EVENT_ID_MAX, &id, err) < 0 ||
+            rg_json_string(ev, "type", true, 16, &type, err) < 0 ||
+            rg_json_string(ev, "channel", true, RG_NAME_MAX, &ch, err) < 0 ||
+            rg_json_int(ev, "release", true, 1, INT64_C(1) << 53, &rel, err) < 0 ||
+            rg_json_int(ev, "at_ms", false, 0, INT64_C(1) << 53, &at, err) < 0 ||
+            rg_json_string(ev, "detail", false, DETAIL_MAX, &detail, err) < 0)
+            return requalify(err, prefix);
+        int t = event_type_index(type);
+        if (t < 0) {
+            rg_err_field(err, RG_EINVAL, "type",
+                         "event type '%.16s' is not one of applying, healthy, "
+                         "failed, reverted, crashed", type);
+            return requalify(err, prefix);
+        }
+        rg_event_rec *r = &out[(*n)++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->endpoint_id, sizeof r->endpoint_id, "%s", endpoint_id);
+        snprintf(r->event_id, sizeof r->event_id, "%s", id);
+        snprintf(r->type, sizeof r->type, "%s", type);
+        snprintf(r->channel, sizeof r->channel, "%s", ch);
+        r->release_id = rel;
+        r->reported_ms = at;
+        r->received_ms = now;
+        snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
+        types[*n - 1] = t;
+    }
+    return 0;
+}
+
+void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"endpoint_id", "installed", "events",
+                                          NULL};
+    rg_err err;
+    rg_err_clear(&err);
+    rg_event_rec *evs = NULL;
+    json_t *acks = NULL, *desired = NULL, *notices = NULL;
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    if (bearer_hash(req, tok, &err) < 0) {
+        atomic_fetch_add(&st_rejected, 1);
+        rg_resp_error(resp, &err);
+        return;
+    }
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    const char *id = NULL;
+    json_t *inst = NULL, *events = NULL;
+    if (rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &id, &err) < 0 ||
+        rg_json_object(body, "installed", false, &inst, &err) < 0 ||
+        rg_json_array(body, "events", false, RG_AGENT_EVENTS_MAX, &events,
+                      &err) < 0)
+        goto fail;
+    if (!rg_fleet_id_valid(id)) {
+        rg_err_field(&err, RG_EINVAL, "endpoint_id",
+                     "endpoint_id must be 1..%d bytes of [A-Za-z0-9._:-]",
+                     RG_EPID_MAX);
+        goto fail;
+    }
+    rg_fleet_installed installed[RG_FLEET_CHANNELS];
+    size_t n_inst = 0, n_ev = 0;
+    if (parse_installed(inst, installed, &n_inst, &err) < 0)
+        goto fail;
+    int64_t now = rg_clock_now(srv->clock);
+    size_t max_ev = events ? json_array_size(events) : 0;
+    int types[RG_AGENT_EVENTS_MAX];
+    if (max_ev) {
+        evs = malloc(max_ev * sizeof *evs);
+        if (!evs) {
+            rg_err_set(&err, RG_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if (parse_events(events, id, now, evs, types, &n_ev, &err) < 0)
+            goto fail;
+    }
+
+    rg_fleet_checkin_out who;
+    if (rg_fleet_checkin(srv->fleet, id, tok, now, installed, n_inst, &who,
+                         &err) < 0) {
+        atomic_fetch_add(&st_rejected, 1);
+        goto fail;
+    }
+    /* Durable before acknowledged: a failure here answers 5xx and the agent
+     * retries the same events. */
+    size_t n_new = 0;
+    if (n_ev && rg_store_events_record(srv->store, evs, n_ev, &n_new, &err) < 0)
+        goto fail;
+    atomic_fetch_add(&st_events_new, n_new);
+    acks = json_array();
+    desired = json_object();
+    notices = json_array();
+    if (!acks || !desired || !notices) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n_ev; i++) {
+        atomic_fetch_add_explicit(&st_events[types[i]], 1, memory_order_relaxed);
+        if (json_array_append_new(acks, json_string(evs[i].event_id)) < 0) {
+            rg_err_set(&err, RG_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if (rg_desired_for_endpoint(srv->desired, id, who.internal, now,
+                                rg_fleet_size(srv->fleet), desired, notices,
+                                &err) < 0)
+        goto fail;
+    rg_resp_json(resp, 200,
+                 json_pack("{s:i, s:O, s:O, s:O}", "interval_s",
+                           srv->cfg.checkin_interval_s, "acks", acks,
+                           "desired", desired, "notices", notices));
+    goto cleanup;
+fail:
+    rg_resp_error(resp, &err);
+cleanup:
+    json_decref(acks);
+    json_decref(desired);
+    json_decref(notices);
+    free(evs);
+    json_decref(body);
+}
+
+/* ------------------------------------------------------------------ */
+/* artifact download                                                  */
+
+void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    char owner[RG_EPID_MAX + 1];
+    int fd = -1;
+    uint64_t size = 0;
+    if (bearer_hash(req, tok, &err) < 0 ||
+        rg_fleet_token_owner(srv->fleet, tok, owner, &err) < 0)
+        goto fail;
+    const char *sha = req->n_params ? req->params[0] : "";
+    if (!rg_sha256_hex_valid(sha)) {
+        rg_err_field(&err, RG_ENOTFOUND, "sha256",
+                     "artifact '%.64s' not found", sha);
+        goto fail;
+    }
+    if (rg_artifact_open(srv, sha, &fd, &size, &err) < 0)
+        goto fail;
+    atomic_fetch_add(&st_downloads, 1);
+    rg_resp_file(resp, req, fd, size); /* takes fd */
+    return;
+fail:
+    rg_resp_error(resp, &err);
+}
+
+/* ------------------------------------------------------------------ */
+/* admin views                                                        */
+
+/* Release id -> version, cached for one response. */
+typedef struct version_cache {
+    size_t n;
+    int64_t ids[64];
+    int64_t versions[64]; /* 0: unknown release */
+} version_cache;
+
+static int64_t version_of(rg_server *srv, version_cache *vc, int64_t release)
+{
+    for (size_t i = 0; i < vc->n; i++)
+        if (vc->ids[i] == release)
+            return vc->versions[i];
+    int64_t v = 0;
+    rg_release_rec *r = malloc(sizeof *r);
+    if (r && rg_store_release_get(srv->store, release, r, NULL) == 0)
+        v = r->version;
+    free(r);
+    if (vc->n < 64) {
+        vc->ids[vc->n] = release;
+        vc->versions[vc->n++] = v;
+    }
+    return v;
+}
+
+static json_t *endpoint_json(rg_server *srv, const rg_fleet_endpoint *e,
+                             version_cache *vc)
+{
+    json_t *attrs = json_loads(e->attrs_json, 0, NULL);
+    json_t *inst = json_object();
+    json_t *o = NULL;
+    if (!attrs || !inst)
+        goto cleanup;
+    for (size_t i = 0; i < e->n_installed; i++) {
+        int64_t v = version_of(srv, vc, e->installed[i].release_id);
+        json_t *entry = json_pack("{s:I, s:o}", "release",
+                                  (json_int_t)e->installed[i].release_id,
+                                  "version", v ? json_integer(v) : json_null());
+        if (json_object_set_new(inst, e->installed[i].channel, entry) < 0)
+            goto cleanup;
+    }
+    o = json_pack("{s:s, s:O, s:s, s:I, s:I, s:O}", "id", e->id, "attributes",
+                  attrs, "stratum", e->stratum, "enrolled_ms",
+                  (json_int_t)e->enrolled_ms, "last_seen_ms",
+                  (json_int_t)e->last_seen_ms, "installed", inst);
+cleanup:
+    json_decref(attrs);
+    json_decref(inst);
+    return o;
+}
+
+void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    version_cache vc = {0};
+    rg_fleet_endpoint *e = malloc(sizeof *e);
+    if (!e) {
+        rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");
+        return;
+    }
+    const char *id = req->n_params ? req->params[0] : "";
+    if (rg_fleet_get(srv->fleet, id, e, &err) < 0)
+        rg_resp_error(resp, &err);
+    else
+        rg_resp_json(resp, 200, endpoint_json(srv, e, &vc));
+    free(e);
+}
+
+void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    char (*ids)[RG_EPID_MAX + 1] = NULL;
+    size_t n = 0;
+    bool more = false, present = false;
+    int64_t limit = LIST_LIMIT_DEFAULT;
+    version_cache vc = {0};
+    json_t *list = NULL;
+    rg_fleet_endpoint *e = malloc(sizeof *e);
+    if (!e) {
+        rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");
+        return;
+    }
+    if (rg__api_query_int(req, "limit", 1, LIST_LIMIT_MAX, &limit, &present,
+                          resp) < 0)
+        goto cleanup;
+    const char *after = rg_req_query(req, "after");
+    if (after && strlen(after) > RG_EPID_MAX) {
+        rg_resp_errorf(resp, RG_EINVAL, "after",
+                       "query argument 'after' must be an endpoint id");
+        goto cleanup;
+    }
+    if (rg_fleet_page(srv->fleet, after, (size_t)limit, &ids, &n, &more,
+                      &err) < 0) {
+        rg_resp_error(resp, &err);
+        goto cleanup;
+    }
+    list = json_array();
+    if (!list)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        if (rg_fleet_get(srv->fleet, ids[i], e, &err) < 0)
+            continue; /* cannot happen: endpoints are never removed */
+        if (json_array_append_new(list, endpoint_json(srv, e, &vc)) < 0)
+            goto oom;
+    }
+    json_t *next = more && n ? json_string(ids[n - 1]) : json_null();
+    rg_resp_json(resp, 200,
+                 json_pack("{s:O, s:I, s:o}", "endpoints", list, "total",
+                           (json_int_t)rg_fleet_size(srv->fleet), "next_after",
+                           next));
+    goto cleanup;
+oom:
+    rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory listing endpoints");
+cleanup:
+    json_decref(list);
+    free(ids);
+    free(e);
+}

@@ -1,0 +1,57 @@
+/*
+ * agent_api.h - the agent routes, the fleet's admin views and /metrics.
+ *
+ *   POST /v1/agent/enroll              rg_api_agent_enroll
+ *   POST /v1/agent/checkin             rg_api_agent_checkin
+ *   GET  /v1/agent/artifacts/{sha256}  rg_api_agent_artifact
+ *   GET  /v1/endpoints                 rg_api_endpoints_list   (viewer)
+ *   GET  /v1/endpoints/{id}            rg_api_endpoint_get     (viewer)
+ *   GET  /metrics                      rg_api_metrics          (metrics.c)
+ *
+ * Agent routes carry no admin role: enroll authenticates with its
+ * enrollment key, the others with `Authorization: Bearer <endpoint
+ * token>` checked against the fleet table (401 unknown token, 403 another
+ * endpoint's token). Shapes and errors: docs/api.md.
+ *
+ * Enrollment is durable (rg_store_endpoint_enroll, audited as
+ * endpoint.enroll) before the token is returned; only the token's SHA-256
+ * is kept. A check-in validates everything first, then authenticates and
+ * records last-seen and installed in memory (flushed later), records its
+ * events durably (rg_store_events_record, idempotent by event id) before
+ * acknowledging them, and answers with the endpoint's desired state
+ * (desired.h). Handlers are thread-safe.
+ */
+#ifndef RG_AGENT_API_H
+#define RG_AGENT_API_H
+
+#include "server/server.h"
+
+#include <stdint.h>
+
+#define RG_AGENT_EVENTS_MAX 256     /* events per check-in */
+#define RG_AGENT_INSTALLED_MAX 64   /* channels in a check-in's installed */
+#define RG_AGENT_TOKEN_MAX 128      /* bearer token length accepted */
+
+void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* Process-wide agent counters, for /metrics. */
+typedef struct rg_agent_stats {
+    uint64_t enrollments;
+    uint64_t checkins_rejected;      /* 401/403 answers to check-ins */
+    uint64_t events[5];              /* received, by rg_agent_event_types order */
+    uint64_t events_new;             /* events stored for the first time */
+    uint64_t artifact_downloads;
+} rg_agent_stats;
+
+/* The event types, in the order of rg_agent_stats.events:
+ * applying, healthy, failed, reverted, crashed. */
+extern const char *const rg_agent_event_types[5];
+
+void rg_agent_stats_get(rg_agent_stats *out);
+
+#endif

@@ -1,0 +1,284 @@
+/* desired.c - see desired.h. */
+#include "desired.h"
+
+#include "model/bucket.h"
+#include "model/plan.h"
+#include "model/rollout.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct snapshot {
+    size_t n;
+    rg_desired_channel *ch;
+} snapshot;
+
+struct rg_desired {
+    rg_server *srv;
+    pthread_rwlock_t lock;   /* guards snap (the pointer) and its reading */
+    snapshot *snap;
+    pthread_mutex_t reload_mu; /* one reload at a time: the last one wins */
+};
+
+/* ------------------------------------------------------------------ */
+/* the pure part                                                      */
+
+static bool announcing(int state)
+{
+    return state == RG_RO_PENDING || state == RG_RO_RUNNING ||
+           state == RG_RO_PAUSED;
+}
+
+/* See desired.h: when the endpoint's bucket would enter the rollout if
+ * every wave passed at its minimum bake time. */
+static int64_t earliest_ms(const rg_rollout_rec *ro, uint32_t bucket,
+                           bool internal, int64_t now_ms, uint64_t fleet)
+{
+    const rg_plan *p = &ro->plan;
+    const rg_rollout_status *st = &ro->status;
+    size_t first;
+    int64_t t;
+    if (st->state == RG_RO_PENDING) {
+        first = 0;
+        t = now_ms;
+    } else {
+        size_t cur = (size_t)st->wave < p->n_waves ? (size_t)st->wave : p->n_waves - 1;
+        int64_t base = st->state == RG_RO_PAUSED ? now_ms : st->wave_started_ms;
+        t = base + p->waves[cur].min_bake_ms;
+        first = cur + 1;
+    }
+    for (size_t w = first; w < p->n_waves; w++) {
+        if (internal || rg_bucket_in(bucket, rg_plan_wave_share(p, w, fleet)))
+            break;
+        t += p->waves[w].min_bake_ms;
+    }
+    return t > now_ms ? t : now_ms;
+}
+
+void rg_desired_pick_for(const rg_desired_channel *c, const char *endpoint_id,
+                         bool internal, int64_t now_ms, uint64_t fleet_size,
+                         rg_desired_pick *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->has_rollout) {
+        out->release = c->current.id ? &c->current : NULL;
+        return;
+    }
+    const rg_rollout_rec *ro = &c->rollout;
+    uint32_t bucket = rg_bucket(ro->salt, endpoint_id);
+    if (rg_rollout_assigns(&ro->plan, &ro->status, bucket, internal)) {
+        out->release = &c->release;
+        out->rollout_id = ro->id;
+        return;
+    }
+    out->release = c->prev.id ? &c->prev : NULL;
+    if (announcing(ro->status.state)) {
+        out->notice = &c->release;
+        out->earliest_ms = earliest_ms(ro, bucket, internal, now_ms, fleet_size);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* loading                                                            */
+
+typedef struct load_ctx {
+    snapshot *snap;
+    size_t cap;
+    int oom;
+} load_ctx;
+
+static int load_channel(void *ctx, const rg_channel_rec *c)
+{
+    load_ctx *l = ctx;
+    if (l->snap->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        rg_desired_channel *n = realloc(l->snap->ch, cap * sizeof *n);
+        if (!n) {
+            l->oom = 1;
+            return 1;
+        }
+        l->snap->ch = n;
+        l->cap = cap;
+    }
+    rg_desired_channel *d = &l->snap->ch[l->snap->n++];
+    memset(d, 0, sizeof *d);
+    d->channel = *c;
+    return 0;
+}
+
+/* Rollouts arrive newest first: keep the first one of each channel. */
+static int load_rollout(void *ctx, const rg_rollout_rec *r)
+{
+    load_ctx *l = ctx;
+    for (size_t i = 0; i < l->snap->n; i++) {
+        rg_desired_channel *d = &l->snap->ch[i];
+        if (d->channel.id == r->channel_id && !d->has_rollout) {
+            d->has_rollout = true;
+            d->rollout = *r;
+        }
+    }
+    return 0;
+}
+
+static void snapshot_free(snapshot *s)
+{
+    if (!s)
+        return;
+    free(s->ch);
+    free(s);
+}
+
+static int release_get(rg_store *st, int64_t id, rg_release_rec *out,
+                       rg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (id == 0)
+        return 0;
+    return rg_store_release_get(st, id, out, err);
+}
+
+static int snapshot_load(rg_store *st, snapshot **out, rg_err *err)
+{
+    int rc = 0;
+    load_ctx l = {0};
+    l.snap = calloc(1, sizeof *l.snap);
+    if (!l.snap)
+        return rg_err_set(err, RG_ENOMEM, "out of memory loading channels");
+    rc = rg_store_channel_list(st, load_channel, &l, err);
+    if (rc == 0)
+        rc = rg_store_rollout_list(st, false, load_rollout, &l, err);
+    if (l.oom) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory loading channels");
+        goto cleanup;
+    }
+    if (rc < 0)
+        goto cleanup;
+    for (size_t i = 0; i < l.snap->n && rc == 0; i++) {
+        rg_desired_channel *d = &l.snap->ch[i];
+        rc = release_get(st, d->channel.current_release_id, &d->current, err);
+        if (rc == 0 && d->has_rollout)
+            rc = release_get(st, d->rollout.release_id, &d->release, err);
+        if (rc == 0 && d->has_rollout)
+            rc = release_get(st, d->rollout.prev_release_id, &d->prev, err);
+    }
+cleanup:
+    if (rc < 0) {
+        snapshot_free(l.snap);
+        return rc;
+    }
+    *out = l.snap;
+    return 0;
+}
+
+int rg_desired_reload(rg_desired *d, rg_err *err)
+{
+    snapshot *s = NULL, *old;
+    pthread_mutex_lock(&d->reload_mu);
+    int rc = snapshot_load(d->srv->store, &s, err);
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&d->lock);
+        old = d->snap;
+        d->snap = s;
+        pthread_rwlock_unlock(&d->lock);
+        snapshot_free(old);
+    }
+    pthread_mutex_unlock(&d->reload_mu);
+    return rc;
+}
+
+int rg_desired_open(rg_server *srv, rg_desired **out, rg_err *err)
+{
+    *out = NULL;
+    rg_desired *d = calloc(1, sizeof *d);
+    if (!d)
+        return rg_err_set(err, RG_ENOMEM, "out of memory creating the desired state");
+    d->srv = srv;
+    pthread_rwlock_init(&d->lock, NULL);
+    pthread_mutex_init(&d->reload_mu, NULL);
+    int rc = rg_desired_reload(d, err);
+    if (rc < 0) {
+        rg_desired_close(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void rg_desired_close(rg_desired *d)
+{
+    if (!d)
+        return;
+    snapshot_free(d->snap);
+    pthread_rwlock_destroy(&d->lock);
+    pthread_mutex_destroy(&d->reload_mu);
+    free(d);
+}
+
+int rg_server_state_changed(rg_server *srv, rg_err *err)
+{
+    if (!srv->desired)
+        return 0;
+    return rg_desired_reload(srv->desired, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* answering                                                          */
+
+static json_t *desired_entry(const rg_release_rec *r, int64_t rollout_id)
+{
+    char url[128];
+    snprintf(url, sizeof url, "/v1/agent/artifacts/%s", r->sha256);
+    return json_pack("{s:I, s:I, s:s, s:I, s:s, s:o}", "release",
+                     (json_int_t)r->id, "version", (json_int_t)r->version,
+                     "sha256", r->sha256, "size", (json_int_t)r->size, "url",
+                     url, "rollout",
+                     rollout_id ? json_integer(rollout_id) : json_null());
+}
+
+static json_t *notice_entry(const rg_desired_channel *c,
+                            const rg_desired_pick *p)
+{
+    const rg_release_rec *r = p->notice;
+    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:I, s:I}", "channel",
+                     c->channel.name, "release", (json_int_t)r->id, "version",
+                     (json_int_t)r->version, "notes", r->notes, "urgency",
+                     r->urgency, "earliest_ms", (json_int_t)p->earliest_ms,
+                     "rollout", (json_int_t)c->rollout.id);
+}
+
+int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
+                            bool internal, int64_t now_ms, uint64_t fleet_size,
+                            json_t *desired, json_t *notices, rg_err *err)
+{
+    int rc = 0;
+    pthread_rwlock_rdlock(&d->lock);
+    for (size_t i = 0; i < d->snap->n; i++) {
+        const rg_desired_channel *c = &d->snap->ch[i];
+        rg_desired_pick p;
+        rg_desired_pick_for(c, endpoint_id, internal, now_ms, fleet_size, &p);
+        if (p.release &&
+            json_object_set_new(desired, c->channel.name,
+                                desired_entry(p.release, p.rollout_id)) < 0) {
+            rc = RG_ENOMEM;
+            break;
+        }
+        if (p.notice &&
+            json_array_append_new(notices, notice_entry(c, &p)) < 0) {
+            rc = RG_ENOMEM;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&d->lock);
+    if (rc < 0)
+        rg_err_set(err, rc, "out of memory building the desired state");
+    return rc;
+}
+
+size_t rg_desired_channels(rg_desired *d)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    size_t n = d->snap->n;
+    pthread_rwlock_unlock(&d->lock);
+    return n;
+}

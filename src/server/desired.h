@@ -1,0 +1,84 @@
+/*
+ * desired.h - per-channel desired state for the check-in path.
+ *
+ * A read-mostly cache, one entry per channel: the channel's current
+ * release, its latest rollout (active or last: plan, status, salt) with the
+ * rollout's release and its previous release (the channel's current release
+ * when the rollout was created, or none). rg_server_state_changed reloads
+ * it from the store after every committed change; readers hold a read lock
+ * only while they compute one answer, the reload builds a new snapshot
+ * outside the lock and swaps the pointer.
+ *
+ * For one endpoint and channel (rg_desired_pick, pure):
+ *   - latest rollout R: rg_rollout_assigns(R.plan, R.status,
+ *     rg_bucket(R.salt, endpoint_id), internal) ? R's release : R's
+ *     previous release (none when the channel had none);
+ *   - no rollout: the channel's current release (or none).
+ * A notice announces R's release to an endpoint R does not assign yet while
+ * R is pending, running or paused. Its earliest_ms is a best estimate: the
+ * time the endpoint's bucket would enter R if every wave passed exactly at
+ * its minimum bake time from now on (the current wave's bake counting from
+ * its start, or from now when paused or pending), with wave shares for the
+ * present fleet size; never before now.
+ */
+#ifndef RG_DESIRED_H
+#define RG_DESIRED_H
+
+#include "common/err.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One channel's cached state. A plain value. */
+typedef struct rg_desired_channel {
+    rg_channel_rec channel;
+    rg_release_rec current;   /* current.id == 0: the channel has none */
+    bool has_rollout;
+    rg_rollout_rec rollout;   /* the channel's newest rollout */
+    rg_release_rec release;   /* the rollout's release */
+    rg_release_rec prev;      /* prev.id == 0: none */
+} rg_desired_channel;
+
+/* What one endpoint should have on one channel. Pointers borrow from the
+ * rg_desired_channel given to rg_desired_pick. */
+typedef struct rg_desired_pick {
+    const rg_release_rec *release;  /* NULL: nothing desired */
+    int64_t rollout_id;             /* the rollout giving release, or 0 */
+    const rg_release_rec *notice;   /* NULL: nothing to announce */
+    int64_t earliest_ms;            /* the notice's estimate */
+} rg_desired_pick;
+
+/* Computes the desired release and notice of endpoint_id (internal: it has
+ * the `internal` tag) on channel c at now_ms in a fleet of fleet_size
+ * endpoints. Pure. */
+void rg_desired_pick_for(const rg_desired_channel *c, const char *endpoint_id,
+                         bool internal, int64_t now_ms, uint64_t fleet_size,
+                         rg_desired_pick *out);
+
+/* Creates the cache and loads it from srv->store. *out is owned by the
+ * caller (rg_desired_close). Returns 0, RG_ENOMEM or the store's error. */
+int rg_desired_open(rg_server *srv, rg_desired **out, rg_err *err);
+
+/* Frees the cache. NULL is a no-op. */
+void rg_desired_close(rg_desired *d);
+
+/* Reloads the cache from the store. Returns 0 or the store's error (the
+ * old snapshot stays in place). */
+int rg_desired_reload(rg_desired *d, rg_err *err);
+
+/* Adds the endpoint's desired releases to desired (an object keyed by
+ * channel name, entries {"release","version","sha256","size","url",
+ * "rollout"}) and its notices to notices (an array of {"channel",
+ * "release","version","notes","urgency","earliest_ms","rollout"}).
+ * Returns 0 or RG_ENOMEM. */
+int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
+                            bool internal, int64_t now_ms, uint64_t fleet_size,
+                            json_t *desired, json_t *notices, rg_err *err);
+
+/* Number of cached channels (for tests and metrics). */
+size_t rg_desired_channels(rg_desired *d);
+
+#endif

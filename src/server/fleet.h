@@ -1,0 +1,175 @@
+/*
+ * fleet.h - the in-memory endpoint table behind the check-in path.
+ *
+ * One fixed-size record (80 bytes) per enrolled endpoint: its id (kept in
+ * an append-only arena, the record holds an offset), the SHA-256 of its
+ * token, an interned attribute profile (os, os_version, arch, hw, region,
+ * tags; the stratum os-os_version-arch derives from it), the `internal`
+ * ring flag, enrolled and last-seen times, the installed release of up to
+ * RG_FLEET_CHANNELS channels, and a dirty flag.
+ *
+ * The table is split into RG_FLEET_SHARDS shards by a hash of the id; each
+ * shard has its own mutex, chunked record storage (records never move), an
+ * open-addressing (linear probing) id index and a list of dirty records.
+ * A global token index (token hash -> record) finds the owner of a token,
+ * for artifact downloads and to tell a foreign token (403) from an unknown
+ * one (401). A check-in is O(1): hash, probe, constant-time compare,
+ * update, mark dirty. Nothing is written to the store per check-in:
+ * rg_fleet_flush writes the dirty records in batches with
+ * rg_store_endpoint_flush (the orchestrator's flush thread calls it every
+ * cfg.flush_ms; rg_fleet_close calls it a last time).
+ *
+ * Enrollment is written to the store by the caller (rg_store_endpoint_enroll)
+ * BEFORE rg_fleet_put makes the endpoint known here.
+ *
+ * Installed releases: the first RG_FLEET_CHANNELS channels an endpoint
+ * reports are kept (further ones are ignored), and at most
+ * RG_FLEET_CHANNEL_NAMES distinct channel names fleet-wide; release ids
+ * above UINT32_MAX are refused. Only release ids are kept: versions are
+ * the store's (the release's) when shown.
+ *
+ * Every function is thread-safe.
+ */
+#ifndef RG_FLEET_H
+#define RG_FLEET_H
+
+#include "common/err.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RG_FLEET_SHARDS 64
+#define RG_FLEET_CHANNELS 4          /* installed channels kept per endpoint */
+#define RG_FLEET_CHANNEL_NAMES 255   /* distinct channel names fleet-wide */
+#define RG_FLEET_TOKEN_BYTES 32      /* binary SHA-256 of the token */
+#define RG_FLEET_FLUSH_BATCH 1000    /* records per store transaction */
+#define RG_FLEET_ATTR_MAX 64         /* os, os_version, arch, hw, region, tag */
+#define RG_FLEET_TAGS_MAX 16
+
+/* Validated endpoint attributes. */
+typedef struct rg_fleet_attrs {
+    char os[RG_FLEET_ATTR_MAX + 1];
+    char os_version[RG_FLEET_ATTR_MAX + 1];
+    char arch[RG_FLEET_ATTR_MAX + 1];
+    char hw[RG_FLEET_ATTR_MAX + 1];      /* "" when not given */
+    char region[RG_FLEET_ATTR_MAX + 1];  /* "" when not given */
+    size_t n_tags;
+    char tags[RG_FLEET_TAGS_MAX][RG_FLEET_ATTR_MAX + 1];
+} rg_fleet_attrs;
+
+/* One installed entry (channel name, release id). */
+typedef struct rg_fleet_installed {
+    char channel[RG_NAME_MAX + 1];
+    int64_t release_id;
+} rg_fleet_installed;
+
+/* A copy of one endpoint, for admin views. */
+typedef struct rg_fleet_endpoint {
+    char id[RG_EPID_MAX + 1];
+    char attrs_json[RG_ATTRS_MAX + 1]; /* {"os":..,"os_version":..,"arch":..,"tags":[..]} */
+    char stratum[3 * RG_FLEET_ATTR_MAX + 3];
+    bool internal;
+    int64_t enrolled_ms;
+    int64_t last_seen_ms;
+    size_t n_installed;
+    rg_fleet_installed installed[RG_FLEET_CHANNELS];
+} rg_fleet_endpoint;
+
+/* Counters for /metrics. */
+typedef struct rg_fleet_stats {
+    uint64_t endpoints;
+    uint64_t checkins;          /* successful check-ins since start */
+    uint64_t flushes;           /* flush passes that wrote something */
+    uint64_t flushed_records;   /* records written by flushes */
+    uint64_t flush_errors;
+    uint64_t dirty;             /* records waiting for the next flush */
+    int64_t last_flush_ms;      /* duration of the last writing pass */
+    int64_t max_flush_ms;
+} rg_fleet_stats;
+
+/* Creates the table and loads every endpoint from srv->store. *out is owned
+ * by the caller (rg_fleet_close). Returns 0, RG_ENOMEM or the store's
+ * error. */
+int rg_fleet_open(rg_server *srv, rg_fleet **out, rg_err *err);
+
+/* Flushes dirty records (errors are logged), then frees the table. NULL is
+ * a no-op. */
+void rg_fleet_close(rg_fleet *f);
+
+/* Number of endpoints in the table. */
+uint64_t rg_fleet_size(rg_fleet *f);
+
+/* Checks an endpoint id: 1..RG_EPID_MAX bytes of [A-Za-z0-9._:-]. */
+bool rg_fleet_id_valid(const char *id);
+
+/* Reads and validates attributes from JSON ({"os","os_version","arch"
+ * required strings <= 64 bytes; "hw", "region" optional strings; "tags"
+ * optional array of <= 16 strings}); err->field names "attributes.<x>".
+ * Returns 0 or RG_EINVAL. */
+int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err);
+
+/* Serialises attributes in the stored form (the object rg_fleet_attrs_
+ * from_json reads, keys in a fixed order). Returns a new malloc'd string
+ * (caller frees) or NULL on allocation failure. */
+char *rg_fleet_attrs_json(const rg_fleet_attrs *a);
+
+/* Inserts endpoint e, or replaces the token and attributes of an existing
+ * one (keeping its last_seen and installed; a new one takes e's). e->attrs_
+ * json must be the stored attribute form, e->token_hash the hex SHA-256 of
+ * the token. Returns 0, RG_EINVAL for a bad id, hash or attributes,
+ * RG_ENOMEM, or RG_ETOOBIG when a table limit is reached. */
+int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
+
+/* What a successful check-in tells the caller about the endpoint. */
+typedef struct rg_fleet_checkin_out {
+    bool internal;
+} rg_fleet_checkin_out;
+
+/* Verifies that token_hash (binary SHA-256 of the presented token) is the
+ * token of endpoint id (constant-time), then records now_ms as last seen
+ * and the n installed entries (n <= RG_FLEET_CHANNELS kept) and marks the
+ * record dirty. Returns 0; RG_EAUTH when the token belongs to no endpoint
+ * (or the id is unknown and the token too); RG_EFORBIDDEN when the token is
+ * another endpoint's. */
+int rg_fleet_checkin(rg_fleet *f, const char *id,
+                     const uint8_t token_hash[RG_FLEET_TOKEN_BYTES],
+                     int64_t now_ms, const rg_fleet_installed *installed,
+                     size_t n, rg_fleet_checkin_out *out, rg_err *err);
+
+/* Finds the endpoint whose token hashes to token_hash and copies its id
+ * into id_out. Returns 0 or RG_EAUTH. */
+int rg_fleet_token_owner(rg_fleet *f,
+                         const uint8_t token_hash[RG_FLEET_TOKEN_BYTES],
+                         char id_out[RG_EPID_MAX + 1], rg_err *err);
+
+/* Copies endpoint id into *out. Returns 0 or RG_ENOTFOUND. */
+int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,
+                 rg_err *err);
+
+/* One page of endpoint ids in byte order, strictly after `after` (NULL or
+ * "": from the start), at most limit. *ids receives a malloc'd array of
+ * *n ids each RG_EPID_MAX+1 bytes (caller frees; NULL when *n is 0);
+ * *more says whether ids remain after the page. Returns 0 or RG_ENOMEM. */
+int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
+                  char (**ids)[RG_EPID_MAX + 1], size_t *n, bool *more,
+                  rg_err *err);
+
+/* Calls fn(ctx, id, internal) for every endpoint, shard by shard with the
+ * shard locked: fn must be quick and must not call back into the fleet.
+ * Stops when fn returns non-zero and returns that value; 0 otherwise. */
+int rg_fleet_foreach(rg_fleet *f,
+                     int (*fn)(void *ctx, const char *id, bool internal),
+                     void *ctx);
+
+/* Writes every dirty record to the store in batches of
+ * RG_FLEET_FLUSH_BATCH. Records that fail to write stay dirty. Returns 0
+ * or the store's first error. */
+int rg_fleet_flush(rg_fleet *f, rg_err *err);
+
+/* Copies the counters. */
+void rg_fleet_stats_get(rg_fleet *f, rg_fleet_stats *out);
+
+#endif

@@ -1,0 +1,337 @@
+/* orchestrator.c - see orchestrator.h. */
+#include "orchestrator.h"
+
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "model/bucket.h"
+#include "server/fleet.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The process's orchestrator (one rg_server per process). */
+static struct {
+    pthread_mutex_t mu;       /* guards started, stop, cv */
+    pthread_cond_t cv;        /* signalled on stop (CLOCK_MONOTONIC waits) */
+    bool started, stop;
+    pthread_t tick_th, flush_th;
+    rg_server *srv;
+} orch = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t tick_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t st_ticks, st_transitions, st_conflicts, st_errors;
+
+void rg_orchestrator_stats_get(rg_orchestrator_stats *out)
+{
+    out->ticks = atomic_load(&st_ticks);
+    out->transitions = atomic_load(&st_transitions);
+    out->conflicts = atomic_load(&st_conflicts);
+    out->errors = atomic_load(&st_errors);
+}
+
+/* ------------------------------------------------------------------ */
+/* counts                                                             */
+
+typedef struct target_ctx {
+    const rg_rollout_rec *r;
+    uint64_t targeted;
+} target_ctx;
+
+static int count_target(void *ctx, const char *id, bool internal)
+{
+    target_ctx *t = ctx;
+    uint32_t b = rg_bucket(t->r->salt, id);
+    if (rg_rollout_assigns(&t->r->plan, &t->r->status, b, internal))
+        t->targeted++;
+    return 0;
+}
+
+int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
+                           rg_wave_counts *out, rg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    rg_event_counts ev;
+    int rc = rg_store_event_counts(srv->store, r->release_id, &ev, err);
+    if (rc < 0)
+        return rc;
+    target_ctx t = {.r = r, .targeted = 0};
+    rg_fleet_foreach(srv->fleet, count_target, &t);
+    out->fleet = rg_fleet_size(srv->fleet);
+    out->targeted = t.targeted;
+    out->exposed = ev.applying;
+    out->healthy = ev.healthy;
+    out->failed = ev.failed;
+    out->silent = 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* tick                                                               */
+
+typedef struct active_list {
+    rg_rollout_rec *v;
+    size_t n, cap;
+    int oom;
+} active_list;
+
+static int collect_active(void *ctx, const rg_rollout_rec *r)
+{
+    active_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        rg_rollout_rec *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = 1;
+            return 1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *r;
+    return 0;
+}
+
+static const char *audit_action(const rg_transition *tr)
+{
+    switch (tr->to_state) {
+    case RG_RO_COMPLETED:
+        return "rollout.complete";
+    case RG_RO_HALTED:
+        return "rollout.halt";
+    case RG_RO_PAUSED:
+        return "rollout.hold";
+    default:
+        return "rollout.advance";
+    }
+}
+
+/* The decision's evidence: the counts and the gate's result. Returns a
+ * malloc'd JSON string or NULL. */
+static char *evidence_text(const rg_wave_counts *c, const rg_gate_result *g)
+{
+    json_t *o = json_pack(
+        "{s:{s:I,s:I,s:I,s:I,s:I,s:I}, s:{s:s,s:s,s:O?}}", "counts", "fleet",
+        (json_int_t)c->fleet, "targeted", (json_int_t)c->targeted, "exposed",
+        (json_int_t)c->exposed, "healthy", (json_int_t)c->healthy, "failed",
+        (json_int_t)c->failed, "silent", (json_int_t)c->silent, "gate",
+        "verdict", rg_verdict_name(g->verdict), "reason", g->reason,
+        "evidence", g->evidence);
+    char *s = o ? rg_json_dump(o) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* Ticks one running rollout. Returns 1 when it moved, 0 when not, or a
+ * negative rg_code. */
+static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
+{
+    int rc;
+    char *evidence = NULL;
+    rg_wave_counts counts;
+    rg_rollout_status next;
+    rg_transition tr;
+    rg_gate_result gate;
+    memset(&gate, 0, sizeof gate);
+    if ((rc = rg_orchestrator_counts(srv, r, &counts, err)) < 0)
+        return rc;
+    int64_t now = rg_clock_now(srv->clock);
+    rc = rg_rollout_tick(&r->plan, &r->status, &counts, rg_gate_bake, NULL,
+                         now, &next, &tr, &gate, err);
+    if (rc <= 0)
+        goto cleanup;
+    evidence = evidence_text(&counts, &gate);
+    if (!evidence) {
+        rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
+                        (long long)r->id);
+        goto cleanup;
+    }
+    rg_audit_rec audit;
+    memset(&audit, 0, sizeof audit);
+    audit.at_ms = now;
+    snprintf(audit.actor, sizeof audit.actor, "orchestrator");
+    snprintf(audit.role, sizeof audit.role, "system");
+    snprintf(audit.action, sizeof audit.action, "%s", audit_action(&tr));
+    snprintf(audit.target, sizeof audit.target, "rollout:%lld",
+             (long long)r->id);
+    snprintf(audit.reason, sizeof audit.reason, "%s", tr.reason);
+    rc = rg_store_rollout_transition(srv->store, r->id, &r->status, &next, &tr,
+                                     "orchestrator", evidence, &audit, err);
+    if (rc == RG_ECONFLICT) {
+        atomic_fetch_add(&st_conflicts, 1);
+        rc = 0;
+        goto cleanup;
+    }
+    if (rc < 0)
+        goto cleanup;
+    atomic_fetch_add(&st_transitions, 1);
+    rg_info("rollout %lld: %s wave %d -> %s wave %d: %s", (long long)r->id,
+            rg_rollout_state_name(tr.from_state), tr.from_wave,
+            rg_rollout_state_name(tr.to_state), tr.to_wave, tr.reason);
+    rc = 1;
+cleanup:
+    rg_gate_result_release(&gate);
+    free(evidence);
+    return rc;
+}
+
+int rg_orchestrator_tick(rg_server *srv, rg_err *err)
+{
+    int rc = 0;
+    bool changed = false;
+    active_list l = {0};
+    pthread_mutex_lock(&tick_mu);
+    atomic_fetch_add(&st_ticks, 1);
+    rc = rg_store_rollout_list(srv->store, true, collect_active, &l, err);
+    if (l.oom)
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory listing rollouts");
+    if (rc < 0)
+        goto cleanup;
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.v[i].status.state != RG_RO_RUNNING)
+            continue;
+        rg_err e1;
+        rg_err_clear(&e1);
+        int r1 = tick_one(srv, &l.v[i], &e1);
+        if (r1 > 0)
+            changed = true;
+        if (r1 < 0) {
+            atomic_fetch_add(&st_errors, 1);
+            rg_warn("rollout %lld: tick failed: %s", (long long)l.v[i].id,
+                    e1.msg);
+            if (rc == 0) {
+                rc = r1;
+                if (err)
+                    *err = e1;
+            }
+        }
+    }
+    if (changed) {
+        rg_err e2;
+        rg_err_clear(&e2);
+        int r2 = rg_server_state_changed(srv, &e2);
+        if (r2 < 0 && rc == 0) {
+            rc = r2;
+            if (err)
+                *err = e2;
+        }
+    }
+cleanup:
+    pthread_mutex_unlock(&tick_mu);
+    free(l.v);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* threads                                                            */
+
+/* Waits period_ms or until stop; returns false when stopping. Caller holds
+ * orch.mu. */
+static bool wait_period(int period_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += period_ms / 1000;
+    ts.tv_nsec += (long)(period_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!orch.stop)
+        if (pthread_cond_timedwait(&orch.cv, &orch.mu, &ts) != 0)
+            break; /* timed out */
+    return !orch.stop;
+}
+
+static void *tick_main(void *arg)
+{
+    rg_server *srv = arg;
+    int period = srv->cfg.tick_ms > 0 ? srv->cfg.tick_ms : 1000;
+    pthread_mutex_lock(&orch.mu);
+    while (wait_period(period)) {
+        pthread_mutex_unlock(&orch.mu);
+        rg_err err;
+        rg_err_clear(&err);
+        if (rg_orchestrator_tick(srv, &err) < 0)
+            rg_warn("orchestrator: %s", err.msg);
+        pthread_mutex_lock(&orch.mu);
+    }
+    pthread_mutex_unlock(&orch.mu);
+    return NULL;
+}
+
+static void *flush_main(void *arg)
+{
+    rg_server *srv = arg;
+    int period = srv->cfg.flush_ms > 0 ? srv->cfg.flush_ms : 2000;
+    pthread_mutex_lock(&orch.mu);
+    while (wait_period(period)) {
+        pthread_mutex_unlock(&orch.mu);
+        rg_err err;
+        rg_err_clear(&err);
+        if (rg_fleet_flush(srv->fleet, &err) < 0)
+            rg_warn("fleet flush: %s", err.msg);
+        pthread_mutex_lock(&orch.mu);
+    }
+    pthread_mutex_unlock(&orch.mu);
+    return NULL;
+}
+
+int rg_orchestrator_start(rg_server *srv, rg_err *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&orch.mu);
+    if (orch.started) {
+        rc = rg_err_set(err, RG_ECONFLICT, "the orchestrator is already running");
+        goto cleanup;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&orch.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    orch.stop = false;
+    orch.srv = srv;
+    if (pthread_create(&orch.tick_th, NULL, tick_main, srv) != 0) {
+        pthread_cond_destroy(&orch.cv);
+        rc = rg_err_set(err, RG_EINTERNAL, "cannot start the tick thread");
+        goto cleanup;
+    }
+    if (pthread_create(&orch.flush_th, NULL, flush_main, srv) != 0) {
+        orch.stop = true;
+        pthread_cond_broadcast(&orch.cv);
+        pthread_mutex_unlock(&orch.mu);
+        pthread_join(orch.tick_th, NULL);
+        pthread_mutex_lock(&orch.mu);
+        pthread_cond_destroy(&orch.cv);
+        rc = rg_err_set(err, RG_EINTERNAL, "cannot start the flush thread");
+        goto cleanup;
+    }
+    orch.started = true;
+cleanup:
+    pthread_mutex_unlock(&orch.mu);
+    return rc;
+}
+
+void rg_orchestrator_stop(rg_server *srv)
+{
+    pthread_mutex_lock(&orch.mu);
+    if (!orch.started || orch.srv != srv) {
+        pthread_mutex_unlock(&orch.mu);
+        return;
+    }
+    orch.stop = true;
+    pthread_cond_broadcast(&orch.cv);
+    pthread_mutex_unlock(&orch.mu);
+    pthread_join(orch.tick_th, NULL);
+    pthread_join(orch.flush_th, NULL);
+    pthread_mutex_lock(&orch.mu);
+    pthread_cond_destroy(&orch.cv);
+    orch.started = false;
+    orch.srv = NULL;
+    pthread_mutex_unlock(&orch.mu);
+}

@@ -1,0 +1,60 @@
+/*
+ * orchestrator.h - the tick that moves rollouts through their waves, and
+ * the fleet's flush thread.
+ *
+ * Every cfg.tick_ms the tick thread runs rg_orchestrator_tick: for each
+ * active rollout it measures the current wave (rg_orchestrator_counts),
+ * asks the pure state machine (rg_rollout_tick with rg_gate_bake and
+ * srv->clock's time) and persists whatever transition comes back with
+ * rg_store_rollout_transition (actor "orchestrator", the counts and gate
+ * result as evidence, an audit row by "orchestrator"/"system"), then
+ * reloads the desired state. Every cfg.flush_ms the flush thread writes the
+ * fleet's dirty records (rg_fleet_flush). Only srv->clock tells the time.
+ *
+ * One orchestrator runs per process (rollgated has one rg_server).
+ */
+#ifndef RG_ORCHESTRATOR_H
+#define RG_ORCHESTRATOR_H
+
+#include "common/err.h"
+#include "model/rollout.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#include <stdint.h>
+
+/* Starts the tick and flush threads for srv (srv->store, fleet and desired
+ * must be open, and outlive rg_orchestrator_stop). Returns 0, RG_ECONFLICT
+ * when already started, or RG_EINTERNAL when a thread cannot start. */
+int rg_orchestrator_start(rg_server *srv, rg_err *err);
+
+/* Stops and joins both threads (the fleet's last flush happens in
+ * rg_fleet_close). A no-op when not started. */
+void rg_orchestrator_stop(rg_server *srv);
+
+/* One pass over every active rollout. Ticks are serialised (a test may
+ * call this while the thread runs). A rollout whose transition loses a race
+ * with an operator (RG_ECONFLICT) is skipped until the next tick. Returns 0,
+ * or the first store or gate error (the other rollouts are still ticked). */
+int rg_orchestrator_tick(rg_server *srv, rg_err *err);
+
+/* Measures rollout r now: fleet = endpoints in the fleet table; targeted =
+ * endpoints rg_rollout_assigns gives r's release (a scan of the table);
+ * exposed / healthy / failed = distinct endpoints that reported applying /
+ * healthy / failed-reverted-crashed for r's release (rg_store_event_counts);
+ * silent = 0 (the windowed analysis comes with the health analyzer).
+ * Returns 0 or the store's error. */
+int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
+                           rg_wave_counts *out, rg_err *err);
+
+/* Counters for /metrics. */
+typedef struct rg_orchestrator_stats {
+    uint64_t ticks;
+    uint64_t transitions;
+    uint64_t conflicts;   /* transitions lost to a concurrent change */
+    uint64_t errors;
+} rg_orchestrator_stats;
+
+void rg_orchestrator_stats_get(rg_orchestrator_stats *out);
+
+#endif
