@@ -193,5 +193,5 @@ int rg_json_only(const json_t *obj, const char *const *allowed, rg_err *err)
 
 char *rg_json_dump(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
 }

@@ -54,7 +54,8 @@ int rg_json_array(const json_t *obj, const char *field, bool required,
  * list allowed. Use it to refuse typos in request bodies. */
 int rg_json_only(const json_t *obj, const char *const *allowed, rg_err *err);
 
-/* Serialises v compactly into a new malloc'd string (caller frees), or
+/* Serialises v compactly (reals with 12 significant digits, so 0.1 prints
+ * as 0.1) into a new malloc'd string (caller frees), or
  * NULL on allocation failure. Does not steal v. */
 char *rg_json_dump(const json_t *v);
 
