@@ -326,8 +326,8 @@ int rg_engine_parse(const char *text, size_t len, rg_channel **out,
             goto cleanup;
     }
     if (p.state == P_HEADER) {
-        rc = perr(&p, RG_EINVAL, "empty channel file (expected "
-                  "'rollgate-channel 1')");
+        rc = rg_err_set(err, RG_EINVAL, "empty channel file (expected "
+                        "'rollgate-channel 1')");
     } else if (p.state == P_TEMPLATE) {
         rc = perr(&p, RG_EINVAL, "template '%s' (line %d) is missing 'end'",
                   p.ch->templates[p.ch->ntemplates - 1].name, p.block_line);

@@ -91,7 +91,7 @@ static void parser_rejects_each_malformed_construct(void **state)
         int code;
         const char *msg;
     } cases[] = {
-        {"", RG_EINVAL, "line 0: empty channel file"},
+        {"", RG_EINVAL, "empty channel file"},
         {"# only a comment\n", RG_EINVAL, "empty channel file"},
         {"template t\n", RG_EINVAL, "line 1: expected 'rollgate-channel 1'"},
         {"rollgate-channel 2\n", RG_EINVAL, "line 1: unsupported channel "
