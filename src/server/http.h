@@ -67,4 +67,78 @@ void rg_resp_error(rg_resp *resp, const rg_err *err);
 void rg_resp_errorf(rg_resp *resp, int code, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* --- added: the adapter's lifecycle, body sinks, file responses -------- */
+
+/* A streaming body sink: a route that accepts raw bytes (PUT /v1/artifacts)
+ * installs one from the app's begin callback, and the adapter hands it the
+ * body in chunks instead of buffering it in req->body. write returns 0 or a
+ * negative rg_code (err filled); the request then answers with that error.
+ * release (may be NULL) is called exactly once when the request ends,
+ * whatever happened; it frees ctx. max caps the body (413 above it). */
+typedef struct rg_body_sink {
+    int (*write)(void *ctx, const void *p, size_t n, rg_err *err);
+    void (*release)(void *ctx);
+    void *ctx;
+    uint64_t max;
+} rg_body_sink;
+
+/* Installs sink for this request (copied). Call only from begin. */
+void rg_req_set_sink(rg_req *req, const rg_body_sink *sink);
+
+/* The installed sink's ctx, or NULL (borrowed; released by the adapter). */
+void *rg_req_sink_ctx(const rg_req *req);
+
+/* What the adapter calls for each request, from its worker threads:
+ *  begin:  headers are in. Route and authenticate; either fill resp (the
+ *          body is then discarded and resp sent) or leave resp->status 0,
+ *          optionally installing a sink. Without a sink the body is
+ *          buffered in req->body up to RG_HTTP_JSON_MAX.
+ *  handle: the body is complete and no error is pending: fill resp.
+ *  end:    the request is over (answered or aborted): free whatever begin
+ *          attached to req (req->route, req->auth). Called once per begin.
+ * ctx is passed to each; the caller owns it. */
+typedef struct rg_http_app {
+    void (*begin)(void *ctx, rg_req *req, rg_resp *resp);
+    void (*handle)(void *ctx, rg_req *req, rg_resp *resp);
+    void (*end)(void *ctx, rg_req *req);
+    void *ctx;
+} rg_http_app;
+
+typedef struct rg_http_opts {
+    const char *listen;        /* "HOST:PORT" or "[V6]:PORT"; port 0: any */
+    unsigned threads;          /* worker threads (epoll each); 0: 1 */
+    unsigned max_connections;  /* 0: 4096 */
+    unsigned conn_timeout_s;   /* idle timeout; 0: 30 */
+} rg_http_opts;
+
+typedef struct rg_http rg_http;
+
+/* Starts listening and serving with app (copied). *out is owned by the
+ * caller and stopped with rg_http_stop. Returns 0, RG_EINVAL for a bad
+ * listen address, RG_EIO when the daemon cannot start. */
+int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
+                  rg_http **out, rg_err *err);
+
+/* The port actually bound (useful with port 0). */
+unsigned rg_http_port(const rg_http *h);
+
+/* Stops accepting, closes connections, joins the threads, frees h. Every
+ * begun request has had its end callback when this returns. NULL is ok. */
+void rg_http_stop(rg_http *h);
+
+/* Parses a Range header value against a file of size bytes. Returns 0 when
+ * hdr is NULL (send everything), 1 with *start, *len set for one
+ * satisfiable range ("bytes=A-B", "bytes=A-", "bytes=-N"), or RG_ERANGE
+ * when the header is malformed, has several ranges, or is unsatisfiable. */
+int rg_http_range_parse(const char *hdr, uint64_t size, uint64_t *start,
+                        uint64_t *len);
+
+/* Answers with the bytes of fd (size bytes long), honouring req's Range
+ * header: 200 with everything, 206 with Content-Range for one range, 416
+ * with Content-Range "bytes *" "/SIZE" and the error shape when the range is
+ * malformed or unsatisfiable. Takes ownership of fd in every case (the
+ * adapter closes it after sending, or it is closed here on error).
+ * Returns 0 or the rg_code of the error sent. */
+int rg_resp_file(rg_resp *resp, const rg_req *req, int fd, uint64_t size);
+
 #endif

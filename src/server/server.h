@@ -56,4 +56,26 @@ typedef void (*rg_handler)(rg_server *srv, rg_req *req, rg_resp *resp);
  * release. Returns 0 or the store's error. */
 int rg_server_state_changed(rg_server *srv, rg_err *err);
 
+/* --- lifecycle (server.c) ---------------------------------------------- */
+
+/* Fills cfg with the defaults above (data_dir "", listen 127.0.0.1:7400,
+ * threads = online cores). */
+void rg_server_config_defaults(rg_server_config *cfg);
+
+/* Path of the SQLite database inside the data directory
+ * (DATA/rollgate.db) into out. Returns 0 or RG_EINVAL when too long. */
+int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
+
+/* Opens srv's state for serving: the store (which must exist: rollgated
+ * init creates it), the artifacts directory, the fleet table (loaded from
+ * the store) and the desired-state cache. srv->cfg and srv->clock must be
+ * set. Does not start threads or listen. On failure everything opened is
+ * closed again. Returns 0 or the first error. */
+int rg_server_open(rg_server *srv, rg_err *err);
+
+/* Closes what rg_server_open opened, in reverse order: the fleet (which
+ * flushes its dirty records), the desired cache, the store. Stop the HTTP
+ * daemon and the orchestrator first. Safe on a partly opened server. */
+void rg_server_close(rg_server *srv);
+
 #endif

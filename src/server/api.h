@@ -1,0 +1,85 @@
+/*
+ * api.h - the admin API handlers (one api_<concept>.c per resource) and
+ * the request helpers they share.
+ *
+ * Handlers have the rg_handler signature (server.h): they read req (the
+ * router has matched the route, filled req->params and authenticated the
+ * caller into req->auth) and fill resp with a JSON object or the error
+ * shape. Every mutating handler writes its audit row in the same store
+ * transaction as the change (rg_audit_init, auth.h).
+ */
+#ifndef RG_API_H
+#define RG_API_H
+
+#include "server/server.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* api.c */
+void rg_api_healthz(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_artifacts.c: PUT /v1/artifacts (the body arrives through the
+ * upload sink the router installs: rg_api_artifact_sink). */
+void rg_api_artifact_put(rg_server *srv, rg_req *req, rg_resp *resp);
+/* Installs the artifact upload as req's body sink. Returns 0 or fills
+ * err (RG_EIO). */
+int rg_api_artifact_sink(rg_server *srv, rg_req *req, rg_err *err);
+
+/* api_channels.c */
+void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_channel_list(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_releases.c */
+void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_release_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_rollouts.c */
+void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_tokens.c */
+void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_token_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_enroll_keys.c */
+void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_audit.c */
+void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* --- shared helpers (api.c) ------------------------------------------ */
+
+/* Parses req's body as a JSON object whose keys are all in the NULL-ended
+ * allowed list. Returns a new reference (caller json_decref's), or NULL
+ * after filling resp with the 400. */
+json_t *rg__api_body(rg_req *req, rg_resp *resp, const char *const *allowed);
+
+/* Reads path parameter i as a positive integer id. Returns 0, or fills
+ * resp (400 naming field) and returns RG_EINVAL. */
+int rg__api_param_id(const rg_req *req, size_t i, const char *field,
+                     int64_t *out, rg_resp *resp);
+
+/* Reads query argument name as an integer in [min, max]; *present tells
+ * whether it was given. Returns 0 or fills resp (400) and returns
+ * RG_EINVAL. */
+int rg__api_query_int(const rg_req *req, const char *name, int64_t min,
+                      int64_t max, int64_t *out, bool *present, rg_resp *resp);
+
+/* Tells the check-in path that committed state changed
+ * (rg_server_state_changed); a failure is logged, not returned: the change
+ * itself is durable and the cache catches up on the next change. */
+void rg__api_state_changed(rg_server *srv);
+
+/* A JSON integer, or null when v is 0 (ids and times meaning "none"). */
+json_t *rg__json_id_or_null(int64_t v);
+
+#endif

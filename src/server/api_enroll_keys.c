@@ -1,0 +1,55 @@
+/* api_enroll_keys.c - POST /v1/enrollment-keys: keys that let agents
+ * enroll. The key is shown once; the store keeps its SHA-256. */
+#include "api.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "server/auth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define USES_MAX 1000000000LL
+#define EXPIRES_MAX_S (10LL * 366 * 24 * 3600)
+
+void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"uses", "expires_in_s", NULL};
+    int64_t uses = -1, expires_in = 0;
+    char secret[RG_HASH_HEX];
+    rg_enroll_key_rec k;
+    rg_audit_rec audit;
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    if (rg_json_int(body, "uses", false, 1, USES_MAX, &uses, &err) ||
+        rg_json_int(body, "expires_in_s", false, 1, EXPIRES_MAX_S, &expires_in,
+                    &err))
+        goto fail;
+    memset(&k, 0, sizeof k);
+    rg_auth_token_new(secret, k.hash);
+    rg_audit_init(&audit, srv, req, "enrollment_key.create", "enrollment_key",
+                  NULL);
+    k.created_ms = audit.at_ms;
+    k.expires_ms = expires_in ? audit.at_ms + expires_in * 1000 : 0;
+    k.uses_left = uses;
+    snprintf(k.created_by, sizeof k.created_by, "%s", audit.actor);
+    snprintf(audit.detail, sizeof audit.detail,
+             "{\"uses\":%lld,\"expires_ms\":%lld}", (long long)uses,
+             (long long)k.expires_ms);
+    if (rg_store_enroll_key_create(srv->store, &k, &audit, &err) != 0)
+        goto fail;
+    json_decref(body);
+    json_t *v = json_pack("{s:I,s:s,s:o,s:I}", "id", (json_int_t)k.id, "key",
+                          secret, "uses",
+                          uses < 0 ? json_null() : json_integer(uses),
+                          "expires_ms", (json_int_t)k.expires_ms);
+    sodium_memzero(secret, sizeof secret);
+    rg_resp_json(resp, 201, v);
+    return;
+fail:
+    json_decref(body);
+    rg_resp_error(resp, &err);
+}

@@ -1,0 +1,124 @@
+/* api_releases.c - POST /v1/releases, GET /v1/releases[/{id}]. */
+#include "api.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "server/auth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define VERSION_MAX (INT64_C(1) << 53)
+
+static json_t *release_json(const rg_release_rec *r)
+{
+    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s}", "id",
+                     (json_int_t)r->id, "channel", r->channel, "version",
+                     (json_int_t)r->version, "sha256", r->sha256, "size",
+                     (json_int_t)r->size, "notes", r->notes, "urgency",
+                     r->urgency, "created_ms", (json_int_t)r->created_ms,
+                     "created_by", r->created_by);
+}
+
+void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"channel", "version", "artifact",
+                                          "notes", "urgency", NULL};
+    const char *channel = NULL, *artifact = NULL, *notes = NULL,
+               *urgency = NULL;
+    int64_t version = 0;
+    char target[96];
+    rg_release_rec r;
+    rg_audit_rec audit;
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    if (rg_json_string(body, "channel", true, RG_NAME_MAX, &channel, &err) ||
+        rg_json_int(body, "version", true, 1, VERSION_MAX, &version, &err) ||
+        rg_json_string(body, "artifact", true, 64, &artifact, &err) ||
+        rg_json_string(body, "notes", true, RG_NOTES_MAX, &notes, &err) ||
+        rg_json_string(body, "urgency", true, 16, &urgency, &err))
+        goto fail;
+    if (!rg_sha256_hex_valid(artifact)) {
+        rg_err_field(&err, RG_EINVAL, "artifact",
+                     "artifact '%.64s' is not a sha256 digest (64 lower-case hex)",
+                     artifact);
+        goto fail;
+    }
+    if (strcmp(urgency, "standard") != 0 && strcmp(urgency, "emergency") != 0) {
+        rg_err_field(&err, RG_EINVAL, "urgency",
+                     "urgency '%.16s' must be standard or emergency", urgency);
+        goto fail;
+    }
+    memset(&r, 0, sizeof r);
+    snprintf(r.channel, sizeof r.channel, "%s", channel);
+    r.version = version;
+    snprintf(r.sha256, sizeof r.sha256, "%s", artifact);
+    snprintf(r.notes, sizeof r.notes, "%s", notes);
+    snprintf(r.urgency, sizeof r.urgency, "%s", urgency);
+    snprintf(target, sizeof target, "release:%s/%lld", channel,
+             (long long)version);
+    rg_audit_init(&audit, srv, req, "release.create", target, NULL);
+    snprintf(audit.detail, sizeof audit.detail, "{\"sha256\":\"%s\"}", artifact);
+    r.created_ms = audit.at_ms;
+    snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
+    if (rg_store_release_create(srv->store, &r, &audit, &err) != 0)
+        goto fail;
+    json_decref(body);
+    rg__api_state_changed(srv);
+    rg_resp_json(resp, 201, release_json(&r));
+    return;
+fail:
+    json_decref(body);
+    rg_resp_error(resp, &err);
+}
+
+static int list_one(void *ctx, const rg_release_rec *r)
+{
+    json_t *v = release_json(r);
+    return v ? json_array_append_new(ctx, v) : -1;
+}
+
+void rg_api_release_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    const char *channel = rg_req_query(req, "channel");
+    json_t *arr = json_array();
+    if (!arr) {
+        rg_resp_errorf(resp, RG_ENOMEM, NULL, "out of memory");
+        return;
+    }
+    if (channel) {
+        rg_channel_rec c;
+        if (rg_store_channel_get(srv->store, channel, &c, &err) != 0)
+            goto fail;
+    }
+    if (rg_store_release_list(srv->store, channel, list_one, arr, &err) != 0) {
+        if (err.code == RG_OK)
+            rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rg_resp_json(resp, 200, json_pack("{s:o}", "releases", arr));
+    return;
+fail:
+    json_decref(arr);
+    rg_resp_error(resp, &err);
+}
+
+void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    int64_t id;
+    rg_release_rec r;
+    rg_err err;
+    rg_err_clear(&err);
+    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
+        return;
+    if (rg_store_release_get(srv->store, id, &r, &err) != 0) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    rg_resp_json(resp, 200, release_json(&r));
+}

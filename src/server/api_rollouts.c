@@ -1,0 +1,266 @@
+/* api_rollouts.c - POST/GET /v1/rollouts, GET /v1/rollouts/{id} and the
+ * operator actions pause, resume, abort and rollback. */
+#include "api.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "server/auth.h"
+#include "server/fleet.h"
+#include "server/orchestrator.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int decision_one(void *ctx, const rg_decision_rec *d)
+{
+    json_t *ev = NULL;
+    if (d->evidence_json && d->evidence_json[0])
+        ev = json_loads(d->evidence_json, 0, NULL);
+    json_t *v = json_pack(
+        "{s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:o}", "at_ms", (json_int_t)d->at_ms,
+        "from", rg_rollout_state_name(d->tr.from_state), "to",
+        rg_rollout_state_name(d->tr.to_state), "from_wave", d->tr.from_wave,
+        "to_wave", d->tr.to_wave, "reason", d->tr.reason, "actor", d->actor,
+        "evidence", ev ? ev : json_null());
+    return v ? json_array_append_new(ctx, v) : -1;
+}
+
+/* Builds the rollout object of docs/api.md (with decisions when asked).
+ * Returns a new reference or NULL with err filled. */
+static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
+                            bool with_decisions, rg_err *err)
+{
+    rg_release_rec rel;
+    rg_wave_counts n;
+    json_t *out = NULL, *decisions = NULL;
+    if (rg_store_release_get(srv->store, r->release_id, &rel, err) != 0 ||
+        rg_orchestrator_counts(srv, r, &n, err) != 0)
+        return NULL;
+    const rg_rollout_status *st = &r->status;
+    const char *wave_name = st->wave >= 0 && (size_t)st->wave < r->plan.n_waves
+                                ? r->plan.waves[st->wave].name
+                                : "";
+    out = json_pack(
+        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o,"
+        "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+        "id", (json_int_t)r->id, "release", (json_int_t)r->release_id,
+        "channel", r->channel, "version", (json_int_t)rel.version,
+        "previous_release", rg__json_id_or_null(r->prev_release_id), "state",
+        rg_rollout_state_name(st->state), "wave", st->wave, "wave_name",
+        wave_name, "share_ppm", (json_int_t)st->share_ppm, "wave_started_ms",
+        (json_int_t)st->wave_started_ms, "updated_ms",
+        (json_int_t)st->updated_ms, "created_ms", (json_int_t)r->created_ms,
+        "created_by", r->created_by, "plan", rg_plan_to_json(&r->plan),
+        "counts", "fleet", (json_int_t)n.fleet, "targeted",
+        (json_int_t)n.targeted, "exposed", (json_int_t)n.exposed, "healthy",
+        (json_int_t)n.healthy, "failed", (json_int_t)n.failed, "silent",
+        (json_int_t)n.silent);
+    if (!out)
+        goto oom;
+    if (!with_decisions)
+        return out;
+    decisions = json_array();
+    if (!decisions)
+        goto oom;
+    int rc = rg_store_decision_list(srv->store, r->id, decision_one, decisions,
+                                    err);
+    if (rc != 0) {
+        json_decref(decisions);
+        json_decref(out);
+        if (rc > 0 || err->code == RG_OK)
+            rg_err_set(err, RG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    json_object_set_new(out, "decisions", decisions);
+    return out;
+oom:
+    json_decref(out);
+    rg_err_set(err, RG_ENOMEM, "out of memory");
+    return NULL;
+}
+
+static void send_rollout(rg_server *srv, rg_resp *resp, int status,
+                         int64_t id)
+{
+    rg_rollout_rec r;
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *v = NULL;
+    if (rg_store_rollout_get(srv->store, id, &r, &err) == 0)
+        v = rollout_json(srv, &r, true, &err);
+    if (!v)
+        rg_resp_error(resp, &err);
+    else
+        rg_resp_json(resp, status, v);
+}
+
+void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"release", "plan", NULL};
+    int64_t release_id = 0;
+    char target[48];
+    rg_rollout_rec r;
+    rg_release_rec rel;
+    rg_rollout_status pending = {.state = RG_RO_PENDING};
+    rg_transition tr;
+    rg_audit_rec audit;
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    memset(&r, 0, sizeof r);
+    if (rg_json_int(body, "release", true, 1, INT64_MAX, &release_id, &err))
+        goto fail;
+    json_t *plan = json_object_get(body, "plan");
+    if (plan && !json_is_null(plan)) {
+        if (rg_plan_from_json(plan, &r.plan, &err) != 0) {
+            if (!err.field[0])
+                snprintf(err.field, sizeof err.field, "plan");
+            goto fail;
+        }
+    } else if (rg_plan_builtin("standard", &r.plan, &err) != 0) {
+        goto fail;
+    }
+    if (rg_store_release_get(srv->store, release_id, &rel, &err) != 0) {
+        if (err.code == RG_ENOTFOUND)
+            snprintf(err.field, sizeof err.field, "release");
+        goto fail;
+    }
+    snprintf(target, sizeof target, "release:%lld", (long long)release_id);
+    rg_audit_init(&audit, srv, req, "rollout.create", target, NULL);
+    snprintf(audit.detail, sizeof audit.detail, "{\"plan\":\"%s\"}",
+             r.plan.name);
+    if (rg_rollout_command(&r.plan, &pending, RG_CMD_START, "rollout created",
+                           audit.at_ms, rg_fleet_size(srv->fleet), &r.status,
+                           &tr, &err) != 0)
+        goto fail;
+    r.release_id = release_id;
+    rg_random_hex(r.salt, 16);
+    r.created_ms = audit.at_ms;
+    snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
+    if (rg_store_rollout_create(srv->store, &r, &audit, &err) != 0)
+        goto fail;
+    json_decref(body);
+    rg__api_state_changed(srv);
+    send_rollout(srv, resp, 201, r.id);
+    return;
+fail:
+    json_decref(body);
+    rg_resp_error(resp, &err);
+}
+
+typedef struct list_ctx {
+    rg_server *srv;
+    json_t *arr;
+    rg_err *err;
+} list_ctx;
+
+static int list_one(void *ctx, const rg_rollout_rec *r)
+{
+    list_ctx *l = ctx;
+    json_t *v = rollout_json(l->srv, r, false, l->err);
+    return v ? json_array_append_new(l->arr, v) : -1;
+}
+
+void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    const char *active = rg_req_query(req, "active");
+    bool active_only = false;
+    if (active) {
+        if (strcmp(active, "1") == 0 || strcmp(active, "true") == 0) {
+            active_only = true;
+        } else if (strcmp(active, "0") != 0 && strcmp(active, "false") != 0) {
+            rg_resp_errorf(resp, RG_EINVAL, "active",
+                           "query argument 'active' must be 1 or 0");
+            return;
+        }
+    }
+    list_ctx l = {srv, json_array(), &err};
+    if (!l.arr ||
+        rg_store_rollout_list(srv->store, active_only, list_one, &l, &err) != 0) {
+        json_decref(l.arr);
+        if (err.code == RG_OK)
+            rg_err_set(&err, RG_ENOMEM, "out of memory");
+        rg_resp_error(resp, &err);
+        return;
+    }
+    rg_resp_json(resp, 200, json_pack("{s:o}", "rollouts", l.arr));
+}
+
+void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    int64_t id;
+    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
+        return;
+    send_rollout(srv, resp, 200, id);
+}
+
+/* Applies an operator command: model decides, store commits with CAS (a
+ * concurrent change is re-read and the command retried once). */
+static void action(rg_server *srv, rg_req *req, rg_resp *resp,
+                   rg_rollout_cmd cmd, const char *name)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    const char *reason = NULL;
+    int64_t id;
+    char target[48], act[48];
+    rg_rollout_rec r;
+    rg_rollout_status next;
+    rg_transition tr;
+    rg_audit_rec audit;
+    rg_err err;
+    rg_err_clear(&err);
+    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
+        return;
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    if (rg_json_string(body, "reason", true, RG_REASON_MAX, &reason, &err))
+        goto fail;
+    snprintf(target, sizeof target, "rollout:%lld", (long long)id);
+    snprintf(act, sizeof act, "rollout.%s", name);
+    int rc = RG_ECONFLICT;
+    for (int attempt = 0; attempt < 2 && rc == RG_ECONFLICT; attempt++) {
+        if (rg_store_rollout_get(srv->store, id, &r, &err) != 0)
+            goto fail;
+        rg_audit_init(&audit, srv, req, act, target, reason);
+        rc = rg_rollout_command(&r.plan, &r.status, cmd, reason, audit.at_ms,
+                                rg_fleet_size(srv->fleet), &next, &tr, &err);
+        if (rc != 0)
+            goto fail; /* invalid in this state: 409, no retry */
+        rc = rg_store_rollout_transition(srv->store, id, &r.status, &next, &tr,
+                                         audit.actor, NULL, &audit, &err);
+    }
+    if (rc != 0)
+        goto fail;
+    json_decref(body);
+    rg__api_state_changed(srv);
+    send_rollout(srv, resp, 200, id);
+    return;
+fail:
+    json_decref(body);
+    rg_resp_error(resp, &err);
+}
+
+void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    action(srv, req, resp, RG_CMD_PAUSE, "pause");
+}
+
+void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    action(srv, req, resp, RG_CMD_RESUME, "resume");
+}
+
+void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    action(srv, req, resp, RG_CMD_ABORT, "abort");
+}
+
+void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    action(srv, req, resp, RG_CMD_ROLLBACK, "rollback");
+}

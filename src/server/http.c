@@ -1,0 +1,520 @@
+/* http.c - see http.h. The only file that includes microhttpd.h.
+ *
+ * One exchange per request, created on the access handler's first call
+ * (headers in). Responses are queued on a later call, never the first one,
+ * unless the request must be cut short (its declared body is over the cap):
+ * libmicrohttpd treats a response queued on the first call as "early" and
+ * closes the connection after it, which would cost every client its
+ * keep-alive. */
+#include "http.h"
+
+#include "common/json.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct rg_http {
+    struct MHD_Daemon *daemon;
+    rg_http_app app;
+    unsigned port;
+};
+
+typedef struct exchange {
+    rg_req req;
+    rg_resp resp;
+    struct MHD_Connection *mc;
+    rg_body_sink sink;
+    bool has_sink;
+    uint64_t received;  /* body bytes seen so far */
+    uint64_t limit;     /* body cap for this request */
+    bool queued;
+    char client[64];
+} exchange;
+
+static const char json_ctype[] = "application/json";
+
+/* --- request accessors ---------------------------------------------- */
+
+const char *rg_req_header(const rg_req *req, const char *name)
+{
+    if (!req->conn)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *rg_req_query(const rg_req *req, const char *name)
+{
+    if (!req->conn)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void rg_req_set_sink(rg_req *req, const rg_body_sink *sink)
+{
+    exchange *x = (exchange *)req; /* req is the exchange's first member */
+    x->sink = *sink;
+    x->has_sink = true;
+}
+
+void *rg_req_sink_ctx(const rg_req *req)
+{
+    const exchange *x = (const exchange *)req;
+    return x->has_sink ? x->sink.ctx : NULL;
+}
+
+/* --- responses ------------------------------------------------------ */
+
+static void resp_clear(rg_resp *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+    if (resp->fd >= 0)
+        close(resp->fd);
+    resp->fd = -1;
+    resp->offset = 0;
+    resp->content_range[0] = '\0';
+}
+
+/* The last-resort answer when even the error body cannot be built. */
+static void resp_oom(rg_resp *resp)
+{
+    resp_clear(resp);
+    resp->status = 500;
+    resp->content_type = json_ctype;
+}
+
+int rg_resp_json(rg_resp *resp, int status, json_t *v)
+{
+    char *s = v ? rg_json_dump(v) : NULL;
+    json_decref(v);
+    resp_clear(resp);
+    resp->content_type = json_ctype;
+    if (!s) {
+        resp->status = 500;
+        return RG_ENOMEM;
+    }
+    resp->status = status;
+    resp->body = s;
+    resp->len = strlen(s);
+    return 0;
+}
+
+void rg_resp_error(rg_resp *resp, const rg_err *err)
+{
+    int code = err->code == RG_OK ? RG_EINTERNAL : err->code;
+    json_t *e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
+                          rg_code_name(code), "message",
+                          err->msg[0] ? err->msg : rg_code_name(code), "field",
+                          err->field);
+    if (!e) {
+        resp_oom(resp);
+        return;
+    }
+    rg_resp_json(resp, rg_code_http_status(code), e);
+}
+
+void rg_resp_errorf(rg_resp *resp, int code, const char *field,
+                    const char *fmt, ...)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    err.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+    va_end(ap);
+    snprintf(err.field, sizeof err.field, "%s", field ? field : "");
+    rg_resp_error(resp, &err);
+}
+
+/* Parses a decimal uint64 of s[0..n) (digits only, no overflow). */
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 19)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int rg_http_range_parse(const char *hdr, uint64_t size, uint64_t *start,
+                        uint64_t *len)
+{
+    if (!hdr)
+        return 0;
+    if (strncmp(hdr, "bytes=", 6) != 0)
+        return RG_ERANGE;
+    const char *spec = hdr + 6;
+    const char *dash = strchr(spec, '-');
+    if (!dash || strchr(spec, ','))
+        return RG_ERANGE;
+    size_t first_n = (size_t)(dash - spec);
+    const char *last = dash + 1;
+    size_t last_n = strlen(last);
+    uint64_t a, b;
+    if (first_n == 0) { /* bytes=-N: the last N bytes */
+        if (parse_u64(last, last_n, &b) != 0 || b == 0 || size == 0)
+            return RG_ERANGE;
+        if (b > size)
+            b = size;
+        *start = size - b;
+        *len = b;
+        return 1;
+    }
+    if (parse_u64(spec, first_n, &a) != 0 || a >= size)
+        return RG_ERANGE;
+    if (last_n == 0) { /* bytes=A- */
+        *start = a;
+        *len = size - a;
+        return 1;
+    }
+    if (parse_u64(last, last_n, &b) != 0 || b < a)
+        return RG_ERANGE;
+    if (b >= size)
+        b = size - 1;
+    *start = a;
+    *len = b - a + 1;
+    return 1;
+}
+
+int rg_resp_file(rg_resp *resp, const rg_req *req, int fd, uint64_t size)
+{
+    uint64_t start = 0, len = size;
+    int rc = rg_http_range_parse(rg_req_header(req, "Range"), size, &start,
+                                 &len);
+    if (rc < 0) {
+        close(fd);
+        rg_resp_errorf(resp, RG_ERANGE, "Range",
+                       "range '%s' cannot be satisfied for %" PRIu64 " bytes",
+                       rg_req_header(req, "Range"), size);
+        snprintf(resp->content_range, sizeof resp->content_range,
+                 "bytes */%" PRIu64, size);
+        return RG_ERANGE;
+    }
+    resp_clear(resp);
+    resp->fd = fd;
+    resp->offset = start;
+    resp->len = (size_t)len;
+    resp->content_type = "application/octet-stream";
+    resp->status = rc == 1 ? 206 : 200;
+    if (rc == 1)
+        snprintf(resp->content_range, sizeof resp->content_range,
+                 "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
+                 start + len - 1, size);
+    return 0;
+}
+
+/* Hands resp to libmicrohttpd. Returns MHD_YES or MHD_NO (close). */
+static enum MHD_Result queue(exchange *x)
+{
+    rg_resp *resp = &x->resp;
+    struct MHD_Response *r = NULL;
+    if (resp->status == 0)
+        rg_resp_errorf(resp, RG_EINTERNAL, NULL, "handler sent no response");
+    if (resp->fd >= 0) {
+        r = MHD_create_response_from_fd_at_offset64(resp->len, resp->fd,
+                                                    resp->offset);
+        if (r)
+            resp->fd = -1; /* the response closes it */
+    } else {
+        r = MHD_create_response_from_buffer(resp->len, resp->body,
+                                            MHD_RESPMEM_MUST_FREE);
+        if (r)
+            resp->body = NULL; /* the response frees it */
+    }
+    if (!r)
+        return MHD_NO;
+    if (resp->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                resp->content_type);
+    if (resp->content_range[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE,
+                                resp->content_range);
+    if (resp->location[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+    if (resp->content_type && strcmp(resp->content_type, json_ctype) != 0)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    enum MHD_Result ret =
+        MHD_queue_response(x->mc, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    x->queued = ret == MHD_YES;
+    return ret;
+}
+
+/* --- the access handler --------------------------------------------- */
+
+/* Declared body length: 0 none, UINT64_MAX unknown (chunked). */
+static uint64_t declared_length(struct MHD_Connection *mc)
+{
+    const char *te = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+                                                 "Transfer-Encoding");
+    if (te && strcasestr(te, "chunked"))
+        return UINT64_MAX;
+    const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+                                                 "Content-Length");
+    uint64_t n = 0;
+    if (cl && parse_u64(cl, strlen(cl), &n) != 0)
+        return UINT64_MAX;
+    return n;
+}
+
+static void peer_address(struct MHD_Connection *mc, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                  out, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  out, (socklen_t)cap);
+}
+
+static exchange *exchange_new(rg_http *h, struct MHD_Connection *mc,
+                              const char *url, const char *method)
+{
+    exchange *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->mc = mc;
+    x->req.method = method;
+    x->req.path = url;
+    x->req.conn = mc;
+    peer_address(mc, x->client, sizeof x->client);
+    x->req.client = x->client;
+    rg_buf_init(&x->req.body, RG_HTTP_JSON_MAX);
+    x->resp.fd = -1;
+    h->app.begin(h->app.ctx, &x->req, &x->resp);
+    x->limit = x->resp.status != 0 ? RG_HTTP_JSON_MAX /* discard budget */
+               : x->has_sink       ? x->sink.max
+                                   : RG_HTTP_JSON_MAX;
+    return x;
+}
+
+static void too_large(exchange *x)
+{
+    rg_resp_errorf(&x->resp, RG_ETOOBIG, NULL,
+                   "request body is larger than %" PRIu64 " bytes", x->limit);
+}
+
+/* Takes n body bytes: into the sink, the JSON buffer, or the bin when an
+ * answer is already decided. libmicrohttpd accepts no response while a body
+ * is arriving, so a body of unknown length that overflows its cap is
+ * answered (413) when it ends; the bin takes at most RG_HTTP_JSON_MAX bytes
+ * past the cap. Returns false when even that is exceeded: the connection is
+ * then dropped without an answer. */
+static bool take_body(exchange *x, const char *data, size_t n)
+{
+    bool answered = x->resp.status != 0;
+    if (n > x->limit - x->received) {
+        if (!answered)
+            too_large(x);
+        x->limit = x->received + RG_HTTP_JSON_MAX;
+        if (x->limit < x->received || n > x->limit - x->received)
+            return false;
+    }
+    x->received += n;
+    if (answered)
+        return true; /* discarded */
+    rg_err err;
+    rg_err_clear(&err);
+    if (x->has_sink) {
+        if (x->sink.write(x->sink.ctx, data, n, &err) != 0)
+            rg_resp_error(&x->resp, &err);
+    } else if (rg_buf_add(&x->req.body, data, n) != 0) {
+        too_large(x);
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    rg_http *h = cls;
+    exchange *x = *con_cls;
+    if (!x) {
+        x = exchange_new(h, mc, url, method);
+        if (!x)
+            return MHD_NO;
+        *con_cls = x;
+        uint64_t declared = declared_length(mc);
+        if (declared != UINT64_MAX && declared > x->limit) {
+            /* Cut short now: the body is never read. */
+            if (x->resp.status == 0)
+                too_large(x);
+            return queue(x);
+        }
+        return MHD_YES; /* answer on a later call: keeps the connection */
+    }
+    if (x->queued) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        bool go_on = take_body(x, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return go_on ? MHD_YES : MHD_NO;
+    }
+    if (x->resp.status == 0)
+        h->app.handle(h->app.ctx, &x->req, &x->resp);
+    return queue(x);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    rg_http *h = cls;
+    exchange *x = *con_cls;
+    if (!x)
+        return;
+    h->app.end(h->app.ctx, &x->req);
+    if (x->has_sink && x->sink.release)
+        x->sink.release(x->sink.ctx);
+    rg_buf_release(&x->req.body);
+    resp_clear(&x->resp);
+    free(x);
+    *con_cls = NULL;
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    rg_warn("http: %s", line);
+}
+
+/* --- lifecycle ------------------------------------------------------ */
+
+/* Parses "HOST:PORT" / "[V6]:PORT" into ss. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss,
+                        socklen_t *sl, rg_err *err)
+{
+    char host[128];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return rg_err_set(err, RG_EINVAL,
+                          "listen address '%s': expected HOST:PORT", s);
+    size_t hl = (size_t)(colon - s);
+    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
+        s++;
+        hl -= 2;
+    }
+    if (hl >= sizeof host)
+        return rg_err_set(err, RG_EINVAL, "listen address '%s': host too long",
+                          s);
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    uint64_t port;
+    if (parse_u64(colon + 1, strlen(colon + 1), &port) != 0 || port > 65535)
+        return rg_err_set(err, RG_EINVAL, "listen address '%s': bad port", s);
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (strcmp(host, "localhost") == 0)
+        memcpy(host, "127.0.0.1", sizeof "127.0.0.1");
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *sl = sizeof *v4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof *v6;
+        return 0;
+    }
+    return rg_err_set(err, RG_EINVAL,
+                      "listen address '%s': host must be an IP address", s);
+}
+
+int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
+                  rg_http **out, rg_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int rc = parse_listen(opts->listen, &ss, &sl, err);
+    if (rc != 0)
+        return rc;
+    rg_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return rg_err_set(err, RG_ENOMEM, "http: out of memory");
+    h->app = *app;
+    unsigned threads = opts->threads ? opts->threads : 1;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem o[10];
+    size_t n = 0;
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
+                                     (intptr_t)on_log, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+    if (threads > 1)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                         threads, NULL};
+    o[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_LIMIT,
+        opts->max_connections ? opts->max_connections : 4096, NULL};
+    o[n++] = (struct MHD_OptionItem){
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        opts->conn_timeout_s ? opts->conn_timeout_s : 30, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
+                                     (intptr_t)on_completed, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                                     NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+                                 MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+    if (!h->daemon) {
+        free(h);
+        return rg_err_set(err, RG_EIO, "http: cannot listen on '%s': %s",
+                          opts->listen, strerror(errno));
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : 0;
+    *out = h;
+    return 0;
+}
+
+unsigned rg_http_port(const rg_http *h)
+{
+    return h->port;
+}
+
+void rg_http_stop(rg_http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

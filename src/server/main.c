@@ -1,0 +1,286 @@
+/* main.c - rollgated: `rollgated init --data DIR` creates a data directory
+ * with its database and first admin token; `rollgated --data DIR --listen
+ * HOST:PORT ...` serves it until SIGTERM or SIGINT. */
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "server/auth.h"
+#include "server/http.h"
+#include "server/orchestrator.h"
+#include "server/router.h"
+#include "server/server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: rollgated init --data DIR\n"
+    "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
+    "\n"
+    "  init                 create DIR (mode 0700), its database and an admin\n"
+    "                       token named \"admin\", printed alone on the last line\n"
+    "  --data DIR           data directory (database, artifacts); required\n"
+    "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
+    "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
+    "  --threads N          HTTP worker threads (default: online cores)\n"
+    "  --interval S         check-in interval handed to agents (default 60)\n"
+    "  --tick-ms MS         orchestrator tick period (default 1000)\n"
+    "  --flush-ms MS        fleet persistence period (default 2000)\n"
+    "  --max-connections N  concurrent connections (default 4096)\n"
+    "  --timeout S          idle connection timeout (default 30)\n"
+    "  --log-level L        debug, info, warn or error (default info)\n"
+    "  --version            print the version\n"
+    "  --help               print this help\n";
+
+/* Parses s as an unsigned integer in [min, max]. Returns 0 or -1. */
+static int parse_uint(const char *s, unsigned long long min,
+                      unsigned long long max, unsigned long long *out)
+{
+    char *end = NULL;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int fail(const char *fmt, const char *a)
+{
+    fprintf(stderr, "rollgated: ");
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, "\n");
+    return 2;
+}
+
+static bool flag_known(const char *f)
+{
+    static const char *const flags[] = {
+        "--data",     "--listen",   "--artifact-max",    "--threads",
+        "--interval", "--tick-ms",  "--flush-ms",        "--max-connections",
+        "--timeout",  "--log-level", NULL};
+    for (size_t i = 0; flags[i]; i++)
+        if (strcmp(f, flags[i]) == 0)
+            return true;
+    return false;
+}
+
+/* mkdir -p with mode for the last component and its missing parents. */
+static int make_dirs(const char *path, rg_err *err)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            return rg_err_set(err, RG_EIO, "cannot create '%s': %s", p,
+                              strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        return rg_err_set(err, RG_EIO, "cannot create '%s': %s", p,
+                          strerror(errno));
+    return 0;
+}
+
+/* Parses the serving flags into cfg. Returns 0, or 2 after printing a
+ * one-line error, or 1 when help/version was printed. */
+static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
+                       int *log_level)
+{
+    for (int i = first; i < argc; i++) {
+        const char *f = argv[i];
+        if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (strcmp(f, "--version") == 0) {
+            printf("rollgated %s\n", RG_VERSION);
+            return 1;
+        }
+        if (strncmp(f, "--", 2) != 0)
+            return fail("unexpected argument '%s' (see --help)", f);
+        if (!flag_known(f))
+            return fail("unknown flag '%s' (see --help)", f);
+        if (i + 1 >= argc)
+            return fail("flag %s needs a value", f);
+        const char *v = argv[++i];
+        unsigned long long n = 0;
+        if (strcmp(f, "--data") == 0) {
+            if (!*v || strlen(v) >= sizeof cfg->data_dir)
+                return fail("--data: bad directory '%s'", v);
+            snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", v);
+        } else if (strcmp(f, "--listen") == 0) {
+            if (!strchr(v, ':') || strlen(v) >= sizeof cfg->listen)
+                return fail("--listen: expected HOST:PORT, got '%s'", v);
+            snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
+        } else if (strcmp(f, "--artifact-max") == 0) {
+            if (parse_uint(v, 1, 1ull << 40, &n) != 0)
+                return fail("--artifact-max: expected bytes (1..2^40), got '%s'", v);
+            cfg->artifact_max = n;
+        } else if (strcmp(f, "--threads") == 0) {
+            if (parse_uint(v, 1, 256, &n) != 0)
+                return fail("--threads: expected 1..256, got '%s'", v);
+            cfg->threads = (unsigned)n;
+        } else if (strcmp(f, "--interval") == 0) {
+            if (parse_uint(v, 1, 86400, &n) != 0)
+                return fail("--interval: expected seconds (1..86400), got '%s'", v);
+            cfg->checkin_interval_s = (int)n;
+        } else if (strcmp(f, "--tick-ms") == 0) {
+            if (parse_uint(v, 1, 3600000, &n) != 0)
+                return fail("--tick-ms: expected 1..3600000, got '%s'", v);
+            cfg->tick_ms = (int)n;
+        } else if (strcmp(f, "--flush-ms") == 0) {
+            if (parse_uint(v, 1, 3600000, &n) != 0)
+                return fail("--flush-ms: expected 1..3600000, got '%s'", v);
+            cfg->flush_ms = (int)n;
+        } else if (strcmp(f, "--max-connections") == 0) {
+            if (parse_uint(v, 1, 1000000, &n) != 0)
+                return fail("--max-connections: expected 1..1000000, got '%s'", v);
+            cfg->max_connections = (unsigned)n;
+        } else if (strcmp(f, "--timeout") == 0) {
+            if (parse_uint(v, 1, 86400, &n) != 0)
+                return fail("--timeout: expected seconds (1..86400), got '%s'", v);
+            cfg->conn_timeout_s = (unsigned)n;
+        } else if (strcmp(f, "--log-level") == 0) {
+            int l = rg_log_level_parse(v);
+            if (l < 0)
+                return fail("--log-level: expected debug, info, warn or error, "
+                            "got '%s'", v);
+            *log_level = l;
+        } else {
+            return fail("unknown flag '%s' (see --help)", f);
+        }
+    }
+    if (!cfg->data_dir[0])
+        return fail("%s", "--data DIR is required (see --help)");
+    return 0;
+}
+
+/* rollgated init: data directory, database, first admin token. */
+static int cmd_init(const rg_server_config *cfg)
+{
+    char db[PATH_MAX], secret[RG_HASH_HEX];
+    rg_store *store = NULL;
+    rg_token_rec t;
+    rg_audit_rec audit;
+    rg_err err;
+    int status = 1;
+    rg_err_clear(&err);
+    if (rg_server_db_path(cfg->data_dir, db, sizeof db, &err) != 0)
+        goto cleanup;
+    if (make_dirs(cfg->data_dir, &err) != 0)
+        goto cleanup;
+    if (access(db, F_OK) == 0) {
+        rg_err_set(&err, RG_ECONFLICT,
+                   "'%s' already has a database; refusing to init it again",
+                   cfg->data_dir);
+        goto cleanup;
+    }
+    if (rg_store_open(db, &store, &err) != 0)
+        goto cleanup;
+    printf("created data directory %s\n", cfg->data_dir);
+    printf("created database %s (schema version %d)\n", db,
+           rg_store_schema_version(store));
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "admin");
+    snprintf(t.role, sizeof t.role, "admin");
+    snprintf(t.created_by, sizeof t.created_by, "system");
+    rg_auth_token_new(secret, t.hash);
+    memset(&audit, 0, sizeof audit);
+    audit.at_ms = rg_clock_now(rg_clock_system());
+    t.created_ms = audit.at_ms;
+    snprintf(audit.actor, sizeof audit.actor, "system");
+    snprintf(audit.role, sizeof audit.role, "system");
+    snprintf(audit.action, sizeof audit.action, "token.create");
+    snprintf(audit.target, sizeof audit.target, "token:admin");
+    snprintf(audit.reason, sizeof audit.reason, "rollgated init");
+    snprintf(audit.detail, sizeof audit.detail, "{\"role\":\"admin\"}");
+    if (rg_store_token_create(store, &t, &audit, &err) != 0)
+        goto cleanup;
+    printf("created admin token \"admin\" (shown once; keep it secret):\n");
+    printf("%s\n", secret);
+    fflush(stdout);
+    status = 0;
+cleanup:
+    rg_store_close(store);
+    if (status != 0)
+        fprintf(stderr, "rollgated: init: %s\n", err.msg);
+    return status;
+}
+
+static int serve(rg_server_config *cfg)
+{
+    rg_server srv = {.cfg = *cfg, .clock = rg_clock_system()};
+    rg_http *http = NULL;
+    rg_http_app app;
+    rg_err err;
+    sigset_t stop;
+    int sig = 0, status = 1;
+    bool orchestrating = false;
+    rg_err_clear(&err);
+
+    /* Block the stop signals before any thread starts: every thread
+     * inherits the mask and only sigwait below receives them. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (rg_server_open(&srv, &err) != 0)
+        goto cleanup;
+    if (rg_orchestrator_start(&srv, &err) != 0)
+        goto cleanup;
+    orchestrating = true;
+    rg_router_app(&srv, &app);
+    rg_http_opts opts = {.listen = cfg->listen,
+                         .threads = cfg->threads,
+                         .max_connections = cfg->max_connections,
+                         .conn_timeout_s = cfg->conn_timeout_s};
+    if (rg_http_start(&opts, &app, &http, &err) != 0)
+        goto cleanup;
+    rg_info("listening on %s (port %u, %u threads, data %s)", cfg->listen,
+            rg_http_port(http), cfg->threads, cfg->data_dir);
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    rg_info("signal %d: shutting down", sig);
+    status = 0;
+cleanup:
+    if (status != 0)
+        rg_error("%s", err.msg);
+    rg_http_stop(http);
+    if (orchestrating)
+        rg_orchestrator_stop(&srv);
+    rg_server_close(&srv);
+    if (status == 0)
+        rg_info("stopped");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    rg_server_config cfg;
+    int log_level = RG_LOG_INFO;
+    rg_server_config_defaults(&cfg);
+    bool init = argc > 1 && strcmp(argv[1], "init") == 0;
+    int rc = parse_flags(argc, argv, init ? 2 : 1, &cfg, &log_level);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    rg_log_init("rollgated", (rg_log_level)log_level);
+    if (rg_crypto_init() != 0) {
+        fprintf(stderr, "rollgated: cannot initialise libsodium\n");
+        return 1;
+    }
+    return init ? cmd_init(&cfg) : serve(&cfg);
+}

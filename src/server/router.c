@@ -1,0 +1,176 @@
+/* router.c - see router.h. */
+#include "router.h"
+
+#include "server/agent_api.h"
+#include "server/api.h"
+#include "server/auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const rg_route routes[] = {
+    {"GET", "/healthz", RG_ROLE_NONE, false, rg_api_healthz},
+    {"GET", "/metrics", RG_ROLE_NONE, false, rg_api_metrics},
+    {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR, true, rg_api_artifact_put},
+    {"POST", "/v1/channels", RG_ROLE_OPERATOR, false, rg_api_channel_create},
+    {"GET", "/v1/channels", RG_ROLE_VIEWER, false, rg_api_channel_list},
+    {"POST", "/v1/releases", RG_ROLE_OPERATOR, false, rg_api_release_create},
+    {"GET", "/v1/releases", RG_ROLE_VIEWER, false, rg_api_release_list},
+    {"GET", "/v1/releases/{}", RG_ROLE_VIEWER, false, rg_api_release_get},
+    {"POST", "/v1/rollouts", RG_ROLE_OPERATOR, false, rg_api_rollout_create},
+    {"GET", "/v1/rollouts", RG_ROLE_VIEWER, false, rg_api_rollout_list},
+    {"GET", "/v1/rollouts/{}", RG_ROLE_VIEWER, false, rg_api_rollout_get},
+    {"POST", "/v1/rollouts/{}/pause", RG_ROLE_OPERATOR, false,
+     rg_api_rollout_pause},
+    {"POST", "/v1/rollouts/{}/resume", RG_ROLE_OPERATOR, false,
+     rg_api_rollout_resume},
+    {"POST", "/v1/rollouts/{}/abort", RG_ROLE_OPERATOR, false,
+     rg_api_rollout_abort},
+    {"POST", "/v1/rollouts/{}/rollback", RG_ROLE_OPERATOR, false,
+     rg_api_rollout_rollback},
+    {"GET", "/v1/audit", RG_ROLE_VIEWER, false, rg_api_audit_list},
+    {"POST", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_create},
+    {"GET", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_list},
+    {"DELETE", "/v1/tokens/{}", RG_ROLE_ADMIN, false, rg_api_token_revoke},
+    {"GET", "/v1/endpoints", RG_ROLE_VIEWER, false, rg_api_endpoints_list},
+    {"GET", "/v1/endpoints/{}", RG_ROLE_VIEWER, false, rg_api_endpoint_get},
+    {"POST", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,
+     rg_api_enroll_key_create},
+    /* Agent routes: the enrollment key or endpoint token is checked by the
+     * handler (agent_api.h). */
+    {"POST", "/v1/agent/enroll", RG_ROLE_NONE, false, rg_api_agent_enroll},
+    {"POST", "/v1/agent/checkin", RG_ROLE_NONE, false, rg_api_agent_checkin},
+    {"GET", "/v1/agent/artifacts/{}", RG_ROLE_NONE, false,
+     rg_api_agent_artifact},
+};
+
+const rg_route *rg_router_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof *routes;
+    return routes;
+}
+
+/* Matches path against pattern; "{}" segments are copied into scratch and
+ * recorded in params. Returns true on a match. */
+static bool match_one(const char *pattern, const char *path,
+                      const char **params, size_t *n_params, char *scratch,
+                      size_t cap)
+{
+    size_t np = 0, used = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return false;
+        p++;
+        s++;
+        size_t pl = strcspn(p, "/"), sl = strcspn(s, "/");
+        if (pl == 2 && memcmp(p, "{}", 2) == 0) {
+            if (sl == 0 || np == RG_HTTP_MAX_PARAMS)
+                return false;
+            if (params) {
+                if (used + sl + 1 > cap)
+                    return false;
+                memcpy(scratch + used, s, sl);
+                scratch[used + sl] = '\0';
+                params[np] = scratch + used;
+                used += sl + 1;
+            }
+            np++;
+        } else if (pl != sl || memcmp(p, s, pl) != 0) {
+            return false;
+        }
+        p += pl;
+        s += sl;
+    }
+    if (*p || *s)
+        return false;
+    if (n_params)
+        *n_params = np;
+    return true;
+}
+
+const rg_route *rg_router_match(const char *method, const char *path,
+                                bool *path_known, const char **params,
+                                size_t *n_params, char *scratch, size_t cap)
+{
+    *path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        if (!match_one(routes[i].pattern, path, NULL, NULL, NULL, 0))
+            continue;
+        *path_known = true;
+        if (strcmp(routes[i].method, method) != 0)
+            continue;
+        if (params &&
+            !match_one(routes[i].pattern, path, params, n_params, scratch, cap))
+            return NULL;
+        return &routes[i];
+    }
+    return NULL;
+}
+
+/* Per-request router state, in req->route. */
+typedef struct route_state {
+    const rg_route *route;
+    char scratch[512]; /* path parameters */
+} route_state;
+
+static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
+{
+    rg_server *srv = ctx;
+    rg_err err;
+    rg_err_clear(&err);
+    route_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        rg_resp_errorf(resp, RG_ENOMEM, NULL, "out of memory");
+        return;
+    }
+    req->route = st;
+    bool known;
+    st->route = rg_router_match(req->method, req->path, &known, req->params,
+                                &req->n_params, st->scratch, sizeof st->scratch);
+    if (!st->route) {
+        if (known) {
+            rg_resp_errorf(resp, RG_EINVAL, NULL,
+                           "method %.16s is not allowed on %.128s",
+                           req->method, req->path);
+            resp->status = 405;
+        } else {
+            rg_resp_errorf(resp, RG_ENOTFOUND, NULL, "no route for %.16s %.128s",
+                           req->method, req->path);
+        }
+        return;
+    }
+    if (st->route->role != RG_ROLE_NONE) {
+        rg_caller *caller = NULL;
+        if (rg_auth_admin(srv, req, st->route->role, &caller, &err) != 0) {
+            rg_resp_error(resp, &err);
+            return;
+        }
+        req->auth = caller;
+    }
+    if (st->route->upload && rg_api_artifact_sink(srv, req, &err) != 0)
+        rg_resp_error(resp, &err);
+}
+
+static void on_handle(void *ctx, rg_req *req, rg_resp *resp)
+{
+    route_state *st = req->route;
+    st->route->handler(ctx, req, resp);
+}
+
+static void on_end(void *ctx, rg_req *req)
+{
+    free(req->auth);
+    req->auth = NULL;
+    free(req->route);
+    req->route = NULL;
+}
+
+void rg_router_app(rg_server *srv, rg_http_app *app)
+{
+    app->begin = on_begin;
+    app->handle = on_handle;
+    app->end = on_end;
+    app->ctx = srv;
+}

@@ -1,0 +1,64 @@
+/* server.c - see server.h: opening and closing rollgated's state. */
+#include "server.h"
+
+#include "server/artifacts.h"
+#include "server/desired.h"
+#include "server/fleet.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void rg_server_config_defaults(rg_server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen, sizeof cfg->listen, "127.0.0.1:7400");
+    cfg->artifact_max = 256ull << 20;
+    cfg->checkin_interval_s = 60;
+    cfg->tick_ms = 1000;
+    cfg->flush_ms = 2000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores > 0 ? (unsigned)cores : 1;
+    cfg->max_connections = 4096;
+    cfg->conn_timeout_s = 30;
+}
+
+int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
+{
+    int n = snprintf(out, cap, "%s/rollgate.db", data_dir);
+    if (n < 0 || (size_t)n >= cap)
+        return rg_err_set(err, RG_EINVAL, "data directory '%.64s...' is too long",
+                          data_dir);
+    return 0;
+}
+
+int rg_server_open(rg_server *srv, rg_err *err)
+{
+    char db[PATH_MAX];
+    int rc = rg_server_db_path(srv->cfg.data_dir, db, sizeof db, err);
+    if (rc != 0)
+        return rc;
+    if (access(db, F_OK) != 0)
+        return rg_err_set(err, RG_ENOTFOUND,
+                          "no database in '%s'; run `rollgated init --data %s` "
+                          "first",
+                          srv->cfg.data_dir, srv->cfg.data_dir);
+    if ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
+        (rc = rg_artifacts_init(srv, err)) != 0 ||
+        (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
+        (rc = rg_desired_open(srv, &srv->desired, err)) != 0)
+        rg_server_close(srv);
+    return rc;
+}
+
+void rg_server_close(rg_server *srv)
+{
+    if (srv->fleet)
+        rg_fleet_close(srv->fleet);
+    srv->fleet = NULL;
+    if (srv->desired)
+        rg_desired_close(srv->desired);
+    srv->desired = NULL;
+    rg_store_close(srv->store);
+    srv->store = NULL;
+}
