@@ -35,9 +35,9 @@ int rg_event_parse(const char *line, size_t len, rg_event *ev, rg_err *err)
     memcpy(ev->buf, line, len);
     ev->buf[len] = '\0';
     ev->type = ev->buf;
-    char *p = ev->buf;
+    char *p = ev->buf, *end = ev->buf + len;
     for (size_t i = 0; i < n; i++) {
-        p = strchr(p, '\t');
+        p = memchr(p, '\t', (size_t)(end - p)); /* one of the n tabs */
         *p++ = '\0';
         ev->fields[i] = p;
     }

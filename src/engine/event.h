@@ -35,8 +35,9 @@ typedef struct rg_event {
 /* True when a line (without its newline) is blank or a '#' comment. */
 bool rg_event_skip(const char *line);
 
-/* Splits a line of len bytes (no newline, no NUL inside) into *ev. Returns
- * 0, RG_EINVAL (empty type name), RG_ETOOBIG (over a cap) or RG_ENOMEM;
+/* Splits a line of len bytes (no newline; a NUL inside ends the field it
+ * is in) into *ev. Returns 0, RG_EINVAL (empty type name), RG_ETOOBIG
+ * (over a cap) or RG_ENOMEM;
  * on failure *ev is empty. Release *ev with rg_event_release. */
 int rg_event_parse(const char *line, size_t len, rg_event *ev, rg_err *err);
 
