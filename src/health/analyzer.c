@@ -12,6 +12,8 @@
 
 /* A pass-side boundary may not reach 1: log1p(-1) is -inf. */
 #define MAX_BAD_SHARE (1.0 - 1e-9)
+/* Width of the lower bound on the control silence share (pass side). */
+#define CONTROL_SIGMAS 2.0
 
 void rg_gate_params_default(rg_gate_params *p)
 {
@@ -153,11 +155,17 @@ static void stratum_stats(const rg_gate_params *p, rg_stratum_evidence *e)
     e->silence_llr = rg_msprt_silence_halt(&cell, 1);
     e->failure_llr =
         rg_msprt_failure_halt(e->exposed_failed, windows, p->baseline_failure);
-    double control_share =
-        e->control_windows
-            ? (double)e->control_silent / (double)e->control_windows
-            : 0.0;
-    e->silence_bad = fmin(control_share + p->tolerated_excess, MAX_BAD_SHARE);
+    /* The pass side compares exposed silence with the control share plus
+     * the tolerated excess. The control share is estimated, so take its
+     * lower 2-sigma bound: an overestimate would make passing too easy. */
+    double share = 0.0, sigma = 0.0;
+    if (e->control_windows > 0) {
+        share = (double)e->control_silent / (double)e->control_windows;
+        sigma = sqrt(share * (1.0 - share) / (double)e->control_windows);
+    }
+    e->silence_bad = fmin(fmax(share - CONTROL_SIGMAS * sigma, 0.0) +
+                              p->tolerated_excess,
+                          MAX_BAD_SHARE);
 }
 
 /* Index of the stratum with the largest silence (or failure) statistic. */

@@ -1,0 +1,505 @@
+/* Unit tests for src/health/analyzer.c and evidence.c: simulated rollouts
+ * (deterministic PRNG, the gate evaluated after every observation) for the
+ * false-halt bound, bad releases, stratum-specific crashes, correlated
+ * outages and explicit failures; passing; evidence replay; input checks.
+ * ctest-labels: canary */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "health/analyzer.h"
+#include "health/evidence.h"
+#include "health/sprt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* splitmix64: a small deterministic PRNG, seeded per test. */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
+}
+
+#define MAX_SIM_STRATA 4
+
+/* How one stratum behaves in a simulated wave. Each observation is one
+ * endpoint-window that ends: exposed with probability rho, else control. */
+typedef struct model {
+    const char *name;
+    double rho;             /* share of windows from the exposed cohort */
+    double exposed_silence; /* P(exposed window silent) */
+    double exposed_fail;    /* P(exposed endpoint reports failed) */
+    double control_silence; /* P(control window silent) */
+} model;
+
+/* Both cohorts of `stratum` (or every stratum when stratum < 0) fall silent
+ * with probability `silence` for observations [start, end). */
+typedef struct outage {
+    int stratum;
+    uint64_t start, end;
+    double silence;
+} outage;
+
+typedef struct sim {
+    const model *m;
+    size_t n;
+    const outage *out; /* or NULL */
+    uint64_t observations;
+    uint64_t eval_every; /* evaluate the gate after this many observations */
+    bool stop_at_pass;   /* false: keep looking after a pass (stricter) */
+} sim;
+
+typedef struct run_result {
+    rg_verdict first;         /* first verdict other than continue */
+    uint64_t exposed_at_first;/* resolved exposed endpoints then */
+    bool halted;              /* halted at some evaluation */
+    char halt_reason[RG_ANALYSIS_REASON_MAX];
+    uint64_t exposed_in[MAX_SIM_STRATA]; /* per stratum at the first verdict */
+    bool naive_halted;        /* repeated fixed-sample z-test (one-sided 5%) */
+    bool wald_halted;         /* textbook one-sample SPRT on exposed silence */
+} run_result;
+
+/* The counts an orchestrator would hand the gate, updated per window. */
+static void observe(const sim *sm, uint64_t i, uint64_t *rng,
+                    rg_stratum_counts *c)
+{
+    size_t k = (size_t)(i % sm->n);
+    const model *m = &sm->m[k];
+    double qe = m->exposed_silence, qc = m->control_silence;
+    if (sm->out && i >= sm->out->start && i < sm->out->end &&
+        (sm->out->stratum < 0 || (size_t)sm->out->stratum == k)) {
+        qe = fmax(qe, sm->out->silence);
+        qc = fmax(qc, sm->out->silence);
+    }
+    rg_stratum_counts *s = &c[k];
+    if (rng_unit(rng) < m->rho) {
+        double u = rng_unit(rng);
+        if (u < m->exposed_fail)
+            s->exposed_failed++;
+        else if (rng_unit(rng) < qe)
+            s->exposed_silent++;
+        else
+            s->exposed_healthy++;
+        /* Two more endpoints have applied and are still in their window. */
+        s->exposed = s->exposed_healthy + s->exposed_failed + s->exposed_silent + 2;
+    } else {
+        s->control_windows++;
+        if (rng_unit(rng) < qc)
+            s->control_silent++;
+    }
+}
+
+static void run(const sim *sm, const rg_gate_params *p, uint64_t seed,
+                run_result *r)
+{
+    rg_stratum_counts c[MAX_SIM_STRATA];
+    memset(c, 0, sizeof c);
+    memset(r, 0, sizeof *r);
+    for (size_t k = 0; k < sm->n; k++)
+        c[k].stratum = sm->m[k].name;
+    uint64_t rng = seed;
+    double wald_upper, wald_lower;
+    assert_int_equal(rg_sprt_thresholds(p->alpha, p->beta, &wald_upper,
+                                        &wald_lower, NULL), 0);
+    for (uint64_t i = 0; i < sm->observations; i++) {
+        observe(sm, i, &rng, c);
+        if ((i + 1) % sm->eval_every != 0)
+            continue;
+        rg_analysis a;
+        rg_err err;
+        assert_int_equal(rg_analyze(p, c, sm->n, &a, &err), 0);
+        if (a.verdict != RG_VERDICT_CONTINUE && r->first == RG_VERDICT_CONTINUE) {
+            r->first = a.verdict;
+            r->exposed_at_first = a.exposed - a.exposed_pending;
+            for (size_t k = 0; k < sm->n; k++)
+                r->exposed_in[k] = a.strata[k].exposed - a.strata[k].exposed_pending;
+        }
+        if (a.verdict == RG_VERDICT_HALT && !r->halted) {
+            r->halted = true;
+            memcpy(r->halt_reason, a.reason, sizeof a.reason);
+        }
+        /* Naive comparators on the same counts. */
+        double x = 0, n = 0, mean = 0, var = 0, wald = 0;
+        for (size_t k = 0; k < sm->n; k++) {
+            double sn = (double)(c[k].exposed_silent + c[k].control_silent);
+            x += (double)c[k].exposed_silent;
+            n += sn;
+            mean += sn * a.strata[k].rho;
+            var += sn * a.strata[k].rho * (1 - a.strata[k].rho);
+            wald += rg_sprt_llr(sm->m[k].control_silence,
+                                2.0 * sm->m[k].control_silence,
+                                c[k].exposed_silent,
+                                c[k].exposed_silent + c[k].exposed_healthy);
+        }
+        if (n > 0 && var > 0 && (x - mean) / sqrt(var) >= 1.645)
+            r->naive_halted = true;
+        if (wald >= wald_upper)
+            r->wald_halted = true;
+        bool stop = a.verdict == RG_VERDICT_HALT ||
+                    (a.verdict == RG_VERDICT_PASS && sm->stop_at_pass);
+        rg_analysis_release(&a);
+        if (stop)
+            break;
+    }
+}
+
+typedef struct tally {
+    unsigned runs, halts, passes, naive_halts, wald_halts;
+    uint64_t max_exposed_at_halt, sum_exposed_at_first;
+} tally;
+
+static void run_many(const sim *sm, const rg_gate_params *p, unsigned runs,
+                     uint64_t seed, tally *t)
+{
+    memset(t, 0, sizeof *t);
+    for (unsigned i = 0; i < runs; i++) {
+        run_result r;
+        run(sm, p, seed + 7919u * i, &r);
+        t->runs++;
+        t->halts += r.halted;
+        t->passes += r.first == RG_VERDICT_PASS;
+        t->naive_halts += r.naive_halted;
+        t->wald_halts += r.wald_halted;
+        t->sum_exposed_at_first += r.exposed_at_first;
+        if (r.halted && r.first == RG_VERDICT_HALT &&
+            r.exposed_at_first > t->max_exposed_at_halt)
+            t->max_exposed_at_halt = r.exposed_at_first;
+    }
+}
+
+static const model good3[] = {
+    {"win10-x64", 0.1, 0.20, 0.0, 0.20},
+    {"win11-x64", 0.1, 0.20, 0.0, 0.20},
+    {"ubuntu22-x64", 0.1, 0.20, 0.0, 0.20},
+};
+
+/* Good releases under 20% independent loss in both cohorts, default alpha
+ * 1e-3: 2000 rollouts of 3000 windows (~300 exposed endpoints each), gate
+ * evaluated after every 10 windows and never stopped by a pass. At most
+ * alpha * runs = 2 may halt. */
+static void good_rollouts_rarely_halt_at_default_alpha(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    sim sm = {.m = good3, .n = 3, .observations = 3000, .eval_every = 10};
+    tally t;
+    run_many(&sm, &p, 2000, 1, &t);
+    print_message("good, 20%% loss, alpha 1e-3: %u false halts in %u runs "
+                  "(bound %.0f); naive repeated z-test: %u\n",
+                  t.halts, t.runs, p.alpha * t.runs, t.naive_halts);
+    assert_true(t.halts <= (unsigned)(p.alpha * t.runs));
+}
+
+/* The same with alpha 0.05 and the gate evaluated after every single
+ * observation: the bound alpha * runs is large enough that a statistic
+ * that is not anytime-valid would exceed it, as the naive repeated
+ * fixed-sample test on the same counts does. */
+static void good_rollouts_every_observation_stay_below_alpha(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.alpha = 0.05;
+    sim sm = {.m = good3, .n = 3, .observations = 1200, .eval_every = 1};
+    tally t;
+    run_many(&sm, &p, 300, 2, &t);
+    double bound = p.alpha * t.runs;
+    print_message("good, 20%% loss, alpha 0.05, every observation: %u false "
+                  "halts in %u runs (bound %.0f); naive repeated z-test: %u\n",
+                  t.halts, t.runs, bound, t.naive_halts);
+    assert_true(t.halts <= (unsigned)bound);
+    assert_true(t.naive_halts > (unsigned)bound); /* the simulation can tell */
+}
+
+/* Exposed silence 30% against control 5%: every run halts, quickly. */
+static void bad_rollout_halts_quickly(void **state)
+{
+    (void)state;
+    static const model bad[] = {
+        {"win10-x64", 0.1, 0.30, 0.0, 0.05},
+        {"ubuntu22-x64", 0.1, 0.30, 0.0, 0.05},
+    };
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    sim sm = {.m = bad, .n = 2, .observations = 20000, .eval_every = 1,
+              .stop_at_pass = true};
+    tally t;
+    run_many(&sm, &p, 200, 3, &t);
+    print_message("bad (30%% vs 5%% silence): %u of %u halted, %u passed; mean "
+                  "exposed at halt %.1f, max %llu\n",
+                  t.halts, t.runs, t.passes,
+                  (double)t.sum_exposed_at_first / t.runs,
+                  (unsigned long long)t.max_exposed_at_halt);
+    assert_int_equal(t.halts, t.runs);
+    assert_int_equal(t.passes, 0);
+    assert_true(t.max_exposed_at_halt <= 400);
+}
+
+/* One stratum crashes on the release (every exposed endpoint silent), the
+ * other is healthy and much larger: the gate halts and names the stratum,
+ * after a handful of exposures in it. */
+static void stratum_specific_crash_halts(void **state)
+{
+    (void)state;
+    static const model m[] = {
+        {"win10-x64", 0.05, 1.00, 0.0, 0.05},
+        {"ubuntu22-x64", 0.05, 0.05, 0.0, 0.05},
+        {"ubuntu24-x64", 0.05, 0.05, 0.0, 0.05},
+    };
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    sim sm = {.m = m, .n = 3, .observations = 20000, .eval_every = 1,
+              .stop_at_pass = true};
+    uint64_t max_crashed = 0;
+    for (unsigned i = 0; i < 100; i++) {
+        run_result r;
+        run(&sm, &p, 4000 + i, &r);
+        assert_int_equal(r.first, RG_VERDICT_HALT);
+        assert_non_null(strstr(r.halt_reason, "'win10-x64'"));
+        if (r.exposed_in[0] > max_crashed)
+            max_crashed = r.exposed_in[0];
+    }
+    print_message("stratum crash: halted in 100 of 100 runs after at most "
+                  "%llu crashed exposures\n", (unsigned long long)max_crashed);
+    assert_true(max_crashed <= 15);
+}
+
+/* A correlated outage silences 60% of both cohorts of every stratum (and,
+ * separately, of one stratum) for a stretch of the wave: the gate does not
+ * halt, while a one-sample SPRT on exposed silence alone does. */
+static void correlated_outage_does_not_halt(void **state)
+{
+    (void)state;
+    static const model m[] = {
+        {"win10-x64", 0.1, 0.05, 0.0, 0.05},
+        {"ubuntu22-x64", 0.1, 0.05, 0.0, 0.05},
+    };
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    outage all = {.stratum = -1, .start = 1000, .end = 3000, .silence = 0.6};
+    outage one = {.stratum = 1, .start = 500, .end = 4000, .silence = 0.6};
+    sim sm = {.m = m, .n = 2, .out = &all, .observations = 5000, .eval_every = 10};
+    tally t1, t2;
+    run_many(&sm, &p, 500, 5, &t1);
+    sm.out = &one;
+    run_many(&sm, &p, 500, 6, &t2);
+    print_message("correlated outage: %u + %u halts in %u + %u runs; one-sample "
+                  "SPRT on exposed silence halts in %u + %u\n",
+                  t1.halts, t2.halts, t1.runs, t2.runs, t1.wald_halts,
+                  t2.wald_halts);
+    assert_true(t1.halts + t2.halts <= (unsigned)(p.alpha * (t1.runs + t2.runs)));
+    assert_true(t1.wald_halts > t1.runs / 2);
+    assert_true(t2.wald_halts > t2.runs / 2);
+}
+
+/* Explicit failures: 5% of exposed endpoints fail (silence as control) and
+ * halt fast; 1% extra failures over the 0.1% harmless share halt too. */
+static void explicit_failures_halt(void **state)
+{
+    (void)state;
+    model m[] = {{"win10-x64", 0.1, 0.05, 0.05, 0.05}};
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    sim sm = {.m = m, .n = 1, .observations = 100000, .eval_every = 1,
+              .stop_at_pass = true};
+    for (unsigned i = 0; i < 50; i++) {
+        run_result r;
+        run(&sm, &p, 9000 + i, &r);
+        assert_int_equal(r.first, RG_VERDICT_HALT);
+        assert_non_null(strstr(r.halt_reason, "failed"));
+        assert_true(r.exposed_at_first <= 250);
+    }
+    m[0].exposed_fail = 0.011;
+    tally t;
+    run_many(&sm, &p, 50, 9100, &t);
+    print_message("1.1%% failures: %u of %u halted, mean exposed at halt %.0f, "
+                  "max %llu\n", t.halts, t.runs,
+                  (double)t.sum_exposed_at_first / t.runs,
+                  (unsigned long long)t.max_exposed_at_halt);
+    assert_int_equal(t.halts, t.runs);
+    assert_true(t.max_exposed_at_halt <= 5000);
+}
+
+/* A good release passes once the evidence is clear, and a release exactly
+ * as bad as the tolerated excess passes at most beta of the time. */
+static void good_release_passes_bad_one_rarely(void **state)
+{
+    (void)state;
+    model m[] = {
+        {"win10-x64", 0.2, 0.02, 0.0, 0.02},
+        {"ubuntu22-x64", 0.2, 0.02, 0.0, 0.02},
+    };
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.beta = 0.05;
+    sim sm = {.m = m, .n = 2, .observations = 20000, .eval_every = 20,
+              .stop_at_pass = true};
+    tally good, bad;
+    run_many(&sm, &p, 200, 11, &good);
+    m[0].exposed_silence = m[1].exposed_silence = 0.02 + p.tolerated_excess;
+    run_many(&sm, &p, 300, 12, &bad);
+    print_message("2%% loss: good passes %u of %u (mean exposed %.0f); "
+                  "excess = tolerated passes %u of %u (bound %.0f), halts %u\n",
+                  good.passes, good.runs,
+                  (double)good.sum_exposed_at_first / good.runs, bad.passes,
+                  bad.runs, p.beta * bad.runs, bad.halts);
+    assert_true(good.passes >= good.runs * 95 / 100);
+    assert_true(bad.passes <= (unsigned)(p.beta * bad.runs));
+}
+
+static rg_stratum_counts counts(const char *name, uint64_t exposed,
+                                uint64_t healthy, uint64_t failed,
+                                uint64_t silent, uint64_t cw, uint64_t cs)
+{
+    return (rg_stratum_counts){name, exposed, healthy, failed, silent, cw, cs};
+}
+
+static void min_endpoints_holds_a_pass(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    rg_stratum_counts s[] = {counts("win10-x64", 2100, 2000, 0, 40, 100000, 2000)};
+    rg_analysis a;
+    assert_int_equal(rg_analyze(&p, s, 1, &a, NULL), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_PASS);
+    assert_int_equal(a.exposed_pending, 60);
+    assert_float_equal(a.strata[0].rho, 2040.0 / 102040.0, 1e-15);
+    rg_analysis_release(&a);
+    p.min_endpoints = 2001;
+    assert_int_equal(rg_analyze(&p, s, 1, &a, NULL), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_CONTINUE);
+    assert_non_null(strstr(a.reason, "2000 of 2001 healthy"));
+    rg_analysis_release(&a);
+    /* No strata, no evidence. */
+    assert_int_equal(rg_analyze(&p, NULL, 0, &a, NULL), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_CONTINUE);
+    rg_analysis_release(&a);
+}
+
+/* Evidence -> JSON text -> replay gives the same verdict and bit-identical
+ * statistics; a tampered record does not replay. */
+static void replay_reproduces_the_decision(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.window_ms = 180000;
+    rg_stratum_counts s[] = {
+        counts("win10-x64", 40, 20, 1, 15, 4000, 200),
+        counts("ubuntu22-x64", 60, 55, 0, 3, 6000, 310),
+    };
+    rg_analysis a, b;
+    rg_err err;
+    assert_int_equal(rg_analyze(&p, s, 2, &a, &err), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_HALT);
+    assert_non_null(strstr(a.reason, "'win10-x64'"));
+    json_t *j = rg_analysis_to_json(&a);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_non_null(text);
+    json_t *back = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(back);
+    assert_int_equal(rg_analyzer_replay(back, &b, &err), 0);
+    assert_int_equal(b.verdict, a.verdict);
+    assert_string_equal(b.reason, a.reason);
+    assert_true(b.silence_halt_llr == a.silence_halt_llr);
+    assert_true(b.failure_halt_llr == a.failure_halt_llr);
+    assert_true(b.silence_pass_llr == a.silence_pass_llr);
+    assert_true(b.failure_pass_llr == a.failure_pass_llr);
+    assert_int_equal(b.params.window_ms, 180000);
+    assert_int_equal(b.n_strata, 2);
+    assert_string_equal(b.strata[1].stratum, "ubuntu22-x64");
+    assert_true(b.strata[0].rho == a.strata[0].rho);
+    assert_float_equal(json_real_value(json_object_get(json_object_get(back, "thresholds"), "halt")),
+                       log(2.0 / 1e-3), 1e-12);
+    rg_analysis_release(&b);
+
+    /* Tamper: the crashing stratum's silence disappears. */
+    json_t *st = json_array_get(json_object_get(back, "strata"), 0);
+    json_object_set_new(st, "exposed_silent", json_integer(0));
+    json_object_set_new(st, "exposed_healthy", json_integer(35));
+    assert_int_equal(rg_analyzer_replay(back, &b, &err), RG_ECONFLICT);
+    assert_string_equal(err.field, "verdict");
+    assert_int_not_equal(b.verdict, RG_VERDICT_HALT);
+    rg_analysis_release(&b);
+
+    /* Malformed: a count of the wrong type names its field. */
+    json_object_set_new(st, "control_silent", json_string("lots"));
+    assert_int_equal(rg_analyzer_replay(back, &b, &err), RG_EINVAL);
+    assert_string_equal(err.field, "strata[0].control_silent");
+    rg_analysis_release(&b);
+    json_decref(back);
+    rg_analysis_release(&a);
+}
+
+static void bad_inputs_name_their_field(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    rg_analysis a;
+    rg_err err;
+    rg_stratum_counts s[] = {
+        counts("win10-x64", 10, 5, 3, 3, 100, 5),
+        counts("win10-x64", 10, 5, 0, 0, 100, 5),
+    };
+    assert_int_equal(rg_analyze(&p, s, 1, &a, &err), RG_EINVAL);
+    assert_string_equal(err.field, "strata[0].exposed_silent");
+    assert_null(a.strata);
+    s[0].exposed_silent = 2;
+    s[0].control_silent = 101;
+    assert_int_equal(rg_analyze(&p, s, 1, &a, &err), RG_EINVAL);
+    assert_string_equal(err.field, "strata[0].control_silent");
+    s[0].control_silent = 5;
+    assert_int_equal(rg_analyze(&p, s, 2, &a, &err), RG_EINVAL);
+    assert_non_null(strstr(err.msg, "appears twice"));
+    s[1].stratum = "";
+    assert_int_equal(rg_analyze(&p, s, 2, &a, &err), RG_EINVAL);
+    assert_string_equal(err.field, "strata[1].stratum");
+    p.alpha = 0.0;
+    assert_int_equal(rg_analyze(&p, s, 1, &a, &err), RG_EINVAL);
+    assert_string_equal(err.field, "alpha");
+    rg_gate_params_default(&p);
+    p.tolerated_excess = 0.0;
+    assert_int_equal(rg_analyze(&p, s, 1, &a, &err), RG_EINVAL);
+    assert_string_equal(err.field, "tolerated_excess");
+    rg_gate_params_default(&p);
+    p.window_ms = 0;
+    assert_int_equal(rg_analyze(&p, s, 1, &a, &err), RG_EINVAL);
+    assert_string_equal(err.field, "window_ms");
+    rg_analysis_release(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_rollouts_rarely_halt_at_default_alpha),
+        cmocka_unit_test(good_rollouts_every_observation_stay_below_alpha),
+        cmocka_unit_test(bad_rollout_halts_quickly),
+        cmocka_unit_test(stratum_specific_crash_halts),
+        cmocka_unit_test(correlated_outage_does_not_halt),
+        cmocka_unit_test(explicit_failures_halt),
+        cmocka_unit_test(good_release_passes_bad_one_rarely),
+        cmocka_unit_test(min_endpoints_holds_a_pass),
+        cmocka_unit_test(replay_reproduces_the_decision),
+        cmocka_unit_test(bad_inputs_name_their_field),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
