@@ -100,9 +100,13 @@ int rg_slots_meta(const rg_slots *s, rg_slot_id id, rg_artifact_want *out,
     if (id != 'a' && id != 'b')
         return rg_err_set(err, RG_ENOTFOUND, "channel '%s': no slot", s->name);
     slot_dir(s, id, d);
-    json_t *m = rg__read_json(d, "meta.json", err);
-    if (!m)
-        return err ? err->code : RG_EIO;
+    rg_err e;
+    json_t *m = rg__read_json(d, "meta.json", &e);
+    if (!m) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
     if ((rc = rg_json_int(m, "release", true, 0, INT64_MAX, &out->release, err)) ||
         (rc = rg_json_int(m, "version", true, 0, INT64_MAX, &out->version, err)) ||
         (rc = rg_json_int(m, "size", true, 0, INT64_MAX, &out->size, err)) ||

@@ -1,0 +1,81 @@
+/* hooks.c - see hooks.h. */
+#include "hooks.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void set_env(const char *k, const char *v)
+{
+    if (v)
+        setenv(k, v, 1);
+    else
+        unsetenv(k);
+}
+
+static void set_env_int(const char *k, int64_t v)
+{
+    char s[32];
+    if (v > 0) {
+        snprintf(s, sizeof s, "%" PRId64, v);
+        setenv(k, s, 1);
+    } else {
+        unsetenv(k);
+    }
+}
+
+/* In the child: environment, parent-death signal, default signals, exec. */
+static void exec_child(const char *cmd, const rg_hook_env *env, unsigned alarm_s)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    set_env("RG_CHANNEL", env->channel);
+    set_env("RG_STATE_DIR", env->state_dir);
+    set_env("RG_CONTENT", env->content);
+    set_env_int("RG_RELEASE", env->release);
+    set_env_int("RG_VERSION", env->version);
+    set_env("RG_SHA256", env->sha256);
+    set_env("RG_NOTES", env->notes);
+    set_env("RG_URGENCY", env->urgency);
+    if (alarm_s)
+        alarm(alarm_s); /* survives exec: SIGALRM ends an overdue hook */
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+}
+
+pid_t rg_hook_spawn(const char *cmd, const rg_hook_env *env)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(cmd, env, 0);
+    return pid;
+}
+
+int rg_hook_run(const char *cmd, const rg_hook_env *env, unsigned timeout_s)
+{
+    if (!cmd)
+        return 0;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        exec_child(cmd, env, timeout_s);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return 128 + WTERMSIG(st);
+}
