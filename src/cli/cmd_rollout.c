@@ -1,0 +1,389 @@
+/* cmd_rollout.c - `rollgate rollout start|status|list|pause|resume|abort|
+ * rollback`: /v1/rollouts and its operator actions. */
+#include "cli/cmd.h"
+#include "cli/fmt.h"
+#include "cli/view.h"
+#include "common/json.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define PLAN_FILE_MAX (1024 * 1024) /* the server's JSON body cap */
+
+static bool state_is(const json_t *r, const char *state)
+{
+    return strcmp(rg_cli_jstr(r, "state", ""), state) == 0;
+}
+
+/* The SHARE cell: "internal" for a ring wave, else the percentage. */
+static void wave_share(const json_t *w, char *out, size_t n)
+{
+    if (json_is_true(json_object_get(w, "internal")))
+        snprintf(out, n, "internal");
+    else
+        snprintf(out, n, "%g%%", rg_cli_jnum(w, "share"));
+}
+
+static void seconds_text(const json_t *w, const char *key, char *out, size_t n)
+{
+    int64_t s = rg_cli_jint(w, key);
+    if (s <= 0 && strcmp(key, "max_bake_s") == 0)
+        snprintf(out, n, "-");
+    else
+        rg_cli_fmt_duration(out, n, s);
+}
+
+/* Status of wave i given the rollout's state and current wave. */
+static const char *wave_status(const json_t *r, size_t i)
+{
+    size_t cur = (size_t)rg_cli_jint(r, "wave");
+    if (state_is(r, "completed") || i < cur)
+        return "passed";
+    if (i > cur)
+        return "";
+    return rg_cli_jstr(r, "state", "-");
+}
+
+static int print_waves(rg_cli *cli, const json_t *r)
+{
+    static const char *const headers[] = {"", "#", "WAVE", "SHARE", "MIN EP",
+                                          "MIN BAKE", "MAX BAKE", "WINDOW",
+                                          "STATUS", NULL};
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    rg_cli_table_align_right(&t, 1);
+    rg_cli_table_align_right(&t, 3);
+    rg_cli_table_align_right(&t, 4);
+    bool finished = state_is(r, "completed") || state_is(r, "aborted") ||
+                    state_is(r, "rolled_back");
+    size_t cur = (size_t)rg_cli_jint(r, "wave");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(json_object_get(r, "plan"), "waves"), i, w) {
+        char share[RG_CLI_FMT_MAX], minb[RG_CLI_FMT_MAX], maxb[RG_CLI_FMT_MAX],
+            win[RG_CLI_FMT_MAX];
+        wave_share(w, share, sizeof share);
+        seconds_text(w, "min_bake_s", minb, sizeof minb);
+        seconds_text(w, "max_bake_s", maxb, sizeof maxb);
+        seconds_text(w, "window_s", win, sizeof win);
+        rg_cli_table_cell(&t, i == cur && !finished ? "->" : "");
+        rg_cli_table_cellf(&t, "%zu", i);
+        rg_cli_table_cell(&t, rg_cli_jstr(w, "name", "-"));
+        rg_cli_table_cell(&t, share);
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(w, "min_endpoints"));
+        rg_cli_table_cell(&t, minb);
+        rg_cli_table_cell(&t, maxb);
+        rg_cli_table_cell(&t, win);
+        rg_cli_table_cell(&t, wave_status(r, i));
+    }
+    return rg__cli_print_table(cli, &t);
+}
+
+static int print_counts(rg_cli *cli, const json_t *r)
+{
+    static const char *const keys[] = {"fleet", "targeted", "exposed",
+                                       "healthy", "failed", "silent", NULL};
+    static const char *const headers[] = {"FLEET", "TARGETED", "EXPOSED",
+                                          "HEALTHY", "FAILED", "SILENT", NULL};
+    const json_t *c = json_object_get(r, "counts");
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    for (size_t i = 0; keys[i]; i++) {
+        rg_cli_table_align_right(&t, i);
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, keys[i]));
+    }
+    return rg__cli_print_table(cli, &t);
+}
+
+static int print_decisions(rg_cli *cli, const json_t *r)
+{
+    static const char *const headers[] = {"AT", "STATE", "WAVE", "ACTOR",
+                                          "REASON", NULL};
+    const json_t *list = json_object_get(r, "decisions");
+    if (json_array_size(list) == 0)
+        return fputs("no decisions yet\n", cli->out) == EOF
+                   ? rg_err_set(&cli->err, RG_EIO, "cannot write the output")
+                   : 0;
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    rg_cli_table_max_width(&t, 4, 72);
+    size_t i;
+    json_t *d;
+    json_array_foreach(list, i, d) {
+        char at[RG_CLI_FMT_MAX];
+        rg_cli_fmt_iso(at, sizeof at, rg_cli_jint(d, "at_ms"));
+        rg_cli_table_cell(&t, at);
+        rg_cli_table_cellf(&t, "%s -> %s", rg_cli_jstr(d, "from", "-"),
+                           rg_cli_jstr(d, "to", "-"));
+        rg_cli_table_cellf(&t, "%lld -> %lld", (long long)rg_cli_jint(d, "from_wave"),
+                           (long long)rg_cli_jint(d, "to_wave"));
+        rg_cli_table_cell(&t, rg_cli_jstr(d, "actor", "-"));
+        rg_cli_table_cell(&t, rg_cli_jstr(d, "reason", ""));
+    }
+    return rg__cli_print_table(cli, &t);
+}
+
+static int section(rg_cli *cli, const char *title)
+{
+    if (fprintf(cli->out, "\n%s\n", title) < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    return 0;
+}
+
+/* Prints a rollout: summary, counts, the plan's waves with a marker on the
+ * current one, and the decisions. */
+static int print_rollout(rg_cli *cli, const json_t *r)
+{
+    if (cli->json)
+        return rg__cli_print_json(cli, r);
+    const json_t *plan = json_object_get(r, "plan");
+    size_t n_waves = json_array_size(json_object_get(plan, "waves"));
+    char created[2 * RG_CLI_FMT_MAX], started[2 * RG_CLI_FMT_MAX],
+        updated[2 * RG_CLI_FMT_MAX], prev[32];
+    rg__cli_when(cli, rg_cli_jint(r, "created_ms"), created, sizeof created);
+    rg__cli_when(cli, rg_cli_jint(r, "wave_started_ms"), started, sizeof started);
+    rg__cli_when(cli, rg_cli_jint(r, "updated_ms"), updated, sizeof updated);
+    rg_cli_jtext(json_object_get(r, "previous_release"), prev, sizeof prev);
+    rg_cli_table t;
+    rg_cli_table_init_kv(&t);
+    rg_cli_table_kv(&t, "rollout", "%lld", (long long)rg_cli_jint(r, "id"));
+    rg_cli_table_kv(&t, "release", "%lld (%s v%lld), previous %s",
+                    (long long)rg_cli_jint(r, "release"),
+                    rg_cli_jstr(r, "channel", "-"),
+                    (long long)rg_cli_jint(r, "version"), prev);
+    rg_cli_table_kv(&t, "state", "%s", rg_cli_jstr(r, "state", "-"));
+    rg_cli_table_kv(&t, "wave", "%lld of %zu (%s), share %.4g%%",
+                    (long long)rg_cli_jint(r, "wave") + 1, n_waves,
+                    rg_cli_jstr(r, "wave_name", "-"),
+                    (double)rg_cli_jint(r, "share_ppm") / 10000.0);
+    rg_cli_table_kv(&t, "wave started", "%s", started);
+    rg_cli_table_kv(&t, "plan", "%s (on halt: %s)", rg_cli_jstr(plan, "name", "-"),
+                    rg_cli_jstr(plan, "on_halt", "revert"));
+    rg_cli_table_kv(&t, "created", "%s by %s", created,
+                    rg_cli_jstr(r, "created_by", "-"));
+    rg_cli_table_kv(&t, "updated", "%s", updated);
+    int rc = rg__cli_print_table(cli, &t);
+    if (!rc)
+        rc = section(cli, "counts");
+    if (!rc)
+        rc = print_counts(cli, r);
+    if (!rc)
+        rc = section(cli, "waves");
+    if (!rc)
+        rc = print_waves(cli, r);
+    if (!rc)
+        rc = section(cli, "decisions");
+    if (!rc)
+        rc = print_decisions(cli, r);
+    return rc;
+}
+
+/* Reads --plan: a built-in name, or @FILE holding a JSON object. *out is
+ * a new reference. */
+static int read_plan(rg_cli *cli, const char *spec, json_t **out)
+{
+    if (spec[0] != '@') {
+        *out = json_string(spec);
+        return *out ? 0 : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+    }
+    const char *path = spec + 1;
+    rg_buf text;
+    rg_buf_init(&text, PLAN_FILE_MAX);
+    int rc = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rc = rg__cli_usage(cli, "--plan: cannot open '%s': %s", path,
+                           strerror(errno));
+        goto cleanup;
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (rg_buf_add(&text, chunk, n)) {
+            rc = rg__cli_usage(cli, "--plan: '%s' is over %d bytes", path,
+                               PLAN_FILE_MAX);
+            goto cleanup;
+        }
+    }
+    if (ferror(f)) {
+        rc = rg__cli_usage(cli, "--plan: cannot read '%s'", path);
+        goto cleanup;
+    }
+    rg_err perr;
+    *out = rg_json_parse_object(text.data ? text.data : "", text.len, &perr);
+    if (!*out)
+        rc = rg__cli_usage(cli, "--plan: '%s': %s", path, perr.msg);
+cleanup:
+    if (f)
+        fclose(f);
+    rg_buf_release(&text);
+    return rc;
+}
+
+static int rollout_start(rg_cli *cli, const rg_cli_args *a)
+{
+    int64_t release;
+    json_t *plan = NULL, *body = NULL, *res = NULL;
+    const char *plan_spec = rg_cli_args_get(a, "plan");
+    int rc = rg__cli_opt_int(cli, a, "release", 1, INT64_MAX, &release, NULL);
+    if (rc)
+        return rc;
+    rc = read_plan(cli, plan_spec ? plan_spec : "standard", &plan);
+    if (rc)
+        goto cleanup;
+    body = json_pack("{s:I, s:O}", "release", (json_int_t)release, "plan", plan);
+    if (!body) {
+        rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    rc = rg__cli_call(cli, "POST", "/v1/rollouts", body, &res);
+    if (!rc)
+        rc = print_rollout(cli, res);
+cleanup:
+    json_decref(plan);
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
+static int list_rollouts(rg_cli *cli, bool active)
+{
+    json_t *res = NULL;
+    int rc = rg__cli_call(cli, "GET", active ? "/v1/rollouts?active=1" : "/v1/rollouts",
+                          NULL, &res);
+    if (rc)
+        goto cleanup;
+    if (cli->json) {
+        rc = rg__cli_print_json(cli, res);
+        goto cleanup;
+    }
+    static const char *const headers[] = {"ID", "CHANNEL", "VERSION", "RELEASE",
+                                          "STATE", "WAVE", "SHARE", "EXPOSED",
+                                          "HEALTHY", "FAILED", "SILENT",
+                                          "UPDATED", NULL};
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    for (size_t c = 0; c < 11; c++)
+        if (c != 1 && c != 4 && c != 5)
+            rg_cli_table_align_right(&t, c);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(res, "rollouts"), i, r) {
+        const json_t *c = json_object_get(r, "counts");
+        char ago[RG_CLI_FMT_MAX];
+        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, rg_cli_jint(r, "updated_ms"));
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "id"));
+        rg_cli_table_cell(&t, rg_cli_jstr(r, "channel", "-"));
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "version"));
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "release"));
+        rg_cli_table_cell(&t, rg_cli_jstr(r, "state", "-"));
+        rg_cli_table_cellf(&t, "%lld %s", (long long)rg_cli_jint(r, "wave"),
+                           rg_cli_jstr(r, "wave_name", ""));
+        rg_cli_table_cellf(&t, "%.4g%%", (double)rg_cli_jint(r, "share_ppm") / 10000.0);
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "exposed"));
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "healthy"));
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "failed"));
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "silent"));
+        rg_cli_table_cell(&t, ago);
+    }
+    rc = rg__cli_print_table(cli, &t);
+cleanup:
+    json_decref(res);
+    return rc;
+}
+
+static int rollout_list(rg_cli *cli, const rg_cli_args *a)
+{
+    return list_rollouts(cli, rg_cli_args_has(a, "active"));
+}
+
+static int rollout_status(rg_cli *cli, const rg_cli_args *a)
+{
+    if (a->n_pos == 0)
+        return list_rollouts(cli, false);
+    int64_t id;
+    json_t *res = NULL;
+    int rc = rg__cli_id(cli, "rollout", a->pos[0], &id);
+    if (!rc)
+        rc = rg__cli_callf(cli, "GET", NULL, &res, "/v1/rollouts/%lld",
+                           (long long)id);
+    if (!rc)
+        rc = print_rollout(cli, res);
+    json_decref(res);
+    return rc;
+}
+
+/* pause, resume, abort, rollback: the verb is the action's path. */
+static int rollout_action(rg_cli *cli, const rg_cli_args *a, const char *action)
+{
+    int64_t id;
+    const char *reason;
+    json_t *body = NULL, *res = NULL;
+    int rc = rg__cli_id(cli, "rollout", a->pos[0], &id);
+    if (!rc)
+        rc = rg__cli_need(cli, a, "reason", &reason);
+    if (rc)
+        return rc;
+    body = json_pack("{s:s}", "reason", reason);
+    if (!body)
+        return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+    rc = rg__cli_callf(cli, "POST", body, &res, "/v1/rollouts/%lld/%s",
+                       (long long)id, action);
+    if (!rc)
+        rc = print_rollout(cli, res);
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
+static int rollout_pause(rg_cli *cli, const rg_cli_args *a)
+{
+    return rollout_action(cli, a, "pause");
+}
+
+static int rollout_resume(rg_cli *cli, const rg_cli_args *a)
+{
+    return rollout_action(cli, a, "resume");
+}
+
+static int rollout_abort(rg_cli *cli, const rg_cli_args *a)
+{
+    return rollout_action(cli, a, "abort");
+}
+
+static int rollout_rollback(rg_cli *cli, const rg_cli_args *a)
+{
+    return rollout_action(cli, a, "rollback");
+}
+
+static const char *const start_opts[] = {"release:", "plan:", NULL};
+static const char *const list_opts[] = {"active", NULL};
+static const char *const action_opts[] = {"reason:", NULL};
+#define REASON_HELP "  --reason \"...\"     why (required; kept in the audit log)\n"
+
+const rg_cli_command rg__cli_cmds_rollout[] = {
+    {"rollout", "start", "--release ID [--plan standard|emergency|@plan.json]",
+     "start moving a release through a plan's waves",
+     "  --release ID       the release to roll out\n"
+     "  --plan P           standard (default), emergency, or @FILE with a\n"
+     "                     JSON plan {\"waves\": [{\"share\": 1, ...}, ...]}\n",
+     start_opts, 0, 0, true, rollout_start},
+    {"rollout", "status", "[ID]",
+     "without ID: list rollouts; with ID: waves, counts, state and decisions",
+     "", NULL, 0, 1, true, rollout_status},
+    {"rollout", "list", "[--active]", "list rollouts, newest first",
+     "  --active           only pending, running or paused rollouts\n",
+     list_opts, 0, 0, true, rollout_list},
+    {"rollout", "pause", "ID --reason \"...\"",
+     "stop exposing new endpoints; exposed ones keep the release",
+     REASON_HELP, action_opts, 1, 1, true, rollout_pause},
+    {"rollout", "resume", "ID --reason \"...\"", "continue a paused rollout",
+     REASON_HELP, action_opts, 1, 1, true, rollout_resume},
+    {"rollout", "abort", "ID --reason \"...\"",
+     "end the rollout where it is; nothing more is exposed", REASON_HELP,
+     action_opts, 1, 1, true, rollout_abort},
+    {"rollout", "rollback", "ID --reason \"...\"",
+     "end the rollout and return exposed endpoints to the previous release",
+     REASON_HELP, action_opts, 1, 1, true, rollout_rollback},
+    {0},
+};

@@ -1,0 +1,211 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include "common/buf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CONFIG_MAX_BYTES (64 * 1024)
+
+static bool given(const char *s)
+{
+    return s && *s;
+}
+
+static int set_value(char *dst, size_t n, const char *src, size_t len,
+                     const char *what, rg_err *err)
+{
+    if (len >= n)
+        return rg_err_field(err, RG_EINVAL, what, "%s is longer than %zu bytes",
+                            what, n - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+int rg_cli_config_parse(const char *text, size_t len, const char *path,
+                        char *url, size_t url_n, char *token, size_t token_n,
+                        rg_err *err)
+{
+    size_t lineno = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        lineno++;
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        if (!eol)
+            eol = end;
+        while (p < eol && is_space(*p))
+            p++;
+        const char *q = eol;
+        while (q > p && is_space(q[-1]))
+            q--;
+        if (p == q || *p == '#') {
+            p = next;
+            continue;
+        }
+        const char *eq = memchr(p, '=', (size_t)(q - p));
+        if (!eq)
+            return rg_err_set(err, RG_EINVAL,
+                              "%s:%zu: expected 'key = value'", path, lineno);
+        const char *k_end = eq;
+        while (k_end > p && is_space(k_end[-1]))
+            k_end--;
+        const char *v = eq + 1;
+        while (v < q && is_space(*v))
+            v++;
+        size_t vlen = (size_t)(q - v);
+        if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+            v++;
+            vlen -= 2;
+        }
+        size_t klen = (size_t)(k_end - p);
+        char *dst = NULL;
+        size_t dst_n = 0;
+        if (klen == 3 && memcmp(p, "url", 3) == 0) {
+            dst = url;
+            dst_n = url_n;
+        } else if (klen == 5 && memcmp(p, "token", 5) == 0) {
+            dst = token;
+            dst_n = token_n;
+        } else {
+            return rg_err_set(err, RG_EINVAL,
+                              "%s:%zu: unknown key '%.*s' (known: url, token)",
+                              path, lineno, (int)klen, p);
+        }
+        if (dst && vlen >= dst_n)
+            return rg_err_set(err, RG_EINVAL, "%s:%zu: '%.*s' is over %zu bytes",
+                              path, lineno, (int)klen, p, dst_n - 1);
+        if (dst) {
+            memcpy(dst, v, vlen);
+            dst[vlen] = '\0';
+        }
+        p = next;
+    }
+    return 0;
+}
+
+/* Reads path into b. Returns 0, 1 when it does not exist, or an error. */
+static int read_file(const char *path, rg_buf *b, rg_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 1;
+        return rg_err_set(err, RG_EIO, "cannot read config '%s': %s", path,
+                          strerror(errno));
+    }
+    int rc = 0;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (rg_buf_add(b, chunk, n)) {
+            rc = rg_err_set(err, RG_EINVAL, "config '%s' is over %d bytes",
+                            path, CONFIG_MAX_BYTES);
+            goto cleanup;
+        }
+    }
+    if (ferror(f))
+        rc = rg_err_set(err, RG_EIO, "cannot read config '%s': %s", path,
+                        strerror(errno));
+cleanup:
+    fclose(f);
+    return rc;
+}
+
+static int check_url(const char *url, rg_err *err)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return rg_err_field(err, RG_EINVAL, "server",
+                            "server URL '%s' must start with http:// or https://",
+                            url);
+    return 0;
+}
+
+int rg_cli_config_resolve(const rg_cli_config_in *in, rg_cli_config *out,
+                          rg_err *err)
+{
+    rg_buf text;
+    rg_buf_init(&text, CONFIG_MAX_BYTES);
+    char path[1024] = "";
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    out->token_from = "";
+    if (given(in->flag_url)) {
+        rc = set_value(out->url, sizeof out->url, in->flag_url,
+                       strlen(in->flag_url), "server", err);
+        out->url_from = "--server";
+    } else if (given(in->env_url)) {
+        rc = set_value(out->url, sizeof out->url, in->env_url,
+                       strlen(in->env_url), "ROLLGATE_URL", err);
+        out->url_from = "ROLLGATE_URL";
+    }
+    if (rc)
+        goto cleanup;
+    if (given(in->flag_token)) {
+        rc = set_value(out->token, sizeof out->token, in->flag_token,
+                       strlen(in->flag_token), "token", err);
+        out->token_from = "--token";
+    } else if (given(in->env_token)) {
+        rc = set_value(out->token, sizeof out->token, in->env_token,
+                       strlen(in->env_token), "ROLLGATE_TOKEN", err);
+        out->token_from = "ROLLGATE_TOKEN";
+    }
+    if (rc)
+        goto cleanup;
+
+    if (!out->url_from || !out->token[0]) {
+        bool explicit = true;
+        if (given(in->flag_config))
+            snprintf(path, sizeof path, "%s", in->flag_config);
+        else if (given(in->env_config))
+            snprintf(path, sizeof path, "%s", in->env_config);
+        else if (given(in->home)) {
+            snprintf(path, sizeof path, "%s/.config/rollgate/config", in->home);
+            explicit = false;
+        }
+        if (path[0]) {
+            rc = read_file(path, &text, err);
+            if (rc == 1) {
+                rc = explicit ? rg_err_field(err, RG_EINVAL, "config",
+                                             "config file '%s' does not exist",
+                                             path)
+                              : 0;
+            } else if (rc == 0) {
+                char url[RG_CLI_URL_MAX] = "", token[RG_CLI_TOKEN_MAX] = "";
+                rc = rg_cli_config_parse(text.data ? text.data : "", text.len,
+                                         path, url, sizeof url, token,
+                                         sizeof token, err);
+                if (!rc && !out->url_from && url[0]) {
+                    memcpy(out->url, url, sizeof url);
+                    out->url_from = "config";
+                }
+                if (!rc && !out->token[0] && token[0]) {
+                    memcpy(out->token, token, sizeof token);
+                    out->token_from = "config";
+                }
+            }
+            if (rc)
+                goto cleanup;
+        }
+    }
+    if (!out->url_from) {
+        snprintf(out->url, sizeof out->url, "%s", RG_CLI_DEFAULT_URL);
+        out->url_from = "default";
+    }
+    size_t n = strlen(out->url);
+    while (n > 0 && out->url[n - 1] == '/')
+        out->url[--n] = '\0';
+    rc = check_url(out->url, err);
+cleanup:
+    rg_buf_release(&text);
+    return rc;
+}

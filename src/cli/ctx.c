@@ -1,0 +1,119 @@
+/* ctx.c - see ctx.h. */
+#include "ctx.h"
+
+#include "cli/fmt.h"
+#include "common/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define PATH_MAX_BYTES 8192
+
+int rg__cli_usage(rg_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli->err.code = RG_EINVAL;
+    vsnprintf(cli->err.msg, sizeof cli->err.msg, fmt, ap);
+    va_end(ap);
+    cli->err.field[0] = '\0';
+    cli->usage = true;
+    return RG_EINVAL;
+}
+
+int rg__cli_call(rg_cli *cli, const char *method, const char *path,
+                 const json_t *body, json_t **out)
+{
+    return rg_cli_http_json(&cli->http, method, path, body, out, &cli->err);
+}
+
+int rg__cli_callf(rg_cli *cli, const char *method, const json_t *body,
+                  json_t **out, const char *fmt, ...)
+{
+    rg_buf path;
+    rg_buf_init(&path, PATH_MAX_BYTES);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = rg_buf_vprintf(&path, fmt, ap);
+    va_end(ap);
+    if (rc)
+        rc = rg_err_set(&cli->err, RG_EINVAL, "request path is too long");
+    else
+        rc = rg__cli_call(cli, method, path.data, body, out);
+    rg_buf_release(&path);
+    return rc;
+}
+
+int rg__cli_print_json(rg_cli *cli, const json_t *v)
+{
+    if (json_dumpf(v, cli->out, JSON_INDENT(2)) != 0 || fputc('\n', cli->out) == EOF)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    return 0;
+}
+
+int rg__cli_print_table(rg_cli *cli, rg_cli_table *t)
+{
+    int rc = rg_cli_table_print(t, cli->out);
+    rg_cli_table_release(t);
+    if (rc)
+        return rg_err_set(&cli->err, rc, "cannot write the output");
+    return 0;
+}
+
+int rg__cli_need(rg_cli *cli, const rg_cli_args *a, const char *name,
+                 const char **out)
+{
+    const char *v = rg_cli_args_get(a, name);
+    if (!v || !*v)
+        return rg__cli_usage(cli, "--%s is required", name);
+    *out = v;
+    return 0;
+}
+
+int rg__cli_opt_int(rg_cli *cli, const rg_cli_args *a, const char *name,
+                    int64_t min, int64_t max, int64_t *out, bool *given)
+{
+    const char *v = rg_cli_args_get(a, name);
+    if (given)
+        *given = v != NULL;
+    if (!v)
+        return given ? 0 : rg__cli_usage(cli, "--%s is required", name);
+    rg_err perr;
+    if (rg_cli_parse_int(v, min, max, out, &perr))
+        return rg__cli_usage(cli, "--%s: %s", name, perr.msg);
+    return 0;
+}
+
+int rg__cli_opt_duration(rg_cli *cli, const rg_cli_args *a, const char *name,
+                         int64_t *seconds, bool *given)
+{
+    const char *v = rg_cli_args_get(a, name);
+    *given = v != NULL;
+    if (!v)
+        return 0;
+    rg_err perr;
+    if (rg_cli_parse_duration(v, seconds, &perr))
+        return rg__cli_usage(cli, "--%s: %s", name, perr.msg);
+    return 0;
+}
+
+int rg__cli_id(rg_cli *cli, const char *what, const char *s, int64_t *id)
+{
+    rg_err perr;
+    if (rg_cli_parse_int(s, 1, INT64_MAX, id, &perr))
+        return rg__cli_usage(cli, "'%s' is not a %s id (a positive integer)", s,
+                             what);
+    return 0;
+}
+
+void rg__cli_when(const rg_cli *cli, int64_t ms, char *out, size_t n)
+{
+    char iso[RG_CLI_FMT_MAX], ago[RG_CLI_FMT_MAX];
+    if (ms <= 0) {
+        snprintf(out, n, "-");
+        return;
+    }
+    rg_cli_fmt_iso(iso, sizeof iso, ms);
+    rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, ms);
+    snprintf(out, n, "%s (%s)", iso, ago);
+}
