@@ -1,0 +1,1144 @@
+/* Unit tests for src/store (SQLite backend): every call, its error codes,
+ * that failed calls leave nothing behind, idempotent events, persistence
+ * across reopen, audit filters, schema migration, concurrent key use.
+ * Each test gets its own temporary directory.
+ * ctest-labels: foundation */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/crypto.h"
+#include "store/backend.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define T0 1700000000000LL
+
+typedef struct fx {
+    char dir[64];
+    char path[128];
+    rg_store *s;
+    rg_err err;
+} fx;
+
+static int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rg-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/rollgate.db", f->dir);
+    assert_int_equal(rg_store_open(f->path, &f->s, &f->err), 0);
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    char p[160];
+    rg_store_close(f->s);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(fx *f)
+{
+    rg_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(rg_store_open(f->path, &f->s, &f->err), 0);
+}
+
+static rg_audit_rec audit(const char *action, const char *target, int64_t at)
+{
+    rg_audit_rec a;
+    memset(&a, 0, sizeof a);
+    a.at_ms = at;
+    snprintf(a.actor, sizeof a.actor, "ci");
+    snprintf(a.role, sizeof a.role, "operator");
+    snprintf(a.action, sizeof a.action, "%s", action);
+    snprintf(a.target, sizeof a.target, "%s", target);
+    return a;
+}
+
+static int count_cb(void *ctx, const rg_audit_rec *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int audit_rows(fx *f)
+{
+    int n = 0;
+    assert_int_equal(rg_store_audit_list(f->s, NULL, count_cb, &n, &f->err), 0);
+    return n;
+}
+
+static void hash_of(const char *s, char out[RG_HASH_HEX])
+{
+    rg_sha256_hex(s, strlen(s), out);
+}
+
+static void add_channel(fx *f, const char *name)
+{
+    rg_channel_rec c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    snprintf(c.description, sizeof c.description, "channel %s", name);
+    c.created_ms = T0;
+    rg_audit_rec a = audit("channel.create", "channel", T0);
+    assert_int_equal(rg_store_channel_create(f->s, &c, &a, &f->err), 0);
+}
+
+static void add_artifact(fx *f, const char *content, char sha[RG_HASH_HEX])
+{
+    hash_of(content, sha);
+    assert_int_equal(rg_store_artifact_put(f->s, sha, strlen(content), T0,
+                                           NULL, &f->err), 0);
+}
+
+static rg_release_rec release_rec(const char *channel, int64_t version,
+                                  const char *sha)
+{
+    rg_release_rec r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.channel, sizeof r.channel, "%s", channel);
+    r.version = version;
+    snprintf(r.sha256, sizeof r.sha256, "%s", sha);
+    snprintf(r.notes, sizeof r.notes, "version %lld: fixes", (long long)version);
+    snprintf(r.urgency, sizeof r.urgency, "standard");
+    r.created_ms = T0 + version;
+    snprintf(r.created_by, sizeof r.created_by, "ci");
+    return r;
+}
+
+/* A channel "det" with one artifact and releases of the given versions;
+ * ids[i] receives release i's id. */
+static void add_releases(fx *f, const int64_t *versions, size_t n, int64_t *ids)
+{
+    char sha[RG_HASH_HEX];
+    add_channel(f, "det");
+    add_artifact(f, "content", sha);
+    for (size_t i = 0; i < n; i++) {
+        rg_release_rec r = release_rec("det", versions[i], sha);
+        assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+        ids[i] = r.id;
+    }
+}
+
+static rg_rollout_rec rollout_rec(int64_t release_id)
+{
+    rg_rollout_rec r;
+    memset(&r, 0, sizeof r);
+    r.release_id = release_id;
+    assert_int_equal(rg_plan_builtin("standard", &r.plan, NULL), 0);
+    snprintf(r.salt, sizeof r.salt, "00112233445566778899aabbccddeeff");
+    r.status = (rg_rollout_status){RG_RO_RUNNING, 0, 0, T0, T0};
+    r.created_ms = T0;
+    snprintf(r.created_by, sizeof r.created_by, "ci");
+    return r;
+}
+
+/* --- opening ------------------------------------------------------------ */
+
+static void open_urls(void **state)
+{
+    fx *f = *state;
+    rg_store *s = NULL;
+    char url[200];
+
+    assert_int_equal(rg_store_schema_version(f->s), 2);
+    rg_store_close(f->s);
+    f->s = NULL;
+    snprintf(url, sizeof url, "sqlite:%s", f->path);
+    assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(f->s), 2);
+
+    assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
+                     RG_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(f->err.msg, "postgres backend not built yet"));
+    assert_int_equal(rg_store_open("", &s, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_open("sqlite:", &s, &f->err), RG_EINVAL);
+    snprintf(url, sizeof url, "%s/no/such/dir/x.db", f->dir);
+    assert_int_equal(rg_store_open(url, &s, &f->err), RG_EIO);
+    assert_non_null(strstr(f->err.msg, url));
+    assert_null(s);
+
+    /* The file is in WAL mode (a property of the database file). */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* --- channels ----------------------------------------------------------- */
+
+static int channel_names(void *ctx, const rg_channel_rec *c)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%s,", c->name);
+    return 0;
+}
+
+static void channels(void **state)
+{
+    fx *f = *state;
+    rg_channel_rec c, got;
+    char names[128] = "";
+
+    add_channel(f, "flags");
+    add_channel(f, "detections");
+    assert_int_equal(audit_rows(f), 2);
+    assert_int_equal(rg_store_channel_get(f->s, "detections", &got, &f->err), 0);
+    assert_true(got.id > 0);
+    assert_string_equal(got.description, "channel detections");
+    assert_int_equal(got.created_ms, T0);
+    assert_int_equal(got.current_release_id, 0);
+    assert_int_equal(rg_store_channel_list(f->s, channel_names, names, &f->err), 0);
+    assert_string_equal(names, "detections,flags,");
+
+    /* Duplicate: conflict, and no audit row. */
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "flags");
+    rg_audit_rec a = audit("channel.create", "channel:flags", T0);
+    assert_int_equal(rg_store_channel_create(f->s, &c, &a, &f->err), RG_ECONFLICT);
+    assert_non_null(strstr(f->err.msg, "'flags'"));
+    assert_int_equal(audit_rows(f), 2);
+
+    assert_int_equal(rg_store_channel_get(f->s, "nope", &got, &f->err),
+                     RG_ENOTFOUND);
+
+    /* Text that does not end inside its field is refused, never cut. */
+    memset(&c, 'x', sizeof c);
+    c.description[0] = '\0';
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), RG_EINVAL);
+    assert_string_equal(f->err.field, "name");
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "ok");
+    memset(c.description, 'd', sizeof c.description);
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), RG_EINVAL);
+    assert_string_equal(f->err.field, "description");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), RG_EINVAL);
+    /* An oversize audit field fails the whole call. */
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "ok");
+    a = audit("channel.create", "channel:ok", T0);
+    memset(a.reason, 'r', sizeof a.reason);
+    assert_int_equal(rg_store_channel_create(f->s, &c, &a, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_channel_get(f->s, "ok", &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(audit_rows(f), 2);
+}
+
+/* --- artifacts ---------------------------------------------------------- */
+
+static void artifacts(void **state)
+{
+    fx *f = *state;
+    char sha[RG_HASH_HEX], other[RG_HASH_HEX];
+    uint64_t size = 0;
+    rg_audit_rec a = audit("artifact.put", "artifact", T0);
+
+    hash_of("bytes", sha);
+    assert_int_equal(rg_store_artifact_put(f->s, sha, 5, T0, &a, &f->err), 0);
+    assert_int_equal(rg_store_artifact_put(f->s, sha, 5, T0, &a, &f->err), 0);
+    assert_int_equal(audit_rows(f), 1); /* the repeat changed nothing */
+    assert_int_equal(rg_store_artifact_get(f->s, sha, &size, &f->err), 0);
+    assert_int_equal(size, 5);
+    assert_int_equal(rg_store_artifact_put(f->s, sha, 6, T0, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_int_equal(audit_rows(f), 1);
+
+    hash_of("other", other);
+    assert_int_equal(rg_store_artifact_get(f->s, other, &size, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_artifact_put(f->s, "ABC", 1, T0, NULL, &f->err),
+                     RG_EINVAL);
+    assert_int_equal(rg_store_artifact_put(f->s, other, UINT64_MAX, T0, NULL,
+                                           &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_artifact_get(f->s, "zz", &size, &f->err),
+                     RG_ENOTFOUND);
+}
+
+/* --- releases ----------------------------------------------------------- */
+
+static int release_versions(void *ctx, const rg_release_rec *r)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%s:%lld,", r->channel, (long long)r->version);
+    return 0;
+}
+
+static int stop_at_first(void *ctx, const rg_release_rec *r)
+{
+    *(int64_t *)ctx = r->version;
+    return 42;
+}
+
+static void releases(void **state)
+{
+    fx *f = *state;
+    char sha[RG_HASH_HEX], missing[RG_HASH_HEX];
+    rg_release_rec r, got;
+    rg_audit_rec a = audit("release.create", "release", T0);
+    char list[128] = "";
+
+    add_channel(f, "det");
+    add_channel(f, "flags");
+    add_artifact(f, "content v1", sha);
+    int base = audit_rows(f);
+
+    r = release_rec("det", 1, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), 0);
+    assert_true(r.id > 0);
+    assert_true(r.channel_id > 0);
+    assert_int_equal(r.size, strlen("content v1"));
+    r = release_rec("det", 3, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), 0);
+    int64_t id3 = r.id;
+    r = release_rec("flags", 1, sha); /* versions are per channel */
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), 0);
+    assert_int_equal(audit_rows(f), base + 3);
+
+    /* Every failure below writes nothing, not even its audit row. */
+    r = release_rec("det", 2, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ECONFLICT);
+    assert_string_equal(f->err.field, "version");
+    r = release_rec("det", 3, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ECONFLICT);
+    r = release_rec("nope", 9, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ENOTFOUND);
+    assert_non_null(strstr(f->err.msg, "'nope'"));
+    hash_of("never uploaded", missing);
+    r = release_rec("det", 9, missing);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ENOTFOUND);
+    r = release_rec("det", 9, sha);
+    snprintf(r.urgency, sizeof r.urgency, "whenever");
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_EINVAL);
+    r = release_rec("det", 9, sha);
+    r.notes[0] = '\0';
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_EINVAL);
+    r = release_rec("det", 9, sha);
+    memset(r.notes, 'n', sizeof r.notes);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_EINVAL);
+    assert_string_equal(f->err.field, "notes");
+    r = release_rec("det", 0, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_EINVAL);
+    assert_int_equal(audit_rows(f), base + 3);
+
+    /* Notes of exactly RG_NOTES_MAX bytes fit. */
+    r = release_rec("det", 4, sha);
+    memset(r.notes, 'n', RG_NOTES_MAX);
+    r.notes[RG_NOTES_MAX] = '\0';
+    snprintf(r.urgency, sizeof r.urgency, "emergency");
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
+    assert_int_equal(strlen(got.notes), RG_NOTES_MAX);
+    assert_string_equal(got.urgency, "emergency");
+    assert_string_equal(got.channel, "det");
+    assert_string_equal(got.sha256, sha);
+    assert_string_equal(got.created_by, "ci");
+    assert_int_equal(got.created_ms, T0 + 4);
+
+    assert_int_equal(rg_store_release_get(f->s, 999, &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_list(f->s, NULL, release_versions, list,
+                                           &f->err), 0);
+    assert_string_equal(list, "det:4,flags:1,det:3,det:1,");
+    list[0] = '\0';
+    assert_int_equal(rg_store_release_list(f->s, "det", release_versions, list,
+                                           &f->err), 0);
+    assert_string_equal(list, "det:4,det:3,det:1,");
+    assert_int_equal(rg_store_release_list(f->s, "nope", release_versions, list,
+                                           &f->err), RG_ENOTFOUND);
+    int64_t first = 0;
+    assert_int_equal(rg_store_release_list(f->s, "det", stop_at_first, &first,
+                                           &f->err), 42);
+    assert_int_equal(first, 4);
+    (void)id3;
+}
+
+/* --- rollouts ----------------------------------------------------------- */
+
+typedef struct decisions_seen {
+    int n;
+    int64_t at[8];
+    int to_state[8];
+    char evidence[8][64];
+    char reason[8][64];
+} decisions_seen;
+
+static int decision_cb(void *ctx, const rg_decision_rec *d)
+{
+    decisions_seen *s = ctx;
+    if (s->n < 8) {
+        s->at[s->n] = d->at_ms;
+        s->to_state[s->n] = d->tr.to_state;
+        snprintf(s->evidence[s->n], 64, "%.63s", d->evidence_json);
+        snprintf(s->reason[s->n], 64, "%.63s", d->tr.reason);
+    }
+    s->n++;
+    return 0;
+}
+
+static int rollout_ids(void *ctx, const rg_rollout_rec *r)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%lld:%s,", (long long)r->id,
+             rg_rollout_state_name(r->status.state));
+    return 0;
+}
+
+static rg_transition trans(const rg_rollout_status *a, const rg_rollout_status *b,
+                           const char *reason)
+{
+    rg_transition tr;
+    memset(&tr, 0, sizeof tr);
+    tr.from_state = a->state;
+    tr.to_state = b->state;
+    tr.from_wave = a->wave;
+    tr.to_wave = b->wave;
+    snprintf(tr.reason, sizeof tr.reason, "%s", reason);
+    return tr;
+}
+
+static void rollouts(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {1, 2, 3}, rel[3];
+    rg_rollout_rec r, got;
+    rg_channel_rec ch;
+    char list[128] = "";
+
+    add_releases(f, versions, 3, rel);
+    int base = audit_rows(f);
+
+    r = rollout_rec(rel[1]);
+    rg_audit_rec a = audit("rollout.create", "rollout", T0);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), 0);
+    assert_true(r.id > 0);
+    assert_string_equal(r.channel, "det");
+    assert_int_equal(r.prev_release_id, 0);
+    int64_t first = r.id;
+
+    /* One active rollout per channel; unknown releases. No audit rows. */
+    r = rollout_rec(rel[2]);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), RG_ECONFLICT);
+    assert_non_null(strstr(f->err.msg, "active rollout"));
+    r = rollout_rec(999);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), RG_ENOTFOUND);
+    r = rollout_rec(rel[2]);
+    r.salt[0] = '\0';
+    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), RG_EINVAL);
+    assert_int_equal(audit_rows(f), base + 1);
+
+    assert_int_equal(rg_store_rollout_get(f->s, first, &got, &f->err), 0);
+    rg_plan std;
+    assert_int_equal(rg_plan_builtin("standard", &std, NULL), 0);
+    assert_string_equal(got.plan.name, std.name);
+    assert_int_equal(got.plan.n_waves, std.n_waves);
+    for (size_t i = 0; i < std.n_waves; i++) {
+        assert_string_equal(got.plan.waves[i].name, std.waves[i].name);
+        assert_int_equal(got.plan.waves[i].share_ppm, std.waves[i].share_ppm);
+        assert_int_equal(got.plan.waves[i].min_endpoints, std.waves[i].min_endpoints);
+        assert_int_equal(got.plan.waves[i].window_ms, std.waves[i].window_ms);
+    }
+    assert_int_equal(got.status.state, RG_RO_RUNNING);
+    assert_int_equal(got.status.updated_ms, T0);
+    assert_string_equal(got.salt, "00112233445566778899aabbccddeeff");
+    assert_int_equal(rg_store_rollout_get(f->s, 999, &got, &f->err), RG_ENOTFOUND);
+
+    /* Compare-and-set: running(0) -> running(1). */
+    rg_rollout_status cur = got.status, next = cur;
+    next.wave = 1;
+    next.share_ppm = 1000;
+    next.wave_started_ms = T0 + 100;
+    next.updated_ms = T0 + 100;
+    rg_transition tr = trans(&cur, &next, "wave 0 passed");
+    a = audit("rollout.advance", "rollout:1", T0 + 100);
+    assert_int_equal(rg_store_rollout_transition(f->s, first, &cur, &next, &tr,
+                                                 "orchestrator", "{\"llr\":1.5}",
+                                                 &a, &f->err), 0);
+    /* The same call again is stale: nothing written. */
+    assert_int_equal(rg_store_rollout_transition(f->s, first, &cur, &next, &tr,
+                                                 "orchestrator", NULL, &a,
+                                                 &f->err), RG_ECONFLICT);
+    assert_non_null(strstr(f->err.msg, "changed"));
+    rg_rollout_status other = next;
+    other.updated_ms++; /* one field differs */
+    assert_int_equal(rg_store_rollout_transition(f->s, first, &other, &next, &tr,
+                                                 "orchestrator", NULL, &a,
+                                                 &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_rollout_transition(f->s, 999, &cur, &next, &tr,
+                                                 "orchestrator", NULL, &a,
+                                                 &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_rollout_transition(f->s, first, &next, &next, &tr,
+                                                 "orchestrator", "not json", &a,
+                                                 &f->err), RG_EINVAL);
+    assert_int_equal(audit_rows(f), base + 2);
+
+    /* Complete: the channel's current release becomes this one. */
+    cur = next;
+    next.state = RG_RO_COMPLETED;
+    next.share_ppm = 1000000;
+    next.updated_ms = T0 + 200;
+    tr = trans(&cur, &next, "last wave passed");
+    assert_int_equal(rg_store_rollout_transition(f->s, first, &cur, &next, &tr,
+                                                 "orchestrator", NULL, NULL,
+                                                 &f->err), 0);
+    assert_int_equal(rg_store_channel_get(f->s, "det", &ch, &f->err), 0);
+    assert_int_equal(ch.current_release_id, rel[1]);
+
+    decisions_seen ds = {0};
+    assert_int_equal(rg_store_decision_list(f->s, first, decision_cb, &ds,
+                                            &f->err), 0);
+    assert_int_equal(ds.n, 2);
+    assert_int_equal(ds.at[0], T0 + 100);
+    assert_string_equal(ds.evidence[0], "{\"llr\":1.5}");
+    assert_string_equal(ds.reason[0], "wave 0 passed");
+    assert_int_equal(ds.to_state[1], RG_RO_COMPLETED);
+    assert_string_equal(ds.evidence[1], "");
+
+    /* An older release cannot follow; a newer one records its predecessor. */
+    r = rollout_rec(rel[0]);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err), RG_ECONFLICT);
+    r = rollout_rec(rel[1]);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err), RG_ECONFLICT);
+    r = rollout_rec(rel[2]);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(r.prev_release_id, rel[1]);
+    int64_t second = r.id;
+
+    list[0] = '\0';
+    assert_int_equal(rg_store_rollout_list(f->s, true, rollout_ids, list, &f->err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "%lld:running,", (long long)second);
+    assert_string_equal(list, want);
+    list[0] = '\0';
+    assert_int_equal(rg_store_rollout_list(f->s, false, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:running,%lld:completed,", (long long)second,
+             (long long)first);
+    assert_string_equal(list, want);
+
+    /* Complete the second, then roll it back: the channel returns to the
+     * first rollout's release. */
+    cur = r.status;
+    next = cur;
+    next.state = RG_RO_COMPLETED;
+    next.updated_ms = T0 + 300;
+    tr = trans(&cur, &next, "done");
+    assert_int_equal(rg_store_rollout_transition(f->s, second, &cur, &next, &tr,
+                                                 "orchestrator", NULL, NULL,
+                                                 &f->err), 0);
+    assert_int_equal(rg_store_channel_get(f->s, "det", &ch, &f->err), 0);
+    assert_int_equal(ch.current_release_id, rel[2]);
+    cur = next;
+    next.state = RG_RO_ROLLED_BACK;
+    next.updated_ms = T0 + 400;
+    tr = trans(&cur, &next, "bad after all");
+    assert_int_equal(rg_store_rollout_transition(f->s, second, &cur, &next, &tr,
+                                                 "alice", NULL, NULL, &f->err), 0);
+    assert_int_equal(rg_store_channel_get(f->s, "det", &ch, &f->err), 0);
+    assert_int_equal(ch.current_release_id, rel[1]);
+    list[0] = '\0';
+    assert_int_equal(rg_store_rollout_list(f->s, true, rollout_ids, list, &f->err), 0);
+    assert_string_equal(list, "");
+}
+
+/* --- tokens ------------------------------------------------------------- */
+
+static int token_count(void *ctx, const rg_token_rec *t)
+{
+    (*(int *)ctx)++;
+    assert_int_not_equal(t->id, 0);
+    return 0;
+}
+
+static void tokens(void **state)
+{
+    fx *f = *state;
+    rg_token_rec t, got;
+    rg_audit_rec a = audit("token.create", "token", T0);
+
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "ci");
+    snprintf(t.role, sizeof t.role, "operator");
+    hash_of("secret-1", t.hash);
+    t.created_ms = T0;
+    t.expires_ms = T0 + 1000;
+    snprintf(t.created_by, sizeof t.created_by, "admin");
+    assert_int_equal(rg_store_token_create(f->s, &t, &a, &f->err), 0);
+    assert_true(t.id > 0);
+    assert_int_equal(rg_store_token_find(f->s, t.hash, &got, &f->err), 0);
+    assert_int_equal(got.id, t.id);
+    assert_string_equal(got.role, "operator");
+    assert_int_equal(got.expires_ms, T0 + 1000);
+    assert_int_equal(got.revoked_ms, 0);
+
+    /* Same hash again: conflict; unknown role: invalid. No audit rows. */
+    assert_int_equal(rg_store_token_create(f->s, &t, &a, &f->err), RG_ECONFLICT);
+    rg_token_rec bad = t;
+    hash_of("secret-2", bad.hash);
+    snprintf(bad.role, sizeof bad.role, "root");
+    assert_int_equal(rg_store_token_create(f->s, &bad, &a, &f->err), RG_EINVAL);
+    assert_string_equal(f->err.field, "role");
+    assert_int_equal(audit_rows(f), 1);
+
+    char unknown[RG_HASH_HEX];
+    hash_of("nobody", unknown);
+    assert_int_equal(rg_store_token_find(f->s, unknown, &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_token_find(f->s, "short", &got, &f->err), RG_ENOTFOUND);
+
+    int n = 0;
+    assert_int_equal(rg_store_token_list(f->s, token_count, &n, &f->err), 0);
+    assert_int_equal(n, 1);
+
+    a = audit("token.revoke", "token:1", T0 + 5);
+    assert_int_equal(rg_store_token_revoke(f->s, t.id, T0 + 5, &a, &f->err), 0);
+    assert_int_equal(rg_store_token_find(f->s, t.hash, &got, &f->err), 0);
+    assert_int_equal(got.revoked_ms, T0 + 5);
+    assert_int_equal(rg_store_token_revoke(f->s, t.id, T0 + 6, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_int_equal(rg_store_token_revoke(f->s, 999, T0 + 6, &a, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(audit_rows(f), 2);
+}
+
+/* --- enrollment keys ---------------------------------------------------- */
+
+static void make_key(fx *f, const char *secret, int64_t uses, int64_t expires,
+                     int64_t revoked, char hash[RG_HASH_HEX])
+{
+    rg_enroll_key_rec k;
+    memset(&k, 0, sizeof k);
+    hash_of(secret, k.hash);
+    k.created_ms = T0;
+    k.expires_ms = expires;
+    k.revoked_ms = revoked;
+    k.uses_left = uses;
+    snprintf(k.created_by, sizeof k.created_by, "ci");
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err), 0);
+    assert_true(k.id > 0);
+    memcpy(hash, k.hash, RG_HASH_HEX);
+}
+
+static void enroll_keys(void **state)
+{
+    fx *f = *state;
+    char two[RG_HASH_HEX], exp[RG_HASH_HEX], rev[RG_HASH_HEX], inf[RG_HASH_HEX];
+    char unknown[RG_HASH_HEX];
+
+    make_key(f, "two-uses", 2, 0, 0, two);
+    make_key(f, "expiring", -1, T0 + 10, 0, exp);
+    make_key(f, "revoked", -1, 0, T0, rev);
+    make_key(f, "unlimited", -1, 0, 0, inf);
+
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), RG_EAUTH);
+    assert_non_null(strstr(f->err.msg, "used up"));
+
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, &f->err), RG_EAUTH);
+    assert_non_null(strstr(f->err.msg, "expired"));
+    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, &f->err), RG_EAUTH);
+    assert_non_null(strstr(f->err.msg, "revoked"));
+    hash_of("never issued", unknown);
+    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, &f->err), RG_EAUTH);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &f->err), 0);
+
+    rg_enroll_key_rec k;
+    memset(&k, 0, sizeof k);
+    hash_of("zero", k.hash);
+    k.uses_left = 0;
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err), RG_EINVAL);
+    memcpy(k.hash, two, RG_HASH_HEX);
+    k.uses_left = 1;
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err),
+                     RG_ECONFLICT);
+}
+
+typedef struct key_race {
+    rg_store *s;
+    const char *hash;
+    int ok;
+} key_race;
+
+static void *use_key_many(void *arg)
+{
+    key_race *r = arg;
+    for (int i = 0; i < 50; i++)
+        if (rg_store_enroll_key_use(r->s, r->hash, T0, NULL) == 0)
+            r->ok++;
+    return NULL;
+}
+
+/* Four threads race for a key of 100 uses: exactly 100 succeed. */
+static void enroll_key_use_is_atomic(void **state)
+{
+    fx *f = *state;
+    char hash[RG_HASH_HEX];
+    pthread_t th[4];
+    key_race r[4];
+
+    make_key(f, "raced", 100, 0, 0, hash);
+    for (int i = 0; i < 4; i++) {
+        r[i] = (key_race){f->s, hash, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, use_key_many, &r[i]), 0);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        total += r[i].ok;
+    }
+    assert_int_equal(total, 100);
+    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err), RG_EAUTH);
+}
+
+/* --- endpoints ---------------------------------------------------------- */
+
+typedef struct ep_seen {
+    int n;
+    rg_endpoint_rec last;
+} ep_seen;
+
+static int ep_cb(void *ctx, const rg_endpoint_rec *e)
+{
+    ep_seen *s = ctx;
+    s->n++;
+    if (strcmp(e->id, "host-1") == 0)
+        s->last = *e;
+    return 0;
+}
+
+static rg_endpoint_rec endpoint(const char *id, const char *token_secret,
+                                const char *os)
+{
+    rg_endpoint_rec e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.id, sizeof e.id, "%s", id);
+    hash_of(token_secret, e.token_hash);
+    snprintf(e.attrs_json, sizeof e.attrs_json,
+             "{\"os\":\"%s\",\"os_version\":\"10\",\"arch\":\"x86_64\"}", os);
+    e.enrolled_ms = T0;
+    return e;
+}
+
+static void endpoints(void **state)
+{
+    fx *f = *state;
+    ep_seen seen;
+    rg_endpoint_rec e = endpoint("host-1", "t1", "windows");
+    rg_audit_rec a = audit("endpoint.enroll", "endpoint:host-1", T0);
+
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, &a, &f->err), 0);
+    e = endpoint("host-2", "t2", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+
+    rg_endpoint_seen batch[] = {
+        {"host-1", T0 + 50, "{\"det\":{\"release\":3}}"},
+        {"ghost", T0 + 50, "{}"}, /* unknown: skipped */
+    };
+    assert_int_equal(rg_store_endpoint_flush(f->s, batch, 2, &f->err), 0);
+
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.last.last_seen_ms, T0 + 50);
+    assert_string_equal(seen.last.installed_json, "{\"det\":{\"release\":3}}");
+
+    /* Re-enrollment replaces token and attributes, keeps what was seen. */
+    e = endpoint("host-1", "t1-new", "macos");
+    e.enrolled_ms = T0 + 60;
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.last.token_hash, e.token_hash);
+    assert_non_null(strstr(seen.last.attrs_json, "macos"));
+    assert_int_equal(seen.last.enrolled_ms, T0 + 60);
+    assert_int_equal(seen.last.last_seen_ms, T0 + 50);
+    assert_string_equal(seen.last.installed_json, "{\"det\":{\"release\":3}}");
+
+    /* Bad input: nothing written. */
+    e = endpoint("host-3", "t3", "linux");
+    snprintf(e.attrs_json, sizeof e.attrs_json, "not json");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), RG_EINVAL);
+    assert_string_equal(f->err.field, "attributes");
+    e = endpoint("host-3", "t3", "linux");
+    memset(e.id, 'h', sizeof e.id);
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), RG_EINVAL);
+    char long_json[RG_ATTRS_MAX + 10];
+    memset(long_json, ' ', sizeof long_json);
+    long_json[0] = '{';
+    long_json[sizeof long_json - 2] = '}';
+    long_json[sizeof long_json - 1] = '\0';
+    rg_endpoint_seen too_long[] = {
+        {"host-2", T0 + 70, "{}"},
+        {"host-1", T0 + 70, long_json},
+    };
+    assert_int_equal(rg_store_endpoint_flush(f->s, too_long, 2, &f->err), RG_EINVAL);
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.last.last_seen_ms, T0 + 50);
+    assert_int_equal(audit_rows(f), 1);
+}
+
+/* --- events ------------------------------------------------------------- */
+
+static rg_event_rec event(const char *ep, const char *id, const char *type,
+                          int64_t release)
+{
+    rg_event_rec e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.endpoint_id, sizeof e.endpoint_id, "%s", ep);
+    snprintf(e.event_id, sizeof e.event_id, "%s", id);
+    snprintf(e.type, sizeof e.type, "%s", type);
+    e.release_id = release;
+    snprintf(e.channel, sizeof e.channel, "det");
+    e.reported_ms = T0;
+    e.received_ms = T0 + 1;
+    return e;
+}
+
+static void events(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {1, 2}, rel[2];
+    rg_event_counts c;
+    size_t n_new = 99;
+
+    add_releases(f, versions, 2, rel);
+    for (int i = 1; i <= 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "h%d", i);
+        rg_endpoint_rec e = endpoint(id, id, "linux");
+        assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    }
+
+    rg_event_rec ev[] = {
+        event("h1", "a1", "applying", rel[1]),
+        event("h1", "a2", "healthy", rel[1]),
+        event("h1", "a3", "healthy", rel[1]), /* same endpoint: counted once */
+        event("h2", "b1", "applying", rel[1]),
+        event("h2", "b2", "failed", rel[1]),
+        event("h2", "b3", "crashed", rel[1]), /* failed class: once per endpoint */
+        event("h3", "c1", "applying", rel[1]),
+        event("h3", "c2", "reverted", rel[1]),
+        event("h3", "c3", "applying", rel[0]), /* another release */
+    };
+    assert_int_equal(rg_store_events_record(f->s, ev, 9, &n_new, &f->err), 0);
+    assert_int_equal(n_new, 9);
+    assert_int_equal(rg_store_event_counts(f->s, rel[1], &c, &f->err), 0);
+    assert_int_equal(c.applying, 3);
+    assert_int_equal(c.healthy, 1);
+    assert_int_equal(c.failed, 2);
+    assert_int_equal(rg_store_event_counts(f->s, rel[0], &c, &f->err), 0);
+    assert_int_equal(c.applying, 1);
+    assert_int_equal(c.healthy + c.failed, 0);
+
+    /* A retried batch (plus one new event) counts only the new one. */
+    rg_event_rec retry[] = {ev[0], ev[1], event("h3", "c4", "healthy", rel[1])};
+    assert_int_equal(rg_store_events_record(f->s, retry, 3, &n_new, &f->err), 0);
+    assert_int_equal(n_new, 1);
+    assert_int_equal(rg_store_events_record(f->s, retry, 3, &n_new, &f->err), 0);
+    assert_int_equal(n_new, 0);
+    assert_int_equal(rg_store_event_counts(f->s, rel[1], &c, &f->err), 0);
+    assert_int_equal(c.healthy, 2);
+    assert_int_equal(c.applying, 3);
+
+    /* A batch with a bad event is refused whole. */
+    rg_event_rec bad[] = {event("h1", "d1", "applying", rel[0]),
+                          event("ghost", "d2", "applying", rel[0])};
+    assert_int_equal(rg_store_events_record(f->s, bad, 2, &n_new, &f->err),
+                     RG_ENOTFOUND);
+    assert_non_null(strstr(f->err.msg, "'ghost'"));
+    bad[1] = event("h2", "d2", "applying", 999);
+    assert_int_equal(rg_store_events_record(f->s, bad, 2, &n_new, &f->err),
+                     RG_ENOTFOUND);
+    bad[1] = event("h2", "d2", "exploded", rel[0]);
+    assert_int_equal(rg_store_events_record(f->s, bad, 2, &n_new, &f->err),
+                     RG_EINVAL);
+    bad[1] = event("h2", "d2", "applying", rel[0]);
+    memset(bad[1].detail, 'x', sizeof bad[1].detail);
+    assert_int_equal(rg_store_events_record(f->s, bad, 2, &n_new, &f->err),
+                     RG_EINVAL);
+    assert_int_equal(rg_store_event_counts(f->s, rel[0], &c, &f->err), 0);
+    assert_int_equal(c.applying, 1); /* d1 was not stored */
+
+    assert_int_equal(rg_store_event_counts(f->s, 999, &c, &f->err), 0);
+    assert_int_equal(c.applying + c.healthy + c.failed, 0);
+}
+
+/* --- audit -------------------------------------------------------------- */
+
+typedef struct audit_seen {
+    int n;
+    int64_t at[16];
+} audit_seen;
+
+static int audit_cb(void *ctx, const rg_audit_rec *a)
+{
+    audit_seen *s = ctx;
+    if (s->n < 16)
+        s->at[s->n] = a->at_ms;
+    s->n++;
+    return 0;
+}
+
+static void audit_filters(void **state)
+{
+    fx *f = *state;
+    const char *actors[] = {"alice", "bob", "alice", "carol", "alice"};
+    const char *targets[] = {"rollout:1", "rollout:1", "rollout:2",
+                             "channel:det", "rollout:1"};
+    for (int i = 0; i < 5; i++) {
+        rg_audit_rec a = audit("rollout.pause", targets[i], T0 + 10 * i);
+        snprintf(a.actor, sizeof a.actor, "%s", actors[i]);
+        snprintf(a.reason, sizeof a.reason, "because %d", i);
+        snprintf(a.source, sizeof a.source, "127.0.0.1");
+        assert_int_equal(rg_store_audit_append(f->s, &a, &f->err), 0);
+        assert_int_equal(a.id, i + 1);
+    }
+    audit_seen s = {0};
+    assert_int_equal(rg_store_audit_list(f->s, NULL, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 5);
+    assert_int_equal(s.at[0], T0 + 40); /* newest first */
+    assert_int_equal(s.at[4], T0);
+
+    rg_audit_filter flt = {.actor = "alice"};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 3);
+    flt = (rg_audit_filter){.target = "rollout:1"};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 3);
+    flt = (rg_audit_filter){.actor = "alice", .target = "rollout:1"};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 2);
+    flt = (rg_audit_filter){.since_ms = T0 + 10, .until_ms = T0 + 40};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.at[0], T0 + 30);
+    assert_int_equal(s.at[2], T0 + 10);
+    flt = (rg_audit_filter){.limit = 2};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.at[1], T0 + 30);
+    flt = (rg_audit_filter){.actor = "nobody"};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 0);
+
+    rg_audit_rec bad = audit("", "x", T0);
+    assert_int_equal(rg_store_audit_append(f->s, &bad, &f->err), RG_EINVAL);
+    bad = audit("x", "x", T0);
+    memset(bad.detail, 'd', sizeof bad.detail);
+    assert_int_equal(rg_store_audit_append(f->s, &bad, &f->err), RG_EINVAL);
+    assert_int_equal(audit_rows(f), 5);
+}
+
+/* --- persistence -------------------------------------------------------- */
+
+static void persists_across_reopen(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {5}, rel[1];
+    rg_release_rec got;
+    rg_rollout_rec ro;
+    char tok[RG_HASH_HEX];
+
+    add_releases(f, versions, 1, rel);
+    ro = rollout_rec(rel[0]);
+    assert_int_equal(rg_store_rollout_create(f->s, &ro, NULL, &f->err), 0);
+    rg_rollout_status next = ro.status;
+    next.state = RG_RO_PAUSED;
+    next.updated_ms = T0 + 9;
+    rg_transition tr = trans(&ro.status, &next, "operator pause");
+    assert_int_equal(rg_store_rollout_transition(f->s, ro.id, &ro.status, &next,
+                                                 &tr, "alice", "{}", NULL,
+                                                 &f->err), 0);
+    rg_endpoint_rec e = endpoint("host-1", "t1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    rg_event_rec ev = event("host-1", "e1", "applying", rel[0]);
+    assert_int_equal(rg_store_events_record(f->s, &ev, 1, NULL, &f->err), 0);
+    make_key(f, "k", 1, 0, 0, tok);
+    int rows = audit_rows(f);
+
+    reopen(f);
+    assert_int_equal(rg_store_release_get(f->s, rel[0], &got, &f->err), 0);
+    assert_int_equal(got.version, 5);
+    rg_rollout_rec ro2;
+    assert_int_equal(rg_store_rollout_get(f->s, ro.id, &ro2, &f->err), 0);
+    assert_int_equal(ro2.status.state, RG_RO_PAUSED);
+    assert_int_equal(ro2.status.updated_ms, T0 + 9);
+    decisions_seen ds = {0};
+    assert_int_equal(rg_store_decision_list(f->s, ro.id, decision_cb, &ds,
+                                            &f->err), 0);
+    assert_int_equal(ds.n, 1);
+    assert_string_equal(ds.reason[0], "operator pause");
+    rg_event_counts c;
+    assert_int_equal(rg_store_event_counts(f->s, rel[0], &c, &f->err), 0);
+    assert_int_equal(c.applying, 1);
+    size_t n_new = 9;
+    assert_int_equal(rg_store_events_record(f->s, &ev, 1, &n_new, &f->err), 0);
+    assert_int_equal(n_new, 0);
+    assert_int_equal(audit_rows(f), rows);
+    /* The key's one use is still there, and is consumed durably. */
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), 0);
+    reopen(f);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
+}
+
+/* --- migrations --------------------------------------------------------- */
+
+static int user_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Test fixture only: raw SQL against a database file (the store itself
+ * is the only production code with SQL). */
+static void raw_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void migrates_old_schema(void **state)
+{
+    fx *f = *state;
+    char old[160];
+    rg_store *s = NULL;
+    rg_channel_rec c;
+    rg_token_rec t;
+
+    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 1);
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "legacy");
+    assert_int_equal(rg_store_channel_create(s, &c, NULL, &f->err), 0);
+    /* Version 1 has no token table yet. */
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "ci");
+    snprintf(t.role, sizeof t.role, "admin");
+    hash_of("s", t.hash);
+    assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), RG_EIO);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 1);
+
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 2);
+    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
+    assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 2);
+
+    char p[200];
+    snprintf(p, sizeof p, "%s-wal", old);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", old);
+    unlink(p);
+    unlink(old);
+}
+
+static void failed_migration_changes_nothing(void **state)
+{
+    fx *f = *state;
+    char old[160];
+    rg_store *s = NULL;
+
+    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
+    rg_store_close(s);
+    /* Someone created a table migration 2 wants: it must fail whole. */
+    raw_sql(old, "CREATE TABLE endpoints (x INTEGER)");
+    assert_int_equal(rg_store_open(old, &s, &f->err), RG_EIO);
+    assert_null(s);
+    assert_non_null(strstr(f->err.msg, "migration 2"));
+    assert_int_equal(user_version(old), 1);
+    /* Its earlier statement (CREATE TABLE tokens) was rolled back. */
+    raw_sql(old, "CREATE TABLE tokens (x INTEGER)");
+
+    /* A database newer than this build is refused. */
+    raw_sql(old, "PRAGMA user_version = 99");
+    assert_int_equal(rg_store_open(old, &s, &f->err), RG_EIO);
+    assert_non_null(strstr(f->err.msg, "newer"));
+
+    char p[200];
+    snprintf(p, sizeof p, "%s-wal", old);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", old);
+    unlink(p);
+    unlink(old);
+}
+
+int main(void)
+{
+    if (rg_crypto_init() != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(rollouts, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(tokens, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(enroll_keys, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(enroll_key_use_is_atomic, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(persists_across_reopen, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(migrates_old_schema, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(failed_migration_changes_nothing,
+                                        fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
