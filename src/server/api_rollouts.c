@@ -9,6 +9,7 @@
 #include "server/orchestrator.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int decision_one(void *ctx, const rg_decision_rec *d)
@@ -150,23 +151,34 @@ fail:
     rg_resp_error(resp, &err);
 }
 
-typedef struct list_ctx {
-    rg_server *srv;
-    json_t *arr;
-    rg_err *err;
-} list_ctx;
+/* Rollout records collected by a list (the store may not be re-entered
+ * from its own callbacks, and each object needs more reads). */
+typedef struct rec_list {
+    rg_rollout_rec *v;
+    size_t n, cap;
+} rec_list;
 
-static int list_one(void *ctx, const rg_rollout_rec *r)
+static int collect_one(void *ctx, const rg_rollout_rec *r)
 {
-    list_ctx *l = ctx;
-    json_t *v = rollout_json(l->srv, r, false, l->err);
-    return v ? json_array_append_new(l->arr, v) : -1;
+    rec_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        rg_rollout_rec *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *r;
+    return 0;
 }
 
 void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_err err;
     rg_err_clear(&err);
+    rec_list l = {0};
+    json_t *arr = NULL;
     const char *active = rg_req_query(req, "active");
     bool active_only = false;
     if (active) {
@@ -178,16 +190,26 @@ void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
             return;
         }
     }
-    list_ctx l = {srv, json_array(), &err};
-    if (!l.arr ||
-        rg_store_rollout_list(srv->store, active_only, list_one, &l, &err) != 0) {
-        json_decref(l.arr);
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        rg_resp_error(resp, &err);
-        return;
+    if (rg_store_rollout_list(srv->store, active_only, collect_one, &l,
+                              &err) != 0)
+        goto fail;
+    arr = json_array();
+    if (!arr)
+        goto fail;
+    for (size_t i = 0; i < l.n; i++) {
+        json_t *v = rollout_json(srv, &l.v[i], false, &err);
+        if (!v || json_array_append_new(arr, v) != 0)
+            goto fail;
     }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "rollouts", l.arr));
+    free(l.v);
+    rg_resp_json(resp, 200, json_pack("{s:o}", "rollouts", arr));
+    return;
+fail:
+    free(l.v);
+    json_decref(arr);
+    if (err.code == RG_OK)
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
+    rg_resp_error(resp, &err);
 }
 
 void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)

@@ -1,0 +1,264 @@
+"""rg.py - the shared harness of Rollgate's end-to-end tests (stdlib only).
+
+    import rg
+    with rg.Server() as srv:           # temp data dir, `rollgated init`, free port
+        srv.start()                    # starts rollgated, waits for /healthz
+        st, body = srv.request("POST", "/v1/channels", {"name": "x"})
+        rg.expect(st == 201, "create channel", st, body)
+        srv.stop()                     # SIGTERM (SIGKILL after a timeout)
+
+Binaries come from $RG_BUILD_DIR (set by CTest), data from $RG_SOURCE_DIR.
+Every request helper returns (status, body): body is the parsed JSON when
+the answer is JSON, else the raw bytes. srv.token is the admin token that
+`rollgated init` printed on its last line.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("RG_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+BUILD_DIR = os.environ.get("RG_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+DATA_DIR = os.path.join(SOURCE_DIR, "tests", "data")
+
+_BIN_DIRS = {"rollgated": "server", "rollgate": "cli", "rollgate-agent": "agent",
+             "rollgate-sim": "sim"}
+
+
+class Failure(Exception):
+    """A failed expectation (the message says what and shows the evidence)."""
+
+
+def expect(cond, what, *evidence):
+    """Raises Failure(what + evidence) unless cond holds."""
+    if not cond:
+        shown = " | ".join(repr(e)[:600] for e in evidence)
+        raise Failure(what + (": " + shown if shown else ""))
+
+
+def binary(name):
+    """Path of a built binary (rollgated, rollgate, rollgate-agent, ...)."""
+    cand = [os.path.join(BUILD_DIR, "src", _BIN_DIRS.get(name, ""), name),
+            os.path.join(BUILD_DIR, name)]
+    for c in cand:
+        if os.access(c, os.X_OK):
+            return c
+    raise Failure("binary %s not found under %s" % (name, BUILD_DIR))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _decode(resp, raw):
+    ctype = resp.getheader("Content-Type", "") or ""
+    if ctype.startswith("application/json"):
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return raw
+    return raw
+
+
+class Client:
+    """One keep-alive HTTP connection to a server (http.client underneath).
+    request() reconnects by itself when the server closed the connection."""
+
+    def __init__(self, port, token=None, timeout=30):
+        self.port = port
+        self.token = token
+        self.timeout = timeout
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.last = None  # the last http.client.HTTPResponse
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None):
+        """Sends one request. body (any JSON value) is serialised; raw (bytes
+        or str) is sent as is instead. token=None uses the client's token;
+        token="" sends no Authorization header. Returns (status, body)."""
+        hdrs = dict(headers or {})
+        tok = self.token if token is None else token
+        if tok:
+            hdrs["Authorization"] = "Bearer " + tok
+        data = None
+        if raw is not None:
+            data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        elif body is not None:
+            data = json.dumps(body).encode("utf-8")
+            hdrs.setdefault("Content-Type", "application/json")
+        if data is not None:
+            hdrs.setdefault("Content-Length", str(len(data)))
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=data, headers=hdrs)
+                resp = self.conn.getresponse()
+                payload = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError,
+                    BrokenPipeError):
+                self.conn.close()
+                if attempt:
+                    raise
+        self.last = resp
+        if resp.will_close:
+            self.conn.close()
+        return resp.status, _decode(resp, payload)
+
+    def close(self):
+        self.conn.close()
+
+
+class Server:
+    """A rollgated in its own temp data directory on a free port."""
+
+    def __init__(self, args=(), data_dir=None, init=True):
+        self.tmp = tempfile.mkdtemp(prefix="rg-e2e-")
+        self.data = data_dir or os.path.join(self.tmp, "data")
+        self.port = free_port()
+        self.args = list(args)
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "rollgated.log")
+        self.token = None
+        self._client = None
+        if init:
+            self.init()
+
+    # --- lifecycle ---------------------------------------------------
+    def init(self):
+        """Runs `rollgated init --data DIR`; keeps the printed admin token."""
+        out = subprocess.run([binary("rollgated"), "init", "--data", self.data],
+                             capture_output=True, text=True, timeout=60)
+        expect(out.returncode == 0, "rollgated init failed", out.stdout, out.stderr)
+        lines = out.stdout.strip().splitlines()
+        expect(lines, "rollgated init printed nothing")
+        self.token = lines[-1].strip()
+        expect(len(self.token) == 64, "init's last line is not a token", lines)
+        return self.token
+
+    def start(self, timeout=30):
+        """Starts rollgated and waits until GET /healthz answers 200."""
+        self.log = open(self.log_path, "ab")
+        cmd = [binary("rollgated"), "--data", self.data,
+               "--listen", "127.0.0.1:%d" % self.port] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise Failure("rollgated exited with %d before serving:\n%s"
+                              % (self.proc.returncode, self.log_text()))
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/healthz")
+                if c.getresponse().status == 200:
+                    c.close()
+                    break
+                c.close()
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise Failure("rollgated did not answer /healthz:\n" + self.log_text())
+            time.sleep(0.05)
+        self._client = Client(self.port, self.token)
+        return self
+
+    def stop(self, timeout=20):
+        """SIGTERM, then SIGKILL if it has not exited after timeout seconds.
+        Returns the exit status (negative: killed by that signal)."""
+        if self._client:
+            self._client.close()
+            self._client = None
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def kill(self):
+        """SIGKILL, no goodbye. Returns the exit status."""
+        if self._client:
+            self._client.close()
+            self._client = None
+        if not self.proc:
+            return None
+        self.proc.kill()
+        self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        if self.proc:
+            self.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    # --- HTTP --------------------------------------------------------
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def client(self, token=None):
+        """A new keep-alive connection (token None: the admin token)."""
+        return Client(self.port, self.token if token is None else token)
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None):
+        """One request on the server's shared admin connection; see Client."""
+        expect(self._client is not None, "server not started")
+        return self._client.request(method, path, body, token, headers, raw)
+
+    # --- conveniences for tests ---------------------------------------
+    def make_token(self, role, name=None):
+        """Creates an admin-API token with role; returns its secret."""
+        st, b = self.request("POST", "/v1/tokens",
+                             {"role": role, "name": name or "t-" + role})
+        expect(st == 201, "create %s token" % role, st, b)
+        return b["token"]
+
+    def upload(self, data, token=None):
+        """PUT /v1/artifacts; returns (status, body)."""
+        return self.request("PUT", "/v1/artifacts", raw=data, token=token,
+                            headers={"Content-Type": "application/octet-stream"})
+
+
+def run(main):
+    """Runs main() as a test script: exit 0 on success, 1 with the failure."""
+    try:
+        main()
+    except Failure as e:
+        print("FAIL:", e, file=sys.stderr)
+        sys.exit(1)
+    print("ok")
+    sys.exit(0)
