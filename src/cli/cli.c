@@ -18,8 +18,7 @@ static const rg_cli_command *const tables[] = {
 #define MAX_SPECS 64
 
 static const char *const global_opts[] = {"server:", "token:", "config:",
-                                          "json",    "help",   "version",
-                                          NULL};
+                                          "json", "help", NULL};
 
 static const char global_help[] =
     "global options:\n"
@@ -239,6 +238,11 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
         for (const rg_cli_command *c = tables[i]; c->group && n_specs < MAX_SPECS; c++)
             specs[n_specs++] = c->opts;
 
+    /* `--version` alone: `release create --version N` owns the name. */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        fprintf(cli->out, "rollgate %s\n", RG_VERSION);
+        return 0;
+    }
     rg_cli_args_init(&all);
     rc = rg_cli_args_parse(&all, specs, n_specs, argc - 1, argv + 1, &cli->err);
     if (rc)
@@ -246,10 +250,6 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
     bool want_help = rg_cli_args_has(&all, "help");
     if (all.n_pos == 0 && want_help)
         return print_main_help(cli);
-    if (all.n_pos == 0 && rg_cli_args_has(&all, "version")) {
-        fprintf(cli->out, "rollgate %s\n", RG_VERSION);
-        return 0;
-    }
     if (all.n_pos == 0)
         return rg__cli_usage(cli, "missing command (try 'rollgate help')");
     if (strcmp(all.pos[0], "help") == 0)

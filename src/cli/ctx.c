@@ -11,12 +11,13 @@
 
 int rg__cli_usage(rg_cli *cli, const char *fmt, ...)
 {
+    /* Formatted aside first: callers may pass cli->err.msg itself. */
+    char msg[sizeof cli->err.msg];
     va_list ap;
     va_start(ap, fmt);
-    cli->err.code = RG_EINVAL;
-    vsnprintf(cli->err.msg, sizeof cli->err.msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cli->err.field[0] = '\0';
+    rg_err_set(&cli->err, RG_EINVAL, "%s", msg);
     cli->usage = true;
     return RG_EINVAL;
 }
