@@ -86,7 +86,8 @@ typedef struct rg_stratum_evidence {
                             exposed windows = healthy + failed + silent */
     double silence_llr;  /* log mixture LR of excess silence (halt side) */
     double failure_llr;  /* log mixture LR of excess failures (halt side) */
-    double silence_bad;  /* pass-side boundary: control share + excess */
+    double silence_bad;  /* pass-side boundary: lower 2-sigma bound of the
+                            control silence share + tolerated_excess */
 } rg_stratum_evidence;
 
 /* The verdict and everything it was decided from. Owns `strata`: release

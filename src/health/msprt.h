@@ -9,8 +9,8 @@
  * whenever it is looked at. Each test below returns the log of such a
  * mixture; crossing log(1/a) rejects its null at level a. Every mixture is
  * a uniform average over a fixed grid of alternatives (listed per test), so
- * no parameter is estimated from the data it judges, except the pass
- * boundary of rg_msprt_silence_pass (see there).
+ * no parameter is estimated from the data it judges (the exception is the
+ * boundary the caller gives rg_msprt_silence_pass; see there).
  *
  * Halt side (null: the release is harmless):
  *  - silence, conditional test. Given n silent events in a stratum, the
@@ -94,8 +94,10 @@ double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0);
  * silence share is at least its cells[i].bad"; alternatives share one
  * shortfall: silence cells[i].bad - g * excess with g in {0.5, 0.75, 1,
  * 1.25, 1.5, 2, 3} (floored at bad / 1000), excess > 0. 0 when no window
- * resolved. The caller sets bad = control silence share + excess, so an
- * exposed cohort exactly as silent as control is the g = 1 alternative. */
+ * resolved. The caller sets bad = control silence share + excess (the
+ * analyzer uses a lower 2-sigma bound of the share, since it is estimated),
+ * so an exposed cohort exactly as silent as control is near the g = 1
+ * alternative. */
 double rg_msprt_silence_pass(const rg_msprt_pass_cell *cells, size_t n,
                              double excess);
 
