@@ -14,10 +14,12 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define T0 1700000000000LL
@@ -1116,6 +1118,87 @@ static void failed_migration_changes_nothing(void **state)
     unlink(old);
 }
 
+/* --- kill -9 ------------------------------------------------------------ */
+
+/* Child: creates releases 1, 2, 3, ... on channel "det" (each audited in
+ * its transaction) and writes each acknowledged version to fd. Never
+ * returns; the parent kills it. */
+static void release_writer(const char *path, int fd)
+{
+    rg_store *s = NULL;
+    char sha[RG_HASH_HEX];
+    rg_channel_rec c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "det");
+    hash_of("bytes", sha);
+    if (rg_store_open(path, &s, NULL) != 0 ||
+        rg_store_channel_create(s, &c, NULL, NULL) != 0 ||
+        rg_store_artifact_put(s, sha, 5, T0, NULL, NULL) != 0)
+        _exit(2);
+    for (int64_t v = 1;; v++) {
+        rg_release_rec r = release_rec("det", v, sha);
+        rg_audit_rec a = audit("release.create", "release", T0 + v);
+        if (rg_store_release_create(s, &r, &a, NULL) != 0)
+            _exit(3);
+        if (write(fd, &v, sizeof v) != (ssize_t)sizeof v)
+            _exit(4);
+    }
+}
+
+/* A writer killed with SIGKILL mid-stream loses no acknowledged release,
+ * and no release exists without its audit row (nor the reverse). */
+static void acknowledged_writes_survive_kill(void **state)
+{
+    fx *f = *state;
+    char path[160];
+    int fds[2];
+    int64_t v = 0, acked = 0;
+    int status = 0;
+
+    snprintf(path, sizeof path, "%s/killed.db", f->dir);
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        release_writer(path, fds[1]);
+    }
+    close(fds[1]);
+    while (acked < 40 && read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+        acked = v;
+    assert_int_equal(acked, 40);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    /* Acks written before death still count. */
+    while (read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+        acked = v;
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+
+    rg_store *s = NULL;
+    assert_int_equal(rg_store_open(path, &s, &f->err), 0);
+    int64_t newest = 0;
+    assert_int_equal(rg_store_release_list(s, "det", stop_at_first, &newest,
+                                           &f->err), 42);
+    assert_true(newest >= acked);
+    int rows = 0;
+    assert_int_equal(rg_store_audit_list(s, NULL, count_cb, &rows, &f->err), 0);
+    assert_int_equal(rows, newest);
+    /* And the store goes on where it stopped. */
+    char sha[RG_HASH_HEX];
+    hash_of("bytes", sha);
+    rg_release_rec r = release_rec("det", newest + 1, sha);
+    assert_int_equal(rg_store_release_create(s, &r, NULL, &f->err), 0);
+    rg_store_close(s);
+
+    char p[200];
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+    unlink(path);
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -1135,6 +1218,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(persists_across_reopen, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(acknowledged_writes_survive_kill,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(migrates_old_schema, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(failed_migration_changes_nothing,
