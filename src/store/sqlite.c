@@ -86,7 +86,6 @@ static const char *const migration1[] = {
     " created_by TEXT NOT NULL)",
     "CREATE UNIQUE INDEX rollouts_one_active ON rollouts(channel_id)"
     " WHERE active = 1",
-    "CREATE INDEX rollouts_release ON rollouts(release_id)",
 
     "CREATE TABLE decisions ("
     " id INTEGER PRIMARY KEY,"
