@@ -152,9 +152,9 @@ static int print_rollout(rg_cli *cli, const json_t *r)
                     rg_cli_jstr(r, "channel", "-"),
                     (long long)rg_cli_jint(r, "version"), prev);
     rg_cli_table_kv(&t, "state", "%s", rg_cli_jstr(r, "state", "-"));
-    rg_cli_table_kv(&t, "wave", "%lld of %zu (%s), share %.4g%%",
-                    (long long)rg_cli_jint(r, "wave") + 1, n_waves,
-                    rg_cli_jstr(r, "wave_name", "-"),
+    rg_cli_table_kv(&t, "wave", "%lld %s (of %zu waves), share %.4g%%",
+                    (long long)rg_cli_jint(r, "wave"),
+                    rg_cli_jstr(r, "wave_name", "-"), n_waves,
                     (double)rg_cli_jint(r, "share_ppm") / 10000.0);
     rg_cli_table_kv(&t, "wave started", "%s", started);
     rg_cli_table_kv(&t, "plan", "%s (on halt: %s)", rg_cli_jstr(plan, "name", "-"),
