@@ -327,16 +327,15 @@ static void too_large(exchange *x)
  * then dropped without an answer. */
 static bool take_body(exchange *x, const char *data, size_t n)
 {
-    bool answered = x->resp.status != 0;
     if (n > x->limit - x->received) {
-        if (!answered)
+        if (x->resp.status == 0)
             too_large(x);
         x->limit = x->received + RG_HTTP_JSON_MAX;
         if (x->limit < x->received || n > x->limit - x->received)
             return false;
     }
     x->received += n;
-    if (answered)
+    if (x->resp.status != 0)
         return true; /* discarded */
     rg_err err;
     rg_err_clear(&err);

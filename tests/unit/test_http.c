@@ -230,6 +230,20 @@ static void streamed_oversize_is_413(void **state)
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 413);
     assert_non_null(strstr(body, "\"code\":\"too_large\""));
     close(fd);
+    /* A JSON body of unknown length over RG_HTTP_JSON_MAX: 413 at its end. */
+    fd = dial(rg_http_port(h));
+    const char post[] = "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n";
+    send_all(fd, post, sizeof post - 1);
+    static char big[65536 + 16];
+    n = snprintf(big, sizeof big, "10000\r\n");
+    memset(big + n, 'b', 65536);
+    memcpy(big + n + 65536, "\r\n", 2);
+    for (unsigned i = 0; i < RG_HTTP_JSON_MAX / 65536 + 2; i++)
+        send_all(fd, big, (size_t)n + 65538);
+    send_all(fd, "0\r\n\r\n", 5);
+    assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 413);
+    close(fd);
     rg_http_stop(h);
 }
 
