@@ -1,0 +1,46 @@
+/*
+ * checkin.h - one conversation with the server: enroll when there is no
+ * token, then POST /v1/agent/checkin with what is installed and the
+ * pending events, and take in the answer (acks, desired, notices).
+ *
+ *   STATE/token          endpoint token, mode 0600
+ *   STATE/notices.json   the latest notices from the server
+ *   STATE/contact.json   last successful contact and last error
+ */
+#ifndef RG_AGENT_CHECKIN_H
+#define RG_AGENT_CHECKIN_H
+
+#include "apply.h"
+#include "client.h"
+#include "config.h"
+#include "outbox.h"
+
+#include <jansson.h>
+
+#define RG_CHECKIN_MAX_DESIRED 64
+
+/* What a check-in brought back. */
+typedef struct rg_checkin_result {
+    int64_t interval_ms;                      /* from the server */
+    size_t ndesired;
+    char channels[RG_CHECKIN_MAX_DESIRED][65];
+    rg_desired desired[RG_CHECKIN_MAX_DESIRED];
+    json_t *notices;                          /* owned: decref */
+    size_t sent, acked;                       /* events */
+} rg_checkin_result;
+
+/* Enrolls if needed and checks in once. On success fills r (release with
+ * rg_checkin_result_release) and records the contact; on failure records
+ * the error in contact.json. A 401 drops the stored token so the next
+ * call enrolls again. Returns 0 or an rg_code (RG_EUNAVAIL: unreachable). */
+int rg_checkin(const rg_agent_config *conf, rg_client *client,
+               rg_outbox *outbox, int64_t now_ms, rg_checkin_result *r,
+               rg_err *err);
+
+void rg_checkin_result_release(rg_checkin_result *r);
+
+/* A new object {channel: {"release","version","sha256"}} of every
+ * channel's active slot under state_dir (caller decrefs). */
+json_t *rg_checkin_installed(const char *state_dir);
+
+#endif

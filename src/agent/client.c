@@ -1,0 +1,256 @@
+/* client.c - see client.h. */
+#include "client.h"
+
+#include "common/buf.h"
+#include "common/json.h"
+#include "failpoint.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
+                   int64_t max_artifact, rg_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (snprintf(c->base, sizeof c->base, "%s", base) >= (int)sizeof c->base)
+        return rg_err_set(err, RG_EINVAL, "server url too long");
+    c->timeout_ms = timeout_ms;
+    c->max_artifact = max_artifact;
+    c->curl = curl_easy_init();
+    if (!c->curl)
+        return rg_err_set(err, RG_EINTERNAL, "curl_easy_init failed");
+    return 0;
+}
+
+void rg_client_release(rg_client *c)
+{
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    c->curl = NULL;
+}
+
+static size_t to_buf(char *p, size_t size, size_t n, void *ud)
+{
+    return rg_buf_add(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+static int status_code(long status)
+{
+    switch (status) {
+    case 400: return RG_EINVAL;
+    case 401: return RG_EAUTH;
+    case 403: return RG_EFORBIDDEN;
+    case 404: return RG_ENOTFOUND;
+    case 409: return RG_ECONFLICT;
+    case 413: return RG_ETOOBIG;
+    case 416: return RG_ERANGE;
+    default: return status >= 500 ? RG_EUNAVAIL : RG_EINVAL;
+    }
+}
+
+/* Fills err from an error answer {"error": {"message": ...}}. */
+static int http_error(long status, const rg_buf *body, const char *path,
+                      rg_err *err)
+{
+    const char *msg = "";
+    json_t *v = body->data ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+    json_t *e = v ? json_object_get(v, "error") : NULL;
+    if (e && json_is_string(json_object_get(e, "message")))
+        msg = json_string_value(json_object_get(e, "message"));
+    rg_err_set(err, status_code(status), "%s: http %ld: %s", path, status, msg);
+    json_decref(v);
+    return status_code(status);
+}
+
+int rg_client_post(rg_client *c, const char *path, const json_t *body,
+                   int auth, json_t **out, rg_err *err)
+{
+    CURL *h = c->curl;
+    char url[2048], bearer[160];
+    struct curl_slist *hdrs = NULL;
+    char *text = NULL;
+    int rc = 0;
+    long status = 0;
+    rg_buf resp;
+    rg_buf_init(&resp, RG_CLIENT_MAX_JSON);
+    *out = NULL;
+    snprintf(url, sizeof url, "%s%s", c->base, path);
+    text = rg_json_dump(body);
+    if (!text) {
+        rc = rg_err_set(err, RG_ENOMEM, "%s: out of memory", path);
+        goto cleanup;
+    }
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (auth) {
+        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, bearer);
+    }
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
+                        "%s: %s", path, curl_easy_strerror(cc));
+        goto cleanup;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        rc = http_error(status, &resp, path, err);
+        goto cleanup;
+    }
+    *out = rg_json_parse_object(resp.data ? resp.data : "", resp.len, err);
+    if (!*out)
+        rc = RG_EUNAVAIL; /* a garbled answer is treated as no answer */
+cleanup:
+    curl_slist_free_all(hdrs);
+    free(text);
+    rg_buf_release(&resp);
+    return rc;
+}
+
+typedef struct download {
+    int fd;
+    int64_t have;   /* bytes in the part file */
+    int64_t limit;  /* refuse beyond this */
+    long status;    /* filled by the header callback */
+    int error;      /* errno of a failed write, or -1 for over the limit */
+    CURL *h;
+    rg_buf errbody; /* body of an error answer */
+} download;
+
+static size_t to_file(char *p, size_t size, size_t n, void *ud)
+{
+    download *d = ud;
+    size_t len = size * n;
+    if (d->status == 0)
+        curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &d->status);
+    if (d->status != 200 && d->status != 206)
+        return rg_buf_add(&d->errbody, p, len) == 0 ? len : 0;
+    if (d->status == 200 && d->have > 0) { /* server ignored Range */
+        if (ftruncate(d->fd, 0) != 0 || lseek(d->fd, 0, SEEK_SET) != 0) {
+            d->error = errno;
+            return 0;
+        }
+        d->have = 0;
+    }
+    if (d->have + (int64_t)len > d->limit) {
+        d->error = -1;
+        return 0;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(d->fd, p + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            d->error = errno;
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    d->have += (int64_t)len;
+    d->status = 206; /* the file now holds this answer's bytes */
+    rg_failpoint("apply.during_download");
+    return len;
+}
+
+int rg_client_download(rg_client *c, const char *url_path,
+                       const char *part_path, const rg_artifact_want *want,
+                       rg_err *err)
+{
+    CURL *h = c->curl;
+    char url[2048], bearer[160], range[64];
+    struct curl_slist *hdrs = NULL;
+    int rc = 0;
+    download d = {.fd = -1, .h = h};
+    rg_buf_init(&d.errbody, 64 * 1024);
+    if (want->size > c->max_artifact) {
+        rc = rg_err_set(err, RG_ETOOBIG, "release %lld: %lld bytes, above the %lld cap",
+                        (long long)want->release, (long long)want->size,
+                        (long long)c->max_artifact);
+        goto cleanup;
+    }
+    d.limit = want->size;
+    d.fd = open(part_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    if (d.fd < 0 || fstat(d.fd, &st) != 0) {
+        rc = rg_err_set(err, RG_EIO, "'%s': %s", part_path, strerror(errno));
+        goto cleanup;
+    }
+    d.have = st.st_size;
+    if (d.have > want->size && ftruncate(d.fd, 0) == 0)
+        d.have = 0;
+    if (lseek(d.fd, d.have, SEEK_SET) < 0) {
+        rc = rg_err_set(err, RG_EIO, "'%s': %s", part_path, strerror(errno));
+        goto cleanup;
+    }
+    if (d.have < want->size) {
+        snprintf(url, sizeof url, "%s%s", c->base, url_path);
+        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, bearer);
+        curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        if (d.have > 0) {
+            snprintf(range, sizeof range, "%lld-", (long long)d.have);
+            curl_easy_setopt(h, CURLOPT_RANGE, range);
+        }
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+        /* A stall (under 1 byte/s for the timeout) aborts; slow but
+         * moving downloads of big artifacts are allowed to finish. */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                         (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        CURLcode cc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        if (d.error == -1) {
+            rc = rg_err_set(err, RG_ETOOBIG, "release %lld: artifact larger than %lld bytes",
+                            (long long)want->release, (long long)want->size);
+            ftruncate(d.fd, 0);
+            goto cleanup;
+        }
+        if (status == 416) { /* our part file is not a prefix: start over */
+            ftruncate(d.fd, 0);
+            rc = rg_err_set(err, RG_EUNAVAIL, "%s: range refused, restarting", url_path);
+            goto cleanup;
+        }
+        if (cc == CURLE_OK && status != 200 && status != 206) {
+            rc = http_error(status, &d.errbody, url_path, err);
+            goto cleanup;
+        }
+        if (cc != CURLE_OK) {
+            rc = rg_err_set(err, d.error > 0 ? RG_EIO : RG_EUNAVAIL, "%s: %s",
+                            url_path, d.error > 0 ? strerror(d.error)
+                                                  : curl_easy_strerror(cc));
+            goto cleanup;
+        }
+    }
+    if (fsync(d.fd) != 0) {
+        rc = rg_err_set(err, RG_EIO, "fsync '%s': %s", part_path, strerror(errno));
+        goto cleanup;
+    }
+    rc = rg_agent_verify_file(part_path, want, err);
+    if (rc == RG_EINVAL) /* complete but wrong: never resume from it */
+        unlink(part_path);
+cleanup:
+    if (d.fd >= 0)
+        close(d.fd);
+    curl_slist_free_all(hdrs);
+    rg_buf_release(&d.errbody);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * client.h - the agent's HTTP client for the agent API (docs/api.md):
+ * enroll, check-in, artifact download with Range resume. libcurl, one
+ * easy handle per client, blocking calls bounded by timeouts. Every
+ * response body is capped. Not thread-safe: one client per thread.
+ */
+#ifndef RG_AGENT_CLIENT_H
+#define RG_AGENT_CLIENT_H
+
+#include "common/err.h"
+#include "verify.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define RG_CLIENT_MAX_JSON (4 << 20) /* cap on a JSON response body */
+
+typedef struct rg_client {
+    void *curl;              /* CURL * */
+    char base[1024];         /* server URL without trailing slash */
+    char token[128];         /* endpoint token, "" before enrolling */
+    int64_t timeout_ms;      /* whole-request timeout for JSON calls; stall
+                                timeout for downloads */
+    int64_t max_artifact;    /* bytes */
+} rg_client;
+
+/* Initialises c for base. Returns 0 or RG_EINTERNAL. Release with
+ * rg_client_release. Call curl_global_init once before (main does). */
+int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
+                   int64_t max_artifact, rg_err *err);
+
+void rg_client_release(rg_client *c);
+
+/* POSTs body to path (with the bearer token when auth) and parses the
+ * JSON answer into *out (caller decrefs). Returns 0; RG_EUNAVAIL when the
+ * server cannot be reached or answers 5xx; RG_EAUTH on 401; RG_EFORBIDDEN,
+ * RG_EINVAL, RG_ENOTFOUND, RG_ECONFLICT, RG_ETOOBIG for the matching 4xx
+ * (message from the server's error body). */
+int rg_client_post(rg_client *c, const char *path, const json_t *body,
+                   int auth, json_t **out, rg_err *err);
+
+/* Downloads url_path (relative to base) into part_path, resuming from
+ * the bytes already there with `Range: bytes=N-`, refusing anything
+ * larger than want->size or c->max_artifact, then fsyncs and verifies it
+ * (rg_agent_verify_file). A part file that fails verification is removed.
+ * Returns 0 or an rg_code. */
+int rg_client_download(rg_client *c, const char *url_path,
+                       const char *part_path, const rg_artifact_want *want,
+                       rg_err *err);
+
+#endif

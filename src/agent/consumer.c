@@ -1,0 +1,142 @@
+/* consumer.c - see consumer.h. */
+#include "consumer.h"
+
+#include "common/log.h"
+#include "hooks.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots)
+{
+    memset(c, 0, sizeof *c);
+    c->cmd = cmd;
+    c->slots = slots;
+    c->backoff_ms = BACKOFF_MIN_MS;
+}
+
+/* The active slot and its release (0 when none). */
+static rg_slot_id current(const rg_consumer *c, int64_t *release)
+{
+    rg_artifact_want m;
+    rg_slot_id a = rg_slots_active(c->slots);
+    *release = (a && rg_slots_meta(c->slots, a, &m, NULL) == 0) ? m.release : 0;
+    return *release ? a : 0;
+}
+
+static int start(rg_consumer *c, const rg_trial_env *env, int64_t mono,
+                 int64_t now_ms, rg_err *err)
+{
+    char content[RG_PATH_MAX];
+    bool reverted = false;
+    int rc = rg_slots_lock(c->slots, err);
+    if (rc != 0)
+        return rc;
+    rc = rg_trial_count_start(env, now_ms, &reverted, err);
+    int64_t release = 0;
+    rg_slot_id slot = current(c, &release);
+    rg_slots_unlock(c->slots);
+    if (rc != 0)
+        return rc;
+    if (!slot) { /* nothing installed: look again later */
+        c->next_start_mono = mono + BACKOFF_MAX_MS;
+        return 0;
+    }
+    snprintf(content, sizeof content, "%s/active/content", c->slots->dir);
+    rg_hook_env he = {.channel = c->slots->name, .state_dir = env->state_dir,
+                      .content = content, .release = release};
+    pid_t pid = rg_hook_spawn(c->cmd, &he);
+    if (pid < 0)
+        return rg_err_set(err, RG_EIO, "channel '%s': fork: %s", c->slots->name,
+                          strerror(errno));
+    c->pid = pid;
+    c->started_mono = mono;
+    c->loaded_slot = slot;
+    c->loaded_release = release;
+    c->stopping = false;
+    rg_info("channel '%s': consumer started (pid %d, release %lld)",
+            c->slots->name, (int)pid, (long long)release);
+    return 0;
+}
+
+int rg_consumer_tick(rg_consumer *c, const rg_trial_env *env, int64_t mono,
+                     int64_t now_ms, rg_err *err)
+{
+    if (c->pid == 0)
+        return mono >= c->next_start_mono ? start(c, env, mono, now_ms, err) : 0;
+    int64_t release = 0;
+    rg_slot_id slot = current(c, &release);
+    if (!c->stopping && (slot != c->loaded_slot || release != c->loaded_release)) {
+        rg_info("channel '%s': content changed, restarting consumer", c->slots->name);
+        c->stopping = true;
+        kill(c->pid, SIGTERM);
+    }
+    return 0;
+}
+
+int rg_consumer_exited(rg_consumer *c, const rg_trial_env *env, int st,
+                       int64_t mono, int64_t now_ms, rg_err *err)
+{
+    char detail[96];
+    int rc = 0;
+    int64_t up = mono - c->started_mono;
+    bool requested = c->stopping;
+    c->pid = 0;
+    c->stopping = false;
+    if (WIFEXITED(st))
+        snprintf(detail, sizeof detail, "consumer exited %d after %lld ms",
+                 WEXITSTATUS(st), (long long)up);
+    else
+        snprintf(detail, sizeof detail, "consumer killed by signal %d after %lld ms",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : 0, (long long)up);
+    if (requested) {
+        c->next_start_mono = mono;
+        c->backoff_ms = BACKOFF_MIN_MS;
+        return 0;
+    }
+    rg_warn("channel '%s': %s", c->slots->name, detail);
+    if ((rc = rg_slots_lock(c->slots, err)) == 0) {
+        rc = rg_trial_crashed(env, detail, now_ms, err);
+        rg_slots_unlock(c->slots);
+    }
+    if (up >= BACKOFF_MAX_MS)
+        c->backoff_ms = BACKOFF_MIN_MS;
+    c->next_start_mono = mono + c->backoff_ms;
+    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+    return rc == RG_ETOOBIG ? 0 : rc;
+}
+
+int64_t rg_consumer_uptime(const rg_consumer *c, int64_t mono)
+{
+    int64_t release = 0;
+    if (c->pid == 0 || c->stopping)
+        return 0;
+    rg_slot_id slot = current(c, &release);
+    if (slot != c->loaded_slot || release != c->loaded_release)
+        return 0;
+    return mono - c->started_mono;
+}
+
+int64_t rg_consumer_wake_in(const rg_consumer *c, int64_t mono)
+{
+    if (c->pid != 0)
+        return -1;
+    return c->next_start_mono > mono ? c->next_start_mono - mono : 0;
+}
+
+void rg_consumer_stop(rg_consumer *c)
+{
+    int st;
+    if (c->pid == 0)
+        return;
+    kill(c->pid, SIGTERM);
+    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    c->pid = 0;
+}

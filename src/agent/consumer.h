@@ -1,0 +1,56 @@
+/*
+ * consumer.h - supervising a channel's consumer process.
+ *
+ * The consumer is (re)started on the active content; during a trial each
+ * start is counted (fsynced) before the process is spawned, so a consumer
+ * that crashes while loading new content makes the agent revert after K
+ * starts. A consumer whose content changed under it (switch, revert) is
+ * stopped with SIGTERM and started again. Restarts back off from 100 ms
+ * to 5 s; the backoff resets once a start has stayed up for `settle`.
+ * Single-threaded: the owner reaps children and calls rg_consumer_exited.
+ */
+#ifndef RG_AGENT_CONSUMER_H
+#define RG_AGENT_CONSUMER_H
+
+#include "trial.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct rg_consumer {
+    const char *cmd;          /* shell command, borrowed */
+    rg_slots *slots;          /* its channel, borrowed */
+    pid_t pid;                /* 0 when not running */
+    int64_t started_mono;     /* when the running process started */
+    int64_t next_start_mono;  /* earliest next start */
+    int64_t backoff_ms;
+    rg_slot_id loaded_slot;   /* what the running process loaded */
+    int64_t loaded_release;
+    bool stopping;            /* we sent SIGTERM: its exit is not a crash */
+} rg_consumer;
+
+/* Sets up c; nothing runs until rg_consumer_tick. */
+void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots);
+
+/* Starts the consumer when it is due (counting the start during a trial,
+ * which may revert first), or stops it when its content went stale.
+ * Returns 0 or an rg_code. */
+int rg_consumer_tick(rg_consumer *c, const rg_trial_env *env, int64_t mono,
+                     int64_t now_ms, rg_err *err);
+
+/* Handles the exit of c->pid with wait status st: a crash during a trial
+ * queues `crashed`; a restart is scheduled. */
+int rg_consumer_exited(rg_consumer *c, const rg_trial_env *env, int st,
+                       int64_t mono, int64_t now_ms, rg_err *err);
+
+/* How long the current process has run on the active content, or 0. */
+int64_t rg_consumer_uptime(const rg_consumer *c, int64_t mono);
+
+/* Milliseconds until the consumer needs attention (start), or -1. */
+int64_t rg_consumer_wake_in(const rg_consumer *c, int64_t mono);
+
+/* Stops the consumer (SIGTERM, waits for it). */
+void rg_consumer_stop(rg_consumer *c);
+
+#endif

@@ -1,0 +1,341 @@
+/* daemon.c - see daemon.h. */
+#include "daemon.h"
+
+#include "checkin.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "consumer.h"
+#include "durable.h"
+#include "outbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CH (RG_AGENT_MAX_CHANNELS + RG_CHECKIN_MAX_DESIRED)
+#define TICK_MS 1000 /* trial and consumer checks while something is on trial */
+#define FOLLOWUPS 3  /* quick check-ins in a row to deliver fresh events */
+
+typedef struct channel {
+    rg_slots slots;
+    rg_consumer consumer;
+    bool has_consumer;
+    bool has_desired;
+    rg_desired desired;
+} channel;
+
+typedef struct agentd {
+    const rg_agent_config *conf;
+    const rg_daemon_opts *opts;
+    rg_outbox outbox;
+    rg_client client;
+    json_t *notices;
+    channel ch[MAX_CH];
+    size_t nch;
+    int failures, followups;
+    int64_t interval_ms, next_checkin;
+} agentd;
+
+static int wake_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    if (sig == SIGTERM || sig == SIGINT)
+        stop_requested = 1;
+    if (write(wake_pipe[1], "x", 1) < 0) {
+        /* pipe full: a wake-up is already pending */
+    }
+    errno = saved;
+}
+
+int64_t rg_jitter(int64_t ms)
+{
+    double f = 0.8 + 0.4 * ((double)randombytes_uniform(1000001) / 1e6);
+    return (int64_t)((double)ms * f);
+}
+
+int64_t rg_backoff(int n, int64_t cap_ms)
+{
+    int64_t ms = 1000;
+    for (int i = 1; i < n && ms < cap_ms; i++)
+        ms *= 2;
+    return ms < cap_ms ? ms : cap_ms;
+}
+
+static channel *find_channel(agentd *d, const char *name, rg_err *err)
+{
+    for (size_t i = 0; i < d->nch; i++)
+        if (strcmp(d->ch[i].slots.name, name) == 0)
+            return &d->ch[i];
+    if (d->nch == MAX_CH) {
+        rg_err_set(err, RG_ETOOBIG, "too many channels");
+        return NULL;
+    }
+    channel *c = &d->ch[d->nch];
+    memset(c, 0, sizeof *c);
+    if (rg_slots_open(&c->slots, d->conf->state_dir, name, err) != 0)
+        return NULL;
+    d->nch++;
+    return c;
+}
+
+static rg_trial_env trial_env(agentd *d, channel *c)
+{
+    return (rg_trial_env){d->conf->state_dir, &c->slots, &d->outbox,
+                          d->conf->max_starts};
+}
+
+static rg_apply_env apply_env(agentd *d)
+{
+    return (rg_apply_env){d->conf, &d->outbox, d->opts->offline ? NULL : &d->client,
+                          d->notices, rg_clock_now(rg_clock_system())};
+}
+
+/* Startup: open and reconcile every configured channel. */
+static int setup_channels(agentd *d, rg_err *err)
+{
+    for (size_t i = 0; i < d->conf->nchannels; i++) {
+        const rg_agent_channel_conf *cc = &d->conf->channels[i];
+        if (d->opts->channel && strcmp(cc->name, d->opts->channel) != 0)
+            continue;
+        if (!find_channel(d, cc->name, err))
+            return err->code;
+    }
+    if (d->opts->channel && !find_channel(d, d->opts->channel, err))
+        return err->code;
+    for (size_t i = 0; i < d->nch; i++) {
+        channel *c = &d->ch[i];
+        rg_trial_env te = trial_env(d, c);
+        const rg_agent_channel_conf *cc = rg_agent_config_channel(d->conf, c->slots.name);
+        const char *cmd = d->opts->consumer ? d->opts->consumer : cc ? cc->consumer : NULL;
+        if (cmd) {
+            rg_consumer_init(&c->consumer, cmd, &c->slots);
+            c->has_consumer = true;
+        }
+        int rc = rg_slots_lock(&c->slots, err);
+        if (rc == 0)
+            rc = rg_slots_reconcile(&c->slots, err);
+        if (rc == 0)
+            rc = rg_trial_reconcile(&te, rg_clock_now(rg_clock_system()), err);
+        rg_slots_unlock(&c->slots);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void reap(agentd *d)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (size_t i = 0; i < d->nch; i++) {
+            channel *c = &d->ch[i];
+            if (!c->has_consumer || c->consumer.pid != pid)
+                continue;
+            rg_err e;
+            rg_trial_env te = trial_env(d, c);
+            if (rg_consumer_exited(&c->consumer, &te, st, rg_monotonic_ms(),
+                                   rg_clock_now(rg_clock_system()), &e) != 0)
+                rg_error("channel '%s': %s", c->slots.name, e.msg);
+        }
+    }
+}
+
+/* True when another live process (`rollgate-agent run`) supervises c. */
+static bool supervised_elsewhere(const agentd *d, const channel *c)
+{
+    char p[RG_PATH_MAX];
+    rg_buf b;
+    bool live = false;
+    if (d->opts->offline)
+        return false;
+    snprintf(p, sizeof p, "%s/supervisor.pid", c->slots.dir);
+    rg_buf_init(&b, 32);
+    if (rg__read_file(p, &b, NULL) == 0 && b.data) {
+        long pid = strtol(b.data, NULL, 10);
+        live = pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0;
+    }
+    rg_buf_release(&b);
+    return live;
+}
+
+static void tick_channels(agentd *d)
+{
+    int64_t mono = rg_monotonic_ms();
+    rg_apply_env ae = apply_env(d);
+    for (size_t i = 0; i < d->nch; i++) {
+        channel *c = &d->ch[i];
+        rg_trial_env te = trial_env(d, c);
+        rg_err e;
+        bool ended = false;
+        int64_t up = -1;
+        if (c->has_consumer)
+            up = rg_consumer_uptime(&c->consumer, mono);
+        else if (supervised_elsewhere(d, c))
+            up = 0; /* only the deadline: the supervisor judges */
+        if (rg_apply_trial_tick(&ae, &c->slots, up, &ended, &e) != 0)
+            rg_error("channel '%s': trial: %s", c->slots.name, e.msg);
+        if (c->has_consumer &&
+            rg_consumer_tick(&c->consumer, &te, mono, ae.now_ms, &e) != 0)
+            rg_error("channel '%s': consumer: %s", c->slots.name, e.msg);
+    }
+}
+
+static void apply_all(agentd *d)
+{
+    rg_apply_env ae = apply_env(d);
+    bool waiting = false;
+    for (size_t i = 0; i < d->nch; i++) {
+        channel *c = &d->ch[i];
+        rg_apply_result res = RG_APPLY_IDLE;
+        rg_err e;
+        if (!c->has_desired)
+            continue;
+        if (rg_apply_step(&ae, &c->slots, &c->desired, &res, &e) != 0)
+            rg_warn("channel '%s': apply release %lld: %s", c->slots.name,
+                    (long long)c->desired.want.release, e.msg);
+        waiting = waiting || res == RG_APPLY_WAITING;
+    }
+    /* Fresh events (applying, healthy, reverted) go out at once rather
+     * than a whole interval later, a few times in a row at most. */
+    if ((waiting || rg_outbox_count(&d->outbox) > 0) && d->followups < FOLLOWUPS) {
+        d->followups++;
+        d->next_checkin = rg_monotonic_ms();
+    } else {
+        d->followups = 0;
+    }
+}
+
+static void checkin(agentd *d)
+{
+    rg_checkin_result r;
+    rg_err e;
+    int64_t mono = rg_monotonic_ms();
+    int rc = rg_checkin(d->conf, &d->client, &d->outbox,
+                        rg_clock_now(rg_clock_system()), &r, &e);
+    if (rc != 0) {
+        d->failures++;
+        int64_t wait = rg_jitter(rg_backoff(d->failures, d->conf->backoff_max_ms));
+        rg_warn("check-in failed (%d in a row, next in %lld ms): %s", d->failures,
+                (long long)wait, e.msg);
+        d->next_checkin = mono + wait;
+        d->followups = 0;
+        return;
+    }
+    d->failures = 0;
+    if (r.interval_ms > 0)
+        d->interval_ms = r.interval_ms;
+    int64_t interval = d->conf->interval_ms ? d->conf->interval_ms : d->interval_ms;
+    d->next_checkin = mono + rg_jitter(interval);
+    json_decref(d->notices);
+    d->notices = json_incref(r.notices);
+    for (size_t i = 0; i < d->nch; i++)
+        d->ch[i].has_desired = false;
+    for (size_t i = 0; i < r.ndesired; i++) {
+        channel *c = find_channel(d, r.channels[i], &e);
+        if (!c)
+            continue;
+        c->has_desired = true;
+        c->desired = r.desired[i];
+    }
+    rg_checkin_result_release(&r);
+    apply_all(d);
+}
+
+static int64_t next_wait(agentd *d)
+{
+    int64_t mono = rg_monotonic_ms();
+    int64_t wait = d->opts->offline ? 60000 : d->next_checkin - mono;
+    for (size_t i = 0; i < d->nch; i++) {
+        channel *c = &d->ch[i];
+        char p[RG_PATH_MAX];
+        snprintf(p, sizeof p, "%s/trial.json", c->slots.dir);
+        if (c->has_consumer || rg__exists(p))
+            wait = wait < TICK_MS ? wait : TICK_MS;
+        if (c->has_consumer) {
+            int64_t w = rg_consumer_wake_in(&c->consumer, mono);
+            if (w >= 0 && w < wait)
+                wait = w;
+        }
+    }
+    return wait < 0 ? 0 : wait;
+}
+
+static int install_signals(rg_err *err)
+{
+    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return rg_err_set(err, RG_EIO, "pipe: %s", strerror(errno));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static int write_supervisor_pid(agentd *d, rg_err *err)
+{
+    char pid[32];
+    channel *c = &d->ch[0];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    return rg__write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n, 0600, err);
+}
+
+int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
+                  rg_err *err)
+{
+    static agentd d; /* large (channel table): not on the stack */
+    int rc = 0;
+    memset(&d, 0, sizeof d);
+    d.conf = conf;
+    d.opts = opts;
+    d.interval_ms = 60000;
+    if ((rc = rg_outbox_open(&d.outbox, conf->state_dir, err)) != 0)
+        return rc;
+    if ((rc = rg_client_init(&d.client, conf->server, conf->timeout_ms,
+                             conf->max_artifact, err)) != 0)
+        return rc;
+    if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
+        goto cleanup;
+    if (opts->offline && (rc = write_supervisor_pid(&d, err)) != 0)
+        goto cleanup;
+    d.next_checkin = rg_monotonic_ms();
+    while (!stop_requested) {
+        reap(&d);
+        tick_channels(&d);
+        if (!opts->offline && rg_monotonic_ms() >= d.next_checkin) {
+            checkin(&d);
+            if (opts->once)
+                break;
+            continue; /* follow-ups may be due at once */
+        }
+        struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+        poll(&pfd, 1, (int)next_wait(&d));
+        char buf[64];
+        while (read(wake_pipe[0], buf, sizeof buf) > 0)
+            ;
+    }
+    rg_info("stopping");
+cleanup:
+    for (size_t i = 0; i < d.nch; i++)
+        if (d.ch[i].has_consumer)
+            rg_consumer_stop(&d.ch[i].consumer);
+    if (opts->offline && d.nch > 0)
+        rg__remove_durable(d.ch[0].slots.dir, "supervisor.pid", NULL);
+    json_decref(d.notices);
+    rg_client_release(&d.client);
+    return rc;
+}

@@ -1,0 +1,163 @@
+/*
+ * main.c - rollgate-agent: the endpoint daemon and its subcommands.
+ *
+ *   rollgate-agent --config FILE [daemon]        check in, apply, supervise
+ *   rollgate-agent --config FILE once            one check-in and apply pass
+ *   rollgate-agent --config FILE run --channel X -- CMD [ARGS...]
+ *   rollgate-agent --config FILE guard --channel X
+ *   rollgate-agent --config FILE confirm --channel X
+ *   rollgate-agent --config FILE status [--json]
+ *   rollgate-agent --config FILE unquarantine SHA256
+ *   rollgate-agent failpoints
+ */
+#include "common/buf.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "config.h"
+#include "daemon.h"
+#include "failpoint.h"
+#include "quarantine.h"
+#include "rollgate/agent.h"
+#include "status.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rollgate-agent --config FILE [daemon|once]\n"
+            "       rollgate-agent --config FILE run --channel NAME -- CMD [ARGS...]\n"
+            "       rollgate-agent --config FILE guard --channel NAME\n"
+            "       rollgate-agent --config FILE confirm --channel NAME\n"
+            "       rollgate-agent --config FILE status [--json]\n"
+            "       rollgate-agent --config FILE unquarantine SHA256\n"
+            "       rollgate-agent failpoints | --version\n");
+}
+
+/* Joins argv into one shell command, each word single-quoted. */
+static char *shell_join(int argc, char **argv)
+{
+    rg_buf b;
+    rg_buf_init(&b, 64 * 1024);
+    int rc = rg_buf_adds(&b, "exec");
+    for (int i = 0; rc == 0 && i < argc; i++) {
+        rc = rg_buf_adds(&b, " '");
+        for (const char *p = argv[i]; rc == 0 && *p; p++)
+            rc = *p == '\'' ? rg_buf_adds(&b, "'\\''") : rg_buf_add(&b, p, 1);
+        if (rc == 0)
+            rc = rg_buf_adds(&b, "'");
+    }
+    if (rc != 0) {
+        rg_buf_release(&b);
+        return NULL;
+    }
+    return rg_buf_detach(&b);
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *channel = NULL, *cmd = NULL;
+    bool json = false;
+    int i = 1, rc = 0, first_cmd_arg = argc;
+    char *consumer = NULL;
+    rg_agent_config conf;
+    rg_err err;
+    memset(&conf, 0, sizeof conf);
+    rg_err_clear(&err);
+    rg_log_init("rollgate-agent", RG_LOG_INFO);
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "--channel") == 0 && i + 1 < argc) {
+            channel = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("rollgate-agent %s\n", RG_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--") == 0) {
+            first_cmd_arg = i + 1;
+            break;
+        } else if (argv[i][0] != '-' && !cmd) {
+            cmd = argv[i];
+        } else if (argv[i][0] != '-' && cmd && strcmp(cmd, "unquarantine") == 0 &&
+                   !channel) {
+            channel = argv[i]; /* the digest */
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!cmd)
+        cmd = "daemon";
+    if (strcmp(cmd, "failpoints") == 0) {
+        for (const char *const *n = rg_failpoint_names(); *n; n++)
+            printf("%s\n", *n);
+        return 0;
+    }
+    if (!rg_failpoint_env_ok()) {
+        fprintf(stderr, "rollgate-agent: RG_FAILPOINT names no compiled-in point\n");
+        return 2;
+    }
+    if (!config) {
+        usage(stderr);
+        return 2;
+    }
+    if (rg_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "rollgate-agent: library initialisation failed\n");
+        return 1;
+    }
+    if ((rc = rg_agent_config_load(config, &conf, &err)) != 0) {
+        fprintf(stderr, "rollgate-agent: %s\n", err.msg);
+        return 2;
+    }
+    if (conf.log_level && rg_log_level_parse(conf.log_level) >= 0)
+        rg_log_init("rollgate-agent", (rg_log_level)rg_log_level_parse(conf.log_level));
+    char msg[256];
+    if (strcmp(cmd, "daemon") == 0 || strcmp(cmd, "once") == 0) {
+        rg_daemon_opts o = {.once = strcmp(cmd, "once") == 0};
+        rc = rg_daemon_run(&conf, &o, &err);
+    } else if (strcmp(cmd, "run") == 0 && channel && first_cmd_arg < argc) {
+        consumer = shell_join(argc - first_cmd_arg, argv + first_cmd_arg);
+        rg_daemon_opts o = {.offline = true, .channel = channel, .consumer = consumer};
+        rc = consumer ? rg_daemon_run(&conf, &o, &err) : RG_ENOMEM;
+    } else if (strcmp(cmd, "guard") == 0 && channel) {
+        int reverted = 0;
+        rc = rg_agent_trial_start(conf.state_dir, channel, conf.max_starts, &reverted,
+                                  msg, sizeof msg);
+        snprintf(err.msg, sizeof err.msg, "%s", msg);
+        if (rc == 0)
+            printf("channel %s: %s\n", channel, msg);
+    } else if (strcmp(cmd, "confirm") == 0 && channel) {
+        rc = rg_agent_trial_confirm(conf.state_dir, channel, NULL, msg, sizeof msg);
+        snprintf(err.msg, sizeof err.msg, "%s", msg);
+    } else if (strcmp(cmd, "status") == 0) {
+        json_t *st = rg_agent_status(conf.state_dir);
+        if (!st) {
+            rc = rg_err_set(&err, RG_ENOMEM, "out of memory");
+        } else if (json) {
+            json_dumpf(st, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+            printf("\n");
+        } else {
+            rg_agent_status_print(stdout, st);
+        }
+        json_decref(st);
+    } else if (strcmp(cmd, "unquarantine") == 0 && channel) {
+        rc = rg_quarantine_lift(conf.state_dir, channel, &err);
+    } else {
+        usage(stderr);
+        rc = 2;
+    }
+    if (rc != 0 && rc != 2)
+        fprintf(stderr, "rollgate-agent: %s\n", err.msg);
+    free(consumer);
+    rg_agent_config_release(&conf);
+    curl_global_cleanup();
+    return rc == 0 ? 0 : rc == 2 ? 2 : 1;
+}
