@@ -35,8 +35,8 @@ static int audit(rg_cli *cli, const rg_cli_args *a)
     json_t *res = NULL;
     rg_buf path;
     rg_buf_init(&path, 8192);
-    int rc = rg_buf_adds(&path, "/v1/audit") ? RG_ENOMEM : 0;
-    if (rc)
+    int rc = 0;
+    if (rg_buf_adds(&path, "/v1/audit"))
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
     if (!rc)
         rc = add_text(cli, a, "actor", &path);

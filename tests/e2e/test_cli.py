@@ -13,6 +13,8 @@ import time
 import rg
 from rg import expect
 
+ARTIFACT_MAX = 3 * 1024 * 1024  # the server's --artifact-max in this test
+
 
 class Cli:
     """Runs the rollgate binary with a clean environment: HOME is a temp
@@ -121,6 +123,14 @@ def check_releases(cli, srv):
     out, _ = cli.run("artifact", "upload", path)
     expect(sha in out and "2.7 KiB" in out, "artifact upload output", out)
     cli.fail(2, "cannot open", "artifact", "upload", os.path.join(srv.tmp, "missing"))
+    big = os.path.join(srv.tmp, "big.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(ARTIFACT_MAX + 1))
+    cli.fail(1, "artifact upload: too_large: ", "artifact", "upload", big)
+    with open(big, "wb") as f:
+        f.write(os.urandom(ARTIFACT_MAX))
+    expect(cli.json("artifact", "upload", big)["size"] == ARTIFACT_MAX,
+           "upload at the maximum")
 
     rel = cli.json("release", "create", "--channel", "detections", "--file", path,
                    "--version", "291", "--notes", "named-pipe detections; fixes FP")
@@ -340,7 +350,8 @@ def check_server_down(cli, srv):
 
 
 def main():
-    with rg.Server(args=["--tick-ms", "100000"]) as srv:
+    with rg.Server(args=["--tick-ms", "100000",
+                             "--artifact-max", str(ARTIFACT_MAX)]) as srv:
         srv.start()
         cli = Cli(srv)
         check_help(cli)
