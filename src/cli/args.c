@@ -27,7 +27,8 @@ static int set_opt(rg_cli_args *a, const char *name, size_t len,
                    const char *value, rg_err *err)
 {
     for (size_t i = 0; i < a->n_opts; i++) {
-        if (a->opt_name_len[i] == len && memcmp(a->opt_name[i], name, len) == 0) {
+        if (a->opt_name_len[i] == len &&
+            memcmp(a->opt_name[i], name, len) == 0) {
             a->opt_value[i] = value;
             return 0;
         }
@@ -66,9 +67,9 @@ int rg_cli_args_parse(rg_cli_args *a, const char *const *const *specs,
         }
         if (arg[1] != '-') {
             /* There are no short options; say so rather than guess. */
-            return rg_err_field(err, RG_EINVAL, arg + 1,
-                                "unknown option '%s' (options are long: --name)",
-                                arg);
+            return rg_err_field(
+                err, RG_EINVAL, arg + 1,
+                "unknown option '%s' (options are long: --name)", arg);
         }
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');

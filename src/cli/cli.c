@@ -10,22 +10,23 @@
 #include <string.h>
 
 static const rg_cli_command *const tables[] = {
-    rg__cli_cmds_channel,  rg__cli_cmds_artifact, rg__cli_cmds_release,
-    rg__cli_cmds_rollout,  rg__cli_cmds_endpoint, rg__cli_cmds_audit,
-    rg__cli_cmds_token,    rg__cli_cmds_enroll,   rg__cli_cmds_version,
+    rg__cli_cmds_channel, rg__cli_cmds_artifact, rg__cli_cmds_release,
+    rg__cli_cmds_rollout, rg__cli_cmds_endpoint, rg__cli_cmds_audit,
+    rg__cli_cmds_token,   rg__cli_cmds_enroll,   rg__cli_cmds_version,
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define MAX_SPECS 64
 
-static const char *const global_opts[] = {"server:", "token:", "config:",
-                                          "json", "help", NULL};
+static const char *const global_opts[] = {
+    "server:", "token:", "config:", "json", "help", NULL};
 
 static const char global_help[] =
     "global options:\n"
-    "  --server URL       server (else $ROLLGATE_URL, the config file, "
-    RG_CLI_DEFAULT_URL ")\n"
+    "  --server URL       server (else $ROLLGATE_URL, the config "
+    "file, " RG_CLI_DEFAULT_URL ")\n"
     "  --token T          API token (else $ROLLGATE_TOKEN, the config file)\n"
-    "  --config FILE      config file with 'url = ...' and 'token = ...' lines\n"
+    "  --config FILE      config file with 'url = ...' and 'token = ...' "
+    "lines\n"
     "                     (else $ROLLGATE_CONFIG, ~/.config/rollgate/config)\n"
     "  --json             print the server's JSON instead of tables\n"
     "  --help             usage of any command\n";
@@ -105,14 +106,16 @@ static int print_main_help(rg_cli *cli)
             rg_cli_table_cell(&t, c->summary);
         }
     }
-    fprintf(out, "rollgate %s - ship changes to fleets in waves\n\n"
-                 "usage: rollgate [global options] COMMAND [arguments]\n\n"
-                 "commands:\n",
+    fprintf(out,
+            "rollgate %s - ship changes to fleets in waves\n\n"
+            "usage: rollgate [global options] COMMAND [arguments]\n\n"
+            "commands:\n",
             RG_VERSION);
     int rc = rg_cli_table_print(&t, out);
     rg_cli_table_release(&t);
-    fprintf(out, "\n%s\n'rollgate COMMAND --help' shows a command's "
-                 "arguments.\n%s",
+    fprintf(out,
+            "\n%s\n'rollgate COMMAND --help' shows a command's "
+            "arguments.\n%s",
             global_help, exit_help);
     return rc ? rg_err_set(&cli->err, rc, "cannot print the help") : 0;
 }
@@ -121,8 +124,8 @@ static void print_command_help(FILE *out, const rg_cli_command *c)
 {
     char name[64];
     command_name(c, name, sizeof name);
-    fprintf(out, "usage: rollgate %s%s%s\n\n%s\n", name, c->synopsis[0] ? " " : "",
-            c->synopsis, c->summary);
+    fprintf(out, "usage: rollgate %s%s%s\n\n%s\n", name,
+            c->synopsis[0] ? " " : "", c->synopsis, c->summary);
     if (c->details[0])
         fprintf(out, "\n%s", c->details);
     fprintf(out, "\n%s", global_help);
@@ -195,7 +198,8 @@ static bool in_spec(const char *const *spec, const char *name)
 {
     size_t len = strlen(name);
     for (; spec && *spec; spec++)
-        if (strncmp(*spec, name, len) == 0 && ((*spec)[len] == '\0' || (*spec)[len] == ':'))
+        if (strncmp(*spec, name, len) == 0 &&
+            ((*spec)[len] == '\0' || (*spec)[len] == ':'))
             return true;
     return false;
 }
@@ -235,7 +239,8 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
     int rc;
     specs[n_specs++] = global_opts;
     for (size_t i = 0; i < N_TABLES; i++)
-        for (const rg_cli_command *c = tables[i]; c->group && n_specs < MAX_SPECS; c++)
+        for (const rg_cli_command *c = tables[i];
+             c->group && n_specs < MAX_SPECS; c++)
             specs[n_specs++] = c->opts;
 
     /* `--version` alone: `release create --version N` owns the name. */
@@ -282,10 +287,13 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
     }
     for (size_t i = 0; i < all.n_opts; i++) {
         char opt[64];
-        snprintf(opt, sizeof opt, "%.*s", (int)all.opt_name_len[i], all.opt_name[i]);
+        snprintf(opt, sizeof opt, "%.*s", (int)all.opt_name_len[i],
+                 all.opt_name[i]);
         if (!in_spec(global_opts, opt) && !in_spec(cmd->opts, opt))
-            return rg__cli_usage(cli, "option '--%s' does not apply here (see "
-                                 "'rollgate %s --help')", opt, name);
+            return rg__cli_usage(cli,
+                                 "option '--%s' does not apply here (see "
+                                 "'rollgate %s --help')",
+                                 opt, name);
     }
     sub = all;
     sub.n_pos = all.n_pos - used;

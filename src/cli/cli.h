@@ -1,14 +1,16 @@
 /*
  * cli.h - the rollgate command line: entry point, error line, exit status.
  *
- *   rollgate [--server URL] [--token T] [--config FILE] [--json] GROUP [VERB] ...
+ *   rollgate [--server URL] [--token T] [--config FILE] [--json] GROUP [VERB]
+ * ...
  *
  * Exit status: 0 success; 1 the server refused (a 4xx answer); 2 usage
  * error (bad option, missing argument, unreadable local file); 3 the server
  * cannot be reached, timed out, failed (5xx) or answered nonsense. Every
  * failure writes exactly one line to stderr:
  *
- *   rollgate: release create: conflict: version 7 is not above 7 (field: version)
+ *   rollgate: release create: conflict: version 7 is not above 7 (field:
+ * version)
  */
 #ifndef RG_CLI_H
 #define RG_CLI_H

@@ -39,7 +39,8 @@ int rg_cli_http_init(rg_cli_http *h, const char *url, const char *token,
     if (n < 0 || (size_t)n >= sizeof h->url)
         return rg_err_field(err, RG_EINVAL, "server", "server URL is too long");
     if (token && *token) {
-        n = snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", token);
+        n = snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s",
+                     token);
         if (n < 0 || (size_t)n >= sizeof h->auth)
             return rg_err_field(err, RG_EINVAL, "token", "token is too long");
     }
@@ -118,7 +119,8 @@ static int perform(rg_cli_http *h, const char *method, const char *path,
         rc = rg_err_set(err, RG_EINVAL, "request URL is too long");
         goto cleanup;
     }
-    struct curl_slist *l = curl_slist_append(*headers, "Accept: application/json");
+    struct curl_slist *l =
+        curl_slist_append(*headers, "Accept: application/json");
     if (l) {
         *headers = l;
         if (h->auth[0])
@@ -159,10 +161,11 @@ static int perform(rg_cli_http *h, const char *method, const char *path,
         rc = rg_cli_http_error(status, resp.data, resp.len, err);
     } else if (status >= 200 && status < 300) {
         rg_err perr;
-        *out = rg_json_parse_object(resp.data ? resp.data : "", resp.len, &perr);
+        *out =
+            rg_json_parse_object(resp.data ? resp.data : "", resp.len, &perr);
         if (!*out)
-            rc = rg_err_set(err, RG_EINTERNAL, "bad answer from %s: %s",
-                            h->url, perr.msg);
+            rc = rg_err_set(err, RG_EINTERNAL, "bad answer from %s: %s", h->url,
+                            perr.msg);
     } else {
         rc = rg_err_set(err, RG_EINTERNAL, "unexpected HTTP status %ld from %s",
                         status, h->url);
@@ -186,8 +189,9 @@ int rg_cli_http_json(rg_cli_http *h, const char *method, const char *path,
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
     if (body) {
         text = rg_json_dump(body);
-        headers = text ? curl_slist_append(NULL, "Content-Type: application/json")
-                       : NULL;
+        headers =
+            text ? curl_slist_append(NULL, "Content-Type: application/json")
+                 : NULL;
         if (!headers) {
             rc = rg_err_set(err, RG_ENOMEM, "out of memory");
             goto cleanup;
@@ -203,8 +207,8 @@ cleanup:
     return rc;
 }
 
-int rg_cli_http_upload(rg_cli_http *h, const char *path, FILE *f,
-                       uint64_t size, json_t **out, rg_err *err)
+int rg_cli_http_upload(rg_cli_http *h, const char *path, FILE *f, uint64_t size,
+                       json_t **out, rg_err *err)
 {
     struct curl_slist *headers = NULL;
     int rc = 0;

@@ -28,13 +28,13 @@
 #define RG_CLI_RESPONSE_MAX (64u * 1024 * 1024)
 
 typedef struct rg_cli_http {
-    CURL *curl;                  /* owned */
-    char url[RG_CLI_URL_MAX];    /* base URL, no trailing '/' */
+    CURL *curl;                       /* owned */
+    char url[RG_CLI_URL_MAX];         /* base URL, no trailing '/' */
     char auth[RG_CLI_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." or "" */
-    long connect_timeout_ms;     /* default 5000 */
-    long timeout_ms;             /* JSON calls, default 60000 */
-    size_t max_response;         /* default RG_CLI_RESPONSE_MAX */
-    long status;                 /* HTTP status of the last call, 0: none */
+    long connect_timeout_ms;          /* default 5000 */
+    long timeout_ms;                  /* JSON calls, default 60000 */
+    size_t max_response;              /* default RG_CLI_RESPONSE_MAX */
+    long status; /* HTTP status of the last call, 0: none */
 } rg_cli_http;
 
 /* Prepares h for url (no trailing '/') and token ("" for none). Returns 0,
@@ -58,8 +58,8 @@ int rg_cli_http_json(rg_cli_http *h, const char *method, const char *path,
 
 /* PUTs size bytes read from f to path as application/octet-stream;
  * answers as rg_cli_http_json. f stays open (caller closes it). */
-int rg_cli_http_upload(rg_cli_http *h, const char *path, FILE *f,
-                       uint64_t size, json_t **out, rg_err *err);
+int rg_cli_http_upload(rg_cli_http *h, const char *path, FILE *f, uint64_t size,
+                       json_t **out, rg_err *err);
 
 /* Fills err from an error answer: status and its body (len bytes, may be
  * empty or not JSON). The rg_code comes from the body's error.code name

@@ -13,13 +13,14 @@ int rg__cli_upload_file(rg_cli *cli, const char *file, json_t **out)
     int rc = 0;
     FILE *f = fopen(file, "rb");
     if (!f)
-        return rg__cli_usage(cli, "cannot open '%s': %s", file, strerror(errno));
+        return rg__cli_usage(cli, "cannot open '%s': %s", file,
+                             strerror(errno));
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = rg__cli_usage(cli, "'%s' is not a regular file", file);
         goto cleanup;
     }
-    rc = rg_cli_http_upload(&cli->http, "/v1/artifacts", f, (uint64_t)st.st_size,
-                            out, &cli->err);
+    rc = rg_cli_http_upload(&cli->http, "/v1/artifacts", f,
+                            (uint64_t)st.st_size, out, &cli->err);
     if (rc == 0 && !rg_cli_jstr(*out, "sha256", NULL)) {
         json_decref(*out);
         *out = NULL;

@@ -60,14 +60,15 @@ static int audit(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"AT", "ACTOR", "ROLE", "ACTION",
-                                          "TARGET", "SOURCE", "REASON", NULL};
+    static const char *const headers[] = {
+        "AT", "ACTOR", "ROLE", "ACTION", "TARGET", "SOURCE", "REASON", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_max_width(&t, 6, 60);
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(res, "audit"), i, e) {
+    json_array_foreach(json_object_get(res, "audit"), i, e)
+    {
         char at[RG_CLI_FMT_MAX];
         rg_cli_fmt_iso(at, sizeof at, rg_cli_jint(e, "at_ms"));
         rg_cli_table_cell(&t, at);
@@ -85,8 +86,8 @@ cleanup:
     return rc;
 }
 
-static const char *const audit_opts[] = {"actor:", "target:", "since:",
-                                         "until:", "limit:", NULL};
+static const char *const audit_opts[] = {
+    "actor:", "target:", "since:", "until:", "limit:", NULL};
 
 const rg_cli_command rg__cli_cmds_audit[] = {
     {"audit", NULL,

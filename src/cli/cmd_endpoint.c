@@ -13,7 +13,8 @@ static void installed_text(const json_t *ep, char *out, size_t n)
     const char *channel;
     json_t *v;
     out[0] = '\0';
-    json_object_foreach(json_object_get(ep, "installed"), channel, v) {
+    json_object_foreach(json_object_get(ep, "installed"), channel, v)
+    {
         int w = snprintf(out + used, n - used, "%s%s v%lld (r%lld)",
                          used ? ", " : "", channel,
                          (long long)rg_cli_jint(v, "version"),
@@ -53,8 +54,8 @@ static int endpoints(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"ID", "STRATUM", "TAGS", "LAST SEEN",
-                                          "INSTALLED", NULL};
+    static const char *const headers[] = {"ID",        "STRATUM",   "TAGS",
+                                          "LAST SEEN", "INSTALLED", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_max_width(&t, 2, 30);
@@ -62,9 +63,11 @@ static int endpoints(rg_cli *cli, const rg_cli_args *a)
     const json_t *list = json_object_get(res, "endpoints");
     size_t i;
     json_t *ep;
-    json_array_foreach(list, i, ep) {
+    json_array_foreach(list, i, ep)
+    {
         char seen[RG_CLI_FMT_MAX], tags[256], inst[512];
-        rg_cli_fmt_ago(seen, sizeof seen, cli->now_ms, rg_cli_jint(ep, "last_seen_ms"));
+        rg_cli_fmt_ago(seen, sizeof seen, cli->now_ms,
+                       rg_cli_jint(ep, "last_seen_ms"));
         rg_cli_jjoin(json_object_get(ep, "attributes"), "tags", ",", tags,
                      sizeof tags);
         installed_text(ep, inst, sizeof inst);
@@ -78,8 +81,8 @@ static int endpoints(rg_cli *cli, const rg_cli_args *a)
     if (rc)
         goto cleanup;
     const char *next = rg_cli_jstr(res, "next_after", NULL);
-    if (fprintf(cli->out, "%zu of %lld endpoints%s%s%s\n", json_array_size(list),
-                (long long)rg_cli_jint(res, "total"),
+    if (fprintf(cli->out, "%zu of %lld endpoints%s%s%s\n",
+                json_array_size(list), (long long)rg_cli_jint(res, "total"),
                 next ? "; more with --after '" : "", next ? next : "",
                 next ? "'" : "") < 0)
         rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
@@ -110,7 +113,8 @@ static int endpoint_show(rg_cli *cli, const rg_cli_args *a)
     }
     const json_t *attrs = json_object_get(ep, "attributes");
     char enrolled[2 * RG_CLI_FMT_MAX], seen[2 * RG_CLI_FMT_MAX], tags[512];
-    rg__cli_when(cli, rg_cli_jint(ep, "enrolled_ms"), enrolled, sizeof enrolled);
+    rg__cli_when(cli, rg_cli_jint(ep, "enrolled_ms"), enrolled,
+                 sizeof enrolled);
     rg__cli_when(cli, rg_cli_jint(ep, "last_seen_ms"), seen, sizeof seen);
     rg_cli_jjoin(attrs, "tags", ", ", tags, sizeof tags);
     rg_cli_table t;
@@ -125,7 +129,8 @@ static int endpoint_show(rg_cli *cli, const rg_cli_args *a)
     rg_cli_table_kv(&t, "last seen", "%s", seen);
     const char *channel;
     json_t *v;
-    json_object_foreach(json_object_get(ep, "installed"), channel, v) {
+    json_object_foreach(json_object_get(ep, "installed"), channel, v)
+    {
         rg_cli_table_kv(&t, "installed", "%s: release %lld (version %lld)",
                         channel, (long long)rg_cli_jint(v, "release"),
                         (long long)rg_cli_jint(v, "version"));
@@ -145,7 +150,8 @@ const rg_cli_command rg__cli_cmds_endpoint[] = {
      "  --limit N          at most N endpoints (1..1000, server default 100)\n"
      "  --after ID         the page after endpoint ID\n",
      list_opts, 0, 0, true, endpoints},
-    {"endpoint", "show", "ID", "show one endpoint: attributes, installed releases",
-     "", NULL, 1, 1, true, endpoint_show},
+    {"endpoint", "show", "ID",
+     "show one endpoint: attributes, installed releases", "", NULL, 1, 1, true,
+     endpoint_show},
     {0},
 };

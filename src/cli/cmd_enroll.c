@@ -10,8 +10,10 @@ static int enroll_key_create(rg_cli *cli, const rg_cli_args *a)
     bool has_uses, has_expiry;
     json_t *body = NULL, *res = NULL;
     int rc;
-    if ((rc = rg__cli_opt_int(cli, a, "uses", 1, INT32_MAX, &uses, &has_uses)) ||
-        (rc = rg__cli_opt_duration(cli, a, "expires-in", &expires_in, &has_expiry)))
+    if ((rc =
+             rg__cli_opt_int(cli, a, "uses", 1, INT32_MAX, &uses, &has_uses)) ||
+        (rc = rg__cli_opt_duration(cli, a, "expires-in", &expires_in,
+                                   &has_expiry)))
         return rc;
     body = json_object();
     if (!body ||
@@ -33,7 +35,8 @@ static int enroll_key_create(rg_cli *cli, const rg_cli_args *a)
     rg_cli_jtext(json_object_get(res, "uses"), uses_text, sizeof uses_text);
     rg_cli_table t;
     rg_cli_table_init_kv(&t);
-    rg_cli_table_kv(&t, "enrollment key", "%lld", (long long)rg_cli_jint(res, "id"));
+    rg_cli_table_kv(&t, "enrollment key", "%lld",
+                    (long long)rg_cli_jint(res, "id"));
     rg_cli_table_kv(&t, "key", "%s", rg_cli_jstr(res, "key", "-"));
     rg_cli_table_kv(&t, "uses", "%s", uses_text);
     rg_cli_table_kv(&t, "expires", "%s",

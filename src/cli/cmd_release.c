@@ -17,7 +17,8 @@ static int print_release(rg_cli *cli, const json_t *r)
     rg_cli_table_init_kv(&t);
     rg_cli_table_kv(&t, "release", "%lld", (long long)rg_cli_jint(r, "id"));
     rg_cli_table_kv(&t, "channel", "%s", rg_cli_jstr(r, "channel", "-"));
-    rg_cli_table_kv(&t, "version", "%lld", (long long)rg_cli_jint(r, "version"));
+    rg_cli_table_kv(&t, "version", "%lld",
+                    (long long)rg_cli_jint(r, "version"));
     rg_cli_table_kv(&t, "urgency", "%s", rg_cli_jstr(r, "urgency", "-"));
     rg_cli_table_kv(&t, "sha256", "%s", rg_cli_jstr(r, "sha256", "-"));
     rg_cli_table_kv(&t, "size", "%s", size);
@@ -37,11 +38,13 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     json_t *art = NULL, *body = NULL, *rel = NULL;
     int rc;
     if ((rc = rg__cli_need(cli, a, "channel", &channel)) ||
-        (rc = rg__cli_opt_int(cli, a, "version", 1, MAX_VERSION, &version, NULL)) ||
+        (rc = rg__cli_opt_int(cli, a, "version", 1, MAX_VERSION, &version,
+                              NULL)) ||
         (rc = rg__cli_need(cli, a, "notes", &notes)))
         return rc;
     if (!file == !digest)
-        return rg__cli_usage(cli, "give exactly one of --file F or --artifact SHA256");
+        return rg__cli_usage(
+            cli, "give exactly one of --file F or --artifact SHA256");
     if (file) {
         rc = rg__cli_upload_file(cli, file, &art);
         if (rc)
@@ -85,9 +88,9 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"ID", "CHANNEL", "VERSION", "URGENCY",
-                                          "SIZE", "SHA256", "CREATED", "BY",
-                                          "NOTES", NULL};
+    static const char *const headers[] = {
+        "ID",     "CHANNEL", "VERSION", "URGENCY", "SIZE",
+        "SHA256", "CREATED", "BY",      "NOTES",   NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 0);
@@ -97,9 +100,11 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
     rg_cli_table_max_width(&t, 8, 50);
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(res, "releases"), i, r) {
+    json_array_foreach(json_object_get(res, "releases"), i, r)
+    {
         char ago[RG_CLI_FMT_MAX], size[RG_CLI_FMT_MAX];
-        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, rg_cli_jint(r, "created_ms"));
+        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms,
+                       rg_cli_jint(r, "created_ms"));
         rg_cli_fmt_size(size, sizeof size, (uint64_t)rg_cli_jint(r, "size"));
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "id"));
         rg_cli_table_cell(&t, rg_cli_jstr(r, "channel", "-"));
@@ -132,8 +137,8 @@ static int release_show(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const create_opts[] = {"channel:", "file:", "artifact:",
-                                          "version:", "notes:", "urgency:", NULL};
+static const char *const create_opts[] = {
+    "channel:", "file:", "artifact:", "version:", "notes:", "urgency:", NULL};
 static const char *const list_opts[] = {"channel:", NULL};
 
 const rg_cli_command rg__cli_cmds_release[] = {
@@ -141,14 +146,15 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "--channel X --file F --version N --notes \"why\" [--urgency U]",
      "upload F and create release N on channel X",
      "  --channel X        the channel\n"
-     "  --file F           content to upload (or --artifact SHA256 of an upload)\n"
+     "  --file F           content to upload (or --artifact SHA256 of an "
+     "upload)\n"
      "  --version N        above every version on the channel (1..2^53)\n"
      "  --notes \"why\"      what changes and why (required)\n"
      "  --urgency U        standard (default) or emergency\n",
      create_opts, 0, 0, true, release_create},
     {"release", "list", "[--channel X]", "list releases, newest first",
-     "  --channel X        only this channel's releases\n", list_opts, 0, 0, true,
-     release_list},
+     "  --channel X        only this channel's releases\n", list_opts, 0, 0,
+     true, release_list},
     {"release", "show", "ID", "show one release with its notes", "", NULL, 1, 1,
      true, release_show},
     {0},

@@ -46,9 +46,9 @@ static const char *wave_status(const json_t *r, size_t i)
 
 static int print_waves(rg_cli *cli, const json_t *r)
 {
-    static const char *const headers[] = {"", "#", "WAVE", "SHARE", "MIN EP",
-                                          "MIN BAKE", "MAX BAKE", "WINDOW",
-                                          "STATUS", NULL};
+    static const char *const headers[] = {
+        "",         "#",        "WAVE",   "SHARE",  "MIN EP",
+        "MIN BAKE", "MAX BAKE", "WINDOW", "STATUS", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 1);
@@ -59,7 +59,9 @@ static int print_waves(rg_cli *cli, const json_t *r)
     size_t cur = (size_t)rg_cli_jint(r, "wave");
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(json_object_get(r, "plan"), "waves"), i, w) {
+    json_array_foreach(json_object_get(json_object_get(r, "plan"), "waves"), i,
+                       w)
+    {
         char share[RG_CLI_FMT_MAX], minb[RG_CLI_FMT_MAX], maxb[RG_CLI_FMT_MAX],
             win[RG_CLI_FMT_MAX];
         wave_share(w, share, sizeof share);
@@ -70,7 +72,8 @@ static int print_waves(rg_cli *cli, const json_t *r)
         rg_cli_table_cellf(&t, "%zu", i);
         rg_cli_table_cell(&t, rg_cli_jstr(w, "name", "-"));
         rg_cli_table_cell(&t, share);
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(w, "min_endpoints"));
+        rg_cli_table_cellf(&t, "%lld",
+                           (long long)rg_cli_jint(w, "min_endpoints"));
         rg_cli_table_cell(&t, minb);
         rg_cli_table_cell(&t, maxb);
         rg_cli_table_cell(&t, win);
@@ -81,10 +84,10 @@ static int print_waves(rg_cli *cli, const json_t *r)
 
 static int print_counts(rg_cli *cli, const json_t *r)
 {
-    static const char *const keys[] = {"fleet", "targeted", "exposed",
-                                       "healthy", "failed", "silent", NULL};
-    static const char *const headers[] = {"FLEET", "TARGETED", "EXPOSED",
-                                          "HEALTHY", "FAILED", "SILENT", NULL};
+    static const char *const keys[] = {
+        "fleet", "targeted", "exposed", "healthy", "failed", "silent", NULL};
+    static const char *const headers[] = {
+        "FLEET", "TARGETED", "EXPOSED", "HEALTHY", "FAILED", "SILENT", NULL};
     const json_t *c = json_object_get(r, "counts");
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
@@ -97,8 +100,8 @@ static int print_counts(rg_cli *cli, const json_t *r)
 
 static int print_decisions(rg_cli *cli, const json_t *r)
 {
-    static const char *const headers[] = {"AT", "STATE", "WAVE", "ACTOR",
-                                          "REASON", NULL};
+    static const char *const headers[] = {"AT",    "STATE",  "WAVE",
+                                          "ACTOR", "REASON", NULL};
     const json_t *list = json_object_get(r, "decisions");
     if (json_array_size(list) == 0)
         return fputs("no decisions yet\n", cli->out) == EOF
@@ -109,13 +112,15 @@ static int print_decisions(rg_cli *cli, const json_t *r)
     rg_cli_table_max_width(&t, 4, 72);
     size_t i;
     json_t *d;
-    json_array_foreach(list, i, d) {
+    json_array_foreach(list, i, d)
+    {
         char at[RG_CLI_FMT_MAX];
         rg_cli_fmt_iso(at, sizeof at, rg_cli_jint(d, "at_ms"));
         rg_cli_table_cell(&t, at);
         rg_cli_table_cellf(&t, "%s -> %s", rg_cli_jstr(d, "from", "-"),
                            rg_cli_jstr(d, "to", "-"));
-        rg_cli_table_cellf(&t, "%lld -> %lld", (long long)rg_cli_jint(d, "from_wave"),
+        rg_cli_table_cellf(&t, "%lld -> %lld",
+                           (long long)rg_cli_jint(d, "from_wave"),
                            (long long)rg_cli_jint(d, "to_wave"));
         rg_cli_table_cell(&t, rg_cli_jstr(d, "actor", "-"));
         rg_cli_table_cell(&t, rg_cli_jstr(d, "reason", ""));
@@ -141,7 +146,8 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     char created[2 * RG_CLI_FMT_MAX], started[2 * RG_CLI_FMT_MAX],
         updated[2 * RG_CLI_FMT_MAX], prev[32];
     rg__cli_when(cli, rg_cli_jint(r, "created_ms"), created, sizeof created);
-    rg__cli_when(cli, rg_cli_jint(r, "wave_started_ms"), started, sizeof started);
+    rg__cli_when(cli, rg_cli_jint(r, "wave_started_ms"), started,
+                 sizeof started);
     rg__cli_when(cli, rg_cli_jint(r, "updated_ms"), updated, sizeof updated);
     rg_cli_jtext(json_object_get(r, "previous_release"), prev, sizeof prev);
     rg_cli_table t;
@@ -157,7 +163,8 @@ static int print_rollout(rg_cli *cli, const json_t *r)
                     rg_cli_jstr(r, "wave_name", "-"), n_waves,
                     (double)rg_cli_jint(r, "share_ppm") / 10000.0);
     rg_cli_table_kv(&t, "wave started", "%s", started);
-    rg_cli_table_kv(&t, "plan", "%s (on halt: %s)", rg_cli_jstr(plan, "name", "-"),
+    rg_cli_table_kv(&t, "plan", "%s (on halt: %s)",
+                    rg_cli_jstr(plan, "name", "-"),
                     rg_cli_jstr(plan, "on_halt", "revert"));
     rg_cli_table_kv(&t, "created", "%s by %s", created,
                     rg_cli_jstr(r, "created_by", "-"));
@@ -231,7 +238,8 @@ static int rollout_start(rg_cli *cli, const rg_cli_args *a)
     rc = read_plan(cli, plan_spec ? plan_spec : "standard", &plan);
     if (rc)
         goto cleanup;
-    body = json_pack("{s:I, s:O}", "release", (json_int_t)release, "plan", plan);
+    body =
+        json_pack("{s:I, s:O}", "release", (json_int_t)release, "plan", plan);
     if (!body) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
@@ -249,7 +257,8 @@ cleanup:
 static int list_rollouts(rg_cli *cli, bool active)
 {
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET", active ? "/v1/rollouts?active=1" : "/v1/rollouts",
+    int rc = rg__cli_call(cli, "GET",
+                          active ? "/v1/rollouts?active=1" : "/v1/rollouts",
                           NULL, &res);
     if (rc)
         goto cleanup;
@@ -257,10 +266,9 @@ static int list_rollouts(rg_cli *cli, bool active)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"ID", "CHANNEL", "VERSION", "RELEASE",
-                                          "STATE", "WAVE", "SHARE", "EXPOSED",
-                                          "HEALTHY", "FAILED", "SILENT",
-                                          "UPDATED", NULL};
+    static const char *const headers[] = {
+        "ID",      "CHANNEL", "VERSION", "RELEASE", "STATE",   "WAVE", "SHARE",
+        "EXPOSED", "HEALTHY", "FAILED",  "SILENT",  "UPDATED", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     for (size_t c = 0; c < 11; c++)
@@ -268,10 +276,12 @@ static int list_rollouts(rg_cli *cli, bool active)
             rg_cli_table_align_right(&t, c);
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(res, "rollouts"), i, r) {
+    json_array_foreach(json_object_get(res, "rollouts"), i, r)
+    {
         const json_t *c = json_object_get(r, "counts");
         char ago[RG_CLI_FMT_MAX];
-        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, rg_cli_jint(r, "updated_ms"));
+        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms,
+                       rg_cli_jint(r, "updated_ms"));
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "id"));
         rg_cli_table_cell(&t, rg_cli_jstr(r, "channel", "-"));
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "version"));
@@ -279,7 +289,8 @@ static int list_rollouts(rg_cli *cli, bool active)
         rg_cli_table_cell(&t, rg_cli_jstr(r, "state", "-"));
         rg_cli_table_cellf(&t, "%lld %s", (long long)rg_cli_jint(r, "wave"),
                            rg_cli_jstr(r, "wave_name", ""));
-        rg_cli_table_cellf(&t, "%.4g%%", (double)rg_cli_jint(r, "share_ppm") / 10000.0);
+        rg_cli_table_cellf(&t, "%.4g%%",
+                           (double)rg_cli_jint(r, "share_ppm") / 10000.0);
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "exposed"));
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "healthy"));
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "failed"));
@@ -359,7 +370,8 @@ static int rollout_rollback(rg_cli *cli, const rg_cli_args *a)
 static const char *const start_opts[] = {"release:", "plan:", NULL};
 static const char *const list_opts[] = {"active", NULL};
 static const char *const action_opts[] = {"reason:", NULL};
-#define REASON_HELP "  --reason \"...\"     why (required; kept in the audit log)\n"
+#define REASON_HELP                                                            \
+    "  --reason \"...\"     why (required; kept in the audit log)\n"
 
 const rg_cli_command rg__cli_cmds_rollout[] = {
     {"rollout", "start", "--release ID [--plan standard|emergency|@plan.json]",
@@ -375,8 +387,8 @@ const rg_cli_command rg__cli_cmds_rollout[] = {
      "  --active           only pending, running or paused rollouts\n",
      list_opts, 0, 0, true, rollout_list},
     {"rollout", "pause", "ID --reason \"...\"",
-     "stop exposing new endpoints; exposed ones keep the release",
-     REASON_HELP, action_opts, 1, 1, true, rollout_pause},
+     "stop exposing new endpoints; exposed ones keep the release", REASON_HELP,
+     action_opts, 1, 1, true, rollout_pause},
     {"rollout", "resume", "ID --reason \"...\"", "continue a paused rollout",
      REASON_HELP, action_opts, 1, 1, true, rollout_resume},
     {"rollout", "abort", "ID --reason \"...\"",

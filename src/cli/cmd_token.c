@@ -19,7 +19,8 @@ static int print_token(rg_cli *cli, const json_t *tok)
     rg_cli_table_kv(&t, "name", "%s", rg_cli_jstr(tok, "name", "-"));
     rg_cli_table_kv(&t, "role", "%s", rg_cli_jstr(tok, "role", "-"));
     rg_cli_table_kv(&t, "created", "%s", created);
-    rg_cli_table_kv(&t, "expires", "%s", rg_cli_jint(tok, "expires_ms") > 0 ? expires : "never");
+    rg_cli_table_kv(&t, "expires", "%s",
+                    rg_cli_jint(tok, "expires_ms") > 0 ? expires : "never");
     if (rg_cli_jint(tok, "revoked_ms") > 0)
         rg_cli_table_kv(&t, "revoked", "%s", revoked);
     const char *secret = rg_cli_jstr(tok, "token", NULL);
@@ -37,11 +38,13 @@ static int token_create(rg_cli *cli, const rg_cli_args *a)
     int rc;
     if ((rc = rg__cli_need(cli, a, "role", &role)) ||
         (rc = rg__cli_need(cli, a, "name", &name)) ||
-        (rc = rg__cli_opt_duration(cli, a, "expires-in", &expires_in, &has_expiry)))
+        (rc = rg__cli_opt_duration(cli, a, "expires-in", &expires_in,
+                                   &has_expiry)))
         return rc;
     body = json_pack("{s:s, s:s}", "role", role, "name", name);
-    if (!body || (has_expiry && json_object_set_new(body, "expires_in_s",
-                                                    json_integer(expires_in)))) {
+    if (!body ||
+        (has_expiry &&
+         json_object_set_new(body, "expires_in_s", json_integer(expires_in)))) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -64,14 +67,15 @@ static int token_list(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"ID", "NAME", "ROLE", "CREATED",
-                                          "EXPIRES", "REVOKED", NULL};
+    static const char *const headers[] = {
+        "ID", "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 0);
     size_t i;
     json_t *tok;
-    json_array_foreach(json_object_get(res, "tokens"), i, tok) {
+    json_array_foreach(json_object_get(res, "tokens"), i, tok)
+    {
         char created[RG_CLI_FMT_MAX], expires[RG_CLI_FMT_MAX],
             revoked[RG_CLI_FMT_MAX];
         rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
@@ -84,7 +88,8 @@ static int token_list(rg_cli *cli, const rg_cli_args *a)
         rg_cli_table_cell(&t, rg_cli_jstr(tok, "name", "-"));
         rg_cli_table_cell(&t, rg_cli_jstr(tok, "role", "-"));
         rg_cli_table_cell(&t, created);
-        rg_cli_table_cell(&t, rg_cli_jint(tok, "expires_ms") > 0 ? expires : "never");
+        rg_cli_table_cell(&t, rg_cli_jint(tok, "expires_ms") > 0 ? expires
+                                                                 : "never");
         rg_cli_table_cell(&t, revoked);
     }
     rc = rg__cli_print_table(cli, &t);
@@ -107,7 +112,8 @@ static int token_revoke(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const create_opts[] = {"role:", "name:", "expires-in:", NULL};
+static const char *const create_opts[] = {
+    "role:", "name:", "expires-in:", NULL};
 
 const rg_cli_command rg__cli_cmds_token[] = {
     {"token", "create", "--role R --name N [--expires-in 24h]",

@@ -54,8 +54,8 @@ int rg_cli_config_parse(const char *text, size_t len, const char *path,
         }
         const char *eq = memchr(p, '=', (size_t)(q - p));
         if (!eq)
-            return rg_err_set(err, RG_EINVAL,
-                              "%s:%zu: expected 'key = value'", path, lineno);
+            return rg_err_set(err, RG_EINVAL, "%s:%zu: expected 'key = value'",
+                              path, lineno);
         const char *k_end = eq;
         while (k_end > p && is_space(k_end[-1]))
             k_end--;
@@ -82,8 +82,9 @@ int rg_cli_config_parse(const char *text, size_t len, const char *path,
                               path, lineno, (int)klen, p);
         }
         if (dst && vlen >= dst_n)
-            return rg_err_set(err, RG_EINVAL, "%s:%zu: '%.*s' is over %zu bytes",
-                              path, lineno, (int)klen, p, dst_n - 1);
+            return rg_err_set(err, RG_EINVAL,
+                              "%s:%zu: '%.*s' is over %zu bytes", path, lineno,
+                              (int)klen, p, dst_n - 1);
         if (dst) {
             memcpy(dst, v, vlen);
             dst[vlen] = '\0';
@@ -124,9 +125,9 @@ cleanup:
 static int check_url(const char *url, rg_err *err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return rg_err_field(err, RG_EINVAL, "server",
-                            "server URL '%s' must start with http:// or https://",
-                            url);
+        return rg_err_field(
+            err, RG_EINVAL, "server",
+            "server URL '%s' must start with http:// or https://", url);
     return 0;
 }
 
@@ -175,10 +176,10 @@ int rg_cli_config_resolve(const rg_cli_config_in *in, rg_cli_config *out,
         if (path[0]) {
             rc = read_file(path, &text, err);
             if (rc == 1) {
-                rc = explicit ? rg_err_field(err, RG_EINVAL, "config",
-                                             "config file '%s' does not exist",
-                                             path)
-                              : 0;
+                rc = explicit
+                         ? rg_err_field(err, RG_EINVAL, "config",
+                                        "config file '%s' does not exist", path)
+                         : 0;
             } else if (rc == 0) {
                 char url[RG_CLI_URL_MAX] = "", token[RG_CLI_TOKEN_MAX] = "";
                 rc = rg_cli_config_parse(text.data ? text.data : "", text.len,

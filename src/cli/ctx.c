@@ -47,7 +47,8 @@ int rg__cli_callf(rg_cli *cli, const char *method, const json_t *body,
 
 int rg__cli_print_json(rg_cli *cli, const json_t *v)
 {
-    if (json_dumpf(v, cli->out, JSON_INDENT(2)) != 0 || fputc('\n', cli->out) == EOF)
+    if (json_dumpf(v, cli->out, JSON_INDENT(2)) != 0 ||
+        fputc('\n', cli->out) == EOF)
         return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     return 0;
 }

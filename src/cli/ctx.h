@@ -28,15 +28,15 @@ typedef struct rg_cli {
     int64_t now_ms;      /* "now" for relative times */
     rg_cli_http http;
     rg_err err;
-    bool usage;          /* the failure is a usage error */
+    bool usage; /* the failure is a usage error */
 } rg_cli;
 
 typedef struct rg_cli_command {
-    const char *group;   /* "release" */
-    const char *verb;    /* "create", or NULL for one-word commands */
-    const char *synopsis; /* arguments after the command words */
-    const char *summary; /* one line */
-    const char *details; /* option descriptions, lines of "  --x  ..." */
+    const char *group;       /* "release" */
+    const char *verb;        /* "create", or NULL for one-word commands */
+    const char *synopsis;    /* arguments after the command words */
+    const char *summary;     /* one line */
+    const char *details;     /* option descriptions, lines of "  --x  ..." */
     const char *const *opts; /* NULL-ended option spec (see args.h) */
     size_t pos_min, pos_max;
     bool needs_token;

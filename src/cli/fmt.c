@@ -125,12 +125,18 @@ int rg_cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out,
 static int64_t unit_seconds(char c)
 {
     switch (c) {
-    case 's': return 1;
-    case 'm': return 60;
-    case 'h': return 3600;
-    case 'd': return 86400;
-    case 'w': return 7 * 86400;
-    default: return 0;
+    case 's':
+        return 1;
+    case 'm':
+        return 60;
+    case 'h':
+        return 3600;
+    case 'd':
+        return 86400;
+    case 'w':
+        return 7 * 86400;
+    default:
+        return 0;
     }
 }
 

@@ -31,10 +31,10 @@ typedef struct rg_cli_table {
     const char *headers[RG_CLI_TABLE_COLS]; /* borrowed; NULL: no header line */
     bool right[RG_CLI_TABLE_COLS];
     size_t max_width[RG_CLI_TABLE_COLS]; /* 0: unlimited */
-    char **cells;  /* n_cells strings, row-major, owned */
+    char **cells;                        /* n_cells strings, row-major, owned */
     size_t n_cells;
     size_t cap_cells;
-    bool failed;   /* an allocation failed */
+    bool failed; /* an allocation failed */
 } rg_cli_table;
 
 /* Starts a table whose columns are named by the NULL-ended headers

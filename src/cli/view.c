@@ -69,7 +69,8 @@ void rg_cli_jjoin(const json_t *o, const char *key, const char *sep, char *out,
     size_t used = 0;
     size_t i;
     const json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         char text[256];
         rg_cli_jtext(v, text, sizeof text);
         int w = snprintf(out + used, n - used, "%s%s", i ? sep : "", text);

@@ -40,8 +40,8 @@ static int parse(rg_cli_args *a, rg_err *err, int argc, char **argv)
 static void args_values_flags_positionals(void **state)
 {
     (void)state;
-    char *argv[] = {"release", "--channel", "det", "list", "--json",
-                    "--server=http://x:1", "--", "--not-an-option"};
+    char *argv[] = {"release", "--channel",           "det", "list",
+                    "--json",  "--server=http://x:1", "--",  "--not-an-option"};
     rg_cli_args a;
     rg_err err;
     assert_int_equal(parse(&a, &err, 8, argv), 0);
@@ -154,8 +154,10 @@ static void config_precedence(void **state)
     rg_err err;
 
     /* Flags beat everything. */
-    rg_cli_config_in in = {.flag_url = "http://flag:3", .flag_token = "flag-token",
-                           .env_url = "http://env:4", .env_token = "env-token",
+    rg_cli_config_in in = {.flag_url = "http://flag:3",
+                           .flag_token = "flag-token",
+                           .env_url = "http://env:4",
+                           .env_token = "env-token",
                            .home = home};
     assert_int_equal(rg_cli_config_resolve(&in, &cfg, &err), 0);
     assert_string_equal(cfg.url, "http://flag:3");
@@ -164,8 +166,10 @@ static void config_precedence(void **state)
     assert_string_equal(cfg.token_from, "--token");
 
     /* The environment beats the file; each value resolves on its own. */
-    in = (rg_cli_config_in){.flag_token = "flag-token", .env_url = "http://env:4",
-                            .env_token = "env-token", .home = home};
+    in = (rg_cli_config_in){.flag_token = "flag-token",
+                            .env_url = "http://env:4",
+                            .env_token = "env-token",
+                            .home = home};
     assert_int_equal(rg_cli_config_resolve(&in, &cfg, &err), 0);
     assert_string_equal(cfg.url, "http://env:4");
     assert_string_equal(cfg.token, "flag-token");
@@ -343,9 +347,19 @@ static void durations_parse(void **state)
     assert_int_equal(rg_cli_parse_duration("30s", &s, &err), 0);
     assert_int_equal(s, 30);
     s = -1;
-    static const char *const bad[] = {"", "h", "1x", "1h30", "-5", "0", "0h",
-                                      "1.5h", " 1h", "1h ", "99999999999999999999s",
-                                      "40000d", NULL};
+    static const char *const bad[] = {"",
+                                      "h",
+                                      "1x",
+                                      "1h30",
+                                      "-5",
+                                      "0",
+                                      "0h",
+                                      "1.5h",
+                                      " 1h",
+                                      "1h ",
+                                      "99999999999999999999s",
+                                      "40000d",
+                                      NULL};
     for (size_t i = 0; bad[i]; i++) {
         assert_int_equal(rg_cli_parse_duration(bad[i], &s, &err), RG_EINVAL);
         assert_int_equal(s, -1); /* untouched on failure */
@@ -425,16 +439,19 @@ static void times_parse(void **state)
     rg_err err;
     assert_int_equal(rg_cli_parse_time("1795664400123", now, &ms, &err), 0);
     assert_int_equal(ms, 1795664400123);
-    assert_int_equal(rg_cli_parse_time("2026-11-26T03:40:00Z", now, &ms, &err), 0);
+    assert_int_equal(rg_cli_parse_time("2026-11-26T03:40:00Z", now, &ms, &err),
+                     0);
     assert_int_equal(ms, now);
-    assert_int_equal(rg_cli_parse_time("2026-11-26 03:40:00", now, &ms, &err), 0);
+    assert_int_equal(rg_cli_parse_time("2026-11-26 03:40:00", now, &ms, &err),
+                     0);
     assert_int_equal(ms, now);
     assert_int_equal(rg_cli_parse_time("2026-11-26", now, &ms, &err), 0);
     assert_int_equal(ms, now - (3 * 3600 + 40 * 60) * 1000LL);
     assert_int_equal(rg_cli_parse_time("1h", now, &ms, &err), 0);
     assert_int_equal(ms, now - 3600000);
-    static const char *const bad[] = {"", "yesterday", "2026-11-26T03:40",
-                                      "2026-13-01", "2026-11-26Zx", "-1", NULL};
+    static const char *const bad[] = {
+        "",   "yesterday", "2026-11-26T03:40", "2026-13-01", "2026-11-26Zx",
+        "-1", NULL};
     for (size_t i = 0; bad[i]; i++)
         assert_int_equal(rg_cli_parse_time(bad[i], now, &ms, &err), RG_EINVAL);
 }
@@ -446,12 +463,14 @@ static void ints_parse(void **state)
     rg_err err;
     assert_int_equal(rg_cli_parse_int("42", 1, 100, &v, &err), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(rg_cli_parse_int("9007199254740992", 1, 1LL << 53, &v, &err), 0);
-    assert_int_equal(rg_cli_parse_int("9007199254740993", 1, 1LL << 53, &v, &err),
-                     RG_EINVAL);
+    assert_int_equal(
+        rg_cli_parse_int("9007199254740992", 1, 1LL << 53, &v, &err), 0);
+    assert_int_equal(
+        rg_cli_parse_int("9007199254740993", 1, 1LL << 53, &v, &err),
+        RG_EINVAL);
     assert_non_null(strstr(err.msg, "out of range"));
-    static const char *const bad[] = {"", "x", "4x", " 4", "+4", "0x10",
-                                      "99999999999999999999", NULL};
+    static const char *const bad[] = {
+        "", "x", "4x", " 4", "+4", "0x10", "99999999999999999999", NULL};
     for (size_t i = 0; bad[i]; i++)
         assert_int_equal(rg_cli_parse_int(bad[i], 0, INT64_MAX, &v, &err),
                          RG_EINVAL);
@@ -470,13 +489,15 @@ static void error_line_format(void **state)
     assert_string_equal(b.data, "rollgate: release create: conflict: version 7 "
                                 "is not above 7 (field: version)\n");
     rg_buf_reset(&b);
-    assert_int_equal(rg_cli_error_line(&b, "", "usage", "missing command", ""), 0);
+    assert_int_equal(rg_cli_error_line(&b, "", "usage", "missing command", ""),
+                     0);
     assert_string_equal(b.data, "rollgate: usage: missing command\n");
     rg_buf_reset(&b);
-    assert_int_equal(rg_cli_error_line(&b, "channel list", "internal",
-                                       "disk\nfull\r", NULL),
-                     0);
-    assert_string_equal(b.data, "rollgate: channel list: internal: disk full \n");
+    assert_int_equal(
+        rg_cli_error_line(&b, "channel list", "internal", "disk\nfull\r", NULL),
+        0);
+    assert_string_equal(b.data,
+                        "rollgate: channel list: internal: disk full \n");
     rg_buf_release(&b);
 }
 
@@ -497,25 +518,30 @@ static void server_error_shape_maps_back(void **state)
 {
     (void)state;
     rg_err err;
-    const char *body = "{\"error\":{\"code\":\"conflict\",\"message\":\"version 7 "
-                       "is not above 7\",\"field\":\"version\"}}";
-    assert_int_equal(rg_cli_http_error(409, body, strlen(body), &err), RG_ECONFLICT);
+    const char *body =
+        "{\"error\":{\"code\":\"conflict\",\"message\":\"version 7 "
+        "is not above 7\",\"field\":\"version\"}}";
+    assert_int_equal(rg_cli_http_error(409, body, strlen(body), &err),
+                     RG_ECONFLICT);
     assert_string_equal(err.msg, "version 7 is not above 7");
     assert_string_equal(err.field, "version");
     assert_string_equal(rg_code_name(err.code), "conflict");
 
     body = "{\"error\":{\"code\":\"range_not_satisfiable\",\"message\":\"m\"}}";
-    assert_int_equal(rg_cli_http_error(416, body, strlen(body), &err), RG_ERANGE);
+    assert_int_equal(rg_cli_http_error(416, body, strlen(body), &err),
+                     RG_ERANGE);
     assert_string_equal(err.field, "");
 
     /* Not the error shape: the status decides, with a generic message. */
     body = "<html>bad gateway</html>";
-    assert_int_equal(rg_cli_http_error(502, body, strlen(body), &err), RG_EINTERNAL);
+    assert_int_equal(rg_cli_http_error(502, body, strlen(body), &err),
+                     RG_EINTERNAL);
     assert_string_equal(err.msg, "HTTP 502 from server");
     assert_int_equal(rg_cli_http_error(404, "", 0, &err), RG_ENOTFOUND);
     assert_int_equal(rg_cli_http_error(401, "{}", 2, &err), RG_EAUTH);
     body = "{\"error\":{\"code\":\"made_up\",\"message\":\"x\"}}";
-    assert_int_equal(rg_cli_http_error(403, body, strlen(body), &err), RG_EFORBIDDEN);
+    assert_int_equal(rg_cli_http_error(403, body, strlen(body), &err),
+                     RG_EFORBIDDEN);
     assert_string_equal(err.msg, "x");
 }
 
@@ -527,7 +553,8 @@ static void urls_escape(void **state)
     assert_int_equal(rg_buf_adds(&b, "/v1/audit"), 0);
     assert_int_equal(rg_cli_query_add(&b, "target", "rollout:1"), 0);
     assert_int_equal(rg_cli_query_add(&b, "actor", "ci bot&x=y"), 0);
-    assert_string_equal(b.data, "/v1/audit?target=rollout%3A1&actor=ci%20bot%26x%3Dy");
+    assert_string_equal(b.data,
+                        "/v1/audit?target=rollout%3A1&actor=ci%20bot%26x%3Dy");
     rg_buf_reset(&b);
     assert_int_equal(rg_cli_url_escape(&b, "host-1.a_b~\xc3\xa9/"), 0);
     assert_string_equal(b.data, "host-1.a_b~%C3%A9%2F");
@@ -606,23 +633,35 @@ static void run_usage_errors_are_one_line_exit_2(void **state)
     } cases[] = {
         {1, {"rollgate"}, "rollgate: usage: missing command"},
         {2, {"rollgate", "frobnicate"}, "unknown command 'frobnicate'"},
-        {2, {"rollgate", "release"}, "rollgate: release: usage: missing subcommand"},
+        {2,
+         {"rollgate", "release"},
+         "rollgate: release: usage: missing subcommand"},
         {3, {"rollgate", "rollout", "explode"}, "unknown subcommand 'explode'"},
-        {5, {"rollgate", "--token", "t", "rollout", "pause"},
+        {5,
+         {"rollgate", "--token", "t", "rollout", "pause"},
          "rollgate: rollout pause: usage: missing argument"},
-        {6, {"rollgate", "--token", "t", "rollout", "pause", "1"},
+        {6,
+         {"rollgate", "--token", "t", "rollout", "pause", "1"},
          "rollgate: rollout pause: usage: --reason is required"},
-        {7, {"rollgate", "--token", "t", "rollout", "abort", "x", "--reason=r"},
+        {7,
+         {"rollgate", "--token", "t", "rollout", "abort", "x", "--reason=r"},
          "'x' is not a rollout id"},
-        {4, {"rollgate", "channel", "list", "--active"},
+        {4,
+         {"rollgate", "channel", "list", "--active"},
          "option '--active' does not apply here"},
         {3, {"rollgate", "channel", "list"}, "no token"},
-        {5, {"rollgate", "--token", "t", "token", "create"}, "--role is required"},
-        {4, {"rollgate", "--config", "/nonexistent/c", "version"},
+        {5,
+         {"rollgate", "--token", "t", "token", "create"},
+         "--role is required"},
+        {4,
+         {"rollgate", "--config", "/nonexistent/c", "version"},
          "config file '/nonexistent/c' does not exist"},
         {3, {"rollgate", "help", "nothing"}, "unknown command 'nothing'"},
-        {5, {"rollgate", "--token", "t", "--server", "gopher://x"}, "missing command"},
-        {5, {"rollgate", "--token", "t", "--server=gopher://x", "version"},
+        {5,
+         {"rollgate", "--token", "t", "--server", "gopher://x"},
+         "missing command"},
+        {5,
+         {"rollgate", "--token", "t", "--server=gopher://x", "version"},
          "must start with http:// or https://"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -643,8 +682,10 @@ static void run_local_files_are_usage_errors(void **state)
     write_file(plan, "{\"waves\": [");
     char plan_arg[700];
     snprintf(plan_arg, sizeof plan_arg, "@%s", plan);
-    char *argv1[] = {"rollgate", "--token", "t", "--server", "http://127.0.0.1:1",
-                     "rollout", "start", "--release", "1", "--plan", plan_arg};
+    char *argv1[] = {
+        "rollgate", "--token", "t",         "--server", "http://127.0.0.1:1",
+        "rollout",  "start",   "--release", "1",        "--plan",
+        plan_arg};
     run_result r;
     run(&r, 11, argv1);
     assert_int_equal(r.status, RG_CLI_EXIT_USAGE);
@@ -652,32 +693,36 @@ static void run_local_files_are_usage_errors(void **state)
     assert_non_null(strstr(r.err, "malformed JSON"));
     assert_true(one_line(r.err));
 
-    char *argv2[] = {"rollgate", "--token", "t", "--server", "http://127.0.0.1:1",
-                     "artifact", "upload", "/nonexistent/file"};
+    char *argv2[] = {
+        "rollgate",           "--token",  "t",      "--server",
+        "http://127.0.0.1:1", "artifact", "upload", "/nonexistent/file"};
     run(&r, 8, argv2);
     assert_int_equal(r.status, RG_CLI_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot open '/nonexistent/file'"));
 
-    char *argv3[] = {"rollgate", "--token", "t", "release", "create",
-                     "--channel", "c", "--version", "0", "--notes", "n",
-                     "--artifact", "abc"};
+    char *argv3[] = {"rollgate", "--token",   "t", "release",
+                     "create",   "--channel", "c", "--version",
+                     "0",        "--notes",   "n", "--artifact",
+                     "abc"};
     run(&r, 13, argv3);
     assert_int_equal(r.status, RG_CLI_EXIT_USAGE);
     assert_non_null(strstr(r.err, "--version: '0' is out of range"));
 
-    char *argv4[] = {"rollgate", "--token", "t", "release", "create",
-                     "--channel", "c", "--version", "3", "--notes", "n"};
+    char *argv4[] = {"rollgate", "--token",   "t", "release",
+                     "create",   "--channel", "c", "--version",
+                     "3",        "--notes",   "n"};
     run(&r, 11, argv4);
     assert_int_equal(r.status, RG_CLI_EXIT_USAGE);
     assert_non_null(strstr(r.err, "exactly one of --file F or --artifact"));
 
-    char *argv5[] = {"rollgate", "--token", "t", "enroll-key", "create",
-                     "--expires-in", "soon"};
+    char *argv5[] = {"rollgate", "--token",      "t",   "enroll-key",
+                     "create",   "--expires-in", "soon"};
     run(&r, 7, argv5);
     assert_int_equal(r.status, RG_CLI_EXIT_USAGE);
     assert_non_null(strstr(r.err, "--expires-in: 'soon' is not a duration"));
 
-    char *argv6[] = {"rollgate", "--token", "t", "audit", "--since", "yesterday"};
+    char *argv6[] = {"rollgate", "--token", "t",
+                     "audit",    "--since", "yesterday"};
     run(&r, 6, argv6);
     assert_int_equal(r.status, RG_CLI_EXIT_USAGE);
     assert_non_null(strstr(r.err, "--since: 'yesterday' is not a time"));
@@ -697,7 +742,8 @@ static void run_help_and_version(void **state)
     char *cmd_help[] = {"rollgate", "release", "create", "--help"};
     run(&r, 4, cmd_help);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "usage: rollgate release create --channel X"));
+    assert_non_null(
+        strstr(r.out, "usage: rollgate release create --channel X"));
     char *help_cmd[] = {"rollgate", "help", "rollout", "pause"};
     run(&r, 4, help_cmd);
     assert_int_equal(r.status, 0);
