@@ -5,6 +5,7 @@
 #include "msprt.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,15 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
     return 0;
 }
 
+/* Index one past the last period of the stratum whose first entry is i. */
+static size_t group_end(const rg_analysis *a, size_t i)
+{
+    size_t j = i + 1;
+    while (j < a->n_strata && strcmp(a->strata[j].stratum, a->strata[i].stratum) == 0)
+        j++;
+    return j;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
     const rg_stratum_evidence *x = *(const rg_stratum_evidence *const *)a;
@@ -112,11 +122,13 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(x->stratum, y->stratum);
 }
 
-/* Fails with RG_EINVAL when two strata share a name. */
+/* Fails with RG_EINVAL when a stratum name appears in two places that are
+ * not adjacent (adjacent entries are periods of one stratum). */
 static int check_unique(const rg_analysis *a, rg_err *err)
 {
     int rc = 0;
     const rg_stratum_evidence **v = NULL;
+    size_t m = 0;
     if (a->n_strata < 2)
         goto cleanup;
     v = malloc(a->n_strata * sizeof *v);
@@ -124,16 +136,18 @@ static int check_unique(const rg_analysis *a, rg_err *err)
         rc = rg_err_set(err, RG_ENOMEM, "gate: out of memory");
         goto cleanup;
     }
-    for (size_t i = 0; i < a->n_strata; i++)
-        v[i] = &a->strata[i];
-    qsort(v, a->n_strata, sizeof *v, cmp_name);
-    for (size_t i = 1; i < a->n_strata; i++) {
+    for (size_t i = 0; i < a->n_strata; i = group_end(a, i))
+        v[m++] = &a->strata[i];
+    qsort(v, m, sizeof *v, cmp_name);
+    for (size_t i = 1; i < m; i++) {
         if (strcmp(v[i - 1]->stratum, v[i]->stratum) == 0) {
             char field[64];
             snprintf(field, sizeof field, "strata[%zu].stratum",
                      (size_t)(v[i] - a->strata));
             rc = rg_err_field(err, RG_EINVAL, field,
-                              "stratum '%s' appears twice", v[i]->stratum);
+                              "stratum '%s' appears twice (the periods of a "
+                              "stratum must be adjacent)",
+                              v[i]->stratum);
             goto cleanup;
         }
     }
@@ -142,19 +156,14 @@ cleanup:
     return rc;
 }
 
-/* Computes one stratum's statistics from its counts (already checked). */
-static void stratum_stats(const rg_gate_params *p, rg_stratum_evidence *e)
+/* Computes an entry's exposure share, pending count and pass boundary
+ * from its counts (already checked). */
+static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
 {
     uint64_t windows = e->exposed_healthy + e->exposed_failed + e->exposed_silent;
     uint64_t all = windows + e->control_windows;
     e->exposed_pending = e->exposed - windows;
     e->rho = all ? (double)windows / (double)all : 0.0;
-    rg_msprt_cell cell = {.x = e->exposed_silent,
-                          .n = e->exposed_silent + e->control_silent,
-                          .rho = e->rho};
-    e->silence_llr = rg_msprt_silence_halt(&cell, 1);
-    e->failure_llr =
-        rg_msprt_failure_halt(e->exposed_failed, windows, p->baseline_failure);
     /* The pass side compares exposed silence with the control share plus
      * the tolerated excess. The control share is estimated, so take its
      * lower 2-sigma bound: an overestimate would make passing too easy. */
@@ -166,6 +175,32 @@ static void stratum_stats(const rg_gate_params *p, rg_stratum_evidence *e)
     e->silence_bad = fmin(fmax(share - CONTROL_SIGMAS * sigma, 0.0) +
                               p->tolerated_excess,
                           MAX_BAD_SHARE);
+}
+
+/* Computes the halt statistics of the stratum made of entries [i, j) (its
+ * periods), stores them on each entry and adds the stratum's factors to
+ * the totals. cells has room for the n_strata entries. */
+static void stratum_stats(rg_analysis *a, size_t i, size_t j,
+                          rg_msprt_cell *cells)
+{
+    uint64_t failed = 0, trials = 0;
+    for (size_t k = i; k < j; k++) {
+        const rg_stratum_evidence *e = &a->strata[k];
+        cells[k] = (rg_msprt_cell){.x = e->exposed_silent,
+                                   .n = e->exposed_silent + e->control_silent,
+                                   .rho = e->rho};
+        failed += e->exposed_failed;
+        trials += e->exposed - e->exposed_pending;
+    }
+    double silence = rg_msprt_silence_halt(cells + i, j - i);
+    double failure =
+        rg_msprt_failure_halt(failed, trials, a->params.baseline_failure);
+    for (size_t k = i; k < j; k++) {
+        a->strata[k].silence_llr = silence;
+        a->strata[k].failure_llr = failure;
+    }
+    a->silence_halt_llr += rg_msprt_combine(silence, a->stratum_prior);
+    a->failure_halt_llr += rg_msprt_combine(failure, a->stratum_prior);
 }
 
 /* Index of the stratum with the largest silence (or failure) statistic. */
@@ -191,15 +226,44 @@ static size_t leaning_stratum(const rg_analysis *a)
     return a->n_strata;
 }
 
+/* The counts of the whole stratum (all its periods) that entry i is in. */
+static rg_stratum_evidence stratum_sums(const rg_analysis *a, size_t i)
+{
+    while (i > 0 && strcmp(a->strata[i - 1].stratum, a->strata[i].stratum) == 0)
+        i--;
+    rg_stratum_evidence t = a->strata[i];
+    for (size_t k = i + 1; k < group_end(a, i); k++) {
+        const rg_stratum_evidence *e = &a->strata[k];
+        t.exposed += e->exposed;
+        t.exposed_healthy += e->exposed_healthy;
+        t.exposed_failed += e->exposed_failed;
+        t.exposed_silent += e->exposed_silent;
+        t.exposed_pending += e->exposed_pending;
+        t.control_windows += e->control_windows;
+        t.control_silent += e->control_silent;
+    }
+    return t;
+}
+
+/* Writes the one-line reason (truncated to fit). */
+static void set_reason(rg_analysis *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_reason(rg_analysis *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->reason, sizeof a->reason, fmt, ap);
+    va_end(ap);
+}
+
 static void decide(rg_analysis *a)
 {
     const rg_gate_params *p = &a->params;
-    char *r = a->reason;
-    size_t rn = sizeof a->reason;
     if (a->silence_halt_llr >= a->halt_threshold) {
-        const rg_stratum_evidence *e = &a->strata[worst_stratum(a, false)];
+        rg_stratum_evidence sum = stratum_sums(a, worst_stratum(a, false));
+        const rg_stratum_evidence *e = &sum;
         a->verdict = RG_VERDICT_HALT;
-        snprintf(r, rn,
+        set_reason(a,
                  "halt: exposed endpoints in '%s' fall silent more than "
                  "control (%llu of %llu exposed vs %llu of %llu control "
                  "windows); silence llr %.2f >= %.2f",
@@ -211,9 +275,10 @@ static void decide(rg_analysis *a)
         return;
     }
     if (a->failure_halt_llr >= a->halt_threshold) {
-        const rg_stratum_evidence *e = &a->strata[worst_stratum(a, true)];
+        rg_stratum_evidence sum = stratum_sums(a, worst_stratum(a, true));
+        const rg_stratum_evidence *e = &sum;
         a->verdict = RG_VERDICT_HALT;
-        snprintf(r, rn,
+        set_reason(a,
                  "halt: %llu of %llu exposed endpoints in '%s' failed "
                  "(harmless share %g); failure llr %.2f >= %.2f",
                  (unsigned long long)e->exposed_failed,
@@ -225,25 +290,25 @@ static void decide(rg_analysis *a)
     a->verdict = RG_VERDICT_CONTINUE;
     size_t lean = leaning_stratum(a);
     if (lean < a->n_strata) {
-        snprintf(r, rn,
+        set_reason(a,
                  "continue: stratum '%s' leans towards excess (silence llr "
                  "%.2f, failure llr %.2f)",
                  a->strata[lean].stratum, a->strata[lean].silence_llr,
                  a->strata[lean].failure_llr);
     } else if (a->exposed_healthy < p->min_endpoints) {
-        snprintf(r, rn, "continue: %llu of %llu healthy endpoints needed",
+        set_reason(a, "continue: %llu of %llu healthy endpoints needed",
                  (unsigned long long)a->exposed_healthy,
                  (unsigned long long)p->min_endpoints);
     } else if (a->silence_pass_llr < a->pass_threshold ||
                a->failure_pass_llr < a->pass_threshold) {
-        snprintf(r, rn,
+        set_reason(a,
                  "continue: not yet clear that silence and failures are "
                  "within tolerance (pass llr silence %.2f, failures %.2f, "
                  "need %.2f)",
                  a->silence_pass_llr, a->failure_pass_llr, a->pass_threshold);
     } else {
         a->verdict = RG_VERDICT_PASS;
-        snprintf(r, rn,
+        set_reason(a,
                  "pass: %llu of %llu exposed endpoints healthy; silence within "
                  "control + %g (llr %.2f) and failures below %g (llr %.2f), "
                  "both >= %.2f",
@@ -259,6 +324,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
 {
     int rc = 0;
     rg_msprt_pass_cell *pass = NULL;
+    rg_msprt_cell *cells = NULL;
     memset(out, 0, sizeof *out);
     if ((rc = check_params(p, err)) != 0)
         goto cleanup;
@@ -278,7 +344,8 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
     if (n > 0) {
         out->strata = calloc(n, sizeof *out->strata);
         pass = calloc(n, sizeof *pass);
-        if (!out->strata || !pass) {
+        cells = calloc(n, sizeof *cells);
+        if (!out->strata || !pass || !cells) {
             rc = rg_err_set(err, RG_ENOMEM, "gate: out of memory");
             goto cleanup;
         }
@@ -294,7 +361,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->exposed_silent = s[i].exposed_silent;
         e->control_windows = s[i].control_windows;
         e->control_silent = s[i].control_silent;
-        stratum_stats(p, e);
+        entry_stats(p, e);
         pass[i] = (rg_msprt_pass_cell){
             .silent = e->exposed_silent,
             .windows = e->exposed_healthy + e->exposed_silent,
@@ -306,12 +373,14 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         out->exposed_pending += e->exposed_pending;
         out->control_windows += e->control_windows;
         out->control_silent += e->control_silent;
-        out->silence_halt_llr += rg_msprt_combine(e->silence_llr, out->stratum_prior);
-        out->failure_halt_llr += rg_msprt_combine(e->failure_llr, out->stratum_prior);
         windows += e->exposed - e->exposed_pending;
     }
     if ((rc = check_unique(out, err)) != 0)
         goto cleanup;
+    for (size_t i = 0, j; i < n; i = j) {
+        j = group_end(out, i);
+        stratum_stats(out, i, j, cells);
+    }
     out->silence_pass_llr = rg_msprt_silence_pass(pass, n, p->tolerated_excess);
     out->failure_pass_llr =
         rg_msprt_failure_pass(out->exposed_failed, windows,
@@ -319,6 +388,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
     decide(out);
 cleanup:
     free(pass);
+    free(cells);
     if (rc != 0)
         rg_analysis_release(out);
     return rc;

@@ -15,6 +15,13 @@
  *    windows over the same span of time as the exposed windows (ideally a
  *    fixed number per exposed window) so the exposure share rho stays
  *    steady: the silence test conditions on it (see msprt.h).
+ *  Periods: when the exposure share changes during a wave, a stratum may
+ *  be given as several ADJACENT entries with the same name, each counting
+ *  the windows that ended in one period (e.g. one per W); each period gets
+ *  its own rho and the stratum's statistics are computed over all of them
+ *  (stored on each of its entries). Counting everything since the wave
+ *  began, with control windows piling up before the first exposed window
+ *  ends, makes a late correlated outage look like excess silence.
  *
  * Halt: when either halt test (silence in excess of control, explicit
  * failures above the harmless share; msprt.h) reaches log(2/alpha): the
@@ -60,8 +67,9 @@ typedef struct rg_gate_params {
 
 /* One stratum's counts, filled by the orchestrator (see the top comment). */
 typedef struct rg_stratum_counts {
-    const char *stratum;      /* name, 1..63 bytes, unique in one call;
-                                 borrowed for the call only */
+    const char *stratum;      /* name, 1..63 bytes; repeated only in
+                                 adjacent entries (periods); borrowed for
+                                 the call only */
     uint64_t exposed;         /* endpoints that reported applying */
     uint64_t exposed_healthy; /* healthy within W */
     uint64_t exposed_failed;  /* failed, reverted or crashed */
@@ -84,8 +92,9 @@ typedef struct rg_stratum_evidence {
     uint64_t control_windows, control_silent;
     double rho;          /* exposed windows / (exposed + control windows),
                             exposed windows = healthy + failed + silent */
-    double silence_llr;  /* log mixture LR of excess silence (halt side) */
-    double failure_llr;  /* log mixture LR of excess failures (halt side) */
+    double silence_llr;  /* log mixture LR of excess silence (halt side),
+                            of the whole stratum (all its periods) */
+    double failure_llr;  /* same for excess failures */
     double silence_bad;  /* pass-side boundary: lower 2-sigma bound of the
                             control silence share + tolerated_excess */
 } rg_stratum_evidence;
@@ -115,8 +124,8 @@ void rg_gate_params_default(rg_gate_params *p);
 /* Evaluates the gate for n (0..RG_ANALYZER_MAX_STRATA) strata. On success
  * returns 0 and fills *out (which the caller later passes to
  * rg_analysis_release). On failure returns RG_EINVAL (err->field names the
- * bad parameter or "strata[i].<count>": inconsistent counts, duplicate
- * or bad names) or RG_ENOMEM, and leaves *out empty (safe to release).
+ * bad parameter or "strata[i].<count>": inconsistent counts, bad names,
+ * a name repeated in entries that are not adjacent) or RG_ENOMEM, and leaves *out empty (safe to release).
  * Deterministic: the same inputs give bit-identical results. */
 int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
                rg_analysis *out, rg_err *err);
