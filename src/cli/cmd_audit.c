@@ -64,6 +64,7 @@ static int audit(rg_cli *cli, const rg_cli_args *a)
         "AT", "ACTOR", "ROLE", "ACTION", "TARGET", "SOURCE", "REASON", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
+    rg_cli_table_max_width(&t, 4, 32);
     rg_cli_table_max_width(&t, 6, 60);
     size_t i;
     json_t *e;

@@ -109,7 +109,7 @@ static int print_decisions(rg_cli *cli, const json_t *r)
                    : 0;
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
-    rg_cli_table_max_width(&t, 4, 72);
+    rg_cli_table_max_width(&t, 4, 100);
     size_t i;
     json_t *d;
     json_array_foreach(list, i, d)
