@@ -56,7 +56,7 @@ void rg_api_artifact_put(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_resp_error(resp, &err);
         return;
     }
-    rg_resp_json(resp, existed && recorded ? 200 : 201,
-                 json_pack("{s:s,s:I}", "sha256", sha, "size",
-                           (json_int_t)size));
+    rg_resp_json(
+        resp, existed && recorded ? 200 : 201,
+        json_pack("{s:s,s:I}", "sha256", sha, "size", (json_int_t)size));
 }

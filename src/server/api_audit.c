@@ -28,7 +28,8 @@ void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp)
     f.actor = rg_req_query(req, "actor");
     f.target = rg_req_query(req, "target");
     json_t *arr = json_array();
-    if (!arr || rg_store_audit_list(srv->store, &f, audit_one, arr, &err) != 0) {
+    if (!arr ||
+        rg_store_audit_list(srv->store, &f, audit_one, arr, &err) != 0) {
         json_decref(arr);
         if (err.code == RG_OK)
             rg_err_set(&err, RG_ENOMEM, "out of memory");

@@ -17,8 +17,8 @@ static json_t *channel_json(const rg_channel_rec *c)
 
 static bool name_ok(const char *s)
 {
-    return s[0] && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") ==
-                       strlen(s);
+    return s[0] &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
 }
 
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -34,8 +34,8 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
     if (!body)
         return;
     if (rg_json_string(body, "name", true, RG_NAME_MAX, &name, &err) != 0 ||
-        rg_json_string(body, "description", false, RG_DESC_MAX, &desc,
-                       &err) != 0)
+        rg_json_string(body, "description", false, RG_DESC_MAX, &desc, &err) !=
+            0)
         goto fail;
     if (!name_ok(name)) {
         rg_err_field(&err, RG_EINVAL, "name",

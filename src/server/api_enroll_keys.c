@@ -42,10 +42,10 @@ void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp)
     if (rg_store_enroll_key_create(srv->store, &k, &audit, &err) != 0)
         goto fail;
     json_decref(body);
-    json_t *v = json_pack("{s:I,s:s,s:o,s:I}", "id", (json_int_t)k.id, "key",
-                          secret, "uses",
-                          uses < 0 ? json_null() : json_integer(uses),
-                          "expires_ms", (json_int_t)k.expires_ms);
+    json_t *v =
+        json_pack("{s:I,s:s,s:o,s:I}", "id", (json_int_t)k.id, "key", secret,
+                  "uses", uses < 0 ? json_null() : json_integer(uses),
+                  "expires_ms", (json_int_t)k.expires_ms);
     sodium_memzero(secret, sizeof secret);
     rg_resp_json(resp, 201, v);
     return;

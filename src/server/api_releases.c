@@ -23,7 +23,7 @@ static json_t *release_json(const rg_release_rec *r)
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"channel", "version", "artifact",
-                                          "notes", "urgency", NULL};
+                                          "notes",   "urgency", NULL};
     const char *channel = NULL, *artifact = NULL, *notes = NULL,
                *urgency = NULL;
     int64_t version = 0;
@@ -42,9 +42,10 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_json_string(body, "urgency", true, 16, &urgency, &err))
         goto fail;
     if (!rg_sha256_hex_valid(artifact)) {
-        rg_err_field(&err, RG_EINVAL, "artifact",
-                     "artifact '%.64s' is not a sha256 digest (64 lower-case hex)",
-                     artifact);
+        rg_err_field(
+            &err, RG_EINVAL, "artifact",
+            "artifact '%.64s' is not a sha256 digest (64 lower-case hex)",
+            artifact);
         goto fail;
     }
     if (strcmp(urgency, "standard") != 0 && strcmp(urgency, "emergency") != 0) {
@@ -61,7 +62,8 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(target, sizeof target, "release:%s/%lld", channel,
              (long long)version);
     rg_audit_init(&audit, srv, req, "release.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail, "{\"sha256\":\"%s\"}", artifact);
+    snprintf(audit.detail, sizeof audit.detail, "{\"sha256\":\"%s\"}",
+             artifact);
     r.created_ms = audit.at_ms;
     snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
     if (rg_store_release_create(srv->store, &r, &audit, &err) != 0)

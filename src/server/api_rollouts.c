@@ -63,8 +63,8 @@ static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
     decisions = json_array();
     if (!decisions)
         goto oom;
-    int rc = rg_store_decision_list(srv->store, r->id, decision_one, decisions,
-                                    err);
+    int rc =
+        rg_store_decision_list(srv->store, r->id, decision_one, decisions, err);
     if (rc != 0) {
         json_decref(decisions);
         json_decref(out);
@@ -80,8 +80,7 @@ oom:
     return NULL;
 }
 
-static void send_rollout(rg_server *srv, rg_resp *resp, int status,
-                         int64_t id)
+static void send_rollout(rg_server *srv, rg_resp *resp, int status, int64_t id)
 {
     rg_rollout_rec r;
     rg_err err;
@@ -190,8 +189,8 @@ void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
             return;
         }
     }
-    if (rg_store_rollout_list(srv->store, active_only, collect_one, &l,
-                              &err) != 0)
+    if (rg_store_rollout_list(srv->store, active_only, collect_one, &l, &err) !=
+        0)
         goto fail;
     arr = json_array();
     if (!arr)

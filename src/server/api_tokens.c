@@ -135,7 +135,8 @@ void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
     int rc = rg_store_token_list(srv->store, find_one, &f, &err);
     if (rc != 1) {
         if (rc == 0)
-            rg_err_set(&err, RG_ENOTFOUND, "token %lld not found", (long long)id);
+            rg_err_set(&err, RG_ENOTFOUND, "token %lld not found",
+                       (long long)id);
         rg_resp_error(resp, &err);
         return;
     }

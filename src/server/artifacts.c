@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 struct rg_artifact_upload {
-    char dir[PATH_MAX];   /* DATA/artifacts */
-    char tmp[PATH_MAX];   /* the temporary file, "" once renamed */
+    char dir[PATH_MAX]; /* DATA/artifacts */
+    char tmp[PATH_MAX]; /* the temporary file, "" once renamed */
     int fd;
     uint64_t size;
     uint64_t max;
@@ -124,7 +124,8 @@ int rg_artifact_upload_commit(rg_artifact_upload *u, char sha256[65],
     *size = u->size;
     *existed = false;
     int n1 = snprintf(sub, sizeof sub, "%s/%.2s", u->dir, sha256);
-    int n2 = snprintf(final, sizeof final, "%s/%.2s/%s", u->dir, sha256, sha256);
+    int n2 =
+        snprintf(final, sizeof final, "%s/%.2s/%s", u->dir, sha256, sha256);
     if (n1 < 0 || (size_t)n1 >= sizeof sub || n2 < 0 ||
         (size_t)n2 >= sizeof final)
         return rg_err_set(err, RG_EIO, "artifact path is too long");
@@ -139,8 +140,8 @@ int rg_artifact_upload_commit(rg_artifact_upload *u, char sha256[65],
         return rg_err_set(err, RG_EIO, "fsync '%s': %s", u->tmp,
                           strerror(errno));
     if (rename(u->tmp, final) != 0)
-        return rg_err_set(err, RG_EIO, "rename '%s' to '%s': %s", u->tmp,
-                          final, strerror(errno));
+        return rg_err_set(err, RG_EIO, "rename '%s' to '%s': %s", u->tmp, final,
+                          strerror(errno));
     u->tmp[0] = '\0';
     rc = fsync_dir(sub, err);
     if (rc == 0)

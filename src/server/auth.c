@@ -74,11 +74,11 @@ int rg_auth_admin(rg_server *srv, const rg_req *req, int min_role,
         return rg_err_set(err, RG_EAUTH, "token '%s' has expired", t.name);
     int role = rg_role_parse(t.role);
     if (role < 0)
-        return rg_err_set(err, RG_EAUTH, "token '%s' has no valid role", t.name);
+        return rg_err_set(err, RG_EAUTH, "token '%s' has no valid role",
+                          t.name);
     if (role < min_role)
-        return rg_err_set(err, RG_EFORBIDDEN,
-                          "token '%s' is %s; this needs %s", t.name, t.role,
-                          rg_role_name(min_role));
+        return rg_err_set(err, RG_EFORBIDDEN, "token '%s' is %s; this needs %s",
+                          t.name, t.role, rg_role_name(min_role));
     rg_caller *c = calloc(1, sizeof *c);
     if (!c)
         return rg_err_set(err, RG_ENOMEM, "out of memory");

@@ -16,7 +16,7 @@
 #include "store/store.h"
 
 typedef enum rg_role {
-    RG_ROLE_NONE = 0,     /* route needs no admin token */
+    RG_ROLE_NONE = 0, /* route needs no admin token */
     RG_ROLE_VIEWER = 1,
     RG_ROLE_OPERATOR = 2,
     RG_ROLE_ADMIN = 3,
@@ -32,7 +32,7 @@ int rg_role_parse(const char *name);
 typedef struct rg_caller {
     int64_t token_id;
     char name[RG_NAME_MAX + 1];
-    int role;                  /* rg_role */
+    int role; /* rg_role */
 } rg_caller;
 
 /* Creates a new secret: secret gets 64 hex digits (32 random bytes), hash

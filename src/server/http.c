@@ -36,8 +36,8 @@ typedef struct exchange {
     struct MHD_Connection *mc;
     rg_body_sink sink;
     bool has_sink;
-    uint64_t received;  /* body bytes seen so far */
-    uint64_t limit;     /* body cap for this request */
+    uint64_t received; /* body bytes seen so far */
+    uint64_t limit;    /* body cap for this request */
     bool queued;
     char client[64];
 } exchange;
@@ -114,10 +114,9 @@ int rg_resp_json(rg_resp *resp, int status, json_t *v)
 void rg_resp_error(rg_resp *resp, const rg_err *err)
 {
     int code = err->code == RG_OK ? RG_EINTERNAL : err->code;
-    json_t *e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
-                          rg_code_name(code), "message",
-                          err->msg[0] ? err->msg : rg_code_name(code), "field",
-                          err->field);
+    json_t *e = json_pack(
+        "{s:{s:s,s:s,s:s}}", "error", "code", rg_code_name(code), "message",
+        err->msg[0] ? err->msg : rg_code_name(code), "field", err->field);
     if (!e) {
         resp_oom(resp);
         return;
@@ -125,8 +124,8 @@ void rg_resp_error(rg_resp *resp, const rg_err *err)
     rg_resp_json(resp, rg_code_http_status(code), e);
 }
 
-void rg_resp_errorf(rg_resp *resp, int code, const char *field,
-                    const char *fmt, ...)
+void rg_resp_errorf(rg_resp *resp, int code, const char *field, const char *fmt,
+                    ...)
 {
     rg_err err;
     rg_err_clear(&err);
@@ -197,8 +196,8 @@ int rg_http_range_parse(const char *hdr, uint64_t size, uint64_t *start,
 int rg_resp_file(rg_resp *resp, const rg_req *req, int fd, uint64_t size)
 {
     uint64_t start = 0, len = size;
-    int rc = rg_http_range_parse(rg_req_header(req, "Range"), size, &start,
-                                 &len);
+    int rc =
+        rg_http_range_parse(rg_req_header(req, "Range"), size, &start, &len);
     if (rc < 0) {
         close(fd);
         rg_resp_errorf(resp, RG_ERANGE, "Range",
@@ -251,8 +250,7 @@ static enum MHD_Result queue(exchange *x)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
     if (resp->content_type && strcmp(resp->content_type, json_ctype) != 0)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
-    enum MHD_Result ret =
-        MHD_queue_response(x->mc, (unsigned)resp->status, r);
+    enum MHD_Result ret = MHD_queue_response(x->mc, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     x->queued = ret == MHD_YES;
     return ret;
@@ -263,12 +261,12 @@ static enum MHD_Result queue(exchange *x)
 /* Declared body length: 0 none, UINT64_MAX unknown (chunked). */
 static uint64_t declared_length(struct MHD_Connection *mc)
 {
-    const char *te = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-                                                 "Transfer-Encoding");
+    const char *te =
+        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Transfer-Encoding");
     if (te && strcasestr(te, "chunked"))
         return UINT64_MAX;
-    const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-                                                 "Content-Length");
+    const char *cl =
+        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
     uint64_t n = 0;
     if (cl && parse_u64(cl, strlen(cl), &n) != 0)
         return UINT64_MAX;
@@ -284,7 +282,8 @@ static void peer_address(struct MHD_Connection *mc, char *out, size_t cap)
         return;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+        inet_ntop(AF_INET,
+                  &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
                   out, (socklen_t)cap);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6,
@@ -468,8 +467,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         return rg_err_set(err, RG_ENOMEM, "http: out of memory");
     h->app = *app;
     unsigned threads = opts->threads ? opts->threads : 1;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem o[10];
@@ -478,8 +477,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
                                      (intptr_t)on_log, h};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     if (threads > 1)
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
-                                         threads, NULL};
+        o[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
     o[n++] = (struct MHD_OptionItem){
         MHD_OPTION_CONNECTION_LIMIT,
         opts->max_connections ? opts->max_connections : 4096, NULL};
@@ -488,8 +487,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         opts->conn_timeout_s ? opts->conn_timeout_s : 30, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                      (intptr_t)on_completed, h};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-                                     NULL};
+    o[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
                                  MHD_OPTION_ARRAY, o, MHD_OPTION_END);

@@ -24,7 +24,8 @@ static const char usage[] =
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
     "\n"
     "  init                 create DIR (mode 0700), its database and an admin\n"
-    "                       token named \"admin\", printed alone on the last line\n"
+    "                       token named \"admin\", printed alone on the last "
+    "line\n"
     "  --data DIR           data directory (database, artifacts); required\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
@@ -63,10 +64,17 @@ static int fail(const char *fmt, const char *a)
 
 static bool flag_known(const char *f)
 {
-    static const char *const flags[] = {
-        "--data",     "--listen",   "--artifact-max",    "--threads",
-        "--interval", "--tick-ms",  "--flush-ms",        "--max-connections",
-        "--timeout",  "--log-level", NULL};
+    static const char *const flags[] = {"--data",
+                                        "--listen",
+                                        "--artifact-max",
+                                        "--threads",
+                                        "--interval",
+                                        "--tick-ms",
+                                        "--flush-ms",
+                                        "--max-connections",
+                                        "--timeout",
+                                        "--log-level",
+                                        NULL};
     for (size_t i = 0; flags[i]; i++)
         if (strcmp(f, flags[i]) == 0)
             return true;
@@ -126,7 +134,8 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
         } else if (strcmp(f, "--artifact-max") == 0) {
             if (parse_uint(v, 1, 1ull << 40, &n) != 0)
-                return fail("--artifact-max: expected bytes (1..2^40), got '%s'", v);
+                return fail(
+                    "--artifact-max: expected bytes (1..2^40), got '%s'", v);
             cfg->artifact_max = n;
         } else if (strcmp(f, "--threads") == 0) {
             if (parse_uint(v, 1, 256, &n) != 0)
@@ -134,7 +143,8 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             cfg->threads = (unsigned)n;
         } else if (strcmp(f, "--interval") == 0) {
             if (parse_uint(v, 1, 86400, &n) != 0)
-                return fail("--interval: expected seconds (1..86400), got '%s'", v);
+                return fail("--interval: expected seconds (1..86400), got '%s'",
+                            v);
             cfg->checkin_interval_s = (int)n;
         } else if (strcmp(f, "--tick-ms") == 0) {
             if (parse_uint(v, 1, 3600000, &n) != 0)
@@ -146,17 +156,20 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             cfg->flush_ms = (int)n;
         } else if (strcmp(f, "--max-connections") == 0) {
             if (parse_uint(v, 1, 1000000, &n) != 0)
-                return fail("--max-connections: expected 1..1000000, got '%s'", v);
+                return fail("--max-connections: expected 1..1000000, got '%s'",
+                            v);
             cfg->max_connections = (unsigned)n;
         } else if (strcmp(f, "--timeout") == 0) {
             if (parse_uint(v, 1, 86400, &n) != 0)
-                return fail("--timeout: expected seconds (1..86400), got '%s'", v);
+                return fail("--timeout: expected seconds (1..86400), got '%s'",
+                            v);
             cfg->conn_timeout_s = (unsigned)n;
         } else if (strcmp(f, "--log-level") == 0) {
             int l = rg_log_level_parse(v);
             if (l < 0)
                 return fail("--log-level: expected debug, info, warn or error, "
-                            "got '%s'", v);
+                            "got '%s'",
+                            v);
             *log_level = l;
         } else {
             return fail("unknown flag '%s' (see --help)", f);

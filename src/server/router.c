@@ -127,17 +127,18 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
     }
     req->route = st;
     bool known;
-    st->route = rg_router_match(req->method, req->path, &known, req->params,
-                                &req->n_params, st->scratch, sizeof st->scratch);
+    st->route =
+        rg_router_match(req->method, req->path, &known, req->params,
+                        &req->n_params, st->scratch, sizeof st->scratch);
     if (!st->route) {
         if (known) {
             rg_resp_errorf(resp, RG_EINVAL, NULL,
-                           "method %.16s is not allowed on %.128s",
-                           req->method, req->path);
+                           "method %.16s is not allowed on %.128s", req->method,
+                           req->path);
             resp->status = 405;
         } else {
-            rg_resp_errorf(resp, RG_ENOTFOUND, NULL, "no route for %.16s %.128s",
-                           req->method, req->path);
+            rg_resp_errorf(resp, RG_ENOTFOUND, NULL,
+                           "no route for %.16s %.128s", req->method, req->path);
         }
         return;
     }

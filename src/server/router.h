@@ -21,10 +21,10 @@
 #include <stddef.h>
 
 typedef struct rg_route {
-    const char *method;   /* "GET", "POST", "PUT", "DELETE" */
-    const char *pattern;  /* "/v1/rollouts/{}/pause"; "{}" is one segment */
-    int role;             /* rg_role needed (auth.h) */
-    bool upload;          /* raw body streamed to an artifact upload */
+    const char *method;  /* "GET", "POST", "PUT", "DELETE" */
+    const char *pattern; /* "/v1/rollouts/{}/pause"; "{}" is one segment */
+    int role;            /* rg_role needed (auth.h) */
+    bool upload;         /* raw body streamed to an artifact upload */
     rg_handler handler;
 } rg_route;
 

@@ -27,8 +27,8 @@ int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
 {
     int n = snprintf(out, cap, "%s/rollgate.db", data_dir);
     if (n < 0 || (size_t)n >= cap)
-        return rg_err_set(err, RG_EINVAL, "data directory '%.64s...' is too long",
-                          data_dir);
+        return rg_err_set(err, RG_EINVAL,
+                          "data directory '%.64s...' is too long", data_dir);
     return 0;
 }
 

@@ -66,7 +66,8 @@ static int setup(void **state)
     make_token(f, "v", "viewer", 0, f->viewer, NULL);
     make_token(f, "soon", "admin", f->now + 1000, f->expiring, NULL);
     make_token(f, "gone", "operator", 0, f->revoked, &rid);
-    assert_int_equal(rg_store_token_revoke(f->srv.store, rid, f->now, NULL, &err), 0);
+    assert_int_equal(
+        rg_store_token_revoke(f->srv.store, rid, f->now, NULL, &err), 0);
     rg_http_app app;
     rg_router_app(&f->srv, &app);
     rg_http_opts o = {.listen = "127.0.0.1:0", .threads = 1};
@@ -98,12 +99,12 @@ static int call(fixture *f, const char *method, const char *path,
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     char req[1024];
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     "%s%s%sContent-Length: %zu\r\n\r\n%s",
-                     method, path, auth ? "Authorization: " : "",
-                     auth ? auth : "", auth ? "\r\n" : "",
-                     body ? strlen(body) : 0, body ? body : "");
+    int n =
+        snprintf(req, sizeof req,
+                 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                 "%s%s%sContent-Length: %zu\r\n\r\n%s",
+                 method, path, auth ? "Authorization: " : "", auth ? auth : "",
+                 auth ? "\r\n" : "", body ? strlen(body) : 0, body ? body : "");
     assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
     size_t got = 0;
     ssize_t r;
@@ -119,33 +120,45 @@ static void tokens_and_roles(void **state)
     fixture *f = *state;
     char out[4096], hdr[128];
     snprintf(hdr, sizeof hdr, "Bearer %s", f->viewer);
-    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out), 200);
-    assert_int_equal(call(f, "POST", "/v1/channels", hdr, "{\"name\":\"x\"}", out,
-                          sizeof out), 403);
+    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out),
+                     200);
+    assert_int_equal(call(f, "POST", "/v1/channels", hdr, "{\"name\":\"x\"}",
+                          out, sizeof out),
+                     403);
     assert_non_null(strstr(out, "\"code\":\"forbidden\""));
-    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out), 403);
+    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out),
+                     403);
     /* Scheme and header are case-insensitive; the token is not. */
     snprintf(hdr, sizeof hdr, "bearer %s", f->viewer);
-    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out), 200);
+    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out),
+                     200);
     for (char *p = hdr + 7; *p; p++)
         if (*p >= 'a' && *p <= 'f')
             *p = (char)(*p - 'a' + 'A');
-    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out), 401);
-    assert_int_equal(call(f, "GET", "/v1/channels", NULL, NULL, out, sizeof out), 401);
+    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out),
+                     401);
+    assert_int_equal(
+        call(f, "GET", "/v1/channels", NULL, NULL, out, sizeof out), 401);
     assert_non_null(strstr(out, "\"code\":\"unauthorized\""));
-    assert_int_equal(call(f, "GET", "/v1/channels", "Bearer ", NULL, out, sizeof out), 401);
-    assert_int_equal(call(f, "GET", "/v1/channels", "Token abc", NULL, out, sizeof out), 401);
+    assert_int_equal(
+        call(f, "GET", "/v1/channels", "Bearer ", NULL, out, sizeof out), 401);
+    assert_int_equal(
+        call(f, "GET", "/v1/channels", "Token abc", NULL, out, sizeof out),
+        401);
     /* Unknown but well-formed. */
     char unknown[65];
     rg_random_hex(unknown, 32);
     snprintf(hdr, sizeof hdr, "Bearer %s", unknown);
-    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out), 401);
+    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out),
+                     401);
     /* Revoked. */
     snprintf(hdr, sizeof hdr, "Bearer %s", f->revoked);
-    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out), 401);
+    assert_int_equal(call(f, "GET", "/v1/channels", hdr, NULL, out, sizeof out),
+                     401);
     assert_non_null(strstr(out, "revoked"));
     /* Health needs nothing. */
-    assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, out, sizeof out), 200);
+    assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, out, sizeof out),
+                     200);
 }
 
 static void expiry_follows_the_injected_clock(void **state)
@@ -153,11 +166,14 @@ static void expiry_follows_the_injected_clock(void **state)
     fixture *f = *state;
     char out[4096], hdr[128];
     snprintf(hdr, sizeof hdr, "Bearer %s", f->expiring);
-    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out), 200);
+    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out),
+                     200);
     f->now += 999;
-    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out), 200);
+    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out),
+                     200);
     f->now += 1;
-    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out), 401);
+    assert_int_equal(call(f, "GET", "/v1/tokens", hdr, NULL, out, sizeof out),
+                     401);
     assert_non_null(strstr(out, "expired"));
 }
 
@@ -166,7 +182,9 @@ static void audit_records_name_the_caller(void **state)
     fixture *f = *state;
     rg_caller c = {.token_id = 7, .role = RG_ROLE_OPERATOR};
     snprintf(c.name, sizeof c.name, "ci");
-    rg_req req = {.method = "POST", .path = "/v1/channels", .client = "10.0.0.9",
+    rg_req req = {.method = "POST",
+                  .path = "/v1/channels",
+                  .client = "10.0.0.9",
                   .auth = &c};
     rg_audit_rec a;
     rg_audit_init(&a, &f->srv, &req, "channel.create", "channel:x", "because");
@@ -188,8 +206,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tokens_and_roles, setup, teardown),
-        cmocka_unit_test_setup_teardown(expiry_follows_the_injected_clock, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(expiry_follows_the_injected_clock,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(audit_records_name_the_caller, setup,
                                         teardown),
     };

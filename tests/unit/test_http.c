@@ -91,7 +91,8 @@ static void app_end(void *ctx, rg_req *req)
 static int dial(unsigned port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     return fd;
@@ -203,7 +204,8 @@ static void declared_oversize_is_413_before_the_body(void **state)
     close(fd);
     /* Same for the sink's own cap (1000 here). */
     fd = dial(rg_http_port(h));
-    const char put[] = "PUT /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n";
+    const char put[] =
+        "PUT /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n";
     send_all(fd, put, sizeof put - 1);
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 413);
     close(fd);
@@ -256,8 +258,9 @@ static void sink_receives_the_body(void **state)
     char buf[8192];
     const char *body;
     char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "PUT /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    int n = snprintf(
+        req, sizeof req,
+        "PUT /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
     memset(req + n, 'z', 1000);
     send_all(fd, req, (size_t)n + 1000);
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 200);
@@ -285,13 +288,15 @@ static void range_parsing(void **state)
     assert_int_equal(rg_http_range_parse("bytes=10-", 10, &s, &l), RG_ERANGE);
     assert_int_equal(rg_http_range_parse("bytes=4-2", 10, &s, &l), RG_ERANGE);
     assert_int_equal(rg_http_range_parse("bytes=-0", 10, &s, &l), RG_ERANGE);
-    assert_int_equal(rg_http_range_parse("bytes=1-2,4-5", 10, &s, &l), RG_ERANGE);
+    assert_int_equal(rg_http_range_parse("bytes=1-2,4-5", 10, &s, &l),
+                     RG_ERANGE);
     assert_int_equal(rg_http_range_parse("items=1-2", 10, &s, &l), RG_ERANGE);
     assert_int_equal(rg_http_range_parse("bytes=a-b", 10, &s, &l), RG_ERANGE);
     assert_int_equal(rg_http_range_parse("bytes=-", 10, &s, &l), RG_ERANGE);
     assert_int_equal(rg_http_range_parse("bytes=0-", 0, &s, &l), RG_ERANGE);
-    assert_int_equal(rg_http_range_parse("bytes=99999999999999999999-", 10, &s, &l),
-                     RG_ERANGE);
+    assert_int_equal(
+        rg_http_range_parse("bytes=99999999999999999999-", 10, &s, &l),
+        RG_ERANGE);
 }
 
 static void file_responses_honour_range(void **state)
@@ -305,16 +310,19 @@ static void file_responses_honour_range(void **state)
     send_all(fd, full, sizeof full - 1);
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 200);
     assert_string_equal(body, "0123456789");
-    const char part[] = "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=3-5\r\n\r\n";
+    const char part[] =
+        "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=3-5\r\n\r\n";
     send_all(fd, part, sizeof part - 1);
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 206);
     assert_string_equal(body, "345");
     assert_non_null(strcasestr(buf, "Content-Range: bytes 3-5/10"));
-    const char tail[] = "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=-2\r\n\r\n";
+    const char tail[] =
+        "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=-2\r\n\r\n";
     send_all(fd, tail, sizeof tail - 1);
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 206);
     assert_string_equal(body, "89");
-    const char bad[] = "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-\r\n\r\n";
+    const char bad[] =
+        "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-\r\n\r\n";
     send_all(fd, bad, sizeof bad - 1);
     assert_int_equal(read_resp(fd, buf, sizeof buf, &body), 416);
     assert_non_null(strcasestr(buf, "Content-Range: bytes */10"));

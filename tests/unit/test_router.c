@@ -14,9 +14,9 @@
 
 #include <string.h>
 
-static const rg_route *match(const char *method, const char *path,
-                             bool *known, const char **params, size_t *n,
-                             char *scratch, size_t cap)
+static const rg_route *match(const char *method, const char *path, bool *known,
+                             const char **params, size_t *n, char *scratch,
+                             size_t cap)
 {
     return rg_router_match(method, path, known, params, n, scratch, cap);
 }
@@ -59,8 +59,8 @@ static void every_documented_route_has_its_role(void **state)
     assert_int_equal(n_routes, sizeof want / sizeof *want);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         bool known;
-        const rg_route *r = match(want[i].method, want[i].path, &known, NULL,
-                                  NULL, NULL, 0);
+        const rg_route *r =
+            match(want[i].method, want[i].path, &known, NULL, NULL, NULL, 0);
         assert_non_null(r);
         assert_true(known);
         assert_int_equal(r->role, want[i].role);
@@ -101,8 +101,8 @@ static void unknown_paths_and_methods(void **state)
     assert_false(known);
     assert_null(match("GET", "/v1/releases/", &known, NULL, NULL, NULL, 0));
     assert_false(known); /* an empty segment is not a parameter */
-    assert_null(match("GET", "/v1/rollouts/1/pause/x", &known, NULL, NULL,
-                      NULL, 0));
+    assert_null(
+        match("GET", "/v1/rollouts/1/pause/x", &known, NULL, NULL, NULL, 0));
     assert_false(known);
     assert_null(match("GET", "", &known, NULL, NULL, NULL, 0));
     assert_false(known);
