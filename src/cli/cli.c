@@ -207,11 +207,10 @@ static bool in_spec(const char *const *spec, const char *name)
 /* `rollgate help [WORDS]`. Returns 0 or a usage error. */
 static int help(rg_cli *cli, const rg_cli_args *a)
 {
-    size_t used;
-    const rg_cli_command *c =
-        a->n_pos >= 2 ? find_command(a->pos + 1, a->n_pos - 1, &used) : NULL;
     if (a->n_pos < 2)
         return print_main_help(cli);
+    size_t used;
+    const rg_cli_command *c = find_command(a->pos + 1, a->n_pos - 1, &used);
     if (c) {
         print_command_help(cli->out, c);
         return 0;
@@ -238,10 +237,15 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
     rg_cli_config cfg;
     int rc;
     specs[n_specs++] = global_opts;
-    for (size_t i = 0; i < N_TABLES; i++)
-        for (const rg_cli_command *c = tables[i];
-             c->group && n_specs < MAX_SPECS; c++)
+    for (size_t i = 0; i < N_TABLES; i++) {
+        for (const rg_cli_command *c = tables[i]; c->group; c++) {
+            if (n_specs == MAX_SPECS)
+                return rg_err_set(&cli->err, RG_EINTERNAL,
+                                  "more than %d commands: raise MAX_SPECS",
+                                  MAX_SPECS - 1);
             specs[n_specs++] = c->opts;
+        }
+    }
 
     /* `--version` alone: `release create --version N` owns the name. */
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
