@@ -26,16 +26,6 @@ void rg_gate_params_default(rg_gate_params *p)
     p->min_endpoints = 0;
 }
 
-const char *rg_verdict_name(rg_verdict v)
-{
-    switch (v) {
-    case RG_VERDICT_PASS: return "pass";
-    case RG_VERDICT_HALT: return "halt";
-    case RG_VERDICT_CONTINUE: break;
-    }
-    return "continue";
-}
-
 void rg_analysis_release(rg_analysis *a)
 {
     free(a->strata);

@@ -40,6 +40,7 @@
 #define RG_ANALYZER_H
 
 #include "common/err.h"
+#include "model/rollout.h" /* rg_verdict: the gate speaks the state machine's verdicts (never hold) */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,12 +78,6 @@ typedef struct rg_stratum_counts {
     uint64_t control_windows; /* control endpoint-windows that ended */
     uint64_t control_silent;  /* those without any check-in */
 } rg_stratum_counts;
-
-typedef enum rg_verdict {
-    RG_VERDICT_CONTINUE = 0,
-    RG_VERDICT_PASS = 1,
-    RG_VERDICT_HALT = 2,
-} rg_verdict;
 
 /* A stratum's counts and statistics in the evidence record. */
 typedef struct rg_stratum_evidence {
@@ -134,7 +129,5 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
  * empty. a may be empty already. */
 void rg_analysis_release(rg_analysis *a);
 
-/* "continue", "pass" or "halt". */
-const char *rg_verdict_name(rg_verdict v);
 
 #endif
