@@ -48,7 +48,8 @@ static int bearer_hash(const rg_req *req, uint8_t hash[RG_FLEET_TOKEN_BYTES],
     if (!h)
         return rg_err_set(err, RG_EAUTH, "missing Authorization header");
     if (strncasecmp(h, "Bearer ", 7) != 0)
-        return rg_err_set(err, RG_EAUTH, "Authorization must be 'Bearer <token>'");
+        return rg_err_set(err, RG_EAUTH,
+                          "Authorization must be 'Bearer <token>'");
     const char *t = h + 7;
     size_t n = strlen(t);
     if (n == 0 || n > RG_AGENT_TOKEN_MAX || strcspn(t, " \t") != n)
@@ -103,8 +104,9 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     int64_t now = rg_clock_now(srv->clock);
     if (rg_store_enroll_key_use(srv->store, key_hash, now, &err) < 0) {
         if (err.code == RG_EAUTH || err.code == RG_ENOTFOUND)
-            rg_err_field(&err, RG_EAUTH, "enrollment_key",
-                         "enrollment key is unknown, expired, revoked or used up");
+            rg_err_field(
+                &err, RG_EAUTH, "enrollment_key",
+                "enrollment key is unknown, expired, revoked or used up");
         goto fail;
     }
     rg_random_hex(token, 32);
@@ -177,7 +179,8 @@ static int parse_installed(const json_t *inst, rg_fleet_installed *out,
                             RG_AGENT_INSTALLED_MAX);
     const char *ch;
     json_t *v;
-    json_object_foreach((json_t *)inst, ch, v) {
+    json_object_foreach((json_t *)inst, ch, v)
+    {
         char prefix[RG_NAME_MAX + 16];
         snprintf(prefix, sizeof prefix, "installed.%.*s.", RG_NAME_MAX, ch);
         if (strlen(ch) == 0 || strlen(ch) > RG_NAME_MAX)
@@ -189,8 +192,10 @@ static int parse_installed(const json_t *inst, rg_fleet_installed *out,
                                 "installed.%s must be an object", ch);
         int64_t rel = 0, ver = 0;
         const char *sha = NULL;
-        if (rg_json_int(v, "release", true, 1, INT64_C(1) << 53, &rel, err) < 0 ||
-            rg_json_int(v, "version", false, 1, INT64_C(1) << 53, &ver, err) < 0 ||
+        if (rg_json_int(v, "release", true, 1, INT64_C(1) << 53, &rel, err) <
+                0 ||
+            rg_json_int(v, "version", false, 1, INT64_C(1) << 53, &ver, err) <
+                0 ||
             rg_json_string(v, "sha256", false, 64, &sha, err) < 0)
             return requalify(err, prefix);
         if (*n < RG_FLEET_CHANNELS) {
@@ -206,12 +211,13 @@ static int parse_events(const json_t *events, const char *endpoint_id,
                         int64_t now, rg_event_rec *out, int *types, size_t *n,
                         rg_err *err)
 {
-    static const char *const allowed[] = {"id", "type", "channel", "release",
-                                          "at_ms", "detail", NULL};
+    static const char *const allowed[] = {
+        "id", "type", "channel", "release", "at_ms", "detail", NULL};
     *n = 0;
     size_t i;
     json_t *ev;
-    json_array_foreach((json_t *)events, i, ev) {
+    json_array_foreach((json_t *)events, i, ev)
+    {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "events[%zu].", i);
         if (!json_is_object(ev))
@@ -223,15 +229,18 @@ static int parse_events(const json_t *events, const char *endpoint_id,
             rg_json_string(ev, "id", true, EVENT_ID_MAX, &id, err) < 0 ||
             rg_json_string(ev, "type", true, 16, &type, err) < 0 ||
             rg_json_string(ev, "channel", true, RG_NAME_MAX, &ch, err) < 0 ||
-            rg_json_int(ev, "release", true, 1, INT64_C(1) << 53, &rel, err) < 0 ||
-            rg_json_int(ev, "at_ms", false, 0, INT64_C(1) << 53, &at, err) < 0 ||
+            rg_json_int(ev, "release", true, 1, INT64_C(1) << 53, &rel, err) <
+                0 ||
+            rg_json_int(ev, "at_ms", false, 0, INT64_C(1) << 53, &at, err) <
+                0 ||
             rg_json_string(ev, "detail", false, DETAIL_MAX, &detail, err) < 0)
             return requalify(err, prefix);
         int t = event_type_index(type);
         if (t < 0) {
             rg_err_field(err, RG_EINVAL, "type",
                          "event type '%.16s' is not one of applying, healthy, "
-                         "failed, reverted, crashed", type);
+                         "failed, reverted, crashed",
+                         type);
             return requalify(err, prefix);
         }
         rg_event_rec *r = &out[(*n)++];
@@ -316,7 +325,8 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     }
     for (size_t i = 0; i < n_ev; i++) {
-        atomic_fetch_add_explicit(&st_events[types[i]], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st_events[types[i]], 1,
+                                  memory_order_relaxed);
         if (json_array_append_new(acks, json_string(evs[i].event_id)) < 0) {
             rg_err_set(&err, RG_ENOMEM, "out of memory");
             goto fail;
@@ -328,8 +338,8 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     rg_resp_json(resp, 200,
                  json_pack("{s:i, s:O, s:O, s:O}", "interval_s",
-                           srv->cfg.checkin_interval_s, "acks", acks,
-                           "desired", desired, "notices", notices));
+                           srv->cfg.checkin_interval_s, "acks", acks, "desired",
+                           desired, "notices", notices));
     goto cleanup;
 fail:
     rg_resp_error(resp, &err);
@@ -357,8 +367,8 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     const char *sha = req->n_params ? req->params[0] : "";
     if (!rg_sha256_hex_valid(sha)) {
-        rg_err_field(&err, RG_ENOTFOUND, "sha256",
-                     "artifact '%.64s' not found", sha);
+        rg_err_field(&err, RG_ENOTFOUND, "sha256", "artifact '%.64s' not found",
+                     sha);
         goto fail;
     }
     if (rg_artifact_open(srv, sha, &fd, &size, &err) < 0)
@@ -445,7 +455,7 @@ void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_err err;
     rg_err_clear(&err);
-    char (*ids)[RG_EPID_MAX + 1] = NULL;
+    char(*ids)[RG_EPID_MAX + 1] = NULL;
     size_t n = 0;
     bool more = false, present = false;
     int64_t limit = LIST_LIMIT_DEFAULT;
@@ -465,8 +475,8 @@ void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
                        "query argument 'after' must be an endpoint id");
         goto cleanup;
     }
-    if (rg_fleet_page(srv->fleet, after, (size_t)limit, &ids, &n, &more,
-                      &err) < 0) {
+    if (rg_fleet_page(srv->fleet, after, (size_t)limit, &ids, &n, &more, &err) <
+        0) {
         rg_resp_error(resp, &err);
         goto cleanup;
     }

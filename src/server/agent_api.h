@@ -28,9 +28,9 @@
 
 #include <stdint.h>
 
-#define RG_AGENT_EVENTS_MAX 256     /* events per check-in */
-#define RG_AGENT_INSTALLED_MAX 64   /* channels in a check-in's installed */
-#define RG_AGENT_TOKEN_MAX 128      /* bearer token length accepted */
+#define RG_AGENT_EVENTS_MAX 256   /* events per check-in */
+#define RG_AGENT_INSTALLED_MAX 64 /* channels in a check-in's installed */
+#define RG_AGENT_TOKEN_MAX 128    /* bearer token length accepted */
 
 void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -42,9 +42,9 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Process-wide agent counters, for /metrics. */
 typedef struct rg_agent_stats {
     uint64_t enrollments;
-    uint64_t checkins_rejected;      /* 401/403 answers to check-ins */
-    uint64_t events[5];              /* received, by rg_agent_event_types order */
-    uint64_t events_new;             /* events stored for the first time */
+    uint64_t checkins_rejected; /* 401/403 answers to check-ins */
+    uint64_t events[5];         /* received, by rg_agent_event_types order */
+    uint64_t events_new;        /* events stored for the first time */
     uint64_t artifact_downloads;
 } rg_agent_stats;
 

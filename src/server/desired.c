@@ -16,7 +16,7 @@ typedef struct snapshot {
 
 struct rg_desired {
     rg_server *srv;
-    pthread_rwlock_t lock;   /* guards snap (the pointer) and its reading */
+    pthread_rwlock_t lock; /* guards snap (the pointer) and its reading */
     snapshot *snap;
     pthread_mutex_t reload_mu; /* one reload at a time: the last one wins */
 };
@@ -43,7 +43,8 @@ static int64_t earliest_ms(const rg_rollout_rec *ro, uint32_t bucket,
         first = 0;
         t = now_ms;
     } else {
-        size_t cur = (size_t)st->wave < p->n_waves ? (size_t)st->wave : p->n_waves - 1;
+        size_t cur =
+            (size_t)st->wave < p->n_waves ? (size_t)st->wave : p->n_waves - 1;
         int64_t base = st->state == RG_RO_PAUSED ? now_ms : st->wave_started_ms;
         t = base + p->waves[cur].min_bake_ms;
         first = cur + 1;
@@ -75,7 +76,8 @@ void rg_desired_pick_for(const rg_desired_channel *c, const char *endpoint_id,
     out->release = c->prev.id ? &c->prev : NULL;
     if (announcing(ro->status.state)) {
         out->notice = &c->release;
-        out->earliest_ms = earliest_ms(ro, bucket, internal, now_ms, fleet_size);
+        out->earliest_ms =
+            earliest_ms(ro, bucket, internal, now_ms, fleet_size);
     }
 }
 
@@ -192,7 +194,8 @@ int rg_desired_open(rg_server *srv, rg_desired **out, rg_err *err)
     *out = NULL;
     rg_desired *d = calloc(1, sizeof *d);
     if (!d)
-        return rg_err_set(err, RG_ENOMEM, "out of memory creating the desired state");
+        return rg_err_set(err, RG_ENOMEM,
+                          "out of memory creating the desired state");
     d->srv = srv;
     pthread_rwlock_init(&d->lock, NULL);
     pthread_mutex_init(&d->reload_mu, NULL);

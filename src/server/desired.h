@@ -35,20 +35,20 @@
 /* One channel's cached state. A plain value. */
 typedef struct rg_desired_channel {
     rg_channel_rec channel;
-    rg_release_rec current;   /* current.id == 0: the channel has none */
+    rg_release_rec current; /* current.id == 0: the channel has none */
     bool has_rollout;
-    rg_rollout_rec rollout;   /* the channel's newest rollout */
-    rg_release_rec release;   /* the rollout's release */
-    rg_release_rec prev;      /* prev.id == 0: none */
+    rg_rollout_rec rollout; /* the channel's newest rollout */
+    rg_release_rec release; /* the rollout's release */
+    rg_release_rec prev;    /* prev.id == 0: none */
 } rg_desired_channel;
 
 /* What one endpoint should have on one channel. Pointers borrow from the
  * rg_desired_channel given to rg_desired_pick. */
 typedef struct rg_desired_pick {
-    const rg_release_rec *release;  /* NULL: nothing desired */
-    int64_t rollout_id;             /* the rollout giving release, or 0 */
-    const rg_release_rec *notice;   /* NULL: nothing to announce */
-    int64_t earliest_ms;            /* the notice's estimate */
+    const rg_release_rec *release; /* NULL: nothing desired */
+    int64_t rollout_id;            /* the rollout giving release, or 0 */
+    const rg_release_rec *notice;  /* NULL: nothing to announce */
+    int64_t earliest_ms;           /* the notice's estimate */
 } rg_desired_pick;
 
 /* Computes the desired release and notice of endpoint_id (internal: it has

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_RECS 1024u            /* records per storage chunk */
-#define ARENA_CHUNK (64u * 1024u)   /* bytes per id arena chunk */
-#define IDX_BITS 26                 /* record index bits in a ref */
+#define CHUNK_RECS 1024u          /* records per storage chunk */
+#define ARENA_CHUNK (64u * 1024u) /* bytes per id arena chunk */
+#define IDX_BITS 26               /* record index bits in a ref */
 #define IDX_MAX ((1u << IDX_BITS) - 2u)
 #define PROFILES_MAX 1000000u
 #define ID_SEED 0x5eedu
@@ -30,32 +30,32 @@ typedef struct rg__ep {
     uint8_t token[RG_FLEET_TOKEN_BYTES]; /* sha256 of the endpoint token */
     int64_t enrolled_ms;
     int64_t last_seen_ms;
-    uint32_t id_off;                       /* id offset in the shard arena */
-    uint32_t profile;                      /* index into f->profiles */
+    uint32_t id_off;  /* id offset in the shard arena */
+    uint32_t profile; /* index into f->profiles */
     uint32_t inst_release[RG_FLEET_CHANNELS];
-    uint8_t inst_ch[RG_FLEET_CHANNELS];    /* channel name index + 1; 0: none */
+    uint8_t inst_ch[RG_FLEET_CHANNELS]; /* channel name index + 1; 0: none */
     uint8_t id_len;
-    uint8_t flags;                         /* F_DIRTY, F_INTERNAL */
+    uint8_t flags; /* F_DIRTY, F_INTERNAL */
 } rg__ep;
 
 typedef struct shard {
     pthread_mutex_t mu;
-    rg__ep **chunks;       /* CHUNK_RECS records each; records never move */
+    rg__ep **chunks; /* CHUNK_RECS records each; records never move */
     size_t n_chunks, cap_chunks;
-    uint32_t n;            /* records in use */
-    char **arena;          /* ARENA_CHUNK bytes each; ids NUL-terminated */
+    uint32_t n;   /* records in use */
+    char **arena; /* ARENA_CHUNK bytes each; ids NUL-terminated */
     size_t n_arena, cap_arena;
-    uint32_t arena_used;   /* bytes used in the last arena chunk */
-    uint32_t *index;       /* open addressing: record index + 1, 0 empty */
-    uint32_t index_cap;    /* power of two, or 0 */
-    uint32_t *dirty;       /* record indexes waiting for a flush */
+    uint32_t arena_used; /* bytes used in the last arena chunk */
+    uint32_t *index;     /* open addressing: record index + 1, 0 empty */
+    uint32_t index_cap;  /* power of two, or 0 */
+    uint32_t *dirty;     /* record indexes waiting for a flush */
     size_t n_dirty, cap_dirty;
 } shard;
 
 /* One interned attribute set, shared by the endpoints that have it. */
 typedef struct profile {
-    char *json;     /* stored attribute form */
-    char *stratum;  /* os-os_version-arch */
+    char *json;    /* stored attribute form */
+    char *stratum; /* os-os_version-arch */
     uint32_t hash;
     bool internal;
 } profile;
@@ -63,7 +63,7 @@ typedef struct profile {
 /* Token index slot: the first 4 bytes of the token hash and a ref. */
 typedef struct tok_slot {
     uint32_t key;
-    uint32_t ref;   /* (shard << IDX_BITS | index) + 1; 0: empty */
+    uint32_t ref; /* (shard << IDX_BITS | index) + 1; 0: empty */
 } tok_slot;
 
 struct rg_fleet {
@@ -80,11 +80,11 @@ struct rg_fleet {
     uint32_t *prof_index;
     uint32_t prof_index_cap;
 
-    pthread_mutex_t ch_mu;      /* serialises appends to channel names */
+    pthread_mutex_t ch_mu; /* serialises appends to channel names */
     char ch_names[RG_FLEET_CHANNEL_NAMES][RG_NAME_MAX + 1];
-    _Atomic uint32_t n_ch;      /* published after the name is written */
+    _Atomic uint32_t n_ch; /* published after the name is written */
 
-    pthread_mutex_t flush_mu;   /* one flush at a time */
+    pthread_mutex_t flush_mu; /* one flush at a time */
 
     _Atomic uint64_t size;
     _Atomic uint64_t checkins;
@@ -137,8 +137,11 @@ static int hex_to_bin(const char *hex, uint8_t out[RG_FLEET_TOKEN_BYTES])
     if (!rg_sha256_hex_valid(hex))
         return -1;
     for (size_t i = 0; i < RG_FLEET_TOKEN_BYTES; i++) {
-        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
-        unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0'
+                                                   : hex[2 * i] - 'a' + 10);
+        unsigned lo =
+            (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0'
+                                             : hex[2 * i + 1] - 'a' + 10);
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
@@ -152,8 +155,8 @@ bool rg_fleet_id_valid(const char *id)
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                  c == ':' || c == '-';
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+                  c == '-';
         if (!ok)
             return false;
     }
@@ -182,8 +185,8 @@ static int attr_string(const json_t *v, const char *name, bool required,
 
 int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err)
 {
-    static const char *const allowed[] = {"os", "os_version", "arch", "hw",
-                                          "region", "tags", NULL};
+    static const char *const allowed[] = {"os",     "os_version", "arch", "hw",
+                                          "region", "tags",       NULL};
     memset(out, 0, sizeof *out);
     if (!json_is_object(v))
         return rg_err_field(err, RG_EINVAL, "attributes",
@@ -203,17 +206,20 @@ int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err)
         return rc;
     json_t *tags = NULL;
     if (rg_json_array(v, "tags", false, RG_FLEET_TAGS_MAX, &tags, err) < 0)
-        return rg_err_field(err, RG_EINVAL, "attributes.tags",
-                            "attributes.tags must be an array of at most %d strings",
-                            RG_FLEET_TAGS_MAX);
+        return rg_err_field(
+            err, RG_EINVAL, "attributes.tags",
+            "attributes.tags must be an array of at most %d strings",
+            RG_FLEET_TAGS_MAX);
     size_t i;
     json_t *t;
-    json_array_foreach(tags, i, t) {
+    json_array_foreach(tags, i, t)
+    {
         const char *s = json_string_value(t);
         if (!s || s[0] == '\0' || strlen(s) > RG_FLEET_ATTR_MAX)
-            return rg_err_field(err, RG_EINVAL, "attributes.tags",
-                                "attributes.tags[%zu] must be a string of 1..%d bytes",
-                                i, RG_FLEET_ATTR_MAX);
+            return rg_err_field(
+                err, RG_EINVAL, "attributes.tags",
+                "attributes.tags[%zu] must be a string of 1..%d bytes", i,
+                RG_FLEET_ATTR_MAX);
         snprintf(out->tags[out->n_tags++], RG_FLEET_ATTR_MAX + 1, "%s", s);
     }
     return 0;
@@ -289,8 +295,8 @@ static int profile_intern(rg_fleet *f, const rg_fleet_attrs *a, uint32_t *out,
         }
     }
     if (f->n_profiles >= PROFILES_MAX) {
-        rc = rg_err_set(err, RG_ETOOBIG, "too many distinct attribute sets (%u)",
-                        PROFILES_MAX);
+        rc = rg_err_set(err, RG_ETOOBIG,
+                        "too many distinct attribute sets (%u)", PROFILES_MAX);
         goto cleanup;
     }
     if ((f->n_profiles + 1) * 10 > f->prof_index_cap * 7 &&
@@ -302,7 +308,8 @@ static int profile_intern(rg_fleet *f, const rg_fleet_attrs *a, uint32_t *out,
         uint32_t cap = f->cap_profiles ? f->cap_profiles * 2 : 16;
         profile *np = realloc(f->profiles, cap * sizeof *np);
         if (!np) {
-            rc = rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
+            rc = rg_err_set(err, RG_ENOMEM,
+                            "out of memory interning attributes");
             goto cleanup;
         }
         f->profiles = np;
@@ -380,8 +387,8 @@ static uint8_t channel_index(rg_fleet *f, const char *name)
 }
 
 /* Stores up to RG_FLEET_CHANNELS installed entries in r. */
-static void set_installed(rg_fleet *f, rg__ep *r,
-                          const rg_fleet_installed *in, size_t n)
+static void set_installed(rg_fleet *f, rg__ep *r, const rg_fleet_installed *in,
+                          size_t n)
 {
     memset(r->inst_ch, 0, sizeof r->inst_ch);
     memset(r->inst_release, 0, sizeof r->inst_release);
@@ -404,8 +411,8 @@ static bool same_installed(rg_fleet *f, const rg__ep *r,
     rg__ep tmp;
     set_installed(f, &tmp, in, n);
     return memcmp(tmp.inst_ch, r->inst_ch, sizeof tmp.inst_ch) == 0 &&
-           memcmp(tmp.inst_release, r->inst_release,
-                  sizeof tmp.inst_release) == 0;
+           memcmp(tmp.inst_release, r->inst_release, sizeof tmp.inst_release) ==
+               0;
 }
 
 /* Parses a stored installed map {"ch": {"release": N, ...}, ...}; entries
@@ -419,7 +426,8 @@ static size_t parse_installed(const char *text,
         goto cleanup;
     const char *k;
     json_t *v;
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         if (n == RG_FLEET_CHANNELS)
             break;
         json_t *rel = json_object_get(v, "release");
@@ -485,7 +493,8 @@ static int shard_index_grow(shard *s)
         return RG_ENOMEM;
     for (uint32_t i = 0; i < s->n; i++) {
         rg__ep *r = rec_at(s, i);
-        uint32_t p = (id_hash(rec_id(s, r), r->id_len) / RG_FLEET_SHARDS) & (cap - 1);
+        uint32_t p =
+            (id_hash(rec_id(s, r), r->id_len) / RG_FLEET_SHARDS) & (cap - 1);
         while (idx[p])
             p = (p + 1) & (cap - 1);
         idx[p] = i + 1;
@@ -610,7 +619,8 @@ static void tok_remove(rg_fleet *f, uint32_t key, uint32_t ref)
     for (uint32_t q = (p + 1) & mask; f->tok[q].ref; q = (q + 1) & mask) {
         uint32_t home = f->tok[q].key & mask;
         /* Move q back into the hole at p when its home is not in (p, q]. */
-        bool between = p <= q ? (home > p && home <= q) : (home > p || home <= q);
+        bool between =
+            p <= q ? (home > p && home <= q) : (home > p || home <= q);
         if (!between) {
             f->tok[p] = f->tok[q];
             f->tok[q].ref = 0;
@@ -683,11 +693,13 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
     json_t *aj = NULL;
     size_t len = strlen(e->id);
     if (!rg_fleet_id_valid(e->id))
-        return rg_err_field(err, RG_EINVAL, "endpoint_id",
-                            "endpoint id '%.*s' must be 1..%d bytes of [A-Za-z0-9._:-]",
-                            64, e->id, RG_EPID_MAX);
+        return rg_err_field(
+            err, RG_EINVAL, "endpoint_id",
+            "endpoint id '%.*s' must be 1..%d bytes of [A-Za-z0-9._:-]", 64,
+            e->id, RG_EPID_MAX);
     if (hex_to_bin(e->token_hash, tok) < 0)
-        return rg_err_set(err, RG_EINVAL, "endpoint '%s': bad token hash", e->id);
+        return rg_err_set(err, RG_EINVAL, "endpoint '%s': bad token hash",
+                          e->id);
     attrs = malloc(sizeof *attrs);
     if (!attrs)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
@@ -728,7 +740,8 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
     memcpy(old, r->token, sizeof old);
     memcpy(r->token, tok, sizeof tok);
     r->profile = prof;
-    r->flags = (uint8_t)((r->flags & ~F_INTERNAL) | (internal ? F_INTERNAL : 0));
+    r->flags =
+        (uint8_t)((r->flags & ~F_INTERNAL) | (internal ? F_INTERNAL : 0));
     r->enrolled_ms = e->enrolled_ms;
     if (!existed) {
         r->last_seen_ms = e->last_seen_ms;
@@ -825,7 +838,8 @@ int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,
     pthread_mutex_lock(&f->prof_mu);
     snprintf(out->attrs_json, sizeof out->attrs_json, "%s",
              f->profiles[prof].json);
-    snprintf(out->stratum, sizeof out->stratum, "%s", f->profiles[prof].stratum);
+    snprintf(out->stratum, sizeof out->stratum, "%s",
+             f->profiles[prof].stratum);
     pthread_mutex_unlock(&f->prof_mu);
     return 0;
 }
@@ -854,8 +868,10 @@ int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
             const char *id = rec_id(s, rec_at(s, k));
             if (after && after[0] && strcmp(id, after) <= 0)
                 continue;
-            if (grow_array((void **)&all, &cap_all, n_all + 1, sizeof *all) < 0) {
-                rc = rg_err_set(err, RG_ENOMEM, "out of memory listing endpoints");
+            if (grow_array((void **)&all, &cap_all, n_all + 1, sizeof *all) <
+                0) {
+                rc = rg_err_set(err, RG_ENOMEM,
+                                "out of memory listing endpoints");
                 break;
             }
             all[n_all++] = id;

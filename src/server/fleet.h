@@ -42,11 +42,11 @@
 #include <stdint.h>
 
 #define RG_FLEET_SHARDS 64
-#define RG_FLEET_CHANNELS 4          /* installed channels kept per endpoint */
-#define RG_FLEET_CHANNEL_NAMES 255   /* distinct channel names fleet-wide */
-#define RG_FLEET_TOKEN_BYTES 32      /* binary SHA-256 of the token */
-#define RG_FLEET_FLUSH_BATCH 1000    /* records per store transaction */
-#define RG_FLEET_ATTR_MAX 64         /* os, os_version, arch, hw, region, tag */
+#define RG_FLEET_CHANNELS 4        /* installed channels kept per endpoint */
+#define RG_FLEET_CHANNEL_NAMES 255 /* distinct channel names fleet-wide */
+#define RG_FLEET_TOKEN_BYTES 32    /* binary SHA-256 of the token */
+#define RG_FLEET_FLUSH_BATCH 1000  /* records per store transaction */
+#define RG_FLEET_ATTR_MAX 64       /* os, os_version, arch, hw, region, tag */
 #define RG_FLEET_TAGS_MAX 16
 
 /* Validated endpoint attributes. */
@@ -54,8 +54,8 @@ typedef struct rg_fleet_attrs {
     char os[RG_FLEET_ATTR_MAX + 1];
     char os_version[RG_FLEET_ATTR_MAX + 1];
     char arch[RG_FLEET_ATTR_MAX + 1];
-    char hw[RG_FLEET_ATTR_MAX + 1];      /* "" when not given */
-    char region[RG_FLEET_ATTR_MAX + 1];  /* "" when not given */
+    char hw[RG_FLEET_ATTR_MAX + 1];     /* "" when not given */
+    char region[RG_FLEET_ATTR_MAX + 1]; /* "" when not given */
     size_t n_tags;
     char tags[RG_FLEET_TAGS_MAX][RG_FLEET_ATTR_MAX + 1];
 } rg_fleet_attrs;
@@ -69,7 +69,8 @@ typedef struct rg_fleet_installed {
 /* A copy of one endpoint, for admin views. */
 typedef struct rg_fleet_endpoint {
     char id[RG_EPID_MAX + 1];
-    char attrs_json[RG_ATTRS_MAX + 1]; /* {"os":..,"os_version":..,"arch":..,"tags":[..]} */
+    char attrs_json[RG_ATTRS_MAX +
+                    1]; /* {"os":..,"os_version":..,"arch":..,"tags":[..]} */
     char stratum[3 * RG_FLEET_ATTR_MAX + 3];
     bool internal;
     int64_t enrolled_ms;
@@ -81,12 +82,12 @@ typedef struct rg_fleet_endpoint {
 /* Counters for /metrics. */
 typedef struct rg_fleet_stats {
     uint64_t endpoints;
-    uint64_t checkins;          /* successful check-ins since start */
-    uint64_t flushes;           /* flush passes that wrote something */
-    uint64_t flushed_records;   /* records written by flushes */
+    uint64_t checkins;        /* successful check-ins since start */
+    uint64_t flushes;         /* flush passes that wrote something */
+    uint64_t flushed_records; /* records written by flushes */
     uint64_t flush_errors;
-    uint64_t dirty;             /* records waiting for the next flush */
-    int64_t last_flush_ms;      /* duration of the last writing pass */
+    uint64_t dirty;        /* records waiting for the next flush */
+    int64_t last_flush_ms; /* duration of the last writing pass */
     int64_t max_flush_ms;
 } rg_fleet_stats;
 

@@ -41,7 +41,8 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_fleet_stats_get(srv->fleet, &fs);
     rg_agent_stats_get(&as);
     rg_orchestrator_stats_get(&os);
-    if (rg_store_rollout_list(srv->store, false, count_state, by_state, &err) < 0) {
+    if (rg_store_rollout_list(srv->store, false, count_state, by_state, &err) <
+        0) {
         rg_resp_error(resp, &err);
         goto cleanup;
     }
@@ -61,7 +62,8 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       "# TYPE rollgate_events_received_total counter\n");
     for (size_t i = 0; i < 5; i++)
         rg_buf_printf(&b, "rollgate_events_received_total{type=\"%s\"} %llu\n",
-                      rg_agent_event_types[i], (unsigned long long)as.events[i]);
+                      rg_agent_event_types[i],
+                      (unsigned long long)as.events[i]);
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
     metric(&b, "rollgate_artifact_downloads_total", "counter",
@@ -70,7 +72,8 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       "# TYPE rollgate_rollouts gauge\n");
     for (int s = 0; s < N_STATES; s++)
         rg_buf_printf(&b, "rollgate_rollouts{state=\"%s\"} %llu\n",
-                      rg_rollout_state_name(s), (unsigned long long)by_state[s]);
+                      rg_rollout_state_name(s),
+                      (unsigned long long)by_state[s]);
     metric(&b, "rollgate_orchestrator_ticks_total", "counter",
            "Orchestrator passes.", os.ticks);
     metric(&b, "rollgate_orchestrator_transitions_total", "counter",
@@ -87,13 +90,15 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
            "Endpoint records written by flushes.", fs.flushed_records);
     metric(&b, "rollgate_fleet_flush_errors_total", "counter",
            "Failed fleet flush batches.", fs.flush_errors);
-    rg_buf_printf(&b, "# HELP rollgate_fleet_flush_seconds Duration of the "
-                      "last writing flush.\n# TYPE rollgate_fleet_flush_seconds "
-                      "gauge\nrollgate_fleet_flush_seconds %.3f\n",
+    rg_buf_printf(&b,
+                  "# HELP rollgate_fleet_flush_seconds Duration of the "
+                  "last writing flush.\n# TYPE rollgate_fleet_flush_seconds "
+                  "gauge\nrollgate_fleet_flush_seconds %.3f\n",
                   (double)fs.last_flush_ms / 1000.0);
-    rg_buf_printf(&b, "# HELP rollgate_fleet_flush_seconds_max Longest writing "
-                      "flush.\n# TYPE rollgate_fleet_flush_seconds_max gauge\n"
-                      "rollgate_fleet_flush_seconds_max %.3f\n",
+    rg_buf_printf(&b,
+                  "# HELP rollgate_fleet_flush_seconds_max Longest writing "
+                  "flush.\n# TYPE rollgate_fleet_flush_seconds_max gauge\n"
+                  "rollgate_fleet_flush_seconds_max %.3f\n",
                   (double)fs.max_flush_ms / 1000.0);
     char *body = rg_buf_detach(&b);
     if (!body) {

@@ -16,8 +16,8 @@
 
 /* The process's orchestrator (one rg_server per process). */
 static struct {
-    pthread_mutex_t mu;       /* guards started, stop, cv */
-    pthread_cond_t cv;        /* signalled on stop (CLOCK_MONOTONIC waits) */
+    pthread_mutex_t mu; /* guards started, stop, cv */
+    pthread_cond_t cv;  /* signalled on stop (CLOCK_MONOTONIC waits) */
     bool started, stop;
     pthread_t tick_th, flush_th;
     rg_server *srv;
@@ -119,8 +119,8 @@ static char *evidence_text(const rg_wave_counts *c, const rg_gate_result *g)
         (json_int_t)c->fleet, "targeted", (json_int_t)c->targeted, "exposed",
         (json_int_t)c->exposed, "healthy", (json_int_t)c->healthy, "failed",
         (json_int_t)c->failed, "silent", (json_int_t)c->silent, "gate",
-        "verdict", rg_verdict_name(g->verdict), "reason", g->reason,
-        "evidence", g->evidence);
+        "verdict", rg_verdict_name(g->verdict), "reason", g->reason, "evidence",
+        g->evidence);
     char *s = o ? rg_json_dump(o) : NULL;
     json_decref(o);
     return s;
@@ -140,8 +140,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     if ((rc = rg_orchestrator_counts(srv, r, &counts, err)) < 0)
         return rc;
     int64_t now = rg_clock_now(srv->clock);
-    rc = rg_rollout_tick(&r->plan, &r->status, &counts, rg_gate_bake, NULL,
-                         now, &next, &tr, &gate, err);
+    rc = rg_rollout_tick(&r->plan, &r->status, &counts, rg_gate_bake, NULL, now,
+                         &next, &tr, &gate, err);
     if (rc <= 0)
         goto cleanup;
     evidence = evidence_text(&counts, &gate);
@@ -286,7 +286,8 @@ int rg_orchestrator_start(rg_server *srv, rg_err *err)
     int rc = 0;
     pthread_mutex_lock(&orch.mu);
     if (orch.started) {
-        rc = rg_err_set(err, RG_ECONFLICT, "the orchestrator is already running");
+        rc = rg_err_set(err, RG_ECONFLICT,
+                        "the orchestrator is already running");
         goto cleanup;
     }
     pthread_condattr_t ca;

@@ -51,7 +51,7 @@ int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
 typedef struct rg_orchestrator_stats {
     uint64_t ticks;
     uint64_t transitions;
-    uint64_t conflicts;   /* transitions lost to a concurrent change */
+    uint64_t conflicts; /* transitions lost to a concurrent change */
     uint64_t errors;
 } rg_orchestrator_stats;
 

@@ -33,7 +33,8 @@
 /* internal ring (1 min) -> 10% (1 min) -> 100% (1 min). */
 static const char *plan_json =
     "{\"name\":\"custom\",\"on_halt\":\"revert\",\"waves\":["
-    "{\"name\":\"ring\",\"internal\":true,\"share\":0,\"min_endpoints\":1,\"min_bake_s\":60},"
+    "{\"name\":\"ring\",\"internal\":true,\"share\":0,\"min_endpoints\":1,"
+    "\"min_bake_s\":60},"
     "{\"name\":\"ten\",\"share\":10,\"min_endpoints\":1,\"min_bake_s\":60},"
     "{\"name\":\"all\",\"share\":100,\"min_endpoints\":1,\"min_bake_s\":60}]}";
 
@@ -62,9 +63,8 @@ static void release(rg_release_rec *r, int64_t id, int64_t version)
 }
 
 /* A channel whose rollout 5 moves release 2 over previous release 1. */
-static rg_desired_channel *channel_with_rollout(int state, int wave,
-                                                uint32_t share,
-                                                const char *on_halt)
+static rg_desired_channel *
+channel_with_rollout(int state, int wave, uint32_t share, const char *on_halt)
 {
     rg_desired_channel *c = calloc(1, sizeof *c);
     assert_non_null(c);
@@ -176,7 +176,8 @@ static void halt_reverts_unless_pause(void **state)
     find_id(100000, false, out10);
     rg_desired_pick p;
 
-    rg_desired_channel *c = channel_with_rollout(RG_RO_HALTED, 1, 100000, "revert");
+    rg_desired_channel *c =
+        channel_with_rollout(RG_RO_HALTED, 1, 100000, "revert");
     rg_desired_pick_for(c, in10, true, T0, 100, &p);
     assert_ptr_equal(p.release, &c->prev);
     assert_null(p.notice);
@@ -207,7 +208,8 @@ static void halt_reverts_unless_pause(void **state)
 static void completed_means_everyone(void **state)
 {
     (void)state;
-    rg_desired_channel *c = channel_with_rollout(RG_RO_COMPLETED, 2, RG_PPM, NULL);
+    rg_desired_channel *c =
+        channel_with_rollout(RG_RO_COMPLETED, 2, RG_PPM, NULL);
     rg_desired_pick p;
     for (int i = 0; i < 1000; i++) {
         char id[32];
@@ -256,7 +258,8 @@ static void add_release(fixture *fx, int version)
     snprintf(data, sizeof data, "content v%d", version);
     rg_sha256_hex(data, strlen(data), sha);
     assert_int_equal(rg_store_artifact_put(fx->srv.store, sha, strlen(data),
-                                           fx->now, NULL, &err), 0);
+                                           fx->now, NULL, &err),
+                     0);
     rg_release_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     snprintf(r->channel, sizeof r->channel, "detections");
@@ -290,7 +293,8 @@ static int setup_store(void **state)
     memset(&ch, 0, sizeof ch);
     snprintf(ch.name, sizeof ch.name, "detections");
     ch.created_ms = fx->now;
-    assert_int_equal(rg_store_channel_create(fx->srv.store, &ch, NULL, &err), 0);
+    assert_int_equal(rg_store_channel_create(fx->srv.store, &ch, NULL, &err),
+                     0);
     add_release(fx, 1);
     add_release(fx, 2);
     assert_int_equal(rg_fleet_open(&fx->srv, &fx->srv.fleet, &err), 0);
@@ -305,10 +309,12 @@ static int setup_store(void **state)
         rg_sha256_hex(token, strlen(token), e->token_hash);
         snprintf(e->attrs_json, sizeof e->attrs_json,
                  "{\"os\":\"linux\",\"os_version\":\"6\",\"arch\":\"arm64\","
-                 "\"tags\":[%s]}", i < 5 ? "\"internal\"" : "");
+                 "\"tags\":[%s]}",
+                 i < 5 ? "\"internal\"" : "");
         snprintf(e->installed_json, sizeof e->installed_json, "{}");
         e->enrolled_ms = fx->now;
-        assert_int_equal(rg_store_endpoint_enroll(fx->srv.store, e, NULL, &err), 0);
+        assert_int_equal(rg_store_endpoint_enroll(fx->srv.store, e, NULL, &err),
+                         0);
         assert_int_equal(rg_fleet_put(fx->srv.fleet, e, &err), 0);
     }
     free(e);
@@ -347,7 +353,8 @@ static int64_t start_rollout(fixture *fx, int v, const char *on_halt)
     rg_transition tr;
     assert_int_equal(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go",
                                         fx->now, rg_fleet_size(fx->srv.fleet),
-                                        &r->status, &tr, &err), 0);
+                                        &r->status, &tr, &err),
+                     0);
     r->created_ms = fx->now;
     snprintf(r->created_by, sizeof r->created_by, "test");
     assert_int_equal(rg_store_rollout_create(fx->srv.store, r, NULL, &err), 0);
@@ -380,11 +387,13 @@ static int64_t desired_of(fixture *fx, int i, bool *notice)
     json_t *d = json_object(), *n = json_array();
     rg_err err;
     rg_err_clear(&err);
-    assert_int_equal(rg_desired_for_endpoint(fx->srv.desired, id, i < 5,
-                                             fx->now, rg_fleet_size(fx->srv.fleet),
-                                             d, n, &err), 0);
+    assert_int_equal(
+        rg_desired_for_endpoint(fx->srv.desired, id, i < 5, fx->now,
+                                rg_fleet_size(fx->srv.fleet), d, n, &err),
+        0);
     json_t *entry = json_object_get(d, "detections");
-    int64_t rel = entry ? json_integer_value(json_object_get(entry, "release")) : 0;
+    int64_t rel =
+        entry ? json_integer_value(json_object_get(entry, "release")) : 0;
     if (entry) {
         const char *url = json_string_value(json_object_get(entry, "url"));
         assert_non_null(url);
@@ -396,7 +405,8 @@ static int64_t desired_of(fixture *fx, int i, bool *notice)
         json_t *no = json_array_get(n, 0);
         assert_string_equal(json_string_value(json_object_get(no, "channel")),
                             "detections");
-        assert_true(json_integer_value(json_object_get(no, "earliest_ms")) >= fx->now);
+        assert_true(json_integer_value(json_object_get(no, "earliest_ms")) >=
+                    fx->now);
         assert_non_null(json_string_value(json_object_get(no, "notes")));
     }
     json_decref(d);
@@ -417,14 +427,17 @@ static void report(fixture *fx, int v, int failing)
         memset(ev, 0, sizeof ev);
         for (int k = 0; k < 2; k++) {
             snprintf(ev[k].endpoint_id, sizeof ev[k].endpoint_id, "ep-%03d", i);
-            snprintf(ev[k].event_id, sizeof ev[k].event_id, "e-%d-%d-%d", v, i, k);
+            snprintf(ev[k].event_id, sizeof ev[k].event_id, "e-%d-%d-%d", v, i,
+                     k);
             snprintf(ev[k].channel, sizeof ev[k].channel, "detections");
             ev[k].release_id = fx->rel[v];
             ev[k].reported_ms = ev[k].received_ms = fx->now;
         }
         snprintf(ev[0].type, sizeof ev[0].type, "applying");
-        snprintf(ev[1].type, sizeof ev[1].type, i == failing ? "failed" : "healthy");
-        assert_int_equal(rg_store_events_record(fx->srv.store, ev, 2, NULL, &err), 0);
+        snprintf(ev[1].type, sizeof ev[1].type,
+                 i == failing ? "failed" : "healthy");
+        assert_int_equal(
+            rg_store_events_record(fx->srv.store, ev, 2, NULL, &err), 0);
     }
 }
 
@@ -507,14 +520,14 @@ static void orchestrator_drives_waves_to_completion(void **state)
     assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
 
     decisions d = {0};
-    assert_int_equal(rg_store_decision_list(fx->srv.store, id, count_decision,
-                                            &d, &err), 0);
+    assert_int_equal(
+        rg_store_decision_list(fx->srv.store, id, count_decision, &d, &err), 0);
     assert_int_equal(d.by_orchestrator, 3);
     assert_int_equal(d.with_counts, 3);
     int audits = 0;
     rg_audit_filter f = {0};
-    assert_int_equal(rg_store_audit_list(fx->srv.store, &f, count_audit,
-                                         &audits, &err), 0);
+    assert_int_equal(
+        rg_store_audit_list(fx->srv.store, &f, count_audit, &audits, &err), 0);
     assert_int_equal(audits, 3);
 
     rg_wave_counts c;

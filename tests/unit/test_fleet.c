@@ -22,9 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ATTRS "{\"os\":\"linux\",\"os_version\":\"6.1\",\"arch\":\"x86_64\",\"tags\":[]}"
+#define ATTRS                                                                  \
+    "{\"os\":\"linux\",\"os_version\":\"6.1\",\"arch\":\"x86_64\",\"tags\":[]" \
+    "}"
 #define ATTRS_INTERNAL                                                         \
-    "{\"os\":\"windows\",\"os_version\":\"10\",\"arch\":\"x86_64\",\"tags\":[\"internal\",\"lab\"]}"
+    "{\"os\":\"windows\",\"os_version\":\"10\",\"arch\":\"x86_64\",\"tags\":[" \
+    "\"internal\",\"lab\"]}"
 
 typedef struct fixture {
     char dir[64];
@@ -81,8 +84,8 @@ static void token_for(int i, char token[80], char hex[RG_HASH_HEX],
     crypto_hash_sha256(bin, (const unsigned char *)token, strlen(token));
 }
 
-static void make_rec(rg_endpoint_rec *e, const char *id, int tok, const char *attrs,
-                     int64_t enrolled)
+static void make_rec(rg_endpoint_rec *e, const char *id, int tok,
+                     const char *attrs, int64_t enrolled)
 {
     char token[80];
     uint8_t bin[RG_FLEET_TOKEN_BYTES];
@@ -116,7 +119,8 @@ static int checkin(fixture *fx, const char *id, int tok,
     rg_fleet_checkin_out out = {0};
     rg_err err;
     rg_err_clear(&err);
-    int rc = rg_fleet_checkin(fx->srv.fleet, id, bin, fx->now, inst, n, &out, &err);
+    int rc =
+        rg_fleet_checkin(fx->srv.fleet, id, bin, fx->now, inst, n, &out, &err);
     if (internal)
         *internal = out.internal;
     return rc;
@@ -142,7 +146,8 @@ static void put_get_update(void **state)
     assert_int_equal(rg_fleet_get(fx->srv.fleet, "host-2", &e, &err), 0);
     assert_true(e.internal);
     assert_string_equal(e.stratum, "windows-10-x86_64");
-    assert_int_equal(rg_fleet_get(fx->srv.fleet, "host-3", &e, &err), RG_ENOTFOUND);
+    assert_int_equal(rg_fleet_get(fx->srv.fleet, "host-3", &e, &err),
+                     RG_ENOTFOUND);
 
     fx->now += 5000;
     rg_fleet_installed inst[2] = {{"detections", 3}, {"flags", 9}};
@@ -193,7 +198,8 @@ static void tokens_own_foreign_unknown(void **state)
     assert_int_equal(rg_fleet_token_owner(fx->srv.fleet, bin, owner, &err), 0);
     assert_string_equal(owner, "host-b");
     token_for(99, token, hex, bin);
-    assert_int_equal(rg_fleet_token_owner(fx->srv.fleet, bin, owner, &err), RG_EAUTH);
+    assert_int_equal(rg_fleet_token_owner(fx->srv.fleet, bin, owner, &err),
+                     RG_EAUTH);
 
     /* Re-enrollment replaces the token and keeps last_seen. */
     fx->now += 1000;
@@ -211,7 +217,8 @@ static void tokens_own_foreign_unknown(void **state)
     assert_int_equal(checkin(fx, "host-b", 12, NULL, 0, &internal), 0);
     assert_true(internal);
     token_for(11, token, hex, bin);
-    assert_int_equal(rg_fleet_token_owner(fx->srv.fleet, bin, owner, &err), RG_EAUTH);
+    assert_int_equal(rg_fleet_token_owner(fx->srv.fleet, bin, owner, &err),
+                     RG_EAUTH);
     token_for(12, token, hex, bin);
     assert_int_equal(rg_fleet_token_owner(fx->srv.fleet, bin, owner, &err), 0);
     assert_string_equal(owner, "host-b");
@@ -240,7 +247,8 @@ static void validation(void **state)
         {"{\"os\":\"l\",\"arch\":\"x\"}", "attributes.os_version"},
         {"{\"os\":\"l\",\"os_version\":\"1\"}", "attributes.arch"},
         {"{\"os\":7,\"os_version\":\"1\",\"arch\":\"x\"}", "attributes.os"},
-        {"{\"os\":\"l\",\"os_version\":\"1\",\"arch\":\"x\",\"colour\":\"red\"}",
+        {"{\"os\":\"l\",\"os_version\":\"1\",\"arch\":\"x\",\"colour\":"
+         "\"red\"}",
          "attributes.colour"},
         {"{\"os\":\"l\",\"os_version\":\"1\",\"arch\":\"x\",\"tags\":[1]}",
          "attributes.tags"},
@@ -320,11 +328,11 @@ static void many_endpoints(void **state)
     char after[RG_EPID_MAX + 1] = "";
     int expect = 0;
     for (;;) {
-        char (*ids)[RG_EPID_MAX + 1] = NULL;
+        char(*ids)[RG_EPID_MAX + 1] = NULL;
         size_t n = 0;
         bool more = false;
-        assert_int_equal(rg_fleet_page(fx->srv.fleet, after, 999, &ids, &n,
-                                       &more, &err), 0);
+        assert_int_equal(
+            rg_fleet_page(fx->srv.fleet, after, 999, &ids, &n, &more, &err), 0);
         for (size_t i = 0; i < n; i++) {
             char id[32];
             snprintf(id, sizeof id, "ep-%06d", expect++);
@@ -378,7 +386,8 @@ static void concurrent_checkins_and_flush(void **state)
     worker w[THREADS];
     for (int t = 0; t < THREADS; t++) {
         w[t] = (worker){fx, t * PER, PER, ROUNDS, 0};
-        assert_int_equal(pthread_create(&th[t], NULL, checkin_worker, &w[t]), 0);
+        assert_int_equal(pthread_create(&th[t], NULL, checkin_worker, &w[t]),
+                         0);
     }
     rg_err err;
     rg_err_clear(&err);
@@ -488,11 +497,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(put_get_update, setup, teardown),
-        cmocka_unit_test_setup_teardown(tokens_own_foreign_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(tokens_own_foreign_unknown, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(validation, setup, teardown),
         cmocka_unit_test_setup_teardown(many_endpoints, setup, teardown),
-        cmocka_unit_test_setup_teardown(concurrent_checkins_and_flush, setup, teardown),
-        cmocka_unit_test_setup_teardown(flush_batches_and_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_checkins_and_flush, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(flush_batches_and_reload, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
