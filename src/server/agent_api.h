@@ -19,7 +19,10 @@
  * records last-seen and installed in memory (flushed later), records its
  * events durably (rg_store_events_record, idempotent by event id) before
  * acknowledging them, and answers with the endpoint's desired state
- * (desired.h). Handlers are thread-safe.
+ * (desired.h). An event naming a release the store does not know fails
+ * the whole check-in with 404 (field "events.release"): nothing of it is
+ * acknowledged, and the agent should drop that event rather than retry it.
+ * Handlers are thread-safe.
  */
 #ifndef RG_AGENT_API_H
 #define RG_AGENT_API_H

@@ -629,7 +629,10 @@ static void tok_remove(rg_fleet *f, uint32_t key, uint32_t ref)
     }
 }
 
-/* Replaces old token (if had_old) of ref by the new one. */
+/* Replaces old token (if had_old) of ref by the new one. Runs after the
+ * shard is unlocked (lock order: tok_lock before a shard), so two racing
+ * re-enrollments of one id may leave a stale slot behind: harmless, since
+ * tok_find checks every candidate against the record's current token. */
 static int tok_update(rg_fleet *f, bool had_old,
                       const uint8_t old_tok[RG_FLEET_TOKEN_BYTES],
                       const uint8_t new_tok[RG_FLEET_TOKEN_BYTES], uint32_t ref)
