@@ -487,8 +487,6 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         opts->conn_timeout_s ? opts->conn_timeout_s : 30, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                      (intptr_t)on_completed, h};
-    o[n++] =
-        (struct MHD_OptionItem){MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
                                  MHD_OPTION_ARRAY, o, MHD_OPTION_END);
