@@ -1,0 +1,241 @@
+/* gate.c - see gate.h. */
+#include "gate.h"
+
+#include "evidence.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MIN_PASSABLE_LIMIT (1ull << 31)
+
+/* Formats ms like "1h2m3s", "3m0s", "45s" (whole seconds) into out. */
+static void span(int64_t ms, char *out, size_t n)
+{
+    int64_t s = ms / 1000;
+    if (s < 0)
+        s = 0;
+    if (s >= 3600)
+        snprintf(out, n, "%" PRId64 "h%" PRId64 "m%" PRId64 "s", s / 3600,
+                 s / 60 % 60, s % 60);
+    else if (s >= 60)
+        snprintf(out, n, "%" PRId64 "m%" PRId64 "s", s / 60, s % 60);
+    else
+        snprintf(out, n, "%" PRId64 "s", s);
+}
+
+/* Writes the one-line reason of out (truncated to fit). */
+static void set_reason(rg_gate_result *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_reason(rg_gate_result *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->reason, sizeof out->reason, fmt, ap);
+    va_end(ap);
+}
+
+/* Whether rg_analyze(p) passes n all-healthy exposed endpoints against
+ * 10 n quiet control windows. */
+static bool passes_all_healthy(const rg_gate_params *p, uint64_t n)
+{
+    rg_stratum_counts c = {.stratum = "probe",
+                           .exposed = n,
+                           .exposed_healthy = n,
+                           .control_windows = 10 * n};
+    rg_analysis a;
+    bool pass =
+        rg_analyze(p, &c, 1, &a, NULL) == 0 && a.verdict == RG_VERDICT_PASS;
+    rg_analysis_release(&a);
+    return pass;
+}
+
+uint64_t rg_health_gate_min_passable(const rg_gate_params *p)
+{
+    rg_gate_params q = *p;
+    q.min_endpoints = 0;
+    if (!passes_all_healthy(&q, MIN_PASSABLE_LIMIT))
+        return 0;
+    uint64_t lo = 1, hi = MIN_PASSABLE_LIMIT; /* answer in [lo, hi] */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (passes_all_healthy(&q, mid))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* True when nothing in a argues against the release: no stratum's halt
+ * statistics lean towards excess and failures stay within the harmless
+ * share of the resolved exposed endpoints. */
+static bool nothing_against(const rg_analysis *a)
+{
+    for (size_t i = 0; i < a->n_strata; i++)
+        if (a->strata[i].silence_llr > 0.0 || a->strata[i].failure_llr > 0.0)
+            return false;
+    uint64_t resolved = a->exposed - a->exposed_pending;
+    return (double)a->exposed_failed <=
+           a->params.baseline_failure * (double)resolved;
+}
+
+/* The small-wave conditions of gate.h (apart from the bake time). Writes
+ * what is missing (or what holds) into why. */
+static bool small_wave_ok(const rg_analysis *a, const rg_wave *w,
+                          const rg_wave_counts *c, char *why, size_t n)
+{
+    uint64_t need =
+        w->min_endpoints < c->targeted ? w->min_endpoints : c->targeted;
+    if (need < 1)
+        need = 1;
+    uint64_t resolved = a->exposed - a->exposed_pending;
+    double share = a->control_windows
+                       ? (double)a->control_silent / (double)a->control_windows
+                       : 0.0;
+    double allowed = (double)resolved * (share + a->params.tolerated_excess);
+    if (a->exposed_failed > 0) {
+        snprintf(why, n, "%" PRIu64 " exposed endpoints failed",
+                 a->exposed_failed);
+        return false;
+    }
+    if (a->exposed_pending > 0) {
+        snprintf(why, n, "%" PRIu64 " exposed endpoints still in their window",
+                 a->exposed_pending);
+        return false;
+    }
+    if (a->exposed_healthy < need) {
+        snprintf(why, n, "%" PRIu64 " of %" PRIu64 " healthy endpoints needed",
+                 a->exposed_healthy, need);
+        return false;
+    }
+    if ((double)a->exposed_silent > allowed) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " exposed windows silent, more "
+                 "than control share %.4f + %g allows",
+                 a->exposed_silent, resolved, share,
+                 a->params.tolerated_excess);
+        return false;
+    }
+    snprintf(why, n,
+             "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, none "
+             "failed, %" PRIu64 " silent (at most %.1f allowed)",
+             a->exposed_healthy, a->exposed, a->exposed_silent, allowed);
+    return true;
+}
+
+static json_t *evidence(const rg_analysis *a, const char *rule,
+                        const rg_wave *w, const rg_wave_counts *c,
+                        int64_t elapsed_ms, bool small, uint64_t min_passable)
+{
+    json_t *an = rg_analysis_to_json(a);
+    if (!an)
+        return NULL;
+    return json_pack(
+        "{s:s, s:s, s:o, s:{s:I, s:I, s:I, s:I}, "
+        "s:{s:b, s:I, s:I}}",
+        "gate", "health", "rule", rule, "analysis", an, "bake", "elapsed_ms",
+        (json_int_t)elapsed_ms, "min_bake_ms", (json_int_t)w->min_bake_ms,
+        "max_bake_ms", (json_int_t)w->max_bake_ms, "window_ms",
+        (json_int_t)w->window_ms, "small_wave", "small", small, "min_passable",
+        (json_int_t)min_passable, "targeted", (json_int_t)c->targeted);
+}
+
+int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
+                   int64_t elapsed_ms, void *ctx, rg_gate_result *out,
+                   rg_err *err)
+{
+    const rg_health_gate_ctx *g = ctx;
+    rg_analysis a;
+    int rc = 0;
+    memset(&a, 0, sizeof a);
+    memset(out, 0, sizeof *out);
+    out->verdict = RG_VERDICT_CONTINUE;
+    if (!g || (g->n_strata > 0 && !g->strata)) {
+        rc = rg_err_set(err, RG_EINVAL, "health gate: no counts given");
+        goto cleanup;
+    }
+
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.alpha = wave->alpha;
+    p.beta = wave->beta;
+    p.tolerated_excess = wave->tolerated_excess;
+    p.window_ms = wave->window_ms;
+    if (g->baseline_failure > 0.0)
+        p.baseline_failure = g->baseline_failure;
+    p.min_endpoints = wave->min_endpoints < counts->targeted
+                          ? wave->min_endpoints
+                          : counts->targeted;
+    if ((rc = rg_analyze(&p, g->strata, g->n_strata, &a, err)) != 0)
+        goto cleanup;
+
+    uint64_t min_passable = rg_health_gate_min_passable(&p);
+    bool small = wave->internal || counts->targeted < min_passable;
+    int64_t small_bake = wave->min_bake_ms > wave->window_ms ? wave->min_bake_ms
+                                                             : wave->window_ms;
+    char el[32], lim[32], why[192];
+    span(elapsed_ms, el, sizeof el);
+    const char *rule = "analyzer";
+    bool small_ok = false;
+    why[0] = '\0';
+    if (small && counts->targeted == 0) {
+        small_ok = true;
+        snprintf(why, sizeof why, "no endpoints to test");
+    } else if (small) {
+        small_ok = small_wave_ok(&a, wave, counts, why, sizeof why);
+    }
+
+    if (a.verdict == RG_VERDICT_HALT) {
+        out->verdict = RG_VERDICT_HALT;
+        set_reason(out, "%s", a.reason);
+    } else if (small && elapsed_ms >= small_bake && small_ok) {
+        rule = "small_wave";
+        out->verdict = RG_VERDICT_PASS;
+        set_reason(out, "small wave passed after %s: %.200s", el, why);
+    } else if (a.verdict == RG_VERDICT_PASS &&
+               elapsed_ms >= wave->min_bake_ms) {
+        out->verdict = RG_VERDICT_PASS;
+        set_reason(out, "%s", a.reason);
+    } else if (wave->max_bake_ms > 0 && elapsed_ms >= wave->max_bake_ms) {
+        rule = "max_bake";
+        span(wave->max_bake_ms, lim, sizeof lim);
+        if (nothing_against(&a)) {
+            out->verdict = RG_VERDICT_PASS;
+            set_reason(out,
+                       "max bake reached without evidence against (%s; %" PRIu64
+                       " of %" PRIu64 " exposed healthy)",
+                       lim, a.exposed_healthy, a.exposed);
+        } else {
+            out->verdict = RG_VERDICT_HOLD;
+            set_reason(out, "max bake of %s reached without a pass: %.200s",
+                       lim, a.reason);
+        }
+    } else if (a.verdict == RG_VERDICT_PASS) {
+        rule = "min_bake";
+        span(wave->min_bake_ms, lim, sizeof lim);
+        set_reason(out,
+                   "continue: the analyzer passes; baking %s of at least %s",
+                   el, lim);
+    } else if (small) {
+        rule = "small_wave";
+        span(small_bake, lim, sizeof lim);
+        set_reason(out,
+                   "continue: small wave (%" PRIu64 " targeted, %" PRIu64
+                   " needed to pass statistically), baking %s of %s: %.150s",
+                   counts->targeted, min_passable, el, lim, why);
+    } else {
+        set_reason(out, "%s", a.reason);
+    }
+    out->evidence =
+        evidence(&a, rule, wave, counts, elapsed_ms, small, min_passable);
+    if (!out->evidence)
+        rc = rg_err_set(err, RG_ENOMEM, "health gate: out of memory");
+cleanup:
+    if (rc != 0)
+        rg_gate_result_release(out);
+    rg_analysis_release(&a);
+    return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * gate.h - the health gate of a wave as the state machine calls it: an
+ * rg_gate_fn (model/rollout.h) that runs the analyzer (analyzer.h) on the
+ * per-stratum counts it is given and combines its verdict with the wave's
+ * bake rules. This is the gate the orchestrator and rollgate-sim use.
+ *
+ * Pure: no I/O, no clock, no globals. Rules, in this order:
+ *  1. halt as soon as the analyzer says halt (no minimum bake for halts);
+ *  2. small wave rule (see below);
+ *  3. pass when the analyzer passes AND elapsed >= min_bake_ms;
+ *  4. when max_bake_ms > 0 and elapsed >= max_bake_ms without a pass:
+ *     pass ("max bake reached without evidence against") if no stratum's
+ *     halt statistic leans towards excess (silence and failure llr <= 0)
+ *     and the exposed failures are at most baseline_failure of the
+ *     resolved exposed endpoints; hold otherwise;
+ *  5. continue.
+ *
+ * Small waves. A wave is small when it is internal (the ring of the
+ * publisher's own machines) or when it targets fewer endpoints than the
+ * analyzer could ever pass on: fewer than rg_health_gate_min_passable(p),
+ * the smallest number of exposed endpoints, all healthy, none silent or
+ * failed, with which rg_analyze passes (with no control silence). Such a
+ * wave passes once elapsed >= max(min_bake_ms, window_ms), when ALL of:
+ *  - no exposed endpoint failed and none is pending (every window ended);
+ *  - at least max(1, min(min_endpoints, targeted)) are healthy;
+ *  - silent exposed windows <= resolved exposed windows * (control silence
+ *    share + tolerated_excess), i.e. no more silence than the control
+ *    cohort explains plus the tolerated excess;
+ * and the analyzer did not halt (rule 1 comes first). A small wave that
+ * targets nobody passes after max(min_bake_ms, window_ms): there is
+ * nothing to test. Otherwise rules 3-5 apply.
+ *
+ * Mapping of rg_wave to rg_gate_params: alpha, beta, tolerated_excess,
+ * window_ms as they are; min_endpoints = min(wave->min_endpoints,
+ * counts->targeted); baseline_failure from the context (default 1e-3).
+ *
+ * Evidence: {"gate": "health", "rule": "analyzer" | "small_wave" |
+ * "max_bake" | "min_bake", "analysis": <rg_analysis_to_json>, "bake":
+ * {"elapsed_ms", "min_bake_ms", "max_bake_ms", "window_ms"}, "small_wave":
+ * {"small", "min_passable", "targeted"}}. The analysis replays with
+ * rg_analyzer_replay (evidence.h).
+ * Thread-safe (no shared state).
+ */
+#ifndef RG_HEALTH_GATE_H
+#define RG_HEALTH_GATE_H
+
+#include "common/err.h"
+#include "health/analyzer.h"
+#include "model/rollout.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What rg_health_gate reads through its ctx pointer. Borrowed for the
+ * call only; the caller owns the array. */
+typedef struct rg_health_gate_ctx {
+    const rg_stratum_counts *strata; /* per-stratum counts of the current
+                                        wave (periods allowed, analyzer.h) */
+    size_t n_strata;
+    double baseline_failure; /* 0: the analyzer's default (1e-3) */
+} rg_health_gate_ctx;
+
+/* The rg_gate_fn: see the top comment. ctx must point to an
+ * rg_health_gate_ctx. Fills out (out->evidence is a new reference the
+ * caller releases with rg_gate_result_release) and returns 0; returns
+ * RG_EINVAL when the counts or the wave's parameters are invalid (err
+ * says which) or RG_ENOMEM. */
+int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
+                   int64_t elapsed_ms, void *ctx, rg_gate_result *out,
+                   rg_err *err);
+
+/* The smallest n (1..2^31) such that rg_analyze(p) passes one stratum
+ * with n exposed endpoints, all healthy, and 10 n control windows of
+ * which none is silent, with p->min_endpoints ignored. Waves that target
+ * fewer endpoints can never pass statistically. Returns 0 when p is
+ * invalid or no n up to 2^31 passes. */
+uint64_t rg_health_gate_min_passable(const rg_gate_params *p);
+
+#endif
