@@ -4,14 +4,16 @@
 #   make demo     deps, build, start rollgated on ./var and walk through the CLI
 #   make bench    benchmarks in bench/ (tables; never run by make test)
 #   make asan     the sanitizer build in build-asan/
-# Variables: DEMO_EXIT=1 (demo exits after its walk), JOBS=N.
+#   make fuzz     libFuzzer harnesses (clang) in build-fuzz/, SECONDS=N each
+# Variables: DEMO_EXIT=1 (demo exits after its walk), JOBS=N, SECONDS=N (fuzz).
 
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 CTEST_ARGS ?=
+SECONDS ?= 60
 
-.PHONY: all deps build asan test demo bench format clean
+.PHONY: all deps build asan test demo bench fuzz format clean
 
 all: build
 
@@ -39,6 +41,9 @@ demo: build
 
 bench: build
 	./bench/checkin/run.sh $(BUILD)
+
+fuzz: deps
+	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
