@@ -162,6 +162,16 @@ static _Noreturn void child(const launch *l)
     status_msg m = {0};
     const rg_sandbox_limits *lim = l->lim;
     setpgid(0, 0);
+    /* A server thread may block or ignore signals; both survive execve.
+     * The command starts with none blocked and every disposition default
+     * (so SIGXCPU and SIGXFSZ do end it). */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
     /* Every descriptor the parent made is >= 3 and close-on-exec. */
     if (dup2(l->in_fd, 0) < 0 || dup2(l->out[1], 1) < 0 ||
         dup2(l->err[1], 2) < 0)
