@@ -43,10 +43,13 @@ wait_http() {
     done
     echo "bench: $1 did not come up" >&2; exit 1
 }
-# wrk_rps URL SCRIPT_ARGS... -> requests/s of one wrk run
+# wrk_rps URL [SCRIPT SCRIPT_ARG] -> requests/s of one wrk run
 wrk_rps() {
     local url=$1; shift
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" > "$work/wrk.out"
+    local script=()
+    [ $# -ge 1 ] && script=(-s "$1")
+    shift || true
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${script[@]}" "$url" "$@" > "$work/wrk.out"
     if grep -q "Non-2xx" "$work/wrk.out"; then
         echo "bench: non-2xx responses from $url:" >&2; cat "$work/wrk.out" >&2; exit 1
     fi
@@ -63,12 +66,22 @@ server_pid=$!
 wait_http "http://127.0.0.1:$port/healthz"
 rss_empty=$(rss_kb "$server_pid")
 
+# a channel with a running rollout, so every check-in computes a desired release
+api() {
+    curl -fsS -X "$1" "http://127.0.0.1:$port$2" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' "${@:3}"
+}
+sha=$(printf 'bench content\n' | api PUT /v1/artifacts --data-binary @- | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])')
+api POST /v1/channels -d '{"name":"detections","description":"bench"}' >/dev/null
+rel=$(api POST /v1/releases -d '{"channel":"detections","version":1,"artifact":"'"$sha"'","notes":"bench","urgency":"standard"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+api POST /v1/rollouts -d '{"release":'"$rel"',"plan":"standard"}' >/dev/null
+
 echo "bench: enrolling $ENDPOINTS endpoints..." >&2
 python3 "$here/enroll.py" "http://127.0.0.1:$port" "$token" "$ENDPOINTS" "$work/endpoints.txt"
 
 # one warm-up pass touches every endpoint record
 DURATION_SAVE=$DURATION; DURATION=3
-wrk_rps "http://127.0.0.1:$port" -s "$here/checkin.lua" -- "$work/endpoints.txt" >/dev/null
+wrk_rps "http://127.0.0.1:$port" "$here/checkin.lua" "$work/endpoints.txt" >/dev/null
 DURATION=$DURATION_SAVE
 
 # --- nginx --------------------------------------------------------------
@@ -101,7 +114,7 @@ wait_http "http://127.0.0.1:$nport/"
 : > "$work/rg.txt"; : > "$work/ngx.txt"
 for r in $(seq 1 "$ROUNDS"); do
     echo "bench: round $r/$ROUNDS" >&2
-    wrk_rps "http://127.0.0.1:$port" -s "$here/checkin.lua" -- "$work/endpoints.txt" >> "$work/rg.txt"
+    wrk_rps "http://127.0.0.1:$port" "$here/checkin.lua" "$work/endpoints.txt" >> "$work/rg.txt"
     wrk_rps "http://127.0.0.1:$nport/" >> "$work/ngx.txt"
 done
 rss_full=$(rss_kb "$server_pid")

@@ -883,7 +883,8 @@ int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
     }
     if (rc < 0)
         goto cleanup;
-    qsort(all, n_all, sizeof *all, cmp_idp);
+    if (n_all > 1)
+        qsort(all, n_all, sizeof *all, cmp_idp);
     size_t take = n_all < limit ? n_all : limit;
     if (take) {
         *ids = malloc(take * sizeof **ids);

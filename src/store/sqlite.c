@@ -1036,6 +1036,31 @@ static int read_rollout(sqlite3_stmt *st, rg_rollout_rec *r, rg_err *err)
     return COL_TEXT(st, 13, r, created_by);
 }
 
+/* Appends one decision row of rollout id inside the caller's transaction. */
+static int decision_insert(sq *q, int64_t id, int64_t at_ms,
+                           const rg_transition *tr, const char *actor,
+                           const char *evidence_json, rg_err *err)
+{
+    sqlite3_stmt *dec = NULL;
+    int rc = stmt(q, ST_DECISION_INSERT, &dec, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(dec, 1, id);
+    sqlite3_bind_int64(dec, 2, at_ms);
+    sqlite3_bind_int(dec, 3, tr->from_state);
+    sqlite3_bind_int(dec, 4, tr->to_state);
+    sqlite3_bind_int(dec, 5, tr->from_wave);
+    sqlite3_bind_int(dec, 6, tr->to_wave);
+    bind_text(dec, 7, tr->reason);
+    bind_text(dec, 8, actor);
+    bind_text(dec, 9, evidence_json);
+    rc = sqlite3_step(dec);
+    done(dec);
+    if (rc != SQLITE_DONE)
+        return db_fail(q, rc, err, "rollout decision");
+    return 0;
+}
+
 static int sq_rollout_create(void *impl, rg_rollout_rec *r,
                              const rg_audit_rec *audit, rg_err *err)
 {
@@ -1124,6 +1149,15 @@ static int sq_rollout_create(void *impl, rg_rollout_rec *r,
         goto cleanup;
     }
     id = sqlite3_last_insert_rowid(q->db);
+    if (r->status.state != RG_RO_PENDING) {
+        rg_transition start = {RG_RO_PENDING, r->status.state, 0,
+                               r->status.wave, ""};
+        snprintf(start.reason, sizeof start.reason, "started by %s",
+                 r->created_by);
+        if ((rc = decision_insert(q, id, r->status.updated_ms, &start,
+                                  r->created_by, "", err)))
+            goto cleanup;
+    }
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
     done(pre);
@@ -1225,7 +1259,7 @@ static int sq_rollout_transition(void *impl, int64_t id,
                                  const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *cas = NULL, *dec = NULL, *ch = NULL;
+    sqlite3_stmt *cas = NULL, *ch = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
@@ -1253,21 +1287,9 @@ static int sq_rollout_transition(void *impl, int64_t id,
         goto cleanup;
     }
 
-    if ((rc = stmt(q, ST_DECISION_INSERT, &dec, err)))
+    if ((rc = decision_insert(q, id, next->updated_ms, tr, actor,
+                              evidence_json, err)))
         goto cleanup;
-    sqlite3_bind_int64(dec, 1, id);
-    sqlite3_bind_int64(dec, 2, next->updated_ms);
-    sqlite3_bind_int(dec, 3, tr->from_state);
-    sqlite3_bind_int(dec, 4, tr->to_state);
-    sqlite3_bind_int(dec, 5, tr->from_wave);
-    sqlite3_bind_int(dec, 6, tr->to_wave);
-    bind_text(dec, 7, tr->reason);
-    bind_text(dec, 8, actor);
-    bind_text(dec, 9, evidence_json);
-    if ((rc = sqlite3_step(dec)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "rollout transition: decision");
-        goto cleanup;
-    }
 
     if (next->state == RG_RO_COMPLETED || next->state == RG_RO_ROLLED_BACK) {
         int which = next->state == RG_RO_COMPLETED ? ST_CHANNEL_COMPLETE
@@ -1283,7 +1305,6 @@ static int sq_rollout_transition(void *impl, int64_t id,
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
     done(cas);
-    done(dec);
     done(ch);
     return finish(q, rc, err);
 }
