@@ -101,14 +101,19 @@ static bool small_wave_ok(const rg_analysis *a, const rg_wave *w,
                  a->exposed_failed);
         return false;
     }
-    if (a->exposed_pending > 0) {
+    double pending_allowed = a->params.tolerated_excess * (double)a->exposed;
+    if (pending_allowed < 1.0)
+        pending_allowed = 1.0;
+    if ((double)a->exposed_pending > pending_allowed) {
         snprintf(why, n, "%" PRIu64 " exposed endpoints still in their window",
                  a->exposed_pending);
         return false;
     }
-    if (a->exposed_healthy < need) {
-        snprintf(why, n, "%" PRIu64 " of %" PRIu64 " healthy endpoints needed",
-                 a->exposed_healthy, need);
+    if (c->healthy < need) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " healthy endpoints needed (the "
+                 "rollout's so far)",
+                 c->healthy, need);
         return false;
     }
     if ((double)a->exposed_silent > allowed) {

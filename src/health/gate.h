@@ -21,8 +21,13 @@
  * the smallest number of exposed endpoints, all healthy, none silent or
  * failed, with which rg_analyze passes (with no control silence). Such a
  * wave passes once elapsed >= max(min_bake_ms, window_ms), when ALL of:
- *  - no exposed endpoint failed and none is pending (every window ended);
- *  - at least max(1, min(min_endpoints, targeted)) are healthy;
+ *  - no exposed endpoint failed, and at most max(1, tolerated_excess *
+ *    exposed) are pending (nearly every window ended: stragglers that
+ *    come online late do not hold the wave; their windows are judged in
+ *    the next wave's counts);
+ *  - counts->healthy (the rollout's healthy reports so far, cumulative
+ *    like every rg_wave_counts field) >= max(1, min(min_endpoints,
+ *    targeted));
  *  - silent exposed windows <= resolved exposed windows * (control silence
  *    share + tolerated_excess), i.e. no more silence than the control
  *    cohort explains plus the tolerated excess;

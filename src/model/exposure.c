@@ -7,7 +7,7 @@ void rg_exposure_params_default(rg_exposure_params *p)
 {
     p->min_stratum_size = 100;
     p->min_per_stratum = 3;
-    p->initial_budget = 5;
+    p->initial_budget = 6;
     p->growth = 4;
 }
 

@@ -38,7 +38,7 @@ typedef struct rg_exposure_params {
     uint64_t min_stratum_size; /* N: strata this large get a floor; 100 */
     uint32_t min_per_stratum;  /* k: the floor, 1..64; default 3 */
     uint32_t initial_budget;   /* endpoints a stratum may have assigned
-                                  before any healthy report, >= k; 5 */
+                                  before any healthy report, >= k; 6 */
     uint32_t growth;           /* more assignments per healthy report;
                                   1..1000; default 4 */
 } rg_exposure_params;

@@ -1,0 +1,395 @@
+/* scenario.c - see scenario.h. */
+#include "scenario.h"
+
+#include "common/json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE (1 << 20)
+#define MAX_DURATION_S (7 * 24 * 3600)
+
+/* Prefixes err->field (and the message) with the path of the object the
+ * failing getter read, e.g. "fleet." + "endpoints". Returns err->code. */
+static int qualify(rg_err *err, const char *path)
+{
+    if (!err)
+        return RG_EINVAL;
+    char field[sizeof err->field];
+    char msg[sizeof err->msg];
+    snprintf(field, sizeof field, "%.30s%.32s", path, err->field);
+    snprintf(msg, sizeof msg, "scenario: %.180s (in '%.30s')", err->msg, path);
+    snprintf(err->field, sizeof err->field, "%s", field);
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+    return err->code;
+}
+
+/* Index of the stratum called name, RG_SIM_ALL_STRATA for "*", or -2. */
+static int stratum_index(const rg_scenario *s, const char *name)
+{
+    if (strcmp(name, "*") == 0)
+        return RG_SIM_ALL_STRATA;
+    for (size_t i = 0; i < s->n_strata; i++)
+        if (strcmp(s->strata[i], name) == 0)
+            return (int)i;
+    return -2;
+}
+
+/* Reads a [min, max] pair of whole seconds into *lo, *hi. */
+static int range_field(const json_t *o, const char *field, int max, int *lo,
+                       int *hi, rg_err *err)
+{
+    json_t *a = NULL;
+    int rc = rg_json_array(o, field, false, 2, &a, err);
+    if (rc != 0 || !a)
+        return rc;
+    if (json_array_size(a) != 2 || !json_is_integer(json_array_get(a, 0)) ||
+        !json_is_integer(json_array_get(a, 1)))
+        return rg_err_field(err, RG_EINVAL, field,
+                            "field '%s' must be [min, max] in whole seconds",
+                            field);
+    json_int_t a0 = json_integer_value(json_array_get(a, 0));
+    json_int_t a1 = json_integer_value(json_array_get(a, 1));
+    if (a0 < 0 || a1 < a0 || a1 > max)
+        return rg_err_field(err, RG_EINVAL, field,
+                            "field '%s' must satisfy 0 <= min <= max <= %d",
+                            field, max);
+    *lo = (int)a0;
+    *hi = (int)a1;
+    return 0;
+}
+
+static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
+{
+    static const char *const keys[] = {"endpoints", "heartbeat_interval_s",
+                                       "internal", "strata", NULL};
+    int64_t v = 0;
+    json_t *strata = NULL;
+    int rc = rg_json_only(f, keys, err);
+    if (rc == 0)
+        rc =
+            rg_json_int(f, "endpoints", true, 1, RG_SIM_MAX_ENDPOINTS, &v, err);
+    if (rc != 0)
+        return qualify(err, "fleet.");
+    s->endpoints = (uint32_t)v;
+    v = 60;
+    if ((rc = rg_json_int(f, "heartbeat_interval_s", false, 1, 3600, &v, err)))
+        return qualify(err, "fleet.");
+    s->interval_s = (int)v;
+    v = 0;
+    if ((rc = rg_json_int(f, "internal", false, 0, s->endpoints, &v, err)))
+        return qualify(err, "fleet.");
+    s->internal = (uint32_t)v;
+    if ((rc =
+             rg_json_array(f, "strata", true, RG_SIM_MAX_STRATA, &strata, err)))
+        return qualify(err, "fleet.");
+    if (json_array_size(strata) == 0)
+        return rg_err_field(err, RG_EINVAL, "fleet.strata",
+                            "scenario: fleet.strata must not be empty");
+    double sum = 0.0;
+    for (size_t i = 0; i < json_array_size(strata); i++) {
+        static const char *const skeys[] = {"name", "share", NULL};
+        const json_t *o = json_array_get(strata, i);
+        const char *name = NULL;
+        double share = 0.0;
+        char path[40];
+        snprintf(path, sizeof path, "fleet.strata[%zu].", i);
+        if (!json_is_object(o))
+            return rg_err_field(err, RG_EINVAL, "fleet.strata",
+                                "scenario: fleet.strata[%zu] must be an object",
+                                i);
+        if ((rc = rg_json_only(o, skeys, err)) ||
+            (rc = rg_json_string(o, "name", true, RG_SIM_NAME_MAX - 1, &name,
+                                 err)) ||
+            (rc = rg_json_number(o, "share", true, 0.0, 1.0, &share, err)))
+            return qualify(err, path);
+        if (stratum_index(s, name) != -2)
+            return rg_err_field(err, RG_EINVAL, "fleet.strata",
+                                "scenario: stratum '%s' is listed twice or "
+                                "named '*'",
+                                name);
+        snprintf(s->strata[s->n_strata], RG_SIM_NAME_MAX, "%s", name);
+        s->shares[s->n_strata++] = share;
+        sum += share;
+    }
+    if (fabs(sum - 1.0) > 1e-3)
+        return rg_err_field(err, RG_EINVAL, "fleet.strata",
+                            "scenario: strata shares sum to %g, not 1", sum);
+    for (size_t i = 0; i < s->n_strata; i++)
+        s->shares[i] /= sum;
+    return 0;
+}
+
+static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
+{
+    static const char *const keys[] = {"independent", "offline_share",
+                                       "offline_stretch_s", "outages", NULL};
+    json_t *outages = NULL;
+    int64_t v = s->offline_stretch_s;
+    int rc = rg_json_only(l, keys, err);
+    if (rc == 0)
+        rc = rg_json_number(l, "independent", false, 0.0, 0.99, &s->loss, err);
+    if (rc == 0)
+        rc = rg_json_number(l, "offline_share", false, 0.0, 0.9,
+                            &s->offline_share, err);
+    if (rc == 0)
+        rc = rg_json_int(l, "offline_stretch_s", false, 60, MAX_DURATION_S, &v,
+                         err);
+    if (rc == 0)
+        rc = rg_json_array(l, "outages", false, RG_SIM_MAX_OUTAGES, &outages,
+                           err);
+    if (rc != 0)
+        return qualify(err, "loss.");
+    s->offline_stretch_s = v;
+    for (size_t i = 0; outages && i < json_array_size(outages); i++) {
+        static const char *const okeys[] = {"stratum", "start_s", "duration_s",
+                                            "share", NULL};
+        const json_t *o = json_array_get(outages, i);
+        rg_sim_outage *out = &s->outages[s->n_outages];
+        const char *name = NULL;
+        char path[40];
+        snprintf(path, sizeof path, "loss.outages[%zu].", i);
+        if (!json_is_object(o))
+            return rg_err_field(err, RG_EINVAL, "loss.outages",
+                                "scenario: loss.outages[%zu] must be an object",
+                                i);
+        if ((rc = rg_json_only(o, okeys, err)) ||
+            (rc = rg_json_string(o, "stratum", true, RG_SIM_NAME_MAX - 1, &name,
+                                 err)) ||
+            (rc = rg_json_int(o, "start_s", true, 0, MAX_DURATION_S,
+                              &out->start_s, err)) ||
+            (rc = rg_json_int(o, "duration_s", true, 1, MAX_DURATION_S,
+                              &out->duration_s, err)) ||
+            (rc = rg_json_number(o, "share", true, 0.0, 1.0, &out->share, err)))
+            return qualify(err, path);
+        out->stratum = stratum_index(s, name);
+        if (out->stratum == -2)
+            return rg_err_field(err, RG_EINVAL, "loss.outages",
+                                "scenario: outage %zu names unknown stratum "
+                                "'%s'",
+                                i, name);
+        s->n_outages++;
+    }
+    return 0;
+}
+
+static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
+{
+    static const char *const keys[] = {
+        "plan", "apply_latency_s", "healthy_after_s", "crash_revert_s", NULL};
+    int64_t v = s->crash_revert_s;
+    const json_t *plan = json_object_get(r, "plan");
+    int rc = rg_json_only(r, keys, err);
+    if (rc != 0)
+        return qualify(err, "release.");
+    if (!plan)
+        return rg_err_field(err, RG_EINVAL, "release.plan",
+                            "scenario: release.plan is required");
+    if ((rc = rg_plan_from_json(plan, &s->plan, err)) != 0)
+        return qualify(err, "release.");
+    if ((rc = range_field(r, "apply_latency_s", 3600, &s->apply_min_s,
+                          &s->apply_max_s, err)) ||
+        (rc = range_field(r, "healthy_after_s", 3600, &s->healthy_min_s,
+                          &s->healthy_max_s, err)) ||
+        (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)))
+        return qualify(err, "release.");
+    s->crash_revert_s = (int)v;
+    return 0;
+}
+
+static int read_faults(const json_t *a, rg_scenario *s, rg_err *err)
+{
+    int rc = 0;
+    if (json_array_size(a) > RG_SIM_MAX_FAULTS)
+        return rg_err_field(err, RG_EINVAL, "faults",
+                            "scenario: at most %d faults", RG_SIM_MAX_FAULTS);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        static const char *const fkeys[] = {"stratum", "crash", "fail", NULL};
+        const json_t *o = json_array_get(a, i);
+        rg_sim_fault *f = &s->faults[s->n_faults];
+        const char *name = NULL;
+        char path[32];
+        snprintf(path, sizeof path, "faults[%zu].", i);
+        memset(f, 0, sizeof *f);
+        if (!json_is_object(o))
+            return rg_err_field(err, RG_EINVAL, "faults",
+                                "scenario: faults[%zu] must be an object", i);
+        if ((rc = rg_json_only(o, fkeys, err)) ||
+            (rc = rg_json_string(o, "stratum", true, RG_SIM_NAME_MAX - 1, &name,
+                                 err)) ||
+            (rc =
+                 rg_json_number(o, "crash", false, 0.0, 1.0, &f->crash, err)) ||
+            (rc = rg_json_number(o, "fail", false, 0.0, 1.0, &f->fail, err)))
+            return qualify(err, path);
+        f->stratum = stratum_index(s, name);
+        if (f->stratum == -2)
+            return rg_err_field(
+                err, RG_EINVAL, "faults",
+                "scenario: fault %zu names unknown stratum '%s'", i, name);
+        s->n_faults++;
+    }
+    return 0;
+}
+
+static int read_exposure(const json_t *o, rg_scenario *s, rg_err *err)
+{
+    static const char *const keys[] = {"min_stratum_size", "min_per_stratum",
+                                       "initial_budget", "growth", NULL};
+    int64_t n = (int64_t)s->exposure.min_stratum_size;
+    int64_t k = s->exposure.min_per_stratum, b = s->exposure.initial_budget;
+    int64_t g = s->exposure.growth;
+    int rc = rg_json_only(o, keys, err);
+    if (rc == 0)
+        rc = rg_json_int(o, "min_stratum_size", false, 0, RG_SIM_MAX_ENDPOINTS,
+                         &n, err);
+    if (rc == 0)
+        rc = rg_json_int(o, "min_per_stratum", false, 1,
+                         RG_EXPOSURE_MAX_PER_STRATUM, &k, err);
+    if (rc == 0)
+        rc = rg_json_int(o, "initial_budget", false, 1, 1000000, &b, err);
+    if (rc == 0)
+        rc = rg_json_int(o, "growth", false, 1, 1000, &g, err);
+    if (rc != 0)
+        return qualify(err, "exposure.");
+    s->exposure.min_stratum_size = (uint64_t)n;
+    s->exposure.min_per_stratum = (uint32_t)k;
+    s->exposure.initial_budget = (uint32_t)b;
+    s->exposure.growth = (uint32_t)g;
+    if ((rc = rg_exposure_params_check(&s->exposure, err)) != 0)
+        return qualify(err, "exposure.");
+    return 0;
+}
+
+static int read_analysis(const json_t *o, rg_scenario *s, rg_err *err)
+{
+    static const char *const keys[] = {"control_per_exposed",
+                                       "baseline_failure", "tick_s", NULL};
+    int64_t k = s->control_per_exposed, t = s->tick_s;
+    int rc = rg_json_only(o, keys, err);
+    if (rc == 0)
+        rc = rg_json_int(o, "control_per_exposed", false, 0, RG_SIM_MAX_CONTROL,
+                         &k, err);
+    if (rc == 0)
+        rc = rg_json_number(o, "baseline_failure", false, 1e-6, 0.25,
+                            &s->baseline_failure, err);
+    if (rc == 0)
+        rc = rg_json_int(o, "tick_s", false, 1, 60, &t, err);
+    if (rc != 0)
+        return qualify(err, "analysis.");
+    s->control_per_exposed = (int)k;
+    s->tick_s = (int)t;
+    return 0;
+}
+
+/* The values of every optional field. */
+static void defaults(rg_scenario *s)
+{
+    memset(s, 0, sizeof *s);
+    s->seed = 1;
+    s->duration_s = 21600;
+    s->interval_s = 60;
+    s->offline_stretch_s = 7200;
+    s->apply_min_s = 5;
+    s->apply_max_s = 60;
+    s->healthy_min_s = 5;
+    s->healthy_max_s = 30;
+    s->crash_revert_s = 300;
+    rg_exposure_params_default(&s->exposure);
+    s->control_per_exposed = 16;
+    s->baseline_failure = 1e-3;
+    s->tick_s = 5;
+}
+
+int rg_scenario_from_json(const json_t *v, rg_scenario *out, rg_err *err)
+{
+    static const char *const keys[] = {
+        "name",    "seed",   "duration_s", "fleet",    "loss",
+        "release", "faults", "exposure",   "analysis", NULL};
+    rg_scenario s;
+    const char *name = "scenario";
+    int64_t seed = 1;
+    json_t *fleet = NULL, *loss = NULL, *release = NULL, *faults = NULL;
+    json_t *exposure = NULL, *analysis = NULL;
+    int rc;
+    defaults(&s);
+    if (!json_is_object(v))
+        return rg_err_set(err, RG_EINVAL, "scenario: must be a JSON object");
+    if ((rc = rg_json_only(v, keys, err)) ||
+        (rc = rg_json_string(v, "name", false, RG_SIM_NAME_MAX - 1, &name,
+                             err)) ||
+        (rc = rg_json_int(v, "seed", false, 0, INT64_MAX, &seed, err)) ||
+        (rc = rg_json_int(v, "duration_s", false, 60, MAX_DURATION_S,
+                          &s.duration_s, err)) ||
+        (rc = rg_json_object(v, "fleet", true, &fleet, err)) ||
+        (rc = rg_json_object(v, "loss", false, &loss, err)) ||
+        (rc = rg_json_object(v, "release", true, &release, err)) ||
+        (rc = rg_json_array(v, "faults", false, 1024, &faults, err)) ||
+        (rc = rg_json_object(v, "exposure", false, &exposure, err)) ||
+        (rc = rg_json_object(v, "analysis", false, &analysis, err)))
+        return qualify(err, "");
+    snprintf(s.name, sizeof s.name, "%s", name);
+    s.seed = (uint64_t)seed;
+    if ((rc = read_fleet(fleet, &s, err)) != 0)
+        return rc;
+    if (loss && (rc = read_loss(loss, &s, err)) != 0)
+        return rc;
+    if ((rc = read_release(release, &s, err)) != 0)
+        return rc;
+    if (faults && (rc = read_faults(faults, &s, err)) != 0)
+        return rc;
+    if (exposure && (rc = read_exposure(exposure, &s, err)) != 0)
+        return rc;
+    if (analysis && (rc = read_analysis(analysis, &s, err)) != 0)
+        return rc;
+    *out = s;
+    return 0;
+}
+
+int rg_scenario_load(const char *path, rg_scenario *out, rg_err *err)
+{
+    int rc = 0;
+    char *data = NULL;
+    json_t *v = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rc = rg_err_set(err, RG_EIO, "scenario '%s': cannot open", path);
+        goto cleanup;
+    }
+    data = malloc(MAX_FILE + 1);
+    if (!data) {
+        rc = rg_err_set(err, RG_ENOMEM, "scenario '%s': out of memory", path);
+        goto cleanup;
+    }
+    size_t n = fread(data, 1, MAX_FILE + 1, f);
+    if (ferror(f)) {
+        rc = rg_err_set(err, RG_EIO, "scenario '%s': read error", path);
+        goto cleanup;
+    }
+    if (n > MAX_FILE) {
+        rc = rg_err_set(err, RG_EINVAL, "scenario '%s': larger than 1 MiB",
+                        path);
+        goto cleanup;
+    }
+    v = rg_json_parse_object(data, n, err);
+    if (!v) {
+        rc = err ? err->code : RG_EINVAL;
+        goto cleanup;
+    }
+    rc = rg_scenario_from_json(v, out, err);
+cleanup:
+    if (f)
+        fclose(f);
+    free(data);
+    json_decref(v);
+    return rc;
+}
+
+bool rg_scenario_faulty(const rg_scenario *s)
+{
+    for (size_t i = 0; i < s->n_faults; i++)
+        if (s->faults[i].crash > 0.0 || s->faults[i].fail > 0.0)
+            return true;
+    return false;
+}

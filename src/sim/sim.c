@@ -1,0 +1,814 @@
+/* sim.c - see sim.h. */
+#include "sim.h"
+
+#include "health/analyzer.h"
+#include "health/gate.h"
+#include "model/bucket.h"
+#include "model/exposure.h"
+#include "model/rollout.h"
+#include "sim/policy.h"
+#include "sim/rng.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Endpoint states (low 4 bits of the state byte). */
+enum {
+    ST_IDLE = 0,       /* not assigned: control cohort */
+    ST_ASSIGNED,       /* assigned; downloading (EV_APPLY pending) */
+    ST_APPLY_RETRY,    /* `applying` did not get through; next check-in */
+    ST_ACTIVATING,     /* exposed; EV_ACTIVATE pending */
+    ST_REPORT_HEALTHY, /* running the release; `healthy` not delivered */
+    ST_HEALTHY,        /* running the release; `healthy` delivered */
+    ST_REPORT_FAILED,  /* apply failed; `failed` not delivered */
+    ST_FAILED,         /* `failed` delivered */
+    ST_DOWN,           /* crashed, boot-looping, silent */
+    ST_REPORT_CRASHED, /* reverted by its agent; `crashed` not delivered */
+    ST_CRASHED,        /* `crashed` delivered */
+    ST_REVERTED,       /* returned to the previous release after a halt */
+};
+#define ST_MASK 0x0f
+#define ST_INTERNAL 0x10
+
+/* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
+ * the exposure (36-39), control eligibility mask (40-55). */
+enum { EV_APPLY = 1, EV_ACTIVATE, EV_RESOLVE, EV_RECOVER };
+#define EV(idx, kind, wave, elig)                                              \
+    ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
+     (uint64_t)(elig) << 40)
+
+#define SETTLE_S 600   /* simulated after a halt or completion */
+#define COVERAGE_S 30  /* coverage sampling step */
+#define PROGRESS_S 300 /* progress line step */
+#define NO_PICK UINT32_MAX
+
+/* Hash salts: one per use, so the draws are independent. */
+enum { H_OFFLINE_PHASE = 1, H_OFFLINE, H_OUTAGE, H_CRASH, H_FAIL, H_CONTROL };
+
+typedef struct slot {
+    uint64_t *v;
+    size_t n, cap;
+} slot;
+
+/* Counts of one stratum in one period of the current wave. */
+typedef struct cell {
+    uint64_t healthy, failed, silent, control_windows, control_silent;
+} cell;
+
+typedef struct sim {
+    const rg_scenario *sc;
+    int policy;
+    uint64_t seed;
+    rg_rng rng;
+    uint32_t n;
+    int P;      /* heartbeat interval = number of blocks */
+    size_t S;   /* strata */
+    int64_t T0; /* rollout start (after warm-up) */
+    /* endpoints */
+    uint32_t *bucket;
+    uint32_t *last_ok; /* second + 1 of the last contact; 0 never */
+    uint8_t *stratum;
+    uint8_t *state;
+    uint32_t *block_start; /* P + 1 */
+    uint32_t *sub;         /* P * (S + 1): stratum offsets inside a block */
+    uint64_t loss_thr, offline_thr;
+    uint64_t outage_thr[RG_SIM_MAX_OUTAGES];
+    /* timer wheel */
+    slot *wheel;
+    size_t wheel_n;
+    /* rollout */
+    rg_rollout_status st;
+    rg_rollout_status st_s[RG_SIM_MAX_STRATA]; /* per stratum (floors) */
+    uint32_t lowest[RG_SIM_MAX_STRATA][RG_EXPOSURE_MAX_PER_STRATUM];
+    size_t n_lowest[RG_SIM_MAX_STRATA];
+    uint64_t stratum_size[RG_SIM_MAX_STRATA];
+    uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
+    uint64_t pending_s[RG_SIM_MAX_STRATA];
+    /* periods of the current wave */
+    cell *cells; /* max_periods * S */
+    size_t max_periods, n_periods, period_shift;
+    int64_t wave_T;             /* second the current wave started */
+    int64_t period_s;           /* its W in seconds */
+    rg_stratum_counts *entries; /* gate input, max_periods * S */
+    /* totals */
+    uint64_t assigned, exposed, healthy, failed, silent, damage, reverted;
+    uint64_t running;
+    /* fixed-bake measurements */
+    rg_fixed_bake_ctx fb;
+    /* outcome */
+    int64_t halt_T, complete_T, first_crash_T, t99_T;
+    bool stop;
+    bool trace;
+    json_t *decisions;
+} sim;
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+static uint64_t share_thr(double p)
+{
+    if (p <= 0.0)
+        return 0;
+    if (p >= 1.0)
+        return UINT64_MAX;
+    return (uint64_t)(p * 18446744073709551616.0);
+}
+
+static int wave_window_s(const rg_wave *w)
+{
+    int64_t s = (w->window_ms + 999) / 1000;
+    return (int)(s < 1 ? 1 : s);
+}
+
+/* ---- fleet ---------------------------------------------------------- */
+
+static bool internal_of(const sim *s, uint32_t i)
+{
+    return s->state[i] & ST_INTERNAL;
+}
+
+/* Whether endpoint i can reach the server at second T (before loss). */
+static bool online(const sim *s, uint32_t i, int64_t T)
+{
+    const rg_scenario *sc = s->sc;
+    if (s->offline_thr) {
+        uint64_t E = (uint64_t)sc->offline_stretch_s;
+        uint64_t phase = rg_hash(s->seed, H_OFFLINE_PHASE, i) % E;
+        uint64_t stretch = ((uint64_t)T + phase) / E;
+        if (rg_hash(s->seed ^ stretch * 0x9e3779b97f4a7c15ull, H_OFFLINE, i) <
+            s->offline_thr)
+            return false;
+    }
+    int64_t t = T - s->T0;
+    for (size_t o = 0; o < sc->n_outages; o++) {
+        const rg_sim_outage *out = &sc->outages[o];
+        if (t < out->start_s || t >= out->start_s + out->duration_s)
+            continue;
+        if (out->stratum != RG_SIM_ALL_STRATA && out->stratum != s->stratum[i])
+            continue;
+        if (rg_hash(s->seed + o, H_OUTAGE, i) < s->outage_thr[o])
+            return false;
+    }
+    return true;
+}
+
+/* Whether a contact attempt of endpoint i at second T gets through. */
+static bool reach(sim *s, uint32_t i, int64_t T)
+{
+    if (!online(s, i, T))
+        return false;
+    if (s->loss_thr && rg_rng_next(&s->rng) < s->loss_thr)
+        return false;
+    s->last_ok[i] = (uint32_t)(T + 1);
+    return true;
+}
+
+/* The fault of endpoint i: 'c' crash, 'f' fail, 0 none. */
+static int fault_of(const sim *s, uint32_t i)
+{
+    const rg_scenario *sc = s->sc;
+    int st = s->stratum[i];
+    for (size_t f = 0; f < sc->n_faults; f++) {
+        const rg_sim_fault *x = &sc->faults[f];
+        if ((x->stratum == RG_SIM_ALL_STRATA || x->stratum == st) &&
+            rg_hash(s->seed + f, H_CRASH, i) < share_thr(x->crash))
+            return 'c';
+    }
+    for (size_t f = 0; f < sc->n_faults; f++) {
+        const rg_sim_fault *x = &sc->faults[f];
+        if ((x->stratum == RG_SIM_ALL_STRATA || x->stratum == st) &&
+            rg_hash(s->seed + f, H_FAIL, i) < share_thr(x->fail))
+            return 'f';
+    }
+    return 0;
+}
+
+/* The j-th matched control endpoint of exposed endpoint i: a member of
+ * its stratum drawn by hashing (i, j), or NO_PICK. */
+static uint32_t control_pick(const sim *s, uint32_t i, int j)
+{
+    uint64_t h =
+        rg_hash(s->seed + (uint64_t)j * 0x632be59bd9b4e019ull, H_CONTROL, i);
+    size_t g = (size_t)(h % (uint64_t)s->P);
+    size_t st = s->stratum[i];
+    const uint32_t *sub = s->sub + g * (s->S + 1);
+    uint32_t size = sub[st + 1] - sub[st];
+    if (size == 0)
+        return NO_PICK;
+    uint32_t c = s->block_start[g] + sub[st] + (uint32_t)((h >> 32) % size);
+    return c == i ? NO_PICK : c;
+}
+
+static int build_fleet(sim *s, rg_err *err)
+{
+    const rg_scenario *sc = s->sc;
+    uint32_t n = s->n;
+    size_t S = s->S, P = (size_t)s->P;
+    char salt[48], id[32];
+    s->bucket = malloc((size_t)n * sizeof *s->bucket);
+    s->last_ok = calloc(n, sizeof *s->last_ok);
+    s->stratum = malloc(n);
+    s->state = calloc(n, 1);
+    s->block_start = malloc((P + 1) * sizeof *s->block_start);
+    s->sub = malloc(P * (S + 1) * sizeof *s->sub);
+    if (!s->bucket || !s->last_ok || !s->stratum || !s->state ||
+        !s->block_start || !s->sub)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory for %u endpoints",
+                          n);
+    double cum[RG_SIM_MAX_STRATA + 1];
+    cum[0] = 0.0;
+    for (size_t k = 0; k < S; k++)
+        cum[k + 1] = cum[k] + sc->shares[k];
+    for (size_t g = 0; g <= P; g++)
+        s->block_start[g] = (uint32_t)((uint64_t)n * g / P);
+    for (size_t g = 0; g < P; g++) {
+        uint32_t size = s->block_start[g + 1] - s->block_start[g];
+        uint32_t *sub = s->sub + g * (S + 1);
+        for (size_t k = 0; k <= S; k++)
+            sub[k] = k == S ? size : (uint32_t)(size * cum[k] + 0.5);
+        for (size_t k = 0; k < S; k++) {
+            for (uint32_t j = sub[k]; j < sub[k + 1]; j++)
+                s->stratum[s->block_start[g] + j] = (uint8_t)k;
+            s->stratum_size[k] += sub[k + 1] - sub[k];
+        }
+    }
+    snprintf(salt, sizeof salt, "sim-%" PRIu64, s->seed);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "ep-%u", i);
+        s->bucket[i] = rg_bucket(salt, id);
+        size_t k = s->stratum[i];
+        rg_exposure_track_lowest(s->lowest[k], &s->n_lowest[k],
+                                 sc->exposure.min_per_stratum, s->bucket[i]);
+    }
+    for (uint32_t chosen = 0; chosen < sc->internal;) {
+        uint32_t i = (uint32_t)(rg_rng_next(&s->rng) % n);
+        if (!(s->state[i] & ST_INTERNAL)) {
+            s->state[i] |= ST_INTERNAL;
+            chosen++;
+        }
+    }
+    return 0;
+}
+
+/* ---- timer wheel ---------------------------------------------------- */
+
+static int schedule(sim *s, int64_t T, int64_t delay, uint64_t ev, rg_err *err)
+{
+    if (delay < 1)
+        delay = 1;
+    slot *q = &s->wheel[(size_t)((T + delay) % (int64_t)s->wheel_n)];
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        uint64_t *v = realloc(q->v, cap * sizeof *v);
+        if (!v)
+            return rg_err_set(err, RG_ENOMEM, "sim: out of memory for events");
+        q->v = v;
+        q->cap = cap;
+    }
+    q->v[q->n++] = ev;
+    return 0;
+}
+
+static int64_t uniform(sim *s, int lo, int hi)
+{
+    return lo + (int64_t)(rg_rng_next(&s->rng) % (uint64_t)(hi - lo + 1));
+}
+
+/* ---- rollout view --------------------------------------------------- */
+
+/* Recomputes the per-stratum statuses (stratified floors for Rollgate). */
+static void refresh_status(sim *s)
+{
+    for (size_t k = 0; k < s->S; k++) {
+        s->st_s[k] = s->st;
+        if (s->policy == RG_SIM_ROLLGATE)
+            s->st_s[k].share_ppm = rg_exposure_stratum_share(
+                &s->sc->exposure, &s->sc->plan, s->st.wave, s->st.share_ppm,
+                s->stratum_size[k], s->lowest[k], s->n_lowest[k]);
+    }
+}
+
+static bool assigns(const sim *s, uint32_t i)
+{
+    return rg_rollout_assigns(&s->sc->plan, &s->st_s[s->stratum[i]],
+                              s->bucket[i], internal_of(s, i));
+}
+
+static void set_state(sim *s, uint32_t i, int st)
+{
+    s->state[i] = (uint8_t)((s->state[i] & ~ST_MASK) | st);
+}
+
+static int state_of(const sim *s, uint32_t i)
+{
+    return s->state[i] & ST_MASK;
+}
+
+/* ---- endpoint life -------------------------------------------------- */
+
+static void deliver_healthy(sim *s, uint32_t i)
+{
+    set_state(s, i, ST_HEALTHY);
+    s->healthy++;
+    s->healthy_s[s->stratum[i]]++;
+}
+
+static void deliver_failure(sim *s, uint32_t i, int st)
+{
+    set_state(s, i, st);
+    s->failed++;
+}
+
+/* Cancels an assignment the rollout no longer makes. */
+static void unassign(sim *s, uint32_t i)
+{
+    set_state(s, i, ST_IDLE);
+    s->assigned--;
+    s->assigned_s[s->stratum[i]]--;
+}
+
+/* `applying` got through at T: exposure begins. */
+static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
+{
+    const rg_scenario *sc = s->sc;
+    int wave = s->st.wave;
+    int64_t W = wave_window_s(&sc->plan.waves[wave]);
+    uint64_t elig = 0;
+    set_state(s, i, ST_ACTIVATING);
+    s->exposed++;
+    s->pending_s[s->stratum[i]]++;
+    if (s->first_crash_T < 0 && fault_of(s, i) == 'c')
+        s->first_crash_T = T;
+    if (s->policy == RG_SIM_ROLLGATE) {
+        uint32_t fresh = (uint32_t)max64(T + 1 - s->P, 0);
+        for (int j = 0; j < sc->control_per_exposed; j++) {
+            uint32_t c = control_pick(s, i, j);
+            if (c != NO_PICK && state_of(s, c) == ST_IDLE &&
+                s->last_ok[c] >= fresh && s->last_ok[c] > 0)
+                elig |= 1ull << j;
+        }
+    }
+    int rc = schedule(s, T, uniform(s, sc->healthy_min_s, sc->healthy_max_s),
+                      EV(i, EV_ACTIVATE, 0, 0), err);
+    if (rc == 0)
+        rc = schedule(s, T, W, EV(i, EV_RESOLVE, wave, elig), err);
+    return rc;
+}
+
+/* The cell of stratum k in the period in which second T falls, merging
+ * the two oldest periods when the wave has more than max_periods. */
+static cell *period_cell(sim *s, size_t k, int64_t T)
+{
+    size_t p = (size_t)((T - s->wave_T) / s->period_s);
+    size_t idx = p >= s->period_shift ? p - s->period_shift : 0;
+    while (idx >= s->max_periods) {
+        for (size_t j = 0; j < s->S; j++) {
+            cell *a = &s->cells[j], *b = &s->cells[s->S + j];
+            a->healthy += b->healthy;
+            a->failed += b->failed;
+            a->silent += b->silent;
+            a->control_windows += b->control_windows;
+            a->control_silent += b->control_silent;
+        }
+        memmove(&s->cells[s->S], &s->cells[2 * s->S],
+                (s->max_periods - 2) * s->S * sizeof *s->cells);
+        memset(&s->cells[(s->max_periods - 1) * s->S], 0,
+               s->S * sizeof *s->cells);
+        s->period_shift++;
+        s->n_periods--;
+        idx--;
+    }
+    if (idx + 1 > s->n_periods)
+        s->n_periods = idx + 1;
+    return &s->cells[idx * s->S + k];
+}
+
+/* The exposure window of i (opened at T - W) ends at T. */
+static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
+{
+    size_t k = s->stratum[i];
+    int64_t a = T - wave_window_s(&s->sc->plan.waves[wave]);
+    cell *c = period_cell(s, k, T);
+    s->pending_s[k]--;
+    switch (state_of(s, i)) {
+    case ST_FAILED:
+    case ST_CRASHED:
+        c->failed++;
+        break;
+    case ST_HEALTHY:
+    case ST_REVERTED: /* reverted only after delivering healthy */
+        c->healthy++;
+        break;
+    default:
+        c->silent++;
+        s->silent++;
+        break;
+    }
+    for (int j = 0; elig && j < s->sc->control_per_exposed; j++) {
+        if (!(elig & (1ull << j)))
+            continue;
+        uint32_t ctl = control_pick(s, i, j);
+        c->control_windows++;
+        if (s->last_ok[ctl] <= (uint64_t)(a + 1))
+            c->control_silent++;
+    }
+}
+
+static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
+{
+    uint32_t i = (uint32_t)ev;
+    int kind = (int)(ev >> 32 & 0xf);
+    int wave = (int)(ev >> 36 & 0xf);
+    uint64_t elig = ev >> 40 & 0xffff;
+    const rg_scenario *sc = s->sc;
+    switch (kind) {
+    case EV_APPLY:
+        if (state_of(s, i) != ST_ASSIGNED)
+            return 0;
+        if (!assigns(s, i))
+            unassign(s, i);
+        else if (reach(s, i, T))
+            return expose(s, i, T, err);
+        else
+            set_state(s, i, ST_APPLY_RETRY);
+        return 0;
+    case EV_ACTIVATE:
+        switch (fault_of(s, i)) {
+        case 'c':
+            set_state(s, i, ST_DOWN);
+            s->damage++;
+            return schedule(s, T, sc->crash_revert_s, EV(i, EV_RECOVER, 0, 0),
+                            err);
+        case 'f':
+            s->damage++;
+            if (reach(s, i, T))
+                deliver_failure(s, i, ST_FAILED);
+            else
+                set_state(s, i, ST_REPORT_FAILED);
+            return 0;
+        default:
+            s->running++;
+            if (reach(s, i, T))
+                deliver_healthy(s, i);
+            else
+                set_state(s, i, ST_REPORT_HEALTHY);
+            return 0;
+        }
+    case EV_RESOLVE:
+        resolve(s, i, wave, elig, T);
+        return 0;
+    case EV_RECOVER:
+        if (reach(s, i, T))
+            deliver_failure(s, i, ST_CRASHED);
+        else
+            set_state(s, i, ST_REPORT_CRASHED);
+        return 0;
+    default:
+        return rg_err_set(err, RG_EINTERNAL, "sim: unknown event %d", kind);
+    }
+}
+
+/* Endpoint i's check-in at second T. */
+static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
+{
+    int st = state_of(s, i);
+    if (st == ST_DOWN || !reach(s, i, T))
+        return 0;
+    switch (st) {
+    case ST_IDLE: {
+        size_t k = s->stratum[i];
+        if (!assigns(s, i))
+            return 0;
+        if (s->policy == RG_SIM_ROLLGATE && s->st.state == RG_RO_RUNNING &&
+            !rg_exposure_admits(&s->sc->exposure, s->assigned_s[k],
+                                s->healthy_s[k]))
+            return 0;
+        set_state(s, i, ST_ASSIGNED);
+        s->assigned++;
+        s->assigned_s[k]++;
+        return schedule(s, T,
+                        uniform(s, s->sc->apply_min_s, s->sc->apply_max_s),
+                        EV(i, EV_APPLY, 0, 0), err);
+    }
+    case ST_APPLY_RETRY:
+        if (!assigns(s, i)) {
+            unassign(s, i);
+            return 0;
+        }
+        return expose(s, i, T, err);
+    case ST_REPORT_FAILED:
+        deliver_failure(s, i, ST_FAILED);
+        return 0;
+    case ST_REPORT_CRASHED:
+        deliver_failure(s, i, ST_CRASHED);
+        return 0;
+    case ST_REPORT_HEALTHY:
+        deliver_healthy(s, i);
+        break;
+    case ST_HEALTHY:
+        break;
+    default:
+        return 0;
+    }
+    /* Running the release: back to the previous one when no longer
+     * assigned (halt with revert, rollback). */
+    if (!assigns(s, i)) {
+        set_state(s, i, ST_REVERTED);
+        s->running--;
+        s->reverted++;
+    }
+    return 0;
+}
+
+/* ---- orchestrator --------------------------------------------------- */
+
+static void start_wave(sim *s, int64_t T)
+{
+    s->wave_T = T;
+    s->period_s = wave_window_s(&s->sc->plan.waves[s->st.wave]);
+    s->n_periods = 0;
+    s->period_shift = 0;
+    memset(s->cells, 0, s->max_periods * s->S * sizeof *s->cells);
+    memset(&s->fb, 0, sizeof s->fb);
+}
+
+/* The health gate's input: per stratum, one entry per period of the wave
+ * with something in it; the stratum's pending exposures go to its last. */
+static size_t build_entries(sim *s)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < s->S; k++) {
+        for (size_t p = 0; p < s->n_periods || (p == 0 && s->pending_s[k]);
+             p++) {
+            bool last = p + 1 >= s->n_periods;
+            cell c = p < s->n_periods ? s->cells[p * s->S + k] : (cell){0};
+            uint64_t resolved = c.healthy + c.failed + c.silent;
+            uint64_t pending = last ? s->pending_s[k] : 0;
+            if (!resolved && !pending && !c.control_windows)
+                continue;
+            s->entries[m++] =
+                (rg_stratum_counts){.stratum = s->sc->strata[k],
+                                    .exposed = resolved + pending,
+                                    .exposed_healthy = c.healthy,
+                                    .exposed_failed = c.failed,
+                                    .exposed_silent = c.silent,
+                                    .control_windows = c.control_windows,
+                                    .control_silent = c.control_silent};
+        }
+    }
+    return m;
+}
+
+static int record(sim *s, int64_t T, const rg_transition *tr,
+                  const rg_gate_result *g, rg_err *err)
+{
+    json_t *d = json_pack("{s:I, s:i, s:i, s:s, s:s, s:s, s:s, s:O*}", "time_s",
+                          (json_int_t)(T - s->T0), "from_wave", tr->from_wave,
+                          "to_wave", tr->to_wave, "from_state",
+                          rg_rollout_state_name(tr->from_state), "to_state",
+                          rg_rollout_state_name(tr->to_state), "verdict",
+                          rg_verdict_name(g->verdict), "reason", tr->reason,
+                          "evidence", g->evidence);
+    if (!d || json_array_append_new(s->decisions, d) != 0)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory for decisions");
+    return 0;
+}
+
+static int tick(sim *s, int64_t T, rg_err *err)
+{
+    rg_wave_counts counts = {.fleet = s->n,
+                             .targeted = s->assigned,
+                             .exposed = s->exposed,
+                             .healthy = s->healthy,
+                             .failed = s->failed,
+                             .silent = s->silent};
+    rg_health_gate_ctx hctx = {.strata = s->entries,
+                               .baseline_failure = s->sc->baseline_failure};
+    rg_gate_fn gate = rg_health_gate;
+    void *ctx = &hctx;
+    if (s->policy == RG_SIM_THRESHOLD) {
+        gate = rg_gate_threshold;
+        ctx = NULL;
+    } else if (s->policy == RG_SIM_FIXED_BAKE) {
+        gate = rg_gate_fixed_bake;
+        ctx = &s->fb;
+    } else {
+        hctx.n_strata = build_entries(s);
+    }
+    rg_rollout_status next;
+    rg_transition tr;
+    rg_gate_result g;
+    int rc = rg_rollout_tick(&s->sc->plan, &s->st, &counts, gate, ctx,
+                             (T - s->T0) * 1000, &next, &tr, &g, err);
+    if (rc >= 0 && s->trace && (T - s->T0) % 60 == 0)
+        fprintf(stderr, "rollgate-sim: t=%" PRId64 "s wave %d gate: %s\n",
+                T - s->T0, s->st.wave, g.reason);
+    if (rc == 1) {
+        rc = record(s, T, &tr, &g, err);
+        s->st = next;
+        refresh_status(s);
+        if (next.state == RG_RO_RUNNING && tr.to_wave != tr.from_wave)
+            start_wave(s, T);
+        if (next.state == RG_RO_HALTED)
+            s->halt_T = T;
+        if (next.state == RG_RO_COMPLETED)
+            s->complete_T = T;
+        if (next.state == RG_RO_PAUSED)
+            s->stop = true; /* held: nothing moves without an operator */
+    }
+    rg_gate_result_release(&g);
+    return rc < 0 ? rc : 0;
+}
+
+/* The fixed-bake policy's periodic check of the exposed endpoints. */
+static void fixed_bake_check(sim *s, int64_t T)
+{
+    uint64_t exposed = 0, bad = 0;
+    uint64_t stale = (uint64_t)RG_FIXED_BAKE_STALE_BEATS * (uint64_t)s->P;
+    for (uint32_t i = 0; i < s->n; i++) {
+        int st = state_of(s, i);
+        if (st < ST_ACTIVATING || st == ST_REVERTED)
+            continue;
+        exposed++;
+        if (st >= ST_REPORT_FAILED || (uint64_t)T + 1 - s->last_ok[i] > stale)
+            bad++;
+    }
+    s->fb.checks++;
+    s->fb.last_share = exposed ? (double)bad / (double)exposed : 0.0;
+    if (s->fb.last_share > RG_FIXED_BAKE_SILENCE_SHARE)
+        s->fb.failed_checks++;
+}
+
+/* Share of online endpoints running the release at second T. */
+static double coverage(const sim *s, int64_t T)
+{
+    uint64_t on = 0, running = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (!online(s, i, T))
+            continue;
+        on++;
+        int st = state_of(s, i);
+        running += st == ST_REPORT_HEALTHY || st == ST_HEALTHY;
+    }
+    return on ? (double)running / (double)on : 0.0;
+}
+
+static void progress(const sim *s, int64_t T)
+{
+    const rg_wave *w = &s->sc->plan.waves[s->st.wave];
+    fprintf(stderr,
+            "rollgate-sim: %s/%s t=%" PRId64
+            "s wave %d (%s) %s exposed=%" PRIu64 " failed_or_crashed=%" PRIu64
+            "\n",
+            s->sc->name, rg_sim_policy_name(s->policy), T - s->T0, s->st.wave,
+            w->name, rg_rollout_state_name(s->st.state), s->exposed, s->damage);
+}
+
+/* ---- run ------------------------------------------------------------ */
+
+static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
+                 rg_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->sc = sc;
+    s->policy = o->policy;
+    s->trace = o->trace;
+    s->seed = o->seed_set ? o->seed : sc->seed;
+    rg_rng_seed(&s->rng, s->seed);
+    s->n = sc->endpoints;
+    s->P = sc->interval_s;
+    s->S = sc->n_strata;
+    s->T0 = 2 * (int64_t)s->P;
+    s->loss_thr = share_thr(sc->loss);
+    s->offline_thr = share_thr(sc->offline_share);
+    for (size_t k = 0; k < sc->n_outages; k++)
+        s->outage_thr[k] = share_thr(sc->outages[k].share);
+    s->halt_T = s->complete_T = s->first_crash_T = s->t99_T = RG_SIM_NONE;
+    if (rg_sim_policy_name(o->policy)[0] == 'u')
+        return rg_err_field(err, RG_EINVAL, "policy", "sim: unknown policy %d",
+                            o->policy);
+    int64_t delay = max64(sc->apply_max_s, sc->healthy_max_s);
+    delay = max64(delay, sc->crash_revert_s);
+    for (size_t w = 0; w < sc->plan.n_waves; w++)
+        delay = max64(delay, wave_window_s(&sc->plan.waves[w]));
+    s->wheel_n = (size_t)delay + 2;
+    s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
+    s->max_periods = RG_ANALYZER_MAX_STRATA / s->S;
+    s->cells = calloc(s->max_periods * s->S, sizeof *s->cells);
+    s->entries = calloc(s->max_periods * s->S, sizeof *s->entries);
+    s->decisions = json_array();
+    if (!s->wheel || !s->cells || !s->entries || !s->decisions)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
+    return build_fleet(s, err);
+}
+
+static void teardown(sim *s)
+{
+    free(s->bucket);
+    free(s->last_ok);
+    free(s->stratum);
+    free(s->state);
+    free(s->block_start);
+    free(s->sub);
+    for (size_t k = 0; s->wheel && k < s->wheel_n; k++)
+        free(s->wheel[k].v);
+    free(s->wheel);
+    free(s->cells);
+    free(s->entries);
+    json_decref(s->decisions);
+}
+
+/* One simulated second. */
+static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
+{
+    int rc = 0;
+    slot *q = &s->wheel[(size_t)(T % (int64_t)s->wheel_n)];
+    for (size_t e = 0; e < q->n && rc == 0; e++)
+        rc = on_event(s, q->v[e], T, err);
+    q->n = 0;
+    size_t g = (size_t)(T % s->P);
+    for (uint32_t i = s->block_start[g]; i < s->block_start[g + 1] && rc == 0;
+         i++)
+        rc = heartbeat(s, i, T, err);
+    if (rc != 0 || T < s->T0)
+        return rc;
+    int64_t t = T - s->T0;
+    if (t == 0) {
+        rg_transition tr;
+        rc = rg_rollout_command(&s->sc->plan, &s->st, RG_CMD_START,
+                                "simulation start", 0, s->n, &s->st, &tr, err);
+        if (rc != 0)
+            return rc;
+        refresh_status(s);
+        start_wave(s, T);
+    }
+    if (s->policy == RG_SIM_FIXED_BAKE && s->st.state == RG_RO_RUNNING &&
+        T > s->wave_T && (T - s->wave_T) % (RG_FIXED_BAKE_CHECK_MS / 1000) == 0)
+        fixed_bake_check(s, T);
+    if (t % s->sc->tick_s == 0 && s->st.state == RG_RO_RUNNING)
+        rc = tick(s, T, err);
+    bool last = (size_t)s->st.wave + 1 == s->sc->plan.n_waves ||
+                s->st.state == RG_RO_COMPLETED;
+    if (s->t99_T < 0 && last && s->st.state != RG_RO_HALTED &&
+        t % COVERAGE_S == 0 && coverage(s, T) >= 0.99)
+        s->t99_T = T;
+    if (progress_on && t % PROGRESS_S == 0)
+        progress(s, T);
+    if (t >= s->sc->duration_s ||
+        (s->halt_T >= 0 && T >= s->halt_T + SETTLE_S) ||
+        (s->complete_T >= 0 && T >= s->complete_T + SETTLE_S))
+        s->stop = true;
+    return rc;
+}
+
+int rg_sim_run(const rg_scenario *sc, const rg_sim_options *o,
+               rg_sim_result *out, rg_err *err)
+{
+    sim s;
+    int rc = setup(&s, sc, o, err);
+    int64_t T = 0;
+    memset(out, 0, sizeof *out);
+    for (; rc == 0 && !s.stop; T++)
+        rc = step(&s, T, o->progress, err);
+    if (rc != 0)
+        goto cleanup;
+    T--; /* the last second simulated */
+    snprintf(out->scenario, sizeof out->scenario, "%s", sc->name);
+    out->policy = s.policy;
+    out->seed = s.seed;
+    out->endpoints = s.n;
+    out->faulty = rg_scenario_faulty(sc);
+    out->halted = s.halt_T >= 0;
+    out->halt_time_s = out->halted ? s.halt_T - s.T0 : RG_SIM_NONE;
+    out->exposed = s.exposed;
+    out->failed_or_crashed = s.damage;
+    out->reverted = s.reverted;
+    out->completed = s.complete_T >= 0;
+    out->time_to_complete_s =
+        out->completed ? s.complete_T - s.T0 : RG_SIM_NONE;
+    out->time_to_99pct_s = s.t99_T >= 0 ? s.t99_T - s.T0 : RG_SIM_NONE;
+    out->first_crash_exposure_s =
+        s.first_crash_T >= 0 ? s.first_crash_T - s.T0 : RG_SIM_NONE;
+    out->final_coverage = coverage(&s, T);
+    out->false_halt = out->halted && !out->faulty;
+    snprintf(out->final_state, sizeof out->final_state, "%s",
+             rg_rollout_state_name(s.st.state));
+    out->final_wave = s.st.wave;
+    out->end_s = T - s.T0;
+    out->decisions = s.decisions;
+    s.decisions = NULL;
+    if (o->progress)
+        progress(&s, T);
+cleanup:
+    teardown(&s);
+    return rc;
+}
+
+void rg_sim_result_release(rg_sim_result *r)
+{
+    json_decref(r->decisions);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,109 @@
+/*
+ * sim.h - rollgate-sim's model mode: one rollout of a scenario's release
+ * over a synthetic fleet on a simulated clock, decided by the real state
+ * machine (rg_rollout_tick, rg_rollout_assigns, rg_bucket) with the gate of
+ * the chosen policy (Rollgate's health gate or a comparison, policy.h).
+ *
+ * Clock: fixed 1-second steps. The fleet is split into heartbeat_interval_s
+ * blocks of consecutive endpoints; block g checks in at every second
+ * congruent to g, so each step touches 1/interval of the fleet, in memory
+ * order. Everything between heartbeats (end of the apply latency,
+ * activation, the end of an exposure window W, a crashed endpoint coming
+ * back) is an event in a per-second timer wheel. The orchestrator ticks
+ * every scenario tick_s (default 5 s). The rollout starts after two
+ * heartbeat intervals of warm-up; reported times count from its start.
+ *
+ * Endpoint (10 bytes: bucket, last contact, stratum, state): it checks in
+ * every interval unless the check-in is lost (independent loss), it is in
+ * an offline stretch (each stretch of offline_stretch_s, phase per
+ * endpoint, is offline with probability offline_share) or in an outage.
+ * At the first check-in at which the rollout assigns it (and, for
+ * Rollgate, the stratum's exposure budget admits it) it downloads for a
+ * uniform apply latency, then sends `applying` (exposure begins when it
+ * gets through; it retries at its next check-ins and never switches
+ * before), activates for a uniform healthy_after time, then crashes
+ * (silent for crash_revert_s, then reverted and reporting `crashed`),
+ * reports `failed`, or reports `healthy` (each report retried at every
+ * check-in until it gets through). After a halt with on_halt revert,
+ * exposed endpoints return to the previous release at their next
+ * check-in and pending applies are cancelled.
+ *
+ * Health counts (Rollgate policy), per wave, per stratum, per period of
+ * length W since the wave began (analyzer.h "periods"): an exposed
+ * endpoint's window [a, a + W] is resolved at a + W as failed (failed or
+ * crashed reported by then), healthy (healthy reported by then) or silent,
+ * and counted in the period in which it ends. Matched control windows
+ * (docs/health.md): at a, control_per_exposed endpoints of the same
+ * stratum are drawn by hashing the exposed endpoint; each that is not in
+ * the rollout and was heard from within the last heartbeat interval opens
+ * a control window [a, a + W], silent when it is not heard from during it.
+ *
+ * Memory: 10 bytes per endpoint plus the timer wheel (8 bytes per pending
+ * event); 10 million endpoints take about 100 MB plus events.
+ */
+#ifndef RG_SIM_SIM_H
+#define RG_SIM_SIM_H
+
+#include "common/err.h"
+#include "sim/scenario.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct rg_sim_options {
+    int policy;    /* rg_sim_policy */
+    uint64_t seed; /* the scenario's seed unless seed_set */
+    bool seed_set;
+    bool progress; /* progress lines on stderr */
+    bool trace;    /* every gate reason on stderr, once a minute */
+} rg_sim_options;
+
+#define RG_SIM_NONE (-1) /* a time that did not happen */
+
+/* What a run produced. Times are seconds since the rollout started. */
+typedef struct rg_sim_result {
+    char scenario[RG_SIM_NAME_MAX];
+    int policy;
+    uint64_t seed;
+    uint32_t endpoints;
+    bool faulty; /* the release carries a fault */
+    bool halted;
+    int64_t halt_time_s;        /* or RG_SIM_NONE */
+    uint64_t exposed;           /* endpoints that applied (sent applying) */
+    uint64_t failed_or_crashed; /* of those, crashed or failed */
+    uint64_t reverted;          /* returned to the previous release */
+    bool completed;
+    int64_t time_to_complete_s;     /* or RG_SIM_NONE */
+    int64_t time_to_99pct_s;        /* first time 99% of online endpoints ran
+                                       the release, or RG_SIM_NONE */
+    int64_t first_crash_exposure_s; /* or RG_SIM_NONE */
+    double final_coverage;          /* share of online endpoints on the release
+                                       at the end */
+    bool false_halt;                /* halted though the release had no fault */
+    char final_state[16];
+    int final_wave;
+    int64_t end_s;     /* simulated time at the end */
+    json_t *decisions; /* array of decisions with evidence; owned */
+} rg_sim_result;
+
+/* Runs sc under o. On success returns 0 and fills *out (release it with
+ * rg_sim_result_release). Deterministic: the same scenario, policy and
+ * seed give the same result, to the bit. Returns RG_EINVAL for a bad
+ * option, RG_ENOMEM, or a gate error. */
+int rg_sim_run(const rg_scenario *sc, const rg_sim_options *o,
+               rg_sim_result *out, rg_err *err);
+
+/* Frees what a result owns; r becomes empty. */
+void rg_sim_result_release(rg_sim_result *r);
+
+/* The result as one JSON object (fields as in rg_sim_result, decisions
+ * included, times null when they did not happen). New reference or NULL
+ * on allocation failure. */
+json_t *rg_sim_result_to_json(const rg_sim_result *r);
+
+/* Prints the result as a human table (decisions without evidence). */
+void rg_sim_result_print(FILE *f, const rg_sim_result *r);
+
+#endif
