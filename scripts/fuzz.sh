@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the libFuzzer harnesses of tests/fuzz/ with clang
 # (-fsanitize=fuzzer,address,undefined) in their own build directory and
-# runs each for SECONDS seconds, starting from its seed corpus. Fails on
+# runs each for SECONDS seconds, starting from its seed corpus (and its
+# dictionary tests/fuzz/<harness>/<harness>.dict when there is one). Fails on
 # any crash, leak, timeout or broken invariant; the input that did it is
 # left in BUILD/fuzz-artifacts/<harness>/ (add it to the harness's corpus
 # as a regression input once fixed). Prints executions per second and
@@ -41,7 +42,10 @@ for h in $HARNESSES; do
     mkdir -p "$work" "$art"
     echo "fuzz: $h for ${SECONDS_EACH}s (log: $log)"
     result=ok
-    if ! "$BUILD/tests/fuzz/fuzz_$h" -max_total_time="$SECONDS_EACH" \
+    dict="$ROOT/tests/fuzz/$h/$h.dict"
+    set --
+    if [ -f "$dict" ]; then set -- -dict="$dict"; fi
+    if ! "$BUILD/tests/fuzz/fuzz_$h" -max_total_time="$SECONDS_EACH" "$@" \
             -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
             -artifact_prefix="$art" "$work" "$ROOT/tests/fuzz/$h/corpus" \
             > "$log" 2>&1; then
