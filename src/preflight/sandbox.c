@@ -627,6 +627,9 @@ int rg_sandbox_run(const rg_sandbox_config *cfg, rg_sandbox_result *res,
         add_note(res, filter_err.msg);
     if (!l.nproc_binds)
         add_note(res, "RLIMIT_NPROC not binding (root or CAP_SYS_RESOURCE)");
+    size_t nl = strlen(res->notes);
+    if (nl >= 2 && strcmp(res->notes + nl - 2, "; ") == 0)
+        res->notes[nl - 2] = '\0';
 cleanup:
     for (int i = 0; i < 2; i++) {
         if (l.out[i] >= 0)

@@ -53,8 +53,12 @@ static int setup(void **state)
         if (w < 0 || (size_t)w >= sizeof engine)
             return -1;
     }
+    /* Absolute: the sandboxed command runs in its own directory. */
     const char *d = getenv("RG_TEST_DATA");
-    snprintf(data, sizeof data, "%s/engine", d ? d : "tests/data");
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, "%.4000s/engine", d ? d : "tests/data");
+    if (!realpath(rel, data))
+        return -1;
     if (access(engine, X_OK) != 0 || !mkdtemp(scratch))
         return -1;
     return 0;
