@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MIN_PASSABLE_LIMIT (1ull << 31)
@@ -82,10 +83,15 @@ static bool nothing_against(const rg_analysis *a)
            a->params.baseline_failure * (double)resolved;
 }
 
-/* The small-wave conditions of gate.h (apart from the bake time). Writes
- * what is missing (or what holds) into why. */
-static bool small_wave_ok(const rg_analysis *a, const rg_wave *w,
-                          const rg_wave_counts *c, char *why, size_t n)
+/* Outcome of the small-wave rule (apart from the bake time). */
+enum { SMALL_WAIT, SMALL_PASS, SMALL_HOLD };
+
+/* The small-wave conditions of gate.h: SMALL_WAIT while windows are
+ * pending or healthy reports are missing, SMALL_HOLD when the resolved
+ * windows hold more failures or silence than allowed, SMALL_PASS
+ * otherwise. Writes what is missing (or what holds) into why. */
+static int small_wave_check(const rg_analysis *a, const rg_wave *w,
+                            const rg_wave_counts *c, char *why, size_t n)
 {
     uint64_t need =
         w->min_endpoints < c->targeted ? w->min_endpoints : c->targeted;
@@ -95,57 +101,71 @@ static bool small_wave_ok(const rg_analysis *a, const rg_wave *w,
     double share = a->control_windows
                        ? (double)a->control_silent / (double)a->control_windows
                        : 0.0;
-    double allowed = (double)resolved * (share + a->params.tolerated_excess);
-    if (a->exposed_failed > 0) {
-        snprintf(why, n, "%" PRIu64 " exposed endpoints failed",
-                 a->exposed_failed);
-        return false;
-    }
+    double silent_allowed =
+        (double)resolved * (share + a->params.tolerated_excess);
+    double failed_allowed = (double)resolved * (a->params.baseline_failure +
+                                                a->params.tolerated_excess);
     double pending_allowed = a->params.tolerated_excess * (double)a->exposed;
     if (pending_allowed < 1.0)
         pending_allowed = 1.0;
     if ((double)a->exposed_pending > pending_allowed) {
         snprintf(why, n, "%" PRIu64 " exposed endpoints still in their window",
                  a->exposed_pending);
-        return false;
+        return SMALL_WAIT;
+    }
+    if ((double)a->exposed_failed > failed_allowed) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " exposed endpoints failed, more "
+                 "than %g + %g allows",
+                 a->exposed_failed, resolved, a->params.baseline_failure,
+                 a->params.tolerated_excess);
+        return SMALL_HOLD;
+    }
+    if ((double)a->exposed_silent > silent_allowed) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " exposed windows silent, more "
+                 "than control share %.4f + %g allows",
+                 a->exposed_silent, resolved, share,
+                 a->params.tolerated_excess);
+        return SMALL_HOLD;
     }
     if (c->healthy < need) {
         snprintf(why, n,
                  "%" PRIu64 " of %" PRIu64 " healthy endpoints needed (the "
                  "rollout's so far)",
                  c->healthy, need);
-        return false;
-    }
-    if ((double)a->exposed_silent > allowed) {
-        snprintf(why, n,
-                 "%" PRIu64 " of %" PRIu64 " exposed windows silent, more "
-                 "than control share %.4f + %g allows",
-                 a->exposed_silent, resolved, share,
-                 a->params.tolerated_excess);
-        return false;
+        return SMALL_WAIT;
     }
     snprintf(why, n,
-             "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, none "
-             "failed, %" PRIu64 " silent (at most %.1f allowed)",
-             a->exposed_healthy, a->exposed, a->exposed_silent, allowed);
-    return true;
+             "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, %" PRIu64
+             " failed (at most %.1f allowed), %" PRIu64
+             " silent (at most %.1f allowed)",
+             a->exposed_healthy, a->exposed, a->exposed_failed, failed_allowed,
+             a->exposed_silent, silent_allowed);
+    return SMALL_PASS;
 }
 
-static json_t *evidence(const rg_analysis *a, const char *rule,
-                        const rg_wave *w, const rg_wave_counts *c,
-                        int64_t elapsed_ms, bool small, uint64_t min_passable)
+static json_t *evidence(const rg_analysis *a, const rg_analysis *pooled,
+                        const char *rule, const rg_wave *w,
+                        const rg_wave_counts *c, int64_t elapsed_ms, bool small,
+                        uint64_t min_passable)
 {
     json_t *an = rg_analysis_to_json(a);
-    if (!an)
+    json_t *po = rg_analysis_to_json(pooled);
+    if (!an || !po) {
+        json_decref(an);
+        json_decref(po);
         return NULL;
-    return json_pack(
-        "{s:s, s:s, s:o, s:{s:I, s:I, s:I, s:I}, "
-        "s:{s:b, s:I, s:I}}",
-        "gate", "health", "rule", rule, "analysis", an, "bake", "elapsed_ms",
-        (json_int_t)elapsed_ms, "min_bake_ms", (json_int_t)w->min_bake_ms,
-        "max_bake_ms", (json_int_t)w->max_bake_ms, "window_ms",
-        (json_int_t)w->window_ms, "small_wave", "small", small, "min_passable",
-        (json_int_t)min_passable, "targeted", (json_int_t)c->targeted);
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
+                     "s:{s:b, s:I, s:I}}",
+                     "gate", "health", "rule", rule, "analysis", an, "pooled",
+                     po, "bake", "elapsed_ms", (json_int_t)elapsed_ms,
+                     "min_bake_ms", (json_int_t)w->min_bake_ms, "max_bake_ms",
+                     (json_int_t)w->max_bake_ms, "window_ms",
+                     (json_int_t)w->window_ms, "small_wave", "small", small,
+                     "min_passable", (json_int_t)min_passable, "targeted",
+                     (json_int_t)c->targeted);
 }
 
 int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
@@ -153,9 +173,11 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
                    rg_err *err)
 {
     const rg_health_gate_ctx *g = ctx;
-    rg_analysis a;
+    rg_analysis a, pooled;
+    rg_stratum_counts *pooled_in = NULL;
     int rc = 0;
     memset(&a, 0, sizeof a);
+    memset(&pooled, 0, sizeof pooled);
     memset(out, 0, sizeof *out);
     out->verdict = RG_VERDICT_CONTINUE;
     if (!g || (g->n_strata > 0 && !g->strata)) {
@@ -174,8 +196,30 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     p.min_endpoints = wave->min_endpoints < counts->targeted
                           ? wave->min_endpoints
                           : counts->targeted;
+    p.alpha = wave->alpha / 2.0; /* the other half is the pooled test's */
     if ((rc = rg_analyze(&p, g->strata, g->n_strata, &a, err)) != 0)
         goto cleanup;
+    if (g->n_strata > 0) {
+        pooled_in = malloc(g->n_strata * sizeof *pooled_in);
+        if (!pooled_in) {
+            rc = rg_err_set(err, RG_ENOMEM, "health gate: out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < g->n_strata; i++) {
+            pooled_in[i] = g->strata[i];
+            pooled_in[i].stratum = RG_HEALTH_GATE_POOLED;
+        }
+    }
+    if ((rc = rg_analyze(&p, pooled_in, g->n_strata, &pooled, err)) != 0)
+        goto cleanup;
+    if (pooled.verdict == RG_VERDICT_HALT && a.verdict != RG_VERDICT_HALT) {
+        a.verdict = RG_VERDICT_HALT;
+        memcpy(a.reason, pooled.reason, sizeof a.reason);
+    } else if (pooled.verdict != RG_VERDICT_PASS &&
+               a.verdict == RG_VERDICT_PASS) {
+        a.verdict = RG_VERDICT_CONTINUE;
+        memcpy(a.reason, pooled.reason, sizeof a.reason);
+    }
 
     uint64_t min_passable = rg_health_gate_min_passable(&p);
     bool small = wave->internal || counts->targeted < min_passable;
@@ -184,22 +228,31 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     char el[32], lim[32], why[192];
     span(elapsed_ms, el, sizeof el);
     const char *rule = "analyzer";
-    bool small_ok = false;
+    int small_rule = SMALL_WAIT;
     why[0] = '\0';
     if (small && counts->targeted == 0) {
-        small_ok = true;
+        small_rule = SMALL_PASS;
         snprintf(why, sizeof why, "no endpoints to test");
     } else if (small) {
-        small_ok = small_wave_ok(&a, wave, counts, why, sizeof why);
+        small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
     }
+    bool small_baked = small && elapsed_ms >= small_bake;
 
     if (a.verdict == RG_VERDICT_HALT) {
         out->verdict = RG_VERDICT_HALT;
         set_reason(out, "%s", a.reason);
-    } else if (small && elapsed_ms >= small_bake && small_ok) {
+    } else if (small_baked && small_rule == SMALL_PASS) {
         rule = "small_wave";
         out->verdict = RG_VERDICT_PASS;
         set_reason(out, "small wave passed after %s: %.200s", el, why);
+    } else if (small_baked && small_rule == SMALL_HOLD &&
+               a.verdict != RG_VERDICT_PASS) {
+        rule = "small_wave";
+        out->verdict = RG_VERDICT_HOLD;
+        set_reason(out,
+                   "small wave held after %s (too small to judge, and it "
+                   "does not look clean): %.180s",
+                   el, why);
     } else if (a.verdict == RG_VERDICT_PASS &&
                elapsed_ms >= wave->min_bake_ms) {
         out->verdict = RG_VERDICT_PASS;
@@ -207,7 +260,7 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     } else if (wave->max_bake_ms > 0 && elapsed_ms >= wave->max_bake_ms) {
         rule = "max_bake";
         span(wave->max_bake_ms, lim, sizeof lim);
-        if (nothing_against(&a)) {
+        if (nothing_against(&a) && nothing_against(&pooled)) {
             out->verdict = RG_VERDICT_PASS;
             set_reason(out,
                        "max bake reached without evidence against (%s; %" PRIu64
@@ -234,13 +287,15 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     } else {
         set_reason(out, "%s", a.reason);
     }
-    out->evidence =
-        evidence(&a, rule, wave, counts, elapsed_ms, small, min_passable);
+    out->evidence = evidence(&a, &pooled, rule, wave, counts, elapsed_ms, small,
+                             min_passable);
     if (!out->evidence)
         rc = rg_err_set(err, RG_ENOMEM, "health gate: out of memory");
 cleanup:
     if (rc != 0)
         rg_gate_result_release(out);
     rg_analysis_release(&a);
+    rg_analysis_release(&pooled);
+    free(pooled_in);
     return rc;
 }

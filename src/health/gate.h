@@ -4,15 +4,25 @@
  * per-stratum counts it is given and combines its verdict with the wave's
  * bake rules. This is the gate the orchestrator and rollgate-sim use.
  *
+ * Two analyses, each at alpha/2 so that together they keep the false-halt
+ * bound alpha (union bound): the per-stratum one (rg_analyze on the counts
+ * as given) and a pooled one (the same entries renamed
+ * RG_HEALTH_GATE_POOLED, so every stratum's periods become periods of one
+ * stratum with their own exposure shares). The pooled test catches a
+ * release that is slightly bad everywhere (1% failures in every stratum),
+ * which the per-stratum combination dilutes; the per-stratum test catches
+ * a release that is bad in one stratum. "The analyzer" below means: halt
+ * when either halts, pass when both pass.
+ *
  * Pure: no I/O, no clock, no globals. Rules, in this order:
  *  1. halt as soon as the analyzer says halt (no minimum bake for halts);
  *  2. small wave rule (see below);
  *  3. pass when the analyzer passes AND elapsed >= min_bake_ms;
  *  4. when max_bake_ms > 0 and elapsed >= max_bake_ms without a pass:
  *     pass ("max bake reached without evidence against") if no stratum's
- *     halt statistic leans towards excess (silence and failure llr <= 0)
- *     and the exposed failures are at most baseline_failure of the
- *     resolved exposed endpoints; hold otherwise;
+ *     halt statistic leans towards excess (silence and failure llr <= 0,
+ *     in both analyses) and the exposed failures are at most baseline_failure
+ * of the resolved exposed endpoints; hold otherwise;
  *  5. continue.
  *
  * Small waves. A wave is small when it is internal (the ring of the
@@ -21,7 +31,10 @@
  * the smallest number of exposed endpoints, all healthy, none silent or
  * failed, with which rg_analyze passes (with no control silence). Such a
  * wave passes once elapsed >= max(min_bake_ms, window_ms), when ALL of:
- *  - no exposed endpoint failed, and at most max(1, tolerated_excess *
+ *  - failed exposed endpoints <= resolved exposed windows *
+ *    (baseline_failure + tolerated_excess), the share the analyzer's pass
+ *    side tolerates (a handful of endpoints cannot show more; a heavier
+ *    failure rate halts through rule 1), and at most max(1, tolerated_excess *
  *    exposed) are pending (nearly every window ended: stragglers that
  *    come online late do not hold the wave; their windows are judged in
  *    the next wave's counts);
@@ -33,14 +46,19 @@
  *    cohort explains plus the tolerated excess;
  * and the analyzer did not halt (rule 1 comes first). A small wave that
  * targets nobody passes after max(min_bake_ms, window_ms): there is
- * nothing to test. Otherwise rules 3-5 apply.
+ * nothing to test. A small wave whose windows have ended (pending within
+ * the allowance above) but that holds more failures or silence than
+ * allowed is held (RG_VERDICT_HOLD) after max(min_bake_ms, window_ms)
+ * unless the analyzer passes it: too small to halt on, too dirty to
+ * pass; an operator decides. Otherwise rules 3-5 apply.
  *
  * Mapping of rg_wave to rg_gate_params: alpha, beta, tolerated_excess,
  * window_ms as they are; min_endpoints = min(wave->min_endpoints,
  * counts->targeted); baseline_failure from the context (default 1e-3).
  *
  * Evidence: {"gate": "health", "rule": "analyzer" | "small_wave" |
- * "max_bake" | "min_bake", "analysis": <rg_analysis_to_json>, "bake":
+ * "max_bake" | "min_bake", "analysis": <rg_analysis_to_json of the
+ * per-stratum analysis>, "pooled": <the same for the pooled one>, "bake":
  * {"elapsed_ms", "min_bake_ms", "max_bake_ms", "window_ms"}, "small_wave":
  * {"small", "min_passable", "targeted"}}. The analysis replays with
  * rg_analyzer_replay (evidence.h).
@@ -55,6 +73,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define RG_HEALTH_GATE_POOLED "(all strata)"
 
 /* What rg_health_gate reads through its ctx pointer. Borrowed for the
  * call only; the caller owns the array. */

@@ -391,6 +391,8 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
 {
     size_t k = s->stratum[i];
     int64_t a = T - wave_window_s(&s->sc->plan.waves[wave]);
+    if (wave != s->st.wave)
+        return; /* an earlier wave's exposure: that wave was judged */
     cell *c = period_cell(s, k, T);
     s->pending_s[k]--;
     switch (state_of(s, i)) {
@@ -532,6 +534,7 @@ static void start_wave(sim *s, int64_t T)
     s->n_periods = 0;
     s->period_shift = 0;
     memset(s->cells, 0, s->max_periods * s->S * sizeof *s->cells);
+    memset(s->pending_s, 0, sizeof s->pending_s);
     memset(&s->fb, 0, sizeof s->fb);
 }
 

@@ -32,7 +32,11 @@
  * length W since the wave began (analyzer.h "periods"): an exposed
  * endpoint's window [a, a + W] is resolved at a + W as failed (failed or
  * crashed reported by then), healthy (healthy reported by then) or silent,
- * and counted in the period in which it ends. Matched control windows
+ * and counted in the period in which it ends. A wave is judged on the
+ * exposures that began in it: windows of an earlier wave's exposures that
+ * end after that wave passed are not counted (otherwise the leftovers of
+ * wave k would pass wave k + 1 before any of its own windows ended).
+ * Matched control windows
  * (docs/health.md): at a, control_per_exposed endpoints of the same
  * stratum are drawn by hashing the exposed endpoint; each that is not in
  * the rollout and was heard from within the last heartbeat interval opens
