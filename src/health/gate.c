@@ -70,6 +70,41 @@ uint64_t rg_health_gate_min_passable(const rg_gate_params *p)
     return lo;
 }
 
+/* The larger of a stratum's two halt statistics. */
+static double stratum_lean(const rg_stratum_evidence *e)
+{
+    return e->silence_llr > e->failure_llr ? e->silence_llr : e->failure_llr;
+}
+
+/* Index of the stratum of a with the largest halt statistic (0 if none). */
+static size_t leaning_max(const rg_analysis *a)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < a->n_strata; i++)
+        if (stratum_lean(&a->strata[i]) > stratum_lean(&a->strata[k]))
+            k = i;
+    return k;
+}
+
+/* Whether a passes once a stratum's lean towards excess only blocks the
+ * pass when it reaches the pass threshold log(1/beta): the analyzer's
+ * pass, or its continue with both pass statistics and min_endpoints met
+ * and every stratum's halt statistics below log(1/beta). */
+static bool passes(const rg_analysis *a)
+{
+    if (a->verdict == RG_VERDICT_PASS)
+        return true;
+    if (a->verdict != RG_VERDICT_CONTINUE ||
+        a->silence_pass_llr < a->pass_threshold ||
+        a->failure_pass_llr < a->pass_threshold ||
+        a->exposed_healthy < a->params.min_endpoints)
+        return false;
+    for (size_t i = 0; i < a->n_strata; i++)
+        if (stratum_lean(&a->strata[i]) >= a->pass_threshold)
+            return false;
+    return true;
+}
+
 /* True when nothing in a argues against the release: no stratum's halt
  * statistics lean towards excess and failures stay within the harmless
  * share of the resolved exposed endpoints. */
@@ -215,10 +250,23 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     if (pooled.verdict == RG_VERDICT_HALT && a.verdict != RG_VERDICT_HALT) {
         a.verdict = RG_VERDICT_HALT;
         memcpy(a.reason, pooled.reason, sizeof a.reason);
-    } else if (pooled.verdict != RG_VERDICT_PASS &&
-               a.verdict == RG_VERDICT_PASS) {
-        a.verdict = RG_VERDICT_CONTINUE;
-        memcpy(a.reason, pooled.reason, sizeof a.reason);
+    } else if (a.verdict != RG_VERDICT_HALT) {
+        bool pass_a = passes(&a), pass_p = passes(&pooled);
+        if (pass_a && pass_p && a.verdict != RG_VERDICT_PASS) {
+            size_t k = leaning_max(&a);
+            a.verdict = RG_VERDICT_PASS;
+            snprintf(a.reason, sizeof a.reason,
+                     "pass: %llu of %llu exposed endpoints healthy; pass llr "
+                     "silence %.2f, failures %.2f >= %.2f; stratum '%.60s' "
+                     "leans (llr %.2f) but below %.2f",
+                     (unsigned long long)a.exposed_healthy,
+                     (unsigned long long)a.exposed, a.silence_pass_llr,
+                     a.failure_pass_llr, a.pass_threshold, a.strata[k].stratum,
+                     stratum_lean(&a.strata[k]), a.pass_threshold);
+        } else if (!pass_p && a.verdict == RG_VERDICT_PASS) {
+            a.verdict = RG_VERDICT_CONTINUE;
+            memcpy(a.reason, pooled.reason, sizeof a.reason);
+        }
     }
 
     uint64_t min_passable = rg_health_gate_min_passable(&p);

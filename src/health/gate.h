@@ -12,7 +12,12 @@
  * release that is slightly bad everywhere (1% failures in every stratum),
  * which the per-stratum combination dilutes; the per-stratum test catches
  * a release that is bad in one stratum. "The analyzer" below means: halt
- * when either halts, pass when both pass.
+ * when either halts, pass when both pass, where a stratum that leans
+ * towards excess blocks a pass only while its halt statistic (silence or
+ * failure llr) is at least the pass threshold log(1/beta). (rg_analyze
+ * itself blocks at any llr > 0; then a single harmless silent window in a
+ * small stratum, once the wave's windows have all ended, would hold the
+ * wave in `continue` for ever.)
  *
  * Pure: no I/O, no clock, no globals. Rules, in this order:
  *  1. halt as soon as the analyzer says halt (no minimum bake for halts);
