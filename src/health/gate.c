@@ -270,9 +270,10 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     }
 
     uint64_t min_passable = rg_health_gate_min_passable(&p);
-    bool small = wave->internal || counts->targeted < min_passable;
     int64_t small_bake = wave->min_bake_ms > wave->window_ms ? wave->min_bake_ms
                                                              : wave->window_ms;
+    bool small = wave->internal || counts->targeted < min_passable ||
+                 (a.exposed < min_passable && elapsed_ms >= small_bake);
     char el[32], lim[32], why[192];
     span(elapsed_ms, el, sizeof el);
     const char *rule = "analyzer";

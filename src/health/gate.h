@@ -34,8 +34,12 @@
  * publisher's own machines) or when it targets fewer endpoints than the
  * analyzer could ever pass on: fewer than rg_health_gate_min_passable(p),
  * the smallest number of exposed endpoints, all healthy, none silent or
- * failed, with which rg_analyze passes (with no control silence). Such a
- * wave passes once elapsed >= max(min_bake_ms, window_ms), when ALL of:
+ * failed, with which rg_analyze passes (with no control silence), or
+ * when, once elapsed >= max(min_bake_ms, window_ms), the wave's own
+ * exposed endpoints (the exposed counts in ctx, which cover the current
+ * wave only, while counts->targeted is cumulative) are still fewer than
+ * that. Such a wave passes once elapsed >= max(min_bake_ms, window_ms),
+ * when ALL of:
  *  - failed exposed endpoints <= resolved exposed windows *
  *    (baseline_failure + tolerated_excess), the share the analyzer's pass
  *    side tolerates (a handful of endpoints cannot show more; a heavier

@@ -1,0 +1,342 @@
+/* Unit tests for src/health/gate.c: the health gate as the state machine
+ * calls it (verdicts combined with min/max bake, the small-wave rule, the
+ * pooled analysis), its evidence record, and its use by rg_rollout_tick.
+ * ctest-labels: canary */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "health/analyzer.h"
+#include "health/evidence.h"
+#include "health/gate.h"
+#include "model/plan.h"
+#include "model/rollout.h"
+
+#include <string.h>
+
+#define MIN_MS (60 * 1000)
+
+/* A standard-plan wave: 10 min bake and W, no max bake. */
+static rg_wave wave_std(void)
+{
+    rg_plan p;
+    assert_int_equal(rg_plan_builtin("standard", &p, NULL), 0);
+    return p.waves[3]; /* 10%: min bake 20 min */
+}
+
+static rg_wave_counts counts_for(const rg_stratum_counts *s, size_t n,
+                                 uint64_t targeted)
+{
+    rg_wave_counts c = {.fleet = 1000000, .targeted = targeted};
+    for (size_t i = 0; i < n; i++) {
+        c.exposed += s[i].exposed;
+        c.healthy += s[i].exposed_healthy;
+        c.failed += s[i].exposed_failed;
+        c.silent += s[i].exposed_silent;
+    }
+    return c;
+}
+
+/* Runs the gate on n strata; returns the verdict, fills *out. */
+static int run_gate(const rg_wave *w, const rg_stratum_counts *s, size_t n,
+                    uint64_t targeted, int64_t elapsed_ms, rg_gate_result *out)
+{
+    rg_health_gate_ctx ctx = {.strata = s, .n_strata = n};
+    rg_wave_counts c = counts_for(s, n, targeted);
+    rg_err err;
+    assert_int_equal(rg_health_gate(w, &c, elapsed_ms, &ctx, out, &err), 0);
+    assert_non_null(out->evidence);
+    return out->verdict;
+}
+
+static const char *rule_of(const rg_gate_result *r)
+{
+    return json_string_value(json_object_get(r->evidence, "rule"));
+}
+
+/* Two healthy strata with plenty of evidence: the analyzer passes. */
+static const rg_stratum_counts healthy2[] = {
+    {"win10-x64", 2000, 1990, 0, 10, 20000, 200},
+    {"ubuntu22-x64", 1500, 1493, 0, 7, 15000, 150},
+};
+
+/* One stratum crashing: every exposed window silent. */
+static const rg_stratum_counts crashing[] = {
+    {"win10-x64", 8, 0, 0, 8, 128, 0},
+    {"ubuntu22-x64", 300, 300, 0, 0, 4800, 10},
+};
+
+static void test_halt_ignores_min_bake(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, crashing, 2, 5000, 0, &r), RG_VERDICT_HALT);
+    assert_string_equal(rule_of(&r), "analyzer");
+    assert_non_null(strstr(r.reason, "win10-x64"));
+    rg_gate_result_release(&r);
+}
+
+static void test_pass_waits_for_min_bake(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, healthy2, 2, 5000, w.min_bake_ms - 1, &r),
+                     RG_VERDICT_CONTINUE);
+    assert_string_equal(rule_of(&r), "min_bake");
+    assert_non_null(strstr(r.reason, "baking"));
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, healthy2, 2, 5000, w.min_bake_ms, &r),
+                     RG_VERDICT_PASS);
+    assert_string_equal(rule_of(&r), "analyzer");
+    rg_gate_result_release(&r);
+}
+
+static void test_emergency_passes_at_once(void **state)
+{
+    (void)state;
+    rg_plan p;
+    assert_int_equal(rg_plan_builtin("emergency", &p, NULL), 0);
+    rg_gate_result r;
+    assert_int_equal(run_gate(&p.waves[1], healthy2, 2, 5000, 0, &r),
+                     RG_VERDICT_PASS);
+    rg_gate_result_release(&r);
+}
+
+/* Too little evidence to pass, nothing against: continue until max bake,
+ * then pass; with a stratum leaning towards excess: hold. */
+static void test_max_bake(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    w.max_bake_ms = 60 * MIN_MS;
+    /* 200 windows ended (too few to pass), 200 still pending. */
+    const rg_stratum_counts thin[] = {{"win10-x64", 400, 200, 0, 0, 2000, 20}};
+    const rg_stratum_counts leaning[] = {
+        {"win10-x64", 400, 196, 0, 4, 2000, 0}};
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, thin, 1, 400, w.max_bake_ms - 1, &r),
+                     RG_VERDICT_CONTINUE);
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, thin, 1, 400, w.max_bake_ms, &r),
+                     RG_VERDICT_PASS);
+    assert_string_equal(rule_of(&r), "max_bake");
+    assert_non_null(
+        strstr(r.reason, "max bake reached without evidence against"));
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, leaning, 1, 400, w.max_bake_ms, &r),
+                     RG_VERDICT_HOLD);
+    assert_string_equal(rule_of(&r), "max_bake");
+    rg_gate_result_release(&r);
+}
+
+/* Internal ring: passes at max(min_bake, W) when clean; waits for its
+ * windows; holds when dirtier than the tolerated share; passes when it
+ * targets nobody. */
+static void test_small_wave(void **state)
+{
+    (void)state;
+    rg_plan p;
+    assert_int_equal(rg_plan_builtin("emergency", &p, NULL), 0);
+    rg_wave w = p.waves[0]; /* internal, no min bake, W = 3 min */
+    const rg_stratum_counts clean[] = {{"win10-x64", 40, 40, 0, 0, 600, 3}};
+    const rg_stratum_counts pending[] = {{"win10-x64", 40, 30, 0, 0, 450, 2}};
+    const rg_stratum_counts dirty[] = {{"win10-x64", 40, 37, 3, 0, 600, 3}};
+    rg_gate_result r;
+
+    assert_int_equal(run_gate(&w, clean, 1, 40, w.window_ms - 1, &r),
+                     RG_VERDICT_CONTINUE);
+    assert_string_equal(rule_of(&r), "small_wave");
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, clean, 1, 40, w.window_ms, &r),
+                     RG_VERDICT_PASS);
+    assert_string_equal(rule_of(&r), "small_wave");
+    assert_true(json_is_true(
+        json_object_get(json_object_get(r.evidence, "small_wave"), "small")));
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, pending, 1, 40, w.window_ms, &r),
+                     RG_VERDICT_CONTINUE);
+    assert_non_null(strstr(r.reason, "still in their window"));
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, dirty, 1, 40, w.window_ms, &r),
+                     RG_VERDICT_HOLD);
+    assert_non_null(strstr(r.reason, "3 of 40 exposed endpoints failed"));
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, NULL, 0, 0, w.window_ms, &r),
+                     RG_VERDICT_PASS);
+    rg_gate_result_release(&r);
+
+    /* A non-internal wave below the statistical minimum is small too. */
+    rg_wave w1 = p.waves[1];
+    assert_int_equal(run_gate(&w1, clean, 1, 40, w1.window_ms, &r),
+                     RG_VERDICT_PASS);
+    assert_string_equal(rule_of(&r), "small_wave");
+    rg_gate_result_release(&r);
+}
+
+/* 0.8% failures in each of four strata: too weak per stratum, but the
+ * pooled test halts. */
+static void test_pooled_halts_spread_failures(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    const rg_stratum_counts spread[] = {
+        {"a", 500, 496, 4, 0, 5000, 50},
+        {"b", 500, 496, 4, 0, 5000, 50},
+        {"c", 500, 496, 4, 0, 5000, 50},
+        {"d", 500, 496, 4, 0, 5000, 50},
+    };
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.alpha = w.alpha / 2.0;
+    rg_analysis a;
+    assert_int_equal(rg_analyze(&p, spread, 4, &a, NULL), 0);
+    assert_int_not_equal(a.verdict, RG_VERDICT_HALT);
+    rg_analysis_release(&a);
+
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, spread, 4, 2000, 0, &r), RG_VERDICT_HALT);
+    assert_non_null(strstr(r.reason, RG_HEALTH_GATE_POOLED));
+    json_t *pooled = json_object_get(r.evidence, "pooled");
+    assert_string_equal(json_string_value(json_object_get(pooled, "verdict")),
+                        "halt");
+    rg_gate_result_release(&r);
+}
+
+/* A single silent window in a small stratum leans it above 0; the gate
+ * passes anyway while that stays below log(1/beta). */
+static void test_slight_lean_does_not_block(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    const rg_stratum_counts s[] = {
+        {"win10-x64", 3000, 3000, 0, 0, 48000, 100},
+        {"macos14-arm64", 60, 59, 0, 1, 960, 0},
+    };
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.alpha = w.alpha / 2.0;
+    rg_analysis a;
+    assert_int_equal(rg_analyze(&p, s, 2, &a, NULL), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_CONTINUE);
+    assert_true(a.strata[1].silence_llr > 0.0);
+    assert_true(a.strata[1].silence_llr < a.pass_threshold);
+    rg_analysis_release(&a);
+
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, s, 2, 3060, w.min_bake_ms, &r),
+                     RG_VERDICT_PASS);
+    assert_non_null(strstr(r.reason, "leans"));
+    rg_gate_result_release(&r);
+}
+
+/* The evidence names the rule, the bake and both analyses, and each
+ * analysis replays to its verdict. */
+static void test_evidence_replays(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, crashing, 2, 5000, 1234, &r),
+                     RG_VERDICT_HALT);
+    json_t *e = r.evidence;
+    assert_string_equal(json_string_value(json_object_get(e, "gate")),
+                        "health");
+    json_t *bake = json_object_get(e, "bake");
+    assert_int_equal(json_integer_value(json_object_get(bake, "elapsed_ms")),
+                     1234);
+    assert_int_equal(json_integer_value(json_object_get(bake, "min_bake_ms")),
+                     w.min_bake_ms);
+    const char *names[] = {"analysis", "pooled"};
+    for (size_t i = 0; i < 2; i++) {
+        rg_analysis a;
+        rg_err err;
+        assert_int_equal(
+            rg_analyzer_replay(json_object_get(e, names[i]), &a, &err), 0);
+        assert_true(a.params.alpha == w.alpha / 2.0);
+        rg_analysis_release(&a);
+    }
+    rg_gate_result_release(&r);
+}
+
+static void test_min_passable(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    uint64_t n = rg_health_gate_min_passable(&p);
+    assert_true(n > 1 && n < 100000);
+    rg_stratum_counts c = {"x", n, n, 0, 0, 10 * n, 0};
+    rg_analysis a;
+    assert_int_equal(rg_analyze(&p, &c, 1, &a, NULL), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_PASS);
+    rg_analysis_release(&a);
+    c.exposed = c.exposed_healthy = n - 1;
+    c.control_windows = 10 * (n - 1);
+    assert_int_equal(rg_analyze(&p, &c, 1, &a, NULL), 0);
+    assert_int_equal(a.verdict, RG_VERDICT_CONTINUE);
+    rg_analysis_release(&a);
+    p.alpha = 0.0;
+    assert_int_equal(rg_health_gate_min_passable(&p), 0);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    rg_wave_counts c = {.fleet = 10};
+    rg_gate_result r;
+    rg_err err;
+    assert_int_equal(rg_health_gate(&w, &c, 0, NULL, &r, &err), RG_EINVAL);
+    assert_null(r.evidence);
+    const rg_stratum_counts bad[] = {{"x", 1, 2, 0, 0, 0, 0}};
+    rg_health_gate_ctx ctx = {.strata = bad, .n_strata = 1};
+    assert_int_equal(rg_health_gate(&w, &c, 0, &ctx, &r, &err), RG_EINVAL);
+    assert_null(r.evidence);
+    assert_string_equal(err.field, "strata[0].exposed_healthy");
+}
+
+/* The state machine drives the gate: a crashing stratum halts a running
+ * standard rollout in its internal wave. */
+static void test_rollout_tick_halts(void **state)
+{
+    (void)state;
+    rg_plan p;
+    assert_int_equal(rg_plan_builtin("standard", &p, NULL), 0);
+    rg_rollout_status cur = {
+        .state = RG_RO_RUNNING, .wave = 0, .wave_started_ms = 0};
+    rg_health_gate_ctx ctx = {.strata = crashing, .n_strata = 2};
+    rg_wave_counts c = counts_for(crashing, 2, 308);
+    rg_rollout_status next;
+    rg_transition tr;
+    rg_gate_result g;
+    rg_err err;
+    assert_int_equal(rg_rollout_tick(&p, &cur, &c, rg_health_gate, &ctx, 60000,
+                                     &next, &tr, &g, &err),
+                     1);
+    assert_int_equal(next.state, RG_RO_HALTED);
+    assert_non_null(strstr(tr.reason, "halted (reverting)"));
+    rg_gate_result_release(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_halt_ignores_min_bake),
+        cmocka_unit_test(test_pass_waits_for_min_bake),
+        cmocka_unit_test(test_emergency_passes_at_once),
+        cmocka_unit_test(test_max_bake),
+        cmocka_unit_test(test_small_wave),
+        cmocka_unit_test(test_pooled_halts_spread_failures),
+        cmocka_unit_test(test_slight_lean_does_not_block),
+        cmocka_unit_test(test_evidence_replays),
+        cmocka_unit_test(test_min_passable),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_rollout_tick_halts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
