@@ -43,6 +43,10 @@ struct rg__store_ops {
                         int (*fn)(void *ctx, const rg_channel_rec *c),
                         void *ctx, rg_err *err);
 
+    int (*channel_set_preflight)(void *impl, const char *name,
+                                 const rg_preflight_spec *spec,
+                                 const rg_audit_rec *audit, rg_err *err);
+
     int (*artifact_put)(void *impl, const char *sha256, uint64_t size,
                         int64_t now_ms, const rg_audit_rec *audit,
                         rg_err *err);
@@ -56,6 +60,17 @@ struct rg__store_ops {
     int (*release_list)(void *impl, const char *channel,
                         int (*fn)(void *ctx, const rg_release_rec *r),
                         void *ctx, rg_err *err);
+
+    int (*release_preflight_finish)(void *impl, int64_t id, bool passed,
+                                    const char *detail,
+                                    const char *result_json, int64_t done_ms,
+                                    const rg_audit_rec *audit, rg_err *err);
+    int (*release_preflight_result)(void *impl, int64_t id, char **json,
+                                    rg_err *err);
+    int (*release_preflight_pending)(void *impl,
+                                     int (*fn)(void *ctx,
+                                               const rg_release_rec *r),
+                                     void *ctx, rg_err *err);
 
     int (*rollout_create)(void *impl, rg_rollout_rec *r,
                           const rg_audit_rec *audit, rg_err *err);

@@ -147,7 +147,36 @@ static const char *const migration2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration1, migration2};
+/* 3: preflight - a channel's preflight spec; each release's copy of it,
+ * its status and result. Existing channels have none, existing releases
+ * "none". */
+static const char *const migration3[] = {
+    "ALTER TABLE channels ADD COLUMN preflight_engine TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE channels ADD COLUMN preflight_corpus TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE channels ADD COLUMN preflight_timeout_s INTEGER NOT NULL"
+    " DEFAULT 0",
+    "ALTER TABLE channels ADD COLUMN preflight_memory_mb INTEGER NOT NULL"
+    " DEFAULT 0",
+    "ALTER TABLE releases ADD COLUMN preflight_status TEXT NOT NULL"
+    " DEFAULT 'none' CHECK (preflight_status IN"
+    "  ('none', 'pending', 'passed', 'failed'))",
+    "ALTER TABLE releases ADD COLUMN preflight_engine TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE releases ADD COLUMN preflight_corpus TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE releases ADD COLUMN preflight_timeout_s INTEGER NOT NULL"
+    " DEFAULT 0",
+    "ALTER TABLE releases ADD COLUMN preflight_memory_mb INTEGER NOT NULL"
+    " DEFAULT 0",
+    "ALTER TABLE releases ADD COLUMN preflight_detail TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE releases ADD COLUMN preflight_result TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE releases ADD COLUMN preflight_done_ms INTEGER NOT NULL"
+    " DEFAULT 0",
+    "CREATE INDEX releases_preflight_pending ON releases(id)"
+    " WHERE preflight_status = 'pending'",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration1, migration2,
+                                                migration3};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -166,6 +195,7 @@ enum {
     ST_CHANNEL_LIST,
     ST_CHANNEL_COMPLETE,
     ST_CHANNEL_UNDO,
+    ST_CHANNEL_SET_PREFLIGHT,
     ST_ARTIFACT_INSERT,
     ST_ARTIFACT_GET,
     ST_RELEASE_CHANNEL,
@@ -174,6 +204,10 @@ enum {
     ST_RELEASE_LIST,
     ST_RELEASE_LIST_CHANNEL,
     ST_RELEASE_EXISTS,
+    ST_RELEASE_PREFLIGHT_FINISH,
+    ST_RELEASE_PREFLIGHT_STATUS,
+    ST_RELEASE_PREFLIGHT_RESULT,
+    ST_RELEASE_LIST_PENDING,
     ST_ROLLOUT_PREPARE,
     ST_ROLLOUT_ACTIVE,
     ST_ROLLOUT_INSERT,
@@ -205,10 +239,15 @@ enum {
     "SELECT id, at_ms, actor, role, action, target, reason, source, detail" \
     " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)"
 #define CHANNEL_COLS \
-    "SELECT id, name, description, created_ms, current_release_id FROM channels"
+    "SELECT id, name, description, created_ms, current_release_id," \
+    " preflight_engine, preflight_corpus, preflight_timeout_s," \
+    " preflight_memory_mb FROM channels"
 #define RELEASE_COLS \
     "SELECT r.id, r.channel_id, c.name, r.version, r.sha256, a.size, r.notes," \
-    " r.urgency, r.created_ms, r.created_by FROM releases r" \
+    " r.urgency, r.created_ms, r.created_by, r.preflight_status," \
+    " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
+    " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms" \
+    " FROM releases r" \
     " JOIN channels c ON c.id = r.channel_id" \
     " JOIN artifacts a ON a.sha256 = r.sha256"
 #define ROLLOUT_COLS \
@@ -233,7 +272,9 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_AUDIT_LIST_BOTH] =
         AUDIT_COLS " AND actor = ?1 AND target = ?2 ORDER BY id DESC LIMIT ?5",
     [ST_CHANNEL_INSERT] =
-        "INSERT INTO channels (name, description, created_ms) VALUES (?, ?, ?)",
+        "INSERT INTO channels (name, description, created_ms,"
+        " preflight_engine, preflight_corpus, preflight_timeout_s,"
+        " preflight_memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_CHANNEL_GET] = CHANNEL_COLS " WHERE name = ?",
     [ST_CHANNEL_LIST] = CHANNEL_COLS " ORDER BY name",
     [ST_CHANNEL_COMPLETE] =
@@ -245,20 +286,36 @@ static const char *const sql_text[ST__COUNT] = {
         " (SELECT prev_release_id FROM rollouts WHERE id = ?1)"
         " WHERE id = (SELECT channel_id FROM rollouts WHERE id = ?1)"
         " AND current_release_id = (SELECT release_id FROM rollouts WHERE id = ?1)",
+    [ST_CHANNEL_SET_PREFLIGHT] =
+        "UPDATE channels SET preflight_engine = ?, preflight_corpus = ?,"
+        " preflight_timeout_s = ?, preflight_memory_mb = ? WHERE name = ?",
     [ST_ARTIFACT_INSERT] =
         "INSERT INTO artifacts (sha256, size, created_ms) VALUES (?, ?, ?)",
     [ST_ARTIFACT_GET] = "SELECT size FROM artifacts WHERE sha256 = ?",
     [ST_RELEASE_CHANNEL] =
-        "SELECT c.id, (SELECT max(version) FROM releases WHERE channel_id = c.id)"
-        " FROM channels c WHERE c.name = ?",
+        "SELECT c.id, (SELECT max(version) FROM releases WHERE channel_id = c.id),"
+        " c.preflight_engine, c.preflight_corpus, c.preflight_timeout_s,"
+        " c.preflight_memory_mb FROM channels c WHERE c.name = ?",
     [ST_RELEASE_INSERT] =
         "INSERT INTO releases (channel_id, version, sha256, notes, urgency,"
-        " created_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " created_ms, created_by, preflight_status, preflight_engine,"
+        " preflight_corpus, preflight_timeout_s, preflight_memory_mb)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
         RELEASE_COLS " WHERE c.name = ? ORDER BY r.id DESC",
     [ST_RELEASE_EXISTS] = "SELECT 1 FROM releases WHERE id = ?",
+    [ST_RELEASE_PREFLIGHT_FINISH] =
+        "UPDATE releases SET preflight_status = ?, preflight_detail = ?,"
+        " preflight_result = ?, preflight_done_ms = ?"
+        " WHERE id = ? AND preflight_status = 'pending'",
+    [ST_RELEASE_PREFLIGHT_STATUS] =
+        "SELECT preflight_status FROM releases WHERE id = ?",
+    [ST_RELEASE_PREFLIGHT_RESULT] =
+        "SELECT preflight_result FROM releases WHERE id = ?",
+    [ST_RELEASE_LIST_PENDING] =
+        RELEASE_COLS " WHERE r.preflight_status = 'pending' ORDER BY r.id",
     [ST_ROLLOUT_PREPARE] =
         "SELECT r.channel_id, c.name, r.version, c.current_release_id,"
         " cur.version FROM releases r JOIN channels c ON c.id = r.channel_id"
@@ -683,6 +740,48 @@ cleanup:
 
 /* --- channels ----------------------------------------------------------- */
 
+static int artifact_size(sq *q, const char *sha256, uint64_t *size,
+                         rg_err *err);
+
+/* Reads a preflight spec from columns col.. col+3 (engine, corpus,
+ * timeout_s, memory_mb). */
+static int read_spec(sqlite3_stmt *st, int col, rg_preflight_spec *p,
+                     rg_err *err)
+{
+    int rc;
+    if ((rc = COL_TEXT(st, col, p, engine)) ||
+        (rc = COL_TEXT(st, col + 1, p, corpus)))
+        return rc;
+    p->timeout_s = sqlite3_column_int64(st, col + 2);
+    p->memory_mb = sqlite3_column_int64(st, col + 3);
+    return 0;
+}
+
+/* Binds spec p to parameters i .. i+3 (engine, corpus, timeout_s,
+ * memory_mb). */
+static void bind_spec(sqlite3_stmt *st, int i, const rg_preflight_spec *p)
+{
+    bind_text(st, i, p->engine);
+    bind_text(st, i + 1, p->corpus);
+    sqlite3_bind_int64(st, i + 2, p->timeout_s);
+    sqlite3_bind_int64(st, i + 3, p->memory_mb);
+}
+
+/* RG_ENOTFOUND (field preflight.corpus) unless spec's corpus is "" or a
+ * recorded artifact. Caller holds the lock. */
+static int corpus_known(sq *q, const rg_preflight_spec *p, rg_err *err)
+{
+    uint64_t size = 0;
+    if (!p->corpus[0])
+        return 0;
+    int rc = artifact_size(q, p->corpus, &size, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_field(err, RG_ENOTFOUND, "preflight.corpus",
+                          "preflight corpus: artifact '%s' not found",
+                          p->corpus);
+    return rc;
+}
+
 static int read_channel(sqlite3_stmt *st, rg_channel_rec *c, rg_err *err)
 {
     int rc;
@@ -692,7 +791,7 @@ static int read_channel(sqlite3_stmt *st, rg_channel_rec *c, rg_err *err)
         return rc;
     c->created_ms = sqlite3_column_int64(st, 3);
     c->current_release_id = sqlite3_column_int64(st, 4);
-    return 0;
+    return read_spec(st, 5, &c->preflight, err);
 }
 
 static int sq_channel_create(void *impl, rg_channel_rec *c,
@@ -704,11 +803,13 @@ static int sq_channel_create(void *impl, rg_channel_rec *c,
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_CHANNEL_INSERT, &st, err)))
+    if ((rc = corpus_known(q, &c->preflight, err)) ||
+        (rc = stmt(q, ST_CHANNEL_INSERT, &st, err)))
         goto cleanup;
     bind_text(st, 1, c->name);
     bind_text(st, 2, c->description);
     sqlite3_bind_int64(st, 3, c->created_ms);
+    bind_spec(st, 4, &c->preflight);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
             rc = rg_err_field(err, RG_ECONFLICT, "name",
@@ -771,6 +872,34 @@ cleanup:
     done(st);
     unlock(q);
     return rc;
+}
+
+static int sq_channel_set_preflight(void *impl, const char *name,
+                                    const rg_preflight_spec *spec,
+                                    const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = corpus_known(q, spec, err)) ||
+        (rc = stmt(q, ST_CHANNEL_SET_PREFLIGHT, &st, err)))
+        goto cleanup;
+    bind_spec(st, 1, spec);
+    bind_text(st, 5, name);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "channel preflight");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) != 1) {
+        rc = rg_err_set(err, RG_ENOTFOUND, "channel '%s' not found", name);
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    return finish(q, rc, err);
 }
 
 /* --- artifacts ---------------------------------------------------------- */
@@ -863,7 +992,13 @@ static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
     if ((rc = COL_TEXT(st, 6, r, notes)) || (rc = COL_TEXT(st, 7, r, urgency)))
         return rc;
     r->created_ms = sqlite3_column_int64(st, 8);
-    return COL_TEXT(st, 9, r, created_by);
+    if ((rc = COL_TEXT(st, 9, r, created_by)) ||
+        (rc = COL_TEXT(st, 10, r, preflight_status)) ||
+        (rc = read_spec(st, 11, &r->preflight, err)) ||
+        (rc = COL_TEXT(st, 15, r, preflight_detail)))
+        return rc;
+    r->preflight_done_ms = sqlite3_column_int64(st, 16);
+    return 0;
 }
 
 static int sq_release_create(void *impl, rg_release_rec *r,
@@ -873,6 +1008,7 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     sqlite3_stmt *ch = NULL, *st = NULL;
     int64_t channel_id = 0, id = 0, max_version = 0;
     uint64_t size = 0;
+    rg_preflight_spec spec;
     int rc = begin(q, err);
     if (rc)
         return rc;
@@ -892,6 +1028,8 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     }
     channel_id = sqlite3_column_int64(ch, 0);
     max_version = sqlite3_column_int64(ch, 1); /* NULL reads as 0 */
+    if ((rc = read_spec(ch, 2, &spec, err)))
+        goto cleanup;
     done(ch);
     ch = NULL;
     if (r->version <= max_version) {
@@ -913,6 +1051,8 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     bind_text(st, 5, r->urgency);
     sqlite3_bind_int64(st, 6, r->created_ms);
     bind_text(st, 7, r->created_by);
+    bind_text(st, 8, spec.engine[0] ? "pending" : "none");
+    bind_spec(st, 9, &spec);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "release create");
         goto cleanup;
@@ -927,6 +1067,11 @@ cleanup:
         r->id = id;
         r->channel_id = channel_id;
         r->size = size;
+        snprintf(r->preflight_status, sizeof r->preflight_status, "%s",
+                 spec.engine[0] ? "pending" : "none");
+        r->preflight = spec;
+        r->preflight_detail[0] = '\0';
+        r->preflight_done_ms = 0;
     }
     return rc;
 }
@@ -994,6 +1139,105 @@ static int sq_release_list(void *impl, const char *channel,
     rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "release list");
 cleanup:
     done(ch);
+    done(st);
+    unlock(q);
+    free(r);
+    return rc;
+}
+
+static int sq_release_preflight_finish(void *impl, int64_t id, bool passed,
+                                       const char *detail,
+                                       const char *result_json,
+                                       int64_t done_ms,
+                                       const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL, *chk = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_RELEASE_PREFLIGHT_FINISH, &st, err)))
+        goto cleanup;
+    bind_text(st, 1, passed ? "passed" : "failed");
+    bind_text(st, 2, detail);
+    bind_text(st, 3, result_json);
+    sqlite3_bind_int64(st, 4, done_ms);
+    sqlite3_bind_int64(st, 5, id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "release preflight");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) != 1) {
+        if ((rc = stmt(q, ST_RELEASE_PREFLIGHT_STATUS, &chk, err)))
+            goto cleanup;
+        sqlite3_bind_int64(chk, 1, id);
+        rc = sqlite3_step(chk);
+        if (rc == SQLITE_ROW)
+            rc = rg_err_set(err, RG_ECONFLICT,
+                            "release %lld: preflight is %s, not pending",
+                            (long long)id, sqlite3_column_text(chk, 0));
+        else if (rc == SQLITE_DONE)
+            rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
+                            (long long)id);
+        else
+            rc = db_fail(q, rc, err, "release preflight");
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    done(chk);
+    return finish(q, rc, err);
+}
+
+static int sq_release_preflight_result(void *impl, int64_t id, char **json,
+                                       rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_RELEASE_PREFLIGHT_RESULT, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        *json = strdup(s ? s : "");
+        rc = *json ? 0
+                   : rg_err_set(err, RG_ENOMEM, "release %lld: out of memory",
+                                (long long)id);
+    } else if (rc == SQLITE_DONE) {
+        rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
+                        (long long)id);
+    } else {
+        rc = db_fail(q, rc, err, "release preflight result");
+    }
+cleanup:
+    done(st);
+    unlock(q);
+    return rc;
+}
+
+static int sq_release_preflight_pending(void *impl,
+                                        int (*fn)(void *ctx,
+                                                  const rg_release_rec *r),
+                                        void *ctx, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_release_rec *r = malloc(sizeof *r);
+    int rc;
+    if (!r)
+        return rg_err_set(err, RG_ENOMEM, "release list: out of memory");
+    lock(q);
+    if ((rc = stmt(q, ST_RELEASE_LIST_PENDING, &st, err)))
+        goto cleanup;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = read_release(st, r, err)) || (rc = fn(ctx, r)))
+            goto cleanup;
+    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "release list");
+cleanup:
     done(st);
     unlock(q);
     free(r);
@@ -1780,11 +2024,15 @@ const struct rg__store_ops rg__sqlite_ops = {
     .channel_create = sq_channel_create,
     .channel_get = sq_channel_get,
     .channel_list = sq_channel_list,
+    .channel_set_preflight = sq_channel_set_preflight,
     .artifact_put = sq_artifact_put,
     .artifact_get = sq_artifact_get,
     .release_create = sq_release_create,
     .release_get = sq_release_get,
     .release_list = sq_release_list,
+    .release_preflight_finish = sq_release_preflight_finish,
+    .release_preflight_result = sq_release_preflight_result,
+    .release_preflight_pending = sq_release_preflight_pending,
     .rollout_create = sq_rollout_create,
     .rollout_get = sq_rollout_get,
     .rollout_list = sq_rollout_list,

@@ -97,6 +97,36 @@ static int check_status(const rg_rollout_status *st, const char *what,
     return 0;
 }
 
+/* A preflight spec: empty (no preflight) or complete and in range. */
+static int check_preflight(const rg_preflight_spec *p, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(p, engine, false, "preflight.engine")) ||
+        (rc = TEXT(p, corpus, false, "preflight.corpus")))
+        return rc;
+    if (!p->engine[0]) {
+        if (p->corpus[0] || p->timeout_s || p->memory_mb)
+            return rg_err_field(err, RG_EINVAL, "preflight.engine",
+                                "preflight: an engine is required");
+        return 0;
+    }
+    for (const char *c = p->engine; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return rg_err_field(err, RG_EINVAL, "preflight.engine",
+                                "preflight.engine: control characters");
+    if (p->corpus[0] && (rc = sha256_arg(p->corpus, "preflight.corpus", err)))
+        return rc;
+    if (p->timeout_s < 1 || p->timeout_s > RG_PREFLIGHT_TIMEOUT_MAX)
+        return rg_err_field(err, RG_EINVAL, "preflight.timeout_s",
+                            "preflight.timeout_s %lld: must be 1..%d",
+                            (long long)p->timeout_s, RG_PREFLIGHT_TIMEOUT_MAX);
+    if (p->memory_mb < 0 || p->memory_mb > RG_PREFLIGHT_MEMORY_MAX)
+        return rg_err_field(err, RG_EINVAL, "preflight.memory_mb",
+                            "preflight.memory_mb %lld: must be 0..%d",
+                            (long long)p->memory_mb, RG_PREFLIGHT_MEMORY_MAX);
+    return 0;
+}
+
 static const char *const urgencies[] = {"standard", "emergency", NULL};
 static const char *const roles[] = {"viewer", "operator", "admin", NULL};
 static const char *const event_types[] = {"applying", "healthy", "failed",
@@ -182,6 +212,7 @@ int rg_store_channel_create(rg_store *s, rg_channel_rec *c,
     int rc;
     if ((rc = TEXT(c, name, true, "name")) ||
         (rc = TEXT(c, description, false, "description")) ||
+        (rc = check_preflight(&c->preflight, err)) ||
         (rc = check_audit(audit, err)))
         return rc;
     return s->ops->channel_create(s->impl, c, audit, err);
@@ -200,6 +231,21 @@ int rg_store_channel_list(rg_store *s,
                           void *ctx, rg_err *err)
 {
     return s->ops->channel_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_channel_set_preflight(rg_store *s, const char *name,
+                                   const rg_preflight_spec *spec,
+                                   const rg_audit_rec *audit, rg_err *err)
+{
+    static const rg_preflight_spec none;
+    int rc;
+    if (!spec)
+        spec = &none;
+    if ((rc = check_preflight(spec, err)) || (rc = check_audit(audit, err)))
+        return rc;
+    if (!name || strnlen(name, RG_NAME_MAX + 1) > RG_NAME_MAX)
+        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    return s->ops->channel_set_preflight(s->impl, name, spec, audit, err);
 }
 
 /* --- artifacts ------------------------------------------------------------ */
@@ -264,6 +310,38 @@ int rg_store_release_list(rg_store *s, const char *channel,
     if (channel && strnlen(channel, RG_NAME_MAX + 1) > RG_NAME_MAX)
         return rg_err_set(err, RG_ENOTFOUND, "channel not found");
     return s->ops->release_list(s->impl, channel, fn, ctx, err);
+}
+
+int rg_store_release_preflight_finish(rg_store *s, int64_t id, bool passed,
+                                      const char *detail,
+                                      const char *result_json, int64_t done_ms,
+                                      const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = text_ptr(detail, 255, false, "preflight.detail", err)) ||
+        (rc = text_ptr(result_json, RG_PREFLIGHT_RESULT_MAX, true,
+                       "preflight.result", err)) ||
+        (rc = json_object_text(result_json, false, "preflight.result", err)) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->release_preflight_finish(s->impl, id, passed,
+                                            detail ? detail : "", result_json,
+                                            done_ms, audit, err);
+}
+
+int rg_store_release_preflight_result(rg_store *s, int64_t id, char **json,
+                                      rg_err *err)
+{
+    *json = NULL;
+    return s->ops->release_preflight_result(s->impl, id, json, err);
+}
+
+int rg_store_release_preflight_pending(rg_store *s,
+                                       int (*fn)(void *ctx,
+                                                 const rg_release_rec *r),
+                                       void *ctx, rg_err *err)
+{
+    return s->ops->release_preflight_pending(s->impl, fn, ctx, err);
 }
 
 /* --- rollouts ------------------------------------------------------------- */

@@ -41,6 +41,10 @@
 #define RG_ATTRS_MAX 2048  /* endpoint attributes / installed, as JSON text */
 #define RG_HASH_HEX 65     /* sha256 hex + NUL */
 #define RG_EVIDENCE_MAX (1024 * 1024) /* a decision's evidence JSON, bytes */
+#define RG_ENGINE_MAX 1024 /* a preflight engine command (path or name) */
+#define RG_PREFLIGHT_RESULT_MAX (64 * 1024) /* a preflight result JSON, bytes */
+#define RG_PREFLIGHT_TIMEOUT_MAX 3600 /* seconds */
+#define RG_PREFLIGHT_MEMORY_MAX (64 * 1024) /* MiB */
 
 typedef struct rg_store rg_store;
 
@@ -65,12 +69,26 @@ typedef struct rg_audit_filter {
     int64_t limit;       /* newest first; <= 0 means 1000 */
 } rg_audit_filter;
 
+/* A channel's preflight (docs/preflight.md): the engine run over every
+ * new release's content in a sandbox. engine "" means no preflight (the
+ * other fields are then 0/""). */
+typedef struct rg_preflight_spec {
+    char engine[RG_ENGINE_MAX + 1]; /* absolute path or a name in PATH */
+    char corpus[RG_HASH_HEX];       /* sha256 of an artifact of recorded
+                                       events, or "" */
+    int64_t timeout_s;              /* 1..RG_PREFLIGHT_TIMEOUT_MAX: wall
+                                       clock and CPU limit per command */
+    int64_t memory_mb;              /* address-space limit, MiB; 0: none
+                                       (sanitizer builds of the engine) */
+} rg_preflight_spec;
+
 typedef struct rg_channel_rec {
     int64_t id;
     char name[RG_NAME_MAX + 1];
     char description[RG_DESC_MAX + 1];
     int64_t created_ms;
     int64_t current_release_id; /* release of the last completed rollout, 0: none */
+    rg_preflight_spec preflight; /* engine "": none (schema 3) */
 } rg_channel_rec;
 
 typedef struct rg_release_rec {
@@ -84,6 +102,13 @@ typedef struct rg_release_rec {
     char urgency[16];              /* "standard" or "emergency" */
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
+    /* Preflight (schema 3), set by the store: "none" when the channel had
+     * no preflight at creation, else "pending" until
+     * rg_store_release_preflight_finish makes it "passed" or "failed". */
+    char preflight_status[16];
+    rg_preflight_spec preflight;   /* the channel's spec at creation */
+    char preflight_detail[256];    /* one line on how it ended, or "" */
+    int64_t preflight_done_ms;     /* when it ended, 0: not yet */
 } rg_release_rec;
 
 typedef struct rg_rollout_rec {
@@ -189,6 +214,17 @@ int rg_store_channel_get(rg_store *s, const char *name, rg_channel_rec *out,
 int rg_store_channel_list(rg_store *s,
                           int (*fn)(void *ctx, const rg_channel_rec *c),
                           void *ctx, rg_err *err);
+/* Replaces channel name's preflight with *spec (engine "" or spec NULL
+ * removes it); releases already created keep the spec they were created
+ * with. rg_store_channel_create stores c->preflight the same way. Checks:
+ * engine text without control characters, corpus "" or the sha256 of a
+ * recorded artifact (RG_ENOTFOUND, field "preflight.corpus"), timeout_s
+ * in 1..RG_PREFLIGHT_TIMEOUT_MAX, memory_mb in 0..RG_PREFLIGHT_MEMORY_MAX
+ * (fields "preflight.engine", "preflight.timeout_s", ...). RG_ENOTFOUND
+ * for an unknown channel. */
+int rg_store_channel_set_preflight(rg_store *s, const char *name,
+                                   const rg_preflight_spec *spec,
+                                   const rg_audit_rec *audit, rg_err *err);
 
 /* --- artifacts (metadata; the bytes are files the server manages) ----- */
 /* Records an artifact; idempotent for the same sha256 and size. */
@@ -212,6 +248,26 @@ int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
 int rg_store_release_list(rg_store *s, const char *channel,
                           int (*fn)(void *ctx, const rg_release_rec *r),
                           void *ctx, rg_err *err);
+/* Ends release id's preflight: "pending" becomes "passed" or "failed",
+ * with detail (one line, at most 255 bytes; may be "") and result_json (a
+ * JSON object of at most RG_PREFLIGHT_RESULT_MAX bytes, the full result),
+ * done_ms, and the audit row, in one transaction. RG_ENOTFOUND for an
+ * unknown release; RG_ECONFLICT when its preflight is not pending. */
+int rg_store_release_preflight_finish(rg_store *s, int64_t id, bool passed,
+                                      const char *detail,
+                                      const char *result_json, int64_t done_ms,
+                                      const rg_audit_rec *audit, rg_err *err);
+/* The full result JSON of release id's preflight into *json (malloc'd,
+ * the caller frees; "" while none or pending). RG_ENOTFOUND for an
+ * unknown release. */
+int rg_store_release_preflight_result(rg_store *s, int64_t id, char **json,
+                                      rg_err *err);
+/* Every release whose preflight is pending, oldest first (for the worker
+ * to resume after a restart). */
+int rg_store_release_preflight_pending(rg_store *s,
+                                       int (*fn)(void *ctx,
+                                                 const rg_release_rec *r),
+                                       void *ctx, rg_err *err);
 
 /* --- rollouts --------------------------------------------------------- */
 /* Inserts r (release_id, plan, salt, status, created_*), fills r->id,

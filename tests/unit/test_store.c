@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 2);
+    assert_int_equal(rg_store_schema_version(f->s), 3);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 2);
+    assert_int_equal(rg_store_schema_version(f->s), 3);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -517,12 +517,14 @@ static void rollouts(void **state)
     decisions_seen ds = {0};
     assert_int_equal(rg_store_decision_list(f->s, first, decision_cb, &ds,
                                             &f->err), 0);
-    assert_int_equal(ds.n, 2);
-    assert_int_equal(ds.at[0], T0 + 100);
-    assert_string_equal(ds.evidence[0], "{\"llr\":1.5}");
-    assert_string_equal(ds.reason[0], "wave 0 passed");
-    assert_int_equal(ds.to_state[1], RG_RO_COMPLETED);
-    assert_string_equal(ds.evidence[1], "");
+    /* The start (pending -> running, written by create) comes first. */
+    assert_int_equal(ds.n, 3);
+    assert_int_equal(ds.to_state[0], RG_RO_RUNNING);
+    assert_int_equal(ds.at[1], T0 + 100);
+    assert_string_equal(ds.evidence[1], "{\"llr\":1.5}");
+    assert_string_equal(ds.reason[1], "wave 0 passed");
+    assert_int_equal(ds.to_state[2], RG_RO_COMPLETED);
+    assert_string_equal(ds.evidence[2], "");
 
     /* An older release cannot follow; a newer one records its predecessor. */
     r = rollout_rec(rel[0]);
@@ -1007,8 +1009,8 @@ static void persists_across_reopen(void **state)
     decisions_seen ds = {0};
     assert_int_equal(rg_store_decision_list(f->s, ro.id, decision_cb, &ds,
                                             &f->err), 0);
-    assert_int_equal(ds.n, 1);
-    assert_string_equal(ds.reason[0], "operator pause");
+    assert_int_equal(ds.n, 2); /* the start, then the pause */
+    assert_string_equal(ds.reason[1], "operator pause");
     rg_event_counts c;
     assert_int_equal(rg_store_event_counts(f->s, rel[0], &c, &f->err), 0);
     assert_int_equal(c.applying, 1);
@@ -1052,17 +1054,17 @@ static void raw_sql(const char *path, const char *sql)
 static void migrates_old_schema(void **state)
 {
     fx *f = *state;
-    char old[160];
+    char old[160], sql[512], sha[RG_HASH_HEX];
     rg_store *s = NULL;
     rg_channel_rec c;
+    rg_release_rec r;
     rg_token_rec t;
 
+    /* Schema 1 with a channel, an artifact and a release in it (raw SQL:
+     * this build's statements speak the newest schema). */
     snprintf(old, sizeof old, "%s/old.db", f->dir);
     assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 1);
-    memset(&c, 0, sizeof c);
-    snprintf(c.name, sizeof c.name, "legacy");
-    assert_int_equal(rg_store_channel_create(s, &c, NULL, &f->err), 0);
     /* Version 1 has no token table yet. */
     memset(&t, 0, sizeof t);
     snprintf(t.name, sizeof t.name, "ci");
@@ -1071,13 +1073,36 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), RG_EIO);
     rg_store_close(s);
     assert_int_equal(user_version(old), 1);
+    hash_of("legacy bytes", sha);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO channels (name, description, created_ms)"
+             " VALUES ('legacy', '', 1);"
+             "INSERT INTO artifacts VALUES ('%s', 12, 1);"
+             "INSERT INTO releases (channel_id, version, sha256, notes,"
+             " urgency, created_ms, created_by)"
+             " VALUES (1, 1, '%s', 'n', 'standard', 1, 'ci');",
+             sha, sha);
+    raw_sql(old, sql);
 
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    /* 1 -> 2: tokens. */
+    assert_int_equal(rg__store_open_upto(old, 2, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 2);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 2);
+
+    /* 2 -> 3: preflight. Old channels have none, old releases "none". */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 3);
+    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
+    assert_string_equal(c.preflight.engine, "");
+    assert_int_equal(c.preflight.timeout_s, 0);
+    assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
+    assert_string_equal(r.preflight_status, "none");
+    assert_string_equal(r.preflight.engine, "");
+    assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 3);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
