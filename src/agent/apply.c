@@ -251,7 +251,13 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
                     "leaving the trial of %lld", s->name,
                     (long long)d->want.release, (long long)t.rel.release);
             *result = RG_APPLY_ROLLED_BACK;
-            return rg_trial_abandon(&te, err);
+            if (t.crashes == 0)
+                return rg_trial_abandon(&te, err);
+            /* It already crashed here: that is a local verdict too. */
+            char why[96];
+            snprintf(why, sizeof why, "%d crashes, then the server moved back",
+                     t.crashes);
+            return rg_trial_revert(&te, why, env->now_ms, err);
         }
         return 0; /* let the trial end before applying something else */
     }

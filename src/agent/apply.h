@@ -11,7 +11,9 @@
  * When the desired release moves back to the previous one (halt,
  * rollback) and that release is still in the other slot, the agent
  * switches straight back to it in the same step, without `applying` and
- * without a trial: it is the last known good content.
+ * without a trial: it is the last known good content. A trial left this
+ * way after its consumer already crashed is reverted (quarantine,
+ * `reverted`), else simply abandoned.
  */
 #ifndef RG_AGENT_APPLY_H
 #define RG_AGENT_APPLY_H

@@ -12,6 +12,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define NOTHING_RETRY_MS 250 /* nothing installed yet: look again soon */
 
 void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots)
 {
@@ -45,7 +46,7 @@ static int start(rg_consumer *c, const rg_trial_env *env, int64_t mono,
     if (rc != 0)
         return rc;
     if (!slot) { /* nothing installed: look again later */
-        c->next_start_mono = mono + BACKOFF_MAX_MS;
+        c->next_start_mono = mono + NOTHING_RETRY_MS;
         return 0;
     }
     snprintf(content, sizeof content, "%s/active/content", c->slots->dir);

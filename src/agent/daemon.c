@@ -116,7 +116,7 @@ static int setup_channels(agentd *d, rg_err *err)
         rg_trial_env te = trial_env(d, c);
         const rg_agent_channel_conf *cc = rg_agent_config_channel(d->conf, c->slots.name);
         const char *cmd = d->opts->consumer ? d->opts->consumer : cc ? cc->consumer : NULL;
-        if (cmd) {
+        if (cmd && !d->opts->once) {
             rg_consumer_init(&c->consumer, cmd, &c->slots);
             c->has_consumer = true;
         }

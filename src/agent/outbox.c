@@ -207,6 +207,8 @@ int rg_outbox_add(rg_outbox *ob, const rg_event *ev, rg_err *err)
         rc = rg_err_set(err, RG_ENOMEM, "outbox: out of memory");
         goto cleanup;
     }
+    if (!ev->detail[0]) /* optional in the API, and then absent, not "" */
+        json_object_del(v, "detail");
     char name[128], dir[4096];
     snprintf(name, sizeof name, "%016" PRIu64 "-%s.json", seq + 1, ev->id);
     snprintf(dir, sizeof dir, "%s/pending", ob->dir);
