@@ -1,0 +1,253 @@
+/* Unit tests for src/agent/apply.c (offline: the content is already
+ * staged): no switch before `applying` is acknowledged, trial then probe
+ * verdict, quarantined digests refused, validate hook veto, the move back
+ * to the previous release, and the daemon's jitter and backoff.
+ * ctest-labels: agent */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "agent/apply.h"
+#include "agent/daemon.h"
+#include "agent/quarantine.h"
+#include "agent/trial.h"
+#include "common/crypto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct fixture {
+    char root[64];
+    rg_agent_config conf;
+    rg_slots slots;
+    rg_outbox outbox;
+    rg_apply_env env;
+} fixture;
+
+static int setup(void **state)
+{
+    rg_crypto_init();
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/rg-apply-XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    char text[512];
+    snprintf(text, sizeof text,
+             "server = http://127.0.0.1:1\nstate_dir = %s\ntimeout = 5\n"
+             "[channel detections]\nprobe = grep -q good \"$RG_CONTENT\"\n"
+             "validate = ! grep -q invalid \"$RG_CONTENT\"\n", f->root);
+    assert_int_equal(rg_agent_config_parse(text, &f->conf, NULL), 0);
+    assert_int_equal(rg_slots_open(&f->slots, f->root, "detections", NULL), 0);
+    assert_int_equal(rg_outbox_open(&f->outbox, f->root, NULL), 0);
+    f->env = (rg_apply_env){&f->conf, &f->outbox, NULL, NULL, 1000};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
+    int rc = system(cmd);
+    rg_agent_config_release(&f->conf);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Stages text as release into the inactive slot (as a download would). */
+static rg_desired stage(fixture *f, const char *text, int64_t release)
+{
+    rg_desired d;
+    char p[RG_PATH_MAX];
+    memset(&d, 0, sizeof d);
+    d.want.release = release;
+    d.want.version = release;
+    d.want.size = (int64_t)strlen(text);
+    rg_sha256_hex(text, strlen(text), d.want.sha256);
+    snprintf(p, sizeof p, "%s/dl", f->root);
+    FILE *fp = fopen(p, "w");
+    fputs(text, fp);
+    fclose(fp);
+    rg_slot_id ina = rg_slots_other(rg_slots_active(&f->slots));
+    assert_int_equal(rg_slots_install(&f->slots, ina, p, &d.want, NULL), 0);
+    return d;
+}
+
+static void ack_all(fixture *f)
+{
+    json_t *arr = rg_outbox_pending(&f->outbox, 256, NULL), *e;
+    size_t i;
+    json_array_foreach(arr, i, e)
+        assert_int_equal(rg_outbox_ack(&f->outbox, json_string_value(json_object_get(e, "id")), NULL), 0);
+    json_decref(arr);
+}
+
+static const char *last_type(fixture *f)
+{
+    static char type[32];
+    json_t *arr = rg_outbox_pending(&f->outbox, 256, NULL);
+    json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+    snprintf(type, sizeof type, "%s", last ? json_string_value(json_object_get(last, "type")) : "");
+    json_decref(arr);
+    return type;
+}
+
+/* Applies d all the way (acknowledging `applying`) and judges the trial. */
+static void apply_confirmed(fixture *f, const rg_desired *d)
+{
+    rg_apply_result r;
+    bool ended = false;
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, d, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_WAITING);
+    ack_all(f);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, d, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_SWITCHED);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_true(ended);
+    assert_string_equal(last_type(f), "healthy");
+    ack_all(f);
+}
+
+static void no_switch_before_the_ack(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    rg_desired d = stage(f, "good v1", 1);
+    for (int i = 0; i < 3; i++) { /* the server stays silent */
+        assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
+        assert_int_equal(r, RG_APPLY_WAITING);
+        assert_int_equal(rg_slots_active(&f->slots), 0);
+        assert_int_equal(rg_outbox_count(&f->outbox), 1); /* queued once */
+        assert_string_equal(last_type(f), "applying");
+    }
+    ack_all(f);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_SWITCHED);
+    assert_int_not_equal(rg_slots_active(&f->slots), 0);
+    rg_trial_env te = {f->root, &f->slots, &f->outbox, 3};
+    rg_trial t;
+    assert_int_equal(rg_trial_load(&te, &t, NULL), 0);
+    assert_int_equal(t.rel.release, 1);
+    /* Up to date: nothing more happens. */
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_IDLE);
+}
+
+static void failing_probe_reverts_and_quarantines(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    bool ended = false;
+    rg_desired d1 = stage(f, "good v1", 1);
+    apply_confirmed(f, &d1);
+    rg_desired d2 = stage(f, "bad v2", 2);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
+    ack_all(f);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_SWITCHED);
+    /* A supervised consumer not yet settled: no verdict. */
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, 0, &ended, NULL), 0);
+    assert_false(ended);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_true(ended);
+    assert_string_equal(last_type(f), "reverted");
+    assert_true(rg_quarantine_has(f->root, d2.want.sha256));
+    rg_artifact_want m;
+    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(m.release, 1);
+    /* Never applied again. */
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+}
+
+static void validate_hook_vetoes(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    rg_desired d = stage(f, "good but invalid", 1);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_string_equal(last_type(f), "failed");
+    assert_int_equal(rg_slots_active(&f->slots), 0);
+    assert_true(rg_quarantine_has(f->root, d.want.sha256));
+}
+
+static void moving_back_switches_at_once(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    rg_desired d1 = stage(f, "good v1", 1);
+    apply_confirmed(f, &d1);
+    rg_desired d2 = stage(f, "good v2", 2);
+    apply_confirmed(f, &d2);
+    /* The rollout of v2 is rolled back: desired is v1 again. */
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_ROLLED_BACK);
+    rg_artifact_want m;
+    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(m.release, 1);
+    assert_int_equal(rg_outbox_count(&f->outbox), 0);
+    /* During a trial without crashes: left without a verdict. */
+    rg_desired d3 = stage(f, "good v3", 3);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d3, &r, NULL), 0);
+    ack_all(f);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d3, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_SWITCHED);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_ROLLED_BACK);
+    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(m.release, 1);
+    assert_false(rg_quarantine_has(f->root, d3.want.sha256));
+}
+
+static void offline_download_waits(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    rg_desired d;
+    memset(&d, 0, sizeof d);
+    d.want.release = 9;
+    d.want.size = 3;
+    rg_sha256_hex("abc", 3, d.want.sha256);
+    rg_err err;
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, &err), RG_EUNAVAIL);
+    assert_int_equal(rg_slots_active(&f->slots), 0);
+    assert_int_equal(rg_outbox_count(&f->outbox), 0);
+}
+
+static void jitter_and_backoff(void **state)
+{
+    (void)state;
+    rg_crypto_init();
+    int64_t lo = INT64_MAX, hi = 0;
+    for (int i = 0; i < 2000; i++) {
+        int64_t j = rg_jitter(10000);
+        assert_true(j >= 8000 && j <= 12000);
+        lo = j < lo ? j : lo;
+        hi = j > hi ? j : hi;
+    }
+    assert_true(lo < 8400 && hi > 11600); /* spread over the whole range */
+    assert_int_equal(rg_backoff(1, 300000), 1000);
+    assert_int_equal(rg_backoff(2, 300000), 2000);
+    assert_int_equal(rg_backoff(5, 300000), 16000);
+    assert_int_equal(rg_backoff(30, 300000), 300000);
+    assert_int_equal(rg_backoff(1000, 5000), 5000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(no_switch_before_the_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(failing_probe_reverts_and_quarantines, setup, teardown),
+        cmocka_unit_test_setup_teardown(validate_hook_vetoes, setup, teardown),
+        cmocka_unit_test_setup_teardown(moving_back_switches_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(offline_download_waits, setup, teardown),
+        cmocka_unit_test(jitter_and_backoff),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
