@@ -318,8 +318,11 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
         tick_channels(&d);
         if (!opts->offline && rg_monotonic_ms() >= d.next_checkin) {
             checkin(&d);
-            if (opts->once)
+            if (opts->once) {
+                if (d.failures > 0)
+                    rc = rg_err_set(err, RG_EUNAVAIL, "check-in failed");
                 break;
+            }
             continue; /* follow-ups may be due at once */
         }
         struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};

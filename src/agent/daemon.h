@@ -21,7 +21,8 @@ typedef struct rg_daemon_opts {
 } rg_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT (or one pass with opts->once). Returns 0 on a
- * clean stop, or an rg_code when the state directory is unusable. */
+ * clean stop, or an rg_code when the state directory is unusable (or, with
+ * opts->once, when the check-in failed). */
 int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
                   rg_err *err);
 
