@@ -285,23 +285,45 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     } else if (small) {
         small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
     }
-    bool small_baked = small && elapsed_ms >= small_bake;
+    /* Final evidence: a wave past max(min_bake, W) whose windows have
+     * (nearly) all ended, on which the analyzer can neither pass nor halt,
+     * is judged by the small-wave rule too; a stratum leaning at the pass
+     * threshold or beyond holds it. */
+    double pending_allowed = wave->tolerated_excess * (double)a.exposed;
+    bool final = !small && elapsed_ms >= small_bake &&
+                 a.verdict == RG_VERDICT_CONTINUE && a.exposed > 0 &&
+                 (double)a.exposed_pending <=
+                     (pending_allowed > 1.0 ? pending_allowed : 1.0);
+    if (final) {
+        small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
+        size_t k = leaning_max(&a), kp = leaning_max(&pooled);
+        if (small_rule == SMALL_PASS &&
+            (stratum_lean(&a.strata[k]) >= a.pass_threshold ||
+             stratum_lean(&pooled.strata[kp]) >= pooled.pass_threshold)) {
+            small_rule = SMALL_HOLD;
+            snprintf(why, sizeof why,
+                     "stratum '%.60s' leans towards excess (llr %.2f)",
+                     a.strata[k].stratum, stratum_lean(&a.strata[k]));
+        }
+    }
+    bool small_baked = (small || final) && elapsed_ms >= small_bake;
 
     if (a.verdict == RG_VERDICT_HALT) {
         out->verdict = RG_VERDICT_HALT;
         set_reason(out, "%s", a.reason);
     } else if (small_baked && small_rule == SMALL_PASS) {
-        rule = "small_wave";
+        rule = small ? "small_wave" : "final_evidence";
         out->verdict = RG_VERDICT_PASS;
-        set_reason(out, "small wave passed after %s: %.200s", el, why);
+        set_reason(out, "%s passed after %s: %.200s",
+                   small ? "small wave" : "wave with final evidence", el, why);
     } else if (small_baked && small_rule == SMALL_HOLD &&
                a.verdict != RG_VERDICT_PASS) {
-        rule = "small_wave";
+        rule = small ? "small_wave" : "final_evidence";
         out->verdict = RG_VERDICT_HOLD;
         set_reason(out,
-                   "small wave held after %s (too small to judge, and it "
-                   "does not look clean): %.180s",
-                   el, why);
+                   "%s held after %s (too little evidence to judge, and it "
+                   "does not look clean): %.160s",
+                   small ? "small wave" : "wave with final evidence", el, why);
     } else if (a.verdict == RG_VERDICT_PASS &&
                elapsed_ms >= wave->min_bake_ms) {
         out->verdict = RG_VERDICT_PASS;

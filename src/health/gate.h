@@ -61,12 +61,21 @@
  * unless the analyzer passes it: too small to halt on, too dirty to
  * pass; an operator decides. Otherwise rules 3-5 apply.
  *
+ * Final evidence. A wave that is not small but, once elapsed >=
+ * max(min_bake_ms, window_ms) and its windows have ended (pending within
+ * the allowance above), gets `continue` from the analyzer can learn
+ * nothing more: it is judged by the small-wave rule as well (rule
+ * "final_evidence"), except that a stratum whose halt statistic is at or
+ * beyond log(1/beta) in either analysis holds it. Without this, a wave
+ * just above the statistical minimum with a few harmless silent windows
+ * would stay in `continue` for ever.
+ *
  * Mapping of rg_wave to rg_gate_params: alpha, beta, tolerated_excess,
  * window_ms as they are; min_endpoints = min(wave->min_endpoints,
  * counts->targeted); baseline_failure from the context (default 1e-3).
  *
  * Evidence: {"gate": "health", "rule": "analyzer" | "small_wave" |
- * "max_bake" | "min_bake", "analysis": <rg_analysis_to_json of the
+ * "final_evidence" | "max_bake" | "min_bake", "analysis": <rg_analysis_to_json of the
  * per-stratum analysis>, "pooled": <the same for the pooled one>, "bake":
  * {"elapsed_ms", "min_bake_ms", "max_bake_ms", "window_ms"}, "small_wave":
  * {"small", "min_passable", "targeted"}}. The analysis replays with
