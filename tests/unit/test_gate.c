@@ -178,6 +178,32 @@ static void test_small_wave(void **state)
     rg_gate_result_release(&r);
 }
 
+/* A wave just above the statistical minimum whose windows have all ended,
+ * with a little harmless silence: the analyzer cannot decide, the
+ * final-evidence rule passes it after its bake; with failures at the
+ * analyzer's lean threshold in one stratum it holds. */
+static void test_final_evidence(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    const rg_stratum_counts quiet[] = {{"win10-x64", 300, 294, 0, 6, 4800, 60}};
+    const rg_stratum_counts failing[] = {
+        {"win10-x64", 300, 295, 5, 0, 4800, 60}};
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, quiet, 1, 300, w.min_bake_ms - 1, &r),
+                     RG_VERDICT_CONTINUE);
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, quiet, 1, 300, w.min_bake_ms, &r),
+                     RG_VERDICT_PASS);
+    assert_string_equal(rule_of(&r), "final_evidence");
+    rg_gate_result_release(&r);
+    assert_int_equal(run_gate(&w, failing, 1, 300, w.min_bake_ms, &r),
+                     RG_VERDICT_HOLD);
+    assert_string_equal(rule_of(&r), "final_evidence");
+    assert_non_null(strstr(r.reason, "leans"));
+    rg_gate_result_release(&r);
+}
+
 /* 0.8% failures in each of four strata: too weak per stratum, but the
  * pooled test halts. */
 static void test_pooled_halts_spread_failures(void **state)
@@ -331,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_emergency_passes_at_once),
         cmocka_unit_test(test_max_bake),
         cmocka_unit_test(test_small_wave),
+        cmocka_unit_test(test_final_evidence),
         cmocka_unit_test(test_pooled_halts_spread_failures),
         cmocka_unit_test(test_slight_lean_does_not_block),
         cmocka_unit_test(test_evidence_replays),
