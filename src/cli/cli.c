@@ -351,5 +351,7 @@ int rg_cli_run(int argc, char **argv, FILE *out, FILE *errout)
                           cli.err.msg, cli.err.field) == 0)
         fputs(line.data, errout);
     rg_buf_release(&line);
+    if (cli.refused && !cli.usage)
+        return RG_CLI_EXIT_REFUSED;
     return rg_cli_exit_status(rc, status, cli.usage);
 }

@@ -3,7 +3,103 @@
 #include "cli/fmt.h"
 #include "cli/view.h"
 
+#include "common/clock.h"
+
+#include <string.h>
+#include <time.h>
+
 #define MAX_VERSION (1LL << 53)
+#define WAIT_DEFAULT_S 600      /* --wait-timeout default */
+#define POLL_MS 500             /* between polls of the release */
+#define PROGRESS_EVERY_MS 10000 /* a progress line on stderr */
+#define TAIL_LINES 20           /* of a failed preflight's stderr */
+
+/* The preflight in one line: "passed (run, 120ms)", "failed: DETAIL",
+ * "pending (ENGINE)", "none". */
+static void preflight_summary(const json_t *pf, char *out, size_t n)
+{
+    const char *st = rg_cli_jstr(pf, "status", "none");
+    if (strcmp(st, "failed") == 0) {
+        snprintf(out, n, "failed: %s", rg_cli_jstr(pf, "detail", "-"));
+    } else if (strcmp(st, "passed") == 0 &&
+               json_object_get(pf, "duration_ms")) {
+        snprintf(out, n, "passed in %lld ms",
+                 (long long)rg_cli_jint(pf, "duration_ms"));
+    } else if (strcmp(st, "pending") == 0 && rg_cli_jstr(pf, "engine", NULL)) {
+        snprintf(out, n, "pending (%s)", rg_cli_jstr(pf, "engine", ""));
+    } else {
+        snprintf(out, n, "%s", st);
+    }
+}
+
+/* Adds the preflight rows of a full result (GET /v1/releases/{id}). */
+static void preflight_rows(rg_cli_table *t, const json_t *pf)
+{
+    char line[1400];
+    preflight_summary(pf, line, sizeof line);
+    rg_cli_table_kv(t, "preflight", "%s", line);
+    const char *reason = rg_cli_jstr(pf, "reason", NULL);
+    if (reason)
+        rg_cli_table_kv(t, "  reason", "%s (%s)", reason,
+                        rg_cli_jstr(pf, "stage", "-"));
+    if (rg_cli_jstr(pf, "signal", NULL))
+        rg_cli_table_kv(t, "  signal", "%s", rg_cli_jstr(pf, "signal", ""));
+    if (json_is_integer(json_object_get(pf, "exit_code")) &&
+        rg_cli_jint(pf, "exit_code") != 0)
+        rg_cli_table_kv(t, "  exit code", "%lld",
+                        (long long)rg_cli_jint(pf, "exit_code"));
+    if (rg_cli_jstr(pf, "engine", NULL) && strcmp(rg_cli_jstr(pf, "status", ""),
+                                                  "pending") != 0)
+        rg_cli_table_kv(t, "  engine", "%s", rg_cli_jstr(pf, "engine", ""));
+    const json_t *sb = json_object_get(pf, "sandbox");
+    if (json_is_object(sb)) {
+        static const char *const layers[][2] = {
+            {"seccomp", "seccomp"},
+            {"user_namespace", "user namespace"},
+            {"network_namespace", "network namespace"},
+            {"nproc_limit", "no new processes"}};
+        char on[128] = "", off[128] = "";
+        for (size_t i = 0; i < 4; i++) {
+            char *dst = json_is_true(json_object_get(sb, layers[i][0])) ? on
+                                                                        : off;
+            size_t len = strlen(dst);
+            snprintf(dst + len, sizeof on - len, "%s%s", len ? ", " : "",
+                     layers[i][1]);
+        }
+        const char *notes = rg_cli_jstr(sb, "notes", "");
+        rg_cli_table_kv(t, "  sandbox", "%s%s%s%s%s", on[0] ? on : "-",
+                        off[0] ? "; missing: " : "", off,
+                        notes[0] ? "; " : "", notes);
+    }
+}
+
+/* Prints the last TAIL_LINES lines of a failed preflight's stderr,
+ * indented, after the key/value block. */
+static void print_tail(rg_cli *cli, const json_t *pf)
+{
+    const char *tail = rg_cli_jstr(pf, "stderr_tail", "");
+    if (strcmp(rg_cli_jstr(pf, "status", ""), "failed") != 0 || !tail[0])
+        return;
+    size_t len = strlen(tail);
+    while (len && tail[len - 1] == '\n')
+        len--;
+    size_t start = len, lines = 0;
+    while (start > 0 && lines < TAIL_LINES) {
+        start--;
+        if (tail[start] == '\n' && ++lines == TAIL_LINES) {
+            start++;
+            break;
+        }
+    }
+    fprintf(cli->out, "preflight stderr (last lines):\n");
+    for (const char *p = tail + start; p < tail + len;) {
+        size_t n = strcspn(p, "\n");
+        if (p + n > tail + len)
+            n = (size_t)(tail + len - p);
+        fprintf(cli->out, "  | %.*s\n", (int)n, p);
+        p += n + 1;
+    }
+}
 
 /* Prints one release as a key/value block. */
 static int print_release(rg_cli *cli, const json_t *r)
@@ -25,7 +121,61 @@ static int print_release(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "created", "%s by %s", when,
                     rg_cli_jstr(r, "created_by", "-"));
     rg_cli_table_kv(&t, "notes", "%s", rg_cli_jstr(r, "notes", ""));
-    return rg__cli_print_table(cli, &t);
+    const json_t *pf = json_object_get(r, "preflight");
+    preflight_rows(&t, pf);
+    int rc = rg__cli_print_table(cli, &t);
+    if (rc == 0)
+        print_tail(cli, pf);
+    return rc;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Polls release id until its preflight is no longer pending or
+ * wait_s seconds have passed, with a progress line on stderr now and then.
+ * *rel is replaced by the last answer. A failed preflight (or the
+ * deadline) fails the command with exit status 1. */
+static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
+                          json_t **rel)
+{
+    const rg_clock *clock = rg_clock_system();
+    int64_t start = rg_clock_now(clock), last_note = start;
+    const char *st = NULL;
+    fprintf(stderr, "rollgate: release %lld: waiting for its preflight (up to "
+                    "%llds)\n",
+            (long long)id, (long long)wait_s);
+    for (;;) {
+        st = rg_cli_jstr(json_object_get(*rel, "preflight"), "status", "none");
+        if (strcmp(st, "pending") != 0)
+            break;
+        int64_t now = rg_clock_now(clock);
+        if (now - start >= wait_s * 1000) {
+            cli->refused = true;
+            return rg_err_set(&cli->err, RG_ECONFLICT,
+                              "release %lld: preflight still pending after "
+                              "%llds",
+                              (long long)id, (long long)wait_s);
+        }
+        if (now - last_note >= PROGRESS_EVERY_MS) {
+            fprintf(stderr, "rollgate: release %lld: preflight pending (%llds)\n",
+                    (long long)id, (long long)((now - start) / 1000));
+            last_note = now;
+        }
+        sleep_ms(POLL_MS);
+        json_t *next = NULL;
+        int rc = rg__cli_callf(cli, "GET", NULL, &next, "/v1/releases/%lld",
+                               (long long)id);
+        if (rc)
+            return rc;
+        json_decref(*rel);
+        *rel = next;
+    }
+    return 0;
 }
 
 static int release_create(rg_cli *cli, const rg_cli_args *a)
@@ -34,9 +184,15 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     const char *file = rg_cli_args_get(a, "file");
     const char *digest = rg_cli_args_get(a, "artifact");
     const char *urgency = rg_cli_args_get(a, "urgency");
-    int64_t version = 0;
+    int64_t version = 0, wait_s = WAIT_DEFAULT_S;
+    bool wait = rg_cli_args_has(a, "wait-preflight"), wait_given = false;
     json_t *art = NULL, *body = NULL, *rel = NULL;
     int rc;
+    if ((rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s,
+                                   &wait_given)))
+        return rc;
+    if (wait_given && !wait)
+        return rg__cli_usage(cli, "--wait-timeout needs --wait-preflight");
     if ((rc = rg__cli_need(cli, a, "channel", &channel)) ||
         (rc = rg__cli_opt_int(cli, a, "version", 1, MAX_VERSION, &version,
                               NULL)) ||
@@ -59,8 +215,20 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
         goto cleanup;
     }
     rc = rg__cli_call(cli, "POST", "/v1/releases", body, &rel);
+    if (!rc && wait)
+        rc = wait_preflight(cli, rg_cli_jint(rel, "id"), wait_s, &rel);
     if (!rc)
         rc = print_release(cli, rel);
+    if (!rc && wait &&
+        strcmp(rg_cli_jstr(json_object_get(rel, "preflight"), "status", ""),
+               "failed") == 0) {
+        cli->refused = true;
+        rc = rg_err_set(&cli->err, RG_ECONFLICT,
+                        "release %lld: preflight failed: %s",
+                        (long long)rg_cli_jint(rel, "id"),
+                        rg_cli_jstr(json_object_get(rel, "preflight"),
+                                    "detail", "-"));
+    }
 cleanup:
     json_decref(art);
     json_decref(body);
@@ -89,15 +257,15 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         goto cleanup;
     }
     static const char *const headers[] = {
-        "ID",     "CHANNEL", "VERSION", "URGENCY", "SIZE",
-        "SHA256", "CREATED", "BY",      "NOTES",   NULL};
+        "ID",      "CHANNEL", "VERSION", "URGENCY", "PREFLIGHT", "SIZE",
+        "SHA256",  "CREATED", "BY",      "NOTES",   NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 0);
     rg_cli_table_align_right(&t, 2);
-    rg_cli_table_align_right(&t, 4);
-    rg_cli_table_max_width(&t, 5, 13);
-    rg_cli_table_max_width(&t, 8, 50);
+    rg_cli_table_align_right(&t, 5);
+    rg_cli_table_max_width(&t, 6, 13);
+    rg_cli_table_max_width(&t, 9, 50);
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(res, "releases"), i, r)
@@ -110,6 +278,8 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         rg_cli_table_cell(&t, rg_cli_jstr(r, "channel", "-"));
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "version"));
         rg_cli_table_cell(&t, rg_cli_jstr(r, "urgency", "-"));
+        rg_cli_table_cell(
+            &t, rg_cli_jstr(json_object_get(r, "preflight"), "status", "-"));
         rg_cli_table_cell(&t, size);
         rg_cli_table_cell(&t, rg_cli_jstr(r, "sha256", "-"));
         rg_cli_table_cell(&t, ago);
@@ -138,24 +308,32 @@ static int release_show(rg_cli *cli, const rg_cli_args *a)
 }
 
 static const char *const create_opts[] = {
-    "channel:", "file:", "artifact:", "version:", "notes:", "urgency:", NULL};
+    "channel:", "file:",          "artifact:",     "version:",
+    "notes:",   "urgency:",       "wait-preflight", "wait-timeout:",
+    NULL};
 static const char *const list_opts[] = {"channel:", NULL};
 
 const rg_cli_command rg__cli_cmds_release[] = {
     {"release", "create",
-     "--channel X --file F --version N --notes \"why\" [--urgency U]",
+     "--channel X --file F --version N --notes \"why\" [--urgency U] "
+     "[--wait-preflight [--wait-timeout D]]",
      "upload F and create release N on channel X",
      "  --channel X        the channel\n"
      "  --file F           content to upload (or --artifact SHA256 of an "
      "upload)\n"
      "  --version N        above every version on the channel (1..2^53)\n"
      "  --notes \"why\"      what changes and why (required)\n"
-     "  --urgency U        standard (default) or emergency\n",
+     "  --urgency U        standard (default) or emergency\n"
+     "  --wait-preflight   wait until the channel's preflight has run on the\n"
+     "                     release (progress on stderr); exit 1 when it\n"
+     "                     failed or is still pending after the wait\n"
+     "  --wait-timeout D   how long to wait (default 10m)\n",
      create_opts, 0, 0, true, release_create},
     {"release", "list", "[--channel X]", "list releases, newest first",
      "  --channel X        only this channel's releases\n", list_opts, 0, 0,
      true, release_list},
-    {"release", "show", "ID", "show one release with its notes", "", NULL, 1, 1,
-     true, release_show},
+    {"release", "show", "ID",
+     "show one release with its notes and its preflight result", "", NULL, 1,
+     1, true, release_show},
     {0},
 };

@@ -29,6 +29,8 @@ typedef struct rg_cli {
     rg_cli_http http;
     rg_err err;
     bool usage; /* the failure is a usage error */
+    bool refused; /* the failure is the server's verdict although its last
+                     answer was a success (a failed preflight): exit 1 */
 } rg_cli;
 
 typedef struct rg_cli_command {

@@ -30,6 +30,9 @@ int rg_api_artifact_sink(rg_server *srv, rg_req *req, rg_err *err);
 /* api_channels.c */
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_channel_list(rg_server *srv, rg_req *req, rg_resp *resp);
+/* PUT /v1/channels/{name}/preflight: the body is the preflight object, or
+ * null to remove it (docs/api.md). */
+void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_releases.c */
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -44,6 +47,14 @@ void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp);
+/* Whether release rel (of channel ch) may enter a rollout with plan, by
+ * its preflight: never when it failed or is still pending; the emergency
+ * lane (plan "emergency" or an emergency release) only when it passed;
+ * any plan only when it passed if ch has a preflight now. Returns 0 or
+ * RG_ECONFLICT (field "release") saying why. Pure. */
+int rg__api_rollout_admits(const rg_release_rec *rel,
+                           const rg_channel_rec *ch, const rg_plan *plan,
+                           rg_err *err);
 
 /* api_tokens.c */
 void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -78,6 +89,20 @@ int rg__api_query_int(const rg_req *req, const char *name, int64_t min,
  * (rg_server_state_changed); a failure is logged, not returned: the change
  * itself is durable and the cache catches up on the next change. */
 void rg__api_state_changed(rg_server *srv);
+
+/* Parses a channel's preflight object (docs/api.md) into *out: v NULL or
+ * null gives an empty spec (no preflight); else engine (required: an
+ * absolute path or a program name, executable), corpus (sha256 or null),
+ * timeout_s (1..3600, default 30) and memory_mb (0..65536, default 1024),
+ * nothing else. Returns 0 or RG_EINVAL with err's field prefixed by
+ * prefix ("preflight." in a channel body, "" when the body is the
+ * object). Whether the corpus artifact exists is the store's check. */
+int rg__api_preflight_parse(const json_t *v, const char *prefix,
+                            rg_preflight_spec *out, rg_err *err);
+
+/* The API form of a channel's preflight spec: null when there is none
+ * (new reference). */
+json_t *rg__api_preflight_json(const rg_preflight_spec *p);
 
 /* A JSON integer, or null when v is 0 (ids and times meaning "none"). */
 json_t *rg__json_id_or_null(int64_t v);

@@ -4,20 +4,38 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/auth.h"
+#include "server/preflight_worker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VERSION_MAX (INT64_C(1) << 53)
 
+/* The release's preflight in short: {"status": ...}, plus "detail" and
+ * "finished_ms" once it ended. */
+static json_t *preflight_short(const rg_release_rec *r)
+{
+    json_t *p = json_pack("{s:s}", "status", r->preflight_status);
+    if (p && r->preflight_done_ms &&
+        (json_object_set_new(p, "detail", json_string(r->preflight_detail)) ||
+         json_object_set_new(p, "finished_ms",
+                             json_integer(r->preflight_done_ms)))) {
+        json_decref(p);
+        p = NULL;
+    }
+    return p;
+}
+
 static json_t *release_json(const rg_release_rec *r)
 {
-    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s}", "id",
+    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o}", "id",
                      (json_int_t)r->id, "channel", r->channel, "version",
                      (json_int_t)r->version, "sha256", r->sha256, "size",
                      (json_int_t)r->size, "notes", r->notes, "urgency",
                      r->urgency, "created_ms", (json_int_t)r->created_ms,
-                     "created_by", r->created_by);
+                     "created_by", r->created_by, "preflight",
+                     preflight_short(r));
 }
 
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -70,6 +88,8 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     json_decref(body);
     rg__api_state_changed(srv);
+    if (strcmp(r.preflight_status, "pending") == 0)
+        rg_preflight_worker_enqueue(srv, r.id);
     rg_resp_json(resp, 201, release_json(&r));
     return;
 fail:
@@ -118,9 +138,39 @@ void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_err_clear(&err);
     if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
         return;
-    if (rg_store_release_get(srv->store, id, &r, &err) != 0) {
-        rg_resp_error(resp, &err);
-        return;
+    char *result = NULL;
+    json_t *v = NULL, *full = NULL;
+    if (rg_store_release_get(srv->store, id, &r, &err) != 0 ||
+        rg_store_release_preflight_result(srv->store, id, &result, &err) != 0)
+        goto fail;
+    if (!(v = release_json(&r)))
+        goto oom;
+    /* The full result once it ended; the engine in force meanwhile. */
+    if (result[0]) {
+        full = json_loads(result, 0, NULL);
+        if (!full || !json_is_object(full)) {
+            rg_err_set(&err, RG_EIO, "release %lld: stored preflight result "
+                       "is not a JSON object", (long long)id);
+            goto fail;
+        }
+        if (json_object_set_new(full, "finished_ms",
+                                json_integer(r.preflight_done_ms)) ||
+            json_object_set(v, "preflight", full))
+            goto oom;
+    } else if (r.preflight.engine[0] &&
+               json_object_set_new(json_object_get(v, "preflight"), "engine",
+                                   json_string(r.preflight.engine))) {
+        goto oom;
     }
-    rg_resp_json(resp, 200, release_json(&r));
+    free(result);
+    json_decref(full);
+    rg_resp_json(resp, 200, v);
+    return;
+oom:
+    rg_err_set(&err, RG_ENOMEM, "out of memory");
+fail:
+    free(result);
+    json_decref(full);
+    json_decref(v);
+    rg_resp_error(resp, &err);
 }

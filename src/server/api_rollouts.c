@@ -80,6 +80,41 @@ oom:
     return NULL;
 }
 
+int rg__api_rollout_admits(const rg_release_rec *rel,
+                           const rg_channel_rec *ch, const rg_plan *plan,
+                           rg_err *err)
+{
+    const char *st = rel->preflight_status;
+    bool emergency = strcmp(plan->name, "emergency") == 0 ||
+                     strcmp(rel->urgency, "emergency") == 0;
+    long long id = (long long)rel->id;
+    if (strcmp(st, "failed") == 0)
+        return rg_err_field(err, RG_ECONFLICT, "release",
+                            "release %lld cannot be rolled out: preflight "
+                            "failed: %s",
+                            id, rel->preflight_detail);
+    if (strcmp(st, "pending") == 0)
+        return rg_err_field(err, RG_ECONFLICT, "release",
+                            "release %lld: preflight still running; roll it "
+                            "out once it has passed",
+                            id);
+    if (strcmp(st, "passed") == 0)
+        return 0;
+    if (emergency && !ch->preflight.engine[0])
+        return rg_err_field(err, RG_ECONFLICT, "release",
+                            "the emergency lane requires a passing "
+                            "preflight, and channel '%s' has none (register "
+                            "one: PUT /v1/channels/%s/preflight)",
+                            ch->name, ch->name);
+    if (ch->preflight.engine[0])
+        return rg_err_field(err, RG_ECONFLICT, "release",
+                            "channel '%s' requires a passing preflight; "
+                            "release %lld was created before the channel "
+                            "registered it (preflight: none)",
+                            ch->name, id);
+    return 0;
+}
+
 static void send_rollout(rg_server *srv, rg_resp *resp, int status, int64_t id)
 {
     rg_rollout_rec r;
@@ -127,6 +162,12 @@ void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
             snprintf(err.field, sizeof err.field, "release");
         goto fail;
     }
+    /* A preflight only ever ends once (pending -> passed/failed), so a
+     * release admitted here stays admissible. */
+    rg_channel_rec ch;
+    if (rg_store_channel_get(srv->store, rel.channel, &ch, &err) != 0 ||
+        rg__api_rollout_admits(&rel, &ch, &r.plan, &err) != 0)
+        goto fail;
     snprintf(target, sizeof target, "release:%lld", (long long)release_id);
     rg_audit_init(&audit, srv, req, "rollout.create", target, NULL);
     snprintf(audit.detail, sizeof audit.detail, "{\"plan\":\"%s\"}",

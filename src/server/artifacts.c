@@ -160,18 +160,27 @@ void rg_artifact_upload_free(rg_artifact_upload *u)
     free(u);
 }
 
+int rg_artifact_path(const rg_server *srv, const char *sha256, char *out,
+                     size_t cap, rg_err *err)
+{
+    if (!rg_sha256_hex_valid(sha256))
+        return rg_err_field(err, RG_EINVAL, "sha256",
+                            "'%.80s' is not a sha256 digest", sha256);
+    int n = snprintf(out, cap, "%s/artifacts/%.2s/%s", srv->cfg.data_dir,
+                     sha256, sha256);
+    if (n < 0 || (size_t)n >= cap)
+        return rg_err_set(err, RG_EIO, "artifact path is too long");
+    return 0;
+}
+
 int rg_artifact_open(rg_server *srv, const char *sha256, int *fd,
                      uint64_t *size, rg_err *err)
 {
     char path[PATH_MAX];
     struct stat st;
-    if (!rg_sha256_hex_valid(sha256))
-        return rg_err_field(err, RG_EINVAL, "sha256",
-                            "'%.80s' is not a sha256 digest", sha256);
-    int n = snprintf(path, sizeof path, "%s/artifacts/%.2s/%s",
-                     srv->cfg.data_dir, sha256, sha256);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return rg_err_set(err, RG_EIO, "artifact path is too long");
+    int rc = rg_artifact_path(srv, sha256, path, sizeof path, err);
+    if (rc != 0)
+        return rc;
     int f = open(path, O_RDONLY | O_CLOEXEC);
     if (f < 0 && errno == ENOENT)
         return rg_err_set(err, RG_ENOTFOUND, "artifact %s not found", sha256);

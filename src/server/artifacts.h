@@ -16,6 +16,7 @@
 #include "server/server.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct rg_artifact_upload rg_artifact_upload;
@@ -41,6 +42,13 @@ int rg_artifact_upload_commit(rg_artifact_upload *u, char sha256[65],
 
 /* Removes the temporary file if not committed and frees u. NULL is ok. */
 void rg_artifact_upload_free(rg_artifact_upload *u);
+
+/* The file name of the artifact with this digest
+ * (DATA/artifacts/<aa>/<sha256>) into out (cap bytes), whether or not it
+ * exists. Returns 0; RG_EINVAL for a malformed digest; RG_EIO when the
+ * path does not fit. */
+int rg_artifact_path(const rg_server *srv, const char *sha256, char *out,
+                     size_t cap, rg_err *err);
 
 /* Opens the artifact with this digest for reading. *fd belongs to the
  * caller (close it or hand it to rg_resp_file), *size is its length.

@@ -15,6 +15,8 @@ static const rg_route routes[] = {
     {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR, true, rg_api_artifact_put},
     {"POST", "/v1/channels", RG_ROLE_OPERATOR, false, rg_api_channel_create},
     {"GET", "/v1/channels", RG_ROLE_VIEWER, false, rg_api_channel_list},
+    {"PUT", "/v1/channels/{}/preflight", RG_ROLE_OPERATOR, false,
+     rg_api_channel_preflight},
     {"POST", "/v1/releases", RG_ROLE_OPERATOR, false, rg_api_release_create},
     {"GET", "/v1/releases", RG_ROLE_VIEWER, false, rg_api_release_list},
     {"GET", "/v1/releases/{}", RG_ROLE_VIEWER, false, rg_api_release_get},

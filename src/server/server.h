@@ -10,6 +10,7 @@
  *   desired.c     per-channel desired state (current release, active rollout)
  *   agent_api.c   enroll, check-in, artifact download for agents
  *   orchestrator.c  the tick: state machine over every active rollout
+ *   preflight_worker.c  runs new releases through their channel's engine
  *
  * One rg_server lives for the process; it owns everything it points to.
  */
@@ -25,6 +26,7 @@
 
 typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
+typedef struct rg_preflight_worker rg_preflight_worker;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX];     /* --data; holds rollgate.db, artifacts/ */
@@ -44,6 +46,8 @@ typedef struct rg_server {
     rg_store *store;
     rg_fleet *fleet;
     rg_desired *desired;
+    rg_preflight_worker *preflight; /* NULL unless started
+                                       (preflight_worker.h) */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
