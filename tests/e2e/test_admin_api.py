@@ -6,9 +6,24 @@ by an enrolled agent; state surviving a clean restart.
 """
 import hashlib
 import os
+import time
 
 import rg
 from rg import expect
+
+
+def preflight_passed(srv, release):
+    """Waits (bounded) until release's preflight is no longer pending and
+    checks it passed."""
+    deadline = time.monotonic() + 120
+    while True:
+        st, body = srv.request("GET", "/v1/releases/%d" % release["id"])
+        expect(st == 200, "get release", st, body)
+        if body["preflight"]["status"] != "pending":
+            break
+        expect(time.monotonic() < deadline, "preflight pending", body)
+        time.sleep(0.05)
+    expect(body["preflight"]["status"] == "passed", "preflight passed", body)
 
 
 def check_error_shape(body, code):
@@ -59,6 +74,14 @@ def main():
                or sorted(c["name"] for c in body["channels"]) == ["detections", "flags"],
                "channel list", body)
 
+        # The emergency lane (urgency or plan) needs a passing preflight:
+        # /bin/true passes any content.
+        for name in ("detections", "flags"):
+            st, body = srv.request("PUT", "/v1/channels/%s/preflight" % name,
+                                   {"engine": "/bin/true", "timeout_s": 10})
+            expect(st == 200 and body["preflight"]["engine"] == "/bin/true",
+                   "register a preflight", st, body)
+
         # --- artifacts --------------------------------------------------
         data = os.urandom(200000)
         sha = hashlib.sha256(data).hexdigest()
@@ -103,8 +126,14 @@ def main():
         st, body = srv.request("GET", "/v1/releases?channel=detections")
         expect(st == 200 and [r["id"] for r in body["releases"]] == [r2["id"], r1["id"]],
                "release list by channel", body)
+        for r in (r1, r2, r3):
+            expect(r["preflight"] == {"status": "pending"}, "pending", r)
+            preflight_passed(srv, r)
         st, body = srv.request("GET", "/v1/releases/%d" % r1["id"])
-        expect(st == 200 and body == r1, "get release", st, body)
+        expect(st == 200 and body["preflight"]["status"] == "passed"
+               and {k: v for k, v in body.items() if k != "preflight"}
+               == {k: v for k, v in r1.items() if k != "preflight"},
+               "get release", st, body)
 
         # --- rollouts ---------------------------------------------------
         st, ro = srv.request("POST", "/v1/rollouts", {"release": r1["id"]})

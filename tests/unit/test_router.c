@@ -33,6 +33,7 @@ static void every_documented_route_has_its_role(void **state)
         {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR},
         {"POST", "/v1/channels", RG_ROLE_OPERATOR},
         {"GET", "/v1/channels", RG_ROLE_VIEWER},
+        {"PUT", "/v1/channels/detections/preflight", RG_ROLE_OPERATOR},
         {"POST", "/v1/releases", RG_ROLE_OPERATOR},
         {"GET", "/v1/releases", RG_ROLE_VIEWER},
         {"GET", "/v1/releases/3", RG_ROLE_VIEWER},
