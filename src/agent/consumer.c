@@ -1,10 +1,12 @@
 /* consumer.c - see consumer.h. */
 #include "consumer.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "hooks.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define STOP_GRACE_MS 5000
 #define NOTHING_RETRY_MS 250 /* nothing installed yet: look again soon */
 
 void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots)
@@ -137,6 +140,15 @@ void rg_consumer_stop(rg_consumer *c)
     if (c->pid == 0)
         return;
     kill(c->pid, SIGTERM);
+    /* Up to STOP_GRACE_MS for a clean exit, then SIGKILL. */
+    for (int64_t t0 = rg_monotonic_ms(); rg_monotonic_ms() - t0 < STOP_GRACE_MS;) {
+        if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
+            c->pid = 0;
+            return;
+        }
+        poll(NULL, 0, 20);
+    }
+    kill(c->pid, SIGKILL);
     while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
         ;
     c->pid = 0;

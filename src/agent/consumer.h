@@ -50,7 +50,7 @@ int64_t rg_consumer_uptime(const rg_consumer *c, int64_t mono);
 /* Milliseconds until the consumer needs attention (start), or -1. */
 int64_t rg_consumer_wake_in(const rg_consumer *c, int64_t mono);
 
-/* Stops the consumer (SIGTERM, waits for it). */
+/* Stops the consumer: SIGTERM, then SIGKILL after 5 s; reaps it. */
 void rg_consumer_stop(rg_consumer *c);
 
 #endif

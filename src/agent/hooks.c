@@ -29,17 +29,23 @@ static void set_env_int(const char *k, int64_t v)
     }
 }
 
-/* In the child: environment, parent-death signal, default signals, exec. */
-static void exec_child(const char *cmd, const rg_hook_env *env, unsigned alarm_s)
+/* In the child (all signals blocked by spawn): parent-death signal,
+ * default dispositions, then unblock, so a SIGTERM sent right after the
+ * fork is not swallowed by the agent's handler; environment; exec. */
+static void exec_child(const char *cmd, const rg_hook_env *env, unsigned alarm_s,
+                       pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (getppid() != parent) /* the agent died before prctl took effect */
+        _exit(127);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     set_env("RG_CHANNEL", env->channel);
     set_env("RG_STATE_DIR", env->state_dir);
     set_env("RG_CONTENT", env->content);
@@ -54,23 +60,32 @@ static void exec_child(const char *cmd, const rg_hook_env *env, unsigned alarm_s
     _exit(127);
 }
 
-pid_t rg_hook_spawn(const char *cmd, const rg_hook_env *env)
+/* fork with every signal blocked around it; the parent's mask is restored. */
+static pid_t spawn(const char *cmd, const rg_hook_env *env, unsigned alarm_s)
 {
+    sigset_t all, old;
+    pid_t parent = getpid();
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
     if (pid == 0)
-        exec_child(cmd, env, 0);
+        exec_child(cmd, env, alarm_s, parent);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     return pid;
+}
+
+pid_t rg_hook_spawn(const char *cmd, const rg_hook_env *env)
+{
+    return spawn(cmd, env, 0);
 }
 
 int rg_hook_run(const char *cmd, const rg_hook_env *env, unsigned timeout_s)
 {
     if (!cmd)
         return 0;
-    pid_t pid = fork();
+    pid_t pid = spawn(cmd, env, timeout_s);
     if (pid < 0)
         return -1;
-    if (pid == 0)
-        exec_child(cmd, env, timeout_s);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)

@@ -42,6 +42,8 @@ class Double:
         self.events = []       # every event received (retries included)
         self.installed = None  # last installed report for CH
         self.checkins = 0
+        self.ranges = 0        # downloads resumed with Range
+        self.lie = {}          # sha256 -> size announced instead of the real one
 
     def add_release(self, rid, version, data):
         sha = hashlib.sha256(data).hexdigest()
@@ -87,7 +89,7 @@ def make_handler(double):
                 if double.desired is not None:
                     v, sha = double.releases[double.desired]
                     desired[CH] = {"release": double.desired, "version": v, "sha256": sha,
-                                   "size": len(double.blobs[sha]),
+                                   "size": double.lie.get(sha, len(double.blobs[sha])),
                                    "url": "/v1/agent/artifacts/" + sha, "rollout": 1}
             acks = [e["id"] for e in body.get("events", [])]
             self.reply(200, {"interval_s": 1, "acks": acks, "desired": desired, "notices": []})
@@ -99,6 +101,8 @@ def make_handler(double):
                 return self.reply(404, {"error": {"code": "not_found", "message": "", "field": ""}})
             rng = self.headers.get("Range")
             if rng:
+                with double.lock:
+                    double.ranges += 1
                 start = int(rng.split("=")[1].split("-")[0])
                 if start >= len(data):
                     return self.reply(416, {"error": {"code": "range_not_satisfiable",
@@ -295,24 +299,49 @@ def main():
             print("run %d (%s, %s): INCONSISTENT after kill: %s" % (runs, fp or "random", kind, why))
             continue
         p = lab.start()
+        counted = False
         try:
             wait_for(lambda: converged(lab, want, expect_good), 60,
                      "convergence after %s" % (fp or "random kill"))
             ok, why = consistent(lab.state)
             if ok:
                 consistent_runs += 1
+                counted = True
             else:
                 print("run %d: INCONSISTENT after convergence: %s" % (runs, why))
         except rg.Failure as e:
             print("run %d (%s, release %d, %s): %s" % (runs, fp or "random", want, kind, e))
         finally:
             p.send_signal(signal.SIGTERM)
-            p.wait(20)
+            try:
+                if p.wait(20) != 0:
+                    consistent_runs -= counted
+                    print("run %d: agent exited %d on SIGTERM" % (runs, p.returncode))
+            except subprocess.TimeoutExpired:
+                consistent_runs -= counted
+                print("run %d: agent did not stop on SIGTERM" % runs)
+                p.kill()
+                p.wait()
         if kind == "good":
             good.append(want)
         elif kind in ("back", "abandon"):
             good.append(want)
         durations.append(time.monotonic() - t0)
+    # A server announcing fewer bytes than it sends: the download is cut at
+    # the announced size and never reaches a slot.
+    before = lab.active_release()
+    liar = new_release(False)
+    double.lie[double.releases[liar][1]] = 1000
+    double.desired = liar
+    p = lab.start()
+    start = double.checkins
+    wait_for(lambda: double.checkins >= start + 5, 60, "check-ins with the oversized artifact")
+    p.send_signal(signal.SIGTERM)
+    expect(p.wait(20) == 0, "clean stop")
+    expect(lab.active_release() == before and not double.seen("applying", liar),
+           "an oversized artifact is refused", lab.active_release(), before)
+    expect(double.ranges > 0, "interrupted downloads resumed with Range", double.ranges)
+
     print("kill test: %d runs, %d consistent and converged; %d of %d fail points reached"
           % (runs, consistent_runs, len(reached), len(names)))
     expect(consistent_runs == runs, "every run consistent and converged", runs, consistent_runs)
