@@ -258,13 +258,47 @@ static int parse_events(const json_t *events, const char *endpoint_id,
     return 0;
 }
 
+int rg__agent_checkin_parse(const json_t *body, int64_t now,
+                            rg__checkin_req *out, rg_err *err)
+{
+    json_t *inst = NULL, *events = NULL;
+    memset(out, 0, sizeof *out);
+    if (rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &out->id,
+                       err) < 0 ||
+        rg_json_object(body, "installed", false, &inst, err) < 0 ||
+        rg_json_array(body, "events", false, RG_AGENT_EVENTS_MAX, &events,
+                      err) < 0)
+        return err->code;
+    if (!rg_fleet_id_valid(out->id))
+        return rg_err_field(err, RG_EINVAL, "endpoint_id",
+                            "endpoint_id must be 1..%d bytes of "
+                            "[A-Za-z0-9._:-]",
+                            RG_EPID_MAX);
+    if (parse_installed(inst, out->installed, &out->n_inst, err) < 0)
+        return err->code;
+    size_t max_ev = events ? json_array_size(events) : 0;
+    if (!max_ev)
+        return 0;
+    out->evs = malloc(max_ev * sizeof *out->evs);
+    if (!out->evs)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    if (parse_events(events, out->id, now, out->evs, out->types, &out->n_ev,
+                     err) < 0) {
+        free(out->evs);
+        out->evs = NULL;
+        out->n_ev = 0;
+        return err->code;
+    }
+    return 0;
+}
+
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"endpoint_id", "installed", "events",
                                           NULL};
     rg_err err;
     rg_err_clear(&err);
-    rg_event_rec *evs = NULL;
+    rg__checkin_req *in = NULL;
     json_t *acks = NULL, *desired = NULL, *notices = NULL;
     uint8_t tok[RG_FLEET_TOKEN_BYTES];
     if (bearer_hash(req, tok, &err) < 0) {
@@ -275,35 +309,18 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     json_t *body = rg__api_body(req, resp, allowed);
     if (!body)
         return;
-    const char *id = NULL;
-    json_t *inst = NULL, *events = NULL;
-    if (rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &id, &err) < 0 ||
-        rg_json_object(body, "installed", false, &inst, &err) < 0 ||
-        rg_json_array(body, "events", false, RG_AGENT_EVENTS_MAX, &events,
-                      &err) < 0)
-        goto fail;
-    if (!rg_fleet_id_valid(id)) {
-        rg_err_field(&err, RG_EINVAL, "endpoint_id",
-                     "endpoint_id must be 1..%d bytes of [A-Za-z0-9._:-]",
-                     RG_EPID_MAX);
-        goto fail;
-    }
-    rg_fleet_installed installed[RG_FLEET_CHANNELS];
-    size_t n_inst = 0, n_ev = 0;
-    if (parse_installed(inst, installed, &n_inst, &err) < 0)
-        goto fail;
     int64_t now = rg_clock_now(srv->clock);
-    size_t max_ev = events ? json_array_size(events) : 0;
-    int types[RG_AGENT_EVENTS_MAX];
-    if (max_ev) {
-        evs = malloc(max_ev * sizeof *evs);
-        if (!evs) {
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-            goto fail;
-        }
-        if (parse_events(events, id, now, evs, types, &n_ev, &err) < 0)
-            goto fail;
+    if (!(in = malloc(sizeof *in))) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
     }
+    if (rg__agent_checkin_parse(body, now, in, &err) < 0)
+        goto fail;
+    const char *id = in->id;
+    rg_fleet_installed *installed = in->installed;
+    rg_event_rec *evs = in->evs;
+    int *types = in->types;
+    size_t n_inst = in->n_inst, n_ev = in->n_ev;
 
     rg_fleet_checkin_out who;
     if (rg_fleet_checkin(srv->fleet, id, tok, now, installed, n_inst, &who,
@@ -347,7 +364,9 @@ cleanup:
     json_decref(acks);
     json_decref(desired);
     json_decref(notices);
-    free(evs);
+    if (in)
+        free(in->evs);
+    free(in);
     json_decref(body);
 }
 

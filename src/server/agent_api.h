@@ -27,8 +27,11 @@
 #ifndef RG_AGENT_API_H
 #define RG_AGENT_API_H
 
+#include "server/fleet.h"
 #include "server/server.h"
+#include "store/store.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 #define RG_AGENT_EVENTS_MAX 256   /* events per check-in */
@@ -56,5 +59,23 @@ typedef struct rg_agent_stats {
 extern const char *const rg_agent_event_types[5];
 
 void rg_agent_stats_get(rg_agent_stats *out);
+
+/* A check-in body, parsed and validated (internal; the fuzz harness
+ * tests/fuzz/fuzz_server_request.c calls it too). */
+typedef struct rg__checkin_req {
+    const char *id;                                  /* borrowed from body */
+    rg_fleet_installed installed[RG_FLEET_CHANNELS]; /* the first ones */
+    size_t n_inst;
+    rg_event_rec *evs;                    /* malloc'd (caller frees), or NULL */
+    int types[RG_AGENT_EVENTS_MAX];       /* rg_agent_event_types index */
+    size_t n_ev;
+} rg__checkin_req;
+
+/* Parses a check-in body (an object whose keys the caller has checked)
+ * received at now into *out: endpoint_id, installed, events, with every
+ * check of docs/api.md. Returns 0 (free out->evs) or RG_EINVAL/RG_ENOMEM
+ * with err naming the field (nothing to free then). */
+int rg__agent_checkin_parse(const json_t *body, int64_t now,
+                            rg__checkin_req *out, rg_err *err);
 
 #endif
