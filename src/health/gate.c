@@ -138,6 +138,8 @@ static int small_wave_check(const rg_analysis *a, const rg_wave *w,
                        : 0.0;
     double silent_allowed =
         (double)resolved * (share + a->params.tolerated_excess);
+    if (silent_allowed < 1.0 && resolved > 0)
+        silent_allowed = 1.0; /* one harmless silent window never holds */
     double failed_allowed = (double)resolved * (a->params.baseline_failure +
                                                 a->params.tolerated_excess);
     double pending_allowed = a->params.tolerated_excess * (double)a->exposed;

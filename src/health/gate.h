@@ -50,9 +50,10 @@
  *  - counts->healthy (the rollout's healthy reports so far, cumulative
  *    like every rg_wave_counts field) >= max(1, min(min_endpoints,
  *    targeted));
- *  - silent exposed windows <= resolved exposed windows * (control silence
- *    share + tolerated_excess), i.e. no more silence than the control
- *    cohort explains plus the tolerated excess;
+ *  - silent exposed windows <= max(1, resolved exposed windows * (control
+ *    silence share + tolerated_excess)): no more silence than the control
+ *    cohort explains plus the tolerated excess (one silent window is
+ *    always tolerated: a few dozen endpoints cannot show more);
  * and the analyzer did not halt (rule 1 comes first). A small wave that
  * targets nobody passes after max(min_bake_ms, window_ms): there is
  * nothing to test. A small wave whose windows have ended (pending within
