@@ -111,12 +111,35 @@ int rg_resp_json(rg_resp *resp, int status, json_t *v)
     return 0;
 }
 
+/* Copies s into out (cap bytes) with every byte outside printable ASCII
+ * replaced by '?': always valid UTF-8. */
+static void ascii_copy(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < cap; n++) {
+        unsigned char c = (unsigned char)s[n];
+        out[n] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[n] = '\0';
+}
+
 void rg_resp_error(rg_resp *resp, const rg_err *err)
 {
     int code = err->code == RG_OK ? RG_EINTERNAL : err->code;
-    json_t *e = json_pack(
-        "{s:{s:s,s:s,s:s}}", "error", "code", rg_code_name(code), "message",
-        err->msg[0] ? err->msg : rg_code_name(code), "field", err->field);
+    const char *msg = err->msg[0] ? err->msg : rg_code_name(code);
+    json_t *e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
+                          rg_code_name(code), "message", msg, "field",
+                          err->field);
+    if (!e) {
+        /* A message or field quoting invalid UTF-8 from the request (a
+         * JSON parser's error excerpt, say): send it as ASCII. Found by
+         * tests/fuzz/fuzz_server_request.c. */
+        char m[sizeof err->msg], f[sizeof err->field];
+        ascii_copy(m, sizeof m, msg);
+        ascii_copy(f, sizeof f, err->field);
+        e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", rg_code_name(code),
+                      "message", m, "field", f);
+    }
     if (!e) {
         resp_oom(resp);
         return;
