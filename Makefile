@@ -41,6 +41,7 @@ demo: build
 
 bench: build
 	./bench/checkin/run.sh $(BUILD)
+	./bench/canary/run.sh $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)
