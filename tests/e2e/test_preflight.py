@@ -28,6 +28,20 @@ EVENTS = os.path.join(DATA, "events-20.tsv")
 WAIT_S = 120  # bound on every wait for a preflight (never an assertion)
 
 
+def sanitized_build():
+    """True when this build tree was configured with RG_SANITIZE=ON: its
+    engine is an ASan build, which cannot run under an address-space
+    limit (preflight memory_mb 0)."""
+    try:
+        with open(os.path.join(rg.BUILD_DIR, "CMakeCache.txt")) as f:
+            return "RG_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
+MEMORY_MB = 0 if sanitized_build() else 1024
+
+
 class Cli:
     """The rollgate binary against srv, with a clean environment."""
 
@@ -139,13 +153,14 @@ def safe_engine(srv, cli, corpus_file):
     content fails with a clean error naming field 21 and is refused."""
     out, _ = cli.run("channel", "create", "det", "--preflight-engine", ENGINE,
                      "--preflight-corpus", corpus_file,
-                     "--preflight-timeout", "30s")
+                     "--preflight-timeout", "30s",
+                     "--preflight-memory", str(MEMORY_MB))
     expect("preflight:" in out and ENGINE in out, "channel create shows it", out)
     st, ch = srv.request("GET", "/v1/channels")
     det = [c for c in ch["channels"] if c["name"] == "det"][0]
     expect(det["preflight"]["engine"] == ENGINE
            and det["preflight"]["timeout_s"] == 30
-           and det["preflight"]["memory_mb"] == 1024
+           and det["preflight"]["memory_mb"] == MEMORY_MB
            and len(det["preflight"]["corpus"]) == 64, "channel preflight", det)
 
     # good.chan: passes (the CLI waits), then it can be rolled out.
@@ -268,7 +283,8 @@ def emergency_lane(srv, cli):
                         {"reason": "done"})
     expect(st == 200, "abort", st, b)
     # Registering a preflight later: older releases (none) need it now.
-    cli.run("channel", "preflight", "plain", "--engine", ENGINE)
+    cli.run("channel", "preflight", "plain", "--engine", ENGINE, "--memory",
+            str(MEMORY_MB))
     st, b = rollout(srv, rel["id"])
     expect(st == 409 and "requires a passing preflight" in b["error"]["message"],
            "a release from before the preflight is refused", st, b)
