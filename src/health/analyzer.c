@@ -79,6 +79,10 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
         what = "exposed_silent";
     else if (c->control_silent > c->control_windows)
         what = "control_silent";
+    else if (c->prior_trials > RG_ANALYZER_MAX_COUNT)
+        what = "prior_trials";
+    else if (c->prior_failed > c->prior_trials)
+        what = "prior_failed";
     if (what) {
         snprintf(field, sizeof field, "strata[%zu].%s", i, what);
         return rg_err_field(err, RG_EINVAL, field,
@@ -179,8 +183,8 @@ static void stratum_stats(rg_analysis *a, size_t i, size_t j,
         cells[k] = (rg_msprt_cell){.x = e->exposed_silent,
                                    .n = e->exposed_silent + e->control_silent,
                                    .rho = e->rho};
-        failed += e->exposed_failed;
-        trials += e->exposed - e->exposed_pending;
+        failed += e->exposed_failed + e->prior_failed;
+        trials += e->exposed - e->exposed_pending + e->prior_trials;
     }
     double silence = rg_msprt_silence_halt(cells + i, j - i);
     double failure =
@@ -231,6 +235,8 @@ static rg_stratum_evidence stratum_sums(const rg_analysis *a, size_t i)
         t.exposed_pending += e->exposed_pending;
         t.control_windows += e->control_windows;
         t.control_silent += e->control_silent;
+        t.prior_trials += e->prior_trials;
+        t.prior_failed += e->prior_failed;
     }
     return t;
 }
@@ -270,9 +276,11 @@ static void decide(rg_analysis *a)
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
                  "halt: %llu of %llu exposed endpoints in '%s' failed "
-                 "(harmless share %g); failure llr %.2f >= %.2f",
-                 (unsigned long long)e->exposed_failed,
-                 (unsigned long long)(e->exposed - e->exposed_pending),
+                 "(this wave and earlier ones; harmless share %g); failure "
+                 "llr %.2f >= %.2f",
+                 (unsigned long long)(e->exposed_failed + e->prior_failed),
+                 (unsigned long long)(e->exposed - e->exposed_pending +
+                                      e->prior_trials),
                  e->stratum, p->baseline_failure, a->failure_halt_llr,
                  a->halt_threshold);
         return;
@@ -351,6 +359,8 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->exposed_silent = s[i].exposed_silent;
         e->control_windows = s[i].control_windows;
         e->control_silent = s[i].control_silent;
+        e->prior_trials = s[i].prior_trials;
+        e->prior_failed = s[i].prior_failed;
         entry_stats(p, e);
         pass[i] = (rg_msprt_pass_cell){
             .silent = e->exposed_silent,

@@ -23,6 +23,12 @@
  *  began, with control windows piling up before the first exposed window
  *  ends, makes a late correlated outage look like excess silence.
  *
+ * Explicit failures accumulate over the rollout: a stratum's failure test
+ * counts its current-wave windows plus prior_trials / prior_failed (the
+ * windows of earlier waves), so a slightly failing release is halted on
+ * the evidence of all its waves; the silence test stays per wave (it
+ * needs the wave's own matched control windows).
+ *
  * Halt: when either halt test (silence in excess of control, explicit
  * failures above the harmless share; msprt.h) reaches log(2/alpha): the
  * chance that a harmless release is ever halted, however often the gate is
@@ -77,6 +83,13 @@ typedef struct rg_stratum_counts {
     uint64_t exposed_silent;  /* nothing by the end of W */
     uint64_t control_windows; /* control endpoint-windows that ended */
     uint64_t control_silent;  /* those without any check-in */
+    uint64_t prior_trials;    /* resolved exposed windows of this stratum
+                                 in EARLIER waves of the rollout (healthy +
+                                 failed + silent), and */
+    uint64_t prior_failed;    /* the failed ones among them; both read by
+                                 the failure halt test only (failures are
+                                 evidence about the release whatever wave
+                                 they came from; 0 when unused) */
 } rg_stratum_counts;
 
 /* A stratum's counts and statistics in the evidence record. */
@@ -85,6 +98,7 @@ typedef struct rg_stratum_evidence {
     uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent;
     uint64_t exposed_pending;  /* exposed - healthy - failed - silent */
     uint64_t control_windows, control_silent;
+    uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
     double rho;          /* exposed windows / (exposed + control windows),
                             exposed windows = healthy + failed + silent */
     double silence_llr;  /* log mixture LR of excess silence (halt side),

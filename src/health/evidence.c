@@ -9,8 +9,8 @@
 
 static json_t *stratum_json(const rg_stratum_evidence *e)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, "
-                     "s:f, s:f}",
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                     "s:f, s:f, s:f, s:f}",
                      "stratum", e->stratum,
                      "exposed", (json_int_t)e->exposed,
                      "exposed_healthy", (json_int_t)e->exposed_healthy,
@@ -19,6 +19,8 @@ static json_t *stratum_json(const rg_stratum_evidence *e)
                      "exposed_pending", (json_int_t)e->exposed_pending,
                      "control_windows", (json_int_t)e->control_windows,
                      "control_silent", (json_int_t)e->control_silent,
+                     "prior_trials", (json_int_t)e->prior_trials,
+                     "prior_failed", (json_int_t)e->prior_failed,
                      "rho", e->rho,
                      "silence_llr", e->silence_llr,
                      "failure_llr", e->failure_llr,
@@ -114,6 +116,16 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
                              (int64_t)RG_ANALYZER_MAX_COUNT, &v, err);
             *dst[k] = (uint64_t)v;
         }
+        /* Earlier waves' failure evidence; absent in older records. */
+        int64_t pt = 0, pf = 0;
+        if (rc == 0)
+            rc = rg_json_int(item, "prior_trials", false, 0,
+                             (int64_t)RG_ANALYZER_MAX_COUNT, &pt, err);
+        if (rc == 0)
+            rc = rg_json_int(item, "prior_failed", false, 0,
+                             (int64_t)RG_ANALYZER_MAX_COUNT, &pf, err);
+        c->prior_trials = (uint64_t)pt;
+        c->prior_failed = (uint64_t)pf;
     }
     if (rc != 0 && err) {
         char leaf[sizeof err->field];

@@ -2,6 +2,7 @@
 #include "gate.h"
 
 #include "evidence.h"
+#include "model/bucket.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -74,6 +75,22 @@ uint64_t rg_health_gate_min_passable(const rg_gate_params *p)
 static double stratum_lean(const rg_stratum_evidence *e)
 {
     return e->silence_llr > e->failure_llr ? e->silence_llr : e->failure_llr;
+}
+
+/* Index of the stratum of a with the largest failure (or silence) halt
+ * statistic (0 if none). */
+static size_t max_llr(const rg_analysis *a, bool failures)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < a->n_strata; i++) {
+        double vi = failures ? a->strata[i].failure_llr
+                             : a->strata[i].silence_llr;
+        double vk = failures ? a->strata[k].failure_llr
+                             : a->strata[k].silence_llr;
+        if (vi > vk)
+            k = i;
+    }
+    return k;
 }
 
 /* Index of the stratum of a with the largest halt statistic (0 if none). */
@@ -276,7 +293,7 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
                                                              : wave->window_ms;
     bool small = wave->internal || counts->targeted < min_passable ||
                  (a.exposed < min_passable && elapsed_ms >= small_bake);
-    char el[32], lim[32], why[192];
+    char el[32], lim[32], why[512];
     span(elapsed_ms, el, sizeof el);
     const char *rule = "analyzer";
     int small_rule = SMALL_WAIT;
@@ -298,14 +315,35 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
                      (pending_allowed > 1.0 ? pending_allowed : 1.0);
     if (final) {
         small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
-        size_t k = leaning_max(&a), kp = leaning_max(&pooled);
+        size_t ks = max_llr(&a, false), kf = max_llr(&a, true);
+        size_t ps = max_llr(&pooled, false), pf = max_llr(&pooled, true);
+        bool silence_leans =
+            a.strata[ks].silence_llr >= a.pass_threshold ||
+            pooled.strata[ps].silence_llr >= pooled.pass_threshold;
+        bool failure_leans =
+            a.strata[kf].failure_llr >= a.pass_threshold ||
+            pooled.strata[pf].failure_llr >= pooled.pass_threshold;
+        bool last = wave->share_ppm >= RG_PPM;
         if (small_rule == SMALL_PASS &&
-            (stratum_lean(&a.strata[k]) >= a.pass_threshold ||
-             stratum_lean(&pooled.strata[kp]) >= pooled.pass_threshold)) {
+            (silence_leans || (failure_leans && last))) {
             small_rule = SMALL_HOLD;
+            size_t k = silence_leans ? ks : kf;
             snprintf(why, sizeof why,
-                     "stratum '%.60s' leans towards excess (llr %.2f)",
-                     a.strata[k].stratum, stratum_lean(&a.strata[k]));
+                     "stratum '%.60s' leans towards excess %s (llr %.2f)",
+                     a.strata[k].stratum,
+                     silence_leans ? "silence" : "failures",
+                     silence_leans ? a.strata[k].silence_llr
+                                   : a.strata[k].failure_llr);
+        } else if (small_rule == SMALL_PASS && failure_leans) {
+            /* Failures within tolerance but leaning: the failure test
+             * accumulates over the rollout's waves, so the next wave's
+             * exposures settle it (and halt when the release is bad). */
+            char tail[sizeof why];
+            snprintf(tail, sizeof tail, "%s", why);
+            snprintf(why, sizeof why,
+                     "%.120s; failures lean in '%.40s' (llr %.2f): the "
+                     "failure test carries into the next wave",
+                     tail, a.strata[kf].stratum, a.strata[kf].failure_llr);
         }
     }
     bool small_baked = (small || final) && elapsed_ms >= small_bake;

@@ -99,7 +99,13 @@
  * call only; the caller owns the array. */
 typedef struct rg_health_gate_ctx {
     const rg_stratum_counts *strata; /* per-stratum counts of the current
-                                        wave (periods allowed, analyzer.h) */
+                                        wave (periods allowed, analyzer.h),
+                                        with the failure evidence of the
+                                        rollout's earlier waves in
+                                        prior_trials / prior_failed (on any
+                                        one entry of the stratum; a stratum
+                                        with nothing in the current wave may
+                                        appear with those alone) */
     size_t n_strata;
     double baseline_failure; /* 0: the analyzer's default (1e-3) */
 } rg_health_gate_ctx;

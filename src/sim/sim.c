@@ -85,6 +85,8 @@ typedef struct sim {
     uint64_t stratum_size[RG_SIM_MAX_STRATA];
     uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
     uint64_t pending_s[RG_SIM_MAX_STRATA];
+    uint64_t prior_trials_s[RG_SIM_MAX_STRATA]; /* earlier waves' windows */
+    uint64_t prior_failed_s[RG_SIM_MAX_STRATA];
     /* periods of the current wave */
     cell *cells; /* max_periods * S */
     size_t max_periods, n_periods, period_shift;
@@ -391,8 +393,14 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
 {
     size_t k = s->stratum[i];
     int64_t a = T - wave_window_s(&s->sc->plan.waves[wave]);
-    if (wave != s->st.wave)
-        return; /* an earlier wave's exposure: that wave was judged */
+    if (wave != s->st.wave) {
+        /* An earlier wave's exposure: that wave was judged, but a failure
+         * is evidence about the release whatever wave it came from. */
+        int st = state_of(s, i);
+        s->prior_trials_s[k]++;
+        s->prior_failed_s[k] += st == ST_FAILED || st == ST_CRASHED;
+        return;
+    }
     cell *c = period_cell(s, k, T);
     s->pending_s[k]--;
     switch (state_of(s, i)) {
@@ -529,6 +537,12 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
 
 static void start_wave(sim *s, int64_t T)
 {
+    for (size_t p = 0; p < s->n_periods; p++)
+        for (size_t k = 0; k < s->S; k++) {
+            const cell *c = &s->cells[p * s->S + k];
+            s->prior_trials_s[k] += c->healthy + c->failed + c->silent;
+            s->prior_failed_s[k] += c->failed;
+        }
     s->wave_T = T;
     s->period_s = wave_window_s(&s->sc->plan.waves[s->st.wave]);
     s->n_periods = 0;
@@ -539,11 +553,13 @@ static void start_wave(sim *s, int64_t T)
 }
 
 /* The health gate's input: per stratum, one entry per period of the wave
- * with something in it; the stratum's pending exposures go to its last. */
+ * with something in it; the stratum's pending exposures go to its last,
+ * the failure evidence of earlier waves to its first. */
 static size_t build_entries(sim *s)
 {
     size_t m = 0;
     for (size_t k = 0; k < s->S; k++) {
+        size_t first = m;
         for (size_t p = 0; p < s->n_periods || (p == 0 && s->pending_s[k]);
              p++) {
             bool last = p + 1 >= s->n_periods;
@@ -560,6 +576,12 @@ static size_t build_entries(sim *s)
                                     .exposed_silent = c.silent,
                                     .control_windows = c.control_windows,
                                     .control_silent = c.control_silent};
+        }
+        if (s->prior_trials_s[k] && m == first)
+            s->entries[m++] = (rg_stratum_counts){.stratum = s->sc->strata[k]};
+        if (m > first) {
+            s->entries[first].prior_trials = s->prior_trials_s[k];
+            s->entries[first].prior_failed = s->prior_failed_s[k];
         }
     }
     return m;

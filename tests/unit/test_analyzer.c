@@ -423,7 +423,13 @@ static rg_stratum_counts counts(const char *name, uint64_t exposed,
                                 uint64_t healthy, uint64_t failed,
                                 uint64_t silent, uint64_t cw, uint64_t cs)
 {
-    return (rg_stratum_counts){name, exposed, healthy, failed, silent, cw, cs};
+    return (rg_stratum_counts){.stratum = name,
+                               .exposed = exposed,
+                               .exposed_healthy = healthy,
+                               .exposed_failed = failed,
+                               .exposed_silent = silent,
+                               .control_windows = cw,
+                               .control_silent = cs};
 }
 
 static void min_endpoints_holds_a_pass(void **state)
