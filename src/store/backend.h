@@ -115,6 +115,12 @@ struct rg__store_ops {
                          size_t *n_new, rg_err *err);
     int (*event_counts)(void *impl, int64_t release_id, rg_event_counts *out,
                         rg_err *err);
+    int (*event_list)(void *impl, int64_t release_id,
+                      int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
+                      rg_err *err);
+    int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
+                           const rg_transition *tr, const char *actor,
+                           const char *evidence_json, rg_err *err);
 };
 
 struct rg_store {

@@ -232,6 +232,8 @@ enum {
     ST_ENDPOINT_EXISTS,
     ST_EVENT_INSERT,
     ST_EVENT_COUNTS,
+    ST_EVENT_LIST,
+    ST_ROLLOUT_EXISTS,
     ST__COUNT
 };
 
@@ -382,6 +384,11 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT CASE WHEN type IN ('applying', 'healthy') THEN type"
         " ELSE 'failed' END AS kind, count(DISTINCT endpoint_id)"
         " FROM events WHERE release_id = ? GROUP BY kind",
+    [ST_EVENT_LIST] =
+        "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
+        " received_ms, detail FROM events WHERE release_id = ?"
+        " ORDER BY received_ms",
+    [ST_ROLLOUT_EXISTS] = "SELECT 1 FROM rollouts WHERE id = ?",
 };
 
 typedef struct sq {
@@ -2014,6 +2021,67 @@ cleanup:
     return rc;
 }
 
+static int sq_event_list(void *impl, int64_t release_id,
+                         int (*fn)(void *ctx, const rg_event_rec *e),
+                         void *ctx, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_event_rec e;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_EVENT_LIST, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, release_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&e, 0, sizeof e);
+        if ((rc = COL_TEXT(st, 0, &e, endpoint_id)) ||
+            (rc = COL_TEXT(st, 1, &e, event_id)) ||
+            (rc = COL_TEXT(st, 2, &e, type)) ||
+            (rc = COL_TEXT(st, 4, &e, channel)) ||
+            (rc = COL_TEXT(st, 7, &e, detail)))
+            goto cleanup;
+        e.release_id = sqlite3_column_int64(st, 3);
+        e.reported_ms = sqlite3_column_int64(st, 5);
+        e.received_ms = sqlite3_column_int64(st, 6);
+        if ((rc = fn(ctx, &e)))
+            goto cleanup;
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "event list");
+cleanup:
+    done(st);
+    unlock(q);
+    return rc;
+}
+
+static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
+                              const rg_transition *tr, const char *actor,
+                              const char *evidence_json, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *ex = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_ROLLOUT_EXISTS, &ex, err)))
+        goto cleanup;
+    sqlite3_bind_int64(ex, 1, rollout_id);
+    rc = sqlite3_step(ex);
+    if (rc == SQLITE_DONE) {
+        rc = rg_err_set(err, RG_ENOTFOUND, "rollout %lld not found",
+                        (long long)rollout_id);
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = db_fail(q, rc, err, "decision append");
+        goto cleanup;
+    }
+    rc = decision_insert(q, rollout_id, at_ms, tr, actor, evidence_json, err);
+cleanup:
+    done(ex);
+    return finish(q, rc, err);
+}
+
 const struct rg__store_ops rg__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2049,4 +2117,6 @@ const struct rg__store_ops rg__sqlite_ops = {
     .endpoint_load = sq_endpoint_load,
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
+    .event_list = sq_event_list,
+    .decision_append = sq_decision_append,
 };

@@ -400,6 +400,25 @@ int rg_store_rollout_transition(rg_store *s, int64_t id,
                                       audit, err);
 }
 
+int rg_store_decision_append(rg_store *s, int64_t rollout_id, int64_t at_ms,
+                             const rg_transition *tr, const char *actor,
+                             const char *evidence_json, rg_err *err)
+{
+    int rc;
+    if ((rc = text_ptr(actor, RG_NAME_MAX, true, "actor", err)) ||
+        (rc = text_ptr(evidence_json, RG_EVIDENCE_MAX, false, "evidence", err)))
+        return rc;
+    if (!tr)
+        return rg_err_field(err, RG_EINVAL, "transition", "transition: required");
+    if ((rc = TEXT(tr, reason, false, "reason")))
+        return rc;
+    if (evidence_json &&
+        (rc = json_object_text(evidence_json, true, "evidence", err)))
+        return rc;
+    return s->ops->decision_append(s->impl, rollout_id, at_ms, tr, actor,
+                                   evidence_json ? evidence_json : "", err);
+}
+
 int rg_store_decision_list(rg_store *s, int64_t rollout_id,
                            int (*fn)(void *ctx, const rg_decision_rec *d),
                            void *ctx, rg_err *err)
@@ -554,6 +573,13 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
     if (n == 0)
         return 0;
     return s->ops->events_record(s->impl, ev, n, n_new, err);
+}
+
+int rg_store_event_list(rg_store *s, int64_t release_id,
+                        int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
+                        rg_err *err)
+{
+    return s->ops->event_list(s->impl, release_id, fn, ctx, err);
 }
 
 int rg_store_event_counts(rg_store *s, int64_t release_id,

@@ -297,6 +297,14 @@ int rg_store_rollout_transition(rg_store *s, int64_t id,
                                 const rg_transition *tr, const char *actor,
                                 const char *evidence_json,
                                 const rg_audit_rec *audit, rg_err *err);
+/* Appends a decision row that changes no status (a gate evaluation the
+ * orchestrator keeps: a verdict change or the latest evaluation): tr's
+ * from/to state and wave are the rollout's current ones, at_ms when it was
+ * made, evidence_json as for rg_store_rollout_transition. RG_ENOTFOUND for
+ * an unknown rollout. */
+int rg_store_decision_append(rg_store *s, int64_t rollout_id, int64_t at_ms,
+                             const rg_transition *tr, const char *actor,
+                             const char *evidence_json, rg_err *err);
 /* Oldest first. */
 int rg_store_decision_list(rg_store *s, int64_t rollout_id,
                            int (*fn)(void *ctx, const rg_decision_rec *d),
@@ -347,6 +355,12 @@ int rg_store_endpoint_load(rg_store *s,
  * *n_new (may be NULL) receives how many were new. */
 int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
                            size_t *n_new, rg_err *err);
+/* Every stored event for release_id, in the order received (received_ms,
+ * then storage order); rebuilds the orchestrator's in-memory health state
+ * after a restart. */
+int rg_store_event_list(rg_store *s, int64_t release_id,
+                        int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
+                        rg_err *err);
 /* Distinct endpoints that reported each type for release_id. */
 int rg_store_event_counts(rg_store *s, int64_t release_id,
                           rg_event_counts *out, rg_err *err);
