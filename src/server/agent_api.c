@@ -334,6 +334,10 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     if (n_ev && rg_store_events_record(srv->store, evs, n_ev, &n_new, &err) < 0)
         goto fail;
     atomic_fetch_add(&st_events_new, n_new);
+    /* The health analysis' per-endpoint state (canary.h), in memory. */
+    for (size_t i = 0; i < n_ev; i++)
+        rg_fleet_canary_event(srv->fleet, id, evs[i].release_id, types[i], now,
+                              NULL);
     acks = json_array();
     desired = json_object();
     notices = json_array();
@@ -349,9 +353,8 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
             goto fail;
         }
     }
-    if (rg_desired_for_endpoint(srv->desired, id, who.internal, now,
-                                rg_fleet_size(srv->fleet), desired, notices,
-                                &err) < 0)
+    if (rg_desired_for_checkin(srv->desired, srv->fleet, id, &who, now,
+                               desired, notices, &err) < 0)
         goto fail;
     rg_resp_json(resp, 200,
                  json_pack("{s:i, s:O, s:O, s:O}", "interval_s",

@@ -18,8 +18,9 @@
  * is kept. A check-in validates everything first, then authenticates and
  * records last-seen and installed in memory (flushed later), records its
  * events durably (rg_store_events_record, idempotent by event id) before
- * acknowledging them, and answers with the endpoint's desired state
- * (desired.h). An event naming a release the store does not know fails
+ * acknowledging them (noting them in the endpoint's in-memory canary
+ * slots, fleet.h), and answers with the endpoint's desired state
+ * (desired.h, rg_desired_for_checkin: exposure control). An event naming a release the store does not know fails
  * the whole check-in with 404 (field "events.release"): nothing of it is
  * acknowledged, and the agent should drop that event rather than retry it.
  * Handlers are thread-safe.

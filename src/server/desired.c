@@ -16,6 +16,7 @@ typedef struct snapshot {
 
 struct rg_desired {
     rg_server *srv;
+    rg_canary *canary;
     pthread_rwlock_t lock; /* guards snap (the pointer) and its reading */
     snapshot *snap;
     pthread_mutex_t reload_mu; /* one reload at a time: the last one wins */
@@ -199,7 +200,9 @@ int rg_desired_open(rg_server *srv, rg_desired **out, rg_err *err)
     d->srv = srv;
     pthread_rwlock_init(&d->lock, NULL);
     pthread_mutex_init(&d->reload_mu, NULL);
-    int rc = rg_desired_reload(d, err);
+    int rc = rg_canary_new(&d->canary, err);
+    if (rc == 0)
+        rc = rg_desired_reload(d, err);
     if (rc < 0) {
         rg_desired_close(d);
         return rc;
@@ -213,6 +216,7 @@ void rg_desired_close(rg_desired *d)
     if (!d)
         return;
     snapshot_free(d->snap);
+    rg_canary_free(d->canary);
     pthread_rwlock_destroy(&d->lock);
     pthread_mutex_destroy(&d->reload_mu);
     free(d);
@@ -250,9 +254,50 @@ static json_t *notice_entry(const rg_desired_channel *c,
                      "rollout", (json_int_t)c->rollout.id);
 }
 
-int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
-                            bool internal, int64_t now_ms, uint64_t fleet_size,
-                            json_t *desired, json_t *notices, rg_err *err)
+rg_canary *rg_desired_canary(rg_desired *d)
+{
+    return d->canary;
+}
+
+/* Applies exposure control (desired.h) to p, the pure pick of endpoint
+ * (view v, in fleet f) on channel c. */
+static void control_exposure(rg_desired *d, rg_fleet *f,
+                             const rg_desired_channel *c,
+                             const rg_fleet_view *v, rg_desired_pick *p)
+{
+    const rg_rollout_rec *ro = &c->rollout;
+    int state = ro->status.state;
+    if (!c->has_rollout || state == RG_RO_PENDING ||
+        state == RG_RO_COMPLETED)
+        return;
+    const rg_fleet_canary *cn = rg_fleet_canary_of(v, ro->release_id);
+    bool assigned = cn && (cn->flags & RG_CN_ASSIGNED);
+    bool reverting = state == RG_RO_ROLLED_BACK ||
+                     (state == RG_RO_HALTED &&
+                      ro->plan.on_halt != RG_ON_HALT_PAUSE);
+    const rg_release_rec *prev = c->prev.id ? &c->prev : NULL;
+    if (reverting || p->release != &c->release)
+        return; /* the pure pick already says previous */
+    if (assigned)
+        return;
+    if (state == RG_RO_RUNNING &&
+        rg_canary_admit(d->canary, ro, v->stratum, rg_bucket(ro->salt, v->id),
+                        v->internal) &&
+        rg_fleet_canary_set(f, v->id, ro->release_id, RG_CN_ASSIGNED, NULL) ==
+            0)
+        return;
+    p->release = prev;
+    p->rollout_id = 0;
+    if (state == RG_RO_RUNNING || state == RG_RO_PAUSED) {
+        p->notice = &c->release;
+        p->earliest_ms = 0;
+    }
+}
+
+static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
+                        bool internal, const rg_fleet_view *v, int64_t now_ms,
+                        uint64_t fleet_size, json_t *desired, json_t *notices,
+                        rg_err *err)
 {
     int rc = 0;
     pthread_rwlock_rdlock(&d->lock);
@@ -260,6 +305,11 @@ int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
         const rg_desired_channel *c = &d->snap->ch[i];
         rg_desired_pick p;
         rg_desired_pick_for(c, endpoint_id, internal, now_ms, fleet_size, &p);
+        if (f && v) {
+            control_exposure(d, f, c, v, &p);
+            if (p.notice && p.earliest_ms < now_ms)
+                p.earliest_ms = now_ms;
+        }
         if (p.release &&
             json_object_set_new(desired, c->channel.name,
                                 desired_entry(p.release, p.rollout_id)) < 0) {
@@ -276,6 +326,27 @@ int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
     if (rc < 0)
         rg_err_set(err, rc, "out of memory building the desired state");
     return rc;
+}
+
+int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
+                            bool internal, int64_t now_ms, uint64_t fleet_size,
+                            json_t *desired, json_t *notices, rg_err *err)
+{
+    return for_endpoint(d, NULL, endpoint_id, internal, NULL, now_ms,
+                        fleet_size, desired, notices, err);
+}
+
+int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
+                           const char *endpoint_id,
+                           const rg_fleet_checkin_out *who, int64_t now_ms,
+                           json_t *desired, json_t *notices, rg_err *err)
+{
+    rg_fleet_view v;
+    int rc = rg_fleet_view_id(fleet, endpoint_id, &v, err);
+    if (rc < 0)
+        return rc;
+    return for_endpoint(d, fleet, endpoint_id, who->internal, &v, now_ms,
+                        rg_fleet_size(fleet), desired, notices, err);
 }
 
 size_t rg_desired_channels(rg_desired *d)

@@ -25,6 +25,8 @@
 #define RG_DESIRED_H
 
 #include "common/err.h"
+#include "server/canary.h"
+#include "server/fleet.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -73,10 +75,30 @@ int rg_desired_reload(rg_desired *d, rg_err *err);
  * channel name, entries {"release","version","sha256","size","url",
  * "rollout"}) and its notices to notices (an array of {"channel",
  * "release","version","notes","urgency","earliest_ms","rollout"}).
+ *
+ * Exposure control (issue 4, canary.h), for a channel whose latest rollout
+ * R is not pending and not completed: the endpoint gets R's release when
+ * its fleet canary slot for it says ASSIGNED (it was admitted, or it
+ * reported `applying`), except after a halt with on_halt revert or a
+ * rollback (back to the previous release). While R runs, an endpoint that
+ * rg_desired_pick_for would give R's release and is not assigned yet is
+ * admitted only through rg_canary_admit (its stratum's raised share and
+ * exposure budget); it is then marked ASSIGNED. Without a fleet (fleet
+ * NULL) the pure rg_desired_pick_for answer is used as it is.
  * Returns 0 or RG_ENOMEM. */
 int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
                             bool internal, int64_t now_ms, uint64_t fleet_size,
                             json_t *desired, json_t *notices, rg_err *err);
+
+/* The same with exposure control: who is what rg_fleet_checkin returned
+ * for endpoint_id in fleet. */
+int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
+                           const char *endpoint_id,
+                           const rg_fleet_checkin_out *who, int64_t now_ms,
+                           json_t *desired, json_t *notices, rg_err *err);
+
+/* The health state the orchestrator keeps (canary.h), owned by d. */
+rg_canary *rg_desired_canary(rg_desired *d);
 
 /* Number of cached channels (for tests and metrics). */
 size_t rg_desired_channels(rg_desired *d);

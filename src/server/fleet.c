@@ -25,17 +25,20 @@
 
 _Static_assert(RG_FLEET_SHARDS == 64, "refs keep the shard in 6 bits");
 
-/* One endpoint: 80 bytes. */
+/* One endpoint: 136 bytes. */
 typedef struct rg__ep {
     uint8_t token[RG_FLEET_TOKEN_BYTES]; /* sha256 of the endpoint token */
     int64_t enrolled_ms;
     int64_t last_seen_ms;
+    int64_t prev_seen_ms; /* the check-in before the last one */
+    rg_fleet_canary canary[RG_FLEET_CANARY_SLOTS];
     uint32_t id_off;  /* id offset in the shard arena */
     uint32_t profile; /* index into f->profiles */
     uint32_t inst_release[RG_FLEET_CHANNELS];
     uint8_t inst_ch[RG_FLEET_CHANNELS]; /* channel name index + 1; 0: none */
     uint8_t id_len;
-    uint8_t flags; /* F_DIRTY, F_INTERNAL */
+    uint8_t flags;    /* F_DIRTY, F_INTERNAL */
+    uint16_t stratum; /* index into f->strata */
 } rg__ep;
 
 typedef struct shard {
@@ -57,6 +60,7 @@ typedef struct profile {
     char *json;    /* stored attribute form */
     char *stratum; /* os-os_version-arch */
     uint32_t hash;
+    uint32_t stratum_id; /* index into rg_fleet.strata */
     bool internal;
 } profile;
 
@@ -79,6 +83,8 @@ struct rg_fleet {
     uint32_t n_profiles, cap_profiles;
     uint32_t *prof_index;
     uint32_t prof_index_cap;
+    char *strata[RG_FLEET_MAX_STRATA]; /* names, owned; guarded by prof_mu */
+    _Atomic uint32_t n_strata;
 
     pthread_mutex_t ch_mu; /* serialises appends to channel names */
     char ch_names[RG_FLEET_CHANNEL_NAMES][RG_NAME_MAX + 1];
@@ -271,6 +277,20 @@ static int prof_index_grow(rg_fleet *f)
     return 0;
 }
 
+/* Index of stratum name (interned), or -1 when the table is full. Caller
+ * holds prof_mu. */
+static int64_t stratum_intern(rg_fleet *f, const char *name)
+{
+    uint32_t n = atomic_load(&f->n_strata);
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(f->strata[i], name) == 0)
+            return i;
+    if (n >= RG_FLEET_MAX_STRATA || !(f->strata[n] = strdup(name)))
+        return -1;
+    atomic_store(&f->n_strata, n + 1);
+    return n;
+}
+
 /* Interns attrs; *out receives the profile index. Caller holds prof_mu. */
 static int profile_intern(rg_fleet *f, const rg_fleet_attrs *a, uint32_t *out,
                           bool *internal, rg_err *err)
@@ -322,6 +342,12 @@ static int profile_intern(rg_fleet *f, const rg_fleet_attrs *a, uint32_t *out,
         goto cleanup;
     }
     snprintf(stratum, sl, "%s-%s-%s", a->os, a->os_version, a->arch);
+    int64_t sid = stratum_intern(f, stratum);
+    if (sid < 0) {
+        rc = rg_err_set(err, RG_ETOOBIG, "too many distinct strata (%d)",
+                        RG_FLEET_MAX_STRATA);
+        goto cleanup;
+    }
     bool in = false;
     for (size_t i = 0; i < a->n_tags; i++)
         if (strcmp(a->tags[i], "internal") == 0)
@@ -330,6 +356,7 @@ static int profile_intern(rg_fleet *f, const rg_fleet_attrs *a, uint32_t *out,
     pr->json = json;
     pr->stratum = stratum;
     pr->hash = h;
+    pr->stratum_id = (uint32_t)sid;
     pr->internal = in;
     json = NULL;
     stratum = NULL;
@@ -714,10 +741,12 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
     }
     if ((rc = rg_fleet_attrs_from_json(aj, attrs, err)) < 0)
         goto cleanup;
-    uint32_t prof = 0;
+    uint32_t prof = 0, sid = 0;
     bool internal = false;
     pthread_mutex_lock(&f->prof_mu);
     rc = profile_intern(f, attrs, &prof, &internal, err);
+    if (rc == 0)
+        sid = f->profiles[prof].stratum_id;
     pthread_mutex_unlock(&f->prof_mu);
     if (rc < 0)
         goto cleanup;
@@ -743,6 +772,7 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
     memcpy(old, r->token, sizeof old);
     memcpy(r->token, tok, sizeof tok);
     r->profile = prof;
+    r->stratum = (uint16_t)sid;
     r->flags =
         (uint8_t)((r->flags & ~F_INTERNAL) | (internal ? F_INTERNAL : 0));
     r->enrolled_ms = e->enrolled_ms;
@@ -780,7 +810,10 @@ int rg_fleet_checkin(rg_fleet *f, const char *id,
         rg__ep *r = rec_at(s, (uint32_t)idx);
         if (sodium_memcmp(r->token, token_hash, RG_FLEET_TOKEN_BYTES) == 0) {
             ok = true;
+            r->prev_seen_ms = r->last_seen_ms;
             r->last_seen_ms = now_ms;
+            out->stratum = r->stratum;
+            out->profile = r->profile;
             if (!same_installed(f, r, installed, n))
                 set_installed(f, r, installed, n);
             mark_dirty(s, (uint32_t)idx);
@@ -1017,6 +1050,190 @@ done:;
     return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* canary slots and views                                             */
+
+const rg_fleet_canary *rg_fleet_canary_of(const rg_fleet_view *v,
+                                          int64_t release)
+{
+    for (size_t i = 0; i < RG_FLEET_CANARY_SLOTS; i++)
+        if (release > 0 && v->canary[i].release == (uint64_t)release)
+            return &v->canary[i];
+    return NULL;
+}
+
+/* r's slot for release; when take, a free slot or the one of the oldest
+ * release (when older than release) is reset for it. NULL otherwise. */
+static rg_fleet_canary *slot_for(rg__ep *r, int64_t release, bool take)
+{
+    if (release <= 0 || release > UINT32_MAX)
+        return NULL;
+    rg_fleet_canary *old = &r->canary[0];
+    for (size_t i = 0; i < RG_FLEET_CANARY_SLOTS; i++) {
+        if (r->canary[i].release == (uint32_t)release)
+            return &r->canary[i];
+        if (r->canary[i].release < old->release)
+            old = &r->canary[i];
+    }
+    if (!take || old->release >= (uint32_t)release)
+        return NULL;
+    memset(old, 0, sizeof *old);
+    old->release = (uint32_t)release;
+    return old;
+}
+
+/* Finds id's record and locks its shard; NULL (unlocked) when unknown. */
+static rg__ep *find_locked(rg_fleet *f, const char *id, shard **sp)
+{
+    size_t len = strlen(id), no;
+    if (len > RG_EPID_MAX)
+        return NULL;
+    uint32_t h = id_hash(id, len);
+    shard *s = shard_of(f, h, &no);
+    pthread_mutex_lock(&s->mu);
+    int64_t idx = shard_find(s, id, len, h);
+    if (idx < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
+    *sp = s;
+    return rec_at(s, (uint32_t)idx);
+}
+
+int rg_fleet_canary_event(rg_fleet *f, const char *id, int64_t release,
+                          int type, int64_t at_ms, rg_err *err)
+{
+    shard *s = NULL;
+    rg__ep *r = find_locked(f, id, &s);
+    if (!r)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    rg_fleet_canary *c = slot_for(r, release, type == 0);
+    if (c && type == 0 && !(c->flags & RG_CN_EXPOSED)) {
+        c->flags |= RG_CN_EXPOSED | RG_CN_ASSIGNED;
+        c->apply_ms = at_ms;
+    } else if (c && type == 1 && !(c->flags & RG_CN_HEALTHY)) {
+        c->flags |= RG_CN_HEALTHY;
+        c->healthy_ms = at_ms;
+    } else if (c && type >= 2) {
+        c->flags |= RG_CN_FAILED;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int rg_fleet_canary_set(rg_fleet *f, const char *id, int64_t release,
+                        uint32_t flags, rg_err *err)
+{
+    shard *s = NULL;
+    rg__ep *r = find_locked(f, id, &s);
+    if (!r)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    rg_fleet_canary *c = slot_for(r, release, true);
+    if (c)
+        c->flags |= flags;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int rg_fleet_canary_set_ref(rg_fleet *f, uint32_t ref, int64_t release,
+                            uint32_t flags)
+{
+    if (ref == 0)
+        return RG_ENOTFOUND;
+    shard *s = ref_shard(f, ref);
+    int rc = RG_ENOTFOUND;
+    pthread_mutex_lock(&s->mu);
+    if (ref_index(ref) < s->n) {
+        rg_fleet_canary *c = slot_for(rec_at(s, ref_index(ref)), release, true);
+        if (c)
+            c->flags |= flags;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static void fill_view(shard *s, uint32_t ref, rg__ep *r, rg_fleet_view *v)
+{
+    v->ref = ref;
+    v->id = rec_id(s, r);
+    v->stratum = r->stratum;
+    v->internal = (r->flags & F_INTERNAL) != 0;
+    v->last_seen_ms = r->last_seen_ms;
+    v->prev_seen_ms = r->prev_seen_ms;
+    memcpy(v->canary, r->canary, sizeof v->canary);
+}
+
+int rg_fleet_view_id(rg_fleet *f, const char *id, rg_fleet_view *out,
+                     rg_err *err)
+{
+    size_t len = strlen(id), no;
+    if (len > RG_EPID_MAX)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint not found");
+    uint32_t h = id_hash(id, len);
+    shard *s = shard_of(f, h, &no);
+    pthread_mutex_lock(&s->mu);
+    int64_t idx = shard_find(s, id, len, h);
+    if (idx >= 0)
+        fill_view(s, make_ref(no, (uint32_t)idx), rec_at(s, (uint32_t)idx),
+                  out);
+    pthread_mutex_unlock(&s->mu);
+    if (idx < 0)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    return 0;
+}
+
+int rg_fleet_view_ref(rg_fleet *f, uint32_t ref, rg_fleet_view *out)
+{
+    if (ref == 0)
+        return RG_ENOTFOUND;
+    shard *s = ref_shard(f, ref);
+    int rc = RG_ENOTFOUND;
+    pthread_mutex_lock(&s->mu);
+    if (ref_index(ref) < s->n) {
+        fill_view(s, ref, rec_at(s, ref_index(ref)), out);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int rg_fleet_scan(rg_fleet *f, int (*fn)(void *ctx, const rg_fleet_view *v),
+                  void *ctx)
+{
+    int rc = 0;
+    rg_fleet_view v;
+    for (size_t i = 0; i < RG_FLEET_SHARDS && rc == 0; i++) {
+        shard *s = &f->shards[i];
+        pthread_mutex_lock(&s->mu);
+        for (uint32_t k = 0; k < s->n && rc == 0; k++) {
+            fill_view(s, make_ref(i, k), rec_at(s, k), &v);
+            rc = fn(ctx, &v);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
+uint32_t rg_fleet_strata(rg_fleet *f)
+{
+    return atomic_load(&f->n_strata);
+}
+
+void rg_fleet_stratum_name(rg_fleet *f, uint32_t s, char *out, size_t n)
+{
+    pthread_mutex_lock(&f->prof_mu);
+    snprintf(out, n, "%s", s < atomic_load(&f->n_strata) ? f->strata[s] : "");
+    pthread_mutex_unlock(&f->prof_mu);
+}
+
+void rg_fleet_profile_json(rg_fleet *f, uint32_t p, char *out, size_t n)
+{
+    pthread_mutex_lock(&f->prof_mu);
+    snprintf(out, n, "%s", p < f->n_profiles ? f->profiles[p].json : "");
+    pthread_mutex_unlock(&f->prof_mu);
+}
+
 void rg_fleet_stats_get(rg_fleet *f, rg_fleet_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -1073,6 +1290,8 @@ static void fleet_free(rg_fleet *f)
     }
     free(f->profiles);
     free(f->prof_index);
+    for (uint32_t i = 0; i < atomic_load(&f->n_strata); i++)
+        free(f->strata[i]);
     free(f->tok);
     pthread_rwlock_destroy(&f->tok_lock);
     pthread_mutex_destroy(&f->prof_mu);

@@ -1,12 +1,13 @@
 /*
  * fleet.h - the in-memory endpoint table behind the check-in path.
  *
- * One fixed-size record (80 bytes) per enrolled endpoint: its id (kept in
+ * One fixed-size record (136 bytes) per enrolled endpoint: its id (kept in
  * an append-only arena, the record holds an offset), the SHA-256 of its
  * token, an interned attribute profile (os, os_version, arch, hw, region,
  * tags; the stratum os-os_version-arch derives from it), the `internal`
  * ring flag, enrolled and last-seen times, the installed release of up to
- * RG_FLEET_CHANNELS channels, and a dirty flag.
+ * RG_FLEET_CHANNELS channels, a dirty flag, the time of the check-in before
+ * the last one and the canary slots of the health analysis (below).
  *
  * The table is split into RG_FLEET_SHARDS shards by a hash of the id; each
  * shard has its own mutex, chunked record storage (records never move), an
@@ -124,10 +125,87 @@ char *rg_fleet_attrs_json(const rg_fleet_attrs *a);
  * RG_ENOMEM, or RG_ETOOBIG when a table limit is reached. */
 int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
 
+/* Health state of an endpoint for one release under rollout (the canary
+ * slots, RG_FLEET_CANARY_SLOTS per record, in memory only: after a restart
+ * the orchestrator rebuilds them from the stored events). */
+#define RG_FLEET_CANARY_SLOTS 2
+#define RG_CN_ASSIGNED 1u /* the rollout gave it the release (admitted) */
+#define RG_CN_EXPOSED 2u  /* reported `applying` */
+#define RG_CN_HEALTHY 4u  /* reported `healthy` */
+#define RG_CN_FAILED 8u   /* reported `failed`, `reverted` or `crashed` */
+#define RG_CN_QUEUED 16u  /* the orchestrator took the exposure in */
+#define RG_FLEET_MAX_STRATA 4096
+
+typedef struct rg_fleet_canary {
+    uint32_t release;   /* release id, 0: free slot */
+    uint32_t flags;     /* RG_CN_* */
+    int64_t apply_ms;   /* server time of the first `applying`, 0: none */
+    int64_t healthy_ms; /* server time of the first `healthy`, 0: none */
+} rg_fleet_canary;
+
 /* What a successful check-in tells the caller about the endpoint. */
 typedef struct rg_fleet_checkin_out {
     bool internal;
+    uint32_t stratum; /* index, see rg_fleet_stratum_name */
+    uint32_t profile; /* its interned attribute set (rg_fleet_profile_json) */
 } rg_fleet_checkin_out;
+
+/* One endpoint as the orchestrator's scan sees it. id borrows from the
+ * table (valid until rg_fleet_close). */
+typedef struct rg_fleet_view {
+    uint32_t ref; /* stable handle for rg_fleet_view_ref */
+    const char *id;
+    uint32_t stratum;
+    bool internal;
+    int64_t last_seen_ms, prev_seen_ms; /* the last two check-ins, 0: none */
+    rg_fleet_canary canary[RG_FLEET_CANARY_SLOTS];
+} rg_fleet_view;
+
+/* The canary slot for release in v, or NULL. */
+const rg_fleet_canary *rg_fleet_canary_of(const rg_fleet_view *v,
+                                          int64_t release);
+
+/* Applies an agent event (type: index in rg_agent_event_types: 0
+ * applying, 1 healthy, 2..4 failed/reverted/crashed) received at at_ms to
+ * endpoint id's slot for release: applying takes a slot (a free one, or
+ * the one of the oldest release when that is older) and sets EXPOSED and
+ * ASSIGNED with apply_ms; the others only update an existing slot. O(1).
+ * Returns 0, or RG_ENOTFOUND for an unknown endpoint. */
+int rg_fleet_canary_event(rg_fleet *f, const char *id, int64_t release,
+                          int type, int64_t at_ms, rg_err *err);
+
+/* Sets flags in endpoint id's slot for release (taking one as above).
+ * Returns 0, or RG_ENOTFOUND. */
+int rg_fleet_canary_set(rg_fleet *f, const char *id, int64_t release,
+                        uint32_t flags, rg_err *err);
+
+/* The same through a view's ref. */
+int rg_fleet_canary_set_ref(rg_fleet *f, uint32_t ref, int64_t release,
+                            uint32_t flags);
+
+/* Copies endpoint id's view (id pointer included). Returns 0 or
+ * RG_ENOTFOUND. */
+int rg_fleet_view_id(rg_fleet *f, const char *id, rg_fleet_view *out,
+                     rg_err *err);
+
+/* Copies the endpoint with handle ref into *out. Returns 0, or
+ * RG_ENOTFOUND for a ref the table never gave out. */
+int rg_fleet_view_ref(rg_fleet *f, uint32_t ref, rg_fleet_view *out);
+
+/* Calls fn for every endpoint, shard by shard with the shard locked (fn
+ * must be quick and must not call into the fleet). Stops when fn returns
+ * non-zero and returns that value; 0 otherwise. */
+int rg_fleet_scan(rg_fleet *f, int (*fn)(void *ctx, const rg_fleet_view *v),
+                  void *ctx);
+
+/* Number of distinct strata so far (indexes 0..n-1). */
+uint32_t rg_fleet_strata(rg_fleet *f);
+
+/* Copies stratum s's name (os-os_version-arch) into out ("" if unknown). */
+void rg_fleet_stratum_name(rg_fleet *f, uint32_t s, char *out, size_t n);
+
+/* Copies the stored attribute JSON of profile p into out ("" if unknown). */
+void rg_fleet_profile_json(rg_fleet *f, uint32_t p, char *out, size_t n);
 
 /* Verifies that token_hash (binary SHA-256 of the presented token) is the
  * token of endpoint id (constant-time), then records now_ms as last seen

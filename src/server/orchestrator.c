@@ -5,6 +5,9 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "model/bucket.h"
+#include "health/gate.h"
+#include "server/canary.h"
+#include "server/desired.h"
 #include "server/fleet.h"
 
 #include <pthread.h>
@@ -126,6 +129,22 @@ static char *evidence_text(const rg_wave_counts *c, const rg_gate_result *g)
     return s;
 }
 
+/* Stores an evaluation that changed no status (a verdict or rule change,
+ * or the periodic latest one) as a decision row. */
+static int store_evaluation(rg_server *srv, const rg_rollout_rec *r,
+                            const rg_gate_result *g, const char *evidence,
+                            int64_t now, rg_err *err)
+{
+    rg_transition tr;
+    memset(&tr, 0, sizeof tr);
+    tr.from_state = tr.to_state = r->status.state;
+    tr.from_wave = tr.to_wave = r->status.wave;
+    snprintf(tr.reason, sizeof tr.reason, "wave %d (%.60s) evaluated: %.150s",
+             r->status.wave, r->plan.waves[r->status.wave].name, g->reason);
+    return rg_store_decision_append(srv->store, r->id, now, &tr,
+                                    "orchestrator", evidence, err);
+}
+
 /* Ticks one running rollout. Returns 1 when it moved, 0 when not, or a
  * negative rg_code. */
 static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
@@ -133,21 +152,34 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     int rc;
     char *evidence = NULL;
     rg_wave_counts counts;
+    rg_health_gate_ctx hctx;
     rg_rollout_status next;
     rg_transition tr;
     rg_gate_result gate;
+    rg_canary *cn = rg_desired_canary(srv->desired);
     memset(&gate, 0, sizeof gate);
-    if ((rc = rg_orchestrator_counts(srv, r, &counts, err)) < 0)
-        return rc;
     int64_t now = rg_clock_now(srv->clock);
-    rc = rg_rollout_tick(&r->plan, &r->status, &counts, rg_gate_bake, NULL, now,
-                         &next, &tr, &gate, err);
-    if (rc <= 0)
+    if ((rc = rg_canary_measure(cn, srv, r, now, &counts, &hctx, err)) < 0)
+        return rc;
+    rc = rg_rollout_tick(&r->plan, &r->status, &counts, rg_health_gate, &hctx,
+                         now, &next, &tr, &gate, err);
+    if (rc < 0)
         goto cleanup;
     evidence = evidence_text(&counts, &gate);
     if (!evidence) {
         rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
                         (long long)r->id);
+        goto cleanup;
+    }
+    if (rc == 0) {
+        json_t *ev = json_loads(evidence, 0, NULL);
+        bool store = rg_canary_note(cn, r->id, &gate, ev, now, false);
+        json_decref(ev);
+        if (store && (rc = store_evaluation(srv, r, &gate, evidence, now,
+                                            err)) == 0)
+            rg_canary_note(cn, r->id, &gate, NULL, now, true);
+        if (rc == RG_ENOTFOUND)
+            rc = 0;
         goto cleanup;
     }
     rg_audit_rec audit;
@@ -168,6 +200,12 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     }
     if (rc < 0)
         goto cleanup;
+    {
+        json_t *ev = json_loads(evidence, 0, NULL);
+        rg_canary_note(cn, r->id, &gate, ev, now, false);
+        rg_canary_note(cn, r->id, &gate, NULL, now, true);
+        json_decref(ev);
+    }
     atomic_fetch_add(&st_transitions, 1);
     rg_info("rollout %lld: %s wave %d -> %s wave %d: %s", (long long)r->id,
             rg_rollout_state_name(tr.from_state), tr.from_wave,
@@ -184,6 +222,8 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
     int rc = 0;
     bool changed = false;
     active_list l = {0};
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
     pthread_mutex_lock(&tick_mu);
     atomic_fetch_add(&st_ticks, 1);
     rc = rg_store_rollout_list(srv->store, true, collect_active, &l, err);
@@ -191,7 +231,13 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
         rc = rg_err_set(err, RG_ENOMEM, "out of memory listing rollouts");
     if (rc < 0)
         goto cleanup;
+    ids = malloc((l.n + 1) * sizeof *ids);
+    if (!ids) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory ticking rollouts");
+        goto cleanup;
+    }
     for (size_t i = 0; i < l.n; i++) {
+        ids[n_ids++] = l.v[i].id;
         if (l.v[i].status.state != RG_RO_RUNNING)
             continue;
         rg_err e1;
@@ -220,9 +266,12 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
                 *err = e2;
         }
     }
+    /* Paused rollouts keep their state; final ones are forgotten. */
+    rg_canary_retain(rg_desired_canary(srv->desired), ids, n_ids);
 cleanup:
     pthread_mutex_unlock(&tick_mu);
     free(l.v);
+    free(ids);
     return rc;
 }
 

@@ -3,12 +3,18 @@
  * the fleet's flush thread.
  *
  * Every cfg.tick_ms the tick thread runs rg_orchestrator_tick: for each
- * active rollout it measures the current wave (rg_orchestrator_counts),
- * asks the pure state machine (rg_rollout_tick with rg_gate_bake and
- * srv->clock's time) and persists whatever transition comes back with
- * rg_store_rollout_transition (actor "orchestrator", the counts and gate
- * result as evidence, an audit row by "orchestrator"/"system"), then
- * reloads the desired state. Every cfg.flush_ms the flush thread writes the
+ * running rollout it measures the current wave in memory (canary.h:
+ * per-stratum exposures, outcomes and matched control windows, rebuilt
+ * from the stored events after a restart), asks the pure state machine
+ * (rg_rollout_tick with the health gate rg_health_gate and srv->clock's
+ * time) and persists whatever transition comes back with
+ * rg_store_rollout_transition (actor "orchestrator", evidence {"counts",
+ * "gate": {"verdict", "reason", "evidence"}}, an audit row by
+ * "orchestrator"/"system"), then reloads the desired state. Evaluations
+ * that change nothing are kept in memory (rg_canary_last) and stored as
+ * decision rows with from == to (rg_store_decision_append) when the
+ * verdict or the gate's rule changes, and at most every
+ * RG_CANARY_PERSIST_MS otherwise. Every cfg.flush_ms the flush thread writes the
  * fleet's dirty records (rg_fleet_flush). Only srv->clock tells the time.
  *
  * One orchestrator runs per process (rollgated has one rg_server).
@@ -38,12 +44,12 @@ void rg_orchestrator_stop(rg_server *srv);
  * or the first store or gate error (the other rollouts are still ticked). */
 int rg_orchestrator_tick(rg_server *srv, rg_err *err);
 
-/* Measures rollout r now: fleet = endpoints in the fleet table; targeted =
- * endpoints rg_rollout_assigns gives r's release (a scan of the table);
- * exposed / healthy / failed = distinct endpoints that reported applying /
- * healthy / failed-reverted-crashed for r's release (rg_store_event_counts);
- * silent = 0 (the windowed analysis comes with the health analyzer).
- * Returns 0 or the store's error. */
+/* A view of rollout r for the admin API: fleet = endpoints in the fleet
+ * table; targeted = endpoints rg_rollout_assigns gives r's release (a
+ * scan of the table); exposed / healthy / failed = distinct endpoints that
+ * reported applying / healthy / failed-reverted-crashed for r's release
+ * (rg_store_event_counts); silent = 0 (the windowed counts are in the
+ * evidence of the decisions). Returns 0 or the store's error. */
 int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
                            rg_wave_counts *out, rg_err *err);
 

@@ -16,6 +16,7 @@
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
+#include "server/canary.h"
 #include "server/desired.h"
 #include "server/fleet.h"
 #include "server/orchestrator.h"
@@ -30,13 +31,15 @@
 #define T0 INT64_C(1700000000000)
 #define MIN 60000
 
-/* internal ring (1 min) -> 10% (1 min) -> 100% (1 min). */
+/* internal ring -> 10% -> 100%, each 1 min bake and W = 1 min. */
 static const char *plan_json =
     "{\"name\":\"custom\",\"on_halt\":\"revert\",\"waves\":["
     "{\"name\":\"ring\",\"internal\":true,\"share\":0,\"min_endpoints\":1,"
-    "\"min_bake_s\":60},"
-    "{\"name\":\"ten\",\"share\":10,\"min_endpoints\":1,\"min_bake_s\":60},"
-    "{\"name\":\"all\",\"share\":100,\"min_endpoints\":1,\"min_bake_s\":60}]}";
+    "\"min_bake_s\":60,\"window_s\":60},"
+    "{\"name\":\"ten\",\"share\":10,\"min_endpoints\":1,\"min_bake_s\":60,"
+    "\"window_s\":60},"
+    "{\"name\":\"all\",\"share\":100,\"min_endpoints\":1,\"min_bake_s\":60,"
+    "\"window_s\":60}]}";
 
 static void load_plan(rg_plan *p, const char *on_halt)
 {
@@ -387,10 +390,10 @@ static int64_t desired_of(fixture *fx, int i, bool *notice)
     json_t *d = json_object(), *n = json_array();
     rg_err err;
     rg_err_clear(&err);
-    assert_int_equal(
-        rg_desired_for_endpoint(fx->srv.desired, id, i < 5, fx->now,
-                                rg_fleet_size(fx->srv.fleet), d, n, &err),
-        0);
+    rg_fleet_checkin_out who = {.internal = i < 5};
+    assert_int_equal(rg_desired_for_checkin(fx->srv.desired, fx->srv.fleet, id,
+                                            &who, fx->now, d, n, &err),
+                     0);
     json_t *entry = json_object_get(d, "detections");
     int64_t rel =
         entry ? json_integer_value(json_object_get(entry, "release")) : 0;
@@ -414,14 +417,23 @@ static int64_t desired_of(fixture *fx, int i, bool *notice)
     return rel;
 }
 
-/* Every endpoint that should have release version v reports applying and
- * healthy (or failed for the one listed). */
+/* Every endpoint that should have release version v (and did not report
+ * yet) reports applying and healthy (or failed: the one listed, or all when
+ * failing is -2), to the store and the fleet's canary slots, as a check-in
+ * does. */
 static void report(fixture *fx, int v, int failing)
 {
     rg_err err;
     rg_err_clear(&err);
     for (int i = 0; i < 200; i++) {
         if (desired_of(fx, i, NULL) != fx->rel[v])
+            continue;
+        char epid[32];
+        snprintf(epid, sizeof epid, "ep-%03d", i);
+        rg_fleet_view view;
+        assert_int_equal(rg_fleet_view_id(fx->srv.fleet, epid, &view, &err), 0);
+        const rg_fleet_canary *cn = rg_fleet_canary_of(&view, fx->rel[v]);
+        if (cn && (cn->flags & RG_CN_EXPOSED))
             continue;
         rg_event_rec ev[2];
         memset(ev, 0, sizeof ev);
@@ -434,10 +446,16 @@ static void report(fixture *fx, int v, int failing)
             ev[k].reported_ms = ev[k].received_ms = fx->now;
         }
         snprintf(ev[0].type, sizeof ev[0].type, "applying");
-        snprintf(ev[1].type, sizeof ev[1].type,
-                 i == failing ? "failed" : "healthy");
+        bool fails = i == failing || failing == -2;
+        snprintf(ev[1].type, sizeof ev[1].type, fails ? "failed" : "healthy");
         assert_int_equal(
             rg_store_events_record(fx->srv.store, ev, 2, NULL, &err), 0);
+        assert_int_equal(rg_fleet_canary_event(fx->srv.fleet, epid, fx->rel[v],
+                                               0, fx->now, &err),
+                         0);
+        assert_int_equal(rg_fleet_canary_event(fx->srv.fleet, epid, fx->rel[v],
+                                               fails ? 2 : 1, fx->now, &err),
+                         0);
     }
 }
 
@@ -450,13 +468,19 @@ static int count_having(fixture *fx, int64_t rel)
 }
 
 typedef struct decisions {
-    int n, by_orchestrator, with_counts;
+    int n, by_orchestrator, with_counts, evaluations;
 } decisions;
 
+/* Counts the orchestrator's transitions (and, apart, its evaluations that
+ * changed nothing). */
 static int count_decision(void *ctx, const rg_decision_rec *d)
 {
     decisions *c = ctx;
     c->n++;
+    if (d->tr.from_state == d->tr.to_state && d->tr.from_wave == d->tr.to_wave) {
+        c->evaluations += strstr(d->evidence_json, "\"gate\"") != NULL;
+        return 0;
+    }
     if (strcmp(d->actor, "orchestrator") == 0) {
         c->by_orchestrator++;
         if (strstr(d->evidence_json, "\"counts\"") &&
@@ -474,6 +498,22 @@ static int count_audit(void *ctx, const rg_audit_rec *a)
     return 0;
 }
 
+/* Ticks, lets every endpoint that gets version v report, lets one window
+ * pass and ticks again, until rollout id is no longer running (at most 12
+ * rounds). */
+static void drive(fixture *fx, int64_t id, int v, int failing)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    for (int k = 0; k < 12 && rollout_state(fx, id, NULL) == RG_RO_RUNNING;
+         k++) {
+        assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
+        report(fx, v, failing);
+        fx->now += MIN + 1000;
+        assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
+    }
+}
+
 static void orchestrator_drives_waves_to_completion(void **state)
 {
     fixture *fx = *state;
@@ -481,6 +521,9 @@ static void orchestrator_drives_waves_to_completion(void **state)
     rg_err_clear(&err);
     int wave = -1;
     int64_t id = start_rollout(fx, 1, NULL);
+    /* Nobody is admitted before the tick measured the rollout. */
+    assert_int_equal(count_having(fx, fx->rel[1]), 0);
+    assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
     /* Wave 0: the 5 internal endpoints; the rest get nothing yet (no
      * previous release) and a notice. */
     assert_int_equal(count_having(fx, fx->rel[1]), 5);
@@ -488,32 +531,42 @@ static void orchestrator_drives_waves_to_completion(void **state)
     assert_int_equal(desired_of(fx, 100, &notice), 0);
     assert_true(notice);
 
-    /* Too early: the wave has not baked; nothing changes. */
+    /* Too early: the windows have not ended; nothing changes. */
     report(fx, 1, -1);
     fx->now += MIN / 2;
     assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
     assert_int_equal(rollout_state(fx, id, &wave), RG_RO_RUNNING);
     assert_int_equal(wave, 0);
+    json_t *last = rg_canary_last(rg_desired_canary(fx->srv.desired), id);
+    assert_non_null(last);
+    assert_string_equal(json_string_value(json_object_get(last, "verdict")),
+                        "continue");
+    json_decref(last);
 
+    /* The 5 windows ended healthy: the small internal wave passes. */
     fx->now += MIN;
     assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
     assert_int_equal(rollout_state(fx, id, &wave), RG_RO_RUNNING);
     assert_int_equal(wave, 1);
+    /* 10% plus the ring, within the stratum's budget (6 + 4 * 5 healthy). */
     int at10 = count_having(fx, fx->rel[1]);
-    assert_true(at10 > 5 && at10 < 60);
+    assert_true(at10 > 5 && at10 <= 26);
 
-    /* Wave 1 needs its own bake and healthy reports. */
-    fx->now += 2 * MIN;
+    /* Wave 1 needs its own windows to end; then wave 2 (100%) exposes the
+     * rest progressively: never beyond the budget. */
     report(fx, 1, -1);
+    fx->now += MIN + 1000;
     assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
     assert_int_equal(rollout_state(fx, id, &wave), RG_RO_RUNNING);
     assert_int_equal(wave, 2);
-    assert_int_equal(count_having(fx, fx->rel[1]), 200);
-
-    fx->now += 2 * MIN;
-    report(fx, 1, -1);
     assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
+    int healthy = at10;
+    int now_having = count_having(fx, fx->rel[1]);
+    assert_true(now_having <= 6 + 4 * healthy);
+    assert_true(now_having < 200);
+    drive(fx, id, 1, -1);
     assert_int_equal(rollout_state(fx, id, NULL), RG_RO_COMPLETED);
+    assert_int_equal(count_having(fx, fx->rel[1]), 200);
     assert_int_equal(desired_of(fx, 150, &notice), fx->rel[1]);
     assert_false(notice);
     /* A finished rollout is left alone. */
@@ -524,6 +577,7 @@ static void orchestrator_drives_waves_to_completion(void **state)
         rg_store_decision_list(fx->srv.store, id, count_decision, &d, &err), 0);
     assert_int_equal(d.by_orchestrator, 3);
     assert_int_equal(d.with_counts, 3);
+    assert_true(d.evaluations >= 1);
     int audits = 0;
     rg_audit_filter f = {0};
     assert_int_equal(
@@ -537,8 +591,10 @@ static void orchestrator_drives_waves_to_completion(void **state)
     assert_int_equal(rg_orchestrator_counts(&fx->srv, r, &c, &err), 0);
     assert_int_equal(c.fleet, 200);
     assert_int_equal(c.targeted, 200);
-    assert_int_equal(c.exposed, 200);
-    assert_int_equal(c.healthy, 200);
+    /* The last wave passed on the windows that had ended (a small wave):
+     * everyone gets the release, not everyone had applied it yet. */
+    assert_true(c.exposed >= 100 && c.exposed <= 200);
+    assert_int_equal(c.healthy, c.exposed);
     assert_int_equal(c.failed, 0);
     free(r);
 }
@@ -549,20 +605,17 @@ static void failure_halts_and_reverts(void **state)
     rg_err err;
     rg_err_clear(&err);
     int64_t first = start_rollout(fx, 1, NULL);
-    /* Finish rollout 1 quickly through its waves. */
-    for (int k = 0; k < 3; k++) {
-        report(fx, 1, -1);
-        fx->now += 2 * MIN;
-        assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
-    }
+    drive(fx, first, 1, -1);
     assert_int_equal(rollout_state(fx, first, NULL), RG_RO_COMPLETED);
 
     int64_t id = start_rollout(fx, 2, NULL);
+    assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
     assert_int_equal(count_having(fx, fx->rel[2]), 5);
     assert_int_equal(count_having(fx, fx->rel[1]), 195);
-    /* One internal endpoint fails: halt, and everyone is back on v1. */
-    report(fx, 2, 3);
-    fx->now += 1000;
+    /* Every internal endpoint fails: halt when their windows end, and
+     * everyone is back on v1. */
+    report(fx, 2, -2);
+    fx->now += MIN + 1000;
     assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
     assert_int_equal(rollout_state(fx, id, NULL), RG_RO_HALTED);
     assert_int_equal(count_having(fx, fx->rel[1]), 200);

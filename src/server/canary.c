@@ -1,0 +1,660 @@
+/* canary.c - see canary.h. */
+#include "canary.h"
+
+#include "common/log.h"
+#include "common/murmur3.h"
+#include "model/bucket.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXS RG_FLEET_MAX_STRATA
+
+/* An exposure waiting for the end of its window. */
+typedef struct pend {
+    uint32_t ref, stratum;
+    int64_t apply_ms, window_ms;
+    uint32_t picks[RG_CANARY_CONTROLS]; /* fleet refs, 0: none */
+    uint32_t elig;                      /* bit j: picks[j] counts */
+} pend;
+
+/* One rollout's state. */
+typedef struct ro_state {
+    int64_t id, release_id;
+    bool rebuilt;
+    int wave; /* -1 before the first measure */
+    int64_t wave_begin_ms;
+    /* published to the check-in path */
+    _Atomic bool measured;
+    _Atomic uint32_t share[MAXS];
+    _Atomic uint64_t budget[MAXS];
+    _Atomic uint64_t assigned[MAXS];
+    /* the tick's */
+    pend *q;
+    size_t nq, capq;
+    rg_canary_cell *cells;
+    size_t ncells, capcells;
+    uint64_t prior_trials[MAXS], prior_failed[MAXS], pending[MAXS];
+    uint64_t silent_total;
+    rg_stratum_counts *entries;
+    size_t cap_entries;
+    char (*names)[RG_STRATUM_NAME_MAX];
+    const char **name_ptrs;
+    uint32_t n_names;
+    /* latest evaluation (guarded by rg_canary.last_mu) */
+    int last_verdict;
+    char last_rule[32];
+    int64_t last_stored_ms;
+    json_t *last;
+} ro_state;
+
+struct rg_canary {
+    pthread_rwlock_t lock; /* guards v, n (not the states' contents) */
+    ro_state **v;
+    size_t n, cap;
+    pthread_mutex_t last_mu;
+};
+
+/* One endpoint in a tick's scan. */
+typedef struct scan_ep {
+    uint32_t ref, stratum;
+    int64_t last_seen_ms;
+    bool in_rollout;
+} scan_ep;
+
+/* A new exposure found by the scan. */
+typedef struct fresh {
+    uint32_t ref, stratum, hash, scan_idx;
+    int64_t apply_ms;
+} fresh;
+
+/* ------------------------------------------------------------------ */
+/* pure parts                                                         */
+
+int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms)
+{
+    if (c->flags & RG_CN_FAILED)
+        return RG_CANARY_FAILED;
+    if ((c->flags & RG_CN_HEALTHY) && c->healthy_ms <= c->apply_ms + window_ms)
+        return RG_CANARY_HEALTHY;
+    return RG_CANARY_SILENT;
+}
+
+bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
+                              int64_t window_ms)
+{
+    int64_t end = a_ms + window_ms;
+    bool heard = (last_ms > a_ms && last_ms <= end) ||
+                 (prev_ms > a_ms && prev_ms <= end);
+    return !heard;
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+    const rg_canary_cell *x = a, *y = b;
+    if (x->stratum != y->stratum)
+        return x->stratum < y->stratum ? -1 : 1;
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
+    return 0;
+}
+
+size_t rg_canary_entries(rg_canary_cell *cells, size_t n, uint32_t n_strata,
+                         const uint64_t *pending, const uint64_t *prior_trials,
+                         const uint64_t *prior_failed,
+                         const char *const *names, rg_stratum_counts *out,
+                         size_t max)
+{
+    size_t m = 0, c = 0;
+    if (n > 1)
+        qsort(cells, n, sizeof *cells, cmp_cell);
+    for (uint32_t s = 0; s < n_strata; s++) {
+        size_t first = m;
+        while (c < n && cells[c].stratum < s)
+            c++;
+        for (; c < n && cells[c].stratum == s && m < max; c++) {
+            const rg_canary_cell *x = &cells[c];
+            uint64_t resolved = x->healthy + x->failed + x->silent;
+            if (!resolved && !x->control_windows)
+                continue;
+            out[m++] = (rg_stratum_counts){.stratum = names[s],
+                                           .exposed = resolved,
+                                           .exposed_healthy = x->healthy,
+                                           .exposed_failed = x->failed,
+                                           .exposed_silent = x->silent,
+                                           .control_windows =
+                                               x->control_windows,
+                                           .control_silent = x->control_silent};
+        }
+        if ((pending[s] || prior_trials[s]) && m == first && m < max)
+            out[m++] = (rg_stratum_counts){.stratum = names[s]};
+        if (m > first) {
+            out[m - 1].exposed += pending[s];
+            out[first].prior_trials = prior_trials[s];
+            out[first].prior_failed = prior_failed[s];
+        }
+    }
+    return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* state                                                              */
+
+int rg_canary_new(rg_canary **out, rg_err *err)
+{
+    rg_canary *c = calloc(1, sizeof *c);
+    if (!c)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    pthread_rwlock_init(&c->lock, NULL);
+    pthread_mutex_init(&c->last_mu, NULL);
+    *out = c;
+    return 0;
+}
+
+static void state_free(ro_state *s)
+{
+    if (!s)
+        return;
+    free(s->q);
+    free(s->cells);
+    free(s->entries);
+    free(s->names);
+    free(s->name_ptrs);
+    json_decref(s->last);
+    free(s);
+}
+
+void rg_canary_free(rg_canary *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        state_free(c->v[i]);
+    free(c->v);
+    pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->last_mu);
+    free(c);
+}
+
+/* The state of rollout id, or NULL. Caller holds c->lock. */
+static ro_state *find(rg_canary *c, int64_t id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i]->id == id)
+            return c->v[i];
+    return NULL;
+}
+
+static ro_state *find_or_add(rg_canary *c, const rg_rollout_rec *ro)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    ro_state *s = find(c, ro->id);
+    if (!s && c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        ro_state **v = realloc(c->v, cap * sizeof *v);
+        if (v) {
+            c->v = v;
+            c->cap = cap;
+        }
+    }
+    if (!s && c->n < c->cap && (s = calloc(1, sizeof *s))) {
+        s->id = ro->id;
+        s->release_id = ro->release_id;
+        s->wave = -1;
+        s->last_verdict = -1;
+        c->v[c->n++] = s;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return s;
+}
+
+void rg_canary_retain(rg_canary *c, const int64_t *ids, size_t n)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    for (size_t i = 0; i < c->n;) {
+        bool keep = false;
+        for (size_t k = 0; k < n && !keep; k++)
+            keep = ids[k] == c->v[i]->id;
+        if (keep) {
+            i++;
+            continue;
+        }
+        state_free(c->v[i]);
+        c->v[i] = c->v[--c->n];
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* check-in                                                           */
+
+bool rg_canary_admit(rg_canary *c, const rg_rollout_rec *ro, uint32_t stratum,
+                     uint32_t bucket, bool internal)
+{
+    bool ok = false;
+    if (stratum >= MAXS)
+        return false;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, ro->id);
+    if (!s || !atomic_load(&s->measured))
+        goto cleanup;
+    uint32_t share = atomic_load(&s->share[stratum]);
+    if (share < ro->status.share_ppm)
+        share = ro->status.share_ppm;
+    if (!internal && !rg_bucket_in(bucket, share))
+        goto cleanup;
+    uint64_t budget = atomic_load(&s->budget[stratum]);
+    uint64_t a = atomic_load(&s->assigned[stratum]);
+    do {
+        if (a >= budget)
+            goto cleanup;
+    } while (!atomic_compare_exchange_weak(&s->assigned[stratum], &a, a + 1));
+    ok = true;
+cleanup:
+    pthread_rwlock_unlock(&c->lock);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* tick                                                               */
+
+static int rebuild_one(void *ctx, const rg_event_rec *e)
+{
+    rg_fleet *f = ctx;
+    static const char *const types[] = {"applying", "healthy", "failed",
+                                        "reverted", "crashed"};
+    for (int t = 0; t < 5; t++)
+        if (strcmp(e->type, types[t]) == 0)
+            rg_fleet_canary_event(f, e->endpoint_id, e->release_id, t,
+                                  e->received_ms, NULL);
+    return 0;
+}
+
+/* The scan's accumulation for one rollout. */
+typedef struct scan_ctx {
+    const rg_rollout_rec *ro;
+    const rg_exposure_params *xp;
+    scan_ep *eps;
+    size_t n, cap;
+    fresh *fr;
+    size_t nfr, capfr;
+    uint64_t size[MAXS], healthy[MAXS], assigned[MAXS];
+    uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
+    size_t n_lowest[MAXS];
+    uint64_t exposed, healthy_total, failed_total;
+    int oom;
+} scan_ctx;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t cap2 = *cap ? *cap * 2 : 256;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *q = realloc(*p, cap2 * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = cap2;
+    return 0;
+}
+
+static int scan_one(void *ctx, const rg_fleet_view *v)
+{
+    scan_ctx *x = ctx;
+    if (v->stratum >= MAXS)
+        return 0;
+    if (grow((void **)&x->eps, &x->cap, x->n + 1, sizeof *x->eps) < 0) {
+        x->oom = 1;
+        return 1;
+    }
+    const rg_fleet_canary *cn = rg_fleet_canary_of(v, x->ro->release_id);
+    uint32_t flags = cn ? cn->flags : 0;
+    scan_ep *e = &x->eps[x->n];
+    *e = (scan_ep){.ref = v->ref,
+                   .stratum = v->stratum,
+                   .last_seen_ms = v->last_seen_ms,
+                   .in_rollout = flags != 0};
+    x->size[v->stratum]++;
+    rg_exposure_track_lowest(x->lowest[v->stratum], &x->n_lowest[v->stratum],
+                             x->xp->min_per_stratum,
+                             rg_bucket(x->ro->salt, v->id));
+    if (flags & RG_CN_ASSIGNED)
+        x->assigned[v->stratum]++;
+    if (flags & RG_CN_HEALTHY) {
+        x->healthy[v->stratum]++;
+        x->healthy_total++;
+    }
+    if (flags & RG_CN_FAILED)
+        x->failed_total++;
+    if (flags & RG_CN_EXPOSED)
+        x->exposed++;
+    if ((flags & RG_CN_EXPOSED) && !(flags & RG_CN_QUEUED)) {
+        if (grow((void **)&x->fr, &x->capfr, x->nfr + 1, sizeof *x->fr) < 0) {
+            x->oom = 1;
+            return 1;
+        }
+        x->fr[x->nfr++] =
+            (fresh){.ref = v->ref,
+                    .stratum = v->stratum,
+                    .hash = rg_murmur3_32(v->id, strlen(v->id), 0x5eed),
+                    .scan_idx = (uint32_t)x->n,
+                    .apply_ms = cn->apply_ms};
+    }
+    x->n++;
+    return 0;
+}
+
+/* The cell of stratum s and period p (added when missing), or NULL. */
+static rg_canary_cell *cell_at(ro_state *st, uint32_t s, uint32_t p)
+{
+    for (size_t i = 0; i < st->ncells; i++)
+        if (st->cells[i].stratum == s && st->cells[i].period == p)
+            return &st->cells[i];
+    if (grow((void **)&st->cells, &st->capcells, st->ncells + 1,
+             sizeof *st->cells) < 0)
+        return NULL;
+    rg_canary_cell *c = &st->cells[st->ncells++];
+    memset(c, 0, sizeof *c);
+    c->stratum = s;
+    c->period = p;
+    return c;
+}
+
+/* Starts counting a new wave: the last one's windows become failure
+ * evidence of the earlier waves. */
+static void enter_wave(ro_state *st, const rg_rollout_rec *ro)
+{
+    for (size_t i = 0; i < st->ncells; i++) {
+        const rg_canary_cell *c = &st->cells[i];
+        st->prior_trials[c->stratum] += c->healthy + c->failed + c->silent;
+        st->prior_failed[c->stratum] += c->failed;
+    }
+    st->ncells = 0;
+    st->wave = ro->status.wave;
+    st->wave_begin_ms = ro->status.wave_started_ms;
+}
+
+/* Resolves exposure e (its window ended). */
+static int resolve(rg_server *srv, ro_state *st, const pend *e)
+{
+    rg_fleet_view v;
+    if (rg_fleet_view_ref(srv->fleet, e->ref, &v) != 0)
+        return 0;
+    const rg_fleet_canary *cn = rg_fleet_canary_of(&v, st->release_id);
+    if (!cn)
+        return 0;
+    int out = rg_canary_outcome(cn, e->window_ms);
+    if (e->apply_ms < st->wave_begin_ms) {
+        st->prior_trials[e->stratum]++;
+        st->prior_failed[e->stratum] += out == RG_CANARY_FAILED;
+        st->silent_total += out == RG_CANARY_SILENT;
+        return 0;
+    }
+    int64_t end = e->apply_ms + e->window_ms;
+    int64_t p = (end - st->wave_begin_ms) / e->window_ms;
+    if (p < 0)
+        p = 0;
+    if (p >= RG_CANARY_MAX_PERIODS)
+        p = RG_CANARY_MAX_PERIODS - 1;
+    rg_canary_cell *c = cell_at(st, e->stratum, (uint32_t)p);
+    if (!c)
+        return RG_ENOMEM;
+    c->healthy += out == RG_CANARY_HEALTHY;
+    c->failed += out == RG_CANARY_FAILED;
+    c->silent += out == RG_CANARY_SILENT;
+    st->silent_total += out == RG_CANARY_SILENT;
+    for (size_t j = 0; j < RG_CANARY_CONTROLS; j++) {
+        rg_fleet_view cv;
+        if (!(e->elig & (1u << j)) ||
+            rg_fleet_view_ref(srv->fleet, e->picks[j], &cv) != 0)
+            continue;
+        c->control_windows++;
+        c->control_silent += rg_canary_control_silent(
+            cv.last_seen_ms, cv.prev_seen_ms, e->apply_ms, e->window_ms);
+    }
+    return 0;
+}
+
+/* Queues the scan's new exposures with their matched controls. */
+static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
+                       const uint32_t *order, const size_t *start,
+                       int64_t window_ms, int64_t now_ms)
+{
+    int64_t recent = 3 * (int64_t)srv->cfg.checkin_interval_s * 500;
+    for (size_t i = 0; i < x->nfr; i++) {
+        const fresh *f = &x->fr[i];
+        if (grow((void **)&st->q, &st->capq, st->nq + 1, sizeof *st->q) < 0)
+            return RG_ENOMEM;
+        pend *e = &st->q[st->nq++];
+        memset(e, 0, sizeof *e);
+        e->ref = f->ref;
+        e->stratum = f->stratum;
+        e->apply_ms = f->apply_ms;
+        e->window_ms = window_ms;
+        size_t lo = start[f->stratum], size = start[f->stratum + 1] - lo;
+        bool late = f->apply_ms + window_ms <= now_ms; /* rebuilt */
+        for (uint32_t j = 0; j < RG_CANARY_CONTROLS && size && !late; j++) {
+            uint32_t h = rg_murmur3_32(&f->hash, sizeof f->hash, j + 1);
+            const scan_ep *c = &x->eps[order[lo + h % size]];
+            if (c->ref == f->ref || c->in_rollout || c->last_seen_ms <= 0 ||
+                c->last_seen_ms < f->apply_ms - recent)
+                continue;
+            e->picks[j] = c->ref;
+            e->elig |= 1u << j;
+        }
+        rg_fleet_canary_set_ref(srv->fleet, f->ref, st->release_id,
+                                RG_CN_QUEUED);
+    }
+    return 0;
+}
+
+/* Publishes the raised shares and budgets for the check-in path. */
+static void publish(ro_state *st, const rg_rollout_rec *ro, scan_ctx *x,
+                    uint32_t n_strata)
+{
+    for (uint32_t s = 0; s < n_strata; s++) {
+        atomic_store(&st->share[s],
+                     rg_exposure_stratum_share(
+                         x->xp, &ro->plan, ro->status.wave,
+                         ro->status.share_ppm, x->size[s], x->lowest[s],
+                         x->n_lowest[s]));
+        atomic_store(&st->budget[s], rg_exposure_budget(x->xp, x->healthy[s]));
+        uint64_t a = atomic_load(&st->assigned[s]);
+        while (a < x->assigned[s] &&
+               !atomic_compare_exchange_weak(&st->assigned[s], &a,
+                                             x->assigned[s]))
+            ;
+    }
+    atomic_store(&st->measured, true);
+}
+
+int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
+                      int64_t now_ms, rg_wave_counts *counts,
+                      rg_health_gate_ctx *gate, rg_err *err)
+{
+    int rc = 0;
+    rg_exposure_params xp;
+    uint32_t *order = NULL;
+    size_t *start = NULL;
+    scan_ctx *x = NULL;
+    memset(counts, 0, sizeof *counts);
+    memset(gate, 0, sizeof *gate);
+    rg_exposure_params_default(&xp);
+    ro_state *st = find_or_add(c, ro);
+    if (!st || !(x = calloc(1, sizeof *x))) {
+        rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
+                        (long long)ro->id);
+        goto cleanup;
+    }
+    if (!st->rebuilt) {
+        rc = rg_store_event_list(srv->store, ro->release_id, rebuild_one,
+                                 srv->fleet, err);
+        if (rc != 0)
+            goto cleanup;
+        st->rebuilt = true;
+    }
+    if (st->wave != ro->status.wave)
+        enter_wave(st, ro);
+    const rg_wave *w = &ro->plan.waves[ro->status.wave];
+
+    x->ro = ro;
+    x->xp = &xp;
+    rg_fleet_scan(srv->fleet, scan_one, x);
+    uint32_t n_strata = rg_fleet_strata(srv->fleet);
+    if (n_strata > MAXS)
+        n_strata = MAXS;
+    order = malloc((x->n + 1) * sizeof *order);
+    start = calloc(n_strata + 2, sizeof *start);
+    if (x->oom || !order || !start) {
+        rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
+                        (long long)ro->id);
+        goto cleanup;
+    }
+    /* Members of each stratum, in scan order (counting sort). */
+    for (size_t i = 0; i < x->n; i++)
+        start[x->eps[i].stratum + 1]++;
+    for (uint32_t s = 0; s < n_strata; s++)
+        start[s + 1] += start[s];
+    {
+        size_t *fill = calloc(n_strata + 1, sizeof *fill);
+        if (!fill) {
+            rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < x->n; i++) {
+            uint32_t s = x->eps[i].stratum;
+            order[start[s] + fill[s]++] = (uint32_t)i;
+        }
+        free(fill);
+    }
+    if ((rc = queue_fresh(srv, st, x, order, start, w->window_ms, now_ms)) !=
+        0) {
+        rg_err_set(err, rc, "rollout %lld: out of memory", (long long)ro->id);
+        goto cleanup;
+    }
+    /* Resolve ended windows; the rest of this wave's are pending. */
+    memset(st->pending, 0, sizeof st->pending);
+    size_t keep = 0;
+    for (size_t i = 0; i < st->nq; i++) {
+        pend *e = &st->q[i];
+        if (e->apply_ms + e->window_ms <= now_ms) {
+            if ((rc = resolve(srv, st, e)) != 0) {
+                rg_err_set(err, rc, "rollout %lld: out of memory",
+                           (long long)ro->id);
+                goto cleanup;
+            }
+            continue;
+        }
+        if (e->apply_ms >= st->wave_begin_ms)
+            st->pending[e->stratum]++;
+        st->q[keep++] = *e;
+    }
+    st->nq = keep;
+    publish(st, ro, x, n_strata);
+
+    /* The gate's input. */
+    if (st->n_names < n_strata) {
+        void *nn = realloc(st->names, n_strata * sizeof *st->names);
+        if (nn)
+            st->names = nn;
+        void *np = nn ? realloc(st->name_ptrs, n_strata * sizeof(char *)) : NULL;
+        if (!np) {
+            rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        st->name_ptrs = np;
+        for (uint32_t s = st->n_names; s < n_strata; s++) {
+            rg_fleet_stratum_name(srv->fleet, s, st->names[s],
+                                  RG_STRATUM_NAME_MAX);
+            if (!st->names[s][0])
+                snprintf(st->names[s], RG_STRATUM_NAME_MAX, "stratum-%u", s);
+        }
+        for (uint32_t s = 0; s < n_strata; s++)
+            st->name_ptrs[s] = st->names[s];
+        st->n_names = n_strata;
+    }
+    size_t max = st->ncells + n_strata;
+    if (grow((void **)&st->entries, &st->cap_entries, max + 1,
+             sizeof *st->entries) < 0) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (max > RG_ANALYZER_MAX_STRATA)
+        max = RG_ANALYZER_MAX_STRATA;
+    gate->strata = st->entries;
+    gate->n_strata = rg_canary_entries(
+        st->cells, st->ncells, n_strata, st->pending, st->prior_trials,
+        st->prior_failed, st->name_ptrs, st->entries, max);
+
+    uint64_t targeted = 0;
+    for (uint32_t s = 0; s < n_strata; s++)
+        targeted += atomic_load(&st->assigned[s]);
+    counts->fleet = rg_fleet_size(srv->fleet);
+    counts->targeted = targeted;
+    counts->exposed = x->exposed;
+    counts->healthy = x->healthy_total;
+    counts->failed = x->failed_total;
+    counts->silent = st->silent_total;
+cleanup:
+    if (x) {
+        free(x->eps);
+        free(x->fr);
+    }
+    free(x);
+    free(order);
+    free(start);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* evaluations                                                        */
+
+bool rg_canary_note(rg_canary *c, int64_t id, const rg_gate_result *g,
+                    const json_t *evidence, int64_t now_ms, bool stored)
+{
+    bool want = false;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, id);
+    if (!s)
+        goto cleanup;
+    const char *rule = json_string_value(json_object_get(g->evidence, "rule"));
+    if (!rule)
+        rule = "";
+    pthread_mutex_lock(&c->last_mu);
+    if (stored) {
+        s->last_verdict = g->verdict;
+        snprintf(s->last_rule, sizeof s->last_rule, "%s", rule);
+        s->last_stored_ms = now_ms;
+    } else {
+        json_decref(s->last);
+        s->last = json_pack("{s:I, s:s, s:s, s:O?}", "at_ms",
+                            (json_int_t)now_ms, "verdict",
+                            rg_verdict_name(g->verdict), "reason", g->reason,
+                            "evidence", (json_t *)evidence);
+        want = s->last_verdict != g->verdict ||
+               strcmp(s->last_rule, rule) != 0 ||
+               now_ms - s->last_stored_ms >= RG_CANARY_PERSIST_MS;
+    }
+    pthread_mutex_unlock(&c->last_mu);
+cleanup:
+    pthread_rwlock_unlock(&c->lock);
+    return want;
+}
+
+json_t *rg_canary_last(rg_canary *c, int64_t id)
+{
+    json_t *out = NULL;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, id);
+    if (s) {
+        pthread_mutex_lock(&c->last_mu);
+        out = s->last ? json_deep_copy(s->last) : NULL;
+        pthread_mutex_unlock(&c->last_mu);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return out;
+}

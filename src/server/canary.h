@@ -1,0 +1,137 @@
+/*
+ * canary.h - the server's in-memory health state of its active rollouts:
+ * what the health gate (health/gate.h) needs, counted the way rollgate-sim
+ * counts it (sim/sim.h), and the exposure rules of model/exposure.h applied
+ * at check-in.
+ *
+ * Per endpoint (fixed size, in the fleet record, fleet.h): a canary slot
+ * per release under rollout with ASSIGNED / EXPOSED / HEALTHY / FAILED and
+ * the server times of `applying` and `healthy`. A check-in only sets those
+ * flags (O(1), no database write besides the events themselves, which are
+ * stored before they are acknowledged).
+ *
+ * Per active rollout (here), recomputed by the orchestrator's tick:
+ *  - a scan of the fleet gives, per stratum (os-os_version-arch), its
+ *    size, its k lowest buckets (stratified first-wave floor), the healthy
+ *    reports so far (the budget of new exposures, rg_exposure_budget) and
+ *    the endpoints assigned; the raised share and the budget are published
+ *    for the check-in path (rg_canary_admit);
+ *  - every exposure not yet taken in is queued with RG_CANARY_CONTROLS
+ *    matched control endpoints of its stratum, drawn by hashing its id;
+ *    a control counts when it is not in the rollout and was heard from in
+ *    the last 1.5 check-in intervals before the exposure began;
+ *  - when an exposure's window [a, a + W] has ended it is resolved:
+ *    failed (failed / reverted / crashed reported), healthy (healthy
+ *    reported by a + W), silent otherwise; each eligible control window is
+ *    silent when the control did not check in during (a, a + W]
+ *    (rg_canary_control_silent). Current-wave windows go to the cell of
+ *    their stratum and period (period p = windows that ended in
+ *    [wave begin + p W, wave begin + (p + 1) W)); earlier waves' windows
+ *    only add to the stratum's failure evidence (prior_trials,
+ *    prior_failed: gate.h);
+ *  - the gate's input is one entry per stratum and period, the pending
+ *    exposures of the current wave on the last one (rg_canary_entries).
+ *
+ * After a restart the state is rebuilt from the stored events of the
+ * rollout's release (applying/healthy/failed at their received time) on
+ * the first tick; exposures whose window had already ended by then are
+ * resolved without control windows (their silence cannot count against
+ * the release, their failures still do).
+ *
+ * Thread-safety: rg_canary_admit may be called from any thread;
+ * rg_canary_measure, rg_canary_note and rg_canary_retain only from the
+ * orchestrator's tick (serialised); rg_canary_last from any thread.
+ */
+#ifndef RG_CANARY_H
+#define RG_CANARY_H
+
+#include "common/err.h"
+#include "health/analyzer.h"
+#include "health/gate.h"
+#include "model/exposure.h"
+#include "model/rollout.h"
+#include "server/fleet.h"
+#include "server/server.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RG_CANARY_CONTROLS 10    /* matched control windows per exposure */
+#define RG_CANARY_MAX_PERIODS 32 /* later windows join the last period */
+#define RG_CANARY_PERSIST_MS 60000 /* an unchanged evaluation is stored at
+                                      most this often */
+
+typedef struct rg_canary rg_canary;
+
+/* Outcome of an exposure window. */
+enum { RG_CANARY_HEALTHY, RG_CANARY_FAILED, RG_CANARY_SILENT };
+
+/* Pure: the outcome of the window [apply_ms, apply_ms + window_ms] of an
+ * endpoint whose slot is c: failed when it reported a failure, healthy
+ * when it reported healthy by the window's end, silent otherwise. */
+int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms);
+
+/* Pure: whether a control endpoint whose last two check-ins were at
+ * last_ms and prev_ms (0: none) was silent during (a_ms, a_ms +
+ * window_ms], judged after the window ended (at most one check-in since). */
+bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
+                              int64_t window_ms);
+
+/* Counts of one stratum in one period of the current wave. */
+typedef struct rg_canary_cell {
+    uint32_t stratum, period;
+    uint64_t healthy, failed, silent, control_windows, control_silent;
+} rg_canary_cell;
+
+/* Pure: the gate's input from n cells (any order), the pending exposures
+ * per stratum (pending[s], s < n_strata) and the earlier waves' failure
+ * evidence (prior_trials[s], prior_failed[s]): per stratum in index order,
+ * one entry per period in order, pending on its last entry, prior on its
+ * first; strata with nothing are left out. names[s] is the stratum's name
+ * (borrowed by the entries). out has room for max entries; cells are
+ * sorted in place. Returns the number of entries written. */
+size_t rg_canary_entries(rg_canary_cell *cells, size_t n, uint32_t n_strata,
+                         const uint64_t *pending, const uint64_t *prior_trials,
+                         const uint64_t *prior_failed,
+                         const char *const *names, rg_stratum_counts *out,
+                         size_t max);
+
+/* Creates an empty state. Returns 0 or RG_ENOMEM. Free with
+ * rg_canary_free (NULL is a no-op). */
+int rg_canary_new(rg_canary **out, rg_err *err);
+void rg_canary_free(rg_canary *c);
+
+/* Check-in path. Whether the endpoint (stratum, bucket in rollout ro,
+ * internal ring) may be assigned ro's release now while ro runs: inside
+ * the stratum's share (the rollout's, raised by the stratified floor) and
+ * within the stratum's exposure budget, which it then takes one place of.
+ * False while ro has not been measured by a tick yet. */
+bool rg_canary_admit(rg_canary *c, const rg_rollout_rec *ro, uint32_t stratum,
+                     uint32_t bucket, bool internal);
+
+/* Tick: measures running rollout ro at now_ms (rebuilding its state from
+ * the store on first sight). Fills *counts and *gate (whose strata point
+ * into c, valid until the next call for ro). Returns 0 or a store error /
+ * RG_ENOMEM. */
+int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
+                      int64_t now_ms, rg_wave_counts *counts,
+                      rg_health_gate_ctx *gate, rg_err *err);
+
+/* Tick: remembers the gate's latest evaluation of rollout id (verdict,
+ * reason, evidence: a JSON object, borrowed). Returns true when it should
+ * be stored: the verdict or rule changed since the last stored one, or
+ * RG_CANARY_PERSIST_MS passed; the caller then stores it and calls again
+ * with stored = true. */
+bool rg_canary_note(rg_canary *c, int64_t id, const rg_gate_result *g,
+                    const json_t *evidence, int64_t now_ms, bool stored);
+
+/* A copy of rollout id's latest evaluation {"at_ms", "verdict", "reason",
+ * "evidence"} (new reference) or NULL when there is none. */
+json_t *rg_canary_last(rg_canary *c, int64_t id);
+
+/* Tick: forgets every rollout not among ids[0..n). */
+void rg_canary_retain(rg_canary *c, const int64_t *ids, size_t n);
+
+#endif
