@@ -48,7 +48,7 @@ class Agent:
             f.write("server = %s\nenrollment_key = %s\nstate_dir = %s\n"
                     "endpoint_id = %s\nos = linux\nos_version = 6\narch = x86_64\n"
                     "tags = %s\ninterval = 0.5\nbackoff_max = 1\ntimeout = 5\n"
-                    "max_starts = %d\nsettle = 0.5\ntrial_deadline = 120\n"
+                    "max_starts = %d\nsettle = 2.5\ntrial_deadline = 120\n"
                     "[channel detections]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
                     "probe = cmp -s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
@@ -87,6 +87,13 @@ class Agent:
             if c["name"] == "detections":
                 return c["trial"]
         return None
+
+    def trial_file(self):
+        try:
+            with open(os.path.join(self.state, "channels", "detections", "trial.json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
 
     def running(self):
         try:
@@ -210,8 +217,11 @@ def run(srv, agents):
     # --- 3. same, with the server stopped during the crash loop -----------
     v3 = release(srv, 3, b"detections v3 slowcrash\n")
     r3 = rollout(srv, v3, PLAN)
-    on_trial = wait_for(lambda: [a for a in agents
-                                 if (a.trial() or {}).get("release") == v3["id"]],
+    # trial.json read directly (fast): the server must stop before the
+    # first crash (2 s after the consumer starts) is reported. `settle`
+    # (2.5 s) is longer, so the verdict comes from counting starts.
+    on_trial = wait_for(lambda: [a for a in agents if a.trial_file().get("release") == v3["id"]
+                                 and a.trial_file().get("crashes") == 0],
                         120, "an agent starts the trial of v3")
     srv.stop()
     a = on_trial[0]
@@ -219,6 +229,8 @@ def run(srv, agents):
              and any(x["sha256"] == v3["sha256"] for x in a.status()["quarantined"]),
              120, a.id + " reverts v3 with the server down")
     wait_for(lambda: a.running() == v1_body, 60, a.id + " runs v1 again (offline)")
+    q = [x for x in a.status()["quarantined"] if x["sha256"] == v3["sha256"]]
+    expect("%d failed starts" % K in q[0]["reason"], "offline revert after K starts", q)
     pending = a.status()["outbox"]["pending"]
     expect(pending >= 1, "the revert waits in the outbox while offline", pending)
     srv.start()

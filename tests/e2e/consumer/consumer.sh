@@ -6,7 +6,7 @@
 set -u
 content=$1
 running=$2
-grep -q slowcrash "$content" 2>/dev/null && { sleep 1; echo "consumer: content says crash" >&2; exit 3; }
+grep -q slowcrash "$content" 2>/dev/null && { sleep 2; echo "consumer: content says crash" >&2; exit 3; }
 grep -q crash "$content" 2>/dev/null && { echo "consumer: content says crash" >&2; exit 3; }
 [ -r "$content" ] || { echo "consumer: no content" >&2; exit 2; }
 cp "$content" "$running.tmp" && mv "$running.tmp" "$running" || exit 2
