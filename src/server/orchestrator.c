@@ -45,11 +45,20 @@ typedef struct target_ctx {
     uint64_t targeted;
 } target_ctx;
 
-static int count_target(void *ctx, const char *id, bool internal)
+/* Endpoints the desired state gives r's release now (desired.c): all of
+ * them once completed, none after a revert, otherwise those inside the
+ * share that were admitted (canary slot ASSIGNED). */
+static int count_target(void *ctx, const rg_fleet_view *v)
 {
     target_ctx *t = ctx;
-    uint32_t b = rg_bucket(t->r->salt, id);
-    if (rg_rollout_assigns(&t->r->plan, &t->r->status, b, internal))
+    const rg_rollout_rec *r = t->r;
+    int state = r->status.state;
+    uint32_t b = rg_bucket(r->salt, v->id);
+    if (!rg_rollout_assigns(&r->plan, &r->status, b, v->internal))
+        return 0;
+    const rg_fleet_canary *cn = rg_fleet_canary_of(v, r->release_id);
+    if (state == RG_RO_COMPLETED || state == RG_RO_PENDING ||
+        (cn && (cn->flags & RG_CN_ASSIGNED)))
         t->targeted++;
     return 0;
 }
@@ -63,7 +72,7 @@ int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
     if (rc < 0)
         return rc;
     target_ctx t = {.r = r, .targeted = 0};
-    rg_fleet_foreach(srv->fleet, count_target, &t);
+    rg_fleet_scan(srv->fleet, count_target, &t);
     out->fleet = rg_fleet_size(srv->fleet);
     out->targeted = t.targeted;
     out->exposed = ev.applying;

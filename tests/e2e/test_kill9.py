@@ -21,9 +21,9 @@ KILLS = 22
 AGENTS = 24
 INTERNAL = 3
 PLAN = {"name": "custom", "on_halt": "revert", "waves": [
-    {"name": "ring", "internal": True, "share": 0, "min_endpoints": 1, "min_bake_s": 1},
-    {"name": "quarter", "share": 25, "min_endpoints": 1, "min_bake_s": 1},
-    {"name": "all", "share": 100, "min_endpoints": 1, "min_bake_s": 1}]}
+    {"name": "ring", "internal": True, "share": 0, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2},
+    {"name": "quarter", "share": 25, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2},
+    {"name": "all", "share": 100, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2}]}
 
 
 class Shared:
