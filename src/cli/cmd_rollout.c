@@ -1,5 +1,6 @@
 /* cmd_rollout.c - `rollgate rollout start|status|list|pause|resume|abort|
- * rollback`: /v1/rollouts and its operator actions. */
+ * rollback|explain`: /v1/rollouts, its operator actions and the health
+ * gate's decisions with their evidence. */
 #include "cli/cmd.h"
 #include "cli/fmt.h"
 #include "cli/view.h"
@@ -367,7 +368,152 @@ static int rollout_rollback(rg_cli *cli, const rg_cli_args *a)
     return rollout_action(cli, a, "rollback");
 }
 
+/* Prints one analysis of a gate's evidence (gate.h "analysis" or
+ * "pooled"): its statistics against the thresholds and its strata. */
+static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
+{
+    static const char *const headers[] = {
+        "STRATUM", "EXPOSED", "HEALTHY", "FAILED", "SILENT", "PENDING",
+        "CONTROL", "CTL_SILENT", "RHO", "SILENCE_LLR", "FAILURE_LLR",
+        "EARLIER_FAILED", NULL};
+    const json_t *th = json_object_get(a, "thresholds");
+    const json_t *llr = json_object_get(a, "llr");
+    double halt = json_real_value(json_object_get(th, "halt"));
+    double pass = json_real_value(json_object_get(th, "pass"));
+    if (fprintf(cli->out,
+                "  %s: halt when silence %.2f or failures %.2f >= %.2f; pass "
+                "when silence %.2f and failures %.2f >= %.2f\n",
+                title, json_real_value(json_object_get(llr, "silence_halt")),
+                json_real_value(json_object_get(llr, "failure_halt")), halt,
+                json_real_value(json_object_get(llr, "silence_pass")),
+                json_real_value(json_object_get(llr, "failure_pass")),
+                pass) < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(a, "strata"), i, e)
+    {
+        rg_cli_table_cell(&t, rg_cli_jstr(e, "stratum", "-"));
+        static const char *const keys[] = {
+            "exposed",         "exposed_healthy", "exposed_failed",
+            "exposed_silent",  "exposed_pending", "control_windows",
+            "control_silent"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(e, keys[k]));
+        rg_cli_table_cellf(&t, "%.3f",
+                           json_real_value(json_object_get(e, "rho")));
+        rg_cli_table_cellf(&t, "%.2f",
+                           json_real_value(json_object_get(e, "silence_llr")));
+        rg_cli_table_cellf(&t, "%.2f",
+                           json_real_value(json_object_get(e, "failure_llr")));
+        rg_cli_table_cellf(&t, "%lld of %lld",
+                           (long long)rg_cli_jint(e, "prior_failed"),
+                           (long long)rg_cli_jint(e, "prior_trials"));
+    }
+    return rg__cli_print_table(cli, &t);
+}
+
+/* Prints one decision (or evaluation) with the health gate's evidence. */
+static int explain_one(rg_cli *cli, const json_t *d, const char *what)
+{
+    char at[RG_CLI_FMT_MAX];
+    const json_t *ev = json_object_get(d, "evidence");
+    const json_t *gate = json_object_get(ev, "gate");
+    const json_t *ge = json_object_get(gate, "evidence");
+    rg_cli_fmt_iso(at, sizeof at, rg_cli_jint(d, "at_ms"));
+    int w = fprintf(cli->out, "\n%s %s: %s\n", what, at,
+                    rg_cli_jstr(d, "reason", ""));
+    if (w >= 0 && gate)
+        w = fprintf(cli->out, "  verdict %s (rule %s)\n",
+                    rg_cli_jstr(gate, "verdict", "-"),
+                    rg_cli_jstr(ge, "rule", "-"));
+    if (w < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    const json_t *an = json_object_get(ge, "analysis");
+    if (!an)
+        return 0;
+    const json_t *p = json_object_get(an, "params");
+    const json_t *c = json_object_get(ev, "counts");
+    const json_t *bake = json_object_get(ge, "bake");
+    if (fprintf(cli->out,
+                "  W %llds, alpha %g, beta %g, tolerated excess %g, harmless "
+                "failures %g; baked %llds of at least %llds\n"
+                "  rollout: %lld targeted, %lld exposed, %lld healthy, %lld "
+                "failed, %lld silent of %lld endpoints\n",
+                (long long)(rg_cli_jint(p, "window_ms") / 1000),
+                json_real_value(json_object_get(p, "alpha")) * 2.0,
+                json_real_value(json_object_get(p, "beta")),
+                json_real_value(json_object_get(p, "tolerated_excess")),
+                json_real_value(json_object_get(p, "baseline_failure")),
+                (long long)(rg_cli_jint(bake, "elapsed_ms") / 1000),
+                (long long)(rg_cli_jint(bake, "min_bake_ms") / 1000),
+                (long long)rg_cli_jint(c, "targeted"),
+                (long long)rg_cli_jint(c, "exposed"),
+                (long long)rg_cli_jint(c, "healthy"),
+                (long long)rg_cli_jint(c, "failed"),
+                (long long)rg_cli_jint(c, "silent"),
+                (long long)rg_cli_jint(c, "fleet")) < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    int rc = explain_analysis(cli, "per stratum (alpha/2)", an);
+    if (!rc && json_object_get(ge, "pooled"))
+        rc = explain_analysis(cli, "pooled (alpha/2)",
+                              json_object_get(ge, "pooled"));
+    return rc;
+}
+
+/* `rollout explain ID [--all]`: the gate's decisions with their evidence:
+ * every transition, the evaluations too with --all, and the latest
+ * evaluation. */
+static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
+{
+    int64_t id;
+    json_t *res = NULL;
+    bool all = rg_cli_args_has(a, "all");
+    int rc = rg__cli_id(cli, "rollout", a->pos[0], &id);
+    if (!rc)
+        rc = rg__cli_callf(cli, "GET", NULL, &res, "/v1/rollouts/%lld",
+                           (long long)id);
+    if (!rc && cli->json) {
+        rc = rg__cli_print_json(cli, res);
+        goto cleanup;
+    }
+    if (!rc &&
+        fprintf(cli->out, "rollout %lld: %s, wave %lld %s\n", (long long)id,
+                rg_cli_jstr(res, "state", "-"),
+                (long long)rg_cli_jint(res, "wave"),
+                rg_cli_jstr(res, "wave_name", "-")) < 0)
+        rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(res, "decisions"), i, d)
+    {
+        if (rc)
+            break;
+        bool moved = strcmp(rg_cli_jstr(d, "from", ""),
+                            rg_cli_jstr(d, "to", "")) != 0 ||
+                     rg_cli_jint(d, "from_wave") != rg_cli_jint(d, "to_wave");
+        if (moved || all)
+            rc = explain_one(cli, d, moved ? "decision" : "evaluation");
+    }
+    const json_t *last = json_object_get(res, "evaluation");
+    if (!rc && json_is_object(last)) {
+        json_t *d2 = json_pack("{s:O, s:O, s:O}", "at_ms",
+                               json_object_get(last, "at_ms"), "reason",
+                               json_object_get(last, "reason"), "evidence",
+                               json_object_get(last, "evidence"));
+        rc = d2 ? explain_one(cli, d2, "latest evaluation")
+                : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+        json_decref(d2);
+    }
+cleanup:
+    json_decref(res);
+    return rc;
+}
+
 static const char *const start_opts[] = {"release:", "plan:", NULL};
+static const char *const explain_opts[] = {"all", NULL};
 static const char *const list_opts[] = {"active", NULL};
 static const char *const action_opts[] = {"reason:", NULL};
 #define REASON_HELP                                                            \
@@ -397,5 +543,11 @@ const rg_cli_command rg__cli_cmds_rollout[] = {
     {"rollout", "rollback", "ID --reason \"...\"",
      "end the rollout and return exposed endpoints to the previous release",
      REASON_HELP, action_opts, 1, 1, true, rollout_rollback},
+    {"rollout", "explain", "ID [--all]",
+     "the health gate's decisions with their evidence: per stratum counts of "
+     "both cohorts, rho, llrs against the thresholds, alpha, beta, W",
+     "  --all              every stored evaluation, not only the transitions\n"
+     "                     and the latest evaluation\n",
+     explain_opts, 1, 1, true, rollout_explain},
     {0},
 };

@@ -5,6 +5,8 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/auth.h"
+#include "server/canary.h"
+#include "server/desired.h"
 #include "server/fleet.h"
 #include "server/orchestrator.h"
 
@@ -73,6 +75,9 @@ static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
         return NULL;
     }
     json_object_set_new(out, "decisions", decisions);
+    /* The health gate's latest evaluation (canary.h), null before one. */
+    json_t *last = rg_canary_last(rg_desired_canary(srv->desired), r->id);
+    json_object_set_new(out, "evaluation", last ? last : json_null());
     return out;
 oom:
     json_decref(out);
