@@ -80,6 +80,7 @@ typedef struct launch {
     rg__filter filter;
     const rg_sandbox_limits *lim;
     bool nproc_binds;
+    pid_t parent;             /* the process that forked the command */
 } launch;
 
 rg_sandbox_limits rg_sandbox_limits_default(void)
@@ -172,6 +173,11 @@ static _Noreturn void child(const launch *l)
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             sigaction(sig, &dfl, NULL);
+    /* The wall-clock limit is the parent's to enforce: if the parent dies
+     * (rollgated killed mid-preflight), the command dies with it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != l->parent)
+        _exit(127);
     /* Every descriptor the parent made is >= 3 and close-on-exec. */
     if (dup2(l->in_fd, 0) < 0 || dup2(l->out[1], 1) < 0 ||
         dup2(l->err[1], 2) < 0)
@@ -606,6 +612,7 @@ int rg_sandbox_run(const rg_sandbox_config *cfg, rg_sandbox_result *res,
     l.nproc_binds = nproc_binds();
 
     int64_t start = rg_monotonic_ms();
+    l.parent = getpid();
     pid = fork();
     if (pid < 0) {
         rc = rg_err_set(err, RG_EIO, "sandbox: fork: %s", strerror(errno));
