@@ -73,15 +73,19 @@ bold "A rollout through waves (a short plan for the demo)"
 plan="$root/var/demo-plan.json"
 cat > "$plan" <<'JSON'
 {"name": "demo", "waves": [
-  {"name": "internal", "internal": true, "share": 0, "min_bake_s": 2, "window_s": 60},
-  {"name": "canary", "share": 10, "min_endpoints": 1, "min_bake_s": 2, "window_s": 60},
-  {"name": "everyone", "share": 100, "min_bake_s": 2, "window_s": 60}]}
+  {"name": "internal", "internal": true, "share": 0, "min_bake_s": 2, "window_s": 5},
+  {"name": "canary", "share": 10, "min_endpoints": 1, "min_bake_s": 2, "window_s": 5},
+  {"name": "everyone", "share": 100, "min_bake_s": 2, "window_s": 5}]}
 JSON
 run "$rollgate" rollout start --release "$release" --plan "@$plan"
 rollout=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
 
 bold "The endpoint checks in, is offered the release, applies it and confirms"
-desired=$(checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[]}')
+# admitted once the orchestrator has measured the rollout (its next tick)
+for _ in $(seq 1 50); do
+    desired=$(checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[]}')
+    case "$desired" in *'"desired":{}'*) sleep 0.2 ;; *) break ;; esac
+done
 echo "$desired" | python3 -m json.tool
 sha=$(echo "$desired" | json_field '["desired"]["detections"]["sha256"]')
 curl -fsS -H "Authorization: Bearer $ep_token" "$url/v1/agent/artifacts/$sha" -o "$root/var/downloaded.rules"
@@ -101,6 +105,58 @@ for _ in $(seq 1 60); do
 done
 echo
 run "$rollgate" rollout status "$rollout"
+
+sim="$build/src/sim/rollgate-sim"
+bold "A simulated fleet: 300 agents over real HTTP (rollgate-sim live), 3 strata"
+key2=$("$rollgate" --json enroll-key create --uses 300 | json_field '["key"]')
+"$sim" live --server "$url" --endpoints 300 --enroll-key "$key2" --interval 2 \
+    --duration 150 --crash-checkins 2 --prefix fleet &
+simpid=$!
+stop_all() { kill "$simpid" 2>/dev/null || true; wait "$simpid" 2>/dev/null || true; stop_server; }
+trap stop_all EXIT
+live_plan="$root/var/demo-live-plan.json"
+cat > "$live_plan" <<'JSON'
+{"name": "demo-live", "on_halt": "revert", "waves": [
+  {"name": "internal", "internal": true, "share": 0, "min_bake_s": 2, "window_s": 10},
+  {"name": "10%", "share": 10, "min_endpoints": 1, "min_bake_s": 2, "window_s": 10},
+  {"name": "everyone", "share": 100, "min_endpoints": 1, "min_bake_s": 2, "window_s": 10}]}
+JSON
+# wait ROLLOUT STATE...: progress until the rollout reaches one of STATEs
+wait_rollout() {
+    local id=$1; shift
+    for _ in $(seq 1 120); do
+        st=$("$rollgate" --json rollout status "$id" | json_field '["state"], d["wave_name"], d["counts"]["targeted"], d["counts"]["exposed"], d["counts"]["healthy"]')
+        printf '  rollout %s: %s\n' "$id" "$st"
+        for want in "$@"; do
+            case "$st" in "$want "*) return 0 ;; esac
+        done
+        sleep 2
+    done
+}
+sleep 4
+
+bold "A good release (v292) goes out through the waves; exposure grows with healthy reports"
+printf 'rule named-pipe-detect v292\n' > "$root/var/channel-292.rules"
+run "$rollgate" release create --channel detections --file "$root/var/channel-292.rules" \
+    --version 292 --notes "tune named-pipe rule"
+rel292=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
+run "$rollgate" rollout start --release "$rel292" --plan "@$live_plan"
+ro292=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
+wait_rollout "$ro292" completed halted paused
+
+bold "A bad release (v293) crashes every windows-10 endpoint: halted in its first wave, reverted"
+printf 'rule named-pipe-detect v293\nFAULT crash windows-10-x86_64\n' > "$root/var/channel-293.rules"
+run "$rollgate" release create --channel detections --file "$root/var/channel-293.rules" \
+    --version 293 --notes "new template (21 fields)"
+rel293=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
+run "$rollgate" rollout start --release "$rel293" --plan "@$live_plan"
+ro293=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
+wait_rollout "$ro293" halted completed paused
+sleep 6
+bold "Why: rollgate rollout explain $ro293"
+run "$rollgate" rollout explain "$ro293"
+kill "$simpid" 2>/dev/null || true
+wait "$simpid" 2>/dev/null || true
 
 bold "Who did what, when, why"
 run "$rollgate" audit --limit 10
