@@ -27,10 +27,10 @@ K = 3
 INTERNAL = {"ag-00", "ag-01", "ag-02"}
 CONSUMER = os.path.join(rg.SOURCE_DIR, "tests", "e2e", "consumer", "consumer.sh")
 PLAN = {"name": "custom", "on_halt": "revert", "waves": [
-    {"name": "ring", "internal": True, "share": 0, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2},
-    {"name": "ten", "share": 10, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2},
-    {"name": "half", "share": 50, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2},
-    {"name": "all", "share": 100, "min_endpoints": 1, "min_bake_s": 1, "window_s": 2}]}
+    {"name": "ring", "internal": True, "share": 0, "min_endpoints": 1, "min_bake_s": 1, "window_s": 8},
+    {"name": "ten", "share": 10, "min_endpoints": 1, "min_bake_s": 1, "window_s": 8},
+    {"name": "half", "share": 50, "min_endpoints": 1, "min_bake_s": 1, "window_s": 8},
+    {"name": "all", "share": 100, "min_endpoints": 1, "min_bake_s": 1, "window_s": 8}]}
 HOLD = {"name": "hold", "on_halt": "revert", "waves": [
     {"name": "everyone", "share": 100, "min_endpoints": 1, "min_bake_s": 3600,
      "max_bake_s": 0}]}
