@@ -121,6 +121,12 @@ struct rg__store_ops {
     int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err);
+    int (*policy_create)(void *impl, rg_policy_rec *p,
+                         const rg_audit_rec *audit, rg_err *err);
+    int (*policy_list)(void *impl, int (*fn)(void *ctx, const rg_policy_rec *p),
+                       void *ctx, rg_err *err);
+    int (*policy_delete)(void *impl, int64_t id, rg_policy_rec *out,
+                         const rg_audit_rec *audit, rg_err *err);
 };
 
 struct rg_store {

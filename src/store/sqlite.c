@@ -175,8 +175,24 @@ static const char *const migration3[] = {
     NULL,
 };
 
+/* 4: group policies - a selector holding matching endpoints one release
+ * behind on a channel (n-1) or on a pinned release. */
+static const char *const migration4[] = {
+    "CREATE TABLE policies ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " channel_id INTEGER NOT NULL REFERENCES channels(id),"
+    " selector_json TEXT NOT NULL,"
+    " mode TEXT NOT NULL CHECK (mode IN ('n-1', 'pin')),"
+    " release_id INTEGER REFERENCES releases(id),"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " CHECK ((mode = 'pin') = (release_id IS NOT NULL)))",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration1, migration2,
-                                                migration3};
+                                                migration3, migration4};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -234,6 +250,13 @@ enum {
     ST_EVENT_COUNTS,
     ST_EVENT_LIST,
     ST_ROLLOUT_EXISTS,
+    ST_POLICY_CHANNEL,
+    ST_POLICY_RELEASE_CHANNEL,
+    ST_POLICY_COUNT,
+    ST_POLICY_INSERT,
+    ST_POLICY_LIST,
+    ST_POLICY_GET,
+    ST_POLICY_DELETE,
     ST__COUNT
 };
 
@@ -260,6 +283,11 @@ enum {
 #define TOKEN_COLS \
     "SELECT id, name, role, hash, created_ms, expires_ms, revoked_ms," \
     " created_by FROM tokens"
+
+#define POLICY_COLS \
+    "SELECT p.id, p.name, p.channel_id, c.name, p.selector_json, p.mode," \
+    " p.release_id, p.created_ms, p.created_by FROM policies p" \
+    " JOIN channels c ON c.id = p.channel_id"
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -389,6 +417,15 @@ static const char *const sql_text[ST__COUNT] = {
         " received_ms, detail FROM events WHERE release_id = ?"
         " ORDER BY received_ms",
     [ST_ROLLOUT_EXISTS] = "SELECT 1 FROM rollouts WHERE id = ?",
+    [ST_POLICY_CHANNEL] = "SELECT id FROM channels WHERE name = ?",
+    [ST_POLICY_RELEASE_CHANNEL] = "SELECT channel_id FROM releases WHERE id = ?",
+    [ST_POLICY_COUNT] = "SELECT count(*) FROM policies",
+    [ST_POLICY_INSERT] =
+        "INSERT INTO policies (name, channel_id, selector_json, mode,"
+        " release_id, created_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_POLICY_LIST] = POLICY_COLS " ORDER BY p.id",
+    [ST_POLICY_GET] = POLICY_COLS " WHERE p.id = ?",
+    [ST_POLICY_DELETE] = "DELETE FROM policies WHERE id = ?",
 };
 
 typedef struct sq {
@@ -2082,6 +2119,174 @@ cleanup:
     return finish(q, rc, err);
 }
 
+/* --- group policies ------------------------------------------------------ */
+
+static int read_policy(sqlite3_stmt *st, rg_policy_rec *p, rg_err *err)
+{
+    int rc;
+    p->id = sqlite3_column_int64(st, 0);
+    if ((rc = COL_TEXT(st, 1, p, name)))
+        return rc;
+    p->channel_id = sqlite3_column_int64(st, 2);
+    if ((rc = COL_TEXT(st, 3, p, channel)) ||
+        (rc = COL_TEXT(st, 4, p, selector_json)) ||
+        (rc = COL_TEXT(st, 5, p, mode)))
+        return rc;
+    p->release_id = sqlite3_column_int64(st, 6);
+    p->created_ms = sqlite3_column_int64(st, 7);
+    return COL_TEXT(st, 8, p, created_by);
+}
+
+/* Runs the cached one-integer query id with text or integer argument;
+ * *found tells whether a row came back. Caller holds the lock. */
+static int query_int(sq *q, int id, const char *text, int64_t arg,
+                     int64_t *out, bool *found, rg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(q, id, &st, err);
+    if (rc)
+        return rc;
+    if (text)
+        bind_text(st, 1, text);
+    else if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_int64(st, 1, arg);
+    rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(q, rc, err, "policy");
+    return 0;
+}
+
+static int sq_policy_create(void *impl, rg_policy_rec *p,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0, channel_id = 0, v = 0;
+    bool found = false;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = query_int(q, ST_POLICY_CHANNEL, p->channel, 0, &channel_id,
+                        &found, err)))
+        goto cleanup;
+    if (!found) {
+        rc = rg_err_field(err, RG_ENOTFOUND, "channel",
+                          "channel '%s' not found", p->channel);
+        goto cleanup;
+    }
+    if (p->release_id) {
+        if ((rc = query_int(q, ST_POLICY_RELEASE_CHANNEL, NULL, p->release_id,
+                            &v, &found, err)))
+            goto cleanup;
+        if (!found || v != channel_id) {
+            rc = rg_err_field(err, RG_ENOTFOUND, "release",
+                              "release %lld not found on channel '%s'",
+                              (long long)p->release_id, p->channel);
+            goto cleanup;
+        }
+    }
+    if ((rc = query_int(q, ST_POLICY_COUNT, NULL, 0, &v, &found, err)))
+        goto cleanup;
+    if (v >= RG_POLICIES_MAX) {
+        rc = rg_err_set(err, RG_ECONFLICT,
+                        "policy '%s': at most %d policies may exist", p->name,
+                        RG_POLICIES_MAX);
+        goto cleanup;
+    }
+    if ((rc = stmt(q, ST_POLICY_INSERT, &st, err)))
+        goto cleanup;
+    bind_text(st, 1, p->name);
+    sqlite3_bind_int64(st, 2, channel_id);
+    bind_text(st, 3, p->selector_json);
+    bind_text(st, 4, p->mode);
+    bind_ref(st, 5, p->release_id);
+    sqlite3_bind_int64(st, 6, p->created_ms);
+    bind_text(st, 7, p->created_by);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
+            rc = rg_err_field(err, RG_ECONFLICT, "name",
+                              "policy '%s' already exists", p->name);
+        else
+            rc = db_fail(q, rc, err, "policy create");
+        goto cleanup;
+    }
+    id = sqlite3_last_insert_rowid(q->db);
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    rc = finish(q, rc, err);
+    if (rc == 0) {
+        p->id = id;
+        p->channel_id = channel_id;
+    }
+    return rc;
+}
+
+static int sq_policy_list(void *impl,
+                          int (*fn)(void *ctx, const rg_policy_rec *p),
+                          void *ctx, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_policy_rec p;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_POLICY_LIST, &st, err)))
+        goto cleanup;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = read_policy(st, &p, err)) || (rc = fn(ctx, &p)))
+            goto cleanup;
+    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "policy list");
+cleanup:
+    done(st);
+    unlock(q);
+    return rc;
+}
+
+static int sq_policy_delete(void *impl, int64_t id, rg_policy_rec *out,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_policy_rec p;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_POLICY_GET, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = read_policy(st, &p, err);
+    else if (rc == SQLITE_DONE)
+        rc = rg_err_set(err, RG_ENOTFOUND, "policy %lld not found",
+                        (long long)id);
+    else
+        rc = db_fail(q, rc, err, "policy delete");
+    done(st);
+    st = NULL;
+    if (rc)
+        goto cleanup;
+    if ((rc = stmt(q, ST_POLICY_DELETE, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "policy delete");
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    rc = finish(q, rc, err);
+    if (rc == 0 && out)
+        *out = p;
+    return rc;
+}
+
 const struct rg__store_ops rg__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2119,4 +2324,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
     .decision_append = sq_decision_append,
+    .policy_create = sq_policy_create,
+    .policy_list = sq_policy_list,
+    .policy_delete = sq_policy_delete,
 };

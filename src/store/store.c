@@ -587,3 +587,47 @@ int rg_store_event_counts(rg_store *s, int64_t release_id,
 {
     return s->ops->event_counts(s->impl, release_id, out, err);
 }
+
+/* --- group policies ------------------------------------------------------- */
+
+static const char *const policy_modes[] = {"n-1", "pin", NULL};
+
+int rg_store_policy_create(rg_store *s, rg_policy_rec *p,
+                           const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(p, name, true, "name")) ||
+        (rc = TEXT(p, channel, true, "channel")) ||
+        (rc = TEXT(p, selector_json, true, "selector")) ||
+        (rc = json_object_text(p->selector_json, false, "selector", err)) ||
+        (rc = TEXT(p, mode, true, "mode")) ||
+        (rc = TEXT(p, created_by, false, "created_by")) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (!one_of(p->mode, policy_modes))
+        return rg_err_field(err, RG_EINVAL, "mode",
+                            "policy mode '%s': must be n-1 or pin", p->mode);
+    bool pin = strcmp(p->mode, "pin") == 0;
+    if (pin ? p->release_id < 1 : p->release_id != 0)
+        return rg_err_field(err, RG_EINVAL, "release",
+                            "policy '%s': %s", p->name,
+                            pin ? "a pin needs a release"
+                                : "an n-1 policy takes no release");
+    return s->ops->policy_create(s->impl, p, audit, err);
+}
+
+int rg_store_policy_list(rg_store *s,
+                         int (*fn)(void *ctx, const rg_policy_rec *p),
+                         void *ctx, rg_err *err)
+{
+    return s->ops->policy_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
+                           const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->policy_delete(s->impl, id, out, audit, err);
+}

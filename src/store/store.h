@@ -155,6 +155,26 @@ typedef struct rg_enroll_key_rec {
     char created_by[RG_NAME_MAX + 1];
 } rg_enroll_key_rec;
 
+/* A group policy (schema 4): endpoints matching selector are held on
+ * channel: one release behind ("n-1": the channel's current release, i.e.
+ * the release of its last completed rollout) or on a pinned release
+ * ("pin": release_id). selector_json is the API's selector object
+ * ({"tag": "..."} or {"attribute": {...}}), stored as given; the server
+ * validates and interprets it (server/policy.h). */
+#define RG_POLICIES_MAX 64      /* policies at once, fleet-wide */
+#define RG_SELECTOR_MAX 1024    /* a policy's selector, as JSON text */
+typedef struct rg_policy_rec {
+    int64_t id;
+    char name[RG_NAME_MAX + 1];    /* unique */
+    int64_t channel_id;            /* set by the store from channel */
+    char channel[RG_NAME_MAX + 1];
+    char selector_json[RG_SELECTOR_MAX + 1];
+    char mode[8];                  /* "n-1" or "pin" */
+    int64_t release_id;            /* pin: a release of channel; n-1: 0 */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+} rg_policy_rec;
+
 typedef struct rg_endpoint_rec {
     char id[RG_EPID_MAX + 1];
     char token_hash[RG_HASH_HEX];
@@ -348,6 +368,24 @@ int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
 int rg_store_endpoint_load(rg_store *s,
                            int (*fn)(void *ctx, const rg_endpoint_rec *e),
                            void *ctx, rg_err *err);
+
+/* --- group policies (schema 4) ---------------------------------------- */
+/* Inserts p (name, channel by name, selector_json: a JSON object, mode,
+ * release_id, created_*), fills p->id and p->channel_id. RG_EINVAL for a
+ * bad mode or a release_id that does not fit it (pin needs one, n-1 none);
+ * RG_ENOTFOUND for an unknown channel (field "channel") or a release that
+ * is not the channel's (field "release"); RG_ECONFLICT when the name
+ * exists (field "name") or RG_POLICIES_MAX policies exist. */
+int rg_store_policy_create(rg_store *s, rg_policy_rec *p,
+                           const rg_audit_rec *audit, rg_err *err);
+/* Every policy, oldest first. */
+int rg_store_policy_list(rg_store *s,
+                         int (*fn)(void *ctx, const rg_policy_rec *p),
+                         void *ctx, rg_err *err);
+/* Deletes policy id, copying it into *out first (out may be NULL).
+ * RG_ENOTFOUND for an unknown id. */
+int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
+                           const rg_audit_rec *audit, rg_err *err);
 
 /* --- agent events ----------------------------------------------------- */
 /* Records n events in one transaction; an event whose (endpoint_id,

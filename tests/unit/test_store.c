@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 3);
+    assert_int_equal(rg_store_schema_version(f->s), 4);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 3);
+    assert_int_equal(rg_store_schema_version(f->s), 4);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1092,7 +1092,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 2);
 
     /* 2 -> 3: preflight. Old channels have none, old releases "none". */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 3, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 3);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     assert_string_equal(c.preflight.engine, "");
@@ -1103,6 +1103,14 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 3);
+
+    /* 3 -> 4: group policies, none yet; the old data stays. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 4);
+    assert_int_equal(rg_store_policy_list(s, NULL, NULL, &f->err), 0);
+    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 4);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
