@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/murmur3.h"
 #include "model/bucket.h"
+#include "server/desired.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -276,6 +277,8 @@ static int rebuild_one(void *ctx, const rg_event_rec *e)
 typedef struct scan_ctx {
     const rg_rollout_rec *ro;
     const rg_exposure_params *xp;
+    const uint8_t *held; /* per profile: held by a policy (rg_desired_held) */
+    uint32_t n_held;
     scan_ep *eps;
     size_t n, cap;
     fresh *fr;
@@ -305,7 +308,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 static int scan_one(void *ctx, const rg_fleet_view *v)
 {
     scan_ctx *x = ctx;
-    if (v->stratum >= MAXS)
+    /* Held endpoints are outside the rollout: neither exposed nor control.
+     * A profile newer than the table is left out until the next tick. */
+    if (v->stratum >= MAXS ||
+        (x->held && (v->profile >= x->n_held || x->held[v->profile])))
         return 0;
     if (grow((void **)&x->eps, &x->cap, x->n + 1, sizeof *x->eps) < 0) {
         x->oom = 1;
@@ -480,6 +486,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     rg_exposure_params xp;
     uint32_t *order = NULL;
     size_t *start = NULL;
+    uint8_t *held = NULL;
     scan_ctx *x = NULL;
     memset(counts, 0, sizeof *counts);
     memset(gate, 0, sizeof *gate);
@@ -503,6 +510,11 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
 
     x->ro = ro;
     x->xp = &xp;
+    if (srv->desired &&
+        (rc = rg_desired_held(srv->desired, srv->fleet, ro->channel_id, &held,
+                              &x->n_held, err)) < 0)
+        goto cleanup;
+    x->held = held;
     rg_fleet_scan(srv->fleet, scan_one, x);
     uint32_t n_strata = rg_fleet_strata(srv->fleet);
     if (n_strata > MAXS)
@@ -593,7 +605,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     uint64_t targeted = 0;
     for (uint32_t s = 0; s < n_strata; s++)
         targeted += atomic_load(&st->assigned[s]);
-    counts->fleet = rg_fleet_size(srv->fleet);
+    counts->fleet = x->n; /* the target fleet: held endpoints left out */
     counts->targeted = targeted;
     counts->exposed = x->exposed;
     counts->healthy = x->healthy_total;
@@ -605,6 +617,7 @@ cleanup:
         free(x->fr);
     }
     free(x);
+    free(held);
     free(order);
     free(start);
     return rc;

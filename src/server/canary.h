@@ -31,6 +31,10 @@
  *    prior_failed: gate.h);
  *  - the gate's input is one entry per stratum and period, the pending
  *    exposures of the current wave on the last one (rg_canary_entries).
+ * Endpoints a group policy holds on the rollout's channel (desired.h,
+ * rg_desired_held) are not part of its target fleet: the scan leaves them
+ * out (no stratum size, floor, budget, exposure or control window), and
+ * the wave counts' fleet is the target fleet's size.
  *
  * After a restart the state is rebuilt from the stored events of the
  * rollout's release (applying/healthy/failed at their received time) on

@@ -1,17 +1,32 @@
 /* desired.c - see desired.h. */
 #include "desired.h"
 
+#include "common/log.h"
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Which policies match each attribute profile (fleet.h), filled on first
+ * need: chunks of PCHUNK entries, allocated and published lock-free. */
+#define PCHUNK 4096u
+#define PCHUNKS 256u /* profiles 0 .. PCHUNK * PCHUNKS - 1 are cached */
+
+typedef struct pmatch {
+    _Atomic uint64_t mask; /* bit i: snapshot policy i matches */
+    _Atomic uint32_t known;
+} pmatch;
 
 typedef struct snapshot {
     size_t n;
     rg_desired_channel *ch;
+    size_t n_pol; /* <= RG_POLICIES_MAX, in rg_policy_precedes order */
+    rg_desired_policy *pol;
+    _Atomic(pmatch *) pm[PCHUNKS];
 } snapshot;
 
 struct rg_desired {
@@ -82,6 +97,31 @@ void rg_desired_pick_for(const rg_desired_channel *c, const char *endpoint_id,
     }
 }
 
+/* The time rollout ro would complete if every wave passed at its
+ * minimum bake time: no bucket is inside any share. */
+static int64_t completion_ms(const rg_rollout_rec *ro, int64_t now_ms,
+                             uint64_t fleet)
+{
+    return earliest_ms(ro, UINT32_MAX, false, now_ms, fleet);
+}
+
+void rg_desired_pick_held(const rg_desired_channel *c,
+                          const rg_desired_policy *pol, int64_t now_ms,
+                          uint64_t fleet_size, rg_desired_pick *out)
+{
+    memset(out, 0, sizeof *out);
+    if (pol->mode == RG_POLICY_PIN) {
+        out->release = &pol->pinned;
+        return;
+    }
+    out->release = c->current.id ? &c->current : NULL;
+    if (c->has_rollout && announcing(c->rollout.status.state) &&
+        c->release.id != c->current.id) {
+        out->notice = &c->release;
+        out->earliest_ms = completion_ms(&c->rollout, now_ms, fleet_size);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* loading                                                            */
 
@@ -128,8 +168,47 @@ static void snapshot_free(snapshot *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < PCHUNKS; i++)
+        free(atomic_load(&s->pm[i]));
+    free(s->pol);
     free(s->ch);
     free(s);
+}
+
+/* Keeps policy p (its selector parsed) in l->snap; a stored selector this
+ * build cannot read is skipped with a warning. */
+static int load_policy(void *ctx, const rg_policy_rec *p)
+{
+    load_ctx *l = ctx;
+    snapshot *s = l->snap;
+    rg_err err;
+    rg_err_clear(&err);
+    if (s->n_pol == RG_POLICIES_MAX)
+        return 0;
+    rg_desired_policy *d = &s->pol[s->n_pol];
+    json_t *v = json_loads(p->selector_json, 0, NULL);
+    int rc = rg_policy_selector_parse(v, &d->sel, &err);
+    json_decref(v);
+    int mode = rg_policy_mode_parse(p->mode);
+    if (rc < 0 || mode < 0) {
+        rg_warn("policy %lld '%s': ignored: %s", (long long)p->id, p->name,
+                rc < 0 ? err.msg : "unknown mode");
+        return 0;
+    }
+    d->id = p->id;
+    d->channel_id = p->channel_id;
+    d->mode = mode;
+    d->pinned.id = p->release_id;
+    s->n_pol++;
+    return 0;
+}
+
+static int cmp_policy(const void *a, const void *b)
+{
+    const rg_desired_policy *x = a, *y = b;
+    if (rg_policy_precedes(x->mode, x->id, y->mode, y->id))
+        return -1;
+    return rg_policy_precedes(y->mode, y->id, x->mode, x->id) ? 1 : 0;
 }
 
 static int release_get(rg_store *st, int64_t id, rg_release_rec *out,
@@ -148,9 +227,16 @@ static int snapshot_load(rg_store *st, snapshot **out, rg_err *err)
     l.snap = calloc(1, sizeof *l.snap);
     if (!l.snap)
         return rg_err_set(err, RG_ENOMEM, "out of memory loading channels");
+    l.snap->pol = calloc(RG_POLICIES_MAX, sizeof *l.snap->pol);
+    if (!l.snap->pol) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory loading policies");
+        goto cleanup;
+    }
     rc = rg_store_channel_list(st, load_channel, &l, err);
     if (rc == 0)
         rc = rg_store_rollout_list(st, false, load_rollout, &l, err);
+    if (rc == 0)
+        rc = rg_store_policy_list(st, load_policy, &l, err);
     if (l.oom) {
         rc = rg_err_set(err, RG_ENOMEM, "out of memory loading channels");
         goto cleanup;
@@ -165,6 +251,13 @@ static int snapshot_load(rg_store *st, snapshot **out, rg_err *err)
         if (rc == 0 && d->has_rollout)
             rc = release_get(st, d->rollout.prev_release_id, &d->prev, err);
     }
+    for (size_t i = 0; i < l.snap->n_pol && rc == 0; i++) {
+        rg_desired_policy *p = &l.snap->pol[i];
+        if (p->mode == RG_POLICY_PIN)
+            rc = release_get(st, p->pinned.id, &p->pinned, err);
+    }
+    if (l.snap->n_pol > 1)
+        qsort(l.snap->pol, l.snap->n_pol, sizeof *l.snap->pol, cmp_policy);
 cleanup:
     if (rc < 0) {
         snapshot_free(l.snap);
@@ -259,6 +352,95 @@ rg_canary *rg_desired_canary(rg_desired *d)
     return d->canary;
 }
 
+/* The mask of snapshot s's policies that match attribute profile p of f
+ * (computed from the profile's attributes on first need, then cached in
+ * s). An unknown profile matches nothing. */
+static uint64_t profile_mask(snapshot *s, rg_fleet *f, uint32_t p)
+{
+    uint64_t m = 0;
+    bool ok = false;
+    char *json = NULL;
+    rg_fleet_attrs *a = NULL;
+    pmatch *chunk = NULL, *e = NULL;
+    if (s->n_pol == 0)
+        return 0;
+    if (p / PCHUNK < PCHUNKS) {
+        _Atomic(pmatch *) *slot = &s->pm[p / PCHUNK];
+        chunk = atomic_load(slot);
+        if (!chunk) {
+            pmatch *fresh = calloc(PCHUNK, sizeof *fresh);
+            pmatch *expect = NULL;
+            if (fresh && atomic_compare_exchange_strong(slot, &expect, fresh))
+                chunk = fresh;
+            else {
+                free(fresh);
+                chunk = expect;
+            }
+        }
+        e = chunk ? &chunk[p % PCHUNK] : NULL;
+    }
+    if (e && atomic_load(&e->known))
+        return atomic_load(&e->mask);
+    json = malloc(RG_ATTRS_MAX + 1);
+    a = malloc(sizeof *a);
+    if (!json || !a)
+        goto cleanup;
+    rg_fleet_profile_json(f, p, json, RG_ATTRS_MAX + 1);
+    json_t *v = json[0] ? json_loads(json, 0, NULL) : NULL;
+    if (v && rg_fleet_attrs_from_json(v, a, NULL) == 0) {
+        ok = true;
+        for (size_t i = 0; i < s->n_pol; i++)
+            if (rg_policy_matches(&s->pol[i].sel, a))
+                m |= UINT64_C(1) << i;
+    }
+    json_decref(v);
+    if (e && ok) {
+        atomic_store(&e->mask, m);
+        atomic_store(&e->known, 1);
+    }
+cleanup:
+    free(json);
+    free(a);
+    return m;
+}
+
+/* The policy holding endpoints of profile p on channel_id, or NULL. */
+static const rg_desired_policy *policy_for(snapshot *s, rg_fleet *f,
+                                           uint32_t p, int64_t channel_id)
+{
+    for (uint64_t m = profile_mask(s, f, p); m; m &= m - 1) {
+        const rg_desired_policy *pol = &s->pol[__builtin_ctzll(m)];
+        if (pol->channel_id == channel_id)
+            return pol;
+    }
+    return NULL;
+}
+
+int rg_desired_held(rg_desired *d, rg_fleet *f, int64_t channel_id,
+                    uint8_t **held, uint32_t *n, rg_err *err)
+{
+    int rc = 0;
+    *held = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&d->lock);
+    snapshot *s = d->snap;
+    bool any = false;
+    for (size_t i = 0; i < s->n_pol && !any; i++)
+        any = s->pol[i].channel_id == channel_id;
+    uint32_t np = any ? rg_fleet_profiles(f) : 0;
+    if (np) {
+        *held = calloc(np, 1);
+        if (!*held)
+            rc = rg_err_set(err, RG_ENOMEM, "out of memory matching policies");
+        for (uint32_t p = 0; p < np && rc == 0; p++)
+            (*held)[p] = policy_for(s, f, p, channel_id) != NULL;
+        if (rc == 0)
+            *n = np;
+    }
+    pthread_rwlock_unlock(&d->lock);
+    return rc;
+}
+
 /* Applies exposure control (desired.h) to p, the pure pick of endpoint
  * (view v, in fleet f) on channel c. */
 static void control_exposure(rg_desired *d, rg_fleet *f,
@@ -301,11 +483,19 @@ static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
 {
     int rc = 0;
     pthread_rwlock_rdlock(&d->lock);
-    for (size_t i = 0; i < d->snap->n; i++) {
-        const rg_desired_channel *c = &d->snap->ch[i];
+    snapshot *s = d->snap;
+    for (size_t i = 0; i < s->n; i++) {
+        const rg_desired_channel *c = &s->ch[i];
         rg_desired_pick p;
-        rg_desired_pick_for(c, endpoint_id, internal, now_ms, fleet_size, &p);
-        if (f && v) {
+        const rg_desired_policy *pol =
+            f && v && s->n_pol ? policy_for(s, f, v->profile, c->channel.id)
+                               : NULL;
+        if (pol)
+            rg_desired_pick_held(c, pol, now_ms, fleet_size, &p);
+        else
+            rg_desired_pick_for(c, endpoint_id, internal, now_ms, fleet_size,
+                                &p);
+        if (f && v && !pol) {
             control_exposure(d, f, c, v, &p);
             if (p.notice && p.earliest_ms < now_ms)
                 p.earliest_ms = now_ms;

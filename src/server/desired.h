@@ -20,6 +20,13 @@
  * its minimum bake time from now on (the current wave's bake counting from
  * its start, or from now when paused or pending), with wave shares for the
  * present fleet size; never before now.
+ *
+ * Group policies (policy.h) are part of the snapshot. At check-in an
+ * endpoint a policy holds on a channel (matched by its attribute profile:
+ * which policies match each profile is worked out once per snapshot and
+ * profile, so a check-in costs a table look-up plus the policies that
+ * match) gets rg_desired_pick_held instead: no rollout and no exposure
+ * control apply to it.
  */
 #ifndef RG_DESIRED_H
 #define RG_DESIRED_H
@@ -27,6 +34,7 @@
 #include "common/err.h"
 #include "server/canary.h"
 #include "server/fleet.h"
+#include "server/policy.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -44,6 +52,15 @@ typedef struct rg_desired_channel {
     rg_release_rec prev;    /* prev.id == 0: none */
 } rg_desired_channel;
 
+/* A group policy as the snapshot keeps it. A plain value. */
+typedef struct rg_desired_policy {
+    int64_t id;
+    int64_t channel_id;
+    int mode;               /* rg_policy_mode */
+    rg_policy_selector sel;
+    rg_release_rec pinned;  /* pin: the pinned release; n-1: unused */
+} rg_desired_policy;
+
 /* What one endpoint should have on one channel. Pointers borrow from the
  * rg_desired_channel given to rg_desired_pick. */
 typedef struct rg_desired_pick {
@@ -59,6 +76,23 @@ typedef struct rg_desired_pick {
 void rg_desired_pick_for(const rg_desired_channel *c, const char *endpoint_id,
                          bool internal, int64_t now_ms, uint64_t fleet_size,
                          rg_desired_pick *out);
+
+/* Computes what an endpoint held by pol on channel c should have at
+ * now_ms: the pinned release (pin), or the channel's current release
+ * (n-1; none when it has none) with a notice of a running, paused or
+ * pending rollout's release, estimated at the rollout's completion if
+ * every wave passed at its minimum bake. Never a rollout id. Pointers
+ * borrow from c and pol. Pure. */
+void rg_desired_pick_held(const rg_desired_channel *c,
+                          const rg_desired_policy *pol, int64_t now_ms,
+                          uint64_t fleet_size, rg_desired_pick *out);
+
+/* Which attribute profiles of fleet f (rg_fleet_profiles) a policy holds
+ * on channel channel_id: *held receives a malloc'd table of *n bytes, 1
+ * for a held profile (caller frees), or NULL and 0 when no policy names
+ * the channel. Returns 0 or RG_ENOMEM. */
+int rg_desired_held(rg_desired *d, rg_fleet *f, int64_t channel_id,
+                    uint8_t **held, uint32_t *n, rg_err *err);
 
 /* Creates the cache and loads it from srv->store. *out is owned by the
  * caller (rg_desired_close). Returns 0, RG_ENOMEM or the store's error. */
@@ -84,14 +118,15 @@ int rg_desired_reload(rg_desired *d, rg_err *err);
  * rg_desired_pick_for would give R's release and is not assigned yet is
  * admitted only through rg_canary_admit (its stratum's raised share and
  * exposure budget); it is then marked ASSIGNED. Without a fleet (fleet
- * NULL) the pure rg_desired_pick_for answer is used as it is.
+ * NULL) the pure rg_desired_pick_for answer is used as it is, and no
+ * group policy applies (they need the endpoint's attributes).
  * Returns 0 or RG_ENOMEM. */
 int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
                             bool internal, int64_t now_ms, uint64_t fleet_size,
                             json_t *desired, json_t *notices, rg_err *err);
 
-/* The same with exposure control: who is what rg_fleet_checkin returned
- * for endpoint_id in fleet. */
+/* The same with exposure control and group policies: who is what
+ * rg_fleet_checkin returned for endpoint_id in fleet. */
 int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
                            const char *endpoint_id,
                            const rg_fleet_checkin_out *who, int64_t now_ms,

@@ -1158,6 +1158,7 @@ static void fill_view(shard *s, uint32_t ref, rg__ep *r, rg_fleet_view *v)
     v->ref = ref;
     v->id = rec_id(s, r);
     v->stratum = r->stratum;
+    v->profile = r->profile;
     v->internal = (r->flags & F_INTERNAL) != 0;
     v->last_seen_ms = r->last_seen_ms;
     v->prev_seen_ms = r->prev_seen_ms;
@@ -1225,6 +1226,14 @@ void rg_fleet_stratum_name(rg_fleet *f, uint32_t s, char *out, size_t n)
     pthread_mutex_lock(&f->prof_mu);
     snprintf(out, n, "%s", s < atomic_load(&f->n_strata) ? f->strata[s] : "");
     pthread_mutex_unlock(&f->prof_mu);
+}
+
+uint32_t rg_fleet_profiles(rg_fleet *f)
+{
+    pthread_mutex_lock(&f->prof_mu);
+    uint32_t n = f->n_profiles;
+    pthread_mutex_unlock(&f->prof_mu);
+    return n;
 }
 
 void rg_fleet_profile_json(rg_fleet *f, uint32_t p, char *out, size_t n)

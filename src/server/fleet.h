@@ -156,6 +156,7 @@ typedef struct rg_fleet_view {
     uint32_t ref; /* stable handle for rg_fleet_view_ref */
     const char *id;
     uint32_t stratum;
+    uint32_t profile; /* its interned attribute set */
     bool internal;
     int64_t last_seen_ms, prev_seen_ms; /* the last two check-ins, 0: none */
     rg_fleet_canary canary[RG_FLEET_CANARY_SLOTS];
@@ -203,6 +204,9 @@ uint32_t rg_fleet_strata(rg_fleet *f);
 
 /* Copies stratum s's name (os-os_version-arch) into out ("" if unknown). */
 void rg_fleet_stratum_name(rg_fleet *f, uint32_t s, char *out, size_t n);
+
+/* Number of distinct attribute sets (profiles 0..n-1) so far. */
+uint32_t rg_fleet_profiles(rg_fleet *f);
 
 /* Copies the stored attribute JSON of profile p into out ("" if unknown). */
 void rg_fleet_profile_json(rg_fleet *f, uint32_t p, char *out, size_t n);
