@@ -61,6 +61,11 @@ void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_token_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
 
+/* api_policies.c: group policies (policy.h, docs/api.md) */
+void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_policy_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_policy_delete(rg_server *srv, rg_req *req, rg_resp *resp);
+
 /* api_enroll_keys.c */
 void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp);
 
