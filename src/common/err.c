@@ -58,6 +58,7 @@ const char *rg_code_name(int code)
     case RG_EIO: return "io_error";
     case RG_ENOMEM: return "out_of_memory";
     case RG_EUNAVAIL: return "unavailable";
+    case RG_ERATELIMIT: return "rate_limited";
     default: return "internal";
     }
 }
@@ -74,6 +75,7 @@ int rg_code_http_status(int code)
     case RG_ETOOBIG: return 413;
     case RG_ERANGE: return 416;
     case RG_EUNAVAIL: return 503;
+    case RG_ERATELIMIT: return 429;
     default: return 500;
     }
 }

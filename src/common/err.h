@@ -25,6 +25,7 @@ typedef enum rg_code {
     RG_ENOMEM = -9,     /* allocation failed */
     RG_EINTERNAL = -10, /* a bug: an invariant did not hold */
     RG_EUNAVAIL = -11,  /* peer unreachable or busy; retry later */
+    RG_ERATELIMIT = -12, /* too many requests from one source; retry later */
 } rg_code;
 
 typedef struct rg_err {
@@ -48,7 +49,8 @@ void rg_err_clear(rg_err *err);
 /* Stable snake_case name of a code for APIs ("invalid", "not_found", ...). */
 const char *rg_code_name(int code);
 
-/* HTTP status that conveys code (400, 404, 409, 401, 403, 413, 416, 500...). */
+/* HTTP status that conveys code (400, 404, 409, 401, 403, 413, 416, 429,
+ * 500...). */
 int rg_code_http_status(int code);
 
 #endif

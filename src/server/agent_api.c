@@ -10,6 +10,7 @@
 #include "server/auth.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/guard.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,22 +41,44 @@ void rg_agent_stats_get(rg_agent_stats *out)
 }
 
 /* Reads `Authorization: Bearer <token>` and hashes the token. Returns 0 or
- * RG_EAUTH (err filled). */
+ * RG_EAUTH (err filled, *reason the audit's reason). */
 static int bearer_hash(const rg_req *req, uint8_t hash[RG_FLEET_TOKEN_BYTES],
-                       rg_err *err)
+                       const char **reason, rg_err *err)
 {
     const char *h = rg_req_header(req, "Authorization");
+    *reason = "missing token";
     if (!h)
         return rg_err_set(err, RG_EAUTH, "missing Authorization header");
+    *reason = "not a bearer token";
     if (strncasecmp(h, "Bearer ", 7) != 0)
         return rg_err_set(err, RG_EAUTH,
                           "Authorization must be 'Bearer <token>'");
     const char *t = h + 7;
     size_t n = strlen(t);
+    *reason = "malformed token";
     if (n == 0 || n > RG_AGENT_TOKEN_MAX || strcspn(t, " \t") != n)
         return rg_err_set(err, RG_EAUTH, "malformed bearer token");
     crypto_hash_sha256(hash, (const unsigned char *)t, n);
     return 0;
+}
+
+/* The audit reason of a refused enrollment key (the store's message says
+ * which check failed). */
+static const char *key_reason(const rg_err *err)
+{
+    if (strstr(err->msg, "revoked"))
+        return "revoked enrollment key";
+    if (strstr(err->msg, "expired"))
+        return "expired enrollment key";
+    if (strstr(err->msg, "used up"))
+        return "enrollment key used up";
+    return "unknown enrollment key";
+}
+
+/* "endpoint:<id>" (cut to fit an audit target). */
+static void endpoint_target(char *out, size_t cap, const char *id)
+{
+    snprintf(out, cap, "endpoint:%.128s", id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -70,6 +93,8 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_fleet_attrs *attrs = NULL;
     rg_endpoint_rec *e = NULL;
     char *attrs_text = NULL;
+    if (rg_guard_enroll(srv, req, resp) != 0)
+        return;
     json_t *body = rg__api_body(req, resp, allowed);
     if (!body)
         return;
@@ -103,10 +128,16 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_sha256_hex(key, strlen(key), key_hash);
     int64_t now = rg_clock_now(srv->clock);
     if (rg_store_enroll_key_use(srv->store, key_hash, now, &err) < 0) {
-        if (err.code == RG_EAUTH || err.code == RG_ENOTFOUND)
+        if (err.code == RG_EAUTH || err.code == RG_ENOTFOUND) {
+            char target[160];
+            const char *reason = key_reason(&err);
+            endpoint_target(target, sizeof target, id);
             rg_err_field(
                 &err, RG_EAUTH, "enrollment_key",
                 "enrollment key is unknown, expired, revoked or used up");
+            rg_guard_auth_failed(srv, req, &err, reason, target, resp);
+            goto cleanup;
+        }
         goto fail;
     }
     rg_random_hex(token, 32);
@@ -292,6 +323,22 @@ int rg__agent_checkin_parse(const json_t *body, int64_t now,
     return 0;
 }
 
+/* Remembers the releases desired offers to endpoint id: what it may
+ * download (rg_fleet_releases_of). Returns 0 or the fleet's error. */
+static int note_offers(rg_server *srv, const char *id, const json_t *desired,
+                       rg_err *err)
+{
+    const char *ch;
+    json_t *v;
+    json_object_foreach((json_t *)desired, ch, v)
+    {
+        json_int_t rel = json_integer_value(json_object_get(v, "release"));
+        if (rel > 0 && rg_fleet_offer(srv->fleet, id, rel, err) < 0)
+            return err->code;
+    }
+    return 0;
+}
+
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"endpoint_id", "installed", "events",
@@ -301,9 +348,11 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     rg__checkin_req *in = NULL;
     json_t *acks = NULL, *desired = NULL, *notices = NULL;
     uint8_t tok[RG_FLEET_TOKEN_BYTES];
-    if (bearer_hash(req, tok, &err) < 0) {
+    const char *reason = NULL;
+    char target[160];
+    if (bearer_hash(req, tok, &reason, &err) < 0) {
         atomic_fetch_add(&st_rejected, 1);
-        rg_resp_error(resp, &err);
+        rg_guard_auth_failed(srv, req, &err, reason, "", resp);
         return;
     }
     json_t *body = rg__api_body(req, resp, allowed);
@@ -326,7 +375,14 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     if (rg_fleet_checkin(srv->fleet, id, tok, now, installed, n_inst, &who,
                          &err) < 0) {
         atomic_fetch_add(&st_rejected, 1);
-        goto fail;
+        if (err.code != RG_EAUTH && err.code != RG_EFORBIDDEN)
+            goto fail;
+        endpoint_target(target, sizeof target, id);
+        rg_guard_auth_failed(srv, req, &err,
+                             err.code == RG_EAUTH ? "unknown token"
+                                                  : "wrong endpoint",
+                             target, resp);
+        goto cleanup;
     }
     /* Durable before acknowledged: a failure here answers 5xx and the agent
      * retries the same events. */
@@ -354,7 +410,8 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
         }
     }
     if (rg_desired_for_checkin(srv->desired, srv->fleet, id, &who, now,
-                               desired, notices, &err) < 0)
+                               desired, notices, &err) < 0 ||
+        note_offers(srv, id, desired, &err) < 0)
         goto fail;
     rg_resp_json(resp, 200,
                  json_pack("{s:i, s:O, s:O, s:O}", "interval_s",
@@ -376,22 +433,66 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* artifact download                                                  */
 
+/* Whether endpoint id may download the artifact sha: some release it was
+ * offered, reports installed or holds in a canary slot has that digest.
+ * Returns 1, 0, or a negative rg_code (err filled). */
+static int artifact_offered(rg_server *srv, const char *id, const char *sha,
+                            rg_err *err)
+{
+    int64_t ids[RG_FLEET_OFFERED + RG_FLEET_CHANNELS + RG_FLEET_CANARY_SLOTS];
+    size_t n = 0;
+    int rc = rg_fleet_releases_of(srv->fleet, id, ids, sizeof ids / sizeof *ids,
+                                  &n, err);
+    if (rc < 0)
+        return rc;
+    rg_release_rec *r = malloc(sizeof *r);
+    if (!r)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (rg_store_release_get(srv->store, ids[i], r, NULL) == 0 &&
+            rg_ct_streq(r->sha256, sha))
+            rc = 1;
+    free(r);
+    return rc;
+}
+
 void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_err err;
     rg_err_clear(&err);
     uint8_t tok[RG_FLEET_TOKEN_BYTES];
-    char owner[RG_EPID_MAX + 1];
-    int fd = -1;
+    char owner[RG_EPID_MAX + 1], target[160];
+    const char *reason = NULL;
+    int fd = -1, rc;
     uint64_t size = 0;
-    if (bearer_hash(req, tok, &err) < 0 ||
-        rg_fleet_token_owner(srv->fleet, tok, owner, &err) < 0)
-        goto fail;
+    if (bearer_hash(req, tok, &reason, &err) < 0) {
+        rg_guard_auth_failed(srv, req, &err, reason, "", resp);
+        return;
+    }
+    if (rg_fleet_token_owner(srv->fleet, tok, owner, &err) < 0) {
+        rg_guard_auth_failed(srv, req, &err, "unknown token", "", resp);
+        return;
+    }
     const char *sha = req->n_params ? req->params[0] : "";
     if (!rg_sha256_hex_valid(sha)) {
         rg_err_field(&err, RG_ENOTFOUND, "sha256", "artifact '%.64s' not found",
                      sha);
         goto fail;
+    }
+    /* Only what the endpoint was offered or has: another endpoint's
+     * release (a canary it is not in, say) is refused before the store
+     * is asked whether the digest exists at all. */
+    if ((rc = artifact_offered(srv, owner, sha, &err)) < 0)
+        goto fail;
+    if (rc == 0) {
+        endpoint_target(target, sizeof target, owner);
+        rg_err_field(&err, RG_EFORBIDDEN, "sha256",
+                     "artifact %.64s was not offered to endpoint '%s'", sha,
+                     owner);
+        rg_guard_auth_failed(srv, req, &err, "artifact not offered", target,
+                             resp);
+        return;
     }
     if (rg_artifact_open(srv, sha, &fd, &size, &err) < 0)
         goto fail;

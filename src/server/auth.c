@@ -32,50 +32,71 @@ void rg_auth_token_new(char secret[RG_HASH_HEX], char hash[RG_HASH_HEX])
     rg_sha256_hex(secret, 64, hash);
 }
 
+/* Records why into *why (may be NULL) and returns RG_EAUTH with msg. */
+static int fail(rg_auth_fail *why, const char *reason, const char *name,
+                rg_err *err, const char *msg)
+{
+    if (why) {
+        why->reason = reason;
+        snprintf(why->target, sizeof why->target, "%s%s", name ? "token:" : "",
+                 name ? name : "");
+    }
+    return rg_err_set(err, RG_EAUTH, "%s", msg);
+}
+
 /* Extracts the token of "Bearer <64 hex>" into tok. Returns 0 or RG_EAUTH. */
-static int bearer(const rg_req *req, char tok[RG_HASH_HEX], rg_err *err)
+static int bearer(const rg_req *req, char tok[RG_HASH_HEX], rg_auth_fail *why,
+                  rg_err *err)
 {
     const char *h = rg_req_header(req, "Authorization");
     if (!h)
-        return rg_err_set(err, RG_EAUTH, "missing bearer token");
+        return fail(why, "missing token", NULL, err, "missing bearer token");
     if (strncasecmp(h, "Bearer ", 7) != 0)
-        return rg_err_set(err, RG_EAUTH, "authorization is not a bearer token");
+        return fail(why, "not a bearer token", NULL, err,
+                    "authorization is not a bearer token");
     h += 7;
     while (*h == ' ')
         h++;
     if (strlen(h) != 64 || !rg_sha256_hex_valid(h))
-        return rg_err_set(err, RG_EAUTH, "malformed bearer token");
+        return fail(why, "malformed token", NULL, err,
+                    "malformed bearer token");
     memcpy(tok, h, 65);
     return 0;
 }
 
 int rg_auth_admin(rg_server *srv, const rg_req *req, int min_role,
-                  rg_caller **out, rg_err *err)
+                  rg_caller **out, rg_auth_fail *why, rg_err *err)
 {
-    char tok[RG_HASH_HEX], hash[RG_HASH_HEX];
+    char tok[RG_HASH_HEX], hash[RG_HASH_HEX], msg[160];
     rg_token_rec t;
-    int rc = bearer(req, tok, err);
+    int rc = bearer(req, tok, why, err);
     if (rc != 0)
         return rc;
     rg_sha256_hex(tok, 64, hash);
+    sodium_memzero(tok, sizeof tok);
     rc = rg_store_token_find(srv->store, hash, &t, err);
     if (rc == RG_ENOTFOUND)
-        return rg_err_set(err, RG_EAUTH, "unknown token");
+        return fail(why, "unknown token", NULL, err, "unknown token");
     if (rc != 0)
         return rc;
     /* The store found it by hash; compare again without timing leaks so
      * no lookup strategy of a backend can turn into an oracle. */
     if (!rg_ct_streq(t.hash, hash))
-        return rg_err_set(err, RG_EAUTH, "unknown token");
+        return fail(why, "unknown token", NULL, err, "unknown token");
     int64_t now = rg_clock_now(srv->clock);
-    if (t.revoked_ms != 0)
-        return rg_err_set(err, RG_EAUTH, "token '%s' is revoked", t.name);
-    if (t.expires_ms != 0 && now >= t.expires_ms)
-        return rg_err_set(err, RG_EAUTH, "token '%s' has expired", t.name);
+    if (t.revoked_ms != 0) {
+        snprintf(msg, sizeof msg, "token '%s' is revoked", t.name);
+        return fail(why, "revoked token", t.name, err, msg);
+    }
+    if (t.expires_ms != 0 && now >= t.expires_ms) {
+        snprintf(msg, sizeof msg, "token '%s' has expired", t.name);
+        return fail(why, "expired token", t.name, err, msg);
+    }
     int role = rg_role_parse(t.role);
-    if (role < 0)
-        return rg_err_set(err, RG_EAUTH, "token '%s' has no valid role",
-                          t.name);
+    if (role < 0) {
+        snprintf(msg, sizeof msg, "token '%s' has no valid role", t.name);
+        return fail(why, "token without a valid role", t.name, err, msg);
+    }
     if (role < min_role)
         return rg_err_set(err, RG_EFORBIDDEN, "token '%s' is %s; this needs %s",
                           t.name, t.role, rg_role_name(min_role));

@@ -39,13 +39,24 @@ typedef struct rg_caller {
  * its SHA-256 hex, which is what the store keeps. */
 void rg_auth_token_new(char secret[RG_HASH_HEX], char hash[RG_HASH_HEX]);
 
+/* Why an authentication failed, for the audit: never the secret. */
+typedef struct rg_auth_fail {
+    const char *reason;              /* static: "missing token", "malformed
+                                        token", "unknown token", "revoked
+                                        token", "expired token", ... */
+    char target[RG_NAME_MAX + 8];    /* "token:<name>" when the token is
+                                        known, else "" */
+} rg_auth_fail;
+
 /* Authenticates req's bearer token against the store at now_ms and checks
- * it carries at least min_role. On success *out receives a malloc'd
- * caller (the caller of this function frees it). Returns 0; RG_EAUTH for a
- * missing, malformed, unknown, expired or revoked token; RG_EFORBIDDEN
- * when the role is insufficient; RG_EIO for store failures. */
+ * it carries at least min_role. The stored hash is compared again in
+ * constant time. On success *out receives a malloc'd caller (the caller
+ * of this function frees it). Returns 0; RG_EAUTH for a missing,
+ * malformed, unknown, expired or revoked token (*why, which may be NULL,
+ * says which); RG_EFORBIDDEN when the role is insufficient; RG_EIO for
+ * store failures. */
 int rg_auth_admin(rg_server *srv, const rg_req *req, int min_role,
-                  rg_caller **out, rg_err *err);
+                  rg_caller **out, rg_auth_fail *why, rg_err *err);
 
 /* The caller stored in req->auth, or NULL. */
 const rg_caller *rg_auth_caller(const rg_req *req);

@@ -25,7 +25,7 @@
 
 _Static_assert(RG_FLEET_SHARDS == 64, "refs keep the shard in 6 bits");
 
-/* One endpoint: 136 bytes. */
+/* One endpoint: 152 bytes. */
 typedef struct rg__ep {
     uint8_t token[RG_FLEET_TOKEN_BYTES]; /* sha256 of the endpoint token */
     int64_t enrolled_ms;
@@ -35,6 +35,7 @@ typedef struct rg__ep {
     uint32_t id_off;  /* id offset in the shard arena */
     uint32_t profile; /* index into f->profiles */
     uint32_t inst_release[RG_FLEET_CHANNELS];
+    uint32_t offered[RG_FLEET_OFFERED]; /* newest first; 0: none */
     uint8_t inst_ch[RG_FLEET_CHANNELS]; /* channel name index + 1; 0: none */
     uint8_t id_len;
     uint8_t flags;    /* F_DIRTY, F_INTERNAL */
@@ -1098,6 +1099,58 @@ static rg__ep *find_locked(rg_fleet *f, const char *id, shard **sp)
     }
     *sp = s;
     return rec_at(s, (uint32_t)idx);
+}
+
+int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err)
+{
+    if (release <= 0 || release > UINT32_MAX)
+        return rg_err_set(err, RG_EINVAL, "release %lld out of range",
+                          (long long)release);
+    shard *s = NULL;
+    rg__ep *r = find_locked(f, id, &s);
+    if (!r)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    size_t at = RG_FLEET_OFFERED - 1; /* the oldest goes, unless present */
+    for (size_t i = 0; i < RG_FLEET_OFFERED; i++)
+        if (r->offered[i] == (uint32_t)release) {
+            at = i;
+            break;
+        }
+    memmove(&r->offered[1], &r->offered[0], at * sizeof r->offered[0]);
+    r->offered[0] = (uint32_t)release;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* Appends release to out[0..*n) unless it is 0, there, or out is full. */
+static void add_release(int64_t *out, size_t cap, size_t *n, uint32_t release)
+{
+    if (release == 0 || *n == cap)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (out[i] == release)
+            return;
+    out[(*n)++] = release;
+}
+
+int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
+                         size_t cap, size_t *n, rg_err *err)
+{
+    shard *s = NULL;
+    *n = 0;
+    rg__ep *r = find_locked(f, id, &s);
+    if (!r)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    for (size_t i = 0; i < RG_FLEET_OFFERED; i++)
+        add_release(out, cap, n, r->offered[i]);
+    for (size_t i = 0; i < RG_FLEET_CHANNELS; i++)
+        if (r->inst_ch[i])
+            add_release(out, cap, n, r->inst_release[i]);
+    for (size_t i = 0; i < RG_FLEET_CANARY_SLOTS; i++)
+        if (r->canary[i].flags & (RG_CN_ASSIGNED | RG_CN_EXPOSED))
+            add_release(out, cap, n, r->canary[i].release);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 int rg_fleet_canary_event(rg_fleet *f, const char *id, int64_t release,

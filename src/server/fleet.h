@@ -1,9 +1,10 @@
 /*
  * fleet.h - the in-memory endpoint table behind the check-in path.
  *
- * One fixed-size record (136 bytes) per enrolled endpoint: its id (kept in
+ * One fixed-size record (152 bytes) per enrolled endpoint: its id (kept in
  * an append-only arena, the record holds an offset), the SHA-256 of its
- * token, an interned attribute profile (os, os_version, arch, hw, region,
+ * token, the last RG_FLEET_OFFERED releases check-ins offered it (which
+ * bounds what it may download), an interned attribute profile (os, os_version, arch, hw, region,
  * tags; the stratum os-os_version-arch derives from it), the `internal`
  * ring flag, enrolled and last-seen times, the installed release of up to
  * RG_FLEET_CHANNELS channels, a dirty flag, the time of the check-in before
@@ -49,6 +50,7 @@
 #define RG_FLEET_FLUSH_BATCH 1000  /* records per store transaction */
 #define RG_FLEET_ATTR_MAX 64       /* os, os_version, arch, hw, region, tag */
 #define RG_FLEET_TAGS_MAX 16
+#define RG_FLEET_OFFERED 4         /* offered releases kept per endpoint */
 
 /* Validated endpoint attributes. */
 typedef struct rg_fleet_attrs {
@@ -227,6 +229,20 @@ int rg_fleet_checkin(rg_fleet *f, const char *id,
 int rg_fleet_token_owner(rg_fleet *f,
                          const uint8_t token_hash[RG_FLEET_TOKEN_BYTES],
                          char id_out[RG_EPID_MAX + 1], rg_err *err);
+
+/* Notes that a check-in answer offered release to endpoint id: the last
+ * RG_FLEET_OFFERED distinct releases offered are kept (in memory only;
+ * after a restart the next check-in offers again). Returns 0, or
+ * RG_ENOTFOUND for an unknown endpoint (RG_EINVAL for a release id that
+ * no record can hold). */
+int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err);
+
+/* The releases endpoint id may download: the ones offered to it
+ * (rg_fleet_offer), the ones it reports installed, and those of its canary
+ * slots (assigned or exposed). Copies up to cap ids into out, *n of them,
+ * without duplicates. Returns 0 or RG_ENOTFOUND. */
+int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
+                         size_t cap, size_t *n, rg_err *err);
 
 /* Copies endpoint id into *out. Returns 0 or RG_ENOTFOUND. */
 int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,

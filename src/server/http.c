@@ -271,6 +271,11 @@ static enum MHD_Result queue(exchange *x)
                                 resp->content_range);
     if (resp->location[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+    if (resp->retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", resp->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     if (resp->content_type && strcmp(resp->content_type, json_ctype) != 0)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
     enum MHD_Result ret = MHD_queue_response(x->mc, (unsigned)resp->status, r);
@@ -482,9 +487,17 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
 {
     struct sockaddr_storage ss;
     socklen_t sl;
+    bool tls = opts->tls_cert_pem || opts->tls_key_pem;
     int rc = parse_listen(opts->listen, &ss, &sl, err);
     if (rc != 0)
         return rc;
+    if (tls && !(opts->tls_cert_pem && opts->tls_key_pem))
+        return rg_err_set(err, RG_EINVAL,
+                          "http: TLS needs both a certificate and a key");
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return rg_err_set(err, RG_EUNAVAIL,
+                          "http: this libmicrohttpd was built without TLS "
+                          "support; cannot serve HTTPS");
     rg_http *h = calloc(1, sizeof *h);
     if (!h)
         return rg_err_set(err, RG_ENOMEM, "http: out of memory");
@@ -494,7 +507,9 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    struct MHD_OptionItem o[10];
+    if (tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem o[12];
     size_t n = 0;
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
                                      (intptr_t)on_log, h};
@@ -510,13 +525,22 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         opts->conn_timeout_s ? opts->conn_timeout_s : 30, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                      (intptr_t)on_completed, h};
+    if (tls) {
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
+                                         (void *)opts->tls_cert_pem};
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+                                         (void *)opts->tls_key_pem};
+    }
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
                                  MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!h->daemon) {
         free(h);
-        return rg_err_set(err, RG_EIO, "http: cannot listen on '%s': %s",
-                          opts->listen, strerror(errno));
+        return rg_err_set(err, RG_EIO, "http: cannot listen on '%s'%s: %s",
+                          opts->listen,
+                          tls ? " with TLS (check the certificate and key)"
+                              : "",
+                          strerror(errno));
     }
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -46,6 +46,7 @@ typedef struct rg_resp {
     uint64_t offset;
     char content_range[96];    /* "" or a Content-Range header value */
     char location[128];        /* "" or a Location header value */
+    int retry_after_s;         /* > 0: a Retry-After header (429 answers) */
 } rg_resp;
 
 /* Request header value (case-insensitive name) or NULL. */
@@ -106,6 +107,10 @@ typedef struct rg_http_app {
 
 typedef struct rg_http_opts {
     const char *listen;        /* "HOST:PORT" or "[V6]:PORT"; port 0: any */
+    const char *tls_cert_pem;  /* NULL: plain HTTP; else HTTPS with this
+                                  PEM certificate (chain), ... */
+    const char *tls_key_pem;   /* ... and this PEM private key; both are
+                                  copied by libmicrohttpd's TLS layer */
     unsigned threads;          /* worker threads (epoll each); 0: 1 */
     unsigned max_connections;  /* 0: 4096 */
     unsigned conn_timeout_s;   /* idle timeout; 0: 30 */
@@ -114,8 +119,11 @@ typedef struct rg_http_opts {
 typedef struct rg_http rg_http;
 
 /* Starts listening and serving with app (copied). *out is owned by the
- * caller and stopped with rg_http_stop. Returns 0, RG_EINVAL for a bad
- * listen address, RG_EIO when the daemon cannot start. */
+ * caller and stopped with rg_http_stop. With tls_cert_pem and tls_key_pem
+ * it serves HTTPS only (libmicrohttpd over GnuTLS). Returns 0, RG_EINVAL
+ * for a bad listen address or half a TLS configuration, RG_EIO when the
+ * daemon cannot start (a certificate or key GnuTLS refuses included),
+ * RG_EUNAVAIL when TLS is asked for and this libmicrohttpd has none. */
 int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
                   rg_http **out, rg_err *err);
 

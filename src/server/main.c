@@ -1,6 +1,7 @@
 /* main.c - rollgated: `rollgated init --data DIR` creates a data directory
  * with its database and first admin token; `rollgated --data DIR --listen
  * HOST:PORT ...` serves it until SIGTERM or SIGINT. */
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -36,6 +37,19 @@ static const char usage[] =
     "  --flush-ms MS        fleet persistence period (default 2000)\n"
     "  --max-connections N  concurrent connections (default 4096)\n"
     "  --timeout S          idle connection timeout (default 30)\n"
+    "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain)\n"
+    "  --tls-key FILE       ... and this PEM private key (docs/tls.md)\n"
+    "  --enroll-burst N     enrollments per address in a burst (default 1000;\n"
+    "                       0: no limit)\n"
+    "  --enroll-per-min N   enrollments per address and minute after the burst\n"
+    "                       (default 600)\n"
+    "  --auth-fail-burst N  failed authentications per address in a burst\n"
+    "                       before 429 (default 30; 0: no limit)\n"
+    "  --auth-fail-per-min N  failed authentications per address and minute\n"
+    "                       after the burst (default 30)\n"
+    "  --auth-audit-per-min N  failed authentications audited one by one per\n"
+    "                       address and minute, the rest summarised (default 10)\n"
+    "  --rate-table N       addresses each limiter tracks (default 16384)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
     "  --version            print the version\n"
     "  --help               print this help\n";
@@ -75,6 +89,14 @@ static bool flag_known(const char *f)
                                         "--max-connections",
                                         "--timeout",
                                         "--log-level",
+                                        "--tls-cert",
+                                        "--tls-key",
+                                        "--enroll-burst",
+                                        "--enroll-per-min",
+                                        "--auth-fail-burst",
+                                        "--auth-fail-per-min",
+                                        "--auth-audit-per-min",
+                                        "--rate-table",
                                         NULL};
     for (size_t i = 0; flags[i]; i++)
         if (strcmp(f, flags[i]) == 0)
@@ -165,6 +187,33 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
                 return fail("--timeout: expected seconds (1..86400), got '%s'",
                             v);
             cfg->conn_timeout_s = (unsigned)n;
+        } else if (strcmp(f, "--tls-cert") == 0 ||
+                   strcmp(f, "--tls-key") == 0) {
+            char *dst = f[6] == 'c' ? cfg->tls_cert : cfg->tls_key;
+            if (!*v || strlen(v) >= PATH_MAX)
+                return fail("bad TLS file name '%s'", v);
+            snprintf(dst, PATH_MAX, "%s", v);
+        } else if (strcmp(f, "--enroll-burst") == 0 ||
+                   strcmp(f, "--auth-fail-burst") == 0) {
+            if (parse_uint(v, 0, 1000000, &n) != 0)
+                return fail("burst: expected 0..1000000, got '%s'", v);
+            *(f[2] == 'e' ? &cfg->enroll_burst : &cfg->auth_fail_burst) =
+                (unsigned)n;
+        } else if (strcmp(f, "--enroll-per-min") == 0 ||
+                   strcmp(f, "--auth-fail-per-min") == 0 ||
+                   strcmp(f, "--auth-audit-per-min") == 0) {
+            if (parse_uint(v, 1, 1000000, &n) != 0)
+                return fail("per minute: expected 1..1000000, got '%s'", v);
+            if (f[2] == 'e')
+                cfg->enroll_per_min = (unsigned)n;
+            else if (f[7] == 'f')
+                cfg->auth_fail_per_min = (unsigned)n;
+            else
+                cfg->auth_audit_per_min = (unsigned)n;
+        } else if (strcmp(f, "--rate-table") == 0) {
+            if (parse_uint(v, 8, 1u << 24, &n) != 0)
+                return fail("--rate-table: expected 8..16777216, got '%s'", v);
+            cfg->rate_table = (unsigned)n;
         } else if (strcmp(f, "--log-level") == 0) {
             int l = rg_log_level_parse(v);
             if (l < 0)
@@ -178,6 +227,8 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
     }
     if (!cfg->data_dir[0])
         return fail("%s", "--data DIR is required (see --help)");
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0])
+        return fail("%s", "--tls-cert and --tls-key go together");
     return 0;
 }
 
@@ -233,12 +284,42 @@ cleanup:
     return status;
 }
 
+/* Reads a PEM file of at most 1 MiB into *out (malloc'd, NUL-terminated,
+ * the caller frees). Returns 0 or RG_EIO / RG_ETOOBIG. */
+static int read_pem(const char *path, char **out, rg_err *err)
+{
+    rg_buf b;
+    char chunk[4096];
+    size_t n;
+    int rc = 0;
+    rg_buf_init(&b, 1u << 20);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return rg_err_set(err, RG_EIO, "cannot read '%s': %s", path,
+                          strerror(errno));
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (rg_buf_add(&b, chunk, n) != 0) {
+            rc = rg_err_set(err, RG_ETOOBIG, "'%s' is over 1 MiB", path);
+            break;
+        }
+    if (rc == 0 && (ferror(f) || b.len == 0))
+        rc = rg_err_set(err, RG_EIO, "cannot read '%s': %s", path,
+                        b.len == 0 ? "empty file" : strerror(errno));
+    fclose(f);
+    if (rc == 0)
+        *out = b.data; /* rg_buf keeps its data NUL-terminated */
+    else
+        rg_buf_release(&b);
+    return rc;
+}
+
 static int serve(rg_server_config *cfg)
 {
     rg_server srv = {.cfg = *cfg, .clock = rg_clock_system()};
     rg_http *http = NULL;
     rg_http_app app;
     rg_err err;
+    char *cert = NULL, *key = NULL;
     sigset_t stop;
     int sig = 0, status = 1;
     bool orchestrating = false;
@@ -252,6 +333,9 @@ static int serve(rg_server_config *cfg)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (cfg->tls_cert[0] && (read_pem(cfg->tls_cert, &cert, &err) != 0 ||
+                             read_pem(cfg->tls_key, &key, &err) != 0))
+        goto cleanup;
     if (rg_server_open(&srv, &err) != 0)
         goto cleanup;
     if (rg_orchestrator_start(&srv, &err) != 0)
@@ -261,13 +345,16 @@ static int serve(rg_server_config *cfg)
         goto cleanup;
     rg_router_app(&srv, &app);
     rg_http_opts opts = {.listen = cfg->listen,
+                         .tls_cert_pem = cert,
+                         .tls_key_pem = key,
                          .threads = cfg->threads,
                          .max_connections = cfg->max_connections,
                          .conn_timeout_s = cfg->conn_timeout_s};
     if (rg_http_start(&opts, &app, &http, &err) != 0)
         goto cleanup;
-    rg_info("listening on %s (port %u, %u threads, data %s)", cfg->listen,
-            rg_http_port(http), cfg->threads, cfg->data_dir);
+    rg_info("listening on %s (port %u, %s, %u threads, data %s)", cfg->listen,
+            rg_http_port(http), cert ? "https" : "http", cfg->threads,
+            cfg->data_dir);
     while (sigwait(&stop, &sig) != 0)
         ;
     rg_info("signal %d: shutting down", sig);
@@ -280,6 +367,10 @@ cleanup:
     if (orchestrating)
         rg_orchestrator_stop(&srv);
     rg_server_close(&srv);
+    if (key)
+        sodium_memzero(key, strlen(key));
+    free(key);
+    free(cert);
     if (status == 0)
         rg_info("stopped");
     return status;

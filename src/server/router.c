@@ -4,6 +4,7 @@
 #include "server/agent_api.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,7 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
         return;
     }
     req->route = st;
+    rg_guard_tick(srv);
     bool known;
     st->route =
         rg_router_match(req->method, req->path, &known, req->params,
@@ -150,7 +152,13 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
     }
     if (st->route->role != RG_ROLE_NONE) {
         rg_caller *caller = NULL;
-        if (rg_auth_admin(srv, req, st->route->role, &caller, &err) != 0) {
+        rg_auth_fail why = {0};
+        int rc = rg_auth_admin(srv, req, st->route->role, &caller, &why, &err);
+        if (rc == RG_EAUTH) {
+            rg_guard_auth_failed(srv, req, &err, why.reason, why.target, resp);
+            return;
+        }
+        if (rc != 0) {
             rg_resp_error(resp, &err);
             return;
         }

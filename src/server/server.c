@@ -4,6 +4,7 @@
 #include "server/artifacts.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/guard.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,12 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->threads = cores > 0 ? (unsigned)cores : 1;
     cfg->max_connections = 4096;
     cfg->conn_timeout_s = 30;
+    cfg->enroll_burst = 1000;
+    cfg->enroll_per_min = 600;
+    cfg->auth_fail_burst = 30;
+    cfg->auth_fail_per_min = 30;
+    cfg->rate_table = 16384;
+    cfg->auth_audit_per_min = RG_GUARD_AUDIT_PER_MIN;
 }
 
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
@@ -46,13 +53,18 @@ int rg_server_open(rg_server *srv, rg_err *err)
     if ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
         (rc = rg_artifacts_init(srv, err)) != 0 ||
         (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
-        (rc = rg_desired_open(srv, &srv->desired, err)) != 0)
+        (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
+        (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0)
         rg_server_close(srv);
     return rc;
 }
 
 void rg_server_close(rg_server *srv)
 {
+    if (srv->guard && srv->store)
+        rg_guard_flush(srv);
+    rg_guard_free(srv->guard);
+    srv->guard = NULL;
     if (srv->fleet)
         rg_fleet_close(srv->fleet);
     srv->fleet = NULL;

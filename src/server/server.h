@@ -27,6 +27,7 @@
 typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
 typedef struct rg_preflight_worker rg_preflight_worker;
+typedef struct rg_guard rg_guard;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX];     /* --data; holds rollgate.db, artifacts/ */
@@ -38,6 +39,18 @@ typedef struct rg_server_config {
     unsigned threads;            /* HTTP threads, default: cores */
     unsigned max_connections;    /* default 4096 */
     unsigned conn_timeout_s;     /* idle connection timeout, default 30 */
+    char tls_cert[PATH_MAX];     /* --tls-cert PEM file, "" for plain HTTP */
+    char tls_key[PATH_MAX];      /* --tls-key PEM file */
+    /* Rate limits per source address (guard.h); a burst of 0 disables. */
+    unsigned enroll_burst;       /* --enroll-burst, default 1000 */
+    unsigned enroll_per_min;     /* --enroll-per-min, default 600 */
+    unsigned auth_fail_burst;    /* --auth-fail-burst, default 30 */
+    unsigned auth_fail_per_min;  /* --auth-fail-per-min, default 30 */
+    unsigned rate_table;         /* --rate-table: addresses tracked per
+                                    limiter, default 16384 */
+    unsigned auth_audit_per_min; /* --auth-audit-per-min: failed
+                                    authentications audited one by one per
+                                    address and minute, default 10 */
 } rg_server_config;
 
 typedef struct rg_server {
@@ -48,6 +61,8 @@ typedef struct rg_server {
     rg_desired *desired;
     rg_preflight_worker *preflight; /* NULL unless started
                                        (preflight_worker.h) */
+    rg_guard *guard;             /* rate limits, failed-auth audit (guard.h);
+                                    NULL: none */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
@@ -72,13 +87,14 @@ int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
 
 /* Opens srv's state for serving: the store (which must exist: rollgated
  * init creates it), the artifacts directory, the fleet table (loaded from
- * the store) and the desired-state cache. srv->cfg and srv->clock must be
+ * the store), the desired-state cache and the guard. srv->cfg and srv->clock must be
  * set. Does not start threads or listen. On failure everything opened is
  * closed again. Returns 0 or the first error. */
 int rg_server_open(rg_server *srv, rg_err *err);
 
-/* Closes what rg_server_open opened, in reverse order: the fleet (which
- * flushes its dirty records), the desired cache, the store. Stop the HTTP
+/* Closes what rg_server_open opened, in reverse order: the guard (its
+ * pending failed-auth summaries written), the fleet (which flushes its
+ * dirty records), the desired cache, the store. Stop the HTTP
  * daemon and the orchestrator first. Safe on a partly opened server. */
 void rg_server_close(rg_server *srv);
 

@@ -213,6 +213,12 @@ def main():
         st, body = srv.request("GET", "/v1/endpoints/host-1")
         expect(st == 200 and body["id"] == "host-1", "endpoint get", st, body)
         agent = srv.client(token=enr["token"])
+        # An endpoint downloads only what it was offered or has installed.
+        st, got = agent.request("GET", "/v1/agent/artifacts/" + sha)
+        expect(st == 403, "download of an artifact never offered", st, got)
+        st, body = agent.request("POST", "/v1/agent/checkin", {
+            "endpoint_id": "host-1", "installed": {"detections": {"release": r1["id"]}}})
+        expect(st == 200, "check-in reporting the release installed", st, body)
         st, got = agent.request("GET", "/v1/agent/artifacts/" + sha)
         expect(st == 200 and got == data, "agent download", st, len(got))
         st, got = agent.request("GET", "/v1/agent/artifacts/" + sha,
