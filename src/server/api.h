@@ -68,6 +68,8 @@ void rg_api_policy_delete(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_enroll_keys.c */
 void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_enroll_key_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);

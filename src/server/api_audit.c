@@ -27,6 +27,7 @@ void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp)
         return;
     f.actor = rg_req_query(req, "actor");
     f.target = rg_req_query(req, "target");
+    f.action = rg_req_query(req, "action");
     json_t *arr = json_array();
     if (!arr ||
         rg_store_audit_list(srv->store, &f, audit_one, arr, &err) != 0) {

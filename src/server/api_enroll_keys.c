@@ -1,5 +1,6 @@
-/* api_enroll_keys.c - POST /v1/enrollment-keys: keys that let agents
- * enroll. The key is shown once; the store keeps its SHA-256. */
+/* api_enroll_keys.c - POST/GET /v1/enrollment-keys and DELETE
+ * /v1/enrollment-keys/{id}: keys that let agents enroll. The key is shown
+ * once, at creation; the store keeps its SHA-256, which no answer shows. */
 #include "api.h"
 
 #include "common/crypto.h"
@@ -52,4 +53,79 @@ void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp)
 fail:
     json_decref(body);
     rg_resp_error(resp, &err);
+}
+
+static json_t *key_json(const rg_enroll_key_rec *k)
+{
+    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:s}", "id", (json_int_t)k->id,
+                     "created_ms", (json_int_t)k->created_ms, "expires_ms",
+                     (json_int_t)k->expires_ms, "revoked_ms",
+                     (json_int_t)k->revoked_ms, "uses",
+                     k->uses_left < 0 ? json_null()
+                                      : json_integer(k->uses_left),
+                     "created_by", k->created_by);
+}
+
+static int list_one(void *ctx, const rg_enroll_key_rec *k)
+{
+    json_t *v = key_json(k);
+    return v ? json_array_append_new(ctx, v) : -1;
+}
+
+void rg_api_enroll_key_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *arr = json_array();
+    if (!arr || rg_store_enroll_key_list(srv->store, list_one, arr, &err) != 0) {
+        json_decref(arr);
+        if (err.code == RG_OK)
+            rg_err_set(&err, RG_ENOMEM, "out of memory");
+        rg_resp_error(resp, &err);
+        return;
+    }
+    rg_resp_json(resp, 200, json_pack("{s:o}", "enrollment_keys", arr));
+}
+
+typedef struct find_ctx {
+    int64_t id;
+    rg_enroll_key_rec *out;
+} find_ctx;
+
+static int find_one(void *ctx, const rg_enroll_key_rec *k)
+{
+    find_ctx *f = ctx;
+    if (k->id != f->id)
+        return 0;
+    *f->out = *k;
+    return 1;
+}
+
+void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    int64_t id;
+    char target[48];
+    rg_enroll_key_rec k;
+    rg_audit_rec audit;
+    rg_err err;
+    rg_err_clear(&err);
+    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
+        return;
+    snprintf(target, sizeof target, "enrollment_key:%lld", (long long)id);
+    rg_audit_init(&audit, srv, req, "enrollment_key.revoke", target, NULL);
+    if (rg_store_enroll_key_revoke(srv->store, id, audit.at_ms, &audit,
+                                   &err) != 0) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    find_ctx f = {id, &k};
+    int rc = rg_store_enroll_key_list(srv->store, find_one, &f, &err);
+    if (rc != 1) {
+        if (rc == 0)
+            rg_err_set(&err, RG_ENOTFOUND, "enrollment key %lld not found",
+                       (long long)id);
+        rg_resp_error(resp, &err);
+        return;
+    }
+    rg_resp_json(resp, 200, key_json(&k));
 }

@@ -44,6 +44,10 @@ static const rg_route routes[] = {
     {"GET", "/v1/endpoints/{}", RG_ROLE_VIEWER, false, rg_api_endpoint_get},
     {"POST", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,
      rg_api_enroll_key_create},
+    {"GET", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,
+     rg_api_enroll_key_list},
+    {"DELETE", "/v1/enrollment-keys/{}", RG_ROLE_OPERATOR, false,
+     rg_api_enroll_key_revoke},
     /* Agent routes: the enrollment key or endpoint token is checked by the
      * handler (agent_api.h). */
     {"POST", "/v1/agent/enroll", RG_ROLE_NONE, false, rg_api_agent_enroll},

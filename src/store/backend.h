@@ -102,6 +102,11 @@ struct rg__store_ops {
                              const rg_audit_rec *audit, rg_err *err);
     int (*enroll_key_use)(void *impl, const char *hash, int64_t now_ms,
                           rg_err *err);
+    int (*enroll_key_list)(void *impl,
+                           int (*fn)(void *ctx, const rg_enroll_key_rec *k),
+                           void *ctx, rg_err *err);
+    int (*enroll_key_revoke)(void *impl, int64_t id, int64_t now_ms,
+                             const rg_audit_rec *audit, rg_err *err);
 
     int (*endpoint_enroll)(void *impl, const rg_endpoint_rec *e,
                            const rg_audit_rec *audit, rg_err *err);

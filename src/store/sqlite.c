@@ -191,8 +191,19 @@ static const char *const migration4[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration1, migration2,
-                                                migration3, migration4};
+/* 5: the audit log is append-only: no statement may change or remove a
+ * row (the store has no function that would; this also stops anything
+ * else holding the database file through SQLite). */
+static const char *const migration5[] = {
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END",
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END",
+    NULL,
+};
+
+static const char *const *const migrations[] = {
+    migration1, migration2, migration3, migration4, migration5};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -242,6 +253,10 @@ enum {
     ST_KEY_INSERT,
     ST_KEY_FIND,
     ST_KEY_CONSUME,
+    ST_KEY_LIST,
+    ST_KEY_REVOKE,
+    ST_KEY_EXISTS,
+    ST_TOKEN_ADMIN_CHECK,
     ST_ENDPOINT_UPSERT,
     ST_ENDPOINT_SEEN,
     ST_ENDPOINT_LOAD,
@@ -262,7 +277,8 @@ enum {
 
 #define AUDIT_COLS \
     "SELECT id, at_ms, actor, role, action, target, reason, source, detail" \
-    " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)"
+    " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)" \
+    " AND (?6 IS NULL OR action = ?6)"
 #define CHANNEL_COLS \
     "SELECT id, name, description, created_ms, current_release_id," \
     " preflight_engine, preflight_corpus, preflight_timeout_s," \
@@ -393,6 +409,19 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_KEY_CONSUME] =
         "UPDATE enroll_keys SET uses_left = uses_left - 1"
         " WHERE id = ? AND uses_left > 0",
+    [ST_KEY_LIST] =
+        "SELECT id, hash, created_ms, expires_ms, revoked_ms, uses_left,"
+        " created_by FROM enroll_keys ORDER BY id",
+    [ST_KEY_REVOKE] =
+        "UPDATE enroll_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
+    [ST_KEY_EXISTS] = "SELECT 1 FROM enroll_keys WHERE id = ?",
+    /* 1 when token ?1 is a usable admin token at ?2 and no other is. */
+    [ST_TOKEN_ADMIN_CHECK] =
+        "SELECT count(*) FROM tokens t WHERE t.id = ?1 AND t.role = 'admin'"
+        " AND t.revoked_ms = 0 AND (t.expires_ms = 0 OR t.expires_ms > ?2)"
+        " AND NOT EXISTS (SELECT 1 FROM tokens o WHERE o.id != ?1"
+        " AND o.role = 'admin' AND o.revoked_ms = 0"
+        " AND (o.expires_ms = 0 OR o.expires_ms > ?2))",
     [ST_ENDPOINT_UPSERT] =
         "INSERT INTO endpoints (id, token_hash, attrs_json, enrolled_ms,"
         " last_seen_ms, installed_json) VALUES (?, ?, ?, ?, ?, ?)"
@@ -759,6 +788,8 @@ static int sq_audit_list(void *impl, const rg_audit_filter *f,
         bind_text(st, 1, f->actor);
     if (f->target)
         bind_text(st, 2, f->target);
+    if (f->action)
+        bind_text(st, 6, f->action);
     sqlite3_bind_int64(st, 3, f->since_ms);
     sqlite3_bind_int64(st, 4, f->until_ms);
     sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : 1000);
@@ -1734,10 +1765,25 @@ static int sq_token_revoke(void *impl, int64_t id, int64_t now_ms,
                            const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL, *chk = NULL;
+    sqlite3_stmt *st = NULL, *chk = NULL, *last = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
+    if ((rc = stmt(q, ST_TOKEN_ADMIN_CHECK, &last, err)))
+        goto cleanup;
+    sqlite3_bind_int64(last, 1, id);
+    sqlite3_bind_int64(last, 2, now_ms);
+    if ((rc = sqlite3_step(last)) != SQLITE_ROW) {
+        rc = db_fail(q, rc, err, "token revoke");
+        goto cleanup;
+    }
+    if (sqlite3_column_int64(last, 0) != 0) {
+        rc = rg_err_set(err, RG_ECONFLICT,
+                        "token %lld is the last usable admin token; create "
+                        "another admin token before revoking it",
+                        (long long)id);
+        goto cleanup;
+    }
     if ((rc = stmt(q, ST_TOKEN_REVOKE, &st, err)))
         goto cleanup;
     sqlite3_bind_int64(st, 1, now_ms);
@@ -1765,6 +1811,7 @@ static int sq_token_revoke(void *impl, int64_t id, int64_t now_ms,
 cleanup:
     done(st);
     done(chk);
+    done(last);
     return finish(q, rc, err);
 }
 
@@ -1860,6 +1907,74 @@ static int sq_enroll_key_use(void *impl, const char *hash, int64_t now_ms,
 cleanup:
     done(st);
     done(use);
+    return finish(q, rc, err);
+}
+
+static int sq_enroll_key_list(void *impl,
+                              int (*fn)(void *ctx, const rg_enroll_key_rec *k),
+                              void *ctx, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_enroll_key_rec k;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_KEY_LIST, &st, err)))
+        goto cleanup;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&k, 0, sizeof k);
+        k.id = sqlite3_column_int64(st, 0);
+        k.created_ms = sqlite3_column_int64(st, 2);
+        k.expires_ms = sqlite3_column_int64(st, 3);
+        k.revoked_ms = sqlite3_column_int64(st, 4);
+        k.uses_left = sqlite3_column_int64(st, 5);
+        if ((rc = COL_TEXT(st, 1, &k, hash)) ||
+            (rc = COL_TEXT(st, 6, &k, created_by)) || (rc = fn(ctx, &k)))
+            goto cleanup;
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "enrollment key list");
+cleanup:
+    done(st);
+    unlock(q);
+    return rc;
+}
+
+static int sq_enroll_key_revoke(void *impl, int64_t id, int64_t now_ms,
+                                const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL, *chk = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_KEY_REVOKE, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "enrollment key revoke");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) != 1) {
+        if ((rc = stmt(q, ST_KEY_EXISTS, &chk, err)))
+            goto cleanup;
+        sqlite3_bind_int64(chk, 1, id);
+        rc = sqlite3_step(chk);
+        if (rc == SQLITE_ROW)
+            rc = rg_err_set(err, RG_ECONFLICT,
+                            "enrollment key %lld already revoked",
+                            (long long)id);
+        else if (rc == SQLITE_DONE)
+            rc = rg_err_set(err, RG_ENOTFOUND,
+                            "enrollment key %lld not found", (long long)id);
+        else
+            rc = db_fail(q, rc, err, "enrollment key revoke");
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    done(chk);
     return finish(q, rc, err);
 }
 
@@ -2317,6 +2432,8 @@ const struct rg__store_ops rg__sqlite_ops = {
     .token_revoke = sq_token_revoke,
     .enroll_key_create = sq_enroll_key_create,
     .enroll_key_use = sq_enroll_key_use,
+    .enroll_key_list = sq_enroll_key_list,
+    .enroll_key_revoke = sq_enroll_key_revoke,
     .endpoint_enroll = sq_endpoint_enroll,
     .endpoint_flush = sq_endpoint_flush,
     .endpoint_load = sq_endpoint_load,

@@ -492,6 +492,27 @@ int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
     return s->ops->enroll_key_create(s->impl, k, audit, err);
 }
 
+int rg_store_enroll_key_list(rg_store *s,
+                             int (*fn)(void *ctx, const rg_enroll_key_rec *k),
+                             void *ctx, rg_err *err)
+{
+    return s->ops->enroll_key_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                               const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = check_audit(audit, err)))
+        return rc;
+    if (now_ms <= 0)
+        return rg_err_set(err, RG_EINVAL,
+                          "enrollment key %lld: revocation time must be "
+                          "positive",
+                          (long long)id);
+    return s->ops->enroll_key_revoke(s->impl, id, now_ms, audit, err);
+}
+
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
                             rg_err *err)
 {

@@ -63,6 +63,7 @@ typedef struct rg_audit_rec {
 
 typedef struct rg_audit_filter {
     const char *actor;   /* NULL: any */
+    const char *action;  /* NULL: any; exact match ("auth.failed") */
     const char *target;  /* NULL: any; exact match */
     int64_t since_ms;    /* 0: no lower bound (inclusive) */
     int64_t until_ms;    /* 0: no upper bound (exclusive) */
@@ -219,6 +220,8 @@ void rg_store_close(rg_store *s);
 int rg_store_schema_version(rg_store *s);
 
 /* --- audit ------------------------------------------------------------ */
+/* The audit log is append-only: these two are the only audit calls, and
+ * the SQLite schema (migration 5) refuses UPDATE and DELETE on it. */
 int rg_store_audit_append(rg_store *s, rg_audit_rec *a, rg_err *err);
 int rg_store_audit_list(rg_store *s, const rg_audit_filter *f,
                         int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
@@ -342,7 +345,8 @@ int rg_store_token_list(rg_store *s,
                         int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                         rg_err *err);
 /* Sets revoked_ms; RG_ENOTFOUND for an unknown id, RG_ECONFLICT if already
- * revoked. */
+ * revoked, or when it is the last admin token usable at now_ms (neither
+ * revoked nor expired): nobody may lock every administrator out. */
 int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err);
 
@@ -354,6 +358,15 @@ int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
  * RG_EAUTH when it is not usable. */
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
                             rg_err *err);
+/* Every key, oldest first (hash included: the caller shows no secret, and
+ * the hash is not one). */
+int rg_store_enroll_key_list(rg_store *s,
+                             int (*fn)(void *ctx, const rg_enroll_key_rec *k),
+                             void *ctx, rg_err *err);
+/* Sets revoked_ms: the key enrolls nobody from then on. RG_ENOTFOUND for
+ * an unknown id, RG_ECONFLICT if already revoked. */
+int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                               const rg_audit_rec *audit, rg_err *err);
 
 /* --- endpoints -------------------------------------------------------- */
 /* Inserts the endpoint, or on re-enrollment replaces its token hash and

@@ -54,6 +54,8 @@ static void every_documented_route_has_its_role(void **state)
         {"GET", "/v1/tokens", RG_ROLE_ADMIN},
         {"DELETE", "/v1/tokens/2", RG_ROLE_ADMIN},
         {"POST", "/v1/enrollment-keys", RG_ROLE_OPERATOR},
+        {"GET", "/v1/enrollment-keys", RG_ROLE_OPERATOR},
+        {"DELETE", "/v1/enrollment-keys/4", RG_ROLE_OPERATOR},
         {"POST", "/v1/agent/enroll", RG_ROLE_NONE},
         {"POST", "/v1/agent/checkin", RG_ROLE_NONE},
         {"GET", "/v1/agent/artifacts/abc", RG_ROLE_NONE},

@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 4);
+    assert_int_equal(rg_store_schema_version(f->s), 5);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 4);
+    assert_int_equal(rg_store_schema_version(f->s), 5);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1105,12 +1105,19 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 3);
 
     /* 3 -> 4: group policies, none yet; the old data stays. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 4, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 4);
     assert_int_equal(rg_store_policy_list(s, NULL, NULL, &f->err), 0);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 4);
+
+    /* 4 -> 5: the audit log becomes append-only (test_audit_log.c). */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 5);
+    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 5);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
