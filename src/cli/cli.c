@@ -19,7 +19,7 @@ static const rg_cli_command *const tables[] = {
 #define MAX_SPECS 64
 
 static const char *const global_opts[] = {
-    "server:", "token:", "config:", "json", "help", NULL};
+    "server:", "token:", "config:", "ca-file:", "json", "help", NULL};
 
 static const char global_help[] =
     "global options:\n"
@@ -29,6 +29,8 @@ static const char global_help[] =
     "  --config FILE      config file with 'url = ...' and 'token = ...' "
     "lines\n"
     "                     (else $ROLLGATE_CONFIG, ~/.config/rollgate/config)\n"
+    "  --ca-file FILE     verify an https server against the CA certificates\n"
+    "                     in FILE (else $ROLLGATE_CA_FILE, 'ca_file = ...')\n"
     "  --json             print the server's JSON instead of tables\n"
     "  --help             usage of any command\n";
 
@@ -313,6 +315,8 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
         .flag_url = rg_cli_args_get(&all, "server"),
         .flag_token = rg_cli_args_get(&all, "token"),
         .flag_config = rg_cli_args_get(&all, "config"),
+        .flag_ca = rg_cli_args_get(&all, "ca-file"),
+        .env_ca = getenv("ROLLGATE_CA_FILE"),
         .env_url = getenv("ROLLGATE_URL"),
         .env_token = getenv("ROLLGATE_TOKEN"),
         .env_config = getenv("ROLLGATE_CONFIG"),
@@ -324,6 +328,8 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
         return rg__cli_usage(cli, "no token: give --token, set ROLLGATE_TOKEN, "
                                   "or put 'token = ...' in the config file");
     rc = rg_cli_http_init(&cli->http, cfg.url, cfg.token, &cli->err);
+    if (!rc && cfg.ca_file[0])
+        rc = rg_cli_http_set_ca(&cli->http, cfg.ca_file, &cli->err);
     if (rc)
         return rc;
     cli->json = rg_cli_args_has(&all, "json");

@@ -50,6 +50,17 @@ int rg_cli_http_init(rg_cli_http *h, const char *url, const char *token,
     return 0;
 }
 
+int rg_cli_http_set_ca(rg_cli_http *h, const char *path, rg_err *err)
+{
+    int n = snprintf(h->ca_file, sizeof h->ca_file, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof h->ca_file) {
+        h->ca_file[0] = '\0';
+        return rg_err_field(err, RG_EINVAL, "ca-file",
+                            "CA file name is too long");
+    }
+    return 0;
+}
+
 void rg_cli_http_release(rg_cli_http *h)
 {
     if (h->curl)
@@ -63,13 +74,14 @@ static const struct {
 } status_codes[] = {
     {400, RG_EINVAL},    {401, RG_EAUTH},  {403, RG_EFORBIDDEN},
     {404, RG_ENOTFOUND}, {405, RG_EINVAL}, {409, RG_ECONFLICT},
-    {413, RG_ETOOBIG},   {416, RG_ERANGE}, {503, RG_EUNAVAIL},
+    {413, RG_ETOOBIG},   {416, RG_ERANGE}, {429, RG_ERATELIMIT},
+    {503, RG_EUNAVAIL},
 };
 
 /* The rg_code whose rg_code_name is name, or 0 when none is. */
 static int code_from_name(const char *name)
 {
-    for (int c = RG_EINVAL; c >= RG_EUNAVAIL; c--)
+    for (int c = RG_EINVAL; c >= RG_ERATELIMIT; c--)
         if (strcmp(rg_code_name(c), name) == 0)
             return c;
     return 0;
@@ -140,6 +152,10 @@ static int perform(rg_cli_http *h, const char *method, const char *path,
     curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, curl_msg);
     curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "rollgate/" RG_VERSION);
     curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->ca_file[0])
+        curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
 
     CURLcode cc = curl_easy_perform(h->curl);
     long status = 0;

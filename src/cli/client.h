@@ -31,6 +31,7 @@ typedef struct rg_cli_http {
     CURL *curl;                       /* owned */
     char url[RG_CLI_URL_MAX];         /* base URL, no trailing '/' */
     char auth[RG_CLI_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." or "" */
+    char ca_file[RG_CLI_PATH_MAX];    /* CA bundle for https, "" : system */
     long connect_timeout_ms;          /* default 5000 */
     long timeout_ms;                  /* JSON calls, default 60000 */
     size_t max_response;              /* default RG_CLI_RESPONSE_MAX */
@@ -42,6 +43,11 @@ typedef struct rg_cli_http {
  * rg_cli_http_release. */
 int rg_cli_http_init(rg_cli_http *h, const char *url, const char *token,
                      rg_err *err);
+
+/* Verifies https servers against the CA certificates of the PEM file path
+ * instead of the system's trust store (peer and host name are always
+ * verified). Returns 0 or RG_EINVAL when the path is too long. */
+int rg_cli_http_set_ca(rg_cli_http *h, const char *path, rg_err *err);
 
 /* Frees the curl handle. Safe on a zeroed or released h. */
 void rg_cli_http_release(rg_cli_http *h);

@@ -43,6 +43,8 @@ static int audit(rg_cli *cli, const rg_cli_args *a)
     if (!rc)
         rc = add_text(cli, a, "target", &path);
     if (!rc)
+        rc = add_text(cli, a, "action", &path);
+    if (!rc)
         rc = add_time(cli, a, "since", "since_ms", &path);
     if (!rc)
         rc = add_time(cli, a, "until", "until_ms", &path);
@@ -88,14 +90,17 @@ cleanup:
 }
 
 static const char *const audit_opts[] = {
-    "actor:", "target:", "since:", "until:", "limit:", NULL};
+    "actor:", "target:", "action:", "since:", "until:", "limit:", NULL};
 
 const rg_cli_command rg__cli_cmds_audit[] = {
     {"audit", NULL,
-     "[--actor A] [--target T] [--since TIME] [--until TIME] [--limit N]",
+     "[--actor A] [--target T] [--action X] [--since TIME] [--until TIME]"
+     " [--limit N]",
      "who did what, when and why (newest first)",
      "  --actor A          only calls by token name A\n"
      "  --target T         only this target, e.g. rollout:1 or release:3\n"
+     "  --action X         only this action, e.g. auth.failed or "
+     "token.revoke\n"
      "  --since TIME       from TIME: ISO 8601 (2026-11-26T03:40:00Z),\n"
      "                     epoch ms, or an age like 1h\n"
      "  --until TIME       up to TIME (same forms)\n"

@@ -1,5 +1,5 @@
-/* cmd_enroll.c - `rollgate enroll-key create`: POST /v1/enrollment-keys,
- * keys that let agents enroll. */
+/* cmd_enroll.c - `rollgate enroll-key create|list|revoke`:
+ * /v1/enrollment-keys, keys that let agents enroll (operator). */
 #include "cli/cmd.h"
 #include "cli/fmt.h"
 #include "cli/view.h"
@@ -48,6 +48,95 @@ cleanup:
     return rc;
 }
 
+/* One key's state in words: "revoked", "expired", "used up" or "active". */
+static const char *key_state(const rg_cli *cli, const json_t *k)
+{
+    if (rg_cli_jint(k, "revoked_ms") > 0)
+        return "revoked";
+    int64_t exp = rg_cli_jint(k, "expires_ms");
+    if (exp > 0 && exp <= cli->now_ms)
+        return "expired";
+    const json_t *uses = json_object_get(k, "uses");
+    if (json_is_integer(uses) && json_integer_value(uses) == 0)
+        return "used up";
+    return "active";
+}
+
+static int enroll_key_list(rg_cli *cli, const rg_cli_args *a)
+{
+    json_t *res = NULL;
+    int rc = rg__cli_call(cli, "GET", "/v1/enrollment-keys", NULL, &res);
+    if (rc)
+        goto cleanup;
+    if (cli->json) {
+        rc = rg__cli_print_json(cli, res);
+        goto cleanup;
+    }
+    static const char *const headers[] = {"ID",      "STATE",   "USES LEFT",
+                                          "CREATED", "EXPIRES", "REVOKED",
+                                          "BY",      NULL};
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    rg_cli_table_align_right(&t, 0);
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(res, "enrollment_keys"), i, k)
+    {
+        char created[RG_CLI_FMT_MAX], expires[RG_CLI_FMT_MAX],
+            revoked[RG_CLI_FMT_MAX], uses[32];
+        rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
+                       rg_cli_jint(k, "created_ms"));
+        rg_cli_fmt_ago(expires, sizeof expires, cli->now_ms,
+                       rg_cli_jint(k, "expires_ms"));
+        rg_cli_fmt_ago(revoked, sizeof revoked, cli->now_ms,
+                       rg_cli_jint(k, "revoked_ms"));
+        const json_t *u = json_object_get(k, "uses");
+        if (json_is_integer(u))
+            rg_cli_jtext(u, uses, sizeof uses);
+        else
+            snprintf(uses, sizeof uses, "unlimited");
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(k, "id"));
+        rg_cli_table_cell(&t, key_state(cli, k));
+        rg_cli_table_cell(&t, uses);
+        rg_cli_table_cell(&t, created);
+        rg_cli_table_cell(&t,
+                          rg_cli_jint(k, "expires_ms") > 0 ? expires : "never");
+        rg_cli_table_cell(&t, revoked);
+        rg_cli_table_cell(&t, rg_cli_jstr(k, "created_by", "-"));
+    }
+    rc = rg__cli_print_table(cli, &t);
+cleanup:
+    json_decref(res);
+    return rc;
+}
+
+static int enroll_key_revoke(rg_cli *cli, const rg_cli_args *a)
+{
+    int64_t id;
+    json_t *res = NULL;
+    int rc = rg__cli_id(cli, "enrollment key", a->pos[0], &id);
+    if (!rc)
+        rc = rg__cli_callf(cli, "DELETE", NULL, &res,
+                           "/v1/enrollment-keys/%lld", (long long)id);
+    if (rc)
+        goto cleanup;
+    if (cli->json) {
+        rc = rg__cli_print_json(cli, res);
+        goto cleanup;
+    }
+    char revoked[2 * RG_CLI_FMT_MAX];
+    rg__cli_when(cli, rg_cli_jint(res, "revoked_ms"), revoked, sizeof revoked);
+    rg_cli_table t;
+    rg_cli_table_init_kv(&t);
+    rg_cli_table_kv(&t, "enrollment key", "%lld",
+                    (long long)rg_cli_jint(res, "id"));
+    rg_cli_table_kv(&t, "revoked", "%s", revoked);
+    rc = rg__cli_print_table(cli, &t);
+cleanup:
+    json_decref(res);
+    return rc;
+}
+
 static const char *const create_opts[] = {"uses:", "expires-in:", NULL};
 
 const rg_cli_command rg__cli_cmds_enroll[] = {
@@ -56,5 +145,11 @@ const rg_cli_command rg__cli_cmds_enroll[] = {
      "  --uses N           how many enrollments it allows\n"
      "  --expires-in D     lifetime: 15m, 1h, 7d...\n",
      create_opts, 0, 0, true, enroll_key_create},
+    {"enroll-key", "list", "",
+     "list enrollment keys (state, uses left, expiry; never the keys)", "",
+     NULL, 0, 0, true, enroll_key_list},
+    {"enroll-key", "revoke", "ID",
+     "revoke an enrollment key at once (enrolled agents keep their tokens)",
+     "", NULL, 1, 1, true, enroll_key_revoke},
     {0},
 };

@@ -32,8 +32,7 @@ static bool is_space(char c)
 }
 
 int rg_cli_config_parse(const char *text, size_t len, const char *path,
-                        char *url, size_t url_n, char *token, size_t token_n,
-                        rg_err *err)
+                        rg_cli_config *out, rg_err *err)
 {
     size_t lineno = 0;
     const char *p = text, *end = text + len;
@@ -71,14 +70,18 @@ int rg_cli_config_parse(const char *text, size_t len, const char *path,
         char *dst = NULL;
         size_t dst_n = 0;
         if (klen == 3 && memcmp(p, "url", 3) == 0) {
-            dst = url;
-            dst_n = url_n;
+            dst = out->url;
+            dst_n = sizeof out->url;
         } else if (klen == 5 && memcmp(p, "token", 5) == 0) {
-            dst = token;
-            dst_n = token_n;
+            dst = out->token;
+            dst_n = sizeof out->token;
+        } else if (klen == 7 && memcmp(p, "ca_file", 7) == 0) {
+            dst = out->ca_file;
+            dst_n = sizeof out->ca_file;
         } else {
             return rg_err_set(err, RG_EINVAL,
-                              "%s:%zu: unknown key '%.*s' (known: url, token)",
+                              "%s:%zu: unknown key '%.*s' (known: url, token, "
+                              "ca_file)",
                               path, lineno, (int)klen, p);
         }
         if (dst && vlen >= dst_n)
@@ -162,8 +165,20 @@ int rg_cli_config_resolve(const rg_cli_config_in *in, rg_cli_config *out,
     }
     if (rc)
         goto cleanup;
+    if (given(in->flag_ca))
+        rc = set_value(out->ca_file, sizeof out->ca_file, in->flag_ca,
+                       strlen(in->flag_ca), "ca-file", err);
+    else if (given(in->env_ca))
+        rc = set_value(out->ca_file, sizeof out->ca_file, in->env_ca,
+                       strlen(in->env_ca), "ROLLGATE_CA_FILE", err);
+    if (rc)
+        goto cleanup;
 
-    if (!out->url_from || !out->token[0]) {
+    /* A CA file matters only for https: a command whose other values are
+     * all given does not read the file for it otherwise. */
+    bool need_ca = !out->ca_file[0] && (!out->url_from ||
+                                        strncmp(out->url, "https://", 8) == 0);
+    if (!out->url_from || !out->token[0] || need_ca) {
         bool explicit = true;
         if (given(in->flag_config))
             snprintf(path, sizeof path, "%s", in->flag_config);
@@ -181,18 +196,20 @@ int rg_cli_config_resolve(const rg_cli_config_in *in, rg_cli_config *out,
                                         "config file '%s' does not exist", path)
                          : 0;
             } else if (rc == 0) {
-                char url[RG_CLI_URL_MAX] = "", token[RG_CLI_TOKEN_MAX] = "";
+                rg_cli_config file;
+                memset(&file, 0, sizeof file);
                 rc = rg_cli_config_parse(text.data ? text.data : "", text.len,
-                                         path, url, sizeof url, token,
-                                         sizeof token, err);
-                if (!rc && !out->url_from && url[0]) {
-                    memcpy(out->url, url, sizeof url);
+                                         path, &file, err);
+                if (!rc && !out->url_from && file.url[0]) {
+                    memcpy(out->url, file.url, sizeof file.url);
                     out->url_from = "config";
                 }
-                if (!rc && !out->token[0] && token[0]) {
-                    memcpy(out->token, token, sizeof token);
+                if (!rc && !out->token[0] && file.token[0]) {
+                    memcpy(out->token, file.token, sizeof file.token);
                     out->token_from = "config";
                 }
+                if (!rc && !out->ca_file[0] && file.ca_file[0])
+                    memcpy(out->ca_file, file.ca_file, sizeof file.ca_file);
             }
             if (rc)
                 goto cleanup;
