@@ -27,6 +27,25 @@ int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
     return 0;
 }
 
+int rg_client_set_ca(rg_client *c, const char *path, rg_err *err)
+{
+    if (snprintf(c->ca_file, sizeof c->ca_file, "%s", path) >=
+        (int)sizeof c->ca_file) {
+        c->ca_file[0] = '\0';
+        return rg_err_set(err, RG_EINVAL, "ca_file '%.64s...' too long", path);
+    }
+    return 0;
+}
+
+/* TLS settings every request shares: verification always on. */
+static void set_tls(rg_client *c, CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+}
+
 void rg_client_release(rg_client *c)
 {
     if (c->curl)
@@ -99,6 +118,7 @@ int rg_client_post(rg_client *c, const char *path, const json_t *body,
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    set_tls(c, h);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
@@ -215,6 +235,7 @@ int rg_client_download(rg_client *c, const char *url_path,
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                          (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        set_tls(c, h);
         CURLcode cc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -19,6 +19,7 @@ typedef struct rg_client {
     void *curl;              /* CURL * */
     char base[1024];         /* server URL without trailing slash */
     char token[128];         /* endpoint token, "" before enrolling */
+    char ca_file[1024];      /* CA bundle for https, "" : system store */
     int64_t timeout_ms;      /* whole-request timeout for JSON calls; stall
                                 timeout for downloads */
     int64_t max_artifact;    /* bytes */
@@ -30,6 +31,11 @@ int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
                    int64_t max_artifact, rg_err *err);
 
 void rg_client_release(rg_client *c);
+
+/* Verifies an https server against the CA certificates of the PEM file
+ * path instead of the system's trust store; the peer and its host name
+ * are always verified. Returns 0 or RG_EINVAL (path too long). */
+int rg_client_set_ca(rg_client *c, const char *path, rg_err *err);
 
 /* POSTs body to path (with the bearer token when auth) and parses the
  * JSON answer into *out (caller decrefs). Returns 0; RG_EUNAVAIL when the

@@ -108,6 +108,8 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
     }
     if (strcmp(k, "enrollment_key") == 0)
         return set_str(&c->enrollment_key, v, line, err);
+    if (strcmp(k, "ca_file") == 0)
+        return set_str(&c->ca_file, v, line, err);
     if (strcmp(k, "state_dir") == 0)
         return set_str(&c->state_dir, v, line, err);
     if (strcmp(k, "endpoint_id") == 0)
@@ -335,6 +337,7 @@ const rg_agent_channel_conf *rg_agent_config_channel(const rg_agent_config *c,
 void rg_agent_config_release(rg_agent_config *c)
 {
     free(c->server);
+    free(c->ca_file);
     free(c->enrollment_key);
     free(c->state_dir);
     free(c->endpoint_id);

@@ -2,6 +2,7 @@
  * config.h - the agent's configuration file (format in docs/agent.md).
  *
  *   server = http://127.0.0.1:7400
+ *   ca_file = /etc/rollgate/ca.pem   (https: the CA to verify the server)
  *   enrollment_key = <hex>
  *   state_dir = /var/lib/rollgate-agent
  *   [channel detections]
@@ -35,6 +36,8 @@ typedef struct rg_agent_channel_conf {
 
 typedef struct rg_agent_config {
     char *server;         /* base URL, no trailing slash */
+    char *ca_file;        /* PEM CA bundle an https server is verified
+                             against; NULL: the system's trust store */
     char *enrollment_key; /* may be NULL once a token exists */
     char *state_dir;
     char *endpoint_id;    /* default: contents of /etc/machine-id */

@@ -308,6 +308,9 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     if ((rc = rg_client_init(&d.client, conf->server, conf->timeout_ms,
                              conf->max_artifact, err)) != 0)
         return rc;
+    if (conf->ca_file &&
+        (rc = rg_client_set_ca(&d.client, conf->ca_file, err)) != 0)
+        goto cleanup;
     if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
         goto cleanup;
     if (opts->offline && (rc = write_supervisor_pid(&d, err)) != 0)
