@@ -23,16 +23,11 @@ static const char *find_spec(const char *const *const *specs, size_t n_specs,
     return NULL;
 }
 
+/* Appends every occurrence (rg_cli_args_get answers the last one,
+ * rg_cli_args_all all of them). */
 static int set_opt(rg_cli_args *a, const char *name, size_t len,
                    const char *value, rg_err *err)
 {
-    for (size_t i = 0; i < a->n_opts; i++) {
-        if (a->opt_name_len[i] == len &&
-            memcmp(a->opt_name[i], name, len) == 0) {
-            a->opt_value[i] = value;
-            return 0;
-        }
-    }
     if (a->n_opts == RG_CLI_ARGS_MAX)
         return rg_err_set(err, RG_EINVAL, "too many options");
     a->opt_name[a->n_opts] = name;
@@ -104,11 +99,24 @@ int rg_cli_args_parse(rg_cli_args *a, const char *const *const *specs,
 const char *rg_cli_args_get(const rg_cli_args *a, const char *name)
 {
     size_t len = strlen(name);
+    const char *last = NULL;
     for (size_t i = 0; i < a->n_opts; i++) {
         if (a->opt_name_len[i] == len && memcmp(a->opt_name[i], name, len) == 0)
-            return a->opt_value[i];
+            last = a->opt_value[i];
     }
-    return NULL;
+    return last;
+}
+
+size_t rg_cli_args_all(const rg_cli_args *a, const char *name,
+                       const char **out, size_t max)
+{
+    size_t len = strlen(name), n = 0;
+    for (size_t i = 0; i < a->n_opts; i++) {
+        if (a->opt_name_len[i] == len &&
+            memcmp(a->opt_name[i], name, len) == 0 && n < max)
+            out[n++] = a->opt_value[i];
+    }
+    return n;
 }
 
 bool rg_cli_args_has(const rg_cli_args *a, const char *name)

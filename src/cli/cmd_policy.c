@@ -69,16 +69,20 @@ static int build_selector(rg_cli *cli, const rg_cli_args *a, json_t **out)
     *out = NULL;
     if (!attrs)
         return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
-    for (size_t i = 0; i < a->n_opts; i++) {
-        if (strcmp(a->opt_name[i], "attr") != 0)
-            continue;
-        const char *kv = a->opt_value[i], *eq = strchr(kv, '=');
+    const char *kvs[RG_CLI_ARGS_MAX];
+    size_t n = rg_cli_args_all(a, "attr", kvs, RG_CLI_ARGS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const char *kv = kvs[i], *eq = strchr(kv, '=');
         if (!eq || eq == kv || !eq[1]) {
             json_decref(attrs);
             return rg__cli_usage(cli, "--attr '%s': expected KEY=VALUE", kv);
         }
         char key[64];
         snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+        if (json_object_get(attrs, key)) {
+            json_decref(attrs);
+            return rg__cli_usage(cli, "--attr %s: given twice", key);
+        }
         if (json_object_set_new(attrs, key, json_string(eq + 1)) < 0) {
             json_decref(attrs);
             return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");

@@ -65,7 +65,13 @@ static void args_last_repeat_wins_and_dash_is_positional(void **state)
     rg_err err;
     assert_int_equal(parse(&a, &err, 5, argv), 0);
     assert_string_equal(rg_cli_args_get(&a, "channel"), "");
-    assert_int_equal(a.n_opts, 1);
+    const char *all[4];
+    assert_int_equal(rg_cli_args_all(&a, "channel", all, 4), 3);
+    assert_string_equal(all[0], "a");
+    assert_string_equal(all[1], "b");
+    assert_string_equal(all[2], "");
+    assert_int_equal(rg_cli_args_all(&a, "channel", all, 2), 2);
+    assert_int_equal(rg_cli_args_all(&a, "json", all, 4), 0);
     assert_int_equal(a.n_pos, 1);
     assert_string_equal(a.pos[0], "-");
 }
