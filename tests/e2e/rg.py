@@ -11,6 +11,13 @@ Binaries come from $RG_BUILD_DIR (set by CTest), data from $RG_SOURCE_DIR.
 Every request helper returns (status, body): body is the parsed JSON when
 the answer is JSON, else the raw bytes. srv.token is the admin token that
 `rollgated init` printed on its last line.
+
+TLS: with RG_E2E_TLS=1 in the environment (or Server(tls=True)) the server
+gets a throwaway CA and server certificate made with openssl in its temp
+directory and serves HTTPS; srv.url is https://..., every Client verifies
+the certificate against srv.ca_file, and ROLLGATE_CA_FILE is exported to
+child processes (srv.cli_env() gives it too; agents need
+srv.agent_conf_lines()).
 """
 
 import http.client
@@ -19,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -71,15 +79,56 @@ def _decode(resp, raw):
     return raw
 
 
-class Client:
-    """One keep-alive HTTP connection to a server (http.client underneath).
-    request() reconnects by itself when the server closed the connection."""
+def tls_wanted():
+    """Whether this run serves over TLS (RG_E2E_TLS=1)."""
+    return os.environ.get("RG_E2E_TLS", "") not in ("", "0")
 
-    def __init__(self, port, token=None, timeout=30):
+
+def make_certs(directory, host="127.0.0.1"):
+    """Creates a throwaway CA and a server certificate for host (an IP
+    address; localhost is named too) signed by it, with openssl. Returns
+    (ca_pem, cert_pem, key_pem) paths."""
+    ca_key = os.path.join(directory, "ca.key")
+    ca = os.path.join(directory, "ca.pem")
+    key = os.path.join(directory, "server.key")
+    csr = os.path.join(directory, "server.csr")
+    cert = os.path.join(directory, "server.pem")
+    ext = os.path.join(directory, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName = IP:%s, DNS:localhost\n"
+                "basicConstraints = CA:FALSE\n"
+                "keyUsage = digitalSignature\n"
+                "extendedKeyUsage = serverAuth\n" % host)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for cmd in (["openssl", "req", "-x509"] + ec + ["-keyout", ca_key, "-out", ca,
+                 "-days", "2", "-subj", "/CN=rollgate e2e test CA"],
+                ["openssl", "req"] + ec + ["-keyout", key, "-out", csr,
+                 "-subj", "/CN=%s" % host],
+                ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                 "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext]):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        expect(out.returncode == 0, "openssl failed: " + " ".join(cmd), out.stderr)
+    return ca, cert, key
+
+
+def _connect(port, timeout, ca_file):
+    if ca_file:
+        ctx = ssl.create_default_context(cafile=ca_file)
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=ctx)
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+
+class Client:
+    """One keep-alive HTTP connection to a server (http.client underneath;
+    HTTPS verified against ca_file when given). request() reconnects by
+    itself when the server closed the connection."""
+
+    def __init__(self, port, token=None, timeout=30, ca_file=None):
         self.port = port
         self.token = token
         self.timeout = timeout
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.conn = _connect(port, timeout, ca_file)
         self.last = None  # the last http.client.HTTPResponse
 
     def request(self, method, path, body=None, token=None, headers=None, raw=None):
@@ -105,7 +154,7 @@ class Client:
                 payload = resp.read()
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError,
-                    BrokenPipeError):
+                    BrokenPipeError, ssl.SSLEOFError):
                 self.conn.close()
                 if attempt:
                     raise
@@ -121,8 +170,13 @@ class Client:
 class Server:
     """A rollgated in its own temp data directory on a free port."""
 
-    def __init__(self, args=(), data_dir=None, init=True):
+    def __init__(self, args=(), data_dir=None, init=True, tls=None):
         self.tmp = tempfile.mkdtemp(prefix="rg-e2e-")
+        self.tls = tls_wanted() if tls is None else tls
+        self.ca_file = self.cert_file = self.key_file = None
+        if self.tls:
+            self.ca_file, self.cert_file, self.key_file = make_certs(self.tmp)
+            os.environ["ROLLGATE_CA_FILE"] = self.ca_file
         self.data = data_dir or os.path.join(self.tmp, "data")
         self.port = free_port()
         self.args = list(args)
@@ -150,6 +204,8 @@ class Server:
         self.log = open(self.log_path, "ab")
         cmd = [binary("rollgated"), "--data", self.data,
                "--listen", "127.0.0.1:%d" % self.port] + self.args
+        if self.tls:
+            cmd += ["--tls-cert", self.cert_file, "--tls-key", self.key_file]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + timeout
         while True:
@@ -157,7 +213,7 @@ class Server:
                 raise Failure("rollgated exited with %d before serving:\n%s"
                               % (self.proc.returncode, self.log_text()))
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c = _connect(self.port, 2, self.ca_file)
                 c.request("GET", "/healthz")
                 if c.getresponse().status == 200:
                     c.close()
@@ -169,7 +225,7 @@ class Server:
                 self.kill()
                 raise Failure("rollgated did not answer /healthz:\n" + self.log_text())
             time.sleep(0.05)
-        self._client = Client(self.port, self.token)
+        self._client = Client(self.port, self.token, ca_file=self.ca_file)
         return self
 
     def stop(self, timeout=20):
@@ -228,11 +284,20 @@ class Server:
     # --- HTTP --------------------------------------------------------
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+
+    def cli_env(self):
+        """Environment entries a rollgate CLI needs besides URL and token."""
+        return {"ROLLGATE_CA_FILE": self.ca_file} if self.tls else {}
+
+    def agent_conf_lines(self):
+        """Agent config lines a rollgate-agent needs besides `server =`."""
+        return "ca_file = %s\n" % self.ca_file if self.tls else ""
 
     def client(self, token=None):
         """A new keep-alive connection (token None: the admin token)."""
-        return Client(self.port, self.token if token is None else token)
+        return Client(self.port, self.token if token is None else token,
+                      ca_file=self.ca_file)
 
     def request(self, method, path, body=None, token=None, headers=None, raw=None):
         """One request on the server's shared admin connection; see Client."""

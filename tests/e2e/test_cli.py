@@ -27,6 +27,7 @@ class Cli:
         self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                     "HOME": self.home,
                     "ROLLGATE_URL": srv.url, "ROLLGATE_TOKEN": srv.token}
+        self.env.update(srv.cli_env())
 
     def run(self, *args, env=None, status=0, check_stderr=True):
         """Runs rollgate ARGS; checks the exit status. On failure checks the
