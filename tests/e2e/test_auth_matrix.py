@@ -1,27 +1,41 @@
-"""Route x credential x expected status: every admin route of docs/api.md
-against no token, a malformed one, a wrong (unknown) one, a revoked one, a
-non-bearer scheme, and viewer, operator and admin tokens. Insufficient or
-bad credentials must answer 401/403 with the error shape and change
-nothing; sufficient ones must get past authentication (the route's own
-answer: 200/201, or a 4xx that is not 401/403 where the request is
-deliberately a no-op, e.g. an unknown id).
-# ctest-labels: foundation
+"""Route x credential x expected status: every route of the router
+(src/server/router.c: the test fails when a route is missing here) against
+no token, a malformed one, a wrong (unknown) one, an expired one, a revoked
+one, a non-bearer scheme, viewer, operator and admin tokens, and an
+endpoint token. Insufficient or bad credentials must answer 401/403 with
+the error shape and change nothing but the audit of the failure: a 401 adds
+exactly one `auth.failed` row (its reason named, the secret never stored),
+a 403 for a too-small role adds nothing. Sufficient ones must get past
+authentication (the route's own answer: 200/201, or a 4xx that is not
+401/403 where the request is deliberately a no-op, e.g. an unknown id).
+Agent routes take only their own credentials: checking in as another
+endpoint is 403, downloading what was never offered is 403.
+# ctest-labels: foundation security
 """
 import hashlib
 import itertools
+import json
+import os
+import re
+import time
 
 import rg
 from rg import expect
 
 ROLES = ["viewer", "operator", "admin"]
 RANK = {"none": 0, "viewer": 1, "operator": 2, "admin": 3}
-BAD = ["none", "malformed", "wrong", "revoked", "basic"]
+BAD = ["none", "malformed", "wrong", "expired", "revoked", "basic"]
+KINDS = BAD + ROLES + ["endpoint"]
+ADMIN_REASON = {"none": "missing token", "malformed": "malformed token",
+                "wrong": "unknown token", "expired": "expired token",
+                "revoked": "revoked token", "basic": "not a bearer token",
+                "endpoint": "unknown token"}
 
 counter = itertools.count(1)
 
 
 def build_routes(fix):
-    """(name, method, path, body-maker, raw-maker, min role, ok statuses)."""
+    """(name, method, path, pattern, body-maker, raw-maker, min role, ok)."""
     n = lambda: next(counter)  # noqa: E731 - unique names and versions
     return [
         ("healthz", "GET", "/healthz", None, None, "none", {200}),
@@ -31,6 +45,9 @@ def build_routes(fix):
         ("channel create", "POST", "/v1/channels",
          lambda: {"name": "m%d" % n()}, None, "operator", {201}),
         ("channel list", "GET", "/v1/channels", None, None, "viewer", {200}),
+        ("channel preflight (unknown channel)", "PUT",
+         "/v1/channels/nochannel/preflight", lambda: None, None, "operator",
+         {404}),
         ("release create", "POST", "/v1/releases",
          lambda: {"channel": "matrix", "version": n(), "artifact": fix["sha"],
                   "notes": "n", "urgency": "standard"}, None, "operator", {201}),
@@ -51,18 +68,50 @@ def build_routes(fix):
          lambda: {"reason": "r"}, None, "operator", {404}),
         ("rollout rollback (unknown id)", "POST", "/v1/rollouts/999999/rollback",
          lambda: {"reason": "r"}, None, "operator", {404}),
-        ("endpoint list", "GET", "/v1/endpoints", None, None, "viewer", {200}),
-        ("endpoint get (unknown id)", "GET", "/v1/endpoints/nohost", None, None,
-         "viewer", {404}),
         ("audit", "GET", "/v1/audit", None, None, "viewer", {200}),
         ("token create", "POST", "/v1/tokens",
          lambda: {"role": "viewer", "name": "m%d" % n()}, None, "admin", {201}),
         ("token list", "GET", "/v1/tokens", None, None, "admin", {200}),
         ("token revoke (unknown id)", "DELETE", "/v1/tokens/999999", None, None,
          "admin", {404}),
-        ("enrollment key", "POST", "/v1/enrollment-keys", lambda: {}, None,
-         "operator", {201}),
+        ("policy create (no-op: empty body)", "POST", "/v1/policies",
+         lambda: {}, None, "operator", {400}),
+        ("policy list", "GET", "/v1/policies", None, None, "viewer", {200}),
+        ("policy delete (unknown id)", "DELETE", "/v1/policies/999999", None,
+         None, "operator", {404}),
+        ("endpoint list", "GET", "/v1/endpoints", None, None, "viewer", {200}),
+        ("endpoint get (unknown id)", "GET", "/v1/endpoints/nohost", None, None,
+         "viewer", {404}),
+        ("enrollment key create", "POST", "/v1/enrollment-keys", lambda: {},
+         None, "operator", {201}),
+        ("enrollment key list", "GET", "/v1/enrollment-keys", None, None,
+         "operator", {200}),
+        ("enrollment key revoke (unknown id)", "DELETE",
+         "/v1/enrollment-keys/999999", None, None, "operator", {404}),
+        # Agent routes: bearer tokens play no part in enrollment (the key in
+        # the body does); check-in and download take the endpoint's token.
+        ("agent enroll", "POST", "/v1/agent/enroll",
+         lambda: {"enrollment_key": fix["key"], "endpoint_id": "mx-%d" % n(),
+                  "attributes": {"os": "linux", "os_version": "6",
+                                 "arch": "x86_64"}}, None, "none", {200}),
+        ("agent checkin", "POST", "/v1/agent/checkin",
+         lambda: {"endpoint_id": "mx-ep",
+                  "installed": {"matrix-ro": {"release": fix["release"]}}},
+         None, "endpoint", {200}),
+        ("agent artifact", "GET", "/v1/agent/artifacts/" + fix["sha"], None,
+         None, "endpoint", {200}),
     ]
+
+
+def router_routes():
+    """(method, pattern) of every route in the router's table."""
+    with open(os.path.join(rg.SOURCE_DIR, "src", "server", "router.c")) as f:
+        text = f.read()
+    return set(re.findall(r'\{"(GET|POST|PUT|DELETE)", "(/[^"]*)"', text))
+
+
+def covers(pattern, path):
+    return re.fullmatch(pattern.replace("{}", "[^/]+"), path) is not None
 
 
 def auth_header(kind, tokens):
@@ -80,19 +129,22 @@ def auth_header(kind, tokens):
 def expected(kind, min_role, ok):
     if min_role == "none":
         return ok
-    if kind in BAD:
+    if min_role == "endpoint":
+        return ok if kind == "endpoint" else {401}
+    if kind in BAD or kind == "endpoint":
         return {401}
     return ok if RANK[kind] >= RANK[min_role] else {403}
 
 
-def audit_count(srv):
+def audit_rows(srv):
     st, body = srv.request("GET", "/v1/audit?limit=1000")
     expect(st == 200, "audit list", st, body)
-    return len([a for a in body["audit"] if a["action"] != "auth.failed"])
+    return body["audit"]
 
 
 def main():
-    with rg.Server(args=["--tick-ms", "100000", "--auth-fail-burst", "0"]) as srv:
+    with rg.Server(args=["--tick-ms", "100000", "--auth-fail-burst", "0",
+                         "--auth-audit-per-min", "100000"]) as srv:
         srv.start()
         tokens = {r: srv.make_token(r, "matrix-" + r) for r in ROLES}
         tokens["revoked"] = srv.make_token("admin", "matrix-revoked")
@@ -100,6 +152,11 @@ def main():
         rid = [t["id"] for t in body["tokens"] if t["name"] == "matrix-revoked"][0]
         st, body = srv.request("DELETE", "/v1/tokens/%d" % rid)
         expect(st == 200, "revoke", st, body)
+        st, body = srv.request("POST", "/v1/tokens", {"role": "admin",
+                                                      "name": "matrix-expired",
+                                                      "expires_in_s": 1})
+        expect(st == 201, "expiring token", st, body)
+        tokens["expired"] = body["token"]
 
         st, _ = srv.request("POST", "/v1/channels", {"name": "matrix"})
         expect(st == 201, "fixture channel", st)
@@ -113,41 +170,112 @@ def main():
         expect(st == 201, "fixture release", st, rel)
         st, ro = srv.request("POST", "/v1/rollouts", {"release": rel["id"]})
         expect(st == 201, "fixture rollout", st, ro)
-        fix = {"sha": art["sha256"], "release": rel["id"], "rollout": ro["id"]}
+        st, key = srv.request("POST", "/v1/enrollment-keys", {})
+        expect(st == 201, "fixture key", st, key)
+        for host, name in (("mx-ep", "endpoint"), ("mx-other", "endpoint2")):
+            st, body = srv.request("POST", "/v1/agent/enroll", {
+                "enrollment_key": key["key"], "endpoint_id": host,
+                "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}},
+                token="")
+            expect(st == 200, "enroll " + host, st, body)
+            tokens[name] = body["token"]
+        # mx-ep has the fixture release installed: its artifact is its own.
+        st, body = srv.request("POST", "/v1/agent/checkin", {
+            "endpoint_id": "mx-ep", "installed": {"matrix-ro": {"release": rel["id"]}}},
+            token=tokens["endpoint"])
+        expect(st == 200, "fixture check-in", st, body)
+        fix = {"sha": art["sha256"], "release": rel["id"], "rollout": ro["id"],
+               "key": key["key"]}
+
+        # The expiring token is refused once its second has passed (polled:
+        # nothing to synchronise with but the server's clock).
+        deadline = time.monotonic() + 30
+        while True:
+            st, body = srv.request("GET", "/v1/channels", token=tokens["expired"])
+            if st == 401:
+                break
+            expect(st == 200 and time.monotonic() < deadline,
+                   "token expires", st, body)
+            time.sleep(0.2)
+        expect("expired" in body["error"]["message"], "expired message", body)
+
+        routes = build_routes(fix)
+        missing = [(m, p) for (m, p) in router_routes()
+                   if not any(r[1] == m and covers(p, r[2]) for r in routes)]
+        expect(not missing, "routes missing from the matrix", missing)
 
         cells = 0
         failures = []
         client = srv.client(token="")
-        for (name, method, path, body_fn, raw_fn, min_role, ok) in build_routes(fix):
-            for kind in BAD + ROLES:
+        for (name, method, path, body_fn, raw_fn, min_role, ok) in routes:
+            for kind in KINDS:
                 want = expected(kind, min_role, ok)
-                before = audit_count(srv)
+                before = audit_rows(srv)
                 hdrs = auth_header(kind, tokens)
                 raw = raw_fn() if raw_fn else None
                 body = body_fn() if body_fn else None
+                if body_fn and body is None:
+                    raw = "null"
                 st, resp = client.request(method, path, body=body, raw=raw,
                                           token="", headers=hdrs)
                 cells += 1
+                where = "%s %s as %s" % (method, path, kind)
                 if st not in want:
-                    failures.append("%s %s as %s: %d, want %s: %r"
-                                    % (method, path, kind, st, sorted(want), resp))
+                    failures.append("%s: %d, want %s: %r" % (where, st, sorted(want), resp))
                     continue
-                if st in (401, 403):
-                    code = "unauthorized" if st == 401 else "forbidden"
-                    if not (isinstance(resp, dict) and resp.get("error", {}).get("code") == code):
-                        failures.append("%s %s as %s: error shape %r" % (method, path, kind, resp))
-                    if audit_count(srv) != before:
-                        failures.append("%s %s as %s: refused call wrote audit rows"
-                                        % (method, path, kind))
+                if st not in (401, 403):
+                    continue
+                code = "unauthorized" if st == 401 else "forbidden"
+                if not (isinstance(resp, dict) and resp.get("error", {}).get("code") == code):
+                    failures.append("%s: error shape %r" % (where, resp))
+                after = audit_rows(srv)
+                new = after[:len(after) - len(before)]
+                if st == 403:
+                    if new:
+                        failures.append("%s: refused call wrote audit rows %r" % (where, new))
+                    continue
+                if len(new) != 1 or new[0]["action"] != "auth.failed":
+                    failures.append("%s: want one auth.failed row, got %r" % (where, new))
+                    continue
+                row = new[0]
+                if min_role not in ("endpoint", "none") and \
+                        row["reason"] != ADMIN_REASON[kind]:
+                    failures.append("%s: reason %r, want %r"
+                                    % (where, row["reason"], ADMIN_REASON[kind]))
+                if row["source"] != "127.0.0.1" or row["role"] != "none":
+                    failures.append("%s: audit row %r" % (where, row))
+                text = json.dumps(row)
+                for secret in tokens.values():
+                    if secret in text:
+                        failures.append("%s: audit row holds a secret" % where)
         client.close()
         expect(not failures, "%d of %d cells wrong:\n  " % (len(failures), cells)
                + "\n  ".join(failures))
-        expect(cells >= 22 * 8, "matrix size", cells)
+        expect(cells >= 31 * len(KINDS), "matrix size", cells)
         # Refused writes stored nothing: only the allowed ones made channels.
         st, body = srv.request("GET", "/v1/channels")
         made = [c for c in body["channels"] if c["name"].startswith("m") and
                 c["name"][1:].isdigit()]
         expect(len(made) == 2, "channels created only by operator and admin", made)
+
+        # One endpoint cannot act as another.
+        agent2 = srv.client(token=tokens["endpoint2"])
+        st, b = agent2.request("POST", "/v1/agent/checkin", {"endpoint_id": "mx-ep"})
+        expect(st == 403 and b["error"]["code"] == "forbidden",
+               "check in as another endpoint", st, b)
+        st, b = agent2.request("GET", "/v1/agent/artifacts/" + fix["sha"])
+        expect(st == 403 and b["error"]["code"] == "forbidden",
+               "download another endpoint's artifact", st, b)
+        st, b = agent2.request("GET", "/v1/endpoints/mx-ep")
+        expect(st == 401, "read another endpoint's state", st, b)
+        agent2.close()
+        st, body = srv.request("GET", "/v1/audit?action=auth.failed&limit=3")
+        reasons = [a["reason"] for a in body["audit"]]
+        expect(reasons[:3] == ["unknown token", "artifact not offered",
+                               "wrong endpoint"],
+               "cross-endpoint attempts audited", body)
+        expect(body["audit"][2]["target"] == "endpoint:mx-ep", "claimed target",
+               body["audit"][2])
         srv.stop()
 
 
