@@ -4,8 +4,9 @@ directory and a supervised sample consumer (tests/e2e/consumer):
 1. a release rolled out through every wave of a short custom plan ends
    with every endpoint healthy on it;
 2. a release whose content makes the consumer fail at start: every
-   exposed agent reverts after K starts, reports `reverted`, quarantines
-   it, and its consumer runs the old content again; the rollout halts;
+   exposed agent reverts after K starts (or, having crashed, on a halt),
+   reports `reverted`, quarantines it, and its consumer runs the old
+   content again;
 3. the same with the server stopped during the crash loop: the agent
    recovers without network and the report arrives on reconnect;
 4. a rollback: agents (stopped, then run for exactly one check-in with
@@ -136,6 +137,13 @@ def get_rollout(srv, rid):
     return ro
 
 
+def finish(srv, rid):
+    """Aborts rollout rid unless it already ended (a held wave stays active)."""
+    if get_rollout(srv, rid)["state"] in ("pending", "running", "paused"):
+        st, ro = srv.request("POST", "/v1/rollouts/%d/abort" % rid, {"reason": "e2e: next step"})
+        expect(st == 200, "abort", st, ro)
+
+
 def main():
     with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200"]) as srv:
         srv.start()
@@ -153,7 +161,10 @@ def main():
             print("--- rollgated log:\n" + srv.log_text()[-3000:])
             if srv.proc:
                 st, ros = srv.request("GET", "/v1/rollouts")
-                print("--- rollouts:", json.dumps(ros)[:3000])
+                for r in ros.get("rollouts", [])[:1]:
+                    st, full = srv.request("GET", "/v1/rollouts/%d" % r["id"])
+                    full.pop("plan", None)
+                    print("--- latest rollout:", json.dumps(full)[-4000:])
             raise
         finally:
             for a in agents:
@@ -189,10 +200,14 @@ def run(srv, agents):
     # --- 2. a release that crashes the consumer at start ------------------
     v2 = release(srv, 2, b"detections v2 crash\n")
     r2 = rollout(srv, v2, PLAN)
-    wait_for(lambda: get_rollout(srv, r2)["state"] == "halted", 120, "rollout of v2 halts")
-    # The server halts on the first failure report, so an exposed agent
-    # either reverts after K failed starts or, once it has crashed, on the
-    # halt; both quarantine v2 and report `reverted`.
+    # Every exposed endpoint reports a failure; the server then halts or
+    # holds the wave (its gate decides). If it halts before an agent used
+    # up its K starts, that agent reverts on the halt (it already crashed):
+    # either way it quarantines v2 and reports `reverted`.
+    wait_for(lambda: get_rollout(srv, r2)["state"] == "halted"
+             or (get_rollout(srv, r2)["counts"]["exposed"] > 0 and
+                 get_rollout(srv, r2)["counts"]["failed"] == get_rollout(srv, r2)["counts"]["exposed"]),
+             120, "every exposed endpoint of v2 failed, or the rollout halted")
     for a in agents:
         wait_for(lambda: a.active() == v1["id"] and a.trial() is None
                  and a.running() == v1_body, 60, a.id + " runs v1 after the halt")
@@ -210,9 +225,10 @@ def run(srv, agents):
         wait_for(lambda: a.status()["outbox"]["pending"] == 0, 60, a.id + " outbox drained")
     ro = get_rollout(srv, r2)
     expect(ro["counts"]["failed"] >= len(reverted), "server counted the reverts", ro["counts"])
-    print("2. crashing v2: %d exposed, %d reverted (%d after %d starts, the rest on the "
-          "halt); every consumer runs v1 again" % (ro["counts"]["exposed"], len(reverted),
-                                                   by_k, K))
+    print("2. crashing v2: %d exposed, %d reverted (%d after %d starts, the rest on a "
+          "halt); every consumer runs v1 again; rollout %s" % (
+              ro["counts"]["exposed"], len(reverted), by_k, K, ro["state"]))
+    finish(srv, r2)
 
     # --- 3. same, with the server stopped during the crash loop -----------
     v3 = release(srv, 3, b"detections v3 slowcrash\n")
@@ -235,7 +251,9 @@ def run(srv, agents):
     expect(pending >= 1, "the revert waits in the outbox while offline", pending)
     srv.start()
     wait_for(lambda: a.status()["outbox"]["pending"] == 0, 120, "report delivered on reconnect")
-    wait_for(lambda: get_rollout(srv, r3)["state"] == "halted", 120, "rollout of v3 halts")
+    wait_for(lambda: get_rollout(srv, r3)["counts"]["failed"] >= 1, 120,
+             "the server counts the offline revert")
+    finish(srv, r3)
     print("3. crashing v3 with the server down: %s reverted offline, reported on reconnect"
           % a.id)
 
