@@ -11,7 +11,13 @@
  * Agent routes carry no admin role: enroll authenticates with its
  * enrollment key, the others with `Authorization: Bearer <endpoint
  * token>` checked against the fleet table (401 unknown token, 403 another
- * endpoint's token). Shapes and errors: docs/api.md.
+ * endpoint's token). A download is allowed only for an artifact of a
+ * release the endpoint was offered in a check-in answer, reports
+ * installed or holds in a canary slot (rg_fleet_releases_of); anything
+ * else, unknown digests included, is 403. Enrollment is rate limited per
+ * address, and every failed authentication goes through the guard
+ * (guard.h: audited as auth.failed, rate limited). Shapes and errors:
+ * docs/api.md.
  *
  * Enrollment is durable (rg_store_endpoint_enroll, audited as
  * endpoint.enroll) before the token is returned; only the token's SHA-256
