@@ -458,16 +458,26 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
                      (state == RG_RO_HALTED &&
                       ro->plan.on_halt != RG_ON_HALT_PAUSE);
     const rg_release_rec *prev = c->prev.id ? &c->prev : NULL;
-    if (reverting || p->release != &c->release)
+    if (reverting)
         return; /* the pure pick already says previous */
-    if (assigned)
+    /* Admitted endpoints keep the release, those the stratified floor let
+     * in from outside the rollout's share included; the floor can admit
+     * one the pure pick leaves out. */
+    bool inside = p->release == &c->release;
+    if (assigned ||
+        (state == RG_RO_RUNNING &&
+         rg_canary_admit(d->canary, ro, v->stratum, rg_bucket(ro->salt, v->id),
+                         v->internal) &&
+         rg_fleet_canary_set(f, v->id, ro->release_id, RG_CN_ASSIGNED, NULL) ==
+             0)) {
+        p->release = &c->release;
+        p->rollout_id = ro->id;
+        p->notice = NULL;
+        p->earliest_ms = 0;
         return;
-    if (state == RG_RO_RUNNING &&
-        rg_canary_admit(d->canary, ro, v->stratum, rg_bucket(ro->salt, v->id),
-                        v->internal) &&
-        rg_fleet_canary_set(f, v->id, ro->release_id, RG_CN_ASSIGNED, NULL) ==
-            0)
-        return;
+    }
+    if (!inside)
+        return; /* previous, with the pure pick's notice */
     p->release = prev;
     p->rollout_id = 0;
     if (state == RG_RO_RUNNING || state == RG_RO_PAUSED) {

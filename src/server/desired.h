@@ -114,10 +114,11 @@ int rg_desired_reload(rg_desired *d, rg_err *err);
  * R is not pending and not completed: the endpoint gets R's release when
  * its fleet canary slot for it says ASSIGNED (it was admitted, or it
  * reported `applying`), except after a halt with on_halt revert or a
- * rollback (back to the previous release). While R runs, an endpoint that
- * rg_desired_pick_for would give R's release and is not assigned yet is
- * admitted only through rg_canary_admit (its stratum's raised share and
- * exposure budget); it is then marked ASSIGNED. Without a fleet (fleet
+ * rollback (back to the previous release). While R runs, an endpoint not
+ * assigned yet is admitted only through rg_canary_admit (inside R's share
+ * or its stratum's share raised by the stratified floor, and within the
+ * stratum's exposure budget); it is then marked ASSIGNED and keeps R's
+ * release (also when the floor let it in from outside R's share). Without a fleet (fleet
  * NULL) the pure rg_desired_pick_for answer is used as it is, and no
  * group policy applies (they need the endpoint's attributes).
  * Returns 0 or RG_ENOMEM. */
