@@ -52,7 +52,7 @@
 enum { GOOD, CRASH, FAIL, OFFLINE };
 
 typedef struct ep {
-    char id[24];
+    char id[48];
     uint8_t tok[RG_FLEET_TOKEN_BYTES];
     int stratum; /* index into the trial's strata */
     bool internal, n1, pinned;
