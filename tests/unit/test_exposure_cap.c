@@ -277,7 +277,7 @@ static void setup_trial(trial *t, unsigned seed)
         else if (x->behavior == GOOD && below(t, 50) == 0)
             x->behavior = FAIL;
         x->installed = t->rel[2];
-        char token[48], hex[RG_HASH_HEX];
+        char token[64], hex[RG_HASH_HEX];
         snprintf(token, sizeof token, "tok-%s", x->id);
         rg_sha256_hex(token, strlen(token), hex);
         hex_to_bin(hex, x->tok);
