@@ -46,19 +46,18 @@ typedef struct target_ctx {
 } target_ctx;
 
 /* Endpoints the desired state gives r's release now (desired.c): all of
- * them once completed, none after a revert, otherwise those inside the
- * share that were admitted (canary slot ASSIGNED). */
+ * them once completed, none after a revert, otherwise those admitted
+ * (canary slot ASSIGNED: inside the share or the stratified floor). */
 static int count_target(void *ctx, const rg_fleet_view *v)
 {
     target_ctx *t = ctx;
     const rg_rollout_rec *r = t->r;
     int state = r->status.state;
-    uint32_t b = rg_bucket(r->salt, v->id);
-    if (!rg_rollout_assigns(&r->plan, &r->status, b, v->internal))
+    if (state == RG_RO_ROLLED_BACK ||
+        (state == RG_RO_HALTED && r->plan.on_halt != RG_ON_HALT_PAUSE))
         return 0;
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, r->release_id);
-    if (state == RG_RO_COMPLETED || state == RG_RO_PENDING ||
-        (cn && (cn->flags & RG_CN_ASSIGNED)))
+    if (state == RG_RO_COMPLETED || (cn && (cn->flags & RG_CN_ASSIGNED)))
         t->targeted++;
     return 0;
 }
