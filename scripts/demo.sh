@@ -106,13 +106,43 @@ done
 echo
 run "$rollgate" rollout status "$rollout"
 
+bold "Real agents: five rollgate-agent processes, each supervising a consumer; three windows-10 ones form the internal ring"
+agent="$build/src/agent/rollgate-agent"
+key_real=$("$rollgate" --json enroll-key create --uses 5 | json_field '["key"]')
+agent_pids=()
+for i in 1 2 3 4 5; do
+    case $i in 1 | 2 | 3) os=windows ver=10 tags=internal ;; *) os=ubuntu ver=22.04 tags=lab ;; esac
+    dir="$root/var/agent-$i"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cat > "$dir/agent.conf" <<CONF
+server = $url
+enrollment_key = $key_real
+state_dir = $dir/state
+endpoint_id = real-agent-$i
+os = $os
+os_version = $ver
+arch = x86_64
+tags = $tags
+interval = 2
+settle = 2
+
+[channel detections]
+consumer = exec $root/scripts/demo-consumer.sh "\$RG_CONTENT" $os-$ver-x86_64
+CONF
+    "$agent" --config "$dir/agent.conf" 2> "$dir/agent.log" &
+    agent_pids+=($!)
+    echo "real-agent-$i ($os $ver, $tags): state in var/agent-$i, log var/agent-$i/agent.log"
+done
+stop_agents() { kill "${agent_pids[@]}" 2>/dev/null || true; wait "${agent_pids[@]}" 2>/dev/null || true; }
+
 sim="$build/src/sim/rollgate-sim"
 bold "A simulated fleet: 300 agents over real HTTP (rollgate-sim live), 3 strata"
 key2=$("$rollgate" --json enroll-key create --uses 300 | json_field '["key"]')
 "$sim" live --server "$url" --endpoints 300 --enroll-key "$key2" --interval 2 \
     --duration 150 --crash-checkins 2 --prefix fleet &
 simpid=$!
-stop_all() { kill "$simpid" 2>/dev/null || true; wait "$simpid" 2>/dev/null || true; stop_server; }
+stop_all() { kill "$simpid" 2>/dev/null || true; wait "$simpid" 2>/dev/null || true; stop_agents; stop_server; }
 trap stop_all EXIT
 live_plan="$root/var/demo-live-plan.json"
 cat > "$live_plan" <<'JSON'
@@ -144,7 +174,7 @@ run "$rollgate" rollout start --release "$rel292" --plan "@$live_plan"
 ro292=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
 wait_rollout "$ro292" completed halted paused
 
-bold "A bad release (v293) crashes every windows-10 endpoint: halted in its first wave, reverted"
+bold "A bad release (v293) crashes every windows-10 endpoint: the internal ring meets it first"
 printf 'rule named-pipe-detect v293\nFAULT crash windows-10-x86_64\n' > "$root/var/channel-293.rules"
 run "$rollgate" release create --channel detections --file "$root/var/channel-293.rules" \
     --version 293 --notes "new template (21 fields)"
@@ -157,6 +187,13 @@ bold "Why: rollgate rollout explain $ro293"
 run "$rollgate" rollout explain "$ro293"
 kill "$simpid" 2>/dev/null || true
 wait "$simpid" 2>/dev/null || true
+
+bold "The real agents: the windows-10 ones reverted on their own, no technician, no network needed"
+for i in 1 2 3 4 5; do
+    echo "-- real-agent-$i"
+    "$agent" --config "$root/var/agent-$i/agent.conf" status | sed 's/^/   /'
+    grep -E "revert|quarantin|crash" "$root/var/agent-$i/agent.log" | tail -n 3 | sed 's/^/   log: /' || true
+done
 
 bold "Who did what, when, why"
 run "$rollgate" audit --limit 10
