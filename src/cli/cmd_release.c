@@ -1,9 +1,12 @@
-/* cmd_release.c - `rollgate release create|list|show`: /v1/releases. */
+/* cmd_release.c - `rollgate release create|list|show|revert`:
+ * /v1/releases (signed metadata: docs/signing.md). */
 #include "cli/cmd.h"
 #include "cli/fmt.h"
 #include "cli/view.h"
 
 #include "common/clock.h"
+#include "common/crypto.h"
+#include "trust/signed.h"
 
 #include <string.h>
 #include <time.h>
@@ -13,6 +16,8 @@
 #define POLL_MS 500             /* between polls of the release */
 #define PROGRESS_EVERY_MS 10000 /* a progress line on stderr */
 #define TAIL_LINES 20           /* of a failed preflight's stderr */
+#define META_EXPIRY_S (30 * 86400) /* default signed metadata lifetime */
+#define MAX_SIGNERS 16
 
 /* The preflight in one line: "passed (run, 120ms)", "failed: DETAIL",
  * "pending (ENGINE)", "none". */
@@ -121,6 +126,14 @@ static int print_release(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "created", "%s by %s", when,
                     rg_cli_jstr(r, "created_by", "-"));
     rg_cli_table_kv(&t, "notes", "%s", rg_cli_jstr(r, "notes", ""));
+    const json_t *meta = json_object_get(r, "metadata");
+    if (json_is_object(meta))
+        rg_cli_table_kv(&t, "signed", "%zu signatures, expires %s",
+                        json_array_size(json_object_get(meta, "signatures")),
+                        rg_cli_jstr(json_object_get(meta, "signed"), "expires",
+                                    "-"));
+    else
+        rg_cli_table_kv(&t, "signed", "no (agents with a pinned root refuse it)");
     const json_t *pf = json_object_get(r, "preflight");
     preflight_rows(&t, pf);
     int rc = rg__cli_print_table(cli, &t);
@@ -178,6 +191,47 @@ static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
     return 0;
 }
 
+/* The signed metadata `release create` attaches into *meta (NULL when
+ * unsigned): --metadata FILE as it is, or built from the local --file and
+ * signed by every --sign key. */
+static int create_metadata(rg_cli *cli, const rg_cli_args *a,
+                           const char *channel, int64_t version,
+                           const char *file, const char *notes, json_t **meta)
+{
+    const char *path = rg_cli_args_get(a, "metadata");
+    rg_key keys[MAX_SIGNERS];
+    size_t n = 0;
+    rg_relmeta m;
+    int rc = rg__cli_load_keys(cli, a, "sign", true, keys, MAX_SIGNERS, &n);
+    *meta = NULL;
+    if (rc)
+        return rc;
+    if (path && n > 0) {
+        rc = rg__cli_usage(cli, "give --sign KEY or --metadata FILE, not both");
+    } else if (path) {
+        rc = rg__cli_read_json_file(cli, path, meta);
+    } else if (n > 0 && !file) {
+        rc = rg__cli_usage(cli, "--sign needs --file: the content is hashed "
+                           "here, not taken from the server");
+    } else if (n > 0) {
+        memset(&m, 0, sizeof m);
+        if (snprintf(m.channel, sizeof m.channel, "%s", channel) >=
+            (int)sizeof m.channel)
+            rc = rg__cli_usage(cli, "--channel is too long");
+        m.version = version;
+        rg_sha256_hex(notes, strlen(notes), m.notes_sha256);
+        if (!rc)
+            rc = rg__cli_file_digest(cli, file, m.sha256, &m.size);
+        if (!rc)
+            rc = rg__cli_expiry(cli, a, META_EXPIRY_S, &m.expires_ms);
+        if (!rc)
+            rc = rg__cli_release_metadata(cli, &m, keys, n, meta);
+    }
+    for (size_t i = 0; i < n; i++)
+        rg_key_wipe(&keys[i]);
+    return rc;
+}
+
 static int release_create(rg_cli *cli, const rg_cli_args *a)
 {
     const char *channel, *notes;
@@ -186,7 +240,7 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     const char *urgency = rg_cli_args_get(a, "urgency");
     int64_t version = 0, wait_s = WAIT_DEFAULT_S;
     bool wait = rg_cli_args_has(a, "wait-preflight"), wait_given = false;
-    json_t *art = NULL, *body = NULL, *rel = NULL;
+    json_t *art = NULL, *body = NULL, *rel = NULL, *meta = NULL;
     int rc;
     if ((rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s,
                                    &wait_given)))
@@ -201,6 +255,8 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     if (!file == !digest)
         return rg__cli_usage(
             cli, "give exactly one of --file F or --artifact SHA256");
+    if ((rc = create_metadata(cli, a, channel, version, file, notes, &meta)))
+        goto cleanup;
     if (file) {
         rc = rg__cli_upload_file(cli, file, &art);
         if (rc)
@@ -210,7 +266,7 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     body = json_pack("{s:s, s:I, s:s, s:s, s:s}", "channel", channel, "version",
                      (json_int_t)version, "artifact", digest, "notes", notes,
                      "urgency", urgency ? urgency : "standard");
-    if (!body) {
+    if (!body || (meta && json_object_set(body, "metadata", meta) != 0)) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -230,6 +286,7 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
                                     "detail", "-"));
     }
 cleanup:
+    json_decref(meta);
     json_decref(art);
     json_decref(body);
     json_decref(rel);
@@ -307,10 +364,155 @@ static int release_show(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
+/* Checks that old (a release answer with "sha256" and "size") is the
+ * content the publishers signed: its metadata carries a valid signature
+ * by one of the n keys and describes that digest and size, or the local
+ * file has that digest. The server's word alone is not enough. */
+static int check_old_content(rg_cli *cli, const json_t *old, const char *file,
+                             const rg_key *keys, size_t n)
+{
+    const char *sha = rg_cli_jstr(old, "sha256", "");
+    int64_t size = rg_cli_jint(old, "size");
+    const json_t *meta = json_object_get(old, "metadata");
+    char local[RG_SHA256_HEX];
+    int64_t local_size = 0;
+    rg_relmeta m;
+    rg_sig_count c;
+    int rc;
+    if (file) {
+        if ((rc = rg__cli_file_digest(cli, file, local, &local_size)))
+            return rc;
+        if (strcmp(local, sha) != 0 || local_size != size)
+            return rg__cli_usage(cli, "--file '%s' is not version %lld's "
+                                 "content", file,
+                                 (long long)rg_cli_jint(old, "version"));
+        return 0;
+    }
+    if (!json_is_object(meta))
+        return rg__cli_usage(cli, "version %lld has no signed metadata: give "
+                             "its content with --file",
+                             (long long)rg_cli_jint(old, "version"));
+    if (rg_relmeta_parse(meta, &m, NULL) != 0 ||
+        rg_signed_count(meta, keys, n, &c, NULL) != 0 || c.valid == 0 ||
+        strcmp(m.sha256, sha) != 0 || m.size != size) {
+        cli->refused = true;
+        return rg_err_set(&cli->err, RG_EINVAL,
+                          "version %lld: its metadata is not signed by the "
+                          "given keys for this content; give --file",
+                          (long long)rg_cli_jint(old, "version"));
+    }
+    return 0;
+}
+
+static int release_revert(rg_cli *cli, const rg_cli_args *a)
+{
+    const char *channel, *reason = rg_cli_args_get(a, "reason");
+    const char *plan = rg_cli_args_get(a, "plan");
+    bool emergency = rg_cli_args_has(a, "emergency");
+    int64_t to = 0, max = 0, old_id = 0;
+    rg_key keys[MAX_SIGNERS];
+    size_t n = 0, i;
+    json_t *list = NULL, *old = NULL, *meta = NULL, *body = NULL, *rel = NULL,
+           *ro = NULL, *r;
+    char notes[RG_CLI_FMT_MAX * 8];
+    rg_buf path;
+    rg_relmeta m;
+    rg_buf_init(&path, 4096);
+    int rc = rg__cli_need(cli, a, "channel", &channel);
+    if (!rc)
+        rc = rg__cli_opt_int(cli, a, "to", 1, MAX_VERSION, &to, NULL);
+    if (!rc)
+        rc = rg__cli_load_keys(cli, a, "key", true, keys, MAX_SIGNERS, &n);
+    if (!rc && n == 0)
+        rc = rg__cli_usage(cli, "--key KEYFILE is required: the new release "
+                           "must be signed");
+    if (!rc && (rg_buf_adds(&path, "/v1/releases") ||
+                rg_cli_query_add(&path, "channel", channel)))
+        rc = rg__cli_usage(cli, "--channel is too long");
+    if (!rc)
+        rc = rg__cli_call(cli, "GET", path.data, NULL, &list);
+    json_array_foreach(rc ? NULL : json_object_get(list, "releases"), i, r) {
+        int64_t v = rg_cli_jint(r, "version");
+        max = v > max ? v : max;
+        if (v == to)
+            old_id = rg_cli_jint(r, "id");
+    }
+    if (!rc && !old_id) {
+        cli->refused = true;
+        rc = rg_err_set(&cli->err, RG_ENOTFOUND,
+                        "channel '%s' has no version %lld", channel,
+                        (long long)to);
+    }
+    if (!rc)
+        rc = rg__cli_callf(cli, "GET", NULL, &old, "/v1/releases/%lld",
+                           (long long)old_id);
+    if (!rc)
+        rc = check_old_content(cli, old, rg_cli_args_get(a, "file"), keys, n);
+    if (rc)
+        goto cleanup;
+    snprintf(notes, sizeof notes, "revert to %lld: %s", (long long)to,
+             reason ? reason : "no reason given");
+    memset(&m, 0, sizeof m);
+    snprintf(m.channel, sizeof m.channel, "%s", channel);
+    m.version = max + 1;
+    snprintf(m.sha256, sizeof m.sha256, "%s", rg_cli_jstr(old, "sha256", ""));
+    m.size = rg_cli_jint(old, "size");
+    rg_sha256_hex(notes, strlen(notes), m.notes_sha256);
+    if ((rc = rg__cli_expiry(cli, a, META_EXPIRY_S, &m.expires_ms)) ||
+        (rc = rg__cli_release_metadata(cli, &m, keys, n, &meta)))
+        goto cleanup;
+    body = json_pack("{s:s, s:I, s:s, s:s, s:s, s:O}", "channel", channel,
+                     "version", (json_int_t)m.version, "artifact", m.sha256,
+                     "notes", notes, "urgency",
+                     emergency ? "emergency" : "standard", "metadata", meta);
+    if (!body) {
+        rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = rg__cli_call(cli, "POST", "/v1/releases", body, &rel)))
+        goto cleanup;
+    json_decref(body);
+    body = json_pack("{s:I, s:s}", "release", (json_int_t)rg_cli_jint(rel, "id"),
+                     "plan", plan ? plan : emergency ? "emergency" : "standard");
+    if (!body) {
+        rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = rg__cli_call(cli, "POST", "/v1/rollouts", body, &ro)))
+        goto cleanup;
+    if (cli->json) {
+        json_t *both = json_pack("{s:O, s:O}", "release", rel, "rollout", ro);
+        rc = both ? rg__cli_print_json(cli, both)
+                  : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+        json_decref(both);
+    } else {
+        fprintf(cli->out, "release %lld: channel %s version %lld = version "
+                "%lld's content, signed by %zu key(s)\nrollout %lld: %s\n",
+                (long long)rg_cli_jint(rel, "id"), channel, (long long)m.version,
+                (long long)to, n, (long long)rg_cli_jint(ro, "id"),
+                rg_cli_jstr(ro, "state", "-"));
+    }
+cleanup:
+    for (i = 0; i < n; i++)
+        rg_key_wipe(&keys[i]);
+    rg_buf_release(&path);
+    json_decref(list);
+    json_decref(old);
+    json_decref(meta);
+    json_decref(body);
+    json_decref(rel);
+    json_decref(ro);
+    return rc;
+}
+
 static const char *const create_opts[] = {
     "channel:", "file:",          "artifact:",     "version:",
     "notes:",   "urgency:",       "wait-preflight", "wait-timeout:",
+    "sign:",    "metadata:",      "expires-in:",   "expires-at:",
     NULL};
+static const char *const revert_opts[] = {
+    "channel:", "to:",     "key:",        "reason:",     "file:",
+    "expires-in:", "expires-at:", "emergency", "plan:", NULL};
 static const char *const list_opts[] = {"channel:", NULL};
 
 const rg_cli_command rg__cli_cmds_release[] = {
@@ -327,8 +529,28 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "  --wait-preflight   wait until the channel's preflight has run on the\n"
      "                     release (progress on stderr); exit 1 when it\n"
      "                     failed or is still pending after the wait\n"
-     "  --wait-timeout D   how long to wait (default 10m)\n",
+     "  --wait-timeout D   how long to wait (default 10m)\n"
+     "  --sign KEY         sign the metadata with this private key (repeat\n"
+     "                     for a threshold); needs --file\n"
+     "  --expires-in D     signed metadata lifetime (default 30d), or\n"
+     "                     --expires-at YYYY-MM-DDTHH:MM:SSZ\n"
+     "  --metadata M.json  attach metadata signed offline (`rollgate sign`)\n",
      create_opts, 0, 0, true, release_create},
+    {"release", "revert",
+     "--channel X --to VERSION --key KEY... [--reason R] [--emergency] "
+     "[--plan P]",
+     "ship VERSION's content again as a new signed release and roll it out",
+     "  --channel X        the channel\n"
+     "  --to VERSION       the version whose content comes back\n"
+     "  --key KEY          private keys signing the new release (repeat)\n"
+     "  --reason R         why (goes into the notes)\n"
+     "  --file F           VERSION's content, when its release is unsigned\n"
+     "  --expires-in D     signed metadata lifetime (default 30d)\n"
+     "  --emergency        emergency urgency and plan (default standard)\n"
+     "  --plan P           a plan name or JSON file instead\n"
+     "  The new release's version is the channel's highest + 1, its notes\n"
+     "  \"revert to VERSION: R\"; agents accept it since it is newer.\n",
+     revert_opts, 0, 0, true, release_revert},
     {"release", "list", "[--channel X]", "list releases, newest first",
      "  --channel X        only this channel's releases\n", list_opts, 0, 0,
      true, release_list},
