@@ -104,8 +104,8 @@ static void write_summary(rg_server *srv, const char *source, uint64_t n)
              (unsigned long long)n);
     snprintf(detail, sizeof detail, "{\"suppressed\":%llu}",
              (unsigned long long)n);
-    write_row(srv, strcmp(source, "*") == 0 ? "" : source, target,
-              reason, detail);
+    write_row(srv, strcmp(source, "*") == 0 ? "" : source, target, reason,
+              detail);
 }
 
 /* Escapes s for a JSON string body into out (quotes, backslashes and
@@ -115,16 +115,14 @@ static void json_safe(char *out, size_t cap, const char *s)
     size_t n = 0;
     for (; s && *s && n + 1 < cap; s++) {
         unsigned char c = (unsigned char)*s;
-        out[n++] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f)
-                       ? '?'
-                       : (char)c;
+        out[n++] =
+            (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) ? '?' : (char)c;
     }
     out[n] = '\0';
 }
 
-void rg_guard_auth_failed(rg_server *srv, const rg_req *req,
-                          const rg_err *err, const char *reason,
-                          const char *target, rg_resp *resp)
+void rg_guard_auth_failed(rg_server *srv, const rg_req *req, const rg_err *err,
+                          const char *reason, const char *target, rg_resp *resp)
 {
     rg_guard *g = srv->guard;
     const char *addr = req->client ? req->client : "";
@@ -136,8 +134,8 @@ void rg_guard_auth_failed(rg_server *srv, const rg_req *req,
         if (pending)
             write_summary(srv, addr, pending);
         if (record)
-            record = rg_ratelimit_take(g->audit_global, "*", now, NULL,
-                                       &pending);
+            record =
+                rg_ratelimit_take(g->audit_global, "*", now, NULL, &pending);
         if (record && pending)
             write_summary(srv, "*", pending);
     }
@@ -168,8 +166,7 @@ static void drain(rg_server *srv, int64_t quiet_ms)
 {
     int64_t now = rg_clock_now(srv->clock);
     rg_ratelimit_drain(srv->guard->audit, now, quiet_ms, summarise, srv);
-    rg_ratelimit_drain(srv->guard->audit_global, now, quiet_ms, summarise,
-                       srv);
+    rg_ratelimit_drain(srv->guard->audit_global, now, quiet_ms, summarise, srv);
 }
 
 void rg_guard_tick(rg_server *srv)
@@ -179,9 +176,8 @@ void rg_guard_tick(rg_server *srv)
         return;
     int64_t now = rg_clock_now(srv->clock);
     int64_t next = atomic_load(&g->next_tick_ms);
-    if (now < next ||
-        !atomic_compare_exchange_strong(&g->next_tick_ms, &next,
-                                        now + TICK_EVERY_MS))
+    if (now < next || !atomic_compare_exchange_strong(&g->next_tick_ms, &next,
+                                                      now + TICK_EVERY_MS))
         return;
     drain(srv, RG_GUARD_QUIET_MS);
 }

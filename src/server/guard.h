@@ -42,8 +42,8 @@
 #define RG_GUARD_QUIET_MS 60000 /* a summary waits for a quiet minute */
 
 /* Creates the guard from cfg's enroll_*, auth_fail_*, auth_audit_per_min
- * and rate_table settings. *out is owned by the caller (rg_guard_free). Returns 0,
- * RG_EINVAL for a bucket with no refill, or RG_ENOMEM. */
+ * and rate_table settings. *out is owned by the caller (rg_guard_free). Returns
+ * 0, RG_EINVAL for a bucket with no refill, or RG_ENOMEM. */
 int rg_guard_new(const rg_server_config *cfg, rg_guard **out, rg_err *err);
 
 /* Frees g. NULL is a no-op. Call rg_guard_flush first to keep the
@@ -59,9 +59,9 @@ int rg_guard_enroll(rg_server *srv, const rg_req *req, rg_resp *resp);
  * caller claimed to be ("token:ci", "endpoint:host-1", or ""). Audits it
  * (throttled, see above), charges the address and fills resp with err,
  * or with a 429 when the address has no failures left in its budget. */
-void rg_guard_auth_failed(rg_server *srv, const rg_req *req,
-                          const rg_err *err, const char *reason,
-                          const char *target, rg_resp *resp);
+void rg_guard_auth_failed(rg_server *srv, const rg_req *req, const rg_err *err,
+                          const char *reason, const char *target,
+                          rg_resp *resp);
 
 /* Writes the summaries of addresses quiet for RG_GUARD_QUIET_MS; cheap
  * when called often (it works at most once every few seconds of srv's

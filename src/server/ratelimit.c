@@ -81,8 +81,8 @@ static slot *slot_for(rg_ratelimit *rl, const char *k, size_t n, int64_t now)
         slot *s = &ways[i];
         if (s->key[0] && strncmp(s->key, k, n) == 0 && s->key[n] == '\0')
             return s;
-        if (!victim || (victim->key[0] && (!s->key[0] ||
-                                           s->used_ms < victim->used_ms)))
+        if (!victim ||
+            (victim->key[0] && (!s->key[0] || s->used_ms < victim->used_ms)))
             victim = s;
     }
     rl->evicted_denied += victim->denied;
@@ -105,8 +105,8 @@ bool rg_ratelimit_take(rg_ratelimit *rl, const char *key, int64_t now_ms,
     pthread_mutex_lock(&rl->mu);
     slot *s = slot_for(rl, key, n, now_ms);
     if (now_ms > s->refill_ms) {
-        s->tokens += (double)(now_ms - s->refill_ms) * rl->o.per_min /
-                     MS_PER_MIN;
+        s->tokens +=
+            (double)(now_ms - s->refill_ms) * rl->o.per_min / MS_PER_MIN;
         if (s->tokens > rl->o.burst)
             s->tokens = rl->o.burst;
         s->refill_ms = now_ms;

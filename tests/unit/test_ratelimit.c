@@ -178,8 +178,8 @@ static void cli_ca_file_sources(void **state)
     assert_string_equal(cfg.ca_file, "/flag.pem");
     /* With an https URL and a token given, the file is still read for
      * the CA; with http it is not needed. */
-    in = (rg_cli_config_in){.flag_url = "https://x:1", .flag_token = "t",
-                            .flag_config = conf};
+    in = (rg_cli_config_in){
+        .flag_url = "https://x:1", .flag_token = "t", .flag_config = conf};
     assert_int_equal(rg_cli_config_resolve(&in, &cfg, &err), 0);
     assert_string_equal(cfg.ca_file, "/etc/from-file.pem");
     in.flag_url = "http://x:1";
