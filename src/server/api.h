@@ -74,6 +74,11 @@ void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
 
+/* root metadata (api_root.c, docs/signing.md) */
+void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_root_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp);
+
 /* --- shared helpers (api.c) ------------------------------------------ */
 
 /* Parses req's body as a JSON object whose keys are all in the NULL-ended

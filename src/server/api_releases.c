@@ -5,6 +5,8 @@
 #include "common/json.h"
 #include "server/auth.h"
 #include "server/preflight_worker.h"
+#include "trust/canon.h"
+#include "trust/relmeta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,19 +31,67 @@ static json_t *preflight_short(const rg_release_rec *r)
 
 static json_t *release_json(const rg_release_rec *r)
 {
-    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o}", "id",
+    json_t *meta = r->metadata[0] ? json_loads(r->metadata, 0, NULL) : json_null();
+    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o}", "id",
                      (json_int_t)r->id, "channel", r->channel, "version",
                      (json_int_t)r->version, "sha256", r->sha256, "size",
                      (json_int_t)r->size, "notes", r->notes, "urgency",
                      r->urgency, "created_ms", (json_int_t)r->created_ms,
                      "created_by", r->created_by, "preflight",
-                     preflight_short(r));
+                     preflight_short(r), "metadata", meta ? meta : json_null());
+}
+
+/* Checks the optional signed metadata of a new release: well formed (not
+ * its signatures: the trust decision is the agent's) and describing this
+ * very release (channel, version, artifact digest and size, notes
+ * digest); stores its canonical JSON in r->metadata. Returns 0 or
+ * RG_EINVAL/RG_ENOTFOUND/RG_ETOOBIG with err naming the field. */
+static int attach_metadata(rg_server *srv, const json_t *meta, rg_release_rec *r,
+                           rg_err *err)
+{
+    rg_relmeta m;
+    rg_buf text;
+    char notes_sha[RG_HASH_HEX];
+    uint64_t size = 0;
+    int rc;
+    if (!meta || json_is_null(meta))
+        return 0;
+    if (rg_relmeta_parse(meta, &m, err) != 0) {
+        char f[64];
+        snprintf(f, sizeof f, "metadata%s%.50s", err->field[0] ? "." : "",
+                 err->field);
+        snprintf(err->field, sizeof err->field, "%s", f);
+        return RG_EINVAL;
+    }
+    if ((rc = rg_store_artifact_get(srv->store, r->sha256, &size, err)) != 0) {
+        snprintf(err->field, sizeof err->field, "artifact");
+        return rc;
+    }
+    rg_sha256_hex(r->notes, strlen(r->notes), notes_sha);
+    rg_relmeta_expect e = {r->channel, r->version, r->sha256, (int64_t)size,
+                           notes_sha};
+    if (rg_relmeta_match(&m, &e, NULL, err) != 0) {
+        char f[64];
+        snprintf(f, sizeof f, "metadata.%.50s", err->field);
+        snprintf(err->field, sizeof err->field, "%s", f);
+        return RG_EINVAL;
+    }
+    rg_buf_init(&text, RG_METADATA_MAX);
+    rc = rg_canon_json(meta, &text, err);
+    if (rc == 0)
+        snprintf(r->metadata, sizeof r->metadata, "%s", text.data);
+    else if (rc == RG_ETOOBIG)
+        rg_err_field(err, RG_EINVAL, "metadata",
+                     "metadata: more than %d bytes", RG_METADATA_MAX);
+    rg_buf_release(&text);
+    return rc == RG_ETOOBIG ? RG_EINVAL : rc;
 }
 
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"channel", "version", "artifact",
-                                          "notes",   "urgency", NULL};
+                                          "notes",   "urgency", "metadata",
+                                          NULL};
     const char *channel = NULL, *artifact = NULL, *notes = NULL,
                *urgency = NULL;
     int64_t version = 0;
@@ -77,11 +127,14 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(r.sha256, sizeof r.sha256, "%s", artifact);
     snprintf(r.notes, sizeof r.notes, "%s", notes);
     snprintf(r.urgency, sizeof r.urgency, "%s", urgency);
+    if (attach_metadata(srv, json_object_get(body, "metadata"), &r, &err) != 0)
+        goto fail;
     snprintf(target, sizeof target, "release:%s/%lld", channel,
              (long long)version);
     rg_audit_init(&audit, srv, req, "release.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail, "{\"sha256\":\"%s\"}",
-             artifact);
+    snprintf(audit.detail, sizeof audit.detail,
+             "{\"sha256\":\"%s\",\"signed\":%s}", artifact,
+             r.metadata[0] ? "true" : "false");
     r.created_ms = audit.at_ms;
     snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
     if (rg_store_release_create(srv->store, &r, &audit, &err) != 0)

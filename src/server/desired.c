@@ -329,11 +329,15 @@ static json_t *desired_entry(const rg_release_rec *r, int64_t rollout_id)
 {
     char url[128];
     snprintf(url, sizeof url, "/v1/agent/artifacts/%s", r->sha256);
-    return json_pack("{s:I, s:I, s:s, s:I, s:s, s:o}", "release",
+    /* The release's signed metadata, verbatim: the agent verifies it
+     * (docs/signing.md); null for an unsigned release. */
+    json_t *meta = r->metadata[0] ? json_loads(r->metadata, 0, NULL) : json_null();
+    return json_pack("{s:I, s:I, s:s, s:I, s:s, s:o, s:o}", "release",
                      (json_int_t)r->id, "version", (json_int_t)r->version,
                      "sha256", r->sha256, "size", (json_int_t)r->size, "url",
                      url, "rollout",
-                     rollout_id ? json_integer(rollout_id) : json_null());
+                     rollout_id ? json_integer(rollout_id) : json_null(),
+                     "metadata", meta ? meta : json_null());
 }
 
 static json_t *notice_entry(const rg_desired_channel *c,

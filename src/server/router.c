@@ -48,6 +48,10 @@ static const rg_route routes[] = {
      rg_api_enroll_key_list},
     {"DELETE", "/v1/enrollment-keys/{}", RG_ROLE_OPERATOR, false,
      rg_api_enroll_key_revoke},
+    {"PUT", "/v1/root", RG_ROLE_ADMIN, false, rg_api_root_put},
+    {"GET", "/v1/root", RG_ROLE_VIEWER, false, rg_api_root_list},
+    /* Public: root metadata holds public keys only (api_root.c). */
+    {"GET", "/v1/agent/root", RG_ROLE_NONE, false, rg_api_agent_root},
     /* Agent routes: the enrollment key or endpoint token is checked by the
      * handler (agent_api.h). */
     {"POST", "/v1/agent/enroll", RG_ROLE_NONE, false, rg_api_agent_enroll},

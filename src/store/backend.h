@@ -72,6 +72,12 @@ struct rg__store_ops {
                                                const rg_release_rec *r),
                                      void *ctx, rg_err *err);
 
+    int (*root_put)(void *impl, const rg_root_rec *r,
+                    const rg_audit_rec *audit, rg_err *err);
+    int (*root_list)(void *impl, int64_t after,
+                     int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
+                     rg_err *err);
+
     int (*rollout_create)(void *impl, rg_rollout_rec *r,
                           const rg_audit_rec *audit, rg_err *err);
     int (*rollout_get)(void *impl, int64_t id, rg_rollout_rec *out,

@@ -202,8 +202,21 @@ static const char *const migration5[] = {
     NULL,
 };
 
+/* 6: signed releases (docs/signing.md) - each release's signed metadata
+ * ("" when unsigned) and the history of root metadata versions. */
+static const char *const migration6[] = {
+    "ALTER TABLE releases ADD COLUMN metadata TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE roots ("
+    " version INTEGER PRIMARY KEY CHECK (version >= 1),"
+    " digest TEXT NOT NULL,"
+    " json TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4, migration5};
+    migration1, migration2, migration3, migration4, migration5, migration6};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -272,6 +285,9 @@ enum {
     ST_POLICY_LIST,
     ST_POLICY_GET,
     ST_POLICY_DELETE,
+    ST_ROOT_MAX,
+    ST_ROOT_INSERT,
+    ST_ROOT_LIST,
     ST__COUNT
 };
 
@@ -287,8 +303,8 @@ enum {
     "SELECT r.id, r.channel_id, c.name, r.version, r.sha256, a.size, r.notes," \
     " r.urgency, r.created_ms, r.created_by, r.preflight_status," \
     " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
-    " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms" \
-    " FROM releases r" \
+    " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms," \
+    " r.metadata FROM releases r" \
     " JOIN channels c ON c.id = r.channel_id" \
     " JOIN artifacts a ON a.sha256 = r.sha256"
 #define ROLLOUT_COLS \
@@ -345,8 +361,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_RELEASE_INSERT] =
         "INSERT INTO releases (channel_id, version, sha256, notes, urgency,"
         " created_ms, created_by, preflight_status, preflight_engine,"
-        " preflight_corpus, preflight_timeout_s, preflight_memory_mb)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " preflight_corpus, preflight_timeout_s, preflight_memory_mb,"
+        " metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
@@ -455,6 +471,13 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_POLICY_LIST] = POLICY_COLS " ORDER BY p.id",
     [ST_POLICY_GET] = POLICY_COLS " WHERE p.id = ?",
     [ST_POLICY_DELETE] = "DELETE FROM policies WHERE id = ?",
+    [ST_ROOT_MAX] = "SELECT coalesce(max(version), 0) FROM roots",
+    [ST_ROOT_INSERT] =
+        "INSERT INTO roots (version, digest, json, created_ms, created_by)"
+        " VALUES (?, ?, ?, ?, ?)",
+    [ST_ROOT_LIST] =
+        "SELECT version, digest, json, created_ms, created_by FROM roots"
+        " WHERE version > ? ORDER BY version",
 };
 
 typedef struct sq {
@@ -1073,7 +1096,7 @@ static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
         (rc = COL_TEXT(st, 15, r, preflight_detail)))
         return rc;
     r->preflight_done_ms = sqlite3_column_int64(st, 16);
-    return 0;
+    return COL_TEXT(st, 17, r, metadata);
 }
 
 static int sq_release_create(void *impl, rg_release_rec *r,
@@ -1128,6 +1151,7 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     bind_text(st, 7, r->created_by);
     bind_text(st, 8, spec.engine[0] ? "pending" : "none");
     bind_spec(st, 9, &spec);
+    bind_text(st, 13, r->metadata);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "release create");
         goto cleanup;
@@ -2341,6 +2365,76 @@ cleanup:
     return rc;
 }
 
+static int sq_root_put(void *impl, const rg_root_rec *r,
+                       const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int64_t newest = 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_ROOT_MAX, &st, err)))
+        goto cleanup;
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+        rc = db_fail(q, rc, err, "root put");
+        goto cleanup;
+    }
+    newest = sqlite3_column_int64(st, 0);
+    done(st);
+    st = NULL;
+    if (r->version != newest + 1) {
+        rc = rg_err_field(err, RG_ECONFLICT, "version",
+                          "root version %lld: the next version is %lld",
+                          (long long)r->version, (long long)newest + 1);
+        goto cleanup;
+    }
+    if ((rc = stmt(q, ST_ROOT_INSERT, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, r->version);
+    bind_text(st, 2, r->digest);
+    bind_text(st, 3, r->json);
+    sqlite3_bind_int64(st, 4, r->created_ms);
+    bind_text(st, 5, r->created_by);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "root put");
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    return finish(q, rc, err);
+}
+
+static int sq_root_list(void *impl, int64_t after,
+                        int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
+                        rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_root_rec r;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_ROOT_LIST, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, after);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof r);
+        r.version = sqlite3_column_int64(st, 0);
+        if ((rc = COL_TEXT(st, 1, &r, digest)) || (rc = COL_TEXT(st, 4, &r, created_by)))
+            goto cleanup;
+        r.json = (const char *)sqlite3_column_text(st, 2);
+        r.created_ms = sqlite3_column_int64(st, 3);
+        if ((rc = fn(ctx, &r)))
+            goto cleanup;
+    }
+    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "root list");
+cleanup:
+    done(st);
+    unlock(q);
+    return rc;
+}
+
 static int sq_policy_list(void *impl,
                           int (*fn)(void *ctx, const rg_policy_rec *p),
                           void *ctx, rg_err *err)
@@ -2415,6 +2509,8 @@ const struct rg__store_ops rg__sqlite_ops = {
     .channel_set_preflight = sq_channel_set_preflight,
     .artifact_put = sq_artifact_put,
     .artifact_get = sq_artifact_get,
+    .root_put = sq_root_put,
+    .root_list = sq_root_list,
     .release_create = sq_release_create,
     .release_get = sq_release_get,
     .release_list = sq_release_list,

@@ -284,6 +284,7 @@ int rg_store_release_create(rg_store *s, rg_release_rec *r,
         (rc = TEXT(r, notes, true, "notes")) ||
         (rc = TEXT(r, urgency, true, "urgency")) ||
         (rc = TEXT(r, created_by, false, "created_by")) ||
+        (rc = TEXT(r, metadata, false, "metadata")) ||
         (rc = check_audit(audit, err)))
         return rc;
     if (r->version < 1)
@@ -295,6 +296,30 @@ int rg_store_release_create(rg_store *s, rg_release_rec *r,
                             "urgency '%s': must be standard or emergency",
                             r->urgency);
     return s->ops->release_create(s->impl, r, audit, err);
+}
+
+int rg_store_root_put(rg_store *s, const rg_root_rec *r,
+                      const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(r, digest, true, "digest")) ||
+        (rc = sha256_arg(r->digest, "digest", err)) ||
+        (rc = TEXT(r, created_by, false, "created_by")) ||
+        (rc = text_ptr(r->json, RG_ROOT_MAX, true, "root", err)) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    if (r->version < 1)
+        return rg_err_field(err, RG_EINVAL, "version",
+                            "root version %lld: must be at least 1",
+                            (long long)r->version);
+    return s->ops->root_put(s->impl, r, audit, err);
+}
+
+int rg_store_root_list(rg_store *s, int64_t after,
+                       int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
+                       rg_err *err)
+{
+    return s->ops->root_list(s->impl, after, fn, ctx, err);
 }
 
 int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,

@@ -45,6 +45,8 @@
 #define RG_PREFLIGHT_RESULT_MAX (64 * 1024) /* a preflight result JSON, bytes */
 #define RG_PREFLIGHT_TIMEOUT_MAX 3600 /* seconds */
 #define RG_PREFLIGHT_MEMORY_MAX (64 * 1024) /* MiB */
+#define RG_METADATA_MAX 8192 /* a release's signed metadata, canonical JSON */
+#define RG_ROOT_MAX (64 * 1024) /* a root metadata document, JSON */
 
 typedef struct rg_store rg_store;
 
@@ -110,7 +112,22 @@ typedef struct rg_release_rec {
     rg_preflight_spec preflight;   /* the channel's spec at creation */
     char preflight_detail[256];    /* one line on how it ended, or "" */
     int64_t preflight_done_ms;     /* when it ended, 0: not yet */
+    /* Signed metadata (schema 6, docs/signing.md): the canonical JSON of
+     * {"signed": ..., "signatures": [...]} as the publisher made it, or
+     * "" for an unsigned release. The API checks it matches the release;
+     * the store keeps it verbatim. */
+    char metadata[RG_METADATA_MAX + 1];
 } rg_release_rec;
+
+/* One stored root metadata version (schema 6). */
+typedef struct rg_root_rec {
+    int64_t version;
+    char digest[RG_HASH_HEX];      /* sha256 of its canonical "signed" */
+    const char *json;              /* the document; borrowed (in list
+                                      callbacks and as input) */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+} rg_root_rec;
 
 typedef struct rg_rollout_rec {
     int64_t id;
@@ -291,6 +308,19 @@ int rg_store_release_preflight_pending(rg_store *s,
                                        int (*fn)(void *ctx,
                                                  const rg_release_rec *r),
                                        void *ctx, rg_err *err);
+
+/* --- root metadata (signing keys agents trust) ------------------------ */
+/* Appends root r (version, digest, json of at most RG_ROOT_MAX bytes,
+ * created_*) with its audit row. The caller has verified it (the API
+ * checks the rotation's signatures); the store only keeps versions
+ * consecutive: RG_ECONFLICT unless r->version is the newest stored + 1
+ * (1 on an empty history). */
+int rg_store_root_put(rg_store *s, const rg_root_rec *r,
+                      const rg_audit_rec *audit, rg_err *err);
+/* Every stored root with version > after, oldest first. */
+int rg_store_root_list(rg_store *s, int64_t after,
+                       int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
+                       rg_err *err);
 
 /* --- rollouts --------------------------------------------------------- */
 /* Inserts r (release_id, plan, salt, status, created_*), fills r->id,

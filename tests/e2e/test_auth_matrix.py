@@ -88,6 +88,12 @@ def build_routes(fix):
          "operator", {200}),
         ("enrollment key revoke (unknown id)", "DELETE",
          "/v1/enrollment-keys/999999", None, None, "operator", {404}),
+        ("root put (no-op: not a root)", "PUT", "/v1/root", lambda: {},
+         None, "admin", {400}),
+        ("root list", "GET", "/v1/root", None, None, "viewer", {200}),
+        # Root metadata is public (public keys only): agents may fetch it
+        # before they enroll.
+        ("agent root", "GET", "/v1/agent/root", None, None, "none", {200}),
         # Agent routes: bearer tokens play no part in enrollment (the key in
         # the body does); check-in and download take the endpoint's token.
         ("agent enroll", "POST", "/v1/agent/enroll",

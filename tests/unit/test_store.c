@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 5);
+    assert_int_equal(rg_store_schema_version(f->s), 6);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 5);
+    assert_int_equal(rg_store_schema_version(f->s), 6);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1097,9 +1097,6 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     assert_string_equal(c.preflight.engine, "");
     assert_int_equal(c.preflight.timeout_s, 0);
-    assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
-    assert_string_equal(r.preflight_status, "none");
-    assert_string_equal(r.preflight.engine, "");
     assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 3);
@@ -1113,11 +1110,23 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 4);
 
     /* 4 -> 5: the audit log becomes append-only (test_audit_log.c). */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 5, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 5);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 5);
+
+    /* 5 -> 6: signed releases; old releases are unsigned (and keep their
+     * preflight "none" from 3), no root yet. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 6);
+    assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
+    assert_string_equal(r.preflight_status, "none");
+    assert_string_equal(r.preflight.engine, "");
+    assert_string_equal(r.metadata, "");
+    assert_int_equal(rg_store_root_list(s, 0, NULL, NULL, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 6);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
