@@ -1206,6 +1206,23 @@ int rg_fleet_canary_set_ref(rg_fleet *f, uint32_t ref, int64_t release,
     return rc;
 }
 
+void rg_fleet_canary_clear(rg_fleet *f, int64_t release)
+{
+    if (release <= 0 || release > UINT32_MAX)
+        return;
+    for (size_t i = 0; i < RG_FLEET_SHARDS; i++) {
+        shard *s = &f->shards[i];
+        pthread_mutex_lock(&s->mu);
+        for (uint32_t k = 0; k < s->n; k++) {
+            rg__ep *r = rec_at(s, k);
+            for (size_t j = 0; j < RG_FLEET_CANARY_SLOTS; j++)
+                if (r->canary[j].release == (uint32_t)release)
+                    memset(&r->canary[j], 0, sizeof r->canary[j]);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 static void fill_view(shard *s, uint32_t ref, rg__ep *r, rg_fleet_view *v)
 {
     v->ref = ref;

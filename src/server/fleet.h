@@ -186,6 +186,11 @@ int rg_fleet_canary_set(rg_fleet *f, const char *id, int64_t release,
 int rg_fleet_canary_set_ref(rg_fleet *f, uint32_t ref, int64_t release,
                             uint32_t flags);
 
+/* Frees every endpoint's slot for release (flags and times gone), so
+ * that a new rollout of a release starts from nothing (canary.h). O(fleet),
+ * shard by shard. */
+void rg_fleet_canary_clear(rg_fleet *f, int64_t release);
+
 /* Copies endpoint id's view (id pointer included). Returns 0 or
  * RG_ENOTFOUND. */
 int rg_fleet_view_id(rg_fleet *f, const char *id, rg_fleet_view *out,
