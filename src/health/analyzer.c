@@ -79,6 +79,8 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
         what = "exposed_silent";
     else if (c->control_silent > c->control_windows)
         what = "control_silent";
+    else if (c->early_failed > RG_ANALYZER_MAX_COUNT)
+        what = "early_failed";
     else if (c->prior_trials > RG_ANALYZER_MAX_COUNT)
         what = "prior_trials";
     else if (c->prior_failed > c->prior_trials)
@@ -150,6 +152,31 @@ cleanup:
     return rc;
 }
 
+/* Fails with RG_EINVAL when a stratum's early failures (summed over its
+ * entries) exceed its exposed endpoints whose window did not end failed. */
+static int check_early(const rg_analysis *a, rg_err *err)
+{
+    for (size_t i = 0, j; i < a->n_strata; i = j) {
+        uint64_t early = 0, room = 0;
+        j = group_end(a, i);
+        for (size_t k = i; k < j; k++) {
+            early += a->strata[k].early_failed;
+            room += a->strata[k].exposed - a->strata[k].exposed_failed;
+        }
+        if (early > room) {
+            char field[64];
+            snprintf(field, sizeof field, "strata[%zu].early_failed", i);
+            return rg_err_field(err, RG_EINVAL, field,
+                                "stratum '%s': %llu early failures but only "
+                                "%llu exposed endpoints not counted failed",
+                                a->strata[i].stratum,
+                                (unsigned long long)early,
+                                (unsigned long long)room);
+        }
+    }
+    return 0;
+}
+
 /* Computes an entry's exposure share, pending count and pass boundary
  * from its counts (already checked). */
 static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
@@ -183,8 +210,10 @@ static void stratum_stats(rg_analysis *a, size_t i, size_t j,
         cells[k] = (rg_msprt_cell){.x = e->exposed_silent,
                                    .n = e->exposed_silent + e->control_silent,
                                    .rho = e->rho};
-        failed += e->exposed_failed + e->prior_failed;
-        trials += e->exposed - e->exposed_pending + e->prior_trials;
+        /* Failures need no window: every exposed endpoint is a trial from
+         * its exposure on, every reported failure counts at once. */
+        failed += e->exposed_failed + e->early_failed + e->prior_failed;
+        trials += e->exposed + e->prior_trials;
     }
     double silence = rg_msprt_silence_halt(cells + i, j - i);
     double failure =
@@ -235,6 +264,7 @@ static rg_stratum_evidence stratum_sums(const rg_analysis *a, size_t i)
         t.exposed_pending += e->exposed_pending;
         t.control_windows += e->control_windows;
         t.control_silent += e->control_silent;
+        t.early_failed += e->early_failed;
         t.prior_trials += e->prior_trials;
         t.prior_failed += e->prior_failed;
     }
@@ -278,9 +308,9 @@ static void decide(rg_analysis *a)
                  "halt: %llu of %llu exposed endpoints in '%s' failed "
                  "(this wave and earlier ones; harmless share %g); failure "
                  "llr %.2f >= %.2f",
-                 (unsigned long long)(e->exposed_failed + e->prior_failed),
-                 (unsigned long long)(e->exposed - e->exposed_pending +
-                                      e->prior_trials),
+                 (unsigned long long)(e->exposed_failed + e->early_failed +
+                                      e->prior_failed),
+                 (unsigned long long)(e->exposed + e->prior_trials),
                  e->stratum, p->baseline_failure, a->failure_halt_llr,
                  a->halt_threshold);
         return;
@@ -359,6 +389,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->exposed_silent = s[i].exposed_silent;
         e->control_windows = s[i].control_windows;
         e->control_silent = s[i].control_silent;
+        e->early_failed = s[i].early_failed;
         e->prior_trials = s[i].prior_trials;
         e->prior_failed = s[i].prior_failed;
         entry_stats(p, e);
@@ -373,9 +404,10 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         out->exposed_pending += e->exposed_pending;
         out->control_windows += e->control_windows;
         out->control_silent += e->control_silent;
+        out->early_failed += e->early_failed;
         windows += e->exposed - e->exposed_pending;
     }
-    if ((rc = check_unique(out, err)) != 0)
+    if ((rc = check_unique(out, err)) != 0 || (rc = check_early(out, err)) != 0)
         goto cleanup;
     for (size_t i = 0, j; i < n; i = j) {
         j = group_end(out, i);

@@ -23,11 +23,20 @@
  *  began, with control windows piling up before the first exposed window
  *  ends, makes a late correlated outage look like excess silence.
  *
- * Explicit failures accumulate over the rollout: a stratum's failure test
- * counts its current-wave windows plus prior_trials / prior_failed (the
- * windows of earlier waves), so a slightly failing release is halted on
- * the evidence of all its waves; the silence test stays per wave (it
- * needs the wave's own matched control windows).
+ * Explicit failures need no window: they are counted the moment they are
+ * reported. The failure halt test takes as trials every exposed endpoint
+ * (pending ones included) and as failures every failure reported by them
+ * so far: exposed_failed (windows that ended failed) + early_failed
+ * (failures the window counts do not show: still in their window, or
+ * reported after it ended). Trials are fixed when an endpoint is exposed,
+ * before its outcome is known, and a failure not reported yet only lowers
+ * the count, so the statistic stays below the one that knows every
+ * outcome at exposure, a martingale under the null (docs/health.md). The
+ * failure test accumulates over the rollout: it adds prior_trials /
+ * prior_failed (the exposed endpoints of earlier waves and the failures
+ * they reported), so a slightly failing release is halted on the evidence
+ * of all its waves. The silence test stays per wave and per window (it
+ * needs the wave's own matched control windows); so do both pass tests.
  *
  * Halt: when either halt test (silence in excess of control, explicit
  * failures above the harmless share; msprt.h) reaches log(2/alpha): the
@@ -83,13 +92,22 @@ typedef struct rg_stratum_counts {
     uint64_t exposed_silent;  /* nothing by the end of W */
     uint64_t control_windows; /* control endpoint-windows that ended */
     uint64_t control_silent;  /* those without any check-in */
-    uint64_t prior_trials;    /* resolved exposed windows of this stratum
-                                 in EARLIER waves of the rollout (healthy +
-                                 failed + silent), and */
-    uint64_t prior_failed;    /* the failed ones among them; both read by
-                                 the failure halt test only (failures are
-                                 evidence about the release whatever wave
-                                 they came from; 0 when unused) */
+    uint64_t prior_trials;    /* exposed endpoints of this stratum in
+                                 EARLIER waves of the rollout (whether or
+                                 not their windows ended), and */
+    uint64_t prior_failed;    /* the failures they reported so far; both
+                                 read by the failure halt test only
+                                 (failures are evidence about the release
+                                 whatever wave they came from; 0 when
+                                 unused) */
+    uint64_t early_failed;    /* failures reported by this wave's exposed
+                                 endpoints of the stratum that
+                                 exposed_failed does not show: pending
+                                 ones, and ones whose window ended healthy
+                                 or silent before the report; summed over
+                                 the stratum's entries (any entry may carry
+                                 them), at most its exposed -
+                                 exposed_failed; failure halt test only */
 } rg_stratum_counts;
 
 /* A stratum's counts and statistics in the evidence record. */
@@ -98,6 +116,7 @@ typedef struct rg_stratum_evidence {
     uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent;
     uint64_t exposed_pending;  /* exposed - healthy - failed - silent */
     uint64_t control_windows, control_silent;
+    uint64_t early_failed;               /* failure test, see counts */
     uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
     double rho;          /* exposed windows / (exposed + control windows),
                             exposed windows = healthy + failed + silent */
@@ -123,6 +142,7 @@ typedef struct rg_analysis {
     double failure_pass_llr; /* pooled pass-side failure statistic */
     uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent,
         exposed_pending, control_windows, control_silent; /* totals */
+    uint64_t early_failed;   /* total */
     size_t n_strata;
     rg_stratum_evidence *strata; /* n_strata entries, input order */
 } rg_analysis;
@@ -134,7 +154,8 @@ void rg_gate_params_default(rg_gate_params *p);
  * returns 0 and fills *out (which the caller later passes to
  * rg_analysis_release). On failure returns RG_EINVAL (err->field names the
  * bad parameter or "strata[i].<count>": inconsistent counts, bad names,
- * a name repeated in entries that are not adjacent) or RG_ENOMEM, and leaves *out empty (safe to release).
+ * a name repeated in entries that are not adjacent, a stratum's
+ * early_failed above its exposed - exposed_failed) or RG_ENOMEM, and leaves *out empty (safe to release).
  * Deterministic: the same inputs give bit-identical results. */
 int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
                rg_analysis *out, rg_err *err);

@@ -10,7 +10,7 @@
 static json_t *stratum_json(const rg_stratum_evidence *e)
 {
     return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:f, s:f, s:f, s:f}",
+                     "s:I, s:f, s:f, s:f, s:f}",
                      "stratum", e->stratum,
                      "exposed", (json_int_t)e->exposed,
                      "exposed_healthy", (json_int_t)e->exposed_healthy,
@@ -19,6 +19,7 @@ static json_t *stratum_json(const rg_stratum_evidence *e)
                      "exposed_pending", (json_int_t)e->exposed_pending,
                      "control_windows", (json_int_t)e->control_windows,
                      "control_silent", (json_int_t)e->control_silent,
+                     "early_failed", (json_int_t)e->early_failed,
                      "prior_trials", (json_int_t)e->prior_trials,
                      "prior_failed", (json_int_t)e->prior_failed,
                      "rho", e->rho,
@@ -40,7 +41,8 @@ json_t *rg_analysis_to_json(const rg_analysis *a)
     /* "o" steals strata, also when json_pack fails. */
     o = json_pack(
         "{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:I, s:I}, s:{s:f, s:f}, s:f, "
-        "s:{s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+        "s:{s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
+        "s:o}",
         "verdict", rg_verdict_name(a->verdict),
         "reason", a->reason,
         "params",
@@ -67,6 +69,7 @@ json_t *rg_analysis_to_json(const rg_analysis *a)
             "exposed_pending", (json_int_t)a->exposed_pending,
             "control_windows", (json_int_t)a->control_windows,
             "control_silent", (json_int_t)a->control_silent,
+            "early_failed", (json_int_t)a->early_failed,
         "strata", strata);
     strata = NULL;
 cleanup:
@@ -116,14 +119,19 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
                              (int64_t)RG_ANALYZER_MAX_COUNT, &v, err);
             *dst[k] = (uint64_t)v;
         }
-        /* Earlier waves' failure evidence; absent in older records. */
-        int64_t pt = 0, pf = 0;
+        /* Early failures and earlier waves' failure evidence; absent in
+         * older records. */
+        int64_t ef = 0, pt = 0, pf = 0;
+        if (rc == 0)
+            rc = rg_json_int(item, "early_failed", false, 0,
+                             (int64_t)RG_ANALYZER_MAX_COUNT, &ef, err);
         if (rc == 0)
             rc = rg_json_int(item, "prior_trials", false, 0,
                              (int64_t)RG_ANALYZER_MAX_COUNT, &pt, err);
         if (rc == 0)
             rc = rg_json_int(item, "prior_failed", false, 0,
                              (int64_t)RG_ANALYZER_MAX_COUNT, &pf, err);
+        c->early_failed = (uint64_t)ef;
         c->prior_trials = (uint64_t)pt;
         c->prior_failed = (uint64_t)pf;
     }

@@ -35,14 +35,13 @@ typedef struct ro_state {
     /* the tick's */
     pend *q;
     size_t nq, capq;
-    rg_canary_cell *cells;
+    rg_tally_cell *cells;
     size_t ncells, capcells;
-    uint64_t prior_trials[MAXS], prior_failed[MAXS], pending[MAXS];
     uint64_t silent_total;
     rg_stratum_counts *entries;
     size_t cap_entries;
     char (*names)[RG_STRATUM_NAME_MAX];
-    const char **name_ptrs;
+    rg_tally_stratum *ts; /* n_names: the gate's per-stratum extras */
     uint32_t n_names;
     /* latest evaluation (guarded by rg_canary.last_mu) */
     int last_verdict;
@@ -76,11 +75,8 @@ typedef struct fresh {
 
 int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms)
 {
-    if (c->flags & RG_CN_FAILED)
-        return RG_CANARY_FAILED;
-    if ((c->flags & RG_CN_HEALTHY) && c->healthy_ms <= c->apply_ms + window_ms)
-        return RG_CANARY_HEALTHY;
-    return RG_CANARY_SILENT;
+    return rg_tally_outcome(c->flags & RG_CN_FAILED, c->flags & RG_CN_HEALTHY,
+                            c->healthy_ms, c->apply_ms + window_ms);
 }
 
 bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
@@ -90,54 +86,6 @@ bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
     bool heard = (last_ms > a_ms && last_ms <= end) ||
                  (prev_ms > a_ms && prev_ms <= end);
     return !heard;
-}
-
-static int cmp_cell(const void *a, const void *b)
-{
-    const rg_canary_cell *x = a, *y = b;
-    if (x->stratum != y->stratum)
-        return x->stratum < y->stratum ? -1 : 1;
-    if (x->period != y->period)
-        return x->period < y->period ? -1 : 1;
-    return 0;
-}
-
-size_t rg_canary_entries(rg_canary_cell *cells, size_t n, uint32_t n_strata,
-                         const uint64_t *pending, const uint64_t *prior_trials,
-                         const uint64_t *prior_failed,
-                         const char *const *names, rg_stratum_counts *out,
-                         size_t max)
-{
-    size_t m = 0, c = 0;
-    if (n > 1)
-        qsort(cells, n, sizeof *cells, cmp_cell);
-    for (uint32_t s = 0; s < n_strata; s++) {
-        size_t first = m;
-        while (c < n && cells[c].stratum < s)
-            c++;
-        for (; c < n && cells[c].stratum == s && m < max; c++) {
-            const rg_canary_cell *x = &cells[c];
-            uint64_t resolved = x->healthy + x->failed + x->silent;
-            if (!resolved && !x->control_windows)
-                continue;
-            out[m++] = (rg_stratum_counts){.stratum = names[s],
-                                           .exposed = resolved,
-                                           .exposed_healthy = x->healthy,
-                                           .exposed_failed = x->failed,
-                                           .exposed_silent = x->silent,
-                                           .control_windows =
-                                               x->control_windows,
-                                           .control_silent = x->control_silent};
-        }
-        if ((pending[s] || prior_trials[s]) && m == first && m < max)
-            out[m++] = (rg_stratum_counts){.stratum = names[s]};
-        if (m > first) {
-            out[m - 1].exposed += pending[s];
-            out[first].prior_trials = prior_trials[s];
-            out[first].prior_failed = prior_failed[s];
-        }
-    }
-    return m;
 }
 
 /* ------------------------------------------------------------------ */
@@ -162,7 +110,7 @@ static void state_free(ro_state *s)
     free(s->cells);
     free(s->entries);
     free(s->names);
-    free(s->name_ptrs);
+    free(s->ts);
     json_decref(s->last);
     free(s);
 }
@@ -231,6 +179,20 @@ void rg_canary_retain(rg_canary *c, const int64_t *ids, size_t n)
 /* ------------------------------------------------------------------ */
 /* check-in                                                           */
 
+bool rg_canary_holds(rg_canary *c, const rg_rollout_rec *ro,
+                     const rg_fleet_canary *cn)
+{
+    if (!cn || !(cn->flags & RG_CN_ASSIGNED))
+        return false;
+    bool measured = false;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, ro->id);
+    measured = s && atomic_load(&s->measured);
+    pthread_rwlock_unlock(&c->lock);
+    return measured ||
+           ((cn->flags & RG_CN_EXPOSED) && cn->apply_ms >= ro->created_ms);
+}
+
 bool rg_canary_admit(rg_canary *c, const rg_rollout_rec *ro, uint32_t stratum,
                      uint32_t bucket, bool internal)
 {
@@ -261,14 +223,22 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* tick                                                               */
 
+/* What rebuild_one reads. */
+typedef struct rebuild_ctx {
+    rg_fleet *fleet;
+    int64_t since_ms; /* the rollout's creation: older events are another's */
+} rebuild_ctx;
+
 static int rebuild_one(void *ctx, const rg_event_rec *e)
 {
-    rg_fleet *f = ctx;
+    const rebuild_ctx *r = ctx;
     static const char *const types[] = {"applying", "healthy", "failed",
                                         "reverted", "crashed"};
+    if (e->received_ms < r->since_ms)
+        return 0;
     for (int t = 0; t < 5; t++)
         if (strcmp(e->type, types[t]) == 0)
-            rg_fleet_canary_event(f, e->endpoint_id, e->release_id, t,
+            rg_fleet_canary_event(r->fleet, e->endpoint_id, e->release_id, t,
                                   e->received_ms, NULL);
     return 0;
 }
@@ -283,7 +253,12 @@ typedef struct scan_ctx {
     size_t n, cap;
     fresh *fr;
     size_t nfr, capfr;
+    int64_t wave_begin_ms;
     uint64_t size[MAXS], healthy[MAXS], assigned[MAXS];
+    uint64_t failed_cur[MAXS];   /* failures of current-wave exposures */
+    uint64_t prior_trials[MAXS]; /* exposures of earlier waves */
+    uint64_t prior_failed[MAXS]; /* their failures */
+    uint64_t room[MAXS];         /* early_failures' scratch */
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
@@ -336,8 +311,17 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     }
     if (flags & RG_CN_FAILED)
         x->failed_total++;
-    if (flags & RG_CN_EXPOSED)
+    if (flags & RG_CN_EXPOSED) {
+        /* Failures need no window: counted here, at every tick. */
+        bool failed = flags & RG_CN_FAILED;
         x->exposed++;
+        if (cn->apply_ms >= x->wave_begin_ms) {
+            x->failed_cur[v->stratum] += failed;
+        } else {
+            x->prior_trials[v->stratum]++;
+            x->prior_failed[v->stratum] += failed;
+        }
+    }
     if ((flags & RG_CN_EXPOSED) && !(flags & RG_CN_QUEUED)) {
         if (grow((void **)&x->fr, &x->capfr, x->nfr + 1, sizeof *x->fr) < 0) {
             x->oom = 1;
@@ -355,7 +339,7 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
 }
 
 /* The cell of stratum s and period p (added when missing), or NULL. */
-static rg_canary_cell *cell_at(ro_state *st, uint32_t s, uint32_t p)
+static rg_tally_cell *cell_at(ro_state *st, uint32_t s, uint32_t p)
 {
     for (size_t i = 0; i < st->ncells; i++)
         if (st->cells[i].stratum == s && st->cells[i].period == p)
@@ -363,22 +347,17 @@ static rg_canary_cell *cell_at(ro_state *st, uint32_t s, uint32_t p)
     if (grow((void **)&st->cells, &st->capcells, st->ncells + 1,
              sizeof *st->cells) < 0)
         return NULL;
-    rg_canary_cell *c = &st->cells[st->ncells++];
+    rg_tally_cell *c = &st->cells[st->ncells++];
     memset(c, 0, sizeof *c);
     c->stratum = s;
     c->period = p;
     return c;
 }
 
-/* Starts counting a new wave: the last one's windows become failure
- * evidence of the earlier waves. */
+/* Starts counting a new wave (the last one's exposures and failures are
+ * counted by the scan as earlier waves'). */
 static void enter_wave(ro_state *st, const rg_rollout_rec *ro)
 {
-    for (size_t i = 0; i < st->ncells; i++) {
-        const rg_canary_cell *c = &st->cells[i];
-        st->prior_trials[c->stratum] += c->healthy + c->failed + c->silent;
-        st->prior_failed[c->stratum] += c->failed;
-    }
     st->ncells = 0;
     st->wave = ro->status.wave;
     st->wave_begin_ms = ro->status.wave_started_ms;
@@ -394,25 +373,17 @@ static int resolve(rg_server *srv, ro_state *st, const pend *e)
     if (!cn)
         return 0;
     int out = rg_canary_outcome(cn, e->window_ms);
-    if (e->apply_ms < st->wave_begin_ms) {
-        st->prior_trials[e->stratum]++;
-        st->prior_failed[e->stratum] += out == RG_CANARY_FAILED;
-        st->silent_total += out == RG_CANARY_SILENT;
-        return 0;
-    }
-    int64_t end = e->apply_ms + e->window_ms;
-    int64_t p = (end - st->wave_begin_ms) / e->window_ms;
-    if (p < 0)
-        p = 0;
-    if (p >= RG_CANARY_MAX_PERIODS)
-        p = RG_CANARY_MAX_PERIODS - 1;
-    rg_canary_cell *c = cell_at(st, e->stratum, (uint32_t)p);
+    st->silent_total += out == RG_TALLY_SILENT;
+    if (e->apply_ms < st->wave_begin_ms)
+        return 0; /* an earlier wave's: its failure is counted by the scan */
+    uint32_t p = rg_tally_period(e->apply_ms + e->window_ms, st->wave_begin_ms,
+                                 e->window_ms, RG_CANARY_MAX_PERIODS);
+    rg_tally_cell *c = cell_at(st, e->stratum, p);
     if (!c)
         return RG_ENOMEM;
-    c->healthy += out == RG_CANARY_HEALTHY;
-    c->failed += out == RG_CANARY_FAILED;
-    c->silent += out == RG_CANARY_SILENT;
-    st->silent_total += out == RG_CANARY_SILENT;
+    c->healthy += out == RG_TALLY_HEALTHY;
+    c->failed += out == RG_TALLY_FAILED;
+    c->silent += out == RG_TALLY_SILENT;
     for (size_t j = 0; j < RG_CANARY_CONTROLS; j++) {
         rg_fleet_view cv;
         if (!(e->elig & (1u << j)) ||
@@ -478,6 +449,52 @@ static void publish(ro_state *st, const rg_rollout_rec *ro, scan_ctx *x,
     atomic_store(&st->measured, true);
 }
 
+/* Makes room for n_strata names and tally strata in st, naming the new
+ * ones. Returns 0 or RG_ENOMEM. */
+static int strata_names(rg_server *srv, ro_state *st, uint32_t n_strata,
+                        rg_err *err)
+{
+    if (st->n_names >= n_strata)
+        return 0;
+    void *nn = realloc(st->names, n_strata * sizeof *st->names);
+    if (nn)
+        st->names = nn;
+    void *nt = nn ? realloc(st->ts, n_strata * sizeof *st->ts) : NULL;
+    if (!nt)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    st->ts = nt;
+    for (uint32_t s = st->n_names; s < n_strata; s++) {
+        rg_fleet_stratum_name(srv->fleet, s, st->names[s], RG_STRATUM_NAME_MAX);
+        if (!st->names[s][0])
+            snprintf(st->names[s], RG_STRATUM_NAME_MAX, "stratum-%u", s);
+    }
+    st->n_names = n_strata;
+    return 0;
+}
+
+/* Sets each stratum's early failures: the failures of current-wave
+ * exposures (from the scan) that no failed window shows, at most its
+ * exposures not counted failed (a failure reported between the scan and
+ * the resolution of its window is in the window already). Uses x->room. */
+static void early_failures(ro_state *st, scan_ctx *x, uint32_t n_strata)
+{
+    for (uint32_t s = 0; s < n_strata; s++) {
+        st->ts[s].early_failed = x->failed_cur[s];
+        x->room[s] = st->ts[s].pending;
+    }
+    for (size_t i = 0; i < st->ncells; i++) {
+        const rg_tally_cell *c = &st->cells[i];
+        if (c->stratum >= n_strata)
+            continue;
+        uint64_t *e = &st->ts[c->stratum].early_failed;
+        *e -= *e < c->failed ? *e : c->failed; /* windows show these */
+        x->room[c->stratum] += c->healthy + c->silent;
+    }
+    for (uint32_t s = 0; s < n_strata; s++)
+        if (st->ts[s].early_failed > x->room[s])
+            st->ts[s].early_failed = x->room[s];
+}
+
 int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                       int64_t now_ms, rg_wave_counts *counts,
                       rg_health_gate_ctx *gate, rg_err *err)
@@ -498,8 +515,12 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
         goto cleanup;
     }
     if (!st->rebuilt) {
-        rc = rg_store_event_list(srv->store, ro->release_id, rebuild_one,
-                                 srv->fleet, err);
+        /* The slots of the release are this rollout's from now on: an
+         * earlier rollout's admissions and exposures do not carry over. */
+        rebuild_ctx rb = {.fleet = srv->fleet, .since_ms = ro->created_ms};
+        rg_fleet_canary_clear(srv->fleet, ro->release_id);
+        rc = rg_store_event_list(srv->store, ro->release_id, rebuild_one, &rb,
+                                 err);
         if (rc != 0)
             goto cleanup;
         st->rebuilt = true;
@@ -510,6 +531,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
 
     x->ro = ro;
     x->xp = &xp;
+    x->wave_begin_ms = st->wave_begin_ms;
     if (srv->desired &&
         (rc = rg_desired_held(srv->desired, srv->fleet, ro->channel_id, &held,
                               &x->n_held, err)) < 0)
@@ -548,8 +570,13 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
         rg_err_set(err, rc, "rollout %lld: out of memory", (long long)ro->id);
         goto cleanup;
     }
+    if ((rc = strata_names(srv, st, n_strata, err)) != 0)
+        goto cleanup;
+    for (uint32_t s = 0; s < n_strata; s++)
+        st->ts[s] = (rg_tally_stratum){.name = st->names[s],
+                                       .prior_trials = x->prior_trials[s],
+                                       .prior_failed = x->prior_failed[s]};
     /* Resolve ended windows; the rest of this wave's are pending. */
-    memset(st->pending, 0, sizeof st->pending);
     size_t keep = 0;
     for (size_t i = 0; i < st->nq; i++) {
         pend *e = &st->q[i];
@@ -561,34 +588,15 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
             }
             continue;
         }
-        if (e->apply_ms >= st->wave_begin_ms)
-            st->pending[e->stratum]++;
+        if (e->apply_ms >= st->wave_begin_ms && e->stratum < n_strata)
+            st->ts[e->stratum].pending++;
         st->q[keep++] = *e;
     }
     st->nq = keep;
     publish(st, ro, x, n_strata);
+    early_failures(st, x, n_strata);
 
     /* The gate's input. */
-    if (st->n_names < n_strata) {
-        void *nn = realloc(st->names, n_strata * sizeof *st->names);
-        if (nn)
-            st->names = nn;
-        void *np = nn ? realloc(st->name_ptrs, n_strata * sizeof(char *)) : NULL;
-        if (!np) {
-            rc = rg_err_set(err, RG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        st->name_ptrs = np;
-        for (uint32_t s = st->n_names; s < n_strata; s++) {
-            rg_fleet_stratum_name(srv->fleet, s, st->names[s],
-                                  RG_STRATUM_NAME_MAX);
-            if (!st->names[s][0])
-                snprintf(st->names[s], RG_STRATUM_NAME_MAX, "stratum-%u", s);
-        }
-        for (uint32_t s = 0; s < n_strata; s++)
-            st->name_ptrs[s] = st->names[s];
-        st->n_names = n_strata;
-    }
     size_t max = st->ncells + n_strata;
     if (grow((void **)&st->entries, &st->cap_entries, max + 1,
              sizeof *st->entries) < 0) {
@@ -598,9 +606,8 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     if (max > RG_ANALYZER_MAX_STRATA)
         max = RG_ANALYZER_MAX_STRATA;
     gate->strata = st->entries;
-    gate->n_strata = rg_canary_entries(
-        st->cells, st->ncells, n_strata, st->pending, st->prior_trials,
-        st->prior_failed, st->name_ptrs, st->entries, max);
+    gate->n_strata = rg_tally_entries(st->cells, st->ncells, st->ts, n_strata,
+                                      st->entries, max);
 
     uint64_t targeted = 0;
     for (uint32_t s = 0; s < n_strata; s++)

@@ -8,7 +8,14 @@
  * per release under rollout with ASSIGNED / EXPOSED / HEALTHY / FAILED and
  * the server times of `applying` and `healthy`. A check-in only sets those
  * flags (O(1), no database write besides the events themselves, which are
- * stored before they are acknowledged).
+ * stored before they are acknowledged). The slots belong to one rollout of
+ * the release: the first measure of a rollout frees every slot of its
+ * release (rg_fleet_canary_clear) and rebuilds them from the events
+ * received since the rollout was created, so endpoints admitted by an
+ * earlier (halted, rolled back) rollout of the same release start again
+ * from nothing and go through the new rollout's share and budget; until
+ * then the check-in path trusts only exposures that began after the
+ * rollout was created (rg_canary_holds).
  *
  * Per active rollout (here), recomputed by the orchestrator's tick:
  *  - a scan of the fleet gives, per stratum (os-os_version-arch), its
@@ -27,10 +34,15 @@
  *    (rg_canary_control_silent). Current-wave windows go to the cell of
  *    their stratum and period (period p = windows that ended in
  *    [wave begin + p W, wave begin + (p + 1) W)); earlier waves' windows
- *    only add to the stratum's failure evidence (prior_trials,
- *    prior_failed: gate.h);
+ *    count for nothing more (their failures are counted by the scan);
+ *  - failures need no window: the scan counts, per stratum, the failures
+ *    reported by current-wave exposures (those no failed window shows yet
+ *    are the stratum's early_failed) and the exposures and failures of
+ *    earlier waves (prior_trials, prior_failed; analyzer.h), so a failure
+ *    moves the gate at the first tick after it is reported;
  *  - the gate's input is one entry per stratum and period, the pending
- *    exposures of the current wave on the last one (rg_canary_entries).
+ *    exposures of the current wave on the last one (rg_tally_entries,
+ *    the rules rollgate-sim counts by too: health/tally.h).
  * Endpoints a group policy holds on the rollout's channel (desired.h,
  * rg_desired_held) are not part of its target fleet: the scan leaves them
  * out (no stratum size, floor, budget, exposure or control window), and
@@ -42,7 +54,8 @@
  * resolved without control windows (their silence cannot count against
  * the release, their failures still do).
  *
- * Thread-safety: rg_canary_admit may be called from any thread;
+ * Thread-safety: rg_canary_admit and rg_canary_holds may be called from
+ * any thread;
  * rg_canary_measure, rg_canary_note and rg_canary_retain only from the
  * orchestrator's tick (serialised); rg_canary_last from any thread.
  */
@@ -52,6 +65,7 @@
 #include "common/err.h"
 #include "health/analyzer.h"
 #include "health/gate.h"
+#include "health/tally.h"
 #include "model/exposure.h"
 #include "model/rollout.h"
 #include "server/fleet.h"
@@ -69,12 +83,10 @@
 
 typedef struct rg_canary rg_canary;
 
-/* Outcome of an exposure window. */
-enum { RG_CANARY_HEALTHY, RG_CANARY_FAILED, RG_CANARY_SILENT };
-
-/* Pure: the outcome of the window [apply_ms, apply_ms + window_ms] of an
- * endpoint whose slot is c: failed when it reported a failure, healthy
- * when it reported healthy by the window's end, silent otherwise. */
+/* Pure: the outcome (RG_TALLY_HEALTHY / _FAILED / _SILENT, tally.h) of
+ * the window [apply_ms, apply_ms + window_ms] of an endpoint whose slot is
+ * c: failed when it reported a failure, healthy when it reported healthy
+ * by the window's end, silent otherwise. */
 int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms);
 
 /* Pure: whether a control endpoint whose last two check-ins were at
@@ -83,29 +95,18 @@ int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms);
 bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
                               int64_t window_ms);
 
-/* Counts of one stratum in one period of the current wave. */
-typedef struct rg_canary_cell {
-    uint32_t stratum, period;
-    uint64_t healthy, failed, silent, control_windows, control_silent;
-} rg_canary_cell;
-
-/* Pure: the gate's input from n cells (any order), the pending exposures
- * per stratum (pending[s], s < n_strata) and the earlier waves' failure
- * evidence (prior_trials[s], prior_failed[s]): per stratum in index order,
- * one entry per period in order, pending on its last entry, prior on its
- * first; strata with nothing are left out. names[s] is the stratum's name
- * (borrowed by the entries). out has room for max entries; cells are
- * sorted in place. Returns the number of entries written. */
-size_t rg_canary_entries(rg_canary_cell *cells, size_t n, uint32_t n_strata,
-                         const uint64_t *pending, const uint64_t *prior_trials,
-                         const uint64_t *prior_failed,
-                         const char *const *names, rg_stratum_counts *out,
-                         size_t max);
-
 /* Creates an empty state. Returns 0 or RG_ENOMEM. Free with
  * rg_canary_free (NULL is a no-op). */
 int rg_canary_new(rg_canary **out, rg_err *err);
 void rg_canary_free(rg_canary *c);
+
+/* Check-in path. Whether the endpoint whose slot for ro's release is cn
+ * (NULL: none) was admitted by rollout ro: ASSIGNED once ro has been
+ * measured (its slots were reset for it); before that, only an exposure
+ * that began at or after ro was created counts (the slots may still be an
+ * earlier rollout's of the same release). */
+bool rg_canary_holds(rg_canary *c, const rg_rollout_rec *ro,
+                     const rg_fleet_canary *cn);
 
 /* Check-in path. Whether the endpoint (stratum, bucket in rollout ro,
  * internal ring) may be assigned ro's release now while ro runs: inside
@@ -115,8 +116,9 @@ void rg_canary_free(rg_canary *c);
 bool rg_canary_admit(rg_canary *c, const rg_rollout_rec *ro, uint32_t stratum,
                      uint32_t bucket, bool internal);
 
-/* Tick: measures running rollout ro at now_ms (rebuilding its state from
- * the store on first sight). Fills *counts and *gate (whose strata point
+/* Tick: measures running rollout ro at now_ms (on first sight: frees the
+ * slots of its release and rebuilds them from the store's events received
+ * since ro was created). Fills *counts and *gate (whose strata point
  * into c, valid until the next call for ro). Returns 0 or a store error /
  * RG_ENOMEM. */
 int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,

@@ -457,7 +457,7 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
         state == RG_RO_COMPLETED)
         return;
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, ro->release_id);
-    bool assigned = cn && (cn->flags & RG_CN_ASSIGNED);
+    bool assigned = rg_canary_holds(d->canary, ro, cn); /* this rollout's */
     bool reverting = state == RG_RO_ROLLED_BACK ||
                      (state == RG_RO_HALTED &&
                       ro->plan.on_halt != RG_ON_HALT_PAUSE);

@@ -3,6 +3,7 @@
 
 #include "health/analyzer.h"
 #include "health/gate.h"
+#include "health/tally.h"
 #include "model/bucket.h"
 #include "model/exposure.h"
 #include "model/rollout.h"
@@ -30,6 +31,7 @@ enum {
 };
 #define ST_MASK 0x0f
 #define ST_INTERNAL 0x10
+#define ST_CUR_WAVE 0x20 /* exposed in the current wave */
 
 /* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
  * the exposure (36-39), control eligibility mask (40-55). */
@@ -50,11 +52,6 @@ typedef struct slot {
     uint64_t *v;
     size_t n, cap;
 } slot;
-
-/* Counts of one stratum in one period of the current wave. */
-typedef struct cell {
-    uint64_t healthy, failed, silent, control_windows, control_silent;
-} cell;
 
 typedef struct sim {
     const rg_scenario *sc;
@@ -84,15 +81,16 @@ typedef struct sim {
     size_t n_lowest[RG_SIM_MAX_STRATA];
     uint64_t stratum_size[RG_SIM_MAX_STRATA];
     uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
-    uint64_t pending_s[RG_SIM_MAX_STRATA];
-    uint64_t prior_trials_s[RG_SIM_MAX_STRATA]; /* earlier waves' windows */
-    uint64_t prior_failed_s[RG_SIM_MAX_STRATA];
+    /* per-stratum extras of the gate's input (pending, early_failed,
+     * prior_trials, prior_failed: health/tally.h) */
+    rg_tally_stratum ts[RG_SIM_MAX_STRATA];
     /* periods of the current wave */
-    cell *cells; /* max_periods * S */
-    size_t max_periods, n_periods, period_shift;
+    rg_tally_cell *cells; /* max_periods * S, [period * S + stratum] */
+    rg_tally_cell *list;  /* the non-empty ones, for rg_tally_entries */
+    size_t max_periods, n_periods;
     int64_t wave_T;             /* second the current wave started */
     int64_t period_s;           /* its W in seconds */
-    rg_stratum_counts *entries; /* gate input, max_periods * S */
+    rg_stratum_counts *entries; /* gate input, max_periods * S + S */
     /* totals */
     uint64_t assigned, exposed, healthy, failed, silent, damage, reverted;
     uint64_t running;
@@ -318,10 +316,17 @@ static void deliver_healthy(sim *s, uint32_t i)
     s->healthy_s[s->stratum[i]]++;
 }
 
+/* A failure report of exposed endpoint i got through: it counts at once
+ * (tally.h), as the current wave's early failure or an earlier wave's. */
 static void deliver_failure(sim *s, uint32_t i, int st)
 {
+    rg_tally_stratum *t = &s->ts[s->stratum[i]];
     set_state(s, i, st);
     s->failed++;
+    if (s->state[i] & ST_CUR_WAVE)
+        t->early_failed++;
+    else
+        t->prior_failed++;
 }
 
 /* Cancels an assignment the rollout no longer makes. */
@@ -340,8 +345,9 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     int64_t W = wave_window_s(&sc->plan.waves[wave]);
     uint64_t elig = 0;
     set_state(s, i, ST_ACTIVATING);
+    s->state[i] |= ST_CUR_WAVE;
     s->exposed++;
-    s->pending_s[s->stratum[i]]++;
+    s->ts[s->stratum[i]].pending++;
     if (s->first_crash_T < 0 && fault_of(s, i) == 'c')
         s->first_crash_T = T;
     if (s->policy == RG_SIM_ROLLGATE) {
@@ -360,32 +366,14 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     return rc;
 }
 
-/* The cell of stratum k in the period in which second T falls, merging
- * the two oldest periods when the wave has more than max_periods. */
-static cell *period_cell(sim *s, size_t k, int64_t T)
+/* The cell of stratum k in the period in which second T falls. */
+static rg_tally_cell *period_cell(sim *s, size_t k, int64_t T)
 {
-    size_t p = (size_t)((T - s->wave_T) / s->period_s);
-    size_t idx = p >= s->period_shift ? p - s->period_shift : 0;
-    while (idx >= s->max_periods) {
-        for (size_t j = 0; j < s->S; j++) {
-            cell *a = &s->cells[j], *b = &s->cells[s->S + j];
-            a->healthy += b->healthy;
-            a->failed += b->failed;
-            a->silent += b->silent;
-            a->control_windows += b->control_windows;
-            a->control_silent += b->control_silent;
-        }
-        memmove(&s->cells[s->S], &s->cells[2 * s->S],
-                (s->max_periods - 2) * s->S * sizeof *s->cells);
-        memset(&s->cells[(s->max_periods - 1) * s->S], 0,
-               s->S * sizeof *s->cells);
-        s->period_shift++;
-        s->n_periods--;
-        idx--;
-    }
-    if (idx + 1 > s->n_periods)
-        s->n_periods = idx + 1;
-    return &s->cells[idx * s->S + k];
+    size_t p = rg_tally_period(T * 1000, s->wave_T * 1000, s->period_s * 1000,
+                               (uint32_t)s->max_periods);
+    if (p + 1 > s->n_periods)
+        s->n_periods = p + 1;
+    return &s->cells[p * s->S + k];
 }
 
 /* The exposure window of i (opened at T - W) ends at T. */
@@ -393,23 +381,20 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
 {
     size_t k = s->stratum[i];
     int64_t a = T - wave_window_s(&s->sc->plan.waves[wave]);
-    if (wave != s->st.wave) {
-        /* An earlier wave's exposure: that wave was judged, but a failure
-         * is evidence about the release whatever wave it came from. */
-        int st = state_of(s, i);
-        s->prior_trials_s[k]++;
-        s->prior_failed_s[k] += st == ST_FAILED || st == ST_CRASHED;
-        return;
-    }
-    cell *c = period_cell(s, k, T);
-    s->pending_s[k]--;
-    switch (state_of(s, i)) {
-    case ST_FAILED:
-    case ST_CRASHED:
+    if (wave != s->st.wave)
+        return; /* an earlier wave's: a trial since that wave ended, its
+                   failure counted when reported */
+    rg_tally_cell *c = period_cell(s, k, T);
+    int st = state_of(s, i);
+    s->ts[k].pending--;
+    /* reverted only after delivering healthy */
+    switch (rg_tally_outcome(st == ST_FAILED || st == ST_CRASHED,
+                             st == ST_HEALTHY || st == ST_REVERTED, T, T)) {
+    case RG_TALLY_FAILED:
         c->failed++;
+        s->ts[k].early_failed--; /* the window shows it now */
         break;
-    case ST_HEALTHY:
-    case ST_REVERTED: /* reverted only after delivering healthy */
+    case RG_TALLY_HEALTHY:
         c->healthy++;
         break;
     default:
@@ -535,56 +520,48 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
 
 /* ---- orchestrator --------------------------------------------------- */
 
+/* Starts counting a new wave: the last one's exposures (windows ended or
+ * not) and their failures become the earlier waves'. */
 static void start_wave(sim *s, int64_t T)
 {
-    for (size_t p = 0; p < s->n_periods; p++)
-        for (size_t k = 0; k < s->S; k++) {
-            const cell *c = &s->cells[p * s->S + k];
-            s->prior_trials_s[k] += c->healthy + c->failed + c->silent;
-            s->prior_failed_s[k] += c->failed;
+    for (size_t k = 0; k < s->S; k++) {
+        rg_tally_stratum *t = &s->ts[k];
+        for (size_t p = 0; p < s->n_periods; p++) {
+            const rg_tally_cell *c = &s->cells[p * s->S + k];
+            t->prior_trials += c->healthy + c->failed + c->silent;
+            t->prior_failed += c->failed;
         }
+        t->prior_trials += t->pending;
+        t->prior_failed += t->early_failed;
+        t->pending = t->early_failed = 0;
+    }
+    for (uint32_t i = 0; i < s->n; i++)
+        s->state[i] &= (uint8_t)~ST_CUR_WAVE;
     s->wave_T = T;
     s->period_s = wave_window_s(&s->sc->plan.waves[s->st.wave]);
     s->n_periods = 0;
-    s->period_shift = 0;
-    memset(s->cells, 0, s->max_periods * s->S * sizeof *s->cells);
-    memset(s->pending_s, 0, sizeof s->pending_s);
+    for (size_t p = 0; p < s->max_periods; p++)
+        for (size_t k = 0; k < s->S; k++)
+            s->cells[p * s->S + k] = (rg_tally_cell){.stratum = (uint32_t)k,
+                                                     .period = (uint32_t)p};
     memset(&s->fb, 0, sizeof s->fb);
 }
 
-/* The health gate's input: per stratum, one entry per period of the wave
- * with something in it; the stratum's pending exposures go to its last,
- * the failure evidence of earlier waves to its first. */
+/* The health gate's input (health/tally.h): per stratum, one entry per
+ * period of the wave with something in it; the stratum's pending
+ * exposures go to its last, its early failures and the failure evidence
+ * of earlier waves to its first. */
 static size_t build_entries(sim *s)
 {
-    size_t m = 0;
-    for (size_t k = 0; k < s->S; k++) {
-        size_t first = m;
-        for (size_t p = 0; p < s->n_periods || (p == 0 && s->pending_s[k]);
-             p++) {
-            bool last = p + 1 >= s->n_periods;
-            cell c = p < s->n_periods ? s->cells[p * s->S + k] : (cell){0};
-            uint64_t resolved = c.healthy + c.failed + c.silent;
-            uint64_t pending = last ? s->pending_s[k] : 0;
-            if (!resolved && !pending && !c.control_windows)
-                continue;
-            s->entries[m++] =
-                (rg_stratum_counts){.stratum = s->sc->strata[k],
-                                    .exposed = resolved + pending,
-                                    .exposed_healthy = c.healthy,
-                                    .exposed_failed = c.failed,
-                                    .exposed_silent = c.silent,
-                                    .control_windows = c.control_windows,
-                                    .control_silent = c.control_silent};
+    size_t n = 0;
+    for (size_t p = 0; p < s->n_periods; p++)
+        for (size_t k = 0; k < s->S; k++) {
+            const rg_tally_cell *c = &s->cells[p * s->S + k];
+            if (c->healthy + c->failed + c->silent + c->control_windows)
+                s->list[n++] = *c;
         }
-        if (s->prior_trials_s[k] && m == first)
-            s->entries[m++] = (rg_stratum_counts){.stratum = s->sc->strata[k]};
-        if (m > first) {
-            s->entries[first].prior_trials = s->prior_trials_s[k];
-            s->entries[first].prior_failed = s->prior_failed_s[k];
-        }
-    }
-    return m;
+    return rg_tally_entries(s->list, n, s->ts, (uint32_t)s->S, s->entries,
+                            s->max_periods * s->S + s->S);
 }
 
 static int record(sim *s, int64_t T, const rg_transition *tr,
@@ -721,11 +698,14 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
         delay = max64(delay, wave_window_s(&sc->plan.waves[w]));
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
-    s->max_periods = RG_ANALYZER_MAX_STRATA / s->S;
+    s->max_periods = RG_ANALYZER_MAX_STRATA / s->S - 1;
     s->cells = calloc(s->max_periods * s->S, sizeof *s->cells);
-    s->entries = calloc(s->max_periods * s->S, sizeof *s->entries);
+    s->list = calloc(s->max_periods * s->S, sizeof *s->list);
+    s->entries = calloc(s->max_periods * s->S + s->S, sizeof *s->entries);
+    for (size_t k = 0; k < s->S; k++)
+        s->ts[k].name = sc->strata[k];
     s->decisions = json_array();
-    if (!s->wheel || !s->cells || !s->entries || !s->decisions)
+    if (!s->wheel || !s->cells || !s->list || !s->entries || !s->decisions)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
     return build_fleet(s, err);
 }
@@ -742,6 +722,7 @@ static void teardown(sim *s)
         free(s->wheel[k].v);
     free(s->wheel);
     free(s->cells);
+    free(s->list);
     free(s->entries);
     json_decref(s->decisions);
 }

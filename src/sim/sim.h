@@ -28,14 +28,19 @@
  * exposed endpoints return to the previous release at their next
  * check-in and pending applies are cancelled.
  *
- * Health counts (Rollgate policy), per wave, per stratum, per period of
- * length W since the wave began (analyzer.h "periods"): an exposed
- * endpoint's window [a, a + W] is resolved at a + W as failed (failed or
- * crashed reported by then), healthy (healthy reported by then) or silent,
- * and counted in the period in which it ends. A wave is judged on the
- * exposures that began in it: windows of an earlier wave's exposures that
- * end after that wave passed are not counted (otherwise the leftovers of
- * wave k would pass wave k + 1 before any of its own windows ended).
+ * Health counts (Rollgate policy), by the rules the server counts by
+ * (health/tally.h): per wave, per stratum, per period of length W since
+ * the wave began (analyzer.h "periods"): an exposed endpoint's window
+ * [a, a + W] is resolved at a + W as failed (failed or crashed reported by
+ * then), healthy (healthy reported by then) or silent, and counted in the
+ * period in which it ends. A wave's windows are those of the exposures
+ * that began in it: windows of an earlier wave's exposures that end after
+ * that wave passed are not counted (otherwise the leftovers of wave k
+ * would pass wave k + 1 before any of its own windows ended). Failures
+ * need no window: a failure report counts the moment it gets through (the
+ * current wave's early_failed, or an earlier wave's prior_failed), and
+ * every exposure is a failure trial from its exposure on (a wave's
+ * exposures join prior_trials when the next wave starts).
  * Matched control windows
  * (docs/health.md): at a, control_per_exposed endpoints of the same
  * stratum are drawn by hashing the exposed endpoint; each that is not in

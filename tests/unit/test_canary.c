@@ -1,7 +1,9 @@
-/* Unit tests for the pure parts of src/server/canary.c: the outcome of an
- * exposure window, a matched control window's silence, and the gate's
- * input built from per-stratum period cells (pending on the last entry,
- * earlier waves' failures on the first).
+/* Unit tests for the pure parts of src/server/canary.c and the counting
+ * rules it shares with rollgate-sim (src/health/tally.c): the outcome of
+ * an exposure window, a matched control window's silence, the period of a
+ * window, and the gate's input built from per-stratum period cells
+ * (pending on the last entry; early failures and earlier waves' failure
+ * evidence on the first).
  * ctest-labels: canary */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,15 +23,15 @@ static void window_outcomes(void **state)
     rg_fleet_canary c = {.release = 7,
                          .flags = RG_CN_EXPOSED,
                          .apply_ms = 1000};
-    assert_int_equal(rg_canary_outcome(&c, W), RG_CANARY_SILENT);
+    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_SILENT);
     c.flags |= RG_CN_HEALTHY;
     c.healthy_ms = 1000 + W; /* at the window's end: in time */
-    assert_int_equal(rg_canary_outcome(&c, W), RG_CANARY_HEALTHY);
+    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_HEALTHY);
     c.healthy_ms = 1001 + W; /* too late: silent */
-    assert_int_equal(rg_canary_outcome(&c, W), RG_CANARY_SILENT);
+    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_SILENT);
     c.flags |= RG_CN_FAILED; /* a failure beats everything */
     c.healthy_ms = 2000;
-    assert_int_equal(rg_canary_outcome(&c, W), RG_CANARY_FAILED);
+    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_FAILED);
 }
 
 static void control_windows(void **state)
@@ -46,14 +48,27 @@ static void control_windows(void **state)
     assert_true(rg_canary_control_silent(0, 0, a, W));
 }
 
+static void periods(void **state)
+{
+    (void)state;
+    int64_t b = 50000;
+    assert_int_equal(rg_tally_period(b + W - 1, b, W, 32), 0);
+    assert_int_equal(rg_tally_period(b + W, b, W, 32), 1);
+    assert_int_equal(rg_tally_period(b + 5 * W + 3, b, W, 32), 5);
+    assert_int_equal(rg_tally_period(b - 7, b, W, 32), 0); /* before */
+    assert_int_equal(rg_tally_period(b + 100 * W, b, W, 32), 31); /* last */
+}
+
 static void entries_per_stratum_and_period(void **state)
 {
     (void)state;
-    const char *names[] = {"win10", "win11", "linux"};
-    uint64_t pending[] = {2, 0, 0};
-    uint64_t prior_trials[] = {100, 0, 40};
-    uint64_t prior_failed[] = {3, 0, 1};
-    rg_canary_cell cells[] = {
+    rg_tally_stratum st[] = {
+        {.name = "win10", .pending = 2, .early_failed = 2, .prior_trials = 100,
+         .prior_failed = 3},
+        {.name = "win11"},
+        {.name = "linux", .prior_trials = 40, .prior_failed = 1},
+        {.name = "mac", .pending = 1, .early_failed = 1}};
+    rg_tally_cell cells[] = {
         {.stratum = 0, .period = 1, .healthy = 5, .silent = 1,
          .control_windows = 60, .control_silent = 2},
         {.stratum = 0, .period = 0, .healthy = 9, .failed = 1,
@@ -61,39 +76,44 @@ static void entries_per_stratum_and_period(void **state)
         {.stratum = 1, .period = 0, .healthy = 4, .control_windows = 40},
     };
     rg_stratum_counts out[8];
-    size_t n = rg_canary_entries(cells, 3, 3, pending, prior_trials,
-                                 prior_failed, names, out, 8);
-    /* win10: two periods in order (pending on the last, prior on the
-     * first); win11: one; linux: prior only. */
-    assert_int_equal(n, 4);
+    size_t n = rg_tally_entries(cells, 3, st, 4, out, 8);
+    /* win10: two periods in order (pending on the last, early and prior
+     * failures on the first); win11: one; linux: prior only; mac: only a
+     * pending exposure that already failed. */
+    assert_int_equal(n, 5);
     assert_string_equal(out[0].stratum, "win10");
     assert_int_equal(out[0].exposed, 10);
     assert_int_equal(out[0].exposed_failed, 1);
     assert_int_equal(out[0].control_windows, 100);
     assert_int_equal(out[0].prior_trials, 100);
     assert_int_equal(out[0].prior_failed, 3);
+    assert_int_equal(out[0].early_failed, 2);
     assert_string_equal(out[1].stratum, "win10");
     assert_int_equal(out[1].exposed, 6 + 2);
     assert_int_equal(out[1].exposed_silent, 1);
     assert_int_equal(out[1].prior_trials, 0);
+    assert_int_equal(out[1].early_failed, 0);
     assert_string_equal(out[2].stratum, "win11");
     assert_int_equal(out[2].exposed, 4);
     assert_string_equal(out[3].stratum, "linux");
     assert_int_equal(out[3].exposed, 0);
     assert_int_equal(out[3].prior_trials, 40);
     assert_int_equal(out[3].prior_failed, 1);
+    assert_string_equal(out[4].stratum, "mac");
+    assert_int_equal(out[4].exposed, 1);
+    assert_int_equal(out[4].early_failed, 1);
     /* The analyzer accepts it, and the failure test counts the earlier
-     * waves: linux has only earlier evidence. */
+     * waves and the early failures: linux has only earlier evidence, mac
+     * only a failure whose window is still open. */
     rg_gate_params p;
     rg_gate_params_default(&p);
     rg_analysis a;
     assert_int_equal(rg_analyze(&p, out, n, &a, NULL), 0);
     assert_true(a.strata[3].failure_llr != 0.0);
+    assert_true(a.strata[4].failure_llr > 0.0);
     rg_analysis_release(&a);
     /* Room for fewer entries: never written past max. */
-    assert_int_equal(rg_canary_entries(cells, 3, 3, pending, prior_trials,
-                                       prior_failed, names, out, 2),
-                     2);
+    assert_int_equal(rg_tally_entries(cells, 3, st, 4, out, 2), 2);
 }
 
 int main(void)
@@ -101,6 +121,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(window_outcomes),
         cmocka_unit_test(control_windows),
+        cmocka_unit_test(periods),
         cmocka_unit_test(entries_per_stratum_and_period),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

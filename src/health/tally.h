@@ -1,0 +1,85 @@
+/*
+ * tally.h - the counting rules shared by the server (server/canary.c) and
+ * rollgate-sim (sim/sim.c): how a wave's exposures and their matched
+ * control windows become the health gate's per-stratum input
+ * (analyzer.h). Both callers keep their own bookkeeping (the server scans
+ * its fleet table, the simulator follows events), but they resolve
+ * windows, place them in periods and assemble the gate's input with these
+ * functions, so the two count the same way.
+ *
+ * The rules (docs/health.md, "What is counted"):
+ *  - an exposure begins at `applying`; its window [a, a + W] is resolved
+ *    when it ends (rg_tally_outcome): failed (a failure was reported by
+ *    then; this beats everything), healthy (healthy reported by a + W),
+ *    silent otherwise. The resolved window goes to the cell of its
+ *    stratum and of the period in which it ended (rg_tally_period), with
+ *    its matched control windows;
+ *  - failures need no window: a failure reported by an exposed endpoint
+ *    of the current wave whose window does not show it (still open, or it
+ *    ended healthy or silent) counts at once as early_failed; one of an
+ *    endpoint exposed in an earlier wave adds to prior_failed. Every
+ *    exposed endpoint is a failure trial from its exposure on: pending
+ *    ones in `pending`, earlier waves' in prior_trials (all of them, their
+ *    windows ended or not);
+ *  - the gate's input (rg_tally_entries): per stratum, one entry per
+ *    period with something in it, in period order; pending exposures on
+ *    the last, early_failed / prior_trials / prior_failed on the first.
+ *
+ * Pure: no I/O, no clock, no globals; thread-safe.
+ */
+#ifndef RG_HEALTH_TALLY_H
+#define RG_HEALTH_TALLY_H
+
+#include "health/analyzer.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Outcome of an exposure window. */
+enum { RG_TALLY_HEALTHY, RG_TALLY_FAILED, RG_TALLY_SILENT };
+
+/* Counts of one stratum in one period of the current wave: the windows
+ * that ended in it and their matched control windows. */
+typedef struct rg_tally_cell {
+    uint32_t stratum, period;
+    uint64_t healthy, failed, silent, control_windows, control_silent;
+} rg_tally_cell;
+
+/* What a stratum adds beside its cells. */
+typedef struct rg_tally_stratum {
+    const char *name;      /* borrowed by the entries */
+    uint64_t pending;      /* current-wave exposures whose window is open */
+    uint64_t early_failed; /* failures of current-wave exposures that no
+                              failed window shows (analyzer.h) */
+    uint64_t prior_trials; /* exposed endpoints of earlier waves */
+    uint64_t prior_failed; /* failures they reported so far */
+} rg_tally_stratum;
+
+/* The outcome of a window ending at end_ms of an endpoint that reported a
+ * failure (failed: at any time up to now) and healthy at healthy_ms
+ * (healthy false: never): RG_TALLY_FAILED, RG_TALLY_HEALTHY when healthy
+ * by end_ms, RG_TALLY_SILENT otherwise. */
+int rg_tally_outcome(bool failed, bool healthy, int64_t healthy_ms,
+                     int64_t end_ms);
+
+/* The period (0..max_periods - 1) of a window that ended at end_ms in a
+ * wave that began at begin_ms with windows of window_ms (> 0): one period
+ * per W since the wave began; windows that end before the wave began
+ * count in period 0, those past the last period in the last one. */
+uint32_t rg_tally_period(int64_t end_ms, int64_t begin_ms, int64_t window_ms,
+                         uint32_t max_periods);
+
+/* The gate's input from n cells (any order; sorted in place) and n_strata
+ * strata (cells[i].stratum < n_strata): per stratum in index order, one
+ * entry per period in order (cells with neither a resolved window nor a
+ * control window are left out), pending on its last entry, early_failed
+ * and prior_* on its first; a stratum with only pending or earlier-wave
+ * exposures gets one entry of those; strata with nothing are left out.
+ * out has room for max entries (never written past). Returns the number
+ * of entries written. */
+size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
+                        const rg_tally_stratum *strata, uint32_t n_strata,
+                        rg_stratum_counts *out, size_t max);
+
+#endif
