@@ -44,6 +44,14 @@ typedef struct exchange {
 
 static const char json_ctype[] = "application/json";
 
+/* Each connection's libmicrohttpd memory pool (request line, headers, read
+ * buffer, response header). libmicrohttpd zeroes the used pool between
+ * keep-alive requests, so its default 32 KiB cost a 32-48 KiB memset per
+ * check-in; 8 KiB still takes request headers of several KiB (larger ones
+ * are answered 431 by libmicrohttpd) and bodies stream through it in
+ * chunks (bench/checkin/README.md). */
+#define CONN_MEMORY (8 * 1024)
+
 /* --- request accessors ---------------------------------------------- */
 
 const char *rg_req_header(const rg_req *req, const char *name)
@@ -525,6 +533,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         opts->conn_timeout_s ? opts->conn_timeout_s : 30, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
                                      (intptr_t)on_completed, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                     CONN_MEMORY, NULL};
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
                                          (void *)opts->tls_cert_pem};
