@@ -49,6 +49,11 @@ static int reserve(rg_buf *b, size_t extra)
     return 0;
 }
 
+int rg_buf_reserve(rg_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 int rg_buf_add(rg_buf *b, const void *p, size_t n)
 {
     int rc = reserve(b, n);

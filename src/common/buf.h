@@ -28,6 +28,11 @@ void rg_buf_release(rg_buf *b);
 /* Empties the buffer, keeping its memory. */
 void rg_buf_reset(rg_buf *b);
 
+/* Makes room for n more bytes (and the NUL) without appending, so that a
+ * writer of known size allocates once. Returns 0, RG_ETOOBIG past the cap
+ * or RG_ENOMEM. */
+int rg_buf_reserve(rg_buf *b, size_t n);
+
 /* Appends n bytes. Returns 0, RG_ETOOBIG past the cap or RG_ENOMEM. */
 int rg_buf_add(rg_buf *b, const void *p, size_t n);
 
