@@ -334,6 +334,101 @@ static void explicit_failures_halt(void **state)
     assert_true(t.max_exposed_at_halt <= 5000);
 }
 
+/* Failures counted the moment they are reported, in time: one endpoint
+ * exposed per step, each fails with probability q (reported fail_delay
+ * steps after its exposure) or is healthy at the end of its window of w
+ * steps. How the failure test's trials are counted decides its validity. */
+enum { TRIALS_EXPOSED, TRIALS_RESOLVED, WINDOWS_ONLY };
+
+/* Steps until the first halt (0: none in `steps`) of one such run; `how`
+ * says how the counts are given to the analyzer: TRIALS_EXPOSED (the
+ * analyzer's way: every exposed endpoint is a trial, early failures in
+ * early_failed), TRIALS_RESOLVED (the pitfall: an early failure counted
+ * as a resolved endpoint while its healthy peers are still pending),
+ * WINDOWS_ONLY (failures counted when their window ends). */
+static uint64_t failure_run(const rg_gate_params *p, double q, uint64_t w,
+                            uint64_t fail_delay, uint64_t steps, int how,
+                            uint64_t seed)
+{
+    uint64_t rng = seed, halt = 0;
+    uint8_t *fails = calloc(steps, 1);
+    assert_non_null(fails);
+    for (uint64_t t = 0; t < steps && !halt; t++) {
+        fails[t] = rng_unit(&rng) < q;
+        uint64_t exposed = t + 1;
+        uint64_t ended = exposed > w ? exposed - w : 0; /* windows ended */
+        uint64_t reported = 0, failed_ended = 0;
+        for (uint64_t i = 0; i < exposed; i++) {
+            reported += fails[i] && i + fail_delay <= t;
+            failed_ended += fails[i] && i < ended;
+        }
+        rg_stratum_counts c = {.stratum = "win10-x64",
+                               .exposed = exposed,
+                               .exposed_failed = failed_ended,
+                               .exposed_healthy = ended - failed_ended,
+                               .control_windows = 10 * ended};
+        if (how == TRIALS_EXPOSED) {
+            c.early_failed = reported - failed_ended;
+        } else if (how == TRIALS_RESOLVED) {
+            /* the healthy ended windows and every reported failure; the
+             * pending healthy endpoints are left out */
+            c.exposed_failed = reported;
+            c.exposed = ended - failed_ended + reported;
+        } else {
+            c.exposed = ended; /* only ended windows, as before */
+        }
+        rg_analysis a;
+        assert_int_equal(rg_analyze(p, &c, 1, &a, NULL), 0);
+        if (a.verdict == RG_VERDICT_HALT)
+            halt = t + 1;
+        rg_analysis_release(&a);
+    }
+    free(fails);
+    return halt;
+}
+
+static void early_failures_keep_the_false_halt_bound(void **state)
+{
+    (void)state;
+    rg_gate_params p;
+    rg_gate_params_default(&p);
+    p.alpha = 0.05;
+    p.baseline_failure = 0.01;
+    unsigned runs = 200, halts[3] = {0, 0, 0};
+    for (unsigned r = 0; r < runs; r++)
+        for (int how = TRIALS_EXPOSED; how <= TRIALS_RESOLVED; how++)
+            halts[how] += failure_run(&p, 0.01, 200, 3, 800, how,
+                                      4242 + 31u * r) != 0;
+    print_message("harmless failures (1%%, baseline 1%%, alpha 0.05) "
+                  "counted when reported: %u of %u halt with exposed "
+                  "endpoints as trials, %u with resolved ones as trials "
+                  "(bound %.0f)\n",
+                  halts[TRIALS_EXPOSED], runs, halts[TRIALS_RESOLVED],
+                  p.alpha * runs);
+    assert_true(halts[TRIALS_EXPOSED] <= p.alpha * runs);
+    assert_true(halts[TRIALS_RESOLVED] > 4 * p.alpha * runs); /* pitfall */
+
+    /* A bad release (5% failures over a 0.1% harmless share, W = 200
+     * exposures): counted when reported, it halts after far fewer
+     * exposures than when failures wait for their window. */
+    rg_gate_params_default(&p);
+    uint64_t early = 0, windows = 0;
+    for (unsigned r = 0; r < 50; r++) {
+        uint64_t e = failure_run(&p, 0.05, 200, 3, 2000, TRIALS_EXPOSED,
+                                 99 + r);
+        uint64_t v = failure_run(&p, 0.05, 200, 3, 2000, WINDOWS_ONLY,
+                                 99 + r);
+        assert_true(e > 0 && v > 0);
+        assert_true(e <= v);
+        early += e;
+        windows += v;
+    }
+    print_message("5%% failures: halt after %.0f exposures on average "
+                  "counted when reported, %.0f when their windows end\n",
+                  early / 50.0, windows / 50.0);
+    assert_true(early + 50 * 100 <= windows); /* ~W sooner on average */
+}
+
 /* A good release passes once the evidence is clear, and a release exactly
  * as bad as the tolerated excess passes at most beta of the time. */
 static void good_release_passes_bad_one_rarely(void **state)
@@ -570,6 +665,7 @@ int main(void)
         cmocka_unit_test(stratum_specific_crash_halts),
         cmocka_unit_test(correlated_outage_does_not_halt),
         cmocka_unit_test(explicit_failures_halt),
+        cmocka_unit_test(early_failures_keep_the_false_halt_bound),
         cmocka_unit_test(good_release_passes_bad_one_rarely),
         cmocka_unit_test(periods_absorb_a_changing_exposure_share),
         cmocka_unit_test(min_endpoints_holds_a_pass),
