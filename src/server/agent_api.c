@@ -4,6 +4,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "server/api.h"
 #include "server/artifacts.h"
@@ -22,6 +23,8 @@
 #define DETAIL_MAX 511
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
+#define ANSWER_RESERVE 1024     /* a check-in answer's first allocation */
+#define ANSWER_MAX (16u << 20)  /* cap on a check-in answer */
 
 const char *const rg_agent_event_types[5] = {"applying", "healthy", "failed",
                                              "reverted", "crashed"};
@@ -323,20 +326,64 @@ int rg__agent_checkin_parse(const json_t *body, int64_t now,
     return 0;
 }
 
-/* Remembers the releases desired offers to endpoint id: what it may
- * download (rg_fleet_releases_of). Returns 0 or the fleet's error. */
-static int note_offers(rg_server *srv, const char *id, const json_t *desired,
-                       rg_err *err)
+/* Endpoint whose check-in answer is being written. */
+typedef struct offer_ctx {
+    rg_server *srv;
+    const char *id;
+} offer_ctx;
+
+/* rg_desired_offer: remembers that the answer offers release to the
+ * endpoint: what it may download (rg_fleet_releases_of). */
+static int offer_release(void *ctx, int64_t release, rg_err *err)
 {
-    const char *ch;
-    json_t *v;
-    json_object_foreach((json_t *)desired, ch, v)
-    {
-        json_int_t rel = json_integer_value(json_object_get(v, "release"));
-        if (rel > 0 && rg_fleet_offer(srv->fleet, id, rel, err) < 0)
-            return err->code;
+    const offer_ctx *o = ctx;
+    return rg_fleet_offer(o->srv->fleet, o->id, release, err);
+}
+
+/* Writes the check-in answer {"interval_s","acks","desired","notices"}
+ * (docs/api.md) for endpoint id into out (empty, capped). Returns 0 or a
+ * negative rg_code with err filled. */
+static int write_answer(rg_server *srv, const char *id,
+                        const rg_fleet_checkin_out *who, int64_t now,
+                        const rg_event_rec *evs, size_t n_ev, rg_buf *out,
+                        rg_err *err)
+{
+    rg_buf notices;
+    rg_buf_init(&notices, out->max);
+    offer_ctx oc = {srv, id};
+    int rc = rg_buf_reserve(out, ANSWER_RESERVE);
+    if (rc == 0)
+        rc = rg_buf_adds(out, "{\"interval_s\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(out, srv->cfg.checkin_interval_s);
+    if (rc == 0)
+        rc = rg_buf_adds(out, ",\"acks\":[");
+    for (size_t i = 0; i < n_ev && rc == 0; i++) {
+        if (i)
+            rc = rg_buf_add(out, ",", 1);
+        if (rc == 0)
+            rc = rg_jsonw_str(out, evs[i].event_id);
     }
-    return 0;
+    if (rc == 0)
+        rc = rg_buf_adds(out, "],\"desired\":{");
+    if (rc < 0) {
+        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+        goto cleanup;
+    }
+    if ((rc = rg_desired_write_checkin(srv->desired, srv->fleet, id, who, now,
+                                       out, &notices, offer_release, &oc,
+                                       err)) < 0)
+        goto cleanup;
+    rc = rg_buf_adds(out, "},\"notices\":[");
+    if (rc == 0 && notices.len)
+        rc = rg_buf_add(out, notices.data, notices.len);
+    if (rc == 0)
+        rc = rg_buf_adds(out, "]}");
+    if (rc < 0)
+        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+cleanup:
+    rg_buf_release(&notices);
+    return rc;
 }
 
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -346,7 +393,8 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_err err;
     rg_err_clear(&err);
     rg__checkin_req *in = NULL;
-    json_t *acks = NULL, *desired = NULL, *notices = NULL;
+    rg_buf answer;
+    rg_buf_init(&answer, ANSWER_MAX);
     uint8_t tok[RG_FLEET_TOKEN_BYTES];
     const char *reason = NULL;
     char target[160];
@@ -391,39 +439,20 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     atomic_fetch_add(&st_events_new, n_new);
     /* The health analysis' per-endpoint state (canary.h), in memory. */
-    for (size_t i = 0; i < n_ev; i++)
+    for (size_t i = 0; i < n_ev; i++) {
         rg_fleet_canary_event(srv->fleet, id, evs[i].release_id, types[i], now,
                               NULL);
-    acks = json_array();
-    desired = json_object();
-    notices = json_array();
-    if (!acks || !desired || !notices) {
-        rg_err_set(&err, RG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < n_ev; i++) {
         atomic_fetch_add_explicit(&st_events[types[i]], 1,
                                   memory_order_relaxed);
-        if (json_array_append_new(acks, json_string(evs[i].event_id)) < 0) {
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-            goto fail;
-        }
     }
-    if (rg_desired_for_checkin(srv->desired, srv->fleet, id, &who, now,
-                               desired, notices, &err) < 0 ||
-        note_offers(srv, id, desired, &err) < 0)
+    if (write_answer(srv, id, &who, now, evs, n_ev, &answer, &err) < 0)
         goto fail;
-    rg_resp_json(resp, 200,
-                 json_pack("{s:i, s:O, s:O, s:O}", "interval_s",
-                           srv->cfg.checkin_interval_s, "acks", acks, "desired",
-                           desired, "notices", notices));
+    rg_resp_json_buf(resp, 200, &answer);
     goto cleanup;
 fail:
     rg_resp_error(resp, &err);
 cleanup:
-    json_decref(acks);
-    json_decref(desired);
-    json_decref(notices);
+    rg_buf_release(&answer);
     if (in)
         free(in->evs);
     free(in);

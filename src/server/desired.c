@@ -1,6 +1,8 @@
 /* desired.c - see desired.h. */
 #include "desired.h"
 
+#include "common/json.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "model/bucket.h"
 #include "model/plan.h"
@@ -211,13 +213,32 @@ static int cmp_policy(const void *a, const void *b)
     return rg_policy_precedes(y->mode, y->id, x->mode, x->id) ? 1 : 0;
 }
 
+/* Check-ins send a release's signed metadata as compact JSON text
+ * (write_entry): rewrite it once here as rg_json_dump writes it (what the
+ * answer held when it was built with jansson); text that is not JSON is
+ * dropped (sent as null). */
+static void metadata_compact(rg_release_rec *r)
+{
+    json_t *v = json_loads(r->metadata, 0, NULL);
+    char *text = v ? rg_json_dump(v) : NULL;
+    json_decref(v);
+    if (!v)
+        r->metadata[0] = '\0';
+    else if (text && strlen(text) < sizeof r->metadata)
+        memcpy(r->metadata, text, strlen(text) + 1);
+    free(text);
+}
+
 static int release_get(rg_store *st, int64_t id, rg_release_rec *out,
                        rg_err *err)
 {
     memset(out, 0, sizeof *out);
     if (id == 0)
         return 0;
-    return rg_store_release_get(st, id, out, err);
+    int rc = rg_store_release_get(st, id, out, err);
+    if (rc == 0 && out->metadata[0])
+        metadata_compact(out);
+    return rc;
 }
 
 static int snapshot_load(rg_store *st, snapshot **out, rg_err *err)
@@ -325,30 +346,92 @@ int rg_server_state_changed(rg_server *srv, rg_err *err)
 /* ------------------------------------------------------------------ */
 /* answering                                                          */
 
-static json_t *desired_entry(const rg_release_rec *r, int64_t rollout_id)
+/* Appends `"channel":{entry}` to b (after a comma unless first). */
+static int write_entry(rg_buf *b, bool first, const char *channel,
+                       const rg_release_rec *r, int64_t rollout_id)
 {
-    char url[128];
-    snprintf(url, sizeof url, "/v1/agent/artifacts/%s", r->sha256);
-    /* The release's signed metadata, verbatim: the agent verifies it
-     * (docs/signing.md); null for an unsigned release. */
-    json_t *meta = r->metadata[0] ? json_loads(r->metadata, 0, NULL) : json_null();
-    return json_pack("{s:I, s:I, s:s, s:I, s:s, s:o, s:o}", "release",
-                     (json_int_t)r->id, "version", (json_int_t)r->version,
-                     "sha256", r->sha256, "size", (json_int_t)r->size, "url",
-                     url, "rollout",
-                     rollout_id ? json_integer(rollout_id) : json_null(),
-                     "metadata", meta ? meta : json_null());
+    static const char prefix[] = "/v1/agent/artifacts/";
+    char url[sizeof prefix + RG_HASH_HEX];
+    size_t n = strnlen(r->sha256, RG_HASH_HEX - 1);
+    memcpy(url, prefix, sizeof prefix - 1);
+    memcpy(url + sizeof prefix - 1, r->sha256, n);
+    url[sizeof prefix - 1 + n] = '\0';
+    int rc = first ? 0 : rg_buf_add(b, ",", 1);
+    if (rc == 0)
+        rc = rg_jsonw_str(b, channel);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ":{\"release\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->id);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"version\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->version);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"sha256\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, r->sha256);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"size\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->size);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"url\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, url);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"rollout\":");
+    if (rc == 0)
+        rc = rollout_id ? rg_jsonw_int(b, rollout_id) : rg_buf_adds(b, "null");
+    /* The release's signed metadata, verbatim (compacted at load): the
+     * agent verifies it (docs/signing.md); null for an unsigned release. */
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"metadata\":");
+    if (rc == 0)
+        rc = rg_buf_adds(b, r->metadata[0] ? r->metadata : "null");
+    if (rc == 0)
+        rc = rg_buf_add(b, "}", 1);
+    return rc;
 }
 
-static json_t *notice_entry(const rg_desired_channel *c,
-                            const rg_desired_pick *p)
+/* Appends the notice of pick p on channel c to b (after a comma unless
+ * first). */
+static int write_notice(rg_buf *b, bool first, const rg_desired_channel *c,
+                        const rg_desired_pick *p)
 {
     const rg_release_rec *r = p->notice;
-    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:I, s:I}", "channel",
-                     c->channel.name, "release", (json_int_t)r->id, "version",
-                     (json_int_t)r->version, "notes", r->notes, "urgency",
-                     r->urgency, "earliest_ms", (json_int_t)p->earliest_ms,
-                     "rollout", (json_int_t)c->rollout.id);
+    int rc = first ? 0 : rg_buf_add(b, ",", 1);
+    if (rc == 0)
+        rc = rg_buf_adds(b, "{\"channel\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, c->channel.name);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"release\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->id);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"version\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->version);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"notes\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, r->notes);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"urgency\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, r->urgency);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"earliest_ms\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, p->earliest_ms);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"rollout\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, c->rollout.id);
+    if (rc == 0)
+        rc = rg_buf_add(b, "}", 1);
+    return rc;
 }
 
 rg_canary *rg_desired_canary(rg_desired *d)
@@ -490,15 +573,19 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
     }
 }
 
+/* Appends endpoint_id's desired entries to desired and its notices to
+ * notices (see rg_desired_write_checkin); offer (may be NULL) is told each
+ * desired release. fleet and v NULL: no exposure control, no policies. */
 static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
                         bool internal, const rg_fleet_view *v, int64_t now_ms,
-                        uint64_t fleet_size, json_t *desired, json_t *notices,
-                        rg_err *err)
+                        uint64_t fleet_size, rg_buf *desired, rg_buf *notices,
+                        rg_desired_offer offer, void *ctx, rg_err *err)
 {
     int rc = 0;
+    size_t n_desired = 0, n_notices = 0;
     pthread_rwlock_rdlock(&d->lock);
     snapshot *s = d->snap;
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
         const rg_desired_channel *c = &s->ch[i];
         rg_desired_pick p;
         const rg_desired_policy *pol =
@@ -514,21 +601,65 @@ static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
             if (p.notice && p.earliest_ms < now_ms)
                 p.earliest_ms = now_ms;
         }
-        if (p.release &&
-            json_object_set_new(desired, c->channel.name,
-                                desired_entry(p.release, p.rollout_id)) < 0) {
-            rc = RG_ENOMEM;
-            break;
+        if (p.release) {
+            rc = write_entry(desired, n_desired++ == 0, c->channel.name,
+                             p.release, p.rollout_id);
+            if (rc < 0) {
+                rg_err_set(err, rc, "desired state of '%.64s': %s",
+                           endpoint_id, rg_code_name(rc));
+                break;
+            }
+            if (offer && (rc = offer(ctx, p.release->id, err)) < 0)
+                break;
         }
         if (p.notice &&
-            json_array_append_new(notices, notice_entry(c, &p)) < 0) {
-            rc = RG_ENOMEM;
-            break;
-        }
+            (rc = write_notice(notices, n_notices++ == 0, c, &p)) < 0)
+            rg_err_set(err, rc, "notices of '%.64s': %s", endpoint_id,
+                       rg_code_name(rc));
     }
     pthread_rwlock_unlock(&d->lock);
-    if (rc < 0)
-        rg_err_set(err, rc, "out of memory building the desired state");
+    return rc;
+}
+
+/* Adds the JSON text members (wrapped in open..close) in b to out, an
+ * object or an array. Returns 0 or RG_ENOMEM. */
+static int merge_text(const rg_buf *b, const char *open, const char *close,
+                      json_t *out)
+{
+    rg_buf t;
+    rg_buf_init(&t, SIZE_MAX / 2);
+    int rc = rg_buf_adds(&t, open);
+    if (rc == 0 && b->len)
+        rc = rg_buf_add(&t, b->data, b->len);
+    if (rc == 0)
+        rc = rg_buf_adds(&t, close);
+    json_t *v = rc == 0 ? json_loadb(t.data, t.len, 0, NULL) : NULL;
+    if (!v || (json_is_object(out) ? json_object_update(out, v)
+                                   : json_array_extend(out, v)) < 0)
+        rc = RG_ENOMEM;
+    json_decref(v);
+    rg_buf_release(&t);
+    return rc;
+}
+
+/* The JSON form of for_endpoint's text. */
+static int for_endpoint_json(rg_desired *d, rg_fleet *f,
+                             const char *endpoint_id, bool internal,
+                             const rg_fleet_view *v, int64_t now_ms,
+                             uint64_t fleet_size, json_t *desired,
+                             json_t *notices, rg_err *err)
+{
+    rg_buf db, nb;
+    rg_buf_init(&db, SIZE_MAX / 4);
+    rg_buf_init(&nb, SIZE_MAX / 4);
+    int rc = for_endpoint(d, f, endpoint_id, internal, v, now_ms, fleet_size,
+                          &db, &nb, NULL, NULL, err);
+    if (rc == 0 && (merge_text(&db, "{", "}", desired) < 0 ||
+                    merge_text(&nb, "[", "]", notices) < 0))
+        rc = rg_err_set(err, RG_ENOMEM,
+                        "out of memory building the desired state");
+    rg_buf_release(&db);
+    rg_buf_release(&nb);
     return rc;
 }
 
@@ -536,8 +667,8 @@ int rg_desired_for_endpoint(rg_desired *d, const char *endpoint_id,
                             bool internal, int64_t now_ms, uint64_t fleet_size,
                             json_t *desired, json_t *notices, rg_err *err)
 {
-    return for_endpoint(d, NULL, endpoint_id, internal, NULL, now_ms,
-                        fleet_size, desired, notices, err);
+    return for_endpoint_json(d, NULL, endpoint_id, internal, NULL, now_ms,
+                             fleet_size, desired, notices, err);
 }
 
 int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
@@ -549,8 +680,23 @@ int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
     int rc = rg_fleet_view_id(fleet, endpoint_id, &v, err);
     if (rc < 0)
         return rc;
+    return for_endpoint_json(d, fleet, endpoint_id, who->internal, &v, now_ms,
+                             rg_fleet_size(fleet), desired, notices, err);
+}
+
+int rg_desired_write_checkin(rg_desired *d, rg_fleet *fleet,
+                             const char *endpoint_id,
+                             const rg_fleet_checkin_out *who, int64_t now_ms,
+                             rg_buf *desired, rg_buf *notices,
+                             rg_desired_offer offer, void *ctx, rg_err *err)
+{
+    rg_fleet_view v;
+    int rc = rg_fleet_view_id(fleet, endpoint_id, &v, err);
+    if (rc < 0)
+        return rc;
     return for_endpoint(d, fleet, endpoint_id, who->internal, &v, now_ms,
-                        rg_fleet_size(fleet), desired, notices, err);
+                        rg_fleet_size(fleet), desired, notices, offer, ctx,
+                        err);
 }
 
 size_t rg_desired_channels(rg_desired *d)

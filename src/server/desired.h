@@ -31,6 +31,7 @@
 #ifndef RG_DESIRED_H
 #define RG_DESIRED_H
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "server/canary.h"
 #include "server/fleet.h"
@@ -132,6 +133,28 @@ int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
                            const char *endpoint_id,
                            const rg_fleet_checkin_out *who, int64_t now_ms,
                            json_t *desired, json_t *notices, rg_err *err);
+
+/* Told each release a check-in answer offers (rg_desired_write_checkin).
+ * Returns 0 or a negative rg_code with err filled. */
+typedef int (*rg_desired_offer)(void *ctx, int64_t release, rg_err *err);
+
+/* rg_desired_for_checkin's answer as JSON text, for the check-in handler
+ * (no jansson tree): appends to desired the members of the "desired"
+ * object (`"channel":{...}`, comma-separated) and to notices the items of
+ * the "notices" array (`{...}`, comma-separated), each buffer from where
+ * it stands (what it holds already is left alone; no comma is written
+ * before the first member or item), the same content in the
+ * same order that rg_desired_for_checkin gives (it is built from this
+ * text). offer (may be NULL) is called with ctx for each desired release,
+ * under the cache's read lock: it must not call into d. Returns 0, the
+ * view's RG_ENOTFOUND, RG_ETOOBIG (a buffer's cap), RG_EINVAL (text that
+ * is not UTF-8), RG_ENOMEM or offer's error; the buffers may then hold a
+ * partial answer. */
+int rg_desired_write_checkin(rg_desired *d, rg_fleet *fleet,
+                             const char *endpoint_id,
+                             const rg_fleet_checkin_out *who, int64_t now_ms,
+                             rg_buf *desired, rg_buf *notices,
+                             rg_desired_offer offer, void *ctx, rg_err *err);
 
 /* The health state the orchestrator keeps (canary.h), owned by d. */
 rg_canary *rg_desired_canary(rg_desired *d);

@@ -119,6 +119,22 @@ int rg_resp_json(rg_resp *resp, int status, json_t *v)
     return 0;
 }
 
+int rg_resp_json_buf(rg_resp *resp, int status, rg_buf *b)
+{
+    size_t len = b->len;
+    char *s = rg_buf_detach(b);
+    resp_clear(resp);
+    resp->content_type = json_ctype;
+    if (!s) {
+        resp->status = 500;
+        return RG_ENOMEM;
+    }
+    resp->status = status;
+    resp->body = s;
+    resp->len = len;
+    return 0;
+}
+
 /* Copies s into out (cap bytes) with every byte outside printable ASCII
  * replaced by '?': always valid UTF-8. */
 static void ascii_copy(char *out, size_t cap, const char *s)

@@ -59,6 +59,11 @@ const char *rg_req_query(const rg_req *req, const char *name);
  * Returns 0 or RG_ENOMEM (then resp is a 500). */
 int rg_resp_json(rg_resp *resp, int status, json_t *v);
 
+/* Sends the JSON text in b (built by the caller, e.g. with jsonw.h) with
+ * status, taking b's memory (b is left empty). Returns 0 or RG_ENOMEM
+ * (then resp is a 500). */
+int rg_resp_json_buf(rg_resp *resp, int status, rg_buf *b);
+
 /* Fills resp with the error shape
  *   {"error":{"code":"not_found","message":"...","field":"..."}}
  * and the HTTP status of err->code (rg_code_http_status). */
