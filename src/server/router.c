@@ -67,7 +67,10 @@ const rg_route *rg_router_routes(size_t *n)
 }
 
 /* Matches path against pattern; "{}" segments are copied into scratch and
- * recorded in params. Returns true on a match. */
+ * recorded in params. Returns true on a match. Literal segments are
+ * compared byte by byte as both strings are walked (the check-in's route
+ * is tried after most others: a route that differs stops at its first
+ * differing byte). */
 static bool match_one(const char *pattern, const char *path,
                       const char **params, size_t *n_params, char *scratch,
                       size_t cap)
@@ -79,8 +82,8 @@ static bool match_one(const char *pattern, const char *path,
             return false;
         p++;
         s++;
-        size_t pl = strcspn(p, "/"), sl = strcspn(s, "/");
-        if (pl == 2 && memcmp(p, "{}", 2) == 0) {
+        if (p[0] == '{' && p[1] == '}' && (p[2] == '/' || p[2] == '\0')) {
+            size_t sl = strcspn(s, "/");
             if (sl == 0 || np == RG_HTTP_MAX_PARAMS)
                 return false;
             if (params) {
@@ -92,11 +95,17 @@ static bool match_one(const char *pattern, const char *path,
                 used += sl + 1;
             }
             np++;
-        } else if (pl != sl || memcmp(p, s, pl) != 0) {
-            return false;
+            p += 2;
+            s += sl;
+            continue;
         }
-        p += pl;
-        s += sl;
+        while (*p && *p != '/' && *p == *s) {
+            p++;
+            s++;
+        }
+        /* Equal segments end together. */
+        if ((*p && *p != '/') || (*s && *s != '/'))
+            return false;
     }
     if (*p || *s)
         return false;
