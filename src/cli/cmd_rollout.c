@@ -374,8 +374,8 @@ static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
 {
     static const char *const headers[] = {
         "STRATUM", "EXPOSED", "HEALTHY", "FAILED", "SILENT", "PENDING",
-        "CONTROL", "CTL_SILENT", "RHO", "SILENCE_LLR", "FAILURE_LLR",
-        "EARLIER_FAILED", NULL};
+        "EARLY_FAILED", "CONTROL", "CTL_SILENT", "RHO", "SILENCE_LLR",
+        "FAILURE_LLR", "EARLIER_FAILED", NULL};
     const json_t *th = json_object_get(a, "thresholds");
     const json_t *llr = json_object_get(a, "llr");
     double halt = json_real_value(json_object_get(th, "halt"));
@@ -398,8 +398,8 @@ static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
         rg_cli_table_cell(&t, rg_cli_jstr(e, "stratum", "-"));
         static const char *const keys[] = {
             "exposed",         "exposed_healthy", "exposed_failed",
-            "exposed_silent",  "exposed_pending", "control_windows",
-            "control_silent"};
+            "exposed_silent",  "exposed_pending", "early_failed",
+            "control_windows", "control_silent"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(e, keys[k]));
         rg_cli_table_cellf(&t, "%.3f",
