@@ -9,6 +9,8 @@
 #include "hooks.h"
 #include "quarantine.h"
 #include "trial.h"
+#include "trust.h"
+#include "trust/canon.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +30,21 @@ int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err)
         return rc;
     if (!rg_sha256_hex_valid(sha))
         return rg_err_field(err, RG_EINVAL, "sha256", "desired: bad sha256");
+    json_t *meta = json_object_get(v, "metadata");
+    if (json_is_object(meta)) {
+        rg_buf b;
+        rg_buf_init(&b, RG_DESIRED_METADATA_MAX);
+        rc = rg_canon_json(meta, &b, err);
+        if (rc == 0)
+            snprintf(d->metadata, sizeof d->metadata, "%s", b.data);
+        rg_buf_release(&b);
+        if (rc != 0)
+            return rg_err_field(err, RG_EINVAL, "metadata",
+                                "desired: metadata unusable");
+    } else if (meta && !json_is_null(meta)) {
+        return rg_err_field(err, RG_EINVAL, "metadata",
+                            "desired: metadata must be an object");
+    }
     snprintf(d->want.sha256, sizeof d->want.sha256, "%s", sha);
     if (url)
         snprintf(d->url, sizeof d->url, "%s", url);
@@ -100,6 +117,66 @@ static int refuse(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
     if (rc == 0)
         rc = rg_outbox_add(env->outbox, &ev, err);
     return rc == RG_ETOOBIG ? 0 : rc;
+}
+
+/* A release refused for reason (signed metadata, or bytes that are not
+ * the signed ones): logged, recorded in rejected.json (what `status`
+ * shows) and reported by one `failed` event per (release, reason). The
+ * digest is not quarantined: the offer, not the content, may be forged. */
+static int reject(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
+                  rg_trust_reason reason, const char *msg, rg_err *err)
+{
+    const char *name = rg_trust_reason_name(reason);
+    json_t *old = rg__read_json(s->dir, "rejected.json", NULL);
+    const char *old_reason = json_string_value(json_object_get(old, "reason"));
+    bool same_again = old && old_reason && strcmp(old_reason, name) == 0 &&
+                      json_integer_value(json_object_get(old, "release")) ==
+                          d->want.release;
+    json_decref(old);
+    if (same_again)
+        return 0;
+    rg_warn("channel '%s': release %lld (version %lld) rejected: %s", s->name,
+            (long long)d->want.release, (long long)d->want.version, msg);
+    json_t *v = json_pack("{sI sI ss ss ss sI}", "release",
+                          (json_int_t)d->want.release, "version",
+                          (json_int_t)d->want.version, "sha256", d->want.sha256,
+                          "reason", name, "detail", msg, "at_ms",
+                          (json_int_t)env->now_ms);
+    if (!v)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    int rc = rg__write_json(s->dir, "rejected.json", v, err);
+    json_decref(v);
+    if (rc != 0)
+        return rc;
+    rg_event ev;
+    memset(&ev, 0, sizeof ev);
+    rg_event_new_id(ev.id);
+    ev.type = "failed";
+    snprintf(ev.channel, sizeof ev.channel, "%s", s->name);
+    ev.release = d->want.release;
+    ev.at_ms = env->now_ms;
+    snprintf(ev.detail, sizeof ev.detail, "rejected: %s: %.200s", name, msg);
+    rc = rg_outbox_add(env->outbox, &ev, err);
+    return rc == RG_ETOOBIG ? 0 : rc;
+}
+
+/* Judges d against the pinned root (rg_agent_verify_release) with the
+ * channel's highest applied version. Sets *ok; a refusal is recorded. */
+static int check_trust(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
+                       bool *ok, rg_err *err)
+{
+    rg_trust_reason why;
+    rg_err e;
+    *ok = true;
+    if (!env->root)
+        return 0;
+    rg_release_check c = {env->root, s->name, d->metadata,
+                          rg_agent_trust_highest(env->conf->state_dir, s->name),
+                          env->now_ms, env->conf->clock_skew_ms};
+    if (rg_agent_verify_release(&c, &d->want, &why, &e) == 0)
+        return 0;
+    *ok = false;
+    return reject(env, s, d, why, e.msg, err);
 }
 
 /* Fetches d into the inactive slot unless it is already there. Called
@@ -215,6 +292,10 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
     rg_failpoint("apply.after_switch");
     if ((rc = rg__remove_durable(s->dir, "applying.json", err)) != 0)
         return rc;
+    if ((rc = rg_agent_trust_note_applied(env->conf->state_dir, s->name,
+                                          d->want.version, err)) != 0)
+        return rc;
+    rg__remove_durable(s->dir, "rejected.json", NULL);
     rg_info("channel '%s': switched to release %lld (version %lld), trial begins",
             s->name, (long long)d->want.release, (long long)d->want.version);
     const rg_agent_channel_conf *cc = rg_agent_config_channel(env->conf, s->name);
@@ -261,8 +342,14 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         }
         return 0; /* let the trial end before applying something else */
     }
+    /* The active version counts as applied even if killed before it was
+     * noted after its switch. */
+    if (have_act && rg_agent_trust_note_applied(env->conf->state_dir, s->name,
+                                                act.version, err) != 0)
+        return err->code;
     if (have_act && same(&act, &d->want)) {
         rg__remove_durable(s->dir, "applying.json", NULL);
+        rg__remove_durable(s->dir, "rejected.json", NULL);
         return 0;
     }
     if (rg_quarantine_has(env->conf->state_dir, d->want.sha256)) {
@@ -284,6 +371,15 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         *result = RG_APPLY_ROLLED_BACK;
         return 0;
     }
+    if (!staged) { /* judged once per step, before anything is fetched */
+        bool ok = true;
+        if ((rc = check_trust(env, s, d, &ok, err)) != 0)
+            return rc;
+        if (!ok) {
+            *result = RG_APPLY_REFUSED;
+            return 0;
+        }
+    }
     if (!(have_ina && same(&ina, &d->want)) && !staged)
         return 1;
     return expose_and_switch(env, s, d, result, err);
@@ -299,8 +395,20 @@ int rg_apply_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
     if (rc == 1) {
         rg_slots_unlock(s);
         rc = stage(env, s, d, err); /* returns holding the lock on success */
-        if (rc == 0)
+        if (env->root && (rc == RG_ETOOBIG || rc == RG_EINVAL)) {
+            /* The bytes are not the signed ones: more than the signed size
+             * (the download stopped there), or another size or digest. */
+            rg_trust_reason why = rc == RG_ETOOBIG ? RG_TRUST_TOO_LONG
+                                  : strcmp(err->field, "size") == 0
+                                      ? RG_TRUST_SIZE_MISMATCH
+                                      : RG_TRUST_HASH_MISMATCH;
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            *result = RG_APPLY_REFUSED;
+            rc = reject(env, s, d, why, msg, err);
+        } else if (rc == 0) {
             rc = locked_step(env, s, d, true, result, err);
+        }
         if (rc == 1)
             rc = rg_err_set(err, RG_EINTERNAL, "channel '%s': staging did not stick",
                             s->name);

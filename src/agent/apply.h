@@ -14,6 +14,17 @@
  * without a trial: it is the last known good content. A trial left this
  * way after its consumer already crashed is reverted (quarantine,
  * `reverted`), else simply abandoned.
+ *
+ * Signed releases (docs/signing.md): with a pinned root, every other
+ * release is judged by rg_agent_verify_release BEFORE it is downloaded or
+ * exposed (and the download stops at the signed size); a refusal writes
+ * STATE/channels/NAME/rejected.json and queues one `failed` event per
+ * (release, reason), without quarantining the digest (a tampered offer
+ * must not ban the genuine content). The switch back above is the only
+ * exception to anti-rollback: it happens only for the release that is
+ * complete and verified in the other slot and older than the active one,
+ * which (since nothing at or below the highest applied version is ever
+ * staged under a root) is a release this agent applied before.
  */
 #ifndef RG_AGENT_APPLY_H
 #define RG_AGENT_APPLY_H
@@ -25,10 +36,14 @@
 
 #include <jansson.h>
 
+#define RG_DESIRED_METADATA_MAX 8192
+
 /* One entry of a check-in answer's "desired". */
 typedef struct rg_desired {
     rg_artifact_want want;
     char url[512]; /* artifact path, e.g. /v1/agent/artifacts/<sha256> */
+    char metadata[RG_DESIRED_METADATA_MAX + 1]; /* signed metadata as
+                                                   canonical JSON, "" none */
 } rg_desired;
 
 typedef struct rg_apply_env {
@@ -37,6 +52,7 @@ typedef struct rg_apply_env {
     rg_client *client;     /* NULL offline: nothing is downloaded */
     const json_t *notices; /* latest notices array, borrowed, may be NULL */
     int64_t now_ms;
+    const rg_root *root;   /* pinned root; NULL: insecure (no verification) */
 } rg_apply_env;
 
 typedef enum rg_apply_result {
@@ -47,7 +63,8 @@ typedef enum rg_apply_result {
     RG_APPLY_REFUSED = 4,  /* quarantined or failed validation */
 } rg_apply_result;
 
-/* Parses one "desired" entry. Returns 0 or RG_EINVAL naming the field. */
+/* Parses one "desired" entry (with its optional "metadata" object).
+ * Returns 0 or RG_EINVAL naming the field. */
 int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err);
 
 /* Advances channel s towards d by as many steps as it can without

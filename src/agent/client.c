@@ -86,6 +86,43 @@ static int http_error(long status, const rg_buf *body, const char *path,
     return status_code(status);
 }
 
+int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err)
+{
+    CURL *h = c->curl;
+    char url[2048];
+    int rc = 0;
+    long status = 0;
+    rg_buf resp;
+    rg_buf_init(&resp, RG_CLIENT_MAX_JSON);
+    *out = NULL;
+    snprintf(url, sizeof url, "%s%s", c->base, path);
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    set_tls(c, h);
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
+                        "%s: %s", path, curl_easy_strerror(cc));
+        goto cleanup;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        rc = http_error(status, &resp, path, err);
+        goto cleanup;
+    }
+    *out = rg_json_parse_object(resp.data ? resp.data : "", resp.len, err);
+    if (!*out)
+        rc = RG_EUNAVAIL;
+cleanup:
+    rg_buf_release(&resp);
+    return rc;
+}
+
 int rg_client_post(rg_client *c, const char *path, const json_t *body,
                    int auth, json_t **out, rg_err *err)
 {

@@ -45,6 +45,11 @@ int rg_client_set_ca(rg_client *c, const char *path, rg_err *err);
 int rg_client_post(rg_client *c, const char *path, const json_t *body,
                    int auth, json_t **out, rg_err *err);
 
+/* GETs path without credentials (public routes: GET /v1/agent/root) and
+ * parses the JSON object answer into *out (caller decrefs). Same returns
+ * as rg_client_post. */
+int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err);
+
 /* Downloads url_path (relative to base) into part_path, resuming from
  * the bytes already there with `Range: bytes=N-`, refusing anything
  * larger than want->size or c->max_artifact, then fsyncs and verifies it

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "common/buf.h"
+#include "common/crypto.h"
 #include "durable.h"
 
 #include <ctype.h>
@@ -21,6 +22,7 @@ static void set_defaults(rg_agent_config *c)
     c->trial_deadline_ms = 600000;
     c->settle_ms = 5000;
     c->max_starts = 3;
+    c->clock_skew_ms = 300000;
 }
 
 static char *trim(char *s)
@@ -110,6 +112,17 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->enrollment_key, v, line, err);
     if (strcmp(k, "ca_file") == 0)
         return set_str(&c->ca_file, v, line, err);
+    if (strcmp(k, "root") == 0)
+        return set_str(&c->root, v, line, err);
+    if (strcmp(k, "root_sha256") == 0) {
+        if (!rg_sha256_hex_valid(v))
+            return rg_err_field(err, RG_EINVAL, k,
+                                "line %d: 'root_sha256' must be 64 lower-case "
+                                "hex digits", line);
+        return set_str(&c->root_sha256, v, line, err);
+    }
+    if (strcmp(k, "clock_skew") == 0)
+        return set_seconds(&c->clock_skew_ms, k, v, 0, 86400, line, err);
     if (strcmp(k, "state_dir") == 0)
         return set_str(&c->state_dir, v, line, err);
     if (strcmp(k, "endpoint_id") == 0)
@@ -338,6 +351,8 @@ void rg_agent_config_release(rg_agent_config *c)
 {
     free(c->server);
     free(c->ca_file);
+    free(c->root);
+    free(c->root_sha256);
     free(c->enrollment_key);
     free(c->state_dir);
     free(c->endpoint_id);

@@ -3,6 +3,8 @@
  *
  *   server = http://127.0.0.1:7400
  *   ca_file = /etc/rollgate/ca.pem   (https: the CA to verify the server)
+ *   root = /etc/rollgate/root.json   (pinned root metadata: signed releases)
+ *   root_sha256 = <hex>              (or pin it by digest, fetched at start)
  *   enrollment_key = <hex>
  *   state_dir = /var/lib/rollgate-agent
  *   [channel detections]
@@ -38,6 +40,10 @@ typedef struct rg_agent_config {
     char *server;         /* base URL, no trailing slash */
     char *ca_file;        /* PEM CA bundle an https server is verified
                              against; NULL: the system's trust store */
+    char *root;           /* pinned root metadata file, or NULL */
+    char *root_sha256;    /* pinned digest of the root's canonical "signed"
+                             (checks root, or fetches it), or NULL */
+    int64_t clock_skew_ms;/* allowance on metadata expiry */
     char *enrollment_key; /* may be NULL once a token exists */
     char *state_dir;
     char *endpoint_id;    /* default: contents of /etc/machine-id */

@@ -7,6 +7,7 @@
 #include "consumer.h"
 #include "durable.h"
 #include "outbox.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,8 @@ typedef struct agentd {
     size_t nch;
     int failures, followups;
     int64_t interval_ms, next_checkin;
+    rg_root root;
+    enum { TRUST_NONE, TRUST_PINNED, TRUST_PENDING } trust;
 } agentd;
 
 static int wake_pipe[2] = {-1, -1};
@@ -96,7 +99,8 @@ static rg_trial_env trial_env(agentd *d, channel *c)
 static rg_apply_env apply_env(agentd *d)
 {
     return (rg_apply_env){d->conf, &d->outbox, d->opts->offline ? NULL : &d->client,
-                          d->notices, rg_clock_now(rg_clock_system())};
+                          d->notices, rg_clock_now(rg_clock_system()),
+                          d->trust == TRUST_PINNED ? &d->root : NULL};
 }
 
 /* Startup: open and reconcile every configured channel. */
@@ -215,6 +219,57 @@ static void apply_all(agentd *d)
     }
 }
 
+/* Loads the pinned root (docs/signing.md). A root pinned by digest that
+ * cannot be fetched yet leaves the trust pending: nothing is applied
+ * until it is here. A configured root that is wrong is an error. */
+static int load_trust(agentd *d, rg_err *err)
+{
+    bool pinned = false;
+    int rc = rg_agent_trust_load(d->conf, d->opts->offline ? NULL : &d->client,
+                                 &d->root, &pinned, err);
+    if (rc == RG_EUNAVAIL || (rc == RG_ENOTFOUND && !d->conf->root)) {
+        rg_warn("trust: %s; applying nothing until the pinned root is here",
+                err->msg);
+        d->trust = TRUST_PENDING;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    d->trust = pinned ? TRUST_PINNED : TRUST_NONE;
+    if (!pinned)
+        rg_warn("trust: no root configured: releases are applied WITHOUT "
+                "signature verification (insecure; see docs/signing.md)");
+    return 0;
+}
+
+/* True when some desired release is not its channel's active one. */
+static bool something_new(agentd *d)
+{
+    for (size_t i = 0; i < d->nch; i++) {
+        rg_artifact_want m;
+        channel *c = &d->ch[i];
+        rg_slot_id a = rg_slots_active(&c->slots);
+        if (c->has_desired && (!a || rg_slots_meta(&c->slots, a, &m, NULL) != 0 ||
+                               m.release != c->desired.want.release))
+            return true;
+    }
+    return false;
+}
+
+/* Before applying: a pending root is fetched, rotations are followed. */
+static bool trust_ready(agentd *d)
+{
+    rg_err e;
+    if (d->trust == TRUST_PENDING && load_trust(d, &e) != 0)
+        rg_error("trust: %s", e.msg);
+    if (d->trust == TRUST_PENDING)
+        return false;
+    if (d->trust == TRUST_PINNED && something_new(d) &&
+        rg_agent_trust_update(d->conf, &d->client, &d->root, &e) != 0)
+        rg_warn("trust: root update: %s", e.msg);
+    return true;
+}
+
 static void checkin(agentd *d)
 {
     rg_checkin_result r;
@@ -248,7 +303,8 @@ static void checkin(agentd *d)
         c->desired = r.desired[i];
     }
     rg_checkin_result_release(&r);
-    apply_all(d);
+    if (trust_ready(d))
+        apply_all(d);
 }
 
 static int64_t next_wait(agentd *d)
@@ -312,6 +368,8 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
         (rc = rg_client_set_ca(&d.client, conf->ca_file, err)) != 0)
         goto cleanup;
     if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
+        goto cleanup;
+    if (!opts->offline && (rc = load_trust(&d, err)) != 0)
         goto cleanup;
     if (opts->offline && (rc = write_supervisor_pid(&d, err)) != 0)
         goto cleanup;

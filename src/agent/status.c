@@ -6,6 +6,7 @@
 #include "quarantine.h"
 #include "slots.h"
 #include "trial.h"
+#include "trust/root.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -42,8 +43,10 @@ static json_t *channel_json(const char *state_dir, const char *name)
                           "started_ms", (json_int_t)t.started_ms, "deadline_ms",
                           (json_int_t)t.deadline_ms, "reason", t.reason);
     }
-    return json_pack("{ss so so so}", "name", name, "active", slot_json(&s, a),
-                     "inactive", slot_json(&s, rg_slots_other(a)), "trial", trial);
+    json_t *rejected = rg__read_json(s.dir, "rejected.json", NULL);
+    return json_pack("{ss so so so so}", "name", name, "active", slot_json(&s, a),
+                     "inactive", slot_json(&s, rg_slots_other(a)), "trial", trial,
+                     "rejected", rejected ? rejected : json_null());
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -78,7 +81,19 @@ json_t *rg_agent_status(const char *state_dir)
     if (rg_outbox_open(&ob, state_dir, NULL) == 0)
         outbox = json_pack("{sI sI}", "pending", (json_int_t)rg_outbox_count(&ob),
                            "refused", (json_int_t)rg_outbox_refused(&ob));
-    json_t *v = json_pack("{so so sO so sO}", "channels", channels, "quarantined",
+    char trust_dir[4096];
+    snprintf(trust_dir, sizeof trust_dir, "%s/trust", state_dir);
+    json_t *root = rg__read_json(trust_dir, "root.json", NULL);
+    rg_root r;
+    json_t *trust = root && rg_root_parse(root, &r, NULL) == 0
+                        ? json_pack("{sI si sI ss}", "root_version",
+                                    (json_int_t)r.version, "threshold", r.threshold,
+                                    "keys", (json_int_t)r.nkeys, "root_sha256",
+                                    r.digest)
+                        : json_null();
+    json_decref(root);
+    json_t *v = json_pack("{so so so sO so sO}", "trust", trust, "channels",
+                          channels, "quarantined",
                           rg_quarantine_list(state_dir), "notices",
                           notices ? json_object_get(notices, "notices") : json_null(),
                           "outbox", outbox, "last_contact",
@@ -115,6 +130,13 @@ void rg_agent_status_print(FILE *f, const json_t *st)
     char b1[32];
     size_t i;
     json_t *c;
+    json_t *tr = json_object_get(st, "trust");
+    if (json_is_object(tr))
+        fprintf(f, "trust: root version %lld, %lld of %lld keys, root_sha256 %s\n",
+                (long long)geti(tr, "root_version"), (long long)geti(tr, "threshold"),
+                (long long)geti(tr, "keys"), gets_(tr, "root_sha256"));
+    else
+        fprintf(f, "trust: no root pinned: releases are NOT verified (insecure)\n");
     fprintf(f, "channels:\n");
     json_array_foreach(json_object_get(st, "channels"), i, c) {
         json_t *a = json_object_get(c, "active"), *t = json_object_get(c, "trial");
@@ -130,6 +152,11 @@ void rg_agent_status_print(FILE *f, const json_t *st)
                     gets_(t, "phase"), (long long)geti(t, "starts"),
                     (long long)geti(t, "crashes"), when(geti(t, "deadline_ms"), b1),
                     *gets_(t, "reason") ? ", " : "", gets_(t, "reason"));
+        json_t *rj = json_object_get(c, "rejected");
+        if (json_is_object(rj))
+            fprintf(f, "  %-16s rejected release %lld (version %lld): %s: %s\n", "",
+                    (long long)geti(rj, "release"), (long long)geti(rj, "version"),
+                    gets_(rj, "reason"), gets_(rj, "detail"));
     }
     json_t *q = json_object_get(st, "quarantined");
     fprintf(f, "quarantined: %s\n", json_array_size(q) ? "" : "none");

@@ -1,6 +1,11 @@
 /* verify.c - see verify.h. */
 #include "verify.h"
 
+#include "trust/relmeta.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -47,12 +52,34 @@ int rg_agent_verify_file(const char *path, const rg_artifact_want *want,
     if (rc != 0)
         return rc;
     if (size != want->size)
-        return rg_err_set(err, RG_EINVAL,
-                          "release %lld: size %lld, expected %lld",
-                          (long long)want->release, (long long)size,
-                          (long long)want->size);
+        return rg_err_field(err, RG_EINVAL, "size",
+                            "release %lld: size %lld, expected %lld",
+                            (long long)want->release, (long long)size,
+                            (long long)want->size);
     if (strcmp(hex, want->sha256) != 0)
-        return rg_err_set(err, RG_EINVAL, "release %lld: sha256 mismatch",
-                          (long long)want->release);
+        return rg_err_field(err, RG_EINVAL, "sha256",
+                            "release %lld: sha256 mismatch",
+                            (long long)want->release);
     return 0;
+}
+
+int rg_agent_verify_release(const rg_release_check *c,
+                            const rg_artifact_want *want, rg_trust_reason *why,
+                            rg_err *err)
+{
+    char what[48];
+    rg_relmeta m;
+    *why = RG_TRUST_OK;
+    if (!c->root)
+        return 0;
+    snprintf(what, sizeof what, "release %lld", (long long)want->release);
+    json_t *doc = c->metadata && c->metadata[0]
+                      ? json_loads(c->metadata, JSON_REJECT_DUPLICATES, NULL)
+                      : NULL;
+    rg_relmeta_expect e = {c->channel, want->version, want->sha256, want->size,
+                           NULL};
+    int rc = rg_relmeta_verify(c->root, doc, &e, c->highest, c->now_ms,
+                               c->skew_ms, what, &m, why, err);
+    json_decref(doc);
+    return rc;
 }

@@ -43,7 +43,7 @@ static int setup(void **state)
     assert_int_equal(rg_agent_config_parse(text, &f->conf, NULL), 0);
     assert_int_equal(rg_slots_open(&f->slots, f->root, "detections", NULL), 0);
     assert_int_equal(rg_outbox_open(&f->outbox, f->root, NULL), 0);
-    f->env = (rg_apply_env){&f->conf, &f->outbox, NULL, NULL, 1000};
+    f->env = (rg_apply_env){&f->conf, &f->outbox, NULL, NULL, 1000, NULL};
     *state = f;
     return 0;
 }
