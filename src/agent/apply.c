@@ -135,8 +135,9 @@ static int reject(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
     json_decref(old);
     if (same_again)
         return 0;
-    rg_warn("channel '%s': release %lld (version %lld) rejected: %s", s->name,
-            (long long)d->want.release, (long long)d->want.version, msg);
+    rg_warn("channel '%s': release %lld (version %lld) rejected (%s): %s",
+            s->name, (long long)d->want.release, (long long)d->want.version, name,
+            msg);
     json_t *v = json_pack("{sI sI ss ss ss sI}", "release",
                           (json_int_t)d->want.release, "version",
                           (json_int_t)d->want.version, "sha256", d->want.sha256,

@@ -1,0 +1,349 @@
+"""Signed releases against a tampering man in the middle (docs/signing.md).
+
+A small HTTP proxy sits between real rollgate-agent processes and
+rollgated and rewrites check-in answers (the "desired" entries) and
+artifact bytes. Publisher keys a and b (root threshold 2) sign every
+release offline with the CLI; key c is unknown to the root.
+
+1. happy path: the root is pushed (`rollgate root push`), an agent pinned
+   by `root_sha256 =` only fetches it, and a signed release reaches it
+   through a rollout and is applied;
+2. one attack per class, each against a fresh agent pinned by `root =`:
+   unsigned, bad signature, too few signatures, unknown key, hash mismatch
+   (tampered artifact), size mismatch, rollback (an older signed release
+   offered to the agent that applied a newer one), expired metadata,
+   mix-and-match (metadata of another channel), endless data (the
+   download stops at the signed size). Each is refused with its reason in
+   the agent's log and `status`, nothing is installed, and a `failed`
+   event naming the reason reaches the server (the proxy sees it sent and
+   acknowledged);
+3. recovery: `rollgate release revert --to 1` makes a new signed release
+   (version 3, version 1's content) that the agent accepts.
+# ctest-labels: security
+"""
+import http.client
+import http.server
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import rg
+from rg import expect
+
+HOLD = {"name": "hold", "on_halt": "revert", "waves": [
+    {"name": "everyone", "share": 100, "min_endpoints": 1, "min_bake_s": 3600,
+     "max_bake_s": 0}]}
+
+
+class Proxy:
+    """A man in the middle: forwards to rollgated; rewrite(desired) may
+    change check-in answers, serve(handler, sha) may answer artifact
+    downloads itself. Records the failed events it saw acknowledged."""
+
+    def __init__(self, upstream_port):
+        self.upstream = upstream_port
+        self.rewrite = None
+        self.serve = None
+        self.acked_failed = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def forward(self, method):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() in ("authorization", "content-type", "range")}
+                c = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
+                c.request(method, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                status, ctype = r.status, r.getheader("Content-Type") or ""
+                c.close()
+                if self.path == "/v1/agent/checkin" and status == 200:
+                    data = proxy.on_checkin(json.loads(body), json.loads(data))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                self.forward("POST")
+
+            def do_GET(self):
+                prefix = "/v1/agent/artifacts/"
+                if self.path.startswith(prefix) and proxy.serve:
+                    proxy.serve(self, self.path[len(prefix):])
+                    return
+                self.forward("GET")
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def on_checkin(self, req, resp):
+        acks = set(resp.get("acks", []))
+        with self.lock:
+            for ev in req.get("events", []):
+                if ev.get("type") == "failed" and ev.get("id") in acks:
+                    self.acked_failed.append((req.get("endpoint_id"), ev))
+        if self.rewrite:
+            desired = resp.setdefault("desired", {})
+            self.rewrite(desired)
+        return json.dumps(resp).encode()
+
+    def failed_for(self, eid):
+        with self.lock:
+            return [ev for e, ev in self.acked_failed if e == eid]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def cli(srv, *args, ok=True):
+    env = dict(os.environ, ROLLGATE_URL=srv.url, ROLLGATE_TOKEN=srv.token)
+    env.update(srv.cli_env())
+    out = subprocess.run([rg.binary("rollgate")] + list(args), capture_output=True,
+                         text=True, timeout=60, env=env, cwd=srv.tmp)
+    if ok:
+        expect(out.returncode == 0, "rollgate " + " ".join(args), out.stdout, out.stderr)
+    return out
+
+
+class Agent:
+    def __init__(self, srv, proxy, key, eid, pin_lines, tags=""):
+        self.id = eid
+        self.dir = os.path.join(srv.tmp, eid)
+        self.state = os.path.join(self.dir, "state")
+        self.conf = os.path.join(self.dir, "agent.conf")
+        os.makedirs(self.dir)
+        with open(self.conf, "w") as f:
+            f.write("server = http://127.0.0.1:%d\nenrollment_key = %s\n"
+                    "state_dir = %s\nendpoint_id = %s\nos = linux\nos_version = 6\n"
+                    "arch = x86_64\ntags = %s\ninterval = 0.3\nbackoff_max = 1\n"
+                    "timeout = 5\nsettle = 0\n%s[channel detections]\n"
+                    % (proxy.port, key, self.state, eid, tags, pin_lines))
+        self.log_path = os.path.join(self.dir, "agent.log")
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([rg.binary("rollgate-agent"), "--config", self.conf],
+                                     stdout=self.log, stderr=self.log)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+        self.log.close()
+
+    def status(self):
+        out = subprocess.run([rg.binary("rollgate-agent"), "--config", self.conf,
+                              "status", "--json"], capture_output=True, text=True,
+                             timeout=60)
+        expect(out.returncode == 0, "agent status", out.stdout, out.stderr)
+        return json.loads(out.stdout)
+
+    def channel(self):
+        for c in self.status()["channels"]:
+            if c["name"] == "detections":
+                return c
+        return None
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise rg.Failure("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
+def entry(rel, meta):
+    """A desired entry for release rel carrying metadata meta."""
+    return {"release": rel["id"], "version": rel["version"], "sha256": rel["sha256"],
+            "size": rel["size"], "url": "/v1/agent/artifacts/" + rel["sha256"],
+            "rollout": None, "metadata": meta}
+
+
+def main():
+    with rg.Server() as srv:
+        srv.start()
+        proxy = Proxy(srv.port)
+        t = srv.tmp
+        p = lambda name: os.path.join(t, name)  # noqa: E731
+        for k in ("a", "b", "c"):
+            cli(srv, "keygen", "--out", p(k))
+        expect(oct(os.stat(p("a")).st_mode & 0o777) == "0o600", "private key mode 0600")
+        out = cli(srv, "--json", "root", "create", "--threshold", "2", "--key", p("a.pub"),
+                  "--key", p("b.pub"), "--sign", p("a"), "--sign", p("b"),
+                  "--out", p("root.json"))
+        root_sha = json.loads(out.stdout)["root_sha256"]
+        bad = cli(srv, "root", "create", "--threshold", "2", "--key", p("a.pub"),
+                  "--key", p("b.pub"), "--sign", p("a"), "--out", p("r1.json"), ok=False)
+        expect(bad.returncode == 2 and "too_few_signatures" in bad.stderr,
+               "a root below its own threshold is refused", bad.stderr)
+        cli(srv, "root", "push", p("root.json"))
+        st, roots = srv.request("GET", "/v1/agent/root?after=0", token="")
+        expect(st == 200 and len(roots["roots"]) == 1, "root served publicly", st, roots)
+
+        for ch in ("detections", "flags"):
+            st, b = srv.request("POST", "/v1/channels", {"name": ch})
+            expect(st == 201, "channel", st, b)
+        contents = {1: b"rule one\n" * 50, 2: b"rule two\n" * 60}
+        rels = {}
+        for v, data in contents.items():
+            with open(p("v%d" % v), "wb") as f:
+                f.write(data)
+            out = cli(srv, "--json", "release", "create", "--channel", "detections",
+                      "--file", p("v%d" % v), "--version", str(v), "--notes",
+                      "version %d" % v, "--sign", p("a"), "--sign", p("b"))
+            rels[v] = json.loads(out.stdout)
+            expect(len(rels[v]["metadata"]["signatures"]) == 2, "signed release", rels[v])
+        out = cli(srv, "--json", "release", "create", "--channel", "flags", "--file",
+                  p("v2"), "--version", "1", "--notes", "flags 1", "--sign", p("a"),
+                  "--sign", p("b"))
+        flags = json.loads(out.stdout)
+        # The server checks that metadata describes the release it is attached to.
+        st, b = srv.request("POST", "/v1/releases", {
+            "channel": "detections", "version": 9, "artifact": rels[2]["sha256"],
+            "notes": "other notes", "urgency": "standard", "metadata": rels[2]["metadata"]})
+        expect(st == 400 and b["error"]["field"].startswith("metadata"),
+               "metadata of another release refused", st, b)
+
+        st, key = srv.request("POST", "/v1/enrollment-keys", {})
+        expect(st == 201, "enrollment key", st, key)
+        key = key["key"]
+        v2 = rels[2]
+        st, ro = srv.request("POST", "/v1/rollouts", {"release": v2["id"], "plan": HOLD})
+        expect(st == 201, "rollout of v2", st, ro)
+
+        # 1. happy path: pinned by digest only, the root is fetched.
+        good = Agent(srv, proxy, key, "good", "root_sha256 = %s\n" % root_sha,
+                     tags="internal")
+        wait_for(lambda: (good.channel() or {}).get("active") and
+                 good.channel()["active"]["release"] == v2["id"], 60, "v2 applied")
+        st = good.status()
+        expect(st["trust"]["root_sha256"] == root_sha and st["trust"]["threshold"] == 2,
+               "status shows the pinned root", st["trust"])
+
+        def attack(name, reason, agent, rewrite, serve=None):
+            proxy.rewrite, proxy.serve = rewrite, serve
+            try:
+                c = wait_for(lambda: (lambda ch: ch if ch and ch["rejected"] and
+                                      ch["rejected"]["reason"] == reason else None)(
+                                          agent.channel()), 60, name + " rejected")
+                expect(c["rejected"]["release"] in (v2["id"], rels[1]["id"]),
+                       name + ": rejected release named", c)
+                wait_for(lambda: reason in agent.log_text(), 30, name + " in the log")
+                evs = wait_for(lambda: [e for e in proxy.failed_for(agent.id)
+                                        if ("rejected: " + reason) in e.get("detail", "")],
+                               60, name + ": failed event acknowledged by the server")
+                expect(evs[0]["channel"] == "detections", name + ": event channel", evs)
+                return c
+            finally:
+                proxy.rewrite = proxy.serve = None
+
+        # 2a. rollback: the agent that applied v2 is offered v1 (validly signed).
+        v1_entry = entry(rels[1], rels[1]["metadata"])
+        c = attack("rollback", "rollback", good,
+                   lambda d: d.__setitem__("detections", v1_entry))
+        expect(c["active"]["release"] == v2["id"], "still on v2 after the rollback attempt", c)
+
+        meta = v2["metadata"]
+        sign_out = lambda name, *extra: cli(  # noqa: E731
+            srv, "sign", "--channel", "detections", "--version", "2", "--file", p("v2"),
+            "--notes", "version 2", "--out", p(name), *extra)
+        sign_out("unknown.json", "--key", p("c"))
+        sign_out("expired.json", "--key", p("a"), "--key", p("b"), "--expires-at",
+                 "2020-01-01T00:00:00Z")
+        with open(p("unknown.json")) as f:
+            unknown = json.load(f)
+        with open(p("expired.json")) as f:
+            expired = json.load(f)
+        badsig = json.loads(json.dumps(meta))
+        s = badsig["signatures"][0]["sig"]
+        badsig["signatures"][0]["sig"] = ("1" if s[0] == "0" else "0") + s[1:]
+        few = json.loads(json.dumps(meta))
+        few["signatures"] = few["signatures"][:1]
+        bigger = entry(v2, meta)
+        bigger["size"] += 1
+
+        def tampered(handler, sha):
+            data = bytearray(contents[2])
+            data[0] ^= 1
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(bytes(data))
+
+        def endless(handler, sha):
+            handler.send_response(200)
+            handler.end_headers()
+            chunk = contents[2] * 16
+            try:
+                for _ in range(4096):  # at most ~35 MB, far past the signed size
+                    handler.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            handler.close_connection = True
+
+        fixed = lambda e: lambda d: d.__setitem__("detections", e)  # noqa: E731
+        attacks = [
+            ("unsigned", "unsigned", fixed(entry(v2, None)), None),
+            ("bad signature", "bad_signature", fixed(entry(v2, badsig)), None),
+            ("too few signatures", "too_few_signatures", fixed(entry(v2, few)), None),
+            ("unknown key", "unknown_key", fixed(entry(v2, unknown)), None),
+            ("tampered artifact", "hash_mismatch", fixed(entry(v2, meta)), tampered),
+            ("size mismatch", "size_mismatch", fixed(bigger), None),
+            ("expired metadata", "expired", fixed(entry(v2, expired)), None),
+            ("mix-and-match", "wrong_channel", fixed(entry(v2, flags["metadata"])), None),
+            ("endless data", "too_long", fixed(entry(v2, meta)), endless),
+        ]
+        for i, (name, reason, rewrite, serve) in enumerate(attacks):
+            agent = Agent(srv, proxy, key, "atk-%d" % i, "root = %s\n" % p("root.json"))
+            try:
+                c = attack(name, reason, agent, rewrite, serve)
+                expect(c["active"] is None and c["inactive"] is None,
+                       name + ": nothing reached a slot", c)
+            finally:
+                agent.stop()
+            print("attack refused: %-20s -> %s" % (name, reason))
+
+        # 3. recovery: a new signed release with version 1's content.
+        st, b = srv.request("POST", "/v1/rollouts/%d/abort" % ro["id"],
+                            {"reason": "make way for the revert"})
+        expect(st == 200, "abort v2 rollout", st, b)
+        out = cli(srv, "--json", "release", "revert", "--channel", "detections", "--to",
+                  "1", "--key", p("a"), "--key", p("b"), "--reason", "v2 misbehaves")
+        rev = json.loads(out.stdout)
+        v3 = rev["release"]
+        expect(v3["version"] == 3 and v3["sha256"] == rels[1]["sha256"] and
+               v3["notes"] == "revert to 1: v2 misbehaves" and
+               len(v3["metadata"]["signatures"]) == 2, "revert release", v3)
+        wait_for(lambda: good.channel()["active"]["release"] == v3["id"], 60,
+                 "the revert release applied")
+        c = good.channel()
+        expect(c["active"]["version"] == 3 and c["active"]["sha256"] == rels[1]["sha256"]
+               and c["rejected"] is None, "agent on version 3 = version 1's content", c)
+        good.stop()
+        proxy.close()
+        srv.stop()
+    print("ok")
+
+
+if __name__ == "__main__":
+    rg.run(main)
