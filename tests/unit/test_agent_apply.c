@@ -1,8 +1,11 @@
 /* Unit tests for src/agent/apply.c (offline: the content is already
  * staged): no switch before `applying` is acknowledged, trial then probe
  * verdict, quarantined digests refused, validate hook veto, the move back
- * to the previous release, and the daemon's jitter and backoff.
- * ctest-labels: agent */
+ * to the previous release, and the daemon's jitter and backoff; with a
+ * pinned root: refusals before anything is exposed (one `failed` event per
+ * release and reason, rejected.json), signed releases applied, the move
+ * back as the one exception to anti-rollback.
+ * ctest-labels: agent security */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +16,10 @@
 #include "agent/daemon.h"
 #include "agent/quarantine.h"
 #include "agent/trial.h"
+#include "agent/trust.h"
 #include "common/crypto.h"
+#include "trust/canon.h"
+#include "trust/relmeta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +245,100 @@ static void jitter_and_backoff(void **state)
     assert_int_equal(rg_backoff(1000, 5000), 5000);
 }
 
+/* Puts d's metadata, signed by k and expiring at expires_ms, into d. */
+static void sign_desired(rg_desired *d, const rg_key *k, int64_t expires_ms)
+{
+    rg_relmeta m;
+    rg_buf b;
+    memset(&m, 0, sizeof m);
+    snprintf(m.channel, sizeof m.channel, "detections");
+    m.version = d->want.version;
+    snprintf(m.sha256, sizeof m.sha256, "%s", d->want.sha256);
+    m.size = d->want.size;
+    m.expires_ms = expires_ms;
+    rg_sha256_hex("", 0, m.notes_sha256);
+    json_t *doc = rg_relmeta_build(&m, NULL);
+    assert_non_null(doc);
+    assert_int_equal(rg_signed_add(doc, k, NULL), 0);
+    rg_buf_init(&b, RG_DESIRED_METADATA_MAX);
+    assert_int_equal(rg_canon_json(doc, &b, NULL), 0);
+    snprintf(d->metadata, sizeof d->metadata, "%s", b.data);
+    rg_buf_release(&b);
+    json_decref(doc);
+}
+
+static const char *rejected_reason(fixture *f)
+{
+    static char reason[64];
+    char p[RG_PATH_MAX];
+    snprintf(p, sizeof p, "%s/rejected.json", f->slots.dir);
+    json_t *v = json_load_file(p, 0, NULL);
+    snprintf(reason, sizeof reason, "%s",
+             v ? json_string_value(json_object_get(v, "reason")) : "");
+    json_decref(v);
+    return reason;
+}
+
+static void pinned_root_judges_before_exposing(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    rg_key k;
+    rg_root root;
+    f->env.now_ms = 1767225600000LL; /* 2026-01-01: expiry times are dates */
+    assert_int_equal(rg_key_generate(&k, NULL), 0);
+    json_t *doc = rg_root_build(&k, 1, 1, 1, f->env.now_ms + 86400000, NULL);
+    assert_int_equal(rg_signed_add(doc, &k, NULL), 0);
+    assert_int_equal(rg_root_verify_self(doc, &root, NULL, NULL), 0);
+    json_decref(doc);
+    f->env.root = &root;
+
+    /* Unsigned, although staged: refused, reported once, nothing exposed. */
+    rg_desired d1 = stage(f, "good v1", 1);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_string_equal(rejected_reason(f), "unsigned");
+    assert_string_equal(last_type(f), "failed");
+    assert_int_equal(rg_outbox_count(&f->outbox), 1);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_int_equal(rg_outbox_count(&f->outbox), 1); /* not reported again */
+    assert_false(rg_quarantine_has(f->root, d1.want.sha256));
+    assert_int_equal(rg_slots_active(&f->slots), 0);
+    ack_all(f);
+
+    /* Signed: applied; the refusal is cleared, version 1 is the highest. */
+    sign_desired(&d1, &k, f->env.now_ms + 60000);
+    apply_confirmed(f, &d1);
+    assert_string_equal(rejected_reason(f), "");
+    assert_int_equal(rg_agent_trust_highest(f->root, "detections"), 1);
+
+    /* Expired metadata (beyond the clock-skew allowance) is refused. */
+    rg_desired d2 = stage(f, "good v2", 2);
+    sign_desired(&d2, &k, f->env.now_ms - f->conf.clock_skew_ms - 1000);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_string_equal(rejected_reason(f), "expired");
+    ack_all(f);
+    sign_desired(&d2, &k, f->env.now_ms + 60000);
+    apply_confirmed(f, &d2);
+    assert_int_equal(rg_agent_trust_highest(f->root, "detections"), 2);
+
+    /* The move back to the release in the other slot needs no metadata. */
+    d1.metadata[0] = '\0';
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_ROLLED_BACK);
+    assert_int_equal(rg_agent_trust_highest(f->root, "detections"), 2);
+    /* Any other older version is a rollback, however well signed. */
+    rg_desired d0 = stage(f, "older", 1);
+    d0.want.release = 3;
+    sign_desired(&d0, &k, f->env.now_ms + 60000);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d0, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_string_equal(rejected_reason(f), "rollback");
+    f->env.root = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +347,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(validate_hook_vetoes, setup, teardown),
         cmocka_unit_test_setup_teardown(moving_back_switches_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(offline_download_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(pinned_root_judges_before_exposing, setup,
+                                        teardown),
         cmocka_unit_test(jitter_and_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
