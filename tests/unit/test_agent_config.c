@@ -69,6 +69,19 @@ static void defaults(void **state)
     assert_true(c.trial_deadline_ms > 0);
     assert_true(c.backoff_max_ms > 0);
     assert_int_equal(c.nchannels, 0);
+    assert_null(c.root);
+    assert_null(c.root_sha256);
+    assert_int_equal(c.clock_skew_ms, 300000);
+    rg_agent_config_release(&c);
+    /* Signed releases: a root file, its pinned digest, the skew. */
+    assert_int_equal(rg_agent_config_parse(
+                         "root = /etc/rollgate/root.json\nroot_sha256 = "
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+                         "clock_skew = 30\n", &c, NULL), 0);
+    assert_string_equal(c.root, "/etc/rollgate/root.json");
+    assert_string_equal(c.root_sha256,
+                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    assert_int_equal(c.clock_skew_ms, 30000);
     rg_agent_config_release(&c);
 }
 
@@ -87,6 +100,8 @@ static void refuses_bad_input(void **state)
         "[channel a]\nunknown = x\n",
         "[section a]\n",
         "[channel a\n",
+        "root_sha256 = ABC\n",
+        "clock_skew = -1\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rg_agent_config c;
