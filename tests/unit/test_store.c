@@ -392,6 +392,59 @@ typedef struct decisions_seen {
     char reason[8][64];
 } decisions_seen;
 
+/* --- signed releases and roots (schema 6) ------------------------------ */
+
+static int root_versions(void *ctx, const rg_root_rec *r)
+{
+    int64_t *v = ctx;
+    assert_non_null(strstr(r->json, "\"version\""));
+    v[++v[0]] = r->version;
+    return 0;
+}
+
+static void signed_metadata_and_roots(void **state)
+{
+    fx *f = *state;
+    char sha[RG_HASH_HEX], digest[RG_HASH_HEX];
+    int64_t got[8] = {0};
+    add_channel(f, "det");
+    add_artifact(f, "content", sha);
+    rg_release_rec r = release_rec("det", 1, sha), back;
+    snprintf(r.metadata, sizeof r.metadata, "{\"signatures\":[],\"signed\":{}}");
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &back, &f->err), 0);
+    assert_string_equal(back.metadata, r.metadata);
+    rg_release_rec u = release_rec("det", 2, sha);
+    assert_int_equal(rg_store_release_create(f->s, &u, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, u.id, &back, &f->err), 0);
+    assert_string_equal(back.metadata, "");
+
+    /* Roots are consecutive versions, listed oldest first after a version. */
+    hash_of("root", digest);
+    rg_root_rec root = {.version = 2, .json = "{\"version\":2}", .created_ms = T0};
+    snprintf(root.digest, sizeof root.digest, "%s", digest);
+    rg_audit_rec a = audit("root.put", "root:2", T0);
+    assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), RG_ECONFLICT);
+    root.version = 1;
+    root.json = "{\"version\":1}";
+    assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), 0);
+    assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), RG_ECONFLICT);
+    root.version = 2;
+    root.json = "{\"version\":2}";
+    assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), 0);
+    assert_int_equal(rg_store_root_list(f->s, 0, root_versions, got, &f->err), 0);
+    assert_int_equal(got[0], 2);
+    assert_int_equal(got[1], 1);
+    assert_int_equal(got[2], 2);
+    got[0] = 0;
+    assert_int_equal(rg_store_root_list(f->s, 1, root_versions, got, &f->err), 0);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], 2);
+    root.json = "";
+    root.version = 3;
+    assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), RG_EINVAL);
+}
+
 static int decision_cb(void *ctx, const rg_decision_rec *d)
 {
     decisions_seen *s = ctx;
@@ -1257,6 +1310,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(signed_metadata_and_roots, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(rollouts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(tokens, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(enroll_keys, fx_setup, fx_teardown),
