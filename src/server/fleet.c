@@ -21,6 +21,7 @@
 #define ID_SEED 0x5eedu
 #define F_DIRTY 1u
 #define F_INTERNAL 2u
+#define F_SEEN 4u /* last_seen_ms changed since the store last had it */
 #define INSTALLED_JSON_MAX 512
 
 _Static_assert(RG_FLEET_SHARDS == 64, "refs keep the shard in 6 bits");
@@ -38,7 +39,7 @@ typedef struct rg__ep {
     uint32_t offered[RG_FLEET_OFFERED]; /* newest first; 0: none */
     uint8_t inst_ch[RG_FLEET_CHANNELS]; /* channel name index + 1; 0: none */
     uint8_t id_len;
-    uint8_t flags;    /* F_DIRTY, F_INTERNAL */
+    uint8_t flags;    /* F_DIRTY, F_INTERNAL, F_SEEN */
     uint16_t stratum; /* index into f->strata */
 } rg__ep;
 
@@ -811,13 +812,22 @@ int rg_fleet_checkin(rg_fleet *f, const char *id,
         rg__ep *r = rec_at(s, (uint32_t)idx);
         if (sodium_memcmp(r->token, token_hash, RG_FLEET_TOKEN_BYTES) == 0) {
             ok = true;
+            /* A changed install is written at the next flush; a new
+             * last-seen time once it enters another RG_FLEET_SEEN_MS
+             * period (every check-in of an agent checking in less often),
+             * else at close. */
+            bool moved = !same_installed(f, r, installed, n);
+            if (moved)
+                set_installed(f, r, installed, n);
+            if (moved || r->last_seen_ms / RG_FLEET_SEEN_MS !=
+                             now_ms / RG_FLEET_SEEN_MS)
+                mark_dirty(s, (uint32_t)idx);
+            else
+                r->flags |= F_SEEN;
             r->prev_seen_ms = r->last_seen_ms;
             r->last_seen_ms = now_ms;
             out->stratum = r->stratum;
             out->profile = r->profile;
-            if (!same_installed(f, r, installed, n))
-                set_installed(f, r, installed, n);
-            mark_dirty(s, (uint32_t)idx);
             out->internal = (r->flags & F_INTERNAL) != 0;
         }
     }
@@ -1005,7 +1015,7 @@ int rg_fleet_flush(rg_fleet *f, rg_err *err)
             while (s->n_dirty && b->n < RG_FLEET_FLUSH_BATCH) {
                 uint32_t idx = s->dirty[--s->n_dirty];
                 rg__ep *r = rec_at(s, idx);
-                r->flags &= (uint8_t)~F_DIRTY;
+                r->flags &= (uint8_t) ~(F_DIRTY | F_SEEN);
                 size_t k = b->n++;
                 b->refs[k] = make_ref(i, idx);
                 memcpy(b->ids[k], rec_id(s, r), r->id_len);
@@ -1410,6 +1420,15 @@ void rg_fleet_close(rg_fleet *f)
         return;
     rg_err err;
     rg_err_clear(&err);
+    /* The last-seen times the periods held back go too. */
+    for (size_t i = 0; i < RG_FLEET_SHARDS; i++) {
+        shard *s = &f->shards[i];
+        pthread_mutex_lock(&s->mu);
+        for (uint32_t k = 0; k < s->n; k++)
+            if (rec_at(s, k)->flags & F_SEEN)
+                mark_dirty(s, k);
+        pthread_mutex_unlock(&s->mu);
+    }
     if (rg_fleet_flush(f, &err) < 0)
         rg_error("fleet: last flush failed: %s", err.msg);
     fleet_free(f);

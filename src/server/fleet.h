@@ -19,7 +19,14 @@
  * update, mark dirty. Nothing is written to the store per check-in:
  * rg_fleet_flush writes the dirty records in batches with
  * rg_store_endpoint_flush (the orchestrator's flush thread calls it every
- * cfg.flush_ms; rg_fleet_close calls it a last time).
+ * cfg.flush_ms; rg_fleet_close calls it a last time). A check-in makes its
+ * record dirty when the installed releases change or when its last-seen
+ * time enters another RG_FLEET_SEEN_MS period: an agent on the usual
+ * interval (60 s) is written after each check-in, one checking in faster
+ * (retries, a benchmark) at most once a period, and rg_fleet_close writes
+ * every last-seen time still held back. After a crash a stored last-seen
+ * time may be up to RG_FLEET_SEEN_MS + cfg.flush_ms old (events are
+ * durable before they are acknowledged: this is only the time).
  *
  * Enrollment is written to the store by the caller (rg_store_endpoint_enroll)
  * BEFORE rg_fleet_put makes the endpoint known here.
@@ -50,6 +57,7 @@
 #define RG_FLEET_FLUSH_BATCH 1000  /* records per store transaction */
 #define RG_FLEET_ATTR_MAX 64       /* os, os_version, arch, hw, region, tag */
 #define RG_FLEET_TAGS_MAX 16
+#define RG_FLEET_SEEN_MS 30000 /* last-seen write period (see above) */
 #define RG_FLEET_OFFERED 4         /* offered releases kept per endpoint */
 
 /* Validated endpoint attributes. */

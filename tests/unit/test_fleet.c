@@ -493,6 +493,57 @@ static void flush_batches_and_reload(void **state)
     assert_int_equal(checkin(fx, "f-9", 8, NULL, 0, NULL), RG_EFORBIDDEN);
 }
 
+/* A check-in within the last-seen period of the previous one writes
+ * nothing (unless its installed releases change); one entering the next
+ * period does; close writes the last-seen times held back. */
+static void last_seen_written_once_a_period(void **state)
+{
+    fixture *fx = *state;
+    rg_err err;
+    rg_err_clear(&err);
+    rg_fleet_stats st;
+    fx->now = (fx->now / RG_FLEET_SEEN_MS) * RG_FLEET_SEEN_MS; /* start */
+    enroll(fx, "p-1", 1, ATTRS);
+    enroll(fx, "p-2", 2, ATTRS);
+    assert_int_equal(checkin(fx, "p-1", 1, NULL, 0, NULL), 0);
+    assert_int_equal(checkin(fx, "p-2", 2, NULL, 0, NULL), 0);
+    rg_fleet_stats_get(fx->srv.fleet, &st);
+    assert_int_equal(st.dirty, 2); /* first check-ins: written */
+    assert_int_equal(rg_fleet_flush(fx->srv.fleet, &err), 0);
+
+    fx->now += RG_FLEET_SEEN_MS / 2; /* same period */
+    assert_int_equal(checkin(fx, "p-1", 1, NULL, 0, NULL), 0);
+    rg_fleet_installed inst = {"detections", 3};
+    assert_int_equal(checkin(fx, "p-2", 2, &inst, 1, NULL), 0);
+    rg_fleet_stats_get(fx->srv.fleet, &st);
+    assert_int_equal(st.dirty, 1); /* only the install change */
+    assert_int_equal(rg_fleet_flush(fx->srv.fleet, &err), 0);
+    rg_fleet_endpoint e;
+    assert_int_equal(rg_fleet_get(fx->srv.fleet, "p-1", &e, &err), 0);
+    assert_int_equal(e.last_seen_ms, fx->now); /* in memory: the latest */
+
+    fx->now += RG_FLEET_SEEN_MS / 2; /* the next period */
+    assert_int_equal(checkin(fx, "p-2", 2, &inst, 1, NULL), 0);
+    rg_fleet_stats_get(fx->srv.fleet, &st);
+    assert_int_equal(st.dirty, 1);
+    assert_int_equal(rg_fleet_flush(fx->srv.fleet, &err), 0);
+
+    /* The store: p-2 has its latest time, p-1 its first check-in's. */
+    rg_fleet *other = NULL;
+    assert_int_equal(rg_fleet_open(&fx->srv, &other, &err), 0);
+    assert_int_equal(rg_fleet_get(other, "p-2", &e, &err), 0);
+    assert_int_equal(e.last_seen_ms, fx->now);
+    assert_int_equal(rg_fleet_get(other, "p-1", &e, &err), 0);
+    assert_int_equal(e.last_seen_ms, fx->now - RG_FLEET_SEEN_MS);
+    rg_fleet_close(other);
+
+    /* Close writes p-1's held-back time. */
+    rg_fleet_close(fx->srv.fleet);
+    assert_int_equal(rg_fleet_open(&fx->srv, &fx->srv.fleet, &err), 0);
+    assert_int_equal(rg_fleet_get(fx->srv.fleet, "p-1", &e, &err), 0);
+    assert_int_equal(e.last_seen_ms, fx->now - RG_FLEET_SEEN_MS / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +553,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(validation, setup, teardown),
         cmocka_unit_test_setup_teardown(many_endpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_checkins_and_flush, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(last_seen_written_once_a_period, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(flush_batches_and_reload, setup,
                                         teardown),
