@@ -12,11 +12,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define CHUNK_RECS 1024u          /* records per storage chunk */
 #define ARENA_CHUNK (64u * 1024u) /* bytes per id arena chunk */
 #define IDX_BITS 26               /* record index bits in a ref */
 #define IDX_MAX ((1u << IDX_BITS) - 2u)
+#define SLOT_REC ((1u << IDX_BITS) - 1u) /* id index slot: record index + 1 */
 #define PROFILES_MAX 1000000u
 #define ID_SEED 0x5eedu
 #define F_DIRTY 1u
@@ -51,7 +53,7 @@ typedef struct shard {
     char **arena; /* ARENA_CHUNK bytes each; ids NUL-terminated */
     size_t n_arena, cap_arena;
     uint32_t arena_used; /* bytes used in the last arena chunk */
-    uint32_t *index;     /* open addressing: record index + 1, 0 empty */
+    uint32_t *index;     /* open addressing: slot_of(), 0 empty */
     uint32_t index_cap;  /* power of two, or 0 */
     uint32_t *dirty;     /* record indexes waiting for a flush */
     size_t n_dirty, cap_dirty;
@@ -138,6 +140,25 @@ static rg__ep *rec_at(shard *s, uint32_t idx)
 static const char *rec_id(shard *s, const rg__ep *r)
 {
     return s->arena[r->id_off / ARENA_CHUNK] + r->id_off % ARENA_CHUNK;
+}
+
+/* An id index slot: record index + 1 in the low IDX_BITS, and the top bits
+ * of the id's hash as a tag, so that a probe only reads the records (and
+ * ids) whose tag matches. */
+static uint32_t slot_of(uint32_t idx, uint32_t h)
+{
+    return (idx + 1u) | (h & ~SLOT_REC);
+}
+
+/* Zeroed memory of n bytes straight from the kernel: pages are resident
+ * only once written, so a record chunk or id arena chunk costs what its
+ * records use (malloc'd chunks were fully resident: calloc zeroes them
+ * when they come from a thread's heap). NULL when out of memory. */
+static void *pages_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 static int hex_to_bin(const char *hex, uint8_t out[RG_FLEET_TOKEN_BYTES])
@@ -504,12 +525,15 @@ static int64_t shard_find(shard *s, const char *id, size_t len, uint32_t h)
 {
     if (!s->index_cap)
         return -1;
-    uint32_t mask = s->index_cap - 1;
+    uint32_t mask = s->index_cap - 1, tag = h & ~SLOT_REC;
     for (uint32_t p = (h / RG_FLEET_SHARDS) & mask; s->index[p];
          p = (p + 1) & mask) {
-        rg__ep *r = rec_at(s, s->index[p] - 1);
+        if ((s->index[p] & ~SLOT_REC) != tag)
+            continue;
+        uint32_t idx = (s->index[p] & SLOT_REC) - 1;
+        rg__ep *r = rec_at(s, idx);
         if (r->id_len == len && memcmp(rec_id(s, r), id, len) == 0)
-            return s->index[p] - 1;
+            return idx;
     }
     return -1;
 }
@@ -522,11 +546,11 @@ static int shard_index_grow(shard *s)
         return RG_ENOMEM;
     for (uint32_t i = 0; i < s->n; i++) {
         rg__ep *r = rec_at(s, i);
-        uint32_t p =
-            (id_hash(rec_id(s, r), r->id_len) / RG_FLEET_SHARDS) & (cap - 1);
+        uint32_t h = id_hash(rec_id(s, r), r->id_len);
+        uint32_t p = (h / RG_FLEET_SHARDS) & (cap - 1);
         while (idx[p])
             p = (p + 1) & (cap - 1);
-        idx[p] = i + 1;
+        idx[p] = slot_of(i, h);
     }
     free(s->index);
     s->index = idx;
@@ -555,13 +579,15 @@ static int64_t shard_append(shard *s, const char *id, size_t len, uint32_t h)
 {
     if (s->n > IDX_MAX)
         return -1;
-    if ((s->n + 1) * 10 > s->index_cap * 7 && shard_index_grow(s) < 0)
+    /* Load up to 0.8: tags keep the probes off the records. */
+    if ((uint64_t)(s->n + 1) * 5 > (uint64_t)s->index_cap * 4 &&
+        shard_index_grow(s) < 0)
         return -1;
     if (s->n == s->n_chunks * CHUNK_RECS) {
         if (grow_array((void **)&s->chunks, &s->cap_chunks, s->n_chunks + 1,
                        sizeof *s->chunks) < 0)
             return -1;
-        rg__ep *c = calloc(CHUNK_RECS, sizeof *c);
+        rg__ep *c = pages_alloc(CHUNK_RECS * sizeof *c);
         if (!c)
             return -1;
         s->chunks[s->n_chunks++] = c;
@@ -570,7 +596,7 @@ static int64_t shard_append(shard *s, const char *id, size_t len, uint32_t h)
         if (grow_array((void **)&s->arena, &s->cap_arena, s->n_arena + 1,
                        sizeof *s->arena) < 0)
             return -1;
-        char *a = malloc(ARENA_CHUNK);
+        char *a = pages_alloc(ARENA_CHUNK);
         if (!a)
             return -1;
         s->arena[s->n_arena++] = a;
@@ -589,7 +615,7 @@ static int64_t shard_append(shard *s, const char *id, size_t len, uint32_t h)
     uint32_t p = (h / RG_FLEET_SHARDS) & mask;
     while (s->index[p])
         p = (p + 1) & mask;
-    s->index[p] = idx + 1;
+    s->index[p] = slot_of(idx, h);
     return idx;
 }
 
@@ -670,7 +696,9 @@ static int tok_update(rg_fleet *f, bool had_old,
     pthread_rwlock_wrlock(&f->tok_lock);
     if (had_old)
         tok_remove(f, tok_key(old_tok), ref);
-    if ((f->tok_n + 1) * 2 > f->tok_cap && (rc = tok_grow(f)) < 0)
+    /* Load up to 0.8 (a probe compares 4-byte keys before any record). */
+    if ((uint64_t)(f->tok_n + 1) * 5 > (uint64_t)f->tok_cap * 4 &&
+        (rc = tok_grow(f)) < 0)
         goto cleanup;
     uint32_t mask = f->tok_cap - 1;
     uint32_t p = tok_key(new_tok) & mask;
@@ -819,8 +847,8 @@ int rg_fleet_checkin(rg_fleet *f, const char *id,
             bool moved = !same_installed(f, r, installed, n);
             if (moved)
                 set_installed(f, r, installed, n);
-            if (moved || r->last_seen_ms / RG_FLEET_SEEN_MS !=
-                             now_ms / RG_FLEET_SEEN_MS)
+            if (moved ||
+                r->last_seen_ms / RG_FLEET_SEEN_MS != now_ms / RG_FLEET_SEEN_MS)
                 mark_dirty(s, (uint32_t)idx);
             else
                 r->flags |= F_SEEN;
@@ -1364,9 +1392,9 @@ static void fleet_free(rg_fleet *f)
     for (size_t i = 0; i < RG_FLEET_SHARDS; i++) {
         shard *s = &f->shards[i];
         for (size_t k = 0; k < s->n_chunks; k++)
-            free(s->chunks[k]);
+            munmap(s->chunks[k], CHUNK_RECS * sizeof(rg__ep));
         for (size_t k = 0; k < s->n_arena; k++)
-            free(s->arena[k]);
+            munmap(s->arena[k], ARENA_CHUNK);
         free(s->chunks);
         free(s->arena);
         free(s->index);
