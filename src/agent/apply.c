@@ -345,9 +345,10 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
     }
     /* The active version counts as applied even if killed before it was
      * noted after its switch. */
-    if (have_act && rg_agent_trust_note_applied(env->conf->state_dir, s->name,
-                                                act.version, err) != 0)
-        return err->code;
+    if (have_act && (rc = rg_agent_trust_note_applied(env->conf->state_dir,
+                                                      s->name, act.version,
+                                                      err)) != 0)
+        return rc;
     if (have_act && same(&act, &d->want)) {
         rg__remove_durable(s->dir, "applying.json", NULL);
         rg__remove_durable(s->dir, "rejected.json", NULL);
@@ -389,6 +390,9 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
 int rg_apply_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
                   rg_apply_result *result, rg_err *err)
 {
+    rg_err local;
+    if (!err) /* the refusal below reads the download's error */
+        err = &local;
     int rc = rg_slots_lock(s, err);
     if (rc != 0)
         return rc;
