@@ -18,7 +18,10 @@ release offline with the CLI; key c is unknown to the root.
    event naming the reason reaches the server (the proxy sees it sent and
    acknowledged);
 3. recovery: `rollgate release revert --to 1` makes a new signed release
-   (version 3, version 1's content) that the agent accepts.
+   (version 3, version 1's content) that the agent accepts;
+4. root rotation: a rotation signed by the new key alone is refused; one
+   signed by the old threshold and the new is pushed, followed by the
+   agent, and a release signed by the new key alone is then accepted.
 # ctest-labels: security
 """
 import http.client
@@ -339,6 +342,35 @@ def main():
         c = good.channel()
         expect(c["active"]["version"] == 3 and c["active"]["sha256"] == rels[1]["sha256"]
                and c["rejected"] is None, "agent on version 3 = version 1's content", c)
+
+        # 4. root rotation: keys a, b hand over to c alone. A rotation signed
+        # by the new key only is refused; the proper one (old
+        # threshold and new) is followed by the agent, which then accepts a
+        # release signed by c alone. (The server would refuse the first too.)
+        rot = lambda *signers: cli(  # noqa: E731
+            srv, "root", "rotate", "--old", p("root.json"), "--threshold", "1",
+            "--key", p("c.pub"), "--out", p("root2.json"),
+            *[x for k in signers for x in ("--sign", p(k))], ok=False)
+        out = rot("c")
+        expect(out.returncode == 2 and "by the keys of version 1" in out.stderr,
+               "a rotation without the old threshold is refused", out.stderr)
+        rot("a", "b", "c")
+        cli(srv, "root", "push", p("root2.json"))
+        st, b = srv.request("POST", "/v1/rollouts/%d/abort" % rev["rollout"]["id"],
+                            {"reason": "next"})
+        expect(st == 200, "abort the revert rollout", st, b)
+        with open(p("v4"), "wb") as f:
+            f.write(b"rule four\n" * 40)
+        out = cli(srv, "--json", "release", "create", "--channel", "detections",
+                  "--file", p("v4"), "--version", "4", "--notes", "version 4",
+                  "--sign", p("c"))
+        v4 = json.loads(out.stdout)
+        st, b = srv.request("POST", "/v1/rollouts", {"release": v4["id"], "plan": HOLD})
+        expect(st == 201, "rollout of v4", st, b)
+        wait_for(lambda: good.channel()["active"]["release"] == v4["id"], 60,
+                 "v4 (signed by the rotated root's key) applied")
+        expect(good.status()["trust"]["root_version"] == 2, "agent follows the rotation",
+               good.status()["trust"])
         good.stop()
         proxy.close()
         srv.stop()
