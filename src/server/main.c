@@ -13,6 +13,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -380,6 +381,14 @@ int main(int argc, char **argv)
 {
     rg_server_config cfg;
     int log_level = RG_LOG_INFO;
+    /* Fixed malloc thresholds: glibc otherwise raises them after each large
+     * free, so scratch of O(fleet) size (the orchestrator's per-tick scan,
+     * flush batches) ends up in thread heaps and stays resident after it
+     * is freed (bench/checkin/README.md: RSS per endpoint). With them
+     * fixed, blocks from 256 KiB are mapped and unmapped, and heaps give
+     * back free tops above 1 MiB. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     rg_server_config_defaults(&cfg);
     bool init = argc > 1 && strcmp(argv[1], "init") == 0;
     int rc = parse_flags(argc, argv, init ? 2 : 1, &cfg, &log_level);
