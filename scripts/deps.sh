@@ -8,7 +8,7 @@ PACKAGES="
 build-essential pkg-config cmake ninja-build clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev sqlite3
 libpq-dev postgresql libcurl4-openssl-dev curl libcmocka-dev libgnutls28-dev
-libseccomp-dev openssl
+libseccomp-dev openssl nettle-dev
 wrk nginx-light procps python3
 "
 

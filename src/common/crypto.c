@@ -3,6 +3,7 @@
 
 #include "err.h"
 
+#include <nettle/sha2.h>
 #include <string.h>
 
 int rg_crypto_init(void)
@@ -15,6 +16,14 @@ void rg_sha256_hex(const void *p, size_t n, char hex[RG_SHA256_HEX])
     unsigned char d[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(d, p, n);
     sodium_bin2hex(hex, RG_SHA256_HEX, d, sizeof d);
+}
+
+void rg_sha256_bin(const void *p, size_t n, unsigned char out[RG_SHA256_BYTES])
+{
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, n, p);
+    sha256_digest(&c, RG_SHA256_BYTES, out);
 }
 
 void rg_sha256_init(rg_sha256 *s)

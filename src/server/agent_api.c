@@ -61,7 +61,7 @@ static int bearer_hash(const rg_req *req, uint8_t hash[RG_FLEET_TOKEN_BYTES],
     *reason = "malformed token";
     if (n == 0 || n > RG_AGENT_TOKEN_MAX || strcspn(t, " \t") != n)
         return rg_err_set(err, RG_EAUTH, "malformed bearer token");
-    crypto_hash_sha256(hash, (const unsigned char *)t, n);
+    rg_sha256_bin(t, n, hash);
     return 0;
 }
 

@@ -138,6 +138,27 @@ static void sha256_and_tokens(void **state)
     assert_false(rg_ct_streq("abc", "abcd"));
 }
 
+/* rg_sha256_bin (nettle) gives the digest rg_sha256_hex (libsodium) gives,
+ * across block boundaries. */
+static void sha256_bin_matches_hex(void **state)
+{
+    (void)state;
+    unsigned char in[200], bin[RG_SHA256_BYTES];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (unsigned char)(i * 7 + 1);
+    for (size_t n = 0; n <= sizeof in; n++) {
+        char hex[RG_SHA256_HEX], got[RG_SHA256_HEX];
+        rg_sha256_hex(in, n, hex);
+        rg_sha256_bin(in, n, bin);
+        for (size_t k = 0; k < RG_SHA256_BYTES; k++)
+            snprintf(got + 2 * k, 3, "%02x", bin[k]);
+        assert_string_equal(got, hex);
+    }
+    rg_sha256_bin("abc", 3, bin);
+    assert_int_equal(bin[0], 0xba);
+    assert_int_equal(bin[31], 0xad);
+}
+
 static void manual_clock(void **state)
 {
     (void)state;
@@ -157,6 +178,7 @@ int main(void)
         cmocka_unit_test(json_type_checks_name_the_field),
         cmocka_unit_test(errors_map_to_http),
         cmocka_unit_test(sha256_and_tokens),
+        cmocka_unit_test(sha256_bin_matches_hex),
         cmocka_unit_test(manual_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
