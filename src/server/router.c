@@ -118,18 +118,22 @@ const rg_route *rg_router_match(const char *method, const char *path,
                                 bool *path_known, const char **params,
                                 size_t *n_params, char *scratch, size_t cap)
 {
-    *path_known = false;
-    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
-        if (!match_one(routes[i].pattern, path, NULL, NULL, NULL, 0))
+    size_t n = sizeof routes / sizeof *routes;
+    /* Routes of this method first (a check-in matches paths of the POST
+     * routes only); the others only to tell 405 from 404. */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(routes[i].method, method) != 0 ||
+            !match_one(routes[i].pattern, path, NULL, NULL, NULL, 0))
             continue;
         *path_known = true;
-        if (strcmp(routes[i].method, method) != 0)
-            continue;
         if (params &&
             !match_one(routes[i].pattern, path, params, n_params, scratch, cap))
             return NULL;
         return &routes[i];
     }
+    *path_known = false;
+    for (size_t i = 0; i < n && !*path_known; i++)
+        *path_known = match_one(routes[i].pattern, path, NULL, NULL, NULL, 0);
     return NULL;
 }
 
