@@ -392,7 +392,9 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
                                           NULL};
     rg_err err;
     rg_err_clear(&err);
-    rg__checkin_req *in = NULL;
+    rg__checkin_req req_in; /* 1.4 KiB: on the stack, no allocation */
+    rg__checkin_req *in = &req_in;
+    in->evs = NULL;
     rg_buf answer;
     rg_buf_init(&answer, ANSWER_MAX);
     uint8_t tok[RG_FLEET_TOKEN_BYTES];
@@ -407,10 +409,6 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     if (!body)
         return;
     int64_t now = rg_clock_now(srv->clock);
-    if (!(in = malloc(sizeof *in))) {
-        rg_err_set(&err, RG_ENOMEM, "out of memory");
-        goto fail;
-    }
     if (rg__agent_checkin_parse(body, now, in, &err) < 0)
         goto fail;
     const char *id = in->id;
@@ -453,9 +451,7 @@ fail:
     rg_resp_error(resp, &err);
 cleanup:
     rg_buf_release(&answer);
-    if (in)
-        free(in->evs);
-    free(in);
+    free(in->evs);
     json_decref(body);
 }
 

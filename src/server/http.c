@@ -431,6 +431,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc,
                 too_large(x);
             return queue(x);
         }
+        /* A JSON body of declared length: one allocation for all of it.
+         * Failing here is no error (the buffer grows as bytes come). */
+        if (declared != UINT64_MAX && declared > 0 && !x->has_sink &&
+            x->resp.status == 0)
+            (void)rg_buf_reserve(&x->req.body, (size_t)declared);
         return MHD_YES; /* answer on a later call: keeps the connection */
     }
     if (x->queued) {
