@@ -23,7 +23,10 @@
 #define DETAIL_MAX 511
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
-#define ANSWER_RESERVE 1024     /* a check-in answer's first allocation */
+/* A check-in answer's first allocation: rg_buf rounds to 512 bytes, a
+ * small-bin size (from 1 KiB glibc consolidates its fast bins on every such
+ * malloc); larger answers grow. */
+#define ANSWER_RESERVE 480
 #define ANSWER_MAX (16u << 20)  /* cap on a check-in answer */
 
 const char *const rg_agent_event_types[5] = {"applying", "healthy", "failed",
