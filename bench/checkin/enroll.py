@@ -26,7 +26,7 @@ def call(conn, method, path, body, token=None):
     r = conn.getresponse()
     data = r.read()
     if r.status >= 300:
-        raise SystemExit(f"enroll.py: {method} {path}: {r.status} {data[:200]!r}")
+        raise RuntimeError(f"{method} {path}: {r.status} {data[:200]!r}")
     return json.loads(data)
 
 
@@ -39,7 +39,15 @@ def main():
     done = [0]
     lock = threading.Lock()
 
+    failures = []
+
     def worker(start, step):
+        try:
+            enroll_range(start, step)
+        except Exception as e:  # reported by main: a thread's own would be lost
+            failures.append(e)
+
+    def enroll_range(start, step):
         c = conn_for(url)
         for k in range(start, n, step):
             os_, ver, arch = oses[k % len(oses)]
@@ -60,8 +68,9 @@ def main():
         rate = done[0] / max(time.time() - t0, 1e-9)
         print(f"\renrolled {done[0]}/{n} ({rate:.0f}/s)", end="", file=sys.stderr)
     print(file=sys.stderr)
-    if done[0] != n:
-        raise SystemExit("enroll.py: some enrollments failed")
+    if failures or done[0] != n:
+        raise SystemExit(f"enroll.py: {n - done[0]} enrollments failed: "
+                         f"{failures[0] if failures else 'unknown'}")
     with open(out, "w") as f:
         f.write("\n".join(results) + "\n")
 
