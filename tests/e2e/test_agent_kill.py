@@ -158,7 +158,11 @@ class Lab:
                     "backoff_max = 0.2\ntimeout = 5\nmax_starts = 2\nsettle = 0.1\n"
                     "trial_deadline = 60\nlog_level = warn\n[channel %s]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
-                    "probe = cmp -s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
+                    # the probe is a readiness check: it gives the consumer up to
+                    # 4 s (under the 5 s hook timeout) to publish what it runs (a loaded
+                    # machine is slow)
+                    "probe = for i in $(seq 40); do cmp -s \"$RG_CONTENT\" "
+                    "\"$RG_STATE_DIR/running\" && exit 0; sleep 0.1; done; exit 1\n"
                     % (port, self.state, CH, CONSUMER))
 
     def start(self, failpoint=None):
