@@ -126,8 +126,10 @@ static void send_rollout(rg_server *srv, rg_resp *resp, int status, int64_t id)
     rg_err err;
     rg_err_clear(&err);
     json_t *v = NULL;
+    rg_desired_observe_begin(srv->desired);
     if (rg_store_rollout_get(srv->store, id, &r, &err) == 0)
         v = rollout_json(srv, &r, true, &err);
+    rg_desired_observe_end(srv->desired);
     if (!v)
         rg_resp_error(resp, &err);
     else
@@ -185,10 +187,14 @@ void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_random_hex(r.salt, 16);
     r.created_ms = audit.at_ms;
     snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
-    if (rg_store_rollout_create(srv->store, &r, &audit, &err) != 0)
+    rg_desired_publish_begin(srv->desired);
+    int rc = rg_store_rollout_create(srv->store, &r, &audit, &err);
+    if (rc == 0)
+        rg__api_state_changed(srv);
+    rg_desired_publish_end(srv->desired);
+    if (rc != 0)
         goto fail;
     json_decref(body);
-    rg__api_state_changed(srv);
     send_rollout(srv, resp, 201, r.id);
     return;
 fail:
@@ -235,8 +241,11 @@ void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
             return;
         }
     }
-    if (rg_store_rollout_list(srv->store, active_only, collect_one, &l, &err) !=
-        0)
+    rg_desired_observe_begin(srv->desired);
+    int rc = rg_store_rollout_list(srv->store, active_only, collect_one, &l,
+                                   &err);
+    rg_desired_observe_end(srv->desired);
+    if (rc != 0)
         goto fail;
     arr = json_array();
     if (!arr)
@@ -290,21 +299,26 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
     snprintf(target, sizeof target, "rollout:%lld", (long long)id);
     snprintf(act, sizeof act, "rollout.%s", name);
     int rc = RG_ECONFLICT;
+    /* The new state and the check-in path's adoption of it become visible
+     * together (desired.h, publishing). */
+    rg_desired_publish_begin(srv->desired);
     for (int attempt = 0; attempt < 2 && rc == RG_ECONFLICT; attempt++) {
-        if (rg_store_rollout_get(srv->store, id, &r, &err) != 0)
-            goto fail;
+        if ((rc = rg_store_rollout_get(srv->store, id, &r, &err)) != 0)
+            break;
         rg_audit_init(&audit, srv, req, act, target, reason);
         rc = rg_rollout_command(&r.plan, &r.status, cmd, reason, audit.at_ms,
                                 rg_fleet_size(srv->fleet), &next, &tr, &err);
         if (rc != 0)
-            goto fail; /* invalid in this state: 409, no retry */
+            break; /* invalid in this state: 409, no retry */
         rc = rg_store_rollout_transition(srv->store, id, &r.status, &next, &tr,
                                          audit.actor, NULL, &audit, &err);
     }
+    if (rc == 0)
+        rg__api_state_changed(srv);
+    rg_desired_publish_end(srv->desired);
     if (rc != 0)
         goto fail;
     json_decref(body);
-    rg__api_state_changed(srv);
     send_rollout(srv, resp, 200, id);
     return;
 fail:

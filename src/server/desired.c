@@ -37,6 +37,7 @@ struct rg_desired {
     pthread_rwlock_t lock; /* guards snap (the pointer) and its reading */
     snapshot *snap;
     pthread_mutex_t reload_mu; /* one reload at a time: the last one wins */
+    pthread_rwlock_t publish;  /* rollout state: commit + reload vs. report */
 };
 
 /* ------------------------------------------------------------------ */
@@ -313,6 +314,7 @@ int rg_desired_open(rg_server *srv, rg_desired **out, rg_err *err)
                           "out of memory creating the desired state");
     d->srv = srv;
     pthread_rwlock_init(&d->lock, NULL);
+    pthread_rwlock_init(&d->publish, NULL);
     pthread_mutex_init(&d->reload_mu, NULL);
     int rc = rg_canary_new(&d->canary, err);
     if (rc == 0)
@@ -332,8 +334,33 @@ void rg_desired_close(rg_desired *d)
     snapshot_free(d->snap);
     rg_canary_free(d->canary);
     pthread_rwlock_destroy(&d->lock);
+    pthread_rwlock_destroy(&d->publish);
     pthread_mutex_destroy(&d->reload_mu);
     free(d);
+}
+
+void rg_desired_publish_begin(rg_desired *d)
+{
+    if (d)
+        pthread_rwlock_wrlock(&d->publish);
+}
+
+void rg_desired_publish_end(rg_desired *d)
+{
+    if (d)
+        pthread_rwlock_unlock(&d->publish);
+}
+
+void rg_desired_observe_begin(rg_desired *d)
+{
+    if (d)
+        pthread_rwlock_rdlock(&d->publish);
+}
+
+void rg_desired_observe_end(rg_desired *d)
+{
+    if (d)
+        pthread_rwlock_unlock(&d->publish);
 }
 
 int rg_server_state_changed(rg_server *srv, rg_err *err)

@@ -159,6 +159,18 @@ int rg_desired_write_checkin(rg_desired *d, rg_fleet *fleet,
 /* The health state the orchestrator keeps (canary.h), owned by d. */
 rg_canary *rg_desired_canary(rg_desired *d);
 
+/* Publishing a rollout's state: an API reader never sees a state that the
+ * check-in path has not adopted yet. Whoever changes a rollout's status
+ * (the orchestrator, operator actions, rollout creation) holds
+ * rg_desired_publish_begin..end across its store commit and the cache
+ * reload (rg_server_state_changed); handlers that report rollout state hold
+ * rg_desired_observe_begin..end around their store reads. Lock order:
+ * publish, then the cache's own lock. d may be NULL (then no locking). */
+void rg_desired_publish_begin(rg_desired *d);
+void rg_desired_publish_end(rg_desired *d);
+void rg_desired_observe_begin(rg_desired *d);
+void rg_desired_observe_end(rg_desired *d);
+
 /* Number of cached channels (for tests and metrics). */
 size_t rg_desired_channels(rg_desired *d);
 

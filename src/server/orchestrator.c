@@ -199,8 +199,14 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     snprintf(audit.target, sizeof audit.target, "rollout:%lld",
              (long long)r->id);
     snprintf(audit.reason, sizeof audit.reason, "%s", tr.reason);
+    /* The new state and the check-in path's adoption of it become visible
+     * together (desired.h, publishing). */
+    rg_desired_publish_begin(srv->desired);
     rc = rg_store_rollout_transition(srv->store, r->id, &r->status, &next, &tr,
                                      "orchestrator", evidence, &audit, err);
+    if (rc == 0)
+        rc = rg_server_state_changed(srv, err);
+    rg_desired_publish_end(srv->desired);
     if (rc == RG_ECONFLICT) {
         atomic_fetch_add(&st_conflicts, 1);
         rc = 0;
@@ -228,7 +234,6 @@ cleanup:
 int rg_orchestrator_tick(rg_server *srv, rg_err *err)
 {
     int rc = 0;
-    bool changed = false;
     active_list l = {0};
     int64_t *ids = NULL;
     size_t n_ids = 0;
@@ -251,8 +256,6 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
         rg_err e1;
         rg_err_clear(&e1);
         int r1 = tick_one(srv, &l.v[i], &e1);
-        if (r1 > 0)
-            changed = true;
         if (r1 < 0) {
             atomic_fetch_add(&st_errors, 1);
             rg_warn("rollout %lld: tick failed: %s", (long long)l.v[i].id,
@@ -262,16 +265,6 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
                 if (err)
                     *err = e1;
             }
-        }
-    }
-    if (changed) {
-        rg_err e2;
-        rg_err_clear(&e2);
-        int r2 = rg_server_state_changed(srv, &e2);
-        if (r2 < 0 && rc == 0) {
-            rc = r2;
-            if (err)
-                *err = e2;
         }
     }
     /* Paused rollouts keep their state; final ones are forgotten. */
