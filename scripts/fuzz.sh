@@ -17,8 +17,13 @@ SECONDS_EACH=${1:-60}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${FUZZ_BUILD:-build-fuzz}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-HARNESSES=${FUZZ_HARNESSES:-$(sed -n 's/^set(rg_fuzz_harnesses \(.*\))$/\1/p' \
-    "$ROOT/tests/fuzz/CMakeLists.txt")}
+# the names in `set(rg_fuzz_harnesses ...)`, which may span several lines
+HARNESSES=${FUZZ_HARNESSES:-$(awk '
+    /^set\(rg_fuzz_harnesses/ { on = 1; sub(/^set\(rg_fuzz_harnesses/, "") }
+    on { line = $0; if (sub(/\).*/, "", line)) on = 0; printf "%s ", line }
+    ' "$ROOT/tests/fuzz/CMakeLists.txt")}
+HARNESSES=$(echo $HARNESSES)
+[ -n "$HARNESSES" ] || { echo "fuzz: no harnesses found in tests/fuzz/CMakeLists.txt" >&2; exit 1; }
 JOBS=${FUZZ_JOBS:-$(nproc)}
 
 command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 1; }
