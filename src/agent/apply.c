@@ -26,7 +26,9 @@ int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err)
         (rc = rg_json_int(v, "version", true, 0, INT64_MAX, &d->want.version, err)) ||
         (rc = rg_json_int(v, "size", true, 0, INT64_MAX, &d->want.size, err)) ||
         (rc = rg_json_string(v, "sha256", true, 64, &sha, err)) ||
-        (rc = rg_json_string(v, "url", false, sizeof d->url - 1, &url, err)))
+        (rc = rg_json_string(v, "url", false, sizeof d->url - 1, &url, err)) ||
+        (rc = rg_json_bool(v, "lift_quarantine", false, &d->lift_quarantine,
+                           err)))
         return rc;
     if (!rg_sha256_hex_valid(sha))
         return rg_err_field(err, RG_EINVAL, "sha256", "desired: bad sha256");
@@ -355,8 +357,18 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         return 0;
     }
     if (rg_quarantine_has(env->conf->state_dir, d->want.sha256)) {
-        *result = RG_APPLY_REFUSED;
-        return 0;
+        if (!d->lift_quarantine) {
+            *result = RG_APPLY_REFUSED;
+            return 0;
+        }
+        /* The server lifted it (POST /v1/releases/{id}/lift-quarantine):
+         * applied like any other release from here on. */
+        if ((rc = rg_quarantine_lift(env->conf->state_dir, d->want.sha256,
+                                     err)) != 0)
+            return rc;
+        rg_info("channel '%s': server lifted the quarantine of release %lld "
+                "(%s); applying it", s->name, (long long)d->want.release,
+                d->want.sha256);
     }
     const json_t *n = notice_for(env, s->name, d->want.release);
     json_t *earliest = n ? json_object_get(n, "earliest_ms") : NULL;

@@ -44,6 +44,7 @@ typedef struct rg_desired {
     char url[512]; /* artifact path, e.g. /v1/agent/artifacts/<sha256> */
     char metadata[RG_DESIRED_METADATA_MAX + 1]; /* signed metadata as
                                                    canonical JSON, "" none */
+    bool lift_quarantine; /* an operator lifted the release's quarantine */
 } rg_desired;
 
 typedef struct rg_apply_env {
@@ -63,7 +64,8 @@ typedef enum rg_apply_result {
     RG_APPLY_REFUSED = 4,  /* quarantined or failed validation */
 } rg_apply_result;
 
-/* Parses one "desired" entry (with its optional "metadata" object).
+/* Parses one "desired" entry (with its optional "metadata" object and
+ * "lift_quarantine" flag).
  * Returns 0 or RG_EINVAL naming the field. */
 int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err);
 

@@ -134,6 +134,12 @@ static int print_release(rg_cli *cli, const json_t *r)
                                     "-"));
     else
         rg_cli_table_kv(&t, "signed", "no (agents with a pinned root refuse it)");
+    const json_t *lifted = json_object_get(r, "quarantine_lifted_ms");
+    if (json_is_integer(lifted)) {
+        char lw[2 * RG_CLI_FMT_MAX];
+        rg__cli_when(cli, json_integer_value(lifted), lw, sizeof lw);
+        rg_cli_table_kv(&t, "quarantine", "lifted %s", lw);
+    }
     const json_t *pf = json_object_get(r, "preflight");
     preflight_rows(&t, pf);
     int rc = rg__cli_print_table(cli, &t);
@@ -364,6 +370,30 @@ static int release_show(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
+/* Lifts the release's quarantine on the server: agents that quarantined
+ * its digest apply it again. */
+static int release_lift_quarantine(rg_cli *cli, const rg_cli_args *a)
+{
+    int64_t id;
+    const char *reason;
+    json_t *body = NULL, *rel = NULL;
+    int rc = rg__cli_id(cli, "release", a->pos[0], &id);
+    if (!rc)
+        rc = rg__cli_need(cli, a, "reason", &reason);
+    if (rc)
+        return rc;
+    body = json_pack("{s:s}", "reason", reason);
+    if (!body)
+        return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+    rc = rg__cli_callf(cli, "POST", body, &rel,
+                       "/v1/releases/%lld/lift-quarantine", (long long)id);
+    if (!rc)
+        rc = print_release(cli, rel);
+    json_decref(body);
+    json_decref(rel);
+    return rc;
+}
+
 /* Checks that old (a release answer with "sha256" and "size") is the
  * content the publishers signed: its metadata carries a valid signature
  * by one of the n keys and describes that digest and size, or the local
@@ -514,6 +544,7 @@ static const char *const revert_opts[] = {
     "channel:", "to:",     "key:",        "reason:",     "file:",
     "expires-in:", "expires-at:", "emergency", "plan:", NULL};
 static const char *const list_opts[] = {"channel:", NULL};
+static const char *const lift_opts[] = {"reason:", NULL};
 
 const rg_cli_command rg__cli_cmds_release[] = {
     {"release", "create",
@@ -557,5 +588,9 @@ const rg_cli_command rg__cli_cmds_release[] = {
     {"release", "show", "ID",
      "show one release with its notes and its preflight result", "", NULL, 1,
      1, true, release_show},
+    {"release", "lift-quarantine", "ID --reason \"...\"",
+     "let agents that quarantined the release's digest apply it again",
+     "  --reason \"...\"     why (required; kept in the audit log)\n",
+     lift_opts, 1, 1, true, release_lift_quarantine},
     {0},
 };

@@ -38,6 +38,11 @@ void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_release_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp);
+/* Records that release {id}'s quarantine is lifted (body {"reason"}),
+ * audited as release.lift_quarantine; agents that quarantined its digest
+ * apply it again (docs/agent.md). Answers the release. */
+void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req,
+                                    rg_resp *resp);
 
 /* api_rollouts.c */
 void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp);

@@ -1,9 +1,11 @@
-/* api_releases.c - POST /v1/releases, GET /v1/releases[/{id}]. */
+/* api_releases.c - POST /v1/releases, GET /v1/releases[/{id}],
+ * POST /v1/releases/{id}/lift-quarantine. */
 #include "api.h"
 
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/auth.h"
+#include "server/desired.h"
 #include "server/preflight_worker.h"
 #include "trust/canon.h"
 #include "trust/relmeta.h"
@@ -32,13 +34,17 @@ static json_t *preflight_short(const rg_release_rec *r)
 static json_t *release_json(const rg_release_rec *r)
 {
     json_t *meta = r->metadata[0] ? json_loads(r->metadata, 0, NULL) : json_null();
-    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o}", "id",
+    json_t *lifted = r->quarantine_lifted_ms
+                         ? json_integer(r->quarantine_lifted_ms)
+                         : json_null();
+    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o,s:o}", "id",
                      (json_int_t)r->id, "channel", r->channel, "version",
                      (json_int_t)r->version, "sha256", r->sha256, "size",
                      (json_int_t)r->size, "notes", r->notes, "urgency",
                      r->urgency, "created_ms", (json_int_t)r->created_ms,
                      "created_by", r->created_by, "preflight",
-                     preflight_short(r), "metadata", meta ? meta : json_null());
+                     preflight_short(r), "metadata", meta ? meta : json_null(),
+                     "quarantine_lifted_ms", lifted);
 }
 
 /* Checks the optional signed metadata of a new release: well formed (not
@@ -225,5 +231,42 @@ fail:
     free(result);
     json_decref(full);
     json_decref(v);
+    rg_resp_error(resp, &err);
+}
+
+void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req,
+                                    rg_resp *resp)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    const char *reason = NULL;
+    int64_t id;
+    char target[48];
+    rg_release_rec r;
+    rg_audit_rec audit;
+    rg_err err;
+    rg_err_clear(&err);
+    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
+        return;
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    if (rg_json_string(body, "reason", true, RG_REASON_MAX, &reason, &err))
+        goto fail;
+    snprintf(target, sizeof target, "release:%lld", (long long)id);
+    rg_audit_init(&audit, srv, req, "release.lift_quarantine", target, reason);
+    /* The check-in path offers the lift as soon as the API reports it. */
+    rg_desired_publish_begin(srv->desired);
+    int rc = rg_store_release_lift_quarantine(srv->store, id, audit.at_ms,
+                                              &audit, &err);
+    if (rc == 0)
+        rg__api_state_changed(srv);
+    rg_desired_publish_end(srv->desired);
+    if (rc != 0 || rg_store_release_get(srv->store, id, &r, &err) != 0)
+        goto fail;
+    json_decref(body);
+    rg_resp_json(resp, 200, release_json(&r));
+    return;
+fail:
+    json_decref(body);
     rg_resp_error(resp, &err);
 }

@@ -416,6 +416,10 @@ static int write_entry(rg_buf *b, bool first, const char *channel,
         rc = rg_buf_adds(b, ",\"metadata\":");
     if (rc == 0)
         rc = rg_buf_adds(b, r->metadata[0] ? r->metadata : "null");
+    /* Only when an operator lifted the release's quarantine: an agent
+     * that quarantined its digest applies it again (docs/agent.md). */
+    if (rc == 0 && r->quarantine_lifted_ms)
+        rc = rg_buf_adds(b, ",\"lift_quarantine\":true");
     if (rc == 0)
         rc = rg_buf_add(b, "}", 1);
     return rc;

@@ -21,6 +21,8 @@ static const rg_route routes[] = {
     {"POST", "/v1/releases", RG_ROLE_OPERATOR, false, rg_api_release_create},
     {"GET", "/v1/releases", RG_ROLE_VIEWER, false, rg_api_release_list},
     {"GET", "/v1/releases/{}", RG_ROLE_VIEWER, false, rg_api_release_get},
+    {"POST", "/v1/releases/{}/lift-quarantine", RG_ROLE_OPERATOR, false,
+     rg_api_release_lift_quarantine},
     {"POST", "/v1/rollouts", RG_ROLE_OPERATOR, false, rg_api_rollout_create},
     {"GET", "/v1/rollouts", RG_ROLE_VIEWER, false, rg_api_rollout_list},
     {"GET", "/v1/rollouts/{}", RG_ROLE_VIEWER, false, rg_api_rollout_get},

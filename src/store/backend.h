@@ -65,6 +65,8 @@ struct rg__store_ops {
                                     const char *detail,
                                     const char *result_json, int64_t done_ms,
                                     const rg_audit_rec *audit, rg_err *err);
+    int (*release_lift_quarantine)(void *impl, int64_t id, int64_t at_ms,
+                                   const rg_audit_rec *audit, rg_err *err);
     int (*release_preflight_result)(void *impl, int64_t id, char **json,
                                     rg_err *err);
     int (*release_preflight_pending)(void *impl,

@@ -215,8 +215,17 @@ static const char *const migration6[] = {
     NULL,
 };
 
+/* 7: lifting a release's quarantine (POST /v1/releases/{id}/lift-quarantine)
+ * - when it was lifted, 0: never. */
+static const char *const migration7[] = {
+    "ALTER TABLE releases ADD COLUMN quarantine_lifted_ms INTEGER NOT NULL"
+    " DEFAULT 0",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4, migration5, migration6};
+    migration1, migration2, migration3, migration4, migration5, migration6,
+    migration7};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -248,6 +257,7 @@ enum {
     ST_RELEASE_PREFLIGHT_STATUS,
     ST_RELEASE_PREFLIGHT_RESULT,
     ST_RELEASE_LIST_PENDING,
+    ST_RELEASE_LIFT_QUARANTINE,
     ST_ROLLOUT_PREPARE,
     ST_ROLLOUT_ACTIVE,
     ST_ROLLOUT_INSERT,
@@ -304,7 +314,7 @@ enum {
     " r.urgency, r.created_ms, r.created_by, r.preflight_status," \
     " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
     " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms," \
-    " r.metadata FROM releases r" \
+    " r.metadata, r.quarantine_lifted_ms FROM releases r" \
     " JOIN channels c ON c.id = r.channel_id" \
     " JOIN artifacts a ON a.sha256 = r.sha256"
 #define ROLLOUT_COLS \
@@ -378,6 +388,8 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT preflight_result FROM releases WHERE id = ?",
     [ST_RELEASE_LIST_PENDING] =
         RELEASE_COLS " WHERE r.preflight_status = 'pending' ORDER BY r.id",
+    [ST_RELEASE_LIFT_QUARANTINE] =
+        "UPDATE releases SET quarantine_lifted_ms = ? WHERE id = ?",
     [ST_ROLLOUT_PREPARE] =
         "SELECT r.channel_id, c.name, r.version, c.current_release_id,"
         " cur.version FROM releases r JOIN channels c ON c.id = r.channel_id"
@@ -1096,7 +1108,10 @@ static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
         (rc = COL_TEXT(st, 15, r, preflight_detail)))
         return rc;
     r->preflight_done_ms = sqlite3_column_int64(st, 16);
-    return COL_TEXT(st, 17, r, metadata);
+    if ((rc = COL_TEXT(st, 17, r, metadata)))
+        return rc;
+    r->quarantine_lifted_ms = sqlite3_column_int64(st, 18);
+    return 0;
 }
 
 static int sq_release_create(void *impl, rg_release_rec *r,
@@ -1286,6 +1301,33 @@ static int sq_release_preflight_finish(void *impl, int64_t id, bool passed,
 cleanup:
     done(st);
     done(chk);
+    return finish(q, rc, err);
+}
+
+static int sq_release_lift_quarantine(void *impl, int64_t id, int64_t at_ms,
+                                      const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_RELEASE_LIFT_QUARANTINE, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, at_ms);
+    sqlite3_bind_int64(st, 2, id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "release lift quarantine");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) != 1) {
+        rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
+                        (long long)id);
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
     return finish(q, rc, err);
 }
 
@@ -2515,6 +2557,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .release_get = sq_release_get,
     .release_list = sq_release_list,
     .release_preflight_finish = sq_release_preflight_finish,
+    .release_lift_quarantine = sq_release_lift_quarantine,
     .release_preflight_result = sq_release_preflight_result,
     .release_preflight_pending = sq_release_preflight_pending,
     .rollout_create = sq_rollout_create,

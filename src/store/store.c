@@ -354,6 +354,18 @@ int rg_store_release_preflight_finish(rg_store *s, int64_t id, bool passed,
                                             done_ms, audit, err);
 }
 
+int rg_store_release_lift_quarantine(rg_store *s, int64_t id, int64_t at_ms,
+                                     const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if (at_ms <= 0)
+        return rg_err_field(err, RG_EINVAL, "at_ms",
+                            "lift quarantine: time must be positive");
+    if ((rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->release_lift_quarantine(s->impl, id, at_ms, audit, err);
+}
+
 int rg_store_release_preflight_result(rg_store *s, int64_t id, char **json,
                                       rg_err *err)
 {

@@ -117,6 +117,9 @@ typedef struct rg_release_rec {
      * "" for an unsigned release. The API checks it matches the release;
      * the store keeps it verbatim. */
     char metadata[RG_METADATA_MAX + 1];
+    /* When an operator lifted the quarantine of this release (schema 7):
+     * agents that quarantined its digest apply it again. 0: never. */
+    int64_t quarantine_lifted_ms;
 } rg_release_rec;
 
 /* One stored root metadata version (schema 6). */
@@ -297,6 +300,11 @@ int rg_store_release_preflight_finish(rg_store *s, int64_t id, bool passed,
                                       const char *detail,
                                       const char *result_json, int64_t done_ms,
                                       const rg_audit_rec *audit, rg_err *err);
+/* Records that release id's quarantine was lifted at at_ms (> 0; a later
+ * lift overwrites the time), with the audit row, in one transaction.
+ * RG_EINVAL for a bad time or audit; RG_ENOTFOUND for an unknown release. */
+int rg_store_release_lift_quarantine(rg_store *s, int64_t id, int64_t at_ms,
+                                     const rg_audit_rec *audit, rg_err *err);
 /* The full result JSON of release id's preflight into *json (malloc'd,
  * the caller frees; "" while none or pending). RG_ENOTFOUND for an
  * unknown release. */

@@ -1,7 +1,7 @@
 /* Unit tests for src/agent/apply.c (offline: the content is already
  * staged): no switch before `applying` is acknowledged, trial then probe
- * verdict, quarantined digests refused, validate hook veto, the move back
- * to the previous release, and the daemon's jitter and backoff; with a
+ * verdict, quarantined digests refused (until the server lifts them),
+ * validate hook veto, the move back to the previous release, and the daemon's jitter and backoff; with a
  * pinned root: refusals before anything is exposed (one `failed` event per
  * release and reason, rejected.json), signed releases applied, the move
  * back as the one exception to anti-rollback.
@@ -169,6 +169,40 @@ static void failing_probe_reverts_and_quarantines(void **state)
     /* Never applied again. */
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_REFUSED);
+}
+
+/* A quarantined digest is refused until the server's entry says its
+ * quarantine was lifted; then it leaves quarantine and applies normally. */
+static void server_lifts_quarantine(void **state)
+{
+    fixture *f = *state;
+    rg_apply_result r;
+    rg_desired d = stage(f, "good v1", 1);
+    assert_int_equal(rg_quarantine_add(f->root, d.want.sha256, "detections",
+                                       1, 1, "probe failed", 500, NULL),
+                     0);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_int_equal(rg_slots_active(&f->slots), 0);
+    assert_true(rg_quarantine_has(f->root, d.want.sha256));
+
+    /* The flag as a check-in answer carries it. */
+    json_t *v = json_pack("{s:I,s:I,s:I,s:s,s:b}", "release", (json_int_t)1,
+                          "version", (json_int_t)1, "size",
+                          (json_int_t)d.want.size, "sha256", d.want.sha256,
+                          "lift_quarantine", 1);
+    rg_desired lifted;
+    assert_int_equal(rg_desired_parse(v, &lifted, NULL), 0);
+    assert_true(lifted.lift_quarantine);
+    assert_int_equal(json_object_set_new(v, "lift_quarantine",
+                                         json_string("yes")),
+                     0);
+    assert_int_equal(rg_desired_parse(v, &d, NULL), RG_EINVAL);
+    json_decref(v);
+
+    apply_confirmed(f, &lifted);
+    assert_false(rg_quarantine_has(f->root, lifted.want.sha256));
+    assert_int_not_equal(rg_slots_active(&f->slots), 0);
 }
 
 static void validate_hook_vetoes(void **state)
@@ -344,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(no_switch_before_the_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_probe_reverts_and_quarantines, setup, teardown),
+        cmocka_unit_test_setup_teardown(server_lifts_quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(validate_hook_vetoes, setup, teardown),
         cmocka_unit_test_setup_teardown(moving_back_switches_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(offline_download_waits, setup, teardown),

@@ -2,7 +2,8 @@
  * rg_desired_write_checkin, written without jansson): byte for byte what
  * jansson's compact dump of the same entries gives (docs/api.md shape,
  * key order, escaping of notes, signed metadata compacted), the JSON form
- * rg_desired_for_checkin agrees, and a capped buffer is refused.
+ * rg_desired_for_checkin agrees, "lift_quarantine" once an operator lifted
+ * the release's quarantine, and a capped buffer is refused.
  * ctest-labels: foundation */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,7 +188,7 @@ static int note_offer(void *ctx, int64_t release, rg_err *err)
 }
 
 /* The expected text, built with jansson as the answer used to be. */
-static char *expected(const fixture *fx, bool members)
+static char *expected(const fixture *fx, bool members, bool lifted)
 {
     const rg_release_rec *r1 = &fx->rel[1], *r2 = &fx->rel[2];
     char url[128];
@@ -206,6 +207,10 @@ static char *expected(const fixture *fx, bool members)
                       r2->urgency, "earliest_ms", (json_int_t)fx->now,
                       "rollout", (json_int_t)fx->rollout2);
     assert_non_null(v);
+    if (members && lifted)
+        assert_int_equal(json_object_set_new(json_object_get(v, "detections"),
+                                             "lift_quarantine", json_true()),
+                         0);
     char *s = rg_json_dump(v);
     json_decref(v);
     assert_non_null(s);
@@ -232,7 +237,8 @@ static void text_is_what_jansson_wrote(void **state)
                                               "ep-1", &who, fx->now, &d, &n,
                                               note_offer, &o, &err),
                      0);
-    char *want_d = expected(fx, true), *want_n = expected(fx, false);
+    char *want_d = expected(fx, true, false),
+         *want_n = expected(fx, false, false);
     assert_memory_equal(d.data, "prefix:", 7);
     assert_string_equal(d.data + 7, want_d);
     assert_string_equal(n.data, want_n);
@@ -264,6 +270,33 @@ static void text_is_what_jansson_wrote(void **state)
     rg_buf_release(&n);
 }
 
+/* Once release 1's quarantine is lifted its entry says so, last. */
+static void lifted_quarantine_is_offered(void **state)
+{
+    fixture *fx = *state;
+    rg_err err;
+    rg_err_clear(&err);
+    assert_int_equal(rg_store_release_lift_quarantine(fx->srv.store,
+                                                      fx->rel[1].id, fx->now,
+                                                      NULL, &err),
+                     0);
+    assert_int_equal(rg_desired_reload(fx->srv.desired, &err), 0);
+    rg_buf d, n;
+    rg_buf_init(&d, 1 << 20);
+    rg_buf_init(&n, 1 << 20);
+    rg_fleet_checkin_out who = {0};
+    assert_int_equal(rg_desired_write_checkin(fx->srv.desired, fx->srv.fleet,
+                                              "ep-1", &who, fx->now, &d, &n,
+                                              NULL, NULL, &err),
+                     0);
+    char *want_d = expected(fx, true, true);
+    assert_string_equal(d.data, want_d);
+    assert_non_null(strstr(d.data, ",\"lift_quarantine\":true}"));
+    free(want_d);
+    rg_buf_release(&d);
+    rg_buf_release(&n);
+}
+
 static void unknown_endpoint_and_cap(void **state)
 {
     fixture *fx = *state;
@@ -291,6 +324,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(text_is_what_jansson_wrote, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(lifted_quarantine_is_offered, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unknown_endpoint_and_cap, setup,
                                         teardown),

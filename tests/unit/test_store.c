@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 6);
+    assert_int_equal(rg_store_schema_version(f->s), 7);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 6);
+    assert_int_equal(rg_store_schema_version(f->s), 7);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -366,6 +366,24 @@ static void releases(void **state)
     assert_int_equal(got.created_ms, T0 + 4);
 
     assert_int_equal(rg_store_release_get(f->s, 999, &got, &f->err), RG_ENOTFOUND);
+
+    /* Lifting a release's quarantine: recorded with its audit row; an
+     * unknown release or a bad time writes nothing. */
+    assert_int_equal(got.quarantine_lifted_ms, 0);
+    rg_audit_rec lift = audit("release.lift_quarantine", "release", T0 + 9);
+    int before = audit_rows(f);
+    assert_int_equal(rg_store_release_lift_quarantine(f->s, id3, T0 + 9, &lift,
+                                                      &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, id3, &got, &f->err), 0);
+    assert_int_equal(got.quarantine_lifted_ms, T0 + 9);
+    assert_int_equal(audit_rows(f), before + 1);
+    assert_int_equal(rg_store_release_lift_quarantine(f->s, 999, T0 + 9, &lift,
+                                                      &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_lift_quarantine(f->s, id3, 0, &lift,
+                                                      &f->err), RG_EINVAL);
+    assert_int_equal(audit_rows(f), before + 1);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
+    assert_int_equal(got.quarantine_lifted_ms, 0);
     assert_int_equal(rg_store_release_list(f->s, NULL, release_versions, list,
                                            &f->err), 0);
     assert_string_equal(list, "det:4,flags:1,det:3,det:1,");
@@ -1171,15 +1189,23 @@ static void migrates_old_schema(void **state)
 
     /* 5 -> 6: signed releases; old releases are unsigned (and keep their
      * preflight "none" from 3), no root yet. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 6, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 6);
+    assert_int_equal(rg_store_root_list(s, 0, NULL, NULL, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 6);
+
+    /* 6 -> 7: no release has had its quarantine lifted. (Releases are read
+     * here: the store's release columns are those of the latest schema.) */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 7);
     assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
     assert_string_equal(r.preflight_status, "none");
     assert_string_equal(r.preflight.engine, "");
     assert_string_equal(r.metadata, "");
-    assert_int_equal(rg_store_root_list(s, 0, NULL, NULL, &f->err), 0);
+    assert_int_equal(r.quarantine_lifted_ms, 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 6);
+    assert_int_equal(user_version(old), 7);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
