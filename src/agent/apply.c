@@ -357,15 +357,18 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         return 0;
     }
     if (rg_quarantine_has(env->conf->state_dir, d->want.sha256)) {
-        if (!d->lift_quarantine) {
+        /* The server lifted it (POST /v1/releases/{id}/lift-quarantine):
+         * honoured once per digest, then applied like any other release. */
+        bool lifted = false;
+        if (d->lift_quarantine &&
+            (rc = rg_quarantine_lift_once(env->conf->state_dir,
+                                          d->want.sha256, env->now_ms, &lifted,
+                                          err)) != 0)
+            return rc;
+        if (!lifted) {
             *result = RG_APPLY_REFUSED;
             return 0;
         }
-        /* The server lifted it (POST /v1/releases/{id}/lift-quarantine):
-         * applied like any other release from here on. */
-        if ((rc = rg_quarantine_lift(env->conf->state_dir, d->want.sha256,
-                                     err)) != 0)
-            return rc;
         rg_info("channel '%s': server lifted the quarantine of release %lld "
                 "(%s); applying it", s->name, (long long)d->want.release,
                 d->want.sha256);

@@ -57,6 +57,34 @@ int rg_quarantine_lift(const char *state_dir, const char *sha256, rg_err *err)
     return rg__remove_durable(d, sha256, err);
 }
 
+int rg_quarantine_lift_once(const char *state_dir, const char *sha256,
+                            int64_t now_ms, bool *lifted, rg_err *err)
+{
+    char d[4096], p[4200];
+    *lifted = false;
+    if (!rg_sha256_hex_valid(sha256))
+        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'", sha256);
+    snprintf(d, sizeof d, "%s/quarantine-lifted", state_dir);
+    snprintf(p, sizeof p, "%s/%s", d, sha256);
+    if (rg__exists(p))
+        return 0;
+    int rc = rg__mkdirs(d, err);
+    if (rc != 0)
+        return rc;
+    json_t *v = json_pack("{sI}", "at_ms", (json_int_t)now_ms);
+    if (!v)
+        return rg_err_set(err, RG_ENOMEM, "quarantine: out of memory");
+    rc = rg__write_json(d, sha256, v, err);
+    json_decref(v);
+    if (rc != 0)
+        return rc;
+    if ((rc = rg_quarantine_lift(state_dir, sha256, err)) != 0 &&
+        rc != RG_ENOTFOUND)
+        return rc;
+    *lifted = true;
+    return 0;
+}
+
 json_t *rg_quarantine_list(const char *state_dir)
 {
     char d[4096];

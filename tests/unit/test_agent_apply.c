@@ -203,6 +203,19 @@ static void server_lifts_quarantine(void **state)
     apply_confirmed(f, &lifted);
     assert_false(rg_quarantine_has(f->root, lifted.want.sha256));
     assert_int_not_equal(rg_slots_active(&f->slots), 0);
+
+    /* Later it fails again and the endpoint is back on another release:
+     * the same lift in every later answer is not honoured a second time
+     * (no crash loop at the check-in interval). */
+    rg_desired d2 = stage(f, "good v2", 2);
+    apply_confirmed(f, &d2);
+    assert_int_equal(rg_quarantine_add(f->root, lifted.want.sha256,
+                                       "detections", 1, 1, "failed again",
+                                       900, NULL),
+                     0);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &lifted, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_true(rg_quarantine_has(f->root, lifted.want.sha256));
 }
 
 static void validate_hook_vetoes(void **state)
