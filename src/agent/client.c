@@ -68,6 +68,7 @@ static int status_code(long status)
     case 409: return RG_ECONFLICT;
     case 413: return RG_ETOOBIG;
     case 416: return RG_ERANGE;
+    case 429: return RG_ERATELIMIT;
     default: return status >= 500 ? RG_EUNAVAIL : RG_EINVAL;
     }
 }
