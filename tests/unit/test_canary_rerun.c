@@ -27,6 +27,7 @@
 #include "server/orchestrator.h"
 #include "server/server.h"
 #include "store/store.h"
+#include "support/fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,45 +51,6 @@ typedef struct world {
     uint64_t ev_seq;
 } world;
 
-static void ok(int rc, const rg_err *err)
-{
-    if (rc != 0)
-        fail_msg("rc %d: %s", rc, err->msg);
-}
-
-static void hex_to_bin(const char *hex, uint8_t *out)
-{
-    for (size_t i = 0; i < RG_FLEET_TOKEN_BYTES; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-}
-
-static int64_t add_release(world *w, int version)
-{
-    rg_err err;
-    rg_err_clear(&err);
-    char data[32], sha[RG_HASH_HEX];
-    snprintf(data, sizeof data, "content v%d", version);
-    rg_sha256_hex(data, strlen(data), sha);
-    ok(rg_store_artifact_put(w->srv.store, sha, strlen(data), w->now, NULL,
-                             &err),
-       &err);
-    rg_release_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    snprintf(r->channel, sizeof r->channel, "detections");
-    r->version = version;
-    snprintf(r->sha256, sizeof r->sha256, "%s", sha);
-    snprintf(r->notes, sizeof r->notes, "v%d", version);
-    snprintf(r->urgency, sizeof r->urgency, "standard");
-    r->created_ms = w->now;
-    ok(rg_store_release_create(w->srv.store, r, NULL, &err), &err);
-    int64_t id = r->id;
-    free(r);
-    return id;
-}
-
 /* Creates a running rollout of release with a one-wave plan (100%, W one
  * minute, revert on halt); returns its id. */
 static int64_t start_rollout(world *w, int64_t release)
@@ -103,17 +65,17 @@ static int64_t start_rollout(world *w, int64_t release)
         "\"min_endpoints\":1,\"window_s\":60}]}",
         0, NULL);
     assert_non_null(plan);
-    ok(rg_plan_from_json(plan, &r->plan, &err), &err);
+    rg_test_ok(rg_plan_from_json(plan, &r->plan, &err), &err);
     json_decref(plan);
     snprintf(r->salt, sizeof r->salt, "salt-%lld", (long long)w->now);
     rg_rollout_status pending = {0};
     rg_transition tr;
-    ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go", w->now,
+    rg_test_ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go", w->now,
                           N_EPS, &r->status, &tr, &err),
        &err);
     r->created_ms = w->now;
-    ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
-    ok(rg_server_state_changed(&w->srv, &err), &err);
+    rg_test_ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
+    rg_test_ok(rg_server_state_changed(&w->srv, &err), &err);
     int64_t id = r->id;
     free(r);
     return id;
@@ -125,7 +87,7 @@ static int rollout_state(world *w, int64_t id)
     rg_err_clear(&err);
     rg_rollout_rec *r = malloc(sizeof *r);
     assert_non_null(r);
-    ok(rg_store_rollout_get(w->srv.store, id, r, &err), &err);
+    rg_test_ok(rg_store_rollout_get(w->srv.store, id, r, &err), &err);
     int state = r->status.state;
     free(r);
     return state;
@@ -135,8 +97,8 @@ static void open_server(world *w)
 {
     rg_err err;
     rg_err_clear(&err);
-    ok(rg_fleet_open(&w->srv, &w->srv.fleet, &err), &err);
-    ok(rg_desired_open(&w->srv, &w->srv.desired, &err), &err);
+    rg_test_ok(rg_fleet_open(&w->srv, &w->srv.fleet, &err), &err);
+    rg_test_ok(rg_desired_open(&w->srv, &w->srv.desired, &err), &err);
 }
 
 static void setup_world(world *w)
@@ -149,32 +111,32 @@ static void setup_world(world *w)
     w->srv.clock = &w->clock;
     w->srv.cfg.checkin_interval_s = 60;
     assert_int_equal(rg_crypto_init(), 0);
-    ok(rg_store_open(":memory:", &w->srv.store, &err), &err);
+    rg_test_ok(rg_store_open(":memory:", &w->srv.store, &err), &err);
     rg_channel_rec ch;
     memset(&ch, 0, sizeof ch);
     snprintf(ch.name, sizeof ch.name, "detections");
     ch.created_ms = w->now;
-    ok(rg_store_channel_create(w->srv.store, &ch, NULL, &err), &err);
-    w->rel2 = add_release(w, 2);
-    w->rel3 = add_release(w, 3);
+    rg_test_ok(rg_store_channel_create(w->srv.store, &ch, NULL, &err), &err);
+    w->rel2 = rg_test_add_release(w->srv.store, "detections", 2, w->now);
+    w->rel3 = rg_test_add_release(w->srv.store, "detections", 3, w->now);
     /* v2 is the channel's current release: a completed rollout. */
     rg_rollout_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->release_id = w->rel2;
-    ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
+    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
     snprintf(r->salt, sizeof r->salt, "done");
     r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
                                     .wave_started_ms = w->now,
                                     .updated_ms = w->now};
     r->created_ms = w->now;
-    ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
+    rg_test_ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
     rg_rollout_status done = r->status;
     done.state = RG_RO_COMPLETED;
     done.share_ppm = RG_PPM;
     done.updated_ms = w->now + 1;
     rg_transition tr = {.from_state = RG_RO_RUNNING,
                         .to_state = RG_RO_COMPLETED};
-    ok(rg_store_rollout_transition(w->srv.store, r->id, &r->status, &done,
+    rg_test_ok(rg_store_rollout_transition(w->srv.store, r->id, &r->status, &done,
                                    &tr, "test", NULL, NULL, &err),
        &err);
     free(r);
@@ -188,7 +150,7 @@ static void setup_world(world *w)
         char token[64], hex[RG_HASH_HEX];
         snprintf(token, sizeof token, "tok-%s", x->id);
         rg_sha256_hex(token, strlen(token), hex);
-        hex_to_bin(hex, x->tok);
+        rg_test_token_bin(hex, x->tok);
         snprintf(e->id, sizeof e->id, "%s", x->id);
         snprintf(e->token_hash, sizeof e->token_hash, "%s", hex);
         snprintf(e->attrs_json, sizeof e->attrs_json,
@@ -196,8 +158,8 @@ static void setup_world(world *w)
                  "\"arch\":\"x86_64\",\"tags\":[]}");
         snprintf(e->installed_json, sizeof e->installed_json, "{}");
         e->enrolled_ms = w->now;
-        ok(rg_store_endpoint_enroll(w->srv.store, e, NULL, &err), &err);
-        ok(rg_fleet_put(w->srv.fleet, e, &err), &err);
+        rg_test_ok(rg_store_endpoint_enroll(w->srv.store, e, NULL, &err), &err);
+        rg_test_ok(rg_fleet_put(w->srv.fleet, e, &err), &err);
     }
     free(e);
 }
@@ -216,7 +178,7 @@ static int64_t checkin(world *w, ep *x, const int *types, size_t n)
     rg_err err;
     rg_err_clear(&err);
     rg_fleet_checkin_out who;
-    ok(rg_fleet_checkin(w->srv.fleet, x->id, x->tok, w->now, NULL, 0, &who,
+    rg_test_ok(rg_fleet_checkin(w->srv.fleet, x->id, x->tok, w->now, NULL, 0, &who,
                         &err),
        &err);
     static const char *const names[] = {"applying", "healthy", "failed",
@@ -231,15 +193,15 @@ static int64_t checkin(world *w, ep *x, const int *types, size_t n)
         snprintf(ev.channel, sizeof ev.channel, "detections");
         ev.release_id = w->rel3;
         ev.reported_ms = ev.received_ms = w->now;
-        ok(rg_store_events_record(w->srv.store, &ev, 1, NULL, &err), &err);
-        ok(rg_fleet_canary_event(w->srv.fleet, x->id, w->rel3, types[k],
+        rg_test_ok(rg_store_events_record(w->srv.store, &ev, 1, NULL, &err), &err);
+        rg_test_ok(rg_fleet_canary_event(w->srv.fleet, x->id, w->rel3, types[k],
                                  w->now, &err),
            &err);
     }
     json_t *d = json_object(), *no = json_array();
     assert_non_null(d);
     assert_non_null(no);
-    ok(rg_desired_for_checkin(w->srv.desired, w->srv.fleet, x->id, &who,
+    rg_test_ok(rg_desired_for_checkin(w->srv.desired, w->srv.fleet, x->id, &who,
                               w->now, d, no, &err),
        &err);
     json_t *entry = json_object_get(d, "detections");
@@ -255,7 +217,7 @@ static void tick(world *w)
     rg_err err;
     rg_err_clear(&err);
     w->now += 1000;
-    ok(rg_orchestrator_tick(&w->srv, &err), &err);
+    rg_test_ok(rg_orchestrator_tick(&w->srv, &err), &err);
 }
 
 /* Every endpoint checks in once with no report; returns how many are
@@ -277,7 +239,7 @@ static bool has_slot(world *w, const ep *x)
     rg_err err;
     rg_err_clear(&err);
     rg_fleet_view v;
-    ok(rg_fleet_view_id(w->srv.fleet, x->id, &v, &err), &err);
+    rg_test_ok(rg_fleet_view_id(w->srv.fleet, x->id, &v, &err), &err);
     const rg_fleet_canary *cn = rg_fleet_canary_of(&v, w->rel3);
     return cn && cn->flags != 0;
 }

@@ -38,6 +38,7 @@
 #include "server/orchestrator.h"
 #include "server/server.h"
 #include "store/store.h"
+#include "support/fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,45 +112,6 @@ static uint64_t below(trial *t, uint64_t n)
         }                                                                     \
     } while (0)
 
-static void ok(int rc, const rg_err *err)
-{
-    if (rc != 0)
-        fail_msg("rc %d: %s", rc, err->msg);
-}
-
-static void hex_to_bin(const char *hex, uint8_t *out)
-{
-    for (size_t i = 0; i < RG_FLEET_TOKEN_BYTES; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-}
-
-static int64_t add_release(trial *t, int version)
-{
-    rg_err err;
-    rg_err_clear(&err);
-    char data[32], sha[RG_HASH_HEX];
-    snprintf(data, sizeof data, "content v%d", version);
-    rg_sha256_hex(data, strlen(data), sha);
-    ok(rg_store_artifact_put(t->srv.store, sha, strlen(data), t->now, NULL,
-                             &err),
-       &err);
-    rg_release_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    snprintf(r->channel, sizeof r->channel, "detections");
-    r->version = version;
-    snprintf(r->sha256, sizeof r->sha256, "%s", sha);
-    snprintf(r->notes, sizeof r->notes, "v%d", version);
-    snprintf(r->urgency, sizeof r->urgency, "standard");
-    r->created_ms = t->now;
-    ok(rg_store_release_create(t->srv.store, r, NULL, &err), &err);
-    int64_t id = r->id;
-    free(r);
-    return id;
-}
-
 /* A random plan: an optional internal ring, 1..3 shared waves, the last
  * at 100%. */
 static void random_plan(trial *t, rg_plan *p)
@@ -184,7 +146,7 @@ static void random_plan(trial *t, rg_plan *p)
     assert_non_null(v);
     rg_err err;
     rg_err_clear(&err);
-    ok(rg_plan_from_json(v, p, &err), &err);
+    rg_test_ok(rg_plan_from_json(v, p, &err), &err);
     json_decref(v);
 }
 
@@ -201,7 +163,7 @@ static void add_policy(trial *t, const char *name, const char *selector,
     snprintf(p->mode, sizeof p->mode, "%s", mode);
     p->release_id = release;
     p->created_ms = t->now;
-    ok(rg_store_policy_create(t->srv.store, p, NULL, &err), &err);
+    rg_test_ok(rg_store_policy_create(t->srv.store, p, NULL, &err), &err);
     free(p);
 }
 
@@ -217,33 +179,33 @@ static void setup_trial(trial *t, unsigned seed)
     t->srv.clock = &t->clock;
     t->srv.cfg.checkin_interval_s = 60;
     rg_exposure_params_default(&t->xp);
-    ok(rg_store_open(":memory:", &t->srv.store, &err), &err);
+    rg_test_ok(rg_store_open(":memory:", &t->srv.store, &err), &err);
     rg_channel_rec ch;
     memset(&ch, 0, sizeof ch);
     snprintf(ch.name, sizeof ch.name, "detections");
     ch.created_ms = t->now;
-    ok(rg_store_channel_create(t->srv.store, &ch, NULL, &err), &err);
+    rg_test_ok(rg_store_channel_create(t->srv.store, &ch, NULL, &err), &err);
     for (int v = 1; v <= 3; v++)
-        t->rel[v] = add_release(t, v);
+        t->rel[v] = rg_test_add_release(t->srv.store, "detections", v, t->now);
 
     /* v2 is the channel's current release: a completed rollout. */
     rg_rollout_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->release_id = t->rel[2];
-    ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
+    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
     snprintf(r->salt, sizeof r->salt, "done");
     r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
                                     .wave_started_ms = t->now,
                                     .updated_ms = t->now};
     r->created_ms = t->now;
-    ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
+    rg_test_ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
     rg_rollout_status done = r->status;
     done.state = RG_RO_COMPLETED;
     done.share_ppm = RG_PPM;
     done.updated_ms = t->now + 1;
     rg_transition tr = {.from_state = RG_RO_RUNNING,
                         .to_state = RG_RO_COMPLETED};
-    ok(rg_store_rollout_transition(t->srv.store, r->id, &r->status, &done, &tr,
+    rg_test_ok(rg_store_rollout_transition(t->srv.store, r->id, &r->status, &done, &tr,
                                    "test", NULL, NULL, &err),
        &err);
     free(r);
@@ -254,8 +216,8 @@ static void setup_trial(trial *t, unsigned seed)
     add_policy(t, "pinned", "{\"attribute\":{\"os_version\":\"pinned\"}}",
                "pin", t->rel[1]);
 
-    ok(rg_fleet_open(&t->srv, &t->srv.fleet, &err), &err);
-    ok(rg_desired_open(&t->srv, &t->srv.desired, &err), &err);
+    rg_test_ok(rg_fleet_open(&t->srv, &t->srv.fleet, &err), &err);
+    rg_test_ok(rg_desired_open(&t->srv, &t->srv.desired, &err), &err);
 
     t->n_strata = 1 + (int)below(t, MAX_STRATA);
     t->n = 40 + below(t, MAX_EPS - 40);
@@ -280,7 +242,7 @@ static void setup_trial(trial *t, unsigned seed)
         char token[64], hex[RG_HASH_HEX];
         snprintf(token, sizeof token, "tok-%s", x->id);
         rg_sha256_hex(token, strlen(token), hex);
-        hex_to_bin(hex, x->tok);
+        rg_test_token_bin(hex, x->tok);
         snprintf(e->id, sizeof e->id, "%s", x->id);
         snprintf(e->token_hash, sizeof e->token_hash, "%s", hex);
         char tags[64] = "";
@@ -292,8 +254,8 @@ static void setup_trial(trial *t, unsigned seed)
                  x->stratum, x->pinned ? "pinned" : "1", tags);
         snprintf(e->installed_json, sizeof e->installed_json, "{}");
         e->enrolled_ms = t->now;
-        ok(rg_store_endpoint_enroll(t->srv.store, e, NULL, &err), &err);
-        ok(rg_fleet_put(t->srv.fleet, e, &err), &err);
+        rg_test_ok(rg_store_endpoint_enroll(t->srv.store, e, NULL, &err), &err);
+        rg_test_ok(rg_fleet_put(t->srv.fleet, e, &err), &err);
     }
     free(e);
 }
@@ -327,12 +289,12 @@ static void start_rollout(trial *t)
     uint64_t target = 0;
     for (size_t i = 0; i < t->n; i++)
         target += !held(&t->eps[i]);
-    ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go", t->now,
+    rg_test_ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go", t->now,
                           target, &r->status, &tr, &err),
        &err);
     r->created_ms = t->now;
-    ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
-    ok(rg_server_state_changed(&t->srv, &err), &err);
+    rg_test_ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
+    rg_test_ok(rg_server_state_changed(&t->srv, &err), &err);
     t->rollout = r->id;
     free(r);
     for (int s = 0; s < t->n_strata; s++) {
@@ -358,7 +320,7 @@ static void rollout_get(trial *t, rg_rollout_rec *r)
 {
     rg_err err;
     rg_err_clear(&err);
-    ok(rg_store_rollout_get(t->srv.store, t->rollout, r, &err), &err);
+    rg_test_ok(rg_store_rollout_get(t->srv.store, t->rollout, r, &err), &err);
 }
 
 static int64_t current_release(trial *t)
@@ -366,7 +328,7 @@ static int64_t current_release(trial *t)
     rg_err err;
     rg_err_clear(&err);
     rg_channel_rec ch;
-    ok(rg_store_channel_get(t->srv.store, "detections", &ch, &err), &err);
+    rg_test_ok(rg_store_channel_get(t->srv.store, "detections", &ch, &err), &err);
     return ch.current_release_id;
 }
 
@@ -377,7 +339,7 @@ static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
     rg_err err;
     rg_err_clear(&err);
     rg_fleet_checkin_out who;
-    ok(rg_fleet_checkin(t->srv.fleet, x->id, x->tok, t->now, NULL, 0, &who,
+    rg_test_ok(rg_fleet_checkin(t->srv.fleet, x->id, x->tok, t->now, NULL, 0, &who,
                         &err),
        &err);
     static const char *const names[] = {"applying", "healthy", "failed",
@@ -392,15 +354,15 @@ static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
         snprintf(ev.channel, sizeof ev.channel, "detections");
         ev.release_id = t->rel[3];
         ev.reported_ms = ev.received_ms = t->now;
-        ok(rg_store_events_record(t->srv.store, &ev, 1, NULL, &err), &err);
-        ok(rg_fleet_canary_event(t->srv.fleet, x->id, t->rel[3], types[k],
+        rg_test_ok(rg_store_events_record(t->srv.store, &ev, 1, NULL, &err), &err);
+        rg_test_ok(rg_fleet_canary_event(t->srv.fleet, x->id, t->rel[3], types[k],
                                  t->now, &err),
            &err);
     }
     json_t *d = json_object(), *no = json_array();
     assert_non_null(d);
     assert_non_null(no);
-    ok(rg_desired_for_checkin(t->srv.desired, t->srv.fleet, x->id, &who,
+    rg_test_ok(rg_desired_for_checkin(t->srv.desired, t->srv.fleet, x->id, &who,
                               t->now, d, no, &err),
        &err);
     json_t *entry = json_object_get(d, "detections");
@@ -514,7 +476,7 @@ static void visit(trial *t, ep *x)
         rg_fleet_view v;
         rg_err err;
         rg_err_clear(&err);
-        ok(rg_fleet_view_id(t->srv.fleet, x->id, &v, &err), &err);
+        rg_test_ok(rg_fleet_view_id(t->srv.fleet, x->id, &v, &err), &err);
         const rg_fleet_canary *cn = rg_fleet_canary_of(&v, t->rel[3]);
         CHECK(t, state == RG_RO_COMPLETED || state == RG_RO_ROLLED_BACK || !cn,
               "held %s has a canary slot for the release while %s", x->id,
@@ -536,10 +498,10 @@ static void operate(trial *t, rg_rollout_cmd cmd)
     rg_transition tr;
     if (rg_rollout_command(&ro->plan, &ro->status, cmd, "test", t->now,
                            t->n, &next, &tr, &err) == 0) {
-        ok(rg_store_rollout_transition(t->srv.store, ro->id, &ro->status,
+        rg_test_ok(rg_store_rollout_transition(t->srv.store, ro->id, &ro->status,
                                        &next, &tr, "test", NULL, NULL, &err),
            &err);
-        ok(rg_server_state_changed(&t->srv, &err), &err);
+        rg_test_ok(rg_server_state_changed(&t->srv, &err), &err);
     }
     free(ro);
 }
@@ -559,7 +521,7 @@ static void run_trial(unsigned seed)
         } else if (r < 850) {
             t->now += 1000 + (int64_t)below(t, 15000);
         } else if (r < 990) {
-            ok(rg_orchestrator_tick(&t->srv, &err), &err);
+            rg_test_ok(rg_orchestrator_tick(&t->srv, &err), &err);
         } else if (r < 992) {
             operate(t, RG_CMD_PAUSE);
         } else if (r < 999) {

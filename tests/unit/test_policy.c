@@ -20,6 +20,7 @@
 #include "server/policy.h"
 #include "server/server.h"
 #include "store/store.h"
+#include "support/fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,29 +220,6 @@ typedef struct fixture {
     int64_t other;    /* a release of channel "flags" */
 } fixture;
 
-static int64_t add_release(fixture *fx, const char *channel, int version)
-{
-    rg_err err;
-    rg_err_clear(&err);
-    char data[64], sha[RG_HASH_HEX];
-    snprintf(data, sizeof data, "%s content v%d", channel, version);
-    rg_sha256_hex(data, strlen(data), sha);
-    assert_int_equal(rg_store_artifact_put(fx->srv.store, sha, strlen(data),
-                                           fx->now, NULL, &err),
-                     0);
-    rg_release_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    snprintf(r->channel, sizeof r->channel, "%s", channel);
-    r->version = version;
-    snprintf(r->sha256, sizeof r->sha256, "%s", sha);
-    snprintf(r->notes, sizeof r->notes, "v%d", version);
-    snprintf(r->urgency, sizeof r->urgency, "standard");
-    assert_int_equal(rg_store_release_create(fx->srv.store, r, NULL, &err), 0);
-    int64_t id = r->id;
-    free(r);
-    return id;
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
@@ -262,9 +240,9 @@ static int setup(void **state)
         assert_int_equal(
             rg_store_channel_create(fx->srv.store, &ch, NULL, &err), 0);
     }
-    fx->rel[1] = add_release(fx, "detections", 1);
-    fx->rel[2] = add_release(fx, "detections", 2);
-    fx->other = add_release(fx, "flags", 1);
+    fx->rel[1] = rg_test_add_release(fx->srv.store, "detections", 1, fx->now);
+    fx->rel[2] = rg_test_add_release(fx->srv.store, "detections", 2, fx->now);
+    fx->other = rg_test_add_release(fx->srv.store, "flags", 1, fx->now);
     *state = fx;
     return 0;
 }
