@@ -1160,6 +1160,20 @@ int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err)
     return 0;
 }
 
+int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release,
+                     rg_err *err)
+{
+    shard *s = NULL;
+    rg__ep *r = find_locked(f, id, &s);
+    if (!r)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    int found = 0;
+    for (size_t i = 0; i < RG_FLEET_OFFERED && !found; i++)
+        found = release > 0 && r->offered[i] == (uint64_t)release;
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
 /* Appends release to out[0..*n) unless it is 0, there, or out is full. */
 static void add_release(int64_t *out, size_t cap, size_t *n, uint32_t release)
 {
@@ -1181,9 +1195,6 @@ int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
         return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
     for (size_t i = 0; i < RG_FLEET_OFFERED; i++)
         add_release(out, cap, n, r->offered[i]);
-    for (size_t i = 0; i < RG_FLEET_CHANNELS; i++)
-        if (r->inst_ch[i])
-            add_release(out, cap, n, r->inst_release[i]);
     for (size_t i = 0; i < RG_FLEET_CANARY_SLOTS; i++)
         if (r->canary[i].flags & (RG_CN_ASSIGNED | RG_CN_EXPOSED))
             add_release(out, cap, n, r->canary[i].release);
