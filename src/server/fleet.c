@@ -1,6 +1,7 @@
 /* fleet.c - see fleet.h. */
 #include "fleet.h"
 
+#include "common/name.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -398,20 +399,6 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* channel names                                                      */
 
-static bool channel_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > RG_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* Index + 1 of channel name (interning it), or 0 when it cannot be kept. */
 static uint8_t channel_index(rg_fleet *f, const char *name)
 {
@@ -419,7 +406,7 @@ static uint8_t channel_index(rg_fleet *f, const char *name)
     for (uint32_t i = 0; i < n; i++)
         if (strcmp(f->ch_names[i], name) == 0)
             return (uint8_t)(i + 1);
-    if (!channel_name_ok(name))
+    if (!rg_channel_name_valid(name))
         return 0;
     uint8_t r = 0;
     pthread_mutex_lock(&f->ch_mu);

@@ -157,14 +157,21 @@ def fixtures(srv):
     for name, host in (("agent", "host-1"), ("agent2", "host-2")):
         st, body = srv.request("POST", "/v1/agent/enroll", {
             "enrollment_key": key["key"], "endpoint_id": host,
-            "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}}, token="")
+            "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64",
+                           "tags": ["pinned"] if host == "host-1" else []}}, token="")
         expect(st == 200, "enroll " + host, st, body)
         creds[name] = body["token"]
-    # host-1 has release 5 installed: it may download its artifact.
+    # host-1 is offered release 5 (pinned to it): it may download its
+    # artifact (an installed claim alone would grant nothing).
+    st, body = srv.request("POST", "/v1/policies", {
+        "name": "pin-host-1", "channel": "det", "mode": "pin", "release": r5["id"],
+        "selector": {"tag": "pinned"}})
+    expect(st == 201, "fixture policy", st, body)
     st, body = srv.request("POST", "/v1/agent/checkin", {
         "endpoint_id": "host-1", "installed": {"det": {"release": r5["id"]}}},
         token=creds["agent"])
-    expect(st == 200, "fixture check-in", st, body)
+    expect(st == 200 and body["desired"]["det"]["release"] == r5["id"], "fixture check-in",
+           st, body)
     creds["admin"] = srv.token
     return fix, creds
 
