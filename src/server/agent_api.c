@@ -72,6 +72,20 @@ static int bearer_hash(const rg_req *req, uint8_t hash[RG_FLEET_TOKEN_BYTES],
     return 0;
 }
 
+/* Whether the enrollment request proves the identity of endpoint id: it
+ * carries `Authorization: Bearer <id's current token>`. */
+static bool identity_proven(rg_server *srv, const rg_req *req, const char *id)
+{
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    char owner[RG_EPID_MAX + 1];
+    const char *reason = NULL;
+    if (!rg_req_header(req, "Authorization") ||
+        bearer_hash(req, tok, &reason, NULL) < 0 ||
+        rg_fleet_token_owner(srv->fleet, tok, owner, NULL) < 0)
+        return false;
+    return strcmp(owner, id) == 0;
+}
+
 /* The audit reason of a refused enrollment key (the store's message says
  * which check failed). */
 static const char *key_reason(const rg_err *err)
@@ -156,6 +170,7 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(e->attrs_json, sizeof e->attrs_json, "%s", attrs_text);
     e->enrolled_ms = now;
     e->last_seen_ms = 0;
+    e->proven = identity_proven(srv, req, id);
     snprintf(e->installed_json, sizeof e->installed_json, "{}");
 
     rg_audit_rec audit;

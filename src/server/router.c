@@ -44,6 +44,8 @@ static const rg_route routes[] = {
      rg_api_policy_delete},
     {"GET", "/v1/endpoints", RG_ROLE_VIEWER, false, rg_api_endpoints_list},
     {"GET", "/v1/endpoints/{}", RG_ROLE_VIEWER, false, rg_api_endpoint_get},
+    {"POST", "/v1/endpoints/{}/reset-identity", RG_ROLE_OPERATOR, false,
+     rg_api_endpoint_reset_identity},
     {"POST", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,
      rg_api_enroll_key_create},
     {"GET", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,

@@ -118,6 +118,8 @@ struct rg__store_ops {
 
     int (*endpoint_enroll)(void *impl, const rg_endpoint_rec *e,
                            const rg_audit_rec *audit, rg_err *err);
+    int (*endpoint_reset_identity)(void *impl, const char *id, int64_t at_ms,
+                                   const rg_audit_rec *audit, rg_err *err);
     int (*endpoint_flush)(void *impl, const rg_endpoint_seen *batch, size_t n,
                           rg_err *err);
     int (*endpoint_load)(void *impl,

@@ -239,9 +239,18 @@ static const char *const migration8[] = {
     NULL,
 };
 
+/* 9: endpoint identity resets (POST /v1/endpoints/{id}/reset-identity) -
+ * when an operator allowed the id to be enrolled afresh, 0: not allowed
+ * (re-enrolling then needs the endpoint's current token). */
+static const char *const migration9[] = {
+    "ALTER TABLE endpoints ADD COLUMN identity_reset_ms INTEGER NOT NULL"
+    " DEFAULT 0",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1, migration2, migration3, migration4, migration5, migration6,
-    migration7, migration8};
+    migration7, migration8, migration9};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -300,6 +309,7 @@ enum {
     ST_ENDPOINT_SEEN,
     ST_ENDPOINT_LOAD,
     ST_ENDPOINT_EXISTS,
+    ST_ENDPOINT_RESET,
     ST_EVENT_INSERT,
     ST_EVENT_COUNTS,
     ST_EVENT_LIST,
@@ -473,13 +483,17 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO endpoints (id, token_hash, attrs_json, enrolled_ms,"
         " last_seen_ms, installed_json) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,"
-        " attrs_json = excluded.attrs_json, enrolled_ms = excluded.enrolled_ms",
+        " attrs_json = excluded.attrs_json, enrolled_ms = excluded.enrolled_ms,"
+        " identity_reset_ms = 0"
+        " WHERE ?7 = 1 OR endpoints.identity_reset_ms > 0",
     [ST_ENDPOINT_SEEN] =
         "UPDATE endpoints SET last_seen_ms = ?, installed_json = ? WHERE id = ?",
     [ST_ENDPOINT_LOAD] =
         "SELECT id, token_hash, attrs_json, enrolled_ms, last_seen_ms,"
         " installed_json FROM endpoints ORDER BY id",
     [ST_ENDPOINT_EXISTS] = "SELECT 1 FROM endpoints WHERE id = ?",
+    [ST_ENDPOINT_RESET] =
+        "UPDATE endpoints SET identity_reset_ms = ? WHERE id = ?",
     [ST_EVENT_INSERT] =
         "INSERT INTO events (endpoint_id, event_id, type, release_id, channel,"
         " reported_ms, received_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -2089,8 +2103,44 @@ static int sq_endpoint_enroll(void *impl, const rg_endpoint_rec *e,
     sqlite3_bind_int64(st, 4, e->enrolled_ms);
     sqlite3_bind_int64(st, 5, e->last_seen_ms);
     bind_text(st, 6, e->installed_json[0] ? e->installed_json : "{}");
+    sqlite3_bind_int(st, 7, e->proven ? 1 : 0);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "endpoint enroll");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) == 0) {
+        rc = rg_err_field(err, RG_ECONFLICT, "endpoint_id",
+                          "endpoint '%s' is already enrolled: re-enrolling "
+                          "it needs its current token or an operator's "
+                          "identity reset",
+                          e->id);
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    return finish(q, rc, err);
+}
+
+static int sq_endpoint_reset_identity(void *impl, const char *id,
+                                      int64_t at_ms, const rg_audit_rec *audit,
+                                      rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_ENDPOINT_RESET, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, at_ms);
+    bind_text(st, 2, id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "endpoint identity reset");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) == 0) {
+        rc = rg_err_set(err, RG_ENOTFOUND, "endpoint '%s' not found", id);
         goto cleanup;
     }
     rc = audit_insert(q, audit, NULL, err);
@@ -2669,6 +2719,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .enroll_key_revoke = sq_enroll_key_revoke,
     .endpoint_enroll = sq_endpoint_enroll,
     .endpoint_flush = sq_endpoint_flush,
+    .endpoint_reset_identity = sq_endpoint_reset_identity,
     .endpoint_load = sq_endpoint_load,
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,

@@ -576,6 +576,20 @@ int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
     return s->ops->endpoint_enroll(s->impl, e, audit, err);
 }
 
+int rg_store_endpoint_reset_identity(rg_store *s, const char *id,
+                                     int64_t at_ms, const rg_audit_rec *audit,
+                                     rg_err *err)
+{
+    int rc;
+    if (!id || !*id || strlen(id) > RG_EPID_MAX)
+        return rg_err_field(err, RG_EINVAL, "id", "bad endpoint id");
+    if (!audit)
+        return rg_err_set(err, RG_EINVAL, "identity reset: audit required");
+    if ((rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->endpoint_reset_identity(s->impl, id, at_ms, audit, err);
+}
+
 int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
                             size_t n, rg_err *err)
 {

@@ -203,6 +203,7 @@ typedef struct rg_endpoint_rec {
     int64_t enrolled_ms;
     int64_t last_seen_ms;                  /* 0: never checked in */
     char installed_json[RG_ATTRS_MAX + 1]; /* last reported installed map, "{}" */
+    bool proven; /* enroll only: the caller verified the current token */
 } rg_endpoint_rec;
 
 /* A heartbeat's lasting part, flushed in batches (not one write per beat). */
@@ -408,9 +409,21 @@ int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
 
 /* --- endpoints -------------------------------------------------------- */
 /* Inserts the endpoint, or on re-enrollment replaces its token hash and
- * attributes (keeping last_seen and installed). */
+ * attributes (keeping last_seen and installed). An existing id is
+ * replaced only when e->proven (the caller verified the endpoint's current
+ * token) or after rg_store_endpoint_reset_identity (which this consumes);
+ * otherwise RG_ECONFLICT (field "endpoint_id") and nothing changes: an
+ * enrollment key alone never takes over an enrolled identity. */
 int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
                              const rg_audit_rec *audit, rg_err *err);
+/* An operator's action (schema 9): lets endpoint id be enrolled afresh
+ * once, by any valid enrollment key, without its current token (a
+ * reinstalled machine). The current token keeps working until then.
+ * Records at_ms and the audit row (required) in one transaction.
+ * RG_ENOTFOUND for an unknown id. */
+int rg_store_endpoint_reset_identity(rg_store *s, const char *id,
+                                     int64_t at_ms, const rg_audit_rec *audit,
+                                     rg_err *err);
 /* Updates last_seen_ms and installed_json of n endpoints in one
  * transaction; unknown ids are skipped. */
 int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,

@@ -50,6 +50,7 @@ static void every_documented_route_has_its_role(void **state)
         {"DELETE", "/v1/policies/3", RG_ROLE_OPERATOR},
         {"GET", "/v1/endpoints", RG_ROLE_VIEWER},
         {"GET", "/v1/endpoints/host-1", RG_ROLE_VIEWER},
+        {"POST", "/v1/endpoints/host-1/reset-identity", RG_ROLE_OPERATOR},
         {"GET", "/v1/audit", RG_ROLE_VIEWER},
         {"POST", "/v1/tokens", RG_ROLE_ADMIN},
         {"GET", "/v1/tokens", RG_ROLE_ADMIN},

@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 8);
+    assert_int_equal(rg_store_schema_version(f->s), 9);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 8);
+    assert_int_equal(rg_store_schema_version(f->s), 9);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -847,9 +847,36 @@ static void endpoints(void **state)
     assert_int_equal(seen.last.last_seen_ms, T0 + 50);
     assert_string_equal(seen.last.installed_json, "{\"det\":{\"release\":3}}");
 
-    /* Re-enrollment replaces token and attributes, keeps what was seen. */
+    /* An enrollment key alone never takes over an enrolled id. */
     e = endpoint("host-1", "t1-new", "macos");
     e.enrolled_ms = T0 + 60;
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "endpoint_id");
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
+    assert_string_not_equal(seen.last.token_hash, e.token_hash);
+
+    /* An operator's identity reset allows one fresh enrollment. */
+    rg_audit_rec ra = audit("endpoint.reset_identity", "endpoint:host-1", T0);
+    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "ghost", T0, &ra,
+                                                      &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "host-1", T0, NULL,
+                                                      &f->err),
+                     RG_EINVAL);
+    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "host-1", T0, &ra,
+                                                      &f->err),
+                     0);
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    e = endpoint("host-1", "t1-newer", "macos");
+    e.enrolled_ms = T0 + 60;
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err),
+                     RG_ECONFLICT); /* the reset was used up */
+
+    /* Re-enrollment with proof of the current token replaces token and
+     * attributes, keeps what was seen. */
+    e.proven = true;
     assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
     memset(&seen, 0, sizeof seen);
     assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
@@ -882,7 +909,7 @@ static void endpoints(void **state)
     assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
     assert_int_equal(seen.n, 2);
     assert_int_equal(seen.last.last_seen_ms, T0 + 50);
-    assert_int_equal(audit_rows(f), 1);
+    assert_int_equal(audit_rows(f), 2); /* the enrollment and the reset */
 }
 
 /* --- events ------------------------------------------------------------- */
@@ -1259,12 +1286,21 @@ static void migrates_old_schema(void **state)
     raw_sql(old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
                  "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
                  " 'legacy', 1, 2, '')");
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 8, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 8);
     assert_int_equal(rg_store_offer_check(s, "h1", 1, &f->err), 0);
     assert_int_equal(rg_store_offer_check(s, "h2", 1, &f->err), RG_ENOTFOUND);
     rg_store_close(s);
     assert_int_equal(user_version(old), 8);
+
+    /* 8 -> 9: no enrolled identity is reset: re-enrolling needs proof. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 9);
+    rg_endpoint_rec e = endpoint("h1", "new", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(s, &e, NULL, &f->err),
+                     RG_ECONFLICT);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 9);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
