@@ -4,6 +4,7 @@
 #include "common/json.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "model/activation.h"
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
@@ -420,8 +421,18 @@ static int write_entry(rg_buf *b, bool first, const char *channel,
      * that quarantined its digest applies it again (docs/agent.md). */
     if (rc == 0 && r->quarantine_lifted_ms)
         rc = rg_buf_adds(b, ",\"lift_quarantine\":true");
+    /* How it activates (model/activation.h): the agent knows how long
+     * applying -> healthy may take. */
     if (rc == 0)
-        rc = rg_buf_add(b, "}", 1);
+        rc = rg_buf_adds(b, ",\"activation\":{\"kind\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, rg_activation_name(r->activation));
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"max_s\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->activation_max_ms / 1000);
+    if (rc == 0)
+        rc = rg_buf_adds(b, "}}");
     return rc;
 }
 

@@ -248,9 +248,20 @@ static const char *const migration9[] = {
     NULL,
 };
 
+/* 10: how releases activate (model/activation.h) - kind 0 none, 1
+ * restart, 2 reboot, and the longest plausible applying -> healthy time.
+ * Existing releases: none, 120 s (the default of none). */
+static const char *const migration10[] = {
+    "ALTER TABLE releases ADD COLUMN activation INTEGER NOT NULL DEFAULT 0"
+    " CHECK (activation IN (0, 1, 2))",
+    "ALTER TABLE releases ADD COLUMN activation_max_ms INTEGER NOT NULL"
+    " DEFAULT 120000 CHECK (activation_max_ms > 0)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1, migration2, migration3, migration4, migration5, migration6,
-    migration7, migration8, migration9};
+    migration7, migration8, migration9, migration10};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -343,7 +354,8 @@ enum {
     " r.urgency, r.created_ms, r.created_by, r.preflight_status," \
     " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
     " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms," \
-    " r.metadata, r.quarantine_lifted_ms FROM releases r" \
+    " r.metadata, r.quarantine_lifted_ms, r.activation," \
+    " r.activation_max_ms FROM releases r" \
     " JOIN channels c ON c.id = r.channel_id" \
     " JOIN artifacts a ON a.sha256 = r.sha256"
 #define ROLLOUT_COLS \
@@ -401,7 +413,8 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO releases (channel_id, version, sha256, notes, urgency,"
         " created_ms, created_by, preflight_status, preflight_engine,"
         " preflight_corpus, preflight_timeout_s, preflight_memory_mb,"
-        " metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " metadata, activation, activation_max_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
@@ -1152,6 +1165,8 @@ static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
     if ((rc = COL_TEXT(st, 17, r, metadata)))
         return rc;
     r->quarantine_lifted_ms = sqlite3_column_int64(st, 18);
+    r->activation = sqlite3_column_int(st, 19);
+    r->activation_max_ms = sqlite3_column_int64(st, 20);
     return 0;
 }
 
@@ -1208,6 +1223,8 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     bind_text(st, 8, spec.engine[0] ? "pending" : "none");
     bind_spec(st, 9, &spec);
     bind_text(st, 13, r->metadata);
+    sqlite3_bind_int(st, 14, r->activation);
+    sqlite3_bind_int64(st, 15, r->activation_max_ms);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "release create");
         goto cleanup;

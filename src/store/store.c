@@ -3,6 +3,7 @@
 #include "store/backend.h"
 
 #include "common/crypto.h"
+#include "model/activation.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -295,6 +296,10 @@ int rg_store_release_create(rg_store *s, rg_release_rec *r,
         return rg_err_field(err, RG_EINVAL, "urgency",
                             "urgency '%s': must be standard or emergency",
                             r->urgency);
+    if (r->activation_max_ms == 0)
+        r->activation_max_ms = rg_activation_default_max_ms(r->activation);
+    if ((rc = rg_activation_check(r->activation, r->activation_max_ms, err)))
+        return rc;
     return s->ops->release_create(s->impl, r, audit, err);
 }
 

@@ -120,6 +120,12 @@ typedef struct rg_release_rec {
     /* When an operator lifted the quarantine of this release (schema 7):
      * agents that quarantined its digest apply it again. 0: never. */
     int64_t quarantine_lifted_ms;
+    /* How it activates (schema 10, model/activation.h), as its publisher
+     * declared: kind and the longest plausible applying -> healthy time.
+     * rg_store_release_create takes activation_max_ms 0 as the kind's
+     * default. Releases made before schema 10: none, 120 s. */
+    int activation; /* RG_ACTIVATION_NONE, _RESTART, _REBOOT */
+    int64_t activation_max_ms;
 } rg_release_rec;
 
 /* One stored root metadata version (schema 6). */

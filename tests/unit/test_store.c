@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/crypto.h"
+#include "model/activation.h"
 #include "store/backend.h"
 #include "store/store.h"
 
@@ -164,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 9);
+    assert_int_equal(rg_store_schema_version(f->s), 10);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 9);
+    assert_int_equal(rg_store_schema_version(f->s), 10);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -998,6 +999,48 @@ static void events(void **state)
     assert_int_equal(c.applying + c.healthy + c.failed, 0);
 }
 
+/* Activation: declared kind and max kept, 0 max takes the kind's
+ * default, bad kinds and maxima are refused before anything is written. */
+static void release_activation(void **state)
+{
+    fx *f = *state;
+    char sha[RG_HASH_HEX];
+    rg_release_rec r, got;
+    add_channel(f, "det");
+    add_artifact(f, "content", sha);
+    r = release_rec("det", 1, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
+    assert_int_equal(got.activation, RG_ACTIVATION_NONE);
+    assert_int_equal(got.activation_max_ms, 120000);
+    r = release_rec("det", 2, sha);
+    r.activation = RG_ACTIVATION_REBOOT;
+    r.activation_max_ms = 900000;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
+    assert_int_equal(got.activation, RG_ACTIVATION_REBOOT);
+    assert_int_equal(got.activation_max_ms, 900000);
+    r = release_rec("det", 3, sha);
+    r.activation = RG_ACTIVATION_RESTART;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(r.activation_max_ms, 600000);
+    r = release_rec("det", 4, sha);
+    r.activation = 7;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err),
+                     RG_EINVAL);
+    assert_string_equal(f->err.field, "activation.kind");
+    r = release_rec("det", 4, sha);
+    r.activation_max_ms = RG_ACTIVATION_MAX_MS_LIMIT + 1;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err),
+                     RG_EINVAL);
+    assert_string_equal(f->err.field, "activation.max_s");
+    int kind = -1;
+    assert_int_equal(rg_activation_parse("reboot", &kind, &f->err), 0);
+    assert_int_equal(kind, RG_ACTIVATION_REBOOT);
+    assert_string_equal(rg_activation_name(kind), "reboot");
+    assert_int_equal(rg_activation_parse("Reboot", &kind, &f->err), RG_EINVAL);
+}
+
 /* Offers: recorded once (the first time kept), checked per release and
  * per artifact digest; unknown endpoints and releases are refused. */
 static void offers(void **state)
@@ -1269,15 +1312,9 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(user_version(old), 6);
 
-    /* 6 -> 7: no release has had its quarantine lifted. (Releases are read
-     * here: the store's release columns are those of the latest schema.) */
+    /* 6 -> 7: no release has had its quarantine lifted. */
     assert_int_equal(rg__store_open_upto(old, 7, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 7);
-    assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
-    assert_string_equal(r.preflight_status, "none");
-    assert_string_equal(r.preflight.engine, "");
-    assert_string_equal(r.metadata, "");
-    assert_int_equal(r.quarantine_lifted_ms, 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 7);
 
@@ -1294,13 +1331,26 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 8);
 
     /* 8 -> 9: no enrolled identity is reset: re-enrolling needs proof. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 9, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 9);
     rg_endpoint_rec e = endpoint("h1", "new", "linux");
     assert_int_equal(rg_store_endpoint_enroll(s, &e, NULL, &f->err),
                      RG_ECONFLICT);
     rg_store_close(s);
     assert_int_equal(user_version(old), 9);
+
+    /* 9 -> 10: old releases activate at once (none, 120 s). */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 10);
+    assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
+    assert_string_equal(r.preflight_status, "none");
+    assert_string_equal(r.preflight.engine, "");
+    assert_string_equal(r.metadata, "");
+    assert_int_equal(r.quarantine_lifted_ms, 0);
+    assert_int_equal(r.activation, RG_ACTIVATION_NONE);
+    assert_int_equal(r.activation_max_ms, 120000);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 10);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
@@ -1441,6 +1491,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(release_activation, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(persists_across_reopen, fx_setup,
                                         fx_teardown),
