@@ -37,7 +37,8 @@ int rg_activation_check(int kind, int64_t max_ms, rg_err *err)
                             "activation kind %d is not one of none, restart, "
                             "reboot",
                             kind);
-    if (max_ms < RG_ACTIVATION_MAX_MS_MIN || max_ms > RG_ACTIVATION_MAX_MS_LIMIT)
+    if (max_ms < RG_ACTIVATION_MAX_MS_MIN ||
+        max_ms > RG_ACTIVATION_MAX_MS_LIMIT)
         return rg_err_field(err, RG_EINVAL, "activation.max_s",
                             "activation max %lld ms is not within 1 s..24 h",
                             (long long)max_ms);

@@ -11,8 +11,7 @@
 #include <jansson.h>
 #include <string.h>
 
-void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req,
-                                    rg_resp *resp)
+void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"reason", NULL};
     const char *reason = NULL;

@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "server/admin_token.h"
 #include "server/auth.h"
 #include "server/http.h"
 #include "server/orchestrator.h"
@@ -24,11 +25,14 @@
 
 static const char usage[] =
     "usage: rollgated init --data DIR\n"
+    "       rollgated admin-token --data DIR [--name NAME]\n"
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
     "\n"
     "  init                 create DIR (mode 0700), its database and an admin\n"
     "                       token named \"admin\", printed alone on the last "
     "line\n"
+    "  admin-token          offline recovery: add a non-expiring admin token\n"
+    "                       to DIR while no rollgated serves it (--help)\n"
     "  --data DIR           data directory (database, artifacts); required\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
@@ -238,8 +242,6 @@ static int cmd_init(const rg_server_config *cfg)
 {
     char db[PATH_MAX], secret[RG_HASH_HEX];
     rg_store *store = NULL;
-    rg_token_rec t;
-    rg_audit_rec audit;
     rg_err err;
     int status = 1;
     rg_err_clear(&err);
@@ -258,21 +260,8 @@ static int cmd_init(const rg_server_config *cfg)
     printf("created data directory %s\n", cfg->data_dir);
     printf("created database %s (schema version %d)\n", db,
            rg_store_schema_version(store));
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "admin");
-    snprintf(t.role, sizeof t.role, "admin");
-    snprintf(t.created_by, sizeof t.created_by, "system");
-    rg_auth_token_new(secret, t.hash);
-    memset(&audit, 0, sizeof audit);
-    audit.at_ms = rg_clock_now(rg_clock_system());
-    t.created_ms = audit.at_ms;
-    snprintf(audit.actor, sizeof audit.actor, "system");
-    snprintf(audit.role, sizeof audit.role, "system");
-    snprintf(audit.action, sizeof audit.action, "token.create");
-    snprintf(audit.target, sizeof audit.target, "token:admin");
-    snprintf(audit.reason, sizeof audit.reason, "rollgated init");
-    snprintf(audit.detail, sizeof audit.detail, "{\"role\":\"admin\"}");
-    if (rg_store_token_create(store, &t, &audit, &err) != 0)
+    if (rg_admin_token_issue(store, "admin", "rollgated init", secret, &err) !=
+        0)
         goto cleanup;
     printf("created admin token \"admin\" (shown once; keep it secret):\n");
     printf("%s\n", secret);
@@ -389,6 +378,8 @@ int main(int argc, char **argv)
      * back free tops above 1 MiB. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    if (argc > 1 && strcmp(argv[1], "admin-token") == 0)
+        return rg_admin_token_main(argc - 1, argv + 1);
     rg_server_config_defaults(&cfg);
     bool init = argc > 1 && strcmp(argv[1], "init") == 0;
     int rc = parse_flags(argc, argv, init ? 2 : 1, &cfg, &log_level);

@@ -485,13 +485,15 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_KEY_REVOKE] =
         "UPDATE enroll_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
     [ST_KEY_EXISTS] = "SELECT 1 FROM enroll_keys WHERE id = ?",
-    /* 1 when token ?1 is a usable admin token at ?2 and no other is. */
+    /* 1 when token ?1 is a usable admin token at ?2 and no other admin
+     * token is lasting: unrevoked and either never expiring or expiring
+     * after ?3 (store.h, RG_ADMIN_LASTING_MS). */
     [ST_TOKEN_ADMIN_CHECK] =
         "SELECT count(*) FROM tokens t WHERE t.id = ?1 AND t.role = 'admin'"
         " AND t.revoked_ms = 0 AND (t.expires_ms = 0 OR t.expires_ms > ?2)"
         " AND NOT EXISTS (SELECT 1 FROM tokens o WHERE o.id != ?1"
         " AND o.role = 'admin' AND o.revoked_ms = 0"
-        " AND (o.expires_ms = 0 OR o.expires_ms > ?2))",
+        " AND (o.expires_ms = 0 OR o.expires_ms > ?3))",
     [ST_ENDPOINT_UPSERT] =
         "INSERT INTO endpoints (id, token_hash, attrs_json, enrolled_ms,"
         " last_seen_ms, installed_json) VALUES (?, ?, ?, ?, ?, ?)"
@@ -1897,14 +1899,16 @@ static int sq_token_revoke(void *impl, int64_t id, int64_t now_ms,
         goto cleanup;
     sqlite3_bind_int64(last, 1, id);
     sqlite3_bind_int64(last, 2, now_ms);
+    sqlite3_bind_int64(last, 3, now_ms + RG_ADMIN_LASTING_MS);
     if ((rc = sqlite3_step(last)) != SQLITE_ROW) {
         rc = db_fail(q, rc, err, "token revoke");
         goto cleanup;
     }
     if (sqlite3_column_int64(last, 0) != 0) {
         rc = rg_err_set(err, RG_ECONFLICT,
-                        "token %lld is the last usable admin token; create "
-                        "another admin token before revoking it",
+                        "token %lld is the last usable admin token (no other "
+                        "admin token lasts: never expiring or valid for more "
+                        "than a day); create another before revoking it",
                         (long long)id);
         goto cleanup;
     }
@@ -2433,6 +2437,29 @@ static int sq_offer_artifact(void *impl, const char *endpoint_id,
     return pair_exists(impl, ST_OFFER_ARTIFACT, endpoint_id, sha256, 0, err);
 }
 
+static int sq_claim(void *impl, rg_err *err)
+{
+    sq *q = impl;
+    lock(q);
+    sqlite3_busy_timeout(q->db, 0);
+    int rc = exec_sql(q, "PRAGMA locking_mode = EXCLUSIVE", err);
+    if (rc == 0 && sqlite3_exec(q->db, "BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
+                                NULL) != SQLITE_OK) {
+        int code = sqlite3_extended_errcode(q->db);
+        if (!sqlite3_get_autocommit(q->db))
+            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(q->db, "PRAGMA locking_mode = NORMAL", NULL, NULL, NULL);
+        rc = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED
+                 ? rg_err_set(err, RG_ECONFLICT,
+                              "the database is in use by another process "
+                              "(a running rollgated?)")
+                 : db_fail(q, code, err, "claiming the database");
+    }
+    sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+    unlock(q);
+    return rc;
+}
+
 static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
                               const rg_transition *tr, const char *actor,
                               const char *evidence_json, rg_err *err)
@@ -2741,6 +2768,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
+    .claim = sq_claim,
     .offers_record = sq_offers_record,
     .offer_check = sq_offer_check,
     .offer_artifact = sq_offer_artifact,

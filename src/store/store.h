@@ -246,6 +246,11 @@ void rg_store_close(rg_store *s);
 /* Schema version after migrations (for tests and `rollgated --version`). */
 int rg_store_schema_version(rg_store *s);
 
+/* Takes the database for this process alone, until rg_store_close (for
+ * offline tools). RG_ECONFLICT, at once, when another process has it open
+ * (a running rollgated); the store is then usable as before. */
+int rg_store_claim(rg_store *s, rg_err *err);
+
 /* --- audit ------------------------------------------------------------ */
 /* The audit log is append-only: these two are the only audit calls, and
  * the SQLite schema (migration 5) refuses UPDATE and DELETE on it. */
@@ -390,8 +395,12 @@ int rg_store_token_list(rg_store *s,
                         int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                         rg_err *err);
 /* Sets revoked_ms; RG_ENOTFOUND for an unknown id, RG_ECONFLICT if already
- * revoked, or when it is the last admin token usable at now_ms (neither
- * revoked nor expired): nobody may lock every administrator out. */
+ * revoked, or when it is an admin token usable at now_ms and no other admin
+ * token is lasting (unrevoked, and never expiring or valid for more than
+ * RG_ADMIN_LASTING_MS after now_ms): nobody may lock every administrator
+ * out, not even a moment later when a short-lived token expires. The
+ * offline way back in is `rollgated admin-token --data DIR`. */
+#define RG_ADMIN_LASTING_MS (INT64_C(24) * 3600 * 1000)
 int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err);
 
