@@ -540,6 +540,8 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
                              target, resp);
         goto cleanup;
     }
+    if (rg_guard_events(srv, id, n_ev, resp) != 0)
+        goto cleanup;
     if (screen_events(srv, id, &sc, &err) < 0 ||
         record_events(srv, &sc, &err) < 0)
         goto fail;

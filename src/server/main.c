@@ -54,7 +54,12 @@ static const char usage[] =
     "                       after the burst (default 30)\n"
     "  --auth-audit-per-min N  failed authentications audited one by one per\n"
     "                       address and minute, the rest summarised (default 10)\n"
-    "  --rate-table N       addresses each limiter tracks (default 16384)\n"
+    "  --event-burst N      agent events per endpoint in a burst before 429\n"
+    "                       (default 256; 0: no limit)\n"
+    "  --events-per-min N   agent events per endpoint and minute after the\n"
+    "                       burst (default 120)\n"
+    "  --rate-table N       addresses (endpoints) each limiter tracks (default\n"
+    "                       16384)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
     "  --version            print the version\n"
     "  --help               print this help\n";
@@ -101,6 +106,8 @@ static bool flag_known(const char *f)
                                         "--auth-fail-burst",
                                         "--auth-fail-per-min",
                                         "--auth-audit-per-min",
+                                        "--event-burst",
+                                        "--events-per-min",
                                         "--rate-table",
                                         NULL};
     for (size_t i = 0; flags[i]; i++)
@@ -215,6 +222,12 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
                 cfg->auth_fail_per_min = (unsigned)n;
             else
                 cfg->auth_audit_per_min = (unsigned)n;
+        } else if (strcmp(f, "--event-burst") == 0 ||
+                   strcmp(f, "--events-per-min") == 0) {
+            bool burst = strcmp(f, "--event-burst") == 0;
+            if (parse_uint(v, burst ? 0 : 1, 1000000, &n) != 0)
+                return fail("event limit: expected 0..1000000, got '%s'", v);
+            *(burst ? &cfg->event_burst : &cfg->events_per_min) = (unsigned)n;
         } else if (strcmp(f, "--rate-table") == 0) {
             if (parse_uint(v, 8, 1u << 24, &n) != 0)
                 return fail("--rate-table: expected 8..16777216, got '%s'", v);

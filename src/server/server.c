@@ -28,6 +28,8 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->auth_fail_per_min = 30;
     cfg->rate_table = 16384;
     cfg->auth_audit_per_min = RG_GUARD_AUDIT_PER_MIN;
+    cfg->event_burst = 256;
+    cfg->events_per_min = 120;
 }
 
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)

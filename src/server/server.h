@@ -51,6 +51,10 @@ typedef struct rg_server_config {
     unsigned auth_audit_per_min; /* --auth-audit-per-min: failed
                                     authentications audited one by one per
                                     address and minute, default 10 */
+    unsigned event_burst;        /* --event-burst: agent events per endpoint
+                                    in a burst, default 256; 0: no limit */
+    unsigned events_per_min;     /* --events-per-min: after the burst,
+                                    default 120 */
 } rg_server_config;
 
 typedef struct rg_server {

@@ -509,9 +509,14 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_ENDPOINT_EXISTS] = "SELECT 1 FROM endpoints WHERE id = ?",
     [ST_ENDPOINT_RESET] =
         "UPDATE endpoints SET identity_reset_ms = ? WHERE id = ?",
+    /* At most ?9 rows per (endpoint, release, type): the analysis needs
+     * the first of each; the rest are acknowledged, not stored. */
     [ST_EVENT_INSERT] =
         "INSERT INTO events (endpoint_id, event_id, type, release_id, channel,"
-        " reported_ms, received_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " reported_ms, received_ms, detail)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE (SELECT count(*)"
+        " FROM events WHERE release_id = ?4 AND type = ?3"
+        " AND endpoint_id = ?1) < ?9"
         " ON CONFLICT (endpoint_id, event_id) DO NOTHING",
     [ST_EVENT_COUNTS] =
         "SELECT CASE WHEN type IN ('applying', 'healthy') THEN type"
@@ -2287,6 +2292,7 @@ static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
         sqlite3_bind_int64(st, 6, e->reported_ms);
         sqlite3_bind_int64(st, 7, e->received_ms);
         bind_text(st, 8, e->detail);
+        sqlite3_bind_int(st, 9, RG_EVENTS_PER_KIND);
         if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
             rc = db_fail(q, rc, err, "events");
             goto cleanup;

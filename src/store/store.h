@@ -467,9 +467,14 @@ int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
                            const rg_audit_rec *audit, rg_err *err);
 
 /* --- agent events ----------------------------------------------------- */
+/* Events stored per (endpoint, release, type), the first ones: what the
+ * health analysis reads (the first applying, healthy, failure). This
+ * bounds what one endpoint can write per release it was offered. */
+#define RG_EVENTS_PER_KIND 8
 /* Records n events in one transaction; an event whose (endpoint_id,
- * event_id) is already stored is skipped, so retries are idempotent.
- * *n_new (may be NULL) receives how many were new. */
+ * event_id) is already stored is skipped, so retries are idempotent, and
+ * so is one past RG_EVENTS_PER_KIND for its (endpoint, release, type).
+ * *n_new (may be NULL) receives how many were stored. */
 int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
                            size_t *n_new, rg_err *err);
 /* Every stored event for release_id, in the order received (received_ms,

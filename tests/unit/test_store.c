@@ -997,6 +997,23 @@ static void events(void **state)
 
     assert_int_equal(rg_store_event_counts(f->s, 999, &c, &f->err), 0);
     assert_int_equal(c.applying + c.healthy + c.failed, 0);
+
+    /* One endpoint writes at most RG_EVENTS_PER_KIND rows per release and
+     * type (h1 has 2 healthy for rel[1] already); the rest are skipped. */
+    rg_event_rec flood[2 * RG_EVENTS_PER_KIND];
+    for (int i = 0; i < 2 * RG_EVENTS_PER_KIND; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "f%d", i);
+        flood[i] = event("h1", id, "healthy", rel[1]);
+    }
+    assert_int_equal(rg_store_events_record(f->s, flood, 2 * RG_EVENTS_PER_KIND,
+                                            &n_new, &f->err),
+                     0);
+    assert_int_equal(n_new, RG_EVENTS_PER_KIND - 2);
+    rg_event_rec other = event("h1", "f-other", "failed", rel[1]);
+    assert_int_equal(rg_store_events_record(f->s, &other, 1, &n_new, &f->err),
+                     0);
+    assert_int_equal(n_new, 1); /* another type has its own room */
 }
 
 /* Activation: declared kind and max kept, 0 max takes the kind's
