@@ -54,7 +54,8 @@ enum {
     ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
      (uint64_t)(elig) << 40)
 
-#define SETTLE_S 600   /* simulated after a halt or completion */
+#define SETTLE_S 600   /* simulated after a halt or completion, plus the
+                          longest fault onset */
 #define COVERAGE_S 30  /* coverage sampling step */
 #define PROGRESS_S 300 /* progress line step */
 #define NO_PICK UINT32_MAX
@@ -111,6 +112,7 @@ typedef struct sim {
     rg_fixed_bake_ctx fb;
     /* outcome */
     int64_t halt_T, complete_T, first_crash_T, t99_T;
+    int64_t settle_s; /* simulated after a halt or completion */
     bool stop;
     bool trace;
     json_t *decisions;
@@ -743,6 +745,8 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     int64_t delay = max64(sc->apply_max_s, sc->healthy_max_s);
     delay = max64(delay, sc->crash_revert_s);
     delay = max64(delay, rg_fault_max_onset(sc));
+    /* delayed faults strike after the rollout ends too: watch them */
+    s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
     for (size_t w = 0; w < sc->plan.n_waves; w++)
         delay = max64(delay, wave_window_s(&sc->plan.waves[w]));
     s->wheel_n = (size_t)delay + 2;
@@ -828,8 +832,8 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
     if (progress_on && t % PROGRESS_S == 0)
         progress(s, T);
     if (t >= s->sc->duration_s ||
-        (s->halt_T >= 0 && T >= s->halt_T + SETTLE_S) ||
-        (s->complete_T >= 0 && T >= s->complete_T + SETTLE_S))
+        (s->halt_T >= 0 && T >= s->halt_T + s->settle_s) ||
+        (s->complete_T >= 0 && T >= s->complete_T + s->settle_s))
         s->stop = true;
     return rc;
 }
