@@ -495,6 +495,23 @@ static int record_events(rg_server *srv, const screened *sc, rg_err *err)
     return rc;
 }
 
+void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    char owner[RG_EPID_MAX + 1];
+    const char *reason = NULL;
+    if (bearer_hash(req, tok, &reason, &err) == 0) {
+        if (!rg_req_header(req, "Transfer-Encoding") ||
+            rg_fleet_token_owner(srv->fleet, tok, owner, &err) == 0)
+            return;
+        reason = "unknown token";
+    }
+    atomic_fetch_add(&st_rejected, 1);
+    rg_guard_auth_failed(srv, req, &err, reason, "", resp);
+}
+
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"endpoint_id", "installed", "events",

@@ -50,6 +50,14 @@
 
 void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* Called when a check-in's headers are in, before its body is read: fills
+ * resp with a 401 (audited and rate limited like any failed
+ * authentication) when the bearer token is missing or malformed, or when
+ * the body has no declared length (Transfer-Encoding) and the token
+ * belongs to no endpoint; such a body is then never read. Else leaves
+ * resp untouched: the handler authenticates fully. */
+void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);

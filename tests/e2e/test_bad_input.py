@@ -9,8 +9,9 @@ audited (action auth.failed): those rows are the one change allowed.
 Case fields: name, method, path, token (none | malformed | wrong | revoked |
 basic | viewer | operator | admin | agent | agent2), body (JSON) | raw
 (text) | raw_b64, headers, transport ("headers-only": declare `size` bytes
-and send none; "chunked": stream `size` bytes chunked), status, code, field
-or field_prefix. Strings "$name" in path or body are fixture values.
+and send none; "chunked": stream `size` bytes chunked; "head-lines": send
+the header lines `head_lines` verbatim, repeated names included, then
+`raw`), status, code, field or field_prefix. Strings "$name" in path or body are fixture values.
 # ctest-labels: foundation
 """
 import base64
@@ -83,8 +84,11 @@ def raw_transport(srv, case, hdrs):
     try:
         lines = ["%s %s HTTP/1.1" % (case["method"], case["path"]), "Host: 127.0.0.1"]
         lines += ["%s: %s" % kv for kv in hdrs.items()]
-        size = case["size"]
-        if case["transport"] == "headers-only":
+        size = case.get("size", 0)
+        if case["transport"] == "head-lines":
+            lines += case["head_lines"]
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n" + case["raw"]).encode())
+        elif case["transport"] == "headers-only":
             lines.append("Content-Length: %d" % size)
             s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         else:
