@@ -121,6 +121,13 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
                                 "hex digits", line);
         return set_str(&c->root_sha256, v, line, err);
     }
+    if (strcmp(k, "insecure") == 0) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return rg_err_field(err, RG_EINVAL, k,
+                                "line %d: 'insecure' must be true or false", line);
+        c->insecure = strcmp(v, "true") == 0;
+        return 0;
+    }
     if (strcmp(k, "clock_skew") == 0)
         return set_seconds(&c->clock_skew_ms, k, v, 0, 86400, line, err);
     if (strcmp(k, "state_dir") == 0)

@@ -42,7 +42,7 @@ typedef struct agentd {
     int failures, followups;
     int64_t interval_ms, next_checkin;
     rg_root root;
-    enum { TRUST_NONE, TRUST_PINNED, TRUST_PENDING } trust;
+    enum { TRUST_INSECURE, TRUST_PINNED, TRUST_PENDING, TRUST_REFUSING } trust;
 } agentd;
 
 static int wake_pipe[2] = {-1, -1};
@@ -235,11 +235,23 @@ static int load_trust(agentd *d, rg_err *err)
     }
     if (rc != 0)
         return rc;
-    d->trust = pinned ? TRUST_PINNED : TRUST_NONE;
-    if (!pinned)
-        rg_warn("trust: no root configured: releases are applied WITHOUT "
-                "signature verification (insecure; see docs/signing.md)");
-    return 0;
+    d->trust = pinned ? TRUST_PINNED : d->conf->insecure ? TRUST_INSECURE
+                                                         : TRUST_REFUSING;
+    if (d->trust == TRUST_INSECURE)
+        rg_warn("trust: no root pinned and insecure = true: releases are "
+                "applied WITHOUT signature verification (development only; "
+                "see docs/signing.md)");
+    else if (d->trust == TRUST_REFUSING)
+        rg_error("trust: no root pinned (root, root_sha256): refusing to apply "
+                 "any release; set insecure = true only for development "
+                 "(docs/agent.md)");
+    else if (d->conf->insecure)
+        rg_warn("trust: a root is pinned: insecure = true is ignored");
+    return rg_agent_trust_mode_write(d->conf->state_dir,
+                                     d->trust == TRUST_PINNED     ? "pinned"
+                                     : d->trust == TRUST_INSECURE ? "insecure"
+                                                                  : "refusing",
+                                     err);
 }
 
 /* True when some desired release is not its channel's active one. */
@@ -262,7 +274,7 @@ static bool trust_ready(agentd *d)
     rg_err e;
     if (d->trust == TRUST_PENDING && load_trust(d, &e) != 0)
         rg_error("trust: %s", e.msg);
-    if (d->trust == TRUST_PENDING)
+    if (d->trust == TRUST_PENDING || d->trust == TRUST_REFUSING)
         return false;
     if (d->trust == TRUST_PINNED && something_new(d) &&
         rg_agent_trust_update(d->conf, &d->client, &d->root, &e) != 0)
@@ -276,6 +288,7 @@ static void checkin(agentd *d)
     rg_err e;
     int64_t mono = rg_monotonic_ms();
     int rc = rg_checkin(d->conf, &d->client, &d->outbox,
+                        d->trust == TRUST_INSECURE,
                         rg_clock_now(rg_clock_system()), &r, &e);
     if (rc != 0) {
         d->failures++;

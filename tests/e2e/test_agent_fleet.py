@@ -50,6 +50,7 @@ class Agent:
                     "endpoint_id = %s\nos = linux\nos_version = 6\narch = x86_64\n"
                     "tags = %s\ninterval = 0.5\nbackoff_max = 1\ntimeout = 5\n"
                     "max_starts = %d\nsettle = 2.5\ntrial_deadline = 120\n"
+                    "insecure = true\n"  # unsigned releases (no root pinned)
                     "[channel detections]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
                     "probe = cmp -s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"

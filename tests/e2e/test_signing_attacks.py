@@ -52,6 +52,7 @@ class Proxy:
         self.serve = None
         self.acked_failed = []
         self.checkins = 0
+        self.requests = {}  # endpoint id -> every check-in body it sent
         self.lock = threading.Lock()
         proxy = self
 
@@ -97,6 +98,7 @@ class Proxy:
         acks = set(resp.get("acks", []))
         with self.lock:
             self.checkins += 1
+            self.requests.setdefault(req.get("endpoint_id"), []).append(req)
             for ev in req.get("events", []):
                 if ev.get("type") == "failed" and ev.get("id") in acks:
                     self.acked_failed.append((req.get("endpoint_id"), ev))
@@ -125,7 +127,8 @@ def cli(srv, *args, ok=True):
 
 
 class Agent:
-    def __init__(self, srv, proxy, key, eid, pin_lines, tags="", channel_lines=""):
+    def __init__(self, srv, proxy, key, eid, pin_lines, tags="", channel_lines="",
+                 args=()):
         self.id = eid
         self.dir = os.path.join(srv.tmp, eid)
         self.state = os.path.join(self.dir, "state")
@@ -139,7 +142,8 @@ class Agent:
                     % (proxy.port, key, self.state, eid, tags, pin_lines, channel_lines))
         self.log_path = os.path.join(self.dir, "agent.log")
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([rg.binary("rollgate-agent"), "--config", self.conf],
+        self.proc = subprocess.Popen([rg.binary("rollgate-agent"), "--config", self.conf]
+                                     + list(args),
                                      stdout=self.log, stderr=self.log)
 
     def stop(self):
