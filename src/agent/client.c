@@ -178,6 +178,94 @@ cleanup:
     return rc;
 }
 
+/* One part of u as a new string (curl_free), or NULL. */
+static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
+{
+    char *s = NULL;
+    return curl_url_get(u, what, &s, flags) == CURLUE_OK ? s : NULL;
+}
+
+/* True when a and b are the same string (both NULL counts). */
+static bool same_part(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Scheme, host and port of u and base (default ports filled in): equal? */
+static bool same_origin(CURLU *u, CURLU *base)
+{
+    static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST,
+                                      CURLUPART_PORT};
+    bool same = true;
+    for (size_t i = 0; same && i < sizeof parts / sizeof parts[0]; i++) {
+        char *a = url_part(u, parts[i], CURLU_DEFAULT_PORT);
+        char *b = url_part(base, parts[i], CURLU_DEFAULT_PORT);
+        same = a && same_part(a, b);
+        curl_free(a);
+        curl_free(b);
+    }
+    return same;
+}
+
+/* Sets u to the base URL with a path ending in '/' (a directory that
+ * relative references resolve under, as the server's paths extend it). */
+static bool set_base_dir(CURLU *u, const char *base)
+{
+    char dir[1100];
+    if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
+        return false;
+    char *path = url_part(u, CURLUPART_PATH, 0);
+    bool ok = path && snprintf(dir, sizeof dir, "%s%s", path,
+                               path[0] && path[strlen(path) - 1] == '/' ? "" : "/") <
+                          (int)sizeof dir;
+    curl_free(path);
+    return ok && curl_url_set(u, CURLUPART_PATH, dir, 0) == CURLUE_OK;
+}
+
+int rg_client_resolve(const rg_client *c, const char *ref, char *out,
+                      size_t cap, bool *origin, rg_err *err)
+{
+    CURLU *base = curl_url(), *u = curl_url();
+    char *s = NULL, *user = NULL, *scheme = NULL;
+    int rc = 0;
+    *origin = false;
+    if (!base || !u) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    /* "/v1/..." is a path under the server's base URL (which may have a
+     * path of its own); anything else resolves as RFC 3986 says. */
+    const char *rel = ref[0] == '/' && ref[1] != '/' ? ref + 1 : ref;
+    if (curl_url_set(base, CURLUPART_URL, c->base, 0) != CURLUE_OK ||
+        !set_base_dir(u, c->base) ||
+        curl_url_set(u, CURLUPART_URL, rel, 0) != CURLUE_OK ||
+        !(s = url_part(u, CURLUPART_URL, 0))) {
+        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s' is not a url",
+                          ref);
+        goto cleanup;
+    }
+    user = url_part(u, CURLUPART_USER, 0);
+    scheme = url_part(u, CURLUPART_SCHEME, 0);
+    if (user || !scheme ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s': only http(s) "
+                          "without user information", ref);
+        goto cleanup;
+    }
+    if (snprintf(out, cap, "%s", s) >= (int)cap) {
+        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s' too long", ref);
+        goto cleanup;
+    }
+    *origin = same_origin(u, base);
+cleanup:
+    curl_free(s);
+    curl_free(user);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    curl_url_cleanup(base);
+    return rc;
+}
+
 typedef struct download {
     int fd;
     int64_t have;   /* bytes in the part file */
@@ -254,10 +342,16 @@ int rg_client_download(rg_client *c, const char *url_path,
         goto cleanup;
     }
     if (d.have < want->size) {
-        snprintf(url, sizeof url, "%s%s", c->base, url_path);
-        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
-        hdrs = curl_slist_append(hdrs, bearer);
+        bool origin = false;
+        if ((rc = rg_client_resolve(c, url_path, url, sizeof url, &origin,
+                                    err)) != 0)
+            goto cleanup;
+        if (origin) { /* the endpoint's token goes to its server only */
+            snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+            hdrs = curl_slist_append(hdrs, bearer);
+        }
         curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         if (d.have > 0) {

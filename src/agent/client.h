@@ -11,6 +11,8 @@
 #include "verify.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RG_CLIENT_MAX_JSON (4 << 20) /* cap on a JSON response body */
@@ -50,7 +52,16 @@ int rg_client_post(rg_client *c, const char *path, const json_t *body,
  * as rg_client_post. */
 int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err);
 
-/* Downloads url_path (relative to base) into part_path, resuming from
+/* Resolves ref (a path such as /v1/agent/artifacts/<sha256>, or an
+ * absolute URL) against the server's base URL with libcurl's URL parser,
+ * never by concatenation, into out (cap bytes). Sets *origin when the
+ * result has the base's scheme, host and port. Returns 0, or RG_EINVAL for
+ * what is not an http(s) URL, carries user information, or exceeds cap. */
+int rg_client_resolve(const rg_client *c, const char *ref, char *out,
+                      size_t cap, bool *origin, rg_err *err);
+
+/* Downloads url_path (resolved by rg_client_resolve: the bearer token is
+ * sent only when it is on the server's origin) into part_path, resuming from
  * the bytes already there with `Range: bytes=N-`, refusing anything
  * larger than want->size or c->max_artifact, then fsyncs and verifies it
  * (rg_agent_verify_file). A part file that fails verification is removed.
