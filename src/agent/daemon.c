@@ -93,7 +93,7 @@ static channel *find_channel(agentd *d, const char *name, rg_err *err)
 static rg_trial_env trial_env(agentd *d, channel *c)
 {
     return (rg_trial_env){d->conf->state_dir, &c->slots, &d->outbox,
-                          d->conf->max_starts};
+                          d->conf->max_starts, NULL};
 }
 
 static rg_apply_env apply_env(agentd *d)

@@ -32,7 +32,7 @@ static json_t *channel_json(const char *state_dir, const char *name)
     if (rg_slots_open(&s, state_dir, name, NULL) != 0 ||
         rg_outbox_open(&ob, state_dir, NULL) != 0)
         return NULL;
-    rg_trial_env te = {state_dir, &s, &ob, 0};
+    rg_trial_env te = {state_dir, &s, &ob, 0, NULL};
     rg_slot_id a = rg_slots_active(&s);
     json_t *trial = json_null();
     if (rg_trial_load(&te, &t, NULL) == 0) {
