@@ -21,6 +21,7 @@ int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
         return rg_err_set(err, RG_EINVAL, "server url too long");
     c->timeout_ms = timeout_ms;
     c->max_artifact = max_artifact;
+    c->min_rate = 1;
     c->curl = curl_easy_init();
     if (!c->curl)
         return rg_err_set(err, RG_EINTERNAL, "curl_easy_init failed");
@@ -37,9 +38,24 @@ int rg_client_set_ca(rg_client *c, const char *path, rg_err *err)
     return 0;
 }
 
-/* TLS settings every request shares: verification always on. */
-static void set_tls(rg_client *c, CURL *h)
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
 {
+    rg_client *c = ud;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return c->progress(c->progress_ud);
+}
+
+/* Settings every request shares: TLS verification always on, the
+ * progress callback, no signals. */
+static void set_common(rg_client *c, CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (c->progress) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file[0])
@@ -103,8 +119,7 @@ int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    set_tls(c, h);
+    set_common(c, h);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
@@ -155,8 +170,7 @@ int rg_client_post(rg_client *c, const char *path, const json_t *body,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    set_tls(c, h);
+    set_common(c, h);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
@@ -361,13 +375,11 @@ int rg_client_download(rg_client *c, const char *url_path,
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-        /* A stall (under 1 byte/s for the timeout) aborts; slow but
-         * moving downloads of big artifacts are allowed to finish. */
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        /* Under min_rate for the timeout: cut, resumed at the next try. */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->min_rate);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                          (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        set_tls(c, h);
+        set_common(c, h);
         CURLcode cc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -58,6 +58,8 @@ typedef struct rg_agent_config {
     int64_t backoff_max_ms;   /* cap of the exponential backoff */
     int64_t timeout_ms;       /* per HTTP request */
     int64_t max_artifact;     /* bytes; larger artifacts are refused */
+    int64_t min_rate;         /* bytes/s a download must keep up over
+                                 timeout_ms, else it is cut (and resumed) */
     int64_t trial_deadline_ms;/* unconfirmed trial reverts after this */
     int64_t settle_ms;        /* a supervised consumer must stay up this long */
     int max_starts;           /* K: failed starts before reverting */

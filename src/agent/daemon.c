@@ -22,6 +22,7 @@
 #define MAX_CH (RG_AGENT_MAX_CHANNELS + RG_CHECKIN_MAX_DESIRED)
 #define TICK_MS 1000 /* trial and consumer checks while something is on trial */
 #define FOLLOWUPS 3  /* quick check-ins in a row to deliver fresh events */
+#define BUSY_TICK_MS 250 /* supervision while a transfer runs, at most this often */
 
 typedef struct channel {
     rg_slots slots;
@@ -41,6 +42,7 @@ typedef struct agentd {
     size_t nch;
     int failures, followups;
     int64_t interval_ms, next_checkin;
+    int64_t busy_tick; /* monotonic ms of the last tick during a transfer */
     rg_root root;
     enum { TRUST_INSECURE, TRUST_PINNED, TRUST_PENDING, TRUST_REFUSING } trust;
 } agentd;
@@ -192,6 +194,23 @@ static void tick_channels(agentd *d)
             rg_consumer_tick(&c->consumer, &te, mono, ae.now_ms, &e) != 0)
             rg_error("channel '%s': consumer: %s", c->slots.name, e.msg);
     }
+}
+
+/* Called by the client throughout every transfer (client.h): consumers
+ * stay supervised and trials judged while a download trickles, and a
+ * stop request aborts the transfer (its bytes are kept for a resume). */
+static int during_transfer(void *ud)
+{
+    agentd *d = ud;
+    int64_t mono = rg_monotonic_ms();
+    if (stop_requested)
+        return 1;
+    if (mono - d->busy_tick >= BUSY_TICK_MS) {
+        d->busy_tick = mono;
+        reap(d);
+        tick_channels(d);
+    }
+    return 0;
 }
 
 static void apply_all(agentd *d)
@@ -380,6 +399,9 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     if (conf->ca_file &&
         (rc = rg_client_set_ca(&d.client, conf->ca_file, err)) != 0)
         goto cleanup;
+    d.client.min_rate = conf->min_rate;
+    d.client.progress = during_transfer;
+    d.client.progress_ud = &d;
     if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
         goto cleanup;
     if (!opts->offline && (rc = load_trust(&d, err)) != 0)
