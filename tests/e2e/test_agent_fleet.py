@@ -18,10 +18,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import rg
 from rg import expect
+from mitm import wait_for
 
 N = 20
 K = 3
@@ -103,17 +103,6 @@ class Agent:
                 return f.read()
         except OSError:
             return None
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise rg.Failure("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def release(srv, version, content):

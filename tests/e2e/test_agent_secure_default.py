@@ -1,7 +1,7 @@
 """Secure by default (issue 11, item 6; docs/agent.md): an agent with no
 pinned root applies nothing unless it is told it runs insecure.
 
-Through the check-in proxy of tests/e2e/test_signing_attacks.py, an
+Through the check-in proxy of tests/e2e/mitm.py, an
 unsigned release is offered to three real agents without a root:
 
 - "strict" (no `insecure`): checks in, is offered the release, applies
@@ -15,7 +15,7 @@ import subprocess
 
 import rg
 from rg import expect
-from test_signing_attacks import HOLD, Agent, Proxy, wait_for
+from mitm import Agent, Proxy, publish, rollout, wait_for
 
 
 def sent(proxy, eid):
@@ -27,21 +27,12 @@ def main():
     with rg.Server() as srv:
         srv.start()
         proxy = Proxy(srv.port)
-        st, b = srv.request("POST", "/v1/channels", {"name": "detections"})
-        expect(st == 201, "channel", st, b)
-        st, art = srv.upload(b"rule one\n" * 10)
-        expect(st in (200, 201), "artifact", st, art)
-        st, rel = srv.request("POST", "/v1/releases", {
-            "channel": "detections", "version": 1, "artifact": art["sha256"],
-            "notes": "unsigned", "urgency": "standard"})
-        expect(st == 201, "unsigned release", st, rel)
-        st, b = srv.request("POST", "/v1/rollouts", {"release": rel["id"], "plan": HOLD})
-        expect(st == 201, "rollout", st, b)
-        st, key = srv.request("POST", "/v1/enrollment-keys", {})
-        expect(st == 201, "enrollment key", st, key)
-        agents = [Agent(srv, proxy, key["key"], "strict", ""),
-                  Agent(srv, proxy, key["key"], "dev", "insecure = true\n"),
-                  Agent(srv, proxy, key["key"], "flag", "", args=["--insecure"])]
+        rels, key = publish(srv, [b"rule one\n" * 10])
+        rel = rels[1]
+        rollout(srv, rel)
+        agents = [Agent(srv, proxy, key, "strict", ""),
+                  Agent(srv, proxy, key, "dev", "insecure = true\n"),
+                  Agent(srv, proxy, key, "flag", "", args=["--insecure"])]
         strict, dev, flag = agents
         try:
             for a in (dev, flag):

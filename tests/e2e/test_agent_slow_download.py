@@ -3,7 +3,7 @@ docs/agent.md "Downloads").
 
 A real agent (no root, `insecure = true`) supervises the sample consumer
 on v1. v2 is then offered, and the check-in proxy of
-tests/e2e/test_signing_attacks.py serves its artifact at 3 bytes/s, far
+tests/e2e/mitm.py serves its artifact at 3 bytes/s, far
 under the agent's `min_rate`:
 
 1. while the download trickles, the consumer is killed and the agent
@@ -21,9 +21,8 @@ import time
 
 import rg
 from rg import expect
-from test_signing_attacks import HOLD, Agent, Proxy, wait_for
-
-CONSUMER = os.path.join(rg.SOURCE_DIR, "tests", "e2e", "consumer", "consumer.sh")
+from mitm import CONSUMER_LINES, Agent, Proxy, abort, publish, wait_for
+from mitm import rollout as start_rollout
 
 
 class Trickle:
@@ -84,40 +83,23 @@ def main():
     with rg.Server() as srv:
         srv.start()
         proxy = Proxy(srv.port)
-        st, b = srv.request("POST", "/v1/channels", {"name": "detections"})
-        expect(st == 201, "channel", st, b)
-        rels, blobs = {}, {}
-        for v in (1, 2, 3):
-            data = (b"rule %d\n" % v) * 100
-            st, art = srv.upload(data)
-            expect(st in (200, 201), "artifact", st, art)
-            blobs[art["sha256"]] = data
-            st, rels[v] = srv.request("POST", "/v1/releases", {
-                "channel": "detections", "version": v, "artifact": art["sha256"],
-                "notes": "v%d" % v, "urgency": "standard"})
-            expect(st == 201, "release", st, rels[v])
-        st, key = srv.request("POST", "/v1/enrollment-keys", {})
-        expect(st == 201, "enrollment key", st, key)
-
-        def rollout(v):
-            st, b = srv.request("POST", "/v1/rollouts", {"release": rels[v]["id"],
-                                                         "plan": HOLD})
-            expect(st == 201, "rollout v%d" % v, st, b)
-            return b["id"]
+        contents = [(b"rule %d\n" % v) * 100 for v in (1, 2, 3)]
+        rels, key = publish(srv, contents)
+        blobs = {rels[v]["sha256"]: contents[v - 1] for v in rels}
+        rollout = lambda v: start_rollout(srv, rels[v])  # noqa: E731
 
         def active():
             return ((agent.channel() or {}).get("active") or {}).get("release")
 
-        agent = Agent(srv, proxy, key["key"], "slow",
+        agent = Agent(srv, proxy, key, "slow",
                       "insecure = true\ntimeout = 15\nmin_rate = 1024\nsettle = 1\n",
-                      channel_lines="consumer = exec %s \"$RG_CONTENT\" "
-                      "\"$RG_STATE_DIR/running\"\n" % CONSUMER)
+                      channel_lines=CONSUMER_LINES)
         try:
             ro = rollout(1)
             wait_for(lambda: active() == rels[1]["id"] and
                      agent.channel()["trial"] is None, 60, "v1 applied")
             consumer = wait_for(lambda: children(agent.proc.pid), 30, "consumer up")[0]
-            srv.request("POST", "/v1/rollouts/%d/abort" % ro, {"reason": "next"})
+            abort(srv, ro)
 
             # 1. v2 trickles; the consumer dies and is restarted meanwhile.
             trickle = Trickle(blobs)
@@ -141,7 +123,7 @@ def main():
             expect(first > 0 and 0 < start <= first, "resumed after the bytes received",
                    first, ranges)
             print("cut after %d bytes, resumed with %s" % (first, ranges[0]))
-            srv.request("POST", "/v1/rollouts/%d/abort" % ro, {"reason": "next"})
+            abort(srv, ro)
 
             # 3. SIGTERM during a trickling download ends the agent.
             n = len(trickle.sent)

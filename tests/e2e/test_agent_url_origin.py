@@ -1,7 +1,7 @@
 """The endpoint's token goes only to its server (issue 11, item 13;
 docs/agent.md "Artifact URLs").
 
-Through the check-in proxy of tests/e2e/test_signing_attacks.py, a real
+Through the check-in proxy of tests/e2e/mitm.py, a real
 agent is offered its release with a rewritten `url`; a second HTTP server
 ("elsewhere") records every request it gets and serves the artifact:
 
@@ -19,7 +19,7 @@ import threading
 
 import rg
 from rg import expect
-from test_signing_attacks import HOLD, Agent, Proxy, wait_for
+from mitm import Agent, Proxy, publish, rollout, wait_for
 
 
 class Elsewhere:
@@ -55,25 +55,16 @@ def main():
         proxy = Proxy(srv.port)
         data = b"rule one\n" * 10
         other = Elsewhere(data)
-        st, b = srv.request("POST", "/v1/channels", {"name": "detections"})
-        expect(st == 201, "channel", st, b)
-        st, art = srv.upload(data)
-        expect(st in (200, 201), "artifact", st, art)
-        st, rel = srv.request("POST", "/v1/releases", {
-            "channel": "detections", "version": 1, "artifact": art["sha256"],
-            "notes": "v1", "urgency": "standard"})
-        expect(st == 201, "release", st, rel)
-        st, b = srv.request("POST", "/v1/rollouts", {"release": rel["id"], "plan": HOLD})
-        expect(st == 201, "rollout", st, b)
-        st, key = srv.request("POST", "/v1/enrollment-keys", {})
-        expect(st == 201, "enrollment key", st, key)
+        rels, key = publish(srv, [data])
+        rel = rels[1]
+        rollout(srv, rel)
 
         def with_url(url):
             return lambda d: "detections" in d and d["detections"].__setitem__("url", url)
 
         at = "@127.0.0.1:%d/x" % other.port
         proxy.rewrite = with_url(at)
-        agent = Agent(srv, proxy, key["key"], "url-1", "insecure = true\n")
+        agent = Agent(srv, proxy, key, "url-1", "insecure = true\n")
         try:
             # 1. Parsed as a path on the agent's own server: 404 there.
             wait_for(lambda: "http 404: no route for GET /@127.0.0.1:%d/x" % other.port
@@ -83,7 +74,7 @@ def main():
 
             # 2. Another origin: fetched there, without the token.
             proxy.rewrite = with_url("http://127.0.0.1:%d/v1/agent/artifacts/%s"
-                                     % (other.port, art["sha256"]))
+                                     % (other.port, rel["sha256"]))
             wait_for(lambda: ((agent.channel() or {}).get("active") or {}).get(
                 "release") == rel["id"], 60, "applied from the other origin")
             expect(other.seen and all("authorization" not in {k.lower() for k in h}
