@@ -93,6 +93,13 @@ static rg_hook_env hook_env(const rg_apply_env *env, const rg_slots *s,
     };
 }
 
+/* The trial environment of channel s (the system's time since boot). */
+static rg_trial_env trial_env(const rg_apply_env *env, rg_slots *s)
+{
+    return (rg_trial_env){env->conf->state_dir, s, env->outbox,
+                          env->conf->max_starts, NULL};
+}
+
 static unsigned hook_timeout(const rg_apply_env *env)
 {
     int64_t s = env->conf->timeout_ms / 1000;
@@ -315,8 +322,8 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
         return 0;
     }
     rg_slot_id ina = rg_slots_other(rg_slots_active(s));
-    rc = rg_trial_begin(&(rg_trial_env){env->conf->state_dir, s, env->outbox,
-                                        env->conf->max_starts},
+    rg_trial_env te = trial_env(env, s);
+    rc = rg_trial_begin(&te,
                         &d->want, ina, env->now_ms, env->conf->trial_deadline_ms, err);
     if (rc != 0)
         return rc;
@@ -351,7 +358,7 @@ static int leave_trial(const rg_apply_env *env, rg_slots *s, const rg_desired *d
                        const rg_trial *t, const rg_artifact_want *good,
                        rg_apply_result *result, rg_err *err)
 {
-    rg_trial_env te = {env->conf->state_dir, s, env->outbox, env->conf->max_starts};
+    rg_trial_env te = trial_env(env, s);
     char why[96];
     bool ok = false;
     int rc = check_back(env, s, d, good, &ok, err);
@@ -378,7 +385,7 @@ static int switch_back(const rg_apply_env *env, rg_slots *s, const rg_desired *d
                        const rg_artifact_want *have, rg_apply_result *result,
                        rg_err *err)
 {
-    rg_trial_env te = {env->conf->state_dir, s, env->outbox, env->conf->max_starts};
+    rg_trial_env te = trial_env(env, s);
     rg_slot_id back = rg_slots_other(rg_slots_active(s));
     bool ok = false;
     int rc = check_back(env, s, d, have, &ok, err);
@@ -432,7 +439,7 @@ static int quarantine_gate(const rg_apply_env *env, rg_slots *s,
 static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
                        bool staged, rg_apply_result *result, rg_err *err)
 {
-    rg_trial_env te = {env->conf->state_dir, s, env->outbox, env->conf->max_starts};
+    rg_trial_env te = trial_env(env, s);
     rg_artifact_want act, ina;
     rg_trial t;
     *result = RG_APPLY_IDLE;
@@ -524,7 +531,7 @@ int rg_apply_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
 int rg_apply_trial_tick(const rg_apply_env *env, rg_slots *s,
                         int64_t consumer_up_ms, bool *ended, rg_err *err)
 {
-    rg_trial_env te = {env->conf->state_dir, s, env->outbox, env->conf->max_starts};
+    rg_trial_env te = trial_env(env, s);
     rg_trial t;
     char content[RG_PATH_MAX];
     *ended = false;

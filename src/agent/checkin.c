@@ -139,8 +139,8 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
 }
 
 int rg_checkin(const rg_agent_config *conf, rg_client *client,
-               rg_outbox *outbox, int64_t now_ms, rg_checkin_result *r,
-               rg_err *err)
+               rg_outbox *outbox, bool insecure, int64_t now_ms,
+               rg_checkin_result *r, rg_err *err)
 {
     json_t *body = NULL, *resp = NULL, *events = NULL;
     int rc = 0;
@@ -155,7 +155,8 @@ int rg_checkin(const rg_agent_config *conf, rg_client *client,
     r->sent = json_array_size(events);
     body = json_pack("{ss so sO}", "endpoint_id", conf->endpoint_id, "installed",
                      rg_checkin_installed(conf->state_dir), "events", events);
-    if (!body) {
+    if (!body || (insecure && json_object_set_new(body, "insecure",
+                                                  json_true()) != 0)) {
         rc = rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
         goto cleanup;
     }

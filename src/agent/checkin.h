@@ -29,13 +29,15 @@ typedef struct rg_checkin_result {
     size_t sent, acked;                       /* events */
 } rg_checkin_result;
 
-/* Enrolls if needed and checks in once. On success fills r (release with
- * rg_checkin_result_release) and records the contact; on failure records
- * the error in contact.json. A 401 drops the stored token so the next
- * call enrolls again. Returns 0 or an rg_code (RG_EUNAVAIL: unreachable). */
+/* Enrolls if needed and checks in once; insecure (the agent applies
+ * unverified releases) adds "insecure": true to the check-in. On success
+ * fills r (release with rg_checkin_result_release) and records the
+ * contact; on failure records the error in contact.json. A 401 drops the
+ * stored token so the next call enrolls again. Returns 0 or an rg_code
+ * (RG_EUNAVAIL: unreachable). */
 int rg_checkin(const rg_agent_config *conf, rg_client *client,
-               rg_outbox *outbox, int64_t now_ms, rg_checkin_result *r,
-               rg_err *err);
+               rg_outbox *outbox, bool insecure, int64_t now_ms,
+               rg_checkin_result *r, rg_err *err);
 
 void rg_checkin_result_release(rg_checkin_result *r);
 

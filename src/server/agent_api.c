@@ -515,7 +515,7 @@ void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"endpoint_id", "installed", "events",
-                                          NULL};
+                                          "insecure", NULL};
     rg_err err;
     rg_err_clear(&err);
     rg__checkin_req req_in; /* 1.4 KiB: on the stack, no allocation */

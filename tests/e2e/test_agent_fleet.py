@@ -18,10 +18,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import rg
 from rg import expect
+from mitm import wait_for
 
 N = 20
 K = 3
@@ -50,6 +50,7 @@ class Agent:
                     "endpoint_id = %s\nos = linux\nos_version = 6\narch = x86_64\n"
                     "tags = %s\ninterval = 0.5\nbackoff_max = 1\ntimeout = 5\n"
                     "max_starts = %d\nsettle = 2.5\ntrial_deadline = 120\n"
+                    "insecure = true\n"  # unsigned releases (no root pinned)
                     "[channel detections]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
                     "probe = cmp -s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
@@ -102,17 +103,6 @@ class Agent:
                 return f.read()
         except OSError:
             return None
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise rg.Failure("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def release(srv, version, content):

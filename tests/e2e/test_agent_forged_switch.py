@@ -3,7 +3,7 @@ slots (issue 11, item 1; docs/agent.md "Switching back").
 
 A real rollgate-agent, pinned to a root (threshold 2), supervises the
 sample consumer, which crash-loops on content that says "crash". Through
-a tampering proxy (tests/e2e/test_signing_attacks.py) between the agent
+a tampering proxy (tests/e2e/mitm.py) between the agent
 and rollgated:
 
 1. v1 is applied; v2 crash-loops, is reverted after K starts and
@@ -23,9 +23,8 @@ import os
 
 import rg
 from rg import expect
-from test_signing_attacks import HOLD, Agent, Proxy, cli, entry, wait_for
-
-CONSUMER = os.path.join(rg.SOURCE_DIR, "tests", "e2e", "consumer", "consumer.sh")
+from mitm import CONSUMER_LINES, Agent, Proxy, abort, cli, entry, wait_for
+from mitm import rollout as start_rollout
 
 
 def active_release(agent):
@@ -70,25 +69,16 @@ def main():
         st, key = srv.request("POST", "/v1/enrollment-keys", {})
         expect(st == 201, "enrollment key", st, key)
 
-        def rollout(v):
-            st, b = srv.request("POST", "/v1/rollouts", {"release": rels[v]["id"],
-                                                         "plan": HOLD})
-            expect(st == 201, "rollout of v%d" % v, st, b)
-            return b["id"]
-
-        def abort(ro):
-            srv.request("POST", "/v1/rollouts/%d/abort" % ro, {"reason": "next"})
-
+        rollout = lambda v: start_rollout(srv, rels[v])  # noqa: E731
         agent = Agent(srv, proxy, key["key"], "forged",
                       "root = %s\nmax_starts = 2\nsettle = 1\n" % p("root.json"),
-                      channel_lines="consumer = exec %s \"$RG_CONTENT\" "
-                      "\"$RG_STATE_DIR/running\"\n" % CONSUMER)
+                      channel_lines=CONSUMER_LINES)
         try:
             # 1. v1 applied and confirmed; v2 crash-loops and is reverted.
             ro = rollout(1)
             wait_for(lambda: active_release(agent) == rels[1]["id"] and
                      agent.channel()["trial"] is None, 60, "v1 applied and confirmed")
-            abort(ro)
+            abort(srv, ro)
             ro = rollout(2)
             wait_for(lambda: any(q["sha256"] == rels[2]["sha256"]
                                  for q in agent.status()["quarantined"]), 90,
@@ -98,7 +88,7 @@ def main():
             expect(c["active"]["release"] == rels[1]["id"] and
                    c["inactive"]["release"] == rels[2]["id"],
                    "v1 active, v2 in the other slot", c)
-            abort(ro)
+            abort(srv, ro)
 
             # 2. A forged lift of v2's quarantine, offered as version 0.
             forged = entry(rels[2], rels[2]["metadata"])

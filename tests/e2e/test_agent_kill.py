@@ -156,7 +156,7 @@ class Lab:
             f.write("server = http://127.0.0.1:%d\nenrollment_key = k\n"
                     "state_dir = %s\nendpoint_id = kill-1\ninterval = 0.05\n"
                     "backoff_max = 0.2\ntimeout = 5\nmax_starts = 2\nsettle = 0.1\n"
-                    "trial_deadline = 60\nlog_level = warn\n[channel %s]\n"
+                    "trial_deadline = 60\nlog_level = warn\ninsecure = true\n[channel %s]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
                     # the probe is a readiness check: it gives the consumer up to
                     # 4 s (under the 5 s hook timeout) to publish what it runs (a loaded

@@ -136,7 +136,7 @@ static void no_switch_before_the_ack(void **state)
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_SWITCHED);
     assert_int_not_equal(rg_slots_active(&f->slots), 0);
-    rg_trial_env te = {f->root, &f->slots, &f->outbox, 3};
+    rg_trial_env te = {f->root, &f->slots, &f->outbox, 3, NULL};
     rg_trial t;
     assert_int_equal(rg_trial_load(&te, &t, NULL), 0);
     assert_int_equal(t.rel.release, 1);
