@@ -22,6 +22,9 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->threads = cores > 0 ? (unsigned)cores : 1;
     cfg->max_connections = 4096;
     cfg->conn_timeout_s = 30;
+    cfg->max_per_address = 256;
+    cfg->header_timeout_s = RG_HTTP_HEADER_TIMEOUT_S;
+    cfg->min_body_rate = RG_HTTP_MIN_BODY_RATE;
     cfg->enroll_burst = 1000;
     cfg->enroll_per_min = 600;
     cfg->auth_fail_burst = 30;

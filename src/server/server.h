@@ -39,6 +39,10 @@ typedef struct rg_server_config {
     unsigned threads;            /* HTTP threads, default: cores */
     unsigned max_connections;    /* default 4096 */
     unsigned conn_timeout_s;     /* idle connection timeout, default 30 */
+    unsigned max_per_address;    /* connections per client address,
+                                    default 256; 0: no limit */
+    unsigned header_timeout_s;   /* request header deadline, default 10 */
+    uint64_t min_body_rate;      /* bytes/s a body keeps, default 16384 */
     char tls_cert[PATH_MAX];     /* --tls-cert PEM file, "" for plain HTTP */
     char tls_key[PATH_MAX];      /* --tls-key PEM file */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
