@@ -32,9 +32,9 @@ typedef struct rg_conns rg_conns;
 typedef struct rg_conn rg_conn;
 
 typedef struct rg_conns_opts {
-    int64_t header_ms;   /* > 0 */
-    uint64_t min_rate;   /* body bytes per second, > 0 */
-    size_t waiting_cap;  /* > 0 */
+    int64_t header_ms;  /* > 0 */
+    uint64_t min_rate;  /* body bytes per second, > 0 */
+    size_t waiting_cap; /* > 0 */
 } rg_conns_opts;
 
 /* Counters since rg_conns_new. */

@@ -5,7 +5,9 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/datadir.h"
 #include "server/http.h"
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
@@ -263,6 +265,8 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
 static int cmd_init(const rg_server_config *cfg)
 {
     char db[PATH_MAX], secret[RG_HASH_HEX];
+    rg_server dir = {.cfg = *cfg}; /* for the artifacts directory */
+    rg_datadir_lock *lock = NULL;
     rg_store *store = NULL;
     rg_token_rec t;
     rg_audit_rec audit;
@@ -273,14 +277,19 @@ static int cmd_init(const rg_server_config *cfg)
         goto cleanup;
     if (make_dirs(cfg->data_dir, &err) != 0)
         goto cleanup;
+    if (rg_datadir_lock_take(cfg->data_dir, &lock, &err) != 0)
+        goto cleanup;
     if (access(db, F_OK) == 0) {
         rg_err_set(&err, RG_ECONFLICT,
                    "'%s' already has a database; refusing to init it again",
                    cfg->data_dir);
         goto cleanup;
     }
-    if (rg_store_open(db, &store, &err) != 0)
+    if (rg_store_open(db, &store, &err) != 0 ||
+        rg_artifacts_init(&dir, &err) != 0) {
+        rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
+    }
     printf("created data directory %s\n", cfg->data_dir);
     printf("created database %s (schema version %d)\n", db,
            rg_store_schema_version(store));
@@ -298,14 +307,17 @@ static int cmd_init(const rg_server_config *cfg)
     snprintf(audit.target, sizeof audit.target, "token:admin");
     snprintf(audit.reason, sizeof audit.reason, "rollgated init");
     snprintf(audit.detail, sizeof audit.detail, "{\"role\":\"admin\"}");
-    if (rg_store_token_create(store, &t, &audit, &err) != 0)
+    if (rg_store_token_create(store, &t, &audit, &err) != 0) {
+        rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
+    }
     printf("created admin token \"admin\" (shown once; keep it secret):\n");
     printf("%s\n", secret);
     fflush(stdout);
     status = 0;
 cleanup:
     rg_store_close(store);
+    rg_datadir_unlock(lock);
     if (status != 0)
         fprintf(stderr, "rollgated: init: %s\n", err.msg);
     return status;

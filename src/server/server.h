@@ -28,6 +28,7 @@ typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
 typedef struct rg_preflight_worker rg_preflight_worker;
 typedef struct rg_guard rg_guard;
+typedef struct rg_datadir_lock rg_datadir_lock;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX];     /* --data; holds rollgate.db, artifacts/ */
@@ -67,6 +68,7 @@ typedef struct rg_server {
                                        (preflight_worker.h) */
     rg_guard *guard;             /* rate limits, failed-auth audit (guard.h);
                                     NULL: none */
+    rg_datadir_lock *lock;       /* DATA/lock, held while open (datadir.h) */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
@@ -89,8 +91,11 @@ void rg_server_config_defaults(rg_server_config *cfg);
  * (DATA/rollgate.db) into out. Returns 0 or RG_EINVAL when too long. */
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
 
-/* Opens srv's state for serving: the store (which must exist: rollgated
- * init creates it), the artifacts directory, the fleet table (loaded from
+/* Opens srv's state for serving: takes the data directory's lock
+ * (RG_ECONFLICT when another process holds it), checks that its database
+ * was not lost (rg_datadir_check), opens the store (which must exist:
+ * rollgated init creates it), the artifacts directory (unfinished uploads
+ * of a crash removed), the fleet table (loaded from
  * the store), the desired-state cache and the guard. srv->cfg and srv->clock must be
  * set. Does not start threads or listen. On failure everything opened is
  * closed again. Returns 0 or the first error. */
