@@ -16,31 +16,20 @@ unfinished are removed at start.
 import glob
 import os
 import socket
-import subprocess
 import time
 
 import rg
 from rg import expect
 
 
-def rollgated(*args):
-    """Runs rollgated, which is expected to exit by itself."""
-    try:
-        return subprocess.run([rg.binary("rollgated")] + list(args),
-                              capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired as e:
-        raise rg.Failure("rollgated %s: still running after 30 s (killed): %r"
-                         % (" ".join(args), e.stderr))
-
-
 def second_instance(srv):
     pid = srv.proc.pid
-    p = rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
+    p = rg.rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
     out = p.stdout + p.stderr
     expect(p.returncode != 0, "a second rollgated on the same data directory exits", out)
     expect("in use by another rollgated (pid %d)" % pid in out,
            "its message names the first one's pid", out)
-    p = rollgated("init", "--data", srv.data)
+    p = rg.rollgated("init", "--data", srv.data)
     out = p.stdout + p.stderr
     expect(p.returncode != 0 and "(pid %d)" % pid in out,
            "init on a served data directory is refused", out)
@@ -96,14 +85,14 @@ def lost_database(srv):
     for suffix in ("-wal", "-shm"):
         expect(not os.path.exists(db + suffix), "no WAL after a clean stop", suffix)
     os.truncate(db, 0)
-    p = rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
+    p = rg.rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
     out = p.stdout + p.stderr
     expect(p.returncode != 0 and "is empty (0 bytes)" in out,
            "an empty database stops the start, saying so", p.returncode, out)
     expect(os.path.getsize(db) == 0 and not os.path.exists(db + "-wal"),
            "and is left as it was", os.path.getsize(db))
     os.unlink(db)
-    p = rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
+    p = rg.rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
     out = p.stdout + p.stderr
     expect(p.returncode != 0 and "missing from an initialised data directory" in out,
            "a deleted database stops the start, saying so", p.returncode, out)
@@ -124,7 +113,7 @@ def main():
     # A directory never initialised still gets the plain advice.
     with rg.Server(init=False) as srv:
         os.makedirs(srv.data)
-        p = rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
+        p = rg.rollgated("--data", srv.data, "--listen", "127.0.0.1:%d" % rg.free_port())
         expect(p.returncode != 0 and "run `rollgated init" in p.stderr,
                "uninitialised directory", p.stderr)
 

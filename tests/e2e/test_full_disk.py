@@ -14,15 +14,6 @@ import rg
 from rg import expect
 
 
-def rollgated(*args):
-    try:
-        return subprocess.run([rg.binary("rollgated")] + list(args),
-                              capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired as e:
-        raise rg.Failure("rollgated %s: still running after 30 s (killed): %r"
-                         % (" ".join(args), e.stderr))
-
-
 def fill(directory):
     """Writes a file until the file system refuses: ENOSPC."""
     with open(os.path.join(directory, "filler"), "wb", buffering=0) as f:
@@ -32,13 +23,10 @@ def fill(directory):
                 f.write(block)
         except OSError:
             pass
-    small = b"\0" * 512
-    n = 0
     while True:  # the last partial block
         try:
             with open(os.path.join(directory, "filler"), "ab", buffering=0) as f:
-                f.write(small)
-            n += 1
+                f.write(b"\0" * 512)
         except OSError:
             break
 
@@ -54,16 +42,16 @@ def main():
         return
     try:
         data = os.path.join(mnt, "data")
-        p = rollgated("init", "--data", data)
+        p = rg.rollgated("init", "--data", data)
         expect(p.returncode == 0, "init on the small file system", p.stderr)
         fill(mnt)
-        p = rollgated("--data", data, "--listen", "127.0.0.1:%d" % rg.free_port())
+        p = rg.rollgated("--data", data, "--listen", "127.0.0.1:%d" % rg.free_port())
         out = p.stdout + p.stderr
         print(out.strip().splitlines()[-1] if out.strip() else "(no output)")
         expect(p.returncode != 0, "no start on a full disk", out)
         expect("file system of data directory" in out and "is full" in out,
                "the message says the disk is full", out)
-        p = rollgated("init", "--data", os.path.join(mnt, "data2"))
+        p = rg.rollgated("init", "--data", os.path.join(mnt, "data2"))
         out = p.stdout + p.stderr
         print(out.strip().splitlines()[-1] if out.strip() else "(no output)")
         expect(p.returncode != 0 and "file system of data directory" in out,
