@@ -336,9 +336,11 @@ static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
     (void)kind;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
         return MHD_YES;
+    if (!value)
+        value = "";
     if (lh->n++ == 0)
         lh->first = value;
-    else if (strcmp(lh->first, value ? value : "") != 0)
+    else if (strcmp(lh->first, value) != 0)
         lh->differ = true;
     return MHD_YES;
 }
