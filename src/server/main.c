@@ -6,7 +6,9 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "server/admin_token.h"
+#include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/datadir.h"
 #include "server/http.h"
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
@@ -42,6 +44,12 @@ static const char usage[] =
     "  --flush-ms MS        fleet persistence period (default 2000)\n"
     "  --max-connections N  concurrent connections (default 4096)\n"
     "  --timeout S          idle connection timeout (default 30)\n"
+    "  --max-per-address N  concurrent connections from one client address\n"
+    "                       (default 256; 0: no limit)\n"
+    "  --header-timeout S   each request's headers must arrive within S of\n"
+    "                       the connection opening or the previous answer;\n"
+    "                       its body then gets S more (default 10)\n"
+    "  --min-body-rate B    ... plus one second per B bytes (default 16384)\n"
     "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain)\n"
     "  --tls-key FILE       ... and this PEM private key (docs/tls.md)\n"
     "  --enroll-burst N     enrollments per address in a burst (default 1000;\n"
@@ -98,6 +106,9 @@ static bool flag_known(const char *f)
                                         "--flush-ms",
                                         "--max-connections",
                                         "--timeout",
+                                        "--max-per-address",
+                                        "--header-timeout",
+                                        "--min-body-rate",
                                         "--log-level",
                                         "--tls-cert",
                                         "--tls-key",
@@ -199,6 +210,23 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
                 return fail("--timeout: expected seconds (1..86400), got '%s'",
                             v);
             cfg->conn_timeout_s = (unsigned)n;
+        } else if (strcmp(f, "--max-per-address") == 0) {
+            if (parse_uint(v, 0, 1000000, &n) != 0)
+                return fail("--max-per-address: expected 0..1000000, got '%s'",
+                            v);
+            cfg->max_per_address = (unsigned)n;
+        } else if (strcmp(f, "--header-timeout") == 0) {
+            if (parse_uint(v, 1, 3600, &n) != 0)
+                return fail(
+                    "--header-timeout: expected seconds (1..3600), got '%s'",
+                    v);
+            cfg->header_timeout_s = (unsigned)n;
+        } else if (strcmp(f, "--min-body-rate") == 0) {
+            if (parse_uint(v, 1, 1ull << 40, &n) != 0)
+                return fail("--min-body-rate: expected bytes/s (1..2^40), got "
+                            "'%s'",
+                            v);
+            cfg->min_body_rate = n;
         } else if (strcmp(f, "--tls-cert") == 0 ||
                    strcmp(f, "--tls-key") == 0) {
             char *dst = f[6] == 'c' ? cfg->tls_cert : cfg->tls_key;
@@ -254,6 +282,8 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
 static int cmd_init(const rg_server_config *cfg)
 {
     char db[PATH_MAX], secret[RG_HASH_HEX];
+    rg_server dir = {.cfg = *cfg}; /* for the artifacts directory */
+    rg_datadir_lock *lock = NULL;
     rg_store *store = NULL;
     rg_err err;
     int status = 1;
@@ -262,26 +292,34 @@ static int cmd_init(const rg_server_config *cfg)
         goto cleanup;
     if (make_dirs(cfg->data_dir, &err) != 0)
         goto cleanup;
+    if (rg_datadir_lock_take(cfg->data_dir, &lock, &err) != 0)
+        goto cleanup;
     if (access(db, F_OK) == 0) {
         rg_err_set(&err, RG_ECONFLICT,
                    "'%s' already has a database; refusing to init it again",
                    cfg->data_dir);
         goto cleanup;
     }
-    if (rg_store_open(db, &store, &err) != 0)
+    if (rg_store_open(db, &store, &err) != 0 ||
+        rg_artifacts_init(&dir, &err) != 0) {
+        rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
+    }
     printf("created data directory %s\n", cfg->data_dir);
     printf("created database %s (schema version %d)\n", db,
            rg_store_schema_version(store));
     if (rg_admin_token_issue(store, "admin", "rollgated init", secret, &err) !=
-        0)
+        0) {
+        rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
+    }
     printf("created admin token \"admin\" (shown once; keep it secret):\n");
     printf("%s\n", secret);
     fflush(stdout);
     status = 0;
 cleanup:
     rg_store_close(store);
+    rg_datadir_unlock(lock);
     if (status != 0)
         fprintf(stderr, "rollgated: init: %s\n", err.msg);
     return status;
@@ -352,7 +390,10 @@ static int serve(rg_server_config *cfg)
                          .tls_key_pem = key,
                          .threads = cfg->threads,
                          .max_connections = cfg->max_connections,
-                         .conn_timeout_s = cfg->conn_timeout_s};
+                         .conn_timeout_s = cfg->conn_timeout_s,
+                         .max_per_address = cfg->max_per_address,
+                         .header_timeout_s = cfg->header_timeout_s,
+                         .min_body_rate = cfg->min_body_rate};
     if (rg_http_start(&opts, &app, &http, &err) != 0)
         goto cleanup;
     rg_info("listening on %s (port %u, %s, %u threads, data %s)", cfg->listen,
