@@ -1,5 +1,6 @@
 /* checkin.c - see checkin.h. */
 #include "checkin.h"
+#include "common/name.h"
 
 #include "common/json.h"
 #include "common/log.h"
@@ -23,7 +24,7 @@ json_t *rg_checkin_installed(const char *state_dir)
     for (struct dirent *e; (e = readdir(dir));) {
         rg_slots s;
         rg_artifact_want m;
-        if (!rg__channel_name_ok(e->d_name) ||
+        if (!rg_channel_name_valid(e->d_name) ||
             rg_slots_open(&s, state_dir, e->d_name, NULL) != 0)
             continue;
         rg_slot_id a = rg_slots_active(&s);
@@ -126,7 +127,7 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
     }
     json_object_foreach(desired, key, v) {
         rg_err e;
-        if (!rg__channel_name_ok(key) || r->ndesired == want ||
+        if (!rg_channel_name_valid(key) || r->ndesired == want ||
             rg_desired_parse(v, &r->desired[r->ndesired], &e) != 0) {
             rg_warn("check-in: ignoring desired entry for channel '%s'", key);
             continue;

@@ -1,5 +1,6 @@
 /* config.c - see config.h. */
 #include "config.h"
+#include "common/name.h"
 
 #include "common/buf.h"
 #include "common/crypto.h"
@@ -185,9 +186,10 @@ static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
         return rg_err_set(err, RG_EINVAL,
                           "line %d: sections are [channel NAME]", line);
     char *name = trim(s + 7);
-    if (!rg__channel_name_ok(name))
+    if (!rg_channel_name_valid(name))
         return rg_err_set(err, RG_EINVAL,
-                          "line %d: channel '%s': name must be 1..64 of [a-z0-9._-]",
+                          "line %d: channel '%s': name must be "
+                          RG_CHANNEL_NAME_RULE,
                           line, name);
     if (rg_agent_config_channel(c, name))
         return rg_err_set(err, RG_EINVAL, "line %d: channel '%s' twice", line,

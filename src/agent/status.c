@@ -1,5 +1,6 @@
 /* status.c - see status.h. */
 #include "status.h"
+#include "common/name.h"
 
 #include "durable.h"
 #include "outbox.h"
@@ -64,7 +65,7 @@ json_t *rg_agent_status(const char *state_dir)
     snprintf(d, sizeof d, "%s/channels", state_dir);
     DIR *dir = opendir(d);
     for (struct dirent *e; dir && n < 256 && (e = readdir(dir));)
-        if (rg__channel_name_ok(e->d_name) && (names[n] = strdup(e->d_name)))
+        if (rg_channel_name_valid(e->d_name) && (names[n] = strdup(e->d_name)))
             n++;
     if (dir)
         closedir(dir);

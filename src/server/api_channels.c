@@ -2,6 +2,7 @@
  * /v1/channels/{name}/preflight. */
 #include "api.h"
 
+#include "common/name.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/auth.h"
@@ -134,12 +135,6 @@ static void preflight_detail(const rg_preflight_spec *p, char *out, size_t cap)
     json_decref(j);
 }
 
-static bool name_ok(const char *s)
-{
-    return s[0] &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
-}
-
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"name", "description", "preflight",
@@ -160,9 +155,10 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
         rg__api_preflight_parse(json_object_get(body, "preflight"),
                                 "preflight.", &c.preflight, &err) != 0)
         goto fail;
-    if (!name_ok(name)) {
+    if (!rg_channel_name_valid(name)) {
         rg_err_field(&err, RG_EINVAL, "name",
-                     "channel name '%.64s' must be 1..64 of [a-z0-9._-]", name);
+                     "channel name '%.64s' must be " RG_CHANNEL_NAME_RULE,
+                     name);
         goto fail;
     }
     snprintf(c.name, sizeof c.name, "%s", name);

@@ -2,10 +2,11 @@
  *
  * One exchange per request, created on the access handler's first call
  * (headers in). Responses are queued on a later call, never the first one,
- * unless the request must be cut short (its declared body is over the cap):
- * libmicrohttpd treats a response queued on the first call as "early" and
- * closes the connection after it, which would cost every client its
- * keep-alive. */
+ * unless the request must be cut short (its declared body is over the cap,
+ * it is refused and its body has no declared length, or its framing is
+ * ambiguous): libmicrohttpd treats a response queued on the first call as
+ * "early" and closes the connection after it, which would cost every client
+ * its keep-alive. */
 #include "http.h"
 
 #include "common/json.h"
@@ -310,6 +311,50 @@ static enum MHD_Result queue(exchange *x)
 
 /* --- the access handler --------------------------------------------- */
 
+/* Counts the Content-Length headers of a request and whether their values
+ * differ. */
+typedef struct length_headers {
+    unsigned n;
+    bool differ;
+    const char *first;
+} length_headers;
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+    length_headers *lh = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (lh->n++ == 0)
+        lh->first = value;
+    else if (strcmp(lh->first, value ? value : "") != 0)
+        lh->differ = true;
+    return MHD_YES;
+}
+
+/* The request's framing is ambiguous (RFC 9112 6.1, 6.3): Content-Length
+ * headers that disagree, or Content-Length beside Transfer-Encoding. Such
+ * a request is answered 400 and its connection closed: a proxy in front
+ * may have framed it otherwise (request smuggling). Fills resp then. */
+static bool framing_invalid(struct MHD_Connection *mc, rg_resp *resp)
+{
+    length_headers lh = {0};
+    MHD_get_connection_values(mc, MHD_HEADER_KIND, count_length, &lh);
+    if (lh.differ) {
+        rg_resp_errorf(resp, RG_EINVAL, "Content-Length",
+                       "conflicting Content-Length headers");
+        return true;
+    }
+    if (lh.n > 0 && MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+                                                "Transfer-Encoding")) {
+        rg_resp_errorf(resp, RG_EINVAL, "Content-Length",
+                       "Content-Length and Transfer-Encoding together");
+        return true;
+    }
+    return false;
+}
+
 /* Declared body length: 0 none, UINT64_MAX unknown (chunked). */
 static uint64_t declared_length(struct MHD_Connection *mc)
 {
@@ -386,15 +431,17 @@ static void too_large(exchange *x)
  * answer is already decided. libmicrohttpd accepts no response while a body
  * is arriving, so a body of unknown length that overflows its cap is
  * answered (413) when it ends; the bin takes at most RG_HTTP_JSON_MAX bytes
- * past the cap. Returns false when even that is exceeded: the connection is
- * then dropped without an answer. */
+ * past the cap (or, for a request refused before its body, RG_HTTP_JSON_MAX
+ * in all). Returns false when even that is exceeded: the connection is then
+ * dropped without an answer. */
 static bool take_body(exchange *x, const char *data, size_t n)
 {
     if (n > x->limit - x->received) {
-        if (x->resp.status == 0)
-            too_large(x);
+        if (x->resp.status != 0)
+            return false; /* refused and past its discard budget */
+        too_large(x);
         x->limit = x->received + RG_HTTP_JSON_MAX;
-        if (x->limit < x->received || n > x->limit - x->received)
+        if (n > RG_HTTP_JSON_MAX)
             return false;
     }
     x->received += n;
@@ -424,7 +471,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc,
         if (!x)
             return MHD_NO;
         *con_cls = x;
+        if (framing_invalid(mc, &x->resp))
+            return queue(x); /* early: closes the connection */
         uint64_t declared = declared_length(mc);
+        if (declared == UINT64_MAX && x->resp.status != 0)
+            return queue(x); /* refused, body of unknown length: never read */
         if (declared != UINT64_MAX && declared > x->limit) {
             /* Cut short now: the body is never read. */
             if (x->resp.status == 0)

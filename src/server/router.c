@@ -187,6 +187,10 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
         }
         req->auth = caller;
     }
+    if (st->route->handler == rg_api_agent_checkin) {
+        rg_api_agent_checkin_begin(srv, req, resp);
+        return;
+    }
     if (st->route->upload && rg_api_artifact_sink(srv, req, &err) != 0)
         rg_resp_error(resp, &err);
 }

@@ -131,6 +131,13 @@ struct rg__store_ops {
     int (*event_list)(void *impl, int64_t release_id,
                       int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                       rg_err *err);
+    int (*offers_record)(void *impl, const char *endpoint_id,
+                         const int64_t *releases, size_t n, int64_t now_ms,
+                         rg_err *err);
+    int (*offer_check)(void *impl, const char *endpoint_id,
+                       int64_t release_id, rg_err *err);
+    int (*offer_artifact)(void *impl, const char *endpoint_id,
+                          const char *sha256, rg_err *err);
     int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err);

@@ -223,9 +223,25 @@ static const char *const migration7[] = {
     NULL,
 };
 
+/* 8: offers (docs/api.md, "Only evidence the server can vouch for") -
+ * which releases check-in answers offered each endpoint, and when first.
+ * Events stored before this schema were counted then: their (endpoint,
+ * release) pairs become offers so that those endpoints keep counting. */
+static const char *const migration8[] = {
+    "CREATE TABLE offers ("
+    " endpoint_id TEXT NOT NULL REFERENCES endpoints(id),"
+    " release_id INTEGER NOT NULL REFERENCES releases(id),"
+    " offered_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (endpoint_id, release_id)) WITHOUT ROWID",
+    "INSERT INTO offers (endpoint_id, release_id, offered_ms)"
+    " SELECT endpoint_id, release_id, min(received_ms) FROM events"
+    " GROUP BY endpoint_id, release_id",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1, migration2, migration3, migration4, migration5, migration6,
-    migration7};
+    migration7, migration8};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -298,6 +314,9 @@ enum {
     ST_ROOT_MAX,
     ST_ROOT_INSERT,
     ST_ROOT_LIST,
+    ST_OFFER_INSERT,
+    ST_OFFER_CHECK,
+    ST_OFFER_ARTIFACT,
     ST__COUNT
 };
 
@@ -490,6 +509,14 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_ROOT_LIST] =
         "SELECT version, digest, json, created_ms, created_by FROM roots"
         " WHERE version > ? ORDER BY version",
+    [ST_OFFER_INSERT] =
+        "INSERT INTO offers (endpoint_id, release_id, offered_ms)"
+        " VALUES (?, ?, ?) ON CONFLICT (endpoint_id, release_id) DO NOTHING",
+    [ST_OFFER_CHECK] =
+        "SELECT 1 FROM offers WHERE endpoint_id = ? AND release_id = ?",
+    [ST_OFFER_ARTIFACT] =
+        "SELECT 1 FROM offers o JOIN releases r ON r.id = o.release_id"
+        " WHERE o.endpoint_id = ? AND r.sha256 = ? LIMIT 1",
 };
 
 typedef struct sq {
@@ -2272,6 +2299,73 @@ cleanup:
     return rc;
 }
 
+/* --- offers ------------------------------------------------------------ */
+
+static int sq_offers_record(void *impl, const char *endpoint_id,
+                            const int64_t *releases, size_t n, int64_t now_ms,
+                            rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = stmt(q, ST_OFFER_INSERT, &st, err)))
+            goto cleanup;
+        bind_text(st, 1, endpoint_id);
+        sqlite3_bind_int64(st, 2, releases[i]);
+        sqlite3_bind_int64(st, 3, now_ms);
+        if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+            rc = db_fail(q, rc, err, "offers");
+            goto cleanup;
+        }
+        done(st);
+        st = NULL;
+    }
+    rc = 0;
+cleanup:
+    done(st);
+    return finish(q, rc, err);
+}
+
+/* 0 when cached query id (text ?1, and ?2 text b or else number num)
+ * returns a row, RG_ENOTFOUND when it returns none. */
+static int pair_exists(sq *q, int id, const char *a, const char *b,
+                       int64_t num, rg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    lock(q);
+    int rc = stmt(q, id, &st, err);
+    if (rc == 0) {
+        bind_text(st, 1, a);
+        if (b)
+            bind_text(st, 2, b);
+        else
+            sqlite3_bind_int64(st, 2, num);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_ROW    ? 0
+             : rc == SQLITE_DONE ? RG_ENOTFOUND
+                                 : db_fail(q, rc, err, "offers");
+    }
+    done(st);
+    unlock(q);
+    return rc;
+}
+
+static int sq_offer_check(void *impl, const char *endpoint_id,
+                          int64_t release_id, rg_err *err)
+{
+    return pair_exists(impl, ST_OFFER_CHECK, endpoint_id, NULL, release_id,
+                       err);
+}
+
+static int sq_offer_artifact(void *impl, const char *endpoint_id,
+                             const char *sha256, rg_err *err)
+{
+    return pair_exists(impl, ST_OFFER_ARTIFACT, endpoint_id, sha256, 0, err);
+}
+
 static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
                               const rg_transition *tr, const char *actor,
                               const char *evidence_json, rg_err *err)
@@ -2579,6 +2673,9 @@ const struct rg__store_ops rg__sqlite_ops = {
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
+    .offers_record = sq_offers_record,
+    .offer_check = sq_offer_check,
+    .offer_artifact = sq_offer_artifact,
     .decision_append = sq_decision_append,
     .policy_create = sq_policy_create,
     .policy_list = sq_policy_list,

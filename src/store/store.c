@@ -646,6 +646,41 @@ int rg_store_event_counts(rg_store *s, int64_t release_id,
     return s->ops->event_counts(s->impl, release_id, out, err);
 }
 
+/* --- offers ------------------------------------------------------------- */
+
+#define OFFERS_BATCH_MAX 64
+
+int rg_store_offers_record(rg_store *s, const char *endpoint_id,
+                           const int64_t *releases, size_t n, int64_t now_ms,
+                           rg_err *err)
+{
+    if (!endpoint_id || !*endpoint_id || strlen(endpoint_id) > RG_EPID_MAX)
+        return rg_err_field(err, RG_EINVAL, "endpoint_id",
+                            "offers: bad endpoint id");
+    if (n > OFFERS_BATCH_MAX || (n > 0 && !releases))
+        return rg_err_set(err, RG_EINVAL, "offers: bad batch of %zu", n);
+    for (size_t i = 0; i < n; i++)
+        if (releases[i] < 1)
+            return rg_err_set(err, RG_EINVAL, "offers: bad release %lld",
+                              (long long)releases[i]);
+    if (n == 0)
+        return 0;
+    return s->ops->offers_record(s->impl, endpoint_id, releases, n, now_ms,
+                                 err);
+}
+
+int rg_store_offer_check(rg_store *s, const char *endpoint_id,
+                         int64_t release_id, rg_err *err)
+{
+    return s->ops->offer_check(s->impl, endpoint_id, release_id, err);
+}
+
+int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
+                            const char *sha256, rg_err *err)
+{
+    return s->ops->offer_artifact(s->impl, endpoint_id, sha256, err);
+}
+
 /* --- group policies ------------------------------------------------------- */
 
 static const char *const policy_modes[] = {"n-1", "pin", NULL};

@@ -454,4 +454,25 @@ int rg_store_event_list(rg_store *s, int64_t release_id,
 int rg_store_event_counts(rg_store *s, int64_t release_id,
                           rg_event_counts *out, rg_err *err);
 
+/* --- offers (schema 8) ------------------------------------------------ */
+/* What check-in answers offered each endpoint: the evidence the server can
+ * vouch for (an endpoint's events count only for releases offered to it)
+ * and what it may download. */
+
+/* Records that a check-in answer offers endpoint_id each of the n
+ * releases (n <= 64) at now_ms, in one transaction, durable before it
+ * returns; an offer already recorded keeps its first time. RG_ENOTFOUND
+ * for an unknown endpoint or release. */
+int rg_store_offers_record(rg_store *s, const char *endpoint_id,
+                           const int64_t *releases, size_t n, int64_t now_ms,
+                           rg_err *err);
+/* 0 when release_id was ever offered to endpoint_id, RG_ENOTFOUND (err
+ * untouched) when not. */
+int rg_store_offer_check(rg_store *s, const char *endpoint_id,
+                         int64_t release_id, rg_err *err);
+/* 0 when some release ever offered to endpoint_id has the artifact
+ * sha256, RG_ENOTFOUND (err untouched) when none has. */
+int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
+                            const char *sha256, rg_err *err);
+
 #endif

@@ -51,6 +51,7 @@ class Proxy:
         self.rewrite = None
         self.serve = None
         self.acked_failed = []
+        self.checkins = 0
         self.lock = threading.Lock()
         proxy = self
 
@@ -95,6 +96,7 @@ class Proxy:
     def on_checkin(self, req, resp):
         acks = set(resp.get("acks", []))
         with self.lock:
+            self.checkins += 1
             for ev in req.get("events", []):
                 if ev.get("type") == "failed" and ev.get("id") in acks:
                     self.acked_failed.append((req.get("endpoint_id"), ev))
@@ -123,7 +125,7 @@ def cli(srv, *args, ok=True):
 
 
 class Agent:
-    def __init__(self, srv, proxy, key, eid, pin_lines, tags=""):
+    def __init__(self, srv, proxy, key, eid, pin_lines, tags="", channel_lines=""):
         self.id = eid
         self.dir = os.path.join(srv.tmp, eid)
         self.state = os.path.join(self.dir, "state")
@@ -133,8 +135,8 @@ class Agent:
             f.write("server = http://127.0.0.1:%d\nenrollment_key = %s\n"
                     "state_dir = %s\nendpoint_id = %s\nos = linux\nos_version = 6\n"
                     "arch = x86_64\ntags = %s\ninterval = 0.3\nbackoff_max = 1\n"
-                    "timeout = 5\nsettle = 0\n%s[channel detections]\n"
-                    % (proxy.port, key, self.state, eid, tags, pin_lines))
+                    "timeout = 5\nsettle = 0\n%s[channel detections]\n%s"
+                    % (proxy.port, key, self.state, eid, tags, pin_lines, channel_lines))
         self.log_path = os.path.join(self.dir, "agent.log")
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([rg.binary("rollgate-agent"), "--config", self.conf],

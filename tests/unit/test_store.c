@@ -164,12 +164,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 7);
+    assert_int_equal(rg_store_schema_version(f->s), 8);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 7);
+    assert_int_equal(rg_store_schema_version(f->s), 8);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -971,6 +971,53 @@ static void events(void **state)
     assert_int_equal(c.applying + c.healthy + c.failed, 0);
 }
 
+/* Offers: recorded once (the first time kept), checked per release and
+ * per artifact digest; unknown endpoints and releases are refused. */
+static void offers(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {1, 2}, rel[2];
+    rg_release_rec r;
+    add_releases(f, versions, 2, rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[0], &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_offers_record(f->s, "h1", rel, 1, T0, &f->err),
+                     0);
+    assert_int_equal(rg_store_offers_record(f->s, "h1", rel, 1, T0 + 5,
+                                            &f->err),
+                     0); /* idempotent */
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[0], &f->err), 0);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[1], &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_offer_check(f->s, "h2", rel[0], &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_get(f->s, rel[0], &r, &f->err), 0);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h1", r.sha256, &f->err),
+                     0);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h2", r.sha256, &f->err),
+                     RG_ENOTFOUND);
+    char other[RG_HASH_HEX];
+    hash_of("other bytes", other);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h1", other, &f->err),
+                     RG_ENOTFOUND);
+
+    int64_t ghost[] = {rel[1], 999};
+    assert_int_equal(rg_store_offers_record(f->s, "h1", ghost, 2, T0, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[1], &f->err),
+                     RG_ENOTFOUND); /* the failed batch changed nothing */
+    assert_int_equal(rg_store_offers_record(f->s, "ghost", rel, 1, T0,
+                                            &f->err),
+                     RG_ENOTFOUND);
+    int64_t zero = 0;
+    assert_int_equal(rg_store_offers_record(f->s, "h1", &zero, 1, T0,
+                                            &f->err),
+                     RG_EINVAL);
+}
+
 /* --- audit -------------------------------------------------------------- */
 
 typedef struct audit_seen {
@@ -1197,7 +1244,7 @@ static void migrates_old_schema(void **state)
 
     /* 6 -> 7: no release has had its quarantine lifted. (Releases are read
      * here: the store's release columns are those of the latest schema.) */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 7, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 7);
     assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
     assert_string_equal(r.preflight_status, "none");
@@ -1206,6 +1253,18 @@ static void migrates_old_schema(void **state)
     assert_int_equal(r.quarantine_lifted_ms, 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 7);
+
+    /* 7 -> 8: endpoints that reported events before offers were recorded
+     * keep counting: each (endpoint, release) of an event is an offer. */
+    raw_sql(old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
+                 "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
+                 " 'legacy', 1, 2, '')");
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 8);
+    assert_int_equal(rg_store_offer_check(s, "h1", 1, &f->err), 0);
+    assert_int_equal(rg_store_offer_check(s, "h2", 1, &f->err), RG_ENOTFOUND);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 8);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
@@ -1345,6 +1404,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(persists_across_reopen, fx_setup,
                                         fx_teardown),
