@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -115,6 +116,10 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
         (rc = rg_json_array(resp, "notices", false, 1024, &notices, err)))
         return rc;
     r->interval_ms = interval * 1000;
+    size_t want = json_object_size(desired);
+    want = want < RG_CHECKIN_MAX_DESIRED ? want : RG_CHECKIN_MAX_DESIRED;
+    if (want && !(r->desired = calloc(want, sizeof *r->desired)))
+        return rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
     json_array_foreach(acks, i, v) {
         if (json_is_string(v) && (rc = rg_outbox_ack(outbox, json_string_value(v), err)) != 0)
             return rc;
@@ -122,7 +127,7 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
     }
     json_object_foreach(desired, key, v) {
         rg_err e;
-        if (!rg_channel_name_valid(key) || r->ndesired == RG_CHECKIN_MAX_DESIRED ||
+        if (!rg_channel_name_valid(key) || r->ndesired == want ||
             rg_desired_parse(v, &r->desired[r->ndesired], &e) != 0) {
             rg_warn("check-in: ignoring desired entry for channel '%s'", key);
             continue;
@@ -181,4 +186,7 @@ void rg_checkin_result_release(rg_checkin_result *r)
 {
     json_decref(r->notices);
     r->notices = NULL;
+    free(r->desired);
+    r->desired = NULL;
+    r->ndesired = 0;
 }

@@ -19,12 +19,13 @@
 
 #define RG_CHECKIN_MAX_DESIRED 64
 
-/* What a check-in brought back. */
+/* What a check-in brought back. desired[] is on the heap (an entry holds
+ * up to 8 KiB of signed metadata; 64 of them do not belong on a stack). */
 typedef struct rg_checkin_result {
     int64_t interval_ms;                      /* from the server */
     size_t ndesired;
     char channels[RG_CHECKIN_MAX_DESIRED][65];
-    rg_desired desired[RG_CHECKIN_MAX_DESIRED];
+    rg_desired *desired;                      /* owned: ndesired entries */
     json_t *notices;                          /* owned: decref */
     size_t sent, acked;                       /* events */
 } rg_checkin_result;
@@ -39,6 +40,7 @@ int rg_checkin(const rg_agent_config *conf, rg_client *client,
                rg_outbox *outbox, bool insecure, int64_t now_ms,
                rg_checkin_result *r, rg_err *err);
 
+/* Frees what r owns (desired, notices); r may be released twice. */
 void rg_checkin_result_release(rg_checkin_result *r);
 
 /* A new object {channel: {"release","version","sha256"}} of every

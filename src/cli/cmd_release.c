@@ -340,7 +340,7 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_usage(cli, "--channel is too long");
         goto cleanup;
     }
-    rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
+    rc = rg__cli_list(cli, path.data, "releases", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -488,7 +488,7 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
                 rg_cli_query_add(&path, "channel", channel)))
         rc = rg__cli_usage(cli, "--channel is too long");
     if (!rc)
-        rc = rg__cli_call(cli, "GET", path.data, NULL, &list);
+        rc = rg__cli_list(cli, path.data, "releases", 0, &list);
     json_array_foreach(rc ? NULL : json_object_get(list, "releases"), i, r) {
         int64_t v = rg_cli_jint(r, "version");
         max = v > max ? v : max;

@@ -258,9 +258,8 @@ cleanup:
 static int list_rollouts(rg_cli *cli, bool active)
 {
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET",
-                          active ? "/v1/rollouts?active=1" : "/v1/rollouts",
-                          NULL, &res);
+    int rc = rg__cli_list(cli, active ? "/v1/rollouts?active=1" : "/v1/rollouts",
+                          "rollouts", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {

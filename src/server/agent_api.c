@@ -11,6 +11,7 @@
 #include "server/auth.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/page.h"
 #include "server/guard.h"
 #include "server/offers.h"
 
@@ -22,8 +23,6 @@
 
 #define EVENT_ID_MAX 64
 #define DETAIL_MAX 511
-#define LIST_LIMIT_DEFAULT 100
-#define LIST_LIMIT_MAX 1000
 /* A check-in answer's first allocation: rg_buf rounds to 512 bytes, a
  * small-bin size (from 1 KiB glibc consolidates its fast bins on every such
  * malloc); larger answers grow. */
@@ -710,7 +709,7 @@ void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
     char(*ids)[RG_EPID_MAX + 1] = NULL;
     size_t n = 0;
     bool more = false, present = false;
-    int64_t limit = LIST_LIMIT_DEFAULT;
+    int64_t limit = RG_PAGE_DEFAULT;
     version_cache vc = {0};
     json_t *list = NULL;
     rg_fleet_endpoint *e = malloc(sizeof *e);
@@ -718,11 +717,11 @@ void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");
         return;
     }
-    if (rg__api_query_int(req, "limit", 1, LIST_LIMIT_MAX, &limit, &present,
+    if (rg__api_query_int(req, "limit", 1, RG_PAGE_MAX, &limit, &present,
                           resp) < 0)
         goto cleanup;
     const char *after = rg_req_query(req, "after");
-    if (after && strlen(after) > RG_EPID_MAX) {
+    if (after && (!after[0] || strlen(after) > RG_EPID_MAX)) {
         rg_resp_errorf(resp, RG_EINVAL, "after",
                        "query argument 'after' must be an endpoint id");
         goto cleanup;

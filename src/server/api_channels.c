@@ -1,6 +1,7 @@
 /* api_channels.c - POST and GET /v1/channels, PUT
  * /v1/channels/{name}/preflight. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/name.h"
 #include "common/crypto.h"
@@ -181,23 +182,19 @@ fail:
 
 static int list_one(void *ctx, const rg_channel_rec *c)
 {
-    json_t *v = channel_json(c);
-    return v ? json_array_append_new(ctx, v) : -1;
+    int take = rg_page_step(ctx, c->id, c->name);
+    return take == 1 ? rg_page_push(ctx, channel_json(c)) : take;
 }
 
 void rg_api_channel_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    json_t *arr = json_array();
-    if (!arr || rg_store_channel_list(srv->store, list_one, arr, &err) != 0) {
-        json_decref(arr);
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        rg_resp_error(resp, &err);
+    if (rg_page_parse(req, RG_PAGE_NAME, &page, resp) != 0)
         return;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "channels", arr));
+    int rc = rg_store_channel_list(srv->store, list_one, &page, &err);
+    rg_page_reply(&page, resp, "channels", rc, &err);
 }
 
 void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp)

@@ -1,6 +1,7 @@
 /* api_releases.c - POST /v1/releases, GET /v1/releases[/{id}],
  * POST /v1/releases/{id}/lift-quarantine. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/crypto.h"
 #include "common/json.h"
@@ -194,35 +195,23 @@ fail:
 
 static int list_one(void *ctx, const rg_release_rec *r)
 {
-    json_t *v = release_json(r);
-    return v ? json_array_append_new(ctx, v) : -1;
+    int take = rg_page_step(ctx, r->id, NULL);
+    return take == 1 ? rg_page_push(ctx, release_json(r)) : take;
 }
 
 void rg_api_release_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
     const char *channel = rg_req_query(req, "channel");
-    json_t *arr = json_array();
-    if (!arr) {
-        rg_resp_errorf(resp, RG_ENOMEM, NULL, "out of memory");
+    if (rg_page_parse(req, RG_PAGE_ID_DESC, &page, resp) != 0)
         return;
-    }
-    if (channel) {
-        rg_channel_rec c;
-        if (rg_store_channel_get(srv->store, channel, &c, &err) != 0)
-            goto fail;
-    }
-    if (rg_store_release_list(srv->store, channel, list_one, arr, &err) != 0) {
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "releases", arr));
-    return;
-fail:
-    json_decref(arr);
-    rg_resp_error(resp, &err);
+    rg_channel_rec c;
+    int rc = channel ? rg_store_channel_get(srv->store, channel, &c, &err) : 0;
+    if (rc == 0)
+        rc = rg_store_release_list(srv->store, channel, list_one, &page, &err);
+    rg_page_reply(&page, resp, "releases", rc, &err);
 }
 
 void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp)

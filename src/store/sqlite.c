@@ -344,7 +344,7 @@ enum {
 #define AUDIT_COLS \
     "SELECT id, at_ms, actor, role, action, target, reason, source, detail" \
     " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)" \
-    " AND (?6 IS NULL OR action = ?6)"
+    " AND (?6 IS NULL OR action = ?6) AND (?7 = 0 OR id < ?7)"
 #define CHANNEL_COLS \
     "SELECT id, name, description, created_ms, current_release_id," \
     " preflight_engine, preflight_corpus, preflight_timeout_s," \
@@ -889,6 +889,7 @@ static int sq_audit_list(void *impl, const rg_audit_filter *f,
     sqlite3_bind_int64(st, 3, f->since_ms);
     sqlite3_bind_int64(st, 4, f->until_ms);
     sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : 1000);
+    sqlite3_bind_int64(st, 7, f->before_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a->id = sqlite3_column_int64(st, 0);
         a->at_ms = sqlite3_column_int64(st, 1);

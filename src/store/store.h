@@ -70,6 +70,7 @@ typedef struct rg_audit_filter {
     int64_t since_ms;    /* 0: no lower bound (inclusive) */
     int64_t until_ms;    /* 0: no upper bound (exclusive) */
     int64_t limit;       /* newest first; <= 0 means 1000 */
+    int64_t before_id;   /* 0: none; else only ids below it (a page cursor) */
 } rg_audit_filter;
 
 /* A channel's preflight (docs/preflight.md): the engine run over every

@@ -1164,6 +1164,13 @@ static void audit_filters(void **state)
     assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.at[1], T0 + 30);
+    /* a page cursor: ids below 4, with the other filters */
+    flt = (rg_audit_filter){.before_id = 4, .actor = "alice"};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.at[0], T0 + 20);
+    assert_int_equal(s.at[1], T0);
     flt = (rg_audit_filter){.actor = "nobody"};
     memset(&s, 0, sizeof s);
     assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
