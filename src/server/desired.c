@@ -306,9 +306,15 @@ static int strata_sync(rg_desired *d, const snapshot *s, rg_err *err)
     for (size_t i = 0; f && i < s->n && rc == 0; i++) {
         if (!s->ch[i].has_rollout)
             continue;
-        ids[n++] = s->ch[i].rollout.id;
-        rc = rg_strata_restore(d->strata, d->srv->store, f, &s->ch[i].rollout,
-                               err);
+        const rg_rollout_rec *ro = &s->ch[i].rollout;
+        ids[n++] = ro->id;
+        rc = rg_strata_restore(d->strata, d->srv->store, f, ro, err);
+        /* First sight of a rollout nothing measures before check-ins are
+         * answered: who it admitted comes back from the stored events. */
+        if (rc == 1 && (ro->status.state == RG_RO_HALTED ||
+                        ro->status.state == RG_RO_COMPLETED))
+            rc = rg_canary_rebuild(d->srv, ro, err);
+        rc = rc > 0 ? 0 : rc;
     }
     if (f && rc == 0)
         rg_strata_retain(d->strata, ids, n);

@@ -161,6 +161,7 @@ int rg_strata_restore(rg_strata *s, rg_store *store, rg_fleet *fleet,
     else if (ro->status.state == RG_RO_COMPLETED)
         set_all(e, RG_STRATUM_CLEARED);
     json_decref(ev);
+    rc = 1;
 cleanup:
     pthread_mutex_unlock(&s->write_mu);
     free(n.json);

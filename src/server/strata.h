@@ -58,8 +58,8 @@ int rg_strata_new(rg_strata **out, rg_err *err);
 void rg_strata_free(rg_strata *s);
 
 /* Loads rollout ro's strata states from its newest stored decision that
- * has them (see the top comment), once: later calls return 0 at once.
- * Returns 0, RG_ENOMEM or the store's error. */
+ * has them (see the top comment), once. Returns 1 when it loaded them, 0
+ * when ro was known already, or RG_ENOMEM or the store's error. */
 int rg_strata_restore(rg_strata *s, rg_store *store, rg_fleet *fleet,
                       const rg_rollout_rec *ro, rg_err *err);
 
