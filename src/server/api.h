@@ -52,6 +52,7 @@ void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Whether release rel (of channel ch) may enter a rollout with plan, by
  * its preflight: never when it failed or is still pending; the emergency
  * lane (plan "emergency" or an emergency release) only when it passed;

@@ -1,5 +1,5 @@
 /* api_rollouts.c - POST/GET /v1/rollouts, GET /v1/rollouts/{id} and the
- * operator actions pause, resume, abort and rollback. */
+ * operator actions pause, resume, promote, abort and rollback. */
 #include "api.h"
 #include "server/page.h"
 
@@ -298,6 +298,25 @@ void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
     send_rollout(srv, resp, 200, id);
 }
 
+/* The evidence an operator's command stores: after resume and promote the
+ * rollout's held strata are open again (strata.h), so the stored strata
+ * state says so; NULL (none) for the other commands or on allocation
+ * failure. A malloc'd JSON string. */
+static char *action_evidence(rg_server *srv, int64_t id, rg_rollout_cmd cmd)
+{
+    if (cmd != RG_CMD_RESUME && cmd != RG_CMD_PROMOTE)
+        return NULL;
+    json_t *st = rg_strata_json(rg_desired_strata(srv->desired), srv->fleet,
+                                id);
+    json_t *o = st && json_object_set_new(st, "held", json_array()) == 0
+                    ? json_pack("{s:O}", "strata_state", st)
+                    : NULL;
+    char *text = o ? rg_json_dump(o) : NULL;
+    json_decref(st);
+    json_decref(o);
+    return text;
+}
+
 /* Applies an operator command: model decides, store commits with CAS (a
  * concurrent change is re-read and the command retried once). */
 static void action(rg_server *srv, rg_req *req, rg_resp *resp,
@@ -323,6 +342,7 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
     snprintf(target, sizeof target, "rollout:%lld", (long long)id);
     snprintf(act, sizeof act, "rollout.%s", name);
     int rc = RG_ECONFLICT;
+    char *evidence = action_evidence(srv, id, cmd);
     /* The new state and the check-in path's adoption of it become visible
      * together (desired.h, publishing). */
     rg_desired_publish_begin(srv->desired);
@@ -335,11 +355,14 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
         if (rc != 0)
             break; /* invalid in this state: 409, no retry */
         rc = rg_store_rollout_transition(srv->store, id, &r.status, &next, &tr,
-                                         audit.actor, NULL, &audit, &err);
+                                         audit.actor, evidence, &audit, &err);
     }
+    if (rc == 0 && evidence)
+        rg_strata_release_holds(rg_desired_strata(srv->desired), id);
     if (rc == 0)
         rg__api_state_changed(srv);
     rg_desired_publish_end(srv->desired);
+    free(evidence);
     if (rc != 0)
         goto fail;
     json_decref(body);
@@ -348,6 +371,11 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
 fail:
     json_decref(body);
     rg_resp_error(resp, &err);
+}
+
+void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    action(srv, req, resp, RG_CMD_PROMOTE, "promote");
 }
 
 void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp)

@@ -34,6 +34,8 @@ static const rg_route routes[] = {
      rg_api_rollout_abort},
     {"POST", "/v1/rollouts/{}/rollback", RG_ROLE_OPERATOR, false,
      rg_api_rollout_rollback},
+    {"POST", "/v1/rollouts/{}/promote", RG_ROLE_OPERATOR, false,
+     rg_api_rollout_promote},
     {"GET", "/v1/audit", RG_ROLE_VIEWER, false, rg_api_audit_list},
     {"POST", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_create},
     {"GET", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_list},

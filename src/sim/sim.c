@@ -666,7 +666,7 @@ static int tick(sim *s, int64_t T, rg_err *err)
             s->halt_T = T;
         if (next.state == RG_RO_COMPLETED)
             s->complete_T = T;
-        if (next.state == RG_RO_PAUSED)
+        if (next.state == RG_RO_HELD)
             s->stop = true; /* held: nothing moves without an operator */
     }
     rg_gate_result_release(&g);

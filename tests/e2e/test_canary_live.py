@@ -96,7 +96,7 @@ def main():
             p = subprocess.run([CLI, "rollout", "explain", str(ro["id"])], env=env,
                                capture_output=True, text=True, timeout=30)
             expect(p.returncode == 0, "explain exit 0", p.returncode, p.stderr)
-            for word in ("halted (reverting)", "windows-10-x86_64", "RHO", "SILENCE_LLR",
+            for word in ("halted (reverting all)", "windows-10-x86_64", "RHO", "SILENCE_LLR",
                          "FAILURE_LLR", "CONTROL", "alpha 0.001", "W 5s", ">= 8.29"):
                 expect(word in p.stdout, "explain shows " + word, p.stdout)
         finally:

@@ -379,7 +379,7 @@ static void test_rollout_tick_halts(void **state)
                                      &next, &tr, &g, &err),
                      1);
     assert_int_equal(next.state, RG_RO_HALTED);
-    assert_non_null(strstr(tr.reason, "halted (reverting)"));
+    assert_non_null(strstr(tr.reason, "halted (reverting"));
     rg_gate_result_release(&g);
 }
 

@@ -45,6 +45,7 @@ static void every_documented_route_has_its_role(void **state)
         {"POST", "/v1/rollouts/5/resume", RG_ROLE_OPERATOR},
         {"POST", "/v1/rollouts/5/abort", RG_ROLE_OPERATOR},
         {"POST", "/v1/rollouts/5/rollback", RG_ROLE_OPERATOR},
+        {"POST", "/v1/rollouts/5/promote", RG_ROLE_OPERATOR},
         {"POST", "/v1/policies", RG_ROLE_OPERATOR},
         {"GET", "/v1/policies", RG_ROLE_VIEWER},
         {"DELETE", "/v1/policies/3", RG_ROLE_OPERATOR},
