@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "server/auth.h"
+#include "server/datadir.h"
 #include "server/server.h"
 
 #include <limits.h>
@@ -71,6 +72,7 @@ int rg_admin_token_main(int argc, char **argv)
     const char *dir = NULL, *name = "recovery";
     char db[PATH_MAX], secret[RG_HASH_HEX];
     rg_store *store = NULL;
+    rg_datadir_lock *lock = NULL;
     rg_err err;
     rg_err_clear(&err);
     int rc = parse(argc, argv, &dir, &name);
@@ -88,8 +90,8 @@ int rg_admin_token_main(int argc, char **argv)
             rg_err_set(&err, RG_ENOTFOUND,
                        "'%s' has no database (rollgated init creates one)",
                        dir);
-        else if (rg_store_open(db, &store, &err) == 0 &&
-                 rg_store_claim(store, &err) == 0 &&
+        else if (rg_datadir_lock_take(dir, &lock, &err) == 0 &&
+                 rg_store_open(db, &store, &err) == 0 &&
                  rg_admin_token_issue(store, name,
                                       "rollgated admin-token (offline "
                                       "recovery)",
@@ -99,10 +101,12 @@ int rg_admin_token_main(int argc, char **argv)
                    name, secret);
             fflush(stdout);
             rg_store_close(store);
+            rg_datadir_unlock(lock);
             return 0;
         }
     }
     rg_store_close(store);
+    rg_datadir_unlock(lock);
     fprintf(stderr, "rollgated: admin-token: %s: %s\n", dir, err.msg);
     return 1;
 }

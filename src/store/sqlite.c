@@ -2444,29 +2444,6 @@ static int sq_offer_artifact(void *impl, const char *endpoint_id,
     return pair_exists(impl, ST_OFFER_ARTIFACT, endpoint_id, sha256, 0, err);
 }
 
-static int sq_claim(void *impl, rg_err *err)
-{
-    sq *q = impl;
-    lock(q);
-    sqlite3_busy_timeout(q->db, 0);
-    int rc = exec_sql(q, "PRAGMA locking_mode = EXCLUSIVE", err);
-    if (rc == 0 && sqlite3_exec(q->db, "BEGIN EXCLUSIVE; COMMIT", NULL, NULL,
-                                NULL) != SQLITE_OK) {
-        int code = sqlite3_extended_errcode(q->db);
-        if (!sqlite3_get_autocommit(q->db))
-            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_exec(q->db, "PRAGMA locking_mode = NORMAL", NULL, NULL, NULL);
-        rc = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED
-                 ? rg_err_set(err, RG_ECONFLICT,
-                              "the database is in use by another process "
-                              "(a running rollgated?)")
-                 : db_fail(q, code, err, "claiming the database");
-    }
-    sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
-    unlock(q);
-    return rc;
-}
-
 static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
                               const rg_transition *tr, const char *actor,
                               const char *evidence_json, rg_err *err)
@@ -2775,7 +2752,6 @@ const struct rg__store_ops rg__sqlite_ops = {
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
-    .claim = sq_claim,
     .offers_record = sq_offers_record,
     .offer_check = sq_offer_check,
     .offer_artifact = sq_offer_artifact,

@@ -665,11 +665,6 @@ int rg_store_event_counts(rg_store *s, int64_t release_id,
     return s->ops->event_counts(s->impl, release_id, out, err);
 }
 
-int rg_store_claim(rg_store *s, rg_err *err)
-{
-    return s->ops->claim(s->impl, err);
-}
-
 /* --- offers ------------------------------------------------------------- */
 
 #define OFFERS_BATCH_MAX 64

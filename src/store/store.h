@@ -247,11 +247,6 @@ void rg_store_close(rg_store *s);
 /* Schema version after migrations (for tests and `rollgated --version`). */
 int rg_store_schema_version(rg_store *s);
 
-/* Takes the database for this process alone, until rg_store_close (for
- * offline tools). RG_ECONFLICT, at once, when another process has it open
- * (a running rollgated); the store is then usable as before. */
-int rg_store_claim(rg_store *s, rg_err *err);
-
 /* --- audit ------------------------------------------------------------ */
 /* The audit log is append-only: these two are the only audit calls, and
  * the SQLite schema (migration 5) refuses UPDATE and DELETE on it. */
