@@ -66,6 +66,9 @@ static const char usage[] =
     "                       (default 256; 0: no limit)\n"
     "  --events-per-min N   agent events per endpoint and minute after the\n"
     "                       burst (default 120)\n"
+    "  --event-retention S  seconds agent events of releases without an active\n"
+    "                       rollout are kept (default 7776000: 90 days; 0:\n"
+    "                       forever)\n"
     "  --rate-table N       addresses (endpoints) each limiter tracks (default\n"
     "                       16384)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
@@ -119,6 +122,7 @@ static bool flag_known(const char *f)
                                         "--auth-audit-per-min",
                                         "--event-burst",
                                         "--events-per-min",
+                                        "--event-retention",
                                         "--rate-table",
                                         NULL};
     for (size_t i = 0; flags[i]; i++)
@@ -256,6 +260,10 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             if (parse_uint(v, burst ? 0 : 1, 1000000, &n) != 0)
                 return fail("event limit: expected 0..1000000, got '%s'", v);
             *(burst ? &cfg->event_burst : &cfg->events_per_min) = (unsigned)n;
+        } else if (strcmp(f, "--event-retention") == 0) {
+            if (parse_uint(v, 0, UINT32_MAX, &n) != 0)
+                return fail("--event-retention: expected seconds, got '%s'", v);
+            cfg->event_retention_s = (unsigned)n;
         } else if (strcmp(f, "--rate-table") == 0) {
             if (parse_uint(v, 8, 1u << 24, &n) != 0)
                 return fail("--rate-table: expected 8..16777216, got '%s'", v);

@@ -6,6 +6,7 @@
 #include "model/rollout.h"
 #include "server/fleet.h"
 #include "server/orchestrator.h"
+#include "server/retention.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,9 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       "release\"} %llu\n",
                   (unsigned long long)as.events_not_offered,
                   (unsigned long long)as.events_unknown_release);
+    metric(&b, "rollgate_events_pruned_total", "counter",
+           "Agent events deleted by retention (--event-retention).",
+           rg_retention_pruned());
     metric(&b, "rollgate_artifact_downloads_total", "counter",
            "Artifact downloads by agents.", as.artifact_downloads);
     rg_buf_printf(&b, "# HELP rollgate_rollouts Rollouts by state.\n"

@@ -9,6 +9,7 @@
 #include "server/canary.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/retention.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -391,6 +392,7 @@ static void *flush_main(void *arg)
         rg_err_clear(&err);
         if (rg_fleet_flush(srv->fleet, &err) < 0)
             rg_warn("fleet flush: %s", err.msg);
+        rg_retention_run(srv, rg_clock_now(srv->clock));
         pthread_mutex_lock(&orch.mu);
     }
     pthread_mutex_unlock(&orch.mu);

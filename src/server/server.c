@@ -6,6 +6,7 @@
 #include "server/desired.h"
 #include "server/fleet.h"
 #include "server/guard.h"
+#include "server/retention.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,7 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->auth_audit_per_min = RG_GUARD_AUDIT_PER_MIN;
     cfg->event_burst = 256;
     cfg->events_per_min = 120;
+    cfg->event_retention_s = RG_RETENTION_DEFAULT_S;
 }
 
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)

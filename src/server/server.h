@@ -60,6 +60,9 @@ typedef struct rg_server_config {
                                     in a burst, default 256; 0: no limit */
     unsigned events_per_min;     /* --events-per-min: after the burst,
                                     default 120 */
+    unsigned event_retention_s;  /* --event-retention: seconds events of
+                                    releases without an active rollout are
+                                    kept, default 90 days; 0: forever */
 } rg_server_config;
 
 typedef struct rg_server {

@@ -259,9 +259,16 @@ static const char *const migration10[] = {
     NULL,
 };
 
+/* 11: event retention (rg_store_events_prune) finds old events by the
+ * time they were received. */
+static const char *const migration11[] = {
+    "CREATE INDEX events_received ON events(received_ms)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1, migration2, migration3, migration4, migration5, migration6,
-    migration7, migration8, migration9, migration10};
+    migration7, migration8, migration9, migration10, migration11};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -324,6 +331,7 @@ enum {
     ST_EVENT_INSERT,
     ST_EVENT_COUNTS,
     ST_EVENT_LIST,
+    ST_EVENT_PRUNE,
     ST_ROLLOUT_EXISTS,
     ST_POLICY_CHANNEL,
     ST_POLICY_RELEASE_CHANNEL,
@@ -526,6 +534,13 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
         " received_ms, detail FROM events WHERE release_id = ?"
         " ORDER BY received_ms",
+    /* The oldest ?2 events received before ?1 of releases no rollout is
+     * running (or paused, held...) for. */
+    [ST_EVENT_PRUNE] =
+        "DELETE FROM events WHERE (endpoint_id, event_id) IN"
+        " (SELECT endpoint_id, event_id FROM events WHERE received_ms < ?1"
+        " AND release_id NOT IN (SELECT release_id FROM rollouts"
+        " WHERE active = 1) ORDER BY received_ms LIMIT ?2)",
     [ST_ROLLOUT_EXISTS] = "SELECT 1 FROM rollouts WHERE id = ?",
     [ST_POLICY_CHANNEL] = "SELECT id FROM channels WHERE name = ?",
     [ST_POLICY_RELEASE_CHANNEL] = "SELECT channel_id FROM releases WHERE id = ?",
@@ -2444,6 +2459,33 @@ static int sq_offer_artifact(void *impl, const char *endpoint_id,
     return pair_exists(impl, ST_OFFER_ARTIFACT, endpoint_id, sha256, 0, err);
 }
 
+static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
+                           size_t *n_deleted, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_EVENT_PRUNE, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "event prune");
+        goto cleanup;
+    }
+    n = (size_t)sqlite3_changes(q->db);
+    rc = 0;
+cleanup:
+    done(st);
+    rc = finish(q, rc, err);
+    if (rc == 0)
+        *n_deleted = n;
+    return rc;
+}
+
 static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
                               const rg_transition *tr, const char *actor,
                               const char *evidence_json, rg_err *err)
@@ -2752,6 +2794,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
+    .events_prune = sq_events_prune,
     .offers_record = sq_offers_record,
     .offer_check = sq_offer_check,
     .offer_artifact = sq_offer_artifact,

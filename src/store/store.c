@@ -659,6 +659,17 @@ int rg_store_event_list(rg_store *s, int64_t release_id,
     return s->ops->event_list(s->impl, release_id, fn, ctx, err);
 }
 
+int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
+                          size_t *n_deleted, rg_err *err)
+{
+    *n_deleted = 0;
+    if (max < 1 || max > 100000)
+        return rg_err_set(err, RG_EINVAL, "event prune: batch %zu not in "
+                                          "1..100000",
+                          max);
+    return s->ops->events_prune(s->impl, before_ms, max, n_deleted, err);
+}
+
 int rg_store_event_counts(rg_store *s, int64_t release_id,
                           rg_event_counts *out, rg_err *err)
 {

@@ -479,6 +479,12 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
 int rg_store_event_list(rg_store *s, int64_t release_id,
                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                         rg_err *err);
+/* Retention: deletes, in one transaction, up to max (1..100000) of the
+ * oldest events received before before_ms whose release has no active
+ * rollout (an active one keeps all its evidence); *n_deleted receives how
+ * many. Schema 11 indexes events by received time for it. */
+int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
+                          size_t *n_deleted, rg_err *err);
 /* Distinct endpoints that reported each type for release_id. */
 int rg_store_event_counts(rg_store *s, int64_t release_id,
                           rg_event_counts *out, rg_err *err);

@@ -3,12 +3,14 @@ rollgated: an endpoint token flooding check-ins with unique events for a
 release it was offered gets 429 (code rate_limited, field events,
 Retry-After) once its event budget (--event-burst, --events-per-min) is
 spent, and nothing of a refused check-in is stored; a check-in without
-events is never limited; and without any rate limit (--event-burst 0) the
+events is never limited; without any rate limit (--event-burst 0) the
 database still keeps at most 8 events per (endpoint, release, type), so
-6.5 MB of events sent add no more than a few kilobytes.
+6.5 MB of events sent add no more than a few kilobytes; and events older
+than --event-retention of a release with no active rollout are deleted.
 # ctest-labels: foundation
 """
 import os
+import time
 
 import rg
 from rg import expect
@@ -93,6 +95,18 @@ def main():
         expect(grown < 512 * 1024, "database growth bounded", grown)
         print("events sent: %d (%.1f MB), stored: %d, database grew %d bytes"
               % (50 * 256, 50 * 256 * 560 / 1e6, stored, grown))
+
+    with rg.Server(args=["--event-retention", "1", "--flush-ms", "100"]) as srv:
+        srv.start()
+        c, rel = offered_endpoint(srv)  # offered by a pin: no rollout
+        st, b = c.request("POST", "/v1/agent/checkin",
+                          {"endpoint_id": "flood", "events": batch(0, 5, rel)})
+        expect(st == 200 and metric(srv, "rollgate_events_stored_total") == 5, "stored", st, b)
+        deadline = time.monotonic() + 60
+        while metric(srv, "rollgate_events_pruned_total") < 5:
+            expect(time.monotonic() < deadline, "old events pruned")
+            time.sleep(0.1)
+        srv.stop()
 
 
 if __name__ == "__main__":

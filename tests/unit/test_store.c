@@ -165,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 10);
+    assert_int_equal(rg_store_schema_version(f->s), 11);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 10);
+    assert_int_equal(rg_store_schema_version(f->s), 11);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1016,6 +1016,39 @@ static void events(void **state)
     assert_int_equal(n_new, 1); /* another type has its own room */
 }
 
+/* Retention: the oldest events before a time go, in batches, except
+ * those of a release with an active rollout. */
+static void events_prune(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {1, 2}, rel[2];
+    size_t n = 99;
+    rg_event_counts c;
+    add_releases(f, versions, 2, rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    rg_rollout_rec ro = rollout_rec(rel[1]);
+    assert_int_equal(rg_store_rollout_create(f->s, &ro, NULL, &f->err), 0);
+    rg_event_rec ev[] = {event("h1", "a", "applying", rel[0]),
+                         event("h1", "b", "healthy", rel[0]),
+                         event("h1", "c", "applying", rel[1])};
+    ev[1].received_ms = T0 + 5;
+    assert_int_equal(rg_store_events_record(f->s, ev, 3, &n, &f->err), 0);
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 1, 10, &n, &f->err), 0);
+    assert_int_equal(n, 0); /* nothing received before T0 + 1 */
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 100, 1, &n, &f->err), 0);
+    assert_int_equal(n, 1); /* the oldest first, one per batch */
+    assert_int_equal(rg_store_event_counts(f->s, rel[0], &c, &f->err), 0);
+    assert_int_equal(c.applying, 0);
+    assert_int_equal(c.healthy, 1);
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 100, 10, &n, &f->err), 0);
+    assert_int_equal(n, 1); /* rel[1]'s rollout is active: kept */
+    assert_int_equal(rg_store_event_counts(f->s, rel[1], &c, &f->err), 0);
+    assert_int_equal(c.applying, 1);
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 100, 0, &n, &f->err),
+                     RG_EINVAL);
+}
+
 /* Activation: declared kind and max kept, 0 max takes the kind's
  * default, bad kinds and maxima are refused before anything is written. */
 static void release_activation(void **state)
@@ -1364,7 +1397,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 9);
 
     /* 9 -> 10: old releases activate at once (none, 120 s). */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 10, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 10);
     assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
     assert_string_equal(r.preflight_status, "none");
@@ -1375,6 +1408,15 @@ static void migrates_old_schema(void **state)
     assert_int_equal(r.activation_max_ms, 120000);
     rg_store_close(s);
     assert_int_equal(user_version(old), 10);
+
+    /* 10 -> 11: events indexed by received time; the old one is kept. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 11);
+    size_t pruned = 0;
+    assert_int_equal(rg_store_events_prune(s, 1, 10, &pruned, &f->err), 0);
+    assert_int_equal(pruned, 0); /* received at 2 */
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 11);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
@@ -1515,6 +1557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(events_prune, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(release_activation, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
