@@ -3,8 +3,9 @@ unauthenticated request with `Transfer-Encoding: chunked` on
 PUT /v1/artifacts and POST /v1/agent/checkin, without a token or with a
 wrong one, is answered 401 at once and its connection closed, while the
 client is still sending. Before, the server read such a body without limit
-and never answered. Raw sockets, so the client can stream and listen at
-once.
+and never answered. A body of unknown length over its cap is dropped
+after 1 MiB more (it was read without limit too). Raw sockets, so the
+client can stream and listen at once.
 # ctest-labels: security
 """
 import hashlib
@@ -87,6 +88,28 @@ def stream_until_answered(port, method, path, auth):
     return answer[0], answer[1], sent, closed
 
 
+def stream_until_closed(port, path, auth):
+    """Streams a chunked JSON body until the server closes the connection
+    or LIMIT bytes are sent; returns the bytes sent."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+               "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+               % (path, auth)).encode())
+    sent = 0
+    try:
+        while sent < LIMIT:
+            r, _, _ = select.select([s], [], [], 0)
+            if r and not s.recv(65536):
+                break
+            s.sendall(b"%x\r\n" % len(BLOCK) + BLOCK + b"\r\n")
+            sent += len(BLOCK)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    return sent
+
+
 def main():
     with rg.Server() as srv:
         srv.start()
@@ -99,6 +122,11 @@ def main():
                 expect(st == 401 and body["error"]["code"] == "unauthorized", what, st, body)
                 expect(sent < LIMIT, what + ": answered before the whole body", sent)
                 expect(closed, what + ": connection closed after the refusal")
+        # Authenticated, but the body outgrows the 1 MiB JSON cap: dropped
+        # after 1 MiB more, not read forever.
+        sent = stream_until_closed(srv.port, "/v1/channels", "Bearer " + srv.token)
+        print("POST /v1/channels over the cap: closed after %d body bytes sent" % sent)
+        expect(sent < LIMIT, "a body over its cap is not read forever", sent)
         st, _ = srv.request("GET", "/healthz")
         expect(st == 200, "still serving", st)
         rc = srv.stop()
