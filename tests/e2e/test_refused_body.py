@@ -3,8 +3,9 @@ unauthenticated request with `Transfer-Encoding: chunked` on
 PUT /v1/artifacts and POST /v1/agent/checkin, without a token or with a
 wrong one, is answered 401 at once and its connection closed, while the
 client is still sending. Before, the server read such a body without limit
-and never answered. Raw sockets, so the client can stream and listen at
-once.
+and never answered. An authenticated upload of unknown length over the
+artifact maximum is dropped soon after (a guard: this held before too). Raw sockets, so the
+client can stream and listen at once.
 # ctest-labels: security
 """
 import hashlib
@@ -18,6 +19,7 @@ from rg import expect
 
 LIMIT = 64 << 20  # bytes the client is willing to send before giving up
 BLOCK = b"x" * 65536
+ARTIFACT_MAX = 65536
 
 
 def parse_response(buf):
@@ -87,8 +89,29 @@ def stream_until_answered(port, method, path, auth):
     return answer[0], answer[1], sent, closed
 
 
+def stream_until_closed(port, method, path, auth):
+    """Streams a chunked body until the server closes the connection or
+    LIMIT bytes are sent; returns the bytes sent."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n" % (method, path, auth)).encode())
+    sent = 0
+    try:
+        while sent < LIMIT:
+            r, _, _ = select.select([s], [], [], 0)
+            if r and not s.recv(65536):
+                break
+            s.sendall(b"%x\r\n" % len(BLOCK) + BLOCK + b"\r\n")
+            sent += len(BLOCK)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    return sent
+
+
 def main():
-    with rg.Server() as srv:
+    with rg.Server(args=["--artifact-max", str(ARTIFACT_MAX)]) as srv:
         srv.start()
         wrong = "Bearer " + hashlib.sha256(b"wrong").hexdigest()
         for method, path in (("PUT", "/v1/artifacts"), ("POST", "/v1/agent/checkin")):
@@ -99,6 +122,12 @@ def main():
                 expect(st == 401 and body["error"]["code"] == "unauthorized", what, st, body)
                 expect(sent < LIMIT, what + ": answered before the whole body", sent)
                 expect(closed, what + ": connection closed after the refusal")
+        # Authenticated, but the upload outgrows the artifact maximum:
+        # dropped 1 MiB past it, not read forever.
+        sent = stream_until_closed(srv.port, "PUT", "/v1/artifacts", "Bearer " + srv.token)
+        print("PUT /v1/artifacts over --artifact-max: closed after %d body bytes sent"
+              % sent)
+        expect(sent < LIMIT, "an upload over its cap is not read forever", sent)
         st, _ = srv.request("GET", "/healthz")
         expect(st == 200, "still serving", st)
         rc = srv.stop()
