@@ -290,10 +290,15 @@ static int list_rollouts(rg_cli *cli, bool active)
                            rg_cli_jstr(r, "wave_name", ""));
         rg_cli_table_cellf(&t, "%.4g%%",
                            (double)rg_cli_jint(r, "share_ppm") / 10000.0);
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "exposed"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "healthy"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "failed"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "silent"));
+        /* counts of the gate's latest evaluation; null: not evaluated */
+        static const char *const shown[] = {"exposed", "healthy", "failed",
+                                            "silent"};
+        for (size_t k = 0; k < 4; k++)
+            if (json_is_object(c))
+                rg_cli_table_cellf(&t, "%lld",
+                                   (long long)rg_cli_jint(c, shown[k]));
+            else
+                rg_cli_table_cell(&t, "-");
         rg_cli_table_cell(&t, ago);
     }
     rc = rg__cli_print_table(cli, &t);

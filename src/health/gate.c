@@ -429,9 +429,19 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     const char *rule = "analyzer";
     int small_rule = SMALL_WAIT;
     why[0] = '\0';
-    if (small && counts->targeted == 0) {
+    /* Nobody targeted passes only a wave that can target nobody: an
+     * internal ring without members, an empty target fleet. Else the
+     * wave's endpoints have not checked in since it began: wait for them
+     * (a crashing release must not pass a wave nobody tried). */
+    bool can_target = !wave->internal && wave->share_ppm > 0 &&
+                      counts->fleet > 0;
+    if (small && counts->targeted == 0 && !can_target) {
         small_rule = SMALL_PASS;
         snprintf(why, sizeof why, "no endpoints to test");
+    } else if (small && counts->targeted == 0) {
+        snprintf(why, sizeof why,
+                 "none of the wave's endpoints has checked in since it "
+                 "began");
     } else if (small) {
         small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
     }

@@ -79,7 +79,9 @@ def main():
             # --- a release crashing one stratum is halted early ----------
             bad = release(srv, 2, "rule a v2\nFAULT crash windows-10-x86_64\n")
             ro = run_rollout(srv, bad, ("completed", "halted", "paused"))
-            expect(ro["state"] == "halted", "crashing release halted", ro["decisions"][-2:])
+            expect(ro["state"] == "halted", "crashing release halted", ro["state"],
+                   *["%s/%d: %s" % (d["to"], d["to_wave"], d["reason"])
+                     for d in ro["decisions"][-8:]])
             expect(ro["wave"] <= 1, "halted in its first non-internal wave", ro["wave"])
             halt = ro["decisions"][-1]
             counts = halt["evidence"]["counts"]
