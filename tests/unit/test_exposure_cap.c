@@ -187,40 +187,14 @@ static void setup_trial(trial *t, unsigned seed)
     t->seed = seed;
     t->rng = seed * UINT64_C(7919) + 1;
     t->now = T0;
-    t->clock = rg_clock_manual(&t->now);
-    t->srv.clock = &t->clock;
-    t->srv.cfg.checkin_interval_s = 60;
     rg_exposure_params_default(&t->xp);
-    rg_test_ok(rg_store_open(":memory:", &t->srv.store, &err), &err);
-    rg_channel_rec ch;
-    memset(&ch, 0, sizeof ch);
-    snprintf(ch.name, sizeof ch.name, "detections");
-    ch.created_ms = t->now;
-    rg_test_ok(rg_store_channel_create(t->srv.store, &ch, NULL, &err), &err);
+    rg_test_server_store(&t->srv, &t->clock, &t->now);
     for (int v = 1; v <= 3; v++)
         t->rel[v] = rg_test_add_release(t->srv.store, "detections", v, t->now);
 
     /* v2 is the channel's current release: a completed rollout. */
-    rg_rollout_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->release_id = t->rel[2];
-    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
-    snprintf(r->salt, sizeof r->salt, "done");
-    r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
-                                    .wave_started_ms = t->now,
-                                    .updated_ms = t->now};
-    r->created_ms = t->now;
-    rg_test_ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
-    rg_rollout_status done = r->status;
-    done.state = RG_RO_COMPLETED;
-    done.share_ppm = RG_PPM;
-    done.updated_ms = t->now + 1;
-    rg_transition tr = {.from_state = RG_RO_RUNNING,
-                        .to_state = RG_RO_COMPLETED};
-    rg_test_ok(rg_store_rollout_transition(t->srv.store, r->id, &r->status, &done, &tr,
-                                   "test", NULL, NULL, &err),
-       &err);
-    free(r);
+    free(rg_test_add_rollout(t->srv.store, t->rel[2], RG_RO_COMPLETED, t->now,
+                             NULL));
 
     /* Policies: an n-1 group by tag, a pinned group by attribute; an
      * endpoint in both is pinned (a pin wins). */

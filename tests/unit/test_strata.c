@@ -61,15 +61,7 @@ static void setup(world *w)
     rg_err_clear(&err);
     memset(w, 0, sizeof *w);
     w->now = T0;
-    w->clock = rg_clock_manual(&w->now);
-    w->srv.clock = &w->clock;
-    w->srv.cfg.checkin_interval_s = 60;
-    rg_test_ok(rg_store_open(":memory:", &w->srv.store, &err), &err);
-    rg_channel_rec ch;
-    memset(&ch, 0, sizeof ch);
-    snprintf(ch.name, sizeof ch.name, "detections");
-    ch.created_ms = w->now;
-    rg_test_ok(rg_store_channel_create(w->srv.store, &ch, NULL, &err), &err);
+    rg_test_server_store(&w->srv, &w->clock, &w->now);
     w->rel = rg_test_add_release(w->srv.store, "detections", 1, w->now);
     rg_test_ok(rg_fleet_open(&w->srv, &w->srv.fleet, &err), &err);
     w->lx = enroll(w, "lx-1", "linux", "6");
@@ -148,31 +140,11 @@ static void states_follow_verdicts(void **state)
     teardown(&w);
 }
 
-/* A stored rollout in state, with a decision whose evidence is ev (NULL:
- * none). Returns it (caller frees). */
+/* A stored rollout in state whose decision has evidence ev (or none). */
 static rg_rollout_rec *stored_rollout(world *w, int state, const char *ev)
 {
-    rg_err err;
-    rg_err_clear(&err);
-    rg_rollout_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->release_id = w->rel;
-    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
-    snprintf(r->salt, sizeof r->salt, "s");
-    r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
-                                    .wave_started_ms = w->now,
-                                    .updated_ms = w->now};
-    r->created_ms = w->now;
-    rg_test_ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
-    rg_rollout_status next = r->status;
-    next.state = state;
-    next.updated_ms = ++w->now;
-    rg_transition tr = {.from_state = RG_RO_RUNNING, .to_state = state};
-    rg_test_ok(rg_store_rollout_transition(w->srv.store, r->id, &r->status,
-                                           &next, &tr, "test", ev, NULL, &err),
-               &err);
-    r->status = next;
-    return r;
+    w->now += 10;
+    return rg_test_add_rollout(w->srv.store, w->rel, state, w->now, ev);
 }
 
 static void restore_from_the_store(void **state)
