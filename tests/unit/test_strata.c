@@ -81,8 +81,8 @@ static void teardown(world *w)
 static json_t *verdicts(const char *n1, const char *v1, const char *n2,
                         const char *v2)
 {
-    json_t *e = json_pack("{s:[{s:s,s:s,s:s},{s:s,s:s,s:s}]}", "strata",
-                          "name", n1, "verdict", v1, "reason", "r", "name", n2,
+    json_t *e = json_pack("{s:[{s:s,s:s,s:s},{s:s,s:s,s:s}]}", "strata", "name",
+                          n1, "verdict", v1, "reason", "r", "name", n2,
                           "verdict", v2, "reason", "r");
     assert_non_null(e);
     return e;
@@ -94,8 +94,8 @@ static void states_follow_verdicts(void **state)
     world w;
     setup(&w);
     assert_int_equal(rg_strata_get(w.st, 5, w.lx), -1); /* unknown */
-    json_t *e = verdicts("linux-6-x86_64", "pass", "windows-10-x86_64",
-                         "pending");
+    json_t *e =
+        verdicts("linux-6-x86_64", "pass", "windows-10-x86_64", "pending");
     assert_true(rg_strata_update(w.st, w.srv.fleet, 5, e, false));
     assert_int_equal(rg_strata_get(w.st, 5, w.lx), RG_STRATUM_CLEARED);
     assert_int_equal(rg_strata_get(w.st, 5, w.w10), RG_STRATUM_OPEN);
@@ -110,9 +110,9 @@ static void states_follow_verdicts(void **state)
     assert_int_equal(rg_strata_get(w.st, 5, w.lx), RG_STRATUM_CLEARED);
     assert_int_equal(rg_strata_get(w.st, 5, w.w10), RG_STRATUM_HELD);
     json_t *j = rg_strata_json(w.st, w.srv.fleet, 5);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(j, "held"), 0)),
-                        "windows-10-x86_64");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(j, "held"), 0)),
+        "windows-10-x86_64");
     json_decref(j);
     assert_true(rg_strata_release_holds(w.st, 5));
     assert_false(rg_strata_release_holds(w.st, 5));
