@@ -14,6 +14,7 @@
 /* One rollout's strata. */
 typedef struct entry {
     int64_t id;
+    _Atomic bool settled;     /* the last rg_strata_settled's answer */
     _Atomic uint8_t st[MAXS]; /* rg_stratum_state per fleet stratum */
 } entry;
 
@@ -161,6 +162,7 @@ int rg_strata_restore(rg_strata *s, rg_store *store, rg_fleet *fleet,
     else if (ro->status.state == RG_RO_COMPLETED)
         set_all(e, RG_STRATUM_CLEARED);
     json_decref(ev);
+    rg_strata_settled(s, fleet, ro->id);
     rc = 1;
 cleanup:
     pthread_mutex_unlock(&s->write_mu);
@@ -244,8 +246,19 @@ bool rg_strata_settled(rg_strata *s, rg_fleet *fleet, int64_t id)
     entry *e = find(s, id);
     for (uint32_t i = 0; i < n && i < MAXS && all; i++)
         all = e && atomic_load(&e->st[i]) == RG_STRATUM_CLEARED;
+    if (e)
+        atomic_store(&e->settled, all);
     pthread_rwlock_unlock(&s->lock);
     return all && e;
+}
+
+bool rg_strata_was_settled(rg_strata *s, int64_t id)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    entry *e = find(s, id);
+    bool out = e && atomic_load(&e->settled);
+    pthread_rwlock_unlock(&s->lock);
+    return out;
 }
 
 json_t *rg_strata_json(rg_strata *s, rg_fleet *fleet, int64_t id)
