@@ -139,7 +139,7 @@ def get_rollout(srv, rid):
 
 def finish(srv, rid):
     """Aborts rollout rid unless it already ended (a held wave stays active)."""
-    if get_rollout(srv, rid)["state"] in ("pending", "running", "paused"):
+    if get_rollout(srv, rid)["state"] in ("pending", "running", "paused", "held"):
         st, ro = srv.request("POST", "/v1/rollouts/%d/abort" % rid, {"reason": "e2e: next step"})
         expect(st == 200, "abort", st, ro)
 
