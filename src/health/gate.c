@@ -190,11 +190,14 @@ static int small_wave_check(const rg_analysis *a, const rg_wave *w,
                  c->healthy, need);
         return SMALL_WAIT;
     }
+    /* Windows that ended healthy, and the healthy reports `rollout
+     * status` counts (an endpoint may report before its window ends). */
     snprintf(why, n,
-             "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, %" PRIu64
-             " failed (at most %.1f allowed), %" PRIu64
-             " silent (at most %.1f allowed)",
-             a->exposed_healthy, a->exposed, a->exposed_failed, failed_allowed,
+             "%" PRIu64 " of %" PRIu64 " windows healthy (%" PRIu64
+             " reported), %" PRIu64 " failed (<= %.1f), %" PRIu64
+             " silent (<= %.1f)",
+             a->exposed_healthy, a->exposed, c->healthy,
+             a->exposed_failed + a->early_failed, failed_allowed,
              a->exposed_silent, silent_allowed);
     return SMALL_PASS;
 }

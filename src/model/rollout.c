@@ -13,6 +13,7 @@ static const char *const state_names[] = {
     "rolled_back", "held",
 };
 #define N_STATES ((int)(sizeof state_names / sizeof state_names[0]))
+_Static_assert(N_STATES == RG_RO_N_STATES, "a name for every state");
 
 const char *rg_rollout_state_name(int state)
 {

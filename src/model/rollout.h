@@ -41,6 +41,8 @@ typedef enum rg_rollout_state {
     RG_RO_HELD, /* stopped by the gate (hold verdict); an operator decides */
 } rg_rollout_state;
 
+#define RG_RO_N_STATES (RG_RO_HELD + 1) /* states are 0..RG_RO_N_STATES-1 */
+
 /* "pending", "running", "paused", "completed", "halted", "aborted",
  * "rolled_back", "held". */
 const char *rg_rollout_state_name(int state);

@@ -665,6 +665,12 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, ro->release_id);
     int sst = rg_strata_get(d->strata, ro->id, v->stratum);
     const rg_release_rec *prev = c->prev.id ? &c->prev : NULL;
+    /* Completed with every stratum cleared: the gate watches no more and
+     * the pure pick (everyone) stands; no canary slot is taken, so slots
+     * stay free for the rollouts that can still halt. */
+    if (state == RG_RO_COMPLETED && sst == RG_STRATUM_CLEARED &&
+        rg_strata_was_settled(d->strata, ro->id))
+        return;
     if (!rg_rollout_keeps(&ro->plan, &ro->status,
                           sst < 0 || sst == RG_STRATUM_HALTED)) {
         p->release = prev; /* reverted: the previous release, no notice */

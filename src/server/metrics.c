@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define METRICS_MAX (64 * 1024)
-#define N_STATES 7
+#define N_STATES RG_RO_N_STATES
 
 static int count_state(void *ctx, const rg_rollout_rec *r)
 {

@@ -47,14 +47,20 @@ typedef struct target_ctx {
     uint64_t targeted;
 } target_ctx;
 
-/* Endpoints the desired state gives r's release now (desired.c): those
- * admitted (canary slot ASSIGNED: inside the share, the stratified floor
- * or a completed rollout's cleared strata) that r lets keep it
- * (rg_rollout_keeps, their stratum's state from strata.h). */
+/* Endpoints the desired state gives r's release now (desired.c): everyone
+ * once r completed with every stratum cleared; otherwise those admitted
+ * (canary slot ASSIGNED: inside the share, the stratified floor or a
+ * completed rollout's strata) that r lets keep it (rg_rollout_keeps,
+ * their stratum's state from strata.h). */
 static int count_target(void *ctx, const rg_fleet_view *v)
 {
     target_ctx *t = ctx;
     const rg_rollout_rec *r = t->r;
+    if (r->status.state == RG_RO_COMPLETED &&
+        rg_strata_was_settled(t->strata, r->id)) {
+        t->targeted++; /* everyone, as the check-in path says */
+        return 0;
+    }
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, r->release_id);
     if (!cn || !(cn->flags & RG_CN_ASSIGNED))
         return 0;

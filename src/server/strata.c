@@ -14,11 +14,12 @@
 /* One rollout's strata. */
 typedef struct entry {
     int64_t id;
+    _Atomic bool settled;     /* the last rg_strata_settled's answer */
     _Atomic uint8_t st[MAXS]; /* rg_stratum_state per fleet stratum */
 } entry;
 
 struct rg_strata {
-    pthread_rwlock_t lock; /* guards v, n (the list, not the states) */
+    pthread_rwlock_t lock;    /* guards v, n (the list, not the states) */
     pthread_mutex_t write_mu; /* one writer of states at a time */
     entry **v;
     size_t n, cap;
@@ -161,6 +162,7 @@ int rg_strata_restore(rg_strata *s, rg_store *store, rg_fleet *fleet,
     else if (ro->status.state == RG_RO_COMPLETED)
         set_all(e, RG_STRATUM_CLEARED);
     json_decref(ev);
+    rg_strata_settled(s, fleet, ro->id);
     rc = 1;
 cleanup:
     pthread_mutex_unlock(&s->write_mu);
@@ -203,8 +205,8 @@ bool rg_strata_update(rg_strata *s, rg_fleet *fleet, int64_t id,
     for (size_t i = 0; e && i < json_array_size(list); i++) {
         const json_t *o = json_array_get(list, i);
         const char *name = json_string_value(json_object_get(o, "name"));
-        int to = state_of_verdict(
-            json_string_value(json_object_get(o, "verdict")));
+        int to =
+            state_of_verdict(json_string_value(json_object_get(o, "verdict")));
         int64_t k = name && to >= 0 ? index_of(fleet, name) : -1;
         if (k < 0)
             continue;
@@ -228,8 +230,8 @@ bool rg_strata_release_holds(rg_strata *s, int64_t id)
     entry *e = find(s, id);
     for (size_t i = 0; e && i < MAXS; i++) {
         uint8_t held = RG_STRATUM_HELD;
-        any |= atomic_compare_exchange_strong(&e->st[i], &held,
-                                              RG_STRATUM_OPEN);
+        any |=
+            atomic_compare_exchange_strong(&e->st[i], &held, RG_STRATUM_OPEN);
     }
     pthread_rwlock_unlock(&s->lock);
     pthread_mutex_unlock(&s->write_mu);
@@ -244,8 +246,19 @@ bool rg_strata_settled(rg_strata *s, rg_fleet *fleet, int64_t id)
     entry *e = find(s, id);
     for (uint32_t i = 0; i < n && i < MAXS && all; i++)
         all = e && atomic_load(&e->st[i]) == RG_STRATUM_CLEARED;
+    if (e)
+        atomic_store(&e->settled, all);
     pthread_rwlock_unlock(&s->lock);
     return all && e;
+}
+
+bool rg_strata_was_settled(rg_strata *s, int64_t id)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    entry *e = find(s, id);
+    bool out = e && atomic_load(&e->settled);
+    pthread_rwlock_unlock(&s->lock);
+    return out;
 }
 
 json_t *rg_strata_json(rg_strata *s, rg_fleet *fleet, int64_t id)
@@ -260,8 +273,9 @@ json_t *rg_strata_json(rg_strata *s, rg_fleet *fleet, int64_t id)
         if (k == RG_STRATUM_OPEN)
             continue;
         rg_fleet_stratum_name(fleet, i, name, sizeof name);
-        if (name[0] && json_array_append_new(json_object_get(out, state_keys[k]),
-                                             json_string(name)) < 0) {
+        if (name[0] &&
+            json_array_append_new(json_object_get(out, state_keys[k]),
+                                  json_string(name)) < 0) {
             json_decref(out);
             out = NULL;
         }

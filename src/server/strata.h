@@ -80,8 +80,13 @@ bool rg_strata_update(rg_strata *s, rg_fleet *fleet, int64_t id,
  * again. Returns true when one was held. */
 bool rg_strata_release_holds(rg_strata *s, int64_t id);
 
-/* Whether every stratum of the fleet is cleared in rollout id. */
+/* Whether every stratum of the fleet is cleared in rollout id (O(strata);
+ * the answer is also kept for rg_strata_was_settled). */
 bool rg_strata_settled(rg_strata *s, rg_fleet *fleet, int64_t id);
+
+/* The last answer of rg_strata_settled for rollout id (false before the
+ * first one), O(1) for the check-in path. */
+bool rg_strata_was_settled(rg_strata *s, int64_t id);
 
 /* {"cleared": [names], "held": [...], "halted": [...]} of rollout id (all
  * empty when unknown): a new reference, or NULL on allocation failure. */

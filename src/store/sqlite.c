@@ -1757,7 +1757,11 @@ static int sq_rollout_transition(void *impl, int64_t id,
                               evidence_json, err)))
         goto cleanup;
 
-    if (next->state == RG_RO_COMPLETED || next->state == RG_RO_ROLLED_BACK) {
+    /* A halt after completion (the gate still watching) undoes the
+     * channel's current release as a rollback does. */
+    bool undo = next->state == RG_RO_ROLLED_BACK ||
+                (next->state == RG_RO_HALTED && cur->state == RG_RO_COMPLETED);
+    if (next->state == RG_RO_COMPLETED || undo) {
         int which = next->state == RG_RO_COMPLETED ? ST_CHANNEL_COMPLETE
                                                    : ST_CHANNEL_UNDO;
         if ((rc = stmt(q, which, &ch, err)))

@@ -91,7 +91,7 @@ static int check_audit(const rg_audit_rec *a, rg_err *err)
 static int check_status(const rg_rollout_status *st, const char *what,
                         rg_err *err)
 {
-    if (!st || st->state < RG_RO_PENDING || st->state > RG_RO_HELD ||
+    if (!st || st->state < RG_RO_PENDING || st->state >= RG_RO_N_STATES ||
         st->wave < 0 || st->share_ppm > 1000000u)
         return rg_err_field(err, RG_EINVAL, what, "%s: not a valid status",
                             what);

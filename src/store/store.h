@@ -358,8 +358,9 @@ int rg_store_rollout_list(rg_store *s, bool active_only,
  * else a JSON object of at most RG_EVIDENCE_MAX bytes; at_ms is
  * next->updated_ms) and the audit row (may be NULL) in one transaction.
  * When next->state is completed the channel's current release becomes the
- * rollout's release; when it is rolled_back and the channel's current
- * release is the rollout's, it returns to prev_release_id. */
+ * rollout's release; when it is rolled_back, or halted from completed
+ * (the gate kept watching), and the channel's current release is the
+ * rollout's, it returns to prev_release_id. */
 int rg_store_rollout_transition(rg_store *s, int64_t id,
                                 const rg_rollout_status *cur,
                                 const rg_rollout_status *next,

@@ -71,6 +71,8 @@ def build_routes(fix):
          lambda: {"reason": "r"}, None, "operator", {404}),
         ("rollout rollback (unknown id)", "POST", "/v1/rollouts/999999/rollback",
          lambda: {"reason": "r"}, None, "operator", {404}),
+        ("rollout promote (unknown id)", "POST", "/v1/rollouts/999999/promote",
+         lambda: {"reason": "r"}, None, "operator", {404}),
         ("audit", "GET", "/v1/audit", None, None, "viewer", {200}),
         ("token create", "POST", "/v1/tokens",
          lambda: {"role": "viewer", "name": "m%d" % n()}, None, "admin", {201}),

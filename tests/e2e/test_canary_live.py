@@ -67,7 +67,7 @@ def main():
 
             # --- a good release passes every wave ------------------------
             good = release(srv, 1, "rule a v1\n")
-            ro = run_rollout(srv, good, ("completed", "halted", "paused"))
+            ro = run_rollout(srv, good, ("completed", "halted", "paused", "held"))
             expect(ro["state"] == "completed", "good release completes", ro["decisions"])
             moves = [(d["to"], d["to_wave"]) for d in ro["decisions"]
                      if (d["from"], d["from_wave"]) != (d["to"], d["to_wave"])]
@@ -78,7 +78,7 @@ def main():
 
             # --- a release crashing one stratum is halted early ----------
             bad = release(srv, 2, "rule a v2\nFAULT crash windows-10-x86_64\n")
-            ro = run_rollout(srv, bad, ("completed", "halted", "paused"))
+            ro = run_rollout(srv, bad, ("completed", "halted", "paused", "held"))
             expect(ro["state"] == "halted", "crashing release halted", ro["state"],
                    *["%s/%d: %s" % (d["to"], d["to_wave"], d["reason"])
                      for d in ro["decisions"][-8:]])

@@ -107,39 +107,13 @@ static void setup_world(world *w)
     rg_err_clear(&err);
     memset(w, 0, sizeof *w);
     w->now = T0;
-    w->clock = rg_clock_manual(&w->now);
-    w->srv.clock = &w->clock;
-    w->srv.cfg.checkin_interval_s = 60;
     assert_int_equal(rg_crypto_init(), 0);
-    rg_test_ok(rg_store_open(":memory:", &w->srv.store, &err), &err);
-    rg_channel_rec ch;
-    memset(&ch, 0, sizeof ch);
-    snprintf(ch.name, sizeof ch.name, "detections");
-    ch.created_ms = w->now;
-    rg_test_ok(rg_store_channel_create(w->srv.store, &ch, NULL, &err), &err);
+    rg_test_server_store(&w->srv, &w->clock, &w->now);
     w->rel2 = rg_test_add_release(w->srv.store, "detections", 2, w->now);
     w->rel3 = rg_test_add_release(w->srv.store, "detections", 3, w->now);
     /* v2 is the channel's current release: a completed rollout. */
-    rg_rollout_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->release_id = w->rel2;
-    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
-    snprintf(r->salt, sizeof r->salt, "done");
-    r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
-                                    .wave_started_ms = w->now,
-                                    .updated_ms = w->now};
-    r->created_ms = w->now;
-    rg_test_ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
-    rg_rollout_status done = r->status;
-    done.state = RG_RO_COMPLETED;
-    done.share_ppm = RG_PPM;
-    done.updated_ms = w->now + 1;
-    rg_transition tr = {.from_state = RG_RO_RUNNING,
-                        .to_state = RG_RO_COMPLETED};
-    rg_test_ok(rg_store_rollout_transition(w->srv.store, r->id, &r->status, &done,
-                                   &tr, "test", NULL, NULL, &err),
-       &err);
-    free(r);
+    free(rg_test_add_rollout(w->srv.store, w->rel2, RG_RO_COMPLETED, w->now,
+                             NULL));
     open_server(w);
     rg_endpoint_rec *e = calloc(1, sizeof *e);
     assert_non_null(e);

@@ -5,14 +5,21 @@
  * endpoints that are good, crash, fail or stay offline, an n-1 group and a
  * pinned group, overlapping), random plans (internal ring or not, shares,
  * minimum endpoints, bakes, W, on_halt) and random sequences of
- * check-ins, reports, clock steps, ticks and operator pauses, resumes and
- * rollbacks. After every check-in answer:
+ * check-ins, reports, clock steps, ticks and operator pauses, resumes,
+ * promotions and rollbacks. After every check-in answer:
  *  - while the rollout runs, an endpoint is given the release only inside
  *    the current share (or the internal ring, or the stratified floor of
  *    the first waves), and no stratum ever has more endpoints given it
  *    than its budget (initial + growth x its healthy reports so far);
- *  - an endpoint once given the release keeps it until a halt (with
- *    on_halt revert) or a rollback;
+ *  - after completion, an endpoint is newly given the release only when
+ *    its stratum is cleared (strata.h: healthy evidence) or within that
+ *    budget: completion never exposes a stratum without healthy evidence;
+ *  - exposure never shrinks except by a revert: an endpoint once given
+ *    the release keeps it until a rollback or a halt that reverts it
+ *    (on_halt revert_all, or revert_stratum with its stratum halted);
+ *  - paused, held, halted and aborted rollouts offer nothing new;
+ *  - (after every tick and command) a wave never goes back and the share
+ *    never shrinks;
  *  - held endpoints get exactly what their policy says (pin: the pinned
  *    release; n-1: the channel's current release), never the release
  *    under rollout before that rollout completed; they never count as
@@ -84,11 +91,15 @@ typedef struct trial {
     rg_exposure_params xp;
     unsigned seed;
     int step;
+    bool was_completed;  /* a check-in saw the rollout completed */
+    int last_wave;       /* the rollout's wave and share when last seen */
+    uint32_t last_share;
 } trial;
 
 /* What the trials exercised (a test that checks nothing passes too). */
 static struct {
     unsigned admitted, floor_admitted, held_answers, final_state[8];
+    unsigned after_completion, kept_after_halt;
 } seen;
 
 static uint64_t next(trial *t)
@@ -122,7 +133,8 @@ static void random_plan(trial *t, rg_plan *p)
     bool ring = below(t, 3) != 0;
     used += (size_t)snprintf(text + used, sizeof text - used,
                              "{\"on_halt\":\"%s\",\"waves\":[",
-                             below(t, 3) ? "revert" : "pause");
+                             (const char *[]){"revert", "revert_stratum",
+                                              "pause"}[below(t, 3)]);
     if (ring)
         used += (size_t)snprintf(
             text + used, sizeof text - used,
@@ -175,40 +187,14 @@ static void setup_trial(trial *t, unsigned seed)
     t->seed = seed;
     t->rng = seed * UINT64_C(7919) + 1;
     t->now = T0;
-    t->clock = rg_clock_manual(&t->now);
-    t->srv.clock = &t->clock;
-    t->srv.cfg.checkin_interval_s = 60;
     rg_exposure_params_default(&t->xp);
-    rg_test_ok(rg_store_open(":memory:", &t->srv.store, &err), &err);
-    rg_channel_rec ch;
-    memset(&ch, 0, sizeof ch);
-    snprintf(ch.name, sizeof ch.name, "detections");
-    ch.created_ms = t->now;
-    rg_test_ok(rg_store_channel_create(t->srv.store, &ch, NULL, &err), &err);
+    rg_test_server_store(&t->srv, &t->clock, &t->now);
     for (int v = 1; v <= 3; v++)
         t->rel[v] = rg_test_add_release(t->srv.store, "detections", v, t->now);
 
     /* v2 is the channel's current release: a completed rollout. */
-    rg_rollout_rec *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->release_id = t->rel[2];
-    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
-    snprintf(r->salt, sizeof r->salt, "done");
-    r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
-                                    .wave_started_ms = t->now,
-                                    .updated_ms = t->now};
-    r->created_ms = t->now;
-    rg_test_ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
-    rg_rollout_status done = r->status;
-    done.state = RG_RO_COMPLETED;
-    done.share_ppm = RG_PPM;
-    done.updated_ms = t->now + 1;
-    rg_transition tr = {.from_state = RG_RO_RUNNING,
-                        .to_state = RG_RO_COMPLETED};
-    rg_test_ok(rg_store_rollout_transition(t->srv.store, r->id, &r->status, &done, &tr,
-                                   "test", NULL, NULL, &err),
-       &err);
-    free(r);
+    free(rg_test_add_rollout(t->srv.store, t->rel[2], RG_RO_COMPLETED, t->now,
+                             NULL));
 
     /* Policies: an n-1 group by tag, a pinned group by attribute; an
      * endpoint in both is pinned (a pin wins). */
@@ -373,6 +359,35 @@ static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
     return rel;
 }
 
+/* x's stratum has no more endpoints given the release than its budget
+ * (initial + growth x its healthy reports so far). */
+static void check_budget(trial *t, const ep *x)
+{
+    uint64_t given = 0, healthy = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const ep *y = &t->eps[i];
+        if (y->stratum != x->stratum || held(y))
+            continue;
+        given += y->ever_given;
+        healthy += y->healthy;
+    }
+    CHECK(t, given <= rg_exposure_budget(&t->xp, healthy),
+          "stratum %d: %llu endpoints given the release, budget %llu",
+          x->stratum, (unsigned long long)given,
+          (unsigned long long)rg_exposure_budget(&t->xp, healthy));
+}
+
+/* The server's state (strata.h) of x's stratum in the rollout. */
+static int stratum_state(trial *t, const ep *x)
+{
+    rg_fleet_view v;
+    rg_err err;
+    rg_err_clear(&err);
+    rg_test_ok(rg_fleet_view_id(t->srv.fleet, x->id, &v, &err), &err);
+    return rg_strata_get(rg_desired_strata(t->srv.desired), t->rollout,
+                         v.stratum);
+}
+
 /* The exposure cap while the rollout runs: x was just given v3. */
 static void check_admission(trial *t, const ep *x, const rg_rollout_rec *ro)
 {
@@ -390,18 +405,7 @@ static void check_admission(trial *t, const ep *x, const rg_rollout_rec *ro)
           "share %u",
           x->id, x->bucket, x->stratum, ro->status.wave,
           ro->status.share_ppm);
-    uint64_t given = 0, healthy = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        const ep *y = &t->eps[i];
-        if (y->stratum != x->stratum || held(y))
-            continue;
-        given += y->ever_given;
-        healthy += y->healthy;
-    }
-    CHECK(t, given <= rg_exposure_budget(&t->xp, healthy),
-          "stratum %d: %llu endpoints given the release, budget %llu",
-          x->stratum, (unsigned long long)given,
-          (unsigned long long)rg_exposure_budget(&t->xp, healthy));
+    check_budget(t, x);
 }
 
 /* One check-in of x and the properties of its answer. */
@@ -426,10 +430,15 @@ static void visit(trial *t, ep *x)
     rollout_get(t, after);
     CHECK(t, after->status.state == state,
           "a check-in changed the rollout's state");
-    bool reverting = state == RG_RO_ROLLED_BACK ||
-                     (state == RG_RO_HALTED &&
-                      ro->plan.on_halt == RG_ON_HALT_REVERT_ALL);
+    int sst = stratum_state(t, x);
+    bool reverting =
+        state == RG_RO_ROLLED_BACK ||
+        (state == RG_RO_HALTED &&
+         (ro->plan.on_halt == RG_ON_HALT_REVERT_ALL ||
+          (ro->plan.on_halt == RG_ON_HALT_REVERT_STRATUM &&
+           sst == RG_STRATUM_HALTED)));
     seen.held_answers += held(x);
+    t->was_completed |= state == RG_RO_COMPLETED;
     if (x->pinned) {
         CHECK(t, got == t->rel[1], "pinned %s given %lld", x->id,
               (long long)got);
@@ -443,20 +452,23 @@ static void visit(trial *t, ep *x)
     } else if (reverting) {
         CHECK(t, got == t->rel[2], "%s not reverted after %s", x->id,
               rg_rollout_state_name(state));
-    } else if (state == RG_RO_COMPLETED) {
-        CHECK(t, got == t->rel[3], "%s without the completed release",
-              x->id);
     } else {
         CHECK(t, got == t->rel[3] || got == t->rel[2], "%s given %lld",
               x->id, (long long)got);
         CHECK(t, !x->ever_given || got == t->rel[3],
               "%s admitted, then taken back while %s", x->id,
               rg_rollout_state_name(state));
+        seen.kept_after_halt += state == RG_RO_HALTED && x->ever_given;
         if (got == t->rel[3] && !x->ever_given) {
-            CHECK(t, state == RG_RO_RUNNING, "admitted while %s",
-                  rg_rollout_state_name(state));
+            CHECK(t, state == RG_RO_RUNNING || state == RG_RO_COMPLETED,
+                  "admitted while %s", rg_rollout_state_name(state));
             x->ever_given = true;
-            check_admission(t, x, ro);
+            if (state == RG_RO_RUNNING) {
+                check_admission(t, x, ro);
+            } else if (sst != RG_STRATUM_CLEARED) {
+                seen.after_completion++;
+                check_budget(t, x);
+            }
         }
     }
     if (got == t->rel[3] && !x->has_new) {
@@ -478,7 +490,10 @@ static void visit(trial *t, ep *x)
         rg_err_clear(&err);
         rg_test_ok(rg_fleet_view_id(t->srv.fleet, x->id, &v, &err), &err);
         const rg_fleet_canary *cn = rg_fleet_canary_of(&v, t->rel[3]);
-        CHECK(t, state == RG_RO_COMPLETED || state == RG_RO_ROLLED_BACK || !cn,
+        /* Once completed, held endpoints apply the channel's current
+         * release like anyone (also if the watching gate halts later). */
+        CHECK(t, state == RG_RO_COMPLETED || state == RG_RO_ROLLED_BACK ||
+                     (state == RG_RO_HALTED && t->was_completed) || !cn,
               "held %s has a canary slot for the release while %s", x->id,
               rg_rollout_state_name(state));
     }
@@ -506,6 +521,21 @@ static void operate(trial *t, rg_rollout_cmd cmd)
     free(ro);
 }
 
+/* A wave never goes back and the share never shrinks. */
+static void check_progress(trial *t)
+{
+    rg_rollout_rec *ro = malloc(sizeof *ro);
+    assert_non_null(ro);
+    rollout_get(t, ro);
+    CHECK(t, ro->status.wave >= t->last_wave, "wave %d after wave %d",
+          ro->status.wave, t->last_wave);
+    CHECK(t, ro->status.share_ppm >= t->last_share, "share %u after %u",
+          ro->status.share_ppm, t->last_share);
+    t->last_wave = ro->status.wave;
+    t->last_share = ro->status.share_ppm;
+    free(ro);
+}
+
 static void run_trial(unsigned seed)
 {
     trial *t = calloc(1, sizeof *t);
@@ -524,11 +554,15 @@ static void run_trial(unsigned seed)
             rg_test_ok(rg_orchestrator_tick(&t->srv, &err), &err);
         } else if (r < 992) {
             operate(t, RG_CMD_PAUSE);
-        } else if (r < 999) {
+        } else if (r < 998) {
             operate(t, RG_CMD_RESUME);
+        } else if (r < 999) {
+            operate(t, RG_CMD_PROMOTE);
         } else if (below(t, 10) == 0) {
             operate(t, RG_CMD_ROLLBACK);
         }
+        if (r >= 850)
+            check_progress(t);
     }
     /* A last look at everyone. */
     for (size_t i = 0; i < t->n; i++)
@@ -549,19 +583,24 @@ static void exposure_cap_holds_on_random_runs(void **state)
     for (unsigned seed = 1; seed <= TRIALS; seed++)
         run_trial(seed);
     print_message("admitted %u (%u by the stratified floor), held answers "
-                  "%u; final states: completed %u, halted %u, rolled back "
-                  "%u, running %u, paused %u\n",
+                  "%u; after completion %u outside a cleared stratum; kept "
+                  "after a halt %u; final states: completed %u, halted %u, "
+                  "rolled back %u, running %u, paused %u, held %u\n",
                   seen.admitted, seen.floor_admitted, seen.held_answers,
+                  seen.after_completion, seen.kept_after_halt,
                   seen.final_state[RG_RO_COMPLETED],
                   seen.final_state[RG_RO_HALTED],
                   seen.final_state[RG_RO_ROLLED_BACK],
                   seen.final_state[RG_RO_RUNNING],
-                  seen.final_state[RG_RO_PAUSED]);
+                  seen.final_state[RG_RO_PAUSED],
+                  seen.final_state[RG_RO_HELD]);
     assert_true(seen.admitted > 100);
     assert_true(seen.floor_admitted > 0);
     assert_true(seen.held_answers > 100);
     assert_true(seen.final_state[RG_RO_COMPLETED] > 0);
     assert_true(seen.final_state[RG_RO_HALTED] > 0);
+    assert_true(seen.after_completion > 0);
+    assert_true(seen.kept_after_halt > 0);
 }
 
 int main(void)

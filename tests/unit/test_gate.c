@@ -386,6 +386,62 @@ static void test_bad_input(void **state)
     assert_string_equal(err.field, "strata[0].exposed_healthy");
 }
 
+/* The verdict the evidence's "strata" gives stratum name, or NULL. */
+static const char *stratum_verdict(const rg_gate_result *r, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->evidence, "strata"), i, e)
+        if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
+            return json_string_value(json_object_get(e, "verdict"));
+    return NULL;
+}
+
+/* Per-stratum verdicts (gate.h "strata"): the crashing stratum halts with
+ * plain words, the healthy one passes; pending while windows are open;
+ * hold when resolved without a healthy report; a halt of the pooled test
+ * alone halts every exposed stratum. */
+static void test_strata_verdicts(void **state)
+{
+    (void)state;
+    rg_wave w = wave_std();
+    rg_gate_result r;
+    assert_int_equal(run_gate(&w, crashing, 2, 5000, 0, &r), RG_VERDICT_HALT);
+    assert_string_equal(stratum_verdict(&r, "win10-x64"), "halt");
+    assert_string_equal(stratum_verdict(&r, "ubuntu22-x64"), "pass");
+    const json_t *e0 = json_array_get(json_object_get(r.evidence, "strata"), 0);
+    assert_string_equal(json_string_value(json_object_get(e0, "reason")),
+                        "8 of 8 exposed endpoints went silent after applying "
+                        "while 0 % of comparable endpoints did");
+    rg_gate_result_release(&r);
+
+    const rg_stratum_counts open[] = {
+        {"win10-x64", 3, 0, 0, 0, 30, 0, 0, 0, 0},   /* all in their window */
+        {"ubuntu22-x64", 2, 0, 0, 2, 20, 2, 0, 0, 0}, /* resolved, none healthy */
+        {"macos14-arm64", 4, 4, 0, 0, 40, 0, 0, 0, 0},
+    };
+    run_gate(&w, open, 3, 9, 0, &r);
+    assert_string_equal(stratum_verdict(&r, "win10-x64"), "pending");
+    assert_string_equal(stratum_verdict(&r, "ubuntu22-x64"), "hold");
+    assert_string_equal(stratum_verdict(&r, "macos14-arm64"), "pass");
+    rg_gate_result_release(&r);
+
+    /* One failure in 60 in each of 40 strata: only the pooled test halts,
+     * and its evidence is about every stratum. */
+    rg_stratum_counts spread[40];
+    char names[40][16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof names[i], "s%02d", i);
+        spread[i] = (rg_stratum_counts){names[i], 60, 59, 1, 0, 600,
+                                        0, 0, 0, 0};
+    }
+    assert_int_equal(run_gate(&w, spread, 40, 2400, 0, &r), RG_VERDICT_HALT);
+    assert_non_null(strstr(r.reason, RG_HEALTH_GATE_POOLED));
+    for (int i = 0; i < 40; i++)
+        assert_string_equal(stratum_verdict(&r, names[i]), "halt");
+    rg_gate_result_release(&r);
+}
+
 /* The state machine drives the gate: a crashing stratum halts a running
  * standard rollout in its internal wave. */
 static void test_rollout_tick_halts(void **state)
@@ -426,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_min_passable),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_rollout_tick_halts),
+        cmocka_unit_test(test_strata_verdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,9 @@
 #include "fixture.h"
 
 #include "common/crypto.h"
+#include "model/plan.h"
+#include "model/bucket.h"
+#include "model/rollout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,4 +52,47 @@ int64_t rg_test_add_release(rg_store *s, const char *channel, int version,
     int64_t id = r->id;
     free(r);
     return id;
+}
+
+rg_rollout_rec *rg_test_add_rollout(rg_store *s, int64_t release, int state,
+                                    int64_t now_ms, const char *evidence_json)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    rg_rollout_rec *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->release_id = release;
+    rg_test_ok(rg_plan_builtin("emergency", &r->plan, &err), &err);
+    snprintf(r->salt, sizeof r->salt, "done");
+    r->status = (rg_rollout_status){.state = RG_RO_RUNNING,
+                                    .wave_started_ms = now_ms,
+                                    .updated_ms = now_ms};
+    r->created_ms = now_ms;
+    rg_test_ok(rg_store_rollout_create(s, r, NULL, &err), &err);
+    rg_rollout_status next = r->status;
+    next.state = state;
+    if (state == RG_RO_COMPLETED)
+        next.share_ppm = RG_PPM;
+    next.updated_ms = now_ms + 1;
+    rg_transition tr = {.from_state = RG_RO_RUNNING, .to_state = state};
+    rg_test_ok(rg_store_rollout_transition(s, r->id, &r->status, &next, &tr,
+                                           "test", evidence_json, NULL, &err),
+               &err);
+    r->status = next;
+    return r;
+}
+
+void rg_test_server_store(rg_server *srv, rg_clock *clock, int64_t *now_ms)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    *clock = rg_clock_manual(now_ms);
+    srv->clock = clock;
+    srv->cfg.checkin_interval_s = 60;
+    rg_test_ok(rg_store_open(":memory:", &srv->store, &err), &err);
+    rg_channel_rec ch;
+    memset(&ch, 0, sizeof ch);
+    snprintf(ch.name, sizeof ch.name, "detections");
+    ch.created_ms = *now_ms;
+    rg_test_ok(rg_store_channel_create(srv->store, &ch, NULL, &err), &err);
 }

@@ -6,7 +6,9 @@
 #define RG_TEST_FIXTURE_H
 
 #include "common/err.h"
+#include "common/clock.h"
 #include "server/fleet.h"
+#include "server/server.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -22,5 +24,19 @@ void rg_test_token_bin(const char *hex, uint8_t out[RG_FLEET_TOKEN_BYTES]);
  * urgency standard. Returns the release id; fails the test on error. */
 int64_t rg_test_add_release(rg_store *s, const char *channel, int version,
                             int64_t now_ms);
+
+/* Points srv at clock, a manual clock reading *now_ms (both must outlive
+ * srv), sets a check-in interval of 60 s and opens a fresh in-memory
+ * store holding the channel "detections" created at *now_ms. Fails the
+ * test on error. */
+void rg_test_server_store(rg_server *srv, rg_clock *clock, int64_t *now_ms);
+
+/* Stores a rollout of release (built-in plan "emergency", salt "done")
+ * created at now_ms and moved from running to state (completed, halted,
+ * ...) at now_ms + 1 by a decision whose evidence is evidence_json (NULL:
+ * none); completed makes release the channel's current one. Returns the
+ * rollout as stored (caller frees); fails the test on error. */
+rg_rollout_rec *rg_test_add_rollout(rg_store *s, int64_t release, int state,
+                                    int64_t now_ms, const char *evidence_json);
 
 #endif
