@@ -28,9 +28,9 @@
 /* A 20,000-endpoint fleet of two strata, 60 s check-ins; EXTRA is spliced
  * in after "fleet" (loss, release, faults...). */
 #define SC(FLEET_EXTRA, EXTRA)                                                 \
-    "{\"name\": \"knob\", \"seed\": 3, \"duration_s\": 21600, \"fleet\": "    \
-    "{\"endpoints\": 20000, \"heartbeat_interval_s\": 60, \"internal\": 40, " \
-    "\"strata\": [{\"name\": \"a\", \"share\": 0.5" FLEET_EXTRA "}, "         \
+    "{\"name\": \"knob\", \"seed\": 3, \"duration_s\": 21600, \"fleet\": "     \
+    "{\"endpoints\": 20000, \"heartbeat_interval_s\": 60, \"internal\": 40, "  \
+    "\"strata\": [{\"name\": \"a\", \"share\": 0.5" FLEET_EXTRA "}, "          \
     "{\"name\": \"b\", \"share\": 0.5}]}, " EXTRA "}"
 #define PLAN(p) "\"release\": {\"plan\": \"" p "\"}"
 
@@ -123,8 +123,9 @@ static void test_sleep(void **state)
     }
     assert_true(sleepers > 150 && sleepers < 250);
     rg_test_scenario_refused(
-        SC("", "\"loss\": {\"sleep\": {\"share\": 0.4, \"hours\": [8, 30]}}, "
-               PLAN("standard")),
+        SC("",
+           "\"loss\": {\"sleep\": {\"share\": 0.4, \"hours\": [8, 30]}}, " PLAN(
+               "standard")),
         "loss.sleep.hours");
 }
 
@@ -185,19 +186,21 @@ static void test_long_offline(void **state)
 static void test_outage_of_exposed(void **state)
 {
     (void)state;
-    rg_scenario s = rg_test_scenario(
-        SC("", "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 600, "
-               "\"duration_s\": 600, \"share\": 1, \"cohort\": \"exposed\"}]}, "
-               PLAN("standard")));
+    rg_scenario s = rg_test_scenario(SC(
+        "",
+        "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 600, "
+        "\"duration_s\": 600, \"share\": 1, \"cohort\": \"exposed\"}]}, " PLAN(
+            "standard")));
     rg_fleetmodel m = model(&s);
     assert_true(s.outages[0].exposed_only);
     assert_false(rg_fleetmodel_online(&m, 5, 0, true, T0 + 700));
     assert_true(rg_fleetmodel_online(&m, 5, 0, false, T0 + 700));
     assert_true(rg_fleetmodel_online(&m, 5, 0, true, T0 + 1200));
     rg_test_scenario_refused(
-        SC("", "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 1, "
-               "\"duration_s\": 6, \"share\": 1, \"cohort\": \"some\"}]}, "
-               PLAN("standard")),
+        SC("",
+           "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 1, "
+           "\"duration_s\": 6, \"share\": 1, \"cohort\": \"some\"}]}, " PLAN(
+               "standard")),
         "loss.outages[0].cohort");
 }
 
@@ -237,7 +240,9 @@ static void test_delayed_onset_run(void **state)
 {
     (void)state;
     rg_scenario now = rg_test_scenario(SC(
-        "", PLAN("emergency") ", \"faults\": [{\"stratum\": \"a\", \"crash\": 1}]"));
+        "",
+        PLAN(
+            "emergency") ", \"faults\": [{\"stratum\": \"a\", \"crash\": 1}]"));
     rg_scenario later = rg_test_scenario(
         SC("", PLAN("emergency") ", \"faults\": [{\"stratum\": \"a\", "
                                  "\"crash\": 1, \"onset_s\": [1800, 1800]}]"));
@@ -281,9 +286,9 @@ static void test_unreported_failures(void **state)
 static void test_reboot_unreachable(void **state)
 {
     (void)state;
-    rg_scenario plain = rg_test_scenario(SC(
-        "", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "
-            "[600, 620]}"));
+    rg_scenario plain = rg_test_scenario(
+        SC("", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "
+               "[600, 620]}"));
     rg_scenario reboot = rg_test_scenario(
         SC("", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "
                "[600, 620], \"activation\": {\"declared\": \"reboot\", "
