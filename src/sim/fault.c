@@ -46,14 +46,12 @@ rg_fate rg_fault_fate(const rg_scenario *sc, uint64_t seed, uint32_t i, int k)
         return out;
     const rg_sim_fault *x = &sc->faults[f];
     if (x->onset_max_s > 0)
-        out.onset_s =
-            x->onset_min_s +
-            (int)(rg_hash(seed + (uint64_t)f, H_ONSET, i) %
-                  (uint64_t)(x->onset_max_s - x->onset_min_s + 1));
+        out.onset_s = x->onset_min_s +
+                      (int)(rg_hash(seed + (uint64_t)f, H_ONSET, i) %
+                            (uint64_t)(x->onset_max_s - x->onset_min_s + 1));
     out.reported = out.kind != RG_FATE_HANG &&
-                   (x->report >= 1.0 ||
-                    rg_hash(seed + (uint64_t)f, H_REPORT, i) <
-                        rg_share_thr(x->report));
+                   (x->report >= 1.0 || rg_hash(seed + (uint64_t)f, H_REPORT,
+                                                i) < rg_share_thr(x->report));
     return out;
 }
 

@@ -24,8 +24,8 @@ enum {
     H_JITTER,
 };
 
-void rg_fleetmodel_init(rg_fleetmodel *m, const rg_scenario *sc,
-                        uint64_t seed, int64_t T0)
+void rg_fleetmodel_init(rg_fleetmodel *m, const rg_scenario *sc, uint64_t seed,
+                        int64_t T0)
 {
     m->sc = sc;
     m->seed = seed;
@@ -115,8 +115,8 @@ static bool away(const rg_fleetmodel *m, uint32_t i, int64_t t)
     if (rg_hash(m->seed, H_AWAY, i) >= m->away_thr)
         return false;
     int64_t before = l->max_days * DAY_S;
-    int64_t at = pick(rg_hash(m->seed, H_AWAY_AT, i), -before,
-                      m->sc->duration_s);
+    int64_t at =
+        pick(rg_hash(m->seed, H_AWAY_AT, i), -before, m->sc->duration_s);
     int64_t len = pick(rg_hash(m->seed, H_AWAY_LEN, i), l->min_days * DAY_S,
                        l->max_days * DAY_S);
     return t >= at && t < at + len;

@@ -30,8 +30,8 @@ typedef struct rg_fleetmodel {
 } rg_fleetmodel;
 
 /* Fills m for sc (borrowed), seed and the rollout start T0. */
-void rg_fleetmodel_init(rg_fleetmodel *m, const rg_scenario *sc,
-                        uint64_t seed, int64_t T0);
+void rg_fleetmodel_init(rg_fleetmodel *m, const rg_scenario *sc, uint64_t seed,
+                        int64_t T0);
 
 /* Whether endpoint i of stratum k could reach the server at second T,
  * before independent loss; exposed: it is exposed to the release (the

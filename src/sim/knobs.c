@@ -81,8 +81,7 @@ static int read_sleep(const json_t *o, rg_sim_sleep *z, rg_err *err)
 
 static int read_flaps(const json_t *o, rg_sim_flaps *f, rg_err *err)
 {
-    static const char *const keys[] = {"share", "per_hour", "duration_s",
-                                       NULL};
+    static const char *const keys[] = {"share", "per_hour", "duration_s", NULL};
     int64_t per = f->per_hour;
     int rc = rg_json_only(o, keys, err);
     if (rc == 0)
@@ -205,8 +204,8 @@ int rg_knobs_restart(const json_t *v, rg_scenario *s, rg_err *err)
     if (rc != 0 || !o)
         return rc;
     if ((rc = rg_json_only(o, keys, err)) ||
-        (rc = rg_json_int(o, "at_s", true, 1, MAX_DAYS * DAY_S, &s->restart.at_s,
-                          err)) ||
+        (rc = rg_json_int(o, "at_s", true, 1, MAX_DAYS * DAY_S,
+                          &s->restart.at_s, err)) ||
         (rc = rg_json_int(o, "down_s", false, 1, 3600, &down, err)))
         return rg_knobs_qualify(err, "server_restart.");
     s->restart.down_s = down;

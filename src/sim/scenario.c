@@ -57,9 +57,8 @@ static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
                             "scenario: fleet.strata must not be empty");
     double sum = 0.0;
     for (size_t i = 0; i < json_array_size(strata); i++) {
-        static const char *const skeys[] = {"name", "share",
-                                            "heartbeat_interval_s", "loss",
-                                            NULL};
+        static const char *const skeys[] = {
+            "name", "share", "heartbeat_interval_s", "loss", NULL};
         const json_t *o = json_array_get(strata, i);
         const char *name = NULL;
         double share = 0.0;
@@ -166,9 +165,9 @@ static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
     if ((rc = rg_plan_from_json(plan, &s->plan, err)) != 0)
         return rg_knobs_qualify(err, "release.");
     if ((rc = rg_knobs_range(r, "apply_latency_s", 3600, &s->apply_min_s,
-                          &s->apply_max_s, err)) ||
+                             &s->apply_max_s, err)) ||
         (rc = rg_knobs_range(r, "healthy_after_s", 3600, &s->healthy_min_s,
-                          &s->healthy_max_s, err)) ||
+                             &s->healthy_max_s, err)) ||
         (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)) ||
         (rc = rg_knobs_activation(r, s, err)))
         return rg_knobs_qualify(err, "release.");
@@ -183,9 +182,8 @@ static int read_faults(const json_t *a, rg_scenario *s, rg_err *err)
         return rg_err_field(err, RG_EINVAL, "faults",
                             "scenario: at most %d faults", RG_SIM_MAX_FAULTS);
     for (size_t i = 0; i < json_array_size(a); i++) {
-        static const char *const fkeys[] = {"stratum", "crash",  "fail",
-                                            "hang",    "onset_s", "report",
-                                            NULL};
+        static const char *const fkeys[] = {"stratum", "crash",  "fail", "hang",
+                                            "onset_s", "report", NULL};
         const json_t *o = json_array_get(a, i);
         rg_sim_fault *f = &s->faults[s->n_faults];
         const char *name = NULL;
@@ -286,9 +284,8 @@ static void defaults(rg_scenario *s)
 int rg_scenario_from_json(const json_t *v, rg_scenario *out, rg_err *err)
 {
     static const char *const keys[] = {
-        "name",    "seed",   "duration_s", "fleet",    "loss",
-        "release", "faults", "exposure",   "analysis", "server_restart",
-        NULL};
+        "name",   "seed",     "duration_s", "fleet",          "loss", "release",
+        "faults", "exposure", "analysis",   "server_restart", NULL};
     rg_scenario s;
     const char *name = "scenario";
     int64_t seed = 1;

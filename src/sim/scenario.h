@@ -69,8 +69,8 @@
 typedef struct rg_sim_outage {
     int stratum; /* index, or RG_SIM_ALL_STRATA */
     int64_t start_s, duration_s;
-    double share;       /* of the stratum's endpoints, (0, 1] */
-    bool exposed_only;  /* hits only endpoints exposed to the release */
+    double share;      /* of the stratum's endpoints, (0, 1] */
+    bool exposed_only; /* hits only endpoints exposed to the release */
 } rg_sim_outage;
 
 typedef struct rg_sim_fault {
@@ -121,8 +121,8 @@ typedef enum rg_sim_activation_kind {
 } rg_sim_activation_kind;
 
 typedef struct rg_sim_activation {
-    int declared;  /* rg_sim_activation_kind */
-    int max_s;     /* declared maximum, 0 when undeclared */
+    int declared; /* rg_sim_activation_kind */
+    int max_s;    /* declared maximum, 0 when undeclared */
     int unreachable_min_s, unreachable_max_s;
 } rg_sim_activation;
 
@@ -145,7 +145,7 @@ typedef struct rg_scenario {
     uint32_t internal;  /* endpoints tagged `internal` */
     size_t n_strata;
     char strata[RG_SIM_MAX_STRATA][RG_SIM_NAME_MAX];
-    double shares[RG_SIM_MAX_STRATA]; /* normalised, sum 1 */
+    double shares[RG_SIM_MAX_STRATA];          /* normalised, sum 1 */
     int stratum_interval_s[RG_SIM_MAX_STRATA]; /* multiple of interval_s */
     double stratum_loss[RG_SIM_MAX_STRATA];    /* independent loss */
     int jitter_s; /* check-ins late by uniform [0, jitter_s] */

@@ -35,8 +35,8 @@ enum {
 };
 #define ST_MASK 0x0f
 #define ST_INTERNAL 0x10
-#define ST_CUR_WAVE 0x20  /* exposed in the current wave */
-#define ST_REBOOTING 0x40 /* rebooting to activate: unreachable */
+#define ST_CUR_WAVE 0x20    /* exposed in the current wave */
+#define ST_REBOOTING 0x40   /* rebooting to activate: unreachable */
 #define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
 /* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
@@ -54,7 +54,8 @@ enum {
     ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
      (uint64_t)(elig) << 40)
 
-#define SETTLE_S 600   /* simulated after a halt or completion, plus the
+#define SETTLE_S                                                               \
+    600                /* simulated after a halt or completion, plus the       \
                           longest fault onset */
 #define COVERAGE_S 30  /* coverage sampling step */
 #define PROGRESS_S 300 /* progress line step */
@@ -84,7 +85,7 @@ typedef struct sim {
     uint8_t *state;
     uint32_t *block_start; /* P + 1 */
     uint32_t *sub;         /* P * (S + 1): stratum offsets inside a block */
-    rg_fleetmodel fm; /* reachability and check-in schedule */
+    rg_fleetmodel fm;      /* reachability and check-in schedule */
     /* timer wheel */
     slot *wheel;
     size_t wheel_n;
@@ -140,7 +141,7 @@ static bool internal_of(const sim *s, uint32_t i)
  * returned to the previous release). */
 static bool is_exposed(const sim *s, uint32_t i)
 {
-    int st = s->state[i] & 0x0f;
+    int st = s->state[i] & ST_MASK;
     return st >= ST_ACTIVATING && st != ST_REVERTED;
 }
 
@@ -387,10 +388,9 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
         elig = 0; /* resolved when rollgated is back: without controls */
     s->ts[k].pending--;
     /* reverted only after delivering healthy */
-    switch (rg_tally_outcome(st == ST_FAILED || st == ST_CRASHED,
-                             st == ST_HEALTHY || st == ST_REVERTED ||
-                                 was_healthy,
-                             T, T)) {
+    switch (rg_tally_outcome(
+        st == ST_FAILED || st == ST_CRASHED,
+        st == ST_HEALTHY || st == ST_REVERTED || was_healthy, T, T)) {
     case RG_TALLY_FAILED:
         c->failed++;
         s->ts[k].early_failed--; /* the window shows it now */
@@ -590,8 +590,8 @@ static void start_wave(sim *s, int64_t T)
     s->n_periods = 0;
     for (size_t p = 0; p < s->max_periods; p++)
         for (size_t k = 0; k < s->S; k++)
-            s->cells[p * s->S + k] = (rg_tally_cell){.stratum = (uint32_t)k,
-                                                     .period = (uint32_t)p};
+            s->cells[p * s->S + k] =
+                (rg_tally_cell){.stratum = (uint32_t)k, .period = (uint32_t)p};
     memset(&s->fb, 0, sizeof s->fb);
 }
 
@@ -682,8 +682,9 @@ static void fixed_bake_check(sim *s, int64_t T)
         if (!is_exposed(s, i))
             continue;
         /* what the server sees: reports delivered and last contact */
-        uint64_t stale = (uint64_t)RG_FIXED_BAKE_STALE_BEATS *
-                         (uint64_t)rg_fleetmodel_interval(&s->fm, s->stratum[i]);
+        uint64_t stale =
+            (uint64_t)RG_FIXED_BAKE_STALE_BEATS *
+            (uint64_t)rg_fleetmodel_interval(&s->fm, s->stratum[i]);
         exposed++;
         if (st == ST_FAILED || st == ST_CRASHED ||
             (uint64_t)T + 1 - s->last_ok[i] > stale)

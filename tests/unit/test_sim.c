@@ -158,27 +158,33 @@ static void test_scenario_checks(void **state)
     assert_true(rg_scenario_faulty(&(rg_scenario){
         .n_faults = 1, .faults = {{.stratum = 0, .fail = 0.01}}}));
 
-    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": []}, \"release\": "
-            "{\"plan\": \"standard\"}}",
-            "fleet.strata");
-    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
-            "\"share\": 0.5}]}, \"release\": {\"plan\": \"standard\"}}",
-            "fleet.strata");
+    rg_test_scenario_refused(
+        "{\"fleet\": {\"endpoints\": 10, \"strata\": []}, \"release\": "
+        "{\"plan\": \"standard\"}}",
+        "fleet.strata");
+    rg_test_scenario_refused(
+        "{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+        "\"share\": 0.5}]}, \"release\": {\"plan\": \"standard\"}}",
+        "fleet.strata");
     rg_test_scenario_refused("{\"flet\": {}}", "flet");
-    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 20000000, \"strata\": [{\"name\": "
-            "\"a\", \"share\": 1}]}, \"release\": {\"plan\": \"standard\"}}",
-            "fleet.endpoints");
-    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
-            "\"share\": 1}]}, \"release\": {\"plan\": \"standard\"}, "
-            "\"faults\": [{\"stratum\": \"b\", \"crash\": 1}]}",
-            "faults");
-    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
-            "\"share\": 1}]}, \"release\": {\"plan\": \"standard\", "
-            "\"apply_latency_s\": [60, 5]}}",
-            "release.apply_latency_s");
-    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
-            "\"share\": 1}]}, \"release\": {\"plan\": \"fastest\"}}",
-            "release.plan");
+    rg_test_scenario_refused(
+        "{\"fleet\": {\"endpoints\": 20000000, \"strata\": [{\"name\": "
+        "\"a\", \"share\": 1}]}, \"release\": {\"plan\": \"standard\"}}",
+        "fleet.endpoints");
+    rg_test_scenario_refused(
+        "{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+        "\"share\": 1}]}, \"release\": {\"plan\": \"standard\"}, "
+        "\"faults\": [{\"stratum\": \"b\", \"crash\": 1}]}",
+        "faults");
+    rg_test_scenario_refused(
+        "{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+        "\"share\": 1}]}, \"release\": {\"plan\": \"standard\", "
+        "\"apply_latency_s\": [60, 5]}}",
+        "release.apply_latency_s");
+    rg_test_scenario_refused(
+        "{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+        "\"share\": 1}]}, \"release\": {\"plan\": \"fastest\"}}",
+        "release.plan");
 
     rg_err err;
     assert_int_equal(rg_scenario_load("/nonexistent/scenario.json", &s, &err),

@@ -28,9 +28,9 @@
 /* A 20,000-endpoint fleet of two strata, 60 s check-ins; EXTRA is spliced
  * in after "fleet" (loss, release, faults...). */
 #define SC(FLEET_EXTRA, EXTRA)                                                 \
-    "{\"name\": \"knob\", \"seed\": 3, \"duration_s\": 21600, \"fleet\": "    \
-    "{\"endpoints\": 20000, \"heartbeat_interval_s\": 60, \"internal\": 40, " \
-    "\"strata\": [{\"name\": \"a\", \"share\": 0.5" FLEET_EXTRA "}, "         \
+    "{\"name\": \"knob\", \"seed\": 3, \"duration_s\": 21600, \"fleet\": "     \
+    "{\"endpoints\": 20000, \"heartbeat_interval_s\": 60, \"internal\": 40, "  \
+    "\"strata\": [{\"name\": \"a\", \"share\": 0.5" FLEET_EXTRA "}, "          \
     "{\"name\": \"b\", \"share\": 0.5}]}, " EXTRA "}"
 #define PLAN(p) "\"release\": {\"plan\": \"" p "\"}"
 
@@ -93,6 +93,32 @@ static void test_jitter(void **state)
         "fleet.jitter_s");
 }
 
+/* What endpoint i of stratum k looks like offline, sampled every step s
+ * over [from, to) s since T0. */
+typedef struct profile {
+    int64_t off;         /* seconds offline */
+    int starts;          /* offline stretches that begin in the range */
+    int64_t first, last; /* first and last sample offline */
+} profile;
+
+static profile offline(const rg_fleetmodel *m, uint32_t i, int k, int64_t from,
+                       int64_t to, int64_t step)
+{
+    profile p = {0};
+    bool was = rg_fleetmodel_online(m, i, k, false, T0 + from);
+    for (int64_t t = from; t < to; t += step) {
+        bool on = rg_fleetmodel_online(m, i, k, false, T0 + t);
+        if (!on) {
+            p.first = p.off ? p.first : t;
+            p.last = t;
+            p.off += step;
+        }
+        p.starts += was && !on;
+        was = on;
+    }
+    return p;
+}
+
 /* Sleepers are asleep once a day, for one stretch within the range; the
  * others never. */
 static void test_sleep(void **state)
@@ -104,27 +130,20 @@ static void test_sleep(void **state)
     rg_fleetmodel m = model(&s);
     int sleepers = 0;
     for (uint32_t i = 0; i < 500; i++) {
-        int off = 0, starts = 0;
-        bool was = true;
-        for (int64_t t = 0; t < 2 * DAY; t += 60) {
-            bool on = rg_fleetmodel_online(&m, i, 0, false, T0 + t);
-            off += !on;
-            starts += was && !on && t > 0;
-            was = on;
-        }
-        if (off == 0)
+        profile p = offline(&m, i, 0, 0, 2 * DAY, 60);
+        if (p.off == 0)
             continue;
         sleepers++;
-        assert_int_equal(starts, 2);
-        assert_true(off >= 2 * 8 * 60 && off <= 2 * 12 * 60 + 2);
+        assert_int_equal(p.starts, 2);
+        assert_true(p.off >= 2 * 8 * 3600 && p.off <= 2 * 12 * 3600 + 120);
         /* asleep from 18:00-23:00 for 8-12 h: awake 12:00..18:00 */
-        for (int64_t t = 3 * 3600; t < 9 * 3600; t += 600)
-            assert_true(rg_fleetmodel_online(&m, i, 0, false, T0 + t));
+        assert_int_equal(offline(&m, i, 0, 3 * 3600, 9 * 3600, 600).off, 0);
     }
     assert_true(sleepers > 150 && sleepers < 250);
     rg_test_scenario_refused(
-        SC("", "\"loss\": {\"sleep\": {\"share\": 0.4, \"hours\": [8, 30]}}, "
-               PLAN("standard")),
+        SC("",
+           "\"loss\": {\"sleep\": {\"share\": 0.4, \"hours\": [8, 30]}}, " PLAN(
+               "standard")),
         "loss.sleep.hours");
 }
 
@@ -139,24 +158,17 @@ static void test_vpn_flaps(void **state)
     rg_fleetmodel m = model(&s);
     int flappers = 0;
     for (uint32_t i = 0; i < 400; i++) {
-        int flaps = 0, off = 0;
-        bool was = true;
-        for (int64_t t = 0; t < 10 * 3600; t++) {
-            bool on = rg_fleetmodel_online(&m, i, 1, false, T0 + t);
-            off += !on;
-            flaps += was && !on;
-            was = on;
-        }
-        if (!off)
+        profile p = offline(&m, i, 1, 0, 10 * 3600, 1);
+        if (!p.off)
             continue;
         flappers++;
-        assert_true(flaps >= 30 && flaps <= 41);
-        assert_true(off >= flaps * 60 && off <= flaps * 600);
+        assert_true(p.starts >= 30 && p.starts <= 41);
+        assert_true(p.off >= p.starts * 60 && p.off <= p.starts * 600);
     }
     assert_true(flappers > 150 && flappers < 250);
 }
 
-/* Long offline endpoints are away for one stretch of whole days. */
+/* Long offline endpoints are away for one stretch of 2-4 days. */
 static void test_long_offline(void **state)
 {
     (void)state;
@@ -166,17 +178,12 @@ static void test_long_offline(void **state)
     rg_fleetmodel m = model(&s);
     int away = 0;
     for (uint32_t i = 0; i < 1000; i++) {
-        int64_t off = 0, first = 0, last = 0;
-        for (int64_t t = -5 * DAY; t < DAY; t += 600)
-            if (!rg_fleetmodel_online(&m, i, 0, false, T0 + t)) {
-                first = off ? first : t;
-                off += 600;
-                last = t;
-            }
-        if (!off)
+        profile p = offline(&m, i, 0, -5 * DAY, DAY, 600);
+        if (!p.off)
             continue;
         away++;
-        assert_int_equal(last - first + 600, off); /* one stretch */
+        assert_int_equal(p.last - p.first + 600, p.off); /* one stretch */
+        assert_true(p.off <= 4 * DAY + 600);
     }
     assert_true(away > 200 && away < 400);
 }
@@ -185,19 +192,21 @@ static void test_long_offline(void **state)
 static void test_outage_of_exposed(void **state)
 {
     (void)state;
-    rg_scenario s = rg_test_scenario(
-        SC("", "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 600, "
-               "\"duration_s\": 600, \"share\": 1, \"cohort\": \"exposed\"}]}, "
-               PLAN("standard")));
+    rg_scenario s = rg_test_scenario(SC(
+        "",
+        "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 600, "
+        "\"duration_s\": 600, \"share\": 1, \"cohort\": \"exposed\"}]}, " PLAN(
+            "standard")));
     rg_fleetmodel m = model(&s);
     assert_true(s.outages[0].exposed_only);
     assert_false(rg_fleetmodel_online(&m, 5, 0, true, T0 + 700));
     assert_true(rg_fleetmodel_online(&m, 5, 0, false, T0 + 700));
     assert_true(rg_fleetmodel_online(&m, 5, 0, true, T0 + 1200));
     rg_test_scenario_refused(
-        SC("", "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 1, "
-               "\"duration_s\": 6, \"share\": 1, \"cohort\": \"some\"}]}, "
-               PLAN("standard")),
+        SC("",
+           "\"loss\": {\"outages\": [{\"stratum\": \"*\", \"start_s\": 1, "
+           "\"duration_s\": 6, \"share\": 1, \"cohort\": \"some\"}]}, " PLAN(
+               "standard")),
         "loss.outages[0].cohort");
 }
 
@@ -231,24 +240,28 @@ static void test_fault_fates(void **state)
         "faults[0].onset_s");
 }
 
-/* A crash 30 min after healthy passes the internal ring (nothing is
- * wrong yet) where the same crash at activation halts it. */
+/* A crash 30 min after healthy. fixed-bake (it judges reports and
+ * silence as a server sees them; no statistics of the health gate in the
+ * way) halts a standard rollout within its first waves when the crash
+ * comes at activation; with the onset the first wave passes, nothing is
+ * judged bad before the onset, and the crashes are counted. */
 static void test_delayed_onset_run(void **state)
 {
     (void)state;
     rg_scenario now = rg_test_scenario(SC(
-        "", PLAN("emergency") ", \"faults\": [{\"stratum\": \"a\", \"crash\": 1}]"));
+        "",
+        PLAN("standard") ", \"faults\": [{\"stratum\": \"a\", \"crash\": 1}]"));
     rg_scenario later = rg_test_scenario(
-        SC("", PLAN("emergency") ", \"faults\": [{\"stratum\": \"a\", "
-                                 "\"crash\": 1, \"onset_s\": [1800, 1800]}]"));
-    rg_sim_result a = rg_test_sim_run(&now, RG_SIM_ROLLGATE, 0);
-    rg_sim_result b = rg_test_sim_run(&later, RG_SIM_ROLLGATE, 0);
+        SC("", PLAN("standard") ", \"faults\": [{\"stratum\": \"a\", "
+                                "\"crash\": 1, \"onset_s\": [1800, 1800]}]"));
+    rg_sim_result a = rg_test_sim_run(&now, RG_SIM_FIXED_BAKE, 0);
+    rg_sim_result b = rg_test_sim_run(&later, RG_SIM_FIXED_BAKE, 0);
     const json_t *first = json_array_get(b.decisions, 0);
     assert_true(a.halted);
-    assert_int_equal(a.final_wave, 0);
+    assert_true(a.halt_time_s < 1800);
     assert_string_equal(json_string_value(json_object_get(first, "verdict")),
                         "pass");
-    assert_true(json_integer_value(json_object_get(first, "time_s")) < 1800);
+    assert_true(!b.halted || b.halt_time_s >= 1800);
     assert_true(b.failed_or_crashed > 0);
     rg_sim_result_release(&a);
     rg_sim_result_release(&b);
@@ -281,9 +294,9 @@ static void test_unreported_failures(void **state)
 static void test_reboot_unreachable(void **state)
 {
     (void)state;
-    rg_scenario plain = rg_test_scenario(SC(
-        "", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "
-            "[600, 620]}"));
+    rg_scenario plain = rg_test_scenario(
+        SC("", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "
+               "[600, 620]}"));
     rg_scenario reboot = rg_test_scenario(
         SC("", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "
                "[600, 620], \"activation\": {\"declared\": \"reboot\", "
@@ -308,8 +321,9 @@ static void test_reboot_unreachable(void **state)
         "release.activation.declared");
 }
 
-/* rollgated down for 10 min: no decision while it is down, no check-in
- * gets through, and the rollout still completes. */
+/* rollgated down for 10 min: no check-in gets through and no decision is
+ * made while it is down (threshold policy: the gate's own handling of a
+ * restart is not this test's), and the rollout completes after. */
 static void test_server_restart(void **state)
 {
     (void)state;
@@ -322,7 +336,7 @@ static void test_server_restart(void **state)
     assert_false(rg_fleetmodel_server_back(&m, T0 + 1799));
     assert_true(rg_fleetmodel_server_back(&m, T0 + 1800));
     assert_true(rg_fleetmodel_online(&m, 1, 0, false, T0 + 1800));
-    rg_sim_result r = rg_test_sim_run(&s, RG_SIM_ROLLGATE, 0);
+    rg_sim_result r = rg_test_sim_run(&s, RG_SIM_THRESHOLD, 0);
     assert_true(r.completed);
     for (size_t d = 0; d < json_array_size(r.decisions); d++) {
         json_int_t t = json_integer_value(
