@@ -305,6 +305,7 @@ def main():
     # starts), the desired release moving back to the previous good one
     # (halt/rollback: straight switch), and moving back during a trial.
     kinds = ["good", "crash", "back", "abandon"]
+    last_kind = "good"
     for n, (fp, i) in enumerate(plan):
         if fp and fp.startswith("rollback"):
             kind = "back" if n % 2 else "abandon"
@@ -316,6 +317,18 @@ def main():
             kind = rnd.choice(kinds)
         if kind in ("back", "abandon") and len(good) < 2:
             kind = "good"
+        if kind == "back" and last_kind == "crash":
+            # The other slot holds the reverted crashing release, not
+            # good[-2]: moving back would be a fresh download, not the
+            # switch back to the other slot this run is about. Converge on
+            # a new good release first so that the other slot holds one.
+            double.desired = new_release(False)
+            p = lab.start()
+            wait_converged(lab, double.desired, True, "before moving back")
+            p.send_signal(signal.SIGTERM)
+            expect(p.wait(20) == 0, "clean stop on SIGTERM")
+            good.append(double.desired)
+        last_kind = kind
         t0 = time.monotonic()
         if kind == "back":
             want = good[-2]
