@@ -178,8 +178,9 @@ static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
 static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
 {
     static const char *const keys[] = {
-        "plan", "apply_latency_s", "healthy_after_s", "crash_revert_s", NULL};
-    int64_t v = s->crash_revert_s;
+        "plan",           "apply_latency_s",  "healthy_after_s",
+        "crash_revert_s", "activation_max_s", NULL};
+    int64_t v = s->crash_revert_s, act = s->activation_max_s;
     const json_t *plan = json_object_get(r, "plan");
     int rc = rg_json_only(r, keys, err);
     if (rc != 0)
@@ -193,9 +194,11 @@ static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
                           &s->apply_max_s, err)) ||
         (rc = range_field(r, "healthy_after_s", 3600, &s->healthy_min_s,
                           &s->healthy_max_s, err)) ||
-        (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)))
+        (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)) ||
+        (rc = rg_json_int(r, "activation_max_s", false, 0, 3600, &act, err)))
         return qualify(err, "release.");
     s->crash_revert_s = (int)v;
+    s->activation_max_s = (int)act;
     return 0;
 }
 
@@ -296,6 +299,7 @@ static void defaults(rg_scenario *s)
     s->healthy_min_s = 5;
     s->healthy_max_s = 30;
     s->crash_revert_s = 300;
+    s->activation_max_s = -1;
     rg_exposure_params_default(&s->exposure);
     s->control_per_exposed = 16;
     s->baseline_failure = 1e-3;

@@ -12,7 +12,7 @@
  *                         "duration_s": 3600, "share": 0.3}]},
  *   "release": {"plan": "standard" | "emergency" | {plan object},
  *               "apply_latency_s": [5, 60], "healthy_after_s": [5, 30],
- *               "crash_revert_s": 300},
+ *               "crash_revert_s": 300, "activation_max_s": 120},
  *   "faults": [{"stratum": "win10-x64", "crash": 1.0},
  *              {"stratum": "*", "fail": 0.01}],
  *   "exposure": {"min_stratum_size": 100, "min_per_stratum": 3,
@@ -24,7 +24,9 @@
  * (length of an offline stretch, default 7200), release.healthy_after_s
  * (activation + probe time after `applying`, default [5, 30]),
  * release.crash_revert_s (time a crashing endpoint boot-loops before its
- * agent reverts after K restarts, default 300), exposure (exposure.h
+ * agent reverts after K restarts, default 300), release.activation_max_s
+ * (the release's declared maximum activation time, 0..3600; omitted: not
+ * declared, the gate learns it: health/silence.h), exposure (exposure.h
  * parameters), analysis (matched control windows per exposed window,
  * harmless failure share, orchestrator tick). A stratum "*" in outages or
  * faults means every stratum. Strata shares must sum to 1 (within 1e-3;
@@ -83,6 +85,7 @@ typedef struct rg_scenario {
     int apply_min_s, apply_max_s;
     int healthy_min_s, healthy_max_s;
     int crash_revert_s;
+    int activation_max_s; /* declared activation maximum, -1: undeclared */
     size_t n_faults;
     rg_sim_fault faults[RG_SIM_MAX_FAULTS];
     /* controller and analysis */

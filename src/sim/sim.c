@@ -3,6 +3,7 @@
 
 #include "health/analyzer.h"
 #include "health/gate.h"
+#include "health/silence.h"
 #include "health/tally.h"
 #include "model/bucket.h"
 #include "model/exposure.h"
@@ -34,8 +35,9 @@ enum {
 #define ST_CUR_WAVE 0x20 /* exposed in the current wave */
 
 /* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
- * the exposure (36-39), control eligibility mask (40-55). */
-enum { EV_APPLY = 1, EV_ACTIVATE, EV_RESOLVE, EV_RECOVER };
+ * the exposure (36-39), control eligibility mask (40-55; for EV_SAMPLE
+ * the applying -> healthy latency in seconds). */
+enum { EV_APPLY = 1, EV_ACTIVATE, EV_RESOLVE, EV_RECOVER, EV_SAMPLE };
 #define EV(idx, kind, wave, elig)                                              \
     ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
      (uint64_t)(elig) << 40)
@@ -67,6 +69,7 @@ typedef struct sim {
     uint32_t *last_ok; /* second + 1 of the last contact; 0 never */
     uint8_t *stratum;
     uint8_t *state;
+    uint32_t *apply_T;     /* second the exposure began */
     uint32_t *block_start; /* P + 1 */
     uint32_t *sub;         /* P * (S + 1): stratum offsets inside a block */
     uint64_t loss_thr, offline_thr;
@@ -84,6 +87,11 @@ typedef struct sim {
     /* per-stratum extras of the gate's input (pending, early_failed,
      * prior_trials, prior_failed: health/tally.h) */
     rg_tally_stratum ts[RG_SIM_MAX_STRATA];
+    /* one definition of silence (health/silence.h) */
+    rg_silence_params sp;
+    int64_t declared_ms; /* the release's activation maximum, or
+                            RG_SILENCE_UNDECLARED (learned) */
+    rg_act_learner act[RG_SIM_MAX_STRATA], act_all;
     /* periods of the current wave */
     rg_tally_cell *cells; /* max_periods * S, [period * S + stratum] */
     rg_tally_cell *list;  /* the non-empty ones, for rg_tally_entries */
@@ -117,10 +125,21 @@ static uint64_t share_thr(double p)
     return (uint64_t)(p * 18446744073709551616.0);
 }
 
-static int wave_window_s(const rg_wave *w)
+/* W of the wave for the fleet's check-in interval (silence.h). */
+static int wave_window_s(const sim *s, const rg_wave *w)
 {
-    int64_t s = (w->window_ms + 999) / 1000;
-    return (int)(s < 1 ? 1 : s);
+    int64_t ms = rg_silence_window_ms(&s->sp, w->window_ms,
+                                      (int64_t)s->P * 1000);
+    int64_t sec = (ms + 999) / 1000;
+    return (int)(sec < 1 ? 1 : sec);
+}
+
+/* A of an exposure of stratum k beginning now (silence.h), in seconds. */
+static int64_t allowance_s(const sim *s, size_t k)
+{
+    int64_t ms = rg_silence_allowance_ms(&s->sp, s->declared_ms, &s->act[k],
+                                         &s->act_all);
+    return (ms + 999) / 1000;
 }
 
 /* ---- fleet ---------------------------------------------------------- */
@@ -212,9 +231,10 @@ static int build_fleet(sim *s, rg_err *err)
     s->last_ok = calloc(n, sizeof *s->last_ok);
     s->stratum = malloc(n);
     s->state = calloc(n, 1);
+    s->apply_T = calloc(n, sizeof *s->apply_T);
     s->block_start = malloc((P + 1) * sizeof *s->block_start);
     s->sub = malloc(P * (S + 1) * sizeof *s->sub);
-    if (!s->bucket || !s->last_ok || !s->stratum || !s->state ||
+    if (!s->bucket || !s->last_ok || !s->stratum || !s->state || !s->apply_T ||
         !s->block_start || !s->sub)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory for %u endpoints",
                           n);
@@ -309,11 +329,18 @@ static int state_of(const sim *s, uint32_t i)
 
 /* ---- endpoint life -------------------------------------------------- */
 
-static void deliver_healthy(sim *s, uint32_t i)
+/* `healthy` of endpoint i got through at T. Its latency becomes a
+ * sample of the activation learner once the exposure is as old as the
+ * cap (EV_SAMPLE; silence.h). */
+static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     set_state(s, i, ST_HEALTHY);
     s->healthy++;
     s->healthy_s[s->stratum[i]]++;
+    int64_t a = s->apply_T[i], lat = T - a, cap = s->sp.cap_ms / 1000;
+    if (s->policy != RG_SIM_ROLLGATE || lat > cap || lat > 0xffff)
+        return 0;
+    return schedule(s, T, a + cap - T, EV(i, EV_SAMPLE, 0, lat), err);
 }
 
 /* A failure report of exposed endpoint i got through: it counts at once
@@ -342,9 +369,11 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     const rg_scenario *sc = s->sc;
     int wave = s->st.wave;
-    int64_t W = wave_window_s(&sc->plan.waves[wave]);
+    int64_t W = wave_window_s(s, &sc->plan.waves[wave]);
+    int64_t A = allowance_s(s, s->stratum[i]);
     uint64_t elig = 0;
     set_state(s, i, ST_ACTIVATING);
+    s->apply_T[i] = (uint32_t)T;
     s->state[i] |= ST_CUR_WAVE;
     s->exposed++;
     s->ts[s->stratum[i]].pending++;
@@ -362,7 +391,7 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     int rc = schedule(s, T, uniform(s, sc->healthy_min_s, sc->healthy_max_s),
                       EV(i, EV_ACTIVATE, 0, 0), err);
     if (rc == 0)
-        rc = schedule(s, T, W, EV(i, EV_RESOLVE, wave, elig), err);
+        rc = schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
     return rc;
 }
 
@@ -376,11 +405,13 @@ static rg_tally_cell *period_cell(sim *s, size_t k, int64_t T)
     return &s->cells[p * s->S + k];
 }
 
-/* The exposure window of i (opened at T - W) ends at T. */
+/* The judged span [T - W, T] of exposure i ends at T: i and each of its
+ * eligible matched controls are heard when they were in contact during
+ * it (silence.h). */
 static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
 {
     size_t k = s->stratum[i];
-    int64_t a = T - wave_window_s(&s->sc->plan.waves[wave]);
+    int64_t from = T - wave_window_s(s, &s->sc->plan.waves[wave]);
     if (wave != s->st.wave)
         return; /* an earlier wave's: a trial since that wave ended, its
                    failure counted when reported */
@@ -388,8 +419,11 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
     int st = state_of(s, i);
     s->ts[k].pending--;
     /* reverted only after delivering healthy */
-    switch (rg_tally_outcome(st == ST_FAILED || st == ST_CRASHED,
-                             st == ST_HEALTHY || st == ST_REVERTED, T, T)) {
+    /* a delivered `healthy` got through before this second's events */
+    switch (rg_silence_outcome(st == ST_FAILED || st == ST_CRASHED,
+                               st == ST_HEALTHY || st == ST_REVERTED, T - 1,
+                               rg_silence_heard((int64_t)s->last_ok[i] - 1, from, T),
+                               T)) {
     case RG_TALLY_FAILED:
         c->failed++;
         s->ts[k].early_failed--; /* the window shows it now */
@@ -407,8 +441,8 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
             continue;
         uint32_t ctl = control_pick(s, i, j);
         c->control_windows++;
-        if (s->last_ok[ctl] <= (uint64_t)(a + 1))
-            c->control_silent++;
+        c->control_silent +=
+            !rg_silence_heard((int64_t)s->last_ok[ctl] - 1, from, T);
     }
 }
 
@@ -447,13 +481,17 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
         default:
             s->running++;
             if (reach(s, i, T))
-                deliver_healthy(s, i);
-            else
-                set_state(s, i, ST_REPORT_HEALTHY);
+                return deliver_healthy(s, i, T, err);
+            set_state(s, i, ST_REPORT_HEALTHY);
             return 0;
         }
     case EV_RESOLVE:
         resolve(s, i, wave, elig, T);
+        return 0;
+    case EV_SAMPLE:
+        rg_act_learner_add(&s->act[s->stratum[i]], &s->sp,
+                           (int64_t)elig * 1000);
+        rg_act_learner_add(&s->act_all, &s->sp, (int64_t)elig * 1000);
         return 0;
     case EV_RECOVER:
         if (reach(s, i, T))
@@ -500,9 +538,12 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
     case ST_REPORT_CRASHED:
         deliver_failure(s, i, ST_CRASHED);
         return 0;
-    case ST_REPORT_HEALTHY:
-        deliver_healthy(s, i);
+    case ST_REPORT_HEALTHY: {
+        int rc = deliver_healthy(s, i, T, err);
+        if (rc != 0)
+            return rc;
         break;
+    }
     case ST_HEALTHY:
         break;
     default:
@@ -538,7 +579,7 @@ static void start_wave(sim *s, int64_t T)
     for (uint32_t i = 0; i < s->n; i++)
         s->state[i] &= (uint8_t)~ST_CUR_WAVE;
     s->wave_T = T;
-    s->period_s = wave_window_s(&s->sc->plan.waves[s->st.wave]);
+    s->period_s = wave_window_s(s, &s->sc->plan.waves[s->st.wave]);
     s->n_periods = 0;
     for (size_t p = 0; p < s->max_periods; p++)
         for (size_t k = 0; k < s->S; k++)
@@ -692,10 +733,15 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     if (rg_sim_policy_name(o->policy)[0] == 'u')
         return rg_err_field(err, RG_EINVAL, "policy", "sim: unknown policy %d",
                             o->policy);
+    rg_silence_params_default(&s->sp);
+    s->declared_ms = sc->activation_max_s < 0
+                         ? RG_SILENCE_UNDECLARED
+                         : (int64_t)sc->activation_max_s * 1000;
     int64_t delay = max64(sc->apply_max_s, sc->healthy_max_s);
     delay = max64(delay, sc->crash_revert_s);
     for (size_t w = 0; w < sc->plan.n_waves; w++)
-        delay = max64(delay, wave_window_s(&sc->plan.waves[w]));
+        delay = max64(delay, max64(s->sp.cap_ms / 1000, sc->activation_max_s) +
+                                 wave_window_s(s, &sc->plan.waves[w]));
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
     s->max_periods = RG_ANALYZER_MAX_STRATA / s->S - 1;
@@ -716,6 +762,7 @@ static void teardown(sim *s)
     free(s->last_ok);
     free(s->stratum);
     free(s->state);
+    free(s->apply_T);
     free(s->block_start);
     free(s->sub);
     for (size_t k = 0; s->wheel && k < s->wheel_n; k++)
