@@ -5,32 +5,41 @@
 #   make bench    benchmarks in bench/ (tables; never run by make test)
 #   make asan     the sanitizer build in build-asan/
 #   make fuzz     libFuzzer harnesses (clang) in build-fuzz/, SECONDS=N each
+#   make builds   compile-only checks: Release (gcc -O3) in build-release/ and
+#                 clang in build-clang/, warnings as errors (CI runs it)
+# Every build here passes -DRG_WERROR=ON (warnings are errors); a plain
+# `cmake` build leaves it off.
 # Variables: DEMO_EXIT=1 (demo exits after its walk), JOBS=N, SECONDS=N (fuzz).
 
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+RELEASE_BUILD ?= build-release
+CLANG_BUILD ?= build-clang
 CTEST_ARGS ?=
 SECONDS ?= 60
 
-.PHONY: all deps build asan test demo bench fuzz format clean
+.PHONY: all deps build asan builds test demo bench fuzz format clean
 
 all: build
 
 deps:
 	@./scripts/deps.sh
 
-$(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-
-$(ASAN_BUILD)/build.ninja:
-	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRG_SANITIZE=ON
-
-build: deps $(BUILD)/build.ninja
+# configured every time, so a build directory made without RG_WERROR gets it
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_WERROR=ON >/dev/null
 	ninja -C $(BUILD) -j $(JOBS)
 
-asan: deps $(ASAN_BUILD)/build.ninja
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRG_SANITIZE=ON -DRG_WERROR=ON >/dev/null
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
+
+builds: deps
+	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRG_WERROR=ON >/dev/null
+	ninja -C $(RELEASE_BUILD) -j $(JOBS)
+	CC=clang cmake -S . -B $(CLANG_BUILD) -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_WERROR=ON >/dev/null
+	ninja -C $(CLANG_BUILD) -j $(JOBS)
 
 test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
@@ -50,4 +59,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(CLANG_BUILD)

@@ -126,6 +126,9 @@ arch = x86_64
 tags = $tags
 interval = 2
 settle = 2
+# The demo's releases are unsigned: without a pinned root the agent applies
+# nothing unless told it runs insecure (development only; docs/signing.md).
+insecure = true
 
 [channel detections]
 consumer = exec $root/scripts/demo-consumer.sh "\$RG_CONTENT" $os-$ver-x86_64

@@ -30,7 +30,7 @@ command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" 
 
 CC=clang cmake -S "$ROOT" -B "$BUILD" -G Ninja \
     -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRG_SANITIZE=ON -DRG_FUZZ=ON \
+    -DRG_SANITIZE=ON -DRG_FUZZ=ON -DRG_WERROR=ON \
     -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
 targets=""
 for h in $HARNESSES; do targets="$targets fuzz_$h"; done

@@ -93,6 +93,13 @@ static rg_hook_env hook_env(const rg_apply_env *env, const rg_slots *s,
     };
 }
 
+/* The trial environment of channel s (the system's time since boot). */
+static rg_trial_env trial_env(const rg_apply_env *env, rg_slots *s)
+{
+    return (rg_trial_env){env->conf->state_dir, s, env->outbox,
+                          env->conf->max_starts, NULL};
+}
+
 static unsigned hook_timeout(const rg_apply_env *env)
 {
     int64_t s = env->conf->timeout_ms / 1000;
@@ -126,9 +133,8 @@ static int refuse(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
  * shows) and reported by one `failed` event per (release, reason). The
  * digest is not quarantined: the offer, not the content, may be forged. */
 static int reject(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
-                  rg_trust_reason reason, const char *msg, rg_err *err)
+                  const char *name, const char *msg, rg_err *err)
 {
-    const char *name = rg_trust_reason_name(reason);
     json_t *old = rg__read_json(s->dir, "rejected.json", NULL);
     const char *old_reason = json_string_value(json_object_get(old, "reason"));
     bool same_again = old && old_reason && strcmp(old_reason, name) == 0 &&
@@ -179,7 +185,39 @@ static int check_trust(const rg_apply_env *env, rg_slots *s, const rg_desired *d
     if (rg_agent_verify_release(&c, &d->want, &why, &e) == 0)
         return 0;
     *ok = false;
-    return reject(env, s, d, why, e.msg, err);
+    return reject(env, s, d, rg_trust_reason_name(why), e.msg, err);
+}
+
+/* Judges a switch back to the release recorded in the other slot (have,
+ * complete and verified): the offer must name that slot's own version,
+ * and with a pinned root carry signed metadata for exactly those bytes
+ * and that version. Anti-rollback is waived for that one version: this
+ * agent staged it under the root and ran it before. Sets *ok; a refusal
+ * is recorded. */
+static int check_back(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
+                      const rg_artifact_want *have, bool *ok, rg_err *err)
+{
+    rg_trust_reason why;
+    rg_err e;
+    rg_artifact_want w = *have;
+    *ok = false;
+    if (d->want.version != have->version) {
+        rg_err_set(&e, RG_EINVAL, "release %lld offered as version %lld; "
+                   "the slot holds version %lld", (long long)d->want.release,
+                   (long long)d->want.version, (long long)have->version);
+        return reject(env, s, d, rg_trust_reason_name(RG_TRUST_VERSION_MISMATCH),
+                      e.msg, err);
+    }
+    *ok = true;
+    if (!env->root)
+        return 0;
+    w.release = d->want.release;
+    rg_release_check c = {env->root, s->name, d->metadata, have->version - 1,
+                          env->now_ms, env->conf->clock_skew_ms};
+    if (rg_agent_verify_release(&c, &w, &why, &e) == 0)
+        return 0;
+    *ok = false;
+    return reject(env, s, d, rg_trust_reason_name(why), e.msg, err);
 }
 
 /* Fetches d into the inactive slot unless it is already there. Called
@@ -284,8 +322,8 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
         return 0;
     }
     rg_slot_id ina = rg_slots_other(rg_slots_active(s));
-    rc = rg_trial_begin(&(rg_trial_env){env->conf->state_dir, s, env->outbox,
-                                        env->conf->max_starts},
+    rg_trial_env te = trial_env(env, s);
+    rc = rg_trial_begin(&te,
                         &d->want, ina, env->now_ms, env->conf->trial_deadline_ms, err);
     if (rc != 0)
         return rc;
@@ -312,12 +350,96 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
     return 0;
 }
 
+/* The desired release moved back, during a trial, to the last known
+ * good one in the other slot (good): judged like any switch back
+ * (check_back), then the trial is abandoned, or reverted when its
+ * consumer already crashed (a local verdict too). */
+static int leave_trial(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
+                       const rg_trial *t, const rg_artifact_want *good,
+                       rg_apply_result *result, rg_err *err)
+{
+    rg_trial_env te = trial_env(env, s);
+    char why[96];
+    bool ok = false;
+    int rc = check_back(env, s, d, good, &ok, err);
+    if (rc != 0 || !ok) {
+        *result = RG_APPLY_REFUSED;
+        return rc;
+    }
+    rg_info("channel '%s': desired release moved back to %lld; leaving the "
+            "trial of %lld", s->name, (long long)d->want.release,
+            (long long)t->rel.release);
+    *result = RG_APPLY_ROLLED_BACK;
+    if (t->crashes == 0)
+        return rg_trial_abandon(&te, err);
+    snprintf(why, sizeof why, "%d crashes, then the server moved back",
+             t->crashes);
+    return rg_trial_revert(&te, why, env->now_ms, err);
+}
+
+/* The desired release moved back (halt, rollback) to the older release
+ * complete in the other slot (have): judged by check_back, then switched
+ * to under a trial like any other switch (its starts are counted, a
+ * crash-looping release is reverted), without `applying`. */
+static int switch_back(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
+                       const rg_artifact_want *have, rg_apply_result *result,
+                       rg_err *err)
+{
+    rg_trial_env te = trial_env(env, s);
+    rg_slot_id back = rg_slots_other(rg_slots_active(s));
+    bool ok = false;
+    int rc = check_back(env, s, d, have, &ok, err);
+    if (rc != 0 || !ok) {
+        *result = RG_APPLY_REFUSED;
+        return rc;
+    }
+    rg_info("channel '%s': desired release moved back to %lld (version %lld); "
+            "switching back, trial begins", s->name, (long long)d->want.release,
+            (long long)have->version);
+    if ((rc = rg_trial_begin(&te, have, back, env->now_ms,
+                             env->conf->trial_deadline_ms, err)) != 0 ||
+        (rc = rg_slots_switch(s, back, err)) != 0)
+        return rc;
+    rg_failpoint("rollback.after_switch");
+    rg__remove_durable(s->dir, "applying.json", NULL);
+    rg__remove_durable(s->dir, "rejected.json", NULL);
+    *result = RG_APPLY_ROLLED_BACK;
+    return 0;
+}
+
+/* Decides whether d may pass its digest's quarantine (*pass). The server's
+ * lift (POST /v1/releases/{id}/lift-quarantine) is honoured once per
+ * digest in insecure mode only: with a pinned root the server holds no
+ * signed authority over the quarantine, so its lift is refused (recorded,
+ * reason "quarantined") and only `rollgate-agent unquarantine` lifts it. */
+static int quarantine_gate(const rg_apply_env *env, rg_slots *s,
+                           const rg_desired *d, bool *pass, rg_err *err)
+{
+    bool lifted = false;
+    int rc = 0;
+    *pass = !rg_quarantine_has(env->conf->state_dir, d->want.sha256);
+    if (*pass || !d->lift_quarantine)
+        return 0;
+    if (env->root)
+        return reject(env, s, d, "quarantined",
+                      "the server's lift of the quarantine is not honoured "
+                      "with a pinned root; lift it on the endpoint with "
+                      "`rollgate-agent unquarantine SHA256`", err);
+    if ((rc = rg_quarantine_lift_once(env->conf->state_dir, d->want.sha256,
+                                      env->now_ms, &lifted, err)) != 0 || !lifted)
+        return rc;
+    rg_info("channel '%s': server lifted the quarantine of release %lld (%s); "
+            "applying it", s->name, (long long)d->want.release, d->want.sha256);
+    *pass = true;
+    return 0;
+}
+
 /* The part of a step that runs under the channel lock. Returns 1 when
  * the content must be staged first (lock released by the caller). */
 static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
                        bool staged, rg_apply_result *result, rg_err *err)
 {
-    rg_trial_env te = {env->conf->state_dir, s, env->outbox, env->conf->max_starts};
+    rg_trial_env te = trial_env(env, s);
     rg_artifact_want act, ina;
     rg_trial t;
     *result = RG_APPLY_IDLE;
@@ -330,19 +452,8 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
     if (rc == 0) {
         if (same(&t.rel, &d->want))
             return 0; /* trial in progress */
-        if (t.good && have_ina && same(&ina, &d->want)) {
-            rg_info("channel '%s': desired release moved back to %lld; "
-                    "leaving the trial of %lld", s->name,
-                    (long long)d->want.release, (long long)t.rel.release);
-            *result = RG_APPLY_ROLLED_BACK;
-            if (t.crashes == 0)
-                return rg_trial_abandon(&te, err);
-            /* It already crashed here: that is a local verdict too. */
-            char why[96];
-            snprintf(why, sizeof why, "%d crashes, then the server moved back",
-                     t.crashes);
-            return rg_trial_revert(&te, why, env->now_ms, err);
-        }
+        if (t.good && have_ina && same(&ina, &d->want))
+            return leave_trial(env, s, d, &t, &ina, result, err);
         return 0; /* let the trial end before applying something else */
     }
     /* The active version counts as applied even if killed before it was
@@ -356,38 +467,18 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         rg__remove_durable(s->dir, "rejected.json", NULL);
         return 0;
     }
-    if (rg_quarantine_has(env->conf->state_dir, d->want.sha256)) {
-        /* The server lifted it (POST /v1/releases/{id}/lift-quarantine):
-         * honoured once per digest, then applied like any other release. */
-        bool lifted = false;
-        if (d->lift_quarantine &&
-            (rc = rg_quarantine_lift_once(env->conf->state_dir,
-                                          d->want.sha256, env->now_ms, &lifted,
-                                          err)) != 0)
-            return rc;
-        if (!lifted) {
-            *result = RG_APPLY_REFUSED;
-            return 0;
-        }
-        rg_info("channel '%s': server lifted the quarantine of release %lld "
-                "(%s); applying it", s->name, (long long)d->want.release,
-                d->want.sha256);
+    bool pass = true;
+    if ((rc = quarantine_gate(env, s, d, &pass, err)) != 0 || !pass) {
+        *result = RG_APPLY_REFUSED;
+        return rc;
     }
     const json_t *n = notice_for(env, s->name, d->want.release);
     json_t *earliest = n ? json_object_get(n, "earliest_ms") : NULL;
     if (json_is_integer(earliest) && json_integer_value(earliest) > env->now_ms)
         return 0; /* announced, not yet due */
-    if (have_act && have_ina && same(&ina, &d->want) &&
-        d->want.version < act.version) {
-        rg_info("channel '%s': desired release moved back to %lld; switching back",
-                s->name, (long long)d->want.release);
-        if ((rc = rg_slots_switch(s, rg_slots_other(a), err)) != 0)
-            return rc;
-        rg_failpoint("rollback.after_switch");
-        rg__remove_durable(s->dir, "applying.json", NULL);
-        *result = RG_APPLY_ROLLED_BACK;
-        return 0;
-    }
+    /* Older by the version recorded in the slot, never by the offer's. */
+    if (have_act && have_ina && same(&ina, &d->want) && ina.version < act.version)
+        return switch_back(env, s, d, &ina, result, err);
     if (!staged) { /* judged once per step, before anything is fetched */
         bool ok = true;
         if ((rc = check_trust(env, s, d, &ok, err)) != 0)
@@ -425,7 +516,7 @@ int rg_apply_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
             *result = RG_APPLY_REFUSED;
-            rc = reject(env, s, d, why, msg, err);
+            rc = reject(env, s, d, rg_trust_reason_name(why), msg, err);
         } else if (rc == 0) {
             rc = locked_step(env, s, d, true, result, err);
         }
@@ -440,7 +531,7 @@ int rg_apply_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
 int rg_apply_trial_tick(const rg_apply_env *env, rg_slots *s,
                         int64_t consumer_up_ms, bool *ended, rg_err *err)
 {
-    rg_trial_env te = {env->conf->state_dir, s, env->outbox, env->conf->max_starts};
+    rg_trial_env te = trial_env(env, s);
     rg_trial t;
     char content[RG_PATH_MAX];
     *ended = false;

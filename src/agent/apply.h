@@ -9,22 +9,22 @@
  * the outbox), so a step killed anywhere resumes where it stopped.
  *
  * When the desired release moves back to the previous one (halt,
- * rollback) and that release is still in the other slot, the agent
- * switches straight back to it in the same step, without `applying` and
- * without a trial: it is the last known good content. A trial left this
- * way after its consumer already crashed is reverted (quarantine,
- * `reverted`), else simply abandoned.
+ * rollback) and that release is still in the other slot, older by the
+ * version recorded in the slot (never by the offer's), the agent switches
+ * back to it in the same step, without `applying`, under a trial. A trial
+ * left this way after its consumer already crashed is reverted
+ * (quarantine, `reverted`), else simply abandoned.
  *
  * Signed releases (docs/signing.md): with a pinned root, every other
  * release is judged by rg_agent_verify_release BEFORE it is downloaded or
  * exposed (and the download stops at the signed size); a refusal writes
  * STATE/channels/NAME/rejected.json and queues one `failed` event per
  * (release, reason), without quarantining the digest (a tampered offer
- * must not ban the genuine content). The switch back above is the only
- * exception to anti-rollback: it happens only for the release that is
- * complete and verified in the other slot and older than the active one,
- * which (since nothing at or below the highest applied version is ever
- * staged under a root) is a release this agent applied before.
+ * must not ban the genuine content). A switch back needs signed metadata
+ * for exactly the slot's version and bytes too; it is the only exception
+ * to anti-rollback (for that version alone). The server's lift of a
+ * quarantine is refused under a root (reason "quarantined"): only
+ * `rollgate-agent unquarantine` lifts it.
  */
 #ifndef RG_AGENT_APPLY_H
 #define RG_AGENT_APPLY_H

@@ -1,5 +1,6 @@
 /* checkin.c - see checkin.h. */
 #include "checkin.h"
+#include "common/name.h"
 
 #include "common/json.h"
 #include "common/log.h"
@@ -8,6 +9,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,7 +24,7 @@ json_t *rg_checkin_installed(const char *state_dir)
     for (struct dirent *e; (e = readdir(dir));) {
         rg_slots s;
         rg_artifact_want m;
-        if (!rg__channel_name_ok(e->d_name) ||
+        if (!rg_channel_name_valid(e->d_name) ||
             rg_slots_open(&s, state_dir, e->d_name, NULL) != 0)
             continue;
         rg_slot_id a = rg_slots_active(&s);
@@ -114,6 +116,10 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
         (rc = rg_json_array(resp, "notices", false, 1024, &notices, err)))
         return rc;
     r->interval_ms = interval * 1000;
+    size_t want = json_object_size(desired);
+    want = want < RG_CHECKIN_MAX_DESIRED ? want : RG_CHECKIN_MAX_DESIRED;
+    if (want && !(r->desired = calloc(want, sizeof *r->desired)))
+        return rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
     json_array_foreach(acks, i, v) {
         if (json_is_string(v) && (rc = rg_outbox_ack(outbox, json_string_value(v), err)) != 0)
             return rc;
@@ -121,7 +127,7 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
     }
     json_object_foreach(desired, key, v) {
         rg_err e;
-        if (!rg__channel_name_ok(key) || r->ndesired == RG_CHECKIN_MAX_DESIRED ||
+        if (!rg_channel_name_valid(key) || r->ndesired == want ||
             rg_desired_parse(v, &r->desired[r->ndesired], &e) != 0) {
             rg_warn("check-in: ignoring desired entry for channel '%s'", key);
             continue;
@@ -138,8 +144,8 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
 }
 
 int rg_checkin(const rg_agent_config *conf, rg_client *client,
-               rg_outbox *outbox, int64_t now_ms, rg_checkin_result *r,
-               rg_err *err)
+               rg_outbox *outbox, bool insecure, int64_t now_ms,
+               rg_checkin_result *r, rg_err *err)
 {
     json_t *body = NULL, *resp = NULL, *events = NULL;
     int rc = 0;
@@ -154,7 +160,8 @@ int rg_checkin(const rg_agent_config *conf, rg_client *client,
     r->sent = json_array_size(events);
     body = json_pack("{ss so sO}", "endpoint_id", conf->endpoint_id, "installed",
                      rg_checkin_installed(conf->state_dir), "events", events);
-    if (!body) {
+    if (!body || (insecure && json_object_set_new(body, "insecure",
+                                                  json_true()) != 0)) {
         rc = rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
         goto cleanup;
     }
@@ -179,4 +186,7 @@ void rg_checkin_result_release(rg_checkin_result *r)
 {
     json_decref(r->notices);
     r->notices = NULL;
+    free(r->desired);
+    r->desired = NULL;
+    r->ndesired = 0;
 }

@@ -19,24 +19,28 @@
 
 #define RG_CHECKIN_MAX_DESIRED 64
 
-/* What a check-in brought back. */
+/* What a check-in brought back. desired[] is on the heap (an entry holds
+ * up to 8 KiB of signed metadata; 64 of them do not belong on a stack). */
 typedef struct rg_checkin_result {
     int64_t interval_ms;                      /* from the server */
     size_t ndesired;
     char channels[RG_CHECKIN_MAX_DESIRED][65];
-    rg_desired desired[RG_CHECKIN_MAX_DESIRED];
+    rg_desired *desired;                      /* owned: ndesired entries */
     json_t *notices;                          /* owned: decref */
     size_t sent, acked;                       /* events */
 } rg_checkin_result;
 
-/* Enrolls if needed and checks in once. On success fills r (release with
- * rg_checkin_result_release) and records the contact; on failure records
- * the error in contact.json. A 401 drops the stored token so the next
- * call enrolls again. Returns 0 or an rg_code (RG_EUNAVAIL: unreachable). */
+/* Enrolls if needed and checks in once; insecure (the agent applies
+ * unverified releases) adds "insecure": true to the check-in. On success
+ * fills r (release with rg_checkin_result_release) and records the
+ * contact; on failure records the error in contact.json. A 401 drops the
+ * stored token so the next call enrolls again. Returns 0 or an rg_code
+ * (RG_EUNAVAIL: unreachable). */
 int rg_checkin(const rg_agent_config *conf, rg_client *client,
-               rg_outbox *outbox, int64_t now_ms, rg_checkin_result *r,
-               rg_err *err);
+               rg_outbox *outbox, bool insecure, int64_t now_ms,
+               rg_checkin_result *r, rg_err *err);
 
+/* Frees what r owns (desired, notices); r may be released twice. */
 void rg_checkin_result_release(rg_checkin_result *r);
 
 /* A new object {channel: {"release","version","sha256"}} of every

@@ -21,6 +21,7 @@ int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
         return rg_err_set(err, RG_EINVAL, "server url too long");
     c->timeout_ms = timeout_ms;
     c->max_artifact = max_artifact;
+    c->min_rate = 1;
     c->curl = curl_easy_init();
     if (!c->curl)
         return rg_err_set(err, RG_EINTERNAL, "curl_easy_init failed");
@@ -37,9 +38,24 @@ int rg_client_set_ca(rg_client *c, const char *path, rg_err *err)
     return 0;
 }
 
-/* TLS settings every request shares: verification always on. */
-static void set_tls(rg_client *c, CURL *h)
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
 {
+    rg_client *c = ud;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return c->progress(c->progress_ud);
+}
+
+/* Settings every request shares: TLS verification always on, the
+ * progress callback, no signals. */
+static void set_common(rg_client *c, CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (c->progress) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file[0])
@@ -103,8 +119,7 @@ int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    set_tls(c, h);
+    set_common(c, h);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
@@ -155,8 +170,7 @@ int rg_client_post(rg_client *c, const char *path, const json_t *body,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    set_tls(c, h);
+    set_common(c, h);
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
@@ -175,6 +189,94 @@ cleanup:
     curl_slist_free_all(hdrs);
     free(text);
     rg_buf_release(&resp);
+    return rc;
+}
+
+/* One part of u as a new string (curl_free), or NULL. */
+static char *url_part(CURLU *u, CURLUPart what, unsigned flags)
+{
+    char *s = NULL;
+    return curl_url_get(u, what, &s, flags) == CURLUE_OK ? s : NULL;
+}
+
+/* True when a and b are the same string (both NULL counts). */
+static bool same_part(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Scheme, host and port of u and base (default ports filled in): equal? */
+static bool same_origin(CURLU *u, CURLU *base)
+{
+    static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST,
+                                      CURLUPART_PORT};
+    bool same = true;
+    for (size_t i = 0; same && i < sizeof parts / sizeof parts[0]; i++) {
+        char *a = url_part(u, parts[i], CURLU_DEFAULT_PORT);
+        char *b = url_part(base, parts[i], CURLU_DEFAULT_PORT);
+        same = a && same_part(a, b);
+        curl_free(a);
+        curl_free(b);
+    }
+    return same;
+}
+
+/* Sets u to the base URL with a path ending in '/' (a directory that
+ * relative references resolve under, as the server's paths extend it). */
+static bool set_base_dir(CURLU *u, const char *base)
+{
+    char dir[1100];
+    if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
+        return false;
+    char *path = url_part(u, CURLUPART_PATH, 0);
+    bool ok = path && snprintf(dir, sizeof dir, "%s%s", path,
+                               path[0] && path[strlen(path) - 1] == '/' ? "" : "/") <
+                          (int)sizeof dir;
+    curl_free(path);
+    return ok && curl_url_set(u, CURLUPART_PATH, dir, 0) == CURLUE_OK;
+}
+
+int rg_client_resolve(const rg_client *c, const char *ref, char *out,
+                      size_t cap, bool *origin, rg_err *err)
+{
+    CURLU *base = curl_url(), *u = curl_url();
+    char *s = NULL, *user = NULL, *scheme = NULL;
+    int rc = 0;
+    *origin = false;
+    if (!base || !u) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    /* "/v1/..." is a path under the server's base URL (which may have a
+     * path of its own); anything else resolves as RFC 3986 says. */
+    const char *rel = ref[0] == '/' && ref[1] != '/' ? ref + 1 : ref;
+    if (curl_url_set(base, CURLUPART_URL, c->base, 0) != CURLUE_OK ||
+        !set_base_dir(u, c->base) ||
+        curl_url_set(u, CURLUPART_URL, rel, 0) != CURLUE_OK ||
+        !(s = url_part(u, CURLUPART_URL, 0))) {
+        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s' is not a url",
+                          ref);
+        goto cleanup;
+    }
+    user = url_part(u, CURLUPART_USER, 0);
+    scheme = url_part(u, CURLUPART_SCHEME, 0);
+    if (user || !scheme ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s': only http(s) "
+                          "without user information", ref);
+        goto cleanup;
+    }
+    if (snprintf(out, cap, "%s", s) >= (int)cap) {
+        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s' too long", ref);
+        goto cleanup;
+    }
+    *origin = same_origin(u, base);
+cleanup:
+    curl_free(s);
+    curl_free(user);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    curl_url_cleanup(base);
     return rc;
 }
 
@@ -254,10 +356,16 @@ int rg_client_download(rg_client *c, const char *url_path,
         goto cleanup;
     }
     if (d.have < want->size) {
-        snprintf(url, sizeof url, "%s%s", c->base, url_path);
-        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
-        hdrs = curl_slist_append(hdrs, bearer);
+        bool origin = false;
+        if ((rc = rg_client_resolve(c, url_path, url, sizeof url, &origin,
+                                    err)) != 0)
+            goto cleanup;
+        if (origin) { /* the endpoint's token goes to its server only */
+            snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+            hdrs = curl_slist_append(hdrs, bearer);
+        }
         curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         if (d.have > 0) {
@@ -267,13 +375,11 @@ int rg_client_download(rg_client *c, const char *url_path,
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-        /* A stall (under 1 byte/s for the timeout) aborts; slow but
-         * moving downloads of big artifacts are allowed to finish. */
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        /* Under min_rate for the timeout: cut, resumed at the next try. */
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->min_rate);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                          (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        set_tls(c, h);
+        set_common(c, h);
         CURLcode cc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

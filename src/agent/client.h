@@ -11,6 +11,8 @@
 #include "verify.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RG_CLIENT_MAX_JSON (4 << 20) /* cap on a JSON response body */
@@ -23,9 +25,16 @@ typedef struct rg_client {
     int64_t timeout_ms;      /* whole-request timeout for JSON calls; stall
                                 timeout for downloads */
     int64_t max_artifact;    /* bytes */
+    int64_t min_rate;        /* bytes/s a download must average over
+                                timeout_ms, else it is cut (default 1) */
+    int (*progress)(void *ud); /* called often (at least once a second)
+                                  during every request; non-zero aborts
+                                  it. NULL: none */
+    void *progress_ud;
 } rg_client;
 
-/* Initialises c for base. Returns 0 or RG_EINTERNAL. Release with
+/* Initialises c for base (min_rate 1 byte/s, no progress callback: set
+ * the fields after). Returns 0 or RG_EINTERNAL. Release with
  * rg_client_release. Call curl_global_init once before (main does). */
 int rg_client_init(rg_client *c, const char *base, int64_t timeout_ms,
                    int64_t max_artifact, rg_err *err);
@@ -50,11 +59,23 @@ int rg_client_post(rg_client *c, const char *path, const json_t *body,
  * as rg_client_post. */
 int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err);
 
-/* Downloads url_path (relative to base) into part_path, resuming from
+/* Resolves ref (a path such as /v1/agent/artifacts/<sha256>, or an
+ * absolute URL) against the server's base URL with libcurl's URL parser,
+ * never by concatenation, into out (cap bytes). Sets *origin when the
+ * result has the base's scheme, host and port. Returns 0, or RG_EINVAL for
+ * what is not an http(s) URL, carries user information, or exceeds cap. */
+int rg_client_resolve(const rg_client *c, const char *ref, char *out,
+                      size_t cap, bool *origin, rg_err *err);
+
+/* Downloads url_path (resolved by rg_client_resolve: the bearer token is
+ * sent only when it is on the server's origin) into part_path, resuming from
  * the bytes already there with `Range: bytes=N-`, refusing anything
  * larger than want->size or c->max_artifact, then fsyncs and verifies it
  * (rg_agent_verify_file). A part file that fails verification is removed.
- * Returns 0 or an rg_code. */
+ * A transfer slower than c->min_rate over c->timeout_ms is cut
+ * (RG_EUNAVAIL); the bytes received stay in part_path and the next call
+ * resumes after them. Returns 0 or an rg_code (RG_EUNAVAIL also when
+ * c->progress aborted it). */
 int rg_client_download(rg_client *c, const char *url_path,
                        const char *part_path, const rg_artifact_want *want,
                        rg_err *err);

@@ -1,5 +1,6 @@
 /* config.c - see config.h. */
 #include "config.h"
+#include "common/name.h"
 
 #include "common/buf.h"
 #include "common/crypto.h"
@@ -19,6 +20,7 @@ static void set_defaults(rg_agent_config *c)
     c->backoff_max_ms = 300000;
     c->timeout_ms = 30000;
     c->max_artifact = 256LL << 20;
+    c->min_rate = 1024;
     c->trial_deadline_ms = 600000;
     c->settle_ms = 5000;
     c->max_starts = 3;
@@ -121,6 +123,13 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
                                 "hex digits", line);
         return set_str(&c->root_sha256, v, line, err);
     }
+    if (strcmp(k, "insecure") == 0) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return rg_err_field(err, RG_EINVAL, k,
+                                "line %d: 'insecure' must be true or false", line);
+        c->insecure = strcmp(v, "true") == 0;
+        return 0;
+    }
     if (strcmp(k, "clock_skew") == 0)
         return set_seconds(&c->clock_skew_ms, k, v, 0, 86400, line, err);
     if (strcmp(k, "state_dir") == 0)
@@ -148,6 +157,8 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
                            err);
     if (strcmp(k, "settle") == 0)
         return set_seconds(&c->settle_ms, k, v, 0, 3600, line, err);
+    if (strcmp(k, "min_rate") == 0)
+        return set_int(&c->min_rate, k, v, 1, 1LL << 30, line, err);
     if (strcmp(k, "max_artifact") == 0)
         return set_int(&c->max_artifact, k, v, 1, 1LL << 40, line, err);
     if (strcmp(k, "max_starts") == 0) {
@@ -185,9 +196,10 @@ static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
         return rg_err_set(err, RG_EINVAL,
                           "line %d: sections are [channel NAME]", line);
     char *name = trim(s + 7);
-    if (!rg__channel_name_ok(name))
+    if (!rg_channel_name_valid(name))
         return rg_err_set(err, RG_EINVAL,
-                          "line %d: channel '%s': name must be 1..64 of [a-z0-9._-]",
+                          "line %d: channel '%s': name must be "
+                          RG_CHANNEL_NAME_RULE,
                           line, name);
     if (rg_agent_config_channel(c, name))
         return rg_err_set(err, RG_EINVAL, "line %d: channel '%s' twice", line,

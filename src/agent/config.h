@@ -5,6 +5,7 @@
  *   ca_file = /etc/rollgate/ca.pem   (https: the CA to verify the server)
  *   root = /etc/rollgate/root.json   (pinned root metadata: signed releases)
  *   root_sha256 = <hex>              (or pin it by digest, fetched at start)
+ *   insecure = true                  (no root: apply unsigned; development)
  *   enrollment_key = <hex>
  *   state_dir = /var/lib/rollgate-agent
  *   [channel detections]
@@ -19,6 +20,7 @@
 
 #include "common/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +45,8 @@ typedef struct rg_agent_config {
     char *root;           /* pinned root metadata file, or NULL */
     char *root_sha256;    /* pinned digest of the root's canonical "signed"
                              (checks root, or fetches it), or NULL */
+    bool insecure;        /* no root pinned: apply unverified releases
+                             (development only; else nothing is applied) */
     int64_t clock_skew_ms;/* allowance on metadata expiry */
     char *enrollment_key; /* may be NULL once a token exists */
     char *state_dir;
@@ -54,6 +58,8 @@ typedef struct rg_agent_config {
     int64_t backoff_max_ms;   /* cap of the exponential backoff */
     int64_t timeout_ms;       /* per HTTP request */
     int64_t max_artifact;     /* bytes; larger artifacts are refused */
+    int64_t min_rate;         /* bytes/s a download must keep up over
+                                 timeout_ms, else it is cut (and resumed) */
     int64_t trial_deadline_ms;/* unconfirmed trial reverts after this */
     int64_t settle_ms;        /* a supervised consumer must stay up this long */
     int max_starts;           /* K: failed starts before reverting */

@@ -52,7 +52,10 @@ static int start(rg_consumer *c, const rg_trial_env *env, int64_t mono,
         c->next_start_mono = mono + NOTHING_RETRY_MS;
         return 0;
     }
-    snprintf(content, sizeof content, "%s/active/content", c->slots->dir);
+    /* The slot it is started for, not active/content: a consumer that
+     * reads its content after a switch must not load another release
+     * than the one this start counts for (it is restarted on a switch). */
+    rg_slots_content_path(c->slots, slot, content);
     rg_hook_env he = {.channel = c->slots->name, .state_dir = env->state_dir,
                       .content = content, .release = release};
     pid_t pid = rg_hook_spawn(c->cmd, &he);

@@ -22,6 +22,7 @@
 #define MAX_CH (RG_AGENT_MAX_CHANNELS + RG_CHECKIN_MAX_DESIRED)
 #define TICK_MS 1000 /* trial and consumer checks while something is on trial */
 #define FOLLOWUPS 3  /* quick check-ins in a row to deliver fresh events */
+#define BUSY_TICK_MS 250 /* supervision while a transfer runs, at most this often */
 
 typedef struct channel {
     rg_slots slots;
@@ -41,8 +42,9 @@ typedef struct agentd {
     size_t nch;
     int failures, followups;
     int64_t interval_ms, next_checkin;
+    int64_t busy_tick; /* monotonic ms of the last tick during a transfer */
     rg_root root;
-    enum { TRUST_NONE, TRUST_PINNED, TRUST_PENDING } trust;
+    enum { TRUST_INSECURE, TRUST_PINNED, TRUST_PENDING, TRUST_REFUSING } trust;
 } agentd;
 
 static int wake_pipe[2] = {-1, -1};
@@ -93,7 +95,7 @@ static channel *find_channel(agentd *d, const char *name, rg_err *err)
 static rg_trial_env trial_env(agentd *d, channel *c)
 {
     return (rg_trial_env){d->conf->state_dir, &c->slots, &d->outbox,
-                          d->conf->max_starts};
+                          d->conf->max_starts, NULL};
 }
 
 static rg_apply_env apply_env(agentd *d)
@@ -194,6 +196,23 @@ static void tick_channels(agentd *d)
     }
 }
 
+/* Called by the client throughout every transfer (client.h): consumers
+ * stay supervised and trials judged while a download trickles, and a
+ * stop request aborts the transfer (its bytes are kept for a resume). */
+static int during_transfer(void *ud)
+{
+    agentd *d = ud;
+    int64_t mono = rg_monotonic_ms();
+    if (stop_requested)
+        return 1;
+    if (mono - d->busy_tick >= BUSY_TICK_MS) {
+        d->busy_tick = mono;
+        reap(d);
+        tick_channels(d);
+    }
+    return 0;
+}
+
 static void apply_all(agentd *d)
 {
     rg_apply_env ae = apply_env(d);
@@ -235,11 +254,23 @@ static int load_trust(agentd *d, rg_err *err)
     }
     if (rc != 0)
         return rc;
-    d->trust = pinned ? TRUST_PINNED : TRUST_NONE;
-    if (!pinned)
-        rg_warn("trust: no root configured: releases are applied WITHOUT "
-                "signature verification (insecure; see docs/signing.md)");
-    return 0;
+    d->trust = pinned ? TRUST_PINNED : d->conf->insecure ? TRUST_INSECURE
+                                                         : TRUST_REFUSING;
+    if (d->trust == TRUST_INSECURE)
+        rg_warn("trust: no root pinned and insecure = true: releases are "
+                "applied WITHOUT signature verification (development only; "
+                "see docs/signing.md)");
+    else if (d->trust == TRUST_REFUSING)
+        rg_error("trust: no root pinned (root, root_sha256): refusing to apply "
+                 "any release; set insecure = true only for development "
+                 "(docs/agent.md)");
+    else if (d->conf->insecure)
+        rg_warn("trust: a root is pinned: insecure = true is ignored");
+    return rg_agent_trust_mode_write(d->conf->state_dir,
+                                     d->trust == TRUST_PINNED     ? "pinned"
+                                     : d->trust == TRUST_INSECURE ? "insecure"
+                                                                  : "refusing",
+                                     err);
 }
 
 /* True when some desired release is not its channel's active one. */
@@ -262,7 +293,7 @@ static bool trust_ready(agentd *d)
     rg_err e;
     if (d->trust == TRUST_PENDING && load_trust(d, &e) != 0)
         rg_error("trust: %s", e.msg);
-    if (d->trust == TRUST_PENDING)
+    if (d->trust == TRUST_PENDING || d->trust == TRUST_REFUSING)
         return false;
     if (d->trust == TRUST_PINNED && something_new(d) &&
         rg_agent_trust_update(d->conf, &d->client, &d->root, &e) != 0)
@@ -276,6 +307,7 @@ static void checkin(agentd *d)
     rg_err e;
     int64_t mono = rg_monotonic_ms();
     int rc = rg_checkin(d->conf, &d->client, &d->outbox,
+                        d->trust == TRUST_INSECURE,
                         rg_clock_now(rg_clock_system()), &r, &e);
     if (rc != 0) {
         d->failures++;
@@ -367,6 +399,9 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     if (conf->ca_file &&
         (rc = rg_client_set_ca(&d.client, conf->ca_file, err)) != 0)
         goto cleanup;
+    d.client.min_rate = conf->min_rate;
+    d.client.progress = during_transfer;
+    d.client.progress_ud = &d;
     if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
         goto cleanup;
     if (!opts->offline && (rc = load_trust(&d, err)) != 0)

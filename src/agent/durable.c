@@ -175,16 +175,3 @@ bool rg__exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-bool rg__channel_name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 64 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}

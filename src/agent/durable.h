@@ -49,8 +49,4 @@ int rg__remove_durable(const char *dir, const char *name, rg_err *err);
 /* True when path exists. */
 bool rg__exists(const char *path);
 
-/* True when name is a safe channel name: 1..64 of [a-z0-9._-], not "."
- * or "..". */
-bool rg__channel_name_ok(const char *name);
-
 #endif

@@ -1,7 +1,7 @@
 /*
  * main.c - rollgate-agent: the endpoint daemon and its subcommands.
  *
- *   rollgate-agent --config FILE [daemon]        check in, apply, supervise
+ *   rollgate-agent --config FILE [--insecure] [daemon]  check in, apply, supervise
  *   rollgate-agent --config FILE once            one check-in and apply pass
  *   rollgate-agent --config FILE run --channel X -- CMD [ARGS...]
  *   rollgate-agent --config FILE guard --channel X
@@ -28,7 +28,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rollgate-agent --config FILE [daemon|once]\n"
+            "usage: rollgate-agent --config FILE [--insecure] [daemon|once]\n"
             "       rollgate-agent --config FILE run --channel NAME -- CMD [ARGS...]\n"
             "       rollgate-agent --config FILE guard --channel NAME\n"
             "       rollgate-agent --config FILE confirm --channel NAME\n"
@@ -60,7 +60,7 @@ static char *shell_join(int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *config = NULL, *channel = NULL, *cmd = NULL;
-    bool json = false;
+    bool json = false, insecure = false;
     int i = 1, rc = 0, first_cmd_arg = argc;
     char *consumer = NULL;
     rg_agent_config conf;
@@ -73,6 +73,8 @@ int main(int argc, char **argv)
             config = argv[++i];
         } else if (strcmp(argv[i], "--channel") == 0 && i + 1 < argc) {
             channel = argv[++i];
+        } else if (strcmp(argv[i], "--insecure") == 0) {
+            insecure = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--version") == 0) {
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rollgate-agent: %s\n", err.msg);
         return 2;
     }
+    conf.insecure = conf.insecure || insecure;
     if (conf.log_level && rg_log_level_parse(conf.log_level) >= 0)
         rg_log_init("rollgate-agent", (rg_log_level)rg_log_level_parse(conf.log_level));
     char msg[256];

@@ -26,7 +26,7 @@ static int open_locked(const char *state_dir, const char *channel, rg_slots *s,
         (rc = rg_outbox_open(ob, state_dir, err)) != 0 ||
         (rc = rg_slots_lock(s, err)) != 0)
         return rc;
-    rg_trial_env te = {state_dir, s, ob, RG_AGENT_DEFAULT_MAX_STARTS};
+    rg_trial_env te = {state_dir, s, ob, RG_AGENT_DEFAULT_MAX_STARTS, NULL};
     if ((rc = rg_slots_reconcile(s, err)) == 0)
         rc = rg_trial_reconcile(&te, rg_clock_now(rg_clock_system()), err);
     return rc;
@@ -43,7 +43,8 @@ int rg_agent_trial_start(const char *state_dir, const char *channel,
     int rc = open_locked(state_dir, channel, &s, &ob, &err);
     if (rc == 0) {
         rg_trial_env te = {state_dir, &s, &ob,
-                           max_starts > 0 ? max_starts : RG_AGENT_DEFAULT_MAX_STARTS};
+                           max_starts > 0 ? max_starts : RG_AGENT_DEFAULT_MAX_STARTS,
+                           NULL};
         rc = rg_trial_count_start(&te, rg_clock_now(rg_clock_system()), &rev, &err);
     }
     rg_slots_unlock(&s);
@@ -62,7 +63,7 @@ int rg_agent_trial_confirm(const char *state_dir, const char *channel,
     rg_err err;
     int rc = open_locked(state_dir, channel, &s, &ob, &err);
     if (rc == 0) {
-        rg_trial_env te = {state_dir, &s, &ob, RG_AGENT_DEFAULT_MAX_STARTS};
+        rg_trial_env te = {state_dir, &s, &ob, RG_AGENT_DEFAULT_MAX_STARTS, NULL};
         rc = rg_trial_confirm(&te, detail ? detail : "confirmed by the consumer",
                               rg_clock_now(rg_clock_system()), &err);
         if (rc == RG_ENOTFOUND)

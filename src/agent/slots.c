@@ -1,5 +1,6 @@
 /* slots.c - see slots.h. */
 #include "slots.h"
+#include "common/name.h"
 
 #include "common/json.h"
 #include "common/log.h"
@@ -22,9 +23,9 @@ int rg_slots_open(rg_slots *s, const char *state_dir, const char *name,
 {
     char p[RG_PATH_MAX];
     s->lock_fd = -1;
-    if (!rg__channel_name_ok(name))
+    if (!rg_channel_name_valid(name))
         return rg_err_field(err, RG_EINVAL, "channel",
-                            "channel '%s': name must be 1..64 of [a-z0-9._-]",
+                            "channel '%s': name must be " RG_CHANNEL_NAME_RULE,
                             name);
     snprintf(s->name, sizeof s->name, "%s", name);
     if (snprintf(s->dir, sizeof s->dir, "%s/channels/%s", state_dir, name) >=

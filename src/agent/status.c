@@ -1,5 +1,6 @@
 /* status.c - see status.h. */
 #include "status.h"
+#include "common/name.h"
 
 #include "durable.h"
 #include "outbox.h"
@@ -32,7 +33,7 @@ static json_t *channel_json(const char *state_dir, const char *name)
     if (rg_slots_open(&s, state_dir, name, NULL) != 0 ||
         rg_outbox_open(&ob, state_dir, NULL) != 0)
         return NULL;
-    rg_trial_env te = {state_dir, &s, &ob, 0};
+    rg_trial_env te = {state_dir, &s, &ob, 0, NULL};
     rg_slot_id a = rg_slots_active(&s);
     json_t *trial = json_null();
     if (rg_trial_load(&te, &t, NULL) == 0) {
@@ -64,7 +65,7 @@ json_t *rg_agent_status(const char *state_dir)
     snprintf(d, sizeof d, "%s/channels", state_dir);
     DIR *dir = opendir(d);
     for (struct dirent *e; dir && n < 256 && (e = readdir(dir));)
-        if (rg__channel_name_ok(e->d_name) && (names[n] = strdup(e->d_name)))
+        if (rg_channel_name_valid(e->d_name) && (names[n] = strdup(e->d_name)))
             n++;
     if (dir)
         closedir(dir);
@@ -92,7 +93,11 @@ json_t *rg_agent_status(const char *state_dir)
                                     r.digest)
                         : json_null();
     json_decref(root);
-    json_t *v = json_pack("{so so so sO so sO}", "trust", trust, "channels",
+    json_t *mode = rg__read_json(trust_dir, "mode.json", NULL);
+    const char *m = json_string_value(json_object_get(mode, "mode"));
+    json_t *v = json_pack("{so ss so so sO so sO}", "trust", trust, "trust_mode",
+                          json_is_object(trust) ? "pinned" : m ? m : "unknown",
+                          "channels",
                           channels, "quarantined",
                           rg_quarantine_list(state_dir), "notices",
                           notices ? json_object_get(notices, "notices") : json_null(),
@@ -100,6 +105,7 @@ json_t *rg_agent_status(const char *state_dir)
                           contact ? contact : json_null());
     json_decref(notices);
     json_decref(contact);
+    json_decref(mode);
     return v;
 }
 
@@ -135,8 +141,12 @@ void rg_agent_status_print(FILE *f, const json_t *st)
         fprintf(f, "trust: root version %lld, %lld of %lld keys, root_sha256 %s\n",
                 (long long)geti(tr, "root_version"), (long long)geti(tr, "threshold"),
                 (long long)geti(tr, "keys"), gets_(tr, "root_sha256"));
+    else if (strcmp(gets_(st, "trust_mode"), "insecure") == 0)
+        fprintf(f, "trust: INSECURE: no root pinned, releases are applied "
+                   "WITHOUT verification (insecure = true)\n");
     else
-        fprintf(f, "trust: no root pinned: releases are NOT verified (insecure)\n");
+        fprintf(f, "trust: no root pinned: no release is applied (pin a root, "
+                   "or set insecure = true for development)\n");
     fprintf(f, "channels:\n");
     json_array_foreach(json_object_get(st, "channels"), i, c) {
         json_t *a = json_object_get(c, "active"), *t = json_object_get(c, "trial");

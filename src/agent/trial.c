@@ -12,10 +12,36 @@
 
 static const char *const phase_names[] = {"running", "confirmed", "reverting"};
 
+static rg_uptime uptime(const rg_trial_env *env)
+{
+    rg_uptime u;
+    if (env->up)
+        return *env->up;
+    rg_uptime_now(&u);
+    return u;
+}
+
+/* Trial time elapsed at u: the anchor's plus the boot clock's progress in
+ * the same boot; only the anchor's after a reboot. */
+static int64_t elapsed(const rg_trial *t, const rg_uptime *u)
+{
+    if (strcmp(t->boot_id, u->boot_id) == 0 && u->ms >= t->boot_ms)
+        return t->elapsed_ms + (u->ms - t->boot_ms);
+    return t->elapsed_ms;
+}
+
+/* Moves t's anchor to u (before a save). */
+static void anchor(rg_trial *t, const rg_uptime *u)
+{
+    t->elapsed_ms = elapsed(t, u);
+    snprintf(t->boot_id, sizeof t->boot_id, "%s", u->boot_id);
+    t->boot_ms = u->ms;
+}
+
 int rg_trial_load(const rg_trial_env *env, rg_trial *t, rg_err *err)
 {
     const char *sha = NULL, *slot = NULL, *good = NULL, *phase = NULL,
-               *reason = "", *id = NULL;
+               *reason = "", *id = NULL, *boot = "";
     int64_t starts = 0, crashes = 0;
     int rc = 0;
     rg_err e;
@@ -38,8 +64,15 @@ int rg_trial_load(const rg_trial_env *env, rg_trial *t, rg_err *err)
         (rc = rg_json_int(v, "deadline_ms", true, 0, INT64_MAX, &t->deadline_ms, err)) ||
         (rc = rg_json_string(v, "phase", true, 16, &phase, err)) ||
         (rc = rg_json_string(v, "reason", false, 199, &reason, err)) ||
-        (rc = rg_json_string(v, "event_id", true, RG_EVENT_ID_MAX - 1, &id, err)))
+        (rc = rg_json_string(v, "event_id", true, RG_EVENT_ID_MAX - 1, &id, err)) ||
+        (rc = rg_json_string(v, "boot_id", false, RG_BOOT_ID_MAX - 1, &boot, err)) ||
+        (rc = rg_json_int(v, "boot_ms", false, 0, INT64_MAX, &t->boot_ms, err)) ||
+        (rc = rg_json_int(v, "elapsed_ms", false, 0, INT64_MAX, &t->elapsed_ms, err)) ||
+        (rc = rg_json_int(v, "limit_ms", false, 0, INT64_MAX, &t->limit_ms, err)))
         goto cleanup;
+    if (!json_object_get(v, "limit_ms")) /* written before trial time */
+        t->limit_ms = t->deadline_ms - t->started_ms;
+    snprintf(t->boot_id, sizeof t->boot_id, "%s", boot);
     snprintf(t->rel.sha256, sizeof t->rel.sha256, "%s", sha);
     t->slot = slot[0];
     t->good = good ? good[0] : 0;
@@ -59,13 +92,15 @@ int rg_trial_save(const rg_trial_env *env, const rg_trial *t, rg_err *err)
 {
     char slot[2] = {t->slot, 0}, good[2] = {t->good, 0};
     json_t *v = json_pack(
-        "{sI sI sI ss ss ss sI sI sI sI ss ss ss}", "release",
+        "{sI sI sI ss ss ss sI sI sI sI ss ss ss ss sI sI sI}", "release",
         (json_int_t)t->rel.release, "version", (json_int_t)t->rel.version,
         "size", (json_int_t)t->rel.size, "sha256", t->rel.sha256, "slot", slot,
         "good", good, "starts", (json_int_t)t->starts, "crashes",
         (json_int_t)t->crashes, "started_ms", (json_int_t)t->started_ms,
         "deadline_ms", (json_int_t)t->deadline_ms, "phase",
-        phase_names[t->phase], "reason", t->reason, "event_id", t->event_id);
+        phase_names[t->phase], "reason", t->reason, "event_id", t->event_id,
+        "boot_id", t->boot_id, "boot_ms", (json_int_t)t->boot_ms, "elapsed_ms",
+        (json_int_t)t->elapsed_ms, "limit_ms", (json_int_t)t->limit_ms);
     if (!v)
         return rg_err_set(err, RG_ENOMEM, "trial: out of memory");
     if (!t->good)
@@ -90,6 +125,10 @@ int rg_trial_begin(const rg_trial_env *env, const rg_artifact_want *rel,
         t.good = act;
     t.started_ms = now_ms;
     t.deadline_ms = now_ms + deadline_ms;
+    t.limit_ms = deadline_ms;
+    rg_uptime u = uptime(env);
+    anchor(&t, &u);
+    t.elapsed_ms = 0;
     t.phase = RG_TRIAL_RUNNING;
     rg_event_new_id(t.event_id);
     return rg_trial_save(env, &t, err);
@@ -194,6 +233,8 @@ int rg_trial_count_start(const rg_trial_env *env, int64_t now_ms,
         return rg_trial_revert(env, reason, now_ms, err);
     }
     t.starts++;
+    rg_uptime u = uptime(env);
+    anchor(&t, &u);
     if ((rc = rg_trial_save(env, &t, err)) != 0)
         return rc;
     rg_failpoint("trial.after_count_start");
@@ -211,6 +252,8 @@ int rg_trial_crashed(const rg_trial_env *env, const char *detail,
     if (rc != 0 || t.phase != RG_TRIAL_RUNNING)
         return rc;
     t.crashes++;
+    rg_uptime u = uptime(env);
+    anchor(&t, &u);
     if ((rc = rg_trial_save(env, &t, err)) != 0)
         return rc;
     rg_event_new_id(id);
@@ -225,8 +268,15 @@ int rg_trial_check_deadline(const rg_trial_env *env, int64_t now_ms,
     int rc = rg_trial_load(env, &t, err);
     if (rc == RG_ENOTFOUND)
         return 0;
-    if (rc != 0 || t.phase != RG_TRIAL_RUNNING || now_ms < t.deadline_ms)
+    if (rc != 0 || t.phase != RG_TRIAL_RUNNING)
         return rc;
+    rg_uptime u = uptime(env);
+    if (elapsed(&t, &u) < t.limit_ms) {
+        if (strcmp(t.boot_id, u.boot_id) == 0 && u.ms >= t.boot_ms)
+            return 0;
+        anchor(&t, &u); /* rebooted: count on from here */
+        return rg_trial_save(env, &t, err);
+    }
     *reverted = true;
     return rg_trial_revert(env, "no confirmation before the deadline", now_ms, err);
 }

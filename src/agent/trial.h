@@ -13,6 +13,13 @@
  * (`healthy` or `reverted`, id fixed in trial.json) is queued exactly once.
  * Nothing here needs the network.
  *
+ * The deadline is judged on trial time, never on the wall clock (which
+ * may jump): time since boot (uptime.h) counted from an anchor (boot id,
+ * time since boot, trial time elapsed then) that every save moves
+ * forward. After a reboot the trial time recorded at the last save carries
+ * over and counting resumes from the new boot; the time the machine was
+ * down does not count (the start counter still bounds a boot loop).
+ *
  * Callers hold the channel lock (rg_slots_lock) around every call.
  */
 #ifndef RG_AGENT_TRIAL_H
@@ -20,6 +27,7 @@
 
 #include "outbox.h"
 #include "slots.h"
+#include "uptime.h"
 
 #include <stdbool.h>
 
@@ -35,7 +43,11 @@ typedef struct rg_trial {
     rg_slot_id good;          /* last known good slot, 0 when none */
     int starts;               /* counted starts of the consumer */
     int crashes;              /* starts that ended in a crash */
-    int64_t started_ms, deadline_ms;
+    int64_t started_ms, deadline_ms; /* wall clock: shown, never judged */
+    int64_t limit_ms;         /* the deadline as trial time (duration) */
+    int64_t elapsed_ms;       /* trial time elapsed at the anchor */
+    char boot_id[RG_BOOT_ID_MAX]; /* the anchor: this boot ... */
+    int64_t boot_ms;          /* ... at this time since boot */
     rg_trial_phase phase;
     char reason[200];         /* why it is reverting */
     char event_id[RG_EVENT_ID_MAX]; /* id of the terminal event */
@@ -47,6 +59,8 @@ typedef struct rg_trial_env {
     rg_slots *slots;
     rg_outbox *outbox;
     int max_starts; /* K */
+    const rg_uptime *up; /* time since boot; NULL: the system's (tests
+                            inject theirs) */
 } rg_trial_env;
 
 /* Loads the channel's trial. Returns 0, RG_ENOTFOUND (no trial) or RG_EIO. */
@@ -82,7 +96,8 @@ int rg_trial_confirm(const rg_trial_env *env, const char *detail,
 int rg_trial_revert(const rg_trial_env *env, const char *reason,
                     int64_t now_ms, rg_err *err);
 
-/* Reverts when the deadline passed; sets *reverted. */
+/* Reverts when the trial time reached the deadline; sets *reverted. After
+ * a reboot it re-anchors the trial on the new boot (saved). */
 int rg_trial_check_deadline(const rg_trial_env *env, int64_t now_ms,
                             bool *reverted, rg_err *err);
 

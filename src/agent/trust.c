@@ -132,6 +132,20 @@ int rg_agent_trust_update(const rg_agent_config *conf, rg_client *client,
     return rc;
 }
 
+int rg_agent_trust_mode_write(const char *state_dir, const char *mode,
+                              rg_err *err)
+{
+    char dir[RG_PATH_MAX];
+    trust_dir(state_dir, dir);
+    json_t *v = json_pack("{ss}", "mode", mode);
+    int rc = v ? rg__mkdirs(dir, err)
+               : rg_err_set(err, RG_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = rg__write_json(dir, "mode.json", v, err);
+    json_decref(v);
+    return rc;
+}
+
 int64_t rg_agent_trust_highest(const char *state_dir, const char *channel)
 {
     char dir[RG_PATH_MAX];

@@ -12,7 +12,8 @@
  * (GET /v1/agent/root) and accepted only when its digest is the pin.
  * Later roots come from the server and are accepted only when they verify
  * against the trusted one (rg_root_verify_next). No root configured and
- * none stored: insecure mode, every release is accepted unverified.
+ * none stored: the daemon applies nothing, unless `insecure = true` (or
+ * --insecure) asks for every release to be accepted unverified.
  */
 #ifndef RG_AGENT_TRUST_H
 #define RG_AGENT_TRUST_H
@@ -39,6 +40,13 @@ int rg_agent_trust_load(const rg_agent_config *conf, rg_client *client,
  * Returns 0 or an rg_code (RG_EUNAVAIL: server away; root unchanged). */
 int rg_agent_trust_update(const rg_agent_config *conf, rg_client *client,
                           rg_root *root, rg_err *err);
+
+/* Records how the daemon judges releases, for `status`: mode is
+ * "pinned", "insecure" (no root, insecure = true: applied unverified) or
+ * "refusing" (no root: nothing applied), in STATE/trust/mode.json.
+ * Returns 0 or RG_EIO. */
+int rg_agent_trust_mode_write(const char *state_dir, const char *mode,
+                              rg_err *err);
 
 /* The highest version applied on channel (0: none recorded). */
 int64_t rg_agent_trust_highest(const char *state_dir, const char *channel);

@@ -24,7 +24,7 @@ int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX],
     rg_sha256 s;
     rg_sha256_init(&s);
     *size = 0;
-    char chunk[65536];
+    char chunk[32768];
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR)

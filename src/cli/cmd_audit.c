@@ -48,14 +48,11 @@ static int audit(rg_cli *cli, const rg_cli_args *a)
         rc = add_time(cli, a, "since", "since_ms", &path);
     if (!rc)
         rc = add_time(cli, a, "until", "until_ms", &path);
-    if (!rc && rg_cli_args_has(a, "limit")) {
-        int64_t limit;
+    int64_t limit = 1000; /* the newest 1000 unless told */
+    if (!rc && rg_cli_args_has(a, "limit"))
         rc = rg__cli_opt_int(cli, a, "limit", 1, 1000000, &limit, NULL);
-        if (!rc)
-            rc = add_text(cli, a, "limit", &path);
-    }
     if (!rc)
-        rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
+        rc = rg__cli_list(cli, path.data, "audit", limit, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -104,7 +101,8 @@ const rg_cli_command rg__cli_cmds_audit[] = {
      "  --since TIME       from TIME: ISO 8601 (2026-11-26T03:40:00Z),\n"
      "                     epoch ms, or an age like 1h\n"
      "  --until TIME       up to TIME (same forms)\n"
-     "  --limit N          at most N rows\n",
+     "  --limit N          at most N rows (default 1000), fetched page by\n"
+     "                     page\n",
      audit_opts, 0, 0, true, audit},
     {0},
 };

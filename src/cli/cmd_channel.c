@@ -172,7 +172,7 @@ cleanup:
 static int channel_list(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET", "/v1/channels", NULL, &res);
+    int rc = rg__cli_list(cli, "/v1/channels", "channels", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {

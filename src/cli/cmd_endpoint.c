@@ -1,5 +1,6 @@
-/* cmd_endpoint.c - `rollgate endpoints` and `rollgate endpoint show ID`:
- * GET /v1/endpoints[/{id}]. */
+/* cmd_endpoint.c - `rollgate endpoints`, `rollgate endpoint show ID`
+ * (GET /v1/endpoints[/{id}]) and `rollgate endpoint reset-identity ID`
+ * (POST /v1/endpoints/{id}/reset-identity). */
 #include "cli/cmd.h"
 #include "cli/fmt.h"
 #include "cli/view.h"
@@ -142,7 +143,49 @@ cleanup:
     return rc;
 }
 
+/* Lets an enrolled endpoint id be enrolled afresh once without its
+ * current token (a reinstalled machine). */
+static int endpoint_reset_identity(rg_cli *cli, const rg_cli_args *a)
+{
+    const char *reason;
+    json_t *body = NULL, *res = NULL;
+    rg_buf path;
+    rg_buf_init(&path, 4096);
+    int rc = rg__cli_need(cli, a, "reason", &reason);
+    if (rc)
+        goto cleanup;
+    rc = rg_buf_adds(&path, "/v1/endpoints/");
+    if (!rc)
+        rc = rg_cli_url_escape(&path, a->pos[0]);
+    if (!rc)
+        rc = rg_buf_adds(&path, "/reset-identity");
+    if (rc) {
+        rc = rg__cli_usage(cli, "endpoint id is too long");
+        goto cleanup;
+    }
+    if (!(body = json_pack("{s:s}", "reason", reason))) {
+        rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    rc = rg__cli_call(cli, "POST", path.data, body, &res);
+    if (rc)
+        goto cleanup;
+    if (cli->json)
+        rc = rg__cli_print_json(cli, res);
+    else if (fprintf(cli->out,
+                     "endpoint %s may now enroll afresh once, with any valid "
+                     "enrollment key\n",
+                     rg_cli_jstr(res, "id", "-")) < 0)
+        rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+cleanup:
+    rg_buf_release(&path);
+    json_decref(body);
+    json_decref(res);
+    return rc;
+}
+
 static const char *const list_opts[] = {"limit:", "after:", NULL};
+static const char *const reset_opts[] = {"reason:", NULL};
 
 const rg_cli_command rg__cli_cmds_endpoint[] = {
     {"endpoints", NULL, "[--limit N] [--after ID]",
@@ -153,5 +196,10 @@ const rg_cli_command rg__cli_cmds_endpoint[] = {
     {"endpoint", "show", "ID",
      "show one endpoint: attributes, installed releases", "", NULL, 1, 1, true,
      endpoint_show},
+    {"endpoint", "reset-identity", "ID --reason \"...\"",
+     "let endpoint ID enroll afresh once without its current token",
+     "  --reason \"...\"     why (required; kept in the audit log)\n"
+     "  Re-enrolling an enrolled id otherwise needs its current token.\n",
+     reset_opts, 1, 1, true, endpoint_reset_identity},
     {0},
 };

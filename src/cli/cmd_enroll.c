@@ -65,7 +65,7 @@ static const char *key_state(const rg_cli *cli, const json_t *k)
 static int enroll_key_list(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET", "/v1/enrollment-keys", NULL, &res);
+    int rc = rg__cli_list(cli, "/v1/enrollment-keys", "enrollment_keys", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {

@@ -137,7 +137,7 @@ static int policy_list(rg_cli *cli, const rg_cli_args *a)
 {
     (void)a;
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET", "/v1/policies", NULL, &res);
+    int rc = rg__cli_list(cli, "/v1/policies", "policies", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {

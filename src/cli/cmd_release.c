@@ -121,6 +121,11 @@ static int print_release(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "version", "%lld",
                     (long long)rg_cli_jint(r, "version"));
     rg_cli_table_kv(&t, "urgency", "%s", rg_cli_jstr(r, "urgency", "-"));
+    const json_t *act = json_object_get(r, "activation");
+    char act_max[RG_CLI_FMT_MAX];
+    rg_cli_fmt_duration(act_max, sizeof act_max, rg_cli_jint(act, "max_s"));
+    rg_cli_table_kv(&t, "activation", "%s, at most %s",
+                    rg_cli_jstr(act, "kind", "-"), act_max);
     rg_cli_table_kv(&t, "sha256", "%s", rg_cli_jstr(r, "sha256", "-"));
     rg_cli_table_kv(&t, "size", "%s", size);
     rg_cli_table_kv(&t, "created", "%s by %s", when,
@@ -238,6 +243,26 @@ static int create_metadata(rg_cli *cli, const rg_cli_args *a,
     return rc;
 }
 
+/* The release's "activation" from --activation KIND and --activation-max
+ * D into *out (NULL when neither is given; the server checks the kind).
+ * Returns 0 or an error code (cli->err filled). */
+static int activation_opt(rg_cli *cli, const rg_cli_args *a, json_t **out)
+{
+    const char *kind = rg_cli_args_get(a, "activation");
+    int64_t max_s = 0;
+    bool max_given = false;
+    int rc = rg__cli_opt_duration(cli, a, "activation-max", &max_s,
+                                  &max_given);
+    *out = NULL;
+    if (rc || (!kind && !max_given))
+        return rc;
+    *out = json_pack("{s:s}", "kind", kind ? kind : "none");
+    if (!*out || (max_given && json_object_set_new(*out, "max_s",
+                                                   json_integer(max_s)) != 0))
+        return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int release_create(rg_cli *cli, const rg_cli_args *a)
 {
     const char *channel, *notes;
@@ -246,7 +271,7 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     const char *urgency = rg_cli_args_get(a, "urgency");
     int64_t version = 0, wait_s = WAIT_DEFAULT_S;
     bool wait = rg_cli_args_has(a, "wait-preflight"), wait_given = false;
-    json_t *art = NULL, *body = NULL, *rel = NULL, *meta = NULL;
+    json_t *art = NULL, *body = NULL, *rel = NULL, *meta = NULL, *act = NULL;
     int rc;
     if ((rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s,
                                    &wait_given)))
@@ -261,7 +286,8 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     if (!file == !digest)
         return rg__cli_usage(
             cli, "give exactly one of --file F or --artifact SHA256");
-    if ((rc = create_metadata(cli, a, channel, version, file, notes, &meta)))
+    if ((rc = activation_opt(cli, a, &act)) ||
+        (rc = create_metadata(cli, a, channel, version, file, notes, &meta)))
         goto cleanup;
     if (file) {
         rc = rg__cli_upload_file(cli, file, &art);
@@ -272,7 +298,8 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
     body = json_pack("{s:s, s:I, s:s, s:s, s:s}", "channel", channel, "version",
                      (json_int_t)version, "artifact", digest, "notes", notes,
                      "urgency", urgency ? urgency : "standard");
-    if (!body || (meta && json_object_set(body, "metadata", meta) != 0)) {
+    if (!body || (meta && json_object_set(body, "metadata", meta) != 0) ||
+        (act && json_object_set(body, "activation", act) != 0)) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -292,6 +319,7 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
                                     "detail", "-"));
     }
 cleanup:
+    json_decref(act);
     json_decref(meta);
     json_decref(art);
     json_decref(body);
@@ -312,7 +340,7 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_usage(cli, "--channel is too long");
         goto cleanup;
     }
-    rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
+    rc = rg__cli_list(cli, path.data, "releases", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -460,7 +488,7 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
                 rg_cli_query_add(&path, "channel", channel)))
         rc = rg__cli_usage(cli, "--channel is too long");
     if (!rc)
-        rc = rg__cli_call(cli, "GET", path.data, NULL, &list);
+        rc = rg__cli_list(cli, path.data, "releases", 0, &list);
     json_array_foreach(rc ? NULL : json_object_get(list, "releases"), i, r) {
         int64_t v = rg_cli_jint(r, "version");
         max = v > max ? v : max;
@@ -539,7 +567,7 @@ static const char *const create_opts[] = {
     "channel:", "file:",          "artifact:",     "version:",
     "notes:",   "urgency:",       "wait-preflight", "wait-timeout:",
     "sign:",    "metadata:",      "expires-in:",   "expires-at:",
-    NULL};
+    "activation:", "activation-max:", NULL};
 static const char *const revert_opts[] = {
     "channel:", "to:",     "key:",        "reason:",     "file:",
     "expires-in:", "expires-at:", "emergency", "plan:", NULL};
@@ -565,7 +593,11 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "                     for a threshold); needs --file\n"
      "  --expires-in D     signed metadata lifetime (default 30d), or\n"
      "                     --expires-at YYYY-MM-DDTHH:MM:SSZ\n"
-     "  --metadata M.json  attach metadata signed offline (`rollgate sign`)\n",
+     "  --metadata M.json  attach metadata signed offline (`rollgate sign`)\n"
+     "  --activation K     how it becomes active after applying: none\n"
+     "                     (default), restart or reboot\n"
+     "  --activation-max D the longest plausible applying -> healthy time\n"
+     "                     (default 2m none, 10m restart, 30m reboot; <= 24h)\n",
      create_opts, 0, 0, true, release_create},
     {"release", "revert",
      "--channel X --to VERSION --key KEY... [--reason R] [--emergency] "

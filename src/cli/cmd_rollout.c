@@ -1,5 +1,5 @@
-/* cmd_rollout.c - `rollgate rollout start|status|list|pause|resume|abort|
- * rollback|explain`: /v1/rollouts, its operator actions and the health
+/* cmd_rollout.c - `rollgate rollout start|status|list|pause|resume|promote|
+ * abort|rollback|explain`: /v1/rollouts, its operator actions and the health
  * gate's decisions with their evidence. */
 #include "cli/cmd.h"
 #include "cli/fmt.h"
@@ -110,7 +110,6 @@ static int print_decisions(rg_cli *cli, const json_t *r)
                    : 0;
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
-    rg_cli_table_max_width(&t, 4, 100);
     size_t i;
     json_t *d;
     json_array_foreach(list, i, d)
@@ -166,7 +165,7 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "wave started", "%s", started);
     rg_cli_table_kv(&t, "plan", "%s (on halt: %s)",
                     rg_cli_jstr(plan, "name", "-"),
-                    rg_cli_jstr(plan, "on_halt", "revert"));
+                    rg_cli_jstr(plan, "on_halt", "revert_stratum"));
     rg_cli_table_kv(&t, "created", "%s by %s", created,
                     rg_cli_jstr(r, "created_by", "-"));
     rg_cli_table_kv(&t, "updated", "%s", updated);
@@ -258,9 +257,8 @@ cleanup:
 static int list_rollouts(rg_cli *cli, bool active)
 {
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET",
-                          active ? "/v1/rollouts?active=1" : "/v1/rollouts",
-                          NULL, &res);
+    int rc = rg__cli_list(cli, active ? "/v1/rollouts?active=1" : "/v1/rollouts",
+                          "rollouts", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -292,10 +290,15 @@ static int list_rollouts(rg_cli *cli, bool active)
                            rg_cli_jstr(r, "wave_name", ""));
         rg_cli_table_cellf(&t, "%.4g%%",
                            (double)rg_cli_jint(r, "share_ppm") / 10000.0);
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "exposed"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "healthy"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "failed"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, "silent"));
+        /* counts of the gate's latest evaluation; null: not evaluated */
+        static const char *const shown[] = {"exposed", "healthy", "failed",
+                                            "silent"};
+        for (size_t k = 0; k < 4; k++)
+            if (json_is_object(c))
+                rg_cli_table_cellf(&t, "%lld",
+                                   (long long)rg_cli_jint(c, shown[k]));
+            else
+                rg_cli_table_cell(&t, "-");
         rg_cli_table_cell(&t, ago);
     }
     rc = rg__cli_print_table(cli, &t);
@@ -325,7 +328,7 @@ static int rollout_status(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-/* pause, resume, abort, rollback: the verb is the action's path. */
+/* pause, resume, promote, abort, rollback: the verb is the action's path. */
 static int rollout_action(rg_cli *cli, const rg_cli_args *a, const char *action)
 {
     int64_t id;
@@ -368,14 +371,19 @@ static int rollout_rollback(rg_cli *cli, const rg_cli_args *a)
     return rollout_action(cli, a, "rollback");
 }
 
+static int rollout_promote(rg_cli *cli, const rg_cli_args *a)
+{
+    return rollout_action(cli, a, "promote");
+}
+
 /* Prints one analysis of a gate's evidence (gate.h "analysis" or
  * "pooled"): its statistics against the thresholds and its strata. */
 static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
 {
     static const char *const headers[] = {
         "STRATUM", "EXPOSED", "HEALTHY", "FAILED", "SILENT", "PENDING",
-        "EARLY_FAILED", "CONTROL", "CTL_SILENT", "RHO", "SILENCE_LLR",
-        "FAILURE_LLR", "EARLIER_FAILED", NULL};
+        "CONTROL", "CTL_SILENT", "RHO", "SILENCE_LLR", "FAILURE_LLR",
+        "EARLIER_FAILED", NULL};
     const json_t *th = json_object_get(a, "thresholds");
     const json_t *llr = json_object_get(a, "llr");
     double halt = json_real_value(json_object_get(th, "halt"));
@@ -396,10 +404,16 @@ static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
     json_array_foreach(json_object_get(a, "strata"), i, e)
     {
         rg_cli_table_cell(&t, rg_cli_jstr(e, "stratum", "-"));
-        static const char *const keys[] = {
-            "exposed",         "exposed_healthy", "exposed_failed",
-            "exposed_silent",  "exposed_pending", "early_failed",
-            "control_windows", "control_silent"};
+        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(e, "exposed"));
+        rg_cli_table_cellf(&t, "%lld",
+                           (long long)rg_cli_jint(e, "exposed_healthy"));
+        /* Every failure reported, also those whose window is still open
+         * (early_failed): the count the reasons speak of. */
+        rg_cli_table_cellf(&t, "%lld",
+                           (long long)(rg_cli_jint(e, "exposed_failed") +
+                                       rg_cli_jint(e, "early_failed")));
+        static const char *const keys[] = {"exposed_silent", "exposed_pending",
+                                           "control_windows", "control_silent"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(e, keys[k]));
         rg_cli_table_cellf(&t, "%.3f",
@@ -440,8 +454,8 @@ static int explain_one(rg_cli *cli, const json_t *d, const char *what)
     if (fprintf(cli->out,
                 "  W %llds, alpha %g, beta %g, tolerated excess %g, harmless "
                 "failures %g; baked %llds of at least %llds\n"
-                "  rollout: %lld targeted, %lld exposed, %lld healthy, %lld "
-                "failed, %lld silent of %lld endpoints\n",
+                "  rollout then: %lld targeted, %lld exposed, %lld healthy, "
+                "%lld failed, %lld silent of %lld endpoints\n",
                 (long long)(rg_cli_jint(p, "window_ms") / 1000),
                 json_real_value(json_object_get(p, "alpha")) * 2.0,
                 json_real_value(json_object_get(p, "beta")),
@@ -463,9 +477,120 @@ static int explain_one(rg_cli *cli, const json_t *d, const char *what)
     return rc;
 }
 
-/* `rollout explain ID [--all]`: the gate's decisions with their evidence:
- * every transition, the evaluations too with --all, and the latest
- * evaluation. */
+/* The newest evidence of rollout r: its latest evaluation, or its last
+ * decision when that is newer (or there is no evaluation); borrowed, NULL
+ * when there is none. */
+static const json_t *newest_evidence(const json_t *r)
+{
+    const json_t *best = NULL;
+    int64_t at = -1;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(r, "decisions"), i, d)
+    {
+        if (json_object_get(json_object_get(d, "evidence"), "gate") &&
+            rg_cli_jint(d, "at_ms") >= at) {
+            best = d;
+            at = rg_cli_jint(d, "at_ms");
+        }
+    }
+    const json_t *ev = json_object_get(r, "evaluation");
+    if (json_is_object(ev) && rg_cli_jint(ev, "at_ms") >= at)
+        best = ev;
+    return best ? json_object_get(best, "evidence") : NULL;
+}
+
+/* "halted", "held", "passed", "pending" for a stratum's verdict. */
+static const char *verdict_words(const char *v)
+{
+    if (strcmp(v, "halt") == 0)
+        return "halted";
+    if (strcmp(v, "hold") == 0)
+        return "held";
+    if (strcmp(v, "pass") == 0)
+        return "passed";
+    return v;
+}
+
+/* The name of stratum `name`'s state in ev's "strata_state" (strata.h on
+ * the server): "cleared", "held", "halted", or "open". */
+static const char *stratum_state(const json_t *ev, const char *name)
+{
+    static const char *const keys[] = {"cleared", "held", "halted"};
+    const json_t *st = json_object_get(ev, "strata_state");
+    for (size_t k = 0; k < 3; k++) {
+        size_t i;
+        json_t *n;
+        json_array_foreach(json_object_get(st, keys[k]), i, n)
+            if (strcmp(json_string_value(n) ? json_string_value(n) : "",
+                       name) == 0)
+                return keys[k];
+    }
+    return "open";
+}
+
+/* Plain words first: one line per stratum the gate holds or halts
+ * ("windows-10: 3 of 3 ... did; halted"), or that every stratum is
+ * clean, then the rollout's counts now (those of `rollout status`), then
+ * one line per stratum with its verdict, its state and the reason, never
+ * shortened. */
+static int explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
+{
+    const json_t *strata =
+        json_object_get(json_object_get(json_object_get(ev, "gate"),
+                                        "evidence"),
+                        "strata");
+    int w = 0, flagged = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(strata, i, s)
+    {
+        const char *v = rg_cli_jstr(s, "verdict", "");
+        if (w < 0 || (strcmp(v, "halt") != 0 && strcmp(v, "hold") != 0))
+            continue;
+        flagged++;
+        w = fprintf(cli->out, "%s: %s; %s\n", rg_cli_jstr(s, "name", "-"),
+                    rg_cli_jstr(s, "reason", ""), verdict_words(v));
+    }
+    if (w >= 0 && !flagged)
+        w = fprintf(cli->out, "%s\n",
+                    json_array_size(strata)
+                        ? "no stratum is held or halted by the gate"
+                        : "no per-stratum verdicts recorded yet");
+    const json_t *c = json_object_get(r, "counts");
+    if (w >= 0)
+        w = fprintf(cli->out,
+                    "now: %lld targeted, %lld exposed, %lld healthy, %lld "
+                    "failed, %lld silent of %lld endpoints\n",
+                    (long long)rg_cli_jint(c, "targeted"),
+                    (long long)rg_cli_jint(c, "exposed"),
+                    (long long)rg_cli_jint(c, "healthy"),
+                    (long long)rg_cli_jint(c, "failed"),
+                    (long long)rg_cli_jint(c, "silent"),
+                    (long long)rg_cli_jint(c, "fleet"));
+    if (w < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    if (!json_array_size(strata))
+        return 0;
+    static const char *const headers[] = {"STRATUM", "VERDICT", "STATE",
+                                          "REASON", NULL};
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    json_array_foreach(strata, i, s)
+    {
+        const char *name = rg_cli_jstr(s, "name", "-");
+        rg_cli_table_cell(&t, name);
+        rg_cli_table_cell(&t, rg_cli_jstr(s, "verdict", "-"));
+        rg_cli_table_cell(&t, stratum_state(ev, name));
+        rg_cli_table_cell(&t, rg_cli_jstr(s, "reason", ""));
+    }
+    int rc = section(cli, "strata (newest verdicts)");
+    return rc ? rc : rg__cli_print_table(cli, &t);
+}
+
+/* `rollout explain ID [--all]`: plain words first (explain_summary), then
+ * the gate's decisions with their evidence: every transition, the
+ * evaluations too with --all, and the latest evaluation. */
 static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
 {
     int64_t id;
@@ -485,6 +610,8 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
                 (long long)rg_cli_jint(res, "wave"),
                 rg_cli_jstr(res, "wave_name", "-")) < 0)
         rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    if (!rc)
+        rc = explain_summary(cli, res, newest_evidence(res));
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(res, "decisions"), i, d)
@@ -530,13 +657,18 @@ const rg_cli_command rg__cli_cmds_rollout[] = {
      "without ID: list rollouts; with ID: waves, counts, state and decisions",
      "", NULL, 0, 1, true, rollout_status},
     {"rollout", "list", "[--active]", "list rollouts, newest first",
-     "  --active           only pending, running or paused rollouts\n",
+     "  --active           only pending, running, paused or held rollouts\n",
      list_opts, 0, 0, true, rollout_list},
     {"rollout", "pause", "ID --reason \"...\"",
      "stop exposing new endpoints; exposed ones keep the release", REASON_HELP,
      action_opts, 1, 1, true, rollout_pause},
-    {"rollout", "resume", "ID --reason \"...\"", "continue a paused rollout",
+    {"rollout", "resume", "ID --reason \"...\"",
+     "continue a paused or held rollout (the current wave bakes again)",
      REASON_HELP, action_opts, 1, 1, true, rollout_resume},
+    {"rollout", "promote", "ID --reason \"...\"",
+     "move a paused or held rollout to its next wave without the gate's "
+     "pass (from the last wave: complete it)",
+     REASON_HELP, action_opts, 1, 1, true, rollout_promote},
     {"rollout", "abort", "ID --reason \"...\"",
      "end the rollout where it is; nothing more is exposed", REASON_HELP,
      action_opts, 1, 1, true, rollout_abort},

@@ -43,7 +43,7 @@ int rg__cli_load_keys(rg_cli *cli, const rg_cli_args *a, const char *opt,
 int rg__cli_file_digest(rg_cli *cli, const char *path, char sha[65],
                         int64_t *size)
 {
-    char chunk[65536];
+    char chunk[32768];
     rg_sha256 s;
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -60,7 +60,7 @@ cleanup:
 static int token_list(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
-    int rc = rg__cli_call(cli, "GET", "/v1/tokens", NULL, &res);
+    int rc = rg__cli_list(cli, "/v1/tokens", "tokens", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {

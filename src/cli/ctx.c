@@ -45,6 +45,73 @@ int rg__cli_callf(rg_cli *cli, const char *method, const json_t *body,
     return rc;
 }
 
+#define LIST_PAGE 1000 /* the server's largest page */
+
+/* Appends the page of path after cursor after ("" first) with at most
+ * want items to all; copies its next_after into after ("" on the last
+ * page) and *next (new reference). Returns 0 or negative with cli->err
+ * filled. */
+static int list_page(rg_cli *cli, const char *path, const char *key,
+                     int64_t want, char *after, size_t n, json_t *all,
+                     json_t **next)
+{
+    json_t *page = NULL;
+    char num[24];
+    rg_buf p;
+    rg_buf_init(&p, PATH_MAX_BYTES);
+    snprintf(num, sizeof num, "%lld", (long long)want);
+    int rc = rg_buf_adds(&p, path) || rg_cli_query_add(&p, "limit", num) ||
+                     (after[0] && rg_cli_query_add(&p, "after", after))
+                 ? rg_err_set(&cli->err, RG_EINVAL, "request path is too long")
+                 : rg__cli_call(cli, "GET", p.data, NULL, &page);
+    rg_buf_release(&p);
+    if (rc)
+        return rc;
+    json_t *items = json_object_get(page, key);
+    json_decref(*next);
+    *next = json_incref(json_object_get(page, "next_after"));
+    if (!json_is_array(items) || json_array_extend(all, items) != 0)
+        rc = rg_err_set(&cli->err, RG_EIO, "answer without a '%s' list", key);
+    else if (json_is_integer(*next) && json_array_size(items))
+        snprintf(after, n, "%lld", (long long)json_integer_value(*next));
+    else if (json_is_string(*next) && json_array_size(items))
+        snprintf(after, n, "%s", json_string_value(*next));
+    else
+        after[0] = '\0';
+    json_decref(page);
+    return rc;
+}
+
+int rg__cli_list(rg_cli *cli, const char *path, const char *key, int64_t max,
+                 json_t **out)
+{
+    char after[256] = "";
+    json_t *all = json_array(), *next = NULL;
+    if (!all)
+        return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+    int rc = 0;
+    do {
+        int64_t want = LIST_PAGE, have = (int64_t)json_array_size(all);
+        if (max > 0 && max - have < want)
+            want = max - have;
+        if (want <= 0)
+            break;
+        rc = list_page(cli, path, key, want, after, sizeof after, all, &next);
+    } while (!rc && after[0]);
+    if (rc) {
+        json_decref(all);
+        json_decref(next);
+        return rc;
+    }
+    /* the server's answer for the whole list: next_after null, unless
+     * max stopped it early */
+    *out = json_pack("{s:o, s:o}", key, all, "next_after",
+                     after[0] && next ? next : json_null());
+    if (!after[0] || !next)
+        json_decref(next);
+    return *out ? 0 : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+}
+
 int rg__cli_print_json(rg_cli *cli, const json_t *v)
 {
     if (json_dumpf(v, cli->out, JSON_INDENT(2)) != 0 ||

@@ -61,6 +61,13 @@ int rg__cli_callf(rg_cli *cli, const char *method, const json_t *body,
                   json_t **out, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* GETs list route path (which may carry a query already) page after page
+ * (?limit=&after=, following "next_after", docs/api.md) and gives
+ * {key: [every item]} in *out (new reference). max > 0: at most max
+ * items. Returns 0 or negative with cli->err filled. */
+int rg__cli_list(rg_cli *cli, const char *path, const char *key, int64_t max,
+                 json_t **out);
+
 /* Prints v as indented JSON and a newline. Returns 0 or RG_EIO. */
 int rg__cli_print_json(rg_cli *cli, const json_t *v);
 

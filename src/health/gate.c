@@ -202,22 +202,151 @@ static int small_wave_check(const rg_analysis *a, const rg_analysis *pooled,
     return SMALL_PASS;
 }
 
+/* Sums the entries [i, j) of one stratum (its periods) into *t. */
+static void stratum_total(const rg_analysis *a, size_t i, size_t j,
+                          rg_stratum_evidence *t)
+{
+    *t = a->strata[i];
+    for (size_t k = i + 1; k < j; k++) {
+        const rg_stratum_evidence *e = &a->strata[k];
+        t->exposed += e->exposed;
+        t->exposed_healthy += e->exposed_healthy;
+        t->exposed_failed += e->exposed_failed;
+        t->exposed_silent += e->exposed_silent;
+        t->exposed_pending += e->exposed_pending;
+        t->control_windows += e->control_windows;
+        t->control_silent += e->control_silent;
+        t->early_failed += e->early_failed;
+    }
+}
+
+/* The verdict of one stratum (its counts summed in t) and its reason in
+ * plain words: when the analysis halts, halt if its own halt statistic
+ * reaches the halt threshold or it is the stratum the analysis blames
+ * (alone, a stratum's statistic is not the test: the strata's combined
+ * one is); pending
+ * while nothing of this wave is exposed, or nothing failed and windows are
+ * still open with no healthy report yet or more of them than the
+ * small-wave rule lets a wave pass with; hold when it leans towards excess at the pass
+ * threshold, no exposed endpoint reported healthy, or its failures or
+ * silence exceed what the small-wave rule allows; pass otherwise (healthy
+ * evidence). */
+static const char *stratum_verdict(const rg_analysis *a,
+                                   const rg_stratum_evidence *t, bool blamed,
+                                   char *why, size_t n)
+{
+    uint64_t failed = t->exposed_failed + t->early_failed;
+    uint64_t resolved = t->exposed - t->exposed_pending;
+    double ctl = t->control_windows ? (double)t->control_silent /
+                                          (double)t->control_windows
+                                    : 0.0;
+    double lean = stratum_lean(t);
+    double pending_allowed = a->params.tolerated_excess * (double)t->exposed;
+    if (a->verdict == RG_VERDICT_HALT && (lean >= a->halt_threshold || blamed)) {
+        if (t->silence_llr >= t->failure_llr)
+            snprintf(why, n,
+                     "%" PRIu64 " of %" PRIu64 " exposed endpoints went "
+                     "silent after applying while %.0f %% of comparable "
+                     "endpoints did",
+                     t->exposed_silent, resolved, 100.0 * ctl);
+        else
+            snprintf(why, n,
+                     "%" PRIu64 " of %" PRIu64 " exposed endpoints failed "
+                     "(this wave and earlier ones)",
+                     failed + t->prior_failed, t->exposed + t->prior_trials);
+        return "halt";
+    }
+    if (t->exposed == 0) {
+        snprintf(why, n, "no endpoint of this wave exposed yet");
+        return "pending";
+    }
+    if (pending_allowed < 1.0)
+        pending_allowed = 1.0;
+    if (failed == 0 && t->exposed_pending > 0 &&
+        (t->exposed_healthy == 0 ||
+         (double)t->exposed_pending > pending_allowed)) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " exposed endpoints still within "
+                 "their window",
+                 t->exposed_pending, t->exposed);
+        return "pending";
+    }
+    double silent_allowed = (double)resolved * (ctl + a->params.tolerated_excess);
+    double failed_allowed = (double)resolved * (a->params.baseline_failure +
+                                                a->params.tolerated_excess);
+    if (lean >= a->pass_threshold || t->exposed_healthy == 0 ||
+        (double)failed > failed_allowed ||
+        (double)t->exposed_silent > (silent_allowed > 1.0 ? silent_allowed
+                                                          : 1.0)) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, %" PRIu64
+                 " failed, %" PRIu64 " silent while %.0f %% of comparable "
+                 "endpoints were: not clean enough to pass",
+                 t->exposed_healthy, t->exposed, failed, t->exposed_silent,
+                 100.0 * ctl);
+        return "hold";
+    }
+    snprintf(why, n,
+             "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, %" PRIu64
+             " failed, %" PRIu64 " silent",
+             t->exposed_healthy, t->exposed, failed, t->exposed_silent);
+    return "pass";
+}
+
+/* The per-stratum verdicts of analysis a (gate.h, evidence "strata"):
+ * [{"name", "verdict", "reason"}], one per stratum in input order. When
+ * only the pooled test halted (pooled_halt) the evidence is about every
+ * stratum: each exposed one halts. NULL on allocation failure. */
+static json_t *strata_verdicts(const rg_analysis *a, bool pooled_halt)
+{
+    json_t *out = json_array();
+    size_t blamed = a->verdict == RG_VERDICT_HALT && !pooled_halt
+                        ? leaning_max(a)
+                        : SIZE_MAX;
+    for (size_t i = 0, j; out && i < a->n_strata; i = j) {
+        for (j = i + 1; j < a->n_strata &&
+                        strcmp(a->strata[j].stratum, a->strata[i].stratum) == 0;
+             j++)
+            ;
+        rg_stratum_evidence t;
+        char why[200];
+        stratum_total(a, i, j, &t);
+        const char *v = stratum_verdict(a, &t, blamed >= i && blamed < j, why,
+                                        sizeof why);
+        if (pooled_halt && t.exposed + t.prior_trials > 0) {
+            v = "halt";
+            snprintf(why, sizeof why,
+                     "the pooled test halted: the release fails in excess "
+                     "across strata");
+        }
+        if (json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "name",
+                                                 t.stratum, "verdict", v,
+                                                 "reason", why)) < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    return out;
+}
+
 static json_t *evidence(const rg_analysis *a, const rg_analysis *pooled,
-                        const char *rule, const rg_wave *w,
+                        bool pooled_halt, const char *rule, const rg_wave *w,
                         const rg_wave_counts *c, int64_t elapsed_ms, bool small,
                         uint64_t min_passable)
 {
     json_t *an = rg_analysis_to_json(a);
     json_t *po = rg_analysis_to_json(pooled);
-    if (!an || !po) {
+    json_t *st = strata_verdicts(a, pooled_halt);
+    if (!an || !po || !st) {
         json_decref(an);
         json_decref(po);
+        json_decref(st);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
                      "s:{s:b, s:I, s:I}}",
                      "gate", "health", "rule", rule, "analysis", an, "pooled",
-                     po, "bake", "elapsed_ms", (json_int_t)elapsed_ms,
+                     po, "strata", st, "bake", "elapsed_ms", (json_int_t)elapsed_ms,
                      "min_bake_ms", (json_int_t)w->min_bake_ms, "max_bake_ms",
                      (json_int_t)w->max_bake_ms, "window_ms",
                      (json_int_t)w->window_ms, "small_wave", "small", small,
@@ -269,7 +398,9 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     }
     if ((rc = rg_analyze(&p, pooled_in, g->n_strata, &pooled, err)) != 0)
         goto cleanup;
+    bool pooled_halt = false;
     if (pooled.verdict == RG_VERDICT_HALT && a.verdict != RG_VERDICT_HALT) {
+        pooled_halt = true;
         a.verdict = RG_VERDICT_HALT;
         memcpy(a.reason, pooled.reason, sizeof a.reason);
     } else if (a.verdict != RG_VERDICT_HALT) {
@@ -301,9 +432,19 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     const char *rule = "analyzer";
     int small_rule = SMALL_WAIT;
     why[0] = '\0';
-    if (small && counts->targeted == 0) {
+    /* Nobody targeted passes only a wave that can target nobody: an
+     * internal ring without members, an empty target fleet. Else the
+     * wave's endpoints have not checked in since it began: wait for them
+     * (a crashing release must not pass a wave nobody tried). */
+    bool can_target = !wave->internal && wave->share_ppm > 0 &&
+                      counts->fleet > 0;
+    if (small && counts->targeted == 0 && !can_target) {
         small_rule = SMALL_PASS;
         snprintf(why, sizeof why, "no endpoints to test");
+    } else if (small && counts->targeted == 0) {
+        snprintf(why, sizeof why,
+                 "none of the wave's endpoints has checked in since it "
+                 "began");
     } else if (small) {
         small_rule =
             small_wave_check(&a, &pooled, wave, counts, why, sizeof why);
@@ -395,8 +536,8 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
     } else {
         set_reason(out, "%s", a.reason);
     }
-    out->evidence = evidence(&a, &pooled, rule, wave, counts, elapsed_ms, small,
-                             min_passable);
+    out->evidence = evidence(&a, &pooled, pooled_halt, rule, wave, counts,
+                             elapsed_ms, small, min_passable);
     if (!out->evidence)
         rc = rg_err_set(err, RG_ENOMEM, "health gate: out of memory");
 cleanup:

@@ -61,7 +61,7 @@ static void plan_standard(rg_plan *p)
     const int64_t w = 10 * MIN_MS;
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "standard");
-    p->on_halt = RG_ON_HALT_REVERT;
+    p->on_halt = RG_ON_HALT_REVERT_STRATUM;
     add_wave(p, true, 0, 1, 10 * MIN_MS, w);
     add_wave(p, false, 1000, 50, 10 * MIN_MS, w);
     add_wave(p, false, 10000, 50, 10 * MIN_MS, w);
@@ -75,7 +75,7 @@ static void plan_emergency(rg_plan *p)
     const int64_t w = 3 * MIN_MS;
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "emergency");
-    p->on_halt = RG_ON_HALT_REVERT;
+    p->on_halt = RG_ON_HALT_REVERT_STRATUM;
     add_wave(p, true, 0, 1, 0, w);
     add_wave(p, false, 10000, 50, 0, w);
     add_wave(p, false, RG_PPM, 50, 0, w);
@@ -196,14 +196,17 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
         return rc;
     }
     snprintf(p->name, sizeof p->name, "%s", name ? name : "custom");
-    if (!on_halt || strcmp(on_halt, "revert") == 0)
-        p->on_halt = RG_ON_HALT_REVERT;
+    if (!on_halt || strcmp(on_halt, "revert_stratum") == 0)
+        p->on_halt = RG_ON_HALT_REVERT_STRATUM;
+    else if (strcmp(on_halt, "revert_all") == 0 ||
+             strcmp(on_halt, "revert") == 0)
+        p->on_halt = RG_ON_HALT_REVERT_ALL;
     else if (strcmp(on_halt, "pause") == 0)
         p->on_halt = RG_ON_HALT_PAUSE;
     else
         return rg_err_field(e, RG_EINVAL, "plan.on_halt",
-                            "field 'plan.on_halt' must be 'revert' or 'pause', "
-                            "not '%s'", on_halt);
+                            "field 'plan.on_halt' must be 'revert_stratum', "
+                            "'revert_all' or 'pause', not '%s'", on_halt);
     p->n_waves = json_array_size(waves);
     if (p->n_waves == 0)
         return rg_err_field(e, RG_EINVAL, "plan.waves",
@@ -289,6 +292,16 @@ static json_t *wave_to_json(const rg_wave *w)
                      w->tolerated_excess);
 }
 
+const char *rg_on_halt_name(int on_halt)
+{
+    switch (on_halt) {
+    case RG_ON_HALT_REVERT_STRATUM: return "revert_stratum";
+    case RG_ON_HALT_PAUSE: return "pause";
+    case RG_ON_HALT_REVERT_ALL: return "revert_all";
+    default: return "unknown";
+    }
+}
+
 json_t *rg_plan_to_json(const rg_plan *p)
 {
     json_t *waves = json_array();
@@ -299,7 +312,7 @@ json_t *rg_plan_to_json(const rg_plan *p)
         if (json_array_append_new(waves, wave_to_json(&p->waves[i])) < 0)
             goto cleanup;
     out = json_pack("{s:s, s:s, s:O}", "name", p->name, "on_halt",
-                    p->on_halt == RG_ON_HALT_PAUSE ? "pause" : "revert",
+                    rg_on_halt_name(p->on_halt),
                     "waves", waves);
 cleanup:
     json_decref(waves);

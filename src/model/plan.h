@@ -41,10 +41,19 @@ typedef struct rg_wave {
     double tolerated_excess; /* silence/failure excess over control tolerated */
 } rg_wave;
 
+/* What a halt does (docs/api.md, "on_halt"). Every policy stops all
+ * strata advancing; they differ in who returns to the previous release. */
 typedef enum rg_on_halt {
-    RG_ON_HALT_REVERT = 0, /* exposed endpoints return to the previous release */
-    RG_ON_HALT_PAUSE = 1,  /* exposed endpoints stay; nothing new is exposed */
+    RG_ON_HALT_REVERT_STRATUM = 0, /* default: the strata the halt's evidence
+                                      names return to the previous release;
+                                      the others keep their assigned
+                                      endpoints */
+    RG_ON_HALT_PAUSE = 1,      /* exposed endpoints stay; nothing new */
+    RG_ON_HALT_REVERT_ALL = 2, /* every exposed endpoint returns */
 } rg_on_halt;
+
+/* "revert_stratum", "pause", "revert_all". */
+const char *rg_on_halt_name(int on_halt);
 
 typedef struct rg_plan {
     char name[RG_PLAN_NAME_MAX]; /* "standard", "emergency" or "custom" */
@@ -58,7 +67,8 @@ typedef struct rg_plan {
 int rg_plan_builtin(const char *name, rg_plan *out, rg_err *err);
 
 /* Reads a plan from JSON: either a string naming a built-in plan, or an
- * object {"name"?, "on_halt"?: "revert"|"pause", "waves": [{"name"?,
+ * object {"name"?, "on_halt"?: "revert_stratum" (default) | "revert_all" |
+ * "pause" ("revert", the old name, reads as "revert_all"), "waves": [{"name"?,
  * "internal"?, "share": percent 0..100, "min_endpoints"?, "min_bake_s"?,
  * "max_bake_s"?, "window_s"?, "alpha"?, "beta"?, "tolerated_excess"?}, ...]}.
  * Shares must not decrease and the last wave must be 100%. Omitted wave

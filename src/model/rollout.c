@@ -3,13 +3,14 @@
 
 #include "bucket.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *const state_names[] = {
     "pending", "running", "paused", "completed", "halted", "aborted",
-    "rolled_back",
+    "rolled_back", "held",
 };
 #define N_STATES ((int)(sizeof state_names / sizeof state_names[0]))
 
@@ -156,6 +157,7 @@ static const char *cmd_name(rg_rollout_cmd cmd)
     case RG_CMD_RESUME: return "resume";
     case RG_CMD_ABORT: return "abort";
     case RG_CMD_ROLLBACK: return "rollback";
+    case RG_CMD_PROMOTE: return "promote";
     }
     return "unknown";
 }
@@ -166,13 +168,15 @@ static bool cmd_allowed(rg_rollout_cmd cmd, int state)
     switch (cmd) {
     case RG_CMD_START: return state == RG_RO_PENDING;
     case RG_CMD_PAUSE: return state == RG_RO_RUNNING;
-    case RG_CMD_RESUME: return state == RG_RO_PAUSED;
+    case RG_CMD_RESUME:
+    case RG_CMD_PROMOTE: return state == RG_RO_PAUSED || state == RG_RO_HELD;
     case RG_CMD_ABORT:
         return state == RG_RO_PENDING || state == RG_RO_RUNNING ||
-               state == RG_RO_PAUSED;
+               state == RG_RO_PAUSED || state == RG_RO_HELD;
     case RG_CMD_ROLLBACK:
         return state == RG_RO_RUNNING || state == RG_RO_PAUSED ||
-               state == RG_RO_HALTED || state == RG_RO_COMPLETED;
+               state == RG_RO_HELD || state == RG_RO_HALTED ||
+               state == RG_RO_COMPLETED;
     }
     return false;
 }
@@ -203,6 +207,24 @@ static void fill_transition(rg_transition *tr, const rg_rollout_status *cur,
     tr->to_wave = next->wave;
 }
 
+/* Moves *n (a copy of *cur) past cur's wave as a pass does: into the next
+ * wave, running, at a share that never shrinks; from the last wave to
+ * completed at RG_PPM. */
+static void advance(const rg_plan *plan, const rg_rollout_status *cur,
+                    uint64_t fleet, int64_t now_ms, rg_rollout_status *n)
+{
+    if ((size_t)cur->wave + 1 == plan->n_waves) {
+        n->state = RG_RO_COMPLETED;
+        n->share_ppm = RG_PPM;
+        return;
+    }
+    uint32_t s = rg_plan_wave_share(plan, (size_t)cur->wave + 1, fleet);
+    n->state = RG_RO_RUNNING;
+    n->wave = cur->wave + 1;
+    n->share_ppm = s > cur->share_ppm ? s : cur->share_ppm;
+    n->wave_started_ms = now_ms;
+}
+
 int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
                        rg_rollout_cmd cmd, const char *reason, int64_t now_ms,
                        uint64_t fleet, rg_rollout_status *next,
@@ -211,7 +233,7 @@ int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
     int rc = check_status(plan, cur, err);
     if (rc < 0)
         return rc;
-    if (cmd < RG_CMD_START || cmd > RG_CMD_ROLLBACK)
+    if (cmd < RG_CMD_START || cmd > RG_CMD_PROMOTE)
         return rg_err_set(err, RG_EINVAL, "unknown rollout command %d",
                           (int)cmd);
     if (!cmd_allowed(cmd, cur->state))
@@ -242,7 +264,11 @@ int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
     case RG_CMD_ROLLBACK:
         n.state = RG_RO_ROLLED_BACK;
         break;
+    case RG_CMD_PROMOTE:
+        advance(plan, cur, fleet, now_ms, &n);
+        break;
     }
+    assert(n.share_ppm >= cur->share_ppm && n.wave >= cur->wave);
     fill_transition(tr, cur, &n);
     if (reason && reason[0])
         snprintf(tr->reason, sizeof tr->reason, "%s", reason);
@@ -256,6 +282,16 @@ int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
 static void wave_label(const rg_plan *plan, int wave, char *out, size_t n)
 {
     snprintf(out, n, "wave %d (%s)", wave, plan->waves[wave].name);
+}
+
+/* What a halt does under plan's on_halt, for reasons. */
+static const char *halt_words(const rg_plan *plan)
+{
+    switch (plan->on_halt) {
+    case RG_ON_HALT_PAUSE: return "halted (exposure frozen)";
+    case RG_ON_HALT_REVERT_ALL: return "halted (reverting all)";
+    default: return "halted (reverting the failing strata)";
+    }
 }
 
 int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
@@ -288,35 +324,58 @@ int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
     case RG_VERDICT_CONTINUE:
         return 0;
     case RG_VERDICT_PASS:
-        if ((size_t)cur->wave + 1 == plan->n_waves) {
-            n.state = RG_RO_COMPLETED;
-            n.share_ppm = RG_PPM;
-            what = "passed; rollout completed";
-        } else {
-            uint32_t s = rg_plan_wave_share(plan, (size_t)cur->wave + 1,
-                                            counts->fleet);
-            n.wave = cur->wave + 1;
-            n.share_ppm = s > cur->share_ppm ? s : cur->share_ppm;
-            n.wave_started_ms = now_ms;
-            what = "passed";
-        }
+        advance(plan, cur, counts->fleet, now_ms, &n);
+        what = n.state == RG_RO_COMPLETED ? "passed; rollout completed"
+                                          : "passed";
         break;
     case RG_VERDICT_HOLD:
-        n.state = RG_RO_PAUSED;
-        what = "held";
+        n.state = RG_RO_HELD;
+        what = "held by the gate";
         break;
     case RG_VERDICT_HALT:
         n.state = RG_RO_HALTED;
-        what = plan->on_halt == RG_ON_HALT_PAUSE ? "halted (exposure frozen)"
-                                                 : "halted (reverting)";
+        what = halt_words(plan);
         break;
     default:
         return rg_err_set(err, RG_EINTERNAL, "gate returned unknown verdict %d",
                           gate_out->verdict);
     }
     n.updated_ms = now_ms;
+    assert(n.share_ppm >= cur->share_ppm && n.wave >= cur->wave);
     fill_transition(tr, cur, &n);
     snprintf(tr->reason, sizeof tr->reason, "%.60s %s: %.150s", label, what,
+             gate_out->reason);
+    *next = n;
+    return 1;
+}
+
+int rg_rollout_watch(const rg_plan *plan, const rg_rollout_status *cur,
+                     const rg_wave_counts *counts, rg_gate_fn gate,
+                     void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
+                     rg_transition *tr, rg_gate_result *gate_out, rg_err *err)
+{
+    memset(gate_out, 0, sizeof *gate_out);
+    gate_out->verdict = RG_VERDICT_CONTINUE;
+    *next = *cur;
+    int rc = check_status(plan, cur, err);
+    if (rc < 0)
+        return rc;
+    if (cur->state != RG_RO_HELD && cur->state != RG_RO_COMPLETED)
+        return 0;
+    int64_t elapsed = now_ms - cur->wave_started_ms;
+    rc = gate(&plan->waves[cur->wave], counts, elapsed < 0 ? 0 : elapsed,
+              gate_ctx, gate_out, err);
+    if (rc < 0 || gate_out->verdict != RG_VERDICT_HALT)
+        return rc;
+    char label[64];
+    wave_label(plan, cur->wave, label, sizeof label);
+    rg_rollout_status n = *cur;
+    n.state = RG_RO_HALTED;
+    n.updated_ms = now_ms;
+    fill_transition(tr, cur, &n);
+    snprintf(tr->reason, sizeof tr->reason, "%.40s %.40s%s: %.120s", label,
+             halt_words(plan),
+             cur->state == RG_RO_COMPLETED ? " after completion" : " while held",
              gate_out->reason);
     *next = n;
     return 1;
@@ -341,9 +400,28 @@ bool rg_rollout_assigns(const rg_plan *plan, const rg_rollout_status *st,
         break;
     case RG_RO_RUNNING:
     case RG_RO_PAUSED:
+    case RG_RO_HELD:
         break;
     default:
         return false;
     }
     return internal || rg_bucket_in(bucket, st->share_ppm);
+}
+
+bool rg_rollout_keeps(const rg_plan *plan, const rg_rollout_status *st,
+                      bool stratum_halted)
+{
+    switch (st->state) {
+    case RG_RO_PENDING:
+    case RG_RO_ROLLED_BACK:
+        return false;
+    case RG_RO_ABORTED:
+        return st->wave_started_ms != RG_RO_NEVER_STARTED;
+    case RG_RO_HALTED:
+        if (plan->on_halt == RG_ON_HALT_REVERT_ALL)
+            return false;
+        return plan->on_halt == RG_ON_HALT_PAUSE || !stratum_halted;
+    default:
+        return true;
+    }
 }

@@ -4,10 +4,15 @@
  *   pending --start--> running(wave 0) --gate pass--> running(wave 1) ...
  *   running(last wave) --gate pass--> completed
  *   running --pause--> paused --resume--> running (same wave, bake restarts)
- *   running|paused --gate halt--> halted
- *   pending|running|paused --abort--> aborted
- *   running|paused|halted|completed --rollback--> rolled_back
+ *   running --gate hold--> held (the gate's own stop, never a human pause)
+ *   held --resume--> running (same wave, bake restarts)
+ *   held|paused --promote--> running(next wave), or completed from the last
+ *   running|held|completed --gate halt--> halted (held and completed
+ *       rollouts are still watched: rg_rollout_watch)
+ *   pending|running|paused|held --abort--> aborted
+ *   running|paused|held|halted|completed --rollback--> rolled_back
  *
+ * States are stored by their number: new ones are only ever appended.
  * The orchestrator measures a wave (rg_wave_counts), calls rg_rollout_tick
  * with the plan, the current status and the time, and persists whatever
  * transition comes back together with its reason and evidence. The health
@@ -33,10 +38,11 @@ typedef enum rg_rollout_state {
     RG_RO_HALTED,
     RG_RO_ABORTED,
     RG_RO_ROLLED_BACK,
+    RG_RO_HELD, /* stopped by the gate (hold verdict); an operator decides */
 } rg_rollout_state;
 
 /* "pending", "running", "paused", "completed", "halted", "aborted",
- * "rolled_back". */
+ * "rolled_back", "held". */
 const char *rg_rollout_state_name(int state);
 /* Inverse of rg_rollout_state_name; -1 for an unknown name. */
 int rg_rollout_state_parse(const char *name);
@@ -117,6 +123,7 @@ typedef enum rg_rollout_cmd {
     RG_CMD_RESUME,
     RG_CMD_ABORT,
     RG_CMD_ROLLBACK,
+    RG_CMD_PROMOTE, /* held or paused: to the next wave without the gate */
 } rg_rollout_cmd;
 
 /* Applies an operator command at now_ms. On success fills *next and *tr
@@ -125,7 +132,9 @@ typedef enum rg_rollout_cmd {
  * "rollout is completed; cannot pause" and leaves *next untouched; a status
  * outside the plan (bad state or wave) or an unknown command: RG_EINVAL.
  * start enters wave 0 at share rg_plan_wave_share(plan, 0, fleet); resume
- * restarts the bake clock (wave_started_ms = now_ms); abort of a pending
+ * restarts the bake clock (wave_started_ms = now_ms); promote enters the
+ * next wave as a gate pass would (share never shrinks; from the last wave
+ * it completes, share RG_PPM) and runs; abort of a pending
  * rollout sets wave_started_ms = RG_RO_NEVER_STARTED. A NULL or empty
  * reason becomes "operator: <command>". */
 int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
@@ -141,23 +150,45 @@ int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
  * without calling the gate. The effective share of a new wave is computed
  * from counts->fleet with rg_wave_effective_share and never shrinks: the
  * new wave's share is max(cur->share_ppm, rg_plan_wave_share(plan, wave,
- * counts->fleet)); completing sets it to RG_PPM. A hold pauses the
- * rollout; tr->reason reads "wave 2 (1%) passed: <gate reason>". */
+ * counts->fleet)); completing sets it to RG_PPM. A hold makes the rollout
+ * held; tr->reason reads "wave 2 (1%) passed: <gate reason>". */
 int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
                     const rg_wave_counts *counts, rg_gate_fn gate,
                     void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
                     rg_transition *tr, rg_gate_result *gate_out, rg_err *err);
+
+/* The gate's watch over a held or completed rollout (the state diagram):
+ * asks gate about the current (for completed: the last) wave and halts on
+ * a halt verdict; every other verdict changes nothing. Same contract as
+ * rg_rollout_tick otherwise; other states return 0 without calling the
+ * gate. tr->reason reads "wave 5 (100%) halted after completion: ...". */
+int rg_rollout_watch(const rg_plan *plan, const rg_rollout_status *cur,
+                     const rg_wave_counts *counts, rg_gate_fn gate,
+                     void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
+                     rg_transition *tr, rg_gate_result *gate_out, rg_err *err);
 
 /* Whether an endpoint gets the rollout's release now. Internal endpoints
  * are assigned as soon as the rollout runs (the internal ring goes first
  * whatever the plan), the others when bucket < st->share_ppm. bucket is its
  * rg_bucket(salt, id); internal says it carries the `internal` tag.
  *  - pending, aborted-before-start: no
- *  - running, paused, halted with on_halt=pause, aborted: yes when inside
- *    the share reached so far (internal endpoints: from wave 0 on)
+ *  - running, paused, held, halted with on_halt=pause, aborted: yes when
+ *    inside the share reached so far (internal endpoints: from wave 0 on)
  *  - completed: yes
- *  - halted with on_halt=revert, rolled_back: no (back to previous) */
+ *  - halted with on_halt revert_all or revert_stratum, rolled_back: no
+ *    (back to previous; with revert_stratum the check-in path, which knows
+ *    strata, lets the endpoints it admitted keep the release:
+ *    rg_rollout_keeps) */
 bool rg_rollout_assigns(const rg_plan *plan, const rg_rollout_status *st,
                         uint32_t bucket, bool internal);
+
+/* Whether an endpoint that was assigned the release (admitted by the
+ * check-in path) keeps it now, its stratum halted or not (named by the
+ * halt's evidence): no when rolled back, pending or aborted before it
+ * started; after a halt, per on_halt: pause yes, revert_all no,
+ * revert_stratum yes unless stratum_halted; yes otherwise. Keeping is
+ * never gaining: nothing new is assigned after a halt. */
+bool rg_rollout_keeps(const rg_plan *plan, const rg_rollout_status *st,
+                      bool stratum_halted);
 
 #endif

@@ -11,7 +11,9 @@
 #include "server/auth.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/page.h"
 #include "server/guard.h"
+#include "server/offers.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,8 +23,6 @@
 
 #define EVENT_ID_MAX 64
 #define DETAIL_MAX 511
-#define LIST_LIMIT_DEFAULT 100
-#define LIST_LIMIT_MAX 1000
 /* A check-in answer's first allocation: rg_buf rounds to 512 bytes, a
  * small-bin size (from 1 KiB glibc consolidates its fast bins on every such
  * malloc); larger answers grow. */
@@ -35,6 +35,7 @@ const char *const rg_agent_event_types[5] = {"applying", "healthy", "failed",
 static _Atomic uint64_t st_enrollments, st_rejected, st_events_new,
     st_downloads;
 static _Atomic uint64_t st_events[5];
+static _Atomic uint64_t st_refused[2]; /* not offered, unknown release */
 
 void rg_agent_stats_get(rg_agent_stats *out)
 {
@@ -42,6 +43,8 @@ void rg_agent_stats_get(rg_agent_stats *out)
     out->checkins_rejected = atomic_load(&st_rejected);
     out->events_new = atomic_load(&st_events_new);
     out->artifact_downloads = atomic_load(&st_downloads);
+    out->events_not_offered = atomic_load(&st_refused[0]);
+    out->events_unknown_release = atomic_load(&st_refused[1]);
     for (size_t i = 0; i < 5; i++)
         out->events[i] = atomic_load(&st_events[i]);
 }
@@ -66,6 +69,20 @@ static int bearer_hash(const rg_req *req, uint8_t hash[RG_FLEET_TOKEN_BYTES],
         return rg_err_set(err, RG_EAUTH, "malformed bearer token");
     rg_sha256_bin(t, n, hash);
     return 0;
+}
+
+/* Whether the enrollment request proves the identity of endpoint id: it
+ * carries `Authorization: Bearer <id's current token>`. */
+static bool identity_proven(rg_server *srv, const rg_req *req, const char *id)
+{
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    char owner[RG_EPID_MAX + 1];
+    const char *reason = NULL;
+    if (!rg_req_header(req, "Authorization") ||
+        bearer_hash(req, tok, &reason, NULL) < 0 ||
+        rg_fleet_token_owner(srv->fleet, tok, owner, NULL) < 0)
+        return false;
+    return strcmp(owner, id) == 0;
 }
 
 /* The audit reason of a refused enrollment key (the store's message says
@@ -152,6 +169,7 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(e->attrs_json, sizeof e->attrs_json, "%s", attrs_text);
     e->enrolled_ms = now;
     e->last_seen_ms = 0;
+    e->proven = identity_proven(srv, req, id);
     snprintf(e->installed_json, sizeof e->installed_json, "{}");
 
     rg_audit_rec audit;
@@ -329,18 +347,53 @@ int rg__agent_checkin_parse(const json_t *body, int64_t now,
     return 0;
 }
 
-/* Endpoint whose check-in answer is being written. */
-typedef struct offer_ctx {
-    rg_server *srv;
-    const char *id;
-} offer_ctx;
+/* The check-in's events and what the server can vouch for about each
+ * (offers.h: RG_OFFER_YES, or why it was refused). */
+typedef struct screened {
+    const rg_event_rec *evs;
+    size_t n;
+    uint8_t verdict[RG_AGENT_EVENTS_MAX];
+    size_t n_refused;
+} screened;
 
-/* rg_desired_offer: remembers that the answer offers release to the
- * endpoint: what it may download (rg_fleet_releases_of). */
-static int offer_release(void *ctx, int64_t release, rg_err *err)
+static const char *const refusal_code[] = {"", "not_offered",
+                                           "unknown_release"};
+
+/* Appends ,"refused":[{"id","code","message"}...] for the refused events
+ * of sc (nothing when none was). Returns 0 or a negative rg_code. */
+static int write_refused(rg_buf *out, const screened *sc)
 {
-    const offer_ctx *o = ctx;
-    return rg_fleet_offer(o->srv->fleet, o->id, release, err);
+    if (!sc->n_refused)
+        return 0;
+    int rc = rg_buf_adds(out, ",\"refused\":[");
+    bool first = true;
+    for (size_t i = 0; i < sc->n && rc == 0; i++) {
+        int v = sc->verdict[i];
+        if (v == RG_OFFER_YES)
+            continue;
+        char msg[96];
+        snprintf(msg, sizeof msg,
+                 v == RG_OFFER_UNKNOWN
+                     ? "release %lld is unknown to this server; dropped"
+                     : "release %lld was never offered to this endpoint; "
+                       "dropped",
+                 (long long)sc->evs[i].release_id);
+        rc = rg_buf_adds(out, first ? "{\"id\":" : ",{\"id\":");
+        first = false;
+        if (rc == 0)
+            rc = rg_jsonw_str(out, sc->evs[i].event_id);
+        if (rc == 0)
+            rc = rg_buf_adds(out, ",\"code\":");
+        if (rc == 0)
+            rc = rg_jsonw_str(out, refusal_code[v]);
+        if (rc == 0)
+            rc = rg_buf_adds(out, ",\"message\":");
+        if (rc == 0)
+            rc = rg_jsonw_str(out, msg);
+        if (rc == 0)
+            rc = rg_buf_adds(out, "}");
+    }
+    return rc == 0 ? rg_buf_adds(out, "]") : rc;
 }
 
 /* Writes the check-in answer {"interval_s","acks","desired","notices"}
@@ -348,12 +401,13 @@ static int offer_release(void *ctx, int64_t release, rg_err *err)
  * negative rg_code with err filled. */
 static int write_answer(rg_server *srv, const char *id,
                         const rg_fleet_checkin_out *who, int64_t now,
-                        const rg_event_rec *evs, size_t n_ev, rg_buf *out,
-                        rg_err *err)
+                        const screened *sc, rg_buf *out, rg_err *err)
 {
     rg_buf notices;
     rg_buf_init(&notices, out->max);
-    offer_ctx oc = {srv, id};
+    rg_offers_pending oc = {.srv = srv, .id = id};
+    const rg_event_rec *evs = sc->evs;
+    size_t n_ev = sc->n;
     int rc = rg_buf_reserve(out, ANSWER_RESERVE);
     if (rc == 0)
         rc = rg_buf_adds(out, "{\"interval_s\":");
@@ -368,14 +422,19 @@ static int write_answer(rg_server *srv, const char *id,
             rc = rg_jsonw_str(out, evs[i].event_id);
     }
     if (rc == 0)
-        rc = rg_buf_adds(out, "],\"desired\":{");
+        rc = rg_buf_adds(out, "]");
+    if (rc == 0)
+        rc = write_refused(out, sc);
+    if (rc == 0)
+        rc = rg_buf_adds(out, ",\"desired\":{");
     if (rc < 0) {
         rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
         goto cleanup;
     }
     if ((rc = rg_desired_write_checkin(srv->desired, srv->fleet, id, who, now,
-                                       out, &notices, offer_release, &oc,
-                                       err)) < 0)
+                                       out, &notices, rg_offers_collect,
+                                       &oc, err)) < 0 ||
+        (rc = rg_offers_commit(&oc, now, err)) < 0)
         goto cleanup;
     rc = rg_buf_adds(out, "},\"notices\":[");
     if (rc == 0 && notices.len)
@@ -389,10 +448,73 @@ cleanup:
     return rc;
 }
 
+/* Fills sc's verdicts: which events the server can vouch for
+ * (offers.h). Counts the refusals. Returns 0 or a negative rg_code. */
+static int screen_events(rg_server *srv, const char *id, screened *sc,
+                         rg_err *err)
+{
+    for (size_t i = 0; i < sc->n; i++) {
+        int v = rg_offers_vouch(srv, id, sc->evs[i].release_id, err);
+        if (v < 0)
+            return v;
+        sc->verdict[i] = (uint8_t)v;
+        if (v != RG_OFFER_YES) {
+            sc->n_refused++;
+            atomic_fetch_add(&st_refused[v - 1], 1);
+        }
+    }
+    return 0;
+}
+
+/* Stores the events of sc the server vouches for. Durable before
+ * acknowledged: a failure here answers 5xx and the agent retries the same
+ * events. Returns 0 or a negative rg_code. */
+static int record_events(rg_server *srv, const screened *sc, rg_err *err)
+{
+    size_t n_new = 0, n = 0;
+    int rc = 0;
+    if (sc->n_refused == sc->n)
+        return 0;
+    const rg_event_rec *kept = sc->evs;
+    rg_event_rec *copy = NULL;
+    if (sc->n_refused) {
+        if (!(copy = malloc((sc->n - sc->n_refused) * sizeof *copy)))
+            return rg_err_set(err, RG_ENOMEM, "out of memory");
+        for (size_t i = 0; i < sc->n; i++)
+            if (sc->verdict[i] == RG_OFFER_YES)
+                copy[n++] = sc->evs[i];
+        kept = copy;
+    } else {
+        n = sc->n;
+    }
+    rc = rg_store_events_record(srv->store, kept, n, &n_new, err);
+    if (rc == 0)
+        atomic_fetch_add(&st_events_new, n_new);
+    free(copy);
+    return rc;
+}
+
+void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    char owner[RG_EPID_MAX + 1];
+    const char *reason = NULL;
+    if (bearer_hash(req, tok, &reason, &err) == 0) {
+        if (!rg_req_header(req, "Transfer-Encoding") ||
+            rg_fleet_token_owner(srv->fleet, tok, owner, &err) == 0)
+            return;
+        reason = "unknown token";
+    }
+    atomic_fetch_add(&st_rejected, 1);
+    rg_guard_auth_failed(srv, req, &err, reason, "", resp);
+}
+
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"endpoint_id", "installed", "events",
-                                          NULL};
+                                          "insecure", NULL};
     rg_err err;
     rg_err_clear(&err);
     rg__checkin_req req_in; /* 1.4 KiB: on the stack, no allocation */
@@ -420,6 +542,7 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     int *types = in->types;
     size_t n_inst = in->n_inst, n_ev = in->n_ev;
 
+    screened sc = {.evs = evs, .n = n_ev};
     rg_fleet_checkin_out who;
     if (rg_fleet_checkin(srv->fleet, id, tok, now, installed, n_inst, &who,
                          &err) < 0) {
@@ -433,20 +556,21 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
                              target, resp);
         goto cleanup;
     }
-    /* Durable before acknowledged: a failure here answers 5xx and the agent
-     * retries the same events. */
-    size_t n_new = 0;
-    if (n_ev && rg_store_events_record(srv->store, evs, n_ev, &n_new, &err) < 0)
+    if (rg_guard_events(srv, id, n_ev, resp) != 0)
+        goto cleanup;
+    if (screen_events(srv, id, &sc, &err) < 0 ||
+        record_events(srv, &sc, &err) < 0)
         goto fail;
-    atomic_fetch_add(&st_events_new, n_new);
     /* The health analysis' per-endpoint state (canary.h), in memory. */
     for (size_t i = 0; i < n_ev; i++) {
+        if (sc.verdict[i] != RG_OFFER_YES)
+            continue;
         rg_fleet_canary_event(srv->fleet, id, evs[i].release_id, types[i], now,
                               NULL);
         atomic_fetch_add_explicit(&st_events[types[i]], 1,
                                   memory_order_relaxed);
     }
-    if (write_answer(srv, id, &who, now, evs, n_ev, &answer, &err) < 0)
+    if (write_answer(srv, id, &who, now, &sc, &answer, &err) < 0)
         goto fail;
     rg_resp_json_buf(resp, 200, &answer);
     goto cleanup;
@@ -460,30 +584,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ */
 /* artifact download                                                  */
-
-/* Whether endpoint id may download the artifact sha: some release it was
- * offered, reports installed or holds in a canary slot has that digest.
- * Returns 1, 0, or a negative rg_code (err filled). */
-static int artifact_offered(rg_server *srv, const char *id, const char *sha,
-                            rg_err *err)
-{
-    int64_t ids[RG_FLEET_OFFERED + RG_FLEET_CHANNELS + RG_FLEET_CANARY_SLOTS];
-    size_t n = 0;
-    int rc = rg_fleet_releases_of(srv->fleet, id, ids, sizeof ids / sizeof *ids,
-                                  &n, err);
-    if (rc < 0)
-        return rc;
-    rg_release_rec *r = malloc(sizeof *r);
-    if (!r)
-        return rg_err_set(err, RG_ENOMEM, "out of memory");
-    rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (rg_store_release_get(srv->store, ids[i], r, NULL) == 0 &&
-            rg_ct_streq(r->sha256, sha))
-            rc = 1;
-    free(r);
-    return rc;
-}
 
 void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
 {
@@ -511,7 +611,7 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
     /* Only what the endpoint was offered or has: another endpoint's
      * release (a canary it is not in, say) is refused before the store
      * is asked whether the digest exists at all. */
-    if ((rc = artifact_offered(srv, owner, sha, &err)) < 0)
+    if ((rc = rg_offers_artifact(srv, owner, sha, &err)) < 0)
         goto fail;
     if (rc == 0) {
         endpoint_target(target, sizeof target, owner);
@@ -609,7 +709,7 @@ void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
     char(*ids)[RG_EPID_MAX + 1] = NULL;
     size_t n = 0;
     bool more = false, present = false;
-    int64_t limit = LIST_LIMIT_DEFAULT;
+    int64_t limit = RG_PAGE_DEFAULT;
     version_cache vc = {0};
     json_t *list = NULL;
     rg_fleet_endpoint *e = malloc(sizeof *e);
@@ -617,11 +717,11 @@ void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");
         return;
     }
-    if (rg__api_query_int(req, "limit", 1, LIST_LIMIT_MAX, &limit, &present,
+    if (rg__api_query_int(req, "limit", 1, RG_PAGE_MAX, &limit, &present,
                           resp) < 0)
         goto cleanup;
     const char *after = rg_req_query(req, "after");
-    if (after && strlen(after) > RG_EPID_MAX) {
+    if (after && (!after[0] || strlen(after) > RG_EPID_MAX)) {
         rg_resp_errorf(resp, RG_EINVAL, "after",
                        "query argument 'after' must be an endpoint id");
         goto cleanup;

@@ -12,9 +12,9 @@
  * enrollment key, the others with `Authorization: Bearer <endpoint
  * token>` checked against the fleet table (401 unknown token, 403 another
  * endpoint's token). A download is allowed only for an artifact of a
- * release the endpoint was offered in a check-in answer, reports
- * installed or holds in a canary slot (rg_fleet_releases_of); anything
- * else, unknown digests included, is 403. Enrollment is rate limited per
+ * release the endpoint was offered in a check-in answer (offers.h) or
+ * holds in a canary slot; what it claims installed does not count;
+ * anything else, unknown digests included, is 403. Enrollment is rate limited per
  * address, and every failed authentication goes through the guard
  * (guard.h: audited as auth.failed, rate limited). Shapes and errors:
  * docs/api.md.
@@ -26,9 +26,12 @@
  * events durably (rg_store_events_record, idempotent by event id) before
  * acknowledging them (noting them in the endpoint's in-memory canary
  * slots, fleet.h), and answers with the endpoint's desired state
- * (desired.h, rg_desired_for_checkin: exposure control). An event naming a release the store does not know fails
- * the whole check-in with 404 (field "events.release"): nothing of it is
- * acknowledged, and the agent should drop that event rather than retry it.
+ * (desired.h, rg_desired_for_checkin: exposure control), whose offers
+ * are durable before it is sent (offers.h). Only events about a release
+ * offered to the endpoint are stored and counted; the others (a release
+ * never offered to it, or unknown to the store, e.g. after a restore) are
+ * acknowledged, so that the agent stops resending them, dropped, listed in
+ * the answer's "refused" and counted in /metrics.
  * Handlers are thread-safe.
  */
 #ifndef RG_AGENT_API_H
@@ -47,6 +50,14 @@
 
 void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* Called when a check-in's headers are in, before its body is read: fills
+ * resp with a 401 (audited and rate limited like any failed
+ * authentication) when the bearer token is missing or malformed, or when
+ * the body has no declared length (Transfer-Encoding) and the token
+ * belongs to no endpoint; such a body is then never read. Else leaves
+ * resp untouched: the handler authenticates fully. */
+void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -59,6 +70,8 @@ typedef struct rg_agent_stats {
     uint64_t events[5];         /* received, by rg_agent_event_types order */
     uint64_t events_new;        /* events stored for the first time */
     uint64_t artifact_downloads;
+    uint64_t events_not_offered;     /* dropped: release never offered */
+    uint64_t events_unknown_release; /* dropped: release unknown */
 } rg_agent_stats;
 
 /* The event types, in the order of rg_agent_stats.events:

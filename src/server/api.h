@@ -52,6 +52,7 @@ void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Whether release rel (of channel ch) may enter a rollout with plan, by
  * its preflight: never when it failed or is still pending; the emergency
  * lane (plan "emergency" or an emergency release) only when it passed;
@@ -75,6 +76,12 @@ void rg_api_policy_delete(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_enroll_key_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_enroll_key_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_identity.c: lets endpoint {id} be enrolled afresh once without its
+ * current token (body {"reason"}), audited as endpoint.reset_identity.
+ * Answers {"id", "identity_reset_ms"}; 404 for an unknown endpoint. */
+void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req,
+                                    rg_resp *resp);
 
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);

@@ -1,7 +1,9 @@
 /* api_channels.c - POST and GET /v1/channels, PUT
  * /v1/channels/{name}/preflight. */
 #include "api.h"
+#include "server/page.h"
 
+#include "common/name.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/auth.h"
@@ -134,12 +136,6 @@ static void preflight_detail(const rg_preflight_spec *p, char *out, size_t cap)
     json_decref(j);
 }
 
-static bool name_ok(const char *s)
-{
-    return s[0] &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
-}
-
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"name", "description", "preflight",
@@ -160,9 +156,10 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
         rg__api_preflight_parse(json_object_get(body, "preflight"),
                                 "preflight.", &c.preflight, &err) != 0)
         goto fail;
-    if (!name_ok(name)) {
+    if (!rg_channel_name_valid(name)) {
         rg_err_field(&err, RG_EINVAL, "name",
-                     "channel name '%.64s' must be 1..64 of [a-z0-9._-]", name);
+                     "channel name '%.64s' must be " RG_CHANNEL_NAME_RULE,
+                     name);
         goto fail;
     }
     snprintf(c.name, sizeof c.name, "%s", name);
@@ -185,23 +182,19 @@ fail:
 
 static int list_one(void *ctx, const rg_channel_rec *c)
 {
-    json_t *v = channel_json(c);
-    return v ? json_array_append_new(ctx, v) : -1;
+    int take = rg_page_step(ctx, c->id, c->name);
+    return take == 1 ? rg_page_push(ctx, channel_json(c)) : take;
 }
 
 void rg_api_channel_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    json_t *arr = json_array();
-    if (!arr || rg_store_channel_list(srv->store, list_one, arr, &err) != 0) {
-        json_decref(arr);
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        rg_resp_error(resp, &err);
+    if (rg_page_parse(req, RG_PAGE_NAME, &page, resp) != 0)
         return;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "channels", arr));
+    int rc = rg_store_channel_list(srv->store, list_one, &page, &err);
+    rg_page_reply(&page, resp, "channels", rc, &err);
 }
 
 void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp)

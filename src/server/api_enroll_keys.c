@@ -2,6 +2,7 @@
  * /v1/enrollment-keys/{id}: keys that let agents enroll. The key is shown
  * once, at creation; the store keeps its SHA-256, which no answer shows. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/crypto.h"
 #include "common/json.h"
@@ -68,23 +69,19 @@ static json_t *key_json(const rg_enroll_key_rec *k)
 
 static int list_one(void *ctx, const rg_enroll_key_rec *k)
 {
-    json_t *v = key_json(k);
-    return v ? json_array_append_new(ctx, v) : -1;
+    int take = rg_page_step(ctx, k->id, NULL);
+    return take == 1 ? rg_page_push(ctx, key_json(k)) : take;
 }
 
 void rg_api_enroll_key_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    json_t *arr = json_array();
-    if (!arr || rg_store_enroll_key_list(srv->store, list_one, arr, &err) != 0) {
-        json_decref(arr);
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        rg_resp_error(resp, &err);
+    if (rg_page_parse(req, RG_PAGE_ID_ASC, &page, resp) != 0)
         return;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "enrollment_keys", arr));
+    int rc = rg_store_enroll_key_list(srv->store, list_one, &page, &err);
+    rg_page_reply(&page, resp, "enrollment_keys", rc, &err);
 }
 
 typedef struct find_ctx {

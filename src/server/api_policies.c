@@ -2,6 +2,7 @@
  * group policies (policy.h) holding a selected group of endpoints one
  * release behind on a channel (n-1) or on a pinned release. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/json.h"
 #include "server/auth.h"
@@ -181,18 +182,24 @@ cleanup:
 }
 
 typedef struct collect {
+    rg_page *page;
     rg_policy_rec *v;
     size_t n, cap;
 } collect;
 
+/* Collects the page's records (the store may not be re-entered from its
+ * callbacks, and each answer needs a release read). */
 static int collect_one(void *ctx, const rg_policy_rec *p)
 {
     collect *c = ctx;
+    int take = rg_page_step(c->page, p->id, NULL);
+    if (take != 1)
+        return take;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
         rg_policy_rec *v = realloc(c->v, cap * sizeof *v);
         if (!v)
-            return 1;
+            return -1;
         c->v = v;
         c->cap = cap;
     }
@@ -202,28 +209,19 @@ static int collect_one(void *ctx, const rg_policy_rec *p)
 
 void rg_api_policy_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    (void)req;
-    collect c = {0};
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    json_t *arr = json_array();
-    int rc = arr ? rg_store_policy_list(srv->store, collect_one, &c, &err)
-                 : 1;
-    for (size_t i = 0; rc == 0 && i < c.n; i++) {
-        json_t *v =
-            policy_json(&c.v[i], version_of(srv, c.v[i].release_id));
-        if (!v || json_array_append_new(arr, v) < 0)
-            rc = 1;
-    }
-    free(c.v);
-    if (rc != 0) {
-        json_decref(arr);
-        if (rc > 0)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        rg_resp_error(resp, &err);
+    if (rg_page_parse(req, RG_PAGE_ID_ASC, &page, resp) != 0)
         return;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "policies", arr));
+    collect c = {.page = &page};
+    int rc = rg_store_policy_list(srv->store, collect_one, &c, &err);
+    for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < c.n; i++)
+        if (rg_page_push(&page, policy_json(&c.v[i], version_of(
+                                                srv, c.v[i].release_id))))
+            rc = -1;
+    free(c.v);
+    rg_page_reply(&page, resp, "policies", rc, &err);
 }
 
 void rg_api_policy_delete(rg_server *srv, rg_req *req, rg_resp *resp)

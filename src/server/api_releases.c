@@ -1,9 +1,11 @@
 /* api_releases.c - POST /v1/releases, GET /v1/releases[/{id}],
  * POST /v1/releases/{id}/lift-quarantine. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "model/activation.h"
 #include "server/auth.h"
 #include "server/desired.h"
 #include "server/preflight_worker.h"
@@ -37,14 +39,48 @@ static json_t *release_json(const rg_release_rec *r)
     json_t *lifted = r->quarantine_lifted_ms
                          ? json_integer(r->quarantine_lifted_ms)
                          : json_null();
-    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o,s:o}", "id",
+    json_t *act = json_pack("{s:s,s:I}", "kind",
+                            rg_activation_name(r->activation), "max_s",
+                            (json_int_t)(r->activation_max_ms / 1000));
+    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}",
+                     "id",
                      (json_int_t)r->id, "channel", r->channel, "version",
                      (json_int_t)r->version, "sha256", r->sha256, "size",
                      (json_int_t)r->size, "notes", r->notes, "urgency",
                      r->urgency, "created_ms", (json_int_t)r->created_ms,
                      "created_by", r->created_by, "preflight",
                      preflight_short(r), "metadata", meta ? meta : json_null(),
-                     "quarantine_lifted_ms", lifted);
+                     "quarantine_lifted_ms", lifted, "activation",
+                     act ? act : json_null());
+}
+
+/* Reads the optional {"kind": "none"|"restart"|"reboot", "max_s": N}
+ * into r (absent: none, and the kind's default max; docs/api.md).
+ * Returns 0 or RG_EINVAL with err naming the field. */
+static int parse_activation(const json_t *v, rg_release_rec *r, rg_err *err)
+{
+    static const char *const allowed[] = {"kind", "max_s", NULL};
+    const char *kind = NULL;
+    int64_t max_s = 0;
+    if (!v)
+        return 0;
+    if (!json_is_object(v))
+        return rg_err_field(err, RG_EINVAL, "activation",
+                            "activation must be an object "
+                            "{\"kind\", \"max_s\"}");
+    if (rg_json_only(v, allowed, err) ||
+        rg_json_string(v, "kind", true, 16, &kind, err) ||
+        rg_json_int(v, "max_s", false, 1,
+                    RG_ACTIVATION_MAX_MS_LIMIT / 1000, &max_s, err)) {
+        char f[64];
+        snprintf(f, sizeof f, "activation.%.50s", err->field);
+        snprintf(err->field, sizeof err->field, "%s", f);
+        return RG_EINVAL;
+    }
+    if (rg_activation_parse(kind, &r->activation, err))
+        return RG_EINVAL;
+    r->activation_max_ms = max_s * 1000; /* 0: the kind's default */
+    return 0;
 }
 
 /* Checks the optional signed metadata of a new release: well formed (not
@@ -95,9 +131,9 @@ static int attach_metadata(rg_server *srv, const json_t *meta, rg_release_rec *r
 
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    static const char *const allowed[] = {"channel", "version", "artifact",
-                                          "notes",   "urgency", "metadata",
-                                          NULL};
+    static const char *const allowed[] = {
+        "channel", "version", "artifact", "notes", "urgency", "metadata",
+        "activation", NULL};
     const char *channel = NULL, *artifact = NULL, *notes = NULL,
                *urgency = NULL;
     int64_t version = 0;
@@ -133,7 +169,8 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(r.sha256, sizeof r.sha256, "%s", artifact);
     snprintf(r.notes, sizeof r.notes, "%s", notes);
     snprintf(r.urgency, sizeof r.urgency, "%s", urgency);
-    if (attach_metadata(srv, json_object_get(body, "metadata"), &r, &err) != 0)
+    if (attach_metadata(srv, json_object_get(body, "metadata"), &r, &err) != 0 ||
+        parse_activation(json_object_get(body, "activation"), &r, &err) != 0)
         goto fail;
     snprintf(target, sizeof target, "release:%s/%lld", channel,
              (long long)version);
@@ -158,35 +195,23 @@ fail:
 
 static int list_one(void *ctx, const rg_release_rec *r)
 {
-    json_t *v = release_json(r);
-    return v ? json_array_append_new(ctx, v) : -1;
+    int take = rg_page_step(ctx, r->id, NULL);
+    return take == 1 ? rg_page_push(ctx, release_json(r)) : take;
 }
 
 void rg_api_release_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
     const char *channel = rg_req_query(req, "channel");
-    json_t *arr = json_array();
-    if (!arr) {
-        rg_resp_errorf(resp, RG_ENOMEM, NULL, "out of memory");
+    if (rg_page_parse(req, RG_PAGE_ID_DESC, &page, resp) != 0)
         return;
-    }
-    if (channel) {
-        rg_channel_rec c;
-        if (rg_store_channel_get(srv->store, channel, &c, &err) != 0)
-            goto fail;
-    }
-    if (rg_store_release_list(srv->store, channel, list_one, arr, &err) != 0) {
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "releases", arr));
-    return;
-fail:
-    json_decref(arr);
-    rg_resp_error(resp, &err);
+    rg_channel_rec c;
+    int rc = channel ? rg_store_channel_get(srv->store, channel, &c, &err) : 0;
+    if (rc == 0)
+        rc = rg_store_release_list(srv->store, channel, list_one, &page, &err);
+    rg_page_reply(&page, resp, "releases", rc, &err);
 }
 
 void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp)

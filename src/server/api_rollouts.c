@@ -1,6 +1,7 @@
 /* api_rollouts.c - POST/GET /v1/rollouts, GET /v1/rollouts/{id} and the
- * operator actions pause, resume, abort and rollback. */
+ * operator actions pause, resume, promote, abort and rollback. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/crypto.h"
 #include "common/json.h"
@@ -28,24 +29,51 @@ static int decision_one(void *ctx, const rg_decision_rec *d)
     return v ? json_array_append_new(ctx, v) : -1;
 }
 
-/* Builds the rollout object of docs/api.md (with decisions when asked).
- * Returns a new reference or NULL with err filled. */
+/* The counts of rollout r: measured now for one rollout; in a list, those
+ * the health gate measured at its latest evaluation (null when there is
+ * none: the rollout is not running), so a list scans no fleet. Returns a
+ * new reference or NULL with err filled. */
+static json_t *counts_json(rg_server *srv, const rg_rollout_rec *r,
+                           bool measure, rg_err *err)
+{
+    if (!measure) {
+        json_t *last = rg_canary_last(rg_desired_canary(srv->desired), r->id);
+        json_t *c = json_object_get(json_object_get(last, "evidence"), "counts");
+        c = c ? json_incref(c) : json_null();
+        json_decref(last);
+        return c;
+    }
+    rg_wave_counts n;
+    if (rg_orchestrator_counts(srv, r, &n, err) != 0)
+        return NULL;
+    json_t *c = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "fleet",
+                          (json_int_t)n.fleet, "targeted",
+                          (json_int_t)n.targeted, "exposed",
+                          (json_int_t)n.exposed, "healthy",
+                          (json_int_t)n.healthy, "failed", (json_int_t)n.failed,
+                          "silent", (json_int_t)n.silent);
+    if (!c)
+        rg_err_set(err, RG_ENOMEM, "out of memory");
+    return c;
+}
+
+/* Builds the rollout object of docs/api.md (with decisions and counts
+ * measured now when asked, else counts_json's latest counts). Returns a
+ * new reference or NULL with err filled. */
 static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
                             bool with_decisions, rg_err *err)
 {
     rg_release_rec rel;
-    rg_wave_counts n;
-    json_t *out = NULL, *decisions = NULL;
+    json_t *out = NULL, *decisions = NULL, *counts = NULL;
     if (rg_store_release_get(srv->store, r->release_id, &rel, err) != 0 ||
-        rg_orchestrator_counts(srv, r, &n, err) != 0)
+        !(counts = counts_json(srv, r, with_decisions, err)))
         return NULL;
     const rg_rollout_status *st = &r->status;
     const char *wave_name = st->wave >= 0 && (size_t)st->wave < r->plan.n_waves
                                 ? r->plan.waves[st->wave].name
                                 : "";
     out = json_pack(
-        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o,"
-        "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:o}",
         "id", (json_int_t)r->id, "release", (json_int_t)r->release_id,
         "channel", r->channel, "version", (json_int_t)rel.version,
         "previous_release", rg__json_id_or_null(r->prev_release_id), "state",
@@ -54,10 +82,7 @@ static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
         (json_int_t)st->wave_started_ms, "updated_ms",
         (json_int_t)st->updated_ms, "created_ms", (json_int_t)r->created_ms,
         "created_by", r->created_by, "plan", rg_plan_to_json(&r->plan),
-        "counts", "fleet", (json_int_t)n.fleet, "targeted",
-        (json_int_t)n.targeted, "exposed", (json_int_t)n.exposed, "healthy",
-        (json_int_t)n.healthy, "failed", (json_int_t)n.failed, "silent",
-        (json_int_t)n.silent);
+        "counts", counts);
     if (!out)
         goto oom;
     if (!with_decisions)
@@ -202,9 +227,10 @@ fail:
     rg_resp_error(resp, &err);
 }
 
-/* Rollout records collected by a list (the store may not be re-entered
- * from its own callbacks, and each object needs more reads). */
+/* Rollout records of a page, collected by a list (the store may not be
+ * re-entered from its own callbacks, and each object needs more reads). */
 typedef struct rec_list {
+    rg_page *page;
     rg_rollout_rec *v;
     size_t n, cap;
 } rec_list;
@@ -212,6 +238,9 @@ typedef struct rec_list {
 static int collect_one(void *ctx, const rg_rollout_rec *r)
 {
     rec_list *l = ctx;
+    int take = rg_page_step(l->page, r->id, NULL);
+    if (take != 1)
+        return take;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 16;
         rg_rollout_rec *v = realloc(l->v, cap * sizeof *v);
@@ -224,46 +253,41 @@ static int collect_one(void *ctx, const rg_rollout_rec *r)
     return 0;
 }
 
+/* ?active=1|true|0|false into *out. Returns 0 or fills resp (400). */
+static int active_arg(const rg_req *req, bool *out, rg_resp *resp)
+{
+    const char *active = rg_req_query(req, "active");
+    *out = active && (strcmp(active, "1") == 0 || strcmp(active, "true") == 0);
+    if (active && !*out && strcmp(active, "0") != 0 &&
+        strcmp(active, "false") != 0) {
+        rg_resp_errorf(resp, RG_EINVAL, "active",
+                       "query argument 'active' must be 1 or 0");
+        return RG_EINVAL;
+    }
+    return 0;
+}
+
 void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    rec_list l = {0};
-    json_t *arr = NULL;
-    const char *active = rg_req_query(req, "active");
-    bool active_only = false;
-    if (active) {
-        if (strcmp(active, "1") == 0 || strcmp(active, "true") == 0) {
-            active_only = true;
-        } else if (strcmp(active, "0") != 0 && strcmp(active, "false") != 0) {
-            rg_resp_errorf(resp, RG_EINVAL, "active",
-                           "query argument 'active' must be 1 or 0");
-            return;
-        }
-    }
+    bool active_only;
+    if (active_arg(req, &active_only, resp) != 0 ||
+        rg_page_parse(req, RG_PAGE_ID_DESC, &page, resp) != 0)
+        return;
+    rec_list l = {.page = &page};
     rg_desired_observe_begin(srv->desired);
     int rc = rg_store_rollout_list(srv->store, active_only, collect_one, &l,
                                    &err);
     rg_desired_observe_end(srv->desired);
-    if (rc != 0)
-        goto fail;
-    arr = json_array();
-    if (!arr)
-        goto fail;
-    for (size_t i = 0; i < l.n; i++) {
+    for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < l.n; i++) {
         json_t *v = rollout_json(srv, &l.v[i], false, &err);
-        if (!v || json_array_append_new(arr, v) != 0)
-            goto fail;
+        if (!v || rg_page_push(&page, v) != 0)
+            rc = err.code != RG_OK ? err.code : -1;
     }
     free(l.v);
-    rg_resp_json(resp, 200, json_pack("{s:o}", "rollouts", arr));
-    return;
-fail:
-    free(l.v);
-    json_decref(arr);
-    if (err.code == RG_OK)
-        rg_err_set(&err, RG_ENOMEM, "out of memory");
-    rg_resp_error(resp, &err);
+    rg_page_reply(&page, resp, "rollouts", rc, &err);
 }
 
 void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -272,6 +296,25 @@ void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
     if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
         return;
     send_rollout(srv, resp, 200, id);
+}
+
+/* The evidence an operator's command stores: after resume and promote the
+ * rollout's held strata are open again (strata.h), so the stored strata
+ * state says so; NULL (none) for the other commands or on allocation
+ * failure. A malloc'd JSON string. */
+static char *action_evidence(rg_server *srv, int64_t id, rg_rollout_cmd cmd)
+{
+    if (cmd != RG_CMD_RESUME && cmd != RG_CMD_PROMOTE)
+        return NULL;
+    json_t *st = rg_strata_json(rg_desired_strata(srv->desired), srv->fleet,
+                                id);
+    json_t *o = st && json_object_set_new(st, "held", json_array()) == 0
+                    ? json_pack("{s:O}", "strata_state", st)
+                    : NULL;
+    char *text = o ? rg_json_dump(o) : NULL;
+    json_decref(st);
+    json_decref(o);
+    return text;
 }
 
 /* Applies an operator command: model decides, store commits with CAS (a
@@ -299,6 +342,7 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
     snprintf(target, sizeof target, "rollout:%lld", (long long)id);
     snprintf(act, sizeof act, "rollout.%s", name);
     int rc = RG_ECONFLICT;
+    char *evidence = action_evidence(srv, id, cmd);
     /* The new state and the check-in path's adoption of it become visible
      * together (desired.h, publishing). */
     rg_desired_publish_begin(srv->desired);
@@ -311,11 +355,14 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
         if (rc != 0)
             break; /* invalid in this state: 409, no retry */
         rc = rg_store_rollout_transition(srv->store, id, &r.status, &next, &tr,
-                                         audit.actor, NULL, &audit, &err);
+                                         audit.actor, evidence, &audit, &err);
     }
+    if (rc == 0 && evidence)
+        rg_strata_release_holds(rg_desired_strata(srv->desired), id);
     if (rc == 0)
         rg__api_state_changed(srv);
     rg_desired_publish_end(srv->desired);
+    free(evidence);
     if (rc != 0)
         goto fail;
     json_decref(body);
@@ -324,6 +371,11 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
 fail:
     json_decref(body);
     rg_resp_error(resp, &err);
+}
+
+void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    action(srv, req, resp, RG_CMD_PROMOTE, "promote");
 }
 
 void rg_api_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp)

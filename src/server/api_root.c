@@ -12,6 +12,7 @@
  * hands out is a chain agents can follow; each agent checks the same
  * again against the root it already trusts. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/json.h"
 #include "server/auth.h"
@@ -93,16 +94,20 @@ cleanup:
 
 typedef struct listing {
     json_t *arr;
-    bool full; /* admin view: with version, digest, who and when */
+    rg_page *page; /* the admin view (with version, digest, who and when),
+                      paged; NULL: the agents' view, every root */
 } listing;
 
 static int add_root(void *ctx, const rg_root_rec *r)
 {
     listing *l = ctx;
+    int take = l->page ? rg_page_step(l->page, r->version, NULL) : 1;
+    if (take != 1)
+        return take;
     json_t *doc = json_loads(r->json, 0, NULL);
     if (!doc)
         return RG_EIO;
-    json_t *v = l->full ? json_pack("{s:I, s:s, s:I, s:s, s:o}", "version",
+    json_t *v = l->page ? json_pack("{s:I, s:s, s:I, s:s, s:o}", "version",
                                     (json_int_t)r->version, "root_sha256",
                                     r->digest, "created_ms",
                                     (json_int_t)r->created_ms, "created_by",
@@ -111,11 +116,28 @@ static int add_root(void *ctx, const rg_root_rec *r)
     return v && json_array_append_new(l->arr, v) == 0 ? 0 : RG_ENOMEM;
 }
 
-static void list_roots(rg_server *srv, rg_req *req, rg_resp *resp, bool full)
+void rg_api_root_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_page page;
+    rg_err err;
+    rg_err_clear(&err);
+    if (rg_page_parse(req, RG_PAGE_ID_ASC, &page, resp) != 0)
+        return;
+    listing l = {page.items, &page};
+    int rc = rg_store_root_list(srv->store, page.after_id, add_root, &l, &err);
+    if (rc != 0 && rc != RG_PAGE_FULL && err.code == RG_OK)
+        rg_err_set(&err, RG_EIO, "stored root could not be read");
+    rg_page_reply(&page, resp, "roots", rc, &err);
+}
+
+/* Not paged: an agent needs every root after its own to follow the
+ * rotations, and there is one per rotation (each signed by the previous
+ * root's threshold of keys). */
+void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     int64_t after = 0;
     bool given = false;
-    listing l = {json_array(), full};
+    listing l = {json_array(), NULL};
     rg_err err;
     rg_err_clear(&err);
     if (rg__api_query_int(req, "after", 0, INT64_MAX, &after, &given,
@@ -131,14 +153,4 @@ static void list_roots(rg_server *srv, rg_req *req, rg_resp *resp, bool full)
         return;
     }
     rg_resp_json(resp, 200, json_pack("{s:o}", "roots", l.arr));
-}
-
-void rg_api_root_list(rg_server *srv, rg_req *req, rg_resp *resp)
-{
-    list_roots(srv, req, resp, true);
-}
-
-void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp)
-{
-    list_roots(srv, req, resp, false);
 }

@@ -1,6 +1,7 @@
 /* api_tokens.c - POST/GET /v1/tokens and DELETE /v1/tokens/{id}: admin
  * tokens with a role. The secret is shown once, at creation. */
 #include "api.h"
+#include "server/page.h"
 
 #include "common/crypto.h"
 #include "common/json.h"
@@ -82,23 +83,19 @@ fail:
 
 static int list_one(void *ctx, const rg_token_rec *t)
 {
-    json_t *v = token_json(t);
-    return v ? json_array_append_new(ctx, v) : -1;
+    int take = rg_page_step(ctx, t->id, NULL);
+    return take == 1 ? rg_page_push(ctx, token_json(t)) : take;
 }
 
 void rg_api_token_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
+    rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    json_t *arr = json_array();
-    if (!arr || rg_store_token_list(srv->store, list_one, arr, &err) != 0) {
-        json_decref(arr);
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
-        rg_resp_error(resp, &err);
+    if (rg_page_parse(req, RG_PAGE_ID_ASC, &page, resp) != 0)
         return;
-    }
-    rg_resp_json(resp, 200, json_pack("{s:o}", "tokens", arr));
+    int rc = rg_store_token_list(srv->store, list_one, &page, &err);
+    rg_page_reply(&page, resp, "tokens", rc, &err);
 }
 
 typedef struct find_ctx {

@@ -2,7 +2,9 @@
 #include "artifacts.h"
 
 #include "common/crypto.h"
+#include "common/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,12 +50,40 @@ static int fsync_dir(const char *path, rg_err *err)
     return 0;
 }
 
+/* Removes DIR/.upload-* (uploads a crash left unfinished). */
+static int remove_unfinished(const char *dir, rg_err *err)
+{
+    char path[PATH_MAX];
+    unsigned removed = 0;
+    int rc = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return rg_err_set(err, RG_EIO, "open '%s': %s", dir, strerror(errno));
+    for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, ".upload-", 8) != 0)
+            continue;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof path || unlink(path) != 0)
+            rc = rg_err_set(err, RG_EIO, "cannot remove '%s/%s': %s", dir,
+                            e->d_name, strerror(errno));
+        else
+            removed++;
+    }
+    closedir(d);
+    if (removed)
+        rg_info("removed %u unfinished upload%s from '%s'", removed,
+                removed == 1 ? "" : "s", dir);
+    return rc;
+}
+
 int rg_artifacts_init(const rg_server *srv, rg_err *err)
 {
     char dir[PATH_MAX];
     int rc = artifacts_dir(srv, dir, sizeof dir, err);
     if (rc == 0)
         rc = mkdir_p1(dir, err);
+    if (rc == 0)
+        rc = remove_unfinished(dir, err);
     return rc;
 }
 

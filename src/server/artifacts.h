@@ -21,7 +21,9 @@
 
 typedef struct rg_artifact_upload rg_artifact_upload;
 
-/* Creates DATA/artifacts if needed. Returns 0 or RG_EIO. */
+/* Creates DATA/artifacts if needed and removes the temporary files of
+ * uploads that a crash left unfinished (call it only while holding the
+ * data directory's lock: datadir.h). Returns 0 or RG_EIO. */
 int rg_artifacts_init(const rg_server *srv, rg_err *err);
 
 /* Starts an upload of at most max bytes. *out is owned by the caller and

@@ -251,6 +251,16 @@ static int rebuild_one(void *ctx, const rg_event_rec *e)
     return 0;
 }
 
+int rg_canary_rebuild(rg_server *srv, const rg_rollout_rec *ro, rg_err *err)
+{
+    /* The slots of the release are this rollout's from now on: an earlier
+     * rollout's admissions and exposures do not carry over. */
+    rebuild_ctx rb = {.fleet = srv->fleet, .since_ms = ro->created_ms};
+    rg_fleet_canary_clear(srv->fleet, ro->release_id);
+    return rg_store_event_list(srv->store, ro->release_id, rebuild_one, &rb,
+                               err);
+}
+
 /* The scan's accumulation for one rollout. */
 typedef struct scan_ctx {
     const rg_rollout_rec *ro;
@@ -575,13 +585,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
         goto cleanup;
     }
     if (!st->rebuilt) {
-        /* The slots of the release are this rollout's from now on: an
-         * earlier rollout's admissions and exposures do not carry over. */
-        rebuild_ctx rb = {.fleet = srv->fleet, .since_ms = ro->created_ms};
-        rg_fleet_canary_clear(srv->fleet, ro->release_id);
-        rc = rg_store_event_list(srv->store, ro->release_id, rebuild_one, &rb,
-                                 err);
-        if (rc != 0)
+        if ((rc = rg_canary_rebuild(srv, ro, err)) != 0)
             goto cleanup;
         st->rebuilt = true;
     }

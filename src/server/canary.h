@@ -133,6 +133,14 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                       int64_t now_ms, rg_wave_counts *counts,
                       rg_health_gate_ctx *gate, rg_err *err);
 
+/* Frees the slots of ro's release and rebuilds them from the store's
+ * events received since ro was created (what the first measure of ro
+ * does). The desired state's reload calls it once for a halted or
+ * completed rollout after a restart, before any check-in is answered, so
+ * that the endpoints it admitted keep their release. Returns 0 or the
+ * store's error. */
+int rg_canary_rebuild(rg_server *srv, const rg_rollout_rec *ro, rg_err *err);
+
 /* Tick: remembers the gate's latest evaluation of rollout id (verdict,
  * reason, evidence: a JSON object, borrowed). Returns true when it should
  * be stored: the verdict or rule changed since the last stored one, or

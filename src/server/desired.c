@@ -4,6 +4,7 @@
 #include "common/json.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "model/activation.h"
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
@@ -34,6 +35,7 @@ typedef struct snapshot {
 struct rg_desired {
     rg_server *srv;
     rg_canary *canary;
+    rg_strata *strata;
     pthread_rwlock_t lock; /* guards snap (the pointer) and its reading */
     snapshot *snap;
     pthread_mutex_t reload_mu; /* one reload at a time: the last one wins */
@@ -46,7 +48,7 @@ struct rg_desired {
 static bool announcing(int state)
 {
     return state == RG_RO_PENDING || state == RG_RO_RUNNING ||
-           state == RG_RO_PAUSED;
+           state == RG_RO_PAUSED || state == RG_RO_HELD;
 }
 
 /* See desired.h: when the endpoint's bucket would enter the rollout if
@@ -64,7 +66,9 @@ static int64_t earliest_ms(const rg_rollout_rec *ro, uint32_t bucket,
     } else {
         size_t cur =
             (size_t)st->wave < p->n_waves ? (size_t)st->wave : p->n_waves - 1;
-        int64_t base = st->state == RG_RO_PAUSED ? now_ms : st->wave_started_ms;
+        int64_t base = st->state == RG_RO_PAUSED || st->state == RG_RO_HELD
+                           ? now_ms
+                           : st->wave_started_ms;
         t = base + p->waves[cur].min_bake_ms;
         first = cur + 1;
     }
@@ -289,11 +293,43 @@ cleanup:
     return 0;
 }
 
+/* Loads the strata states of snapshot s's rollouts (strata.h) and forgets
+ * those of rollouts no channel shows any more. Without a fleet (tests)
+ * there is nothing to name strata by: a no-op. */
+static int strata_sync(rg_desired *d, const snapshot *s, rg_err *err)
+{
+    rg_fleet *f = d->srv->fleet;
+    int64_t *ids = f ? malloc((s->n + 1) * sizeof *ids) : NULL;
+    size_t n = 0;
+    int rc = 0;
+    if (f && !ids)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    for (size_t i = 0; f && i < s->n && rc == 0; i++) {
+        if (!s->ch[i].has_rollout)
+            continue;
+        const rg_rollout_rec *ro = &s->ch[i].rollout;
+        ids[n++] = ro->id;
+        rc = rg_strata_restore(d->strata, d->srv->store, f, ro, err);
+        /* First sight of a rollout nothing measures before check-ins are
+         * answered: who it admitted comes back from the stored events. */
+        if (rc == 1 && (ro->status.state == RG_RO_HALTED ||
+                        ro->status.state == RG_RO_COMPLETED))
+            rc = rg_canary_rebuild(d->srv, ro, err);
+        rc = rc > 0 ? 0 : rc;
+    }
+    if (f && rc == 0)
+        rg_strata_retain(d->strata, ids, n);
+    free(ids);
+    return rc;
+}
+
 int rg_desired_reload(rg_desired *d, rg_err *err)
 {
     snapshot *s = NULL, *old;
     pthread_mutex_lock(&d->reload_mu);
     int rc = snapshot_load(d->srv->store, &s, err);
+    if (rc == 0 && (rc = strata_sync(d, s, err)) < 0)
+        snapshot_free(s);
     if (rc == 0) {
         pthread_rwlock_wrlock(&d->lock);
         old = d->snap;
@@ -318,6 +354,8 @@ int rg_desired_open(rg_server *srv, rg_desired **out, rg_err *err)
     pthread_mutex_init(&d->reload_mu, NULL);
     int rc = rg_canary_new(&d->canary, err);
     if (rc == 0)
+        rc = rg_strata_new(&d->strata, err);
+    if (rc == 0)
         rc = rg_desired_reload(d, err);
     if (rc < 0) {
         rg_desired_close(d);
@@ -333,6 +371,7 @@ void rg_desired_close(rg_desired *d)
         return;
     snapshot_free(d->snap);
     rg_canary_free(d->canary);
+    rg_strata_free(d->strata);
     pthread_rwlock_destroy(&d->lock);
     pthread_rwlock_destroy(&d->publish);
     pthread_mutex_destroy(&d->reload_mu);
@@ -420,8 +459,18 @@ static int write_entry(rg_buf *b, bool first, const char *channel,
      * that quarantined its digest applies it again (docs/agent.md). */
     if (rc == 0 && r->quarantine_lifted_ms)
         rc = rg_buf_adds(b, ",\"lift_quarantine\":true");
+    /* How it activates (model/activation.h): the agent knows how long
+     * applying -> healthy may take. */
     if (rc == 0)
-        rc = rg_buf_add(b, "}", 1);
+        rc = rg_buf_adds(b, ",\"activation\":{\"kind\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, rg_activation_name(r->activation));
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"max_s\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, r->activation_max_ms / 1000);
+    if (rc == 0)
+        rc = rg_buf_adds(b, "}}");
     return rc;
 }
 
@@ -468,6 +517,32 @@ static int write_notice(rg_buf *b, bool first, const rg_desired_channel *c,
 rg_canary *rg_desired_canary(rg_desired *d)
 {
     return d->canary;
+}
+
+rg_strata *rg_desired_strata(rg_desired *d)
+{
+    return d->strata;
+}
+
+int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                       rg_err *err)
+{
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&d->lock);
+    const snapshot *s = d->snap;
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        const rg_desired_channel *c = &s->ch[i];
+        if (!c->has_rollout || c->rollout.status.state != RG_RO_COMPLETED)
+            continue;
+        if (!*out && !(*out = malloc(s->n * sizeof **out)))
+            rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+        else
+            (*out)[(*n)++] = c->rollout;
+    }
+    pthread_rwlock_unlock(&d->lock);
+    return rc;
 }
 
 /* The mask of snapshot s's policies that match attribute profile p of f
@@ -559,6 +634,24 @@ int rg_desired_held(rg_desired *d, rg_fleet *f, int64_t channel_id,
     return rc;
 }
 
+/* Whether the check-in path may assign ro's release to one more endpoint
+ * of stratum state sst (rg_strata_get; -1 unknown: open) now: while ro
+ * runs, or after it completed; never to a halted stratum; after
+ * completion a cleared stratum without a budget, any other (open, held:
+ * no healthy evidence) within it. */
+static bool admits(rg_desired *d, const rg_rollout_rec *ro, int sst,
+                   const rg_fleet_view *v)
+{
+    int state = ro->status.state;
+    if ((state != RG_RO_RUNNING && state != RG_RO_COMPLETED) ||
+        sst == RG_STRATUM_HALTED)
+        return false;
+    if (state == RG_RO_COMPLETED && sst == RG_STRATUM_CLEARED)
+        return true;
+    return rg_canary_admit(d->canary, ro, v->stratum,
+                           rg_bucket(ro->salt, v->id), v->internal);
+}
+
 /* Applies exposure control (desired.h) to p, the pure pick of endpoint
  * (view v, in fleet f) on channel c. */
 static void control_exposure(rg_desired *d, rg_fleet *f,
@@ -567,25 +660,24 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
 {
     const rg_rollout_rec *ro = &c->rollout;
     int state = ro->status.state;
-    if (!c->has_rollout || state == RG_RO_PENDING ||
-        state == RG_RO_COMPLETED)
+    if (!c->has_rollout || state == RG_RO_PENDING)
         return;
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, ro->release_id);
-    bool assigned = rg_canary_holds(d->canary, ro, cn); /* this rollout's */
-    bool reverting = state == RG_RO_ROLLED_BACK ||
-                     (state == RG_RO_HALTED &&
-                      ro->plan.on_halt != RG_ON_HALT_PAUSE);
+    int sst = rg_strata_get(d->strata, ro->id, v->stratum);
     const rg_release_rec *prev = c->prev.id ? &c->prev : NULL;
-    if (reverting)
-        return; /* the pure pick already says previous */
+    if (!rg_rollout_keeps(&ro->plan, &ro->status,
+                          sst < 0 || sst == RG_STRATUM_HALTED)) {
+        p->release = prev; /* reverted: the previous release, no notice */
+        p->rollout_id = 0;
+        p->notice = NULL;
+        return;
+    }
     /* Admitted endpoints keep the release, those the stratified floor let
      * in from outside the rollout's share included; the floor can admit
      * one the pure pick leaves out. */
     bool inside = p->release == &c->release;
-    if (assigned ||
-        (state == RG_RO_RUNNING &&
-         rg_canary_admit(d->canary, ro, v->stratum, rg_bucket(ro->salt, v->id),
-                         v->internal) &&
+    if (rg_canary_holds(d->canary, ro, cn) ||
+        (admits(d, ro, sst, v) &&
          rg_fleet_canary_set(f, v->id, ro->release_id, RG_CN_ASSIGNED, NULL) ==
              0)) {
         p->release = &c->release;
@@ -598,7 +690,7 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
         return; /* previous, with the pure pick's notice */
     p->release = prev;
     p->rollout_id = 0;
-    if (state == RG_RO_RUNNING || state == RG_RO_PAUSED) {
+    if (announcing(state) || state == RG_RO_COMPLETED) {
         p->notice = &c->release;
         p->earliest_ms = 0;
     }

@@ -37,6 +37,7 @@
 #include "server/fleet.h"
 #include "server/policy.h"
 #include "server/server.h"
+#include "server/strata.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -111,15 +112,22 @@ int rg_desired_reload(rg_desired *d, rg_err *err);
  * "rollout"}) and its notices to notices (an array of {"channel",
  * "release","version","notes","urgency","earliest_ms","rollout"}).
  *
- * Exposure control (issue 4, canary.h), for a channel whose latest rollout
- * R is not pending and not completed: the endpoint gets R's release when
- * its fleet canary slot for it says ASSIGNED (it was admitted, or it
- * reported `applying`), except after a halt with on_halt revert or a
- * rollback (back to the previous release). While R runs, an endpoint not
+ * Exposure control (issue 4, canary.h; issue 10, strata.h), for a
+ * channel whose latest rollout R is not pending: the endpoint gets R's
+ * release when its fleet canary slot for it says ASSIGNED (it was
+ * admitted, or it reported `applying`) and R lets it keep it
+ * (rg_rollout_keeps: not after a rollback, a halt with on_halt
+ * revert_all, or a halt with revert_stratum when its stratum is halted or
+ * unknown: back to the previous release). While R runs, an endpoint not
  * assigned yet is admitted only through rg_canary_admit (inside R's share
  * or its stratum's share raised by the stratified floor, and within the
- * stratum's exposure budget); it is then marked ASSIGNED and keeps R's
- * release (also when the floor let it in from outside R's share). Without a fleet (fleet
+ * stratum's exposure budget); after R completed, an endpoint of a cleared
+ * stratum is admitted at once and one of an open stratum through
+ * rg_canary_admit (its budget: completion never exposes a stratum
+ * without healthy evidence); never one of a halted stratum, nor while R
+ * is paused, held, halted or aborted. An admitted endpoint is
+ * marked ASSIGNED and keeps R's release (also when the floor let it in
+ * from outside R's share). Without a fleet (fleet
  * NULL) the pure rg_desired_pick_for answer is used as it is, and no
  * group policy applies (they need the endpoint's attributes).
  * Returns 0 or RG_ENOMEM. */
@@ -158,6 +166,16 @@ int rg_desired_write_checkin(rg_desired *d, rg_fleet *fleet,
 
 /* The health state the orchestrator keeps (canary.h), owned by d. */
 rg_canary *rg_desired_canary(rg_desired *d);
+
+/* The rollouts' per-stratum states (strata.h), owned by d: every reload
+ * restores those of the channels' newest rollouts and forgets the rest. */
+rg_strata *rg_desired_strata(rg_desired *d);
+
+/* Copies of the channels' newest rollouts that completed (the gate keeps
+ * watching them, orchestrator.h) into *out (malloc'd, caller frees; NULL
+ * when *n is 0). Returns 0 or RG_ENOMEM. */
+int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                       rg_err *err);
 
 /* Publishing a rollout's state: an API reader never sees a state that the
  * check-in path has not adopted yet. Whoever changes a rollout's status

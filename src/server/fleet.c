@@ -1,6 +1,7 @@
 /* fleet.c - see fleet.h. */
 #include "fleet.h"
 
+#include "common/name.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -398,20 +399,6 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* channel names                                                      */
 
-static bool channel_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > RG_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* Index + 1 of channel name (interning it), or 0 when it cannot be kept. */
 static uint8_t channel_index(rg_fleet *f, const char *name)
 {
@@ -419,7 +406,7 @@ static uint8_t channel_index(rg_fleet *f, const char *name)
     for (uint32_t i = 0; i < n; i++)
         if (strcmp(f->ch_names[i], name) == 0)
             return (uint8_t)(i + 1);
-    if (!channel_name_ok(name))
+    if (!rg_channel_name_valid(name))
         return 0;
     uint8_t r = 0;
     pthread_mutex_lock(&f->ch_mu);
@@ -1160,6 +1147,20 @@ int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err)
     return 0;
 }
 
+int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release,
+                     rg_err *err)
+{
+    shard *s = NULL;
+    rg__ep *r = find_locked(f, id, &s);
+    if (!r)
+        return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
+    int found = 0;
+    for (size_t i = 0; i < RG_FLEET_OFFERED && !found; i++)
+        found = release > 0 && r->offered[i] == (uint64_t)release;
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
 /* Appends release to out[0..*n) unless it is 0, there, or out is full. */
 static void add_release(int64_t *out, size_t cap, size_t *n, uint32_t release)
 {
@@ -1181,9 +1182,6 @@ int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
         return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
     for (size_t i = 0; i < RG_FLEET_OFFERED; i++)
         add_release(out, cap, n, r->offered[i]);
-    for (size_t i = 0; i < RG_FLEET_CHANNELS; i++)
-        if (r->inst_ch[i])
-            add_release(out, cap, n, r->inst_release[i]);
     for (size_t i = 0; i < RG_FLEET_CANARY_SLOTS; i++)
         if (r->canary[i].flags & (RG_CN_ASSIGNED | RG_CN_EXPOSED))
             add_release(out, cap, n, r->canary[i].release);

@@ -244,15 +244,22 @@ int rg_fleet_token_owner(rg_fleet *f,
                          char id_out[RG_EPID_MAX + 1], rg_err *err);
 
 /* Notes that a check-in answer offered release to endpoint id: the last
- * RG_FLEET_OFFERED distinct releases offered are kept (in memory only;
- * after a restart the next check-in offers again). Returns 0, or
+ * RG_FLEET_OFFERED distinct releases offered are kept (in memory only: a
+ * cache of the store's durable offers, rg_store_offers_record, which the
+ * caller writes first). Returns 0, or
  * RG_ENOTFOUND for an unknown endpoint (RG_EINVAL for a release id that
  * no record can hold). */
 int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err);
 
-/* The releases endpoint id may download: the ones offered to it
- * (rg_fleet_offer), the ones it reports installed, and those of its canary
- * slots (assigned or exposed). Copies up to cap ids into out, *n of them,
+/* Whether release is among the last RG_FLEET_OFFERED releases offered to
+ * endpoint id (rg_fleet_offer). Returns 1, 0, or RG_ENOTFOUND for an
+ * unknown endpoint. */
+int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release,
+                     rg_err *err);
+
+/* The releases endpoint id may download as far as memory knows: the last
+ * ones offered to it (rg_fleet_offer) and those of its canary slots
+ * (assigned or exposed; what it claims installed does not count). Copies up to cap ids into out, *n of them,
  * without duplicates. Returns 0 or RG_ENOTFOUND. */
 int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
                          size_t cap, size_t *n, rg_err *err);

@@ -2,6 +2,7 @@
 #include "guard.h"
 
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "server/auth.h"
 #include "server/ratelimit.h"
@@ -14,6 +15,7 @@
 #define TICK_EVERY_MS 5000
 
 struct rg_guard {
+    rg_ratelimit *events; /* per endpoint: agent events */
     rg_ratelimit *enroll;
     rg_ratelimit *authfail;
     rg_ratelimit *audit;        /* per address: individual audit rows */
@@ -33,11 +35,14 @@ int rg_guard_new(const rg_server_config *cfg, rg_guard **out, rg_err *err)
                        : RG_GUARD_AUDIT_GLOBAL_PER_MIN;
     rg_ratelimit_opts audit = {per_addr, per_addr, cfg->rate_table};
     rg_ratelimit_opts global = {all, all, RG_RATELIMIT_WAYS};
+    rg_ratelimit_opts events = {cfg->event_burst, cfg->events_per_min,
+                                cfg->rate_table};
     int rc;
     rg_guard *g = calloc(1, sizeof *g);
     if (!g)
         return rg_err_set(err, RG_ENOMEM, "guard: out of memory");
-    if ((rc = rg_ratelimit_new(&enroll, &g->enroll, err)) != 0 ||
+    if ((rc = rg_ratelimit_new(&events, &g->events, err)) != 0 ||
+        (rc = rg_ratelimit_new(&enroll, &g->enroll, err)) != 0 ||
         (rc = rg_ratelimit_new(&fail, &g->authfail, err)) != 0 ||
         (rc = rg_ratelimit_new(&audit, &g->audit, err)) != 0 ||
         (rc = rg_ratelimit_new(&global, &g->audit_global, err)) != 0) {
@@ -52,6 +57,7 @@ void rg_guard_free(rg_guard *g)
 {
     if (!g)
         return;
+    rg_ratelimit_free(g->events);
     rg_ratelimit_free(g->enroll);
     rg_ratelimit_free(g->authfail);
     rg_ratelimit_free(g->audit);
@@ -76,6 +82,26 @@ int rg_guard_enroll(rg_server *srv, const rg_req *req, rg_resp *resp)
                           rg_clock_now(srv->clock), &retry, NULL))
         return 0;
     too_many(resp, retry, "enrollments");
+    return RG_ERATELIMIT;
+}
+
+int rg_guard_events(rg_server *srv, const char *endpoint_id, size_t n,
+                    rg_resp *resp)
+{
+    int retry = 0;
+    char key[RG_SHA256_HEX];
+    if (!srv->guard || n == 0 || !rg_ratelimit_enabled(srv->guard->events))
+        return 0;
+    /* Ids are up to 128 bytes, keys 63: the id's digest keeps them apart. */
+    rg_sha256_hex(endpoint_id, strlen(endpoint_id), key);
+    if (rg_ratelimit_take_n(srv->guard->events, key,
+                            n > UINT32_MAX ? UINT32_MAX : (uint32_t)n,
+                            rg_clock_now(srv->clock), &retry, NULL))
+        return 0;
+    rg_resp_errorf(resp, RG_ERATELIMIT, "events",
+                   "endpoint '%.128s' sent too many events; retry in %d s",
+                   endpoint_id, retry);
+    resp->retry_after_s = retry;
     return RG_ERATELIMIT;
 }
 

@@ -3,8 +3,8 @@
  * enrollment and on failed authentication, and the audit of failed
  * authentications.
  *
- * Three token-bucket tables (ratelimit.h), all keyed by the client
- * address:
+ * Token-bucket tables (ratelimit.h), keyed by the client address
+ * (events: by endpoint):
  *   - enroll:   every POST /v1/agent/enroll takes a token first; an empty
  *               bucket answers 429 before any work is done;
  *   - authfail: every failed authentication (admin bearer token, endpoint
@@ -53,6 +53,15 @@ void rg_guard_free(rg_guard *g);
 /* Takes an enrollment token for req's address. Returns 0, or
  * RG_ERATELIMIT after filling resp with the 429. */
 int rg_guard_enroll(rg_server *srv, const rg_req *req, rg_resp *resp);
+
+/* Takes n event tokens (one per event of an authenticated check-in) from
+ * endpoint_id's bucket: cfg.event_burst, refilled at cfg.events_per_min
+ * (the table is keyed by the id's SHA-256, rate_table entries). Returns
+ * 0, or RG_ERATELIMIT after filling resp with the 429 (field "events",
+ * Retry-After): nothing of that check-in is recorded, and the agent
+ * retries later. A check-in without events is never limited. */
+int rg_guard_events(rg_server *srv, const char *endpoint_id, size_t n,
+                    rg_resp *resp);
 
 /* A failed authentication of req: err is the 401/403 to answer, reason a
  * short static text for the audit ("unknown token"), target what the

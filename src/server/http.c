@@ -2,14 +2,17 @@
  *
  * One exchange per request, created on the access handler's first call
  * (headers in). Responses are queued on a later call, never the first one,
- * unless the request must be cut short (its declared body is over the cap):
- * libmicrohttpd treats a response queued on the first call as "early" and
- * closes the connection after it, which would cost every client its
- * keep-alive. */
+ * unless the request must be cut short (its declared body is over the cap,
+ * it is refused and its body has no declared length, or its framing is
+ * ambiguous): libmicrohttpd treats a response queued on the first call as
+ * "early" and closes the connection after it, which would cost every client
+ * its keep-alive. */
 #include "http.h"
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "server/conns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +32,18 @@ struct rg_http {
     struct MHD_Daemon *daemon;
     rg_http_app app;
     unsigned port;
+    rg_conns *conns; /* request deadlines of the live connections */
+    /* libmicrohttpd's messages in the current window (on_log) */
+    _Atomic int64_t log_window_ms;
+    _Atomic uint64_t log_shown, log_hidden;
 };
 
 typedef struct exchange {
     rg_req req;
     rg_resp resp;
     struct MHD_Connection *mc;
+    rg_http *h;
+    rg_conn *conn; /* its connection's deadlines (NULL: not timed) */
     rg_body_sink sink;
     bool has_sink;
     uint64_t received; /* body bytes seen so far */
@@ -272,6 +282,7 @@ static enum MHD_Result queue(exchange *x)
 {
     rg_resp *resp = &x->resp;
     struct MHD_Response *r = NULL;
+    rg_conns_answering(x->h->conns, x->conn);
     if (resp->status == 0)
         rg_resp_errorf(resp, RG_EINTERNAL, NULL, "handler sent no response");
     if (resp->fd >= 0) {
@@ -309,6 +320,52 @@ static enum MHD_Result queue(exchange *x)
 }
 
 /* --- the access handler --------------------------------------------- */
+
+/* Counts the Content-Length headers of a request and whether their values
+ * differ. */
+typedef struct length_headers {
+    unsigned n;
+    bool differ;
+    const char *first;
+} length_headers;
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+    length_headers *lh = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (!value)
+        value = "";
+    if (lh->n++ == 0)
+        lh->first = value;
+    else if (strcmp(lh->first, value) != 0)
+        lh->differ = true;
+    return MHD_YES;
+}
+
+/* The request's framing is ambiguous (RFC 9112 6.1, 6.3): Content-Length
+ * headers that disagree, or Content-Length beside Transfer-Encoding. Such
+ * a request is answered 400 and its connection closed: a proxy in front
+ * may have framed it otherwise (request smuggling). Fills resp then. */
+static bool framing_invalid(struct MHD_Connection *mc, rg_resp *resp)
+{
+    length_headers lh = {0};
+    MHD_get_connection_values(mc, MHD_HEADER_KIND, count_length, &lh);
+    if (lh.differ) {
+        rg_resp_errorf(resp, RG_EINVAL, "Content-Length",
+                       "conflicting Content-Length headers");
+        return true;
+    }
+    if (lh.n > 0 && MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+                                                "Transfer-Encoding")) {
+        rg_resp_errorf(resp, RG_EINVAL, "Content-Length",
+                       "Content-Length and Transfer-Encoding together");
+        return true;
+    }
+    return false;
+}
 
 /* Declared body length: 0 none, UINT64_MAX unknown (chunked). */
 static uint64_t declared_length(struct MHD_Connection *mc)
@@ -362,6 +419,11 @@ static exchange *exchange_new(rg_http *h, struct MHD_Connection *mc,
     if (!x)
         return NULL;
     x->mc = mc;
+    x->h = h;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    x->conn = ci ? ci->socket_context : NULL;
+    rg_conns_headers_in(h->conns, x->conn);
     x->req.method = method;
     x->req.path = url;
     x->req.conn = mc;
@@ -386,18 +448,21 @@ static void too_large(exchange *x)
  * answer is already decided. libmicrohttpd accepts no response while a body
  * is arriving, so a body of unknown length that overflows its cap is
  * answered (413) when it ends; the bin takes at most RG_HTTP_JSON_MAX bytes
- * past the cap. Returns false when even that is exceeded: the connection is
- * then dropped without an answer. */
+ * past the cap (or, for a request refused before its body, RG_HTTP_JSON_MAX
+ * in all). Returns false when even that is exceeded: the connection is then
+ * dropped without an answer. */
 static bool take_body(exchange *x, const char *data, size_t n)
 {
     if (n > x->limit - x->received) {
-        if (x->resp.status == 0)
-            too_large(x);
+        if (x->resp.status != 0)
+            return false; /* refused and past its discard budget */
+        too_large(x);
         x->limit = x->received + RG_HTTP_JSON_MAX;
-        if (x->limit < x->received || n > x->limit - x->received)
+        if (n > RG_HTTP_JSON_MAX)
             return false;
     }
     x->received += n;
+    rg_conns_body(x->conn, n);
     if (x->resp.status != 0)
         return true; /* discarded */
     rg_err err;
@@ -424,7 +489,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc,
         if (!x)
             return MHD_NO;
         *con_cls = x;
+        if (framing_invalid(mc, &x->resp))
+            return queue(x); /* early: closes the connection */
         uint64_t declared = declared_length(mc);
+        if (declared == UINT64_MAX && x->resp.status != 0)
+            return queue(x); /* refused, body of unknown length: never read */
         if (declared != UINT64_MAX && declared > x->limit) {
             /* Cut short now: the body is never read. */
             if (x->resp.status == 0)
@@ -447,6 +516,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc,
         *upload_data_size = 0;
         return go_on ? MHD_YES : MHD_NO;
     }
+    rg_conns_answering(h->conns, x->conn); /* the handler is not timed */
     if (x->resp.status == 0)
         h->app.handle(h->app.ctx, &x->req, &x->resp);
     return queue(x);
@@ -459,6 +529,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     exchange *x = *con_cls;
     if (!x)
         return;
+    rg_conns_waiting(h->conns, x->conn); /* for the next request, if any */
     h->app.end(h->app.ctx, &x->req);
     if (x->has_sink && x->sink.release)
         x->sink.release(x->sink.ctx);
@@ -468,8 +539,46 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Connections opened and closed: tracked for their request deadlines. */
+static void on_connection(void *cls, struct MHD_Connection *mc,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    rg_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        rg_conns_remove(h->conns, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci ? rg_conns_add(h->conns, ci->connect_fd) : NULL;
+}
+
+/* libmicrohttpd logs every connection it refuses or loses: at most
+ * LOG_BURST of its lines per LOG_WINDOW_MS, then a count of those not
+ * shown, so a flood of connections cannot flood the log. */
+#define LOG_BURST 20
+#define LOG_WINDOW_MS 10000
+
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
+    rg_http *h = cls;
+    int64_t now = rg_monotonic_ms();
+    int64_t start = atomic_load(&h->log_window_ms);
+    if (now - start >= LOG_WINDOW_MS &&
+        atomic_compare_exchange_strong(&h->log_window_ms, &start, now)) {
+        uint64_t hidden = atomic_exchange(&h->log_hidden, 0);
+        atomic_store(&h->log_shown, 0);
+        if (hidden)
+            rg_warn("http: %llu more messages of libmicrohttpd in the last "
+                    "%d s not shown (refused or broken connections)",
+                    (unsigned long long)hidden, LOG_WINDOW_MS / 1000);
+    }
+    if (atomic_fetch_add(&h->log_shown, 1) >= LOG_BURST) {
+        atomic_fetch_add(&h->log_hidden, 1);
+        return;
+    }
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
@@ -543,6 +652,20 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
     if (!h)
         return rg_err_set(err, RG_ENOMEM, "http: out of memory");
     h->app = *app;
+    unsigned max_conn = opts->max_connections ? opts->max_connections : 4096;
+    rg_conns_opts co = {
+        .header_ms = 1000 * (int64_t)(opts->header_timeout_s
+                                          ? opts->header_timeout_s
+                                          : RG_HTTP_HEADER_TIMEOUT_S),
+        .min_rate = opts->min_body_rate ? opts->min_body_rate
+                                        : RG_HTTP_MIN_BODY_RATE,
+        .waiting_cap = max_conn - max_conn / 8};
+    if (co.waiting_cap == 0)
+        co.waiting_cap = 1;
+    if (rg_conns_new(&co, &h->conns, err) != 0) {
+        free(h);
+        return err->code;
+    }
     unsigned threads = opts->threads ? opts->threads : 1;
     unsigned flags =
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
@@ -550,7 +673,7 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         flags |= MHD_USE_IPv6;
     if (tls)
         flags |= MHD_USE_TLS;
-    struct MHD_OptionItem o[12];
+    struct MHD_OptionItem o[16];
     size_t n = 0;
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
                                      (intptr_t)on_log, h};
@@ -558,9 +681,13 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
     if (threads > 1)
         o[n++] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
-    o[n++] = (struct MHD_OptionItem){
-        MHD_OPTION_CONNECTION_LIMIT,
-        opts->max_connections ? opts->max_connections : 4096, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, max_conn,
+                                     NULL};
+    if (opts->max_per_address)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         opts->max_per_address, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                     (intptr_t)on_connection, h};
     o[n++] = (struct MHD_OptionItem){
         MHD_OPTION_CONNECTION_TIMEOUT,
         opts->conn_timeout_s ? opts->conn_timeout_s : 30, NULL};
@@ -578,6 +705,7 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
                                  MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!h->daemon) {
+        rg_conns_free(h->conns);
         free(h);
         return rg_err_set(err, RG_EIO, "http: cannot listen on '%s'%s: %s",
                           opts->listen,
@@ -601,6 +729,7 @@ void rg_http_stop(rg_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->daemon);
+    MHD_stop_daemon(h->daemon); /* every connection removed from conns */
+    rg_conns_free(h->conns);
     free(h);
 }

@@ -5,7 +5,8 @@
  * libmicrohttpd with epoll and a thread per core, keeps connections alive,
  * caps request bodies (JSON routes at RG_HTTP_JSON_MAX, artifact uploads at
  * the configured artifact maximum, streamed to a sink instead of memory),
- * limits connections and idles out slow clients.
+ * limits connections (in all and per address), idles out slow clients and
+ * cuts those that do not send a whole request in time (conns.h).
  *
  * Handlers see an rg_req and fill an rg_resp. Both live for one request;
  * the adapter frees whatever the response holds after sending it.
@@ -22,6 +23,8 @@
 
 #define RG_HTTP_JSON_MAX (1u << 20) /* 1 MiB: JSON request bodies */
 #define RG_HTTP_MAX_PARAMS 4
+#define RG_HTTP_HEADER_TIMEOUT_S 10   /* default request header deadline */
+#define RG_HTTP_MIN_BODY_RATE 16384   /* default bytes/s of a request body */
 
 typedef struct rg_req {
     const char *method;        /* "GET", "POST", "PUT", "DELETE", ... */
@@ -119,6 +122,13 @@ typedef struct rg_http_opts {
     unsigned threads;          /* worker threads (epoll each); 0: 1 */
     unsigned max_connections;  /* 0: 4096 */
     unsigned conn_timeout_s;   /* idle timeout; 0: 30 */
+    unsigned max_per_address;  /* connections from one address; 0: any */
+    unsigned header_timeout_s; /* each request's headers within this of the
+                                  connection opening or the previous
+                                  answer, and the grace of its body (see
+                                  conns.h); 0: RG_HTTP_HEADER_TIMEOUT_S */
+    uint64_t min_body_rate;    /* bytes/s a body must keep on average after
+                                  that grace; 0: RG_HTTP_MIN_BODY_RATE */
 } rg_http_opts;
 
 typedef struct rg_http rg_http;

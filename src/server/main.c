@@ -5,7 +5,10 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "server/admin_token.h"
+#include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/datadir.h"
 #include "server/http.h"
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
@@ -24,11 +27,14 @@
 
 static const char usage[] =
     "usage: rollgated init --data DIR\n"
+    "       rollgated admin-token --data DIR [--name NAME]\n"
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
     "\n"
     "  init                 create DIR (mode 0700), its database and an admin\n"
     "                       token named \"admin\", printed alone on the last "
     "line\n"
+    "  admin-token          offline recovery: add a non-expiring admin token\n"
+    "                       to DIR while no rollgated serves it (--help)\n"
     "  --data DIR           data directory (database, artifacts); required\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
@@ -40,6 +46,12 @@ static const char usage[] =
     "  --flush-ms MS        fleet persistence period (default 2000)\n"
     "  --max-connections N  concurrent connections (default 4096)\n"
     "  --timeout S          idle connection timeout (default 30)\n"
+    "  --max-per-address N  concurrent connections from one client address\n"
+    "                       (default 256; 0: no limit)\n"
+    "  --header-timeout S   each request's headers must arrive within S of\n"
+    "                       the connection opening or the previous answer;\n"
+    "                       its body then gets S more (default 10)\n"
+    "  --min-body-rate B    ... plus one second per B bytes (default 16384)\n"
     "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain)\n"
     "  --tls-key FILE       ... and this PEM private key (docs/tls.md)\n"
     "  --enroll-burst N     enrollments per address in a burst (default 1000;\n"
@@ -52,7 +64,15 @@ static const char usage[] =
     "                       after the burst (default 30)\n"
     "  --auth-audit-per-min N  failed authentications audited one by one per\n"
     "                       address and minute, the rest summarised (default 10)\n"
-    "  --rate-table N       addresses each limiter tracks (default 16384)\n"
+    "  --event-burst N      agent events per endpoint in a burst before 429\n"
+    "                       (default 256; 0: no limit)\n"
+    "  --events-per-min N   agent events per endpoint and minute after the\n"
+    "                       burst (default 120)\n"
+    "  --event-retention S  seconds agent events of releases without an active\n"
+    "                       rollout are kept (default 7776000: 90 days; 0:\n"
+    "                       forever)\n"
+    "  --rate-table N       addresses (endpoints) each limiter tracks (default\n"
+    "                       16384)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
     "  --version            print the version\n"
     "  --help               print this help\n";
@@ -92,6 +112,9 @@ static bool flag_known(const char *f)
                                         "--flush-ms",
                                         "--max-connections",
                                         "--timeout",
+                                        "--max-per-address",
+                                        "--header-timeout",
+                                        "--min-body-rate",
                                         "--log-level",
                                         "--tls-cert",
                                         "--tls-key",
@@ -100,6 +123,9 @@ static bool flag_known(const char *f)
                                         "--auth-fail-burst",
                                         "--auth-fail-per-min",
                                         "--auth-audit-per-min",
+                                        "--event-burst",
+                                        "--events-per-min",
+                                        "--event-retention",
                                         "--rate-table",
                                         NULL};
     for (size_t i = 0; flags[i]; i++)
@@ -197,6 +223,23 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
                 return fail("--timeout: expected seconds (1..86400), got '%s'",
                             v);
             cfg->conn_timeout_s = (unsigned)n;
+        } else if (strcmp(f, "--max-per-address") == 0) {
+            if (parse_uint(v, 0, 1000000, &n) != 0)
+                return fail("--max-per-address: expected 0..1000000, got '%s'",
+                            v);
+            cfg->max_per_address = (unsigned)n;
+        } else if (strcmp(f, "--header-timeout") == 0) {
+            if (parse_uint(v, 1, 3600, &n) != 0)
+                return fail(
+                    "--header-timeout: expected seconds (1..3600), got '%s'",
+                    v);
+            cfg->header_timeout_s = (unsigned)n;
+        } else if (strcmp(f, "--min-body-rate") == 0) {
+            if (parse_uint(v, 1, 1ull << 40, &n) != 0)
+                return fail("--min-body-rate: expected bytes/s (1..2^40), got "
+                            "'%s'",
+                            v);
+            cfg->min_body_rate = n;
         } else if (strcmp(f, "--tls-cert") == 0 ||
                    strcmp(f, "--tls-key") == 0) {
             char *dst = f[6] == 'c' ? cfg->tls_cert : cfg->tls_key;
@@ -220,6 +263,16 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
                 cfg->auth_fail_per_min = (unsigned)n;
             else
                 cfg->auth_audit_per_min = (unsigned)n;
+        } else if (strcmp(f, "--event-burst") == 0 ||
+                   strcmp(f, "--events-per-min") == 0) {
+            bool burst = strcmp(f, "--event-burst") == 0;
+            if (parse_uint(v, burst ? 0 : 1, 1000000, &n) != 0)
+                return fail("event limit: expected 0..1000000, got '%s'", v);
+            *(burst ? &cfg->event_burst : &cfg->events_per_min) = (unsigned)n;
+        } else if (strcmp(f, "--event-retention") == 0) {
+            if (parse_uint(v, 0, UINT32_MAX, &n) != 0)
+                return fail("--event-retention: expected seconds, got '%s'", v);
+            cfg->event_retention_s = (unsigned)n;
         } else if (strcmp(f, "--rate-table") == 0) {
             if (parse_uint(v, 8, 1u << 24, &n) != 0)
                 return fail("--rate-table: expected 8..16777216, got '%s'", v);
@@ -246,9 +299,9 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
 static int cmd_init(const rg_server_config *cfg)
 {
     char db[PATH_MAX], secret[RG_HASH_HEX];
+    rg_server dir = {.cfg = *cfg}; /* for the artifacts directory */
+    rg_datadir_lock *lock = NULL;
     rg_store *store = NULL;
-    rg_token_rec t;
-    rg_audit_rec audit;
     rg_err err;
     int status = 1;
     rg_err_clear(&err);
@@ -256,39 +309,34 @@ static int cmd_init(const rg_server_config *cfg)
         goto cleanup;
     if (make_dirs(cfg->data_dir, &err) != 0)
         goto cleanup;
+    if (rg_datadir_lock_take(cfg->data_dir, &lock, &err) != 0)
+        goto cleanup;
     if (access(db, F_OK) == 0) {
         rg_err_set(&err, RG_ECONFLICT,
                    "'%s' already has a database; refusing to init it again",
                    cfg->data_dir);
         goto cleanup;
     }
-    if (rg_store_open(db, &store, &err) != 0)
+    if (rg_store_open(db, &store, &err) != 0 ||
+        rg_artifacts_init(&dir, &err) != 0) {
+        rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
+    }
     printf("created data directory %s\n", cfg->data_dir);
     printf("created database %s (schema version %d)\n", db,
            rg_store_schema_version(store));
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "admin");
-    snprintf(t.role, sizeof t.role, "admin");
-    snprintf(t.created_by, sizeof t.created_by, "system");
-    rg_auth_token_new(secret, t.hash);
-    memset(&audit, 0, sizeof audit);
-    audit.at_ms = rg_clock_now(rg_clock_system());
-    t.created_ms = audit.at_ms;
-    snprintf(audit.actor, sizeof audit.actor, "system");
-    snprintf(audit.role, sizeof audit.role, "system");
-    snprintf(audit.action, sizeof audit.action, "token.create");
-    snprintf(audit.target, sizeof audit.target, "token:admin");
-    snprintf(audit.reason, sizeof audit.reason, "rollgated init");
-    snprintf(audit.detail, sizeof audit.detail, "{\"role\":\"admin\"}");
-    if (rg_store_token_create(store, &t, &audit, &err) != 0)
+    if (rg_admin_token_issue(store, "admin", "rollgated init", secret, &err) !=
+        0) {
+        rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
+    }
     printf("created admin token \"admin\" (shown once; keep it secret):\n");
     printf("%s\n", secret);
     fflush(stdout);
     status = 0;
 cleanup:
     rg_store_close(store);
+    rg_datadir_unlock(lock);
     if (status != 0)
         fprintf(stderr, "rollgated: init: %s\n", err.msg);
     return status;
@@ -359,7 +407,10 @@ static int serve(rg_server_config *cfg)
                          .tls_key_pem = key,
                          .threads = cfg->threads,
                          .max_connections = cfg->max_connections,
-                         .conn_timeout_s = cfg->conn_timeout_s};
+                         .conn_timeout_s = cfg->conn_timeout_s,
+                         .max_per_address = cfg->max_per_address,
+                         .header_timeout_s = cfg->header_timeout_s,
+                         .min_body_rate = cfg->min_body_rate};
     if (rg_http_start(&opts, &app, &http, &err) != 0)
         goto cleanup;
     rg_info("listening on %s (port %u, %s, %u threads, data %s)", cfg->listen,
@@ -398,6 +449,8 @@ int main(int argc, char **argv)
      * back free tops above 1 MiB. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+    if (argc > 1 && strcmp(argv[1], "admin-token") == 0)
+        return rg_admin_token_main(argc - 1, argv + 1);
     rg_server_config_defaults(&cfg);
     bool init = argc > 1 && strcmp(argv[1], "init") == 0;
     int rc = parse_flags(argc, argv, init ? 2 : 1, &cfg, &log_level);

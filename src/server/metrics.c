@@ -6,6 +6,7 @@
 #include "model/rollout.h"
 #include "server/fleet.h"
 #include "server/orchestrator.h"
+#include "server/retention.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,19 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       (unsigned long long)as.events[i]);
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
+    rg_buf_printf(&b, "# HELP rollgate_events_refused_total Agent events "
+                      "acknowledged and dropped: their release was never "
+                      "offered to the endpoint, or is unknown.\n"
+                      "# TYPE rollgate_events_refused_total counter\n"
+                      "rollgate_events_refused_total{reason=\"not_offered\"} "
+                      "%llu\n"
+                      "rollgate_events_refused_total{reason=\"unknown_"
+                      "release\"} %llu\n",
+                  (unsigned long long)as.events_not_offered,
+                  (unsigned long long)as.events_unknown_release);
+    metric(&b, "rollgate_events_pruned_total", "counter",
+           "Agent events deleted by retention (--event-retention).",
+           rg_retention_pruned());
     metric(&b, "rollgate_artifact_downloads_total", "counter",
            "Artifact downloads by agents.", as.artifact_downloads);
     rg_buf_printf(&b, "# HELP rollgate_rollouts Rollouts by state.\n"

@@ -9,6 +9,7 @@
 #include "server/canary.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/retention.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,23 +43,25 @@ void rg_orchestrator_stats_get(rg_orchestrator_stats *out)
 
 typedef struct target_ctx {
     const rg_rollout_rec *r;
+    rg_strata *strata;
     uint64_t targeted;
 } target_ctx;
 
-/* Endpoints the desired state gives r's release now (desired.c): all of
- * them once completed, none after a revert, otherwise those admitted
- * (canary slot ASSIGNED: inside the share or the stratified floor). */
+/* Endpoints the desired state gives r's release now (desired.c): those
+ * admitted (canary slot ASSIGNED: inside the share, the stratified floor
+ * or a completed rollout's cleared strata) that r lets keep it
+ * (rg_rollout_keeps, their stratum's state from strata.h). */
 static int count_target(void *ctx, const rg_fleet_view *v)
 {
     target_ctx *t = ctx;
     const rg_rollout_rec *r = t->r;
-    int state = r->status.state;
-    if (state == RG_RO_ROLLED_BACK ||
-        (state == RG_RO_HALTED && r->plan.on_halt != RG_ON_HALT_PAUSE))
-        return 0;
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, r->release_id);
-    if (state == RG_RO_COMPLETED || (cn && (cn->flags & RG_CN_ASSIGNED)))
-        t->targeted++;
+    if (!cn || !(cn->flags & RG_CN_ASSIGNED))
+        return 0;
+    int sst = rg_strata_get(t->strata, r->id, v->stratum);
+    t->targeted +=
+        rg_rollout_keeps(&r->plan, &r->status,
+                         sst < 0 || sst == RG_STRATUM_HALTED);
     return 0;
 }
 
@@ -70,7 +73,9 @@ int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
     int rc = rg_store_event_counts(srv->store, r->release_id, &ev, err);
     if (rc < 0)
         return rc;
-    target_ctx t = {.r = r, .targeted = 0};
+    target_ctx t = {.r = r,
+                    .strata = rg_desired_strata(srv->desired),
+                    .targeted = 0};
     rg_fleet_scan(srv->fleet, count_target, &t);
     out->fleet = rg_fleet_size(srv->fleet);
     out->targeted = t.targeted;
@@ -114,24 +119,26 @@ static const char *audit_action(const rg_transition *tr)
         return "rollout.complete";
     case RG_RO_HALTED:
         return "rollout.halt";
-    case RG_RO_PAUSED:
+    case RG_RO_HELD:
         return "rollout.hold";
     default:
         return "rollout.advance";
     }
 }
 
-/* The decision's evidence: the counts and the gate's result. Returns a
- * malloc'd JSON string or NULL. */
-static char *evidence_text(const rg_wave_counts *c, const rg_gate_result *g)
+/* The decision's evidence: the counts, the gate's result and the strata
+ * states (strata.h; state borrowed). Returns a malloc'd JSON string or
+ * NULL. */
+static char *evidence_text(const rg_wave_counts *c, const rg_gate_result *g,
+                           json_t *state)
 {
     json_t *o = json_pack(
-        "{s:{s:I,s:I,s:I,s:I,s:I,s:I}, s:{s:s,s:s,s:O?}}", "counts", "fleet",
-        (json_int_t)c->fleet, "targeted", (json_int_t)c->targeted, "exposed",
-        (json_int_t)c->exposed, "healthy", (json_int_t)c->healthy, "failed",
-        (json_int_t)c->failed, "silent", (json_int_t)c->silent, "gate",
-        "verdict", rg_verdict_name(g->verdict), "reason", g->reason, "evidence",
-        g->evidence);
+        "{s:{s:I,s:I,s:I,s:I,s:I,s:I}, s:{s:s,s:s,s:O?}, s:O?}", "counts",
+        "fleet", (json_int_t)c->fleet, "targeted", (json_int_t)c->targeted,
+        "exposed", (json_int_t)c->exposed, "healthy", (json_int_t)c->healthy,
+        "failed", (json_int_t)c->failed, "silent", (json_int_t)c->silent,
+        "gate", "verdict", rg_verdict_name(g->verdict), "reason", g->reason,
+        "evidence", g->evidence, "strata_state", state);
     char *s = o ? rg_json_dump(o) : NULL;
     json_decref(o);
     return s;
@@ -153,12 +160,22 @@ static int store_evaluation(rg_server *srv, const rg_rollout_rec *r,
                                     "orchestrator", evidence, err);
 }
 
-/* Ticks one running rollout. Returns 1 when it moved, 0 when not, or a
+/* A step of the state machine: rg_rollout_tick or rg_rollout_watch. */
+typedef int (*step_fn)(const rg_plan *, const rg_rollout_status *,
+                       const rg_wave_counts *, rg_gate_fn, void *, int64_t,
+                       rg_rollout_status *, rg_transition *, rg_gate_result *,
+                       rg_err *);
+
+/* Ticks one rollout with step (running: rg_rollout_tick; held or
+ * completed: rg_rollout_watch). Returns 1 when it moved, 0 when not, or a
  * negative rg_code. */
-static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
+static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
+                    rg_err *err)
 {
     int rc;
     char *evidence = NULL;
+    json_t *state = NULL;
+    rg_strata *strata = rg_desired_strata(srv->desired);
     rg_wave_counts counts;
     rg_health_gate_ctx hctx;
     rg_rollout_status next;
@@ -169,11 +186,15 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     int64_t now = rg_clock_now(srv->clock);
     if ((rc = rg_canary_measure(cn, srv, r, now, &counts, &hctx, err)) < 0)
         return rc;
-    rc = rg_rollout_tick(&r->plan, &r->status, &counts, rg_health_gate, &hctx,
-                         now, &next, &tr, &gate, err);
+    rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now,
+              &next, &tr, &gate, err);
     if (rc < 0)
         goto cleanup;
-    evidence = evidence_text(&counts, &gate);
+    bool strata_moved = rg_strata_update(strata, srv->fleet, r->id,
+                                         gate.evidence,
+                                         rc == 1 && next.state == RG_RO_HALTED);
+    state = rg_strata_json(strata, srv->fleet, r->id);
+    evidence = state ? evidence_text(&counts, &gate, state) : NULL;
     if (!evidence) {
         rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
                         (long long)r->id);
@@ -181,7 +202,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     }
     if (rc == 0) {
         json_t *ev = json_loads(evidence, 0, NULL);
-        bool store = rg_canary_note(cn, r->id, &gate, ev, now, false);
+        bool store = rg_canary_note(cn, r->id, &gate, ev, now, false) ||
+                     strata_moved;
         json_decref(ev);
         if (store && (rc = store_evaluation(srv, r, &gate, evidence, now,
                                             err)) == 0)
@@ -227,7 +249,37 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, rg_err *err)
     rc = 1;
 cleanup:
     rg_gate_result_release(&gate);
+    json_decref(state);
     free(evidence);
+    return rc;
+}
+
+/* Ticks the completed rollouts the gate still watches: those with a
+ * stratum not cleared yet (strata.h). Appends every id of w to ids (room
+ * for n more at *n_ids). Returns 0 or the first error (err may be NULL). */
+static int watch_completed(rg_server *srv, const rg_rollout_rec *w, size_t n,
+                           int64_t *ids, size_t *n_ids, rg_err *err)
+{
+    int rc = 0;
+    rg_strata *strata = rg_desired_strata(srv->desired);
+    for (size_t i = 0; i < n; i++) {
+        ids[(*n_ids)++] = w[i].id;
+        if (rg_strata_settled(strata, srv->fleet, w[i].id))
+            continue;
+        rg_err e1;
+        rg_err_clear(&e1);
+        int r1 = tick_one(srv, &w[i], rg_rollout_watch, &e1);
+        if (r1 < 0) {
+            atomic_fetch_add(&st_errors, 1);
+            rg_warn("rollout %lld: watch failed: %s", (long long)w[i].id,
+                    e1.msg);
+            if (rc == 0) {
+                rc = r1;
+                if (err)
+                    *err = e1;
+            }
+        }
+    }
     return rc;
 }
 
@@ -236,26 +288,33 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
     int rc = 0;
     active_list l = {0};
     int64_t *ids = NULL;
-    size_t n_ids = 0;
+    size_t n_ids = 0, n_watch = 0;
+    rg_rollout_rec *watch = NULL;
     pthread_mutex_lock(&tick_mu);
     atomic_fetch_add(&st_ticks, 1);
     rc = rg_store_rollout_list(srv->store, true, collect_active, &l, err);
     if (l.oom)
         rc = rg_err_set(err, RG_ENOMEM, "out of memory listing rollouts");
+    if (rc == 0)
+        rc = rg_desired_watched(srv->desired, &watch, &n_watch, err);
     if (rc < 0)
         goto cleanup;
-    ids = malloc((l.n + 1) * sizeof *ids);
+    ids = malloc((l.n + n_watch + 1) * sizeof *ids);
     if (!ids) {
         rc = rg_err_set(err, RG_ENOMEM, "out of memory ticking rollouts");
         goto cleanup;
     }
     for (size_t i = 0; i < l.n; i++) {
         ids[n_ids++] = l.v[i].id;
-        if (l.v[i].status.state != RG_RO_RUNNING)
+        int st = l.v[i].status.state;
+        if (st != RG_RO_RUNNING && st != RG_RO_HELD)
             continue;
         rg_err e1;
         rg_err_clear(&e1);
-        int r1 = tick_one(srv, &l.v[i], &e1);
+        int r1 = tick_one(srv, &l.v[i],
+                          st == RG_RO_RUNNING ? rg_rollout_tick
+                                              : rg_rollout_watch,
+                          &e1);
         if (r1 < 0) {
             atomic_fetch_add(&st_errors, 1);
             rg_warn("rollout %lld: tick failed: %s", (long long)l.v[i].id,
@@ -267,11 +326,19 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
             }
         }
     }
-    /* Paused rollouts keep their state; final ones are forgotten. */
+    {
+        int r2 = watch_completed(srv, watch, n_watch, ids, &n_ids,
+                                 rc == 0 ? err : NULL);
+        if (rc == 0)
+            rc = r2;
+    }
+    /* Paused rollouts keep their state; so do watched completed ones;
+     * other final ones are forgotten. */
     rg_canary_retain(rg_desired_canary(srv->desired), ids, n_ids);
 cleanup:
     pthread_mutex_unlock(&tick_mu);
     free(l.v);
+    free(watch);
     free(ids);
     return rc;
 }
@@ -325,6 +392,7 @@ static void *flush_main(void *arg)
         rg_err_clear(&err);
         if (rg_fleet_flush(srv->fleet, &err) < 0)
             rg_warn("fleet flush: %s", err.msg);
+        rg_retention_run(srv, rg_clock_now(srv->clock));
         pthread_mutex_lock(&orch.mu);
     }
     pthread_mutex_unlock(&orch.mu);

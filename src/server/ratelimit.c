@@ -96,6 +96,12 @@ static slot *slot_for(rg_ratelimit *rl, const char *k, size_t n, int64_t now)
 bool rg_ratelimit_take(rg_ratelimit *rl, const char *key, int64_t now_ms,
                        int *retry_after_s, uint64_t *denied)
 {
+    return rg_ratelimit_take_n(rl, key, 1, now_ms, retry_after_s, denied);
+}
+
+bool rg_ratelimit_take_n(rg_ratelimit *rl, const char *key, uint32_t cost,
+                         int64_t now_ms, int *retry_after_s, uint64_t *denied)
+{
     if (denied)
         *denied = 0;
     if (!rg_ratelimit_enabled(rl))
@@ -112,9 +118,10 @@ bool rg_ratelimit_take(rg_ratelimit *rl, const char *key, int64_t now_ms,
         s->refill_ms = now_ms;
     }
     s->used_ms = now_ms;
-    ok = s->tokens >= 1.0;
+    double need = cost > rl->o.burst ? rl->o.burst : cost;
+    ok = s->tokens >= need;
     if (ok) {
-        s->tokens -= 1.0;
+        s->tokens -= need;
         if (denied)
             *denied = s->denied;
         s->denied = 0;
@@ -122,7 +129,7 @@ bool rg_ratelimit_take(rg_ratelimit *rl, const char *key, int64_t now_ms,
         s->denied++;
         s->denied_ms = now_ms;
         if (retry_after_s) {
-            double wait_ms = (1.0 - s->tokens) * MS_PER_MIN / rl->o.per_min;
+            double wait_ms = (need - s->tokens) * MS_PER_MIN / rl->o.per_min;
             int secs = (int)((wait_ms + 999.0) / 1000.0);
             *retry_after_s = secs < 1 ? 1 : secs;
         }

@@ -60,6 +60,11 @@ bool rg_ratelimit_enabled(const rg_ratelimit *rl);
 bool rg_ratelimit_take(rg_ratelimit *rl, const char *key, int64_t now_ms,
                        int *retry_after_s, uint64_t *denied);
 
+/* Like rg_ratelimit_take for cost tokens at once (a cost above the burst
+ * takes the whole burst): all of them or none. */
+bool rg_ratelimit_take_n(rg_ratelimit *rl, const char *key, uint32_t cost,
+                         int64_t now_ms, int *retry_after_s, uint64_t *denied);
+
 /* Calls fn(ctx, key, denied) for every slot whose refusals were counted
  * and whose last refusal is at least idle_ms old at now_ms, and for the
  * denials lost to eviction (key "*"), clearing those counts. fn runs with

@@ -34,6 +34,8 @@ static const rg_route routes[] = {
      rg_api_rollout_abort},
     {"POST", "/v1/rollouts/{}/rollback", RG_ROLE_OPERATOR, false,
      rg_api_rollout_rollback},
+    {"POST", "/v1/rollouts/{}/promote", RG_ROLE_OPERATOR, false,
+     rg_api_rollout_promote},
     {"GET", "/v1/audit", RG_ROLE_VIEWER, false, rg_api_audit_list},
     {"POST", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_create},
     {"GET", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_list},
@@ -44,6 +46,8 @@ static const rg_route routes[] = {
      rg_api_policy_delete},
     {"GET", "/v1/endpoints", RG_ROLE_VIEWER, false, rg_api_endpoints_list},
     {"GET", "/v1/endpoints/{}", RG_ROLE_VIEWER, false, rg_api_endpoint_get},
+    {"POST", "/v1/endpoints/{}/reset-identity", RG_ROLE_OPERATOR, false,
+     rg_api_endpoint_reset_identity},
     {"POST", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,
      rg_api_enroll_key_create},
     {"GET", "/v1/enrollment-keys", RG_ROLE_OPERATOR, false,
@@ -186,6 +190,10 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
             return;
         }
         req->auth = caller;
+    }
+    if (st->route->handler == rg_api_agent_checkin) {
+        rg_api_agent_checkin_begin(srv, req, resp);
+        return;
     }
     if (st->route->upload && rg_api_artifact_sink(srv, req, &err) != 0)
         rg_resp_error(resp, &err);

@@ -2,9 +2,11 @@
 #include "server.h"
 
 #include "server/artifacts.h"
+#include "server/datadir.h"
 #include "server/desired.h"
 #include "server/fleet.h"
 #include "server/guard.h"
+#include "server/retention.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,12 +25,18 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->threads = cores > 0 ? (unsigned)cores : 1;
     cfg->max_connections = 4096;
     cfg->conn_timeout_s = 30;
+    cfg->max_per_address = 256;
+    cfg->header_timeout_s = RG_HTTP_HEADER_TIMEOUT_S;
+    cfg->min_body_rate = RG_HTTP_MIN_BODY_RATE;
     cfg->enroll_burst = 1000;
     cfg->enroll_per_min = 600;
     cfg->auth_fail_burst = 30;
     cfg->auth_fail_per_min = 30;
     cfg->rate_table = 16384;
     cfg->auth_audit_per_min = RG_GUARD_AUDIT_PER_MIN;
+    cfg->event_burst = 256;
+    cfg->events_per_min = 120;
+    cfg->event_retention_s = RG_RETENTION_DEFAULT_S;
 }
 
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
@@ -46,16 +54,19 @@ int rg_server_open(rg_server *srv, rg_err *err)
     int rc = rg_server_db_path(srv->cfg.data_dir, db, sizeof db, err);
     if (rc != 0)
         return rc;
-    if (access(db, F_OK) != 0)
-        return rg_err_set(err, RG_ENOTFOUND,
-                          "no database in '%s'; run `rollgated init --data %s` "
-                          "first",
-                          srv->cfg.data_dir, srv->cfg.data_dir);
-    if ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
-        (rc = rg_artifacts_init(srv, err)) != 0 ||
-        (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
-        (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
-        (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0)
+    rc = rg_datadir_lock_take(srv->cfg.data_dir, &srv->lock, err);
+    if (rc == RG_ENOTFOUND) /* no directory: say to run init */
+        return rg_datadir_check(srv->cfg.data_dir, err);
+    if (rc != 0)
+        return rc;
+    if ((rc = rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
+        ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
+         (rc = rg_artifacts_init(srv, err)) != 0 ||
+         (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
+         (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
+         (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0))
+        rg_datadir_explain(srv->cfg.data_dir, err); /* a full disk? */
+    if (rc != 0)
         rg_server_close(srv);
     return rc;
 }
@@ -74,4 +85,6 @@ void rg_server_close(rg_server *srv)
     srv->desired = NULL;
     rg_store_close(srv->store);
     srv->store = NULL;
+    rg_datadir_unlock(srv->lock);
+    srv->lock = NULL;
 }

@@ -28,6 +28,7 @@ typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
 typedef struct rg_preflight_worker rg_preflight_worker;
 typedef struct rg_guard rg_guard;
+typedef struct rg_datadir_lock rg_datadir_lock;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX];     /* --data; holds rollgate.db, artifacts/ */
@@ -41,6 +42,10 @@ typedef struct rg_server_config {
     unsigned threads;            /* HTTP threads, default: cores */
     unsigned max_connections;    /* default 4096 */
     unsigned conn_timeout_s;     /* idle connection timeout, default 30 */
+    unsigned max_per_address;    /* connections per client address,
+                                    default 256; 0: no limit */
+    unsigned header_timeout_s;   /* request header deadline, default 10 */
+    uint64_t min_body_rate;      /* bytes/s a body keeps, default 16384 */
     char tls_cert[PATH_MAX];     /* --tls-cert PEM file, "" for plain HTTP */
     char tls_key[PATH_MAX];      /* --tls-key PEM file */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
@@ -53,6 +58,13 @@ typedef struct rg_server_config {
     unsigned auth_audit_per_min; /* --auth-audit-per-min: failed
                                     authentications audited one by one per
                                     address and minute, default 10 */
+    unsigned event_burst;        /* --event-burst: agent events per endpoint
+                                    in a burst, default 256; 0: no limit */
+    unsigned events_per_min;     /* --events-per-min: after the burst,
+                                    default 120 */
+    unsigned event_retention_s;  /* --event-retention: seconds events of
+                                    releases without an active rollout are
+                                    kept, default 90 days; 0: forever */
 } rg_server_config;
 
 typedef struct rg_server {
@@ -65,6 +77,7 @@ typedef struct rg_server {
                                        (preflight_worker.h) */
     rg_guard *guard;             /* rate limits, failed-auth audit (guard.h);
                                     NULL: none */
+    rg_datadir_lock *lock;       /* DATA/lock, held while open (datadir.h) */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
@@ -87,8 +100,11 @@ void rg_server_config_defaults(rg_server_config *cfg);
  * (DATA/rollgate.db) into out. Returns 0 or RG_EINVAL when too long. */
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
 
-/* Opens srv's state for serving: the store (which must exist: rollgated
- * init creates it), the artifacts directory, the fleet table (loaded from
+/* Opens srv's state for serving: takes the data directory's lock
+ * (RG_ECONFLICT when another process holds it), checks that its database
+ * was not lost (rg_datadir_check), opens the store (which must exist:
+ * rollgated init creates it), the artifacts directory (unfinished uploads
+ * of a crash removed), the fleet table (loaded from
  * the store), the desired-state cache and the guard. srv->cfg and srv->clock must be
  * set. Does not start threads or listen. On failure everything opened is
  * closed again. Returns 0 or the first error. */

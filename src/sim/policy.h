@@ -10,9 +10,11 @@
  *             has targeted; otherwise pass once the wave has baked
  *             max(min_bake, W). Silence never counts.
  *  fixed-bake (Argo Rollouts / Flagger style analysis): every check
- *             interval (60 s) the simulator measures the share of exposed
- *             endpoints that are failed or not heard from for 3 heartbeat
- *             intervals; a check fails when it exceeds 5%. The wave halts
+ *             interval (60 s) the simulator measures, from what a server
+ *             sees (reports that got through, time of last contact), the
+ *             share of exposed endpoints that reported failed or crashed
+ *             or were not heard from for 3 check-in intervals of their
+ *             stratum; a check fails when it exceeds 5%. The wave halts
  *             after 3 failed checks and passes after a fixed wait of
  *             max(min_bake, W) otherwise. No control cohort: a fixed
  *             silence threshold.

@@ -53,6 +53,17 @@ static inline uint64_t rg_rng_next(rg_rng *r)
     return out;
 }
 
+/* The threshold under which 64 uniform bits fall with probability p
+ * (0 for p <= 0, every value for p >= 1). */
+static inline uint64_t rg_share_thr(double p)
+{
+    if (p <= 0.0)
+        return 0;
+    if (p >= 1.0)
+        return UINT64_MAX;
+    return (uint64_t)(p * 18446744073709551616.0);
+}
+
 /* 64 uniform bits determined by (seed, salt, i) alone. */
 static inline uint64_t rg_hash(uint64_t seed, uint64_t salt, uint64_t i)
 {

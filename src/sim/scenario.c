@@ -2,6 +2,7 @@
 #include "scenario.h"
 
 #include "common/json.h"
+#include "sim/knobs.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,21 +11,6 @@
 
 #define MAX_FILE (1 << 20)
 #define MAX_DURATION_S (7 * 24 * 3600)
-
-/* Prefixes err->field (and the message) with the path of the object the
- * failing getter read, e.g. "fleet." + "endpoints". Returns err->code. */
-static int qualify(rg_err *err, const char *path)
-{
-    if (!err)
-        return RG_EINVAL;
-    char field[sizeof err->field];
-    char msg[sizeof err->msg];
-    snprintf(field, sizeof field, "%.30s%.32s", path, err->field);
-    snprintf(msg, sizeof msg, "scenario: %.180s (in '%.30s')", err->msg, path);
-    snprintf(err->field, sizeof err->field, "%s", field);
-    snprintf(err->msg, sizeof err->msg, "%s", msg);
-    return err->code;
-}
 
 /* Index of the stratum called name, RG_SIM_ALL_STRATA for "*", or -2. */
 static int stratum_index(const rg_scenario *s, const char *name)
@@ -37,34 +23,11 @@ static int stratum_index(const rg_scenario *s, const char *name)
     return -2;
 }
 
-/* Reads a [min, max] pair of whole seconds into *lo, *hi. */
-static int range_field(const json_t *o, const char *field, int max, int *lo,
-                       int *hi, rg_err *err)
-{
-    json_t *a = NULL;
-    int rc = rg_json_array(o, field, false, 2, &a, err);
-    if (rc != 0 || !a)
-        return rc;
-    if (json_array_size(a) != 2 || !json_is_integer(json_array_get(a, 0)) ||
-        !json_is_integer(json_array_get(a, 1)))
-        return rg_err_field(err, RG_EINVAL, field,
-                            "field '%s' must be [min, max] in whole seconds",
-                            field);
-    json_int_t a0 = json_integer_value(json_array_get(a, 0));
-    json_int_t a1 = json_integer_value(json_array_get(a, 1));
-    if (a0 < 0 || a1 < a0 || a1 > max)
-        return rg_err_field(err, RG_EINVAL, field,
-                            "field '%s' must satisfy 0 <= min <= max <= %d",
-                            field, max);
-    *lo = (int)a0;
-    *hi = (int)a1;
-    return 0;
-}
-
 static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
 {
     static const char *const keys[] = {"endpoints", "heartbeat_interval_s",
-                                       "internal", "strata", NULL};
+                                       "internal",  "strata",
+                                       "jitter_s",  NULL};
     int64_t v = 0;
     json_t *strata = NULL;
     int rc = rg_json_only(f, keys, err);
@@ -72,25 +35,31 @@ static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
         rc =
             rg_json_int(f, "endpoints", true, 1, RG_SIM_MAX_ENDPOINTS, &v, err);
     if (rc != 0)
-        return qualify(err, "fleet.");
+        return rg_knobs_qualify(err, "fleet.");
     s->endpoints = (uint32_t)v;
     v = 60;
     if ((rc = rg_json_int(f, "heartbeat_interval_s", false, 1, 3600, &v, err)))
-        return qualify(err, "fleet.");
+        return rg_knobs_qualify(err, "fleet.");
     s->interval_s = (int)v;
     v = 0;
     if ((rc = rg_json_int(f, "internal", false, 0, s->endpoints, &v, err)))
-        return qualify(err, "fleet.");
+        return rg_knobs_qualify(err, "fleet.");
     s->internal = (uint32_t)v;
+    v = 0;
+    if ((rc = rg_json_int(f, "jitter_s", false, 0, 3599, &v, err)))
+        return rg_knobs_qualify(err, "fleet.");
+    s->jitter_s = (int)v;
     if ((rc =
              rg_json_array(f, "strata", true, RG_SIM_MAX_STRATA, &strata, err)))
-        return qualify(err, "fleet.");
+        return rg_knobs_qualify(err, "fleet.");
     if (json_array_size(strata) == 0)
         return rg_err_field(err, RG_EINVAL, "fleet.strata",
                             "scenario: fleet.strata must not be empty");
     double sum = 0.0;
     for (size_t i = 0; i < json_array_size(strata); i++) {
-        static const char *const skeys[] = {"name", "share", NULL};
+        static const char *const skeys[] = {"name", "share",
+                                            "heartbeat_interval_s", "loss",
+                                            NULL};
         const json_t *o = json_array_get(strata, i);
         const char *name = NULL;
         double share = 0.0;
@@ -103,8 +72,9 @@ static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
         if ((rc = rg_json_only(o, skeys, err)) ||
             (rc = rg_json_string(o, "name", true, RG_SIM_NAME_MAX - 1, &name,
                                  err)) ||
-            (rc = rg_json_number(o, "share", true, 0.0, 1.0, &share, err)))
-            return qualify(err, path);
+            (rc = rg_json_number(o, "share", true, 0.0, 1.0, &share, err)) ||
+            (rc = rg_knobs_stratum(o, s->n_strata, s, err)))
+            return rg_knobs_qualify(err, path);
         if (stratum_index(s, name) != -2)
             return rg_err_field(err, RG_EINVAL, "fleet.strata",
                                 "scenario: stratum '%s' is listed twice or "
@@ -124,8 +94,9 @@ static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
 
 static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
 {
-    static const char *const keys[] = {"independent", "offline_share",
-                                       "offline_stretch_s", "outages", NULL};
+    static const char *const keys[] = {
+        "independent", "offline_share", "offline_stretch_s", "outages",
+        "sleep",       "vpn_flaps",     "long_offline",      NULL};
     json_t *outages = NULL;
     int64_t v = s->offline_stretch_s;
     int rc = rg_json_only(l, keys, err);
@@ -141,11 +112,13 @@ static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
         rc = rg_json_array(l, "outages", false, RG_SIM_MAX_OUTAGES, &outages,
                            err);
     if (rc != 0)
-        return qualify(err, "loss.");
+        return rg_knobs_qualify(err, "loss.");
+    if ((rc = rg_knobs_loss(l, s, err)) != 0)
+        return rg_knobs_qualify(err, "loss.");
     s->offline_stretch_s = v;
     for (size_t i = 0; outages && i < json_array_size(outages); i++) {
         static const char *const okeys[] = {"stratum", "start_s", "duration_s",
-                                            "share", NULL};
+                                            "share",   "cohort",  NULL};
         const json_t *o = json_array_get(outages, i);
         rg_sim_outage *out = &s->outages[s->n_outages];
         const char *name = NULL;
@@ -162,8 +135,10 @@ static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
                               &out->start_s, err)) ||
             (rc = rg_json_int(o, "duration_s", true, 1, MAX_DURATION_S,
                               &out->duration_s, err)) ||
-            (rc = rg_json_number(o, "share", true, 0.0, 1.0, &out->share, err)))
-            return qualify(err, path);
+            (rc = rg_json_number(o, "share", true, 0.0, 1.0, &out->share,
+                                 err)) ||
+            (rc = rg_knobs_outage(o, out, err)))
+            return rg_knobs_qualify(err, path);
         out->stratum = stratum_index(s, name);
         if (out->stratum == -2)
             return rg_err_field(err, RG_EINVAL, "loss.outages",
@@ -178,27 +153,26 @@ static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
 static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
 {
     static const char *const keys[] = {
-        "plan",           "apply_latency_s",  "healthy_after_s",
-        "crash_revert_s", "activation_max_s", NULL};
-    int64_t v = s->crash_revert_s, act = s->activation_max_s;
+        "plan",           "apply_latency_s", "healthy_after_s",
+        "crash_revert_s", "activation",      NULL};
+    int64_t v = s->crash_revert_s;
     const json_t *plan = json_object_get(r, "plan");
     int rc = rg_json_only(r, keys, err);
     if (rc != 0)
-        return qualify(err, "release.");
+        return rg_knobs_qualify(err, "release.");
     if (!plan)
         return rg_err_field(err, RG_EINVAL, "release.plan",
                             "scenario: release.plan is required");
     if ((rc = rg_plan_from_json(plan, &s->plan, err)) != 0)
-        return qualify(err, "release.");
-    if ((rc = range_field(r, "apply_latency_s", 3600, &s->apply_min_s,
+        return rg_knobs_qualify(err, "release.");
+    if ((rc = rg_knobs_range(r, "apply_latency_s", 3600, &s->apply_min_s,
                           &s->apply_max_s, err)) ||
-        (rc = range_field(r, "healthy_after_s", 3600, &s->healthy_min_s,
+        (rc = rg_knobs_range(r, "healthy_after_s", 3600, &s->healthy_min_s,
                           &s->healthy_max_s, err)) ||
         (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)) ||
-        (rc = rg_json_int(r, "activation_max_s", false, 0, 3600, &act, err)))
-        return qualify(err, "release.");
+        (rc = rg_knobs_activation(r, s, err)))
+        return rg_knobs_qualify(err, "release.");
     s->crash_revert_s = (int)v;
-    s->activation_max_s = (int)act;
     return 0;
 }
 
@@ -209,7 +183,9 @@ static int read_faults(const json_t *a, rg_scenario *s, rg_err *err)
         return rg_err_field(err, RG_EINVAL, "faults",
                             "scenario: at most %d faults", RG_SIM_MAX_FAULTS);
     for (size_t i = 0; i < json_array_size(a); i++) {
-        static const char *const fkeys[] = {"stratum", "crash", "fail", NULL};
+        static const char *const fkeys[] = {"stratum", "crash",  "fail",
+                                            "hang",    "onset_s", "report",
+                                            NULL};
         const json_t *o = json_array_get(a, i);
         rg_sim_fault *f = &s->faults[s->n_faults];
         const char *name = NULL;
@@ -224,8 +200,9 @@ static int read_faults(const json_t *a, rg_scenario *s, rg_err *err)
                                  err)) ||
             (rc =
                  rg_json_number(o, "crash", false, 0.0, 1.0, &f->crash, err)) ||
-            (rc = rg_json_number(o, "fail", false, 0.0, 1.0, &f->fail, err)))
-            return qualify(err, path);
+            (rc = rg_json_number(o, "fail", false, 0.0, 1.0, &f->fail, err)) ||
+            (rc = rg_knobs_fault(o, f, err)))
+            return rg_knobs_qualify(err, path);
         f->stratum = stratum_index(s, name);
         if (f->stratum == -2)
             return rg_err_field(
@@ -255,13 +232,13 @@ static int read_exposure(const json_t *o, rg_scenario *s, rg_err *err)
     if (rc == 0)
         rc = rg_json_int(o, "growth", false, 1, 1000, &g, err);
     if (rc != 0)
-        return qualify(err, "exposure.");
+        return rg_knobs_qualify(err, "exposure.");
     s->exposure.min_stratum_size = (uint64_t)n;
     s->exposure.min_per_stratum = (uint32_t)k;
     s->exposure.initial_budget = (uint32_t)b;
     s->exposure.growth = (uint32_t)g;
     if ((rc = rg_exposure_params_check(&s->exposure, err)) != 0)
-        return qualify(err, "exposure.");
+        return rg_knobs_qualify(err, "exposure.");
     return 0;
 }
 
@@ -280,7 +257,7 @@ static int read_analysis(const json_t *o, rg_scenario *s, rg_err *err)
     if (rc == 0)
         rc = rg_json_int(o, "tick_s", false, 1, 60, &t, err);
     if (rc != 0)
-        return qualify(err, "analysis.");
+        return rg_knobs_qualify(err, "analysis.");
     s->control_per_exposed = (int)k;
     s->tick_s = (int)t;
     return 0;
@@ -299,18 +276,19 @@ static void defaults(rg_scenario *s)
     s->healthy_min_s = 5;
     s->healthy_max_s = 30;
     s->crash_revert_s = 300;
-    s->activation_max_s = -1;
     rg_exposure_params_default(&s->exposure);
     s->control_per_exposed = 16;
     s->baseline_failure = 1e-3;
     s->tick_s = 5;
+    rg_knobs_defaults(s);
 }
 
 int rg_scenario_from_json(const json_t *v, rg_scenario *out, rg_err *err)
 {
     static const char *const keys[] = {
         "name",    "seed",   "duration_s", "fleet",    "loss",
-        "release", "faults", "exposure",   "analysis", NULL};
+        "release", "faults", "exposure",   "analysis", "server_restart",
+        NULL};
     rg_scenario s;
     const char *name = "scenario";
     int64_t seed = 1;
@@ -332,7 +310,7 @@ int rg_scenario_from_json(const json_t *v, rg_scenario *out, rg_err *err)
         (rc = rg_json_array(v, "faults", false, 1024, &faults, err)) ||
         (rc = rg_json_object(v, "exposure", false, &exposure, err)) ||
         (rc = rg_json_object(v, "analysis", false, &analysis, err)))
-        return qualify(err, "");
+        return rg_knobs_qualify(err, "");
     snprintf(s.name, sizeof s.name, "%s", name);
     s.seed = (uint64_t)seed;
     if ((rc = read_fleet(fleet, &s, err)) != 0)
@@ -346,6 +324,9 @@ int rg_scenario_from_json(const json_t *v, rg_scenario *out, rg_err *err)
     if (exposure && (rc = read_exposure(exposure, &s, err)) != 0)
         return rc;
     if (analysis && (rc = read_analysis(analysis, &s, err)) != 0)
+        return rc;
+    if ((rc = rg_knobs_restart(v, &s, err)) != 0 ||
+        (rc = rg_knobs_finish(&s, err)) != 0)
         return rc;
     *out = s;
     return 0;
@@ -393,7 +374,8 @@ cleanup:
 bool rg_scenario_faulty(const rg_scenario *s)
 {
     for (size_t i = 0; i < s->n_faults; i++)
-        if (s->faults[i].crash > 0.0 || s->faults[i].fail > 0.0)
+        if (s->faults[i].crash > 0.0 || s->faults[i].fail > 0.0 ||
+            s->faults[i].hang > 0.0)
             return true;
     return false;
 }

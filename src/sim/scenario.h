@@ -12,7 +12,7 @@
  *                         "duration_s": 3600, "share": 0.3}]},
  *   "release": {"plan": "standard" | "emergency" | {plan object},
  *               "apply_latency_s": [5, 60], "healthy_after_s": [5, 30],
- *               "crash_revert_s": 300, "activation_max_s": 120},
+ *               "crash_revert_s": 300},
  *   "faults": [{"stratum": "win10-x64", "crash": 1.0},
  *              {"stratum": "*", "fail": 0.01}],
  *   "exposure": {"min_stratum_size": 100, "min_per_stratum": 3,
@@ -24,13 +24,27 @@
  * (length of an offline stretch, default 7200), release.healthy_after_s
  * (activation + probe time after `applying`, default [5, 30]),
  * release.crash_revert_s (time a crashing endpoint boot-loops before its
- * agent reverts after K restarts, default 300), release.activation_max_s
- * (the release's declared maximum activation time, 0..3600; omitted: not
- * declared, the gate learns it: health/silence.h), exposure (exposure.h
+ * agent reverts after K restarts, default 300), exposure (exposure.h
  * parameters), analysis (matched control windows per exposed window,
  * harmless failure share, orchestrator tick). A stratum "*" in outages or
  * faults means every stratum. Strata shares must sum to 1 (within 1e-3;
  * they are normalised).
+ *
+ * What real fleets do (all optional; scenarios/README.md documents them):
+ *  fleet.jitter_s                  each check-in late by uniform [0, J] s
+ *  fleet.strata[i].heartbeat_interval_s   the stratum's check-in interval
+ *                                  (a multiple of the fleet's)
+ *  fleet.strata[i].loss            the stratum's independent loss
+ *  loss.outages[i].cohort          "all" (default) or "exposed": the outage
+ *                                  hits only endpoints exposed to the release
+ *  loss.sleep {"share", "start_h": [a, b], "hours": [lo, hi], "clock_h"}
+ *                                  laptops asleep once a day
+ *  loss.vpn_flaps {"share", "per_hour", "duration_s": [lo, hi]}
+ *  loss.long_offline {"share", "days": [lo, hi]}   multi-day stretches
+ *  release.activation {"declared": "none"|"restart"|"reboot"|"undeclared",
+ *                      "max_s", "unreachable_s": [lo, hi]}
+ *  faults[i].hang, faults[i].onset_s: [lo, hi], faults[i].report
+ *  server_restart {"at_s", "down_s"}
  */
 #ifndef RG_SIM_SCENARIO_H
 #define RG_SIM_SCENARIO_H
@@ -40,6 +54,7 @@
 #include "model/plan.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,14 +69,71 @@
 typedef struct rg_sim_outage {
     int stratum; /* index, or RG_SIM_ALL_STRATA */
     int64_t start_s, duration_s;
-    double share; /* of the stratum's endpoints, (0, 1] */
+    double share;       /* of the stratum's endpoints, (0, 1] */
+    bool exposed_only;  /* hits only endpoints exposed to the release */
 } rg_sim_outage;
 
 typedef struct rg_sim_fault {
     int stratum;  /* index, or RG_SIM_ALL_STRATA */
     double crash; /* share that crashes after applying, [0, 1] */
     double fail;  /* share that reports failed, [0, 1] */
+    double hang;  /* share that goes dark for good (no report), [0, 1] */
+    int onset_min_s, onset_max_s; /* fault strikes this long after the
+                                     endpoint became healthy; 0: at once */
+    double report; /* chance the failure is ever reported, [0, 1] */
 } rg_sim_fault;
+
+/* Laptops that sleep once a day: a share of the fleet sleeps for a
+ * uniform [min_h, max_h] hours starting at a uniform local time in
+ * [start_min_h, start_max_h) (per endpoint); the simulation starts at
+ * local time clock_h. */
+typedef struct rg_sim_sleep {
+    double share;
+    int start_min_h, start_max_h, min_h, max_h;
+    int clock_h;
+} rg_sim_sleep;
+
+/* VPN flaps: a share of the fleet loses the server per_hour times an
+ * hour (one flap per 3600 / per_hour s slot, at a hashed time) for a
+ * uniform [min_s, max_s]. */
+typedef struct rg_sim_flaps {
+    double share;
+    int per_hour, min_s, max_s;
+} rg_sim_flaps;
+
+/* Multi-day offline stretches: a share of the fleet is offline for one
+ * uniform [min_days, max_days] stretch beginning anywhere from max_days
+ * before the simulation to its end. */
+typedef struct rg_sim_long_offline {
+    double share;
+    int min_days, max_days;
+} rg_sim_long_offline;
+
+/* How a release activates, as it declares it (the gate may read the
+ * declaration; the simulated delay is release.healthy_after_s). A reboot
+ * makes the endpoint unreachable for a uniform [unreachable_min_s,
+ * unreachable_max_s] at the end of its activation. */
+typedef enum rg_sim_activation_kind {
+    RG_SIM_ACT_UNDECLARED = 0,
+    RG_SIM_ACT_NONE,
+    RG_SIM_ACT_RESTART,
+    RG_SIM_ACT_REBOOT,
+} rg_sim_activation_kind;
+
+typedef struct rg_sim_activation {
+    int declared;  /* rg_sim_activation_kind */
+    int max_s;     /* declared maximum, 0 when undeclared */
+    int unreachable_min_s, unreachable_max_s;
+} rg_sim_activation;
+
+/* rollgated stops at at_s (since the rollout start) and serves again
+ * down_s later, its in-memory health state rebuilt from the store. */
+typedef struct rg_sim_restart {
+    int64_t at_s; /* RG_SIM_NEVER: no restart */
+    int64_t down_s;
+} rg_sim_restart;
+
+#define RG_SIM_NEVER INT64_MAX
 
 typedef struct rg_scenario {
     char name[RG_SIM_NAME_MAX];
@@ -74,18 +146,25 @@ typedef struct rg_scenario {
     size_t n_strata;
     char strata[RG_SIM_MAX_STRATA][RG_SIM_NAME_MAX];
     double shares[RG_SIM_MAX_STRATA]; /* normalised, sum 1 */
+    int stratum_interval_s[RG_SIM_MAX_STRATA]; /* multiple of interval_s */
+    double stratum_loss[RG_SIM_MAX_STRATA];    /* independent loss */
+    int jitter_s; /* check-ins late by uniform [0, jitter_s] */
     /* loss */
     double loss;          /* independent loss per heartbeat, [0, 1) */
     double offline_share; /* share of endpoints offline at any time */
     int64_t offline_stretch_s;
     size_t n_outages;
     rg_sim_outage outages[RG_SIM_MAX_OUTAGES];
+    rg_sim_sleep sleep;
+    rg_sim_flaps flaps;
+    rg_sim_long_offline long_offline;
+    rg_sim_restart restart;
     /* release */
     rg_plan plan;
     int apply_min_s, apply_max_s;
     int healthy_min_s, healthy_max_s;
     int crash_revert_s;
-    int activation_max_s; /* declared activation maximum, -1: undeclared */
+    rg_sim_activation activation;
     size_t n_faults;
     rg_sim_fault faults[RG_SIM_MAX_FAULTS];
     /* controller and analysis */

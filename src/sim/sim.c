@@ -8,6 +8,8 @@
 #include "model/bucket.h"
 #include "model/exposure.h"
 #include "model/rollout.h"
+#include "sim/fault.h"
+#include "sim/fleetmodel.h"
 #include "sim/policy.h"
 #include "sim/rng.h"
 
@@ -29,26 +31,40 @@ enum {
     ST_REPORT_CRASHED, /* reverted by its agent; `crashed` not delivered */
     ST_CRASHED,        /* `crashed` delivered */
     ST_REVERTED,       /* returned to the previous release after a halt */
+    ST_UNREPORTED,     /* failed or crashed, reverted, reports nothing */
+    ST_HUNG,           /* dark for good (fault.h hang) */
 };
 #define ST_MASK 0x0f
 #define ST_INTERNAL 0x10
-#define ST_CUR_WAVE 0x20 /* exposed in the current wave */
+#define ST_CUR_WAVE 0x20  /* exposed in the current wave */
+#define ST_REBOOTING 0x40 /* rebooting to activate: unreachable */
+#define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
 /* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
  * the exposure (36-39), control eligibility mask (40-55; for EV_SAMPLE
  * the applying -> healthy latency in seconds). */
-enum { EV_APPLY = 1, EV_ACTIVATE, EV_RESOLVE, EV_RECOVER, EV_SAMPLE };
+enum {
+    EV_APPLY = 1,
+    EV_ACTIVATE,
+    EV_RESOLVE,
+    EV_RECOVER,
+    EV_REBOOT,  /* activation reboot begins (fleetmodel unreachable_s) */
+    EV_ONSET,   /* a delayed fault strikes (fault.h) */
+    EV_CHECKIN, /* a check-in late by its jitter */
+    EV_SAMPLE,  /* a latency joins the activation learner (silence.h) */
+};
 #define EV(idx, kind, wave, elig)                                              \
     ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
      (uint64_t)(elig) << 40)
 
-#define SETTLE_S 600   /* simulated after a halt or completion */
+#define SETTLE_S 600   /* simulated after a halt or completion, plus the
+                          longest fault onset */
 #define COVERAGE_S 30  /* coverage sampling step */
 #define PROGRESS_S 300 /* progress line step */
 #define NO_PICK UINT32_MAX
 
-/* Hash salts: one per use, so the draws are independent. */
-enum { H_OFFLINE_PHASE = 1, H_OFFLINE, H_OUTAGE, H_CRASH, H_FAIL, H_CONTROL };
+/* Hash salt of control picks (fleetmodel.c and fault.c have theirs). */
+enum { H_CONTROL = 6 };
 
 typedef struct slot {
     uint64_t *v;
@@ -72,8 +88,7 @@ typedef struct sim {
     uint32_t *apply_T;     /* second the exposure began */
     uint32_t *block_start; /* P + 1 */
     uint32_t *sub;         /* P * (S + 1): stratum offsets inside a block */
-    uint64_t loss_thr, offline_thr;
-    uint64_t outage_thr[RG_SIM_MAX_OUTAGES];
+    rg_fleetmodel fm; /* reachability and check-in schedule */
     /* timer wheel */
     slot *wheel;
     size_t wheel_n;
@@ -106,6 +121,7 @@ typedef struct sim {
     rg_fixed_bake_ctx fb;
     /* outcome */
     int64_t halt_T, complete_T, first_crash_T, t99_T;
+    int64_t settle_s; /* simulated after a halt or completion */
     bool stop;
     bool trace;
     json_t *decisions;
@@ -116,20 +132,11 @@ static int64_t max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
-static uint64_t share_thr(double p)
+/* W of the wave for stratum k's check-in interval (silence.h). */
+static int wave_window_s(const sim *s, const rg_wave *w, size_t k)
 {
-    if (p <= 0.0)
-        return 0;
-    if (p >= 1.0)
-        return UINT64_MAX;
-    return (uint64_t)(p * 18446744073709551616.0);
-}
-
-/* W of the wave for the fleet's check-in interval (silence.h). */
-static int wave_window_s(const sim *s, const rg_wave *w)
-{
-    int64_t ms = rg_silence_window_ms(&s->sp, w->window_ms,
-                                      (int64_t)s->P * 1000);
+    int64_t ms = rg_silence_window_ms(
+        &s->sp, w->window_ms, (int64_t)rg_fleetmodel_interval(&s->fm, k) * 1000);
     int64_t sec = (ms + 999) / 1000;
     return (int)(sec < 1 ? 1 : sec);
 }
@@ -149,60 +156,30 @@ static bool internal_of(const sim *s, uint32_t i)
     return s->state[i] & ST_INTERNAL;
 }
 
+/* Whether endpoint i is exposed to the release (applying delivered, not
+ * returned to the previous release). */
+static bool is_exposed(const sim *s, uint32_t i)
+{
+    int st = s->state[i] & 0x0f;
+    return st >= ST_ACTIVATING && st != ST_REVERTED;
+}
+
 /* Whether endpoint i can reach the server at second T (before loss). */
 static bool online(const sim *s, uint32_t i, int64_t T)
 {
-    const rg_scenario *sc = s->sc;
-    if (s->offline_thr) {
-        uint64_t E = (uint64_t)sc->offline_stretch_s;
-        uint64_t phase = rg_hash(s->seed, H_OFFLINE_PHASE, i) % E;
-        uint64_t stretch = ((uint64_t)T + phase) / E;
-        if (rg_hash(s->seed ^ stretch * 0x9e3779b97f4a7c15ull, H_OFFLINE, i) <
-            s->offline_thr)
-            return false;
-    }
-    int64_t t = T - s->T0;
-    for (size_t o = 0; o < sc->n_outages; o++) {
-        const rg_sim_outage *out = &sc->outages[o];
-        if (t < out->start_s || t >= out->start_s + out->duration_s)
-            continue;
-        if (out->stratum != RG_SIM_ALL_STRATA && out->stratum != s->stratum[i])
-            continue;
-        if (rg_hash(s->seed + o, H_OUTAGE, i) < s->outage_thr[o])
-            return false;
-    }
-    return true;
+    return rg_fleetmodel_online(&s->fm, i, s->stratum[i], is_exposed(s, i), T);
 }
 
 /* Whether a contact attempt of endpoint i at second T gets through. */
 static bool reach(sim *s, uint32_t i, int64_t T)
 {
-    if (!online(s, i, T))
+    uint64_t loss = s->fm.loss_thr[s->stratum[i]];
+    if ((s->state[i] & ST_REBOOTING) || !online(s, i, T))
         return false;
-    if (s->loss_thr && rg_rng_next(&s->rng) < s->loss_thr)
+    if (loss && rg_rng_next(&s->rng) < loss)
         return false;
     s->last_ok[i] = (uint32_t)(T + 1);
     return true;
-}
-
-/* The fault of endpoint i: 'c' crash, 'f' fail, 0 none. */
-static int fault_of(const sim *s, uint32_t i)
-{
-    const rg_scenario *sc = s->sc;
-    int st = s->stratum[i];
-    for (size_t f = 0; f < sc->n_faults; f++) {
-        const rg_sim_fault *x = &sc->faults[f];
-        if ((x->stratum == RG_SIM_ALL_STRATA || x->stratum == st) &&
-            rg_hash(s->seed + f, H_CRASH, i) < share_thr(x->crash))
-            return 'c';
-    }
-    for (size_t f = 0; f < sc->n_faults; f++) {
-        const rg_sim_fault *x = &sc->faults[f];
-        if ((x->stratum == RG_SIM_ALL_STRATA || x->stratum == st) &&
-            rg_hash(s->seed + f, H_FAIL, i) < share_thr(x->fail))
-            return 'f';
-    }
-    return 0;
 }
 
 /* The j-th matched control endpoint of exposed endpoint i: a member of
@@ -335,6 +312,7 @@ static int state_of(const sim *s, uint32_t i)
 static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     set_state(s, i, ST_HEALTHY);
+    s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
     s->healthy_s[s->stratum[i]]++;
     int64_t a = s->apply_T[i], lat = T - a, cap = s->sp.cap_ms / 1000;
@@ -356,6 +334,25 @@ static void deliver_failure(sim *s, uint32_t i, int st)
         t->prior_failed++;
 }
 
+static rg_fate fate_of(const sim *s, uint32_t i)
+{
+    return rg_fault_fate(s->sc, s->seed, i, s->stratum[i]);
+}
+
+/* Schedules the end of exposed endpoint i's activation (and the reboot
+ * that makes it unreachable before, if the release reboots). */
+static int activate_later(sim *s, uint32_t i, int64_t T, rg_err *err)
+{
+    const rg_sim_activation *a = &s->sc->activation;
+    int64_t delay = uniform(s, s->sc->healthy_min_s, s->sc->healthy_max_s);
+    int rc = schedule(s, T, delay, EV(i, EV_ACTIVATE, 0, 0), err);
+    if (rc != 0 || a->unreachable_max_s == 0)
+        return rc;
+    int64_t down = uniform(s, a->unreachable_min_s, a->unreachable_max_s);
+    return down > 0 ? schedule(s, T, delay - down, EV(i, EV_REBOOT, 0, 0), err)
+                    : 0;
+}
+
 /* Cancels an assignment the rollout no longer makes. */
 static void unassign(sim *s, uint32_t i)
 {
@@ -369,7 +366,7 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     const rg_scenario *sc = s->sc;
     int wave = s->st.wave;
-    int64_t W = wave_window_s(s, &sc->plan.waves[wave]);
+    int64_t W = wave_window_s(s, &sc->plan.waves[wave], s->stratum[i]);
     int64_t A = allowance_s(s, s->stratum[i]);
     uint64_t elig = 0;
     set_state(s, i, ST_ACTIVATING);
@@ -377,10 +374,11 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     s->state[i] |= ST_CUR_WAVE;
     s->exposed++;
     s->ts[s->stratum[i]].pending++;
-    if (s->first_crash_T < 0 && fault_of(s, i) == 'c')
+    if (s->first_crash_T < 0 && fate_of(s, i).kind == RG_FATE_CRASH)
         s->first_crash_T = T;
     if (s->policy == RG_SIM_ROLLGATE) {
-        uint32_t fresh = (uint32_t)max64(T + 1 - s->P, 0);
+        int P = rg_fleetmodel_interval(&s->fm, s->stratum[i]);
+        uint32_t fresh = (uint32_t)max64(T + 1 - P, 0);
         for (int j = 0; j < sc->control_per_exposed; j++) {
             uint32_t c = control_pick(s, i, j);
             if (c != NO_PICK && state_of(s, c) == ST_IDLE &&
@@ -388,8 +386,7 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
                 elig |= 1ull << j;
         }
     }
-    int rc = schedule(s, T, uniform(s, sc->healthy_min_s, sc->healthy_max_s),
-                      EV(i, EV_ACTIVATE, 0, 0), err);
+    int rc = activate_later(s, i, T, err);
     if (rc == 0)
         rc = schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
     return rc;
@@ -411,19 +408,22 @@ static rg_tally_cell *period_cell(sim *s, size_t k, int64_t T)
 static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
 {
     size_t k = s->stratum[i];
-    int64_t from = T - wave_window_s(s, &s->sc->plan.waves[wave]);
+    int64_t from = T - wave_window_s(s, &s->sc->plan.waves[wave], k);
     if (wave != s->st.wave)
         return; /* an earlier wave's: a trial since that wave ended, its
                    failure counted when reported */
     rg_tally_cell *c = period_cell(s, k, T);
     int st = state_of(s, i);
+    bool was_healthy = s->state[i] & ST_WAS_HEALTHY;
+    if (rg_fleetmodel_server_down(&s->fm, T))
+        elig = 0; /* resolved when rollgated is back: without controls */
     s->ts[k].pending--;
     /* reverted only after delivering healthy */
     /* a delivered `healthy` got through before this second's events */
-    switch (rg_silence_outcome(st == ST_FAILED || st == ST_CRASHED,
-                               st == ST_HEALTHY || st == ST_REVERTED, T - 1,
-                               rg_silence_heard((int64_t)s->last_ok[i] - 1, from, T),
-                               T)) {
+    switch (rg_silence_outcome(
+        st == ST_FAILED || st == ST_CRASHED,
+        st == ST_HEALTHY || st == ST_REVERTED || was_healthy, T - 1,
+        rg_silence_heard((int64_t)s->last_ok[i] - 1, from, T), T)) {
     case RG_TALLY_FAILED:
         c->failed++;
         s->ts[k].early_failed--; /* the window shows it now */
@@ -446,16 +446,62 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
     }
 }
 
+/* Endpoint i's fault strikes at T (at activation, or after its onset
+ * while it ran the release). */
+static int strike(sim *s, uint32_t i, rg_fate f, int64_t T, rg_err *err)
+{
+    s->damage++;
+    switch (f.kind) {
+    case RG_FATE_CRASH:
+        set_state(s, i, ST_DOWN);
+        return schedule(s, T, s->sc->crash_revert_s, EV(i, EV_RECOVER, 0, 0),
+                        err);
+    case RG_FATE_FAIL:
+        if (!f.reported)
+            set_state(s, i, ST_UNREPORTED);
+        else if (reach(s, i, T))
+            deliver_failure(s, i, ST_FAILED);
+        else
+            set_state(s, i, ST_REPORT_FAILED);
+        return 0;
+    default:
+        set_state(s, i, ST_HUNG);
+        return 0;
+    }
+}
+
+/* Endpoint i's activation ended at T. */
+static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
+{
+    rg_fate f = fate_of(s, i);
+    s->state[i] &= (uint8_t)~ST_REBOOTING;
+    if (f.kind != RG_FATE_OK && f.onset_s == 0)
+        return strike(s, i, f, T, err);
+    s->running++;
+    int rc = 0;
+    if (reach(s, i, T))
+        rc = deliver_healthy(s, i, T, err);
+    else
+        set_state(s, i, ST_REPORT_HEALTHY);
+    if (rc != 0)
+        return rc;
+    return f.kind == RG_FATE_OK
+               ? 0
+               : schedule(s, T, f.onset_s, EV(i, EV_ONSET, 0, 0), err);
+}
+
+static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err);
+
 static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
 {
     uint32_t i = (uint32_t)ev;
     int kind = (int)(ev >> 32 & 0xf);
     int wave = (int)(ev >> 36 & 0xf);
     uint64_t elig = ev >> 40 & 0xffff;
-    const rg_scenario *sc = s->sc;
+    int st = state_of(s, i);
     switch (kind) {
     case EV_APPLY:
-        if (state_of(s, i) != ST_ASSIGNED)
+        if (st != ST_ASSIGNED)
             return 0;
         if (!assigns(s, i))
             unassign(s, i);
@@ -465,26 +511,7 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
             set_state(s, i, ST_APPLY_RETRY);
         return 0;
     case EV_ACTIVATE:
-        switch (fault_of(s, i)) {
-        case 'c':
-            set_state(s, i, ST_DOWN);
-            s->damage++;
-            return schedule(s, T, sc->crash_revert_s, EV(i, EV_RECOVER, 0, 0),
-                            err);
-        case 'f':
-            s->damage++;
-            if (reach(s, i, T))
-                deliver_failure(s, i, ST_FAILED);
-            else
-                set_state(s, i, ST_REPORT_FAILED);
-            return 0;
-        default:
-            s->running++;
-            if (reach(s, i, T))
-                return deliver_healthy(s, i, T, err);
-            set_state(s, i, ST_REPORT_HEALTHY);
-            return 0;
-        }
+        return activated(s, i, T, err);
     case EV_RESOLVE:
         resolve(s, i, wave, elig, T);
         return 0;
@@ -494,11 +521,24 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
         rg_act_learner_add(&s->act_all, &s->sp, (int64_t)elig * 1000);
         return 0;
     case EV_RECOVER:
-        if (reach(s, i, T))
+        if (!fate_of(s, i).reported)
+            set_state(s, i, ST_UNREPORTED);
+        else if (reach(s, i, T))
             deliver_failure(s, i, ST_CRASHED);
         else
             set_state(s, i, ST_REPORT_CRASHED);
         return 0;
+    case EV_REBOOT:
+        if (st == ST_ACTIVATING)
+            s->state[i] |= ST_REBOOTING;
+        return 0;
+    case EV_ONSET:
+        if (st != ST_HEALTHY && st != ST_REPORT_HEALTHY)
+            return 0; /* returned to the previous release before */
+        s->running--;
+        return strike(s, i, fate_of(s, i), T, err);
+    case EV_CHECKIN:
+        return heartbeat(s, i, T, err);
     default:
         return rg_err_set(err, RG_EINTERNAL, "sim: unknown event %d", kind);
     }
@@ -508,7 +548,7 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
 static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     int st = state_of(s, i);
-    if (st == ST_DOWN || !reach(s, i, T))
+    if (st == ST_DOWN || st == ST_HUNG || !reach(s, i, T))
         return 0;
     switch (st) {
     case ST_IDLE: {
@@ -559,6 +599,17 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
     return 0;
 }
 
+/* The visit of endpoint i's heartbeat block at second T: its check-in
+ * when one is due, now or late by its jitter. */
+static int visit(sim *s, uint32_t i, int64_t T, rg_err *err)
+{
+    if (!rg_fleetmodel_due(&s->fm, i, s->stratum[i], T))
+        return 0;
+    int64_t late = rg_fleetmodel_jitter(&s->fm, i, T);
+    return late > 0 ? schedule(s, T, late, EV(i, EV_CHECKIN, 0, 0), err)
+                    : heartbeat(s, i, T, err);
+}
+
 /* ---- orchestrator --------------------------------------------------- */
 
 /* Starts counting a new wave: the last one's exposures (windows ended or
@@ -579,7 +630,10 @@ static void start_wave(sim *s, int64_t T)
     for (uint32_t i = 0; i < s->n; i++)
         s->state[i] &= (uint8_t)~ST_CUR_WAVE;
     s->wave_T = T;
-    s->period_s = wave_window_s(s, &s->sc->plan.waves[s->st.wave]);
+    s->period_s = rg_silence_window_ms(&s->sp,
+                                       s->sc->plan.waves[s->st.wave].window_ms,
+                                       (int64_t)s->P * 1000) /
+                  1000;
     s->n_periods = 0;
     for (size_t p = 0; p < s->max_periods; p++)
         for (size_t k = 0; k < s->S; k++)
@@ -659,7 +713,7 @@ static int tick(sim *s, int64_t T, rg_err *err)
             s->halt_T = T;
         if (next.state == RG_RO_COMPLETED)
             s->complete_T = T;
-        if (next.state == RG_RO_PAUSED)
+        if (next.state == RG_RO_HELD)
             s->stop = true; /* held: nothing moves without an operator */
     }
     rg_gate_result_release(&g);
@@ -670,13 +724,16 @@ static int tick(sim *s, int64_t T, rg_err *err)
 static void fixed_bake_check(sim *s, int64_t T)
 {
     uint64_t exposed = 0, bad = 0;
-    uint64_t stale = (uint64_t)RG_FIXED_BAKE_STALE_BEATS * (uint64_t)s->P;
     for (uint32_t i = 0; i < s->n; i++) {
         int st = state_of(s, i);
-        if (st < ST_ACTIVATING || st == ST_REVERTED)
+        if (!is_exposed(s, i))
             continue;
+        /* what the server sees: reports delivered and last contact */
+        uint64_t stale = (uint64_t)RG_FIXED_BAKE_STALE_BEATS *
+                         (uint64_t)rg_fleetmodel_interval(&s->fm, s->stratum[i]);
         exposed++;
-        if (st >= ST_REPORT_FAILED || (uint64_t)T + 1 - s->last_ok[i] > stale)
+        if (st == ST_FAILED || st == ST_CRASHED ||
+            (uint64_t)T + 1 - s->last_ok[i] > stale)
             bad++;
     }
     s->fb.checks++;
@@ -725,23 +782,27 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     s->P = sc->interval_s;
     s->S = sc->n_strata;
     s->T0 = 2 * (int64_t)s->P;
-    s->loss_thr = share_thr(sc->loss);
-    s->offline_thr = share_thr(sc->offline_share);
-    for (size_t k = 0; k < sc->n_outages; k++)
-        s->outage_thr[k] = share_thr(sc->outages[k].share);
+    for (size_t k = 0; k < s->S; k++) /* two check-ins of the slowest */
+        s->T0 = max64(s->T0, 2 * (int64_t)sc->stratum_interval_s[k]);
+    rg_fleetmodel_init(&s->fm, sc, s->seed, s->T0);
     s->halt_T = s->complete_T = s->first_crash_T = s->t99_T = RG_SIM_NONE;
     if (rg_sim_policy_name(o->policy)[0] == 'u')
         return rg_err_field(err, RG_EINVAL, "policy", "sim: unknown policy %d",
                             o->policy);
     rg_silence_params_default(&s->sp);
-    s->declared_ms = sc->activation_max_s < 0
+    s->declared_ms = sc->activation.declared == RG_SIM_ACT_UNDECLARED
                          ? RG_SILENCE_UNDECLARED
-                         : (int64_t)sc->activation_max_s * 1000;
+                         : (int64_t)sc->activation.max_s * 1000;
     int64_t delay = max64(sc->apply_max_s, sc->healthy_max_s);
     delay = max64(delay, sc->crash_revert_s);
+    delay = max64(delay, rg_fault_max_onset(sc));
+    /* delayed faults strike after the rollout ends too: watch them */
+    s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
     for (size_t w = 0; w < sc->plan.n_waves; w++)
-        delay = max64(delay, max64(s->sp.cap_ms / 1000, sc->activation_max_s) +
-                                 wave_window_s(s, &sc->plan.waves[w]));
+        for (size_t k = 0; k < s->S; k++)
+            delay = max64(delay, max64(s->sp.cap_ms / 1000,
+                                       sc->activation.max_s) +
+                                     wave_window_s(s, &sc->plan.waves[w], k));
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
     s->max_periods = RG_ANALYZER_MAX_STRATA / s->S - 1;
@@ -774,6 +835,18 @@ static void teardown(sim *s)
     json_decref(s->decisions);
 }
 
+/* rollgated serves again after a restart: its health state is rebuilt
+ * from the stored events, and windows that ended before the restart are
+ * resolved without control windows (server/canary.h). */
+static void server_restarted(sim *s)
+{
+    for (size_t p = 0; p < s->n_periods; p++)
+        for (size_t k = 0; k < s->S; k++) {
+            rg_tally_cell *c = &s->cells[p * s->S + k];
+            c->control_windows = c->control_silent = 0;
+        }
+}
+
 /* One simulated second. */
 static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
 {
@@ -785,7 +858,7 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
     size_t g = (size_t)(T % s->P);
     for (uint32_t i = s->block_start[g]; i < s->block_start[g + 1] && rc == 0;
          i++)
-        rc = heartbeat(s, i, T, err);
+        rc = visit(s, i, T, err);
     if (rc != 0 || T < s->T0)
         return rc;
     int64_t t = T - s->T0;
@@ -798,10 +871,13 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
         refresh_status(s);
         start_wave(s, T);
     }
-    if (s->policy == RG_SIM_FIXED_BAKE && s->st.state == RG_RO_RUNNING &&
+    if (rg_fleetmodel_server_back(&s->fm, T))
+        server_restarted(s);
+    bool up = !rg_fleetmodel_server_down(&s->fm, T);
+    if (up && s->policy == RG_SIM_FIXED_BAKE && s->st.state == RG_RO_RUNNING &&
         T > s->wave_T && (T - s->wave_T) % (RG_FIXED_BAKE_CHECK_MS / 1000) == 0)
         fixed_bake_check(s, T);
-    if (t % s->sc->tick_s == 0 && s->st.state == RG_RO_RUNNING)
+    if (up && t % s->sc->tick_s == 0 && s->st.state == RG_RO_RUNNING)
         rc = tick(s, T, err);
     bool last = (size_t)s->st.wave + 1 == s->sc->plan.n_waves ||
                 s->st.state == RG_RO_COMPLETED;
@@ -811,8 +887,8 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
     if (progress_on && t % PROGRESS_S == 0)
         progress(s, T);
     if (t >= s->sc->duration_s ||
-        (s->halt_T >= 0 && T >= s->halt_T + SETTLE_S) ||
-        (s->complete_T >= 0 && T >= s->complete_T + SETTLE_S))
+        (s->halt_T >= 0 && T >= s->halt_T + s->settle_s) ||
+        (s->complete_T >= 0 && T >= s->complete_T + s->settle_s))
         s->stop = true;
     return rc;
 }

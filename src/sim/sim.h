@@ -24,7 +24,12 @@
  * before), activates for a uniform healthy_after time, then crashes
  * (silent for crash_revert_s, then reverted and reporting `crashed`),
  * reports `failed`, or reports `healthy` (each report retried at every
- * check-in until it gets through). After a halt with on_halt revert,
+ * check-in until it gets through). What real fleets do beyond this
+ * (per-stratum intervals and loss, jitter, sleep, VPN flaps, days offline,
+ * outages of the exposed cohort, reboots that make an endpoint
+ * unreachable, rollgated restarting) is fleetmodel.h; delayed-onset,
+ * hanging and unreported faults are fault.h. After a halt with on_halt
+ * revert,
  * exposed endpoints return to the previous release at their next
  * check-in and pending applies are cancelled.
  *

@@ -118,6 +118,8 @@ struct rg__store_ops {
 
     int (*endpoint_enroll)(void *impl, const rg_endpoint_rec *e,
                            const rg_audit_rec *audit, rg_err *err);
+    int (*endpoint_reset_identity)(void *impl, const char *id, int64_t at_ms,
+                                   const rg_audit_rec *audit, rg_err *err);
     int (*endpoint_flush)(void *impl, const rg_endpoint_seen *batch, size_t n,
                           rg_err *err);
     int (*endpoint_load)(void *impl,
@@ -131,6 +133,15 @@ struct rg__store_ops {
     int (*event_list)(void *impl, int64_t release_id,
                       int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                       rg_err *err);
+    int (*events_prune)(void *impl, int64_t before_ms, size_t max,
+                        size_t *n_deleted, rg_err *err);
+    int (*offers_record)(void *impl, const char *endpoint_id,
+                         const int64_t *releases, size_t n, int64_t now_ms,
+                         rg_err *err);
+    int (*offer_check)(void *impl, const char *endpoint_id,
+                       int64_t release_id, rg_err *err);
+    int (*offer_artifact)(void *impl, const char *endpoint_id,
+                          const char *sha256, rg_err *err);
     int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err);

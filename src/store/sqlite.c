@@ -223,9 +223,52 @@ static const char *const migration7[] = {
     NULL,
 };
 
+/* 8: offers (docs/api.md, "Only evidence the server can vouch for") -
+ * which releases check-in answers offered each endpoint, and when first.
+ * Events stored before this schema were counted then: their (endpoint,
+ * release) pairs become offers so that those endpoints keep counting. */
+static const char *const migration8[] = {
+    "CREATE TABLE offers ("
+    " endpoint_id TEXT NOT NULL REFERENCES endpoints(id),"
+    " release_id INTEGER NOT NULL REFERENCES releases(id),"
+    " offered_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (endpoint_id, release_id)) WITHOUT ROWID",
+    "INSERT INTO offers (endpoint_id, release_id, offered_ms)"
+    " SELECT endpoint_id, release_id, min(received_ms) FROM events"
+    " GROUP BY endpoint_id, release_id",
+    NULL,
+};
+
+/* 9: endpoint identity resets (POST /v1/endpoints/{id}/reset-identity) -
+ * when an operator allowed the id to be enrolled afresh, 0: not allowed
+ * (re-enrolling then needs the endpoint's current token). */
+static const char *const migration9[] = {
+    "ALTER TABLE endpoints ADD COLUMN identity_reset_ms INTEGER NOT NULL"
+    " DEFAULT 0",
+    NULL,
+};
+
+/* 10: how releases activate (model/activation.h) - kind 0 none, 1
+ * restart, 2 reboot, and the longest plausible applying -> healthy time.
+ * Existing releases: none, 120 s (the default of none). */
+static const char *const migration10[] = {
+    "ALTER TABLE releases ADD COLUMN activation INTEGER NOT NULL DEFAULT 0"
+    " CHECK (activation IN (0, 1, 2))",
+    "ALTER TABLE releases ADD COLUMN activation_max_ms INTEGER NOT NULL"
+    " DEFAULT 120000 CHECK (activation_max_ms > 0)",
+    NULL,
+};
+
+/* 11: event retention (rg_store_events_prune) finds old events by the
+ * time they were received. */
+static const char *const migration11[] = {
+    "CREATE INDEX events_received ON events(received_ms)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1, migration2, migration3, migration4, migration5, migration6,
-    migration7};
+    migration7, migration8, migration9, migration10, migration11};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -284,9 +327,11 @@ enum {
     ST_ENDPOINT_SEEN,
     ST_ENDPOINT_LOAD,
     ST_ENDPOINT_EXISTS,
+    ST_ENDPOINT_RESET,
     ST_EVENT_INSERT,
     ST_EVENT_COUNTS,
     ST_EVENT_LIST,
+    ST_EVENT_PRUNE,
     ST_ROLLOUT_EXISTS,
     ST_POLICY_CHANNEL,
     ST_POLICY_RELEASE_CHANNEL,
@@ -298,13 +343,16 @@ enum {
     ST_ROOT_MAX,
     ST_ROOT_INSERT,
     ST_ROOT_LIST,
+    ST_OFFER_INSERT,
+    ST_OFFER_CHECK,
+    ST_OFFER_ARTIFACT,
     ST__COUNT
 };
 
 #define AUDIT_COLS \
     "SELECT id, at_ms, actor, role, action, target, reason, source, detail" \
     " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)" \
-    " AND (?6 IS NULL OR action = ?6)"
+    " AND (?6 IS NULL OR action = ?6) AND (?7 = 0 OR id < ?7)"
 #define CHANNEL_COLS \
     "SELECT id, name, description, created_ms, current_release_id," \
     " preflight_engine, preflight_corpus, preflight_timeout_s," \
@@ -314,7 +362,8 @@ enum {
     " r.urgency, r.created_ms, r.created_by, r.preflight_status," \
     " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
     " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms," \
-    " r.metadata, r.quarantine_lifted_ms FROM releases r" \
+    " r.metadata, r.quarantine_lifted_ms, r.activation," \
+    " r.activation_max_ms FROM releases r" \
     " JOIN channels c ON c.id = r.channel_id" \
     " JOIN artifacts a ON a.sha256 = r.sha256"
 #define ROLLOUT_COLS \
@@ -372,7 +421,8 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO releases (channel_id, version, sha256, notes, urgency,"
         " created_ms, created_by, preflight_status, preflight_engine,"
         " preflight_corpus, preflight_timeout_s, preflight_memory_mb,"
-        " metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " metadata, activation, activation_max_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
@@ -443,27 +493,38 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_KEY_REVOKE] =
         "UPDATE enroll_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
     [ST_KEY_EXISTS] = "SELECT 1 FROM enroll_keys WHERE id = ?",
-    /* 1 when token ?1 is a usable admin token at ?2 and no other is. */
+    /* 1 when token ?1 is a usable admin token at ?2 and no other admin
+     * token is lasting: unrevoked and either never expiring or expiring
+     * after ?3 (store.h, RG_ADMIN_LASTING_MS). */
     [ST_TOKEN_ADMIN_CHECK] =
         "SELECT count(*) FROM tokens t WHERE t.id = ?1 AND t.role = 'admin'"
         " AND t.revoked_ms = 0 AND (t.expires_ms = 0 OR t.expires_ms > ?2)"
         " AND NOT EXISTS (SELECT 1 FROM tokens o WHERE o.id != ?1"
         " AND o.role = 'admin' AND o.revoked_ms = 0"
-        " AND (o.expires_ms = 0 OR o.expires_ms > ?2))",
+        " AND (o.expires_ms = 0 OR o.expires_ms > ?3))",
     [ST_ENDPOINT_UPSERT] =
         "INSERT INTO endpoints (id, token_hash, attrs_json, enrolled_ms,"
         " last_seen_ms, installed_json) VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,"
-        " attrs_json = excluded.attrs_json, enrolled_ms = excluded.enrolled_ms",
+        " attrs_json = excluded.attrs_json, enrolled_ms = excluded.enrolled_ms,"
+        " identity_reset_ms = 0"
+        " WHERE ?7 = 1 OR endpoints.identity_reset_ms > 0",
     [ST_ENDPOINT_SEEN] =
         "UPDATE endpoints SET last_seen_ms = ?, installed_json = ? WHERE id = ?",
     [ST_ENDPOINT_LOAD] =
         "SELECT id, token_hash, attrs_json, enrolled_ms, last_seen_ms,"
         " installed_json FROM endpoints ORDER BY id",
     [ST_ENDPOINT_EXISTS] = "SELECT 1 FROM endpoints WHERE id = ?",
+    [ST_ENDPOINT_RESET] =
+        "UPDATE endpoints SET identity_reset_ms = ? WHERE id = ?",
+    /* At most ?9 rows per (endpoint, release, type): the analysis needs
+     * the first of each; the rest are acknowledged, not stored. */
     [ST_EVENT_INSERT] =
         "INSERT INTO events (endpoint_id, event_id, type, release_id, channel,"
-        " reported_ms, received_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " reported_ms, received_ms, detail)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE (SELECT count(*)"
+        " FROM events WHERE release_id = ?4 AND type = ?3"
+        " AND endpoint_id = ?1) < ?9"
         " ON CONFLICT (endpoint_id, event_id) DO NOTHING",
     [ST_EVENT_COUNTS] =
         "SELECT CASE WHEN type IN ('applying', 'healthy') THEN type"
@@ -473,6 +534,13 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
         " received_ms, detail FROM events WHERE release_id = ?"
         " ORDER BY received_ms",
+    /* The oldest ?2 events received before ?1 of releases no rollout is
+     * running (or paused, held...) for. */
+    [ST_EVENT_PRUNE] =
+        "DELETE FROM events WHERE (endpoint_id, event_id) IN"
+        " (SELECT endpoint_id, event_id FROM events WHERE received_ms < ?1"
+        " AND release_id NOT IN (SELECT release_id FROM rollouts"
+        " WHERE active = 1) ORDER BY received_ms LIMIT ?2)",
     [ST_ROLLOUT_EXISTS] = "SELECT 1 FROM rollouts WHERE id = ?",
     [ST_POLICY_CHANNEL] = "SELECT id FROM channels WHERE name = ?",
     [ST_POLICY_RELEASE_CHANNEL] = "SELECT channel_id FROM releases WHERE id = ?",
@@ -490,6 +558,14 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_ROOT_LIST] =
         "SELECT version, digest, json, created_ms, created_by FROM roots"
         " WHERE version > ? ORDER BY version",
+    [ST_OFFER_INSERT] =
+        "INSERT INTO offers (endpoint_id, release_id, offered_ms)"
+        " VALUES (?, ?, ?) ON CONFLICT (endpoint_id, release_id) DO NOTHING",
+    [ST_OFFER_CHECK] =
+        "SELECT 1 FROM offers WHERE endpoint_id = ? AND release_id = ?",
+    [ST_OFFER_ARTIFACT] =
+        "SELECT 1 FROM offers o JOIN releases r ON r.id = o.release_id"
+        " WHERE o.endpoint_id = ? AND r.sha256 = ? LIMIT 1",
 };
 
 typedef struct sq {
@@ -828,6 +904,7 @@ static int sq_audit_list(void *impl, const rg_audit_filter *f,
     sqlite3_bind_int64(st, 3, f->since_ms);
     sqlite3_bind_int64(st, 4, f->until_ms);
     sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : 1000);
+    sqlite3_bind_int64(st, 7, f->before_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a->id = sqlite3_column_int64(st, 0);
         a->at_ms = sqlite3_column_int64(st, 1);
@@ -1111,6 +1188,8 @@ static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
     if ((rc = COL_TEXT(st, 17, r, metadata)))
         return rc;
     r->quarantine_lifted_ms = sqlite3_column_int64(st, 18);
+    r->activation = sqlite3_column_int(st, 19);
+    r->activation_max_ms = sqlite3_column_int64(st, 20);
     return 0;
 }
 
@@ -1167,6 +1246,8 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     bind_text(st, 8, spec.engine[0] ? "pending" : "none");
     bind_spec(st, 9, &spec);
     bind_text(st, 13, r->metadata);
+    sqlite3_bind_int(st, 14, r->activation);
+    sqlite3_bind_int64(st, 15, r->activation_max_ms);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "release create");
         goto cleanup;
@@ -1839,14 +1920,16 @@ static int sq_token_revoke(void *impl, int64_t id, int64_t now_ms,
         goto cleanup;
     sqlite3_bind_int64(last, 1, id);
     sqlite3_bind_int64(last, 2, now_ms);
+    sqlite3_bind_int64(last, 3, now_ms + RG_ADMIN_LASTING_MS);
     if ((rc = sqlite3_step(last)) != SQLITE_ROW) {
         rc = db_fail(q, rc, err, "token revoke");
         goto cleanup;
     }
     if (sqlite3_column_int64(last, 0) != 0) {
         rc = rg_err_set(err, RG_ECONFLICT,
-                        "token %lld is the last usable admin token; create "
-                        "another admin token before revoking it",
+                        "token %lld is the last usable admin token (no other "
+                        "admin token lasts: never expiring or valid for more "
+                        "than a day); create another before revoking it",
                         (long long)id);
         goto cleanup;
     }
@@ -2062,8 +2145,44 @@ static int sq_endpoint_enroll(void *impl, const rg_endpoint_rec *e,
     sqlite3_bind_int64(st, 4, e->enrolled_ms);
     sqlite3_bind_int64(st, 5, e->last_seen_ms);
     bind_text(st, 6, e->installed_json[0] ? e->installed_json : "{}");
+    sqlite3_bind_int(st, 7, e->proven ? 1 : 0);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "endpoint enroll");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) == 0) {
+        rc = rg_err_field(err, RG_ECONFLICT, "endpoint_id",
+                          "endpoint '%s' is already enrolled: re-enrolling "
+                          "it needs its current token or an operator's "
+                          "identity reset",
+                          e->id);
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    done(st);
+    return finish(q, rc, err);
+}
+
+static int sq_endpoint_reset_identity(void *impl, const char *id,
+                                      int64_t at_ms, const rg_audit_rec *audit,
+                                      rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_ENDPOINT_RESET, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, at_ms);
+    bind_text(st, 2, id);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "endpoint identity reset");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) == 0) {
+        rc = rg_err_set(err, RG_ENOTFOUND, "endpoint '%s' not found", id);
         goto cleanup;
     }
     rc = audit_insert(q, audit, NULL, err);
@@ -2189,6 +2308,7 @@ static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
         sqlite3_bind_int64(st, 6, e->reported_ms);
         sqlite3_bind_int64(st, 7, e->received_ms);
         bind_text(st, 8, e->detail);
+        sqlite3_bind_int(st, 9, RG_EVENTS_PER_KIND);
         if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
             rc = db_fail(q, rc, err, "events");
             goto cleanup;
@@ -2269,6 +2389,100 @@ static int sq_event_list(void *impl, int64_t release_id,
 cleanup:
     done(st);
     unlock(q);
+    return rc;
+}
+
+/* --- offers ------------------------------------------------------------ */
+
+static int sq_offers_record(void *impl, const char *endpoint_id,
+                            const int64_t *releases, size_t n, int64_t now_ms,
+                            rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = stmt(q, ST_OFFER_INSERT, &st, err)))
+            goto cleanup;
+        bind_text(st, 1, endpoint_id);
+        sqlite3_bind_int64(st, 2, releases[i]);
+        sqlite3_bind_int64(st, 3, now_ms);
+        if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+            rc = db_fail(q, rc, err, "offers");
+            goto cleanup;
+        }
+        done(st);
+        st = NULL;
+    }
+    rc = 0;
+cleanup:
+    done(st);
+    return finish(q, rc, err);
+}
+
+/* 0 when cached query id (text ?1, and ?2 text b or else number num)
+ * returns a row, RG_ENOTFOUND when it returns none. */
+static int pair_exists(sq *q, int id, const char *a, const char *b,
+                       int64_t num, rg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    lock(q);
+    int rc = stmt(q, id, &st, err);
+    if (rc == 0) {
+        bind_text(st, 1, a);
+        if (b)
+            bind_text(st, 2, b);
+        else
+            sqlite3_bind_int64(st, 2, num);
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_ROW    ? 0
+             : rc == SQLITE_DONE ? RG_ENOTFOUND
+                                 : db_fail(q, rc, err, "offers");
+    }
+    done(st);
+    unlock(q);
+    return rc;
+}
+
+static int sq_offer_check(void *impl, const char *endpoint_id,
+                          int64_t release_id, rg_err *err)
+{
+    return pair_exists(impl, ST_OFFER_CHECK, endpoint_id, NULL, release_id,
+                       err);
+}
+
+static int sq_offer_artifact(void *impl, const char *endpoint_id,
+                             const char *sha256, rg_err *err)
+{
+    return pair_exists(impl, ST_OFFER_ARTIFACT, endpoint_id, sha256, 0, err);
+}
+
+static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
+                           size_t *n_deleted, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = stmt(q, ST_EVENT_PRUNE, &st, err)))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "event prune");
+        goto cleanup;
+    }
+    n = (size_t)sqlite3_changes(q->db);
+    rc = 0;
+cleanup:
+    done(st);
+    rc = finish(q, rc, err);
+    if (rc == 0)
+        *n_deleted = n;
     return rc;
 }
 
@@ -2575,10 +2789,15 @@ const struct rg__store_ops rg__sqlite_ops = {
     .enroll_key_revoke = sq_enroll_key_revoke,
     .endpoint_enroll = sq_endpoint_enroll,
     .endpoint_flush = sq_endpoint_flush,
+    .endpoint_reset_identity = sq_endpoint_reset_identity,
     .endpoint_load = sq_endpoint_load,
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
+    .events_prune = sq_events_prune,
+    .offers_record = sq_offers_record,
+    .offer_check = sq_offer_check,
+    .offer_artifact = sq_offer_artifact,
     .decision_append = sq_decision_append,
     .policy_create = sq_policy_create,
     .policy_list = sq_policy_list,

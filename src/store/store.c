@@ -3,6 +3,7 @@
 #include "store/backend.h"
 
 #include "common/crypto.h"
+#include "model/activation.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ static int check_audit(const rg_audit_rec *a, rg_err *err)
 static int check_status(const rg_rollout_status *st, const char *what,
                         rg_err *err)
 {
-    if (!st || st->state < RG_RO_PENDING || st->state > RG_RO_ROLLED_BACK ||
+    if (!st || st->state < RG_RO_PENDING || st->state > RG_RO_HELD ||
         st->wave < 0 || st->share_ppm > 1000000u)
         return rg_err_field(err, RG_EINVAL, what, "%s: not a valid status",
                             what);
@@ -295,6 +296,10 @@ int rg_store_release_create(rg_store *s, rg_release_rec *r,
         return rg_err_field(err, RG_EINVAL, "urgency",
                             "urgency '%s': must be standard or emergency",
                             r->urgency);
+    if (r->activation_max_ms == 0)
+        r->activation_max_ms = rg_activation_default_max_ms(r->activation);
+    if ((rc = rg_activation_check(r->activation, r->activation_max_ms, err)))
+        return rc;
     return s->ops->release_create(s->impl, r, audit, err);
 }
 
@@ -576,6 +581,20 @@ int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
     return s->ops->endpoint_enroll(s->impl, e, audit, err);
 }
 
+int rg_store_endpoint_reset_identity(rg_store *s, const char *id,
+                                     int64_t at_ms, const rg_audit_rec *audit,
+                                     rg_err *err)
+{
+    int rc;
+    if (!id || !*id || strlen(id) > RG_EPID_MAX)
+        return rg_err_field(err, RG_EINVAL, "id", "bad endpoint id");
+    if (!audit)
+        return rg_err_set(err, RG_EINVAL, "identity reset: audit required");
+    if ((rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->endpoint_reset_identity(s->impl, id, at_ms, audit, err);
+}
+
 int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
                             size_t n, rg_err *err)
 {
@@ -640,10 +659,56 @@ int rg_store_event_list(rg_store *s, int64_t release_id,
     return s->ops->event_list(s->impl, release_id, fn, ctx, err);
 }
 
+int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
+                          size_t *n_deleted, rg_err *err)
+{
+    *n_deleted = 0;
+    if (max < 1 || max > 100000)
+        return rg_err_set(err, RG_EINVAL, "event prune: batch %zu not in "
+                                          "1..100000",
+                          max);
+    return s->ops->events_prune(s->impl, before_ms, max, n_deleted, err);
+}
+
 int rg_store_event_counts(rg_store *s, int64_t release_id,
                           rg_event_counts *out, rg_err *err)
 {
     return s->ops->event_counts(s->impl, release_id, out, err);
+}
+
+/* --- offers ------------------------------------------------------------- */
+
+#define OFFERS_BATCH_MAX 64
+
+int rg_store_offers_record(rg_store *s, const char *endpoint_id,
+                           const int64_t *releases, size_t n, int64_t now_ms,
+                           rg_err *err)
+{
+    if (!endpoint_id || !*endpoint_id || strlen(endpoint_id) > RG_EPID_MAX)
+        return rg_err_field(err, RG_EINVAL, "endpoint_id",
+                            "offers: bad endpoint id");
+    if (n > OFFERS_BATCH_MAX || (n > 0 && !releases))
+        return rg_err_set(err, RG_EINVAL, "offers: bad batch of %zu", n);
+    for (size_t i = 0; i < n; i++)
+        if (releases[i] < 1)
+            return rg_err_set(err, RG_EINVAL, "offers: bad release %lld",
+                              (long long)releases[i]);
+    if (n == 0)
+        return 0;
+    return s->ops->offers_record(s->impl, endpoint_id, releases, n, now_ms,
+                                 err);
+}
+
+int rg_store_offer_check(rg_store *s, const char *endpoint_id,
+                         int64_t release_id, rg_err *err)
+{
+    return s->ops->offer_check(s->impl, endpoint_id, release_id, err);
+}
+
+int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
+                            const char *sha256, rg_err *err)
+{
+    return s->ops->offer_artifact(s->impl, endpoint_id, sha256, err);
 }
 
 /* --- group policies ------------------------------------------------------- */

@@ -70,6 +70,7 @@ typedef struct rg_audit_filter {
     int64_t since_ms;    /* 0: no lower bound (inclusive) */
     int64_t until_ms;    /* 0: no upper bound (exclusive) */
     int64_t limit;       /* newest first; <= 0 means 1000 */
+    int64_t before_id;   /* 0: none; else only ids below it (a page cursor) */
 } rg_audit_filter;
 
 /* A channel's preflight (docs/preflight.md): the engine run over every
@@ -120,6 +121,12 @@ typedef struct rg_release_rec {
     /* When an operator lifted the quarantine of this release (schema 7):
      * agents that quarantined its digest apply it again. 0: never. */
     int64_t quarantine_lifted_ms;
+    /* How it activates (schema 10, model/activation.h), as its publisher
+     * declared: kind and the longest plausible applying -> healthy time.
+     * rg_store_release_create takes activation_max_ms 0 as the kind's
+     * default. Releases made before schema 10: none, 120 s. */
+    int activation; /* RG_ACTIVATION_NONE, _RESTART, _REBOOT */
+    int64_t activation_max_ms;
 } rg_release_rec;
 
 /* One stored root metadata version (schema 6). */
@@ -203,6 +210,7 @@ typedef struct rg_endpoint_rec {
     int64_t enrolled_ms;
     int64_t last_seen_ms;                  /* 0: never checked in */
     char installed_json[RG_ATTRS_MAX + 1]; /* last reported installed map, "{}" */
+    bool proven; /* enroll only: the caller verified the current token */
 } rg_endpoint_rec;
 
 /* A heartbeat's lasting part, flushed in batches (not one write per beat). */
@@ -383,8 +391,12 @@ int rg_store_token_list(rg_store *s,
                         int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                         rg_err *err);
 /* Sets revoked_ms; RG_ENOTFOUND for an unknown id, RG_ECONFLICT if already
- * revoked, or when it is the last admin token usable at now_ms (neither
- * revoked nor expired): nobody may lock every administrator out. */
+ * revoked, or when it is an admin token usable at now_ms and no other admin
+ * token is lasting (unrevoked, and never expiring or valid for more than
+ * RG_ADMIN_LASTING_MS after now_ms): nobody may lock every administrator
+ * out, not even a moment later when a short-lived token expires. The
+ * offline way back in is `rollgated admin-token --data DIR`. */
+#define RG_ADMIN_LASTING_MS (INT64_C(24) * 3600 * 1000)
 int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err);
 
@@ -408,9 +420,21 @@ int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
 
 /* --- endpoints -------------------------------------------------------- */
 /* Inserts the endpoint, or on re-enrollment replaces its token hash and
- * attributes (keeping last_seen and installed). */
+ * attributes (keeping last_seen and installed). An existing id is
+ * replaced only when e->proven (the caller verified the endpoint's current
+ * token) or after rg_store_endpoint_reset_identity (which this consumes);
+ * otherwise RG_ECONFLICT (field "endpoint_id") and nothing changes: an
+ * enrollment key alone never takes over an enrolled identity. */
 int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
                              const rg_audit_rec *audit, rg_err *err);
+/* An operator's action (schema 9): lets endpoint id be enrolled afresh
+ * once, by any valid enrollment key, without its current token (a
+ * reinstalled machine). The current token keeps working until then.
+ * Records at_ms and the audit row (required) in one transaction.
+ * RG_ENOTFOUND for an unknown id. */
+int rg_store_endpoint_reset_identity(rg_store *s, const char *id,
+                                     int64_t at_ms, const rg_audit_rec *audit,
+                                     rg_err *err);
 /* Updates last_seen_ms and installed_json of n endpoints in one
  * transaction; unknown ids are skipped. */
 int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
@@ -439,9 +463,14 @@ int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
                            const rg_audit_rec *audit, rg_err *err);
 
 /* --- agent events ----------------------------------------------------- */
+/* Events stored per (endpoint, release, type), the first ones: what the
+ * health analysis reads (the first applying, healthy, failure). This
+ * bounds what one endpoint can write per release it was offered. */
+#define RG_EVENTS_PER_KIND 8
 /* Records n events in one transaction; an event whose (endpoint_id,
- * event_id) is already stored is skipped, so retries are idempotent.
- * *n_new (may be NULL) receives how many were new. */
+ * event_id) is already stored is skipped, so retries are idempotent, and
+ * so is one past RG_EVENTS_PER_KIND for its (endpoint, release, type).
+ * *n_new (may be NULL) receives how many were stored. */
 int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
                            size_t *n_new, rg_err *err);
 /* Every stored event for release_id, in the order received (received_ms,
@@ -450,8 +479,35 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
 int rg_store_event_list(rg_store *s, int64_t release_id,
                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                         rg_err *err);
+/* Retention: deletes, in one transaction, up to max (1..100000) of the
+ * oldest events received before before_ms whose release has no active
+ * rollout (an active one keeps all its evidence); *n_deleted receives how
+ * many. Schema 11 indexes events by received time for it. */
+int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
+                          size_t *n_deleted, rg_err *err);
 /* Distinct endpoints that reported each type for release_id. */
 int rg_store_event_counts(rg_store *s, int64_t release_id,
                           rg_event_counts *out, rg_err *err);
+
+/* --- offers (schema 8) ------------------------------------------------ */
+/* What check-in answers offered each endpoint: the evidence the server can
+ * vouch for (an endpoint's events count only for releases offered to it)
+ * and what it may download. */
+
+/* Records that a check-in answer offers endpoint_id each of the n
+ * releases (n <= 64) at now_ms, in one transaction, durable before it
+ * returns; an offer already recorded keeps its first time. RG_ENOTFOUND
+ * for an unknown endpoint or release. */
+int rg_store_offers_record(rg_store *s, const char *endpoint_id,
+                           const int64_t *releases, size_t n, int64_t now_ms,
+                           rg_err *err);
+/* 0 when release_id was ever offered to endpoint_id, RG_ENOTFOUND (err
+ * untouched) when not. */
+int rg_store_offer_check(rg_store *s, const char *endpoint_id,
+                         int64_t release_id, rg_err *err);
+/* 0 when some release ever offered to endpoint_id has the artifact
+ * sha256, RG_ENOTFOUND (err untouched) when none has. */
+int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
+                            const char *sha256, rg_err *err);
 
 #endif

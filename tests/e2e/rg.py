@@ -318,6 +318,18 @@ class Server:
                             headers={"Content-Type": "application/octet-stream"})
 
 
+def rollgated(*args, timeout=30):
+    """Runs rollgated with args where it is expected to exit by itself (a
+    refused start, init); a Failure if it still runs after timeout s.
+    Returns the subprocess.CompletedProcess (text stdout and stderr)."""
+    try:
+        return subprocess.run([binary("rollgated")] + list(args),
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("rollgated %s: still running after %d s (killed): %r"
+                      % (" ".join(args), timeout, e.stderr))
+
+
 def run(main):
     """Runs main() as a test script: exit 0 on success, 1 with the failure."""
     try:

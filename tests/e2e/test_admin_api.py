@@ -67,6 +67,10 @@ def main():
         expect(ch["name"] == "detections" and ch["description"] == "rule files"
                and ch["current_release"] is None and ch["id"] >= 1
                and ch["created_ms"] > 0, "channel object", ch)
+        # '.' and '..' are no channel an agent could keep (issue 11.16)
+        for bad in (".", "..", "a/b", "Det"):
+            st, b = srv.request("POST", "/v1/channels", {"name": bad})
+            expect(st == 400 and b["error"]["field"] == "name", "channel name " + bad, st, b)
         st, ch2 = srv.request("POST", "/v1/channels", {"name": "flags"})
         expect(st == 201 and ch2["description"] == "", "second channel", st, ch2)
         st, body = srv.request("GET", "/v1/channels")
@@ -213,14 +217,26 @@ def main():
         st, body = srv.request("GET", "/v1/endpoints/host-1")
         expect(st == 200 and body["id"] == "host-1", "endpoint get", st, body)
         agent = srv.client(token=enr["token"])
-        # An endpoint downloads only what it was offered or has installed.
+        # An endpoint downloads only what it was offered: claiming a
+        # release installed grants nothing (issue 11.2).
         st, got = agent.request("GET", "/v1/agent/artifacts/" + sha)
         expect(st == 403, "download of an artifact never offered", st, got)
         st, body = agent.request("POST", "/v1/agent/checkin", {
             "endpoint_id": "host-1", "installed": {"detections": {"release": r1["id"]}}})
         expect(st == 200, "check-in reporting the release installed", st, body)
         st, got = agent.request("GET", "/v1/agent/artifacts/" + sha)
+        expect(st == 403, "an installed claim grants no download", st, got)
+        st, pol = srv.request("POST", "/v1/policies", {
+            "name": "pin-host-1", "channel": "detections", "mode": "pin",
+            "release": r1["id"], "selector": {"attribute": {"os": "linux"}}})
+        expect(st == 201, "pin policy", st, pol)
+        st, body = agent.request("POST", "/v1/agent/checkin", {"endpoint_id": "host-1"})
+        expect(st == 200 and body["desired"]["detections"]["release"] == r1["id"],
+               "the pinned release is offered", st, body)
+        st, got = agent.request("GET", "/v1/agent/artifacts/" + sha)
         expect(st == 200 and got == data, "agent download", st, len(got))
+        st, _ = srv.request("DELETE", "/v1/policies/%d" % pol["id"])
+        expect(st == 200, "policy deleted", st)
         st, got = agent.request("GET", "/v1/agent/artifacts/" + sha,
                                 headers={"Range": "bytes=100-199"})
         expect(st == 206 and got == data[100:200] and

@@ -18,10 +18,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import rg
 from rg import expect
+from mitm import wait_for
 
 N = 20
 K = 3
@@ -50,6 +50,7 @@ class Agent:
                     "endpoint_id = %s\nos = linux\nos_version = 6\narch = x86_64\n"
                     "tags = %s\ninterval = 0.5\nbackoff_max = 1\ntimeout = 5\n"
                     "max_starts = %d\nsettle = 2.5\ntrial_deadline = 120\n"
+                    "insecure = true\n"  # unsigned releases (no root pinned)
                     "[channel detections]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
                     "probe = cmp -s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
@@ -104,17 +105,6 @@ class Agent:
             return None
 
 
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise rg.Failure("timed out waiting for " + what)
-        time.sleep(0.1)
-
-
 def release(srv, version, content):
     st, art = srv.upload(content)
     expect(st in (200, 201), "upload", st, art)
@@ -139,7 +129,7 @@ def get_rollout(srv, rid):
 
 def finish(srv, rid):
     """Aborts rollout rid unless it already ended (a held wave stays active)."""
-    if get_rollout(srv, rid)["state"] in ("pending", "running", "paused"):
+    if get_rollout(srv, rid)["state"] in ("pending", "running", "paused", "held"):
         st, ro = srv.request("POST", "/v1/rollouts/%d/abort" % rid, {"reason": "e2e: next step"})
         expect(st == 200, "abort", st, ro)
 

@@ -3,7 +3,10 @@ and at >= 500 random moments during apply and revert; after each kill the
 state directory must hold, for every channel, one complete verified
 version in its active slot, and the restarted agent must converge to the
 desired state (healthy on a good release, reverted and quarantined on a
-crashing one). Prints how many runs it made and how many were consistent.
+crashing one). Prints its progress every 25 runs, and at the end how many
+runs it made and how many were consistent. Waiting for convergence has no
+fixed deadline: it fails only when the agent shows no progress (slot,
+trial record, events, installed report, quarantine) for 60 s.
 
 The server here is a small in-process double of the agent API of
 docs/api.md (enroll, checkin, artifacts with Range) so each run can move
@@ -156,7 +159,7 @@ class Lab:
             f.write("server = http://127.0.0.1:%d\nenrollment_key = k\n"
                     "state_dir = %s\nendpoint_id = kill-1\ninterval = 0.05\n"
                     "backoff_max = 0.2\ntimeout = 5\nmax_starts = 2\nsettle = 0.1\n"
-                    "trial_deadline = 60\nlog_level = warn\n[channel %s]\n"
+                    "trial_deadline = 60\nlog_level = warn\ninsecure = true\n[channel %s]\n"
                     "consumer = exec %s \"$RG_CONTENT\" \"$RG_STATE_DIR/running\"\n"
                     # the probe is a readiness check: it gives the consumer up to
                     # 4 s (under the 5 s hook timeout) to publish what it runs (a loaded
@@ -207,7 +210,64 @@ def wait_for(cond, timeout, what):
         time.sleep(0.02)
 
 
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def progress(lab, want):
+    """What an observer sees of the agent's work towards release want: the
+    active slot, the trial record (its start and crash counts), the events
+    the server received about want, what the agent reports installed, and
+    the quarantine. Any change is progress."""
+    d = lab.double
+    with d.lock:
+        events = tuple(e["type"] for e in d.events if e["release"] == want)
+        installed = json.dumps(d.installed, sort_keys=True)
+    qdir = os.path.join(lab.state, "quarantine")
+    quarantined = tuple(sorted(os.listdir(qdir))) if os.path.isdir(qdir) else ()
+    trial = read_text(os.path.join(lab.state, "channels", CH, "trial.json"))
+    return (lab.active_release(), trial, events, installed, quarantined)
+
+
+IDLE_S = 60  # no observable progress for this long: the agent is stuck
+
+
+def wait_converged(lab, want, good, what):
+    """Waits for convergence as long as the agent makes observable progress
+    (progress() changes); fails after IDLE_S seconds without any. Returns
+    the seconds it took."""
+    t0 = time.monotonic()
+    last, seen_at = progress(lab, want), t0
+    while not converged(lab, want, good):
+        now = time.monotonic()
+        cur = progress(lab, want)
+        if cur != last:
+            last, seen_at = cur, now
+        elif now - seen_at > IDLE_S:
+            raise rg.Failure("no progress for %d s towards %s (after %.0f s): %s"
+                             % (IDLE_S, what, now - t0, describe(lab, want)))
+        time.sleep(0.02)
+    return time.monotonic() - t0
+
+
+def describe(lab, want):
+    """The agent's state, for a failure message."""
+    active, trial, events, installed, quarantined = progress(lab, want)
+    with open(os.path.join(lab.tmp, "agent.log"), "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 1500))
+        tail = f.read().decode(errors="replace")
+    return ("active %s, trial %s, events about %d %s, installed %s, quarantine %s; "
+            "agent log tail:\n%s" % (active, trial, want, list(events), installed,
+                                      list(quarantined), tail))
+
+
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens
     double = Double()
     port = rg.free_port()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), make_handler(double))
@@ -231,11 +291,12 @@ def main():
     # Baseline: the agent converges on a first good release.
     double.desired = new_release(False)
     p = lab.start()
-    wait_for(lambda: converged(lab, double.desired, True), 60, "baseline")
+    wait_converged(lab, double.desired, True, "baseline")
     p.send_signal(signal.SIGTERM)
     expect(p.wait(20) == 0, "clean stop on SIGTERM")
 
     runs = consistent_runs = midway = 0
+    slowest, started = 0.0, time.monotonic()
     reached = set()
     durations = []
     good = [double.desired]  # confirmed good releases, oldest first
@@ -306,8 +367,9 @@ def main():
         p = lab.start()
         counted = False
         try:
-            wait_for(lambda: converged(lab, want, expect_good), 60,
-                     "convergence after %s" % (fp or "random kill"))
+            took = wait_converged(lab, want, expect_good,
+                                  "convergence after %s" % (fp or "random kill"))
+            slowest = max(slowest, took)
             ok, why = consistent(lab.state)
             if ok:
                 consistent_runs += 1
@@ -334,6 +396,11 @@ def main():
         elif kind in ("back", "abandon"):
             good.append(want)
         durations.append(time.monotonic() - t0)
+        if runs % 25 == 0 or runs == len(plan):
+            print("kill test: %d of %d runs, %d consistent and converged, slowest "
+                  "convergence %.1f s, %.0f s so far"
+                  % (runs, len(plan), consistent_runs, slowest, time.monotonic() - started),
+                  flush=True)
     # A server announcing fewer bytes than it sends: the download is cut at
     # the announced size and never reaches a slot.
     before = lab.active_release()

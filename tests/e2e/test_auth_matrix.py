@@ -85,6 +85,9 @@ def build_routes(fix):
         ("endpoint list", "GET", "/v1/endpoints", None, None, "viewer", {200}),
         ("endpoint get (unknown id)", "GET", "/v1/endpoints/nohost", None, None,
          "viewer", {404}),
+        ("endpoint reset-identity (unknown id)", "POST",
+         "/v1/endpoints/nohost/reset-identity", lambda: {"reason": "r"}, None,
+         "operator", {404}),
         ("enrollment key create", "POST", "/v1/enrollment-keys", lambda: {},
          None, "operator", {201}),
         ("enrollment key list", "GET", "/v1/enrollment-keys", None, None,
@@ -184,15 +187,22 @@ def main():
         for host, name in (("mx-ep", "endpoint"), ("mx-other", "endpoint2")):
             st, body = srv.request("POST", "/v1/agent/enroll", {
                 "enrollment_key": key["key"], "endpoint_id": host,
-                "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}},
+                "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64",
+                               "tags": ["pinned"] if host == "mx-ep" else []}},
                 token="")
             expect(st == 200, "enroll " + host, st, body)
             tokens[name] = body["token"]
-        # mx-ep has the fixture release installed: its artifact is its own.
+        # mx-ep is offered the fixture release (pinned to it): its artifact
+        # is its own (an installed claim alone grants nothing).
+        st, body = srv.request("POST", "/v1/policies", {
+            "name": "pin-mx-ep", "channel": "matrix-ro", "mode": "pin",
+            "release": rel["id"], "selector": {"tag": "pinned"}})
+        expect(st == 201, "fixture policy", st, body)
         st, body = srv.request("POST", "/v1/agent/checkin", {
             "endpoint_id": "mx-ep", "installed": {"matrix-ro": {"release": rel["id"]}}},
             token=tokens["endpoint"])
-        expect(st == 200, "fixture check-in", st, body)
+        expect(st == 200 and body["desired"]["matrix-ro"]["release"] == rel["id"],
+               "fixture check-in", st, body)
         fix = {"sha": art["sha256"], "release": rel["id"], "rollout": ro["id"],
                "key": key["key"]}
 

@@ -9,8 +9,9 @@ audited (action auth.failed): those rows are the one change allowed.
 Case fields: name, method, path, token (none | malformed | wrong | revoked |
 basic | viewer | operator | admin | agent | agent2), body (JSON) | raw
 (text) | raw_b64, headers, transport ("headers-only": declare `size` bytes
-and send none; "chunked": stream `size` bytes chunked), status, code, field
-or field_prefix. Strings "$name" in path or body are fixture values.
+and send none; "chunked": stream `size` bytes chunked; "head-lines": send
+the header lines `head_lines` verbatim, repeated names included, then
+`raw`), status, code, field or field_prefix. Strings "$name" in path or body are fixture values.
 # ctest-labels: foundation
 """
 import base64
@@ -83,8 +84,11 @@ def raw_transport(srv, case, hdrs):
     try:
         lines = ["%s %s HTTP/1.1" % (case["method"], case["path"]), "Host: 127.0.0.1"]
         lines += ["%s: %s" % kv for kv in hdrs.items()]
-        size = case["size"]
-        if case["transport"] == "headers-only":
+        size = case.get("size", 0)
+        if case["transport"] == "head-lines":
+            lines += case["head_lines"]
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n" + case["raw"]).encode())
+        elif case["transport"] == "headers-only":
             lines.append("Content-Length: %d" % size)
             s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         else:
@@ -157,14 +161,21 @@ def fixtures(srv):
     for name, host in (("agent", "host-1"), ("agent2", "host-2")):
         st, body = srv.request("POST", "/v1/agent/enroll", {
             "enrollment_key": key["key"], "endpoint_id": host,
-            "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}}, token="")
+            "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64",
+                           "tags": ["pinned"] if host == "host-1" else []}}, token="")
         expect(st == 200, "enroll " + host, st, body)
         creds[name] = body["token"]
-    # host-1 has release 5 installed: it may download its artifact.
+    # host-1 is offered release 5 (pinned to it): it may download its
+    # artifact (an installed claim alone would grant nothing).
+    st, body = srv.request("POST", "/v1/policies", {
+        "name": "pin-host-1", "channel": "det", "mode": "pin", "release": r5["id"],
+        "selector": {"tag": "pinned"}})
+    expect(st == 201, "fixture policy", st, body)
     st, body = srv.request("POST", "/v1/agent/checkin", {
         "endpoint_id": "host-1", "installed": {"det": {"release": r5["id"]}}},
         token=creds["agent"])
-    expect(st == 200, "fixture check-in", st, body)
+    expect(st == 200 and body["desired"]["det"]["release"] == r5["id"], "fixture check-in",
+           st, body)
     creds["admin"] = srv.token
     return fix, creds
 

@@ -83,13 +83,14 @@ def main():
 
             # --- a release crashing one stratum is halted early ----------
             bad = release(srv, 2, "rule a v2\nFAULT crash windows-10-x86_64\n")
-            ro = run_rollout(srv, bad, ("completed", "halted", "paused"))
-            # Halted once the failure test has its evidence; held (the gate's
-            # hold, shown as paused) when the crashing stratum's few exposed
-            # endpoints all failed before enough of them were exposed to
-            # halt: too few to halt on, too dirty to pass (docs/health.md).
-            expect(ro["state"] in ("halted", "paused"), "crashing release stopped",
-                   ro["decisions"][-2:])
+            ro = run_rollout(srv, bad, ("completed", "halted", "held", "paused"))
+            # Halted once the failure test has its evidence; held by the gate
+            # when the crashing stratum's few exposed endpoints all failed
+            # before enough of them were exposed to halt: too few to halt on,
+            # too dirty to pass (docs/health.md).
+            expect(ro["state"] in ("halted", "held"), "crashing release stopped",
+                   ro["state"], *["%s/%d: %s" % (d["to"], d["to_wave"], d["reason"])
+                                  for d in ro["decisions"][-8:]])
             expect(ro["wave"] <= 1, "stopped in its first non-internal wave", ro["wave"])
             halt = ro["decisions"][-1]
             expect(halt["actor"] == "orchestrator" and
@@ -110,7 +111,7 @@ def main():
             p = subprocess.run([CLI, "rollout", "explain", str(ro["id"])], env=env,
                                capture_output=True, text=True, timeout=30)
             expect(p.returncode == 0, "explain exit 0", p.returncode, p.stderr)
-            stop = "halted (reverting)" if ro["state"] == "halted" else "held"
+            stop = "halted (reverting all)" if ro["state"] == "halted" else "held"
             for word in (stop, "windows-10-x86_64", "RHO", "SILENCE_LLR",
                          "FAILURE_LLR", "CONTROL", "alpha 0.001", "W 5s", ">= 8.29"):
                 expect(word in p.stdout, "explain shows " + word, p.stdout)

@@ -172,7 +172,8 @@ def check_releases(cli, srv):
     listed = cli.json("release", "list", "--channel", "detections")
     expect([r["version"] for r in listed["releases"]] == [292, 291],
            "release list newest first", listed)
-    expect(cli.json("release", "list", "--channel", "flags") == {"releases": []},
+    expect(cli.json("release", "list", "--channel", "flags")
+           == {"releases": [], "next_after": None},
            "release list of another channel")
     out, _ = cli.run("release", "list")
     expect(out.splitlines()[0].split()[:4] == ["ID", "CHANNEL", "VERSION", "URGENCY"]
@@ -232,7 +233,7 @@ def check_rollouts(cli, srv, rel_id, rel2_id):
     expect(out2 == out, "status without id lists", out, out2)
     rolled = cli.json("rollout", "rollback", rid, "--reason", "bad detections")
     expect(rolled["state"] == "rolled_back", "rollback", rolled)
-    expect(cli.json("rollout", "list", "--active") == {"rollouts": []},
+    expect(cli.json("rollout", "list", "--active") == {"rollouts": [], "next_after": None},
            "no active rollout after rollback")
     cli.fail(1, "conflict", "rollout", "resume", rid, "--reason", "too late")
 

@@ -144,7 +144,7 @@ def bad_requests(srv, viewer):
     st, b = srv.request("DELETE", "/v1/policies/abc")
     expect(st == 400, "bad policy id", st, b)
     st, b = srv.request("GET", "/v1/policies", token=viewer)
-    expect(st == 200 and b == {"policies": []}, "nothing stored", st, b)
+    expect(st == 200 and b == {"policies": [], "next_after": None}, "nothing stored", st, b)
     st, b = srv.request("GET", "/v1/audit")
     expect(st == 200 and not [a for a in b["audit"] if a["action"].startswith("policy.")],
            "nothing audited", b)

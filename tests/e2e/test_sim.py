@@ -1,7 +1,8 @@
 """rollgate-sim from the command line: the small scenarios in scenarios/
 under every policy with --json (one JSON object on the last line, the same
-for the same seed), the table output, the progress lines on stderr, and
-usage errors (exit 2) and bad scenarios (exit 1).
+for the same seed), samples of the fleet-knob classes, the table output,
+the progress lines on stderr, and usage errors (exit 2) and bad scenarios
+and knobs (exit 1).
 # ctest-labels: canary
 """
 import json
@@ -58,6 +59,14 @@ def main():
     expect(rgood["completed"] and not rgood["false_halt"], "good release completes",
            rgood["final_state"])
 
+    # Fleet knobs (scenarios/README.md) from the command line: small
+    # samples of issue 10's classes run, a good release damages nothing.
+    for name in ("activation-restart-emergency", "vpn-flaps-emergency",
+                 "server-restart-standard"):
+        _, r = result("run", os.path.join(SCENARIOS, name + ".json"))
+        expect(r["scenario"] == name and not r["faulty"] and
+               r["failed_or_crashed"] == 0, "class sample runs", name, r)
+
     # Table by default, progress on stderr.
     code, out, err = sim("run", crash)
     expect(code == 0 and "halted" in out and "decisions:" in out, "table", out)
@@ -75,6 +84,12 @@ def main():
                     ' "release": {"plan": "standard"}}')
         code, _, err = sim("run", bad)
         expect(code == 1 and "strata" in err, "bad scenario exits 1", code, err)
+        with open(bad, "w") as f:
+            f.write('{"fleet": {"endpoints": 10, "strata": [{"name": "a", "share": 1}]},'
+                    ' "loss": {"sleep": {"share": 0.3, "hours": [8, 30]}},'
+                    ' "release": {"plan": "standard"}}')
+        code, _, err = sim("run", bad)
+        expect(code == 1 and "'hours'" in err, "bad knob exits 1 naming it", code, err)
         code, _, err = sim("run", os.path.join(d, "missing.json"))
         expect(code == 1 and "cannot open" in err, "missing scenario exits 1", err)
     print("test_sim: ok")

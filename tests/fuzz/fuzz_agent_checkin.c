@@ -7,7 +7,7 @@
  * in the outbox and writes notices.json, so it cannot be called without a
  * state directory) reads interval_s, acks, desired and notices with the
  * common getters and parses every desired entry whose key passes
- * rg__channel_name_ok with rg_desired_parse. This harness makes the same
+ * rg_channel_name_valid with rg_desired_parse. This harness makes the same
  * calls with the same bounds. Invariants: an accepted entry has a release
  * >= 1, version and size >= 0, a valid sha256 and a NUL-terminated,
  * non-empty url; an accepted channel name is 1..64 of [a-z0-9._-] and not
@@ -17,6 +17,7 @@
 
 #include "agent/apply.h"
 #include "agent/durable.h"
+#include "common/name.h"
 #include "common/crypto.h"
 #include "common/json.h"
 
@@ -75,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object_foreach(desired, key, v)
     {
         rg_desired d;
-        if (!rg__channel_name_ok(key))
+        if (!rg_channel_name_valid(key))
             continue;
         check_name(key);
         if (rg_desired_parse(v, &d, &err) == 0)

@@ -4,7 +4,8 @@
  * validate hook veto, the move back to the previous release, and the daemon's jitter and backoff; with a
  * pinned root: refusals before anything is exposed (one `failed` event per
  * release and reason, rejected.json), signed releases applied, the move
- * back as the one exception to anti-rollback.
+ * back (signed, to the version recorded in the slot, under a trial) as the
+ * one exception to anti-rollback, no server lift of a quarantine.
  * ctest-labels: agent security */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,7 +136,7 @@ static void no_switch_before_the_ack(void **state)
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_SWITCHED);
     assert_int_not_equal(rg_slots_active(&f->slots), 0);
-    rg_trial_env te = {f->root, &f->slots, &f->outbox, 3};
+    rg_trial_env te = {f->root, &f->slots, &f->outbox, 3, NULL};
     rg_trial t;
     assert_int_equal(rg_trial_load(&te, &t, NULL), 0);
     assert_int_equal(t.rel.release, 1);
@@ -238,13 +239,28 @@ static void moving_back_switches_at_once(void **state)
     apply_confirmed(f, &d1);
     rg_desired d2 = stage(f, "good v2", 2);
     apply_confirmed(f, &d2);
-    /* The rollout of v2 is rolled back: desired is v1 again. */
+    /* An offer of v1 claiming another version than its slot's is no move
+     * back (the version of the slot decides, never the offer's). */
+    rg_desired forged = d1;
+    forged.want.version = 0;
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &forged, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    rg_artifact_want m;
+    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(m.release, 2);
+    ack_all(f);
+    /* The rollout of v2 is rolled back: desired is v1 again. It is
+     * switched to at once, without `applying`, under a trial. */
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_ROLLED_BACK);
-    rg_artifact_want m;
     assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 1);
     assert_int_equal(rg_outbox_count(&f->outbox), 0);
+    bool ended = false;
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_true(ended);
+    assert_string_equal(last_type(f), "healthy");
+    ack_all(f);
     /* During a trial without crashes: left without a verdict. */
     rg_desired d3 = stage(f, "good v3", 3);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d3, &r, NULL), 0);
@@ -371,11 +387,41 @@ static void pinned_root_judges_before_exposing(void **state)
     apply_confirmed(f, &d2);
     assert_int_equal(rg_agent_trust_highest(f->root, "detections"), 2);
 
-    /* The move back to the release in the other slot needs no metadata. */
-    d1.metadata[0] = '\0';
+    /* The move back to the release in the other slot needs its signed
+     * metadata too (exempt from anti-rollback for that version alone):
+     * without it the server cannot flip the slots. */
+    rg_desired unsigned_back = d1;
+    unsigned_back.metadata[0] = '\0';
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &unsigned_back, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_string_equal(rejected_reason(f), "unsigned");
+    rg_artifact_want m;
+    assert_int_equal(rg_slots_meta(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(m.release, 2);
+    ack_all(f);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_ROLLED_BACK);
     assert_int_equal(rg_agent_trust_highest(f->root, "detections"), 2);
+    bool ended = false;
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_true(ended);
+    assert_string_equal(last_type(f), "healthy");
+    ack_all(f);
+    /* v2 fails later and is quarantined: the server cannot lift that
+     * under a root, even offering it as an older version. */
+    assert_int_equal(rg_quarantine_add(f->root, d2.want.sha256, "detections", 2,
+                                       2, "3 failed starts", f->env.now_ms, NULL),
+                     0);
+    rg_desired lift = d2;
+    lift.want.version = 0;
+    lift.lift_quarantine = true;
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &lift, &r, NULL), 0);
+    assert_int_equal(r, RG_APPLY_REFUSED);
+    assert_string_equal(rejected_reason(f), "quarantined");
+    assert_true(rg_quarantine_has(f->root, d2.want.sha256));
+    assert_int_equal(rg_slots_meta(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(m.release, 1);
+    ack_all(f);
     /* Any other older version is a rollback, however well signed. */
     rg_desired d0 = stage(f, "older", 1);
     d0.want.release = 3;

@@ -72,6 +72,14 @@ static void defaults(void **state)
     assert_null(c.root);
     assert_null(c.root_sha256);
     assert_int_equal(c.clock_skew_ms, 300000);
+    assert_false(c.insecure); /* secure by default */
+    assert_int_equal(c.min_rate, 1024);
+    rg_agent_config_release(&c);
+    assert_int_equal(rg_agent_config_parse("insecure = true\n", &c, NULL), 0);
+    assert_true(c.insecure);
+    rg_agent_config_release(&c);
+    assert_int_equal(rg_agent_config_parse("insecure = false\n", &c, NULL), 0);
+    assert_false(c.insecure);
     rg_agent_config_release(&c);
     /* Signed releases: a root file, its pinned digest, the skew. */
     assert_int_equal(rg_agent_config_parse(
@@ -102,6 +110,9 @@ static void refuses_bad_input(void **state)
         "[channel a\n",
         "root_sha256 = ABC\n",
         "clock_skew = -1\n",
+        "insecure = yes\n",
+        "insecure = 1\n",
+        "min_rate = 0\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rg_agent_config c;

@@ -23,6 +23,7 @@ typedef struct fixture {
     rg_slots slots;
     rg_outbox outbox;
     rg_trial_env env;
+    rg_uptime up; /* the injected time since boot */
     rg_artifact_want v1, v2;
 } fixture;
 
@@ -52,7 +53,8 @@ static int setup(void **state)
         return -1;
     assert_int_equal(rg_slots_open(&f->slots, f->root, "detections", NULL), 0);
     assert_int_equal(rg_outbox_open(&f->outbox, f->root, NULL), 0);
-    f->env = (rg_trial_env){f->root, &f->slots, &f->outbox, 3};
+    f->up = (rg_uptime){"boot-1", 5000};
+    f->env = (rg_trial_env){f->root, &f->slots, &f->outbox, 3, &f->up};
     put(f, 'a', "good content", 1, &f->v1);
     assert_int_equal(rg_slots_switch(&f->slots, 'a', NULL), 0);
     put(f, 'b', "crash", 2, &f->v2);
@@ -135,16 +137,55 @@ static void confirm_queues_healthy_once(void **state)
     assert_false(rg_quarantine_has(f->root, f->v2.sha256));
 }
 
+/* The deadline (60 s here) is trial time: time since boot, whatever the
+ * wall clock does. */
 static void deadline_reverts(void **state)
 {
     fixture *f = *state;
     bool reverted = true;
     switch_to_v2(f, 1000);
-    assert_int_equal(rg_trial_check_deadline(&f->env, 60999, &reverted, NULL), 0);
+    /* The wall clock jumps 2 h ahead one second in: nothing happens. */
+    f->up.ms += 1000;
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000 + 7200000, &reverted,
+                                             NULL),
+                     0);
     assert_false(reverted);
-    assert_int_equal(rg_trial_check_deadline(&f->env, 61000, &reverted, NULL), 0);
+    /* ... or back a day: the deadline still comes after 60 s of trial. */
+    f->up.ms = 5000 + 59999;
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000 - 86400000, &reverted,
+                                             NULL),
+                     0);
+    assert_false(reverted);
+    f->up.ms = 5000 + 60000;
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
     assert_true(reverted);
     assert_int_equal(rg_slots_active(&f->slots), 'a');
+    expect_events(f, 1, "reverted", "no confirmation before the deadline");
+}
+
+/* Across a reboot the trial time recorded at the last save carries over;
+ * the new boot's clock, which starts again near 0, counts on from there. */
+static void deadline_survives_a_reboot(void **state)
+{
+    fixture *f = *state;
+    bool reverted = true;
+    switch_to_v2(f, 1000);
+    f->up.ms += 20000; /* the consumer starts 20 s into the trial */
+    assert_int_equal(rg_trial_count_start(&f->env, 2000, &reverted, NULL), 0);
+    assert_false(reverted);
+    f->up = (rg_uptime){"boot-2", 3000}; /* rebooted: 20 s of trial so far */
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_false(reverted);
+    rg_trial t;
+    assert_int_equal(rg_trial_load(&f->env, &t, NULL), 0);
+    assert_string_equal(t.boot_id, "boot-2");
+    assert_int_equal(t.elapsed_ms, 20000);
+    f->up.ms = 3000 + 39999;
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_false(reverted);
+    f->up.ms = 3000 + 40000;
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_true(reverted);
     expect_events(f, 1, "reverted", "no confirmation before the deadline");
 }
 
@@ -208,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reverts_after_k_failed_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(confirm_queues_healthy_once, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_reverts, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_survives_a_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_finishes_a_killed_revert_once, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_drops_trial_without_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(first_install_reverts_to_nothing, setup, teardown),

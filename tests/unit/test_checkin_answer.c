@@ -211,6 +211,12 @@ static char *expected(const fixture *fx, bool members, bool lifted)
         assert_int_equal(json_object_set_new(json_object_get(v, "detections"),
                                              "lift_quarantine", json_true()),
                          0);
+    if (members) /* declared at creation: none, the default 120 s */
+        assert_int_equal(
+            json_object_set_new(json_object_get(v, "detections"), "activation",
+                                json_pack("{s:s, s:i}", "kind", "none",
+                                          "max_s", 120)),
+            0);
     char *s = rg_json_dump(v);
     json_decref(v);
     assert_non_null(s);
@@ -291,7 +297,7 @@ static void lifted_quarantine_is_offered(void **state)
                      0);
     char *want_d = expected(fx, true, true);
     assert_string_equal(d.data, want_d);
-    assert_non_null(strstr(d.data, ",\"lift_quarantine\":true}"));
+    assert_non_null(strstr(d.data, ",\"lift_quarantine\":true,"));
     free(want_d);
     rg_buf_release(&d);
     rg_buf_release(&n);

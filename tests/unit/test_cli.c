@@ -135,15 +135,17 @@ static void write_file(const char *path, const char *text)
 static void make_home(char *home, size_t n, const char *name, const char *text)
 {
     char dir[512];
-    snprintf(home, n, "%s/%s", tmp_root, name);
+    assert_true(snprintf(home, n, "%s/%s", tmp_root, name) < (int)n);
     mkdir(home, 0700);
-    snprintf(dir, sizeof dir, "%s/.config", home);
+    assert_true(snprintf(dir, sizeof dir, "%s/.config", home) < (int)sizeof dir);
     mkdir(dir, 0700);
-    snprintf(dir, sizeof dir, "%s/.config/rollgate", home);
+    assert_true(snprintf(dir, sizeof dir, "%s/.config/rollgate", home) <
+                (int)sizeof dir);
     mkdir(dir, 0700);
     if (text) {
         char path[600];
-        snprintf(path, sizeof path, "%s/config", dir);
+        assert_true(snprintf(path, sizeof path, "%s/config", dir) <
+                    (int)sizeof path);
         write_file(path, text);
     }
 }

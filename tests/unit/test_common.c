@@ -13,8 +13,28 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/murmur3.h"
+#include "common/name.h"
 
 #include <string.h>
+
+/* One channel name rule for server and agent: a safe path component. */
+static void channel_names(void **state)
+{
+    (void)state;
+    char max[RG_CHANNEL_NAME_MAX + 2];
+    memset(max, 'a', sizeof max);
+    max[RG_CHANNEL_NAME_MAX] = '\0';
+    const char *good[] = {"detections", "a", "agent-binary", "v1.2_x", "...",
+                          ".hidden", max};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_true(rg_channel_name_valid(good[i]));
+    max[RG_CHANNEL_NAME_MAX] = 'a';
+    max[RG_CHANNEL_NAME_MAX + 1] = '\0';
+    const char *bad[] = {"", ".", "..", "a/b", "/", "Upper", "sp ace",
+                         "tab\t", "\xc3\xa9", max};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(rg_channel_name_valid(bad[i]));
+}
 
 static void murmur3_published_vectors(void **state)
 {
@@ -173,6 +193,7 @@ static void manual_clock(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(channel_names),
         cmocka_unit_test(murmur3_published_vectors),
         cmocka_unit_test(buf_respects_cap),
         cmocka_unit_test(json_type_checks_name_the_field),

@@ -432,7 +432,7 @@ static void visit(trial *t, ep *x)
           "a check-in changed the rollout's state");
     bool reverting = state == RG_RO_ROLLED_BACK ||
                      (state == RG_RO_HALTED &&
-                      ro->plan.on_halt == RG_ON_HALT_REVERT);
+                      ro->plan.on_halt == RG_ON_HALT_REVERT_ALL);
     seen.held_answers += held(x);
     if (x->pinned) {
         CHECK(t, got == t->rel[1], "pinned %s given %lld", x->id,

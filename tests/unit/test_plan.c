@@ -24,7 +24,7 @@ static void builtin_standard(void **state)
     rg_err e;
     assert_int_equal(rg_plan_builtin("standard", &p, &e), 0);
     assert_string_equal(p.name, "standard");
-    assert_int_equal(p.on_halt, RG_ON_HALT_REVERT);
+    assert_int_equal(p.on_halt, RG_ON_HALT_REVERT_STRATUM);
     assert_int_equal(p.n_waves, 6);
     const uint32_t shares[] = {0, 1000, 10000, 100000, 500000, 1000000};
     const char *names[] = {"internal", "0.1%", "1%", "10%", "50%", "100%"};
@@ -167,12 +167,37 @@ static void json_round_trip(void **state)
     json_decref(j);
 }
 
+/* Every on_halt name round-trips; the old "revert" reads as revert_all. */
+static void on_halt_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        int v;
+    } cases[] = {{"revert_stratum", "revert_stratum", RG_ON_HALT_REVERT_STRATUM},
+                 {"revert_all", "revert_all", RG_ON_HALT_REVERT_ALL},
+                 {"revert", "revert_all", RG_ON_HALT_REVERT_ALL},
+                 {"pause", "pause", RG_ON_HALT_PAUSE}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text,
+                 "{\"on_halt\": \"%s\", \"waves\": [{\"share\": 100}]}",
+                 cases[i].in);
+        rg_plan p = must_parse(text);
+        assert_int_equal(p.on_halt, cases[i].v);
+        json_t *j = rg_plan_to_json(&p);
+        assert_string_equal(json_string_value(json_object_get(j, "on_halt")),
+                            cases[i].out);
+        json_decref(j);
+    }
+}
+
 static void omitted_fields_take_defaults(void **state)
 {
     (void)state;
     rg_plan p = must_parse("{\"waves\": [{\"share\": 100}]}");
     assert_string_equal(p.name, "custom");
-    assert_int_equal(p.on_halt, RG_ON_HALT_REVERT);
+    assert_int_equal(p.on_halt, RG_ON_HALT_REVERT_STRATUM);
     assert_int_equal(p.n_waves, 1);
     const rg_wave *w = &p.waves[0];
     assert_string_equal(w->name, "100%");
@@ -224,7 +249,7 @@ static void every_validation_error(void **state)
          "plan.name", "longer"},
         {"{\"waves\": [{\"share\": 1}, 5]}", "plan.waves[1]", "object"},
         {"{\"waves\": {\"share\": 100}}", "plan.waves", "array"},
-        {"{\"on_halt\": \"explode\", \"waves\": [{\"share\": 100}]}", "plan.on_halt", "'revert' or 'pause'"},
+        {"{\"on_halt\": \"explode\", \"waves\": [{\"share\": 100}]}", "plan.on_halt", "'revert_all' or 'pause'"},
         {"{\"on_halt\": true, \"waves\": [{\"share\": 100}]}", "plan.on_halt", "string"},
         {"{\"waves\": [{\"share\": 100, \"shares\": 5}]}", "plan.waves[0].shares", "not a known field"},
         {"{\"wavez\": [], \"waves\": [{\"share\": 100}]}", "plan.wavez", "not a known field"},
@@ -312,6 +337,7 @@ int main(void)
         cmocka_unit_test(builtin_unknown_and_by_string),
         cmocka_unit_test(json_round_trip),
         cmocka_unit_test(omitted_fields_take_defaults),
+        cmocka_unit_test(on_halt_names),
         cmocka_unit_test(every_validation_error),
         cmocka_unit_test(effective_share),
     };

@@ -14,6 +14,7 @@
 #include "sim/policy.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
+#include "support/simrun.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,39 +30,13 @@
 static const char *const crash_json =
     "{\"name\": \"crash\", \"seed\": 7, \"duration_s\": 7200, " FLEET
     "\"release\": {\"plan\": \"emergency\", \"apply_latency_s\": [5, 60], "
-    "\"activation_max_s\": 60}, "
+    "\"activation\": {\"declared\": \"restart\", \"max_s\": 60}}, "
     "\"faults\": [{\"stratum\": \"win10-x64\", \"crash\": 1.0}, "
     "{\"stratum\": \"win11-x64\", \"crash\": 1.0}]}";
 
 static const char *const good_json =
     "{\"name\": \"good\", \"seed\": 7, \"duration_s\": 21600, " FLEET
     "\"release\": {\"plan\": \"standard\", \"apply_latency_s\": [5, 60]}}";
-
-static rg_scenario scenario(const char *text)
-{
-    rg_err err;
-    rg_scenario s;
-    json_t *v = rg_json_parse_object(text, strlen(text), &err);
-    assert_non_null(v);
-    int rc = rg_scenario_from_json(v, &s, &err);
-    if (rc != 0)
-        fprintf(stderr, "scenario: %s\n", err.msg);
-    assert_int_equal(rc, 0);
-    json_decref(v);
-    return s;
-}
-
-static rg_sim_result run(const rg_scenario *s, int policy, uint64_t seed)
-{
-    rg_sim_options o = {.policy = policy, .seed = seed, .seed_set = seed != 0};
-    rg_sim_result r;
-    rg_err err;
-    int rc = rg_sim_run(s, &o, &r, &err);
-    if (rc != 0)
-        fprintf(stderr, "sim: %s\n", err.msg);
-    assert_int_equal(rc, 0);
-    return r;
-}
 
 static char *dump(const rg_sim_result *r)
 {
@@ -76,10 +51,10 @@ static char *dump(const rg_sim_result *r)
 static void test_deterministic_per_seed(void **state)
 {
     (void)state;
-    rg_scenario s = scenario(crash_json);
-    rg_sim_result a = run(&s, RG_SIM_ROLLGATE, 0);
-    rg_sim_result b = run(&s, RG_SIM_ROLLGATE, 0);
-    rg_sim_result c = run(&s, RG_SIM_ROLLGATE, 8);
+    rg_scenario s = rg_test_scenario(crash_json);
+    rg_sim_result a = rg_test_sim_run(&s, RG_SIM_ROLLGATE, 0);
+    rg_sim_result b = rg_test_sim_run(&s, RG_SIM_ROLLGATE, 0);
+    rg_sim_result c = rg_test_sim_run(&s, RG_SIM_ROLLGATE, 8);
     char *ta = dump(&a), *tb = dump(&b), *tc = dump(&c);
     assert_string_equal(ta, tb);
     assert_string_not_equal(ta, tc);
@@ -102,9 +77,9 @@ static void test_deterministic_per_seed(void **state)
 static void test_crash_halts_with_little_damage(void **state)
 {
     (void)state;
-    rg_scenario s = scenario(crash_json);
+    rg_scenario s = rg_test_scenario(crash_json);
     for (uint64_t seed = 1; seed <= 5; seed++) {
-        rg_sim_result r = run(&s, RG_SIM_ROLLGATE, seed);
+        rg_sim_result r = rg_test_sim_run(&s, RG_SIM_ROLLGATE, seed);
         assert_true(r.halted);
         assert_true(r.faulty);
         assert_false(r.false_halt);
@@ -128,9 +103,9 @@ static void test_crash_halts_with_little_damage(void **state)
 static void test_good_release_completes(void **state)
 {
     (void)state;
-    rg_scenario s = scenario(good_json);
+    rg_scenario s = rg_test_scenario(good_json);
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        rg_sim_result r = run(&s, RG_SIM_ROLLGATE, seed);
+        rg_sim_result r = rg_test_sim_run(&s, RG_SIM_ROLLGATE, seed);
         assert_false(r.halted);
         assert_false(r.false_halt);
         assert_true(r.completed);
@@ -149,10 +124,10 @@ static void test_good_release_completes(void **state)
 static void test_policies_differ(void **state)
 {
     (void)state;
-    rg_scenario s = scenario(crash_json);
-    rg_sim_result rg = run(&s, RG_SIM_ROLLGATE, 0);
-    rg_sim_result th = run(&s, RG_SIM_THRESHOLD, 0);
-    rg_sim_result fb = run(&s, RG_SIM_FIXED_BAKE, 0);
+    rg_scenario s = rg_test_scenario(crash_json);
+    rg_sim_result rg = rg_test_sim_run(&s, RG_SIM_ROLLGATE, 0);
+    rg_sim_result th = rg_test_sim_run(&s, RG_SIM_THRESHOLD, 0);
+    rg_sim_result fb = rg_test_sim_run(&s, RG_SIM_FIXED_BAKE, 0);
     assert_true(rg.halted);
     assert_false(th.halted);
     assert_true(th.completed);
@@ -175,22 +150,10 @@ static void test_policy_names(void **state)
     assert_int_equal(rg_sim_policy_parse(NULL), -1);
 }
 
-/* Expects text to be refused with err.field == field. */
-static void refused(const char *text, const char *field)
-{
-    rg_err err;
-    rg_scenario s;
-    json_t *v = rg_json_parse_object(text, strlen(text), &err);
-    assert_non_null(v);
-    assert_int_equal(rg_scenario_from_json(v, &s, &err), RG_EINVAL);
-    assert_string_equal(err.field, field);
-    json_decref(v);
-}
-
 static void test_scenario_checks(void **state)
 {
     (void)state;
-    rg_scenario s = scenario(good_json);
+    rg_scenario s = rg_test_scenario(good_json);
     assert_int_equal(s.endpoints, 20000);
     assert_int_equal(s.n_strata, 3);
     assert_string_equal(s.plan.name, "standard");
@@ -200,25 +163,25 @@ static void test_scenario_checks(void **state)
     assert_true(rg_scenario_faulty(&(rg_scenario){
         .n_faults = 1, .faults = {{.stratum = 0, .fail = 0.01}}}));
 
-    refused("{\"fleet\": {\"endpoints\": 10, \"strata\": []}, \"release\": "
+    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": []}, \"release\": "
             "{\"plan\": \"standard\"}}",
             "fleet.strata");
-    refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
             "\"share\": 0.5}]}, \"release\": {\"plan\": \"standard\"}}",
             "fleet.strata");
-    refused("{\"flet\": {}}", "flet");
-    refused("{\"fleet\": {\"endpoints\": 20000000, \"strata\": [{\"name\": "
+    rg_test_scenario_refused("{\"flet\": {}}", "flet");
+    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 20000000, \"strata\": [{\"name\": "
             "\"a\", \"share\": 1}]}, \"release\": {\"plan\": \"standard\"}}",
             "fleet.endpoints");
-    refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
             "\"share\": 1}]}, \"release\": {\"plan\": \"standard\"}, "
             "\"faults\": [{\"stratum\": \"b\", \"crash\": 1}]}",
             "faults");
-    refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
             "\"share\": 1}]}, \"release\": {\"plan\": \"standard\", "
             "\"apply_latency_s\": [60, 5]}}",
             "release.apply_latency_s");
-    refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
+    rg_test_scenario_refused("{\"fleet\": {\"endpoints\": 10, \"strata\": [{\"name\": \"a\", "
             "\"share\": 1}]}, \"release\": {\"plan\": \"fastest\"}}",
             "release.plan");
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/crypto.h"
+#include "model/activation.h"
 #include "store/backend.h"
 #include "store/store.h"
 
@@ -164,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 7);
+    assert_int_equal(rg_store_schema_version(f->s), 11);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 7);
+    assert_int_equal(rg_store_schema_version(f->s), 11);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -847,9 +848,36 @@ static void endpoints(void **state)
     assert_int_equal(seen.last.last_seen_ms, T0 + 50);
     assert_string_equal(seen.last.installed_json, "{\"det\":{\"release\":3}}");
 
-    /* Re-enrollment replaces token and attributes, keeps what was seen. */
+    /* An enrollment key alone never takes over an enrolled id. */
     e = endpoint("host-1", "t1-new", "macos");
     e.enrolled_ms = T0 + 60;
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "endpoint_id");
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
+    assert_string_not_equal(seen.last.token_hash, e.token_hash);
+
+    /* An operator's identity reset allows one fresh enrollment. */
+    rg_audit_rec ra = audit("endpoint.reset_identity", "endpoint:host-1", T0);
+    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "ghost", T0, &ra,
+                                                      &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "host-1", T0, NULL,
+                                                      &f->err),
+                     RG_EINVAL);
+    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "host-1", T0, &ra,
+                                                      &f->err),
+                     0);
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    e = endpoint("host-1", "t1-newer", "macos");
+    e.enrolled_ms = T0 + 60;
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err),
+                     RG_ECONFLICT); /* the reset was used up */
+
+    /* Re-enrollment with proof of the current token replaces token and
+     * attributes, keeps what was seen. */
+    e.proven = true;
     assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
     memset(&seen, 0, sizeof seen);
     assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
@@ -882,7 +910,7 @@ static void endpoints(void **state)
     assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
     assert_int_equal(seen.n, 2);
     assert_int_equal(seen.last.last_seen_ms, T0 + 50);
-    assert_int_equal(audit_rows(f), 1);
+    assert_int_equal(audit_rows(f), 2); /* the enrollment and the reset */
 }
 
 /* --- events ------------------------------------------------------------- */
@@ -969,6 +997,145 @@ static void events(void **state)
 
     assert_int_equal(rg_store_event_counts(f->s, 999, &c, &f->err), 0);
     assert_int_equal(c.applying + c.healthy + c.failed, 0);
+
+    /* One endpoint writes at most RG_EVENTS_PER_KIND rows per release and
+     * type (h1 has 2 healthy for rel[1] already); the rest are skipped. */
+    rg_event_rec flood[2 * RG_EVENTS_PER_KIND];
+    for (int i = 0; i < 2 * RG_EVENTS_PER_KIND; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "f%d", i);
+        flood[i] = event("h1", id, "healthy", rel[1]);
+    }
+    assert_int_equal(rg_store_events_record(f->s, flood, 2 * RG_EVENTS_PER_KIND,
+                                            &n_new, &f->err),
+                     0);
+    assert_int_equal(n_new, RG_EVENTS_PER_KIND - 2);
+    rg_event_rec other = event("h1", "f-other", "failed", rel[1]);
+    assert_int_equal(rg_store_events_record(f->s, &other, 1, &n_new, &f->err),
+                     0);
+    assert_int_equal(n_new, 1); /* another type has its own room */
+}
+
+/* Retention: the oldest events before a time go, in batches, except
+ * those of a release with an active rollout. */
+static void events_prune(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {1, 2}, rel[2];
+    size_t n = 99;
+    rg_event_counts c;
+    add_releases(f, versions, 2, rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    rg_rollout_rec ro = rollout_rec(rel[1]);
+    assert_int_equal(rg_store_rollout_create(f->s, &ro, NULL, &f->err), 0);
+    rg_event_rec ev[] = {event("h1", "a", "applying", rel[0]),
+                         event("h1", "b", "healthy", rel[0]),
+                         event("h1", "c", "applying", rel[1])};
+    ev[1].received_ms = T0 + 5;
+    assert_int_equal(rg_store_events_record(f->s, ev, 3, &n, &f->err), 0);
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 1, 10, &n, &f->err), 0);
+    assert_int_equal(n, 0); /* nothing received before T0 + 1 */
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 100, 1, &n, &f->err), 0);
+    assert_int_equal(n, 1); /* the oldest first, one per batch */
+    assert_int_equal(rg_store_event_counts(f->s, rel[0], &c, &f->err), 0);
+    assert_int_equal(c.applying, 0);
+    assert_int_equal(c.healthy, 1);
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 100, 10, &n, &f->err), 0);
+    assert_int_equal(n, 1); /* rel[1]'s rollout is active: kept */
+    assert_int_equal(rg_store_event_counts(f->s, rel[1], &c, &f->err), 0);
+    assert_int_equal(c.applying, 1);
+    assert_int_equal(rg_store_events_prune(f->s, T0 + 100, 0, &n, &f->err),
+                     RG_EINVAL);
+}
+
+/* Activation: declared kind and max kept, 0 max takes the kind's
+ * default, bad kinds and maxima are refused before anything is written. */
+static void release_activation(void **state)
+{
+    fx *f = *state;
+    char sha[RG_HASH_HEX];
+    rg_release_rec r, got;
+    add_channel(f, "det");
+    add_artifact(f, "content", sha);
+    r = release_rec("det", 1, sha);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
+    assert_int_equal(got.activation, RG_ACTIVATION_NONE);
+    assert_int_equal(got.activation_max_ms, 120000);
+    r = release_rec("det", 2, sha);
+    r.activation = RG_ACTIVATION_REBOOT;
+    r.activation_max_ms = 900000;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
+    assert_int_equal(got.activation, RG_ACTIVATION_REBOOT);
+    assert_int_equal(got.activation_max_ms, 900000);
+    r = release_rec("det", 3, sha);
+    r.activation = RG_ACTIVATION_RESTART;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(r.activation_max_ms, 600000);
+    r = release_rec("det", 4, sha);
+    r.activation = 7;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err),
+                     RG_EINVAL);
+    assert_string_equal(f->err.field, "activation.kind");
+    r = release_rec("det", 4, sha);
+    r.activation_max_ms = RG_ACTIVATION_MAX_MS_LIMIT + 1;
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err),
+                     RG_EINVAL);
+    assert_string_equal(f->err.field, "activation.max_s");
+    int kind = -1;
+    assert_int_equal(rg_activation_parse("reboot", &kind, &f->err), 0);
+    assert_int_equal(kind, RG_ACTIVATION_REBOOT);
+    assert_string_equal(rg_activation_name(kind), "reboot");
+    assert_int_equal(rg_activation_parse("Reboot", &kind, &f->err), RG_EINVAL);
+}
+
+/* Offers: recorded once (the first time kept), checked per release and
+ * per artifact digest; unknown endpoints and releases are refused. */
+static void offers(void **state)
+{
+    fx *f = *state;
+    int64_t versions[] = {1, 2}, rel[2];
+    rg_release_rec r;
+    add_releases(f, versions, 2, rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[0], &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_offers_record(f->s, "h1", rel, 1, T0, &f->err),
+                     0);
+    assert_int_equal(rg_store_offers_record(f->s, "h1", rel, 1, T0 + 5,
+                                            &f->err),
+                     0); /* idempotent */
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[0], &f->err), 0);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[1], &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_offer_check(f->s, "h2", rel[0], &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_get(f->s, rel[0], &r, &f->err), 0);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h1", r.sha256, &f->err),
+                     0);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h2", r.sha256, &f->err),
+                     RG_ENOTFOUND);
+    char other[RG_HASH_HEX];
+    hash_of("other bytes", other);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h1", other, &f->err),
+                     RG_ENOTFOUND);
+
+    int64_t ghost[] = {rel[1], 999};
+    assert_int_equal(rg_store_offers_record(f->s, "h1", ghost, 2, T0, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel[1], &f->err),
+                     RG_ENOTFOUND); /* the failed batch changed nothing */
+    assert_int_equal(rg_store_offers_record(f->s, "ghost", rel, 1, T0,
+                                            &f->err),
+                     RG_ENOTFOUND);
+    int64_t zero = 0;
+    assert_int_equal(rg_store_offers_record(f->s, "h1", &zero, 1, T0,
+                                            &f->err),
+                     RG_EINVAL);
 }
 
 /* --- audit -------------------------------------------------------------- */
@@ -1030,6 +1197,13 @@ static void audit_filters(void **state)
     assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.at[1], T0 + 30);
+    /* a page cursor: ids below 4, with the other filters */
+    flt = (rg_audit_filter){.before_id = 4, .actor = "alice"};
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.at[0], T0 + 20);
+    assert_int_equal(s.at[1], T0);
     flt = (rg_audit_filter){.actor = "nobody"};
     memset(&s, 0, sizeof s);
     assert_int_equal(rg_store_audit_list(f->s, &flt, audit_cb, &s, &f->err), 0);
@@ -1195,17 +1369,54 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(user_version(old), 6);
 
-    /* 6 -> 7: no release has had its quarantine lifted. (Releases are read
-     * here: the store's release columns are those of the latest schema.) */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    /* 6 -> 7: no release has had its quarantine lifted. */
+    assert_int_equal(rg__store_open_upto(old, 7, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 7);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 7);
+
+    /* 7 -> 8: endpoints that reported events before offers were recorded
+     * keep counting: each (endpoint, release) of an event is an offer. */
+    raw_sql(old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
+                 "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
+                 " 'legacy', 1, 2, '')");
+    assert_int_equal(rg__store_open_upto(old, 8, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 8);
+    assert_int_equal(rg_store_offer_check(s, "h1", 1, &f->err), 0);
+    assert_int_equal(rg_store_offer_check(s, "h2", 1, &f->err), RG_ENOTFOUND);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 8);
+
+    /* 8 -> 9: no enrolled identity is reset: re-enrolling needs proof. */
+    assert_int_equal(rg__store_open_upto(old, 9, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 9);
+    rg_endpoint_rec e = endpoint("h1", "new", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(s, &e, NULL, &f->err),
+                     RG_ECONFLICT);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 9);
+
+    /* 9 -> 10: old releases activate at once (none, 120 s). */
+    assert_int_equal(rg__store_open_upto(old, 10, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 10);
     assert_int_equal(rg_store_release_get(s, 1, &r, &f->err), 0);
     assert_string_equal(r.preflight_status, "none");
     assert_string_equal(r.preflight.engine, "");
     assert_string_equal(r.metadata, "");
     assert_int_equal(r.quarantine_lifted_ms, 0);
+    assert_int_equal(r.activation, RG_ACTIVATION_NONE);
+    assert_int_equal(r.activation_max_ms, 120000);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 7);
+    assert_int_equal(user_version(old), 10);
+
+    /* 10 -> 11: events indexed by received time; the old one is kept. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 11);
+    size_t pruned = 0;
+    assert_int_equal(rg_store_events_prune(s, 1, 10, &pruned, &f->err), 0);
+    assert_int_equal(pruned, 0); /* received at 2 */
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 11);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
@@ -1345,6 +1556,10 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(events_prune, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(release_activation, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(persists_across_reopen, fx_setup,
                                         fx_teardown),
