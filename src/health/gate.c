@@ -140,10 +140,13 @@ enum { SMALL_WAIT, SMALL_PASS, SMALL_HOLD };
 
 /* The small-wave conditions of gate.h: SMALL_WAIT while windows are
  * pending or healthy reports are missing, SMALL_HOLD when the resolved
- * windows hold more failures or silence than allowed, SMALL_PASS
- * otherwise. Writes what is missing (or what holds) into why. */
-static int small_wave_check(const rg_analysis *a, const rg_wave *w,
-                            const rg_wave_counts *c, char *why, size_t n)
+ * windows hold more failures than allowed or a stratum's silence leans
+ * towards excess (its halt statistic, in a or in pooled, at least the pass
+ * threshold log(1/beta)), SMALL_PASS otherwise. Writes what is missing (or
+ * what holds) into why. */
+static int small_wave_check(const rg_analysis *a, const rg_analysis *pooled,
+                            const rg_wave *w, const rg_wave_counts *c,
+                            char *why, size_t n)
 {
     uint64_t need =
         w->min_endpoints < c->targeted ? w->min_endpoints : c->targeted;
@@ -153,10 +156,10 @@ static int small_wave_check(const rg_analysis *a, const rg_wave *w,
     double share = a->control_windows
                        ? (double)a->control_silent / (double)a->control_windows
                        : 0.0;
-    double silent_allowed =
-        (double)resolved * (share + a->params.tolerated_excess);
-    if (silent_allowed < 1.0 && resolved > 0)
-        silent_allowed = 1.0; /* one harmless silent window never holds */
+    size_t ks = max_llr(a, false), ps = max_llr(pooled, false);
+    double lean = a->n_strata ? a->strata[ks].silence_llr : 0.0;
+    if (pooled->n_strata && pooled->strata[ps].silence_llr > lean)
+        lean = pooled->strata[ps].silence_llr;
     double failed_allowed = (double)resolved * (a->params.baseline_failure +
                                                 a->params.tolerated_excess);
     double pending_allowed = a->params.tolerated_excess * (double)a->exposed;
@@ -175,12 +178,12 @@ static int small_wave_check(const rg_analysis *a, const rg_wave *w,
                  a->params.tolerated_excess);
         return SMALL_HOLD;
     }
-    if ((double)a->exposed_silent > silent_allowed) {
+    if (lean >= a->pass_threshold) {
         snprintf(why, n,
-                 "%" PRIu64 " of %" PRIu64 " exposed windows silent, more "
-                 "than control share %.4f + %g allows",
-                 a->exposed_silent, resolved, share,
-                 a->params.tolerated_excess);
+                 "%" PRIu64 " of %" PRIu64 " exposed windows silent while "
+                 "%.4f of control windows were: silence leans towards excess "
+                 "(llr %.2f >= %.2f)",
+                 a->exposed_silent, resolved, share, lean, a->pass_threshold);
         return SMALL_HOLD;
     }
     if (c->healthy < need) {
@@ -194,11 +197,11 @@ static int small_wave_check(const rg_analysis *a, const rg_wave *w,
      * status` counts (an endpoint may report before its window ends). */
     snprintf(why, n,
              "%" PRIu64 " of %" PRIu64 " windows healthy (%" PRIu64
-             " reported), %" PRIu64 " failed (<= %.1f), %" PRIu64
-             " silent (<= %.1f)",
+             " reported), %" PRIu64 " failed (at most %.1f allowed), %" PRIu64
+             " silent (silence llr %.2f)",
              a->exposed_healthy, a->exposed, c->healthy,
              a->exposed_failed + a->early_failed, failed_allowed,
-             a->exposed_silent, silent_allowed);
+             a->exposed_silent, lean);
     return SMALL_PASS;
 }
 
@@ -446,38 +449,32 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
                  "none of the wave's endpoints has checked in since it "
                  "began");
     } else if (small) {
-        small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
+        small_rule =
+            small_wave_check(&a, &pooled, wave, counts, why, sizeof why);
     }
     /* Final evidence: a wave past max(min_bake, W) whose windows have
      * (nearly) all ended, on which the analyzer can neither pass nor halt,
-     * is judged by the small-wave rule too; a stratum leaning at the pass
-     * threshold or beyond holds it. */
+     * is judged by the small-wave rule too; in the last wave a stratum
+     * whose failures lean at the pass threshold or beyond holds it. */
     double pending_allowed = wave->tolerated_excess * (double)a.exposed;
     bool final = !small && elapsed_ms >= small_bake &&
                  a.verdict == RG_VERDICT_CONTINUE && a.exposed > 0 &&
                  (double)a.exposed_pending <=
                      (pending_allowed > 1.0 ? pending_allowed : 1.0);
     if (final) {
-        small_rule = small_wave_check(&a, wave, counts, why, sizeof why);
-        size_t ks = max_llr(&a, false), kf = max_llr(&a, true);
-        size_t ps = max_llr(&pooled, false), pf = max_llr(&pooled, true);
-        bool silence_leans =
-            a.strata[ks].silence_llr >= a.pass_threshold ||
-            pooled.strata[ps].silence_llr >= pooled.pass_threshold;
+        small_rule =
+            small_wave_check(&a, &pooled, wave, counts, why, sizeof why);
+        size_t kf = max_llr(&a, true), pf = max_llr(&pooled, true);
         bool failure_leans =
             a.strata[kf].failure_llr >= a.pass_threshold ||
             pooled.strata[pf].failure_llr >= pooled.pass_threshold;
         bool last = wave->share_ppm >= RG_PPM;
-        if (small_rule == SMALL_PASS &&
-            (silence_leans || (failure_leans && last))) {
+        if (small_rule == SMALL_PASS && failure_leans && last) {
             small_rule = SMALL_HOLD;
-            size_t k = silence_leans ? ks : kf;
             snprintf(why, sizeof why,
-                     "stratum '%.60s' leans towards excess %s (llr %.2f)",
-                     a.strata[k].stratum,
-                     silence_leans ? "silence" : "failures",
-                     silence_leans ? a.strata[k].silence_llr
-                                   : a.strata[k].failure_llr);
+                     "stratum '%.60s' leans towards excess failures (llr "
+                     "%.2f)",
+                     a.strata[kf].stratum, a.strata[kf].failure_llr);
         } else if (small_rule == SMALL_PASS && failure_leans) {
             /* Failures within tolerance but leaning: the failure test
              * accumulates over the rollout's waves, so the next wave's

@@ -50,10 +50,10 @@
  *  - counts->healthy (the rollout's healthy reports so far, cumulative
  *    like every rg_wave_counts field) >= max(1, min(min_endpoints,
  *    targeted));
- *  - silent exposed windows <= max(1, resolved exposed windows * (control
- *    silence share + tolerated_excess)): no more silence than the control
- *    cohort explains plus the tolerated excess (one silent window is
- *    always tolerated: a few dozen endpoints cannot show more);
+ *  - no stratum's silence halt statistic (in the per-stratum or the
+ *    pooled analysis) reaches the pass threshold log(1/beta): silence is
+ *    judged by the same statistics as in any wave, not by a count
+ *    compared with the control share plus a tolerance;
  * and the analyzer did not halt (rule 1 comes first). A small wave that
  * targets nobody passes after max(min_bake_ms, window_ms): there is
  * nothing to test. A small wave whose windows have ended (pending within
@@ -66,8 +66,9 @@
  * max(min_bake_ms, window_ms) and its windows have ended (pending within
  * the allowance above), gets `continue` from the analyzer can learn
  * nothing more: it is judged by the small-wave rule as well (rule
- * "final_evidence"), except that a stratum whose halt statistic is at or
- * beyond log(1/beta) in either analysis holds it. Without this, a wave
+ * "final_evidence"), except that in the last wave a stratum whose failure
+ * halt statistic is at or beyond log(1/beta) in either analysis holds it
+ * (earlier, the failure test carries into the next wave). Without this, a wave
  * just above the statistical minimum with a few harmless silent windows
  * would stay in `continue` for ever.
  *

@@ -3,16 +3,6 @@
 
 #include <stdlib.h>
 
-int rg_tally_outcome(bool failed, bool healthy, int64_t healthy_ms,
-                     int64_t end_ms)
-{
-    if (failed)
-        return RG_TALLY_FAILED;
-    if (healthy && healthy_ms <= end_ms)
-        return RG_TALLY_HEALTHY;
-    return RG_TALLY_SILENT;
-}
-
 uint32_t rg_tally_period(int64_t end_ms, int64_t begin_ms, int64_t window_ms,
                          uint32_t max_periods)
 {

@@ -8,12 +8,14 @@
  * functions, so the two count the same way.
  *
  * The rules (docs/health.md, "What is counted"):
- *  - an exposure begins at `applying`; its window [a, a + W] is resolved
- *    when it ends (rg_tally_outcome): failed (a failure was reported by
- *    then; this beats everything), healthy (healthy reported by a + W),
- *    silent otherwise. The resolved window goes to the cell of its
- *    stratum and of the period in which it ended (rg_tally_period), with
- *    its matched control windows;
+ *  - an exposure begins at `applying`; it is judged on the span
+ *    [s, s + W] after its activation allowance (health/silence.h) and
+ *    resolved when the span ends (rg_silence_outcome): failed (a failure
+ *    was reported by then; this beats everything), healthy (healthy
+ *    reported by then and heard during the span), silent otherwise. The
+ *    resolved window goes to the cell of its stratum and of the period in
+ *    which it ended (rg_tally_period), with its matched control windows
+ *    judged on the same span;
  *  - failures need no window: a failure reported by an exposed endpoint
  *    of the current wave whose window does not show it (still open, or it
  *    ended healthy or silent) counts at once as early_failed; one of an
@@ -55,13 +57,6 @@ typedef struct rg_tally_stratum {
     uint64_t prior_trials; /* exposed endpoints of earlier waves */
     uint64_t prior_failed; /* failures they reported so far */
 } rg_tally_stratum;
-
-/* The outcome of a window ending at end_ms of an endpoint that reported a
- * failure (failed: at any time up to now) and healthy at healthy_ms
- * (healthy false: never): RG_TALLY_FAILED, RG_TALLY_HEALTHY when healthy
- * by end_ms, RG_TALLY_SILENT otherwise. */
-int rg_tally_outcome(bool failed, bool healthy, int64_t healthy_ms,
-                     int64_t end_ms);
 
 /* The period (0..max_periods - 1) of a window that ended at end_ms in a
  * wave that began at begin_ms with windows of window_ms (> 0): one period

@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 #include "common/murmur3.h"
+#include "health/silence.h"
 #include "model/bucket.h"
 #include "server/desired.h"
 
@@ -13,12 +14,17 @@
 
 #define MAXS RG_FLEET_MAX_STRATA
 
-/* An exposure waiting for the end of its window. */
+/* An exposure waiting for the end of its judged span [from, from + W]
+ * (health/silence.h). */
+#define HEARD_SELF (1u << 31) /* pend.heard: the exposed endpoint */
+
 typedef struct pend {
     uint32_t ref, stratum;
-    int64_t apply_ms, window_ms;
+    int64_t apply_ms, from_ms, window_ms;
     uint32_t picks[RG_CANARY_CONTROLS]; /* fleet refs, 0: none */
     uint32_t elig;                      /* bit j: picks[j] counts */
+    uint32_t heard; /* bit j: picks[j] checked in during the span so far;
+                       HEARD_SELF: the exposed endpoint did */
 } pend;
 
 /* One rollout's state. */
@@ -26,6 +32,7 @@ typedef struct ro_state {
     int64_t id, release_id;
     bool rebuilt;
     int wave; /* -1 before the first measure */
+    int64_t declared_ms; /* activation maximum, or RG_SILENCE_UNDECLARED */
     int64_t wave_begin_ms;
     /* published to the check-in path */
     _Atomic bool measured;
@@ -73,19 +80,11 @@ typedef struct fresh {
 /* ------------------------------------------------------------------ */
 /* pure parts                                                         */
 
-int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms)
+bool rg_canary_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
+                     int64_t end_ms)
 {
-    return rg_tally_outcome(c->flags & RG_CN_FAILED, c->flags & RG_CN_HEALTHY,
-                            c->healthy_ms, c->apply_ms + window_ms);
-}
-
-bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
-                              int64_t window_ms)
-{
-    int64_t end = a_ms + window_ms;
-    bool heard = (last_ms > a_ms && last_ms <= end) ||
-                 (prev_ms > a_ms && prev_ms <= end);
-    return !heard;
+    return rg_silence_heard(last_ms, from_ms, end_ms) ||
+           rg_silence_heard(prev_ms, from_ms, end_ms);
 }
 
 /* ------------------------------------------------------------------ */
@@ -152,6 +151,7 @@ static ro_state *find_or_add(rg_canary *c, const rg_rollout_rec *ro)
         s->id = ro->id;
         s->release_id = ro->release_id;
         s->wave = -1;
+        s->declared_ms = RG_SILENCE_UNDECLARED;
         s->last_verdict = -1;
         c->v[c->n++] = s;
     }
@@ -174,6 +174,14 @@ void rg_canary_retain(rg_canary *c, const int64_t *ids, size_t n)
         c->v[i] = c->v[--c->n];
     }
     pthread_rwlock_unlock(&c->lock);
+}
+
+void rg_canary_declare_activation(rg_canary *c, const rg_rollout_rec *ro,
+                                  int64_t max_ms)
+{
+    ro_state *s = find_or_add(c, ro);
+    if (s)
+        s->declared_ms = max_ms < 0 ? RG_SILENCE_UNDECLARED : max_ms;
 }
 
 /* ------------------------------------------------------------------ */
@@ -272,6 +280,11 @@ typedef struct scan_ctx {
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
+    /* activation latencies of exposures at least sp.cap_ms old */
+    rg_silence_params sp;
+    int64_t now_ms;
+    rg_act_learner act[MAXS], act_all;
+    rg_interval_hist ivl[MAXS]; /* observed check-in intervals */
     int oom;
 } scan_ctx;
 
@@ -310,6 +323,8 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
                    .last_seen_ms = v->last_seen_ms,
                    .in_rollout = flags != 0};
     x->size[v->stratum]++;
+    if (v->prev_seen_ms > 0)
+        rg_interval_add(&x->ivl[v->stratum], v->last_seen_ms - v->prev_seen_ms);
     rg_exposure_track_lowest(x->lowest[v->stratum], &x->n_lowest[v->stratum],
                              x->xp->min_per_stratum,
                              rg_bucket(x->ro->salt, v->id));
@@ -321,6 +336,12 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     }
     if (flags & RG_CN_FAILED)
         x->failed_total++;
+    if ((flags & RG_CN_EXPOSED) && (flags & RG_CN_HEALTHY) &&
+        cn->apply_ms <= x->now_ms - x->sp.cap_ms) {
+        rg_act_learner_add(&x->act[v->stratum], &x->sp,
+                           cn->healthy_ms - cn->apply_ms);
+        rg_act_learner_add(&x->act_all, &x->sp, cn->healthy_ms - cn->apply_ms);
+    }
     if (flags & RG_CN_EXPOSED) {
         /* Failures need no window: counted here, at every tick. */
         bool failed = flags & RG_CN_FAILED;
@@ -373,7 +394,8 @@ static void enter_wave(ro_state *st, const rg_rollout_rec *ro)
     st->wave_begin_ms = ro->status.wave_started_ms;
 }
 
-/* Resolves exposure e (its window ended). */
+/* Resolves exposure e (its judged span ended) into the cell of its
+ * stratum and period (one per W of e since the wave began). */
 static int resolve(rg_server *srv, ro_state *st, const pend *e)
 {
     rg_fleet_view v;
@@ -382,12 +404,19 @@ static int resolve(rg_server *srv, ro_state *st, const pend *e)
     const rg_fleet_canary *cn = rg_fleet_canary_of(&v, st->release_id);
     if (!cn)
         return 0;
-    int out = rg_canary_outcome(cn, e->window_ms);
+    int64_t end = e->from_ms + e->window_ms;
+    bool heard = (e->heard & HEARD_SELF) ||
+                 rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms,
+                                 end) ||
+                 rg_silence_heard(cn->healthy_ms, e->from_ms, end);
+    int out = rg_silence_outcome(cn->flags & RG_CN_FAILED,
+                                 cn->flags & RG_CN_HEALTHY, cn->healthy_ms,
+                                 heard, end);
     st->silent_total += out == RG_TALLY_SILENT;
     if (e->apply_ms < st->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted by the scan */
-    uint32_t p = rg_tally_period(e->apply_ms + e->window_ms, st->wave_begin_ms,
-                                 e->window_ms, RG_CANARY_MAX_PERIODS);
+    uint32_t p = rg_tally_period(end, st->wave_begin_ms, e->window_ms,
+                                 RG_CANARY_MAX_PERIODS);
     rg_tally_cell *c = cell_at(st, e->stratum, p);
     if (!c)
         return RG_ENOMEM;
@@ -400,16 +429,41 @@ static int resolve(rg_server *srv, ro_state *st, const pend *e)
             rg_fleet_view_ref(srv->fleet, e->picks[j], &cv) != 0)
             continue;
         c->control_windows++;
-        c->control_silent += rg_canary_control_silent(
-            cv.last_seen_ms, cv.prev_seen_ms, e->apply_ms, e->window_ms);
+        c->control_silent +=
+            !(e->heard & (1u << j)) &&
+            !rg_canary_heard(cv.last_seen_ms, cv.prev_seen_ms, e->from_ms, end);
     }
     return 0;
 }
 
-/* Queues the scan's new exposures with their matched controls. */
+/* Marks, in e's heard bits, the endpoints that checked in during e's
+ * span so far (at now_ms, inside or after it): the fleet keeps only the
+ * last two check-ins, so a tick inside the span records them before they
+ * are overwritten. */
+static void note_heard(rg_server *srv, pend *e, int64_t now_ms)
+{
+    int64_t end = e->from_ms + e->window_ms;
+    if (now_ms < e->from_ms)
+        return;
+    rg_fleet_view v;
+    if (!(e->heard & HEARD_SELF) &&
+        rg_fleet_view_ref(srv->fleet, e->ref, &v) == 0 &&
+        rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end))
+        e->heard |= HEARD_SELF;
+    for (uint32_t j = 0; j < RG_CANARY_CONTROLS; j++)
+        if ((e->elig & ~e->heard & (1u << j)) &&
+            rg_fleet_view_ref(srv->fleet, e->picks[j], &v) == 0 &&
+            rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end))
+            e->heard |= 1u << j;
+}
+
+/* Queues the scan's new exposures with their matched controls, each
+ * judged on [a + A, a + A + W) (A: rg_silence_allowance_ms; W:
+ * rg_silence_window_ms of the plan's window_ms and the stratum's observed
+ * check-in interval, the configured one when none was observed). */
 static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
                        const uint32_t *order, const size_t *start,
-                       int64_t window_ms, int64_t now_ms)
+                       int64_t plan_window_ms, int64_t now_ms)
 {
     int64_t recent = 3 * (int64_t)srv->cfg.checkin_interval_s * 500;
     for (size_t i = 0; i < x->nfr; i++) {
@@ -421,9 +475,15 @@ static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
         e->ref = f->ref;
         e->stratum = f->stratum;
         e->apply_ms = f->apply_ms;
-        e->window_ms = window_ms;
+        e->from_ms = f->apply_ms +
+                     rg_silence_allowance_ms(&x->sp, st->declared_ms,
+                                             &x->act[f->stratum], &x->act_all);
+        e->window_ms = rg_silence_window_ms(
+            &x->sp, plan_window_ms,
+            rg_interval_typical(&x->ivl[f->stratum],
+                                (int64_t)srv->cfg.checkin_interval_s * 1000));
         size_t lo = start[f->stratum], size = start[f->stratum + 1] - lo;
-        bool late = f->apply_ms + window_ms <= now_ms; /* rebuilt */
+        bool late = e->from_ms + e->window_ms <= now_ms; /* rebuilt */
         for (uint32_t j = 0; j < RG_CANARY_CONTROLS && size && !late; j++) {
             uint32_t h = rg_murmur3_32(&f->hash, sizeof f->hash, j + 1);
             const scan_ep *c = &x->eps[order[lo + h % size]];
@@ -534,6 +594,10 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     const rg_wave *w = &ro->plan.waves[ro->status.wave];
 
     x->ro = ro;
+    x->now_ms = now_ms;
+    rg_silence_params_default(&x->sp);
+    if (srv->cfg.activation_cap_s > 0)
+        x->sp.cap_ms = (int64_t)srv->cfg.activation_cap_s * 1000;
     x->xp = &xp;
     x->wave_begin_ms = st->wave_begin_ms;
     if (srv->desired &&
@@ -584,7 +648,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     size_t keep = 0;
     for (size_t i = 0; i < st->nq; i++) {
         pend *e = &st->q[i];
-        if (e->apply_ms + e->window_ms <= now_ms) {
+        if (e->from_ms + e->window_ms <= now_ms) {
             if ((rc = resolve(srv, st, e)) != 0) {
                 rg_err_set(err, rc, "rollout %lld: out of memory",
                            (long long)ro->id);
@@ -592,6 +656,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
             }
             continue;
         }
+        note_heard(srv, e, now_ms);
         if (e->apply_ms >= st->wave_begin_ms && e->stratum < n_strata)
             st->ts[e->stratum].pending++;
         st->q[keep++] = *e;

@@ -26,12 +26,20 @@
  *  - every exposure not yet taken in is queued with RG_CANARY_CONTROLS
  *    matched control endpoints of its stratum, drawn by hashing its id;
  *    a control counts when it is not in the rollout and was heard from in
- *    the last 1.5 check-in intervals before the exposure began;
- *  - when an exposure's window [a, a + W] has ended it is resolved:
+ *    the last 1.5 check-in intervals before the exposure began; the
+ *    exposure is judged on [a + A, a + A + W) (health/silence.h: A the
+ *    activation allowance, declared or learned from this scan's
+ *    applying -> healthy latencies of exposures at least the cap old;
+ *    W whole check-in intervals, at least 3, covering the plan's window,
+ *    the interval being the stratum's observed one (gap between the last
+ *    two check-ins) or the configured one before any is observed);
+ *  - every tick inside that span records which of the exposed endpoint
+ *    and its controls checked in during it (the fleet keeps only the last
+ *    two check-ins); when the span has ended the exposure is resolved:
  *    failed (failed / reverted / crashed reported), healthy (healthy
- *    reported by a + W), silent otherwise; each eligible control window is
- *    silent when the control did not check in during (a, a + W]
- *    (rg_canary_control_silent). Current-wave windows go to the cell of
+ *    reported by then and heard in the span), silent otherwise; each
+ *    eligible control window is silent when the control did not check in
+ *    during the span (rg_canary_heard). Current-wave windows go to the cell of
  *    their stratum and period (period p = windows that ended in
  *    [wave begin + p W, wave begin + (p + 1) W)); earlier waves' windows
  *    count for nothing more (their failures are counted by the scan);
@@ -83,22 +91,22 @@
 
 typedef struct rg_canary rg_canary;
 
-/* Pure: the outcome (RG_TALLY_HEALTHY / _FAILED / _SILENT, tally.h) of
- * the window [apply_ms, apply_ms + window_ms] of an endpoint whose slot is
- * c: failed when it reported a failure, healthy when it reported healthy
- * by the window's end, silent otherwise. */
-int rg_canary_outcome(const rg_fleet_canary *c, int64_t window_ms);
-
-/* Pure: whether a control endpoint whose last two check-ins were at
- * last_ms and prev_ms (0: none) was silent during (a_ms, a_ms +
- * window_ms], judged after the window ended (at most one check-in since). */
-bool rg_canary_control_silent(int64_t last_ms, int64_t prev_ms, int64_t a_ms,
-                              int64_t window_ms);
+/* Pure: whether an endpoint whose last two check-ins were at last_ms and
+ * prev_ms (0: none) checked in during [from_ms, end_ms)
+ * (rg_silence_heard). */
+bool rg_canary_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
+                     int64_t end_ms);
 
 /* Creates an empty state. Returns 0 or RG_ENOMEM. Free with
  * rg_canary_free (NULL is a no-op). */
 int rg_canary_new(rg_canary **out, rg_err *err);
 void rg_canary_free(rg_canary *c);
+
+/* Tick: the release of rollout ro declares that it activates within
+ * max_ms of `applying` (< 0: undeclared, learned per stratum; the
+ * default). Applies to exposures queued from then on. */
+void rg_canary_declare_activation(rg_canary *c, const rg_rollout_rec *ro,
+                                  int64_t max_ms);
 
 /* Check-in path. Whether the endpoint whose slot for ro's release is cn
  * (NULL: none) was admitted by rollout ro: ASSIGNED once ro has been

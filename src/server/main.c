@@ -41,6 +41,8 @@ static const char usage[] =
     "  --threads N          HTTP worker threads (default: online cores)\n"
     "  --interval S         check-in interval handed to agents (default 60)\n"
     "  --tick-ms MS         orchestrator tick period (default 1000)\n"
+    "  --activation-cap S   longest activation time the health gate learns\n"
+    "                       for a release that declares none (default 600)\n"
     "  --flush-ms MS        fleet persistence period (default 2000)\n"
     "  --max-connections N  concurrent connections (default 4096)\n"
     "  --timeout S          idle connection timeout (default 30)\n"
@@ -106,6 +108,7 @@ static bool flag_known(const char *f)
                                         "--threads",
                                         "--interval",
                                         "--tick-ms",
+                                        "--activation-cap",
                                         "--flush-ms",
                                         "--max-connections",
                                         "--timeout",
@@ -196,6 +199,12 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
                 return fail("--interval: expected seconds (1..86400), got '%s'",
                             v);
             cfg->checkin_interval_s = (int)n;
+        } else if (strcmp(f, "--activation-cap") == 0) {
+            if (parse_uint(v, 1, 86400, &n) != 0)
+                return fail(
+                    "--activation-cap: expected seconds (1..86400), got '%s'",
+                    v);
+            cfg->activation_cap_s = (int)n;
         } else if (strcmp(f, "--tick-ms") == 0) {
             if (parse_uint(v, 1, 3600000, &n) != 0)
                 return fail("--tick-ms: expected 1..3600000, got '%s'", v);

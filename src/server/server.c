@@ -19,6 +19,7 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->artifact_max = 256ull << 20;
     cfg->checkin_interval_s = 60;
     cfg->tick_ms = 1000;
+    cfg->activation_cap_s = 600;
     cfg->flush_ms = 2000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cores > 0 ? (unsigned)cores : 1;

@@ -36,6 +36,8 @@ typedef struct rg_server_config {
     uint64_t artifact_max;       /* --artifact-max bytes, default 256 MiB */
     int checkin_interval_s;      /* interval handed to agents, default 60 */
     int tick_ms;                 /* orchestrator period, default 1000 */
+    int activation_cap_s;        /* largest learned activation allowance
+                                    (health/silence.h), default 600 */
     int flush_ms;                /* fleet persistence period, default 2000 */
     unsigned threads;            /* HTTP threads, default: cores */
     unsigned max_connections;    /* default 4096 */

@@ -3,6 +3,7 @@
 
 #include "health/analyzer.h"
 #include "health/gate.h"
+#include "health/silence.h"
 #include "health/tally.h"
 #include "model/bucket.h"
 #include "model/exposure.h"
@@ -40,7 +41,8 @@ enum {
 #define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
 /* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
- * the exposure (36-39), control eligibility mask (40-55). */
+ * the exposure (36-39), control eligibility mask (40-55; for EV_SAMPLE
+ * the applying -> healthy latency in seconds). */
 enum {
     EV_APPLY = 1,
     EV_ACTIVATE,
@@ -49,6 +51,7 @@ enum {
     EV_REBOOT,  /* activation reboot begins (fleetmodel unreachable_s) */
     EV_ONSET,   /* a delayed fault strikes (fault.h) */
     EV_CHECKIN, /* a check-in late by its jitter */
+    EV_SAMPLE,  /* a latency joins the activation learner (silence.h) */
 };
 #define EV(idx, kind, wave, elig)                                              \
     ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
@@ -83,6 +86,7 @@ typedef struct sim {
     uint32_t *last_ok; /* second + 1 of the last contact; 0 never */
     uint8_t *stratum;
     uint8_t *state;
+    uint32_t *apply_T;     /* second the exposure began */
     uint32_t *block_start; /* P + 1 */
     uint32_t *sub;         /* P * (S + 1): stratum offsets inside a block */
     rg_fleetmodel fm;      /* reachability and check-in schedule */
@@ -99,6 +103,11 @@ typedef struct sim {
     /* per-stratum extras of the gate's input (pending, early_failed,
      * prior_trials, prior_failed: health/tally.h) */
     rg_tally_stratum ts[RG_SIM_MAX_STRATA];
+    /* one definition of silence (health/silence.h) */
+    rg_silence_params sp;
+    int64_t declared_ms; /* the release's activation maximum, or
+                            RG_SILENCE_UNDECLARED (learned) */
+    rg_act_learner act[RG_SIM_MAX_STRATA], act_all;
     /* periods of the current wave */
     rg_tally_cell *cells; /* max_periods * S, [period * S + stratum] */
     rg_tally_cell *list;  /* the non-empty ones, for rg_tally_entries */
@@ -124,10 +133,21 @@ static int64_t max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
-static int wave_window_s(const rg_wave *w)
+/* W of the wave for stratum k's check-in interval (silence.h). */
+static int wave_window_s(const sim *s, const rg_wave *w, size_t k)
 {
-    int64_t s = (w->window_ms + 999) / 1000;
-    return (int)(s < 1 ? 1 : s);
+    int64_t ms = rg_silence_window_ms(
+        &s->sp, w->window_ms, (int64_t)rg_fleetmodel_interval(&s->fm, k) * 1000);
+    int64_t sec = (ms + 999) / 1000;
+    return (int)(sec < 1 ? 1 : sec);
+}
+
+/* A of an exposure of stratum k beginning now (silence.h), in seconds. */
+static int64_t allowance_s(const sim *s, size_t k)
+{
+    int64_t ms = rg_silence_allowance_ms(&s->sp, s->declared_ms, &s->act[k],
+                                         &s->act_all);
+    return (ms + 999) / 1000;
 }
 
 /* ---- fleet ---------------------------------------------------------- */
@@ -189,9 +209,10 @@ static int build_fleet(sim *s, rg_err *err)
     s->last_ok = calloc(n, sizeof *s->last_ok);
     s->stratum = malloc(n);
     s->state = calloc(n, 1);
+    s->apply_T = calloc(n, sizeof *s->apply_T);
     s->block_start = malloc((P + 1) * sizeof *s->block_start);
     s->sub = malloc(P * (S + 1) * sizeof *s->sub);
-    if (!s->bucket || !s->last_ok || !s->stratum || !s->state ||
+    if (!s->bucket || !s->last_ok || !s->stratum || !s->state || !s->apply_T ||
         !s->block_start || !s->sub)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory for %u endpoints",
                           n);
@@ -286,12 +307,19 @@ static int state_of(const sim *s, uint32_t i)
 
 /* ---- endpoint life -------------------------------------------------- */
 
-static void deliver_healthy(sim *s, uint32_t i)
+/* `healthy` of endpoint i got through at T. Its latency becomes a
+ * sample of the activation learner once the exposure is as old as the
+ * cap (EV_SAMPLE; silence.h). */
+static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     set_state(s, i, ST_HEALTHY);
     s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
     s->healthy_s[s->stratum[i]]++;
+    int64_t a = s->apply_T[i], lat = T - a, cap = s->sp.cap_ms / 1000;
+    if (s->policy != RG_SIM_ROLLGATE || lat > cap || lat > 0xffff)
+        return 0;
+    return schedule(s, T, a + cap - T, EV(i, EV_SAMPLE, 0, lat), err);
 }
 
 /* A failure report of exposed endpoint i got through: it counts at once
@@ -339,9 +367,11 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     const rg_scenario *sc = s->sc;
     int wave = s->st.wave;
-    int64_t W = wave_window_s(&sc->plan.waves[wave]);
+    int64_t W = wave_window_s(s, &sc->plan.waves[wave], s->stratum[i]);
+    int64_t A = allowance_s(s, s->stratum[i]);
     uint64_t elig = 0;
     set_state(s, i, ST_ACTIVATING);
+    s->apply_T[i] = (uint32_t)T;
     s->state[i] |= ST_CUR_WAVE;
     s->exposed++;
     s->ts[s->stratum[i]].pending++;
@@ -359,7 +389,7 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     }
     int rc = activate_later(s, i, T, err);
     if (rc == 0)
-        rc = schedule(s, T, W, EV(i, EV_RESOLVE, wave, elig), err);
+        rc = schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
     return rc;
 }
 
@@ -373,11 +403,13 @@ static rg_tally_cell *period_cell(sim *s, size_t k, int64_t T)
     return &s->cells[p * s->S + k];
 }
 
-/* The exposure window of i (opened at T - W) ends at T. */
+/* The judged span [T - W, T] of exposure i ends at T: i and each of its
+ * eligible matched controls are heard when they were in contact during
+ * it (silence.h). */
 static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
 {
     size_t k = s->stratum[i];
-    int64_t a = T - wave_window_s(&s->sc->plan.waves[wave]);
+    int64_t from = T - wave_window_s(s, &s->sc->plan.waves[wave], k);
     if (wave != s->st.wave)
         return; /* an earlier wave's: a trial since that wave ended, its
                    failure counted when reported */
@@ -388,9 +420,11 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
         elig = 0; /* resolved when rollgated is back: without controls */
     s->ts[k].pending--;
     /* reverted only after delivering healthy */
-    switch (rg_tally_outcome(
+    /* a delivered `healthy` got through before this second's events */
+    switch (rg_silence_outcome(
         st == ST_FAILED || st == ST_CRASHED,
-        st == ST_HEALTHY || st == ST_REVERTED || was_healthy, T, T)) {
+        st == ST_HEALTHY || st == ST_REVERTED || was_healthy, T - 1,
+        rg_silence_heard((int64_t)s->last_ok[i] - 1, from, T), T)) {
     case RG_TALLY_FAILED:
         c->failed++;
         s->ts[k].early_failed--; /* the window shows it now */
@@ -408,8 +442,8 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
             continue;
         uint32_t ctl = control_pick(s, i, j);
         c->control_windows++;
-        if (s->last_ok[ctl] <= (uint64_t)(a + 1))
-            c->control_silent++;
+        c->control_silent +=
+            !rg_silence_heard((int64_t)s->last_ok[ctl] - 1, from, T);
     }
 }
 
@@ -445,10 +479,13 @@ static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (f.kind != RG_FATE_OK && f.onset_s == 0)
         return strike(s, i, f, T, err);
     s->running++;
+    int rc = 0;
     if (reach(s, i, T))
-        deliver_healthy(s, i);
+        rc = deliver_healthy(s, i, T, err);
     else
         set_state(s, i, ST_REPORT_HEALTHY);
+    if (rc != 0)
+        return rc;
     return f.kind == RG_FATE_OK
                ? 0
                : schedule(s, T, f.onset_s, EV(i, EV_ONSET, 0, 0), err);
@@ -478,6 +515,11 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
         return activated(s, i, T, err);
     case EV_RESOLVE:
         resolve(s, i, wave, elig, T);
+        return 0;
+    case EV_SAMPLE:
+        rg_act_learner_add(&s->act[s->stratum[i]], &s->sp,
+                           (int64_t)elig * 1000);
+        rg_act_learner_add(&s->act_all, &s->sp, (int64_t)elig * 1000);
         return 0;
     case EV_RECOVER:
         if (!fate_of(s, i).reported)
@@ -537,9 +579,12 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
     case ST_REPORT_CRASHED:
         deliver_failure(s, i, ST_CRASHED);
         return 0;
-    case ST_REPORT_HEALTHY:
-        deliver_healthy(s, i);
+    case ST_REPORT_HEALTHY: {
+        int rc = deliver_healthy(s, i, T, err);
+        if (rc != 0)
+            return rc;
         break;
+    }
     case ST_HEALTHY:
         break;
     default:
@@ -586,7 +631,10 @@ static void start_wave(sim *s, int64_t T)
     for (uint32_t i = 0; i < s->n; i++)
         s->state[i] &= (uint8_t)~ST_CUR_WAVE;
     s->wave_T = T;
-    s->period_s = wave_window_s(&s->sc->plan.waves[s->st.wave]);
+    s->period_s = rg_silence_window_ms(&s->sp,
+                                       s->sc->plan.waves[s->st.wave].window_ms,
+                                       (int64_t)s->P * 1000) /
+                  1000;
     s->n_periods = 0;
     for (size_t p = 0; p < s->max_periods; p++)
         for (size_t k = 0; k < s->S; k++)
@@ -743,13 +791,20 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     if (rg_sim_policy_name(o->policy)[0] == 'u')
         return rg_err_field(err, RG_EINVAL, "policy", "sim: unknown policy %d",
                             o->policy);
+    rg_silence_params_default(&s->sp);
+    s->declared_ms = sc->activation.declared == RG_SIM_ACT_UNDECLARED
+                         ? RG_SILENCE_UNDECLARED
+                         : (int64_t)sc->activation.max_s * 1000;
     int64_t delay = max64(sc->apply_max_s, sc->healthy_max_s);
     delay = max64(delay, sc->crash_revert_s);
     delay = max64(delay, rg_fault_max_onset(sc));
     /* delayed faults strike after the rollout ends too: watch them */
     s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
     for (size_t w = 0; w < sc->plan.n_waves; w++)
-        delay = max64(delay, wave_window_s(&sc->plan.waves[w]));
+        for (size_t k = 0; k < s->S; k++)
+            delay = max64(delay, max64(s->sp.cap_ms / 1000,
+                                       sc->activation.max_s) +
+                                     wave_window_s(s, &sc->plan.waves[w], k));
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
     s->max_periods = RG_ANALYZER_MAX_STRATA / s->S - 1;
@@ -770,6 +825,7 @@ static void teardown(sim *s)
     free(s->last_ok);
     free(s->stratum);
     free(s->state);
+    free(s->apply_T);
     free(s->block_start);
     free(s->sub);
     for (size_t k = 0; s->wheel && k < s->wheel_n; k++)

@@ -135,7 +135,9 @@ def finish(srv, rid):
 
 
 def main():
-    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200"]) as srv:
+    # releases declare no activation time: learn it up to 1 s
+    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200",
+                         "--activation-cap", "1"]) as srv:
         srv.start()
         st, _ = srv.request("POST", "/v1/channels", {"name": "detections"})
         expect(st == 201, "channel", st)

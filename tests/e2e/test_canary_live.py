@@ -1,10 +1,12 @@
 """The health gate end to end: a real rollgated and 150 simulated agents
 over HTTP (rollgate-sim live, 3 strata). A good release passes every wave
 with exposure growing with healthy reports; a release whose content crashes
-every windows-10 endpoint is halted in its first non-internal wave with at
-most 50 endpoints damaged, and the desired state gives the release to
-nobody any more (every exposed endpoint is told the previous release at its
-next check-in); `rollgate rollout explain` prints the evidence.
+every windows-10 endpoint is stopped by the gate in its first non-internal
+wave with at most 50 endpoints damaged: halted, and then the desired state
+gives the release to nobody any more (every exposed endpoint is told the
+previous release at its next check-in), or held when too few windows-10
+endpoints were exposed to halt on; `rollgate rollout explain` prints the
+evidence.
 # ctest-labels: canary
 """
 import os
@@ -45,7 +47,10 @@ def run_rollout(srv, rel, until, deadline_s=90):
 
 
 def main():
-    with rg.Server(args=["--tick-ms", "200", "--interval", "1"]) as srv:
+    # The release declares no activation time: the gate learns it, up to
+    # --activation-cap (its agents activate within a second).
+    with rg.Server(args=["--tick-ms", "200", "--interval", "1",
+                         "--activation-cap", "3"]) as srv:
         srv.start()
         st, key = srv.request("POST", "/v1/enrollment-keys", {"uses": 150})
         expect(st == 201, "enrollment key", st, key)
@@ -78,27 +83,36 @@ def main():
 
             # --- a release crashing one stratum is halted early ----------
             bad = release(srv, 2, "rule a v2\nFAULT crash windows-10-x86_64\n")
-            ro = run_rollout(srv, bad, ("completed", "halted", "paused", "held"))
-            expect(ro["state"] == "halted", "crashing release halted", ro["state"],
-                   *["%s/%d: %s" % (d["to"], d["to_wave"], d["reason"])
-                     for d in ro["decisions"][-8:]])
-            expect(ro["wave"] <= 1, "halted in its first non-internal wave", ro["wave"])
+            ro = run_rollout(srv, bad, ("completed", "halted", "held", "paused"))
+            # Halted once the failure test has its evidence; held by the gate
+            # when the crashing stratum's few exposed endpoints all failed
+            # before enough of them were exposed to halt: too few to halt on,
+            # too dirty to pass (docs/health.md).
+            expect(ro["state"] in ("halted", "held"), "crashing release stopped",
+                   ro["state"], *["%s/%d: %s" % (d["to"], d["to_wave"], d["reason"])
+                                  for d in ro["decisions"][-8:]])
+            expect(ro["wave"] <= 1, "stopped in its first non-internal wave", ro["wave"])
             halt = ro["decisions"][-1]
+            expect(halt["actor"] == "orchestrator" and
+                   halt["evidence"]["gate"]["verdict"] in ("halt", "hold"),
+                   "stopped by the gate", halt)
             counts = halt["evidence"]["counts"]
             expect(counts["failed"] + counts["silent"] <= 50 and counts["exposed"] <= 60,
                    "damage at most 50", counts)
             strata = halt["evidence"]["gate"]["evidence"]["analysis"]["strata"]
             worst = max(strata, key=lambda s: max(s["silence_llr"], s["failure_llr"]))
             expect(worst["stratum"] == "windows-10-x86_64", "the crashing stratum", strata)
-            expect(ro["counts"]["targeted"] == 0,
-                   "nobody is given the bad release any more (revert)", ro["counts"])
+            if ro["state"] == "halted":
+                expect(ro["counts"]["targeted"] == 0,
+                       "nobody is given the bad release any more (revert)", ro["counts"])
 
             # --- explain ---------------------------------------------------
             env = dict(os.environ, ROLLGATE_URL=srv.url, ROLLGATE_TOKEN=srv.token)
             p = subprocess.run([CLI, "rollout", "explain", str(ro["id"])], env=env,
                                capture_output=True, text=True, timeout=30)
             expect(p.returncode == 0, "explain exit 0", p.returncode, p.stderr)
-            for word in ("halted (reverting all)", "windows-10-x86_64", "RHO", "SILENCE_LLR",
+            stop = "halted (reverting all)" if ro["state"] == "halted" else "held"
+            for word in (stop, "windows-10-x86_64", "RHO", "SILENCE_LLR",
                          "FAILURE_LLR", "CONTROL", "alpha 0.001", "W 5s", ">= 8.29"):
                 expect(word in p.stdout, "explain shows " + word, p.stdout)
         finally:

@@ -132,7 +132,9 @@ def admin_worker(port, token, shared):
 def main():
     rnd = random.Random()
     checks = 0
-    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "100"]) as srv:
+    # releases declare no activation time: learn it up to 1 s
+    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "100",
+                         "--activation-cap", "1"]) as srv:
         srv.start()
         for ch in ("main", "aux"):
             st, b = srv.request("POST", "/v1/channels", {"name": ch})

@@ -171,7 +171,10 @@ def run_rollout(srv, agents, release, watch):
 
 
 def main():
-    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200"]) as srv:
+    # Releases declare no activation time; these agents activate at once:
+    # the learned activation allowance is capped at 1 s (health/silence.h).
+    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200",
+                         "--activation-cap", "1"]) as srv:
         srv.start()
         viewer = srv.make_token("viewer")
         cli = Cli(srv)

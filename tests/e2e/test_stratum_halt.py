@@ -201,7 +201,9 @@ def after_completion(srv, agents):
 
 
 def main():
-    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200"]) as srv:
+    # releases declare no activation time: learn it up to 1 s
+    with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200",
+                         "--activation-cap", "1"]) as srv:
         srv.start()
         agents = setup(srv)
         during_wave(srv, agents)

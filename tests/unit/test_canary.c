@@ -1,6 +1,7 @@
 /* Unit tests for the pure parts of src/server/canary.c and the counting
- * rules it shares with rollgate-sim (src/health/tally.c): the outcome of
- * an exposure window, a matched control window's silence, the period of a
+ * rules it shares with rollgate-sim (src/health/tally.c, silence.c): the
+ * outcome of an exposure's judged span, whether a matched control was
+ * heard in the same span, the period of a
  * window, and the gate's input built from per-stratum period cells
  * (pending on the last entry; early failures and earlier waves' failure
  * evidence on the first).
@@ -11,41 +12,50 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "health/silence.h"
 #include "server/canary.h"
 
 #include <string.h>
 
 #define W 600000
 
+/* The exposed endpoint and its controls are judged on the same span
+ * [from, from + W] after the activation allowance (health/silence.h). */
 static void window_outcomes(void **state)
 {
     (void)state;
-    rg_fleet_canary c = {.release = 7,
-                         .flags = RG_CN_EXPOSED,
-                         .apply_ms = 1000};
-    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_SILENT);
-    c.flags |= RG_CN_HEALTHY;
-    c.healthy_ms = 1000 + W; /* at the window's end: in time */
-    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_HEALTHY);
-    c.healthy_ms = 1001 + W; /* too late: silent */
-    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_SILENT);
-    c.flags |= RG_CN_FAILED; /* a failure beats everything */
-    c.healthy_ms = 2000;
-    assert_int_equal(rg_canary_outcome(&c, W), RG_TALLY_FAILED);
+    int64_t end = 1000 + W;
+    /* heard in the span but never healthy: silent */
+    assert_int_equal(rg_silence_outcome(false, false, 0, true, end),
+                     RG_TALLY_SILENT);
+    /* healthy before the span's end and heard in it */
+    assert_int_equal(rg_silence_outcome(false, true, end - 1, true, end),
+                     RG_TALLY_HEALTHY);
+    /* healthy long before, but not heard in the span: silent like a
+     * control that did not check in */
+    assert_int_equal(rg_silence_outcome(false, true, 10, false, end),
+                     RG_TALLY_SILENT);
+    /* healthy too late */
+    assert_int_equal(rg_silence_outcome(false, true, end, true, end),
+                     RG_TALLY_SILENT);
+    /* a failure beats everything */
+    assert_int_equal(rg_silence_outcome(true, true, 2000, true, end),
+                     RG_TALLY_FAILED);
 }
 
 static void control_windows(void **state)
 {
     (void)state;
-    int64_t a = 10000;
-    /* heard during (a, a + W] by its last or previous check-in */
-    assert_false(rg_canary_control_silent(a + 5, 0, a, W));
-    assert_false(rg_canary_control_silent(a + W + 500, a + W, a, W));
-    /* nothing in the window: before it, at its start, or only after it */
-    assert_true(rg_canary_control_silent(a - 5, a - 65, a, W));
-    assert_true(rg_canary_control_silent(a, a - 60, a, W));
-    assert_true(rg_canary_control_silent(a + W + 1, a - 1, a, W));
-    assert_true(rg_canary_control_silent(0, 0, a, W));
+    int64_t a = 10000, e = a + W;
+    /* heard during [a, a + W) by its last or previous check-in */
+    assert_true(rg_canary_heard(a + 5, 0, a, e));
+    assert_true(rg_canary_heard(a, a - 60, a, e)); /* at its start */
+    assert_true(rg_canary_heard(e + 500, e - 1, a, e));
+    /* nothing in the span: before it, at its (excluded) end or after it */
+    assert_false(rg_canary_heard(e, a - 1, a, e));
+    assert_false(rg_canary_heard(a - 5, a - 65, a, e));
+    assert_false(rg_canary_heard(e + 1, a - 1, a, e));
+    assert_false(rg_canary_heard(0, 0, a, e));
 }
 
 static void periods(void **state)

@@ -288,7 +288,9 @@ static int setup_store(void **state)
     fx->now = T0;
     fx->clock = rg_clock_manual(&fx->now);
     fx->srv.clock = &fx->clock;
-    fx->srv.cfg.checkin_interval_s = 60;
+    /* W: at least 3 check-in intervals (health/silence.h), the observed
+     * one or, before any, this one; 3 x 10 s leave the plan's 1 min */
+    fx->srv.cfg.checkin_interval_s = 10;
     rg_err err;
     rg_err_clear(&err);
     assert_int_equal(rg_store_open(fx->db, &fx->srv.store, &err), 0);
@@ -363,6 +365,8 @@ static int64_t start_rollout(fixture *fx, int v, const char *on_halt)
     assert_int_equal(rg_store_rollout_create(fx->srv.store, r, NULL, &err), 0);
     assert_int_equal(rg_server_state_changed(&fx->srv, &err), 0);
     int64_t id = r->id;
+    /* The fixture's releases activate at once (health/silence.h). */
+    rg_canary_declare_activation(rg_desired_canary(fx->srv.desired), r, 0);
     free(r);
     return id;
 }

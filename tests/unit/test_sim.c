@@ -29,7 +29,8 @@
 
 static const char *const crash_json =
     "{\"name\": \"crash\", \"seed\": 7, \"duration_s\": 7200, " FLEET
-    "\"release\": {\"plan\": \"emergency\", \"apply_latency_s\": [5, 60]}, "
+    "\"release\": {\"plan\": \"emergency\", \"apply_latency_s\": [5, 60], "
+    "\"activation\": {\"declared\": \"restart\", \"max_s\": 60}}, "
     "\"faults\": [{\"stratum\": \"win10-x64\", \"crash\": 1.0}, "
     "{\"stratum\": \"win11-x64\", \"crash\": 1.0}]}";
 
@@ -67,9 +68,12 @@ static void test_deterministic_per_seed(void **state)
     rg_sim_result_release(&c);
 }
 
-/* Two crashing strata in the emergency lane: halted in the internal ring
- * with at most 50 endpoints damaged, within W + 2 min of the first
- * crashing exposure, and the exposed healthy endpoints revert. */
+/* Two crashing strata in the emergency lane, the release declaring that
+ * it activates within 60 s: halted in the internal ring with at most 50
+ * endpoints damaged, within A + W + 2 min of the first crashing exposure
+ * (A = 60 s, W = 3 check-in intervals = 180 s; silence is judged on
+ * [a + A, a + A + W), health/silence.h), and the exposed healthy
+ * endpoints revert. */
 static void test_crash_halts_with_little_damage(void **state)
 {
     (void)state;
@@ -83,7 +87,8 @@ static void test_crash_halts_with_little_damage(void **state)
         assert_true(r.failed_or_crashed > 0);
         assert_true(r.failed_or_crashed <= 50);
         assert_true(r.first_crash_exposure_s != RG_SIM_NONE);
-        assert_true(r.halt_time_s - r.first_crash_exposure_s <= 180 + 120);
+        assert_true(r.halt_time_s - r.first_crash_exposure_s <=
+                    60 + 180 + 120);
         assert_true(r.reverted > 0);
         assert_string_equal(r.final_state, "halted");
         const json_t *last =
