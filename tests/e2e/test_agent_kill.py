@@ -186,6 +186,20 @@ class Lab:
     def trial_running(self):
         return os.path.exists(os.path.join(self.state, "channels", CH, "trial.json"))
 
+    def describe(self, want):
+        """What the agent and the double show, for a run that did not converge."""
+        d = os.path.join(self.state, "channels", CH)
+        try:
+            with open(os.path.join(d, "trial.json")) as f:
+                trial = f.read().strip()
+        except OSError:
+            trial = None
+        q = os.path.join(self.state, "quarantine", self.double.releases[want][1])
+        return ("active %s, trial %s, quarantined %s, events for it %s, installed %s"
+                % (self.active_release(), trial, os.path.exists(q),
+                   [e["type"] for e in self.double.events if e["release"] == want],
+                   self.double.installed))
+
 
 def converged(lab, want, good):
     """The agent reached the desired state and the server knows it."""
@@ -390,7 +404,8 @@ def main():
             else:
                 print("run %d: INCONSISTENT after convergence: %s" % (runs, why))
         except rg.Failure as e:
-            print("run %d (%s, release %d, %s): %s" % (runs, fp or "random", want, kind, e))
+            print("run %d (%s, release %d, %s): %s; %s" % (runs, fp or "random", want, kind,
+                                                          e, lab.describe(want)))
         finally:
             p.send_signal(signal.SIGTERM)
             try:
