@@ -175,7 +175,7 @@ run "$rollgate" release create --channel detections --file "$root/var/channel-29
 rel292=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
 run "$rollgate" rollout start --release "$rel292" --plan "@$live_plan"
 ro292=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
-wait_rollout "$ro292" completed halted paused
+wait_rollout "$ro292" completed halted paused held
 
 bold "A bad release (v293) crashes every windows-10 endpoint: the internal ring meets it first"
 printf 'rule named-pipe-detect v293\nFAULT crash windows-10-x86_64\n' > "$root/var/channel-293.rules"
@@ -184,7 +184,7 @@ run "$rollgate" release create --channel detections --file "$root/var/channel-29
 rel293=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
 run "$rollgate" rollout start --release "$rel293" --plan "@$live_plan"
 ro293=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
-wait_rollout "$ro293" halted completed paused
+wait_rollout "$ro293" halted completed paused held
 sleep 6
 bold "Why: rollgate rollout explain $ro293"
 run "$rollgate" rollout explain "$ro293"

@@ -210,7 +210,7 @@ def main():
         print(f"rollgate 1% fail: {r['final_state']} in wave "
               f"{r['final_wave']}, exposed {r['exposed']} of {r['endpoints']}")
     good = res["good-loss-outage-standard|rollgate"]
-    holds = sum(r["final_state"] == "paused" for r in good)
+    holds = sum(r["final_state"] == "held" for r in good)
     stalls = sum(r["final_state"] == "running" for r in good)
     print(f"rollgate good-loss-outage: {holds} held, {stalls} still running "
           f"at the end, {sum(r['completed'] for r in good)} completed of "

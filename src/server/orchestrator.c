@@ -132,6 +132,19 @@ static const char *audit_action(const rg_transition *tr)
     }
 }
 
+/* The audit row of the orchestrator's transition tr of rollout id. */
+static void transition_audit(rg_audit_rec *a, int64_t id,
+                             const rg_transition *tr, int64_t now)
+{
+    memset(a, 0, sizeof *a);
+    a->at_ms = now;
+    snprintf(a->actor, sizeof a->actor, "orchestrator");
+    snprintf(a->role, sizeof a->role, "system");
+    snprintf(a->action, sizeof a->action, "%s", audit_action(tr));
+    snprintf(a->target, sizeof a->target, "rollout:%lld", (long long)id);
+    snprintf(a->reason, sizeof a->reason, "%s", tr->reason);
+}
+
 /* The decision's evidence: the counts, the gate's result and the strata
  * states (strata.h; state borrowed). Returns a malloc'd JSON string or
  * NULL. */
@@ -166,6 +179,22 @@ static int store_evaluation(rg_server *srv, const rg_rollout_rec *r,
                                     "orchestrator", evidence, err);
 }
 
+/* Takes the gate's per-stratum verdicts into rollout id's strata states
+ * (strata.h; halt: the rollout halts on them) and returns the decision's
+ * evidence (evidence_text with the states after them): a malloc'd string,
+ * or NULL on allocation failure. *moved tells whether a state changed. */
+static char *judged_evidence(rg_server *srv, int64_t id,
+                             const rg_wave_counts *c, const rg_gate_result *g,
+                             bool halt, bool *moved)
+{
+    rg_strata *strata = rg_desired_strata(srv->desired);
+    *moved = rg_strata_update(strata, srv->fleet, id, g->evidence, halt);
+    json_t *state = rg_strata_json(strata, srv->fleet, id);
+    char *text = state ? evidence_text(c, g, state) : NULL;
+    json_decref(state);
+    return text;
+}
+
 /* A step of the state machine: rg_rollout_tick or rg_rollout_watch. */
 typedef int (*step_fn)(const rg_plan *, const rg_rollout_status *,
                        const rg_wave_counts *, rg_gate_fn, void *, int64_t,
@@ -180,8 +209,7 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
 {
     int rc;
     char *evidence = NULL;
-    json_t *state = NULL;
-    rg_strata *strata = rg_desired_strata(srv->desired);
+    bool strata_moved = false;
     rg_wave_counts counts;
     rg_health_gate_ctx hctx;
     rg_rollout_status next;
@@ -196,11 +224,9 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
               &next, &tr, &gate, err);
     if (rc < 0)
         goto cleanup;
-    bool strata_moved = rg_strata_update(strata, srv->fleet, r->id,
-                                         gate.evidence,
-                                         rc == 1 && next.state == RG_RO_HALTED);
-    state = rg_strata_json(strata, srv->fleet, r->id);
-    evidence = state ? evidence_text(&counts, &gate, state) : NULL;
+    evidence = judged_evidence(srv, r->id, &counts, &gate,
+                               rc == 1 && next.state == RG_RO_HALTED,
+                               &strata_moved);
     if (!evidence) {
         rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
                         (long long)r->id);
@@ -219,14 +245,7 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         goto cleanup;
     }
     rg_audit_rec audit;
-    memset(&audit, 0, sizeof audit);
-    audit.at_ms = now;
-    snprintf(audit.actor, sizeof audit.actor, "orchestrator");
-    snprintf(audit.role, sizeof audit.role, "system");
-    snprintf(audit.action, sizeof audit.action, "%s", audit_action(&tr));
-    snprintf(audit.target, sizeof audit.target, "rollout:%lld",
-             (long long)r->id);
-    snprintf(audit.reason, sizeof audit.reason, "%s", tr.reason);
+    transition_audit(&audit, r->id, &tr, now);
     /* The new state and the check-in path's adoption of it become visible
      * together (desired.h, publishing). */
     rg_desired_publish_begin(srv->desired);
@@ -255,7 +274,6 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
     rc = 1;
 cleanup:
     rg_gate_result_release(&gate);
-    json_decref(state);
     free(evidence);
     return rc;
 }
