@@ -153,13 +153,6 @@ static int print_release(rg_cli *cli, const json_t *r)
     return rc;
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* Polls release id until its preflight is no longer pending or
  * wait_s seconds have passed, with a progress line on stderr now and then.
  * *rel is replaced by the last answer. Returns at once, silently, when
@@ -194,7 +187,7 @@ static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
                     (long long)id, (long long)((now - start) / 1000));
             last_note = now;
         }
-        sleep_ms(POLL_MS);
+        rg__cli_sleep_ms(POLL_MS);
         json_t *next = NULL;
         int rc = rg__cli_callf(cli, "GET", NULL, &next, "/v1/releases/%lld",
                                (long long)id);
