@@ -36,6 +36,7 @@ asan: deps
 	ninja -C $(ASAN_BUILD) -j $(JOBS)
 
 builds: deps
+	./scripts/deps.sh clang
 	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRG_WERROR=ON >/dev/null
 	ninja -C $(RELEASE_BUILD) -j $(JOBS)
 	CC=clang cmake -S . -B $(CLANG_BUILD) -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRG_WERROR=ON >/dev/null

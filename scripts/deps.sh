@@ -1,16 +1,26 @@
 #!/bin/sh
-# Installs the Debian packages Rollgate needs to build, test and benchmark.
+# Installs the Debian packages Rollgate needs, by purpose:
+#   scripts/deps.sh          build, `make test` and `make demo` (the default)
+#   scripts/deps.sh bench    also what bench/ needs (wrk, nginx); run by the
+#                            benchmarks themselves
+#   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`)
 # Idempotent: asks dpkg what is present and runs apt-get only for what is
-# missing (with one `apt-get update` first). Safe to run on every build.
+# missing (with one `apt-get update` first). Installing never starts a
+# service: while apt-get runs, /usr/sbin/policy-rc.d denies every start
+# (it is removed afterwards unless it was there before).
 set -eu
 
 PACKAGES="
-build-essential pkg-config cmake ninja-build clang libclang-rt-14-dev
-libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev sqlite3
-libpq-dev postgresql libcurl4-openssl-dev curl libcmocka-dev libgnutls28-dev
-libseccomp-dev openssl nettle-dev
-wrk nginx-light procps python3
+build-essential pkg-config cmake ninja-build
+libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev
+libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev openssl procps python3
 "
+case "${1:-}" in
+    "") ;;
+    bench) PACKAGES="$PACKAGES wrk nginx-light" ;;
+    clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+    *) echo "usage: scripts/deps.sh [bench|clang]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do
@@ -28,9 +38,22 @@ fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+POLICY=${RG_POLICY_RC_D:-/usr/sbin/policy-rc.d}   # the variable: for tests
+own_policy=""
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' |
+        $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 755 "$POLICY"
+    own_policy=1
+    trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
-echo "deps: done"
+# A service a package enabled stays off at boot too (nginx, for bench/).
+if [ "${1:-}" = bench ] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --quiet nginx 2>/dev/null || true
+fi
+echo "deps: done${own_policy:+ (no service was started)}"

@@ -26,7 +26,8 @@ HARNESSES=$(echo $HARNESSES)
 [ -n "$HARNESSES" ] || { echo "fuzz: no harnesses found in tests/fuzz/CMakeLists.txt" >&2; exit 1; }
 JOBS=${FUZZ_JOBS:-$(nproc)}
 
-command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 1; }
+"$ROOT/scripts/deps.sh" clang
+command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh clang)" >&2; exit 1; }
 
 CC=clang cmake -S "$ROOT" -B "$BUILD" -G Ninja \
     -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -18,8 +18,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 
+"$root/scripts/deps.sh" bench   # wrk and nginx: only this bench needs them
 for tool in wrk nginx python3; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool not found (run scripts/deps.sh)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/deps.sh bench)" >&2; exit 1; }
 done
 
 work=$(mktemp -d /tmp/rollgate-bench.XXXXXX)

@@ -153,23 +153,20 @@ static int print_release(rg_cli *cli, const json_t *r)
     return rc;
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* Polls release id until its preflight is no longer pending or
  * wait_s seconds have passed, with a progress line on stderr now and then.
- * *rel is replaced by the last answer. A failed preflight (or the
- * deadline) fails the command with exit status 1. */
+ * *rel is replaced by the last answer. Returns at once, silently, when
+ * it is not pending; the deadline fails the command with exit status 1
+ * (preflight_refused judges a finished one). */
 static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
                           json_t **rel)
 {
     const rg_clock *clock = rg_clock_system();
     int64_t start = rg_clock_now(clock), last_note = start;
-    const char *st = NULL;
+    const char *st = rg_cli_jstr(json_object_get(*rel, "preflight"),
+                                 "status", "none");
+    if (strcmp(st, "pending") != 0)
+        return 0;
     fprintf(stderr, "rollgate: release %lld: waiting for its preflight (up to "
                     "%llds)\n",
             (long long)id, (long long)wait_s);
@@ -190,7 +187,7 @@ static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
                     (long long)id, (long long)((now - start) / 1000));
             last_note = now;
         }
-        sleep_ms(POLL_MS);
+        rg__cli_sleep_ms(POLL_MS);
         json_t *next = NULL;
         int rc = rg__cli_callf(cli, "GET", NULL, &next, "/v1/releases/%lld",
                                (long long)id);
@@ -200,6 +197,20 @@ static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
         *rel = next;
     }
     return 0;
+}
+
+/* Fails the command (exit status 1) when rel's preflight failed.
+ * Returns 0 otherwise. */
+static int preflight_refused(rg_cli *cli, const json_t *rel)
+{
+    const json_t *p = json_object_get(rel, "preflight");
+    if (strcmp(rg_cli_jstr(p, "status", ""), "failed") != 0)
+        return 0;
+    cli->refused = true;
+    return rg_err_set(&cli->err, RG_ECONFLICT,
+                      "release %lld: preflight failed: %s",
+                      (long long)rg_cli_jint(rel, "id"),
+                      rg_cli_jstr(p, "detail", "-"));
 }
 
 /* The signed metadata `release create` attaches into *meta (NULL when
@@ -308,16 +319,8 @@ static int release_create(rg_cli *cli, const rg_cli_args *a)
         rc = wait_preflight(cli, rg_cli_jint(rel, "id"), wait_s, &rel);
     if (!rc)
         rc = print_release(cli, rel);
-    if (!rc && wait &&
-        strcmp(rg_cli_jstr(json_object_get(rel, "preflight"), "status", ""),
-               "failed") == 0) {
-        cli->refused = true;
-        rc = rg_err_set(&cli->err, RG_ECONFLICT,
-                        "release %lld: preflight failed: %s",
-                        (long long)rg_cli_jint(rel, "id"),
-                        rg_cli_jstr(json_object_get(rel, "preflight"),
-                                    "detail", "-"));
-    }
+    if (!rc && wait)
+        rc = preflight_refused(cli, rel);
 cleanup:
     json_decref(act);
     json_decref(meta);
@@ -467,7 +470,8 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
     const char *channel, *reason = rg_cli_args_get(a, "reason");
     const char *plan = rg_cli_args_get(a, "plan");
     bool emergency = rg_cli_args_has(a, "emergency");
-    int64_t to = 0, max = 0, old_id = 0;
+    int64_t to = 0, max = 0, old_id = 0, wait_s = WAIT_DEFAULT_S;
+    bool wait_given = false;
     rg_key keys[MAX_SIGNERS];
     size_t n = 0, i;
     json_t *list = NULL, *old = NULL, *meta = NULL, *body = NULL, *rel = NULL,
@@ -479,6 +483,9 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
     int rc = rg__cli_need(cli, a, "channel", &channel);
     if (!rc)
         rc = rg__cli_opt_int(cli, a, "to", 1, MAX_VERSION, &to, NULL);
+    if (!rc)
+        rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s,
+                                  &wait_given);
     if (!rc)
         rc = rg__cli_load_keys(cli, a, "key", true, keys, MAX_SIGNERS, &n);
     if (!rc && n == 0)
@@ -527,7 +534,9 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    if ((rc = rg__cli_call(cli, "POST", "/v1/releases", body, &rel)))
+    if ((rc = rg__cli_call(cli, "POST", "/v1/releases", body, &rel)) ||
+        (rc = wait_preflight(cli, rg_cli_jint(rel, "id"), wait_s, &rel)) ||
+        (rc = preflight_refused(cli, rel)))
         goto cleanup;
     json_decref(body);
     body = json_pack("{s:I, s:s}", "release", (json_int_t)rg_cli_jint(rel, "id"),
@@ -570,7 +579,8 @@ static const char *const create_opts[] = {
     "activation:", "activation-max:", NULL};
 static const char *const revert_opts[] = {
     "channel:", "to:",     "key:",        "reason:",     "file:",
-    "expires-in:", "expires-at:", "emergency", "plan:", NULL};
+    "expires-in:", "expires-at:", "emergency", "plan:", "wait-timeout:",
+    NULL};
 static const char *const list_opts[] = {"channel:", NULL};
 static const char *const lift_opts[] = {"reason:", NULL};
 
@@ -601,7 +611,7 @@ const rg_cli_command rg__cli_cmds_release[] = {
      create_opts, 0, 0, true, release_create},
     {"release", "revert",
      "--channel X --to VERSION --key KEY... [--reason R] [--emergency] "
-     "[--plan P]",
+     "[--plan P] [--wait-timeout D]",
      "ship VERSION's content again as a new signed release and roll it out",
      "  --channel X        the channel\n"
      "  --to VERSION       the version whose content comes back\n"
@@ -611,6 +621,8 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "  --expires-in D     signed metadata lifetime (default 30d)\n"
      "  --emergency        emergency urgency and plan (default standard)\n"
      "  --plan P           a plan name or JSON file instead\n"
+     "  --wait-timeout D   how long to wait for the new release's preflight\n"
+     "                     (default 10m); no rollout starts unless it passed\n"
      "  The new release's version is the channel's highest + 1, its notes\n"
      "  \"revert to VERSION: R\"; agents accept it since it is newer.\n",
      revert_opts, 0, 0, true, release_revert},

@@ -4,12 +4,14 @@
 #include "cli/cmd.h"
 #include "cli/fmt.h"
 #include "cli/view.h"
+#include "cli/watch.h"
 #include "common/json.h"
 
 #include <errno.h>
 #include <string.h>
 
 #define PLAN_FILE_MAX (1024 * 1024) /* the server's JSON body cap */
+#define WATCH_INTERVAL_S 2          /* status --watch: default poll period */
 
 static bool state_is(const json_t *r, const char *state)
 {
@@ -314,11 +316,17 @@ static int rollout_list(rg_cli *cli, const rg_cli_args *a)
 
 static int rollout_status(rg_cli *cli, const rg_cli_args *a)
 {
-    if (a->n_pos == 0)
-        return list_rollouts(cli, false);
-    int64_t id;
+    bool watch = rg_cli_args_has(a, "watch"), every_given = false;
+    int64_t id, every = WATCH_INTERVAL_S;
+    int rc = rg__cli_opt_duration(cli, a, "interval", &every, &every_given);
+    if (!rc && (every_given || watch) && (a->n_pos == 0 || !watch || every < 1))
+        rc = rg__cli_usage(cli, "--watch needs an ID; --interval goes with "
+                                "--watch and is at least 1s");
+    if (rc || a->n_pos == 0)
+        return rc ? rc : list_rollouts(cli, false);
+    if (!(rc = rg__cli_id(cli, "rollout", a->pos[0], &id)) && watch)
+        return rg__cli_rollout_watch(cli, id, every);
     json_t *res = NULL;
-    int rc = rg__cli_id(cli, "rollout", a->pos[0], &id);
     if (!rc)
         rc = rg__cli_callf(cli, "GET", NULL, &res, "/v1/rollouts/%lld",
                            (long long)id);
@@ -477,10 +485,7 @@ static int explain_one(rg_cli *cli, const json_t *d, const char *what)
     return rc;
 }
 
-/* The newest evidence of rollout r: its latest evaluation, or its last
- * decision when that is newer (or there is no evaluation); borrowed, NULL
- * when there is none. */
-static const json_t *newest_evidence(const json_t *r)
+const json_t *rg__cli_rollout_evidence(const json_t *r)
 {
     const json_t *best = NULL;
     int64_t at = -1;
@@ -611,7 +616,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
                 rg_cli_jstr(res, "wave_name", "-")) < 0)
         rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     if (!rc)
-        rc = explain_summary(cli, res, newest_evidence(res));
+        rc = explain_summary(cli, res, rg__cli_rollout_evidence(res));
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(res, "decisions"), i, d)
@@ -642,6 +647,7 @@ cleanup:
 static const char *const start_opts[] = {"release:", "plan:", NULL};
 static const char *const explain_opts[] = {"all", NULL};
 static const char *const list_opts[] = {"active", NULL};
+static const char *const status_opts[] = {"watch", "interval:", NULL};
 static const char *const action_opts[] = {"reason:", NULL};
 #define REASON_HELP                                                            \
     "  --reason \"...\"     why (required; kept in the audit log)\n"
@@ -653,9 +659,14 @@ const rg_cli_command rg__cli_cmds_rollout[] = {
      "  --plan P           standard (default), emergency, or @FILE with a\n"
      "                     JSON plan {\"waves\": [{\"share\": 1, ...}, ...]}\n",
      start_opts, 0, 0, true, rollout_start},
-    {"rollout", "status", "[ID]",
+    {"rollout", "status", "[ID [--watch [--interval D]]]",
      "without ID: list rollouts; with ID: waves, counts, state and decisions",
-     "", NULL, 0, 1, true, rollout_status},
+     "  --watch            follow the rollout until it ends: redrawn in place\n"
+     "                     on a terminal, else a block of lines per change;\n"
+     "                     exit status 0 completed, 1 halted, rolled back or\n"
+     "                     aborted, 3 the server unreachable\n"
+     "  --interval D       time between polls (default 2s, at least 1s)\n",
+     status_opts, 0, 1, true, rollout_status},
     {"rollout", "list", "[--active]", "list rollouts, newest first",
      "  --active           only pending, running, paused or held rollouts\n",
      list_opts, 0, 0, true, rollout_list},

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #define PATH_MAX_BYTES 8192
 
@@ -185,4 +186,11 @@ void rg__cli_when(const rg_cli *cli, int64_t ms, char *out, size_t n)
     rg_cli_fmt_iso(iso, sizeof iso, ms);
     rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, ms);
     snprintf(out, n, "%s (%s)", iso, ago);
+}
+
+void rg__cli_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }

@@ -97,4 +97,7 @@ int rg__cli_id(rg_cli *cli, const char *what, const char *s, int64_t *id);
  * bytes are enough); "-" for ms <= 0. */
 void rg__cli_when(const rg_cli *cli, int64_t ms, char *out, size_t n);
 
+/* Sleeps ms milliseconds (resumed after signals), between polls. */
+void rg__cli_sleep_ms(int64_t ms);
+
 #endif

@@ -116,13 +116,15 @@ void rg__api_state_changed(rg_server *srv);
 
 /* Parses a channel's preflight object (docs/api.md) into *out: v NULL or
  * null gives an empty spec (no preflight); else engine (required: an
- * absolute path or a program name, executable), corpus (sha256 or null),
+ * absolute path or a program name, executable: found in engine_dir, or
+ * in $PATH when engine_dir is "", engine_path.h), corpus (sha256 or null),
  * timeout_s (1..3600, default 30) and memory_mb (0..65536, default 1024),
  * nothing else. Returns 0 or RG_EINVAL with err's field prefixed by
  * prefix ("preflight." in a channel body, "" when the body is the
  * object). Whether the corpus artifact exists is the store's check. */
 int rg__api_preflight_parse(const json_t *v, const char *prefix,
-                            rg_preflight_spec *out, rg_err *err);
+                            const char *engine_dir, rg_preflight_spec *out,
+                            rg_err *err);
 
 /* The API form of a channel's preflight spec: null when there is none
  * (new reference). */

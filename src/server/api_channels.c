@@ -7,6 +7,9 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/auth.h"
+#include "server/engine_path.h"
+
+#include <limits.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,29 +50,9 @@ static int prefix_field(rg_err *err, const char *prefix)
     return err->code;
 }
 
-/* True when engine names an executable: an absolute path, or a name found
- * in $PATH (the sandbox searches the same PATH). */
-static bool engine_found(const char *engine)
-{
-    if (engine[0] == '/')
-        return access(engine, X_OK) == 0;
-    const char *path = getenv("PATH");
-    char cand[PATH_MAX];
-    for (const char *p = path ? path : ""; *p;) {
-        size_t n = strcspn(p, ":");
-        int w = snprintf(cand, sizeof cand, "%.*s/%s", (int)n, p, engine);
-        if (n > 0 && w > 0 && (size_t)w < sizeof cand &&
-            access(cand, X_OK) == 0)
-            return true;
-        p += n;
-        if (*p)
-            p++;
-    }
-    return false;
-}
-
 int rg__api_preflight_parse(const json_t *v, const char *prefix,
-                            rg_preflight_spec *out, rg_err *err)
+                            const char *engine_dir, rg_preflight_spec *out,
+                            rg_err *err)
 {
     static const char *const allowed[] = {"engine", "corpus", "timeout_s",
                                           "memory_mb", NULL};
@@ -102,10 +85,14 @@ int rg__api_preflight_parse(const json_t *v, const char *prefix,
                      engine);
         return prefix_field(err, prefix);
     }
-    if (!engine_found(engine)) {
+    char found[PATH_MAX];
+    if (!rg_engine_resolve(engine_dir, engine, found, sizeof found)) {
         rg_err_field(err, RG_EINVAL, "engine",
                      "engine '%.128s' is not an executable file%s", engine,
-                     engine[0] == '/' ? "" : " in rollgated's PATH");
+                     engine[0] == '/'   ? ""
+                     : engine_dir[0] ? " in rollgated's --engine-dir"
+                                     : " in rollgated's PATH (or set "
+                                       "rollgated --engine-dir)");
         return prefix_field(err, prefix);
     }
     if (corpus && !rg_sha256_hex_valid(corpus)) {
@@ -154,7 +141,8 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_json_string(body, "description", false, RG_DESC_MAX, &desc, &err) !=
             0 ||
         rg__api_preflight_parse(json_object_get(body, "preflight"),
-                                "preflight.", &c.preflight, &err) != 0)
+                                "preflight.", srv->cfg.engine_dir,
+                                &c.preflight, &err) != 0)
         goto fail;
     if (!rg_channel_name_valid(name)) {
         rg_err_field(&err, RG_EINVAL, "name",
@@ -220,7 +208,8 @@ void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp)
     if (!(n - i == 4 && memcmp(raw + i, "null", 4) == 0)) {
         if (!(body = rg__api_body(req, resp, allowed)))
             return;
-        if (rg__api_preflight_parse(body, "", &spec, &err) != 0)
+        if (rg__api_preflight_parse(body, "", srv->cfg.engine_dir, &spec,
+                                    &err) != 0)
             goto fail;
     }
     snprintf(target, sizeof target, "channel:%.64s", name);

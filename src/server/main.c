@@ -54,6 +54,8 @@ static const char usage[] =
     "  --min-body-rate B    ... plus one second per B bytes (default 16384)\n"
     "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain)\n"
     "  --tls-key FILE       ... and this PEM private key (docs/tls.md)\n"
+    "  --engine-dir DIR     preflight engines named without a path are found\n"
+    "                       in DIR only (default: in rollgated's PATH)\n"
     "  --enroll-burst N     enrollments per address in a burst (default 1000;\n"
     "                       0: no limit)\n"
     "  --enroll-per-min N   enrollments per address and minute after the burst\n"
@@ -118,6 +120,7 @@ static bool flag_known(const char *f)
                                         "--log-level",
                                         "--tls-cert",
                                         "--tls-key",
+                                        "--engine-dir",
                                         "--enroll-burst",
                                         "--enroll-per-min",
                                         "--auth-fail-burst",
@@ -246,6 +249,16 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             if (!*v || strlen(v) >= PATH_MAX)
                 return fail("bad TLS file name '%s'", v);
             snprintf(dst, PATH_MAX, "%s", v);
+        } else if (strcmp(f, "--engine-dir") == 0) {
+            char *dir = realpath(v, NULL);
+            struct stat st;
+            bool ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+                      strlen(dir) < sizeof cfg->engine_dir;
+            if (ok)
+                snprintf(cfg->engine_dir, sizeof cfg->engine_dir, "%s", dir);
+            free(dir);
+            if (!ok)
+                return fail("--engine-dir: '%s' is not a directory", v);
         } else if (strcmp(f, "--enroll-burst") == 0 ||
                    strcmp(f, "--auth-fail-burst") == 0) {
             if (parse_uint(v, 0, 1000000, &n) != 0)

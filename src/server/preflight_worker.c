@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "preflight/preflight.h"
 #include "server/artifacts.h"
+#include "server/engine_path.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -113,6 +114,7 @@ typedef struct job {
     rg_preflight_result res;
     char content[PATH_MAX];
     char corpus[PATH_MAX];
+    char engine[PATH_MAX];
     char detail[256];
 } job;
 
@@ -138,9 +140,15 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
     if (prc == 0 && spec->corpus[0])
         prc = rg_artifact_path(srv, spec->corpus, j->corpus, sizeof j->corpus,
                                &perr);
+    if (prc == 0 && !rg_engine_resolve(srv->cfg.engine_dir, spec->engine,
+                                       j->engine, sizeof j->engine))
+        prc = rg_err_set(&perr, RG_ENOTFOUND,
+                         "engine '%s' is not an executable file%s",
+                         spec->engine,
+                         srv->cfg.engine_dir[0] ? " in --engine-dir" : "");
     if (prc == 0) {
         rg_preflight_config cfg;
-        rg_preflight_config_init(&cfg, spec->engine,
+        rg_preflight_config_init(&cfg, j->engine,
                                  spec->corpus[0] ? j->corpus : NULL);
         cfg.tmp_base = tmp_base;
         cfg.limits.wall_ms = spec->timeout_s * 1000;
@@ -177,7 +185,8 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
                  json_string_value(json_object_get(result, "detail")));
     }
     if (!result ||
-        json_object_set_new(result, "engine", json_string(spec->engine)) ||
+        json_object_set_new(result, "engine",
+                            json_string(j->engine[0] ? j->engine : spec->engine)) ||
         !(text = rg_json_dump(result))) {
         rc = rg_err_set(err, RG_ENOMEM, "release %lld: preflight: out of memory",
                         (long long)release_id);

@@ -48,6 +48,8 @@ typedef struct rg_server_config {
     uint64_t min_body_rate;      /* bytes/s a body keeps, default 16384 */
     char tls_cert[PATH_MAX];     /* --tls-cert PEM file, "" for plain HTTP */
     char tls_key[PATH_MAX];      /* --tls-key PEM file */
+    char engine_dir[PATH_MAX];   /* --engine-dir: where preflight engine
+                                    names are found (absolute), "": $PATH */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
     unsigned enroll_burst;       /* --enroll-burst, default 1000 */
     unsigned enroll_per_min;     /* --enroll-per-min, default 600 */

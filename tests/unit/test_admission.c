@@ -110,7 +110,7 @@ static int parse(const char *text, const char *prefix, rg_preflight_spec *p,
     json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
     assert_non_null(v);
     rg_err_clear(err);
-    int rc = rg__api_preflight_parse(v, prefix, p, err);
+    int rc = rg__api_preflight_parse(v, prefix, "", p, err);
     json_decref(v);
     return rc;
 }
