@@ -39,9 +39,10 @@ static json_t *release_json(const rg_release_rec *r)
     json_t *lifted = r->quarantine_lifted_ms
                          ? json_integer(r->quarantine_lifted_ms)
                          : json_null();
-    json_t *act = json_pack("{s:s,s:I}", "kind",
+    json_t *act = json_pack("{s:s,s:I,s:b}", "kind",
                             rg_activation_name(r->activation), "max_s",
-                            (json_int_t)(r->activation_max_ms / 1000));
+                            (json_int_t)(r->activation_max_ms / 1000),
+                            "declared", r->activation_declared);
     return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}",
                      "id",
                      (json_int_t)r->id, "channel", r->channel, "version",
@@ -80,6 +81,7 @@ static int parse_activation(const json_t *v, rg_release_rec *r, rg_err *err)
     if (rg_activation_parse(kind, &r->activation, err))
         return RG_EINVAL;
     r->activation_max_ms = max_s * 1000; /* 0: the kind's default */
+    r->activation_declared = true;
     return 0;
 }
 

@@ -47,6 +47,20 @@ typedef struct target_ctx {
     uint64_t targeted;
 } target_ctx;
 
+/* Tells the canary how r's release activates: within its declared
+ * maximum, or undeclared (the gate learns the allowance per stratum;
+ * docs/health.md). Returns 0 or the store's error. */
+static int declare_activation(rg_server *srv, rg_canary *cn,
+                              const rg_rollout_rec *r, rg_err *err)
+{
+    rg_release_rec rel;
+    int rc = rg_store_release_get(srv->store, r->release_id, &rel, err);
+    if (rc == 0)
+        rg_canary_declare_activation(
+            cn, r, rel.activation_declared ? rel.activation_max_ms : -1);
+    return rc;
+}
+
 /* Endpoints the desired state gives r's release now (desired.c): everyone
  * once r completed with every stratum cleared; otherwise those admitted
  * (canary slot ASSIGNED: inside the share, the stratified floor or a
@@ -218,7 +232,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
     rg_canary *cn = rg_desired_canary(srv->desired);
     memset(&gate, 0, sizeof gate);
     int64_t now = rg_clock_now(srv->clock);
-    if ((rc = rg_canary_measure(cn, srv, r, now, &counts, &hctx, err)) < 0)
+    if ((rc = declare_activation(srv, cn, r, err)) < 0 ||
+        (rc = rg_canary_measure(cn, srv, r, now, &counts, &hctx, err)) < 0)
         return rc;
     rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now,
               &next, &tr, &gate, err);

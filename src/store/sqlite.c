@@ -256,6 +256,8 @@ static const char *const migration10[] = {
     " CHECK (activation IN (0, 1, 2))",
     "ALTER TABLE releases ADD COLUMN activation_max_ms INTEGER NOT NULL"
     " DEFAULT 120000 CHECK (activation_max_ms > 0)",
+    "ALTER TABLE releases ADD COLUMN activation_declared INTEGER NOT NULL"
+    " DEFAULT 0 CHECK (activation_declared IN (0, 1))",
     NULL,
 };
 
@@ -363,7 +365,7 @@ enum {
     " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
     " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms," \
     " r.metadata, r.quarantine_lifted_ms, r.activation," \
-    " r.activation_max_ms FROM releases r" \
+    " r.activation_max_ms, r.activation_declared FROM releases r" \
     " JOIN channels c ON c.id = r.channel_id" \
     " JOIN artifacts a ON a.sha256 = r.sha256"
 #define ROLLOUT_COLS \
@@ -421,8 +423,8 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO releases (channel_id, version, sha256, notes, urgency,"
         " created_ms, created_by, preflight_status, preflight_engine,"
         " preflight_corpus, preflight_timeout_s, preflight_memory_mb,"
-        " metadata, activation, activation_max_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " metadata, activation, activation_max_ms, activation_declared)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
@@ -1190,6 +1192,7 @@ static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
     r->quarantine_lifted_ms = sqlite3_column_int64(st, 18);
     r->activation = sqlite3_column_int(st, 19);
     r->activation_max_ms = sqlite3_column_int64(st, 20);
+    r->activation_declared = sqlite3_column_int(st, 21) != 0;
     return 0;
 }
 
@@ -1248,6 +1251,7 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     bind_text(st, 13, r->metadata);
     sqlite3_bind_int(st, 14, r->activation);
     sqlite3_bind_int64(st, 15, r->activation_max_ms);
+    sqlite3_bind_int(st, 16, r->activation_declared);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         rc = db_fail(q, rc, err, "release create");
         goto cleanup;

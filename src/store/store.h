@@ -127,6 +127,10 @@ typedef struct rg_release_rec {
      * default. Releases made before schema 10: none, 120 s. */
     int activation; /* RG_ACTIVATION_NONE, _RESTART, _REBOOT */
     int64_t activation_max_ms;
+    /* Whether the publisher declared it: when false, kind and max are the
+     * defaults and the health gate learns the allowance per stratum
+     * (docs/health.md) instead of trusting them. */
+    bool activation_declared;
 } rg_release_rec;
 
 /* One stored root metadata version (schema 6). */

@@ -37,10 +37,10 @@ def main():
             return srv.request("POST", "/v1/releases", body)
 
         st, r1 = create(1)
-        expect(st == 201 and r1["activation"] == {"kind": "none", "max_s": 120},
+        expect(st == 201 and r1["activation"] == {"kind": "none", "max_s": 120, "declared": False},
                "default activation", st, r1)
         st, r2 = create(2, {"kind": "restart"})
-        expect(st == 201 and r2["activation"] == {"kind": "restart", "max_s": 600},
+        expect(st == 201 and r2["activation"] == {"kind": "restart", "max_s": 600, "declared": True},
                "restart default max", st, r2)
         for bad, field in [({"kind": "sometime"}, "activation.kind"),
                            ({"kind": "reboot", "max_s": 0}, "activation.max_s"),
@@ -59,7 +59,7 @@ def main():
         expect(p.returncode == 0, "cli create", p.stdout, p.stderr)
         import json
         r3 = json.loads(p.stdout)
-        expect(r3["activation"] == {"kind": "reboot", "max_s": 900}, "cli activation", r3)
+        expect(r3["activation"] == {"kind": "reboot", "max_s": 900, "declared": True}, "cli activation", r3)
         st, got = srv.request("GET", "/v1/releases/%d" % r3["id"])
         expect(st == 200 and got["activation"] == r3["activation"], "GET", st, got)
         p = cli(srv, "release", "show", str(r3["id"]))

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/err.h"
+#include "model/activation.h"
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
@@ -272,6 +273,9 @@ static void add_release(fixture *fx, int version)
     snprintf(r->urgency, sizeof r->urgency, "standard");
     r->created_ms = fx->now;
     snprintf(r->created_by, sizeof r->created_by, "test");
+    /* It activates at once (health/silence.h). */
+    r->activation_declared = true;
+    r->activation_max_ms = RG_ACTIVATION_MAX_MS_MIN;
     assert_int_equal(rg_store_release_create(fx->srv.store, r, NULL, &err), 0);
     fx->rel[version] = r->id;
     free(r);
@@ -365,8 +369,6 @@ static int64_t start_rollout(fixture *fx, int v, const char *on_halt)
     assert_int_equal(rg_store_rollout_create(fx->srv.store, r, NULL, &err), 0);
     assert_int_equal(rg_server_state_changed(&fx->srv, &err), 0);
     int64_t id = r->id;
-    /* The fixture's releases activate at once (health/silence.h). */
-    rg_canary_declare_activation(rg_desired_canary(fx->srv.desired), r, 0);
     free(r);
     return id;
 }

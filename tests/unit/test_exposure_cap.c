@@ -282,10 +282,6 @@ static void start_rollout(trial *t)
     rg_test_ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
     rg_test_ok(rg_server_state_changed(&t->srv, &err), &err);
     t->rollout = r->id;
-    /* Its endpoints report healthy at their next visit, and a trial lasts
-     * about 30 simulated minutes: the release declares that it activates
-     * at once, so silence is judged from applying on (health/silence.h). */
-    rg_canary_declare_activation(rg_desired_canary(t->srv.desired), r, 0);
     free(r);
     for (int s = 0; s < t->n_strata; s++) {
         uint32_t lowest[RG_EXPOSURE_MAX_PER_STRATUM];

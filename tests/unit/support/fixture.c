@@ -7,6 +7,7 @@
 #include "fixture.h"
 
 #include "common/crypto.h"
+#include "model/activation.h"
 #include "model/plan.h"
 #include "model/bucket.h"
 #include "model/rollout.h"
@@ -48,6 +49,10 @@ int64_t rg_test_add_release(rg_store *s, const char *channel, int version,
     snprintf(r->notes, sizeof r->notes, "v%d", version);
     snprintf(r->urgency, sizeof r->urgency, "standard");
     r->created_ms = now_ms;
+    /* It activates at once: silence is judged from applying on
+     * (health/silence.h), as the orchestrator tells the canary. */
+    r->activation_declared = true;
+    r->activation_max_ms = RG_ACTIVATION_MAX_MS_MIN;
     rg_test_ok(rg_store_release_create(s, r, NULL, &err), &err);
     int64_t id = r->id;
     free(r);
