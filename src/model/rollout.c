@@ -295,26 +295,40 @@ static const char *halt_words(const rg_plan *plan)
     }
 }
 
-int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
-                    const rg_wave_counts *counts, rg_gate_fn gate,
-                    void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
-                    rg_transition *tr, rg_gate_result *gate_out, rg_err *err)
+/* What tick and watch share: resets *gate_out and *next, checks cur and,
+ * when cur->state is one of states[0..n), asks gate about the current
+ * wave (elapsed since its start, never negative). Returns 1 when the gate
+ * was asked, 0 when cur is in another state, or a negative rg_code. */
+static int ask_gate(const rg_plan *plan, const rg_rollout_status *cur,
+                    const int *states, size_t n, const rg_wave_counts *counts,
+                    rg_gate_fn gate, void *gate_ctx, int64_t now_ms,
+                    rg_rollout_status *next, rg_gate_result *gate_out,
+                    rg_err *err)
 {
     memset(gate_out, 0, sizeof *gate_out);
     gate_out->verdict = RG_VERDICT_CONTINUE;
     *next = *cur;
     int rc = check_status(plan, cur, err);
-    if (rc < 0)
+    bool wanted = false;
+    for (size_t i = 0; i < n; i++)
+        wanted |= cur->state == states[i];
+    if (rc < 0 || !wanted)
         return rc;
-    if (cur->state != RG_RO_RUNNING)
-        return 0;
-
-    const rg_wave *w = &plan->waves[cur->wave];
     int64_t elapsed = now_ms - cur->wave_started_ms;
-    if (elapsed < 0)
-        elapsed = 0;
-    rc = gate(w, counts, elapsed, gate_ctx, gate_out, err);
-    if (rc < 0)
+    rc = gate(&plan->waves[cur->wave], counts, elapsed < 0 ? 0 : elapsed,
+              gate_ctx, gate_out, err);
+    return rc < 0 ? rc : 1;
+}
+
+int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
+                    const rg_wave_counts *counts, rg_gate_fn gate,
+                    void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
+                    rg_transition *tr, rg_gate_result *gate_out, rg_err *err)
+{
+    static const int running[] = {RG_RO_RUNNING};
+    int rc = ask_gate(plan, cur, running, 1, counts, gate, gate_ctx, now_ms,
+                      next, gate_out, err);
+    if (rc <= 0)
         return rc;
 
     char label[64];
@@ -355,19 +369,11 @@ int rg_rollout_watch(const rg_plan *plan, const rg_rollout_status *cur,
                      void *gate_ctx, int64_t now_ms, rg_rollout_status *next,
                      rg_transition *tr, rg_gate_result *gate_out, rg_err *err)
 {
-    memset(gate_out, 0, sizeof *gate_out);
-    gate_out->verdict = RG_VERDICT_CONTINUE;
-    *next = *cur;
-    int rc = check_status(plan, cur, err);
-    if (rc < 0)
-        return rc;
-    if (cur->state != RG_RO_HELD && cur->state != RG_RO_COMPLETED)
-        return 0;
-    int64_t elapsed = now_ms - cur->wave_started_ms;
-    rc = gate(&plan->waves[cur->wave], counts, elapsed < 0 ? 0 : elapsed,
-              gate_ctx, gate_out, err);
-    if (rc < 0 || gate_out->verdict != RG_VERDICT_HALT)
-        return rc;
+    static const int watched[] = {RG_RO_HELD, RG_RO_COMPLETED};
+    int rc = ask_gate(plan, cur, watched, 2, counts, gate, gate_ctx, now_ms,
+                      next, gate_out, err);
+    if (rc <= 0 || gate_out->verdict != RG_VERDICT_HALT)
+        return rc < 0 ? rc : 0;
     char label[64];
     wave_label(plan, cur->wave, label, sizeof label);
     rg_rollout_status n = *cur;

@@ -230,13 +230,23 @@ def main():
         # --- rollout 2 halts on a failure and everyone reverts -----------
         st, ro2 = srv.request("POST", "/v1/rollouts", {"release": rels[1]["id"], "plan": PLAN})
         expect(st == 201 and ro2["previous_release"] == rels[0]["id"], "rollout 2", st, ro2)
-        # the internal ring (too small to judge one failure) all fails
+        # the internal ring (too small to judge one failure) all fails; the
+        # first tick that admits them may fall between two check-ins, and
+        # the gate may then halt on the first failures before the last of
+        # them checks in again: it is never offered v2 then
         deadline = time.monotonic() + 60
+        got = []
         while time.monotonic() < deadline:
-            got = [agents[i].follow(fail=True) for i in range(3)]
+            st, now = srv.request("GET", "/v1/rollouts/%d" % ro2["id"])
+            if now["state"] != "running":
+                break
+            for i in range(3):
+                if agents[i].installed["detections"]["release"] != rels[1]["id"]:
+                    agents[i].follow(fail=True)
+            got = [agents[i].installed["detections"]["release"] for i in range(3)]
             if got == [rels[1]["id"]] * 3:
                 break
-        expect(got == [rels[1]["id"]] * 3, "internal endpoints get v2", got)
+        expect(got.count(rels[1]["id"]) >= 2, "internal endpoints get v2", got)
         deadline = time.monotonic() + 60  # the ring's windows (W = 2 s) end
         while time.monotonic() < deadline:
             st, ro2 = srv.request("GET", "/v1/rollouts/%d" % ro2["id"])
