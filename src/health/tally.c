@@ -3,6 +3,19 @@
 
 #include <stdlib.h>
 
+bool rg_tally_control_fresh(int64_t last_seen_ms, int64_t apply_ms,
+                            int64_t interval_ms)
+{
+    int64_t recent = interval_ms * RG_TALLY_FRESH_NUM / RG_TALLY_FRESH_DEN;
+    return last_seen_ms > 0 && last_seen_ms >= apply_ms - recent;
+}
+
+uint32_t rg_tally_max_periods(uint32_t n_strata)
+{
+    uint32_t fit = RG_ANALYZER_MAX_STRATA / (n_strata ? n_strata : 1);
+    return fit > 1 ? fit - 1 : 1;
+}
+
 uint32_t rg_tally_period(int64_t end_ms, int64_t begin_ms, int64_t window_ms,
                          uint32_t max_periods)
 {

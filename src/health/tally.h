@@ -38,6 +38,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The counting settings, one set for rollgated and rollgate-sim
+ * (docs/health.md, "Control endpoints"). Compile-time: change them here. */
+#define RG_TALLY_CONTROLS 16    /* matched control windows per exposure */
+#define RG_TALLY_FRESH_NUM 3    /* a control is eligible when heard from */
+#define RG_TALLY_FRESH_DEN 2    /* within NUM / DEN check-in intervals */
+
 /* Outcome of an exposure window. */
 enum { RG_TALLY_HEALTHY, RG_TALLY_FAILED, RG_TALLY_SILENT };
 
@@ -57,6 +63,20 @@ typedef struct rg_tally_stratum {
     uint64_t prior_trials; /* exposed endpoints of earlier waves */
     uint64_t prior_failed; /* failures they reported so far */
 } rg_tally_stratum;
+
+/* Whether a control endpoint last heard from at last_seen_ms (<= 0:
+ * never) is eligible for an exposure that began at apply_ms in a stratum
+ * whose typical check-in interval is interval_ms (rg_interval_typical):
+ * heard within RG_TALLY_FRESH_NUM / RG_TALLY_FRESH_DEN intervals before
+ * apply_ms (or after it). Whether it is outside the rollout is the
+ * caller's test. */
+bool rg_tally_control_fresh(int64_t last_seen_ms, int64_t apply_ms,
+                            int64_t interval_ms);
+
+/* Periods per wave with n_strata strata (later windows join the last):
+ * as many as let the gate's input (one entry per stratum and period, plus
+ * one per stratum) fit in RG_ANALYZER_MAX_STRATA; at least 1. */
+uint32_t rg_tally_max_periods(uint32_t n_strata);
 
 /* The period (0..max_periods - 1) of a window that ended at end_ms in a
  * wave that began at begin_ms with windows of window_ms (> 0): one period

@@ -17,11 +17,12 @@
 /* An exposure waiting for the end of its judged span [from, from + W]
  * (health/silence.h). */
 #define HEARD_SELF (1u << 31) /* pend.heard: the exposed endpoint */
+_Static_assert(RG_TALLY_CONTROLS < 31, "pend.heard: one bit per control");
 
 typedef struct pend {
     uint32_t ref, stratum;
     int64_t apply_ms, from_ms, window_ms;
-    uint32_t picks[RG_CANARY_CONTROLS]; /* fleet refs, 0: none */
+    uint32_t picks[RG_TALLY_CONTROLS]; /* fleet refs, 0: none */
     uint32_t elig;                      /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] checked in during the span so far;
                        HEARD_SELF: the exposed endpoint did */
@@ -415,15 +416,16 @@ static int resolve(rg_server *srv, ro_state *st, const pend *e)
     st->silent_total += out == RG_TALLY_SILENT;
     if (e->apply_ms < st->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted by the scan */
-    uint32_t p = rg_tally_period(end, st->wave_begin_ms, e->window_ms,
-                                 RG_CANARY_MAX_PERIODS);
+    uint32_t p = rg_tally_period(
+        end, st->wave_begin_ms, e->window_ms,
+        rg_tally_max_periods(rg_fleet_strata(srv->fleet)));
     rg_tally_cell *c = cell_at(st, e->stratum, p);
     if (!c)
         return RG_ENOMEM;
     c->healthy += out == RG_TALLY_HEALTHY;
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
-    for (size_t j = 0; j < RG_CANARY_CONTROLS; j++) {
+    for (size_t j = 0; j < RG_TALLY_CONTROLS; j++) {
         rg_fleet_view cv;
         if (!(e->elig & (1u << j)) ||
             rg_fleet_view_ref(srv->fleet, e->picks[j], &cv) != 0)
@@ -450,7 +452,7 @@ static void note_heard(rg_server *srv, pend *e, int64_t now_ms)
         rg_fleet_view_ref(srv->fleet, e->ref, &v) == 0 &&
         rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end))
         e->heard |= HEARD_SELF;
-    for (uint32_t j = 0; j < RG_CANARY_CONTROLS; j++)
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++)
         if ((e->elig & ~e->heard & (1u << j)) &&
             rg_fleet_view_ref(srv->fleet, e->picks[j], &v) == 0 &&
             rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end))
@@ -465,7 +467,6 @@ static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
                        const uint32_t *order, const size_t *start,
                        int64_t plan_window_ms, int64_t now_ms)
 {
-    int64_t recent = 3 * (int64_t)srv->cfg.checkin_interval_s * 500;
     for (size_t i = 0; i < x->nfr; i++) {
         const fresh *f = &x->fr[i];
         if (grow((void **)&st->q, &st->capq, st->nq + 1, sizeof *st->q) < 0)
@@ -478,17 +479,16 @@ static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
         e->from_ms = f->apply_ms +
                      rg_silence_allowance_ms(&x->sp, st->declared_ms,
                                              &x->act[f->stratum], &x->act_all);
-        e->window_ms = rg_silence_window_ms(
-            &x->sp, plan_window_ms,
-            rg_interval_typical(&x->ivl[f->stratum],
-                                (int64_t)srv->cfg.checkin_interval_s * 1000));
+        int64_t ivl = rg_interval_typical(
+            &x->ivl[f->stratum], (int64_t)srv->cfg.checkin_interval_s * 1000);
+        e->window_ms = rg_silence_window_ms(&x->sp, plan_window_ms, ivl);
         size_t lo = start[f->stratum], size = start[f->stratum + 1] - lo;
         bool late = e->from_ms + e->window_ms <= now_ms; /* rebuilt */
-        for (uint32_t j = 0; j < RG_CANARY_CONTROLS && size && !late; j++) {
+        for (uint32_t j = 0; j < RG_TALLY_CONTROLS && size && !late; j++) {
             uint32_t h = rg_murmur3_32(&f->hash, sizeof f->hash, j + 1);
             const scan_ep *c = &x->eps[order[lo + h % size]];
-            if (c->ref == f->ref || c->in_rollout || c->last_seen_ms <= 0 ||
-                c->last_seen_ms < f->apply_ms - recent)
+            if (c->ref == f->ref || c->in_rollout ||
+                !rg_tally_control_fresh(c->last_seen_ms, f->apply_ms, ivl))
                 continue;
             e->picks[j] = c->ref;
             e->elig |= 1u << j;

@@ -23,7 +23,7 @@
  *    reports so far (the budget of new exposures, rg_exposure_budget) and
  *    the endpoints assigned; the raised share and the budget are published
  *    for the check-in path (rg_canary_admit);
- *  - every exposure not yet taken in is queued with RG_CANARY_CONTROLS
+ *  - every exposure not yet taken in is queued with RG_TALLY_CONTROLS
  *    matched control endpoints of its stratum, drawn by hashing its id;
  *    a control counts when it is not in the rollout and was heard from in
  *    the last 1.5 check-in intervals before the exposure began; the
@@ -84,8 +84,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RG_CANARY_CONTROLS 10    /* matched control windows per exposure */
-#define RG_CANARY_MAX_PERIODS 32 /* later windows join the last period */
 #define RG_CANARY_PERSIST_MS 60000 /* an unchanged evaluation is stored at
                                       most this often */
 

@@ -242,13 +242,9 @@ static int read_exposure(const json_t *o, rg_scenario *s, rg_err *err)
 
 static int read_analysis(const json_t *o, rg_scenario *s, rg_err *err)
 {
-    static const char *const keys[] = {"control_per_exposed",
-                                       "baseline_failure", "tick_s", NULL};
-    int64_t k = s->control_per_exposed, t = s->tick_s;
+    static const char *const keys[] = {"baseline_failure", "tick_s", NULL};
+    int64_t t = s->tick_s;
     int rc = rg_json_only(o, keys, err);
-    if (rc == 0)
-        rc = rg_json_int(o, "control_per_exposed", false, 0, RG_SIM_MAX_CONTROL,
-                         &k, err);
     if (rc == 0)
         rc = rg_json_number(o, "baseline_failure", false, 1e-6, 0.25,
                             &s->baseline_failure, err);
@@ -256,7 +252,6 @@ static int read_analysis(const json_t *o, rg_scenario *s, rg_err *err)
         rc = rg_json_int(o, "tick_s", false, 1, 60, &t, err);
     if (rc != 0)
         return rg_knobs_qualify(err, "analysis.");
-    s->control_per_exposed = (int)k;
     s->tick_s = (int)t;
     return 0;
 }
@@ -275,7 +270,6 @@ static void defaults(rg_scenario *s)
     s->healthy_max_s = 30;
     s->crash_revert_s = 300;
     rg_exposure_params_default(&s->exposure);
-    s->control_per_exposed = 16;
     s->baseline_failure = 1e-3;
     s->tick_s = 5;
     rg_knobs_defaults(s);

@@ -17,8 +17,7 @@
  *              {"stratum": "*", "fail": 0.01}],
  *   "exposure": {"min_stratum_size": 100, "min_per_stratum": 3,
  *                "initial_budget": 6, "growth": 4},
- *   "analysis": {"control_per_exposed": 16, "baseline_failure": 0.001,
- *                "tick_s": 5}}
+ *   "analysis": {"baseline_failure": 0.001, "tick_s": 5}}
  *
  * Fields added to the issue's format (all optional): loss.offline_stretch_s
  * (length of an offline stretch, default 7200), release.healthy_after_s
@@ -62,7 +61,6 @@
 #define RG_SIM_MAX_STRATA 64
 #define RG_SIM_MAX_OUTAGES 16
 #define RG_SIM_MAX_FAULTS 16
-#define RG_SIM_MAX_CONTROL 16 /* matched control windows per exposed one */
 #define RG_SIM_NAME_MAX 64
 #define RG_SIM_ALL_STRATA (-1) /* "*" */
 
@@ -169,7 +167,6 @@ typedef struct rg_scenario {
     rg_sim_fault faults[RG_SIM_MAX_FAULTS];
     /* controller and analysis */
     rg_exposure_params exposure;
-    int control_per_exposed; /* 0..RG_SIM_MAX_CONTROL */
     double baseline_failure;
     int tick_s; /* orchestrator tick, 1..60 */
 } rg_scenario;

@@ -378,12 +378,14 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (s->first_crash_T < 0 && fate_of(s, i).kind == RG_FATE_CRASH)
         s->first_crash_T = T;
     if (s->policy == RG_SIM_ROLLGATE) {
-        int P = rg_fleetmodel_interval(&s->fm, s->stratum[i]);
-        uint32_t fresh = (uint32_t)max64(T + 1 - P, 0);
-        for (int j = 0; j < sc->control_per_exposed; j++) {
+        int64_t P = rg_fleetmodel_interval(&s->fm, s->stratum[i]);
+        for (int j = 0; j < RG_TALLY_CONTROLS; j++) {
             uint32_t c = control_pick(s, i, j);
-            if (c != NO_PICK && state_of(s, c) == ST_IDLE &&
-                s->last_ok[c] >= fresh && s->last_ok[c] > 0)
+            /* last_ok: the second of the last contact + 1 (0: none), so
+             * that contact lies in [(last_ok - 1) s, last_ok s) */
+            if (c != NO_PICK && state_of(s, c) == ST_IDLE && s->last_ok[c] &&
+                rg_tally_control_fresh(((int64_t)s->last_ok[c] - 1) * 1000 + 1,
+                                       T * 1000, P * 1000))
                 elig |= 1ull << j;
         }
     }
@@ -392,6 +394,8 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
         rc = schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
     return rc;
 }
+
+_Static_assert(RG_TALLY_CONTROLS <= 16, "EV's eligibility mask has 16 bits");
 
 /* The cell of stratum k in the period in which second T falls. */
 static rg_tally_cell *period_cell(sim *s, size_t k, int64_t T)
@@ -437,7 +441,7 @@ static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
         s->silent++;
         break;
     }
-    for (int j = 0; elig && j < s->sc->control_per_exposed; j++) {
+    for (int j = 0; elig && j < RG_TALLY_CONTROLS; j++) {
         if (!(elig & (1ull << j)))
             continue;
         uint32_t ctl = control_pick(s, i, j);
@@ -807,7 +811,7 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
                                      wave_window_s(s, &sc->plan.waves[w], k));
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
-    s->max_periods = RG_ANALYZER_MAX_STRATA / s->S - 1;
+    s->max_periods = rg_tally_max_periods((uint32_t)s->S);
     s->cells = calloc(s->max_periods * s->S, sizeof *s->cells);
     s->list = calloc(s->max_periods * s->S, sizeof *s->list);
     s->entries = calloc(s->max_periods * s->S + s->S, sizeof *s->entries);

@@ -47,10 +47,11 @@
  * every exposure is a failure trial from its exposure on (a wave's
  * exposures join prior_trials when the next wave starts).
  * Matched control windows
- * (docs/health.md): at a, control_per_exposed endpoints of the same
+ * (docs/health.md): at a, RG_TALLY_CONTROLS endpoints of the same
  * stratum are drawn by hashing the exposed endpoint; each that is not in
- * the rollout and was heard from within the last heartbeat interval opens
- * a control window [a, a + W], silent when it is not heard from during it.
+ * the rollout and was heard from recently (rg_tally_control_fresh) opens
+ * a control window on the exposed one's span, silent when it is not heard
+ * from during it.
  *
  * Memory: 10 bytes per endpoint plus the timer wheel (8 bytes per pending
  * event); 10 million endpoints take about 100 MB plus events.
