@@ -169,9 +169,13 @@ wait_rollout() {
 sleep 4
 
 bold "A good release (v292) goes out through the waves; exposure grows with healthy reports"
+# The content is live once the agent has restarted its consumer: the release
+# declares it, so the gate judges silence from 15 s after applying on
+# instead of learning the activation time (docs/health.md).
 printf 'rule named-pipe-detect v292\n' > "$root/var/channel-292.rules"
 run "$rollgate" release create --channel detections --file "$root/var/channel-292.rules" \
-    --version 292 --notes "tune named-pipe rule"
+    --version 292 --notes "tune named-pipe rule" \
+    --activation restart --activation-max 15s
 rel292=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
 run "$rollgate" rollout start --release "$rel292" --plan "@$live_plan"
 ro292=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
@@ -180,7 +184,8 @@ wait_rollout "$ro292" completed halted paused held
 bold "A bad release (v293) crashes every windows-10 endpoint: the internal ring meets it first"
 printf 'rule named-pipe-detect v293\nFAULT crash windows-10-x86_64\n' > "$root/var/channel-293.rules"
 run "$rollgate" release create --channel detections --file "$root/var/channel-293.rules" \
-    --version 293 --notes "new template (21 fields)"
+    --version 293 --notes "new template (21 fields)" \
+    --activation restart --activation-max 15s
 rel293=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
 run "$rollgate" rollout start --release "$rel293" --plan "@$live_plan"
 ro293=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
