@@ -21,9 +21,12 @@ int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err)
     int rc = 0;
     memset(d, 0, sizeof *d);
     if (!json_is_object(v))
-        return rg_err_field(err, RG_EINVAL, "desired", "desired entry must be an object");
-    if ((rc = rg_json_int(v, "release", true, 1, INT64_MAX, &d->want.release, err)) ||
-        (rc = rg_json_int(v, "version", true, 0, INT64_MAX, &d->want.version, err)) ||
+        return rg_err_field(err, RG_EINVAL, "desired",
+                            "desired entry must be an object");
+    if ((rc = rg_json_int(v, "release", true, 1, INT64_MAX, &d->want.release,
+                          err)) ||
+        (rc = rg_json_int(v, "version", true, 0, INT64_MAX, &d->want.version,
+                          err)) ||
         (rc = rg_json_int(v, "size", true, 0, INT64_MAX, &d->want.size, err)) ||
         (rc = rg_json_string(v, "sha256", true, 64, &sha, err)) ||
         (rc = rg_json_string(v, "url", false, sizeof d->url - 1, &url, err)) ||
@@ -68,8 +71,10 @@ static const json_t *notice_for(const rg_apply_env *env, const char *channel,
     json_t *n;
     if (!json_is_array(env->notices))
         return NULL;
-    json_array_foreach(env->notices, i, n) {
-        json_t *c = json_object_get(n, "channel"), *r = json_object_get(n, "release");
+    json_array_foreach(env->notices, i, n)
+    {
+        json_t *c = json_object_get(n, "channel"),
+               *r = json_object_get(n, "release");
         if (json_is_string(c) && strcmp(json_string_value(c), channel) == 0 &&
             json_is_integer(r) && json_integer_value(r) == release)
             return n;
@@ -137,20 +142,19 @@ static int reject(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
 {
     json_t *old = rg__read_json(s->dir, "rejected.json", NULL);
     const char *old_reason = json_string_value(json_object_get(old, "reason"));
-    bool same_again = old && old_reason && strcmp(old_reason, name) == 0 &&
-                      json_integer_value(json_object_get(old, "release")) ==
-                          d->want.release;
+    bool same_again =
+        old && old_reason && strcmp(old_reason, name) == 0 &&
+        json_integer_value(json_object_get(old, "release")) == d->want.release;
     json_decref(old);
     if (same_again)
         return 0;
     rg_warn("channel '%s': release %lld (version %lld) rejected (%s): %s",
-            s->name, (long long)d->want.release, (long long)d->want.version, name,
-            msg);
-    json_t *v = json_pack("{sI sI ss ss ss sI}", "release",
-                          (json_int_t)d->want.release, "version",
-                          (json_int_t)d->want.version, "sha256", d->want.sha256,
-                          "reason", name, "detail", msg, "at_ms",
-                          (json_int_t)env->now_ms);
+            s->name, (long long)d->want.release, (long long)d->want.version,
+            name, msg);
+    json_t *v = json_pack(
+        "{sI sI ss ss ss sI}", "release", (json_int_t)d->want.release,
+        "version", (json_int_t)d->want.version, "sha256", d->want.sha256,
+        "reason", name, "detail", msg, "at_ms", (json_int_t)env->now_ms);
     if (!v)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
     int rc = rg__write_json(s->dir, "rejected.json", v, err);
@@ -171,17 +175,18 @@ static int reject(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
 
 /* Judges d against the pinned root (rg_agent_verify_release) with the
  * channel's highest applied version. Sets *ok; a refusal is recorded. */
-static int check_trust(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
-                       bool *ok, rg_err *err)
+static int check_trust(const rg_apply_env *env, rg_slots *s,
+                       const rg_desired *d, bool *ok, rg_err *err)
 {
     rg_trust_reason why;
     rg_err e;
     *ok = true;
     if (!env->root)
         return 0;
-    rg_release_check c = {env->root, s->name, d->metadata,
-                          rg_agent_trust_highest(env->conf->state_dir, s->name),
-                          env->now_ms, env->conf->clock_skew_ms};
+    rg_release_check c = {
+        env->root,   s->name,
+        d->metadata, rg_agent_trust_highest(env->conf->state_dir, s->name),
+        env->now_ms, env->conf->clock_skew_ms};
     if (rg_agent_verify_release(&c, &d->want, &why, &e) == 0)
         return 0;
     *ok = false;
@@ -202,17 +207,21 @@ static int check_back(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
     rg_artifact_want w = *have;
     *ok = false;
     if (d->want.version != have->version) {
-        rg_err_set(&e, RG_EINVAL, "release %lld offered as version %lld; "
-                   "the slot holds version %lld", (long long)d->want.release,
-                   (long long)d->want.version, (long long)have->version);
-        return reject(env, s, d, rg_trust_reason_name(RG_TRUST_VERSION_MISMATCH),
-                      e.msg, err);
+        rg_err_set(&e, RG_EINVAL,
+                   "release %lld offered as version %lld; "
+                   "the slot holds version %lld",
+                   (long long)d->want.release, (long long)d->want.version,
+                   (long long)have->version);
+        return reject(env, s, d,
+                      rg_trust_reason_name(RG_TRUST_VERSION_MISMATCH), e.msg,
+                      err);
     }
     *ok = true;
     if (!env->root)
         return 0;
     w.release = d->want.release;
-    rg_release_check c = {env->root, s->name, d->metadata, have->version - 1,
+    rg_release_check c = {env->root,   s->name,
+                          d->metadata, have->version - 1,
                           env->now_ms, env->conf->clock_skew_ms};
     if (rg_agent_verify_release(&c, &w, &why, &e) == 0)
         return 0;
@@ -259,7 +268,8 @@ static int applying_intent(const rg_apply_env *env, rg_slots *s,
     json_t *a = rg__read_json(s->dir, "applying.json", NULL);
     if (a && rg_json_int(a, "release", true, 0, INT64_MAX, &rel, NULL) == 0 &&
         rg_json_string(a, "sha256", true, 64, &sha, NULL) == 0 &&
-        rg_json_string(a, "event_id", true, RG_EVENT_ID_MAX - 1, &eid, NULL) == 0 &&
+        rg_json_string(a, "event_id", true, RG_EVENT_ID_MAX - 1, &eid, NULL) ==
+            0 &&
         rel == d->want.release && strcmp(sha, d->want.sha256) == 0) {
         snprintf(id, RG_EVENT_ID_MAX, "%s", eid);
         json_decref(a);
@@ -268,7 +278,8 @@ static int applying_intent(const rg_apply_env *env, rg_slots *s,
     json_decref(a);
     rg_slot_id ina = rg_slots_other(rg_slots_active(s));
     rg_slots_content_path(s, ina, content);
-    const rg_agent_channel_conf *cc = rg_agent_config_channel(env->conf, s->name);
+    const rg_agent_channel_conf *cc =
+        rg_agent_config_channel(env->conf, s->name);
     rg_hook_env he = hook_env(env, s, &d->want, content);
     int st = rg_hook_run(cc ? cc->validate : NULL, &he, hook_timeout(env));
     if (st != 0) {
@@ -305,7 +316,8 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
         *result = RG_APPLY_REFUSED;
         return rc;
     }
-    rg_event ev = {.type = "applying", .release = d->want.release, .at_ms = env->now_ms};
+    rg_event ev = {
+        .type = "applying", .release = d->want.release, .at_ms = env->now_ms};
     snprintf(ev.id, sizeof ev.id, "%s", id);
     snprintf(ev.channel, sizeof ev.channel, "%s", s->name);
     rc = rg_outbox_add(env->outbox, &ev, err);
@@ -323,8 +335,8 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
     }
     rg_slot_id ina = rg_slots_other(rg_slots_active(s));
     rg_trial_env te = trial_env(env, s);
-    rc = rg_trial_begin(&te,
-                        &d->want, ina, env->now_ms, env->conf->trial_deadline_ms, err);
+    rc = rg_trial_begin(&te, &d->want, ina, env->now_ms,
+                        env->conf->trial_deadline_ms, err);
     if (rc != 0)
         return rc;
     rg_failpoint("apply.after_trial_begin");
@@ -337,9 +349,11 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
                                           d->want.version, err)) != 0)
         return rc;
     rg__remove_durable(s->dir, "rejected.json", NULL);
-    rg_info("channel '%s': switched to release %lld (version %lld), trial begins",
-            s->name, (long long)d->want.release, (long long)d->want.version);
-    const rg_agent_channel_conf *cc = rg_agent_config_channel(env->conf, s->name);
+    rg_info(
+        "channel '%s': switched to release %lld (version %lld), trial begins",
+        s->name, (long long)d->want.release, (long long)d->want.version);
+    const rg_agent_channel_conf *cc =
+        rg_agent_config_channel(env->conf, s->name);
     snprintf(content, sizeof content, "%s/active/content", s->dir);
     rg_hook_env he = hook_env(env, s, &d->want, content);
     int st = rg_hook_run(cc ? cc->activate : NULL, &he, hook_timeout(env));
@@ -354,9 +368,10 @@ static int expose_and_switch(const rg_apply_env *env, rg_slots *s,
  * good one in the other slot (good): judged like any switch back
  * (check_back), then the trial is abandoned, or reverted when its
  * consumer already crashed (a local verdict too). */
-static int leave_trial(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
-                       const rg_trial *t, const rg_artifact_want *good,
-                       rg_apply_result *result, rg_err *err)
+static int leave_trial(const rg_apply_env *env, rg_slots *s,
+                       const rg_desired *d, const rg_trial *t,
+                       const rg_artifact_want *good, rg_apply_result *result,
+                       rg_err *err)
 {
     rg_trial_env te = trial_env(env, s);
     char why[96];
@@ -367,8 +382,8 @@ static int leave_trial(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         return rc;
     }
     rg_info("channel '%s': desired release moved back to %lld; leaving the "
-            "trial of %lld", s->name, (long long)d->want.release,
-            (long long)t->rel.release);
+            "trial of %lld",
+            s->name, (long long)d->want.release, (long long)t->rel.release);
     *result = RG_APPLY_ROLLED_BACK;
     if (t->crashes == 0)
         return rg_trial_abandon(&te, err);
@@ -381,9 +396,9 @@ static int leave_trial(const rg_apply_env *env, rg_slots *s, const rg_desired *d
  * complete in the other slot (have): judged by check_back, then switched
  * to under a trial like any other switch (its starts are counted, a
  * crash-looping release is reverted), without `applying`. */
-static int switch_back(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
-                       const rg_artifact_want *have, rg_apply_result *result,
-                       rg_err *err)
+static int switch_back(const rg_apply_env *env, rg_slots *s,
+                       const rg_desired *d, const rg_artifact_want *have,
+                       rg_apply_result *result, rg_err *err)
 {
     rg_trial_env te = trial_env(env, s);
     rg_slot_id back = rg_slots_other(rg_slots_active(s));
@@ -394,8 +409,8 @@ static int switch_back(const rg_apply_env *env, rg_slots *s, const rg_desired *d
         return rc;
     }
     rg_info("channel '%s': desired release moved back to %lld (version %lld); "
-            "switching back, trial begins", s->name, (long long)d->want.release,
-            (long long)have->version);
+            "switching back, trial begins",
+            s->name, (long long)d->want.release, (long long)have->version);
     if ((rc = rg_trial_begin(&te, have, back, env->now_ms,
                              env->conf->trial_deadline_ms, err)) != 0 ||
         (rc = rg_slots_switch(s, back, err)) != 0)
@@ -424,20 +439,24 @@ static int quarantine_gate(const rg_apply_env *env, rg_slots *s,
         return reject(env, s, d, "quarantined",
                       "the server's lift of the quarantine is not honoured "
                       "with a pinned root; lift it on the endpoint with "
-                      "`rollgate-agent unquarantine SHA256`", err);
+                      "`rollgate-agent unquarantine SHA256`",
+                      err);
     if ((rc = rg_quarantine_lift_once(env->conf->state_dir, d->want.sha256,
-                                      env->now_ms, &lifted, err)) != 0 || !lifted)
+                                      env->now_ms, &lifted, err)) != 0 ||
+        !lifted)
         return rc;
     rg_info("channel '%s': server lifted the quarantine of release %lld (%s); "
-            "applying it", s->name, (long long)d->want.release, d->want.sha256);
+            "applying it",
+            s->name, (long long)d->want.release, d->want.sha256);
     *pass = true;
     return 0;
 }
 
 /* The part of a step that runs under the channel lock. Returns 1 when
  * the content must be staged first (lock released by the caller). */
-static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
-                       bool staged, rg_apply_result *result, rg_err *err)
+static int locked_step(const rg_apply_env *env, rg_slots *s,
+                       const rg_desired *d, bool staged,
+                       rg_apply_result *result, rg_err *err)
 {
     rg_trial_env te = trial_env(env, s);
     rg_artifact_want act, ina;
@@ -458,9 +477,8 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
     }
     /* The active version counts as applied even if killed before it was
      * noted after its switch. */
-    if (have_act && (rc = rg_agent_trust_note_applied(env->conf->state_dir,
-                                                      s->name, act.version,
-                                                      err)) != 0)
+    if (have_act && (rc = rg_agent_trust_note_applied(
+                         env->conf->state_dir, s->name, act.version, err)) != 0)
         return rc;
     if (have_act && same(&act, &d->want)) {
         rg__remove_durable(s->dir, "applying.json", NULL);
@@ -477,7 +495,8 @@ static int locked_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d
     if (json_is_integer(earliest) && json_integer_value(earliest) > env->now_ms)
         return 0; /* announced, not yet due */
     /* Older by the version recorded in the slot, never by the offer's. */
-    if (have_act && have_ina && same(&ina, &d->want) && ina.version < act.version)
+    if (have_act && have_ina && same(&ina, &d->want) &&
+        ina.version < act.version)
         return switch_back(env, s, d, &ina, result, err);
     if (!staged) { /* judged once per step, before anything is fetched */
         bool ok = true;
@@ -521,8 +540,8 @@ int rg_apply_step(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
             rc = locked_step(env, s, d, true, result, err);
         }
         if (rc == 1)
-            rc = rg_err_set(err, RG_EINTERNAL, "channel '%s': staging did not stick",
-                            s->name);
+            rc = rg_err_set(err, RG_EINTERNAL,
+                            "channel '%s': staging did not stick", s->name);
     }
     rg_slots_unlock(s);
     return rc;
@@ -549,14 +568,16 @@ int rg_apply_trial_tick(const rg_apply_env *env, rg_slots *s,
     if (rc != 0 || t.phase != RG_TRIAL_RUNNING ||
         (consumer_up_ms >= 0 && consumer_up_ms < env->conf->settle_ms))
         goto cleanup;
-    const rg_agent_channel_conf *cc = rg_agent_config_channel(env->conf, s->name);
+    const rg_agent_channel_conf *cc =
+        rg_agent_config_channel(env->conf, s->name);
     snprintf(content, sizeof content, "%s/active/content", s->dir);
     rg_hook_env he = hook_env(env, s, &t.rel, content);
     int st = rg_hook_run(cc ? cc->probe : NULL, &he, hook_timeout(env));
     *ended = true;
     if (st == 0) {
-        rc = rg_trial_confirm(&te, cc && cc->probe ? "probe passed" : "no probe",
-                              env->now_ms, err);
+        rc =
+            rg_trial_confirm(&te, cc && cc->probe ? "probe passed" : "no probe",
+                             env->now_ms, err);
     } else {
         char why[64];
         snprintf(why, sizeof why, "probe exited %d", st);

@@ -53,15 +53,15 @@ typedef struct rg_apply_env {
     rg_client *client;     /* NULL offline: nothing is downloaded */
     const json_t *notices; /* latest notices array, borrowed, may be NULL */
     int64_t now_ms;
-    const rg_root *root;   /* pinned root; NULL: insecure (no verification) */
+    const rg_root *root; /* pinned root; NULL: insecure (no verification) */
 } rg_apply_env;
 
 typedef enum rg_apply_result {
-    RG_APPLY_IDLE = 0,     /* up to date, or nothing to do now */
-    RG_APPLY_WAITING = 1,  /* `applying` queued, waiting for its ack */
-    RG_APPLY_SWITCHED = 2, /* the new release is active, trial running */
+    RG_APPLY_IDLE = 0,        /* up to date, or nothing to do now */
+    RG_APPLY_WAITING = 1,     /* `applying` queued, waiting for its ack */
+    RG_APPLY_SWITCHED = 2,    /* the new release is active, trial running */
     RG_APPLY_ROLLED_BACK = 3, /* returned to the older desired release */
-    RG_APPLY_REFUSED = 4,  /* quarantined or failed validation */
+    RG_APPLY_REFUSED = 4,     /* quarantined or failed validation */
 } rg_apply_result;
 
 /* Parses one "desired" entry (with its optional "metadata" object and

@@ -30,10 +30,10 @@ json_t *rg_checkin_installed(const char *state_dir)
         rg_slot_id a = rg_slots_active(&s);
         if (!a || rg_slots_meta(&s, a, &m, NULL) != 0)
             continue;
-        json_object_set_new(out, e->d_name,
-                            json_pack("{sI sI ss}", "release", (json_int_t)m.release,
-                                      "version", (json_int_t)m.version, "sha256",
-                                      m.sha256));
+        json_object_set_new(
+            out, e->d_name,
+            json_pack("{sI sI ss}", "release", (json_int_t)m.release, "version",
+                      (json_int_t)m.version, "sha256", m.sha256));
     }
 cleanup:
     if (dir)
@@ -45,10 +45,11 @@ static void record_contact(const char *state_dir, int64_t now_ms, bool ok,
                            const char *error)
 {
     json_t *old = rg__read_json(state_dir, "contact.json", NULL);
-    json_int_t last_ok = old ? json_integer_value(json_object_get(old, "last_ok_ms")) : 0;
-    json_t *v = json_pack("{sI sI ss}", "last_ok_ms", ok ? (json_int_t)now_ms : last_ok,
-                          "last_attempt_ms", (json_int_t)now_ms, "last_error",
-                          ok ? "" : error);
+    json_int_t last_ok =
+        old ? json_integer_value(json_object_get(old, "last_ok_ms")) : 0;
+    json_t *v = json_pack("{sI sI ss}", "last_ok_ms",
+                          ok ? (json_int_t)now_ms : last_ok, "last_attempt_ms",
+                          (json_int_t)now_ms, "last_error", ok ? "" : error);
     if (v)
         rg__write_json(state_dir, "contact.json", v, NULL);
     json_decref(v);
@@ -63,7 +64,8 @@ static int load_token(const rg_agent_config *conf, rg_client *c)
     snprintf(p, sizeof p, "%s/token", conf->state_dir);
     int rc = rg__read_file(p, &b, NULL);
     if (rc == 0 && b.len > 0)
-        snprintf(c->token, sizeof c->token, "%.*s", (int)strcspn(b.data, "\r\n"), b.data);
+        snprintf(c->token, sizeof c->token, "%.*s",
+                 (int)strcspn(b.data, "\r\n"), b.data);
     rg_buf_release(&b);
     return c->token[0] ? 0 : RG_ENOTFOUND;
 }
@@ -81,17 +83,19 @@ static int enroll(const rg_agent_config *conf, rg_client *c, rg_err *err)
     }
     for (size_t i = 0; i < conf->ntags; i++)
         json_array_append_new(tags, json_string(conf->tags[i]));
-    json_t *body = json_pack("{ss ss s{ss ss ss so}}", "enrollment_key",
-                             conf->enrollment_key, "endpoint_id", conf->endpoint_id,
-                             "attributes", "os", conf->os, "os_version",
-                             conf->os_version, "arch", conf->arch, "tags", tags);
+    json_t *body = json_pack(
+        "{ss ss s{ss ss ss so}}", "enrollment_key", conf->enrollment_key,
+        "endpoint_id", conf->endpoint_id, "attributes", "os", conf->os,
+        "os_version", conf->os_version, "arch", conf->arch, "tags", tags);
     if (!body)
         return rg_err_set(err, RG_ENOMEM, "enroll: out of memory");
     if ((rc = rg_client_post(c, "/v1/agent/enroll", body, 0, &resp, err)) != 0)
         goto cleanup;
-    if ((rc = rg_json_string(resp, "token", true, sizeof c->token - 1, &token, err)) != 0)
+    if ((rc = rg_json_string(resp, "token", true, sizeof c->token - 1, &token,
+                             err)) != 0)
         goto cleanup;
-    rc = rg__write_durable(conf->state_dir, "token", token, strlen(token), 0600, err);
+    rc = rg__write_durable(conf->state_dir, "token", token, strlen(token), 0600,
+                           err);
     if (rc == 0) {
         snprintf(c->token, sizeof c->token, "%s", token);
         rg_info("enrolled as '%s'", conf->endpoint_id);
@@ -110,7 +114,8 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
     const char *key;
     size_t i;
     int rc = 0;
-    if ((rc = rg_json_int(resp, "interval_s", false, 1, 86400, &interval, err)) ||
+    if ((rc = rg_json_int(resp, "interval_s", false, 1, 86400, &interval,
+                          err)) ||
         (rc = rg_json_array(resp, "acks", false, 100000, &acks, err)) ||
         (rc = rg_json_object(resp, "desired", false, &desired, err)) ||
         (rc = rg_json_array(resp, "notices", false, 1024, &notices, err)))
@@ -120,12 +125,15 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
     want = want < RG_CHECKIN_MAX_DESIRED ? want : RG_CHECKIN_MAX_DESIRED;
     if (want && !(r->desired = calloc(want, sizeof *r->desired)))
         return rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
-    json_array_foreach(acks, i, v) {
-        if (json_is_string(v) && (rc = rg_outbox_ack(outbox, json_string_value(v), err)) != 0)
+    json_array_foreach(acks, i, v)
+    {
+        if (json_is_string(v) &&
+            (rc = rg_outbox_ack(outbox, json_string_value(v), err)) != 0)
             return rc;
         r->acked++;
     }
-    json_object_foreach(desired, key, v) {
+    json_object_foreach(desired, key, v)
+    {
         rg_err e;
         if (!rg_channel_name_valid(key) || r->ndesired == want ||
             rg_desired_parse(v, &r->desired[r->ndesired], &e) != 0) {
@@ -158,10 +166,11 @@ int rg_checkin(const rg_agent_config *conf, rg_client *client,
         goto cleanup;
     }
     r->sent = json_array_size(events);
-    body = json_pack("{ss so sO}", "endpoint_id", conf->endpoint_id, "installed",
-                     rg_checkin_installed(conf->state_dir), "events", events);
-    if (!body || (insecure && json_object_set_new(body, "insecure",
-                                                  json_true()) != 0)) {
+    body =
+        json_pack("{ss so sO}", "endpoint_id", conf->endpoint_id, "installed",
+                  rg_checkin_installed(conf->state_dir), "events", events);
+    if (!body ||
+        (insecure && json_object_set_new(body, "insecure", json_true()) != 0)) {
         rc = rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
         goto cleanup;
     }

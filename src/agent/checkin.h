@@ -22,12 +22,12 @@
 /* What a check-in brought back. desired[] is on the heap (an entry holds
  * up to 8 KiB of signed metadata; 64 of them do not belong on a stack). */
 typedef struct rg_checkin_result {
-    int64_t interval_ms;                      /* from the server */
+    int64_t interval_ms; /* from the server */
     size_t ndesired;
     char channels[RG_CHECKIN_MAX_DESIRED][65];
-    rg_desired *desired;                      /* owned: ndesired entries */
-    json_t *notices;                          /* owned: decref */
-    size_t sent, acked;                       /* events */
+    rg_desired *desired; /* owned: ndesired entries */
+    json_t *notices;     /* owned: decref */
+    size_t sent, acked;  /* events */
 } rg_checkin_result;
 
 /* Enrolls if needed and checks in once; insecure (the agent applies

@@ -77,15 +77,24 @@ static size_t to_buf(char *p, size_t size, size_t n, void *ud)
 static int status_code(long status)
 {
     switch (status) {
-    case 400: return RG_EINVAL;
-    case 401: return RG_EAUTH;
-    case 403: return RG_EFORBIDDEN;
-    case 404: return RG_ENOTFOUND;
-    case 409: return RG_ECONFLICT;
-    case 413: return RG_ETOOBIG;
-    case 416: return RG_ERANGE;
-    case 429: return RG_ERATELIMIT;
-    default: return status >= 500 ? RG_EUNAVAIL : RG_EINVAL;
+    case 400:
+        return RG_EINVAL;
+    case 401:
+        return RG_EAUTH;
+    case 403:
+        return RG_EFORBIDDEN;
+    case 404:
+        return RG_ENOTFOUND;
+    case 409:
+        return RG_ECONFLICT;
+    case 413:
+        return RG_ETOOBIG;
+    case 416:
+        return RG_ERANGE;
+    case 429:
+        return RG_ERATELIMIT;
+    default:
+        return status >= 500 ? RG_EUNAVAIL : RG_EINVAL;
     }
 }
 
@@ -139,8 +148,8 @@ cleanup:
     return rc;
 }
 
-int rg_client_post(rg_client *c, const char *path, const json_t *body,
-                   int auth, json_t **out, rg_err *err)
+int rg_client_post(rg_client *c, const char *path, const json_t *body, int auth,
+                   json_t **out, rg_err *err)
 {
     CURL *h = c->curl;
     char url[2048], bearer[160];
@@ -229,9 +238,10 @@ static bool set_base_dir(CURLU *u, const char *base)
     if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
         return false;
     char *path = url_part(u, CURLUPART_PATH, 0);
-    bool ok = path && snprintf(dir, sizeof dir, "%s%s", path,
-                               path[0] && path[strlen(path) - 1] == '/' ? "" : "/") <
-                          (int)sizeof dir;
+    bool ok =
+        path && snprintf(dir, sizeof dir, "%s%s", path,
+                         path[0] && path[strlen(path) - 1] == '/' ? "" : "/") <
+                    (int)sizeof dir;
     curl_free(path);
     return ok && curl_url_set(u, CURLUPART_PATH, dir, 0) == CURLUE_OK;
 }
@@ -262,8 +272,10 @@ int rg_client_resolve(const rg_client *c, const char *ref, char *out,
     scheme = url_part(u, CURLUPART_SCHEME, 0);
     if (user || !scheme ||
         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-        rc = rg_err_field(err, RG_EINVAL, "url", "url '%.200s': only http(s) "
-                          "without user information", ref);
+        rc = rg_err_field(err, RG_EINVAL, "url",
+                          "url '%.200s': only http(s) "
+                          "without user information",
+                          ref);
         goto cleanup;
     }
     if (snprintf(out, cap, "%s", s) >= (int)cap) {
@@ -282,10 +294,10 @@ cleanup:
 
 typedef struct download {
     int fd;
-    int64_t have;   /* bytes in the part file */
-    int64_t limit;  /* refuse beyond this */
-    long status;    /* filled by the header callback */
-    int error;      /* errno of a failed write, or -1 for over the limit */
+    int64_t have;  /* bytes in the part file */
+    int64_t limit; /* refuse beyond this */
+    long status;   /* filled by the header callback */
+    int error;     /* errno of a failed write, or -1 for over the limit */
     CURL *h;
     rg_buf errbody; /* body of an error answer */
 } download;
@@ -336,7 +348,8 @@ int rg_client_download(rg_client *c, const char *url_path,
     download d = {.fd = -1, .h = h};
     rg_buf_init(&d.errbody, 64 * 1024);
     if (want->size > c->max_artifact) {
-        rc = rg_err_set(err, RG_ETOOBIG, "release %lld: %lld bytes, above the %lld cap",
+        rc = rg_err_set(err, RG_ETOOBIG,
+                        "release %lld: %lld bytes, above the %lld cap",
                         (long long)want->release, (long long)want->size,
                         (long long)c->max_artifact);
         goto cleanup;
@@ -361,7 +374,8 @@ int rg_client_download(rg_client *c, const char *url_path,
                                     err)) != 0)
             goto cleanup;
         if (origin) { /* the endpoint's token goes to its server only */
-            snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+            snprintf(bearer, sizeof bearer, "Authorization: Bearer %s",
+                     c->token);
             hdrs = curl_slist_append(hdrs, bearer);
         }
         curl_easy_reset(h);
@@ -377,21 +391,24 @@ int rg_client_download(rg_client *c, const char *url_path,
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
         /* Under min_rate for the timeout: cut, resumed at the next try. */
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->min_rate);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                         (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
+        curl_easy_setopt(
+            h, CURLOPT_LOW_SPEED_TIME,
+            (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
         set_common(c, h);
         CURLcode cc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         if (d.error == -1) {
-            rc = rg_err_set(err, RG_ETOOBIG, "release %lld: artifact larger than %lld bytes",
+            rc = rg_err_set(err, RG_ETOOBIG,
+                            "release %lld: artifact larger than %lld bytes",
                             (long long)want->release, (long long)want->size);
             ftruncate(d.fd, 0);
             goto cleanup;
         }
         if (status == 416) { /* our part file is not a prefix: start over */
             ftruncate(d.fd, 0);
-            rc = rg_err_set(err, RG_EUNAVAIL, "%s: range refused, restarting", url_path);
+            rc = rg_err_set(err, RG_EUNAVAIL, "%s: range refused, restarting",
+                            url_path);
             goto cleanup;
         }
         if (cc == CURLE_OK && status != 200 && status != 206) {
@@ -399,14 +416,15 @@ int rg_client_download(rg_client *c, const char *url_path,
             goto cleanup;
         }
         if (cc != CURLE_OK) {
-            rc = rg_err_set(err, d.error > 0 ? RG_EIO : RG_EUNAVAIL, "%s: %s",
-                            url_path, d.error > 0 ? strerror(d.error)
-                                                  : curl_easy_strerror(cc));
+            rc = rg_err_set(
+                err, d.error > 0 ? RG_EIO : RG_EUNAVAIL, "%s: %s", url_path,
+                d.error > 0 ? strerror(d.error) : curl_easy_strerror(cc));
             goto cleanup;
         }
     }
     if (fsync(d.fd) != 0) {
-        rc = rg_err_set(err, RG_EIO, "fsync '%s': %s", part_path, strerror(errno));
+        rc = rg_err_set(err, RG_EIO, "fsync '%s': %s", part_path,
+                        strerror(errno));
         goto cleanup;
     }
     rc = rg_agent_verify_file(part_path, want, err);

@@ -18,15 +18,15 @@
 #define RG_CLIENT_MAX_JSON (4 << 20) /* cap on a JSON response body */
 
 typedef struct rg_client {
-    void *curl;              /* CURL * */
-    char base[1024];         /* server URL without trailing slash */
-    char token[128];         /* endpoint token, "" before enrolling */
-    char ca_file[1024];      /* CA bundle for https, "" : system store */
-    int64_t timeout_ms;      /* whole-request timeout for JSON calls; stall
-                                timeout for downloads */
-    int64_t max_artifact;    /* bytes */
-    int64_t min_rate;        /* bytes/s a download must average over
-                                timeout_ms, else it is cut (default 1) */
+    void *curl;                /* CURL * */
+    char base[1024];           /* server URL without trailing slash */
+    char token[128];           /* endpoint token, "" before enrolling */
+    char ca_file[1024];        /* CA bundle for https, "" : system store */
+    int64_t timeout_ms;        /* whole-request timeout for JSON calls; stall
+                                  timeout for downloads */
+    int64_t max_artifact;      /* bytes */
+    int64_t min_rate;          /* bytes/s a download must average over
+                                  timeout_ms, else it is cut (default 1) */
     int (*progress)(void *ud); /* called often (at least once a second)
                                   during every request; non-zero aborts
                                   it. NULL: none */
@@ -51,8 +51,8 @@ int rg_client_set_ca(rg_client *c, const char *path, rg_err *err);
  * server cannot be reached or answers 5xx; RG_EAUTH on 401; RG_EFORBIDDEN,
  * RG_EINVAL, RG_ENOTFOUND, RG_ECONFLICT, RG_ETOOBIG for the matching 4xx
  * (message from the server's error body). */
-int rg_client_post(rg_client *c, const char *path, const json_t *body,
-                   int auth, json_t **out, rg_err *err);
+int rg_client_post(rg_client *c, const char *path, const json_t *body, int auth,
+                   json_t **out, rg_err *err);
 
 /* GETs path without credentials (public routes: GET /v1/agent/root) and
  * parses the JSON object answer into *out (caller decrefs). Same returns

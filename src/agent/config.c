@@ -120,13 +120,15 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         if (!rg_sha256_hex_valid(v))
             return rg_err_field(err, RG_EINVAL, k,
                                 "line %d: 'root_sha256' must be 64 lower-case "
-                                "hex digits", line);
+                                "hex digits",
+                                line);
         return set_str(&c->root_sha256, v, line, err);
     }
     if (strcmp(k, "insecure") == 0) {
         if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
             return rg_err_field(err, RG_EINVAL, k,
-                                "line %d: 'insecure' must be true or false", line);
+                                "line %d: 'insecure' must be true or false",
+                                line);
         c->insecure = strcmp(v, "true") == 0;
         return 0;
     }
@@ -167,7 +169,8 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
             c->max_starts = (int)n;
         return rc;
     }
-    return rg_err_field(err, RG_EINVAL, k, "line %d: unknown key '%s'", line, k);
+    return rg_err_field(err, RG_EINVAL, k, "line %d: unknown key '%s'", line,
+                        k);
 }
 
 static int set_hook(rg_agent_channel_conf *ch, const char *k, const char *v,
@@ -189,7 +192,8 @@ static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
 {
     size_t n = strlen(s);
     if (n < 2 || s[n - 1] != ']')
-        return rg_err_set(err, RG_EINVAL, "line %d: unterminated section", line);
+        return rg_err_set(err, RG_EINVAL, "line %d: unterminated section",
+                          line);
     s[n - 1] = '\0';
     s = trim(s + 1);
     if (strncmp(s, "channel", 7) != 0 || !isspace((unsigned char)s[7]))
@@ -197,10 +201,10 @@ static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
                           "line %d: sections are [channel NAME]", line);
     char *name = trim(s + 7);
     if (!rg_channel_name_valid(name))
-        return rg_err_set(err, RG_EINVAL,
-                          "line %d: channel '%s': name must be "
-                          RG_CHANNEL_NAME_RULE,
-                          line, name);
+        return rg_err_set(
+            err, RG_EINVAL,
+            "line %d: channel '%s': name must be " RG_CHANNEL_NAME_RULE, line,
+            name);
     if (rg_agent_config_channel(c, name))
         return rg_err_set(err, RG_EINVAL, "line %d: channel '%s' twice", line,
                           name);
@@ -260,7 +264,8 @@ cleanup:
 static char *os_release_value(const char *text, const char *key)
 {
     size_t klen = strlen(key);
-    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    for (const char *l = text; l && *l;
+         l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         if (strncmp(l, key, klen) != 0 || l[klen] != '=')
             continue;
         const char *v = l + klen + 1;
@@ -312,8 +317,9 @@ static int detect(rg_agent_config *c, rg_err *err)
         }
         rg_buf_release(&b);
         if (!c->endpoint_id)
-            return rg_err_field(err, RG_EINVAL, "endpoint_id",
-                                "config: no endpoint_id and no /etc/machine-id");
+            return rg_err_field(
+                err, RG_EINVAL, "endpoint_id",
+                "config: no endpoint_id and no /etc/machine-id");
     }
     if (!c->arch) {
         struct utsname u;

@@ -39,30 +39,30 @@ typedef struct rg_agent_channel_conf {
 } rg_agent_channel_conf;
 
 typedef struct rg_agent_config {
-    char *server;         /* base URL, no trailing slash */
-    char *ca_file;        /* PEM CA bundle an https server is verified
-                             against; NULL: the system's trust store */
-    char *root;           /* pinned root metadata file, or NULL */
-    char *root_sha256;    /* pinned digest of the root's canonical "signed"
-                             (checks root, or fetches it), or NULL */
-    bool insecure;        /* no root pinned: apply unverified releases
-                             (development only; else nothing is applied) */
-    int64_t clock_skew_ms;/* allowance on metadata expiry */
-    char *enrollment_key; /* may be NULL once a token exists */
+    char *server;          /* base URL, no trailing slash */
+    char *ca_file;         /* PEM CA bundle an https server is verified
+                              against; NULL: the system's trust store */
+    char *root;            /* pinned root metadata file, or NULL */
+    char *root_sha256;     /* pinned digest of the root's canonical "signed"
+                              (checks root, or fetches it), or NULL */
+    bool insecure;         /* no root pinned: apply unverified releases
+                              (development only; else nothing is applied) */
+    int64_t clock_skew_ms; /* allowance on metadata expiry */
+    char *enrollment_key;  /* may be NULL once a token exists */
     char *state_dir;
-    char *endpoint_id;    /* default: contents of /etc/machine-id */
+    char *endpoint_id;            /* default: contents of /etc/machine-id */
     char *os, *os_version, *arch; /* default: detected */
     char *tags[RG_AGENT_MAX_TAGS];
     size_t ntags;
-    int64_t interval_ms;      /* 0: use the server's interval_s */
-    int64_t backoff_max_ms;   /* cap of the exponential backoff */
-    int64_t timeout_ms;       /* per HTTP request */
-    int64_t max_artifact;     /* bytes; larger artifacts are refused */
-    int64_t min_rate;         /* bytes/s a download must keep up over
-                                 timeout_ms, else it is cut (and resumed) */
-    int64_t trial_deadline_ms;/* unconfirmed trial reverts after this */
-    int64_t settle_ms;        /* a supervised consumer must stay up this long */
-    int max_starts;           /* K: failed starts before reverting */
+    int64_t interval_ms;       /* 0: use the server's interval_s */
+    int64_t backoff_max_ms;    /* cap of the exponential backoff */
+    int64_t timeout_ms;        /* per HTTP request */
+    int64_t max_artifact;      /* bytes; larger artifacts are refused */
+    int64_t min_rate;          /* bytes/s a download must keep up over
+                                  timeout_ms, else it is cut (and resumed) */
+    int64_t trial_deadline_ms; /* unconfirmed trial reverts after this */
+    int64_t settle_ms; /* a supervised consumer must stay up this long */
+    int max_starts;    /* K: failed starts before reverting */
     char *log_level;
     rg_agent_channel_conf channels[RG_AGENT_MAX_CHANNELS];
     size_t nchannels;

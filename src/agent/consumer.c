@@ -56,8 +56,10 @@ static int start(rg_consumer *c, const rg_trial_env *env, int64_t mono,
      * reads its content after a switch must not load another release
      * than the one this start counts for (it is restarted on a switch). */
     rg_slots_content_path(c->slots, slot, content);
-    rg_hook_env he = {.channel = c->slots->name, .state_dir = env->state_dir,
-                      .content = content, .release = release};
+    rg_hook_env he = {.channel = c->slots->name,
+                      .state_dir = env->state_dir,
+                      .content = content,
+                      .release = release};
     pid_t pid = rg_hook_spawn(c->cmd, &he);
     if (pid < 0)
         return rg_err_set(err, RG_EIO, "channel '%s': fork: %s", c->slots->name,
@@ -76,11 +78,14 @@ int rg_consumer_tick(rg_consumer *c, const rg_trial_env *env, int64_t mono,
                      int64_t now_ms, rg_err *err)
 {
     if (c->pid == 0)
-        return mono >= c->next_start_mono ? start(c, env, mono, now_ms, err) : 0;
+        return mono >= c->next_start_mono ? start(c, env, mono, now_ms, err)
+                                          : 0;
     int64_t release = 0;
     rg_slot_id slot = current(c, &release);
-    if (!c->stopping && (slot != c->loaded_slot || release != c->loaded_release)) {
-        rg_info("channel '%s': content changed, restarting consumer", c->slots->name);
+    if (!c->stopping &&
+        (slot != c->loaded_slot || release != c->loaded_release)) {
+        rg_info("channel '%s': content changed, restarting consumer",
+                c->slots->name);
         c->stopping = true;
         kill(c->pid, SIGTERM);
     }
@@ -100,7 +105,8 @@ int rg_consumer_exited(rg_consumer *c, const rg_trial_env *env, int st,
         snprintf(detail, sizeof detail, "consumer exited %d after %lld ms",
                  WEXITSTATUS(st), (long long)up);
     else
-        snprintf(detail, sizeof detail, "consumer killed by signal %d after %lld ms",
+        snprintf(detail, sizeof detail,
+                 "consumer killed by signal %d after %lld ms",
                  WIFSIGNALED(st) ? WTERMSIG(st) : 0, (long long)up);
     if (requested) {
         c->next_start_mono = mono;
@@ -115,7 +121,8 @@ int rg_consumer_exited(rg_consumer *c, const rg_trial_env *env, int st,
     if (up >= BACKOFF_MAX_MS)
         c->backoff_ms = BACKOFF_MIN_MS;
     c->next_start_mono = mono + c->backoff_ms;
-    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+    c->backoff_ms =
+        c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
     return rc == RG_ETOOBIG ? 0 : rc;
 }
 
@@ -144,7 +151,8 @@ void rg_consumer_stop(rg_consumer *c)
         return;
     kill(c->pid, SIGTERM);
     /* Up to STOP_GRACE_MS for a clean exit, then SIGKILL. */
-    for (int64_t t0 = rg_monotonic_ms(); rg_monotonic_ms() - t0 < STOP_GRACE_MS;) {
+    for (int64_t t0 = rg_monotonic_ms();
+         rg_monotonic_ms() - t0 < STOP_GRACE_MS;) {
         if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
             c->pid = 0;
             return;

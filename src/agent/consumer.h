@@ -19,15 +19,15 @@
 #include <sys/types.h>
 
 typedef struct rg_consumer {
-    const char *cmd;          /* shell command, borrowed */
-    rg_slots *slots;          /* its channel, borrowed */
-    pid_t pid;                /* 0 when not running */
-    int64_t started_mono;     /* when the running process started */
-    int64_t next_start_mono;  /* earliest next start */
+    const char *cmd;         /* shell command, borrowed */
+    rg_slots *slots;         /* its channel, borrowed */
+    pid_t pid;               /* 0 when not running */
+    int64_t started_mono;    /* when the running process started */
+    int64_t next_start_mono; /* earliest next start */
     int64_t backoff_ms;
-    rg_slot_id loaded_slot;   /* what the running process loaded */
+    rg_slot_id loaded_slot; /* what the running process loaded */
     int64_t loaded_release;
-    bool stopping;            /* we sent SIGTERM: its exit is not a crash */
+    bool stopping; /* we sent SIGTERM: its exit is not a crash */
 } rg_consumer;
 
 /* Sets up c; nothing runs until rg_consumer_tick. */

@@ -20,9 +20,12 @@
 #include <unistd.h>
 
 #define MAX_CH (RG_AGENT_MAX_CHANNELS + RG_CHECKIN_MAX_DESIRED)
-#define TICK_MS 1000 /* trial and consumer checks while something is on trial */
-#define FOLLOWUPS 3  /* quick check-ins in a row to deliver fresh events */
-#define BUSY_TICK_MS 250 /* supervision while a transfer runs, at most this often */
+#define TICK_MS                                                                \
+    1000            /* trial and consumer checks while something is on trial   \
+                     */
+#define FOLLOWUPS 3 /* quick check-ins in a row to deliver fresh events */
+#define BUSY_TICK_MS                                                           \
+    250 /* supervision while a transfer runs, at most this often */
 
 typedef struct channel {
     rg_slots slots;
@@ -100,8 +103,11 @@ static rg_trial_env trial_env(agentd *d, channel *c)
 
 static rg_apply_env apply_env(agentd *d)
 {
-    return (rg_apply_env){d->conf, &d->outbox, d->opts->offline ? NULL : &d->client,
-                          d->notices, rg_clock_now(rg_clock_system()),
+    return (rg_apply_env){d->conf,
+                          &d->outbox,
+                          d->opts->offline ? NULL : &d->client,
+                          d->notices,
+                          rg_clock_now(rg_clock_system()),
                           d->trust == TRUST_PINNED ? &d->root : NULL};
 }
 
@@ -120,8 +126,11 @@ static int setup_channels(agentd *d, rg_err *err)
     for (size_t i = 0; i < d->nch; i++) {
         channel *c = &d->ch[i];
         rg_trial_env te = trial_env(d, c);
-        const rg_agent_channel_conf *cc = rg_agent_config_channel(d->conf, c->slots.name);
-        const char *cmd = d->opts->consumer ? d->opts->consumer : cc ? cc->consumer : NULL;
+        const rg_agent_channel_conf *cc =
+            rg_agent_config_channel(d->conf, c->slots.name);
+        const char *cmd = d->opts->consumer ? d->opts->consumer
+                          : cc              ? cc->consumer
+                                            : NULL;
         if (cmd && !d->opts->once) {
             rg_consumer_init(&c->consumer, cmd, &c->slots);
             c->has_consumer = true;
@@ -230,7 +239,8 @@ static void apply_all(agentd *d)
     }
     /* Fresh events (applying, healthy, reverted) go out at once rather
      * than a whole interval later, a few times in a row at most. */
-    if ((waiting || rg_outbox_count(&d->outbox) > 0) && d->followups < FOLLOWUPS) {
+    if ((waiting || rg_outbox_count(&d->outbox) > 0) &&
+        d->followups < FOLLOWUPS) {
         d->followups++;
         d->next_checkin = rg_monotonic_ms();
     } else {
@@ -254,8 +264,9 @@ static int load_trust(agentd *d, rg_err *err)
     }
     if (rc != 0)
         return rc;
-    d->trust = pinned ? TRUST_PINNED : d->conf->insecure ? TRUST_INSECURE
-                                                         : TRUST_REFUSING;
+    d->trust = pinned              ? TRUST_PINNED
+               : d->conf->insecure ? TRUST_INSECURE
+                                   : TRUST_REFUSING;
     if (d->trust == TRUST_INSECURE)
         rg_warn("trust: no root pinned and insecure = true: releases are "
                 "applied WITHOUT signature verification (development only; "
@@ -280,8 +291,9 @@ static bool something_new(agentd *d)
         rg_artifact_want m;
         channel *c = &d->ch[i];
         rg_slot_id a = rg_slots_active(&c->slots);
-        if (c->has_desired && (!a || rg_slots_meta(&c->slots, a, &m, NULL) != 0 ||
-                               m.release != c->desired.want.release))
+        if (c->has_desired &&
+            (!a || rg_slots_meta(&c->slots, a, &m, NULL) != 0 ||
+             m.release != c->desired.want.release))
             return true;
     }
     return false;
@@ -306,14 +318,15 @@ static void checkin(agentd *d)
     rg_checkin_result r;
     rg_err e;
     int64_t mono = rg_monotonic_ms();
-    int rc = rg_checkin(d->conf, &d->client, &d->outbox,
-                        d->trust == TRUST_INSECURE,
-                        rg_clock_now(rg_clock_system()), &r, &e);
+    int rc =
+        rg_checkin(d->conf, &d->client, &d->outbox, d->trust == TRUST_INSECURE,
+                   rg_clock_now(rg_clock_system()), &r, &e);
     if (rc != 0) {
         d->failures++;
-        int64_t wait = rg_jitter(rg_backoff(d->failures, d->conf->backoff_max_ms));
-        rg_warn("check-in failed (%d in a row, next in %lld ms): %s", d->failures,
-                (long long)wait, e.msg);
+        int64_t wait =
+            rg_jitter(rg_backoff(d->failures, d->conf->backoff_max_ms));
+        rg_warn("check-in failed (%d in a row, next in %lld ms): %s",
+                d->failures, (long long)wait, e.msg);
         d->next_checkin = mono + wait;
         d->followups = 0;
         return;
@@ -321,7 +334,8 @@ static void checkin(agentd *d)
     d->failures = 0;
     if (r.interval_ms > 0)
         d->interval_ms = r.interval_ms;
-    int64_t interval = d->conf->interval_ms ? d->conf->interval_ms : d->interval_ms;
+    int64_t interval =
+        d->conf->interval_ms ? d->conf->interval_ms : d->interval_ms;
     d->next_checkin = mono + rg_jitter(interval);
     json_decref(d->notices);
     d->notices = json_incref(r.notices);
@@ -379,7 +393,8 @@ static int write_supervisor_pid(agentd *d, rg_err *err)
     char pid[32];
     channel *c = &d->ch[0];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    return rg__write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n, 0600, err);
+    return rg__write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n,
+                             0600, err);
 }
 
 int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,

@@ -14,10 +14,10 @@
 #include <stdbool.h>
 
 typedef struct rg_daemon_opts {
-    bool offline;          /* `run`: no check-ins, only supervise + trial */
-    bool once;             /* one check-in and apply pass, then return */
-    const char *channel;   /* `run`: the one channel to supervise */
-    const char *consumer;  /* `run`: command overriding the config's */
+    bool offline;         /* `run`: no check-ins, only supervise + trial */
+    bool once;            /* one check-in and apply pass, then return */
+    const char *channel;  /* `run`: the one channel to supervise */
+    const char *consumer; /* `run`: command overriding the config's */
 } rg_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT (or one pass with opts->once). Returns 0 on a

@@ -40,7 +40,8 @@ int rg__mkdirs(const char *dir, rg_err *err)
             continue;
         *s = '\0';
         if (mkdir(p, 0700) != 0 && errno != EEXIST)
-            return rg_err_set(err, RG_EIO, "mkdir '%s': %s", p, strerror(errno));
+            return rg_err_set(err, RG_EIO, "mkdir '%s': %s", p,
+                              strerror(errno));
         *s = '/';
     }
     if (mkdir(p, 0700) != 0 && errno != EEXIST)
@@ -124,7 +125,8 @@ int rg__read_file(const char *path, rg_buf *out, rg_err *err)
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            rc = rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
+            rc =
+                rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
             break;
         }
         if (r == 0)
@@ -165,7 +167,8 @@ int rg__remove_durable(const char *dir, const char *name, rg_err *err)
     if (rg__path(path, sizeof path, dir, name) != 0)
         return rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
     if (unlink(path) != 0 && errno != ENOENT)
-        return rg_err_set(err, RG_EIO, "unlink '%s': %s", path, strerror(errno));
+        return rg_err_set(err, RG_EIO, "unlink '%s': %s", path,
+                          strerror(errno));
     return rg__fsync_dir(dir, err);
 }
 
@@ -174,4 +177,3 @@ bool rg__exists(const char *path)
     struct stat st;
     return lstat(path, &st) == 0;
 }
-

@@ -32,8 +32,8 @@ static void set_env_int(const char *k, int64_t v)
 /* In the child (all signals blocked by spawn): parent-death signal,
  * default dispositions, then unblock, so a SIGTERM sent right after the
  * fork is not swallowed by the agent's handler; environment; exec. */
-static void exec_child(const char *cmd, const rg_hook_env *env, unsigned alarm_s,
-                       pid_t parent)
+static void exec_child(const char *cmd, const rg_hook_env *env,
+                       unsigned alarm_s, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) /* the agent died before prctl took effect */

@@ -1,9 +1,9 @@
 /*
  * main.c - rollgate-agent: the endpoint daemon and its subcommands.
  *
- *   rollgate-agent --config FILE [--insecure] [daemon]  check in, apply, supervise
- *   rollgate-agent --config FILE once            one check-in and apply pass
- *   rollgate-agent --config FILE run --channel X -- CMD [ARGS...]
+ *   rollgate-agent --config FILE [--insecure] [daemon]  check in, apply,
+ * supervise rollgate-agent --config FILE once            one check-in and apply
+ * pass rollgate-agent --config FILE run --channel X -- CMD [ARGS...]
  *   rollgate-agent --config FILE guard --channel X
  *   rollgate-agent --config FILE confirm --channel X
  *   rollgate-agent --config FILE status [--json]
@@ -29,7 +29,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: rollgate-agent --config FILE [--insecure] [daemon|once]\n"
-            "       rollgate-agent --config FILE run --channel NAME -- CMD [ARGS...]\n"
+            "       rollgate-agent --config FILE run --channel NAME -- CMD "
+            "[ARGS...]\n"
             "       rollgate-agent --config FILE guard --channel NAME\n"
             "       rollgate-agent --config FILE confirm --channel NAME\n"
             "       rollgate-agent --config FILE status [--json]\n"
@@ -80,7 +81,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("rollgate-agent %s\n", RG_VERSION);
             return 0;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        } else if (strcmp(argv[i], "--help") == 0 ||
+                   strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
         } else if (strcmp(argv[i], "--") == 0) {
@@ -88,8 +90,8 @@ int main(int argc, char **argv)
             break;
         } else if (argv[i][0] != '-' && !cmd) {
             cmd = argv[i];
-        } else if (argv[i][0] != '-' && cmd && strcmp(cmd, "unquarantine") == 0 &&
-                   !channel) {
+        } else if (argv[i][0] != '-' && cmd &&
+                   strcmp(cmd, "unquarantine") == 0 && !channel) {
             channel = argv[i]; /* the digest */
         } else {
             usage(stderr);
@@ -104,7 +106,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!rg_failpoint_env_ok()) {
-        fprintf(stderr, "rollgate-agent: RG_FAILPOINT names no compiled-in point\n");
+        fprintf(stderr,
+                "rollgate-agent: RG_FAILPOINT names no compiled-in point\n");
         return 2;
     }
     if (!config) {
@@ -121,24 +124,27 @@ int main(int argc, char **argv)
     }
     conf.insecure = conf.insecure || insecure;
     if (conf.log_level && rg_log_level_parse(conf.log_level) >= 0)
-        rg_log_init("rollgate-agent", (rg_log_level)rg_log_level_parse(conf.log_level));
+        rg_log_init("rollgate-agent",
+                    (rg_log_level)rg_log_level_parse(conf.log_level));
     char msg[256];
     if (strcmp(cmd, "daemon") == 0 || strcmp(cmd, "once") == 0) {
         rg_daemon_opts o = {.once = strcmp(cmd, "once") == 0};
         rc = rg_daemon_run(&conf, &o, &err);
     } else if (strcmp(cmd, "run") == 0 && channel && first_cmd_arg < argc) {
         consumer = shell_join(argc - first_cmd_arg, argv + first_cmd_arg);
-        rg_daemon_opts o = {.offline = true, .channel = channel, .consumer = consumer};
+        rg_daemon_opts o = {
+            .offline = true, .channel = channel, .consumer = consumer};
         rc = consumer ? rg_daemon_run(&conf, &o, &err) : RG_ENOMEM;
     } else if (strcmp(cmd, "guard") == 0 && channel) {
         int reverted = 0;
-        rc = rg_agent_trial_start(conf.state_dir, channel, conf.max_starts, &reverted,
-                                  msg, sizeof msg);
+        rc = rg_agent_trial_start(conf.state_dir, channel, conf.max_starts,
+                                  &reverted, msg, sizeof msg);
         snprintf(err.msg, sizeof err.msg, "%s", msg);
         if (rc == 0)
             printf("channel %s: %s\n", channel, msg);
     } else if (strcmp(cmd, "confirm") == 0 && channel) {
-        rc = rg_agent_trial_confirm(conf.state_dir, channel, NULL, msg, sizeof msg);
+        rc = rg_agent_trial_confirm(conf.state_dir, channel, NULL, msg,
+                                    sizeof msg);
         snprintf(err.msg, sizeof err.msg, "%s", msg);
     } else if (strcmp(cmd, "status") == 0) {
         json_t *st = rg_agent_status(conf.state_dir);

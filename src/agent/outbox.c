@@ -45,7 +45,8 @@ int rg_outbox_open(rg_outbox *ob, const char *state_dir, rg_err *err)
     char p[4096];
     if (snprintf(ob->dir, sizeof ob->dir, "%s/outbox", state_dir) >=
         (int)sizeof ob->dir)
-        return rg_err_set(err, RG_ETOOBIG, "state dir '%s' too long", state_dir);
+        return rg_err_set(err, RG_ETOOBIG, "state dir '%s' too long",
+                          state_dir);
     snprintf(p, sizeof p, "%s/pending", ob->dir);
     int rc = rg__mkdirs(p, err);
     if (rc == 0) {
@@ -161,8 +162,8 @@ static bool id_ok(const char *id)
     if (n == 0 || n >= RG_EVENT_ID_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') ||
-              id[i] == '-'))
+        if (!((id[i] >= 'a' && id[i] <= 'z') ||
+              (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
             return false;
     return true;
 }
@@ -240,7 +241,8 @@ json_t *rg_outbox_pending(rg_outbox *ob, size_t max, rg_err *err)
         rg_err e;
         json_t *v = rg__read_json(dir, pending[i], &e);
         if (!v) {
-            rg_warn("outbox: skipping unreadable event '%s': %s", pending[i], e.msg);
+            rg_warn("outbox: skipping unreadable event '%s': %s", pending[i],
+                    e.msg);
             continue;
         }
         json_array_append_new(arr, v);
@@ -257,7 +259,8 @@ static void trim_acked(const rg_outbox *ob)
     char dir[4096], p[4096];
     char **acked = list(ob, "acked", &na);
     snprintf(dir, sizeof dir, "%s/acked", ob->dir);
-    for (size_t i = 0; na > RG_OUTBOX_ACKED_KEEP && i < na - RG_OUTBOX_ACKED_KEEP; i++) {
+    for (size_t i = 0;
+         na > RG_OUTBOX_ACKED_KEEP && i < na - RG_OUTBOX_ACKED_KEEP; i++) {
         rg__path(p, sizeof p, dir, acked[i]);
         unlink(p);
     }
@@ -280,7 +283,8 @@ int rg_outbox_ack(rg_outbox *ob, const char *id, rg_err *err)
     snprintf(to, sizeof to, "%s/acked/%.*s", ob->dir,
              (int)(strlen(pending[i]) - 5), pending[i]);
     if (rename(from, to) != 0) {
-        rc = rg_err_set(err, RG_EIO, "outbox: rename '%s': %s", from, strerror(errno));
+        rc = rg_err_set(err, RG_EIO, "outbox: rename '%s': %s", from,
+                        strerror(errno));
         goto cleanup;
     }
     snprintf(dir, sizeof dir, "%s/acked", ob->dir);

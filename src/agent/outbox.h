@@ -48,7 +48,7 @@ typedef struct rg_event {
     char channel[65];
     int64_t release;
     int64_t at_ms;
-    char detail[256];         /* optional text, "" for none */
+    char detail[256]; /* optional text, "" for none */
 } rg_event;
 
 typedef enum rg_outbox_state {

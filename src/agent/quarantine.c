@@ -19,7 +19,8 @@ int rg_quarantine_add(const char *state_dir, const char *sha256,
 {
     char d[4096];
     if (!rg_sha256_hex_valid(sha256))
-        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'", sha256);
+        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'",
+                          sha256);
     if (rg_quarantine_has(state_dir, sha256))
         return 0;
     qdir(state_dir, d);
@@ -49,7 +50,8 @@ int rg_quarantine_lift(const char *state_dir, const char *sha256, rg_err *err)
 {
     char d[4096];
     if (!rg_sha256_hex_valid(sha256))
-        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'", sha256);
+        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'",
+                          sha256);
     if (!rg_quarantine_has(state_dir, sha256))
         return rg_err_set(err, RG_ENOTFOUND, "digest '%s' is not quarantined",
                           sha256);
@@ -63,7 +65,8 @@ int rg_quarantine_lift_once(const char *state_dir, const char *sha256,
     char d[4096], p[4200];
     *lifted = false;
     if (!rg_sha256_hex_valid(sha256))
-        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'", sha256);
+        return rg_err_set(err, RG_EINVAL, "quarantine: bad digest '%s'",
+                          sha256);
     snprintf(d, sizeof d, "%s/quarantine-lifted", state_dir);
     snprintf(p, sizeof p, "%s/%s", d, sha256);
     if (rg__exists(p))

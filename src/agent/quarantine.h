@@ -1,7 +1,7 @@
 /*
  * quarantine.h - digests the agent refuses to apply again.
  *
- *   STATE/quarantine/<sha256>   {"channel","release","version","reason","at_ms"}
+ *   STATE/quarantine/<sha256> {"channel","release","version","reason","at_ms"}
  *
  *   STATE/quarantine-lifted/<sha256>   {"at_ms"}: the server lifted it once
  *
@@ -29,7 +29,8 @@ int rg_quarantine_add(const char *state_dir, const char *sha256,
 /* True when sha256 is quarantined. */
 bool rg_quarantine_has(const char *state_dir, const char *sha256);
 
-/* Lifts the quarantine of sha256. Returns 0, RG_ENOTFOUND, RG_EINVAL or RG_EIO. */
+/* Lifts the quarantine of sha256. Returns 0, RG_ENOTFOUND, RG_EINVAL or RG_EIO.
+ */
 int rg_quarantine_lift(const char *state_dir, const char *sha256, rg_err *err);
 
 /* Honours the server's lift of sha256 at most once per digest: when no

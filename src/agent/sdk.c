@@ -42,16 +42,19 @@ int rg_agent_trial_start(const char *state_dir, const char *channel,
     bool rev = false;
     int rc = open_locked(state_dir, channel, &s, &ob, &err);
     if (rc == 0) {
-        rg_trial_env te = {state_dir, &s, &ob,
-                           max_starts > 0 ? max_starts : RG_AGENT_DEFAULT_MAX_STARTS,
-                           NULL};
-        rc = rg_trial_count_start(&te, rg_clock_now(rg_clock_system()), &rev, &err);
+        rg_trial_env te = {
+            state_dir, &s, &ob,
+            max_starts > 0 ? max_starts : RG_AGENT_DEFAULT_MAX_STARTS, NULL};
+        rc = rg_trial_count_start(&te, rg_clock_now(rg_clock_system()), &rev,
+                                  &err);
     }
     rg_slots_unlock(&s);
     if (reverted)
         *reverted = rev;
-    copy_msg(msg, msglen, rc ? err.msg : rev ? "reverted to the last known good content"
-                                             : "start counted");
+    copy_msg(msg, msglen,
+             rc    ? err.msg
+             : rev ? "reverted to the last known good content"
+                   : "start counted");
     return rc;
 }
 
@@ -63,9 +66,11 @@ int rg_agent_trial_confirm(const char *state_dir, const char *channel,
     rg_err err;
     int rc = open_locked(state_dir, channel, &s, &ob, &err);
     if (rc == 0) {
-        rg_trial_env te = {state_dir, &s, &ob, RG_AGENT_DEFAULT_MAX_STARTS, NULL};
-        rc = rg_trial_confirm(&te, detail ? detail : "confirmed by the consumer",
-                              rg_clock_now(rg_clock_system()), &err);
+        rg_trial_env te = {state_dir, &s, &ob, RG_AGENT_DEFAULT_MAX_STARTS,
+                           NULL};
+        rc =
+            rg_trial_confirm(&te, detail ? detail : "confirmed by the consumer",
+                             rg_clock_now(rg_clock_system()), &err);
         if (rc == RG_ENOTFOUND)
             rg_err_set(&err, rc, "channel '%s': no trial to confirm", channel);
     }

@@ -30,7 +30,8 @@ int rg_slots_open(rg_slots *s, const char *state_dir, const char *name,
     snprintf(s->name, sizeof s->name, "%s", name);
     if (snprintf(s->dir, sizeof s->dir, "%s/channels/%s", state_dir, name) >=
         (int)sizeof s->dir)
-        return rg_err_set(err, RG_ETOOBIG, "state dir '%s' too long", state_dir);
+        return rg_err_set(err, RG_ETOOBIG, "state dir '%s' too long",
+                          state_dir);
     int rc = rg__mkdirs(s->dir, err);
     for (int i = 0; rc == 0 && i < 2; i++) {
         slot_dir(s, (rg_slot_id)('a' + i), p);
@@ -87,7 +88,8 @@ rg_slot_id rg_slots_other(rg_slot_id id)
     return id == 'a' ? 'b' : 'a';
 }
 
-void rg_slots_content_path(const rg_slots *s, rg_slot_id id, char out[RG_PATH_MAX])
+void rg_slots_content_path(const rg_slots *s, rg_slot_id id,
+                           char out[RG_PATH_MAX])
 {
     snprintf(out, RG_PATH_MAX, "%s/slot-%c/content", s->dir, id);
 }
@@ -108,8 +110,10 @@ int rg_slots_meta(const rg_slots *s, rg_slot_id id, rg_artifact_want *out,
             *err = e;
         return e.code;
     }
-    if ((rc = rg_json_int(m, "release", true, 0, INT64_MAX, &out->release, err)) ||
-        (rc = rg_json_int(m, "version", true, 0, INT64_MAX, &out->version, err)) ||
+    if ((rc = rg_json_int(m, "release", true, 0, INT64_MAX, &out->release,
+                          err)) ||
+        (rc = rg_json_int(m, "version", true, 0, INT64_MAX, &out->version,
+                          err)) ||
         (rc = rg_json_int(m, "size", true, 0, INT64_MAX, &out->size, err)) ||
         (rc = rg_json_string(m, "sha256", true, 64, &sha, err)))
         goto cleanup;
@@ -140,8 +144,8 @@ int rg_slots_install(rg_slots *s, rg_slot_id id, const char *src,
     int rc = 0;
     json_t *meta = NULL;
     if (id == rg_slots_active(s))
-        return rg_err_set(err, RG_ECONFLICT,
-                          "channel '%s': slot %c is active", s->name, id);
+        return rg_err_set(err, RG_ECONFLICT, "channel '%s': slot %c is active",
+                          s->name, id);
     slot_dir(s, id, d);
     if ((rc = rg__remove_durable(d, "meta.json", err)) != 0)
         return rc;
@@ -154,7 +158,8 @@ int rg_slots_install(rg_slots *s, rg_slot_id id, const char *src,
                      "version", (json_int_t)m->version, "size",
                      (json_int_t)m->size, "sha256", m->sha256);
     if (!meta)
-        return rg_err_set(err, RG_ENOMEM, "channel '%s': out of memory", s->name);
+        return rg_err_set(err, RG_ENOMEM, "channel '%s': out of memory",
+                          s->name);
     rc = rg__write_json(d, "meta.json", meta, err);
     json_decref(meta);
     return rc;
@@ -166,7 +171,8 @@ int rg_slots_switch(rg_slots *s, rg_slot_id id, rg_err *err)
     snprintf(link, sizeof link, "%s/active", s->dir);
     if (id == 0) {
         if (unlink(link) != 0 && errno != ENOENT)
-            return rg_err_set(err, RG_EIO, "unlink '%s': %s", link, strerror(errno));
+            return rg_err_set(err, RG_EIO, "unlink '%s': %s", link,
+                              strerror(errno));
         return rg__fsync_dir(s->dir, err);
     }
     snprintf(tmp, sizeof tmp, "%s/active.tmp", s->dir);

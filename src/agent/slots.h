@@ -24,9 +24,9 @@
 #define RG_PATH_MAX 4096
 
 typedef struct rg_slots {
-    char name[65];          /* channel name */
+    char name[65];               /* channel name */
     char dir[RG_PATH_MAX - 512]; /* STATE/channels/NAME */
-    int lock_fd;            /* -1 unless locked */
+    int lock_fd;                 /* -1 unless locked */
 } rg_slots;
 
 /* A slot's letter: 'a', 'b', or 0 for none. */
@@ -50,7 +50,8 @@ rg_slot_id rg_slots_active(const rg_slots *s);
 rg_slot_id rg_slots_other(rg_slot_id id);
 
 /* Path of slot id's content file into out. */
-void rg_slots_content_path(const rg_slots *s, rg_slot_id id, char out[RG_PATH_MAX]);
+void rg_slots_content_path(const rg_slots *s, rg_slot_id id,
+                           char out[RG_PATH_MAX]);
 
 /* Reads slot id's meta. Returns 0, RG_ENOTFOUND (slot incomplete) or
  * RG_EIO. Does not hash the content. */

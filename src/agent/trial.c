@@ -52,23 +52,32 @@ int rg_trial_load(const rg_trial_env *env, rg_trial *t, rg_err *err)
         return e.code;
     }
     memset(t, 0, sizeof *t);
-    if ((rc = rg_json_int(v, "release", true, 0, INT64_MAX, &t->rel.release, err)) ||
-        (rc = rg_json_int(v, "version", true, 0, INT64_MAX, &t->rel.version, err)) ||
+    if ((rc = rg_json_int(v, "release", true, 0, INT64_MAX, &t->rel.release,
+                          err)) ||
+        (rc = rg_json_int(v, "version", true, 0, INT64_MAX, &t->rel.version,
+                          err)) ||
         (rc = rg_json_int(v, "size", true, 0, INT64_MAX, &t->rel.size, err)) ||
         (rc = rg_json_string(v, "sha256", true, 64, &sha, err)) ||
         (rc = rg_json_string(v, "slot", true, 1, &slot, err)) ||
         (rc = rg_json_string(v, "good", false, 1, &good, err)) ||
         (rc = rg_json_int(v, "starts", true, 0, 1000000, &starts, err)) ||
         (rc = rg_json_int(v, "crashes", true, 0, 1000000, &crashes, err)) ||
-        (rc = rg_json_int(v, "started_ms", true, 0, INT64_MAX, &t->started_ms, err)) ||
-        (rc = rg_json_int(v, "deadline_ms", true, 0, INT64_MAX, &t->deadline_ms, err)) ||
+        (rc = rg_json_int(v, "started_ms", true, 0, INT64_MAX, &t->started_ms,
+                          err)) ||
+        (rc = rg_json_int(v, "deadline_ms", true, 0, INT64_MAX, &t->deadline_ms,
+                          err)) ||
         (rc = rg_json_string(v, "phase", true, 16, &phase, err)) ||
         (rc = rg_json_string(v, "reason", false, 199, &reason, err)) ||
-        (rc = rg_json_string(v, "event_id", true, RG_EVENT_ID_MAX - 1, &id, err)) ||
-        (rc = rg_json_string(v, "boot_id", false, RG_BOOT_ID_MAX - 1, &boot, err)) ||
-        (rc = rg_json_int(v, "boot_ms", false, 0, INT64_MAX, &t->boot_ms, err)) ||
-        (rc = rg_json_int(v, "elapsed_ms", false, 0, INT64_MAX, &t->elapsed_ms, err)) ||
-        (rc = rg_json_int(v, "limit_ms", false, 0, INT64_MAX, &t->limit_ms, err)))
+        (rc = rg_json_string(v, "event_id", true, RG_EVENT_ID_MAX - 1, &id,
+                             err)) ||
+        (rc = rg_json_string(v, "boot_id", false, RG_BOOT_ID_MAX - 1, &boot,
+                             err)) ||
+        (rc = rg_json_int(v, "boot_ms", false, 0, INT64_MAX, &t->boot_ms,
+                          err)) ||
+        (rc = rg_json_int(v, "elapsed_ms", false, 0, INT64_MAX, &t->elapsed_ms,
+                          err)) ||
+        (rc = rg_json_int(v, "limit_ms", false, 0, INT64_MAX, &t->limit_ms,
+                          err)))
         goto cleanup;
     if (!json_object_get(v, "limit_ms")) /* written before trial time */
         t->limit_ms = t->deadline_ms - t->started_ms;
@@ -121,7 +130,8 @@ int rg_trial_begin(const rg_trial_env *env, const rg_artifact_want *rel,
     t.rel = *rel;
     t.slot = slot;
     rg_slot_id act = rg_slots_active(env->slots);
-    if (act && act != slot && rg_slots_meta(env->slots, act, &(rg_artifact_want){0}, NULL) == 0)
+    if (act && act != slot &&
+        rg_slots_meta(env->slots, act, &(rg_artifact_want){0}, NULL) == 0)
         t.good = act;
     t.started_ms = now_ms;
     t.deadline_ms = now_ms + deadline_ms;
@@ -159,12 +169,13 @@ static int finish(const rg_trial_env *env, rg_trial *t, int64_t now_ms,
         if (rc != 0 && rc != RG_ETOOBIG)
             return rc;
         rg_failpoint("trial.after_queue_healthy");
-        rg_info("channel '%s': release %lld confirmed healthy", env->slots->name,
-                (long long)t->rel.release);
+        rg_info("channel '%s': release %lld confirmed healthy",
+                env->slots->name, (long long)t->rel.release);
         return rg__remove_durable(env->slots->dir, "trial.json", err);
     }
     rc = rg_quarantine_add(env->state_dir, t->rel.sha256, env->slots->name,
-                           t->rel.release, t->rel.version, t->reason, now_ms, err);
+                           t->rel.release, t->rel.version, t->reason, now_ms,
+                           err);
     if (rc != 0)
         return rc;
     rg_failpoint("revert.after_quarantine");
@@ -208,8 +219,8 @@ int rg_trial_confirm(const rg_trial_env *env, const char *detail,
     return end_trial(env, RG_TRIAL_CONFIRMED, detail, now_ms, err);
 }
 
-int rg_trial_revert(const rg_trial_env *env, const char *reason,
-                    int64_t now_ms, rg_err *err)
+int rg_trial_revert(const rg_trial_env *env, const char *reason, int64_t now_ms,
+                    rg_err *err)
 {
     return end_trial(env, RG_TRIAL_REVERTING, reason, now_ms, err);
 }
@@ -278,7 +289,8 @@ int rg_trial_check_deadline(const rg_trial_env *env, int64_t now_ms,
         return rg_trial_save(env, &t, err);
     }
     *reverted = true;
-    return rg_trial_revert(env, "no confirmation before the deadline", now_ms, err);
+    return rg_trial_revert(env, "no confirmation before the deadline", now_ms,
+                           err);
 }
 
 int rg_trial_reconcile(const rg_trial_env *env, int64_t now_ms, rg_err *err)
@@ -290,7 +302,8 @@ int rg_trial_reconcile(const rg_trial_env *env, int64_t now_ms, rg_err *err)
     if (rc != 0) {
         /* Unreadable trial file: only a bug or outside damage; keep the
          * slots as they are and drop it. */
-        rg_warn("channel '%s': dropping unreadable trial.json", env->slots->name);
+        rg_warn("channel '%s': dropping unreadable trial.json",
+                env->slots->name);
         return rg__remove_durable(env->slots->dir, "trial.json", err);
     }
     if (t.phase != RG_TRIAL_RUNNING)

@@ -38,18 +38,18 @@ typedef enum rg_trial_phase {
 } rg_trial_phase;
 
 typedef struct rg_trial {
-    rg_artifact_want rel;     /* the release on trial */
-    rg_slot_id slot;          /* its slot */
-    rg_slot_id good;          /* last known good slot, 0 when none */
-    int starts;               /* counted starts of the consumer */
-    int crashes;              /* starts that ended in a crash */
+    rg_artifact_want rel;            /* the release on trial */
+    rg_slot_id slot;                 /* its slot */
+    rg_slot_id good;                 /* last known good slot, 0 when none */
+    int starts;                      /* counted starts of the consumer */
+    int crashes;                     /* starts that ended in a crash */
     int64_t started_ms, deadline_ms; /* wall clock: shown, never judged */
-    int64_t limit_ms;         /* the deadline as trial time (duration) */
-    int64_t elapsed_ms;       /* trial time elapsed at the anchor */
-    char boot_id[RG_BOOT_ID_MAX]; /* the anchor: this boot ... */
-    int64_t boot_ms;          /* ... at this time since boot */
+    int64_t limit_ms;                /* the deadline as trial time (duration) */
+    int64_t elapsed_ms;              /* trial time elapsed at the anchor */
+    char boot_id[RG_BOOT_ID_MAX];    /* the anchor: this boot ... */
+    int64_t boot_ms;                 /* ... at this time since boot */
     rg_trial_phase phase;
-    char reason[200];         /* why it is reverting */
+    char reason[200];               /* why it is reverting */
     char event_id[RG_EVENT_ID_MAX]; /* id of the terminal event */
 } rg_trial;
 
@@ -58,7 +58,7 @@ typedef struct rg_trial_env {
     const char *state_dir;
     rg_slots *slots;
     rg_outbox *outbox;
-    int max_starts; /* K */
+    int max_starts;      /* K */
     const rg_uptime *up; /* time since boot; NULL: the system's (tests
                             inject theirs) */
 } rg_trial_env;
@@ -93,8 +93,8 @@ int rg_trial_confirm(const rg_trial_env *env, const char *detail,
 /* Reverts the running trial: quarantine the digest, queue `reverted`
  * with reason, switch back to the last known good slot (or to nothing on
  * a first install), end the trial. */
-int rg_trial_revert(const rg_trial_env *env, const char *reason,
-                    int64_t now_ms, rg_err *err);
+int rg_trial_revert(const rg_trial_env *env, const char *reason, int64_t now_ms,
+                    rg_err *err);
 
 /* Reverts when the trial time reached the deadline; sets *reverted. After
  * a reboot it re-anchors the trial on the new boot (saved). */

@@ -31,13 +31,17 @@ static int fetch_pinned(const rg_agent_config *conf, rg_client *client,
     size_t i;
     int rc = RG_ENOTFOUND;
     if (!client)
-        return rg_err_set(err, RG_EUNAVAIL, "root_sha256 is pinned but the "
+        return rg_err_set(err, RG_EUNAVAIL,
+                          "root_sha256 is pinned but the "
                           "root is not here yet and the agent is offline");
     if ((rc = rg_client_get(client, "/v1/agent/root?after=0", &resp, err)) != 0)
         return rc;
-    rc = rg_err_set(err, RG_ENOTFOUND, "the server has no root whose "
-                    "root_sha256 is %.16s...", conf->root_sha256);
-    json_array_foreach(json_object_get(resp, "roots"), i, doc) {
+    rc = rg_err_set(err, RG_ENOTFOUND,
+                    "the server has no root whose "
+                    "root_sha256 is %.16s...",
+                    conf->root_sha256);
+    json_array_foreach(json_object_get(resp, "roots"), i, doc)
+    {
         rg_root r;
         if (rg_root_parse(doc, &r, NULL) != 0 ||
             strcmp(r.digest, conf->root_sha256) != 0)
@@ -76,7 +80,8 @@ int rg_agent_trust_load(const rg_agent_config *conf, rg_client *client,
         const char *name = slash ? slash + 1 : parent;
         if (slash)
             *slash = '\0';
-        doc = rg__read_json(slash ? (parent[0] ? parent : "/") : ".", name, err);
+        doc =
+            rg__read_json(slash ? (parent[0] ? parent : "/") : ".", name, err);
         if (!doc) {
             rc = err ? err->code : RG_EIO;
             goto cleanup;
@@ -84,8 +89,10 @@ int rg_agent_trust_load(const rg_agent_config *conf, rg_client *client,
         if ((rc = rg_root_verify_self(doc, root, NULL, err)) != 0)
             goto cleanup;
         if (conf->root_sha256 && strcmp(root->digest, conf->root_sha256) != 0) {
-            rc = rg_err_set(err, RG_EINVAL, "root '%s' is not the pinned "
-                            "root_sha256", conf->root);
+            rc = rg_err_set(err, RG_EINVAL,
+                            "root '%s' is not the pinned "
+                            "root_sha256",
+                            conf->root);
             goto cleanup;
         }
         if ((rc = store_root(conf->state_dir, doc, err)) == 0)
@@ -95,9 +102,10 @@ int rg_agent_trust_load(const rg_agent_config *conf, rg_client *client,
             *pinned = true;
     }
     if (*pinned)
-        rg_info("trust: pinned root version %lld (%d of %zu keys, root_sha256 %s)",
-                (long long)root->version, root->threshold, root->nkeys,
-                root->digest);
+        rg_info(
+            "trust: pinned root version %lld (%d of %zu keys, root_sha256 %s)",
+            (long long)root->version, root->threshold, root->nkeys,
+            root->digest);
 cleanup:
     json_decref(doc);
     return rc;
@@ -114,7 +122,8 @@ int rg_agent_trust_update(const rg_agent_config *conf, rg_client *client,
     int rc = rg_client_get(client, path, &resp, err);
     if (rc != 0)
         return rc;
-    json_array_foreach(json_object_get(resp, "roots"), i, doc) {
+    json_array_foreach(json_object_get(resp, "roots"), i, doc)
+    {
         rg_root next;
         rg_err e;
         if (rg_root_verify_next(root, doc, &next, NULL, &e) != 0) {
@@ -125,8 +134,9 @@ int rg_agent_trust_update(const rg_agent_config *conf, rg_client *client,
             break;
         *root = next;
         rg_info("trust: root rotated to version %lld (%d of %zu keys, "
-                "root_sha256 %s)", (long long)root->version, root->threshold,
-                root->nkeys, root->digest);
+                "root_sha256 %s)",
+                (long long)root->version, root->threshold, root->nkeys,
+                root->digest);
     }
     json_decref(resp);
     return rc;
@@ -138,8 +148,8 @@ int rg_agent_trust_mode_write(const char *state_dir, const char *mode,
     char dir[RG_PATH_MAX];
     trust_dir(state_dir, dir);
     json_t *v = json_pack("{ss}", "mode", mode);
-    int rc = v ? rg__mkdirs(dir, err)
-               : rg_err_set(err, RG_ENOMEM, "out of memory");
+    int rc =
+        v ? rg__mkdirs(dir, err) : rg_err_set(err, RG_ENOMEM, "out of memory");
     if (rc == 0)
         rc = rg__write_json(dir, "mode.json", v, err);
     json_decref(v);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX],
-                       int64_t *size, rg_err *err)
+int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX], int64_t *size,
+                       rg_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -30,7 +30,8 @@ int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX],
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            rc = rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
+            rc =
+                rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
             break;
         }
         if (r == 0)
@@ -52,10 +53,9 @@ int rg_agent_verify_file(const char *path, const rg_artifact_want *want,
     if (rc != 0)
         return rc;
     if (size != want->size)
-        return rg_err_field(err, RG_EINVAL, "size",
-                            "release %lld: size %lld, expected %lld",
-                            (long long)want->release, (long long)size,
-                            (long long)want->size);
+        return rg_err_field(
+            err, RG_EINVAL, "size", "release %lld: size %lld, expected %lld",
+            (long long)want->release, (long long)size, (long long)want->size);
     if (strcmp(hex, want->sha256) != 0)
         return rg_err_field(err, RG_EINVAL, "sha256",
                             "release %lld: sha256 mismatch",

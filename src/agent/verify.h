@@ -20,10 +20,10 @@
 
 /* What a release's artifact must be. */
 typedef struct rg_artifact_want {
-    int64_t release;              /* release id (for messages) */
-    int64_t version;              /* release version */
-    int64_t size;                 /* exact size in bytes */
-    char sha256[RG_SHA256_HEX];   /* lower-case hex */
+    int64_t release;            /* release id (for messages) */
+    int64_t version;            /* release version */
+    int64_t size;               /* exact size in bytes */
+    char sha256[RG_SHA256_HEX]; /* lower-case hex */
 } rg_artifact_want;
 
 /* Verifies the file at path against want. Returns 0, RG_ENOTFOUND when
@@ -40,7 +40,7 @@ typedef struct rg_release_check {
     const char *metadata; /* the offered signed metadata (JSON text), "" */
     int64_t highest;      /* highest version applied on the channel, 0 */
     int64_t now_ms;
-    int64_t skew_ms;      /* clock-skew allowance on expiry */
+    int64_t skew_ms; /* clock-skew allowance on expiry */
 } rg_release_check;
 
 /* Decides whether the offered release want may be downloaded and
@@ -57,7 +57,7 @@ int rg_agent_verify_release(const rg_release_check *c,
 
 /* Streams the file's SHA-256 into hex and its size into *size. Returns 0,
  * RG_ENOTFOUND or RG_EIO. */
-int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX],
-                       int64_t *size, rg_err *err);
+int rg_agent_hash_file(const char *path, char hex[RG_SHA256_HEX], int64_t *size,
+                       rg_err *err);
 
 #endif

@@ -107,8 +107,8 @@ const char *rg_cli_args_get(const rg_cli_args *a, const char *name)
     return last;
 }
 
-size_t rg_cli_args_all(const rg_cli_args *a, const char *name,
-                       const char **out, size_t max)
+size_t rg_cli_args_all(const rg_cli_args *a, const char *name, const char **out,
+                       size_t max)
 {
     size_t len = strlen(name), n = 0;
     for (size_t i = 0; i < a->n_opts; i++) {

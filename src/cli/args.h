@@ -5,8 +5,9 @@
  * ending in ':' takes a value ("channel:"), any other is a flag ("json").
  * Options are long only: `--name value`, `--name=value`; `--` ends the
  * options; everything else is a positional argument, kept in order. The
- * last of a repeated option wins (rg_cli_args_all gives every one). Parsing never copies: values and
- * positionals point into argv, which must outlive the rg_cli_args.
+ * last of a repeated option wins (rg_cli_args_all gives every one). Parsing
+ * never copies: values and positionals point into argv, which must outlive the
+ * rg_cli_args.
  */
 #ifndef RG_CLI_ARGS_H
 #define RG_CLI_ARGS_H
@@ -44,8 +45,8 @@ const char *rg_cli_args_get(const rg_cli_args *a, const char *name);
 
 /* Every value of option name, in command-line order: copies up to max
  * of them into out and returns how many were given. Borrowed from argv. */
-size_t rg_cli_args_all(const rg_cli_args *a, const char *name,
-                       const char **out, size_t max);
+size_t rg_cli_args_all(const rg_cli_args *a, const char *name, const char **out,
+                       size_t max);
 
 /* True when flag (or option) name was given. */
 bool rg_cli_args_has(const rg_cli_args *a, const char *name);

@@ -13,8 +13,8 @@
  * PREFIX-memory (MiB); prefix "" names --engine, --corpus... *out is a new
  * object, or NULL when no engine option was given (then the other options
  * are a usage error). */
-static int preflight_opts(rg_cli *cli, const rg_cli_args *a,
-                          const char *prefix, json_t **out)
+static int preflight_opts(rg_cli *cli, const rg_cli_args *a, const char *prefix,
+                          json_t **out)
 {
     char n_engine[32], n_corpus[32], n_timeout[32], n_memory[32];
     snprintf(n_engine, sizeof n_engine, "%sengine", prefix);
@@ -35,15 +35,16 @@ static int preflight_opts(rg_cli *cli, const rg_cli_args *a,
         return rc;
     if (!engine) {
         if (corpus || has_timeout || has_memory)
-            return rg__cli_usage(cli, "--%s, --%s and --%s need --%s",
-                                 n_corpus, n_timeout, n_memory, n_engine);
+            return rg__cli_usage(cli, "--%s, --%s and --%s need --%s", n_corpus,
+                                 n_timeout, n_memory, n_engine);
         return 0;
     }
     if (!engine[0])
         return rg__cli_usage(cli, "--%s: empty", n_engine);
     p = json_pack("{s:s}", "engine", engine);
-    if (!p || (has_timeout && json_object_set_new(p, "timeout_s",
-                                                  json_integer(timeout_s))) ||
+    if (!p ||
+        (has_timeout &&
+         json_object_set_new(p, "timeout_s", json_integer(timeout_s))) ||
         (has_memory &&
          json_object_set_new(p, "memory_mb", json_integer(memory_mb)))) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
@@ -179,9 +180,8 @@ static int channel_list(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"ID",        "NAME",    "RELEASE",
-                                          "PREFLIGHT", "CREATED", "DESCRIPTION",
-                                          NULL};
+    static const char *const headers[] = {
+        "ID", "NAME", "RELEASE", "PREFLIGHT", "CREATED", "DESCRIPTION", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 0);
@@ -199,8 +199,8 @@ static int channel_list(rg_cli *cli, const rg_cli_args *a)
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(ch, "id"));
         rg_cli_table_cell(&t, rg_cli_jstr(ch, "name", "-"));
         rg_cli_table_cell(&t, rel);
-        rg_cli_table_cell(&t, rg_cli_jstr(json_object_get(ch, "preflight"),
-                                          "engine", "-"));
+        rg_cli_table_cell(
+            &t, rg_cli_jstr(json_object_get(ch, "preflight"), "engine", "-"));
         rg_cli_table_cell(&t, ago);
         rg_cli_table_cell(&t, rg_cli_jstr(ch, "description", ""));
     }

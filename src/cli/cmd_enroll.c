@@ -65,7 +65,8 @@ static const char *key_state(const rg_cli *cli, const json_t *k)
 static int enroll_key_list(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
-    int rc = rg__cli_list(cli, "/v1/enrollment-keys", "enrollment_keys", 0, &res);
+    int rc =
+        rg__cli_list(cli, "/v1/enrollment-keys", "enrollment_keys", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -149,7 +150,7 @@ const rg_cli_command rg__cli_cmds_enroll[] = {
      "list enrollment keys (state, uses left, expiry; never the keys)", "",
      NULL, 0, 0, true, enroll_key_list},
     {"enroll-key", "revoke", "ID",
-     "revoke an enrollment key at once (enrolled agents keep their tokens)",
-     "", NULL, 1, 1, true, enroll_key_revoke},
+     "revoke an enrollment key at once (enrolled agents keep their tokens)", "",
+     NULL, 1, 1, true, enroll_key_revoke},
     {0},
 };

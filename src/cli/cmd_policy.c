@@ -144,9 +144,8 @@ static int policy_list(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    static const char *const headers[] = {"ID",   "NAME",    "CHANNEL",
-                                          "SELECTOR", "HOLDS", "CREATED",
-                                          NULL};
+    static const char *const headers[] = {
+        "ID", "NAME", "CHANNEL", "SELECTOR", "HOLDS", "CREATED", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 0);
@@ -186,8 +185,8 @@ static int policy_delete(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const create_opts[] = {"channel:", "tag:", "attr:", "n-1",
-                                          "pin:", NULL};
+static const char *const create_opts[] = {
+    "channel:", "tag:", "attr:", "n-1", "pin:", NULL};
 
 const rg_cli_command rg__cli_cmds_policy[] = {
     {"policy", "create",

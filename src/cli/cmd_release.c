@@ -12,10 +12,10 @@
 #include <time.h>
 
 #define MAX_VERSION (1LL << 53)
-#define WAIT_DEFAULT_S 600      /* --wait-timeout default */
-#define POLL_MS 500             /* between polls of the release */
-#define PROGRESS_EVERY_MS 10000 /* a progress line on stderr */
-#define TAIL_LINES 20           /* of a failed preflight's stderr */
+#define WAIT_DEFAULT_S 600         /* --wait-timeout default */
+#define POLL_MS 500                /* between polls of the release */
+#define PROGRESS_EVERY_MS 10000    /* a progress line on stderr */
+#define TAIL_LINES 20              /* of a failed preflight's stderr */
 #define META_EXPIRY_S (30 * 86400) /* default signed metadata lifetime */
 #define MAX_SIGNERS 16
 
@@ -53,8 +53,8 @@ static void preflight_rows(rg_cli_table *t, const json_t *pf)
         rg_cli_jint(pf, "exit_code") != 0)
         rg_cli_table_kv(t, "  exit code", "%lld",
                         (long long)rg_cli_jint(pf, "exit_code"));
-    if (rg_cli_jstr(pf, "engine", NULL) && strcmp(rg_cli_jstr(pf, "status", ""),
-                                                  "pending") != 0)
+    if (rg_cli_jstr(pf, "engine", NULL) &&
+        strcmp(rg_cli_jstr(pf, "status", ""), "pending") != 0)
         rg_cli_table_kv(t, "  engine", "%s", rg_cli_jstr(pf, "engine", ""));
     const json_t *sb = json_object_get(pf, "sandbox");
     if (json_is_object(sb)) {
@@ -65,16 +65,16 @@ static void preflight_rows(rg_cli_table *t, const json_t *pf)
             {"nproc_limit", "no new processes"}};
         char on[128] = "", off[128] = "";
         for (size_t i = 0; i < 4; i++) {
-            char *dst = json_is_true(json_object_get(sb, layers[i][0])) ? on
-                                                                        : off;
+            char *dst =
+                json_is_true(json_object_get(sb, layers[i][0])) ? on : off;
             size_t len = strlen(dst);
             snprintf(dst + len, sizeof on - len, "%s%s", len ? ", " : "",
                      layers[i][1]);
         }
         const char *notes = rg_cli_jstr(sb, "notes", "");
         rg_cli_table_kv(t, "  sandbox", "%s%s%s%s%s", on[0] ? on : "-",
-                        off[0] ? "; missing: " : "", off,
-                        notes[0] ? "; " : "", notes);
+                        off[0] ? "; missing: " : "", off, notes[0] ? "; " : "",
+                        notes);
     }
 }
 
@@ -133,12 +133,13 @@ static int print_release(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "notes", "%s", rg_cli_jstr(r, "notes", ""));
     const json_t *meta = json_object_get(r, "metadata");
     if (json_is_object(meta))
-        rg_cli_table_kv(&t, "signed", "%zu signatures, expires %s",
-                        json_array_size(json_object_get(meta, "signatures")),
-                        rg_cli_jstr(json_object_get(meta, "signed"), "expires",
-                                    "-"));
+        rg_cli_table_kv(
+            &t, "signed", "%zu signatures, expires %s",
+            json_array_size(json_object_get(meta, "signatures")),
+            rg_cli_jstr(json_object_get(meta, "signed"), "expires", "-"));
     else
-        rg_cli_table_kv(&t, "signed", "no (agents with a pinned root refuse it)");
+        rg_cli_table_kv(&t, "signed",
+                        "no (agents with a pinned root refuse it)");
     const json_t *lifted = json_object_get(r, "quarantine_lifted_ms");
     if (json_is_integer(lifted)) {
         char lw[2 * RG_CLI_FMT_MAX];
@@ -158,17 +159,17 @@ static int print_release(rg_cli *cli, const json_t *r)
  * *rel is replaced by the last answer. Returns at once, silently, when
  * it is not pending; the deadline fails the command with exit status 1
  * (preflight_refused judges a finished one). */
-static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
-                          json_t **rel)
+static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s, json_t **rel)
 {
     const rg_clock *clock = rg_clock_system();
     int64_t start = rg_clock_now(clock), last_note = start;
-    const char *st = rg_cli_jstr(json_object_get(*rel, "preflight"),
-                                 "status", "none");
+    const char *st =
+        rg_cli_jstr(json_object_get(*rel, "preflight"), "status", "none");
     if (strcmp(st, "pending") != 0)
         return 0;
-    fprintf(stderr, "rollgate: release %lld: waiting for its preflight (up to "
-                    "%llds)\n",
+    fprintf(stderr,
+            "rollgate: release %lld: waiting for its preflight (up to "
+            "%llds)\n",
             (long long)id, (long long)wait_s);
     for (;;) {
         st = rg_cli_jstr(json_object_get(*rel, "preflight"), "status", "none");
@@ -183,7 +184,8 @@ static int wait_preflight(rg_cli *cli, int64_t id, int64_t wait_s,
                               (long long)id, (long long)wait_s);
         }
         if (now - last_note >= PROGRESS_EVERY_MS) {
-            fprintf(stderr, "rollgate: release %lld: preflight pending (%llds)\n",
+            fprintf(stderr,
+                    "rollgate: release %lld: preflight pending (%llds)\n",
                     (long long)id, (long long)((now - start) / 1000));
             last_note = now;
         }
@@ -207,10 +209,9 @@ static int preflight_refused(rg_cli *cli, const json_t *rel)
     if (strcmp(rg_cli_jstr(p, "status", ""), "failed") != 0)
         return 0;
     cli->refused = true;
-    return rg_err_set(&cli->err, RG_ECONFLICT,
-                      "release %lld: preflight failed: %s",
-                      (long long)rg_cli_jint(rel, "id"),
-                      rg_cli_jstr(p, "detail", "-"));
+    return rg_err_set(
+        &cli->err, RG_ECONFLICT, "release %lld: preflight failed: %s",
+        (long long)rg_cli_jint(rel, "id"), rg_cli_jstr(p, "detail", "-"));
 }
 
 /* The signed metadata `release create` attaches into *meta (NULL when
@@ -234,7 +235,7 @@ static int create_metadata(rg_cli *cli, const rg_cli_args *a,
         rc = rg__cli_read_json_file(cli, path, meta);
     } else if (n > 0 && !file) {
         rc = rg__cli_usage(cli, "--sign needs --file: the content is hashed "
-                           "here, not taken from the server");
+                                "here, not taken from the server");
     } else if (n > 0) {
         memset(&m, 0, sizeof m);
         if (snprintf(m.channel, sizeof m.channel, "%s", channel) >=
@@ -262,14 +263,13 @@ static int activation_opt(rg_cli *cli, const rg_cli_args *a, json_t **out)
     const char *kind = rg_cli_args_get(a, "activation");
     int64_t max_s = 0;
     bool max_given = false;
-    int rc = rg__cli_opt_duration(cli, a, "activation-max", &max_s,
-                                  &max_given);
+    int rc = rg__cli_opt_duration(cli, a, "activation-max", &max_s, &max_given);
     *out = NULL;
     if (rc || (!kind && !max_given))
         return rc;
     *out = json_pack("{s:s}", "kind", kind ? kind : "none");
-    if (!*out || (max_given && json_object_set_new(*out, "max_s",
-                                                   json_integer(max_s)) != 0))
+    if (!*out || (max_given &&
+                  json_object_set_new(*out, "max_s", json_integer(max_s)) != 0))
         return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
     return 0;
 }
@@ -351,8 +351,8 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         goto cleanup;
     }
     static const char *const headers[] = {
-        "ID",      "CHANNEL", "VERSION", "URGENCY", "PREFLIGHT", "SIZE",
-        "SHA256",  "CREATED", "BY",      "NOTES",   NULL};
+        "ID",     "CHANNEL", "VERSION", "URGENCY", "PREFLIGHT", "SIZE",
+        "SHA256", "CREATED", "BY",      "NOTES",   NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_align_right(&t, 0);
@@ -444,13 +444,15 @@ static int check_old_content(rg_cli *cli, const json_t *old, const char *file,
         if ((rc = rg__cli_file_digest(cli, file, local, &local_size)))
             return rc;
         if (strcmp(local, sha) != 0 || local_size != size)
-            return rg__cli_usage(cli, "--file '%s' is not version %lld's "
-                                 "content", file,
-                                 (long long)rg_cli_jint(old, "version"));
+            return rg__cli_usage(cli,
+                                 "--file '%s' is not version %lld's "
+                                 "content",
+                                 file, (long long)rg_cli_jint(old, "version"));
         return 0;
     }
     if (!json_is_object(meta))
-        return rg__cli_usage(cli, "version %lld has no signed metadata: give "
+        return rg__cli_usage(cli,
+                             "version %lld has no signed metadata: give "
                              "its content with --file",
                              (long long)rg_cli_jint(old, "version"));
     if (rg_relmeta_parse(meta, &m, NULL) != 0 ||
@@ -484,19 +486,19 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
     if (!rc)
         rc = rg__cli_opt_int(cli, a, "to", 1, MAX_VERSION, &to, NULL);
     if (!rc)
-        rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s,
-                                  &wait_given);
+        rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s, &wait_given);
     if (!rc)
         rc = rg__cli_load_keys(cli, a, "key", true, keys, MAX_SIGNERS, &n);
     if (!rc && n == 0)
         rc = rg__cli_usage(cli, "--key KEYFILE is required: the new release "
-                           "must be signed");
+                                "must be signed");
     if (!rc && (rg_buf_adds(&path, "/v1/releases") ||
                 rg_cli_query_add(&path, "channel", channel)))
         rc = rg__cli_usage(cli, "--channel is too long");
     if (!rc)
         rc = rg__cli_list(cli, path.data, "releases", 0, &list);
-    json_array_foreach(rc ? NULL : json_object_get(list, "releases"), i, r) {
+    json_array_foreach(rc ? NULL : json_object_get(list, "releases"), i, r)
+    {
         int64_t v = rg_cli_jint(r, "version");
         max = v > max ? v : max;
         if (v == to)
@@ -539,8 +541,11 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
         (rc = preflight_refused(cli, rel)))
         goto cleanup;
     json_decref(body);
-    body = json_pack("{s:I, s:s}", "release", (json_int_t)rg_cli_jint(rel, "id"),
-                     "plan", plan ? plan : emergency ? "emergency" : "standard");
+    body = json_pack("{s:I, s:s}", "release",
+                     (json_int_t)rg_cli_jint(rel, "id"), "plan",
+                     plan        ? plan
+                     : emergency ? "emergency"
+                                 : "standard");
     if (!body) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
@@ -553,10 +558,12 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
                   : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         json_decref(both);
     } else {
-        fprintf(cli->out, "release %lld: channel %s version %lld = version "
+        fprintf(cli->out,
+                "release %lld: channel %s version %lld = version "
                 "%lld's content, signed by %zu key(s)\nrollout %lld: %s\n",
-                (long long)rg_cli_jint(rel, "id"), channel, (long long)m.version,
-                (long long)to, n, (long long)rg_cli_jint(ro, "id"),
+                (long long)rg_cli_jint(rel, "id"), channel,
+                (long long)m.version, (long long)to, n,
+                (long long)rg_cli_jint(ro, "id"),
                 rg_cli_jstr(ro, "state", "-"));
     }
 cleanup:
@@ -573,14 +580,15 @@ cleanup:
 }
 
 static const char *const create_opts[] = {
-    "channel:", "file:",          "artifact:",     "version:",
-    "notes:",   "urgency:",       "wait-preflight", "wait-timeout:",
-    "sign:",    "metadata:",      "expires-in:",   "expires-at:",
-    "activation:", "activation-max:", NULL};
+    "channel:",       "file:",           "artifact:",
+    "version:",       "notes:",          "urgency:",
+    "wait-preflight", "wait-timeout:",   "sign:",
+    "metadata:",      "expires-in:",     "expires-at:",
+    "activation:",    "activation-max:", NULL};
 static const char *const revert_opts[] = {
-    "channel:", "to:",     "key:",        "reason:",     "file:",
-    "expires-in:", "expires-at:", "emergency", "plan:", "wait-timeout:",
-    NULL};
+    "channel:", "to:",           "key:",        "reason:",
+    "file:",    "expires-in:",   "expires-at:", "emergency",
+    "plan:",    "wait-timeout:", NULL};
 static const char *const list_opts[] = {"channel:", NULL};
 static const char *const lift_opts[] = {"reason:", NULL};
 
@@ -607,7 +615,8 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "  --activation K     how it becomes active after applying: none\n"
      "                     (default), restart or reboot\n"
      "  --activation-max D the longest plausible applying -> healthy time\n"
-     "                     (default 2m none, 10m restart, 30m reboot; <= 24h)\n",
+     "                     (default 2m none, 10m restart, 30m reboot; <= "
+     "24h)\n",
      create_opts, 0, 0, true, release_create},
     {"release", "revert",
      "--channel X --to VERSION --key KEY... [--reason R] [--emergency] "
@@ -630,8 +639,8 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "  --channel X        only this channel's releases\n", list_opts, 0, 0,
      true, release_list},
     {"release", "show", "ID",
-     "show one release with its notes and its preflight result", "", NULL, 1,
-     1, true, release_show},
+     "show one release with its notes and its preflight result", "", NULL, 1, 1,
+     true, release_show},
     {"release", "lift-quarantine", "ID --reason \"...\"",
      "let agents that quarantined the release's digest apply it again",
      "  --reason \"...\"     why (required; kept in the audit log)\n",

@@ -259,8 +259,9 @@ cleanup:
 static int list_rollouts(rg_cli *cli, bool active)
 {
     json_t *res = NULL;
-    int rc = rg__cli_list(cli, active ? "/v1/rollouts?active=1" : "/v1/rollouts",
-                          "rollouts", 0, &res);
+    int rc =
+        rg__cli_list(cli, active ? "/v1/rollouts?active=1" : "/v1/rollouts",
+                     "rollouts", 0, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -389,9 +390,9 @@ static int rollout_promote(rg_cli *cli, const rg_cli_args *a)
 static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
 {
     static const char *const headers[] = {
-        "STRATUM", "EXPOSED", "HEALTHY", "FAILED", "SILENT", "PENDING",
-        "CONTROL", "CTL_SILENT", "RHO", "SILENCE_LLR", "FAILURE_LLR",
-        "EARLIER_FAILED", NULL};
+        "STRATUM",     "EXPOSED",        "HEALTHY",    "FAILED", "SILENT",
+        "PENDING",     "CONTROL",        "CTL_SILENT", "RHO",    "SILENCE_LLR",
+        "FAILURE_LLR", "EARLIER_FAILED", NULL};
     const json_t *th = json_object_get(a, "thresholds");
     const json_t *llr = json_object_get(a, "llr");
     double halt = json_real_value(json_object_get(th, "halt"));
@@ -526,10 +527,10 @@ static const char *stratum_state(const json_t *ev, const char *name)
     for (size_t k = 0; k < 3; k++) {
         size_t i;
         json_t *n;
-        json_array_foreach(json_object_get(st, keys[k]), i, n)
-            if (strcmp(json_string_value(n) ? json_string_value(n) : "",
-                       name) == 0)
-                return keys[k];
+        json_array_foreach(
+            json_object_get(st, keys[k]), i,
+            n) if (strcmp(json_string_value(n) ? json_string_value(n) : "",
+                          name) == 0) return keys[k];
     }
     return "open";
 }
@@ -541,10 +542,8 @@ static const char *stratum_state(const json_t *ev, const char *name)
  * shortened. */
 static int explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
 {
-    const json_t *strata =
-        json_object_get(json_object_get(json_object_get(ev, "gate"),
-                                        "evidence"),
-                        "strata");
+    const json_t *strata = json_object_get(
+        json_object_get(json_object_get(ev, "gate"), "evidence"), "strata");
     int w = 0, flagged = 0;
     size_t i;
     json_t *s;
@@ -609,11 +608,10 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_print_json(cli, res);
         goto cleanup;
     }
-    if (!rc &&
-        fprintf(cli->out, "rollout %lld: %s, wave %lld %s\n", (long long)id,
-                rg_cli_jstr(res, "state", "-"),
-                (long long)rg_cli_jint(res, "wave"),
-                rg_cli_jstr(res, "wave_name", "-")) < 0)
+    if (!rc && fprintf(cli->out, "rollout %lld: %s, wave %lld %s\n",
+                       (long long)id, rg_cli_jstr(res, "state", "-"),
+                       (long long)rg_cli_jint(res, "wave"),
+                       rg_cli_jstr(res, "wave_name", "-")) < 0)
         rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     if (!rc)
         rc = explain_summary(cli, res, rg__cli_rollout_evidence(res));
@@ -623,9 +621,9 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
     {
         if (rc)
             break;
-        bool moved = strcmp(rg_cli_jstr(d, "from", ""),
-                            rg_cli_jstr(d, "to", "")) != 0 ||
-                     rg_cli_jint(d, "from_wave") != rg_cli_jint(d, "to_wave");
+        bool moved =
+            strcmp(rg_cli_jstr(d, "from", ""), rg_cli_jstr(d, "to", "")) != 0 ||
+            rg_cli_jint(d, "from_wave") != rg_cli_jint(d, "to_wave");
         if (moved || all)
             rc = explain_one(cli, d, moved ? "decision" : "evaluation");
     }

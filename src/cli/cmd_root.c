@@ -60,9 +60,10 @@ static int print_root(rg_cli *cli, const rg_root *r, const char *out)
         json_decref(v);
         return rc;
     }
-    fprintf(cli->out, "root version %lld: %d of %zu keys, written to %s\n"
-            "root_sha256 %s\n", (long long)r->version, r->threshold, r->nkeys,
-            out, r->digest);
+    fprintf(cli->out,
+            "root version %lld: %d of %zu keys, written to %s\n"
+            "root_sha256 %s\n",
+            (long long)r->version, r->threshold, r->nkeys, out, r->digest);
     return 0;
 }
 
@@ -102,8 +103,10 @@ static int root_rotate(rg_cli *cli, const rg_cli_args *a)
     if (!rc)
         rc = build_signed(cli, a, prev.version + 1, &doc);
     if (!rc && rg_root_verify_next(&prev, doc, &r, NULL, &e) != 0)
-        rc = rg__cli_usage(cli, "%s (a rotation needs --sign keys meeting the "
-                           "old threshold and the new one)", e.msg);
+        rc = rg__cli_usage(cli,
+                           "%s (a rotation needs --sign keys meeting the "
+                           "old threshold and the new one)",
+                           e.msg);
     if (!rc)
         rc = rg__cli_write_json_file(cli, out, doc);
     if (!rc)
@@ -130,17 +133,18 @@ static int root_push(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const create_opts[] = {"threshold:",  "key:",  "sign:",
-                                          "expires-in:", "expires-at:",
-                                          "out:",        NULL};
-static const char *const rotate_opts[] = {"old:",        "threshold:", "key:",
-                                          "sign:",       "expires-in:",
-                                          "expires-at:", "out:",       NULL};
+static const char *const create_opts[] = {
+    "threshold:", "key:", "sign:", "expires-in:", "expires-at:", "out:", NULL};
+static const char *const rotate_opts[] = {
+    "old:",        "threshold:",  "key:", "sign:",
+    "expires-in:", "expires-at:", "out:", NULL};
 
 const rg_cli_command rg__cli_cmds_root[] = {
     {"root", "create",
-     "--threshold K --key PUB... --sign KEY... [--expires-in D] --out root.json",
-     "make root metadata version 1: the trusted publisher keys, k of n (offline)",
+     "--threshold K --key PUB... --sign KEY... [--expires-in D] --out "
+     "root.json",
+     "make root metadata version 1: the trusted publisher keys, k of n "
+     "(offline)",
      "  --threshold K      signatures a release (and the next root) needs\n"
      "  --key PUB          a publisher's public key file; repeat for each\n"
      "  --sign KEY         private key files signing this root (at least K)\n"
@@ -149,7 +153,8 @@ const rg_cli_command rg__cli_cmds_root[] = {
      "                     for agents' 'root_sha256 =' line\n",
      create_opts, 0, 0, false, root_create},
     {"root", "rotate",
-     "--old root.json --threshold K --key PUB... --sign OLDKEY... --sign NEWKEY... "
+     "--old root.json --threshold K --key PUB... --sign OLDKEY... --sign "
+     "NEWKEY... "
      "--out root2.json",
      "make the next root version, signed by the old and the new threshold",
      "  --old root.json    the root agents trust now\n"

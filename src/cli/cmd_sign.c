@@ -33,8 +33,10 @@ int rg__cli_load_keys(rg_cli *cli, const rg_cli_args *a, const char *opt,
         if (rg_key_load(paths[i], &keys[i], &e) != 0)
             return rg__cli_usage(cli, "--%s: %s", opt, e.msg);
         if (need_secret && !keys[i].has_secret)
-            return rg__cli_usage(cli, "--%s '%s' is a public key: signing needs "
-                                 "the private key file", opt, paths[i]);
+            return rg__cli_usage(cli,
+                                 "--%s '%s' is a public key: signing needs "
+                                 "the private key file",
+                                 opt, paths[i]);
         *n = i + 1;
     }
     return 0;
@@ -47,10 +49,12 @@ int rg__cli_file_digest(rg_cli *cli, const char *path, char sha[65],
     rg_sha256 s;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return rg__cli_usage(cli, "cannot open '%s': %s", path, strerror(errno));
+        return rg__cli_usage(cli, "cannot open '%s': %s", path,
+                             strerror(errno));
     rg_sha256_init(&s);
     *size = 0;
-    for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0; *size += (int64_t)n)
+    for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;
+         *size += (int64_t)n)
         rg_sha256_update(&s, chunk, n);
     int bad = ferror(f);
     fclose(f);
@@ -68,11 +72,14 @@ int rg__cli_expiry(rg_cli *cli, const rg_cli_args *a, int64_t default_s,
     if (rc)
         return rc;
     if (at && given)
-        return rg__cli_usage(cli, "give --expires-in or --expires-at, not both");
+        return rg__cli_usage(cli,
+                             "give --expires-in or --expires-at, not both");
     if (at) {
         if (rg_rfc3339_parse(at, expires_ms) != 0)
-            return rg__cli_usage(cli, "--expires-at '%s' is not "
-                                 "YYYY-MM-DDTHH:MM:SSZ", at);
+            return rg__cli_usage(cli,
+                                 "--expires-at '%s' is not "
+                                 "YYYY-MM-DDTHH:MM:SSZ",
+                                 at);
         return 0;
     }
     *expires_ms = (cli->now_ms / 1000 + s) * 1000;
@@ -89,10 +96,12 @@ int rg__cli_read_json_file(rg_cli *cli, const char *path, json_t **out)
     rg_buf_init(&text, META_FILE_MAX);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return rg__cli_usage(cli, "cannot open '%s': %s", path, strerror(errno));
+        return rg__cli_usage(cli, "cannot open '%s': %s", path,
+                             strerror(errno));
     for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;) {
         if (rg_buf_add(&text, chunk, n)) {
-            rc = rg__cli_usage(cli, "'%s' is over %d bytes", path, META_FILE_MAX);
+            rc = rg__cli_usage(cli, "'%s' is over %d bytes", path,
+                               META_FILE_MAX);
             goto cleanup;
         }
     }
@@ -114,7 +123,8 @@ int rg__cli_write_json_file(rg_cli *cli, const char *path, const json_t *doc)
         return rg__cli_usage(cli, "path '%.64s...' too long", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return rg__cli_usage(cli, "cannot write '%s': %s", tmp, strerror(errno));
+        return rg__cli_usage(cli, "cannot write '%s': %s", tmp,
+                             strerror(errno));
     int bad = json_dumpf(doc, f, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 ||
               fputc('\n', f) == EOF;
     bad = fclose(f) != 0 || bad;
@@ -162,13 +172,17 @@ static int keygen(rg_cli *cli, const rg_cli_args *a)
                                   : rg_err_set(&cli->err, rc, "%s", e.msg);
     }
     if (cli->json) {
-        json_t *v = json_pack("{s:s, s:s, s:s, s:s+}", "keyid", k.keyid, "public",
-                              pub, "private_file", out, "public_file", out, ".pub");
-        rc = v ? rg__cli_print_json(cli, v) : rg_err_set(&cli->err, RG_ENOMEM, "oom");
+        json_t *v =
+            json_pack("{s:s, s:s, s:s, s:s+}", "keyid", k.keyid, "public", pub,
+                      "private_file", out, "public_file", out, ".pub");
+        rc = v ? rg__cli_print_json(cli, v)
+               : rg_err_set(&cli->err, RG_ENOMEM, "oom");
         json_decref(v);
     } else {
-        fprintf(cli->out, "keyid   %s\npublic  %s\nprivate key: %s (mode 0600, "
-                "keep it offline)\npublic key:  %s.pub\n", k.keyid, pub, out, out);
+        fprintf(cli->out,
+                "keyid   %s\npublic  %s\nprivate key: %s (mode 0600, "
+                "keep it offline)\npublic key:  %s.pub\n",
+                k.keyid, pub, out, out);
     }
     rg_key_wipe(&k);
     return rc;
@@ -199,15 +213,18 @@ static int sign_input(rg_cli *cli, const rg_cli_args *a, json_t **doc)
             return rg__cli_usage(cli, "--metadata '%s': %s", meta, e.msg);
         if ((channel && strcmp(channel, have.channel) != 0) ||
             (have_version && m.version != have.version))
-            return rg__cli_usage(cli, "--metadata '%s' is channel %s version "
-                                 "%lld, not what the options say", meta,
-                                 have.channel, (long long)have.version);
+            return rg__cli_usage(cli,
+                                 "--metadata '%s' is channel %s version "
+                                 "%lld, not what the options say",
+                                 meta, have.channel, (long long)have.version);
         return 0;
     }
     if (!channel || !have_version || !file || !notes)
-        return rg__cli_usage(cli, "give --channel, --version, --file and --notes "
+        return rg__cli_usage(cli,
+                             "give --channel, --version, --file and --notes "
                              "(or --metadata of an existing file)");
-    if (snprintf(m.channel, sizeof m.channel, "%s", channel) >= (int)sizeof m.channel)
+    if (snprintf(m.channel, sizeof m.channel, "%s", channel) >=
+        (int)sizeof m.channel)
         return rg__cli_usage(cli, "--channel is too long");
     if ((rc = rg__cli_file_digest(cli, file, m.sha256, &m.size)) ||
         (rc = rg__cli_expiry(cli, a, DEFAULT_EXPIRY_S, &m.expires_ms)))
@@ -232,8 +249,8 @@ static int sign(rg_cli *cli, const rg_cli_args *a)
         if (rg_signed_add(doc, &keys[i], &e) != 0)
             rc = rg_err_set(&cli->err, e.code, "%s", e.msg);
     if (!rc)
-        rc = rg__cli_write_json_file(cli, out ? out : rg_cli_args_get(a, "metadata"),
-                                     doc);
+        rc = rg__cli_write_json_file(
+            cli, out ? out : rg_cli_args_get(a, "metadata"), doc);
     for (size_t i = 0; i < n; i++)
         rg_key_wipe(&keys[i]);
     json_decref(doc);
@@ -242,8 +259,8 @@ static int sign(rg_cli *cli, const rg_cli_args *a)
 
 static const char *const keygen_opts[] = {"out:", NULL};
 static const char *const sign_opts[] = {
-    "key:", "channel:", "version:", "file:",     "notes:", "expires-in:",
-    "expires-at:", "metadata:", "out:", NULL};
+    "key:",        "channel:",    "version:",  "file:", "notes:",
+    "expires-in:", "expires-at:", "metadata:", "out:",  NULL};
 
 const rg_cli_command rg__cli_cmds_sign[] = {
     {"keygen", NULL, "--out KEYFILE",

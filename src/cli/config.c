@@ -176,8 +176,8 @@ int rg_cli_config_resolve(const rg_cli_config_in *in, rg_cli_config *out,
 
     /* A CA file matters only for https: a command whose other values are
      * all given does not read the file for it otherwise. */
-    bool need_ca = !out->ca_file[0] && (!out->url_from ||
-                                        strncmp(out->url, "https://", 8) == 0);
+    bool need_ca = !out->ca_file[0] &&
+                   (!out->url_from || strncmp(out->url, "https://", 8) == 0);
     if (!out->url_from || !out->token[0] || need_ca) {
         bool explicit = true;
         if (given(in->flag_config))

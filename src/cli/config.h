@@ -39,8 +39,8 @@ typedef struct rg_cli_config_in {
 } rg_cli_config_in;
 
 typedef struct rg_cli_config {
-    char url[RG_CLI_URL_MAX];     /* without trailing '/' */
-    char token[RG_CLI_TOKEN_MAX]; /* "" when no source had one */
+    char url[RG_CLI_URL_MAX];      /* without trailing '/' */
+    char token[RG_CLI_TOKEN_MAX];  /* "" when no source had one */
     char ca_file[RG_CLI_PATH_MAX]; /* "" when no source had one */
     const char *url_from; /* "--server", "ROLLGATE_URL", "config", "default" */
     const char *token_from; /* "--token", "ROLLGATE_TOKEN", "config", "" */

@@ -28,7 +28,7 @@ typedef struct rg_cli {
     int64_t now_ms;      /* "now" for relative times */
     rg_cli_http http;
     rg_err err;
-    bool usage; /* the failure is a usage error */
+    bool usage;   /* the failure is a usage error */
     bool refused; /* the failure is the server's verdict although its last
                      answer was a success (a failed preflight): exit 1 */
 } rg_cli;

@@ -112,16 +112,17 @@ static void strata(rg_buf *b, const json_t *r)
     json_t *s;
     json_array_foreach(list, i, s)
     {
-        rg_buf_printf(
-            b, "  %-24s %8lld %8lld %8lld %8lld %8lld  %lld of %lld\n",
-            rg_cli_jstr(s, "stratum", "-"), (long long)rg_cli_jint(s, "exposed"),
-            (long long)rg_cli_jint(s, "exposed_healthy"),
-            (long long)rg_cli_jint(s, "exposed_silent"),
-            (long long)(rg_cli_jint(s, "exposed_failed") +
-                        rg_cli_jint(s, "early_failed")),
-            (long long)rg_cli_jint(s, "exposed_pending"),
-            (long long)rg_cli_jint(s, "control_silent"),
-            (long long)rg_cli_jint(s, "control_windows"));
+        rg_buf_printf(b,
+                      "  %-24s %8lld %8lld %8lld %8lld %8lld  %lld of %lld\n",
+                      rg_cli_jstr(s, "stratum", "-"),
+                      (long long)rg_cli_jint(s, "exposed"),
+                      (long long)rg_cli_jint(s, "exposed_healthy"),
+                      (long long)rg_cli_jint(s, "exposed_silent"),
+                      (long long)(rg_cli_jint(s, "exposed_failed") +
+                                  rg_cli_jint(s, "early_failed")),
+                      (long long)rg_cli_jint(s, "exposed_pending"),
+                      (long long)rg_cli_jint(s, "control_silent"),
+                      (long long)rg_cli_jint(s, "control_windows"));
     }
 }
 
@@ -131,11 +132,12 @@ static int render(rg_buf *b, const json_t *r)
 {
     const json_t *plan_waves =
         json_object_get(json_object_get(r, "plan"), "waves");
-    rg_buf_printf(b, "rollout %lld: %s v%lld, %s, wave %lld %s of %zu\n",
-                  (long long)rg_cli_jint(r, "id"), rg_cli_jstr(r, "channel", "-"),
-                  (long long)rg_cli_jint(r, "version"),
-                  rg_cli_jstr(r, "state", "-"), (long long)rg_cli_jint(r, "wave"),
-                  rg_cli_jstr(r, "wave_name", "-"), json_array_size(plan_waves));
+    rg_buf_printf(
+        b, "rollout %lld: %s v%lld, %s, wave %lld %s of %zu\n",
+        (long long)rg_cli_jint(r, "id"), rg_cli_jstr(r, "channel", "-"),
+        (long long)rg_cli_jint(r, "version"), rg_cli_jstr(r, "state", "-"),
+        (long long)rg_cli_jint(r, "wave"), rg_cli_jstr(r, "wave_name", "-"),
+        json_array_size(plan_waves));
     waves(b, r);
     strata(b, r);
     decision_words(b, r);
@@ -155,7 +157,8 @@ static int show(rg_cli *cli, bool tty, const rg_buf *view, rg_buf *last,
                     "\033[H\033[J%s  (%s; every %llds, Ctrl-C stops watching, "
                     "not the rollout)\n",
                     view->data, at, (long long)interval_s);
-    else if (last->len != view->len || memcmp(last->data, view->data, view->len))
+    else if (last->len != view->len ||
+             memcmp(last->data, view->data, view->len))
         w = fprintf(cli->out, "--- %s\n%s", at, view->data);
     if (w < 0 || fflush(cli->out) != 0)
         return rg_err_set(&cli->err, RG_EIO, "cannot write the output");

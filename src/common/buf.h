@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 typedef struct rg_buf {
-    char *data;  /* NULL until the first append; NUL-terminated after */
-    size_t len;  /* bytes used, excluding the terminating NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* hard cap on len */
+    char *data; /* NULL until the first append; NUL-terminated after */
+    size_t len; /* bytes used, excluding the terminating NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard cap on len */
 } rg_buf;
 
 /* Initialises an empty buffer that will refuse to grow past max bytes. */

@@ -14,24 +14,24 @@
 
 typedef enum rg_code {
     RG_OK = 0,
-    RG_EINVAL = -1,     /* bad input: malformed, wrong type, missing field */
-    RG_ENOTFOUND = -2,  /* unknown id */
-    RG_ECONFLICT = -3,  /* duplicate, version not increasing, wrong state */
-    RG_EAUTH = -4,      /* missing or wrong credentials */
-    RG_EFORBIDDEN = -5, /* credentials valid but role insufficient */
-    RG_ETOOBIG = -6,    /* over a configured cap */
-    RG_ERANGE = -7,     /* unsatisfiable byte range */
-    RG_EIO = -8,        /* file system or database failure */
-    RG_ENOMEM = -9,     /* allocation failed */
-    RG_EINTERNAL = -10, /* a bug: an invariant did not hold */
-    RG_EUNAVAIL = -11,  /* peer unreachable or busy; retry later */
+    RG_EINVAL = -1,      /* bad input: malformed, wrong type, missing field */
+    RG_ENOTFOUND = -2,   /* unknown id */
+    RG_ECONFLICT = -3,   /* duplicate, version not increasing, wrong state */
+    RG_EAUTH = -4,       /* missing or wrong credentials */
+    RG_EFORBIDDEN = -5,  /* credentials valid but role insufficient */
+    RG_ETOOBIG = -6,     /* over a configured cap */
+    RG_ERANGE = -7,      /* unsatisfiable byte range */
+    RG_EIO = -8,         /* file system or database failure */
+    RG_ENOMEM = -9,      /* allocation failed */
+    RG_EINTERNAL = -10,  /* a bug: an invariant did not hold */
+    RG_EUNAVAIL = -11,   /* peer unreachable or busy; retry later */
     RG_ERATELIMIT = -12, /* too many requests from one source; retry later */
 } rg_code;
 
 typedef struct rg_err {
-    int code;        /* an rg_code; RG_OK when nothing went wrong */
-    char msg[256];   /* human message, lower-case, no trailing newline */
-    char field[64];  /* offending input field, or "" */
+    int code;       /* an rg_code; RG_OK when nothing went wrong */
+    char msg[256];  /* human message, lower-case, no trailing newline */
+    char field[64]; /* offending input field, or "" */
 } rg_err;
 
 /* Sets code and a printf-style message; returns code so callers can write

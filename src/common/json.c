@@ -32,7 +32,8 @@ static int depth_ok(const char *data, size_t len)
 json_t *rg_json_parse_object(const char *data, size_t len, rg_err *err)
 {
     if (len == 0) {
-        rg_err_set(err, RG_EINVAL, "request body is empty; expected a JSON object");
+        rg_err_set(err, RG_EINVAL,
+                   "request body is empty; expected a JSON object");
         return NULL;
     }
     if (!depth_ok(data, len)) {
@@ -85,7 +86,8 @@ int rg_json_string(const json_t *obj, const char *field, bool required,
                             "field '%s' must not be empty", field);
     if (n > maxlen)
         return rg_err_field(err, RG_EINVAL, field,
-                            "field '%s' is longer than %zu bytes", field, maxlen);
+                            "field '%s' is longer than %zu bytes", field,
+                            maxlen);
     if (memchr(json_string_value(v), '\0', n))
         return rg_err_field(err, RG_EINVAL, field,
                             "field '%s' contains a NUL character", field);
@@ -131,8 +133,8 @@ int rg_json_number(const json_t *obj, const char *field, bool required,
     return 0;
 }
 
-int rg_json_bool(const json_t *obj, const char *field, bool required,
-                 bool *out, rg_err *err)
+int rg_json_bool(const json_t *obj, const char *field, bool required, bool *out,
+                 rg_err *err)
 {
     json_t *v;
     int rc = lookup(obj, field, required, &v, err);
@@ -171,7 +173,8 @@ int rg_json_array(const json_t *obj, const char *field, bool required,
                             "field '%s' must be an array", field);
     if (json_array_size(v) > maxlen)
         return rg_err_field(err, RG_EINVAL, field,
-                            "field '%s' has more than %zu items", field, maxlen);
+                            "field '%s' has more than %zu items", field,
+                            maxlen);
     *out = v;
     return 0;
 }
@@ -180,7 +183,8 @@ int rg_json_only(const json_t *obj, const char *const *allowed, rg_err *err)
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
             if (strcmp(*a, key) == 0)
@@ -193,5 +197,6 @@ int rg_json_only(const json_t *obj, const char *const *allowed, rg_err *err)
 
 char *rg_json_dump(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+    return json_dumps(v,
+                      JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
 }

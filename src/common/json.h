@@ -39,8 +39,8 @@ int rg_json_number(const json_t *obj, const char *field, bool required,
                    double min, double max, double *out, rg_err *err);
 
 /* Boolean field. */
-int rg_json_bool(const json_t *obj, const char *field, bool required,
-                 bool *out, rg_err *err);
+int rg_json_bool(const json_t *obj, const char *field, bool required, bool *out,
+                 rg_err *err);
 
 /* Object field; *out is a borrowed reference. */
 int rg_json_object(const json_t *obj, const char *field, bool required,

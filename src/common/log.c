@@ -35,8 +35,8 @@ void rg_log(rg_log_level level, const char *fmt, ...)
     struct tm tm;
     gmtime_r(&t, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, "%s %s: ",
-                  level_names[level], log_prog);
+    n += snprintf(line + n, sizeof line - (size_t)n,
+                  "%s %s: ", level_names[level], log_prog);
     va_list ap;
     va_start(ap, fmt);
     if (n < (int)sizeof line)

@@ -29,8 +29,10 @@ uint32_t rg_murmur3_32(const void *key, size_t len, uint32_t seed)
     const uint8_t *tail = data + nblocks * 4;
     uint32_t k = 0;
     switch (len & 3) {
-    case 3: k ^= (uint32_t)tail[2] << 16; /* fall through */
-    case 2: k ^= (uint32_t)tail[1] << 8;  /* fall through */
+    case 3:
+        k ^= (uint32_t)tail[2] << 16; /* fall through */
+    case 2:
+        k ^= (uint32_t)tail[1] << 8; /* fall through */
     case 1:
         k ^= tail[0];
         k *= c1;

@@ -94,11 +94,14 @@ static int header(parser *p, char *s)
     char tok[RG_ENGINE_LINE_MAX + 1];
     if (next_token(&s, tok, sizeof tok) < 0 ||
         strcmp(tok, "rollgate-channel") != 0)
-        return perr(p, RG_EINVAL, "expected 'rollgate-channel 1' as the "
+        return perr(p, RG_EINVAL,
+                    "expected 'rollgate-channel 1' as the "
                     "first line");
     if (next_token(&s, tok, sizeof tok) < 0 || strcmp(tok, "1") != 0)
-        return perr(p, RG_EINVAL, "unsupported channel format version "
-                    "'%.32s' (expected 1)", tok);
+        return perr(p, RG_EINVAL,
+                    "unsupported channel format version "
+                    "'%.32s' (expected 1)",
+                    tok);
     p->state = P_TOP;
     return expect_end_of_line(p, s, "the version");
 }
@@ -117,8 +120,7 @@ static int open_template(parser *p, char *s)
     if (ch->ntemplates == RG_ENGINE_TEMPLATES_MAX)
         return perr(p, RG_ETOOBIG, "more than %d templates",
                     RG_ENGINE_TEMPLATES_MAX);
-    rg_template *t = realloc(ch->templates,
-                             (ch->ntemplates + 1) * sizeof *t);
+    rg_template *t = realloc(ch->templates, (ch->ntemplates + 1) * sizeof *t);
     if (!t)
         return perr(p, RG_ENOMEM, "out of memory");
     ch->templates = t;
@@ -142,14 +144,18 @@ static int add_field(parser *p, char *s)
     if (next_token(&s, tok, sizeof tok) <= 0)
         return perr(p, RG_EINVAL, "field '%s': missing type", name);
     if (rg_ftype_parse(tok, &type) != 0)
-        return perr(p, RG_EINVAL, "field '%s': unknown type '%.32s' (expected "
-                    "string, int, ip, path or sha256)", name, tok);
+        return perr(p, RG_EINVAL,
+                    "field '%s': unknown type '%.32s' (expected "
+                    "string, int, ip, path or sha256)",
+                    name, tok);
     if ((rc = expect_end_of_line(p, s, "the field type")) != 0)
         return rc;
     for (size_t i = 0; i < t->nfields; i++)
         if (strcmp(t->fields[i].name, name) == 0)
-            return perr(p, RG_ECONFLICT, "template '%s': field '%s' declared "
-                        "twice", t->name, name);
+            return perr(p, RG_ECONFLICT,
+                        "template '%s': field '%s' declared "
+                        "twice",
+                        t->name, name);
     if (t->nfields == RG_ENGINE_FIELDS_MAX)
         return perr(p, RG_ETOOBIG, "template '%s': more than %d fields",
                     t->name, RG_ENGINE_FIELDS_MAX);
@@ -176,17 +182,18 @@ static int open_instance(parser *p, char *s)
         return rc;
     long ti = rg_channel_find(ch, tname);
     if (ti < 0)
-        return perr(p, RG_EINVAL, "instance '%s': unknown template '%s'",
-                    name, tname);
+        return perr(p, RG_EINVAL, "instance '%s': unknown template '%s'", name,
+                    tname);
     for (size_t i = 0; i < ch->ninstances; i++)
         if (strcmp(ch->instances[i].name, name) == 0)
-            return perr(p, RG_ECONFLICT, "instance '%s' declared twice (first "
-                        "on line %d)", name, ch->instances[i].line);
+            return perr(p, RG_ECONFLICT,
+                        "instance '%s' declared twice (first "
+                        "on line %d)",
+                        name, ch->instances[i].line);
     if (ch->ninstances == RG_ENGINE_INSTANCES_MAX)
         return perr(p, RG_ETOOBIG, "more than %d instances",
                     RG_ENGINE_INSTANCES_MAX);
-    rg_instance *in = realloc(ch->instances,
-                              (ch->ninstances + 1) * sizeof *in);
+    rg_instance *in = realloc(ch->instances, (ch->ninstances + 1) * sizeof *in);
     if (!in)
         return perr(p, RG_ENOMEM, "out of memory");
     ch->instances = in;
@@ -212,23 +219,27 @@ static int add_criterion(parser *p, char *s)
     char fname[RG_ENGINE_LINE_MAX + 1], kind[RG_ENGINE_LINE_MAX + 1];
     next_token(&s, fname, sizeof fname); /* fits: s is one line */
     if (p->ncrit == t->nfields)
-        return perr(p, RG_EINVAL, "instance '%s': criterion for '%.64s' but "
-                    "template '%s' has only %zu fields", in->name, fname,
-                    t->name, t->nfields);
+        return perr(p, RG_EINVAL,
+                    "instance '%s': criterion for '%.64s' but "
+                    "template '%s' has only %zu fields",
+                    in->name, fname, t->name, t->nfields);
     const rg_field *f = &t->fields[p->ncrit];
     if (strcmp(fname, f->name) != 0)
-        return perr(p, RG_EINVAL, "instance '%s': expected a criterion for "
-                    "field %zu '%s', got '%.64s'", in->name, p->ncrit + 1,
-                    f->name, fname);
+        return perr(p, RG_EINVAL,
+                    "instance '%s': expected a criterion for "
+                    "field %zu '%s', got '%.64s'",
+                    in->name, p->ncrit + 1, f->name, fname);
     if (next_token(&s, kind, sizeof kind) <= 0)
-        return perr(p, RG_EINVAL, "instance '%s': field '%s': missing "
-                    "criterion", in->name, f->name);
+        return perr(p, RG_EINVAL,
+                    "instance '%s': field '%s': missing "
+                    "criterion",
+                    in->name, f->name);
     rg_err cerr;
     rg_err_clear(&cerr);
     int rc = rg_crit_parse(kind, s, f->type, &in->crits[p->ncrit], &cerr);
     if (rc != 0)
-        return perr(p, rc, "instance '%s': field '%s': %s", in->name,
-                    f->name, cerr.msg);
+        return perr(p, rc, "instance '%s': field '%s': %s", in->name, f->name,
+                    cerr.msg);
     p->ncrit++;
     if (in->crits[p->ncrit - 1].kind != RG_CRIT_ANY)
         in->last_use = p->ncrit;
@@ -248,9 +259,11 @@ static int close_block(parser *p, const char *s)
         const rg_instance *in = &p->ch->instances[p->ch->ninstances - 1];
         const rg_template *t = &p->ch->templates[in->tmpl];
         if (p->ncrit < t->nfields)
-            return perr(p, RG_EINVAL, "instance '%s' ends after %zu of %zu "
-                        "criteria (missing field '%s')", in->name, p->ncrit,
-                        t->nfields, t->fields[p->ncrit].name);
+            return perr(p, RG_EINVAL,
+                        "instance '%s' ends after %zu of %zu "
+                        "criteria (missing field '%s')",
+                        in->name, p->ncrit, t->nfields,
+                        t->fields[p->ncrit].name);
     }
     p->state = P_TOP;
     return 0;
@@ -276,27 +289,32 @@ static int parse_line(parser *p, char *s)
             return add_field(p, s);
         if (strcmp(word, "end") == 0)
             return close_block(p, s);
-        return perr(p, RG_EINVAL, "expected 'field' or 'end' in template, got "
-                    "'%.32s'", word);
+        return perr(p, RG_EINVAL,
+                    "expected 'field' or 'end' in template, got "
+                    "'%.32s'",
+                    word);
     }
     if (strcmp(word, "template") == 0)
         return open_template(p, s);
     if (strcmp(word, "instance") == 0)
         return open_instance(p, s);
-    return perr(p, RG_EINVAL, "expected 'template' or 'instance', got "
-                "'%.32s'", word);
+    return perr(p, RG_EINVAL,
+                "expected 'template' or 'instance', got "
+                "'%.32s'",
+                word);
 }
 
-int rg_engine_parse(const char *text, size_t len, rg_channel **out,
-                    rg_err *err)
+int rg_engine_parse(const char *text, size_t len, rg_channel **out, rg_err *err)
 {
     int rc = 0;
     parser p = {.state = P_HEADER, .err = err};
     char line[RG_ENGINE_LINE_MAX + 1];
     *out = NULL;
     if (len > RG_ENGINE_FILE_MAX)
-        return rg_err_set(err, RG_ETOOBIG, "channel file larger than %d "
-                          "bytes", RG_ENGINE_FILE_MAX);
+        return rg_err_set(err, RG_ETOOBIG,
+                          "channel file larger than %d "
+                          "bytes",
+                          RG_ENGINE_FILE_MAX);
     p.ch = calloc(1, sizeof *p.ch);
     if (!p.ch)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
@@ -326,7 +344,8 @@ int rg_engine_parse(const char *text, size_t len, rg_channel **out,
             goto cleanup;
     }
     if (p.state == P_HEADER) {
-        rc = rg_err_set(err, RG_EINVAL, "empty channel file (expected "
+        rc = rg_err_set(err, RG_EINVAL,
+                        "empty channel file (expected "
                         "'rollgate-channel 1')");
     } else if (p.state == P_TEMPLATE) {
         rc = perr(&p, RG_EINVAL, "template '%s' (line %d) is missing 'end'",

@@ -40,9 +40,9 @@
 #define RG_ENGINE_FILE_MAX (1024 * 1024) /* bytes in a channel file */
 #define RG_ENGINE_LINE_MAX 1024          /* bytes in one line, no newline */
 #define RG_ENGINE_TEMPLATES_MAX 64
-#define RG_ENGINE_FIELDS_MAX 64          /* fields of one template */
+#define RG_ENGINE_FIELDS_MAX 64 /* fields of one template */
 #define RG_ENGINE_INSTANCES_MAX 4096
-#define RG_ENGINE_NAME_MAX 64            /* template, field, instance names */
+#define RG_ENGINE_NAME_MAX 64 /* template, field, instance names */
 
 typedef struct rg_field {
     char name[RG_ENGINE_NAME_MAX + 1];

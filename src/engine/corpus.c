@@ -43,8 +43,12 @@ static void match_value(const rg_crit *c, rg_ftype t, char *v)
 {
     size_t n = 0;
     switch (c->kind) {
-    case RG_CRIT_ANY: default_value(t, v); break;
-    case RG_CRIT_EQ: snprintf(v, VAL_MAX, "%s", c->text); break;
+    case RG_CRIT_ANY:
+        default_value(t, v);
+        break;
+    case RG_CRIT_EQ:
+        snprintf(v, VAL_MAX, "%s", c->text);
+        break;
     case RG_CRIT_PREFIX:
         snprintf(v, VAL_MAX, "%s", c->text);
         n = strlen(v);
@@ -58,8 +62,12 @@ static void match_value(const rg_crit *c, rg_ftype t, char *v)
                 v[n++] = *p == '?' ? 'a' : *p;
         v[n] = '\0';
         break;
-    case RG_CRIT_RANGE: snprintf(v, VAL_MAX, "%lld", (long long)c->lo); break;
-    case RG_CRIT_CIDR: format_ip(&c->addr, v); break;
+    case RG_CRIT_RANGE:
+        snprintf(v, VAL_MAX, "%lld", (long long)c->lo);
+        break;
+    case RG_CRIT_CIDR:
+        format_ip(&c->addr, v);
+        break;
     }
 }
 
@@ -67,8 +75,10 @@ static void match_value(const rg_crit *c, rg_ftype t, char *v)
 static int buf_status(gen *g, int rc)
 {
     if (rc == RG_ETOOBIG)
-        return rg_err_set(g->err, rc, "instance '%s': generated event longer "
-                          "than %d bytes", g->ch->instances[g->inst].name,
+        return rg_err_set(g->err, rc,
+                          "instance '%s': generated event longer "
+                          "than %d bytes",
+                          g->ch->instances[g->inst].name,
                           RG_ENGINE_EVENT_LINE_MAX);
     if (rc != 0)
         return rg_err_set(g->err, rc, "out of memory");
@@ -84,8 +94,8 @@ static int push(gen *g, char *line, rg_expect e)
         return rg_err_set(g->err, RG_ENOMEM, "out of memory");
     }
     c->items = p;
-    c->items[c->n++] = (rg_probe){.line = line, .instance = g->inst,
-                                  .expect = e};
+    c->items[c->n++] =
+        (rg_probe){.line = line, .instance = g->inst, .expect = e};
     return 0;
 }
 
@@ -131,11 +141,12 @@ static int drive(gen *g, size_t i)
     rg_ip ip;
     match_value(c, t, v);
     switch (c->kind) {
-    case RG_CRIT_ANY: break;
+    case RG_CRIT_ANY:
+        break;
     case RG_CRIT_EQ:
         if (t == RG_FT_INT) {
-            snprintf(v, sizeof v, "%lld", (long long)(c->lo == INT64_MAX ?
-                                                      c->lo - 1 : c->lo + 1));
+            snprintf(v, sizeof v, "%lld",
+                     (long long)(c->lo == INT64_MAX ? c->lo - 1 : c->lo + 1));
         } else if (t == RG_FT_IP) {
             ip = c->addr;
             ip.b[rg_ip_bits(&ip) / 8 - 1] ^= 1;
@@ -213,10 +224,12 @@ static int cut(gen *g, size_t from, size_t to, size_t k)
     rg_buf b;
     size_t first = g->out->n;
     rg_buf_init(&b, RG_ENGINE_EVENT_LINE_MAX);
-    rc = buf_status(g, rg_buf_printf(&b, "# instance '%s' cut to %zu of %zu "
+    rc = buf_status(g, rg_buf_printf(&b,
+                                     "# instance '%s' cut to %zu of %zu "
                                      "fields: the sensor sends %s events "
-                                     "with %zu", g->ch->instances[g->inst]
-                                     .name, k, g->t->nfields, g->t->name, k));
+                                     "with %zu",
+                                     g->ch->instances[g->inst].name, k,
+                                     g->t->nfields, g->t->name, k));
     if (rc == 0)
         rc = push_text(g, &b, RG_EXPECT_NONE);
     for (size_t p = from; rc == 0 && p < to; p++) {
@@ -247,9 +260,10 @@ static int cover_instance(gen *g, const rg_supply *sup)
     int rc = 0;
     rg_buf b;
     rg_buf_init(&b, RG_ENGINE_EVENT_LINE_MAX);
-    rc = buf_status(g, rg_buf_printf(&b, "# instance '%s' (template '%s', "
-                                     "line %d)", in->name, g->t->name,
-                                     in->line));
+    rc = buf_status(g, rg_buf_printf(&b,
+                                     "# instance '%s' (template '%s', "
+                                     "line %d)",
+                                     in->name, g->t->name, in->line));
     if (rc == 0)
         rc = push_text(g, &b, RG_EXPECT_NONE);
     rg_buf_release(&b);
@@ -257,9 +271,10 @@ static int cover_instance(gen *g, const rg_supply *sup)
         match_value(&in->crits[j], g->t->fields[j].type, g->base[j]);
     for (size_t j = 0; rc == 0 && j < g->t->nfields; j++)
         if (!rg_crit_match(&in->crits[j], g->t->fields[j].type, g->base[j]))
-            rc = rg_err_set(g->err, RG_EINTERNAL, "instance '%s': generated "
-                            "value '%s' does not match field '%s'", in->name,
-                            g->base[j], g->t->fields[j].name);
+            rc = rg_err_set(g->err, RG_EINTERNAL,
+                            "instance '%s': generated "
+                            "value '%s' does not match field '%s'",
+                            in->name, g->base[j], g->t->fields[j].name);
     if (rc == 0)
         rc = emit(g, SIZE_MAX, NULL, RG_EXPECT_MATCH);
     for (size_t j = 0; rc == 0 && j < g->t->nfields; j++)
@@ -272,8 +287,8 @@ static int cover_instance(gen *g, const rg_supply *sup)
     return rc;
 }
 
-int rg_corpus_build(const rg_channel *ch, const rg_supply *sup,
-                    rg_corpus *out, rg_err *err)
+int rg_corpus_build(const rg_channel *ch, const rg_supply *sup, rg_corpus *out,
+                    rg_err *err)
 {
     int rc = 0;
     rg_err dummy;

@@ -51,8 +51,8 @@ typedef struct rg_corpus {
  * NULL) gives the shorter field counts to cut events to. Returns 0,
  * RG_ENOMEM, or RG_EINTERNAL if a generated event fails to do what it
  * was built for (a bug). On failure *out is empty. */
-int rg_corpus_build(const rg_channel *ch, const rg_supply *sup,
-                    rg_corpus *out, rg_err *err);
+int rg_corpus_build(const rg_channel *ch, const rg_supply *sup, rg_corpus *out,
+                    rg_err *err);
 
 /* Frees every line; the corpus is empty again. */
 void rg_corpus_release(rg_corpus *c);

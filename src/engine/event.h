@@ -26,10 +26,10 @@
 #define RG_ENGINE_EVENT_FIELDS_MAX 256 /* fields after the type name */
 
 typedef struct rg_event {
-    char *buf;         /* owned copy of the line, tabs turned into NULs */
-    const char *type;  /* template type name (points into buf) */
-    size_t nfields;    /* fields after the type name */
-    char **fields;     /* owned array of exactly nfields pointers into buf */
+    char *buf;        /* owned copy of the line, tabs turned into NULs */
+    const char *type; /* template type name (points into buf) */
+    size_t nfields;   /* fields after the type name */
+    char **fields;    /* owned array of exactly nfields pointers into buf */
 } rg_event;
 
 /* True when a line (without its newline) is blank or a '#' comment. */

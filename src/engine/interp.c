@@ -20,10 +20,12 @@ static int field_at(const rg_event *ev, const rg_instance *in,
 {
 #ifndef ROLLGATE_ENGINE_UNSAFE
     if (i >= ev->nfields)
-        return rg_err_set(err, RG_EINVAL, "event line %ld: instance '%s' "
+        return rg_err_set(err, RG_EINVAL,
+                          "event line %ld: instance '%s' "
                           "matches on field %zu ('%s') but the event carries "
-                          "%zu fields", lineno, in->name, i + 1,
-                          t->fields[i].name, ev->nfields);
+                          "%zu fields",
+                          lineno, in->name, i + 1, t->fields[i].name,
+                          ev->nfields);
 #else
     (void)in, (void)t, (void)lineno, (void)err;
 #endif

@@ -23,18 +23,18 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: rollgate-engine check FILE\n"
-            "       rollgate-engine run FILE < EVENTS\n"
-            "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
-            "       rollgate-engine coverage FILE [--corpus EVENTS]\n");
+    fprintf(stderr, "usage: rollgate-engine check FILE\n"
+                    "       rollgate-engine run FILE < EVENTS\n"
+                    "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
+                    "       rollgate-engine coverage FILE [--corpus EVENTS]\n");
     return 2;
 }
 
 static void warn_unsafe(void)
 {
     if (rg_engine_unsafe())
-        fprintf(stderr, "rollgate-engine: warning: built with "
+        fprintf(stderr,
+                "rollgate-engine: warning: built with "
                 "ROLLGATE_ENGINE_UNSAFE, the field-count check is off\n");
 }
 
@@ -68,8 +68,8 @@ int main(int argc, char **argv)
     if (argc < 3)
         return usage();
     const char *cmd = argv[1], *file = argv[2], *corpus = NULL;
-    bool takes_corpus = strcmp(cmd, "selftest") == 0 ||
-                        strcmp(cmd, "coverage") == 0;
+    bool takes_corpus =
+        strcmp(cmd, "selftest") == 0 || strcmp(cmd, "coverage") == 0;
     if (argc == 5 && takes_corpus && strcmp(argv[3], "--corpus") == 0)
         corpus = argv[4];
     else if (argc != 3)
@@ -95,7 +95,8 @@ int main(int argc, char **argv)
         rc = rg_selftest_run(ch, &sup, recorded, &st, &err);
         if (rc == 0)
             printf("%s: selftest ok: %zu events, %zu matches, %zu of unknown "
-                   "type\n", file, st.events, st.matches, st.unknown);
+                   "type\n",
+                   file, st.events, st.matches, st.unknown);
     }
     if (rc == 0)
         status = 0;

@@ -23,8 +23,8 @@ static int note_match(void *ctx, const rg_instance *in)
 /* Evaluates one line (the lineno-th of corpus `what`); when expect says
  * so, checks that the line matched instance `want` or did not. */
 static int run_line(const rg_channel *ch, const char *line, long lineno,
-                    const char *what, const rg_instance *want,
-                    rg_expect expect, rg_interp_stats *st, rg_err *err)
+                    const char *what, const rg_instance *want, rg_expect expect,
+                    rg_interp_stats *st, rg_err *err)
 {
     int rc = 0;
     rg_event ev = {0};
@@ -38,24 +38,25 @@ static int run_line(const rg_channel *ch, const char *line, long lineno,
         goto cleanup;
     }
     /* The interpreter's messages already start with "event line N: ". */
-    if ((rc = rg_interp_event(ch, &ev, lineno, note_match, &s, st,
-                              &lerr)) != 0) {
+    if ((rc = rg_interp_event(ch, &ev, lineno, note_match, &s, st, &lerr)) !=
+        0) {
         rg_err_set(err, rc, "%s%s", what, lerr.msg);
         goto cleanup;
     }
     if (expect != RG_EXPECT_NONE && s.matched != (expect == RG_EXPECT_MATCH))
-        rc = rg_err_set(err, RG_EINTERNAL, "%sevent line %ld: instance '%s' "
-                        "%s the event built %s it", what, lineno, want->name,
-                        s.matched ? "matched" : "did not match",
-                        expect == RG_EXPECT_MATCH ? "to match" :
-                        "not to match");
+        rc = rg_err_set(
+            err, RG_EINTERNAL,
+            "%sevent line %ld: instance '%s' "
+            "%s the event built %s it",
+            what, lineno, want->name, s.matched ? "matched" : "did not match",
+            expect == RG_EXPECT_MATCH ? "to match" : "not to match");
 cleanup:
     rg_event_release(&ev);
     return rc;
 }
 
-int rg_selftest_run(const rg_channel *ch, const rg_supply *sup,
-                    FILE *recorded, rg_interp_stats *st, rg_err *err)
+int rg_selftest_run(const rg_channel *ch, const rg_supply *sup, FILE *recorded,
+                    rg_interp_stats *st, rg_err *err)
 {
     int rc = 0;
     rg_corpus cov = {0};

@@ -28,7 +28,7 @@
  * Returns 0 or the first error's code; err then starts with "coverage
  * event line N: ", "sensor event line N: " or "event line N: " (the
  * recorded file). Thread-safe when recorded is not shared. */
-int rg_selftest_run(const rg_channel *ch, const rg_supply *sup,
-                    FILE *recorded, rg_interp_stats *st, rg_err *err);
+int rg_selftest_run(const rg_channel *ch, const rg_supply *sup, FILE *recorded,
+                    rg_interp_stats *st, rg_err *err);
 
 #endif

@@ -106,7 +106,8 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
 static size_t group_end(const rg_analysis *a, size_t i)
 {
     size_t j = i + 1;
-    while (j < a->n_strata && strcmp(a->strata[j].stratum, a->strata[i].stratum) == 0)
+    while (j < a->n_strata &&
+           strcmp(a->strata[j].stratum, a->strata[i].stratum) == 0)
         j++;
     return j;
 }
@@ -169,8 +170,7 @@ static int check_early(const rg_analysis *a, rg_err *err)
             return rg_err_field(err, RG_EINVAL, field,
                                 "stratum '%s': %llu early failures but only "
                                 "%llu exposed endpoints not counted failed",
-                                a->strata[i].stratum,
-                                (unsigned long long)early,
+                                a->strata[i].stratum, (unsigned long long)early,
                                 (unsigned long long)room);
         }
     }
@@ -181,7 +181,8 @@ static int check_early(const rg_analysis *a, rg_err *err)
  * from its counts (already checked). */
 static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
 {
-    uint64_t windows = e->exposed_healthy + e->exposed_failed + e->exposed_silent;
+    uint64_t windows =
+        e->exposed_healthy + e->exposed_failed + e->exposed_silent;
     uint64_t all = windows + e->control_windows;
     e->exposed_pending = e->exposed - windows;
     e->rho = all ? (double)windows / (double)all : 0.0;
@@ -193,9 +194,9 @@ static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
         share = (double)e->control_silent / (double)e->control_windows;
         sigma = sqrt(share * (1.0 - share) / (double)e->control_windows);
     }
-    e->silence_bad = fmin(fmax(share - CONTROL_SIGMAS * sigma, 0.0) +
-                              p->tolerated_excess,
-                          MAX_BAD_SHARE);
+    e->silence_bad =
+        fmin(fmax(share - CONTROL_SIGMAS * sigma, 0.0) + p->tolerated_excess,
+             MAX_BAD_SHARE);
 }
 
 /* Computes the halt statistics of the stratum made of entries [i, j) (its
@@ -231,8 +232,10 @@ static size_t worst_stratum(const rg_analysis *a, bool failures)
 {
     size_t w = 0;
     for (size_t i = 1; i < a->n_strata; i++) {
-        double vi = failures ? a->strata[i].failure_llr : a->strata[i].silence_llr;
-        double vw = failures ? a->strata[w].failure_llr : a->strata[w].silence_llr;
+        double vi =
+            failures ? a->strata[i].failure_llr : a->strata[i].silence_llr;
+        double vw =
+            failures ? a->strata[w].failure_llr : a->strata[w].silence_llr;
         if (vi > vw)
             w = i;
     }
@@ -290,14 +293,14 @@ static void decide(rg_analysis *a)
         const rg_stratum_evidence *e = &sum;
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
-                 "halt: exposed endpoints in '%s' fall silent more than "
-                 "control (%llu of %llu exposed vs %llu of %llu control "
-                 "windows); silence llr %.2f >= %.2f",
-                 e->stratum, (unsigned long long)e->exposed_silent,
-                 (unsigned long long)(e->exposed - e->exposed_pending),
-                 (unsigned long long)e->control_silent,
-                 (unsigned long long)e->control_windows, a->silence_halt_llr,
-                 a->halt_threshold);
+                   "halt: exposed endpoints in '%s' fall silent more than "
+                   "control (%llu of %llu exposed vs %llu of %llu control "
+                   "windows); silence llr %.2f >= %.2f",
+                   e->stratum, (unsigned long long)e->exposed_silent,
+                   (unsigned long long)(e->exposed - e->exposed_pending),
+                   (unsigned long long)e->control_silent,
+                   (unsigned long long)e->control_windows, a->silence_halt_llr,
+                   a->halt_threshold);
         return;
     }
     if (a->failure_halt_llr >= a->halt_threshold) {
@@ -305,45 +308,46 @@ static void decide(rg_analysis *a)
         const rg_stratum_evidence *e = &sum;
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
-                 "halt: %llu of %llu exposed endpoints in '%s' failed "
-                 "(this wave and earlier ones; harmless share %g); failure "
-                 "llr %.2f >= %.2f",
-                 (unsigned long long)(e->exposed_failed + e->early_failed +
-                                      e->prior_failed),
-                 (unsigned long long)(e->exposed + e->prior_trials),
-                 e->stratum, p->baseline_failure, a->failure_halt_llr,
-                 a->halt_threshold);
+                   "halt: %llu of %llu exposed endpoints in '%s' failed "
+                   "(this wave and earlier ones; harmless share %g); failure "
+                   "llr %.2f >= %.2f",
+                   (unsigned long long)(e->exposed_failed + e->early_failed +
+                                        e->prior_failed),
+                   (unsigned long long)(e->exposed + e->prior_trials),
+                   e->stratum, p->baseline_failure, a->failure_halt_llr,
+                   a->halt_threshold);
         return;
     }
     a->verdict = RG_VERDICT_CONTINUE;
     size_t lean = leaning_stratum(a);
     if (lean < a->n_strata) {
         set_reason(a,
-                 "continue: stratum '%s' leans towards excess (silence llr "
-                 "%.2f, failure llr %.2f)",
-                 a->strata[lean].stratum, a->strata[lean].silence_llr,
-                 a->strata[lean].failure_llr);
+                   "continue: stratum '%s' leans towards excess (silence llr "
+                   "%.2f, failure llr %.2f)",
+                   a->strata[lean].stratum, a->strata[lean].silence_llr,
+                   a->strata[lean].failure_llr);
     } else if (a->exposed_healthy < p->min_endpoints) {
         set_reason(a, "continue: %llu of %llu healthy endpoints needed",
-                 (unsigned long long)a->exposed_healthy,
-                 (unsigned long long)p->min_endpoints);
+                   (unsigned long long)a->exposed_healthy,
+                   (unsigned long long)p->min_endpoints);
     } else if (a->silence_pass_llr < a->pass_threshold ||
                a->failure_pass_llr < a->pass_threshold) {
         set_reason(a,
-                 "continue: not yet clear that silence and failures are "
-                 "within tolerance (pass llr silence %.2f, failures %.2f, "
-                 "need %.2f)",
-                 a->silence_pass_llr, a->failure_pass_llr, a->pass_threshold);
+                   "continue: not yet clear that silence and failures are "
+                   "within tolerance (pass llr silence %.2f, failures %.2f, "
+                   "need %.2f)",
+                   a->silence_pass_llr, a->failure_pass_llr, a->pass_threshold);
     } else {
         a->verdict = RG_VERDICT_PASS;
-        set_reason(a,
-                 "pass: %llu of %llu exposed endpoints healthy; silence within "
-                 "control + %g (llr %.2f) and failures below %g (llr %.2f), "
-                 "both >= %.2f",
-                 (unsigned long long)a->exposed_healthy,
-                 (unsigned long long)a->exposed, p->tolerated_excess,
-                 a->silence_pass_llr, p->baseline_failure + p->tolerated_excess,
-                 a->failure_pass_llr, a->pass_threshold);
+        set_reason(
+            a,
+            "pass: %llu of %llu exposed endpoints healthy; silence within "
+            "control + %g (llr %.2f) and failures below %g (llr %.2f), "
+            "both >= %.2f",
+            (unsigned long long)a->exposed_healthy,
+            (unsigned long long)a->exposed, p->tolerated_excess,
+            a->silence_pass_llr, p->baseline_failure + p->tolerated_excess,
+            a->failure_pass_llr, a->pass_threshold);
     }
 }
 
@@ -393,10 +397,10 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->prior_trials = s[i].prior_trials;
         e->prior_failed = s[i].prior_failed;
         entry_stats(p, e);
-        pass[i] = (rg_msprt_pass_cell){
-            .silent = e->exposed_silent,
-            .windows = e->exposed_healthy + e->exposed_silent,
-            .bad = e->silence_bad};
+        pass[i] = (rg_msprt_pass_cell){.silent = e->exposed_silent,
+                                       .windows = e->exposed_healthy +
+                                                  e->exposed_silent,
+                                       .bad = e->silence_bad};
         out->exposed += e->exposed;
         out->exposed_healthy += e->exposed_healthy;
         out->exposed_failed += e->exposed_failed;

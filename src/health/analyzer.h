@@ -60,8 +60,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RG_STRATUM_NAME_MAX 64      /* bytes including the NUL */
-#define RG_ANALYZER_MAX_STRATA 4096 /* strata per analysis */
+#define RG_STRATUM_NAME_MAX 64                 /* bytes including the NUL */
+#define RG_ANALYZER_MAX_STRATA 4096            /* strata per analysis */
 #define RG_ANALYZER_MAX_COUNT 1000000000000ull /* per count, 1e12 */
 #define RG_ANALYSIS_REASON_MAX 256
 
@@ -114,17 +114,17 @@ typedef struct rg_stratum_counts {
 typedef struct rg_stratum_evidence {
     char stratum[RG_STRATUM_NAME_MAX];
     uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent;
-    uint64_t exposed_pending;  /* exposed - healthy - failed - silent */
+    uint64_t exposed_pending; /* exposed - healthy - failed - silent */
     uint64_t control_windows, control_silent;
     uint64_t early_failed;               /* failure test, see counts */
     uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
-    double rho;          /* exposed windows / (exposed + control windows),
-                            exposed windows = healthy + failed + silent */
-    double silence_llr;  /* log mixture LR of excess silence (halt side),
-                            of the whole stratum (all its periods) */
-    double failure_llr;  /* same for excess failures */
-    double silence_bad;  /* pass-side boundary: lower 2-sigma bound of the
-                            control silence share + tolerated_excess */
+    double rho;         /* exposed windows / (exposed + control windows),
+                           exposed windows = healthy + failed + silent */
+    double silence_llr; /* log mixture LR of excess silence (halt side),
+                           of the whole stratum (all its periods) */
+    double failure_llr; /* same for excess failures */
+    double silence_bad; /* pass-side boundary: lower 2-sigma bound of the
+                           control silence share + tolerated_excess */
 } rg_stratum_evidence;
 
 /* The verdict and everything it was decided from. Owns `strata`: release
@@ -142,7 +142,7 @@ typedef struct rg_analysis {
     double failure_pass_llr; /* pooled pass-side failure statistic */
     uint64_t exposed, exposed_healthy, exposed_failed, exposed_silent,
         exposed_pending, control_windows, control_silent; /* totals */
-    uint64_t early_failed;   /* total */
+    uint64_t early_failed;                                /* total */
     size_t n_strata;
     rg_stratum_evidence *strata; /* n_strata entries, input order */
 } rg_analysis;
@@ -155,14 +155,14 @@ void rg_gate_params_default(rg_gate_params *p);
  * rg_analysis_release). On failure returns RG_EINVAL (err->field names the
  * bad parameter or "strata[i].<count>": inconsistent counts, bad names,
  * a name repeated in entries that are not adjacent, a stratum's
- * early_failed above its exposed - exposed_failed) or RG_ENOMEM, and leaves *out empty (safe to release).
- * Deterministic: the same inputs give bit-identical results. */
+ * early_failed above its exposed - exposed_failed) or RG_ENOMEM, and leaves
+ * *out empty (safe to release). Deterministic: the same inputs give
+ * bit-identical results. */
 int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
                rg_analysis *out, rg_err *err);
 
 /* Frees what rg_analyze or rg_analyzer_replay stored in a; a becomes
  * empty. a may be empty already. */
 void rg_analysis_release(rg_analysis *a);
-
 
 #endif

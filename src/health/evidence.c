@@ -11,8 +11,7 @@ static json_t *stratum_json(const rg_stratum_evidence *e)
 {
     return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
                      "s:I, s:f, s:f, s:f, s:f}",
-                     "stratum", e->stratum,
-                     "exposed", (json_int_t)e->exposed,
+                     "stratum", e->stratum, "exposed", (json_int_t)e->exposed,
                      "exposed_healthy", (json_int_t)e->exposed_healthy,
                      "exposed_failed", (json_int_t)e->exposed_failed,
                      "exposed_silent", (json_int_t)e->exposed_silent,
@@ -21,11 +20,9 @@ static json_t *stratum_json(const rg_stratum_evidence *e)
                      "control_silent", (json_int_t)e->control_silent,
                      "early_failed", (json_int_t)e->early_failed,
                      "prior_trials", (json_int_t)e->prior_trials,
-                     "prior_failed", (json_int_t)e->prior_failed,
-                     "rho", e->rho,
-                     "silence_llr", e->silence_llr,
-                     "failure_llr", e->failure_llr,
-                     "silence_bad", e->silence_bad);
+                     "prior_failed", (json_int_t)e->prior_failed, "rho", e->rho,
+                     "silence_llr", e->silence_llr, "failure_llr",
+                     e->failure_llr, "silence_bad", e->silence_bad);
 }
 
 json_t *rg_analysis_to_json(const rg_analysis *a)
@@ -43,34 +40,23 @@ json_t *rg_analysis_to_json(const rg_analysis *a)
         "{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:I, s:I}, s:{s:f, s:f}, s:f, "
         "s:{s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
         "s:o}",
-        "verdict", rg_verdict_name(a->verdict),
-        "reason", a->reason,
-        "params",
-            "alpha", p->alpha,
-            "beta", p->beta,
-            "tolerated_excess", p->tolerated_excess,
-            "baseline_failure", p->baseline_failure,
-            "window_ms", (json_int_t)p->window_ms,
-            "min_endpoints", (json_int_t)p->min_endpoints,
-        "thresholds",
-            "halt", a->halt_threshold,
-            "pass", a->pass_threshold,
-        "stratum_prior", a->stratum_prior,
-        "llr",
-            "silence_halt", a->silence_halt_llr,
-            "failure_halt", a->failure_halt_llr,
-            "silence_pass", a->silence_pass_llr,
-            "failure_pass", a->failure_pass_llr,
-        "totals",
-            "exposed", (json_int_t)a->exposed,
-            "exposed_healthy", (json_int_t)a->exposed_healthy,
-            "exposed_failed", (json_int_t)a->exposed_failed,
-            "exposed_silent", (json_int_t)a->exposed_silent,
-            "exposed_pending", (json_int_t)a->exposed_pending,
-            "control_windows", (json_int_t)a->control_windows,
-            "control_silent", (json_int_t)a->control_silent,
-            "early_failed", (json_int_t)a->early_failed,
-        "strata", strata);
+        "verdict", rg_verdict_name(a->verdict), "reason", a->reason, "params",
+        "alpha", p->alpha, "beta", p->beta, "tolerated_excess",
+        p->tolerated_excess, "baseline_failure", p->baseline_failure,
+        "window_ms", (json_int_t)p->window_ms, "min_endpoints",
+        (json_int_t)p->min_endpoints, "thresholds", "halt", a->halt_threshold,
+        "pass", a->pass_threshold, "stratum_prior", a->stratum_prior, "llr",
+        "silence_halt", a->silence_halt_llr, "failure_halt",
+        a->failure_halt_llr, "silence_pass", a->silence_pass_llr,
+        "failure_pass", a->failure_pass_llr, "totals", "exposed",
+        (json_int_t)a->exposed, "exposed_healthy",
+        (json_int_t)a->exposed_healthy, "exposed_failed",
+        (json_int_t)a->exposed_failed, "exposed_silent",
+        (json_int_t)a->exposed_silent, "exposed_pending",
+        (json_int_t)a->exposed_pending, "control_windows",
+        (json_int_t)a->control_windows, "control_silent",
+        (json_int_t)a->control_silent, "early_failed",
+        (json_int_t)a->early_failed, "strata", strata);
     strata = NULL;
 cleanup:
     json_decref(strata);
@@ -90,7 +76,8 @@ static int read_params(const json_t *ev, rg_gate_params *p, rg_err *err)
         (rc = rg_json_number(o, "baseline_failure", true, 0, 1,
                              &p->baseline_failure, err)) != 0 ||
         (rc = rg_json_int(o, "window_ms", true, 1, INT64_MAX, &w, err)) != 0 ||
-        (rc = rg_json_int(o, "min_endpoints", true, 0, INT64_MAX, &m, err)) != 0)
+        (rc = rg_json_int(o, "min_endpoints", true, 0, INT64_MAX, &m, err)) !=
+            0)
         return rc;
     p->window_ms = w;
     p->min_endpoints = (uint64_t)m;
@@ -109,7 +96,8 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
                        &c->control_windows, &c->control_silent};
     int rc = 0;
     if (!json_is_object(item)) {
-        rc = rg_err_set(err, RG_EINVAL, "evidence: strata[%zu] must be an object", i);
+        rc = rg_err_set(err, RG_EINVAL,
+                        "evidence: strata[%zu] must be an object", i);
     } else {
         rc = rg_json_string(item, "stratum", true, RG_STRATUM_NAME_MAX - 1,
                             &c->stratum, err);
@@ -139,7 +127,8 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
         char leaf[sizeof err->field];
         memcpy(leaf, err->field, sizeof leaf);
         if (leaf[0])
-            snprintf(err->field, sizeof err->field, "strata[%zu].%.30s", i, leaf);
+            snprintf(err->field, sizeof err->field, "strata[%zu].%.30s", i,
+                     leaf);
         else
             snprintf(err->field, sizeof err->field, "strata[%zu]", i);
     }
@@ -155,7 +144,8 @@ int rg_analyzer_replay(const json_t *evidence, rg_analysis *out, rg_err *err)
     size_t n = 0;
     int rc;
     memset(out, 0, sizeof *out);
-    if ((rc = rg_json_string(evidence, "verdict", true, 16, &verdict, err)) != 0 ||
+    if ((rc = rg_json_string(evidence, "verdict", true, 16, &verdict, err)) !=
+            0 ||
         (rc = read_params(evidence, &p, err)) != 0 ||
         (rc = rg_json_array(evidence, "strata", true, RG_ANALYZER_MAX_STRATA,
                             &arr, err)) != 0)

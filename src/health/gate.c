@@ -83,10 +83,10 @@ static size_t max_llr(const rg_analysis *a, bool failures)
 {
     size_t k = 0;
     for (size_t i = 1; i < a->n_strata; i++) {
-        double vi = failures ? a->strata[i].failure_llr
-                             : a->strata[i].silence_llr;
-        double vk = failures ? a->strata[k].failure_llr
-                             : a->strata[k].silence_llr;
+        double vi =
+            failures ? a->strata[i].failure_llr : a->strata[i].silence_llr;
+        double vk =
+            failures ? a->strata[k].failure_llr : a->strata[k].silence_llr;
         if (vi > vk)
             k = i;
     }
@@ -230,8 +230,8 @@ static void stratum_total(const rg_analysis *a, size_t i, size_t j,
  * one is); pending
  * while nothing of this wave is exposed, or nothing failed and windows are
  * still open with no healthy report yet or more of them than the
- * small-wave rule lets a wave pass with; hold when it leans towards excess at the pass
- * threshold, no exposed endpoint reported healthy, or its failures or
+ * small-wave rule lets a wave pass with; hold when it leans towards excess at
+ * the pass threshold, no exposed endpoint reported healthy, or its failures or
  * silence exceed what the small-wave rule allows; pass otherwise (healthy
  * evidence). */
 static const char *stratum_verdict(const rg_analysis *a,
@@ -240,12 +240,13 @@ static const char *stratum_verdict(const rg_analysis *a,
 {
     uint64_t failed = t->exposed_failed + t->early_failed;
     uint64_t resolved = t->exposed - t->exposed_pending;
-    double ctl = t->control_windows ? (double)t->control_silent /
-                                          (double)t->control_windows
-                                    : 0.0;
+    double ctl = t->control_windows
+                     ? (double)t->control_silent / (double)t->control_windows
+                     : 0.0;
     double lean = stratum_lean(t);
     double pending_allowed = a->params.tolerated_excess * (double)t->exposed;
-    if (a->verdict == RG_VERDICT_HALT && (lean >= a->halt_threshold || blamed)) {
+    if (a->verdict == RG_VERDICT_HALT &&
+        (lean >= a->halt_threshold || blamed)) {
         if (t->silence_llr >= t->failure_llr)
             snprintf(why, n,
                      "%" PRIu64 " of %" PRIu64 " exposed endpoints went "
@@ -274,16 +275,18 @@ static const char *stratum_verdict(const rg_analysis *a,
                  t->exposed_pending, t->exposed);
         return "pending";
     }
-    double silent_allowed = (double)resolved * (ctl + a->params.tolerated_excess);
+    double silent_allowed =
+        (double)resolved * (ctl + a->params.tolerated_excess);
     double failed_allowed = (double)resolved * (a->params.baseline_failure +
                                                 a->params.tolerated_excess);
     if (lean >= a->pass_threshold || t->exposed_healthy == 0 ||
         (double)failed > failed_allowed ||
-        (double)t->exposed_silent > (silent_allowed > 1.0 ? silent_allowed
-                                                          : 1.0)) {
+        (double)t->exposed_silent >
+            (silent_allowed > 1.0 ? silent_allowed : 1.0)) {
         snprintf(why, n,
-                 "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, %" PRIu64
-                 " failed, %" PRIu64 " silent while %.0f %% of comparable "
+                 "%" PRIu64 " of %" PRIu64
+                 " exposed endpoints healthy, %" PRIu64 " failed, %" PRIu64
+                 " silent while %.0f %% of comparable "
                  "endpoints were: not clean enough to pass",
                  t->exposed_healthy, t->exposed, failed, t->exposed_silent,
                  100.0 * ctl);
@@ -314,8 +317,8 @@ static json_t *strata_verdicts(const rg_analysis *a, bool pooled_halt)
         rg_stratum_evidence t;
         char why[200];
         stratum_total(a, i, j, &t);
-        const char *v = stratum_verdict(a, &t, blamed >= i && blamed < j, why,
-                                        sizeof why);
+        const char *v =
+            stratum_verdict(a, &t, blamed >= i && blamed < j, why, sizeof why);
         if (pooled_halt && t.exposed + t.prior_trials > 0) {
             v = "halt";
             snprintf(why, sizeof why,
@@ -346,15 +349,15 @@ static json_t *evidence(const rg_analysis *a, const rg_analysis *pooled,
         json_decref(st);
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
-                     "s:{s:b, s:I, s:I}}",
-                     "gate", "health", "rule", rule, "analysis", an, "pooled",
-                     po, "strata", st, "bake", "elapsed_ms", (json_int_t)elapsed_ms,
-                     "min_bake_ms", (json_int_t)w->min_bake_ms, "max_bake_ms",
-                     (json_int_t)w->max_bake_ms, "window_ms",
-                     (json_int_t)w->window_ms, "small_wave", "small", small,
-                     "min_passable", (json_int_t)min_passable, "targeted",
-                     (json_int_t)c->targeted);
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
+        "s:{s:b, s:I, s:I}}",
+        "gate", "health", "rule", rule, "analysis", an, "pooled", po, "strata",
+        st, "bake", "elapsed_ms", (json_int_t)elapsed_ms, "min_bake_ms",
+        (json_int_t)w->min_bake_ms, "max_bake_ms", (json_int_t)w->max_bake_ms,
+        "window_ms", (json_int_t)w->window_ms, "small_wave", "small", small,
+        "min_passable", (json_int_t)min_passable, "targeted",
+        (json_int_t)c->targeted);
 }
 
 int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
@@ -439,8 +442,8 @@ int rg_health_gate(const rg_wave *wave, const rg_wave_counts *counts,
      * internal ring without members, an empty target fleet. Else the
      * wave's endpoints have not checked in since it began: wait for them
      * (a crashing release must not pass a wave nobody tried). */
-    bool can_target = !wave->internal && wave->share_ppm > 0 &&
-                      counts->fleet > 0;
+    bool can_target =
+        !wave->internal && wave->share_ppm > 0 && counts->fleet > 0;
     if (small && counts->targeted == 0 && !can_target) {
         small_rule = SMALL_PASS;
         snprintf(why, sizeof why, "no endpoints to test");

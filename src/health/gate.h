@@ -77,8 +77,9 @@
  * counts->targeted); baseline_failure from the context (default 1e-3).
  *
  * Evidence: {"gate": "health", "rule": "analyzer" | "small_wave" |
- * "final_evidence" | "max_bake" | "min_bake", "analysis": <rg_analysis_to_json of the
- * per-stratum analysis>, "pooled": <the same for the pooled one>, "bake":
+ * "final_evidence" | "max_bake" | "min_bake", "analysis": <rg_analysis_to_json
+ * of the per-stratum analysis>, "pooled": <the same for the pooled one>,
+ * "bake":
  * {"elapsed_ms", "min_bake_ms", "max_bake_ms", "window_ms"}, "small_wave":
  * {"small", "min_passable", "targeted"}}. The analysis replays with
  * rg_analyzer_replay (evidence.h).

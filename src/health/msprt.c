@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#define SILENCE_HALT_K 13   /* theta_j = 1.25 * 2^j */
+#define SILENCE_HALT_K 13 /* theta_j = 1.25 * 2^j */
 #define FAILURE_HALT_KMAX 32
 #define SILENCE_PASS_K 7
 #define FAILURE_PASS_K 10
@@ -77,8 +77,8 @@ double rg_msprt_silence_pass(const rg_msprt_pass_cell *cells, size_t n,
         for (size_t i = 0; i < n; i++) {
             double bad = cells[i].bad;
             double alt = fmax(bad - silence_pass_g[j] * excess, bad / 1000.0);
-            v[j] += rg_msprt_binom_llr(cells[i].silent, cells[i].windows, alt,
-                                       bad);
+            v[j] +=
+                rg_msprt_binom_llr(cells[i].silent, cells[i].windows, alt, bad);
         }
     }
     return rg_msprt_log_mean_exp(v, SILENCE_PASS_K);

@@ -51,9 +51,9 @@
 /* Counts of the conditional silence test for one stratum (or one period of
  * it during which the exposure share stayed the same). */
 typedef struct rg_msprt_cell {
-    uint64_t x;  /* silent events from the exposed cohort */
-    uint64_t n;  /* silent events from both cohorts; n >= x */
-    double rho;  /* exposure share in [0, 1]; rho == 0 requires x == 0 */
+    uint64_t x; /* silent events from the exposed cohort */
+    uint64_t n; /* silent events from both cohorts; n >= x */
+    double rho; /* exposure share in [0, 1]; rho == 0 requires x == 0 */
 } rg_msprt_cell;
 
 /* Counts of the pass-side silence test for one stratum. */

@@ -19,8 +19,8 @@ void rg_interval_add(rg_interval_hist *h, int64_t gap_ms)
         return;
     int b = 0;
     /* bin b: gap in [256 * 2^(b/4), 256 * 2^((b+1)/4)) ms */
-    for (double edge = 256.0 * 1.189207115002721; b < RG_IVL_BINS - 1 &&
-                                                   (double)gap_ms >= edge;
+    for (double edge = 256.0 * 1.189207115002721;
+         b < RG_IVL_BINS - 1 && (double)gap_ms >= edge;
          edge *= 1.189207115002721)
         b++;
     h->n[b]++;
@@ -79,8 +79,7 @@ static int64_t learned_quantile(const rg_act_learner *l,
     return (int64_t)(b + 1) * p->cap_ms / RG_ACT_BINS;
 }
 
-int64_t rg_silence_allowance_ms(const rg_silence_params *p,
-                                int64_t declared_ms,
+int64_t rg_silence_allowance_ms(const rg_silence_params *p, int64_t declared_ms,
                                 const rg_act_learner *stratum,
                                 const rg_act_learner *fleet)
 {

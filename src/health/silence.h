@@ -37,17 +37,18 @@
 
 #define RG_SILENCE_UNDECLARED (-1) /* no declared activation maximum */
 #define RG_ACT_BINS 64             /* learner histogram bins over [0, cap] */
-#define RG_IVL_BINS 64             /* interval histogram: 4 per octave from
-                                      256 ms to 2^24 ms (4.7 h) */
+#define RG_IVL_BINS                                                            \
+    64 /* interval histogram: 4 per octave from                                \
+          256 ms to 2^24 ms (4.7 h) */
 
 /* Parameters; defaults from rg_silence_params_default (docs/health.md). */
 typedef struct rg_silence_params {
-    int checkins;           /* k: check-in intervals per window; 3 */
-    int64_t floor_ms;       /* least allowance; 30 s */
-    int64_t cap_ms;         /* largest learned allowance; 600 s */
-    double quantile;        /* of the learned latencies; 0.99 */
-    double margin;          /* factor on that quantile; 2 */
-    uint32_t min_samples;   /* latencies needed to learn; 20 */
+    int checkins;         /* k: check-in intervals per window; 3 */
+    int64_t floor_ms;     /* least allowance; 30 s */
+    int64_t cap_ms;       /* largest learned allowance; 600 s */
+    double quantile;      /* of the learned latencies; 0.99 */
+    double margin;        /* factor on that quantile; 2 */
+    uint32_t min_samples; /* latencies needed to learn; 20 */
 } rg_silence_params;
 
 /* Latencies (applying -> healthy) of one stratum, or of the fleet. */
@@ -94,8 +95,7 @@ void rg_act_learner_add(rg_act_learner *l, const rg_silence_params *p,
  * maximum); otherwise min(max(margin * quantile, floor), cap) of the
  * stratum's learner when it holds min_samples, else of the fleet's
  * (may be NULL) when it does, else the cap. */
-int64_t rg_silence_allowance_ms(const rg_silence_params *p,
-                                int64_t declared_ms,
+int64_t rg_silence_allowance_ms(const rg_silence_params *p, int64_t declared_ms,
                                 const rg_act_learner *stratum,
                                 const rg_act_learner *fleet);
 

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 typedef enum rg_sprt_decision {
-    RG_SPRT_CONTINUE = 0, /* B < llr < A: keep observing */
+    RG_SPRT_CONTINUE = 0,  /* B < llr < A: keep observing */
     RG_SPRT_ACCEPT_H0 = 1, /* llr <= B */
     RG_SPRT_ACCEPT_H1 = 2, /* llr >= A */
 } rg_sprt_decision;

@@ -52,14 +52,14 @@ size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
             uint64_t resolved = x->healthy + x->failed + x->silent;
             if ((!resolved && !x->control_windows) || m == max)
                 continue;
-            out[m++] = (rg_stratum_counts){.stratum = st->name,
-                                           .exposed = resolved,
-                                           .exposed_healthy = x->healthy,
-                                           .exposed_failed = x->failed,
-                                           .exposed_silent = x->silent,
-                                           .control_windows =
-                                               x->control_windows,
-                                           .control_silent = x->control_silent};
+            out[m++] =
+                (rg_stratum_counts){.stratum = st->name,
+                                    .exposed = resolved,
+                                    .exposed_healthy = x->healthy,
+                                    .exposed_failed = x->failed,
+                                    .exposed_silent = x->silent,
+                                    .control_windows = x->control_windows,
+                                    .control_silent = x->control_silent};
         }
         if ((st->pending || st->early_failed || st->prior_trials) &&
             m == first && m < max)

@@ -40,9 +40,9 @@
 
 /* The counting settings, one set for rollgated and rollgate-sim
  * (docs/health.md, "Control endpoints"). Compile-time: change them here. */
-#define RG_TALLY_CONTROLS 16    /* matched control windows per exposure */
-#define RG_TALLY_FRESH_NUM 3    /* a control is eligible when heard from */
-#define RG_TALLY_FRESH_DEN 2    /* within NUM / DEN check-in intervals */
+#define RG_TALLY_CONTROLS 16 /* matched control windows per exposure */
+#define RG_TALLY_FRESH_NUM 3 /* a control is eligible when heard from */
+#define RG_TALLY_FRESH_DEN 2 /* within NUM / DEN check-in intervals */
 
 /* Outcome of an exposure window. */
 enum { RG_TALLY_HEALTHY, RG_TALLY_FAILED, RG_TALLY_SILENT };

@@ -147,8 +147,9 @@ static int prob_field(const json_t *o, const char *field, bool zero_ok,
 static int wave_from_json(const json_t *o, rg_wave *w, rg_err *e)
 {
     static const char *const allowed[] = {
-        "name",  "internal", "share", "min_endpoints", "min_bake_s",
-        "max_bake_s", "window_s", "alpha", "beta", "tolerated_excess", NULL};
+        "name",       "internal",         "share",    "min_endpoints",
+        "min_bake_s", "max_bake_s",       "window_s", "alpha",
+        "beta",       "tolerated_excess", NULL};
     const char *name = NULL;
     double share;
     int64_t min_ep = 0;
@@ -156,16 +157,19 @@ static int wave_from_json(const json_t *o, rg_wave *w, rg_err *e)
 
     *w = default_wave();
     if ((rc = rg_json_only(o, allowed, e)) < 0 ||
-        (rc = rg_json_string(o, "name", false, RG_PLAN_NAME_MAX - 1, &name, e)) < 0 ||
+        (rc = rg_json_string(o, "name", false, RG_PLAN_NAME_MAX - 1, &name,
+                             e)) < 0 ||
         (rc = rg_json_bool(o, "internal", false, &w->internal, e)) < 0 ||
         (rc = rg_json_number(o, "share", true, 0, 100, &share, e)) < 0 ||
-        (rc = rg_json_int(o, "min_endpoints", false, 0, 1000000000, &min_ep, e)) < 0 ||
+        (rc = rg_json_int(o, "min_endpoints", false, 0, 1000000000, &min_ep,
+                          e)) < 0 ||
         (rc = time_field(o, "min_bake_s", 0, &w->min_bake_ms, e)) < 0 ||
         (rc = time_field(o, "max_bake_s", 0, &w->max_bake_ms, e)) < 0 ||
         (rc = time_field(o, "window_s", 0.001, &w->window_ms, e)) < 0 ||
         (rc = prob_field(o, "alpha", false, &w->alpha, e)) < 0 ||
         (rc = prob_field(o, "beta", false, &w->beta, e)) < 0 ||
-        (rc = prob_field(o, "tolerated_excess", true, &w->tolerated_excess, e)) < 0)
+        (rc = prob_field(o, "tolerated_excess", true, &w->tolerated_excess,
+                         e)) < 0)
         return rc;
     w->share_ppm = (uint32_t)llround(share * 10000.0);
     w->min_endpoints = (uint32_t)min_ep;
@@ -189,7 +193,8 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
 
     memset(p, 0, sizeof *p);
     if ((rc = rg_json_only(v, allowed, e)) < 0 ||
-        (rc = rg_json_string(v, "name", false, RG_PLAN_NAME_MAX - 1, &name, e)) < 0 ||
+        (rc = rg_json_string(v, "name", false, RG_PLAN_NAME_MAX - 1, &name,
+                             e)) < 0 ||
         (rc = rg_json_string(v, "on_halt", false, 16, &on_halt, e)) < 0 ||
         (rc = rg_json_array(v, "waves", true, RG_MAX_WAVES, &waves, e)) < 0) {
         qualify(e, "plan.");
@@ -206,7 +211,8 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
     else
         return rg_err_field(e, RG_EINVAL, "plan.on_halt",
                             "field 'plan.on_halt' must be 'revert_stratum', "
-                            "'revert_all' or 'pause', not '%s'", on_halt);
+                            "'revert_all' or 'pause', not '%s'",
+                            on_halt);
     p->n_waves = json_array_size(waves);
     if (p->n_waves == 0)
         return rg_err_field(e, RG_EINVAL, "plan.waves",
@@ -227,7 +233,8 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
             snprintf(path, sizeof path, "plan.waves[%zu].share", i);
             return rg_err_field(e, RG_EINVAL, path,
                                 "field '%s' must not be below the previous "
-                                "wave's share (shares are cumulative)", path);
+                                "wave's share (shares are cumulative)",
+                                path);
         }
     }
     if (p->waves[p->n_waves - 1].share_ppm != RG_PPM) {
@@ -235,7 +242,8 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
         snprintf(path, sizeof path, "plan.waves[%zu].share", p->n_waves - 1);
         return rg_err_field(e, RG_EINVAL, path,
                             "field '%s' must be 100: the last wave covers the "
-                            "whole target fleet", path);
+                            "whole target fleet",
+                            path);
     }
     return 0;
 }
@@ -282,23 +290,26 @@ static json_t *percent(uint32_t ppm)
 
 static json_t *wave_to_json(const rg_wave *w)
 {
-    return json_pack("{s:s, s:b, s:o, s:I, s:o, s:o, s:o, s:f, s:f, s:f}",
-                     "name", w->name, "internal", w->internal, "share",
-                     percent(w->share_ppm), "min_endpoints",
-                     (json_int_t)w->min_endpoints, "min_bake_s",
-                     seconds(w->min_bake_ms), "max_bake_s",
-                     seconds(w->max_bake_ms), "window_s", seconds(w->window_ms),
-                     "alpha", w->alpha, "beta", w->beta, "tolerated_excess",
-                     w->tolerated_excess);
+    return json_pack(
+        "{s:s, s:b, s:o, s:I, s:o, s:o, s:o, s:f, s:f, s:f}", "name", w->name,
+        "internal", w->internal, "share", percent(w->share_ppm),
+        "min_endpoints", (json_int_t)w->min_endpoints, "min_bake_s",
+        seconds(w->min_bake_ms), "max_bake_s", seconds(w->max_bake_ms),
+        "window_s", seconds(w->window_ms), "alpha", w->alpha, "beta", w->beta,
+        "tolerated_excess", w->tolerated_excess);
 }
 
 const char *rg_on_halt_name(int on_halt)
 {
     switch (on_halt) {
-    case RG_ON_HALT_REVERT_STRATUM: return "revert_stratum";
-    case RG_ON_HALT_PAUSE: return "pause";
-    case RG_ON_HALT_REVERT_ALL: return "revert_all";
-    default: return "unknown";
+    case RG_ON_HALT_REVERT_STRATUM:
+        return "revert_stratum";
+    case RG_ON_HALT_PAUSE:
+        return "pause";
+    case RG_ON_HALT_REVERT_ALL:
+        return "revert_all";
+    default:
+        return "unknown";
     }
 }
 
@@ -312,8 +323,7 @@ json_t *rg_plan_to_json(const rg_plan *p)
         if (json_array_append_new(waves, wave_to_json(&p->waves[i])) < 0)
             goto cleanup;
     out = json_pack("{s:s, s:s, s:O}", "name", p->name, "on_halt",
-                    rg_on_halt_name(p->on_halt),
-                    "waves", waves);
+                    rg_on_halt_name(p->on_halt), "waves", waves);
 cleanup:
     json_decref(waves);
     return out;
@@ -324,8 +334,8 @@ uint32_t rg_wave_effective_share(const rg_wave *w, uint64_t fleet_size)
     if (w->internal || fleet_size == 0 || w->min_endpoints == 0)
         return w->share_ppm;
     /* Smallest share whose expected population is min_endpoints. */
-    uint64_t need = ((uint64_t)w->min_endpoints * RG_PPM + fleet_size - 1) /
-                    fleet_size;
+    uint64_t need =
+        ((uint64_t)w->min_endpoints * RG_PPM + fleet_size - 1) / fleet_size;
     if (need > RG_PPM)
         need = RG_PPM;
     return need > w->share_ppm ? (uint32_t)need : w->share_ppm;

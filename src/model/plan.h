@@ -28,16 +28,16 @@
 
 typedef struct rg_wave {
     char name[RG_PLAN_NAME_MAX]; /* "internal", "0.1%", ... */
-    bool internal;        /* ring wave: only endpoints tagged `internal` */
-    uint32_t share_ppm;   /* cumulative share of the target fleet, ppm */
-    uint32_t min_endpoints; /* the wave holds at least this many endpoints
-                               (its share grows to reach it) and needs this
-                               many healthy reports (or all it holds) */
-    int64_t min_bake_ms;  /* time the wave runs before it may pass */
-    int64_t max_bake_ms;  /* 0: none; after it without a pass: hold */
-    int64_t window_ms;    /* W: time an exposed endpoint has to confirm */
-    double alpha;         /* false-halt bound of the health gate */
-    double beta;          /* false-pass bound of the health gate */
+    bool internal;           /* ring wave: only endpoints tagged `internal` */
+    uint32_t share_ppm;      /* cumulative share of the target fleet, ppm */
+    uint32_t min_endpoints;  /* the wave holds at least this many endpoints
+                                (its share grows to reach it) and needs this
+                                many healthy reports (or all it holds) */
+    int64_t min_bake_ms;     /* time the wave runs before it may pass */
+    int64_t max_bake_ms;     /* 0: none; after it without a pass: hold */
+    int64_t window_ms;       /* W: time an exposed endpoint has to confirm */
+    double alpha;            /* false-halt bound of the health gate */
+    double beta;             /* false-pass bound of the health gate */
     double tolerated_excess; /* silence/failure excess over control tolerated */
 } rg_wave;
 
@@ -48,8 +48,8 @@ typedef enum rg_on_halt {
                                       names return to the previous release;
                                       the others keep their assigned
                                       endpoints */
-    RG_ON_HALT_PAUSE = 1,      /* exposed endpoints stay; nothing new */
-    RG_ON_HALT_REVERT_ALL = 2, /* every exposed endpoint returns */
+    RG_ON_HALT_PAUSE = 1,          /* exposed endpoints stay; nothing new */
+    RG_ON_HALT_REVERT_ALL = 2,     /* every exposed endpoint returns */
 } rg_on_halt;
 
 /* "revert_stratum", "pause", "revert_all". */

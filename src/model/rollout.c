@@ -9,8 +9,8 @@
 #include <string.h>
 
 static const char *const state_names[] = {
-    "pending", "running", "paused", "completed", "halted", "aborted",
-    "rolled_back", "held",
+    "pending", "running", "paused",      "completed",
+    "halted",  "aborted", "rolled_back", "held",
 };
 #define N_STATES ((int)(sizeof state_names / sizeof state_names[0]))
 _Static_assert(N_STATES == RG_RO_N_STATES, "a name for every state");
@@ -39,11 +39,16 @@ bool rg_rollout_state_final(int state)
 const char *rg_verdict_name(int verdict)
 {
     switch (verdict) {
-    case RG_VERDICT_CONTINUE: return "continue";
-    case RG_VERDICT_PASS: return "pass";
-    case RG_VERDICT_HOLD: return "hold";
-    case RG_VERDICT_HALT: return "halt";
-    default: return "unknown";
+    case RG_VERDICT_CONTINUE:
+        return "continue";
+    case RG_VERDICT_PASS:
+        return "pass";
+    case RG_VERDICT_HOLD:
+        return "hold";
+    case RG_VERDICT_HALT:
+        return "halt";
+    default:
+        return "unknown";
     }
 }
 
@@ -75,7 +80,8 @@ static void duration_format(int64_t ms, char *out, size_t n)
             frac /= 10;
             digits--;
         }
-        snprintf(sec, sizeof sec, "%" PRId64 ".%0*" PRId64 "s", s, digits, frac);
+        snprintf(sec, sizeof sec, "%" PRId64 ".%0*" PRId64 "s", s, digits,
+                 frac);
     }
     if (h > 0)
         snprintf(out, n, "%s%" PRId64 "h%" PRId64 "m%s", sign, h, m, sec);
@@ -90,17 +96,16 @@ static void duration_format(int64_t ms, char *out, size_t n)
 static json_t *bake_evidence(const rg_wave *wave, const rg_wave_counts *c,
                              int64_t elapsed_ms, uint64_t need)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I}",
-                     "gate", "bake", "fleet", (json_int_t)c->fleet, "targeted",
-                     (json_int_t)c->targeted, "exposed", (json_int_t)c->exposed,
-                     "healthy", (json_int_t)c->healthy, "failed",
-                     (json_int_t)c->failed, "silent", (json_int_t)c->silent,
-                     "healthy_needed", (json_int_t)need, "elapsed_ms",
-                     (json_int_t)elapsed_ms, "min_bake_ms",
-                     (json_int_t)wave->min_bake_ms, "max_bake_ms",
-                     (json_int_t)wave->max_bake_ms, "min_endpoints",
-                     (json_int_t)wave->min_endpoints);
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+        "s:I, s:I}",
+        "gate", "bake", "fleet", (json_int_t)c->fleet, "targeted",
+        (json_int_t)c->targeted, "exposed", (json_int_t)c->exposed, "healthy",
+        (json_int_t)c->healthy, "failed", (json_int_t)c->failed, "silent",
+        (json_int_t)c->silent, "healthy_needed", (json_int_t)need, "elapsed_ms",
+        (json_int_t)elapsed_ms, "min_bake_ms", (json_int_t)wave->min_bake_ms,
+        "max_bake_ms", (json_int_t)wave->max_bake_ms, "min_endpoints",
+        (json_int_t)wave->min_endpoints);
 }
 
 int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
@@ -110,8 +115,8 @@ int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
     (void)ctx;
     (void)err;
     const rg_wave_counts *c = counts;
-    uint64_t need = wave->min_endpoints < c->targeted ? wave->min_endpoints
-                                                      : c->targeted;
+    uint64_t need =
+        wave->min_endpoints < c->targeted ? wave->min_endpoints : c->targeted;
     bool baked = elapsed_ms >= wave->min_bake_ms;
     char el[80], lim[80];
     duration_format(elapsed_ms, el, sizeof el);
@@ -143,8 +148,8 @@ int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
         out->verdict = RG_VERDICT_CONTINUE;
         duration_format(wave->min_bake_ms, lim, sizeof lim);
         snprintf(out->reason, sizeof out->reason,
-                 "baking %.24s of at least %.24s: %" PRIu64 " healthy of %" PRIu64
-                 " targeted, %" PRIu64 " needed",
+                 "baking %.24s of at least %.24s: %" PRIu64
+                 " healthy of %" PRIu64 " targeted, %" PRIu64 " needed",
                  el, lim, c->healthy, c->targeted, need);
     }
     return 0;
@@ -153,12 +158,18 @@ int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
 static const char *cmd_name(rg_rollout_cmd cmd)
 {
     switch (cmd) {
-    case RG_CMD_START: return "start";
-    case RG_CMD_PAUSE: return "pause";
-    case RG_CMD_RESUME: return "resume";
-    case RG_CMD_ABORT: return "abort";
-    case RG_CMD_ROLLBACK: return "rollback";
-    case RG_CMD_PROMOTE: return "promote";
+    case RG_CMD_START:
+        return "start";
+    case RG_CMD_PAUSE:
+        return "pause";
+    case RG_CMD_RESUME:
+        return "resume";
+    case RG_CMD_ABORT:
+        return "abort";
+    case RG_CMD_ROLLBACK:
+        return "rollback";
+    case RG_CMD_PROMOTE:
+        return "promote";
     }
     return "unknown";
 }
@@ -167,10 +178,13 @@ static const char *cmd_name(rg_rollout_cmd cmd)
 static bool cmd_allowed(rg_rollout_cmd cmd, int state)
 {
     switch (cmd) {
-    case RG_CMD_START: return state == RG_RO_PENDING;
-    case RG_CMD_PAUSE: return state == RG_RO_RUNNING;
+    case RG_CMD_START:
+        return state == RG_RO_PENDING;
+    case RG_CMD_PAUSE:
+        return state == RG_RO_RUNNING;
     case RG_CMD_RESUME:
-    case RG_CMD_PROMOTE: return state == RG_RO_PAUSED || state == RG_RO_HELD;
+    case RG_CMD_PROMOTE:
+        return state == RG_RO_PAUSED || state == RG_RO_HELD;
     case RG_CMD_ABORT:
         return state == RG_RO_PENDING || state == RG_RO_RUNNING ||
                state == RG_RO_PAUSED || state == RG_RO_HELD;
@@ -186,8 +200,8 @@ static int check_status(const rg_plan *plan, const rg_rollout_status *cur,
                         rg_err *err)
 {
     if (plan->n_waves < 1 || plan->n_waves > RG_MAX_WAVES)
-        return rg_err_set(err, RG_EINVAL, "plan '%s' has %zu waves",
-                          plan->name, plan->n_waves);
+        return rg_err_set(err, RG_EINVAL, "plan '%s' has %zu waves", plan->name,
+                          plan->n_waves);
     if (cur->state < 0 || cur->state >= N_STATES)
         return rg_err_set(err, RG_EINVAL, "unknown rollout state %d",
                           cur->state);
@@ -289,9 +303,12 @@ static void wave_label(const rg_plan *plan, int wave, char *out, size_t n)
 static const char *halt_words(const rg_plan *plan)
 {
     switch (plan->on_halt) {
-    case RG_ON_HALT_PAUSE: return "halted (exposure frozen)";
-    case RG_ON_HALT_REVERT_ALL: return "halted (reverting all)";
-    default: return "halted (reverting the failing strata)";
+    case RG_ON_HALT_PAUSE:
+        return "halted (exposure frozen)";
+    case RG_ON_HALT_REVERT_ALL:
+        return "halted (reverting all)";
+    default:
+        return "halted (reverting the failing strata)";
     }
 }
 
@@ -340,8 +357,8 @@ int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
         return 0;
     case RG_VERDICT_PASS:
         advance(plan, cur, counts->fleet, now_ms, &n);
-        what = n.state == RG_RO_COMPLETED ? "passed; rollout completed"
-                                          : "passed";
+        what =
+            n.state == RG_RO_COMPLETED ? "passed; rollout completed" : "passed";
         break;
     case RG_VERDICT_HOLD:
         n.state = RG_RO_HELD;
@@ -382,7 +399,8 @@ int rg_rollout_watch(const rg_plan *plan, const rg_rollout_status *cur,
     fill_transition(tr, cur, &n);
     snprintf(tr->reason, sizeof tr->reason, "%.40s %.40s%s: %.120s", label,
              halt_words(plan),
-             cur->state == RG_RO_COMPLETED ? " after completion" : " while held",
+             cur->state == RG_RO_COMPLETED ? " after completion"
+                                           : " while held",
              gate_out->reason);
     *next = n;
     return 1;

@@ -51,18 +51,19 @@ int rg_rollout_state_parse(const char *name);
 /* True for completed, halted, aborted and rolled_back. */
 bool rg_rollout_state_final(int state);
 
-#define RG_RO_NEVER_STARTED (-1) /* wave_started_ms of an aborted pending rollout */
+#define RG_RO_NEVER_STARTED                                                    \
+    (-1) /* wave_started_ms of an aborted pending rollout */
 
 /* Where a rollout stands. A plain value. A new rollout is
  * {RG_RO_PENDING, wave 0, share 0, ...}; RG_CMD_START makes it run. */
 typedef struct rg_rollout_status {
-    int state;              /* rg_rollout_state */
-    int wave;               /* current wave index (0-based) */
-    uint32_t share_ppm;     /* effective share assigned so far (never shrinks) */
-    int64_t wave_started_ms;/* when the current wave (or its resume) began;
-                               RG_RO_NEVER_STARTED once a pending rollout
-                               is aborted (it never assigned anything) */
-    int64_t updated_ms;     /* time of the last transition */
+    int state;          /* rg_rollout_state */
+    int wave;           /* current wave index (0-based) */
+    uint32_t share_ppm; /* effective share assigned so far (never shrinks) */
+    int64_t wave_started_ms; /* when the current wave (or its resume) began;
+                                RG_RO_NEVER_STARTED once a pending rollout
+                                is aborted (it never assigned anything) */
+    int64_t updated_ms;      /* time of the last transition */
 } rg_rollout_status;
 
 /* What the orchestrator measured for the current wave (cumulative over
@@ -87,10 +88,10 @@ typedef enum rg_verdict {
 const char *rg_verdict_name(int verdict);
 
 typedef struct rg_gate_result {
-    int verdict;        /* rg_verdict */
-    char reason[256];   /* one line for humans */
-    json_t *evidence;   /* new reference or NULL; whoever receives the
-                           result owns it (rg_gate_result_release) */
+    int verdict;      /* rg_verdict */
+    char reason[256]; /* one line for humans */
+    json_t *evidence; /* new reference or NULL; whoever receives the
+                         result owns it (rg_gate_result_release) */
 } rg_gate_result;
 
 void rg_gate_result_release(rg_gate_result *r);

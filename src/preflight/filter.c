@@ -18,18 +18,44 @@
 /* System calls that fail with EPERM inside the sandbox. */
 static const char *const denied[] = {
     /* network */
-    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
+    "socket",
+    "socketpair",
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
     /* new processes (clone is filtered on its flags below) */
-    "fork", "vfork",
+    "fork",
+    "vfork",
     /* other processes' memory */
-    "ptrace", "process_vm_readv", "process_vm_writev",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
     /* namespaces and mounts */
-    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
     /* the kernel itself */
-    "init_module", "finit_module", "delete_module", "kexec_load",
-    "kexec_file_load", "bpf", "perf_event_open", "userfaultfd",
-    "io_uring_setup", "keyctl", "add_key", "request_key", "reboot",
-    "swapon", "swapoff", "acct",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
     NULL,
 };
 

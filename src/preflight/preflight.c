@@ -79,14 +79,13 @@ static bool classify(const char *stage, const rg_sandbox_result *sr,
                  lim->wall_ms);
     } else if (sr->cpu_exceeded) {
         out->reason = RG_PREFLIGHT_TIMEOUT;
-        snprintf(out->detail, sizeof out->detail,
-                 "%s: CPU limit of %u s (%s)", stage, lim->cpu_s,
-                 rg_signal_name(sr->signal));
+        snprintf(out->detail, sizeof out->detail, "%s: CPU limit of %u s (%s)",
+                 stage, lim->cpu_s, rg_signal_name(sr->signal));
     } else if (sr->memory_exhausted) {
         out->reason = RG_PREFLIGHT_MEMORY;
         snprintf(out->detail, sizeof out->detail,
-                 "%s: memory exhausted (address space limit %" PRIu64
-                 " bytes)", stage, lim->as_bytes);
+                 "%s: memory exhausted (address space limit %" PRIu64 " bytes)",
+                 stage, lim->as_bytes);
     } else if (sr->signal) {
         out->reason = RG_PREFLIGHT_CRASH;
         snprintf(out->detail, sizeof out->detail, "%s: killed by %s%s", stage,
@@ -113,8 +112,7 @@ static int append_file(FILE *f, const char *path, rg_err *err)
     FILE *in = fopen(path, "rb");
     if (!in)
         return rg_err_field(err, errno == ENOENT ? RG_ENOTFOUND : RG_EIO,
-                            "corpus", "corpus '%s': %s", path,
-                            strerror(errno));
+                            "corpus", "corpus '%s': %s", path, strerror(errno));
     char chunk[16384];
     size_t n;
     int rc = 0;
@@ -165,13 +163,12 @@ static int remove_entry(const char *path, const struct stat *sb, int flag,
 
 /* Makes path absolute (the sandboxed command runs elsewhere) and checks
  * that it can be read. *abs is malloc'd. */
-static int absolute(const char *what, const char *path, char **abs,
-                    rg_err *err)
+static int absolute(const char *what, const char *path, char **abs, rg_err *err)
 {
     *abs = realpath(path, NULL);
     if (!*abs || access(*abs, R_OK) != 0)
-        return rg_err_field(err, errno == ENOENT ? RG_ENOTFOUND : RG_EIO,
-                            what, "%s '%s': %s", what, path, strerror(errno));
+        return rg_err_field(err, errno == ENOENT ? RG_ENOTFOUND : RG_EIO, what,
+                            "%s '%s': %s", what, path, strerror(errno));
     return 0;
 }
 
@@ -194,8 +191,8 @@ int rg_preflight_run(const rg_preflight_config *cfg, const char *content_path,
         goto cleanup;
 
     const char *base = cfg->tmp_base ? cfg->tmp_base : "/tmp";
-    int w = snprintf(stage_dir, sizeof stage_dir, "%s/rg-preflight-XXXXXX",
-                     base);
+    int w =
+        snprintf(stage_dir, sizeof stage_dir, "%s/rg-preflight-XXXXXX", base);
     if (w < 0 || (size_t)w >= sizeof stage_dir || !mkdtemp(stage_dir)) {
         rc = rg_err_set(err, RG_EIO, "preflight: staging dir under '%s': %s",
                         base, strerror(errno));
@@ -205,8 +202,9 @@ int rg_preflight_run(const rg_preflight_config *cfg, const char *content_path,
     snprintf(input, sizeof input, "%s/events", stage_dir);
 
     /* 1. Coverage events of the content. */
-    const char *cov_argv[] = {cfg->engine, "coverage", content,
-                              corpus ? "--corpus" : NULL, corpus, NULL};
+    const char *cov_argv[] = {cfg->engine, "coverage",
+                              content,     corpus ? "--corpus" : NULL,
+                              corpus,      NULL};
     rg_sandbox_config sc = {.argv = cov_argv,
                             .env = engine_env,
                             .tmp_base = cfg->tmp_base,
@@ -269,9 +267,8 @@ static json_t *text(const char *s)
     size_t n = 0;
     for (; s[n] && n < sizeof copy - 1; n++) {
         unsigned char c = (unsigned char)s[n];
-        copy[n] = (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t'
-                      ? (char)c
-                      : '?';
+        copy[n] =
+            (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' ? (char)c : '?';
     }
     copy[n] = '\0';
     return json_string(copy);

@@ -59,17 +59,17 @@ typedef enum rg_preflight_reason {
 typedef struct rg_preflight_result {
     bool passed;
     rg_preflight_reason reason;
-    char stage[16];       /* the engine command that failed ("coverage",
-                             "run"), or "" when passed */
-    int signal;           /* the signal that ended the command, or 0 */
-    int exit_code;        /* its exit status when it exited, else -1 */
+    char stage[16]; /* the engine command that failed ("coverage",
+                       "run"), or "" when passed */
+    int signal;     /* the signal that ended the command, or 0 */
+    int exit_code;  /* its exit status when it exited, else -1 */
     char stderr_tail[RG_SANDBOX_TAIL_MAX + 1]; /* of the failed command
                              (of `run` when passed) */
-    char detail[256];     /* one line: "run: killed by SIGSEGV" ... */
-    int64_t duration_ms;  /* both commands, wall clock */
+    char detail[256];      /* one line: "run: killed by SIGSEGV" ... */
+    int64_t duration_ms;   /* both commands, wall clock */
     uint64_t events_bytes; /* bytes of input fed to `run` */
-    unsigned enforced;    /* RG_SANDBOX_* layers in place for every run */
-    char notes[256];      /* the sandbox's notes on missing layers */
+    unsigned enforced;     /* RG_SANDBOX_* layers in place for every run */
+    char notes[256];       /* the sandbox's notes on missing layers */
 } rg_preflight_result;
 
 /* Fills cfg with engine and corpus (borrowed; corpus may be NULL) and

@@ -59,28 +59,28 @@ static const char *const step_names[] = {
 /* What the child writes on the status pipe: first its layers, then, if a
  * step fails, the failure. */
 typedef struct status_msg {
-    int failed;          /* 0: layers report; 1: failure at step */
+    int failed; /* 0: layers report; 1: failure at step */
     int step;
     int errnum;
-    unsigned enforced;   /* RG_SANDBOX_* */
-    int userns_errno;    /* why unshare(CLONE_NEWUSER) failed, or 0 */
-    int netns_errno;     /* why unshare(CLONE_NEWNET) failed, or 0 */
-    int seccomp_errno;   /* why installing the filter failed, or 0 */
+    unsigned enforced; /* RG_SANDBOX_* */
+    int userns_errno;  /* why unshare(CLONE_NEWUSER) failed, or 0 */
+    int netns_errno;   /* why unshare(CLONE_NEWNET) failed, or 0 */
+    int seccomp_errno; /* why installing the filter failed, or 0 */
 } status_msg;
 
 /* Everything the child uses, ready before fork. */
 typedef struct launch {
-    char *path;               /* the program to execve */
+    char *path; /* the program to execve */
     char *const *argv;
-    char **envp;              /* NULL-ended, owned strings */
-    size_t nenv;              /* entries allocated in envp */
-    char workdir[PATH_MAX];   /* "" until created */
+    char **envp;            /* NULL-ended, owned strings */
+    size_t nenv;            /* entries allocated in envp */
+    char workdir[PATH_MAX]; /* "" until created */
     int in_fd;
     int out[2], err[2], status[2];
     rg__filter filter;
     const rg_sandbox_limits *lim;
     bool nproc_binds;
-    pid_t parent;             /* the process that forked the command */
+    pid_t parent; /* the process that forked the command */
 } launch;
 
 rg_sandbox_limits rg_sandbox_limits_default(void)
@@ -99,21 +99,21 @@ rg_sandbox_limits rg_sandbox_limits_default(void)
 const char *rg_signal_name(int sig)
 {
     static const char *const names[] = {
-        [SIGHUP] = "SIGHUP",     [SIGINT] = "SIGINT",
-        [SIGQUIT] = "SIGQUIT",   [SIGILL] = "SIGILL",
-        [SIGTRAP] = "SIGTRAP",   [SIGABRT] = "SIGABRT",
-        [SIGBUS] = "SIGBUS",     [SIGFPE] = "SIGFPE",
-        [SIGKILL] = "SIGKILL",   [SIGUSR1] = "SIGUSR1",
-        [SIGSEGV] = "SIGSEGV",   [SIGUSR2] = "SIGUSR2",
-        [SIGPIPE] = "SIGPIPE",   [SIGALRM] = "SIGALRM",
-        [SIGTERM] = "SIGTERM",   [SIGSTKFLT] = "SIGSTKFLT",
-        [SIGCHLD] = "SIGCHLD",   [SIGCONT] = "SIGCONT",
-        [SIGSTOP] = "SIGSTOP",   [SIGTSTP] = "SIGTSTP",
-        [SIGTTIN] = "SIGTTIN",   [SIGTTOU] = "SIGTTOU",
-        [SIGURG] = "SIGURG",     [SIGXCPU] = "SIGXCPU",
-        [SIGXFSZ] = "SIGXFSZ",   [SIGVTALRM] = "SIGVTALRM",
-        [SIGPROF] = "SIGPROF",   [SIGWINCH] = "SIGWINCH",
-        [SIGIO] = "SIGIO",       [SIGPWR] = "SIGPWR",
+        [SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",
+        [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+        [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+        [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",
+        [SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1",
+        [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+        [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",
+        [SIGTERM] = "SIGTERM", [SIGSTKFLT] = "SIGSTKFLT",
+        [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",
+        [SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP",
+        [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU",
+        [SIGURG] = "SIGURG",   [SIGXCPU] = "SIGXCPU",
+        [SIGXFSZ] = "SIGXFSZ", [SIGVTALRM] = "SIGVTALRM",
+        [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
+        [SIGIO] = "SIGIO",     [SIGPWR] = "SIGPWR",
         [SIGSYS] = "SIGSYS",
     };
     if (sig > 0 && (size_t)sig < sizeof names / sizeof names[0] && names[sig])
@@ -350,8 +350,7 @@ static void tail_add(rg_sandbox_result *res, const char *p, size_t n)
 {
     res->err_total += n;
     if (n >= RG_SANDBOX_TAIL_MAX) {
-        memcpy(res->err_tail, p + n - RG_SANDBOX_TAIL_MAX,
-               RG_SANDBOX_TAIL_MAX);
+        memcpy(res->err_tail, p + n - RG_SANDBOX_TAIL_MAX, RG_SANDBOX_TAIL_MAX);
         res->err_len = RG_SANDBOX_TAIL_MAX;
     } else {
         if (res->err_len + n > RG_SANDBOX_TAIL_MAX) {
@@ -404,8 +403,9 @@ static bool memory_exhausted(const rg_sandbox_result *res,
                              const rg_sandbox_limits *lim)
 {
     static const char *const words[] = {
-        "out of memory", "cannot allocate memory", "memoryerror",
-        "bad_alloc", "memory exhausted", "failed to allocate",
+        "out of memory",     "cannot allocate memory",
+        "memoryerror",       "bad_alloc",
+        "memory exhausted",  "failed to allocate",
         "allocation failed", NULL};
     if (!lim->as_bytes || (res->exited && res->exit_code == 0))
         return false;
@@ -462,9 +462,11 @@ static int watch(launch *l, pid_t pid, int64_t start, rg_sandbox_result *res,
         nfds_t n = 0;
         int oi = -1, ei = -1, pi = -1;
         if (out_open)
-            p[oi = (int)n++] = (struct pollfd){.fd = l->out[0], .events = POLLIN};
+            p[oi = (int)n++] =
+                (struct pollfd){.fd = l->out[0], .events = POLLIN};
         if (err_open)
-            p[ei = (int)n++] = (struct pollfd){.fd = l->err[0], .events = POLLIN};
+            p[ei = (int)n++] =
+                (struct pollfd){.fd = l->err[0], .events = POLLIN};
         if (!done && pidfd >= 0)
             p[pi = (int)n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
         int timeout = -1;
@@ -603,7 +605,8 @@ int rg_sandbox_run(const rg_sandbox_config *cfg, rg_sandbox_result *res,
                           "stdin_path", "stdin '%s': %s", in, strerror(errno));
         goto cleanup;
     }
-    if ((rc = make_pipe(l.out, err)) != 0 || (rc = make_pipe(l.err, err)) != 0 ||
+    if ((rc = make_pipe(l.out, err)) != 0 ||
+        (rc = make_pipe(l.err, err)) != 0 ||
         (rc = make_pipe(l.status, err)) != 0)
         goto cleanup;
     rg_err filter_err;
@@ -648,8 +651,8 @@ cleanup:
     }
     if (l.in_fd >= 0)
         close(l.in_fd);
-    if (l.workdir[0] &&
-        nftw(l.workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+    if (l.workdir[0] && nftw(l.workdir, remove_entry, 16,
+                             FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
         add_note(res, "working directory not fully removed");
     for (size_t i = 0; i < l.nenv; i++)
         free(l.envp[i]);

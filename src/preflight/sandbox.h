@@ -98,7 +98,7 @@ typedef struct rg_sandbox_config {
  * hits the limit and fails silently without touching its memory is
  * reported as a plain exit or signal. */
 typedef struct rg_sandbox_result {
-    bool exited;           /* ended by exit(); exit_code is its status */
+    bool exited; /* ended by exit(); exit_code is its status */
     int exit_code;
     int signal;            /* the signal that killed it, or 0 */
     bool timed_out;        /* killed by the wall-clock timeout */
@@ -112,10 +112,10 @@ typedef struct rg_sandbox_result {
     uint64_t out_total;    /* bytes written to stdout in all */
     char err_tail[RG_SANDBOX_TAIL_MAX + 1]; /* last bytes of stderr, NUL-
                                                terminated */
-    size_t err_len;        /* bytes in err_tail */
-    uint64_t err_total;    /* bytes written to stderr in all */
-    unsigned enforced;     /* RG_SANDBOX_* layers in place */
-    char notes[256];       /* why a layer is missing, or "" */
+    size_t err_len;                         /* bytes in err_tail */
+    uint64_t err_total;                     /* bytes written to stderr in all */
+    unsigned enforced;                      /* RG_SANDBOX_* layers in place */
+    char notes[256];                        /* why a layer is missing, or "" */
 } rg_sandbox_result;
 
 /* Default limits: 30 s wall, 10 s CPU, 1 GiB address space, 16 MiB

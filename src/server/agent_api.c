@@ -27,7 +27,7 @@
  * small-bin size (from 1 KiB glibc consolidates its fast bins on every such
  * malloc); larger answers grow. */
 #define ANSWER_RESERVE 480
-#define ANSWER_MAX (16u << 20)  /* cap on a check-in answer */
+#define ANSWER_MAX (16u << 20) /* cap on a check-in answer */
 
 const char *const rg_agent_event_types[5] = {"applying", "healthy", "failed",
                                              "reverted", "crashed"};
@@ -318,8 +318,8 @@ int rg__agent_checkin_parse(const json_t *body, int64_t now,
 {
     json_t *inst = NULL, *events = NULL;
     memset(out, 0, sizeof *out);
-    if (rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &out->id,
-                       err) < 0 ||
+    if (rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &out->id, err) <
+            0 ||
         rg_json_object(body, "installed", false, &inst, err) < 0 ||
         rg_json_array(body, "events", false, RG_AGENT_EVENTS_MAX, &events,
                       err) < 0)
@@ -432,8 +432,8 @@ static int write_answer(rg_server *srv, const char *id,
         goto cleanup;
     }
     if ((rc = rg_desired_write_checkin(srv->desired, srv->fleet, id, who, now,
-                                       out, &notices, rg_offers_collect,
-                                       &oc, err)) < 0 ||
+                                       out, &notices, rg_offers_collect, &oc,
+                                       err)) < 0 ||
         (rc = rg_offers_commit(&oc, now, err)) < 0)
         goto cleanup;
     rc = rg_buf_adds(out, "},\"notices\":[");

@@ -14,10 +14,9 @@
  * endpoint's token). A download is allowed only for an artifact of a
  * release the endpoint was offered in a check-in answer (offers.h) or
  * holds in a canary slot; what it claims installed does not count;
- * anything else, unknown digests included, is 403. Enrollment is rate limited per
- * address, and every failed authentication goes through the guard
- * (guard.h: audited as auth.failed, rate limited). Shapes and errors:
- * docs/api.md.
+ * anything else, unknown digests included, is 403. Enrollment is rate limited
+ * per address, and every failed authentication goes through the guard (guard.h:
+ * audited as auth.failed, rate limited). Shapes and errors: docs/api.md.
  *
  * Enrollment is durable (rg_store_endpoint_enroll, audited as
  * endpoint.enroll) before the token is returned; only the token's SHA-256
@@ -86,8 +85,8 @@ typedef struct rg__checkin_req {
     const char *id;                                  /* borrowed from body */
     rg_fleet_installed installed[RG_FLEET_CHANNELS]; /* the first ones */
     size_t n_inst;
-    rg_event_rec *evs;                    /* malloc'd (caller frees), or NULL */
-    int types[RG_AGENT_EVENTS_MAX];       /* rg_agent_event_types index */
+    rg_event_rec *evs;              /* malloc'd (caller frees), or NULL */
+    int types[RG_AGENT_EVENTS_MAX]; /* rg_agent_event_types index */
     size_t n_ev;
 } rg__checkin_req;
 

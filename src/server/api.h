@@ -41,8 +41,7 @@ void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Records that release {id}'s quarantine is lifted (body {"reason"}),
  * audited as release.lift_quarantine; agents that quarantined its digest
  * apply it again (docs/agent.md). Answers the release. */
-void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req,
-                                    rg_resp *resp);
+void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_rollouts.c */
 void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -58,9 +57,8 @@ void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp);
  * lane (plan "emergency" or an emergency release) only when it passed;
  * any plan only when it passed if ch has a preflight now. Returns 0 or
  * RG_ECONFLICT (field "release") saying why. Pure. */
-int rg__api_rollout_admits(const rg_release_rec *rel,
-                           const rg_channel_rec *ch, const rg_plan *plan,
-                           rg_err *err);
+int rg__api_rollout_admits(const rg_release_rec *rel, const rg_channel_rec *ch,
+                           const rg_plan *plan, rg_err *err);
 
 /* api_tokens.c */
 void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -80,8 +78,7 @@ void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
 /* api_identity.c: lets endpoint {id} be enrolled afresh once without its
  * current token (body {"reason"}), audited as endpoint.reset_identity.
  * Answers {"id", "identity_reset_ms"}; 404 for an unknown endpoint. */
-void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req,
-                                    rg_resp *resp);
+void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);

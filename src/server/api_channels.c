@@ -33,8 +33,7 @@ static json_t *channel_json(const rg_channel_rec *c)
 {
     return json_pack("{s:I,s:s,s:s,s:I,s:o,s:o}", "id", (json_int_t)c->id,
                      "name", c->name, "description", c->description,
-                     "created_ms", (json_int_t)c->created_ms,
-                     "current_release",
+                     "created_ms", (json_int_t)c->created_ms, "current_release",
                      rg__json_id_or_null(c->current_release_id), "preflight",
                      rg__api_preflight_json(&c->preflight));
 }
@@ -62,8 +61,7 @@ int rg__api_preflight_parse(const json_t *v, const char *prefix,
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_object(v)) {
-        rg_err_field(err, RG_EINVAL, "",
-                     "preflight must be an object or null");
+        rg_err_field(err, RG_EINVAL, "", "preflight must be an object or null");
         return prefix_field(err, prefix[0] ? "preflight" : "");
     }
     if (rg_json_only(v, allowed, err) ||
@@ -74,11 +72,11 @@ int rg__api_preflight_parse(const json_t *v, const char *prefix,
         rg_json_int(v, "memory_mb", false, 0, RG_PREFLIGHT_MEMORY_MAX,
                     &memory_mb, err))
         return prefix_field(err, prefix);
-    if (strchr(engine, '/') ? engine[0] != '/'
-                            : strspn(engine, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                             "abcdefghijklmnopqrstuvwxyz"
-                                             "0123456789._+-") !=
-                                  strlen(engine)) {
+    if (strchr(engine, '/')
+            ? engine[0] != '/'
+            : strspn(engine, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "abcdefghijklmnopqrstuvwxyz"
+                             "0123456789._+-") != strlen(engine)) {
         rg_err_field(err, RG_EINVAL, "engine",
                      "engine '%.128s' must be an absolute path or a program "
                      "name (no arguments)",
@@ -89,10 +87,10 @@ int rg__api_preflight_parse(const json_t *v, const char *prefix,
     if (!rg_engine_resolve(engine_dir, engine, found, sizeof found)) {
         rg_err_field(err, RG_EINVAL, "engine",
                      "engine '%.128s' is not an executable file%s", engine,
-                     engine[0] == '/'   ? ""
-                     : engine_dir[0] ? " in rollgated's --engine-dir"
-                                     : " in rollgated's PATH (or set "
-                                       "rollgated --engine-dir)");
+                     engine[0] == '/' ? ""
+                     : engine_dir[0]  ? " in rollgated's --engine-dir"
+                                      : " in rollgated's PATH (or set "
+                                        "rollgated --engine-dir)");
         return prefix_field(err, prefix);
     }
     if (corpus && !rg_sha256_hex_valid(corpus)) {
@@ -141,8 +139,8 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_json_string(body, "description", false, RG_DESC_MAX, &desc, &err) !=
             0 ||
         rg__api_preflight_parse(json_object_get(body, "preflight"),
-                                "preflight.", srv->cfg.engine_dir,
-                                &c.preflight, &err) != 0)
+                                "preflight.", srv->cfg.engine_dir, &c.preflight,
+                                &err) != 0)
         goto fail;
     if (!rg_channel_name_valid(name)) {
         rg_err_field(&err, RG_EINVAL, "name",
@@ -215,8 +213,8 @@ void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(target, sizeof target, "channel:%.64s", name);
     rg_audit_init(&audit, srv, req, "channel.preflight", target, NULL);
     preflight_detail(&spec, audit.detail, sizeof audit.detail);
-    if (rg_store_channel_set_preflight(srv->store, name, &spec, &audit,
-                                       &err) != 0) {
+    if (rg_store_channel_set_preflight(srv->store, name, &spec, &audit, &err) !=
+        0) {
         /* The body is the preflight object: its fields have no prefix. */
         size_t p = strlen("preflight.");
         if (strncmp(err.field, "preflight.", p) == 0)

@@ -58,13 +58,12 @@ fail:
 
 static json_t *key_json(const rg_enroll_key_rec *k)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:s}", "id", (json_int_t)k->id,
-                     "created_ms", (json_int_t)k->created_ms, "expires_ms",
-                     (json_int_t)k->expires_ms, "revoked_ms",
-                     (json_int_t)k->revoked_ms, "uses",
-                     k->uses_left < 0 ? json_null()
-                                      : json_integer(k->uses_left),
-                     "created_by", k->created_by);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:o,s:s}", "id", (json_int_t)k->id, "created_ms",
+        (json_int_t)k->created_ms, "expires_ms", (json_int_t)k->expires_ms,
+        "revoked_ms", (json_int_t)k->revoked_ms, "uses",
+        k->uses_left < 0 ? json_null() : json_integer(k->uses_left),
+        "created_by", k->created_by);
 }
 
 static int list_one(void *ctx, const rg_enroll_key_rec *k)
@@ -110,8 +109,8 @@ void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
         return;
     snprintf(target, sizeof target, "enrollment_key:%lld", (long long)id);
     rg_audit_init(&audit, srv, req, "enrollment_key.revoke", target, NULL);
-    if (rg_store_enroll_key_revoke(srv->store, id, audit.at_ms, &audit,
-                                   &err) != 0) {
+    if (rg_store_enroll_key_revoke(srv->store, id, audit.at_ms, &audit, &err) !=
+        0) {
         rg_resp_error(resp, &err);
         return;
     }

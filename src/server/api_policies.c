@@ -70,8 +70,7 @@ static int read_pin(rg_server *srv, const json_t *body, int mode,
     *release_id = 0;
     if ((rc = rg_json_int(body, "version", false, 1, INT64_MAX, &version,
                           err)) ||
-        (rc = rg_json_int(body, "release", false, 1, INT64_MAX, &release,
-                          err)))
+        (rc = rg_json_int(body, "release", false, 1, INT64_MAX, &release, err)))
         return rc;
     if (mode == RG_POLICY_N1) {
         if (version || release)
@@ -101,9 +100,8 @@ static int read_pin(rg_server *srv, const json_t *body, int mode,
 
 void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    static const char *const allowed[] = {"name",    "channel", "selector",
-                                          "mode",    "version", "release",
-                                          NULL};
+    static const char *const allowed[] = {
+        "name", "channel", "selector", "mode", "version", "release", NULL};
     const char *name = NULL, *channel = NULL, *mode_s = NULL;
     json_t *sel_v = NULL, *canon = NULL;
     char *canon_s = NULL;
@@ -131,8 +129,8 @@ void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     int mode = rg_policy_mode_parse(mode_s);
     if (mode < 0) {
-        rg_err_field(&err, RG_EINVAL, "mode",
-                     "mode '%.8s' must be n-1 or pin", mode_s);
+        rg_err_field(&err, RG_EINVAL, "mode", "mode '%.8s' must be n-1 or pin",
+                     mode_s);
         goto fail;
     }
     p = calloc(1, sizeof *p);
@@ -217,8 +215,9 @@ void rg_api_policy_list(rg_server *srv, rg_req *req, rg_resp *resp)
     collect c = {.page = &page};
     int rc = rg_store_policy_list(srv->store, collect_one, &c, &err);
     for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < c.n; i++)
-        if (rg_page_push(&page, policy_json(&c.v[i], version_of(
-                                                srv, c.v[i].release_id))))
+        if (rg_page_push(
+                &page,
+                policy_json(&c.v[i], version_of(srv, c.v[i].release_id))))
             rc = -1;
     free(c.v);
     rg_page_reply(&page, resp, "policies", rc, &err);

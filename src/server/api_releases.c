@@ -35,24 +35,23 @@ static json_t *preflight_short(const rg_release_rec *r)
 
 static json_t *release_json(const rg_release_rec *r)
 {
-    json_t *meta = r->metadata[0] ? json_loads(r->metadata, 0, NULL) : json_null();
+    json_t *meta =
+        r->metadata[0] ? json_loads(r->metadata, 0, NULL) : json_null();
     json_t *lifted = r->quarantine_lifted_ms
                          ? json_integer(r->quarantine_lifted_ms)
                          : json_null();
-    json_t *act = json_pack("{s:s,s:I,s:b}", "kind",
-                            rg_activation_name(r->activation), "max_s",
-                            (json_int_t)(r->activation_max_ms / 1000),
-                            "declared", r->activation_declared);
-    return json_pack("{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}",
-                     "id",
-                     (json_int_t)r->id, "channel", r->channel, "version",
-                     (json_int_t)r->version, "sha256", r->sha256, "size",
-                     (json_int_t)r->size, "notes", r->notes, "urgency",
-                     r->urgency, "created_ms", (json_int_t)r->created_ms,
-                     "created_by", r->created_by, "preflight",
-                     preflight_short(r), "metadata", meta ? meta : json_null(),
-                     "quarantine_lifted_ms", lifted, "activation",
-                     act ? act : json_null());
+    json_t *act =
+        json_pack("{s:s,s:I,s:b}", "kind", rg_activation_name(r->activation),
+                  "max_s", (json_int_t)(r->activation_max_ms / 1000),
+                  "declared", r->activation_declared);
+    return json_pack(
+        "{s:I,s:s,s:I,s:s,s:I,s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}", "id",
+        (json_int_t)r->id, "channel", r->channel, "version",
+        (json_int_t)r->version, "sha256", r->sha256, "size",
+        (json_int_t)r->size, "notes", r->notes, "urgency", r->urgency,
+        "created_ms", (json_int_t)r->created_ms, "created_by", r->created_by,
+        "preflight", preflight_short(r), "metadata", meta ? meta : json_null(),
+        "quarantine_lifted_ms", lifted, "activation", act ? act : json_null());
 }
 
 /* Reads the optional {"kind": "none"|"restart"|"reboot", "max_s": N}
@@ -71,8 +70,8 @@ static int parse_activation(const json_t *v, rg_release_rec *r, rg_err *err)
                             "{\"kind\", \"max_s\"}");
     if (rg_json_only(v, allowed, err) ||
         rg_json_string(v, "kind", true, 16, &kind, err) ||
-        rg_json_int(v, "max_s", false, 1,
-                    RG_ACTIVATION_MAX_MS_LIMIT / 1000, &max_s, err)) {
+        rg_json_int(v, "max_s", false, 1, RG_ACTIVATION_MAX_MS_LIMIT / 1000,
+                    &max_s, err)) {
         char f[64];
         snprintf(f, sizeof f, "activation.%.50s", err->field);
         snprintf(err->field, sizeof err->field, "%s", f);
@@ -90,8 +89,8 @@ static int parse_activation(const json_t *v, rg_release_rec *r, rg_err *err)
  * very release (channel, version, artifact digest and size, notes
  * digest); stores its canonical JSON in r->metadata. Returns 0 or
  * RG_EINVAL/RG_ENOTFOUND/RG_ETOOBIG with err naming the field. */
-static int attach_metadata(rg_server *srv, const json_t *meta, rg_release_rec *r,
-                           rg_err *err)
+static int attach_metadata(rg_server *srv, const json_t *meta,
+                           rg_release_rec *r, rg_err *err)
 {
     rg_relmeta m;
     rg_buf text;
@@ -125,17 +124,17 @@ static int attach_metadata(rg_server *srv, const json_t *meta, rg_release_rec *r
     if (rc == 0)
         snprintf(r->metadata, sizeof r->metadata, "%s", text.data);
     else if (rc == RG_ETOOBIG)
-        rg_err_field(err, RG_EINVAL, "metadata",
-                     "metadata: more than %d bytes", RG_METADATA_MAX);
+        rg_err_field(err, RG_EINVAL, "metadata", "metadata: more than %d bytes",
+                     RG_METADATA_MAX);
     rg_buf_release(&text);
     return rc == RG_ETOOBIG ? RG_EINVAL : rc;
 }
 
 void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    static const char *const allowed[] = {
-        "channel", "version", "artifact", "notes", "urgency", "metadata",
-        "activation", NULL};
+    static const char *const allowed[] = {"channel",    "version", "artifact",
+                                          "notes",      "urgency", "metadata",
+                                          "activation", NULL};
     const char *channel = NULL, *artifact = NULL, *notes = NULL,
                *urgency = NULL;
     int64_t version = 0;
@@ -171,7 +170,8 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(r.sha256, sizeof r.sha256, "%s", artifact);
     snprintf(r.notes, sizeof r.notes, "%s", notes);
     snprintf(r.urgency, sizeof r.urgency, "%s", urgency);
-    if (attach_metadata(srv, json_object_get(body, "metadata"), &r, &err) != 0 ||
+    if (attach_metadata(srv, json_object_get(body, "metadata"), &r, &err) !=
+            0 ||
         parse_activation(json_object_get(body, "activation"), &r, &err) != 0)
         goto fail;
     snprintf(target, sizeof target, "release:%s/%lld", channel,
@@ -235,8 +235,10 @@ void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp)
     if (result[0]) {
         full = json_loads(result, 0, NULL);
         if (!full || !json_is_object(full)) {
-            rg_err_set(&err, RG_EIO, "release %lld: stored preflight result "
-                       "is not a JSON object", (long long)id);
+            rg_err_set(&err, RG_EIO,
+                       "release %lld: stored preflight result "
+                       "is not a JSON object",
+                       (long long)id);
             goto fail;
         }
         if (json_object_set_new(full, "finished_ms",
@@ -261,8 +263,7 @@ fail:
     rg_resp_error(resp, &err);
 }
 
-void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req,
-                                    rg_resp *resp)
+void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"reason", NULL};
     const char *reason = NULL;

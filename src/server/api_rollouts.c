@@ -38,7 +38,8 @@ static json_t *counts_json(rg_server *srv, const rg_rollout_rec *r,
 {
     if (!measure) {
         json_t *last = rg_canary_last(rg_desired_canary(srv->desired), r->id);
-        json_t *c = json_object_get(json_object_get(last, "evidence"), "counts");
+        json_t *c =
+            json_object_get(json_object_get(last, "evidence"), "counts");
         c = c ? json_incref(c) : json_null();
         json_decref(last);
         return c;
@@ -46,12 +47,11 @@ static json_t *counts_json(rg_server *srv, const rg_rollout_rec *r,
     rg_wave_counts n;
     if (rg_orchestrator_counts(srv, r, &n, err) != 0)
         return NULL;
-    json_t *c = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "fleet",
-                          (json_int_t)n.fleet, "targeted",
-                          (json_int_t)n.targeted, "exposed",
-                          (json_int_t)n.exposed, "healthy",
-                          (json_int_t)n.healthy, "failed", (json_int_t)n.failed,
-                          "silent", (json_int_t)n.silent);
+    json_t *c = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I}", "fleet", (json_int_t)n.fleet, "targeted",
+        (json_int_t)n.targeted, "exposed", (json_int_t)n.exposed, "healthy",
+        (json_int_t)n.healthy, "failed", (json_int_t)n.failed, "silent",
+        (json_int_t)n.silent);
     if (!c)
         rg_err_set(err, RG_ENOMEM, "out of memory");
     return c;
@@ -73,10 +73,10 @@ static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
                                 ? r->plan.waves[st->wave].name
                                 : "";
     out = json_pack(
-        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:o}",
-        "id", (json_int_t)r->id, "release", (json_int_t)r->release_id,
-        "channel", r->channel, "version", (json_int_t)rel.version,
-        "previous_release", rg__json_id_or_null(r->prev_release_id), "state",
+        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "id",
+        (json_int_t)r->id, "release", (json_int_t)r->release_id, "channel",
+        r->channel, "version", (json_int_t)rel.version, "previous_release",
+        rg__json_id_or_null(r->prev_release_id), "state",
         rg_rollout_state_name(st->state), "wave", st->wave, "wave_name",
         wave_name, "share_ppm", (json_int_t)st->share_ppm, "wave_started_ms",
         (json_int_t)st->wave_started_ms, "updated_ms",
@@ -110,9 +110,8 @@ oom:
     return NULL;
 }
 
-int rg__api_rollout_admits(const rg_release_rec *rel,
-                           const rg_channel_rec *ch, const rg_plan *plan,
-                           rg_err *err)
+int rg__api_rollout_admits(const rg_release_rec *rel, const rg_channel_rec *ch,
+                           const rg_plan *plan, rg_err *err)
 {
     const char *st = rel->preflight_status;
     bool emergency = strcmp(plan->name, "emergency") == 0 ||
@@ -278,8 +277,8 @@ void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
         return;
     rec_list l = {.page = &page};
     rg_desired_observe_begin(srv->desired);
-    int rc = rg_store_rollout_list(srv->store, active_only, collect_one, &l,
-                                   &err);
+    int rc =
+        rg_store_rollout_list(srv->store, active_only, collect_one, &l, &err);
     rg_desired_observe_end(srv->desired);
     for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < l.n; i++) {
         json_t *v = rollout_json(srv, &l.v[i], false, &err);
@@ -306,8 +305,8 @@ static char *action_evidence(rg_server *srv, int64_t id, rg_rollout_cmd cmd)
 {
     if (cmd != RG_CMD_RESUME && cmd != RG_CMD_PROMOTE)
         return NULL;
-    json_t *st = rg_strata_json(rg_desired_strata(srv->desired), srv->fleet,
-                                id);
+    json_t *st =
+        rg_strata_json(rg_desired_strata(srv->desired), srv->fleet, id);
     json_t *o = st && json_object_set_new(st, "held", json_array()) == 0
                     ? json_pack("{s:O}", "strata_state", st)
                     : NULL;

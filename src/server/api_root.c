@@ -79,10 +79,11 @@ void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(rec.created_by, sizeof rec.created_by, "%s", audit.actor);
     if (rg_store_root_put(srv->store, &rec, &audit, &err) != 0)
         goto fail;
-    rg_resp_json(resp, 201, json_pack("{s:I, s:s, s:i, s:I}", "version",
-                                      (json_int_t)next.version, "root_sha256",
-                                      next.digest, "threshold", next.threshold,
-                                      "keys", (json_int_t)next.nkeys));
+    rg_resp_json(resp, 201,
+                 json_pack("{s:I, s:s, s:i, s:I}", "version",
+                           (json_int_t)next.version, "root_sha256", next.digest,
+                           "threshold", next.threshold, "keys",
+                           (json_int_t)next.nkeys));
     goto cleanup;
 fail:
     rg_resp_error(resp, &err);
@@ -107,12 +108,12 @@ static int add_root(void *ctx, const rg_root_rec *r)
     json_t *doc = json_loads(r->json, 0, NULL);
     if (!doc)
         return RG_EIO;
-    json_t *v = l->page ? json_pack("{s:I, s:s, s:I, s:s, s:o}", "version",
-                                    (json_int_t)r->version, "root_sha256",
-                                    r->digest, "created_ms",
-                                    (json_int_t)r->created_ms, "created_by",
-                                    r->created_by, "root", doc)
-                        : doc;
+    json_t *v =
+        l->page ? json_pack("{s:I, s:s, s:I, s:s, s:o}", "version",
+                            (json_int_t)r->version, "root_sha256", r->digest,
+                            "created_ms", (json_int_t)r->created_ms,
+                            "created_by", r->created_by, "root", doc)
+                : doc;
     return v && json_array_append_new(l->arr, v) == 0 ? 0 : RG_ENOMEM;
 }
 
@@ -140,12 +141,13 @@ void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp)
     listing l = {json_array(), NULL};
     rg_err err;
     rg_err_clear(&err);
-    if (rg__api_query_int(req, "after", 0, INT64_MAX, &after, &given,
-                          resp) != 0) {
+    if (rg__api_query_int(req, "after", 0, INT64_MAX, &after, &given, resp) !=
+        0) {
         json_decref(l.arr);
         return;
     }
-    if (!l.arr || rg_store_root_list(srv->store, after, add_root, &l, &err) != 0) {
+    if (!l.arr ||
+        rg_store_root_list(srv->store, after, add_root, &l, &err) != 0) {
         if (err.code == RG_OK)
             rg_err_set(&err, RG_EIO, "stored root could not be read");
         json_decref(l.arr);

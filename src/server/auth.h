@@ -41,11 +41,11 @@ void rg_auth_token_new(char secret[RG_HASH_HEX], char hash[RG_HASH_HEX]);
 
 /* Why an authentication failed, for the audit: never the secret. */
 typedef struct rg_auth_fail {
-    const char *reason;              /* static: "missing token", "malformed
-                                        token", "unknown token", "revoked
-                                        token", "expired token", ... */
-    char target[RG_NAME_MAX + 8];    /* "token:<name>" when the token is
-                                        known, else "" */
+    const char *reason;           /* static: "missing token", "malformed
+                                     token", "unknown token", "revoked
+                                     token", "expired token", ... */
+    char target[RG_NAME_MAX + 8]; /* "token:<name>" when the token is
+                                     known, else "" */
 } rg_auth_fail;
 
 /* Authenticates req's bearer token against the store at now_ms and checks

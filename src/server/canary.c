@@ -23,7 +23,7 @@ typedef struct pend {
     uint32_t ref, stratum;
     int64_t apply_ms, from_ms, window_ms;
     uint32_t picks[RG_TALLY_CONTROLS]; /* fleet refs, 0: none */
-    uint32_t elig;                      /* bit j: picks[j] counts */
+    uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] checked in during the span so far;
                        HEARD_SELF: the exposed endpoint did */
 } pend;
@@ -32,7 +32,7 @@ typedef struct pend {
 typedef struct ro_state {
     int64_t id, release_id;
     bool rebuilt;
-    int wave; /* -1 before the first measure */
+    int wave;            /* -1 before the first measure */
     int64_t declared_ms; /* activation maximum, or RG_SILENCE_UNDECLARED */
     int64_t wave_begin_ms;
     /* published to the check-in path */
@@ -406,19 +406,19 @@ static int resolve(rg_server *srv, ro_state *st, const pend *e)
     if (!cn)
         return 0;
     int64_t end = e->from_ms + e->window_ms;
-    bool heard = (e->heard & HEARD_SELF) ||
-                 rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms,
-                                 end) ||
-                 rg_silence_heard(cn->healthy_ms, e->from_ms, end);
-    int out = rg_silence_outcome(cn->flags & RG_CN_FAILED,
-                                 cn->flags & RG_CN_HEALTHY, cn->healthy_ms,
-                                 heard, end);
+    bool heard =
+        (e->heard & HEARD_SELF) ||
+        rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end) ||
+        rg_silence_heard(cn->healthy_ms, e->from_ms, end);
+    int out =
+        rg_silence_outcome(cn->flags & RG_CN_FAILED, cn->flags & RG_CN_HEALTHY,
+                           cn->healthy_ms, heard, end);
     st->silent_total += out == RG_TALLY_SILENT;
     if (e->apply_ms < st->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted by the scan */
-    uint32_t p = rg_tally_period(
-        end, st->wave_begin_ms, e->window_ms,
-        rg_tally_max_periods(rg_fleet_strata(srv->fleet)));
+    uint32_t p =
+        rg_tally_period(end, st->wave_begin_ms, e->window_ms,
+                        rg_tally_max_periods(rg_fleet_strata(srv->fleet)));
     rg_tally_cell *c = cell_at(st, e->stratum, p);
     if (!c)
         return RG_ENOMEM;
@@ -504,16 +504,14 @@ static void publish(ro_state *st, const rg_rollout_rec *ro, scan_ctx *x,
                     uint32_t n_strata)
 {
     for (uint32_t s = 0; s < n_strata; s++) {
-        atomic_store(&st->share[s],
-                     rg_exposure_stratum_share(
-                         x->xp, &ro->plan, ro->status.wave,
-                         ro->status.share_ppm, x->size[s], x->lowest[s],
-                         x->n_lowest[s]));
+        atomic_store(&st->share[s], rg_exposure_stratum_share(
+                                        x->xp, &ro->plan, ro->status.wave,
+                                        ro->status.share_ppm, x->size[s],
+                                        x->lowest[s], x->n_lowest[s]));
         atomic_store(&st->budget[s], rg_exposure_budget(x->xp, x->healthy[s]));
         uint64_t a = atomic_load(&st->assigned[s]);
-        while (a < x->assigned[s] &&
-               !atomic_compare_exchange_weak(&st->assigned[s], &a,
-                                             x->assigned[s]))
+        while (a < x->assigned[s] && !atomic_compare_exchange_weak(
+                                         &st->assigned[s], &a, x->assigned[s]))
             ;
     }
     atomic_store(&st->measured, true);
@@ -720,10 +718,10 @@ bool rg_canary_note(rg_canary *c, int64_t id, const rg_gate_result *g,
         s->last_stored_ms = now_ms;
     } else {
         json_decref(s->last);
-        s->last = json_pack("{s:I, s:s, s:s, s:O?}", "at_ms",
-                            (json_int_t)now_ms, "verdict",
-                            rg_verdict_name(g->verdict), "reason", g->reason,
-                            "evidence", (json_t *)evidence);
+        s->last =
+            json_pack("{s:I, s:s, s:s, s:O?}", "at_ms", (json_int_t)now_ms,
+                      "verdict", rg_verdict_name(g->verdict), "reason",
+                      g->reason, "evidence", (json_t *)evidence);
         want = s->last_verdict != g->verdict ||
                strcmp(s->last_rule, rule) != 0 ||
                now_ms - s->last_stored_ms >= RG_CANARY_PERSIST_MS;

@@ -84,8 +84,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RG_CANARY_PERSIST_MS 60000 /* an unchanged evaluation is stored at
-                                      most this often */
+#define RG_CANARY_PERSIST_MS                                                   \
+    60000 /* an unchanged evaluation is stored at                              \
+             most this often */
 
 typedef struct rg_canary rg_canary;
 

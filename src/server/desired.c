@@ -598,8 +598,8 @@ cleanup:
 }
 
 /* The policy holding endpoints of profile p on channel_id, or NULL. */
-static const rg_desired_policy *policy_for(snapshot *s, rg_fleet *f,
-                                           uint32_t p, int64_t channel_id)
+static const rg_desired_policy *policy_for(snapshot *s, rg_fleet *f, uint32_t p,
+                                           int64_t channel_id)
 {
     for (uint64_t m = profile_mask(s, f, p); m; m &= m - 1) {
         const rg_desired_policy *pol = &s->pol[__builtin_ctzll(m)];
@@ -734,8 +734,8 @@ static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
             rc = write_entry(desired, n_desired++ == 0, c->channel.name,
                              p.release, p.rollout_id);
             if (rc < 0) {
-                rg_err_set(err, rc, "desired state of '%.64s': %s",
-                           endpoint_id, rg_code_name(rc));
+                rg_err_set(err, rc, "desired state of '%.64s': %s", endpoint_id,
+                           rg_code_name(rc));
                 break;
             }
             if (offer && (rc = offer(ctx, p.release->id, err)) < 0)

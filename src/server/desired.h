@@ -58,9 +58,9 @@ typedef struct rg_desired_channel {
 typedef struct rg_desired_policy {
     int64_t id;
     int64_t channel_id;
-    int mode;               /* rg_policy_mode */
+    int mode; /* rg_policy_mode */
     rg_policy_selector sel;
-    rg_release_rec pinned;  /* pin: the pinned release; n-1: unused */
+    rg_release_rec pinned; /* pin: the pinned release; n-1: unused */
 } rg_desired_policy;
 
 /* What one endpoint should have on one channel. Pointers borrow from the

@@ -1147,8 +1147,7 @@ int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err)
     return 0;
 }
 
-int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release,
-                     rg_err *err)
+int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release, rg_err *err)
 {
     shard *s = NULL;
     rg__ep *r = find_locked(f, id, &s);
@@ -1172,8 +1171,8 @@ static void add_release(int64_t *out, size_t cap, size_t *n, uint32_t release)
     out[(*n)++] = release;
 }
 
-int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
-                         size_t cap, size_t *n, rg_err *err)
+int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out, size_t cap,
+                         size_t *n, rg_err *err)
 {
     shard *s = NULL;
     *n = 0;

@@ -4,11 +4,11 @@
  * One fixed-size record (152 bytes) per enrolled endpoint: its id (kept in
  * an append-only arena, the record holds an offset), the SHA-256 of its
  * token, the last RG_FLEET_OFFERED releases check-ins offered it (which
- * bounds what it may download), an interned attribute profile (os, os_version, arch, hw, region,
- * tags; the stratum os-os_version-arch derives from it), the `internal`
- * ring flag, enrolled and last-seen times, the installed release of up to
- * RG_FLEET_CHANNELS channels, a dirty flag, the time of the check-in before
- * the last one and the canary slots of the health analysis (below).
+ * bounds what it may download), an interned attribute profile (os, os_version,
+ * arch, hw, region, tags; the stratum os-os_version-arch derives from it), the
+ * `internal` ring flag, enrolled and last-seen times, the installed release of
+ * up to RG_FLEET_CHANNELS channels, a dirty flag, the time of the check-in
+ * before the last one and the canary slots of the health analysis (below).
  *
  * The table is split into RG_FLEET_SHARDS shards by a hash of the id; each
  * shard has its own mutex, chunked record storage (records never move), an
@@ -58,7 +58,7 @@
 #define RG_FLEET_ATTR_MAX 64       /* os, os_version, arch, hw, region, tag */
 #define RG_FLEET_TAGS_MAX 16
 #define RG_FLEET_SEEN_MS 30000 /* last-seen write period (see above) */
-#define RG_FLEET_OFFERED 4         /* offered releases kept per endpoint */
+#define RG_FLEET_OFFERED 4     /* offered releases kept per endpoint */
 
 /* Validated endpoint attributes. */
 typedef struct rg_fleet_attrs {
@@ -254,15 +254,15 @@ int rg_fleet_offer(rg_fleet *f, const char *id, int64_t release, rg_err *err);
 /* Whether release is among the last RG_FLEET_OFFERED releases offered to
  * endpoint id (rg_fleet_offer). Returns 1, 0, or RG_ENOTFOUND for an
  * unknown endpoint. */
-int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release,
-                     rg_err *err);
+int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release, rg_err *err);
 
 /* The releases endpoint id may download as far as memory knows: the last
  * ones offered to it (rg_fleet_offer) and those of its canary slots
- * (assigned or exposed; what it claims installed does not count). Copies up to cap ids into out, *n of them,
- * without duplicates. Returns 0 or RG_ENOTFOUND. */
-int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out,
-                         size_t cap, size_t *n, rg_err *err);
+ * (assigned or exposed; what it claims installed does not count). Copies up to
+ * cap ids into out, *n of them, without duplicates. Returns 0 or RG_ENOTFOUND.
+ */
+int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out, size_t cap,
+                         size_t *n, rg_err *err);
 
 /* Copies endpoint id into *out. Returns 0 or RG_ENOTFOUND. */
 int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,

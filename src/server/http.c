@@ -161,9 +161,9 @@ void rg_resp_error(rg_resp *resp, const rg_err *err)
 {
     int code = err->code == RG_OK ? RG_EINTERNAL : err->code;
     const char *msg = err->msg[0] ? err->msg : rg_code_name(code);
-    json_t *e = json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
-                          rg_code_name(code), "message", msg, "field",
-                          err->field);
+    json_t *e =
+        json_pack("{s:{s:s,s:s,s:s}}", "error", "code", rg_code_name(code),
+                  "message", msg, "field", err->field);
     if (!e) {
         /* A message or field quoting invalid UTF-8 from the request (a
          * JSON parser's error excerpt, say): send it as ASCII. Found by
@@ -358,8 +358,8 @@ static bool framing_invalid(struct MHD_Connection *mc, rg_resp *resp)
                        "conflicting Content-Length headers");
         return true;
     }
-    if (lh.n > 0 && MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-                                                "Transfer-Encoding")) {
+    if (lh.n > 0 &&
+        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Transfer-Encoding")) {
         rg_resp_errorf(resp, RG_EINVAL, "Content-Length",
                        "Content-Length and Transfer-Encoding together");
         return true;
@@ -393,8 +393,10 @@ static void peer_address(struct MHD_Connection *mc, char *out, size_t cap)
     if (sa->sa_family == AF_INET && cap >= INET_ADDRSTRLEN) {
         /* Dotted quad by hand: inet_ntop formats through sprintf, a
          * visible cost on every check-in. */
-        const unsigned char *b = (const unsigned char *)&(
-            (const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        const unsigned char *b =
+            (const unsigned char *)&(
+                (const struct sockaddr_in *)(const void *)sa)
+                ->sin_addr;
         size_t n = 0;
         for (int i = 0; i < 4; i++) {
             if (i)
@@ -653,13 +655,13 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         return rg_err_set(err, RG_ENOMEM, "http: out of memory");
     h->app = *app;
     unsigned max_conn = opts->max_connections ? opts->max_connections : 4096;
-    rg_conns_opts co = {
-        .header_ms = 1000 * (int64_t)(opts->header_timeout_s
-                                          ? opts->header_timeout_s
-                                          : RG_HTTP_HEADER_TIMEOUT_S),
-        .min_rate = opts->min_body_rate ? opts->min_body_rate
-                                        : RG_HTTP_MIN_BODY_RATE,
-        .waiting_cap = max_conn - max_conn / 8};
+    rg_conns_opts co = {.header_ms =
+                            1000 * (int64_t)(opts->header_timeout_s
+                                                 ? opts->header_timeout_s
+                                                 : RG_HTTP_HEADER_TIMEOUT_S),
+                        .min_rate = opts->min_body_rate ? opts->min_body_rate
+                                                        : RG_HTTP_MIN_BODY_RATE,
+                        .waiting_cap = max_conn - max_conn / 8};
     if (co.waiting_cap == 0)
         co.waiting_cap = 1;
     if (rg_conns_new(&co, &h->conns, err) != 0) {
@@ -681,8 +683,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
     if (threads > 1)
         o[n++] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, threads, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, max_conn,
-                                     NULL};
+    o[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, max_conn, NULL};
     if (opts->max_per_address)
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                          opts->max_per_address, NULL};
@@ -707,11 +709,10 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
     if (!h->daemon) {
         rg_conns_free(h->conns);
         free(h);
-        return rg_err_set(err, RG_EIO, "http: cannot listen on '%s'%s: %s",
-                          opts->listen,
-                          tls ? " with TLS (check the certificate and key)"
-                              : "",
-                          strerror(errno));
+        return rg_err_set(
+            err, RG_EIO, "http: cannot listen on '%s'%s: %s", opts->listen,
+            tls ? " with TLS (check the certificate and key)" : "",
+            strerror(errno));
     }
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);

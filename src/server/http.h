@@ -23,33 +23,33 @@
 
 #define RG_HTTP_JSON_MAX (1u << 20) /* 1 MiB: JSON request bodies */
 #define RG_HTTP_MAX_PARAMS 4
-#define RG_HTTP_HEADER_TIMEOUT_S 10   /* default request header deadline */
-#define RG_HTTP_MIN_BODY_RATE 16384   /* default bytes/s of a request body */
+#define RG_HTTP_HEADER_TIMEOUT_S 10 /* default request header deadline */
+#define RG_HTTP_MIN_BODY_RATE 16384 /* default bytes/s of a request body */
 
 typedef struct rg_req {
-    const char *method;        /* "GET", "POST", "PUT", "DELETE", ... */
-    const char *path;          /* decoded path without the query string */
-    const char *client;        /* peer address as text, e.g. "127.0.0.1" */
-    rg_buf body;               /* JSON body (routes without a body sink) */
+    const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
+    const char *path;   /* decoded path without the query string */
+    const char *client; /* peer address as text, e.g. "127.0.0.1" */
+    rg_buf body;        /* JSON body (routes without a body sink) */
     const char *params[RG_HTTP_MAX_PARAMS]; /* path parameters, in order,
                                                filled by the router */
     size_t n_params;
-    void *conn;                /* adapter-private */
-    void *route;               /* router-private: the matched route */
-    void *auth;                /* set by authentication: the caller */
+    void *conn;  /* adapter-private */
+    void *route; /* router-private: the matched route */
+    void *auth;  /* set by authentication: the caller */
 } rg_req;
 
 typedef struct rg_resp {
-    int status;                /* HTTP status; 0 means "not filled" */
-    const char *content_type;  /* static string, e.g. "application/json" */
-    char *body;                /* malloc'd, freed by the adapter */
+    int status;               /* HTTP status; 0 means "not filled" */
+    const char *content_type; /* static string, e.g. "application/json" */
+    char *body;               /* malloc'd, freed by the adapter */
     size_t len;
-    int fd;                    /* >= 0: send len bytes of fd from offset
-                                  (closed by the adapter) instead of body */
+    int fd; /* >= 0: send len bytes of fd from offset
+               (closed by the adapter) instead of body */
     uint64_t offset;
-    char content_range[96];    /* "" or a Content-Range header value */
-    char location[128];        /* "" or a Location header value */
-    int retry_after_s;         /* > 0: a Retry-After header (429 answers) */
+    char content_range[96]; /* "" or a Content-Range header value */
+    char location[128];     /* "" or a Location header value */
+    int retry_after_s;      /* > 0: a Retry-After header (429 answers) */
 } rg_resp;
 
 /* Request header value (case-insensitive name) or NULL. */
@@ -73,8 +73,8 @@ int rg_resp_json_buf(rg_resp *resp, int status, rg_buf *b);
 void rg_resp_error(rg_resp *resp, const rg_err *err);
 
 /* Shorthand: builds an rg_err from code/field/message and sends it. */
-void rg_resp_errorf(rg_resp *resp, int code, const char *field,
-                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void rg_resp_errorf(rg_resp *resp, int code, const char *field, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 /* --- added: the adapter's lifecycle, body sinks, file responses -------- */
 

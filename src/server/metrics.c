@@ -67,14 +67,15 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       (unsigned long long)as.events[i]);
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
-    rg_buf_printf(&b, "# HELP rollgate_events_refused_total Agent events "
-                      "acknowledged and dropped: their release was never "
-                      "offered to the endpoint, or is unknown.\n"
-                      "# TYPE rollgate_events_refused_total counter\n"
-                      "rollgate_events_refused_total{reason=\"not_offered\"} "
-                      "%llu\n"
-                      "rollgate_events_refused_total{reason=\"unknown_"
-                      "release\"} %llu\n",
+    rg_buf_printf(&b,
+                  "# HELP rollgate_events_refused_total Agent events "
+                  "acknowledged and dropped: their release was never "
+                  "offered to the endpoint, or is unknown.\n"
+                  "# TYPE rollgate_events_refused_total counter\n"
+                  "rollgate_events_refused_total{reason=\"not_offered\"} "
+                  "%llu\n"
+                  "rollgate_events_refused_total{reason=\"unknown_"
+                  "release\"} %llu\n",
                   (unsigned long long)as.events_not_offered,
                   (unsigned long long)as.events_unknown_release);
     metric(&b, "rollgate_events_pruned_total", "counter",

@@ -79,9 +79,8 @@ static int count_target(void *ctx, const rg_fleet_view *v)
     if (!cn || !(cn->flags & RG_CN_ASSIGNED))
         return 0;
     int sst = rg_strata_get(t->strata, r->id, v->stratum);
-    t->targeted +=
-        rg_rollout_keeps(&r->plan, &r->status,
-                         sst < 0 || sst == RG_STRATUM_HALTED);
+    t->targeted += rg_rollout_keeps(&r->plan, &r->status,
+                                    sst < 0 || sst == RG_STRATUM_HALTED);
     return 0;
 }
 
@@ -93,9 +92,8 @@ int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
     int rc = rg_store_event_counts(srv->store, r->release_id, &ev, err);
     if (rc < 0)
         return rc;
-    target_ctx t = {.r = r,
-                    .strata = rg_desired_strata(srv->desired),
-                    .targeted = 0};
+    target_ctx t = {
+        .r = r, .strata = rg_desired_strata(srv->desired), .targeted = 0};
     rg_fleet_scan(srv->fleet, count_target, &t);
     out->fleet = rg_fleet_size(srv->fleet);
     out->targeted = t.targeted;
@@ -189,8 +187,8 @@ static int store_evaluation(rg_server *srv, const rg_rollout_rec *r,
     tr.from_wave = tr.to_wave = r->status.wave;
     snprintf(tr.reason, sizeof tr.reason, "wave %d (%.60s) evaluated: %.150s",
              r->status.wave, r->plan.waves[r->status.wave].name, g->reason);
-    return rg_store_decision_append(srv->store, r->id, now, &tr,
-                                    "orchestrator", evidence, err);
+    return rg_store_decision_append(srv->store, r->id, now, &tr, "orchestrator",
+                                    evidence, err);
 }
 
 /* Takes the gate's per-stratum verdicts into rollout id's strata states
@@ -235,13 +233,13 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
     if ((rc = declare_activation(srv, cn, r, err)) < 0 ||
         (rc = rg_canary_measure(cn, srv, r, now, &counts, &hctx, err)) < 0)
         return rc;
-    rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now,
-              &next, &tr, &gate, err);
+    rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now, &next,
+              &tr, &gate, err);
     if (rc < 0)
         goto cleanup;
-    evidence = judged_evidence(srv, r->id, &counts, &gate,
-                               rc == 1 && next.state == RG_RO_HALTED,
-                               &strata_moved);
+    evidence =
+        judged_evidence(srv, r->id, &counts, &gate,
+                        rc == 1 && next.state == RG_RO_HALTED, &strata_moved);
     if (!evidence) {
         rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
                         (long long)r->id);
@@ -249,11 +247,11 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
     }
     if (rc == 0) {
         json_t *ev = json_loads(evidence, 0, NULL);
-        bool store = rg_canary_note(cn, r->id, &gate, ev, now, false) ||
-                     strata_moved;
+        bool store =
+            rg_canary_note(cn, r->id, &gate, ev, now, false) || strata_moved;
         json_decref(ev);
-        if (store && (rc = store_evaluation(srv, r, &gate, evidence, now,
-                                            err)) == 0)
+        if (store &&
+            (rc = store_evaluation(srv, r, &gate, evidence, now, err)) == 0)
             rg_canary_note(cn, r->id, &gate, NULL, now, true);
         if (rc == RG_ENOTFOUND)
             rc = 0;
@@ -350,10 +348,9 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
             continue;
         rg_err e1;
         rg_err_clear(&e1);
-        int r1 = tick_one(srv, &l.v[i],
-                          st == RG_RO_RUNNING ? rg_rollout_tick
-                                              : rg_rollout_watch,
-                          &e1);
+        int r1 = tick_one(
+            srv, &l.v[i],
+            st == RG_RO_RUNNING ? rg_rollout_tick : rg_rollout_watch, &e1);
         if (r1 < 0) {
             atomic_fetch_add(&st_errors, 1);
             rg_warn("rollout %lld: tick failed: %s", (long long)l.v[i].id,

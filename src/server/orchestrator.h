@@ -14,8 +14,8 @@
  * that change nothing are kept in memory (rg_canary_last) and stored as
  * decision rows with from == to (rg_store_decision_append) when the
  * verdict or the gate's rule changes, and at most every
- * RG_CANARY_PERSIST_MS otherwise. Every cfg.flush_ms the flush thread writes the
- * fleet's dirty records (rg_fleet_flush). Only srv->clock tells the time.
+ * RG_CANARY_PERSIST_MS otherwise. Every cfg.flush_ms the flush thread writes
+ * the fleet's dirty records (rg_fleet_flush). Only srv->clock tells the time.
  *
  * One orchestrator runs per process (rollgated has one rg_server).
  */
@@ -47,9 +47,9 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err);
 /* A view of rollout r for the admin API: fleet = endpoints in the fleet
  * table; targeted = endpoints the desired state gives r's release now (a
  * scan of the table: inside the share and admitted, everyone once
- * completed, nobody after a revert); exposed / healthy / failed = distinct endpoints that
- * reported applying / healthy / failed-reverted-crashed for r's release
- * (rg_store_event_counts); silent = 0 (the windowed counts are in the
+ * completed, nobody after a revert); exposed / healthy / failed = distinct
+ * endpoints that reported applying / healthy / failed-reverted-crashed for r's
+ * release (rg_store_event_counts); silent = 0 (the windowed counts are in the
  * evidence of the decisions). Returns 0 or the store's error. */
 int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
                            rg_wave_counts *out, rg_err *err);

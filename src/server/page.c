@@ -43,9 +43,12 @@ int rg_page_parse(const rg_req *req, rg_page_order order, rg_page *p,
 static bool past_cursor(const rg_page *p, int64_t id, const char *name)
 {
     switch (p->order) {
-    case RG_PAGE_ID_ASC: return id > p->after_id;
-    case RG_PAGE_ID_DESC: return !p->after_id || id < p->after_id;
-    case RG_PAGE_NAME: return strcmp(name, p->after_name) > 0;
+    case RG_PAGE_ID_ASC:
+        return id > p->after_id;
+    case RG_PAGE_ID_DESC:
+        return !p->after_id || id < p->after_id;
+    case RG_PAGE_NAME:
+        return strcmp(name, p->after_name) > 0;
     }
     return false;
 }
@@ -90,7 +93,7 @@ void rg_page_reply(rg_page *p, rg_resp *resp, const char *key, int rc,
             rg_resp_error(resp, err);
         return;
     }
-    rg_resp_json(resp, 200,
-                 json_pack("{s:o, s:o}", key, items, "next_after",
-                           rg_page_next(p)));
+    rg_resp_json(
+        resp, 200,
+        json_pack("{s:o, s:o}", key, items, "next_after", rg_page_next(p)));
 }

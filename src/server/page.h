@@ -34,14 +34,14 @@ typedef enum rg_page_order {
 
 typedef struct rg_page {
     rg_page_order order;
-    int64_t limit;                         /* items per page */
-    int64_t after_id;                      /* cursor, 0: first page */
-    char after_name[RG_NAME_MAX + 1];      /* cursor, "": first page */
-    size_t n;                              /* items taken */
-    bool more;                             /* an item follows the page */
-    int64_t last_id;                       /* key of the last item taken */
+    int64_t limit;                    /* items per page */
+    int64_t after_id;                 /* cursor, 0: first page */
+    char after_name[RG_NAME_MAX + 1]; /* cursor, "": first page */
+    size_t n;                         /* items taken */
+    bool more;                        /* an item follows the page */
+    int64_t last_id;                  /* key of the last item taken */
     char last_name[RG_NAME_MAX + 1];
-    json_t *items;                         /* owned: the page's items */
+    json_t *items; /* owned: the page's items */
 } rg_page;
 
 /* Parses ?limit and ?after of req into *p (and creates p->items).

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const rg_policy_keys[RG_POLICY_KEYS] = {"os", "os_version",
-                                                    "arch", "hw", "region"};
+const char *const rg_policy_keys[RG_POLICY_KEYS] = {"os", "os_version", "arch",
+                                                    "hw", "region"};
 
 /* A selector value: 1..RG_FLEET_ATTR_MAX bytes without control
  * characters. */
@@ -94,9 +94,8 @@ json_t *rg_policy_selector_json(const rg_policy_selector *s)
         return json_pack("{s:s}", "tag", s->tag);
     json_t *a = json_object();
     for (int i = 0; a && i < RG_POLICY_KEYS; i++)
-        if (s->attr[i][0] &&
-            json_object_set_new(a, rg_policy_keys[i], json_string(s->attr[i])))
-        {
+        if (s->attr[i][0] && json_object_set_new(a, rg_policy_keys[i],
+                                                 json_string(s->attr[i]))) {
             json_decref(a);
             return NULL;
         }

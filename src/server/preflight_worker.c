@@ -19,10 +19,10 @@
 
 struct rg_preflight_worker {
     rg_server *srv;
-    char tmp[PATH_MAX];  /* DATA/preflight */
-    pthread_mutex_t mu;  /* guards the queue and stop */
-    pthread_cond_t cv;   /* signalled on enqueue and stop */
-    int64_t *queue;      /* release ids, oldest first */
+    char tmp[PATH_MAX]; /* DATA/preflight */
+    pthread_mutex_t mu; /* guards the queue and stop */
+    pthread_cond_t cv;  /* signalled on enqueue and stop */
+    int64_t *queue;     /* release ids, oldest first */
     size_t n, cap;
     bool stop;
     pthread_t th;
@@ -142,10 +142,9 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
                                &perr);
     if (prc == 0 && !rg_engine_resolve(srv->cfg.engine_dir, spec->engine,
                                        j->engine, sizeof j->engine))
-        prc = rg_err_set(&perr, RG_ENOTFOUND,
-                         "engine '%s' is not an executable file%s",
-                         spec->engine,
-                         srv->cfg.engine_dir[0] ? " in --engine-dir" : "");
+        prc = rg_err_set(
+            &perr, RG_ENOTFOUND, "engine '%s' is not an executable file%s",
+            spec->engine, srv->cfg.engine_dir[0] ? " in --engine-dir" : "");
     if (prc == 0) {
         rg_preflight_config cfg;
         rg_preflight_config_init(&cfg, j->engine,
@@ -173,8 +172,8 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
                                    j->content);
             }
             /* The one line says what happened, the tail shows it. */
-            if (result && json_object_set_new(result, "detail",
-                                              json_string(j->detail))) {
+            if (result &&
+                json_object_set_new(result, "detail", json_string(j->detail))) {
                 json_decref(result);
                 result = NULL;
             }
@@ -185,11 +184,13 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
                  json_string_value(json_object_get(result, "detail")));
     }
     if (!result ||
-        json_object_set_new(result, "engine",
-                            json_string(j->engine[0] ? j->engine : spec->engine)) ||
+        json_object_set_new(
+            result, "engine",
+            json_string(j->engine[0] ? j->engine : spec->engine)) ||
         !(text = rg_json_dump(result))) {
-        rc = rg_err_set(err, RG_ENOMEM, "release %lld: preflight: out of memory",
-                        (long long)release_id);
+        rc =
+            rg_err_set(err, RG_ENOMEM, "release %lld: preflight: out of memory",
+                       (long long)release_id);
         goto cleanup;
     }
 
@@ -206,8 +207,8 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
     append_line(audit.reason, sizeof audit.reason, j->detail,
                 strlen(j->detail));
     rc = rg_store_release_preflight_finish(srv->store, release_id, passed,
-                                           j->detail, text, audit.at_ms,
-                                           &audit, err);
+                                           j->detail, text, audit.at_ms, &audit,
+                                           err);
     if (rc == RG_ECONFLICT) { /* finished by someone else meanwhile */
         rg_err_clear(err);
         rc = 0;
@@ -303,7 +304,8 @@ int rg_preflight_worker_start(rg_server *srv, rg_err *err)
 {
     int rc;
     if (srv->preflight)
-        return rg_err_set(err, RG_ECONFLICT, "preflight worker already started");
+        return rg_err_set(err, RG_ECONFLICT,
+                          "preflight worker already started");
     rg_preflight_worker *w = calloc(1, sizeof *w);
     if (!w)
         return rg_err_set(err, RG_ENOMEM, "preflight worker: out of memory");

@@ -31,25 +31,25 @@ typedef struct rg_guard rg_guard;
 typedef struct rg_datadir_lock rg_datadir_lock;
 
 typedef struct rg_server_config {
-    char data_dir[PATH_MAX];     /* --data; holds rollgate.db, artifacts/ */
-    char listen[128];            /* --listen HOST:PORT, default 127.0.0.1:7400 */
-    uint64_t artifact_max;       /* --artifact-max bytes, default 256 MiB */
-    int checkin_interval_s;      /* interval handed to agents, default 60 */
-    int tick_ms;                 /* orchestrator period, default 1000 */
-    int activation_cap_s;        /* largest learned activation allowance
-                                    (health/silence.h), default 600 */
-    int flush_ms;                /* fleet persistence period, default 2000 */
-    unsigned threads;            /* HTTP threads, default: cores */
-    unsigned max_connections;    /* default 4096 */
-    unsigned conn_timeout_s;     /* idle connection timeout, default 30 */
-    unsigned max_per_address;    /* connections per client address,
-                                    default 256; 0: no limit */
-    unsigned header_timeout_s;   /* request header deadline, default 10 */
-    uint64_t min_body_rate;      /* bytes/s a body keeps, default 16384 */
-    char tls_cert[PATH_MAX];     /* --tls-cert PEM file, "" for plain HTTP */
-    char tls_key[PATH_MAX];      /* --tls-key PEM file */
-    char engine_dir[PATH_MAX];   /* --engine-dir: where preflight engine
-                                    names are found (absolute), "": $PATH */
+    char data_dir[PATH_MAX];   /* --data; holds rollgate.db, artifacts/ */
+    char listen[128];          /* --listen HOST:PORT, default 127.0.0.1:7400 */
+    uint64_t artifact_max;     /* --artifact-max bytes, default 256 MiB */
+    int checkin_interval_s;    /* interval handed to agents, default 60 */
+    int tick_ms;               /* orchestrator period, default 1000 */
+    int activation_cap_s;      /* largest learned activation allowance
+                                  (health/silence.h), default 600 */
+    int flush_ms;              /* fleet persistence period, default 2000 */
+    unsigned threads;          /* HTTP threads, default: cores */
+    unsigned max_connections;  /* default 4096 */
+    unsigned conn_timeout_s;   /* idle connection timeout, default 30 */
+    unsigned max_per_address;  /* connections per client address,
+                                  default 256; 0: no limit */
+    unsigned header_timeout_s; /* request header deadline, default 10 */
+    uint64_t min_body_rate;    /* bytes/s a body keeps, default 16384 */
+    char tls_cert[PATH_MAX];   /* --tls-cert PEM file, "" for plain HTTP */
+    char tls_key[PATH_MAX];    /* --tls-key PEM file */
+    char engine_dir[PATH_MAX]; /* --engine-dir: where preflight engine
+                                  names are found (absolute), "": $PATH */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
     unsigned enroll_burst;       /* --enroll-burst, default 1000 */
     unsigned enroll_per_min;     /* --enroll-per-min, default 600 */
@@ -71,15 +71,15 @@ typedef struct rg_server_config {
 
 typedef struct rg_server {
     rg_server_config cfg;
-    const rg_clock *clock;       /* injected; the system clock in rollgated */
+    const rg_clock *clock; /* injected; the system clock in rollgated */
     rg_store *store;
     rg_fleet *fleet;
     rg_desired *desired;
     rg_preflight_worker *preflight; /* NULL unless started
                                        (preflight_worker.h) */
-    rg_guard *guard;             /* rate limits, failed-auth audit (guard.h);
-                                    NULL: none */
-    rg_datadir_lock *lock;       /* DATA/lock, held while open (datadir.h) */
+    rg_guard *guard;                /* rate limits, failed-auth audit (guard.h);
+                                       NULL: none */
+    rg_datadir_lock *lock;          /* DATA/lock, held while open (datadir.h) */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
@@ -107,9 +107,9 @@ int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
  * was not lost (rg_datadir_check), opens the store (which must exist:
  * rollgated init creates it), the artifacts directory (unfinished uploads
  * of a crash removed), the fleet table (loaded from
- * the store), the desired-state cache and the guard. srv->cfg and srv->clock must be
- * set. Does not start threads or listen. On failure everything opened is
- * closed again. Returns 0 or the first error. */
+ * the store), the desired-state cache and the guard. srv->cfg and srv->clock
+ * must be set. Does not start threads or listen. On failure everything opened
+ * is closed again. Returns 0 or the first error. */
 int rg_server_open(rg_server *srv, rg_err *err);
 
 /* Closes what rg_server_open opened, in reverse order: the guard (its

@@ -187,12 +187,12 @@ static char *checkin_body(const agent *g)
                                       (json_int_t)g->inst[i].ver, "sha256",
                                       g->inst[i].sha));
     for (size_t i = 0; i < g->n_ev; i++)
-        json_array_append_new(
-            evs, json_pack("{s:s, s:s, s:s, s:I}", "id", g->ev[i].id, "type",
-                           g->ev[i].type, "channel", g->ev[i].ch, "release",
-                           (json_int_t)g->ev[i].rel));
-    json_t *b = json_pack("{s:s, s:o, s:o}", "endpoint_id", g->id,
-                          "installed", inst, "events", evs);
+        json_array_append_new(evs, json_pack("{s:s, s:s, s:s, s:I}", "id",
+                                             g->ev[i].id, "type", g->ev[i].type,
+                                             "channel", g->ev[i].ch, "release",
+                                             (json_int_t)g->ev[i].rel));
+    json_t *b = json_pack("{s:s, s:o, s:o}", "endpoint_id", g->id, "installed",
+                          inst, "events", evs);
     char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     return s;
@@ -276,8 +276,7 @@ static void turn(live *L, CURL *c, agent *g, rg_buf *out)
         }
         if (g->trial_fault == 'f') {
             push_event(g, "failed", &g->trial);
-            snprintf(g->quarantined, sizeof g->quarantined, "%s",
-                     g->trial.sha);
+            snprintf(g->quarantined, sizeof g->quarantined, "%s", g->trial.sha);
         } else {
             push_event(g, "healthy", &g->trial);
             install(g, &g->trial);
@@ -318,9 +317,8 @@ static int enroll(live *L, CURL *c, agent *g, rg_buf *out)
              "\"tags\":[%s]}",
              os, ver, arch, g->internal ? "\"internal\"" : "");
     json_t *a = json_loads(attrs, 0, NULL);
-    json_t *b = json_pack("{s:s, s:s, s:o}", "enrollment_key",
-                          L->o->enroll_key, "endpoint_id", g->id, "attributes",
-                          a);
+    json_t *b = json_pack("{s:s, s:s, s:o}", "enrollment_key", L->o->enroll_key,
+                          "endpoint_id", g->id, "attributes", a);
     char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (!body)
@@ -374,9 +372,9 @@ static void *work(void *arg)
             }
             int iv = L->interval_ms;
             int jitter = iv / 5;
-            g->next_ms = now_ms() + iv - jitter +
-                         (jitter ? (int)(rand_r(&seed) % (unsigned)(2 * jitter))
-                                 : 0);
+            g->next_ms =
+                now_ms() + iv - jitter +
+                (jitter ? (int)(rand_r(&seed) % (unsigned)(2 * jitter)) : 0);
         }
         int64_t wait = next - now_ms();
         if (wait > 0) {

@@ -34,8 +34,12 @@
 #define RG_LIVE_MAX_AGENTS 20000
 #define RG_LIVE_MAX_STRATA 16
 
-enum { RG_LIVE_FAULT_MARKER = 0, RG_LIVE_FAULT_NONE, RG_LIVE_FAULT_CRASH,
-       RG_LIVE_FAULT_FAIL };
+enum {
+    RG_LIVE_FAULT_MARKER = 0,
+    RG_LIVE_FAULT_NONE,
+    RG_LIVE_FAULT_CRASH,
+    RG_LIVE_FAULT_FAIL
+};
 
 typedef struct rg_live_options {
     const char *server;     /* base URL, e.g. http://127.0.0.1:7400 */

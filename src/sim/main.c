@@ -53,7 +53,8 @@ static int live_main(int argc, char **argv)
                          .threads = 4,
                          .crash_checkins = 3,
                          .progress = true};
-    const char *strata = "windows:10:x86_64,windows:11:x86_64,linux:22.04:x86_64";
+    const char *strata =
+        "windows:10:x86_64,windows:11:x86_64,linux:22.04:x86_64";
     rg_err err;
     rg_err_clear(&err);
     for (int i = 2; i < argc; i++) {

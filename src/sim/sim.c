@@ -136,8 +136,9 @@ static int64_t max64(int64_t a, int64_t b)
 /* W of the wave for stratum k's check-in interval (silence.h). */
 static int wave_window_s(const sim *s, const rg_wave *w, size_t k)
 {
-    int64_t ms = rg_silence_window_ms(
-        &s->sp, w->window_ms, (int64_t)rg_fleetmodel_interval(&s->fm, k) * 1000);
+    int64_t ms =
+        rg_silence_window_ms(&s->sp, w->window_ms,
+                             (int64_t)rg_fleetmodel_interval(&s->fm, k) * 1000);
     int64_t sec = (ms + 999) / 1000;
     return (int)(sec < 1 ? 1 : sec);
 }
@@ -635,10 +636,10 @@ static void start_wave(sim *s, int64_t T)
     for (uint32_t i = 0; i < s->n; i++)
         s->state[i] &= (uint8_t)~ST_CUR_WAVE;
     s->wave_T = T;
-    s->period_s = rg_silence_window_ms(&s->sp,
-                                       s->sc->plan.waves[s->st.wave].window_ms,
-                                       (int64_t)s->P * 1000) /
-                  1000;
+    s->period_s =
+        rg_silence_window_ms(&s->sp, s->sc->plan.waves[s->st.wave].window_ms,
+                             (int64_t)s->P * 1000) /
+        1000;
     s->n_periods = 0;
     for (size_t p = 0; p < s->max_periods; p++)
         for (size_t k = 0; k < s->S; k++)
@@ -806,9 +807,9 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
     for (size_t w = 0; w < sc->plan.n_waves; w++)
         for (size_t k = 0; k < s->S; k++)
-            delay = max64(delay, max64(s->sp.cap_ms / 1000,
-                                       sc->activation.max_s) +
-                                     wave_window_s(s, &sc->plan.waves[w], k));
+            delay =
+                max64(delay, max64(s->sp.cap_ms / 1000, sc->activation.max_s) +
+                                 wave_window_s(s, &sc->plan.waves[w], k));
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
     s->max_periods = rg_tally_max_periods((uint32_t)s->S);

@@ -48,8 +48,7 @@ struct rg__store_ops {
                                  const rg_audit_rec *audit, rg_err *err);
 
     int (*artifact_put)(void *impl, const char *sha256, uint64_t size,
-                        int64_t now_ms, const rg_audit_rec *audit,
-                        rg_err *err);
+                        int64_t now_ms, const rg_audit_rec *audit, rg_err *err);
     int (*artifact_get)(void *impl, const char *sha256, uint64_t *size,
                         rg_err *err);
 
@@ -62,9 +61,9 @@ struct rg__store_ops {
                         void *ctx, rg_err *err);
 
     int (*release_preflight_finish)(void *impl, int64_t id, bool passed,
-                                    const char *detail,
-                                    const char *result_json, int64_t done_ms,
-                                    const rg_audit_rec *audit, rg_err *err);
+                                    const char *detail, const char *result_json,
+                                    int64_t done_ms, const rg_audit_rec *audit,
+                                    rg_err *err);
     int (*release_lift_quarantine)(void *impl, int64_t id, int64_t at_ms,
                                    const rg_audit_rec *audit, rg_err *err);
     int (*release_preflight_result)(void *impl, int64_t id, char **json,
@@ -74,8 +73,8 @@ struct rg__store_ops {
                                                const rg_release_rec *r),
                                      void *ctx, rg_err *err);
 
-    int (*root_put)(void *impl, const rg_root_rec *r,
-                    const rg_audit_rec *audit, rg_err *err);
+    int (*root_put)(void *impl, const rg_root_rec *r, const rg_audit_rec *audit,
+                    rg_err *err);
     int (*root_list)(void *impl, int64_t after,
                      int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
                      rg_err *err);
@@ -97,8 +96,8 @@ struct rg__store_ops {
                          int (*fn)(void *ctx, const rg_decision_rec *d),
                          void *ctx, rg_err *err);
 
-    int (*token_create)(void *impl, rg_token_rec *t,
-                        const rg_audit_rec *audit, rg_err *err);
+    int (*token_create)(void *impl, rg_token_rec *t, const rg_audit_rec *audit,
+                        rg_err *err);
     int (*token_find)(void *impl, const char *hash, rg_token_rec *out,
                       rg_err *err);
     int (*token_list)(void *impl, int (*fn)(void *ctx, const rg_token_rec *t),
@@ -138,8 +137,8 @@ struct rg__store_ops {
     int (*offers_record)(void *impl, const char *endpoint_id,
                          const int64_t *releases, size_t n, int64_t now_ms,
                          rg_err *err);
-    int (*offer_check)(void *impl, const char *endpoint_id,
-                       int64_t release_id, rg_err *err);
+    int (*offer_check)(void *impl, const char *endpoint_id, int64_t release_id,
+                       rg_err *err);
     int (*offer_artifact)(void *impl, const char *endpoint_id,
                           const char *sha256, rg_err *err);
     int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
@@ -165,7 +164,6 @@ extern const struct rg__store_ops rg__sqlite_ops;
  * RG__SCHEMA_LATEST. Tests use it to build databases of an older schema
  * and check that opening them migrates. Same returns and ownership as
  * rg_store_open. */
-int rg__store_open_upto(const char *url, int upto, rg_store **out,
-                        rg_err *err);
+int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err);
 
 #endif

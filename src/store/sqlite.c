@@ -269,7 +269,7 @@ static const char *const migration11[] = {
 };
 
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4, migration5, migration6,
+    migration1, migration2, migration3, migration4,  migration5, migration6,
     migration7, migration8, migration9, migration10, migration11};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -351,35 +351,35 @@ enum {
     ST__COUNT
 };
 
-#define AUDIT_COLS \
-    "SELECT id, at_ms, actor, role, action, target, reason, source, detail" \
-    " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)" \
+#define AUDIT_COLS                                                             \
+    "SELECT id, at_ms, actor, role, action, target, reason, source, detail"    \
+    " FROM audit WHERE at_ms >= ?3 AND (?4 = 0 OR at_ms < ?4)"                 \
     " AND (?6 IS NULL OR action = ?6) AND (?7 = 0 OR id < ?7)"
-#define CHANNEL_COLS \
-    "SELECT id, name, description, created_ms, current_release_id," \
-    " preflight_engine, preflight_corpus, preflight_timeout_s," \
+#define CHANNEL_COLS                                                           \
+    "SELECT id, name, description, created_ms, current_release_id,"            \
+    " preflight_engine, preflight_corpus, preflight_timeout_s,"                \
     " preflight_memory_mb FROM channels"
-#define RELEASE_COLS \
+#define RELEASE_COLS                                                           \
     "SELECT r.id, r.channel_id, c.name, r.version, r.sha256, a.size, r.notes," \
-    " r.urgency, r.created_ms, r.created_by, r.preflight_status," \
-    " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s," \
-    " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms," \
-    " r.metadata, r.quarantine_lifted_ms, r.activation," \
-    " r.activation_max_ms, r.activation_declared FROM releases r" \
-    " JOIN channels c ON c.id = r.channel_id" \
+    " r.urgency, r.created_ms, r.created_by, r.preflight_status,"              \
+    " r.preflight_engine, r.preflight_corpus, r.preflight_timeout_s,"          \
+    " r.preflight_memory_mb, r.preflight_detail, r.preflight_done_ms,"         \
+    " r.metadata, r.quarantine_lifted_ms, r.activation,"                       \
+    " r.activation_max_ms, r.activation_declared FROM releases r"              \
+    " JOIN channels c ON c.id = r.channel_id"                                  \
     " JOIN artifacts a ON a.sha256 = r.sha256"
-#define ROLLOUT_COLS \
-    "SELECT o.id, o.release_id, o.channel_id, c.name, o.prev_release_id," \
-    " o.plan_json, o.salt, o.state, o.wave, o.share_ppm, o.wave_started_ms," \
-    " o.updated_ms, o.created_ms, o.created_by FROM rollouts o" \
+#define ROLLOUT_COLS                                                           \
+    "SELECT o.id, o.release_id, o.channel_id, c.name, o.prev_release_id,"      \
+    " o.plan_json, o.salt, o.state, o.wave, o.share_ppm, o.wave_started_ms,"   \
+    " o.updated_ms, o.created_ms, o.created_by FROM rollouts o"                \
     " JOIN channels c ON c.id = o.channel_id"
-#define TOKEN_COLS \
-    "SELECT id, name, role, hash, created_ms, expires_ms, revoked_ms," \
+#define TOKEN_COLS                                                             \
+    "SELECT id, name, role, hash, created_ms, expires_ms, revoked_ms,"         \
     " created_by FROM tokens"
 
-#define POLICY_COLS \
-    "SELECT p.id, p.name, p.channel_id, c.name, p.selector_json, p.mode," \
-    " p.release_id, p.created_ms, p.created_by FROM policies p" \
+#define POLICY_COLS                                                            \
+    "SELECT p.id, p.name, p.channel_id, c.name, p.selector_json, p.mode,"      \
+    " p.release_id, p.created_ms, p.created_by FROM policies p"                \
     " JOIN channels c ON c.id = p.channel_id"
 
 static const char *const sql_text[ST__COUNT] = {
@@ -390,8 +390,10 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO audit (at_ms, actor, role, action, target, reason,"
         " source, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_AUDIT_LIST] = AUDIT_COLS " ORDER BY id DESC LIMIT ?5",
-    [ST_AUDIT_LIST_ACTOR] = AUDIT_COLS " AND actor = ?1 ORDER BY id DESC LIMIT ?5",
-    [ST_AUDIT_LIST_TARGET] = AUDIT_COLS " AND target = ?2 ORDER BY id DESC LIMIT ?5",
+    [ST_AUDIT_LIST_ACTOR] =
+        AUDIT_COLS " AND actor = ?1 ORDER BY id DESC LIMIT ?5",
+    [ST_AUDIT_LIST_TARGET] =
+        AUDIT_COLS " AND target = ?2 ORDER BY id DESC LIMIT ?5",
     [ST_AUDIT_LIST_BOTH] =
         AUDIT_COLS " AND actor = ?1 AND target = ?2 ORDER BY id DESC LIMIT ?5",
     [ST_CHANNEL_INSERT] =
@@ -408,7 +410,8 @@ static const char *const sql_text[ST__COUNT] = {
         "UPDATE channels SET current_release_id ="
         " (SELECT prev_release_id FROM rollouts WHERE id = ?1)"
         " WHERE id = (SELECT channel_id FROM rollouts WHERE id = ?1)"
-        " AND current_release_id = (SELECT release_id FROM rollouts WHERE id = ?1)",
+        " AND current_release_id = (SELECT release_id FROM rollouts WHERE id = "
+        "?1)",
     [ST_CHANNEL_SET_PREFLIGHT] =
         "UPDATE channels SET preflight_engine = ?, preflight_corpus = ?,"
         " preflight_timeout_s = ?, preflight_memory_mb = ? WHERE name = ?",
@@ -416,7 +419,8 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO artifacts (sha256, size, created_ms) VALUES (?, ?, ?)",
     [ST_ARTIFACT_GET] = "SELECT size FROM artifacts WHERE sha256 = ?",
     [ST_RELEASE_CHANNEL] =
-        "SELECT c.id, (SELECT max(version) FROM releases WHERE channel_id = c.id),"
+        "SELECT c.id, (SELECT max(version) FROM releases WHERE channel_id = "
+        "c.id),"
         " c.preflight_engine, c.preflight_corpus, c.preflight_timeout_s,"
         " c.preflight_memory_mb FROM channels c WHERE c.name = ?",
     [ST_RELEASE_INSERT] =
@@ -486,9 +490,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_KEY_FIND] =
         "SELECT id, expires_ms, revoked_ms, uses_left FROM enroll_keys"
         " WHERE hash = ?",
-    [ST_KEY_CONSUME] =
-        "UPDATE enroll_keys SET uses_left = uses_left - 1"
-        " WHERE id = ? AND uses_left > 0",
+    [ST_KEY_CONSUME] = "UPDATE enroll_keys SET uses_left = uses_left - 1"
+                       " WHERE id = ? AND uses_left > 0",
     [ST_KEY_LIST] =
         "SELECT id, hash, created_ms, expires_ms, revoked_ms, uses_left,"
         " created_by FROM enroll_keys ORDER BY id",
@@ -511,8 +514,8 @@ static const char *const sql_text[ST__COUNT] = {
         " attrs_json = excluded.attrs_json, enrolled_ms = excluded.enrolled_ms,"
         " identity_reset_ms = 0"
         " WHERE ?7 = 1 OR endpoints.identity_reset_ms > 0",
-    [ST_ENDPOINT_SEEN] =
-        "UPDATE endpoints SET last_seen_ms = ?, installed_json = ? WHERE id = ?",
+    [ST_ENDPOINT_SEEN] = "UPDATE endpoints SET last_seen_ms = ?, "
+                         "installed_json = ? WHERE id = ?",
     [ST_ENDPOINT_LOAD] =
         "SELECT id, token_hash, attrs_json, enrolled_ms, last_seen_ms,"
         " installed_json FROM endpoints ORDER BY id",
@@ -545,7 +548,8 @@ static const char *const sql_text[ST__COUNT] = {
         " WHERE active = 1) ORDER BY received_ms LIMIT ?2)",
     [ST_ROLLOUT_EXISTS] = "SELECT 1 FROM rollouts WHERE id = ?",
     [ST_POLICY_CHANNEL] = "SELECT id FROM channels WHERE name = ?",
-    [ST_POLICY_RELEASE_CHANNEL] = "SELECT channel_id FROM releases WHERE id = ?",
+    [ST_POLICY_RELEASE_CHANNEL] =
+        "SELECT channel_id FROM releases WHERE id = ?",
     [ST_POLICY_COUNT] = "SELECT count(*) FROM policies",
     [ST_POLICY_INSERT] =
         "INSERT INTO policies (name, channel_id, selector_json, mode,"
@@ -597,9 +601,9 @@ static int db_fail(sq *q, int rc, rg_err *err, const char *what)
 static int stmt(sq *q, int id, sqlite3_stmt **out, rg_err *err)
 {
     if (!q->st[id]) {
-        int rc = sqlite3_prepare_v3(q->db, sql_text[id], -1,
-                                    SQLITE_PREPARE_PERSISTENT, &q->st[id],
-                                    NULL);
+        int rc =
+            sqlite3_prepare_v3(q->db, sql_text[id], -1,
+                               SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL);
         if (rc != SQLITE_OK)
             return db_fail(q, rc, err, "store: preparing a statement");
     } else {
@@ -682,7 +686,8 @@ static int col_text(sqlite3_stmt *st, int col, char *dst, size_t cap,
     const unsigned char *s = sqlite3_column_text(st, col);
     size_t n = (size_t)sqlite3_column_bytes(st, col);
     if (n >= cap)
-        return rg_err_set(err, RG_EIO, "store: stored %s (%zu bytes) exceeds %zu",
+        return rg_err_set(err, RG_EIO,
+                          "store: stored %s (%zu bytes) exceeds %zu",
                           sqlite3_column_name(st, col), n, cap - 1);
     if (n)
         memcpy(dst, s, n);
@@ -690,7 +695,8 @@ static int col_text(sqlite3_stmt *st, int col, char *dst, size_t cap,
     return 0;
 }
 
-#define COL_TEXT(st, col, rec, f) col_text((st), (col), (rec)->f, sizeof (rec)->f, err)
+#define COL_TEXT(st, col, rec, f)                                              \
+    col_text((st), (col), (rec)->f, sizeof(rec)->f, err)
 
 /* Inserts the audit row a (if any) in the current transaction. */
 static int audit_insert(sq *q, const rg_audit_rec *a, int64_t *id, rg_err *err)
@@ -758,7 +764,8 @@ static int migrate(sq *q, int upto, rg_err *err)
         if (v > N_MIGRATIONS) {
             rc = rg_err_set(err, RG_EIO,
                             "schema version %d is newer than this "
-                            "build knows (%d)", v, N_MIGRATIONS);
+                            "build knows (%d)",
+                            v, N_MIGRATIONS);
             goto fail;
         }
         if (v >= upto)
@@ -768,8 +775,7 @@ static int migrate(sq *q, int upto, rg_err *err)
             if ((rc = exec_sql(q, *s, err)))
                 goto fail;
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
-        if ((rc = exec_sql(q, bump, err)) ||
-            (rc = exec_sql(q, "COMMIT", err)))
+        if ((rc = exec_sql(q, bump, err)) || (rc = exec_sql(q, "COMMIT", err)))
             goto fail;
         rg_info("store: migrated schema to version %d", v + 1);
         applying = 0;
@@ -813,10 +819,9 @@ static int sq_open(const char *path, int upto, void **impl, rg_err *err)
     if (!q)
         return rg_err_set(err, RG_ENOMEM, "store '%s': out of memory", path);
     pthread_mutex_init(&q->mu, NULL);
-    rc = sqlite3_open_v2(path, &q->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        path, &q->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = rg_err_set(err, RG_EIO, "store '%s': %s", path,
                         q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
@@ -839,8 +844,9 @@ static int sq_open(const char *path, int upto, void **impl, rg_err *err)
         goto cleanup;
     }
     if (strcmp(mode, "wal") != 0 && strcmp(path, ":memory:") != 0) {
-        rc = rg_err_set(err, RG_EIO, "store '%s': cannot use WAL (journal mode %s)",
-                        path, mode);
+        rc = rg_err_set(err, RG_EIO,
+                        "store '%s': cannot use WAL (journal mode %s)", path,
+                        mode);
         goto cleanup;
     }
     if ((rc = exec_sql(q, "PRAGMA synchronous = FULL", err)) ||
@@ -1095,8 +1101,7 @@ cleanup:
 
 /* Reads the recorded size of sha256 into *size; RG_ENOTFOUND when none.
  * Caller holds the lock. */
-static int artifact_size(sq *q, const char *sha256, uint64_t *size,
-                         rg_err *err)
+static int artifact_size(sq *q, const char *sha256, uint64_t *size, rg_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = stmt(q, ST_ARTIFACT_GET, &st, err);
@@ -1346,8 +1351,7 @@ cleanup:
 
 static int sq_release_preflight_finish(void *impl, int64_t id, bool passed,
                                        const char *detail,
-                                       const char *result_json,
-                                       int64_t done_ms,
+                                       const char *result_json, int64_t done_ms,
                                        const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
@@ -1556,8 +1560,8 @@ static int sq_rollout_create(void *impl, rg_rollout_rec *r,
     sqlite3_bind_int64(pre, 1, r->release_id);
     rc = sqlite3_step(pre);
     if (rc == SQLITE_DONE) {
-        rc = rg_err_field(err, RG_ENOTFOUND, "release", "release %lld not found",
-                          (long long)r->release_id);
+        rc = rg_err_field(err, RG_ENOTFOUND, "release",
+                          "release %lld not found", (long long)r->release_id);
         goto cleanup;
     }
     if (rc != SQLITE_ROW) {
@@ -1757,8 +1761,8 @@ static int sq_rollout_transition(void *impl, int64_t id,
         goto cleanup;
     }
 
-    if ((rc = decision_insert(q, id, next->updated_ms, tr, actor,
-                              evidence_json, err)))
+    if ((rc = decision_insert(q, id, next->updated_ms, tr, actor, evidence_json,
+                              err)))
         goto cleanup;
 
     /* A halt after completion (the gate still watching) undoes the
@@ -1854,8 +1858,8 @@ static int sq_token_create(void *impl, rg_token_rec *t,
     bind_text(st, 6, t->created_by);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
         if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
-            rc = rg_err_set(err, RG_ECONFLICT, "token '%s': hash already in use",
-                            t->name);
+            rc = rg_err_set(err, RG_ECONFLICT,
+                            "token '%s': hash already in use", t->name);
         else
             rc = db_fail(q, rc, err, "token create");
         goto cleanup;
@@ -1896,8 +1900,8 @@ cleanup:
 }
 
 static int sq_token_list(void *impl,
-                         int (*fn)(void *ctx, const rg_token_rec *t),
-                         void *ctx, rg_err *err)
+                         int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
+                         rg_err *err)
 {
     sq *q = impl;
     sqlite3_stmt *st = NULL;
@@ -2122,8 +2126,8 @@ static int sq_enroll_key_revoke(void *impl, int64_t id, int64_t now_ms,
                             "enrollment key %lld already revoked",
                             (long long)id);
         else if (rc == SQLITE_DONE)
-            rc = rg_err_set(err, RG_ENOTFOUND,
-                            "enrollment key %lld not found", (long long)id);
+            rc = rg_err_set(err, RG_ENOTFOUND, "enrollment key %lld not found",
+                            (long long)id);
         else
             rc = db_fail(q, rc, err, "enrollment key revoke");
         goto cleanup;
@@ -2172,9 +2176,8 @@ cleanup:
     return finish(q, rc, err);
 }
 
-static int sq_endpoint_reset_identity(void *impl, const char *id,
-                                      int64_t at_ms, const rg_audit_rec *audit,
-                                      rg_err *err)
+static int sq_endpoint_reset_identity(void *impl, const char *id, int64_t at_ms,
+                                      const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
     sqlite3_stmt *st = NULL;
@@ -2302,8 +2305,8 @@ static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
         rc = exists(q, ST_RELEASE_EXISTS, NULL, e->release_id, err, "events");
         if (rc == RG_ENOTFOUND)
             rc = rg_err_field(err, rc, "events.release",
-                              "event '%s': release %lld not found",
-                              e->event_id, (long long)e->release_id);
+                              "event '%s': release %lld not found", e->event_id,
+                              (long long)e->release_id);
         if (rc)
             goto cleanup;
         if ((rc = stmt(q, ST_EVENT_INSERT, &st, err)))
@@ -2334,8 +2337,8 @@ cleanup:
     return rc;
 }
 
-static int sq_event_counts(void *impl, int64_t release_id,
-                           rg_event_counts *out, rg_err *err)
+static int sq_event_counts(void *impl, int64_t release_id, rg_event_counts *out,
+                           rg_err *err)
 {
     sq *q = impl;
     sqlite3_stmt *st = NULL;
@@ -2368,8 +2371,8 @@ cleanup:
 }
 
 static int sq_event_list(void *impl, int64_t release_id,
-                         int (*fn)(void *ctx, const rg_event_rec *e),
-                         void *ctx, rg_err *err)
+                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
+                         rg_err *err)
 {
     sq *q = impl;
     sqlite3_stmt *st = NULL;
@@ -2432,8 +2435,8 @@ cleanup:
 
 /* 0 when cached query id (text ?1, and ?2 text b or else number num)
  * returns a row, RG_ENOTFOUND when it returns none. */
-static int pair_exists(sq *q, int id, const char *a, const char *b,
-                       int64_t num, rg_err *err)
+static int pair_exists(sq *q, int id, const char *a, const char *b, int64_t num,
+                       rg_err *err)
 {
     sqlite3_stmt *st = NULL;
     lock(q);
@@ -2542,8 +2545,8 @@ static int read_policy(sqlite3_stmt *st, rg_policy_rec *p, rg_err *err)
 
 /* Runs the cached one-integer query id with text or integer argument;
  * *found tells whether a row came back. Caller holds the lock. */
-static int query_int(sq *q, int id, const char *text, int64_t arg,
-                     int64_t *out, bool *found, rg_err *err)
+static int query_int(sq *q, int id, const char *text, int64_t arg, int64_t *out,
+                     bool *found, rg_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = stmt(q, id, &st, err);
@@ -2685,7 +2688,8 @@ static int sq_root_list(void *impl, int64_t after,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&r, 0, sizeof r);
         r.version = sqlite3_column_int64(st, 0);
-        if ((rc = COL_TEXT(st, 1, &r, digest)) || (rc = COL_TEXT(st, 4, &r, created_by)))
+        if ((rc = COL_TEXT(st, 1, &r, digest)) ||
+            (rc = COL_TEXT(st, 4, &r, created_by)))
             goto cleanup;
         r.json = (const char *)sqlite3_column_text(st, 2);
         r.created_ms = sqlite3_column_int64(st, 3);

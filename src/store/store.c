@@ -18,15 +18,15 @@ static int text_in(const char *s, size_t cap, bool required, const char *what,
 {
     size_t n = strnlen(s, cap);
     if (n == cap)
-        return rg_err_field(err, RG_EINVAL, what,
-                            "%s: longer than %zu bytes", what, cap - 1);
+        return rg_err_field(err, RG_EINVAL, what, "%s: longer than %zu bytes",
+                            what, cap - 1);
     if (required && n == 0)
         return rg_err_field(err, RG_EINVAL, what, "%s: required", what);
     return 0;
 }
 
-#define TEXT(rec, f, required, what) \
-    text_in((rec)->f, sizeof (rec)->f, (required), (what), err)
+#define TEXT(rec, f, required, what)                                           \
+    text_in((rec)->f, sizeof(rec)->f, (required), (what), err)
 
 /* s is a pointer argument of at most max bytes (NULL counts as empty). */
 static int text_ptr(const char *s, size_t max, bool required, const char *what,
@@ -34,8 +34,8 @@ static int text_ptr(const char *s, size_t max, bool required, const char *what,
 {
     size_t n = s ? strnlen(s, max + 1) : 0;
     if (n > max)
-        return rg_err_field(err, RG_EINVAL, what,
-                            "%s: longer than %zu bytes", what, max);
+        return rg_err_field(err, RG_EINVAL, what, "%s: longer than %zu bytes",
+                            what, max);
     if (required && n == 0)
         return rg_err_field(err, RG_EINVAL, what, "%s: required", what);
     return 0;
@@ -59,8 +59,8 @@ static int json_object_text(const char *s, bool empty_ok, const char *what,
     bool ok = v && json_is_object(v);
     json_decref(v);
     if (!ok)
-        return rg_err_field(err, RG_EINVAL, what,
-                            "%s: must be a JSON object", what);
+        return rg_err_field(err, RG_EINVAL, what, "%s: must be a JSON object",
+                            what);
     return 0;
 }
 
@@ -135,8 +135,7 @@ static const char *const event_types[] = {"applying", "healthy", "failed",
 
 /* --- opening ------------------------------------------------------------ */
 
-int rg__store_open_upto(const char *url, int upto, rg_store **out,
-                        rg_err *err)
+int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
 {
     const struct rg__store_ops *ops = &rg__sqlite_ops;
     const char *target = url;
@@ -260,8 +259,8 @@ int rg_store_artifact_put(rg_store *s, const char *sha256, uint64_t size,
         (rc = check_audit(audit, err)))
         return rc;
     if (size > INT64_MAX)
-        return rg_err_field(err, RG_EINVAL, "size", "artifact '%s': size too large",
-                            sha256);
+        return rg_err_field(err, RG_EINVAL, "size",
+                            "artifact '%s': size too large", sha256);
     return s->ops->artifact_put(s->impl, sha256, size, now_ms, audit, err);
 }
 
@@ -427,19 +426,21 @@ int rg_store_rollout_transition(rg_store *s, int64_t id,
     if ((rc = check_status(cur, "cur", err)) ||
         (rc = check_status(next, "next", err)) ||
         (rc = text_ptr(actor, RG_NAME_MAX, true, "actor", err)) ||
-        (rc = text_ptr(evidence_json, RG_EVIDENCE_MAX, false, "evidence", err)) ||
+        (rc = text_ptr(evidence_json, RG_EVIDENCE_MAX, false, "evidence",
+                       err)) ||
         (rc = check_audit(audit, err)))
         return rc;
     if (!tr)
-        return rg_err_field(err, RG_EINVAL, "transition", "transition: required");
+        return rg_err_field(err, RG_EINVAL, "transition",
+                            "transition: required");
     if ((rc = TEXT(tr, reason, false, "reason")))
         return rc;
     if (evidence_json &&
         (rc = json_object_text(evidence_json, true, "evidence", err)))
         return rc;
     return s->ops->rollout_transition(s->impl, id, cur, next, tr, actor,
-                                      evidence_json ? evidence_json : "",
-                                      audit, err);
+                                      evidence_json ? evidence_json : "", audit,
+                                      err);
 }
 
 int rg_store_decision_append(rg_store *s, int64_t rollout_id, int64_t at_ms,
@@ -451,7 +452,8 @@ int rg_store_decision_append(rg_store *s, int64_t rollout_id, int64_t at_ms,
         (rc = text_ptr(evidence_json, RG_EVIDENCE_MAX, false, "evidence", err)))
         return rc;
     if (!tr)
-        return rg_err_field(err, RG_EINVAL, "transition", "transition: required");
+        return rg_err_field(err, RG_EINVAL, "transition",
+                            "transition: required");
     if ((rc = TEXT(tr, reason, false, "reason")))
         return rc;
     if (evidence_json &&
@@ -528,9 +530,10 @@ int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
         (rc = check_audit(audit, err)))
         return rc;
     if (k->uses_left != -1 && k->uses_left < 1)
-        return rg_err_field(err, RG_EINVAL, "uses",
-                            "enrollment key uses %lld: must be -1 or at least 1",
-                            (long long)k->uses_left);
+        return rg_err_field(
+            err, RG_EINVAL, "uses",
+            "enrollment key uses %lld: must be -1 or at least 1",
+            (long long)k->uses_left);
     return s->ops->enroll_key_create(s->impl, k, audit, err);
 }
 
@@ -581,9 +584,8 @@ int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
     return s->ops->endpoint_enroll(s->impl, e, audit, err);
 }
 
-int rg_store_endpoint_reset_identity(rg_store *s, const char *id,
-                                     int64_t at_ms, const rg_audit_rec *audit,
-                                     rg_err *err)
+int rg_store_endpoint_reset_identity(rg_store *s, const char *id, int64_t at_ms,
+                                     const rg_audit_rec *audit, rg_err *err)
 {
     int rc;
     if (!id || !*id || strlen(id) > RG_EPID_MAX)
@@ -602,7 +604,8 @@ int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
     if (n > 0 && !batch)
         return rg_err_set(err, RG_EINVAL, "endpoint flush: no batch");
     for (size_t i = 0; i < n; i++) {
-        if ((rc = text_ptr(batch[i].id, RG_EPID_MAX, true, "endpoint_id", err)) ||
+        if ((rc = text_ptr(batch[i].id, RG_EPID_MAX, true, "endpoint_id",
+                           err)) ||
             (rc = text_ptr(batch[i].installed_json, RG_ATTRS_MAX, true,
                            "installed", err)) ||
             (rc = json_object_text(batch[i].installed_json, false, "installed",
@@ -664,14 +667,15 @@ int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
 {
     *n_deleted = 0;
     if (max < 1 || max > 100000)
-        return rg_err_set(err, RG_EINVAL, "event prune: batch %zu not in "
-                                          "1..100000",
+        return rg_err_set(err, RG_EINVAL,
+                          "event prune: batch %zu not in "
+                          "1..100000",
                           max);
     return s->ops->events_prune(s->impl, before_ms, max, n_deleted, err);
 }
 
-int rg_store_event_counts(rg_store *s, int64_t release_id,
-                          rg_event_counts *out, rg_err *err)
+int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
+                          rg_err *err)
 {
     return s->ops->event_counts(s->impl, release_id, out, err);
 }
@@ -732,10 +736,9 @@ int rg_store_policy_create(rg_store *s, rg_policy_rec *p,
                             "policy mode '%s': must be n-1 or pin", p->mode);
     bool pin = strcmp(p->mode, "pin") == 0;
     if (pin ? p->release_id < 1 : p->release_id != 0)
-        return rg_err_field(err, RG_EINVAL, "release",
-                            "policy '%s': %s", p->name,
-                            pin ? "a pin needs a release"
-                                : "an n-1 policy takes no release");
+        return rg_err_field(
+            err, RG_EINVAL, "release", "policy '%s': %s", p->name,
+            pin ? "a pin needs a release" : "an n-1 policy takes no release");
     return s->ops->policy_create(s->impl, p, audit, err);
 }
 

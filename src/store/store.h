@@ -33,17 +33,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RG_NAME_MAX 64     /* channel, token and actor names */
-#define RG_EPID_MAX 128    /* endpoint ids */
-#define RG_NOTES_MAX 4096  /* release notes */
-#define RG_DESC_MAX 1024   /* channel descriptions */
-#define RG_REASON_MAX 512  /* operator reasons */
-#define RG_ATTRS_MAX 2048  /* endpoint attributes / installed, as JSON text */
-#define RG_HASH_HEX 65     /* sha256 hex + NUL */
+#define RG_NAME_MAX 64    /* channel, token and actor names */
+#define RG_EPID_MAX 128   /* endpoint ids */
+#define RG_NOTES_MAX 4096 /* release notes */
+#define RG_DESC_MAX 1024  /* channel descriptions */
+#define RG_REASON_MAX 512 /* operator reasons */
+#define RG_ATTRS_MAX 2048 /* endpoint attributes / installed, as JSON text */
+#define RG_HASH_HEX 65    /* sha256 hex + NUL */
 #define RG_EVIDENCE_MAX (1024 * 1024) /* a decision's evidence JSON, bytes */
 #define RG_ENGINE_MAX 1024 /* a preflight engine command (path or name) */
-#define RG_PREFLIGHT_RESULT_MAX (64 * 1024) /* a preflight result JSON, bytes */
-#define RG_PREFLIGHT_TIMEOUT_MAX 3600 /* seconds */
+#define RG_PREFLIGHT_RESULT_MAX                                                \
+    (64 * 1024)                             /* a preflight result JSON, bytes  \
+                                             */
+#define RG_PREFLIGHT_TIMEOUT_MAX 3600       /* seconds */
 #define RG_PREFLIGHT_MEMORY_MAX (64 * 1024) /* MiB */
 #define RG_METADATA_MAX 8192 /* a release's signed metadata, canonical JSON */
 #define RG_ROOT_MAX (64 * 1024) /* a root metadata document, JSON */
@@ -52,25 +54,25 @@ typedef struct rg_store rg_store;
 
 /* Who did what, to what, why, from where. */
 typedef struct rg_audit_rec {
-    int64_t id;                 /* set by the store */
+    int64_t id; /* set by the store */
     int64_t at_ms;
-    char actor[RG_NAME_MAX + 1];   /* token name, "endpoint:<id>", "system" */
-    char role[16];                 /* viewer, operator, admin, endpoint, system */
-    char action[48];               /* "release.create", "rollout.pause", ... */
-    char target[160];              /* "release:7", "rollout:3", "channel:detections" */
+    char actor[RG_NAME_MAX + 1]; /* token name, "endpoint:<id>", "system" */
+    char role[16];               /* viewer, operator, admin, endpoint, system */
+    char action[48];             /* "release.create", "rollout.pause", ... */
+    char target[160]; /* "release:7", "rollout:3", "channel:detections" */
     char reason[RG_REASON_MAX + 1];
-    char source[64];               /* client address, or "" */
-    char detail[512];              /* small JSON or text, or "" */
+    char source[64];  /* client address, or "" */
+    char detail[512]; /* small JSON or text, or "" */
 } rg_audit_rec;
 
 typedef struct rg_audit_filter {
-    const char *actor;   /* NULL: any */
-    const char *action;  /* NULL: any; exact match ("auth.failed") */
-    const char *target;  /* NULL: any; exact match */
-    int64_t since_ms;    /* 0: no lower bound (inclusive) */
-    int64_t until_ms;    /* 0: no upper bound (exclusive) */
-    int64_t limit;       /* newest first; <= 0 means 1000 */
-    int64_t before_id;   /* 0: none; else only ids below it (a page cursor) */
+    const char *actor;  /* NULL: any */
+    const char *action; /* NULL: any; exact match ("auth.failed") */
+    const char *target; /* NULL: any; exact match */
+    int64_t since_ms;   /* 0: no lower bound (inclusive) */
+    int64_t until_ms;   /* 0: no upper bound (exclusive) */
+    int64_t limit;      /* newest first; <= 0 means 1000 */
+    int64_t before_id;  /* 0: none; else only ids below it (a page cursor) */
 } rg_audit_filter;
 
 /* A channel's preflight (docs/preflight.md): the engine run over every
@@ -91,7 +93,8 @@ typedef struct rg_channel_rec {
     char name[RG_NAME_MAX + 1];
     char description[RG_DESC_MAX + 1];
     int64_t created_ms;
-    int64_t current_release_id; /* release of the last completed rollout, 0: none */
+    int64_t
+        current_release_id; /* release of the last completed rollout, 0: none */
     rg_preflight_spec preflight; /* engine "": none (schema 3) */
 } rg_channel_rec;
 
@@ -99,20 +102,20 @@ typedef struct rg_release_rec {
     int64_t id;
     int64_t channel_id;
     char channel[RG_NAME_MAX + 1];
-    int64_t version;               /* strictly grows per channel */
+    int64_t version; /* strictly grows per channel */
     char sha256[RG_HASH_HEX];
     uint64_t size;
     char notes[RG_NOTES_MAX + 1];
-    char urgency[16];              /* "standard" or "emergency" */
+    char urgency[16]; /* "standard" or "emergency" */
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
     /* Preflight (schema 3), set by the store: "none" when the channel had
      * no preflight at creation, else "pending" until
      * rg_store_release_preflight_finish makes it "passed" or "failed". */
     char preflight_status[16];
-    rg_preflight_spec preflight;   /* the channel's spec at creation */
-    char preflight_detail[256];    /* one line on how it ended, or "" */
-    int64_t preflight_done_ms;     /* when it ended, 0: not yet */
+    rg_preflight_spec preflight; /* the channel's spec at creation */
+    char preflight_detail[256];  /* one line on how it ended, or "" */
+    int64_t preflight_done_ms;   /* when it ended, 0: not yet */
     /* Signed metadata (schema 6, docs/signing.md): the canonical JSON of
      * {"signed": ..., "signatures": [...]} as the publisher made it, or
      * "" for an unsigned release. The API checks it matches the release;
@@ -136,9 +139,9 @@ typedef struct rg_release_rec {
 /* One stored root metadata version (schema 6). */
 typedef struct rg_root_rec {
     int64_t version;
-    char digest[RG_HASH_HEX];      /* sha256 of its canonical "signed" */
-    const char *json;              /* the document; borrowed (in list
-                                      callbacks and as input) */
+    char digest[RG_HASH_HEX]; /* sha256 of its canonical "signed" */
+    const char *json;         /* the document; borrowed (in list
+                                 callbacks and as input) */
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
 } rg_root_rec;
@@ -148,9 +151,10 @@ typedef struct rg_rollout_rec {
     int64_t release_id;
     int64_t channel_id;
     char channel[RG_NAME_MAX + 1];
-    int64_t prev_release_id;       /* channel's current release at creation, 0: none */
+    int64_t
+        prev_release_id; /* channel's current release at creation, 0: none */
     rg_plan plan;
-    char salt[33];                 /* bucketing salt, random hex */
+    char salt[33]; /* bucketing salt, random hex */
     rg_rollout_status status;
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
@@ -161,19 +165,19 @@ typedef struct rg_decision_rec {
     int64_t id;
     int64_t rollout_id;
     int64_t at_ms;
-    rg_transition tr;              /* from/to state and wave, reason */
-    char actor[RG_NAME_MAX + 1];   /* operator token name or "orchestrator" */
-    const char *evidence_json;     /* borrowed in list callbacks; "" if none */
+    rg_transition tr;            /* from/to state and wave, reason */
+    char actor[RG_NAME_MAX + 1]; /* operator token name or "orchestrator" */
+    const char *evidence_json;   /* borrowed in list callbacks; "" if none */
 } rg_decision_rec;
 
 typedef struct rg_token_rec {
     int64_t id;
     char name[RG_NAME_MAX + 1];
-    char role[16];                 /* viewer, operator, admin */
-    char hash[RG_HASH_HEX];        /* sha256 of the secret; never the secret */
+    char role[16];          /* viewer, operator, admin */
+    char hash[RG_HASH_HEX]; /* sha256 of the secret; never the secret */
     int64_t created_ms;
-    int64_t expires_ms;            /* 0: never */
-    int64_t revoked_ms;            /* 0: not revoked */
+    int64_t expires_ms; /* 0: never */
+    int64_t revoked_ms; /* 0: not revoked */
     char created_by[RG_NAME_MAX + 1];
 } rg_token_rec;
 
@@ -181,9 +185,9 @@ typedef struct rg_enroll_key_rec {
     int64_t id;
     char hash[RG_HASH_HEX];
     int64_t created_ms;
-    int64_t expires_ms;            /* 0: never */
-    int64_t revoked_ms;            /* 0: not revoked */
-    int64_t uses_left;             /* -1: unlimited */
+    int64_t expires_ms; /* 0: never */
+    int64_t revoked_ms; /* 0: not revoked */
+    int64_t uses_left;  /* -1: unlimited */
     char created_by[RG_NAME_MAX + 1];
 } rg_enroll_key_rec;
 
@@ -193,16 +197,16 @@ typedef struct rg_enroll_key_rec {
  * ("pin": release_id). selector_json is the API's selector object
  * ({"tag": "..."} or {"attribute": {...}}), stored as given; the server
  * validates and interprets it (server/policy.h). */
-#define RG_POLICIES_MAX 64      /* policies at once, fleet-wide */
-#define RG_SELECTOR_MAX 1024    /* a policy's selector, as JSON text */
+#define RG_POLICIES_MAX 64   /* policies at once, fleet-wide */
+#define RG_SELECTOR_MAX 1024 /* a policy's selector, as JSON text */
 typedef struct rg_policy_rec {
     int64_t id;
-    char name[RG_NAME_MAX + 1];    /* unique */
-    int64_t channel_id;            /* set by the store from channel */
+    char name[RG_NAME_MAX + 1]; /* unique */
+    int64_t channel_id;         /* set by the store from channel */
     char channel[RG_NAME_MAX + 1];
     char selector_json[RG_SELECTOR_MAX + 1];
-    char mode[8];                  /* "n-1" or "pin" */
-    int64_t release_id;            /* pin: a release of channel; n-1: 0 */
+    char mode[8];       /* "n-1" or "pin" */
+    int64_t release_id; /* pin: a release of channel; n-1: 0 */
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
 } rg_policy_rec;
@@ -210,10 +214,12 @@ typedef struct rg_policy_rec {
 typedef struct rg_endpoint_rec {
     char id[RG_EPID_MAX + 1];
     char token_hash[RG_HASH_HEX];
-    char attrs_json[RG_ATTRS_MAX + 1];     /* {"os":..,"os_version":..,"arch":..,"tags":[..]} */
+    char attrs_json[RG_ATTRS_MAX +
+                    1]; /* {"os":..,"os_version":..,"arch":..,"tags":[..]} */
     int64_t enrolled_ms;
-    int64_t last_seen_ms;                  /* 0: never checked in */
-    char installed_json[RG_ATTRS_MAX + 1]; /* last reported installed map, "{}" */
+    int64_t last_seen_ms; /* 0: never checked in */
+    char installed_json[RG_ATTRS_MAX +
+                        1]; /* last reported installed map, "{}" */
     bool proven; /* enroll only: the caller verified the current token */
 } rg_endpoint_rec;
 
@@ -226,12 +232,12 @@ typedef struct rg_endpoint_seen {
 
 typedef struct rg_event_rec {
     char endpoint_id[RG_EPID_MAX + 1];
-    char event_id[65];             /* agent-chosen unique id */
-    char type[16];                 /* applying healthy failed reverted crashed */
+    char event_id[65]; /* agent-chosen unique id */
+    char type[16];     /* applying healthy failed reverted crashed */
     int64_t release_id;
     char channel[RG_NAME_MAX + 1];
-    int64_t reported_ms;           /* agent's clock */
-    int64_t received_ms;           /* server's clock */
+    int64_t reported_ms; /* agent's clock */
+    int64_t received_ms; /* server's clock */
     char detail[512];
 } rg_event_rec;
 
@@ -239,7 +245,7 @@ typedef struct rg_event_rec {
 typedef struct rg_event_counts {
     uint64_t applying;
     uint64_t healthy;
-    uint64_t failed;   /* failed, reverted or crashed */
+    uint64_t failed; /* failed, reverted or crashed */
 } rg_event_counts;
 
 /* Opens (creating and migrating as needed) the store at url:
@@ -437,9 +443,8 @@ int rg_store_endpoint_enroll(rg_store *s, const rg_endpoint_rec *e,
  * reinstalled machine). The current token keeps working until then.
  * Records at_ms and the audit row (required) in one transaction.
  * RG_ENOTFOUND for an unknown id. */
-int rg_store_endpoint_reset_identity(rg_store *s, const char *id,
-                                     int64_t at_ms, const rg_audit_rec *audit,
-                                     rg_err *err);
+int rg_store_endpoint_reset_identity(rg_store *s, const char *id, int64_t at_ms,
+                                     const rg_audit_rec *audit, rg_err *err);
 /* Updates last_seen_ms and installed_json of n endpoints in one
  * transaction; unknown ids are skipped. */
 int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
@@ -491,8 +496,8 @@ int rg_store_event_list(rg_store *s, int64_t release_id,
 int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
                           size_t *n_deleted, rg_err *err);
 /* Distinct endpoints that reported each type for release_id. */
-int rg_store_event_counts(rg_store *s, int64_t release_id,
-                          rg_event_counts *out, rg_err *err);
+int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
+                          rg_err *err);
 
 /* --- offers (schema 8) ------------------------------------------------ */
 /* What check-in answers offered each endpoint: the evidence the server can

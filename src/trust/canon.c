@@ -14,13 +14,27 @@ static int put_string(rg_buf *out, const char *s, size_t n)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '"': rc = rg_buf_adds(out, "\\\""); break;
-        case '\\': rc = rg_buf_adds(out, "\\\\"); break;
-        case '\b': rc = rg_buf_adds(out, "\\b"); break;
-        case '\f': rc = rg_buf_adds(out, "\\f"); break;
-        case '\n': rc = rg_buf_adds(out, "\\n"); break;
-        case '\r': rc = rg_buf_adds(out, "\\r"); break;
-        case '\t': rc = rg_buf_adds(out, "\\t"); break;
+        case '"':
+            rc = rg_buf_adds(out, "\\\"");
+            break;
+        case '\\':
+            rc = rg_buf_adds(out, "\\\\");
+            break;
+        case '\b':
+            rc = rg_buf_adds(out, "\\b");
+            break;
+        case '\f':
+            rc = rg_buf_adds(out, "\\f");
+            break;
+        case '\n':
+            rc = rg_buf_adds(out, "\\n");
+            break;
+        case '\r':
+            rc = rg_buf_adds(out, "\\r");
+            break;
+        case '\t':
+            rc = rg_buf_adds(out, "\\t");
+            break;
         default:
             rc = c < 0x20 ? rg_buf_printf(out, "\\u%04x", c)
                           : rg_buf_add(out, &s[i], 1);
@@ -40,9 +54,12 @@ static int put(const json_t *v, rg_buf *out, int depth, rg_err *err)
     if (depth > MAX_DEPTH)
         return rg_err_set(err, RG_EINVAL, "canonical json: nested too deep");
     switch (json_typeof(v)) {
-    case JSON_NULL: return rg_buf_adds(out, "null");
-    case JSON_TRUE: return rg_buf_adds(out, "true");
-    case JSON_FALSE: return rg_buf_adds(out, "false");
+    case JSON_NULL:
+        return rg_buf_adds(out, "null");
+    case JSON_TRUE:
+        return rg_buf_adds(out, "true");
+    case JSON_FALSE:
+        return rg_buf_adds(out, "false");
     case JSON_INTEGER:
         return rg_buf_printf(out, "%lld", (long long)json_integer_value(v));
     case JSON_REAL:
@@ -54,7 +71,8 @@ static int put(const json_t *v, rg_buf *out, int depth, rg_err *err)
         size_t i;
         json_t *x;
         rc = rg_buf_add(out, "[", 1);
-        json_array_foreach(v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (rc == 0 && i > 0)
                 rc = rg_buf_add(out, ",", 1);
             if (rc == 0)

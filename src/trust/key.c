@@ -104,7 +104,8 @@ int rg_key_load(const char *path, rg_key *k, rg_err *err)
     }
     if (strcmp(id, k->keyid) != 0)
         rc = rg_err_set(err, RG_EINVAL,
-                        "key file '%s': keyid is not the sha256 of its key", path);
+                        "key file '%s': keyid is not the sha256 of its key",
+                        path);
 cleanup:
     sodium_memzero(seed, sizeof seed);
     json_decref(v);
@@ -128,7 +129,8 @@ static int write_new(const char *path, const char *text, mode_t mode,
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            rc = rg_err_set(err, RG_EIO, "write '%s': %s", path, strerror(errno));
+            rc = rg_err_set(err, RG_EIO, "write '%s': %s", path,
+                            strerror(errno));
             break;
         }
         off += (size_t)w;
@@ -146,16 +148,18 @@ int rg_key_save(const rg_key *k, const char *path, rg_err *err)
     int rc = 0;
     if (!k->has_secret)
         return rg_err_set(err, RG_EINVAL, "key has no secret to save");
-    if (snprintf(pubpath, sizeof pubpath, "%s.pub", path) >= (int)sizeof pubpath)
+    if (snprintf(pubpath, sizeof pubpath, "%s.pub", path) >=
+        (int)sizeof pubpath)
         return rg_err_set(err, RG_EINVAL, "key path too long");
     rg_key_public_hex(k, pub);
     /* libsodium's secret key is seed || public key. */
     sodium_bin2hex(seed, sizeof seed, k->sk, SEED_BYTES);
-    json_t *priv = json_pack("{s:s, s:s, s:s, s:s}", "type",
-                             "rollgate-ed25519-private", "keyid", k->keyid,
-                             "public", pub, "seed", seed);
-    json_t *pubv = json_pack("{s:s, s:s, s:s}", "type", "rollgate-ed25519-public",
-                             "keyid", k->keyid, "public", pub);
+    json_t *priv =
+        json_pack("{s:s, s:s, s:s, s:s}", "type", "rollgate-ed25519-private",
+                  "keyid", k->keyid, "public", pub, "seed", seed);
+    json_t *pubv =
+        json_pack("{s:s, s:s, s:s}", "type", "rollgate-ed25519-public", "keyid",
+                  k->keyid, "public", pub);
     priv_text = priv ? json_dumps(priv, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     pub_text = pubv ? json_dumps(pubv, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     if (!priv_text || !pub_text) {
@@ -198,8 +202,8 @@ int rg_key_sign(const rg_key *k, const void *msg, size_t n,
 {
     unsigned char s[crypto_sign_BYTES];
     if (!k->has_secret)
-        return rg_err_set(err, RG_EINVAL, "key %.16s: no secret key to sign with",
-                          k->keyid);
+        return rg_err_set(err, RG_EINVAL,
+                          "key %.16s: no secret key to sign with", k->keyid);
     crypto_sign_detached(s, NULL, msg, n, k->sk);
     sodium_bin2hex(sig, RG_SIG_HEX, s, sizeof s);
     return 0;

@@ -4,8 +4,9 @@
  * A key id is the lower-case hex SHA-256 of the 32-byte public key. Key
  * files are small JSON objects (docs/signing.md):
  *
- *   KEYFILE      {"type":"rollgate-ed25519-private","keyid":..,"public":..,"seed":..}  mode 0600
- *   KEYFILE.pub  {"type":"rollgate-ed25519-public","keyid":..,"public":..}
+ *   KEYFILE
+ * {"type":"rollgate-ed25519-private","keyid":..,"public":..,"seed":..}  mode
+ * 0600 KEYFILE.pub  {"type":"rollgate-ed25519-public","keyid":..,"public":..}
  *
  * Signatures are 64 bytes, written as 128 lower-case hex digits. rg_key is
  * a plain value; rg_key_wipe clears its secret. Call rg_crypto_init first.

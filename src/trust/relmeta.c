@@ -13,8 +13,9 @@
 json_t *rg_relmeta_build(const rg_relmeta *m, rg_err *err)
 {
     char when[RG_RFC3339_LEN];
-    if (!rg_sha256_hex_valid(m->sha256) || !rg_sha256_hex_valid(m->notes_sha256) ||
-        m->version < 1 || m->size < 0 || !m->channel[0]) {
+    if (!rg_sha256_hex_valid(m->sha256) ||
+        !rg_sha256_hex_valid(m->notes_sha256) || m->version < 1 ||
+        m->size < 0 || !m->channel[0]) {
         rg_err_set(err, RG_EINVAL, "release metadata: bad field");
         return NULL;
     }
@@ -22,8 +23,8 @@ json_t *rg_relmeta_build(const rg_relmeta *m, rg_err *err)
     json_t *doc = rg_signed_new(json_pack(
         "{s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "type", "rollgate-release",
         "channel", m->channel, "version", (json_int_t)m->version, "sha256",
-        m->sha256, "size", (json_int_t)m->size, "expires", when,
-        "notes_sha256", m->notes_sha256));
+        m->sha256, "size", (json_int_t)m->size, "expires", when, "notes_sha256",
+        m->notes_sha256));
     if (!doc)
         rg_err_set(err, RG_ENOMEM, "out of memory");
     return doc;
@@ -31,8 +32,8 @@ json_t *rg_relmeta_build(const rg_relmeta *m, rg_err *err)
 
 int rg_relmeta_parse(const json_t *doc, rg_relmeta *out, rg_err *err)
 {
-    static const char *const fields[] = {"type",   "channel", "version",
-                                         "sha256", "size",    "expires",
+    static const char *const fields[] = {"type",         "channel", "version",
+                                         "sha256",       "size",    "expires",
                                          "notes_sha256", NULL};
     const char *type = NULL, *channel = NULL, *sha = NULL, *expires = NULL,
                *notes = NULL;
@@ -45,7 +46,8 @@ int rg_relmeta_parse(const json_t *doc, rg_relmeta *out, rg_err *err)
         (rc = rg_json_string(s, "type", true, 32, &type, err)) ||
         (rc = rg_json_string(s, "channel", true, sizeof out->channel - 1,
                              &channel, err)) ||
-        (rc = rg_json_int(s, "version", true, 1, VERSION_MAX, &out->version, err)) ||
+        (rc = rg_json_int(s, "version", true, 1, VERSION_MAX, &out->version,
+                          err)) ||
         (rc = rg_json_string(s, "sha256", true, 64, &sha, err)) ||
         (rc = rg_json_int(s, "size", true, 0, INT64_MAX, &out->size, err)) ||
         (rc = rg_json_string(s, "expires", true, 32, &expires, err)) ||
@@ -55,12 +57,14 @@ int rg_relmeta_parse(const json_t *doc, rg_relmeta *out, rg_err *err)
         return rg_err_field(err, RG_EINVAL, "type",
                             "not release metadata (type '%.32s')", type);
     if (!rg_sha256_hex_valid(sha) || !rg_sha256_hex_valid(notes))
-        return rg_err_field(err, RG_EINVAL, rg_sha256_hex_valid(sha) ? "notes_sha256"
-                                                                     : "sha256",
+        return rg_err_field(err, RG_EINVAL,
+                            rg_sha256_hex_valid(sha) ? "notes_sha256"
+                                                     : "sha256",
                             "metadata digests must be 64 lower-case hex");
     if (rg_rfc3339_parse(expires, &out->expires_ms) != 0)
         return rg_err_field(err, RG_EINVAL, "expires",
-                            "expires '%.32s' is not YYYY-MM-DDTHH:MM:SSZ", expires);
+                            "expires '%.32s' is not YYYY-MM-DDTHH:MM:SSZ",
+                            expires);
     snprintf(out->channel, sizeof out->channel, "%s", channel);
     snprintf(out->sha256, sizeof out->sha256, "%s", sha);
     snprintf(out->notes_sha256, sizeof out->notes_sha256, "%s", notes);
@@ -82,8 +86,9 @@ static int match(const rg_relmeta *m, const rg_relmeta_expect *e,
 {
     char d[192];
     if (strcmp(m->channel, e->channel) != 0) {
-        snprintf(d, sizeof d, "metadata for channel '%.64s', offered on '%.64s'",
-                 m->channel, e->channel);
+        snprintf(d, sizeof d,
+                 "metadata for channel '%.64s', offered on '%.64s'", m->channel,
+                 e->channel);
         return differ(RG_TRUST_WRONG_CHANNEL, why, err, "channel", what, d);
     }
     if (m->version != e->version) {
@@ -147,8 +152,8 @@ int rg_relmeta_verify(const rg_root *root, const json_t *doc,
     if (out->version <= highest) {
         snprintf(d, sizeof d,
                  "version %lld is not above %lld, the highest applied on "
-                 "channel '%.64s'", (long long)out->version, (long long)highest,
-                 e->channel);
+                 "channel '%.64s'",
+                 (long long)out->version, (long long)highest, e->channel);
         return differ(RG_TRUST_ROLLBACK, why, err, "version", what, d);
     }
     return match(out, e, what, why, err);

@@ -50,8 +50,8 @@ json_t *rg_root_build(const rg_key *keys, size_t n, int threshold,
 
 int rg_root_parse(const json_t *doc, rg_root *out, rg_err *err)
 {
-    static const char *const fields[] = {"type", "version", "expires",
-                                         "threshold", "keys", NULL};
+    static const char *const fields[] = {"type",      "version", "expires",
+                                         "threshold", "keys",    NULL};
     const char *type = NULL, *expires = NULL, *id;
     int64_t threshold = 0;
     json_t *keys = NULL, *pub;
@@ -62,7 +62,8 @@ int rg_root_parse(const json_t *doc, rg_root *out, rg_err *err)
     json_t *s = json_object_get(doc, "signed");
     if ((rc = rg_json_only(s, fields, err)) ||
         (rc = rg_json_string(s, "type", true, 32, &type, err)) ||
-        (rc = rg_json_int(s, "version", true, 1, VERSION_MAX, &out->version, err)) ||
+        (rc = rg_json_int(s, "version", true, 1, VERSION_MAX, &out->version,
+                          err)) ||
         (rc = rg_json_string(s, "expires", true, 32, &expires, err)) ||
         (rc = rg_json_int(s, "threshold", true, 1, RG_ROOT_MAX_KEYS, &threshold,
                           err)) ||
@@ -73,17 +74,21 @@ int rg_root_parse(const json_t *doc, rg_root *out, rg_err *err)
                             type);
     if (rg_rfc3339_parse(expires, &out->expires_ms) != 0)
         return rg_err_field(err, RG_EINVAL, "expires",
-                            "expires '%.32s' is not YYYY-MM-DDTHH:MM:SSZ", expires);
-    if (json_object_size(keys) == 0 || json_object_size(keys) > RG_ROOT_MAX_KEYS)
+                            "expires '%.32s' is not YYYY-MM-DDTHH:MM:SSZ",
+                            expires);
+    if (json_object_size(keys) == 0 ||
+        json_object_size(keys) > RG_ROOT_MAX_KEYS)
         return rg_err_field(err, RG_EINVAL, "keys", "a root lists 1..%d keys",
                             RG_ROOT_MAX_KEYS);
-    json_object_foreach(keys, id, pub) {
+    json_object_foreach(keys, id, pub)
+    {
         rg_key *k = &out->keys[out->nkeys];
         if (rg_key_from_public_hex(json_string_value(pub), k, NULL) != 0 ||
             strcmp(k->keyid, id) != 0)
             return rg_err_field(err, RG_EINVAL, "keys",
                                 "key %.16s: not a public key whose sha256 is "
-                                "its id", id);
+                                "its id",
+                                id);
         out->nkeys++;
     }
     if ((size_t)threshold > out->nkeys)
@@ -111,7 +116,8 @@ int rg_root_verify_self(const json_t *doc, rg_root *out, rg_trust_reason *why,
     char what[64];
     rg_trust_reason r = RG_TRUST_MALFORMED;
     if (rg_root_parse(doc, out, err) == 0) {
-        snprintf(what, sizeof what, "root version %lld", (long long)out->version);
+        snprintf(what, sizeof what, "root version %lld",
+                 (long long)out->version);
         r = judge(doc, out, what, err);
     }
     if (why)
@@ -133,7 +139,8 @@ int rg_root_verify_next(const rg_root *trusted, const json_t *next,
                    (long long)out->version, (long long)trusted->version + 1);
         goto done;
     }
-    snprintf(what, sizeof what, "root version %lld (by the keys of version %lld)",
+    snprintf(what, sizeof what,
+             "root version %lld (by the keys of version %lld)",
              (long long)out->version, (long long)trusted->version);
     if ((r = judge(next, trusted, what, err)) != RG_TRUST_OK)
         goto done;

@@ -21,12 +21,12 @@
 #define RG_ROOT_MAX_KEYS 16
 
 typedef struct rg_root {
-    int64_t version;     /* >= 1 */
+    int64_t version; /* >= 1 */
     int64_t expires_ms;
-    int threshold;       /* 1..nkeys */
+    int threshold; /* 1..nkeys */
     size_t nkeys;
     rg_key keys[RG_ROOT_MAX_KEYS]; /* public halves only */
-    char digest[RG_KEYID_HEX]; /* sha256 of the canonical "signed" */
+    char digest[RG_KEYID_HEX];     /* sha256 of the canonical "signed" */
 } rg_root;
 
 /* A new unsigned root document of the n keys (public halves are used;

@@ -8,19 +8,32 @@
 const char *rg_trust_reason_name(rg_trust_reason r)
 {
     switch (r) {
-    case RG_TRUST_OK: return "ok";
-    case RG_TRUST_MALFORMED: return "malformed";
-    case RG_TRUST_UNSIGNED: return "unsigned";
-    case RG_TRUST_BAD_SIGNATURE: return "bad_signature";
-    case RG_TRUST_UNKNOWN_KEY: return "unknown_key";
-    case RG_TRUST_THRESHOLD: return "too_few_signatures";
-    case RG_TRUST_WRONG_CHANNEL: return "wrong_channel";
-    case RG_TRUST_EXPIRED: return "expired";
-    case RG_TRUST_ROLLBACK: return "rollback";
-    case RG_TRUST_HASH_MISMATCH: return "hash_mismatch";
-    case RG_TRUST_SIZE_MISMATCH: return "size_mismatch";
-    case RG_TRUST_TOO_LONG: return "too_long";
-    case RG_TRUST_VERSION_MISMATCH: return "version_mismatch";
+    case RG_TRUST_OK:
+        return "ok";
+    case RG_TRUST_MALFORMED:
+        return "malformed";
+    case RG_TRUST_UNSIGNED:
+        return "unsigned";
+    case RG_TRUST_BAD_SIGNATURE:
+        return "bad_signature";
+    case RG_TRUST_UNKNOWN_KEY:
+        return "unknown_key";
+    case RG_TRUST_THRESHOLD:
+        return "too_few_signatures";
+    case RG_TRUST_WRONG_CHANNEL:
+        return "wrong_channel";
+    case RG_TRUST_EXPIRED:
+        return "expired";
+    case RG_TRUST_ROLLBACK:
+        return "rollback";
+    case RG_TRUST_HASH_MISMATCH:
+        return "hash_mismatch";
+    case RG_TRUST_SIZE_MISMATCH:
+        return "size_mismatch";
+    case RG_TRUST_TOO_LONG:
+        return "too_long";
+    case RG_TRUST_VERSION_MISMATCH:
+        return "version_mismatch";
     }
     return "unknown";
 }
@@ -41,7 +54,8 @@ int rg_signed_check_shape(const json_t *doc, rg_err *err)
         return rg_err_set(err, RG_EINVAL, "signed document must be an object");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)doc, k, v) {
+    json_object_foreach((json_t *)doc, k, v)
+    {
         bool ok = false;
         for (const char *const *t = top; *t; t++)
             ok = ok || strcmp(*t, k) == 0;
@@ -49,20 +63,23 @@ int rg_signed_check_shape(const json_t *doc, rg_err *err)
             return rg_err_field(err, RG_EINVAL, k, "unknown field '%.40s'", k);
     }
     if (!json_is_object(json_object_get(doc, "signed")))
-        return rg_err_field(err, RG_EINVAL, "signed", "'signed' must be an object");
+        return rg_err_field(err, RG_EINVAL, "signed",
+                            "'signed' must be an object");
     json_t *sigs = json_object_get(doc, "signatures");
     if (!json_is_array(sigs) || json_array_size(sigs) > RG_MAX_SIGNATURES)
         return rg_err_field(err, RG_EINVAL, "signatures",
                             "'signatures' must be an array of at most %d",
                             RG_MAX_SIGNATURES);
-    json_array_foreach(sigs, i, s) {
+    json_array_foreach(sigs, i, s)
+    {
         const char *id = json_string_value(json_object_get(s, "keyid"));
         const char *sig = json_string_value(json_object_get(s, "sig"));
         if (!json_is_object(s) || json_object_size(s) != 2 || !id || !sig ||
             strlen(id) != 64 || strlen(sig) != 128)
             return rg_err_field(err, RG_EINVAL, "signatures",
                                 "signature %zu must be {\"keyid\": 64 hex, "
-                                "\"sig\": 128 hex}", i);
+                                "\"sig\": 128 hex}",
+                                i);
     }
     return 0;
 }
@@ -89,8 +106,10 @@ int rg_signed_add(json_t *doc, const rg_key *k, rg_err *err)
     if (rc != 0)
         return rc;
     json_t *sigs = json_object_get(doc, "signatures");
-    json_array_foreach(sigs, i, s) {
-        if (strcmp(json_string_value(json_object_get(s, "keyid")), k->keyid) == 0) {
+    json_array_foreach(sigs, i, s)
+    {
+        if (strcmp(json_string_value(json_object_get(s, "keyid")), k->keyid) ==
+            0) {
             json_array_remove(sigs, i);
             break;
         }
@@ -98,8 +117,8 @@ int rg_signed_add(json_t *doc, const rg_key *k, rg_err *err)
     if (json_array_size(sigs) >= RG_MAX_SIGNATURES)
         return rg_err_set(err, RG_EINVAL, "more than %d signatures",
                           RG_MAX_SIGNATURES);
-    if (json_array_append_new(sigs, json_pack("{s:s, s:s}", "keyid", k->keyid,
-                                              "sig", sig)) != 0)
+    if (json_array_append_new(
+            sigs, json_pack("{s:s, s:s}", "keyid", k->keyid, "sig", sig)) != 0)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
     return 0;
 }
@@ -120,7 +139,8 @@ int rg_signed_count(const json_t *doc, const rg_key *keys, size_t nkeys,
                           RG_MAX_SIGNATURES);
     if ((rc = signed_bytes(doc, &b, err)) != 0)
         goto cleanup;
-    json_array_foreach(json_object_get(doc, "signatures"), i, s) {
+    json_array_foreach(json_object_get(doc, "signatures"), i, s)
+    {
         const char *id = json_string_value(json_object_get(s, "keyid"));
         const char *sig = json_string_value(json_object_get(s, "sig"));
         size_t j = 0;
@@ -129,7 +149,8 @@ int rg_signed_count(const json_t *doc, const rg_key *keys, size_t nkeys,
             j++;
         if (j == nkeys) {
             if (out->unknown++ == 0)
-                snprintf(out->first_unknown, sizeof out->first_unknown, "%s", id);
+                snprintf(out->first_unknown, sizeof out->first_unknown, "%s",
+                         id);
             continue;
         }
         if (counted[j])
@@ -152,15 +173,17 @@ rg_trust_reason rg_signed_verdict(const rg_sig_count *c, int threshold,
     if (c->valid >= threshold)
         return RG_TRUST_OK;
     if (c->bad > 0) {
-        rg_err_set(err, RG_EINVAL,
-                   "%s: bad_signature: the signature by key %.16s does not verify",
-                   what, c->first_bad);
+        rg_err_set(
+            err, RG_EINVAL,
+            "%s: bad_signature: the signature by key %.16s does not verify",
+            what, c->first_bad);
         return RG_TRUST_BAD_SIGNATURE;
     }
     if (c->valid == 0 && c->unknown > 0) {
         rg_err_set(err, RG_EINVAL,
                    "%s: unknown_key: signed only by keys the root does not "
-                   "list (%.16s)", what, c->first_unknown);
+                   "list (%.16s)",
+                   what, c->first_unknown);
         return RG_TRUST_UNKNOWN_KEY;
     }
     if (c->total == 0) {

@@ -20,19 +20,19 @@
 /* Why a release (or a root) is refused; names in rg_trust_reason_name. */
 typedef enum rg_trust_reason {
     RG_TRUST_OK = 0,
-    RG_TRUST_MALFORMED,      /* "malformed": not a well-formed document */
-    RG_TRUST_UNSIGNED,       /* "unsigned": no metadata or no signature */
-    RG_TRUST_BAD_SIGNATURE,  /* "bad_signature": a trusted key's signature
-                                does not verify */
-    RG_TRUST_UNKNOWN_KEY,    /* "unknown_key": signed by keys the root does
-                                not list */
-    RG_TRUST_THRESHOLD,      /* "too_few_signatures": valid, fewer than k */
-    RG_TRUST_WRONG_CHANNEL,  /* "wrong_channel": metadata of another channel */
-    RG_TRUST_EXPIRED,        /* "expired" */
-    RG_TRUST_ROLLBACK,       /* "rollback": version not above the highest */
-    RG_TRUST_HASH_MISMATCH,  /* "hash_mismatch" */
-    RG_TRUST_SIZE_MISMATCH,  /* "size_mismatch" */
-    RG_TRUST_TOO_LONG,       /* "too_long": more bytes than signed */
+    RG_TRUST_MALFORMED,     /* "malformed": not a well-formed document */
+    RG_TRUST_UNSIGNED,      /* "unsigned": no metadata or no signature */
+    RG_TRUST_BAD_SIGNATURE, /* "bad_signature": a trusted key's signature
+                               does not verify */
+    RG_TRUST_UNKNOWN_KEY,   /* "unknown_key": signed by keys the root does
+                               not list */
+    RG_TRUST_THRESHOLD,     /* "too_few_signatures": valid, fewer than k */
+    RG_TRUST_WRONG_CHANNEL, /* "wrong_channel": metadata of another channel */
+    RG_TRUST_EXPIRED,       /* "expired" */
+    RG_TRUST_ROLLBACK,      /* "rollback": version not above the highest */
+    RG_TRUST_HASH_MISMATCH, /* "hash_mismatch" */
+    RG_TRUST_SIZE_MISMATCH, /* "size_mismatch" */
+    RG_TRUST_TOO_LONG,      /* "too_long": more bytes than signed */
     RG_TRUST_VERSION_MISMATCH, /* "version_mismatch": offered version is
                                   not the signed one */
 } rg_trust_reason;
@@ -41,10 +41,10 @@ typedef enum rg_trust_reason {
 const char *rg_trust_reason_name(rg_trust_reason r);
 
 typedef struct rg_sig_count {
-    int valid;          /* distinct trusted keys with a valid signature */
-    int bad;            /* trusted keys whose signature did not verify */
-    int unknown;        /* signatures by keys not trusted */
-    int total;          /* signature entries */
+    int valid;   /* distinct trusted keys with a valid signature */
+    int bad;     /* trusted keys whose signature did not verify */
+    int unknown; /* signatures by keys not trusted */
+    int total;   /* signature entries */
     char first_bad[RG_KEYID_HEX];
     char first_unknown[RG_KEYID_HEX];
 } rg_sig_count;

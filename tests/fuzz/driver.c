@@ -30,8 +30,8 @@ static int run_file(const char *path, size_t *count)
     int bad = !buf || ferror(f) || !feof(f);
     fclose(f);
     if (bad) {
-        fprintf(stderr, "fuzz driver: %s: cannot read (over %d bytes?)\n",
-                path, INPUT_MAX);
+        fprintf(stderr, "fuzz driver: %s: cannot read (over %d bytes?)\n", path,
+                INPUT_MAX);
         free(buf);
         return 1;
     }

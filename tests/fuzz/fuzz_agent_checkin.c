@@ -27,8 +27,7 @@
 
 static void fail(const char *what, const char *detail)
 {
-    fprintf(stderr, "check-in answer invariant broken: %s: %s\n", what,
-            detail);
+    fprintf(stderr, "check-in answer invariant broken: %s: %s\n", what, detail);
     abort();
 }
 

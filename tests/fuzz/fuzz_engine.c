@@ -49,7 +49,8 @@ static void probe(const rg_channel *ch, const rg_probe *p)
     if (p->expect != RG_EXPECT_NONE &&
         (rc != 0 || s.matched != (p->expect == RG_EXPECT_MATCH))) {
         fprintf(stderr, "coverage event for '%s' (%s) misbehaved: %s\n",
-                s.want->name, p->expect == RG_EXPECT_MATCH ? "match" : "no match",
+                s.want->name,
+                p->expect == RG_EXPECT_MATCH ? "match" : "no match",
                 rc ? err.msg : "wrong outcome");
         abort();
     }

@@ -1,11 +1,11 @@
 /* Unit tests for src/agent/apply.c (offline: the content is already
  * staged): no switch before `applying` is acknowledged, trial then probe
  * verdict, quarantined digests refused (until the server lifts them),
- * validate hook veto, the move back to the previous release, and the daemon's jitter and backoff; with a
- * pinned root: refusals before anything is exposed (one `failed` event per
- * release and reason, rejected.json), signed releases applied, the move
- * back (signed, to the version recorded in the slot, under a trial) as the
- * one exception to anti-rollback, no server lift of a quarantine.
+ * validate hook veto, the move back to the previous release, and the daemon's
+ * jitter and backoff; with a pinned root: refusals before anything is exposed
+ * (one `failed` event per release and reason, rejected.json), signed releases
+ * applied, the move back (signed, to the version recorded in the slot, under a
+ * trial) as the one exception to anti-rollback, no server lift of a quarantine.
  * ctest-labels: agent security */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,7 +46,8 @@ static int setup(void **state)
     snprintf(text, sizeof text,
              "server = http://127.0.0.1:1\nstate_dir = %s\ntimeout = 5\n"
              "[channel detections]\nprobe = grep -q good \"$RG_CONTENT\"\n"
-             "validate = ! grep -q invalid \"$RG_CONTENT\"\n", f->root);
+             "validate = ! grep -q invalid \"$RG_CONTENT\"\n",
+             f->root);
     assert_int_equal(rg_agent_config_parse(text, &f->conf, NULL), 0);
     assert_int_equal(rg_slots_open(&f->slots, f->root, "detections", NULL), 0);
     assert_int_equal(rg_outbox_open(&f->outbox, f->root, NULL), 0);
@@ -89,8 +90,10 @@ static void ack_all(fixture *f)
 {
     json_t *arr = rg_outbox_pending(&f->outbox, 256, NULL), *e;
     size_t i;
-    json_array_foreach(arr, i, e)
-        assert_int_equal(rg_outbox_ack(&f->outbox, json_string_value(json_object_get(e, "id")), NULL), 0);
+    json_array_foreach(arr, i, e) assert_int_equal(
+        rg_outbox_ack(&f->outbox, json_string_value(json_object_get(e, "id")),
+                      NULL),
+        0);
     json_decref(arr);
 }
 
@@ -99,7 +102,8 @@ static const char *last_type(fixture *f)
     static char type[32];
     json_t *arr = rg_outbox_pending(&f->outbox, 256, NULL);
     json_t *last = json_array_get(arr, json_array_size(arr) - 1);
-    snprintf(type, sizeof type, "%s", last ? json_string_value(json_object_get(last, "type")) : "");
+    snprintf(type, sizeof type, "%s",
+             last ? json_string_value(json_object_get(last, "type")) : "");
     json_decref(arr);
     return type;
 }
@@ -114,7 +118,8 @@ static void apply_confirmed(fixture *f, const rg_desired *d)
     ack_all(f);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, d, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_SWITCHED);
-    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL),
+                     0);
     assert_true(ended);
     assert_string_equal(last_type(f), "healthy");
     ack_all(f);
@@ -158,14 +163,17 @@ static void failing_probe_reverts_and_quarantines(void **state)
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_SWITCHED);
     /* A supervised consumer not yet settled: no verdict. */
-    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, 0, &ended, NULL), 0);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, 0, &ended, NULL),
+                     0);
     assert_false(ended);
-    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL),
+                     0);
     assert_true(ended);
     assert_string_equal(last_type(f), "reverted");
     assert_true(rg_quarantine_has(f->root, d2.want.sha256));
     rg_artifact_want m;
-    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(
+        rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 1);
     /* Never applied again. */
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d2, &r, NULL), 0);
@@ -179,8 +187,8 @@ static void server_lifts_quarantine(void **state)
     fixture *f = *state;
     rg_apply_result r;
     rg_desired d = stage(f, "good v1", 1);
-    assert_int_equal(rg_quarantine_add(f->root, d.want.sha256, "detections",
-                                       1, 1, "probe failed", 500, NULL),
+    assert_int_equal(rg_quarantine_add(f->root, d.want.sha256, "detections", 1,
+                                       1, "probe failed", 500, NULL),
                      0);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_REFUSED);
@@ -188,16 +196,15 @@ static void server_lifts_quarantine(void **state)
     assert_true(rg_quarantine_has(f->root, d.want.sha256));
 
     /* The flag as a check-in answer carries it. */
-    json_t *v = json_pack("{s:I,s:I,s:I,s:s,s:b}", "release", (json_int_t)1,
-                          "version", (json_int_t)1, "size",
-                          (json_int_t)d.want.size, "sha256", d.want.sha256,
-                          "lift_quarantine", 1);
+    json_t *v =
+        json_pack("{s:I,s:I,s:I,s:s,s:b}", "release", (json_int_t)1, "version",
+                  (json_int_t)1, "size", (json_int_t)d.want.size, "sha256",
+                  d.want.sha256, "lift_quarantine", 1);
     rg_desired lifted;
     assert_int_equal(rg_desired_parse(v, &lifted, NULL), 0);
     assert_true(lifted.lift_quarantine);
-    assert_int_equal(json_object_set_new(v, "lift_quarantine",
-                                         json_string("yes")),
-                     0);
+    assert_int_equal(
+        json_object_set_new(v, "lift_quarantine", json_string("yes")), 0);
     assert_int_equal(rg_desired_parse(v, &d, NULL), RG_EINVAL);
     json_decref(v);
 
@@ -211,8 +218,8 @@ static void server_lifts_quarantine(void **state)
     rg_desired d2 = stage(f, "good v2", 2);
     apply_confirmed(f, &d2);
     assert_int_equal(rg_quarantine_add(f->root, lifted.want.sha256,
-                                       "detections", 1, 1, "failed again",
-                                       900, NULL),
+                                       "detections", 1, 1, "failed again", 900,
+                                       NULL),
                      0);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &lifted, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_REFUSED);
@@ -246,18 +253,21 @@ static void moving_back_switches_at_once(void **state)
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &forged, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_REFUSED);
     rg_artifact_want m;
-    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(
+        rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 2);
     ack_all(f);
     /* The rollout of v2 is rolled back: desired is v1 again. It is
      * switched to at once, without `applying`, under a trial. */
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_ROLLED_BACK);
-    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(
+        rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 1);
     assert_int_equal(rg_outbox_count(&f->outbox), 0);
     bool ended = false;
-    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL),
+                     0);
     assert_true(ended);
     assert_string_equal(last_type(f), "healthy");
     ack_all(f);
@@ -269,7 +279,8 @@ static void moving_back_switches_at_once(void **state)
     assert_int_equal(r, RG_APPLY_SWITCHED);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_ROLLED_BACK);
-    assert_int_equal(rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(
+        rg_slots_verify(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 1);
     assert_false(rg_quarantine_has(f->root, d3.want.sha256));
 }
@@ -284,7 +295,8 @@ static void offline_download_waits(void **state)
     d.want.size = 3;
     rg_sha256_hex("abc", 3, d.want.sha256);
     rg_err err;
-    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, &err), RG_EUNAVAIL);
+    assert_int_equal(rg_apply_step(&f->env, &f->slots, &d, &r, &err),
+                     RG_EUNAVAIL);
     assert_int_equal(rg_slots_active(&f->slots), 0);
     assert_int_equal(rg_outbox_count(&f->outbox), 0);
 }
@@ -392,25 +404,29 @@ static void pinned_root_judges_before_exposing(void **state)
      * without it the server cannot flip the slots. */
     rg_desired unsigned_back = d1;
     unsigned_back.metadata[0] = '\0';
-    assert_int_equal(rg_apply_step(&f->env, &f->slots, &unsigned_back, &r, NULL), 0);
+    assert_int_equal(
+        rg_apply_step(&f->env, &f->slots, &unsigned_back, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_REFUSED);
     assert_string_equal(rejected_reason(f), "unsigned");
     rg_artifact_want m;
-    assert_int_equal(rg_slots_meta(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(
+        rg_slots_meta(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 2);
     ack_all(f);
     assert_int_equal(rg_apply_step(&f->env, &f->slots, &d1, &r, NULL), 0);
     assert_int_equal(r, RG_APPLY_ROLLED_BACK);
     assert_int_equal(rg_agent_trust_highest(f->root, "detections"), 2);
     bool ended = false;
-    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL), 0);
+    assert_int_equal(rg_apply_trial_tick(&f->env, &f->slots, -1, &ended, NULL),
+                     0);
     assert_true(ended);
     assert_string_equal(last_type(f), "healthy");
     ack_all(f);
     /* v2 fails later and is quarantined: the server cannot lift that
      * under a root, even offering it as an older version. */
     assert_int_equal(rg_quarantine_add(f->root, d2.want.sha256, "detections", 2,
-                                       2, "3 failed starts", f->env.now_ms, NULL),
+                                       2, "3 failed starts", f->env.now_ms,
+                                       NULL),
                      0);
     rg_desired lift = d2;
     lift.want.version = 0;
@@ -419,7 +435,8 @@ static void pinned_root_judges_before_exposing(void **state)
     assert_int_equal(r, RG_APPLY_REFUSED);
     assert_string_equal(rejected_reason(f), "quarantined");
     assert_true(rg_quarantine_has(f->root, d2.want.sha256));
-    assert_int_equal(rg_slots_meta(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
+    assert_int_equal(
+        rg_slots_meta(&f->slots, rg_slots_active(&f->slots), &m, NULL), 0);
     assert_int_equal(m.release, 1);
     ack_all(f);
     /* Any other older version is a rollback, however well signed. */
@@ -435,14 +452,19 @@ static void pinned_root_judges_before_exposing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(no_switch_before_the_ack, setup, teardown),
-        cmocka_unit_test_setup_teardown(failing_probe_reverts_and_quarantines, setup, teardown),
-        cmocka_unit_test_setup_teardown(server_lifts_quarantine, setup, teardown),
-        cmocka_unit_test_setup_teardown(validate_hook_vetoes, setup, teardown),
-        cmocka_unit_test_setup_teardown(moving_back_switches_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(offline_download_waits, setup, teardown),
-        cmocka_unit_test_setup_teardown(pinned_root_judges_before_exposing, setup,
+        cmocka_unit_test_setup_teardown(no_switch_before_the_ack, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(failing_probe_reverts_and_quarantines,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(server_lifts_quarantine, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(validate_hook_vetoes, setup, teardown),
+        cmocka_unit_test_setup_teardown(moving_back_switches_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(offline_download_waits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(pinned_root_judges_before_exposing,
+                                        setup, teardown),
         cmocka_unit_test(jitter_and_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,8 +26,8 @@ static void resolves_against_the_base(void **state)
         {"http://127.0.0.1:7400", "/v1/agent/artifacts/ab",
          "http://127.0.0.1:7400/v1/agent/artifacts/ab", true},
         /* the attack: once concatenated, user information for evil:9 */
-        {"http://127.0.0.1:7400", "@evil:9/x", "http://127.0.0.1:7400/@evil:9/x",
-         true},
+        {"http://127.0.0.1:7400", "@evil:9/x",
+         "http://127.0.0.1:7400/@evil:9/x", true},
         {"https://h.example/rollgate", "/v1/agent/artifacts/ab",
          "https://h.example/rollgate/v1/agent/artifacts/ab", true},
         {"https://h.example:443", "https://h.example/v1/x",
@@ -38,7 +38,8 @@ static void resolves_against_the_base(void **state)
          "http://mirror.example/v1/x", false},
         {"http://127.0.0.1:7400", "https://127.0.0.1:7400/v1/x",
          "https://127.0.0.1:7400/v1/x", false},
-        {"http://127.0.0.1:7400", "http://user:pw@127.0.0.1:7400/v1/x", NULL, false},
+        {"http://127.0.0.1:7400", "http://user:pw@127.0.0.1:7400/v1/x", NULL,
+         false},
         {"http://127.0.0.1:7400", "file:///etc/passwd", NULL, false},
         {"http://127.0.0.1:7400", "gopher://127.0.0.1:7400/x", NULL, false},
     };

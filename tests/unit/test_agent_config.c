@@ -17,22 +17,21 @@
 static void parses_globals_and_channels(void **state)
 {
     (void)state;
-    const char *text =
-        "# agent config\n"
-        "server = http://127.0.0.1:7400/\n"
-        "enrollment_key = k1\n"
-        "state_dir = /tmp/x\n"
-        "endpoint_id = host-1\n"
-        "tags = internal, lab ,\n"
-        "interval = 0.5\n"
-        "max_starts = 5\n"
-        "trial_deadline = 30\n"
-        "\n"
-        "[channel detections]\n"
-        "consumer = exec ./engine \"$RG_CONTENT\"\n"
-        "probe = test -s \"$RG_CONTENT\"\n"
-        "[ channel flags ]\n"
-        "validate = true\n";
+    const char *text = "# agent config\n"
+                       "server = http://127.0.0.1:7400/\n"
+                       "enrollment_key = k1\n"
+                       "state_dir = /tmp/x\n"
+                       "endpoint_id = host-1\n"
+                       "tags = internal, lab ,\n"
+                       "interval = 0.5\n"
+                       "max_starts = 5\n"
+                       "trial_deadline = 30\n"
+                       "\n"
+                       "[channel detections]\n"
+                       "consumer = exec ./engine \"$RG_CONTENT\"\n"
+                       "probe = test -s \"$RG_CONTENT\"\n"
+                       "[ channel flags ]\n"
+                       "validate = true\n";
     rg_agent_config c;
     rg_err err;
     rg_err_clear(&err);
@@ -82,13 +81,17 @@ static void defaults(void **state)
     assert_false(c.insecure);
     rg_agent_config_release(&c);
     /* Signed releases: a root file, its pinned digest, the skew. */
-    assert_int_equal(rg_agent_config_parse(
-                         "root = /etc/rollgate/root.json\nroot_sha256 = "
-                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-                         "clock_skew = 30\n", &c, NULL), 0);
+    assert_int_equal(
+        rg_agent_config_parse(
+            "root = /etc/rollgate/root.json\nroot_sha256 = "
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+            "clock_skew = 30\n",
+            &c, NULL),
+        0);
     assert_string_equal(c.root, "/etc/rollgate/root.json");
-    assert_string_equal(c.root_sha256,
-                        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    assert_string_equal(
+        c.root_sha256,
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     assert_int_equal(c.clock_skew_ms, 30000);
     rg_agent_config_release(&c);
 }
@@ -129,7 +132,8 @@ static void detects_os_release(void **state)
     char path[] = "/tmp/rg-os-release-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    const char *text = "NAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID=\"12\"\n";
+    const char *text =
+        "NAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID=\"12\"\n";
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     rg_agent_config c;

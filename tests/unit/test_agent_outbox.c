@@ -70,12 +70,17 @@ static void durable_before_send_and_retried_until_acked(void **state)
         assert_non_null(arr);
         assert_int_equal(json_array_size(arr), 2);
         json_t *first = json_array_get(arr, 0);
-        assert_string_equal(json_string_value(json_object_get(first, "id")), e1.id);
-        assert_string_equal(json_string_value(json_object_get(first, "type")), "applying");
-        assert_string_equal(json_string_value(json_object_get(first, "channel")), "detections");
-        assert_int_equal(json_integer_value(json_object_get(first, "release")), 4);
+        assert_string_equal(json_string_value(json_object_get(first, "id")),
+                            e1.id);
+        assert_string_equal(json_string_value(json_object_get(first, "type")),
+                            "applying");
+        assert_string_equal(
+            json_string_value(json_object_get(first, "channel")), "detections");
+        assert_int_equal(json_integer_value(json_object_get(first, "release")),
+                         4);
         json_t *second = json_array_get(arr, 1);
-        assert_string_equal(json_string_value(json_object_get(second, "detail")), "probe ok");
+        assert_string_equal(
+            json_string_value(json_object_get(second, "detail")), "probe ok");
         json_decref(arr);
     }
     assert_int_equal(rg_outbox_lookup(&ob, e1.id), RG_OUTBOX_PENDING);
@@ -114,7 +119,8 @@ static void bound_refuses_and_counts(void **state)
     }
     rg_event ap = make("applying", 9999);
     assert_int_equal(rg_outbox_add(&ob, &ap, &err), RG_ETOOBIG);
-    assert_int_equal(rg_outbox_refused(&ob), 0); /* not an event lost: the apply waits */
+    assert_int_equal(rg_outbox_refused(&ob),
+                     0); /* not an event lost: the apply waits */
     for (; i < RG_OUTBOX_MAX; i++) {
         rg_event ev = make(i % 2 ? "crashed" : "reverted", i);
         assert_int_equal(rg_outbox_add(&ob, &ev, &err), 0);
@@ -127,12 +133,17 @@ static void bound_refuses_and_counts(void **state)
     /* A batch is capped and oldest first. */
     json_t *arr = rg_outbox_pending(&ob, 10, &err);
     assert_int_equal(json_array_size(arr), 10);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 0), "release")), 0);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 9), "release")), 9);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(arr, 0), "release")),
+        0);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(arr, 9), "release")),
+        9);
     /* Acknowledging makes room again. */
     for (size_t k = 0; k < json_array_size(arr); k++)
-        assert_int_equal(rg_outbox_ack(&ob, json_string_value(json_object_get(
-                                                json_array_get(arr, k), "id")),
+        assert_int_equal(rg_outbox_ack(&ob,
+                                       json_string_value(json_object_get(
+                                           json_array_get(arr, k), "id")),
                                        &err),
                          0);
     json_decref(arr);
@@ -141,7 +152,8 @@ static void bound_refuses_and_counts(void **state)
     /* Order survives acks: the newest event is last. */
     arr = rg_outbox_pending(&ob, RG_OUTBOX_MAX, &err);
     json_t *last = json_array_get(arr, json_array_size(arr) - 1);
-    assert_string_equal(json_string_value(json_object_get(last, "id")), over.id);
+    assert_string_equal(json_string_value(json_object_get(last, "id")),
+                        over.id);
     json_decref(arr);
 }
 

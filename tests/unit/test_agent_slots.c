@@ -107,7 +107,8 @@ static void verify_detects_mismatch(void **state)
     w.sha256[0] = w.sha256[0] == '0' ? '1' : '0';
     assert_int_equal(rg_agent_verify_file(p, &w, &err), RG_EINVAL);
     assert_non_null(strstr(err.msg, "sha256 mismatch"));
-    assert_int_equal(rg_agent_verify_file("/nonexistent/x", &w, &err), RG_ENOTFOUND);
+    assert_int_equal(rg_agent_verify_file("/nonexistent/x", &w, &err),
+                     RG_ENOTFOUND);
 }
 
 static void reconcile_discards_half_written_inactive(void **state)

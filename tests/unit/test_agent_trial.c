@@ -86,10 +86,12 @@ static void expect_events(fixture *f, size_t n, const char *last_type,
     json_t *arr = rg_outbox_pending(&f->outbox, 256, NULL);
     assert_int_equal(json_array_size(arr), n);
     json_t *last = json_array_get(arr, n - 1);
-    assert_string_equal(json_string_value(json_object_get(last, "type")), last_type);
+    assert_string_equal(json_string_value(json_object_get(last, "type")),
+                        last_type);
     assert_int_equal(json_integer_value(json_object_get(last, "release")), 2);
     if (detail)
-        assert_string_equal(json_string_value(json_object_get(last, "detail")), detail);
+        assert_string_equal(json_string_value(json_object_get(last, "detail")),
+                            detail);
     json_decref(arr);
 }
 
@@ -100,13 +102,15 @@ static void reverts_after_k_failed_starts(void **state)
     bool reverted = true;
     switch_to_v2(f, 1000);
     for (int i = 1; i <= 3; i++) {
-        assert_int_equal(rg_trial_count_start(&f->env, 1000 + i, &reverted, NULL), 0);
+        assert_int_equal(
+            rg_trial_count_start(&f->env, 1000 + i, &reverted, NULL), 0);
         assert_false(reverted);
         /* The count is on disk before the consumer would start. */
         assert_int_equal(rg_trial_load(&f->env, &t, NULL), 0);
         assert_int_equal(t.starts, i);
         assert_int_equal(rg_slots_active(&f->slots), 'b');
-        assert_int_equal(rg_trial_crashed(&f->env, "exit 3", 1000 + i, NULL), 0);
+        assert_int_equal(rg_trial_crashed(&f->env, "exit 3", 1000 + i, NULL),
+                         0);
     }
     expect_events(f, 3, "crashed", "exit 3");
     assert_int_equal(rg_trial_count_start(&f->env, 2000, &reverted, NULL), 0);
@@ -133,7 +137,8 @@ static void confirm_queues_healthy_once(void **state)
     assert_int_equal(rg_trial_load(&f->env, &t, NULL), RG_ENOTFOUND);
     assert_int_equal(rg_slots_active(&f->slots), 'b');
     expect_events(f, 1, "healthy", "probe passed");
-    assert_int_equal(rg_trial_confirm(&f->env, "again", 1003, NULL), RG_ENOTFOUND);
+    assert_int_equal(rg_trial_confirm(&f->env, "again", 1003, NULL),
+                     RG_ENOTFOUND);
     assert_false(rg_quarantine_has(f->root, f->v2.sha256));
 }
 
@@ -146,18 +151,17 @@ static void deadline_reverts(void **state)
     switch_to_v2(f, 1000);
     /* The wall clock jumps 2 h ahead one second in: nothing happens. */
     f->up.ms += 1000;
-    assert_int_equal(rg_trial_check_deadline(&f->env, 1000 + 7200000, &reverted,
-                                             NULL),
-                     0);
+    assert_int_equal(
+        rg_trial_check_deadline(&f->env, 1000 + 7200000, &reverted, NULL), 0);
     assert_false(reverted);
     /* ... or back a day: the deadline still comes after 60 s of trial. */
     f->up.ms = 5000 + 59999;
-    assert_int_equal(rg_trial_check_deadline(&f->env, 1000 - 86400000, &reverted,
-                                             NULL),
-                     0);
+    assert_int_equal(
+        rg_trial_check_deadline(&f->env, 1000 - 86400000, &reverted, NULL), 0);
     assert_false(reverted);
     f->up.ms = 5000 + 60000;
-    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL),
+                     0);
     assert_true(reverted);
     assert_int_equal(rg_slots_active(&f->slots), 'a');
     expect_events(f, 1, "reverted", "no confirmation before the deadline");
@@ -174,17 +178,20 @@ static void deadline_survives_a_reboot(void **state)
     assert_int_equal(rg_trial_count_start(&f->env, 2000, &reverted, NULL), 0);
     assert_false(reverted);
     f->up = (rg_uptime){"boot-2", 3000}; /* rebooted: 20 s of trial so far */
-    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL),
+                     0);
     assert_false(reverted);
     rg_trial t;
     assert_int_equal(rg_trial_load(&f->env, &t, NULL), 0);
     assert_string_equal(t.boot_id, "boot-2");
     assert_int_equal(t.elapsed_ms, 20000);
     f->up.ms = 3000 + 39999;
-    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL),
+                     0);
     assert_false(reverted);
     f->up.ms = 3000 + 40000;
-    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL), 0);
+    assert_int_equal(rg_trial_check_deadline(&f->env, 1000, &reverted, NULL),
+                     0);
     assert_true(reverted);
     expect_events(f, 1, "reverted", "no confirmation before the deadline");
 }
@@ -215,7 +222,8 @@ static void reconcile_drops_trial_without_switch(void **state)
 {
     fixture *f = *state;
     rg_trial t;
-    assert_int_equal(rg_trial_begin(&f->env, &f->v2, 'b', 1000, 60000, NULL), 0);
+    assert_int_equal(rg_trial_begin(&f->env, &f->v2, 'b', 1000, 60000, NULL),
+                     0);
     assert_int_equal(rg_trial_reconcile(&f->env, 2000, NULL), 0);
     assert_int_equal(rg_trial_load(&f->env, &t, NULL), RG_ENOTFOUND);
     assert_int_equal(rg_slots_active(&f->slots), 'a');
@@ -237,7 +245,8 @@ static void first_install_reverts_to_nothing(void **state)
     assert_int_equal(rg_slots_switch(&f->slots, 0, NULL), 0);
     switch_to_v2(f, 1000);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(rg_trial_count_start(&f->env, 1001, &reverted, NULL), 0);
+        assert_int_equal(rg_trial_count_start(&f->env, 1001, &reverted, NULL),
+                         0);
     assert_true(reverted);
     assert_int_equal(rg_slots_active(&f->slots), 0);
     expect_events(f, 1, "reverted", "3 failed starts");
@@ -246,13 +255,19 @@ static void first_install_reverts_to_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(reverts_after_k_failed_starts, setup, teardown),
-        cmocka_unit_test_setup_teardown(confirm_queues_healthy_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(reverts_after_k_failed_starts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(confirm_queues_healthy_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(deadline_reverts, setup, teardown),
-        cmocka_unit_test_setup_teardown(deadline_survives_a_reboot, setup, teardown),
-        cmocka_unit_test_setup_teardown(reconcile_finishes_a_killed_revert_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(reconcile_drops_trial_without_switch, setup, teardown),
-        cmocka_unit_test_setup_teardown(first_install_reverts_to_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_survives_a_reboot, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(reconcile_finishes_a_killed_revert_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(reconcile_drops_trial_without_switch,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(first_install_reverts_to_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,13 +63,13 @@ typedef struct sim {
 } sim;
 
 typedef struct run_result {
-    rg_verdict first;         /* first verdict other than continue */
-    uint64_t exposed_at_first;/* resolved exposed endpoints then */
-    bool halted;              /* halted at some evaluation */
+    rg_verdict first;          /* first verdict other than continue */
+    uint64_t exposed_at_first; /* resolved exposed endpoints then */
+    bool halted;               /* halted at some evaluation */
     char halt_reason[RG_ANALYSIS_REASON_MAX];
     uint64_t exposed_in[MAX_SIM_STRATA]; /* per stratum at the first verdict */
-    bool naive_halted;        /* repeated fixed-sample z-test (one-sided 5%) */
-    bool wald_halted;         /* textbook one-sample SPRT on exposed silence */
+    bool naive_halted; /* repeated fixed-sample z-test (one-sided 5%) */
+    bool wald_halted;  /* textbook one-sample SPRT on exposed silence */
 } run_result;
 
 /* The counts an orchestrator would hand the gate, updated per window. */
@@ -94,7 +94,8 @@ static void observe(const sim *sm, uint64_t i, uint64_t *rng,
         else
             s->exposed_healthy++;
         /* Two more endpoints have applied and are still in their window. */
-        s->exposed = s->exposed_healthy + s->exposed_failed + s->exposed_silent + 2;
+        s->exposed =
+            s->exposed_healthy + s->exposed_failed + s->exposed_silent + 2;
     } else {
         s->control_windows++;
         if (rng_unit(rng) < qc)
@@ -112,8 +113,9 @@ static void run(const sim *sm, const rg_gate_params *p, uint64_t seed,
         c[k].stratum = sm->m[k].name;
     uint64_t rng = seed;
     double wald_upper, wald_lower;
-    assert_int_equal(rg_sprt_thresholds(p->alpha, p->beta, &wald_upper,
-                                        &wald_lower, NULL), 0);
+    assert_int_equal(
+        rg_sprt_thresholds(p->alpha, p->beta, &wald_upper, &wald_lower, NULL),
+        0);
     for (uint64_t i = 0; i < sm->observations; i++) {
         observe(sm, i, &rng, c);
         if ((i + 1) % sm->eval_every != 0)
@@ -121,11 +123,13 @@ static void run(const sim *sm, const rg_gate_params *p, uint64_t seed,
         rg_analysis a;
         rg_err err;
         assert_int_equal(rg_analyze(p, c, sm->n, &a, &err), 0);
-        if (a.verdict != RG_VERDICT_CONTINUE && r->first == RG_VERDICT_CONTINUE) {
+        if (a.verdict != RG_VERDICT_CONTINUE &&
+            r->first == RG_VERDICT_CONTINUE) {
             r->first = a.verdict;
             r->exposed_at_first = a.exposed - a.exposed_pending;
             for (size_t k = 0; k < sm->n; k++)
-                r->exposed_in[k] = a.strata[k].exposed - a.strata[k].exposed_pending;
+                r->exposed_in[k] =
+                    a.strata[k].exposed - a.strata[k].exposed_pending;
         }
         if (a.verdict == RG_VERDICT_HALT && !r->halted) {
             r->halted = true;
@@ -139,10 +143,10 @@ static void run(const sim *sm, const rg_gate_params *p, uint64_t seed,
             n += sn;
             mean += sn * a.strata[k].rho;
             var += sn * a.strata[k].rho * (1 - a.strata[k].rho);
-            wald += rg_sprt_llr(sm->m[k].control_silence,
-                                2.0 * sm->m[k].control_silence,
-                                c[k].exposed_silent,
-                                c[k].exposed_silent + c[k].exposed_healthy);
+            wald +=
+                rg_sprt_llr(sm->m[k].control_silence,
+                            2.0 * sm->m[k].control_silence, c[k].exposed_silent,
+                            c[k].exposed_silent + c[k].exposed_healthy);
         }
         if (n > 0 && var > 0 && (x - mean) / sqrt(var) >= 1.645)
             r->naive_halted = true;
@@ -235,7 +239,10 @@ static void bad_rollout_halts_quickly(void **state)
     };
     rg_gate_params p;
     rg_gate_params_default(&p);
-    sim sm = {.m = bad, .n = 2, .observations = 20000, .eval_every = 1,
+    sim sm = {.m = bad,
+              .n = 2,
+              .observations = 20000,
+              .eval_every = 1,
               .stop_at_pass = true};
     tally t;
     run_many(&sm, &p, 200, 3, &t);
@@ -262,7 +269,10 @@ static void stratum_specific_crash_halts(void **state)
     };
     rg_gate_params p;
     rg_gate_params_default(&p);
-    sim sm = {.m = m, .n = 3, .observations = 20000, .eval_every = 1,
+    sim sm = {.m = m,
+              .n = 3,
+              .observations = 20000,
+              .eval_every = 1,
               .stop_at_pass = true};
     uint64_t max_crashed = 0;
     for (unsigned i = 0; i < 100; i++) {
@@ -274,7 +284,8 @@ static void stratum_specific_crash_halts(void **state)
             max_crashed = r.exposed_in[0];
     }
     print_message("stratum crash: halted in 100 of 100 runs after at most "
-                  "%llu crashed exposures\n", (unsigned long long)max_crashed);
+                  "%llu crashed exposures\n",
+                  (unsigned long long)max_crashed);
     assert_true(max_crashed <= 15);
 }
 
@@ -292,16 +303,18 @@ static void correlated_outage_does_not_halt(void **state)
     rg_gate_params_default(&p);
     outage all = {.stratum = -1, .start = 1000, .end = 3000, .silence = 0.6};
     outage one = {.stratum = 1, .start = 500, .end = 4000, .silence = 0.6};
-    sim sm = {.m = m, .n = 2, .out = &all, .observations = 5000, .eval_every = 10};
+    sim sm = {
+        .m = m, .n = 2, .out = &all, .observations = 5000, .eval_every = 10};
     tally t1, t2;
     run_many(&sm, &p, 500, 5, &t1);
     sm.out = &one;
     run_many(&sm, &p, 500, 6, &t2);
-    print_message("correlated outage: %u + %u halts in %u + %u runs; one-sample "
-                  "SPRT on exposed silence halts in %u + %u\n",
-                  t1.halts, t2.halts, t1.runs, t2.runs, t1.wald_halts,
-                  t2.wald_halts);
-    assert_true(t1.halts + t2.halts <= (unsigned)(p.alpha * (t1.runs + t2.runs)));
+    print_message(
+        "correlated outage: %u + %u halts in %u + %u runs; one-sample "
+        "SPRT on exposed silence halts in %u + %u\n",
+        t1.halts, t2.halts, t1.runs, t2.runs, t1.wald_halts, t2.wald_halts);
+    assert_true(t1.halts + t2.halts <=
+                (unsigned)(p.alpha * (t1.runs + t2.runs)));
     assert_true(t1.wald_halts > t1.runs / 2);
     assert_true(t2.wald_halts > t2.runs / 2);
 }
@@ -314,7 +327,10 @@ static void explicit_failures_halt(void **state)
     model m[] = {{"win10-x64", 0.1, 0.05, 0.05, 0.05}};
     rg_gate_params p;
     rg_gate_params_default(&p);
-    sim sm = {.m = m, .n = 1, .observations = 100000, .eval_every = 1,
+    sim sm = {.m = m,
+              .n = 1,
+              .observations = 100000,
+              .eval_every = 1,
               .stop_at_pass = true};
     for (unsigned i = 0; i < 50; i++) {
         run_result r;
@@ -327,8 +343,8 @@ static void explicit_failures_halt(void **state)
     tally t;
     run_many(&sm, &p, 50, 9100, &t);
     print_message("1.1%% failures: %u of %u halted, mean exposed at halt %.0f, "
-                  "max %llu\n", t.halts, t.runs,
-                  (double)t.sum_exposed_at_first / t.runs,
+                  "max %llu\n",
+                  t.halts, t.runs, (double)t.sum_exposed_at_first / t.runs,
                   (unsigned long long)t.max_exposed_at_halt);
     assert_int_equal(t.halts, t.runs);
     assert_true(t.max_exposed_at_halt <= 5000);
@@ -397,8 +413,8 @@ static void early_failures_keep_the_false_halt_bound(void **state)
     unsigned runs = 200, halts[3] = {0, 0, 0};
     for (unsigned r = 0; r < runs; r++)
         for (int how = TRIALS_EXPOSED; how <= TRIALS_RESOLVED; how++)
-            halts[how] += failure_run(&p, 0.01, 200, 3, 800, how,
-                                      4242 + 31u * r) != 0;
+            halts[how] +=
+                failure_run(&p, 0.01, 200, 3, 800, how, 4242 + 31u * r) != 0;
     print_message("harmless failures (1%%, baseline 1%%, alpha 0.05) "
                   "counted when reported: %u of %u halt with exposed "
                   "endpoints as trials, %u with resolved ones as trials "
@@ -414,10 +430,9 @@ static void early_failures_keep_the_false_halt_bound(void **state)
     rg_gate_params_default(&p);
     uint64_t early = 0, windows = 0;
     for (unsigned r = 0; r < 50; r++) {
-        uint64_t e = failure_run(&p, 0.05, 200, 3, 2000, TRIALS_EXPOSED,
-                                 99 + r);
-        uint64_t v = failure_run(&p, 0.05, 200, 3, 2000, WINDOWS_ONLY,
-                                 99 + r);
+        uint64_t e =
+            failure_run(&p, 0.05, 200, 3, 2000, TRIALS_EXPOSED, 99 + r);
+        uint64_t v = failure_run(&p, 0.05, 200, 3, 2000, WINDOWS_ONLY, 99 + r);
         assert_true(e > 0 && v > 0);
         assert_true(e <= v);
         early += e;
@@ -441,7 +456,10 @@ static void good_release_passes_bad_one_rarely(void **state)
     rg_gate_params p;
     rg_gate_params_default(&p);
     p.beta = 0.05;
-    sim sm = {.m = m, .n = 2, .observations = 20000, .eval_every = 20,
+    sim sm = {.m = m,
+              .n = 2,
+              .observations = 20000,
+              .eval_every = 20,
               .stop_at_pass = true};
     tally good, bad;
     run_many(&sm, &p, 200, 11, &good);
@@ -486,7 +504,8 @@ static void periods_absorb_a_changing_exposure_share(void **state)
             for (size_t m = 0; m < 2; m++) {
                 if (exposed) {
                     c[m]->exposed++;
-                    *(silent ? &c[m]->exposed_silent : &c[m]->exposed_healthy) += 1;
+                    *(silent ? &c[m]->exposed_silent
+                             : &c[m]->exposed_healthy) += 1;
                 } else {
                     c[m]->control_windows++;
                     c[m]->control_silent += silent;
@@ -532,7 +551,8 @@ static void min_endpoints_holds_a_pass(void **state)
     (void)state;
     rg_gate_params p;
     rg_gate_params_default(&p);
-    rg_stratum_counts s[] = {counts("win10-x64", 2100, 2000, 0, 40, 100000, 2000)};
+    rg_stratum_counts s[] = {
+        counts("win10-x64", 2100, 2000, 0, 40, 100000, 2000)};
     rg_analysis a;
     assert_int_equal(rg_analyze(&p, s, 1, &a, NULL), 0);
     assert_int_equal(a.verdict, RG_VERDICT_PASS);
@@ -570,7 +590,8 @@ static void replay_reproduces_the_decision(void **state)
     assert_int_equal(a.verdict, RG_VERDICT_HALT);
     assert_non_null(strstr(a.reason, "'win10-x64'"));
     /* The reason counts the whole stratum; its periods share its statistic. */
-    assert_non_null(strstr(a.reason, "(15 of 36 exposed vs 200 of 4000 control"));
+    assert_non_null(
+        strstr(a.reason, "(15 of 36 exposed vs 200 of 4000 control"));
     assert_true(a.strata[0].silence_llr == a.strata[1].silence_llr);
     json_t *j = rg_analysis_to_json(&a);
     assert_non_null(j);
@@ -591,7 +612,8 @@ static void replay_reproduces_the_decision(void **state)
     assert_int_equal(b.n_strata, 3);
     assert_string_equal(b.strata[2].stratum, "ubuntu22-x64");
     assert_true(b.strata[0].rho == a.strata[0].rho);
-    assert_float_equal(json_real_value(json_object_get(json_object_get(back, "thresholds"), "halt")),
+    assert_float_equal(json_real_value(json_object_get(
+                           json_object_get(back, "thresholds"), "halt")),
                        log(2.0 / 1e-3), 1e-12);
     rg_analysis_release(&b);
 

@@ -46,15 +46,11 @@ static void stable_pinned_values(void **state)
         const char *salt, *id;
         uint32_t bucket;
     } pins[] = {
-        {"r1", "host-1", 766388},
-        {"r1", "host-2", 456420},
-        {"r1", "host-42", 654572},
-        {"r1", "host-1000000", 282266},
+        {"r1", "host-1", 766388},        {"r1", "host-2", 456420},
+        {"r1", "host-42", 654572},       {"r1", "host-1000000", 282266},
         {"r1", "\xcf\x80", 915143}, /* UTF-8 "π" */
-        {"rollout-7", "host-1", 446235},
-        {"rollout-7", "host-1000000", 25186},
-        {"", "host-1", 60967},
-        {"", "\xcf\x80", 353332},
+        {"rollout-7", "host-1", 446235}, {"rollout-7", "host-1000000", 25186},
+        {"", "host-1", 60967},           {"", "\xcf\x80", 353332},
     };
     for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++) {
         assert_int_equal(rg_bucket(pins[i].salt, pins[i].id), pins[i].bucket);
@@ -76,9 +72,11 @@ static void long_ids_hash_the_whole_string(void **state)
     int n = snprintf(joined, sizeof joined, "%s:%s", salt, id);
     assert_int_equal(n, 199 + 1 + 299);
     uint32_t h = rg_murmur3_32(joined, (size_t)n, 0);
-    assert_int_equal(rg_bucket(salt, id), (uint32_t)(((uint64_t)h * RG_PPM) >> 32));
+    assert_int_equal(rg_bucket(salt, id),
+                     (uint32_t)(((uint64_t)h * RG_PPM) >> 32));
     id[298] = 'j'; /* the last byte matters */
-    assert_int_not_equal(rg_bucket(salt, id), (uint32_t)(((uint64_t)h * RG_PPM) >> 32));
+    assert_int_not_equal(rg_bucket(salt, id),
+                         (uint32_t)(((uint64_t)h * RG_PPM) >> 32));
 }
 
 static void uniform_chi_square(void **state)
@@ -127,9 +125,11 @@ static void monotone_in_share(void **state)
         }
         uint32_t in1 = 0, in2 = 0;
         for (uint32_t i = 0; i < N; i++) {
-            bool a = rg_bucket_in(buckets[i], s1), b = rg_bucket_in(buckets[i], s2);
+            bool a = rg_bucket_in(buckets[i], s1),
+                 b = rg_bucket_in(buckets[i], s2);
             if (a && !b)
-                fail_msg("host-%u in share %u ppm but not in %u ppm", i, s1, s2);
+                fail_msg("host-%u in share %u ppm but not in %u ppm", i, s1,
+                         s2);
             in1 += a;
             in2 += b;
         }

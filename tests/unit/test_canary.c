@@ -65,7 +65,7 @@ static void periods(void **state)
     assert_int_equal(rg_tally_period(b + W - 1, b, W, 32), 0);
     assert_int_equal(rg_tally_period(b + W, b, W, 32), 1);
     assert_int_equal(rg_tally_period(b + 5 * W + 3, b, W, 32), 5);
-    assert_int_equal(rg_tally_period(b - 7, b, W, 32), 0); /* before */
+    assert_int_equal(rg_tally_period(b - 7, b, W, 32), 0);        /* before */
     assert_int_equal(rg_tally_period(b + 100 * W, b, W, 32), 31); /* last */
 }
 
@@ -73,16 +73,27 @@ static void entries_per_stratum_and_period(void **state)
 {
     (void)state;
     rg_tally_stratum st[] = {
-        {.name = "win10", .pending = 2, .early_failed = 2, .prior_trials = 100,
+        {.name = "win10",
+         .pending = 2,
+         .early_failed = 2,
+         .prior_trials = 100,
          .prior_failed = 3},
         {.name = "win11"},
         {.name = "linux", .prior_trials = 40, .prior_failed = 1},
         {.name = "mac", .pending = 1, .early_failed = 1}};
     rg_tally_cell cells[] = {
-        {.stratum = 0, .period = 1, .healthy = 5, .silent = 1,
-         .control_windows = 60, .control_silent = 2},
-        {.stratum = 0, .period = 0, .healthy = 9, .failed = 1,
-         .control_windows = 100, .control_silent = 3},
+        {.stratum = 0,
+         .period = 1,
+         .healthy = 5,
+         .silent = 1,
+         .control_windows = 60,
+         .control_silent = 2},
+        {.stratum = 0,
+         .period = 0,
+         .healthy = 9,
+         .failed = 1,
+         .control_windows = 100,
+         .control_silent = 3},
         {.stratum = 1, .period = 0, .healthy = 4, .control_windows = 40},
     };
     rg_stratum_counts out[8];

@@ -60,19 +60,19 @@ static int64_t start_rollout(world *w, int64_t release)
     rg_rollout_rec *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->release_id = release;
-    json_t *plan = json_loads(
-        "{\"on_halt\":\"revert\",\"waves\":[{\"share\":100,"
-        "\"min_endpoints\":1,\"window_s\":60}]}",
-        0, NULL);
+    json_t *plan =
+        json_loads("{\"on_halt\":\"revert\",\"waves\":[{\"share\":100,"
+                   "\"min_endpoints\":1,\"window_s\":60}]}",
+                   0, NULL);
     assert_non_null(plan);
     rg_test_ok(rg_plan_from_json(plan, &r->plan, &err), &err);
     json_decref(plan);
     snprintf(r->salt, sizeof r->salt, "salt-%lld", (long long)w->now);
     rg_rollout_status pending = {0};
     rg_transition tr;
-    rg_test_ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go", w->now,
-                          N_EPS, &r->status, &tr, &err),
-       &err);
+    rg_test_ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go",
+                                  w->now, N_EPS, &r->status, &tr, &err),
+               &err);
     r->created_ms = w->now;
     rg_test_ok(rg_store_rollout_create(w->srv.store, r, NULL, &err), &err);
     rg_test_ok(rg_server_state_changed(&w->srv, &err), &err);
@@ -152,9 +152,9 @@ static int64_t checkin(world *w, ep *x, const int *types, size_t n)
     rg_err err;
     rg_err_clear(&err);
     rg_fleet_checkin_out who;
-    rg_test_ok(rg_fleet_checkin(w->srv.fleet, x->id, x->tok, w->now, NULL, 0, &who,
-                        &err),
-       &err);
+    rg_test_ok(rg_fleet_checkin(w->srv.fleet, x->id, x->tok, w->now, NULL, 0,
+                                &who, &err),
+               &err);
     static const char *const names[] = {"applying", "healthy", "failed",
                                         "reverted", "crashed"};
     for (size_t k = 0; k < n; k++) {
@@ -167,17 +167,18 @@ static int64_t checkin(world *w, ep *x, const int *types, size_t n)
         snprintf(ev.channel, sizeof ev.channel, "detections");
         ev.release_id = w->rel3;
         ev.reported_ms = ev.received_ms = w->now;
-        rg_test_ok(rg_store_events_record(w->srv.store, &ev, 1, NULL, &err), &err);
+        rg_test_ok(rg_store_events_record(w->srv.store, &ev, 1, NULL, &err),
+                   &err);
         rg_test_ok(rg_fleet_canary_event(w->srv.fleet, x->id, w->rel3, types[k],
-                                 w->now, &err),
-           &err);
+                                         w->now, &err),
+                   &err);
     }
     json_t *d = json_object(), *no = json_array();
     assert_non_null(d);
     assert_non_null(no);
     rg_test_ok(rg_desired_for_checkin(w->srv.desired, w->srv.fleet, x->id, &who,
-                              w->now, d, no, &err),
-       &err);
+                                      w->now, d, no, &err),
+               &err);
     json_t *entry = json_object_get(d, "detections");
     int64_t rel =
         entry ? json_integer_value(json_object_get(entry, "release")) : 0;

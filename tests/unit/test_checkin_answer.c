@@ -212,11 +212,11 @@ static char *expected(const fixture *fx, bool members, bool lifted)
                                              "lift_quarantine", json_true()),
                          0);
     if (members) /* declared at creation: none, the default 120 s */
-        assert_int_equal(
-            json_object_set_new(json_object_get(v, "detections"), "activation",
-                                json_pack("{s:s, s:i}", "kind", "none",
-                                          "max_s", 120)),
-            0);
+        assert_int_equal(json_object_set_new(json_object_get(v, "detections"),
+                                             "activation",
+                                             json_pack("{s:s, s:i}", "kind",
+                                                       "none", "max_s", 120)),
+                         0);
     char *s = rg_json_dump(v);
     json_decref(v);
     assert_non_null(s);
@@ -282,9 +282,8 @@ static void lifted_quarantine_is_offered(void **state)
     fixture *fx = *state;
     rg_err err;
     rg_err_clear(&err);
-    assert_int_equal(rg_store_release_lift_quarantine(fx->srv.store,
-                                                      fx->rel[1].id, fx->now,
-                                                      NULL, &err),
+    assert_int_equal(rg_store_release_lift_quarantine(
+                         fx->srv.store, fx->rel[1].id, fx->now, NULL, &err),
                      0);
     assert_int_equal(rg_desired_reload(fx->srv.desired, &err), 0);
     rg_buf d, n;

@@ -137,7 +137,8 @@ static void make_home(char *home, size_t n, const char *name, const char *text)
     char dir[512];
     assert_true(snprintf(home, n, "%s/%s", tmp_root, name) < (int)n);
     mkdir(home, 0700);
-    assert_true(snprintf(dir, sizeof dir, "%s/.config", home) < (int)sizeof dir);
+    assert_true(snprintf(dir, sizeof dir, "%s/.config", home) <
+                (int)sizeof dir);
     mkdir(dir, 0700);
     assert_true(snprintf(dir, sizeof dir, "%s/.config/rollgate", home) <
                 (int)sizeof dir);

@@ -25,13 +25,13 @@ static void channel_names(void **state)
     memset(max, 'a', sizeof max);
     max[RG_CHANNEL_NAME_MAX] = '\0';
     const char *good[] = {"detections", "a", "agent-binary", "v1.2_x", "...",
-                          ".hidden", max};
+                          ".hidden",    max};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         assert_true(rg_channel_name_valid(good[i]));
     max[RG_CHANNEL_NAME_MAX] = 'a';
     max[RG_CHANNEL_NAME_MAX + 1] = '\0';
-    const char *bad[] = {"", ".", "..", "a/b", "/", "Upper", "sp ace",
-                         "tab\t", "\xc3\xa9", max};
+    const char *bad[] = {"",      ".",      "..",    "a/b",      "/",
+                         "Upper", "sp ace", "tab\t", "\xc3\xa9", max};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_false(rg_channel_name_valid(bad[i]));
 }
@@ -50,9 +50,11 @@ static void murmur3_published_vectors(void **state)
     assert_int_equal(rg_murmur3_32("\0\0\0\0", 4, 0), 0x2362f9deu);
     assert_int_equal(rg_murmur3_32("aaaa", 4, 0x9747b28cu), 0x5a97808au);
     assert_int_equal(rg_murmur3_32("abc", 3, 0), 0xb3dd93fau);
-    assert_int_equal(rg_murmur3_32("Hello, world!", 13, 0x9747b28cu), 0x24884cbau);
+    assert_int_equal(rg_murmur3_32("Hello, world!", 13, 0x9747b28cu),
+                     0x24884cbau);
     /* UTF-8 bytes: "ππππππππ" hashes as its 16 encoded bytes. */
-    const char *pi = "\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80";
+    const char *pi =
+        "\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80\xcf\x80";
     assert_int_equal(rg_murmur3_32(pi, 16, 0x9747b28cu), 0xd58063c1u);
 }
 
@@ -80,7 +82,8 @@ static void json_type_checks_name_the_field(void **state)
     (void)state;
     rg_err err;
     rg_err_clear(&err);
-    const char *body = "{\"name\": 7, \"version\": \"x\", \"ok\": true, \"n\": 5}";
+    const char *body =
+        "{\"name\": 7, \"version\": \"x\", \"ok\": true, \"n\": 5}";
     json_t *o = rg_json_parse_object(body, strlen(body), &err);
     assert_non_null(o);
     const char *s = NULL;
@@ -88,14 +91,16 @@ static void json_type_checks_name_the_field(void **state)
     assert_string_equal(err.field, "name");
     assert_non_null(strstr(err.msg, "must be a string"));
     int64_t v = 0;
-    assert_int_equal(rg_json_int(o, "version", true, 0, 10, &v, &err), RG_EINVAL);
+    assert_int_equal(rg_json_int(o, "version", true, 0, 10, &v, &err),
+                     RG_EINVAL);
     assert_string_equal(err.field, "version");
     assert_int_equal(rg_json_int(o, "n", true, 0, 4, &v, &err), RG_EINVAL);
     assert_int_equal(rg_json_int(o, "n", true, 0, 10, &v, &err), 0);
     assert_int_equal(v, 5);
     assert_int_equal(rg_json_int(o, "missing", false, 0, 10, &v, &err), 0);
     assert_int_equal(v, 5);
-    assert_int_equal(rg_json_int(o, "missing", true, 0, 10, &v, &err), RG_EINVAL);
+    assert_int_equal(rg_json_int(o, "missing", true, 0, 10, &v, &err),
+                     RG_EINVAL);
     assert_string_equal(err.field, "missing");
     bool b = false;
     assert_int_equal(rg_json_bool(o, "ok", true, &b, &err), 0);
@@ -139,7 +144,9 @@ static void sha256_and_tokens(void **state)
     assert_int_equal(rg_crypto_init(), 0);
     char hex[RG_SHA256_HEX];
     rg_sha256_hex("abc", 3, hex);
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_string_equal(
+        hex,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     rg_sha256 s;
     rg_sha256_init(&s);
     rg_sha256_update(&s, "a", 1);

@@ -483,7 +483,8 @@ static int count_decision(void *ctx, const rg_decision_rec *d)
 {
     decisions *c = ctx;
     c->n++;
-    if (d->tr.from_state == d->tr.to_state && d->tr.from_wave == d->tr.to_wave) {
+    if (d->tr.from_state == d->tr.to_state &&
+        d->tr.from_wave == d->tr.to_wave) {
         c->evaluations += strstr(d->evidence_json, "\"gate\"") != NULL;
         return 0;
     }

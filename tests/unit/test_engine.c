@@ -24,8 +24,8 @@
 #include <string.h>
 
 #define HDR "rollgate-channel 1\n"
-#define TPL                                                                  \
-    "template t\n field s string\n field n int\n field a ip\n"               \
+#define TPL                                                                    \
+    "template t\n field s string\n field n int\n field a ip\n"                 \
     " field p path\n field h sha256\nend\n"
 
 static rg_channel *parse_ok(const char *text)
@@ -94,11 +94,13 @@ static void parser_rejects_each_malformed_construct(void **state)
         {"", RG_EINVAL, "empty channel file"},
         {"# only a comment\n", RG_EINVAL, "empty channel file"},
         {"template t\n", RG_EINVAL, "line 1: expected 'rollgate-channel 1'"},
-        {"rollgate-channel 2\n", RG_EINVAL, "line 1: unsupported channel "
-                                            "format version '2'"},
+        {"rollgate-channel 2\n", RG_EINVAL,
+         "line 1: unsupported channel "
+         "format version '2'"},
         {"rollgate-channel 1 x\n", RG_EINVAL, "unexpected 'x'"},
-        {HDR "rule t\n", RG_EINVAL, "line 2: expected 'template' or "
-                                    "'instance', got 'rule'"},
+        {HDR "rule t\n", RG_EINVAL,
+         "line 2: expected 'template' or "
+         "'instance', got 'rule'"},
         {HDR "end\n", RG_EINVAL, "line 2: expected 'template' or 'instance'"},
         {HDR "template\n", RG_EINVAL, "line 2: missing template name"},
         {HDR "template a/b\n", RG_EINVAL, "line 2: bad template name 'a/b'"},
@@ -109,52 +111,64 @@ static void parser_rejects_each_malformed_construct(void **state)
         {HDR "template t extra\n", RG_EINVAL, "unexpected 'extra'"},
         {HDR "template t\n field a int\nend\ntemplate t\n", RG_ECONFLICT,
          "line 5: template 't' declared twice"},
-        {HDR "template t\n field a\n", RG_EINVAL, "line 3: field 'a': missing "
-                                                  "type"},
-        {HDR "template t\n field a float\n", RG_EINVAL, "unknown type "
-                                                        "'float'"},
+        {HDR "template t\n field a\n", RG_EINVAL,
+         "line 3: field 'a': missing "
+         "type"},
+        {HDR "template t\n field a float\n", RG_EINVAL,
+         "unknown type "
+         "'float'"},
         {HDR "template t\n field a int x\n", RG_EINVAL, "unexpected 'x'"},
         {HDR "template t\n field a int\n field a ip\n", RG_ECONFLICT,
          "line 4: template 't': field 'a' declared twice"},
-        {HDR "template t\n fields a int\n", RG_EINVAL, "expected 'field' or "
-                                                       "'end'"},
-        {HDR "template t\nend\n", RG_EINVAL, "line 3: template 't' has no "
-                                             "fields"},
-        {HDR "template t\n field a int\n", RG_EINVAL, "line 3: template 't' "
-                                                      "(line 2) is missing "
-                                                      "'end'"},
+        {HDR "template t\n fields a int\n", RG_EINVAL,
+         "expected 'field' or "
+         "'end'"},
+        {HDR "template t\nend\n", RG_EINVAL,
+         "line 3: template 't' has no "
+         "fields"},
+        {HDR "template t\n field a int\n", RG_EINVAL,
+         "line 3: template 't' "
+         "(line 2) is missing "
+         "'end'"},
         {HDR "template t\n field a int\nend x\n", RG_EINVAL, "after 'end'"},
-        {HDR "instance t i\n", RG_EINVAL, "line 2: instance 'i': unknown "
-                                          "template 't'"},
+        {HDR "instance t i\n", RG_EINVAL,
+         "line 2: instance 'i': unknown "
+         "template 't'"},
         {HDR "template t\n field a int\nend\ninstance t\n", RG_EINVAL,
          "missing instance name"},
         {HDR "template t\n field a int\nend\ninstance t i\n a any\nend\n"
              "instance t i\n",
-         RG_ECONFLICT, "line 8: instance 'i' declared twice (first on line "
-                       "5)"},
+         RG_ECONFLICT,
+         "line 8: instance 'i' declared twice (first on line "
+         "5)"},
         {HDR "template t\n field a int\n field b int\nend\ninstance t i\n"
              " b any\n",
-         RG_EINVAL, "line 7: instance 'i': expected a criterion for field 1 "
-                    "'a', got 'b'"},
+         RG_EINVAL,
+         "line 7: instance 'i': expected a criterion for field 1 "
+         "'a', got 'b'"},
         {HDR "template t\n field a int\nend\ninstance t i\n a any\n a any\n",
-         RG_EINVAL, "line 7: instance 'i': criterion for 'a' but template "
-                    "'t' has only 1 fields"},
+         RG_EINVAL,
+         "line 7: instance 'i': criterion for 'a' but template "
+         "'t' has only 1 fields"},
         {HDR "template t\n field a int\n field b int\nend\ninstance t i\n"
              " a any\nend\n",
-         RG_EINVAL, "line 8: instance 'i' ends after 1 of 2 criteria "
-                    "(missing field 'b')"},
-        {HDR "template t\n field a int\nend\ninstance t i\n a any\n",
-         RG_EINVAL, "instance 'i' (line 5) is missing 'end'"},
+         RG_EINVAL,
+         "line 8: instance 'i' ends after 1 of 2 criteria "
+         "(missing field 'b')"},
+        {HDR "template t\n field a int\nend\ninstance t i\n a any\n", RG_EINVAL,
+         "instance 'i' (line 5) is missing 'end'"},
         {HDR "template t\n field a int\nend\ninstance t i\n a\n", RG_EINVAL,
          "line 6: instance 'i': field 'a': missing criterion"},
         /* Criterion kinds and values. */
         {HDR TPL "instance t i\n s like x\n", RG_EINVAL,
          "line 10: instance 'i': field 's': unknown criterion 'like'"},
-        {HDR TPL "instance t i\n s any x\n", RG_EINVAL, "'any' takes no "
-                                                        "value"},
+        {HDR TPL "instance t i\n s any x\n", RG_EINVAL,
+         "'any' takes no "
+         "value"},
         {HDR TPL "instance t i\n s eq\n", RG_EINVAL, "'eq' needs a value"},
-        {HDR TPL "instance t i\n s eq a\tb\n", RG_EINVAL, "control "
-                                                          "character"},
+        {HDR TPL "instance t i\n s eq a\tb\n", RG_EINVAL,
+         "control "
+         "character"},
         {HDR TPL "instance t i\n s range 1 2\n", RG_EINVAL,
          "criterion 'range' does not apply to type string"},
         {HDR TPL "instance t i\n s cidr 10.0.0.0/8\n", RG_EINVAL,
@@ -283,7 +297,8 @@ static void literal_and_prefix_criteria(void **state)
     assert_false(crit("eq", "42", RG_FT_INT, " 42"));
     assert_true(crit("eq", "2001:db8::1", RG_FT_IP, "2001:DB8:0::1"));
     assert_false(crit("eq", "10.0.0.1", RG_FT_IP, "10.0.0.2"));
-    const char *h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    const char *h =
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     assert_true(crit("eq", h, RG_FT_SHA256, h));
     assert_false(crit("eq", h, RG_FT_SHA256, "9f86"));
     assert_true(crit("prefix", "/tmp/", RG_FT_PATH, "/tmp/x"));
@@ -379,8 +394,7 @@ static void events_split_on_tabs(void **state)
     char many[2 * RG_ENGINE_EVENT_FIELDS_MAX + 8] = "t";
     for (int i = 0; i <= RG_ENGINE_EVENT_FIELDS_MAX; i++)
         memcpy(many + 1 + 2 * i, "\tx", 3);
-    assert_int_equal(rg_event_parse(many, strlen(many), &ev, &err),
-                     RG_ETOOBIG);
+    assert_int_equal(rg_event_parse(many, strlen(many), &ev, &err), RG_ETOOBIG);
     assert_true(rg_event_skip(""));
     assert_true(rg_event_skip(" \t"));
     assert_true(rg_event_skip("# t\ta"));
@@ -410,9 +424,9 @@ static void events_split_on_tabs(void **state)
     rg_buf_release(&b);
 }
 
-#define CH3                                                                  \
-    HDR "template t\n field a string\n field b int\n field c ip\nend\n"      \
-        "instance t wild_c\n a eq x\n b any\n c any\nend\n"                  \
+#define CH3                                                                    \
+    HDR "template t\n field a string\n field b int\n field c ip\nend\n"        \
+        "instance t wild_c\n a eq x\n b any\n c any\nend\n"                    \
         "instance t on_c\n a eq x\n b any\n c cidr 10.0.0.0/8\nend\n"
 
 /* Runs events through ch with rg_interp_run; output into out (cap n). */
@@ -434,10 +448,12 @@ static void interpreter_prints_matches(void **state)
     char out[256];
     rg_err err;
     rg_interp_stats st = {0};
-    assert_int_equal(run_text(ch, "# c\nt\tx\t1\t10.1.1.1\nu\tx\n\nt\ty\t1\t10.0.0.1"
-                                  "\nt\tx\t2\t8.8.8.8\textra\n",
-                              out, sizeof out, &err),
-                     0);
+    assert_int_equal(
+        run_text(ch,
+                 "# c\nt\tx\t1\t10.1.1.1\nu\tx\n\nt\ty\t1\t10.0.0.1"
+                 "\nt\tx\t2\t8.8.8.8\textra\n",
+                 out, sizeof out, &err),
+        0);
     assert_string_equal(out, "2\tt\twild_c\n2\tt\ton_c\n6\tt\twild_c\n");
     FILE *in = fmemopen((void *)"t\tx\t1\t10.1.1.1\nv\n", 17, "r");
     assert_int_equal(rg_interp_run(ch, in, NULL, &st, &err), 0);
@@ -446,9 +462,9 @@ static void interpreter_prints_matches(void **state)
     assert_int_equal(st.matches, 2);
     assert_int_equal(st.unknown, 1);
     /* A malformed event line is an error naming the line. */
-    assert_int_equal(run_text(ch, "t\tx\t1\t1.1.1.1\n\tx\n", out, sizeof out,
-                              &err),
-                     RG_EINVAL);
+    assert_int_equal(
+        run_text(ch, "t\tx\t1\t1.1.1.1\n\tx\n", out, sizeof out, &err),
+        RG_EINVAL);
     assert_string_equal(err.msg, "event line 2: event has no template type");
     rg_channel_free(ch);
 }
@@ -463,9 +479,9 @@ static void field_count_check_reports_missing_field(void **state)
     rg_err err;
     rg_event ev;
     /* Two fields: wild_c never reads c and matches; on_c needs field 3. */
-    assert_int_equal(run_text(ch, "t\tx\t1\t10.0.0.1\nt\tx\t1\n", out,
-                              sizeof out, &err),
-                     RG_EINVAL);
+    assert_int_equal(
+        run_text(ch, "t\tx\t1\t10.0.0.1\nt\tx\t1\n", out, sizeof out, &err),
+        RG_EINVAL);
     assert_string_equal(err.msg, "event line 2: instance 'on_c' matches on "
                                  "field 3 ('c') but the event carries 2 "
                                  "fields");
@@ -600,8 +616,7 @@ static rg_channel *load_data(const char *name)
     const char *dir = getenv("RG_TEST_DATA");
     rg_channel *ch = NULL;
     rg_err err;
-    snprintf(path, sizeof path, "%s/engine/%s", dir ? dir : "tests/data",
-             name);
+    snprintf(path, sizeof path, "%s/engine/%s", dir ? dir : "tests/data", name);
     if (rg_engine_load(path, &ch, &err) != 0)
         fail_msg("%s: %s", path, err.msg);
     return ch;
@@ -632,8 +647,7 @@ static void sample_content_selftest(void **state)
     rg_supply_release(&sup);
     rg_channel_free(good);
     rg_channel_free(bad);
-    assert_int_equal(rg_engine_load("/nonexistent/x.chan", &bad, &err),
-                     RG_EIO);
+    assert_int_equal(rg_engine_load("/nonexistent/x.chan", &bad, &err), RG_EIO);
     assert_null(bad);
 }
 

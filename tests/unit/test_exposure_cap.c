@@ -65,13 +65,13 @@ typedef struct ep {
     int stratum; /* index into the trial's strata */
     bool internal, n1, pinned;
     int behavior;
-    bool gone;          /* crashed: silent from now on */
-    bool ever_given;    /* given the rolled-out release while running */
-    bool has_new;       /* installed the rolled-out release */
-    bool owes_report;   /* reports healthy/failed at its next check-in */
-    bool healthy;       /* reported healthy for it */
+    bool gone;        /* crashed: silent from now on */
+    bool ever_given;  /* given the rolled-out release while running */
+    bool has_new;     /* installed the rolled-out release */
+    bool owes_report; /* reports healthy/failed at its next check-in */
+    bool healthy;     /* reported healthy for it */
     uint32_t bucket;
-    int64_t installed;  /* release id it has, 0: none */
+    int64_t installed; /* release id it has, 0: none */
 } ep;
 
 typedef struct trial {
@@ -85,14 +85,14 @@ typedef struct trial {
     size_t n;
     ep eps[MAX_EPS];
     int n_strata;
-    bool big[MAX_STRATA];          /* >= min_stratum_size target endpoints */
+    bool big[MAX_STRATA];           /* >= min_stratum_size target endpoints */
     uint32_t floor_max[MAX_STRATA]; /* the k-th lowest target bucket */
     uint64_t ev_seq;
     rg_exposure_params xp;
     unsigned seed;
     int step;
-    bool was_completed;  /* a check-in saw the rollout completed */
-    int last_wave;       /* the rollout's wave and share when last seen */
+    bool was_completed; /* a check-in saw the rollout completed */
+    int last_wave;      /* the rollout's wave and share when last seen */
     uint32_t last_share;
 } trial;
 
@@ -115,12 +115,12 @@ static uint64_t below(trial *t, uint64_t n)
     return n ? next(t) % n : 0;
 }
 
-#define CHECK(t, cond, ...)                                                   \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            print_error("seed %u step %d: ", (t)->seed, (t)->step);           \
-            fail_msg(__VA_ARGS__);                                            \
-        }                                                                     \
+#define CHECK(t, cond, ...)                                                    \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            print_error("seed %u step %d: ", (t)->seed, (t)->step);            \
+            fail_msg(__VA_ARGS__);                                             \
+        }                                                                      \
     } while (0)
 
 /* A random plan: an optional internal ring, 1..3 shared waves, the last
@@ -131,10 +131,9 @@ static void random_plan(trial *t, rg_plan *p)
     size_t used = 0;
     int waves = 2 + (int)below(t, 2);
     bool ring = below(t, 3) != 0;
-    used += (size_t)snprintf(text + used, sizeof text - used,
-                             "{\"on_halt\":\"%s\",\"waves\":[",
-                             (const char *[]){"revert", "revert_stratum",
-                                              "pause"}[below(t, 3)]);
+    used += (size_t)snprintf(
+        text + used, sizeof text - used, "{\"on_halt\":\"%s\",\"waves\":[",
+        (const char *[]){"revert", "revert_stratum", "pause"}[below(t, 3)]);
     if (ring)
         used += (size_t)snprintf(
             text + used, sizeof text - used,
@@ -275,9 +274,9 @@ static void start_rollout(trial *t)
     uint64_t target = 0;
     for (size_t i = 0; i < t->n; i++)
         target += !held(&t->eps[i]);
-    rg_test_ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go", t->now,
-                          target, &r->status, &tr, &err),
-       &err);
+    rg_test_ok(rg_rollout_command(&r->plan, &pending, RG_CMD_START, "go",
+                                  t->now, target, &r->status, &tr, &err),
+               &err);
     r->created_ms = t->now;
     rg_test_ok(rg_store_rollout_create(t->srv.store, r, NULL, &err), &err);
     rg_test_ok(rg_server_state_changed(&t->srv, &err), &err);
@@ -293,11 +292,11 @@ static void start_rollout(trial *t)
             if (x->stratum != s || held(x))
                 continue;
             size++;
-            rg_exposure_track_lowest(lowest, &n_lowest,
-                                     t->xp.min_per_stratum, x->bucket);
+            rg_exposure_track_lowest(lowest, &n_lowest, t->xp.min_per_stratum,
+                                     x->bucket);
         }
-        t->big[s] = size >= t->xp.min_stratum_size &&
-                    n_lowest == t->xp.min_per_stratum;
+        t->big[s] =
+            size >= t->xp.min_stratum_size && n_lowest == t->xp.min_per_stratum;
         t->floor_max[s] = t->big[s] ? lowest[n_lowest - 1] : 0;
     }
 }
@@ -314,7 +313,8 @@ static int64_t current_release(trial *t)
     rg_err err;
     rg_err_clear(&err);
     rg_channel_rec ch;
-    rg_test_ok(rg_store_channel_get(t->srv.store, "detections", &ch, &err), &err);
+    rg_test_ok(rg_store_channel_get(t->srv.store, "detections", &ch, &err),
+               &err);
     return ch.current_release_id;
 }
 
@@ -325,9 +325,9 @@ static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
     rg_err err;
     rg_err_clear(&err);
     rg_fleet_checkin_out who;
-    rg_test_ok(rg_fleet_checkin(t->srv.fleet, x->id, x->tok, t->now, NULL, 0, &who,
-                        &err),
-       &err);
+    rg_test_ok(rg_fleet_checkin(t->srv.fleet, x->id, x->tok, t->now, NULL, 0,
+                                &who, &err),
+               &err);
     static const char *const names[] = {"applying", "healthy", "failed",
                                         "reverted", "crashed"};
     for (size_t k = 0; k < n; k++) {
@@ -340,17 +340,18 @@ static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
         snprintf(ev.channel, sizeof ev.channel, "detections");
         ev.release_id = t->rel[3];
         ev.reported_ms = ev.received_ms = t->now;
-        rg_test_ok(rg_store_events_record(t->srv.store, &ev, 1, NULL, &err), &err);
-        rg_test_ok(rg_fleet_canary_event(t->srv.fleet, x->id, t->rel[3], types[k],
-                                 t->now, &err),
-           &err);
+        rg_test_ok(rg_store_events_record(t->srv.store, &ev, 1, NULL, &err),
+                   &err);
+        rg_test_ok(rg_fleet_canary_event(t->srv.fleet, x->id, t->rel[3],
+                                         types[k], t->now, &err),
+                   &err);
     }
     json_t *d = json_object(), *no = json_array();
     assert_non_null(d);
     assert_non_null(no);
     rg_test_ok(rg_desired_for_checkin(t->srv.desired, t->srv.fleet, x->id, &who,
-                              t->now, d, no, &err),
-       &err);
+                                      t->now, d, no, &err),
+               &err);
     json_t *entry = json_object_get(d, "detections");
     int64_t rel =
         entry ? json_integer_value(json_object_get(entry, "release")) : 0;
@@ -392,19 +393,17 @@ static int stratum_state(trial *t, const ep *x)
 static void check_admission(trial *t, const ep *x, const rg_rollout_rec *ro)
 {
     int first = rg_exposure_first_wave(&ro->plan);
-    bool inside = rg_bucket_in(x->bucket, ro->status.share_ppm) ||
-                  (x->internal) ||
-                  (t->big[x->stratum] && first >= 0 &&
-                   ro->status.wave >= first &&
-                   x->bucket <= t->floor_max[x->stratum]);
+    bool inside =
+        rg_bucket_in(x->bucket, ro->status.share_ppm) || (x->internal) ||
+        (t->big[x->stratum] && first >= 0 && ro->status.wave >= first &&
+         x->bucket <= t->floor_max[x->stratum]);
     seen.admitted++;
     seen.floor_admitted +=
         !x->internal && !rg_bucket_in(x->bucket, ro->status.share_ppm);
     CHECK(t, inside,
           "%s (bucket %u, stratum %d) given the release outside wave %d's "
           "share %u",
-          x->id, x->bucket, x->stratum, ro->status.wave,
-          ro->status.share_ppm);
+          x->id, x->bucket, x->stratum, ro->status.wave, ro->status.share_ppm);
     check_budget(t, x);
 }
 
@@ -431,12 +430,11 @@ static void visit(trial *t, ep *x)
     CHECK(t, after->status.state == state,
           "a check-in changed the rollout's state");
     int sst = stratum_state(t, x);
-    bool reverting =
-        state == RG_RO_ROLLED_BACK ||
-        (state == RG_RO_HALTED &&
-         (ro->plan.on_halt == RG_ON_HALT_REVERT_ALL ||
-          (ro->plan.on_halt == RG_ON_HALT_REVERT_STRATUM &&
-           sst == RG_STRATUM_HALTED)));
+    bool reverting = state == RG_RO_ROLLED_BACK ||
+                     (state == RG_RO_HALTED &&
+                      (ro->plan.on_halt == RG_ON_HALT_REVERT_ALL ||
+                       (ro->plan.on_halt == RG_ON_HALT_REVERT_STRATUM &&
+                        sst == RG_STRATUM_HALTED)));
     seen.held_answers += held(x);
     t->was_completed |= state == RG_RO_COMPLETED;
     if (x->pinned) {
@@ -447,14 +445,13 @@ static void visit(trial *t, ep *x)
         CHECK(t, got == cur, "n-1 %s given %lld, current %lld", x->id,
               (long long)got, (long long)cur);
         CHECK(t, got != t->rel[3] || state == RG_RO_COMPLETED,
-              "n-1 %s given the release before its rollout completed",
-              x->id);
+              "n-1 %s given the release before its rollout completed", x->id);
     } else if (reverting) {
         CHECK(t, got == t->rel[2], "%s not reverted after %s", x->id,
               rg_rollout_state_name(state));
     } else {
-        CHECK(t, got == t->rel[3] || got == t->rel[2], "%s given %lld",
-              x->id, (long long)got);
+        CHECK(t, got == t->rel[3] || got == t->rel[2], "%s given %lld", x->id,
+              (long long)got);
         CHECK(t, !x->ever_given || got == t->rel[3],
               "%s admitted, then taken back while %s", x->id,
               rg_rollout_state_name(state));
@@ -492,8 +489,9 @@ static void visit(trial *t, ep *x)
         const rg_fleet_canary *cn = rg_fleet_canary_of(&v, t->rel[3]);
         /* Once completed, held endpoints apply the channel's current
          * release like anyone (also if the watching gate halts later). */
-        CHECK(t, state == RG_RO_COMPLETED || state == RG_RO_ROLLED_BACK ||
-                     (state == RG_RO_HALTED && t->was_completed) || !cn,
+        CHECK(t,
+              state == RG_RO_COMPLETED || state == RG_RO_ROLLED_BACK ||
+                  (state == RG_RO_HALTED && t->was_completed) || !cn,
               "held %s has a canary slot for the release while %s", x->id,
               rg_rollout_state_name(state));
     }
@@ -511,11 +509,12 @@ static void operate(trial *t, rg_rollout_cmd cmd)
     rollout_get(t, ro);
     rg_rollout_status next;
     rg_transition tr;
-    if (rg_rollout_command(&ro->plan, &ro->status, cmd, "test", t->now,
-                           t->n, &next, &tr, &err) == 0) {
-        rg_test_ok(rg_store_rollout_transition(t->srv.store, ro->id, &ro->status,
-                                       &next, &tr, "test", NULL, NULL, &err),
-           &err);
+    if (rg_rollout_command(&ro->plan, &ro->status, cmd, "test", t->now, t->n,
+                           &next, &tr, &err) == 0) {
+        rg_test_ok(rg_store_rollout_transition(t->srv.store, ro->id,
+                                               &ro->status, &next, &tr, "test",
+                                               NULL, NULL, &err),
+                   &err);
         rg_test_ok(rg_server_state_changed(&t->srv, &err), &err);
     }
     free(ro);
@@ -582,18 +581,16 @@ static void exposure_cap_holds_on_random_runs(void **state)
     assert_int_equal(rg_crypto_init(), 0);
     for (unsigned seed = 1; seed <= TRIALS; seed++)
         run_trial(seed);
-    print_message("admitted %u (%u by the stratified floor), held answers "
-                  "%u; after completion %u outside a cleared stratum; kept "
-                  "after a halt %u; final states: completed %u, halted %u, "
-                  "rolled back %u, running %u, paused %u, held %u\n",
-                  seen.admitted, seen.floor_admitted, seen.held_answers,
-                  seen.after_completion, seen.kept_after_halt,
-                  seen.final_state[RG_RO_COMPLETED],
-                  seen.final_state[RG_RO_HALTED],
-                  seen.final_state[RG_RO_ROLLED_BACK],
-                  seen.final_state[RG_RO_RUNNING],
-                  seen.final_state[RG_RO_PAUSED],
-                  seen.final_state[RG_RO_HELD]);
+    print_message(
+        "admitted %u (%u by the stratified floor), held answers "
+        "%u; after completion %u outside a cleared stratum; kept "
+        "after a halt %u; final states: completed %u, halted %u, "
+        "rolled back %u, running %u, paused %u, held %u\n",
+        seen.admitted, seen.floor_admitted, seen.held_answers,
+        seen.after_completion, seen.kept_after_halt,
+        seen.final_state[RG_RO_COMPLETED], seen.final_state[RG_RO_HALTED],
+        seen.final_state[RG_RO_ROLLED_BACK], seen.final_state[RG_RO_RUNNING],
+        seen.final_state[RG_RO_PAUSED], seen.final_state[RG_RO_HELD]);
     assert_true(seen.admitted > 100);
     assert_true(seen.floor_admitted > 0);
     assert_true(seen.held_answers > 100);

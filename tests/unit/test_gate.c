@@ -116,7 +116,8 @@ static void test_max_bake(void **state)
     rg_wave w = wave_std();
     w.max_bake_ms = 60 * MIN_MS;
     /* 200 windows ended (too few to pass), 200 still pending. */
-    const rg_stratum_counts thin[] = {{"win10-x64", 400, 200, 0, 0, 2000, 20, 0, 0, 0}};
+    const rg_stratum_counts thin[] = {
+        {"win10-x64", 400, 200, 0, 0, 2000, 20, 0, 0, 0}};
     const rg_stratum_counts leaning[] = {
         {"win10-x64", 400, 196, 0, 4, 2000, 0, 0, 0, 0}};
     rg_gate_result r;
@@ -144,9 +145,12 @@ static void test_small_wave(void **state)
     rg_plan p;
     assert_int_equal(rg_plan_builtin("emergency", &p, NULL), 0);
     rg_wave w = p.waves[0]; /* internal, no min bake, W = 3 min */
-    const rg_stratum_counts clean[] = {{"win10-x64", 40, 40, 0, 0, 600, 3, 0, 0, 0}};
-    const rg_stratum_counts pending[] = {{"win10-x64", 40, 30, 0, 0, 450, 2, 0, 0, 0}};
-    const rg_stratum_counts dirty[] = {{"win10-x64", 40, 37, 3, 0, 600, 3, 0, 0, 0}};
+    const rg_stratum_counts clean[] = {
+        {"win10-x64", 40, 40, 0, 0, 600, 3, 0, 0, 0}};
+    const rg_stratum_counts pending[] = {
+        {"win10-x64", 40, 30, 0, 0, 450, 2, 0, 0, 0}};
+    const rg_stratum_counts dirty[] = {
+        {"win10-x64", 40, 37, 3, 0, 600, 3, 0, 0, 0}};
     rg_gate_result r;
 
     assert_int_equal(run_gate(&w, clean, 1, 40, w.window_ms - 1, &r),
@@ -215,7 +219,8 @@ static void test_final_evidence(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    const rg_stratum_counts quiet[] = {{"win10-x64", 300, 294, 0, 6, 4800, 60, 0, 0, 0}};
+    const rg_stratum_counts quiet[] = {
+        {"win10-x64", 300, 294, 0, 6, 4800, 60, 0, 0, 0}};
     const rg_stratum_counts failing[] = {
         {"win10-x64", 300, 295, 5, 0, 4800, 60, 0, 0, 0}};
     rg_gate_result r;
@@ -247,7 +252,8 @@ static void test_failures_accumulate_across_waves(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    rg_stratum_counts now[] = {{"win10-x64", 300, 297, 3, 0, 4800, 60, 0, 0, 0}};
+    rg_stratum_counts now[] = {
+        {"win10-x64", 300, 297, 3, 0, 4800, 60, 0, 0, 0}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, now, 1, 300, MIN_MS, &r),
                      RG_VERDICT_CONTINUE);
@@ -391,9 +397,10 @@ static const char *stratum_verdict(const rg_gate_result *r, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(r->evidence, "strata"), i, e)
-        if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
-            return json_string_value(json_object_get(e, "verdict"));
+    json_array_foreach(
+        json_object_get(r->evidence, "strata"), i,
+        e) if (strcmp(json_string_value(json_object_get(e, "name")), name) ==
+               0) return json_string_value(json_object_get(e, "verdict"));
     return NULL;
 }
 
@@ -416,8 +423,9 @@ static void test_strata_verdicts(void **state)
     rg_gate_result_release(&r);
 
     const rg_stratum_counts open[] = {
-        {"win10-x64", 3, 0, 0, 0, 30, 0, 0, 0, 0},   /* all in their window */
-        {"ubuntu22-x64", 2, 0, 0, 2, 20, 2, 0, 0, 0}, /* resolved, none healthy */
+        {"win10-x64", 3, 0, 0, 0, 30, 0, 0, 0, 0}, /* all in their window */
+        {"ubuntu22-x64", 2, 0, 0, 2, 20, 2, 0, 0,
+         0}, /* resolved, none healthy */
         {"macos14-arm64", 4, 4, 0, 0, 40, 0, 0, 0, 0},
     };
     run_gate(&w, open, 3, 9, 0, &r);
@@ -432,8 +440,8 @@ static void test_strata_verdicts(void **state)
     char names[40][16];
     for (int i = 0; i < 40; i++) {
         snprintf(names[i], sizeof names[i], "s%02d", i);
-        spread[i] = (rg_stratum_counts){names[i], 60, 59, 1, 0, 600,
-                                        0, 0, 0, 0};
+        spread[i] =
+            (rg_stratum_counts){names[i], 60, 59, 1, 0, 600, 0, 0, 0, 0};
     }
     assert_int_equal(run_gate(&w, spread, 40, 2400, 0, &r), RG_VERDICT_HALT);
     assert_non_null(strstr(r.reason, RG_HEALTH_GATE_POOLED));

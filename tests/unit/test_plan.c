@@ -135,7 +135,8 @@ static void json_round_trip(void **state)
 
     p = must_parse(
         "{\"name\": \"tiny\", \"on_halt\": \"pause\", \"waves\": ["
-        " {\"name\": \"ring\", \"internal\": true, \"share\": 0, \"min_endpoints\": 3,"
+        " {\"name\": \"ring\", \"internal\": true, \"share\": 0, "
+        "\"min_endpoints\": 3,"
         "  \"min_bake_s\": 1.5, \"max_bake_s\": 3600, \"window_s\": 0.25,"
         "  \"alpha\": 0.05, \"beta\": 0.2, \"tolerated_excess\": 0},"
         " {\"share\": 0.1234, \"min_bake_s\": 0},"
@@ -162,8 +163,10 @@ static void json_round_trip(void **state)
     assert_true(json_real_value(json_object_get(w1, "share")) == 0.1234);
     json_t *w0 = json_array_get(json_object_get(j, "waves"), 0);
     assert_true(json_real_value(json_object_get(w0, "min_bake_s")) == 1.5);
-    assert_int_equal(json_integer_value(json_object_get(w0, "max_bake_s")), 3600);
-    assert_string_equal(json_string_value(json_object_get(j, "on_halt")), "pause");
+    assert_int_equal(json_integer_value(json_object_get(w0, "max_bake_s")),
+                     3600);
+    assert_string_equal(json_string_value(json_object_get(j, "on_halt")),
+                        "pause");
     json_decref(j);
 }
 
@@ -174,10 +177,11 @@ static void on_halt_names(void **state)
     static const struct {
         const char *in, *out;
         int v;
-    } cases[] = {{"revert_stratum", "revert_stratum", RG_ON_HALT_REVERT_STRATUM},
-                 {"revert_all", "revert_all", RG_ON_HALT_REVERT_ALL},
-                 {"revert", "revert_all", RG_ON_HALT_REVERT_ALL},
-                 {"pause", "pause", RG_ON_HALT_PAUSE}};
+    } cases[] = {
+        {"revert_stratum", "revert_stratum", RG_ON_HALT_REVERT_STRATUM},
+        {"revert_all", "revert_all", RG_ON_HALT_REVERT_ALL},
+        {"revert", "revert_all", RG_ON_HALT_REVERT_ALL},
+        {"pause", "pause", RG_ON_HALT_PAUSE}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[128];
         snprintf(text, sizeof text,
@@ -233,49 +237,79 @@ static void every_validation_error(void **state)
         {"{\"waves\": [{\"share\": 1}, {\"share\": 10}, {\"share\": 50}]}",
          "plan.waves[2].share", "must be 100"},
         {"{\"waves\": [{\"share\": 100.5}]}", "plan.waves[0].share", "between"},
-        {"{\"waves\": [{\"share\": -1}, {\"share\": 100}]}", "plan.waves[0].share", "between"},
-        {"{\"waves\": [{\"share\": \"10%\"}, {\"share\": 100}]}", "plan.waves[0].share", "number"},
-        {"{\"waves\": [{\"share\": 1}, {\"min_endpoints\": 3}]}", "plan.waves[1].share", "required"},
+        {"{\"waves\": [{\"share\": -1}, {\"share\": 100}]}",
+         "plan.waves[0].share", "between"},
+        {"{\"waves\": [{\"share\": \"10%\"}, {\"share\": 100}]}",
+         "plan.waves[0].share", "number"},
+        {"{\"waves\": [{\"share\": 1}, {\"min_endpoints\": 3}]}",
+         "plan.waves[1].share", "required"},
         /* types */
-        {"{\"waves\": [{\"share\": 100, \"internal\": \"yes\"}]}", "plan.waves[0].internal", "true or false"},
-        {"{\"waves\": [{\"share\": 100, \"min_endpoints\": 1.5}]}", "plan.waves[0].min_endpoints", "integer"},
-        {"{\"waves\": [{\"share\": 100, \"min_endpoints\": -1}]}", "plan.waves[0].min_endpoints", "between"},
-        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": \"10m\"}]}", "plan.waves[0].min_bake_s", "number"},
-        {"{\"waves\": [{\"share\": 100, \"name\": 7}]}", "plan.waves[0].name", "string"},
-        {"{\"waves\": [{\"share\": 100, \"name\": \"\"}]}", "plan.waves[0].name", "empty"},
-        {"{\"waves\": [{\"share\": 100, \"name\": \"abcdefghijklmnopqrstuvwxyz012345\"}]}",
+        {"{\"waves\": [{\"share\": 100, \"internal\": \"yes\"}]}",
+         "plan.waves[0].internal", "true or false"},
+        {"{\"waves\": [{\"share\": 100, \"min_endpoints\": 1.5}]}",
+         "plan.waves[0].min_endpoints", "integer"},
+        {"{\"waves\": [{\"share\": 100, \"min_endpoints\": -1}]}",
+         "plan.waves[0].min_endpoints", "between"},
+        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": \"10m\"}]}",
+         "plan.waves[0].min_bake_s", "number"},
+        {"{\"waves\": [{\"share\": 100, \"name\": 7}]}", "plan.waves[0].name",
+         "string"},
+        {"{\"waves\": [{\"share\": 100, \"name\": \"\"}]}",
+         "plan.waves[0].name", "empty"},
+        {"{\"waves\": [{\"share\": 100, \"name\": "
+         "\"abcdefghijklmnopqrstuvwxyz012345\"}]}",
          "plan.waves[0].name", "longer"},
-        {"{\"name\": \"abcdefghijklmnopqrstuvwxyz012345\", \"waves\": [{\"share\": 100}]}",
+        {"{\"name\": \"abcdefghijklmnopqrstuvwxyz012345\", \"waves\": "
+         "[{\"share\": 100}]}",
          "plan.name", "longer"},
         {"{\"waves\": [{\"share\": 1}, 5]}", "plan.waves[1]", "object"},
         {"{\"waves\": {\"share\": 100}}", "plan.waves", "array"},
-        {"{\"on_halt\": \"explode\", \"waves\": [{\"share\": 100}]}", "plan.on_halt", "'revert_all' or 'pause'"},
-        {"{\"on_halt\": true, \"waves\": [{\"share\": 100}]}", "plan.on_halt", "string"},
-        {"{\"waves\": [{\"share\": 100, \"shares\": 5}]}", "plan.waves[0].shares", "not a known field"},
-        {"{\"wavez\": [], \"waves\": [{\"share\": 100}]}", "plan.wavez", "not a known field"},
+        {"{\"on_halt\": \"explode\", \"waves\": [{\"share\": 100}]}",
+         "plan.on_halt", "'revert_all' or 'pause'"},
+        {"{\"on_halt\": true, \"waves\": [{\"share\": 100}]}", "plan.on_halt",
+         "string"},
+        {"{\"waves\": [{\"share\": 100, \"shares\": 5}]}",
+         "plan.waves[0].shares", "not a known field"},
+        {"{\"wavez\": [], \"waves\": [{\"share\": 100}]}", "plan.wavez",
+         "not a known field"},
         /* wave count */
         {"{\"name\": \"x\"}", "plan.waves", "required"},
         {"{\"waves\": []}", "plan.waves", "at least one"},
-        {"{\"waves\": [{\"share\": 1}, {\"share\": 2}, {\"share\": 3}, {\"share\": 4},"
-         " {\"share\": 5}, {\"share\": 6}, {\"share\": 7}, {\"share\": 8}, {\"share\": 9},"
+        {"{\"waves\": [{\"share\": 1}, {\"share\": 2}, {\"share\": 3}, "
+         "{\"share\": 4},"
+         " {\"share\": 5}, {\"share\": 6}, {\"share\": 7}, {\"share\": 8}, "
+         "{\"share\": 9},"
          " {\"share\": 10}, {\"share\": 11}, {\"share\": 12}, {\"share\": 13},"
-         " {\"share\": 14}, {\"share\": 15}, {\"share\": 16}, {\"share\": 100}]}",
+         " {\"share\": 14}, {\"share\": 15}, {\"share\": 16}, {\"share\": "
+         "100}]}",
          "plan.waves", "more than 16"},
         /* times */
-        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": -1}]}", "plan.waves[0].min_bake_s", "between"},
-        {"{\"waves\": [{\"share\": 100, \"max_bake_s\": -60}]}", "plan.waves[0].max_bake_s", "between"},
-        {"{\"waves\": [{\"share\": 100, \"window_s\": -5}]}", "plan.waves[0].window_s", "between"},
-        {"{\"waves\": [{\"share\": 100, \"window_s\": 0}]}", "plan.waves[0].window_s", "between"},
-        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": 99999999}]}", "plan.waves[0].min_bake_s", "between"},
-        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": 600, \"max_bake_s\": 60}]}",
+        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": -1}]}",
+         "plan.waves[0].min_bake_s", "between"},
+        {"{\"waves\": [{\"share\": 100, \"max_bake_s\": -60}]}",
+         "plan.waves[0].max_bake_s", "between"},
+        {"{\"waves\": [{\"share\": 100, \"window_s\": -5}]}",
+         "plan.waves[0].window_s", "between"},
+        {"{\"waves\": [{\"share\": 100, \"window_s\": 0}]}",
+         "plan.waves[0].window_s", "between"},
+        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": 99999999}]}",
+         "plan.waves[0].min_bake_s", "between"},
+        {"{\"waves\": [{\"share\": 100, \"min_bake_s\": 600, \"max_bake_s\": "
+         "60}]}",
          "plan.waves[0].max_bake_s", "at least min_bake_s"},
         /* probabilities */
-        {"{\"waves\": [{\"share\": 100, \"alpha\": 0}]}", "plan.waves[0].alpha", "above 0 and below 1"},
-        {"{\"waves\": [{\"share\": 100, \"alpha\": 1}]}", "plan.waves[0].alpha", "above 0 and below 1"},
-        {"{\"waves\": [{\"share\": 100, \"alpha\": 1.5}]}", "plan.waves[0].alpha", "between"},
-        {"{\"waves\": [{\"share\": 100, \"alpha\": -0.01}]}", "plan.waves[0].alpha", "between"},
-        {"{\"waves\": [{\"share\": 100, \"alpha\": \"low\"}]}", "plan.waves[0].alpha", "number"},
-        {"{\"waves\": [{\"share\": 100, \"beta\": 0}]}", "plan.waves[0].beta", "above 0 and below 1"},
+        {"{\"waves\": [{\"share\": 100, \"alpha\": 0}]}", "plan.waves[0].alpha",
+         "above 0 and below 1"},
+        {"{\"waves\": [{\"share\": 100, \"alpha\": 1}]}", "plan.waves[0].alpha",
+         "above 0 and below 1"},
+        {"{\"waves\": [{\"share\": 100, \"alpha\": 1.5}]}",
+         "plan.waves[0].alpha", "between"},
+        {"{\"waves\": [{\"share\": 100, \"alpha\": -0.01}]}",
+         "plan.waves[0].alpha", "between"},
+        {"{\"waves\": [{\"share\": 100, \"alpha\": \"low\"}]}",
+         "plan.waves[0].alpha", "number"},
+        {"{\"waves\": [{\"share\": 100, \"beta\": 0}]}", "plan.waves[0].beta",
+         "above 0 and below 1"},
         {"{\"waves\": [{\"share\": 100, \"tolerated_excess\": 1}]}",
          "plan.waves[0].tolerated_excess", "at least 0 and below 1"},
     };
@@ -296,7 +330,8 @@ static void every_validation_error(void **state)
                      "'%s' and '%s'",
                      i, c->json, rc, e.field, e.msg, c->field, c->words);
         assert_memory_equal(&p, &untouched, sizeof p); /* out untouched */
-        assert_int_equal(rg_plan_from_json(v, &p, NULL), RG_EINVAL); /* NULL err */
+        assert_int_equal(rg_plan_from_json(v, &p, NULL),
+                         RG_EINVAL); /* NULL err */
         json_decref(v);
     }
 }
@@ -308,12 +343,14 @@ static void effective_share(void **state)
     assert_int_equal(rg_plan_builtin("standard", &p, NULL), 0);
     const rg_wave *canary = &p.waves[1]; /* 0.1%, >= 50 endpoints */
     assert_int_equal(rg_wave_effective_share(canary, 1000000), 1000);
-    assert_int_equal(rg_wave_effective_share(canary, 50000), 1000); /* exactly 50 */
+    assert_int_equal(rg_wave_effective_share(canary, 50000),
+                     1000); /* exactly 50 */
     assert_int_equal(rg_wave_effective_share(canary, 49999), 1001); /* ceil */
     assert_int_equal(rg_wave_effective_share(canary, 1000), 50000);
     assert_int_equal(rg_wave_effective_share(canary, 20), RG_PPM); /* capped */
     assert_int_equal(rg_wave_effective_share(canary, 0), 1000);
-    assert_int_equal(rg_wave_effective_share(&p.waves[0], 1000), 0); /* internal */
+    assert_int_equal(rg_wave_effective_share(&p.waves[0], 1000),
+                     0); /* internal */
     rg_wave w = *canary;
     w.min_endpoints = 0;
     assert_int_equal(rg_wave_effective_share(&w, 10), 1000);

@@ -115,8 +115,7 @@ static void selectors_match_attributes_and_tags(void **state)
     snprintf(a.os_version, sizeof a.os_version, "11");
     assert_false(rg_policy_matches(&s, &a));
     /* An attribute the endpoint does not have never matches. */
-    assert_int_equal(parse("{\"attribute\":{\"region\":\"eu\"}}", &s, &err),
-                     0);
+    assert_int_equal(parse("{\"attribute\":{\"region\":\"eu\"}}", &s, &err), 0);
     assert_false(rg_policy_matches(&s, &a));
     snprintf(a.region, sizeof a.region, "eu");
     assert_true(rg_policy_matches(&s, &a));
@@ -216,8 +215,8 @@ typedef struct fixture {
     int64_t now;
     rg_clock clock;
     rg_server srv;
-    int64_t rel[3];   /* detections v1, v2 */
-    int64_t other;    /* a release of channel "flags" */
+    int64_t rel[3]; /* detections v1, v2 */
+    int64_t other;  /* a release of channel "flags" */
 } fixture;
 
 static int setup(void **state)
@@ -331,8 +330,8 @@ static void store_checks_and_audits(void **state)
                       : bad[i].release == 2 ? fx->other
                       : bad[i].release == 3 ? 999
                                             : 0;
-        rg_policy_rec *p = policy("p", bad[i].channel, bad[i].selector,
-                                  bad[i].mode, rel);
+        rg_policy_rec *p =
+            policy("p", bad[i].channel, bad[i].selector, bad[i].mode, rel);
         rg_err_clear(&err);
         assert_int_equal(rg_store_policy_create(fx->srv.store, p, &audit, &err),
                          bad[i].code);
@@ -341,16 +340,15 @@ static void store_checks_and_audits(void **state)
     }
     assert_int_equal(count_policies(fx), 0);
 
-    rg_policy_rec *p = policy("pinned", "detections",
-                              "{\"attribute\":{\"os\":\"w\"}}", "pin",
-                              fx->rel[1]);
+    rg_policy_rec *p =
+        policy("pinned", "detections", "{\"attribute\":{\"os\":\"w\"}}", "pin",
+               fx->rel[1]);
     assert_int_equal(rg_store_policy_create(fx->srv.store, p, &audit, &err), 0);
     assert_true(p->id > 0);
     int64_t first = p->id;
     rg_channel_rec ch;
-    assert_int_equal(rg_store_channel_get(fx->srv.store, "detections", &ch,
-                                          &err),
-                     0);
+    assert_int_equal(
+        rg_store_channel_get(fx->srv.store, "detections", &ch, &err), 0);
     assert_int_equal(p->channel_id, ch.id);
     /* Same name again: a conflict on name, nothing added. */
     assert_int_equal(rg_store_policy_create(fx->srv.store, p, &audit, &err),
@@ -456,17 +454,16 @@ static void checkin_applies_policies(void **state)
     assert_int_equal(desired_of(fx, "win-1", "detections"), fx->rel[2]);
     uint8_t *held = NULL;
     uint32_t n = 0;
-    assert_int_equal(rg_desired_held(fx->srv.desired, fx->srv.fleet, 1, &held,
-                                     &n, &err),
-                     0);
+    assert_int_equal(
+        rg_desired_held(fx->srv.desired, fx->srv.fleet, 1, &held, &n, &err), 0);
     assert_null(held);
     assert_int_equal(n, 0);
 
     /* An n-1 policy on the tag and a pin on windows: the pin wins for
      * win-1 although it is newer; lin-1 is n-1 (the current release). The
      * other channel is not affected. */
-    rg_policy_rec *p = policy("behind", "detections", "{\"tag\":\"pos\"}",
-                              "n-1", 0);
+    rg_policy_rec *p =
+        policy("behind", "detections", "{\"tag\":\"pos\"}", "n-1", 0);
     assert_int_equal(rg_store_policy_create(fx->srv.store, p, NULL, &err), 0);
     free(p);
     p = policy("win", "detections", "{\"attribute\":{\"os\":\"windows\"}}",
@@ -479,20 +476,19 @@ static void checkin_applies_policies(void **state)
     assert_int_equal(desired_of(fx, "win-1", "detections"), fx->rel[1]);
     assert_int_equal(desired_of(fx, "lin-1", "detections"), fx->rel[2]);
     assert_int_equal(desired_of(fx, "win-1", "flags"), 0);
-    assert_int_equal(rg_desired_held(fx->srv.desired, fx->srv.fleet, 1, &held,
-                                     &n, &err),
-                     0);
+    assert_int_equal(
+        rg_desired_held(fx->srv.desired, fx->srv.fleet, 1, &held, &n, &err), 0);
     assert_int_equal(n, 2); /* both profiles are held on detections */
     assert_true(held[0] && held[1]);
     free(held);
-    assert_int_equal(rg_desired_held(fx->srv.desired, fx->srv.fleet, 2, &held,
-                                     &n, &err),
-                     0);
+    assert_int_equal(
+        rg_desired_held(fx->srv.desired, fx->srv.fleet, 2, &held, &n, &err), 0);
     assert_null(held); /* nothing on flags */
 
     /* A new endpoint with a new attribute set is matched on first sight. */
-    enroll(fx, "win-2", "{\"os\":\"windows\",\"os_version\":\"11\","
-                        "\"arch\":\"arm64\"}");
+    enroll(fx, "win-2",
+           "{\"os\":\"windows\",\"os_version\":\"11\","
+           "\"arch\":\"arm64\"}");
     assert_int_equal(desired_of(fx, "win-2", "detections"), fx->rel[1]);
 
     /* Deleting the pin: windows endpoints follow the channel again. */

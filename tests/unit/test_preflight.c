@@ -254,9 +254,9 @@ static void classification(void **state)
 {
     (void)state;
     /* The run sees the coverage output on stdin. */
-    rg_preflight_result r = fake_run("echo 'proc_exec\tx'",
-                 "read l; case \"$l\" in proc_exec*x) exit 0 ;; esac; exit 9",
-                 NULL);
+    rg_preflight_result r = fake_run(
+        "echo 'proc_exec\tx'",
+        "read l; case \"$l\" in proc_exec*x) exit 0 ;; esac; exit 9", NULL);
     assert_true(r.passed);
 
     r = fake_run("echo bad >&2; exit 3", "exit 0", NULL);
@@ -320,9 +320,8 @@ static void classification(void **state)
 static void stderr_tail_json_survives_bad_utf8(void **state)
 {
     (void)state;
-    rg_preflight_result r = fake_run("exit 0",
-                                     "printf 'ok\\377\\376end' >&2; exit 4",
-                                     NULL);
+    rg_preflight_result r =
+        fake_run("exit 0", "printf 'ok\\377\\376end' >&2; exit 4", NULL);
     assert_int_equal(r.reason, RG_PREFLIGHT_EXIT);
     json_t *j = rg_preflight_result_json(&r);
     assert_non_null(j);
@@ -352,8 +351,7 @@ static void setup_errors(void **state)
     assert_string_equal(err.field, "corpus");
 
     rg_preflight_config_init(&c, NULL, NULL);
-    assert_int_equal(rg_preflight_run(&c, content_file(), &r, &err),
-                     RG_EINVAL);
+    assert_int_equal(rg_preflight_run(&c, content_file(), &r, &err), RG_EINVAL);
 }
 
 int main(void)

@@ -55,8 +55,9 @@ static rg_rollout_status status(int state, int wave, uint32_t share)
 static void state_names(void **state)
 {
     (void)state;
-    const char *names[N_STATES] = {"pending", "running", "paused", "completed",
-                                   "halted", "aborted", "rolled_back", "held"};
+    const char *names[N_STATES] = {"pending",     "running", "paused",
+                                   "completed",   "halted",  "aborted",
+                                   "rolled_back", "held"};
     for (int i = 0; i < N_STATES; i++) {
         assert_string_equal(rg_rollout_state_name(i), names[i]);
         assert_int_equal(rg_rollout_state_parse(names[i]), i);
@@ -100,66 +101,82 @@ static void gate_bake_verdicts(void **state)
     const int64_t bake_ms = 10 * MIN_MS;
 
     /* Before min bake: continue, however healthy. */
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 60, 60, 60, 0, 0}, bake_ms - 1, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 60, 60, 60, 0, 0}, bake_ms - 1, &r),
+        RG_VERDICT_CONTINUE);
     assert_non_null(strstr(r.reason, "9m59.999s"));
     rg_gate_result_release(&r);
     assert_null(r.evidence);
     /* Baked and enough healthy: pass, with a readable reason. */
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 57, 57, 57, 0, 0}, bake_ms, &r),
-                     RG_VERDICT_PASS);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 57, 57, 57, 0, 0}, bake_ms, &r),
+        RG_VERDICT_PASS);
     assert_string_equal(r.reason, "57 healthy of 57 targeted after 10m0s bake");
-    assert_int_equal(json_integer_value(json_object_get(r.evidence, "healthy_needed")), 50);
+    assert_int_equal(
+        json_integer_value(json_object_get(r.evidence, "healthy_needed")), 50);
     rg_gate_result_release(&r);
     /* Fewer targeted than min_endpoints: all of them must be healthy. */
-    assert_int_equal(bake(&w, (rg_wave_counts){30, 30, 30, 29, 0, 1}, bake_ms, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){30, 30, 30, 29, 0, 1}, bake_ms, &r),
+        RG_VERDICT_CONTINUE);
     rg_gate_result_release(&r);
-    assert_int_equal(bake(&w, (rg_wave_counts){30, 30, 30, 30, 0, 0}, bake_ms, &r),
-                     RG_VERDICT_PASS);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){30, 30, 30, 30, 0, 0}, bake_ms, &r),
+        RG_VERDICT_PASS);
     rg_gate_result_release(&r);
     /* 49 of 60 healthy: continue. */
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 60, 60, 49, 0, 0}, 3 * bake_ms, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 60, 60, 49, 0, 0}, 3 * bake_ms, &r),
+        RG_VERDICT_CONTINUE);
     rg_gate_result_release(&r);
     /* Any failure halts, even before min bake. */
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 60, 60, 50, 3, 0}, 1000, &r),
-                     RG_VERDICT_HALT);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 60, 60, 50, 3, 0}, 1000, &r),
+        RG_VERDICT_HALT);
     assert_string_equal(r.reason, "3 failed of 60 exposed after 1s");
     rg_gate_result_release(&r);
     /* Non-internal wave with nobody targeted: continue. */
-    assert_int_equal(bake(&w, (rg_wave_counts){0, 0, 0, 0, 0, 0}, 5 * bake_ms, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){0, 0, 0, 0, 0, 0}, 5 * bake_ms, &r),
+        RG_VERDICT_CONTINUE);
     rg_gate_result_release(&r);
     /* Internal wave with nobody targeted: passes after min bake. */
     rg_wave in = p.waves[0];
-    assert_int_equal(bake(&in, (rg_wave_counts){1000, 0, 0, 0, 0, 0}, bake_ms - 1, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&in, (rg_wave_counts){1000, 0, 0, 0, 0, 0}, bake_ms - 1, &r),
+        RG_VERDICT_CONTINUE);
     rg_gate_result_release(&r);
-    assert_int_equal(bake(&in, (rg_wave_counts){1000, 0, 0, 0, 0, 0}, bake_ms, &r),
-                     RG_VERDICT_PASS);
+    assert_int_equal(
+        bake(&in, (rg_wave_counts){1000, 0, 0, 0, 0, 0}, bake_ms, &r),
+        RG_VERDICT_PASS);
     assert_non_null(strstr(r.reason, "no internal endpoints"));
     rg_gate_result_release(&r);
     /* Internal wave with endpoints needs its healthy report. */
-    assert_int_equal(bake(&in, (rg_wave_counts){1000, 3, 3, 0, 0, 0}, bake_ms, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&in, (rg_wave_counts){1000, 3, 3, 0, 0, 0}, bake_ms, &r),
+        RG_VERDICT_CONTINUE);
     rg_gate_result_release(&r);
     /* Max bake without a pass: hold; with a pass due: pass wins. */
     w.max_bake_ms = 60 * MIN_MS;
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 60, 60, 10, 0, 0}, 60 * MIN_MS - 1, &r),
-                     RG_VERDICT_CONTINUE);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 60, 60, 10, 0, 0}, 60 * MIN_MS - 1, &r),
+        RG_VERDICT_CONTINUE);
     rg_gate_result_release(&r);
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 60, 60, 10, 0, 0}, 60 * MIN_MS, &r),
-                     RG_VERDICT_HOLD);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 60, 60, 10, 0, 0}, 60 * MIN_MS, &r),
+        RG_VERDICT_HOLD);
     assert_non_null(strstr(r.reason, "max bake of 1h0m0s"));
     rg_gate_result_release(&r);
-    assert_int_equal(bake(&w, (rg_wave_counts){1000, 60, 60, 60, 0, 0}, 90 * MIN_MS, &r),
-                     RG_VERDICT_PASS);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){1000, 60, 60, 60, 0, 0}, 90 * MIN_MS, &r),
+        RG_VERDICT_PASS);
     rg_gate_result_release(&r);
-    assert_int_equal(bake(&w, (rg_wave_counts){0, 0, 0, 0, 0, 0}, 90 * MIN_MS, &r),
-                     RG_VERDICT_HOLD);
+    assert_int_equal(
+        bake(&w, (rg_wave_counts){0, 0, 0, 0, 0, 0}, 90 * MIN_MS, &r),
+        RG_VERDICT_HOLD);
     rg_gate_result_release(&r);
-    /* min_endpoints 0 and zero bake: passes at once once someone is targeted. */
+    /* min_endpoints 0 and zero bake: passes at once once someone is targeted.
+     */
     w.min_endpoints = 0;
     w.min_bake_ms = 0;
     assert_int_equal(bake(&w, (rg_wave_counts){10, 1, 0, 0, 0, 0}, 0, &r),
@@ -172,8 +189,10 @@ static void gate_bake_verdicts(void **state)
 static int expected_after(int st, rg_rollout_cmd cmd)
 {
     switch (cmd) {
-    case RG_CMD_START: return st == RG_RO_PENDING ? RG_RO_RUNNING : -1;
-    case RG_CMD_PAUSE: return st == RG_RO_RUNNING ? RG_RO_PAUSED : -1;
+    case RG_CMD_START:
+        return st == RG_RO_PENDING ? RG_RO_RUNNING : -1;
+    case RG_CMD_PAUSE:
+        return st == RG_RO_RUNNING ? RG_RO_PAUSED : -1;
     case RG_CMD_RESUME:
         return st == RG_RO_PAUSED || st == RG_RO_HELD ? RG_RO_RUNNING : -1;
     case RG_CMD_PROMOTE: /* RG_RO_COMPLETED from the last wave */
@@ -184,8 +203,9 @@ static int expected_after(int st, rg_rollout_cmd cmd)
                    ? RG_RO_ABORTED
                    : -1;
     case RG_CMD_ROLLBACK:
-        return st == RG_RO_RUNNING || st == RG_RO_PAUSED || st == RG_RO_HALTED ||
-                       st == RG_RO_COMPLETED || st == RG_RO_HELD
+        return st == RG_RO_RUNNING || st == RG_RO_PAUSED ||
+                       st == RG_RO_HALTED || st == RG_RO_COMPLETED ||
+                       st == RG_RO_HELD
                    ? RG_RO_ROLLED_BACK
                    : -1;
     }
@@ -247,7 +267,8 @@ static void every_command_in_every_state(void **state)
                 assert_int_equal(next.share_ppm, cur.share_ppm);
             }
             if (c == RG_CMD_RESUME)
-                assert_int_equal(next.wave_started_ms, 5000); /* bake restarts */
+                assert_int_equal(next.wave_started_ms,
+                                 5000); /* bake restarts */
             if (c == RG_CMD_PAUSE || c == RG_CMD_ROLLBACK ||
                 (c == RG_CMD_ABORT && st != RG_RO_PENDING))
                 assert_int_equal(next.wave_started_ms, cur.wave_started_ms);
@@ -268,31 +289,47 @@ static void command_details(void **state)
     rg_err e;
     /* Promoting a held last wave completes the rollout. */
     rg_rollout_status held = status(RG_RO_HELD, 5, 500000);
-    assert_int_equal(rg_rollout_command(&p, &held, RG_CMD_PROMOTE, "ok", 9, 10, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&p, &held, RG_CMD_PROMOTE, "ok", 9, 10,
+                                        &next, &tr, &e),
+                     0);
     assert_int_equal(next.state, RG_RO_COMPLETED);
     assert_int_equal(next.share_ppm, RG_PPM);
     assert_int_equal(next.wave, 5);
     /* Without a reason the transition still says what happened. */
-    assert_int_equal(rg_rollout_command(&p, &cur, RG_CMD_PAUSE, NULL, 7, 10, &next, &tr, &e), 0);
+    assert_int_equal(
+        rg_rollout_command(&p, &cur, RG_CMD_PAUSE, NULL, 7, 10, &next, &tr, &e),
+        0);
     assert_string_equal(tr.reason, "operator: pause");
-    assert_int_equal(rg_rollout_command(&p, &cur, RG_CMD_ABORT, "", 7, 10, &next, &tr, &e), 0);
+    assert_int_equal(
+        rg_rollout_command(&p, &cur, RG_CMD_ABORT, "", 7, 10, &next, &tr, &e),
+        0);
     assert_string_equal(tr.reason, "operator: abort");
     /* A plan whose first wave is not internal starts at its budget. */
     rg_plan q = p;
     memmove(&q.waves[0], &q.waves[1], sizeof q.waves[0] * (q.n_waves - 1));
     q.n_waves--;
     cur = status(RG_RO_PENDING, 0, 0);
-    assert_int_equal(rg_rollout_command(&q, &cur, RG_CMD_START, "go", 7, 1000, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&q, &cur, RG_CMD_START, "go", 7, 1000,
+                                        &next, &tr, &e),
+                     0);
     assert_int_equal(next.share_ppm, 50000); /* 50 of 1000 endpoints */
-    assert_int_equal(rg_rollout_command(&q, &cur, RG_CMD_START, "go", 7, 1000000, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&q, &cur, RG_CMD_START, "go", 7,
+                                        1000000, &next, &tr, &e),
+                     0);
     assert_int_equal(next.share_ppm, 1000);
     /* Bad input is refused as such, not as a conflict. */
     cur = status(RG_RO_RUNNING, 6, 0);
-    assert_int_equal(rg_rollout_command(&p, &cur, RG_CMD_PAUSE, "x", 7, 10, &next, &tr, &e), RG_EINVAL);
+    assert_int_equal(
+        rg_rollout_command(&p, &cur, RG_CMD_PAUSE, "x", 7, 10, &next, &tr, &e),
+        RG_EINVAL);
     cur = status(42, 0, 0);
-    assert_int_equal(rg_rollout_command(&p, &cur, RG_CMD_PAUSE, "x", 7, 10, &next, &tr, &e), RG_EINVAL);
+    assert_int_equal(
+        rg_rollout_command(&p, &cur, RG_CMD_PAUSE, "x", 7, 10, &next, &tr, &e),
+        RG_EINVAL);
     cur = status(RG_RO_RUNNING, 0, 0);
-    assert_int_equal(rg_rollout_command(&p, &cur, (rg_rollout_cmd)17, "x", 7, 10, &next, &tr, &e), RG_EINVAL);
+    assert_int_equal(rg_rollout_command(&p, &cur, (rg_rollout_cmd)17, "x", 7,
+                                        10, &next, &tr, &e),
+                     RG_EINVAL);
 }
 
 /* A gate that answers a fixed verdict and counts its calls. */
@@ -338,12 +375,14 @@ static void tick_verdicts(void **state)
     rg_err e;
     struct fixed_gate g = {RG_VERDICT_CONTINUE, 0, 0};
 
-    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 1000000, &next, &tr, &e), 0);
+    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 1000000, &next, &tr, &e),
+                     0);
     assert_memory_equal(&next, &cur, sizeof cur);
     assert_int_equal(g.calls, 1);
 
     g.verdict = RG_VERDICT_PASS;
-    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 1000000, &next, &tr, &e), 1);
+    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 1000000, &next, &tr, &e),
+                     1);
     assert_int_equal(next.state, RG_RO_RUNNING);
     assert_int_equal(next.wave, 2);
     assert_int_equal(next.share_ppm, 10000);
@@ -355,7 +394,8 @@ static void tick_verdicts(void **state)
 
     /* The share of a new wave never shrinks below what was reached. */
     cur.share_ppm = 70000;
-    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 1000000, &next, &tr, &e), 1);
+    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 1000000, &next, &tr, &e),
+                     1);
     assert_int_equal(next.share_ppm, 70000);
     /* Small fleet: the new wave is raised to hold its 50 endpoints. */
     cur.share_ppm = 1000;
@@ -368,8 +408,9 @@ static void tick_verdicts(void **state)
     assert_int_equal(next.state, RG_RO_COMPLETED);
     assert_int_equal(next.wave, 5);
     assert_int_equal(next.share_ppm, RG_PPM);
-    assert_string_equal(tr.reason,
-                        "wave 5 (100%) passed; rollout completed: fixed after 8000 ms");
+    assert_string_equal(
+        tr.reason,
+        "wave 5 (100%) passed; rollout completed: fixed after 8000 ms");
 
     cur = status(RG_RO_RUNNING, 3, 100000);
     g.verdict = RG_VERDICT_HALT;
@@ -377,20 +418,24 @@ static void tick_verdicts(void **state)
     assert_int_equal(next.state, RG_RO_HALTED);
     assert_int_equal(next.wave, 3);
     assert_int_equal(next.share_ppm, 100000);
-    assert_string_equal(tr.reason, "wave 3 (10%) halted (reverting the failing strata): fixed after 8000 ms");
+    assert_string_equal(tr.reason, "wave 3 (10%) halted (reverting the failing "
+                                   "strata): fixed after 8000 ms");
 
     g.verdict = RG_VERDICT_HOLD;
     assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 10, &next, &tr, &e), 1);
     assert_int_equal(next.state, RG_RO_HELD); /* its own state, not a pause */
     assert_int_equal(next.share_ppm, 100000);
-    assert_string_equal(tr.reason, "wave 3 (10%) held by the gate: fixed after 8000 ms");
+    assert_string_equal(tr.reason,
+                        "wave 3 (10%) held by the gate: fixed after 8000 ms");
 
     g.verdict = 99;
-    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 10, &next, &tr, &e), RG_EINTERNAL);
+    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 10, &next, &tr, &e),
+                     RG_EINTERNAL);
 
     g.verdict = RG_VERDICT_PASS;
     g.rc = RG_EIO;
-    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 10, &next, &tr, &e), RG_EIO);
+    assert_int_equal(tick_fixed(&p, &cur, &g, 9000, 10, &next, &tr, &e),
+                     RG_EIO);
     assert_string_equal(e.msg, "gate broke");
     g.rc = 0;
 
@@ -402,7 +447,9 @@ static void tick_verdicts(void **state)
         g.calls = 0;
         rg_gate_result r;
         rg_wave_counts c = {10, 0, 0, 0, 0, 0};
-        assert_int_equal(rg_rollout_tick(&p, &cur, &c, fixed, &g, 9000, &next, &tr, &r, &e), 0);
+        assert_int_equal(
+            rg_rollout_tick(&p, &cur, &c, fixed, &g, 9000, &next, &tr, &r, &e),
+            0);
         assert_int_equal(g.calls, 0);
         assert_null(r.evidence);
         assert_memory_equal(&next, &cur, sizeof cur);
@@ -429,9 +476,12 @@ static void assigns_by_state(void **state)
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         rg_rollout_status st = status(rows[i].state, 2, share);
-        assert_int_equal(rg_rollout_assigns(&p, &st, inside, false), rows[i].in);
-        assert_int_equal(rg_rollout_assigns(&p, &st, outside, false), rows[i].out);
-        assert_int_equal(rg_rollout_assigns(&p, &st, outside, true), rows[i].internal);
+        assert_int_equal(rg_rollout_assigns(&p, &st, inside, false),
+                         rows[i].in);
+        assert_int_equal(rg_rollout_assigns(&p, &st, outside, false),
+                         rows[i].out);
+        assert_int_equal(rg_rollout_assigns(&p, &st, outside, true),
+                         rows[i].internal);
     }
     /* Halted with on_halt pause: frozen at the share reached. */
     p.on_halt = RG_ON_HALT_PAUSE;
@@ -442,7 +492,9 @@ static void assigns_by_state(void **state)
     /* Aborted before it started: nobody, not even the internal ring. */
     rg_rollout_status pend = status(RG_RO_PENDING, 0, 0), ab;
     rg_transition tr;
-    assert_int_equal(rg_rollout_command(&p, &pend, RG_CMD_ABORT, "no", 5, 10, &ab, &tr, NULL), 0);
+    assert_int_equal(rg_rollout_command(&p, &pend, RG_CMD_ABORT, "no", 5, 10,
+                                        &ab, &tr, NULL),
+                     0);
     assert_false(rg_rollout_assigns(&p, &ab, 0, true));
     assert_false(rg_rollout_assigns(&p, &ab, 0, false));
     /* Running wave 0 (internal ring): only internal endpoints. */
@@ -491,7 +543,9 @@ static void full_run_standard_plan(void **state)
     rg_transition tr;
     rg_err e;
     assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_START, "ship it",
-                                        rg_clock_now(&clock), FLEET, &next, &tr, &e), 0);
+                                        rg_clock_now(&clock), FLEET, &next, &tr,
+                                        &e),
+                     0);
     st = next;
     const int64_t t0 = now_ms;
 
@@ -521,14 +575,16 @@ static void full_run_standard_plan(void **state)
             snprintf(want, sizeof want,
                      "wave %d (%s) passed: %llu healthy of %llu targeted after "
                      "%dm0s bake",
-                     st.wave, p.waves[st.wave].name, (unsigned long long)c.healthy,
+                     st.wave, p.waves[st.wave].name,
+                     (unsigned long long)c.healthy,
                      (unsigned long long)c.targeted,
                      (int)(p.waves[st.wave].min_bake_ms / MIN_MS));
         else
-            snprintf(want, sizeof want,
-                     "wave 5 (100%%) passed; rollout completed: %d healthy of %d "
-                     "targeted after 10m0s bake",
-                     FLEET, FLEET);
+            snprintf(
+                want, sizeof want,
+                "wave 5 (100%%) passed; rollout completed: %d healthy of %d "
+                "targeted after 10m0s bake",
+                FLEET, FLEET);
         assert_string_equal(tr.reason, want);
         assert_true(next.share_ppm >= st.share_ppm);
         st = next;
@@ -549,53 +605,74 @@ static void halt_and_pause_resume_run(void **state)
     rg_transition tr;
     rg_err e;
     rg_gate_result r;
-    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_START, "go", now_ms, FLEET, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_START, "go", now_ms,
+                                        FLEET, &next, &tr, &e),
+                     0);
     st = next;
     /* Internal ring passes at 10 min. */
     now_ms = 10 * MIN_MS;
     rg_wave_counts c = measure(&p, &st, 0);
-    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms, &next, &tr, &r, &e), 1);
+    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms,
+                                     &next, &tr, &r, &e),
+                     1);
     rg_gate_result_release(&r);
     st = next;
     assert_int_equal(st.wave, 1);
     /* Paused at 15 min, resumed at 40 min: the bake restarts at 40. */
     now_ms = 15 * MIN_MS;
-    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_PAUSE, "look", now_ms, FLEET, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_PAUSE, "look", now_ms,
+                                        FLEET, &next, &tr, &e),
+                     0);
     st = next;
     now_ms = 40 * MIN_MS;
     c = measure(&p, &st, 0);
-    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms, &next, &tr, &r, &e), 0);
+    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms,
+                                     &next, &tr, &r, &e),
+                     0);
     rg_gate_result_release(&r);
-    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_RESUME, "ok", now_ms, FLEET, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_RESUME, "ok", now_ms,
+                                        FLEET, &next, &tr, &e),
+                     0);
     st = next;
     now_ms = 49 * MIN_MS;
     c = measure(&p, &st, 0);
-    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms, &next, &tr, &r, &e), 0);
+    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms,
+                                     &next, &tr, &r, &e),
+                     0);
     rg_gate_result_release(&r);
     now_ms = 50 * MIN_MS;
-    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms, &next, &tr, &r, &e), 1);
+    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms,
+                                     &next, &tr, &r, &e),
+                     1);
     rg_gate_result_release(&r);
     st = next;
     assert_int_equal(st.wave, 2);
     /* Two endpoints fail in wave 2: halt and revert. */
     now_ms += MIN_MS;
     c = measure(&p, &st, 2);
-    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms, &next, &tr, &r, &e), 1);
+    assert_int_equal(rg_rollout_tick(&p, &st, &c, rg_gate_bake, NULL, now_ms,
+                                     &next, &tr, &r, &e),
+                     1);
     assert_int_equal(r.verdict, RG_VERDICT_HALT);
     assert_non_null(r.evidence);
     rg_gate_result_release(&r);
     char want[160];
-    snprintf(want, sizeof want, "wave 2 (1%%) halted (reverting the failing strata): 2 failed of %llu exposed after 1m0s",
+    snprintf(want, sizeof want,
+             "wave 2 (1%%) halted (reverting the failing strata): 2 failed of "
+             "%llu exposed after 1m0s",
              (unsigned long long)c.exposed);
     assert_string_equal(tr.reason, want);
     st = next;
     assert_int_equal(st.state, RG_RO_HALTED);
     assert_int_equal(measure(&p, &st, 0).targeted, 0); /* everyone reverts */
     /* A halted rollout can only be rolled back. */
-    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_RESUME, "again", now_ms, FLEET, &next, &tr, &e),
+    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_RESUME, "again", now_ms,
+                                        FLEET, &next, &tr, &e),
                      RG_ECONFLICT);
     assert_string_equal(e.msg, "rollout is halted; cannot resume");
-    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_ROLLBACK, "undo", now_ms, FLEET, &next, &tr, &e), 0);
+    assert_int_equal(rg_rollout_command(&p, &st, RG_CMD_ROLLBACK, "undo",
+                                        now_ms, FLEET, &next, &tr, &e),
+                     0);
     assert_int_equal(next.state, RG_RO_ROLLED_BACK);
 }
 
@@ -650,7 +727,8 @@ static int random_gate(const rg_wave *w, const rg_wave_counts *c,
     else if (x == 1)
         out->verdict = RG_VERDICT_HOLD;
     else
-        out->verdict = rng_below(g->rng, 2) ? RG_VERDICT_PASS : RG_VERDICT_CONTINUE;
+        out->verdict =
+            rng_below(g->rng, 2) ? RG_VERDICT_PASS : RG_VERDICT_CONTINUE;
     snprintf(out->reason, sizeof out->reason, "random");
     return 0;
 }
@@ -680,10 +758,11 @@ static void check_step(const rg_plan *p, uint64_t fleet,
      * only to rolled_back, completed to rolled_back or (the gate still
      * watching a stratum) halted. */
     if (changed && rg_rollout_state_final(cur->state)) {
-        assert_true(cur->state == RG_RO_COMPLETED || cur->state == RG_RO_HALTED);
-        assert_true(next->state == RG_RO_ROLLED_BACK ||
-                    (cur->state == RG_RO_COMPLETED &&
-                     next->state == RG_RO_HALTED));
+        assert_true(cur->state == RG_RO_COMPLETED ||
+                    cur->state == RG_RO_HALTED);
+        assert_true(
+            next->state == RG_RO_ROLLED_BACK ||
+            (cur->state == RG_RO_COMPLETED && next->state == RG_RO_HALTED));
     }
     /* A halted rollout offers nothing new: what it assigns now it
      * assigned before the halt (on_halt pause), or nothing. */
@@ -704,7 +783,8 @@ static void check_step(const rg_plan *p, uint64_t fleet,
         uint32_t b = (uint32_t)rng_below(rng, RG_PPM);
         bool internal = rng_below(rng, 4) == 0;
         rg_rollout_status wider = *next;
-        wider.share_ppm += (uint32_t)rng_below(rng, RG_PPM - next->share_ppm + 1);
+        wider.share_ppm +=
+            (uint32_t)rng_below(rng, RG_PPM - next->share_ppm + 1);
         if (rg_rollout_assigns(p, next, b, internal))
             assert_true(rg_rollout_assigns(p, &wider, b, internal));
         if (!internal && rg_rollout_assigns(p, next, b, false) &&
@@ -747,8 +827,8 @@ static void random_walks_keep_invariants(void **state)
             bool changed;
             if ((eager && i == 0) || rng_below(&rng, 8) == 0) {
                 /* Commands that end a rollout come once in `rare`. */
-                static const rg_rollout_cmd mild[] = {RG_CMD_START, RG_CMD_PAUSE,
-                                                      RG_CMD_RESUME, RG_CMD_PROMOTE};
+                static const rg_rollout_cmd mild[] = {
+                    RG_CMD_START, RG_CMD_PAUSE, RG_CMD_RESUME, RG_CMD_PROMOTE};
                 rg_rollout_cmd cmd =
                     eager && i == 0 ? RG_CMD_START
                     : rng_below(&rng, rare) < 4
@@ -767,17 +847,18 @@ static void random_walks_keep_invariants(void **state)
                 c.targeted = rng_below(&rng, 300);
                 c.exposed = rng_below(&rng, c.targeted + 1);
                 c.healthy = rng_below(&rng, c.exposed + 1);
-                c.failed = rng_below(&rng, 2 * rare) == 0 ? 1 + rng_below(&rng, 3) : 0;
+                c.failed =
+                    rng_below(&rng, 2 * rare) == 0 ? 1 + rng_below(&rng, 3) : 0;
                 c.silent = c.exposed - c.healthy;
                 rg_gate_result r;
                 bool bake_gate = rng_below(&rng, 2);
                 /* The orchestrator ticks running rollouts and watches held
                  * and completed ones (rg_rollout_watch). */
-                bool watch = st.state == RG_RO_HELD ||
-                             st.state == RG_RO_COMPLETED;
+                bool watch =
+                    st.state == RG_RO_HELD || st.state == RG_RO_COMPLETED;
                 rc = (watch ? rg_rollout_watch : rg_rollout_tick)(
-                    &p, &st, &c, bake_gate ? rg_gate_bake : random_gate,
-                    &gctx, now, &next, &tr, &r, &e);
+                    &p, &st, &c, bake_gate ? rg_gate_bake : random_gate, &gctx,
+                    now, &next, &tr, &r, &e);
                 rg_gate_result_release(&r);
                 assert_true(rc == 0 || rc == 1);
                 if (rc == 0)
@@ -805,25 +886,35 @@ static void random_walks_keep_invariants(void **state)
     /* The walk went everywhere it should have: every edge of the
      * diagram was taken, running -> running being a wave advance. */
     static const int edges[][2] = {
-        {RG_RO_PENDING, RG_RO_RUNNING},    {RG_RO_RUNNING, RG_RO_RUNNING},
-        {RG_RO_RUNNING, RG_RO_PAUSED},     {RG_RO_PAUSED, RG_RO_RUNNING},
-        {RG_RO_RUNNING, RG_RO_COMPLETED},  {RG_RO_RUNNING, RG_RO_HALTED},
-        {RG_RO_PENDING, RG_RO_ABORTED},    {RG_RO_RUNNING, RG_RO_ABORTED},
-        {RG_RO_PAUSED, RG_RO_ABORTED},     {RG_RO_RUNNING, RG_RO_ROLLED_BACK},
-        {RG_RO_PAUSED, RG_RO_ROLLED_BACK}, {RG_RO_HALTED, RG_RO_ROLLED_BACK},
+        {RG_RO_PENDING, RG_RO_RUNNING},
+        {RG_RO_RUNNING, RG_RO_RUNNING},
+        {RG_RO_RUNNING, RG_RO_PAUSED},
+        {RG_RO_PAUSED, RG_RO_RUNNING},
+        {RG_RO_RUNNING, RG_RO_COMPLETED},
+        {RG_RO_RUNNING, RG_RO_HALTED},
+        {RG_RO_PENDING, RG_RO_ABORTED},
+        {RG_RO_RUNNING, RG_RO_ABORTED},
+        {RG_RO_PAUSED, RG_RO_ABORTED},
+        {RG_RO_RUNNING, RG_RO_ROLLED_BACK},
+        {RG_RO_PAUSED, RG_RO_ROLLED_BACK},
+        {RG_RO_HALTED, RG_RO_ROLLED_BACK},
         {RG_RO_COMPLETED, RG_RO_ROLLED_BACK},
-        {RG_RO_RUNNING, RG_RO_HELD},       {RG_RO_HELD, RG_RO_RUNNING},
-        {RG_RO_HELD, RG_RO_ABORTED},       {RG_RO_HELD, RG_RO_ROLLED_BACK},
-        {RG_RO_HELD, RG_RO_HALTED},        {RG_RO_COMPLETED, RG_RO_HALTED},
-        {RG_RO_PAUSED, RG_RO_COMPLETED},   {RG_RO_HELD, RG_RO_COMPLETED},
+        {RG_RO_RUNNING, RG_RO_HELD},
+        {RG_RO_HELD, RG_RO_RUNNING},
+        {RG_RO_HELD, RG_RO_ABORTED},
+        {RG_RO_HELD, RG_RO_ROLLED_BACK},
+        {RG_RO_HELD, RG_RO_HALTED},
+        {RG_RO_COMPLETED, RG_RO_HALTED},
+        {RG_RO_PAUSED, RG_RO_COMPLETED},
+        {RG_RO_HELD, RG_RO_COMPLETED},
     };
     long valid_edges = 0;
     for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
         long n = seen[edges[k][0]][edges[k][1]];
         /* held -> completed (a promote of a held last wave) is too rare
          * for the walk: command_details takes it. */
-        if (n == 0 && !(edges[k][0] == RG_RO_HELD &&
-                        edges[k][1] == RG_RO_COMPLETED))
+        if (n == 0 &&
+            !(edges[k][0] == RG_RO_HELD && edges[k][1] == RG_RO_COMPLETED))
             fail_msg("the walk never went %s -> %s",
                      rg_rollout_state_name(edges[k][0]),
                      rg_rollout_state_name(edges[k][1]));

@@ -72,8 +72,8 @@ static void exit_zero_in_an_empty_directory(void **state)
     assert_non_null(r.out.data);
     assert_memory_equal(r.out.data, want, strlen(want));
     char cwd[512], home[512];
-    assert_int_equal(sscanf(r.out.data + strlen(want), "%511s %511s", cwd,
-                            home), 2);
+    assert_int_equal(
+        sscanf(r.out.data + strlen(want), "%511s %511s", cwd, home), 2);
     assert_string_equal(cwd, home);
     assert_non_null(strstr(cwd, "/rg-sandbox-"));
     assert_int_equal(access(cwd, F_OK), -1); /* removed afterwards */
@@ -166,8 +166,7 @@ static void address_space_limit_is_memory_exhaustion(void **state)
 static void file_size_limit(void **state)
 {
     (void)state;
-    const char *argv[] = {"/bin/sh", "-c", "echo data > f; echo written",
-                          NULL};
+    const char *argv[] = {"/bin/sh", "-c", "echo data > f; echo written", NULL};
     rg_sandbox_config c = config(argv);
     c.limits.fsize_bytes = 0;
     rg_sandbox_result r;
@@ -190,8 +189,7 @@ static void fork_refused(void **state)
 {
     (void)state;
     /* /bin/true is not the last command, so sh must fork for it. */
-    const char *argv[] = {"/bin/sh", "-c", "/bin/true && echo forked; :",
-                          NULL};
+    const char *argv[] = {"/bin/sh", "-c", "/bin/true && echo forked; :", NULL};
     rg_sandbox_config c = config(argv);
     rg_sandbox_result r;
     run(&c, &r);

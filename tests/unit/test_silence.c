@@ -30,9 +30,9 @@
 
 #define RUNS 200
 #define ALPHA 0.05
-#define N_EPS 400   /* one stratum */
-#define N_EXP 100   /* exposed endpoints */
-#define K_CTL 10    /* matched controls per exposure */
+#define N_EPS 400 /* one stratum */
+#define N_EXP 100 /* exposed endpoints */
+#define K_CTL 10  /* matched controls per exposure */
 #define MAX_PERIODS 64
 
 static uint64_t rng_next(uint64_t *s)
@@ -55,12 +55,12 @@ static int64_t below(uint64_t *s, int64_t n)
 
 /* Harmless silence of one run, the same for both cohorts. */
 typedef struct pattern {
-    double loss;              /* independent, per check-in */
+    double loss;                /* independent, per check-in */
     double burst_in, burst_out; /* two-state Markov per check-in */
     int n_outages;
     int64_t out_at[3], out_len[3];
     double out_share[3];
-    double sleepers;          /* share of endpoints with a sleep schedule */
+    double sleepers; /* share of endpoints with a sleep schedule */
     int64_t sleep_cycle, sleep_len;
 } pattern;
 
@@ -85,7 +85,8 @@ static void random_pattern(uint64_t *r, pattern *p, int64_t horizon)
     if (kind == 3 || kind == 4) {
         p->sleepers = unif(r);
         p->sleep_cycle = 3600000 + below(r, 6 * 3600000);
-        p->sleep_len = (int64_t)((double)p->sleep_cycle * (0.2 + 0.6 * unif(r)));
+        p->sleep_len =
+            (int64_t)((double)p->sleep_cycle * (0.2 + 0.6 * unif(r)));
     }
 }
 
@@ -96,7 +97,8 @@ typedef struct ep {
     bool exposed;
 } ep;
 
-static bool offline(const pattern *p, uint64_t id_hash, int64_t t, int64_t phase)
+static bool offline(const pattern *p, uint64_t id_hash, int64_t t,
+                    int64_t phase)
 {
     for (int o = 0; o < p->n_outages; o++)
         if (t >= p->out_at[o] && t < p->out_at[o] + p->out_len[o] &&
@@ -158,8 +160,8 @@ static bool heard(const ep *e, int64_t from, int64_t to, bool old)
 /* One resolved exposure with its matched control windows. */
 typedef struct judged {
     int64_t end;
-    int silent;           /* exposed window silent */
-    int ctl, ctl_silent;  /* eligible controls, silent ones */
+    int silent;          /* exposed window silent */
+    int ctl, ctl_silent; /* eligible controls, silent ones */
 } judged;
 
 static int cmp_judged(const void *a, const void *b)
@@ -192,8 +194,8 @@ static bool ever_halts(judged *j, size_t n, int64_t period)
         st.pending--;
         rg_tally_cell copy[MAX_PERIODS];
         memcpy(copy, cells, sizeof copy);
-        size_t m = rg_tally_entries(copy, MAX_PERIODS, &st, 1, in,
-                                    MAX_PERIODS + 1);
+        size_t m =
+            rg_tally_entries(copy, MAX_PERIODS, &st, 1, in, MAX_PERIODS + 1);
         rg_analysis a;
         assert_int_equal(rg_analyze(&p, in, m, &a, NULL), 0);
         bool halt = a.verdict == RG_VERDICT_HALT;
@@ -249,10 +251,10 @@ static void run_world(uint64_t seed, tally *now, tally *old)
                     e->ok[c] = a; /* dropped: kept sorted, before s */
         int64_t s = a + rg_silence_allowance_ms(&sp, A, NULL, NULL);
         bool hd = heard(e, s, s + W, false);
-        jn[n] = (judged){.end = s + W,
-                         .silent = rg_silence_outcome(false, h != INT64_MAX, h,
-                                                      hd, s + W) ==
-                                   RG_TALLY_SILENT};
+        jn[n] =
+            (judged){.end = s + W,
+                     .silent = rg_silence_outcome(false, h != INT64_MAX, h, hd,
+                                                  s + W) == RG_TALLY_SILENT};
         jo[n] = (judged){.end = a + W, .silent = !(h <= a + W)};
         for (int k = 0; k < K_CTL; k++) {
             const ep *c = &eps[N_EXP + below(&r, N_EPS - N_EXP)];
@@ -320,30 +322,29 @@ static void allowance_and_window(void **state)
     rg_act_learner none = {0}, fast = {0}, fleet = {0};
     /* declared wins, learned otherwise; too few samples: the cap */
     assert_int_equal(rg_silence_allowance_ms(&p, 90000, &fast, &fleet), 90000);
-    assert_int_equal(rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none,
-                                             NULL),
-                     p.cap_ms);
+    assert_int_equal(
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, NULL),
+        p.cap_ms);
     for (int i = 0; i < 100; i++)
         rg_act_learner_add(&fast, &p, 5000 + 100 * i); /* 5 .. 14.9 s */
     rg_act_learner_add(&fast, &p, p.cap_ms + 1);       /* not recorded */
     assert_int_equal(fast.n, 100);
     /* 2 x the 99% quantile's bin edge (15 s at 9.375 s bins = 18.75 s):
      * 37.5 s, above the 30 s floor */
-    assert_int_equal(rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &fast,
-                                             NULL),
-                     37500);
+    assert_int_equal(
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &fast, NULL), 37500);
     /* a stratum without enough samples uses the fleet's */
     for (int i = 0; i < 30; i++)
         rg_act_learner_add(&fleet, &p, 200000);
-    assert_int_equal(rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none,
-                                             &fleet),
-                     412500); /* 2 x the bin edge 206.25 s */
+    assert_int_equal(
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, &fleet),
+        412500); /* 2 x the bin edge 206.25 s */
     rg_act_learner tiny = {0};
     for (int i = 0; i < 30; i++)
         rg_act_learner_add(&tiny, &p, 10);
-    assert_int_equal(rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &tiny,
-                                             NULL),
-                     p.floor_ms);
+    assert_int_equal(
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &tiny, NULL),
+        p.floor_ms);
     /* W: whole intervals, at least 3, covering the plan's window */
     assert_int_equal(rg_silence_window_ms(&p, 600000, 60000), 600000);
     assert_int_equal(rg_silence_window_ms(&p, 60000, 60000), 180000);
@@ -356,7 +357,7 @@ static void allowance_and_window(void **state)
         rg_interval_add(&ih, 899000 + 40 * i); /* 15 min, jittered */
     for (int i = 0; i < 10; i++)
         rg_interval_add(&ih, 8 * 3600000); /* sleepers */
-    rg_interval_add(&ih, 0);                /* nothing */
+    rg_interval_add(&ih, 0);               /* nothing */
     assert_int_equal(rg_interval_typical(&ih, 60000), 899980);
     /* heard: [from, to), no check-in is never heard */
     assert_true(rg_silence_heard(100, 100, 200));

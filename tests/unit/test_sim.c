@@ -87,8 +87,7 @@ static void test_crash_halts_with_little_damage(void **state)
         assert_true(r.failed_or_crashed > 0);
         assert_true(r.failed_or_crashed <= 50);
         assert_true(r.first_crash_exposure_s != RG_SIM_NONE);
-        assert_true(r.halt_time_s - r.first_crash_exposure_s <=
-                    60 + 180 + 120);
+        assert_true(r.halt_time_s - r.first_crash_exposure_s <= 60 + 180 + 120);
         assert_true(r.reverted > 0);
         assert_string_equal(r.final_state, "halted");
         const json_t *last =

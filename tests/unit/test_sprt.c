@@ -30,9 +30,11 @@ static void wald_textbook_thresholds(void **state)
 
     rg_err err;
     rg_err_clear(&err);
-    assert_int_equal(rg_sprt_thresholds(0.0, 1e-2, &upper, &lower, &err), RG_EINVAL);
+    assert_int_equal(rg_sprt_thresholds(0.0, 1e-2, &upper, &lower, &err),
+                     RG_EINVAL);
     assert_string_equal(err.field, "alpha");
-    assert_int_equal(rg_sprt_thresholds(1e-3, 0.7, &upper, &lower, &err), RG_EINVAL);
+    assert_int_equal(rg_sprt_thresholds(1e-3, 0.7, &upper, &lower, &err),
+                     RG_EINVAL);
     assert_string_equal(err.field, "beta");
 }
 
@@ -63,16 +65,19 @@ static void wald_eight_silent_endpoints_halt(void **state)
         if (rg_sprt_decide(llr, upper, lower) == RG_SPRT_ACCEPT_H1)
             halted_at = i;
         else
-            assert_int_equal(rg_sprt_decide(llr, upper, lower), RG_SPRT_CONTINUE);
+            assert_int_equal(rg_sprt_decide(llr, upper, lower),
+                             RG_SPRT_CONTINUE);
     }
     assert_int_equal(halted_at, 8);
     assert_true(rg_sprt_llr(PI0, PI1, 7, 7) < upper);
     assert_true(rg_sprt_llr(PI0, PI1, 8, 8) >= upper);
     /* Healthy endpoints accept H0 after ceil(4.604 / 0.0311) = 149. */
-    assert_int_equal(rg_sprt_decide(rg_sprt_llr(PI0, PI1, 0, 148), upper, lower),
-                     RG_SPRT_CONTINUE);
-    assert_int_equal(rg_sprt_decide(rg_sprt_llr(PI0, PI1, 0, 149), upper, lower),
-                     RG_SPRT_ACCEPT_H0);
+    assert_int_equal(
+        rg_sprt_decide(rg_sprt_llr(PI0, PI1, 0, 148), upper, lower),
+        RG_SPRT_CONTINUE);
+    assert_int_equal(
+        rg_sprt_decide(rg_sprt_llr(PI0, PI1, 0, 149), upper, lower),
+        RG_SPRT_ACCEPT_H0);
 }
 
 static double log_binom_pmf(uint64_t x, uint64_t n, double p)
@@ -109,10 +114,13 @@ static void mixtures_have_mean_one_under_the_null(void **state)
     /* Failures, halt side under p0, and both pass sides at their boundary. */
     double ef = 0, ep = 0, es = 0;
     for (uint64_t x = 0; x <= 300; x++) {
-        ef += exp(log_binom_pmf(x, 300, 0.01) + rg_msprt_failure_halt(x, 300, 0.01));
-        ep += exp(log_binom_pmf(x, 300, 0.03) + rg_msprt_failure_pass(x, 300, 0.03));
+        ef += exp(log_binom_pmf(x, 300, 0.01) +
+                  rg_msprt_failure_halt(x, 300, 0.01));
+        ep += exp(log_binom_pmf(x, 300, 0.03) +
+                  rg_msprt_failure_pass(x, 300, 0.03));
         rg_msprt_pass_cell c = {.silent = x, .windows = 300, .bad = 0.22};
-        es += exp(log_binom_pmf(x, 300, 0.22) + rg_msprt_silence_pass(&c, 1, 0.02));
+        es += exp(log_binom_pmf(x, 300, 0.22) +
+                  rg_msprt_silence_pass(&c, 1, 0.02));
     }
     assert_float_equal(ef, 1.0, 1e-9);
     assert_float_equal(ep, 1.0, 1e-9);
@@ -141,7 +149,8 @@ static void mixture_grows_with_excess(void **state)
     assert_true(rg_msprt_silence_halt(&bad, 1) > log(2000.0));
     assert_true(rg_msprt_silence_halt(&fair, 1) < 0.0);
     /* Splitting a stratum into periods with the same share changes nothing. */
-    rg_msprt_cell halves[2] = {{.x = 5, .n = 6, .rho = 0.1}, {.x = 3, .n = 4, .rho = 0.1}};
+    rg_msprt_cell halves[2] = {{.x = 5, .n = 6, .rho = 0.1},
+                               {.x = 3, .n = 4, .rho = 0.1}};
     assert_float_equal(rg_msprt_silence_halt(halves, 2),
                        rg_msprt_silence_halt(&bad, 1), 1e-9);
 }
@@ -155,8 +164,10 @@ static void combine_bounds_each_stratum(void **state)
     assert_float_equal(rg_msprt_combine(-1e6, pi), log1p(-pi), 1e-12);
     /* A broken one pays log(prior). */
     assert_float_equal(rg_msprt_combine(50.0, pi), 50.0 + log(pi), 1e-9);
-    assert_float_equal(rg_msprt_combine(2.0, pi), log(1 - pi + pi * exp(2.0)), 1e-12);
-    assert_float_equal(rg_msprt_combine(-2.0, pi), log(1 - pi + pi * exp(-2.0)), 1e-12);
+    assert_float_equal(rg_msprt_combine(2.0, pi), log(1 - pi + pi * exp(2.0)),
+                       1e-12);
+    assert_float_equal(rg_msprt_combine(-2.0, pi), log(1 - pi + pi * exp(-2.0)),
+                       1e-12);
     double v[3] = {-INFINITY, -INFINITY, -INFINITY};
     assert_true(isinf(rg_msprt_log_mean_exp(v, 3)));
     double w[2] = {1000.0, 1000.0};

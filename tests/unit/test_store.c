@@ -111,8 +111,9 @@ static void add_channel(fx *f, const char *name)
 static void add_artifact(fx *f, const char *content, char sha[RG_HASH_HEX])
 {
     hash_of(content, sha);
-    assert_int_equal(rg_store_artifact_put(f->s, sha, strlen(content), T0,
-                                           NULL, &f->err), 0);
+    assert_int_equal(
+        rg_store_artifact_put(f->s, sha, strlen(content), T0, NULL, &f->err),
+        0);
 }
 
 static rg_release_rec release_rec(const char *channel, int64_t version,
@@ -123,7 +124,8 @@ static rg_release_rec release_rec(const char *channel, int64_t version,
     snprintf(r.channel, sizeof r.channel, "%s", channel);
     r.version = version;
     snprintf(r.sha256, sizeof r.sha256, "%s", sha);
-    snprintf(r.notes, sizeof r.notes, "version %lld: fixes", (long long)version);
+    snprintf(r.notes, sizeof r.notes, "version %lld: fixes",
+             (long long)version);
     snprintf(r.urgency, sizeof r.urgency, "standard");
     r.created_ms = T0 + version;
     snprintf(r.created_by, sizeof r.created_by, "ci");
@@ -187,8 +189,9 @@ static void open_urls(void **state)
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
@@ -214,19 +217,22 @@ static void channels(void **state)
     add_channel(f, "flags");
     add_channel(f, "detections");
     assert_int_equal(audit_rows(f), 2);
-    assert_int_equal(rg_store_channel_get(f->s, "detections", &got, &f->err), 0);
+    assert_int_equal(rg_store_channel_get(f->s, "detections", &got, &f->err),
+                     0);
     assert_true(got.id > 0);
     assert_string_equal(got.description, "channel detections");
     assert_int_equal(got.created_ms, T0);
     assert_int_equal(got.current_release_id, 0);
-    assert_int_equal(rg_store_channel_list(f->s, channel_names, names, &f->err), 0);
+    assert_int_equal(rg_store_channel_list(f->s, channel_names, names, &f->err),
+                     0);
     assert_string_equal(names, "detections,flags,");
 
     /* Duplicate: conflict, and no audit row. */
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "flags");
     rg_audit_rec a = audit("channel.create", "channel:flags", T0);
-    assert_int_equal(rg_store_channel_create(f->s, &c, &a, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_channel_create(f->s, &c, &a, &f->err),
+                     RG_ECONFLICT);
     assert_non_null(strstr(f->err.msg, "'flags'"));
     assert_int_equal(audit_rows(f), 2);
 
@@ -236,22 +242,26 @@ static void channels(void **state)
     /* Text that does not end inside its field is refused, never cut. */
     memset(&c, 'x', sizeof c);
     c.description[0] = '\0';
-    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err),
+                     RG_EINVAL);
     assert_string_equal(f->err.field, "name");
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "ok");
     memset(c.description, 'd', sizeof c.description);
-    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err),
+                     RG_EINVAL);
     assert_string_equal(f->err.field, "description");
     memset(&c, 0, sizeof c);
-    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err),
+                     RG_EINVAL);
     /* An oversize audit field fails the whole call. */
     memset(&c, 0, sizeof c);
     snprintf(c.name, sizeof c.name, "ok");
     a = audit("channel.create", "channel:ok", T0);
     memset(a.reason, 'r', sizeof a.reason);
     assert_int_equal(rg_store_channel_create(f->s, &c, &a, &f->err), RG_EINVAL);
-    assert_int_equal(rg_store_channel_get(f->s, "ok", &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_channel_get(f->s, "ok", &got, &f->err),
+                     RG_ENOTFOUND);
     assert_int_equal(audit_rows(f), 2);
 }
 
@@ -279,8 +289,9 @@ static void artifacts(void **state)
                      RG_ENOTFOUND);
     assert_int_equal(rg_store_artifact_put(f->s, "ABC", 1, T0, NULL, &f->err),
                      RG_EINVAL);
-    assert_int_equal(rg_store_artifact_put(f->s, other, UINT64_MAX, T0, NULL,
-                                           &f->err), RG_EINVAL);
+    assert_int_equal(
+        rg_store_artifact_put(f->s, other, UINT64_MAX, T0, NULL, &f->err),
+        RG_EINVAL);
     assert_int_equal(rg_store_artifact_get(f->s, "zz", &size, &f->err),
                      RG_ENOTFOUND);
 }
@@ -328,16 +339,20 @@ static void releases(void **state)
 
     /* Every failure below writes nothing, not even its audit row. */
     r = release_rec("det", 2, sha);
-    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err),
+                     RG_ECONFLICT);
     assert_string_equal(f->err.field, "version");
     r = release_rec("det", 3, sha);
-    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err),
+                     RG_ECONFLICT);
     r = release_rec("nope", 9, sha);
-    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err),
+                     RG_ENOTFOUND);
     assert_non_null(strstr(f->err.msg, "'nope'"));
     hash_of("never uploaded", missing);
     r = release_rec("det", 9, missing);
-    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err),
+                     RG_ENOTFOUND);
     r = release_rec("det", 9, sha);
     snprintf(r.urgency, sizeof r.urgency, "whenever");
     assert_int_equal(rg_store_release_create(f->s, &r, &a, &f->err), RG_EINVAL);
@@ -366,37 +381,41 @@ static void releases(void **state)
     assert_string_equal(got.created_by, "ci");
     assert_int_equal(got.created_ms, T0 + 4);
 
-    assert_int_equal(rg_store_release_get(f->s, 999, &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_release_get(f->s, 999, &got, &f->err),
+                     RG_ENOTFOUND);
 
     /* Lifting a release's quarantine: recorded with its audit row; an
      * unknown release or a bad time writes nothing. */
     assert_int_equal(got.quarantine_lifted_ms, 0);
     rg_audit_rec lift = audit("release.lift_quarantine", "release", T0 + 9);
     int before = audit_rows(f);
-    assert_int_equal(rg_store_release_lift_quarantine(f->s, id3, T0 + 9, &lift,
-                                                      &f->err), 0);
+    assert_int_equal(
+        rg_store_release_lift_quarantine(f->s, id3, T0 + 9, &lift, &f->err), 0);
     assert_int_equal(rg_store_release_get(f->s, id3, &got, &f->err), 0);
     assert_int_equal(got.quarantine_lifted_ms, T0 + 9);
     assert_int_equal(audit_rows(f), before + 1);
-    assert_int_equal(rg_store_release_lift_quarantine(f->s, 999, T0 + 9, &lift,
-                                                      &f->err), RG_ENOTFOUND);
-    assert_int_equal(rg_store_release_lift_quarantine(f->s, id3, 0, &lift,
-                                                      &f->err), RG_EINVAL);
+    assert_int_equal(
+        rg_store_release_lift_quarantine(f->s, 999, T0 + 9, &lift, &f->err),
+        RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_release_lift_quarantine(f->s, id3, 0, &lift, &f->err),
+        RG_EINVAL);
     assert_int_equal(audit_rows(f), before + 1);
     assert_int_equal(rg_store_release_get(f->s, r.id, &got, &f->err), 0);
     assert_int_equal(got.quarantine_lifted_ms, 0);
-    assert_int_equal(rg_store_release_list(f->s, NULL, release_versions, list,
-                                           &f->err), 0);
+    assert_int_equal(
+        rg_store_release_list(f->s, NULL, release_versions, list, &f->err), 0);
     assert_string_equal(list, "det:4,flags:1,det:3,det:1,");
     list[0] = '\0';
-    assert_int_equal(rg_store_release_list(f->s, "det", release_versions, list,
-                                           &f->err), 0);
+    assert_int_equal(
+        rg_store_release_list(f->s, "det", release_versions, list, &f->err), 0);
     assert_string_equal(list, "det:4,det:3,det:1,");
-    assert_int_equal(rg_store_release_list(f->s, "nope", release_versions, list,
-                                           &f->err), RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_release_list(f->s, "nope", release_versions, list, &f->err),
+        RG_ENOTFOUND);
     int64_t first = 0;
-    assert_int_equal(rg_store_release_list(f->s, "det", stop_at_first, &first,
-                                           &f->err), 42);
+    assert_int_equal(
+        rg_store_release_list(f->s, "det", stop_at_first, &first, &f->err), 42);
     assert_int_equal(first, 4);
     (void)id3;
 }
@@ -429,7 +448,8 @@ static void signed_metadata_and_roots(void **state)
     add_channel(f, "det");
     add_artifact(f, "content", sha);
     rg_release_rec r = release_rec("det", 1, sha), back;
-    snprintf(r.metadata, sizeof r.metadata, "{\"signatures\":[],\"signed\":{}}");
+    snprintf(r.metadata, sizeof r.metadata,
+             "{\"signatures\":[],\"signed\":{}}");
     assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
     assert_int_equal(rg_store_release_get(f->s, r.id, &back, &f->err), 0);
     assert_string_equal(back.metadata, r.metadata);
@@ -440,7 +460,8 @@ static void signed_metadata_and_roots(void **state)
 
     /* Roots are consecutive versions, listed oldest first after a version. */
     hash_of("root", digest);
-    rg_root_rec root = {.version = 2, .json = "{\"version\":2}", .created_ms = T0};
+    rg_root_rec root = {
+        .version = 2, .json = "{\"version\":2}", .created_ms = T0};
     snprintf(root.digest, sizeof root.digest, "%s", digest);
     rg_audit_rec a = audit("root.put", "root:2", T0);
     assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), RG_ECONFLICT);
@@ -451,12 +472,14 @@ static void signed_metadata_and_roots(void **state)
     root.version = 2;
     root.json = "{\"version\":2}";
     assert_int_equal(rg_store_root_put(f->s, &root, &a, &f->err), 0);
-    assert_int_equal(rg_store_root_list(f->s, 0, root_versions, got, &f->err), 0);
+    assert_int_equal(rg_store_root_list(f->s, 0, root_versions, got, &f->err),
+                     0);
     assert_int_equal(got[0], 2);
     assert_int_equal(got[1], 1);
     assert_int_equal(got[2], 2);
     got[0] = 0;
-    assert_int_equal(rg_store_root_list(f->s, 1, root_versions, got, &f->err), 0);
+    assert_int_equal(rg_store_root_list(f->s, 1, root_versions, got, &f->err),
+                     0);
     assert_int_equal(got[0], 1);
     assert_int_equal(got[1], 2);
     root.json = "";
@@ -486,8 +509,8 @@ static int rollout_ids(void *ctx, const rg_rollout_rec *r)
     return 0;
 }
 
-static rg_transition trans(const rg_rollout_status *a, const rg_rollout_status *b,
-                           const char *reason)
+static rg_transition trans(const rg_rollout_status *a,
+                           const rg_rollout_status *b, const char *reason)
 {
     rg_transition tr;
     memset(&tr, 0, sizeof tr);
@@ -520,10 +543,12 @@ static void rollouts(void **state)
 
     /* One active rollout per channel; unknown releases. No audit rows. */
     r = rollout_rec(rel[2]);
-    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err),
+                     RG_ECONFLICT);
     assert_non_null(strstr(f->err.msg, "active rollout"));
     r = rollout_rec(999);
-    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err),
+                     RG_ENOTFOUND);
     r = rollout_rec(rel[2]);
     r.salt[0] = '\0';
     assert_int_equal(rg_store_rollout_create(f->s, &r, &a, &f->err), RG_EINVAL);
@@ -537,13 +562,15 @@ static void rollouts(void **state)
     for (size_t i = 0; i < std.n_waves; i++) {
         assert_string_equal(got.plan.waves[i].name, std.waves[i].name);
         assert_int_equal(got.plan.waves[i].share_ppm, std.waves[i].share_ppm);
-        assert_int_equal(got.plan.waves[i].min_endpoints, std.waves[i].min_endpoints);
+        assert_int_equal(got.plan.waves[i].min_endpoints,
+                         std.waves[i].min_endpoints);
         assert_int_equal(got.plan.waves[i].window_ms, std.waves[i].window_ms);
     }
     assert_int_equal(got.status.state, RG_RO_RUNNING);
     assert_int_equal(got.status.updated_ms, T0);
     assert_string_equal(got.salt, "00112233445566778899aabbccddeeff");
-    assert_int_equal(rg_store_rollout_get(f->s, 999, &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_rollout_get(f->s, 999, &got, &f->err),
+                     RG_ENOTFOUND);
 
     /* Compare-and-set: running(0) -> running(1). */
     rg_rollout_status cur = got.status, next = cur;
@@ -554,24 +581,29 @@ static void rollouts(void **state)
     rg_transition tr = trans(&cur, &next, "wave 0 passed");
     a = audit("rollout.advance", "rollout:1", T0 + 100);
     assert_int_equal(rg_store_rollout_transition(f->s, first, &cur, &next, &tr,
-                                                 "orchestrator", "{\"llr\":1.5}",
-                                                 &a, &f->err), 0);
+                                                 "orchestrator",
+                                                 "{\"llr\":1.5}", &a, &f->err),
+                     0);
     /* The same call again is stale: nothing written. */
     assert_int_equal(rg_store_rollout_transition(f->s, first, &cur, &next, &tr,
                                                  "orchestrator", NULL, &a,
-                                                 &f->err), RG_ECONFLICT);
+                                                 &f->err),
+                     RG_ECONFLICT);
     assert_non_null(strstr(f->err.msg, "changed"));
     rg_rollout_status other = next;
     other.updated_ms++; /* one field differs */
-    assert_int_equal(rg_store_rollout_transition(f->s, first, &other, &next, &tr,
-                                                 "orchestrator", NULL, &a,
-                                                 &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_rollout_transition(f->s, first, &other, &next,
+                                                 &tr, "orchestrator", NULL, &a,
+                                                 &f->err),
+                     RG_ECONFLICT);
     assert_int_equal(rg_store_rollout_transition(f->s, 999, &cur, &next, &tr,
                                                  "orchestrator", NULL, &a,
-                                                 &f->err), RG_ENOTFOUND);
+                                                 &f->err),
+                     RG_ENOTFOUND);
     assert_int_equal(rg_store_rollout_transition(f->s, first, &next, &next, &tr,
                                                  "orchestrator", "not json", &a,
-                                                 &f->err), RG_EINVAL);
+                                                 &f->err),
+                     RG_EINVAL);
     assert_int_equal(audit_rows(f), base + 2);
 
     /* Complete: the channel's current release becomes this one. */
@@ -582,13 +614,14 @@ static void rollouts(void **state)
     tr = trans(&cur, &next, "last wave passed");
     assert_int_equal(rg_store_rollout_transition(f->s, first, &cur, &next, &tr,
                                                  "orchestrator", NULL, NULL,
-                                                 &f->err), 0);
+                                                 &f->err),
+                     0);
     assert_int_equal(rg_store_channel_get(f->s, "det", &ch, &f->err), 0);
     assert_int_equal(ch.current_release_id, rel[1]);
 
     decisions_seen ds = {0};
-    assert_int_equal(rg_store_decision_list(f->s, first, decision_cb, &ds,
-                                            &f->err), 0);
+    assert_int_equal(
+        rg_store_decision_list(f->s, first, decision_cb, &ds, &f->err), 0);
     /* The start (pending -> running, written by create) comes first. */
     assert_int_equal(ds.n, 3);
     assert_int_equal(ds.to_state[0], RG_RO_RUNNING);
@@ -600,23 +633,27 @@ static void rollouts(void **state)
 
     /* An older release cannot follow; a newer one records its predecessor. */
     r = rollout_rec(rel[0]);
-    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err),
+                     RG_ECONFLICT);
     r = rollout_rec(rel[1]);
-    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err),
+                     RG_ECONFLICT);
     r = rollout_rec(rel[2]);
     assert_int_equal(rg_store_rollout_create(f->s, &r, NULL, &f->err), 0);
     assert_int_equal(r.prev_release_id, rel[1]);
     int64_t second = r.id;
 
     list[0] = '\0';
-    assert_int_equal(rg_store_rollout_list(f->s, true, rollout_ids, list, &f->err), 0);
+    assert_int_equal(
+        rg_store_rollout_list(f->s, true, rollout_ids, list, &f->err), 0);
     char want[64];
     snprintf(want, sizeof want, "%lld:running,", (long long)second);
     assert_string_equal(list, want);
     list[0] = '\0';
-    assert_int_equal(rg_store_rollout_list(f->s, false, rollout_ids, list, &f->err), 0);
-    snprintf(want, sizeof want, "%lld:running,%lld:completed,", (long long)second,
-             (long long)first);
+    assert_int_equal(
+        rg_store_rollout_list(f->s, false, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:running,%lld:completed,",
+             (long long)second, (long long)first);
     assert_string_equal(list, want);
 
     /* Complete the second, then roll it back: the channel returns to the
@@ -628,7 +665,8 @@ static void rollouts(void **state)
     tr = trans(&cur, &next, "done");
     assert_int_equal(rg_store_rollout_transition(f->s, second, &cur, &next, &tr,
                                                  "orchestrator", NULL, NULL,
-                                                 &f->err), 0);
+                                                 &f->err),
+                     0);
     assert_int_equal(rg_store_channel_get(f->s, "det", &ch, &f->err), 0);
     assert_int_equal(ch.current_release_id, rel[2]);
     cur = next;
@@ -636,11 +674,13 @@ static void rollouts(void **state)
     next.updated_ms = T0 + 400;
     tr = trans(&cur, &next, "bad after all");
     assert_int_equal(rg_store_rollout_transition(f->s, second, &cur, &next, &tr,
-                                                 "alice", NULL, NULL, &f->err), 0);
+                                                 "alice", NULL, NULL, &f->err),
+                     0);
     assert_int_equal(rg_store_channel_get(f->s, "det", &ch, &f->err), 0);
     assert_int_equal(ch.current_release_id, rel[1]);
     list[0] = '\0';
-    assert_int_equal(rg_store_rollout_list(f->s, true, rollout_ids, list, &f->err), 0);
+    assert_int_equal(
+        rg_store_rollout_list(f->s, true, rollout_ids, list, &f->err), 0);
     assert_string_equal(list, "");
 }
 
@@ -675,7 +715,8 @@ static void tokens(void **state)
     assert_int_equal(got.revoked_ms, 0);
 
     /* Same hash again: conflict; unknown role: invalid. No audit rows. */
-    assert_int_equal(rg_store_token_create(f->s, &t, &a, &f->err), RG_ECONFLICT);
+    assert_int_equal(rg_store_token_create(f->s, &t, &a, &f->err),
+                     RG_ECONFLICT);
     rg_token_rec bad = t;
     hash_of("secret-2", bad.hash);
     snprintf(bad.role, sizeof bad.role, "root");
@@ -685,8 +726,10 @@ static void tokens(void **state)
 
     char unknown[RG_HASH_HEX];
     hash_of("nobody", unknown);
-    assert_int_equal(rg_store_token_find(f->s, unknown, &got, &f->err), RG_ENOTFOUND);
-    assert_int_equal(rg_store_token_find(f->s, "short", &got, &f->err), RG_ENOTFOUND);
+    assert_int_equal(rg_store_token_find(f->s, unknown, &got, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_token_find(f->s, "short", &got, &f->err),
+                     RG_ENOTFOUND);
 
     int n = 0;
     assert_int_equal(rg_store_token_list(f->s, token_count, &n, &f->err), 0);
@@ -738,12 +781,14 @@ static void enroll_keys(void **state)
     assert_non_null(strstr(f->err.msg, "used up"));
 
     assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "expired"));
     assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, &f->err), RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "revoked"));
     hash_of("never issued", unknown);
-    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, &f->err),
+                     RG_EAUTH);
     assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, &f->err), RG_EAUTH);
     for (int i = 0; i < 20; i++)
         assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &f->err), 0);
@@ -752,7 +797,8 @@ static void enroll_keys(void **state)
     memset(&k, 0, sizeof k);
     hash_of("zero", k.hash);
     k.uses_left = 0;
-    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err),
+                     RG_EINVAL);
     memcpy(k.hash, two, RG_HASH_HEX);
     k.uses_left = 1;
     assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err),
@@ -793,7 +839,8 @@ static void enroll_key_use_is_atomic(void **state)
         total += r[i].ok;
     }
     assert_int_equal(total, 100);
-    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err),
+                     RG_EAUTH);
 }
 
 /* --- endpoints ---------------------------------------------------------- */
@@ -860,15 +907,14 @@ static void endpoints(void **state)
 
     /* An operator's identity reset allows one fresh enrollment. */
     rg_audit_rec ra = audit("endpoint.reset_identity", "endpoint:host-1", T0);
-    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "ghost", T0, &ra,
-                                                      &f->err),
-                     RG_ENOTFOUND);
-    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "host-1", T0, NULL,
-                                                      &f->err),
-                     RG_EINVAL);
-    assert_int_equal(rg_store_endpoint_reset_identity(f->s, "host-1", T0, &ra,
-                                                      &f->err),
-                     0);
+    assert_int_equal(
+        rg_store_endpoint_reset_identity(f->s, "ghost", T0, &ra, &f->err),
+        RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_endpoint_reset_identity(f->s, "host-1", T0, NULL, &f->err),
+        RG_EINVAL);
+    assert_int_equal(
+        rg_store_endpoint_reset_identity(f->s, "host-1", T0, &ra, &f->err), 0);
     assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
     e = endpoint("host-1", "t1-newer", "macos");
     e.enrolled_ms = T0 + 60;
@@ -891,11 +937,13 @@ static void endpoints(void **state)
     /* Bad input: nothing written. */
     e = endpoint("host-3", "t3", "linux");
     snprintf(e.attrs_json, sizeof e.attrs_json, "not json");
-    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err),
+                     RG_EINVAL);
     assert_string_equal(f->err.field, "attributes");
     e = endpoint("host-3", "t3", "linux");
     memset(e.id, 'h', sizeof e.id);
-    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err),
+                     RG_EINVAL);
     char long_json[RG_ATTRS_MAX + 10];
     memset(long_json, ' ', sizeof long_json);
     long_json[0] = '{';
@@ -905,7 +953,8 @@ static void endpoints(void **state)
         {"host-2", T0 + 70, "{}"},
         {"host-1", T0 + 70, long_json},
     };
-    assert_int_equal(rg_store_endpoint_flush(f->s, too_long, 2, &f->err), RG_EINVAL);
+    assert_int_equal(rg_store_endpoint_flush(f->s, too_long, 2, &f->err),
+                     RG_EINVAL);
     memset(&seen, 0, sizeof seen);
     assert_int_equal(rg_store_endpoint_load(f->s, ep_cb, &seen, &f->err), 0);
     assert_int_equal(seen.n, 2);
@@ -951,7 +1000,8 @@ static void events(void **state)
         event("h1", "a3", "healthy", rel[1]), /* same endpoint: counted once */
         event("h2", "b1", "applying", rel[1]),
         event("h2", "b2", "failed", rel[1]),
-        event("h2", "b3", "crashed", rel[1]), /* failed class: once per endpoint */
+        event("h2", "b3", "crashed", rel[1]), /* failed class: once per endpoint
+                                               */
         event("h3", "c1", "applying", rel[1]),
         event("h3", "c2", "reverted", rel[1]),
         event("h3", "c3", "applying", rel[0]), /* another release */
@@ -968,9 +1018,11 @@ static void events(void **state)
 
     /* A retried batch (plus one new event) counts only the new one. */
     rg_event_rec retry[] = {ev[0], ev[1], event("h3", "c4", "healthy", rel[1])};
-    assert_int_equal(rg_store_events_record(f->s, retry, 3, &n_new, &f->err), 0);
+    assert_int_equal(rg_store_events_record(f->s, retry, 3, &n_new, &f->err),
+                     0);
     assert_int_equal(n_new, 1);
-    assert_int_equal(rg_store_events_record(f->s, retry, 3, &n_new, &f->err), 0);
+    assert_int_equal(rg_store_events_record(f->s, retry, 3, &n_new, &f->err),
+                     0);
     assert_int_equal(n_new, 0);
     assert_int_equal(rg_store_event_counts(f->s, rel[1], &c, &f->err), 0);
     assert_int_equal(c.healthy, 2);
@@ -1106,17 +1158,16 @@ static void offers(void **state)
                      RG_ENOTFOUND);
     assert_int_equal(rg_store_offers_record(f->s, "h1", rel, 1, T0, &f->err),
                      0);
-    assert_int_equal(rg_store_offers_record(f->s, "h1", rel, 1, T0 + 5,
-                                            &f->err),
-                     0); /* idempotent */
+    assert_int_equal(
+        rg_store_offers_record(f->s, "h1", rel, 1, T0 + 5, &f->err),
+        0); /* idempotent */
     assert_int_equal(rg_store_offer_check(f->s, "h1", rel[0], &f->err), 0);
     assert_int_equal(rg_store_offer_check(f->s, "h1", rel[1], &f->err),
                      RG_ENOTFOUND);
     assert_int_equal(rg_store_offer_check(f->s, "h2", rel[0], &f->err),
                      RG_ENOTFOUND);
     assert_int_equal(rg_store_release_get(f->s, rel[0], &r, &f->err), 0);
-    assert_int_equal(rg_store_offer_artifact(f->s, "h1", r.sha256, &f->err),
-                     0);
+    assert_int_equal(rg_store_offer_artifact(f->s, "h1", r.sha256, &f->err), 0);
     assert_int_equal(rg_store_offer_artifact(f->s, "h2", r.sha256, &f->err),
                      RG_ENOTFOUND);
     char other[RG_HASH_HEX];
@@ -1129,12 +1180,10 @@ static void offers(void **state)
                      RG_ENOTFOUND);
     assert_int_equal(rg_store_offer_check(f->s, "h1", rel[1], &f->err),
                      RG_ENOTFOUND); /* the failed batch changed nothing */
-    assert_int_equal(rg_store_offers_record(f->s, "ghost", rel, 1, T0,
-                                            &f->err),
+    assert_int_equal(rg_store_offers_record(f->s, "ghost", rel, 1, T0, &f->err),
                      RG_ENOTFOUND);
     int64_t zero = 0;
-    assert_int_equal(rg_store_offers_record(f->s, "h1", &zero, 1, T0,
-                                            &f->err),
+    assert_int_equal(rg_store_offers_record(f->s, "h1", &zero, 1, T0, &f->err),
                      RG_EINVAL);
 }
 
@@ -1236,7 +1285,8 @@ static void persists_across_reopen(void **state)
     rg_transition tr = trans(&ro.status, &next, "operator pause");
     assert_int_equal(rg_store_rollout_transition(f->s, ro.id, &ro.status, &next,
                                                  &tr, "alice", "{}", NULL,
-                                                 &f->err), 0);
+                                                 &f->err),
+                     0);
     rg_endpoint_rec e = endpoint("host-1", "t1", "linux");
     assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
     rg_event_rec ev = event("host-1", "e1", "applying", rel[0]);
@@ -1252,8 +1302,8 @@ static void persists_across_reopen(void **state)
     assert_int_equal(ro2.status.state, RG_RO_PAUSED);
     assert_int_equal(ro2.status.updated_ms, T0 + 9);
     decisions_seen ds = {0};
-    assert_int_equal(rg_store_decision_list(f->s, ro.id, decision_cb, &ds,
-                                            &f->err), 0);
+    assert_int_equal(
+        rg_store_decision_list(f->s, ro.id, decision_cb, &ds, &f->err), 0);
     assert_int_equal(ds.n, 2); /* the start, then the pause */
     assert_string_equal(ds.reason[1], "operator pause");
     rg_event_counts c;
@@ -1277,8 +1327,9 @@ static int user_version(const char *path)
     sqlite3_stmt *st = NULL;
     int v = -1;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+        SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
@@ -1517,8 +1568,8 @@ static void acknowledged_writes_survive_kill(void **state)
     rg_store *s = NULL;
     assert_int_equal(rg_store_open(path, &s, &f->err), 0);
     int64_t newest = 0;
-    assert_int_equal(rg_store_release_list(s, "det", stop_at_first, &newest,
-                                           &f->err), 42);
+    assert_int_equal(
+        rg_store_release_list(s, "det", stop_at_first, &newest, &f->err), 42);
     assert_true(newest >= acked);
     int rows = 0;
     assert_int_equal(rg_store_audit_list(s, NULL, count_cb, &rows, &f->err), 0);

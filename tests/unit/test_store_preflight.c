@@ -193,9 +193,9 @@ static void channel_spec_checks(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         rg_err_clear(&f->err);
-        assert_int_equal(rg_store_channel_set_preflight(f->s, "det", &bad[i].p,
-                                                        &a, &f->err),
-                         bad[i].code);
+        assert_int_equal(
+            rg_store_channel_set_preflight(f->s, "det", &bad[i].p, &a, &f->err),
+            bad[i].code);
         assert_string_equal(f->err.field, bad[i].field);
         /* Channel creation checks the same. */
         memset(&c, 0, sizeof c);
@@ -236,9 +236,8 @@ static void release_status(void **state)
     assert_string_equal(r.preflight.corpus, f->corpus);
     assert_int_equal(r.preflight.timeout_s, 20);
     assert_int_equal(r.preflight_done_ms, 0);
-    assert_int_equal(rg_store_release_preflight_result(f->s, pend, &json,
-                                                       &f->err),
-                     0);
+    assert_int_equal(
+        rg_store_release_preflight_result(f->s, pend, &json, &f->err), 0);
     assert_string_equal(json, "");
     free(json);
 
@@ -280,9 +279,8 @@ static void finish_once(void **state)
     int64_t b = add_release(f, "det", 2);
     int64_t none = add_release(f, "plain", 1);
 
-    assert_int_equal(rg_store_release_preflight_pending(f->s, collect, &l,
-                                                        &f->err),
-                     0);
+    assert_int_equal(
+        rg_store_release_preflight_pending(f->s, collect, &l, &f->err), 0);
     assert_int_equal(l.n, 2);
     assert_int_equal(l.v[0], a); /* oldest first */
     assert_int_equal(l.v[1], b);
@@ -290,17 +288,17 @@ static void finish_once(void **state)
     int rows = audit_rows(f);
     rg_audit_rec au = audit("release.preflight", T0 + 50);
     const char *res = "{\"status\":\"failed\",\"reason\":\"exit\"}";
-    assert_int_equal(rg_store_release_preflight_finish(
-                         f->s, a, false, "run: exit status 1", res, T0 + 50,
-                         &au, &f->err),
-                     0);
+    assert_int_equal(
+        rg_store_release_preflight_finish(f->s, a, false, "run: exit status 1",
+                                          res, T0 + 50, &au, &f->err),
+        0);
     assert_int_equal(audit_rows(f), rows + 1);
     assert_int_equal(rg_store_release_get(f->s, a, &r, &f->err), 0);
     assert_string_equal(r.preflight_status, "failed");
     assert_string_equal(r.preflight_detail, "run: exit status 1");
     assert_int_equal(r.preflight_done_ms, T0 + 50);
-    assert_int_equal(
-        rg_store_release_preflight_result(f->s, a, &json, &f->err), 0);
+    assert_int_equal(rg_store_release_preflight_result(f->s, a, &json, &f->err),
+                     0);
     assert_string_equal(json, res);
     free(json);
 
@@ -312,8 +310,8 @@ static void finish_once(void **state)
     assert_int_equal(rg_store_release_preflight_finish(
                          f->s, none, true, "", "{}", T0 + 60, &au, &f->err),
                      RG_ECONFLICT);
-    assert_int_equal(rg_store_release_preflight_finish(f->s, 999, true, "", "{}",
-                                                       T0 + 60, &au, &f->err),
+    assert_int_equal(rg_store_release_preflight_finish(
+                         f->s, 999, true, "", "{}", T0 + 60, &au, &f->err),
                      RG_ENOTFOUND);
     assert_int_equal(
         rg_store_release_preflight_result(f->s, 999, &json, &f->err),
@@ -335,9 +333,8 @@ static void finish_once(void **state)
     assert_int_equal(rg_store_release_get(f->s, b, &r, &f->err), 0);
     assert_string_equal(r.preflight_status, "passed");
     l.n = 0;
-    assert_int_equal(rg_store_release_preflight_pending(f->s, collect, &l,
-                                                        &f->err),
-                     0);
+    assert_int_equal(
+        rg_store_release_preflight_pending(f->s, collect, &l, &f->err), 0);
     assert_int_equal(l.n, 0);
 }
 
@@ -352,9 +349,8 @@ static void pending_survives_reopen(void **state)
     rg_store_close(f->s);
     f->s = NULL;
     assert_int_equal(rg_store_open(f->path, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_release_preflight_pending(f->s, collect, &l,
-                                                        &f->err),
-                     0);
+    assert_int_equal(
+        rg_store_release_preflight_pending(f->s, collect, &l, &f->err), 0);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.v[0], a);
 }

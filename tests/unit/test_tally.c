@@ -56,12 +56,12 @@ static void max_periods_fit(void **state)
         for (uint32_t s = 0; s < n; s++) {
             st[s] = (rg_tally_stratum){.name = "s", .pending = 1};
             for (uint32_t k = 0; k < p; k++)
-                cells[(size_t)s * p + k] = (rg_tally_cell){
-                    .stratum = s, .period = k, .healthy = 1};
+                cells[(size_t)s * p + k] =
+                    (rg_tally_cell){.stratum = s, .period = k, .healthy = 1};
         }
-        assert_int_equal(rg_tally_entries(cells, (size_t)n * p, st, n, out,
-                                          max),
-                         (size_t)n * p);
+        assert_int_equal(
+            rg_tally_entries(cells, (size_t)n * p, st, n, out, max),
+            (size_t)n * p);
         free(cells);
         free(st);
         free(out);

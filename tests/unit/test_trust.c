@@ -44,12 +44,14 @@ static char *canon(const char *text)
 static void canonical_json_is_exact(void **state)
 {
     (void)state;
-    char *s = canon("{ \"b\": 1, \"a\": [true, false, null, -5], \"\\u00e9\": \"x\","
-                    " \"Z\": {\"y\": \"q\\\"\\\\/\\n\\t\\u0001\\u007f\"} }");
-    assert_string_equal(s, "{\"Z\":{\"y\":\"q\\\"\\\\/\\n\\t\\u0001\x7f\"},"
-                           "\"a\":[true,false,null,-5],\"b\":1,\"\xc3\xa9\":\"x\"}");
+    char *s =
+        canon("{ \"b\": 1, \"a\": [true, false, null, -5], \"\\u00e9\": \"x\","
+              " \"Z\": {\"y\": \"q\\\"\\\\/\\n\\t\\u0001\\u007f\"} }");
+    assert_string_equal(
+        s, "{\"Z\":{\"y\":\"q\\\"\\\\/\\n\\t\\u0001\x7f\"},"
+           "\"a\":[true,false,null,-5],\"b\":1,\"\xc3\xa9\":\"x\"}");
     free(s);
-    assert_null(canon("{\"a\": 1.5}"));    /* reals are refused */
+    assert_null(canon("{\"a\": 1.5}")); /* reals are refused */
     s = canon("{}");
     assert_string_equal(s, "{}");
     free(s);
@@ -66,7 +68,8 @@ static void rfc3339_round_trip(void **state)
     assert_string_equal(out, "2026-01-01T00:00:01Z");
     assert_int_equal(rg_rfc3339_parse("2026-02-31T00:00:00Z", &ms), RG_EINVAL);
     assert_int_equal(rg_rfc3339_parse("2026-01-01 00:00:00Z", &ms), RG_EINVAL);
-    assert_int_equal(rg_rfc3339_parse("2026-01-01T00:00:00+01:00", &ms), RG_EINVAL);
+    assert_int_equal(rg_rfc3339_parse("2026-01-01T00:00:00+01:00", &ms),
+                     RG_EINVAL);
 }
 
 static void keys_sign_verify_and_files(void **state)
@@ -74,7 +77,7 @@ static void keys_sign_verify_and_files(void **state)
     (void)state;
     rg_key k, loaded, pub;
     char sig[RG_SIG_HEX], pubhex[RG_PUBKEY_HEX], dir[] = "/tmp/rg-trust-XXXXXX",
-         path[128], pubpath[160];
+                                                 path[128], pubpath[160];
     struct stat st;
     assert_int_equal(rg_key_generate(&k, NULL), 0);
     assert_true(rg_sha256_hex_valid(k.keyid));
@@ -91,7 +94,8 @@ static void keys_sign_verify_and_files(void **state)
     assert_int_equal(rg_key_save(&k, path, NULL), 0);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(rg_key_save(&k, path, NULL), RG_ECONFLICT); /* no overwrite */
+    assert_int_equal(rg_key_save(&k, path, NULL),
+                     RG_ECONFLICT); /* no overwrite */
     assert_int_equal(rg_key_load(path, &loaded, NULL), 0);
     assert_true(loaded.has_secret);
     assert_memory_equal(loaded.sk, k.sk, sizeof k.sk);
@@ -102,8 +106,10 @@ static void keys_sign_verify_and_files(void **state)
     assert_int_equal(rg_key_sign(&pub, "abc", 3, sig, NULL), RG_EINVAL);
     /* A key file whose id is not the sha256 of its key is refused. */
     FILE *f = fopen(pubpath, "w");
-    fprintf(f, "{\"type\":\"rollgate-ed25519-public\",\"keyid\":\"%064d\","
-               "\"public\":\"%s\"}", 0, pubhex);
+    fprintf(f,
+            "{\"type\":\"rollgate-ed25519-public\",\"keyid\":\"%064d\","
+            "\"public\":\"%s\"}",
+            0, pubhex);
     fclose(f);
     assert_int_equal(rg_key_load(pubpath, &pub, NULL), RG_EINVAL);
     unlink(path);
@@ -162,12 +168,15 @@ static void threshold_counts_each_key_once(void **state)
     assert_int_equal(c.unknown, 1);
     assert_int_equal(rg_signed_verdict(&c, 1, "r", &err), RG_TRUST_UNKNOWN_KEY);
     /* A signature by a trusted key over other bytes is bad. */
-    json_object_set_new(json_object_get(doc, "signed"), "version", json_integer(2));
+    json_object_set_new(json_object_get(doc, "signed"), "version",
+                        json_integer(2));
     assert_int_equal(rg_signed_add(doc, &k[0], NULL), 0);
-    json_object_set_new(json_object_get(doc, "signed"), "version", json_integer(1));
+    json_object_set_new(json_object_get(doc, "signed"), "version",
+                        json_integer(1));
     assert_int_equal(rg_signed_count(doc, k, 2, &c, NULL), 0);
     assert_int_equal(c.bad, 1);
-    assert_int_equal(rg_signed_verdict(&c, 1, "r", &err), RG_TRUST_BAD_SIGNATURE);
+    assert_int_equal(rg_signed_verdict(&c, 1, "r", &err),
+                     RG_TRUST_BAD_SIGNATURE);
     json_decref(doc);
     doc = release_doc("det", 1, NOW_MS + DAY_MS, k, 0);
     assert_int_equal(rg_signed_count(doc, k, 2, &c, NULL), 0);
@@ -178,8 +187,8 @@ static void threshold_counts_each_key_once(void **state)
 static json_t *root_doc(const rg_key *keys, size_t n, int threshold,
                         int64_t version, const rg_key *signers, size_t ns)
 {
-    json_t *doc = rg_root_build(keys, n, threshold, version, NOW_MS + 365 * DAY_MS,
-                                NULL);
+    json_t *doc =
+        rg_root_build(keys, n, threshold, version, NOW_MS + 365 * DAY_MS, NULL);
     assert_non_null(doc);
     for (size_t i = 0; i < ns; i++)
         assert_int_equal(rg_signed_add(doc, &signers[i], NULL), 0);
@@ -245,50 +254,62 @@ static void release_verdicts(void **state)
     rg_sha256_hex("content", 7, sha);
     rg_relmeta_expect e = {"det", 5, sha, 7, NULL};
     json_t *doc = release_doc("det", 5, NOW_MS + DAY_MS, k, 1);
-    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 4, NOW_MS, 0, "release 9",
-                                       &m, &why, &err), 0);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 4, NOW_MS, 0,
+                                       "release 9", &m, &why, &err),
+                     0);
     assert_int_equal(m.version, 5);
     /* rollback: not above the highest applied */
-    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 5, NOW_MS, 0, "release 9",
-                                       &m, &why, &err), RG_EINVAL);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 5, NOW_MS, 0,
+                                       "release 9", &m, &why, &err),
+                     RG_EINVAL);
     assert_int_equal(why, RG_TRUST_ROLLBACK);
     assert_non_null(strstr(err.msg, "release 9: rollback"));
     /* expired, unless within the skew allowance */
-    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 0, NOW_MS + DAY_MS + 1000,
-                                       0, "r", &m, &why, NULL), RG_EINVAL);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 0,
+                                       NOW_MS + DAY_MS + 1000, 0, "r", &m, &why,
+                                       NULL),
+                     RG_EINVAL);
     assert_int_equal(why, RG_TRUST_EXPIRED);
-    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 0, NOW_MS + DAY_MS + 1000,
-                                       5000, "r", &m, &why, NULL), 0);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 0,
+                                       NOW_MS + DAY_MS + 1000, 5000, "r", &m,
+                                       &why, NULL),
+                     0);
     /* offered on another channel, with another digest, size or version */
     rg_relmeta_expect other = e;
     other.channel = "flags";
-    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r", &m,
-                                       &why, NULL), RG_EINVAL);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r",
+                                       &m, &why, NULL),
+                     RG_EINVAL);
     assert_int_equal(why, RG_TRUST_WRONG_CHANNEL);
     other = e;
     other.size = 8;
-    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r", &m,
-                                       &why, NULL), RG_EINVAL);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r",
+                                       &m, &why, NULL),
+                     RG_EINVAL);
     assert_int_equal(why, RG_TRUST_SIZE_MISMATCH);
     other = e;
     rg_sha256_hex("x", 1, sha);
     other.sha256 = sha;
-    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r", &m,
-                                       &why, NULL), RG_EINVAL);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r",
+                                       &m, &why, NULL),
+                     RG_EINVAL);
     assert_int_equal(why, RG_TRUST_HASH_MISMATCH);
     other = e;
     other.version = 6;
-    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r", &m,
-                                       &why, NULL), RG_EINVAL);
+    assert_int_equal(rg_relmeta_verify(&root, doc, &other, 0, NOW_MS, 0, "r",
+                                       &m, &why, NULL),
+                     RG_EINVAL);
     assert_int_equal(why, RG_TRUST_VERSION_MISMATCH);
     /* no metadata at all */
-    assert_int_equal(rg_relmeta_verify(&root, NULL, &e, 0, NOW_MS, 0, "r", &m,
-                                       &why, NULL), RG_EINVAL);
+    assert_int_equal(
+        rg_relmeta_verify(&root, NULL, &e, 0, NOW_MS, 0, "r", &m, &why, NULL),
+        RG_EINVAL);
     assert_int_equal(why, RG_TRUST_UNSIGNED);
     /* an extra field in "signed" is malformed */
     json_object_set_new(json_object_get(doc, "signed"), "extra", json_true());
-    assert_int_equal(rg_relmeta_verify(&root, doc, &e, 0, NOW_MS, 0, "r", &m,
-                                       &why, NULL), RG_EINVAL);
+    assert_int_equal(
+        rg_relmeta_verify(&root, doc, &e, 0, NOW_MS, 0, "r", &m, &why, NULL),
+        RG_EINVAL);
     assert_int_equal(why, RG_TRUST_MALFORMED);
     json_decref(doc);
     json_decref(r);
