@@ -3,7 +3,8 @@
 #   scripts/deps.sh          build, `make test` and `make demo` (the default)
 #   scripts/deps.sh bench    also what bench/ needs (wrk, nginx); run by the
 #                            benchmarks themselves
-#   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`)
+#   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`) and
+#                            clang-format 14 (`make format-check`)
 # Idempotent: asks dpkg what is present and runs apt-get only for what is
 # missing (with one `apt-get update` first). Installing never starts a
 # service: while apt-get runs, /usr/sbin/policy-rc.d denies every start
@@ -18,7 +19,7 @@ libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev openssl procps python3
 case "${1:-}" in
     "") ;;
     bench) PACKAGES="$PACKAGES wrk nginx-light" ;;
-    clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+    clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev clang-format-14" ;;
     *) echo "usage: scripts/deps.sh [bench|clang]" >&2; exit 2 ;;
 esac
 
