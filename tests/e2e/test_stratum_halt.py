@@ -150,6 +150,16 @@ def check_reverted_alone(srv, rid, rel, agents, channel):
 def during_wave(srv, agents):
     rel = release(srv, "detections", 1)
     rid = rollout(srv, rel, 600)  # the wave cannot pass during the test
+    # Linux endpoints are given the release before any windows-10 endpoint
+    # checks in: otherwise the crashes can halt the rollout before the first
+    # linux endpoint is admitted, and there is nothing to keep.
+    linux = [a for a in agents if not a.crashes]
+    deadline = time.monotonic() + 60
+    while not any(rel in a.ever for a in linux):
+        expect(time.monotonic() < deadline, "a linux endpoint is given the release")
+        for a in linux:
+            a.follow("detections")
+        time.sleep(0.1)
     ro = drive(srv, rid, agents, "detections", ("halted", "completed", "held"))
     expect(ro["state"] == "halted", "halted, never completed", ro["state"])
     ev = halt_decision(ro)["evidence"]
