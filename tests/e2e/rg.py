@@ -318,6 +318,17 @@ class Server:
                             headers={"Content-Type": "application/octet-stream"})
 
 
+def cli(srv, *args, token=None):
+    """Runs the rollgate CLI against srv (its URL, the admin token or
+    token, its CA file) with a clean environment; returns the
+    CompletedProcess (stdout and stderr as text)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": srv.tmp,
+           "ROLLGATE_URL": srv.url, "ROLLGATE_TOKEN": token or srv.token}
+    env.update(srv.cli_env())
+    return subprocess.run([binary("rollgate")] + list(args), env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
 def rollgated(*args, timeout=30):
     """Runs rollgated with args where it is expected to exit by itself (a
     refused start, init); a Failure if it still runs after timeout s.

@@ -6,19 +6,12 @@ refused with a clear error when malformed (nothing created), set with
 `rollgate release show`, and carried in the check-in's desired entry.
 # ctest-labels: foundation
 """
-import os
-import subprocess
 
 import rg
 from rg import expect
 
 
-def cli(srv, *args):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": srv.tmp,
-           "ROLLGATE_URL": srv.url, "ROLLGATE_TOKEN": srv.token}
-    env.update(srv.cli_env())
-    return subprocess.run([rg.binary("rollgate")] + list(args), env=env,
-                          capture_output=True, text=True, timeout=60)
+cli = rg.cli
 
 
 def main():

@@ -12,18 +12,12 @@ summarised), `rollgate audit --action`, and the append-only audit table
 import os
 import re
 import sqlite3
-import subprocess
 
 import rg
 from rg import expect
 
 
-def cli(srv, *args, token=None):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": srv.tmp,
-           "ROLLGATE_URL": srv.url, "ROLLGATE_TOKEN": token or srv.token}
-    env.update(srv.cli_env())
-    return subprocess.run([rg.binary("rollgate")] + list(args), env=env,
-                          capture_output=True, text=True, timeout=60)
+cli = rg.cli
 
 
 def check_tokens(srv):
