@@ -35,10 +35,12 @@
  * failure test accumulates over the rollout: it adds prior_trials /
  * prior_failed (the exposed endpoints of earlier waves and the failures
  * they reported), so a slightly failing release is halted on the evidence
- * of all its waves. The silence test stays per wave and per window (it
- * needs the wave's own matched control windows); so do both pass tests.
+ * of all its waves. So does the silence halt test: prior_windows /
+ * prior_silent / prior_control_* carry the resolved windows of earlier
+ * waves and their controls. Both pass tests stay per wave.
  *
- * Halt: when either halt test (silence in excess of control, explicit
+ * Halt: when either halt test (silence in excess of control +
+ * silence_delta, explicit
  * failures above the harmless share; msprt.h) reaches log(2/alpha): the
  * chance that a harmless release is ever halted, however often the gate is
  * evaluated, is at most alpha (alpha/2 per test, Ville's inequality).
