@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "support/prng.h"
+
 #include "common/err.h"
 #include "health/analyzer.h"
 #include "health/evidence.h"
@@ -19,19 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64: a small deterministic PRNG, seeded per test. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
-}
 
 #define MAX_SIM_STRATA 4
 

@@ -23,24 +23,13 @@
 
 #include <cmocka.h>
 
+#include "support/prng.h"
+
 #define K 10      /* matched controls per exposed window */
 #define EVAL 50   /* windows between evaluations */
 #define STRATA 3
 #define DELTA 0.01
 
-/* splitmix64: a small deterministic PRNG, seeded per run. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
-}
 
 /* A release: excess of exposed over control silence, and a bias of the
  * control cohort (its silence lowered by control_bias). */
