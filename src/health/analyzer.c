@@ -24,7 +24,6 @@ void rg_gate_params_default(rg_gate_params *p)
     p->baseline_failure = 1e-3;
     p->window_ms = 600000;
     p->min_endpoints = 0;
-    p->silence_delta = 0.01;
 }
 
 void rg_analysis_release(rg_analysis *a)
@@ -49,10 +48,6 @@ static int check_params(const rg_gate_params *p, rg_err *err)
         return rg_err_field(err, RG_EINVAL, "baseline_failure",
                             "gate: baseline_failure %g must be in (0, 0.25]",
                             p->baseline_failure);
-    if (!(p->silence_delta >= 0.0 && p->silence_delta < 0.5))
-        return rg_err_field(err, RG_EINVAL, "silence_delta",
-                            "gate: silence_delta %g must be in [0, 0.5)",
-                            p->silence_delta);
     if (p->window_ms <= 0)
         return rg_err_field(err, RG_EINVAL, "window_ms",
                             "gate: window_ms %lld must be positive",
@@ -90,14 +85,6 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
         what = "prior_trials";
     else if (c->prior_failed > c->prior_trials)
         what = "prior_failed";
-    else if (c->prior_windows > RG_ANALYZER_MAX_COUNT)
-        what = "prior_windows";
-    else if (c->prior_silent > c->prior_windows)
-        what = "prior_silent";
-    else if (c->prior_control_windows > RG_ANALYZER_MAX_COUNT)
-        what = "prior_control_windows";
-    else if (c->prior_control_silent > c->prior_control_windows)
-        what = "prior_control_silent";
     if (what) {
         snprintf(field, sizeof field, "strata[%zu].%s", i, what);
         return rg_err_field(err, RG_EINVAL, field,
@@ -213,31 +200,22 @@ static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
 
 /* Computes the halt statistics of the stratum made of entries [i, j) (its
  * periods), stores them on each entry and adds the stratum's factors to
- * the totals. cells has room for 2 * n_strata cells: entry k's current
- * wave in 2k, its earlier waves in 2k + 1. */
+ * the totals. cells has room for the n_strata entries. */
 static void stratum_stats(rg_analysis *a, size_t i, size_t j,
-                          rg_msprt_excess_cell *cells)
+                          rg_msprt_cell *cells)
 {
     uint64_t failed = 0, trials = 0;
     for (size_t k = i; k < j; k++) {
         const rg_stratum_evidence *e = &a->strata[k];
-        cells[2 * k] = (rg_msprt_excess_cell){
-            .windows = e->exposed - e->exposed_pending,
-            .silent = e->exposed_silent,
-            .control_windows = e->control_windows,
-            .control_silent = e->control_silent};
-        cells[2 * k + 1] = (rg_msprt_excess_cell){
-            .windows = e->prior_windows,
-            .silent = e->prior_silent,
-            .control_windows = e->prior_control_windows,
-            .control_silent = e->prior_control_silent};
+        cells[k] = (rg_msprt_cell){.x = e->exposed_silent,
+                                   .n = e->exposed_silent + e->control_silent,
+                                   .rho = e->rho};
         /* Failures need no window: every exposed endpoint is a trial from
          * its exposure on, every reported failure counts at once. */
         failed += e->exposed_failed + e->early_failed + e->prior_failed;
         trials += e->exposed + e->prior_trials;
     }
-    double silence = rg_msprt_excess_halt(cells + 2 * i, 2 * (j - i),
-                                          a->params.silence_delta);
+    double silence = rg_msprt_silence_halt(cells + i, j - i);
     double failure =
         rg_msprt_failure_halt(failed, trials, a->params.baseline_failure);
     for (size_t k = i; k < j; k++) {
@@ -289,10 +267,6 @@ static rg_stratum_evidence stratum_sums(const rg_analysis *a, size_t i)
         t.early_failed += e->early_failed;
         t.prior_trials += e->prior_trials;
         t.prior_failed += e->prior_failed;
-        t.prior_windows += e->prior_windows;
-        t.prior_silent += e->prior_silent;
-        t.prior_control_windows += e->prior_control_windows;
-        t.prior_control_silent += e->prior_control_silent;
     }
     return t;
 }
@@ -317,17 +291,13 @@ static void decide(rg_analysis *a)
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
                  "halt: exposed endpoints in '%s' fall silent more than "
-                 "control + %g (%llu of %llu exposed vs %llu of %llu control "
-                 "windows, earlier waves included); silence llr %.2f >= %.2f",
-                 e->stratum, p->silence_delta,
-                 (unsigned long long)(e->exposed_silent + e->prior_silent),
-                 (unsigned long long)(e->exposed - e->exposed_pending +
-                                      e->prior_windows),
-                 (unsigned long long)(e->control_silent +
-                                      e->prior_control_silent),
-                 (unsigned long long)(e->control_windows +
-                                      e->prior_control_windows),
-                 a->silence_halt_llr, a->halt_threshold);
+                 "control (%llu of %llu exposed vs %llu of %llu control "
+                 "windows); silence llr %.2f >= %.2f",
+                 e->stratum, (unsigned long long)e->exposed_silent,
+                 (unsigned long long)(e->exposed - e->exposed_pending),
+                 (unsigned long long)e->control_silent,
+                 (unsigned long long)e->control_windows, a->silence_halt_llr,
+                 a->halt_threshold);
         return;
     }
     if (a->failure_halt_llr >= a->halt_threshold) {
@@ -382,7 +352,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
 {
     int rc = 0;
     rg_msprt_pass_cell *pass = NULL;
-    rg_msprt_excess_cell *cells = NULL;
+    rg_msprt_cell *cells = NULL;
     memset(out, 0, sizeof *out);
     if ((rc = check_params(p, err)) != 0)
         goto cleanup;
@@ -402,7 +372,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
     if (n > 0) {
         out->strata = calloc(n, sizeof *out->strata);
         pass = calloc(n, sizeof *pass);
-        cells = calloc(2 * n, sizeof *cells);
+        cells = calloc(n, sizeof *cells);
         if (!out->strata || !pass || !cells) {
             rc = rg_err_set(err, RG_ENOMEM, "gate: out of memory");
             goto cleanup;
@@ -422,10 +392,6 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->early_failed = s[i].early_failed;
         e->prior_trials = s[i].prior_trials;
         e->prior_failed = s[i].prior_failed;
-        e->prior_windows = s[i].prior_windows;
-        e->prior_silent = s[i].prior_silent;
-        e->prior_control_windows = s[i].prior_control_windows;
-        e->prior_control_silent = s[i].prior_control_silent;
         entry_stats(p, e);
         pass[i] = (rg_msprt_pass_cell){
             .silent = e->exposed_silent,

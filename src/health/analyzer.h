@@ -35,12 +35,10 @@
  * failure test accumulates over the rollout: it adds prior_trials /
  * prior_failed (the exposed endpoints of earlier waves and the failures
  * they reported), so a slightly failing release is halted on the evidence
- * of all its waves. So does the silence halt test: prior_windows /
- * prior_silent / prior_control_* carry the resolved windows of earlier
- * waves and their controls. Both pass tests stay per wave.
+ * of all its waves. The silence test stays per wave and per window (it
+ * needs the wave's own matched control windows); so do both pass tests.
  *
- * Halt: when either halt test (silence in excess of control +
- * silence_delta, explicit
+ * Halt: when either halt test (silence in excess of control, explicit
  * failures above the harmless share; msprt.h) reaches log(2/alpha): the
  * chance that a harmless release is ever halted, however often the gate is
  * evaluated, is at most alpha (alpha/2 per test, Ville's inequality).
@@ -81,10 +79,6 @@ typedef struct rg_gate_params {
                                 600000 */
     uint64_t min_endpoints;  /* healthy exposed endpoints needed to pass;
                                 default 0 */
-    double silence_delta;    /* minimum effect size of the silence halt
-                                test: excess of exposed over control
-                                silence (absolute) it tolerates; [0, 0.5);
-                                default 0.01 (1 point) */
 } rg_gate_params;
 
 /* One stratum's counts, filled by the orchestrator (see the top comment). */
@@ -114,14 +108,6 @@ typedef struct rg_stratum_counts {
                                  the stratum's entries (any entry may carry
                                  them), at most its exposed -
                                  exposed_failed; failure halt test only */
-    uint64_t prior_windows;   /* resolved exposed windows of this stratum
-                                 in EARLIER waves, */
-    uint64_t prior_silent;    /* the silent ones among them, */
-    uint64_t prior_control_windows; /* their matched control windows */
-    uint64_t prior_control_silent;  /* and the silent ones: the silence
-                                 halt test carries its e-process across
-                                 the rollout's waves with these (0 when
-                                 unused) */
 } rg_stratum_counts;
 
 /* A stratum's counts and statistics in the evidence record. */
@@ -132,13 +118,10 @@ typedef struct rg_stratum_evidence {
     uint64_t control_windows, control_silent;
     uint64_t early_failed;               /* failure test, see counts */
     uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
-    uint64_t prior_windows, prior_silent, prior_control_windows,
-        prior_control_silent; /* earlier waves (silence test) */
     double rho;          /* exposed windows / (exposed + control windows),
                             exposed windows = healthy + failed + silent */
-    double silence_llr;  /* log e-process of silence in excess of control
-                            + silence_delta (halt side), of the whole
-                            stratum (all its periods and earlier waves) */
+    double silence_llr;  /* log mixture LR of excess silence (halt side),
+                            of the whole stratum (all its periods) */
     double failure_llr;  /* same for excess failures */
     double silence_bad;  /* pass-side boundary: lower 2-sigma bound of the
                             control silence share + tolerated_excess */

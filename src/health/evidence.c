@@ -10,7 +10,7 @@
 static json_t *stratum_json(const rg_stratum_evidence *e)
 {
     return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f}",
+                     "s:I, s:f, s:f, s:f, s:f}",
                      "stratum", e->stratum,
                      "exposed", (json_int_t)e->exposed,
                      "exposed_healthy", (json_int_t)e->exposed_healthy,
@@ -22,12 +22,6 @@ static json_t *stratum_json(const rg_stratum_evidence *e)
                      "early_failed", (json_int_t)e->early_failed,
                      "prior_trials", (json_int_t)e->prior_trials,
                      "prior_failed", (json_int_t)e->prior_failed,
-                     "prior_windows", (json_int_t)e->prior_windows,
-                     "prior_silent", (json_int_t)e->prior_silent,
-                     "prior_control_windows",
-                     (json_int_t)e->prior_control_windows,
-                     "prior_control_silent",
-                     (json_int_t)e->prior_control_silent,
                      "rho", e->rho,
                      "silence_llr", e->silence_llr,
                      "failure_llr", e->failure_llr,
@@ -46,7 +40,7 @@ json_t *rg_analysis_to_json(const rg_analysis *a)
     const rg_gate_params *p = &a->params;
     /* "o" steals strata, also when json_pack fails. */
     o = json_pack(
-        "{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:I, s:I, s:f}, s:{s:f, s:f}, s:f, "
+        "{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:I, s:I}, s:{s:f, s:f}, s:f, "
         "s:{s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
         "s:o}",
         "verdict", rg_verdict_name(a->verdict),
@@ -58,7 +52,6 @@ json_t *rg_analysis_to_json(const rg_analysis *a)
             "baseline_failure", p->baseline_failure,
             "window_ms", (json_int_t)p->window_ms,
             "min_endpoints", (json_int_t)p->min_endpoints,
-            "silence_delta", p->silence_delta,
         "thresholds",
             "halt", a->halt_threshold,
             "pass", a->pass_threshold,
@@ -101,11 +94,7 @@ static int read_params(const json_t *ev, rg_gate_params *p, rg_err *err)
         return rc;
     p->window_ms = w;
     p->min_endpoints = (uint64_t)m;
-    /* Absent in records made before the minimum effect size: 0 is the
-     * null those were judged against ("no excess"). */
-    p->silence_delta = 0.0;
-    return rg_json_number(o, "silence_delta", false, 0, 0.5,
-                          &p->silence_delta, err);
+    return 0;
 }
 
 /* Reads strata[i]'s name and counts; the name points into the JSON. */
@@ -130,22 +119,21 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
                              (int64_t)RG_ANALYZER_MAX_COUNT, &v, err);
             *dst[k] = (uint64_t)v;
         }
-        /* Early failures and earlier waves' evidence; absent in older
-         * records. */
-        static const char *const opt[] = {
-            "early_failed",  "prior_trials",          "prior_failed",
-            "prior_windows", "prior_silent",          "prior_control_windows",
-            "prior_control_silent"};
-        uint64_t *odst[] = {&c->early_failed,  &c->prior_trials,
-                            &c->prior_failed,  &c->prior_windows,
-                            &c->prior_silent,  &c->prior_control_windows,
-                            &c->prior_control_silent};
-        for (size_t k = 0; rc == 0 && k < sizeof opt / sizeof opt[0]; k++) {
-            int64_t v = 0;
-            rc = rg_json_int(item, opt[k], false, 0,
-                             (int64_t)RG_ANALYZER_MAX_COUNT, &v, err);
-            *odst[k] = (uint64_t)v;
-        }
+        /* Early failures and earlier waves' failure evidence; absent in
+         * older records. */
+        int64_t ef = 0, pt = 0, pf = 0;
+        if (rc == 0)
+            rc = rg_json_int(item, "early_failed", false, 0,
+                             (int64_t)RG_ANALYZER_MAX_COUNT, &ef, err);
+        if (rc == 0)
+            rc = rg_json_int(item, "prior_trials", false, 0,
+                             (int64_t)RG_ANALYZER_MAX_COUNT, &pt, err);
+        if (rc == 0)
+            rc = rg_json_int(item, "prior_failed", false, 0,
+                             (int64_t)RG_ANALYZER_MAX_COUNT, &pf, err);
+        c->early_failed = (uint64_t)ef;
+        c->prior_trials = (uint64_t)pt;
+        c->prior_failed = (uint64_t)pf;
     }
     if (rc != 0 && err) {
         char leaf[sizeof err->field];

@@ -13,20 +13,15 @@
  * boundary the caller gives rg_msprt_silence_pass; see there).
  *
  * Halt side (null: the release is harmless):
- *  - silence, excess above a minimum effect size delta (a betting
- *    e-process). Each resolved exposed window has matched control windows
- *    judged on the same span; D = x_e - m_c (x_e 1 when the exposed window
- *    is silent, m_c the share of its control windows that are) lies in
- *    [-1, 1] and has mean <= delta under the null "exposed silence <=
- *    control silence + delta", whatever the dependence between the two
- *    cohorts (an outage in the span hits both sides of D and cancels).
- *    With u = (D - delta)/(1 + delta) >= -1, prod (1 + g u_i) is a
- *    nonnegative supermartingale under the null for every bet g in
- *    [0, 1) (Waudby-Smith & Ramdas 2023); the test returns the log of the
- *    mean over 16 fixed bets of the smallest value that product can take
- *    given the counts (the counts do not say which windows the control
- *    silence belongs to; the worst assignment is taken). A window gains
- *    at most log 2: a silent crash needs about 21 windows in a stratum.
+ *  - silence, conditional test. Given n silent events in a stratum, the
+ *    number x of them from the exposed cohort is Binomial(n, rho) when
+ *    exposed endpoints fall silent no more often than control ones, with
+ *    rho the exposure share (exposed windows / all windows). If exposed
+ *    windows are theta times as often silent, an event is exposed with
+ *    probability rho*theta / (1 + rho*(theta - 1)). Null theta <= 1;
+ *    alternatives theta_j = 1.25 * 2^j, j = 0..12 (1.25 .. 5120). Harmless
+ *    silence of any size, correlated outages included, cancels out because
+ *    it hits both cohorts.
  *  - explicit failures, one-sample test of the same shape: x failed among
  *    n resolved exposed endpoints is Binomial(n, p) with p <= p0 (the
  *    harmless failure share) under the null; alternatives p0 * 2^(j+1)
@@ -53,15 +48,13 @@
 /* Weight of the "this stratum is broken" component in rg_msprt_combine. */
 #define RG_MSPRT_STRATUM_PRIOR (1.0 / 32.0)
 
-/* Counts of the silence halt test for one stratum (or one period of it):
- * resolved exposed windows, each with the same number of matched control
- * windows judged on its span. */
-typedef struct rg_msprt_excess_cell {
-    uint64_t windows;         /* exposed windows resolved */
-    uint64_t silent;          /* of those, silent; silent <= windows */
-    uint64_t control_windows; /* their matched control windows */
-    uint64_t control_silent;  /* of those, silent */
-} rg_msprt_excess_cell;
+/* Counts of the conditional silence test for one stratum (or one period of
+ * it during which the exposure share stayed the same). */
+typedef struct rg_msprt_cell {
+    uint64_t x;  /* silent events from the exposed cohort */
+    uint64_t n;  /* silent events from both cohorts; n >= x */
+    double rho;  /* exposure share in [0, 1]; rho == 0 requires x == 0 */
+} rg_msprt_cell;
 
 /* Counts of the pass-side silence test for one stratum. */
 typedef struct rg_msprt_pass_cell {
@@ -79,15 +72,18 @@ double rg_msprt_log_mean_exp(const double *v, size_t k);
  * probability p_alt against p_null, both in (0, 1). */
 double rg_msprt_binom_llr(uint64_t x, uint64_t n, double p_alt, double p_null);
 
-/* Halt side, silence: log of the betting e-process of one stratum whose
- * counts are split into n cells (periods, earlier waves), null "exposed
- * silence <= control silence + delta", delta in [0, 0.5) (see the top
- * comment). The sum of the m_c of a cell's windows is taken as
- * control_silent * windows / control_windows (exact when each window has
- * the same number of controls); a cell without control windows gives no
- * evidence. 0 when no cell gives any. */
-double rg_msprt_excess_halt(const rg_msprt_excess_cell *cells, size_t n,
-                            double delta);
+/* log likelihood ratio of the conditional silence counts c for the rate
+ * ratio theta_alt against theta_null (both > 0):
+ *   x log(theta_alt/theta_null)
+ *     - n [log(1 + rho(theta_alt - 1)) - log(1 + rho(theta_null - 1))]. */
+double rg_msprt_ratio_llr(const rg_msprt_cell *c, double theta_alt,
+                          double theta_null);
+
+/* Halt side, silence: log of the mixture likelihood ratio of one stratum
+ * whose counts are split into n cells (periods with their own exposure
+ * share; usually n == 1). The alternatives are shared by the cells: theta_j
+ * = 1.25 * 2^j, j = 0..12, null theta = 1. 0 when there is no silent event. */
+double rg_msprt_silence_halt(const rg_msprt_cell *cells, size_t n);
 
 /* Halt side, failures: log of the mixture likelihood ratio of `failed`
  * among `trials` resolved exposed endpoints, null p <= p0 (p0 in (0, 0.25]),

@@ -48,8 +48,7 @@ size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
                                                x->control_windows,
                                            .control_silent = x->control_silent};
         }
-        if ((st->pending || st->early_failed || st->prior_trials ||
-             st->carried.windows) &&
+        if ((st->pending || st->early_failed || st->prior_trials) &&
             m == first && m < max)
             out[m++] = (rg_stratum_counts){.stratum = st->name};
         if (m > first) {
@@ -57,19 +56,7 @@ size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
             out[first].early_failed = st->early_failed;
             out[first].prior_trials = st->prior_trials;
             out[first].prior_failed = st->prior_failed;
-            out[first].prior_windows = st->carried.windows;
-            out[first].prior_silent = st->carried.silent;
-            out[first].prior_control_windows = st->carried.control_windows;
-            out[first].prior_control_silent = st->carried.control_silent;
         }
     }
     return m;
-}
-
-void rg_tally_carry_add(rg_tally_carry *t, const rg_tally_cell *c)
-{
-    t->windows += c->healthy + c->failed + c->silent;
-    t->silent += c->silent;
-    t->control_windows += c->control_windows;
-    t->control_silent += c->control_silent;
 }

@@ -25,7 +25,7 @@
  *    windows ended or not);
  *  - the gate's input (rg_tally_entries): per stratum, one entry per
  *    period with something in it, in period order; pending exposures on
- *    the last, early_failed / prior_* on the first.
+ *    the last, early_failed / prior_trials / prior_failed on the first.
  *
  * Pure: no I/O, no clock, no globals; thread-safe.
  */
@@ -48,13 +48,6 @@ typedef struct rg_tally_cell {
     uint64_t healthy, failed, silent, control_windows, control_silent;
 } rg_tally_cell;
 
-/* A stratum's windows resolved in EARLIER waves of the rollout, and their
- * matched control windows: the silence halt test carries its e-process
- * across waves with them (analyzer.h prior_windows ...). */
-typedef struct rg_tally_carry {
-    uint64_t windows, silent, control_windows, control_silent;
-} rg_tally_carry;
-
 /* What a stratum adds beside its cells. */
 typedef struct rg_tally_stratum {
     const char *name;      /* borrowed by the entries */
@@ -63,15 +56,7 @@ typedef struct rg_tally_stratum {
                               failed window shows (analyzer.h) */
     uint64_t prior_trials; /* exposed endpoints of earlier waves */
     uint64_t prior_failed; /* failures they reported so far */
-    rg_tally_carry carried; /* earlier waves' resolved windows */
 } rg_tally_stratum;
-
-/* Adds cell c's resolved windows and control windows to *t: called for
- * every cell of a wave when the next one begins. Windows of an earlier
- * wave's exposures that end after that are not counted (by server and
- * simulator alike); which ones those are is known before their outcome,
- * so leaving them out keeps the test valid. */
-void rg_tally_carry_add(rg_tally_carry *t, const rg_tally_cell *c);
 
 /* The period (0..max_periods - 1) of a window that ended at end_ms in a
  * wave that began at begin_ms with windows of window_ms (> 0): one period
@@ -84,8 +69,8 @@ uint32_t rg_tally_period(int64_t end_ms, int64_t begin_ms, int64_t window_ms,
  * strata (cells[i].stratum < n_strata): per stratum in index order, one
  * entry per period in order (cells with neither a resolved window nor a
  * control window are left out), pending on its last entry, early_failed
- * and prior_* (carried included) on its first; a stratum with only pending
- * or earlier-wave exposures gets one entry of those; strata with nothing are left out.
+ * and prior_* on its first; a stratum with only pending or earlier-wave
+ * exposures gets one entry of those; strata with nothing are left out.
  * out has room for max entries (never written past). Returns the number
  * of entries written. */
 size_t rg_tally_entries(rg_tally_cell *cells, size_t n,

@@ -49,7 +49,6 @@ typedef struct ro_state {
     size_t cap_entries;
     char (*names)[RG_STRATUM_NAME_MAX];
     rg_tally_stratum *ts; /* n_names: the gate's per-stratum extras */
-    rg_tally_carry carried[MAXS]; /* earlier waves' resolved windows */
     uint32_t n_names;
     /* latest evaluation (guarded by rg_canary.last_mu) */
     int last_verdict;
@@ -387,12 +386,9 @@ static rg_tally_cell *cell_at(ro_state *st, uint32_t s, uint32_t p)
 }
 
 /* Starts counting a new wave (the last one's exposures and failures are
- * counted by the scan as earlier waves'; its resolved windows are carried
- * for the silence test). */
+ * counted by the scan as earlier waves'). */
 static void enter_wave(ro_state *st, const rg_rollout_rec *ro)
 {
-    for (size_t i = 0; i < st->ncells; i++)
-        rg_tally_carry_add(&st->carried[st->cells[i].stratum], &st->cells[i]);
     st->ncells = 0;
     st->wave = ro->status.wave;
     st->wave_begin_ms = ro->status.wave_started_ms;
@@ -647,8 +643,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     for (uint32_t s = 0; s < n_strata; s++)
         st->ts[s] = (rg_tally_stratum){.name = st->names[s],
                                        .prior_trials = x->prior_trials[s],
-                                       .prior_failed = x->prior_failed[s],
-                                       .carried = st->carried[s]};
+                                       .prior_failed = x->prior_failed[s]};
     /* Resolve ended windows; the rest of this wave's are pending. */
     size_t keep = 0;
     for (size_t i = 0; i < st->nq; i++) {

@@ -614,8 +614,7 @@ static int visit(sim *s, uint32_t i, int64_t T, rg_err *err)
 /* ---- orchestrator --------------------------------------------------- */
 
 /* Starts counting a new wave: the last one's exposures (windows ended or
- * not) and their failures become the earlier waves', and so do its
- * resolved windows (silence test, carried). */
+ * not) and their failures become the earlier waves'. */
 static void start_wave(sim *s, int64_t T)
 {
     for (size_t k = 0; k < s->S; k++) {
@@ -624,7 +623,6 @@ static void start_wave(sim *s, int64_t T)
             const rg_tally_cell *c = &s->cells[p * s->S + k];
             t->prior_trials += c->healthy + c->failed + c->silent;
             t->prior_failed += c->failed;
-            rg_tally_carry_add(&t->carried, c);
         }
         t->prior_trials += t->pending;
         t->prior_failed += t->early_failed;
@@ -840,13 +838,10 @@ static void teardown(sim *s)
 }
 
 /* rollgated serves again after a restart: its health state is rebuilt
- * from the stored events, windows that ended before the restart are
- * resolved without control windows and earlier waves' windows are no
- * longer carried (server/canary.h). */
+ * from the stored events, and windows that ended before the restart are
+ * resolved without control windows (server/canary.h). */
 static void server_restarted(sim *s)
 {
-    for (size_t k = 0; k < s->S; k++)
-        s->ts[k].carried = (rg_tally_carry){0};
     for (size_t p = 0; p < s->n_periods; p++)
         for (size_t k = 0; k < s->S; k++) {
             rg_tally_cell *c = &s->cells[p * s->S + k];

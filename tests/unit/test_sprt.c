@@ -82,34 +82,29 @@ static double log_binom_pmf(uint64_t x, uint64_t n, double p)
     return lc + (double)x * log(p) + (double)(n - x) * log1p(-p);
 }
 
-/* E[exp(stat)] of the silence halt test over w windows with k controls
- * each, exposed silent ~ Binomial(w, pe), control silent ~ Binomial(wk,
- * pc), summed exactly over both pmfs. */
-static double expect_excess_halt(uint64_t w, uint64_t k, double pe, double pc,
-                                 double delta)
+/* E[exp(stat(X))] for X ~ Binomial(n, p), summed exactly over the pmf. */
+static double expect_silence_halt(uint64_t n, double rho, double p)
 {
     double e = 0;
-    for (uint64_t x = 0; x <= w; x++)
-        for (uint64_t c = 0; c <= w * k; c++) {
-            rg_msprt_excess_cell cell = {.windows = w, .silent = x,
-                                         .control_windows = w * k,
-                                         .control_silent = c};
-            e += exp(log_binom_pmf(x, w, pe) + log_binom_pmf(c, w * k, pc) +
-                     rg_msprt_excess_halt(&cell, 1, delta));
-        }
+    for (uint64_t x = 0; x <= n; x++) {
+        rg_msprt_cell c = {.x = x, .n = n, .rho = rho};
+        e += exp(log_binom_pmf(x, n, p) + rg_msprt_silence_halt(&c, 1));
+    }
     return e;
 }
 
 static void mixtures_have_mean_one_under_the_null(void **state)
 {
     (void)state;
-    /* Silence, halt side: at most 1 on the boundary of the null (exposed
-     * silence = control + delta) and below it; grows above it. */
-    assert_true(expect_excess_halt(40, 10, 0.06, 0.05, 0.01) <= 1.0);
-    assert_true(expect_excess_halt(60, 3, 0.51, 0.5, 0.01) <= 1.0);
-    assert_true(expect_excess_halt(40, 10, 0.05, 0.05, 0.0) <= 1.0);
-    assert_true(expect_excess_halt(40, 10, 0.02, 0.05, 0.01) < 1.0);
-    assert_true(expect_excess_halt(40, 10, 0.6, 0.05, 0.01) > 10.0);
+    /* Silence, halt side: X ~ Binomial(n, rho) when theta = 1. */
+    assert_float_equal(expect_silence_halt(40, 0.2, 0.2), 1.0, 1e-9);
+    assert_float_equal(expect_silence_halt(200, 0.01, 0.01), 1.0, 1e-9);
+    /* Less silent exposed cohort (theta = 0.5): a supermartingale. */
+    double rho = 0.2, p_half = rho * 0.5 / (1 + rho * (0.5 - 1));
+    assert_true(expect_silence_halt(40, rho, p_half) < 1.0);
+    /* Clearly worse exposed cohort (theta = 8): the mean grows. */
+    double p_bad = rho * 8 / (1 + rho * 7);
+    assert_true(expect_silence_halt(40, rho, p_bad) > 100.0);
 
     /* Failures, halt side under p0, and both pass sides at their boundary. */
     double ef = 0, ep = 0, es = 0;
@@ -127,11 +122,11 @@ static void mixtures_have_mean_one_under_the_null(void **state)
 static void mixtures_without_evidence_are_zero(void **state)
 {
     (void)state;
-    rg_msprt_excess_cell none = {0};
-    assert_float_equal(rg_msprt_excess_halt(&none, 1, 0.01), 0.0, 0.0);
-    /* No control windows: silence cannot be judged. */
-    rg_msprt_excess_cell only_exposed = {.windows = 9, .silent = 9};
-    assert_float_equal(rg_msprt_excess_halt(&only_exposed, 1, 0.01), 0.0, 0.0);
+    rg_msprt_cell none = {.x = 0, .n = 0, .rho = 0.3};
+    assert_float_equal(rg_msprt_silence_halt(&none, 1), 0.0, 0.0);
+    /* No control windows (rho = 1): silence cannot be judged. */
+    rg_msprt_cell only_exposed = {.x = 9, .n = 9, .rho = 1.0};
+    assert_float_equal(rg_msprt_silence_halt(&only_exposed, 1), 0.0, 1e-12);
     assert_float_equal(rg_msprt_failure_halt(0, 0, 0.001), 0.0, 0.0);
     assert_float_equal(rg_msprt_failure_pass(0, 0, 0.02), 0.0, 0.0);
     assert_float_equal(rg_msprt_silence_pass(NULL, 0, 0.02), 0.0, 0.0);
@@ -140,23 +135,15 @@ static void mixtures_without_evidence_are_zero(void **state)
 static void mixture_grows_with_excess(void **state)
 {
     (void)state;
-    /* 40 of 50 exposed windows silent against 5% of their controls. */
-    rg_msprt_excess_cell bad = {.windows = 50, .silent = 40,
-                                .control_windows = 500, .control_silent = 25};
-    rg_msprt_excess_cell fair = {.windows = 50, .silent = 3,
-                                 .control_windows = 500, .control_silent = 25};
-    assert_true(rg_msprt_excess_halt(&bad, 1, 0.01) > log(2000.0));
-    assert_true(rg_msprt_excess_halt(&fair, 1, 0.01) < 0.0);
-    /* A larger minimum effect size asks for more. */
-    assert_true(rg_msprt_excess_halt(&bad, 1, 0.1) <
-                rg_msprt_excess_halt(&bad, 1, 0.01));
-    /* Splitting a stratum into periods (or waves) with the same number of
-     * controls per window changes nothing: the e-process is carried. */
-    rg_msprt_excess_cell halves[2] = {
-        {.windows = 30, .silent = 25, .control_windows = 300, .control_silent = 10},
-        {.windows = 20, .silent = 15, .control_windows = 200, .control_silent = 15}};
-    assert_float_equal(rg_msprt_excess_halt(halves, 2, 0.01),
-                       rg_msprt_excess_halt(&bad, 1, 0.01), 1e-9);
+    /* 8 of 10 silent events exposed where the exposure share is 10%. */
+    rg_msprt_cell bad = {.x = 8, .n = 10, .rho = 0.1};
+    rg_msprt_cell fair = {.x = 1, .n = 10, .rho = 0.1};
+    assert_true(rg_msprt_silence_halt(&bad, 1) > log(2000.0));
+    assert_true(rg_msprt_silence_halt(&fair, 1) < 0.0);
+    /* Splitting a stratum into periods with the same share changes nothing. */
+    rg_msprt_cell halves[2] = {{.x = 5, .n = 6, .rho = 0.1}, {.x = 3, .n = 4, .rho = 0.1}};
+    assert_float_equal(rg_msprt_silence_halt(halves, 2),
+                       rg_msprt_silence_halt(&bad, 1), 1e-9);
 }
 
 static void combine_bounds_each_stratum(void **state)
