@@ -6,7 +6,10 @@ usage: bench.py SIM ROOT WORKDIR
 env:   SEEDS (200) seeds of good-loss-outage-standard per policy,
        CLASS_SEEDS (200) seeds per lane of the activation and sleep classes,
        BIG_SEEDS (5) seeds per lane and fleet of the tiny-stratum,
-       delayed-onset and slow-check-in classes, JOBS (2) parallel runs.
+       delayed-onset and slow-check-in classes, JOBS (2) parallel runs,
+       ONLY (all) comma-separated substrings: only the groups
+       ("scenario|policy" or "class|lane") that contain one of them run,
+       and the last line then holds only the keys whose groups ran.
 """
 import json
 import os
@@ -66,7 +69,8 @@ def jobs(root, work):
     for seed in range(1, (big + 1) // 2 + 1):
         gen("tiny-8.5m|standard",
             classes.tiny_stratum(seed, "standard", 8500000))
-    return out
+    only = [g for g in os.environ.get("ONLY", "").split(",") if g]
+    return [j for j in out if not only or any(g in j[0] for g in only)]
 
 
 def run_one(sim, job):
@@ -150,37 +154,39 @@ def pick(res, prefix):
 
 
 def last_line(res):
-    crash = res["crash-windows-8.5m-emergency|rollgate"]
-    good = res["good-loss-outage-standard|rollgate"]
-    emerg = res["good-8.5m-emergency|rollgate"]
-    loss25 = res["good-8.5m-emergency-loss25|rollgate"]
-    fail = res["fail-1pct-1m-standard|rollgate"]
-    act = pick(res, "activation-")
-    sleep = pick(res, "sleep|")
-    tiny = pick(res, "tiny-")
-    onset = pick(res, "delayed-onset|")
-    slow = pick(res, "slow-checkin|")
-
     def t99(rs):
         t = rs[0]["time_to_99pct_s"]
         return t if t is not None else -1
 
     def per_1000(rs):
-        return 1000.0 * sum(r["false_halt"] for r in rs) / len(rs)
+        return f"{1000.0 * sum(r['false_halt'] for r in rs) / len(rs):.1f}"
 
-    print(f"worst_crash_damage={max(r['failed_or_crashed'] for r in crash)} "
-          f"false_halts_per_1000={per_1000(good):.1f} "
-          f"emergency_time_to_99pct_s={t99(emerg)} "
-          f"one_pct_fail_exposed_share="
-          f"{max(r['exposed'] / r['endpoints'] for r in fail):.4f} "
-          f"activation_false_halts_per_1000={per_1000(act):.1f} "
-          f"sleep_false_halts_per_1000={per_1000(sleep):.1f} "
-          f"tiny_stratum_damage={max(r['failed_or_crashed'] for r in tiny)} "
-          f"tiny_stratum_exposed_share="
-          f"{max(r['exposed'] / r['endpoints'] for r in tiny):.4f} "
-          f"delayed_onset_damage={max(r['failed_or_crashed'] for r in onset)} "
-          f"slow_checkin_damage={max(r['failed_or_crashed'] for r in slow)} "
-          f"emergency_loss25_time_to_99pct_s={t99(loss25)}")
+    def damage(rs):
+        return max(r["failed_or_crashed"] for r in rs)
+
+    def share(rs):
+        return f"{max(r['exposed'] / r['endpoints'] for r in rs):.4f}"
+
+    keys = [  # (key, runs, figure)
+        ("worst_crash_damage", "crash-windows-8.5m-emergency|rollgate", damage),
+        ("false_halts_per_1000", "good-loss-outage-standard|rollgate", per_1000),
+        ("emergency_time_to_99pct_s", "good-8.5m-emergency|rollgate", t99),
+        ("one_pct_fail_exposed_share", "fail-1pct-1m-standard|rollgate", share),
+        ("activation_false_halts_per_1000", "activation-", per_1000),
+        ("sleep_false_halts_per_1000", "sleep|", per_1000),
+        ("tiny_stratum_damage", "tiny-", damage),
+        ("tiny_stratum_exposed_share", "tiny-", share),
+        ("delayed_onset_damage", "delayed-onset|", damage),
+        ("slow_checkin_damage", "slow-checkin|", damage),
+        ("emergency_loss25_time_to_99pct_s",
+         "good-8.5m-emergency-loss25|rollgate", t99),
+    ]
+    out = []
+    for key, prefix, figure in keys:
+        rs = pick(res, prefix)
+        if rs:
+            out.append(f"{key}={figure(rs)}")
+    print(" ".join(out))
 
 
 def main():
@@ -199,22 +205,22 @@ def main():
     public_table(res)
     print()
     class_table(res)
-    crash = res["crash-windows-8.5m-emergency|rollgate"]
-    for r in crash:
+    for r in res.get("crash-windows-8.5m-emergency|rollgate", []):
         if r["halted"] and r["first_crash_exposure_s"] is not None:
             print(f"rollgate crash: first crashing exposure at "
                   f"{r['first_crash_exposure_s']} s, halt at "
                   f"{r['halt_time_s']} s (delay "
                   f"{r['halt_time_s'] - r['first_crash_exposure_s']} s)")
-    for r in res["fail-1pct-1m-standard|rollgate"]:
+    for r in res.get("fail-1pct-1m-standard|rollgate", []):
         print(f"rollgate 1% fail: {r['final_state']} in wave "
               f"{r['final_wave']}, exposed {r['exposed']} of {r['endpoints']}")
-    good = res["good-loss-outage-standard|rollgate"]
-    holds = sum(r["final_state"] == "held" for r in good)
-    stalls = sum(r["final_state"] == "running" for r in good)
-    print(f"rollgate good-loss-outage: {holds} held, {stalls} still running "
-          f"at the end, {sum(r['completed'] for r in good)} completed of "
-          f"{len(good)}")
+    good = res.get("good-loss-outage-standard|rollgate", [])
+    if good:
+        holds = sum(r["final_state"] == "held" for r in good)
+        stalls = sum(r["final_state"] == "running" for r in good)
+        print(f"rollgate good-loss-outage: {holds} held, {stalls} still "
+              f"running at the end, {sum(r['completed'] for r in good)} "
+              f"completed of {len(good)}")
     print(f"bench wall time: {time.time() - start:.0f} s")
     last_line(res)
 

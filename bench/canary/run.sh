@@ -22,7 +22,7 @@
 #                       (crash reported 30-90 min later); 200k-1M
 #
 # usage: bench/canary/run.sh [BUILD_DIR]
-# env:   SEEDS (200), CLASS_SEEDS (200), BIG_SEEDS (5), JOBS (2): bench.py
+# env:   SEEDS (200), CLASS_SEEDS (200), BIG_SEEDS (5), JOBS (2), ONLY: bench.py
 # Prints a table per group (means over runs; times over the runs where it
 # happened) and, last, one line of key=value (rollgate policy):
 #   worst_crash_damage false_halts_per_1000 emergency_time_to_99pct_s
