@@ -2,6 +2,7 @@
 #include "outbox.h"
 
 #include "common/crypto.h"
+#include "common/event_type.h"
 #include "common/log.h"
 #include "durable.h"
 
@@ -14,9 +15,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-static const char *const event_types[] = {"applying", "healthy", "failed",
-                                          "reverted", "crashed", NULL};
 
 void rg_event_new_id(char id[RG_EVENT_ID_MAX])
 {
@@ -148,14 +146,6 @@ static void count_refused(const rg_outbox *ob, const rg_event *ev)
     rg__write_durable(ob->dir, "refused", text, (size_t)n, 0600, NULL);
 }
 
-static bool type_ok(const char *type)
-{
-    for (int i = 0; type && event_types[i]; i++)
-        if (strcmp(type, event_types[i]) == 0)
-            return true;
-    return false;
-}
-
 static bool id_ok(const char *id)
 {
     size_t n = strlen(id);
@@ -174,7 +164,7 @@ int rg_outbox_add(rg_outbox *ob, const rg_event *ev, rg_err *err)
     char **pending = NULL, **acked = NULL;
     json_t *v = NULL;
     int rc = 0;
-    if (!type_ok(ev->type) || !id_ok(ev->id))
+    if (rg_event_type_parse(ev->type) < 0 || !id_ok(ev->id))
         return rg_err_set(err, RG_EINVAL, "event '%s': bad type or id", ev->id);
     int fd = lock(ob);
     if (fd < 0)

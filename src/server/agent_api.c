@@ -29,12 +29,9 @@
 #define ANSWER_RESERVE 480
 #define ANSWER_MAX (16u << 20) /* cap on a check-in answer */
 
-const char *const rg_agent_event_types[5] = {"applying", "healthy", "failed",
-                                             "reverted", "crashed"};
-
 static _Atomic uint64_t st_enrollments, st_rejected, st_events_new,
     st_downloads;
-static _Atomic uint64_t st_events[5];
+static _Atomic uint64_t st_events[RG_EVENT_TYPES];
 static _Atomic uint64_t st_refused[2]; /* not offered, unknown release */
 
 void rg_agent_stats_get(rg_agent_stats *out)
@@ -45,7 +42,7 @@ void rg_agent_stats_get(rg_agent_stats *out)
     out->artifact_downloads = atomic_load(&st_downloads);
     out->events_not_offered = atomic_load(&st_refused[0]);
     out->events_unknown_release = atomic_load(&st_refused[1]);
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < RG_EVENT_TYPES; i++)
         out->events[i] = atomic_load(&st_events[i]);
 }
 
@@ -201,14 +198,6 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* check-in                                                           */
 
-static int event_type_index(const char *t)
-{
-    for (int i = 0; i < 5; i++)
-        if (strcmp(t, rg_agent_event_types[i]) == 0)
-            return i;
-    return -1;
-}
-
 /* Prefixes err's field with "events[i]." (or "installed.<ch>."). */
 static int requalify(rg_err *err, const char *prefix)
 {
@@ -290,7 +279,7 @@ static int parse_events(const json_t *events, const char *endpoint_id,
                 0 ||
             rg_json_string(ev, "detail", false, DETAIL_MAX, &detail, err) < 0)
             return requalify(err, prefix);
-        int t = event_type_index(type);
+        int t = rg_event_type_parse(type);
         if (t < 0) {
             rg_err_field(err, RG_EINVAL, "type",
                          "event type '%.16s' is not one of applying, healthy, "

@@ -36,6 +36,7 @@
 #ifndef RG_AGENT_API_H
 #define RG_AGENT_API_H
 
+#include "common/event_type.h"
 #include "server/fleet.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -65,17 +66,13 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Process-wide agent counters, for /metrics. */
 typedef struct rg_agent_stats {
     uint64_t enrollments;
-    uint64_t checkins_rejected; /* 401/403 answers to check-ins */
-    uint64_t events[5];         /* received, by rg_agent_event_types order */
-    uint64_t events_new;        /* events stored for the first time */
+    uint64_t checkins_rejected;      /* 401/403 answers to check-ins */
+    uint64_t events[RG_EVENT_TYPES]; /* received, by rg_event_type code */
+    uint64_t events_new;             /* events stored for the first time */
     uint64_t artifact_downloads;
     uint64_t events_not_offered;     /* dropped: release never offered */
     uint64_t events_unknown_release; /* dropped: release unknown */
 } rg_agent_stats;
-
-/* The event types, in the order of rg_agent_stats.events:
- * applying, healthy, failed, reverted, crashed. */
-extern const char *const rg_agent_event_types[5];
 
 void rg_agent_stats_get(rg_agent_stats *out);
 
@@ -86,7 +83,7 @@ typedef struct rg__checkin_req {
     rg_fleet_installed installed[RG_FLEET_CHANNELS]; /* the first ones */
     size_t n_inst;
     rg_event_rec *evs;              /* malloc'd (caller frees), or NULL */
-    int types[RG_AGENT_EVENTS_MAX]; /* rg_agent_event_types index */
+    int types[RG_AGENT_EVENTS_MAX]; /* rg_event_type codes */
     size_t n_ev;
 } rg__checkin_req;
 

@@ -1,6 +1,7 @@
 /* canary.c - see canary.h. */
 #include "canary.h"
 
+#include "common/event_type.h"
 #include "common/log.h"
 #include "common/murmur3.h"
 #include "health/silence.h"
@@ -241,14 +242,11 @@ typedef struct rebuild_ctx {
 static int rebuild_one(void *ctx, const rg_event_rec *e)
 {
     const rebuild_ctx *r = ctx;
-    static const char *const types[] = {"applying", "healthy", "failed",
-                                        "reverted", "crashed"};
-    if (e->received_ms < r->since_ms)
+    int t = rg_event_type_parse(e->type);
+    if (e->received_ms < r->since_ms || t < 0)
         return 0;
-    for (int t = 0; t < 5; t++)
-        if (strcmp(e->type, types[t]) == 0)
-            rg_fleet_canary_event(r->fleet, e->endpoint_id, e->release_id, t,
-                                  e->received_ms, NULL);
+    rg_fleet_canary_event(r->fleet, e->endpoint_id, e->release_id, t,
+                          e->received_ms, NULL);
     return 0;
 }
 

@@ -44,6 +44,7 @@
 #define RG_FLEET_H
 
 #include "common/err.h"
+#include "common/event_type.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -177,8 +178,8 @@ typedef struct rg_fleet_view {
 const rg_fleet_canary *rg_fleet_canary_of(const rg_fleet_view *v,
                                           int64_t release);
 
-/* Applies an agent event (type: index in rg_agent_event_types: 0
- * applying, 1 healthy, 2..4 failed/reverted/crashed) received at at_ms to
+/* Applies an agent event (type: an rg_event_type code: applying, healthy,
+ * or failed/reverted/crashed) received at at_ms to
  * endpoint id's slot for release: applying takes a slot (a free one, or
  * the one of the oldest release when that is older) and sets EXPOSED and
  * ASSIGNED with apply_ms; the others only update an existing slot. O(1).

@@ -103,14 +103,14 @@ int rg_fleet_canary_event(rg_fleet *f, const char *id, int64_t release,
     rg__ep *r = rg__fleet_find_locked(f, id, &s);
     if (!r)
         return rg_err_set(err, RG_ENOTFOUND, "endpoint '%.64s' not found", id);
-    rg_fleet_canary *c = slot_for(r, release, type == 0);
-    if (c && type == 0 && !(c->flags & RG_CN_EXPOSED)) {
+    rg_fleet_canary *c = slot_for(r, release, type == RG_EVENT_APPLYING);
+    if (c && type == RG_EVENT_APPLYING && !(c->flags & RG_CN_EXPOSED)) {
         c->flags |= RG_CN_EXPOSED | RG_CN_ASSIGNED;
         c->apply_ms = at_ms;
-    } else if (c && type == 1 && !(c->flags & RG_CN_HEALTHY)) {
+    } else if (c && type == RG_EVENT_HEALTHY && !(c->flags & RG_CN_HEALTHY)) {
         c->flags |= RG_CN_HEALTHY;
         c->healthy_ms = at_ms;
-    } else if (c && type >= 2) {
+    } else if (c && type >= RG_EVENT_FAILED) {
         c->flags |= RG_CN_FAILED;
     }
     pthread_mutex_unlock(&s->mu);

@@ -61,10 +61,9 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_buf_printf(&b, "# HELP rollgate_events_received_total Agent events "
                       "received, retries included.\n"
                       "# TYPE rollgate_events_received_total counter\n");
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < RG_EVENT_TYPES; i++)
         rg_buf_printf(&b, "rollgate_events_received_total{type=\"%s\"} %llu\n",
-                      rg_agent_event_types[i],
-                      (unsigned long long)as.events[i]);
+                      rg_event_type_names[i], (unsigned long long)as.events[i]);
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
     rg_buf_printf(&b,

@@ -3,6 +3,7 @@
 #include "store/backend.h"
 
 #include "common/crypto.h"
+#include "common/event_type.h"
 #include "model/activation.h"
 
 #include <jansson.h>
@@ -130,8 +131,6 @@ static int check_preflight(const rg_preflight_spec *p, rg_err *err)
 
 static const char *const urgencies[] = {"standard", "emergency", NULL};
 static const char *const roles[] = {"viewer", "operator", "admin", NULL};
-static const char *const event_types[] = {"applying", "healthy", "failed",
-                                          "reverted", "crashed", NULL};
 
 /* --- opening ------------------------------------------------------------ */
 
@@ -642,7 +641,7 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
             (rc = TEXT(e, channel, false, "events.channel")) ||
             (rc = TEXT(e, detail, false, "events.detail")))
             return rc;
-        if (!one_of(e->type, event_types))
+        if (!one_of(e->type, rg_event_type_names))
             return rg_err_field(err, RG_EINVAL, "events.type",
                                 "event '%s': unknown type '%s'", e->event_id,
                                 e->type);

@@ -145,7 +145,7 @@ static void teardown_world(world *w)
     rg_store_close(w->srv.store);
 }
 
-/* One check-in of x with events (rg_agent_event_types indexes) for v3;
+/* One check-in of x with events (rg_event_type codes) for v3;
  * returns the desired release. */
 static int64_t checkin(world *w, ep *x, const int *types, size_t n)
 {
@@ -155,15 +155,13 @@ static int64_t checkin(world *w, ep *x, const int *types, size_t n)
     rg_test_ok(rg_fleet_checkin(w->srv.fleet, x->id, x->tok, w->now, NULL, 0,
                                 &who, &err),
                &err);
-    static const char *const names[] = {"applying", "healthy", "failed",
-                                        "reverted", "crashed"};
     for (size_t k = 0; k < n; k++) {
         rg_event_rec ev;
         memset(&ev, 0, sizeof ev);
         snprintf(ev.endpoint_id, sizeof ev.endpoint_id, "%s", x->id);
         snprintf(ev.event_id, sizeof ev.event_id, "e%llu",
                  (unsigned long long)++w->ev_seq);
-        snprintf(ev.type, sizeof ev.type, "%s", names[types[k]]);
+        snprintf(ev.type, sizeof ev.type, "%s", rg_event_type_names[types[k]]);
         snprintf(ev.channel, sizeof ev.channel, "detections");
         ev.release_id = w->rel3;
         ev.reported_ms = ev.received_ms = w->now;

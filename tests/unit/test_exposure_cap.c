@@ -318,8 +318,8 @@ static int64_t current_release(trial *t)
     return ch.current_release_id;
 }
 
-/* One check-in of endpoint x with events (types: rg_agent_event_types
- * indexes) for the rolled-out release; returns the desired release. */
+/* One check-in of endpoint x with events (types: rg_event_type
+ * codes) for the rolled-out release; returns the desired release. */
 static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
 {
     rg_err err;
@@ -328,15 +328,13 @@ static int64_t checkin(trial *t, ep *x, const int *types, size_t n)
     rg_test_ok(rg_fleet_checkin(t->srv.fleet, x->id, x->tok, t->now, NULL, 0,
                                 &who, &err),
                &err);
-    static const char *const names[] = {"applying", "healthy", "failed",
-                                        "reverted", "crashed"};
     for (size_t k = 0; k < n; k++) {
         rg_event_rec ev;
         memset(&ev, 0, sizeof ev);
         snprintf(ev.endpoint_id, sizeof ev.endpoint_id, "%s", x->id);
         snprintf(ev.event_id, sizeof ev.event_id, "e%llu",
                  (unsigned long long)++t->ev_seq);
-        snprintf(ev.type, sizeof ev.type, "%s", names[types[k]]);
+        snprintf(ev.type, sizeof ev.type, "%s", rg_event_type_names[types[k]]);
         snprintf(ev.channel, sizeof ev.channel, "detections");
         ev.release_id = t->rel[3];
         ev.reported_ms = ev.received_ms = t->now;
