@@ -62,7 +62,7 @@ static int load_token(const rg_agent_config *conf, rg_client *c)
     rg_buf b;
     rg_buf_init(&b, sizeof c->token - 1);
     snprintf(p, sizeof p, "%s/token", conf->state_dir);
-    int rc = rg__read_file(p, &b, NULL);
+    int rc = rg_file_read(p, &b, NULL);
     if (rc == 0 && b.len > 0)
         snprintf(c->token, sizeof c->token, "%.*s",
                  (int)strcspn(b.data, "\r\n"), b.data);

@@ -285,7 +285,7 @@ int rg_agent_config_detect_os(rg_agent_config *c, const char *os_release_path,
     int rc = 0;
     rg_buf b;
     rg_buf_init(&b, 64 * 1024);
-    rc = rg__read_file(os_release_path, &b, NULL);
+    rc = rg_file_read(os_release_path, &b, NULL);
     const char *text = (rc == 0 && b.data) ? b.data : "";
     rc = 0;
     if (!c->os) {
@@ -309,7 +309,7 @@ static int detect(rg_agent_config *c, rg_err *err)
     if (!c->endpoint_id) {
         rg_buf b;
         rg_buf_init(&b, 4096);
-        int rc = rg__read_file("/etc/machine-id", &b, err);
+        int rc = rg_file_read("/etc/machine-id", &b, err);
         if (rc == 0 && b.data) {
             char *id = trim(b.data);
             if (*id)
@@ -334,7 +334,7 @@ int rg_agent_config_load(const char *path, rg_agent_config *c, rg_err *err)
 {
     rg_buf b;
     rg_buf_init(&b, 1 << 20);
-    int rc = rg__read_file(path, &b, err);
+    int rc = rg_file_read(path, &b, err);
     if (rc != 0) {
         set_defaults(c);
         goto cleanup;

@@ -175,7 +175,7 @@ static bool supervised_elsewhere(const agentd *d, const channel *c)
         return false;
     snprintf(p, sizeof p, "%s/supervisor.pid", c->slots.dir);
     rg_buf_init(&b, 32);
-    if (rg__read_file(p, &b, NULL) == 0 && b.data) {
+    if (rg_file_read(p, &b, NULL) == 0 && b.data) {
         long pid = strtol(b.data, NULL, 10);
         live = pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0;
     }

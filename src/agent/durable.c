@@ -110,37 +110,6 @@ int rg__write_json(const char *dir, const char *name, const json_t *v,
     return rc;
 }
 
-int rg__read_file(const char *path, rg_buf *out, rg_err *err)
-{
-    int rc = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return rg_err_set(err, RG_ENOTFOUND, "'%s' does not exist", path);
-        return rg_err_set(err, RG_EIO, "'%s': %s", path, strerror(errno));
-    }
-    char chunk[8192];
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc =
-                rg_err_set(err, RG_EIO, "read '%s': %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        rc = rg_buf_add(out, chunk, (size_t)r);
-        if (rc != 0) {
-            rg_err_set(err, rc, "'%s' is too large", path);
-            break;
-        }
-    }
-    close(fd);
-    return rc;
-}
-
 json_t *rg__read_json(const char *dir, const char *name, rg_err *err)
 {
     char path[4096];
@@ -151,7 +120,7 @@ json_t *rg__read_json(const char *dir, const char *name, rg_err *err)
         rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
         goto cleanup;
     }
-    if (rg__read_file(path, &b, err) != 0)
+    if (rg_file_read(path, &b, err) != 0)
         goto cleanup;
     v = rg_json_parse_object(b.data ? b.data : "", b.len, err);
     if (!v && err)

@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/file.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -33,11 +34,6 @@ int rg__write_durable(const char *dir, const char *name, const void *p,
 /* Serialises v and writes it durably as dir/name (mode 0600). */
 int rg__write_json(const char *dir, const char *name, const json_t *v,
                    rg_err *err);
-
-/* Reads the whole file path into out (initialised by the caller, whose
- * cap applies). Returns 0, RG_ENOTFOUND when it does not exist, RG_ETOOBIG
- * or RG_EIO. */
-int rg__read_file(const char *path, rg_buf *out, rg_err *err);
 
 /* Reads dir/name as a JSON object (at most 1 MiB). Returns a new reference
  * (caller decrefs) or NULL with err filled (RG_ENOTFOUND when missing). */

@@ -129,7 +129,7 @@ static int64_t read_refused(const rg_outbox *ob)
     rg_buf_init(&b, 64);
     snprintf(p, sizeof p, "%s/refused", ob->dir);
     int64_t v = 0;
-    if (rg__read_file(p, &b, NULL) == 0 && b.data)
+    if (rg_file_read(p, &b, NULL) == 0 && b.data)
         v = strtoll(b.data, NULL, 10);
     rg_buf_release(&b);
     return v;

@@ -5,6 +5,7 @@
 #include "cli/fmt.h"
 #include "cli/view.h"
 #include "cli/watch.h"
+#include "common/file.h"
 #include "common/json.h"
 
 #include <errno.h>
@@ -197,34 +198,24 @@ static int read_plan(rg_cli *cli, const char *spec, json_t **out)
     }
     const char *path = spec + 1;
     rg_buf text;
+    rg_err why;
     rg_buf_init(&text, PLAN_FILE_MAX);
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int rc = rg_file_read(path, &text, &why);
+    if (rc == RG_ENOTFOUND)
         rc = rg__cli_usage(cli, "--plan: cannot open '%s': %s", path,
-                           strerror(errno));
-        goto cleanup;
+                           strerror(ENOENT));
+    else if (rc == RG_EIO)
+        rc = rg__cli_usage(cli, "--plan: cannot open %s", why.msg);
+    else if (rc < 0)
+        rc = rg__cli_usage(cli, "--plan: '%s' is over %d bytes", path,
+                           PLAN_FILE_MAX);
+    if (rc == 0) {
+        rg_err perr;
+        *out =
+            rg_json_parse_object(text.data ? text.data : "", text.len, &perr);
+        if (!*out)
+            rc = rg__cli_usage(cli, "--plan: '%s': %s", path, perr.msg);
     }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (rg_buf_add(&text, chunk, n)) {
-            rc = rg__cli_usage(cli, "--plan: '%s' is over %d bytes", path,
-                               PLAN_FILE_MAX);
-            goto cleanup;
-        }
-    }
-    if (ferror(f)) {
-        rc = rg__cli_usage(cli, "--plan: cannot read '%s'", path);
-        goto cleanup;
-    }
-    rg_err perr;
-    *out = rg_json_parse_object(text.data ? text.data : "", text.len, &perr);
-    if (!*out)
-        rc = rg__cli_usage(cli, "--plan: '%s': %s", path, perr.msg);
-cleanup:
-    if (f)
-        fclose(f);
     rg_buf_release(&text);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "common/buf.h"
+#include "common/file.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -100,29 +101,16 @@ int rg_cli_config_parse(const char *text, size_t len, const char *path,
 /* Reads path into b. Returns 0, 1 when it does not exist, or an error. */
 static int read_file(const char *path, rg_buf *b, rg_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return 1;
-        return rg_err_set(err, RG_EIO, "cannot read config '%s': %s", path,
-                          strerror(errno));
-    }
-    int rc = 0;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (rg_buf_add(b, chunk, n)) {
-            rc = rg_err_set(err, RG_EINVAL, "config '%s' is over %d bytes",
-                            path, CONFIG_MAX_BYTES);
-            goto cleanup;
-        }
-    }
-    if (ferror(f))
-        rc = rg_err_set(err, RG_EIO, "cannot read config '%s': %s", path,
-                        strerror(errno));
-cleanup:
-    fclose(f);
-    return rc;
+    rg_err why;
+    int rc = rg_file_read(path, b, &why);
+    if (rc == RG_ENOTFOUND)
+        return 1;
+    if (rc == RG_EIO)
+        return rg_err_set(err, RG_EIO, "cannot read config %s", why.msg);
+    if (rc < 0)
+        return rg_err_set(err, RG_EINVAL, "config '%s' is over %d bytes", path,
+                          CONFIG_MAX_BYTES);
+    return 0;
 }
 
 static int check_url(const char *url, rg_err *err)

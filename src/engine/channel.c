@@ -1,6 +1,8 @@
 /* channel.c - the channel-file parser; see channel.h for the format. */
 #include "channel.h"
 
+#include "common/file.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,26 +367,20 @@ cleanup:
 
 int rg_engine_load(const char *path, rg_channel **out, rg_err *err)
 {
-    int rc = 0;
-    char *text = NULL;
+    rg_buf text;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return rg_err_set(err, RG_EIO, "cannot open '%s'", path);
-    text = malloc(RG_ENGINE_FILE_MAX + 1);
-    if (!text) {
+    rg_buf_init(&text, RG_ENGINE_FILE_MAX);
+    int rc = rg_file_read(path, &text, NULL);
+    if (rc == RG_ENOTFOUND || rc == RG_EIO)
+        rc = rg_err_set(err, RG_EIO, "cannot open '%s'", path);
+    else if (rc == RG_ENOMEM)
         rc = rg_err_set(err, RG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    size_t n = fread(text, 1, RG_ENGINE_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        rc = rg_err_set(err, RG_EIO, "cannot read '%s'", path);
-        goto cleanup;
-    }
-    rc = rg_engine_parse(text, n, out, err);
-cleanup:
-    free(text);
-    fclose(f);
+    else if (rc < 0)
+        rc = rg_err_set(err, RG_ETOOBIG, "channel file larger than %d bytes",
+                        RG_ENGINE_FILE_MAX);
+    else
+        rc = rg_engine_parse(text.data ? text.data : "", text.len, out, err);
+    rg_buf_release(&text);
     return rc;
 }
 

@@ -2,6 +2,7 @@
  * with its database and first admin token; `rollgated --data DIR --listen
  * HOST:PORT ...` serves it until SIGTERM or SIGINT. */
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -364,23 +365,18 @@ cleanup:
 static int read_pem(const char *path, char **out, rg_err *err)
 {
     rg_buf b;
-    char chunk[4096];
-    size_t n;
-    int rc = 0;
+    rg_err why;
     rg_buf_init(&b, 1u << 20);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return rg_err_set(err, RG_EIO, "cannot read '%s': %s", path,
-                          strerror(errno));
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (rg_buf_add(&b, chunk, n) != 0) {
-            rc = rg_err_set(err, RG_ETOOBIG, "'%s' is over 1 MiB", path);
-            break;
-        }
-    if (rc == 0 && (ferror(f) || b.len == 0))
+    int rc = rg_file_read(path, &b, &why);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_EIO, "cannot read '%s': %s", path,
-                        b.len == 0 ? "empty file" : strerror(errno));
-    fclose(f);
+                        strerror(ENOENT));
+    else if (rc == RG_EIO)
+        rc = rg_err_set(err, RG_EIO, "cannot read %s", why.msg);
+    else if (rc < 0)
+        rc = rg_err_set(err, RG_ETOOBIG, "'%s' is over 1 MiB", path);
+    else if (b.len == 0)
+        rc = rg_err_set(err, RG_EIO, "cannot read '%s': empty file", path);
     if (rc == 0)
         *out = b.data; /* rg_buf keeps its data NUL-terminated */
     else

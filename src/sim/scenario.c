@@ -1,6 +1,7 @@
 /* scenario.c - see scenario.h. */
 #include "scenario.h"
 
+#include "common/file.h"
 #include "common/json.h"
 #include "sim/knobs.h"
 
@@ -325,39 +326,31 @@ int rg_scenario_from_json(const json_t *v, rg_scenario *out, rg_err *err)
 
 int rg_scenario_load(const char *path, rg_scenario *out, rg_err *err)
 {
-    int rc = 0;
-    char *data = NULL;
+    rg_buf data;
     json_t *v = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    rg_buf_init(&data, MAX_FILE);
+    int rc = rg_file_read(path, &data, NULL);
+    if (rc == RG_ENOTFOUND || rc == RG_EIO) {
         rc = rg_err_set(err, RG_EIO, "scenario '%s': cannot open", path);
         goto cleanup;
     }
-    data = malloc(MAX_FILE + 1);
-    if (!data) {
+    if (rc == RG_ENOMEM) {
         rc = rg_err_set(err, RG_ENOMEM, "scenario '%s': out of memory", path);
         goto cleanup;
     }
-    size_t n = fread(data, 1, MAX_FILE + 1, f);
-    if (ferror(f)) {
-        rc = rg_err_set(err, RG_EIO, "scenario '%s': read error", path);
-        goto cleanup;
-    }
-    if (n > MAX_FILE) {
+    if (rc < 0) {
         rc = rg_err_set(err, RG_EINVAL, "scenario '%s': larger than 1 MiB",
                         path);
         goto cleanup;
     }
-    v = rg_json_parse_object(data, n, err);
+    v = rg_json_parse_object(data.data ? data.data : "", data.len, err);
     if (!v) {
         rc = err ? err->code : RG_EINVAL;
         goto cleanup;
     }
     rc = rg_scenario_from_json(v, out, err);
 cleanup:
-    if (f)
-        fclose(f);
-    free(data);
+    rg_buf_release(&data);
     json_decref(v);
     return rc;
 }
