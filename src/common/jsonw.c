@@ -51,58 +51,52 @@ static bool utf8_valid(const char *s)
     return true;
 }
 
-int rg_jsonw_str(rg_buf *b, const char *s)
+/* The escape of byte c (a control character, '"' or '\\') into esc;
+ * returns its length. */
+static size_t escape(unsigned char c, bool lower, char esc[6])
 {
-    static const char hex[] = "0123456789ABCDEF"; /* as jansson */
-    if (!utf8_valid(s))
-        return RG_EINVAL;
+    const char *hex = lower ? "0123456789abcdef" : "0123456789ABCDEF";
+    static const char short_esc[][2] = {{'"', '"'},  {'\\', '\\'}, {'\b', 'b'},
+                                        {'\f', 'f'}, {'\n', 'n'},  {'\r', 'r'},
+                                        {'\t', 't'}};
+    esc[0] = '\\';
+    for (size_t i = 0; i < sizeof short_esc / sizeof short_esc[0]; i++)
+        if (short_esc[i][0] == (char)c) {
+            esc[1] = short_esc[i][1];
+            return 2;
+        }
+    memcpy(esc + 1, "u00", 3);
+    esc[4] = hex[c >> 4];
+    esc[5] = hex[c & 15];
+    return 6;
+}
+
+int rg_jsonw_strn(rg_buf *b, const char *s, size_t n, bool lower)
+{
     int rc = rg_buf_add(b, "\"", 1);
-    const char *run = s; /* bytes copied as they are, from run to p */
-    const char *p = s;
-    for (; rc == 0 && *p; p++) {
-        unsigned char c = (unsigned char)*p;
+    size_t run = 0; /* bytes copied as they are, from run to i */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t n = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        rc = rg_buf_add(b, run, (size_t)(p - run));
+        char esc[6];
+        size_t len = escape(c, lower, esc);
+        rc = rg_buf_add(b, s + run, i - run);
         if (rc == 0)
-            rc = rg_buf_add(b, esc, n);
-        run = p + 1;
+            rc = rg_buf_add(b, esc, len);
+        run = i + 1;
     }
     if (rc == 0)
-        rc = rg_buf_add(b, run, (size_t)(p - run));
+        rc = rg_buf_add(b, s + run, n - run);
     if (rc == 0)
         rc = rg_buf_add(b, "\"", 1);
     return rc;
+}
+
+int rg_jsonw_str(rg_buf *b, const char *s)
+{
+    /* Upper-case hex, as jansson writes it. */
+    return utf8_valid(s) ? rg_jsonw_strn(b, s, strlen(s), false) : RG_EINVAL;
 }
 
 int rg_jsonw_int(rg_buf *b, int64_t v)

@@ -19,10 +19,18 @@
 
 #include "buf.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Appends s (NUL-terminated) as a JSON string, quotes included. */
 int rg_jsonw_str(rg_buf *b, const char *s);
+
+/* Appends the n bytes of s (NUL bytes included, escaped) as a JSON string,
+ * quotes included, with the escapes above; the hex digits of \u00XX are
+ * lower-case when lower (the canonical form of trust/canon.h), else
+ * upper-case. Does not check UTF-8. */
+int rg_jsonw_strn(rg_buf *b, const char *s, size_t n, bool lower);
 
 /* Appends v in decimal. */
 int rg_jsonw_int(rg_buf *b, int64_t v);

@@ -2,46 +2,12 @@
 #include "canon.h"
 
 #include "common/crypto.h"
+#include "common/jsonw.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 32
-
-static int put_string(rg_buf *out, const char *s, size_t n)
-{
-    int rc = rg_buf_add(out, "\"", 1);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
-            rc = rg_buf_adds(out, "\\\"");
-            break;
-        case '\\':
-            rc = rg_buf_adds(out, "\\\\");
-            break;
-        case '\b':
-            rc = rg_buf_adds(out, "\\b");
-            break;
-        case '\f':
-            rc = rg_buf_adds(out, "\\f");
-            break;
-        case '\n':
-            rc = rg_buf_adds(out, "\\n");
-            break;
-        case '\r':
-            rc = rg_buf_adds(out, "\\r");
-            break;
-        case '\t':
-            rc = rg_buf_adds(out, "\\t");
-            break;
-        default:
-            rc = c < 0x20 ? rg_buf_printf(out, "\\u%04x", c)
-                          : rg_buf_add(out, &s[i], 1);
-        }
-    }
-    return rc ? rc : rg_buf_add(out, "\"", 1);
-}
 
 static int cmp_key(const void *a, const void *b)
 {
@@ -66,7 +32,8 @@ static int put(const json_t *v, rg_buf *out, int depth, rg_err *err)
         return rg_err_set(err, RG_EINVAL,
                           "canonical json: real numbers are not allowed");
     case JSON_STRING:
-        return put_string(out, json_string_value(v), json_string_length(v));
+        return rg_jsonw_strn(out, json_string_value(v), json_string_length(v),
+                             true);
     case JSON_ARRAY: {
         size_t i;
         json_t *x;
@@ -94,7 +61,7 @@ static int put(const json_t *v, rg_buf *out, int depth, rg_err *err)
             if (i > 0)
                 rc = rg_buf_add(out, ",", 1);
             if (rc == 0)
-                rc = put_string(out, keys[i], strlen(keys[i]));
+                rc = rg_jsonw_strn(out, keys[i], strlen(keys[i]), true);
             if (rc == 0)
                 rc = rg_buf_add(out, ":", 1);
             if (rc == 0)

@@ -1,6 +1,7 @@
 /* Unit tests for src/common/jsonw.c: strings and integers written exactly
  * as jansson's compact json_dumps writes them, invalid UTF-8 refused as
- * jansson refuses it, the buffer's cap honoured.
+ * jansson refuses it, the buffer's cap honoured; counted strings in
+ * either hex case.
  * ctest-labels: foundation */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +118,22 @@ static void cap_is_honoured(void **state)
     rg_buf_release(&b);
 }
 
+/* rg_jsonw_strn: a length (NUL bytes escaped) and the hex case, lower
+ * for trust/canon.c's canonical form, upper as jansson. */
+static void counted_strings_and_hex_case(void **state)
+{
+    (void)state;
+    static const char in[] = {'a', '\x1f', '\0', '"', 'b'};
+    rg_buf b;
+    rg_buf_init(&b, 64);
+    assert_int_equal(rg_jsonw_strn(&b, in, sizeof in, true), 0);
+    assert_string_equal(b.data, "\"a\\u001f\\u0000\\\"b\"");
+    rg_buf_reset(&b);
+    assert_int_equal(rg_jsonw_strn(&b, in, sizeof in, false), 0);
+    assert_string_equal(b.data, "\"a\\u001F\\u0000\\\"b\"");
+    rg_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +141,7 @@ int main(void)
         cmocka_unit_test(invalid_utf8_is_refused),
         cmocka_unit_test(integers_match_jansson),
         cmocka_unit_test(cap_is_honoured),
+        cmocka_unit_test(counted_strings_and_hex_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
