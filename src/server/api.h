@@ -88,6 +88,46 @@ void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_root_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp);
 
+/* --- id-numbered revocable records (api_revocable.c) ------------------ */
+
+/* Calls the visitor of rg__api_revocable.each for one record (rec: the
+ * store's record, id its id). Returns what a store list callback returns:
+ * 0 to go on, non-zero to stop. */
+typedef int (*rg__api_visit)(void *ctx, int64_t id, const void *rec);
+
+/* A visitor and its context, for a resource's typed store callback to
+ * call: visit(ctx, rec->id, rec). */
+typedef struct rg__api_visitor {
+    rg__api_visit visit;
+    void *ctx;
+} rg__api_visitor;
+
+/* An admin resource whose records are listed in pages by id and revoked
+ * by id: admin tokens (api_tokens.c), enrollment keys (api_enroll_keys.c).
+ * Static data; the functions are the resource's store calls. */
+typedef struct rg__api_revocable {
+    const char *kind; /* audit action "<kind>.revoke", target "<kind>:<id>" */
+    const char *noun; /* in messages: "<noun> 7 not found" */
+    const char *list_key; /* the list answer's array */
+    /* Calls visit(ctx, id, rec) for every record in id order, as the
+     * store's list does; returns the store list's result. */
+    int (*each)(rg_store *s, rg__api_visit visit, void *ctx, rg_err *err);
+    /* The record's answer (new reference, NULL when out of memory). */
+    json_t *(*to_json)(const void *rec);
+    /* The store's revoke (rg_store_token_revoke...). */
+    int (*revoke)(rg_store *s, int64_t id, int64_t now_ms,
+                  const rg_audit_rec *audit, rg_err *err);
+} rg__api_revocable;
+
+/* GET: one page of r's records (page.h), under r->list_key. */
+void rg__api_list(rg_server *srv, rg_req *req, rg_resp *resp,
+                  const rg__api_revocable *r);
+
+/* DELETE .../{id}: revokes record {id} (audited as <kind>.revoke) and
+ * answers it; 404 for an unknown id, the store's 409 when it may not be. */
+void rg__api_revoke(rg_server *srv, rg_req *req, rg_resp *resp,
+                    const rg__api_revocable *r);
+
 /* --- shared helpers (api.c) ------------------------------------------ */
 
 /* Parses req's body as a JSON object whose keys are all in the NULL-ended

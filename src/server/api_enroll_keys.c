@@ -66,62 +66,38 @@ static json_t *key_json(const rg_enroll_key_rec *k)
         "created_by", k->created_by);
 }
 
-static int list_one(void *ctx, const rg_enroll_key_rec *k)
+static json_t *key_any_json(const void *rec)
 {
-    int take = rg_page_step(ctx, k->id, NULL);
-    return take == 1 ? rg_page_push(ctx, key_json(k)) : take;
+    return key_json(rec);
 }
+
+static int visit_key(void *ctx, const rg_enroll_key_rec *k)
+{
+    const rg__api_visitor *v = ctx;
+    return v->visit(v->ctx, k->id, k);
+}
+
+static int keys_each(rg_store *s, rg__api_visit visit, void *ctx, rg_err *err)
+{
+    rg__api_visitor v = {visit, ctx};
+    return rg_store_enroll_key_list(s, visit_key, &v, err);
+}
+
+static const rg__api_revocable keys = {
+    .kind = "enrollment_key",
+    .noun = "enrollment key",
+    .list_key = "enrollment_keys",
+    .each = keys_each,
+    .to_json = key_any_json,
+    .revoke = rg_store_enroll_key_revoke,
+};
 
 void rg_api_enroll_key_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    rg_page page;
-    rg_err err;
-    rg_err_clear(&err);
-    if (rg_page_parse(req, RG_PAGE_ID_ASC, &page, resp) != 0)
-        return;
-    int rc = rg_store_enroll_key_list(srv->store, list_one, &page, &err);
-    rg_page_reply(&page, resp, "enrollment_keys", rc, &err);
-}
-
-typedef struct find_ctx {
-    int64_t id;
-    rg_enroll_key_rec *out;
-} find_ctx;
-
-static int find_one(void *ctx, const rg_enroll_key_rec *k)
-{
-    find_ctx *f = ctx;
-    if (k->id != f->id)
-        return 0;
-    *f->out = *k;
-    return 1;
+    rg__api_list(srv, req, resp, &keys);
 }
 
 void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    int64_t id;
-    char target[48];
-    rg_enroll_key_rec k;
-    rg_audit_rec audit;
-    rg_err err;
-    rg_err_clear(&err);
-    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
-        return;
-    snprintf(target, sizeof target, "enrollment_key:%lld", (long long)id);
-    rg_audit_init(&audit, srv, req, "enrollment_key.revoke", target, NULL);
-    if (rg_store_enroll_key_revoke(srv->store, id, audit.at_ms, &audit, &err) !=
-        0) {
-        rg_resp_error(resp, &err);
-        return;
-    }
-    find_ctx f = {id, &k};
-    int rc = rg_store_enroll_key_list(srv->store, find_one, &f, &err);
-    if (rc != 1) {
-        if (rc == 0)
-            rg_err_set(&err, RG_ENOTFOUND, "enrollment key %lld not found",
-                       (long long)id);
-        rg_resp_error(resp, &err);
-        return;
-    }
-    rg_resp_json(resp, 200, key_json(&k));
+    rg__api_revoke(srv, req, resp, &keys);
 }

@@ -81,61 +81,38 @@ fail:
     rg_resp_error(resp, &err);
 }
 
-static int list_one(void *ctx, const rg_token_rec *t)
+static json_t *token_any_json(const void *rec)
 {
-    int take = rg_page_step(ctx, t->id, NULL);
-    return take == 1 ? rg_page_push(ctx, token_json(t)) : take;
+    return token_json(rec);
 }
+
+static int visit_token(void *ctx, const rg_token_rec *t)
+{
+    const rg__api_visitor *v = ctx;
+    return v->visit(v->ctx, t->id, t);
+}
+
+static int tokens_each(rg_store *s, rg__api_visit visit, void *ctx, rg_err *err)
+{
+    rg__api_visitor v = {visit, ctx};
+    return rg_store_token_list(s, visit_token, &v, err);
+}
+
+static const rg__api_revocable tokens = {
+    .kind = "token",
+    .noun = "token",
+    .list_key = "tokens",
+    .each = tokens_each,
+    .to_json = token_any_json,
+    .revoke = rg_store_token_revoke,
+};
 
 void rg_api_token_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    rg_page page;
-    rg_err err;
-    rg_err_clear(&err);
-    if (rg_page_parse(req, RG_PAGE_ID_ASC, &page, resp) != 0)
-        return;
-    int rc = rg_store_token_list(srv->store, list_one, &page, &err);
-    rg_page_reply(&page, resp, "tokens", rc, &err);
-}
-
-typedef struct find_ctx {
-    int64_t id;
-    rg_token_rec *out;
-} find_ctx;
-
-static int find_one(void *ctx, const rg_token_rec *t)
-{
-    find_ctx *f = ctx;
-    if (t->id != f->id)
-        return 0;
-    *f->out = *t;
-    return 1;
+    rg__api_list(srv, req, resp, &tokens);
 }
 
 void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    int64_t id;
-    char target[48];
-    rg_token_rec t;
-    rg_audit_rec audit;
-    rg_err err;
-    rg_err_clear(&err);
-    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
-        return;
-    snprintf(target, sizeof target, "token:%lld", (long long)id);
-    rg_audit_init(&audit, srv, req, "token.revoke", target, NULL);
-    if (rg_store_token_revoke(srv->store, id, audit.at_ms, &audit, &err) != 0) {
-        rg_resp_error(resp, &err);
-        return;
-    }
-    find_ctx f = {id, &t};
-    int rc = rg_store_token_list(srv->store, find_one, &f, &err);
-    if (rc != 1) {
-        if (rc == 0)
-            rg_err_set(&err, RG_ENOTFOUND, "token %lld not found",
-                       (long long)id);
-        rg_resp_error(resp, &err);
-        return;
-    }
-    rg_resp_json(resp, 200, token_json(&t));
+    rg__api_revoke(srv, req, resp, &tokens);
 }
