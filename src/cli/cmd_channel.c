@@ -170,44 +170,38 @@ cleanup:
     return rc;
 }
 
+static const char *const channel_headers[] = {
+    "ID", "NAME", "RELEASE", "PREFLIGHT", "CREATED", "DESCRIPTION", NULL};
+
+static void channel_layout(rg_cli_table *t)
+{
+    rg_cli_table_align_right(t, 0);
+    rg_cli_table_align_right(t, 2);
+    rg_cli_table_max_width(t, 3, 40);
+    rg_cli_table_max_width(t, 5, 60);
+}
+
+static void channel_row(rg_cli *cli, rg_cli_table *t, const json_t *ch)
+{
+    char ago[RG_CLI_FMT_MAX], rel[32];
+    rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, rg_cli_jint(ch, "created_ms"));
+    rg_cli_jtext(json_object_get(ch, "current_release"), rel, sizeof rel);
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(ch, "id"));
+    rg_cli_table_cell(t, rg_cli_jstr(ch, "name", "-"));
+    rg_cli_table_cell(t, rel);
+    rg_cli_table_cell(
+        t, rg_cli_jstr(json_object_get(ch, "preflight"), "engine", "-"));
+    rg_cli_table_cell(t, ago);
+    rg_cli_table_cell(t, rg_cli_jstr(ch, "description", ""));
+}
+
+static const rg__cli_listing channel_listing = {"channels", channel_headers,
+                                                channel_layout, channel_row};
+
 static int channel_list(rg_cli *cli, const rg_cli_args *a)
 {
-    json_t *res = NULL;
-    int rc = rg__cli_list(cli, "/v1/channels", "channels", 0, &res);
-    if (rc)
-        goto cleanup;
-    if (cli->json) {
-        rc = rg__cli_print_json(cli, res);
-        goto cleanup;
-    }
-    static const char *const headers[] = {
-        "ID", "NAME", "RELEASE", "PREFLIGHT", "CREATED", "DESCRIPTION", NULL};
-    rg_cli_table t;
-    rg_cli_table_init(&t, headers);
-    rg_cli_table_align_right(&t, 0);
-    rg_cli_table_align_right(&t, 2);
-    rg_cli_table_max_width(&t, 3, 40);
-    rg_cli_table_max_width(&t, 5, 60);
-    size_t i;
-    json_t *ch;
-    json_array_foreach(json_object_get(res, "channels"), i, ch)
-    {
-        char ago[RG_CLI_FMT_MAX], rel[32];
-        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms,
-                       rg_cli_jint(ch, "created_ms"));
-        rg_cli_jtext(json_object_get(ch, "current_release"), rel, sizeof rel);
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(ch, "id"));
-        rg_cli_table_cell(&t, rg_cli_jstr(ch, "name", "-"));
-        rg_cli_table_cell(&t, rel);
-        rg_cli_table_cell(
-            &t, rg_cli_jstr(json_object_get(ch, "preflight"), "engine", "-"));
-        rg_cli_table_cell(&t, ago);
-        rg_cli_table_cell(&t, rg_cli_jstr(ch, "description", ""));
-    }
-    rc = rg__cli_print_table(cli, &t);
-cleanup:
-    json_decref(res);
-    return rc;
+    (void)a;
+    return rg__cli_list_show(cli, "/v1/channels", &channel_listing);
 }
 
 static const char *const create_opts[] = {

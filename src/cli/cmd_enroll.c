@@ -62,53 +62,45 @@ static const char *key_state(const rg_cli *cli, const json_t *k)
     return "active";
 }
 
+static const char *const key_headers[] = {
+    "ID", "STATE", "USES LEFT", "CREATED", "EXPIRES", "REVOKED", "BY", NULL};
+
+static void key_layout(rg_cli_table *t)
+{
+    rg_cli_table_align_right(t, 0);
+}
+
+static void key_row(rg_cli *cli, rg_cli_table *t, const json_t *k)
+{
+    char created[RG_CLI_FMT_MAX], expires[RG_CLI_FMT_MAX],
+        revoked[RG_CLI_FMT_MAX], uses[32];
+    rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
+                   rg_cli_jint(k, "created_ms"));
+    rg_cli_fmt_ago(expires, sizeof expires, cli->now_ms,
+                   rg_cli_jint(k, "expires_ms"));
+    rg_cli_fmt_ago(revoked, sizeof revoked, cli->now_ms,
+                   rg_cli_jint(k, "revoked_ms"));
+    const json_t *u = json_object_get(k, "uses");
+    if (json_is_integer(u))
+        rg_cli_jtext(u, uses, sizeof uses);
+    else
+        snprintf(uses, sizeof uses, "unlimited");
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(k, "id"));
+    rg_cli_table_cell(t, key_state(cli, k));
+    rg_cli_table_cell(t, uses);
+    rg_cli_table_cell(t, created);
+    rg_cli_table_cell(t, rg_cli_jint(k, "expires_ms") > 0 ? expires : "never");
+    rg_cli_table_cell(t, revoked);
+    rg_cli_table_cell(t, rg_cli_jstr(k, "created_by", "-"));
+}
+
+static const rg__cli_listing key_listing = {"enrollment_keys", key_headers,
+                                            key_layout, key_row};
+
 static int enroll_key_list(rg_cli *cli, const rg_cli_args *a)
 {
-    json_t *res = NULL;
-    int rc =
-        rg__cli_list(cli, "/v1/enrollment-keys", "enrollment_keys", 0, &res);
-    if (rc)
-        goto cleanup;
-    if (cli->json) {
-        rc = rg__cli_print_json(cli, res);
-        goto cleanup;
-    }
-    static const char *const headers[] = {"ID",      "STATE",   "USES LEFT",
-                                          "CREATED", "EXPIRES", "REVOKED",
-                                          "BY",      NULL};
-    rg_cli_table t;
-    rg_cli_table_init(&t, headers);
-    rg_cli_table_align_right(&t, 0);
-    size_t i;
-    json_t *k;
-    json_array_foreach(json_object_get(res, "enrollment_keys"), i, k)
-    {
-        char created[RG_CLI_FMT_MAX], expires[RG_CLI_FMT_MAX],
-            revoked[RG_CLI_FMT_MAX], uses[32];
-        rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
-                       rg_cli_jint(k, "created_ms"));
-        rg_cli_fmt_ago(expires, sizeof expires, cli->now_ms,
-                       rg_cli_jint(k, "expires_ms"));
-        rg_cli_fmt_ago(revoked, sizeof revoked, cli->now_ms,
-                       rg_cli_jint(k, "revoked_ms"));
-        const json_t *u = json_object_get(k, "uses");
-        if (json_is_integer(u))
-            rg_cli_jtext(u, uses, sizeof uses);
-        else
-            snprintf(uses, sizeof uses, "unlimited");
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(k, "id"));
-        rg_cli_table_cell(&t, key_state(cli, k));
-        rg_cli_table_cell(&t, uses);
-        rg_cli_table_cell(&t, created);
-        rg_cli_table_cell(&t,
-                          rg_cli_jint(k, "expires_ms") > 0 ? expires : "never");
-        rg_cli_table_cell(&t, revoked);
-        rg_cli_table_cell(&t, rg_cli_jstr(k, "created_by", "-"));
-    }
-    rc = rg__cli_print_table(cli, &t);
-cleanup:
-    json_decref(res);
-    return rc;
+    (void)a;
+    return rg__cli_list_show(cli, "/v1/enrollment-keys", &key_listing);
 }
 
 static int enroll_key_revoke(rg_cli *cli, const rg_cli_args *a)

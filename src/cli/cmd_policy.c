@@ -133,42 +133,36 @@ cleanup:
     return rc;
 }
 
+static const char *const policy_headers[] = {
+    "ID", "NAME", "CHANNEL", "SELECTOR", "HOLDS", "CREATED", NULL};
+
+static void policy_layout(rg_cli_table *t)
+{
+    rg_cli_table_align_right(t, 0);
+}
+
+static void policy_row(rg_cli *cli, rg_cli_table *t, const json_t *p)
+{
+    char sel[256], hold[96], created[RG_CLI_FMT_MAX];
+    selector_text(json_object_get(p, "selector"), sel, sizeof sel);
+    hold_text(p, hold, sizeof hold);
+    rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
+                   rg_cli_jint(p, "created_ms"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(p, "id"));
+    rg_cli_table_cell(t, rg_cli_jstr(p, "name", "-"));
+    rg_cli_table_cell(t, rg_cli_jstr(p, "channel", "-"));
+    rg_cli_table_cell(t, sel);
+    rg_cli_table_cell(t, hold);
+    rg_cli_table_cell(t, created);
+}
+
+static const rg__cli_listing policy_listing = {"policies", policy_headers,
+                                               policy_layout, policy_row};
+
 static int policy_list(rg_cli *cli, const rg_cli_args *a)
 {
     (void)a;
-    json_t *res = NULL;
-    int rc = rg__cli_list(cli, "/v1/policies", "policies", 0, &res);
-    if (rc)
-        goto cleanup;
-    if (cli->json) {
-        rc = rg__cli_print_json(cli, res);
-        goto cleanup;
-    }
-    static const char *const headers[] = {
-        "ID", "NAME", "CHANNEL", "SELECTOR", "HOLDS", "CREATED", NULL};
-    rg_cli_table t;
-    rg_cli_table_init(&t, headers);
-    rg_cli_table_align_right(&t, 0);
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(res, "policies"), i, p)
-    {
-        char sel[256], hold[96], created[RG_CLI_FMT_MAX];
-        selector_text(json_object_get(p, "selector"), sel, sizeof sel);
-        hold_text(p, hold, sizeof hold);
-        rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
-                       rg_cli_jint(p, "created_ms"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(p, "id"));
-        rg_cli_table_cell(&t, rg_cli_jstr(p, "name", "-"));
-        rg_cli_table_cell(&t, rg_cli_jstr(p, "channel", "-"));
-        rg_cli_table_cell(&t, sel);
-        rg_cli_table_cell(&t, hold);
-        rg_cli_table_cell(&t, created);
-    }
-    rc = rg__cli_print_table(cli, &t);
-cleanup:
-    json_decref(res);
-    return rc;
+    return rg__cli_list_show(cli, "/v1/policies", &policy_listing);
 }
 
 static int policy_delete(rg_cli *cli, const rg_cli_args *a)

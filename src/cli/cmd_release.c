@@ -330,60 +330,53 @@ cleanup:
     return rc;
 }
 
+static const char *const release_headers[] = {
+    "ID",     "CHANNEL", "VERSION", "URGENCY", "PREFLIGHT", "SIZE",
+    "SHA256", "CREATED", "BY",      "NOTES",   NULL};
+
+static void release_layout(rg_cli_table *t)
+{
+    rg_cli_table_align_right(t, 0);
+    rg_cli_table_align_right(t, 2);
+    rg_cli_table_align_right(t, 5);
+    rg_cli_table_max_width(t, 6, 13);
+    rg_cli_table_max_width(t, 9, 50);
+}
+
+static void release_row(rg_cli *cli, rg_cli_table *t, const json_t *r)
+{
+    char ago[RG_CLI_FMT_MAX], size[RG_CLI_FMT_MAX];
+    rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, rg_cli_jint(r, "created_ms"));
+    rg_cli_fmt_size(size, sizeof size, (uint64_t)rg_cli_jint(r, "size"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(r, "id"));
+    rg_cli_table_cell(t, rg_cli_jstr(r, "channel", "-"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(r, "version"));
+    rg_cli_table_cell(t, rg_cli_jstr(r, "urgency", "-"));
+    rg_cli_table_cell(
+        t, rg_cli_jstr(json_object_get(r, "preflight"), "status", "-"));
+    rg_cli_table_cell(t, size);
+    rg_cli_table_cell(t, rg_cli_jstr(r, "sha256", "-"));
+    rg_cli_table_cell(t, ago);
+    rg_cli_table_cell(t, rg_cli_jstr(r, "created_by", "-"));
+    rg_cli_table_cell(t, rg_cli_jstr(r, "notes", ""));
+}
+
+static const rg__cli_listing release_listing = {"releases", release_headers,
+                                                release_layout, release_row};
+
 static int release_list(rg_cli *cli, const rg_cli_args *a)
 {
-    json_t *res = NULL;
     rg_buf path;
     rg_buf_init(&path, 4096);
     const char *channel = rg_cli_args_get(a, "channel");
     int rc = rg_buf_adds(&path, "/v1/releases");
     if (!rc && channel)
         rc = rg_cli_query_add(&path, "channel", channel);
-    if (rc) {
-        rc = rg__cli_usage(cli, "--channel is too long");
-        goto cleanup;
-    }
-    rc = rg__cli_list(cli, path.data, "releases", 0, &res);
     if (rc)
-        goto cleanup;
-    if (cli->json) {
-        rc = rg__cli_print_json(cli, res);
-        goto cleanup;
-    }
-    static const char *const headers[] = {
-        "ID",     "CHANNEL", "VERSION", "URGENCY", "PREFLIGHT", "SIZE",
-        "SHA256", "CREATED", "BY",      "NOTES",   NULL};
-    rg_cli_table t;
-    rg_cli_table_init(&t, headers);
-    rg_cli_table_align_right(&t, 0);
-    rg_cli_table_align_right(&t, 2);
-    rg_cli_table_align_right(&t, 5);
-    rg_cli_table_max_width(&t, 6, 13);
-    rg_cli_table_max_width(&t, 9, 50);
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(res, "releases"), i, r)
-    {
-        char ago[RG_CLI_FMT_MAX], size[RG_CLI_FMT_MAX];
-        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms,
-                       rg_cli_jint(r, "created_ms"));
-        rg_cli_fmt_size(size, sizeof size, (uint64_t)rg_cli_jint(r, "size"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "id"));
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "channel", "-"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "version"));
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "urgency", "-"));
-        rg_cli_table_cell(
-            &t, rg_cli_jstr(json_object_get(r, "preflight"), "status", "-"));
-        rg_cli_table_cell(&t, size);
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "sha256", "-"));
-        rg_cli_table_cell(&t, ago);
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "created_by", "-"));
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "notes", ""));
-    }
-    rc = rg__cli_print_table(cli, &t);
-cleanup:
+        rc = rg__cli_usage(cli, "--channel is too long");
+    else
+        rc = rg__cli_list_show(cli, path.data, &release_listing);
     rg_buf_release(&path);
-    json_decref(res);
     return rc;
 }
 

@@ -247,58 +247,50 @@ cleanup:
     return rc;
 }
 
-static int list_rollouts(rg_cli *cli, bool active)
+static const char *const rollout_headers[] = {
+    "ID",      "CHANNEL", "VERSION", "RELEASE", "STATE",   "WAVE", "SHARE",
+    "EXPOSED", "HEALTHY", "FAILED",  "SILENT",  "UPDATED", NULL};
+
+static void rollout_layout(rg_cli_table *t)
 {
-    json_t *res = NULL;
-    int rc =
-        rg__cli_list(cli, active ? "/v1/rollouts?active=1" : "/v1/rollouts",
-                     "rollouts", 0, &res);
-    if (rc)
-        goto cleanup;
-    if (cli->json) {
-        rc = rg__cli_print_json(cli, res);
-        goto cleanup;
-    }
-    static const char *const headers[] = {
-        "ID",      "CHANNEL", "VERSION", "RELEASE", "STATE",   "WAVE", "SHARE",
-        "EXPOSED", "HEALTHY", "FAILED",  "SILENT",  "UPDATED", NULL};
-    rg_cli_table t;
-    rg_cli_table_init(&t, headers);
     for (size_t c = 0; c < 11; c++)
         if (c != 1 && c != 4 && c != 5)
-            rg_cli_table_align_right(&t, c);
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(res, "rollouts"), i, r)
-    {
-        const json_t *c = json_object_get(r, "counts");
-        char ago[RG_CLI_FMT_MAX];
-        rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms,
-                       rg_cli_jint(r, "updated_ms"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "id"));
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "channel", "-"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "version"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(r, "release"));
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "state", "-"));
-        rg_cli_table_cellf(&t, "%lld %s", (long long)rg_cli_jint(r, "wave"),
-                           rg_cli_jstr(r, "wave_name", ""));
-        rg_cli_table_cellf(&t, "%.4g%%",
-                           (double)rg_cli_jint(r, "share_ppm") / 10000.0);
-        /* counts of the gate's latest evaluation; null: not evaluated */
-        static const char *const shown[] = {"exposed", "healthy", "failed",
-                                            "silent"};
-        for (size_t k = 0; k < 4; k++)
-            if (json_is_object(c))
-                rg_cli_table_cellf(&t, "%lld",
-                                   (long long)rg_cli_jint(c, shown[k]));
-            else
-                rg_cli_table_cell(&t, "-");
-        rg_cli_table_cell(&t, ago);
-    }
-    rc = rg__cli_print_table(cli, &t);
-cleanup:
-    json_decref(res);
-    return rc;
+            rg_cli_table_align_right(t, c);
+}
+
+static void rollout_row(rg_cli *cli, rg_cli_table *t, const json_t *r)
+{
+    const json_t *c = json_object_get(r, "counts");
+    char ago[RG_CLI_FMT_MAX];
+    rg_cli_fmt_ago(ago, sizeof ago, cli->now_ms, rg_cli_jint(r, "updated_ms"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(r, "id"));
+    rg_cli_table_cell(t, rg_cli_jstr(r, "channel", "-"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(r, "version"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(r, "release"));
+    rg_cli_table_cell(t, rg_cli_jstr(r, "state", "-"));
+    rg_cli_table_cellf(t, "%lld %s", (long long)rg_cli_jint(r, "wave"),
+                       rg_cli_jstr(r, "wave_name", ""));
+    rg_cli_table_cellf(t, "%.4g%%",
+                       (double)rg_cli_jint(r, "share_ppm") / 10000.0);
+    /* counts of the gate's latest evaluation; null: not evaluated */
+    static const char *const shown[] = {"exposed", "healthy", "failed",
+                                        "silent"};
+    for (size_t k = 0; k < 4; k++)
+        if (json_is_object(c))
+            rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(c, shown[k]));
+        else
+            rg_cli_table_cell(t, "-");
+    rg_cli_table_cell(t, ago);
+}
+
+static const rg__cli_listing rollout_listing = {"rollouts", rollout_headers,
+                                                rollout_layout, rollout_row};
+
+static int list_rollouts(rg_cli *cli, bool active)
+{
+    return rg__cli_list_show(cli,
+                             active ? "/v1/rollouts?active=1" : "/v1/rollouts",
+                             &rollout_listing);
 }
 
 static int rollout_list(rg_cli *cli, const rg_cli_args *a)

@@ -57,45 +57,40 @@ cleanup:
     return rc;
 }
 
+static const char *const token_headers[] = {
+    "ID", "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED", NULL};
+
+static void token_layout(rg_cli_table *t)
+{
+    rg_cli_table_align_right(t, 0);
+}
+
+static void token_row(rg_cli *cli, rg_cli_table *t, const json_t *tok)
+{
+    char created[RG_CLI_FMT_MAX], expires[RG_CLI_FMT_MAX],
+        revoked[RG_CLI_FMT_MAX];
+    rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
+                   rg_cli_jint(tok, "created_ms"));
+    rg_cli_fmt_ago(expires, sizeof expires, cli->now_ms,
+                   rg_cli_jint(tok, "expires_ms"));
+    rg_cli_fmt_ago(revoked, sizeof revoked, cli->now_ms,
+                   rg_cli_jint(tok, "revoked_ms"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(tok, "id"));
+    rg_cli_table_cell(t, rg_cli_jstr(tok, "name", "-"));
+    rg_cli_table_cell(t, rg_cli_jstr(tok, "role", "-"));
+    rg_cli_table_cell(t, created);
+    rg_cli_table_cell(t,
+                      rg_cli_jint(tok, "expires_ms") > 0 ? expires : "never");
+    rg_cli_table_cell(t, revoked);
+}
+
+static const rg__cli_listing token_listing = {"tokens", token_headers,
+                                              token_layout, token_row};
+
 static int token_list(rg_cli *cli, const rg_cli_args *a)
 {
-    json_t *res = NULL;
-    int rc = rg__cli_list(cli, "/v1/tokens", "tokens", 0, &res);
-    if (rc)
-        goto cleanup;
-    if (cli->json) {
-        rc = rg__cli_print_json(cli, res);
-        goto cleanup;
-    }
-    static const char *const headers[] = {
-        "ID", "NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED", NULL};
-    rg_cli_table t;
-    rg_cli_table_init(&t, headers);
-    rg_cli_table_align_right(&t, 0);
-    size_t i;
-    json_t *tok;
-    json_array_foreach(json_object_get(res, "tokens"), i, tok)
-    {
-        char created[RG_CLI_FMT_MAX], expires[RG_CLI_FMT_MAX],
-            revoked[RG_CLI_FMT_MAX];
-        rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
-                       rg_cli_jint(tok, "created_ms"));
-        rg_cli_fmt_ago(expires, sizeof expires, cli->now_ms,
-                       rg_cli_jint(tok, "expires_ms"));
-        rg_cli_fmt_ago(revoked, sizeof revoked, cli->now_ms,
-                       rg_cli_jint(tok, "revoked_ms"));
-        rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(tok, "id"));
-        rg_cli_table_cell(&t, rg_cli_jstr(tok, "name", "-"));
-        rg_cli_table_cell(&t, rg_cli_jstr(tok, "role", "-"));
-        rg_cli_table_cell(&t, created);
-        rg_cli_table_cell(&t, rg_cli_jint(tok, "expires_ms") > 0 ? expires
-                                                                 : "never");
-        rg_cli_table_cell(&t, revoked);
-    }
-    rc = rg__cli_print_table(cli, &t);
-cleanup:
-    json_decref(res);
-    return rc;
+    (void)a;
+    return rg__cli_list_show(cli, "/v1/tokens", &token_listing);
 }
 
 static int token_revoke(rg_cli *cli, const rg_cli_args *a)

@@ -130,6 +130,30 @@ int rg__cli_print_table(rg_cli *cli, rg_cli_table *t)
     return 0;
 }
 
+int rg__cli_list_show(rg_cli *cli, const char *path, const rg__cli_listing *l)
+{
+    json_t *res = NULL;
+    int rc = rg__cli_list(cli, path, l->key, 0, &res);
+    if (rc)
+        goto cleanup;
+    if (cli->json) {
+        rc = rg__cli_print_json(cli, res);
+        goto cleanup;
+    }
+    rg_cli_table t;
+    rg_cli_table_init(&t, l->headers);
+    if (l->layout)
+        l->layout(&t);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(res, l->key), i, item)
+        l->row(cli, &t, item);
+    rc = rg__cli_print_table(cli, &t);
+cleanup:
+    json_decref(res);
+    return rc;
+}
+
 int rg__cli_need(rg_cli *cli, const rg_cli_args *a, const char *name,
                  const char **out)
 {

@@ -75,6 +75,21 @@ int rg__cli_print_json(rg_cli *cli, const json_t *v);
  * cli->err filled. */
 int rg__cli_print_table(rg_cli *cli, rg_cli_table *t);
 
+/* A list command's table: key names the answer's array, headers the
+ * columns (NULL-ended); layout (NULL: none) sets alignments and widths on
+ * the initialised table; row adds one row's cells for item. */
+typedef struct rg__cli_listing {
+    const char *key;
+    const char *const *headers;
+    void (*layout)(rg_cli_table *t);
+    void (*row)(rg_cli *cli, rg_cli_table *t, const json_t *item);
+} rg__cli_listing;
+
+/* Lists every item of path (rg__cli_list under l->key): with --json prints
+ * the answer, else a table of one row per item. Returns 0 or negative with
+ * cli->err filled. */
+int rg__cli_list_show(rg_cli *cli, const char *path, const rg__cli_listing *l);
+
 /* The value of required option name, or a usage error. */
 int rg__cli_need(rg_cli *cli, const rg_cli_args *a, const char *name,
                  const char **out);
