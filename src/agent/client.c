@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include "common/buf.h"
+#include "common/httpc.h"
 #include "common/json.h"
 #include "failpoint.h"
 
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,40 +40,11 @@ int rg_client_set_ca(rg_client *c, const char *path, rg_err *err)
     return 0;
 }
 
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
-                       curl_off_t ultotal, curl_off_t ulnow)
-{
-    rg_client *c = ud;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return c->progress(c->progress_ud);
-}
-
-/* Settings every request shares: TLS verification always on, the
- * progress callback, no signals. */
-static void set_common(rg_client *c, CURL *h)
-{
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (c->progress) {
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    }
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_file[0])
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-}
-
 void rg_client_release(rg_client *c)
 {
     if (c->curl)
         curl_easy_cleanup(c->curl);
     c->curl = NULL;
-}
-
-static size_t to_buf(char *p, size_t size, size_t n, void *ud)
-{
-    return rg_buf_add(ud, p, size * n) == 0 ? size * n : 0;
 }
 
 static int status_code(long status)
@@ -112,93 +85,68 @@ static int http_error(long status, const rg_buf *body, const char *path,
     return status_code(status);
 }
 
-int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err)
+/* The settings of c's requests (a token only when auth). */
+static rg_httpc_req request(const rg_client *c, const char *url, bool auth)
 {
-    CURL *h = c->curl;
-    char url[2048];
-    int rc = 0;
-    long status = 0;
-    rg_buf resp;
-    rg_buf_init(&resp, RG_CLIENT_MAX_JSON);
-    *out = NULL;
-    snprintf(url, sizeof url, "%s%s", c->base, path);
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    set_common(c, h);
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
-                        "%s: %s", path, curl_easy_strerror(cc));
-        goto cleanup;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status > 299) {
-        rc = http_error(status, &resp, path, err);
-        goto cleanup;
-    }
-    *out = rg_json_parse_object(resp.data ? resp.data : "", resp.len, err);
-    if (!*out)
-        rc = RG_EUNAVAIL;
-cleanup:
-    rg_buf_release(&resp);
-    return rc;
+    return (rg_httpc_req){.url = url,
+                          .token = auth ? c->token : NULL,
+                          .ca_file = c->ca_file,
+                          .timeout_ms = (long)c->timeout_ms,
+                          .connect_timeout_ms = (long)c->timeout_ms,
+                          .progress = c->progress,
+                          .progress_ud = c->progress_ud};
 }
 
-int rg_client_post(rg_client *c, const char *path, const json_t *body, int auth,
-                   json_t **out, rg_err *err)
+/* GET (body NULL) or POST path; parses the JSON object answer into *out.
+ * See rg_client_post for the returns. */
+static int call(rg_client *c, const char *path, const json_t *body, bool auth,
+                json_t **out, rg_err *err)
 {
-    CURL *h = c->curl;
-    char url[2048], bearer[160];
-    struct curl_slist *hdrs = NULL;
+    char url[2048];
     char *text = NULL;
     int rc = 0;
-    long status = 0;
+    rg_httpc_res res;
     rg_buf resp;
     rg_buf_init(&resp, RG_CLIENT_MAX_JSON);
     *out = NULL;
     snprintf(url, sizeof url, "%s%s", c->base, path);
-    text = rg_json_dump(body);
-    if (!text) {
+    rg_httpc_req req = request(c, url, auth);
+    if (body && !(req.body = text = rg_json_dump(body))) {
         rc = rg_err_set(err, RG_ENOMEM, "%s: out of memory", path);
         goto cleanup;
     }
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    if (auth) {
-        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
-        hdrs = curl_slist_append(hdrs, bearer);
-    }
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    set_common(c, h);
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        rc = rg_err_set(err, cc == CURLE_WRITE_ERROR ? RG_ETOOBIG : RG_EUNAVAIL,
-                        "%s: %s", path, curl_easy_strerror(cc));
+    if (body)
+        req.content_type = "application/json";
+    curl_easy_reset(c->curl);
+    rc = rg_httpc_perform(c->curl, &req, &resp, &res);
+    if (rc != 0) {
+        rg_err_set(err, rc, "%s: %s", path,
+                   rc == RG_ENOMEM ? "out of memory"
+                                   : curl_easy_strerror(res.cc));
         goto cleanup;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status > 299) {
-        rc = http_error(status, &resp, path, err);
+    if (res.status < 200 || res.status > 299) {
+        rc = http_error(res.status, &resp, path, err);
         goto cleanup;
     }
     *out = rg_json_parse_object(resp.data ? resp.data : "", resp.len, err);
     if (!*out)
         rc = RG_EUNAVAIL; /* a garbled answer is treated as no answer */
 cleanup:
-    curl_slist_free_all(hdrs);
     free(text);
     rg_buf_release(&resp);
     return rc;
+}
+
+int rg_client_get(rg_client *c, const char *path, json_t **out, rg_err *err)
+{
+    return call(c, path, NULL, false, out, err);
+}
+
+int rg_client_post(rg_client *c, const char *path, const json_t *body, int auth,
+                   json_t **out, rg_err *err)
+{
+    return call(c, path, body, auth != 0, out, err);
 }
 
 /* One part of u as a new string (curl_free), or NULL. */
@@ -394,7 +342,8 @@ int rg_client_download(rg_client *c, const char *url_path,
         curl_easy_setopt(
             h, CURLOPT_LOW_SPEED_TIME,
             (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
-        set_common(c, h);
+        rg_httpc_req setup = request(c, url, false);
+        rg_httpc_setup(h, &setup);
         CURLcode cc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

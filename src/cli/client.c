@@ -1,6 +1,7 @@
 /* client.c - see client.h. */
 #include "client.h"
 
+#include "common/httpc.h"
 #include "common/json.h"
 
 #include <stdbool.h>
@@ -10,23 +11,6 @@
 #define CONNECT_TIMEOUT_MS 5000L
 #define TIMEOUT_MS 60000L
 #define UPLOAD_LOW_SPEED_S 60L /* uploads abort after this long under 1 B/s */
-
-/* What a write callback needs: the buffer and whether it overflowed. */
-typedef struct sink {
-    rg_buf *buf;
-    bool too_big;
-} sink;
-
-static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
-{
-    sink *s = ud;
-    size_t n = size * nmemb;
-    if (rg_buf_add(s->buf, p, n)) {
-        s->too_big = true;
-        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
-    }
-    return n;
-}
 
 int rg_cli_http_init(rg_cli_http *h, const char *url, const char *token,
                      rg_err *err)
@@ -39,9 +23,8 @@ int rg_cli_http_init(rg_cli_http *h, const char *url, const char *token,
     if (n < 0 || (size_t)n >= sizeof h->url)
         return rg_err_field(err, RG_EINVAL, "server", "server URL is too long");
     if (token && *token) {
-        n = snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s",
-                     token);
-        if (n < 0 || (size_t)n >= sizeof h->auth)
+        n = snprintf(h->token, sizeof h->token, "%s", token);
+        if (n < 0 || (size_t)n >= sizeof h->token)
             return rg_err_field(err, RG_EINVAL, "token", "token is too long");
     }
     h->curl = curl_easy_init();
@@ -113,16 +96,36 @@ int rg_cli_http_error(long status, const char *body, size_t len, rg_err *err)
     return code;
 }
 
-/* Sets the options every call shares, performs it and interprets the
- * answer. headers is extended (and owned by the caller). */
+/* Interprets an answer of status with body resp: the parsed object of a
+ * 2xx answer into *out, else the error. */
+static int answer(rg_cli_http *h, long status, const rg_buf *resp, json_t **out,
+                  rg_err *err)
+{
+    h->status = status;
+    if (status >= 400)
+        return rg_cli_http_error(status, resp->data, resp->len, err);
+    if (status < 200 || status >= 300)
+        return rg_err_set(err, RG_EINTERNAL,
+                          "unexpected HTTP status %ld from %s", status, h->url);
+    rg_err perr;
+    *out = rg_json_parse_object(resp->data ? resp->data : "", resp->len, &perr);
+    if (!*out)
+        return rg_err_set(err, RG_EINTERNAL, "bad answer from %s: %s", h->url,
+                          perr.msg);
+    return 0;
+}
+
+/* Performs method path with body (NULL: none) of content_type on h's
+ * handle (set up by the caller since its reset) and interprets the
+ * answer. */
 static int perform(rg_cli_http *h, const char *method, const char *path,
-                   struct curl_slist **headers, json_t **out, rg_err *err)
+                   const char *body, const char *content_type, json_t **out,
+                   rg_err *err)
 {
     rg_buf url, resp;
+    rg_httpc_res res;
     rg_buf_init(&url, RG_CLI_URL_MAX + 8192);
     rg_buf_init(&resp, h->max_response);
-    sink s = {&resp, false};
-    char curl_msg[CURL_ERROR_SIZE] = "";
     int rc = 0;
     *out = NULL;
     h->status = 0;
@@ -131,65 +134,34 @@ static int perform(rg_cli_http *h, const char *method, const char *path,
         rc = rg_err_set(err, RG_EINVAL, "request URL is too long");
         goto cleanup;
     }
-    struct curl_slist *l =
-        curl_slist_append(*headers, "Accept: application/json");
-    if (l) {
-        *headers = l;
-        if (h->auth[0])
-            l = curl_slist_append(l, h->auth);
-    }
-    if (!l) {
-        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    curl_easy_setopt(h->curl, CURLOPT_URL, url.data);
-    curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, l);
-    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, curl_msg);
-    curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "rollgate/" RG_VERSION);
-    curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (h->ca_file[0])
-        curl_easy_setopt(h->curl, CURLOPT_CAINFO, h->ca_file);
-
-    CURLcode cc = curl_easy_perform(h->curl);
-    long status = 0;
-    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (s.too_big) {
+    rg_httpc_req req = {.url = url.data,
+                        .method = method,
+                        .token = h->token,
+                        .body = body,
+                        .content_type = content_type,
+                        .accept = "application/json",
+                        .user_agent = "rollgate/" RG_VERSION,
+                        .ca_file = h->ca_file,
+                        .connect_timeout_ms = h->connect_timeout_ms};
+    rc = rg_httpc_perform(h->curl, &req, &resp, &res);
+    if (res.too_big) {
         rc = rg_err_set(err, RG_ETOOBIG, "answer from %s is over %zu bytes",
                         h->url, h->max_response);
         goto cleanup;
     }
-    /* A server may answer (413) and close before reading an upload:
-     * report its answer rather than the broken pipe. */
-    if (cc != CURLE_OK && !(status >= 400 && resp.len > 0)) {
-        rc = rg_err_set(err, RG_EUNAVAIL, "cannot reach %s: %s", h->url,
-                        curl_msg[0] ? curl_msg : curl_easy_strerror(cc));
+    if (rc == RG_ENOMEM) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    h->status = status;
-    if (status >= 400) {
-        rc = rg_cli_http_error(status, resp.data, resp.len, err);
-    } else if (status >= 200 && status < 300) {
-        rg_err perr;
-        *out =
-            rg_json_parse_object(resp.data ? resp.data : "", resp.len, &perr);
-        if (!*out)
-            rc = rg_err_set(err, RG_EINTERNAL, "bad answer from %s: %s", h->url,
-                            perr.msg);
-    } else {
-        rc = rg_err_set(err, RG_EINTERNAL, "unexpected HTTP status %ld from %s",
-                        status, h->url);
+    /* A server may answer (413) and close before reading an upload:
+     * report its answer rather than the broken pipe. */
+    if (res.cc != CURLE_OK && !(res.status >= 400 && resp.len > 0)) {
+        rc = rg_err_set(err, RG_EUNAVAIL, "cannot reach %s: %s", h->url,
+                        res.error);
+        goto cleanup;
     }
+    rc = answer(h, res.status, &resp, out, err);
 cleanup:
-    /* The error buffer and sink live on this stack frame. */
-    curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
     rg_buf_release(&url);
     rg_buf_release(&resp);
     return rc;
@@ -198,27 +170,14 @@ cleanup:
 int rg_cli_http_json(rg_cli_http *h, const char *method, const char *path,
                      const json_t *body, json_t **out, rg_err *err)
 {
-    struct curl_slist *headers = NULL;
     char *text = NULL;
-    int rc = 0;
+    *out = NULL;
+    if (body && !(text = rg_json_dump(body)))
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
     curl_easy_reset(h->curl);
     curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    if (body) {
-        text = rg_json_dump(body);
-        headers =
-            text ? curl_slist_append(NULL, "Content-Type: application/json")
-                 : NULL;
-        if (!headers) {
-            rc = rg_err_set(err, RG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)strlen(text));
-    }
-    rc = perform(h, method, path, &headers, out, err);
-cleanup:
-    curl_slist_free_all(headers);
+    int rc = perform(h, method, path, text, text ? "application/json" : NULL,
+                     out, err);
     free(text);
     return rc;
 }
@@ -226,20 +185,13 @@ cleanup:
 int rg_cli_http_upload(rg_cli_http *h, const char *path, FILE *f, uint64_t size,
                        json_t **out, rg_err *err)
 {
-    struct curl_slist *headers = NULL;
-    int rc = 0;
     curl_easy_reset(h->curl);
-    headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-    if (!headers)
-        return rg_err_set(err, RG_ENOMEM, "out of memory");
     curl_easy_setopt(h->curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h->curl, CURLOPT_READDATA, f);
     curl_easy_setopt(h->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
     curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, UPLOAD_LOW_SPEED_S);
-    rc = perform(h, "PUT", path, &headers, out, err);
-    curl_slist_free_all(headers);
-    return rc;
+    return perform(h, "PUT", path, NULL, "application/octet-stream", out, err);
 }
 
 int rg_cli_url_escape(rg_buf *b, const char *s)

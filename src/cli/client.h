@@ -28,14 +28,14 @@
 #define RG_CLI_RESPONSE_MAX (64u * 1024 * 1024)
 
 typedef struct rg_cli_http {
-    CURL *curl;                       /* owned */
-    char url[RG_CLI_URL_MAX];         /* base URL, no trailing '/' */
-    char auth[RG_CLI_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." or "" */
-    char ca_file[RG_CLI_PATH_MAX];    /* CA bundle for https, "" : system */
-    long connect_timeout_ms;          /* default 5000 */
-    long timeout_ms;                  /* JSON calls, default 60000 */
-    size_t max_response;              /* default RG_CLI_RESPONSE_MAX */
-    long status; /* HTTP status of the last call, 0: none */
+    CURL *curl;                    /* owned */
+    char url[RG_CLI_URL_MAX];      /* base URL, no trailing '/' */
+    char token[RG_CLI_TOKEN_MAX];  /* bearer token, "" for none */
+    char ca_file[RG_CLI_PATH_MAX]; /* CA bundle for https, "" : system */
+    long connect_timeout_ms;       /* default 5000 */
+    long timeout_ms;               /* JSON calls, default 60000 */
+    size_t max_response;           /* default RG_CLI_RESPONSE_MAX */
+    long status;                   /* HTTP status of the last call, 0: none */
 } rg_cli_http;
 
 /* Prepares h for url (no trailing '/') and token ("" for none). Returns 0,

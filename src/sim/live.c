@@ -2,9 +2,9 @@
 #include "live.h"
 
 #include "common/buf.h"
+#include "common/httpc.h"
 #include "common/json.h"
 
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -70,38 +70,21 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
-{
-    return rg_buf_add(ctx, p, size * n) == 0 ? size * n : 0;
-}
-
 /* One request; *status receives the HTTP status (0 on transport errors).
  * body may be NULL (GET). out is reset and filled. */
 static void http(CURL *c, const char *url, const char *token, const char *body,
                  rg_buf *out, long *status)
 {
-    struct curl_slist *h = NULL;
-    char auth[200];
+    rg_httpc_req req = {.url = url,
+                        .token = token,
+                        .body = body,
+                        .content_type = body ? "application/json" : NULL,
+                        .timeout_ms = 20000};
+    rg_httpc_res res;
     rg_buf_reset(out);
-    *status = 0;
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(h);
+    rg_httpc_perform(c, &req, out, &res);
+    *status = res.cc == CURLE_OK ? res.status : 0;
 }
 
 /* The agent's stratum as the server names it: os-os_version-arch. */
