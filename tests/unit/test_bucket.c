@@ -1,6 +1,6 @@
 /* Property tests for src/model/bucket.c: stable (pinned values), uniform
- * (chi-square over 1,000,000 ids), monotone in the share, and independent
- * across salts.
+ * (chi-square over 1,000,000 ids), monotone in the share, independent
+ * across salts, and needing no allocation; murmur3 fed in pieces.
  * ctest-labels: foundation */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include "model/bucket.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +78,55 @@ static void long_ids_hash_the_whole_string(void **state)
     id[298] = 'j'; /* the last byte matters */
     assert_int_not_equal(rg_bucket(salt, id),
                          (uint32_t)(((uint64_t)h * RG_PPM) >> 32));
+}
+
+/* The linker sends every malloc of this program here (-Wl,--wrap=malloc,
+ * tests/unit/CMakeLists.txt): it fails while malloc_fails is set. */
+static bool malloc_fails;
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+    return malloc_fails ? NULL : __real_malloc(n);
+}
+
+/* Bucketing needs no memory: with malloc failing, a salt and id longer
+ * than any stack copy still get their true bucket (the copy it used to
+ * malloc gave RG_PPM - 1 when that failed). */
+static void long_ids_need_no_allocation(void **state)
+{
+    (void)state;
+    char salt[300], id[300], joined[601];
+    memset(salt, 's', sizeof salt - 1);
+    salt[sizeof salt - 1] = '\0';
+    memset(id, 'i', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    int n = snprintf(joined, sizeof joined, "%s:%s", salt, id);
+    uint32_t want =
+        (uint32_t)(((uint64_t)rg_murmur3_32(joined, (size_t)n, 0) * RG_PPM) >>
+                   32);
+    malloc_fails = true;
+    uint32_t got = rg_bucket(salt, id);
+    malloc_fails = false;
+    assert_int_equal(got, want);
+}
+
+/* Hashing in pieces gives the one-shot hash, wherever the cuts fall. */
+static void pieces_hash_as_one(void **state)
+{
+    (void)state;
+    static const char text[] = "The quick brown fox jumps over the lazy dog";
+    size_t len = sizeof text - 1;
+    assert_int_equal(rg_murmur3_32(text, len, 0), 0x2e4ff723u);
+    for (size_t a = 0; a <= len; a++)
+        for (size_t b = a; b <= len; b += 3) {
+            rg_murmur3 m;
+            rg_murmur3_init(&m, 7);
+            rg_murmur3_update(&m, text, a);
+            rg_murmur3_update(&m, text + a, b - a);
+            rg_murmur3_update(&m, text + b, len - b);
+            assert_int_equal(rg_murmur3_final(&m), rg_murmur3_32(text, len, 7));
+        }
 }
 
 static void uniform_chi_square(void **state)
@@ -176,6 +226,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stable_pinned_values),
         cmocka_unit_test(long_ids_hash_the_whole_string),
+        cmocka_unit_test(long_ids_need_no_allocation),
+        cmocka_unit_test(pieces_hash_as_one),
         cmocka_unit_test(uniform_chi_square),
         cmocka_unit_test(monotone_in_share),
         cmocka_unit_test(salts_are_independent),
