@@ -212,9 +212,24 @@ static int check_status(const rg_plan *plan, const rg_rollout_status *cur,
     return 0;
 }
 
+/* The design's invariants of every transition cur -> next: exposure never
+ * shrinks (the share only grows), a wave never goes back, and a halted or
+ * finished rollout offers nothing new (its share and wave stay). */
+static void assert_invariants(const rg_rollout_status *cur,
+                              const rg_rollout_status *next)
+{
+    assert(next->share_ppm >= cur->share_ppm);
+    assert(next->wave >= cur->wave);
+    assert(!rg_rollout_state_final(cur->state) ||
+           (next->share_ppm == cur->share_ppm && next->wave == cur->wave));
+    (void)cur, (void)next; /* NDEBUG builds */
+}
+
+/* Fills tr for cur -> next, whose invariants it asserts. */
 static void fill_transition(rg_transition *tr, const rg_rollout_status *cur,
                             const rg_rollout_status *next)
 {
+    assert_invariants(cur, next);
     memset(tr, 0, sizeof *tr);
     tr->from_state = cur->state;
     tr->to_state = next->state;
@@ -283,7 +298,6 @@ int rg_rollout_command(const rg_plan *plan, const rg_rollout_status *cur,
         advance(plan, cur, fleet, now_ms, &n);
         break;
     }
-    assert(n.share_ppm >= cur->share_ppm && n.wave >= cur->wave);
     fill_transition(tr, cur, &n);
     if (reason && reason[0])
         snprintf(tr->reason, sizeof tr->reason, "%s", reason);
@@ -373,7 +387,6 @@ int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
                           gate_out->verdict);
     }
     n.updated_ms = now_ms;
-    assert(n.share_ppm >= cur->share_ppm && n.wave >= cur->wave);
     fill_transition(tr, cur, &n);
     snprintf(tr->reason, sizeof tr->reason, "%.60s %s: %.150s", label, what,
              gate_out->reason);
