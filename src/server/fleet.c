@@ -32,22 +32,23 @@ bool rg_fleet_id_valid(const char *id)
     return true;
 }
 
-int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
+/* What rg_fleet_put writes into a record, read and checked first. */
+typedef struct put_in {
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    uint32_t prof, sid;
+    bool internal;
+    size_t n_inst;
+    rg_fleet_installed inst[RG_FLEET_CHANNELS];
+} put_in;
+
+/* Interns e's stored attributes into in's profile and stratum. Returns 0,
+ * RG_EINVAL, RG_ENOMEM or RG_ETOOBIG. */
+static int put_profile(rg_fleet *f, const rg_endpoint_rec *e, put_in *in,
+                       rg_err *err)
 {
     int rc = 0;
-    uint8_t tok[RG_FLEET_TOKEN_BYTES], old[RG_FLEET_TOKEN_BYTES];
-    rg_fleet_attrs *attrs = NULL;
+    rg_fleet_attrs *attrs = malloc(sizeof *attrs);
     json_t *aj = NULL;
-    size_t len = strlen(e->id);
-    if (!rg_fleet_id_valid(e->id))
-        return rg_err_field(
-            err, RG_EINVAL, "endpoint_id",
-            "endpoint id '%.*s' must be 1..%d bytes of [A-Za-z0-9._:-]", 64,
-            e->id, RG_EPID_MAX);
-    if (rg__fleet_token_from_hex(e->token_hash, tok) < 0)
-        return rg_err_set(err, RG_EINVAL, "endpoint '%s': bad token hash",
-                          e->id);
-    attrs = malloc(sizeof *attrs);
     if (!attrs)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
     aj = json_loads(e->attrs_json, 0, NULL);
@@ -58,57 +59,83 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
     }
     if ((rc = rg_fleet_attrs_from_json(aj, attrs, err)) < 0)
         goto cleanup;
-    uint32_t prof = 0, sid = 0;
-    bool internal = false;
     pthread_mutex_lock(&f->prof_mu);
-    rc = rg__fleet_profile_intern(f, attrs, &prof, &internal, err);
+    rc = rg__fleet_profile_intern(f, attrs, &in->prof, &in->internal, err);
     if (rc == 0)
-        sid = f->profiles[prof].stratum_id;
+        in->sid = f->profiles[in->prof].stratum_id;
     pthread_mutex_unlock(&f->prof_mu);
-    if (rc < 0)
-        goto cleanup;
-    rg_fleet_installed inst[RG_FLEET_CHANNELS];
-    size_t n_inst = rg__fleet_parse_installed(e->installed_json, inst);
+cleanup:
+    json_decref(aj);
+    free(attrs);
+    return rc;
+}
 
+/* Reads and checks everything of e that goes into its record. */
+static int put_read(rg_fleet *f, const rg_endpoint_rec *e, put_in *in,
+                    rg_err *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!rg_fleet_id_valid(e->id))
+        return rg_err_field(
+            err, RG_EINVAL, "endpoint_id",
+            "endpoint id '%.*s' must be 1..%d bytes of [A-Za-z0-9._:-]", 64,
+            e->id, RG_EPID_MAX);
+    if (rg__fleet_token_from_hex(e->token_hash, in->tok) < 0)
+        return rg_err_set(err, RG_EINVAL, "endpoint '%s': bad token hash",
+                          e->id);
+    int rc = put_profile(f, e, in, err);
+    if (rc == 0)
+        in->n_inst = rg__fleet_parse_installed(e->installed_json, in->inst);
+    return rc;
+}
+
+/* Writes in into record r (existed: r was there before; a new record
+ * takes e's last-seen time and installed releases too). */
+static void put_record(rg_fleet *f, rg__ep *r, bool existed,
+                       const rg_endpoint_rec *e, const put_in *in)
+{
+    memcpy(r->token, in->tok, sizeof in->tok);
+    r->profile = in->prof;
+    r->stratum = (uint16_t)in->sid;
+    r->flags = (uint8_t)((r->flags & ~RG__FLEET_F_INTERNAL) |
+                         (in->internal ? RG__FLEET_F_INTERNAL : 0));
+    r->enrolled_ms = e->enrolled_ms;
+    if (!existed) {
+        r->last_seen_ms = e->last_seen_ms;
+        rg__fleet_set_installed(f, r, in->inst, in->n_inst);
+    }
+}
+
+int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
+{
+    uint8_t old[RG_FLEET_TOKEN_BYTES];
+    put_in in;
+    int rc = put_read(f, e, &in, err);
+    if (rc < 0)
+        return rc;
+    size_t len = strlen(e->id), no;
     uint32_t h = rg__fleet_id_hash(e->id, len);
-    size_t no;
     rg__fleet_shard *s = rg__fleet_shard_of(f, h, &no);
     pthread_mutex_lock(&s->mu);
     int64_t idx = rg__fleet_shard_find(s, e->id, len, h);
     bool existed = idx >= 0;
-    if (!existed) {
-        idx = rg__fleet_shard_append(s, e->id, len, h);
-        if (idx < 0) {
-            pthread_mutex_unlock(&s->mu);
-            rc = rg_err_set(err, RG_ENOMEM, "endpoint '%s': out of memory",
-                            e->id);
-            goto cleanup;
-        }
+    if (!existed && (idx = rg__fleet_shard_append(s, e->id, len, h)) < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return rg_err_set(err, RG_ENOMEM, "endpoint '%s': out of memory",
+                          e->id);
     }
     rg__ep *r = rg__fleet_rec_at(s, (uint32_t)idx);
     memcpy(old, r->token, sizeof old);
-    memcpy(r->token, tok, sizeof tok);
-    r->profile = prof;
-    r->stratum = (uint16_t)sid;
-    r->flags = (uint8_t)((r->flags & ~RG__FLEET_F_INTERNAL) |
-                         (internal ? RG__FLEET_F_INTERNAL : 0));
-    r->enrolled_ms = e->enrolled_ms;
-    if (!existed) {
-        r->last_seen_ms = e->last_seen_ms;
-        rg__fleet_set_installed(f, r, inst, n_inst);
-    }
+    put_record(f, r, existed, e, &in);
     pthread_mutex_unlock(&s->mu);
     if (!existed)
         atomic_fetch_add(&f->size, 1);
-    if (!existed || memcmp(old, tok, sizeof tok) != 0) {
-        rc = rg__fleet_tok_update(f, existed, old, tok,
+    if (!existed || memcmp(old, in.tok, sizeof old) != 0) {
+        rc = rg__fleet_tok_update(f, existed, old, in.tok,
                                   rg__fleet_make_ref(no, (uint32_t)idx));
         if (rc < 0)
             rg_err_set(err, rc, "endpoint '%s': out of memory", e->id);
     }
-cleanup:
-    json_decref(aj);
-    free(attrs);
     return rc;
 }
 

@@ -45,9 +45,56 @@ static int flush_write(rg_fleet *f, flush_batch *b, rg_err *err)
     return rc;
 }
 
-int rg_fleet_flush(rg_fleet *f, rg_err *err)
+/* Moves shard no's dirty records into b until it is full (their dirty
+ * and seen marks cleared). Returns whether dirty records remain. */
+static bool drain_shard(rg_fleet *f, size_t no, flush_batch *b)
+{
+    rg__fleet_shard *s = &f->shards[no];
+    pthread_mutex_lock(&s->mu);
+    while (s->n_dirty && b->n < RG_FLEET_FLUSH_BATCH) {
+        uint32_t idx = s->dirty[--s->n_dirty];
+        rg__ep *r = rg__fleet_rec_at(s, idx);
+        r->flags &= (uint8_t) ~(RG__FLEET_F_DIRTY | RG__FLEET_F_SEEN);
+        size_t k = b->n++;
+        b->refs[k] = rg__fleet_make_ref(no, idx);
+        memcpy(b->ids[k], rg__fleet_rec_id(s, r), r->id_len);
+        b->ids[k][r->id_len] = '\0';
+        rg__fleet_installed_json(f, r, b->inst[k]);
+        b->seen[k].id = b->ids[k];
+        b->seen[k].last_seen_ms = r->last_seen_ms;
+        b->seen[k].installed_json = b->inst[k];
+    }
+    bool more = s->n_dirty > 0;
+    if (s->n_dirty == 0 && s->cap_dirty > 4096) {
+        /* Give back a large list once drained. */
+        free(s->dirty);
+        s->dirty = NULL;
+        s->cap_dirty = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return more;
+}
+
+/* Writes every shard's dirty records through b, a full batch at a time.
+ * Returns 0 or the store's first error (then stops: the store is failing,
+ * the next pass retries). */
+static int flush_shards(rg_fleet *f, flush_batch *b, rg_err *err)
 {
     int rc = 0;
+    for (size_t i = 0; i < RG_FLEET_SHARDS; i++) {
+        bool more = true;
+        while (more) {
+            more = drain_shard(f, i, b);
+            if (b->n == RG_FLEET_FLUSH_BATCH &&
+                (rc = flush_write(f, b, err)) < 0)
+                return rc;
+        }
+    }
+    return flush_write(f, b, err);
+}
+
+int rg_fleet_flush(rg_fleet *f, rg_err *err)
+{
     flush_batch *b = malloc(sizeof *b);
     if (!b)
         return rg_err_set(err, RG_ENOMEM, "out of memory flushing the fleet");
@@ -55,48 +102,8 @@ int rg_fleet_flush(rg_fleet *f, rg_err *err)
     pthread_mutex_lock(&f->flush_mu);
     int64_t t0 = rg_monotonic_ms();
     uint64_t before = atomic_load(&f->flushed_records);
-    for (size_t i = 0; i < RG_FLEET_SHARDS; i++) {
-        rg__fleet_shard *s = &f->shards[i];
-        for (;;) {
-            pthread_mutex_lock(&s->mu);
-            while (s->n_dirty && b->n < RG_FLEET_FLUSH_BATCH) {
-                uint32_t idx = s->dirty[--s->n_dirty];
-                rg__ep *r = rg__fleet_rec_at(s, idx);
-                r->flags &= (uint8_t) ~(RG__FLEET_F_DIRTY | RG__FLEET_F_SEEN);
-                size_t k = b->n++;
-                b->refs[k] = rg__fleet_make_ref(i, idx);
-                memcpy(b->ids[k], rg__fleet_rec_id(s, r), r->id_len);
-                b->ids[k][r->id_len] = '\0';
-                rg__fleet_installed_json(f, r, b->inst[k]);
-                b->seen[k].id = b->ids[k];
-                b->seen[k].last_seen_ms = r->last_seen_ms;
-                b->seen[k].installed_json = b->inst[k];
-            }
-            bool more = s->n_dirty > 0;
-            if (s->n_dirty == 0 && s->cap_dirty > 4096) {
-                /* Give back a large list once drained. */
-                free(s->dirty);
-                s->dirty = NULL;
-                s->cap_dirty = 0;
-            }
-            pthread_mutex_unlock(&s->mu);
-            if (b->n == RG_FLEET_FLUSH_BATCH) {
-                int w = flush_write(f, b, err);
-                if (w < 0 && rc == 0)
-                    rc = w;
-                if (w < 0)
-                    goto done; /* the store is failing: retry next pass */
-            }
-            if (!more)
-                break;
-        }
-    }
-    int w = flush_write(f, b, err);
-    if (w < 0 && rc == 0)
-        rc = w;
-done:;
-    uint64_t wrote = atomic_load(&f->flushed_records) - before;
-    if (wrote) {
+    int rc = flush_shards(f, b, err);
+    if (atomic_load(&f->flushed_records) != before) {
         int64_t dt = rg_monotonic_ms() - t0;
         atomic_fetch_add(&f->flushes, 1);
         atomic_store(&f->last_flush_ms, dt);

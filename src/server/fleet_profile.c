@@ -128,81 +128,99 @@ static int64_t stratum_intern(rg_fleet *f, const char *name)
     return n;
 }
 
-/* Interns attrs; *out receives the profile index. Caller holds prof_mu. */
+/* The index of the profile whose stored form is json (hash h), or -1.
+ * Caller holds prof_mu. */
+static int64_t profile_find(rg_fleet *f, const char *json, uint32_t h)
+{
+    if (!f->prof_index_cap)
+        return -1;
+    uint32_t mask = f->prof_index_cap - 1;
+    for (uint32_t p = h & mask; f->prof_index[p]; p = (p + 1) & mask) {
+        rg__fleet_profile *pr = &f->profiles[f->prof_index[p] - 1];
+        if (pr->hash == h && strcmp(pr->json, json) == 0)
+            return f->prof_index[p] - 1;
+    }
+    return -1;
+}
+
+/* Makes room for one more profile (the index kept under 0.7 load).
+ * Returns 0, RG_ETOOBIG or RG_ENOMEM (err filled). */
+static int profiles_reserve(rg_fleet *f, rg_err *err)
+{
+    if (f->n_profiles >= PROFILES_MAX)
+        return rg_err_set(err, RG_ETOOBIG,
+                          "too many distinct attribute sets (%u)",
+                          PROFILES_MAX);
+    if ((f->n_profiles + 1) * 10 > f->prof_index_cap * 7 &&
+        prof_index_grow(f) < 0)
+        return rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
+    if (f->n_profiles < f->cap_profiles)
+        return 0;
+    uint32_t cap = f->cap_profiles ? f->cap_profiles * 2 : 16;
+    rg__fleet_profile *np = realloc(f->profiles, cap * sizeof *np);
+    if (!np)
+        return rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
+    f->profiles = np;
+    f->cap_profiles = cap;
+    return 0;
+}
+
+/* The interned stratum (os-os_version-arch) of a into *sid; *name receives
+ * the name (malloc'd, caller frees). Returns 0, RG_ENOMEM or RG_ETOOBIG. */
+static int stratum_of(rg_fleet *f, const rg_fleet_attrs *a, char **name,
+                      uint32_t *sid, rg_err *err)
+{
+    size_t sl = strlen(a->os) + strlen(a->os_version) + strlen(a->arch) + 3;
+    if (!(*name = malloc(sl)))
+        return rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
+    snprintf(*name, sl, "%s-%s-%s", a->os, a->os_version, a->arch);
+    int64_t id = stratum_intern(f, *name);
+    if (id < 0)
+        return rg_err_set(err, RG_ETOOBIG, "too many distinct strata (%d)",
+                          RG_FLEET_MAX_STRATA);
+    *sid = (uint32_t)id;
+    return 0;
+}
+
+static bool tagged_internal(const rg_fleet_attrs *a)
+{
+    for (size_t i = 0; i < a->n_tags; i++)
+        if (strcmp(a->tags[i], "internal") == 0)
+            return true;
+    return false;
+}
+
 int rg__fleet_profile_intern(rg_fleet *f, const rg_fleet_attrs *a,
                              uint32_t *out, bool *internal, rg_err *err)
 {
     int rc = 0;
-    char *json = rg_fleet_attrs_json(a);
-    char *stratum = NULL;
-    if (!json) {
-        rc = rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
-        goto cleanup;
-    }
+    char *json = rg_fleet_attrs_json(a), *stratum = NULL;
+    uint32_t sid = 0;
+    if (!json)
+        return rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
     uint32_t h = rg_murmur3_32(json, strlen(json), RG__FLEET_SEED);
-    if (f->prof_index_cap) {
-        for (uint32_t p = h & (f->prof_index_cap - 1); f->prof_index[p];
-             p = (p + 1) & (f->prof_index_cap - 1)) {
-            rg__fleet_profile *pr = &f->profiles[f->prof_index[p] - 1];
-            if (pr->hash == h && strcmp(pr->json, json) == 0) {
-                *out = f->prof_index[p] - 1;
-                *internal = pr->internal;
-                goto cleanup;
-            }
-        }
-    }
-    if (f->n_profiles >= PROFILES_MAX) {
-        rc = rg_err_set(err, RG_ETOOBIG,
-                        "too many distinct attribute sets (%u)", PROFILES_MAX);
+    int64_t found = profile_find(f, json, h);
+    if (found >= 0) {
+        *out = (uint32_t)found;
+        *internal = f->profiles[found].internal;
         goto cleanup;
     }
-    if ((f->n_profiles + 1) * 10 > f->prof_index_cap * 7 &&
-        prof_index_grow(f) < 0) {
-        rc = rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
+    if ((rc = profiles_reserve(f, err)) < 0 ||
+        (rc = stratum_of(f, a, &stratum, &sid, err)) < 0)
         goto cleanup;
-    }
-    if (f->n_profiles == f->cap_profiles) {
-        uint32_t cap = f->cap_profiles ? f->cap_profiles * 2 : 16;
-        rg__fleet_profile *np = realloc(f->profiles, cap * sizeof *np);
-        if (!np) {
-            rc = rg_err_set(err, RG_ENOMEM,
-                            "out of memory interning attributes");
-            goto cleanup;
-        }
-        f->profiles = np;
-        f->cap_profiles = cap;
-    }
-    size_t sl = strlen(a->os) + strlen(a->os_version) + strlen(a->arch) + 3;
-    stratum = malloc(sl);
-    if (!stratum) {
-        rc = rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
-        goto cleanup;
-    }
-    snprintf(stratum, sl, "%s-%s-%s", a->os, a->os_version, a->arch);
-    int64_t sid = stratum_intern(f, stratum);
-    if (sid < 0) {
-        rc = rg_err_set(err, RG_ETOOBIG, "too many distinct strata (%d)",
-                        RG_FLEET_MAX_STRATA);
-        goto cleanup;
-    }
-    bool in = false;
-    for (size_t i = 0; i < a->n_tags; i++)
-        if (strcmp(a->tags[i], "internal") == 0)
-            in = true;
     rg__fleet_profile *pr = &f->profiles[f->n_profiles];
-    pr->json = json;
-    pr->stratum = stratum;
-    pr->hash = h;
-    pr->stratum_id = (uint32_t)sid;
-    pr->internal = in;
-    json = NULL;
-    stratum = NULL;
-    uint32_t p = h & (f->prof_index_cap - 1);
+    *pr = (rg__fleet_profile){.json = json,
+                              .stratum = stratum,
+                              .hash = h,
+                              .stratum_id = sid,
+                              .internal = tagged_internal(a)};
+    json = stratum = NULL;
+    uint32_t mask = f->prof_index_cap - 1, p = h & mask;
     while (f->prof_index[p])
-        p = (p + 1) & (f->prof_index_cap - 1);
+        p = (p + 1) & mask;
     f->prof_index[p] = f->n_profiles + 1;
     *out = f->n_profiles++;
-    *internal = in;
+    *internal = pr->internal;
 cleanup:
     free(json);
     free(stratum);
