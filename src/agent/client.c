@@ -285,15 +285,96 @@ static size_t to_file(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Opens part_path for d, positioned after the bytes already there (none
+ * when they are more than want->size). Returns 0 or RG_EIO. */
+static int open_part(download *d, const char *part_path,
+                     const rg_artifact_want *want, rg_err *err)
+{
+    struct stat st;
+    d->fd = open(part_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (d->fd < 0 || fstat(d->fd, &st) != 0)
+        return rg_err_set(err, RG_EIO, "'%s': %s", part_path, strerror(errno));
+    d->have = st.st_size;
+    if (d->have > want->size && ftruncate(d->fd, 0) == 0)
+        d->have = 0;
+    if (lseek(d->fd, d->have, SEEK_SET) < 0)
+        return rg_err_set(err, RG_EIO, "'%s': %s", part_path, strerror(errno));
+    return 0;
+}
+
+/* Sets up c's handle to fetch url into d from d->have on (the token in
+ * hdrs only for the server's own origin), at least c->min_rate. */
+static void fetch_setup(rg_client *c, const char *url, download *d,
+                        struct curl_slist *hdrs, const rg_httpc_req *setup)
+{
+    char range[64];
+    CURL *h = c->curl;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    if (d->have > 0) {
+        snprintf(range, sizeof range, "%lld-", (long long)d->have);
+        curl_easy_setopt(h, CURLOPT_RANGE, range); /* curl copies it */
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, d);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    /* Under min_rate for the timeout: cut, resumed at the next try. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->min_rate);
+    curl_easy_setopt(
+        h, CURLOPT_LOW_SPEED_TIME,
+        (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
+    rg_httpc_setup(h, setup);
+}
+
+/* Fetches the rest of the artifact at url_path into d's part file.
+ * Returns 0 or an rg_code (see rg_client_download). */
+static int fetch(rg_client *c, const char *url_path, download *d,
+                 const rg_artifact_want *want, rg_err *err)
+{
+    char url[2048], bearer[160];
+    struct curl_slist *hdrs = NULL;
+    bool origin = false;
+    int rc = rg_client_resolve(c, url_path, url, sizeof url, &origin, err);
+    if (rc != 0)
+        return rc;
+    if (origin) { /* the endpoint's token goes to its server only */
+        snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, bearer);
+    }
+    rg_httpc_req setup = request(c, url, false);
+    fetch_setup(c, url, d, hdrs, &setup);
+    CURLcode cc = curl_easy_perform(c->curl);
+    long status = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    if (d->error == -1) {
+        ftruncate(d->fd, 0);
+        return rg_err_set(err, RG_ETOOBIG,
+                          "release %lld: artifact larger than %lld bytes",
+                          (long long)want->release, (long long)want->size);
+    }
+    if (status == 416) { /* our part file is not a prefix: start over */
+        ftruncate(d->fd, 0);
+        return rg_err_set(err, RG_EUNAVAIL, "%s: range refused, restarting",
+                          url_path);
+    }
+    if (cc == CURLE_OK && status != 200 && status != 206)
+        return http_error(status, &d->errbody, url_path, err);
+    if (cc != CURLE_OK)
+        return rg_err_set(
+            err, d->error > 0 ? RG_EIO : RG_EUNAVAIL, "%s: %s", url_path,
+            d->error > 0 ? strerror(d->error) : curl_easy_strerror(cc));
+    return 0;
+}
+
 int rg_client_download(rg_client *c, const char *url_path,
                        const char *part_path, const rg_artifact_want *want,
                        rg_err *err)
 {
-    CURL *h = c->curl;
-    char url[2048], bearer[160], range[64];
-    struct curl_slist *hdrs = NULL;
     int rc = 0;
-    download d = {.fd = -1, .h = h};
+    download d = {.fd = -1, .h = c->curl, .limit = want->size};
     rg_buf_init(&d.errbody, 64 * 1024);
     if (want->size > c->max_artifact) {
         rc = rg_err_set(err, RG_ETOOBIG,
@@ -302,75 +383,9 @@ int rg_client_download(rg_client *c, const char *url_path,
                         (long long)c->max_artifact);
         goto cleanup;
     }
-    d.limit = want->size;
-    d.fd = open(part_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    struct stat st;
-    if (d.fd < 0 || fstat(d.fd, &st) != 0) {
-        rc = rg_err_set(err, RG_EIO, "'%s': %s", part_path, strerror(errno));
+    if ((rc = open_part(&d, part_path, want, err)) != 0 ||
+        (d.have < want->size && (rc = fetch(c, url_path, &d, want, err)) != 0))
         goto cleanup;
-    }
-    d.have = st.st_size;
-    if (d.have > want->size && ftruncate(d.fd, 0) == 0)
-        d.have = 0;
-    if (lseek(d.fd, d.have, SEEK_SET) < 0) {
-        rc = rg_err_set(err, RG_EIO, "'%s': %s", part_path, strerror(errno));
-        goto cleanup;
-    }
-    if (d.have < want->size) {
-        bool origin = false;
-        if ((rc = rg_client_resolve(c, url_path, url, sizeof url, &origin,
-                                    err)) != 0)
-            goto cleanup;
-        if (origin) { /* the endpoint's token goes to its server only */
-            snprintf(bearer, sizeof bearer, "Authorization: Bearer %s",
-                     c->token);
-            hdrs = curl_slist_append(hdrs, bearer);
-        }
-        curl_easy_reset(h);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        if (d.have > 0) {
-            snprintf(range, sizeof range, "%lld-", (long long)d.have);
-            curl_easy_setopt(h, CURLOPT_RANGE, range);
-        }
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-        /* Under min_rate for the timeout: cut, resumed at the next try. */
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->min_rate);
-        curl_easy_setopt(
-            h, CURLOPT_LOW_SPEED_TIME,
-            (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1));
-        rg_httpc_req setup = request(c, url, false);
-        rg_httpc_setup(h, &setup);
-        CURLcode cc = curl_easy_perform(h);
-        long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (d.error == -1) {
-            rc = rg_err_set(err, RG_ETOOBIG,
-                            "release %lld: artifact larger than %lld bytes",
-                            (long long)want->release, (long long)want->size);
-            ftruncate(d.fd, 0);
-            goto cleanup;
-        }
-        if (status == 416) { /* our part file is not a prefix: start over */
-            ftruncate(d.fd, 0);
-            rc = rg_err_set(err, RG_EUNAVAIL, "%s: range refused, restarting",
-                            url_path);
-            goto cleanup;
-        }
-        if (cc == CURLE_OK && status != 200 && status != 206) {
-            rc = http_error(status, &d.errbody, url_path, err);
-            goto cleanup;
-        }
-        if (cc != CURLE_OK) {
-            rc = rg_err_set(
-                err, d.error > 0 ? RG_EIO : RG_EUNAVAIL, "%s: %s", url_path,
-                d.error > 0 ? strerror(d.error) : curl_easy_strerror(cc));
-            goto cleanup;
-        }
-    }
     if (fsync(d.fd) != 0) {
         rc = rg_err_set(err, RG_EIO, "fsync '%s': %s", part_path,
                         strerror(errno));
@@ -382,7 +397,6 @@ int rg_client_download(rg_client *c, const char *url_path,
 cleanup:
     if (d.fd >= 0)
         close(d.fd);
-    curl_slist_free_all(hdrs);
     rg_buf_release(&d.errbody);
     return rc;
 }
