@@ -296,6 +296,7 @@ enum {
     ST_RELEASE_CHANNEL,
     ST_RELEASE_INSERT,
     ST_RELEASE_GET,
+    ST_RELEASE_FIND,
     ST_RELEASE_LIST,
     ST_RELEASE_LIST_CHANNEL,
     ST_RELEASE_EXISTS,
@@ -317,12 +318,14 @@ enum {
     ST_TOKEN_INSERT,
     ST_TOKEN_FIND,
     ST_TOKEN_LIST,
+    ST_TOKEN_GET,
     ST_TOKEN_REVOKE,
     ST_TOKEN_REVOKED,
     ST_KEY_INSERT,
     ST_KEY_FIND,
     ST_KEY_CONSUME,
     ST_KEY_LIST,
+    ST_KEY_GET,
     ST_KEY_REVOKE,
     ST_KEY_EXISTS,
     ST_TOKEN_ADMIN_CHECK,
@@ -433,6 +436,7 @@ static const char *const sql_text[ST__COUNT] = {
         " metadata, activation, activation_max_ms, activation_declared)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
+    [ST_RELEASE_FIND] = RELEASE_COLS " WHERE c.name = ? AND r.version = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
         RELEASE_COLS " WHERE c.name = ? ORDER BY r.id DESC",
@@ -484,6 +488,7 @@ static const char *const sql_text[ST__COUNT] = {
         " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, 0, ?)",
     [ST_TOKEN_FIND] = TOKEN_COLS " WHERE hash = ?",
     [ST_TOKEN_LIST] = TOKEN_COLS " ORDER BY id",
+    [ST_TOKEN_GET] = TOKEN_COLS " WHERE id = ?",
     [ST_TOKEN_REVOKE] =
         "UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
     [ST_TOKEN_REVOKED] = "SELECT revoked_ms FROM tokens WHERE id = ?",
@@ -494,6 +499,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_KEY_CONSUME] = "UPDATE enroll_keys SET uses_left = uses_left - 1"
                        " WHERE id = ? AND uses_left > 0",
     [ST_KEY_LIST] = KEY_COLS " ORDER BY id",
+    [ST_KEY_GET] = KEY_COLS " WHERE id = ?",
     [ST_KEY_REVOKE] =
         "UPDATE enroll_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
     [ST_KEY_EXISTS] = "SELECT 1 FROM enroll_keys WHERE id = ?",
@@ -1183,6 +1189,19 @@ static int sq_release_get(void *impl, int64_t id, rg_release_rec *out,
     return rc;
 }
 
+static int sq_release_find(void *impl, const char *channel, int64_t version,
+                           rg_release_rec *out, rg_err *err)
+{
+    int rc = get_locked(impl, ST_RELEASE_FIND,
+                        RG__VALS(RG__TEXT(channel), RG__INT(version)),
+                        &rg__release_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_field(err, RG_ENOTFOUND, "version",
+                          "channel '%s' has no release version %lld", channel,
+                          (long long)version);
+    return rc;
+}
+
 /* Calls fn for each release that cached query id (parameters v[0 .. n))
  * returns. Caller holds the lock. */
 static int each_release(sq *q, int id, const rg__val *v, size_t n,
@@ -1632,6 +1651,16 @@ static int sq_token_find(void *impl, const char *hash, rg_token_rec *out,
     return rc;
 }
 
+static int sq_token_get(void *impl, int64_t id, rg_token_rec *out, rg_err *err)
+{
+    int rc = get_locked(impl, ST_TOKEN_GET, RG__VALS(RG__INT(id)),
+                        &rg__token_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "token %lld not found",
+                        (long long)id);
+    return rc;
+}
+
 static int sq_token_list(void *impl,
                          int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                          rg_err *err)
@@ -1769,6 +1798,17 @@ static int sq_enroll_key_list(void *impl,
         rc = fn(ctx, &k);
     done(st);
     unlock(q);
+    return rc;
+}
+
+static int sq_enroll_key_get(void *impl, int64_t id, rg_enroll_key_rec *out,
+                             rg_err *err)
+{
+    int rc = get_locked(impl, ST_KEY_GET, RG__VALS(RG__INT(id)),
+                        &rg__enroll_key_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "enrollment key %lld not found",
+                        (long long)id);
     return rc;
 }
 
@@ -2132,6 +2172,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .root_list = sq_root_list,
     .release_create = sq_release_create,
     .release_get = sq_release_get,
+    .release_find = sq_release_find,
     .release_list = sq_release_list,
     .release_preflight_finish = sq_release_preflight_finish,
     .release_lift_quarantine = sq_release_lift_quarantine,
@@ -2145,10 +2186,12 @@ const struct rg__store_ops rg__sqlite_ops = {
     .token_create = sq_token_create,
     .token_find = sq_token_find,
     .token_list = sq_token_list,
+    .token_get = sq_token_get,
     .token_revoke = sq_token_revoke,
     .enroll_key_create = sq_enroll_key_create,
     .enroll_key_use = sq_enroll_key_use,
     .enroll_key_list = sq_enroll_key_list,
+    .enroll_key_get = sq_enroll_key_get,
     .enroll_key_revoke = sq_enroll_key_revoke,
     .endpoint_enroll = sq_endpoint_enroll,
     .endpoint_flush = sq_endpoint_flush,

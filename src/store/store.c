@@ -332,6 +332,14 @@ int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
     return s->ops->release_get(s->impl, id, out, err);
 }
 
+int rg_store_release_find(rg_store *s, const char *channel, int64_t version,
+                          rg_release_rec *out, rg_err *err)
+{
+    if (!channel || strnlen(channel, RG_NAME_MAX + 1) > RG_NAME_MAX)
+        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    return s->ops->release_find(s->impl, channel, version, out, err);
+}
+
 int rg_store_release_list(rg_store *s, const char *channel,
                           int (*fn)(void *ctx, const rg_release_rec *r),
                           void *ctx, rg_err *err)
@@ -505,6 +513,11 @@ int rg_store_token_list(rg_store *s,
     return s->ops->token_list(s->impl, fn, ctx, err);
 }
 
+int rg_store_token_get(rg_store *s, int64_t id, rg_token_rec *out, rg_err *err)
+{
+    return s->ops->token_get(s->impl, id, out, err);
+}
+
 int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err)
 {
@@ -542,6 +555,12 @@ int rg_store_enroll_key_list(rg_store *s,
                              void *ctx, rg_err *err)
 {
     return s->ops->enroll_key_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_enroll_key_get(rg_store *s, int64_t id, rg_enroll_key_rec *out,
+                            rg_err *err)
+{
+    return s->ops->enroll_key_get(s->impl, id, out, err);
 }
 
 int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
