@@ -724,6 +724,39 @@ static int get_locked(sq *q, int id, const rg__val *v, size_t n,
     return rc;
 }
 
+/* The rows of one query, read under the store's lock: cursor_open locks
+ * and starts it, cursor_next reads each row, cursor_close ends it and
+ * unlocks. */
+typedef struct cursor {
+    sq *q;
+    sqlite3_stmt *st;
+    const rg__rowmap *m;
+} cursor;
+
+/* Locks q and starts cached query id with v[0 .. n) bound, its rows read
+ * by m. Call cursor_close whatever this returns. */
+static int cursor_open(cursor *c, sq *q, int id, const rg__val *v, size_t n,
+                       const rg__rowmap *m, rg_err *err)
+{
+    *c = (cursor){q, NULL, m};
+    lock(q);
+    return prep(q, id, v, n, &c->st, err);
+}
+
+/* 1 with the next row read into rec, 0 after the last row, or an error. */
+static int cursor_next(cursor *c, void *rec, rg_err *err)
+{
+    return next_row(c->q, c->st, c->m, rec, err);
+}
+
+/* Ends c's query and unlocks; returns rc. */
+static int cursor_close(cursor *c, int rc)
+{
+    done(c->st);
+    unlock(c->q);
+    return rc;
+}
+
 /* Locks and begins a write transaction. On failure the lock is released. */
 static int begin(sq *q, rg_err *err)
 {
@@ -940,28 +973,22 @@ static int sq_audit_list(void *impl, const rg_audit_filter *f,
                          int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_audit_rec *a = malloc(sizeof *a);
     int id = f->actor ? (f->target ? ST_AUDIT_LIST_BOTH : ST_AUDIT_LIST_ACTOR)
                       : (f->target ? ST_AUDIT_LIST_TARGET : ST_AUDIT_LIST);
-    int rc;
-
     if (!a)
         return rg_err_set(err, RG_ENOMEM, "audit list: out of memory");
-    lock(q);
-    rc = prep(q, id,
-              RG__VALS(RG__TEXT(f->actor), RG__TEXT(f->target),
-                       RG__INT(f->since_ms), RG__INT(f->until_ms),
-                       RG__INT(f->limit > 0 ? f->limit : 1000),
-                       RG__TEXT(f->action), RG__INT(f->before_id)),
-              &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__audit_row, a, err)) == 1)
+    int rc = cursor_open(&c, impl, id,
+                         RG__VALS(RG__TEXT(f->actor), RG__TEXT(f->target),
+                                  RG__INT(f->since_ms), RG__INT(f->until_ms),
+                                  RG__INT(f->limit > 0 ? f->limit : 1000),
+                                  RG__TEXT(f->action), RG__INT(f->before_id)),
+                         &rg__audit_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, a, err)) == 1)
         rc = fn(ctx, a);
-    done(st);
-    unlock(q);
     free(a);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 /* --- channels ----------------------------------------------------------- */
@@ -1028,16 +1055,13 @@ static int sq_channel_list(void *impl,
                            int (*fn)(void *ctx, const rg_channel_rec *c),
                            void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_channel_rec c;
-    lock(q);
-    int rc = prep(q, ST_CHANNEL_LIST, NULL, 0, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__channel_row, &c, err)) == 1)
-        rc = fn(ctx, &c);
-    done(st);
-    unlock(q);
-    return rc;
+    cursor c;
+    rg_channel_rec ch;
+    int rc =
+        cursor_open(&c, impl, ST_CHANNEL_LIST, NULL, 0, &rg__channel_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &ch, err)) == 1)
+        rc = fn(ctx, &ch);
+    return cursor_close(&c, rc);
 }
 
 static int sq_channel_set_preflight(void *impl, const char *name,
@@ -1203,45 +1227,39 @@ static int sq_release_find(void *impl, const char *channel, int64_t version,
 }
 
 /* Calls fn for each release that cached query id (parameters v[0 .. n))
- * returns. Caller holds the lock. */
+ * returns. */
 static int each_release(sq *q, int id, const rg__val *v, size_t n,
                         int (*fn)(void *ctx, const rg_release_rec *r),
                         void *ctx, rg_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_release_rec *r = malloc(sizeof *r);
     if (!r)
         return rg_err_set(err, RG_ENOMEM, "release list: out of memory");
-    int rc = prep(q, id, v, n, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__release_row, r, err)) == 1)
+    int rc = cursor_open(&c, q, id, v, n, &rg__release_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
         rc = fn(ctx, r);
-    done(st);
     free(r);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 static int sq_release_list(void *impl, const char *channel,
                            int (*fn)(void *ctx, const rg_release_rec *r),
                            void *ctx, rg_err *err)
 {
-    sq *q = impl;
     rg__scalars ch;
-    int rc = 0;
-    lock(q);
-    if (channel) {
-        rc = get_row(q, ST_CHANNEL_ID, RG__VALS(RG__TEXT(channel)),
-                     &rg__int_row, &ch, err);
-        if (rc == RG_ENOTFOUND)
-            rc = rg_err_field(err, RG_ENOTFOUND, "channel",
-                              "channel '%s' not found", channel);
-    }
-    if (rc == 0 && channel)
-        rc = each_release(q, ST_RELEASE_LIST_CHANNEL,
-                          RG__VALS(RG__TEXT(channel)), fn, ctx, err);
-    else if (rc == 0)
-        rc = each_release(q, ST_RELEASE_LIST, NULL, 0, fn, ctx, err);
-    unlock(q);
-    return rc;
+    if (!channel)
+        return each_release(impl, ST_RELEASE_LIST, NULL, 0, fn, ctx, err);
+    /* Channels are never deleted: one that exists now still does below. */
+    int rc = get_locked(impl, ST_CHANNEL_ID, RG__VALS(RG__TEXT(channel)),
+                        &rg__int_row, &ch, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "channel",
+                            "channel '%s' not found", channel);
+    if (rc)
+        return rc;
+    return each_release(impl, ST_RELEASE_LIST_CHANNEL,
+                        RG__VALS(RG__TEXT(channel)), fn, ctx, err);
 }
 
 static int sq_release_preflight_finish(void *impl, int64_t id, bool passed,
@@ -1323,11 +1341,7 @@ static int sq_release_preflight_pending(void *impl,
                                                   const rg_release_rec *r),
                                         void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    lock(q);
-    int rc = each_release(q, ST_RELEASE_LIST_PENDING, NULL, 0, fn, ctx, err);
-    unlock(q);
-    return rc;
+    return each_release(impl, ST_RELEASE_LIST_PENDING, NULL, 0, fn, ctx, err);
 }
 
 /* --- root metadata ------------------------------------------------------ */
@@ -1361,16 +1375,13 @@ static int sq_root_list(void *impl, int64_t after,
                         int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
                         rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_root_rec r;
-    lock(q);
-    int rc = prep(q, ST_ROOT_LIST, RG__VALS(RG__INT(after)), &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__root_row, &r, err)) == 1)
+    int rc = cursor_open(&c, impl, ST_ROOT_LIST, RG__VALS(RG__INT(after)),
+                         &rg__root_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &r, err)) == 1)
         rc = fn(ctx, &r);
-    done(st);
-    unlock(q);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 /* --- rollouts ----------------------------------------------------------- */
@@ -1493,18 +1504,16 @@ static int sq_rollout_list(void *impl, bool active_only,
                            int (*fn)(void *ctx, const rg_rollout_rec *r),
                            void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_rollout_rec *r = malloc(sizeof *r);
     if (!r)
         return rg_err_set(err, RG_ENOMEM, "rollout list: out of memory");
-    lock(q);
-    int rc = prep(q, active_only ? ST_ROLLOUT_LIST_ACTIVE : ST_ROLLOUT_LIST,
-                  NULL, 0, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__rollout_row, r, err)) == 1)
+    int rc = cursor_open(&c, impl,
+                         active_only ? ST_ROLLOUT_LIST_ACTIVE : ST_ROLLOUT_LIST,
+                         NULL, 0, &rg__rollout_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
         rc = fn(ctx, r);
-    done(st);
-    unlock(q);
+    rc = cursor_close(&c, rc);
     free(r);
     return rc;
 }
@@ -1579,16 +1588,13 @@ static int sq_decision_list(void *impl, int64_t rollout_id,
                             int (*fn)(void *ctx, const rg_decision_rec *d),
                             void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_decision_rec d;
-    lock(q);
-    int rc = prep(q, ST_DECISION_LIST, RG__VALS(RG__INT(rollout_id)), &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__decision_row, &d, err)) == 1)
+    int rc = cursor_open(&c, impl, ST_DECISION_LIST,
+                         RG__VALS(RG__INT(rollout_id)), &rg__decision_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &d, err)) == 1)
         rc = fn(ctx, &d);
-    done(st);
-    unlock(q);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
@@ -1665,16 +1671,12 @@ static int sq_token_list(void *impl,
                          int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_token_rec t;
-    lock(q);
-    int rc = prep(q, ST_TOKEN_LIST, NULL, 0, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__token_row, &t, err)) == 1)
+    int rc = cursor_open(&c, impl, ST_TOKEN_LIST, NULL, 0, &rg__token_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &t, err)) == 1)
         rc = fn(ctx, &t);
-    done(st);
-    unlock(q);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 /* Sets revoked_ms of row id with cached update upd, in the caller's
@@ -1789,16 +1791,13 @@ static int sq_enroll_key_list(void *impl,
                               int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                               void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_enroll_key_rec k;
-    lock(q);
-    int rc = prep(q, ST_KEY_LIST, NULL, 0, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__enroll_key_row, &k, err)) == 1)
+    int rc =
+        cursor_open(&c, impl, ST_KEY_LIST, NULL, 0, &rg__enroll_key_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &k, err)) == 1)
         rc = fn(ctx, &k);
-    done(st);
-    unlock(q);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 static int sq_enroll_key_get(void *impl, int64_t id, rg_enroll_key_rec *out,
@@ -1891,17 +1890,15 @@ static int sq_endpoint_load(void *impl,
                             int (*fn)(void *ctx, const rg_endpoint_rec *e),
                             void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_endpoint_rec *e = calloc(1, sizeof *e);
     if (!e)
         return rg_err_set(err, RG_ENOMEM, "endpoint load: out of memory");
-    lock(q);
-    int rc = prep(q, ST_ENDPOINT_LOAD, NULL, 0, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__endpoint_row, e, err)) == 1)
+    int rc = cursor_open(&c, impl, ST_ENDPOINT_LOAD, NULL, 0, &rg__endpoint_row,
+                         err);
+    while (rc == 0 && (rc = cursor_next(&c, e, err)) == 1)
         rc = fn(ctx, e);
-    done(st);
-    unlock(q);
+    rc = cursor_close(&c, rc);
     free(e);
     return rc;
 }
@@ -1956,24 +1953,21 @@ static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
 static int sq_event_counts(void *impl, int64_t release_id, rg_event_counts *out,
                            rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_event_counts c = {0};
+    cursor c;
+    rg_event_counts n = {0};
     rg__scalars kind;
-    lock(q);
-    int rc = prep(q, ST_EVENT_COUNTS, RG__VALS(RG__INT(release_id)), &st, err);
-    while (rc == 0 &&
-           (rc = next_row(q, st, &rg__word_int_row, &kind, err)) == 1) {
-        uint64_t *to = strcmp(kind.word, "applying") == 0  ? &c.applying
-                       : strcmp(kind.word, "healthy") == 0 ? &c.healthy
-                                                           : &c.failed;
+    int rc = cursor_open(&c, impl, ST_EVENT_COUNTS,
+                         RG__VALS(RG__INT(release_id)), &rg__word_int_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &kind, err)) == 1) {
+        uint64_t *to = strcmp(kind.word, "applying") == 0  ? &n.applying
+                       : strcmp(kind.word, "healthy") == 0 ? &n.healthy
+                                                           : &n.failed;
         *to = (uint64_t)kind.a;
         rc = 0;
     }
-    done(st);
-    unlock(q);
+    rc = cursor_close(&c, rc);
     if (rc == 0)
-        *out = c;
+        *out = n;
     return rc;
 }
 
@@ -1981,16 +1975,13 @@ static int sq_event_list(void *impl, int64_t release_id,
                          int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_event_rec e;
-    lock(q);
-    int rc = prep(q, ST_EVENT_LIST, RG__VALS(RG__INT(release_id)), &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__event_row, &e, err)) == 1)
+    int rc = cursor_open(&c, impl, ST_EVENT_LIST, RG__VALS(RG__INT(release_id)),
+                         &rg__event_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &e, err)) == 1)
         rc = fn(ctx, &e);
-    done(st);
-    unlock(q);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
@@ -2119,16 +2110,13 @@ static int sq_policy_list(void *impl,
                           int (*fn)(void *ctx, const rg_policy_rec *p),
                           void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_policy_rec p;
-    lock(q);
-    int rc = prep(q, ST_POLICY_LIST, NULL, 0, &st, err);
-    while (rc == 0 && (rc = next_row(q, st, &rg__policy_row, &p, err)) == 1)
+    int rc =
+        cursor_open(&c, impl, ST_POLICY_LIST, NULL, 0, &rg__policy_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &p, err)) == 1)
         rc = fn(ctx, &p);
-    done(st);
-    unlock(q);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 static int sq_policy_delete(void *impl, int64_t id, rg_policy_rec *out,
