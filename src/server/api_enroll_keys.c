@@ -83,20 +83,6 @@ void rg_api_enroll_key_list(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_page_reply(&page, resp, "enrollment_keys", rc, &err);
 }
 
-typedef struct find_ctx {
-    int64_t id;
-    rg_enroll_key_rec *out;
-} find_ctx;
-
-static int find_one(void *ctx, const rg_enroll_key_rec *k)
-{
-    find_ctx *f = ctx;
-    if (k->id != f->id)
-        return 0;
-    *f->out = *k;
-    return 1;
-}
-
 void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     int64_t id;
@@ -114,12 +100,7 @@ void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_resp_error(resp, &err);
         return;
     }
-    find_ctx f = {id, &k};
-    int rc = rg_store_enroll_key_list(srv->store, find_one, &f, &err);
-    if (rc != 1) {
-        if (rc == 0)
-            rg_err_set(&err, RG_ENOTFOUND, "enrollment key %lld not found",
-                       (long long)id);
+    if (rg_store_enroll_key_get(srv->store, id, &k, &err) != 0) {
         rg_resp_error(resp, &err);
         return;
     }

@@ -98,20 +98,6 @@ void rg_api_token_list(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_page_reply(&page, resp, "tokens", rc, &err);
 }
 
-typedef struct find_ctx {
-    int64_t id;
-    rg_token_rec *out;
-} find_ctx;
-
-static int find_one(void *ctx, const rg_token_rec *t)
-{
-    find_ctx *f = ctx;
-    if (t->id != f->id)
-        return 0;
-    *f->out = *t;
-    return 1;
-}
-
 void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     int64_t id;
@@ -128,12 +114,7 @@ void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_resp_error(resp, &err);
         return;
     }
-    find_ctx f = {id, &t};
-    int rc = rg_store_token_list(srv->store, find_one, &f, &err);
-    if (rc != 1) {
-        if (rc == 0)
-            rg_err_set(&err, RG_ENOTFOUND, "token %lld not found",
-                       (long long)id);
+    if (rg_store_token_get(srv->store, id, &t, &err) != 0) {
         rg_resp_error(resp, &err);
         return;
     }
