@@ -52,6 +52,7 @@ typedef struct rg__val {
 
 typedef enum rg__ctype {
     RG__C_I64,  /* int64_t; SQL NULL reads as 0 */
+    RG__C_REF,  /* int64_t id of another row, 0: none, stored as NULL */
     RG__C_U64,  /* uint64_t, stored as a signed 64-bit integer */
     RG__C_INT,  /* int */
     RG__C_U32,  /* uint32_t */
@@ -61,9 +62,18 @@ typedef enum rg__ctype {
     RG__C_PLAN, /* rg_plan, stored as its JSON text (read only) */
 } rg__ctype;
 
+/* Where a column's value comes from when a row is inserted. */
+typedef enum rg__cfrom {
+    RG__FROM_REC,   /* the record: bound by rg__row_vals */
+    RG__FROM_DB,    /* the database assigns it (a generated id) */
+    RG__FROM_JOIN,  /* another table (a release's channel name) */
+    RG__FROM_LATER, /* the column's default; later updates set it */
+} rg__cfrom;
+
 typedef struct rg__col {
     const char *name; /* the column, for messages */
     rg__ctype type;
+    rg__cfrom from;
     size_t off; /* where the field is in the record */
     size_t cap; /* RG__C_TEXT: the field's size in bytes */
 } rg__col;
@@ -75,7 +85,8 @@ typedef struct rg__rowmap {
 } rg__rowmap;
 
 /* The row of each record type, column by column in the order a backend
- * selects them (docs/architecture.md, "The store"). */
+ * selects them; its INSERT names the RG__FROM_REC columns in the same
+ * order (docs/architecture.md, "The store"). */
 extern const rg__rowmap rg__audit_row;      /* rg_audit_rec */
 extern const rg__rowmap rg__channel_row;    /* rg_channel_rec */
 extern const rg__rowmap rg__release_row;    /* rg_release_rec */
@@ -133,8 +144,10 @@ bool rg__col_is_text(const rg__col *c);
 int rg__row_read(const rg__rowmap *m, const rg__val *vals, void *rec,
                  rg_err *err);
 
-/* Fills vals[0 .. m->n) from the record at rec, for binding: text is
- * borrowed from rec. m must have no RG__C_PLAN column. */
-void rg__row_vals(const rg__rowmap *m, const void *rec, rg__val *vals);
+/* Fills vals with the RG__FROM_REC columns of the record at rec, in the
+ * map's order, for an INSERT; text is borrowed from rec. Returns how many
+ * (at most m->n). A plan column is not bound: a rollout binds its plan as
+ * JSON text itself. */
+size_t rg__row_vals(const rg__rowmap *m, const void *rec, rg__val *vals);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -485,7 +486,7 @@ static const char *const sql_text[ST__COUNT] = {
         " WHERE rollout_id = ? ORDER BY id",
     [ST_TOKEN_INSERT] =
         "INSERT INTO tokens (name, role, hash, created_ms, expires_ms,"
-        " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, 0, ?)",
+        " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_TOKEN_FIND] = TOKEN_COLS " WHERE hash = ?",
     [ST_TOKEN_LIST] = TOKEN_COLS " ORDER BY id",
     [ST_TOKEN_GET] = TOKEN_COLS " WHERE id = ?",
@@ -779,20 +780,31 @@ static int finish(sq *q, int rc, rg_err *err)
     return rc;
 }
 
+/* Inserts a row of record rec (row map m: its RG__FROM_REC columns, then
+ * the nx extra parameters x) with cached statement id, in the caller's
+ * transaction. *new_id (may be NULL) receives the new row's id. */
+static int insert_row(sq *q, int id, const rg__rowmap *m, const void *rec,
+                      const rg__val *x, size_t nx, int64_t *new_id, rg_err *err,
+                      const char *what)
+{
+    rg__val v[RG__ROW_COLS_MAX + 2];
+    size_t n = rg__row_vals(m, rec, v);
+    assert(nx <= 2);
+    for (size_t i = 0; i < nx; i++)
+        v[n++] = x[i];
+    int rc = run(q, id, v, n, err, what);
+    if (rc == 0 && new_id)
+        *new_id = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
 /* Inserts the audit row a (if any) in the current transaction. */
 static int audit_insert(sq *q, const rg_audit_rec *a, int64_t *id, rg_err *err)
 {
-    rg__val v[RG__ROW_COLS_MAX];
-    int rc;
     if (!a)
         return 0;
-    rg__row_vals(&rg__audit_row, a, v);
-    if ((rc =
-             run(q, ST_AUDIT_INSERT, v + 1, rg__audit_row.n - 1, err, "audit")))
-        return rc;
-    if (id)
-        *id = sqlite3_last_insert_rowid(q->db);
-    return 0;
+    return insert_row(q, ST_AUDIT_INSERT, &rg__audit_row, a, NULL, 0, id, err,
+                      "audit");
 }
 
 /* --- open, migrate, close ----------------------------------------------- */
@@ -1021,16 +1033,13 @@ static int sq_channel_create(void *impl, rg_channel_rec *c,
         return rc;
     if ((rc = corpus_known(q, &c->preflight, err)))
         goto cleanup;
-    rc = run(q, ST_CHANNEL_INSERT,
-             RG__VALS(RG__TEXT(c->name), RG__TEXT(c->description),
-                      RG__INT(c->created_ms), RG__SPEC_VALS(&c->preflight)),
-             err, "channel create");
+    rc = insert_row(q, ST_CHANNEL_INSERT, &rg__channel_row, c, NULL, 0, &id,
+                    err, "channel create");
     if (rc == RG_ECONFLICT)
         rc = rg_err_field(err, RG_ECONFLICT, "name",
                           "channel '%s' already exists", c->name);
     if (rc)
         goto cleanup;
-    id = sqlite3_last_insert_rowid(q->db);
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
     rc = finish(q, rc, err);
@@ -1145,60 +1154,54 @@ static int sq_artifact_get(void *impl, const char *sha256, uint64_t *size,
 
 /* --- releases ----------------------------------------------------------- */
 
+/* The row of new release r, checked against its channel (which exists
+ * and has only lower versions) and artifact (recorded): r with the
+ * channel's id and preflight spec, status pending when it has one, and
+ * the artifact's size. Caller holds the lock. */
+static int release_row(sq *q, const rg_release_rec *r, rg_release_rec *row,
+                       rg_err *err)
+{
+    rg__release_channel ch;
+    int rc = get_row(q, ST_RELEASE_CHANNEL, RG__VALS(RG__TEXT(r->channel)),
+                     &rg__release_channel_row, &ch, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "channel",
+                            "channel '%s' not found", r->channel);
+    if (rc)
+        return rc;
+    if (r->version <= ch.max_version)
+        return rg_err_field(err, RG_ECONFLICT, "version",
+                            "channel '%s': version %lld is not above %lld",
+                            r->channel, (long long)r->version,
+                            (long long)ch.max_version);
+    *row = *r;
+    row->channel_id = ch.id;
+    row->preflight = ch.spec;
+    snprintf(row->preflight_status, sizeof row->preflight_status, "%s",
+             ch.spec.engine[0] ? "pending" : "none");
+    row->preflight_detail[0] = '\0';
+    row->preflight_done_ms = 0;
+    return artifact_size(q, r->sha256, &row->size, err);
+}
+
 static int sq_release_create(void *impl, rg_release_rec *r,
                              const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    rg__release_channel ch = {0};
-    int64_t id = 0;
-    uint64_t size = 0;
-    const char *status = "none";
+    rg_release_rec *row = malloc(sizeof *row);
+    if (!row)
+        return rg_err_set(err, RG_ENOMEM, "release create: out of memory");
     int rc = begin(q, err);
     if (rc)
-        return rc;
-
-    rc = get_row(q, ST_RELEASE_CHANNEL, RG__VALS(RG__TEXT(r->channel)),
-                 &rg__release_channel_row, &ch, err);
-    if (rc == RG_ENOTFOUND)
-        rc = rg_err_field(err, RG_ENOTFOUND, "channel",
-                          "channel '%s' not found", r->channel);
-    if (rc)
-        goto cleanup;
-    if (r->version <= ch.max_version) {
-        rc = rg_err_field(err, RG_ECONFLICT, "version",
-                          "channel '%s': version %lld is not above %lld",
-                          r->channel, (long long)r->version,
-                          (long long)ch.max_version);
-        goto cleanup;
-    }
-    if ((rc = artifact_size(q, r->sha256, &size, err)))
-        goto cleanup;
-    if (ch.spec.engine[0])
-        status = "pending";
-    rc = run(q, ST_RELEASE_INSERT,
-             RG__VALS(RG__INT(ch.id), RG__INT(r->version), RG__TEXT(r->sha256),
-                      RG__TEXT(r->notes), RG__TEXT(r->urgency),
-                      RG__INT(r->created_ms), RG__TEXT(r->created_by),
-                      RG__TEXT(status), RG__SPEC_VALS(&ch.spec),
-                      RG__TEXT(r->metadata), RG__INT(r->activation),
-                      RG__INT(r->activation_max_ms),
-                      RG__INT(r->activation_declared)),
-             err, "release create");
-    if (rc)
-        goto cleanup;
-    id = sqlite3_last_insert_rowid(q->db);
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    rc = finish(q, rc, err);
-    if (rc == 0) {
-        r->id = id;
-        r->channel_id = ch.id;
-        r->size = size;
-        snprintf(r->preflight_status, sizeof r->preflight_status, "%s", status);
-        r->preflight = ch.spec;
-        r->preflight_detail[0] = '\0';
-        r->preflight_done_ms = 0;
-    }
+        goto out;
+    if ((rc = release_row(q, r, row, err)) == 0 &&
+        (rc = insert_row(q, ST_RELEASE_INSERT, &rg__release_row, row, NULL, 0,
+                         &row->id, err, "release create")) == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    if ((rc = finish(q, rc, err)) == 0)
+        *r = *row;
+out:
+    free(row);
     return rc;
 }
 
@@ -1351,7 +1354,6 @@ static int sq_root_put(void *impl, const rg_root_rec *r,
 {
     sq *q = impl;
     rg__scalars newest;
-    rg__val v[RG__ROW_COLS_MAX];
     int rc = begin(q, err);
     if (rc)
         return rc;
@@ -1363,8 +1365,8 @@ static int sq_root_put(void *impl, const rg_root_rec *r,
                           (long long)r->version, (long long)newest.a + 1);
         goto cleanup;
     }
-    rg__row_vals(&rg__root_row, r, v);
-    if ((rc = run(q, ST_ROOT_INSERT, v, rg__root_row.n, err, "root put")))
+    if ((rc = insert_row(q, ST_ROOT_INSERT, &rg__root_row, r, NULL, 0, NULL,
+                         err, "root put")))
         goto cleanup;
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
@@ -1391,12 +1393,13 @@ static int decision_insert(sq *q, int64_t id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err)
 {
-    return run(q, ST_DECISION_INSERT,
-               RG__VALS(RG__INT(id), RG__INT(at_ms), RG__INT(tr->from_state),
-                        RG__INT(tr->to_state), RG__INT(tr->from_wave),
-                        RG__INT(tr->to_wave), RG__TEXT(tr->reason),
-                        RG__TEXT(actor), RG__TEXT(evidence_json)),
-               err, "rollout decision");
+    rg_decision_rec d = {.rollout_id = id,
+                         .at_ms = at_ms,
+                         .tr = *tr,
+                         .evidence_json = evidence_json};
+    snprintf(d.actor, sizeof d.actor, "%s", actor);
+    return insert_row(q, ST_DECISION_INSERT, &rg__decision_row, &d, NULL, 0,
+                      NULL, err, "rollout decision");
 }
 
 /* What a new rollout of r takes from its release and channel, checked:
@@ -1627,18 +1630,15 @@ static int sq_token_create(void *impl, rg_token_rec *t,
     int rc = begin(q, err);
     if (rc)
         return rc;
-    rc = run(q, ST_TOKEN_INSERT,
-             RG__VALS(RG__TEXT(t->name), RG__TEXT(t->role), RG__TEXT(t->hash),
-                      RG__INT(t->created_ms), RG__INT(t->expires_ms),
-                      RG__TEXT(t->created_by)),
-             err, "token create");
+    rg_token_rec row = *t;
+    row.revoked_ms = 0;
+    rc = insert_row(q, ST_TOKEN_INSERT, &rg__token_row, &row, NULL, 0, &id, err,
+                    "token create");
     if (rc == RG_ECONFLICT)
         rc = rg_err_set(err, RG_ECONFLICT, "token '%s': hash already in use",
                         t->name);
-    if (rc == 0) {
-        id = sqlite3_last_insert_rowid(q->db);
+    if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
-    }
     rc = finish(q, rc, err);
     if (rc == 0) {
         t->id = id;
@@ -1736,18 +1736,13 @@ static int sq_enroll_key_create(void *impl, rg_enroll_key_rec *k,
     int rc = begin(q, err);
     if (rc)
         return rc;
-    rc = run(q, ST_KEY_INSERT,
-             RG__VALS(RG__TEXT(k->hash), RG__INT(k->created_ms),
-                      RG__INT(k->expires_ms), RG__INT(k->revoked_ms),
-                      RG__INT(k->uses_left), RG__TEXT(k->created_by)),
-             err, "enrollment key create");
+    rc = insert_row(q, ST_KEY_INSERT, &rg__enroll_key_row, k, NULL, 0, &id, err,
+                    "enrollment key create");
     if (rc == RG_ECONFLICT)
         rc = rg_err_set(err, RG_ECONFLICT,
                         "enrollment key: hash already in use");
-    if (rc == 0) {
-        id = sqlite3_last_insert_rowid(q->db);
+    if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
-    }
     rc = finish(q, rc, err);
     if (rc == 0)
         k->id = id;
@@ -1834,15 +1829,13 @@ static int sq_endpoint_enroll(void *impl, const rg_endpoint_rec *e,
     int rc = begin(q, err);
     if (rc)
         return rc;
-    rc = update_one(
-        q, ST_ENDPOINT_UPSERT,
-        RG__VALS(RG__TEXT(e->id), RG__TEXT(e->token_hash),
-                 RG__TEXT(e->attrs_json), RG__INT(e->enrolled_ms),
-                 RG__INT(e->last_seen_ms),
-                 RG__TEXT(e->installed_json[0] ? e->installed_json : "{}"),
-                 RG__INT(e->proven ? 1 : 0)),
-        err, "endpoint enroll");
-    if (rc == RG_ENOTFOUND)
+    rg_endpoint_rec row = *e; /* nothing installed yet: "{}" */
+    if (!row.installed_json[0])
+        snprintf(row.installed_json, sizeof row.installed_json, "{}");
+    rc = insert_row(q, ST_ENDPOINT_UPSERT, &rg__endpoint_row, &row,
+                    RG__VALS(RG__INT(e->proven ? 1 : 0)), NULL, err,
+                    "endpoint enroll");
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
         rc = rg_err_field(err, RG_ECONFLICT, "endpoint_id",
                           "endpoint '%s' is already enrolled: re-enrolling "
                           "it needs its current token or an operator's "
@@ -1931,17 +1924,15 @@ static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
                             size_t *n_new, rg_err *err)
 {
     sq *q = impl;
-    rg__val v[RG__ROW_COLS_MAX];
     size_t fresh = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rg__row_vals(&rg__event_row, &ev[i], v);
-        v[rg__event_row.n] = RG__INT(RG_EVENTS_PER_KIND);
         if ((rc = event_refs(q, &ev[i], err)) == 0 &&
-            (rc = run(q, ST_EVENT_INSERT, v, rg__event_row.n + 1, err,
-                      "events")) == 0)
+            (rc = insert_row(q, ST_EVENT_INSERT, &rg__event_row, &ev[i],
+                             RG__VALS(RG__INT(RG_EVENTS_PER_KIND)), NULL, err,
+                             "events")) == 0)
             fresh += (size_t)sqlite3_changes(q->db);
     }
     rc = finish(q, rc, err);
@@ -2084,18 +2075,15 @@ static int sq_policy_create(void *impl, rg_policy_rec *p,
         return rc;
     if ((rc = policy_fits(q, p, &channel_id, err)))
         goto cleanup;
-    rc = run(q, ST_POLICY_INSERT,
-             RG__VALS(RG__TEXT(p->name), RG__INT(channel_id),
-                      RG__TEXT(p->selector_json), RG__TEXT(p->mode),
-                      RG__REF(p->release_id), RG__INT(p->created_ms),
-                      RG__TEXT(p->created_by)),
-             err, "policy create");
+    rg_policy_rec row = *p;
+    row.channel_id = channel_id;
+    rc = insert_row(q, ST_POLICY_INSERT, &rg__policy_row, &row, NULL, 0, &id,
+                    err, "policy create");
     if (rc == RG_ECONFLICT)
         rc = rg_err_field(err, RG_ECONFLICT, "name",
                           "policy '%s' already exists", p->name);
     if (rc)
         goto cleanup;
-    id = sqlite3_last_insert_rowid(q->db);
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
     rc = finish(q, rc, err);

@@ -73,7 +73,9 @@ static void test_text_that_does_not_fit_is_refused(void **state)
     rg_err_clear(&err);
     memset(name, 'n', sizeof name - 1);
     name[sizeof name - 1] = '\0';
-    rg__row_vals(&rg__token_row, &(rg_token_rec){.name = "x"}, v);
+    for (size_t i = 0; i < rg__token_row.n; i++)
+        v[i] =
+            rg__col_is_text(&rg__token_row.cols[i]) ? RG__TEXT("") : RG__INT(0);
     v[1] = RG__TEXT(name);
     v[1].len = strlen(name);
     assert_int_equal(rg__row_read(&rg__token_row, v, &t, &err), RG_EIO);
@@ -109,6 +111,39 @@ static void test_event_round_trip(void **state)
     memset(&out, 0, sizeof out);
     assert_int_equal(rg__row_read(&rg__event_row, v, &out, &err), 0);
     assert_memory_equal(&in, &out, sizeof in);
+}
+
+/* An INSERT binds only what the record supplies: not the id the database
+ * assigns, columns joined from other tables or set by later updates; a
+ * reference of 0 binds NULL. */
+static void test_insert_values_are_the_record_columns(void **state)
+{
+    (void)state;
+    rg__val v[RG__ROW_COLS_MAX];
+    rg_policy_rec p;
+    memset(&p, 0, sizeof p);
+    p.id = 9;
+    snprintf(p.name, sizeof p.name, "hold");
+    p.channel_id = 3;
+    snprintf(p.channel, sizeof p.channel, "detections");
+    snprintf(p.mode, sizeof p.mode, "n-1");
+    p.created_ms = 77;
+    /* name, channel_id, selector_json, mode, release_id, created_* */
+    assert_int_equal(rg__row_vals(&rg__policy_row, &p, v), 7);
+    assert_string_equal(v[0].s, "hold");
+    assert_int_equal(v[1].i, 3);
+    assert_string_equal(v[3].s, "n-1");
+    assert_int_equal(v[4].type, RG__V_NULL);
+    assert_int_equal(v[5].i, 77);
+    p.release_id = 12;
+    rg__row_vals(&rg__policy_row, &p, v);
+    assert_int_equal(v[4].type, RG__V_INT);
+    assert_int_equal(v[4].i, 12);
+    /* A release row inserts 16 of its 22 columns. */
+    rg_release_rec *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(rg__row_vals(&rg__release_row, r, v), 16);
+    free(r);
 }
 
 static void test_stored_plan_must_parse(void **state)
@@ -206,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_null_reads_as_zero_and_empty),
         cmocka_unit_test(test_text_that_does_not_fit_is_refused),
         cmocka_unit_test(test_event_round_trip),
+        cmocka_unit_test(test_insert_values_are_the_record_columns),
         cmocka_unit_test(test_stored_plan_must_parse),
         cmocka_unit_test(test_sqlite_refuses_oversized_stored_text),
         cmocka_unit_test(test_every_map_fits_a_row),
