@@ -107,13 +107,15 @@ typedef struct rg__api_visitor {
  * Static data; the functions are the resource's store calls. */
 typedef struct rg__api_revocable {
     const char *kind; /* audit action "<kind>.revoke", target "<kind>:<id>" */
-    const char *noun; /* in messages: "<noun> 7 not found" */
     const char *list_key; /* the list answer's array */
     /* Calls visit(ctx, id, rec) for every record in id order, as the
      * store's list does; returns the store list's result. */
     int (*each)(rg_store *s, rg__api_visit visit, void *ctx, rg_err *err);
     /* The record's answer (new reference, NULL when out of memory). */
     json_t *(*to_json)(const void *rec);
+    /* The answer of record id read by id (rg_store_token_get...): a new
+     * reference, or NULL with err set (RG_ENOTFOUND, RG_ENOMEM...). */
+    json_t *(*get_json)(rg_store *s, int64_t id, rg_err *err);
     /* The store's revoke (rg_store_token_revoke...). */
     int (*revoke)(rg_store *s, int64_t id, int64_t now_ms,
                   const rg_audit_rec *audit, rg_err *err);

@@ -71,6 +71,17 @@ static json_t *key_any_json(const void *rec)
     return key_json(rec);
 }
 
+static json_t *key_get_json(rg_store *s, int64_t id, rg_err *err)
+{
+    rg_enroll_key_rec rec;
+    if (rg_store_enroll_key_get(s, id, &rec, err) != 0)
+        return NULL;
+    json_t *j = key_json(&rec);
+    if (!j)
+        rg_err_set(err, RG_ENOMEM, "out of memory");
+    return j;
+}
+
 static int visit_key(void *ctx, const rg_enroll_key_rec *k)
 {
     const rg__api_visitor *v = ctx;
@@ -85,10 +96,10 @@ static int keys_each(rg_store *s, rg__api_visit visit, void *ctx, rg_err *err)
 
 static const rg__api_revocable keys = {
     .kind = "enrollment_key",
-    .noun = "enrollment key",
     .list_key = "enrollment_keys",
     .each = keys_each,
     .to_json = key_any_json,
+    .get_json = key_get_json,
     .revoke = rg_store_enroll_key_revoke,
 };
 

@@ -38,19 +38,6 @@ static int64_t version_of(rg_server *srv, int64_t id)
     return v;
 }
 
-typedef struct find_version {
-    int64_t version, id;
-} find_version;
-
-static int match_version(void *ctx, const rg_release_rec *r)
-{
-    find_version *f = ctx;
-    if (r->version != f->version)
-        return 0;
-    f->id = r->id;
-    return 1;
-}
-
 static bool text_ok(const char *s)
 {
     for (; *s; s++)
@@ -86,16 +73,13 @@ static int read_pin(rg_server *srv, const json_t *body, int mode,
         *release_id = release;
         return 0;
     }
-    find_version f = {version, 0};
-    rc = rg_store_release_list(srv->store, channel, match_version, &f, err);
-    if (rc < 0)
-        return rc;
-    if (!f.id)
-        return rg_err_field(err, RG_ENOTFOUND, "version",
-                            "channel '%.64s' has no release version %lld",
-                            channel, (long long)version);
-    *release_id = f.id;
-    return 0;
+    rg_release_rec *r = malloc(sizeof *r);
+    if (!r)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    rc = rg_store_release_find(srv->store, channel, version, r, err);
+    *release_id = rc == 0 ? r->id : 0;
+    free(r);
+    return rc;
 }
 
 void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp)

@@ -9,9 +9,7 @@
 
 typedef struct visit_ctx {
     const rg__api_revocable *r;
-    rg_page *page; /* listing */
-    int64_t id;    /* finding */
-    json_t *found; /* finding: the record's answer */
+    rg_page *page;
 } visit_ctx;
 
 static int page_one(void *ctx, int64_t id, const void *rec)
@@ -34,15 +32,6 @@ void rg__api_list(rg_server *srv, rg_req *req, rg_resp *resp,
     rg_page_reply(&page, resp, r->list_key, rc, &err);
 }
 
-static int find_one(void *ctx, int64_t id, const void *rec)
-{
-    visit_ctx *v = ctx;
-    if (id != v->id)
-        return 0;
-    v->found = v->r->to_json(rec);
-    return 1;
-}
-
 void rg__api_revoke(rg_server *srv, rg_req *req, rg_resp *resp,
                     const rg__api_revocable *r)
 {
@@ -60,14 +49,10 @@ void rg__api_revoke(rg_server *srv, rg_req *req, rg_resp *resp,
         rg_resp_error(resp, &err);
         return;
     }
-    visit_ctx v = {.r = r, .id = id};
-    int rc = r->each(srv->store, find_one, &v, &err);
-    if (rc != 1) {
-        if (rc == 0)
-            rg_err_set(&err, RG_ENOTFOUND, "%s %lld not found", r->noun,
-                       (long long)id);
+    json_t *found = r->get_json(srv->store, id, &err);
+    if (!found) {
         rg_resp_error(resp, &err);
         return;
     }
-    rg_resp_json(resp, 200, v.found);
+    rg_resp_json(resp, 200, found);
 }

@@ -86,6 +86,17 @@ static json_t *token_any_json(const void *rec)
     return token_json(rec);
 }
 
+static json_t *token_get_json(rg_store *s, int64_t id, rg_err *err)
+{
+    rg_token_rec rec;
+    if (rg_store_token_get(s, id, &rec, err) != 0)
+        return NULL;
+    json_t *j = token_json(&rec);
+    if (!j)
+        rg_err_set(err, RG_ENOMEM, "out of memory");
+    return j;
+}
+
 static int visit_token(void *ctx, const rg_token_rec *t)
 {
     const rg__api_visitor *v = ctx;
@@ -100,10 +111,10 @@ static int tokens_each(rg_store *s, rg__api_visit visit, void *ctx, rg_err *err)
 
 static const rg__api_revocable tokens = {
     .kind = "token",
-    .noun = "token",
     .list_key = "tokens",
     .each = tokens_each,
     .to_json = token_any_json,
+    .get_json = token_get_json,
     .revoke = rg_store_token_revoke,
 };
 

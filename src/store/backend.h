@@ -56,6 +56,8 @@ struct rg__store_ops {
                           const rg_audit_rec *audit, rg_err *err);
     int (*release_get)(void *impl, int64_t id, rg_release_rec *out,
                        rg_err *err);
+    int (*release_find)(void *impl, const char *channel, int64_t version,
+                        rg_release_rec *out, rg_err *err);
     int (*release_list)(void *impl, const char *channel,
                         int (*fn)(void *ctx, const rg_release_rec *r),
                         void *ctx, rg_err *err);
@@ -102,6 +104,7 @@ struct rg__store_ops {
                       rg_err *err);
     int (*token_list)(void *impl, int (*fn)(void *ctx, const rg_token_rec *t),
                       void *ctx, rg_err *err);
+    int (*token_get)(void *impl, int64_t id, rg_token_rec *out, rg_err *err);
     int (*token_revoke)(void *impl, int64_t id, int64_t now_ms,
                         const rg_audit_rec *audit, rg_err *err);
 
@@ -112,6 +115,8 @@ struct rg__store_ops {
     int (*enroll_key_list)(void *impl,
                            int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                            void *ctx, rg_err *err);
+    int (*enroll_key_get)(void *impl, int64_t id, rg_enroll_key_rec *out,
+                          rg_err *err);
     int (*enroll_key_revoke)(void *impl, int64_t id, int64_t now_ms,
                              const rg_audit_rec *audit, rg_err *err);
 

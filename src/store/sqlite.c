@@ -14,9 +14,11 @@
  * statements applied, with the version bump, in one transaction.
  */
 #include "store/backend.h"
+#include "store/rows.h"
 
 #include "common/log.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -295,6 +297,7 @@ enum {
     ST_RELEASE_CHANNEL,
     ST_RELEASE_INSERT,
     ST_RELEASE_GET,
+    ST_RELEASE_FIND,
     ST_RELEASE_LIST,
     ST_RELEASE_LIST_CHANNEL,
     ST_RELEASE_EXISTS,
@@ -316,12 +319,14 @@ enum {
     ST_TOKEN_INSERT,
     ST_TOKEN_FIND,
     ST_TOKEN_LIST,
+    ST_TOKEN_GET,
     ST_TOKEN_REVOKE,
     ST_TOKEN_REVOKED,
     ST_KEY_INSERT,
     ST_KEY_FIND,
     ST_KEY_CONSUME,
     ST_KEY_LIST,
+    ST_KEY_GET,
     ST_KEY_REVOKE,
     ST_KEY_EXISTS,
     ST_TOKEN_ADMIN_CHECK,
@@ -335,7 +340,7 @@ enum {
     ST_EVENT_LIST,
     ST_EVENT_PRUNE,
     ST_ROLLOUT_EXISTS,
-    ST_POLICY_CHANNEL,
+    ST_CHANNEL_ID,
     ST_POLICY_RELEASE_CHANNEL,
     ST_POLICY_COUNT,
     ST_POLICY_INSERT,
@@ -376,7 +381,9 @@ enum {
 #define TOKEN_COLS                                                             \
     "SELECT id, name, role, hash, created_ms, expires_ms, revoked_ms,"         \
     " created_by FROM tokens"
-
+#define KEY_COLS                                                               \
+    "SELECT id, hash, created_ms, expires_ms, revoked_ms, uses_left,"          \
+    " created_by FROM enroll_keys"
 #define POLICY_COLS                                                            \
     "SELECT p.id, p.name, p.channel_id, c.name, p.selector_json, p.mode,"      \
     " p.release_id, p.created_ms, p.created_by FROM policies p"                \
@@ -430,6 +437,7 @@ static const char *const sql_text[ST__COUNT] = {
         " metadata, activation, activation_max_ms, activation_declared)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_RELEASE_GET] = RELEASE_COLS " WHERE r.id = ?",
+    [ST_RELEASE_FIND] = RELEASE_COLS " WHERE c.name = ? AND r.version = ?",
     [ST_RELEASE_LIST] = RELEASE_COLS " ORDER BY r.id DESC",
     [ST_RELEASE_LIST_CHANNEL] =
         RELEASE_COLS " WHERE c.name = ? ORDER BY r.id DESC",
@@ -478,23 +486,21 @@ static const char *const sql_text[ST__COUNT] = {
         " WHERE rollout_id = ? ORDER BY id",
     [ST_TOKEN_INSERT] =
         "INSERT INTO tokens (name, role, hash, created_ms, expires_ms,"
-        " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, 0, ?)",
+        " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_TOKEN_FIND] = TOKEN_COLS " WHERE hash = ?",
     [ST_TOKEN_LIST] = TOKEN_COLS " ORDER BY id",
+    [ST_TOKEN_GET] = TOKEN_COLS " WHERE id = ?",
     [ST_TOKEN_REVOKE] =
         "UPDATE tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
     [ST_TOKEN_REVOKED] = "SELECT revoked_ms FROM tokens WHERE id = ?",
     [ST_KEY_INSERT] =
         "INSERT INTO enroll_keys (hash, created_ms, expires_ms, revoked_ms,"
         " uses_left, created_by) VALUES (?, ?, ?, ?, ?, ?)",
-    [ST_KEY_FIND] =
-        "SELECT id, expires_ms, revoked_ms, uses_left FROM enroll_keys"
-        " WHERE hash = ?",
+    [ST_KEY_FIND] = KEY_COLS " WHERE hash = ?",
     [ST_KEY_CONSUME] = "UPDATE enroll_keys SET uses_left = uses_left - 1"
                        " WHERE id = ? AND uses_left > 0",
-    [ST_KEY_LIST] =
-        "SELECT id, hash, created_ms, expires_ms, revoked_ms, uses_left,"
-        " created_by FROM enroll_keys ORDER BY id",
+    [ST_KEY_LIST] = KEY_COLS " ORDER BY id",
+    [ST_KEY_GET] = KEY_COLS " WHERE id = ?",
     [ST_KEY_REVOKE] =
         "UPDATE enroll_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms = 0",
     [ST_KEY_EXISTS] = "SELECT 1 FROM enroll_keys WHERE id = ?",
@@ -547,7 +553,7 @@ static const char *const sql_text[ST__COUNT] = {
         " AND release_id NOT IN (SELECT release_id FROM rollouts"
         " WHERE active = 1) ORDER BY received_ms LIMIT ?2)",
     [ST_ROLLOUT_EXISTS] = "SELECT 1 FROM rollouts WHERE id = ?",
-    [ST_POLICY_CHANNEL] = "SELECT id FROM channels WHERE name = ?",
+    [ST_CHANNEL_ID] = "SELECT id FROM channels WHERE name = ?",
     [ST_POLICY_RELEASE_CHANNEL] =
         "SELECT channel_id FROM releases WHERE id = ?",
     [ST_POLICY_COUNT] = "SELECT count(*) FROM policies",
@@ -597,8 +603,23 @@ static int db_fail(sq *q, int rc, rg_err *err, const char *what)
     return rg_err_set(err, code, "%s: %s", what, sqlite3_errmsg(q->db));
 }
 
-/* The cached statement id, reset and with no bindings. */
-static int stmt(sq *q, int id, sqlite3_stmt **out, rg_err *err)
+/* Binds v[0 .. n) to parameters 1 .. n of st (text NULL binds NULL). */
+static void bind_vals(sqlite3_stmt *st, const rg__val *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i + 1;
+        if (v[i].type == RG__V_INT)
+            sqlite3_bind_int64(st, at, v[i].i);
+        else if (v[i].type == RG__V_TEXT && v[i].s)
+            sqlite3_bind_text(st, at, v[i].s, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, at);
+    }
+}
+
+/* The cached statement id, reset, with v[0 .. n) bound. */
+static int prep(sq *q, int id, const rg__val *v, size_t n, sqlite3_stmt **out,
+                rg_err *err)
 {
     if (!q->st[id]) {
         int rc =
@@ -611,6 +632,7 @@ static int stmt(sq *q, int id, sqlite3_stmt **out, rg_err *err)
         sqlite3_clear_bindings(q->st[id]);
     }
     *out = q->st[id];
+    bind_vals(*out, v, n);
     return 0;
 }
 
@@ -621,11 +643,13 @@ static void done(sqlite3_stmt *st)
         sqlite3_reset(st);
 }
 
-/* Runs a cached statement that returns no rows. */
-static int exec_id(sq *q, int id, rg_err *err, const char *what)
+/* Runs cached statement id, which returns no rows, with v[0 .. n) bound;
+ * sqlite3_changes then tells how many rows it changed. */
+static int run(sq *q, int id, const rg__val *v, size_t n, rg_err *err,
+               const char *what)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt(q, id, &st, err);
+    int rc = prep(q, id, v, n, &st, err);
     if (rc)
         return rc;
     rc = sqlite3_step(st);
@@ -633,6 +657,52 @@ static int exec_id(sq *q, int id, rg_err *err, const char *what)
     if (rc != SQLITE_DONE)
         return db_fail(q, rc, err, what);
     return 0;
+}
+
+/* Reads the current row of st into rec by m. */
+static int read_row(sqlite3_stmt *st, const rg__rowmap *m, void *rec,
+                    rg_err *err)
+{
+    rg__val v[RG__ROW_COLS_MAX];
+    if (m->n > RG__ROW_COLS_MAX || sqlite3_column_count(st) != (int)m->n)
+        return rg_err_set(err, RG_EIO,
+                          "store: a %s query returns %d columns, not %zu",
+                          m->what, sqlite3_column_count(st), m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        int c = (int)i;
+        if (!rg__col_is_text(&m->cols[i])) {
+            v[i] = RG__INT(sqlite3_column_int64(st, c));
+            continue;
+        }
+        v[i] = RG__TEXT((const char *)sqlite3_column_text(st, c));
+        v[i].len = (size_t)sqlite3_column_bytes(st, c);
+    }
+    return rg__row_read(m, v, rec, err);
+}
+
+/* Steps st: 1 with the next row read into rec by m, 0 after the last
+ * row, or an error. */
+static int next_row(sq *q, sqlite3_stmt *st, const rg__rowmap *m, void *rec,
+                    rg_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return (rc = read_row(st, m, rec, err)) ? rc : 1;
+    return rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, m->what);
+}
+
+/* Reads the first row of cached query id (parameters v[0 .. n)) into rec
+ * by m. Caller holds the lock. Returns 0, RG_ENOTFOUND (err untouched)
+ * when there is no row, or an error. */
+static int get_row(sq *q, int id, const rg__val *v, size_t n,
+                   const rg__rowmap *m, void *rec, rg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(q, id, v, n, &st, err);
+    if (rc == 0)
+        rc = next_row(q, st, m, rec, err);
+    done(st);
+    return rc == 1 ? 0 : rc == 0 ? RG_ENOTFOUND : rc;
 }
 
 static void lock(sq *q)
@@ -645,11 +715,54 @@ static void unlock(sq *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+/* get_row under the lock. */
+static int get_locked(sq *q, int id, const rg__val *v, size_t n,
+                      const rg__rowmap *m, void *rec, rg_err *err)
+{
+    lock(q);
+    int rc = get_row(q, id, v, n, m, rec, err);
+    unlock(q);
+    return rc;
+}
+
+/* The rows of one query, read under the store's lock: cursor_open locks
+ * and starts it, cursor_next reads each row, cursor_close ends it and
+ * unlocks. */
+typedef struct cursor {
+    sq *q;
+    sqlite3_stmt *st;
+    const rg__rowmap *m;
+} cursor;
+
+/* Locks q and starts cached query id with v[0 .. n) bound, its rows read
+ * by m. Call cursor_close whatever this returns. */
+static int cursor_open(cursor *c, sq *q, int id, const rg__val *v, size_t n,
+                       const rg__rowmap *m, rg_err *err)
+{
+    *c = (cursor){q, NULL, m};
+    lock(q);
+    return prep(q, id, v, n, &c->st, err);
+}
+
+/* 1 with the next row read into rec, 0 after the last row, or an error. */
+static int cursor_next(cursor *c, void *rec, rg_err *err)
+{
+    return next_row(c->q, c->st, c->m, rec, err);
+}
+
+/* Ends c's query and unlocks; returns rc. */
+static int cursor_close(cursor *c, int rc)
+{
+    done(c->st);
+    unlock(c->q);
+    return rc;
+}
+
 /* Locks and begins a write transaction. On failure the lock is released. */
 static int begin(sq *q, rg_err *err)
 {
     lock(q);
-    int rc = exec_id(q, ST_BEGIN, err, "store: begin");
+    int rc = run(q, ST_BEGIN, NULL, 0, err, "store: begin");
     if (rc)
         unlock(q);
     return rc;
@@ -660,68 +773,38 @@ static int begin(sq *q, rg_err *err)
 static int finish(sq *q, int rc, rg_err *err)
 {
     if (rc == 0)
-        rc = exec_id(q, ST_COMMIT, err, "store: commit");
+        rc = run(q, ST_COMMIT, NULL, 0, err, "store: commit");
     if (rc != 0 && !sqlite3_get_autocommit(q->db))
-        exec_id(q, ST_ROLLBACK, NULL, "store: rollback");
+        run(q, ST_ROLLBACK, NULL, 0, NULL, "store: rollback");
     unlock(q);
     return rc;
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *s)
+/* Inserts a row of record rec (row map m: its RG__FROM_REC columns, then
+ * the nx extra parameters x) with cached statement id, in the caller's
+ * transaction. *new_id (may be NULL) receives the new row's id. */
+static int insert_row(sq *q, int id, const rg__rowmap *m, const void *rec,
+                      const rg__val *x, size_t nx, int64_t *new_id, rg_err *err,
+                      const char *what)
 {
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    rg__val v[RG__ROW_COLS_MAX + 2];
+    size_t n = rg__row_vals(m, rec, v);
+    assert(nx <= 2);
+    for (size_t i = 0; i < nx; i++)
+        v[n++] = x[i];
+    int rc = run(q, id, v, n, err, what);
+    if (rc == 0 && new_id)
+        *new_id = sqlite3_last_insert_rowid(q->db);
+    return rc;
 }
-
-/* Binds an id where 0 means none (NULL). */
-static int bind_ref(sqlite3_stmt *st, int i, int64_t id)
-{
-    return id ? sqlite3_bind_int64(st, i, id) : sqlite3_bind_null(st, i);
-}
-
-/* Copies column col into dst of cap bytes; stored text that does not fit
- * means the database was written by something else: RG_EIO. */
-static int col_text(sqlite3_stmt *st, int col, char *dst, size_t cap,
-                    rg_err *err)
-{
-    const unsigned char *s = sqlite3_column_text(st, col);
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    if (n >= cap)
-        return rg_err_set(err, RG_EIO,
-                          "store: stored %s (%zu bytes) exceeds %zu",
-                          sqlite3_column_name(st, col), n, cap - 1);
-    if (n)
-        memcpy(dst, s, n);
-    dst[n] = '\0';
-    return 0;
-}
-
-#define COL_TEXT(st, col, rec, f)                                              \
-    col_text((st), (col), (rec)->f, sizeof(rec)->f, err)
 
 /* Inserts the audit row a (if any) in the current transaction. */
 static int audit_insert(sq *q, const rg_audit_rec *a, int64_t *id, rg_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
     if (!a)
         return 0;
-    if ((rc = stmt(q, ST_AUDIT_INSERT, &st, err)))
-        return rc;
-    sqlite3_bind_int64(st, 1, a->at_ms);
-    bind_text(st, 2, a->actor);
-    bind_text(st, 3, a->role);
-    bind_text(st, 4, a->action);
-    bind_text(st, 5, a->target);
-    bind_text(st, 6, a->reason);
-    bind_text(st, 7, a->source);
-    bind_text(st, 8, a->detail);
-    rc = sqlite3_step(st);
-    done(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(q, rc, err, "audit");
-    if (id)
-        *id = sqlite3_last_insert_rowid(q->db);
-    return 0;
+    return insert_row(q, ST_AUDIT_INSERT, &rg__audit_row, a, NULL, 0, id, err,
+                      "audit");
 }
 
 /* --- open, migrate, close ----------------------------------------------- */
@@ -871,6 +954,18 @@ static int sq_schema_version(void *impl)
     return q->version;
 }
 
+/* Runs cached update id (parameters v[0 .. n)) in the caller's
+ * transaction: 0 when it changed a row, RG_ENOTFOUND (err untouched)
+ * when it changed none. */
+static int update_one(sq *q, int id, const rg__val *v, size_t n, rg_err *err,
+                      const char *what)
+{
+    int rc = run(q, id, v, n, err, what);
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = RG_ENOTFOUND;
+    return rc;
+}
+
 /* --- audit -------------------------------------------------------------- */
 
 static int sq_audit_append(void *impl, rg_audit_rec *a, rg_err *err)
@@ -890,77 +985,28 @@ static int sq_audit_list(void *impl, const rg_audit_filter *f,
                          int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_audit_rec *a = NULL;
+    cursor c;
+    rg_audit_rec *a = malloc(sizeof *a);
     int id = f->actor ? (f->target ? ST_AUDIT_LIST_BOTH : ST_AUDIT_LIST_ACTOR)
                       : (f->target ? ST_AUDIT_LIST_TARGET : ST_AUDIT_LIST);
-    int rc;
-
-    a = malloc(sizeof *a);
     if (!a)
         return rg_err_set(err, RG_ENOMEM, "audit list: out of memory");
-    lock(q);
-    if ((rc = stmt(q, id, &st, err)))
-        goto cleanup;
-    if (f->actor)
-        bind_text(st, 1, f->actor);
-    if (f->target)
-        bind_text(st, 2, f->target);
-    if (f->action)
-        bind_text(st, 6, f->action);
-    sqlite3_bind_int64(st, 3, f->since_ms);
-    sqlite3_bind_int64(st, 4, f->until_ms);
-    sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : 1000);
-    sqlite3_bind_int64(st, 7, f->before_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a->id = sqlite3_column_int64(st, 0);
-        a->at_ms = sqlite3_column_int64(st, 1);
-        if ((rc = COL_TEXT(st, 2, a, actor)) ||
-            (rc = COL_TEXT(st, 3, a, role)) ||
-            (rc = COL_TEXT(st, 4, a, action)) ||
-            (rc = COL_TEXT(st, 5, a, target)) ||
-            (rc = COL_TEXT(st, 6, a, reason)) ||
-            (rc = COL_TEXT(st, 7, a, source)) ||
-            (rc = COL_TEXT(st, 8, a, detail)) || (rc = fn(ctx, a)))
-            goto cleanup;
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "audit list");
-cleanup:
-    done(st);
-    unlock(q);
+    int rc = cursor_open(&c, impl, id,
+                         RG__VALS(RG__TEXT(f->actor), RG__TEXT(f->target),
+                                  RG__INT(f->since_ms), RG__INT(f->until_ms),
+                                  RG__INT(f->limit > 0 ? f->limit : 1000),
+                                  RG__TEXT(f->action), RG__INT(f->before_id)),
+                         &rg__audit_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, a, err)) == 1)
+        rc = fn(ctx, a);
     free(a);
-    return rc;
+    return cursor_close(&c, rc);
 }
 
 /* --- channels ----------------------------------------------------------- */
 
 static int artifact_size(sq *q, const char *sha256, uint64_t *size,
                          rg_err *err);
-
-/* Reads a preflight spec from columns col.. col+3 (engine, corpus,
- * timeout_s, memory_mb). */
-static int read_spec(sqlite3_stmt *st, int col, rg_preflight_spec *p,
-                     rg_err *err)
-{
-    int rc;
-    if ((rc = COL_TEXT(st, col, p, engine)) ||
-        (rc = COL_TEXT(st, col + 1, p, corpus)))
-        return rc;
-    p->timeout_s = sqlite3_column_int64(st, col + 2);
-    p->memory_mb = sqlite3_column_int64(st, col + 3);
-    return 0;
-}
-
-/* Binds spec p to parameters i .. i+3 (engine, corpus, timeout_s,
- * memory_mb). */
-static void bind_spec(sqlite3_stmt *st, int i, const rg_preflight_spec *p)
-{
-    bind_text(st, i, p->engine);
-    bind_text(st, i + 1, p->corpus);
-    sqlite3_bind_int64(st, i + 2, p->timeout_s);
-    sqlite3_bind_int64(st, i + 3, p->memory_mb);
-}
 
 /* RG_ENOTFOUND (field preflight.corpus) unless spec's corpus is "" or a
  * recorded artifact. Caller holds the lock. */
@@ -977,46 +1023,25 @@ static int corpus_known(sq *q, const rg_preflight_spec *p, rg_err *err)
     return rc;
 }
 
-static int read_channel(sqlite3_stmt *st, rg_channel_rec *c, rg_err *err)
-{
-    int rc;
-    c->id = sqlite3_column_int64(st, 0);
-    if ((rc = COL_TEXT(st, 1, c, name)) ||
-        (rc = COL_TEXT(st, 2, c, description)))
-        return rc;
-    c->created_ms = sqlite3_column_int64(st, 3);
-    c->current_release_id = sqlite3_column_int64(st, 4);
-    return read_spec(st, 5, &c->preflight, err);
-}
-
 static int sq_channel_create(void *impl, rg_channel_rec *c,
                              const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int64_t id = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = corpus_known(q, &c->preflight, err)) ||
-        (rc = stmt(q, ST_CHANNEL_INSERT, &st, err)))
+    if ((rc = corpus_known(q, &c->preflight, err)))
         goto cleanup;
-    bind_text(st, 1, c->name);
-    bind_text(st, 2, c->description);
-    sqlite3_bind_int64(st, 3, c->created_ms);
-    bind_spec(st, 4, &c->preflight);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
-            rc = rg_err_field(err, RG_ECONFLICT, "name",
-                              "channel '%s' already exists", c->name);
-        else
-            rc = db_fail(q, rc, err, "channel create");
+    rc = insert_row(q, ST_CHANNEL_INSERT, &rg__channel_row, c, NULL, 0, &id,
+                    err, "channel create");
+    if (rc == RG_ECONFLICT)
+        rc = rg_err_field(err, RG_ECONFLICT, "name",
+                          "channel '%s' already exists", c->name);
+    if (rc)
         goto cleanup;
-    }
-    id = sqlite3_last_insert_rowid(q->db);
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
-    done(st);
     rc = finish(q, rc, err);
     if (rc == 0) {
         c->id = id;
@@ -1028,23 +1053,10 @@ cleanup:
 static int sq_channel_get(void *impl, const char *name, rg_channel_rec *out,
                           rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_CHANNEL_GET, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, name);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = read_channel(st, out, err);
-    else if (rc == SQLITE_DONE)
+    int rc = get_locked(impl, ST_CHANNEL_GET, RG__VALS(RG__TEXT(name)),
+                        &rg__channel_row, out, err);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "channel '%s' not found", name);
-    else
-        rc = db_fail(q, rc, err, "channel get");
-cleanup:
-    done(st);
-    unlock(q);
     return rc;
 }
 
@@ -1052,21 +1064,13 @@ static int sq_channel_list(void *impl,
                            int (*fn)(void *ctx, const rg_channel_rec *c),
                            void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_channel_rec c;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_CHANNEL_LIST, &st, err)))
-        goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_channel(st, &c, err)) || (rc = fn(ctx, &c)))
-            goto cleanup;
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "channel list");
-cleanup:
-    done(st);
-    unlock(q);
-    return rc;
+    cursor c;
+    rg_channel_rec ch;
+    int rc =
+        cursor_open(&c, impl, ST_CHANNEL_LIST, NULL, 0, &rg__channel_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &ch, err)) == 1)
+        rc = fn(ctx, &ch);
+    return cursor_close(&c, rc);
 }
 
 static int sq_channel_set_preflight(void *impl, const char *name,
@@ -1074,26 +1078,19 @@ static int sq_channel_set_preflight(void *impl, const char *name,
                                     const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = corpus_known(q, spec, err)) ||
-        (rc = stmt(q, ST_CHANNEL_SET_PREFLIGHT, &st, err)))
+    if ((rc = corpus_known(q, spec, err)))
         goto cleanup;
-    bind_spec(st, 1, spec);
-    bind_text(st, 5, name);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "channel preflight");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) != 1) {
+    rc = update_one(q, ST_CHANNEL_SET_PREFLIGHT,
+                    RG__VALS(RG__SPEC_VALS(spec), RG__TEXT(name)), err,
+                    "channel preflight");
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "channel '%s' not found", name);
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
 cleanup:
-    done(st);
     return finish(q, rc, err);
 }
 
@@ -1103,22 +1100,14 @@ cleanup:
  * Caller holds the lock. */
 static int artifact_size(sq *q, const char *sha256, uint64_t *size, rg_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(q, ST_ARTIFACT_GET, &st, err);
-    if (rc)
-        return rc;
-    bind_text(st, 1, sha256);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *size = (uint64_t)sqlite3_column_int64(st, 0);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        rc = rg_err_field(err, RG_ENOTFOUND, "artifact",
-                          "artifact '%s' not found", sha256);
-    } else {
-        rc = db_fail(q, rc, err, "artifact get");
-    }
-    done(st);
+    rg__scalars v;
+    int rc = get_row(q, ST_ARTIFACT_GET, RG__VALS(RG__TEXT(sha256)),
+                     &rg__int_row, &v, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "artifact",
+                            "artifact '%s' not found", sha256);
+    if (rc == 0)
+        *size = (uint64_t)v.a;
     return rc;
 }
 
@@ -1127,7 +1116,6 @@ static int sq_artifact_put(void *impl, const char *sha256, uint64_t size,
                            rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     uint64_t have = 0;
     int rc = begin(q, err);
     if (rc)
@@ -1145,18 +1133,12 @@ static int sq_artifact_put(void *impl, const char *sha256, uint64_t size,
     if (rc != RG_ENOTFOUND)
         goto cleanup;
     rg_err_clear(err);
-    if ((rc = stmt(q, ST_ARTIFACT_INSERT, &st, err)))
+    if ((rc = run(q, ST_ARTIFACT_INSERT,
+                  RG__VALS(RG__TEXT(sha256), RG__INT(size), RG__INT(now_ms)),
+                  err, "artifact put")))
         goto cleanup;
-    bind_text(st, 1, sha256);
-    sqlite3_bind_int64(st, 2, (int64_t)size);
-    sqlite3_bind_int64(st, 3, now_ms);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "artifact put");
-        goto cleanup;
-    }
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
-    done(st);
     return finish(q, rc, err);
 }
 
@@ -1172,181 +1154,115 @@ static int sq_artifact_get(void *impl, const char *sha256, uint64_t *size,
 
 /* --- releases ----------------------------------------------------------- */
 
-static int read_release(sqlite3_stmt *st, rg_release_rec *r, rg_err *err)
+/* The row of new release r, checked against its channel (which exists
+ * and has only lower versions) and artifact (recorded): r with the
+ * channel's id and preflight spec, status pending when it has one, and
+ * the artifact's size. Caller holds the lock. */
+static int release_row(sq *q, const rg_release_rec *r, rg_release_rec *row,
+                       rg_err *err)
 {
-    int rc;
-    r->id = sqlite3_column_int64(st, 0);
-    r->channel_id = sqlite3_column_int64(st, 1);
-    if ((rc = COL_TEXT(st, 2, r, channel)))
+    rg__release_channel ch;
+    int rc = get_row(q, ST_RELEASE_CHANNEL, RG__VALS(RG__TEXT(r->channel)),
+                     &rg__release_channel_row, &ch, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "channel",
+                            "channel '%s' not found", r->channel);
+    if (rc)
         return rc;
-    r->version = sqlite3_column_int64(st, 3);
-    if ((rc = COL_TEXT(st, 4, r, sha256)))
-        return rc;
-    r->size = (uint64_t)sqlite3_column_int64(st, 5);
-    if ((rc = COL_TEXT(st, 6, r, notes)) || (rc = COL_TEXT(st, 7, r, urgency)))
-        return rc;
-    r->created_ms = sqlite3_column_int64(st, 8);
-    if ((rc = COL_TEXT(st, 9, r, created_by)) ||
-        (rc = COL_TEXT(st, 10, r, preflight_status)) ||
-        (rc = read_spec(st, 11, &r->preflight, err)) ||
-        (rc = COL_TEXT(st, 15, r, preflight_detail)))
-        return rc;
-    r->preflight_done_ms = sqlite3_column_int64(st, 16);
-    if ((rc = COL_TEXT(st, 17, r, metadata)))
-        return rc;
-    r->quarantine_lifted_ms = sqlite3_column_int64(st, 18);
-    r->activation = sqlite3_column_int(st, 19);
-    r->activation_max_ms = sqlite3_column_int64(st, 20);
-    r->activation_declared = sqlite3_column_int(st, 21) != 0;
-    return 0;
+    if (r->version <= ch.max_version)
+        return rg_err_field(err, RG_ECONFLICT, "version",
+                            "channel '%s': version %lld is not above %lld",
+                            r->channel, (long long)r->version,
+                            (long long)ch.max_version);
+    *row = *r;
+    row->channel_id = ch.id;
+    row->preflight = ch.spec;
+    snprintf(row->preflight_status, sizeof row->preflight_status, "%s",
+             ch.spec.engine[0] ? "pending" : "none");
+    row->preflight_detail[0] = '\0';
+    row->preflight_done_ms = 0;
+    return artifact_size(q, r->sha256, &row->size, err);
 }
 
 static int sq_release_create(void *impl, rg_release_rec *r,
                              const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *ch = NULL, *st = NULL;
-    int64_t channel_id = 0, id = 0, max_version = 0;
-    uint64_t size = 0;
-    rg_preflight_spec spec;
+    rg_release_rec *row = malloc(sizeof *row);
+    if (!row)
+        return rg_err_set(err, RG_ENOMEM, "release create: out of memory");
     int rc = begin(q, err);
     if (rc)
-        return rc;
-
-    if ((rc = stmt(q, ST_RELEASE_CHANNEL, &ch, err)))
-        goto cleanup;
-    bind_text(ch, 1, r->channel);
-    rc = sqlite3_step(ch);
-    if (rc == SQLITE_DONE) {
-        rc = rg_err_field(err, RG_ENOTFOUND, "channel",
-                          "channel '%s' not found", r->channel);
-        goto cleanup;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = db_fail(q, rc, err, "release create");
-        goto cleanup;
-    }
-    channel_id = sqlite3_column_int64(ch, 0);
-    max_version = sqlite3_column_int64(ch, 1); /* NULL reads as 0 */
-    if ((rc = read_spec(ch, 2, &spec, err)))
-        goto cleanup;
-    done(ch);
-    ch = NULL;
-    if (r->version <= max_version) {
-        rc = rg_err_field(err, RG_ECONFLICT, "version",
-                          "channel '%s': version %lld is not above %lld",
-                          r->channel, (long long)r->version,
-                          (long long)max_version);
-        goto cleanup;
-    }
-    if ((rc = artifact_size(q, r->sha256, &size, err)))
-        goto cleanup;
-
-    if ((rc = stmt(q, ST_RELEASE_INSERT, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, channel_id);
-    sqlite3_bind_int64(st, 2, r->version);
-    bind_text(st, 3, r->sha256);
-    bind_text(st, 4, r->notes);
-    bind_text(st, 5, r->urgency);
-    sqlite3_bind_int64(st, 6, r->created_ms);
-    bind_text(st, 7, r->created_by);
-    bind_text(st, 8, spec.engine[0] ? "pending" : "none");
-    bind_spec(st, 9, &spec);
-    bind_text(st, 13, r->metadata);
-    sqlite3_bind_int(st, 14, r->activation);
-    sqlite3_bind_int64(st, 15, r->activation_max_ms);
-    sqlite3_bind_int(st, 16, r->activation_declared);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "release create");
-        goto cleanup;
-    }
-    id = sqlite3_last_insert_rowid(q->db);
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(ch);
-    done(st);
-    rc = finish(q, rc, err);
-    if (rc == 0) {
-        r->id = id;
-        r->channel_id = channel_id;
-        r->size = size;
-        snprintf(r->preflight_status, sizeof r->preflight_status, "%s",
-                 spec.engine[0] ? "pending" : "none");
-        r->preflight = spec;
-        r->preflight_detail[0] = '\0';
-        r->preflight_done_ms = 0;
-    }
+        goto out;
+    if ((rc = release_row(q, r, row, err)) == 0 &&
+        (rc = insert_row(q, ST_RELEASE_INSERT, &rg__release_row, row, NULL, 0,
+                         &row->id, err, "release create")) == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    if ((rc = finish(q, rc, err)) == 0)
+        *r = *row;
+out:
+    free(row);
     return rc;
 }
 
 static int sq_release_get(void *impl, int64_t id, rg_release_rec *out,
                           rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_RELEASE_GET, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = read_release(st, out, err);
-    else if (rc == SQLITE_DONE)
+    int rc = get_locked(impl, ST_RELEASE_GET, RG__VALS(RG__INT(id)),
+                        &rg__release_row, out, err);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
                         (long long)id);
-    else
-        rc = db_fail(q, rc, err, "release get");
-cleanup:
-    done(st);
-    unlock(q);
     return rc;
+}
+
+static int sq_release_find(void *impl, const char *channel, int64_t version,
+                           rg_release_rec *out, rg_err *err)
+{
+    int rc = get_locked(impl, ST_RELEASE_FIND,
+                        RG__VALS(RG__TEXT(channel), RG__INT(version)),
+                        &rg__release_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_field(err, RG_ENOTFOUND, "version",
+                          "channel '%s' has no release version %lld", channel,
+                          (long long)version);
+    return rc;
+}
+
+/* Calls fn for each release that cached query id (parameters v[0 .. n))
+ * returns. */
+static int each_release(sq *q, int id, const rg__val *v, size_t n,
+                        int (*fn)(void *ctx, const rg_release_rec *r),
+                        void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_release_rec *r = malloc(sizeof *r);
+    if (!r)
+        return rg_err_set(err, RG_ENOMEM, "release list: out of memory");
+    int rc = cursor_open(&c, q, id, v, n, &rg__release_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
+        rc = fn(ctx, r);
+    free(r);
+    return cursor_close(&c, rc);
 }
 
 static int sq_release_list(void *impl, const char *channel,
                            int (*fn)(void *ctx, const rg_release_rec *r),
                            void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *ch = NULL, *st = NULL;
-    rg_release_rec *r = NULL;
-    int rc;
-
-    r = malloc(sizeof *r);
-    if (!r)
-        return rg_err_set(err, RG_ENOMEM, "release list: out of memory");
-    lock(q);
-    if (channel) {
-        if ((rc = stmt(q, ST_RELEASE_CHANNEL, &ch, err)))
-            goto cleanup;
-        bind_text(ch, 1, channel);
-        rc = sqlite3_step(ch);
-        if (rc == SQLITE_DONE) {
-            rc = rg_err_field(err, RG_ENOTFOUND, "channel",
-                              "channel '%s' not found", channel);
-            goto cleanup;
-        }
-        if (rc != SQLITE_ROW) {
-            rc = db_fail(q, rc, err, "release list");
-            goto cleanup;
-        }
-    }
-    if ((rc = stmt(q, channel ? ST_RELEASE_LIST_CHANNEL : ST_RELEASE_LIST, &st,
-                   err)))
-        goto cleanup;
-    if (channel)
-        bind_text(st, 1, channel);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_release(st, r, err)) || (rc = fn(ctx, r)))
-            goto cleanup;
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "release list");
-cleanup:
-    done(ch);
-    done(st);
-    unlock(q);
-    free(r);
-    return rc;
+    rg__scalars ch;
+    if (!channel)
+        return each_release(impl, ST_RELEASE_LIST, NULL, 0, fn, ctx, err);
+    /* Channels are never deleted: one that exists now still does below. */
+    int rc = get_locked(impl, ST_CHANNEL_ID, RG__VALS(RG__TEXT(channel)),
+                        &rg__int_row, &ch, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "channel",
+                            "channel '%s' not found", channel);
+    if (rc)
+        return rc;
+    return each_release(impl, ST_RELEASE_LIST_CHANNEL,
+                        RG__VALS(RG__TEXT(channel)), fn, ctx, err);
 }
 
 static int sq_release_preflight_finish(void *impl, int64_t id, bool passed,
@@ -1355,41 +1271,28 @@ static int sq_release_preflight_finish(void *impl, int64_t id, bool passed,
                                        const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL, *chk = NULL;
+    rg__scalars now;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_RELEASE_PREFLIGHT_FINISH, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, passed ? "passed" : "failed");
-    bind_text(st, 2, detail);
-    bind_text(st, 3, result_json);
-    sqlite3_bind_int64(st, 4, done_ms);
-    sqlite3_bind_int64(st, 5, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "release preflight");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) != 1) {
-        if ((rc = stmt(q, ST_RELEASE_PREFLIGHT_STATUS, &chk, err)))
-            goto cleanup;
-        sqlite3_bind_int64(chk, 1, id);
-        rc = sqlite3_step(chk);
-        if (rc == SQLITE_ROW)
+    rc = update_one(q, ST_RELEASE_PREFLIGHT_FINISH,
+                    RG__VALS(RG__TEXT(passed ? "passed" : "failed"),
+                             RG__TEXT(detail), RG__TEXT(result_json),
+                             RG__INT(done_ms), RG__INT(id)),
+                    err, "release preflight");
+    if (rc == RG_ENOTFOUND) {
+        rc = get_row(q, ST_RELEASE_PREFLIGHT_STATUS, RG__VALS(RG__INT(id)),
+                     &rg__word_row, &now, err);
+        if (rc == 0)
             rc = rg_err_set(err, RG_ECONFLICT,
                             "release %lld: preflight is %s, not pending",
-                            (long long)id, sqlite3_column_text(chk, 0));
-        else if (rc == SQLITE_DONE)
+                            (long long)id, now.word);
+        else if (rc == RG_ENOTFOUND)
             rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
                             (long long)id);
-        else
-            rc = db_fail(q, rc, err, "release preflight");
-        goto cleanup;
     }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
-    done(chk);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
 
@@ -1397,26 +1300,17 @@ static int sq_release_lift_quarantine(void *impl, int64_t id, int64_t at_ms,
                                       const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_RELEASE_LIFT_QUARANTINE, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, at_ms);
-    sqlite3_bind_int64(st, 2, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "release lift quarantine");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) != 1) {
+    rc = update_one(q, ST_RELEASE_LIFT_QUARANTINE,
+                    RG__VALS(RG__INT(at_ms), RG__INT(id)), err,
+                    "release lift quarantine");
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
                         (long long)id);
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
 
@@ -1425,25 +1319,21 @@ static int sq_release_preflight_result(void *impl, int64_t id, char **json,
 {
     sq *q = impl;
     sqlite3_stmt *st = NULL;
-    int rc;
+    rg__scalars res;
     lock(q);
-    if ((rc = stmt(q, ST_RELEASE_PREFLIGHT_RESULT, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *s = (const char *)sqlite3_column_text(st, 0);
-        *json = strdup(s ? s : "");
+    int rc =
+        prep(q, ST_RELEASE_PREFLIGHT_RESULT, RG__VALS(RG__INT(id)), &st, err);
+    if (rc == 0)
+        rc = next_row(q, st, &rg__text_row, &res, err);
+    if (rc == 1) {
+        *json = strdup(res.text);
         rc = *json ? 0
                    : rg_err_set(err, RG_ENOMEM, "release %lld: out of memory",
                                 (long long)id);
-    } else if (rc == SQLITE_DONE) {
+    } else if (rc == 0) {
         rc = rg_err_set(err, RG_ENOTFOUND, "release %lld not found",
                         (long long)id);
-    } else {
-        rc = db_fail(q, rc, err, "release preflight result");
     }
-cleanup:
     done(st);
     unlock(q);
     return rc;
@@ -1454,195 +1344,148 @@ static int sq_release_preflight_pending(void *impl,
                                                   const rg_release_rec *r),
                                         void *ctx, rg_err *err)
 {
+    return each_release(impl, ST_RELEASE_LIST_PENDING, NULL, 0, fn, ctx, err);
+}
+
+/* --- root metadata ------------------------------------------------------ */
+
+static int sq_root_put(void *impl, const rg_root_rec *r,
+                       const rg_audit_rec *audit, rg_err *err)
+{
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_release_rec *r = malloc(sizeof *r);
-    int rc;
-    if (!r)
-        return rg_err_set(err, RG_ENOMEM, "release list: out of memory");
-    lock(q);
-    if ((rc = stmt(q, ST_RELEASE_LIST_PENDING, &st, err)))
+    rg__scalars newest;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = get_row(q, ST_ROOT_MAX, NULL, 0, &rg__int_row, &newest, err)))
         goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_release(st, r, err)) || (rc = fn(ctx, r)))
-            goto cleanup;
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "release list");
+    if (r->version != newest.a + 1) {
+        rc = rg_err_field(err, RG_ECONFLICT, "version",
+                          "root version %lld: the next version is %lld",
+                          (long long)r->version, (long long)newest.a + 1);
+        goto cleanup;
+    }
+    if ((rc = insert_row(q, ST_ROOT_INSERT, &rg__root_row, r, NULL, 0, NULL,
+                         err, "root put")))
+        goto cleanup;
+    rc = audit_insert(q, audit, NULL, err);
 cleanup:
-    done(st);
-    unlock(q);
-    free(r);
-    return rc;
+    return finish(q, rc, err);
+}
+
+static int sq_root_list(void *impl, int64_t after,
+                        int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
+                        rg_err *err)
+{
+    cursor c;
+    rg_root_rec r;
+    int rc = cursor_open(&c, impl, ST_ROOT_LIST, RG__VALS(RG__INT(after)),
+                         &rg__root_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &r, err)) == 1)
+        rc = fn(ctx, &r);
+    return cursor_close(&c, rc);
 }
 
 /* --- rollouts ----------------------------------------------------------- */
-
-static int read_rollout(sqlite3_stmt *st, rg_rollout_rec *r, rg_err *err)
-{
-    int rc;
-    json_error_t jerr;
-    json_t *plan = NULL;
-
-    r->id = sqlite3_column_int64(st, 0);
-    r->release_id = sqlite3_column_int64(st, 1);
-    r->channel_id = sqlite3_column_int64(st, 2);
-    if ((rc = COL_TEXT(st, 3, r, channel)))
-        return rc;
-    r->prev_release_id = sqlite3_column_int64(st, 4);
-    plan = json_loads((const char *)sqlite3_column_text(st, 5), 0, &jerr);
-    if (!plan)
-        return rg_err_set(err, RG_EIO, "rollout %lld: stored plan: %s",
-                          (long long)r->id, jerr.text);
-    rg_err perr;
-    rg_err_clear(&perr);
-    rc = rg_plan_from_json(plan, &r->plan, &perr);
-    json_decref(plan);
-    if (rc)
-        return rg_err_set(err, RG_EIO, "rollout %lld: stored plan: %s",
-                          (long long)r->id, perr.msg);
-    if ((rc = COL_TEXT(st, 6, r, salt)))
-        return rc;
-    r->status.state = sqlite3_column_int(st, 7);
-    r->status.wave = sqlite3_column_int(st, 8);
-    r->status.share_ppm = (uint32_t)sqlite3_column_int64(st, 9);
-    r->status.wave_started_ms = sqlite3_column_int64(st, 10);
-    r->status.updated_ms = sqlite3_column_int64(st, 11);
-    r->created_ms = sqlite3_column_int64(st, 12);
-    return COL_TEXT(st, 13, r, created_by);
-}
 
 /* Appends one decision row of rollout id inside the caller's transaction. */
 static int decision_insert(sq *q, int64_t id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err)
 {
-    sqlite3_stmt *dec = NULL;
-    int rc = stmt(q, ST_DECISION_INSERT, &dec, err);
+    rg_decision_rec d = {.rollout_id = id,
+                         .at_ms = at_ms,
+                         .tr = *tr,
+                         .evidence_json = evidence_json};
+    snprintf(d.actor, sizeof d.actor, "%s", actor);
+    return insert_row(q, ST_DECISION_INSERT, &rg__decision_row, &d, NULL, 0,
+                      NULL, err, "rollout decision");
+}
+
+/* What a new rollout of r takes from its release and channel, checked:
+ * the release exists, is newer than the channel's current release, and
+ * (when r is active) the channel has no active rollout. Caller holds the
+ * lock. */
+static int rollout_base(sq *q, const rg_rollout_rec *r, bool active,
+                        rg__rollout_base *b, rg_err *err)
+{
+    rg__scalars other;
+    int rc = get_row(q, ST_ROLLOUT_PREPARE, RG__VALS(RG__INT(r->release_id)),
+                     &rg__rollout_base_row, b, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "release",
+                            "release %lld not found", (long long)r->release_id);
     if (rc)
         return rc;
-    sqlite3_bind_int64(dec, 1, id);
-    sqlite3_bind_int64(dec, 2, at_ms);
-    sqlite3_bind_int(dec, 3, tr->from_state);
-    sqlite3_bind_int(dec, 4, tr->to_state);
-    sqlite3_bind_int(dec, 5, tr->from_wave);
-    sqlite3_bind_int(dec, 6, tr->to_wave);
-    bind_text(dec, 7, tr->reason);
-    bind_text(dec, 8, actor);
-    bind_text(dec, 9, evidence_json);
-    rc = sqlite3_step(dec);
-    done(dec);
-    if (rc != SQLITE_DONE)
-        return db_fail(q, rc, err, "rollout decision");
-    return 0;
+    if (b->current_id && b->version <= b->current_version)
+        return rg_err_field(
+            err, RG_ECONFLICT, "release",
+            "release %lld (version %lld) is not newer than "
+            "channel '%s''s current release %lld (version %lld)",
+            (long long)r->release_id, (long long)b->version, b->channel,
+            (long long)b->current_id, (long long)b->current_version);
+    if (!active)
+        return 0;
+    rc = get_row(q, ST_ROLLOUT_ACTIVE, RG__VALS(RG__INT(b->channel_id)),
+                 &rg__int_row, &other, err);
+    if (rc == 0)
+        return rg_err_field(err, RG_ECONFLICT, "release",
+                            "channel '%s' already has active rollout %lld",
+                            b->channel, (long long)other.a);
+    return rc == RG_ENOTFOUND ? 0 : rc;
+}
+
+/* Inserts rollout r (plan as JSON text) on base b; *id gets its id. */
+static int rollout_insert(sq *q, const rg_rollout_rec *r, const char *plan,
+                          const rg__rollout_base *b, bool active, int64_t *id,
+                          rg_err *err)
+{
+    const rg_rollout_status *s = &r->status;
+    int rc =
+        run(q, ST_ROLLOUT_INSERT,
+            RG__VALS(RG__INT(r->release_id), RG__INT(b->channel_id),
+                     RG__REF(b->current_id), RG__TEXT(plan), RG__TEXT(r->salt),
+                     RG__INT(s->state), RG__INT(s->wave), RG__INT(s->share_ppm),
+                     RG__INT(s->wave_started_ms), RG__INT(s->updated_ms),
+                     RG__INT(active), RG__INT(r->created_ms),
+                     RG__TEXT(r->created_by)),
+            err, "rollout create");
+    if (rc)
+        return rc;
+    *id = sqlite3_last_insert_rowid(q->db);
+    if (s->state == RG_RO_PENDING)
+        return 0;
+    rg_transition start = {RG_RO_PENDING, s->state, 0, s->wave, ""};
+    snprintf(start.reason, sizeof start.reason, "started by %s", r->created_by);
+    return decision_insert(q, *id, s->updated_ms, &start, r->created_by, "",
+                           err);
 }
 
 static int sq_rollout_create(void *impl, rg_rollout_rec *r,
                              const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *pre = NULL, *act = NULL, *st = NULL;
-    rg_rollout_rec got = {0};
-    char *plan = NULL;
-    json_t *pj = NULL;
-    int64_t id = 0, version = 0, cur_version = 0;
+    rg__rollout_base b = {0};
+    int64_t id = 0;
     bool active = !rg_rollout_state_final(r->status.state);
+    json_t *pj = rg_plan_to_json(&r->plan);
+    char *plan = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
     int rc;
 
-    pj = rg_plan_to_json(&r->plan);
-    plan = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
     json_decref(pj);
     if (!plan)
         return rg_err_set(err, RG_ENOMEM, "rollout: plan serialisation failed");
     if ((rc = begin(q, err)))
         goto out;
-
-    if ((rc = stmt(q, ST_ROLLOUT_PREPARE, &pre, err)))
-        goto cleanup;
-    sqlite3_bind_int64(pre, 1, r->release_id);
-    rc = sqlite3_step(pre);
-    if (rc == SQLITE_DONE) {
-        rc = rg_err_field(err, RG_ENOTFOUND, "release",
-                          "release %lld not found", (long long)r->release_id);
-        goto cleanup;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = db_fail(q, rc, err, "rollout create");
-        goto cleanup;
-    }
-    got.channel_id = sqlite3_column_int64(pre, 0);
-    if ((rc = COL_TEXT(pre, 1, &got, channel)))
-        goto cleanup;
-    version = sqlite3_column_int64(pre, 2);
-    got.prev_release_id = sqlite3_column_int64(pre, 3);
-    cur_version = sqlite3_column_int64(pre, 4);
-    done(pre);
-    pre = NULL;
-    if (got.prev_release_id && version <= cur_version) {
-        rc = rg_err_field(err, RG_ECONFLICT, "release",
-                          "release %lld (version %lld) is not newer than "
-                          "channel '%s''s current release %lld (version %lld)",
-                          (long long)r->release_id, (long long)version,
-                          got.channel, (long long)got.prev_release_id,
-                          (long long)cur_version);
-        goto cleanup;
-    }
-    if (active) {
-        if ((rc = stmt(q, ST_ROLLOUT_ACTIVE, &act, err)))
-            goto cleanup;
-        sqlite3_bind_int64(act, 1, got.channel_id);
-        rc = sqlite3_step(act);
-        if (rc == SQLITE_ROW) {
-            rc = rg_err_field(err, RG_ECONFLICT, "release",
-                              "channel '%s' already has active rollout %lld",
-                              got.channel,
-                              (long long)sqlite3_column_int64(act, 0));
-            goto cleanup;
-        }
-        if (rc != SQLITE_DONE) {
-            rc = db_fail(q, rc, err, "rollout create");
-            goto cleanup;
-        }
-    }
-
-    if ((rc = stmt(q, ST_ROLLOUT_INSERT, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, r->release_id);
-    sqlite3_bind_int64(st, 2, got.channel_id);
-    bind_ref(st, 3, got.prev_release_id);
-    bind_text(st, 4, plan);
-    bind_text(st, 5, r->salt);
-    sqlite3_bind_int(st, 6, r->status.state);
-    sqlite3_bind_int(st, 7, r->status.wave);
-    sqlite3_bind_int64(st, 8, r->status.share_ppm);
-    sqlite3_bind_int64(st, 9, r->status.wave_started_ms);
-    sqlite3_bind_int64(st, 10, r->status.updated_ms);
-    sqlite3_bind_int(st, 11, active);
-    sqlite3_bind_int64(st, 12, r->created_ms);
-    bind_text(st, 13, r->created_by);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "rollout create");
-        goto cleanup;
-    }
-    id = sqlite3_last_insert_rowid(q->db);
-    if (r->status.state != RG_RO_PENDING) {
-        rg_transition start = {RG_RO_PENDING, r->status.state, 0,
-                               r->status.wave, ""};
-        snprintf(start.reason, sizeof start.reason, "started by %s",
-                 r->created_by);
-        if ((rc = decision_insert(q, id, r->status.updated_ms, &start,
-                                  r->created_by, "", err)))
-            goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(pre);
-    done(act);
-    done(st);
+    if ((rc = rollout_base(q, r, active, &b, err)) == 0 &&
+        (rc = rollout_insert(q, r, plan, &b, active, &id, err)) == 0)
+        rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
     if (rc == 0) {
         r->id = id;
-        r->channel_id = got.channel_id;
-        memcpy(r->channel, got.channel, sizeof r->channel);
-        r->prev_release_id = got.prev_release_id;
+        r->channel_id = b.channel_id;
+        memcpy(r->channel, b.channel, sizeof r->channel);
+        r->prev_release_id = b.current_id;
     }
 out:
     free(plan);
@@ -1652,24 +1495,11 @@ out:
 static int sq_rollout_get(void *impl, int64_t id, rg_rollout_rec *out,
                           rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_ROLLOUT_GET, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = read_rollout(st, out, err);
-    else if (rc == SQLITE_DONE)
+    int rc = get_locked(impl, ST_ROLLOUT_GET, RG__VALS(RG__INT(id)),
+                        &rg__rollout_row, out, err);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "rollout %lld not found",
                         (long long)id);
-    else
-        rc = db_fail(q, rc, err, "rollout get");
-cleanup:
-    done(st);
-    unlock(q);
     return rc;
 }
 
@@ -1677,25 +1507,16 @@ static int sq_rollout_list(void *impl, bool active_only,
                            int (*fn)(void *ctx, const rg_rollout_rec *r),
                            void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_rollout_rec *r = NULL;
-    int rc;
-
-    r = malloc(sizeof *r);
+    cursor c;
+    rg_rollout_rec *r = malloc(sizeof *r);
     if (!r)
         return rg_err_set(err, RG_ENOMEM, "rollout list: out of memory");
-    lock(q);
-    if ((rc = stmt(q, active_only ? ST_ROLLOUT_LIST_ACTIVE : ST_ROLLOUT_LIST,
-                   &st, err)))
-        goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_rollout(st, r, err)) || (rc = fn(ctx, r)))
-            goto cleanup;
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "rollout list");
-cleanup:
-    done(st);
-    unlock(q);
+    int rc = cursor_open(&c, impl,
+                         active_only ? ST_ROLLOUT_LIST_ACTIVE : ST_ROLLOUT_LIST,
+                         NULL, 0, &rg__rollout_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
+        rc = fn(ctx, r);
+    rc = cursor_close(&c, rc);
     free(r);
     return rc;
 }
@@ -1704,25 +1525,34 @@ cleanup:
  * RG_ECONFLICT naming the stored state. Caller holds the lock. */
 static int cas_failed(sq *q, int64_t id, rg_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(q, ST_ROLLOUT_STATE, &st, err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = rg_err_set(err, RG_ECONFLICT,
-                        "rollout %lld changed meanwhile (now %s, wave %d)",
-                        (long long)id,
-                        rg_rollout_state_name(sqlite3_column_int(st, 0)),
-                        sqlite3_column_int(st, 1));
-    else if (rc == SQLITE_DONE)
-        rc = rg_err_set(err, RG_ENOTFOUND, "rollout %lld not found",
-                        (long long)id);
-    else
-        rc = db_fail(q, rc, err, "rollout transition");
-    done(st);
+    rg__scalars now;
+    int rc = get_row(q, ST_ROLLOUT_STATE, RG__VALS(RG__INT(id)), &rg__int2_row,
+                     &now, err);
+    if (rc == 0)
+        return rg_err_set(err, RG_ECONFLICT,
+                          "rollout %lld changed meanwhile (now %s, wave %d)",
+                          (long long)id, rg_rollout_state_name((int)now.a),
+                          (int)now.b);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_set(err, RG_ENOTFOUND, "rollout %lld not found",
+                          (long long)id);
     return rc;
+}
+
+/* Moves rollout id from *cur to *next if it is still at *cur. */
+static int rollout_cas(sq *q, int64_t id, const rg_rollout_status *cur,
+                       const rg_rollout_status *next, rg_err *err)
+{
+    int rc = update_one(
+        q, ST_ROLLOUT_CAS,
+        RG__VALS(
+            RG__INT(next->state), RG__INT(next->wave), RG__INT(next->share_ppm),
+            RG__INT(next->wave_started_ms), RG__INT(next->updated_ms),
+            RG__INT(!rg_rollout_state_final(next->state)), RG__INT(id),
+            RG__INT(cur->state), RG__INT(cur->wave), RG__INT(cur->share_ppm),
+            RG__INT(cur->wave_started_ms), RG__INT(cur->updated_ms)),
+        err, "rollout transition");
+    return rc == RG_ENOTFOUND ? cas_failed(q, id, err) : rc;
 }
 
 static int sq_rollout_transition(void *impl, int64_t id,
@@ -1733,35 +1563,11 @@ static int sq_rollout_transition(void *impl, int64_t id,
                                  const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *cas = NULL, *ch = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-
-    if ((rc = stmt(q, ST_ROLLOUT_CAS, &cas, err)))
-        goto cleanup;
-    sqlite3_bind_int(cas, 1, next->state);
-    sqlite3_bind_int(cas, 2, next->wave);
-    sqlite3_bind_int64(cas, 3, next->share_ppm);
-    sqlite3_bind_int64(cas, 4, next->wave_started_ms);
-    sqlite3_bind_int64(cas, 5, next->updated_ms);
-    sqlite3_bind_int(cas, 6, !rg_rollout_state_final(next->state));
-    sqlite3_bind_int64(cas, 7, id);
-    sqlite3_bind_int(cas, 8, cur->state);
-    sqlite3_bind_int(cas, 9, cur->wave);
-    sqlite3_bind_int64(cas, 10, cur->share_ppm);
-    sqlite3_bind_int64(cas, 11, cur->wave_started_ms);
-    sqlite3_bind_int64(cas, 12, cur->updated_ms);
-    if ((rc = sqlite3_step(cas)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "rollout transition");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) != 1) {
-        rc = cas_failed(q, id, err);
-        goto cleanup;
-    }
-
-    if ((rc = decision_insert(q, id, next->updated_ms, tr, actor, evidence_json,
+    if ((rc = rollout_cas(q, id, cur, next, err)) ||
+        (rc = decision_insert(q, id, next->updated_ms, tr, actor, evidence_json,
                               err)))
         goto cleanup;
 
@@ -1772,18 +1578,12 @@ static int sq_rollout_transition(void *impl, int64_t id,
     if (next->state == RG_RO_COMPLETED || undo) {
         int which = next->state == RG_RO_COMPLETED ? ST_CHANNEL_COMPLETE
                                                    : ST_CHANNEL_UNDO;
-        if ((rc = stmt(q, which, &ch, err)))
+        if ((rc = run(q, which, RG__VALS(RG__INT(id)), err,
+                      "rollout transition: channel")))
             goto cleanup;
-        sqlite3_bind_int64(ch, 1, id);
-        if ((rc = sqlite3_step(ch)) != SQLITE_DONE) {
-            rc = db_fail(q, rc, err, "rollout transition: channel");
-            goto cleanup;
-        }
     }
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
-    done(cas);
-    done(ch);
     return finish(q, rc, err);
 }
 
@@ -1791,83 +1591,54 @@ static int sq_decision_list(void *impl, int64_t rollout_id,
                             int (*fn)(void *ctx, const rg_decision_rec *d),
                             void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_decision_rec d;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_DECISION_LIST, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, rollout_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&d, 0, sizeof d);
-        d.id = sqlite3_column_int64(st, 0);
-        d.rollout_id = sqlite3_column_int64(st, 1);
-        d.at_ms = sqlite3_column_int64(st, 2);
-        d.tr.from_state = sqlite3_column_int(st, 3);
-        d.tr.to_state = sqlite3_column_int(st, 4);
-        d.tr.from_wave = sqlite3_column_int(st, 5);
-        d.tr.to_wave = sqlite3_column_int(st, 6);
-        if ((rc = COL_TEXT(st, 7, &d, tr.reason)) ||
-            (rc = COL_TEXT(st, 8, &d, actor)))
-            goto cleanup;
-        d.evidence_json = (const char *)sqlite3_column_text(st, 9);
-        if (!d.evidence_json)
-            d.evidence_json = "";
-        if ((rc = fn(ctx, &d)))
-            goto cleanup;
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "decision list");
-cleanup:
-    done(st);
-    unlock(q);
-    return rc;
+    int rc = cursor_open(&c, impl, ST_DECISION_LIST,
+                         RG__VALS(RG__INT(rollout_id)), &rg__decision_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &d, err)) == 1)
+        rc = fn(ctx, &d);
+    return cursor_close(&c, rc);
+}
+
+static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
+                              const rg_transition *tr, const char *actor,
+                              const char *evidence_json, rg_err *err)
+{
+    sq *q = impl;
+    rg__scalars one;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = get_row(q, ST_ROLLOUT_EXISTS, RG__VALS(RG__INT(rollout_id)),
+                 &rg__int_row, &one, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "rollout %lld not found",
+                        (long long)rollout_id);
+    if (rc == 0)
+        rc = decision_insert(q, rollout_id, at_ms, tr, actor, evidence_json,
+                             err);
+    return finish(q, rc, err);
 }
 
 /* --- admin tokens ------------------------------------------------------- */
-
-static int read_token(sqlite3_stmt *st, rg_token_rec *t, rg_err *err)
-{
-    int rc;
-    t->id = sqlite3_column_int64(st, 0);
-    if ((rc = COL_TEXT(st, 1, t, name)) || (rc = COL_TEXT(st, 2, t, role)) ||
-        (rc = COL_TEXT(st, 3, t, hash)))
-        return rc;
-    t->created_ms = sqlite3_column_int64(st, 4);
-    t->expires_ms = sqlite3_column_int64(st, 5);
-    t->revoked_ms = sqlite3_column_int64(st, 6);
-    return COL_TEXT(st, 7, t, created_by);
-}
 
 static int sq_token_create(void *impl, rg_token_rec *t,
                            const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int64_t id = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_TOKEN_INSERT, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, t->name);
-    bind_text(st, 2, t->role);
-    bind_text(st, 3, t->hash);
-    sqlite3_bind_int64(st, 4, t->created_ms);
-    sqlite3_bind_int64(st, 5, t->expires_ms);
-    bind_text(st, 6, t->created_by);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
-            rc = rg_err_set(err, RG_ECONFLICT,
-                            "token '%s': hash already in use", t->name);
-        else
-            rc = db_fail(q, rc, err, "token create");
-        goto cleanup;
-    }
-    id = sqlite3_last_insert_rowid(q->db);
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
+    rg_token_rec row = *t;
+    row.revoked_ms = 0;
+    rc = insert_row(q, ST_TOKEN_INSERT, &rg__token_row, &row, NULL, 0, &id, err,
+                    "token create");
+    if (rc == RG_ECONFLICT)
+        rc = rg_err_set(err, RG_ECONFLICT, "token '%s': hash already in use",
+                        t->name);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
     if (rc == 0) {
         t->id = id;
@@ -1879,23 +1650,20 @@ cleanup:
 static int sq_token_find(void *impl, const char *hash, rg_token_rec *out,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_TOKEN_FIND, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, hash);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = read_token(st, out, err);
-    else if (rc == SQLITE_DONE)
+    int rc = get_locked(impl, ST_TOKEN_FIND, RG__VALS(RG__TEXT(hash)),
+                        &rg__token_row, out, err);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "token not found");
-    else
-        rc = db_fail(q, rc, err, "token find");
-cleanup:
-    done(st);
-    unlock(q);
+    return rc;
+}
+
+static int sq_token_get(void *impl, int64_t id, rg_token_rec *out, rg_err *err)
+{
+    int rc = get_locked(impl, ST_TOKEN_GET, RG__VALS(RG__INT(id)),
+                        &rg__token_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "token %lld not found",
+                        (long long)id);
     return rc;
 }
 
@@ -1903,20 +1671,32 @@ static int sq_token_list(void *impl,
                          int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_token_rec t;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_TOKEN_LIST, &st, err)))
-        goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_token(st, &t, err)) || (rc = fn(ctx, &t)))
-            goto cleanup;
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "token list");
-cleanup:
-    done(st);
-    unlock(q);
+    int rc = cursor_open(&c, impl, ST_TOKEN_LIST, NULL, 0, &rg__token_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &t, err)) == 1)
+        rc = fn(ctx, &t);
+    return cursor_close(&c, rc);
+}
+
+/* Sets revoked_ms of row id with cached update upd, in the caller's
+ * transaction; when no row changed, tells apart an unknown id from one
+ * already revoked by cached query chk. what names the record. */
+static int revoke(sq *q, int upd, int chk, int64_t id, int64_t now_ms,
+                  const char *what, rg_err *err)
+{
+    rg__scalars was;
+    int rc =
+        update_one(q, upd, RG__VALS(RG__INT(now_ms), RG__INT(id)), err, what);
+    if (rc != RG_ENOTFOUND)
+        return rc;
+    rc = get_row(q, chk, RG__VALS(RG__INT(id)), &rg__int_row, &was, err);
+    if (rc == 0)
+        return rg_err_set(err, RG_ECONFLICT, "%s %lld already revoked", what,
+                          (long long)id);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_set(err, RG_ENOTFOUND, "%s %lld not found", what,
+                          (long long)id);
     return rc;
 }
 
@@ -1924,55 +1704,25 @@ static int sq_token_revoke(void *impl, int64_t id, int64_t now_ms,
                            const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL, *chk = NULL, *last = NULL;
+    rg__scalars last;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_TOKEN_ADMIN_CHECK, &last, err)))
-        goto cleanup;
-    sqlite3_bind_int64(last, 1, id);
-    sqlite3_bind_int64(last, 2, now_ms);
-    sqlite3_bind_int64(last, 3, now_ms + RG_ADMIN_LASTING_MS);
-    if ((rc = sqlite3_step(last)) != SQLITE_ROW) {
-        rc = db_fail(q, rc, err, "token revoke");
-        goto cleanup;
-    }
-    if (sqlite3_column_int64(last, 0) != 0) {
+    rc = get_row(q, ST_TOKEN_ADMIN_CHECK,
+                 RG__VALS(RG__INT(id), RG__INT(now_ms),
+                          RG__INT(now_ms + RG_ADMIN_LASTING_MS)),
+                 &rg__int_row, &last, err);
+    if (rc == 0 && last.a != 0)
         rc = rg_err_set(err, RG_ECONFLICT,
                         "token %lld is the last usable admin token (no other "
                         "admin token lasts: never expiring or valid for more "
                         "than a day); create another before revoking it",
                         (long long)id);
-        goto cleanup;
-    }
-    if ((rc = stmt(q, ST_TOKEN_REVOKE, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, now_ms);
-    sqlite3_bind_int64(st, 2, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "token revoke");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) != 1) {
-        if ((rc = stmt(q, ST_TOKEN_REVOKED, &chk, err)))
-            goto cleanup;
-        sqlite3_bind_int64(chk, 1, id);
-        rc = sqlite3_step(chk);
-        if (rc == SQLITE_ROW)
-            rc = rg_err_set(err, RG_ECONFLICT, "token %lld already revoked",
-                            (long long)id);
-        else if (rc == SQLITE_DONE)
-            rc = rg_err_set(err, RG_ENOTFOUND, "token %lld not found",
-                            (long long)id);
-        else
-            rc = db_fail(q, rc, err, "token revoke");
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
-    done(chk);
-    done(last);
+    if (rc == 0)
+        rc = revoke(q, ST_TOKEN_REVOKE, ST_TOKEN_REVOKED, id, now_ms, "token",
+                    err);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
 
@@ -1982,92 +1732,53 @@ static int sq_enroll_key_create(void *impl, rg_enroll_key_rec *k,
                                 const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int64_t id = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_KEY_INSERT, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, k->hash);
-    sqlite3_bind_int64(st, 2, k->created_ms);
-    sqlite3_bind_int64(st, 3, k->expires_ms);
-    sqlite3_bind_int64(st, 4, k->revoked_ms);
-    sqlite3_bind_int64(st, 5, k->uses_left);
-    bind_text(st, 6, k->created_by);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
-            rc = rg_err_set(err, RG_ECONFLICT,
-                            "enrollment key: hash already in use");
-        else
-            rc = db_fail(q, rc, err, "enrollment key create");
-        goto cleanup;
-    }
-    id = sqlite3_last_insert_rowid(q->db);
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
+    rc = insert_row(q, ST_KEY_INSERT, &rg__enroll_key_row, k, NULL, 0, &id, err,
+                    "enrollment key create");
+    if (rc == RG_ECONFLICT)
+        rc = rg_err_set(err, RG_ECONFLICT,
+                        "enrollment key: hash already in use");
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
     if (rc == 0)
         k->id = id;
     return rc;
 }
 
+/* RG_EAUTH unless key k is usable at now_ms. */
+static int key_usable(const rg_enroll_key_rec *k, int64_t now_ms, rg_err *err)
+{
+    const char *why = k->revoked_ms                              ? "revoked"
+                      : k->expires_ms && now_ms >= k->expires_ms ? "expired"
+                      : k->uses_left == 0                        ? "used up"
+                                                                 : NULL;
+    if (why)
+        return rg_err_set(err, RG_EAUTH, "enrollment key %lld %s",
+                          (long long)k->id, why);
+    return 0;
+}
+
 static int sq_enroll_key_use(void *impl, const char *hash, int64_t now_ms,
                              rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL, *use = NULL;
-    int64_t id, expires, revoked, uses;
+    rg_enroll_key_rec k;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_KEY_FIND, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, hash);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+    rc = get_row(q, ST_KEY_FIND, RG__VALS(RG__TEXT(hash)), &rg__enroll_key_row,
+                 &k, err);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_EAUTH, "enrollment key unknown");
-        goto cleanup;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = db_fail(q, rc, err, "enrollment key use");
-        goto cleanup;
-    }
-    id = sqlite3_column_int64(st, 0);
-    expires = sqlite3_column_int64(st, 1);
-    revoked = sqlite3_column_int64(st, 2);
-    uses = sqlite3_column_int64(st, 3);
-    done(st);
-    st = NULL;
-    if (revoked) {
-        rc = rg_err_set(err, RG_EAUTH, "enrollment key %lld revoked",
-                        (long long)id);
-        goto cleanup;
-    }
-    if (expires && now_ms >= expires) {
-        rc = rg_err_set(err, RG_EAUTH, "enrollment key %lld expired",
-                        (long long)id);
-        goto cleanup;
-    }
-    if (uses == 0) {
-        rc = rg_err_set(err, RG_EAUTH, "enrollment key %lld used up",
-                        (long long)id);
-        goto cleanup;
-    }
-    if (uses > 0) {
-        if ((rc = stmt(q, ST_KEY_CONSUME, &use, err)))
-            goto cleanup;
-        sqlite3_bind_int64(use, 1, id);
-        if ((rc = sqlite3_step(use)) != SQLITE_DONE) {
-            rc = db_fail(q, rc, err, "enrollment key use");
-            goto cleanup;
-        }
-    }
-    rc = 0;
-cleanup:
-    done(st);
-    done(use);
+    if (rc == 0)
+        rc = key_usable(&k, now_ms, err);
+    if (rc == 0 && k.uses_left > 0)
+        rc = run(q, ST_KEY_CONSUME, RG__VALS(RG__INT(k.id)), err,
+                 "enrollment key use");
     return finish(q, rc, err);
 }
 
@@ -2075,28 +1786,23 @@ static int sq_enroll_key_list(void *impl,
                               int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                               void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_enroll_key_rec k;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_KEY_LIST, &st, err)))
-        goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&k, 0, sizeof k);
-        k.id = sqlite3_column_int64(st, 0);
-        k.created_ms = sqlite3_column_int64(st, 2);
-        k.expires_ms = sqlite3_column_int64(st, 3);
-        k.revoked_ms = sqlite3_column_int64(st, 4);
-        k.uses_left = sqlite3_column_int64(st, 5);
-        if ((rc = COL_TEXT(st, 1, &k, hash)) ||
-            (rc = COL_TEXT(st, 6, &k, created_by)) || (rc = fn(ctx, &k)))
-            goto cleanup;
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "enrollment key list");
-cleanup:
-    done(st);
-    unlock(q);
+    int rc =
+        cursor_open(&c, impl, ST_KEY_LIST, NULL, 0, &rg__enroll_key_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &k, err)) == 1)
+        rc = fn(ctx, &k);
+    return cursor_close(&c, rc);
+}
+
+static int sq_enroll_key_get(void *impl, int64_t id, rg_enroll_key_rec *out,
+                             rg_err *err)
+{
+    int rc = get_locked(impl, ST_KEY_GET, RG__VALS(RG__INT(id)),
+                        &rg__enroll_key_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "enrollment key %lld not found",
+                        (long long)id);
     return rc;
 }
 
@@ -2104,38 +1810,13 @@ static int sq_enroll_key_revoke(void *impl, int64_t id, int64_t now_ms,
                                 const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL, *chk = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_KEY_REVOKE, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, now_ms);
-    sqlite3_bind_int64(st, 2, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "enrollment key revoke");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) != 1) {
-        if ((rc = stmt(q, ST_KEY_EXISTS, &chk, err)))
-            goto cleanup;
-        sqlite3_bind_int64(chk, 1, id);
-        rc = sqlite3_step(chk);
-        if (rc == SQLITE_ROW)
-            rc = rg_err_set(err, RG_ECONFLICT,
-                            "enrollment key %lld already revoked",
-                            (long long)id);
-        else if (rc == SQLITE_DONE)
-            rc = rg_err_set(err, RG_ENOTFOUND, "enrollment key %lld not found",
-                            (long long)id);
-        else
-            rc = db_fail(q, rc, err, "enrollment key revoke");
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
-    done(chk);
+    rc = revoke(q, ST_KEY_REVOKE, ST_KEY_EXISTS, id, now_ms, "enrollment key",
+                err);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
 
@@ -2145,34 +1826,23 @@ static int sq_endpoint_enroll(void *impl, const rg_endpoint_rec *e,
                               const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_ENDPOINT_UPSERT, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, e->id);
-    bind_text(st, 2, e->token_hash);
-    bind_text(st, 3, e->attrs_json);
-    sqlite3_bind_int64(st, 4, e->enrolled_ms);
-    sqlite3_bind_int64(st, 5, e->last_seen_ms);
-    bind_text(st, 6, e->installed_json[0] ? e->installed_json : "{}");
-    sqlite3_bind_int(st, 7, e->proven ? 1 : 0);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "endpoint enroll");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) == 0) {
+    rg_endpoint_rec row = *e; /* nothing installed yet: "{}" */
+    if (!row.installed_json[0])
+        snprintf(row.installed_json, sizeof row.installed_json, "{}");
+    rc = insert_row(q, ST_ENDPOINT_UPSERT, &rg__endpoint_row, &row,
+                    RG__VALS(RG__INT(e->proven ? 1 : 0)), NULL, err,
+                    "endpoint enroll");
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
         rc = rg_err_field(err, RG_ECONFLICT, "endpoint_id",
                           "endpoint '%s' is already enrolled: re-enrolling "
                           "it needs its current token or an operator's "
                           "identity reset",
                           e->id);
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
 
@@ -2180,25 +1850,16 @@ static int sq_endpoint_reset_identity(void *impl, const char *id, int64_t at_ms,
                                       const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_ENDPOINT_RESET, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, at_ms);
-    bind_text(st, 2, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "endpoint identity reset");
-        goto cleanup;
-    }
-    if (sqlite3_changes(q->db) == 0) {
+    rc =
+        update_one(q, ST_ENDPOINT_RESET, RG__VALS(RG__INT(at_ms), RG__TEXT(id)),
+                   err, "endpoint identity reset");
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "endpoint '%s' not found", id);
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
 
@@ -2206,25 +1867,15 @@ static int sq_endpoint_flush(void *impl, const rg_endpoint_seen *batch,
                              size_t n, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_ENDPOINT_SEEN, &st, err)))
-        goto cleanup;
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, batch[i].last_seen_ms);
-        bind_text(st, 2, batch[i].installed_json);
-        bind_text(st, 3, batch[i].id);
-        if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-            rc = db_fail(q, rc, err, "endpoint flush");
-            goto cleanup;
-        }
-    }
-    rc = 0;
-cleanup:
-    done(st);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = run(q, ST_ENDPOINT_SEEN,
+                 RG__VALS(RG__INT(batch[i].last_seen_ms),
+                          RG__TEXT(batch[i].installed_json),
+                          RG__TEXT(batch[i].id)),
+                 err, "endpoint flush");
     return finish(q, rc, err);
 }
 
@@ -2232,105 +1883,58 @@ static int sq_endpoint_load(void *impl,
                             int (*fn)(void *ctx, const rg_endpoint_rec *e),
                             void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_endpoint_rec *e = NULL;
-    int rc;
-
-    e = malloc(sizeof *e);
+    cursor c;
+    rg_endpoint_rec *e = calloc(1, sizeof *e);
     if (!e)
         return rg_err_set(err, RG_ENOMEM, "endpoint load: out of memory");
-    lock(q);
-    if ((rc = stmt(q, ST_ENDPOINT_LOAD, &st, err)))
-        goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((rc = COL_TEXT(st, 0, e, id)) ||
-            (rc = COL_TEXT(st, 1, e, token_hash)) ||
-            (rc = COL_TEXT(st, 2, e, attrs_json)))
-            goto cleanup;
-        e->enrolled_ms = sqlite3_column_int64(st, 3);
-        e->last_seen_ms = sqlite3_column_int64(st, 4);
-        if ((rc = COL_TEXT(st, 5, e, installed_json)) || (rc = fn(ctx, e)))
-            goto cleanup;
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "endpoint load");
-cleanup:
-    done(st);
-    unlock(q);
+    int rc = cursor_open(&c, impl, ST_ENDPOINT_LOAD, NULL, 0, &rg__endpoint_row,
+                         err);
+    while (rc == 0 && (rc = cursor_next(&c, e, err)) == 1)
+        rc = fn(ctx, e);
+    rc = cursor_close(&c, rc);
     free(e);
     return rc;
 }
 
 /* --- agent events ------------------------------------------------------- */
 
-/* RG_ENOTFOUND unless a row of cached query id exists for the bound key. */
-static int exists(sq *q, int id, const char *key, int64_t num, rg_err *err,
-                  const char *what)
+/* 0 when endpoint e->endpoint_id and release e->release_id exist, else
+ * RG_ENOTFOUND naming the missing one. Caller holds the lock. */
+static int event_refs(sq *q, const rg_event_rec *e, rg_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(q, id, &st, err);
+    rg__scalars one;
+    int rc = get_row(q, ST_ENDPOINT_EXISTS, RG__VALS(RG__TEXT(e->endpoint_id)),
+                     &rg__int_row, &one, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, rc, "endpoint_id",
+                            "event '%s': endpoint '%s' not found", e->event_id,
+                            e->endpoint_id);
     if (rc)
         return rc;
-    if (key)
-        bind_text(st, 1, key);
-    else
-        sqlite3_bind_int64(st, 1, num);
-    rc = sqlite3_step(st);
-    done(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return RG_ENOTFOUND;
-    return db_fail(q, rc, err, what);
+    rc = get_row(q, ST_RELEASE_EXISTS, RG__VALS(RG__INT(e->release_id)),
+                 &rg__int_row, &one, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, rc, "events.release",
+                            "event '%s': release %lld not found", e->event_id,
+                            (long long)e->release_id);
+    return rc;
 }
 
 static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
                             size_t *n_new, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     size_t fresh = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        const rg_event_rec *e = &ev[i];
-        rc = exists(q, ST_ENDPOINT_EXISTS, e->endpoint_id, 0, err, "events");
-        if (rc == RG_ENOTFOUND)
-            rc = rg_err_field(err, rc, "endpoint_id",
-                              "event '%s': endpoint '%s' not found",
-                              e->event_id, e->endpoint_id);
-        if (rc)
-            goto cleanup;
-        rc = exists(q, ST_RELEASE_EXISTS, NULL, e->release_id, err, "events");
-        if (rc == RG_ENOTFOUND)
-            rc = rg_err_field(err, rc, "events.release",
-                              "event '%s': release %lld not found", e->event_id,
-                              (long long)e->release_id);
-        if (rc)
-            goto cleanup;
-        if ((rc = stmt(q, ST_EVENT_INSERT, &st, err)))
-            goto cleanup;
-        bind_text(st, 1, e->endpoint_id);
-        bind_text(st, 2, e->event_id);
-        bind_text(st, 3, e->type);
-        sqlite3_bind_int64(st, 4, e->release_id);
-        bind_text(st, 5, e->channel);
-        sqlite3_bind_int64(st, 6, e->reported_ms);
-        sqlite3_bind_int64(st, 7, e->received_ms);
-        bind_text(st, 8, e->detail);
-        sqlite3_bind_int(st, 9, RG_EVENTS_PER_KIND);
-        if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-            rc = db_fail(q, rc, err, "events");
-            goto cleanup;
-        }
-        fresh += (size_t)sqlite3_changes(q->db);
-        done(st);
-        st = NULL;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if ((rc = event_refs(q, &ev[i], err)) == 0 &&
+            (rc = insert_row(q, ST_EVENT_INSERT, &rg__event_row, &ev[i],
+                             RG__VALS(RG__INT(RG_EVENTS_PER_KIND)), NULL, err,
+                             "events")) == 0)
+            fresh += (size_t)sqlite3_changes(q->db);
     }
-    rc = 0;
-cleanup:
-    done(st);
     rc = finish(q, rc, err);
     if (rc == 0 && n_new)
         *n_new = fresh;
@@ -2340,33 +1944,21 @@ cleanup:
 static int sq_event_counts(void *impl, int64_t release_id, rg_event_counts *out,
                            rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_event_counts c = {0};
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_EVENT_COUNTS, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, release_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 0);
-        uint64_t v = (uint64_t)sqlite3_column_int64(st, 1);
-        if (strcmp(kind, "applying") == 0)
-            c.applying = v;
-        else if (strcmp(kind, "healthy") == 0)
-            c.healthy = v;
-        else
-            c.failed = v;
+    cursor c;
+    rg_event_counts n = {0};
+    rg__scalars kind;
+    int rc = cursor_open(&c, impl, ST_EVENT_COUNTS,
+                         RG__VALS(RG__INT(release_id)), &rg__word_int_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &kind, err)) == 1) {
+        uint64_t *to = strcmp(kind.word, "applying") == 0  ? &n.applying
+                       : strcmp(kind.word, "healthy") == 0 ? &n.healthy
+                                                           : &n.failed;
+        *to = (uint64_t)kind.a;
+        rc = 0;
     }
-    if (rc != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "event counts");
-        goto cleanup;
-    }
-    rc = 0;
-    *out = c;
-cleanup:
-    done(st);
-    unlock(q);
+    rc = cursor_close(&c, rc);
+    if (rc == 0)
+        *out = n;
     return rc;
 }
 
@@ -2374,32 +1966,30 @@ static int sq_event_list(void *impl, int64_t release_id,
                          int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                          rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_event_rec e;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_EVENT_LIST, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, release_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&e, 0, sizeof e);
-        if ((rc = COL_TEXT(st, 0, &e, endpoint_id)) ||
-            (rc = COL_TEXT(st, 1, &e, event_id)) ||
-            (rc = COL_TEXT(st, 2, &e, type)) ||
-            (rc = COL_TEXT(st, 4, &e, channel)) ||
-            (rc = COL_TEXT(st, 7, &e, detail)))
-            goto cleanup;
-        e.release_id = sqlite3_column_int64(st, 3);
-        e.reported_ms = sqlite3_column_int64(st, 5);
-        e.received_ms = sqlite3_column_int64(st, 6);
-        if ((rc = fn(ctx, &e)))
-            goto cleanup;
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "event list");
-cleanup:
-    done(st);
-    unlock(q);
+    int rc = cursor_open(&c, impl, ST_EVENT_LIST, RG__VALS(RG__INT(release_id)),
+                         &rg__event_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &e, err)) == 1)
+        rc = fn(ctx, &e);
+    return cursor_close(&c, rc);
+}
+
+static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
+                           size_t *n_deleted, rg_err *err)
+{
+    sq *q = impl;
+    size_t n = 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = run(q, ST_EVENT_PRUNE, RG__VALS(RG__INT(before_ms), RG__INT(max)), err,
+             "event prune");
+    if (rc == 0)
+        n = (size_t)sqlite3_changes(q->db);
+    rc = finish(q, rc, err);
+    if (rc == 0)
+        *n_deleted = n;
     return rc;
 }
 
@@ -2410,159 +2000,68 @@ static int sq_offers_record(void *impl, const char *endpoint_id,
                             rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = stmt(q, ST_OFFER_INSERT, &st, err)))
-            goto cleanup;
-        bind_text(st, 1, endpoint_id);
-        sqlite3_bind_int64(st, 2, releases[i]);
-        sqlite3_bind_int64(st, 3, now_ms);
-        if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-            rc = db_fail(q, rc, err, "offers");
-            goto cleanup;
-        }
-        done(st);
-        st = NULL;
-    }
-    rc = 0;
-cleanup:
-    done(st);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = run(q, ST_OFFER_INSERT,
+                 RG__VALS(RG__TEXT(endpoint_id), RG__INT(releases[i]),
+                          RG__INT(now_ms)),
+                 err, "offers");
     return finish(q, rc, err);
-}
-
-/* 0 when cached query id (text ?1, and ?2 text b or else number num)
- * returns a row, RG_ENOTFOUND when it returns none. */
-static int pair_exists(sq *q, int id, const char *a, const char *b, int64_t num,
-                       rg_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    lock(q);
-    int rc = stmt(q, id, &st, err);
-    if (rc == 0) {
-        bind_text(st, 1, a);
-        if (b)
-            bind_text(st, 2, b);
-        else
-            sqlite3_bind_int64(st, 2, num);
-        rc = sqlite3_step(st);
-        rc = rc == SQLITE_ROW    ? 0
-             : rc == SQLITE_DONE ? RG_ENOTFOUND
-                                 : db_fail(q, rc, err, "offers");
-    }
-    done(st);
-    unlock(q);
-    return rc;
 }
 
 static int sq_offer_check(void *impl, const char *endpoint_id,
                           int64_t release_id, rg_err *err)
 {
-    return pair_exists(impl, ST_OFFER_CHECK, endpoint_id, NULL, release_id,
-                       err);
+    rg__scalars one;
+    return get_locked(impl, ST_OFFER_CHECK,
+                      RG__VALS(RG__TEXT(endpoint_id), RG__INT(release_id)),
+                      &rg__int_row, &one, err);
 }
 
 static int sq_offer_artifact(void *impl, const char *endpoint_id,
                              const char *sha256, rg_err *err)
 {
-    return pair_exists(impl, ST_OFFER_ARTIFACT, endpoint_id, sha256, 0, err);
-}
-
-static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
-                           size_t *n_deleted, rg_err *err)
-{
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    size_t n = 0;
-    int rc = begin(q, err);
-    if (rc)
-        return rc;
-    if ((rc = stmt(q, ST_EVENT_PRUNE, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, before_ms);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "event prune");
-        goto cleanup;
-    }
-    n = (size_t)sqlite3_changes(q->db);
-    rc = 0;
-cleanup:
-    done(st);
-    rc = finish(q, rc, err);
-    if (rc == 0)
-        *n_deleted = n;
-    return rc;
-}
-
-static int sq_decision_append(void *impl, int64_t rollout_id, int64_t at_ms,
-                              const rg_transition *tr, const char *actor,
-                              const char *evidence_json, rg_err *err)
-{
-    sq *q = impl;
-    sqlite3_stmt *ex = NULL;
-    int rc = begin(q, err);
-    if (rc)
-        return rc;
-    if ((rc = stmt(q, ST_ROLLOUT_EXISTS, &ex, err)))
-        goto cleanup;
-    sqlite3_bind_int64(ex, 1, rollout_id);
-    rc = sqlite3_step(ex);
-    if (rc == SQLITE_DONE) {
-        rc = rg_err_set(err, RG_ENOTFOUND, "rollout %lld not found",
-                        (long long)rollout_id);
-        goto cleanup;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = db_fail(q, rc, err, "decision append");
-        goto cleanup;
-    }
-    rc = decision_insert(q, rollout_id, at_ms, tr, actor, evidence_json, err);
-cleanup:
-    done(ex);
-    return finish(q, rc, err);
+    rg__scalars one;
+    return get_locked(impl, ST_OFFER_ARTIFACT,
+                      RG__VALS(RG__TEXT(endpoint_id), RG__TEXT(sha256)),
+                      &rg__int_row, &one, err);
 }
 
 /* --- group policies ------------------------------------------------------ */
 
-static int read_policy(sqlite3_stmt *st, rg_policy_rec *p, rg_err *err)
+/* Checks a new policy p against what exists: its channel (whose id goes
+ * to *channel_id), its pinned release on that channel, the number of
+ * policies. Caller holds the lock. */
+static int policy_fits(sq *q, const rg_policy_rec *p, int64_t *channel_id,
+                       rg_err *err)
 {
-    int rc;
-    p->id = sqlite3_column_int64(st, 0);
-    if ((rc = COL_TEXT(st, 1, p, name)))
-        return rc;
-    p->channel_id = sqlite3_column_int64(st, 2);
-    if ((rc = COL_TEXT(st, 3, p, channel)) ||
-        (rc = COL_TEXT(st, 4, p, selector_json)) ||
-        (rc = COL_TEXT(st, 5, p, mode)))
-        return rc;
-    p->release_id = sqlite3_column_int64(st, 6);
-    p->created_ms = sqlite3_column_int64(st, 7);
-    return COL_TEXT(st, 8, p, created_by);
-}
-
-/* Runs the cached one-integer query id with text or integer argument;
- * *found tells whether a row came back. Caller holds the lock. */
-static int query_int(sq *q, int id, const char *text, int64_t arg, int64_t *out,
-                     bool *found, rg_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = stmt(q, id, &st, err);
+    rg__scalars v;
+    int rc = get_row(q, ST_CHANNEL_ID, RG__VALS(RG__TEXT(p->channel)),
+                     &rg__int_row, &v, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_field(err, RG_ENOTFOUND, "channel",
+                            "channel '%s' not found", p->channel);
     if (rc)
         return rc;
-    if (text)
-        bind_text(st, 1, text);
-    else if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
-    rc = sqlite3_step(st);
-    *found = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(q, rc, err, "policy");
+    *channel_id = v.a;
+    if (p->release_id) {
+        rc = get_row(q, ST_POLICY_RELEASE_CHANNEL,
+                     RG__VALS(RG__INT(p->release_id)), &rg__int_row, &v, err);
+        if (rc == RG_ENOTFOUND || (rc == 0 && v.a != *channel_id))
+            return rg_err_field(err, RG_ENOTFOUND, "release",
+                                "release %lld not found on channel '%s'",
+                                (long long)p->release_id, p->channel);
+        if (rc)
+            return rc;
+    }
+    if ((rc = get_row(q, ST_POLICY_COUNT, NULL, 0, &rg__int_row, &v, err)))
+        return rc;
+    if (v.a >= RG_POLICIES_MAX)
+        return rg_err_set(err, RG_ECONFLICT,
+                          "policy '%s': at most %d policies may exist", p->name,
+                          RG_POLICIES_MAX);
     return 0;
 }
 
@@ -2570,60 +2069,23 @@ static int sq_policy_create(void *impl, rg_policy_rec *p,
                             const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    int64_t id = 0, channel_id = 0, v = 0;
-    bool found = false;
+    int64_t id = 0, channel_id = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = query_int(q, ST_POLICY_CHANNEL, p->channel, 0, &channel_id,
-                        &found, err)))
+    if ((rc = policy_fits(q, p, &channel_id, err)))
         goto cleanup;
-    if (!found) {
-        rc = rg_err_field(err, RG_ENOTFOUND, "channel",
-                          "channel '%s' not found", p->channel);
+    rg_policy_rec row = *p;
+    row.channel_id = channel_id;
+    rc = insert_row(q, ST_POLICY_INSERT, &rg__policy_row, &row, NULL, 0, &id,
+                    err, "policy create");
+    if (rc == RG_ECONFLICT)
+        rc = rg_err_field(err, RG_ECONFLICT, "name",
+                          "policy '%s' already exists", p->name);
+    if (rc)
         goto cleanup;
-    }
-    if (p->release_id) {
-        if ((rc = query_int(q, ST_POLICY_RELEASE_CHANNEL, NULL, p->release_id,
-                            &v, &found, err)))
-            goto cleanup;
-        if (!found || v != channel_id) {
-            rc = rg_err_field(err, RG_ENOTFOUND, "release",
-                              "release %lld not found on channel '%s'",
-                              (long long)p->release_id, p->channel);
-            goto cleanup;
-        }
-    }
-    if ((rc = query_int(q, ST_POLICY_COUNT, NULL, 0, &v, &found, err)))
-        goto cleanup;
-    if (v >= RG_POLICIES_MAX) {
-        rc = rg_err_set(err, RG_ECONFLICT,
-                        "policy '%s': at most %d policies may exist", p->name,
-                        RG_POLICIES_MAX);
-        goto cleanup;
-    }
-    if ((rc = stmt(q, ST_POLICY_INSERT, &st, err)))
-        goto cleanup;
-    bind_text(st, 1, p->name);
-    sqlite3_bind_int64(st, 2, channel_id);
-    bind_text(st, 3, p->selector_json);
-    bind_text(st, 4, p->mode);
-    bind_ref(st, 5, p->release_id);
-    sqlite3_bind_int64(st, 6, p->created_ms);
-    bind_text(st, 7, p->created_by);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        if (sqlite3_extended_errcode(q->db) == SQLITE_CONSTRAINT_UNIQUE)
-            rc = rg_err_field(err, RG_ECONFLICT, "name",
-                              "policy '%s' already exists", p->name);
-        else
-            rc = db_fail(q, rc, err, "policy create");
-        goto cleanup;
-    }
-    id = sqlite3_last_insert_rowid(q->db);
     rc = audit_insert(q, audit, NULL, err);
 cleanup:
-    done(st);
     rc = finish(q, rc, err);
     if (rc == 0) {
         p->id = id;
@@ -2632,132 +2094,37 @@ cleanup:
     return rc;
 }
 
-static int sq_root_put(void *impl, const rg_root_rec *r,
-                       const rg_audit_rec *audit, rg_err *err)
-{
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    int64_t newest = 0;
-    int rc = begin(q, err);
-    if (rc)
-        return rc;
-    if ((rc = stmt(q, ST_ROOT_MAX, &st, err)))
-        goto cleanup;
-    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        rc = db_fail(q, rc, err, "root put");
-        goto cleanup;
-    }
-    newest = sqlite3_column_int64(st, 0);
-    done(st);
-    st = NULL;
-    if (r->version != newest + 1) {
-        rc = rg_err_field(err, RG_ECONFLICT, "version",
-                          "root version %lld: the next version is %lld",
-                          (long long)r->version, (long long)newest + 1);
-        goto cleanup;
-    }
-    if ((rc = stmt(q, ST_ROOT_INSERT, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, r->version);
-    bind_text(st, 2, r->digest);
-    bind_text(st, 3, r->json);
-    sqlite3_bind_int64(st, 4, r->created_ms);
-    bind_text(st, 5, r->created_by);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "root put");
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
-    return finish(q, rc, err);
-}
-
-static int sq_root_list(void *impl, int64_t after,
-                        int (*fn)(void *ctx, const rg_root_rec *r), void *ctx,
-                        rg_err *err)
-{
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
-    rg_root_rec r;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_ROOT_LIST, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, after);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        memset(&r, 0, sizeof r);
-        r.version = sqlite3_column_int64(st, 0);
-        if ((rc = COL_TEXT(st, 1, &r, digest)) ||
-            (rc = COL_TEXT(st, 4, &r, created_by)))
-            goto cleanup;
-        r.json = (const char *)sqlite3_column_text(st, 2);
-        r.created_ms = sqlite3_column_int64(st, 3);
-        if ((rc = fn(ctx, &r)))
-            goto cleanup;
-    }
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "root list");
-cleanup:
-    done(st);
-    unlock(q);
-    return rc;
-}
-
 static int sq_policy_list(void *impl,
                           int (*fn)(void *ctx, const rg_policy_rec *p),
                           void *ctx, rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
+    cursor c;
     rg_policy_rec p;
-    int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_POLICY_LIST, &st, err)))
-        goto cleanup;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = read_policy(st, &p, err)) || (rc = fn(ctx, &p)))
-            goto cleanup;
-    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "policy list");
-cleanup:
-    done(st);
-    unlock(q);
-    return rc;
+    int rc =
+        cursor_open(&c, impl, ST_POLICY_LIST, NULL, 0, &rg__policy_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &p, err)) == 1)
+        rc = fn(ctx, &p);
+    return cursor_close(&c, rc);
 }
 
 static int sq_policy_delete(void *impl, int64_t id, rg_policy_rec *out,
                             const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
-    sqlite3_stmt *st = NULL;
     rg_policy_rec p;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    if ((rc = stmt(q, ST_POLICY_GET, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = read_policy(st, &p, err);
-    else if (rc == SQLITE_DONE)
+    rc = get_row(q, ST_POLICY_GET, RG__VALS(RG__INT(id)), &rg__policy_row, &p,
+                 err);
+    if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "policy %lld not found",
                         (long long)id);
-    else
-        rc = db_fail(q, rc, err, "policy delete");
-    done(st);
-    st = NULL;
-    if (rc)
-        goto cleanup;
-    if ((rc = stmt(q, ST_POLICY_DELETE, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, id);
-    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = db_fail(q, rc, err, "policy delete");
-        goto cleanup;
-    }
-    rc = audit_insert(q, audit, NULL, err);
-cleanup:
-    done(st);
+    if (rc == 0)
+        rc = run(q, ST_POLICY_DELETE, RG__VALS(RG__INT(id)), err,
+                 "policy delete");
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
     if (rc == 0 && out)
         *out = p;
@@ -2781,6 +2148,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .root_list = sq_root_list,
     .release_create = sq_release_create,
     .release_get = sq_release_get,
+    .release_find = sq_release_find,
     .release_list = sq_release_list,
     .release_preflight_finish = sq_release_preflight_finish,
     .release_lift_quarantine = sq_release_lift_quarantine,
@@ -2794,10 +2162,12 @@ const struct rg__store_ops rg__sqlite_ops = {
     .token_create = sq_token_create,
     .token_find = sq_token_find,
     .token_list = sq_token_list,
+    .token_get = sq_token_get,
     .token_revoke = sq_token_revoke,
     .enroll_key_create = sq_enroll_key_create,
     .enroll_key_use = sq_enroll_key_use,
     .enroll_key_list = sq_enroll_key_list,
+    .enroll_key_get = sq_enroll_key_get,
     .enroll_key_revoke = sq_enroll_key_revoke,
     .endpoint_enroll = sq_endpoint_enroll,
     .endpoint_flush = sq_endpoint_flush,

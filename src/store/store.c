@@ -65,6 +65,15 @@ static int json_object_text(const char *s, bool empty_ok, const char *what,
     return 0;
 }
 
+/* RG_ENOTFOUND unless name could be a stored channel's (a name of at
+ * most RG_NAME_MAX bytes). */
+static int channel_arg(const char *name, rg_err *err)
+{
+    if (!name || strnlen(name, RG_NAME_MAX + 1) > RG_NAME_MAX)
+        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    return 0;
+}
+
 static bool one_of(const char *s, const char *const *names)
 {
     for (; *names; names++)
@@ -220,8 +229,9 @@ int rg_store_channel_create(rg_store *s, rg_channel_rec *c,
 int rg_store_channel_get(rg_store *s, const char *name, rg_channel_rec *out,
                          rg_err *err)
 {
-    if (!name || strnlen(name, RG_NAME_MAX + 1) > RG_NAME_MAX)
-        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    int rc = channel_arg(name, err);
+    if (rc)
+        return rc;
     return s->ops->channel_get(s->impl, name, out, err);
 }
 
@@ -242,8 +252,8 @@ int rg_store_channel_set_preflight(rg_store *s, const char *name,
         spec = &none;
     if ((rc = check_preflight(spec, err)) || (rc = check_audit(audit, err)))
         return rc;
-    if (!name || strnlen(name, RG_NAME_MAX + 1) > RG_NAME_MAX)
-        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    if ((rc = channel_arg(name, err)))
+        return rc;
     return s->ops->channel_set_preflight(s->impl, name, spec, audit, err);
 }
 
@@ -331,12 +341,22 @@ int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
     return s->ops->release_get(s->impl, id, out, err);
 }
 
+int rg_store_release_find(rg_store *s, const char *channel, int64_t version,
+                          rg_release_rec *out, rg_err *err)
+{
+    int rc = channel_arg(channel, err);
+    if (rc)
+        return rc;
+    return s->ops->release_find(s->impl, channel, version, out, err);
+}
+
 int rg_store_release_list(rg_store *s, const char *channel,
                           int (*fn)(void *ctx, const rg_release_rec *r),
                           void *ctx, rg_err *err)
 {
-    if (channel && strnlen(channel, RG_NAME_MAX + 1) > RG_NAME_MAX)
-        return rg_err_set(err, RG_ENOTFOUND, "channel not found");
+    int rc = channel ? channel_arg(channel, err) : 0;
+    if (rc)
+        return rc;
     return s->ops->release_list(s->impl, channel, fn, ctx, err);
 }
 
@@ -504,6 +524,11 @@ int rg_store_token_list(rg_store *s,
     return s->ops->token_list(s->impl, fn, ctx, err);
 }
 
+int rg_store_token_get(rg_store *s, int64_t id, rg_token_rec *out, rg_err *err)
+{
+    return s->ops->token_get(s->impl, id, out, err);
+}
+
 int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err)
 {
@@ -541,6 +566,12 @@ int rg_store_enroll_key_list(rg_store *s,
                              void *ctx, rg_err *err)
 {
     return s->ops->enroll_key_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_enroll_key_get(rg_store *s, int64_t id, rg_enroll_key_rec *out,
+                            rg_err *err)
+{
+    return s->ops->enroll_key_get(s->impl, id, out, err);
 }
 
 int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,

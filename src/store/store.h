@@ -305,6 +305,11 @@ int rg_store_release_create(rg_store *s, rg_release_rec *r,
                             const rg_audit_rec *audit, rg_err *err);
 int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
                          rg_err *err);
+/* Release `version` of channel into *out: one indexed lookup.
+ * RG_ENOTFOUND (field "version") when the channel has no such version
+ * (an unknown channel has none). */
+int rg_store_release_find(rg_store *s, const char *channel, int64_t version,
+                          rg_release_rec *out, rg_err *err);
 /* Newest first; channel NULL lists every channel. */
 int rg_store_release_list(rg_store *s, const char *channel,
                           int (*fn)(void *ctx, const rg_release_rec *r),
@@ -401,6 +406,9 @@ int rg_store_token_find(rg_store *s, const char *hash, rg_token_rec *out,
 int rg_store_token_list(rg_store *s,
                         int (*fn)(void *ctx, const rg_token_rec *t), void *ctx,
                         rg_err *err);
+/* The token with this id into *out (revoked and expired ones included):
+ * one indexed lookup. RG_ENOTFOUND for an unknown id. */
+int rg_store_token_get(rg_store *s, int64_t id, rg_token_rec *out, rg_err *err);
 /* Sets revoked_ms; RG_ENOTFOUND for an unknown id, RG_ECONFLICT if already
  * revoked, or when it is an admin token usable at now_ms and no other admin
  * token is lasting (unrevoked, and never expiring or valid for more than
@@ -424,6 +432,10 @@ int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
 int rg_store_enroll_key_list(rg_store *s,
                              int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                              void *ctx, rg_err *err);
+/* The key with this id into *out (revoked, expired and used-up ones
+ * included): one indexed lookup. RG_ENOTFOUND for an unknown id. */
+int rg_store_enroll_key_get(rg_store *s, int64_t id, rg_enroll_key_rec *out,
+                            rg_err *err);
 /* Sets revoked_ms: the key enrolls nobody from then on. RG_ENOTFOUND for
  * an unknown id, RG_ECONFLICT if already revoked. */
 int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,

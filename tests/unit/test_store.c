@@ -805,6 +805,61 @@ static void enroll_keys(void **state)
                      RG_ECONFLICT);
 }
 
+/* --- direct lookups ----------------------------------------------------- */
+
+/* Get by id and find by version read one indexed row, revoked records
+ * included, and say what is missing. */
+static void lookups_by_key(void **state)
+{
+    fx *f = *state;
+    rg_token_rec t, got;
+    rg_enroll_key_rec k;
+    rg_release_rec *r = malloc(sizeof *r);
+    char hash[RG_HASH_HEX];
+    int64_t versions[] = {3, 7}, ids[2];
+    assert_non_null(r);
+
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "reader");
+    snprintf(t.role, sizeof t.role, "viewer");
+    hash_of("secret-get", t.hash);
+    t.created_ms = T0;
+    snprintf(t.created_by, sizeof t.created_by, "admin");
+    assert_int_equal(rg_store_token_create(f->s, &t, NULL, &f->err), 0);
+    assert_int_equal(rg_store_token_revoke(f->s, t.id, T0 + 5, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_token_get(f->s, t.id, &got, &f->err), 0);
+    assert_int_equal(got.id, t.id);
+    assert_string_equal(got.name, "reader");
+    assert_string_equal(got.hash, t.hash);
+    assert_int_equal(got.revoked_ms, T0 + 5);
+    assert_int_equal(rg_store_token_get(f->s, t.id + 1, &got, &f->err),
+                     RG_ENOTFOUND);
+    assert_non_null(strstr(f->err.msg, "token"));
+
+    make_key(f, "key-a", 2, 0, 0, hash);
+    make_key(f, "key-b", -1, 0, T0 + 1, hash);
+    assert_int_equal(rg_store_enroll_key_get(f->s, 2, &k, &f->err), 0);
+    assert_int_equal(k.id, 2);
+    assert_string_equal(k.hash, hash);
+    assert_int_equal(k.revoked_ms, T0 + 1);
+    assert_int_equal(k.uses_left, -1);
+    assert_int_equal(rg_store_enroll_key_get(f->s, 3, &k, &f->err),
+                     RG_ENOTFOUND);
+
+    add_releases(f, versions, 2, ids);
+    assert_int_equal(rg_store_release_find(f->s, "det", 7, r, &f->err), 0);
+    assert_int_equal(r->id, ids[1]);
+    assert_int_equal(r->version, 7);
+    assert_string_equal(r->channel, "det");
+    assert_int_equal(rg_store_release_find(f->s, "det", 5, r, &f->err),
+                     RG_ENOTFOUND);
+    assert_string_equal(f->err.field, "version");
+    assert_int_equal(rg_store_release_find(f->s, "nope", 3, r, &f->err),
+                     RG_ENOTFOUND);
+    free(r);
+}
+
 typedef struct key_race {
     rg_store *s;
     const char *hash;
@@ -1603,6 +1658,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rollouts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(tokens, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(enroll_keys, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(lookups_by_key, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(enroll_key_use_is_atomic, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
