@@ -911,10 +911,14 @@ static int cmp_idp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static void fill_view(shard *s, uint32_t ref, rg__ep *r, rg_fleet_view *v);
+
 int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
+                  bool (*keep)(void *ctx, const rg_fleet_view *v), void *ctx,
                   char (**ids)[RG_EPID_MAX + 1], size_t *n, bool *more,
                   rg_err *err)
 {
+    rg_fleet_view v;
     int rc = 0;
     const char **all = NULL;
     size_t n_all = 0, cap_all = 0;
@@ -930,6 +934,11 @@ int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
             const char *id = rec_id(s, rec_at(s, k));
             if (after && after[0] && strcmp(id, after) <= 0)
                 continue;
+            if (keep) {
+                fill_view(s, make_ref(i, k), rec_at(s, k), &v);
+                if (!keep(ctx, &v))
+                    continue;
+            }
             if (grow_array((void **)&all, &cap_all, n_all + 1, sizeof *all) <
                 0) {
                 rc = rg_err_set(err, RG_ENOMEM,
@@ -1268,6 +1277,7 @@ static void fill_view(shard *s, uint32_t ref, rg__ep *r, rg_fleet_view *v)
     v->last_seen_ms = r->last_seen_ms;
     v->prev_seen_ms = r->prev_seen_ms;
     memcpy(v->canary, r->canary, sizeof v->canary);
+    memcpy(v->installed, r->inst_release, sizeof v->installed);
 }
 
 int rg_fleet_view_id(rg_fleet *f, const char *id, rg_fleet_view *out,

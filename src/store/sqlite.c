@@ -333,6 +333,7 @@ enum {
     ST_EVENT_INSERT,
     ST_EVENT_COUNTS,
     ST_EVENT_LIST,
+    ST_EVENT_LIST_ENDPOINT,
     ST_EVENT_PRUNE,
     ST_ROLLOUT_EXISTS,
     ST_POLICY_CHANNEL,
@@ -539,6 +540,11 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
         " received_ms, detail FROM events WHERE release_id = ?"
         " ORDER BY received_ms",
+    /* The primary key's endpoint_id prefix finds them. */
+    [ST_EVENT_LIST_ENDPOINT] =
+        "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
+        " received_ms, detail FROM events WHERE endpoint_id = ?"
+        " ORDER BY received_ms DESC, event_id DESC LIMIT ?",
     /* The oldest ?2 events received before ?1 of releases no rollout is
      * running (or paused, held...) for. */
     [ST_EVENT_PRUNE] =
@@ -2370,18 +2376,14 @@ cleanup:
     return rc;
 }
 
-static int sq_event_list(void *impl, int64_t release_id,
-                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
-                         rg_err *err)
+/* Calls fn for each row of an event SELECT (the columns of
+ * ST_EVENT_LIST) bound in st; unlocks q and finishes st. */
+static int event_rows(sq *q, sqlite3_stmt *st,
+                      int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
+                      rg_err *err)
 {
-    sq *q = impl;
-    sqlite3_stmt *st = NULL;
     rg_event_rec e;
     int rc;
-    lock(q);
-    if ((rc = stmt(q, ST_EVENT_LIST, &st, err)))
-        goto cleanup;
-    sqlite3_bind_int64(st, 1, release_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&e, 0, sizeof e);
         if ((rc = COL_TEXT(st, 0, &e, endpoint_id)) ||
@@ -2401,6 +2403,40 @@ cleanup:
     done(st);
     unlock(q);
     return rc;
+}
+
+static int sq_event_list(void *impl, int64_t release_id,
+                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
+                         rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_EVENT_LIST, &st, err))) {
+        unlock(q);
+        return rc;
+    }
+    sqlite3_bind_int64(st, 1, release_id);
+    return event_rows(q, st, fn, ctx, err);
+}
+
+static int sq_event_list_endpoint(void *impl, const char *endpoint_id,
+                                  size_t max,
+                                  int (*fn)(void *ctx, const rg_event_rec *e),
+                                  void *ctx, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    lock(q);
+    if ((rc = stmt(q, ST_EVENT_LIST_ENDPOINT, &st, err))) {
+        unlock(q);
+        return rc;
+    }
+    bind_text(st, 1, endpoint_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    return event_rows(q, st, fn, ctx, err);
 }
 
 /* --- offers ------------------------------------------------------------ */
@@ -2806,6 +2842,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
+    .event_list_endpoint = sq_event_list_endpoint,
     .events_prune = sq_events_prune,
     .offers_record = sq_offers_record,
     .offer_check = sq_offer_check,

@@ -489,6 +489,14 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
 int rg_store_event_list(rg_store *s, int64_t release_id,
                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                         rg_err *err);
+/* The newest events endpoint_id reported (received_ms, newest first), at
+ * most max (1..RG_EVENTS_LIST_MAX): an endpoint's history for operators.
+ * An unknown endpoint has none. */
+#define RG_EVENTS_LIST_MAX 1000
+int rg_store_event_list_endpoint(rg_store *s, const char *endpoint_id,
+                                 size_t max,
+                                 int (*fn)(void *ctx, const rg_event_rec *e),
+                                 void *ctx, rg_err *err);
 /* Retention: deletes, in one transaction, up to max (1..100000) of the
  * oldest events received before before_ms whose release has no active
  * rollout (an active one keeps all its evidence); *n_deleted receives how
