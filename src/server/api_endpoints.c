@@ -84,11 +84,10 @@ cleanup:
 /* {"release", "state", "applying_ms", "healthy_ms"} of a canary slot. */
 static json_t *slot_json(const rg_fleet_canary *cn)
 {
-    return json_pack("{s:I, s:s, s:o, s:o}", "release",
-                     (json_int_t)cn->release, "state",
-                     rg_ep_state_name(rg_ep_state_of(cn)), "applying_ms",
-                     rg__json_id_or_null(cn->apply_ms), "healthy_ms",
-                     rg__json_id_or_null(cn->healthy_ms));
+    return json_pack("{s:I, s:s, s:o, s:o}", "release", (json_int_t)cn->release,
+                     "state", rg_ep_state_name(rg_ep_state_of(cn)),
+                     "applying_ms", rg__json_id_or_null(cn->apply_ms),
+                     "healthy_ms", rg__json_id_or_null(cn->healthy_ms));
 }
 
 /* ------------------------------------------------------------------ */
@@ -416,10 +415,9 @@ static json_t *quarantined_json(history *h)
             continue;
         h->oom |= json_array_append_new(
                       a, json_pack("{s:s, s:I, s:o, s:I}", "channel",
-                                   ri.channel, "release",
-                                   (json_int_t)ri.id, "version",
-                                   rg__json_id_or_null(ri.version), "at_ms",
-                                   (json_int_t)h->q_ms[i])) < 0;
+                                   ri.channel, "release", (json_int_t)ri.id,
+                                   "version", rg__json_id_or_null(ri.version),
+                                   "at_ms", (json_int_t)h->q_ms[i])) < 0;
     }
     return a;
 }
@@ -444,8 +442,8 @@ static json_t *pending_json(rg_server *srv, relcache *rc,
                 release_of(srv, rc, e->installed[k].release_id, &inst);
         json_t *had = json_object_get(by_channel, ri.channel);
         if (!ri.version || ri.version <= inst.version ||
-            (had && json_integer_value(json_object_get(had, "version")) >
-                        ri.version))
+            (had &&
+             json_integer_value(json_object_get(had, "version")) > ri.version))
             continue;
         json_object_set_new(by_channel, ri.channel,
                             json_pack("{s:s, s:I, s:I}", "channel", ri.channel,
@@ -496,8 +494,8 @@ static int add_history(rg_server *srv, const rg_req *req, relcache *rc,
     rg_err_clear(&err);
     int64_t want = HISTORY_DEFAULT;
     bool present;
-    if (rg__api_query_int(req, "events", 0, RG_EVENTS_LIST_MAX, &want,
-                          &present, resp) < 0)
+    if (rg__api_query_int(req, "events", 0, RG_EVENTS_LIST_MAX, &want, &present,
+                          resp) < 0)
         return -1;
     history h = {.srv = srv, .rc = rc, .want = (size_t)want};
     if (!(h.events = json_array()))
@@ -512,8 +510,7 @@ static int add_history(rg_server *srv, const rg_req *req, relcache *rc,
     if (json_object_set_new(o, "events", h.events) < 0 ||
         json_object_set_new(o, "quarantined", quarantined_json(&h)) < 0 ||
         json_object_set_new(o, "pending", pending_json(srv, rc, e)) < 0 ||
-        json_object_set_new(o, "rollouts", rollouts_json(srv, rc, e->id)) <
-            0 ||
+        json_object_set_new(o, "rollouts", rollouts_json(srv, rc, e->id)) < 0 ||
         h.oom)
         goto oom;
     return 0;

@@ -36,8 +36,7 @@ bool rg_ep_state_parse(const char *name, rg_ep_state *out)
     return false;
 }
 
-void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release,
-                        bool silent)
+void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release, bool silent)
 {
     rg_fleet_canary_set_ref(f, ref, release,
                             RG_CN_JUDGED | (silent ? RG_CN_SILENT : 0u));
