@@ -358,7 +358,6 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
     rg_cli_table_align_right(&t, 0);
     rg_cli_table_align_right(&t, 2);
     rg_cli_table_align_right(&t, 5);
-    rg_cli_table_max_width(&t, 6, 13);
     rg_cli_table_max_width(&t, 9, 50);
     size_t i;
     json_t *r;
@@ -375,7 +374,9 @@ static int release_list(rg_cli *cli, const rg_cli_args *a)
         rg_cli_table_cell(
             &t, rg_cli_jstr(json_object_get(r, "preflight"), "status", "-"));
         rg_cli_table_cell(&t, size);
-        rg_cli_table_cell(&t, rg_cli_jstr(r, "sha256", "-"));
+        /* the digest abbreviated, as git does; --json has it whole */
+        rg_cli_table_cellf(&t, "%.12s\xe2\x80\xa6",
+                           rg_cli_jstr(r, "sha256", "-"));
         rg_cli_table_cell(&t, ago);
         rg_cli_table_cell(&t, rg_cli_jstr(r, "created_by", "-"));
         rg_cli_table_cell(&t, rg_cli_jstr(r, "notes", ""));

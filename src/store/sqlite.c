@@ -477,9 +477,12 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT id, rollout_id, at_ms, from_state, to_state, from_wave,"
         " to_wave, reason, actor, evidence FROM decisions"
         " WHERE rollout_id = ? ORDER BY id",
+    /* Names are unique, revoked tokens' too (the audit's actor names one
+     * token): a taken name inserts nothing. */
     [ST_TOKEN_INSERT] =
         "INSERT INTO tokens (name, role, hash, created_ms, expires_ms,"
-        " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, 0, ?)",
+        " revoked_ms, created_by) SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6"
+        " WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE name = ?1)",
     [ST_TOKEN_FIND] = TOKEN_COLS " WHERE hash = ?",
     [ST_TOKEN_LIST] = TOKEN_COLS " ORDER BY id",
     [ST_TOKEN_REVOKE] =
@@ -728,6 +731,18 @@ static int audit_insert(sq *q, const rg_audit_rec *a, int64_t *id, rg_err *err)
     if (id)
         *id = sqlite3_last_insert_rowid(q->db);
     return 0;
+}
+
+/* Inserts a copy of a (if any) whose target is "<kind>:<id>" (an object
+ * transaction creates: its id is known only now). */
+static int audit_insert_for(sq *q, const rg_audit_rec *a, const char *kind,
+                            int64_t id, rg_err *err)
+{
+    if (!a)
+        return 0; /* no audit row */
+    rg_audit_rec copy = *a;
+    snprintf(copy.target, sizeof copy.target, "%s:%lld", kind, (long long)id);
+    return audit_insert(q, &copy, NULL, err);
 }
 
 /* --- open, migrate, close ----------------------------------------------- */
@@ -1268,7 +1283,7 @@ static int sq_release_create(void *impl, rg_release_rec *r,
         goto cleanup;
     }
     id = sqlite3_last_insert_rowid(q->db);
-    rc = audit_insert(q, audit, NULL, err);
+    rc = audit_insert_for(q, audit, "release", id, err);
 cleanup:
     done(ch);
     done(st);
@@ -1638,7 +1653,7 @@ static int sq_rollout_create(void *impl, rg_rollout_rec *r,
                                   r->created_by, "", err)))
             goto cleanup;
     }
-    rc = audit_insert(q, audit, NULL, err);
+    rc = audit_insert_for(q, audit, "rollout", id, err);
 cleanup:
     done(pre);
     done(act);
@@ -1868,6 +1883,13 @@ static int sq_token_create(void *impl, rg_token_rec *t,
                             "token '%s': hash already in use", t->name);
         else
             rc = db_fail(q, rc, err, "token create");
+        goto cleanup;
+    }
+    if (sqlite3_changes(q->db) == 0) {
+        rc = rg_err_field(err, RG_ECONFLICT, "name",
+                          "token name '%s' is taken (names are unique, "
+                          "revoked tokens' too)",
+                          t->name);
         goto cleanup;
     }
     id = sqlite3_last_insert_rowid(q->db);
