@@ -554,6 +554,7 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
                              target, resp);
         goto cleanup;
     }
+    endpoint_target(req->actor, sizeof req->actor, id);
     if (rg_guard_events(srv, id, n_ev, resp) != 0)
         goto cleanup;
     if (screen_events(srv, id, &sc, &err) < 0 ||
@@ -600,6 +601,7 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_guard_auth_failed(srv, req, &err, "unknown token", "", resp);
         return;
     }
+    endpoint_target(req->actor, sizeof req->actor, owner);
     const char *sha = req->n_params ? req->params[0] : "";
     if (!rg_sha256_hex_valid(sha)) {
         rg_err_field(&err, RG_ENOTFOUND, "sha256", "artifact '%.64s' not found",
