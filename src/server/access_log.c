@@ -83,14 +83,14 @@ void rg_access_log_write(rg_access_log *l, const rg_access_entry *e)
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     put_escaped(path, sizeof path, e->path, RG_ACCESS_LOG_PATH_MAX);
     put_escaped(actor, sizeof actor, e->actor, 160);
-    int n = snprintf(line, sizeof line,
-                     "%s.%03dZ %.16s %.64s %d %lld.%03lldms actor=%s "
-                     "client=%.64s path=%s\n",
-                     when, (int)(e->at_ms % 1000), e->method ? e->method : "-",
-                     e->route ? e->route : "-", e->status,
-                     (long long)(e->micros / 1000),
-                     (long long)(e->micros % 1000), actor,
-                     e->client && *e->client ? e->client : "-", path);
+    int n =
+        snprintf(line, sizeof line,
+                 "%s.%03dZ %.16s %.64s %d %lld.%03lldms actor=%s "
+                 "client=%.64s path=%s\n",
+                 when, (int)(e->at_ms % 1000), e->method ? e->method : "-",
+                 e->route ? e->route : "-", e->status,
+                 (long long)(e->micros / 1000), (long long)(e->micros % 1000),
+                 actor, e->client && *e->client ? e->client : "-", path);
     if (n < 0 || (size_t)n >= sizeof line ||
         write(l->fd, line, (size_t)n) != (ssize_t)n)
         atomic_fetch_add(&l->errors, 1);

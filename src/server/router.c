@@ -6,7 +6,9 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/guard.h"
+#include "server/http_metrics.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,8 +219,9 @@ static void on_handle(void *ctx, rg_req *req, rg_resp *resp)
     st->route->handler(ctx, req, resp);
 }
 
-/* The access log's line for req (access_log.h). */
-static void log_access(rg_server *srv, const rg_req *req, const rg_resp *resp)
+/* The access log's line for req (access_log.h) and its latency
+ * (http_metrics.h). */
+static void note_answer(rg_server *srv, const rg_req *req, const rg_resp *resp)
 {
     const route_state *st = req->route;
     rg_access_entry e = {
@@ -232,11 +235,13 @@ static void log_access(rg_server *srv, const rg_req *req, const rg_resp *resp)
         .micros = st ? monotonic_us() - st->start_us : 0,
     };
     rg_access_log_write(srv->access, &e);
+    rg_http_metrics_observe(
+        st && st->route ? (size_t)(st->route - routes) : SIZE_MAX, e.micros);
 }
 
 static void on_end(void *ctx, rg_req *req, const rg_resp *resp)
 {
-    log_access(ctx, req, resp);
+    note_answer(ctx, req, resp);
     free(req->auth);
     req->auth = NULL;
     free(req->route);
