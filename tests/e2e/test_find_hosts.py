@@ -49,19 +49,7 @@ class DarkAgent(Agent):
 class RevertingAgent(Agent):
     """Reports `applying` then `reverted` (the agent's trial failed)."""
 
-    def follow(self, channel):
-        rel = self.desired(channel)
-        if rel is None or rel in self.ever:
-            return rel
-        self.ever.add(rel)
-        evs = []
-        for typ in ("applying", "reverted"):
-            self.seq += 1
-            evs.append({"id": "%s-%d" % (self.id, self.seq), "type": typ,
-                        "channel": channel, "release": rel, "at_ms": 1,
-                        "detail": "3 failed starts, back to the last good"})
-        self.desired(channel, evs)
-        return rel
+    failure, detail = "reverted", "3 failed starts, back to the last good"
 
 
 def enroll(srv):

@@ -22,6 +22,7 @@ import re
 
 import rg
 from rg import expect
+import test_stratum_halt as fleet
 
 ONE_WAVE = {"name": "from-file", "waves": [{"name": "all", "share": 100,
                                             "min_endpoints": 1,
@@ -41,13 +42,7 @@ def jcli(srv, *args):
 
 
 def release(srv, version):
-    st, art = srv.upload(b"records v%d\n" % version)
-    expect(st in (200, 201), "artifact", st, art)
-    st, rel = srv.request("POST", "/v1/releases", {
-        "channel": "rec", "version": version, "artifact": art["sha256"],
-        "notes": "v%d" % version, "urgency": "standard"})
-    expect(st == 201, "release", st, rel)
-    return rel["id"]
+    return fleet.release(srv, "rec", version)
 
 
 def start(srv, plan_file, rel):
