@@ -1,0 +1,94 @@
+"""`make install`'s step (cmake --install with a prefix and DESTDIR, issue
+13) into a throwaway root, then the installed programs used as a user
+would, with a PATH of only that root and the system directories:
+
+- rollgated and rollgate-agent land in PREFIX/sbin, rollgate,
+  rollgate-sim and rollgate-engine in PREFIX/bin, executable, and nothing
+  is written outside DESTDIR;
+- the installed rollgated creates and serves a data directory whose
+  channel's preflight engine, the installed sample engine, is found by
+  --engine-dir PREFIX/bin; the installed CLI creates a release and waits
+  for its preflight to pass; every installed program answers --help.
+# ctest-labels: ops
+"""
+import os
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import rg
+from rg import expect
+
+PREFIX = "/usr"
+DEADLINE_S = 30  # bound on the server's start (never an assertion)
+
+
+def run(env, *args):
+    p = subprocess.run(list(args), env=env, capture_output=True, text=True,
+                       timeout=120)
+    expect(p.returncode == 0, " ".join(args), p.returncode, p.stdout,
+           p.stderr)
+    return p.stdout
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="rg-install-") as tmp:
+        dest = os.path.join(tmp, "root")
+        env = dict(os.environ, DESTDIR=dest)
+        run(env, "cmake", "--install", rg.BUILD_DIR, "--prefix", PREFIX)
+        root = dest + PREFIX
+        want = {"sbin": ("rollgated", "rollgate-agent"),
+                "bin": ("rollgate", "rollgate-sim", "rollgate-engine")}
+        for d, names in want.items():
+            for n in names:
+                path = os.path.join(root, d, n)
+                expect(os.access(path, os.X_OK), "installed", path)
+        found = {os.path.relpath(os.path.join(dp, f), dest)
+                 for dp, _, fs in os.walk(dest) for f in fs}
+        expect(found == {os.path.join(PREFIX.lstrip("/"), d, n)
+                         for d, names in want.items() for n in names},
+               "the five programs and nothing else", sorted(found))
+
+        env = {"PATH": "%s/bin:%s/sbin:/usr/bin:/bin" % (root, root),
+               "HOME": tmp}
+        for n in ("rollgated", "rollgate-agent", "rollgate", "rollgate-sim"):
+            run(env, n, "--help")
+        data = os.path.join(tmp, "data")
+        token = run(env, "rollgated", "init", "--data", data).split()[-1]
+        port = rg.free_port()
+        url = "http://127.0.0.1:%d" % port
+        with open(os.path.join(tmp, "rollgated.log"), "wb") as log:
+            srv = subprocess.Popen(
+                ["rollgated", "--data", data, "--listen", "127.0.0.1:%d" % port,
+                 "--engine-dir", os.path.join(root, "bin")],
+                env=env, stdout=log, stderr=log)
+            try:
+                deadline = time.monotonic() + DEADLINE_S
+                while True:
+                    try:
+                        urllib.request.urlopen(url + "/healthz", timeout=2)
+                        break
+                    except OSError:
+                        expect(srv.poll() is None and
+                               time.monotonic() < deadline,
+                               "the installed rollgated serves")
+                        time.sleep(0.1)
+                cli = dict(env, ROLLGATE_URL=url, ROLLGATE_TOKEN=token)
+                run(cli, "rollgate", "channel", "create", "detections",
+                    "--preflight-engine", "rollgate-engine")
+                out = run(cli, "rollgate", "release", "create", "--channel",
+                          "detections", "--file",
+                          os.path.join(rg.SOURCE_DIR, "examples",
+                                       "channel-291.rules"),
+                          "--version", "291", "--notes", "installed",
+                          "--wait-preflight")
+                expect("passed" in out, "preflight by the installed engine",
+                       out)
+            finally:
+                srv.terminate()
+                srv.wait(30)
+
+
+if __name__ == "__main__":
+    rg.run(main)
