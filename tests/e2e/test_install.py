@@ -3,8 +3,10 @@
 would, with a PATH of only that root and the system directories:
 
 - rollgated and rollgate-agent land in PREFIX/sbin, rollgate,
-  rollgate-sim and rollgate-engine in PREFIX/bin, executable, and nothing
-  is written outside DESTDIR;
+  rollgate-sim and rollgate-engine in PREFIX/bin, executable, rollgate's
+  bash completion in PREFIX/share/bash-completion/completions (it
+  completes commands and options from the installed CLI's help), and
+  nothing else;
 - the installed rollgated creates and serves a data directory whose
   channel's preflight engine, the installed sample engine, is found by
   --engine-dir PREFIX/bin; the installed CLI creates a release and waits
@@ -46,14 +48,25 @@ def main():
                 expect(os.access(path, os.X_OK), "installed", path)
         found = {os.path.relpath(os.path.join(dp, f), dest)
                  for dp, _, fs in os.walk(dest) for f in fs}
+        completion = os.path.join(PREFIX.lstrip("/"), "share",
+                                  "bash-completion", "completions", "rollgate")
         expect(found == {os.path.join(PREFIX.lstrip("/"), d, n)
-                         for d, names in want.items() for n in names},
-               "the five programs and nothing else", sorted(found))
+                         for d, names in want.items() for n in names} |
+               {completion}, "the five programs, the completion, nothing else",
+               sorted(found))
 
         env = {"PATH": "%s/bin:%s/sbin:/usr/bin:/bin" % (root, root),
                "HOME": tmp}
         for n in ("rollgated", "rollgate-agent", "rollgate", "rollgate-sim"):
             run(env, n, "--help")
+        # The completion asks the installed CLI for its words.
+        out = run(env, "bash", "-c",
+                  'source "$1"; COMP_WORDS=(rollgate rollout en); '
+                  'COMP_CWORD=2; _rollgate; echo "${COMPREPLY[*]}"; '
+                  'COMP_WORDS=(rollgate endpoints --ro); _rollgate; '
+                  'echo "${COMPREPLY[*]}"', "bash", os.path.join(dest, completion))
+        expect(out.split("\n")[:2] == ["endpoints", "--rollout"],
+               "bash completion", out)
         data = os.path.join(tmp, "data")
         token = run(env, "rollgated", "init", "--data", data).split()[-1]
         port = rg.free_port()
