@@ -5,8 +5,10 @@ would, with a PATH of only that root and the system directories:
 - rollgated and rollgate-agent land in PREFIX/sbin, rollgate,
   rollgate-sim and rollgate-engine in PREFIX/bin, executable, rollgate's
   bash completion in PREFIX/share/bash-completion/completions (it
-  completes commands and options from the installed CLI's help), and
-  nothing else;
+  completes commands and options from the installed CLI's help), the
+  man pages rollgate(1), rollgated(8), rollgate-agent(8) in
+  PREFIX/share/man, made of the programs' own --help texts, and nothing
+  else;
 - the installed rollgated creates and serves a data directory whose
   channel's preflight engine, the installed sample engine, is found by
   --engine-dir PREFIX/bin; the installed CLI creates a release and waits
@@ -14,6 +16,7 @@ would, with a PATH of only that root and the system directories:
 # ctest-labels: ops
 """
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -23,6 +26,9 @@ import rg
 from rg import expect
 
 PREFIX = "/usr"
+MAN_PAGES = {"rollgate.1": ("rollgate", ["rollout", "endpoints", "--help"]),
+             "rollgated.8": ("rollgated", ["--help"]),
+             "rollgate-agent.8": ("rollgate-agent", ["--help"])}
 DEADLINE_S = 30  # bound on the server's start (never an assertion)
 
 
@@ -50,15 +56,27 @@ def main():
                  for dp, _, fs in os.walk(dest) for f in fs}
         completion = os.path.join(PREFIX.lstrip("/"), "share",
                                   "bash-completion", "completions", "rollgate")
+        man = {os.path.join(PREFIX.lstrip("/"), "share", "man", "man" + p[-1],
+                            p) for p in MAN_PAGES}
         expect(found == {os.path.join(PREFIX.lstrip("/"), d, n)
                          for d, names in want.items() for n in names} |
-               {completion}, "the five programs, the completion, nothing else",
-               sorted(found))
+               {completion} | man, "the five programs, the completion and "
+               "the man pages, nothing else", sorted(found))
 
         env = {"PATH": "%s/bin:%s/sbin:/usr/bin:/bin" % (root, root),
                "HOME": tmp}
         for n in ("rollgated", "rollgate-agent", "rollgate", "rollgate-sim"):
             run(env, n, "--help")
+        # The man pages are the programs' own help.
+        for page, (prog, words) in MAN_PAGES.items():
+            with open(os.path.join(dest, PREFIX.lstrip("/"), "share", "man",
+                                   "man" + page[-1], page)) as f:
+                text = f.read()
+            helped = run(env, prog, *words)
+            expect(text.startswith(".TH %s %s" % (prog.upper(), page[-1])) and
+                   helped.splitlines()[0] in text and
+                   all(o in text for o in re.findall(r"--[a-z-]+", helped)),
+                   "man page %s from %s's help" % (page, prog), text[:300])
         # The completion asks the installed CLI for its words.
         out = run(env, "bash", "-c",
                   'source "$1"; COMP_WORDS=(rollgate rollout en); '
