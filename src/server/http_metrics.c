@@ -7,13 +7,12 @@
 
 /* Upper bounds of the buckets, in microseconds (the +Inf bucket is the
  * count). */
-static const int64_t bounds_us[] = {1000,   5000,    10000,   50000,
+static const int64_t bounds_us[] = {1000,   5000,   10000,   50000,
                                     100000, 500000, 1000000, 5000000};
 #define N_BOUNDS (sizeof bounds_us / sizeof *bounds_us)
 #define SLOTS (RG_HTTP_METRICS_ROUTES + 1) /* the last: no route */
 
-static _Atomic uint64_t buckets[SLOTS][N_BOUNDS], counts[SLOTS],
-    sums_us[SLOTS];
+static _Atomic uint64_t buckets[SLOTS][N_BOUNDS], counts[SLOTS], sums_us[SLOTS];
 
 void rg_http_metrics_observe(size_t route, int64_t micros)
 {
