@@ -3,6 +3,10 @@
 #   make test     deps, build, every CTest test, then unit tests under ASan+UBSan
 #   make demo     deps, build, start rollgated on ./var and walk through the CLI
 #   make bench    benchmarks in bench/ (tables; never run by make test)
+#   make install  the programs under $(DESTDIR)$(PREFIX) (default /usr/local):
+#                 rollgated, rollgate-agent in sbin; rollgate, rollgate-sim,
+#                 rollgate-engine in bin, man pages, bash completion
+#                 (docs/operations.md)
 #   make asan     the sanitizer build in build-asan/
 #   make fuzz     libFuzzer harnesses (clang) in build-fuzz/, SECONDS=N each
 #   make builds   compile-only checks: Release (gcc -O3) in build-release/ and
@@ -18,8 +22,10 @@ RELEASE_BUILD ?= build-release
 CLANG_BUILD ?= build-clang
 CTEST_ARGS ?=
 SECONDS ?= 60
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build asan builds test demo bench fuzz format format-check clean
+.PHONY: all deps build asan builds test demo bench fuzz format format-check clean install
 
 all: build
 
@@ -45,6 +51,9 @@ builds: deps
 test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L unit
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 demo: build
 	./scripts/demo.sh $(BUILD)

@@ -61,9 +61,11 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # --- rollgated --------------------------------------------------------
 port=$(free_port)
 token=$("$build/src/server/rollgated" init --data "$work/data" | tail -n 1)
-# --enroll-burst 0: the bench enrolls its whole fleet from one address
+# --enroll-burst 0: the bench enrolls its whole fleet from one address;
+# --access-log off: as nginx below (access_log off), the bench measures the
+# check-in path, not a line written per request
 "$build/src/server/rollgated" --data "$work/data" --listen "127.0.0.1:$port" \
-    --log-level warn --enroll-burst 0 2> "$work/rollgated.log" &
+    --log-level warn --enroll-burst 0 --access-log off 2> "$work/rollgated.log" &
 server_pid=$!
 wait_http "http://127.0.0.1:$port/healthz"
 rss_empty=$(rss_kb "$server_pid")

@@ -78,11 +78,20 @@ int64_t rg_backoff(int n, int64_t cap_ms)
     return ms < cap_ms ? ms : cap_ms;
 }
 
-static channel *find_channel(agentd *d, const char *name, rg_err *err)
+/* The open channel name, or NULL. */
+static channel *open_channel(agentd *d, const char *name)
 {
     for (size_t i = 0; i < d->nch; i++)
         if (strcmp(d->ch[i].slots.name, name) == 0)
             return &d->ch[i];
+    return NULL;
+}
+
+static channel *find_channel(agentd *d, const char *name, rg_err *err)
+{
+    channel *open = open_channel(d, name);
+    if (open)
+        return open;
     if (d->nch == MAX_CH) {
         rg_err_set(err, RG_ETOOBIG, "too many channels");
         return NULL;
@@ -342,9 +351,14 @@ static void checkin(agentd *d)
     for (size_t i = 0; i < d->nch; i++)
         d->ch[i].has_desired = false;
     for (size_t i = 0; i < r.ndesired; i++) {
-        channel *c = find_channel(d, r.channels[i], &e);
-        if (!c)
+        /* Only the channels opened at start (configured, or run's
+         * --channel) are installed, whatever the server offers. */
+        channel *c = open_channel(d, r.channels[i]);
+        if (!c) {
+            rg_debug("channel '%s' is offered but not configured: ignored",
+                     r.channels[i]);
             continue;
+        }
         c->has_desired = true;
         c->desired = r.desired[i];
     }

@@ -64,7 +64,7 @@ static int audit(rg_cli *cli, const rg_cli_args *a)
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_max_width(&t, 4, 32);
-    rg_cli_table_max_width(&t, 6, 60);
+    rg_cli_table_max_width(&t, 6, RG_CLI_REASON_WIDTH);
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(res, "audit"), i, e)

@@ -339,7 +339,6 @@ static void release_layout(rg_cli_table *t)
     rg_cli_table_align_right(t, 0);
     rg_cli_table_align_right(t, 2);
     rg_cli_table_align_right(t, 5);
-    rg_cli_table_max_width(t, 6, 13);
     rg_cli_table_max_width(t, 9, 50);
 }
 
@@ -355,7 +354,8 @@ static void release_row(rg_cli *cli, rg_cli_table *t, const json_t *r)
     rg_cli_table_cell(
         t, rg_cli_jstr(json_object_get(r, "preflight"), "status", "-"));
     rg_cli_table_cell(t, size);
-    rg_cli_table_cell(t, rg_cli_jstr(r, "sha256", "-"));
+    /* the digest abbreviated, as git does; --json has it whole */
+    rg_cli_table_cellf(t, "%.12s\xe2\x80\xa6", rg_cli_jstr(r, "sha256", "-"));
     rg_cli_table_cell(t, ago);
     rg_cli_table_cell(t, rg_cli_jstr(r, "created_by", "-"));
     rg_cli_table_cell(t, rg_cli_jstr(r, "notes", ""));

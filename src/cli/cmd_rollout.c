@@ -113,6 +113,7 @@ static int print_decisions(rg_cli *cli, const json_t *r)
                    : 0;
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
+    rg_cli_table_max_width(&t, 4, RG_CLI_REASON_WIDTH);
     size_t i;
     json_t *d;
     json_array_foreach(list, i, d)
@@ -136,6 +137,25 @@ static int section(rg_cli *cli, const char *title)
     if (fprintf(cli->out, "\n%s\n", title) < 0)
         return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     return 0;
+}
+
+/* What the endpoints of a rolled back rollout r do: return to the
+ * previous release, or, when the release was the channel's first, keep it
+ * (there is nothing to return to: the server offers nothing on the
+ * channel and agents keep what they have, docs/rollout.md). */
+static void rollback_words(rg_cli_table *t, const json_t *r)
+{
+    long long rel = (long long)rg_cli_jint(r, "release");
+    if (json_integer_value(json_object_get(r, "previous_release")))
+        rg_cli_table_kv(t, "endpoints", "return to release %lld",
+                        (long long)rg_cli_jint(r, "previous_release"));
+    else
+        rg_cli_table_kv(t, "endpoints",
+                        "keep release %lld: it was channel %s's first, there "
+                        "is no earlier release to return to; the server offers "
+                        "nothing on the channel until a newer release is "
+                        "rolled out (rollgate release revert)",
+                        rel, rg_cli_jstr(r, "channel", "-"));
 }
 
 /* Prints a rollout: summary, counts, the plan's waves with a marker on the
@@ -172,6 +192,8 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "created", "%s by %s", created,
                     rg_cli_jstr(r, "created_by", "-"));
     rg_cli_table_kv(&t, "updated", "%s", updated);
+    if (strcmp(rg_cli_jstr(r, "state", ""), "rolled_back") == 0)
+        rollback_words(&t, r);
     int rc = rg__cli_print_table(cli, &t);
     if (!rc)
         rc = section(cli, "counts");
@@ -563,6 +585,7 @@ static int explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
                                           "REASON", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
+    rg_cli_table_max_width(&t, 3, RG_CLI_REASON_WIDTH);
     json_array_foreach(strata, i, s)
     {
         const char *name = rg_cli_jstr(s, "name", "-");

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ELLIPSIS "\xe2\x80\xa6" /* U+2026, one column wide */
 #define LINE_MAX_BYTES (1u << 20)
 
 void rg_cli_table_init(rg_cli_table *t, const char *const *headers)
@@ -144,11 +143,48 @@ static size_t prefix_bytes(const char *s, size_t cps)
     return i;
 }
 
+/* The part of s that goes on one line of a column capped at max code
+ * points (0: no cap): all of s when it fits, else the longest prefix that
+ * fits and ends before a space (a word that alone does not fit is broken
+ * at max). Returns its byte length; *w receives its width and *next where
+ * the following line's part starts (the spaces at the break skipped). */
+static size_t line_part(const char *s, size_t max, size_t *w, const char **next)
+{
+    size_t bytes = strlen(s);
+    if (!max || width_of(s) <= max) {
+        *w = width_of(s);
+        *next = s + bytes;
+        return bytes;
+    }
+    bytes = prefix_bytes(s, max);
+    size_t cut = bytes;
+    while (cut > 0 && s[cut] != ' ')
+        cut--;
+    size_t end = cut;
+    while (end > 0 && s[end - 1] == ' ')
+        end--;
+    if (end == 0) /* no space to break at */
+        cut = end = bytes;
+    *next = s + cut;
+    while (**next == ' ')
+        (*next)++;
+    *w = 0;
+    for (size_t i = 0; i < end; i++)
+        *w += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return end;
+}
+
+/* The widest line s takes in column col (its longest wrapped part). */
 static size_t shown_width(const rg_cli_table *t, size_t col, const char *s)
 {
-    size_t w = width_of(s);
-    size_t max = t->max_width[col];
-    return max && w > max ? max : w;
+    size_t widest = 0, w;
+    const char *next;
+    do {
+        line_part(s, t->max_width[col], &w, &next);
+        widest = w > widest ? w : widest;
+        s = next;
+    } while (*s);
+    return widest;
 }
 
 static int pad(rg_buf *line, size_t n)
@@ -159,50 +195,55 @@ static int pad(rg_buf *line, size_t n)
     return 0;
 }
 
-/* Appends cell s of column col, padded to width, to line. */
-static int put_cell(const rg_cli_table *t, size_t col, const char *s,
+/* Appends the next line's part of column col's cell (*s, advanced past
+ * it), padded to width, to line. */
+static int put_cell(const rg_cli_table *t, size_t col, const char **s,
                     size_t width, rg_buf *line)
 {
-    size_t w = width_of(s);
-    size_t max = t->max_width[col];
-    size_t bytes = strlen(s);
-    bool cut = max && w > max;
-    if (cut) {
-        bytes = prefix_bytes(s, max - 1);
-        w = max;
-    }
+    size_t w;
+    const char *next;
+    size_t bytes = line_part(*s, t->max_width[col], &w, &next);
     int rc = 0;
     if (t->right[col])
         rc = pad(line, width - w);
     if (!rc)
-        rc = rg_buf_add(line, s, bytes);
-    if (!rc && cut)
-        rc = rg_buf_adds(line, ELLIPSIS);
+        rc = rg_buf_add(line, *s, bytes);
     if (!rc && !t->right[col])
         rc = pad(line, width - w);
+    *s = next;
     return rc;
 }
 
-/* Renders one line of cells (n of them, the rest empty) and trims it. */
+/* Renders one row of cells (n of them, the rest empty), on as many lines
+ * as its wrapped cells need, each trimmed. */
 static int put_line(const rg_cli_table *t, const size_t *widths,
                     const char *const *cells, size_t n, rg_buf *out)
 {
+    const char *rest[RG_CLI_TABLE_COLS];
+    for (size_t c = 0; c < t->n_cols; c++)
+        rest[c] = c < n ? cells[c] : "";
     rg_buf line;
     rg_buf_init(&line, LINE_MAX_BYTES);
     int rc = 0;
-    for (size_t c = 0; c < t->n_cols && !rc; c++) {
-        if (c > 0)
-            rc = rg_buf_adds(&line, "  ");
+    bool more = true;
+    while (more && !rc) {
+        more = false;
+        line.len = 0;
+        for (size_t c = 0; c < t->n_cols && !rc; c++) {
+            if (c > 0)
+                rc = rg_buf_adds(&line, "  ");
+            if (!rc)
+                rc = put_cell(t, c, &rest[c], widths[c], &line);
+            more |= *rest[c] != '\0';
+        }
+        size_t len = line.len;
+        while (len > 0 && line.data[len - 1] == ' ')
+            len--;
+        if (!rc && len)
+            rc = rg_buf_add(out, line.data, len);
         if (!rc)
-            rc = put_cell(t, c, c < n ? cells[c] : "", widths[c], &line);
+            rc = rg_buf_add(out, "\n", 1);
     }
-    size_t len = line.len;
-    while (len > 0 && line.data[len - 1] == ' ')
-        len--;
-    if (!rc && len)
-        rc = rg_buf_add(out, line.data, len);
-    if (!rc)
-        rc = rg_buf_add(out, "\n", 1);
     rg_buf_release(&line);
     return rc;
 }

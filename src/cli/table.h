@@ -6,10 +6,11 @@
  *
  * Cells are added left to right, row after row; the table copies them,
  * replacing control characters (newlines, tabs) with spaces so one record
- * is always one line. Widths count UTF-8 code points. A column may be
- * right-aligned and may have a maximum width (longer cells are cut and end
- * with "…"). Columns are separated by two spaces; lines carry no trailing
- * blanks.
+ * never breaks a line by itself. Widths count UTF-8 code points. A column
+ * may be right-aligned and may have a maximum width: a longer cell is
+ * wrapped onto the row's following lines (at a space when a word fits,
+ * else mid-word), never cut, so a reason is always shown whole. Columns
+ * are separated by two spaces; lines carry no trailing blanks.
  *
  * Allocation failures are sticky: adding cells never fails visibly, and
  * rendering then returns RG_ENOMEM. The table owns its memory: release it
@@ -25,6 +26,7 @@
 #include <stdio.h>
 
 #define RG_CLI_TABLE_COLS 16
+#define RG_CLI_REASON_WIDTH 72 /* reason columns wrap at this width */
 
 typedef struct rg_cli_table {
     size_t n_cols;
@@ -52,7 +54,7 @@ void rg_cli_table_release(rg_cli_table *t);
 /* Right-aligns column col (numbers). */
 void rg_cli_table_align_right(rg_cli_table *t, size_t col);
 
-/* Caps column col at width code points (width >= 2). */
+/* Caps column col at width code points (width >= 2): longer cells wrap. */
 void rg_cli_table_max_width(rg_cli_table *t, size_t col, size_t width);
 
 /* Adds the next cell (copied); NULL is shown as "-". */

@@ -388,7 +388,7 @@ int rg_rollout_tick(const rg_plan *plan, const rg_rollout_status *cur,
     }
     n.updated_ms = now_ms;
     fill_transition(tr, cur, &n);
-    snprintf(tr->reason, sizeof tr->reason, "%.60s %s: %.150s", label, what,
+    snprintf(tr->reason, sizeof tr->reason, "%s %s: %s", label, what,
              gate_out->reason);
     *next = n;
     return 1;
@@ -410,11 +410,10 @@ int rg_rollout_watch(const rg_plan *plan, const rg_rollout_status *cur,
     n.state = RG_RO_HALTED;
     n.updated_ms = now_ms;
     fill_transition(tr, cur, &n);
-    snprintf(tr->reason, sizeof tr->reason, "%.40s %.40s%s: %.120s", label,
-             halt_words(plan),
-             cur->state == RG_RO_COMPLETED ? " after completion"
-                                           : " while held",
-             gate_out->reason);
+    snprintf(
+        tr->reason, sizeof tr->reason, "%s %s%s: %s", label, halt_words(plan),
+        cur->state == RG_RO_COMPLETED ? " after completion" : " while held",
+        gate_out->reason);
     *next = n;
     return 1;
 }

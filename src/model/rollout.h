@@ -113,11 +113,14 @@ int rg_gate_bake(const rg_wave *wave, const rg_wave_counts *counts,
                  int64_t elapsed_ms, void *ctx, rg_gate_result *out,
                  rg_err *err);
 
-/* A state change with its reason. */
+/* A state change with its reason: whole, never cut (an operator's reason
+ * is at most 512 bytes; a gate's reason is at most 255 after a wave label
+ * of at most 63). */
+#define RG_TRANSITION_REASON_MAX 1024
 typedef struct rg_transition {
     int from_state, to_state;
     int from_wave, to_wave;
-    char reason[256];
+    char reason[RG_TRANSITION_REASON_MAX];
 } rg_transition;
 
 typedef enum rg_rollout_cmd {

@@ -1,5 +1,4 @@
-/* agent_api.c - see agent_api.h: enroll, check-in, artifact download and
- * the fleet's admin views. */
+/* agent_api.c - see agent_api.h: enroll, check-in and artifact download. */
 #include "agent_api.h"
 
 #include "common/crypto.h"
@@ -11,7 +10,6 @@
 #include "server/auth.h"
 #include "server/desired.h"
 #include "server/fleet.h"
-#include "server/page.h"
 #include "server/guard.h"
 #include "server/offers.h"
 
@@ -545,6 +543,7 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
                              target, resp);
         goto cleanup;
     }
+    endpoint_target(req->actor, sizeof req->actor, id);
     if (rg_guard_events(srv, id, n_ev, resp) != 0)
         goto cleanup;
     if (screen_events(srv, id, &sc, &err) < 0 ||
@@ -591,6 +590,7 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_guard_auth_failed(srv, req, &err, "unknown token", "", resp);
         return;
     }
+    endpoint_target(req->actor, sizeof req->actor, owner);
     const char *sha = req->n_params ? req->params[0] : "";
     if (!rg_sha256_hex_valid(sha)) {
         rg_err_field(&err, RG_ENOTFOUND, "sha256", "artifact '%.64s' not found",
@@ -618,127 +618,4 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
     return;
 fail:
     rg_resp_error(resp, &err);
-}
-
-/* ------------------------------------------------------------------ */
-/* admin views                                                        */
-
-/* Release id -> version, cached for one response. */
-typedef struct version_cache {
-    size_t n;
-    int64_t ids[64];
-    int64_t versions[64]; /* 0: unknown release */
-} version_cache;
-
-static int64_t version_of(rg_server *srv, version_cache *vc, int64_t release)
-{
-    for (size_t i = 0; i < vc->n; i++)
-        if (vc->ids[i] == release)
-            return vc->versions[i];
-    int64_t v = 0;
-    rg_release_rec *r = malloc(sizeof *r);
-    if (r && rg_store_release_get(srv->store, release, r, NULL) == 0)
-        v = r->version;
-    free(r);
-    if (vc->n < 64) {
-        vc->ids[vc->n] = release;
-        vc->versions[vc->n++] = v;
-    }
-    return v;
-}
-
-static json_t *endpoint_json(rg_server *srv, const rg_fleet_endpoint *e,
-                             version_cache *vc)
-{
-    json_t *attrs = json_loads(e->attrs_json, 0, NULL);
-    json_t *inst = json_object();
-    json_t *o = NULL;
-    if (!attrs || !inst)
-        goto cleanup;
-    for (size_t i = 0; i < e->n_installed; i++) {
-        int64_t v = version_of(srv, vc, e->installed[i].release_id);
-        json_t *entry = json_pack("{s:I, s:o}", "release",
-                                  (json_int_t)e->installed[i].release_id,
-                                  "version", v ? json_integer(v) : json_null());
-        if (json_object_set_new(inst, e->installed[i].channel, entry) < 0)
-            goto cleanup;
-    }
-    o = json_pack("{s:s, s:O, s:s, s:I, s:I, s:O}", "id", e->id, "attributes",
-                  attrs, "stratum", e->stratum, "enrolled_ms",
-                  (json_int_t)e->enrolled_ms, "last_seen_ms",
-                  (json_int_t)e->last_seen_ms, "installed", inst);
-cleanup:
-    json_decref(attrs);
-    json_decref(inst);
-    return o;
-}
-
-void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp)
-{
-    rg_err err;
-    rg_err_clear(&err);
-    version_cache vc = {0};
-    rg_fleet_endpoint *e = malloc(sizeof *e);
-    if (!e) {
-        rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");
-        return;
-    }
-    const char *id = req->n_params ? req->params[0] : "";
-    if (rg_fleet_get(srv->fleet, id, e, &err) < 0)
-        rg_resp_error(resp, &err);
-    else
-        rg_resp_json(resp, 200, endpoint_json(srv, e, &vc));
-    free(e);
-}
-
-void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
-{
-    rg_err err;
-    rg_err_clear(&err);
-    char(*ids)[RG_EPID_MAX + 1] = NULL;
-    size_t n = 0;
-    bool more = false, present = false;
-    int64_t limit = RG_PAGE_DEFAULT;
-    version_cache vc = {0};
-    json_t *list = NULL;
-    rg_fleet_endpoint *e = malloc(sizeof *e);
-    if (!e) {
-        rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");
-        return;
-    }
-    if (rg__api_query_int(req, "limit", 1, RG_PAGE_MAX, &limit, &present,
-                          resp) < 0)
-        goto cleanup;
-    const char *after = rg_req_query(req, "after");
-    if (after && (!after[0] || strlen(after) > RG_EPID_MAX)) {
-        rg_resp_errorf(resp, RG_EINVAL, "after",
-                       "query argument 'after' must be an endpoint id");
-        goto cleanup;
-    }
-    if (rg_fleet_page(srv->fleet, after, (size_t)limit, &ids, &n, &more, &err) <
-        0) {
-        rg_resp_error(resp, &err);
-        goto cleanup;
-    }
-    list = json_array();
-    if (!list)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
-        if (rg_fleet_get(srv->fleet, ids[i], e, &err) < 0)
-            continue; /* cannot happen: endpoints are never removed */
-        if (json_array_append_new(list, endpoint_json(srv, e, &vc)) < 0)
-            goto oom;
-    }
-    json_t *next = more && n ? json_string(ids[n - 1]) : json_null();
-    rg_resp_json(resp, 200,
-                 json_pack("{s:O, s:I, s:o}", "endpoints", list, "total",
-                           (json_int_t)rg_fleet_size(srv->fleet), "next_after",
-                           next));
-    goto cleanup;
-oom:
-    rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory listing endpoints");
-cleanup:
-    json_decref(list);
-    free(ids);
-    free(e);
 }

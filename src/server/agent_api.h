@@ -1,11 +1,9 @@
 /*
- * agent_api.h - the agent routes, the fleet's admin views and /metrics.
+ * agent_api.h - the agent routes and /metrics.
  *
  *   POST /v1/agent/enroll              rg_api_agent_enroll
  *   POST /v1/agent/checkin             rg_api_agent_checkin
  *   GET  /v1/agent/artifacts/{sha256}  rg_api_agent_artifact
- *   GET  /v1/endpoints                 rg_api_endpoints_list   (viewer)
- *   GET  /v1/endpoints/{id}            rg_api_endpoint_get     (viewer)
  *   GET  /metrics                      rg_api_metrics          (metrics.c)
  *
  * Agent routes carry no admin role: enroll authenticates with its
@@ -59,8 +57,6 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp);
  * resp untouched: the handler authenticates fully. */
 void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp);
-void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
-void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* Process-wide agent counters, for /metrics. */

@@ -80,6 +80,12 @@ void rg_api_enroll_key_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
  * Answers {"id", "identity_reset_ms"}; 404 for an unknown endpoint. */
 void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req, rg_resp *resp);
 
+/* api_endpoints.c: the fleet's admin views, GET /v1/endpoints (filtered
+ * by rollout and state, stratum, installed version, tag; paginated) and
+ * GET /v1/endpoints/{id} (with its event history); docs/api.md. */
+void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);
+
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
 

@@ -138,7 +138,6 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     const char *channel = NULL, *artifact = NULL, *notes = NULL,
                *urgency = NULL;
     int64_t version = 0;
-    char target[96];
     rg_release_rec r;
     rg_audit_rec audit;
     rg_err err;
@@ -174,12 +173,15 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
             0 ||
         parse_activation(json_object_get(body, "activation"), &r, &err) != 0)
         goto fail;
-    snprintf(target, sizeof target, "release:%s/%lld", channel,
-             (long long)version);
-    rg_audit_init(&audit, srv, req, "release.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail,
-             "{\"sha256\":\"%s\",\"signed\":%s}", artifact,
-             r.metadata[0] ? "true" : "false");
+    /* The store sets the target to release:<id> (one per object). */
+    rg_audit_init(&audit, srv, req, "release.create", "release", NULL);
+    json_t *detail = json_pack("{s:s, s:I, s:s, s:b}", "channel", channel,
+                               "version", (json_int_t)version, "sha256",
+                               artifact, "signed", r.metadata[0] != '\0');
+    char *dtext = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    snprintf(audit.detail, sizeof audit.detail, "%s", dtext ? dtext : "");
+    free(dtext);
+    json_decref(detail);
     r.created_ms = audit.at_ms;
     snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
     if (rg_store_release_create(srv->store, &r, &audit, &err) != 0)

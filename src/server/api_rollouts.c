@@ -164,7 +164,6 @@ void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"release", "plan", NULL};
     int64_t release_id = 0;
-    char target[48];
     rg_rollout_rec r;
     rg_release_rec rel;
     rg_rollout_status pending = {.state = RG_RO_PENDING};
@@ -199,9 +198,10 @@ void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
     if (rg_store_channel_get(srv->store, rel.channel, &ch, &err) != 0 ||
         rg__api_rollout_admits(&rel, &ch, &r.plan, &err) != 0)
         goto fail;
-    snprintf(target, sizeof target, "release:%lld", (long long)release_id);
-    rg_audit_init(&audit, srv, req, "rollout.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail, "{\"plan\":\"%s\"}",
+    /* The store sets the target to rollout:<id> (one per object). */
+    rg_audit_init(&audit, srv, req, "rollout.create", "rollout", NULL);
+    snprintf(audit.detail, sizeof audit.detail,
+             "{\"release\":%lld,\"plan\":\"%s\"}", (long long)release_id,
              r.plan.name);
     if (rg_rollout_command(&r.plan, &pending, RG_CMD_START, "rollout created",
                            audit.at_ms, rg_fleet_size(srv->fleet), &r.status,

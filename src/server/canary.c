@@ -6,6 +6,7 @@
 #include "common/murmur3.h"
 #include "health/silence.h"
 #include "model/bucket.h"
+#include "server/ep_state.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -411,6 +412,8 @@ static int resolve(rg_server *srv, ro_state *st, const pend *e)
         rg_silence_outcome(cn->flags & RG_CN_FAILED, cn->flags & RG_CN_HEALTHY,
                            cn->healthy_ms, heard, end);
     st->silent_total += out == RG_TALLY_SILENT;
+    rg_ep_state_judged(srv->fleet, e->ref, st->release_id,
+                       out == RG_TALLY_SILENT);
     if (e->apply_ms < st->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted by the scan */
     uint32_t p =

@@ -66,7 +66,9 @@
  * calls rg_canary_new/free, rg_canary_admit, rg_canary_holds and
  * rg_canary_rebuild; the orchestrator calls rg_canary_measure (passing the
  * policy holds it got from rg_desired_held), rg_canary_declare_activation,
- * rg_canary_note and rg_canary_retain; the API reads rg_canary_last. This
+ * rg_canary_note and rg_canary_retain; the API reads rg_canary_last (and
+ * the endpoint list, api_endpoints.c, rg_canary_holds). resolve marks each
+ * judged exposure in its fleet slot (ep_state.h). This
  * file calls nothing of desired.h (no circle).
  *
  * Thread-safety: rg_canary_admit and rg_canary_holds may be called from

@@ -146,6 +146,8 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
 #define RG_CN_HEALTHY 4u  /* reported `healthy` */
 #define RG_CN_FAILED 8u   /* reported `failed`, `reverted` or `crashed` */
 #define RG_CN_QUEUED 16u  /* the orchestrator took the exposure in */
+#define RG_CN_JUDGED 32u  /* its judged span ended (canary.c resolve) */
+#define RG_CN_SILENT 64u  /* ... and the gate counted it silent */
 #define RG_FLEET_MAX_STRATA 4096
 
 typedef struct rg_fleet_canary {
@@ -172,6 +174,7 @@ typedef struct rg_fleet_view {
     bool internal;
     int64_t last_seen_ms, prev_seen_ms; /* the last two check-ins, 0: none */
     rg_fleet_canary canary[RG_FLEET_CANARY_SLOTS];
+    uint32_t installed[RG_FLEET_CHANNELS]; /* release ids, 0: none */
 } rg_fleet_view;
 
 /* The canary slot for release in v, or NULL. */
@@ -271,10 +274,13 @@ int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,
                  rg_err *err);
 
 /* One page of endpoint ids in byte order, strictly after `after` (NULL or
- * "": from the start), at most limit. *ids receives a malloc'd array of
+ * "": from the start), at most limit, of the endpoints keep(ctx, view)
+ * returns true for (keep NULL: every endpoint; keep is called with the
+ * shard locked, as rg_fleet_scan's fn). *ids receives a malloc'd array of
  * *n ids each RG_EPID_MAX+1 bytes (caller frees; NULL when *n is 0);
  * *more says whether ids remain after the page. Returns 0 or RG_ENOMEM. */
 int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
+                  bool (*keep)(void *ctx, const rg_fleet_view *v), void *ctx,
                   char (**ids)[RG_EPID_MAX + 1], size_t *n, bool *more,
                   rg_err *err);
 

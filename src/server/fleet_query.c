@@ -51,10 +51,26 @@ static int cmp_idp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static void fill_view(rg__fleet_shard *s, uint32_t ref, rg__ep *r,
+                      rg_fleet_view *v)
+{
+    v->ref = ref;
+    v->id = rg__fleet_rec_id(s, r);
+    v->stratum = r->stratum;
+    v->profile = r->profile;
+    v->internal = (r->flags & RG__FLEET_F_INTERNAL) != 0;
+    v->last_seen_ms = r->last_seen_ms;
+    v->prev_seen_ms = r->prev_seen_ms;
+    memcpy(v->canary, r->canary, sizeof v->canary);
+    memcpy(v->installed, r->inst_release, sizeof v->installed);
+}
+
 int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
+                  bool (*keep)(void *ctx, const rg_fleet_view *v), void *ctx,
                   char (**ids)[RG_EPID_MAX + 1], size_t *n, bool *more,
                   rg_err *err)
 {
+    rg_fleet_view v;
     int rc = 0;
     const char **all = NULL;
     size_t n_all = 0, cap_all = 0;
@@ -70,6 +86,12 @@ int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
             const char *id = rg__fleet_rec_id(s, rg__fleet_rec_at(s, k));
             if (after && after[0] && strcmp(id, after) <= 0)
                 continue;
+            if (keep) {
+                fill_view(s, rg__fleet_make_ref(i, k), rg__fleet_rec_at(s, k),
+                          &v);
+                if (!keep(ctx, &v))
+                    continue;
+            }
             if (rg__fleet_grow((void **)&all, &cap_all, n_all + 1,
                                sizeof *all) < 0) {
                 rc = rg_err_set(err, RG_ENOMEM,
@@ -117,19 +139,6 @@ int rg_fleet_foreach(rg_fleet *f,
         pthread_mutex_unlock(&s->mu);
     }
     return rc;
-}
-
-static void fill_view(rg__fleet_shard *s, uint32_t ref, rg__ep *r,
-                      rg_fleet_view *v)
-{
-    v->ref = ref;
-    v->id = rg__fleet_rec_id(s, r);
-    v->stratum = r->stratum;
-    v->profile = r->profile;
-    v->internal = (r->flags & RG__FLEET_F_INTERNAL) != 0;
-    v->last_seen_ms = r->last_seen_ms;
-    v->prev_seen_ms = r->prev_seen_ms;
-    memcpy(v->canary, r->canary, sizeof v->canary);
 }
 
 int rg_fleet_view_id(rg_fleet *f, const char *id, rg_fleet_view *out,

@@ -532,7 +532,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     if (!x)
         return;
     rg_conns_waiting(h->conns, x->conn); /* for the next request, if any */
-    h->app.end(h->app.ctx, &x->req);
+    h->app.end(h->app.ctx, &x->req, &x->resp);
     if (x->has_sink && x->sink.release)
         x->sink.release(x->sink.ctx);
     rg_buf_release(&x->req.body);

@@ -23,6 +23,7 @@
 
 #define RG_HTTP_JSON_MAX (1u << 20) /* 1 MiB: JSON request bodies */
 #define RG_HTTP_MAX_PARAMS 4
+#define RG_HTTP_ACTOR_MAX 144       /* "endpoint:" + an endpoint id + NUL */
 #define RG_HTTP_HEADER_TIMEOUT_S 10 /* default request header deadline */
 #define RG_HTTP_MIN_BODY_RATE 16384 /* default bytes/s of a request body */
 
@@ -34,9 +35,12 @@ typedef struct rg_req {
     const char *params[RG_HTTP_MAX_PARAMS]; /* path parameters, in order,
                                                filled by the router */
     size_t n_params;
-    void *conn;  /* adapter-private */
-    void *route; /* router-private: the matched route */
-    void *auth;  /* set by authentication: the caller */
+    void *conn;                    /* adapter-private */
+    void *route;                   /* router-private: the matched route */
+    void *auth;                    /* set by authentication: the caller */
+    char actor[RG_HTTP_ACTOR_MAX]; /* who it was authenticated as, for the
+                                      access log: a token name,
+                                      "endpoint:ID", or "" */
 } rg_req;
 
 typedef struct rg_resp {
@@ -109,7 +113,8 @@ void *rg_req_sink_ctx(const rg_req *req);
 typedef struct rg_http_app {
     void (*begin)(void *ctx, rg_req *req, rg_resp *resp);
     void (*handle)(void *ctx, rg_req *req, rg_resp *resp);
-    void (*end)(void *ctx, rg_req *req);
+    void (*end)(void *ctx, rg_req *req, const rg_resp *resp); /* resp:
+                                   what was answered (status 0: nothing) */
     void *ctx;
 } rg_http_app;
 

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "server/access_log.h"
 #include "server/admin_token.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
@@ -81,6 +82,8 @@ static const char usage[] =
     "(default\n"
     "                       16384)\n"
     "  --log-level L        debug, info, warn or error (default info)\n"
+    "  --access-log W       a line per request to W: off, stderr (default) or\n"
+    "                       a file, appended to (docs/operations.md)\n"
     "  --version            print the version\n"
     "  --help               print this help\n";
 
@@ -135,6 +138,7 @@ static bool flag_known(const char *f)
                                         "--events-per-min",
                                         "--event-retention",
                                         "--rate-table",
+                                        "--access-log",
                                         NULL};
     for (size_t i = 0; flags[i]; i++)
         if (strcmp(f, flags[i]) == 0)
@@ -295,6 +299,12 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             if (parse_uint(v, 8, 1u << 24, &n) != 0)
                 return fail("--rate-table: expected 8..16777216, got '%s'", v);
             cfg->rate_table = (unsigned)n;
+        } else if (strcmp(f, "--access-log") == 0) {
+            if (!*v || strlen(v) >= sizeof cfg->access_log)
+                return fail("--access-log: expected off, stderr or a file, "
+                            "got '%s'",
+                            v);
+            snprintf(cfg->access_log, sizeof cfg->access_log, "%s", v);
         } else if (strcmp(f, "--log-level") == 0) {
             int l = rg_log_level_parse(v);
             if (l < 0)
@@ -407,7 +417,8 @@ static int serve(rg_server_config *cfg)
     if (cfg->tls_cert[0] && (read_pem(cfg->tls_cert, &cert, &err) != 0 ||
                              read_pem(cfg->tls_key, &key, &err) != 0))
         goto cleanup;
-    if (rg_server_open(&srv, &err) != 0)
+    if (rg_access_log_open(cfg->access_log, &srv.access, &err) != 0 ||
+        rg_server_open(&srv, &err) != 0)
         goto cleanup;
     if (rg_orchestrator_start(&srv, &err) != 0)
         goto cleanup;
@@ -441,6 +452,7 @@ cleanup:
     if (orchestrating)
         rg_orchestrator_stop(&srv);
     rg_server_close(&srv);
+    rg_access_log_close(srv.access);
     if (key)
         sodium_memzero(key, strlen(key));
     free(key);

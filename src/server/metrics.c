@@ -4,14 +4,18 @@
 
 #include "common/buf.h"
 #include "model/rollout.h"
+#include "server/access_log.h"
+#include "server/canary.h"
+#include "server/desired.h"
 #include "server/fleet.h"
+#include "server/http_metrics.h"
 #include "server/orchestrator.h"
 #include "server/retention.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define METRICS_MAX (64 * 1024)
+#define METRICS_MAX (1024 * 1024)
 #define N_STATES RG_RO_N_STATES
 
 static int count_state(void *ctx, const rg_rollout_rec *r)
@@ -19,6 +23,69 @@ static int count_state(void *ctx, const rg_rollout_rec *r)
     uint64_t *by_state = ctx;
     if (r->status.state >= 0 && r->status.state < N_STATES)
         by_state[r->status.state]++;
+    return 0;
+}
+
+/* What one pass of the per-rollout gauges writes. */
+typedef struct gauges {
+    rg_server *srv;
+    rg_buf *b;
+    int which; /* 0: state, 1: wave, 2: endpoints */
+} gauges;
+
+/* One active rollout's sample(s) of the pass's gauge: its state, its
+ * wave, or the counts of the gate's latest measure (none before its
+ * first). */
+static int rollout_gauge(void *ctx, const rg_rollout_rec *r)
+{
+    static const char *const kinds[] = {"targeted", "exposed", "healthy",
+                                        "silent", "failed"};
+    gauges *g = ctx;
+    long long id = (long long)r->id;
+    if (g->which == 0)
+        rg_buf_printf(g->b,
+                      "rollgate_rollout_state{rollout=\"%lld\",channel="
+                      "\"%s\",state=\"%s\"} 1\n",
+                      id, r->channel, rg_rollout_state_name(r->status.state));
+    if (g->which == 1)
+        rg_buf_printf(g->b,
+                      "rollgate_rollout_wave{rollout=\"%lld\",channel=\"%s\"} "
+                      "%d\n",
+                      id, r->channel, r->status.wave);
+    if (g->which != 2)
+        return 0;
+    json_t *last = rg_canary_last(rg_desired_canary(g->srv->desired), r->id);
+    const json_t *c =
+        json_object_get(json_object_get(last, "evidence"), "counts");
+    for (size_t i = 0; c && i < sizeof kinds / sizeof *kinds; i++)
+        rg_buf_printf(
+            g->b,
+            "rollgate_rollout_endpoints{rollout=\"%lld\",channel="
+            "\"%s\",count=\"%s\"} %lld\n",
+            id, r->channel, kinds[i],
+            (long long)json_integer_value(json_object_get(c, kinds[i])));
+    json_decref(last);
+    return 0;
+}
+
+/* The per-rollout gauges of the active rollouts (docs/api.md), each
+ * metric's samples together. */
+static int rollouts_gauges(rg_server *srv, rg_buf *b, rg_err *err)
+{
+    static const char *const heads[] = {
+        "# HELP rollgate_rollout_state An active rollout's state (1 on its "
+        "state's series).\n# TYPE rollgate_rollout_state gauge\n",
+        "# HELP rollgate_rollout_wave An active rollout's current wave (0 "
+        "first).\n# TYPE rollgate_rollout_wave gauge\n",
+        "# HELP rollgate_rollout_endpoints An active rollout's endpoints by "
+        "count, as the health gate last measured them.\n"
+        "# TYPE rollgate_rollout_endpoints gauge\n"};
+    for (int k = 0; k < 3; k++) {
+        gauges g = {srv, b, k};
+        rg_buf_adds(b, heads[k]);
+        if (rg_store_rollout_list(srv->store, true, rollout_gauge, &g, err) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -114,6 +181,14 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                   "flush.\n# TYPE rollgate_fleet_flush_seconds_max gauge\n"
                   "rollgate_fleet_flush_seconds_max %.3f\n",
                   (double)fs.max_flush_ms / 1000.0);
+    metric(&b, "rollgate_access_log_errors_total", "counter",
+           "Access log lines that could not be written.",
+           rg_access_log_errors(srv->access));
+    rg_http_metrics_render(&b);
+    if (rollouts_gauges(srv, &b, &err) < 0) {
+        rg_resp_error(resp, &err);
+        goto cleanup;
+    }
     char *body = rg_buf_detach(&b);
     if (!body) {
         rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory");

@@ -185,7 +185,7 @@ static int store_evaluation(rg_server *srv, const rg_rollout_rec *r,
     memset(&tr, 0, sizeof tr);
     tr.from_state = tr.to_state = r->status.state;
     tr.from_wave = tr.to_wave = r->status.wave;
-    snprintf(tr.reason, sizeof tr.reason, "wave %d (%.60s) evaluated: %.150s",
+    snprintf(tr.reason, sizeof tr.reason, "wave %d (%s) evaluated: %s",
              r->status.wave, r->plan.waves[r->status.wave].name, g->reason);
     return rg_store_decision_append(srv->store, r->id, now, &tr, "orchestrator",
                                     evidence, err);

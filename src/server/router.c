@@ -1,14 +1,18 @@
 /* router.c - see router.h. */
 #include "router.h"
 
+#include "server/access_log.h"
 #include "server/agent_api.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/guard.h"
+#include "server/http_metrics.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const rg_route routes[] = {
     {"GET", "/healthz", RG_ROLE_NONE, false, rg_api_healthz},
@@ -146,8 +150,16 @@ const rg_route *rg_router_match(const char *method, const char *path,
 /* Per-request router state, in req->route. */
 typedef struct route_state {
     const rg_route *route;
+    int64_t start_us;  /* monotonic, when the headers were in */
     char scratch[512]; /* path parameters */
 } route_state;
+
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
 {
@@ -160,6 +172,7 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
         return;
     }
     req->route = st;
+    st->start_us = monotonic_us();
     rg_guard_tick(srv);
     bool known;
     st->route =
@@ -190,6 +203,7 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
             return;
         }
         req->auth = caller;
+        snprintf(req->actor, sizeof req->actor, "%s", caller->name);
     }
     if (st->route->handler == rg_api_agent_checkin) {
         rg_api_agent_checkin_begin(srv, req, resp);
@@ -205,8 +219,29 @@ static void on_handle(void *ctx, rg_req *req, rg_resp *resp)
     st->route->handler(ctx, req, resp);
 }
 
-static void on_end(void *ctx, rg_req *req)
+/* The access log's line for req (access_log.h) and its latency
+ * (http_metrics.h). */
+static void note_answer(rg_server *srv, const rg_req *req, const rg_resp *resp)
 {
+    const route_state *st = req->route;
+    rg_access_entry e = {
+        .at_ms = rg_clock_now(srv->clock),
+        .method = req->method,
+        .route = st && st->route ? st->route->pattern : NULL,
+        .path = req->path,
+        .actor = req->actor,
+        .client = req->client,
+        .status = resp->status,
+        .micros = st ? monotonic_us() - st->start_us : 0,
+    };
+    rg_access_log_write(srv->access, &e);
+    rg_http_metrics_observe(
+        st && st->route ? (size_t)(st->route - routes) : SIZE_MAX, e.micros);
+}
+
+static void on_end(void *ctx, rg_req *req, const rg_resp *resp)
+{
+    note_answer(ctx, req, resp);
     free(req->auth);
     req->auth = NULL;
     free(req->route);

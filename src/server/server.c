@@ -16,6 +16,7 @@ void rg_server_config_defaults(rg_server_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->listen, sizeof cfg->listen, "127.0.0.1:7400");
+    snprintf(cfg->access_log, sizeof cfg->access_log, "stderr");
     cfg->artifact_max = 256ull << 20;
     cfg->checkin_interval_s = 60;
     cfg->tick_ms = 1000;

@@ -27,6 +27,7 @@
 
 typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
+typedef struct rg_access_log rg_access_log;
 typedef struct rg_preflight_worker rg_preflight_worker;
 typedef struct rg_guard rg_guard;
 typedef struct rg_datadir_lock rg_datadir_lock;
@@ -51,6 +52,8 @@ typedef struct rg_server_config {
     char tls_key[PATH_MAX];    /* --tls-key PEM file */
     char engine_dir[PATH_MAX]; /* --engine-dir: where preflight engine
                                   names are found (absolute), "": $PATH */
+    char access_log[PATH_MAX]; /* --access-log: off, stderr (default) or a
+                                  file (access_log.h) */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
     unsigned enroll_burst;       /* --enroll-burst, default 1000 */
     unsigned enroll_per_min;     /* --enroll-per-min, default 600 */
@@ -81,6 +84,8 @@ typedef struct rg_server {
     rg_guard *guard;                /* rate limits, failed-auth audit (guard.h);
                                        NULL: none */
     rg_datadir_lock *lock;          /* DATA/lock, held while open (datadir.h) */
+    rg_access_log *access;          /* NULL: no access log (access_log.h;
+                                       rollgated's main opens it) */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with

@@ -137,6 +137,9 @@ struct rg__store_ops {
     int (*event_list)(void *impl, int64_t release_id,
                       int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                       rg_err *err);
+    int (*event_list_endpoint)(void *impl, const char *endpoint_id, size_t max,
+                               int (*fn)(void *ctx, const rg_event_rec *e),
+                               void *ctx, rg_err *err);
     int (*events_prune)(void *impl, int64_t before_ms, size_t max,
                         size_t *n_deleted, rg_err *err);
     int (*offers_record)(void *impl, const char *endpoint_id,

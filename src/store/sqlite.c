@@ -338,6 +338,7 @@ enum {
     ST_EVENT_INSERT,
     ST_EVENT_COUNTS,
     ST_EVENT_LIST,
+    ST_EVENT_LIST_ENDPOINT,
     ST_EVENT_PRUNE,
     ST_ROLLOUT_EXISTS,
     ST_CHANNEL_ID,
@@ -484,9 +485,12 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT id, rollout_id, at_ms, from_state, to_state, from_wave,"
         " to_wave, reason, actor, evidence FROM decisions"
         " WHERE rollout_id = ? ORDER BY id",
+    /* Names are unique, revoked tokens' too (the audit's actor names one
+     * token): a taken name inserts nothing. */
     [ST_TOKEN_INSERT] =
         "INSERT INTO tokens (name, role, hash, created_ms, expires_ms,"
-        " revoked_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " revoked_ms, created_by) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
+        " WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE name = ?1)",
     [ST_TOKEN_FIND] = TOKEN_COLS " WHERE hash = ?",
     [ST_TOKEN_LIST] = TOKEN_COLS " ORDER BY id",
     [ST_TOKEN_GET] = TOKEN_COLS " WHERE id = ?",
@@ -545,6 +549,11 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
         " received_ms, detail FROM events WHERE release_id = ?"
         " ORDER BY received_ms",
+    /* The primary key's endpoint_id prefix finds them. */
+    [ST_EVENT_LIST_ENDPOINT] =
+        "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
+        " received_ms, detail FROM events WHERE endpoint_id = ?"
+        " ORDER BY received_ms DESC, event_id DESC LIMIT ?",
     /* The oldest ?2 events received before ?1 of releases no rollout is
      * running (or paused, held...) for. */
     [ST_EVENT_PRUNE] =
@@ -805,6 +814,18 @@ static int audit_insert(sq *q, const rg_audit_rec *a, int64_t *id, rg_err *err)
         return 0;
     return insert_row(q, ST_AUDIT_INSERT, &rg__audit_row, a, NULL, 0, id, err,
                       "audit");
+}
+
+/* Inserts a copy of a (if any) whose target is "<kind>:<id>" (an object
+ * transaction creates: its id is known only now). */
+static int audit_insert_for(sq *q, const rg_audit_rec *a, const char *kind,
+                            int64_t id, rg_err *err)
+{
+    if (!a)
+        return 0; /* no audit row */
+    rg_audit_rec copy = *a;
+    snprintf(copy.target, sizeof copy.target, "%s:%lld", kind, (long long)id);
+    return audit_insert(q, &copy, NULL, err);
 }
 
 /* --- open, migrate, close ----------------------------------------------- */
@@ -1197,7 +1218,7 @@ static int sq_release_create(void *impl, rg_release_rec *r,
     if ((rc = release_row(q, r, row, err)) == 0 &&
         (rc = insert_row(q, ST_RELEASE_INSERT, &rg__release_row, row, NULL, 0,
                          &row->id, err, "release create")) == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "release", row->id, err);
     if ((rc = finish(q, rc, err)) == 0)
         *r = *row;
 out:
@@ -1479,7 +1500,7 @@ static int sq_rollout_create(void *impl, rg_rollout_rec *r,
         goto out;
     if ((rc = rollout_base(q, r, active, &b, err)) == 0 &&
         (rc = rollout_insert(q, r, plan, &b, active, &id, err)) == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "rollout", id, err);
     rc = finish(q, rc, err);
     if (rc == 0) {
         r->id = id;
@@ -1637,6 +1658,11 @@ static int sq_token_create(void *impl, rg_token_rec *t,
     if (rc == RG_ECONFLICT)
         rc = rg_err_set(err, RG_ECONFLICT, "token '%s': hash already in use",
                         t->name);
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = rg_err_field(err, RG_ECONFLICT, "name",
+                          "token name '%s' is taken (names are unique, "
+                          "revoked tokens' too)",
+                          t->name);
     if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
@@ -1975,6 +2001,21 @@ static int sq_event_list(void *impl, int64_t release_id,
     return cursor_close(&c, rc);
 }
 
+static int sq_event_list_endpoint(void *impl, const char *endpoint_id,
+                                  size_t max,
+                                  int (*fn)(void *ctx, const rg_event_rec *e),
+                                  void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_event_rec e;
+    int rc = cursor_open(&c, impl, ST_EVENT_LIST_ENDPOINT,
+                         RG__VALS(RG__TEXT(endpoint_id), RG__INT(max)),
+                         &rg__event_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &e, err)) == 1)
+        rc = fn(ctx, &e);
+    return cursor_close(&c, rc);
+}
+
 static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
                            size_t *n_deleted, rg_err *err)
 {
@@ -2176,6 +2217,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .events_record = sq_events_record,
     .event_counts = sq_event_counts,
     .event_list = sq_event_list,
+    .event_list_endpoint = sq_event_list_endpoint,
     .events_prune = sq_events_prune,
     .offers_record = sq_offers_record,
     .offer_check = sq_offer_check,

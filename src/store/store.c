@@ -692,6 +692,17 @@ int rg_store_event_list(rg_store *s, int64_t release_id,
     return s->ops->event_list(s->impl, release_id, fn, ctx, err);
 }
 
+int rg_store_event_list_endpoint(rg_store *s, const char *endpoint_id,
+                                 size_t max,
+                                 int (*fn)(void *ctx, const rg_event_rec *e),
+                                 void *ctx, rg_err *err)
+{
+    if (max < 1 || max > RG_EVENTS_LIST_MAX)
+        return rg_err_set(err, RG_EINVAL, "max must be 1..%d",
+                          RG_EVENTS_LIST_MAX);
+    return s->ops->event_list_endpoint(s->impl, endpoint_id, max, fn, ctx, err);
+}
+
 int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
                           size_t *n_deleted, rg_err *err)
 {

@@ -38,6 +38,9 @@
 #define RG_NOTES_MAX 4096 /* release notes */
 #define RG_DESC_MAX 1024  /* channel descriptions */
 #define RG_REASON_MAX 512 /* operator reasons */
+/* An audit row's reason: an operator's, or a rollout transition's whole
+ * (model/rollout.h RG_TRANSITION_REASON_MAX). */
+#define RG_AUDIT_REASON_MAX 1024
 #define RG_ATTRS_MAX 2048 /* endpoint attributes / installed, as JSON text */
 #define RG_HASH_HEX 65    /* sha256 hex + NUL */
 #define RG_EVIDENCE_MAX (1024 * 1024) /* a decision's evidence JSON, bytes */
@@ -60,7 +63,7 @@ typedef struct rg_audit_rec {
     char role[16];               /* viewer, operator, admin, endpoint, system */
     char action[48];             /* "release.create", "rollout.pause", ... */
     char target[160]; /* "release:7", "rollout:3", "channel:detections" */
-    char reason[RG_REASON_MAX + 1];
+    char reason[RG_AUDIT_REASON_MAX + 1];
     char source[64];  /* client address, or "" */
     char detail[512]; /* small JSON or text, or "" */
 } rg_audit_rec;
@@ -298,9 +301,10 @@ int rg_store_artifact_get(rg_store *s, const char *sha256, uint64_t *size,
 
 /* --- releases --------------------------------------------------------- */
 /* Inserts r (channel by name, version, sha256, notes, urgency, created_*),
- * fills r->id, r->channel_id and r->size. RG_ENOTFOUND for an unknown
- * channel or artifact; RG_ECONFLICT when version is not above every
- * version on the channel. */
+ * fills r->id, r->channel_id and r->size, and appends audit with its
+ * target set to "release:<id>" (one audit target per object). RG_ENOTFOUND
+ * for an unknown channel or artifact; RG_ECONFLICT when version is not
+ * above every version on the channel. */
 int rg_store_release_create(rg_store *s, rg_release_rec *r,
                             const rg_audit_rec *audit, rg_err *err);
 int rg_store_release_get(rg_store *s, int64_t id, rg_release_rec *out,
@@ -356,7 +360,8 @@ int rg_store_root_list(rg_store *s, int64_t after,
 /* --- rollouts --------------------------------------------------------- */
 /* Inserts r (release_id, plan, salt, status, created_*), fills r->id,
  * r->channel_id, r->channel and r->prev_release_id (the channel's current
- * release). RG_ENOTFOUND for an unknown release; RG_ECONFLICT when the
+ * release), and appends audit with its target set to "rollout:<id>".
+ * RG_ENOTFOUND for an unknown release; RG_ECONFLICT when the
  * channel already has a rollout that is not final, or the release is not
  * newer than the channel's current release. */
 int rg_store_rollout_create(rg_store *s, rg_rollout_rec *r,
@@ -396,7 +401,8 @@ int rg_store_decision_list(rg_store *s, int64_t rollout_id,
                            void *ctx, rg_err *err);
 
 /* --- admin tokens ----------------------------------------------------- */
-/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id. */
+/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id.
+ * RG_ECONFLICT (field "name") when a token, revoked or not, has the name. */
 int rg_store_token_create(rg_store *s, rg_token_rec *t,
                           const rg_audit_rec *audit, rg_err *err);
 /* Finds the token with this hash (revoked and expired ones included: the
@@ -501,6 +507,14 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
 int rg_store_event_list(rg_store *s, int64_t release_id,
                         int (*fn)(void *ctx, const rg_event_rec *e), void *ctx,
                         rg_err *err);
+/* The newest events endpoint_id reported (received_ms, newest first), at
+ * most max (1..RG_EVENTS_LIST_MAX): an endpoint's history for operators.
+ * An unknown endpoint has none. */
+#define RG_EVENTS_LIST_MAX 1000
+int rg_store_event_list_endpoint(rg_store *s, const char *endpoint_id,
+                                 size_t max,
+                                 int (*fn)(void *ctx, const rg_event_rec *e),
+                                 void *ctx, rg_err *err);
 /* Retention: deletes, in one transaction, up to max (1..100000) of the
  * oldest events received before before_ms whose release has no active
  * rollout (an active one keeps all its evidence); *n_deleted receives how

@@ -306,9 +306,11 @@ class Server:
 
     # --- conveniences for tests ---------------------------------------
     def make_token(self, role, name=None):
-        """Creates an admin-API token with role; returns its secret."""
-        st, b = self.request("POST", "/v1/tokens",
-                             {"role": role, "name": name or "t-" + role})
+        """Creates an admin-API token with role (named name, else a fresh
+        name: token names are unique); returns its secret."""
+        self._tokens_made = getattr(self, "_tokens_made", 0) + 1
+        st, b = self.request("POST", "/v1/tokens", {
+            "role": role, "name": name or "t-%s-%d" % (role, self._tokens_made)})
         expect(st == 201, "create %s token" % role, st, b)
         return b["token"]
 

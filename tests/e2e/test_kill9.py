@@ -191,7 +191,7 @@ def main():
                 st, b = srv.request("GET", "/v1/releases/%d" % rid)
                 expect(st == 200 and b["version"] == version and b["sha256"] == sha,
                        "acknowledged release intact", rid, st, b)
-                st, b = srv.request("GET", "/v1/audit?target=release:%s/%d" % (channel, version))
+                st, b = srv.request("GET", "/v1/audit?target=release:%d" % rid)
                 expect(st == 200 and any(a["action"] == "release.create" for a in b["audit"]),
                        "release audit row", rid, b)
                 n += 2

@@ -162,8 +162,14 @@ def main():
                show)
         expect("20 of 20 endpoints" in tour.output("rollgate endpoints"),
                "the simulated fleet is listed", tour.output("rollgate endpoints"))
-        expect("rolled_back" in tour.output("rollgate rollout rollback 1"),
-               "rollout 1 rolled back")
+        rollback = tour.output("rollgate rollout rollback 1")
+        expect("rolled_back" in rollback and "keep release 1: it was channel "
+               "detections's first" in rollback,
+               "rollout 1 rolled back, and what its endpoints do", rollback)
+        with open(os.path.join(work, "var", "tour-access.log")) as f:
+            access = f.read()
+        expect(re.search(r" GET /v1/endpoints 200 \S+ actor=admin ", access),
+               "the access log holds the tour's requests", access[-600:])
         revert = tour.output("rollgate release revert")
         expect(re.search(r"version 293 = version 291's content", revert) and
                re.search(r"rollout 2: running", revert),

@@ -28,7 +28,10 @@ W10 = "windows-10-x86_64"
 
 class Agent:
     """A minimal endpoint: follows one channel; a crashing one reports
-    `crashed` right after `applying`."""
+    `failure` (`crashed` unless a subclass says otherwise) right after
+    `applying`."""
+
+    failure, detail = "crashed", None
 
     def __init__(self, srv, eid, token, crashes):
         self.id, self.token, self.crashes = eid, token, crashes
@@ -54,10 +57,13 @@ class Agent:
             return rel
         self.ever.add(rel)
         evs = []
-        for typ in ("applying", "crashed" if self.crashes else "healthy"):
+        for typ in ("applying", self.failure if self.crashes else "healthy"):
             self.seq += 1
-            evs.append({"id": "%s-%d" % (self.id, self.seq), "type": typ,
-                        "channel": channel, "release": rel, "at_ms": 1})
+            ev = {"id": "%s-%d" % (self.id, self.seq), "type": typ,
+                  "channel": channel, "release": rel, "at_ms": 1}
+            if self.detail:
+                ev["detail"] = self.detail
+            evs.append(ev)
         self.desired(channel, evs)
         self.installed[channel] = {"release": rel}
         return rel

@@ -289,23 +289,31 @@ static void table_aligns_columns(void **state)
     free(s);
 }
 
-static void table_cuts_cleans_and_counts_utf8(void **state)
+static void table_wraps_cleans_and_counts_utf8(void **state)
 {
     (void)state;
     static const char *const headers[] = {"A", "B", NULL};
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     rg_cli_table_max_width(&t, 0, 6);
-    rg_cli_table_cell(&t, "line one\nline two"); /* cut and cleaned */
+    rg_cli_table_cell(&t, "line one\nline two"); /* cleaned and wrapped */
     rg_cli_table_cell(&t, "x");
     rg_cli_table_cell(&t, "\xc3\xa9t\xc3\xa9"); /* "été": 3 columns */
     rg_cli_table_cell(&t, "y");
     rg_cli_table_cell(&t, "tab\there"); /* partial last row */
+    rg_cli_table_cell(&t, "z");
+    rg_cli_table_cell(&t, "abcdefghij k"); /* a word wider than 6 */
     char *s = render(&t);
     assert_string_equal(s, "A       B\n"
-                           "line \xe2\x80\xa6  x\n"
+                           "line    x\n"
+                           "one\n"
+                           "line\n"
+                           "two\n"
                            "\xc3\xa9t\xc3\xa9     y\n"
-                           "tab h\xe2\x80\xa6\n");
+                           "tab     z\n"
+                           "here\n"
+                           "abcdef\n"
+                           "ghij k\n");
     free(s);
 }
 
@@ -797,7 +805,7 @@ int main(void)
         cmocka_unit_test(config_precedence),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(table_aligns_columns),
-        cmocka_unit_test(table_cuts_cleans_and_counts_utf8),
+        cmocka_unit_test(table_wraps_cleans_and_counts_utf8),
         cmocka_unit_test(table_kv_block),
         cmocka_unit_test(table_render_respects_output_cap),
         cmocka_unit_test(durations_parse),

@@ -297,6 +297,12 @@ static int collect_ids(void *ctx, const char *id, bool internal)
 
 /* Growth far past the initial index and chunk sizes; every endpoint found
  * again; paging visits each id once, in order. */
+static bool keep_internal(void *ctx, const rg_fleet_view *v)
+{
+    (void)ctx;
+    return v->internal;
+}
+
 static void many_endpoints(void **state)
 {
     fixture *fx = *state;
@@ -332,8 +338,9 @@ static void many_endpoints(void **state)
         char(*ids)[RG_EPID_MAX + 1] = NULL;
         size_t n = 0;
         bool more = false;
-        assert_int_equal(
-            rg_fleet_page(fx->srv.fleet, after, 999, &ids, &n, &more, &err), 0);
+        assert_int_equal(rg_fleet_page(fx->srv.fleet, after, 999, NULL, NULL,
+                                       &ids, &n, &more, &err),
+                         0);
         for (size_t i = 0; i < n; i++) {
             char id[32];
             snprintf(id, sizeof id, "ep-%06d", expect++);
@@ -346,6 +353,20 @@ static void many_endpoints(void **state)
             break;
     }
     assert_int_equal(expect, N);
+
+    /* A filtered page holds only the kept endpoints (the internal ones,
+     * every 100th), in id order, and says whether more follow. */
+    char(*ids)[RG_EPID_MAX + 1] = NULL;
+    size_t n = 0;
+    bool more = false;
+    assert_int_equal(rg_fleet_page(fx->srv.fleet, "ep-000100", 3, keep_internal,
+                                   NULL, &ids, &n, &more, &err),
+                     0);
+    assert_int_equal(n, 3);
+    assert_true(more);
+    assert_string_equal(ids[0], "ep-000200");
+    assert_string_equal(ids[2], "ep-000400");
+    free(ids);
 }
 
 typedef struct worker {

@@ -80,8 +80,9 @@ static void app_handle(void *ctx, rg_req *req, rg_resp *resp)
     }
 }
 
-static void app_end(void *ctx, rg_req *req)
+static void app_end(void *ctx, rg_req *req, const rg_resp *resp)
 {
+    (void)resp;
     (void)ctx;
     (void)req;
 }

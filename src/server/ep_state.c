@@ -1,0 +1,43 @@
+/* ep_state.c - see ep_state.h. */
+#include "ep_state.h"
+
+#include <string.h>
+
+static const char *const names[] = {"none",    "assigned", "pending",
+                                    "healthy", "silent",   "failed"};
+
+rg_ep_state rg_ep_state_of(const rg_fleet_canary *cn)
+{
+    if (!cn || !(cn->flags & (RG_CN_ASSIGNED | RG_CN_EXPOSED)))
+        return RG_EP_NONE;
+    if (cn->flags & RG_CN_FAILED)
+        return RG_EP_FAILED;
+    if (cn->flags & RG_CN_SILENT)
+        return RG_EP_SILENT;
+    if (cn->flags & RG_CN_JUDGED)
+        return RG_EP_HEALTHY;
+    if (cn->flags & RG_CN_EXPOSED)
+        return RG_EP_PENDING;
+    return RG_EP_ASSIGNED;
+}
+
+const char *rg_ep_state_name(rg_ep_state s)
+{
+    return (size_t)s < sizeof names / sizeof *names ? names[s] : "none";
+}
+
+bool rg_ep_state_parse(const char *name, rg_ep_state *out)
+{
+    for (size_t i = RG_EP_ASSIGNED; i < sizeof names / sizeof *names; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = (rg_ep_state)i;
+            return true;
+        }
+    return false;
+}
+
+void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release, bool silent)
+{
+    rg_fleet_canary_set_ref(f, ref, release,
+                            RG_CN_JUDGED | (silent ? RG_CN_SILENT : 0u));
+}

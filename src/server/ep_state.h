@@ -1,0 +1,54 @@
+/*
+ * ep_state.h - an endpoint's state in a rollout, in the words the health
+ * gate counts by (docs/health.md, "What is counted"), read from its fleet
+ * canary slot for the rollout's release (fleet.h) and nothing else, so the
+ * operator's views (GET /v1/endpoints?rollout=ID&state=S, `rollgate rollout
+ * endpoints`) cannot drift from the gate:
+ *
+ *   failed    reported `failed`, `reverted` or `crashed` (beats the rest)
+ *   silent    its judged span ended and the gate counted it silent
+ *   healthy   its judged span ended and the gate counted it healthy
+ *   pending   reported `applying`; its span has not ended (not judged yet)
+ *   assigned  given the release, no `applying` report yet (not counted)
+ *
+ * The judgement is written by the orchestrator's tick when it resolves an
+ * exposure (canary.c calls rg_ep_state_judged); like the rest of the
+ * slot it is memory only: after a restart the first tick of a running
+ * rollout judges again the spans that have ended, and a rollout that no
+ * longer runs shows its exposures as pending.
+ */
+#ifndef RG_EP_STATE_H
+#define RG_EP_STATE_H
+
+#include "server/fleet.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum rg_ep_state {
+    RG_EP_NONE, /* no slot: not in the rollout */
+    RG_EP_ASSIGNED,
+    RG_EP_PENDING,
+    RG_EP_HEALTHY,
+    RG_EP_SILENT,
+    RG_EP_FAILED,
+} rg_ep_state;
+
+/* The state a canary slot says (cn NULL: RG_EP_NONE). Pure. */
+rg_ep_state rg_ep_state_of(const rg_fleet_canary *cn);
+
+/* "assigned", "pending", "healthy", "silent", "failed" ("none" for
+ * RG_EP_NONE). Static strings. */
+const char *rg_ep_state_name(rg_ep_state s);
+
+/* Parses one of the names above except "none". Returns true and sets
+ * *out, or false for any other text. */
+bool rg_ep_state_parse(const char *name, rg_ep_state *out);
+
+/* The orchestrator's tick: the exposure of the endpoint with fleet handle
+ * ref to release was judged, silent or not (marks its slot JUDGED, and
+ * SILENT when silent). */
+void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release,
+                        bool silent);
+
+#endif
