@@ -13,7 +13,7 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config cmake ninja-build
-libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev
+libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev libpcre2-dev
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev openssl procps python3
 "
 case "${1:-}" in

@@ -1,0 +1,116 @@
+/* model.c - see model.h. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
+                                          const char *name)
+{
+    size_t lo = 0, hi = fs->nfeatures;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, fs->features[mid].name);
+        if (c == 0)
+            return &fs->features[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const rg_flag_segment *rg_flagset_segment(const rg_flagset *fs, int64_t id)
+{
+    size_t lo = 0, hi = fs->nsegments;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fs->segments[mid].id == id)
+            return &fs->segments[mid];
+        if (id < fs->segments[mid].id)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_constraints(rg_flag_constraint *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].context_name);
+        free_strings(c[i].values, c[i].nvalues);
+        free_strings(c[i].lower, c[i].nvalues);
+        free(c[i].value);
+        rg_flag_regex_free(c[i].re);
+        free(c[i].cidrs);
+    }
+    free(c);
+}
+
+static void free_variants(rg_flag_variant *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].name);
+        free(v[i].stickiness);
+        free(v[i].payload_type);
+        free(v[i].payload_value);
+        for (size_t j = 0; j < v[i].noverrides; j++) {
+            free(v[i].overrides[j].context_name);
+            free_strings(v[i].overrides[j].values, v[i].overrides[j].nvalues);
+        }
+        free(v[i].overrides);
+    }
+    free(v);
+}
+
+static void free_strategies(rg_flag_strategy *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        free(s[i].name);
+        for (size_t j = 0; j < s[i].nparams; j++) {
+            free(s[i].params[j].name);
+            free(s[i].params[j].value);
+        }
+        free(s[i].params);
+        free_strings(s[i].list, s[i].nlist);
+        free_constraints(s[i].constraints, s[i].nconstraints);
+        free(s[i].segments);
+        free_variants(s[i].variants, s[i].nvariants);
+    }
+    free(s);
+}
+
+static void free_feature(rg_flag_feature *f)
+{
+    free(f->name);
+    free_strategies(f->strategies, f->nstrategies);
+    free_variants(f->variants, f->nvariants);
+    for (size_t i = 0; f->deps && i < f->ndeps; i++) {
+        free(f->deps[i].feature);
+        free_strings(f->deps[i].variants, f->deps[i].nvariants);
+    }
+    free(f->deps);
+}
+
+void rg_flagset_free(rg_flagset *fs)
+{
+    if (!fs)
+        return;
+    for (size_t i = 0; fs->features && i < fs->nfeatures; i++)
+        free_feature(&fs->features[i]);
+    free(fs->features);
+    for (size_t i = 0; fs->segments && i < fs->nsegments; i++)
+        free_constraints(fs->segments[i].constraints,
+                         fs->segments[i].nconstraints);
+    free(fs->segments);
+    free(fs);
+}
