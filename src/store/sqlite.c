@@ -268,9 +268,32 @@ static const char *const migration11[] = {
     NULL,
 };
 
+/* 12: feature flags (docs/flags.md) - every version of each flag's
+ * definition per environment (the newest is current), and the tokens
+ * Unleash SDKs read one environment's flags with. */
+static const char *const migration12[] = {
+    "CREATE TABLE flag_versions ("
+    " environment TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " version INTEGER NOT NULL CHECK (version >= 1),"
+    " definition TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " PRIMARY KEY (environment, name, version)) WITHOUT ROWID",
+    "CREATE TABLE client_tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " environment TEXT NOT NULL,"
+    " hash TEXT NOT NULL UNIQUE,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4,  migration5, migration6,
-    migration7, migration8, migration9, migration10, migration11};
+    migration1, migration2, migration3, migration4,  migration5,  migration6,
+    migration7, migration8, migration9, migration10, migration11, migration12};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -2764,6 +2787,207 @@ cleanup:
     return rc;
 }
 
+/* --- feature flags (schema 12) ------------------------------------------
+ * Rare writes and reads: statements are prepared per call. */
+
+/* Prepares sql into *st (finalize with sqlite3_finalize). */
+static int prep(sq *q, const char *sql, sqlite3_stmt **st, rg_err *err)
+{
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : db_fail(q, rc, err, "flags: prepare");
+}
+
+/* The current version of (environment, name), 0 when none. */
+static int flag_current(sq *q, const rg_flag_rec *f, int64_t *cur, rg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(q,
+                  "SELECT coalesce(max(version), 0) FROM flag_versions"
+                  " WHERE environment = ? AND name = ?",
+                  &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, f->environment);
+    bind_text(st, 2, f->name);
+    rc = sqlite3_step(st);
+    *cur = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    rc = rc == SQLITE_ROW ? 0 : db_fail(q, rc, err, "flag version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int flag_expect(const rg_flag_rec *f, int64_t cur, int64_t expect,
+                       rg_err *err)
+{
+    if (expect == 0 && cur != 0)
+        return rg_err_field(err, RG_ECONFLICT, "name",
+                            "flag '%s' already exists in environment '%s'",
+                            f->name, f->environment);
+    if (expect > 0 && cur == 0)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "flag '%s' not found in environment '%s'", f->name,
+                            f->environment);
+    if (expect > 0 && cur != expect)
+        return rg_err_field(err, RG_ECONFLICT, "version",
+                            "flag '%s' is at version %lld, not %lld", f->name,
+                            (long long)cur, (long long)expect);
+    return 0;
+}
+
+static int sq_flag_put(void *impl, rg_flag_rec *f, int64_t expect,
+                       const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int64_t cur = 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = flag_current(q, f, &cur, err)) ||
+        (rc = flag_expect(f, cur, expect, err)) ||
+        (rc = prep(q,
+                   "INSERT INTO flag_versions (environment, name, version,"
+                   " definition, created_ms, created_by, reason)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   &st, err)))
+        goto cleanup;
+    bind_text(st, 1, f->environment);
+    bind_text(st, 2, f->name);
+    sqlite3_bind_int64(st, 3, cur + 1);
+    bind_text(st, 4, f->definition);
+    sqlite3_bind_int64(st, 5, f->created_ms);
+    bind_text(st, 6, f->created_by);
+    bind_text(st, 7, f->reason);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "flag put");
+        goto cleanup;
+    }
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    sqlite3_finalize(st);
+    rc = finish(q, rc, err);
+    if (rc == 0)
+        f->version = cur + 1;
+    return rc;
+}
+
+static int read_flag(sqlite3_stmt *st, rg_flag_rec *f, rg_err *err)
+{
+    int rc;
+    if ((rc = COL_TEXT(st, 0, f, environment)) ||
+        (rc = COL_TEXT(st, 1, f, name)))
+        return rc;
+    f->version = sqlite3_column_int64(st, 2);
+    f->definition = (const char *)sqlite3_column_text(st, 3);
+    f->created_ms = sqlite3_column_int64(st, 4);
+    if ((rc = COL_TEXT(st, 5, f, created_by)))
+        return rc;
+    return COL_TEXT(st, 6, f, reason);
+}
+
+static int sq_flag_list(void *impl, const char *environment, const char *name,
+                        int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                        rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    rg_flag_rec *f = calloc(1, sizeof *f);
+    if (!f)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    lock(q);
+    int rc = prep(
+        q,
+        name ? "SELECT environment, name, version, definition, created_ms,"
+               " created_by, reason FROM flag_versions"
+               " WHERE environment = ?1 AND name = ?2 ORDER BY version DESC"
+             : "SELECT environment, name, version, definition, created_ms,"
+               " created_by, reason FROM flag_versions f"
+               " WHERE (?1 IS NULL OR environment = ?1) AND version ="
+               " (SELECT max(version) FROM flag_versions g"
+               "  WHERE g.environment = f.environment AND g.name = f.name)"
+               " ORDER BY environment, name",
+        &st, err);
+    if (rc)
+        goto cleanup;
+    if (environment)
+        bind_text(st, 1, environment);
+    if (name)
+        bind_text(st, 2, name);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = read_flag(st, f, err)) || (rc = fn(ctx, f)))
+            goto cleanup;
+    rc = rc == SQLITE_DONE ? 0 : db_fail(q, rc, err, "flag list");
+cleanup:
+    sqlite3_finalize(st);
+    unlock(q);
+    free(f);
+    return rc;
+}
+
+static int sq_client_token_create(void *impl, rg_client_token_rec *t,
+                                  const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = prep(q,
+                   "INSERT INTO client_tokens (name, environment, hash,"
+                   " created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
+                   &st, err)))
+        goto cleanup;
+    bind_text(st, 1, t->name);
+    bind_text(st, 2, t->environment);
+    bind_text(st, 3, t->hash);
+    sqlite3_bind_int64(st, 4, t->created_ms);
+    bind_text(st, 5, t->created_by);
+    if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = db_fail(q, rc, err, "client token create");
+        goto cleanup;
+    }
+    t->id = sqlite3_last_insert_rowid(q->db);
+    rc = audit_insert(q, audit, NULL, err);
+cleanup:
+    sqlite3_finalize(st);
+    return finish(q, rc, err);
+}
+
+static int sq_client_token_find(void *impl, const char *hash,
+                                rg_client_token_rec *out, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    lock(q);
+    int rc = prep(q,
+                  "SELECT id, name, environment, hash, created_ms, created_by"
+                  " FROM client_tokens WHERE hash = ?",
+                  &st, err);
+    if (rc)
+        goto cleanup;
+    bind_text(st, 1, hash);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        rc = RG_ENOTFOUND;
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = db_fail(q, rc, err, "client token find");
+        goto cleanup;
+    }
+    out->id = sqlite3_column_int64(st, 0);
+    out->created_ms = sqlite3_column_int64(st, 4);
+    if ((rc = COL_TEXT(st, 1, out, name)) ||
+        (rc = COL_TEXT(st, 2, out, environment)) ||
+        (rc = COL_TEXT(st, 3, out, hash)))
+        goto cleanup;
+    rc = COL_TEXT(st, 5, out, created_by);
+cleanup:
+    sqlite3_finalize(st);
+    unlock(q);
+    return rc;
+}
+
 const struct rg__store_ops rg__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2814,4 +3038,8 @@ const struct rg__store_ops rg__sqlite_ops = {
     .policy_create = sq_policy_create,
     .policy_list = sq_policy_list,
     .policy_delete = sq_policy_delete,
+    .flag_put = sq_flag_put,
+    .flag_list = sq_flag_list,
+    .client_token_create = sq_client_token_create,
+    .client_token_find = sq_client_token_find,
 };

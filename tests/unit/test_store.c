@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 11);
+    assert_int_equal(rg_store_schema_version(f->s), 12);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 11);
+    assert_int_equal(rg_store_schema_version(f->s), 12);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1461,13 +1461,23 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 10);
 
     /* 10 -> 11: events indexed by received time; the old one is kept. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 11, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 11);
     size_t pruned = 0;
     assert_int_equal(rg_store_events_prune(s, 1, 10, &pruned, &f->err), 0);
     assert_int_equal(pruned, 0); /* received at 2 */
     rg_store_close(s);
     assert_int_equal(user_version(old), 11);
+
+    /* 11 -> 12: feature flags (versions) and client tokens, empty. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 12);
+    assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
+    rg_client_token_rec ct;
+    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err),
+                     RG_ENOTFOUND);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 12);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
