@@ -116,7 +116,7 @@ static bool cidr_op(const rg_flag_constraint *c, const char *v)
 
 static bool evaluate(const rg_flag_constraint *c, const rg_flag_ctx *ctx)
 {
-    const char *v = rg_flag_ctx_value(ctx, c->context_name);
+    const char *v = rg_flag_ctx_get(ctx, c->field, c->context_name);
     switch (c->op) {
     case RG_OP_IN:
         return in_values(c, v);

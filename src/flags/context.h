@@ -30,9 +30,28 @@ typedef struct rg_flag_ctx {
     const char *hostname; /* for applicationHostname, lower-case; or NULL */
 } rg_flag_ctx;
 
+/* The standard fields, so that a parser can resolve a field name once. */
+typedef enum rg_flag_field_id {
+    RG_FIELD_OTHER = 0, /* found among fields, then props, by name */
+    RG_FIELD_USER_ID,
+    RG_FIELD_SESSION_ID,
+    RG_FIELD_REMOTE_ADDRESS,
+    RG_FIELD_ENVIRONMENT,
+    RG_FIELD_APP_NAME,
+    RG_FIELD_CURRENT_TIME,
+} rg_flag_field_id;
+
+/* Returns the id of a field name (RG_FIELD_OTHER for any other name). */
+rg_flag_field_id rg_flag_field_of(const char *name);
+
 /* Returns the context's value for field as the SDKs resolve it: the
  * top-level field, else the property of that name, else NULL. */
 const char *rg_flag_ctx_value(const rg_flag_ctx *ctx, const char *field);
+
+/* rg_flag_ctx_value with the field's id resolved beforehand
+ * (id == rg_flag_field_of(field)). */
+const char *rg_flag_ctx_get(const rg_flag_ctx *ctx, rg_flag_field_id id,
+                            const char *field);
 
 /* Returns a random value in [0, 2^32) from ctx->random, or 0. */
 uint32_t rg_flag_ctx_random(const rg_flag_ctx *ctx);

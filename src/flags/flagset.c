@@ -113,8 +113,11 @@ static int features(rg__fparse *p, const json_t *arr, rg_flagset *fs)
             rg__fparse_pop(p, mark);
     }
     free(keep);
-    if (rc == 0)
+    if (rc == 0) {
         qsort(fs->features, fs->nfeatures, sizeof *fs->features, by_name);
+        if (rg_flagset_index(fs))
+            rc = rg_err_set(p->err, RG_ENOMEM, "out of memory");
+    }
     return rc;
 }
 

@@ -1,22 +1,49 @@
 /* model.c - see model.h. */
 #include "model.h"
 
+#include "common/err.h"
+
 #include <stdlib.h>
 #include <string.h>
+
+/* FNV-1a over the bytes of s: spreads names well, costs one pass. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+int rg_flagset_index(rg_flagset *fs)
+{
+    size_t slots = 8;
+    while (slots < 2 * fs->nfeatures)
+        slots *= 2;
+    free(fs->index);
+    fs->index = calloc(slots, sizeof *fs->index);
+    if (!fs->index)
+        return RG_ENOMEM;
+    fs->index_mask = slots - 1;
+    for (size_t i = 0; i < fs->nfeatures; i++) {
+        size_t at = name_hash(fs->features[i].name) & fs->index_mask;
+        while (fs->index[at])
+            at = (at + 1) & fs->index_mask;
+        fs->index[at] = (uint32_t)(i + 1);
+    }
+    return 0;
+}
 
 const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
                                           const char *name)
 {
-    size_t lo = 0, hi = fs->nfeatures;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, fs->features[mid].name);
-        if (c == 0)
-            return &fs->features[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (!fs->index)
+        return NULL;
+    for (size_t at = name_hash(name) & fs->index_mask; fs->index[at];
+         at = (at + 1) & fs->index_mask) {
+        const rg_flag_feature *f = &fs->features[fs->index[at] - 1];
+        if (strcmp(f->name, name) == 0)
+            return f;
     }
     return NULL;
 }
@@ -108,6 +135,7 @@ void rg_flagset_free(rg_flagset *fs)
     for (size_t i = 0; fs->features && i < fs->nfeatures; i++)
         free_feature(&fs->features[i]);
     free(fs->features);
+    free(fs->index);
     for (size_t i = 0; fs->segments && i < fs->nsegments; i++)
         free_constraints(fs->segments[i].constraints,
                          fs->segments[i].nconstraints);

@@ -10,6 +10,7 @@
 #define RG_FLAGS_MODEL_H
 
 #include "cidr.h"
+#include "context.h"
 #include "regex.h"
 #include "semver.h"
 
@@ -42,6 +43,7 @@ typedef enum rg_flag_op {
 
 typedef struct rg_flag_constraint {
     char *context_name;
+    rg_flag_field_id field; /* context_name resolved */
     rg_flag_op op;
     bool inverted, case_insensitive;
     char **values; /* non-empty, trimmed (the SDK's cleanValues) */
@@ -97,7 +99,8 @@ typedef struct rg_flag_strategy {
     double percentage; /* Number(rollout) or Number(percentage), NaN if none */
     const char *group_id;   /* parameter groupId or NULL (into params) */
     const char *stickiness; /* parameter stickiness or NULL (into params) */
-    char **list;            /* userIds, IPs or hostNames split on commas */
+    rg_flag_field_id stick_field; /* stickiness resolved (a field name) */
+    char **list; /* userIds, IPs or hostNames split on commas */
     size_t nlist;
     rg_flag_constraint *constraints;
     size_t nconstraints;
@@ -136,11 +139,18 @@ typedef struct rg_flagset {
     int64_t version;
     rg_flag_feature *features; /* sorted by name, names unique */
     size_t nfeatures;
+    uint32_t *index;   /* open addressing by name hash: feature i + 1, 0 free */
+    size_t index_mask; /* the index has index_mask + 1 slots, a power of 2 */
     rg_flag_segment *segments; /* sorted by id, ids unique */
     size_t nsegments;
 } rg_flagset;
 
-/* Returns the feature called name, or NULL. */
+/* Builds fs->index over fs->features (called once by the parser).
+ * Returns 0 or RG_ENOMEM. */
+int rg_flagset_index(rg_flagset *fs);
+
+/* Returns the feature called name, or NULL: one hash of name, then
+ * (almost always) one comparison. */
 const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
                                           const char *name);
 

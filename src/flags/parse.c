@@ -125,6 +125,7 @@ static int strategy_settings(rg__fparse *p, rg_flag_strategy *s)
 {
     s->group_id = param(s, "groupId");
     s->stickiness = param(s, "stickiness");
+    s->stick_field = rg_flag_field_of(s->stickiness);
     const char *pct = param(
         s, s->kind == RG_STRAT_FLEXIBLE_ROLLOUT ? "rollout" : "percentage");
     s->percentage = pct ? rg_flag_js_number(pct) : NAN;

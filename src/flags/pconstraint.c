@@ -112,6 +112,7 @@ static int constraint(rg__fparse *p, const json_t *j, rg_flag_constraint *c)
     if (p->mode == RG_FLAGS_STRICT && !json_is_string(op))
         return rg__fparse_fail(p, "operator", "must be a string");
     c->context_name = rg__ftext(name, &oom);
+    c->field = rg_flag_field_of(c->context_name);
     c->op = op_from_name(json_string_value(op));
     if (c->op == RG_OP_UNKNOWN && p->mode == RG_FLAGS_STRICT)
         return rg__fparse_fail(p, "operator", "unknown operator '%s'",

@@ -51,7 +51,7 @@ static bool flexible(const rg_flag_strategy *s, const rg_flag_ctx *ctx)
             id = buf;
         }
     } else {
-        id = rg_flag_ctx_value(ctx, stick);
+        id = rg_flag_ctx_get(ctx, s->stick_field, stick);
     }
     return rollout(s, id, group);
 }
