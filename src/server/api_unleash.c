@@ -1,9 +1,9 @@
 /* api_unleash.c - the Unleash client API, so that unmodified Unleash SDKs
  * read Rollgate's flags (docs/flags.md): GET /api/client/features (the
- * token's environment as a client-features document, with an ETag; 304
- * when If-None-Match matches), POST /api/client/register and
- * /api/client/metrics (accepted and dropped); and POST /v1/client-tokens,
- * the admin call that makes such a token. */
+ * token's environment as a client-features document, with the
+ * environment's change stamp as ETag; 304 when If-None-Match matches), POST
+ * /api/client/register and /api/client/metrics (accepted and dropped); and POST
+ * /v1/client-tokens, the admin call that makes such a token. */
 #include "api.h"
 
 #include "common/crypto.h"
@@ -44,31 +44,37 @@ static int client_auth(rg_server *srv, const rg_req *req,
 void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_client_token_rec t;
+    int64_t versions = 0, newest_ms = 0;
     rg_err err;
     rg_err_clear(&err);
     if (client_auth(srv, req, &t, resp))
         return;
+    /* The ETag is the environment's change stamp: an unchanged set is
+     * answered 304 without building it. */
+    if (rg_store_flag_stamp(srv->store, t.environment, &versions, &newest_ms,
+                            &err)) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    snprintf(resp->etag, sizeof resp->etag, "\"%lld-%lld\"",
+             (long long)versions, (long long)newest_ms);
+    resp->content_type = "application/json";
+    const char *inm = rg_req_header(req, "If-None-Match");
+    if (inm && strcmp(inm, resp->etag) == 0) {
+        resp->status = 304;
+        return;
+    }
     json_t *doc = rg_flagdoc_build(srv->store, t.environment, NULL, NULL, &err);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {
         if (!err.code)
             rg_err_set(&err, RG_ENOMEM, "out of memory");
+        resp->etag[0] = '\0';
         rg_resp_error(resp, &err);
         return;
     }
-    char hex[RG_SHA256_HEX];
-    rg_sha256_hex(text, strlen(text), hex);
-    snprintf(resp->etag, sizeof resp->etag, "\"%.32s\"", hex);
-    const char *inm = rg_req_header(req, "If-None-Match");
-    if (inm && strcmp(inm, resp->etag) == 0) {
-        free(text);
-        resp->status = 304;
-        resp->content_type = "application/json";
-        return;
-    }
     resp->status = 200;
-    resp->content_type = "application/json";
     resp->body = text;
     resp->len = strlen(text);
 }

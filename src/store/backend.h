@@ -155,6 +155,8 @@ struct rg__store_ops {
     int (*flag_list)(void *impl, const char *environment, const char *name,
                      int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
                      rg_err *err);
+    int (*flag_stamp)(void *impl, const char *environment, int64_t *versions,
+                      int64_t *newest_ms, rg_err *err);
     int (*client_token_create)(void *impl, rg_client_token_rec *t,
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,

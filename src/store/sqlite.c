@@ -2924,6 +2924,28 @@ cleanup:
     return rc;
 }
 
+static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
+                         int64_t *newest_ms, rg_err *err)
+{
+    sq *q = impl;
+    sqlite3_stmt *st = NULL;
+    lock(q);
+    int rc = prep(q,
+                  "SELECT count(*), coalesce(max(created_ms), 0)"
+                  " FROM flag_versions WHERE environment = ?",
+                  &st, err);
+    if (rc == 0) {
+        bind_text(st, 1, environment);
+        rc = sqlite3_step(st);
+        *versions = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        *newest_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+        rc = rc == SQLITE_ROW ? 0 : db_fail(q, rc, err, "flag stamp");
+    }
+    sqlite3_finalize(st);
+    unlock(q);
+    return rc;
+}
+
 static int sq_client_token_create(void *impl, rg_client_token_rec *t,
                                   const rg_audit_rec *audit, rg_err *err)
 {
@@ -3040,6 +3062,7 @@ const struct rg__store_ops rg__sqlite_ops = {
     .policy_delete = sq_policy_delete,
     .flag_put = sq_flag_put,
     .flag_list = sq_flag_list,
+    .flag_stamp = sq_flag_stamp,
     .client_token_create = sq_client_token_create,
     .client_token_find = sq_client_token_find,
 };

@@ -803,6 +803,12 @@ int rg_store_flag_history(rg_store *s, const char *environment,
     return rc;
 }
 
+int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
+                        int64_t *newest_ms, rg_err *err)
+{
+    return s->ops->flag_stamp(s->impl, environment, versions, newest_ms, err);
+}
+
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err)
 {

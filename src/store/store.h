@@ -562,6 +562,13 @@ int rg_store_flag_history(rg_store *s, const char *environment,
                           const char *name,
                           int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
                           rg_err *err);
+/* The change stamp of environment: how many versions its flags have had
+ * (a count that only grows: versions are never removed) and when the
+ * newest was written; both 0 for an environment without flags. What the
+ * Unleash client API's ETag is made of, read without building the
+ * document. */
+int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
+                        int64_t *newest_ms, rg_err *err);
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);
