@@ -13,7 +13,9 @@
 #        POLLS (default 200)
 # Last line: flags_vs_unleash_node_ratio=R ns_per_eval=N spec_passed=P/279
 #   R: Node's ns per isEnabled / C's, synthetic set; N: C's ns per isEnabled
-#   on the synthetic set (a flexibleRollout with two constraints).
+#   on the synthetic set (a flexibleRollout with two constraints). Both are
+#   CPU time per evaluation (the process's), so a shared machine's load does
+#   not inflate them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -10,7 +10,7 @@
 static bool in_values(const rg_flag_constraint *c, const char *v)
 {
     for (size_t i = 0; v && i < c->nvalues; i++)
-        if (strcmp(c->values[i], v) == 0)
+        if (c->values[i][0] == v[0] && strcmp(c->values[i], v) == 0)
             return true;
     return false;
 }

@@ -5,8 +5,8 @@
 
 static const char *lookup(const rg_flag_field *f, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(f[i].name, name) == 0)
+    for (size_t i = 0; i < n; i++) /* the first byte rules most out */
+        if (f[i].name[0] == name[0] && strcmp(f[i].name, name) == 0)
             return f[i].value;
     return NULL;
 }

@@ -21,15 +21,19 @@ int rg_flagset_index(rg_flagset *fs)
     while (slots < 2 * fs->nfeatures)
         slots *= 2;
     free(fs->index);
+    free(fs->index_hash);
     fs->index = calloc(slots, sizeof *fs->index);
-    if (!fs->index)
+    fs->index_hash = calloc(slots, sizeof *fs->index_hash);
+    if (!fs->index || !fs->index_hash)
         return RG_ENOMEM;
     fs->index_mask = slots - 1;
     for (size_t i = 0; i < fs->nfeatures; i++) {
-        size_t at = name_hash(fs->features[i].name) & fs->index_mask;
+        uint32_t h = name_hash(fs->features[i].name);
+        size_t at = h & fs->index_mask;
         while (fs->index[at])
             at = (at + 1) & fs->index_mask;
         fs->index[at] = (uint32_t)(i + 1);
+        fs->index_hash[at] = h;
     }
     return 0;
 }
@@ -39,10 +43,11 @@ const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
 {
     if (!fs->index)
         return NULL;
-    for (size_t at = name_hash(name) & fs->index_mask; fs->index[at];
+    uint32_t h = name_hash(name);
+    for (size_t at = h & fs->index_mask; fs->index[at];
          at = (at + 1) & fs->index_mask) {
         const rg_flag_feature *f = &fs->features[fs->index[at] - 1];
-        if (strcmp(f->name, name) == 0)
+        if (fs->index_hash[at] == h && strcmp(f->name, name) == 0)
             return f;
     }
     return NULL;
@@ -136,6 +141,7 @@ void rg_flagset_free(rg_flagset *fs)
         free_feature(&fs->features[i]);
     free(fs->features);
     free(fs->index);
+    free(fs->index_hash);
     for (size_t i = 0; fs->segments && i < fs->nsegments; i++)
         free_constraints(fs->segments[i].constraints,
                          fs->segments[i].nconstraints);

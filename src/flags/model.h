@@ -100,7 +100,9 @@ typedef struct rg_flag_strategy {
     const char *group_id;   /* parameter groupId or NULL (into params) */
     const char *stickiness; /* parameter stickiness or NULL (into params) */
     rg_flag_field_id stick_field; /* stickiness resolved (a field name) */
-    char **list; /* userIds, IPs or hostNames split on commas */
+    bool stick_default,
+        stick_random; /* stickiness absent/"default", "random" */
+    char **list;      /* userIds, IPs or hostNames split on commas */
     size_t nlist;
     rg_flag_constraint *constraints;
     size_t nconstraints;
@@ -139,8 +141,9 @@ typedef struct rg_flagset {
     int64_t version;
     rg_flag_feature *features; /* sorted by name, names unique */
     size_t nfeatures;
-    uint32_t *index;   /* open addressing by name hash: feature i + 1, 0 free */
-    size_t index_mask; /* the index has index_mask + 1 slots, a power of 2 */
+    uint32_t *index; /* open addressing by name hash: feature i + 1, 0 free */
+    uint32_t *index_hash; /* the name hash of the feature in each slot */
+    size_t index_mask;    /* the index has index_mask + 1 slots, a power of 2 */
     rg_flag_segment *segments; /* sorted by id, ids unique */
     size_t nsegments;
 } rg_flagset;

@@ -126,6 +126,9 @@ static int strategy_settings(rg__fparse *p, rg_flag_strategy *s)
     s->group_id = param(s, "groupId");
     s->stickiness = param(s, "stickiness");
     s->stick_field = rg_flag_field_of(s->stickiness);
+    s->stick_default = !s->stickiness || !*s->stickiness ||
+                       strcmp(s->stickiness, "default") == 0;
+    s->stick_random = s->stickiness && strcmp(s->stickiness, "random") == 0;
     const char *pct = param(
         s, s->kind == RG_STRAT_FLEXIBLE_ROLLOUT ? "rollout" : "percentage");
     s->percentage = pct ? rg_flag_js_number(pct) : NAN;

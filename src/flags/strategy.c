@@ -36,22 +36,18 @@ static bool flexible(const rg_flag_strategy *s, const rg_flag_ctx *ctx)
     const char *group = s->group_id && *s->group_id
                             ? s->group_id
                             : rg_flag_ctx_value(ctx, "featureToggle");
-    const char *stick =
-        s->stickiness && *s->stickiness ? s->stickiness : "default";
     char buf[16];
-    const char *id;
-    if (strcmp(stick, "default") == 0 || strcmp(stick, "random") == 0) {
-        id = strcmp(stick, "default") != 0         ? NULL
-             : ctx->user_id && *ctx->user_id       ? ctx->user_id
+    const char *id = NULL;
+    if (!s->stick_default && !s->stick_random)
+        return rollout(s, rg_flag_ctx_get(ctx, s->stick_field, s->stickiness),
+                       group);
+    if (s->stick_default)
+        id = ctx->user_id && *ctx->user_id         ? ctx->user_id
              : ctx->session_id && *ctx->session_id ? ctx->session_id
                                                    : NULL;
-        if (!id) {
-            snprintf(buf, sizeof buf, "%u",
-                     rg_flag_ctx_random(ctx) % 10001u + 1);
-            id = buf;
-        }
-    } else {
-        id = rg_flag_ctx_get(ctx, s->stick_field, stick);
+    if (!id) {
+        snprintf(buf, sizeof buf, "%u", rg_flag_ctx_random(ctx) % 10001u + 1);
+        id = buf;
     }
     return rollout(s, id, group);
 }
