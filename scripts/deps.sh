@@ -31,6 +31,14 @@ case "${1:-}" in
     *) echo "usage: scripts/deps.sh [bench|clang|flags]" >&2; exit 2 ;;
 esac
 
+# Tests run in parallel may call `deps.sh flags` at once: one at a time
+# (apt and npm must not run twice together), the others then find all
+# present.
+if [ "${1:-}" = flags ] && command -v flock >/dev/null; then
+    exec 9>"${TMPDIR:-/tmp}/rollgate-deps-flags.lock"
+    flock 9
+fi
+
 # The npm packages of `deps.sh flags`, pinned: the specification's assertion
 # counts and the SDK's behaviour are those of these versions.
 NPM_DIR=${RG_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rollgate/npm}
