@@ -58,6 +58,31 @@ static int array_of(rg__fparse *p, const json_t *arr, const char *field,
     return *out ? 1 : OOM(p);
 }
 
+/* Parses each item of the array arr (field of the object being read) with
+ * one into a new array of item-sized elements, *out; *n counts the items
+ * begun, so that a failure midway frees what was filled. Each item is read
+ * with the path "field[i]". */
+static int each(rg__fparse *p, const json_t *arr, const char *field,
+                size_t size, void **out, size_t *n,
+                int (*one)(rg__fparse *p, const json_t *j, void *item))
+{
+    int rc = array_of(p, arr, field, size, out);
+    if (rc <= 0)
+        return rc;
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item)
+    {
+        size_t mark = rg__fparse_push(p, field, -1);
+        rg__fparse_push(p, NULL, (long)i);
+        *n = i + 1;
+        if ((rc = one(p, item, (char *)*out + i * size)))
+            return rc;
+        rg__fparse_pop(p, mark);
+    }
+    return 0;
+}
+
 /* Splits s on commas with the white space around each comma, as the SDK's
  * split(/\s*,\s*\/) does. */
 static int split_list(rg__fparse *p, const char *s, bool lower, char ***out,
@@ -151,26 +176,13 @@ static int strategy_settings(rg__fparse *p, rg_flag_strategy *s)
     return 0;
 }
 
-static int overrides(rg__fparse *p, const json_t *arr, rg_flag_variant *v)
+static int override_one(rg__fparse *p, const json_t *o, void *item)
 {
-    int rc = array_of(p, arr, "overrides", sizeof *v->overrides,
-                      (void **)&v->overrides);
-    if (rc <= 0)
-        return rc;
-    size_t i;
-    json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        size_t mark = rg__fparse_push(p, "overrides", -1);
-        rg__fparse_push(p, NULL, (long)i);
-        rg_flag_override *ov = &v->overrides[v->noverrides++];
-        if ((rc = text_field(p, o, "contextName", true, &ov->context_name)) ||
-            (rc = rg__fstrings(p, json_object_get(o, "values"), "values", false,
-                               &ov->values, &ov->nvalues)))
-            return rc;
-        rg__fparse_pop(p, mark);
-    }
-    return 0;
+    rg_flag_override *ov = item;
+    int rc = text_field(p, o, "contextName", true, &ov->context_name);
+    return rc ? rc
+              : rg__fstrings(p, json_object_get(o, "values"), "values", false,
+                             &ov->values, &ov->nvalues);
 }
 
 static int payload(rg__fparse *p, const json_t *j, rg_flag_variant *v)
@@ -194,8 +206,9 @@ static int payload(rg__fparse *p, const json_t *j, rg_flag_variant *v)
     return 0;
 }
 
-static int variant(rg__fparse *p, const json_t *j, rg_flag_variant *v)
+static int variant(rg__fparse *p, const json_t *j, void *item)
 {
+    rg_flag_variant *v = item;
     if (!json_is_object(j))
         return rg__fparse_fail(p, NULL, "must be an object");
     int rc;
@@ -210,27 +223,16 @@ static int variant(rg__fparse *p, const json_t *j, rg_flag_variant *v)
         return rg__fparse_fail(p, "weight", "must be an integer in 0..1000000");
     if ((rc = payload(p, json_object_get(j, "payload"), v)))
         return rc;
-    return overrides(p, json_object_get(j, "overrides"), v);
+    return each(p, json_object_get(j, "overrides"), "overrides",
+                sizeof *v->overrides, (void **)&v->overrides, &v->noverrides,
+                override_one);
 }
 
+/* Variants of a feature or strategy. */
 static int variants(rg__fparse *p, const json_t *arr, rg_flag_variant **out,
                     size_t *n)
 {
-    int rc = array_of(p, arr, "variants", sizeof **out, (void **)out);
-    if (rc <= 0)
-        return rc;
-    size_t i;
-    json_t *item;
-    json_array_foreach(arr, i, item)
-    {
-        size_t mark = rg__fparse_push(p, "variants", -1);
-        rg__fparse_push(p, NULL, (long)i);
-        *n = i + 1;
-        if ((rc = variant(p, item, &(*out)[i])))
-            return rc;
-        rg__fparse_pop(p, mark);
-    }
-    return 0;
+    return each(p, arr, "variants", sizeof **out, (void **)out, n, variant);
 }
 
 static int segment_ids(rg__fparse *p, const json_t *arr, rg_flag_strategy *s)
@@ -250,8 +252,9 @@ static int segment_ids(rg__fparse *p, const json_t *arr, rg_flag_strategy *s)
     return 0;
 }
 
-static int strategy(rg__fparse *p, const json_t *j, rg_flag_strategy *s)
+static int strategy(rg__fparse *p, const json_t *j, void *item)
 {
+    rg_flag_strategy *s = item;
     if (!json_is_object(j))
         return rg__fparse_fail(p, NULL, "must be an object");
     int rc;
@@ -282,47 +285,20 @@ static int strategies(rg__fparse *p, const json_t *arr, rg_flag_feature *f)
     f->strategies_ok = json_is_array(arr);
     if (!f->strategies_ok && p->mode == RG_FLAGS_STRICT)
         return rg__fparse_fail(p, "strategies", "must be an array");
-    int rc = array_of(p, arr, "strategies", sizeof *f->strategies,
-                      (void **)&f->strategies);
-    if (rc <= 0)
-        return rc;
-    size_t i;
-    json_t *item;
-    json_array_foreach(arr, i, item)
-    {
-        size_t mark = rg__fparse_push(p, "strategies", -1);
-        rg__fparse_push(p, NULL, (long)i);
-        f->nstrategies = i + 1;
-        if ((rc = strategy(p, item, &f->strategies[i])))
-            return rc;
-        rg__fparse_pop(p, mark);
-    }
-    return 0;
+    return each(p, arr, "strategies", sizeof *f->strategies,
+                (void **)&f->strategies, &f->nstrategies, strategy);
 }
 
-static int dependencies(rg__fparse *p, const json_t *arr, rg_flag_feature *f)
+static int dependency(rg__fparse *p, const json_t *d, void *item)
 {
-    int rc =
-        array_of(p, arr, "dependencies", sizeof *f->deps, (void **)&f->deps);
-    if (rc <= 0)
-        return rc;
-    size_t i;
-    json_t *d;
-    json_array_foreach(arr, i, d)
-    {
-        size_t mark = rg__fparse_push(p, "dependencies", -1);
-        rg__fparse_push(p, NULL, (long)i);
-        rg_flag_dependency *dep = &f->deps[f->ndeps++];
-        if (!json_is_object(d))
-            return rg__fparse_fail(p, NULL, "must be an object");
-        dep->enabled = !json_is_false(json_object_get(d, "enabled"));
-        if ((rc = text_field(p, d, "feature", true, &dep->feature)) ||
-            (rc = rg__fstrings(p, json_object_get(d, "variants"), "variants",
-                               false, &dep->variants, &dep->nvariants)))
-            return rc;
-        rg__fparse_pop(p, mark);
-    }
-    return 0;
+    rg_flag_dependency *dep = item;
+    if (!json_is_object(d))
+        return rg__fparse_fail(p, NULL, "must be an object");
+    dep->enabled = !json_is_false(json_object_get(d, "enabled"));
+    int rc = text_field(p, d, "feature", true, &dep->feature);
+    return rc ? rc
+              : rg__fstrings(p, json_object_get(d, "variants"), "variants",
+                             false, &dep->variants, &dep->nvariants);
 }
 
 int rg__fparse_feature(rg__fparse *p, const json_t *j, rg_flag_feature *f)
@@ -342,5 +318,6 @@ int rg__fparse_feature(rg__fparse *p, const json_t *j, rg_flag_feature *f)
         (rc = variants(p, json_object_get(j, "variants"), &f->variants,
                        &f->nvariants)))
         return rc;
-    return dependencies(p, json_object_get(j, "dependencies"), f);
+    return each(p, json_object_get(j, "dependencies"), "dependencies",
+                sizeof *f->deps, (void **)&f->deps, &f->ndeps, dependency);
 }

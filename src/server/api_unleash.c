@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "server/auth.h"
 #include "server/flagdoc.h"
+#include "server/guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,9 @@
 #include <strings.h>
 
 /* Authenticates the client token of req ("Authorization: <token>", as the
- * SDKs send it, or "Bearer <token>") into *t. Returns 0 or fills resp
- * (401). */
+ * SDKs send it, or "Bearer <token>") into *t. Returns 0, or fills resp
+ * (401, audited and charged to the address like any failed
+ * authentication: guard.h; or the store's error). */
 static int client_auth(rg_server *srv, const rg_req *req,
                        rg_client_token_rec *t, rg_resp *resp)
 {
@@ -28,17 +30,24 @@ static int client_auth(rg_server *srv, const rg_req *req,
     rg_err_clear(&err);
     if (h && strncasecmp(h, "Bearer ", 7) == 0)
         h += 7;
-    if (!h || !*h || strlen(h) > 256) {
-        rg_resp_errorf(resp, RG_EAUTH, NULL, "missing client token");
-        return RG_EAUTH;
+    const char *why = !h || !*h         ? "missing client token"
+                      : strlen(h) > 256 ? "malformed client token"
+                                        : NULL;
+    int rc = RG_EAUTH;
+    if (!why) {
+        rg_sha256_hex(h, strlen(h), hash);
+        rc = rg_store_client_token_find(srv->store, hash, t, &err);
+        if (rc && rc != RG_ENOTFOUND) {
+            rg_resp_error(resp, &err);
+            return rc;
+        }
+        why = rc ? "unknown client token" : NULL;
     }
-    rg_sha256_hex(h, strlen(h), hash);
-    int rc = rg_store_client_token_find(srv->store, hash, t, &err);
-    if (rc == RG_ENOTFOUND)
-        rg_resp_errorf(resp, RG_EAUTH, NULL, "unknown client token");
-    else if (rc)
-        rg_resp_error(resp, &err);
-    return rc;
+    if (!why)
+        return 0;
+    rg_err_set(&err, RG_EAUTH, "%s", why);
+    rg_guard_auth_failed(srv, req, &err, why, "", resp);
+    return RG_EAUTH;
 }
 
 void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
