@@ -2,38 +2,54 @@
 #include "model.h"
 
 #include "common/err.h"
+#include "common/murmur3.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a over the bytes of s: spreads names well, costs one pass. */
-static uint32_t name_hash(const char *s)
+/* The name hash: murmur3 (the project's, word at a time) of len bytes. */
+static uint32_t name_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    return rg_murmur3_32(s, len, 0x5eed);
+}
+
+static void index_free(rg_flagset *fs)
+{
+    free(fs->index);
+    free(fs->index_hash);
+    free(fs->index_name);
+    free(fs->index_names);
+    fs->index = fs->index_hash = fs->index_name = NULL;
+    fs->index_names = NULL;
 }
 
 int rg_flagset_index(rg_flagset *fs)
 {
-    size_t slots = 8;
+    size_t slots = 8, bytes = 0, used = 0;
     while (slots < 2 * fs->nfeatures)
         slots *= 2;
-    free(fs->index);
-    free(fs->index_hash);
+    for (size_t i = 0; i < fs->nfeatures; i++)
+        bytes += strlen(fs->features[i].name) + 1;
+    index_free(fs);
     fs->index = calloc(slots, sizeof *fs->index);
     fs->index_hash = calloc(slots, sizeof *fs->index_hash);
-    if (!fs->index || !fs->index_hash)
+    fs->index_name = calloc(slots, sizeof *fs->index_name);
+    fs->index_names = malloc(bytes + 1);
+    if (!fs->index || !fs->index_hash || !fs->index_name || !fs->index_names ||
+        bytes > UINT32_MAX)
         return RG_ENOMEM;
     fs->index_mask = slots - 1;
     for (size_t i = 0; i < fs->nfeatures; i++) {
-        uint32_t h = name_hash(fs->features[i].name);
+        size_t len = strlen(fs->features[i].name);
+        uint32_t h = name_hash(fs->features[i].name, len);
         size_t at = h & fs->index_mask;
         while (fs->index[at])
             at = (at + 1) & fs->index_mask;
         fs->index[at] = (uint32_t)(i + 1);
         fs->index_hash[at] = h;
+        fs->index_name[at] = (uint32_t)used;
+        memcpy(fs->index_names + used, fs->features[i].name, len + 1);
+        used += len + 1;
     }
     return 0;
 }
@@ -43,13 +59,13 @@ const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
 {
     if (!fs->index)
         return NULL;
-    uint32_t h = name_hash(name);
+    size_t len = strlen(name);
+    uint32_t h = name_hash(name, len);
     for (size_t at = h & fs->index_mask; fs->index[at];
-         at = (at + 1) & fs->index_mask) {
-        const rg_flag_feature *f = &fs->features[fs->index[at] - 1];
-        if (fs->index_hash[at] == h && strcmp(f->name, name) == 0)
-            return f;
-    }
+         at = (at + 1) & fs->index_mask)
+        if (fs->index_hash[at] == h &&
+            memcmp(fs->index_names + fs->index_name[at], name, len + 1) == 0)
+            return &fs->features[fs->index[at] - 1];
     return NULL;
 }
 
@@ -140,8 +156,7 @@ void rg_flagset_free(rg_flagset *fs)
     for (size_t i = 0; fs->features && i < fs->nfeatures; i++)
         free_feature(&fs->features[i]);
     free(fs->features);
-    free(fs->index);
-    free(fs->index_hash);
+    index_free(fs);
     for (size_t i = 0; fs->segments && i < fs->nsegments; i++)
         free_constraints(fs->segments[i].constraints,
                          fs->segments[i].nconstraints);

@@ -141,9 +141,13 @@ typedef struct rg_flagset {
     int64_t version;
     rg_flag_feature *features; /* sorted by name, names unique */
     size_t nfeatures;
-    uint32_t *index; /* open addressing by name hash: feature i + 1, 0 free */
-    uint32_t *index_hash; /* the name hash of the feature in each slot */
-    size_t index_mask;    /* the index has index_mask + 1 slots, a power of 2 */
+    /* The name index: open addressing over index_mask + 1 slots (a power
+     * of 2); a slot holds feature i + 1 (0: free), the feature's name hash
+     * and where its name starts in index_names, one block holding every
+     * name, so a lookup reads only the index and that block. */
+    uint32_t *index, *index_hash, *index_name;
+    char *index_names;
+    size_t index_mask;
     rg_flag_segment *segments; /* sorted by id, ids unique */
     size_t nsegments;
 } rg_flagset;
