@@ -5,6 +5,11 @@
 #                            benchmarks themselves
 #   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`) and
 #                            clang-format 14 (`make format-check`)
+#   scripts/deps.sh flags    also Node.js and, from npm, the Unleash client
+#                            specification and Node SDK at pinned versions,
+#                            into $RG_NPM_DIR (default ~/.cache/rollgate/npm),
+#                            never into the repository; run by the flags
+#                            tests and bench/flags themselves
 # Idempotent: asks dpkg what is present and runs apt-get only for what is
 # missing (with one `apt-get update` first). Installing never starts a
 # service: while apt-get runs, /usr/sbin/policy-rc.d denies every start
@@ -13,15 +18,49 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config cmake ninja-build
-libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev
+libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev libpcre2-dev
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev openssl procps python3
 "
 case "${1:-}" in
     "") ;;
     bench) PACKAGES="$PACKAGES wrk nginx-light" ;;
     clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev clang-format-14" ;;
-    *) echo "usage: scripts/deps.sh [bench|clang]" >&2; exit 2 ;;
+    flags) # Debian's, unless a Node.js (with its npm) is installed otherwise
+        command -v node >/dev/null || PACKAGES="$PACKAGES nodejs"
+        command -v npm >/dev/null || PACKAGES="$PACKAGES npm" ;;
+    *) echo "usage: scripts/deps.sh [bench|clang|flags]" >&2; exit 2 ;;
 esac
+
+# Tests run in parallel may call `deps.sh flags` at once: one at a time
+# (apt and npm must not run twice together), the others then find all
+# present.
+if [ "${1:-}" = flags ] && command -v flock >/dev/null; then
+    exec 9>"${TMPDIR:-/tmp}/rollgate-deps-flags.lock"
+    flock 9
+fi
+
+# The npm packages of `deps.sh flags`, pinned: the specification's assertion
+# counts and the SDK's behaviour are those of these versions.
+NPM_DIR=${RG_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rollgate/npm}
+NPM_PACKAGES="@unleash/client-specification@6.1.0 unleash-client@6.12.1"
+npm_deps() {
+    [ "${1:-}" = flags ] || return 0
+    have=1
+    for spec in $NPM_PACKAGES; do
+        name=${spec%@*}; version=${spec##*@}
+        grep -q "\"version\": *\"$version\"" \
+            "$NPM_DIR/node_modules/$name/package.json" 2>/dev/null || have=""
+    done
+    [ -n "$have" ] && return 0
+    echo "deps: npm install $NPM_PACKAGES into $NPM_DIR"
+    mkdir -p "$NPM_DIR"
+    # shellcheck disable=SC2086
+    (cd "$NPM_DIR" && npm install --no-audit --no-fund --no-save \
+        --loglevel=error $NPM_PACKAGES) >&2 || {
+        echo "deps: npm install failed (no network or registry?)" >&2
+        return 1
+    }
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -34,6 +73,7 @@ done
 
 if [ -z "$missing" ]; then
     echo "deps: all packages present"
+    npm_deps "${1:-}"
     exit 0
 fi
 
@@ -58,3 +98,4 @@ if [ "${1:-}" = bench ] && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --quiet nginx 2>/dev/null || true
 fi
 echo "deps: done${own_policy:+ (no service was started)}"
+npm_deps "${1:-}"

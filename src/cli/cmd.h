@@ -17,6 +17,7 @@ extern const rg_cli_command rg__cli_cmds_rollout[];  /* cmd_rollout.c */
 extern const rg_cli_command rg__cli_cmds_endpoint[]; /* cmd_endpoint.c */
 extern const rg_cli_command rg__cli_cmds_audit[];    /* cmd_audit.c */
 extern const rg_cli_command rg__cli_cmds_policy[];   /* cmd_policy.c */
+extern const rg_cli_command rg__cli_cmds_flag[];     /* cmd_flag.c */
 extern const rg_cli_command rg__cli_cmds_token[];    /* cmd_token.c */
 extern const rg_cli_command rg__cli_cmds_enroll[];   /* cmd_enroll.c */
 extern const rg_cli_command rg__cli_cmds_version[];  /* cmd_version.c */

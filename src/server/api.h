@@ -86,6 +86,25 @@ void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);
 
+/* api_flags.c, api_flag_eval.c, api_unleash.c: feature flags
+ * (docs/flags.md) and the Unleash client API */
+void rg_api_flag_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_update(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_enable(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_disable(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_eval(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
+/* The client token is checked by the handler (Authorization: <token>). */
+void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp);
+/* The environment named by body's "environment" (body NULL: the query's),
+ * else "default"; *env points into body or req. Returns 0 or RG_EINVAL
+ * (field "environment") for a name outside RG_CHANNEL_NAME_RULE. */
+int rg__api_flag_env(const rg_req *req, const json_t *body, const char **env,
+                     rg_err *err);
+
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
 

@@ -53,6 +53,7 @@ typedef struct rg_resp {
     uint64_t offset;
     char content_range[96]; /* "" or a Content-Range header value */
     char location[128];     /* "" or a Location header value */
+    char etag[72];          /* "" or an ETag header value */
     int retry_after_s;      /* > 0: a Retry-After header (429 answers) */
 } rg_resp;
 

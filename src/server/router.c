@@ -60,6 +60,23 @@ static const rg_route routes[] = {
      rg_api_enroll_key_revoke},
     {"PUT", "/v1/root", RG_ROLE_ADMIN, false, rg_api_root_put},
     {"GET", "/v1/root", RG_ROLE_VIEWER, false, rg_api_root_list},
+    /* Feature flags (api_flags.c, api_unleash.c; docs/flags.md). */
+    {"POST", "/v1/flags", RG_ROLE_OPERATOR, false, rg_api_flag_create},
+    {"GET", "/v1/flags", RG_ROLE_VIEWER, false, rg_api_flag_list},
+    {"GET", "/v1/flags/{}", RG_ROLE_VIEWER, false, rg_api_flag_get},
+    {"PUT", "/v1/flags/{}", RG_ROLE_OPERATOR, false, rg_api_flag_update},
+    {"POST", "/v1/flags/{}/enable", RG_ROLE_OPERATOR, false,
+     rg_api_flag_enable},
+    {"POST", "/v1/flags/{}/disable", RG_ROLE_OPERATOR, false,
+     rg_api_flag_disable},
+    {"POST", "/v1/flags/{}/eval", RG_ROLE_VIEWER, false, rg_api_flag_eval},
+    {"POST", "/v1/client-tokens", RG_ROLE_ADMIN, false,
+     rg_api_client_token_create},
+    /* Unleash SDKs: the client token is checked by the handler. */
+    {"GET", "/api/client/features", RG_ROLE_NONE, false,
+     rg_api_client_features},
+    {"POST", "/api/client/register", RG_ROLE_NONE, false, rg_api_client_accept},
+    {"POST", "/api/client/metrics", RG_ROLE_NONE, false, rg_api_client_accept},
     /* Public: root metadata holds public keys only (api_root.c). */
     {"GET", "/v1/agent/root", RG_ROLE_NONE, false, rg_api_agent_root},
     /* Agent routes: the enrollment key or endpoint token is checked by the

@@ -158,6 +158,17 @@ struct rg__store_ops {
                        void *ctx, rg_err *err);
     int (*policy_delete)(void *impl, int64_t id, rg_policy_rec *out,
                          const rg_audit_rec *audit, rg_err *err);
+    int (*flag_put)(void *impl, rg_flag_rec *f, int64_t expect,
+                    const rg_audit_rec *audit, rg_err *err);
+    int (*flag_list)(void *impl, const char *environment, const char *name,
+                     int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                     rg_err *err);
+    int (*flag_stamp)(void *impl, const char *environment, int64_t *versions,
+                      int64_t *newest_ms, rg_err *err);
+    int (*client_token_create)(void *impl, rg_client_token_rec *t,
+                               const rg_audit_rec *audit, rg_err *err);
+    int (*client_token_find)(void *impl, const char *hash,
+                             rg_client_token_rec *out, rg_err *err);
 };
 
 struct rg_store {

@@ -166,6 +166,25 @@ static const rg__col policy_cols[] = {
 };
 const rg__rowmap rg__policy_row = ROWMAP("policy", policy_cols);
 
+static const rg__col flag_cols[] = {
+    TEXT(rg_flag_rec, environment, REC), TEXT(rg_flag_rec, name, REC),
+    I64(rg_flag_rec, version, REC),      PTR(rg_flag_rec, definition, REC),
+    I64(rg_flag_rec, created_ms, REC),   TEXT(rg_flag_rec, created_by, REC),
+    TEXT(rg_flag_rec, reason, REC),
+};
+const rg__rowmap rg__flag_row = ROWMAP("flag", flag_cols);
+
+static const rg__col client_token_cols[] = {
+    I64(rg_client_token_rec, id, DB),
+    TEXT(rg_client_token_rec, name, REC),
+    TEXT(rg_client_token_rec, environment, REC),
+    TEXT(rg_client_token_rec, hash, REC),
+    I64(rg_client_token_rec, created_ms, REC),
+    TEXT(rg_client_token_rec, created_by, REC),
+};
+const rg__rowmap rg__client_token_row =
+    ROWMAP("client token", client_token_cols);
+
 static const rg__col int_cols[] = {I64(rg__scalars, a, REC)};
 const rg__rowmap rg__int_row = ROWMAP("value", int_cols);
 static const rg__col int2_cols[] = {I64(rg__scalars, a, REC),

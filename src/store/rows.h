@@ -87,17 +87,19 @@ typedef struct rg__rowmap {
 /* The row of each record type, column by column in the order a backend
  * selects them; its INSERT names the RG__FROM_REC columns in the same
  * order (docs/architecture.md, "The store"). */
-extern const rg__rowmap rg__audit_row;      /* rg_audit_rec */
-extern const rg__rowmap rg__channel_row;    /* rg_channel_rec */
-extern const rg__rowmap rg__release_row;    /* rg_release_rec */
-extern const rg__rowmap rg__root_row;       /* rg_root_rec */
-extern const rg__rowmap rg__rollout_row;    /* rg_rollout_rec */
-extern const rg__rowmap rg__decision_row;   /* rg_decision_rec */
-extern const rg__rowmap rg__token_row;      /* rg_token_rec */
-extern const rg__rowmap rg__enroll_key_row; /* rg_enroll_key_rec */
-extern const rg__rowmap rg__endpoint_row;   /* rg_endpoint_rec */
-extern const rg__rowmap rg__event_row;      /* rg_event_rec */
-extern const rg__rowmap rg__policy_row;     /* rg_policy_rec */
+extern const rg__rowmap rg__audit_row;        /* rg_audit_rec */
+extern const rg__rowmap rg__channel_row;      /* rg_channel_rec */
+extern const rg__rowmap rg__release_row;      /* rg_release_rec */
+extern const rg__rowmap rg__root_row;         /* rg_root_rec */
+extern const rg__rowmap rg__rollout_row;      /* rg_rollout_rec */
+extern const rg__rowmap rg__decision_row;     /* rg_decision_rec */
+extern const rg__rowmap rg__token_row;        /* rg_token_rec */
+extern const rg__rowmap rg__enroll_key_row;   /* rg_enroll_key_rec */
+extern const rg__rowmap rg__endpoint_row;     /* rg_endpoint_rec */
+extern const rg__rowmap rg__event_row;        /* rg_event_rec */
+extern const rg__rowmap rg__policy_row;       /* rg_policy_rec */
+extern const rg__rowmap rg__flag_row;         /* rg_flag_rec */
+extern const rg__rowmap rg__client_token_row; /* rg_client_token_rec */
 
 /* What queries that return no whole record read: up to two integers, a
  * word, or a text borrowed from the row, in the maps below. */

@@ -270,9 +270,32 @@ static const char *const migration11[] = {
     NULL,
 };
 
+/* 12: feature flags (docs/flags.md) - every version of each flag's
+ * definition per environment (the newest is current), and the tokens
+ * Unleash SDKs read one environment's flags with. */
+static const char *const migration12[] = {
+    "CREATE TABLE flag_versions ("
+    " environment TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " version INTEGER NOT NULL CHECK (version >= 1),"
+    " definition TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " PRIMARY KEY (environment, name, version)) WITHOUT ROWID",
+    "CREATE TABLE client_tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " environment TEXT NOT NULL,"
+    " hash TEXT NOT NULL UNIQUE,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4,  migration5, migration6,
-    migration7, migration8, migration9, migration10, migration11};
+    migration1, migration2, migration3, migration4,  migration5,  migration6,
+    migration7, migration8, migration9, migration10, migration11, migration12};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -354,6 +377,13 @@ enum {
     ST_OFFER_INSERT,
     ST_OFFER_CHECK,
     ST_OFFER_ARTIFACT,
+    ST_FLAG_CURRENT,
+    ST_FLAG_INSERT,
+    ST_FLAG_HISTORY,
+    ST_FLAG_LIST,
+    ST_FLAG_STAMP,
+    ST_CLIENT_TOKEN_INSERT,
+    ST_CLIENT_TOKEN_FIND,
     ST__COUNT
 };
 
@@ -587,6 +617,29 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_OFFER_ARTIFACT] =
         "SELECT 1 FROM offers o JOIN releases r ON r.id = o.release_id"
         " WHERE o.endpoint_id = ? AND r.sha256 = ? LIMIT 1",
+#define FLAG_COLS                                                              \
+    "SELECT environment, name, version, definition, created_ms,"               \
+    " created_by, reason FROM flag_versions"
+    [ST_FLAG_CURRENT] = "SELECT coalesce(max(version), 0) FROM flag_versions"
+                        " WHERE environment = ? AND name = ?",
+    [ST_FLAG_INSERT] = "INSERT INTO flag_versions (environment, name, version,"
+                       " definition, created_ms, created_by, reason)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [ST_FLAG_HISTORY] = FLAG_COLS " WHERE environment = ?1 AND name = ?2"
+                                  " ORDER BY version DESC",
+    [ST_FLAG_LIST] =
+        FLAG_COLS " f WHERE (?1 IS NULL OR environment = ?1) AND version ="
+                  " (SELECT max(version) FROM flag_versions g"
+                  "  WHERE g.environment = f.environment AND g.name = f.name)"
+                  " ORDER BY environment, name",
+    [ST_FLAG_STAMP] = "SELECT count(*), coalesce(max(created_ms), 0)"
+                      " FROM flag_versions WHERE environment = ?",
+    [ST_CLIENT_TOKEN_INSERT] =
+        "INSERT INTO client_tokens (name, environment, hash,"
+        " created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
+    [ST_CLIENT_TOKEN_FIND] =
+        "SELECT id, name, environment, hash, created_ms, created_by"
+        " FROM client_tokens WHERE hash = ?",
 };
 
 typedef struct sq {
@@ -2172,6 +2225,101 @@ static int sq_policy_delete(void *impl, int64_t id, rg_policy_rec *out,
     return rc;
 }
 
+/* --- feature flags (schema 12) ------------------------------------------ */
+
+static int flag_expect(const rg_flag_rec *f, int64_t cur, int64_t expect,
+                       rg_err *err)
+{
+    if (expect == 0 && cur != 0)
+        return rg_err_field(err, RG_ECONFLICT, "name",
+                            "flag '%s' already exists in environment '%s'",
+                            f->name, f->environment);
+    if (expect > 0 && cur == 0)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "flag '%s' not found in environment '%s'", f->name,
+                            f->environment);
+    if (expect > 0 && cur != expect)
+        return rg_err_field(err, RG_ECONFLICT, "version",
+                            "flag '%s' is at version %lld, not %lld", f->name,
+                            (long long)cur, (long long)expect);
+    return 0;
+}
+
+static int sq_flag_put(void *impl, rg_flag_rec *f, int64_t expect,
+                       const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    rg__scalars cur = {0};
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rg_flag_rec row = *f;
+    if ((rc = get_row(q, ST_FLAG_CURRENT,
+                      RG__VALS(RG__TEXT(f->environment), RG__TEXT(f->name)),
+                      &rg__int_row, &cur, err)) == 0 &&
+        (rc = flag_expect(f, cur.a, expect, err)) == 0) {
+        row.version = cur.a + 1;
+        rc = insert_row(q, ST_FLAG_INSERT, &rg__flag_row, &row, NULL, 0, NULL,
+                        err, "flag put");
+    }
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    rc = finish(q, rc, err);
+    if (rc == 0)
+        f->version = row.version;
+    return rc;
+}
+
+static int sq_flag_list(void *impl, const char *environment, const char *name,
+                        int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                        rg_err *err)
+{
+    cursor c;
+    rg_flag_rec *f = calloc(1, sizeof *f);
+    if (!f)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    int rc = cursor_open(&c, impl, name ? ST_FLAG_HISTORY : ST_FLAG_LIST,
+                         RG__VALS(RG__TEXT(environment), RG__TEXT(name)),
+                         &rg__flag_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, f, err)) == 1)
+        rc = fn(ctx, f);
+    rc = cursor_close(&c, rc);
+    free(f);
+    return rc;
+}
+
+static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
+                         int64_t *newest_ms, rg_err *err)
+{
+    rg__scalars v = {0};
+    int rc = get_locked(impl, ST_FLAG_STAMP, RG__VALS(RG__TEXT(environment)),
+                        &rg__int2_row, &v, err);
+    *versions = v.a;
+    *newest_ms = v.b;
+    return rc;
+}
+
+static int sq_client_token_create(void *impl, rg_client_token_rec *t,
+                                  const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = insert_row(q, ST_CLIENT_TOKEN_INSERT, &rg__client_token_row, t, NULL,
+                    0, &t->id, err, "client token create");
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    return finish(q, rc, err);
+}
+
+static int sq_client_token_find(void *impl, const char *hash,
+                                rg_client_token_rec *out, rg_err *err)
+{
+    return get_locked(impl, ST_CLIENT_TOKEN_FIND, RG__VALS(RG__TEXT(hash)),
+                      &rg__client_token_row, out, err);
+}
+
 const struct rg__store_ops rg__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2226,4 +2374,9 @@ const struct rg__store_ops rg__sqlite_ops = {
     .policy_create = sq_policy_create,
     .policy_list = sq_policy_list,
     .policy_delete = sq_policy_delete,
+    .flag_put = sq_flag_put,
+    .flag_list = sq_flag_list,
+    .flag_stamp = sq_flag_stamp,
+    .client_token_create = sq_client_token_create,
+    .client_token_find = sq_client_token_find,
 };

@@ -798,3 +798,66 @@ int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
         return rc;
     return s->ops->policy_delete(s->impl, id, out, audit, err);
 }
+
+/* --- feature flags ------------------------------------------------------ */
+
+int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
+                      const rg_audit_rec *audit, rg_err *err)
+{
+    if (!f->environment[0] || !f->name[0] || !f->definition)
+        return rg_err_set(err, RG_EINVAL,
+                          "flag: environment, name and definition needed");
+    return s->ops->flag_put(s->impl, f, expect, audit, err);
+}
+
+int rg_store_flag_list(rg_store *s, const char *environment,
+                       int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                       rg_err *err)
+{
+    return s->ops->flag_list(s->impl, environment, NULL, fn, ctx, err);
+}
+
+typedef struct counted {
+    int (*fn)(void *ctx, const rg_flag_rec *f);
+    void *ctx;
+    size_t n;
+} counted;
+
+static int count_one(void *ctx, const rg_flag_rec *f)
+{
+    counted *c = ctx;
+    c->n++;
+    return c->fn(c->ctx, f);
+}
+
+int rg_store_flag_history(rg_store *s, const char *environment,
+                          const char *name,
+                          int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                          rg_err *err)
+{
+    counted c = {fn, ctx, 0};
+    int rc = s->ops->flag_list(s->impl, environment, name, count_one, &c, err);
+    if (rc == 0 && c.n == 0)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "flag '%s' not found in environment '%s'", name,
+                            environment);
+    return rc;
+}
+
+int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
+                        int64_t *newest_ms, rg_err *err)
+{
+    return s->ops->flag_stamp(s->impl, environment, versions, newest_ms, err);
+}
+
+int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
+                                 const rg_audit_rec *audit, rg_err *err)
+{
+    return s->ops->client_token_create(s->impl, t, audit, err);
+}
+
+int rg_store_client_token_find(rg_store *s, const char *hash,
+                               rg_client_token_rec *out, rg_err *err)
+{
+    return s->ops->client_token_find(s->impl, hash, out, err);
+}

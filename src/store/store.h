@@ -546,4 +546,60 @@ int rg_store_offer_check(rg_store *s, const char *endpoint_id,
 int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
                             const char *sha256, rg_err *err);
 
+/* --- feature flags (schema 12, docs/flags.md) ------------------------- */
+#define RG_FLAG_NAME_MAX 128 /* a flag's name, bytes */
+/* One version of a flag: its Unleash feature definition in an
+ * environment. Every change writes a new version; the newest is current. */
+typedef struct rg_flag_rec {
+    char environment[RG_NAME_MAX + 1];
+    char name[RG_FLAG_NAME_MAX + 1];
+    int64_t version;        /* 1, 2, ... per (environment, name) */
+    const char *definition; /* feature JSON; borrowed (see each function) */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+    char reason[RG_REASON_MAX + 1];
+} rg_flag_rec;
+/* A token an Unleash SDK reads one environment's flags with. */
+typedef struct rg_client_token_rec {
+    int64_t id;
+    char name[RG_NAME_MAX + 1];
+    char environment[RG_NAME_MAX + 1];
+    char hash[RG_HASH_HEX]; /* sha256 of the secret */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+} rg_client_token_rec;
+/* Writes a new version of flag (f->environment, f->name) with
+ * f->definition (the caller's, not kept), the audit row in the same
+ * transaction. expect is the version the caller read: 0 when the flag must
+ * not exist yet (else RG_ECONFLICT, field "name"), N > 0 when version N
+ * must be current (RG_ENOTFOUND when the flag does not exist, RG_ECONFLICT
+ * when another version is, field "version"). Sets f->version. */
+int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
+                      const rg_audit_rec *audit, rg_err *err);
+/* Calls fn with the current version of each flag of environment (NULL:
+ * every environment), by environment then name; f->definition lives for
+ * the call. fn returning non-zero stops and is returned. */
+int rg_store_flag_list(rg_store *s, const char *environment,
+                       int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                       rg_err *err);
+/* Calls fn with every version of flag name in environment, newest first
+ * (none: RG_ENOTFOUND). */
+int rg_store_flag_history(rg_store *s, const char *environment,
+                          const char *name,
+                          int (*fn)(void *ctx, const rg_flag_rec *f), void *ctx,
+                          rg_err *err);
+/* The change stamp of environment: how many versions its flags have had
+ * (a count that only grows: versions are never removed) and when the
+ * newest was written; both 0 for an environment without flags. What the
+ * Unleash client API's ETag is made of, read without building the
+ * document. */
+int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
+                        int64_t *newest_ms, rg_err *err);
+/* Inserts t (name, environment, hash, created_*) and fills t->id. */
+int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
+                                 const rg_audit_rec *audit, rg_err *err);
+/* Finds the client token with this hash; RG_ENOTFOUND (err untouched). */
+int rg_store_client_token_find(rg_store *s, const char *hash,
+                               rg_client_token_rec *out, rg_err *err);
+
 #endif

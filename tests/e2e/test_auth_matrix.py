@@ -84,6 +84,31 @@ def build_routes(fix):
         ("policy list", "GET", "/v1/policies", None, None, "viewer", {200}),
         ("policy delete (unknown id)", "DELETE", "/v1/policies/999999", None,
          None, "operator", {404}),
+        ("flag create (no-op: empty body)", "POST", "/v1/flags", lambda: {},
+         None, "operator", {400}),
+        ("flag list", "GET", "/v1/flags", None, None, "viewer", {200}),
+        ("flag get (unknown flag)", "GET", "/v1/flags/noflag", None, None,
+         "viewer", {404}),
+        ("flag update (unknown flag)", "PUT", "/v1/flags/noflag",
+         lambda: {"reason": "r", "feature": {"name": "noflag", "enabled": True,
+                                             "strategies": []}},
+         None, "operator", {404}),
+        ("flag enable (unknown flag)", "POST", "/v1/flags/noflag/enable",
+         lambda: {"reason": "r"}, None, "operator", {404}),
+        ("flag disable (unknown flag)", "POST", "/v1/flags/noflag/disable",
+         lambda: {"reason": "r"}, None, "operator", {404}),
+        ("flag eval (unknown flag)", "POST", "/v1/flags/noflag/eval",
+         lambda: {}, None, "viewer", {404}),
+        ("client token create", "POST", "/v1/client-tokens",
+         lambda: {"name": "m%d" % n()}, None, "admin", {201}),
+        # The Unleash client API takes client tokens only: every
+        # credential here is refused (test_flags.py uses a client token).
+        ("unleash features", "GET", "/api/client/features", None, None,
+         "client", {200}),
+        ("unleash register", "POST", "/api/client/register", lambda: {},
+         None, "client", {202}),
+        ("unleash metrics", "POST", "/api/client/metrics", lambda: {}, None,
+         "client", {202}),
         ("endpoint list", "GET", "/v1/endpoints", None, None, "viewer", {200}),
         ("endpoint get (unknown id)", "GET", "/v1/endpoints/nohost", None, None,
          "viewer", {404}),
@@ -145,6 +170,8 @@ def expected(kind, min_role, ok):
         return ok
     if min_role == "endpoint":
         return ok if kind == "endpoint" else {401}
+    if min_role == "client":
+        return {401}
     if kind in BAD or kind == "endpoint":
         return {401}
     return ok if RANK[kind] >= RANK[min_role] else {403}
@@ -259,7 +286,7 @@ def main():
                     failures.append("%s: want one auth.failed row, got %r" % (where, new))
                     continue
                 row = new[0]
-                if min_role not in ("endpoint", "none") and \
+                if min_role not in ("endpoint", "none", "client") and \
                         row["reason"] != ADMIN_REASON[kind]:
                     failures.append("%s: reason %r, want %r"
                                     % (where, row["reason"], ADMIN_REASON[kind]))

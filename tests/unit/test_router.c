@@ -65,6 +65,17 @@ static void every_documented_route_has_its_role(void **state)
         {"POST", "/v1/agent/enroll", RG_ROLE_NONE},
         {"POST", "/v1/agent/checkin", RG_ROLE_NONE},
         {"GET", "/v1/agent/artifacts/abc", RG_ROLE_NONE},
+        {"POST", "/v1/flags", RG_ROLE_OPERATOR},
+        {"GET", "/v1/flags", RG_ROLE_VIEWER},
+        {"GET", "/v1/flags/new-parser", RG_ROLE_VIEWER},
+        {"PUT", "/v1/flags/new-parser", RG_ROLE_OPERATOR},
+        {"POST", "/v1/flags/new-parser/enable", RG_ROLE_OPERATOR},
+        {"POST", "/v1/flags/new-parser/disable", RG_ROLE_OPERATOR},
+        {"POST", "/v1/flags/new-parser/eval", RG_ROLE_VIEWER},
+        {"POST", "/v1/client-tokens", RG_ROLE_ADMIN},
+        {"GET", "/api/client/features", RG_ROLE_NONE},
+        {"POST", "/api/client/register", RG_ROLE_NONE},
+        {"POST", "/api/client/metrics", RG_ROLE_NONE},
     };
     size_t n_routes;
     rg_router_routes(&n_routes);

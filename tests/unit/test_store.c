@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 11);
+    assert_int_equal(rg_store_schema_version(f->s), 12);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 11);
+    assert_int_equal(rg_store_schema_version(f->s), 12);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1516,13 +1516,23 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 10);
 
     /* 10 -> 11: events indexed by received time; the old one is kept. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 11, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 11);
     size_t pruned = 0;
     assert_int_equal(rg_store_events_prune(s, 1, 10, &pruned, &f->err), 0);
     assert_int_equal(pruned, 0); /* received at 2 */
     rg_store_close(s);
     assert_int_equal(user_version(old), 11);
+
+    /* 11 -> 12: feature flags (versions) and client tokens, empty. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 12);
+    assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
+    rg_client_token_rec ct;
+    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err),
+                     RG_ENOTFOUND);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 12);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
@@ -1644,6 +1654,55 @@ static void acknowledged_writes_survive_kill(void **state)
     unlink(path);
 }
 
+static int count_flag(void *ctx, const rg_flag_rec *fl)
+{
+    int64_t *versions = ctx;
+    *versions = *versions * 10 + fl->version;
+    return 0;
+}
+
+/* Flags: versions only grow, expect guards against lost updates, the
+ * stamp moves with every change, history is newest first. */
+static void flags_versions(void **state)
+{
+    fx *f = *state;
+    rg_audit_rec a = audit("flag.create", "flag:default/x", 10);
+    rg_flag_rec fl = {.environment = "default",
+                      .name = "x",
+                      .definition = "{\"enabled\":true}",
+                      .created_ms = 10};
+    int64_t versions = -1, newest = -1, seen = 0;
+    assert_int_equal(
+        rg_store_flag_stamp(f->s, "default", &versions, &newest, &f->err), 0);
+    assert_true(versions == 0 && newest == 0);
+    assert_int_equal(rg_store_flag_put(f->s, &fl, 0, &a, &f->err), 0);
+    assert_int_equal(fl.version, 1);
+    assert_int_equal(rg_store_flag_put(f->s, &fl, 0, &a, &f->err),
+                     RG_ECONFLICT);
+    fl.created_ms = 20;
+    assert_int_equal(rg_store_flag_put(f->s, &fl, 1, &a, &f->err), 0);
+    assert_int_equal(fl.version, 2);
+    assert_int_equal(rg_store_flag_put(f->s, &fl, 1, &a, &f->err),
+                     RG_ECONFLICT); /* someone else wrote version 2 */
+    snprintf(fl.name, sizeof fl.name, "y");
+    assert_int_equal(rg_store_flag_put(f->s, &fl, 3, &a, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_flag_stamp(f->s, "default", &versions, &newest, &f->err), 0);
+    assert_true(versions == 2 && newest == 20);
+    assert_int_equal(
+        rg_store_flag_history(f->s, "default", "x", count_flag, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 21); /* 2 then 1 */
+    seen = 0;
+    assert_int_equal(
+        rg_store_flag_list(f->s, "default", count_flag, &seen, &f->err), 0);
+    assert_int_equal(seen, 2); /* the current version only */
+    assert_int_equal(
+        rg_store_flag_history(f->s, "other", "x", count_flag, &seen, &f->err),
+        RG_ENOTFOUND);
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -1651,6 +1710,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(signed_metadata_and_roots, fx_setup,

@@ -1,0 +1,165 @@
+/* model.c - see model.h. */
+#include "model.h"
+
+#include "common/err.h"
+#include "common/murmur3.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The name hash: murmur3 (the project's, word at a time) of len bytes. */
+static uint32_t name_hash(const char *s, size_t len)
+{
+    return rg_murmur3_32(s, len, 0x5eed);
+}
+
+static void index_free(rg_flagset *fs)
+{
+    free(fs->index);
+    free(fs->index_hash);
+    free(fs->index_name);
+    free(fs->index_names);
+    fs->index = fs->index_hash = fs->index_name = NULL;
+    fs->index_names = NULL;
+}
+
+int rg_flagset_index(rg_flagset *fs)
+{
+    size_t slots = 8, bytes = 0, used = 0;
+    while (slots < 2 * fs->nfeatures)
+        slots *= 2;
+    for (size_t i = 0; i < fs->nfeatures; i++)
+        bytes += strlen(fs->features[i].name) + 1;
+    index_free(fs);
+    fs->index = calloc(slots, sizeof *fs->index);
+    fs->index_hash = calloc(slots, sizeof *fs->index_hash);
+    fs->index_name = calloc(slots, sizeof *fs->index_name);
+    fs->index_names = malloc(bytes + 1);
+    if (!fs->index || !fs->index_hash || !fs->index_name || !fs->index_names ||
+        bytes > UINT32_MAX)
+        return RG_ENOMEM;
+    fs->index_mask = slots - 1;
+    for (size_t i = 0; i < fs->nfeatures; i++) {
+        size_t len = strlen(fs->features[i].name);
+        uint32_t h = name_hash(fs->features[i].name, len);
+        size_t at = h & fs->index_mask;
+        while (fs->index[at])
+            at = (at + 1) & fs->index_mask;
+        fs->index[at] = (uint32_t)(i + 1);
+        fs->index_hash[at] = h;
+        fs->index_name[at] = (uint32_t)used;
+        memcpy(fs->index_names + used, fs->features[i].name, len + 1);
+        used += len + 1;
+    }
+    return 0;
+}
+
+const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
+                                          const char *name)
+{
+    if (!fs->index)
+        return NULL;
+    size_t len = strlen(name);
+    uint32_t h = name_hash(name, len);
+    for (size_t at = h & fs->index_mask; fs->index[at];
+         at = (at + 1) & fs->index_mask)
+        if (fs->index_hash[at] == h &&
+            memcmp(fs->index_names + fs->index_name[at], name, len + 1) == 0)
+            return &fs->features[fs->index[at] - 1];
+    return NULL;
+}
+
+const rg_flag_segment *rg_flagset_segment(const rg_flagset *fs, int64_t id)
+{
+    size_t lo = 0, hi = fs->nsegments;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fs->segments[mid].id == id)
+            return &fs->segments[mid];
+        if (id < fs->segments[mid].id)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_constraints(rg_flag_constraint *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].context_name);
+        free_strings(c[i].values, c[i].nvalues);
+        free_strings(c[i].lower, c[i].nvalues);
+        free(c[i].value);
+        rg_flag_regex_free(c[i].re);
+        free(c[i].cidrs);
+    }
+    free(c);
+}
+
+static void free_variants(rg_flag_variant *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].name);
+        free(v[i].stickiness);
+        free(v[i].payload_type);
+        free(v[i].payload_value);
+        for (size_t j = 0; j < v[i].noverrides; j++) {
+            free(v[i].overrides[j].context_name);
+            free_strings(v[i].overrides[j].values, v[i].overrides[j].nvalues);
+        }
+        free(v[i].overrides);
+    }
+    free(v);
+}
+
+static void free_strategies(rg_flag_strategy *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        free(s[i].name);
+        for (size_t j = 0; j < s[i].nparams; j++) {
+            free(s[i].params[j].name);
+            free(s[i].params[j].value);
+        }
+        free(s[i].params);
+        free_strings(s[i].list, s[i].nlist);
+        free_constraints(s[i].constraints, s[i].nconstraints);
+        free(s[i].segments);
+        free_variants(s[i].variants, s[i].nvariants);
+    }
+    free(s);
+}
+
+static void free_feature(rg_flag_feature *f)
+{
+    free(f->name);
+    free_strategies(f->strategies, f->nstrategies);
+    free_variants(f->variants, f->nvariants);
+    for (size_t i = 0; f->deps && i < f->ndeps; i++) {
+        free(f->deps[i].feature);
+        free_strings(f->deps[i].variants, f->deps[i].nvariants);
+    }
+    free(f->deps);
+}
+
+void rg_flagset_free(rg_flagset *fs)
+{
+    if (!fs)
+        return;
+    for (size_t i = 0; fs->features && i < fs->nfeatures; i++)
+        free_feature(&fs->features[i]);
+    free(fs->features);
+    index_free(fs);
+    for (size_t i = 0; fs->segments && i < fs->nsegments; i++)
+        free_constraints(fs->segments[i].constraints,
+                         fs->segments[i].nconstraints);
+    free(fs->segments);
+    free(fs);
+}

@@ -1,0 +1,147 @@
+/* api_unleash.c - the Unleash client API, so that unmodified Unleash SDKs
+ * read Rollgate's flags (docs/flags.md): GET /api/client/features (the
+ * token's environment as a client-features document, with the
+ * environment's change stamp as ETag; 304 when If-None-Match matches), POST
+ * /api/client/register and /api/client/metrics (accepted and dropped); and POST
+ * /v1/client-tokens, the admin call that makes such a token. */
+#include "api.h"
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "server/auth.h"
+#include "server/flagdoc.h"
+#include "server/guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Authenticates the client token of req ("Authorization: <token>", as the
+ * SDKs send it, or "Bearer <token>") into *t. Returns 0, or fills resp
+ * (401, audited and charged to the address like any failed
+ * authentication: guard.h; or the store's error). */
+static int client_auth(rg_server *srv, const rg_req *req,
+                       rg_client_token_rec *t, rg_resp *resp)
+{
+    const char *h = rg_req_header(req, "Authorization");
+    char hash[RG_SHA256_HEX];
+    rg_err err;
+    rg_err_clear(&err);
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        h += 7;
+    const char *why = !h || !*h         ? "missing client token"
+                      : strlen(h) > 256 ? "malformed client token"
+                                        : NULL;
+    int rc = RG_EAUTH;
+    if (!why) {
+        rg_sha256_hex(h, strlen(h), hash);
+        rc = rg_store_client_token_find(srv->store, hash, t, &err);
+        if (rc && rc != RG_ENOTFOUND) {
+            rg_resp_error(resp, &err);
+            return rc;
+        }
+        why = rc ? "unknown client token" : NULL;
+    }
+    if (!why)
+        return 0;
+    rg_err_set(&err, RG_EAUTH, "%s", why);
+    rg_guard_auth_failed(srv, req, &err, why, "", resp);
+    return RG_EAUTH;
+}
+
+void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_client_token_rec t;
+    int64_t versions = 0, newest_ms = 0;
+    rg_err err;
+    rg_err_clear(&err);
+    if (client_auth(srv, req, &t, resp))
+        return;
+    /* The ETag is the environment's change stamp: an unchanged set is
+     * answered 304 without building it. */
+    if (rg_store_flag_stamp(srv->store, t.environment, &versions, &newest_ms,
+                            &err)) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    snprintf(resp->etag, sizeof resp->etag, "\"%lld-%lld\"",
+             (long long)versions, (long long)newest_ms);
+    resp->content_type = "application/json";
+    const char *inm = rg_req_header(req, "If-None-Match");
+    if (inm && strcmp(inm, resp->etag) == 0) {
+        resp->status = 304;
+        return;
+    }
+    json_t *doc = rg_flagdoc_build(srv->store, t.environment, NULL, NULL, &err);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text) {
+        if (!err.code)
+            rg_err_set(&err, RG_ENOMEM, "out of memory");
+        resp->etag[0] = '\0';
+        rg_resp_error(resp, &err);
+        return;
+    }
+    resp->status = 200;
+    resp->body = text;
+    resp->len = strlen(text);
+}
+
+/* register and metrics: any JSON object from a valid client token. */
+void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_client_token_rec t;
+    rg_err err;
+    rg_err_clear(&err);
+    if (client_auth(srv, req, &t, resp))
+        return;
+    json_t *body = rg_json_parse_object(req->body.data ? req->body.data : "",
+                                        req->body.len, &err);
+    if (!body) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    json_decref(body);
+    rg_resp_json(resp, 202, json_object());
+}
+
+void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"name", "environment", NULL};
+    const char *name, *env;
+    rg_client_token_rec t = {0};
+    rg_audit_rec audit;
+    char secret[RG_HASH_HEX], unused[RG_HASH_HEX], token[RG_NAME_MAX + 80];
+    char target[RG_NAME_MAX + 16];
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    if (rg_json_string(body, "name", true, RG_NAME_MAX, &name, &err) ||
+        rg__api_flag_env(req, body, &env, &err))
+        goto fail;
+    rg_auth_token_new(secret, unused);
+    snprintf(token, sizeof token, "*:%s.%s", env, secret);
+    rg_sha256_hex(token, strlen(token), t.hash);
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.environment, sizeof t.environment, "%s", env);
+    snprintf(target, sizeof target, "client-token:%s", name);
+    rg_audit_init(&audit, srv, req, "client_token.create", target, NULL);
+    snprintf(audit.detail, sizeof audit.detail, "{\"environment\":\"%s\"}",
+             env);
+    t.created_ms = audit.at_ms;
+    snprintf(t.created_by, sizeof t.created_by, "%s", audit.actor);
+    if (rg_store_client_token_create(srv->store, &t, &audit, &err))
+        goto fail;
+    rg_resp_json(resp, 201,
+                 json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)t.id, "name",
+                           t.name, "environment", t.environment, "token",
+                           token));
+    goto cleanup;
+fail:
+    rg_resp_error(resp, &err);
+cleanup:
+    json_decref(body);
+}
