@@ -71,6 +71,17 @@ rg_stratum_class rg_resolve_stratum(const rg_analysis *a,
                  r);
         return RG_SC_PASS;
     }
+    if (r >= a->pass_threshold) {
+        snprintf(why, n,
+                 "%" PRIu64 " of %" PRIu64 " exposed endpoints healthy, "
+                 "%" PRIu64 " failed, %" PRIu64 " silent while %.0f %% of "
+                 "comparable endpoints were: not broken, but leans towards "
+                 "excess (llr %.2f); held at its budget while the others go "
+                 "on",
+                 t->exposed_healthy, t->exposed, failed, t->exposed_silent, ctl,
+                 lean);
+        return RG_SC_HOLD;
+    }
     if (t->exposed_pending > 0) {
         snprintf(why, n,
                  "%" PRIu64 " of %" PRIu64 " exposed endpoints still within "

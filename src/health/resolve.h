@@ -33,12 +33,15 @@ typedef enum rg_stratum_class {
     RG_SC_NONE, /* nothing of this wave exposed in it */
     RG_SC_HALT, /* the analysis halts on it */
     RG_SC_PASS, /* resolved: healthy evidence; verdict "pass" */
-    RG_SC_WAIT, /* unresolved, windows still open: the wave waits */
+    RG_SC_WAIT, /* unresolved, windows still open (and "broken" not
+                   rejected): the wave waits */
     RG_SC_DARK, /* unresolved, no healthy window, none open, and a halt
                    statistic above 0 (leans towards excess): the wave
                    cannot pass it */
-    RG_SC_HOLD, /* unresolved, none open, some healthy or no lean: held
-                   alone at its exposure budget while the others go on */
+    RG_SC_HOLD, /* "broken" rejected but leaning towards excess (open
+                   windows or not), or unresolved with none open and some
+                   healthy or no lean: held alone at its exposure budget
+                   while the others go on */
 } rg_stratum_class;
 
 /* Where a stratum of a rollout stands with the gate across its waves
