@@ -106,28 +106,16 @@ static rg_stratum_counts counts(const world *w, int64_t now)
     return s;
 }
 
-/* The verdict of stratum name in r's evidence. */
-static const char *verdict_of(const rg_gate_result *r, const char *name)
+/* Field key ("verdict", "reason") of stratum name in r's evidence. */
+static const char *field_of(const rg_gate_result *r, const char *name,
+                            const char *key)
 {
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(r->evidence, "strata"), i, e)
     {
         if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
-            return json_string_value(json_object_get(e, "verdict"));
-    }
-    return "";
-}
-
-/* The reason of stratum name in r's evidence. */
-static const char *reason_of(const rg_gate_result *r, const char *name)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r->evidence, "strata"), i, e)
-    {
-        if (strcmp(json_string_value(json_object_get(e, "name")), name) == 0)
-            return json_string_value(json_object_get(e, "reason"));
+            return json_string_value(json_object_get(e, key));
     }
     return "";
 }
@@ -141,7 +129,7 @@ static void check_pass(const rg_gate_result *r, const rg_stratum_counts *s)
 {
     if (r->verdict != RG_VERDICT_PASS || s->exposed == 0)
         return;
-    const char *v = verdict_of(r, "small");
+    const char *v = field_of(r, "small", "verdict");
     uint64_t judged =
         s->exposed_healthy + s->exposed_failed + s->exposed_silent;
     if (strcmp(v, "pass") == 0)
@@ -149,7 +137,7 @@ static void check_pass(const rg_gate_result *r, const rg_stratum_counts *s)
     assert_string_equal(v, "hold");
     /* nothing open, unless "broken" is rejected (held as leaning) */
     assert_true(judged == s->exposed ||
-                strstr(reason_of(r, "small"), "not broken") != NULL);
+                strstr(field_of(r, "small", "reason"), "not broken") != NULL);
     if (s->exposed_healthy == 0) { /* then it does not lean */
         json_t *an = json_object_get(r->evidence, "analysis");
         json_t *e = json_array_get(json_object_get(an, "strata"), 1);
@@ -174,9 +162,9 @@ static outcome run(world *w, const rg_wave *wave)
         assert_int_equal(rg_health_gate(wave, &c, now * 1000, &ctx, &r, &err),
                          0);
         check_pass(&r, &s[1]);
-        o.cleared |= strcmp(verdict_of(&r, "small"), "pass") == 0;
+        o.cleared |= strcmp(field_of(&r, "small", "verdict"), "pass") == 0;
         o.halted |= r.verdict == RG_VERDICT_HALT &&
-                    strcmp(verdict_of(&r, "small"), "halt") == 0;
+                    strcmp(field_of(&r, "small", "verdict"), "halt") == 0;
         rg_gate_result_release(&r);
     }
     return o;
