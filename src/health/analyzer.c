@@ -177,6 +177,21 @@ static int check_early(const rg_analysis *a, rg_err *err)
     return 0;
 }
 
+double rg_analyzer_silence_bad(const rg_gate_params *p,
+                               uint64_t control_windows,
+                               uint64_t control_silent)
+{
+    /* The control share is estimated, so take its lower 2-sigma bound: an
+     * overestimate would make passing too easy. */
+    double share = 0.0, sigma = 0.0;
+    if (control_windows > 0) {
+        share = (double)control_silent / (double)control_windows;
+        sigma = sqrt(share * (1.0 - share) / (double)control_windows);
+    }
+    return fmin(fmax(share - CONTROL_SIGMAS * sigma, 0.0) + p->tolerated_excess,
+                MAX_BAD_SHARE);
+}
+
 /* Computes an entry's exposure share, pending count and pass boundary
  * from its counts (already checked). */
 static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
@@ -186,17 +201,8 @@ static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
     uint64_t all = windows + e->control_windows;
     e->exposed_pending = e->exposed - windows;
     e->rho = all ? (double)windows / (double)all : 0.0;
-    /* The pass side compares exposed silence with the control share plus
-     * the tolerated excess. The control share is estimated, so take its
-     * lower 2-sigma bound: an overestimate would make passing too easy. */
-    double share = 0.0, sigma = 0.0;
-    if (e->control_windows > 0) {
-        share = (double)e->control_silent / (double)e->control_windows;
-        sigma = sqrt(share * (1.0 - share) / (double)e->control_windows);
-    }
     e->silence_bad =
-        fmin(fmax(share - CONTROL_SIGMAS * sigma, 0.0) + p->tolerated_excess,
-             MAX_BAD_SHARE);
+        rg_analyzer_silence_bad(p, e->control_windows, e->control_silent);
 }
 
 /* Computes the halt statistics of the stratum made of entries [i, j) (its
@@ -252,25 +258,34 @@ static size_t leaning_stratum(const rg_analysis *a)
     return a->n_strata;
 }
 
+size_t rg_analysis_stratum(const rg_analysis *a, size_t i,
+                           rg_stratum_evidence *t)
+{
+    size_t j = group_end(a, i);
+    *t = a->strata[i];
+    for (size_t k = i + 1; k < j; k++) {
+        const rg_stratum_evidence *e = &a->strata[k];
+        t->exposed += e->exposed;
+        t->exposed_healthy += e->exposed_healthy;
+        t->exposed_failed += e->exposed_failed;
+        t->exposed_silent += e->exposed_silent;
+        t->exposed_pending += e->exposed_pending;
+        t->control_windows += e->control_windows;
+        t->control_silent += e->control_silent;
+        t->early_failed += e->early_failed;
+        t->prior_trials += e->prior_trials;
+        t->prior_failed += e->prior_failed;
+    }
+    return j;
+}
+
 /* The counts of the whole stratum (all its periods) that entry i is in. */
 static rg_stratum_evidence stratum_sums(const rg_analysis *a, size_t i)
 {
     while (i > 0 && strcmp(a->strata[i - 1].stratum, a->strata[i].stratum) == 0)
         i--;
-    rg_stratum_evidence t = a->strata[i];
-    for (size_t k = i + 1; k < group_end(a, i); k++) {
-        const rg_stratum_evidence *e = &a->strata[k];
-        t.exposed += e->exposed;
-        t.exposed_healthy += e->exposed_healthy;
-        t.exposed_failed += e->exposed_failed;
-        t.exposed_silent += e->exposed_silent;
-        t.exposed_pending += e->exposed_pending;
-        t.control_windows += e->control_windows;
-        t.control_silent += e->control_silent;
-        t.early_failed += e->early_failed;
-        t.prior_trials += e->prior_trials;
-        t.prior_failed += e->prior_failed;
-    }
+    rg_stratum_evidence t;
+    rg_analysis_stratum(a, i, &t);
     return t;
 }
 

@@ -161,6 +161,19 @@ void rg_gate_params_default(rg_gate_params *p);
 int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
                rg_analysis *out, rg_err *err);
 
+/* Sums the entries of the stratum whose first entry is i (its periods)
+ * into *t, statistics and name as on entry i; returns the index one past
+ * its last entry. i < a->n_strata. */
+size_t rg_analysis_stratum(const rg_analysis *a, size_t i,
+                           rg_stratum_evidence *t);
+
+/* The pass side's silence boundary of a stratum (or period) with these
+ * control counts: the lower 2-sigma bound of the control silence share
+ * plus p->tolerated_excess, below 1 (rg_stratum_evidence.silence_bad). */
+double rg_analyzer_silence_bad(const rg_gate_params *p,
+                               uint64_t control_windows,
+                               uint64_t control_silent);
+
 /* Frees what rg_analyze or rg_analyzer_replay stored in a; a becomes
  * empty. a may be empty already. */
 void rg_analysis_release(rg_analysis *a);

@@ -12,72 +12,50 @@
  * release that is slightly bad everywhere (1% failures in every stratum),
  * which the per-stratum combination dilutes; the per-stratum test catches
  * a release that is bad in one stratum. "The analyzer" below means: halt
- * when either halts, pass when both pass, where a stratum that leans
- * towards excess blocks a pass only while its halt statistic (silence or
- * failure llr) is at least the pass threshold log(1/beta). (rg_analyze
- * itself blocks at any llr > 0; then a single harmless silent window in a
- * small stratum, once the wave's windows have all ended, would hold the
- * wave in `continue` for ever.)
+ * when either halts, pass when both pass statistics reach log(1/beta) with
+ * min_endpoints healthy and the pooled halt statistic below log(1/beta);
+ * a single stratum's lean is left to its class.
  *
- * Pure: no I/O, no clock, no globals. Rules, in this order:
+ * Each stratum gets a class (health/resolve.h): resolved, pending (windows
+ * open), dark (no healthy window, none open, leaning towards excess) or
+ * held alone (none open, unresolved otherwise).
+ *
+ * Pure: no I/O, no clock, no globals. Rules, in this order (bake =
+ * max(min_bake_ms, window_ms)):
  *  1. halt as soon as the analyzer says halt (no minimum bake for halts);
- *  2. small wave rule (see below);
- *  3. pass when the analyzer passes AND elapsed >= min_bake_ms;
- *  4. when max_bake_ms > 0 and elapsed >= max_bake_ms without a pass:
- *     pass ("max bake reached without evidence against") if no stratum's
- *     halt statistic leans towards excess (silence and failure llr <= 0,
- *     in both analyses) and the exposed failures are at most baseline_failure
- * of the resolved exposed endpoints; hold otherwise;
- *  5. continue.
- *
- * Small waves. A wave is small when it is internal (the ring of the
- * publisher's own machines) or when it targets fewer endpoints than the
- * analyzer could ever pass on: fewer than rg_health_gate_min_passable(p),
- * the smallest number of exposed endpoints, all healthy, none silent or
- * failed, with which rg_analyze passes (with no control silence), or
- * when, once elapsed >= max(min_bake_ms, window_ms), the wave's own
- * exposed endpoints (the exposed counts in ctx, which cover the current
- * wave only, while counts->targeted is cumulative) are still fewer than
- * that. Such a wave passes once elapsed >= max(min_bake_ms, window_ms),
- * when ALL of:
- *  - failed exposed endpoints <= resolved exposed windows *
- *    (baseline_failure + tolerated_excess), the share the analyzer's pass
- *    side tolerates (a handful of endpoints cannot show more; a heavier
- *    failure rate halts through rule 1), and at most max(1, tolerated_excess *
- *    exposed) are pending (nearly every window ended: stragglers that
- *    come online late do not hold the wave; their windows are judged in
- *    the next wave's counts);
- *  - counts->healthy (the rollout's healthy reports so far, cumulative
- *    like every rg_wave_counts field) >= max(1, min(min_endpoints,
- *    targeted));
- *  - no stratum's silence halt statistic (in the per-stratum or the
- *    pooled analysis) reaches the pass threshold log(1/beta): silence is
- *    judged by the same statistics as in any wave, not by a count
- *    compared with the control share plus a tolerance;
- * and the analyzer did not halt (rule 1 comes first). A small wave that
- * targets nobody passes after max(min_bake_ms, window_ms): there is
- * nothing to test. A small wave whose windows have ended (pending within
- * the allowance above) but that holds more failures or silence than
- * allowed is held (RG_VERDICT_HOLD) after max(min_bake_ms, window_ms)
- * unless the analyzer passes it: too small to halt on, too dirty to
- * pass; an operator decides. Otherwise rules 3-5 apply.
- *
- * Final evidence. A wave that is not small but, once elapsed >=
- * max(min_bake_ms, window_ms) and its windows have ended (pending within
- * the allowance above), gets `continue` from the analyzer can learn
- * nothing more: it is judged by the small-wave rule as well (rule
- * "final_evidence"), except that in the last wave a stratum whose failure
- * halt statistic is at or beyond log(1/beta) in either analysis holds it
- * (earlier, the failure test carries into the next wave). Without this, a wave
- * just above the statistical minimum with a few harmless silent windows
- * would stay in `continue` for ever.
+ *  2. a small wave that targets nobody passes after the bake when it can
+ *     target nobody (internal ring without members, empty fleet), else
+ *     waits for its endpoints to check in;
+ *  3. while a stratum is pending or dark the wave does not pass; once
+ *     none is pending and elapsed >= bake, a dark stratum holds the
+ *     rollout (rule "strata"), as does max_bake_ms (rule "max_bake");
+ *  4. pass when the analyzer passes AND elapsed >= min_bake_ms;
+ *  5. endgame of a small wave, or of a wave whose evidence is final (the
+ *     analyzer continues, elapsed >= bake): unless its pending windows,
+ *     all counted silent, would make the pooled silence statistic reach
+ *     log(1/beta) (then a small wave waits, another goes on to rule 6),
+ *     hold when the pooled silence statistic (or, in the last wave, the
+ *     pooled failure statistic) reaches log(1/beta), pass otherwise (a
+ *     failure lean then carries into the next wave's failure test, which
+ *     accumulates over the rollout); a small wave with nothing exposed
+ *     passes only when the rollout has healthy reports;
+ *  6. when max_bake_ms > 0 and elapsed >= max_bake_ms without a pass:
+ *     pass ("max bake reached without evidence against") if the pooled
+ *     halt statistics are <= 0, hold otherwise;
+ *  7. continue.
+ * A wave is small when it is internal or targets fewer endpoints than the
+ * analyzer could ever pass on (rg_health_gate_min_passable), or, past the
+ * bake, has fewer exposed endpoints than that. Held strata are named in
+ * the reason of a pass ("held alone: ...").
  *
  * Mapping of rg_wave to rg_gate_params: alpha, beta, tolerated_excess,
  * window_ms as they are; min_endpoints = min(wave->min_endpoints,
  * counts->targeted); baseline_failure from the context (default 1e-3).
  *
  * Evidence: {"gate": "health", "rule": "analyzer" | "small_wave" |
- * "final_evidence" | "max_bake" | "min_bake", "analysis": <rg_analysis_to_json
+ * "final_evidence" | "strata" | "max_bake" | "min_bake", "strata":
+ * [{"name", "verdict": "pass" | "hold" | "halt" | "pending", "reason"}]
+ * (resolve.h), "analysis": <rg_analysis_to_json
  * of the per-stratum analysis>, "pooled": <the same for the pooled one>,
  * "bake":
  * {"elapsed_ms", "min_bake_ms", "max_bake_ms", "window_ms"}, "small_wave":

@@ -5,7 +5,7 @@
 
 void rg_exposure_params_default(rg_exposure_params *p)
 {
-    p->min_stratum_size = 100;
+    p->min_stratum_size = 1;
     p->min_per_stratum = 3;
     p->initial_budget = 6;
     p->growth = 4;
@@ -61,9 +61,9 @@ uint32_t rg_exposure_stratum_share(const rg_exposure_params *p,
     int first = rg_exposure_first_wave(plan);
     size_t k = p->min_per_stratum;
     if (first < 0 || wave < first || stratum_size < p->min_stratum_size ||
-        k == 0 || n_lowest < k)
+        k == 0 || n_lowest == 0)
         return share_ppm;
-    uint32_t floor = lowest[k - 1] + 1;
+    uint32_t floor = lowest[(n_lowest < k ? n_lowest : k) - 1] + 1;
     if (floor > RG_PPM)
         floor = RG_PPM;
     return floor > share_ppm ? floor : share_ppm;

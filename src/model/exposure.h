@@ -4,10 +4,12 @@
  * orchestrator and rollgate-sim share; no I/O, no clock, no allocation.
  *
  * Stratified first wave. From the first non-internal wave of a plan on,
- * every stratum with at least min_stratum_size endpoints holds at least
- * min_per_stratum of them, whatever the wave's share: its share inside
- * that stratum is raised to one more than the min_per_stratum-th smallest
- * bucket among the stratum's endpoints. The caller keeps those smallest
+ * every stratum with at least min_stratum_size endpoints (default 1: every
+ * stratum, however small; issue 10) holds at least min_per_stratum of
+ * them, or all of them when it has fewer, whatever the wave's share: its
+ * share inside that stratum is raised to one more than the
+ * min_per_stratum-th smallest bucket among the stratum's endpoints (the
+ * largest, when it has fewer). The caller keeps those smallest
  * buckets per stratum (rg_exposure_track_lowest) while it enumerates the
  * fleet; rg_exposure_stratum_share gives the raised share. Buckets are the
  * rollout's own (bucket.h), so the raised share still never removes
@@ -35,7 +37,7 @@
 #define RG_EXPOSURE_MAX_PER_STRATUM 64 /* largest min_per_stratum */
 
 typedef struct rg_exposure_params {
-    uint64_t min_stratum_size; /* N: strata this large get a floor; 100 */
+    uint64_t min_stratum_size; /* N: strata this large get a floor; 1 */
     uint32_t min_per_stratum;  /* k: the floor, 1..64; default 3 */
     uint32_t initial_budget;   /* endpoints a stratum may have assigned
                                   before any healthy report, >= k; 6 */
@@ -61,10 +63,11 @@ void rg_exposure_track_lowest(uint32_t *lowest, size_t *n, size_t k,
 
 /* The share (ppm) that applies inside one stratum while the rollout's
  * share is share_ppm and it is in wave `wave` of plan: share_ppm, raised
- * to lowest[k-1] + 1 when wave >= rg_exposure_first_wave(plan), the
- * stratum has at least min_stratum_size endpoints and lowest holds at
- * least k = min_per_stratum buckets (the output of
- * rg_exposure_track_lowest). Never below share_ppm. */
+ * to lowest[min(k, n_lowest) - 1] + 1 (k = min_per_stratum) when wave >=
+ * rg_exposure_first_wave(plan), the stratum has at least min_stratum_size
+ * endpoints and lowest holds at least one bucket (the output of
+ * rg_exposure_track_lowest over the whole stratum). Never below
+ * share_ppm. */
 uint32_t rg_exposure_stratum_share(const rg_exposure_params *p,
                                    const rg_plan *plan, int wave,
                                    uint32_t share_ppm, uint64_t stratum_size,

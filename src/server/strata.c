@@ -181,20 +181,6 @@ int rg_strata_get(rg_strata *s, int64_t id, uint32_t stratum)
     return out;
 }
 
-/* The state a verdict name moves a stratum to, or -1 (no change). */
-static int state_of_verdict(const char *v)
-{
-    if (!v)
-        return -1;
-    if (strcmp(v, "pass") == 0)
-        return RG_STRATUM_CLEARED;
-    if (strcmp(v, "hold") == 0)
-        return RG_STRATUM_HELD;
-    if (strcmp(v, "halt") == 0)
-        return RG_STRATUM_HALTED;
-    return -1;
-}
-
 bool rg_strata_update(rg_strata *s, rg_fleet *fleet, int64_t id,
                       const json_t *gate_evidence, bool halt)
 {
@@ -205,12 +191,13 @@ bool rg_strata_update(rg_strata *s, rg_fleet *fleet, int64_t id,
     for (size_t i = 0; e && i < json_array_size(list); i++) {
         const json_t *o = json_array_get(list, i);
         const char *name = json_string_value(json_object_get(o, "name"));
-        int to =
-            state_of_verdict(json_string_value(json_object_get(o, "verdict")));
-        int64_t k = name && to >= 0 ? index_of(fleet, name) : -1;
+        int64_t k = name ? index_of(fleet, name) : -1;
         if (k < 0)
             continue;
-        changed |= atomic_exchange(&e->st[k], (uint8_t)to) != to;
+        uint8_t from = atomic_load(&e->st[k]);
+        uint8_t to = (uint8_t)rg_resolve_next_state(
+            from, json_string_value(json_object_get(o, "verdict")));
+        changed |= atomic_exchange(&e->st[k], to) != to;
     }
     for (size_t i = 0; e && halt && i < MAXS && !any_halted; i++)
         any_halted = atomic_load(&e->st[i]) == RG_STRATUM_HALTED;

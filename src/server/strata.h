@@ -8,10 +8,11 @@
  *  - open: no verdict yet; exposure budgets apply (model/exposure.h);
  *  - cleared: it got a `pass` (healthy evidence); after completion its
  *    endpoints get the release without a budget;
- *  - held: it got a `hold` (its evidence is not clean enough to pass):
- *    held at its exposure budget like an open one, during the rollout and
- *    after completion, until a later `pass` clears it (an operator's
- *    resume or promote of the rollout makes it open again);
+ *  - held: it got a `hold` (its evidence is not resolved: health/resolve.h)
+ *    while not cleared: held at its exposure budget like an open one,
+ *    during the rollout and after completion, until a later `pass` clears
+ *    it (an operator's resume or promote of the rollout makes it open
+ *    again); a `hold` leaves a cleared stratum cleared;
  *  - halted: it got a `halt` (or the whole rollout halted on evidence
  *    about every stratum); nothing new is exposed, and after the
  *    rollout's halt with on_halt revert_stratum its endpoints return to
@@ -36,19 +37,13 @@
 #define RG_STRATA_H
 
 #include "common/err.h"
+#include "health/resolve.h" /* rg_stratum_state */
 #include "server/fleet.h"
 #include "store/store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-typedef enum rg_stratum_state {
-    RG_STRATUM_OPEN = 0,
-    RG_STRATUM_CLEARED,
-    RG_STRATUM_HELD,
-    RG_STRATUM_HALTED,
-} rg_stratum_state;
 
 typedef struct rg_strata rg_strata;
 

@@ -3,6 +3,7 @@
 
 #include "health/analyzer.h"
 #include "health/gate.h"
+#include "health/resolve.h"
 #include "health/silence.h"
 #include "health/tally.h"
 #include "model/bucket.h"
@@ -100,6 +101,7 @@ typedef struct sim {
     size_t n_lowest[RG_SIM_MAX_STRATA];
     uint64_t stratum_size[RG_SIM_MAX_STRATA];
     uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
+    rg_stratum_state sst[RG_SIM_MAX_STRATA]; /* the gate's, as rollgated's */
     /* per-stratum extras of the gate's input (pending, early_failed,
      * prior_trials, prior_failed: health/tally.h) */
     rg_tally_stratum ts[RG_SIM_MAX_STRATA];
@@ -561,7 +563,10 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         size_t k = s->stratum[i];
         if (!assigns(s, i))
             return 0;
-        if (s->policy == RG_SIM_ROLLGATE && s->st.state == RG_RO_RUNNING &&
+        /* budgets while running, and after completion for every stratum
+         * not cleared (health/resolve.h), as rollgated's desired.c */
+        if (s->policy == RG_SIM_ROLLGATE &&
+            (s->st.state == RG_RO_RUNNING || s->sst[k] != RG_STRATUM_CLEARED) &&
             !rg_exposure_admits(&s->sc->exposure, s->assigned_s[k],
                                 s->healthy_s[k]))
             return 0;
@@ -680,6 +685,21 @@ static int record(sim *s, int64_t T, const rg_transition *tr,
     return 0;
 }
 
+/* Takes the gate's per-stratum verdicts into s->sst (resolve.h). */
+static void note_strata(sim *s, const json_t *evidence)
+{
+    const json_t *list = json_object_get(evidence, "strata");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *o = json_array_get(list, i);
+        const char *name = json_string_value(json_object_get(o, "name"));
+        for (size_t k = 0; name && k < s->S; k++)
+            if (strcmp(s->sc->strata[k], name) == 0)
+                s->sst[k] = rg_resolve_next_state(
+                    s->sst[k],
+                    json_string_value(json_object_get(o, "verdict")));
+    }
+}
+
 static int tick(sim *s, int64_t T, rg_err *err)
 {
     rg_wave_counts counts = {.fleet = s->n,
@@ -706,6 +726,8 @@ static int tick(sim *s, int64_t T, rg_err *err)
     rg_gate_result g;
     int rc = rg_rollout_tick(&s->sc->plan, &s->st, &counts, gate, ctx,
                              (T - s->T0) * 1000, &next, &tr, &g, err);
+    if (rc >= 0 && s->policy == RG_SIM_ROLLGATE)
+        note_strata(s, g.evidence);
     if (rc >= 0 && s->trace && (T - s->T0) % 60 == 0)
         fprintf(stderr, "rollgate-sim: t=%" PRId64 "s wave %d gate: %s\n",
                 T - s->T0, s->st.wave, g.reason);

@@ -295,8 +295,7 @@ static void start_rollout(trial *t)
             rg_exposure_track_lowest(lowest, &n_lowest, t->xp.min_per_stratum,
                                      x->bucket);
         }
-        t->big[s] =
-            size >= t->xp.min_stratum_size && n_lowest == t->xp.min_per_stratum;
+        t->big[s] = size >= t->xp.min_stratum_size && n_lowest > 0;
         t->floor_max[s] = t->big[s] ? lowest[n_lowest - 1] : 0;
     }
 }

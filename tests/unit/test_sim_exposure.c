@@ -21,7 +21,7 @@ static void test_defaults_and_checks(void **state)
     rg_exposure_params p;
     rg_err err;
     rg_exposure_params_default(&p);
-    assert_int_equal(p.min_stratum_size, 100);
+    assert_int_equal(p.min_stratum_size, 1);
     assert_int_equal(p.min_per_stratum, 3);
     assert_true(p.initial_budget >= p.min_per_stratum);
     assert_int_equal(rg_exposure_params_check(&p, &err), 0);
@@ -57,9 +57,10 @@ static void test_track_lowest(void **state)
     assert_int_equal(n, 0);
 }
 
-/* Every stratum of at least N endpoints holds at least k endpoints from
- * the first non-internal wave on, whatever the wave's share; smaller
- * strata and the internal ring keep the plain share. */
+/* Every stratum holds at least k endpoints (all of them when it has
+ * fewer, down to 1) from the first non-internal wave on, whatever the
+ * wave's share; the internal ring keeps the plain share. With N raised to
+ * 100, strata below it keep the plain share. */
 static void test_stratified_first_wave(void **state)
 {
     (void)state;
@@ -69,8 +70,8 @@ static void test_stratified_first_wave(void **state)
     rg_exposure_params_default(&p);
     assert_int_equal(rg_exposure_first_wave(&plan), 1);
 
-    const size_t sizes[] = {150, 2000, 99};
-    for (size_t s = 0; s < 3; s++) {
+    const size_t sizes[] = {150, 2000, 99, 2, 1};
+    for (size_t s = 0; s < 5; s++) {
         uint32_t low[RG_EXPOSURE_MAX_PER_STRATUM], buckets[2000];
         size_t n = 0;
         char id[32];
@@ -92,10 +93,14 @@ static void test_stratified_first_wave(void **state)
         size_t in = 0;
         for (size_t i = 0; i < sizes[s]; i++)
             in += rg_bucket_in(buckets[i], w1);
-        if (sizes[s] >= p.min_stratum_size)
-            assert_true(in >= p.min_per_stratum);
-        else
-            assert_int_equal(w1, share);
+        assert_true(in >= (sizes[s] < p.min_per_stratum ? sizes[s]
+                                                        : p.min_per_stratum));
+        rg_exposure_params big = p;
+        big.min_stratum_size = 100;
+        if (sizes[s] < 100)
+            assert_int_equal(rg_exposure_stratum_share(&big, &plan, 1, share,
+                                                       sizes[s], low, n),
+                             share);
     }
 }
 
