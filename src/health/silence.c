@@ -13,18 +13,35 @@ void rg_silence_params_default(rg_silence_params *p)
     p->min_samples = 20;
 }
 
-void rg_interval_add(rg_interval_hist *h, int64_t gap_ms)
+/* The bin of a gap (> 0): gap in [256 * 2^(b/4), 256 * 2^((b+1)/4)) ms. */
+static int interval_bin(int64_t gap_ms)
 {
-    if (gap_ms <= 0)
-        return;
     int b = 0;
-    /* bin b: gap in [256 * 2^(b/4), 256 * 2^((b+1)/4)) ms */
     for (double edge = 256.0 * 1.189207115002721;
          b < RG_IVL_BINS - 1 && (double)gap_ms >= edge;
          edge *= 1.189207115002721)
         b++;
+    return b;
+}
+
+void rg_interval_add(rg_interval_hist *h, int64_t gap_ms)
+{
+    if (gap_ms <= 0)
+        return;
+    int b = interval_bin(gap_ms);
     h->n[b]++;
     h->sum[b] += (double)gap_ms;
+}
+
+void rg_interval_remove(rg_interval_hist *h, int64_t gap_ms)
+{
+    if (gap_ms <= 0)
+        return;
+    int b = interval_bin(gap_ms);
+    if (h->n[b] == 0)
+        return;
+    h->n[b]--;
+    h->sum[b] -= (double)gap_ms;
 }
 
 int64_t rg_interval_typical(const rg_interval_hist *h, int64_t fallback_ms)

@@ -144,6 +144,7 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
 #define RG_CN_HEALTHY 4u  /* reported `healthy` */
 #define RG_CN_FAILED 8u   /* reported `failed`, `reverted` or `crashed` */
 #define RG_CN_QUEUED 16u  /* the orchestrator took the exposure in */
+#define RG_CN_COUNTED 32u /* the orchestrator counted its failure */
 #define RG_FLEET_MAX_STRATA 4096
 
 typedef struct rg_fleet_canary {

@@ -60,6 +60,7 @@
 #define RG_SIM_SIM_H
 
 #include "common/err.h"
+#include "health/analyzer.h"
 #include "sim/scenario.h"
 
 #include <jansson.h>
@@ -67,12 +68,47 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* What reached rollgated in a run, as a server would have seen it, for
+ * tests that replay it through the server's counting path
+ * (tests/unit/test_cohort_replay.c). Times are the simulator's seconds x
+ * 1000 (absolute, warm-up included). */
+enum {
+    RG_SIM_REC_CONTACT,  /* a check-in (or report) got through */
+    RG_SIM_REC_ASSIGNED, /* the rollout gave the endpoint the release */
+    RG_SIM_REC_APPLYING, /* its `applying` got through */
+    RG_SIM_REC_HEALTHY,  /* its first `healthy` got through */
+    RG_SIM_REC_FAILED,   /* its `failed` got through */
+    RG_SIM_REC_CRASHED,  /* its `crashed` got through */
+};
+
+/* One tick of the health gate (Rollgate policy): its input, borrowed for
+ * the call. */
+typedef struct rg_sim_tick {
+    int64_t now_ms;
+    int wave;              /* the rollout's wave when the gate ran */
+    int64_t wave_begin_ms; /* when it began */
+    const rg_stratum_counts *entries;
+    size_t n_entries;
+    int verdict; /* the gate's (rg_verdict) */
+} rg_sim_tick;
+
+/* The callbacks: endpoint once per endpoint (index, stratum) before the
+ * run, as the fleet would be enrolled; event at every event above; tick
+ * at every gate evaluation. */
+typedef struct rg_sim_recorder {
+    void *ctx;
+    void (*endpoint)(void *ctx, uint32_t endpoint, uint32_t stratum);
+    void (*event)(void *ctx, uint32_t endpoint, int what, int64_t at_ms);
+    void (*tick)(void *ctx, const rg_sim_tick *t);
+} rg_sim_recorder;
+
 typedef struct rg_sim_options {
     int policy;    /* rg_sim_policy */
     uint64_t seed; /* the scenario's seed unless seed_set */
     bool seed_set;
     bool progress; /* progress lines on stderr */
     bool trace;    /* every gate reason on stderr, once a minute */
+    const rg_sim_recorder *recorder; /* NULL: none */
 } rg_sim_options;
 
 #define RG_SIM_NONE (-1) /* a time that did not happen */
