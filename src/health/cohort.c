@@ -40,13 +40,14 @@ struct rg_cohort {
     size_t nq, capq;
     rg_tally_cell *cells;
     size_t ncells, capcells;
-    stratum_acc *acc;       /* max_strata */
-    rg_tally_stratum *ts;   /* max_strata: rg_tally_entries' extras */
-    rg_cohort_member *m;    /* the members, by (stratum, key) */
+    stratum_acc *acc;     /* max_strata */
+    rg_tally_stratum *ts; /* max_strata: rg_tally_entries' extras */
+    rg_cohort_member *m;  /* the members, by (stratum, key) */
     size_t nm;
-    size_t *start;          /* max_strata + 1: stratum s is m[start[s]..) */
-    size_t *count;          /* RADIX: radix counts */
+    size_t *start; /* max_strata + 1: stratum s is m[start[s]..) */
+    size_t *count; /* RADIX: radix counts */
     uint64_t silent_total;
+    int64_t last_apply_ms; /* newest exposure taken in */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -76,8 +77,11 @@ rg_cohort *rg_cohort_new(uint32_t max_strata)
     rg_cohort *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->max_strata = max_strata == 0 ? 1 : max_strata > RADIX ? RADIX : max_strata;
+    t->max_strata = max_strata == 0      ? 1
+                    : max_strata > RADIX ? RADIX
+                                         : max_strata;
     t->wave_begin_ms = INT64_MIN;
+    t->last_apply_ms = INT64_MIN;
     t->acc = calloc(t->max_strata, sizeof *t->acc);
     t->ts = calloc(t->max_strata, sizeof *t->ts);
     t->start = calloc(t->max_strata + 1, sizeof *t->start);
@@ -170,8 +174,8 @@ void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
 
 /* Draws the controls of e (key: its endpoint's) as of now, heard from
  * within the freshness of interval_ms before e's apply. */
-static void draw(rg_cohort *t, const rg_cohort_src *src, span *e,
-                 uint64_t key, int64_t interval_ms)
+static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
+                 int64_t interval_ms)
 {
     size_t lo = t->start[e->stratum], size = t->start[e->stratum + 1] - lo;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS && size; j++) {
@@ -205,6 +209,8 @@ int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
     e->end_ms = e->from_ms + window_ms;
     if (stratum < t->n_strata && e->end_ms > now_ms)
         draw(t, src, e, key, interval_ms);
+    if (apply_ms > t->last_apply_ms)
+        t->last_apply_ms = apply_ms;
     if (apply_ms >= t->wave_begin_ms)
         t->acc[stratum].cur_exposed++;
     else
@@ -226,6 +232,15 @@ static bool contact_in(const rg_cohort_seen *c, int64_t from, int64_t end)
 {
     return rg_silence_heard(c->last_ms, from, end) ||
            rg_silence_heard(c->prev_ms, from, end);
+}
+
+/* Whether endpoint ref had a contact in [from, end) by its last two. */
+static bool heard_in(const rg_cohort_src *src, uint32_t ref, int64_t from,
+                     int64_t end)
+{
+    rg_cohort_seen c = {0};
+    return src->contacts(src->ctx, ref, &c.last_ms, &c.prev_ms) == 0 &&
+           contact_in(&c, from, end);
 }
 
 /* The cell of stratum s and period p (added when missing), or NULL. */
@@ -261,9 +276,9 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     t->silent_total += out == RG_TALLY_SILENT;
     if (e->apply_ms < t->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted as reported */
-    uint32_t p = rg_tally_period(e->end_ms, t->wave_begin_ms,
-                                 e->end_ms - e->from_ms,
-                                 rg_tally_max_periods(t->n_strata));
+    uint32_t p =
+        rg_tally_period(e->end_ms, t->wave_begin_ms, e->end_ms - e->from_ms,
+                        rg_tally_max_periods(t->n_strata));
     rg_tally_cell *c = cell_at(t, e->stratum, p);
     if (!c)
         return -1;
@@ -271,13 +286,13 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_cohort_seen cv;
+        rg_cohort_seen cv = {0};
         if (!(e->elig & (1u << j)) ||
-            src->seen(src->ctx, e->picks[j], &cv) != 0)
+            src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
             continue;
         c->control_windows++;
-        c->control_silent += !(e->heard & (1u << j)) &&
-                             !contact_in(&cv, e->from_ms, e->end_ms);
+        c->control_silent +=
+            !(e->heard & (1u << j)) && !contact_in(&cv, e->from_ms, e->end_ms);
     }
     return 0;
 }
@@ -287,16 +302,14 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
  * records them before they are overwritten. */
 static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
 {
-    rg_cohort_seen v;
     if (now_ms < e->from_ms)
         return;
-    if (!(e->heard & HEARD_SELF) && src->seen(src->ctx, e->ref, &v) == 0 &&
-        contact_in(&v, e->from_ms, e->end_ms))
+    if (!(e->heard & HEARD_SELF) &&
+        heard_in(src, e->ref, e->from_ms, e->end_ms))
         e->heard |= HEARD_SELF;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++)
         if ((e->elig & ~e->heard & (1u << j)) &&
-            src->seen(src->ctx, e->picks[j], &v) == 0 &&
-            contact_in(&v, e->from_ms, e->end_ms))
+            heard_in(src, e->picks[j], e->from_ms, e->end_ms))
             e->heard |= 1u << j;
 }
 
@@ -334,8 +347,7 @@ void rg_cohort_restarted(rg_cohort *t, int64_t now_ms)
 }
 
 size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
-                         uint32_t n_strata, rg_stratum_counts *out,
-                         size_t max)
+                         uint32_t n_strata, rg_stratum_counts *out, size_t max)
 {
     if (n_strata > t->max_strata)
         n_strata = t->max_strata;
@@ -370,6 +382,11 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
     for (uint32_t s = 0; s < t->max_strata; s++)
         t->acc[s].cell = 0; /* rg_tally_entries sorts the cells */
     return rg_tally_entries(t->cells, t->ncells, t->ts, n_strata, out, max);
+}
+
+int64_t rg_cohort_last_apply_ms(const rg_cohort *t)
+{
+    return t->last_apply_ms;
 }
 
 uint64_t rg_cohort_silent_total(const rg_cohort *t)

@@ -62,10 +62,14 @@ typedef struct rg_cohort_seen {
 } rg_cohort_seen;
 
 /* The caller's answers: seen fills *out for handle ref and returns 0,
- * or returns non-zero for an endpoint it no longer knows. */
+ * or returns non-zero for an endpoint it no longer knows; contacts fills
+ * only its last two contacts (the question asked most: of every control
+ * not heard yet at every tick), the same way. */
 typedef struct rg_cohort_src {
     void *ctx;
     int (*seen)(void *ctx, uint32_t ref, rg_cohort_seen *out);
+    int (*contacts)(void *ctx, uint32_t ref, int64_t *last_ms,
+                    int64_t *prev_ms);
 } rg_cohort_src;
 
 /* One member of the fleet handed to rg_cohort_members. */
@@ -128,8 +132,11 @@ void rg_cohort_restarted(rg_cohort *t, int64_t now_ms);
  * failures. Written to out (room for max); returns the number of
  * entries, or 0 when out of memory. */
 size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
-                         uint32_t n_strata, rg_stratum_counts *out,
-                         size_t max);
+                         uint32_t n_strata, rg_stratum_counts *out, size_t max);
+
+/* The `applying` time of the newest exposure taken in (INT64_MIN: none):
+ * the rollout's soak (plan.h soak_ms) runs from there. */
+int64_t rg_cohort_last_apply_ms(const rg_cohort *t);
 
 /* Exposed windows resolved silent so far, over all waves. */
 uint64_t rg_cohort_silent_total(const rg_cohort *t);

@@ -379,6 +379,18 @@ static int seen_ref(void *ctx, uint32_t ref, rg_cohort_seen *out)
     return 0;
 }
 
+static int contacts_ref(void *ctx, uint32_t ref, int64_t *last_ms,
+                        int64_t *prev_ms)
+{
+    const src_ctx *sc = ctx;
+    rg_fleet_view v;
+    if (rg_fleet_view_ref(sc->fleet, ref, &v) != 0)
+        return -1;
+    *last_ms = v.last_seen_ms;
+    *prev_ms = v.prev_seen_ms;
+    return 0;
+}
+
 /* Hands the scan's members, new exposures and new failures to the
  * tracker; each exposure is judged on [a + A, a + A + W) (A:
  * rg_silence_allowance_ms; W: rg_silence_window_ms of the plan's
@@ -513,7 +525,8 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     if (n_strata > MAXS)
         n_strata = MAXS;
     src_ctx sc = {.fleet = srv->fleet, .release = st->release_id};
-    rg_cohort_src src = {.ctx = &sc, .seen = seen_ref};
+    rg_cohort_src src = {
+        .ctx = &sc, .seen = seen_ref, .contacts = contacts_ref};
     if (scan(srv, ro, x, now_ms) != 0 ||
         feed(srv, st, x, &src, n_strata,
              ro->plan.waves[ro->status.wave].window_ms) != 0 ||
@@ -544,6 +557,20 @@ cleanup:
     }
     free(x);
     return rc;
+}
+
+bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms)
+{
+    bool measured = false;
+    int64_t last = INT64_MIN;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, ro->id);
+    if (s && atomic_load(&s->measured)) {
+        measured = true;
+        last = rg_cohort_last_apply_ms(s->co);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return !measured || (last != INT64_MIN && now_ms - last < ro->plan.soak_ms);
 }
 
 /* ------------------------------------------------------------------ */

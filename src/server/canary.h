@@ -66,13 +66,13 @@
  * calls rg_canary_new/free, rg_canary_admit, rg_canary_holds and
  * rg_canary_rebuild; the orchestrator calls rg_canary_measure (passing the
  * policy holds it got from rg_desired_held), rg_canary_declare_activation,
- * rg_canary_note and rg_canary_retain; the API reads rg_canary_last. This
- * file calls nothing of desired.h (no circle).
+ * rg_canary_note, rg_canary_retain and rg_canary_soaking; the API reads
+ * rg_canary_last. This file calls nothing of desired.h (no circle).
  *
  * Thread-safety: rg_canary_admit and rg_canary_holds may be called from
- * any thread;
- * rg_canary_measure, rg_canary_note and rg_canary_retain only from the
- * orchestrator's tick (serialised); rg_canary_last from any thread.
+ * any thread; rg_canary_measure, rg_canary_note, rg_canary_retain and
+ * rg_canary_soaking only from the orchestrator's tick (serialised);
+ * rg_canary_last from any thread.
  */
 #ifndef RG_CANARY_H
 #define RG_CANARY_H
@@ -142,6 +142,13 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                       const uint8_t *held, uint32_t n_held, int64_t now_ms,
                       rg_wave_counts *counts, rg_health_gate_ctx *gate,
                       rg_err *err);
+
+/* Tick: whether completed rollout ro is still soaking at now_ms: its
+ * newest exposure is younger than its plan's soak_ms, so delayed failures
+ * may still come (the orchestrator keeps watching it, docs/health.md
+ * "Soak"). True for a rollout not measured since the server started
+ * (one watch tick measures it and tells). */
+bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms);
 
 /* Frees the slots of ro's release and rebuilds them from the store's
  * events received since ro was created (what the first measure of ro

@@ -65,6 +65,14 @@ typedef struct slot {
     size_t n, cap;
 } slot;
 
+/* What rollgated would know of an endpoint (one record: the tracker's
+ * questions cost one cache line). Seconds + 1; 0: never. */
+typedef struct seen_rec {
+    uint32_t last_ok;   /* the last contact */
+    uint32_t prev_ok;   /* the contact before */
+    uint32_t healthy_T; /* `healthy` got through */
+} seen_rec;
+
 typedef struct sim {
     const rg_scenario *sc;
     int policy;
@@ -76,9 +84,7 @@ typedef struct sim {
     int64_t T0; /* rollout start (after warm-up) */
     /* endpoints */
     uint32_t *bucket;
-    uint32_t *last_ok;   /* second + 1 of the last contact; 0 never */
-    uint32_t *prev_ok;   /* the same of the contact before */
-    uint32_t *healthy_T; /* second + 1 `healthy` got through; 0 never */
+    seen_rec *seen; /* what rollgated would know of each */
     uint8_t *stratum;
     uint8_t *state;
     uint32_t *apply_T;     /* second the exposure began */
@@ -120,6 +126,8 @@ typedef struct sim {
     /* outcome */
     int64_t halt_T, complete_T, first_crash_T, t99_T;
     int64_t settle_s; /* simulated after a halt or completion */
+    int64_t soak_s;   /* after completion, when the gate watches (Rollgate
+                         policy): the plan's soak */
     bool stop;
     bool trace;
     json_t *decisions;
@@ -176,14 +184,15 @@ static bool reach(sim *s, uint32_t i, int64_t T)
     if (loss && rg_rng_next(&s->rng) < loss)
         return false;
     /* the gap between the last two contacts, which rollgated observes */
-    int64_t was = s->prev_ok[i] ? (int64_t)s->last_ok[i] - s->prev_ok[i] : 0;
-    int64_t now = s->last_ok[i] ? T + 1 - (int64_t)s->last_ok[i] : 0;
+    seen_rec *v = &s->seen[i];
+    int64_t was = v->prev_ok ? (int64_t)v->last_ok - v->prev_ok : 0;
+    int64_t now = v->last_ok ? T + 1 - (int64_t)v->last_ok : 0;
     if (was != now) {
         rg_interval_remove(&s->ivl[s->stratum[i]], was * 1000);
         rg_interval_add(&s->ivl[s->stratum[i]], now * 1000);
     }
-    s->prev_ok[i] = s->last_ok[i];
-    s->last_ok[i] = (uint32_t)(T + 1);
+    v->prev_ok = v->last_ok;
+    v->last_ok = (uint32_t)(T + 1);
     record_event(s, i, RG_SIM_REC_CONTACT, T);
     return true;
 }
@@ -195,18 +204,15 @@ static int build_fleet(sim *s, rg_err *err)
     size_t S = s->S, P = (size_t)s->P;
     char salt[48], id[32];
     s->bucket = malloc((size_t)n * sizeof *s->bucket);
-    s->last_ok = calloc(n, sizeof *s->last_ok);
-    s->prev_ok = calloc(n, sizeof *s->prev_ok);
-    s->healthy_T = calloc(n, sizeof *s->healthy_T);
+    s->seen = calloc(n, sizeof *s->seen);
     s->stratum = malloc(n);
     s->state = calloc(n, 1);
     s->apply_T = calloc(n, sizeof *s->apply_T);
     s->block_start = malloc((P + 1) * sizeof *s->block_start);
     s->sub = malloc(P * (S + 1) * sizeof *s->sub);
     s->members = malloc((size_t)n * sizeof *s->members);
-    if (!s->bucket || !s->last_ok || !s->prev_ok || !s->healthy_T ||
-        !s->stratum || !s->state || !s->apply_T || !s->block_start || !s->sub ||
-        !s->members)
+    if (!s->bucket || !s->seen || !s->stratum || !s->state || !s->apply_T ||
+        !s->block_start || !s->sub || !s->members)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory for %u endpoints",
                           n);
     double cum[RG_SIM_MAX_STRATA + 1];
@@ -309,7 +315,7 @@ static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     set_state(s, i, ST_HEALTHY);
     if (!(s->state[i] & ST_WAS_HEALTHY)) {
-        s->healthy_T[i] = (uint32_t)(T + 1);
+        s->seen[i].healthy_T = (uint32_t)(T + 1);
         record_event(s, i, RG_SIM_REC_HEALTHY, T);
     }
     s->state[i] |= ST_WAS_HEALTHY;
@@ -369,6 +375,8 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
     record_event(s, i, RG_SIM_REC_APPLYING, T);
     if (s->first_crash_T < 0 && fate_of(s, i).kind == RG_FATE_CRASH)
         s->first_crash_T = T;
+    if (s->policy != RG_SIM_ROLLGATE)
+        return activate_later(s, i, T, err);
     if (s->n_fresh == s->cap_fresh) {
         size_t cap = s->cap_fresh ? s->cap_fresh * 2 : 1024;
         uint32_t *v = realloc(s->fresh, cap * sizeof *v);
@@ -555,14 +563,23 @@ static void start_wave(sim *s, int64_t T)
 static int seen_sim(void *ctx, uint32_t i, rg_cohort_seen *out)
 {
     const sim *s = ctx;
+    const seen_rec *v = &s->seen[i];
     int st = state_of(s, i);
     *out = (rg_cohort_seen){
-        .last_ms = s->last_ok[i] ? ((int64_t)s->last_ok[i] - 1) * 1000 : 0,
-        .prev_ms = s->prev_ok[i] ? ((int64_t)s->prev_ok[i] - 1) * 1000 : 0,
-        .healthy_ms =
-            s->healthy_T[i] ? ((int64_t)s->healthy_T[i] - 1) * 1000 : 0,
+        .last_ms = v->last_ok ? ((int64_t)v->last_ok - 1) * 1000 : 0,
+        .prev_ms = v->prev_ok ? ((int64_t)v->prev_ok - 1) * 1000 : 0,
+        .healthy_ms = v->healthy_T ? ((int64_t)v->healthy_T - 1) * 1000 : 0,
         .failed = st == ST_FAILED || st == ST_CRASHED,
         .in_rollout = st != ST_IDLE};
+    return 0;
+}
+
+static int contacts_sim(void *ctx, uint32_t i, int64_t *last_ms,
+                        int64_t *prev_ms)
+{
+    const seen_rec *v = &((const sim *)ctx)->seen[i];
+    *last_ms = v->last_ok ? ((int64_t)v->last_ok - 1) * 1000 : 0;
+    *prev_ms = v->prev_ok ? ((int64_t)v->prev_ok - 1) * 1000 : 0;
     return 0;
 }
 
@@ -571,7 +588,7 @@ static int seen_sim(void *ctx, uint32_t i, rg_cohort_seen *out)
  * ticks and builds the entries. Returns 0 or RG_ENOMEM. */
 static int build_entries(sim *s, int64_t T, size_t *n, rg_err *err)
 {
-    rg_cohort_src src = {.ctx = s, .seen = seen_sim};
+    rg_cohort_src src = {.ctx = s, .seen = seen_sim, .contacts = contacts_sim};
     const rg_wave *w = &s->sc->plan.waves[s->st.wave];
     for (size_t f = 0; f < s->n_fresh; f++) {
         uint32_t i = s->fresh[f];
@@ -610,6 +627,18 @@ static int record(sim *s, int64_t T, const rg_transition *tr,
     return 0;
 }
 
+/* Whether the gate still watches the completed rollout at T, as
+ * rollgated's does (canary.h rg_canary_soaking): Rollgate policy, last
+ * exposure younger than the plan's soak. */
+static bool soaking(const sim *s, int64_t T)
+{
+    int64_t last = rg_cohort_last_apply_ms(s->co);
+    return s->policy == RG_SIM_ROLLGATE && s->st.state == RG_RO_COMPLETED &&
+           last != INT64_MIN && T * 1000 - last < s->sc->plan.soak_ms;
+}
+
+/* The orchestrator's tick at T: the gate judges the running rollout
+ * (rg_rollout_tick) or watches the completed one (rg_rollout_watch). */
 static int tick(sim *s, int64_t T, rg_err *err)
 {
     rg_wave_counts counts = {.fleet = s->n,
@@ -634,8 +663,10 @@ static int tick(sim *s, int64_t T, rg_err *err)
     rg_rollout_status next;
     rg_transition tr;
     rg_gate_result g;
-    int rc = rg_rollout_tick(&s->sc->plan, &s->st, &counts, gate, ctx,
-                             (T - s->T0) * 1000, &next, &tr, &g, err);
+    int rc = (s->st.state == RG_RO_RUNNING
+                  ? rg_rollout_tick
+                  : rg_rollout_watch)(&s->sc->plan, &s->st, &counts, gate, ctx,
+                                      (T - s->T0) * 1000, &next, &tr, &g, err);
     if (rc >= 0 && s->rec && gate == rg_health_gate)
         s->rec->tick(s->rec->ctx,
                      &(rg_sim_tick){.now_ms = T * 1000,
@@ -678,7 +709,7 @@ static void fixed_bake_check(sim *s, int64_t T)
             (uint64_t)rg_fleetmodel_interval(&s->fm, s->stratum[i]);
         exposed++;
         if (st == ST_FAILED || st == ST_CRASHED ||
-            (uint64_t)T + 1 - s->last_ok[i] > stale)
+            (uint64_t)T + 1 - s->seen[i].last_ok > stale)
             bad++;
     }
     s->fb.checks++;
@@ -744,6 +775,7 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     delay = max64(delay, rg_fault_max_onset(sc));
     /* delayed faults strike after the rollout ends too: watch them */
     s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
+    s->soak_s = o->policy == RG_SIM_ROLLGATE ? sc->plan.soak_ms / 1000 : 0;
     delay = max64(delay, s->sp.cap_ms / 1000); /* EV_SAMPLE */
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
@@ -767,9 +799,7 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
 static void teardown(sim *s)
 {
     free(s->bucket);
-    free(s->last_ok);
-    free(s->prev_ok);
-    free(s->healthy_T);
+    free(s->seen);
     free(s->members);
     free(s->fresh);
     rg_cohort_free(s->co);
@@ -824,7 +854,8 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
     if (up && s->policy == RG_SIM_FIXED_BAKE && s->st.state == RG_RO_RUNNING &&
         T > s->wave_T && (T - s->wave_T) % (RG_FIXED_BAKE_CHECK_MS / 1000) == 0)
         fixed_bake_check(s, T);
-    if (up && t % s->sc->tick_s == 0 && s->st.state == RG_RO_RUNNING)
+    if (up && t % s->sc->tick_s == 0 &&
+        (s->st.state == RG_RO_RUNNING || soaking(s, T)))
         rc = tick(s, T, err);
     bool last = (size_t)s->st.wave + 1 == s->sc->plan.n_waves ||
                 s->st.state == RG_RO_COMPLETED;
@@ -835,7 +866,8 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
         progress(s, T);
     if (t >= s->sc->duration_s ||
         (s->halt_T >= 0 && T >= s->halt_T + s->settle_s) ||
-        (s->complete_T >= 0 && T >= s->complete_T + s->settle_s))
+        (s->complete_T >= 0 &&
+         T >= s->complete_T + max64(s->settle_s, s->soak_s)))
         s->stop = true;
     return rc;
 }

@@ -2,8 +2,8 @@
  * simulated fleet (rollgate-sim's model mode: check-ins with loss and
  * offline stretches, one stratum crashing 10-30 minutes after it
  * reported healthy, hung endpoints in another; the activation declared,
- * or learned) is recorded as it reaches the simulated server, then replayed through
- * rollgated's counting path: its fleet table (rg_fleet_checkin,
+ * or learned) is recorded as it reaches the simulated server, then replayed
+ * through rollgated's counting path: its fleet table (rg_fleet_checkin,
  * rg_fleet_canary_event) and canary.c's rg_canary_measure, in process, at
  * the simulator's tick times. At every tick the server's gate input is
  * bit-identical to the simulator's, entry by entry, and so is the
@@ -241,8 +241,9 @@ typedef struct seen_totals {
     int halts;
 } seen_totals;
 
-static void same_analysis(const rg_stratum_counts *a, const rg_stratum_counts *b,
-                          size_t n, seen_totals *tot)
+static void same_analysis(const rg_stratum_counts *a,
+                          const rg_stratum_counts *b, size_t n,
+                          seen_totals *tot)
 {
     rg_gate_params p;
     rg_gate_params_default(&p);
