@@ -228,10 +228,16 @@ void rg_cohort_failed(rg_cohort *t, uint32_t stratum, int64_t apply_ms)
         t->acc[stratum].prior_failed++;
 }
 
+bool rg_cohort_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
+                     int64_t end_ms)
+{
+    return rg_silence_heard(last_ms, from_ms, end_ms) ||
+           rg_silence_heard(prev_ms, from_ms, end_ms);
+}
+
 static bool contact_in(const rg_cohort_seen *c, int64_t from, int64_t end)
 {
-    return rg_silence_heard(c->last_ms, from, end) ||
-           rg_silence_heard(c->prev_ms, from, end);
+    return rg_cohort_heard(c->last_ms, c->prev_ms, from, end);
 }
 
 /* Whether endpoint ref had a contact in [from, end) by its last two. */

@@ -79,6 +79,11 @@ typedef struct rg_cohort_member {
     uint32_t stratum;
 } rg_cohort_member;
 
+/* Whether an endpoint whose last two contacts were at last_ms and prev_ms
+ * (0: none) had one in [from_ms, end_ms) (rg_silence_heard). */
+bool rg_cohort_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
+                     int64_t end_ms);
+
 /* The canonical key of an endpoint id (two murmur3 of its bytes). */
 uint64_t rg_cohort_key(const char *id);
 

@@ -55,16 +55,6 @@ typedef struct fresh {
 } fresh;
 
 /* ------------------------------------------------------------------ */
-/* pure parts                                                         */
-
-bool rg_canary_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
-                     int64_t end_ms)
-{
-    return rg_silence_heard(last_ms, from_ms, end_ms) ||
-           rg_silence_heard(prev_ms, from_ms, end_ms);
-}
-
-/* ------------------------------------------------------------------ */
 /* state                                                              */
 
 int rg_canary_new(rg_canary **out, rg_err *err)

@@ -23,6 +23,10 @@
  *    reports so far (the budget of new exposures, rg_exposure_budget) and
  *    the endpoints assigned; the raised share and the budget are published
  *    for the check-in path (rg_canary_admit);
+ *  - the counting is the cohort tracker's (health/cohort.h), which
+ *    rollgate-sim feeds too: the scan hands it the fleet's members and
+ *    every exposure and failure report not yet taken in (flags QUEUED,
+ *    COUNTED) and answers its questions from the fleet table;
  *  - every exposure not yet taken in is queued with RG_TALLY_CONTROLS
  *    matched control endpoints of its stratum, drawn by hashing its id;
  *    a control counts when it is not in the rollout and was heard from in
@@ -39,15 +43,15 @@
  *    failed (failed / reverted / crashed reported), healthy (healthy
  *    reported by then and heard in the span), silent otherwise; each
  *    eligible control window is silent when the control did not check in
- *    during the span (rg_canary_heard). Current-wave windows go to the cell of
+ *    during the span (rg_cohort_heard). Current-wave windows go to the cell of
  *    their stratum and period (period p = windows that ended in
  *    [wave begin + p W, wave begin + (p + 1) W)); earlier waves' windows
  *    count for nothing more (their failures are counted by the scan);
- *  - failures need no window: the scan counts, per stratum, the failures
- *    reported by current-wave exposures (those no failed window shows yet
- *    are the stratum's early_failed) and the exposures and failures of
- *    earlier waves (prior_trials, prior_failed; analyzer.h), so a failure
- *    moves the gate at the first tick after it is reported;
+ *  - failures need no window: the tracker counts, per stratum, the
+ *    failures reported by current-wave exposures (those no failed window
+ *    shows yet are the stratum's early_failed) and the exposures and
+ *    failures of earlier waves (prior_trials, prior_failed; analyzer.h),
+ *    so a failure moves the gate at the first tick after it is reported;
  *  - the gate's input is one entry per stratum and period, the pending
  *    exposures of the current wave on the last one (rg_tally_entries,
  *    the rules rollgate-sim counts by too: health/tally.h).
@@ -96,12 +100,6 @@
              most this often */
 
 typedef struct rg_canary rg_canary;
-
-/* Pure: whether an endpoint whose last two check-ins were at last_ms and
- * prev_ms (0: none) checked in during [from_ms, end_ms)
- * (rg_silence_heard). */
-bool rg_canary_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
-                     int64_t end_ms);
 
 /* Creates an empty state. Returns 0 or RG_ENOMEM. Free with
  * rg_canary_free (NULL is a no-op). */

@@ -33,28 +33,22 @@
  * exposed endpoints return to the previous release at their next
  * check-in and pending applies are cancelled.
  *
- * Health counts (Rollgate policy), by the rules the server counts by
- * (health/tally.h): per wave, per stratum, per period of length W since
- * the wave began (analyzer.h "periods"): an exposed endpoint's window
- * [a, a + W] is resolved at a + W as failed (failed or crashed reported by
- * then), healthy (healthy reported by then) or silent, and counted in the
- * period in which it ends. A wave's windows are those of the exposures
- * that began in it: windows of an earlier wave's exposures that end after
- * that wave passed are not counted (otherwise the leftovers of wave k
- * would pass wave k + 1 before any of its own windows ended). Failures
- * need no window: a failure report counts the moment it gets through (the
- * current wave's early_failed, or an earlier wave's prior_failed), and
- * every exposure is a failure trial from its exposure on (a wave's
- * exposures join prior_trials when the next wave starts).
- * Matched control windows
- * (docs/health.md): at a, RG_TALLY_CONTROLS endpoints of the same
- * stratum are drawn by hashing the exposed endpoint; each that is not in
- * the rollout and was heard from recently (rg_tally_control_fresh) opens
- * a control window on the exposed one's span, silent when it is not heard
- * from during it.
+ * Health counts (Rollgate policy): rollgated's own cohort tracker
+ * (health/cohort.h) fed with what would reach rollgated: each endpoint's
+ * last two contacts, its `healthy` time and its failure report; an
+ * exposure is handed over at the tick after its `applying` got through
+ * (controls drawn, A and W taken then, as the server's scan does), a
+ * failure report when it gets through; the stratum's check-in interval
+ * is observed from the contacts as the server observes it. A completed
+ * rollout is watched by the gate (rg_rollout_watch) until its newest
+ * exposure is the plan's soak old, as rollgated's orchestrator does.
+ * tests/unit/test_cohort_replay.c replays a run's stream (the recorder
+ * below) through rollgated's counting path and gets the same gate input
+ * at every tick.
  *
- * Memory: 10 bytes per endpoint plus the timer wheel (8 bytes per pending
- * event); 10 million endpoints take about 100 MB plus events.
+ * Memory: 26 bytes per endpoint (plus 16 per member kept by the tracker)
+ * and the timer wheel (8 bytes per pending event) and about 100 bytes per
+ * open judged span.
  */
 #ifndef RG_SIM_SIM_H
 #define RG_SIM_SIM_H
