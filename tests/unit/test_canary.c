@@ -1,5 +1,5 @@
 /* Unit tests for the counting rules rollgated and rollgate-sim share
- * rules it shares with rollgate-sim (src/health/tally.c, silence.c): the
+ * (src/health/tally.c, silence.c, cohort.c): the
  * outcome of an exposure's judged span, whether a matched control was
  * heard in the same span, the period of a
  * window, and the gate's input built from per-stratum period cells
