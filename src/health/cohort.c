@@ -1,6 +1,7 @@
 /* cohort.c - see cohort.h. */
 #include "cohort.h"
 
+#include "common/buf.h"
 #include "common/murmur3.h"
 #include "health/silence.h"
 
@@ -49,21 +50,6 @@ struct rg_cohort {
     uint64_t silent_total;
     int64_t last_apply_ms; /* newest exposure taken in */
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 256;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 uint64_t rg_cohort_key(const char *id)
 {
@@ -198,7 +184,7 @@ int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
 {
     if (stratum >= t->max_strata)
         return 0;
-    if (grow((void **)&t->q, &t->capq, t->nq + 1, sizeof *t->q) < 0)
+    if (rg_array_reserve((void **)&t->q, &t->capq, t->nq + 1, sizeof *t->q) < 0)
         return -1;
     span *e = &t->q[t->nq++];
     memset(e, 0, sizeof *e);
@@ -260,8 +246,8 @@ static rg_tally_cell *cell_at(rg_cohort *t, uint32_t s, uint32_t p)
             a->cell = i + 1;
             return &t->cells[i];
         }
-    if (grow((void **)&t->cells, &t->capcells, t->ncells + 1,
-             sizeof *t->cells) < 0)
+    if (rg_array_reserve((void **)&t->cells, &t->capcells, t->ncells + 1,
+                         sizeof *t->cells) < 0)
         return NULL;
     t->cells[t->ncells] = (rg_tally_cell){.stratum = s, .period = p};
     a->cell = ++t->ncells;

@@ -1,6 +1,7 @@
 /* canary.c - see canary.h. */
 #include "canary.h"
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "health/cohort.h"
 #include "health/silence.h"
@@ -262,25 +263,10 @@ typedef struct scan_ctx {
     int oom;
 } scan_ctx;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t cap2 = *cap ? *cap * 2 : 256;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *q = realloc(*p, cap2 * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = cap2;
-    return 0;
-}
-
 /* Appends to a list of fresh records; false when out of memory. */
 static bool add_fresh(fresh **v, size_t *n, size_t *cap, fresh f)
 {
-    if (grow((void **)v, cap, *n + 1, sizeof **v) < 0)
+    if (rg_array_reserve((void **)v, cap, *n + 1, sizeof **v) < 0)
         return false;
     (*v)[(*n)++] = f;
     return true;
@@ -327,7 +313,8 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     if (v->stratum >= MAXS ||
         (x->held && (v->profile >= x->n_held || x->held[v->profile])))
         return 0;
-    if (grow((void **)&st->m, &st->capm, x->n + 1, sizeof *st->m) < 0) {
+    if (rg_array_reserve((void **)&st->m, &st->capm, x->n + 1, sizeof *st->m) <
+        0) {
         x->oom = 1;
         return 1;
     }
@@ -461,8 +448,8 @@ static int strata_names(rg_server *srv, ro_state *st, uint32_t n_strata,
 static int gate_input(ro_state *st, uint32_t n_strata, rg_health_gate_ctx *gate)
 {
     size_t max = (size_t)RG_ANALYZER_MAX_STRATA;
-    if (grow((void **)&st->entries, &st->cap_entries, max,
-             sizeof *st->entries) < 0)
+    if (rg_array_reserve((void **)&st->entries, &st->cap_entries, max,
+                         sizeof *st->entries) < 0)
         return RG_ENOMEM;
     gate->strata = st->entries;
     gate->n_strata =

@@ -1,6 +1,7 @@
 /* sim.c - see sim.h. */
 #include "sim.h"
 
+#include "common/buf.h"
 #include "health/analyzer.h"
 #include "health/cohort.h"
 #include "health/gate.h"
@@ -377,14 +378,9 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
         s->first_crash_T = T;
     if (s->policy != RG_SIM_ROLLGATE)
         return activate_later(s, i, T, err);
-    if (s->n_fresh == s->cap_fresh) {
-        size_t cap = s->cap_fresh ? s->cap_fresh * 2 : 1024;
-        uint32_t *v = realloc(s->fresh, cap * sizeof *v);
-        if (!v)
-            return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
-        s->fresh = v;
-        s->cap_fresh = cap;
-    }
+    if (rg_array_reserve((void **)&s->fresh, &s->cap_fresh, s->n_fresh + 1,
+                         sizeof *s->fresh) < 0)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
     s->fresh[s->n_fresh++] = i;
     return activate_later(s, i, T, err);
 }
