@@ -28,7 +28,11 @@
 #   worst_crash_damage false_halts_per_1000 emergency_time_to_99pct_s
 #   one_pct_fail_exposed_share activation_false_halts_per_1000
 #   sleep_false_halts_per_1000 tiny_stratum_damage tiny_stratum_exposed_share
-#   delayed_onset_damage slow_checkin_damage emergency_loss25_time_to_99pct_s
+#   delayed_onset_damage (standard lane) delayed_onset_damage_emergency
+#   (informative: no rollout that reaches 99% within 30 min can catch a
+#   failure that comes 30 min after healthy before full exposure,
+#   docs/health.md "Soak") slow_checkin_damage
+#   emergency_loss25_time_to_99pct_s
 # (damage: worst over seeds of endpoints crashed or failed; exposed share:
 # worst share of the fleet exposed by the end of the run; targets: issue 10).
 set -euo pipefail

@@ -44,6 +44,11 @@ int rg_buf_printf(rg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int rg_buf_vprintf(rg_buf *b, const char *fmt, va_list ap);
 
+/* Makes room for need elements of elem bytes in the array *p of *cap
+ * elements (realloc, capacity doubling from 256; *p and *cap updated).
+ * Returns 0, or -1 when out of memory (the array unchanged). */
+int rg_array_reserve(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Hands the data to the caller (who frees it with free()) and leaves the
  * buffer empty. Returns an empty string, not NULL, for an empty buffer;
  * NULL only when allocation fails. */

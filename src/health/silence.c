@@ -13,18 +13,51 @@ void rg_silence_params_default(rg_silence_params *p)
     p->min_samples = 20;
 }
 
+/* The bin of a gap (> 0): gap in [256 * 2^(b/4), 256 * 2^((b+1)/4)) ms.
+ * The lower edges of bins 1..63, as the smallest whole millisecond at or
+ * above 256 * 1.189207115002721^b computed by repeated multiplication in
+ * doubles (the definition: gaps are whole milliseconds, so comparing with
+ * these is comparing with the double edges, to the bit). */
+static int interval_bin(int64_t gap_ms)
+{
+    static const int64_t edge[RG_IVL_BINS - 1] = {
+        305,     363,     431,     512,     609,     725,      862,     1024,
+        1218,    1449,    1723,    2048,    2436,    2897,     3445,    4096,
+        4871,    5793,    6889,    8192,    9742,    11586,    13778,   16384,
+        19484,   23171,   27555,   32768,   38968,   46341,    55109,   65536,
+        77936,   92682,   110218,  131072,  155872,  185364,   220436,  262144,
+        311744,  370728,  440872,  524288,  623488,  741456,   881744,  1048576,
+        1246975, 1482911, 1763488, 2097152, 2493949, 2965821,  3526976, 4194304,
+        4987897, 5931642, 7053951, 8388608, 9975793, 11863284, 14107901};
+    int lo = 0, hi = RG_IVL_BINS - 1; /* the number of edges <= gap */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (gap_ms >= edge[mid])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 void rg_interval_add(rg_interval_hist *h, int64_t gap_ms)
 {
     if (gap_ms <= 0)
         return;
-    int b = 0;
-    /* bin b: gap in [256 * 2^(b/4), 256 * 2^((b+1)/4)) ms */
-    for (double edge = 256.0 * 1.189207115002721;
-         b < RG_IVL_BINS - 1 && (double)gap_ms >= edge;
-         edge *= 1.189207115002721)
-        b++;
+    int b = interval_bin(gap_ms);
     h->n[b]++;
     h->sum[b] += (double)gap_ms;
+}
+
+void rg_interval_remove(rg_interval_hist *h, int64_t gap_ms)
+{
+    if (gap_ms <= 0)
+        return;
+    int b = interval_bin(gap_ms);
+    if (h->n[b] == 0)
+        return;
+    h->n[b]--;
+    h->sum[b] -= (double)gap_ms;
 }
 
 int64_t rg_interval_typical(const rg_interval_hist *h, int64_t fallback_ms)

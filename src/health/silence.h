@@ -69,6 +69,13 @@ void rg_silence_params_default(rg_silence_params *p);
 /* Adds one endpoint's gap (ms; <= 0: nothing). */
 void rg_interval_add(rg_interval_hist *h, int64_t gap_ms);
 
+/* Removes a gap added before (an endpoint's gap changed: rollgate-sim
+ * keeps its histograms up to date at every contact instead of
+ * rebuilding them at every tick as rollgated's scan does). Sums of whole
+ * milliseconds stay exact in a double, so the result is the histogram of
+ * the gaps left, to the bit. */
+void rg_interval_remove(rg_interval_hist *h, int64_t gap_ms);
+
 /* The stratum's typical interval: the mean of the gaps in the bin that
  * holds their median (exact for endpoints that keep to one interval;
  * sleepers and lost check-ins do not move it), or fallback_ms when h holds

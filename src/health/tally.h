@@ -1,11 +1,8 @@
 /*
- * tally.h - the counting rules shared by the server (server/canary.c) and
- * rollgate-sim (sim/sim.c): how a wave's exposures and their matched
- * control windows become the health gate's per-stratum input
- * (analyzer.h). Both callers keep their own bookkeeping (the server scans
- * its fleet table, the simulator follows events), but they resolve
- * windows, place them in periods and assemble the gate's input with these
- * functions, so the two count the same way.
+ * tally.h - the counting rules of the cohort tracker (health/cohort.h),
+ * which the server (server/canary.c) and rollgate-sim (sim/sim.c) both
+ * feed and read: how a wave's exposures and their matched control
+ * windows become the health gate's per-stratum input (analyzer.h).
  *
  * The rules (docs/health.md, "What is counted"):
  *  - an exposure begins at `applying`; it is judged on the span

@@ -2,8 +2,9 @@
 #include "canary.h"
 
 #include "common/event_type.h"
+#include "common/buf.h"
 #include "common/log.h"
-#include "common/murmur3.h"
+#include "health/cohort.h"
 #include "health/silence.h"
 #include "model/bucket.h"
 #include "server/ep_state.h"
@@ -15,42 +16,25 @@
 
 #define MAXS RG_FLEET_MAX_STRATA
 
-/* An exposure waiting for the end of its judged span [from, from + W]
- * (health/silence.h). */
-#define HEARD_SELF (1u << 31) /* pend.heard: the exposed endpoint */
-_Static_assert(RG_TALLY_CONTROLS < 31, "pend.heard: one bit per control");
-
-typedef struct pend {
-    uint32_t ref, stratum;
-    int64_t apply_ms, from_ms, window_ms;
-    uint32_t picks[RG_TALLY_CONTROLS]; /* fleet refs, 0: none */
-    uint32_t elig;                     /* bit j: picks[j] counts */
-    uint32_t heard; /* bit j: picks[j] checked in during the span so far;
-                       HEARD_SELF: the exposed endpoint did */
-} pend;
-
 /* One rollout's state. */
 typedef struct ro_state {
     int64_t id, release_id;
     bool rebuilt;
     int wave;            /* -1 before the first measure */
     int64_t declared_ms; /* activation maximum, or RG_SILENCE_UNDECLARED */
-    int64_t wave_begin_ms;
     /* published to the check-in path */
     _Atomic bool measured;
     _Atomic uint32_t share[MAXS];
     _Atomic uint64_t budget[MAXS];
     _Atomic uint64_t assigned[MAXS];
     /* the tick's */
-    pend *q;
-    size_t nq, capq;
-    rg_tally_cell *cells;
-    size_t ncells, capcells;
-    uint64_t silent_total;
+    rg_cohort *co;       /* the counting (health/cohort.h) */
+    rg_cohort_member *m; /* the members handed to co */
+    size_t capm;
     rg_stratum_counts *entries;
     size_t cap_entries;
     char (*names)[RG_STRATUM_NAME_MAX];
-    rg_tally_stratum *ts; /* n_names: the gate's per-stratum extras */
+    const char **name_of; /* n_names: names[s] */
     uint32_t n_names;
     /* latest evaluation (guarded by rg_canary.last_mu) */
     int last_verdict;
@@ -66,28 +50,12 @@ struct rg_canary {
     pthread_mutex_t last_mu;
 };
 
-/* One endpoint in a tick's scan. */
-typedef struct scan_ep {
-    uint32_t ref, stratum;
-    int64_t last_seen_ms;
-    bool in_rollout;
-} scan_ep;
-
-/* A new exposure found by the scan. */
+/* An exposure or a failure the scan found the tracker has not seen. */
 typedef struct fresh {
-    uint32_t ref, stratum, hash, scan_idx;
+    uint32_t ref, stratum;
+    uint64_t key;
     int64_t apply_ms;
 } fresh;
-
-/* ------------------------------------------------------------------ */
-/* pure parts                                                         */
-
-bool rg_canary_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
-                     int64_t end_ms)
-{
-    return rg_silence_heard(last_ms, from_ms, end_ms) ||
-           rg_silence_heard(prev_ms, from_ms, end_ms);
-}
 
 /* ------------------------------------------------------------------ */
 /* state                                                              */
@@ -107,11 +75,11 @@ static void state_free(ro_state *s)
 {
     if (!s)
         return;
-    free(s->q);
-    free(s->cells);
+    rg_cohort_free(s->co);
+    free(s->m);
     free(s->entries);
     free(s->names);
-    free(s->ts);
+    free(s->name_of);
     json_decref(s->last);
     free(s);
 }
@@ -137,6 +105,22 @@ static ro_state *find(rg_canary *c, int64_t id)
     return NULL;
 }
 
+/* A new state for rollout ro, or NULL when out of memory. */
+static ro_state *state_new(const rg_rollout_rec *ro)
+{
+    ro_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->co = rg_cohort_new(MAXS))) {
+        free(s);
+        return NULL;
+    }
+    s->id = ro->id;
+    s->release_id = ro->release_id;
+    s->wave = -1;
+    s->declared_ms = RG_SILENCE_UNDECLARED;
+    s->last_verdict = -1;
+    return s;
+}
+
 static ro_state *find_or_add(rg_canary *c, const rg_rollout_rec *ro)
 {
     pthread_rwlock_wrlock(&c->lock);
@@ -149,14 +133,8 @@ static ro_state *find_or_add(rg_canary *c, const rg_rollout_rec *ro)
             c->cap = cap;
         }
     }
-    if (!s && c->n < c->cap && (s = calloc(1, sizeof *s))) {
-        s->id = ro->id;
-        s->release_id = ro->release_id;
-        s->wave = -1;
-        s->declared_ms = RG_SILENCE_UNDECLARED;
-        s->last_verdict = -1;
+    if (!s && c->n < c->cap && (s = state_new(ro)))
         c->v[c->n++] = s;
-    }
     pthread_rwlock_unlock(&c->lock);
     return s;
 }
@@ -266,16 +244,13 @@ typedef struct scan_ctx {
     const rg_exposure_params *xp;
     const uint8_t *held; /* per profile: held by a policy (rg_desired_held) */
     uint32_t n_held;
-    scan_ep *eps;
-    size_t n, cap;
-    fresh *fr;
+    ro_state *st; /* its members: st->m[0..n) */
+    size_t n;
+    fresh *fr; /* exposures the tracker has not taken in */
     size_t nfr, capfr;
-    int64_t wave_begin_ms;
+    fresh *ff; /* failures it has not counted */
+    size_t nff, capff;
     uint64_t size[MAXS], healthy[MAXS], assigned[MAXS];
-    uint64_t failed_cur[MAXS];   /* failures of current-wave exposures */
-    uint64_t prior_trials[MAXS]; /* exposures of earlier waves */
-    uint64_t prior_failed[MAXS]; /* their failures */
-    uint64_t room[MAXS];         /* early_failures' scratch */
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
@@ -287,46 +262,20 @@ typedef struct scan_ctx {
     int oom;
 } scan_ctx;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* Appends to a list of fresh records; false when out of memory. */
+static bool add_fresh(fresh **v, size_t *n, size_t *cap, fresh f)
 {
-    if (need <= *cap)
-        return 0;
-    size_t cap2 = *cap ? *cap * 2 : 256;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *q = realloc(*p, cap2 * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = cap2;
-    return 0;
+    if (rg_array_reserve((void **)v, cap, *n + 1, sizeof **v) < 0)
+        return false;
+    (*v)[(*n)++] = f;
+    return true;
 }
 
-static int scan_one(void *ctx, const rg_fleet_view *v)
+/* What the scan counts of an endpoint that has a slot for the release. */
+static void scan_slot(scan_ctx *x, const rg_fleet_view *v,
+                      const rg_fleet_canary *cn)
 {
-    scan_ctx *x = ctx;
-    /* Held endpoints are outside the rollout: neither exposed nor control.
-     * A profile newer than the table is left out until the next tick. */
-    if (v->stratum >= MAXS ||
-        (x->held && (v->profile >= x->n_held || x->held[v->profile])))
-        return 0;
-    if (grow((void **)&x->eps, &x->cap, x->n + 1, sizeof *x->eps) < 0) {
-        x->oom = 1;
-        return 1;
-    }
-    const rg_fleet_canary *cn = rg_fleet_canary_of(v, x->ro->release_id);
-    uint32_t flags = cn ? cn->flags : 0;
-    scan_ep *e = &x->eps[x->n];
-    *e = (scan_ep){.ref = v->ref,
-                   .stratum = v->stratum,
-                   .last_seen_ms = v->last_seen_ms,
-                   .in_rollout = flags != 0};
-    x->size[v->stratum]++;
-    if (v->prev_seen_ms > 0)
-        rg_interval_add(&x->ivl[v->stratum], v->last_seen_ms - v->prev_seen_ms);
-    rg_exposure_track_lowest(x->lowest[v->stratum], &x->n_lowest[v->stratum],
-                             x->xp->min_per_stratum,
-                             rg_bucket(x->ro->salt, v->id));
+    uint32_t flags = cn->flags;
     if (flags & RG_CN_ASSIGNED)
         x->assigned[v->stratum]++;
     if (flags & RG_CN_HEALTHY) {
@@ -335,166 +284,123 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     }
     if (flags & RG_CN_FAILED)
         x->failed_total++;
-    if ((flags & RG_CN_EXPOSED) && (flags & RG_CN_HEALTHY) &&
-        cn->apply_ms <= x->now_ms - x->sp.cap_ms) {
+    if (!(flags & RG_CN_EXPOSED))
+        return;
+    x->exposed++;
+    if ((flags & RG_CN_HEALTHY) && cn->apply_ms <= x->now_ms - x->sp.cap_ms) {
         rg_act_learner_add(&x->act[v->stratum], &x->sp,
                            cn->healthy_ms - cn->apply_ms);
         rg_act_learner_add(&x->act_all, &x->sp, cn->healthy_ms - cn->apply_ms);
     }
-    if (flags & RG_CN_EXPOSED) {
-        /* Failures need no window: counted here, at every tick. */
-        bool failed = flags & RG_CN_FAILED;
-        x->exposed++;
-        if (cn->apply_ms >= x->wave_begin_ms) {
-            x->failed_cur[v->stratum] += failed;
-        } else {
-            x->prior_trials[v->stratum]++;
-            x->prior_failed[v->stratum] += failed;
-        }
+    fresh f = {.ref = v->ref,
+               .stratum = v->stratum,
+               .key = x->st->m[x->n].key,
+               .apply_ms = cn->apply_ms};
+    if ((!(flags & RG_CN_QUEUED) &&
+         !add_fresh(&x->fr, &x->nfr, &x->capfr, f)) ||
+        ((flags & RG_CN_FAILED) && !(flags & RG_CN_COUNTED) &&
+         !add_fresh(&x->ff, &x->nff, &x->capff, f)))
+        x->oom = 1;
+}
+
+static int scan_one(void *ctx, const rg_fleet_view *v)
+{
+    scan_ctx *x = ctx;
+    ro_state *st = x->st;
+    /* Held endpoints are outside the rollout: neither exposed nor control.
+     * A profile newer than the table is left out until the next tick. */
+    if (v->stratum >= MAXS ||
+        (x->held && (v->profile >= x->n_held || x->held[v->profile])))
+        return 0;
+    if (rg_array_reserve((void **)&st->m, &st->capm, x->n + 1, sizeof *st->m) <
+        0) {
+        x->oom = 1;
+        return 1;
     }
-    if ((flags & RG_CN_EXPOSED) && !(flags & RG_CN_QUEUED)) {
-        if (grow((void **)&x->fr, &x->capfr, x->nfr + 1, sizeof *x->fr) < 0) {
-            x->oom = 1;
-            return 1;
-        }
-        x->fr[x->nfr++] =
-            (fresh){.ref = v->ref,
-                    .stratum = v->stratum,
-                    .hash = rg_murmur3_32(v->id, strlen(v->id), 0x5eed),
-                    .scan_idx = (uint32_t)x->n,
-                    .apply_ms = cn->apply_ms};
-    }
+    st->m[x->n] = (rg_cohort_member){
+        .key = rg_cohort_key(v->id), .ref = v->ref, .stratum = v->stratum};
+    x->size[v->stratum]++;
+    if (v->prev_seen_ms > 0)
+        rg_interval_add(&x->ivl[v->stratum], v->last_seen_ms - v->prev_seen_ms);
+    rg_exposure_track_lowest(x->lowest[v->stratum], &x->n_lowest[v->stratum],
+                             x->xp->min_per_stratum,
+                             rg_bucket(x->ro->salt, v->id));
+    const rg_fleet_canary *cn = rg_fleet_canary_of(v, x->ro->release_id);
+    if (cn && cn->flags)
+        scan_slot(x, v, cn);
     x->n++;
+    return x->oom;
+}
+
+/* What the tracker asks of endpoint ref (health/cohort.h). */
+typedef struct src_ctx {
+    rg_fleet *fleet;
+    int64_t release;
+} src_ctx;
+
+static int seen_ref(void *ctx, uint32_t ref, rg_cohort_seen *out)
+{
+    const src_ctx *sc = ctx;
+    rg_fleet_view v;
+    if (rg_fleet_view_ref(sc->fleet, ref, &v) != 0)
+        return -1;
+    const rg_fleet_canary *cn = rg_fleet_canary_of(&v, sc->release);
+    uint32_t flags = cn ? cn->flags : 0;
+    *out = (rg_cohort_seen){.last_ms = v.last_seen_ms,
+                            .prev_ms = v.prev_seen_ms,
+                            .healthy_ms =
+                                (flags & RG_CN_HEALTHY) ? cn->healthy_ms : 0,
+                            .failed = flags & RG_CN_FAILED,
+                            .in_rollout = flags != 0};
     return 0;
 }
 
-/* The cell of stratum s and period p (added when missing), or NULL. */
-static rg_tally_cell *cell_at(ro_state *st, uint32_t s, uint32_t p)
+static int contacts_ref(void *ctx, uint32_t ref, int64_t *last_ms,
+                        int64_t *prev_ms)
 {
-    for (size_t i = 0; i < st->ncells; i++)
-        if (st->cells[i].stratum == s && st->cells[i].period == p)
-            return &st->cells[i];
-    if (grow((void **)&st->cells, &st->capcells, st->ncells + 1,
-             sizeof *st->cells) < 0)
-        return NULL;
-    rg_tally_cell *c = &st->cells[st->ncells++];
-    memset(c, 0, sizeof *c);
-    c->stratum = s;
-    c->period = p;
-    return c;
-}
-
-/* Starts counting a new wave (the last one's exposures and failures are
- * counted by the scan as earlier waves'). */
-static void enter_wave(ro_state *st, const rg_rollout_rec *ro)
-{
-    st->ncells = 0;
-    st->wave = ro->status.wave;
-    st->wave_begin_ms = ro->status.wave_started_ms;
-}
-
-/* Resolves exposure e (its judged span ended) into the cell of its
- * stratum and period (one per W of e since the wave began). */
-static int resolve(rg_server *srv, ro_state *st, const pend *e)
-{
+    const src_ctx *sc = ctx;
     rg_fleet_view v;
-    if (rg_fleet_view_ref(srv->fleet, e->ref, &v) != 0)
-        return 0;
-    const rg_fleet_canary *cn = rg_fleet_canary_of(&v, st->release_id);
-    if (!cn)
-        return 0;
-    int64_t end = e->from_ms + e->window_ms;
-    bool heard =
-        (e->heard & HEARD_SELF) ||
-        rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end) ||
-        rg_silence_heard(cn->healthy_ms, e->from_ms, end);
-    int out =
-        rg_silence_outcome(cn->flags & RG_CN_FAILED, cn->flags & RG_CN_HEALTHY,
-                           cn->healthy_ms, heard, end);
-    st->silent_total += out == RG_TALLY_SILENT;
-    rg_ep_state_judged(srv->fleet, e->ref, st->release_id,
-                       out == RG_TALLY_SILENT);
-    if (e->apply_ms < st->wave_begin_ms)
-        return 0; /* an earlier wave's: its failure is counted by the scan */
-    uint32_t p =
-        rg_tally_period(end, st->wave_begin_ms, e->window_ms,
-                        rg_tally_max_periods(rg_fleet_strata(srv->fleet)));
-    rg_tally_cell *c = cell_at(st, e->stratum, p);
-    if (!c)
-        return RG_ENOMEM;
-    c->healthy += out == RG_TALLY_HEALTHY;
-    c->failed += out == RG_TALLY_FAILED;
-    c->silent += out == RG_TALLY_SILENT;
-    for (size_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_fleet_view cv;
-        if (!(e->elig & (1u << j)) ||
-            rg_fleet_view_ref(srv->fleet, e->picks[j], &cv) != 0)
-            continue;
-        c->control_windows++;
-        c->control_silent +=
-            !(e->heard & (1u << j)) &&
-            !rg_canary_heard(cv.last_seen_ms, cv.prev_seen_ms, e->from_ms, end);
-    }
+    if (rg_fleet_view_ref(sc->fleet, ref, &v) != 0)
+        return -1;
+    *last_ms = v.last_seen_ms;
+    *prev_ms = v.prev_seen_ms;
     return 0;
 }
 
-/* Marks, in e's heard bits, the endpoints that checked in during e's
- * span so far (at now_ms, inside or after it): the fleet keeps only the
- * last two check-ins, so a tick inside the span records them before they
- * are overwritten. */
-static void note_heard(rg_server *srv, pend *e, int64_t now_ms)
+static void judged_ref(void *ctx, uint32_t ref, bool silent)
 {
-    int64_t end = e->from_ms + e->window_ms;
-    if (now_ms < e->from_ms)
-        return;
-    rg_fleet_view v;
-    if (!(e->heard & HEARD_SELF) &&
-        rg_fleet_view_ref(srv->fleet, e->ref, &v) == 0 &&
-        rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end))
-        e->heard |= HEARD_SELF;
-    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++)
-        if ((e->elig & ~e->heard & (1u << j)) &&
-            rg_fleet_view_ref(srv->fleet, e->picks[j], &v) == 0 &&
-            rg_canary_heard(v.last_seen_ms, v.prev_seen_ms, e->from_ms, end))
-            e->heard |= 1u << j;
+    const src_ctx *sc = ctx;
+    rg_ep_state_judged(sc->fleet, ref, sc->release, silent);
 }
 
-/* Queues the scan's new exposures with their matched controls, each
- * judged on [a + A, a + A + W) (A: rg_silence_allowance_ms; W:
- * rg_silence_window_ms of the plan's window_ms and the stratum's observed
- * check-in interval, the configured one when none was observed). */
-static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
-                       const uint32_t *order, const size_t *start,
-                       int64_t plan_window_ms, int64_t now_ms)
+/* Hands the scan's members, new exposures and new failures to the
+ * tracker; each exposure is judged on [a + A, a + A + W) (A:
+ * rg_silence_allowance_ms; W: rg_silence_window_ms of the plan's
+ * window_ms and the stratum's observed check-in interval, the configured
+ * one when none was observed). Returns 0 or RG_ENOMEM. */
+static int feed(rg_server *srv, ro_state *st, scan_ctx *x,
+                const rg_cohort_src *src, uint32_t n_strata,
+                int64_t plan_window_ms)
 {
+    rg_cohort_members(st->co, st->m, x->n, n_strata);
     for (size_t i = 0; i < x->nfr; i++) {
         const fresh *f = &x->fr[i];
-        if (grow((void **)&st->q, &st->capq, st->nq + 1, sizeof *st->q) < 0)
-            return RG_ENOMEM;
-        pend *e = &st->q[st->nq++];
-        memset(e, 0, sizeof *e);
-        e->ref = f->ref;
-        e->stratum = f->stratum;
-        e->apply_ms = f->apply_ms;
-        e->from_ms = f->apply_ms +
-                     rg_silence_allowance_ms(&x->sp, st->declared_ms,
-                                             &x->act[f->stratum], &x->act_all);
         int64_t ivl = rg_interval_typical(
             &x->ivl[f->stratum], (int64_t)srv->cfg.checkin_interval_s * 1000);
-        e->window_ms = rg_silence_window_ms(&x->sp, plan_window_ms, ivl);
-        size_t lo = start[f->stratum], size = start[f->stratum + 1] - lo;
-        bool late = e->from_ms + e->window_ms <= now_ms; /* rebuilt */
-        for (uint32_t j = 0; j < RG_TALLY_CONTROLS && size && !late; j++) {
-            uint32_t h = rg_murmur3_32(&f->hash, sizeof f->hash, j + 1);
-            const scan_ep *c = &x->eps[order[lo + h % size]];
-            if (c->ref == f->ref || c->in_rollout ||
-                !rg_tally_control_fresh(c->last_seen_ms, f->apply_ms, ivl))
-                continue;
-            e->picks[j] = c->ref;
-            e->elig |= 1u << j;
-        }
+        int64_t a = rg_silence_allowance_ms(&x->sp, st->declared_ms,
+                                            &x->act[f->stratum], &x->act_all);
+        if (rg_cohort_expose(st->co, src, f->ref, f->key, f->stratum,
+                             f->apply_ms, a,
+                             rg_silence_window_ms(&x->sp, plan_window_ms, ivl),
+                             ivl, x->now_ms) != 0)
+            return RG_ENOMEM;
         rg_fleet_canary_set_ref(srv->fleet, f->ref, st->release_id,
                                 RG_CN_QUEUED);
+    }
+    for (size_t i = 0; i < x->nff; i++) {
+        rg_cohort_failed(st->co, x->ff[i].stratum, x->ff[i].apply_ms);
+        rg_fleet_canary_set_ref(srv->fleet, x->ff[i].ref, st->release_id,
+                                RG_CN_COUNTED);
     }
     return 0;
 }
@@ -517,8 +423,8 @@ static void publish(ro_state *st, const rg_rollout_rec *ro, scan_ctx *x,
     atomic_store(&st->measured, true);
 }
 
-/* Makes room for n_strata names and tally strata in st, naming the new
- * ones. Returns 0 or RG_ENOMEM. */
+/* Makes room for n_strata names in st, naming the new ones. Returns 0 or
+ * RG_ENOMEM. */
 static int strata_names(rg_server *srv, ro_state *st, uint32_t n_strata,
                         rg_err *err)
 {
@@ -527,10 +433,12 @@ static int strata_names(rg_server *srv, ro_state *st, uint32_t n_strata,
     void *nn = realloc(st->names, n_strata * sizeof *st->names);
     if (nn)
         st->names = nn;
-    void *nt = nn ? realloc(st->ts, n_strata * sizeof *st->ts) : NULL;
-    if (!nt)
+    void *np = nn ? realloc(st->name_of, n_strata * sizeof *st->name_of) : NULL;
+    if (!np)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
-    st->ts = nt;
+    st->name_of = np;
+    for (uint32_t s = 0; s < n_strata; s++)
+        st->name_of[s] = st->names[s];
     for (uint32_t s = st->n_names; s < n_strata; s++) {
         rg_fleet_stratum_name(srv->fleet, s, st->names[s], RG_STRATUM_NAME_MAX);
         if (!st->names[s][0])
@@ -540,27 +448,32 @@ static int strata_names(rg_server *srv, ro_state *st, uint32_t n_strata,
     return 0;
 }
 
-/* Sets each stratum's early failures: the failures of current-wave
- * exposures (from the scan) that no failed window shows, at most its
- * exposures not counted failed (a failure reported between the scan and
- * the resolution of its window is in the window already). Uses x->room. */
-static void early_failures(ro_state *st, scan_ctx *x, uint32_t n_strata)
+/* The gate's input from the tracker into st->entries. Returns 0 or
+ * RG_ENOMEM. */
+static int gate_input(ro_state *st, uint32_t n_strata, rg_health_gate_ctx *gate)
 {
-    for (uint32_t s = 0; s < n_strata; s++) {
-        st->ts[s].early_failed = x->failed_cur[s];
-        x->room[s] = st->ts[s].pending;
-    }
-    for (size_t i = 0; i < st->ncells; i++) {
-        const rg_tally_cell *c = &st->cells[i];
-        if (c->stratum >= n_strata)
-            continue;
-        uint64_t *e = &st->ts[c->stratum].early_failed;
-        *e -= *e < c->failed ? *e : c->failed; /* windows show these */
-        x->room[c->stratum] += c->healthy + c->silent;
-    }
-    for (uint32_t s = 0; s < n_strata; s++)
-        if (st->ts[s].early_failed > x->room[s])
-            st->ts[s].early_failed = x->room[s];
+    size_t max = (size_t)RG_ANALYZER_MAX_STRATA;
+    if (rg_array_reserve((void **)&st->entries, &st->cap_entries, max,
+                         sizeof *st->entries) < 0)
+        return RG_ENOMEM;
+    gate->strata = st->entries;
+    gate->n_strata =
+        rg_cohort_entries(st->co, st->name_of, n_strata, st->entries, max);
+    return 0;
+}
+
+/* Scans the fleet for ro into x (x->st, x->held set). Returns 0 or
+ * RG_ENOMEM. */
+static int scan(rg_server *srv, const rg_rollout_rec *ro, scan_ctx *x,
+                int64_t now_ms)
+{
+    x->ro = ro;
+    x->now_ms = now_ms;
+    rg_silence_params_default(&x->sp);
+    if (srv->cfg.activation_cap_s > 0)
+        x->sp.cap_ms = (int64_t)srv->cfg.activation_cap_s * 1000;
+    rg_fleet_scan(srv->fleet, scan_one, x);
+    return x->oom ? RG_ENOMEM : 0;
 }
 
 int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
@@ -570,109 +483,44 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
 {
     int rc = 0;
     rg_exposure_params xp;
-    uint32_t *order = NULL;
-    size_t *start = NULL;
     scan_ctx *x = NULL;
     memset(counts, 0, sizeof *counts);
     memset(gate, 0, sizeof *gate);
     rg_exposure_params_default(&xp);
     ro_state *st = find_or_add(c, ro);
-    if (!st || !(x = calloc(1, sizeof *x))) {
-        rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
-                        (long long)ro->id);
-        goto cleanup;
-    }
+    if (!st || !(x = calloc(1, sizeof *x)))
+        goto oom;
     if (!st->rebuilt) {
         if ((rc = rg_canary_rebuild(srv, ro, err)) != 0)
             goto cleanup;
         st->rebuilt = true;
     }
-    if (st->wave != ro->status.wave)
-        enter_wave(st, ro);
-    const rg_wave *w = &ro->plan.waves[ro->status.wave];
-
-    x->ro = ro;
-    x->now_ms = now_ms;
-    rg_silence_params_default(&x->sp);
-    if (srv->cfg.activation_cap_s > 0)
-        x->sp.cap_ms = (int64_t)srv->cfg.activation_cap_s * 1000;
+    if (st->wave != ro->status.wave) {
+        st->wave = ro->status.wave;
+        rg_cohort_wave(st->co, ro->status.wave_started_ms);
+    }
+    x->st = st;
     x->xp = &xp;
-    x->wave_begin_ms = st->wave_begin_ms;
     x->held = held;
     x->n_held = held ? n_held : 0;
-    rg_fleet_scan(srv->fleet, scan_one, x);
     uint32_t n_strata = rg_fleet_strata(srv->fleet);
     if (n_strata > MAXS)
         n_strata = MAXS;
-    order = malloc((x->n + 1) * sizeof *order);
-    start = calloc(n_strata + 2, sizeof *start);
-    if (x->oom || !order || !start) {
-        rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
-                        (long long)ro->id);
-        goto cleanup;
-    }
-    /* Members of each stratum, in scan order (counting sort). */
-    for (size_t i = 0; i < x->n; i++)
-        start[x->eps[i].stratum + 1]++;
-    for (uint32_t s = 0; s < n_strata; s++)
-        start[s + 1] += start[s];
-    {
-        size_t *fill = calloc(n_strata + 1, sizeof *fill);
-        if (!fill) {
-            rc = rg_err_set(err, RG_ENOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (size_t i = 0; i < x->n; i++) {
-            uint32_t s = x->eps[i].stratum;
-            order[start[s] + fill[s]++] = (uint32_t)i;
-        }
-        free(fill);
-    }
-    if ((rc = queue_fresh(srv, st, x, order, start, w->window_ms, now_ms)) !=
-        0) {
-        rg_err_set(err, rc, "rollout %lld: out of memory", (long long)ro->id);
-        goto cleanup;
-    }
+    src_ctx sc = {.fleet = srv->fleet, .release = st->release_id};
+    rg_cohort_src src = {.ctx = &sc,
+                         .seen = seen_ref,
+                         .contacts = contacts_ref,
+                         .judged = judged_ref};
+    if (scan(srv, ro, x, now_ms) != 0 ||
+        feed(srv, st, x, &src, n_strata,
+             ro->plan.waves[ro->status.wave].window_ms) != 0 ||
+        rg_cohort_tick(st->co, &src, now_ms) != 0)
+        goto oom;
+    publish(st, ro, x, n_strata);
     if ((rc = strata_names(srv, st, n_strata, err)) != 0)
         goto cleanup;
-    for (uint32_t s = 0; s < n_strata; s++)
-        st->ts[s] = (rg_tally_stratum){.name = st->names[s],
-                                       .prior_trials = x->prior_trials[s],
-                                       .prior_failed = x->prior_failed[s]};
-    /* Resolve ended windows; the rest of this wave's are pending. */
-    size_t keep = 0;
-    for (size_t i = 0; i < st->nq; i++) {
-        pend *e = &st->q[i];
-        if (e->from_ms + e->window_ms <= now_ms) {
-            if ((rc = resolve(srv, st, e)) != 0) {
-                rg_err_set(err, rc, "rollout %lld: out of memory",
-                           (long long)ro->id);
-                goto cleanup;
-            }
-            continue;
-        }
-        note_heard(srv, e, now_ms);
-        if (e->apply_ms >= st->wave_begin_ms && e->stratum < n_strata)
-            st->ts[e->stratum].pending++;
-        st->q[keep++] = *e;
-    }
-    st->nq = keep;
-    publish(st, ro, x, n_strata);
-    early_failures(st, x, n_strata);
-
-    /* The gate's input. */
-    size_t max = st->ncells + n_strata;
-    if (grow((void **)&st->entries, &st->cap_entries, max + 1,
-             sizeof *st->entries) < 0) {
-        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    if (max > RG_ANALYZER_MAX_STRATA)
-        max = RG_ANALYZER_MAX_STRATA;
-    gate->strata = st->entries;
-    gate->n_strata = rg_tally_entries(st->cells, st->ncells, st->ts, n_strata,
-                                      st->entries, max);
-
+    if (gate_input(st, n_strata, gate) != 0)
+        goto oom;
     uint64_t targeted = 0;
     for (uint32_t s = 0; s < n_strata; s++)
         targeted += atomic_load(&st->assigned[s]);
@@ -681,16 +529,32 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     counts->exposed = x->exposed;
     counts->healthy = x->healthy_total;
     counts->failed = x->failed_total;
-    counts->silent = st->silent_total;
+    counts->silent = rg_cohort_silent_total(st->co);
+    goto cleanup;
+oom:
+    rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
+                    (long long)ro->id);
 cleanup:
     if (x) {
-        free(x->eps);
         free(x->fr);
+        free(x->ff);
     }
     free(x);
-    free(order);
-    free(start);
     return rc;
+}
+
+bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms)
+{
+    bool measured = false;
+    int64_t last = INT64_MIN;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, ro->id);
+    if (s && atomic_load(&s->measured)) {
+        measured = true;
+        last = rg_cohort_last_apply_ms(s->co);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return !measured || (last != INT64_MIN && now_ms - last < ro->plan.soak_ms);
 }
 
 /* ------------------------------------------------------------------ */

@@ -23,6 +23,10 @@
  *    reports so far (the budget of new exposures, rg_exposure_budget) and
  *    the endpoints assigned; the raised share and the budget are published
  *    for the check-in path (rg_canary_admit);
+ *  - the counting is the cohort tracker's (health/cohort.h), which
+ *    rollgate-sim feeds too: the scan hands it the fleet's members and
+ *    every exposure and failure report not yet taken in (flags QUEUED,
+ *    COUNTED) and answers its questions from the fleet table;
  *  - every exposure not yet taken in is queued with RG_TALLY_CONTROLS
  *    matched control endpoints of its stratum, drawn by hashing its id;
  *    a control counts when it is not in the rollout and was heard from in
@@ -39,15 +43,15 @@
  *    failed (failed / reverted / crashed reported), healthy (healthy
  *    reported by then and heard in the span), silent otherwise; each
  *    eligible control window is silent when the control did not check in
- *    during the span (rg_canary_heard). Current-wave windows go to the cell of
+ *    during the span (rg_cohort_heard). Current-wave windows go to the cell of
  *    their stratum and period (period p = windows that ended in
  *    [wave begin + p W, wave begin + (p + 1) W)); earlier waves' windows
  *    count for nothing more (their failures are counted by the scan);
- *  - failures need no window: the scan counts, per stratum, the failures
- *    reported by current-wave exposures (those no failed window shows yet
- *    are the stratum's early_failed) and the exposures and failures of
- *    earlier waves (prior_trials, prior_failed; analyzer.h), so a failure
- *    moves the gate at the first tick after it is reported;
+ *  - failures need no window: the tracker counts, per stratum, the
+ *    failures reported by current-wave exposures (those no failed window
+ *    shows yet are the stratum's early_failed) and the exposures and
+ *    failures of earlier waves (prior_trials, prior_failed; analyzer.h),
+ *    so a failure moves the gate at the first tick after it is reported;
  *  - the gate's input is one entry per stratum and period, the pending
  *    exposures of the current wave on the last one (rg_tally_entries,
  *    the rules rollgate-sim counts by too: health/tally.h).
@@ -66,15 +70,15 @@
  * calls rg_canary_new/free, rg_canary_admit, rg_canary_holds and
  * rg_canary_rebuild; the orchestrator calls rg_canary_measure (passing the
  * policy holds it got from rg_desired_held), rg_canary_declare_activation,
- * rg_canary_note and rg_canary_retain; the API reads rg_canary_last (and
- * the endpoint list, api_endpoints.c, rg_canary_holds). resolve marks each
- * judged exposure in its fleet slot (ep_state.h). This
- * file calls nothing of desired.h (no circle).
+ * rg_canary_note, rg_canary_retain and rg_canary_soaking; the API reads
+ * rg_canary_last (and the endpoint list, api_endpoints.c, rg_canary_holds).
+ * The tracker's resolution marks each judged exposure in its fleet slot
+ * (ep_state.h). This file calls nothing of desired.h (no circle).
  *
  * Thread-safety: rg_canary_admit and rg_canary_holds may be called from
- * any thread;
- * rg_canary_measure, rg_canary_note and rg_canary_retain only from the
- * orchestrator's tick (serialised); rg_canary_last from any thread.
+ * any thread; rg_canary_measure, rg_canary_note, rg_canary_retain and
+ * rg_canary_soaking only from the orchestrator's tick (serialised);
+ * rg_canary_last from any thread.
  */
 #ifndef RG_CANARY_H
 #define RG_CANARY_H
@@ -98,12 +102,6 @@
              most this often */
 
 typedef struct rg_canary rg_canary;
-
-/* Pure: whether an endpoint whose last two check-ins were at last_ms and
- * prev_ms (0: none) checked in during [from_ms, end_ms)
- * (rg_silence_heard). */
-bool rg_canary_heard(int64_t last_ms, int64_t prev_ms, int64_t from_ms,
-                     int64_t end_ms);
 
 /* Creates an empty state. Returns 0 or RG_ENOMEM. Free with
  * rg_canary_free (NULL is a no-op). */
@@ -144,6 +142,13 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                       const uint8_t *held, uint32_t n_held, int64_t now_ms,
                       rg_wave_counts *counts, rg_health_gate_ctx *gate,
                       rg_err *err);
+
+/* Tick: whether completed rollout ro is still soaking at now_ms: its
+ * newest exposure is younger than its plan's soak_ms, so delayed failures
+ * may still come (the orchestrator keeps watching it, docs/health.md
+ * "Soak"). True for a rollout not measured since the server started
+ * (one watch tick measures it and tells). */
+bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms);
 
 /* Frees the slots of ro's release and rebuilds them from the store's
  * events received since ro was created (what the first measure of ro

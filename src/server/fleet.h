@@ -141,13 +141,14 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
  * slots, RG_FLEET_CANARY_SLOTS per record, in memory only: after a restart
  * the orchestrator rebuilds them from the stored events). */
 #define RG_FLEET_CANARY_SLOTS 2
-#define RG_CN_ASSIGNED 1u /* the rollout gave it the release (admitted) */
-#define RG_CN_EXPOSED 2u  /* reported `applying` */
-#define RG_CN_HEALTHY 4u  /* reported `healthy` */
-#define RG_CN_FAILED 8u   /* reported `failed`, `reverted` or `crashed` */
-#define RG_CN_QUEUED 16u  /* the orchestrator took the exposure in */
-#define RG_CN_JUDGED 32u  /* its judged span ended (canary.c resolve) */
-#define RG_CN_SILENT 64u  /* ... and the gate counted it silent */
+#define RG_CN_ASSIGNED 1u  /* the rollout gave it the release (admitted) */
+#define RG_CN_EXPOSED 2u   /* reported `applying` */
+#define RG_CN_HEALTHY 4u   /* reported `healthy` */
+#define RG_CN_FAILED 8u    /* reported `failed`, `reverted` or `crashed` */
+#define RG_CN_QUEUED 16u   /* the orchestrator took the exposure in */
+#define RG_CN_JUDGED 32u   /* its judged span ended (canary.c resolve) */
+#define RG_CN_SILENT 64u   /* ... and the gate counted it silent */
+#define RG_CN_COUNTED 128u /* the orchestrator counted its failure */
 #define RG_FLEET_MAX_STRATA 4096
 
 typedef struct rg_fleet_canary {

@@ -299,7 +299,8 @@ cleanup:
 }
 
 /* Ticks the completed rollouts the gate still watches: those with a
- * stratum not cleared yet (strata.h). Appends every id of w to ids (room
+ * stratum not cleared yet (strata.h) or still soaking (canary.h: the last
+ * exposure is younger than the plan's soak). Appends every id of w to ids (room
  * for n more at *n_ids). Returns 0 or the first error (err may be NULL). */
 static int watch_completed(rg_server *srv, const rg_rollout_rec *w, size_t n,
                            int64_t *ids, size_t *n_ids, rg_err *err)
@@ -308,7 +309,9 @@ static int watch_completed(rg_server *srv, const rg_rollout_rec *w, size_t n,
     rg_strata *strata = rg_desired_strata(srv->desired);
     for (size_t i = 0; i < n; i++) {
         ids[(*n_ids)++] = w[i].id;
-        if (rg_strata_settled(strata, srv->fleet, w[i].id))
+        if (rg_strata_settled(strata, srv->fleet, w[i].id) &&
+            !rg_canary_soaking(rg_desired_canary(srv->desired), &w[i],
+                               rg_clock_now(srv->clock)))
             continue;
         rg_err e1;
         rg_err_clear(&e1);

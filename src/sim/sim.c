@@ -1,7 +1,9 @@
 /* sim.c - see sim.h. */
 #include "sim.h"
 
+#include "common/buf.h"
 #include "health/analyzer.h"
+#include "health/cohort.h"
 #include "health/gate.h"
 #include "health/resolve.h"
 #include "health/silence.h"
@@ -37,41 +39,41 @@ enum {
 };
 #define ST_MASK 0x0f
 #define ST_INTERNAL 0x10
-#define ST_CUR_WAVE 0x20    /* exposed in the current wave */
 #define ST_REBOOTING 0x40   /* rebooting to activate: unreachable */
 #define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
-/* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
- * the exposure (36-39), control eligibility mask (40-55; for EV_SAMPLE
- * the applying -> healthy latency in seconds). */
+/* Timer wheel events: endpoint index (bits 0-31), kind (32-35), argument
+ * (40-55; for EV_SAMPLE the applying -> healthy latency in seconds). */
 enum {
     EV_APPLY = 1,
     EV_ACTIVATE,
-    EV_RESOLVE,
     EV_RECOVER,
     EV_REBOOT,  /* activation reboot begins (fleetmodel unreachable_s) */
     EV_ONSET,   /* a delayed fault strikes (fault.h) */
     EV_CHECKIN, /* a check-in late by its jitter */
     EV_SAMPLE,  /* a latency joins the activation learner (silence.h) */
 };
-#define EV(idx, kind, wave, elig)                                              \
-    ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
-     (uint64_t)(elig) << 40)
+#define EV(idx, kind, arg)                                                     \
+    ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(arg) << 40)
 
 #define SETTLE_S                                                               \
     600                /* simulated after a halt or completion, plus the       \
                           longest fault onset */
 #define COVERAGE_S 30  /* coverage sampling step */
 #define PROGRESS_S 300 /* progress line step */
-#define NO_PICK UINT32_MAX
-
-/* Hash salt of control picks (fleetmodel.c and fault.c have theirs). */
-enum { H_CONTROL = 6 };
 
 typedef struct slot {
     uint64_t *v;
     size_t n, cap;
 } slot;
+
+/* What rollgated would know of an endpoint (one record: the tracker's
+ * questions cost one cache line). Seconds + 1; 0: never. */
+typedef struct seen_rec {
+    uint32_t last_ok;   /* the last contact */
+    uint32_t prev_ok;   /* the contact before */
+    uint32_t healthy_T; /* `healthy` got through */
+} seen_rec;
 
 typedef struct sim {
     const rg_scenario *sc;
@@ -84,7 +86,7 @@ typedef struct sim {
     int64_t T0; /* rollout start (after warm-up) */
     /* endpoints */
     uint32_t *bucket;
-    uint32_t *last_ok; /* second + 1 of the last contact; 0 never */
+    seen_rec *seen; /* what rollgated would know of each */
     uint8_t *stratum;
     uint8_t *state;
     uint32_t *apply_T;     /* second the exposure began */
@@ -102,29 +104,33 @@ typedef struct sim {
     uint64_t stratum_size[RG_SIM_MAX_STRATA];
     uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
     rg_stratum_state sst[RG_SIM_MAX_STRATA]; /* the gate's, as rollgated's */
-    /* per-stratum extras of the gate's input (pending, early_failed,
-     * prior_trials, prior_failed: health/tally.h) */
-    rg_tally_stratum ts[RG_SIM_MAX_STRATA];
+    /* the counting, as rollgated's (health/cohort.h) */
+    rg_cohort *co;
+    rg_cohort_member *members; /* the fleet, handed to co once */
+    uint32_t *fresh;           /* exposures since the last tick */
+    size_t n_fresh, cap_fresh;
+    const char *names[RG_SIM_MAX_STRATA];
     /* one definition of silence (health/silence.h) */
     rg_silence_params sp;
     int64_t declared_ms; /* the release's activation maximum, or
                             RG_SILENCE_UNDECLARED (learned) */
     rg_act_learner act[RG_SIM_MAX_STRATA], act_all;
-    /* periods of the current wave */
-    rg_tally_cell *cells; /* max_periods * S, [period * S + stratum] */
-    rg_tally_cell *list;  /* the non-empty ones, for rg_tally_entries */
-    size_t max_periods, n_periods;
+    rg_interval_hist *ivl;      /* S: gaps between the last two contacts */
     int64_t wave_T;             /* second the current wave started */
-    int64_t period_s;           /* its W in seconds */
-    rg_stratum_counts *entries; /* gate input, max_periods * S + S */
+    rg_stratum_counts *entries; /* gate input, n_entries */
+    size_t n_entries;
+    /* what the server would see, reported to the recorder (may be NULL) */
+    const rg_sim_recorder *rec;
     /* totals */
-    uint64_t assigned, exposed, healthy, failed, silent, damage, reverted;
+    uint64_t assigned, exposed, healthy, failed, damage, reverted;
     uint64_t running;
     /* fixed-bake measurements */
     rg_fixed_bake_ctx fb;
     /* outcome */
     int64_t halt_T, complete_T, first_crash_T, t99_T;
     int64_t settle_s; /* simulated after a halt or completion */
+    int64_t soak_s;   /* after completion, when the gate watches (Rollgate
+                         policy): the plan's soak */
     bool stop;
     bool trace;
     json_t *decisions;
@@ -135,22 +141,20 @@ static int64_t max64(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
-/* W of the wave for stratum k's check-in interval (silence.h). */
-static int wave_window_s(const sim *s, const rg_wave *w, size_t k)
+/* Stratum k's typical check-in interval as rollgated observes it (the
+ * gap between its endpoints' last two contacts, silence.h), its
+ * configured one before any gap, in ms. */
+static int64_t interval_ms(const sim *s, size_t k)
 {
-    int64_t ms =
-        rg_silence_window_ms(&s->sp, w->window_ms,
-                             (int64_t)rg_fleetmodel_interval(&s->fm, k) * 1000);
-    int64_t sec = (ms + 999) / 1000;
-    return (int)(sec < 1 ? 1 : sec);
+    return rg_interval_typical(
+        &s->ivl[k], (int64_t)rg_fleetmodel_interval(&s->fm, (int)k) * 1000);
 }
 
-/* A of an exposure of stratum k beginning now (silence.h), in seconds. */
-static int64_t allowance_s(const sim *s, size_t k)
+/* The recorder's view of what reached rollgated (sim.h). */
+static void record_event(const sim *s, uint32_t i, int what, int64_t T)
 {
-    int64_t ms = rg_silence_allowance_ms(&s->sp, s->declared_ms, &s->act[k],
-                                         &s->act_all);
-    return (ms + 999) / 1000;
+    if (s->rec)
+        s->rec->event(s->rec->ctx, i, what, T * 1000);
 }
 
 /* ---- fleet ---------------------------------------------------------- */
@@ -182,24 +186,18 @@ static bool reach(sim *s, uint32_t i, int64_t T)
         return false;
     if (loss && rg_rng_next(&s->rng) < loss)
         return false;
-    s->last_ok[i] = (uint32_t)(T + 1);
+    /* the gap between the last two contacts, which rollgated observes */
+    seen_rec *v = &s->seen[i];
+    int64_t was = v->prev_ok ? (int64_t)v->last_ok - v->prev_ok : 0;
+    int64_t now = v->last_ok ? T + 1 - (int64_t)v->last_ok : 0;
+    if (was != now) {
+        rg_interval_remove(&s->ivl[s->stratum[i]], was * 1000);
+        rg_interval_add(&s->ivl[s->stratum[i]], now * 1000);
+    }
+    v->prev_ok = v->last_ok;
+    v->last_ok = (uint32_t)(T + 1);
+    record_event(s, i, RG_SIM_REC_CONTACT, T);
     return true;
-}
-
-/* The j-th matched control endpoint of exposed endpoint i: a member of
- * its stratum drawn by hashing (i, j), or NO_PICK. */
-static uint32_t control_pick(const sim *s, uint32_t i, int j)
-{
-    uint64_t h =
-        rg_hash(s->seed + (uint64_t)j * 0x632be59bd9b4e019ull, H_CONTROL, i);
-    size_t g = (size_t)(h % (uint64_t)s->P);
-    size_t st = s->stratum[i];
-    const uint32_t *sub = s->sub + g * (s->S + 1);
-    uint32_t size = sub[st + 1] - sub[st];
-    if (size == 0)
-        return NO_PICK;
-    uint32_t c = s->block_start[g] + sub[st] + (uint32_t)((h >> 32) % size);
-    return c == i ? NO_PICK : c;
 }
 
 static int build_fleet(sim *s, rg_err *err)
@@ -209,14 +207,15 @@ static int build_fleet(sim *s, rg_err *err)
     size_t S = s->S, P = (size_t)s->P;
     char salt[48], id[32];
     s->bucket = malloc((size_t)n * sizeof *s->bucket);
-    s->last_ok = calloc(n, sizeof *s->last_ok);
+    s->seen = calloc(n, sizeof *s->seen);
     s->stratum = malloc(n);
     s->state = calloc(n, 1);
     s->apply_T = calloc(n, sizeof *s->apply_T);
     s->block_start = malloc((P + 1) * sizeof *s->block_start);
     s->sub = malloc(P * (S + 1) * sizeof *s->sub);
-    if (!s->bucket || !s->last_ok || !s->stratum || !s->state || !s->apply_T ||
-        !s->block_start || !s->sub)
+    s->members = malloc((size_t)n * sizeof *s->members);
+    if (!s->bucket || !s->seen || !s->stratum || !s->state || !s->apply_T ||
+        !s->block_start || !s->sub || !s->members)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory for %u endpoints",
                           n);
     double cum[RG_SIM_MAX_STRATA + 1];
@@ -241,6 +240,8 @@ static int build_fleet(sim *s, rg_err *err)
         snprintf(id, sizeof id, "ep-%u", i);
         s->bucket[i] = rg_bucket(salt, id);
         size_t k = s->stratum[i];
+        s->members[i] = (rg_cohort_member){
+            .key = rg_cohort_key(id), .ref = i, .stratum = (uint32_t)k};
         rg_exposure_track_lowest(s->lowest[k], &s->n_lowest[k],
                                  sc->exposure.min_per_stratum, s->bucket[i]);
     }
@@ -316,26 +317,28 @@ static int state_of(const sim *s, uint32_t i)
 static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     set_state(s, i, ST_HEALTHY);
+    if (!(s->state[i] & ST_WAS_HEALTHY)) {
+        s->seen[i].healthy_T = (uint32_t)(T + 1);
+        record_event(s, i, RG_SIM_REC_HEALTHY, T);
+    }
     s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
     s->healthy_s[s->stratum[i]]++;
     int64_t a = s->apply_T[i], lat = T - a, cap = s->sp.cap_ms / 1000;
     if (s->policy != RG_SIM_ROLLGATE || lat > cap || lat > 0xffff)
         return 0;
-    return schedule(s, T, a + cap - T, EV(i, EV_SAMPLE, 0, lat), err);
+    return schedule(s, T, a + cap - T, EV(i, EV_SAMPLE, lat), err);
 }
 
-/* A failure report of exposed endpoint i got through: it counts at once
- * (tally.h), as the current wave's early failure or an earlier wave's. */
-static void deliver_failure(sim *s, uint32_t i, int st)
+/* A failure report of exposed endpoint i got through at T: it counts at
+ * once (cohort.h), as the current wave's or an earlier wave's. */
+static void deliver_failure(sim *s, uint32_t i, int st, int64_t T)
 {
-    rg_tally_stratum *t = &s->ts[s->stratum[i]];
     set_state(s, i, st);
     s->failed++;
-    if (s->state[i] & ST_CUR_WAVE)
-        t->early_failed++;
-    else
-        t->prior_failed++;
+    rg_cohort_failed(s->co, s->stratum[i], (int64_t)s->apply_T[i] * 1000);
+    record_event(s, i,
+                 st == ST_CRASHED ? RG_SIM_REC_CRASHED : RG_SIM_REC_FAILED, T);
 }
 
 static rg_fate fate_of(const sim *s, uint32_t i)
@@ -349,11 +352,11 @@ static int activate_later(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     const rg_sim_activation *a = &s->sc->activation;
     int64_t delay = uniform(s, s->sc->healthy_min_s, s->sc->healthy_max_s);
-    int rc = schedule(s, T, delay, EV(i, EV_ACTIVATE, 0, 0), err);
+    int rc = schedule(s, T, delay, EV(i, EV_ACTIVATE, 0), err);
     if (rc != 0 || a->unreachable_max_s == 0)
         return rc;
     int64_t down = uniform(s, a->unreachable_min_s, a->unreachable_max_s);
-    return down > 0 ? schedule(s, T, delay - down, EV(i, EV_REBOOT, 0, 0), err)
+    return down > 0 ? schedule(s, T, delay - down, EV(i, EV_REBOOT, 0), err)
                     : 0;
 }
 
@@ -365,93 +368,23 @@ static void unassign(sim *s, uint32_t i)
     s->assigned_s[s->stratum[i]]--;
 }
 
-/* `applying` got through at T: exposure begins. */
+/* `applying` got through at T: exposure begins; the tracker takes it in
+ * at the next tick, as rollgated's scan does. */
 static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
-    const rg_scenario *sc = s->sc;
-    int wave = s->st.wave;
-    int64_t W = wave_window_s(s, &sc->plan.waves[wave], s->stratum[i]);
-    int64_t A = allowance_s(s, s->stratum[i]);
-    uint64_t elig = 0;
     set_state(s, i, ST_ACTIVATING);
     s->apply_T[i] = (uint32_t)T;
-    s->state[i] |= ST_CUR_WAVE;
     s->exposed++;
-    s->ts[s->stratum[i]].pending++;
+    record_event(s, i, RG_SIM_REC_APPLYING, T);
     if (s->first_crash_T < 0 && fate_of(s, i).kind == RG_FATE_CRASH)
         s->first_crash_T = T;
-    if (s->policy == RG_SIM_ROLLGATE) {
-        int64_t P = rg_fleetmodel_interval(&s->fm, s->stratum[i]);
-        for (int j = 0; j < RG_TALLY_CONTROLS; j++) {
-            uint32_t c = control_pick(s, i, j);
-            /* last_ok: the second of the last contact + 1 (0: none), so
-             * that contact lies in [(last_ok - 1) s, last_ok s) */
-            if (c != NO_PICK && state_of(s, c) == ST_IDLE && s->last_ok[c] &&
-                rg_tally_control_fresh(((int64_t)s->last_ok[c] - 1) * 1000 + 1,
-                                       T * 1000, P * 1000))
-                elig |= 1ull << j;
-        }
-    }
-    int rc = activate_later(s, i, T, err);
-    if (rc == 0)
-        rc = schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
-    return rc;
-}
-
-_Static_assert(RG_TALLY_CONTROLS <= 16, "EV's eligibility mask has 16 bits");
-
-/* The cell of stratum k in the period in which second T falls. */
-static rg_tally_cell *period_cell(sim *s, size_t k, int64_t T)
-{
-    size_t p = rg_tally_period(T * 1000, s->wave_T * 1000, s->period_s * 1000,
-                               (uint32_t)s->max_periods);
-    if (p + 1 > s->n_periods)
-        s->n_periods = p + 1;
-    return &s->cells[p * s->S + k];
-}
-
-/* The judged span [T - W, T] of exposure i ends at T: i and each of its
- * eligible matched controls are heard when they were in contact during
- * it (silence.h). */
-static void resolve(sim *s, uint32_t i, int wave, uint64_t elig, int64_t T)
-{
-    size_t k = s->stratum[i];
-    int64_t from = T - wave_window_s(s, &s->sc->plan.waves[wave], k);
-    if (wave != s->st.wave)
-        return; /* an earlier wave's: a trial since that wave ended, its
-                   failure counted when reported */
-    rg_tally_cell *c = period_cell(s, k, T);
-    int st = state_of(s, i);
-    bool was_healthy = s->state[i] & ST_WAS_HEALTHY;
-    if (rg_fleetmodel_server_down(&s->fm, T))
-        elig = 0; /* resolved when rollgated is back: without controls */
-    s->ts[k].pending--;
-    /* reverted only after delivering healthy */
-    /* a delivered `healthy` got through before this second's events */
-    switch (rg_silence_outcome(
-        st == ST_FAILED || st == ST_CRASHED,
-        st == ST_HEALTHY || st == ST_REVERTED || was_healthy, T - 1,
-        rg_silence_heard((int64_t)s->last_ok[i] - 1, from, T), T)) {
-    case RG_TALLY_FAILED:
-        c->failed++;
-        s->ts[k].early_failed--; /* the window shows it now */
-        break;
-    case RG_TALLY_HEALTHY:
-        c->healthy++;
-        break;
-    default:
-        c->silent++;
-        s->silent++;
-        break;
-    }
-    for (int j = 0; elig && j < RG_TALLY_CONTROLS; j++) {
-        if (!(elig & (1ull << j)))
-            continue;
-        uint32_t ctl = control_pick(s, i, j);
-        c->control_windows++;
-        c->control_silent +=
-            !rg_silence_heard((int64_t)s->last_ok[ctl] - 1, from, T);
-    }
+    if (s->policy != RG_SIM_ROLLGATE)
+        return activate_later(s, i, T, err);
+    if (rg_array_reserve((void **)&s->fresh, &s->cap_fresh, s->n_fresh + 1,
+                         sizeof *s->fresh) < 0)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
+    s->fresh[s->n_fresh++] = i;
+    return activate_later(s, i, T, err);
 }
 
 /* Endpoint i's fault strikes at T (at activation, or after its onset
@@ -462,13 +395,12 @@ static int strike(sim *s, uint32_t i, rg_fate f, int64_t T, rg_err *err)
     switch (f.kind) {
     case RG_FATE_CRASH:
         set_state(s, i, ST_DOWN);
-        return schedule(s, T, s->sc->crash_revert_s, EV(i, EV_RECOVER, 0, 0),
-                        err);
+        return schedule(s, T, s->sc->crash_revert_s, EV(i, EV_RECOVER, 0), err);
     case RG_FATE_FAIL:
         if (!f.reported)
             set_state(s, i, ST_UNREPORTED);
         else if (reach(s, i, T))
-            deliver_failure(s, i, ST_FAILED);
+            deliver_failure(s, i, ST_FAILED, T);
         else
             set_state(s, i, ST_REPORT_FAILED);
         return 0;
@@ -495,7 +427,7 @@ static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
         return rc;
     return f.kind == RG_FATE_OK
                ? 0
-               : schedule(s, T, f.onset_s, EV(i, EV_ONSET, 0, 0), err);
+               : schedule(s, T, f.onset_s, EV(i, EV_ONSET, 0), err);
 }
 
 static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err);
@@ -504,8 +436,7 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
 {
     uint32_t i = (uint32_t)ev;
     int kind = (int)(ev >> 32 & 0xf);
-    int wave = (int)(ev >> 36 & 0xf);
-    uint64_t elig = ev >> 40 & 0xffff;
+    uint64_t arg = ev >> 40 & 0xffff;
     int st = state_of(s, i);
     switch (kind) {
     case EV_APPLY:
@@ -520,19 +451,15 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
         return 0;
     case EV_ACTIVATE:
         return activated(s, i, T, err);
-    case EV_RESOLVE:
-        resolve(s, i, wave, elig, T);
-        return 0;
     case EV_SAMPLE:
-        rg_act_learner_add(&s->act[s->stratum[i]], &s->sp,
-                           (int64_t)elig * 1000);
-        rg_act_learner_add(&s->act_all, &s->sp, (int64_t)elig * 1000);
+        rg_act_learner_add(&s->act[s->stratum[i]], &s->sp, (int64_t)arg * 1000);
+        rg_act_learner_add(&s->act_all, &s->sp, (int64_t)arg * 1000);
         return 0;
     case EV_RECOVER:
         if (!fate_of(s, i).reported)
             set_state(s, i, ST_UNREPORTED);
         else if (reach(s, i, T))
-            deliver_failure(s, i, ST_CRASHED);
+            deliver_failure(s, i, ST_CRASHED, T);
         else
             set_state(s, i, ST_REPORT_CRASHED);
         return 0;
@@ -571,11 +498,12 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
                                 s->healthy_s[k]))
             return 0;
         set_state(s, i, ST_ASSIGNED);
+        record_event(s, i, RG_SIM_REC_ASSIGNED, T);
         s->assigned++;
         s->assigned_s[k]++;
         return schedule(s, T,
                         uniform(s, s->sc->apply_min_s, s->sc->apply_max_s),
-                        EV(i, EV_APPLY, 0, 0), err);
+                        EV(i, EV_APPLY, 0), err);
     }
     case ST_APPLY_RETRY:
         if (!assigns(s, i)) {
@@ -584,10 +512,10 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         }
         return expose(s, i, T, err);
     case ST_REPORT_FAILED:
-        deliver_failure(s, i, ST_FAILED);
+        deliver_failure(s, i, ST_FAILED, T);
         return 0;
     case ST_REPORT_CRASHED:
-        deliver_failure(s, i, ST_CRASHED);
+        deliver_failure(s, i, ST_CRASHED, T);
         return 0;
     case ST_REPORT_HEALTHY: {
         int rc = deliver_healthy(s, i, T, err);
@@ -617,7 +545,7 @@ static int visit(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (!rg_fleetmodel_due(&s->fm, i, s->stratum[i], T))
         return 0;
     int64_t late = rg_fleetmodel_jitter(&s->fm, i, T);
-    return late > 0 ? schedule(s, T, late, EV(i, EV_CHECKIN, 0, 0), err)
+    return late > 0 ? schedule(s, T, late, EV(i, EV_CHECKIN, 0), err)
                     : heartbeat(s, i, T, err);
 }
 
@@ -627,47 +555,62 @@ static int visit(sim *s, uint32_t i, int64_t T, rg_err *err)
  * not) and their failures become the earlier waves'. */
 static void start_wave(sim *s, int64_t T)
 {
-    for (size_t k = 0; k < s->S; k++) {
-        rg_tally_stratum *t = &s->ts[k];
-        for (size_t p = 0; p < s->n_periods; p++) {
-            const rg_tally_cell *c = &s->cells[p * s->S + k];
-            t->prior_trials += c->healthy + c->failed + c->silent;
-            t->prior_failed += c->failed;
-        }
-        t->prior_trials += t->pending;
-        t->prior_failed += t->early_failed;
-        t->pending = t->early_failed = 0;
-    }
-    for (uint32_t i = 0; i < s->n; i++)
-        s->state[i] &= (uint8_t)~ST_CUR_WAVE;
     s->wave_T = T;
-    s->period_s =
-        rg_silence_window_ms(&s->sp, s->sc->plan.waves[s->st.wave].window_ms,
-                             (int64_t)s->P * 1000) /
-        1000;
-    s->n_periods = 0;
-    for (size_t p = 0; p < s->max_periods; p++)
-        for (size_t k = 0; k < s->S; k++)
-            s->cells[p * s->S + k] =
-                (rg_tally_cell){.stratum = (uint32_t)k, .period = (uint32_t)p};
+    rg_cohort_wave(s->co, T * 1000);
     memset(&s->fb, 0, sizeof s->fb);
 }
 
-/* The health gate's input (health/tally.h): per stratum, one entry per
- * period of the wave with something in it; the stratum's pending
- * exposures go to its last, its early failures and the failure evidence
- * of earlier waves to its first. */
-static size_t build_entries(sim *s)
+/* What the tracker asks of endpoint i: what rollgated would know. */
+static int seen_sim(void *ctx, uint32_t i, rg_cohort_seen *out)
 {
-    size_t n = 0;
-    for (size_t p = 0; p < s->n_periods; p++)
-        for (size_t k = 0; k < s->S; k++) {
-            const rg_tally_cell *c = &s->cells[p * s->S + k];
-            if (c->healthy + c->failed + c->silent + c->control_windows)
-                s->list[n++] = *c;
-        }
-    return rg_tally_entries(s->list, n, s->ts, (uint32_t)s->S, s->entries,
-                            s->max_periods * s->S + s->S);
+    const sim *s = ctx;
+    const seen_rec *v = &s->seen[i];
+    int st = state_of(s, i);
+    *out = (rg_cohort_seen){
+        .last_ms = v->last_ok ? ((int64_t)v->last_ok - 1) * 1000 : 0,
+        .prev_ms = v->prev_ok ? ((int64_t)v->prev_ok - 1) * 1000 : 0,
+        .healthy_ms = v->healthy_T ? ((int64_t)v->healthy_T - 1) * 1000 : 0,
+        .failed = st == ST_FAILED || st == ST_CRASHED,
+        .in_rollout = st != ST_IDLE};
+    return 0;
+}
+
+static int contacts_sim(void *ctx, uint32_t i, int64_t *last_ms,
+                        int64_t *prev_ms)
+{
+    const seen_rec *v = &((const sim *)ctx)->seen[i];
+    *last_ms = v->last_ok ? ((int64_t)v->last_ok - 1) * 1000 : 0;
+    *prev_ms = v->prev_ok ? ((int64_t)v->prev_ok - 1) * 1000 : 0;
+    return 0;
+}
+
+/* The health gate's input at second T (health/cohort.h): the exposures
+ * since the last tick are taken in (A and W as of now), then the tracker
+ * ticks and builds the entries. Returns 0 or RG_ENOMEM. */
+static int build_entries(sim *s, int64_t T, size_t *n, rg_err *err)
+{
+    rg_cohort_src src = {.ctx = s, .seen = seen_sim, .contacts = contacts_sim};
+    const rg_wave *w = &s->sc->plan.waves[s->st.wave];
+    for (size_t f = 0; f < s->n_fresh; f++) {
+        uint32_t i = s->fresh[f];
+        size_t k = s->stratum[i];
+        char id[32];
+        snprintf(id, sizeof id, "ep-%u", i);
+        if (rg_cohort_expose(
+                s->co, &src, i, rg_cohort_key(id), (uint32_t)k,
+                (int64_t)s->apply_T[i] * 1000,
+                rg_silence_allowance_ms(&s->sp, s->declared_ms, &s->act[k],
+                                        &s->act_all),
+                rg_silence_window_ms(&s->sp, w->window_ms, interval_ms(s, k)),
+                interval_ms(s, k), T * 1000) != 0)
+            return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
+    }
+    s->n_fresh = 0;
+    if (rg_cohort_tick(s->co, &src, T * 1000) != 0)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
+    *n = rg_cohort_entries(s->co, s->names, (uint32_t)s->S, s->entries,
+                           s->n_entries);
+    return 0;
 }
 
 static int record(sim *s, int64_t T, const rg_transition *tr,
@@ -700,6 +643,18 @@ static void note_strata(sim *s, const json_t *evidence)
     }
 }
 
+/* Whether the gate still watches the completed rollout at T, as
+ * rollgated's does (canary.h rg_canary_soaking): Rollgate policy, last
+ * exposure younger than the plan's soak. */
+static bool soaking(const sim *s, int64_t T)
+{
+    int64_t last = rg_cohort_last_apply_ms(s->co);
+    return s->policy == RG_SIM_ROLLGATE && s->st.state == RG_RO_COMPLETED &&
+           last != INT64_MIN && T * 1000 - last < s->sc->plan.soak_ms;
+}
+
+/* The orchestrator's tick at T: the gate judges the running rollout
+ * (rg_rollout_tick) or watches the completed one (rg_rollout_watch). */
 static int tick(sim *s, int64_t T, rg_err *err)
 {
     rg_wave_counts counts = {.fleet = s->n,
@@ -707,7 +662,7 @@ static int tick(sim *s, int64_t T, rg_err *err)
                              .exposed = s->exposed,
                              .healthy = s->healthy,
                              .failed = s->failed,
-                             .silent = s->silent};
+                             .silent = rg_cohort_silent_total(s->co)};
     rg_health_gate_ctx hctx = {.strata = s->entries,
                                .baseline_failure = s->sc->baseline_failure};
     rg_gate_fn gate = rg_health_gate;
@@ -718,14 +673,24 @@ static int tick(sim *s, int64_t T, rg_err *err)
     } else if (s->policy == RG_SIM_FIXED_BAKE) {
         gate = rg_gate_fixed_bake;
         ctx = &s->fb;
-    } else {
-        hctx.n_strata = build_entries(s);
+    } else if (build_entries(s, T, &hctx.n_strata, err) != 0) {
+        return err->code;
     }
     rg_rollout_status next;
     rg_transition tr;
     rg_gate_result g;
-    int rc = rg_rollout_tick(&s->sc->plan, &s->st, &counts, gate, ctx,
-                             (T - s->T0) * 1000, &next, &tr, &g, err);
+    int rc = (s->st.state == RG_RO_RUNNING
+                  ? rg_rollout_tick
+                  : rg_rollout_watch)(&s->sc->plan, &s->st, &counts, gate, ctx,
+                                      (T - s->T0) * 1000, &next, &tr, &g, err);
+    if (rc >= 0 && s->rec && gate == rg_health_gate)
+        s->rec->tick(s->rec->ctx,
+                     &(rg_sim_tick){.now_ms = T * 1000,
+                                    .wave = s->st.wave,
+                                    .wave_begin_ms = s->wave_T * 1000,
+                                    .entries = hctx.strata,
+                                    .n_entries = hctx.n_strata,
+                                    .verdict = g.verdict});
     if (rc >= 0 && s->policy == RG_SIM_ROLLGATE)
         note_strata(s, g.evidence);
     if (rc >= 0 && s->trace && (T - s->T0) % 60 == 0)
@@ -762,7 +727,7 @@ static void fixed_bake_check(sim *s, int64_t T)
             (uint64_t)rg_fleetmodel_interval(&s->fm, s->stratum[i]);
         exposed++;
         if (st == ST_FAILED || st == ST_CRASHED ||
-            (uint64_t)T + 1 - s->last_ok[i] > stale)
+            (uint64_t)T + 1 - s->seen[i].last_ok > stale)
             bad++;
     }
     s->fb.checks++;
@@ -805,6 +770,7 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     s->sc = sc;
     s->policy = o->policy;
     s->trace = o->trace;
+    s->rec = o->recorder;
     s->seed = o->seed_set ? o->seed : sc->seed;
     rg_rng_seed(&s->rng, s->seed);
     s->n = sc->endpoints;
@@ -827,29 +793,35 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     delay = max64(delay, rg_fault_max_onset(sc));
     /* delayed faults strike after the rollout ends too: watch them */
     s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
-    for (size_t w = 0; w < sc->plan.n_waves; w++)
-        for (size_t k = 0; k < s->S; k++)
-            delay =
-                max64(delay, max64(s->sp.cap_ms / 1000, sc->activation.max_s) +
-                                 wave_window_s(s, &sc->plan.waves[w], k));
+    s->soak_s = o->policy == RG_SIM_ROLLGATE ? sc->plan.soak_ms / 1000 : 0;
+    delay = max64(delay, s->sp.cap_ms / 1000); /* EV_SAMPLE */
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
-    s->max_periods = rg_tally_max_periods((uint32_t)s->S);
-    s->cells = calloc(s->max_periods * s->S, sizeof *s->cells);
-    s->list = calloc(s->max_periods * s->S, sizeof *s->list);
-    s->entries = calloc(s->max_periods * s->S + s->S, sizeof *s->entries);
+    s->n_entries = (size_t)rg_tally_max_periods((uint32_t)s->S) * s->S + s->S;
+    s->entries = calloc(s->n_entries, sizeof *s->entries);
     for (size_t k = 0; k < s->S; k++)
-        s->ts[k].name = sc->strata[k];
+        s->names[k] = sc->strata[k];
+    s->co = rg_cohort_new((uint32_t)s->S);
+    s->ivl = calloc(s->S, sizeof *s->ivl);
     s->decisions = json_array();
-    if (!s->wheel || !s->cells || !s->list || !s->entries || !s->decisions)
+    if (!s->wheel || !s->entries || !s->co || !s->ivl || !s->decisions)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
-    return build_fleet(s, err);
+    int rc = build_fleet(s, err);
+    if (rc == 0)
+        rg_cohort_members(s->co, s->members, s->n, (uint32_t)s->S);
+    for (uint32_t i = 0; rc == 0 && s->rec && i < s->n; i++)
+        s->rec->endpoint(s->rec->ctx, i, s->stratum[i]);
+    return rc;
 }
 
 static void teardown(sim *s)
 {
     free(s->bucket);
-    free(s->last_ok);
+    free(s->seen);
+    free(s->members);
+    free(s->fresh);
+    rg_cohort_free(s->co);
+    free(s->ivl);
     free(s->stratum);
     free(s->state);
     free(s->apply_T);
@@ -858,8 +830,6 @@ static void teardown(sim *s)
     for (size_t k = 0; s->wheel && k < s->wheel_n; k++)
         free(s->wheel[k].v);
     free(s->wheel);
-    free(s->cells);
-    free(s->list);
     free(s->entries);
     json_decref(s->decisions);
 }
@@ -867,13 +837,9 @@ static void teardown(sim *s)
 /* rollgated serves again after a restart: its health state is rebuilt
  * from the stored events, and windows that ended before the restart are
  * resolved without control windows (server/canary.h). */
-static void server_restarted(sim *s)
+static void server_restarted(sim *s, int64_t T)
 {
-    for (size_t p = 0; p < s->n_periods; p++)
-        for (size_t k = 0; k < s->S; k++) {
-            rg_tally_cell *c = &s->cells[p * s->S + k];
-            c->control_windows = c->control_silent = 0;
-        }
+    rg_cohort_restarted(s->co, T * 1000);
 }
 
 /* One simulated second. */
@@ -901,12 +867,13 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
         start_wave(s, T);
     }
     if (rg_fleetmodel_server_back(&s->fm, T))
-        server_restarted(s);
+        server_restarted(s, T);
     bool up = !rg_fleetmodel_server_down(&s->fm, T);
     if (up && s->policy == RG_SIM_FIXED_BAKE && s->st.state == RG_RO_RUNNING &&
         T > s->wave_T && (T - s->wave_T) % (RG_FIXED_BAKE_CHECK_MS / 1000) == 0)
         fixed_bake_check(s, T);
-    if (up && t % s->sc->tick_s == 0 && s->st.state == RG_RO_RUNNING)
+    if (up && t % s->sc->tick_s == 0 &&
+        (s->st.state == RG_RO_RUNNING || soaking(s, T)))
         rc = tick(s, T, err);
     bool last = (size_t)s->st.wave + 1 == s->sc->plan.n_waves ||
                 s->st.state == RG_RO_COMPLETED;
@@ -917,7 +884,8 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
         progress(s, T);
     if (t >= s->sc->duration_s ||
         (s->halt_T >= 0 && T >= s->halt_T + s->settle_s) ||
-        (s->complete_T >= 0 && T >= s->complete_T + s->settle_s))
+        (s->complete_T >= 0 &&
+         T >= s->complete_T + max64(s->settle_s, s->soak_s)))
         s->stop = true;
     return rc;
 }

@@ -33,33 +33,28 @@
  * exposed endpoints return to the previous release at their next
  * check-in and pending applies are cancelled.
  *
- * Health counts (Rollgate policy), by the rules the server counts by
- * (health/tally.h): per wave, per stratum, per period of length W since
- * the wave began (analyzer.h "periods"): an exposed endpoint's window
- * [a, a + W] is resolved at a + W as failed (failed or crashed reported by
- * then), healthy (healthy reported by then) or silent, and counted in the
- * period in which it ends. A wave's windows are those of the exposures
- * that began in it: windows of an earlier wave's exposures that end after
- * that wave passed are not counted (otherwise the leftovers of wave k
- * would pass wave k + 1 before any of its own windows ended). Failures
- * need no window: a failure report counts the moment it gets through (the
- * current wave's early_failed, or an earlier wave's prior_failed), and
- * every exposure is a failure trial from its exposure on (a wave's
- * exposures join prior_trials when the next wave starts).
- * Matched control windows
- * (docs/health.md): at a, RG_TALLY_CONTROLS endpoints of the same
- * stratum are drawn by hashing the exposed endpoint; each that is not in
- * the rollout and was heard from recently (rg_tally_control_fresh) opens
- * a control window on the exposed one's span, silent when it is not heard
- * from during it.
+ * Health counts (Rollgate policy): rollgated's own cohort tracker
+ * (health/cohort.h) fed with what would reach rollgated: each endpoint's
+ * last two contacts, its `healthy` time and its failure report; an
+ * exposure is handed over at the tick after its `applying` got through
+ * (controls drawn, A and W taken then, as the server's scan does), a
+ * failure report when it gets through; the stratum's check-in interval
+ * is observed from the contacts as the server observes it. A completed
+ * rollout is watched by the gate (rg_rollout_watch) until its newest
+ * exposure is the plan's soak old, as rollgated's orchestrator does.
+ * tests/unit/test_cohort_replay.c replays a run's stream (the recorder
+ * below) through rollgated's counting path and gets the same gate input
+ * at every tick.
  *
- * Memory: 10 bytes per endpoint plus the timer wheel (8 bytes per pending
- * event); 10 million endpoints take about 100 MB plus events.
+ * Memory: 26 bytes per endpoint (plus 16 per member kept by the tracker)
+ * and the timer wheel (8 bytes per pending event) and about 100 bytes per
+ * open judged span.
  */
 #ifndef RG_SIM_SIM_H
 #define RG_SIM_SIM_H
 
 #include "common/err.h"
+#include "health/analyzer.h"
 #include "sim/scenario.h"
 
 #include <jansson.h>
@@ -67,12 +62,47 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* What reached rollgated in a run, as a server would have seen it, for
+ * tests that replay it through the server's counting path
+ * (tests/unit/test_cohort_replay.c). Times are the simulator's seconds x
+ * 1000 (absolute, warm-up included). */
+enum {
+    RG_SIM_REC_CONTACT,  /* a check-in (or report) got through */
+    RG_SIM_REC_ASSIGNED, /* the rollout gave the endpoint the release */
+    RG_SIM_REC_APPLYING, /* its `applying` got through */
+    RG_SIM_REC_HEALTHY,  /* its first `healthy` got through */
+    RG_SIM_REC_FAILED,   /* its `failed` got through */
+    RG_SIM_REC_CRASHED,  /* its `crashed` got through */
+};
+
+/* One tick of the health gate (Rollgate policy): its input, borrowed for
+ * the call. */
+typedef struct rg_sim_tick {
+    int64_t now_ms;
+    int wave;              /* the rollout's wave when the gate ran */
+    int64_t wave_begin_ms; /* when it began */
+    const rg_stratum_counts *entries;
+    size_t n_entries;
+    int verdict; /* the gate's (rg_verdict) */
+} rg_sim_tick;
+
+/* The callbacks: endpoint once per endpoint (index, stratum) before the
+ * run, as the fleet would be enrolled; event at every event above; tick
+ * at every gate evaluation. */
+typedef struct rg_sim_recorder {
+    void *ctx;
+    void (*endpoint)(void *ctx, uint32_t endpoint, uint32_t stratum);
+    void (*event)(void *ctx, uint32_t endpoint, int what, int64_t at_ms);
+    void (*tick)(void *ctx, const rg_sim_tick *t);
+} rg_sim_recorder;
+
 typedef struct rg_sim_options {
     int policy;    /* rg_sim_policy */
     uint64_t seed; /* the scenario's seed unless seed_set */
     bool seed_set;
     bool progress; /* progress lines on stderr */
     bool trace;    /* every gate reason on stderr, once a minute */
+    const rg_sim_recorder *recorder; /* NULL: none */
 } rg_sim_options;
 
 #define RG_SIM_NONE (-1) /* a time that did not happen */

@@ -1,5 +1,5 @@
-/* Unit tests for the pure parts of src/server/canary.c and the counting
- * rules it shares with rollgate-sim (src/health/tally.c, silence.c): the
+/* Unit tests for the counting rules rollgated and rollgate-sim share
+ * (src/health/tally.c, silence.c, cohort.c): the
  * outcome of an exposure's judged span, whether a matched control was
  * heard in the same span, the period of a
  * window, and the gate's input built from per-stratum period cells
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "health/cohort.h"
 #include "health/silence.h"
 #include "server/canary.h"
 
@@ -48,14 +49,14 @@ static void control_windows(void **state)
     (void)state;
     int64_t a = 10000, e = a + W;
     /* heard during [a, a + W) by its last or previous check-in */
-    assert_true(rg_canary_heard(a + 5, 0, a, e));
-    assert_true(rg_canary_heard(a, a - 60, a, e)); /* at its start */
-    assert_true(rg_canary_heard(e + 500, e - 1, a, e));
+    assert_true(rg_cohort_heard(a + 5, 0, a, e));
+    assert_true(rg_cohort_heard(a, a - 60, a, e)); /* at its start */
+    assert_true(rg_cohort_heard(e + 500, e - 1, a, e));
     /* nothing in the span: before it, at its (excluded) end or after it */
-    assert_false(rg_canary_heard(e, a - 1, a, e));
-    assert_false(rg_canary_heard(a - 5, a - 65, a, e));
-    assert_false(rg_canary_heard(e + 1, a - 1, a, e));
-    assert_false(rg_canary_heard(0, 0, a, e));
+    assert_false(rg_cohort_heard(e, a - 1, a, e));
+    assert_false(rg_cohort_heard(a - 5, a - 65, a, e));
+    assert_false(rg_cohort_heard(e + 1, a - 1, a, e));
+    assert_false(rg_cohort_heard(0, 0, a, e));
 }
 
 static void periods(void **state)
