@@ -65,8 +65,11 @@ run "$rollgate" endpoints
 bold "A release: content uploaded, with notes saying what and why"
 content="$root/var/channel-291.rules"
 printf 'rule named-pipe-detect v291\n' > "$content"
+# It is live as soon as it is applied: declaring that (at most 2 s) lets
+# the gate judge the endpoint now instead of learning the activation time.
 run "$rollgate" release create --channel detections --file "$content" --version 291 \
-    --notes "detect named-pipe abuse; fixes false positives on build hosts"
+    --notes "detect named-pipe abuse; fixes false positives on build hosts" \
+    --activation none --activation-max 2s
 release=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
 
 bold "A rollout through waves (a short plan for the demo)"

@@ -42,7 +42,8 @@ void rg_murmur3_update(rg_murmur3 *m, const void *p, size_t n)
 {
     const uint8_t *d = p;
     m->len += n;
-    while (m->n_tail && n) { /* complete the pending block first */
+    while (m->n_tail > 0 && m->n_tail < sizeof m->tail && n > 0) {
+        /* complete the pending block first */
         m->tail[m->n_tail++] = *d++;
         n--;
         if (m->n_tail == 4) {
