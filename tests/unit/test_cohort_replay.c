@@ -178,7 +178,7 @@ static void server_open(server_side *w, const rg_scenario *sc,
         enroll(w, sc, i, stratum_of[i]);
     assert_int_equal(rg_fleet_strata(w->srv.fleet), sc->n_strata);
     for (uint32_t k = 0; k < sc->n_strata; k++) {
-        char name[RG_STRATUM_NAME_MAX], want[RG_STRATUM_NAME_MAX];
+        char name[RG_STRATUM_NAME_MAX], want[RG_SIM_NAME_MAX + 8];
         rg_fleet_stratum_name(w->srv.fleet, k, name, sizeof name);
         snprintf(want, sizeof want, "%s-1-x", sc->strata[k]);
         assert_string_equal(name, want);
@@ -307,7 +307,7 @@ static void compare_tick(server_side *w, const rec_tick *t, int64_t declared,
     rg_stratum_counts *mine = calloc(g.n_strata + 1, sizeof *mine);
     assert_non_null(mine);
     for (size_t i = 0; i < g.n_strata; i++) {
-        char want[RG_STRATUM_NAME_MAX];
+        char want[RG_SIM_NAME_MAX + 8]; /* a sim name + "-1-x" */
         snprintf(want, sizeof want, "%s-1-x", w->sc->strata[t->stratum[i]]);
         assert_string_equal(g.strata[i].stratum, want);
         mine[i] = g.strata[i];
