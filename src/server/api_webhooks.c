@@ -36,9 +36,8 @@ static json_t *events_json(const char *events)
 static json_t *webhook_json(const rg_webhook_rec *w)
 {
     return json_pack("{s:I,s:s,s:o,s:o,s:I,s:s}", "id", (json_int_t)w->id,
-                     "url", w->url, "events", events_json(w->events),
-                     "channel", w->channel[0] ? json_string(w->channel)
-                                              : json_null(),
+                     "url", w->url, "events", events_json(w->events), "channel",
+                     w->channel[0] ? json_string(w->channel) : json_null(),
                      "created_ms", (json_int_t)w->created_ms, "created_by",
                      w->created_by);
 }
@@ -79,12 +78,15 @@ static int url_check(const char *url, rg_err *err)
                               "characters");
             goto cleanup;
         }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+    /* curl takes "http:///x" for host x: the host must follow "//". */
+    const char *sep = strstr(url, "://");
+    if (!sep || sep[3] == '/' || sep[3] == '\0' ||
+        curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0]) {
-        rc = rg_err_field(err, RG_EINVAL, "url",
-                          "url '%.80s' is not an absolute URL with a host",
-                          url);
+        rc =
+            rg_err_field(err, RG_EINVAL, "url",
+                         "url '%.80s' is not an absolute URL with a host", url);
         goto cleanup;
     }
     if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)
@@ -179,7 +181,8 @@ static int webhook_from(rg_server *srv, const json_t *body, rg_webhook_rec *w,
     int rc;
     if ((rc = rg_json_string(body, "url", true, RG_WEBHOOK_URL_MAX, &url,
                              err)) ||
-        (rc = url_check(url, err)) || (rc = events_parse(body, w->events, err)) ||
+        (rc = url_check(url, err)) ||
+        (rc = events_parse(body, w->events, err)) ||
         (rc = rg_json_string(body, "channel", false, RG_NAME_MAX, &channel,
                              err)) ||
         (rc = rg_json_string(body, "secret", false, RG_WEBHOOK_SECRET_MAX,
@@ -294,8 +297,8 @@ static json_t *change_begin(rg_server *srv, rg_req *req, rg_resp *resp,
     json_t *body = empty ? json_object() : rg__api_body(req, resp, allowed);
     if (!body)
         return NULL;
-    if (rg_json_string(body, "reason", need_reason, RG_REASON_MAX,
-                               &reason, &err) != 0) {
+    if (rg_json_string(body, "reason", need_reason, RG_REASON_MAX, &reason,
+                       &err) != 0) {
         json_decref(body);
         rg_resp_error(resp, &err);
         return NULL;

@@ -71,13 +71,12 @@ static int rollout_fields(json_t *o, const rg_delivery_rec *d)
     json_t *counts = d->counts[0] ? json_loads(d->counts, 0, NULL) : NULL;
     return json_object_set_new(
         o, "rollout",
-        json_pack("{s:I,s:I,s:I,s:s,s:s,s:i,s:s,s:o}", "id",
-                  (json_int_t)d->rollout_id, "release",
-                  (json_int_t)d->release_id, "version", (json_int_t)d->version,
-                  "channel", d->channel, "state",
-                  rg_rollout_state_name(d->to_state), "wave", d->to_wave,
-                  "reason", d->reason, "counts",
-                  counts ? counts : json_null()));
+        json_pack(
+            "{s:I,s:I,s:I,s:s,s:s,s:i,s:s,s:o}", "id",
+            (json_int_t)d->rollout_id, "release", (json_int_t)d->release_id,
+            "version", (json_int_t)d->version, "channel", d->channel, "state",
+            rg_rollout_state_name(d->to_state), "wave", d->to_wave, "reason",
+            d->reason, "counts", counts ? counts : json_null()));
 }
 
 char *rg_webhook_body(const rg_delivery_rec *d)
