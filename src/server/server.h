@@ -12,6 +12,7 @@
  *   agent_api.c   enroll, check-in, artifact download for agents
  *   orchestrator.c  the tick: state machine over every active rollout
  *   preflight_worker.c  runs new releases through their channel's engine
+ *   webhooks.c    delivers rollout events from the store's outbox
  *
  * One rg_server lives for the process; it owns everything it points to.
  */

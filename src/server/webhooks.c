@@ -133,8 +133,9 @@ static void post(CURL *h, const due *x, const char *body, int64_t now_ms,
     rg_buf_release(&answer);
 }
 
-/* Attempts delivery x at now_ms and records it. */
-static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
+/* Attempts delivery x at now_ms and records it. Returns false when it
+ * could not even try (out of memory): x stays due. */
+static bool attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
 {
     rg_attempt_rec a = {
         .delivery_id = x->d.id, .n = x->d.attempts + 1, .at_ms = now_ms};
@@ -147,7 +148,7 @@ static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
     } else {
         char *body = rg_webhook_body(&x->d);
         if (!body)
-            return; /* out of memory: due again next round */
+            return false;
         post(h, x, body, now_ms, &a);
         free(body);
         if (a.status >= 200 && a.status <= 299)
@@ -168,6 +169,7 @@ static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
         rg_info("webhook %lld delivery %s (%s): %s after %d attempt(s)%s%s",
                 (long long)x->d.webhook_id, x->d.uid, x->d.event, state, a.n,
                 a.error[0] ? ": " : "", a.error);
+    return true;
 }
 
 /* --- the thread ------------------------------------------------------- */
@@ -183,11 +185,13 @@ static int collect_due(void *ctx, const rg_delivery_rec *d,
     return 0;
 }
 
-/* One round: every due delivery, a batch at a time, until none is due or
- * the sender stops. */
+/* One round: every due delivery, a batch at a time, until none is due,
+ * the sender stops, or a delivery could not be tried (the next round
+ * tries again). */
 static void round_once(rg_server *srv, CURL *h, due_list *l)
 {
-    for (;;) {
+    bool tried = true;
+    while (tried) {
         rg_err err;
         rg_err_clear(&err);
         int64_t now = rg_clock_now(srv->clock);
@@ -198,7 +202,7 @@ static void round_once(rg_server *srv, CURL *h, due_list *l)
             return;
         }
         for (size_t i = 0; i < l->n && !rg_stopper_stopped(&snd.stop); i++)
-            attempt(srv, h, &l->v[i], rg_clock_now(srv->clock));
+            tried &= attempt(srv, h, &l->v[i], rg_clock_now(srv->clock));
         if (l->n < RG_WEBHOOK_BATCH || rg_stopper_stopped(&snd.stop))
             return;
     }
