@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,15 @@ static struct {
     rg_stopper stop;
     pthread_t th;
 } snd = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static _Atomic uint64_t st_delivered, st_retry, st_failed;
+
+void rg_webhooks_stats_get(rg_webhooks_stats *out)
+{
+    out->delivered = atomic_load(&st_delivered);
+    out->retry = atomic_load(&st_retry);
+    out->failed = atomic_load(&st_failed);
+}
 
 /* A due delivery, copied out of the store's callback. */
 typedef struct due {
@@ -159,6 +169,10 @@ static bool attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
             next = now_ms + rg_webhook_backoff_ms(a.n, randombytes_random());
         }
     }
+    atomic_fetch_add(state[0] == 'd'   ? &st_delivered
+                     : state[0] == 'p' ? &st_retry
+                                       : &st_failed,
+                     1);
     rg_err err;
     rg_err_clear(&err);
     int rc = rg_store_delivery_attempt(srv->store, &a, state, next, &err);
