@@ -143,8 +143,8 @@ static void post(CURL *h, const due *x, const char *body, int64_t now_ms,
     rg_buf_release(&answer);
 }
 
-/* Attempts delivery x at now_ms and records it. Returns false when it
- * could not even try (out of memory): x stays due. */
+/* Attempts delivery x at now_ms and records it. Returns whether the
+ * attempt was recorded (else x stays due as it was). */
 static bool attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
 {
     rg_attempt_rec a = {
@@ -157,9 +157,10 @@ static bool attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
                  (long long)(RG_WEBHOOK_AGE_MAX_MS / 3600000));
     } else {
         char *body = rg_webhook_body(&x->d);
-        if (!body)
-            return false;
-        post(h, x, body, now_ms, &a);
+        if (body)
+            post(h, x, body, now_ms, &a);
+        else
+            snprintf(a.error, sizeof a.error, "out of memory making the body");
         free(body);
         if (a.status >= 200 && a.status <= 299)
             state = "delivered";
@@ -183,7 +184,7 @@ static bool attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
         rg_info("webhook %lld delivery %s (%s): %s after %d attempt(s)%s%s",
                 (long long)x->d.webhook_id, x->d.uid, x->d.event, state, a.n,
                 a.error[0] ? ": " : "", a.error);
-    return true;
+    return rc == 0 || rc == RG_ENOTFOUND;
 }
 
 /* --- the thread ------------------------------------------------------- */
@@ -200,12 +201,12 @@ static int collect_due(void *ctx, const rg_delivery_rec *d,
 }
 
 /* One round: every due delivery, a batch at a time, until none is due,
- * the sender stops, or a delivery could not be tried (the next round
- * tries again). */
+ * the sender stops, or an attempt could not be recorded (the store
+ * fails: the next round tries again, not this one at once). */
 static void round_once(rg_server *srv, CURL *h, due_list *l)
 {
-    bool tried = true;
-    while (tried) {
+    bool recorded = true;
+    while (recorded) {
         rg_err err;
         rg_err_clear(&err);
         int64_t now = rg_clock_now(srv->clock);
@@ -216,7 +217,7 @@ static void round_once(rg_server *srv, CURL *h, due_list *l)
             return;
         }
         for (size_t i = 0; i < l->n && !rg_stopper_stopped(&snd.stop); i++)
-            tried &= attempt(srv, h, &l->v[i], rg_clock_now(srv->clock));
+            recorded &= attempt(srv, h, &l->v[i], rg_clock_now(srv->clock));
         if (l->n < RG_WEBHOOK_BATCH || rg_stopper_stopped(&snd.stop))
             return;
     }
