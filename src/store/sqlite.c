@@ -791,7 +791,8 @@ static void bind_vals(sqlite3_stmt *st, const rg__val *v, size_t n)
     }
 }
 
-/* The cached statement id, reset, with v[0 .. n) bound. */
+/* The cached statement id, reset, with v[0 .. n) bound; RG_EINTERNAL when
+ * n is not the number of parameters the statement takes. */
 static int prep(sq *q, int id, const rg__val *v, size_t n, sqlite3_stmt **out,
                 rg_err *err)
 {
@@ -806,6 +807,11 @@ static int prep(sq *q, int id, const rg__val *v, size_t n, sqlite3_stmt **out,
         sqlite3_clear_bindings(q->st[id]);
     }
     *out = q->st[id];
+    int want = sqlite3_bind_parameter_count(*out);
+    if ((size_t)want != n)
+        return rg_err_set(err, RG_EINTERNAL,
+                          "store: statement %d takes %d values, given %zu", id,
+                          want, n);
     bind_vals(*out, v, n);
     return 0;
 }
