@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/crypto.h"
+#include "common/kv.h"
 #include "durable.h"
 
 #include <ctype.h>
@@ -188,18 +189,16 @@ static int set_hook(rg_agent_channel_conf *ch, const char *k, const char *v,
     return set_str(slot, v, line, err);
 }
 
-static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
+/* Opens the [channel NAME] section whose text (between the brackets) is s. */
+static int open_section(rg_agent_config *c, const char *s, int line,
+                        rg_err *err)
 {
-    size_t n = strlen(s);
-    if (n < 2 || s[n - 1] != ']')
-        return rg_err_set(err, RG_EINVAL, "line %d: unterminated section",
-                          line);
-    s[n - 1] = '\0';
-    s = trim(s + 1);
     if (strncmp(s, "channel", 7) != 0 || !isspace((unsigned char)s[7]))
         return rg_err_set(err, RG_EINVAL,
                           "line %d: sections are [channel NAME]", line);
-    char *name = trim(s + 7);
+    const char *name = s + 8;
+    while (isspace((unsigned char)*name))
+        name++;
     if (!rg_channel_name_valid(name))
         return rg_err_set(
             err, RG_EINVAL,
@@ -219,42 +218,27 @@ static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
     return 0;
 }
 
+/* rg_kv_fn: ctx is the config being parsed; settings after a section
+ * line belong to its channel. */
+static int on_line(void *ctx, const rg_kv_line *l, rg_err *err)
+{
+    rg_agent_config *c = ctx;
+    if (l->section)
+        return open_section(c, l->section, l->line, err);
+    char *v = strdup(l->value); /* set_global edits it (tags, server) */
+    if (!v)
+        return rg_err_set(err, RG_ENOMEM, "line %d: out of memory", l->line);
+    int rc = c->nchannels ? set_hook(&c->channels[c->nchannels - 1], l->key, v,
+                                     l->line, err)
+                          : set_global(c, l->key, v, l->line, err);
+    free(v);
+    return rc;
+}
+
 int rg_agent_config_parse(const char *text, rg_agent_config *c, rg_err *err)
 {
-    int rc = 0, line = 0;
-    char *copy = strdup(text);
     set_defaults(c);
-    if (!copy)
-        return rg_err_set(err, RG_ENOMEM, "config: out of memory");
-    rg_agent_channel_conf *section = NULL;
-    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l;
-         l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        char *s = trim(l);
-        if (*s == '\0' || *s == '#')
-            continue;
-        if (*s == '[') {
-            rc = open_section(c, s, line, err);
-            if (rc != 0)
-                goto cleanup;
-            section = &c->channels[c->nchannels - 1];
-            continue;
-        }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            rc = rg_err_set(err, RG_EINVAL, "line %d: expected 'key = value'",
-                            line);
-            goto cleanup;
-        }
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        rc = section ? set_hook(section, k, v, line, err)
-                     : set_global(c, k, v, line, err);
-        if (rc != 0)
-            goto cleanup;
-    }
-cleanup:
-    free(copy);
+    int rc = rg_kv_parse(text, strlen(text), NULL, on_line, c, err);
     if (rc != 0)
         rg_agent_config_release(c);
     return rc;
