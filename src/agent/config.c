@@ -115,14 +115,15 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->enrollment_key, v, line, err);
     if (strcmp(k, "ca_file") == 0)
         return set_str(&c->ca_file, v, line, err);
-    if (strcmp(k, "root") == 0)
+    /* root and root_sha256: the old spellings, kept for one release. */
+    if (strcmp(k, "trust_root") == 0 || strcmp(k, "root") == 0)
         return set_str(&c->root, v, line, err);
-    if (strcmp(k, "root_sha256") == 0) {
+    if (strcmp(k, "trust_root_sha256") == 0 || strcmp(k, "root_sha256") == 0) {
         if (!rg_sha256_hex_valid(v))
             return rg_err_field(err, RG_EINVAL, k,
-                                "line %d: 'root_sha256' must be 64 lower-case "
-                                "hex digits",
-                                line);
+                                "line %d: '%s' must be 64 lower-case hex "
+                                "digits",
+                                line, k);
         return set_str(&c->root_sha256, v, line, err);
     }
     if (strcmp(k, "insecure") == 0) {

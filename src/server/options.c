@@ -29,8 +29,8 @@ typedef struct option {
     const char *expect; /* what a K_UINT value is, for messages */
 } option;
 
-#define F(field) offsetof(rg_server_config, field), \
-                 sizeof(((rg_server_config *)0)->field)
+#define F(field)                                                               \
+    offsetof(rg_server_config, field), sizeof(((rg_server_config *)0)->field)
 #define MILLION 1000000ull
 
 static const option options[] = {
@@ -40,24 +40,21 @@ static const option options[] = {
     {"threads", K_UINT, F(threads), 1, 256, false, "threads"},
     {"interval", K_UINT, F(checkin_interval_s), 1, 86400, true, "seconds"},
     {"tick-ms", K_UINT, F(tick_ms), 1, 3600000, false, "milliseconds"},
-    {"activation-cap", K_UINT, F(activation_cap_s), 1, 86400, true,
-     "seconds"},
+    {"activation-cap", K_UINT, F(activation_cap_s), 1, 86400, true, "seconds"},
     {"flush-ms", K_UINT, F(flush_ms), 1, 3600000, false, "milliseconds"},
     {"max-connections", K_UINT, F(max_connections), 1, MILLION, false,
      "connections"},
     {"timeout", K_UINT, F(conn_timeout_s), 1, 86400, false, "seconds"},
     {"max-per-address", K_UINT, F(max_per_address), 0, MILLION, false,
      "connections"},
-    {"header-timeout", K_UINT, F(header_timeout_s), 1, 3600, false,
-     "seconds"},
+    {"header-timeout", K_UINT, F(header_timeout_s), 1, 3600, false, "seconds"},
     {"min-body-rate", K_UINT, F(min_body_rate), 1, 1ull << 40, false,
      "bytes/s"},
     {"tls-cert", K_PATH, F(tls_cert), 0, 0, false, NULL},
     {"tls-key", K_PATH, F(tls_key), 0, 0, false, NULL},
     {"engine-dir", K_DIR, F(engine_dir), 0, 0, true, NULL},
     {"enroll-burst", K_UINT, F(enroll_burst), 0, MILLION, true, "a count"},
-    {"enroll-per-min", K_UINT, F(enroll_per_min), 1, MILLION, true,
-     "a count"},
+    {"enroll-per-min", K_UINT, F(enroll_per_min), 1, MILLION, true, "a count"},
     {"auth-fail-burst", K_UINT, F(auth_fail_burst), 0, MILLION, true,
      "a count"},
     {"auth-fail-per-min", K_UINT, F(auth_fail_per_min), 1, MILLION, true,
@@ -65,8 +62,7 @@ static const option options[] = {
     {"auth-audit-per-min", K_UINT, F(auth_audit_per_min), 1, MILLION, true,
      "a count"},
     {"event-burst", K_UINT, F(event_burst), 0, MILLION, true, "a count"},
-    {"events-per-min", K_UINT, F(events_per_min), 1, MILLION, true,
-     "a count"},
+    {"events-per-min", K_UINT, F(events_per_min), 1, MILLION, true, "a count"},
     {"event-retention", K_UINT, F(event_retention_s), 0, UINT32_MAX, true,
      "seconds"},
     {"rate-table", K_UINT, F(rate_table), 8, 1u << 24, false, "a count"},
@@ -144,20 +140,18 @@ static int set_value(rg_server_config *cfg, const option *o, const char *v,
     }
     char *dir = o->kind == K_DIR ? realpath(v, NULL) : NULL;
     struct stat st;
-    bool ok = *v && strlen(v) < o->size &&
-              (o->kind != K_LISTEN || strchr(v, ':')) &&
-              (o->kind != K_DIR || (dir && stat(dir, &st) == 0 &&
-                                    S_ISDIR(st.st_mode) &&
-                                    strlen(dir) < o->size));
+    bool ok =
+        *v && strlen(v) < o->size && (o->kind != K_LISTEN || strchr(v, ':')) &&
+        (o->kind != K_DIR || (dir && stat(dir, &st) == 0 &&
+                              S_ISDIR(st.st_mode) && strlen(dir) < o->size));
     if (ok)
         snprintf(field, o->size, "%s", dir ? dir : v);
     free(dir);
     snprintf(why, cap, "%s",
-             o->kind == K_LISTEN ? "HOST:PORT"
-             : o->kind == K_DIR  ? "an existing directory"
-             : strcmp(o->name, "access-log") == 0
-                 ? "off, stderr or a file"
-                 : "a file name");
+             o->kind == K_LISTEN                  ? "HOST:PORT"
+             : o->kind == K_DIR                   ? "an existing directory"
+             : strcmp(o->name, "access-log") == 0 ? "off, stderr or a file"
+                                                  : "a file name");
     return ok ? 0 : -1;
 }
 
@@ -219,8 +213,8 @@ static int on_line(void *ctx, const rg_kv_line *l, rg_err *err)
                             l->key, o->from[i]);
     if (set_value(&o->cfg, &options[i], l->value, why, sizeof why) != 0)
         return rg_err_field(err, RG_EINVAL, l->key,
-                            "%s: '%s': expected %s, got '%s'", l->where,
-                            l->key, why, l->value);
+                            "%s: '%s': expected %s, got '%s'", l->where, l->key,
+                            why, l->value);
     snprintf(o->from[i], sizeof o->from[i], "%s", l->where);
     return 0;
 }
@@ -264,8 +258,8 @@ static int apply_flag(rg_server_options *o, const char *f, const char *v,
     if (!v)
         return rg_err_field(err, RG_EINVAL, f, "flag %s needs a value", f);
     if (set_value(&o->cfg, &options[i], v, why, sizeof why) != 0)
-        return rg_err_field(err, RG_EINVAL, f, "%s: expected %s, got '%s'",
-                            f, why, v);
+        return rg_err_field(err, RG_EINVAL, f, "%s: expected %s, got '%s'", f,
+                            why, v);
     snprintf(o->from[i], sizeof o->from[i], "%s", f);
     return 0;
 }

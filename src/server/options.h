@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define RG_OPTIONS_MAX 40            /* options in the table, at most */
+#define RG_OPTIONS_MAX 40             /* options in the table, at most */
 #define RG_OPTIONS_FILE_MAX (1 << 20) /* bytes of a config file */
 #define RG_OPTIONS_FROM_MAX 1100      /* "FILE:LINE" */
 
@@ -37,8 +37,7 @@ typedef struct rg_server_options {
  * key: an unknown flag or key, a key set twice in the file, a bad value,
  * a file that cannot be read, --tls-cert without --tls-key. Does not
  * require --data (the caller does). */
-int rg_options_load(rg_server_options *o, int argc, char **argv,
-                     rg_err *err);
+int rg_options_load(rg_server_options *o, int argc, char **argv, rg_err *err);
 
 /* Loads next from cur's file and flags again (for a reload); next is
  * then what rollgated would start with now. Same errors. */
