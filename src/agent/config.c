@@ -28,16 +28,6 @@ static void set_defaults(rg_agent_config *c)
     c->clock_skew_ms = 300000;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 static int set_str(char **slot, const char *v, int line, rg_err *err)
 {
     char *d = strdup(v);
@@ -85,7 +75,7 @@ static int set_tags(rg_agent_config *c, char *v, int line, rg_err *err)
     c->ntags = 0;
     for (char *save = NULL, *t = strtok_r(v, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
-        t = trim(t);
+        t = rg_kv_trim(t);
         if (*t == '\0')
             continue;
         if (c->ntags == RG_AGENT_MAX_TAGS || strlen(t) > 64)
@@ -296,7 +286,7 @@ static int detect(rg_agent_config *c, rg_err *err)
         rg_buf_init(&b, 4096);
         int rc = rg_file_read("/etc/machine-id", &b, err);
         if (rc == 0 && b.data) {
-            char *id = trim(b.data);
+            char *id = rg_kv_trim(b.data);
             if (*id)
                 c->endpoint_id = strdup(id);
         }

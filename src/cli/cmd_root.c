@@ -136,26 +136,13 @@ static int root_push(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const create_opts[] = {"threshold:",
-                                          "public-key:",
-                                          "key=public-key:",
-                                          "signing-key:",
-                                          "sign=signing-key:",
-                                          "expires-in:",
-                                          "expires-at:",
-                                          "out:",
-                                          NULL};
-static const char *const rotate_opts[] = {"trust-root:",
-                                          "old=trust-root:",
-                                          "threshold:",
-                                          "public-key:",
-                                          "key=public-key:",
-                                          "signing-key:",
-                                          "sign=signing-key:",
-                                          "expires-in:",
-                                          "expires-at:",
-                                          "out:",
-                                          NULL};
+/* The options of both root create and root rotate. */
+#define ROOT_OPTS                                                              \
+    "threshold:", "public-key:", "key=public-key:", "signing-key:",            \
+        "sign=signing-key:", "expires-in:", "expires-at:", "out:"
+static const char *const create_opts[] = {ROOT_OPTS, NULL};
+static const char *const rotate_opts[] = {
+    "trust-root:", "old=trust-root:", ROOT_OPTS, NULL};
 
 const rg_cli_command rg__cli_cmds_root[] = {
     {"root", "create",

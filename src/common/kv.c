@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *trim(char *s)
+char *rg_kv_trim(char *s)
 {
     while (isspace((unsigned char)*s))
         s++;
@@ -25,7 +25,7 @@ static int split(char *s, rg_kv_line *l, rg_err *err)
             return rg_err_set(err, RG_EINVAL, "%s: unterminated section",
                               l->where);
         s[n - 1] = '\0';
-        l->section = trim(s + 1);
+        l->section = rg_kv_trim(s + 1);
         return 0;
     }
     char *eq = strchr(s, '=');
@@ -33,8 +33,8 @@ static int split(char *s, rg_kv_line *l, rg_err *err)
         return rg_err_set(err, RG_EINVAL, "%s: expected 'key = value'",
                           l->where);
     *eq = '\0';
-    l->key = trim(s);
-    l->value = trim(eq + 1);
+    l->key = rg_kv_trim(s);
+    l->value = rg_kv_trim(eq + 1);
     return 0;
 }
 
@@ -55,7 +55,7 @@ int rg_kv_parse(const char *text, size_t len, const char *name, rg_kv_fn fn,
         if (!eol && p == copy + len)
             break; /* the text ended with a newline */
         line++;
-        char *s = trim(p);
+        char *s = rg_kv_trim(p);
         if (*s == '\0' || *s == '#')
             continue;
         if (name)

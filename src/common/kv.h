@@ -36,6 +36,10 @@ typedef struct rg_kv_line {
 /* Returns 0 to go on, or an rg_code (err set) to stop the parse. */
 typedef int (*rg_kv_fn)(void *ctx, const rg_kv_line *l, rg_err *err);
 
+/* Removes the white space around s in place: returns the first non-space
+ * character of s, with a NUL written after its last. */
+char *rg_kv_trim(char *s);
+
 /* Parses text[0..len) (NUL bytes end a line's text) and calls fn for each
  * section and setting in order. name (may be NULL) prefixes the line
  * numbers in messages. Returns 0, the callback's error, RG_EINVAL with

@@ -13,8 +13,8 @@ real binary:
    message naming FILE:LINE and the key, the port not listening, the
    access log the file names not created.
 4. SIGHUP with changed live keys: the access log turns on; a failed-
-   authentication limit starts answering 429; logrotate (file moved, then
-   SIGHUP) gets a new file.
+   authentication limit starts answering 429; agents are handed the new
+   check-in interval; logrotate (file moved, then SIGHUP) gets a new file.
 5. SIGHUP with a restart-only key (listen): logged as not applied, the
    server stays on its port.
 6. SIGHUP with a broken file: logged, nothing changes (the limit and the
@@ -116,6 +116,18 @@ def bad_token(d):
     return d.client.request("GET", "/v1/channels", token="0" * 64)[0]
 
 
+def enroll_interval(d, n):
+    """Enrolls endpoint n; returns the check-in interval it is handed."""
+    st, key = d.client.request("POST", "/v1/enrollment-keys", {})
+    expect(st == 201, "enrollment key", st, key)
+    st, b = d.client.request("POST", "/v1/agent/enroll", {
+        "enrollment_key": key["key"], "endpoint_id": "host-%d" % n,
+        "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}},
+        token="")
+    expect(st == 200, "enroll", st, b)
+    return b["interval_s"]
+
+
 def from_file_and_flags(srv, conf, alog):
     write(conf, base(srv, access_log=alog, auth_fail_burst=0))
     out = subprocess.run([rg.binary("rollgated"), "--config", conf,
@@ -194,11 +206,14 @@ def reloads(srv, conf, alog):
     for _ in range(5):
         expect(bad_token(d) == 401, "no failed-auth limit yet")
     expect(not os.path.exists(alog), "access log off")
+    expect(enroll_interval(d, 1) == 60, "the default interval")
 
-    # Live keys: the access log turns on, the limit starts answering 429.
+    # Live keys: the access log turns on, the limit starts answering 429,
+    # agents are handed the new interval.
     write(conf, base(srv, access_log=alog, auth_fail_burst=2,
-                     auth_fail_per_min=1))
-    d.hup("reload: 3 settings applied")
+                     auth_fail_per_min=1, interval=17))
+    d.hup("reload: 4 settings applied")
+    expect(enroll_interval(d, 2) == 17, "the reloaded interval")
     expect("reload: auth_fail_burst: '0' -> '2' (%s:5)" % conf in d.text(),
            "the change is logged with its line", d.text())
     codes = [bad_token(d) for _ in range(4)]
@@ -220,8 +235,8 @@ def reloads(srv, conf, alog):
 
     # Restart-only key: logged, not applied.
     other = rg.free_port()
-    write(conf, base(srv, access_log=alog, auth_fail_burst=2,
-                     auth_fail_per_min=1).replace(str(srv.port), str(other)))
+    write(conf, base(srv, access_log=alog, auth_fail_burst=2, auth_fail_per_min=1,
+                     interval=17).replace(str(srv.port), str(other)))
     d.hup("reload: listen changed to '127.0.0.1:%d'" % other)
     expect("takes a restart: still '127.0.0.1:%d'" % srv.port in d.text(),
            "names the restart key", d.text())
@@ -286,6 +301,9 @@ def example_and_docs(srv):
     for k in keys:
         expect(k + " = " in text, "the example names " + k)
         expect("`%s`" % k in docs, "docs/operations.md describes " + k)
+    man = read(os.path.join(rg.BUILD_DIR, "man", "rollgated.8"))
+    expect("--config FILE" in man and "--print-config" in man,
+           "the man page (scripts/manpage.py) shows --config", man[:600])
 
 
 def main():
