@@ -399,8 +399,10 @@ static void *tick_main(void *arg)
     while (rg_stopper_wait(&orch.stop, period)) {
         rg_err err;
         rg_err_clear(&err);
+        rg_server_cfg_rdlock(srv);
         if (rg_orchestrator_tick(srv, &err) < 0)
             rg_warn("orchestrator: %s", err.msg);
+        rg_server_cfg_unlock(srv);
     }
     return NULL;
 }
@@ -414,7 +416,9 @@ static void *flush_main(void *arg)
         rg_err_clear(&err);
         if (rg_fleet_flush(srv->fleet, &err) < 0)
             rg_warn("fleet flush: %s", err.msg);
+        rg_server_cfg_rdlock(srv);
         rg_retention_run(srv, rg_clock_now(srv->clock));
+        rg_server_cfg_unlock(srv);
     }
     return NULL;
 }
