@@ -90,9 +90,9 @@ def block_commands(start, lines):
         if not cur:
             first, comment = n, ""
         comment = comment or note
-        cur += code
+        cur += code.lstrip() if cur else code
         if cur.endswith("\\"):
-            cur = cur[:-1]
+            cur = cur[:-1].rstrip() + " "
             continue
         m = re.search(r"<<-?\s*'?\"?(\w+)'?\"?", cur)
         if m:
@@ -252,7 +252,7 @@ def named_paths_exist(path):
     for span in re.findall(r"`([^`\n]+)`", text):
         for word in span.split():
             word = word.rstrip(",.;:)").split(":")[0]
-            if word.startswith(roots) and not re.search(r"[*X<{]", word):
+            if word.startswith(roots) and not re.search(r"[*X<{[]", word):
                 expect(os.path.exists(os.path.join(rg.SOURCE_DIR, word)),
                        "%s names a path that does not exist"
                        % os.path.relpath(path, rg.SOURCE_DIR), word)
