@@ -1,0 +1,224 @@
+"""Every command in docs/ runs as written (docs/README.md, the convention).
+
+For each docs/*.md with ```sh blocks: a fresh directory laid out like a
+clone, the README tour's set-up (its commands up to `export
+ROLLGATE_URL=...`: the programs on PATH, a fresh server, ROLLGATE_URL and
+an admin ROLLGATE_TOKEN), then the doc's walk, run by walk.py: every
+command exits 0, or exactly the status its comment announces. A few key
+claims of each doc are then checked on the outputs (CLAIMS). One server
+per doc; nothing sleeps (servers are polled until they listen).
+
+Then the synopses: every line of a ```text block of README.md or docs/
+that starts with rollgate, rollgated, rollgate-agent, rollgate-sim or
+rollgate-engine names subcommands and options that the program's --help
+lists (`rollgate COMMAND --help` for the CLI, whose commands are those
+`rollgate --help` lists), so a renamed option fails here. And every
+`dir/...` path a doc names in backquotes exists.
+# ctest-labels: ops
+"""
+import glob
+import os
+import re
+import subprocess
+
+import rg
+import walk
+from rg import expect
+
+DOCS = sorted(glob.glob(os.path.join(rg.SOURCE_DIR, "docs", "*.md")))
+README = os.path.join(rg.SOURCE_DIR, "README.md")
+PROGRAMS = ("rollgate", "rollgated", "rollgate-agent", "rollgate-sim",
+            "rollgate-engine")
+
+
+def setup_commands():
+    """The README tour's commands up to and including `export ROLLGATE_URL`."""
+    cmds = walk.commands(README, section="A tour of the CLI")
+    ends = [i for i, (_, c, _) in enumerate(cmds)
+            if c.startswith("export ROLLGATE_URL=")]
+    expect(ends, "the README tour sets no ROLLGATE_URL")
+    return cmds[:ends[0] + 1]
+
+
+def claim(cond, doc, what, *evidence):
+    expect(cond, "%s: %s" % (doc, what), *evidence)
+
+
+def claims_preflight(w, doc):
+    passed = w.output("rollgate release show 1")
+    claim(re.search(r"preflight:\s+passed", passed), doc,
+          "the example's release passes preflight", passed)
+    failed = w.output("rollgate release create --channel detections "
+                      "--version 292")
+    claim("named_pipe_c2" in failed and "20 fields" in failed, doc,
+          "the incident's content fails preflight, and says why", failed)
+    listing = w.output("rollgate channel list")
+    claim("detections" in listing, doc, "the channel is listed", listing)
+
+
+def claims_engine(w, doc):
+    check = w.output("rollgate-engine check tests/data/engine/incident-291")
+    claim(re.search(r": ok: \d+ templates, \d+ instances", check), doc,
+          "check accepts the incident's file", check)
+    run = w.output("rollgate-engine run tests/data/engine/incident-291")
+    claim("event line 2: instance 'named_pipe_c2' matches on field 21 "
+          "('named_pipe') but the event carries 20 fields" in run, doc,
+          "run reports the incident's error as the doc shows it", run)
+    good = w.output("rollgate-engine selftest tests/data/engine/good.chan")
+    claim("selftest ok:" in good, doc, "good content passes selftest", good)
+
+
+def claims_webhooks(w, doc):
+    created = w.output("rollgate webhook create")
+    secret = re.search(r"secret:\s+(\S+)", created)
+    claim(secret, doc, "create shows the secret once", created)
+    listing = w.output("rollgate webhook list")
+    claim("hooks.example.com" in listing and secret.group(1) not in listing,
+          doc, "the list shows the subscription, never its secret", listing)
+    deliveries = w.output("rollgate webhook deliveries 1")
+    claim(re.search(r"\btest\b", deliveries), doc,
+          "the test delivery is listed", deliveries)
+
+
+def claims_tls(w, doc):
+    listing = w.output("rollgate channel list")
+    claim("detections" in listing, doc,
+          "the CLI reached the HTTPS server, verified by ca.pem", listing)
+
+
+def claims_signing(w, doc):
+    root = re.search(r"root_sha256 ([0-9a-f]{64})",
+                     w.output("rollgate root create"))
+    claim(root, doc, "root create prints the root_sha256",
+          w.output("rollgate root create"))
+    claim(root.group(1) in w.output("rollgate root push"), doc,
+          "the server stores that very root", w.output("rollgate root push"))
+    show = w.output("rollgate release show 1")
+    claim(re.search(r"signed:\s+2 signatures", show), doc,
+          "the release carries both signatures", show)
+    refused = w.output("rollgate release create --channel detections "
+                       "--version 8")
+    claim("version_mismatch" in refused, doc,
+          "metadata signed for another version is refused", refused)
+
+
+def claims_agent(w, doc):
+    status = w.output("rollgate-agent --config agent.conf status")
+    claim("detections" in status and "291" in status, doc,
+          "the agent installed release 291 of detections", status)
+
+
+CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
+          "webhooks.md": claims_webhooks, "tls.md": claims_tls,
+          "signing.md": claims_signing, "agent.md": claims_agent}
+
+
+def walk_doc(doc, setup):
+    cmds = walk.commands(doc)
+    name = os.path.basename(doc)
+    if not cmds:
+        return False
+    expect(name in CLAIMS, "%s has a walk but the test checks no claim of "
+           "it (CLAIMS)" % name)
+    with walk.Walk(doc) as w:
+        for line, cmd, comment in setup:
+            w.run(line, cmd, comment)
+        for line, cmd, comment in cmds:
+            w.run(line, cmd, comment)
+        CLAIMS[name](w, name)
+    return True
+
+
+def help_text(argv):
+    p = subprocess.run(argv + ["--help"], capture_output=True, text=True,
+                       timeout=30)
+    return p.returncode, p.stdout + p.stderr
+
+
+def cli_commands():
+    """The CLI's commands as `rollgate --help` lists them ("flag create")."""
+    rc, text = help_text([rg.binary("rollgate")])
+    expect(rc == 0, "rollgate --help", rc, text)
+    section = text.split("commands:", 1)[1].split("global options:", 1)[0]
+    return [re.split(r"\s{2,}", l.strip())[0]
+            for l in section.splitlines() if l.strip()]
+
+
+def synopsis_words(cmd):
+    """The words of a synopsis, brackets, parentheses and | taken apart."""
+    return [w for w in re.split(r"[\s\[\]()|]+", cmd) if w]
+
+
+def check_cli_synopsis(where, cmd, known):
+    words = synopsis_words(cmd)[1:]
+    lead = []
+    for word in words:
+        if not re.match(r"^[a-z][a-z0-9-]*$", word):
+            break
+        lead.append(word)
+    names = [c for c in known
+             if lead[:len(c.split())] == c.split()[:len(lead)] and
+             len(lead) >= len(c.split())]
+    alts = re.findall(r"^rollgate (\w[\w-]*) ([\w-]+(?:\|[\w-]+)+)", cmd)
+    if alts:
+        names = ["%s %s" % (alts[0][0], a) for a in alts[0][1].split("|")]
+    expect(names, "%s names no rollgate command" % where, cmd)
+    for name in names:
+        expect(name in known, "%s: no command `rollgate %s`" % (where, name))
+        rc, text = help_text([rg.binary("rollgate")] + name.split())
+        expect(rc == 0, "%s: rollgate %s --help" % (where, name), rc, text)
+        for opt in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", cmd):
+            expect(re.search(re.escape(opt) + r"\b(?!-)", text),
+                   "%s: `rollgate %s --help` has no option %s"
+                   % (where, name, opt), cmd)
+
+
+def check_program_synopsis(where, cmd, program):
+    rc, text = help_text([rg.binary(program)])
+    expect(rc == 0, "%s --help" % program, rc, text)
+    for word in synopsis_words(cmd)[1:]:
+        if re.match(r"^--[a-z][a-z0-9-]*", word):
+            opt = re.match(r"^--[a-z][a-z0-9-]*", word).group(0)
+            expect(re.search(re.escape(opt) + r"\b(?!-)", text),
+                   "%s: `%s --help` has no option %s" % (where, program, opt),
+                   cmd)
+        elif re.match(r"^[a-z][a-z0-9-]*$", word):
+            expect(re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(word), text),
+                   "%s: `%s --help` has no command %s" % (where, program,
+                                                          word), cmd)
+
+
+def check_synopses(paths):
+    known = cli_commands()
+    expect("flag create" in known and "endpoints" in known,
+           "the CLI's command list was not read", known)
+    n = 0
+    for path in paths:
+        rel = os.path.relpath(path, rg.SOURCE_DIR)
+        for line, cmd, _ in walk.commands(path, lang="text"):
+            cmd = re.split(r"\s{2,}", cmd.strip())[0]  # the description
+            program = cmd.split()[0] if cmd.split() else ""
+            if program not in PROGRAMS:
+                continue
+            where = "%s:%d" % (rel, line)
+            if program == "rollgate":
+                check_cli_synopsis(where, cmd, known)
+            else:
+                check_program_synopsis(where, cmd, program)
+            n += 1
+    return n
+
+
+def main():
+    setup = setup_commands()
+    for doc in DOCS + [README]:
+        walk.named_paths_exist(doc)
+    n = check_synopses(DOCS + [README])
+    expect(n >= 20, "too few synopsis lines found", n)
+    walked = [os.path.basename(d) for d in DOCS if walk_doc(d, setup)]
+    expect(len(walked) >= 5, "too few docs have a walk", walked)
+    print("synopsis lines checked: %d; walks run: %s" % (n, ", ".join(walked)))
+
+
+if __name__ == "__main__":
+    rg.run(main)
