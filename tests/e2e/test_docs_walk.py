@@ -104,8 +104,12 @@ def claims_signing(w, doc):
 
 def claims_agent(w, doc):
     status = w.output("rollgate-agent --config agent.conf status")
-    claim("detections" in status and "291" in status, doc,
-          "the agent installed release 291 of detections", status)
+    claim(re.search(r"detections +release 1 +version 291", status), doc,
+          "the agent installed release 1 (version 291)", status)
+    events = w.output("rollgate endpoint show lab-1")
+    claim(re.search(r"healthy +detections +1 \(v291\) +probe passed", events)
+          and re.search(r"applying +detections +1 \(v291\)", events), doc,
+          "the server holds the agent's applying and healthy reports", events)
 
 
 CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
