@@ -112,9 +112,25 @@ def claims_agent(w, doc):
           "the server holds the agent's applying and healthy reports", events)
 
 
+def claims_rollout(w, doc):
+    start = w.output("rollgate rollout start")
+    claim(re.search(r"plan:\s+canary-then-all", start) and
+          re.search(r"wave:\s+0 canary", start), doc,
+          "--plan @file reads the plan from the file", start)
+    promoted = w.output("rollgate rollout promote 1")
+    claim(re.search(r"state:\s+running", promoted) and
+          re.search(r"wave:\s+1 all", promoted), doc,
+          "promote moves a paused rollout to its next wave", promoted)
+    watch = w.output("rollgate rollout status 1 --watch")
+    claim("decision: aborted: wrong channel (admin)" in watch and
+          "rollout 1 aborted" in watch, doc,
+          "--watch shows the view, then ends on the aborted rollout", watch)
+
+
 CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
           "webhooks.md": claims_webhooks, "tls.md": claims_tls,
-          "signing.md": claims_signing, "agent.md": claims_agent}
+          "signing.md": claims_signing, "agent.md": claims_agent,
+          "rollout.md": claims_rollout}
 
 
 def walk_doc(doc, setup):
