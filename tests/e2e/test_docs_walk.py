@@ -127,10 +127,26 @@ def claims_rollout(w, doc):
           "--watch shows the view, then ends on the aborted rollout", watch)
 
 
+def claims_operations(w, doc):
+    listing = w.output("ls var/tour").split()
+    claim({"lock", "rollgate.db", "artifacts", "preflight"} <= set(listing),
+          doc, "the data directory holds what its table lists", listing)
+    for cmd in ("rollgated --data var/tour --listen", "rollgated init",
+                "rollgated admin-token"):
+        out = w.output(cmd)
+        claim(re.search(r"data directory 'var/tour' is in use by another "
+                        r"rollgated \(pid \d+\)", out), doc,
+              "a second process on the served data directory is refused",
+              cmd, out)
+    tokens = w.output("rollgate token list")
+    claim("admin" in tokens and "recovery" not in tokens, doc,
+          "the refused admin-token added nothing", tokens)
+
+
 CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
           "webhooks.md": claims_webhooks, "tls.md": claims_tls,
           "signing.md": claims_signing, "agent.md": claims_agent,
-          "rollout.md": claims_rollout}
+          "rollout.md": claims_rollout, "operations.md": claims_operations}
 
 
 def walk_doc(doc, setup):
