@@ -17,6 +17,7 @@ lists (`rollgate COMMAND --help` for the CLI, whose commands are those
 # ctest-labels: ops
 """
 import glob
+import json
 import os
 import re
 import subprocess
@@ -143,10 +144,27 @@ def claims_operations(w, doc):
           "the refused admin-token added nothing", tokens)
 
 
+def claims_api(w, doc):
+    err = json.loads(w.output("curl -s -H \"Authorization: Bearer "
+                              "$ROLLGATE_TOKEN\" $ROLLGATE_URL/v1/releases/42"))
+    claim(err == {"error": {"code": "not_found", "field": "",
+                            "message": "release 42 not found"}}, doc,
+          "the error shape is the one the doc shows", err)
+    claim(w.output("curl -s -o /dev/null").strip() == "401", doc,
+          "no token: 401", w.output("curl -s -o /dev/null"))
+    audit = json.loads(w.output("curl -s -H \"Authorization: Bearer "
+                                "$ROLLGATE_TOKEN\" \"$ROLLGATE_URL/v1/audit"))
+    claim([(a["action"], a["target"]) for a in audit["audit"]] ==
+          [("channel.create", "channel:detections")] and
+          "next_after" in audit, doc,
+          "the audit target channel:NAME holds the channel's creation", audit)
+
+
 CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
           "webhooks.md": claims_webhooks, "tls.md": claims_tls,
           "signing.md": claims_signing, "agent.md": claims_agent,
-          "rollout.md": claims_rollout, "operations.md": claims_operations}
+          "rollout.md": claims_rollout, "operations.md": claims_operations,
+          "api.md": claims_api}
 
 
 def walk_doc(doc, setup):
