@@ -8,10 +8,10 @@ command exits 0, or exactly the status its comment announces. A few key
 claims of each doc are then checked on the outputs (CLAIMS). One server
 per doc; nothing sleeps (servers are polled until they listen).
 
-Then the synopses: every line of a ```text block of README.md or docs/
-that starts with rollgate, rollgated, rollgate-agent, rollgate-sim or
-rollgate-engine names subcommands and options that the program's --help
-lists (`rollgate COMMAND --help` for the CLI, whose commands are those
+Then the synopses: every line of a ```text block of README.md or docs/,
+and every backquoted span in their prose, that starts with rollgate,
+rollgated, rollgate-agent, rollgate-sim or rollgate-engine names
+subcommands and options that the program's --help lists (`rollgate COMMAND --help` for the CLI, whose commands are those
 `rollgate --help` lists), so a renamed option fails here. And every
 `dir/...` path a doc names in backquotes exists.
 # ctest-labels: ops
@@ -204,21 +204,24 @@ def synopsis_words(cmd):
 
 
 def check_cli_synopsis(where, cmd, known):
-    words = synopsis_words(cmd)[1:]
+    """The command a `rollgate ...` line names is one `rollgate --help`
+    lists, and its --help lists each option the line names (`rollgate
+    COMMAND --help`, `rollgate help`: the top-level help)."""
     lead = []
-    for word in words:
+    for word in synopsis_words(cmd)[1:]:
         if not re.match(r"^[a-z][a-z0-9-]*$", word):
             break
         lead.append(word)
-    names = [c for c in known
-             if lead[:len(c.split())] == c.split()[:len(lead)] and
-             len(lead) >= len(c.split())]
+    names = [c for c in known if lead[:len(c.split())] == c.split()]
     alts = re.findall(r"^rollgate (\w[\w-]*) ([\w-]+(?:\|[\w-]+)+)", cmd)
     if alts:
         names = ["%s %s" % (alts[0][0], a) for a in alts[0][1].split("|")]
+    if not lead or lead == ["help"]:
+        names = [""]
     expect(names, "%s names no rollgate command" % where, cmd)
     for name in names:
-        expect(name in known, "%s: no command `rollgate %s`" % (where, name))
+        expect(name in known + [""], "%s: no command `rollgate %s`"
+               % (where, name))
         rc, text = help_text([rg.binary("rollgate")] + name.split())
         expect(rc == 0, "%s: rollgate %s --help" % (where, name), rc, text)
         for opt in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", cmd):
@@ -242,6 +245,21 @@ def check_program_synopsis(where, cmd, program):
                                                           word), cmd)
 
 
+def inline_commands(path):
+    """[(line number, span)] of the backquoted spans outside fenced blocks
+    that start with a program's name and a word."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text = re.sub(r"^```.*?^```", lambda m: "\n" * m.group(0).count("\n"),
+                  text, flags=re.S | re.M)
+    out = []
+    for m in re.finditer(r"`([^`]+)`", text):
+        span = " ".join(m.group(1).split())
+        if len(span.split()) > 1 and span.split()[0] in PROGRAMS:
+            out.append((text.count("\n", 0, m.start()) + 1, span))
+    return out
+
+
 def check_synopses(paths):
     known = cli_commands()
     expect("flag create" in known and "endpoints" in known,
@@ -249,7 +267,9 @@ def check_synopses(paths):
     n = 0
     for path in paths:
         rel = os.path.relpath(path, rg.SOURCE_DIR)
-        for line, cmd, _ in walk.commands(path, lang="text"):
+        spans = [(line, cmd) for line, cmd, _ in
+                 walk.commands(path, lang="text")] + inline_commands(path)
+        for line, cmd in spans:
             cmd = re.split(r"\s{2,}", cmd.strip())[0]  # the description
             program = cmd.split()[0] if cmd.split() else ""
             if program not in PROGRAMS:
