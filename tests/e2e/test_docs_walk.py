@@ -160,11 +160,23 @@ def claims_api(w, doc):
           "the audit target channel:NAME holds the channel's creation", audit)
 
 
+def claims_flags(w, doc):
+    on = w.output("rollgate flag eval new-parser --user-id host-7")
+    off = w.output("rollgate flag eval new-parser --context")
+    claim(re.search(r"enabled:\s+yes", on) and
+          re.search(r"enabled:\s+no", off), doc,
+          "the example flag is on for host-7, off for a windows host", on, off)
+    show = w.output("rollgate flag show new-parser")
+    claim(re.search(r"version 3:\s+off by admin: crashes on arm64", show) and
+          re.search(r"version 1:\s+on by admin: canary the new parser", show),
+          doc, "show lists every version with its reason", show)
+
+
 CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
           "webhooks.md": claims_webhooks, "tls.md": claims_tls,
           "signing.md": claims_signing, "agent.md": claims_agent,
           "rollout.md": claims_rollout, "operations.md": claims_operations,
-          "api.md": claims_api}
+          "api.md": claims_api, "flags.md": claims_flags}
 
 
 def walk_doc(doc, setup):
