@@ -46,19 +46,17 @@ PORT_RE = re.compile(r"\b(127\.0\.0\.1|localhost):(74\d\d)\b")
 
 def blocks(text, lang):
     """[(first line number, [lines])] of the ```lang fenced blocks of text."""
-    out, cur, start = [], None, 0
+    out, inside, keep, start = [], False, None, 0
     for n, line in enumerate(text.splitlines(), 1):
-        if cur is None and line.startswith("```"):
-            if line[3:].strip() == lang:
-                cur, start = [], n + 1
-            else:
-                cur, start = False, 0
-        elif cur is not None and line.startswith("```"):
-            if cur is not False:
-                out.append((start, cur))
-            cur = None
-        elif cur is not None and cur is not False:
-            cur.append(line)
+        if line.startswith("```"):
+            if not inside:
+                keep = [] if line[3:].strip() == lang else None
+                start = n + 1
+            elif keep is not None:
+                out.append((start, keep))
+            inside = not inside
+        elif inside and keep is not None:
+            keep.append(line)
     return out
 
 
