@@ -129,9 +129,13 @@ def claims_rollout(w, doc):
 
 
 def claims_operations(w, doc):
-    listing = w.output("ls var/tour").split()
-    claim({"lock", "rollgate.db", "artifacts", "preflight"} <= set(listing),
-          doc, "the data directory holds what its table lists", listing)
+    listing = {re.sub(r"-(wal|shm)$", "", f)
+               for f in w.output("ls var/tour").split()}
+    with open(os.path.join(rg.SOURCE_DIR, "docs", doc), encoding="utf-8") as f:
+        table = set(re.findall(r"^\| `DIR/([\w.]+)/?`", f.read(), re.M))
+    claim(listing == table, doc,
+          "the data directory holds what its table lists, no more", listing,
+          table)
     for cmd in ("rollgated --data var/tour --listen", "rollgated init",
                 "rollgated admin-token"):
         out = w.output(cmd)
