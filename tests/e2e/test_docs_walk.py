@@ -8,8 +8,9 @@ command exits 0, or exactly the status its comment announces. A few key
 claims of each doc are then checked on the outputs (CLAIMS). One server
 per doc; nothing sleeps (servers are polled until they listen).
 
-Then the synopses: every line of a ```text block of README.md or docs/,
-and every backquoted span in their prose, that starts with rollgate,
+Then the synopses: every line of a ```text block of docs/, README.md,
+scenarios/README.md and bench/checkin/README.md, and every backquoted span
+in their prose, that starts with rollgate,
 rollgated, rollgate-agent, rollgate-sim or rollgate-engine names
 subcommands and options that the program's --help lists (`rollgate COMMAND --help` for the CLI, whose commands are those
 `rollgate --help` lists), so a renamed option fails here. And every
@@ -28,6 +29,8 @@ from rg import expect
 
 DOCS = sorted(glob.glob(os.path.join(rg.SOURCE_DIR, "docs", "*.md")))
 README = os.path.join(rg.SOURCE_DIR, "README.md")
+OTHERS = [README] + [os.path.join(rg.SOURCE_DIR, d, "README.md")
+                     for d in ("scenarios", "bench/checkin")]
 PROGRAMS = ("rollgate", "rollgated", "rollgate-agent", "rollgate-sim",
             "rollgate-engine")
 
@@ -301,9 +304,9 @@ def check_synopses(paths):
 
 def main():
     setup = setup_commands()
-    for doc in DOCS + [README]:
+    for doc in DOCS + OTHERS:
         walk.named_paths_exist(doc)
-    n = check_synopses(DOCS + [README])
+    n = check_synopses(DOCS + OTHERS)
     expect(n >= 20, "too few synopsis lines found", n)
     walked = [os.path.basename(d) for d in DOCS if walk_doc(d, setup)]
     expect(len(walked) >= 5, "too few docs have a walk", walked)
