@@ -6,6 +6,7 @@
  *   rollgate-engine selftest FILE [--corpus EVENTS]  coverage + sensor run
  *   rollgate-engine coverage FILE [--corpus EVENTS]  print coverage events
  *
+ * rollgate-engine --help prints this usage on stdout (exit status 0).
  * Exit status: 0 success, 1 bad content or an engine error (one line on
  * stderr), 2 usage. --corpus names recorded events: their shapes (field
  * counts per template) are added to the sample sensor's when events are
@@ -21,13 +22,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static int usage(void)
+/* Prints the usage to out; returns status (0 for --help, 2 on misuse). */
+static int usage(FILE *out, int status)
 {
-    fprintf(stderr, "usage: rollgate-engine check FILE\n"
-                    "       rollgate-engine run FILE < EVENTS\n"
-                    "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
-                    "       rollgate-engine coverage FILE [--corpus EVENTS]\n");
-    return 2;
+    fprintf(out, "usage: rollgate-engine check FILE\n"
+                 "       rollgate-engine run FILE < EVENTS\n"
+                 "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
+                 "       rollgate-engine coverage FILE [--corpus EVENTS]\n");
+    return status;
 }
 
 static void warn_unsafe(void)
@@ -65,17 +67,19 @@ int main(int argc, char **argv)
     rg_err err;
     rg_err_clear(&err);
     rg_supply_init(&sup);
+    if (argc == 2 && strcmp(argv[1], "--help") == 0)
+        return usage(stdout, 0);
     if (argc < 3)
-        return usage();
+        return usage(stderr, 2);
     const char *cmd = argv[1], *file = argv[2], *corpus = NULL;
     bool takes_corpus =
         strcmp(cmd, "selftest") == 0 || strcmp(cmd, "coverage") == 0;
     if (argc == 5 && takes_corpus && strcmp(argv[3], "--corpus") == 0)
         corpus = argv[4];
     else if (argc != 3)
-        return usage();
+        return usage(stderr, 2);
     if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0 && !takes_corpus)
-        return usage();
+        return usage(stderr, 2);
 
     if ((rc = rg_engine_load(file, &ch, &err)) != 0)
         goto cleanup;
