@@ -2278,9 +2278,10 @@ static int sq_flag_list(void *impl, const char *environment, const char *name,
     rg_flag_rec *f = calloc(1, sizeof *f);
     if (!f)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
-    int rc = cursor_open(&c, impl, name ? ST_FLAG_HISTORY : ST_FLAG_LIST,
-                         RG__VALS(RG__TEXT(environment), RG__TEXT(name)),
-                         &rg__flag_row, err);
+    /* the history binds environment and name, the list environment only */
+    rg__val v[] = {RG__TEXT(environment), RG__TEXT(name)};
+    int rc = cursor_open(&c, impl, name ? ST_FLAG_HISTORY : ST_FLAG_LIST, v,
+                         name ? 2 : 1, &rg__flag_row, err);
     while (rc == 0 && (rc = cursor_next(&c, f, err)) == 1)
         rc = fn(ctx, f);
     rc = cursor_close(&c, rc);
