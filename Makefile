@@ -5,8 +5,8 @@
 #   make bench    benchmarks in bench/ (tables; never run by make test)
 #   make install  the programs under $(DESTDIR)$(PREFIX) (default /usr/local):
 #                 rollgated, rollgate-agent in sbin; rollgate, rollgate-sim,
-#                 rollgate-engine in bin, man pages, bash completion
-#                 (docs/operations.md)
+#                 rollgate-engine in bin, man pages, bash completion,
+#                 systemd units and their users (docs/operations.md)
 #   make asan     the sanitizer build in build-asan/
 #   make fuzz     libFuzzer harnesses (clang) in build-fuzz/, SECONDS=N each
 #   make builds   compile-only checks: Release (gcc -O3) in build-release/ and

@@ -23,8 +23,7 @@ void rg_sd_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void rg_sd_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sends STOPPING=1 with STATUS= set to the formatted text. */
-void rg_sd_stopping(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void rg_sd_stopping(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Milliseconds between keep-alives: half the WATCHDOG_USEC the service
  * manager set for this process (sd_watchdog_enabled, which also checks
