@@ -15,6 +15,7 @@ WATCHDOG_USEC set (as systemd sets them).
   STOPPING=1 on SIGTERM.
 # ctest-labels: ops
 """
+import contextlib
 import os
 import signal
 import socket
@@ -75,6 +76,17 @@ def status_of(lines):
     return next((l[7:] for l in lines if l.startswith("STATUS=")), "")
 
 
+@contextlib.contextmanager
+def killed_after(proc):
+    """Yields proc; kills it at the end if it still runs (a failed test)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def stop(proc, ns, what):
     proc.send_signal(signal.SIGTERM)
     ns.wait_for(what + ": STOPPING=1", lambda m: "STOPPING=1" in m, proc)
@@ -87,7 +99,7 @@ def server(srv, ns):
             [rg.binary("rollgated"), "--data", srv.data, "--listen",
              "127.0.0.1:%d" % srv.port, "--tick-ms", "600000"],
             env=ns.env(), stdout=log, stderr=log)
-    try:
+    with killed_after(proc):
         ready = ns.wait_for("rollgated READY=1", lambda m: "READY=1" in m, proc)
         with urllib.request.urlopen(srv.url + "/healthz", timeout=10) as r:
             expect(r.status == 200, "/healthz answers at READY=1", r.status)
@@ -96,10 +108,6 @@ def server(srv, ns):
                ready)
         ns.wait_watchdogs(3, proc)
         stop(proc, ns, "rollgated")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def agent(srv, ns):
@@ -117,7 +125,7 @@ def agent(srv, ns):
     with open(os.path.join(adir, "agent.log"), "ab") as log:
         proc = subprocess.Popen([rg.binary("rollgate-agent"), "--config", conf],
                                 env=ns.env(), stdout=log, stderr=log)
-    try:
+    with killed_after(proc):
         ready = ns.wait_for("agent READY=1", lambda m: "READY=1" in m, proc)
         expect("1 channels" in status_of(ready) and srv.url in status_of(ready),
                "the agent's STATUS at READY", ready)
@@ -130,10 +138,6 @@ def agent(srv, ns):
                     lambda m: "the last one worked" in status_of(m), proc)
         ns.wait_watchdogs(3, proc)
         stop(proc, ns, "rollgate-agent")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def main():
