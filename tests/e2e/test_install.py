@@ -6,7 +6,8 @@ would, with a PATH of only that root and the system directories:
   rollgate-sim and rollgate-engine in PREFIX/bin, executable, rollgate's
   bash completion in PREFIX/share/bash-completion/completions (it
   completes commands and options from the installed CLI's help), the
-  man pages rollgate(1), rollgated(8), rollgate-agent(8) in
+  man pages rollgate(1), rollgated(8), rollgate-agent(8),
+  rollgate-sim(1), rollgate-engine(1) in
   PREFIX/share/man, made of the programs' own --help texts, and nothing
   else;
 - the systemd units of rollgated and rollgate-agent in PREFIX/lib/
@@ -37,7 +38,9 @@ from rg import expect
 PREFIX = "/usr"
 MAN_PAGES = {"rollgate.1": ("rollgate", ["rollout", "endpoints", "--help"]),
              "rollgated.8": ("rollgated", ["--help"]),
-             "rollgate-agent.8": ("rollgate-agent", ["--help"])}
+             "rollgate-agent.8": ("rollgate-agent", ["--help"]),
+             "rollgate-sim.1": ("rollgate-sim", ["--help"]),
+             "rollgate-engine.1": ("rollgate-engine", ["--help"])}
 DEADLINE_S = 30  # bound on the server's start (never an assertion)
 SYSTEMD_FILES = ("systemd/system/rollgated.service",
                  "systemd/system/rollgate-agent.service",
