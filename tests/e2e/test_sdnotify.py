@@ -4,7 +4,8 @@ them, with NOTIFY_SOCKET naming a datagram socket this test owns and
 WATCHDOG_USEC set (as systemd sets them).
 
 - rollgated sends READY=1 only once it serves: the first /healthz after
-  READY=1 answers, with no retry; its STATUS= says where it listens;
+  READY=1 answers, with no retry; its STATUS= says where it listens; a
+  rollgated that cannot start (no data directory) exits without it;
 - WATCHDOG=1 keeps arriving from the orchestrator's tick loop even with a
   tick period (--tick-ms 600000) far longer than the watchdog's: the loop
   wakes for it;
@@ -93,6 +94,24 @@ def stop(proc, ns, what):
     expect(proc.wait(DEADLINE_S) == 0, what + " exits cleanly", proc.returncode)
 
 
+def refused_start(srv, ns):
+    p = subprocess.run([rg.binary("rollgated"), "--data",
+                        os.path.join(srv.tmp, "missing"), "--listen",
+                        "127.0.0.1:%d" % rg.free_port()], env=ns.env(),
+                       capture_output=True, text=True, timeout=DEADLINE_S)
+    expect(p.returncode != 0 and "rollgated init" in p.stderr,
+           "rollgated without a data directory refuses to start", p.stderr)
+    ns.sock.settimeout(0)
+    sent = []
+    try:
+        while True:
+            sent.append(ns.sock.recv(4096).decode())
+    except BlockingIOError:
+        pass  # every datagram it sent has been read
+    expect(not any("READY=1" in m for m in sent),
+           "no READY=1 from a refused start", sent)
+
+
 def server(srv, ns):
     with open(srv.log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -144,6 +163,7 @@ def main():
     with rg.Server() as srv:
         ns = NotifySocket(os.path.join(srv.tmp, "notify.sock"))
         try:
+            refused_start(srv, ns)
             server(srv, ns)
             srv.start()
             ns.messages.clear()
