@@ -437,8 +437,8 @@ static void *tick_main(void *arg)
         if (rg_monotonic_ms() >= next) {
             rg_err err;
             rg_err_clear(&err);
-            next = rg_monotonic_ms() + period;
             bool failed = rg_orchestrator_tick(srv, &err) < 0;
+            next = rg_monotonic_ms() + period; /* then a whole period of rest */
             if (failed)
                 rg_warn("orchestrator: %s", err.msg);
             if (failed || failing)
