@@ -22,14 +22,40 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Prints the usage to out; returns status (0 for --help, 2 on misuse). */
-static int usage(FILE *out, int status)
+static const char usage_text[] =
+    "usage: rollgate-engine check FILE\n"
+    "       rollgate-engine run FILE < EVENTS\n"
+    "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
+    "       rollgate-engine coverage FILE [--corpus EVENTS]\n";
+
+static int usage(void)
 {
-    fprintf(out, "usage: rollgate-engine check FILE\n"
-                 "       rollgate-engine run FILE < EVENTS\n"
-                 "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
-                 "       rollgate-engine coverage FILE [--corpus EVENTS]\n");
-    return status;
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+/* --help (the man page is made of it, scripts/manpage.py) and --version. */
+static int help_or_version(const char *arg)
+{
+    if (strcmp(arg, "--version") == 0) {
+        printf("rollgate-engine %s\n", RG_VERSION);
+        return 0;
+    }
+    if (strcmp(arg, "--help") != 0 && strcmp(arg, "-h") != 0)
+        return usage();
+    printf("%s\n"
+           "  check FILE      parse and validate a channel file's rules\n"
+           "  run FILE        match the events on standard input, print the\n"
+           "                  matches\n"
+           "  selftest FILE   coverage of the rules plus a run of the sample\n"
+           "                  sensor's events (and --corpus's recorded ones)\n"
+           "  coverage FILE   print the coverage events\n"
+           "  --corpus EVENTS recorded events: their shapes are checked too\n"
+           "\n"
+           "Exit status: 0 success, 1 bad content or an engine error (one\n"
+           "line on stderr), 2 usage. docs/engine.md describes the rules.\n",
+           usage_text);
+    return 0;
 }
 
 static void warn_unsafe(void)
@@ -67,19 +93,19 @@ int main(int argc, char **argv)
     rg_err err;
     rg_err_clear(&err);
     rg_supply_init(&sup);
-    if (argc == 2 && strcmp(argv[1], "--help") == 0)
-        return usage(stdout, 0);
+    if (argc == 2)
+        return help_or_version(argv[1]);
     if (argc < 3)
-        return usage(stderr, 2);
+        return usage();
     const char *cmd = argv[1], *file = argv[2], *corpus = NULL;
     bool takes_corpus =
         strcmp(cmd, "selftest") == 0 || strcmp(cmd, "coverage") == 0;
     if (argc == 5 && takes_corpus && strcmp(argv[3], "--corpus") == 0)
         corpus = argv[4];
     else if (argc != 3)
-        return usage(stderr, 2);
+        return usage();
     if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0 && !takes_corpus)
-        return usage(stderr, 2);
+        return usage();
 
     if ((rc = rg_engine_load(file, &ch, &err)) != 0)
         goto cleanup;
