@@ -104,7 +104,7 @@ static void free_constraints(rg_flag_constraint *c, size_t n)
     free(c);
 }
 
-static void free_variants(rg_flag_variant *v, size_t n)
+static void free_variants(rg_flag_variant_def *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].name);

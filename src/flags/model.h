@@ -65,7 +65,7 @@ typedef struct rg_flag_override {
     size_t nvalues;
 } rg_flag_override;
 
-typedef struct rg_flag_variant {
+typedef struct rg_flag_variant_def {
     char *name;
     int64_t weight;
     char *stickiness;   /* NULL when absent */
@@ -73,7 +73,7 @@ typedef struct rg_flag_variant {
     char *payload_value;
     rg_flag_override *overrides;
     size_t noverrides;
-} rg_flag_variant;
+} rg_flag_variant_def;
 
 typedef enum rg_flag_strategy_kind {
     RG_STRAT_UNKNOWN = 0, /* evaluates to false */
@@ -108,7 +108,7 @@ typedef struct rg_flag_strategy {
     size_t nconstraints;
     int64_t *segments; /* segment ids */
     size_t nsegments;
-    rg_flag_variant *variants;
+    rg_flag_variant_def *variants;
     size_t nvariants;
 } rg_flag_strategy;
 
@@ -125,7 +125,7 @@ typedef struct rg_flag_feature {
     bool strategies_ok; /* false when "strategies" is not an array */
     rg_flag_strategy *strategies;
     size_t nstrategies;
-    rg_flag_variant *variants;
+    rg_flag_variant_def *variants;
     size_t nvariants;
     rg_flag_dependency *deps;
     size_t ndeps;

@@ -185,7 +185,7 @@ static int override_one(rg__fparse *p, const json_t *o, void *item)
                              &ov->values, &ov->nvalues);
 }
 
-static int payload(rg__fparse *p, const json_t *j, rg_flag_variant *v)
+static int payload(rg__fparse *p, const json_t *j, rg_flag_variant_def *v)
 {
     if (!j || json_is_null(j))
         return 0;
@@ -208,7 +208,7 @@ static int payload(rg__fparse *p, const json_t *j, rg_flag_variant *v)
 
 static int variant(rg__fparse *p, const json_t *j, void *item)
 {
-    rg_flag_variant *v = item;
+    rg_flag_variant_def *v = item;
     if (!json_is_object(j))
         return rg__fparse_fail(p, NULL, "must be an object");
     int rc;
@@ -229,7 +229,7 @@ static int variant(rg__fparse *p, const json_t *j, void *item)
 }
 
 /* Variants of a feature or strategy. */
-static int variants(rg__fparse *p, const json_t *arr, rg_flag_variant **out,
+static int variants(rg__fparse *p, const json_t *arr, rg_flag_variant_def **out,
                     size_t *n)
 {
     return each(p, arr, "variants", sizeof **out, (void **)out, n, variant);

@@ -103,7 +103,7 @@ static bool kind_on(const rg_flag_strategy *s, const rg_flag_ctx *ctx)
 
 bool rg_flag_strategy_on(const rg_flagset *fs, const rg_flag_strategy *s,
                          const rg_flag_ctx *ctx,
-                         const rg_flag_variant **variant)
+                         const rg_flag_variant_def **variant)
 {
     *variant = NULL;
     if (s->kind == RG_STRAT_UNKNOWN ||
