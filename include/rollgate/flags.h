@@ -36,7 +36,7 @@ typedef struct rg_flag_field {
 typedef struct rg_flag_context {
     const char *user_id, *session_id, *remote_address;
     const char *environment, *app_name;
-    const char *current_time; /* ISO 8601; NULL: the system clock */
+    const char *current_time;        /* ISO 8601; NULL: the system clock */
     const rg_flag_field *properties; /* any other field, by name */
     size_t nproperties;
 } rg_flag_context;
@@ -47,9 +47,9 @@ typedef struct rg_flag_context {
 typedef struct rg_flag_variant_out {
     char name[RG_FLAG_VARIANT_NAME_MAX]; /* "disabled" when none */
     char payload_type[32];               /* "" when there is no payload */
-    char *payload;      /* the caller's buffer for the payload, or NULL */
-    size_t payload_cap; /* its size; the copy is NUL-terminated */
-    size_t payload_len; /* the payload's full length */
+    char *payload;       /* the caller's buffer for the payload, or NULL */
+    size_t payload_cap;  /* its size; the copy is NUL-terminated */
+    size_t payload_len;  /* the payload's full length */
     int enabled;         /* a variant was chosen */
     int feature_enabled; /* the feature is on */
 } rg_flag_variant_out;

@@ -30,14 +30,13 @@ static int save_state(const rg_flagstate *fs, rg_err *err)
     json_t *refused = json_array();
     for (size_t i = 0; refused && i < fs->nrefused; i++) {
         const rg_flags_refusal *r = &fs->refused[i];
-        json_array_append_new(
-            refused, json_pack("{ss sI ss sb}", "stamp", r->stamp, "at_ms",
-                               (json_int_t)r->at_ms, "detail", r->detail,
-                               "reported", r->reported));
+        json_array_append_new(refused,
+                              json_pack("{ss sI ss sb}", "stamp", r->stamp,
+                                        "at_ms", (json_int_t)r->at_ms, "detail",
+                                        r->detail, "reported", r->reported));
     }
-    json_t *v = json_pack("{ss ss si so}", "seen", fs->seen, "trial",
-                          fs->trial, "crashes", fs->crashes, "refused",
-                          refused);
+    json_t *v = json_pack("{ss ss si so}", "seen", fs->seen, "trial", fs->trial,
+                          "crashes", fs->crashes, "refused", refused);
     if (!v)
         return rg_err_set(err, RG_ENOMEM, "flags: out of memory");
     int rc = rg__write_json(fs->dir, STATE, v, err);
@@ -151,8 +150,7 @@ int rg_flagstate_offer(rg_flagstate *fs, const char *env, const char *stamp,
     copy_str(fs->seen, sizeof fs->seen, stamp);
     fs->crashes = 0;
     *taken = true;
-    rg_info("flags: set '%s' of environment '%s' active, on trial", stamp,
-            env);
+    rg_info("flags: set '%s' of environment '%s' active, on trial", stamp, env);
     return save_state(fs, err);
 }
 
@@ -170,9 +168,8 @@ static void add_refusal(rg_flagstate *fs, const char *detail, int64_t now_ms)
     r->at_ms = now_ms;
 }
 
-int rg_flagstate_crashed(rg_flagstate *fs, int max_crashes,
-                         const char *detail, int64_t now_ms, bool *reverted,
-                         rg_err *err)
+int rg_flagstate_crashed(rg_flagstate *fs, int max_crashes, const char *detail,
+                         int64_t now_ms, bool *reverted, rg_err *err)
 {
     *reverted = false;
     if (!fs->trial[0])
@@ -181,10 +178,10 @@ int rg_flagstate_crashed(rg_flagstate *fs, int max_crashes,
     if (fs->crashes < max_crashes)
         return save_state(fs, err);
     char why[160];
-    snprintf(why, sizeof why, "%d consumer crashes on the set: %s",
-             fs->crashes, detail);
-    rg_warn("flags: set '%s' refused after %s; back to '%s'", fs->trial,
-            why, fs->good[0] ? fs->good : "(no flags)");
+    snprintf(why, sizeof why, "%d consumer crashes on the set: %s", fs->crashes,
+             detail);
+    rg_warn("flags: set '%s' refused after %s; back to '%s'", fs->trial, why,
+            fs->good[0] ? fs->good : "(no flags)");
     add_refusal(fs, why, now_ms);
     fs->trial[0] = '\0';
     fs->crashes = 0;
@@ -225,8 +222,12 @@ json_t *rg_flagstate_report(const rg_flagstate *fs, const char *env)
                 rev, json_pack("{ss sI ss}", "stamp", r->stamp, "at_ms",
                                (json_int_t)r->at_ms, "detail", r->detail));
     }
-    return json_pack("{ss ss ss so}", "environment", env, "stamp", fs->seen,
-                     "active", fs->active, "reverted", rev);
+    json_t *v = json_pack("{ss so}", "environment", env, "reverted", rev);
+    if (v && fs->seen[0])
+        json_object_set_new(v, "stamp", json_string(fs->seen));
+    if (v && fs->active[0])
+        json_object_set_new(v, "active", json_string(fs->active));
+    return v;
 }
 
 int rg_flagstate_stored(rg_flagstate *fs, const json_t *stamps, rg_err *err)

@@ -29,8 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RG_FLAGS_STAMP_MAX 64     /* a stamp, bytes with the NUL */
-#define RG_FLAGS_REFUSED_KEEP 16  /* the newest refused stamps kept */
+#define RG_FLAGS_STAMP_MAX 64       /* a stamp, bytes with the NUL */
+#define RG_FLAGS_REFUSED_KEEP 16    /* the newest refused stamps kept */
 #define RG_FLAGS_FILE_MAX (8 << 20) /* cap on a flag set file */
 
 /* A set the agent fell back from, and whether the server stored it. */
@@ -42,12 +42,12 @@ typedef struct rg_flags_refusal {
 } rg_flags_refusal;
 
 typedef struct rg_flagstate {
-    char dir[4096];                 /* STATE/flags */
-    char seen[RG_FLAGS_STAMP_MAX];  /* newest stamp received, "" none */
+    char dir[4096];                  /* STATE/flags */
+    char seen[RG_FLAGS_STAMP_MAX];   /* newest stamp received, "" none */
     char active[RG_FLAGS_STAMP_MAX]; /* stamp of active.json, "" none */
-    char good[RG_FLAGS_STAMP_MAX];  /* stamp of good.json, "" none */
-    char trial[RG_FLAGS_STAMP_MAX]; /* stamp on trial, "" none */
-    int crashes;                    /* consumer crashes during the trial */
+    char good[RG_FLAGS_STAMP_MAX];   /* stamp of good.json, "" none */
+    char trial[RG_FLAGS_STAMP_MAX];  /* stamp on trial, "" none */
+    int crashes;                     /* consumer crashes during the trial */
     rg_flags_refusal refused[RG_FLAGS_REFUSED_KEEP]; /* oldest first */
     size_t nrefused;
 } rg_flagstate;
@@ -66,16 +66,16 @@ int rg_flagstate_offer(rg_flagstate *fs, const char *env, const char *stamp,
 /* Counts a crash of a supervised consumer; without a trial it does
  * nothing. At max_crashes the trial's stamp is refused (with detail) and
  * the last known good set restored; *reverted says so. */
-int rg_flagstate_crashed(rg_flagstate *fs, int max_crashes,
-                         const char *detail, int64_t now_ms, bool *reverted,
-                         rg_err *err);
+int rg_flagstate_crashed(rg_flagstate *fs, int max_crashes, const char *detail,
+                         int64_t now_ms, bool *reverted, rg_err *err);
 
 /* Ends the trial: the active set becomes the last known good one. No-op
  * without a trial. Returns 0 or an rg_code. */
 int rg_flagstate_confirm(rg_flagstate *fs, rg_err *err);
 
 /* The check-in's "flags" object for env (caller decrefs): {"environment",
- * "stamp": the newest stamp received, "active": the active stamp,
+ * "stamp": the newest stamp received, "active": the active stamp (each
+ * left out while there is none),
  * "reverted": [{"stamp","at_ms","detail"}] the refusals not yet stored by
  * the server}. NULL when out of memory. */
 json_t *rg_flagstate_report(const rg_flagstate *fs, const char *env);

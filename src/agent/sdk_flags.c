@@ -122,8 +122,7 @@ static void install(rg_sdk *sdk, snapshot *s)
 static bool same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-           a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
@@ -194,7 +193,8 @@ static uint32_t thread_random(void *arg)
     static _Thread_local uint64_t x;
     (void)arg;
     if (!x)
-        x = (uint64_t)(uintptr_t)&x ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15u;
+        x = (uint64_t)(uintptr_t)&x ^ (uint64_t)time(NULL) ^
+            0x9e3779b97f4a7c15u;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;

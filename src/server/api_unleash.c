@@ -53,20 +53,18 @@ static int client_auth(rg_server *srv, const rg_req *req,
 void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_client_token_rec t;
-    int64_t versions = 0, newest_ms = 0;
+    char stamp[RG_FLAG_STAMP_MAX];
     rg_err err;
     rg_err_clear(&err);
     if (client_auth(srv, req, &t, resp))
         return;
     /* The ETag is the environment's change stamp: an unchanged set is
      * answered 304 without building it. */
-    if (rg_store_flag_stamp(srv->store, t.environment, &versions, &newest_ms,
-                            &err)) {
+    if (rg_flagdoc_stamp(srv->store, t.environment, stamp, &err)) {
         rg_resp_error(resp, &err);
         return;
     }
-    snprintf(resp->etag, sizeof resp->etag, "\"%lld-%lld\"",
-             (long long)versions, (long long)newest_ms);
+    snprintf(resp->etag, sizeof resp->etag, "\"%s\"", stamp);
     resp->content_type = "application/json";
     const char *inm = rg_req_header(req, "If-None-Match");
     if (inm && strcmp(inm, resp->etag) == 0) {

@@ -169,6 +169,13 @@ struct rg__store_ops {
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,
                              rg_client_token_rec *out, rg_err *err);
+    int (*flag_reverts_record)(void *impl, const rg_flag_revert_rec *r,
+                               size_t n, rg_err *err);
+    int (*flag_reverts_endpoint)(void *impl, const char *endpoint_id,
+                                 size_t max,
+                                 int (*fn)(void *ctx,
+                                           const rg_flag_revert_rec *r),
+                                 void *ctx, rg_err *err);
 };
 
 struct rg_store {

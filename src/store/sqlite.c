@@ -293,9 +293,24 @@ static const char *const migration12[] = {
     NULL,
 };
 
+/* 13: the flag sets endpoints fell back from (docs/agent.md), reported
+ * once per (endpoint, environment, stamp). */
+static const char *const migration13[] = {
+    "CREATE TABLE flag_reverts ("
+    " endpoint_id TEXT NOT NULL,"
+    " environment TEXT NOT NULL,"
+    " stamp TEXT NOT NULL,"
+    " reported_ms INTEGER NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " PRIMARY KEY (endpoint_id, environment, stamp)) WITHOUT ROWID",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4,  migration5,  migration6,
-    migration7, migration8, migration9, migration10, migration11, migration12};
+    migration1,  migration2,  migration3, migration4, migration5,
+    migration6,  migration7,  migration8, migration9, migration10,
+    migration11, migration12, migration13};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -384,6 +399,8 @@ enum {
     ST_FLAG_STAMP,
     ST_CLIENT_TOKEN_INSERT,
     ST_CLIENT_TOKEN_FIND,
+    ST_FLAG_REVERT_INSERT,
+    ST_FLAG_REVERT_LIST,
     ST__COUNT
 };
 
@@ -640,6 +657,14 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CLIENT_TOKEN_FIND] =
         "SELECT id, name, environment, hash, created_ms, created_by"
         " FROM client_tokens WHERE hash = ?",
+    [ST_FLAG_REVERT_INSERT] =
+        "INSERT INTO flag_reverts (endpoint_id, environment, stamp,"
+        " reported_ms, received_ms, detail) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+    [ST_FLAG_REVERT_LIST] =
+        "SELECT endpoint_id, environment, stamp, reported_ms, received_ms,"
+        " detail FROM flag_reverts WHERE endpoint_id = ?"
+        " ORDER BY received_ms DESC, stamp DESC LIMIT ?",
 };
 
 typedef struct sq {
@@ -2320,6 +2345,34 @@ static int sq_client_token_find(void *impl, const char *hash,
                       &rg__client_token_row, out, err);
 }
 
+static int sq_flag_reverts_record(void *impl, const rg_flag_revert_rec *r,
+                                  size_t n, rg_err *err)
+{
+    sq *q = impl;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = insert_row(q, ST_FLAG_REVERT_INSERT, &rg__flag_revert_row, &r[i],
+                        NULL, 0, NULL, err, "flag reverts");
+    return finish(q, rc, err);
+}
+
+static int
+sq_flag_reverts_endpoint(void *impl, const char *endpoint_id, size_t max,
+                         int (*fn)(void *ctx, const rg_flag_revert_rec *r),
+                         void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_flag_revert_rec r;
+    int rc = cursor_open(&c, impl, ST_FLAG_REVERT_LIST,
+                         RG__VALS(RG__TEXT(endpoint_id), RG__INT(max)),
+                         &rg__flag_revert_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &r, err)) == 1)
+        rc = fn(ctx, &r);
+    return cursor_close(&c, rc);
+}
+
 const struct rg__store_ops rg__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2379,4 +2432,6 @@ const struct rg__store_ops rg__sqlite_ops = {
     .flag_stamp = sq_flag_stamp,
     .client_token_create = sq_client_token_create,
     .client_token_find = sq_client_token_find,
+    .flag_reverts_record = sq_flag_reverts_record,
+    .flag_reverts_endpoint = sq_flag_reverts_endpoint,
 };

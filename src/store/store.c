@@ -861,3 +861,20 @@ int rg_store_client_token_find(rg_store *s, const char *hash,
 {
     return s->ops->client_token_find(s->impl, hash, out, err);
 }
+
+int rg_store_flag_reverts_record(rg_store *s, const rg_flag_revert_rec *r,
+                                 size_t n, rg_err *err)
+{
+    return n ? s->ops->flag_reverts_record(s->impl, r, n, err) : 0;
+}
+
+int rg_store_flag_reverts_endpoint(
+    rg_store *s, const char *endpoint_id, size_t max,
+    int (*fn)(void *ctx, const rg_flag_revert_rec *r), void *ctx, rg_err *err)
+{
+    if (max < 1 || max > RG_EVENTS_LIST_MAX)
+        return rg_err_set(err, RG_EINVAL, "max must be 1..%d",
+                          RG_EVENTS_LIST_MAX);
+    return s->ops->flag_reverts_endpoint(s->impl, endpoint_id, max, fn, ctx,
+                                         err);
+}

@@ -525,6 +525,25 @@ int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
 int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
                           rg_err *err);
 
+/* --- flag sets an endpoint fell back from (docs/agent.md) -------------- */
+typedef struct rg_flag_revert_rec {
+    char endpoint_id[RG_EPID_MAX + 1];
+    char environment[RG_NAME_MAX + 1];
+    char stamp[48];      /* the set's stamp (server/flagdoc.h) */
+    int64_t reported_ms; /* agent's clock */
+    int64_t received_ms; /* server's clock */
+    char detail[256];
+} rg_flag_revert_rec;
+/* Records n reports in one transaction; one already stored for (endpoint,
+ * environment, stamp) is skipped, so retries are idempotent. */
+int rg_store_flag_reverts_record(rg_store *s, const rg_flag_revert_rec *r,
+                                 size_t n, rg_err *err);
+/* The newest reports of endpoint_id (received_ms, newest first), at most
+ * max (1..RG_EVENTS_LIST_MAX). */
+int rg_store_flag_reverts_endpoint(
+    rg_store *s, const char *endpoint_id, size_t max,
+    int (*fn)(void *ctx, const rg_flag_revert_rec *r), void *ctx, rg_err *err);
+
 /* --- offers (schema 8) ------------------------------------------------ */
 /* What check-in answers offered each endpoint: the evidence the server can
  * vouch for (an endpoint's events count only for releases offered to it)

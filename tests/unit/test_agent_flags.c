@@ -158,11 +158,11 @@ static void test_variant_and_refresh(void **state)
     assert_non_null(sdk);
     assert_false(rg_flag_enabled(sdk, "v", NULL)); /* no set yet */
     assert_int_equal(rg_sdk_refresh(sdk, msg, sizeof msg), 0);
-    json_t *set = json_pack(
-        "{si s[{ss sb s[] s[{ss si ss s{ss ss}}]}]}", "version", 1,
-        "features", "name", "v", "enabled", true, "strategies", "variants",
-        "name", "blue", "weight", 1000, "stickiness", "default", "payload",
-        "type", "string", "value", "a long payload");
+    json_t *set = json_pack("{si s[{ss sb s[] s[{ss si ss s{ss ss}}]}]}",
+                            "version", 1, "features", "name", "v", "enabled",
+                            true, "strategies", "variants", "name", "blue",
+                            "weight", 1000, "stickiness", "default", "payload",
+                            "type", "string", "value", "a long payload");
     offer(&fs, "1-1", set, true);
     assert_int_equal(rg_sdk_refresh(sdk, msg, sizeof msg), 1);
     char stamp[64];
@@ -214,9 +214,9 @@ static void test_readers_race_refresh(void **state)
     assert_non_null(r.sdk);
     for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
-    for (int i = 1; i <= 50 || ((!atomic_load(&r.seen_on) ||
-                                  !atomic_load(&r.seen_off)) &&
-                                 i < 100000);
+    for (int i = 1;
+         i <= 50 || ((!atomic_load(&r.seen_on) || !atomic_load(&r.seen_off)) &&
+                     i < 100000);
          i++) {
         snprintf(stamp, sizeof stamp, "%d-%d", i, i);
         offer(&fs, stamp, set_with("x", i % 2), true);
