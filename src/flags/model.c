@@ -16,10 +16,8 @@ static uint32_t name_hash(const char *s, size_t len)
 static void index_free(rg_flagset *fs)
 {
     free(fs->index);
-    free(fs->index_hash);
-    free(fs->index_name);
     free(fs->index_names);
-    fs->index = fs->index_hash = fs->index_name = NULL;
+    fs->index = NULL;
     fs->index_names = NULL;
 }
 
@@ -32,22 +30,18 @@ int rg_flagset_index(rg_flagset *fs)
         bytes += strlen(fs->features[i].name) + 1;
     index_free(fs);
     fs->index = calloc(slots, sizeof *fs->index);
-    fs->index_hash = calloc(slots, sizeof *fs->index_hash);
-    fs->index_name = calloc(slots, sizeof *fs->index_name);
     fs->index_names = malloc(bytes + 1);
-    if (!fs->index || !fs->index_hash || !fs->index_name || !fs->index_names ||
-        bytes > UINT32_MAX)
+    if (!fs->index || !fs->index_names || bytes > UINT32_MAX)
         return RG_ENOMEM;
     fs->index_mask = slots - 1;
     for (size_t i = 0; i < fs->nfeatures; i++) {
         size_t len = strlen(fs->features[i].name);
         uint32_t h = name_hash(fs->features[i].name, len);
         size_t at = h & fs->index_mask;
-        while (fs->index[at])
+        while (fs->index[at].feature)
             at = (at + 1) & fs->index_mask;
-        fs->index[at] = (uint32_t)(i + 1);
-        fs->index_hash[at] = h;
-        fs->index_name[at] = (uint32_t)used;
+        fs->index[at] =
+            (rg_flag_index_slot){(uint32_t)(i + 1), h, (uint32_t)used};
         memcpy(fs->index_names + used, fs->features[i].name, len + 1);
         used += len + 1;
     }
@@ -61,11 +55,13 @@ const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
         return NULL;
     size_t len = strlen(name);
     uint32_t h = name_hash(name, len);
-    for (size_t at = h & fs->index_mask; fs->index[at];
-         at = (at + 1) & fs->index_mask)
-        if (fs->index_hash[at] == h &&
-            memcmp(fs->index_names + fs->index_name[at], name, len + 1) == 0)
-            return &fs->features[fs->index[at] - 1];
+    for (size_t at = h & fs->index_mask; fs->index[at].feature;
+         at = (at + 1) & fs->index_mask) {
+        const rg_flag_index_slot *x = &fs->index[at];
+        if (x->hash == h &&
+            memcmp(fs->index_names + x->name, name, len + 1) == 0)
+            return &fs->features[x->feature - 1];
+    }
     return NULL;
 }
 

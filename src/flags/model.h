@@ -137,6 +137,12 @@ typedef struct rg_flag_segment {
     size_t nconstraints;
 } rg_flag_segment;
 
+typedef struct rg_flag_index_slot {
+    uint32_t feature; /* feature i + 1, 0: free */
+    uint32_t hash;    /* the name's hash */
+    uint32_t name;    /* where the name starts in index_names */
+} rg_flag_index_slot;
+
 typedef struct rg_flagset {
     int64_t version;
     rg_flag_feature *features; /* sorted by name, names unique */
@@ -144,8 +150,8 @@ typedef struct rg_flagset {
     /* The name index: open addressing over index_mask + 1 slots (a power
      * of 2); a slot holds feature i + 1 (0: free), the feature's name hash
      * and where its name starts in index_names, one block holding every
-     * name, so a lookup reads only the index and that block. */
-    uint32_t *index, *index_hash, *index_name;
+     * name, so a lookup reads one slot (one cache line) and that block. */
+    rg_flag_index_slot *index;
     char *index_names;
     size_t index_mask;
     rg_flag_segment *segments; /* sorted by id, ids unique */

@@ -41,8 +41,7 @@ static int parse_revert(const json_t *r, size_t i, rg__flags_req *out,
     return 0;
 }
 
-int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out,
-                          rg_err *err)
+int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err)
 {
     static const char *const allowed[] = {"environment", "stamp", "active",
                                           "reverted", NULL};
@@ -52,17 +51,16 @@ int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out,
     if (!flags)
         return 0;
     if (!json_is_object(flags))
-        return rg_err_field(err, RG_EINVAL, "flags",
-                            "flags must be an object");
+        return rg_err_field(err, RG_EINVAL, "flags", "flags must be an object");
     if (rg_json_only(flags, allowed, err) < 0 ||
         rg_json_string(flags, "environment", true, RG_NAME_MAX, &out->env,
                        err) < 0 ||
         rg_json_string(flags, "stamp", false, STAMP_LEN, &out->stamp, err) <
             0 ||
-        rg_json_string(flags, "active", false, STAMP_LEN, &out->active,
-                       err) < 0 ||
-        rg_json_array(flags, "reverted", false, RG_AGENT_FLAG_REVERTS_MAX,
-                      &rev, err) < 0)
+        rg_json_string(flags, "active", false, STAMP_LEN, &out->active, err) <
+            0 ||
+        rg_json_array(flags, "reverted", false, RG_AGENT_FLAG_REVERTS_MAX, &rev,
+                      err) < 0)
         return rg__agent_requalify(err, "flags.");
     if (!rg_channel_name_valid(out->env))
         return rg_err_field(err, RG_EINVAL, "flags.environment",
@@ -98,8 +96,7 @@ static int store_reverts(rg_server *srv, const char *id,
         r->reported_ms = in->reverts[i].at_ms;
         r->received_ms = now;
     }
-    int rc = rg_store_flag_reverts_record(srv->store, recs, in->nreverts,
-                                          err);
+    int rc = rg_store_flag_reverts_record(srv->store, recs, in->nreverts, err);
     if (rc == 0)
         rc = rg_buf_adds(out, ",\"stored\":[");
     for (size_t i = 0; i < in->nreverts && rc == 0; i++) {
@@ -113,8 +110,7 @@ static int store_reverts(rg_server *srv, const char *id,
 }
 
 /* Writes ,"set":{...}: the environment's client-features document. */
-static int write_set(rg_server *srv, const char *env, rg_buf *out,
-                     rg_err *err)
+static int write_set(rg_server *srv, const char *env, rg_buf *out, rg_err *err)
 {
     json_t *doc = rg_flagdoc_build(srv->store, env, NULL, NULL, err);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
