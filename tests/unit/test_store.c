@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 13);
+    assert_int_equal(rg_store_schema_version(f->s), 14);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 13);
+    assert_int_equal(rg_store_schema_version(f->s), 14);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1541,9 +1541,16 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(user_version(old), 12);
 
-    /* 12 -> 13: flag set reverts, stored once per (endpoint, env, stamp). */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    /* 12 -> 13: webhooks and their outbox, empty. */
+    assert_int_equal(rg__store_open_upto(old, 13, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 13);
+    assert_int_equal(rg_store_webhook_list(s, NULL, NULL, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 13);
+
+    /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp). */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 14);
     rg_flag_revert_rec fr = {.endpoint_id = "h1",
                              .environment = "default",
                              .stamp = "2-5",
@@ -1558,7 +1565,7 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 13);
+    assert_int_equal(user_version(old), 14);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
