@@ -191,6 +191,7 @@ static const rg__col client_token_cols[] = {
     TEXT(rg_client_token_rec, hash, REC),
     I64(rg_client_token_rec, created_ms, REC),
     TEXT(rg_client_token_rec, created_by, REC),
+    I64(rg_client_token_rec, revoked_ms, LATER),
 };
 const rg__rowmap rg__client_token_row =
     ROWMAP("client token", client_token_cols);

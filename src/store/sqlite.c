@@ -335,7 +335,7 @@ static const char *const migration13[] = {
 };
 
 /* 14: the flag sets endpoints fell back from (docs/agent.md), reported
- * once per (endpoint, environment, stamp). */
+ * once per (endpoint, environment, stamp); client tokens can be revoked. */
 static const char *const migration14[] = {
     "CREATE TABLE flag_reverts ("
     " endpoint_id TEXT NOT NULL,"
@@ -345,6 +345,8 @@ static const char *const migration14[] = {
     " received_ms INTEGER NOT NULL,"
     " detail TEXT NOT NULL,"
     " PRIMARY KEY (endpoint_id, environment, stamp)) WITHOUT ROWID",
+    "ALTER TABLE client_tokens ADD COLUMN revoked_ms INTEGER NOT NULL"
+    " DEFAULT 0",
     NULL,
 };
 
@@ -442,6 +444,10 @@ enum {
     ST_CLIENT_TOKEN_FIND,
     ST_FLAG_REVERT_INSERT,
     ST_FLAG_REVERT_LIST,
+    ST_CLIENT_TOKEN_LIST,
+    ST_CLIENT_TOKEN_GET,
+    ST_CLIENT_TOKEN_REVOKE,
+    ST_CLIENT_TOKEN_REVOKED,
     ST_HOOK_INSERT,
     ST_HOOK_GET,
     ST_HOOK_LIST,
@@ -480,6 +486,9 @@ enum {
     " o.plan_json, o.salt, o.state, o.wave, o.share_ppm, o.wave_started_ms,"   \
     " o.updated_ms, o.created_ms, o.created_by FROM rollouts o"                \
     " JOIN channels c ON c.id = o.channel_id"
+#define CLIENT_TOKEN_COLS                                                      \
+    "SELECT id, name, environment, hash, created_ms, created_by, revoked_ms"   \
+    " FROM client_tokens"
 #define TOKEN_COLS                                                             \
     "SELECT id, name, role, hash, created_ms, expires_ms, revoked_ms,"         \
     " created_by FROM tokens"
@@ -709,8 +718,13 @@ static const char *const sql_text[ST__COUNT] = {
         "INSERT INTO client_tokens (name, environment, hash,"
         " created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
     [ST_CLIENT_TOKEN_FIND] =
-        "SELECT id, name, environment, hash, created_ms, created_by"
-        " FROM client_tokens WHERE hash = ?",
+        CLIENT_TOKEN_COLS " WHERE hash = ? AND revoked_ms = 0",
+    [ST_CLIENT_TOKEN_LIST] = CLIENT_TOKEN_COLS " ORDER BY id",
+    [ST_CLIENT_TOKEN_GET] = CLIENT_TOKEN_COLS " WHERE id = ?",
+    [ST_CLIENT_TOKEN_REVOKE] = "UPDATE client_tokens SET revoked_ms = ?"
+                               " WHERE id = ? AND revoked_ms = 0",
+    [ST_CLIENT_TOKEN_REVOKED] = "SELECT revoked_ms FROM client_tokens"
+                                " WHERE id = ?",
     [ST_FLAG_REVERT_INSERT] =
         "INSERT INTO flag_reverts (endpoint_id, environment, stamp,"
         " reported_ms, received_ms, detail) VALUES (?, ?, ?, ?, ?, ?)"
@@ -2487,6 +2501,45 @@ static int sq_client_token_find(void *impl, const char *hash,
                       &rg__client_token_row, out, err);
 }
 
+static int sq_client_token_list(void *impl,
+                                int (*fn)(void *ctx,
+                                          const rg_client_token_rec *t),
+                                void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_client_token_rec t;
+    int rc = cursor_open(&c, impl, ST_CLIENT_TOKEN_LIST, NULL, 0,
+                         &rg__client_token_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &t, err)) == 1)
+        rc = fn(ctx, &t);
+    return cursor_close(&c, rc);
+}
+
+static int sq_client_token_get(void *impl, int64_t id, rg_client_token_rec *out,
+                               rg_err *err)
+{
+    int rc = get_locked(impl, ST_CLIENT_TOKEN_GET, RG__VALS(RG__INT(id)),
+                        &rg__client_token_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "client token %lld not found",
+                        (long long)id);
+    return rc;
+}
+
+static int sq_client_token_revoke(void *impl, int64_t id, int64_t now_ms,
+                                  const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = revoke(q, ST_CLIENT_TOKEN_REVOKE, ST_CLIENT_TOKEN_REVOKED, id, now_ms,
+                "client token", err);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    return finish(q, rc, err);
+}
+
 static int sq_flag_reverts_record(void *impl, const rg_flag_revert_rec *r,
                                   size_t n, rg_err *err)
 {
@@ -2757,6 +2810,9 @@ const struct rg__store_ops rg__sqlite_ops = {
     .flag_stamp = sq_flag_stamp,
     .client_token_create = sq_client_token_create,
     .client_token_find = sq_client_token_find,
+    .client_token_list = sq_client_token_list,
+    .client_token_get = sq_client_token_get,
+    .client_token_revoke = sq_client_token_revoke,
     .flag_reverts_record = sq_flag_reverts_record,
     .flag_reverts_endpoint = sq_flag_reverts_endpoint,
     .webhook_create = sq_webhook_create,

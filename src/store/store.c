@@ -870,6 +870,26 @@ int rg_store_client_token_find(rg_store *s, const char *hash,
     return s->ops->client_token_find(s->impl, hash, out, err);
 }
 
+int rg_store_client_token_list(rg_store *s,
+                               int (*fn)(void *ctx,
+                                         const rg_client_token_rec *t),
+                               void *ctx, rg_err *err)
+{
+    return s->ops->client_token_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_client_token_get(rg_store *s, int64_t id, rg_client_token_rec *out,
+                              rg_err *err)
+{
+    return s->ops->client_token_get(s->impl, id, out, err);
+}
+
+int rg_store_client_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                                 const rg_audit_rec *audit, rg_err *err)
+{
+    return s->ops->client_token_revoke(s->impl, id, now_ms, audit, err);
+}
+
 int rg_store_flag_reverts_record(rg_store *s, const rg_flag_revert_rec *r,
                                  size_t n, rg_err *err)
 {

@@ -586,6 +586,7 @@ typedef struct rg_client_token_rec {
     char hash[RG_HASH_HEX]; /* sha256 of the secret */
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
+    int64_t revoked_ms; /* 0: usable (schema 14) */
 } rg_client_token_rec;
 /* Writes a new version of flag (f->environment, f->name) with
  * f->definition (the caller's, not kept), the audit row in the same
@@ -617,9 +618,22 @@ int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);
-/* Finds the client token with this hash; RG_ENOTFOUND (err untouched). */
+/* Finds the usable (not revoked) client token with this hash;
+ * RG_ENOTFOUND (err untouched). */
 int rg_store_client_token_find(rg_store *s, const char *hash,
                                rg_client_token_rec *out, rg_err *err);
+/* Calls fn with every client token, revoked ones too, by id. */
+int rg_store_client_token_list(rg_store *s,
+                               int (*fn)(void *ctx,
+                                         const rg_client_token_rec *t),
+                               void *ctx, rg_err *err);
+/* Reads client token id; RG_ENOTFOUND with err set. */
+int rg_store_client_token_get(rg_store *s, int64_t id, rg_client_token_rec *out,
+                              rg_err *err);
+/* Revokes client token id at now_ms with the audit row, in one
+ * transaction: RG_ENOTFOUND, or RG_ECONFLICT when already revoked. */
+int rg_store_client_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                                 const rg_audit_rec *audit, rg_err *err);
 
 /* --- webhooks (schema 13, docs/webhooks.md) --------------------------- */
 /* Subscriptions to a rollout's notable events (model/rollout_event.h)

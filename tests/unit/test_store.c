@@ -1535,9 +1535,6 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg__store_open_upto(old, 12, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 12);
     assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
-    rg_client_token_rec ct;
-    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err),
-                     RG_ENOTFOUND);
     rg_store_close(s);
     assert_int_equal(user_version(old), 12);
 
@@ -1548,9 +1545,26 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(user_version(old), 13);
 
-    /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp). */
+    /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp);
+     * client tokens revocable, a revoked one is not found. */
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 14);
+    rg_client_token_rec ct = {.name = "sdk",
+                              .environment = "default",
+                              .hash = "00",
+                              .created_ms = 1,
+                              .created_by = "t"};
+    assert_int_equal(rg_store_client_token_create(s, &ct, NULL, &f->err), 0);
+    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err), 0);
+    assert_int_equal(ct.revoked_ms, 0);
+    assert_int_equal(rg_store_client_token_revoke(s, ct.id, 7, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_client_token_revoke(s, ct.id, 8, NULL, &f->err),
+                     RG_ECONFLICT);
+    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_client_token_get(s, ct.id, &ct, &f->err), 0);
+    assert_int_equal(ct.revoked_ms, 7);
     rg_flag_revert_rec fr = {.endpoint_id = "h1",
                              .environment = "default",
                              .stamp = "2-5",
