@@ -1,5 +1,6 @@
 /* parse.c - features of the client-features JSON (see pstate.h); the
  * document around them is read by flagset.c, constraints by pconstraint.c. */
+#include "bucket.h"
 #include "number.h"
 #include "pstate.h"
 
@@ -149,6 +150,8 @@ static int params(rg__fparse *p, const json_t *obj, rg_flag_strategy *s)
 static int strategy_settings(rg__fparse *p, rg_flag_strategy *s)
 {
     s->group_id = param(s, "groupId");
+    rg_flag_bucket_prefix(&s->group_prefix, s->group_id ? s->group_id : "",
+                          RG_FLAG_STRATEGY_SEED);
     s->stickiness = param(s, "stickiness");
     s->stick_field = rg_flag_field_of(s->stickiness);
     s->stick_default = !s->stickiness || !*s->stickiness ||

@@ -21,13 +21,17 @@ static bool segments_hold(const rg_flagset *fs, const rg_flag_strategy *s,
     return true;
 }
 
+/* group: the strategy's groupId (its hashed prefix is kept), else
+ * another group (flexibleRollout without groupId: featureToggle). */
 static bool rollout(const rg_flag_strategy *s, const char *id,
                     const char *group)
 {
     if (!id || !*id || !(s->percentage > 0))
         return false;
-    uint32_t pos =
-        rg_flag_bucket(group ? group : "", id, RG_FLAG_STRATEGY_SEED, 100);
+    uint32_t pos = group == s->group_id
+                       ? rg_flag_bucket_from(&s->group_prefix, id, 100)
+                       : rg_flag_bucket(group ? group : "", id,
+                                        RG_FLAG_STRATEGY_SEED, 100);
     return pos <= s->percentage;
 }
 
