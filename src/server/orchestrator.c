@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/stopper.h"
 #include "model/bucket.h"
 #include "health/gate.h"
 #include "server/canary.h"
@@ -16,13 +17,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The process's orchestrator (one rg_server per process). */
 static struct {
-    pthread_mutex_t mu; /* guards started, stop, cv */
-    pthread_cond_t cv;  /* signalled on stop (CLOCK_MONOTONIC waits) */
-    bool started, stop;
+    pthread_mutex_t mu; /* guards started and srv */
+    bool started;
+    rg_stopper stop; /* the threads' periods and stop signal */
     pthread_t tick_th, flush_th;
     rg_server *srv;
 } orch = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -392,40 +392,18 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* threads                                                            */
 
-/* Waits period_ms or until stop; returns false when stopping. Caller holds
- * orch.mu. */
-static bool wait_period(int period_ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += period_ms / 1000;
-    ts.tv_nsec += (long)(period_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (!orch.stop)
-        if (pthread_cond_timedwait(&orch.cv, &orch.mu, &ts) != 0)
-            break; /* timed out */
-    return !orch.stop;
-}
-
 static void *tick_main(void *arg)
 {
     rg_server *srv = arg;
     int period = srv->cfg.tick_ms > 0 ? srv->cfg.tick_ms : 1000;
-    pthread_mutex_lock(&orch.mu);
-    while (wait_period(period)) {
-        pthread_mutex_unlock(&orch.mu);
+    while (rg_stopper_wait(&orch.stop, period)) {
         rg_err err;
         rg_err_clear(&err);
         rg_server_cfg_rdlock(srv);
         if (rg_orchestrator_tick(srv, &err) < 0)
             rg_warn("orchestrator: %s", err.msg);
         rg_server_cfg_unlock(srv);
-        pthread_mutex_lock(&orch.mu);
     }
-    pthread_mutex_unlock(&orch.mu);
     return NULL;
 }
 
@@ -433,9 +411,7 @@ static void *flush_main(void *arg)
 {
     rg_server *srv = arg;
     int period = srv->cfg.flush_ms > 0 ? srv->cfg.flush_ms : 2000;
-    pthread_mutex_lock(&orch.mu);
-    while (wait_period(period)) {
-        pthread_mutex_unlock(&orch.mu);
+    while (rg_stopper_wait(&orch.stop, period)) {
         rg_err err;
         rg_err_clear(&err);
         if (rg_fleet_flush(srv->fleet, &err) < 0)
@@ -443,9 +419,7 @@ static void *flush_main(void *arg)
         rg_server_cfg_rdlock(srv);
         rg_retention_run(srv, rg_clock_now(srv->clock));
         rg_server_cfg_unlock(srv);
-        pthread_mutex_lock(&orch.mu);
     }
-    pthread_mutex_unlock(&orch.mu);
     return NULL;
 }
 
@@ -458,25 +432,17 @@ int rg_orchestrator_start(rg_server *srv, rg_err *err)
                         "the orchestrator is already running");
         goto cleanup;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&orch.cv, &ca);
-    pthread_condattr_destroy(&ca);
-    orch.stop = false;
+    rg_stopper_init(&orch.stop);
     orch.srv = srv;
     if (pthread_create(&orch.tick_th, NULL, tick_main, srv) != 0) {
-        pthread_cond_destroy(&orch.cv);
+        rg_stopper_release(&orch.stop);
         rc = rg_err_set(err, RG_EINTERNAL, "cannot start the tick thread");
         goto cleanup;
     }
     if (pthread_create(&orch.flush_th, NULL, flush_main, srv) != 0) {
-        orch.stop = true;
-        pthread_cond_broadcast(&orch.cv);
-        pthread_mutex_unlock(&orch.mu);
+        rg_stopper_stop(&orch.stop);
         pthread_join(orch.tick_th, NULL);
-        pthread_mutex_lock(&orch.mu);
-        pthread_cond_destroy(&orch.cv);
+        rg_stopper_release(&orch.stop);
         rc = rg_err_set(err, RG_EINTERNAL, "cannot start the flush thread");
         goto cleanup;
     }
@@ -489,18 +455,13 @@ cleanup:
 void rg_orchestrator_stop(rg_server *srv)
 {
     pthread_mutex_lock(&orch.mu);
-    if (!orch.started || orch.srv != srv) {
-        pthread_mutex_unlock(&orch.mu);
-        return;
+    if (orch.started && orch.srv == srv) {
+        rg_stopper_stop(&orch.stop);
+        pthread_join(orch.tick_th, NULL);
+        pthread_join(orch.flush_th, NULL);
+        rg_stopper_release(&orch.stop);
+        orch.started = false;
+        orch.srv = NULL;
     }
-    orch.stop = true;
-    pthread_cond_broadcast(&orch.cv);
-    pthread_mutex_unlock(&orch.mu);
-    pthread_join(orch.tick_th, NULL);
-    pthread_join(orch.flush_th, NULL);
-    pthread_mutex_lock(&orch.mu);
-    pthread_cond_destroy(&orch.cv);
-    orch.started = false;
-    orch.srv = NULL;
     pthread_mutex_unlock(&orch.mu);
 }

@@ -14,6 +14,7 @@
  *   preflight_worker.c  runs new releases through their channel's engine
  *   options.c     the settings: defaults, --config file, flags
  *   reload.c      SIGHUP: a changed configuration applied while serving
+ *   webhooks.c    delivers rollout events from the store's outbox
  *
  * One rg_server lives for the process; it owns everything it points to.
  */
