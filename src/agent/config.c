@@ -138,6 +138,13 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->arch, v, line, err);
     if (strcmp(k, "log_level") == 0)
         return set_str(&c->log_level, v, line, err);
+    if (strcmp(k, "flags_environment") == 0) {
+        if (!rg_channel_name_valid(v))
+            return rg_err_set(err, RG_EINVAL,
+                              "line %d: flags_environment must be %s", line,
+                              RG_CHANNEL_NAME_RULE);
+        return set_str(&c->flags_env, v, line, err);
+    }
     if (strcmp(k, "tags") == 0)
         return set_tags(c, v, line, err);
     if (strcmp(k, "interval") == 0)
@@ -353,6 +360,7 @@ void rg_agent_config_release(rg_agent_config *c)
     free(c->os_version);
     free(c->arch);
     free(c->log_level);
+    free(c->flags_env);
     for (size_t i = 0; i < c->ntags; i++)
         free(c->tags[i]);
     for (size_t i = 0; i < c->nchannels; i++) {

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "server/access_log.h"
 #include "server/admin_token.h"
 #include "server/artifacts.h"
@@ -238,6 +239,10 @@ static int serve(rg_server_options *settings)
     rg_info("listening on %s (port %u, %s, %u threads, data %s)", cfg->listen,
             rg_http_port(http), cert ? "https" : "http", cfg->threads,
             cfg->data_dir);
+    /* Store migrated, caches loaded, socket bound: systemd may start
+     * what depends on us (docs/operations.md, "systemd"). */
+    rg_sd_ready("serving %s on %s (port %u), data %s", cert ? "https" : "http",
+                cfg->listen, rg_http_port(http), cfg->data_dir);
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         /* SIGHUP: the configuration again (reload.h), here in the main
          * thread, not in a signal handler. */
@@ -246,6 +251,7 @@ static int serve(rg_server_options *settings)
         sig = 0;
     }
     rg_info("signal %d: shutting down", sig);
+    rg_sd_stopping("signal %d: shutting down", sig);
     status = 0;
 cleanup:
     if (status != 0)

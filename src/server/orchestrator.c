@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/stopper.h"
+#include "common/sdnotify.h"
 #include "model/bucket.h"
 #include "health/gate.h"
 #include "server/canary.h"
@@ -392,17 +393,42 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* threads                                                            */
 
+/* Milliseconds until the next tick at next_ms, at most the watchdog's
+ * period when systemd asked for keep-alives (sdnotify.h). */
+static int tick_wait(int64_t next_ms)
+{
+    int64_t wait = next_ms - rg_monotonic_ms();
+    int64_t wd = rg_sd_watchdog_period_ms();
+    if (wd > 0 && wait > wd)
+        wait = wd;
+    return wait > 0 ? (int)wait : 0;
+}
+
+/* The tick loop is what proves rollgated alive to systemd's watchdog: it
+ * sends the keep-alives between ticks, so a tick stuck (on the store, a
+ * lock) stops them and systemd restarts the server. */
 static void *tick_main(void *arg)
 {
     rg_server *srv = arg;
     int period = srv->cfg.tick_ms > 0 ? srv->cfg.tick_ms : 1000;
-    while (rg_stopper_wait(&orch.stop, period)) {
-        rg_err err;
-        rg_err_clear(&err);
-        rg_server_cfg_rdlock(srv);
-        if (rg_orchestrator_tick(srv, &err) < 0)
-            rg_warn("orchestrator: %s", err.msg);
-        rg_server_cfg_unlock(srv);
+    int64_t next = rg_monotonic_ms() + period;
+    bool failing = false;
+    while (rg_stopper_wait(&orch.stop, tick_wait(next))) {
+        if (rg_monotonic_ms() >= next) {
+            rg_err err;
+            rg_err_clear(&err);
+            rg_server_cfg_rdlock(srv);
+            bool failed = rg_orchestrator_tick(srv, &err) < 0;
+            rg_server_cfg_unlock(srv);
+            next = rg_monotonic_ms() + period; /* then a whole period of rest */
+            if (failed)
+                rg_warn("orchestrator: %s", err.msg);
+            if (failed || failing)
+                rg_sd_status("orchestrator: %s",
+                             failed ? err.msg : "ticking again");
+            failing = failed;
+        }
+        rg_sd_watchdog();
     }
     return NULL;
 }

@@ -79,6 +79,10 @@ static const rg_route routes[] = {
     {"POST", "/v1/flags/{}/eval", RG_ROLE_VIEWER, false, rg_api_flag_eval},
     {"POST", "/v1/client-tokens", RG_ROLE_ADMIN, false,
      rg_api_client_token_create},
+    {"GET", "/v1/client-tokens", RG_ROLE_ADMIN, false,
+     rg_api_client_token_list},
+    {"DELETE", "/v1/client-tokens/{}", RG_ROLE_ADMIN, false,
+     rg_api_client_token_revoke},
     /* Unleash SDKs: the client token is checked by the handler. */
     {"GET", "/api/client/features", RG_ROLE_NONE, false,
      rg_api_client_features},
