@@ -180,7 +180,7 @@ def bad_files(srv, tmp):
         ("section", "[server]\n", ":4: sections"),
         ("missing directory", "engine_dir = /nonexistent/x\n",
          ":4: 'engine_dir': expected an existing directory"),
-        ("TLS half", "tls_cert = /etc/hostname\n", "--tls-key (tls_cert, tls_key in a file) go together"),
+        ("TLS half", "tls_cert = /etc/hostname\n", "tls-cert and tls-key go together"),
     ]
     for what, line, msg in cases:
         conf = os.path.join(tmp, "bad.conf")
