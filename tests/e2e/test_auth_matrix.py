@@ -112,8 +112,8 @@ def build_routes(fix):
          lambda: {}, None, "viewer", {404}),
         ("client token create", "POST", "/v1/client-tokens",
          lambda: {"name": "m%d" % n()}, None, "admin", {201}),
-        ("client token list", "GET", "/v1/client-tokens", None, None, "admin",
-         {200}),
+        ("client token list", "GET", "/v1/client-tokens", None, None,
+         "admin", {200}),
         ("client token revoke (unknown id)", "DELETE",
          "/v1/client-tokens/999999", None, None, "admin", {404}),
         # The Unleash client API takes client tokens only: every
