@@ -250,7 +250,7 @@ def agent_once(root, env, url, key):
     subs = {r"^server = .*$": "server = " + url,
             r"^enrollment_key = .*$": "enrollment_key = " + key,
             r"^state_dir = .*$": "state_dir = " + state,
-            r"^root_sha256 = .*$": "insecure = true"}
+            r"^trust_root_sha256 = .*$": "insecure = true"}
     for pattern, line in subs.items():
         conf, n = re.subn(pattern, line, conf, flags=re.M)
         expect(n == 1, "the example agent.conf has " + pattern, conf)
