@@ -314,7 +314,7 @@ def example_and_docs(srv):
                           "--access-log", "off", "--print-config"],
                          capture_output=True, text=True, timeout=60)
     expect(out.returncode == 0, "the example loads", out.stderr)
-    expect("# %s:10, restart\ndata = /var/lib/rollgate" % example in out.stdout,
+    expect("# %s:10, restart\ndata = /var/lib/rollgated" % example in out.stdout,
            "its values come from it", out.stdout)
     keys = [l.split(" = ")[0].lstrip("# ") for l in out.stdout.splitlines()
             if " = " in l]
