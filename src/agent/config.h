@@ -3,8 +3,10 @@
  *
  *   server = http://127.0.0.1:7400
  *   ca_file = /etc/rollgate/ca.pem   (https: the CA to verify the server)
- *   root = /etc/rollgate/root.json   (pinned root metadata: signed releases)
- *   root_sha256 = <hex>              (or pin it by digest, fetched at start)
+ *   trust_root = /etc/rollgate/root.json  (pinned root metadata: signed
+ *                                          releases; old spelling: root)
+ *   trust_root_sha256 = <hex>    (or pin it by digest, fetched at start;
+ *                                 old spelling: root_sha256)
  *   insecure = true                  (no root: apply unsigned; development)
  *   enrollment_key = <hex>
  *   state_dir = /var/lib/rollgate-agent

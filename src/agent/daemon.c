@@ -4,6 +4,7 @@
 #include "checkin.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "consumer.h"
 #include "durable.h"
 #include "flags/parse.h"
@@ -272,6 +273,7 @@ static int during_transfer(void *ud)
     int64_t mono = rg_monotonic_ms();
     if (stop_requested)
         return 1;
+    rg_sd_watchdog(); /* a trickling download is the loop making progress */
     if (mono - d->busy_tick >= BUSY_TICK_MS) {
         d->busy_tick = mono;
         reap(d);
@@ -418,6 +420,8 @@ static void checkin(agentd *d)
             rg_jitter(rg_backoff(d->failures, d->conf->backoff_max_ms));
         rg_warn("check-in failed (%d in a row, next in %lld ms): %s",
                 d->failures, (long long)wait, e.msg);
+        rg_sd_status("check-in failed (%d in a row, next in %lld s): %s",
+                     d->failures, (long long)(wait / 1000), e.msg);
         d->next_checkin = mono + wait;
         d->followups = 0;
         return;
@@ -428,6 +432,8 @@ static void checkin(agentd *d)
     int64_t interval =
         d->conf->interval_ms ? d->conf->interval_ms : d->interval_ms;
     d->next_checkin = mono + rg_jitter(interval);
+    rg_sd_status("checking in with %s every %lld s; the last one worked",
+                 d->conf->server, (long long)(interval / 1000));
     json_decref(d->notices);
     d->notices = json_incref(r.notices);
     take_flags(d, r.flags);
@@ -454,6 +460,9 @@ static int64_t next_wait(agentd *d)
 {
     int64_t mono = rg_monotonic_ms();
     int64_t wait = d->opts->offline ? 60000 : d->next_checkin - mono;
+    int64_t wd = rg_sd_watchdog_period_ms();
+    if (wd > 0 && wait > wd)
+        wait = wd;
     for (size_t i = 0; i < d->nch; i++) {
         channel *c = &d->ch[i];
         char p[RG_PATH_MAX];
@@ -494,6 +503,24 @@ static int write_supervisor_pid(agentd *d, rg_err *err)
                              0600, err);
 }
 
+/* Config loaded, channels opened and recovered (slots reconciled, trials
+ * judged), trust loaded: tells systemd the agent is ready. */
+static void notify_ready(const agentd *d)
+{
+    size_t consumers = 0;
+    for (size_t i = 0; i < d->nch; i++)
+        consumers += d->ch[i].has_consumer;
+    if (d->opts->offline)
+        rg_sd_ready("supervising channel %s offline", d->opts->channel);
+    else
+        rg_sd_ready("%zu channels (%zu consumers), server %s, trust %s", d->nch,
+                    consumers, d->conf->server,
+                    d->trust == TRUST_PINNED     ? "pinned"
+                    : d->trust == TRUST_INSECURE ? "insecure"
+                    : d->trust == TRUST_PENDING  ? "pending"
+                                                 : "refusing");
+}
+
 int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
                   rg_err *err)
 {
@@ -525,7 +552,10 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     if (opts->offline && (rc = write_supervisor_pid(&d, err)) != 0)
         goto cleanup;
     d.next_checkin = rg_monotonic_ms();
+    if (!opts->once)
+        notify_ready(&d);
     while (!stop_requested) {
+        rg_sd_watchdog();
         reap(&d);
         tick_channels(&d);
         if (!opts->offline && rg_monotonic_ms() >= d.next_checkin) {
@@ -544,6 +574,7 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
             ;
     }
     rg_info("stopping");
+    rg_sd_stopping("stopping: ending the consumers");
 cleanup:
     for (size_t i = 0; i < d.nch; i++)
         if (d.ch[i].has_consumer)
