@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: rollgated init --data DIR\n"
+    "usage: rollgated init --data DIR (or --config FILE)\n"
     "       rollgated admin-token --data DIR [--name NAME]\n"
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
     "       rollgated --config FILE [options] [--print-config]\n"
