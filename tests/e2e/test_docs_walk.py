@@ -139,8 +139,9 @@ def claims_operations(w, doc):
     claim(listing == table, doc,
           "the data directory holds what its table lists, no more", listing,
           table)
-    for cmd in ("rollgated --data var/tour --listen", "rollgated init",
-                "rollgated admin-token"):
+    for cmd in ("rollgated --data var/tour --listen",
+                "rollgated init --data var/tour",
+                "rollgated admin-token --data var/tour"):
         out = w.output(cmd)
         claim(re.search(r"data directory 'var/tour' is in use by another "
                         r"rollgated \(pid \d+\)", out), doc,
@@ -149,6 +150,23 @@ def claims_operations(w, doc):
     tokens = w.output("rollgate token list")
     claim("admin" in tokens and "recovery" not in tokens, doc,
           "the refused admin-token added nothing", tokens)
+    claims_config_file(w, doc)
+
+
+def claims_config_file(w, doc):
+    health = w.output("curl -s http://127.0.0.1:")
+    claim('"status":"ok"' in health, doc,
+          "the server configured by the file serves", health)
+    effective = w.output("rollgated --config rollgated.conf --event-burst")
+    claim(re.search(r"# --event-burst, live\nevent_burst = 32\n", effective)
+          and re.search(r"# rollgated.conf:1, restart\ndata = var/conf\n",
+                        effective), doc,
+          "--print-config: a flag wins over the file, each value's source",
+          effective)
+    claim("bad.conf:1: unknown key 'access-log'" in
+          w.output("rollgated --config bad.conf"), doc,
+          "a flag spelling in the file is refused, naming file and line",
+          w.output("rollgated --config bad.conf"))
 
 
 def claims_api(w, doc):
@@ -184,6 +202,19 @@ CLAIMS = {"preflight.md": claims_preflight, "engine.md": claims_engine,
           "signing.md": claims_signing, "agent.md": claims_agent,
           "rollout.md": claims_rollout, "operations.md": claims_operations,
           "api.md": claims_api, "flags.md": claims_flags}
+
+
+def fences_named(path):
+    """Every fenced block of path names its language (sh, text, ...)."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    inside = False
+    for n, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            expect(inside or line.strip() != "```", "%s:%d: a block without a "
+                   "language: ```sh runs, ```text does not (docs/README.md)"
+                   % (os.path.relpath(path, rg.SOURCE_DIR), n))
+            inside = not inside
 
 
 def walk_doc(doc, setup):
@@ -306,6 +337,7 @@ def main():
     setup = setup_commands()
     for doc in DOCS + OTHERS:
         walk.named_paths_exist(doc)
+        fences_named(doc)
     n = check_synopses(DOCS + OTHERS)
     expect(n >= 20, "too few synopsis lines found", n)
     walked = [os.path.basename(d) for d in DOCS if walk_doc(d, setup)]
