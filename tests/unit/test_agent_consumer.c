@@ -120,9 +120,8 @@ static void reap_leader(fixture *f)
     int st;
     while (waitpid(f->c.pid, &st, 0) < 0)
         assert_int_equal(errno, EINTR);
-    assert_int_equal(rg_consumer_exited(&f->c, &f->env, st, rg_monotonic_ms(),
-                                        0, NULL),
-                     0);
+    assert_int_equal(
+        rg_consumer_exited(&f->c, &f->env, st, rg_monotonic_ms(), 0, NULL), 0);
 }
 
 /* Ticks until the next start happens; then the straggler must be gone. */
