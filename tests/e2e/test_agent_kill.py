@@ -452,7 +452,8 @@ def main():
     expect(p.wait(20) == 0, "clean stop")
     expect(lab.active_release() == before and not double.seen("applying", liar),
            "an oversized artifact is refused", lab.active_release(), before)
-    expect(double.ranges > 0, "interrupted downloads resumed with Range", double.ranges)
+    if "apply.during_download" in names:  # the run that surely cuts one
+        expect(double.ranges > 0, "interrupted downloads resumed with Range", double.ranges)
 
     print("kill test: %d runs (%d killed before the agent had converged), %d consistent "
           "and converged; %d of %d fail points reached"
