@@ -206,7 +206,9 @@ static void reap(agentd *d)
 }
 
 /* Confirms the flag set on trial once every supervised consumer has run
- * on it for `settle` (at once when the agent supervises none). */
+ * on it for `settle` (at once when the agent supervises none; a consumer
+ * whose channel has nothing installed yet does not run, and is not
+ * waited for). */
 static void flags_tick(agentd *d, int64_t mono)
 {
     rg_err e;
@@ -214,7 +216,7 @@ static void flags_tick(agentd *d, int64_t mono)
         return;
     for (size_t i = 0; i < d->nch; i++) {
         const rg_consumer *k = &d->ch[i].consumer;
-        if (d->ch[i].has_consumer &&
+        if (d->ch[i].has_consumer && rg_slots_active(&d->ch[i].slots) &&
             (strcmp(k->loaded_flags, d->flags.trial) != 0 ||
              rg_consumer_uptime(k, mono) < d->conf->settle_ms))
             return;

@@ -5,6 +5,7 @@
 #include "durable.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ACTIVE "active.json"
@@ -25,7 +26,7 @@ static void file_stamp(const char *dir, const char *name, char *out)
     json_decref(doc);
 }
 
-static int save_state(const rg_flagstate *fs, rg_err *err)
+static json_t *refused_json(const rg_flagstate *fs)
 {
     json_t *refused = json_array();
     for (size_t i = 0; refused && i < fs->nrefused; i++) {
@@ -35,6 +36,12 @@ static int save_state(const rg_flagstate *fs, rg_err *err)
                                         "at_ms", (json_int_t)r->at_ms, "detail",
                                         r->detail, "reported", r->reported));
     }
+    return refused;
+}
+
+static int save_state(const rg_flagstate *fs, rg_err *err)
+{
+    json_t *refused = refused_json(fs);
     json_t *v = json_pack("{ss ss si so}", "seen", fs->seen, "trial", fs->trial,
                           "crashes", fs->crashes, "refused", refused);
     if (!v)
@@ -114,6 +121,27 @@ int rg_flagstate_open(rg_flagstate *fs, const char *state_dir, rg_err *err)
     if ((rc = save_state(fs, err)) != 0)
         return rc;
     return restore_good(fs, err);
+}
+
+json_t *rg_flagstate_status(const char *state_dir)
+{
+    rg_flagstate *x = calloc(1, sizeof *x); /* 7 KiB: not on the stack */
+    if (!x)
+        return NULL;
+    json_t *v = NULL;
+    if (rg__path(x->dir, sizeof x->dir, state_dir, "flags") != 0 ||
+        !rg__exists(x->dir)) {
+        free(x);
+        return json_null();
+    }
+    load_state(x);
+    file_stamp(x->dir, ACTIVE, x->active);
+    file_stamp(x->dir, GOOD, x->good);
+    v = json_pack("{ss ss ss si so}", "active", x->active, "good", x->good,
+                  "trial", x->trial, "crashes", x->crashes, "refused",
+                  refused_json(x));
+    free(x);
+    return v;
 }
 
 static bool refused(const rg_flagstate *fs, const char *stamp)

@@ -80,6 +80,12 @@ int rg_flagstate_confirm(rg_flagstate *fs, rg_err *err);
  * the server}. NULL when out of memory. */
 json_t *rg_flagstate_report(const rg_flagstate *fs, const char *env);
 
+/* What `rollgate-agent status` shows of state_dir's flags, read only
+ * (changes nothing): {"active", "good", "trial", "crashes", "refused":
+ * [{"stamp","at_ms","detail","reported"}]}; JSON null when the agent has
+ * no flags. A new reference (caller decrefs), NULL when out of memory. */
+json_t *rg_flagstate_status(const char *state_dir);
+
 /* Marks the refusals whose stamps the server lists as stored (an array
  * of strings; others are ignored). Returns 0 or an rg_code. */
 int rg_flagstate_stored(rg_flagstate *fs, const json_t *stamps, rg_err *err);

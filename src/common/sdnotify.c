@@ -69,6 +69,14 @@ void rg_sd_status(const char *fmt, ...)
     va_end(ap);
 }
 
+void rg_sd_reloading(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    send_status("RELOADING=1", fmt, ap);
+    va_end(ap);
+}
+
 void rg_sd_stopping(const char *fmt, ...)
 {
     va_list ap;

@@ -2,8 +2,8 @@
  * sdnotify.h - telling the service manager how a daemon is doing, for
  * systemd's Type=notify units (dist/systemd/, docs/operations.md):
  * READY=1 once the daemon really serves, STATUS= lines for `systemctl
- * status`, STOPPING=1 on shutdown, and WATCHDOG=1 keep-alives sent by the
- * loop whose progress proves the daemon alive.
+ * status`, RELOADING=1 while it reloads, STOPPING=1 on shutdown, and WATCHDOG=1
+ * keep-alives sent by the loop whose progress proves the daemon alive.
  *
  * Messages go through libsystemd's sd_notify, which does nothing when
  * NOTIFY_SOCKET is not set: outside systemd the programs behave as
@@ -21,6 +21,11 @@ void rg_sd_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Sends STATUS= with the formatted text (one line; newlines become
  * spaces). */
 void rg_sd_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sends RELOADING=1 with STATUS= set to the formatted text; rg_sd_ready
+ * says when the reload is done (systemctl reload waits for it). */
+void rg_sd_reloading(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Sends STOPPING=1 with STATUS= set to the formatted text. */
 void rg_sd_stopping(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: rollgated init --data DIR\n"
+    "usage: rollgated init --data DIR (or --config FILE)\n"
     "       rollgated admin-token --data DIR [--name NAME]\n"
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
     "       rollgated --config FILE [options] [--print-config]\n"
@@ -241,13 +241,20 @@ static int serve(rg_server_options *settings)
             cfg->data_dir);
     /* Store migrated, caches loaded, socket bound: systemd may start
      * what depends on us (docs/operations.md, "systemd"). */
-    rg_sd_ready("serving %s on %s (port %u), data %s", cert ? "https" : "http",
-                cfg->listen, rg_http_port(http), cfg->data_dir);
+    char serving[2 * PATH_MAX];
+    snprintf(serving, sizeof serving, "serving %s on %s (port %u), data %s",
+             cert ? "https" : "http", cfg->listen, rg_http_port(http),
+             cfg->data_dir);
+    rg_sd_ready("%s", serving);
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         /* SIGHUP: the configuration again (reload.h), here in the main
          * thread, not in a signal handler. */
-        if (sig == SIGHUP && rg_reload(&srv, settings, &err) != 0)
-            rg_err_clear(&err);
+        if (sig == SIGHUP) {
+            rg_sd_reloading("reloading the configuration");
+            if (rg_reload(&srv, settings, &err) != 0)
+                rg_err_clear(&err);
+            rg_sd_ready("%s", serving);
+        }
         sig = 0;
     }
     rg_info("signal %d: shutting down", sig);

@@ -317,7 +317,8 @@ int rg_options_load(rg_server_options *o, int argc, char **argv, rg_err *err)
         return rc;
     if (!o->cfg.tls_cert[0] != !o->cfg.tls_key[0])
         return rg_err_field(err, RG_EINVAL, "tls-cert",
-                            "tls-cert and tls-key go together");
+                            "tls-cert and tls-key go together (--tls-cert and "
+                            "--tls-key on the command line)");
     return 0;
 }
 

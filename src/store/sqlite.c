@@ -335,7 +335,9 @@ static const char *const migration13[] = {
 };
 
 /* 14: the flag sets endpoints fell back from (docs/agent.md), reported
- * once per (endpoint, environment, stamp); client tokens can be revoked. */
+ * once per (endpoint, environment, stamp); client tokens can be revoked;
+ * each environment's change stamp kept up to date by every flag write, so
+ * a check-in reads it with one lookup instead of counting versions. */
 static const char *const migration14[] = {
     "CREATE TABLE flag_reverts ("
     " endpoint_id TEXT NOT NULL,"
@@ -347,6 +349,12 @@ static const char *const migration14[] = {
     " PRIMARY KEY (endpoint_id, environment, stamp)) WITHOUT ROWID",
     "ALTER TABLE client_tokens ADD COLUMN revoked_ms INTEGER NOT NULL"
     " DEFAULT 0",
+    "CREATE TABLE flag_stamps ("
+    " environment TEXT PRIMARY KEY,"
+    " versions INTEGER NOT NULL,"
+    " newest_ms INTEGER NOT NULL) WITHOUT ROWID",
+    "INSERT INTO flag_stamps SELECT environment, count(*), max(created_ms)"
+    " FROM flag_versions GROUP BY environment",
     NULL,
 };
 
@@ -440,6 +448,7 @@ enum {
     ST_FLAG_HISTORY,
     ST_FLAG_LIST,
     ST_FLAG_STAMP,
+    ST_FLAG_STAMP_BUMP,
     ST_CLIENT_TOKEN_INSERT,
     ST_CLIENT_TOKEN_FIND,
     ST_FLAG_REVERT_INSERT,
@@ -712,8 +721,13 @@ static const char *const sql_text[ST__COUNT] = {
                   " (SELECT max(version) FROM flag_versions g"
                   "  WHERE g.environment = f.environment AND g.name = f.name)"
                   " ORDER BY environment, name",
-    [ST_FLAG_STAMP] = "SELECT count(*), coalesce(max(created_ms), 0)"
-                      " FROM flag_versions WHERE environment = ?",
+    [ST_FLAG_STAMP] = "SELECT versions, newest_ms FROM flag_stamps"
+                      " WHERE environment = ?",
+    [ST_FLAG_STAMP_BUMP] =
+        "INSERT INTO flag_stamps (environment, versions, newest_ms)"
+        " VALUES (?1, 1, ?2) ON CONFLICT (environment) DO UPDATE SET"
+        " versions = versions + 1,"
+        " newest_ms = max(newest_ms, excluded.newest_ms)",
     [ST_CLIENT_TOKEN_INSERT] =
         "INSERT INTO client_tokens (name, environment, hash,"
         " created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
@@ -2443,6 +2457,10 @@ static int sq_flag_put(void *impl, rg_flag_rec *f, int64_t expect,
                         err, "flag put");
     }
     if (rc == 0)
+        rc = run(q, ST_FLAG_STAMP_BUMP,
+                 RG__VALS(RG__TEXT(f->environment), RG__INT(f->created_ms)),
+                 err, "flag stamp");
+    if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
     if (rc == 0)
@@ -2475,6 +2493,8 @@ static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
     rg__scalars v = {0};
     int rc = get_locked(impl, ST_FLAG_STAMP, RG__VALS(RG__TEXT(environment)),
                         &rg__int2_row, &v, err);
+    if (rc == RG_ENOTFOUND) /* no flag was ever written there */
+        rc = 0;
     *versions = v.a;
     *newest_ms = v.b;
     return rc;

@@ -220,6 +220,12 @@ def run(srv, agents):
     for a in agents:
         wait_for(lambda: all(r["reported"] for r in a.read("flags", "state.json")["refused"]),
                  60, a.id + "'s report stored")
+    st = subprocess.run([rg.binary("rollgate-agent"), "--config", agents[1].conf,
+                         "status", "--json"], capture_output=True, text=True, timeout=60)
+    fl = json.loads(st.stdout)["flags"] if st.returncode == 0 else {}
+    expect(fl.get("active") == s2 and fl.get("good") == s2 and
+           [r["stamp"] for r in fl.get("refused", [])] == [bad],
+           "rollgate-agent status shows the flags", st.stdout, st.stderr)
     srv.kill()
     srv.start()
     for a in agents:

@@ -19,8 +19,9 @@ real binary:
    server stays on its port.
 6. SIGHUP with a broken file: logged, nothing changes (the limit and the
    access log stay as they were).
-7. SIGHUP under load: requests from several connections keep succeeding
-   through many reloads.
+7. SIGHUP under load: admin calls and agent check-ins from several
+   connections keep succeeding through many reloads, each check-in handed
+   one of the configured intervals.
 # ctest-labels: ops
 """
 import os
@@ -255,31 +256,53 @@ def reloads(srv, conf, alog):
 def under_load(srv, conf, alog):
     write(conf, base(srv, access_log=alog))
     d = Daemon(srv, conf, "--threads", "4")
+    st, key = d.client.request("POST", "/v1/enrollment-keys", {})
+    expect(st == 201, "enrollment key", st, key)
+    tokens = []
+    for n in range(2):
+        st, b = d.client.request("POST", "/v1/agent/enroll", {
+            "enrollment_key": key["key"], "endpoint_id": "load-%d" % n,
+            "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}},
+            token="")
+        expect(st == 200, "enroll", st, b)
+        tokens.append(b["token"])
     stop, results, lock = threading.Event(), [], threading.Lock()
 
-    def load():
+    def admin():
         c = rg.Client(srv.port, srv.token)
         while not stop.is_set():
             st, _ = c.request("GET", "/v1/channels")
             with lock:
-                results.append(st)
+                results.append((st, None))
         c.close()
 
-    workers = [threading.Thread(target=load) for _ in range(4)]
+    def agent(n):
+        c = rg.Client(srv.port, tokens[n])
+        while not stop.is_set():
+            st, b = c.request("POST", "/v1/agent/checkin", {
+                "endpoint_id": "load-%d" % n, "installed": {}, "events": []})
+            with lock:
+                results.append((st, b.get("interval_s") if st == 200 else b))
+        c.close()
+
+    workers = [threading.Thread(target=admin) for _ in range(2)]
+    workers += [threading.Thread(target=agent, args=(n,)) for n in range(2)]
     for w in workers:
         w.start()
     try:
         for i in range(20):
             write(conf, base(srv, access_log=alog if i % 2 else "off",
-                             event_burst=100 + i, log_level="info"))
+                             event_burst=100 + i, interval=30 + i % 2))
             d.hup("settings applied")
     finally:
         stop.set()
         for w in workers:
             w.join(60)
-    bad = [s for s in results if s != 200]
-    expect(len(results) > 20 and not bad, "every request under reloads succeeds",
-           len(results), bad[:5])
+    bad = [r for r in results if r[0] != 200 or r[1] not in (None, 30, 31, 60)]
+    checkins = [r for r in results if r[1] is not None]
+    expect(len(results) > 40 and checkins and not bad,
+           "every request under reloads succeeds, each check-in handed a "
+           "configured interval", len(results), len(checkins), bad[:5])
     d.stop()
 
 
@@ -291,7 +314,7 @@ def example_and_docs(srv):
                           "--access-log", "off", "--print-config"],
                          capture_output=True, text=True, timeout=60)
     expect(out.returncode == 0, "the example loads", out.stderr)
-    expect("# %s:10, restart\ndata = /var/lib/rollgate" % example in out.stdout,
+    expect("# %s:10, restart\ndata = /var/lib/rollgated" % example in out.stdout,
            "its values come from it", out.stdout)
     keys = [l.split(" = ")[0].lstrip("# ") for l in out.stdout.splitlines()
             if " = " in l]

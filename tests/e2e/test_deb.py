@@ -22,11 +22,16 @@ then
   no service is enabled (no .wants link in ROOT/etc/systemd);
 - the installed programs run: rollgated --version says the package's
   version; as README.md's "Install" says, rollgated run as the user
-  rollgated (setpriv, as `runuser -u rollgated` would) initialises the
+  rollgated (setpriv, as `runuser -u rollgated` would) with the packaged
+  /etc/rollgate/rollgated.conf (its paths moved into ROOT) initialises the
   package's data directory ROOT/var/lib/rollgated and serves it, with the
-  engine directory its unit names, and answers /healthz; the installed
+  packaged engine directory, and answers /healthz; the installed
   rollgate creates a preflighted channel and lists it over HTTP; the
-  other programs answer --help;
+  installed rollgate-agent, run as the user rollgate-agent with the
+  packaged example configuration (its placeholders filled in; `insecure`
+  instead of a pinned root) and its state in ROOT/var/lib/rollgate-agent
+  (mode 0700, as the unit's StateDirectory= makes it), enrolls and checks
+  in once; the other programs answer --help;
 - `dpkg --purge` removes the programs and keeps rollgated's data (its
   database).
 # ctest-labels: pkg
@@ -49,6 +54,7 @@ PACKAGES = ("rollgate-server", "rollgate-agent", "rollgate-cli")
 DOCS = ("changelog.gz", "copyright")
 CONTENTS = {
     "rollgate-server": {
+        "etc/rollgate/rollgated.conf",
         "usr/sbin/rollgated", "usr/bin/rollgate-engine",
         "usr/lib/rollgate/engines/rollgate-engine",
         "lib/systemd/system/rollgated.service",
@@ -165,20 +171,15 @@ def smoke(root, version, tmp):
     for prog in ("rollgate", "rollgate-agent", "rollgate-sim",
                  "rollgate-engine"):
         run(prog, "--help", env=env)
-    uid = users(root)["rollgated"][0]
-    as_rollgated = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
-                    "--clear-groups", "--"]
-    data = os.path.join(root, "var/lib/rollgated")
-    token = run(*as_rollgated, "rollgated", "init", "--data", data,
-                env=env).split()[-1]
+    as_rollgated = as_user(root, "rollgated")
     port = rg.free_port()
     url = "http://127.0.0.1:%d" % port
+    conf = server_conf(root, tmp, port)
+    token = run(*as_rollgated, "rollgated", "init", "--config", conf,
+                env=env).split()[-1]
     with open(os.path.join(tmp, "rollgated.log"), "wb") as log:
-        srv = subprocess.Popen(
-            as_rollgated +
-            ["rollgated", "--data", data, "--listen", "127.0.0.1:%d" % port,
-             "--engine-dir", os.path.join(root, "usr/lib/rollgate/engines")],
-            env=env, stdout=log, stderr=log)
+        srv = subprocess.Popen(as_rollgated + ["rollgated", "--config", conf],
+                               env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -197,9 +198,76 @@ def smoke(root, version, tmp):
         out = run("rollgate", "channel", "list", env=cli)
         expect("detections" in out, "the installed rollgate lists the channel",
                out)
+        out = run("rollgate", "enroll-key", "create", env=cli)
+        key = re.search(r"^key:\s+(\S+)$", out, re.M)
+        expect(key, "an enrollment key from the installed rollgate", out)
+        agent_once(root, env, url, key.group(1))
     finally:
         srv.terminate()
         srv.wait(30)
+
+
+def server_conf(root, tmp, port):
+    """The packaged /etc/rollgate/rollgated.conf, checked, then copied with
+    ROOT before its absolute paths (its data directory, engine directory,
+    access log: all made by the package or the unit) and port for this
+    machine. Returns the copy's path."""
+    with open(os.path.join(root, "etc/rollgate/rollgated.conf")) as f:
+        conf = f.read()
+    subs = {"data": "/var/lib/rollgated",
+            "engine_dir": "/usr/lib/rollgate/engines",
+            "access_log": "/var/log/rollgate/access.log",
+            "listen": "127.0.0.1:7400"}
+    for key, value in subs.items():
+        line = "%s = %s" % (key, value)
+        expect(re.search("^%s$" % re.escape(line), conf, re.M),
+               "the packaged rollgated.conf says " + line, conf)
+        new = root + value if value.startswith("/") else "127.0.0.1:%d" % port
+        conf = conf.replace(line, "%s = %s" % (key, new))
+    logs = os.path.join(root, "var/log/rollgate")  # the unit's LogsDirectory=
+    os.makedirs(logs)
+    uid = users(root)["rollgated"][0]
+    os.chown(logs, uid, uid)
+    path = os.path.join(tmp, "rollgated.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    os.chmod(path, 0o644)
+    return path
+
+
+def as_user(root, name):
+    """The command prefix that runs a program as ROOT's user name."""
+    uid = users(root)[name][0]
+    return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+            "--clear-groups", "--"]
+
+
+def agent_once(root, env, url, key):
+    with open(os.path.join(root, "usr/share/doc/rollgate-agent/examples",
+                           "agent.conf")) as f:
+        conf = f.read()
+    state = os.path.join(root, "var/lib/rollgate-agent")
+    subs = {r"^server = .*$": "server = " + url,
+            r"^enrollment_key = .*$": "enrollment_key = " + key,
+            r"^state_dir = .*$": "state_dir = " + state,
+            r"^trust_root_sha256 = .*$": "insecure = true"}
+    for pattern, line in subs.items():
+        conf, n = re.subn(pattern, line, conf, flags=re.M)
+        expect(n == 1, "the example agent.conf has " + pattern, conf)
+    # this machine may have no /etc/machine-id, the default id
+    conf = "endpoint_id = deb-smoke-1\n" + conf
+    path = os.path.join(root, "etc/rollgate/agent.conf")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(conf)
+    os.chmod(path, 0o644)
+    uid = users(root)["rollgate-agent"][0]
+    os.makedirs(state, mode=0o700)
+    os.chown(state, uid, uid)
+    run(*as_user(root, "rollgate-agent"), "rollgate-agent", "--config", path,
+        "once", env=env)
+    expect(os.path.exists(os.path.join(state, "token")),
+           "the installed agent enrolled (its token in its state directory)")
 
 
 def purge(root):

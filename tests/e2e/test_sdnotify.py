@@ -9,6 +9,7 @@ WATCHDOG_USEC set (as systemd sets them).
 - WATCHDOG=1 keeps arriving from the orchestrator's tick loop even with a
   tick period (--tick-ms 600000) far longer than the watchdog's: the loop
   wakes for it;
+- SIGHUP (systemctl reload): RELOADING=1, then READY=1 once reloaded;
 - SIGTERM: STOPPING=1, then a clean exit;
 - rollgate-agent likewise: READY=1 once its channels are open and
   recovered (its `status` then answers), STATUS= after its first
@@ -126,6 +127,9 @@ def server(srv, ns):
                srv.data in status_of(ready), "rollgated's STATUS at READY",
                ready)
         ns.wait_watchdogs(3, proc)
+        proc.send_signal(signal.SIGHUP)
+        ns.wait_for("RELOADING=1", lambda m: "RELOADING=1" in m, proc)
+        ns.wait_for("READY=1 after the reload", lambda m: "READY=1" in m, proc)
         stop(proc, ns, "rollgated")
 
 

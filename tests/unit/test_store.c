@@ -1546,9 +1546,29 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 13);
 
     /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp);
-     * client tokens revocable, a revoked one is not found. */
+     * client tokens revocable, a revoked one is not found; the change
+     * stamps of existing flags carried over, then kept by every write. */
+    raw_sql(old, "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
+                 " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 14);
+    int64_t versions = 0, newest = 0;
+    assert_int_equal(
+        rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
+    assert_true(versions == 2 && newest == 9);
+    assert_int_equal(
+        rg_store_flag_stamp(s, "none", &versions, &newest, &f->err), 0);
+    assert_true(versions == 0 && newest == 0);
+    rg_flag_rec fl = {.environment = "prod",
+                      .name = "a",
+                      .definition = "{}",
+                      .created_ms = 7,
+                      .created_by = "t",
+                      .reason = "r"};
+    assert_int_equal(rg_store_flag_put(s, &fl, 2, NULL, &f->err), 0);
+    assert_int_equal(
+        rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
+    assert_true(versions == 3 && newest == 9);
     rg_client_token_rec ct = {.name = "sdk",
                               .environment = "default",
                               .hash = "00",
