@@ -22,6 +22,7 @@ _Static_assert(RG_TALLY_CONTROLS < 31, "pend.heard: one bit per control");
 typedef struct pend {
     uint32_t ref, stratum;
     int64_t apply_ms, from_ms, window_ms;
+    bool provisional;                  /* A not final when queued (silence.h) */
     uint32_t picks[RG_TALLY_CONTROLS]; /* fleet refs, 0: none */
     uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] checked in during the span so far;
@@ -34,6 +35,8 @@ typedef struct ro_state {
     bool rebuilt;
     int wave;            /* -1 before the first measure */
     int64_t declared_ms; /* activation maximum, or RG_SILENCE_UNDECLARED */
+    uint8_t covered[MAXS + 1]; /* learners' proved steps ([MAXS]: fleet) */
+    int64_t win_ms[MAXS];      /* W of each stratum at the last tick */
     int64_t wave_begin_ms;
     /* published to the check-in path */
     _Atomic bool measured;
@@ -281,10 +284,11 @@ typedef struct scan_ctx {
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
-    /* activation latencies of exposures at least sp.cap_ms old */
+    /* what the exposures say about their activation latency */
     rg_silence_params sp;
     int64_t now_ms;
     rg_act_learner act[MAXS], act_all;
+    int64_t win_ms[MAXS];       /* W the learners count with */
     rg_interval_hist ivl[MAXS]; /* observed check-in intervals */
     int oom;
 } scan_ctx;
@@ -337,11 +341,13 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     }
     if (flags & RG_CN_FAILED)
         x->failed_total++;
-    if ((flags & RG_CN_EXPOSED) && (flags & RG_CN_HEALTHY) &&
-        cn->apply_ms <= x->now_ms - x->sp.cap_ms) {
-        rg_act_learner_add(&x->act[v->stratum], &x->sp,
-                           cn->healthy_ms - cn->apply_ms);
-        rg_act_learner_add(&x->act_all, &x->sp, cn->healthy_ms - cn->apply_ms);
+    if (flags & RG_CN_EXPOSED) {
+        int64_t lat = (flags & RG_CN_HEALTHY) && !(flags & RG_CN_FAILED)
+                          ? cn->healthy_ms - cn->apply_ms
+                          : -1;
+        int64_t age = x->now_ms - cn->apply_ms, w = x->win_ms[v->stratum];
+        rg_act_learner_observe(&x->act[v->stratum], &x->sp, age, w, lat);
+        rg_act_learner_observe(&x->act_all, &x->sp, age, w, lat);
     }
     if (flags & RG_CN_EXPOSED) {
         /* Failures need no window: counted here, at every tick. */
@@ -459,13 +465,64 @@ static void note_heard(rg_server *srv, pend *e, int64_t now_ms)
             e->heard |= 1u << j;
 }
 
+/* The learners' proved steps carry over ticks (a proof, once made,
+ * holds: silence.h): into x before the scan, with the W each stratum had
+ * at the last tick (before any, that of the configured interval). */
+static void learners_load(rg_server *srv, const ro_state *st, scan_ctx *x,
+                          int64_t plan_window_ms)
+{
+    for (uint32_t k = 0; k < MAXS; k++) {
+        x->act[k].covered = st->covered[k];
+        x->win_ms[k] = st->win_ms[k] > 0
+                           ? st->win_ms[k]
+                           : rg_silence_window_ms(
+                                 &x->sp, plan_window_ms,
+                                 (int64_t)srv->cfg.checkin_interval_s * 1000);
+    }
+    x->act_all.covered = st->covered[MAXS];
+}
+
+/* After the scan: the learners' tests, kept in st with each stratum's W
+ * now (queue_fresh's). */
+static void learners_settle(rg_server *srv, ro_state *st, scan_ctx *x,
+                            int64_t plan_window_ms)
+{
+    for (uint32_t k = 0; k < MAXS; k++) {
+        rg_act_learner_settle(&x->act[k], &x->sp);
+        st->covered[k] = x->act[k].covered;
+        st->win_ms[k] = rg_silence_window_ms(
+            &x->sp, plan_window_ms,
+            rg_interval_typical(&x->ivl[k],
+                                (int64_t)srv->cfg.checkin_interval_s * 1000));
+    }
+    rg_act_learner_settle(&x->act_all, &x->sp);
+    st->covered[MAXS] = x->act_all.covered;
+}
+
+/* An exposure queued before its A was final starts its span at
+ * max(a + A, now) once A is (silence.h), never in the past. */
+static void firm_up(const ro_state *st, const scan_ctx *x, pend *e,
+                    int64_t now_ms)
+{
+    if (!e->provisional || e->from_ms <= now_ms ||
+        !rg_silence_allowance_final(st->declared_ms, &x->act[e->stratum],
+                                    &x->act_all))
+        return;
+    int64_t from =
+        e->apply_ms + rg_silence_allowance_ms(&x->sp, st->declared_ms,
+                                              &x->act[e->stratum], &x->act_all);
+    e->from_ms = from > now_ms ? from : now_ms;
+    e->provisional = false;
+}
+
 /* Queues the scan's new exposures with their matched controls, each
  * judged on [a + A, a + A + W) (A: rg_silence_allowance_ms; W:
  * rg_silence_window_ms of the plan's window_ms and the stratum's observed
- * check-in interval, the configured one when none was observed). */
+ * check-in interval, the configured one when none was observed, set by
+ * learners_settle). */
 static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
                        const uint32_t *order, const size_t *start,
-                       int64_t plan_window_ms, int64_t now_ms)
+                       int64_t now_ms)
 {
     for (size_t i = 0; i < x->nfr; i++) {
         const fresh *f = &x->fr[i];
@@ -479,9 +536,11 @@ static int queue_fresh(rg_server *srv, ro_state *st, scan_ctx *x,
         e->from_ms = f->apply_ms +
                      rg_silence_allowance_ms(&x->sp, st->declared_ms,
                                              &x->act[f->stratum], &x->act_all);
+        e->provisional = !rg_silence_allowance_final(
+            st->declared_ms, &x->act[f->stratum], &x->act_all);
         int64_t ivl = rg_interval_typical(
             &x->ivl[f->stratum], (int64_t)srv->cfg.checkin_interval_s * 1000);
-        e->window_ms = rg_silence_window_ms(&x->sp, plan_window_ms, ivl);
+        e->window_ms = st->win_ms[f->stratum]; /* learners_settle's */
         size_t lo = start[f->stratum], size = start[f->stratum + 1] - lo;
         bool late = e->from_ms + e->window_ms <= now_ms; /* rebuilt */
         for (uint32_t j = 0; j < RG_TALLY_CONTROLS && size && !late; j++) {
@@ -603,7 +662,9 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                               &x->n_held, err)) < 0)
         goto cleanup;
     x->held = held;
+    learners_load(srv, st, x, w->window_ms);
     rg_fleet_scan(srv->fleet, scan_one, x);
+    learners_settle(srv, st, x, w->window_ms);
     uint32_t n_strata = rg_fleet_strata(srv->fleet);
     if (n_strata > MAXS)
         n_strata = MAXS;
@@ -631,8 +692,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
         }
         free(fill);
     }
-    if ((rc = queue_fresh(srv, st, x, order, start, w->window_ms, now_ms)) !=
-        0) {
+    if ((rc = queue_fresh(srv, st, x, order, start, now_ms)) != 0) {
         rg_err_set(err, rc, "rollout %lld: out of memory", (long long)ro->id);
         goto cleanup;
     }
@@ -654,6 +714,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
             }
             continue;
         }
+        firm_up(st, x, e, now_ms);
         note_heard(srv, e, now_ms);
         if (e->apply_ms >= st->wave_begin_ms && e->stratum < n_strata)
             st->ts[e->stratum].pending++;

@@ -42,7 +42,7 @@ enum {
 
 /* Timer wheel events: endpoint index (bits 0-31), kind (32-35), wave of
  * the exposure (36-39), control eligibility mask (40-55; for EV_SAMPLE
- * the applying -> healthy latency in seconds). */
+ * the learner's step). */
 enum {
     EV_APPLY = 1,
     EV_ACTIVATE,
@@ -51,7 +51,7 @@ enum {
     EV_REBOOT,  /* activation reboot begins (fleetmodel unreachable_s) */
     EV_ONSET,   /* a delayed fault strikes (fault.h) */
     EV_CHECKIN, /* a check-in late by its jitter */
-    EV_SAMPLE,  /* a latency joins the activation learner (silence.h) */
+    EV_SAMPLE,  /* an exposure reaches a learner step's age (silence.h) */
 };
 #define EV(idx, kind, wave, elig)                                              \
     ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(wave) << 36 |       \
@@ -108,6 +108,10 @@ typedef struct sim {
     int64_t declared_ms; /* the release's activation maximum, or
                             RG_SILENCE_UNDECLARED (learned) */
     rg_act_learner act[RG_SIM_MAX_STRATA], act_all;
+    /* EV_RESOLVE of exposures whose A is not final yet, per stratum, in
+     * exposure order (first unscheduled at undecided_head) */
+    slot undecided[RG_SIM_MAX_STRATA];
+    size_t undecided_head[RG_SIM_MAX_STRATA];
     /* periods of the current wave */
     rg_tally_cell *cells; /* max_periods * S, [period * S + stratum] */
     rg_tally_cell *list;  /* the non-empty ones, for rg_tally_entries */
@@ -254,11 +258,9 @@ static int build_fleet(sim *s, rg_err *err)
 
 /* ---- timer wheel ---------------------------------------------------- */
 
-static int schedule(sim *s, int64_t T, int64_t delay, uint64_t ev, rg_err *err)
+/* Appends ev to q. */
+static int push(slot *q, uint64_t ev, rg_err *err)
 {
-    if (delay < 1)
-        delay = 1;
-    slot *q = &s->wheel[(size_t)((T + delay) % (int64_t)s->wheel_n)];
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
         uint64_t *v = realloc(q->v, cap * sizeof *v);
@@ -269,6 +271,14 @@ static int schedule(sim *s, int64_t T, int64_t delay, uint64_t ev, rg_err *err)
     }
     q->v[q->n++] = ev;
     return 0;
+}
+
+static int schedule(sim *s, int64_t T, int64_t delay, uint64_t ev, rg_err *err)
+{
+    if (delay < 1)
+        delay = 1;
+    return push(&s->wheel[(size_t)((T + delay) % (int64_t)s->wheel_n)], ev,
+                err);
 }
 
 static int64_t uniform(sim *s, int lo, int hi)
@@ -308,19 +318,13 @@ static int state_of(const sim *s, uint32_t i)
 
 /* ---- endpoint life -------------------------------------------------- */
 
-/* `healthy` of endpoint i got through at T. Its latency becomes a
- * sample of the activation learner once the exposure is as old as the
- * cap (EV_SAMPLE; silence.h). */
-static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
+/* `healthy` of endpoint i got through. */
+static void deliver_healthy(sim *s, uint32_t i)
 {
     set_state(s, i, ST_HEALTHY);
     s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
     s->healthy_s[s->stratum[i]]++;
-    int64_t a = s->apply_T[i], lat = T - a, cap = s->sp.cap_ms / 1000;
-    if (s->policy != RG_SIM_ROLLGATE || lat > cap || lat > 0xffff)
-        return 0;
-    return schedule(s, T, a + cap - T, EV(i, EV_SAMPLE, 0, lat), err);
 }
 
 /* A failure report of exposed endpoint i got through: it counts at once
@@ -363,6 +367,66 @@ static void unassign(sim *s, uint32_t i)
     s->assigned_s[s->stratum[i]]--;
 }
 
+/* Whether stratum k's A is final (silence.h). */
+static bool final_allowance(const sim *s, size_t k)
+{
+    return rg_silence_allowance_final(s->declared_ms, &s->act[k], &s->act_all);
+}
+
+/* Schedules exposure i's (of wave `wave`) sample at the age of learner
+ * step j + W, the first step from j on that its stratum's learner or the
+ * fleet's still wants. */
+static int next_sample(sim *s, uint32_t i, int wave, int j, int64_t T,
+                       rg_err *err)
+{
+    const rg_act_learner *l = &s->act[s->stratum[i]];
+    while (j < RG_ACT_STEPS && !rg_act_learner_wants(l, j) &&
+           !rg_act_learner_wants(&s->act_all, j))
+        j++;
+    if (j >= RG_ACT_STEPS)
+        return 0;
+    int64_t W = wave_window_s(s, &s->sc->plan.waves[wave], s->stratum[i]);
+    int64_t at =
+        s->apply_T[i] + (rg_act_age_ms(&s->sp, j, W * 1000) + 999) / 1000;
+    return schedule(s, T, at - T, EV(i, EV_SAMPLE, wave, j), err);
+}
+
+/* Exposure i reached the age of learner step j + W at T: late unless its
+ * `healthy` got through by then (silence.h). */
+static int learn(sim *s, uint32_t i, int wave, int j, int64_t T, rg_err *err)
+{
+    bool late = !(s->state[i] & ST_WAS_HEALTHY);
+    rg_act_learner_count(&s->act[s->stratum[i]], &s->sp, j, late);
+
+    rg_act_learner_count(&s->act_all, &s->sp, j, late);
+    return next_sample(s, i, wave, j + 1, T, err);
+}
+
+/* Schedules the resolves of stratum k's exposures whose A was not final:
+ * once it is, each span starts at max(a + A, T); else at a + cap, as
+ * they reach it (silence.h; server/canary.c does the same at its tick). */
+static int decide_spans(sim *s, size_t k, int64_t T, rg_err *err)
+{
+    slot *q = &s->undecided[k];
+    size_t *h = &s->undecided_head[k];
+    bool fin = final_allowance(s, k);
+    int64_t A = allowance_s(s, k), cap = s->sp.cap_ms / 1000;
+    int rc = 0;
+    for (; *h < q->n && rc == 0; (*h)++) {
+        uint64_t ev = q->v[*h];
+        uint32_t i = (uint32_t)ev;
+        int64_t a = s->apply_T[i];
+        if (!fin && a + cap > T)
+            break;
+        int64_t from = fin ? max64(a + A, T) : a + cap;
+        int W = wave_window_s(s, &s->sc->plan.waves[ev >> 36 & 0xf], k);
+        rc = schedule(s, T, from + W - T, ev, err);
+    }
+    if (*h == q->n)
+        q->n = *h = 0;
+    return rc;
+}
+
 /* `applying` got through at T: exposure begins. */
 static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
@@ -391,8 +455,16 @@ static int expose(sim *s, uint32_t i, int64_t T, rg_err *err)
         }
     }
     int rc = activate_later(s, i, T, err);
-    if (rc == 0)
+    if (rc != 0 || s->policy != RG_SIM_ROLLGATE)
+        return rc != 0
+                   ? rc
+                   : schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
+    rc = next_sample(s, i, wave, 0, T, err);
+    if (rc == 0 && final_allowance(s, s->stratum[i]))
         rc = schedule(s, T, A + W, EV(i, EV_RESOLVE, wave, elig), err);
+    else if (rc == 0)
+        rc = push(&s->undecided[s->stratum[i]], EV(i, EV_RESOLVE, wave, elig),
+                  err);
     return rc;
 }
 
@@ -484,13 +556,10 @@ static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (f.kind != RG_FATE_OK && f.onset_s == 0)
         return strike(s, i, f, T, err);
     s->running++;
-    int rc = 0;
     if (reach(s, i, T))
-        rc = deliver_healthy(s, i, T, err);
+        deliver_healthy(s, i);
     else
         set_state(s, i, ST_REPORT_HEALTHY);
-    if (rc != 0)
-        return rc;
     return f.kind == RG_FATE_OK
                ? 0
                : schedule(s, T, f.onset_s, EV(i, EV_ONSET, 0, 0), err);
@@ -522,10 +591,7 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
         resolve(s, i, wave, elig, T);
         return 0;
     case EV_SAMPLE:
-        rg_act_learner_add(&s->act[s->stratum[i]], &s->sp,
-                           (int64_t)elig * 1000);
-        rg_act_learner_add(&s->act_all, &s->sp, (int64_t)elig * 1000);
-        return 0;
+        return learn(s, i, wave, (int)elig, T, err);
     case EV_RECOVER:
         if (!fate_of(s, i).reported)
             set_state(s, i, ST_UNREPORTED);
@@ -584,12 +650,9 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
     case ST_REPORT_CRASHED:
         deliver_failure(s, i, ST_CRASHED);
         return 0;
-    case ST_REPORT_HEALTHY: {
-        int rc = deliver_healthy(s, i, T, err);
-        if (rc != 0)
-            return rc;
+    case ST_REPORT_HEALTHY:
+        deliver_healthy(s, i);
         break;
-    }
     case ST_HEALTHY:
         break;
     default:
@@ -836,6 +899,8 @@ static void teardown(sim *s)
     for (size_t k = 0; s->wheel && k < s->wheel_n; k++)
         free(s->wheel[k].v);
     free(s->wheel);
+    for (size_t k = 0; k < RG_SIM_MAX_STRATA; k++)
+        free(s->undecided[k].v);
     free(s->cells);
     free(s->list);
     free(s->entries);
@@ -862,6 +927,8 @@ static int step(sim *s, int64_t T, bool progress_on, rg_err *err)
     for (size_t e = 0; e < q->n && rc == 0; e++)
         rc = on_event(s, q->v[e], T, err);
     q->n = 0;
+    for (size_t k = 0; k < s->S && rc == 0; k++)
+        rc = decide_spans(s, k, T, err);
     size_t g = (size_t)(T % s->P);
     for (uint32_t i = s->block_start[g]; i < s->block_start[g + 1] && rc == 0;
          i++)

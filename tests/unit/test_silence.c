@@ -320,31 +320,59 @@ static void allowance_and_window(void **state)
     rg_silence_params p;
     rg_silence_params_default(&p);
     rg_act_learner none = {0}, fast = {0}, fleet = {0};
-    /* declared wins, learned otherwise; too few samples: the cap */
+    /* declared wins, learned otherwise; nothing proved: the cap */
     assert_int_equal(rg_silence_allowance_ms(&p, 90000, &fast, &fleet), 90000);
+    assert_true(rg_silence_allowance_final(90000, &none, NULL));
     assert_int_equal(
         rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, NULL),
         p.cap_ms);
-    for (int i = 0; i < 100; i++)
-        rg_act_learner_add(&fast, &p, 5000 + 100 * i); /* 5 .. 14.9 s */
-    rg_act_learner_add(&fast, &p, p.cap_ms + 1);       /* not recorded */
-    assert_int_equal(fast.n, 100);
-    /* 2 x the 99% quantile's bin edge (15 s at 9.375 s bins = 18.75 s):
-     * 37.5 s, above the 30 s floor */
+    assert_false(
+        rg_silence_allowance_final(RG_SILENCE_UNDECLARED, &none, NULL));
+    /* steps: the floor, geometric, the cap */
+    assert_int_equal(rg_act_step_ms(&p, 0), p.floor_ms);
+    assert_int_equal(rg_act_step_ms(&p, RG_ACT_STEPS - 1), p.cap_ms);
+    for (int j = 1; j < RG_ACT_STEPS; j++)
+        assert_true(rg_act_step_ms(&p, j) > rg_act_step_ms(&p, j - 1));
+    /* n = rg_act_learner_sample exposures, W = 180 s, all healthy within
+     * 120 s and 230 s old: step 0 (the floor: 30 s + W/2) is proved */
+    uint32_t n = rg_act_learner_sample(&p);
+    assert_int_equal(n, 110); /* (1 - 0.05)^110 <= 0.05 / 14 */
+    for (uint32_t i = 0; i < n - 1; i++)
+        rg_act_learner_observe(&fast, &p, 230000, 180000, 100000 + 40 * i);
+    rg_act_learner_settle(&fast, &p);
+    assert_false(rg_silence_allowance_final(RG_SILENCE_UNDECLARED, &fast,
+                                            NULL)); /* one short */
+    rg_act_learner_observe(&fast, &p, 230000, 180000, 1000);
+    rg_act_learner_settle(&fast, &p);
     assert_int_equal(
-        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &fast, NULL), 37500);
-    /* a stratum without enough samples uses the fleet's */
-    for (int i = 0; i < 30; i++)
-        rg_act_learner_add(&fleet, &p, 200000);
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &fast, NULL),
+        p.floor_ms);
+    /* a stratum with no proof uses the fleet's; one late exposure (never
+     * healthy) keeps every step it reached from being proved */
+    for (uint32_t i = 0; i < n; i++)
+        rg_act_learner_observe(&fleet, &p, p.cap_ms, 0, 200000);
+    rg_act_learner_observe(&fleet, &p, rg_act_step_ms(&p, 10), 0, -1);
+    rg_act_learner_settle(&fleet, &p);
     assert_int_equal(
         rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, &fleet),
-        412500); /* 2 x the bin edge 206.25 s */
+        rg_act_step_ms(&p, 11)); /* 378.4 s */
+    assert_true(
+        rg_silence_allowance_final(RG_SILENCE_UNDECLARED, &none, &fleet));
+    /* a proof holds */
+    for (uint32_t i = 0; i < n; i++)
+        rg_act_learner_observe(&fleet, &p, p.cap_ms, 0, -1);
+    rg_act_learner_settle(&fleet, &p);
+    assert_int_equal(
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, &fleet),
+        rg_act_step_ms(&p, 11));
+    /* too few: nothing proved */
     rg_act_learner tiny = {0};
     for (int i = 0; i < 30; i++)
-        rg_act_learner_add(&tiny, &p, 10);
+        rg_act_learner_observe(&tiny, &p, p.cap_ms, 0, 10);
+    rg_act_learner_settle(&tiny, &p);
     assert_int_equal(
         rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &tiny, NULL),
-        p.floor_ms);
+        p.cap_ms);
     /* W: whole intervals, at least 3, covering the plan's window */
     assert_int_equal(rg_silence_window_ms(&p, 600000, 60000), 600000);
     assert_int_equal(rg_silence_window_ms(&p, 60000, 60000), 180000);
