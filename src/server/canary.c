@@ -5,7 +5,6 @@
 #include "common/murmur3.h"
 #include "health/silence.h"
 #include "model/bucket.h"
-#include "server/desired.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -623,14 +622,14 @@ static void early_failures(ro_state *st, scan_ctx *x, uint32_t n_strata)
 }
 
 int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
-                      int64_t now_ms, rg_wave_counts *counts,
-                      rg_health_gate_ctx *gate, rg_err *err)
+                      const uint8_t *held, uint32_t n_held, int64_t now_ms,
+                      rg_wave_counts *counts, rg_health_gate_ctx *gate,
+                      rg_err *err)
 {
     int rc = 0;
     rg_exposure_params xp;
     uint32_t *order = NULL;
     size_t *start = NULL;
-    uint8_t *held = NULL;
     scan_ctx *x = NULL;
     memset(counts, 0, sizeof *counts);
     memset(gate, 0, sizeof *gate);
@@ -657,11 +656,8 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
         x->sp.cap_ms = (int64_t)srv->cfg.activation_cap_s * 1000;
     x->xp = &xp;
     x->wave_begin_ms = st->wave_begin_ms;
-    if (srv->desired &&
-        (rc = rg_desired_held(srv->desired, srv->fleet, ro->channel_id, &held,
-                              &x->n_held, err)) < 0)
-        goto cleanup;
     x->held = held;
+    x->n_held = held ? n_held : 0;
     learners_load(srv, st, x, w->window_ms);
     rg_fleet_scan(srv->fleet, scan_one, x);
     learners_settle(srv, st, x, w->window_ms);
@@ -752,7 +748,6 @@ cleanup:
         free(x->fr);
     }
     free(x);
-    free(held);
     free(order);
     free(start);
     return rc;

@@ -62,6 +62,13 @@
  * resolved without control windows (their silence cannot count against
  * the release, their failures still do).
  *
+ * Who calls whom: the desired state (desired.c) owns the rg_canary and
+ * calls rg_canary_new/free, rg_canary_admit, rg_canary_holds and
+ * rg_canary_rebuild; the orchestrator calls rg_canary_measure (passing the
+ * policy holds it got from rg_desired_held), rg_canary_declare_activation,
+ * rg_canary_note and rg_canary_retain; the API reads rg_canary_last. This
+ * file calls nothing of desired.h (no circle).
+ *
  * Thread-safety: rg_canary_admit and rg_canary_holds may be called from
  * any thread;
  * rg_canary_measure, rg_canary_note and rg_canary_retain only from the
@@ -125,12 +132,16 @@ bool rg_canary_admit(rg_canary *c, const rg_rollout_rec *ro, uint32_t stratum,
 
 /* Tick: measures running rollout ro at now_ms (on first sight: frees the
  * slots of its release and rebuilds them from the store's events received
- * since ro was created). Fills *counts and *gate (whose strata point
- * into c, valid until the next call for ro). Returns 0 or a store error /
+ * since ro was created). held[0..n_held) (borrowed; NULL: none) is the
+ * table of attribute profiles a group policy holds on ro's channel, as
+ * rg_desired_held gives it to the caller: their endpoints are left out of
+ * the target fleet. Fills *counts and *gate (whose strata point into c,
+ * valid until the next call for ro). Returns 0 or a store error /
  * RG_ENOMEM. */
 int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
-                      int64_t now_ms, rg_wave_counts *counts,
-                      rg_health_gate_ctx *gate, rg_err *err);
+                      const uint8_t *held, uint32_t n_held, int64_t now_ms,
+                      rg_wave_counts *counts, rg_health_gate_ctx *gate,
+                      rg_err *err);
 
 /* Frees the slots of ro's release and rebuilds them from the store's
  * events received since ro was created (what the first measure of ro

@@ -37,7 +37,8 @@
  * above UINT32_MAX are refused. Only release ids are kept: versions are
  * the store's (the release's) when shown.
  *
- * Every function is thread-safe.
+ * Every function is thread-safe. The implementation is one file per part,
+ * listed at the top of fleet.c; fleet_table.h is the layout they share.
  */
 #ifndef RG_FLEET_H
 #define RG_FLEET_H

@@ -228,10 +228,17 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
     rg_transition tr;
     rg_gate_result gate;
     rg_canary *cn = rg_desired_canary(srv->desired);
+    uint8_t *held = NULL; /* profiles a policy holds on r's channel */
+    uint32_t n_held = 0;
     memset(&gate, 0, sizeof gate);
     int64_t now = rg_clock_now(srv->clock);
     if ((rc = declare_activation(srv, cn, r, err)) < 0 ||
-        (rc = rg_canary_measure(cn, srv, r, now, &counts, &hctx, err)) < 0)
+        (rc = rg_desired_held(srv->desired, srv->fleet, r->channel_id, &held,
+                              &n_held, err)) < 0)
+        return rc;
+    rc = rg_canary_measure(cn, srv, r, held, n_held, now, &counts, &hctx, err);
+    free(held);
+    if (rc < 0)
         return rc;
     rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now, &next,
               &tr, &gate, err);

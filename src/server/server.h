@@ -6,7 +6,8 @@
  *   auth.c        bearer tokens -> caller and role; audit records
  *   artifacts.c   content-addressed files under DATA/artifacts
  *   api_*.c       admin handlers (channels, releases, rollouts, tokens...)
- *   fleet.c       in-memory endpoint table (fixed-size records, O(1) lookup)
+ *   fleet*.c      in-memory endpoint table (fixed-size records, O(1) lookup;
+ *                 fleet.h the interface, fleet_table.h the layout)
  *   desired.c     per-channel desired state (current release, active rollout)
  *   agent_api.c   enroll, check-in, artifact download for agents
  *   orchestrator.c  the tick: state machine over every active rollout

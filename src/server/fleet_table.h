@@ -1,0 +1,138 @@
+/*
+ * fleet_table.h - the layout of the fleet table, shared by the fleet_*.c
+ * files and by nothing else (callers use fleet.h).
+ *
+ * A record (rg__ep, 152 bytes) per endpoint lives in a shard's chunked
+ * storage and never moves; a ref names it across shards:
+ * (shard << RG__FLEET_IDX_BITS | index) + 1, 0 meaning none. The table
+ * (struct rg_fleet) holds the shards (fleet_shard.h), the token index
+ * (fleet_token.h), the interned attribute profiles and strata
+ * (fleet_profile.h), the channel names (fleet_installed.h) and the
+ * counters (fleet_stats.c). Locks: tok_lock before a shard's mutex;
+ * prof_mu and ch_mu are never held with a shard's.
+ */
+#ifndef RG_FLEET_TABLE_H
+#define RG_FLEET_TABLE_H
+
+#include "server/fleet.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define RG__FLEET_CHUNK_RECS 1024u          /* records per storage chunk */
+#define RG__FLEET_ARENA_CHUNK (64u * 1024u) /* bytes per id arena chunk */
+#define RG__FLEET_IDX_BITS 26               /* record index bits in a ref */
+#define RG__FLEET_SEED 0x5eedu /* murmur3 seed of ids and profiles */
+#define RG__FLEET_F_DIRTY 1u
+#define RG__FLEET_F_INTERNAL 2u
+#define RG__FLEET_F_SEEN 4u /* last_seen_ms changed since the store had it */
+
+_Static_assert(RG_FLEET_SHARDS == 64, "refs keep the shard in 6 bits");
+
+/* One endpoint: 152 bytes. */
+typedef struct rg__ep {
+    uint8_t token[RG_FLEET_TOKEN_BYTES]; /* sha256 of the endpoint token */
+    int64_t enrolled_ms;
+    int64_t last_seen_ms;
+    int64_t prev_seen_ms; /* the check-in before the last one */
+    rg_fleet_canary canary[RG_FLEET_CANARY_SLOTS];
+    uint32_t id_off;  /* id offset in the shard arena */
+    uint32_t profile; /* index into f->profiles */
+    uint32_t inst_release[RG_FLEET_CHANNELS];
+    uint32_t offered[RG_FLEET_OFFERED]; /* newest first; 0: none */
+    uint8_t inst_ch[RG_FLEET_CHANNELS]; /* channel name index + 1; 0: none */
+    uint8_t id_len;
+    uint8_t flags;    /* RG__FLEET_F_* */
+    uint16_t stratum; /* index into f->strata */
+} rg__ep;
+
+typedef struct rg__fleet_shard {
+    pthread_mutex_t mu;
+    rg__ep **chunks; /* RG__FLEET_CHUNK_RECS records each; never move */
+    size_t n_chunks, cap_chunks;
+    uint32_t n;   /* records in use */
+    char **arena; /* RG__FLEET_ARENA_CHUNK bytes each; ids NUL-terminated */
+    size_t n_arena, cap_arena;
+    uint32_t arena_used; /* bytes used in the last arena chunk */
+    uint32_t *index;     /* open addressing (fleet_shard.c), 0 empty */
+    uint32_t index_cap;  /* power of two, or 0 */
+    uint32_t *dirty;     /* record indexes waiting for a flush */
+    size_t n_dirty, cap_dirty;
+} rg__fleet_shard;
+
+/* One interned attribute set, shared by the endpoints that have it. */
+typedef struct rg__fleet_profile {
+    char *json;    /* stored attribute form */
+    char *stratum; /* os-os_version-arch */
+    uint32_t hash;
+    uint32_t stratum_id; /* index into rg_fleet.strata */
+    bool internal;
+} rg__fleet_profile;
+
+/* Token index slot: the first 4 bytes of the token hash and a ref. */
+typedef struct rg__fleet_tok_slot {
+    uint32_t key;
+    uint32_t ref; /* 0: empty */
+} rg__fleet_tok_slot;
+
+struct rg_fleet {
+    rg_server *srv;
+    rg__fleet_shard shards[RG_FLEET_SHARDS];
+
+    pthread_rwlock_t tok_lock;
+    rg__fleet_tok_slot *tok;
+    uint32_t tok_cap, tok_n;
+
+    pthread_mutex_t prof_mu;
+    rg__fleet_profile *profiles;
+    uint32_t n_profiles, cap_profiles;
+    uint32_t *prof_index;
+    uint32_t prof_index_cap;
+    char *strata[RG_FLEET_MAX_STRATA]; /* names, owned; guarded by prof_mu */
+    _Atomic uint32_t n_strata;
+
+    pthread_mutex_t ch_mu; /* serialises appends to channel names */
+    char ch_names[RG_FLEET_CHANNEL_NAMES][RG_NAME_MAX + 1];
+    _Atomic uint32_t n_ch; /* published after the name is written */
+
+    pthread_mutex_t flush_mu; /* one flush at a time */
+
+    _Atomic uint64_t size;
+    _Atomic uint64_t checkins;
+    _Atomic uint64_t flushes, flushed_records, flush_errors;
+    _Atomic int64_t last_flush_ms, max_flush_ms;
+};
+
+/* The shard a ref names. */
+static inline rg__fleet_shard *rg__fleet_ref_shard(rg_fleet *f, uint32_t ref)
+{
+    return &f->shards[(ref - 1) >> RG__FLEET_IDX_BITS];
+}
+
+/* The record index within its shard a ref names. */
+static inline uint32_t rg__fleet_ref_index(uint32_t ref)
+{
+    return (ref - 1) & ((1u << RG__FLEET_IDX_BITS) - 1u);
+}
+
+/* The ref of record idx in shard shard_no. */
+static inline uint32_t rg__fleet_make_ref(size_t shard_no, uint32_t idx)
+{
+    return (((uint32_t)shard_no << RG__FLEET_IDX_BITS) | idx) + 1u;
+}
+
+/* Record idx of s (idx < s->n). Caller holds s->mu. */
+static inline rg__ep *rg__fleet_rec_at(rg__fleet_shard *s, uint32_t idx)
+{
+    return &s->chunks[idx / RG__FLEET_CHUNK_RECS][idx % RG__FLEET_CHUNK_RECS];
+}
+
+/* r's id (NUL-terminated, r->id_len bytes), borrowed from s's arena, which
+ * lives until rg_fleet_close. */
+static inline const char *rg__fleet_rec_id(rg__fleet_shard *s, const rg__ep *r)
+{
+    return s->arena[r->id_off / RG__FLEET_ARENA_CHUNK] +
+           r->id_off % RG__FLEET_ARENA_CHUNK;
+}
+
+#endif
