@@ -60,9 +60,9 @@ static double comp_above(double lo, double hi, double x)
 /* P(L > x), exactly. */
 static double late_share(const world *w, double x)
 {
-    return w->never + (1.0 - w->never) * (w->w0 * comp_above(w->lo0, w->hi0, x) +
-                                          (1.0 - w->w0) *
-                                              comp_above(w->lo1, w->hi1, x));
+    return w->never +
+           (1.0 - w->never) * (w->w0 * comp_above(w->lo0, w->hi0, x) +
+                               (1.0 - w->w0) * comp_above(w->lo1, w->hi1, x));
 }
 
 /* One latency (ms), or -1: never healthy. */
@@ -210,7 +210,8 @@ static void learned_allowance_covers(void **state)
     rg_silence_params_default(&p);
     uint64_t s = 20261203;
     int bad = 0, naive_bad = 0, proved = 0;
-    int64_t *a = malloc(MAX_EXP * sizeof *a), *lat = malloc(MAX_EXP * sizeof *lat);
+    int64_t *a = malloc(MAX_EXP * sizeof *a),
+            *lat = malloc(MAX_EXP * sizeof *lat);
     assert_true(a && lat);
     for (int r = 0; r < RUNS; r++) {
         world w;
