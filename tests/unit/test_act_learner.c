@@ -20,25 +20,13 @@
 #include <cmocka.h>
 
 #include "health/silence.h"
+#include "support/prng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #define RUNS 400
 #define MAX_EXP 1500
-
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static double unif(uint64_t *s)
-{
-    return (double)(next(s) >> 11) / 9007199254740992.0;
-}
 
 /* L: never healthy with probability `never`; else uniform on [lo0, hi0]
  * with probability w0, on [lo1, hi1] otherwise (ms; lo == hi: a point). */
@@ -68,11 +56,11 @@ static double late_share(const world *w, double x)
 /* One latency (ms), or -1: never healthy. */
 static int64_t draw(const world *w, uint64_t *s)
 {
-    if (unif(s) < w->never)
+    if (rg_prng_unif(s) < w->never)
         return -1;
-    bool first = unif(s) < w->w0;
+    bool first = rg_prng_unif(s) < w->w0;
     double lo = first ? w->lo0 : w->lo1, hi = first ? w->hi0 : w->hi1;
-    return (int64_t)(lo + (hi - lo) * unif(s));
+    return (int64_t)(lo + (hi - lo) * rg_prng_unif(s));
 }
 
 /* A world at the boundary: some step's late share just above `late`
@@ -82,26 +70,27 @@ static void make_world(world *w, const rg_silence_params *p, uint64_t *s)
 {
     static const int64_t windows[] = {0, 60000, 180000, 600000};
     double cap = (double)p->cap_ms;
-    double edge = p->late * (1.0 + 0.3 * unif(s)); /* >= late */
-    w->window_ms = windows[next(s) % 4];
-    w->lo0 = 1000.0 + 20000.0 * unif(s);
-    w->hi0 = w->lo0 + (next(s) % 2 ? 0.0 : 60000.0 * unif(s));
-    switch (next(s) % 4) {
+    double edge = p->late * (1.0 + 0.3 * rg_prng_unif(s)); /* >= late */
+    w->window_ms = windows[rg_prng_next(s) % 4];
+    w->lo0 = 1000.0 + 20000.0 * rg_prng_unif(s);
+    w->hi0 = w->lo0 + (rg_prng_next(s) % 2 ? 0.0 : 60000.0 * rg_prng_unif(s));
+    switch (rg_prng_next(s) % 4) {
     case 0: /* a share never healthy */
         w->never = edge, w->w0 = 1.0, w->lo1 = w->hi1 = 0.0;
         break;
     case 1: /* a slow mode, maybe beyond the cap */
         w->never = 0.0, w->w0 = 1.0 - edge;
-        w->lo1 = cap * (0.2 + 1.5 * unif(s));
-        w->hi1 = w->lo1 + cap * unif(s);
+        w->lo1 = cap * (0.2 + 1.5 * rg_prng_unif(s));
+        w->hi1 = w->lo1 + cap * rg_prng_unif(s);
         break;
     case 2: /* wide uniform up to the cap */
-        w->never = 0.0, w->w0 = 1.0, w->lo0 = 0.0, w->hi0 = cap * unif(s);
+        w->never = 0.0, w->w0 = 1.0, w->lo0 = 0.0,
+        w->hi0 = cap * rg_prng_unif(s);
         w->lo1 = w->hi1 = 0.0;
         break;
     default: /* both */
         w->never = edge / 2, w->w0 = 1.0 - edge / 2;
-        w->lo1 = cap * unif(s), w->hi1 = w->lo1 + cap * unif(s);
+        w->lo1 = cap * rg_prng_unif(s), w->hi1 = w->lo1 + cap * rg_prng_unif(s);
         break;
     }
 }
@@ -109,8 +98,8 @@ static void make_world(world *w, const rg_silence_params *p, uint64_t *s)
 /* Exposure times (ms) of n exposures, sorted, in one of four patterns. */
 static void arrivals(int64_t *a, int n, uint64_t *s)
 {
-    int pattern = (int)(next(s) % 4);
-    double span = 60000.0 + 1200000.0 * unif(s), t = 0.0;
+    int pattern = (int)(rg_prng_next(s) % 4);
+    double span = 60000.0 + 1200000.0 * rg_prng_unif(s), t = 0.0;
     for (int i = 0; i < n; i++) {
         switch (pattern) {
         case 0: /* at once */
@@ -123,7 +112,7 @@ static void arrivals(int64_t *a, int n, uint64_t *s)
             a[i] = (int64_t)(span * (i / 50) * 50 / n);
             break;
         default: /* trickle */
-            t += 2.0 * span / n * unif(s);
+            t += 2.0 * span / n * rg_prng_unif(s);
             a[i] = (int64_t)t;
             break;
         }
@@ -216,7 +205,7 @@ static void learned_allowance_covers(void **state)
     for (int r = 0; r < RUNS; r++) {
         world w;
         make_world(&w, &p, &s);
-        int n = 100 + (int)(next(&s) % (MAX_EXP - 100));
+        int n = 100 + (int)(rg_prng_next(&s) % (MAX_EXP - 100));
         arrivals(a, n, &s);
         for (int i = 0; i < n; i++)
             lat[i] = draw(&w, &s);
@@ -245,8 +234,9 @@ static void server_path_agrees(void **state)
     for (int r = 0; r < 50; r++) {
         world w;
         make_world(&w, &p, &s);
-        int n = 200 + (int)(next(&s) % 800);
-        int64_t a[1000], lat[1000], now = (int64_t)(unif(&s) * 2 * p.cap_ms);
+        int n = 200 + (int)(rg_prng_next(&s) % 800);
+        int64_t a[1000], lat[1000],
+            now = (int64_t)(rg_prng_unif(&s) * 2 * p.cap_ms);
         arrivals(a, n, &s);
         for (int i = 0; i < n; i++)
             lat[i] = draw(&w, &s);

@@ -21,6 +21,7 @@
 
 #include "health/analyzer.h"
 #include "health/silence.h"
+#include "support/prng.h"
 #include "health/tally.h"
 
 #include <math.h>
@@ -35,22 +36,9 @@
 #define K_CTL 10  /* matched controls per exposure */
 #define MAX_PERIODS 64
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static double unif(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
-
 static int64_t below(uint64_t *s, int64_t n)
 {
-    return n > 0 ? (int64_t)(rng_next(s) % (uint64_t)n) : 0;
+    return n > 0 ? (int64_t)(rg_prng_next(s) % (uint64_t)n) : 0;
 }
 
 /* Harmless silence of one run, the same for both cohorts. */
@@ -69,24 +57,24 @@ static void random_pattern(uint64_t *r, pattern *p, int64_t horizon)
     memset(p, 0, sizeof *p);
     int kind = (int)below(r, 5); /* 4: everything at once */
     if (kind == 0 || kind == 4)
-        p->loss = 0.6 * unif(r);
+        p->loss = 0.6 * rg_prng_unif(r);
     if (kind == 1 || kind == 4) {
-        p->burst_in = 0.02 + 0.2 * unif(r);
-        p->burst_out = 0.05 + 0.5 * unif(r);
+        p->burst_in = 0.02 + 0.2 * rg_prng_unif(r);
+        p->burst_out = 0.05 + 0.5 * rg_prng_unif(r);
     }
     if (kind == 2 || kind == 4) {
         p->n_outages = 1 + (int)below(r, 3);
         for (int o = 0; o < p->n_outages; o++) {
             p->out_at[o] = below(r, horizon);
             p->out_len[o] = 60000 + below(r, 3600000);
-            p->out_share[o] = 0.8 * unif(r);
+            p->out_share[o] = 0.8 * rg_prng_unif(r);
         }
     }
     if (kind == 3 || kind == 4) {
-        p->sleepers = unif(r);
+        p->sleepers = rg_prng_unif(r);
         p->sleep_cycle = 3600000 + below(r, 6 * 3600000);
         p->sleep_len =
-            (int64_t)((double)p->sleep_cycle * (0.2 + 0.6 * unif(r)));
+            (int64_t)((double)p->sleep_cycle * (0.2 + 0.6 * rg_prng_unif(r)));
     }
 }
 
@@ -115,7 +103,7 @@ static void live(uint64_t *r, const pattern *p, ep *e, int64_t interval,
                  int64_t horizon)
 {
     int64_t phase = below(r, interval), jitter = interval / 6;
-    uint64_t h = rng_next(r);
+    uint64_t h = rg_prng_next(r);
     int64_t sleep_phase = p->sleep_cycle ? below(r, p->sleep_cycle) : 0;
     bool bad = false;
     size_t cap = (size_t)(horizon / interval) + 2;
@@ -127,8 +115,9 @@ static void live(uint64_t *r, const pattern *p, ep *e, int64_t interval,
         if (at <= 0)
             at = 1;
         if (p->burst_in > 0)
-            bad = bad ? unif(r) >= p->burst_out : unif(r) < p->burst_in;
-        if (bad || unif(r) < p->loss || offline(p, h, at, sleep_phase))
+            bad = bad ? rg_prng_unif(r) >= p->burst_out
+                      : rg_prng_unif(r) < p->burst_in;
+        if (bad || rg_prng_unif(r) < p->loss || offline(p, h, at, sleep_phase))
             continue;
         if (e->n == 0 || at > e->ok[e->n - 1])
             e->ok[e->n++] = at;
