@@ -17,7 +17,9 @@ _Static_assert(RG_TALLY_CONTROLS < 31, "span.heard: one bit per control");
 /* An exposure whose judged span [from_ms, end_ms) is not resolved yet. */
 typedef struct span {
     uint32_t ref, stratum;
-    int64_t apply_ms, from_ms, end_ms;
+    int64_t apply_ms, from_ms, end_ms, window_ms;
+    uint8_t step;     /* the next learner step it counts at */
+    bool provisional; /* its A was not final when taken in (silence.h) */
     uint32_t picks[RG_TALLY_CONTROLS]; /* member refs */
     uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] had a contact in the span so far;
@@ -49,6 +51,11 @@ struct rg_cohort {
     size_t *count; /* RADIX: radix counts */
     uint64_t silent_total;
     int64_t last_apply_ms; /* newest exposure taken in */
+    /* the activation allowance (health/silence.h) */
+    rg_silence_params sp;
+    int64_t declared_ms;
+    rg_act_learner *act; /* max_strata */
+    rg_act_learner act_all;
 };
 
 uint64_t rg_cohort_key(const char *id)
@@ -68,11 +75,14 @@ rg_cohort *rg_cohort_new(uint32_t max_strata)
                                          : max_strata;
     t->wave_begin_ms = INT64_MIN;
     t->last_apply_ms = INT64_MIN;
+    rg_silence_params_default(&t->sp);
+    t->declared_ms = RG_SILENCE_UNDECLARED;
+    t->act = calloc(t->max_strata, sizeof *t->act);
     t->acc = calloc(t->max_strata, sizeof *t->acc);
     t->ts = calloc(t->max_strata, sizeof *t->ts);
     t->start = calloc(t->max_strata + 1, sizeof *t->start);
     t->count = calloc(RADIX, sizeof *t->count);
-    if (!t->acc || !t->ts || !t->start || !t->count) {
+    if (!t->act || !t->acc || !t->ts || !t->start || !t->count) {
         rg_cohort_free(t);
         return NULL;
     }
@@ -89,7 +99,24 @@ void rg_cohort_free(rg_cohort *t)
     free(t->ts);
     free(t->start);
     free(t->count);
+    free(t->act);
     free(t);
+}
+
+void rg_cohort_activation(rg_cohort *t, const rg_silence_params *p,
+                          int64_t declared_ms)
+{
+    t->sp = *p;
+    t->declared_ms = declared_ms < 0 ? RG_SILENCE_UNDECLARED : declared_ms;
+}
+
+int64_t rg_cohort_allowance_ms(const rg_cohort *t, uint32_t stratum,
+                               bool *final)
+{
+    const rg_act_learner *l = stratum < t->max_strata ? &t->act[stratum] : NULL;
+    if (final)
+        *final = rg_silence_allowance_final(t->declared_ms, l, &t->act_all);
+    return rg_silence_allowance_ms(&t->sp, t->declared_ms, l, &t->act_all);
 }
 
 void rg_cohort_wave(rg_cohort *t, int64_t begin_ms)
@@ -179,8 +206,7 @@ static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
 
 int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
                      uint64_t key, uint32_t stratum, int64_t apply_ms,
-                     int64_t allowance_ms, int64_t window_ms,
-                     int64_t interval_ms, int64_t now_ms)
+                     int64_t window_ms, int64_t interval_ms, int64_t now_ms)
 {
     if (stratum >= t->max_strata)
         return 0;
@@ -191,7 +217,10 @@ int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
     e->ref = ref;
     e->stratum = stratum;
     e->apply_ms = apply_ms;
-    e->from_ms = apply_ms + allowance_ms;
+    bool final;
+    e->from_ms = apply_ms + rg_cohort_allowance_ms(t, stratum, &final);
+    e->provisional = !final;
+    e->window_ms = window_ms;
     e->end_ms = e->from_ms + window_ms;
     if (stratum < t->n_strata && e->end_ms > now_ms)
         draw(t, src, e, key, interval_ms);
@@ -307,13 +336,61 @@ static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
             e->heard |= 1u << j;
 }
 
+/* Counts e's exposure at every learner step it reached by now_ms that
+ * its stratum's or the fleet's learner still wants (silence.h): late
+ * unless it reported healthy by that age and has not failed. Its healthy
+ * time is exact, so a count does not depend on when the tick comes. */
+static void learn(rg_cohort *t, const rg_cohort_src *src, span *e,
+                  int64_t now_ms)
+{
+    rg_act_learner *l = &t->act[e->stratum];
+    rg_cohort_seen v;
+    bool asked = false;
+    for (; e->step < RG_ACT_STEPS; e->step++) {
+        int j = e->step;
+        if (!rg_act_learner_wants(l, j) &&
+            !rg_act_learner_wants(&t->act_all, j))
+            continue;
+        int64_t age = rg_act_step_ms(&t->sp, j);
+        if (e->apply_ms + age > now_ms)
+            return;
+        if (!asked && src->seen(src->ctx, e->ref, &v) != 0) {
+            e->step = RG_ACT_STEPS; /* gone: it says nothing more */
+            return;
+        }
+        asked = true;
+        bool late =
+            v.failed || v.healthy_ms <= 0 || v.healthy_ms - e->apply_ms > age;
+        rg_act_learner_count(l, &t->sp, j, late);
+        rg_act_learner_count(&t->act_all, &t->sp, j, late);
+    }
+}
+
+/* A span taken in before its A was final starts at max(a + A, now_ms)
+ * once it is (silence.h), never in the past; one already started stays. */
+static void firm_up(const rg_cohort *t, span *e, int64_t now_ms)
+{
+    bool final;
+    if (!e->provisional || e->from_ms <= now_ms)
+        return;
+    int64_t a = rg_cohort_allowance_ms(t, e->stratum, &final);
+    if (!final)
+        return;
+    e->from_ms = e->apply_ms + a > now_ms ? e->apply_ms + a : now_ms;
+    e->end_ms = e->from_ms + e->window_ms;
+    e->provisional = false;
+}
+
 int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms)
 {
     size_t keep = 0;
     for (uint32_t s = 0; s < t->max_strata; s++)
         t->acc[s].pending = 0;
+    for (size_t i = 0; i < t->nq && t->declared_ms < 0; i++)
+        learn(t, src, &t->q[i], now_ms);
     for (size_t i = 0; i < t->nq; i++) {
         span *e = &t->q[i];
+        firm_up(t, e, now_ms);
         if (e->end_ms <= now_ms) {
             if (resolve(t, src, e) != 0) {
                 memmove(&t->q[keep], e, (t->nq - i) * sizeof *e);

@@ -35,6 +35,11 @@
  * two); the span is resolved at the first tick at or after its end
  * (rg_silence_outcome; a healthy report inside the span is a contact).
  *
+ * Activation: A is the release's declared maximum, or learned here from
+ * the exposures taken in (silence.h rg_act_learner, one per stratum and
+ * one for the fleet), so rollgated and rollgate-sim learn it alike;
+ * spans taken in before a proof start once it is made.
+ *
  * Cost per tick: O(members) to order them (radix sort) plus O(open spans
  * x controls not yet heard); memory 16 bytes per member handed over and
  * about 100 bytes per open span.
@@ -45,6 +50,7 @@
 #define RG_HEALTH_COHORT_H
 
 #include "health/analyzer.h"
+#include "health/silence.h"
 #include "health/tally.h"
 
 #include <stdbool.h>
@@ -107,23 +113,40 @@ void rg_cohort_wave(rg_cohort *t, int64_t begin_ms);
 void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
                        uint32_t n_strata);
 
+/* Sets the activation allowance's parameters (p copied; its cap is the
+ * largest learned A) and the release's declared activation maximum
+ * (declared_ms < 0: none, A is learned), for exposures taken in from
+ * now on. Defaults: rg_silence_params_default, none declared. */
+void rg_cohort_activation(rg_cohort *t, const rg_silence_params *p,
+                          int64_t declared_ms);
+
+/* A of an exposure of stratum taken in now (rg_silence_allowance_ms of
+ * the declared maximum, the stratum's learner and the fleet's); *final
+ * (may be NULL): whether it is final (rg_silence_allowance_final). */
+int64_t rg_cohort_allowance_ms(const rg_cohort *t, uint32_t stratum,
+                               bool *final);
+
 /* Takes in the exposure of endpoint (ref, key, stratum) that began at
- * apply_ms, judged on [apply_ms + allowance_ms, ... + window_ms), its
+ * apply_ms, judged on [apply_ms + A, ... + window_ms) (A:
+ * rg_cohort_allowance_ms; when not final yet, the span starts at
+ * max(apply_ms + A, the tick that makes it final) once one does), its
  * controls eligible when heard within the freshness of interval_ms;
  * no controls when the span ended by now_ms (taken in late: after a
  * restart). Returns 0 or -1 when out of memory (nothing changed). */
 int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
                      uint64_t key, uint32_t stratum, int64_t apply_ms,
-                     int64_t allowance_ms, int64_t window_ms,
-                     int64_t interval_ms, int64_t now_ms);
+                     int64_t window_ms, int64_t interval_ms, int64_t now_ms);
 
 /* Counts a failure report of an exposed endpoint of stratum whose
  * exposure began at apply_ms (once per endpoint): the current wave's
  * when apply_ms >= the wave's begin, else an earlier wave's. */
 void rg_cohort_failed(rg_cohort *t, uint32_t stratum, int64_t apply_ms);
 
-/* Tick at now_ms: records who was heard in every open span, resolves
- * the spans that ended. Returns 0 or -1 when out of memory. */
+/* Tick at now_ms: the learners count every exposure at each step age
+ * it reached (silence.h; nothing when the activation is declared), the
+ * spans whose A became final start (rg_cohort_expose), then it records
+ * who was heard in every open span and resolves the spans that ended.
+ * Returns 0 or -1 when out of memory. */
 int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms);
 
 /* Drops the control windows counted so far and those of spans that had
