@@ -20,6 +20,7 @@ typedef struct span {
     int64_t apply_ms, from_ms, end_ms, window_ms;
     uint8_t step;     /* the next learner step it counts at */
     bool provisional; /* its A was not final when taken in (silence.h) */
+    bool soak;        /* its soak span (cohort.h), not its first */
     uint32_t picks[RG_TALLY_CONTROLS]; /* member refs */
     uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] had a contact in the span so far;
@@ -56,6 +57,7 @@ struct rg_cohort {
     int64_t declared_ms;
     rg_act_learner *act; /* max_strata */
     rg_act_learner act_all;
+    int64_t soak_ms; /* the plan's soak: rg_cohort_soak */
 };
 
 uint64_t rg_cohort_key(const char *id)
@@ -131,7 +133,7 @@ void rg_cohort_wave(rg_cohort *t, int64_t begin_ms)
     t->ncells = 0;
     t->wave_begin_ms = begin_ms;
     for (size_t i = 0; i < t->nq; i++) /* exposed as the wave began */
-        if (t->q[i].apply_ms >= begin_ms) {
+        if (!t->q[i].soak && t->q[i].apply_ms >= begin_ms) {
             t->acc[t->q[i].stratum].prior_trials--;
             t->acc[t->q[i].stratum].cur_exposed++;
         }
@@ -283,21 +285,76 @@ static rg_tally_cell *cell_at(rg_cohort *t, uint32_t s, uint32_t p)
     return &t->cells[t->ncells - 1];
 }
 
-/* Resolves span e (ended) into the cell of its stratum and period. */
-static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
+/* The soak span of exposure e, resolved healthy with its controls
+ * heard_ctl heard in its span, into *out: [from, from + W) with from the
+ * later of e's end and a + soak - W, judged against those controls.
+ * Returns false when the soak ends by e's end (no soak span). */
+static bool soak_span(const rg_cohort *t, const span *e, uint32_t heard_ctl,
+                      span *out)
+{
+    int64_t w = e->end_ms - e->from_ms, last = e->apply_ms + t->soak_ms - w;
+    if (t->soak_ms <= 0 || e->apply_ms + t->soak_ms <= e->end_ms)
+        return false;
+    *out = *e;
+    out->soak = true;
+    out->provisional = false;
+    out->step = RG_ACT_STEPS;
+    out->from_ms = last > e->end_ms ? last : e->end_ms;
+    out->end_ms = out->from_ms + w;
+    out->elig = heard_ctl;
+    out->heard = 0;
+    return true;
+}
+
+/* The bits of e's controls that count now: its eligible ones the caller
+ * still knows; for a soak span, only those the rollout has not assigned
+ * since (cohort.h). */
+static uint32_t controls(const rg_cohort_src *src, const span *e)
+{
+    uint32_t counted = 0;
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv;
+        int64_t last, prev;
+        if ((e->elig & (1u << j)) &&
+            (e->soak
+                 ? src->seen(src->ctx, e->picks[j], &cv) == 0 && !cv.in_rollout
+                 : src->contacts(src->ctx, e->picks[j], &last, &prev) == 0))
+            counted |= 1u << j;
+    }
+    return counted;
+}
+
+/* Resolves span e (ended) into the cell of its stratum and period; when
+ * it is a first span resolved healthy and the soak goes on past it, its
+ * soak span goes to *next (and *has_next is set). */
+static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e,
+                   span *next, bool *has_next)
 {
     rg_cohort_seen v;
-    if (src->seen(src->ctx, e->ref, &v) != 0)
-        return 0;
+    if (src->seen(src->ctx, e->ref, &v) != 0 || (e->soak && v.failed))
+        return 0; /* a failure counts once, as reported (cohort.h) */
     bool heard = (e->heard & HEARD_SELF) ||
                  contact_in(&v, e->from_ms, e->end_ms) ||
                  rg_silence_heard(v.healthy_ms, e->from_ms, e->end_ms);
-    int out = rg_silence_outcome(v.failed, v.healthy_ms > 0, v.healthy_ms,
-                                 heard, e->end_ms);
+    int out = e->soak ? (heard ? RG_TALLY_HEALTHY : RG_TALLY_SILENT)
+                      : rg_silence_outcome(v.failed, v.healthy_ms > 0,
+                                           v.healthy_ms, heard, e->end_ms);
     t->silent_total += out == RG_TALLY_SILENT;
     if (src->judged)
         src->judged(src->ctx, e->ref, out == RG_TALLY_SILENT);
-    if (e->apply_ms < t->wave_begin_ms)
+    uint32_t counted = controls(src, e), ctl_heard = 0;
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv = {0};
+        if ((counted & (1u << j)) &&
+            ((e->heard & (1u << j)) ||
+             (src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) ==
+                  0 &&
+              contact_in(&cv, e->from_ms, e->end_ms))))
+            ctl_heard |= 1u << j;
+    }
+    if (!e->soak && out == RG_TALLY_HEALTHY)
+        *has_next = soak_span(t, e, ctl_heard, next);
+    if (!e->soak && e->apply_ms < t->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted as reported */
     uint32_t p =
         rg_tally_period(e->end_ms, t->wave_begin_ms, e->end_ms - e->from_ms,
@@ -309,13 +366,8 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_cohort_seen cv = {0};
-        if (!(e->elig & (1u << j)) ||
-            src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
-            continue;
-        c->control_windows++;
-        c->control_silent +=
-            !(e->heard & (1u << j)) && !contact_in(&cv, e->from_ms, e->end_ms);
+        c->control_windows += (counted >> j) & 1u;
+        c->control_silent += ((counted & ~ctl_heard) >> j) & 1u;
     }
     return 0;
 }
@@ -392,15 +444,19 @@ int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms)
         span *e = &t->q[i];
         firm_up(t, e, now_ms);
         if (e->end_ms <= now_ms) {
-            if (resolve(t, src, e) != 0) {
+            span next;
+            bool has_next = false;
+            if (resolve(t, src, e, &next, &has_next) != 0) {
                 memmove(&t->q[keep], e, (t->nq - i) * sizeof *e);
                 t->nq = keep + t->nq - i;
                 return -1;
             }
+            if (has_next) /* in the slot of the span it follows */
+                t->q[keep++] = next;
             continue;
         }
         note_heard(src, e, now_ms);
-        if (e->apply_ms >= t->wave_begin_ms)
+        if (!e->soak && e->apply_ms >= t->wave_begin_ms)
             t->acc[e->stratum].pending++;
         t->q[keep++] = *e;
     }
@@ -455,9 +511,19 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
     return rg_tally_entries(t->cells, t->ncells, t->ts, n_strata, out, max);
 }
 
-int64_t rg_cohort_last_apply_ms(const rg_cohort *t)
+void rg_cohort_soak(rg_cohort *t, int64_t soak_ms)
 {
-    return t->last_apply_ms;
+    t->soak_ms = soak_ms;
+}
+
+bool rg_cohort_soaking(const rg_cohort *t, int64_t now_ms)
+{
+    if (t->last_apply_ms != INT64_MIN && now_ms - t->last_apply_ms < t->soak_ms)
+        return true;
+    for (size_t i = 0; i < t->nq; i++)
+        if (t->q[i].soak)
+            return true;
+    return false;
 }
 
 uint64_t rg_cohort_silent_total(const rg_cohort *t)

@@ -35,6 +35,22 @@
  * two); the span is resolved at the first tick at or after its end
  * (rg_silence_outcome; a healthy report inside the span is a contact).
  *
+ * Soak: an exposure resolved healthy whose soak (rg_cohort_soak) goes on
+ * past its span is judged once more, on a soak span of the same W ending
+ * at the soak's end, [max(end, a + soak - W), ... + W), against its
+ * controls that were heard in its first span and that the rollout has
+ * not assigned since (in_rollout): both cohorts heard then, each silent
+ * in the soak span when it has no contact in it. An endpoint that went
+ * dark after its healthy report is silent there where its controls keep
+ * checking in. (Assignment needs a check-in, so the controls left out
+ * lean active and those kept towards silence: the comparison can only
+ * err towards passing, never towards a false halt; where the rollout has
+ * assigned every control, as after completing at 100 %, the soak span
+ * has none and says nothing about silence.) The soak span's window counts in
+ * the cell of the period it ends in, in the wave current then (whichever wave
+ * the exposure was in); an endpoint that reported a failure by then is left out
+ * (its failure counts once, as reported) (docs/health.md, "Soak").
+ *
  * Activation: A is the release's declared maximum, or learned here from
  * the exposures taken in (silence.h rg_act_learner, one per stratum and
  * one for the fleet), so rollgated and rollgate-sim learn it alike;
@@ -165,9 +181,14 @@ void rg_cohort_restarted(rg_cohort *t, int64_t now_ms);
 size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
                          uint32_t n_strata, rg_stratum_counts *out, size_t max);
 
-/* The `applying` time of the newest exposure taken in (INT64_MIN: none):
- * the rollout's soak (plan.h soak_ms) runs from there. */
-int64_t rg_cohort_last_apply_ms(const rg_cohort *t);
+/* Sets the plan's soak (plan.h soak_ms; 0, the default: none) for
+ * spans resolved from now on. */
+void rg_cohort_soak(rg_cohort *t, int64_t soak_ms);
+
+/* Whether the rollout is still soaking at now_ms: its newest exposure is
+ * younger than the soak, or a soak span is still open. The gate keeps
+ * judging a completed rollout while it is (rg_canary_soaking). */
+bool rg_cohort_soaking(const rg_cohort *t, int64_t now_ms);
 
 /* Exposed windows resolved silent so far, over all waves. */
 uint64_t rg_cohort_silent_total(const rg_cohort *t);

@@ -377,6 +377,7 @@ static int feed(rg_server *srv, ro_state *st, scan_ctx *x,
 {
     rg_cohort_members(st->co, st->m, x->n, n_strata);
     rg_cohort_activation(st->co, &x->sp, st->declared_ms);
+    rg_cohort_soak(st->co, x->ro->plan.soak_ms);
     for (size_t i = 0; i < x->nfr; i++) {
         const fresh *f = &x->fr[i];
         int64_t ivl = rg_interval_typical(
@@ -537,16 +538,13 @@ cleanup:
 
 bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms)
 {
-    bool measured = false;
-    int64_t last = INT64_MIN;
+    bool soaking = true;
     pthread_rwlock_rdlock(&c->lock);
     ro_state *s = find(c, ro->id);
-    if (s && atomic_load(&s->measured)) {
-        measured = true;
-        last = rg_cohort_last_apply_ms(s->co);
-    }
+    if (s && atomic_load(&s->measured))
+        soaking = rg_cohort_soaking(s->co, now_ms);
     pthread_rwlock_unlock(&c->lock);
-    return !measured || (last != INT64_MIN && now_ms - last < ro->plan.soak_ms);
+    return soaking;
 }
 
 /* ------------------------------------------------------------------ */

@@ -618,13 +618,12 @@ static void note_strata(sim *s, const json_t *evidence)
 }
 
 /* Whether the gate still watches the completed rollout at T, as
- * rollgated's does (canary.h rg_canary_soaking): Rollgate policy, last
- * exposure younger than the plan's soak. */
+ * rollgated's does (canary.h rg_canary_soaking): Rollgate policy, and
+ * the tracker still soaking (cohort.h rg_cohort_soaking). */
 static bool soaking(const sim *s, int64_t T)
 {
-    int64_t last = rg_cohort_last_apply_ms(s->co);
     return s->policy == RG_SIM_ROLLGATE && s->st.state == RG_RO_COMPLETED &&
-           last != INT64_MIN && T * 1000 - last < s->sc->plan.soak_ms;
+           rg_cohort_soaking(s->co, T * 1000);
 }
 
 /* Tells the recorder of the gate's tick at T. */
@@ -749,6 +748,21 @@ static void progress(const sim *s, int64_t T)
 
 /* ---- run ------------------------------------------------------------ */
 
+/* How long the gate watches a completed rollout: the plan's soak and the
+ * longest W of its last wave, so that the soak spans of the exposures
+ * made by completion end (health/cohort.h). */
+static int64_t soak_watch_s(const sim *s)
+{
+    const rg_plan *p = &s->sc->plan;
+    int64_t w = 0;
+    for (size_t k = 0; k < s->S && p->n_waves > 0; k++)
+        w = max64(w,
+                  rg_silence_window_ms(
+                      &s->sp, p->waves[p->n_waves - 1].window_ms,
+                      (int64_t)rg_fleetmodel_interval(&s->fm, (int)k) * 1000));
+    return (p->soak_ms + w) / 1000 + 1;
+}
+
 static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
                  rg_err *err)
 {
@@ -776,7 +790,7 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     delay = max64(delay, rg_fault_max_onset(sc));
     /* delayed faults strike after the rollout ends too: watch them */
     s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
-    s->soak_s = o->policy == RG_SIM_ROLLGATE ? sc->plan.soak_ms / 1000 : 0;
+    s->soak_s = o->policy == RG_SIM_ROLLGATE ? soak_watch_s(s) : 0;
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
     s->n_entries = (size_t)rg_tally_max_periods((uint32_t)s->S) * s->S + s->S;
@@ -791,6 +805,7 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     int rc = build_fleet(s, err);
     if (rc == 0) {
         rg_cohort_members(s->co, s->members, s->n, (uint32_t)s->S);
+        rg_cohort_soak(s->co, sc->plan.soak_ms);
         rg_cohort_activation(s->co, &s->sp,
                              sc->activation.declared == RG_SIM_ACT_UNDECLARED
                                  ? RG_SILENCE_UNDECLARED
