@@ -94,6 +94,17 @@ static void defaults(void **state)
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     assert_int_equal(c.clock_skew_ms, 30000);
     rg_agent_config_release(&c);
+    /* The names of docs/signing.md, "Names of keys" (root, root_sha256:
+     * the old spellings above). */
+    assert_int_equal(
+        rg_agent_config_parse("trust_root = /r.json\ntrust_root_sha256 = "
+                              "0123456789abcdef0123456789abcdef0123456789abcdef"
+                              "0123456789abcdef\n",
+                              &c, NULL),
+        0);
+    assert_string_equal(c.root, "/r.json");
+    assert_non_null(c.root_sha256);
+    rg_agent_config_release(&c);
 }
 
 static void refuses_bad_input(void **state)
