@@ -17,7 +17,10 @@ _Static_assert(RG_TALLY_CONTROLS < 31, "span.heard: one bit per control");
 /* An exposure whose judged span [from_ms, end_ms) is not resolved yet. */
 typedef struct span {
     uint32_t ref, stratum;
-    int64_t apply_ms, from_ms, end_ms;
+    int64_t apply_ms, from_ms, end_ms, window_ms;
+    uint8_t step;     /* the next learner step it counts at */
+    bool provisional; /* its A was not final when taken in (silence.h) */
+    bool soak;        /* its soak span (cohort.h), not its first */
     uint32_t picks[RG_TALLY_CONTROLS]; /* member refs */
     uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] had a contact in the span so far;
@@ -49,6 +52,12 @@ struct rg_cohort {
     size_t *count; /* RADIX: radix counts */
     uint64_t silent_total;
     int64_t last_apply_ms; /* newest exposure taken in */
+    /* the activation allowance (health/silence.h) */
+    rg_silence_params sp;
+    int64_t declared_ms;
+    rg_act_learner *act; /* max_strata */
+    rg_act_learner act_all;
+    int64_t soak_ms; /* the plan's soak: rg_cohort_soak */
 };
 
 uint64_t rg_cohort_key(const char *id)
@@ -68,11 +77,14 @@ rg_cohort *rg_cohort_new(uint32_t max_strata)
                                          : max_strata;
     t->wave_begin_ms = INT64_MIN;
     t->last_apply_ms = INT64_MIN;
+    rg_silence_params_default(&t->sp);
+    t->declared_ms = RG_SILENCE_UNDECLARED;
+    t->act = calloc(t->max_strata, sizeof *t->act);
     t->acc = calloc(t->max_strata, sizeof *t->acc);
     t->ts = calloc(t->max_strata, sizeof *t->ts);
     t->start = calloc(t->max_strata + 1, sizeof *t->start);
     t->count = calloc(RADIX, sizeof *t->count);
-    if (!t->acc || !t->ts || !t->start || !t->count) {
+    if (!t->act || !t->acc || !t->ts || !t->start || !t->count) {
         rg_cohort_free(t);
         return NULL;
     }
@@ -89,7 +101,24 @@ void rg_cohort_free(rg_cohort *t)
     free(t->ts);
     free(t->start);
     free(t->count);
+    free(t->act);
     free(t);
+}
+
+void rg_cohort_activation(rg_cohort *t, const rg_silence_params *p,
+                          int64_t declared_ms)
+{
+    t->sp = *p;
+    t->declared_ms = declared_ms < 0 ? RG_SILENCE_UNDECLARED : declared_ms;
+}
+
+int64_t rg_cohort_allowance_ms(const rg_cohort *t, uint32_t stratum,
+                               bool *final)
+{
+    const rg_act_learner *l = stratum < t->max_strata ? &t->act[stratum] : NULL;
+    if (final)
+        *final = rg_silence_allowance_final(t->declared_ms, l, &t->act_all);
+    return rg_silence_allowance_ms(&t->sp, t->declared_ms, l, &t->act_all);
 }
 
 void rg_cohort_wave(rg_cohort *t, int64_t begin_ms)
@@ -104,7 +133,7 @@ void rg_cohort_wave(rg_cohort *t, int64_t begin_ms)
     t->ncells = 0;
     t->wave_begin_ms = begin_ms;
     for (size_t i = 0; i < t->nq; i++) /* exposed as the wave began */
-        if (t->q[i].apply_ms >= begin_ms) {
+        if (!t->q[i].soak && t->q[i].apply_ms >= begin_ms) {
             t->acc[t->q[i].stratum].prior_trials--;
             t->acc[t->q[i].stratum].cur_exposed++;
         }
@@ -179,8 +208,7 @@ static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
 
 int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
                      uint64_t key, uint32_t stratum, int64_t apply_ms,
-                     int64_t allowance_ms, int64_t window_ms,
-                     int64_t interval_ms, int64_t now_ms)
+                     int64_t window_ms, int64_t interval_ms, int64_t now_ms)
 {
     if (stratum >= t->max_strata)
         return 0;
@@ -191,7 +219,10 @@ int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
     e->ref = ref;
     e->stratum = stratum;
     e->apply_ms = apply_ms;
-    e->from_ms = apply_ms + allowance_ms;
+    bool final;
+    e->from_ms = apply_ms + rg_cohort_allowance_ms(t, stratum, &final);
+    e->provisional = !final;
+    e->window_ms = window_ms;
     e->end_ms = e->from_ms + window_ms;
     if (stratum < t->n_strata && e->end_ms > now_ms)
         draw(t, src, e, key, interval_ms);
@@ -254,21 +285,76 @@ static rg_tally_cell *cell_at(rg_cohort *t, uint32_t s, uint32_t p)
     return &t->cells[t->ncells - 1];
 }
 
-/* Resolves span e (ended) into the cell of its stratum and period. */
-static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
+/* The soak span of exposure e, resolved healthy with its controls
+ * heard_ctl heard in its span, into *out: [from, from + W) with from the
+ * later of e's end and a + soak - W, judged against those controls.
+ * Returns false when the soak ends by e's end (no soak span). */
+static bool soak_span(const rg_cohort *t, const span *e, uint32_t heard_ctl,
+                      span *out)
+{
+    int64_t w = e->end_ms - e->from_ms, last = e->apply_ms + t->soak_ms - w;
+    if (t->soak_ms <= 0 || e->apply_ms + t->soak_ms <= e->end_ms)
+        return false;
+    *out = *e;
+    out->soak = true;
+    out->provisional = false;
+    out->step = RG_ACT_STEPS;
+    out->from_ms = last > e->end_ms ? last : e->end_ms;
+    out->end_ms = out->from_ms + w;
+    out->elig = heard_ctl;
+    out->heard = 0;
+    return true;
+}
+
+/* The bits of e's controls that count now: its eligible ones the caller
+ * still knows; for a soak span, only those the rollout has not assigned
+ * since (cohort.h). */
+static uint32_t controls(const rg_cohort_src *src, const span *e)
+{
+    uint32_t counted = 0;
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv;
+        int64_t last, prev;
+        if ((e->elig & (1u << j)) &&
+            (e->soak
+                 ? src->seen(src->ctx, e->picks[j], &cv) == 0 && !cv.in_rollout
+                 : src->contacts(src->ctx, e->picks[j], &last, &prev) == 0))
+            counted |= 1u << j;
+    }
+    return counted;
+}
+
+/* Resolves span e (ended) into the cell of its stratum and period; when
+ * it is a first span resolved healthy and the soak goes on past it, its
+ * soak span goes to *next (and *has_next is set). */
+static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e,
+                   span *next, bool *has_next)
 {
     rg_cohort_seen v;
-    if (src->seen(src->ctx, e->ref, &v) != 0)
-        return 0;
+    if (src->seen(src->ctx, e->ref, &v) != 0 || (e->soak && v.failed))
+        return 0; /* a failure counts once, as reported (cohort.h) */
     bool heard = (e->heard & HEARD_SELF) ||
                  contact_in(&v, e->from_ms, e->end_ms) ||
                  rg_silence_heard(v.healthy_ms, e->from_ms, e->end_ms);
-    int out = rg_silence_outcome(v.failed, v.healthy_ms > 0, v.healthy_ms,
-                                 heard, e->end_ms);
+    int out = e->soak ? (heard ? RG_TALLY_HEALTHY : RG_TALLY_SILENT)
+                      : rg_silence_outcome(v.failed, v.healthy_ms > 0,
+                                           v.healthy_ms, heard, e->end_ms);
     t->silent_total += out == RG_TALLY_SILENT;
     if (src->judged)
         src->judged(src->ctx, e->ref, out == RG_TALLY_SILENT);
-    if (e->apply_ms < t->wave_begin_ms)
+    uint32_t counted = controls(src, e), ctl_heard = 0;
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv = {0};
+        if ((counted & (1u << j)) &&
+            ((e->heard & (1u << j)) ||
+             (src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) ==
+                  0 &&
+              contact_in(&cv, e->from_ms, e->end_ms))))
+            ctl_heard |= 1u << j;
+    }
+    if (!e->soak && out == RG_TALLY_HEALTHY)
+        *has_next = soak_span(t, e, ctl_heard, next);
+    if (!e->soak && e->apply_ms < t->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted as reported */
     uint32_t p =
         rg_tally_period(e->end_ms, t->wave_begin_ms, e->end_ms - e->from_ms,
@@ -280,13 +366,8 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_cohort_seen cv = {0};
-        if (!(e->elig & (1u << j)) ||
-            src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
-            continue;
-        c->control_windows++;
-        c->control_silent +=
-            !(e->heard & (1u << j)) && !contact_in(&cv, e->from_ms, e->end_ms);
+        c->control_windows += (counted >> j) & 1u;
+        c->control_silent += ((counted & ~ctl_heard) >> j) & 1u;
     }
     return 0;
 }
@@ -307,23 +388,75 @@ static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
             e->heard |= 1u << j;
 }
 
+/* Counts e's exposure at every learner step it reached by now_ms that
+ * its stratum's or the fleet's learner still wants (silence.h): late
+ * unless it reported healthy by that age and has not failed. Its healthy
+ * time is exact, so a count does not depend on when the tick comes. */
+static void learn(rg_cohort *t, const rg_cohort_src *src, span *e,
+                  int64_t now_ms)
+{
+    rg_act_learner *l = &t->act[e->stratum];
+    rg_cohort_seen v;
+    bool asked = false;
+    for (; e->step < RG_ACT_STEPS; e->step++) {
+        int j = e->step;
+        if (!rg_act_learner_wants(l, j) &&
+            !rg_act_learner_wants(&t->act_all, j))
+            continue;
+        int64_t age = rg_act_step_ms(&t->sp, j);
+        if (e->apply_ms + age > now_ms)
+            return;
+        if (!asked && src->seen(src->ctx, e->ref, &v) != 0) {
+            e->step = RG_ACT_STEPS; /* gone: it says nothing more */
+            return;
+        }
+        asked = true;
+        bool late =
+            v.failed || v.healthy_ms <= 0 || v.healthy_ms - e->apply_ms > age;
+        rg_act_learner_count(l, &t->sp, j, late);
+        rg_act_learner_count(&t->act_all, &t->sp, j, late);
+    }
+}
+
+/* A span taken in before its A was final starts at max(a + A, now_ms)
+ * once it is (silence.h), never in the past; one already started stays. */
+static void firm_up(const rg_cohort *t, span *e, int64_t now_ms)
+{
+    bool final;
+    if (!e->provisional || e->from_ms <= now_ms)
+        return;
+    int64_t a = rg_cohort_allowance_ms(t, e->stratum, &final);
+    if (!final)
+        return;
+    e->from_ms = e->apply_ms + a > now_ms ? e->apply_ms + a : now_ms;
+    e->end_ms = e->from_ms + e->window_ms;
+    e->provisional = false;
+}
+
 int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms)
 {
     size_t keep = 0;
     for (uint32_t s = 0; s < t->max_strata; s++)
         t->acc[s].pending = 0;
+    for (size_t i = 0; i < t->nq && t->declared_ms < 0; i++)
+        learn(t, src, &t->q[i], now_ms);
     for (size_t i = 0; i < t->nq; i++) {
         span *e = &t->q[i];
+        firm_up(t, e, now_ms);
         if (e->end_ms <= now_ms) {
-            if (resolve(t, src, e) != 0) {
+            span next;
+            bool has_next = false;
+            if (resolve(t, src, e, &next, &has_next) != 0) {
                 memmove(&t->q[keep], e, (t->nq - i) * sizeof *e);
                 t->nq = keep + t->nq - i;
                 return -1;
             }
+            if (has_next) /* in the slot of the span it follows */
+                t->q[keep++] = next;
             continue;
         }
         note_heard(src, e, now_ms);
-        if (e->apply_ms >= t->wave_begin_ms)
+        if (!e->soak && e->apply_ms >= t->wave_begin_ms)
             t->acc[e->stratum].pending++;
         t->q[keep++] = *e;
     }
@@ -378,9 +511,19 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
     return rg_tally_entries(t->cells, t->ncells, t->ts, n_strata, out, max);
 }
 
-int64_t rg_cohort_last_apply_ms(const rg_cohort *t)
+void rg_cohort_soak(rg_cohort *t, int64_t soak_ms)
 {
-    return t->last_apply_ms;
+    t->soak_ms = soak_ms;
+}
+
+bool rg_cohort_soaking(const rg_cohort *t, int64_t now_ms)
+{
+    if (t->last_apply_ms != INT64_MIN && now_ms - t->last_apply_ms < t->soak_ms)
+        return true;
+    for (size_t i = 0; i < t->nq; i++)
+        if (t->q[i].soak)
+            return true;
+    return false;
 }
 
 uint64_t rg_cohort_silent_total(const rg_cohort *t)

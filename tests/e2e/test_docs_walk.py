@@ -1,20 +1,27 @@
 """Every command in docs/ runs as written (docs/README.md, the convention).
 
+The convention: a ```sh block holds commands meant to be run in order, and
+the sh blocks of one file form one walk; usage synopses with placeholders
+(`rollgate flag create NAME (--file F | ...)`), sample output, config files
+and commands only root can run live in ```text blocks; every block names
+its language; a command meant to fail says `# exit N: ...`.
+
 For each docs/*.md with ```sh blocks: a fresh directory laid out like a
 clone, the README tour's set-up (its commands up to `export
 ROLLGATE_URL=...`: the programs on PATH, a fresh server, ROLLGATE_URL and
 an admin ROLLGATE_TOKEN), then the doc's walk, run by walk.py: every
 command exits 0, or exactly the status its comment announces. A few key
 claims of each doc are then checked on the outputs (CLAIMS). One server
-per doc; nothing sleeps (servers are polled until they listen).
+per doc; the harness never sleeps for a result (servers are polled until
+they listen; agent.md's walk polls the server for the agent's report).
 
 Then the synopses: every line of a ```text block of docs/, README.md,
 scenarios/README.md and bench/checkin/README.md, and every backquoted span
-in their prose, that starts with rollgate,
-rollgated, rollgate-agent, rollgate-sim or rollgate-engine names
-subcommands and options that the program's --help lists (`rollgate COMMAND --help` for the CLI, whose commands are those
-`rollgate --help` lists), so a renamed option fails here. And every
-`dir/...` path a doc names in backquotes exists.
+in their prose, that starts with rollgate, rollgated, rollgate-agent,
+rollgate-sim or rollgate-engine names subcommands and options that the
+program's --help lists (`rollgate COMMAND --help` for the CLI, whose
+commands are those `rollgate --help` lists), so a renamed option fails
+here. And every `dir/...` path a doc names in backquotes exists.
 # ctest-labels: ops
 """
 import glob
@@ -77,7 +84,7 @@ def claims_webhooks(w, doc):
     secret = re.search(r"secret:\s+(\S+)", created)
     claim(secret, doc, "create shows the secret once", created)
     listing = w.output("rollgate webhook list")
-    claim("hooks.example.com" in listing and secret.group(1) not in listing,
+    claim("http://127.0.0.1:9/rollgate" in listing and secret.group(1) not in listing,
           doc, "the list shows the subscription, never its secret", listing)
     deliveries = w.output("rollgate webhook deliveries 1")
     claim(re.search(r"\btest\b", deliveries), doc,
