@@ -5,7 +5,8 @@
 #   make bench    benchmarks in bench/ (tables; never run by make test)
 #   make install  the programs under $(DESTDIR)$(PREFIX) (default /usr/local):
 #                 rollgated, rollgate-agent in sbin; rollgate, rollgate-sim,
-#                 rollgate-engine in bin, man pages, bash completion
+#                 rollgate-engine in bin, man pages, bash completion,
+#                 the web dashboard in share/rollgate/web
 #                 (docs/operations.md)
 #   make asan     the sanitizer build in build-asan/
 #   make fuzz     libFuzzer harnesses (clang) in build-fuzz/, SECONDS=N each
@@ -29,8 +30,11 @@ DESTDIR ?=
 
 all: build
 
+# web: the dashboard's npm packages (copied into the build) and what its
+# browser tests need (docs/dashboard.md)
 deps:
 	@./scripts/deps.sh
+	@./scripts/deps.sh web
 
 # configured every time, so a build directory made without RG_WERROR gets it
 build: deps

@@ -10,6 +10,7 @@
 #include "server/desired.h"
 #include "server/fleet.h"
 #include "server/orchestrator.h"
+#include "server/stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,7 @@ void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_desired_publish_end(srv->desired);
     if (rc != 0)
         goto fail;
+    rg_stream_decision(srv->stream, r.id, &tr, audit.actor, audit.at_ms);
     json_decref(body);
     send_rollout(srv, resp, 201, r.id);
     return;
@@ -364,6 +366,7 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
     free(evidence);
     if (rc != 0)
         goto fail;
+    rg_stream_decision(srv->stream, id, &tr, audit.actor, audit.at_ms);
     json_decref(body);
     send_rollout(srv, resp, 200, id);
     return;

@@ -15,6 +15,8 @@
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
 #include "server/router.h"
+#include "server/stream.h"
+#include "server/web.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -84,6 +86,12 @@ static const char usage[] =
     "  --log-level L        debug, info, warn or error (default info)\n"
     "  --access-log W       a line per request to W: off, stderr (default) or\n"
     "                       a file, appended to (docs/operations.md)\n"
+    "  --stream-per-token N   open dashboard push streams per token "
+    "(default 8)\n"
+    "  --stream-per-address N ... per client address (default 32)\n"
+    "  --web-dir DIR        the dashboard's files, served at / (default: web/\n"
+    "                       beside rollgated, else ../share/rollgate/web;\n"
+    "                       docs/dashboard.md)\n"
     "  --version            print the version\n"
     "  --help               print this help\n";
 
@@ -139,6 +147,9 @@ static bool flag_known(const char *f)
                                         "--event-retention",
                                         "--rate-table",
                                         "--access-log",
+                                        "--web-dir",
+                                        "--stream-per-token",
+                                        "--stream-per-address",
                                         NULL};
     for (size_t i = 0; flags[i]; i++)
         if (strcmp(f, flags[i]) == 0)
@@ -258,16 +269,21 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             if (!*v || strlen(v) >= PATH_MAX)
                 return fail("bad TLS file name '%s'", v);
             snprintf(dst, PATH_MAX, "%s", v);
-        } else if (strcmp(f, "--engine-dir") == 0) {
+        } else if (strcmp(f, "--engine-dir") == 0 ||
+                   strcmp(f, "--web-dir") == 0) {
+            char *out = f[2] == 'e' ? cfg->engine_dir : cfg->web_dir;
             char *dir = realpath(v, NULL);
             struct stat st;
             bool ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-                      strlen(dir) < sizeof cfg->engine_dir;
+                      strlen(dir) < PATH_MAX;
             if (ok)
-                snprintf(cfg->engine_dir, sizeof cfg->engine_dir, "%s", dir);
+                snprintf(out, PATH_MAX, "%s", dir);
             free(dir);
             if (!ok)
-                return fail("--engine-dir: '%s' is not a directory", v);
+                return fail(f[2] == 'e'
+                                ? "--engine-dir: '%s' is not a directory"
+                                : "--web-dir: '%s' is not a directory",
+                            v);
         } else if (strcmp(f, "--enroll-burst") == 0 ||
                    strcmp(f, "--auth-fail-burst") == 0) {
             if (parse_uint(v, 0, 1000000, &n) != 0)
@@ -295,6 +311,12 @@ static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
             if (parse_uint(v, 0, UINT32_MAX, &n) != 0)
                 return fail("--event-retention: expected seconds, got '%s'", v);
             cfg->event_retention_s = (unsigned)n;
+        } else if (strcmp(f, "--stream-per-token") == 0 ||
+                   strcmp(f, "--stream-per-address") == 0) {
+            if (parse_uint(v, 1, RG_STREAM_MAX, &n) != 0)
+                return fail("streams: expected 1..1024, got '%s'", v);
+            *(f[13] == 't' ? &cfg->stream_per_token
+                           : &cfg->stream_per_address) = (unsigned)n;
         } else if (strcmp(f, "--rate-table") == 0) {
             if (parse_uint(v, 8, 1u << 24, &n) != 0)
                 return fail("--rate-table: expected 8..16777216, got '%s'", v);
@@ -425,6 +447,12 @@ static int serve(rg_server_config *cfg)
     orchestrating = true;
     if (rg_preflight_worker_start(&srv, &err) != 0)
         goto cleanup;
+    if (!srv.cfg.web_dir[0] &&
+        rg_web_default_dir(srv.cfg.web_dir, sizeof srv.cfg.web_dir) != 0)
+        rg_warn("no dashboard files beside rollgated: / answers 404 "
+                "(--web-dir DIR names them)");
+    if (rg_stream_open(&srv.stream, &err) != 0)
+        goto cleanup;
     rg_router_app(&srv, &app);
     rg_http_opts opts = {.listen = cfg->listen,
                          .tls_cert_pem = cert,
@@ -447,7 +475,9 @@ static int serve(rg_server_config *cfg)
 cleanup:
     if (status != 0)
         rg_error("%s", err.msg);
+    rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
+    rg_stream_free(srv.stream);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);

@@ -7,12 +7,14 @@ would, with a PATH of only that root and the system directories:
   bash completion in PREFIX/share/bash-completion/completions (it
   completes commands and options from the installed CLI's help), the
   man pages rollgate(1), rollgated(8), rollgate-agent(8) in
-  PREFIX/share/man, made of the programs' own --help texts, and nothing
-  else;
+  PREFIX/share/man, made of the programs' own --help texts, the web
+  dashboard's files (those of the build) in PREFIX/share/rollgate/web, and
+  nothing else;
 - the installed rollgated creates and serves a data directory whose
   channel's preflight engine, the installed sample engine, is found by
   --engine-dir PREFIX/bin; the installed CLI creates a release and waits
-  for its preflight to pass; every installed program answers --help.
+  for its preflight to pass; every installed program answers --help; the
+  installed rollgated serves the installed dashboard at / by itself.
 # ctest-labels: ops
 """
 import os
@@ -58,10 +60,14 @@ def main():
                                   "bash-completion", "completions", "rollgate")
         man = {os.path.join(PREFIX.lstrip("/"), "share", "man", "man" + p[-1],
                             p) for p in MAN_PAGES}
+        web_built = sorted(os.listdir(os.path.join(rg.BUILD_DIR, "src", "server", "web")))
+        web = {os.path.join(PREFIX.lstrip("/"), "share", "rollgate", "web", n)
+               for n in web_built}
+        expect("index.html" in web_built, "the build has the dashboard", web_built)
         expect(found == {os.path.join(PREFIX.lstrip("/"), d, n)
                          for d, names in want.items() for n in names} |
-               {completion} | man, "the five programs, the completion and "
-               "the man pages, nothing else", sorted(found))
+               {completion} | man | web, "the five programs, the completion, "
+               "the man pages and the dashboard, nothing else", sorted(found))
 
         env = {"PATH": "%s/bin:%s/sbin:/usr/bin:/bin" % (root, root),
                "HOME": tmp}
@@ -105,6 +111,12 @@ def main():
                                time.monotonic() < deadline,
                                "the installed rollgated serves")
                         time.sleep(0.1)
+                with urllib.request.urlopen(url + "/", timeout=10) as r:
+                    page = r.read()
+                expect(b'src="/ui/app.js"' in page, "the installed dashboard at /", page[:200])
+                for n in web_built:
+                    with urllib.request.urlopen(url + "/ui/" + n, timeout=10) as r:
+                        expect(r.status == 200, "installed dashboard file", n)
                 cli = dict(env, ROLLGATE_URL=url, ROLLGATE_TOKEN=token)
                 run(cli, "rollgate", "channel", "create", "detections",
                     "--preflight-engine", "rollgate-engine")
