@@ -8,7 +8,8 @@ forged POST with 403); an operator pauses and resumes with the keyboard
 only, through the reason dialog (Escape cancels), and the audit keeps the
 reason; endpoints driven over the agent API crash on one stratum, the gate
 halts the rollout, and the open page shows `halted`, the failing stratum
-and the reason without a reload (pushed); the failed endpoint's page; a
+and the reason without a reload (pushed), and draws the gate's chart
+(uPlot); the failed endpoint's page; a
 reload keeps the login and the live stream; logout forgets the token.
 Zero console errors, zero serious or critical axe-core violations on each
 page; screenshots under BUILD/web-screenshots. Figures printed, not

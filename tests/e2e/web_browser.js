@@ -95,6 +95,18 @@ async function login(page, token) {
   await page.waitForSelector('#live.on', {timeout: 15000});
 }
 
+// The JS and CSS a page loaded, each gzipped (-9), in figures.
+function assetSizes(page) {
+  let js = 0, css = 0;
+  for (const [u, body] of page.assets) {
+    const n = zlib.gzipSync(body, {level: 9}).length;
+    if (u.endsWith('.js')) js += n; else css += n;
+  }
+  figures.js_gzip_bytes = js;
+  figures.css_gzip_bytes = css;
+  figures.files_loaded = page.assets.size;
+}
+
 async function axe(page, what) {
   const r = await new AxeBuilder({page}).analyze();
   const bad = r.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
@@ -134,13 +146,6 @@ async function overviewRenders(browser) {
   expect((await page.evaluate(() => sessionStorage.getItem('rollgate.token'))) === cfg.admin,
     'the token is kept in sessionStorage');
   expect(!page.url().includes(cfg.admin), 'the token is not in the URL', page.url());
-  let js = 0, css = 0;
-  for (const [u, body] of page.assets) {
-    const n = zlib.gzipSync(body, {level: 9}).length;
-    if (u.endsWith('.js')) js += n; else css += n;
-  }
-  figures.js_gzip_bytes = js;
-  figures.css_gzip_bytes = css;
   await axe(page, 'overview');
   await shot(page, 'overview');
   return page;
@@ -264,7 +269,9 @@ async function reloadAndLogout(page) {
     console.log('paused and resumed by keyboard');
     await haltPushed(page, agents);
     console.log('halt pushed');
+    expect(await page.$('.chart canvas'), 'the rollout page draws the gate chart (uPlot)');
     await endpointPage(page);
+    assetSizes(page);
     await reloadAndLogout(page);
     expect(page.errors.length === 0, 'no console errors', page.errors);
     console.log(JSON.stringify({ok: true, figures}));

@@ -5,6 +5,7 @@
 import {api} from './api.js';
 import {ago, badge, h, pct, table, when} from './dom.js';
 import {reasonDialog} from './dialog.js';
+import {gateChart} from './chart.js';
 
 // Which states each action is valid in (docs/api.md).
 const ACTIONS = [
@@ -88,6 +89,7 @@ export async function rolloutPage(id, me, redraw) {
   const ev = r.evaluation && r.evaluation.evidence;
   const c = r.counts || {};
   const decisions = (r.decisions || []).slice().reverse();
+  const chart = await gateChart(r.decisions || []);
   return [
     h('h1', {}, `Rollout #${r.id}: ${r.channel} v${r.version} `, badge(r.state)),
     h('p', {}, `Wave ${r.wave + 1} (${r.wave_name}), ${r.share_ppm / 10000}% of the target fleet; `,
@@ -101,7 +103,8 @@ export async function rolloutPage(id, me, redraw) {
       r.evaluation ? h('p', {}, `The gate's latest evaluation (${ago(r.evaluation.at_ms)}): ${r.evaluation.verdict}, ${r.evaluation.reason}`)
         : h('p', {}, 'No evaluation yet in this server process.'),
       table('Per stratum: the gate evidence of the current wave', ['Stratum', 'State', 'Gate', 'Exposed', 'Healthy',
-        'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev))),
+        'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev)),
+      chart),
     h('section', {'aria-labelledby': 'eps-h'},
       h('h2', {id: 'eps-h'}, 'Failing and silent endpoints'),
       h('div', {class: 'cols'}, endpointList(`Failed (${failed.endpoints.length})`, failed.endpoints),
