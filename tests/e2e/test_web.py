@@ -141,18 +141,6 @@ def open_when_free(srv, token, last_id=None):
         time.sleep(0.5)
 
 
-def release(srv, version):
-    st, _ = srv.request("POST", "/v1/channels", {"name": "web"})
-    expect(st in (201, 409), "channel", st)
-    st, art = srv.upload(b"web v%d\n" % version)
-    expect(st in (200, 201), "artifact", st, art)
-    st, rel = srv.request("POST", "/v1/releases", {
-        "channel": "web", "version": version, "artifact": art["sha256"],
-        "notes": "v%d" % version, "urgency": "standard"})
-    expect(st == 201, "release", st, rel)
-    return rel["id"]
-
-
 def stream(srv, viewer):
     s = Stream(srv, viewer)
     expect(s.status == 200 and s.r.getheader("Content-Type") == "text/event-stream",
@@ -161,7 +149,7 @@ def stream(srv, viewer):
     expect(hello["event"] == "hello" and hello["id"], "hello first", hello)
     plan = {"name": "slow", "waves": [{"name": "all", "share": 100, "min_endpoints": 1,
                                        "min_bake_s": 3600}]}
-    st, ro = srv.request("POST", "/v1/rollouts", {"release": release(srv, 1), "plan": plan})
+    st, ro = srv.request("POST", "/v1/rollouts", {"release": srv.release("web", 1), "plan": plan})
     expect(st == 201, "rollout", st, ro)
     ev = s.event()
     expect(ev["event"] == "decision" and '"to":"running"' in ev["data"]

@@ -29,18 +29,13 @@ NPM_DIR = os.environ.get("RG_NPM_DIR") or os.path.join(
     "rollgate", "npm")
 
 
-def release(srv):
-    st, _ = srv.request("POST", "/v1/channels", {"name": "detections"})
-    expect(st == 201, "channel", st)
-    st, art = srv.upload(b"detections v1\n")
-    expect(st in (200, 201), "artifact", st, art)
-    st, rel = srv.request("POST", "/v1/releases", {
-        "channel": "detections", "version": 1, "artifact": art["sha256"],
-        "notes": "v1", "urgency": "standard"})
-    expect(st == 201, "release", st, rel)
+def rollout(srv):
+    """A running rollout of detections v1 whose one wave cannot pass during
+    the test (it bakes 600 s): only a halt ends it."""
+    rel = srv.release("detections", 1)
     plan = {"name": "one", "waves": [{"name": "all", "share": 100, "min_endpoints": 1,
                                       "window_s": 2, "min_bake_s": 600}]}
-    st, ro = srv.request("POST", "/v1/rollouts", {"release": rel["id"], "plan": plan})
+    st, ro = srv.request("POST", "/v1/rollouts", {"release": rel, "plan": plan})
     expect(st == 201, "rollout", st, ro)
     return ro["id"]
 
@@ -56,7 +51,7 @@ def main():
     with rg.Server(args=["--tick-ms", "100", "--flush-ms", "200",
                          "--activation-cap", "1"]) as srv:
         srv.start()
-        rid = release(srv)
+        rid = rollout(srv)
         viewer = srv.make_token("viewer", "watcher")
         st, key = srv.request("POST", "/v1/enrollment-keys", {})
         expect(st == 201, "enrollment key", st, key)
