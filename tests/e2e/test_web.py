@@ -6,7 +6,8 @@ token's role; GET /v1/fleet counts endpoints by stratum and installed
 release; the push stream GET /v1/stream sends hello, then every decision
 (a rollout created, an operator action), resumes after Last-Event-ID,
 says reset for an id it cannot resume, needs a token, and is capped per
-token and per address (429, the caps' flags).
+token and per address (429, the caps' flags); GET /v1/rollouts/{id}?measure=0
+answers the gate's counts without measuring.
 # ctest-labels: web
 """
 import http.client
@@ -151,6 +152,12 @@ def stream(srv, viewer):
                                        "min_bake_s": 3600}]}
     st, ro = srv.request("POST", "/v1/rollouts", {"release": srv.release("web", 1), "plan": plan})
     expect(st == 201, "rollout", st, ro)
+    st, got = srv.request("GET", "/v1/rollouts/%d?measure=0" % ro["id"])
+    expect(st == 200 and got["decisions"] and "evaluation" in got
+           and (got["counts"] is None or "targeted" in got["counts"]),
+           "measure=0: the gate's counts, with the decisions", st, got)
+    st, got = srv.request("GET", "/v1/rollouts/%d?measure=2" % ro["id"])
+    expect(st == 400 and got["error"]["field"] == "measure", "measure is 0 or 1", st, got)
     ev = s.event()
     expect(ev["event"] == "decision" and '"to":"running"' in ev["data"]
            and '"rollout":%d' % ro["id"] in ev["data"], "the creation is pushed", ev)

@@ -81,20 +81,24 @@ function endpointList(caption, eps) {
 }
 
 export async function rolloutPage(id, me, redraw) {
-  const [r, failed, silent] = await Promise.all([
-    api('GET', `/v1/rollouts/${id}`),
-    api('GET', `/v1/endpoints?rollout=${id}&state=failed&limit=50`),
-    api('GET', `/v1/endpoints?rollout=${id}&state=silent&limit=50`),
-  ]);
+  // The gate's latest counts (no fleet scan); the endpoint lists scan the
+  // fleet, so they are asked for only when the gate counts some (or has no
+  // counts now).
+  const r = await api('GET', `/v1/rollouts/${id}?measure=0`);
+  const list = (state) => (!r.counts || r.counts[state] > 0
+    ? api('GET', `/v1/endpoints?rollout=${id}&state=${state}&limit=50`)
+    : {endpoints: []});
+  const [failed, silent] = await Promise.all([list('failed'), list('silent')]);
   const ev = r.evaluation && r.evaluation.evidence;
-  const c = r.counts || {};
+  const c = r.counts;
   const decisions = (r.decisions || []).slice().reverse();
   const chart = await gateChart(r.decisions || []);
   return [
     h('h1', {}, `Rollout #${r.id}: ${r.channel} v${r.version} `, badge(r.state)),
     h('p', {}, `Wave ${r.wave + 1} (${r.wave_name}), ${r.share_ppm / 10000}% of the target fleet; `,
-      `${c.targeted ?? 0} targeted, ${c.exposed ?? 0} exposed, ${c.healthy ?? 0} healthy, `,
-      `${c.failed ?? 0} failed, ${c.silent ?? 0} silent of ${c.fleet ?? 0}. `,
+      c ? `${c.targeted} targeted, ${c.exposed} exposed, ${c.healthy} healthy, ${c.failed} failed, ` +
+        `${c.silent} silent of ${c.fleet} (the gate's latest count). `
+        : 'the gate is not counting it now. ',
       `Created by ${r.created_by} ${ago(r.created_ms)}.`),
     h('section', {'aria-labelledby': 'waves-h'}, h('h2', {id: 'waves-h'}, 'Waves'), timeline(r)),
     actions(r, me, redraw),
