@@ -14,6 +14,7 @@
 #include "server/http.h"
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
+#include "server/webhooks.h"
 #include "server/router.h"
 #include "server/stream.h"
 #include "server/web.h"
@@ -445,7 +446,8 @@ static int serve(rg_server_config *cfg)
     if (rg_orchestrator_start(&srv, &err) != 0)
         goto cleanup;
     orchestrating = true;
-    if (rg_preflight_worker_start(&srv, &err) != 0)
+    if (rg_preflight_worker_start(&srv, &err) != 0 ||
+        rg_webhooks_start(&srv, &err) != 0)
         goto cleanup;
     if (!srv.cfg.web_dir[0] &&
         rg_web_default_dir(srv.cfg.web_dir, sizeof srv.cfg.web_dir) != 0)
@@ -478,6 +480,7 @@ cleanup:
     rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
     rg_stream_free(srv.stream);
+    rg_webhooks_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);
