@@ -65,6 +65,7 @@ demo: build
 bench: build
 	./bench/checkin/run.sh $(BUILD)
 	./bench/canary/run.sh $(BUILD)
+	./bench/web/bench.py $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)

@@ -88,6 +88,18 @@ function logout(message) {
   loginForm(message);
 }
 
+// A pushed event redraws the page it concerns: a rollout page only for a
+// decision of its rollout; the others for every decision; all on reset.
+function onEvent(ev) {
+  const {page, arg} = route();
+  if (ev.event === 'decision' && page === rolloutPage) {
+    let d = null;
+    try { d = JSON.parse(ev.data); } catch { /* redraw anyway */ }
+    if (d && String(d.rollout) !== arg) return;
+  }
+  if (ev.event !== 'hello') draw();
+}
+
 function setLive(state) {
   const el = document.getElementById('live');
   el.textContent = state === 'live' ? 'live' : state;
@@ -105,7 +117,7 @@ async function start() {
   }
   nav.hidden = false;
   fill(document.getElementById('who'), `${me.name} (${me.role})`);
-  if (!closeStream) closeStream = openStream(() => draw(), setLive);
+  if (!closeStream) closeStream = openStream(onEvent, setLive);
   draw();
 }
 
