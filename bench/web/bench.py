@@ -93,7 +93,9 @@ def main():
         c0 = cpu_s(pid)
         time.sleep(HOLD_S)
         idle = (cpu_s(pid) - c0) / HOLD_S
-        setup = {"url": srv.url, "token": srv.token, "rollout": ids[0], "rollouts": R,
+        viewers = [srv.make_token("viewer") for _ in range(PAGES)]
+        setup = {"url": srv.url, "token": srv.token, "viewers": viewers,
+                 "rollout": ids[0], "rollouts": R,
                  "runs": RUNS, "pages": PAGES, "hold_s": HOLD_S}
         env = dict(os.environ, NODE_PATH=NPM)
         p = subprocess.Popen(["node", os.path.join(HERE, "render.js")], stdin=subprocess.PIPE,

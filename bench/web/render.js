@@ -3,8 +3,9 @@
 // the first render of the overview and of a rollout page (ms, each the
 // median of RUNS fresh page loads) and the JS and CSS loaded, gzipped.
 // With PAGES=N it then keeps N pages open on the overview for HOLD_S s
-// (rollgated's CPU is measured meanwhile by bench.py). Setup on stdin:
-// {url, token, rollout, rollouts, runs, pages, hold_s}.
+// (rollgated's CPU is measured meanwhile by bench.py), page i logged in
+// with viewers[i] (a stream cap is per token). Setup on stdin:
+// {url, token, viewers, rollout, rollouts, runs, pages, hold_s}.
 const {chromium} = require('playwright-core');
 const zlib = require('zlib');
 
@@ -12,9 +13,9 @@ const cfg = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 // A fresh context logged in (the token in its sessionStorage).
-async function loggedIn(browser) {
+async function loggedIn(browser, token = cfg.token) {
   const context = await browser.newContext();
-  await context.addInitScript((t) => sessionStorage.setItem('rollgate.token', t), cfg.token);
+  await context.addInitScript((t) => sessionStorage.setItem('rollgate.token', t), token);
   return context.newPage();
 }
 
@@ -49,7 +50,7 @@ async function timed(browser, hash, selector) {
   if (cfg.pages > 0) {
     const pages = [];
     for (let i = 0; i < cfg.pages; i++) {
-      const p = await loggedIn(browser);
+      const p = await loggedIn(browser, cfg.viewers[i]);
       await p.goto(`${cfg.url}/#/`);
       await p.waitForSelector('#live.on', {timeout: 60000});
       pages.push(p);

@@ -9,7 +9,9 @@ only, through the reason dialog (Escape cancels), and the audit keeps the
 reason; endpoints driven over the agent API crash on one stratum, the gate
 halts the rollout, and the open page shows `halted`, the failing stratum
 and the reason without a reload (pushed), and draws the gate's chart
-(uPlot); the failed endpoint's page; a
+(uPlot); rollgated killed (-9)
+and started again: the page reconnects by itself and a decision made
+after the restart is pushed to it; the failed endpoint's page; a
 reload keeps the login and the live stream; logout forgets the token.
 Zero console errors, zero serious or critical axe-core violations on each
 page; screenshots under BUILD/web-screenshots. Figures printed, not
@@ -20,6 +22,7 @@ how long after the server's decision the halt appeared on the page.
 import json
 import os
 import subprocess
+import tempfile
 
 import rg
 from rg import expect
@@ -38,6 +41,34 @@ def rollout(srv):
     st, ro = srv.request("POST", "/v1/rollouts", {"release": rel, "plan": plan})
     expect(st == 201, "rollout", st, ro)
     return ro["id"]
+
+
+def drive(setup, env, srv):
+    """Runs web_browser.js; kills rollgated (-9) and starts it again when
+    the script says RESTART. Returns the script's output."""
+    # stderr to a file: Chromium's messages must not fill a pipe nobody
+    # reads while the script's stdout is followed.
+    err_file = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen(["node", os.path.join(rg.SOURCE_DIR, "tests", "e2e", "web_browser.js")],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=err_file, text=True, env=env)
+    p.stdin.write(json.dumps(setup) + "\n")
+    p.stdin.flush()
+    out = []
+    for line in p.stdout:
+        out.append(line)
+        print(line, end="")
+        if line.strip() == "RESTART":
+            srv.kill()
+            srv.start()
+            p.stdin.write("go\n")
+            p.stdin.flush()
+    p.stdin.close()
+    code = p.wait(600)
+    err_file.seek(0)
+    err = err_file.read()
+    expect(code == 0, "the browser run", "".join(out)[-2000:], err[-3000:])
+    return "".join(out)
 
 
 def main():
@@ -61,12 +92,8 @@ def main():
         setup = {"url": srv.url, "admin": srv.token, "viewer": viewer, "key": key["key"],
                  "channel": "detections", "rollout": rid, "shots": shots}
         env = dict(os.environ, NODE_PATH=os.path.join(NPM_DIR, "web", "node_modules"))
-        p = subprocess.run(["node", os.path.join(rg.SOURCE_DIR, "tests", "e2e", "web_browser.js")],
-                           input=json.dumps(setup), capture_output=True, text=True,
-                           timeout=600, env=env)
-        print(p.stdout)
-        expect(p.returncode == 0, "the browser run", p.stdout[-2000:], p.stderr[-3000:])
-        result = json.loads(p.stdout.strip().splitlines()[-1])
+        out = drive(setup, env, srv)
+        result = json.loads(out.strip().splitlines()[-1])
         st, b = srv.request("GET", "/v1/audit?action=rollout.pause")
         expect(st == 200 and b["audit"] and b["audit"][0]["reason"] == "checking the dashboard"
                and b["audit"][0]["actor"] == "admin", "the page's pause is audited with its reason",

@@ -1,7 +1,9 @@
 // web_browser.js - the dashboard in a real browser (Debian's
 // chromium-headless-shell driven by playwright-core), run by
-// test_web_browser.py with a started rollgated. Reads its setup as JSON on
-// stdin: {url, admin, viewer, key, channel, rollout, shots}. Drives the
+// test_web_browser.py with a started rollgated. Reads its setup as one
+// JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots};
+// prints RESTART when rollgated is to be killed and started again, and
+// goes on at the next line on stdin. Drives the
 // endpoints itself over the agent API (fetch) so that the gate halts the
 // rollout while a page is open. Prints progress lines and, last, one JSON
 // line {"ok": true, "figures": {...}}; exits non-zero with the reason on
@@ -11,7 +13,10 @@ const {default: AxeBuilder} = require('@axe-core/playwright');
 const zlib = require('zlib');
 const path = require('path');
 
-const cfg = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const rl = require('readline').createInterface({input: process.stdin});
+const lines = rl[Symbol.asyncIterator]();
+const nextLine = async () => (await lines.next()).value;
+let cfg;
 const figures = {};
 
 function expect(cond, what, ...evidence) {
@@ -246,6 +251,25 @@ async function endpointPage(page) {
   await shot(page, 'endpoint');
 }
 
+// rollgated is killed (-9) and started again while the page is open: the
+// page says it is reconnecting, comes back live by itself, and a decision
+// made after the restart is pushed to it.
+async function reconnect(page) {
+  const before = page.errors.length;
+  console.log('RESTART');
+  await nextLine();
+  await until('the page reconnects by itself', async () => (await text(page, '#live')) === 'live', 40000);
+  // The browser logs the stream cut by the kill and the refused attempts
+  // while the server was down; nothing else may appear.
+  const during = page.errors.splice(before);
+  const other = during.filter((e) => !/net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_REFUSED)/.test(e));
+  expect(other.length === 0, 'no other console error while the server restarted', during);
+  const r = await api('POST', `/v1/rollouts/${cfg.rollout}/rollback`, {reason: 'after the restart'});
+  expect(r.status === 200, 'rollback', r);
+  await until('a decision after the restart is pushed',
+    async () => (await text(page, 'h1')).includes('rolled back'), 20000);
+}
+
 async function reloadAndLogout(page) {
   await page.reload();
   await page.waitForSelector('#live.on', {timeout: 15000});
@@ -256,6 +280,7 @@ async function reloadAndLogout(page) {
 }
 
 (async () => {
+  cfg = JSON.parse(await nextLine());
   const browser = await chromium.launch({executablePath: '/usr/bin/chromium-headless-shell'});
   try {
     const agents = [...await enroll(10, 'linux', '6', false), ...await enroll(6, 'windows', '10', true)];
@@ -270,6 +295,10 @@ async function reloadAndLogout(page) {
     await haltPushed(page, agents);
     console.log('halt pushed');
     expect(await page.$('.chart canvas'), 'the rollout page draws the gate chart (uPlot)');
+    await page.goto(`${cfg.url}/#/rollouts/${cfg.rollout}`);
+    await page.waitForSelector('#act-rollback');
+    await reconnect(page);
+    console.log('reconnected after kill -9');
     await endpointPage(page);
     assetSizes(page);
     await reloadAndLogout(page);
@@ -277,5 +306,6 @@ async function reloadAndLogout(page) {
     console.log(JSON.stringify({ok: true, figures}));
   } finally {
     await browser.close();
+    rl.close(); // stdin no longer keeps the script alive
   }
 })().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
