@@ -86,6 +86,12 @@ def setup(srv):
     return agents
 
 
+def release(srv, channel, version):
+    """channel's standard release of version (rg.Server.release); the
+    tests that reuse this fleet import it."""
+    return srv.release(channel, version)
+
+
 def rollout(srv, rel, min_bake_s):
     plan = {"name": "one", "waves": [{"name": "all", "share": 100,
                                       "min_endpoints": 1, "window_s": 2,

@@ -213,7 +213,7 @@ def web_dir_flag():
         r, _ = get_raw(srv, "/")
         expect(r.status == 404, "a --web-dir without index.html: 404", r.status)
     p = rg.rollgated("--data", "/nonexistent-dir", "--web-dir", "/nonexistent/web")
-    expect(p.returncode == 2 and "--web-dir: '/nonexistent/web' is not a directory" in p.stderr,
+    expect(p.returncode == 2 and "--web-dir: expected an existing directory, got '/nonexistent/web'" in p.stderr,
            "a bad --web-dir is refused", p.returncode, p.stderr)
 
 

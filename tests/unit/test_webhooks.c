@@ -210,14 +210,22 @@ static void halt_queues_one_delivery_per_match(void **state)
     free(r);
 }
 
+/* A subscription to every event (*id) and a test delivery queued to it. */
+static rg_delivery_rec queue_test(fx *f, int64_t *id)
+{
+    rg_delivery_rec d;
+    *id = add_webhook(f, "*", "");
+    rg_test_ok(
+        rg_store_webhook_test(f->srv.store, *id, f->now, &d, NULL, &f->err),
+        &f->err);
+    return d;
+}
+
 static void attempts_are_logged_and_pruned(void **state)
 {
     fx *f = *state;
-    int64_t id = add_webhook(f, "*", "");
-    rg_delivery_rec d;
-    rg_test_ok(
-        rg_store_webhook_test(f->srv.store, id, f->now, &d, NULL, &f->err),
-        &f->err);
+    int64_t id;
+    rg_delivery_rec d = queue_test(f, &id);
     assert_string_equal(d.event, "test");
     rg_attempt_rec a = {.delivery_id = d.id,
                         .n = 1,
@@ -263,11 +271,8 @@ static void attempts_are_logged_and_pruned(void **state)
 static void deleting_a_webhook_drops_its_outbox(void **state)
 {
     fx *f = *state;
-    int64_t id = add_webhook(f, "*", "");
-    rg_delivery_rec d;
-    rg_test_ok(
-        rg_store_webhook_test(f->srv.store, id, f->now, &d, NULL, &f->err),
-        &f->err);
+    int64_t id;
+    rg_delivery_rec d = queue_test(f, &id);
     rg_test_ok(rg_store_webhook_delete(f->srv.store, id, NULL, NULL, &f->err),
                &f->err);
     assert_int_equal(
