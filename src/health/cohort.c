@@ -167,8 +167,10 @@ void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
     t->nm = n;
     t->n_strata = n_strata < t->max_strata ? n_strata : t->max_strata;
     memset(t->start, 0, (t->max_strata + 1) * sizeof *t->start);
-    rg_cohort_member *tmp = n ? malloc(n * sizeof *tmp) : NULL;
-    if (n && !tmp) {
+    if (n == 0)
+        return; /* nothing to sort (memcpy takes no NULL, even for 0 B) */
+    rg_cohort_member *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) {
         t->nm = 0; /* no members: no control windows until the next call */
         return;
     }

@@ -39,6 +39,8 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->event_burst = 256;
     cfg->events_per_min = 120;
     cfg->event_retention_s = RG_RETENTION_DEFAULT_S;
+    cfg->stream_per_token = 8;
+    cfg->stream_per_address = 32;
     cfg->log_level = RG_LOG_INFO;
 }
 
