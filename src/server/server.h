@@ -22,6 +22,7 @@
 #define RG_SERVER_H
 
 #include "common/clock.h"
+#include "server/flagdoc.h"
 #include "server/http.h"
 #include "store/store.h"
 
@@ -102,6 +103,8 @@ typedef struct rg_server {
     rg_stream *stream;              /* the dashboard's push stream
                                        (stream.h; rollgated's main opens
                                        it); NULL: none */
+    rg_flagdoc_cache *flagdocs;     /* flag documents by stamp (flagdoc.h);
+                                       NULL: none (built per request) */
     pthread_rwlock_t cfg_lock;      /* a reload writes cfg under it (reload.h);
                                        set up by rg_server_open */
     bool cfg_locking;               /* cfg_lock is set up */
