@@ -6,6 +6,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,9 +81,15 @@ static void waves(rg_buf *b, const json_t *r)
             rg_buf_adds(b, " passed\n");
         } else if (i == cur) {
             bar(b, rg_cli_jint(c, "exposed"), rg_cli_jint(c, "targeted"));
-            rg_buf_printf(b, " %lld targeted, %lld exposed, %s\n",
+            rg_buf_printf(b,
+                          " %lld targeted, %lld exposed (%lld healthy, %lld "
+                          "silent, %lld failed, %lld pending), %s\n",
                           (long long)rg_cli_jint(c, "targeted"),
                           (long long)rg_cli_jint(c, "exposed"),
+                          (long long)rg_cli_jint(c, "healthy"),
+                          (long long)rg_cli_jint(c, "silent"),
+                          (long long)rg_cli_jint(c, "failed"),
+                          (long long)rg_cli_jint(c, "pending"),
                           rg_cli_jstr(r, "state", "-"));
         } else {
             bar(b, 0, 1);
@@ -91,19 +98,38 @@ static void waves(rg_buf *b, const json_t *r)
     }
 }
 
-/* Per stratum, from the newest gate evidence: exposed cohort counts
- * (failed = failed in its window + reported before it) and the control
- * cohort's silent windows. */
+/* The control cohort's silent windows of stratum name in the newest gate
+ * evidence's analysis (list), "-" when it has none. */
+static void control_silent(char *out, size_t n, const json_t *list,
+                           const char *name)
+{
+    size_t i;
+    json_t *s;
+    snprintf(out, n, "-");
+    json_array_foreach(list, i,
+                       s) if (strcmp(rg_cli_jstr(s, "stratum", ""), name) == 0)
+    {
+        snprintf(out, n, "%lld of %lld",
+                 (long long)rg_cli_jint(s, "control_silent"),
+                 (long long)rg_cli_jint(s, "control_windows"));
+        return;
+    }
+}
+
+/* Per stratum, the endpoints by the state the gate judged them in (the
+ * rows sum to the summary), and the control cohort's silent windows of
+ * the newest gate evidence (the current wave's). */
 static void strata(rg_buf *b, const json_t *r)
 {
     const json_t *ev = rg__cli_rollout_evidence(r);
-    const json_t *list = json_object_get(
+    const json_t *control = json_object_get(
         json_object_get(
             json_object_get(json_object_get(ev, "gate"), "evidence"),
             "analysis"),
         "strata");
+    const json_t *list = json_object_get(r, "strata");
     if (!json_array_size(list)) {
-        rg_buf_adds(b, "  no per-stratum evidence yet\n");
+        rg_buf_adds(b, "  no endpoint in the rollout yet\n");
         return;
     }
     rg_buf_printf(b, "  %-24s %8s %8s %8s %8s %8s  %s\n", "STRATUM", "EXPOSED",
@@ -112,17 +138,15 @@ static void strata(rg_buf *b, const json_t *r)
     json_t *s;
     json_array_foreach(list, i, s)
     {
-        rg_buf_printf(b,
-                      "  %-24s %8lld %8lld %8lld %8lld %8lld  %lld of %lld\n",
-                      rg_cli_jstr(s, "stratum", "-"),
+        const char *name = rg_cli_jstr(s, "stratum", "-");
+        char ctl[64];
+        control_silent(ctl, sizeof ctl, control, name);
+        rg_buf_printf(b, "  %-24s %8lld %8lld %8lld %8lld %8lld  %s\n", name,
                       (long long)rg_cli_jint(s, "exposed"),
-                      (long long)rg_cli_jint(s, "exposed_healthy"),
-                      (long long)rg_cli_jint(s, "exposed_silent"),
-                      (long long)(rg_cli_jint(s, "exposed_failed") +
-                                  rg_cli_jint(s, "early_failed")),
-                      (long long)rg_cli_jint(s, "exposed_pending"),
-                      (long long)rg_cli_jint(s, "control_silent"),
-                      (long long)rg_cli_jint(s, "control_windows"));
+                      (long long)rg_cli_jint(s, "healthy"),
+                      (long long)rg_cli_jint(s, "silent"),
+                      (long long)rg_cli_jint(s, "failed"),
+                      (long long)rg_cli_jint(s, "pending"), ctl);
     }
 }
 
