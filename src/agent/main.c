@@ -123,17 +123,22 @@ int main(int argc, char **argv)
         return 2;
     }
     conf.insecure = conf.insecure || insecure;
-    if (conf.log_level && rg_log_level_parse(conf.log_level) >= 0)
+    if (conf.log_level)
         rg_log_init("rollgate-agent",
                     (rg_log_level)rg_log_level_parse(conf.log_level));
     char msg[256];
     if (strcmp(cmd, "daemon") == 0 || strcmp(cmd, "once") == 0) {
-        rg_daemon_opts o = {.once = strcmp(cmd, "once") == 0};
+        rg_daemon_opts o = {.once = strcmp(cmd, "once") == 0,
+                            .config_path = config,
+                            .insecure = insecure};
         rc = rg_daemon_run(&conf, &o, &err);
     } else if (strcmp(cmd, "run") == 0 && channel && first_cmd_arg < argc) {
         consumer = shell_join(argc - first_cmd_arg, argv + first_cmd_arg);
-        rg_daemon_opts o = {
-            .offline = true, .channel = channel, .consumer = consumer};
+        rg_daemon_opts o = {.offline = true,
+                            .channel = channel,
+                            .consumer = consumer,
+                            .config_path = config,
+                            .insecure = insecure};
         rc = consumer ? rg_daemon_run(&conf, &o, &err) : RG_ENOMEM;
     } else if (strcmp(cmd, "guard") == 0 && channel) {
         int reverted = 0;

@@ -131,6 +131,7 @@ static void refuses_bad_input(void **state)
         "min_rate = 0\n",
         "flags_environment = Prod\n",
         "flags_environment = ..\n",
+        "log_level = verbose\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rg_agent_config c;
