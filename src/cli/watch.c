@@ -150,6 +150,42 @@ static void strata(rg_buf *b, const json_t *r)
     }
 }
 
+/* While running: when the current wave can pass at the earliest and
+ * why (the gate judges nothing before the longer of the wave's min bake
+ * and its window, docs/health.md), and when its max bake ends the wait.
+ * Times, not durations: the line changes only when the wave does. */
+static void timing(rg_buf *b, const json_t *r)
+{
+    if (strcmp(rg_cli_jstr(r, "state", ""), "running") != 0)
+        return;
+    const json_t *w =
+        json_array_get(json_object_get(json_object_get(r, "plan"), "waves"),
+                       (size_t)rg_cli_jint(r, "wave"));
+    int64_t start = rg_cli_jint(r, "wave_started_ms");
+    int64_t min_bake = (int64_t)rg_cli_jnum(w, "min_bake_s");
+    int64_t window = (int64_t)rg_cli_jnum(w, "window_s");
+    int64_t max_bake = (int64_t)rg_cli_jnum(w, "max_bake_s");
+    int64_t need = min_bake > window ? min_bake : window;
+    char from[RG_CLI_FMT_MAX], until[RG_CLI_FMT_MAX], mb[RG_CLI_FMT_MAX],
+        win[RG_CLI_FMT_MAX], mx[RG_CLI_FMT_MAX];
+    rg_cli_fmt_iso(from, sizeof from, start + need * 1000);
+    rg_cli_fmt_duration(mb, sizeof mb, min_bake);
+    rg_cli_fmt_duration(win, sizeof win, window);
+    rg_buf_printf(b,
+                  "time: the wave can pass from %s on (the longer of its "
+                  "min bake %s and its window %s, over which each canary is "
+                  "judged), once every exposed stratum shows canaries "
+                  "judged healthy",
+                  from, mb, win);
+    if (max_bake > 0) {
+        rg_cli_fmt_iso(until, sizeof until, start + max_bake * 1000);
+        rg_cli_fmt_duration(mx, sizeof mx, max_bake);
+        rg_buf_printf(b, "; at %s (max bake %s) the gate passes or holds it",
+                      until, mx);
+    }
+    rg_buf_adds(b, "\n");
+}
+
 /* The view of r: the same text on a terminal and in plain lines, so a
  * change is a change in either. */
 static int render(rg_buf *b, const json_t *r)
@@ -165,6 +201,7 @@ static int render(rg_buf *b, const json_t *r)
     waves(b, r);
     strata(b, r);
     decision_words(b, r);
+    timing(b, r);
     return b->len ? 0 : -1;
 }
 

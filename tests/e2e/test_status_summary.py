@@ -13,6 +13,8 @@ same numbers by state:
   of `rollgate rollout status ID --watch` (plain lines, not a terminal),
   GET /v1/rollouts (the list: the gate's latest measure) and the
   per-rollout gauges of /metrics reach the same numbers;
+- the watch also says when the wave can pass at the earliest and why
+  (the longer of its min bake and its window after it began);
 - the raw reports stay beside them under their own name (`reports`):
   every exposed endpoint reported `applying`, only the healthy ones
   `healthy`; silence is never reported.
@@ -43,12 +45,12 @@ def strata_sum(ro):
     return {k: sum(s[k] for s in ro["strata"]) for k in ("exposed",) + STATES}
 
 
-def watch_rows(srv, rid):
-    """The per-stratum rows of the first view `rollout status --watch`
-    prints on a pipe: {stratum: {exposed, healthy, silent, failed,
-    pending}}."""
+def watch_view(srv, rid):
+    """The first view `rollout status --watch` prints on a pipe: its
+    per-stratum rows {stratum: {exposed, healthy, silent, failed,
+    pending}} and its time line."""
     p = watch(srv, rid, subprocess.PIPE)
-    rows, seen_head = {}, False
+    rows, seen_head, when = {}, False, None
     try:
         for raw in p.stdout:
             line = raw.decode()
@@ -58,13 +60,14 @@ def watch_rows(srv, rid):
             elif seen_head and len(f) >= 6 and f[1].isdigit():
                 rows[f[0]] = dict(zip(("exposed", "healthy", "silent",
                                        "failed", "pending"), map(int, f[1:6])))
-            elif line.startswith("decision:"):
+            elif line.startswith("time:"):
+                when = line
                 break
     finally:
         p.kill()
         p.wait()
     expect(seen_head, "the watch shows the per-stratum table")
-    return rows
+    return rows, when
 
 
 def views(srv, rid):
@@ -149,11 +152,18 @@ def main():
             expect(row in [" ".join(l.split()) for l in lines],
                    "a strata row", row, p.stdout)
 
-        rows = watch_rows(srv, rid)
+        rows, when = watch_view(srv, rid)
         api_rows = {s["stratum"]: {k: s[k] for k in ("exposed",) + STATES}
                     for s in ro["strata"]}
         expect(rows == api_rows, "the watch's strata are the API's", rows,
                api_rows)
+        # The earliest pass: the wave's start + the longer of its min bake
+        # (600 s) and its window (5 s).
+        earliest = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+            (ro["wave_started_ms"] + 600000) // 1000))
+        expect(when and "the wave can pass from %s on (the longer of its min "
+               "bake 10m and its window 5s" % earliest in when,
+               "the watch says when the wave can pass and why", when)
         print("summary: %s; reports %s; %d strata; list, /metrics, "
               "rollout endpoints and --watch agree" % (
                   json.dumps(by_state(c)), json.dumps(rep), len(ro["strata"])))
