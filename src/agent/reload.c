@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CONF(field) offsetof(rg_agent_config, field)
 #define VALUE_MAX 1100 /* tags: 16 of 64 bytes with commas */
 
 typedef enum kind { K_STR, K_MS, K_I64, K_INT, K_BOOL, K_TAGS } kind;
@@ -20,36 +21,34 @@ static const struct setting {
     size_t off;
     bool live;
 } settings[] = {
-#define S(key, k, field, live) {key, k, offsetof(rg_agent_config, field), live}
-    S("server", K_STR, server, false),
-    S("ca_file", K_STR, ca_file, false),
-    S("trust_root", K_STR, root, false),
-    S("trust_root_sha256", K_STR, root_sha256, false),
-    S("insecure", K_BOOL, insecure, false),
-    S("enrollment_key", K_STR, enrollment_key, false),
-    S("state_dir", K_STR, state_dir, false),
-    S("endpoint_id", K_STR, endpoint_id, false),
-    S("os", K_STR, os, false),
-    S("os_version", K_STR, os_version, false),
-    S("arch", K_STR, arch, false),
-    S("tags", K_TAGS, tags, false),
-    S("flags_environment", K_STR, flags_env, false),
-    S("timeout", K_MS, timeout_ms, false),
-    S("max_artifact", K_I64, max_artifact, false),
-    S("min_rate", K_I64, min_rate, false),
-    S("log_level", K_STR, log_level, true),
-    S("interval", K_MS, interval_ms, true),
-    S("backoff_max", K_MS, backoff_max_ms, true),
-    S("trial_deadline", K_MS, trial_deadline_ms, true),
-    S("settle", K_MS, settle_ms, true),
-    S("max_starts", K_INT, max_starts, true),
-    S("clock_skew", K_MS, clock_skew_ms, true),
-#undef S
+    {"server", K_STR, CONF(server), false},
+    {"ca_file", K_STR, CONF(ca_file), false},
+    {"trust_root", K_STR, CONF(root), false},
+    {"trust_root_sha256", K_STR, CONF(root_sha256), false},
+    {"insecure", K_BOOL, CONF(insecure), false},
+    {"enrollment_key", K_STR, CONF(enrollment_key), false},
+    {"state_dir", K_STR, CONF(state_dir), false},
+    {"endpoint_id", K_STR, CONF(endpoint_id), false},
+    {"os", K_STR, CONF(os), false},
+    {"os_version", K_STR, CONF(os_version), false},
+    {"arch", K_STR, CONF(arch), false},
+    {"tags", K_TAGS, CONF(tags), false},
+    {"flags_environment", K_STR, CONF(flags_env), false},
+    {"timeout", K_MS, CONF(timeout_ms), false},
+    {"max_artifact", K_I64, CONF(max_artifact), false},
+    {"min_rate", K_I64, CONF(min_rate), false},
+    {"log_level", K_STR, CONF(log_level), true},
+    {"interval", K_MS, CONF(interval_ms), true},
+    {"backoff_max", K_MS, CONF(backoff_max_ms), true},
+    {"trial_deadline", K_MS, CONF(trial_deadline_ms), true},
+    {"settle", K_MS, CONF(settle_ms), true},
+    {"max_starts", K_INT, CONF(max_starts), true},
+    {"clock_skew", K_MS, CONF(clock_skew_ms), true},
 };
 
 /* Setting s of c as text into out. */
-static void format(const rg_agent_config *c, const struct setting *s,
-                   char *out, size_t n)
+static void format(const rg_agent_config *c, const struct setting *s, char *out,
+                   size_t n)
 {
     const char *p = (const char *)c + s->off;
     switch (s->k) {
@@ -164,8 +163,8 @@ static size_t channels(rg_agent_config *cur, rg_agent_config *next, bool add,
         if (rg_agent_config_channel(cur, b->name))
             continue;
         if (!add || cur->nchannels == RG_AGENT_MAX_CHANNELS) {
-            rg_warn("reload: [channel %s] added but takes a restart%s",
-                    b->name, add ? " (too many channels)" : "");
+            rg_warn("reload: [channel %s] added but takes a restart%s", b->name,
+                    add ? " (too many channels)" : "");
             continue;
         }
         rg_info("reload: [channel %s] added", b->name);

@@ -47,12 +47,12 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     return 0;
 }
 
-int rg_summary_measure(rg_server *srv, const rg_rollout_rec *r,
-                       rg_summary *out, rg_err *err)
+int rg_summary_measure(rg_server *srv, const rg_rollout_rec *r, rg_summary *out,
+                       rg_err *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = rg_store_event_counts(srv->store, r->release_id, &out->reports,
-                                   err);
+    int rc =
+        rg_store_event_counts(srv->store, r->release_id, &out->reports, err);
     if (rc < 0)
         return rc;
     /* A stratum added during the scan is counted in the total only. */
@@ -60,7 +60,8 @@ int rg_summary_measure(rg_server *srv, const rg_rollout_rec *r,
     if (out->n_strata &&
         !(out->strata = calloc(out->n_strata, sizeof *out->strata)))
         return rg_err_set(err, RG_ENOMEM, "out of memory");
-    scan_ctx x = {.r = r, .strata = rg_desired_strata(srv->desired), .out = out};
+    scan_ctx x = {
+        .r = r, .strata = rg_desired_strata(srv->desired), .out = out};
     rg_fleet_scan(srv->fleet, scan_one, &x);
     out->total.fleet = rg_fleet_size(srv->fleet);
     return 0;

@@ -32,8 +32,8 @@ typedef struct rg_summary {
 
 /* Measures rollout r now into *out (release with rg_summary_release, also
  * after an error). Returns 0, the store's error or RG_ENOMEM. */
-int rg_summary_measure(rg_server *srv, const rg_rollout_rec *r,
-                       rg_summary *out, rg_err *err);
+int rg_summary_measure(rg_server *srv, const rg_rollout_rec *r, rg_summary *out,
+                       rg_err *err);
 
 /* Frees what out holds and empties it. */
 void rg_summary_release(rg_summary *out);
