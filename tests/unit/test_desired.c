@@ -509,6 +509,27 @@ static int count_audit(void *ctx, const rg_audit_rec *a)
 /* Ticks, lets every endpoint that gets version v report, lets one window
  * pass and ticks again, until rollout id is no longer running (at most 12
  * rounds). */
+/* The summary the tick kept for rollout id (what lists and /metrics
+ * show) counts the endpoints by state as a scan of the fleet does now:
+ * the judgements the tick made after its own scan are in it. */
+static void summary_agrees(fixture *fx, int64_t id)
+{
+    rg_err err;
+    rg_ep_summary kept;
+    rg_summary m;
+    rg_err_clear(&err);
+    rg_rollout_rec *r = malloc(sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(rg_store_rollout_get(fx->srv.store, id, r, &err), 0);
+    if (rg_canary_summary(rg_desired_canary(fx->srv.desired), id, &kept)) {
+        assert_int_equal(rg_summary_measure(&fx->srv, r, &m, &err), 0);
+        assert_memory_equal(&kept.by_state, &m.total.by_state,
+                            sizeof kept.by_state);
+        rg_summary_release(&m);
+    }
+    free(r);
+}
+
 static void drive(fixture *fx, int64_t id, int v, int failing)
 {
     rg_err err;
@@ -516,9 +537,11 @@ static void drive(fixture *fx, int64_t id, int v, int failing)
     for (int k = 0; k < 12 && rollout_state(fx, id, NULL) == RG_RO_RUNNING;
          k++) {
         assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
+        summary_agrees(fx, id);
         report(fx, v, failing);
         fx->now += MIN + 1000;
         assert_int_equal(rg_orchestrator_tick(&fx->srv, &err), 0);
+        summary_agrees(fx, id);
     }
 }
 
