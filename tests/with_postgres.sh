@@ -9,8 +9,9 @@
 # user rgtest (created if missing; PostgreSQL refuses root), otherwise as
 # the calling user. CMD gets RG_TEST_PG, a libpq URL of the server's
 # `postgres` database as superuser, and RG_TEST_PG_DIR (data in data/,
-# socket and log in run/, pg_ctl in RG_TEST_PG_BIN) for tests that stop
-# and start it. Exit 77 (CTest's skip) when PostgreSQL is not installed
+# socket and log in run/, pg_ctl in RG_TEST_PG_BIN, run by the command
+# prefix RG_TEST_PG_AS with the options RG_TEST_PG_OPTS) for tests that
+# stop and start it. Exit 77 (CTest's skip) when PostgreSQL is not installed
 # (scripts/deps.sh installs it without starting any cluster).
 set -eu
 
@@ -45,14 +46,18 @@ $AS "$BIN/initdb" -D "$DIR/data" -A trust -U postgres -E UTF8 \
     cat "$DIR/run/initdb.log" >&2
     exit 1
 }
-$AS "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/run/pg.log" -w \
-    -o "-p $PORT -k $DIR/run -c listen_addresses='' -c fsync=off" start >/dev/null || {
+# fsync off: a throwaway server; what a test kills is processes, not the
+# machine, and the page cache survives them.
+OPTS="-p $PORT -k $DIR/run -c listen_addresses='' -c fsync=off"
+$AS "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/run/pg.log" -w -o "$OPTS" \
+    start >/dev/null || {
     cat "$DIR/run/pg.log" >&2
     exit 1
 }
 
 export RG_TEST_PG="postgres://postgres@/postgres?host=$DIR/run&port=$PORT"
-export RG_TEST_PG_DIR="$DIR" RG_TEST_PG_BIN="$BIN" RG_TEST_PG_AS="$AS"
+export RG_TEST_PG_DIR="$DIR" RG_TEST_PG_BIN="$BIN" RG_TEST_PG_AS="$AS" \
+    RG_TEST_PG_OPTS="$OPTS"
 status=0
 "$@" || status=$?
 exit $status
