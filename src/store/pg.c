@@ -13,10 +13,11 @@
  * (synchronous_commit on, the default).
  *
  * Statements arrive in SQLite's dialect (sqldrv.h): `?N` and `?`
- * parameters become `$N`, and the idioms below are rewritten; parameters
- * are typed from their values (bigint or text). Rows are read one at a
- * time (libpq's single-row mode), so a long list never sits whole in
- * memory.
+ * parameters become `$N`, and the idioms below are rewritten; each is
+ * prepared once per connection (again after a reconnection), its
+ * parameters typed from their values at first use (bigint or text). Rows are
+ * read one at a time (libpq's single-row mode), so a long list never sits whole
+ * in memory.
  *
  * Migrations: the same numbered list as sqlite.c, in PostgreSQL's types
  * (sqlstore.c applies them); the version is the one row of table
@@ -305,6 +306,7 @@ typedef struct pgc {
     struct {
         const char *sql; /* sqlstore.c's text: static, compared by address */
         char *text;      /* in PostgreSQL's dialect */
+        bool prepared;   /* on this connection, as "s<index>" */
     } cache[STMT_CACHE];
 } pgc;
 
@@ -362,6 +364,8 @@ static int ensure_up(pgc *c, rg_err *err)
     PQreset(c->pg);
     if (PQstatus(c->pg) == CONNECTION_OK) {
         rg_info("store: reconnected to '%s'", c->where);
+        for (size_t i = 0; i < STMT_CACHE; i++)
+            c->cache[i].prepared = false; /* a new session has none */
         return 0;
     }
     return pg_fail(c, NULL, err, "store");
@@ -416,13 +420,13 @@ static char *translate(const char *sql)
     return out;
 }
 
-/* The translation of sql, made on first use. */
-static int text_for(pgc *c, const char *sql, const char **out, rg_err *err)
+/* The cache index of sql, translated on first use. */
+static int cached(pgc *c, const char *sql, size_t *at, rg_err *err)
 {
     size_t i = 0;
     for (; i < STMT_CACHE && c->cache[i].sql; i++)
         if (c->cache[i].sql == sql) {
-            *out = c->cache[i].text;
+            *at = i;
             return 0;
         }
     if (i == STMT_CACHE)
@@ -430,8 +434,25 @@ static int text_for(pgc *c, const char *sql, const char **out, rg_err *err)
     if (!(c->cache[i].text = translate(sql)))
         return rg_err_set(err, RG_ENOMEM, "store: out of memory");
     c->cache[i].sql = sql;
-    *out = c->cache[i].text;
+    *at = i;
     return 0;
+}
+
+/* Prepares cached statement i as "s<i>" with parameter types types[0 ..
+ * n) (parse and plan once per connection). */
+static int prepare(pgc *c, size_t i, const Oid *types, size_t n, rg_err *err)
+{
+    char name[16];
+    if (c->cache[i].prepared)
+        return 0;
+    snprintf(name, sizeof name, "s%zu", i);
+    PGresult *res = PQprepare(c->pg, name, c->cache[i].text, (int)n, types);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK
+                 ? 0
+                 : pg_fail(c, res, err, "store: preparing a statement");
+    PQclear(res);
+    c->cache[i].prepared = rc == 0;
+    return rc;
 }
 
 static void pg_done(void *conn)
@@ -449,7 +470,8 @@ static int pg_query(void *conn, const char *sql, const rg__val *v, size_t n,
                     rg_err *err)
 {
     pgc *c = conn;
-    const char *text = NULL;
+    size_t at = 0;
+    char name[16];
     Oid types[RG__ROW_COLS_MAX + 2];
     const char *vals[RG__ROW_COLS_MAX + 2];
     char nums[RG__ROW_COLS_MAX + 2][24];
@@ -458,7 +480,7 @@ static int pg_query(void *conn, const char *sql, const rg__val *v, size_t n,
     pg_done(c);
     if (n > RG__ROW_COLS_MAX + 2)
         return rg_err_set(err, RG_EINTERNAL, "store: %zu parameters", n);
-    if ((rc = text_for(c, sql, &text, err)) || (rc = ensure_up(c, err)))
+    if ((rc = cached(c, sql, &at, err)) || (rc = ensure_up(c, err)))
         return rc;
     for (size_t i = 0; i < n; i++) {
         types[i] = v[i].type == RG__V_TEXT ? TEXT_TYPE : INT8_TYPE;
@@ -468,7 +490,10 @@ static int pg_query(void *conn, const char *sql, const rg__val *v, size_t n,
             vals[i] = nums[i];
         }
     }
-    if (!PQsendQueryParams(c->pg, text, (int)n, types, vals, NULL, NULL, 0))
+    if ((rc = prepare(c, at, types, n, err)))
+        return rc;
+    snprintf(name, sizeof name, "s%zu", at);
+    if (!PQsendQueryPrepared(c->pg, name, (int)n, vals, NULL, NULL, 0))
         return pg_fail(c, NULL, err, "store: sending a statement");
     c->running = true;
     c->changes = 0;
