@@ -129,8 +129,8 @@ static void events(rg_store *s, long n, int64_t rel, rg_err *err)
 {
     double t0 = now_us();
     for (long i = 0; i < n; i++) {
-        rg_event_rec e = {.release_id = rel, .reported_ms = 4,
-                          .received_ms = 4};
+        rg_event_rec e = {
+            .release_id = rel, .reported_ms = 4, .received_ms = 4};
         snprintf(e.endpoint_id, sizeof e.endpoint_id, "ep-%06ld", i);
         snprintf(e.event_id, sizeof e.event_id, "a-%ld", i);
         snprintf(e.type, sizeof e.type, "applying");
