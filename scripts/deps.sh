@@ -129,10 +129,11 @@ if [ ! -e "$POLICY" ]; then
     own_policy=1
     trap '$SUDO rm -f "$POLICY"' EXIT
 fi
+# the variable: for tests
+CLUSTER_CONF=${RG_CREATECLUSTER_CONF:-/etc/postgresql-common/createcluster.d/00-rollgate-no-main.conf}
 case " $missing " in *" postgresql "*)
-    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
-    echo 'create_main_cluster = false' |
-        $SUDO tee /etc/postgresql-common/createcluster.d/00-rollgate-no-main.conf >/dev/null ;;
+    $SUDO mkdir -p "$(dirname "$CLUSTER_CONF")"
+    echo 'create_main_cluster = false' | $SUDO tee "$CLUSTER_CONF" >/dev/null ;;
 esac
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
