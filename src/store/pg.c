@@ -6,11 +6,12 @@
  * given whole to libpq; messages quote it without its password. One
  * connection per store; a connection lost (PostgreSQL restarted, network
  * cut) fails the statement that saw it with RG_EUNAVAIL, and the next
- * statement connects again. A write transaction takes a transaction-scoped
- * advisory lock first, so writers take turns as they do on SQLite (every
- * rule sqlstore.c checks before it writes holds across processes too).
- * Durability is PostgreSQL's: a commit returns once its WAL is flushed
- * (synchronous_commit on, the default).
+ * statement connects again (after a failed attempt, calls fail at once
+ * for RECONNECT_PAUSE_MS rather than each wait for the server). A write
+ * transaction takes a transaction-scoped advisory lock first, so writers take
+ * turns as they do on SQLite (every rule sqlstore.c checks before it writes
+ * holds across processes too). Durability is PostgreSQL's: a commit returns
+ * once its WAL is flushed (synchronous_commit on, the default).
  *
  * Statements arrive in SQLite's dialect (sqldrv.h): `?N` and `?`
  * parameters become `$N`, and the idioms below are rewritten; each is
@@ -32,11 +33,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The advisory lock key of write transactions and migrations. */
 #define WRITE_LOCK "pg_advisory_xact_lock(7162840671)"
 /* Seconds libpq waits for a connection, unless the URL says otherwise. */
 #define CONNECT_TIMEOUT_S "10"
+/* After a failed reconnection, calls fail at once for this long instead of
+ * each waiting for the server (which may take CONNECT_TIMEOUT_S). */
+#define RECONNECT_PAUSE_MS 1000
 #define TEXT_TYPE 25
 #define INT8_TYPE 20
 
@@ -303,6 +308,7 @@ typedef struct pgc {
     PGresult *row;   /* the current row of the running statement */
     bool running;    /* a statement's results are still coming */
     int64_t changes;
+    int64_t retry_ms; /* monotonic time before which no reconnection */
     struct {
         const char *sql; /* sqlstore.c's text: static, compared by address */
         char *text;      /* in PostgreSQL's dialect */
@@ -356,11 +362,23 @@ static int pg_fail(pgc *c, const PGresult *res, rg_err *err, const char *what)
     return rg_err_set(err, code, "%s: %.*s", what, (int)n, msg);
 }
 
-/* Makes sure the connection is up, connecting again after a loss. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Makes sure the connection is up, connecting again after a loss (at
+ * most once per RECONNECT_PAUSE_MS). */
 static int ensure_up(pgc *c, rg_err *err)
 {
     if (PQstatus(c->pg) == CONNECTION_OK)
         return 0;
+    if (mono_ms() < c->retry_ms)
+        return rg_err_set(err, RG_EUNAVAIL,
+                          "store '%s' unreachable: connecting again shortly",
+                          c->where);
     PQreset(c->pg);
     if (PQstatus(c->pg) == CONNECTION_OK) {
         rg_info("store: reconnected to '%s'", c->where);
@@ -368,6 +386,7 @@ static int ensure_up(pgc *c, rg_err *err)
             c->cache[i].prepared = false; /* a new session has none */
         return 0;
     }
+    c->retry_ms = mono_ms() + RECONNECT_PAUSE_MS;
     return pg_fail(c, NULL, err, "store");
 }
 
