@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 
+#include <assert.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,12 +407,15 @@ static int exec_sql(pgc *c, const char *sql, rg_err *err)
  * are replaced. NULL when out of memory. */
 static char *translate(const char *sql)
 {
+    /* Each step writes at most the longest idiom's text (< 96 bytes) or
+     * "$N" for 1 .. 3 bytes: twice the length and a margin suffice. */
     size_t cap = strlen(sql) * 2 + 256, n = 0;
     char *out = malloc(cap);
+    const char *p = sql;
     int next = 1;
     if (!out)
         return NULL;
-    for (const char *p = sql; *p && n + 160 < cap;) {
+    while (*p) {
         size_t i = 0;
         while (i < N_IDIOMS && strncmp(p, idioms[i][0], strlen(idioms[i][0])))
             i++;
@@ -434,6 +438,7 @@ static char *translate(const char *sql)
         } else {
             out[n++] = *p++;
         }
+        assert(n < cap);
     }
     out[n] = '\0';
     return out;

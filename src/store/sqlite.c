@@ -459,10 +459,13 @@ static int sl_step(void *conn, const rg__rowmap *m, rg__val *row,
         sl_done(c);
         return rc;
     }
-    if (!m || sqlite3_column_count(st) != (int)m->n)
-        return rg_err_set(err, RG_EIO,
-                          "store: a %s query returns %d columns, not %zu", what,
-                          sqlite3_column_count(st), m ? m->n : 0);
+    if (!m || sqlite3_column_count(st) != (int)m->n) {
+        rc = rg_err_set(err, RG_EIO,
+                        "store: a %s query returns %d columns, not %zu", what,
+                        sqlite3_column_count(st), m ? m->n : 0);
+        sl_done(c);
+        return rc;
+    }
     for (size_t i = 0; i < m->n; i++) {
         int col = (int)i;
         if (!rg__col_is_text(&m->cols[i])) {
