@@ -6,10 +6,15 @@ in the URL) and the overview shows the running rollout; a viewer sees every
 action disabled with the reason (and the server refuses the viewer's
 forged POST with 403); an operator pauses and resumes with the keyboard
 only, through the reason dialog (Escape cancels), and the audit keeps the
-reason; endpoints driven over the agent API crash on one stratum, the gate
+reason; healthy endpoints reporting change the open rollout page's counts
+(a tick's counts pushed, no reload); endpoints driven over the agent API
+crash on one stratum, the gate
 halts the rollout, and the open page shows `halted`, the failing stratum
-and the reason without a reload (pushed), and draws the gate's chart
-(uPlot); rollgated killed (-9)
+and the reason without a reload (pushed), and draws per stratum the
+confidence bands (uPlot), the failing stratum first; the releases, a
+release (notes, preflight, signatures), a channel with its rollout, the
+channels, reached from the nav by keyboard; the audit page filtered by
+actor and action by keyboard, and paged (Older); rollgated killed (-9)
 and started again: the page reconnects by itself and a decision made
 after the restart is pushed to it; the failed endpoint's page; a
 reload keeps the login and the live stream; logout forgets the token.
@@ -98,7 +103,7 @@ def main():
         expect(st == 200 and b["audit"] and b["audit"][0]["reason"] == "checking the dashboard"
                and b["audit"][0]["actor"] == "admin", "the page's pause is audited with its reason",
                st, b)
-        for name in ("overview", "rollout-viewer", "rollout-halted", "endpoint"):
+        for name in ("overview", "rollout-viewer", "rollout-halted", "endpoint", "release", "audit"):
             path = os.path.join(shots, name + ".png")
             expect(os.path.getsize(path) > 1000, "screenshot " + name, path)
         f = result["figures"]
@@ -106,6 +111,8 @@ def main():
               "%d ms after the decision; Tab presses to pause %d; screenshots in %s"
               % (f["overview_first_render_ms"], f["js_gzip_bytes"], f["css_gzip_bytes"],
                  f["halt_shown_after_decision_ms"], f["tabs_to_pause"], shots))
+        print("figures: counts shown %d ms after the reports began"
+              % f["counts_shown_after_reports_ms"])
 
 
 if __name__ == "__main__":

@@ -213,6 +213,22 @@ async function operatorActs(page) {
   await actByKeyboard(page, 'resume', 'checked', 'running');
 }
 
+// A tick's counts are pushed: healthy endpoints reporting change the
+// rollout page's counts without a reload (no decision is made meanwhile:
+// the wave bakes 600 s).
+async function countsPushed(page, agents) {
+  await page.evaluate(() => { window.__noReload = true; });
+  const summary = async () => text(page, '#summary');
+  expect(/ 0 exposed/.test(await summary()), 'nothing exposed yet', await summary());
+  const t0 = Date.now();
+  for (const a of agents.filter((x) => !x.crashes)) await a.follow();
+  await until('the counts change on the open page', async () => /[1-9]\d* healthy/.test(await summary()), 20000);
+  figures.counts_shown_after_reports_ms = Date.now() - t0;
+  expect(await page.evaluate(() => window.__noReload === true), 'pushed: the page was not reloaded');
+  const ro = (await api('GET', `/v1/rollouts/${cfg.rollout}?measure=0`)).body;
+  expect(ro.state === 'running', 'no decision moved the rollout', ro.state);
+}
+
 async function haltPushed(page, agents) {
   await page.evaluate(() => { window.__noReload = true; });
   const linux = agents.filter((a) => !a.crashes), windows = agents.filter((a) => a.crashes);
@@ -230,10 +246,11 @@ async function haltPushed(page, agents) {
   await until('the halt appears on the open page', async () => (await text(page, 'h1')).includes('halted'), 20000);
   figures.halt_shown_after_decision_ms = Date.now() - halt.at_ms;
   expect(await page.evaluate(() => window.__noReload === true), 'pushed: the page was not reloaded');
+  let rows = [];
   await until('the failing stratum is shown halted', async () => {
-    const rows = await page.$$eval('section[aria-labelledby="strata-h"] tbody tr', (trs) => trs.map((t) => t.textContent));
+    rows = await page.$$eval('#strata tbody tr', (trs) => trs.map((t) => t.textContent));
     return rows.some((r) => r.includes('windows-10-x86_64') && r.includes('halted'));
-  });
+  }).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(rows).slice(0, 600)}`); });
   const log = await text(page, '.log');
   expect(log.includes(halt.reason.slice(0, 40)), 'the decision log says why', halt.reason, log.slice(0, 300));
   await until('the failed endpoints are listed', async () => (await page.$$('a[href^="#/endpoints/windows-"]')).length > 0);
@@ -249,6 +266,67 @@ async function endpointPage(page) {
     'the endpoint page shows stratum, history and tags', body.slice(0, 400));
   await axe(page, 'endpoint');
   await shot(page, 'endpoint');
+}
+
+// Releases, a release (notes, preflight, signatures), channels, a
+// channel with its releases and rollouts; each reachable from the nav by
+// keyboard, without axe violations.
+async function releasePages(page) {
+  await page.goto(`${cfg.url}/#/`);
+  await page.waitForSelector('h1:has-text("Overview")');
+  figures.tabs_to_releases = await tabToLink(page, '#/releases');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:has-text("Releases")');
+  await page.click('main a[href^="#/releases/"]');
+  await page.waitForSelector('h1:has-text("Release #")');
+  const body = await text(page, 'main');
+  expect(/Notes: what changes and why/.test(body) && /Preflight/.test(body) && /Signatures/.test(body)
+    && /Unsigned/.test(body) && /standard/.test(body), 'the release page', body.slice(0, 500));
+  await axe(page, 'release');
+  await shot(page, 'release');
+  await page.click('main a[href^="#/channels/"]');
+  await page.waitForSelector(`h1:has-text("Channel ${cfg.channel}")`);
+  expect((await page.$$(`main a[href="#/rollouts/${cfg.rollout}"]`)).length === 1, 'the channel lists its rollout');
+  await axe(page, 'channel');
+  await page.goto(`${cfg.url}/#/channels`);
+  await page.waitForSelector('h1:has-text("Channels")');
+  await axe(page, 'channels');
+}
+
+// Tabs from the page's start to the link with href; returns the presses.
+async function tabToLink(page, href) {
+  await page.focus('body');
+  for (let i = 1; i <= 80; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('href')) === href) return i;
+  }
+  throw new Error(`${href} cannot be reached with the keyboard`);
+}
+
+// The audit page: filtered by the server (actor, action), by keyboard;
+// paged (2 rows a page: Older shows the next, older rows).
+async function auditPage(page) {
+  await page.goto(`${cfg.url}/#/audit`);
+  await page.waitForSelector('h1:has-text("Audit log")');
+  await tabTo(page, 'f-actor');
+  await page.keyboard.type('admin');
+  await page.focus('#f-action');
+  await page.keyboard.type('rollout.pause');
+  figures.tabs_to_audit_filter = await tabTo(page, 'f-apply');
+  await page.keyboard.press('Enter');
+  await until('the filtered rows', async () => /matching the filter/.test(await text(page, 'caption')));
+  const rows = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(rows.length === 1 && rows[0].includes('rollout.pause') && rows[0].includes('checking the dashboard'),
+    'only the pause by admin', rows);
+  await axe(page, 'audit');
+  await shot(page, 'audit');
+  await page.goto(`${cfg.url}/#/audit?limit=2`);
+  await until('a page of 2', async () => (await page.$$('main tbody tr')).length === 2);
+  const first = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));
+  await page.click('#older');
+  await until('the older page', async () => /older page/.test(await text(page, 'caption')));
+  const second = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(second.length > 0 && !second.some((r) => first.includes(r)), 'Older shows other rows', first, second);
 }
 
 // rollgated is killed (-9) and started again while the page is open: the
@@ -292,9 +370,16 @@ async function reloadAndLogout(page) {
     console.log('viewer: actions disabled');
     await operatorActs(page);
     console.log('paused and resumed by keyboard');
+    await countsPushed(page, agents);
+    console.log('counts pushed');
     await haltPushed(page, agents);
     console.log('halt pushed');
-    expect(await page.$('.chart canvas'), 'the rollout page draws the gate chart (uPlot)');
+    expect(await page.$('.bands .chart canvas'), 'the rollout page draws the confidence bands (uPlot)');
+    const label = await page.getAttribute('.bands .chart', 'aria-label');
+    expect(/^windows-10-x86_64: /.test(label) && /band/.test(label), 'the failing stratum first, in words', label);
+    await releasePages(page);
+    await auditPage(page);
+    console.log('releases, channels and audit pages');
     await page.goto(`${cfg.url}/#/rollouts/${cfg.rollout}`);
     await page.waitForSelector('#act-rollback');
     await reconnect(page);
