@@ -45,8 +45,7 @@ static int rejects(stat_fn f, const void *ctx, double x, int up, double thr,
 
 /* The edge of side up: the lower edge is where the up-test stops rejecting
  * (it rejects small nulls), the upper where the down-test starts. */
-static double edge(stat_fn f, const void *ctx, int up, double thr,
-                   double prior)
+static double edge(stat_fn f, const void *ctx, int up, double thr, double prior)
 {
     double lo = log(RG_BAND_MIN), hi = log(RG_BAND_MAX);
     if (up && !rejects(f, ctx, exp(lo), 1, thr, prior))
@@ -112,12 +111,13 @@ static size_t band_one(const rg_analysis *a, size_t i, rg_msprt_cell *cells,
     memcpy(b->stratum, t.stratum, sizeof b->stratum);
     for (size_t k = i; k < j; k++) {
         const rg_stratum_evidence *e = &a->strata[k];
-        cells[k - i] = (rg_msprt_cell){.x = e->exposed_silent,
-                                       .n = e->exposed_silent +
-                                            e->control_silent,
-                                       .rho = e->rho};
+        cells[k - i] =
+            (rg_msprt_cell){.x = e->exposed_silent,
+                            .n = e->exposed_silent + e->control_silent,
+                            .rho = e->rho};
     }
-    b->exposed_windows = t.exposed_healthy + t.exposed_failed + t.exposed_silent;
+    b->exposed_windows =
+        t.exposed_healthy + t.exposed_failed + t.exposed_silent;
     b->exposed_silent = t.exposed_silent;
     b->control_windows = t.control_windows;
     b->control_silent = t.control_silent;

@@ -46,10 +46,10 @@ typedef struct rg_band_stratum {
     rg_band silence;          /* theta: exposed / control silence rate */
     uint64_t exposed_windows; /* resolved exposed windows */
     uint64_t exposed_silent, control_windows, control_silent;
-    double silence_llr;       /* the gate's statistic (null theta 1) */
-    rg_band failure;          /* failure share / baseline_failure */
-    uint64_t trials, failed;  /* as the gate's failure test counts them */
-    double failure_llr;       /* the gate's statistic (null baseline) */
+    double silence_llr;      /* the gate's statistic (null theta 1) */
+    rg_band failure;         /* failure share / baseline_failure */
+    uint64_t trials, failed; /* as the gate's failure test counts them */
+    double failure_llr;      /* the gate's statistic (null baseline) */
 } rg_band_stratum;
 
 /* The edges (out->lo, out->hi) of theta's band for a stratum's cells

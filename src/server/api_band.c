@@ -69,8 +69,8 @@ static json_t *point_json(const json_t *evidence, int64_t at_ms, int wave)
         if (json_array_append_new(
                 strata, stratum_json(&bands[i], a.params.baseline_failure)))
             goto cleanup;
-    out = json_pack("{s:I,s:i,s:f,s:f,s:O}", "at_ms", (json_int_t)at_ms,
-                    "wave", wave, "alpha", a.params.alpha, "threshold",
+    out = json_pack("{s:I,s:i,s:f,s:f,s:O}", "at_ms", (json_int_t)at_ms, "wave",
+                    wave, "alpha", a.params.alpha, "threshold",
                     a.halt_threshold, "strata", strata);
 cleanup:
     json_decref(strata);
@@ -103,8 +103,7 @@ static int decision_point(void *ctx, const rg_decision_rec *d)
 }
 
 /* The gate's latest evaluation of r, when newer than the last point. */
-static int latest_point(rg_server *srv, const rg_rollout_rec *r,
-                        json_t *points)
+static int latest_point(rg_server *srv, const rg_rollout_rec *r, json_t *points)
 {
     json_t *last = rg_canary_last(rg_desired_canary(srv->desired), r->id);
     json_int_t at = json_integer_value(json_object_get(last, "at_ms"));

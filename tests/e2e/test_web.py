@@ -17,6 +17,7 @@ import socket
 import time
 
 import rg
+from mitm import cli
 from rg import expect
 
 
@@ -253,6 +254,42 @@ def band(srv, rollout):
     expect(st == 404, "an unknown rollout", st, b)
 
 
+def signatures(srv):
+    """GET /v1/releases/{id} counts a signed release's signatures against
+    the newest stored root: null when unsigned, no count without a root,
+    the threshold met or not (and why) once one is stored."""
+    p = lambda name: os.path.join(srv.tmp, name)  # noqa: E731
+    for k in ("a", "b"):
+        cli(srv, "keygen", "--out", p(k))
+    st, b = srv.request("POST", "/v1/channels", {"name": "signed"})
+    expect(st == 201, "channel", st, b)
+
+    def release(version, *keys):
+        with open(p("art"), "wb") as f:
+            f.write(b"rule %d\n" % version)
+        args = ["--json", "release", "create", "--channel", "signed", "--file", p("art"),
+                "--version", str(version), "--notes", "v%d" % version]
+        for k in keys:
+            args += ["--sign", p(k)]
+        rid = json.loads(cli(srv, *args).stdout)["id"]
+        st, r = srv.request("GET", "/v1/releases/%d" % rid)
+        expect(st == 200, "release", st, r)
+        return r["signatures"]
+
+    s = release(1, "a")
+    expect(s["keyids"] and s["root_version"] is None and "met" not in s, "no root yet", s)
+    cli(srv, "root", "create", "--threshold", "2", "--key", p("a.pub"), "--key", p("b.pub"),
+        "--sign", p("a"), "--sign", p("b"), "--out", p("root.json"))
+    cli(srv, "root", "push", p("root.json"))
+    s = release(2, "a", "b")
+    expect(s["root_version"] == 1 and s["threshold"] == 2 and s["valid"] == 2 and s["met"]
+           and s["verdict"] == "ok" and len(s["keyids"]) == 2, "threshold met", s)
+    s = release(3, "a")
+    expect(s["valid"] == 1 and not s["met"] and s["verdict"] == "too_few_signatures",
+           "one of two: not met", s)
+    expect(release(4) is None, "an unsigned release: null")
+
+
 def caps(srv, viewer):
     opened = [open_when_free(srv, viewer) for _ in range(2)]
     for s in opened:
@@ -293,6 +330,7 @@ def main():
         viewer = whoami(srv)
         tokens = fleet(srv)
         stream(srv, viewer, tokens)
+        signatures(srv)
         caps(srv, viewer)
     web_dir_flag()
 

@@ -1,7 +1,8 @@
 // web_browser.js - the dashboard in a real browser (Debian's
 // chromium-headless-shell driven by playwright-core), run by
 // test_web_browser.py with a started rollgated. Reads its setup as one
-// JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots};
+// JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots,
+// preflighted (a release whose preflight failed)};
 // prints RESTART when rollgated is to be killed and started again, and
 // goes on at the next line on stdin. Drives the
 // endpoints itself over the agent API (fetch) so that the gate halts the
@@ -173,15 +174,21 @@ async function viewerSeesActionsDisabled(browser) {
   await page.context().close();
 }
 
-// Tabs from the page's start to the button with id; returns the number of
-// Tab presses, failing after 80.
+// Tabs from the page's start to the element with id (or, given
+// {href}, to the link to it); returns the number of Tab presses, failing
+// after 80.
 async function tabTo(page, id) {
+  const want = typeof id === 'string' ? {id} : id;
   await page.focus('body');
   for (let i = 1; i <= 80; i++) {
     await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement && document.activeElement.id) === id) return i;
+    const at = await page.evaluate(() => {
+      const a = document.activeElement;
+      return a ? {id: a.id, href: a.getAttribute('href')} : {};
+    });
+    if (want.id ? at.id === want.id : at.href === want.href) return i;
   }
-  throw new Error(`#${id} cannot be reached with the keyboard`);
+  throw new Error(`${JSON.stringify(want)} cannot be reached with the keyboard`);
 }
 
 // An action by keyboard only: Tab to its button, Enter, type the reason,
@@ -274,10 +281,10 @@ async function endpointPage(page) {
 async function releasePages(page) {
   await page.goto(`${cfg.url}/#/`);
   await page.waitForSelector('h1:has-text("Overview")');
-  figures.tabs_to_releases = await tabToLink(page, '#/releases');
+  figures.tabs_to_releases = await tabTo(page, {href: '#/releases'});
   await page.keyboard.press('Enter');
   await page.waitForSelector('h1:has-text("Releases")');
-  await page.click('main a[href^="#/releases/"]');
+  await page.click(`main tr:has(a[href="#/channels/${cfg.channel}"]) a[href^="#/releases/"]`);
   await page.waitForSelector('h1:has-text("Release #")');
   const body = await text(page, 'main');
   expect(/Notes: what changes and why/.test(body) && /Preflight/.test(body) && /Signatures/.test(body)
@@ -291,16 +298,13 @@ async function releasePages(page) {
   await page.goto(`${cfg.url}/#/channels`);
   await page.waitForSelector('h1:has-text("Channels")');
   await axe(page, 'channels');
-}
-
-// Tabs from the page's start to the link with href; returns the presses.
-async function tabToLink(page, href) {
-  await page.focus('body');
-  for (let i = 1; i <= 80; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('href')) === href) return i;
-  }
-  throw new Error(`${href} cannot be reached with the keyboard`);
+  await page.goto(`${cfg.url}/#/releases/${cfg.preflighted}`);
+  await page.waitForSelector('pre.log-text');
+  const pf = await text(page, 'section[aria-labelledby="pf-h"]');
+  expect(/failed/.test(pf) && /emergency/.test(await text(page, 'main')) && /fields/.test(await text(page, 'pre.log-text')),
+    'a failed preflight with the engine\'s log', pf.slice(0, 600));
+  await axe(page, 'release_preflight');
+  await shot(page, 'release-preflight');
 }
 
 // The audit page: filtered by the server (actor, action), by keyboard;

@@ -48,8 +48,8 @@ static void lower_edge_is_the_gate(void **state)
     for (uint64_t f = 0; f <= 30; f++) {
         rg_band b;
         rg_band_failure(f, 500, 1e-3, thr, PRIOR, &b);
-        int gate = rg_msprt_combine(rg_msprt_failure_halt(f, 500, 1e-3),
-                                    PRIOR) >= thr;
+        int gate =
+            rg_msprt_combine(rg_msprt_failure_halt(f, 500, 1e-3), PRIOR) >= thr;
         assert_int_equal(b.lo > 1.0, gate);
         assert_float_equal(b.est, f ? f / 500.0 / 1e-3 : RG_BAND_MIN, 1e-9);
         halts += gate;
@@ -107,12 +107,22 @@ static void per_stratum_from_an_analysis(void **state)
     rg_gate_params p;
     rg_gate_params_default(&p);
     rg_stratum_counts c[3] = {
-        {.stratum = "a", .exposed = 50, .exposed_healthy = 30,
-         .exposed_silent = 10, .control_windows = 500, .control_silent = 50},
-        {.stratum = "a", .exposed = 10, .exposed_healthy = 10,
-         .control_windows = 100, .control_silent = 10},
-        {.stratum = "b", .exposed = 20, .exposed_healthy = 18,
-         .exposed_failed = 2, .control_windows = 200},
+        {.stratum = "a",
+         .exposed = 50,
+         .exposed_healthy = 30,
+         .exposed_silent = 10,
+         .control_windows = 500,
+         .control_silent = 50},
+        {.stratum = "a",
+         .exposed = 10,
+         .exposed_healthy = 10,
+         .control_windows = 100,
+         .control_silent = 10},
+        {.stratum = "b",
+         .exposed = 20,
+         .exposed_healthy = 18,
+         .exposed_failed = 2,
+         .control_windows = 200},
     };
     rg_analysis a;
     assert_int_equal(rg_analyze(&p, c, 3, &a, NULL), 0);

@@ -3,7 +3,7 @@
 // counted against the newest root), the channel list and one channel with
 // its releases and rollouts.
 import {api} from './api.js';
-import {ago, badge, h, table, when} from './dom.js';
+import {ago, badge, dl, h, table, when} from './dom.js';
 
 const relLink = (r) => h('a', {href: `#/releases/${r.id}`}, `#${r.id}`);
 const chanLink = (name) => h('a', {href: `#/channels/${encodeURIComponent(name)}`}, name);
@@ -61,10 +61,6 @@ function signatureSection(s) {
   return h('section', {'aria-labelledby': 'sig-h'}, h('h2', {id: 'sig-h'}, 'Signatures'),
     h('p', {id: 'sig-verdict'}, text),
     s ? table('Signing key ids', ['Key id'], s.keyids.map((k) => [h('code', {}, k)])) : null);
-}
-
-function dl(pairs) {
-  return h('dl', {}, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
 
 export async function releasePage(id) {
