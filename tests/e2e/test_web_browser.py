@@ -6,8 +6,8 @@ in the URL) and the overview shows the running rollout; a viewer sees every
 action disabled with the reason (and the server refuses the viewer's
 forged POST with 403); an operator pauses and resumes with the keyboard
 only, through the reason dialog (Escape cancels), and the audit keeps the
-reason; healthy endpoints reporting change the open rollout page's counts
-(a tick's counts pushed, no reload); endpoints driven over the agent API
+reason; an endpoint's exposure changes the open rollout page's counts
+while the gate stores no decision (a tick's counts pushed, no reload); endpoints driven over the agent API
 crash on one stratum, the gate
 halts the rollout, and the open page shows `halted`, the failing stratum
 and the reason without a reload (pushed), and draws per stratum the
@@ -144,8 +144,8 @@ def main():
               "%d ms after the decision; Tab presses to pause %d; screenshots in %s"
               % (f["overview_first_render_ms"], f["js_gzip_bytes"], f["css_gzip_bytes"],
                  f["halt_shown_after_decision_ms"], f["tabs_to_pause"], shots))
-        print("figures: counts shown %d ms after the reports began"
-              % f["counts_shown_after_reports_ms"])
+        print("figures: an exposure's counts shown %d ms after its report (one tick: 100 ms)"
+              % f["counts_shown_after_report_ms"])
 
 
 if __name__ == "__main__":
