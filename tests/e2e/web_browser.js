@@ -333,6 +333,11 @@ async function auditPage(page) {
     'only the pause by admin', rows);
   await axe(page, 'audit');
   await shot(page, 'audit');
+  // From an hour ahead: nothing (the time range is the server's filter).
+  const ahead = new Date(Date.now() + 3600e3 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.fill('#f-since', ahead);
+  await page.click('#f-apply');
+  await until('the time filter', async () => /since_ms=/.test(page.url()) && /^0 row/.test(await text(page, 'caption')));
   await page.goto(`${cfg.url}/#/audit?limit=2`);
   await until('a page of 2', async () => (await page.$$('main tbody tr')).length === 2);
   const first = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));

@@ -8,8 +8,14 @@ import {openStream} from './stream.js';
 import {overview} from './overview.js';
 import {rolloutPage} from './rollout.js';
 import {endpointPage} from './endpoint.js';
-import {channelPage, channelsPage, releasePage, releasesPage} from './releases.js';
-import {auditPage} from './audit.js';
+
+// Pages seldom opened are loaded when first shown, not with every page.
+const lazy = (file, name) => async (...args) => (await import(file))[name](...args);
+const releasesPage = lazy('./releases.js', 'releasesPage');
+const releasePage = lazy('./releases.js', 'releasePage');
+const channelsPage = lazy('./releases.js', 'channelsPage');
+const channelPage = lazy('./releases.js', 'channelPage');
+const auditPage = lazy('./audit.js', 'auditPage');
 
 const main = document.getElementById('app');
 const nav = document.getElementById('nav');

@@ -63,6 +63,14 @@ function opts(name) {
   };
 }
 
+// uPlot's module, loaded once (a page may start loading it before its
+// data comes): resolves to the class, or null without the package.
+let plot = null;
+export function loadPlot() {
+  plot = plot || import('./uPlot.esm.js').then((m) => m.default, () => null);
+  return plot;
+}
+
 export async function bandCharts(band) {
   const points = band.points || [];
   const alpha = points.length ? points[points.length - 1].alpha : null;
@@ -71,12 +79,9 @@ export async function bandCharts(band) {
     'confidence band (the gate’s own tests, inverted on its counts). The gate halts a stratum when a band’s ' +
     'lower edge rises above 1 (the dashed line).');
   if (!points.length) return h('figure', {}, caption, h('p', {}, 'No evaluation stored yet.'));
-  let uPlot;
-  try {
-    ({default: uPlot} = await import('./uPlot.esm.js'));
-  } catch {
+  const uPlot = await loadPlot();
+  if (!uPlot)
     return h('figure', {}, caption, h('p', {}, 'Charts are not available: this build was made without the dashboard’s npm packages (scripts/deps.sh web).'));
-  }
   const charts = strataOf(points).map((name) => {
     const box = h('div', {class: 'chart', role: 'img', 'aria-label': describe(points, name)});
     new uPlot(opts(name), columns(points, name), box);

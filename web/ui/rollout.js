@@ -5,7 +5,7 @@
 import {api} from './api.js';
 import {ago, badge, h, pct, table, when} from './dom.js';
 import {reasonDialog} from './dialog.js';
-import {bandCharts} from './chart.js';
+import {bandCharts, loadPlot} from './chart.js';
 
 // Which states each action is valid in (docs/api.md).
 const ACTIONS = [
@@ -84,6 +84,7 @@ export async function rolloutPage(id, me, redraw) {
   // The gate's latest counts (no fleet scan); the endpoint lists scan the
   // fleet, so they are asked for only when the gate counts some (or has no
   // counts now).
+  loadPlot(); // in parallel with the data
   const r = await api('GET', `/v1/rollouts/${id}?measure=0`);
   const list = (state) => (!r.counts || r.counts[state] > 0
     ? api('GET', `/v1/endpoints?rollout=${id}&state=${state}&limit=50`)
