@@ -1402,6 +1402,81 @@ static void persists_across_reopen(void **state)
     assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
 }
 
+static int first_due(void *ctx, const rg_delivery_rec *d,
+                     const rg_webhook_rec *w)
+{
+    (void)w;
+    *(rg_delivery_rec *)ctx = *d;
+    return 1;
+}
+
+static int count_attempts(void *ctx, const rg_attempt_rec *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Webhooks through the statements each engine words its own way: a
+ * transition queues a delivery carrying its evidence's counts, a test
+ * delivery gets a random 32-hex-digit uid, attempts and pruning. */
+static void webhook_outbox(void **state)
+{
+    fx *f = *state;
+    int64_t ids[1], v[] = {1};
+    add_releases(f, v, 1, ids);
+    rg_rollout_rec ro = rollout_rec(ids[0]);
+    assert_int_equal(rg_store_rollout_create(f->s, &ro, NULL, &f->err), 0);
+    rg_webhook_rec w = {.created_ms = T0};
+    snprintf(w.url, sizeof w.url, "http://127.0.0.1:9/hook");
+    snprintf(w.events, sizeof w.events, "*");
+    snprintf(w.secret, sizeof w.secret, "0123456789abcdef");
+    assert_int_equal(rg_store_webhook_create(f->s, &w, NULL, &f->err), 0);
+
+    rg_rollout_status cur = ro.status, next = cur;
+    next.state = RG_RO_HALTED;
+    next.updated_ms = T0 + 5;
+    rg_transition tr = trans(&cur, &next, "halted by the gate");
+    assert_int_equal(rg_store_rollout_transition(
+                         f->s, ro.id, &cur, &next, &tr, "orchestrator",
+                         "{\"counts\":{\"exposed\":3},\"llr\":9}", NULL,
+                         &f->err),
+                     0);
+    rg_delivery_rec d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(
+        rg_store_delivery_due(f->s, T0 + 5, 10, first_due, &d, &f->err), 1);
+    assert_int_equal(d.rollout_id, ro.id);
+    assert_string_equal(d.counts, "{\"exposed\":3}");
+    assert_int_equal(strlen(d.uid), 32);
+
+    rg_delivery_rec t;
+    assert_int_equal(
+        rg_store_webhook_test(f->s, w.id, T0 + 6, &t, NULL, &f->err), 0);
+    assert_string_equal(t.event, "test");
+    assert_int_equal(strlen(t.uid), 32);
+    assert_string_not_equal(t.uid, d.uid);
+    rg_attempt_rec at = {.delivery_id = t.id,
+                         .n = 1,
+                         .at_ms = T0 + 7,
+                         .took_ms = 1,
+                         .status = 200};
+    assert_int_equal(
+        rg_store_delivery_attempt(f->s, &at, "delivered", 0, &f->err), 0);
+    int n = 0;
+    assert_int_equal(
+        rg_store_attempt_list(f->s, t.id, count_attempts, &n, &f->err), 0);
+    assert_int_equal(n, 1);
+    size_t pruned = 0;
+    assert_int_equal(
+        rg_store_deliveries_prune(f->s, T0 + 100, 10, &pruned, &f->err), 0);
+    assert_int_equal(pruned, 1); /* the delivered one; the other pends */
+    assert_int_equal(rg_store_webhook_delete(f->s, w.id, NULL, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_webhook_get(f->s, w.id, &w, &f->err),
+                     RG_ENOTFOUND);
+}
+
 /* --- migrations --------------------------------------------------------- */
 
 static int count_reverts(void *ctx, const rg_flag_revert_rec *r)
@@ -1782,6 +1857,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(webhook_outbox, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events_prune, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(release_activation, fx_setup,
                                         fx_teardown),
