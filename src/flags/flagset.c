@@ -143,6 +143,22 @@ cycle_from(const rg_flagset *fs, const rg_flag_feature *f, unsigned char *state)
     return NULL;
 }
 
+/* Strict mode: every segment strategy s of f names exists. */
+static int segments_known(rg__fparse *p, const rg_flagset *fs,
+                          const rg_flag_feature *f, size_t s)
+{
+    const rg_flag_strategy *st = &f->strategies[s];
+    for (size_t k = 0; k < st->nsegments; k++) {
+        if (rg_flagset_segment(fs, st->segments[k]))
+            continue;
+        snprintf(p->path, sizeof p->path, "features['%s'].strategies[%zu]",
+                 f->name, s);
+        return rg__fparse_fail(p, "segments", "unknown segment %" PRId64,
+                               st->segments[k]);
+    }
+    return 0;
+}
+
 /* Strict mode: every reference resolves and dependencies have no cycle. */
 static int references(rg__fparse *p, const rg_flagset *fs)
 {
@@ -158,11 +174,7 @@ static int references(rg__fparse *p, const rg_flagset *fs)
                 rc = rg__fparse_fail(p, "dependencies", "unknown feature '%s'",
                                      f->deps[d].feature);
         for (size_t s = 0; rc == 0 && s < f->nstrategies; s++)
-            for (size_t k = 0; rc == 0 && k < f->strategies[s].nsegments; k++)
-                if (!rg_flagset_segment(fs, f->strategies[s].segments[k]))
-                    rc = rg__fparse_fail(p, "segments",
-                                         "unknown segment %" PRId64,
-                                         f->strategies[s].segments[k]);
+            rc = segments_known(p, fs, f, s);
         const rg_flag_feature *c = rc ? NULL : cycle_from(fs, f, state);
         if (c)
             rc = rg__fparse_fail(p, "dependencies",

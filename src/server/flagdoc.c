@@ -7,45 +7,94 @@
 #include <string.h>
 
 typedef struct build {
-    json_t *features;
-    const char *name;
+    json_t *features, *segments;
+    const rg_flagdoc_change *chg;
     rg_err *err;
 } build;
+
+/* Appends item to arr unless arr is full; takes item. */
+static int append(build *b, json_t *arr, json_t *item, const char *env,
+                  const char *what)
+{
+    if (json_array_size(arr) >= RG_FLAGS_PER_ENV_MAX) {
+        json_decref(item);
+        return rg_err_set(b->err, RG_ETOOBIG,
+                          "environment '%s': more than %d %s", env,
+                          RG_FLAGS_PER_ENV_MAX, what);
+    }
+    return json_array_append_new(arr, item)
+               ? rg_err_set(b->err, RG_ENOMEM, "out of memory")
+               : 0;
+}
 
 static int add_one(void *ctx, const rg_flag_rec *f)
 {
     build *b = ctx;
-    if (b->name && strcmp(f->name, b->name) == 0)
+    if (b->chg->flag && strcmp(f->name, b->chg->flag) == 0)
         return 0;
-    if (json_array_size(b->features) >= RG_FLAGS_PER_ENV_MAX)
-        return rg_err_set(b->err, RG_ETOOBIG,
-                          "environment '%s': more than %d flags",
-                          f->environment, RG_FLAGS_PER_ENV_MAX);
     json_t *def = json_loads(f->definition, 0, NULL);
     if (!def)
         return rg_err_set(b->err, RG_EIO,
                           "flag '%s': stored definition "
                           "is not JSON",
                           f->name);
-    return json_array_append_new(b->features, def)
-               ? rg_err_set(b->err, RG_ENOMEM, "out of memory")
-               : 0;
+    return append(b, b->features, def, f->environment, "flags");
 }
 
-json_t *rg_flagdoc_build(rg_store *s, const char *env, const char *name,
-                         const json_t *feature, rg_err *err)
+json_t *rg_flagdoc_segment(const rg_segment_rec *g, rg_err *err)
 {
-    build b = {json_array(), name, err};
-    json_t *doc = json_pack("{s:i,s:o,s:[]}", "version", 1, "features",
-                            b.features, "segments");
+    json_t *def = json_loads(g->definition, 0, NULL);
+    if (!json_is_object(def)) {
+        json_decref(def);
+        rg_err_set(err, RG_EIO, "segment '%s': stored definition is not JSON",
+                   g->name);
+        return NULL;
+    }
+    if (json_object_set_new(def, "id", json_integer(g->id)) ||
+        json_object_set_new(def, "name", json_string(g->name))) {
+        json_decref(def);
+        rg_err_set(err, RG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return def;
+}
+
+static int add_segment(void *ctx, const rg_segment_rec *g)
+{
+    build *b = ctx;
+    if (b->chg->segment && strcmp(g->name, b->chg->segment) == 0)
+        return 0;
+    json_t *seg = rg_flagdoc_segment(g, b->err);
+    return seg ? append(b, b->segments, seg, g->environment, "segments")
+               : b->err->code;
+}
+
+/* Appends item (borrowed) to arr when not NULL. */
+static int add_change(build *b, json_t *arr, const json_t *item)
+{
+    if (item && json_array_append(arr, (json_t *)item) != 0)
+        return rg_err_set(b->err, RG_ENOMEM, "out of memory");
+    return 0;
+}
+
+json_t *rg_flagdoc_build(rg_store *s, const char *env,
+                         const rg_flagdoc_change *chg, rg_err *err)
+{
+    static const rg_flagdoc_change none = {0};
+    build b = {json_array(), json_array(), chg ? chg : &none, err};
+    json_t *doc = json_pack("{s:i,s:o,s:o}", "version", 1, "features",
+                            b.features, "segments", b.segments);
     if (!doc) {
         rg_err_set(err, RG_ENOMEM, "out of memory");
         return NULL;
     }
     int rc = rg_store_flag_list(s, env, add_one, &b, err);
-    if (rc == 0 && feature &&
-        json_array_append(b.features, (json_t *)feature) != 0)
-        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = rg_store_segment_list(s, env, add_segment, &b, err);
+    if (rc == 0)
+        rc = add_change(&b, b.features, b.chg->feature);
+    if (rc == 0)
+        rc = add_change(&b, b.segments, b.chg->seg);
     if (rc) {
         json_decref(doc);
         return NULL;
@@ -155,7 +204,7 @@ char *rg_flagdoc_text(rg_flagdoc_cache *c, rg_store *s, const char *env,
     char *text = c ? lookup(c, env, stamp, len) : NULL;
     if (text)
         return text;
-    json_t *doc = rg_flagdoc_build(s, env, NULL, NULL, err);
+    json_t *doc = rg_flagdoc_build(s, env, NULL, err);
     text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {

@@ -11,17 +11,35 @@
 
 #include <jansson.h>
 
-#define RG_FLAGS_PER_ENV_MAX 5000 /* flags in one environment */
+#define RG_FLAGS_PER_ENV_MAX                                                   \
+    5000 /* flags, and segments, in one environment                            \
+          */
 #define RG_FLAG_ENV_DEFAULT "default"
 #define RG_FLAG_STAMP_MAX 48 /* "VERSIONS-NEWEST_MS" and its NUL */
 
-/* Returns a new {"version": 1, "features": [...], "segments": []} of the
- * current flags of env, by name; when name is not NULL, that flag's
- * definition is replaced by feature (added when it does not exist), or
- * left out when feature is NULL. NULL with err filled on a store failure
- * or RG_ETOOBIG past RG_FLAGS_PER_ENV_MAX flags. */
-json_t *rg_flagdoc_build(rg_store *s, const char *env, const char *name,
-                         const json_t *feature, rg_err *err);
+/* What a document is built with instead of the stored state (a change
+ * being validated): the flag named flag replaced by feature (added when it
+ * does not exist, left out when feature is NULL), and the segment named
+ * segment replaced by seg, a {"id", "name", "constraints"} object (left out
+ * when NULL). A NULL name replaces nothing. */
+typedef struct rg_flagdoc_change {
+    const char *flag;
+    const json_t *feature;
+    const char *segment;
+    const json_t *seg;
+} rg_flagdoc_change;
+
+/* Returns a new {"version": 1, "features": [...], "segments": [...]} of
+ * the current flags of env, by name, and its segments, by id, with chg
+ * applied (NULL: none). NULL with err filled on a store failure or
+ * RG_ETOOBIG past RG_FLAGS_PER_ENV_MAX flags or segments. */
+json_t *rg_flagdoc_build(rg_store *s, const char *env,
+                         const rg_flagdoc_change *chg, rg_err *err);
+
+/* Returns a new {"id", "name", "constraints"} of segment g (its stored
+ * definition with id and name), or NULL with err filled (RG_EIO: stored
+ * JSON unreadable, RG_ENOMEM). */
+json_t *rg_flagdoc_segment(const rg_segment_rec *g, rg_err *err);
 
 /* Writes env's change stamp into out: "VERSIONS-NEWEST_MS" (how many
  * versions its flags have had, which only grows, and when the newest was

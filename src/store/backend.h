@@ -165,6 +165,12 @@ struct rg__store_ops {
                      rg_err *err);
     int (*flag_stamp)(void *impl, const char *environment, int64_t *versions,
                       int64_t *newest_ms, rg_err *err);
+    int (*segment_put)(void *impl, rg_segment_rec *g, int64_t expect,
+                       const rg_audit_rec *audit, rg_err *err);
+    /* name NULL: the current versions; else name's history */
+    int (*segment_list)(void *impl, const char *environment, const char *name,
+                        int (*fn)(void *ctx, const rg_segment_rec *g),
+                        void *ctx, rg_err *err);
     int (*client_token_create)(void *impl, rg_client_token_rec *t,
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,

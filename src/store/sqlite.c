@@ -358,10 +358,30 @@ static const char *const migration14[] = {
     NULL,
 };
 
+/* 15: flag segments (docs/flags.md) - every version of each segment's
+ * constraints per environment (the newest is current; deleted marks a
+ * deletion); id is the Unleash segment id strategies name, fixed at the
+ * first version. */
+static const char *const migration15[] = {
+    "CREATE TABLE segment_versions ("
+    " environment TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " id INTEGER NOT NULL CHECK (id >= 1),"
+    " version INTEGER NOT NULL CHECK (version >= 1),"
+    " deleted INTEGER NOT NULL,"
+    " definition TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " PRIMARY KEY (environment, name, version)) WITHOUT ROWID",
+    "CREATE INDEX segment_versions_id ON segment_versions(id)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3,  migration4, migration5,
-    migration6,  migration7,  migration8,  migration9, migration10,
-    migration11, migration12, migration13, migration14};
+    migration1,  migration2,  migration3,  migration4,  migration5,
+    migration6,  migration7,  migration8,  migration9,  migration10,
+    migration11, migration12, migration13, migration14, migration15};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -453,6 +473,11 @@ enum {
     ST_CLIENT_TOKEN_FIND,
     ST_FLAG_REVERT_INSERT,
     ST_FLAG_REVERT_LIST,
+    ST_SEGMENT_CURRENT,
+    ST_SEGMENT_ID,
+    ST_SEGMENT_INSERT,
+    ST_SEGMENT_HISTORY,
+    ST_SEGMENT_LIST,
     ST_CLIENT_TOKEN_LIST,
     ST_CLIENT_TOKEN_GET,
     ST_CLIENT_TOKEN_REVOKE,
@@ -747,6 +772,28 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT endpoint_id, environment, stamp, reported_ms, received_ms,"
         " detail FROM flag_reverts WHERE endpoint_id = ?"
         " ORDER BY received_ms DESC, stamp DESC LIMIT ?",
+#define SEGMENT_COLS                                                           \
+    "SELECT environment, name, id, version, deleted, definition,"              \
+    " created_ms, created_by, reason FROM segment_versions"
+    [ST_SEGMENT_CURRENT] = "SELECT version, deleted FROM segment_versions"
+                           " WHERE environment = ? AND name = ?"
+                           " ORDER BY version DESC LIMIT 1",
+    /* the name's id, else the next one unused across environments */
+    [ST_SEGMENT_ID] = "SELECT coalesce((SELECT id FROM segment_versions"
+                      " WHERE environment = ?1 AND name = ?2 LIMIT 1),"
+                      " (SELECT coalesce(max(id), 0) + 1"
+                      " FROM segment_versions))",
+    [ST_SEGMENT_INSERT] =
+        "INSERT INTO segment_versions (environment, name, id, version,"
+        " deleted, definition, created_ms, created_by, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_SEGMENT_HISTORY] = SEGMENT_COLS " WHERE environment = ?1 AND name = ?2"
+                                        " ORDER BY version DESC",
+    [ST_SEGMENT_LIST] = SEGMENT_COLS
+    " s WHERE environment = ?1 AND NOT deleted AND version ="
+    " (SELECT max(version) FROM segment_versions g"
+    "  WHERE g.environment = s.environment AND g.name = s.name)"
+    " ORDER BY id",
 #define HOOK_COLS                                                              \
     "SELECT id, url, events, channel, secret, created_ms, created_by"          \
     " FROM webhooks"
@@ -2500,6 +2547,87 @@ static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
     return rc;
 }
 
+/* --- flag segments (schema 15) ------------------------------------------ */
+
+/* Checks expect (see rg_store_segment_put) against the newest version cur
+ * (0: none) and whether it is a deletion. */
+static int segment_expect(const rg_segment_rec *g, int64_t cur, bool deleted,
+                          int64_t expect, rg_err *err)
+{
+    bool live = cur != 0 && !deleted;
+    if (expect == 0 && live)
+        return rg_err_field(err, RG_ECONFLICT, "name",
+                            "segment '%s' already exists in environment '%s'",
+                            g->name, g->environment);
+    if (expect > 0 && !live)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "segment '%s' not found in environment '%s'",
+                            g->name, g->environment);
+    if (expect > 0 && cur != expect)
+        return rg_err_field(err, RG_ECONFLICT, "version",
+                            "segment '%s' is at version %lld, not %lld",
+                            g->name, (long long)cur, (long long)expect);
+    return 0;
+}
+
+static int sq_segment_put(void *impl, rg_segment_rec *g, int64_t expect,
+                          const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    rg__scalars cur = {0}, id = {0};
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rg_segment_rec row = *g;
+    rc = get_row(q, ST_SEGMENT_CURRENT,
+                 RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
+                 &rg__int2_row, &cur, err);
+    if (rc == RG_ENOTFOUND)
+        rc = 0;
+    if (rc == 0 &&
+        (rc = segment_expect(g, cur.a, cur.b != 0, expect, err)) == 0)
+        rc = get_row(q, ST_SEGMENT_ID,
+                     RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
+                     &rg__int_row, &id, err);
+    if (rc == 0) {
+        row.version = cur.a + 1;
+        row.id = id.a;
+        rc = insert_row(q, ST_SEGMENT_INSERT, &rg__segment_row, &row, NULL, 0,
+                        NULL, err, "segment put");
+    }
+    if (rc == 0)
+        rc = run(q, ST_FLAG_STAMP_BUMP,
+                 RG__VALS(RG__TEXT(g->environment), RG__INT(g->created_ms)),
+                 err, "flag stamp");
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    rc = finish(q, rc, err);
+    if (rc == 0) {
+        g->version = row.version;
+        g->id = row.id;
+    }
+    return rc;
+}
+
+static int sq_segment_list(void *impl, const char *environment,
+                           const char *name,
+                           int (*fn)(void *ctx, const rg_segment_rec *g),
+                           void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_segment_rec *g = calloc(1, sizeof *g);
+    if (!g)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    rg__val v[] = {RG__TEXT(environment), RG__TEXT(name)};
+    int rc = cursor_open(&c, impl, name ? ST_SEGMENT_HISTORY : ST_SEGMENT_LIST,
+                         v, name ? 2 : 1, &rg__segment_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, g, err)) == 1)
+        rc = fn(ctx, g);
+    rc = cursor_close(&c, rc);
+    free(g);
+    return rc;
+}
+
 static int sq_client_token_create(void *impl, rg_client_token_rec *t,
                                   const rg_audit_rec *audit, rg_err *err)
 {
@@ -2828,6 +2956,8 @@ const struct rg__store_ops rg__sqlite_ops = {
     .flag_put = sq_flag_put,
     .flag_list = sq_flag_list,
     .flag_stamp = sq_flag_stamp,
+    .segment_put = sq_segment_put,
+    .segment_list = sq_segment_list,
     .client_token_create = sq_client_token_create,
     .client_token_find = sq_client_token_find,
     .client_token_list = sq_client_token_list,

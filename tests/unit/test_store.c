@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 14);
+    assert_int_equal(rg_store_schema_version(f->s), 15);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 14);
+    assert_int_equal(rg_store_schema_version(f->s), 15);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1551,7 +1551,7 @@ static void migrates_old_schema(void **state)
     raw_sql(old, "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
                  " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 14);
+    assert_int_equal(rg_store_schema_version(s), 15); /* 15: segments */
     int64_t versions = 0, newest = 0;
     assert_int_equal(
         rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
@@ -1599,7 +1599,7 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 14);
+    assert_int_equal(user_version(old), 15);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
@@ -1770,6 +1770,70 @@ static void flags_versions(void **state)
         RG_ENOTFOUND);
 }
 
+static int count_segment(void *ctx, const rg_segment_rec *g)
+{
+    int64_t *seen = ctx;
+    *seen = *seen * 10 + g->version + (g->deleted ? 5 : 0);
+    return 0;
+}
+
+/* Segments: versions only grow, expect guards against lost updates, a
+ * deletion is a version that hides the segment from the list and may be
+ * created again with its id, ids are unique across environments, and
+ * every change moves the environment's stamp. */
+static void segments_versions(void **state)
+{
+    fx *f = *state;
+    rg_audit_rec a = audit("segment.create", "segment:default/s", 10);
+    rg_segment_rec g = {.environment = "default",
+                        .name = "s",
+                        .definition = "{\"constraints\":[]}",
+                        .created_ms = 10};
+    int64_t versions = -1, newest = -1, seen = 0;
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err), 0);
+    assert_true(g.version == 1 && g.id == 1);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "name");
+    g.created_ms = 20;
+    assert_int_equal(rg_store_segment_put(f->s, &g, 1, &a, &f->err), 0);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 1, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "version");
+    rg_segment_rec other = g;
+    snprintf(other.environment, sizeof other.environment, "prod");
+    assert_int_equal(rg_store_segment_put(f->s, &other, 0, &a, &f->err), 0);
+    assert_true(other.id == 2 && other.version == 1);
+    g.deleted = true;
+    g.definition = "";
+    assert_int_equal(rg_store_segment_put(f->s, &g, 2, &a, &f->err), 0);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 3, &a, &f->err),
+                     RG_ENOTFOUND); /* deleted: nothing to change */
+    assert_int_equal(
+        rg_store_segment_list(f->s, "default", count_segment, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 0);
+    g.deleted = false;
+    g.definition = "{}";
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err), 0);
+    assert_true(g.version == 4 && g.id == 1); /* revived with its id */
+    assert_int_equal(rg_store_segment_history(f->s, "default", "s",
+                                              count_segment, &seen, &f->err),
+                     0);
+    assert_int_equal(seen, 4821); /* 4, 3 deleted, 2, 1 */
+    seen = 0;
+    assert_int_equal(
+        rg_store_segment_list(f->s, "default", count_segment, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 4);
+    assert_int_equal(rg_store_segment_history(f->s, "default", "t",
+                                              count_segment, &seen, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_flag_stamp(f->s, "default", &versions, &newest, &f->err), 0);
+    assert_true(versions == 4 && newest == 20);
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -1778,6 +1842,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(signed_metadata_and_roots, fx_setup,
