@@ -37,10 +37,9 @@ static int print_segment(rg_cli *cli, const json_t *g)
     rg_cli_table_kv(&t, "id", "%lld", (long long)rg_cli_jint(g, "id"));
     rg_cli_table_kv(&t, "environment", "%s",
                     rg_cli_jstr(g, "environment", "-"));
-    rg_cli_table_kv(&t, "version", "%lld%s",
-                    (long long)rg_cli_jint(g, "version"),
-                    json_is_true(json_object_get(g, "deleted")) ? " (deleted)"
-                                                                : "");
+    rg_cli_table_kv(
+        &t, "version", "%lld%s", (long long)rg_cli_jint(g, "version"),
+        json_is_true(json_object_get(g, "deleted")) ? " (deleted)" : "");
     rg_cli_table_kv(&t, "constraints", "%zu",
                     json_array_size(json_object_get(seg, "constraints")));
     rg__cli_flag_versions(cli, &t, g, "deleted", "deleted", "set");

@@ -120,8 +120,8 @@ static int take_version(void *ctx, const rg_segment_rec *g)
         return 0;
     json_t *v = json_pack("{s:I,s:b,s:I,s:s,s:s}", "version",
                           (json_int_t)g->version, "deleted", g->deleted,
-                          "created_ms", (json_int_t)g->created_ms,
-                          "created_by", g->created_by, "reason", g->reason);
+                          "created_ms", (json_int_t)g->created_ms, "created_by",
+                          g->created_by, "reason", g->reason);
     return json_array_append_new(n->history, v) ? RG_ENOMEM : 0;
 }
 
@@ -133,8 +133,8 @@ static int newest_of(rg_server *srv, const char *env, const char *name,
     memset(n, 0, sizeof *n);
     if (with_history && !(n->history = json_array()))
         return rg_err_set(err, RG_ENOMEM, "out of memory");
-    int rc = rg_store_segment_history(srv->store, env, name, take_version, n,
-                                      err);
+    int rc =
+        rg_store_segment_history(srv->store, env, name, take_version, n, err);
     if (rc == RG_ENOMEM)
         rg_err_set(err, RG_ENOMEM, "out of memory");
     return rc;
@@ -183,7 +183,10 @@ static void write_live(rg_server *srv, rg_req *req, rg_resp *resp,
     g.id = n.top.id;
     g.definition = def;
     if (check(srv, &g, &err) == 0 &&
-        put(srv, req, &g, create ? 0 : version ? version : n.top.version,
+        put(srv, req, &g,
+            create    ? 0
+            : version ? version
+                      : n.top.version,
             create ? "segment.create" : "segment.update", reason, &err) == 0) {
         rg_resp_json(resp, create ? 201 : 200, segment_json(&g));
         goto cleanup;
@@ -278,8 +281,7 @@ void rg_api_segment_delete(rg_server *srv, rg_req *req, rg_resp *resp)
     g.deleted = true;
     g.definition = "";
     if (in_use(srv, &g, &err) == 0 &&
-             put(srv, req, &g, n.top.version, "segment.delete", reason,
-                 &err) == 0) {
+        put(srv, req, &g, n.top.version, "segment.delete", reason, &err) == 0) {
         rg_resp_json(resp, 200, segment_json(&g));
         goto cleanup;
     }

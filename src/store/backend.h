@@ -111,7 +111,7 @@ struct rg__store_ops {
     int (*enroll_key_create)(void *impl, rg_enroll_key_rec *k,
                              const rg_audit_rec *audit, rg_err *err);
     int (*enroll_key_use)(void *impl, const char *hash, int64_t now_ms,
-                          rg_err *err);
+                          rg_enroll_key_rec *out, rg_err *err);
     int (*enroll_key_list)(void *impl,
                            int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                            void *ctx, rg_err *err);

@@ -132,6 +132,7 @@ static const rg__col enroll_key_cols[] = {
     I64(rg_enroll_key_rec, revoked_ms, REC),
     I64(rg_enroll_key_rec, uses_left, REC),
     TEXT(rg_enroll_key_rec, created_by, REC),
+    TEXT(rg_enroll_key_rec, flag_envs, REC),
 };
 const rg__rowmap rg__enroll_key_row = ROWMAP("enrollment key", enroll_key_cols);
 

@@ -378,10 +378,19 @@ static const char *const migration15[] = {
     NULL,
 };
 
+/* 16: the flag environments an enrollment key lets its endpoints read
+ * (docs/flags.md), comma-separated; '' (keys made before) is default only. */
+static const char *const migration16[] = {
+    "ALTER TABLE enroll_keys ADD COLUMN flag_environments TEXT NOT NULL"
+    " DEFAULT ''",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3,  migration4,  migration5,
-    migration6,  migration7,  migration8,  migration9,  migration10,
-    migration11, migration12, migration13, migration14, migration15};
+    migration1,  migration2,  migration3,  migration4,
+    migration5,  migration6,  migration7,  migration8,
+    migration9,  migration10, migration11, migration12,
+    migration13, migration14, migration15, migration16};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -528,7 +537,7 @@ enum {
     " created_by FROM tokens"
 #define KEY_COLS                                                               \
     "SELECT id, hash, created_ms, expires_ms, revoked_ms, uses_left,"          \
-    " created_by FROM enroll_keys"
+    " created_by, flag_environments FROM enroll_keys"
 #define POLICY_COLS                                                            \
     "SELECT p.id, p.name, p.channel_id, c.name, p.selector_json, p.mode,"      \
     " p.release_id, p.created_ms, p.created_by FROM policies p"                \
@@ -643,7 +652,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_TOKEN_REVOKED] = "SELECT revoked_ms FROM tokens WHERE id = ?",
     [ST_KEY_INSERT] =
         "INSERT INTO enroll_keys (hash, created_ms, expires_ms, revoked_ms,"
-        " uses_left, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        " uses_left, created_by, flag_environments)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_KEY_FIND] = KEY_COLS " WHERE hash = ?",
     [ST_KEY_CONSUME] = "UPDATE enroll_keys SET uses_left = uses_left - 1"
                        " WHERE id = ? AND uses_left > 0",
@@ -2076,7 +2086,7 @@ static int key_usable(const rg_enroll_key_rec *k, int64_t now_ms, rg_err *err)
 }
 
 static int sq_enroll_key_use(void *impl, const char *hash, int64_t now_ms,
-                             rg_err *err)
+                             rg_enroll_key_rec *out, rg_err *err)
 {
     sq *q = impl;
     rg_enroll_key_rec k;
@@ -2092,6 +2102,8 @@ static int sq_enroll_key_use(void *impl, const char *hash, int64_t now_ms,
     if (rc == 0 && k.uses_left > 0)
         rc = run(q, ST_KEY_CONSUME, RG__VALS(RG__INT(k.id)), err,
                  "enrollment key use");
+    if (rc == 0 && out)
+        *out = k;
     return finish(q, rc, err);
 }
 

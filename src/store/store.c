@@ -589,11 +589,11 @@ int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
 }
 
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
-                            rg_err *err)
+                            rg_enroll_key_rec *out, rg_err *err)
 {
     if (!hash || !rg_sha256_hex_valid(hash))
         return rg_err_set(err, RG_EAUTH, "enrollment key unknown");
-    return s->ops->enroll_key_use(s->impl, hash, now_ms, err);
+    return s->ops->enroll_key_use(s->impl, hash, now_ms, out, err);
 }
 
 /* --- endpoints ------------------------------------------------------------ */

@@ -184,6 +184,8 @@ typedef struct rg_token_rec {
     char created_by[RG_NAME_MAX + 1];
 } rg_token_rec;
 
+#define RG_FLAG_ENVS_MAX 8 /* flag environments one enrollment key allows */
+#define RG_FLAG_ENVS_TEXT (RG_FLAG_ENVS_MAX * (RG_NAME_MAX + 1))
 typedef struct rg_enroll_key_rec {
     int64_t id;
     char hash[RG_HASH_HEX];
@@ -192,6 +194,9 @@ typedef struct rg_enroll_key_rec {
     int64_t revoked_ms; /* 0: not revoked */
     int64_t uses_left;  /* -1: unlimited */
     char created_by[RG_NAME_MAX + 1];
+    /* the flag environments its endpoints may read, comma-separated
+     * ("": default only; schema 16, docs/flags.md) */
+    char flag_envs[RG_FLAG_ENVS_TEXT];
 } rg_enroll_key_rec;
 
 /* A group policy (schema 4): endpoints matching selector are held on
@@ -429,10 +434,10 @@ int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
 int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
                                const rg_audit_rec *audit, rg_err *err);
 /* Atomically checks the key with this hash is usable at now_ms (exists,
- * not revoked, not expired, uses left) and consumes one use.
- * RG_EAUTH when it is not usable. */
+ * not revoked, not expired, uses left) and consumes one use; copies the
+ * key into *out when out is not NULL. RG_EAUTH when it is not usable. */
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
-                            rg_err *err);
+                            rg_enroll_key_rec *out, rg_err *err);
 /* Every key, oldest first (hash included: the caller shows no secret, and
  * the hash is not one). */
 int rg_store_enroll_key_list(rg_store *s,

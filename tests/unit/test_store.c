@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 15);
+    assert_int_equal(rg_store_schema_version(f->s), 16);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 15);
+    assert_int_equal(rg_store_schema_version(f->s), 16);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -775,25 +775,44 @@ static void enroll_keys(void **state)
     make_key(f, "revoked", -1, 0, T0, rev);
     make_key(f, "unlimited", -1, 0, 0, inf);
 
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "used up"));
 
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, NULL, &f->err),
                      RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "expired"));
-    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, NULL, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "revoked"));
     hash_of("never issued", unknown);
-    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, NULL, &f->err),
                      RG_EAUTH);
-    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, NULL, &f->err),
+                     RG_EAUTH);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &f->err), 0);
+        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, NULL, &f->err),
+                         0);
 
-    rg_enroll_key_rec k;
+    /* the key used comes back with the flag environments it allows */
+    rg_enroll_key_rec k, used;
+    memset(&k, 0, sizeof k);
+    hash_of("envs", k.hash);
+    k.uses_left = -1;
+    snprintf(k.flag_envs, sizeof k.flag_envs, "prod,staging");
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, k.hash, T0, &used, &f->err),
+                     0);
+    assert_int_equal(used.id, k.id);
+    assert_string_equal(used.flag_envs, "prod,staging");
+    memset(&used, 0, sizeof used);
+    assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &used, &f->err), 0);
+    assert_string_equal(used.flag_envs, "");
+
     memset(&k, 0, sizeof k);
     hash_of("zero", k.hash);
     k.uses_left = 0;
@@ -870,7 +889,7 @@ static void *use_key_many(void *arg)
 {
     key_race *r = arg;
     for (int i = 0; i < 50; i++)
-        if (rg_store_enroll_key_use(r->s, r->hash, T0, NULL) == 0)
+        if (rg_store_enroll_key_use(r->s, r->hash, T0, NULL, NULL) == 0)
             r->ok++;
     return NULL;
 }
@@ -894,7 +913,7 @@ static void enroll_key_use_is_atomic(void **state)
         total += r[i].ok;
     }
     assert_int_equal(total, 100);
-    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, NULL, &f->err),
                      RG_EAUTH);
 }
 
@@ -1369,9 +1388,10 @@ static void persists_across_reopen(void **state)
     assert_int_equal(n_new, 0);
     assert_int_equal(audit_rows(f), rows);
     /* The key's one use is still there, and is consumed durably. */
-    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, NULL, &f->err), 0);
     reopen(f);
-    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, NULL, &f->err),
+                     RG_EAUTH);
 }
 
 /* --- migrations --------------------------------------------------------- */
@@ -1551,7 +1571,8 @@ static void migrates_old_schema(void **state)
     raw_sql(old, "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
                  " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 15); /* 15: segments */
+    assert_int_equal(rg_store_schema_version(s),
+                     16); /* 15: segments, 16: key environments */
     int64_t versions = 0, newest = 0;
     assert_int_equal(
         rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
@@ -1599,7 +1620,7 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 15);
+    assert_int_equal(user_version(old), 16);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
