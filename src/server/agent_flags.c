@@ -161,7 +161,8 @@ int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
             rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
         return rc;
     }
-    int rc = rg_flagdoc_stamp(srv->store, in->env, stamp, err);
+    int rc =
+        rg_flagdoc_stamp(srv->flagdocs, srv->store, in->env, now, stamp, err);
     if (rc == 0)
         rc = rg_buf_adds(out, ",\"flags\":{\"environment\":");
     if (rc == 0)

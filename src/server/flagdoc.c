@@ -102,25 +102,17 @@ json_t *rg_flagdoc_build(rg_store *s, const char *env,
     return doc;
 }
 
-int rg_flagdoc_stamp(rg_store *s, const char *env, char out[RG_FLAG_STAMP_MAX],
-                     rg_err *err)
-{
-    int64_t versions = 0, newest_ms = 0;
-    int rc = rg_store_flag_stamp(s, env, &versions, &newest_ms, err);
-    if (rc == 0)
-        snprintf(out, RG_FLAG_STAMP_MAX, "%lld-%lld", (long long)versions,
-                 (long long)newest_ms);
-    return rc;
-}
-
 /* Environments kept; past it the oldest-filled slot is replaced. */
 #define CACHE_SLOTS 16
 
 typedef struct cached {
-    char env[RG_NAME_MAX + 1];
+    char env[RG_NAME_MAX + 1]; /* "": slot free */
     char stamp[RG_FLAG_STAMP_MAX];
-    char *text; /* NULL: slot free */
+    char *text; /* the document at stamp; NULL: none yet */
     size_t len;
+    char live[RG_FLAG_STAMP_MAX]; /* env's stamp as last read; "": none */
+    uint64_t live_writes;         /* rg_store_flag_writes before that read */
+    int64_t live_ms;              /* when it was read */
 } cached;
 
 struct rg_flagdoc_cache {
@@ -153,9 +145,71 @@ void rg_flagdoc_cache_free(rg_flagdoc_cache *c)
 static cached *slot_of(rg_flagdoc_cache *c, const char *env)
 {
     for (size_t i = 0; i < CACHE_SLOTS; i++)
-        if (c->slot[i].text && strcmp(c->slot[i].env, env) == 0)
+        if (c->slot[i].env[0] && strcmp(c->slot[i].env, env) == 0)
             return &c->slot[i];
     return NULL;
+}
+
+/* env's slot in c, else the next one emptied for it. env fits (the
+ * caller checked). Caller holds c->mu. */
+static cached *claim(rg_flagdoc_cache *c, const char *env)
+{
+    cached *e = slot_of(c, env);
+    if (e)
+        return e;
+    e = &c->slot[c->next++ % CACHE_SLOTS];
+    free(e->text);
+    memset(e, 0, sizeof *e);
+    snprintf(e->env, sizeof e->env, "%s", env);
+    return e;
+}
+
+/* Copies env's stamp into out when c read it less than the TTL before
+ * now_ms with writes store writes done then too; returns whether it did. */
+static bool live_lookup(rg_flagdoc_cache *c, const char *env, uint64_t writes,
+                        int64_t now_ms, char out[RG_FLAG_STAMP_MAX])
+{
+    pthread_mutex_lock(&c->mu);
+    const cached *e = slot_of(c, env);
+    bool hit = e && e->live[0] && e->live_writes == writes &&
+               now_ms >= e->live_ms &&
+               now_ms - e->live_ms < RG_FLAGDOC_STAMP_TTL_MS;
+    if (hit)
+        memcpy(out, e->live, RG_FLAG_STAMP_MAX);
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+/* Keeps stamp as env's, read at now_ms after writes store writes. */
+static void live_keep(rg_flagdoc_cache *c, const char *env, const char *stamp,
+                      uint64_t writes, int64_t now_ms)
+{
+    if (strlen(env) > RG_NAME_MAX)
+        return;
+    pthread_mutex_lock(&c->mu);
+    cached *e = claim(c, env);
+    snprintf(e->live, sizeof e->live, "%s", stamp);
+    e->live_writes = writes;
+    e->live_ms = now_ms;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int rg_flagdoc_stamp(rg_flagdoc_cache *c, rg_store *s, const char *env,
+                     int64_t now_ms, char out[RG_FLAG_STAMP_MAX], rg_err *err)
+{
+    /* read before the store: a write that commits meanwhile moves it */
+    uint64_t writes = rg_store_flag_writes(s);
+    if (c && live_lookup(c, env, writes, now_ms, out))
+        return 0;
+    int64_t versions = 0, newest_ms = 0;
+    int rc = rg_store_flag_stamp(s, env, &versions, &newest_ms, err);
+    if (rc)
+        return rc;
+    snprintf(out, RG_FLAG_STAMP_MAX, "%lld-%lld", (long long)versions,
+             (long long)newest_ms);
+    if (c)
+        live_keep(c, env, out, writes, now_ms);
+    return 0;
 }
 
 /* A copy of env's text at stamp from c, or NULL (not held, or no memory:
@@ -166,7 +220,8 @@ static char *lookup(rg_flagdoc_cache *c, const char *env, const char *stamp,
     char *copy = NULL;
     pthread_mutex_lock(&c->mu);
     cached *e = slot_of(c, env);
-    if (e && strcmp(e->stamp, stamp) == 0 && (copy = malloc(e->len + 1))) {
+    if (e && e->text && strcmp(e->stamp, stamp) == 0 &&
+        (copy = malloc(e->len + 1))) {
         memcpy(copy, e->text, e->len + 1);
         *len = e->len;
     }
@@ -187,11 +242,8 @@ static void keep(rg_flagdoc_cache *c, const char *env, const char *stamp,
     }
     memcpy(copy, text, len + 1);
     pthread_mutex_lock(&c->mu);
-    cached *e = slot_of(c, env);
-    if (!e)
-        e = &c->slot[c->next++ % CACHE_SLOTS];
+    cached *e = claim(c, env);
     free(e->text);
-    snprintf(e->env, sizeof e->env, "%s", env);
     snprintf(e->stamp, sizeof e->stamp, "%s", stamp);
     e->text = copy;
     e->len = len;

@@ -41,18 +41,28 @@ json_t *rg_flagdoc_build(rg_store *s, const char *env,
  * JSON unreadable, RG_ENOMEM). */
 json_t *rg_flagdoc_segment(const rg_segment_rec *g, rg_err *err);
 
-/* Writes env's change stamp into out: "VERSIONS-NEWEST_MS" (how many
- * versions its flags have had, which only grows, and when the newest was
- * written; "0-0" without flags). The ETag of GET /api/client/features and
- * the "stamp" of the check-in's flags. Returns 0 or the store's error. */
-int rg_flagdoc_stamp(rg_store *s, const char *env, char out[RG_FLAG_STAMP_MAX],
-                     rg_err *err);
+/* How long a stamp read from the store is trusted while no flag or segment
+ * is written through this server (rg_store_flag_writes): it bounds how
+ * late a change written by another node sharing the database is seen. */
+#define RG_FLAGDOC_STAMP_TTL_MS 1000
 
-/* Each environment's document as compact JSON text at its stamp, kept so
- * that a flag change costs one build per environment, not one per
- * endpoint checking in or SDK polling (the check-in path and GET
- * /api/client/features share it). Thread-safe; the server owns one. */
+/* Each environment's document as compact JSON text at its stamp, and its
+ * stamp, kept so that a flag change costs one build per environment, not
+ * one per endpoint checking in or SDK polling, and an unchanged set no
+ * store read (the check-in path and GET /api/client/features share it).
+ * Thread-safe; the server owns one. */
 typedef struct rg_flagdoc_cache rg_flagdoc_cache;
+
+/* Writes env's change stamp into out: "VERSIONS-NEWEST_MS" (how many
+ * versions its flags and segments have had, which only grows, and when
+ * the newest was written; "0-0" without any). The ETag of GET
+ * /api/client/features and the "stamp" of the check-in's flags. From c
+ * (NULL: no cache) when it read env's stamp less than
+ * RG_FLAGDOC_STAMP_TTL_MS before now_ms and nothing was written through s
+ * since; else from the store (and kept in c). Returns 0 or the store's
+ * error. */
+int rg_flagdoc_stamp(rg_flagdoc_cache *c, rg_store *s, const char *env,
+                     int64_t now_ms, char out[RG_FLAG_STAMP_MAX], rg_err *err);
 
 /* Returns a new empty cache in *out, or RG_ENOMEM. */
 int rg_flagdoc_cache_new(rg_flagdoc_cache **out, rg_err *err);

@@ -14,6 +14,8 @@
 
 #include "store/store.h"
 
+#include <stdatomic.h>
+
 #include <stddef.h>
 
 /* Pass as `upto` to migrate to the newest schema the backend knows. */
@@ -219,7 +221,8 @@ struct rg__store_ops {
 
 struct rg_store {
     const struct rg__store_ops *ops;
-    void *impl; /* the backend's state, owned by the store */
+    void *impl;                   /* the backend's state, owned by the store */
+    _Atomic uint64_t flag_writes; /* rg_store_flag_writes */
 };
 
 /* The SQLite backend (sqlite.c). */

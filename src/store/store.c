@@ -815,7 +815,10 @@ int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
     if (!f->environment[0] || !f->name[0] || !f->definition)
         return rg_err_set(err, RG_EINVAL,
                           "flag: environment, name and definition needed");
-    return s->ops->flag_put(s->impl, f, expect, audit, err);
+    int rc = s->ops->flag_put(s->impl, f, expect, audit, err);
+    if (rc == 0)
+        atomic_fetch_add(&s->flag_writes, 1);
+    return rc;
 }
 
 int rg_store_flag_list(rg_store *s, const char *environment,
@@ -852,6 +855,11 @@ int rg_store_flag_history(rg_store *s, const char *environment,
     return rc;
 }
 
+uint64_t rg_store_flag_writes(rg_store *s)
+{
+    return atomic_load(&s->flag_writes);
+}
+
 int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
                         int64_t *newest_ms, rg_err *err)
 {
@@ -864,7 +872,10 @@ int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
     if (!g->environment[0] || !g->name[0] || !g->definition)
         return rg_err_set(err, RG_EINVAL,
                           "segment: environment, name and definition needed");
-    return s->ops->segment_put(s->impl, g, expect, audit, err);
+    int rc = s->ops->segment_put(s->impl, g, expect, audit, err);
+    if (rc == 0)
+        atomic_fetch_add(&s->flag_writes, 1);
+    return rc;
 }
 
 int rg_store_segment_list(rg_store *s, const char *environment,

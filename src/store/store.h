@@ -660,6 +660,11 @@ int rg_store_segment_history(rg_store *s, const char *environment,
                              const char *name,
                              int (*fn)(void *ctx, const rg_segment_rec *g),
                              void *ctx, rg_err *err);
+/* How many flag and segment versions were written through s since it was
+ * opened (counted after each commit): a cache of what rg_store_flag_stamp
+ * reads stays valid while this does not move. Writes by another process on
+ * the same database (another node) are not counted. Thread-safe. */
+uint64_t rg_store_flag_writes(rg_store *s);
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);
