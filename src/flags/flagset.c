@@ -192,8 +192,10 @@ int rg_flagset_parse(const json_t *doc, rg_flags_mode mode, rg_flagset **out,
         return rg_err_field(err, RG_EINVAL, "features",
                             "client features: must be a JSON object");
     rg_flagset *fs = calloc(1, sizeof *fs);
-    if (!fs)
+    if (!fs || !(fs->pool = p.pool = rg_flag_strpool_new())) {
+        free(fs);
         return rg_err_set(err, RG_ENOMEM, "out of memory");
+    }
     const json_t *version = json_object_get(doc, "version");
     fs->version = json_is_integer(version) ? json_integer_value(version) : 0;
     int rc = segments(&p, json_object_get(doc, "segments"), fs);
