@@ -54,6 +54,7 @@ typedef struct agentd {
     enum { TRUST_INSECURE, TRUST_PINNED, TRUST_PENDING, TRUST_REFUSING } trust;
     bool has_flags; /* flags_environment is configured */
     rg_flagstate flags;
+    char flags_refused[256]; /* the server's last refusal, logged once */
 } agentd;
 
 static int wake_pipe[2] = {-1, -1};
@@ -411,6 +412,30 @@ static bool trust_ready(agentd *d)
     return true;
 }
 
+/* True when the server refused the answer's flags ("error": the
+ * environment is not one this endpoint may read); logs it as an error when
+ * it is new, and once when the refusal ends. */
+static bool flags_refused(agentd *d, const json_t *flags)
+{
+    const json_t *why = json_object_get(flags, "error");
+    const char *msg = json_string_value(json_object_get(why, "message"));
+    if (!why) {
+        if (d->flags_refused[0])
+            rg_info("flags: environment '%s' readable again",
+                    d->conf->flags_env);
+        d->flags_refused[0] = '\0';
+        return false;
+    }
+    if (!msg)
+        msg = "refused";
+    if (strncmp(d->flags_refused, msg, sizeof d->flags_refused - 1) != 0)
+        rg_error("flags: the server refuses environment '%s' "
+                 "(flags_environment): %s; the flags in force stay",
+                 d->conf->flags_env, msg);
+    snprintf(d->flags_refused, sizeof d->flags_refused, "%s", msg);
+    return true;
+}
+
 /* Takes the answer's "flags": reports the server stored, and a new set
  * (checked as an SDK reads it before it is taken). */
 static void take_flags(agentd *d, const json_t *flags)
@@ -421,7 +446,7 @@ static void take_flags(agentd *d, const json_t *flags)
     const json_t *set = json_object_get(flags, "set");
     const char *stamp = json_string_value(json_object_get(flags, "stamp"));
     const char *env = json_string_value(json_object_get(flags, "environment"));
-    if (!d->has_flags || !flags)
+    if (!d->has_flags || !flags || flags_refused(d, flags))
         return;
     if (json_is_array(json_object_get(flags, "stored")) &&
         rg_flagstate_stored(&d->flags, json_object_get(flags, "stored"), &e))

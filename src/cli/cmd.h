@@ -8,6 +8,7 @@
 #define RG_CLI_CMD_H
 
 #include "cli/ctx.h"
+#include "cli/table.h"
 #include "trust/relmeta.h"
 
 extern const rg_cli_command rg__cli_cmds_channel[];  /* cmd_channel.c */
@@ -29,6 +30,31 @@ extern const rg_cli_command rg__cli_cmds_root[];     /* cmd_root.c */
  * "size"} (new reference). A missing or unreadable file is a usage error.
  * Defined in cmd_artifact.c, used by `release create`. */
 int rg__cli_upload_file(rg_cli *cli, const char *file, json_t **out);
+
+/* --- flags (cmd_flag.c, cmd_segment.c; docs/flags.md) ---------------- */
+
+/* A body {"reason", "environment"?} from --reason (required) and --env
+ * into *out (new reference), for the caller to add its fields to. */
+int rg__cli_flag_change_body(rg_cli *cli, const rg_cli_args *a, json_t **out);
+
+/* Adds to t the "changed" and "reason" rows of v (a flag or segment
+ * answer) and a row per version of its "history", each saying yes or no
+ * by the history entry's boolean key. */
+void rg__cli_flag_versions(rg_cli *cli, rg_cli_table *t, const json_t *v,
+                           const char *key, const char *yes, const char *no);
+
+/* `rollgate flag segment create|update|list|show|delete [NAME]`. */
+#define RG__CLI_SEGMENT_SYNOPSIS                                               \
+    "create|update|list|show|delete [NAME] [--file F] [--reason R] [--env E]"
+#define RG__CLI_SEGMENT_HELP                                                   \
+    "  create NAME --file F --reason R   F: {\"constraints\": [...], "         \
+    "\"description\"?}\n"                                                      \
+    "  update NAME --file F --reason R   a new version\n"                      \
+    "  delete NAME --reason R            refused while a flag names it\n"      \
+    "  list | show NAME                  show: every version and reason\n"     \
+    "  --env E            the environment (default: default)\n"
+extern const char *const rg__cli_segment_opts[];
+int rg__cli_flag_segment(rg_cli *cli, const rg_cli_args *a);
 
 /* --- offline signing helpers (cmd_sign.c, docs/signing.md) ------------ */
 

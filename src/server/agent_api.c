@@ -102,6 +102,17 @@ static void endpoint_target(char *out, size_t cap, const char *id)
 /* ------------------------------------------------------------------ */
 /* enroll                                                             */
 
+/* Gives a the flag environments enrollment key k allows (docs/flags.md). */
+static void key_envs(const rg_enroll_key_rec *k, rg_fleet_attrs *a)
+{
+    a->n_envs = 0;
+    for (const char *p = k->flag_envs; *p && a->n_envs < RG_FLAG_ENVS_MAX;) {
+        size_t n = strcspn(p, ",");
+        snprintf(a->envs[a->n_envs++], sizeof a->envs[0], "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+    }
+}
+
 void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"enrollment_key", "endpoint_id",
@@ -110,6 +121,7 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_err_clear(&err);
     rg_fleet_attrs *attrs = NULL;
     rg_endpoint_rec *e = NULL;
+    rg_enroll_key_rec *ekey = NULL;
     char *attrs_text = NULL;
     if (rg_guard_enroll(srv, req, resp) != 0)
         return;
@@ -130,22 +142,24 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     }
     attrs = malloc(sizeof *attrs);
     e = calloc(1, sizeof *e);
-    if (!attrs || !e) {
+    ekey = calloc(1, sizeof *ekey);
+    if (!attrs || !e || !ekey) {
         rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (json_object_get(aj, "flag_environments")) {
+        rg_err_field(&err, RG_EINVAL, "attributes.flag_environments",
+                     "attributes.flag_environments: set by the enrollment "
+                     "key, not by the endpoint");
         goto fail;
     }
     if (rg_fleet_attrs_from_json(aj, attrs, &err) < 0)
         goto fail;
-    attrs_text = rg_fleet_attrs_json(attrs);
-    if (!attrs_text) {
-        rg_err_set(&err, RG_ENOMEM, "out of memory");
-        goto fail;
-    }
 
     char key_hash[RG_SHA256_HEX], token[RG_SHA256_HEX];
     rg_sha256_hex(key, strlen(key), key_hash);
     int64_t now = rg_clock_now(srv->clock);
-    if (rg_store_enroll_key_use(srv->store, key_hash, now, &err) < 0) {
+    if (rg_store_enroll_key_use(srv->store, key_hash, now, ekey, &err) < 0) {
         if (err.code == RG_EAUTH || err.code == RG_ENOTFOUND) {
             char target[160];
             const char *reason = key_reason(&err);
@@ -156,6 +170,11 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
             rg_guard_auth_failed(srv, req, &err, reason, target, resp);
             goto cleanup;
         }
+        goto fail;
+    }
+    key_envs(ekey, attrs);
+    if (!(attrs_text = rg_fleet_attrs_json(attrs))) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
         goto fail;
     }
     rg_random_hex(token, 32);
@@ -190,6 +209,7 @@ cleanup:
     free(attrs_text);
     free(attrs);
     free(e);
+    free(ekey);
     json_decref(body);
 }
 
@@ -434,7 +454,8 @@ static int write_answer(rg_server *srv, const rg__checkin_req *in,
         rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
         goto cleanup;
     }
-    if ((rc = rg__agent_flags_answer(srv, id, &in->flags, now, out, err)) == 0)
+    if ((rc = rg__agent_flags_answer(srv, id, who->profile, &in->flags, now,
+                                     out, err)) == 0)
         rc = rg_buf_adds(out, "}");
     if (rc < 0 && !err->code)
         rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));

@@ -95,10 +95,13 @@ typedef struct rg__flags_req {
 int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err);
 
 /* Appends ,"flags":{"environment","stamp","stored"?,"set"?} to a check-in
- * answer of endpoint id (nothing when in is not present): the set only
- * when in->stamp is not the environment's current stamp; its reports
- * stored first (idempotent). Returns 0 or a negative rg_code. */
-int rg__agent_flags_answer(rg_server *srv, const char *id,
+ * answer of endpoint id of attribute profile profile (nothing when in is
+ * not present): the set only when in->stamp is not the environment's
+ * current stamp; its reports stored first (idempotent). An environment
+ * the endpoint may not read (rg_fleet_profile_reads) gets
+ * ,"flags":{"environment","error":{"code","message"}} instead, and its
+ * reports are not stored. Returns 0 or a negative rg_code. */
+int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
                            const rg__flags_req *in, int64_t now, rg_buf *out,
                            rg_err *err);
 

@@ -10,6 +10,7 @@
 #include "common/jsonw.h"
 #include "common/name.h"
 #include "server/flagdoc.h"
+#include "server/fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,14 +127,42 @@ static int write_set(rg_server *srv, const char *env, const char *stamp,
     return rc;
 }
 
-int rg__agent_flags_answer(rg_server *srv, const char *id,
+/* Writes ,"flags":{"environment","error"} for an environment endpoint id
+ * may not read. */
+static int write_forbidden(rg_server *srv, const char *id, const char *env,
+                           rg_buf *out)
+{
+    char msg[RG_EPID_MAX + 2 * RG_NAME_MAX + 160];
+    snprintf(msg, sizeof msg,
+             "endpoint '%s' may not read the flags of environment '%s': "
+             "its enrollment key does not allow it (docs/flags.md)",
+             id, env);
+    int rc = rg_buf_adds(out, ",\"flags\":{\"environment\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(out, env);
+    if (rc == 0)
+        rc = rg_buf_adds(out, ",\"error\":{\"code\":\"forbidden\","
+                              "\"message\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(out, msg);
+    return rc == 0 ? rg_buf_adds(out, "}}") : rc;
+}
+
+int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
                            const rg__flags_req *in, int64_t now, rg_buf *out,
                            rg_err *err)
 {
     char stamp[RG_FLAG_STAMP_MAX];
     if (!in->present)
         return 0;
-    int rc = rg_flagdoc_stamp(srv->store, in->env, stamp, err);
+    if (!rg_fleet_profile_reads(srv->fleet, profile, in->env)) {
+        int rc = write_forbidden(srv, id, in->env, out);
+        if (rc < 0)
+            rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+        return rc;
+    }
+    int rc =
+        rg_flagdoc_stamp(srv->flagdocs, srv->store, in->env, now, stamp, err);
     if (rc == 0)
         rc = rg_buf_adds(out, ",\"flags\":{\"environment\":");
     if (rc == 0)

@@ -120,6 +120,20 @@ void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp);
 int rg__api_flag_env(const rg_req *req, const json_t *body, const char **env,
                      rg_err *err);
 
+/* Builds env's document with chg applied (flagdoc.h) and parses it
+ * strictly: 0, or the first problem with err->field naming it as
+ * "feature.<path>" or "segment.<path>" when it is in the change. */
+struct rg_flagdoc_change;
+int rg__api_flagdoc_check(rg_server *srv, const char *env,
+                          const struct rg_flagdoc_change *chg, rg_err *err);
+
+/* api_segments.c: flag segments (docs/flags.md) */
+void rg_api_segment_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_update(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_delete(rg_server *srv, rg_req *req, rg_resp *resp);
+
 /* api_webhooks.c: subscriptions to rollout events (docs/webhooks.md) */
 void rg_api_webhook_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_webhook_list(rg_server *srv, rg_req *req, rg_resp *resp);

@@ -71,6 +71,10 @@ typedef struct rg_fleet_attrs {
     char region[RG_FLEET_ATTR_MAX + 1]; /* "" when not given */
     size_t n_tags;
     char tags[RG_FLEET_TAGS_MAX][RG_FLEET_ATTR_MAX + 1];
+    /* the flag environments it may read, set by its enrollment key, never
+     * by the endpoint (0: the default one only; docs/flags.md) */
+    size_t n_envs;
+    char envs[RG_FLAG_ENVS_MAX][RG_NAME_MAX + 1];
 } rg_fleet_attrs;
 
 /* One installed entry (channel name, release id). */
@@ -121,8 +125,9 @@ bool rg_fleet_id_valid(const char *id);
 
 /* Reads and validates attributes from JSON ({"os","os_version","arch"
  * required strings <= 64 bytes; "hw", "region" optional strings; "tags"
- * optional array of <= 16 strings}); err->field names "attributes.<x>".
- * Returns 0 or RG_EINVAL. */
+ * optional array of <= 16 strings; "flag_environments" optional array of
+ * <= RG_FLAG_ENVS_MAX environment names, which only the server writes});
+ * err->field names "attributes.<x>". Returns 0 or RG_EINVAL. */
 int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err);
 
 /* Serialises attributes in the stored form (the object rg_fleet_attrs_
@@ -231,6 +236,11 @@ uint32_t rg_fleet_profiles(rg_fleet *f);
 
 /* Copies the stored attribute JSON of profile p into out ("" if unknown). */
 void rg_fleet_profile_json(rg_fleet *f, uint32_t p, char *out, size_t n);
+
+/* Whether endpoints of profile p may read the flags of environment env:
+ * env is among its attributes' flag_environments, or, when it has none,
+ * env is the default one. */
+bool rg_fleet_profile_reads(rg_fleet *f, uint32_t p, const char *env);
 
 /* Verifies that token_hash (binary SHA-256 of the presented token) is the
  * token of endpoint id (constant-time), then records now_ms as last seen

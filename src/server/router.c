@@ -86,6 +86,13 @@ static const rg_route routes[] = {
     {"POST", "/v1/flags/{}/disable", RG_ROLE_OPERATOR, false,
      rg_api_flag_disable},
     {"POST", "/v1/flags/{}/eval", RG_ROLE_VIEWER, false, rg_api_flag_eval},
+    /* Flag segments (api_segments.c; docs/flags.md). */
+    {"POST", "/v1/segments", RG_ROLE_OPERATOR, false, rg_api_segment_create},
+    {"GET", "/v1/segments", RG_ROLE_VIEWER, false, rg_api_segment_list},
+    {"GET", "/v1/segments/{}", RG_ROLE_VIEWER, false, rg_api_segment_get},
+    {"PUT", "/v1/segments/{}", RG_ROLE_OPERATOR, false, rg_api_segment_update},
+    {"DELETE", "/v1/segments/{}", RG_ROLE_OPERATOR, false,
+     rg_api_segment_delete},
     {"POST", "/v1/client-tokens", RG_ROLE_ADMIN, false,
      rg_api_client_token_create},
     {"GET", "/v1/client-tokens", RG_ROLE_ADMIN, false,

@@ -14,6 +14,8 @@
 
 #include "store/store.h"
 
+#include <stdatomic.h>
+
 #include <stddef.h>
 
 /* Pass as `upto` to migrate to the newest schema the backend knows. */
@@ -111,7 +113,7 @@ struct rg__store_ops {
     int (*enroll_key_create)(void *impl, rg_enroll_key_rec *k,
                              const rg_audit_rec *audit, rg_err *err);
     int (*enroll_key_use)(void *impl, const char *hash, int64_t now_ms,
-                          rg_err *err);
+                          rg_enroll_key_rec *out, rg_err *err);
     int (*enroll_key_list)(void *impl,
                            int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                            void *ctx, rg_err *err);
@@ -165,6 +167,12 @@ struct rg__store_ops {
                      rg_err *err);
     int (*flag_stamp)(void *impl, const char *environment, int64_t *versions,
                       int64_t *newest_ms, rg_err *err);
+    int (*segment_put)(void *impl, rg_segment_rec *g, int64_t expect,
+                       const rg_audit_rec *audit, rg_err *err);
+    /* name NULL: the current versions; else name's history */
+    int (*segment_list)(void *impl, const char *environment, const char *name,
+                        int (*fn)(void *ctx, const rg_segment_rec *g),
+                        void *ctx, rg_err *err);
     int (*client_token_create)(void *impl, rg_client_token_rec *t,
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,
@@ -213,7 +221,8 @@ struct rg__store_ops {
 
 struct rg_store {
     const struct rg__store_ops *ops;
-    void *impl; /* the backend's state, owned by the store */
+    void *impl;                   /* the backend's state, owned by the store */
+    _Atomic uint64_t flag_writes; /* rg_store_flag_writes */
 };
 
 /* The store on SQLite and on PostgreSQL: sqlstore.c on the drivers of

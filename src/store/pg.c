@@ -278,10 +278,29 @@ static const char *const migration14[] = {
     NULL,
 };
 
+/* 15: flag segments, every version (sqlite.c says more). */
+static const char *const migration15[] = {
+    "CREATE TABLE segment_versions (environment " T " NOT NULL, name " T
+    " NOT NULL, id BIGINT NOT NULL CHECK (id >= 1), version BIGINT NOT NULL"
+    " CHECK (version >= 1), deleted BIGINT NOT NULL, definition " T
+    " NOT NULL, created_ms BIGINT NOT NULL, created_by " T " NOT NULL,"
+    " reason " T " NOT NULL, PRIMARY KEY (environment, name, version))",
+    "CREATE INDEX segment_versions_id ON segment_versions(id)",
+    NULL,
+};
+
+/* 16: the flag environments an enrollment key allows. */
+static const char *const migration16[] = {
+    "ALTER TABLE enroll_keys ADD COLUMN flag_environments " T " NOT NULL"
+    " DEFAULT ''",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3,  migration4, migration5,
-    migration6,  migration7,  migration8,  migration9, migration10,
-    migration11, migration12, migration13, migration14};
+    migration1,  migration2,  migration3,  migration4,
+    migration5,  migration6,  migration7,  migration8,
+    migration9,  migration10, migration11, migration12,
+    migration13, migration14, migration15, migration16};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,
                "sqlite.c and pg.c must have the same migrations");

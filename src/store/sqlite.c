@@ -352,10 +352,39 @@ static const char *const migration14[] = {
     NULL,
 };
 
+/* 15: flag segments (docs/flags.md) - every version of each segment's
+ * constraints per environment (the newest is current; deleted marks a
+ * deletion); id is the Unleash segment id strategies name, fixed at the
+ * first version. */
+static const char *const migration15[] = {
+    "CREATE TABLE segment_versions ("
+    " environment TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " id INTEGER NOT NULL CHECK (id >= 1),"
+    " version INTEGER NOT NULL CHECK (version >= 1),"
+    " deleted INTEGER NOT NULL,"
+    " definition TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " PRIMARY KEY (environment, name, version)) WITHOUT ROWID",
+    "CREATE INDEX segment_versions_id ON segment_versions(id)",
+    NULL,
+};
+
+/* 16: the flag environments an enrollment key lets its endpoints read
+ * (docs/flags.md), comma-separated; '' (keys made before) is default only. */
+static const char *const migration16[] = {
+    "ALTER TABLE enroll_keys ADD COLUMN flag_environments TEXT NOT NULL"
+    " DEFAULT ''",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3,  migration4, migration5,
-    migration6,  migration7,  migration8,  migration9, migration10,
-    migration11, migration12, migration13, migration14};
+    migration1,  migration2,  migration3,  migration4,
+    migration5,  migration6,  migration7,  migration8,
+    migration9,  migration10, migration11, migration12,
+    migration13, migration14, migration15, migration16};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,

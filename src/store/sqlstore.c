@@ -112,6 +112,11 @@ enum {
     ST_CLIENT_TOKEN_FIND,
     ST_FLAG_REVERT_INSERT,
     ST_FLAG_REVERT_LIST,
+    ST_SEGMENT_CURRENT,
+    ST_SEGMENT_ID,
+    ST_SEGMENT_INSERT,
+    ST_SEGMENT_HISTORY,
+    ST_SEGMENT_LIST,
     ST_CLIENT_TOKEN_LIST,
     ST_CLIENT_TOKEN_GET,
     ST_CLIENT_TOKEN_REVOKE,
@@ -162,7 +167,7 @@ enum {
     " created_by FROM tokens"
 #define KEY_COLS                                                               \
     "SELECT id, hash, created_ms, expires_ms, revoked_ms, uses_left,"          \
-    " created_by FROM enroll_keys"
+    " created_by, flag_environments FROM enroll_keys"
 #define POLICY_COLS                                                            \
     "SELECT p.id, p.name, p.channel_id, c.name, p.selector_json, p.mode,"      \
     " p.release_id, p.created_ms, p.created_by FROM policies p"                \
@@ -274,7 +279,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_TOKEN_REVOKED] = "SELECT revoked_ms FROM tokens WHERE id = ?",
     [ST_KEY_INSERT] =
         "INSERT INTO enroll_keys (hash, created_ms, expires_ms, revoked_ms,"
-        " uses_left, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        " uses_left, created_by, flag_environments)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
     [ST_KEY_FIND] = KEY_COLS " WHERE hash = ?",
     [ST_KEY_CONSUME] = "UPDATE enroll_keys SET uses_left = uses_left - 1"
                        " WHERE id = ? AND uses_left > 0",
@@ -404,6 +410,28 @@ static const char *const sql_text[ST__COUNT] = {
         "SELECT endpoint_id, environment, stamp, reported_ms, received_ms,"
         " detail FROM flag_reverts WHERE endpoint_id = ?"
         " ORDER BY received_ms DESC, stamp DESC LIMIT ?",
+#define SEGMENT_COLS                                                           \
+    "SELECT environment, name, id, version, deleted, definition,"              \
+    " created_ms, created_by, reason FROM segment_versions"
+    [ST_SEGMENT_CURRENT] = "SELECT version, deleted FROM segment_versions"
+                           " WHERE environment = ? AND name = ?"
+                           " ORDER BY version DESC LIMIT 1",
+    /* the name's id, else the next one unused across environments */
+    [ST_SEGMENT_ID] = "SELECT coalesce((SELECT id FROM segment_versions"
+                      " WHERE environment = ?1 AND name = ?2 LIMIT 1),"
+                      " (SELECT coalesce(max(id), 0) + 1"
+                      " FROM segment_versions))",
+    [ST_SEGMENT_INSERT] =
+        "INSERT INTO segment_versions (environment, name, id, version,"
+        " deleted, definition, created_ms, created_by, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_SEGMENT_HISTORY] = SEGMENT_COLS " WHERE environment = ?1 AND name = ?2"
+                                        " ORDER BY version DESC",
+    [ST_SEGMENT_LIST] = SEGMENT_COLS
+    " s WHERE environment = ?1 AND deleted = 0 AND version ="
+    " (SELECT max(version) FROM segment_versions g"
+    "  WHERE g.environment = s.environment AND g.name = s.name)"
+    " ORDER BY id",
 #define HOOK_COLS                                                              \
     "SELECT id, url, events, channel, secret, created_ms, created_by"          \
     " FROM webhooks"
@@ -1572,7 +1600,7 @@ static int key_usable(const rg_enroll_key_rec *k, int64_t now_ms, rg_err *err)
 }
 
 static int sq_enroll_key_use(void *impl, const char *hash, int64_t now_ms,
-                             rg_err *err)
+                             rg_enroll_key_rec *out, rg_err *err)
 {
     sq *q = impl;
     rg_enroll_key_rec k;
@@ -1588,6 +1616,8 @@ static int sq_enroll_key_use(void *impl, const char *hash, int64_t now_ms,
     if (rc == 0 && k.uses_left > 0)
         rc = run(q, ST_KEY_CONSUME, RG__VALS(RG__INT(k.id)), err,
                  "enrollment key use");
+    if (rc == 0 && out)
+        *out = k;
     return finish(q, rc, err);
 }
 
@@ -2043,6 +2073,87 @@ static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
     return rc;
 }
 
+/* --- flag segments (schema 15) ------------------------------------------ */
+
+/* Checks expect (see rg_store_segment_put) against the newest version cur
+ * (0: none) and whether it is a deletion. */
+static int segment_expect(const rg_segment_rec *g, int64_t cur, bool deleted,
+                          int64_t expect, rg_err *err)
+{
+    bool live = cur != 0 && !deleted;
+    if (expect == 0 && live)
+        return rg_err_field(err, RG_ECONFLICT, "name",
+                            "segment '%s' already exists in environment '%s'",
+                            g->name, g->environment);
+    if (expect > 0 && !live)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "segment '%s' not found in environment '%s'",
+                            g->name, g->environment);
+    if (expect > 0 && cur != expect)
+        return rg_err_field(err, RG_ECONFLICT, "version",
+                            "segment '%s' is at version %lld, not %lld",
+                            g->name, (long long)cur, (long long)expect);
+    return 0;
+}
+
+static int sq_segment_put(void *impl, rg_segment_rec *g, int64_t expect,
+                          const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    rg__scalars cur = {0}, id = {0};
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rg_segment_rec row = *g;
+    rc = get_row(q, ST_SEGMENT_CURRENT,
+                 RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
+                 &rg__int2_row, &cur, err);
+    if (rc == RG_ENOTFOUND)
+        rc = 0;
+    if (rc == 0 &&
+        (rc = segment_expect(g, cur.a, cur.b != 0, expect, err)) == 0)
+        rc = get_row(q, ST_SEGMENT_ID,
+                     RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
+                     &rg__int_row, &id, err);
+    if (rc == 0) {
+        row.version = cur.a + 1;
+        row.id = id.a;
+        rc = insert_row(q, ST_SEGMENT_INSERT, &rg__segment_row, &row, NULL, 0,
+                        NULL, err, "segment put");
+    }
+    if (rc == 0)
+        rc = run(q, ST_FLAG_STAMP_BUMP,
+                 RG__VALS(RG__TEXT(g->environment), RG__INT(g->created_ms)),
+                 err, "flag stamp");
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    rc = finish(q, rc, err);
+    if (rc == 0) {
+        g->version = row.version;
+        g->id = row.id;
+    }
+    return rc;
+}
+
+static int sq_segment_list(void *impl, const char *environment,
+                           const char *name,
+                           int (*fn)(void *ctx, const rg_segment_rec *g),
+                           void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_segment_rec *g = calloc(1, sizeof *g);
+    if (!g)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    rg__val v[] = {RG__TEXT(environment), RG__TEXT(name)};
+    int rc = cursor_open(&c, impl, name ? ST_SEGMENT_HISTORY : ST_SEGMENT_LIST,
+                         v, name ? 2 : 1, &rg__segment_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, g, err)) == 1)
+        rc = fn(ctx, g);
+    rc = cursor_close(&c, rc);
+    free(g);
+    return rc;
+}
+
 static int sq_client_token_create(void *impl, rg_client_token_rec *t,
                                   const rg_audit_rec *audit, rg_err *err)
 {
@@ -2352,7 +2463,8 @@ static int sq_deliveries_prune(void *impl, int64_t before_ms, size_t max,
     .decision_append = sq_decision_append, .policy_create = sq_policy_create,  \
     .policy_list = sq_policy_list, .policy_delete = sq_policy_delete,          \
     .flag_put = sq_flag_put, .flag_list = sq_flag_list,                        \
-    .flag_stamp = sq_flag_stamp,                                               \
+    .flag_stamp = sq_flag_stamp, .segment_put = sq_segment_put,                \
+    .segment_list = sq_segment_list,                                           \
     .client_token_create = sq_client_token_create,                             \
     .client_token_find = sq_client_token_find,                                 \
     .client_token_list = sq_client_token_list,                                 \

@@ -588,11 +588,11 @@ int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
 }
 
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
-                            rg_err *err)
+                            rg_enroll_key_rec *out, rg_err *err)
 {
     if (!hash || !rg_sha256_hex_valid(hash))
         return rg_err_set(err, RG_EAUTH, "enrollment key unknown");
-    return s->ops->enroll_key_use(s->impl, hash, now_ms, err);
+    return s->ops->enroll_key_use(s->impl, hash, now_ms, out, err);
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -814,7 +814,10 @@ int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
     if (!f->environment[0] || !f->name[0] || !f->definition)
         return rg_err_set(err, RG_EINVAL,
                           "flag: environment, name and definition needed");
-    return s->ops->flag_put(s->impl, f, expect, audit, err);
+    int rc = s->ops->flag_put(s->impl, f, expect, audit, err);
+    if (rc == 0)
+        atomic_fetch_add(&s->flag_writes, 1);
+    return rc;
 }
 
 int rg_store_flag_list(rg_store *s, const char *environment,
@@ -851,10 +854,62 @@ int rg_store_flag_history(rg_store *s, const char *environment,
     return rc;
 }
 
+uint64_t rg_store_flag_writes(rg_store *s)
+{
+    return atomic_load(&s->flag_writes);
+}
+
 int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
                         int64_t *newest_ms, rg_err *err)
 {
     return s->ops->flag_stamp(s->impl, environment, versions, newest_ms, err);
+}
+
+int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
+                         const rg_audit_rec *audit, rg_err *err)
+{
+    if (!g->environment[0] || !g->name[0] || !g->definition)
+        return rg_err_set(err, RG_EINVAL,
+                          "segment: environment, name and definition needed");
+    int rc = s->ops->segment_put(s->impl, g, expect, audit, err);
+    if (rc == 0)
+        atomic_fetch_add(&s->flag_writes, 1);
+    return rc;
+}
+
+int rg_store_segment_list(rg_store *s, const char *environment,
+                          int (*fn)(void *ctx, const rg_segment_rec *g),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->segment_list(s->impl, environment, NULL, fn, ctx, err);
+}
+
+typedef struct seg_counted {
+    int (*fn)(void *ctx, const rg_segment_rec *g);
+    void *ctx;
+    size_t n;
+} seg_counted;
+
+static int seg_count_one(void *ctx, const rg_segment_rec *g)
+{
+    seg_counted *c = ctx;
+    c->n++;
+    return c->fn(c->ctx, g);
+}
+
+int rg_store_segment_history(rg_store *s, const char *environment,
+                             const char *name,
+                             int (*fn)(void *ctx, const rg_segment_rec *g),
+                             void *ctx, rg_err *err)
+{
+    seg_counted c = {fn, ctx, 0};
+    int rc = s->ops->segment_list(s->impl, environment, name, seg_count_one, &c,
+                                  err);
+    if (rc == 0 && c.n == 0)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "segment '%s' not found in environment '%s'", name,
+                            environment);
+    return rc;
 }
 
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,

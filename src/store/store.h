@@ -187,6 +187,8 @@ typedef struct rg_token_rec {
     char created_by[RG_NAME_MAX + 1];
 } rg_token_rec;
 
+#define RG_FLAG_ENVS_MAX 8 /* flag environments one enrollment key allows */
+#define RG_FLAG_ENVS_TEXT (RG_FLAG_ENVS_MAX * (RG_NAME_MAX + 1))
 typedef struct rg_enroll_key_rec {
     int64_t id;
     char hash[RG_HASH_HEX];
@@ -195,6 +197,9 @@ typedef struct rg_enroll_key_rec {
     int64_t revoked_ms; /* 0: not revoked */
     int64_t uses_left;  /* -1: unlimited */
     char created_by[RG_NAME_MAX + 1];
+    /* the flag environments its endpoints may read, comma-separated
+     * ("": default only; schema 16, docs/flags.md) */
+    char flag_envs[RG_FLAG_ENVS_TEXT];
 } rg_enroll_key_rec;
 
 /* A group policy (schema 4): endpoints matching selector are held on
@@ -435,10 +440,10 @@ int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
 int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
                                const rg_audit_rec *audit, rg_err *err);
 /* Atomically checks the key with this hash is usable at now_ms (exists,
- * not revoked, not expired, uses left) and consumes one use.
- * RG_EAUTH when it is not usable. */
+ * not revoked, not expired, uses left) and consumes one use; copies the
+ * key into *out when out is not NULL. RG_EAUTH when it is not usable. */
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
-                            rg_err *err);
+                            rg_enroll_key_rec *out, rg_err *err);
 /* Every key, oldest first (hash included: the caller shows no secret, and
  * the hash is not one). */
 int rg_store_enroll_key_list(rg_store *s,
@@ -621,6 +626,51 @@ int rg_store_flag_history(rg_store *s, const char *environment,
  * document. */
 int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
                         int64_t *newest_ms, rg_err *err);
+/* --- flag segments (schema 15, docs/flags.md) ---------------------------- */
+/* One version of a segment: a named list of constraints of an environment
+ * that flag strategies name by id (Unleash's segments). Every change writes
+ * a new version, the newest is current; a deletion is a version with
+ * deleted set, and creating the name again revives it with its id. */
+typedef struct rg_segment_rec {
+    char environment[RG_NAME_MAX + 1];
+    char name[RG_FLAG_NAME_MAX + 1];
+    int64_t id;      /* set by the store at the first version, then fixed;
+                        unique across environments */
+    int64_t version; /* 1, 2, ... per (environment, name) */
+    bool deleted;
+    const char *definition; /* {"constraints": [...]} JSON ("" when deleted);
+                               borrowed (see each function) */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+    char reason[RG_REASON_MAX + 1];
+} rg_segment_rec;
+/* Writes a new version of segment (g->environment, g->name) with
+ * g->definition and g->deleted (the caller's, not kept), bumps the
+ * environment's change stamp (rg_store_flag_stamp) and writes the audit
+ * row, in one transaction. expect is the version the caller read: 0 when
+ * the segment must not exist or be deleted (else RG_ECONFLICT, field
+ * "name"), N > 0 when version N must be current and not deleted
+ * (RG_ENOTFOUND otherwise, RG_ECONFLICT when another version is, field
+ * "version"). Sets g->version and g->id. */
+int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
+                         const rg_audit_rec *audit, rg_err *err);
+/* Calls fn with the current version of each segment of environment that is
+ * not deleted, by id; g->definition lives for the call. fn returning
+ * non-zero stops and is returned. */
+int rg_store_segment_list(rg_store *s, const char *environment,
+                          int (*fn)(void *ctx, const rg_segment_rec *g),
+                          void *ctx, rg_err *err);
+/* Calls fn with every version of segment name in environment, newest
+ * first, deletions included (none: RG_ENOTFOUND). */
+int rg_store_segment_history(rg_store *s, const char *environment,
+                             const char *name,
+                             int (*fn)(void *ctx, const rg_segment_rec *g),
+                             void *ctx, rg_err *err);
+/* How many flag and segment versions were written through s since it was
+ * opened (counted after each commit): a cache of what rg_store_flag_stamp
+ * reads stays valid while this does not move. Writes by another process on
+ * the same database (another node) are not counted. Thread-safe. */
+uint64_t rg_store_flag_writes(rg_store *s);
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);

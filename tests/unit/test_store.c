@@ -165,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 14);
+    assert_int_equal(rg_store_schema_version(f->s), 16);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 14);
+    assert_int_equal(rg_store_schema_version(f->s), 16);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -780,25 +780,44 @@ static void enroll_keys(void **state)
     make_key(f, "revoked", -1, 0, T0, rev);
     make_key(f, "unlimited", -1, 0, 0, inf);
 
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "used up"));
 
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, NULL, &f->err),
                      RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "expired"));
-    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, NULL, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "revoked"));
     hash_of("never issued", unknown);
-    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, NULL, &f->err),
                      RG_EAUTH);
-    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, NULL, &f->err),
+                     RG_EAUTH);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &f->err), 0);
+        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, NULL, &f->err),
+                         0);
 
-    rg_enroll_key_rec k;
+    /* the key used comes back with the flag environments it allows */
+    rg_enroll_key_rec k, used;
+    memset(&k, 0, sizeof k);
+    hash_of("envs", k.hash);
+    k.uses_left = -1;
+    snprintf(k.flag_envs, sizeof k.flag_envs, "prod,staging");
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, k.hash, T0, &used, &f->err),
+                     0);
+    assert_int_equal(used.id, k.id);
+    assert_string_equal(used.flag_envs, "prod,staging");
+    memset(&used, 0, sizeof used);
+    assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &used, &f->err), 0);
+    assert_string_equal(used.flag_envs, "");
+
     memset(&k, 0, sizeof k);
     hash_of("zero", k.hash);
     k.uses_left = 0;
@@ -879,7 +898,8 @@ static void *use_key_many(void *arg)
     if (!r->s && rg_store_open(r->url, &own, NULL) != 0)
         return NULL;
     for (int i = 0; i < 50; i++)
-        if (rg_store_enroll_key_use(own ? own : r->s, r->hash, T0, NULL) == 0)
+        if (rg_store_enroll_key_use(own ? own : r->s, r->hash, T0, NULL,
+                                    NULL) == 0)
             r->ok++;
     rg_store_close(own);
     return NULL;
@@ -912,7 +932,7 @@ static void enroll_key_use_is_atomic(void **state)
     fx *f = *state;
     char hash[RG_HASH_HEX];
     assert_int_equal(race_for_key(f, false, hash), 100);
-    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, NULL, &f->err),
                      RG_EAUTH);
 }
 
@@ -1397,9 +1417,10 @@ static void persists_across_reopen(void **state)
     assert_int_equal(n_new, 0);
     assert_int_equal(audit_rows(f), rows);
     /* The key's one use is still there, and is consumed durably. */
-    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, NULL, &f->err), 0);
     reopen(f);
-    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, NULL, &f->err),
+                     RG_EAUTH);
 }
 
 static int first_due(void *ctx, const rg_delivery_rec *d,
@@ -1630,7 +1651,8 @@ static void migrates_old_schema(void **state)
                     "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
                     " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 14);
+    assert_int_equal(rg_store_schema_version(s),
+                     16); /* 15: segments, 16: key environments */
     int64_t versions = 0, newest = 0;
     assert_int_equal(
         rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
@@ -1678,7 +1700,7 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 14);
+    assert_int_equal(rg_test_schema_get(old), 16);
 
     rg_test_store_drop(old);
 }
@@ -1834,6 +1856,70 @@ static void flags_versions(void **state)
         RG_ENOTFOUND);
 }
 
+static int count_segment(void *ctx, const rg_segment_rec *g)
+{
+    int64_t *seen = ctx;
+    *seen = *seen * 10 + g->version + (g->deleted ? 5 : 0);
+    return 0;
+}
+
+/* Segments: versions only grow, expect guards against lost updates, a
+ * deletion is a version that hides the segment from the list and may be
+ * created again with its id, ids are unique across environments, and
+ * every change moves the environment's stamp. */
+static void segments_versions(void **state)
+{
+    fx *f = *state;
+    rg_audit_rec a = audit("segment.create", "segment:default/s", 10);
+    rg_segment_rec g = {.environment = "default",
+                        .name = "s",
+                        .definition = "{\"constraints\":[]}",
+                        .created_ms = 10};
+    int64_t versions = -1, newest = -1, seen = 0;
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err), 0);
+    assert_true(g.version == 1 && g.id == 1);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "name");
+    g.created_ms = 20;
+    assert_int_equal(rg_store_segment_put(f->s, &g, 1, &a, &f->err), 0);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 1, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "version");
+    rg_segment_rec other = g;
+    snprintf(other.environment, sizeof other.environment, "prod");
+    assert_int_equal(rg_store_segment_put(f->s, &other, 0, &a, &f->err), 0);
+    assert_true(other.id == 2 && other.version == 1);
+    g.deleted = true;
+    g.definition = "";
+    assert_int_equal(rg_store_segment_put(f->s, &g, 2, &a, &f->err), 0);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 3, &a, &f->err),
+                     RG_ENOTFOUND); /* deleted: nothing to change */
+    assert_int_equal(
+        rg_store_segment_list(f->s, "default", count_segment, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 0);
+    g.deleted = false;
+    g.definition = "{}";
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err), 0);
+    assert_true(g.version == 4 && g.id == 1); /* revived with its id */
+    assert_int_equal(rg_store_segment_history(f->s, "default", "s",
+                                              count_segment, &seen, &f->err),
+                     0);
+    assert_int_equal(seen, 4821); /* 4, 3 deleted, 2, 1 */
+    seen = 0;
+    assert_int_equal(
+        rg_store_segment_list(f->s, "default", count_segment, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 4);
+    assert_int_equal(rg_store_segment_history(f->s, "default", "t",
+                                              count_segment, &seen, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_flag_stamp(f->s, "default", &versions, &newest, &f->err), 0);
+    assert_true(versions == 4 && newest == 20);
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -1842,6 +1928,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(signed_metadata_and_roots, fx_setup,
