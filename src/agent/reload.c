@@ -10,9 +10,9 @@
 #include <string.h>
 
 #define CONF(field) offsetof(rg_agent_config, field)
-#define VALUE_MAX 1100 /* tags: 16 of 64 bytes with commas */
+#define VALUE_MAX 2100 /* mirrors: 4 of 512 bytes with commas */
 
-typedef enum kind { K_STR, K_MS, K_I64, K_INT, K_BOOL, K_TAGS } kind;
+typedef enum kind { K_STR, K_MS, K_I64, K_INT, K_BOOL, K_TAGS, K_MIRRORS } kind;
 
 /* The global settings as the file spells them (config.h). */
 static const struct setting {
@@ -33,6 +33,7 @@ static const struct setting {
     {"os_version", K_STR, CONF(os_version), false},
     {"arch", K_STR, CONF(arch), false},
     {"tags", K_TAGS, CONF(tags), false},
+    {"mirrors", K_MIRRORS, CONF(mirrors), false},
     {"flags_environment", K_STR, CONF(flags_env), false},
     {"timeout", K_MS, CONF(timeout_ms), false},
     {"max_artifact", K_I64, CONF(max_artifact), false},
@@ -45,6 +46,15 @@ static const struct setting {
     {"max_starts", K_INT, CONF(max_starts), true},
     {"clock_skew", K_MS, CONF(clock_skew_ms), true},
 };
+
+/* The n items joined by commas into out (cap bytes). */
+static void join(char *const *items, size_t n, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (size_t i = 0, len = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "",
+                                items[i]);
+}
 
 /* Setting s of c as text into out. */
 static void format(const rg_agent_config *c, const struct setting *s, char *out,
@@ -68,10 +78,10 @@ static void format(const rg_agent_config *c, const struct setting *s, char *out,
         snprintf(out, n, "%s", *(const bool *)p ? "true" : "false");
         break;
     case K_TAGS:
-        out[0] = '\0';
-        for (size_t i = 0, len = 0; i < c->ntags && len < n; i++)
-            len += (size_t)snprintf(out + len, n - len, "%s%s", i ? "," : "",
-                                    c->tags[i]);
+        join(c->tags, c->ntags, out, n);
+        break;
+    case K_MIRRORS:
+        join(c->mirrors, c->nmirrors, out, n);
         break;
     }
 }

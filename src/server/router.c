@@ -35,6 +35,7 @@ static const rg_route routes[] = {
     {"POST", "/v1/rollouts", RG_ROLE_OPERATOR, false, rg_api_rollout_create},
     {"GET", "/v1/rollouts", RG_ROLE_VIEWER, false, rg_api_rollout_list},
     {"GET", "/v1/rollouts/{}", RG_ROLE_VIEWER, false, rg_api_rollout_get},
+    {"GET", "/v1/rollouts/{}/band", RG_ROLE_VIEWER, false, rg_api_rollout_band},
     {"POST", "/v1/rollouts/{}/pause", RG_ROLE_OPERATOR, false,
      rg_api_rollout_pause},
     {"POST", "/v1/rollouts/{}/resume", RG_ROLE_OPERATOR, false,
@@ -104,6 +105,9 @@ static const rg_route routes[] = {
     {"POST", "/v1/agent/checkin", RG_ROLE_NONE, false, rg_api_agent_checkin},
     {"GET", "/v1/agent/artifacts/{}", RG_ROLE_NONE, false,
      rg_api_agent_artifact},
+    /* No token: the URL's signature is checked by the handler
+     * (url_sign.h), so that HTTP caches can serve it. */
+    {"GET", "/v1/artifacts/{}", RG_ROLE_NONE, false, rg_api_artifact_get},
 };
 
 const rg_route *rg_router_routes(size_t *n)
