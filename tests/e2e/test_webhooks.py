@@ -322,7 +322,12 @@ def complete_and_hold_are_told(srv, rx, agents):
     dark = [DarkAgent(srv, a.id, a.token, False) for a in agents if a.crashes]
     lit = [a for a in agents if not a.crashes]
     rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1)
-    ro = fleet.drive(srv, rid, lit + dark + control, "holds",
+    # Admitted only once a tick measured the rollout: from then on each
+    # round asks the dark endpoints first, so they take the stratum's
+    # whole exposure budget and the others stay outside, as controls.
+    wait_for("the rollout measured", lambda: srv.request(
+        "GET", "/v1/rollouts/%d?measure=0" % rid)[1]["counts"])
+    ro = fleet.drive(srv, rid, dark + control + lit, "holds",
                      ("completed", "halted", "held"))
     expect(ro["state"] == "held", "the gate holds the rollout", ro["state"],
            ro["decisions"][-2:])
