@@ -41,6 +41,13 @@ int rg__cli_explain_one(rg_cli *cli, const json_t *d, const char *what);
  * then r's "counts", then every stratum's verdict. */
 int rg__cli_explain_summary(rg_cli *cli, const json_t *r, const json_t *ev);
 
+/* "/v1/flags[/<escaped name>][suffix][?environment=<env>]" into b (the
+ * query, --env's, only with query true; bodies name the environment
+ * instead); b is initialised here, the caller releases it. Defined in
+ * cmd_flag.c. */
+int rg__cli_flag_path(rg_cli *cli, rg_buf *b, const char *name,
+                      const char *suffix, bool query, const rg_cli_args *a);
+
 /* Uploads file with PUT /v1/artifacts; *out is the answer {"sha256",
  * "size"} (new reference). A missing or unreadable file is a usage error.
  * Defined in cmd_artifact.c, used by `release create`. */

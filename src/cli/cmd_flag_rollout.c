@@ -10,24 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "/v1/flags/<escaped name>/rollout[suffix][?environment=E]" into b. */
-static int rollout_path(rg_cli *cli, rg_buf *b, const char *name,
-                        const char *suffix, bool query, const rg_cli_args *a)
-{
-    const char *env = query ? rg_cli_args_get(a, "env") : NULL;
-    rg_buf_init(b, 4096);
-    int rc = rg_buf_adds(b, "/v1/flags/");
-    if (!rc)
-        rc = rg_cli_url_escape(b, name);
-    if (!rc)
-        rc = rg_buf_adds(b, "/rollout");
-    if (!rc && suffix)
-        rc = rg_buf_adds(b, suffix);
-    if (!rc && env && !(rc = rg_buf_adds(b, "?environment=")))
-        rc = rg_cli_url_escape(b, env);
-    return rc ? rg__cli_usage(cli, "flag name is too long") : 0;
-}
-
 static int print_rollout(rg_cli *cli, const json_t *r)
 {
     if (cli->json)
@@ -36,7 +18,8 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     const json_t *ev = json_object_get(r, "evaluation");
     rg_cli_table t;
     rg_cli_table_init_kv(&t);
-    rg_cli_table_kv(&t, "flag rollout", "%lld", (long long)rg_cli_jint(r, "id"));
+    rg_cli_table_kv(&t, "flag rollout", "%lld",
+                    (long long)rg_cli_jint(r, "id"));
     rg_cli_table_kv(&t, "flag", "%s in %s", rg_cli_jstr(r, "name", "-"),
                     rg_cli_jstr(r, "environment", "-"));
     rg_cli_table_kv(&t, "state", "%s, wave %lld", rg_cli_jstr(r, "state", "-"),
@@ -97,7 +80,8 @@ static int rollout_start(rg_cli *cli, const rg_cli_args *a, json_t **res)
     json_t *plan = NULL, *body = NULL;
     rg_buf path;
     int rc = rg__cli_need(cli, a, "reason", &reason);
-    if (!rc && !(rc = rollout_path(cli, &path, a->pos[1], NULL, false, a))) {
+    if (!rc && !(rc = rg__cli_flag_path(cli, &path, a->pos[1], "/rollout",
+                                        false, a))) {
         if (!(rc = rg__cli_read_plan(cli, spec ? spec : "standard", &plan))) {
             body = json_pack("{s:O,s:s,s:s,s:s}", "plan", plan, "reason",
                              reason, "environment", env ? env : "default",
@@ -117,11 +101,12 @@ static int rollout_command(rg_cli *cli, const rg_cli_args *a, const char *verb,
                            json_t **res)
 {
     const char *reason, *env = rg_cli_args_get(a, "env");
-    char suffix[16];
+    char suffix[32];
     rg_buf path;
-    snprintf(suffix, sizeof suffix, "/%s", verb);
+    snprintf(suffix, sizeof suffix, "/rollout/%s", verb);
     int rc = rg__cli_need(cli, a, "reason", &reason);
-    if (!rc && !(rc = rollout_path(cli, &path, a->pos[1], suffix, false, a))) {
+    if (!rc &&
+        !(rc = rg__cli_flag_path(cli, &path, a->pos[1], suffix, false, a))) {
         json_t *body = json_pack("{s:s,s:s}", "reason", reason, "environment",
                                  env ? env : "default");
         rc = body ? rg__cli_call(cli, "POST", path.data, body, res)
@@ -145,7 +130,8 @@ static int flag_rollout(rg_cli *cli, const rg_cli_args *a)
              strcmp(verb, "abort") == 0)
         rc = rollout_command(cli, a, verb, &res);
     else if (strcmp(verb, "status") == 0 || explain) {
-        if (!(rc = rollout_path(cli, &path, a->pos[1], NULL, true, a))) {
+        if (!(rc = rg__cli_flag_path(cli, &path, a->pos[1], "/rollout", true,
+                                     a))) {
             rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
             rg_buf_release(&path);
         }
@@ -160,8 +146,8 @@ static int flag_rollout(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const opts[] = {"env:", "plan:", "on-halt:", "reason:",
-                                   NULL};
+static const char *const opts[] = {
+    "env:", "plan:", "on-halt:", "reason:", NULL};
 
 const rg_cli_command rg__cli_cmds_flag_rollout[] = {
     {"flag", "rollout",

@@ -10,6 +10,17 @@
 
 #include <string.h>
 
+/* Answers out with status when rc is 0, else err; frees body. */
+static void answer(rg_resp *resp, json_t *body, int rc, int status, json_t *out,
+                   const rg_err *err)
+{
+    json_decref(body);
+    if (rc == 0)
+        rg_resp_json(resp, status, out);
+    else
+        rg_resp_error(resp, err);
+}
+
 void rg_api_flag_rollout_start(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"environment", "plan", "on_halt",
@@ -23,23 +34,20 @@ void rg_api_flag_rollout_start(rg_server *srv, rg_req *req, rg_resp *resp)
     if (!body)
         return;
     const json_t *plan = json_object_get(body, "plan");
-    if (rg__api_flag_env(req, body, &env, &err) ||
-        rg_json_string(body, "reason", true, RG_REASON_MAX, &reason, &err) ||
-        rg_json_string(body, "on_halt", false, 16, &on_halt, &err))
-        goto fail;
-    rg_audit_init(&audit, srv, req, "flag.rollout.start", "", reason);
-    snprintf(audit.target, sizeof audit.target, "flag:%.64s/%.88s", env,
-             req->params[0]);
-    if (rg_flag_rollout_start(srv, env, req->params[0],
-                              json_is_null(plan) ? NULL : plan, on_halt, &audit,
-                              &out, &err) != 0)
-        goto fail;
-    rg_resp_json(resp, 201, out);
-    json_decref(body);
-    return;
-fail:
-    json_decref(body);
-    rg_resp_error(resp, &err);
+    int rc = rg__api_flag_env(req, body, &env, &err);
+    if (!rc)
+        rc = rg_json_string(body, "reason", true, RG_REASON_MAX, &reason, &err);
+    if (!rc)
+        rc = rg_json_string(body, "on_halt", false, 16, &on_halt, &err);
+    if (!rc) {
+        rg_audit_init(&audit, srv, req, "flag.rollout.start", "", reason);
+        snprintf(audit.target, sizeof audit.target, "flag:%.64s/%.88s", env,
+                 req->params[0]);
+        rc = rg_flag_rollout_start(srv, env, req->params[0],
+                                   json_is_null(plan) ? NULL : plan, on_halt,
+                                   &audit, &out, &err);
+    }
+    answer(resp, body, rc, 201, out, &err);
 }
 
 void rg_api_flag_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -48,11 +56,10 @@ void rg_api_flag_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
     json_t *out = NULL;
     rg_err err;
     rg_err_clear(&err);
-    if (rg__api_flag_env(req, NULL, &env, &err) ||
-        rg_flag_rollout_get(srv, env, req->params[0], &out, &err))
-        rg_resp_error(resp, &err);
-    else
-        rg_resp_json(resp, 200, out);
+    int rc = rg__api_flag_env(req, NULL, &env, &err);
+    if (!rc)
+        rc = rg_flag_rollout_get(srv, env, req->params[0], &out, &err);
+    answer(resp, NULL, rc, 200, out, &err);
 }
 
 /* pause, resume, abort: {"environment"?, "reason"}. */
@@ -68,19 +75,15 @@ static void command(rg_server *srv, rg_req *req, rg_resp *resp,
     json_t *body = rg__api_body(req, resp, allowed);
     if (!body)
         return;
-    if (rg__api_flag_env(req, body, &env, &err) ||
-        rg_json_string(body, "reason", true, RG_REASON_MAX, &reason, &err))
-        goto fail;
-    rg_audit_init(&audit, srv, req, "", "", reason);
-    if (rg_flag_rollout_command(srv, env, req->params[0], cmd, &audit, &out,
-                                &err) != 0)
-        goto fail;
-    rg_resp_json(resp, 200, out);
-    json_decref(body);
-    return;
-fail:
-    json_decref(body);
-    rg_resp_error(resp, &err);
+    int rc = rg__api_flag_env(req, body, &env, &err);
+    if (!rc)
+        rc = rg_json_string(body, "reason", true, RG_REASON_MAX, &reason, &err);
+    if (!rc) {
+        rg_audit_init(&audit, srv, req, "", "", reason);
+        rc = rg_flag_rollout_command(srv, env, req->params[0], cmd, &audit,
+                                     &out, &err);
+    }
+    answer(resp, body, rc, 200, out, &err);
 }
 
 void rg_api_flag_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp)

@@ -10,6 +10,7 @@
 #include "health/gate.h"
 #include "model/bucket.h"
 #include "server/canary.h"
+#include "server/flag_strategy.h"
 #include "server/fleet.h"
 
 #include <pthread.h>
@@ -83,8 +84,8 @@ static int fr_load(const rg_flag_rollout_rec *rec, fr *out, rg_err *err)
     out->rec.state = NULL;
     json_t *d = json_loads(rec->state, 0, NULL);
     json_t *s = json_object_get(d, "status");
-    int state = rg_rollout_state_parse(
-        json_string_value(json_object_get(s, "state")));
+    int state =
+        rg_rollout_state_parse(json_string_value(json_object_get(s, "state")));
     if (!d || state < 0 ||
         rg_plan_from_json(json_object_get(d, "plan"), &out->plan, err) != 0) {
         json_decref(d);
@@ -114,11 +115,11 @@ static int fr_load(const rg_flag_rollout_rec *rec, fr *out, rg_err *err)
 /* Writes r's fields back into its document. Returns 0 or RG_ENOMEM. */
 static int fr_sync(fr *r)
 {
-    json_t *s = json_pack(
-        "{s:s,s:i,s:I,s:I,s:I}", "state", rg_rollout_state_name(r->st.state),
-        "wave", r->st.wave, "share_ppm", (json_int_t)r->st.share_ppm,
-        "wave_started_ms", (json_int_t)r->st.wave_started_ms, "updated_ms",
-        (json_int_t)r->st.updated_ms);
+    json_t *s = json_pack("{s:s,s:i,s:I,s:I,s:I}", "state",
+                          rg_rollout_state_name(r->st.state), "wave",
+                          r->st.wave, "share_ppm", (json_int_t)r->st.share_ppm,
+                          "wave_started_ms", (json_int_t)r->st.wave_started_ms,
+                          "updated_ms", (json_int_t)r->st.updated_ms);
     if (!s || json_object_set_new(r->doc, "status", s) ||
         json_object_set_new(r->doc, "percent", json_integer(r->pct)) ||
         json_object_set_new(r->doc, "stamp", json_integer(r->stamp)))
@@ -150,12 +151,12 @@ static int fr_decide(fr *r, int64_t now, const rg_transition *tr,
         a = json_array();
         json_object_set_new(r->doc, "decisions", a);
     }
-    json_t *d = json_pack(
-        "{s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:o?}", "at_ms", (json_int_t)now,
-        "from", rg_rollout_state_name(tr->from_state), "to",
-        rg_rollout_state_name(tr->to_state), "from_wave", tr->from_wave,
-        "to_wave", tr->to_wave, "reason", tr->reason, "actor", actor,
-        "evidence", evidence);
+    json_t *d = json_pack("{s:I,s:s,s:s,s:i,s:i,s:s,s:s,s:o?}", "at_ms",
+                          (json_int_t)now, "from",
+                          rg_rollout_state_name(tr->from_state), "to",
+                          rg_rollout_state_name(tr->to_state), "from_wave",
+                          tr->from_wave, "to_wave", tr->to_wave, "reason",
+                          tr->reason, "actor", actor, "evidence", evidence);
     if (!a || !d || json_array_append_new(a, d) != 0)
         return RG_ENOMEM;
     while (json_array_size(a) > RG_FLAG_ROLLOUT_DECISIONS)
@@ -165,63 +166,6 @@ static int fr_decide(fr *r, int64_t now, const rg_transition *tr,
 
 /* ------------------------------------------------------------------ */
 /* the flag's share                                                   */
-
-/* The newest version of a flag (definition parsed). */
-typedef struct flag_now {
-    json_t *def;
-    int64_t version;
-} flag_now;
-
-static int take_newest(void *ctx, const rg_flag_rec *f)
-{
-    flag_now *n = ctx;
-    n->def = json_loads(f->definition, 0, NULL);
-    n->version = f->version;
-    return 1; /* the newest is enough */
-}
-
-/* Reads flag name of env into *n (caller decrefs n->def). */
-static int flag_read(rg_server *srv, const char *env, const char *name,
-                     flag_now *n, rg_err *err)
-{
-    memset(n, 0, sizeof *n);
-    int rc = rg_store_flag_history(srv->store, env, name, take_newest, n, err);
-    if (rc == 1 && !n->def)
-        rc = rg_err_set(err, RG_EIO, "flag '%s': bad stored JSON", name);
-    return rc == 1 ? 0 : rc;
-}
-
-/* def's flexibleRollout strategy grouped by name (borrowed), or NULL. */
-static json_t *share_strategy(json_t *def, const char *name)
-{
-    json_t *s;
-    size_t i;
-    json_array_foreach(json_object_get(def, "strategies"), i, s)
-    {
-        json_t *p = json_object_get(s, "parameters");
-        const char *g = json_string_value(json_object_get(p, "groupId"));
-        if (strcmp(json_string_value(json_object_get(s, "name"))
-                       ? json_string_value(json_object_get(s, "name"))
-                       : "",
-                   "flexibleRollout") == 0 &&
-            g && strcmp(g, name) == 0)
-            return s;
-    }
-    return NULL;
-}
-
-/* The strategy's percentage (a string or a number), 0..100, or -1. */
-static int strategy_percent(const json_t *s)
-{
-    const json_t *v = json_object_get(json_object_get(s, "parameters"), "rollout");
-    char *end = NULL;
-    double p = json_is_string(v)   ? strtod(json_string_value(v), &end)
-               : json_is_number(v) ? json_number_value(v)
-                                   : -1;
-    if ((end && *end) || p < 0 || p > 100)
-        return -1;
-    return (int)p;
-}
 
 /* The percentage r's state asks for. */
 static uint32_t wanted_percent(const fr *r)
@@ -239,38 +183,21 @@ static uint32_t wanted_percent(const fr *r)
     }
 }
 
-/* Writes def (with its strategy s set to pct, disabled when off) as the
- * next version of r's flag after version. */
-static int flag_write(rg_server *srv, fr *r, json_t *def, json_t *s,
-                      uint32_t pct, bool off, int64_t version, rg_err *err)
+/* The audit row of the orchestrator's write of pct (off: disabled) into
+ * r's flag. */
+static void share_audit(rg_server *srv, const fr *r, uint32_t pct, bool off,
+                        rg_audit_rec *a)
 {
-    char num[8], *text = NULL;
-    snprintf(num, sizeof num, "%u", pct);
-    json_object_set_new(json_object_get(s, "parameters"), "rollout",
-                        json_string(num));
-    if (off)
-        json_object_set_new(def, "enabled", json_false());
-    if (!(text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS)))
-        return rg_err_set(err, RG_ENOMEM, "out of memory");
-    rg_flag_rec f = {.version = 0, .definition = text};
-    rg_audit_rec a = {.at_ms = rg_clock_now(srv->clock)};
-    snprintf(f.environment, sizeof f.environment, "%s", r->rec.environment);
-    snprintf(f.name, sizeof f.name, "%s", r->rec.name);
-    snprintf(a.actor, sizeof a.actor, "orchestrator");
-    snprintf(a.role, sizeof a.role, "system");
-    snprintf(a.action, sizeof a.action, "flag.rollout");
-    snprintf(a.target, sizeof a.target, "flag:%.64s/%.88s", f.environment,
-             f.name);
-    snprintf(a.reason, sizeof a.reason, "flag rollout %lld (%s): %u%%%s",
+    memset(a, 0, sizeof *a);
+    a->at_ms = rg_clock_now(srv->clock);
+    snprintf(a->actor, sizeof a->actor, "orchestrator");
+    snprintf(a->role, sizeof a->role, "system");
+    snprintf(a->action, sizeof a->action, "flag.rollout");
+    snprintf(a->target, sizeof a->target, "flag:%.64s/%.88s",
+             r->rec.environment, r->rec.name);
+    snprintf(a->reason, sizeof a->reason, "flag rollout %lld (%s): %u%%%s",
              (long long)r->rec.id, rg_rollout_state_name(r->st.state), pct,
              off ? ", disabled" : "");
-    snprintf(f.created_by, sizeof f.created_by, "%s", a.actor);
-    snprintf(f.reason, sizeof f.reason, "%.*s", (int)sizeof f.reason - 1,
-             a.reason);
-    f.created_ms = a.at_ms;
-    int rc = rg_store_flag_put(srv->store, &f, version, &a, err);
-    free(text);
-    return rc;
 }
 
 /* Makes the flag say what r's state asks for, then remembers the stamp
@@ -278,26 +205,25 @@ static int flag_write(rg_server *srv, fr *r, json_t *def, json_t *s,
  * caller stores it), 0 when not, or an error. */
 static int reconcile(rg_server *srv, fr *r, rg_err *err)
 {
-    flag_now n;
-    int rc = flag_read(srv, r->rec.environment, r->rec.name, &n, err);
-    if (rc != 0)
-        return rc;
-    json_t *s = share_strategy(n.def, r->rec.name);
-    uint32_t want = wanted_percent(r);
-    bool off = r->disable && r->st.state == RG_RO_HALTED &&
-               json_is_true(json_object_get(n.def, "enabled"));
+    rg_flag_strategy fs;
+    rg_audit_rec a;
     int64_t versions = 0, newest = 0;
     bool wrote = false;
-    if (!s)
-        rc = rg_err_set(err, RG_ENOTFOUND,
-                        "flag '%s': its flexibleRollout strategy is gone",
-                        r->rec.name);
-    else if (strategy_percent(s) != (int)want || off)
-        wrote = (rc = flag_write(srv, r, n.def, s, want, off, n.version,
-                                 err)) == 0;
-    json_decref(n.def);
-    if (rc == 0 && (rc = rg_store_flag_stamp(srv->store, r->rec.environment,
-                                             &versions, &newest, err)) == 0 &&
+    int rc = rg_flag_strategy_read(srv->store, r->rec.environment, r->rec.name,
+                                   &fs, err);
+    if (rc != 0)
+        return rc;
+    uint32_t want = wanted_percent(r);
+    bool off = r->disable && r->st.state == RG_RO_HALTED && fs.enabled;
+    if (fs.percent != (int)want || off) {
+        share_audit(srv, r, want, off, &a);
+        rc = rg_flag_strategy_write(srv->store, r->rec.environment, r->rec.name,
+                                    fs.version, want, off, &a, err);
+        wrote = rc == 0;
+    }
+    if (rc == 0 &&
+        (rc = rg_store_flag_stamp(srv->store, r->rec.environment, &versions,
+                                  &newest, err)) == 0 &&
         (r->pct != want || r->stamp == 0 || wrote)) {
         r->pct = want;
         r->stamp = versions;
@@ -337,11 +263,11 @@ void rg_flag_rollouts_checkin(rg_server *srv, const char *id, const char *env,
             rg_fleet_canary_event(srv->fleet, id, key, RG_EVENT_APPLYING,
                                   now_ms, NULL);
         if (g >= p->stamp)
-            rg_fleet_canary_event(srv->fleet, id, key, RG_EVENT_HEALTHY,
-                                  now_ms, NULL);
+            rg_fleet_canary_event(srv->fleet, id, key, RG_EVENT_HEALTHY, now_ms,
+                                  NULL);
         if (s >= p->stamp && a < p->stamp) /* it fell back from it */
-            rg_fleet_canary_event(srv->fleet, id, key, RG_EVENT_CRASHED,
-                                  now_ms, NULL);
+            rg_fleet_canary_event(srv->fleet, id, key, RG_EVENT_CRASHED, now_ms,
+                                  NULL);
     }
     pthread_rwlock_unlock(&f->lock);
 }
@@ -402,8 +328,7 @@ static void decision_audit(rg_server *srv, const fr *r, const char *action,
     snprintf(a->role, sizeof a->role, "system");
     snprintf(a->action, sizeof a->action, "%s", action);
     snprintf(a->target, sizeof a->target, "flag:%.64s/%.88s",
-             r->rec.environment,
-             r->rec.name);
+             r->rec.environment, r->rec.name);
     snprintf(a->reason, sizeof a->reason, "%s", reason);
 }
 
@@ -583,8 +508,8 @@ int rg_flag_rollout_get(rg_server *srv, const char *env, const char *name,
         "{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:O,s:O,s:I,s:s,s:s,s:O}", "id",
         (json_int_t)r.rec.id, "environment", r.rec.environment, "name",
         r.rec.name, "state", rg_rollout_state_name(r.st.state), "wave",
-        r.st.wave, "share_percent", (int)r.pct, "from_percent",
-        (int)r.from_pct, "on_halt", json_object_get(d, "on_halt"), "plan",
+        r.st.wave, "share_percent", (int)r.pct, "from_percent", (int)r.from_pct,
+        "on_halt", json_object_get(d, "on_halt"), "plan",
         json_object_get(d, "plan"), "created_ms", (json_int_t)r.rec.created_ms,
         "created_by", r.rec.created_by, "reason", r.rec.reason, "decisions",
         json_object_get(d, "decisions"));
@@ -648,34 +573,28 @@ static int fr_new(rg_server *srv, fr *r, const char *env, const char *name,
 static int share_now(rg_server *srv, const char *env, const char *name,
                      uint32_t *pct, rg_err *err)
 {
-    flag_now n;
-    int rc = flag_read(srv, env, name, &n, err);
-    if (rc != 0)
-        return rc;
-    json_t *s = share_strategy(n.def, name);
-    int p = s ? strategy_percent(s) : -1;
-    json_decref(n.def);
-    if (p < 0)
-        return rg_err_field(err, RG_EINVAL, "name",
-                            "flag '%s' has no flexibleRollout strategy with "
-                            "groupId '%s' and a rollout of 0..100 (create it "
-                            "with --rollout 0)",
-                            name, name);
-    *pct = (uint32_t)p;
-    return 0;
+    rg_flag_strategy fs = {.percent = -1};
+    int rc = rg_flag_strategy_read(srv->store, env, name, &fs, err);
+    if (rc == 0 && fs.percent < 0)
+        rc = rg_err_field(err, RG_EINVAL, "name",
+                          "flag '%s' has no flexibleRollout strategy with "
+                          "groupId '%s' and a rollout of 0..100 (create it "
+                          "with --rollout 0)",
+                          name, name);
+    *pct = fs.percent < 0 ? 0 : (uint32_t)fs.percent;
+    return rc;
 }
 
 int rg_flag_rollout_start(rg_server *srv, const char *env, const char *name,
                           const json_t *plan, const char *on_halt,
-                          const rg_audit_rec *audit, json_t **out,
-                          rg_err *err)
+                          const rg_audit_rec *audit, json_t **out, rg_err *err)
 {
     fr r = {0};
     uint32_t from = 0;
     int rc = share_now(srv, env, name, &from, err);
-    if (rc == 0 && (rc = fr_new(srv, &r, env, name, plan,
-                                on_halt ? on_halt : "previous", audit, err)) ==
-                       0) {
+    if (rc == 0 &&
+        (rc = fr_new(srv, &r, env, name, plan, on_halt ? on_halt : "previous",
+                     audit, err)) == 0) {
         r.from_pct = from;
         json_object_set_new(r.doc, "from_percent", json_integer(from));
         rc = fr_save(srv, &r, audit, err);

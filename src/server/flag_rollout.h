@@ -78,8 +78,7 @@ int rg_flag_rollouts_tick(rg_server *srv, rg_err *err);
  * caller decrefs). */
 int rg_flag_rollout_start(rg_server *srv, const char *env, const char *name,
                           const json_t *plan, const char *on_halt,
-                          const rg_audit_rec *audit, json_t **out,
-                          rg_err *err);
+                          const rg_audit_rec *audit, json_t **out, rg_err *err);
 
 /* Applies an operator's pause, resume or abort to the newest rollout of
  * flag name in env (audit: who and why; its action is set here). Returns
@@ -94,8 +93,8 @@ int rg_flag_rollout_command(rg_server *srv, const char *env, const char *name,
  * "created_ms", "created_by", "reason", "decisions": [{"at_ms", "from",
  * "to", "from_wave", "to_wave", "reason", "actor", "evidence"?}, newest
  * last], "counts" (the latest evaluation's), "evaluation"?: the latest
- * {"at_ms", "verdict", "reason", "evidence"}} (new reference in *out). Returns 0, RG_ENOTFOUND
- * or a store error. */
+ * {"at_ms", "verdict", "reason", "evidence"}} (new reference in *out). Returns
+ * 0, RG_ENOTFOUND or a store error. */
 int rg_flag_rollout_get(rg_server *srv, const char *env, const char *name,
                         json_t **out, rg_err *err);
 
