@@ -89,9 +89,9 @@ int rg_flag_strategy_write(rg_store *s, const char *env, const char *name,
     json_t *st = rollout_strategy(n.def, name);
     snprintf(num, sizeof num, "%u", percent);
     if (!st)
-        rc = rg_err_set(err, RG_ENOTFOUND,
-                        "flag '%s': its flexibleRollout strategy is gone",
-                        name);
+        rc =
+            rg_err_set(err, RG_ENOTFOUND,
+                       "flag '%s': its flexibleRollout strategy is gone", name);
     else if (json_object_set_new(json_object_get(st, "parameters"), "rollout",
                                  json_string(num)) != 0 ||
              (disable &&

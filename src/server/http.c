@@ -108,6 +108,7 @@ static void resp_clear(rg_resp *resp)
     resp->offset = 0;
     resp->content_range[0] = '\0';
     resp->etag[0] = '\0';
+    resp->cache_control[0] = '\0';
 }
 
 /* The last-resort answer when even the error body cannot be built. */
@@ -373,6 +374,9 @@ static enum MHD_Result queue(exchange *x)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
     if (resp->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+    if (resp->cache_control[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                resp->cache_control);
     if (resp->retry_after_s > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", resp->retry_after_s);
@@ -635,6 +639,11 @@ static void on_connection(void *cls, struct MHD_Connection *mc,
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     rg_http *h = cls;
+    /* A failed bind is told once, with the address and why, by the
+     * caller ("cannot listen on ..."); libmicrohttpd's words (port 0:
+     * the port of a socket it had not bound) only confused it. */
+    if (strncmp(fmt, "Failed to bind to port", 22) == 0)
+        return;
     int64_t now = rg_monotonic_ms();
     int64_t start = atomic_load(&h->log_window_ms);
     if (now - start >= LOG_WINDOW_MS &&

@@ -163,6 +163,10 @@ def build_routes(fix):
         # Root metadata is public (public keys only): agents may fetch it
         # before they enroll.
         ("agent root", "GET", "/v1/agent/root", None, None, "none", {200}),
+        # Signed artifact URLs are public (the signature is the credential;
+        # test_cache.py); off on this server: 404 whoever asks.
+        ("signed artifact URL (off)", "GET", "/v1/artifacts/" + fix["sha"],
+         None, None, "none", {404}),
         # Agent routes: bearer tokens play no part in enrollment (the key in
         # the body does); check-in and download take the endpoint's token.
         ("agent enroll", "POST", "/v1/agent/enroll",
