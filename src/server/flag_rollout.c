@@ -450,6 +450,8 @@ int rg_flag_rollouts_tick(rg_server *srv, rg_err *err)
     rg_err e1, e0;
     rg_err_clear(&e1);
     rg_err_clear(&e0);
+    if (!f)
+        return 0; /* a server without them (server.h) */
     if (!err)
         err = &e0;
     fr_list l = {.err = &e1};
@@ -513,7 +515,9 @@ int rg_flag_rollout_get(rg_server *srv, const char *env, const char *name,
         json_object_get(d, "plan"), "created_ms", (json_int_t)r.rec.created_ms,
         "created_by", r.rec.created_by, "reason", r.rec.reason, "decisions",
         json_object_get(d, "decisions"));
-    json_t *last = rg_canary_last(srv->flag_rollouts->canary, r.rec.id);
+    json_t *last = srv->flag_rollouts
+                       ? rg_canary_last(srv->flag_rollouts->canary, r.rec.id)
+                       : NULL;
     json_t *ds = json_object_get(d, "decisions");
     json_t *c = json_object_get(
         json_object_get(last ? last
@@ -599,29 +603,24 @@ int rg_flag_rollout_start(rg_server *srv, const char *env, const char *name,
         json_object_set_new(r.doc, "from_percent", json_integer(from));
         rc = fr_save(srv, &r, audit, err);
     }
-    if (rc == 0 && (rc = reconcile(srv, &r, err)) == 1)
-        rc = fr_save(srv, &r, NULL, err);
+    /* The orchestrator's next tick writes the first wave's share: it
+     * alone writes shares (it may already be ticking this rollout). */
     fr_release(&r);
     return rc == 0 ? rg_flag_rollout_get(srv, env, name, out, err) : rc;
 }
 
-int rg_flag_rollout_command(rg_server *srv, const char *env, const char *name,
-                            rg_rollout_cmd cmd, rg_audit_rec *audit,
-                            json_t **out, rg_err *err)
+/* One attempt at the operator's cmd on the newest rollout of (env, name):
+ * RG_ECONFLICT from the store when the orchestrator wrote it meanwhile. */
+static int command_once(rg_server *srv, const char *env, const char *name,
+                        rg_rollout_cmd cmd, const rg_audit_rec *audit,
+                        rg_err *err)
 {
-    static const char *const actions[] = {
-        [RG_CMD_PAUSE] = "flag.rollout.pause",
-        [RG_CMD_RESUME] = "flag.rollout.resume",
-        [RG_CMD_ABORT] = "flag.rollout.abort"};
     fr r;
     rg_rollout_status next;
     rg_transition tr;
     int rc = newest(srv, env, name, &r, err);
     if (rc != 0)
         return rc;
-    snprintf(audit->action, sizeof audit->action, "%s", actions[cmd]);
-    snprintf(audit->target, sizeof audit->target, "flag:%.64s/%.88s", env,
-             name);
     if (!r.rec.active)
         rc = rg_err_set(err, RG_ECONFLICT, "flag rollout %lld is %s",
                         (long long)r.rec.id, rg_rollout_state_name(r.st.state));
@@ -634,5 +633,26 @@ int rg_flag_rollout_command(rg_server *srv, const char *env, const char *name,
                  : fr_save(srv, &r, audit, err);
     }
     fr_release(&r);
+    return rc;
+}
+
+int rg_flag_rollout_command(rg_server *srv, const char *env, const char *name,
+                            rg_rollout_cmd cmd, rg_audit_rec *audit,
+                            json_t **out, rg_err *err)
+{
+    static const char *const actions[] = {
+        [RG_CMD_PAUSE] = "flag.rollout.pause",
+        [RG_CMD_RESUME] = "flag.rollout.resume",
+        [RG_CMD_ABORT] = "flag.rollout.abort"};
+    snprintf(audit->action, sizeof audit->action, "%s", actions[cmd]);
+    snprintf(audit->target, sizeof audit->target, "flag:%.64s/%.88s", env,
+             name);
+    int rc = RG_ECONFLICT;
+    /* the orchestrator's tick may write the rollout between our read and
+     * our write (the store's seq check): read again and retry */
+    for (int attempt = 0; attempt < 3 && rc == RG_ECONFLICT; attempt++) {
+        rg_err_clear(err);
+        rc = command_once(srv, env, name, cmd, audit, err);
+    }
     return rc == 0 ? rg_flag_rollout_get(srv, env, name, out, err) : rc;
 }

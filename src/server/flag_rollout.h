@@ -59,14 +59,17 @@ void rg_flag_rollouts_free(rg_flag_rollouts *f);
 /* Check-in path: endpoint id, configured for environment env, reports the
  * newest stamp it received (seen), the one in force (active) and its last
  * known good one (good); each may be NULL. Marks its exposure, health or
- * failure for env's running flag rollouts (above). O(rollouts of env). */
+ * failure for env's running flag rollouts (above); nothing when
+ * srv->flag_rollouts is NULL. O(rollouts of env). */
 void rg_flag_rollouts_checkin(rg_server *srv, const char *id, const char *env,
                               const char *seen, const char *active,
                               const char *good, int64_t now_ms);
 
 /* Orchestrator tick: reconciles every active flag rollout's share, runs
  * the gate on the running, held and soaking ones and stores their
- * transitions. Returns 0 or the first error (the others still ran). */
+ * transitions; nothing when srv->flag_rollouts is NULL. Returns 0 or the
+ * store's error listing them (err may be NULL); a rollout's own error is
+ * logged and the others still run. */
 int rg_flag_rollouts_tick(rg_server *srv, rg_err *err);
 
 /* Starts a rollout of flag name in env with plan (a JSON string naming a

@@ -111,7 +111,8 @@ typedef struct rg_server {
     rg_flagdoc_cache *flagdocs;     /* flag documents by stamp (flagdoc.h);
                                        NULL: none (built per request) */
     rg_flag_rollouts *flag_rollouts; /* guarded flag rollouts
-                                        (flag_rollout.h) */
+                                        (flag_rollout.h); NULL: none
+                                        tick or count */
     pthread_rwlock_t cfg_lock;       /* a reload writes cfg under it (reload.h);
                                         set up by rg_server_open */
     bool cfg_locking;                /* cfg_lock is set up */
