@@ -213,6 +213,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         json_t *ev = json_loads(evidence, 0, NULL);
         bool store =
             rg_canary_note(cn, r->id, &gate, ev, now, false) || strata_moved;
+        rg_stream_counts(srv->stream, r->id, json_object_get(ev, "counts"),
+                         now);
         json_decref(ev);
         if (store &&
             (rc = store_evaluation(srv, r, &gate, evidence, now, err)) == 0)
@@ -242,10 +244,12 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         json_t *ev = json_loads(evidence, 0, NULL);
         rg_canary_note(cn, r->id, &gate, ev, now, false);
         rg_canary_note(cn, r->id, &gate, NULL, now, true);
+        rg_stream_decision(srv->stream, r->id, &tr, "orchestrator", now);
+        rg_stream_counts(srv->stream, r->id, json_object_get(ev, "counts"),
+                         now);
         json_decref(ev);
     }
     atomic_fetch_add(&st_transitions, 1);
-    rg_stream_decision(srv->stream, r->id, &tr, "orchestrator", now);
     rg_info("rollout %lld: %s wave %d -> %s wave %d: %s", (long long)r->id,
             rg_rollout_state_name(tr.from_state), tr.from_wave,
             rg_rollout_state_name(tr.to_state), tr.to_wave, tr.reason);
