@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "/v1/flags[/<escaped name>][suffix][?environment=<env>]" into b (the
- * query only with query true; bodies name the environment instead). */
-static int flag_path(rg_cli *cli, rg_buf *b, const char *name,
-                     const char *suffix, bool query, const rg_cli_args *a)
+/* cmd.h */
+int rg__cli_flag_path(rg_cli *cli, rg_buf *b, const char *name,
+                      const char *suffix, bool query, const rg_cli_args *a)
 {
     const char *env = query ? rg_cli_args_get(a, "env") : NULL;
     rg_buf_init(b, 4096);
@@ -111,7 +110,8 @@ static int send_feature(rg_cli *cli, const rg_cli_args *a, bool create)
 {
     json_t *feature = NULL, *body = NULL, *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, create ? NULL : a->pos[0], NULL, false, a);
+    int rc = rg__cli_flag_path(cli, &path, create ? NULL : a->pos[0], NULL,
+                               false, a);
     if (rc || (rc = rg__cli_flag_change_body(cli, a, &body)) ||
         (rc = feature_from(cli, a, a->pos[0], &feature)))
         goto cleanup;
@@ -146,7 +146,7 @@ static int switch_flag(rg_cli *cli, const rg_cli_args *a, const char *verb)
 {
     json_t *body = NULL, *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, a->pos[0], verb, false, a);
+    int rc = rg__cli_flag_path(cli, &path, a->pos[0], verb, false, a);
     if (!rc && !(rc = rg__cli_flag_change_body(cli, a, &body)))
         rc = rg__cli_call(cli, "POST", path.data, body, &res);
     if (!rc)
@@ -171,7 +171,7 @@ static int flag_show(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, a->pos[0], NULL, true, a);
+    int rc = rg__cli_flag_path(cli, &path, a->pos[0], NULL, true, a);
     if (!rc)
         rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
     if (!rc)
@@ -185,7 +185,7 @@ static int flag_list(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, NULL, NULL, true, a);
+    int rc = rg__cli_flag_path(cli, &path, NULL, NULL, true, a);
     if (!rc)
         rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
     if (rc || cli->json) {
@@ -238,7 +238,7 @@ static int flag_eval(rg_cli *cli, const rg_cli_args *a)
     json_t *ctx = NULL, *body = NULL, *res = NULL;
     const char *env = rg_cli_args_get(a, "env");
     rg_buf path;
-    int rc = flag_path(cli, &path, a->pos[0], "/eval", false, a);
+    int rc = rg__cli_flag_path(cli, &path, a->pos[0], "/eval", false, a);
     if (rc || (rc = eval_context(cli, a, &ctx)))
         goto cleanup;
     body = json_pack("{s:O,s:s}", "context", ctx, "environment",

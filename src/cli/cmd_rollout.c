@@ -256,9 +256,8 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     return rc;
 }
 
-/* Reads --plan: a built-in name, or @FILE holding a JSON object. *out is
- * a new reference. */
-static int read_plan(rg_cli *cli, const char *spec, json_t **out)
+/* cmd.h */
+int rg__cli_read_plan(rg_cli *cli, const char *spec, json_t **out)
 {
     if (spec[0] != '@') {
         *out = json_string(spec);
@@ -296,7 +295,7 @@ static int rollout_start(rg_cli *cli, const rg_cli_args *a)
     int rc = rg__cli_opt_int(cli, a, "release", 1, INT64_MAX, &release, NULL);
     if (rc)
         return rc;
-    rc = read_plan(cli, plan_spec ? plan_spec : "standard", &plan);
+    rc = rg__cli_read_plan(cli, plan_spec ? plan_spec : "standard", &plan);
     if (rc)
         goto cleanup;
     body =
@@ -490,7 +489,7 @@ static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
 }
 
 /* Prints one decision (or evaluation) with the health gate's evidence. */
-static int explain_one(rg_cli *cli, const json_t *d, const char *what)
+int rg__cli_explain_one(rg_cli *cli, const json_t *d, const char *what)
 {
     char at[RG_CLI_FMT_MAX];
     const json_t *ev = json_object_get(d, "evidence");
@@ -591,7 +590,7 @@ static const char *stratum_state(const json_t *ev, const char *name)
  * clean, then the rollout's counts now (those of `rollout status`), then
  * one line per stratum with its verdict, its state and the reason, never
  * shortened. */
-static int explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
+int rg__cli_explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
 {
     const json_t *strata = json_object_get(
         json_object_get(json_object_get(ev, "gate"), "evidence"), "strata");
@@ -667,7 +666,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
                        rg_cli_jstr(res, "wave_name", "-")) < 0)
         rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     if (!rc)
-        rc = explain_summary(cli, res, rg__cli_rollout_evidence(res));
+        rc = rg__cli_explain_summary(cli, res, rg__cli_rollout_evidence(res));
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(res, "decisions"), i, d)
@@ -678,7 +677,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
             strcmp(rg_cli_jstr(d, "from", ""), rg_cli_jstr(d, "to", "")) != 0 ||
             rg_cli_jint(d, "from_wave") != rg_cli_jint(d, "to_wave");
         if (moved || all)
-            rc = explain_one(cli, d, moved ? "decision" : "evaluation");
+            rc = rg__cli_explain_one(cli, d, moved ? "decision" : "evaluation");
     }
     const json_t *last = json_object_get(res, "evaluation");
     if (!rc && json_is_object(last)) {
@@ -686,7 +685,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
                                json_object_get(last, "at_ms"), "reason",
                                json_object_get(last, "reason"), "evidence",
                                json_object_get(last, "evidence"));
-        rc = d2 ? explain_one(cli, d2, "latest evaluation")
+        rc = d2 ? rg__cli_explain_one(cli, d2, "latest evaluation")
                 : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         json_decref(d2);
     }

@@ -78,11 +78,12 @@ void rg_agent_stats_get(rg_agent_stats *out);
 int rg__agent_requalify(rg_err *err, const char *prefix);
 
 /* A check-in's "flags" (agent_flags.c): the environment the agent is
- * configured for, the stamp of the newest set it has and of the one in
- * force, and the sets it fell back from. Strings borrowed from the body. */
+ * configured for, the stamp of the newest set it has, of the one in force
+ * and of its last known good one, and the sets it fell back from. Strings
+ * borrowed from the body. */
 typedef struct rg__flags_req {
     bool present; /* the check-in asked for flags */
-    const char *env, *stamp, *active;
+    const char *env, *stamp, *active, *good;
     struct {
         const char *stamp, *detail; /* detail "" when absent */
         int64_t at_ms;

@@ -1,14 +1,16 @@
 /* agent_flags.c - the "flags" of a check-in (docs/api.md): the agent names
- * the environment it is configured for and the stamp of the newest set it
- * has; the answer carries that environment's set only when its stamp
- * changed (a few bytes otherwise), and stores the agent's reports of sets
- * it fell back from (last known good), which `rollgate endpoint show`
- * lists. */
+ * the environment it is configured for and the stamps of the newest set it
+ * has, of the one in force and of its last known good one (which guarded
+ * flag rollouts count, flag_rollout.h); the answer carries that environment's
+ * set only when its stamp changed (a few bytes otherwise), and stores the
+ * agent's reports of sets it fell back from (last known good), which `rollgate
+ * endpoint show` lists. */
 #include "agent_api.h"
 
 #include "common/json.h"
 #include "common/jsonw.h"
 #include "common/name.h"
+#include "server/flag_rollout.h"
 #include "server/flagdoc.h"
 #include "server/fleet.h"
 
@@ -44,8 +46,8 @@ static int parse_revert(const json_t *r, size_t i, rg__flags_req *out,
 
 int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err)
 {
-    static const char *const allowed[] = {"environment", "stamp", "active",
-                                          "reverted", NULL};
+    static const char *const allowed[] = {"environment", "stamp",    "active",
+                                          "good",        "reverted", NULL};
     json_t *rev = NULL, *r;
     size_t i;
     memset(out, 0, sizeof *out);
@@ -60,6 +62,7 @@ int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err)
             0 ||
         rg_json_string(flags, "active", false, STAMP_LEN, &out->active, err) <
             0 ||
+        rg_json_string(flags, "good", false, STAMP_LEN, &out->good, err) < 0 ||
         rg_json_array(flags, "reverted", false, RG_AGENT_FLAG_REVERTS_MAX, &rev,
                       err) < 0)
         return rg__agent_requalify(err, "flags.");
@@ -173,6 +176,9 @@ int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
         rc = rg_jsonw_str(out, stamp);
     if (rc == 0)
         rc = store_reverts(srv, id, in, now, out, err);
+    if (rc == 0) /* guarded flag rollouts count it (flag_rollout.h) */
+        rg_flag_rollouts_checkin(srv, id, in->env, in->stamp, in->active,
+                                 in->good, now);
     if (rc == 0 && (!in->stamp || strcmp(in->stamp, stamp) != 0))
         rc = write_set(srv, in->env, stamp, out, err);
     if (rc == 0)

@@ -108,6 +108,12 @@ void rg_api_flag_update(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_enable(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_disable(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_eval(rg_server *srv, rg_req *req, rg_resp *resp);
+/* api_flag_rollout.c: guarded flag rollouts */
+void rg_api_flag_rollout_start(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp);

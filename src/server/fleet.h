@@ -146,6 +146,11 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
  * slots, RG_FLEET_CANARY_SLOTS per record, in memory only: after a restart
  * the orchestrator rebuilds them from the stored events). */
 #define RG_FLEET_CANARY_SLOTS 2
+/* A guarded flag rollout's slots carry RG_FLEET_FLAG_KEY + its id in place
+ * of a release id (server/flag_rollout.h). Such a slot is taken only when
+ * free and no other flag rollout holds one, so releases keep a slot; it
+ * is never listed as a release (rg_fleet_releases_of). */
+#define RG_FLEET_FLAG_KEY 0x80000000u
 #define RG_CN_ASSIGNED 1u  /* the rollout gave it the release (admitted) */
 #define RG_CN_EXPOSED 2u   /* reported `applying` */
 #define RG_CN_HEALTHY 4u   /* reported `healthy` */

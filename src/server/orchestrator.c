@@ -10,6 +10,7 @@
 #include "health/gate.h"
 #include "server/canary.h"
 #include "server/desired.h"
+#include "server/flag_rollout.h"
 #include "server/fleet.h"
 #include "server/retention.h"
 #include "server/stream.h"
@@ -342,6 +343,11 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
     /* Paused rollouts keep their state; so do watched completed ones;
      * other final ones are forgotten. */
     rg_canary_retain(rg_desired_canary(srv->desired), ids, n_ids);
+    {
+        int r3 = rg_flag_rollouts_tick(srv, rc == 0 ? err : NULL);
+        if (rc == 0)
+            rc = r3;
+    }
 cleanup:
     pthread_mutex_unlock(&tick_mu);
     free(l.v);

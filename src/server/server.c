@@ -6,6 +6,7 @@
 #include "server/artifacts.h"
 #include "server/datadir.h"
 #include "server/desired.h"
+#include "server/flag_rollout.h"
 #include "server/fleet.h"
 #include "server/guard.h"
 #include "server/retention.h"
@@ -88,7 +89,8 @@ int rg_server_open(rg_server *srv, rg_err *err)
          (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
          (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
          (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0 ||
-         (rc = rg_flagdoc_cache_new(&srv->flagdocs, err)) != 0))
+         (rc = rg_flagdoc_cache_new(&srv->flagdocs, err)) != 0 ||
+         (rc = rg_flag_rollouts_new(&srv->flag_rollouts, err)) != 0))
         rg_datadir_explain(srv->cfg.data_dir, err); /* a full disk? */
     if (rc != 0) {
         rg_server_close(srv);
@@ -126,6 +128,8 @@ void rg_server_close(rg_server *srv)
     srv->guard = NULL;
     rg_flagdoc_cache_free(srv->flagdocs);
     srv->flagdocs = NULL;
+    rg_flag_rollouts_free(srv->flag_rollouts);
+    srv->flag_rollouts = NULL;
     if (srv->fleet)
         rg_fleet_close(srv->fleet);
     srv->fleet = NULL;

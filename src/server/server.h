@@ -33,6 +33,7 @@
 
 typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
+typedef struct rg_flag_rollouts rg_flag_rollouts;
 typedef struct rg_access_log rg_access_log;
 typedef struct rg_preflight_worker rg_preflight_worker;
 typedef struct rg_guard rg_guard;
@@ -112,11 +113,14 @@ typedef struct rg_server {
                                        it); NULL: none */
     rg_flagdoc_cache *flagdocs;     /* flag documents by stamp (flagdoc.h);
                                        NULL: none (built per request) */
-    pthread_rwlock_t cfg_lock;      /* a reload writes cfg under it (reload.h);
-                                       set up by rg_server_open */
-    bool cfg_locking;               /* cfg_lock is set up */
-    uint8_t url_key[32];            /* DATA/url.key (url_sign.h), loaded
-                                       when cfg.signed_url_window_s > 0 */
+    rg_flag_rollouts *flag_rollouts; /* guarded flag rollouts
+                                        (flag_rollout.h); NULL: none
+                                        tick or count */
+    pthread_rwlock_t cfg_lock;       /* a reload writes cfg under it (reload.h);
+                                        set up by rg_server_open */
+    bool cfg_locking;                /* cfg_lock is set up */
+    uint8_t url_key[32];             /* DATA/url.key (url_sign.h), loaded
+                                        when cfg.signed_url_window_s > 0 */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with

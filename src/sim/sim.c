@@ -8,6 +8,7 @@
 #include "health/resolve.h"
 #include "health/silence.h"
 #include "health/tally.h"
+#include "flags/share.h"
 #include "model/bucket.h"
 #include "model/exposure.h"
 #include "model/rollout.h"
@@ -158,9 +159,17 @@ static void record_event(const sim *s, uint32_t i, int what, int64_t T)
 
 /* ---- fleet ---------------------------------------------------------- */
 
+/* Whether endpoint i is in the internal ring; a flag rollout has none
+ * (every endpoint evaluates the same share). */
 static bool internal_of(const sim *s, uint32_t i)
 {
-    return s->state[i] & ST_INTERNAL;
+    return !s->sc->flag[0] && (s->state[i] & ST_INTERNAL);
+}
+
+/* Whether the scenario is a guarded flag rollout (scenario.h). */
+static bool is_flag(const sim *s)
+{
+    return s->sc->flag[0] != 0;
 }
 
 /* Whether endpoint i is exposed to the release (applying delivered, not
@@ -237,7 +246,8 @@ static int build_fleet(sim *s, rg_err *err)
     snprintf(salt, sizeof salt, "sim-%" PRIu64, s->seed);
     for (uint32_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "ep-%u", i);
-        s->bucket[i] = rg_bucket(salt, id);
+        s->bucket[i] = is_flag(s) ? rg_flag_share_bucket(sc->flag, id)
+                                  : rg_bucket(salt, id);
         size_t k = s->stratum[i];
         s->members[i] = (rg_cohort_member){
             .key = rg_cohort_key(id), .ref = i, .stratum = (uint32_t)k};
@@ -280,12 +290,13 @@ static int64_t uniform(sim *s, int lo, int hi)
 
 /* ---- rollout view --------------------------------------------------- */
 
-/* Recomputes the per-stratum statuses (stratified floors for Rollgate). */
+/* Recomputes the per-stratum statuses (stratified floors for Rollgate's
+ * releases; a flag's share is the same for every stratum). */
 static void refresh_status(sim *s)
 {
     for (size_t k = 0; k < s->S; k++) {
         s->st_s[k] = s->st;
-        if (s->policy == RG_SIM_ROLLGATE)
+        if (s->policy == RG_SIM_ROLLGATE && !is_flag(s))
             s->st_s[k].share_ppm = rg_exposure_stratum_share(
                 &s->sc->exposure, &s->sc->plan, s->st.wave, s->st.share_ppm,
                 s->stratum_size[k], s->lowest[k], s->n_lowest[k]);
@@ -496,7 +507,8 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
 static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     int st = state_of(s, i);
-    if (st == ST_DOWN || st == ST_HUNG || !reach(s, i, T))
+    /* a crash-looping flag consumer leaves its agent checking in */
+    if ((st == ST_DOWN && !is_flag(s)) || st == ST_HUNG || !reach(s, i, T))
         return 0;
     switch (st) {
     case ST_IDLE: {
@@ -504,9 +516,10 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         if (!assigns(s, i))
             return 0;
         /* budgets while running, and after completion for every stratum
-         * not cleared (health/resolve.h), as rollgated's desired.c */
+         * not cleared (health/resolve.h), as rollgated's desired.c; a
+         * flag's endpoints take the share themselves */
         grow(s, T);
-        if (s->policy == RG_SIM_ROLLGATE &&
+        if (s->policy == RG_SIM_ROLLGATE && !is_flag(s) &&
             (s->st.state == RG_RO_RUNNING || s->sst[k] != RG_STRATUM_CLEARED) &&
             !rg_exposure_admits(&s->sc->exposure, s->assigned_s[k],
                                 s->grown_s[k]))

@@ -173,6 +173,12 @@ struct rg__store_ops {
     int (*segment_list)(void *impl, const char *environment, const char *name,
                         int (*fn)(void *ctx, const rg_segment_rec *g),
                         void *ctx, rg_err *err);
+    int (*flag_rollout_put)(void *impl, rg_flag_rollout_rec *r,
+                            const rg_audit_rec *audit, rg_err *err);
+    int (*flag_rollout_list)(void *impl, const char *environment,
+                             const char *name, bool active_only,
+                             int (*fn)(void *ctx, const rg_flag_rollout_rec *r),
+                             void *ctx, rg_err *err);
     int (*client_token_create)(void *impl, rg_client_token_rec *t,
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,

@@ -296,11 +296,23 @@ static const char *const migration16[] = {
     NULL,
 };
 
+/* 17: guarded flag rollouts (docs/flags.md), at most one active per flag. */
+static const char *const migration17[] = {
+    "CREATE TABLE flag_rollouts (id " ID ", environment " T " NOT NULL,"
+    " name " T " NOT NULL, seq BIGINT NOT NULL, active BIGINT NOT NULL"
+    " CHECK (active IN (0, 1)), state " T " NOT NULL,"
+    " created_ms BIGINT NOT NULL, created_by " T " NOT NULL, reason " T
+    " NOT NULL)",
+    "CREATE UNIQUE INDEX flag_rollouts_active ON flag_rollouts(environment,"
+    " name) WHERE active = 1",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3,  migration4,
-    migration5,  migration6,  migration7,  migration8,
-    migration9,  migration10, migration11, migration12,
-    migration13, migration14, migration15, migration16};
+    migration1,  migration2,  migration3,  migration4,  migration5,
+    migration6,  migration7,  migration8,  migration9,  migration10,
+    migration11, migration12, migration13, migration14, migration15,
+    migration16, migration17};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,
                "sqlite.c and pg.c must have the same migrations");

@@ -380,11 +380,29 @@ static const char *const migration16[] = {
     NULL,
 };
 
+/* Guarded flag rollouts (docs/flags.md): one row each, its state one JSON
+ * document; at most one active rollout per flag. */
+static const char *const migration17[] = {
+    "CREATE TABLE flag_rollouts ("
+    " id INTEGER PRIMARY KEY,"
+    " environment TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " active INTEGER NOT NULL CHECK (active IN (0, 1)),"
+    " state TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL)",
+    "CREATE UNIQUE INDEX flag_rollouts_active ON flag_rollouts(environment,"
+    " name) WHERE active = 1",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3,  migration4,
-    migration5,  migration6,  migration7,  migration8,
-    migration9,  migration10, migration11, migration12,
-    migration13, migration14, migration15, migration16};
+    migration1,  migration2,  migration3,  migration4,  migration5,
+    migration6,  migration7,  migration8,  migration9,  migration10,
+    migration11, migration12, migration13, migration14, migration15,
+    migration16, migration17};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,

@@ -109,6 +109,11 @@ enum {
     ST_FLAG_STAMP,
     ST_FLAG_STAMP_BUMP,
     ST_CLIENT_TOKEN_INSERT,
+    ST_FLAG_ROLLOUT_INSERT,
+    ST_FLAG_ROLLOUT_ACTIVE,
+    ST_FLAG_ROLLOUT_UPDATE,
+    ST_FLAG_ROLLOUT_SEQ,
+    ST_FLAG_ROLLOUT_LIST,
     ST_CLIENT_TOKEN_FIND,
     ST_FLAG_REVERT_INSERT,
     ST_FLAG_REVERT_LIST,
@@ -391,6 +396,21 @@ static const char *const sql_text[ST__COUNT] = {
         " versions = flag_stamps.versions + 1, newest_ms = CASE"
         " WHEN excluded.newest_ms > flag_stamps.newest_ms"
         " THEN excluded.newest_ms ELSE flag_stamps.newest_ms END",
+    [ST_FLAG_ROLLOUT_INSERT] =
+        "INSERT INTO flag_rollouts (environment, name, seq, active, state,"
+        " created_ms, created_by, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_FLAG_ROLLOUT_ACTIVE] = "SELECT id FROM flag_rollouts"
+                               " WHERE environment = ? AND name = ?"
+                               " AND active = 1",
+    [ST_FLAG_ROLLOUT_UPDATE] =
+        "UPDATE flag_rollouts SET seq = seq + 1, active = ?, state = ?"
+        " WHERE id = ? AND seq = ?",
+    [ST_FLAG_ROLLOUT_SEQ] = "SELECT seq FROM flag_rollouts WHERE id = ?",
+    [ST_FLAG_ROLLOUT_LIST] =
+        "SELECT id, environment, name, seq, active, state, created_ms,"
+        " created_by, reason FROM flag_rollouts"
+        " WHERE (?1 IS NULL OR environment = ?1) AND (?2 IS NULL OR name = ?2)"
+        " AND (?3 = 0 OR active = 1) ORDER BY id DESC",
     [ST_CLIENT_TOKEN_INSERT] =
         "INSERT INTO client_tokens (name, environment, hash,"
         " created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
@@ -2154,6 +2174,85 @@ static int sq_segment_list(void *impl, const char *environment,
     return rc;
 }
 
+/* Creates rollout r (no active one for its flag yet). Caller's
+ * transaction. */
+static int flag_rollout_insert(sq *q, rg_flag_rollout_rec *r, rg_err *err)
+{
+    rg__scalars cur = {0};
+    int rc = get_row(q, ST_FLAG_ROLLOUT_ACTIVE,
+                     RG__VALS(RG__TEXT(r->environment), RG__TEXT(r->name)),
+                     &rg__int_row, &cur, err);
+    if (rc == 0)
+        return rg_err_field(err, RG_ECONFLICT, "name",
+                            "flag '%s' in '%s' has an active rollout (%lld)",
+                            r->name, r->environment, (long long)cur.a);
+    if (rc != RG_ENOTFOUND)
+        return rc;
+    r->seq = 1;
+    return insert_row(q, ST_FLAG_ROLLOUT_INSERT, &rg__flag_rollout_row, r, NULL,
+                      0, &r->id, err, "flag rollout create");
+}
+
+/* Why an update of r changed nothing: RG_ENOTFOUND (unknown) or
+ * RG_ECONFLICT (another put came first). Caller's transaction. */
+static int flag_rollout_missed(sq *q, const rg_flag_rollout_rec *r, rg_err *err)
+{
+    rg__scalars cur = {0};
+    int rc = get_row(q, ST_FLAG_ROLLOUT_SEQ, RG__VALS(RG__INT(r->id)),
+                     &rg__int_row, &cur, err);
+    if (rc == RG_ENOTFOUND)
+        return rg_err_set(err, RG_ENOTFOUND, "flag rollout %lld not found",
+                          (long long)r->id);
+    return rc ? rc
+              : rg_err_set(err, RG_ECONFLICT,
+                           "flag rollout %lld changed meanwhile (now %lld, "
+                           "read %lld)",
+                           (long long)r->id, (long long)cur.a,
+                           (long long)r->seq);
+}
+
+static int sq_flag_rollout_put(void *impl, rg_flag_rollout_rec *r,
+                               const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    bool update = r->id != 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if (!update)
+        rc = flag_rollout_insert(q, r, err);
+    else if ((rc = run(q, ST_FLAG_ROLLOUT_UPDATE,
+                       RG__VALS(RG__INT(r->active), RG__TEXT(r->state),
+                                RG__INT(r->id), RG__INT(r->seq)),
+                       err, "flag rollout update")) == 0 &&
+             changes(q) == 0)
+        rc = flag_rollout_missed(q, r, err);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    rc = finish(q, rc, err);
+    if (rc == 0 && update)
+        r->seq++;
+    return rc;
+}
+
+static int sq_flag_rollout_list(
+    void *impl, const char *environment, const char *name, bool active_only,
+    int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_flag_rollout_rec *r = calloc(1, sizeof *r);
+    if (!r)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    rg__val v[] = {RG__TEXT(environment), RG__TEXT(name), RG__INT(active_only)};
+    int rc = cursor_open(&c, impl, ST_FLAG_ROLLOUT_LIST, v, 3,
+                         &rg__flag_rollout_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
+        rc = fn(ctx, r);
+    rc = cursor_close(&c, rc);
+    free(r);
+    return rc;
+}
+
 static int sq_client_token_create(void *impl, rg_client_token_rec *t,
                                   const rg_audit_rec *audit, rg_err *err)
 {
@@ -2470,6 +2569,8 @@ static int sq_deliveries_prune(void *impl, int64_t before_ms, size_t max,
     .client_token_list = sq_client_token_list,                                 \
     .client_token_get = sq_client_token_get,                                   \
     .client_token_revoke = sq_client_token_revoke,                             \
+    .flag_rollout_put = sq_flag_rollout_put,                                   \
+    .flag_rollout_list = sq_flag_rollout_list,                                 \
     .flag_reverts_record = sq_flag_reverts_record,                             \
     .flag_reverts_endpoint = sq_flag_reverts_endpoint,                         \
     .webhook_create = sq_webhook_create, .webhook_get = sq_webhook_get,        \

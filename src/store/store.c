@@ -859,6 +859,23 @@ uint64_t rg_store_flag_writes(rg_store *s)
     return atomic_load(&s->flag_writes);
 }
 
+int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
+                              const rg_audit_rec *audit, rg_err *err)
+{
+    if (!r->environment[0] || !r->name[0] || !r->state)
+        return rg_err_set(err, RG_EINVAL,
+                          "flag rollout: environment, name and state needed");
+    return s->ops->flag_rollout_put(s->impl, r, audit, err);
+}
+
+int rg_store_flag_rollout_list(
+    rg_store *s, const char *environment, const char *name, bool active_only,
+    int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err)
+{
+    return s->ops->flag_rollout_list(s->impl, environment, name, active_only,
+                                     fn, ctx, err);
+}
+
 int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
                         int64_t *newest_ms, rg_err *err)
 {

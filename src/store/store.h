@@ -671,6 +671,34 @@ int rg_store_segment_history(rg_store *s, const char *environment,
  * reads stays valid while this does not move. Writes by another process on
  * the same database (another node) are not counted. Thread-safe. */
 uint64_t rg_store_flag_writes(rg_store *s);
+/* --- guarded flag rollouts (schema 17, docs/flags.md) ----------------- */
+/* A flag rollout: its state (plan, status, shares, latest decisions) is
+ * one JSON document that server/flag_rollout.c writes and reads. */
+typedef struct rg_flag_rollout_rec {
+    int64_t id;
+    char environment[RG_NAME_MAX + 1];
+    char name[RG_FLAG_NAME_MAX + 1];
+    int64_t seq;       /* 1 when created, one more at each put */
+    int active;        /* 1 until the rollout is final */
+    const char *state; /* JSON text; borrowed (see each function) */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+    char reason[RG_REASON_MAX + 1];
+} rg_flag_rollout_rec;
+/* Writes r and audit (may be NULL) in one transaction. With r->id 0 it
+ * creates the rollout (RG_ECONFLICT when its flag has an active one) and
+ * sets r->id, r->seq = 1. Otherwise it replaces state and active of
+ * rollout r->id when its seq is still r->seq (RG_ECONFLICT when another
+ * put came first, RG_ENOTFOUND when unknown) and sets r->seq to the new
+ * one. r->state is only read. */
+int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
+                              const rg_audit_rec *audit, rg_err *err);
+/* Calls fn with the flag rollouts of environment and name (each NULL:
+ * any), newest first; only active ones with active_only. r->state lives
+ * for the call. fn returning non-zero stops and is returned. */
+int rg_store_flag_rollout_list(
+    rg_store *s, const char *environment, const char *name, bool active_only,
+    int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err);
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);

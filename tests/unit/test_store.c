@@ -165,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 16);
+    assert_int_equal(rg_store_schema_version(f->s), 17);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 16);
+    assert_int_equal(rg_store_schema_version(f->s), 17);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -1650,9 +1650,8 @@ static void migrates_old_schema(void **state)
     rg_test_raw_sql(old,
                     "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
                     " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s),
-                     16); /* 15: segments, 16: key environments */
+    assert_int_equal(rg__store_open_upto(old, 14, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 14);
     int64_t versions = 0, newest = 0;
     assert_int_equal(
         rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
@@ -1700,8 +1699,19 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 16);
+    assert_int_equal(rg_test_schema_get(old), 14);
 
+    /* 14 -> 17: flag segments (15) and key environments (16), none yet;
+     * guarded flag rollouts (17), none yet. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 17);
+    assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
+                     0);
+    assert_int_equal(
+        rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
+        0);
+    rg_store_close(s);
+    assert_int_equal(rg_test_schema_get(old), 17);
     rg_test_store_drop(old);
 }
 
@@ -1816,6 +1826,71 @@ static int count_flag(void *ctx, const rg_flag_rec *fl)
 
 /* Flags: versions only grow, expect guards against lost updates, the
  * stamp moves with every change, history is newest first. */
+static int count_flag_rollout(void *ctx, const rg_flag_rollout_rec *r)
+{
+    int64_t *seen = ctx;
+    *seen = *seen * 10 + r->id;
+    return strcmp(r->state, "{}") == 0 || strcmp(r->state, "{\"a\":1}") == 0
+               ? 0
+               : -1;
+}
+
+/* One active rollout per flag; a put applies only to the seq it read. */
+static void flag_rollouts(void **state)
+{
+    fx *f = *state;
+    rg_audit_rec a = audit("flag.rollout.start", "flag:default/x", 10);
+    rg_flag_rollout_rec r = {.environment = "default",
+                             .name = "x",
+                             .active = 1,
+                             .state = "{}",
+                             .created_ms = 10,
+                             .created_by = "t",
+                             .reason = "r"};
+    int64_t seen = 0;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, &a, &f->err), 0);
+    assert_true(r.id == 1 && r.seq == 1);
+    rg_flag_rollout_rec r2 = r;
+    r2.id = 0;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r2, NULL, &f->err),
+                     RG_ECONFLICT); /* x has an active one */
+    r.state = "{\"a\":1}";
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(r.seq, 2);
+    r2 = r;
+    r2.seq = 1; /* read before that put */
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r2, NULL, &f->err),
+                     RG_ECONFLICT);
+    r.active = 0;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, NULL, &f->err), 0);
+    r2 = r;
+    r2.id = 0;
+    r2.active = 1;
+    r2.state = "{}";
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r2, NULL, &f->err), 0);
+    assert_int_equal(r2.id, 2); /* a new one once the first is over */
+    assert_int_equal(rg_store_flag_rollout_list(f->s, "default", "x", false,
+                                                count_flag_rollout, &seen,
+                                                &f->err),
+                     0);
+    assert_int_equal(seen, 21); /* newest first */
+    seen = 0;
+    assert_int_equal(rg_store_flag_rollout_list(f->s, NULL, NULL, true,
+                                                count_flag_rollout, &seen,
+                                                &f->err),
+                     0);
+    assert_int_equal(seen, 2);
+    seen = 0;
+    assert_int_equal(rg_store_flag_rollout_list(f->s, "other", NULL, false,
+                                                count_flag_rollout, &seen,
+                                                &f->err),
+                     0);
+    assert_int_equal(seen, 0);
+    r.id = 99;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, NULL, &f->err),
+                     RG_ENOTFOUND);
+}
+
 static void flags_versions(void **state)
 {
     fx *f = *state;
@@ -1930,6 +2005,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(flag_rollouts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(signed_metadata_and_roots, fx_setup,
