@@ -106,8 +106,9 @@ int rg__group_start(rg__group_commit_fn commit, void *ctx, size_t max,
 {
     *out = NULL;
     if (max < 1 || max > RG_STORE_GROUP_MAX)
-        return rg_err_set(err, RG_EINVAL, "group commit: batch %zu not in "
-                                          "1..%d",
+        return rg_err_set(err, RG_EINVAL,
+                          "group commit: batch %zu not in "
+                          "1..%d",
                           max, RG_STORE_GROUP_MAX);
     rg__group *g = calloc(1, sizeof *g);
     if (g && !(g->batch = malloc(max * sizeof *g->batch))) {

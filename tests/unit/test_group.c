@@ -34,8 +34,8 @@ typedef struct fake {
     pthread_cond_t cv; /* a write is done */
     bool committed[N_WRITES];
     size_t commits;
-    int fail_rc;             /* != 0: every commit fails with it */
-    size_t hold_until;       /* first commit waits for this many queued */
+    int fail_rc;       /* != 0: every commit fails with it */
+    size_t hold_until; /* first commit waits for this many queued */
     atomic_bool first_seen;
     atomic_bool held; /* the first commit saw hold_until writes queued */
 } fake;
@@ -45,7 +45,7 @@ typedef struct item {
     rg_store_write w;
     fake *f;
     size_t idx;
-    bool refuse; /* the fake refuses it alone */
+    bool refuse;      /* the fake refuses it alone */
     atomic_int state; /* 0 queued, 1 done after commit, -1 done too early */
     int rc;
 } item;
@@ -148,9 +148,8 @@ static fake *fake_new(size_t hold_until)
     pthread_cond_init(&f->cv, NULL);
     f->hold_until = hold_until;
     rg_err err;
-    assert_int_equal(rg__group_start(fake_commit, f, RG_STORE_GROUP_MAX,
-                                     &f->g, &err),
-                     0);
+    assert_int_equal(
+        rg__group_start(fake_commit, f, RG_STORE_GROUP_MAX, &f->g, &err), 0);
     return f;
 }
 
