@@ -125,7 +125,7 @@ static double quantile_ms(lat *l, double q)
 static void format_request(conn *c, const endpoint *e, int kind)
 {
     char body[512], ev[256] = "", inst[64] = "{}";
-    const char *type = kind == EP_APPLYING ? "applying"
+    const char *type = kind == EP_APPLYING  ? "applying"
                        : kind == EP_HEALTHY ? "healthy"
                                             : NULL;
     if (type)
@@ -261,8 +261,8 @@ static int pump(conn *c)
         c->out_off += (size_t)n;
     }
     for (;;) {
-        ssize_t n = recv(c->fd, c->in + c->in_len, BUF - 1 - c->in_len,
-                         MSG_DONTWAIT);
+        ssize_t n =
+            recv(c->fd, c->in + c->in_len, BUF - 1 - c->in_len, MSG_DONTWAIT);
         if (n == 0)
             return -1;
         if (n < 0)
@@ -363,8 +363,8 @@ int main(int argc, char **argv)
            ev_s > 0 ? (double)r.events_acked / ev_s : 0);
     printf("event_p50_ms %.2f\nevent_p99_ms %.2f\n",
            quantile_ms(&r.events, 0.5), quantile_ms(&r.events, 0.99));
-    printf("poll_checkins %zu\npoll_p50_ms %.2f\npoll_p99_ms %.2f\n",
-           r.polls.n, quantile_ms(&r.polls, 0.5), quantile_ms(&r.polls, 0.99));
+    printf("poll_checkins %zu\npoll_p50_ms %.2f\npoll_p99_ms %.2f\n", r.polls.n,
+           quantile_ms(&r.polls, 0.5), quantile_ms(&r.polls, 0.99));
     if (done < n_eps)
         return 1; /* the rollout did not reach everyone in time */
     /* The reference: every endpoint once more, without events. */
