@@ -3,6 +3,8 @@
 #   scripts/deps.sh          build, `make test` and `make demo` (the default)
 #   scripts/deps.sh bench    also what bench/ needs (wrk, nginx); run by the
 #                            benchmarks themselves
+#   scripts/deps.sh cache    also nginx, the HTTP cache the cache test puts in
+#                            front of rollgated; run by that test itself
 #   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`) and
 #                            clang-format 14 (`make format-check`)
 #   scripts/deps.sh deb      also the Debian packaging tools (debhelper,
@@ -33,6 +35,7 @@ python3
 case "${1:-}" in
     "") ;;
     bench) PACKAGES="$PACKAGES wrk nginx-light" ;;
+    cache) PACKAGES="$PACKAGES nginx" ;;
     deb) PACKAGES="$PACKAGES debhelper dpkg-dev fakeroot lintian" ;;
     clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev clang-format-14" ;;
     flags) # Debian's, unless a Node.js (with its npm) is installed otherwise
@@ -41,7 +44,7 @@ case "${1:-}" in
     web) PACKAGES="$PACKAGES chromium-headless-shell"
         command -v node >/dev/null || PACKAGES="$PACKAGES nodejs"
         command -v npm >/dev/null || PACKAGES="$PACKAGES npm" ;;
-    *) echo "usage: scripts/deps.sh [bench|clang|deb|flags|web]" >&2; exit 2 ;;
+    *) echo "usage: scripts/deps.sh [bench|cache|clang|deb|flags|web]" >&2; exit 2 ;;
 esac
 
 # Tests run in parallel may call `deps.sh flags` at once: one at a time
@@ -131,8 +134,9 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
-# A service a package enabled stays off at boot too (nginx, for bench/).
-if [ "${1:-}" = bench ] && command -v systemctl >/dev/null; then
+# A service a package enabled stays off at boot too (nginx, for bench/ and
+# the cache test).
+if { [ "${1:-}" = bench ] || [ "${1:-}" = cache ]; } && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --quiet nginx 2>/dev/null || true
 fi
 echo "deps: done${own_policy:+ (no service was started)}"

@@ -501,8 +501,8 @@ static int write_supervisor_pid(agentd *d, rg_err *err)
     char pid[32];
     channel *c = &d->ch[0];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    return rg__write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n,
-                             0600, err);
+    return rg_file_write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n,
+                                 0600, err);
 }
 
 /* Config loaded, channels opened and recovered (slots reconciled, trials
@@ -541,6 +541,8 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
         (rc = rg_client_set_ca(&d.client, conf->ca_file, err)) != 0)
         goto cleanup;
     d.client.min_rate = conf->min_rate;
+    d.client.mirrors = conf->mirrors;
+    d.client.n_mirrors = conf->nmirrors;
     d.client.progress = during_transfer;
     d.client.progress_ud = &d;
     d.has_flags = conf->flags_env != NULL;

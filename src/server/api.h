@@ -26,6 +26,9 @@ void rg_api_artifact_put(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Installs the artifact upload as req's body sink. Returns 0 or fills
  * err (RG_EIO). */
 int rg_api_artifact_sink(rg_server *srv, rg_req *req, rg_err *err);
+/* GET /v1/artifacts/SHA?exp=E&sig=S: no token, the signature (url_sign.h)
+ * grants it; 404 when the server signs no URLs. */
+void rg_api_artifact_get(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_channels.c */
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp);

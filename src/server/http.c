@@ -114,6 +114,7 @@ static void resp_clear(rg_resp *resp)
     resp->offset = 0;
     resp->content_range[0] = '\0';
     resp->etag[0] = '\0';
+    resp->cache_control[0] = '\0';
 }
 
 /* The last-resort answer when even the error body cannot be built. */
@@ -406,6 +407,9 @@ static enum MHD_Result queue(exchange *x)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
     if (resp->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+    if (resp->cache_control[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                resp->cache_control);
     if (resp->retry_after_s > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", resp->retry_after_s);

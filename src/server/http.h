@@ -70,6 +70,7 @@ typedef struct rg_resp {
     char content_range[96];     /* "" or a Content-Range header value */
     char location[128];         /* "" or a Location header value */
     char etag[72];              /* "" or an ETag header value */
+    char cache_control[64];     /* "" or a Cache-Control header value */
     int retry_after_s;          /* > 0: a Retry-After header (429 answers) */
     const char *const *headers; /* NULL, or more headers: a static list of
                                    name, value pairs ended by NULL */

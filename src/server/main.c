@@ -54,6 +54,9 @@ static const char usage[] =
     "  --data DIR           data directory (database, artifacts); required\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
+    "  --signed-url-window S offer artifacts at signed URLs, valid S to 2S\n"
+    "                       seconds, that HTTP caches can serve (default 0:\n"
+    "                       token URLs; docs/caching.md)\n"
     "  --threads N          HTTP worker threads (default: online cores)\n"
     "  --interval S         check-in interval handed to agents (default 60)\n"
     "  --tick-ms MS         orchestrator tick period (default 1000)\n"
@@ -279,11 +282,12 @@ cleanup:
         rg_error("%s", err.msg);
     rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
-    rg_stream_free(srv.stream);
     rg_webhooks_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);
+    /* Last: the request handlers and the orchestrator publish to it. */
+    rg_stream_free(srv.stream);
     rg_server_close(&srv);
     rg_access_log_close(srv.access);
     if (key)

@@ -37,6 +37,8 @@ static const option options[] = {
     {"data", K_PATH, F(data_dir), 0, 0, false, NULL},
     {"listen", K_LISTEN, F(listen), 0, 0, false, NULL},
     {"artifact-max", K_UINT, F(artifact_max), 1, 1ull << 40, true, "bytes"},
+    {"signed-url-window", K_UINT, F(signed_url_window_s), 0, 7 * 86400, false,
+     "seconds"},
     {"threads", K_UINT, F(threads), 1, 256, false, "threads"},
     {"interval", K_UINT, F(checkin_interval_s), 1, 86400, true, "seconds"},
     {"tick-ms", K_UINT, F(tick_ms), 1, 3600000, false, "milliseconds"},

@@ -104,6 +104,9 @@ static const rg_route routes[] = {
     {"POST", "/v1/agent/checkin", RG_ROLE_NONE, false, rg_api_agent_checkin},
     {"GET", "/v1/agent/artifacts/{}", RG_ROLE_NONE, false,
      rg_api_agent_artifact},
+    /* No token: the URL's signature is checked by the handler
+     * (url_sign.h), so that HTTP caches can serve it. */
+    {"GET", "/v1/artifacts/{}", RG_ROLE_NONE, false, rg_api_artifact_get},
 };
 
 const rg_route *rg_router_routes(size_t *n)

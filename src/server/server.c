@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include "common/log.h"
+#include "server/url_sign.h"
 #include "server/artifacts.h"
 #include "server/datadir.h"
 #include "server/desired.h"
@@ -67,6 +68,8 @@ int rg_server_open(rg_server *srv, rg_err *err)
     if ((rc = rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
         ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
          (rc = rg_artifacts_init(srv, err)) != 0 ||
+         (srv->cfg.signed_url_window_s &&
+          (rc = rg_url_key_load(srv->cfg.data_dir, srv->url_key, err)) != 0) ||
          (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
          (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
          (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0 ||

@@ -40,33 +40,37 @@ typedef struct rg_datadir_lock rg_datadir_lock;
 typedef struct rg_stream rg_stream;
 
 typedef struct rg_server_config {
-    char data_dir[PATH_MAX];   /* --data; holds rollgate.db, artifacts/ */
-    char listen[128];          /* --listen HOST:PORT, default 127.0.0.1:7400 */
-    uint64_t artifact_max;     /* --artifact-max bytes, default 256 MiB */
-    int checkin_interval_s;    /* interval handed to agents, default 60 */
-    int tick_ms;               /* orchestrator period, default 1000 */
-    int activation_cap_s;      /* largest learned activation allowance
-                                  (health/silence.h), default 600 */
-    int flush_ms;              /* fleet persistence period, default 2000 */
-    unsigned threads;          /* HTTP threads, default: cores */
-    unsigned max_connections;  /* default 4096 */
-    unsigned conn_timeout_s;   /* idle connection timeout, default 30 */
-    unsigned max_per_address;  /* connections per client address,
-                                  default 256; 0: no limit */
-    unsigned header_timeout_s; /* request header deadline, default 10 */
-    uint64_t min_body_rate;    /* bytes/s a body keeps, default 16384 */
-    char tls_cert[PATH_MAX];   /* --tls-cert PEM file, "" for plain HTTP */
-    char tls_key[PATH_MAX];    /* --tls-key PEM file */
-    char engine_dir[PATH_MAX]; /* --engine-dir: where preflight engine
-                                  names are found (absolute), "": $PATH */
-    unsigned stream_per_token; /* --stream-per-token: open push streams
-                                  per admin token, default 8 (stream.h) */
-    unsigned stream_per_address; /* --stream-per-address: per client
-                                    address, default 32 */
-    char web_dir[PATH_MAX];      /* --web-dir: the dashboard's files (web.h);
-                                    "": none found, / answers 404 */
-    char access_log[PATH_MAX];   /* --access-log: off, stderr (default) or a
-                                    file (access_log.h) */
+    char data_dir[PATH_MAX]; /* --data; holds rollgate.db, artifacts/ */
+    char listen[128];        /* --listen HOST:PORT, default 127.0.0.1:7400 */
+    uint64_t artifact_max;   /* --artifact-max bytes, default 256 MiB */
+    unsigned signed_url_window_s; /* --signed-url-window: offer artifact
+                                     URLs that need no token, valid one to
+                                     two windows (url_sign.h); 0 (default):
+                                     token URLs */
+    int checkin_interval_s;       /* interval handed to agents, default 60 */
+    int tick_ms;                  /* orchestrator period, default 1000 */
+    int activation_cap_s;         /* largest learned activation allowance
+                                     (health/silence.h), default 600 */
+    int flush_ms;                 /* fleet persistence period, default 2000 */
+    unsigned threads;             /* HTTP threads, default: cores */
+    unsigned max_connections;     /* default 4096 */
+    unsigned conn_timeout_s;      /* idle connection timeout, default 30 */
+    unsigned max_per_address;     /* connections per client address,
+                                     default 256; 0: no limit */
+    unsigned header_timeout_s;    /* request header deadline, default 10 */
+    uint64_t min_body_rate;       /* bytes/s a body keeps, default 16384 */
+    char tls_cert[PATH_MAX];      /* --tls-cert PEM file, "" for plain HTTP */
+    char tls_key[PATH_MAX];       /* --tls-key PEM file */
+    char engine_dir[PATH_MAX];    /* --engine-dir: where preflight engine
+                                     names are found (absolute), "": $PATH */
+    unsigned stream_per_token;    /* --stream-per-token: open push streams
+                                     per admin token, default 8 (stream.h) */
+    unsigned stream_per_address;  /* --stream-per-address: per client
+                                     address, default 32 */
+    char web_dir[PATH_MAX];       /* --web-dir: the dashboard's files (web.h);
+                                     "": none found, / answers 404 */
+    char access_log[PATH_MAX];    /* --access-log: off, stderr (default) or a
+                                     file (access_log.h) */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
     unsigned enroll_burst;       /* --enroll-burst, default 1000 */
     unsigned enroll_per_min;     /* --enroll-per-min, default 600 */
@@ -108,6 +112,8 @@ typedef struct rg_server {
     pthread_rwlock_t cfg_lock;      /* a reload writes cfg under it (reload.h);
                                        set up by rg_server_open */
     bool cfg_locking;               /* cfg_lock is set up */
+    uint8_t url_key[32];            /* DATA/url.key (url_sign.h), loaded
+                                       when cfg.signed_url_window_s > 0 */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
