@@ -13,7 +13,9 @@
  * over the whole fleet on the same connections.
  *
  * usage: events_load PORT ENDPOINTS_FILE RELEASE CONNECTIONS POLL_MS MAX_S
- * Prints "key value" lines (see run.sh).
+ *        SERVER_PID
+ * Prints "key value" lines (see run.sh), the server's CPU time per phase
+ * among them (read from /proc/SERVER_PID/stat).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,6 +64,8 @@ typedef struct ring {
 
 static endpoint *eps;
 static size_t n_eps;
+static int port, ep_fd;
+static uint64_t reconnects;
 static long release;
 static int64_t poll_us;
 /* Endpoints with an event to send, and those waiting to poll again (in
@@ -234,7 +238,7 @@ static int next_request(run *r, conn *c, int64_t t)
     return 1;
 }
 
-static int connect_one(int port)
+static int connect_one(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -247,6 +251,41 @@ static int connect_one(int port)
         exit(1);
     }
     return fd;
+}
+
+/* CPU seconds (user + system) process pid has used, or -1. */
+static double cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the command name */
+    unsigned long ut = 0, st = 0;
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Opens c's connection (again: rollgated closes a connection idle past
+ * its timeout; the agent reconnects and sends its check-in again). */
+static void reopen(conn *c)
+{
+    if (c->fd > 0) {
+        close(c->fd);
+        reconnects++;
+    }
+    c->fd = connect_one();
+    c->in_len = 0;
+    c->out_off = 0;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
+                             .data.ptr = c};
+    epoll_ctl(ep_fd, EPOLL_CTL_ADD, c->fd, &ev);
 }
 
 /* Sends what c has left to send; reads what came. Returns -1 on a closed
@@ -271,9 +310,21 @@ static int pump(conn *c)
     }
 }
 
+/* Sends c's request, on a new connection if its own was closed. */
+static void send_or_reopen(conn *c)
+{
+    for (int tries = 0; pump(c) < 0; tries++) {
+        if (tries == 3) {
+            fprintf(stderr, "events_load: cannot reach the server\n");
+            exit(1);
+        }
+        reopen(c);
+    }
+}
+
 /* Drives the connections until every endpoint is done or max_s passed.
  * Returns the seconds it took. */
-static double drive(run *r, conn *cs, int n_conns, int ep_fd, int max_s)
+static double drive(run *r, conn *cs, int n_conns, int max_s)
 {
     int64_t start = now_us(), deadline = start + (int64_t)max_s * 1000000;
     struct epoll_event evs[256];
@@ -281,15 +332,19 @@ static double drive(run *r, conn *cs, int n_conns, int ep_fd, int max_s)
         int64_t t = now_us();
         for (int k = 0; k < n_conns; k++) {
             conn *c = &cs[k];
-            if (!c->ep && next_request(r, c, t) && pump(c) < 0)
-                goto broken;
+            if (!c->ep && next_request(r, c, t))
+                send_or_reopen(c);
         }
         int n = epoll_wait(ep_fd, evs, 256, 10);
         t = now_us();
         for (int k = 0; k < n; k++) {
             conn *c = evs[k].data.ptr;
-            if (pump(c) < 0)
-                goto broken;
+            if (pump(c) < 0) {
+                reopen(c);
+                if (c->ep)
+                    send_or_reopen(c);
+                continue;
+            }
             size_t len = c->ep ? answer_len(c) : 0;
             if (!len)
                 continue;
@@ -297,14 +352,11 @@ static double drive(run *r, conn *cs, int n_conns, int ep_fd, int max_s)
             memmove(c->in, c->in + len, c->in_len - len);
             c->in_len -= len;
             c->ep = NULL;
-            if (next_request(r, c, t) && pump(c) < 0)
-                goto broken;
+            if (next_request(r, c, t))
+                send_or_reopen(c);
         }
     }
     return (double)(now_us() - start) / 1e6;
-broken:
-    fprintf(stderr, "events_load: a connection broke (server gone?)\n");
-    exit(1);
 }
 
 static void load_endpoints(const char *path)
@@ -329,31 +381,30 @@ static void load_endpoints(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
+    if (argc != 8) {
         fprintf(stderr, "usage: events_load PORT ENDPOINTS_FILE RELEASE "
-                        "CONNECTIONS POLL_MS MAX_S\n");
+                        "CONNECTIONS POLL_MS MAX_S SERVER_PID\n");
         return 2;
     }
-    int port = (int)strtol(argv[1], NULL, 10);
+    port = (int)strtol(argv[1], NULL, 10);
     int n_conns = (int)strtol(argv[4], NULL, 10);
     int max_s = (int)strtol(argv[6], NULL, 10);
     release = strtol(argv[3], NULL, 10);
     poll_us = strtol(argv[5], NULL, 10) * 1000;
+    long server = strtol(argv[7], NULL, 10);
     load_endpoints(argv[2]);
     conn *cs = calloc((size_t)n_conns, sizeof *cs);
-    int ep_fd = epoll_create1(0);
+    ep_fd = epoll_create1(0);
     if (!cs || ep_fd < 0)
         return 2;
-    for (int k = 0; k < n_conns; k++) {
-        cs[k].fd = connect_one(port);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
-                                 .data.ptr = &cs[k]};
-        epoll_ctl(ep_fd, EPOLL_CTL_ADD, cs[k].fd, &ev);
-    }
+    for (int k = 0; k < n_conns; k++)
+        reopen(&cs[k]);
     run r = {0};
     for (size_t i = 0; i < n_eps; i++)
         push(&polls, i);
-    double rollout_s = drive(&r, cs, n_conns, ep_fd, max_s);
+    double cpu0 = cpu_s(server);
+    double rollout_s = drive(&r, cs, n_conns, max_s);
+    double cpu1 = cpu_s(server);
     uint64_t done = r.done;
     double ev_s = (double)(r.last_event_us - r.first_event_us) / 1e6;
     printf("endpoints %zu\nhealthy %llu\nrollout_s %.2f\n", n_eps,
@@ -363,6 +414,7 @@ int main(int argc, char **argv)
            ev_s > 0 ? (double)r.events_acked / ev_s : 0);
     printf("event_p50_ms %.2f\nevent_p99_ms %.2f\n",
            quantile_ms(&r.events, 0.5), quantile_ms(&r.events, 0.99));
+    printf("server_cpu_rollout_s %.2f\n", cpu1 - cpu0);
     printf("poll_checkins %zu\npoll_p50_ms %.2f\npoll_p99_ms %.2f\n", r.polls.n,
            quantile_ms(&r.polls, 0.5), quantile_ms(&r.polls, 0.99));
     if (done < n_eps)
@@ -374,10 +426,12 @@ int main(int argc, char **argv)
         eps[i].state = EP_REF;
         push(&ready, i);
     }
-    double ref_s = drive(&r, cs, n_conns, ep_fd, max_s);
+    double ref_s = drive(&r, cs, n_conns, max_s);
+    printf("server_cpu_ref_s %.2f\n", cpu_s(server) - cpu1);
     printf("ref_checkins %zu\nref_s %.2f\nref_per_s %.0f\n", r.ref.n, ref_s,
            (double)r.ref.n / ref_s);
     printf("ref_p50_ms %.2f\nref_p99_ms %.2f\n", quantile_ms(&r.ref, 0.5),
            quantile_ms(&r.ref, 0.99));
+    printf("reconnects %llu\n", (unsigned long long)reconnects);
     return 0;
 }

@@ -72,7 +72,7 @@ api POST /v1/rollouts -d '{"release":'"$rel"',"plan":'"$plan"'}' >/dev/null
 stored0=$(metric rollgate_events_stored_total)
 echo "bench: rolling out to $ENDPOINTS endpoints over $CONNECTIONS connections..." >&2
 "$build/bench/events/events_load" "$port" "$work/endpoints.txt" "$rel" \
-    "$CONNECTIONS" "$POLL_MS" "$MAX_S" > "$work/load.out" ||
+    "$CONNECTIONS" "$POLL_MS" "$MAX_S" "$server_pid" > "$work/load.out" ||
     { cat "$work/load.out" >&2; echo "bench: the rollout did not finish" >&2; exit 1; }
 v() { awk -v k="$1" '$1 == k {print $2}' "$work/load.out"; }
 stored=$(( $(metric rollgate_events_stored_total) - stored0 ))
@@ -94,6 +94,13 @@ printf '%-40s %12s %10s %10s\n' "  ... polls meanwhile (no event)" \
 printf '%-40s %12s %10s %10s\n' "reference: check-ins without events" \
     "$(v ref_per_s)" "$(v ref_p50_ms)" "$(v ref_p99_ms)"
 printf '%-40s %s\n' "rollout to every endpoint (s)" "$(v rollout_s)"
+us_per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", n ? c * 1e6 / n : 0 }'; }
+printf '%-40s %s\n' "rollgated CPU us per check-in, rollout" \
+    "$(us_per "$(v server_cpu_rollout_s)" $(( $(v event_checkins) + $(v poll_checkins) )))"
+printf '%-40s %s\n' "rollgated CPU us per check-in, reference" \
+    "$(us_per "$(v server_cpu_ref_s)" "$(v ref_checkins)")"
+printf '%-40s %s\n' "load average at the end" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-40s %s\n' "reconnects (idle timeouts)" "$(v reconnects)"
 printf '%-40s %s\n' "event check-ins acknowledged" "$(v event_checkins)"
 printf '%-40s %s\n' "events stored (rollgated's metric)" "$stored"
 printf '%-40s %s\n' "healthy endpoints, rollout state" "$counts"

@@ -490,7 +490,7 @@ int rg_store_policy_list(rg_store *s,
 int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
                            const rg_audit_rec *audit, rg_err *err);
 
-/* --- group commit of events and offers (docs/store.md) ----------------- */
+/* --- group commit of events and offers (docs/architecture.md) ---------- */
 /* What check-ins make durable (agent events, offers) is written by group
  * commit, whatever the backend: every rg_store_write_submit, and every
  * rg_store_events_record and rg_store_offers_record (which submit and
