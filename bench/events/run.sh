@@ -44,7 +44,7 @@ wait_http() {
 # --- a data directory with the fleet enrolled in bulk ----------------------
 port=$(free_port)
 url="http://127.0.0.1:$port"
-token=$("$build/src/server/rollgated" init --data "$work/data" | tail -n 1)
+token=$("$build/src/server/rollgated" init --data "$work/data" 2> "$work/init.log" | tail -n 1)
 echo "bench: enrolling $ENDPOINTS endpoints in bulk..." >&2
 python3 "$here/seed.py" "$work/data" "$ENDPOINTS" "$work/endpoints.txt"
 # --max-per-address 0: wrk opens every connection from 127.0.0.1

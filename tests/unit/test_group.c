@@ -50,11 +50,11 @@ typedef struct item {
     int rc;
 } item;
 
-/* Polls the group's queue until it holds n writes (5 s deadline).
+/* Polls the group's queue until it holds n writes (30 s deadline).
  * Returns whether it did. */
 static bool wait_queued(rg__group *g, uint64_t n)
 {
-    int64_t until = rg_monotonic_ms() + 5000;
+    int64_t until = rg_monotonic_ms() + 30000;
     rg_store_group_stats st;
     do {
         sched_yield();
@@ -97,12 +97,12 @@ static void item_done(rg_store_write *w)
     pthread_mutex_unlock(&it->f->mu);
 }
 
-/* Waits (5 s deadline) until it is done. */
+/* Waits (30 s deadline) until it is done. */
 static void wait_one(item *it)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    until.tv_sec += 30;
     pthread_mutex_lock(&it->f->mu);
     while (atomic_load(&it->state) == 0 &&
            pthread_cond_timedwait(&it->f->cv, &it->f->mu, &until) == 0)
@@ -133,7 +133,7 @@ static void wait_done(item *its, size_t n)
 static void submit_held(fake *f, item *its, size_t n)
 {
     assert_int_equal(rg__group_submit(f->g, &its[0].w), 0);
-    int64_t until = rg_monotonic_ms() + 5000;
+    int64_t until = rg_monotonic_ms() + 30000;
     while (!atomic_load(&f->first_seen) && rg_monotonic_ms() < until)
         sched_yield();
     for (size_t i = 1; i < n; i++)
