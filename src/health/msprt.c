@@ -5,6 +5,7 @@
 
 #define SILENCE_HALT_K 13 /* theta_j = 1.25 * 2^j */
 #define FAILURE_HALT_KMAX 32
+#define FAILURE_LOW_K 13 /* alternatives below the null (bands) */
 #define SILENCE_PASS_K 7
 #define FAILURE_PASS_K 10
 
@@ -47,25 +48,45 @@ double rg_msprt_ratio_llr(const rg_msprt_cell *c, double theta_alt,
     return llr;
 }
 
-double rg_msprt_silence_halt(const rg_msprt_cell *cells, size_t n)
+double rg_msprt_silence_vs(const rg_msprt_cell *cells, size_t n,
+                           double theta_null, int up)
 {
     double v[SILENCE_HALT_K];
-    double theta = 1.25;
-    for (size_t j = 0; j < SILENCE_HALT_K; j++, theta *= 2.0) {
+    double g = 1.25;
+    for (size_t j = 0; j < SILENCE_HALT_K; j++, g *= 2.0) {
+        double theta = up ? theta_null * g : theta_null / g;
         v[j] = 0.0;
         for (size_t i = 0; i < n; i++)
-            v[j] += rg_msprt_ratio_llr(&cells[i], theta, 1.0);
+            v[j] += rg_msprt_ratio_llr(&cells[i], theta, theta_null);
     }
     return rg_msprt_log_mean_exp(v, SILENCE_HALT_K);
 }
 
-double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0)
+double rg_msprt_silence_halt(const rg_msprt_cell *cells, size_t n)
+{
+    return rg_msprt_silence_vs(cells, n, 1.0, 1);
+}
+
+double rg_msprt_failure_vs(uint64_t failed, uint64_t trials, double p_null,
+                           int up)
 {
     double v[FAILURE_HALT_KMAX];
     size_t k = 0;
-    for (double p = 2.0 * p0; p < 1.0 && k < FAILURE_HALT_KMAX; p *= 2.0)
-        v[k++] = rg_msprt_binom_llr(failed, trials, p, p0);
+    if (trials == 0)
+        return 0.0;
+    if (up)
+        for (double p = 2.0 * p_null; p < 1.0 && k < FAILURE_HALT_KMAX;
+             p *= 2.0)
+            v[k++] = rg_msprt_binom_llr(failed, trials, p, p_null);
+    else
+        for (double p = p_null / 2.0; k < FAILURE_LOW_K; p /= 2.0)
+            v[k++] = rg_msprt_binom_llr(failed, trials, p, p_null);
     return k ? rg_msprt_log_mean_exp(v, k) : 0.0;
+}
+
+double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0)
+{
+    return rg_msprt_failure_vs(failed, trials, p0, 1);
 }
 
 double rg_msprt_silence_pass(const rg_msprt_pass_cell *cells, size_t n,

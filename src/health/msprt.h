@@ -85,6 +85,20 @@ double rg_msprt_ratio_llr(const rg_msprt_cell *c, double theta_alt,
  * = 1.25 * 2^j, j = 0..12, null theta = 1. 0 when there is no silent event. */
 double rg_msprt_silence_halt(const rg_msprt_cell *cells, size_t n);
 
+/* The halt tests with another null, for confidence bands (band.h): the
+ * mixture of the silence test against null theta_null, over the
+ * alternatives theta_null * 1.25 * 2^j (up > 0) or theta_null / (1.25 *
+ * 2^j) (up == 0), j = 0..12; rg_msprt_silence_halt is the case
+ * (theta_null 1, up). 0 when there is no silent event. */
+double rg_msprt_silence_vs(const rg_msprt_cell *cells, size_t n,
+                           double theta_null, int up);
+
+/* Same for failures: null p_null in (0, 1), alternatives p_null * 2^(j+1)
+ * below 1 (up > 0; rg_msprt_failure_halt is this) or p_null * 2^-(j+1),
+ * j = 0..12 (up == 0). 0 when trials == 0 or no alternative is left. */
+double rg_msprt_failure_vs(uint64_t failed, uint64_t trials, double p_null,
+                           int up);
+
 /* Halt side, failures: log of the mixture likelihood ratio of `failed`
  * among `trials` resolved exposed endpoints, null p <= p0 (p0 in (0, 0.25]),
  * alternatives p0 * 2^(j+1) < 1. 0 when trials == 0. */

@@ -55,6 +55,9 @@ void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp);
+/* GET /v1/rollouts/{id}/band: the gate's evidence over time as confidence
+ * bands per stratum (api_band.c, docs/dashboard.md). */
+void rg_api_rollout_band(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Whether release rel (of channel ch) may enter a rollout with plan, by
  * its preflight: never when it failed or is still pending; the emergency
  * lane (plan "emergency" or an emergency release) only when it passed;
@@ -129,6 +132,9 @@ void rg_api_webhook_test(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* root metadata (api_root.c, docs/signing.md) */
+/* The newest stored root document into *out (a new reference, NULL when
+ * none is stored). Returns 0 or the store's error (RG_EIO: not JSON). */
+int rg__api_root_newest(rg_server *srv, json_t **out, rg_err *err);
 void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_root_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp);

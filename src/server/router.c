@@ -35,6 +35,7 @@ static const rg_route routes[] = {
     {"POST", "/v1/rollouts", RG_ROLE_OPERATOR, false, rg_api_rollout_create},
     {"GET", "/v1/rollouts", RG_ROLE_VIEWER, false, rg_api_rollout_list},
     {"GET", "/v1/rollouts/{}", RG_ROLE_VIEWER, false, rg_api_rollout_get},
+    {"GET", "/v1/rollouts/{}/band", RG_ROLE_VIEWER, false, rg_api_rollout_band},
     {"POST", "/v1/rollouts/{}/pause", RG_ROLE_OPERATOR, false,
      rg_api_rollout_pause},
     {"POST", "/v1/rollouts/{}/resume", RG_ROLE_OPERATOR, false,

@@ -63,6 +63,8 @@ def build_routes(fix):
         ("rollout list", "GET", "/v1/rollouts", None, None, "viewer", {200}),
         ("rollout get", "GET", "/v1/rollouts/%d" % fix["rollout"], None, None,
          "viewer", {200}),
+        ("rollout band", "GET", "/v1/rollouts/%d/band" % fix["rollout"], None, None,
+         "viewer", {200}),
         ("rollout pause (unknown id)", "POST", "/v1/rollouts/999999/pause",
          lambda: {"reason": "r"}, None, "operator", {404}),
         ("rollout resume (unknown id)", "POST", "/v1/rollouts/999999/resume",

@@ -41,6 +41,7 @@ static void every_documented_route_has_its_role(void **state)
         {"POST", "/v1/rollouts", RG_ROLE_OPERATOR},
         {"GET", "/v1/rollouts", RG_ROLE_VIEWER},
         {"GET", "/v1/rollouts/5", RG_ROLE_VIEWER},
+        {"GET", "/v1/rollouts/5/band", RG_ROLE_VIEWER},
         {"POST", "/v1/rollouts/5/pause", RG_ROLE_OPERATOR},
         {"POST", "/v1/rollouts/5/resume", RG_ROLE_OPERATOR},
         {"POST", "/v1/rollouts/5/abort", RG_ROLE_OPERATOR},
