@@ -66,7 +66,7 @@ sha=$(printf 'bench events content\n' | api PUT /v1/artifacts --data-binary @- |
 api POST /v1/channels -d '{"name":"bench","description":"bench/events"}' >/dev/null
 rel=$(api POST /v1/releases -d '{"channel":"bench","version":1,"artifact":"'"$sha"'","notes":"bench/events","urgency":"standard"}' | json_field id)
 plan='{"name":"bench","waves":[{"name":"all","share":100,"min_endpoints":1,"min_bake_s":0}]}'
-api POST /v1/rollouts -d '{"release":'"$rel"',"plan":'"$plan"'}' >/dev/null
+ro=$(api POST /v1/rollouts -d '{"release":'"$rel"',"plan":'"$plan"'}' | json_field id)
 
 # --- the rollout, then the reference pass (events_load.c) ------------------
 stored0=$(metric rollgate_events_stored_total)
@@ -78,13 +78,16 @@ v() { awk -v k="$1" '$1 == k {print $2}' "$work/load.out"; }
 stored=$(( $(metric rollgate_events_stored_total) - stored0 ))
 commits=$(metric rollgate_store_group_commits_total)
 writes=$(metric rollgate_store_group_writes_total)
-counts=$(api GET "/v1/rollouts" | python3 -c '
+max_batch=$(metric rollgate_store_group_max_batch)
+counts=$(api GET "/v1/rollouts/$ro" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-r = r["rollouts"] if isinstance(r, dict) else r
-c = r[0].get("counts", {}) if r else {}
-print(c.get("healthy", "?"), r[0].get("state", "?") if r else "?")')
-
+print((r.get("counts") or {}).get("healthy", "?"), r.get("state", "?"))')
+# what the database holds once rollgated has stopped
+kill "$server_pid"; wait "$server_pid" || true; server_pid=""
+in_db=$(python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT count(*) FROM events").fetchone()[0])' "$work/data/rollgate.db")
 printf '\n%-40s %12s %10s %10s\n' "bench/events ($ENDPOINTS endpoints, -c $CONNECTIONS)" \
     "per second" "p50 ms" "p99 ms"
 printf '%-40s %12s %10s %10s\n' "check-ins with an event (ack = durable)" \
@@ -102,8 +105,9 @@ printf '%-40s %s\n' "rollgated CPU us per check-in, reference" \
 printf '%-40s %s\n' "load average at the end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-40s %s\n' "reconnects (idle timeouts)" "$(v reconnects)"
 printf '%-40s %s\n' "event check-ins acknowledged" "$(v event_checkins)"
-printf '%-40s %s\n' "events stored (rollgated's metric)" "$stored"
+printf '%-40s %s\n' "events counted stored (rollgated metric)" "$stored"
+printf '%-40s %s\n' "events in the database after stopping" "$in_db"
 printf '%-40s %s\n' "healthy endpoints, rollout state" "$counts"
 printf '%-40s %s\n' "group commits / writes in them" "$commits / $writes"
-printf '%-40s %s\n' "largest group commit (writes)" "$(metric rollgate_store_group_max_batch)"
+printf '%-40s %s\n' "largest group commit (writes)" "$max_batch"
 echo "durable_events_per_s=$(v events_per_s) p99_ack_ms=$(v event_p99_ms)"
