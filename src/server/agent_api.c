@@ -404,7 +404,8 @@ static int screen_events(rg_server *srv, const char *id, screened *sc,
 
 /* A check-in in progress: what it keeps while parked for a group commit
  * (store.h). On the stack until it must park, then moved to the heap
- * (nothing in it points into itself). */
+ * (nothing in it points into itself but w.offers, set again on the
+ * move). */
 typedef struct checkin_job {
     rg__checkin_req in; /* in.evs malloc'd */
     json_t *body;       /* in.id points into it */
@@ -419,6 +420,7 @@ typedef struct checkin_job {
     rg_buf answer, notices;
     rg_store_write w;
     rg_req *req;
+    rg_server *srv;
     bool heap; /* j itself is malloc'd */
 } checkin_job;
 
@@ -438,11 +440,28 @@ static void job_free(void *p)
         free(j);
 }
 
-/* The group commit's done callback (committer thread): wakes the
- * check-in, which goes on in an HTTP thread. */
+/* The events are durable: they count (canary.h, in memory). */
+static void note_events(rg_server *srv, const checkin_job *j)
+{
+    atomic_fetch_add(&st_events_new, j->w.n_new);
+    for (size_t i = 0; i < j->sc.n; i++) {
+        if (j->sc.verdict[i] != RG_OFFER_YES)
+            continue;
+        rg_fleet_canary_event(srv->fleet, j->in.id, j->sc.evs[i].release_id,
+                              j->in.types[i], j->now, NULL);
+        atomic_fetch_add_explicit(&st_events[j->in.types[i]], 1,
+                                  memory_order_relaxed);
+    }
+}
+
+/* The group commit's done callback (committer thread): durable events
+ * count at once (whether or not the agent is still there to be
+ * answered); wakes the check-in, which goes on in an HTTP thread. */
 static void job_done(rg_store_write *w)
 {
     checkin_job *j = w->ctx;
+    if (w->rc == 0 && j->waiting == STAGE_EVENTS)
+        note_events(j->srv, j);
     rg_req_wake(j->req);
 }
 
@@ -557,20 +576,6 @@ static int answer_tail(rg_server *srv, checkin_job *j, rg_err *err)
     return rc;
 }
 
-/* The events are durable: they count (canary.h, in memory). */
-static void note_events(rg_server *srv, const checkin_job *j)
-{
-    atomic_fetch_add(&st_events_new, j->w.n_new);
-    for (size_t i = 0; i < j->sc.n; i++) {
-        if (j->sc.verdict[i] != RG_OFFER_YES)
-            continue;
-        rg_fleet_canary_event(srv->fleet, j->in.id, j->sc.evs[i].release_id,
-                              j->in.types[i], j->now, NULL);
-        atomic_fetch_add_explicit(&st_events[j->in.types[i]], 1,
-                                  memory_order_relaxed);
-    }
-}
-
 /* Runs j from stage on (STAGE_EVENTS: its events are to be stored;
  * STAGE_ANSWER: they are durable; STAGE_OFFERS: so are its offers):
  * writes the answer, parks (returns with resp unfilled) while a write is
@@ -585,8 +590,9 @@ static void job_run(rg_server *srv, checkin_job *j, int stage, rg_resp *resp)
             return;
         goto fail;
     }
+    if (stage == STAGE_EVENTS)
+        note_events(srv, j); /* nothing to store, so no commit to wait for */
     if (stage != STAGE_OFFERS) {
-        note_events(srv, j);
         if (answer_head(srv, j, &err) < 0)
             goto fail;
         j->w = (rg_store_write){0};
@@ -651,6 +657,7 @@ static int job_start(rg_server *srv, rg_req *req, rg_resp *resp,
     char target[160];
     j->body = body;
     j->req = req;
+    j->srv = srv;
     j->now = rg_clock_now(srv->clock);
     rg_buf_init(&j->answer, ANSWER_MAX);
     rg_buf_init(&j->notices, ANSWER_MAX);
