@@ -252,7 +252,7 @@ typedef struct scan_ctx {
     size_t nfr, capfr;
     fresh *ff; /* failures it has not counted */
     size_t nff, capff;
-    uint64_t size[MAXS], healthy[MAXS], assigned[MAXS];
+    uint64_t size[MAXS], grown[MAXS], assigned[MAXS];
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
@@ -281,7 +281,9 @@ static void scan_slot(scan_ctx *x, const rg_fleet_view *v,
     if (flags & RG_CN_ASSIGNED)
         x->assigned[v->stratum]++;
     if (flags & RG_CN_HEALTHY) {
-        x->healthy[v->stratum]++;
+        x->grown[v->stratum] +=
+            rg_exposure_grows(x->ro->plan.grow_after_ms, cn->healthy_ms,
+                              flags & RG_CN_FAILED, x->now_ms);
         x->healthy_total++;
     }
     if (flags & RG_CN_FAILED)
@@ -412,7 +414,7 @@ static void publish(ro_state *st, const rg_rollout_rec *ro, scan_ctx *x,
                                         x->xp, &ro->plan, ro->status.wave,
                                         ro->status.share_ppm, x->size[s],
                                         x->lowest[s], x->n_lowest[s]));
-        atomic_store(&st->budget[s], rg_exposure_budget(x->xp, x->healthy[s]));
+        atomic_store(&st->budget[s], rg_exposure_budget(x->xp, x->grown[s]));
         uint64_t a = atomic_load(&st->assigned[s]);
         while (a < x->assigned[s] && !atomic_compare_exchange_weak(
                                          &st->assigned[s], &a, x->assigned[s]))
