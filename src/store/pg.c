@@ -28,6 +28,7 @@
 #include "store/sqldrv.h"
 
 #include "common/log.h"
+#include "common/redact.h"
 
 #include <assert.h>
 #include <libpq-fe.h>
@@ -316,20 +317,6 @@ typedef struct pgc {
         bool prepared;   /* on this connection, as "s<index>" */
     } cache[STMT_CACHE];
 } pgc;
-
-/* url with the password of its user part (postgres://user:pw@...) replaced
- * by "***", into out. */
-static void redact(const char *url, char *out, size_t cap)
-{
-    const char *auth = strstr(url, "://");
-    const char *at = auth ? strchr(auth + 3, '@') : NULL;
-    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
-    const char *colon = auth ? strchr(auth + 3, ':') : NULL;
-    if (at && (!slash || at < slash) && colon && colon < at)
-        snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
-    else
-        snprintf(out, cap, "%s", url);
-}
 
 /* The rg_code of a failed result (NULL: of the connection's state). */
 static int code_of(pgc *c, const PGresult *res)
@@ -716,7 +703,7 @@ static int pg_connect(const char *url, void **conn, rg_err *err)
     *conn = NULL;
     if (!c)
         return rg_err_set(err, RG_ENOMEM, "store: out of memory");
-    redact(url, c->where, sizeof c->where);
+    rg_url_redact(url, c->where, sizeof c->where);
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         const char *msg = c->pg ? PQerrorMessage(c->pg) : "out of memory";

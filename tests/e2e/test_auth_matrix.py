@@ -163,6 +163,12 @@ def build_routes(fix):
          None, "endpoint", {200}),
         ("agent artifact", "GET", "/v1/agent/artifacts/" + fix["sha"], None,
          None, "endpoint", {200}),
+        # Signed artifact URLs take no credential (docs/caching.md); this
+        # server signs none, so every caller gets 404 (test_cache.py tests
+        # the signatures).
+        ("signed artifact (signing off)", "GET",
+         "/v1/artifacts/%s?exp=1&sig=00" % fix["sha"], None, None, "none",
+         {404}),
     ]
 
 

@@ -60,8 +60,18 @@ def kill_mid_rollout(srv, agents):
     after = decisions(srv, r1)
     expect(after[:len(before)] == before, "decisions survive kill -9", before, after)
     wait_for(lambda: get_rollout(srv, r1)["state"] == "completed", 300, "v1 completes")
-    wait_for(lambda: get_rollout(srv, r1)["counts"]["healthy"] == N, 120,
-             "every endpoint healthy on v1")
+    # Every agent's healthy report is stored (the store's part) and the
+    # gate judged each endpoint healthy.
+    wait_for(lambda: get_rollout(srv, r1)["reports"]["healthy"] == N, 120,
+             "every endpoint's healthy report on v1 stored")
+    try:
+        wait_for(lambda: get_rollout(srv, r1)["counts"]["healthy"] == N, 300,
+                 "every endpoint judged healthy on v1")
+    except rg.Failure:
+        ro = get_rollout(srv, r1)
+        print("counts:", ro["counts"], "reports:", ro["reports"],
+              "strata:", ro.get("strata"))
+        raise
     print("2. v1 completed across a kill -9: %d decisions kept, %d/%d healthy"
           % (len(before), N, N))
     return v1

@@ -866,7 +866,8 @@ static void lookups_by_key(void **state)
 }
 
 typedef struct key_race {
-    rg_store *s;
+    rg_store *s;     /* the store to use, or NULL: ... */
+    const char *url; /* ... open one of its own at url */
     const char *hash;
     int ok;
 } key_race;
@@ -874,23 +875,27 @@ typedef struct key_race {
 static void *use_key_many(void *arg)
 {
     key_race *r = arg;
+    rg_store *own = NULL;
+    if (!r->s && rg_store_open(r->url, &own, NULL) != 0)
+        return NULL;
     for (int i = 0; i < 50; i++)
-        if (rg_store_enroll_key_use(r->s, r->hash, T0, NULL) == 0)
+        if (rg_store_enroll_key_use(own ? own : r->s, r->hash, T0, NULL) == 0)
             r->ok++;
+    rg_store_close(own);
     return NULL;
 }
 
-/* Four threads race for a key of 100 uses: exactly 100 succeed. */
-static void enroll_key_use_is_atomic(void **state)
+/* Four threads race for a key of 100 uses (hash into hash), through f's
+ * store or each through a store of its own on the same database: how
+ * many succeed. */
+static int race_for_key(fx *f, bool own_stores, char hash[RG_HASH_HEX])
 {
-    fx *f = *state;
-    char hash[RG_HASH_HEX];
     pthread_t th[4];
     key_race r[4];
 
     make_key(f, "raced", 100, 0, 0, hash);
     for (int i = 0; i < 4; i++) {
-        r[i] = (key_race){f->s, hash, 0};
+        r[i] = (key_race){own_stores ? NULL : f->s, f->path, hash, 0};
         assert_int_equal(pthread_create(&th[i], NULL, use_key_many, &r[i]), 0);
     }
     int total = 0;
@@ -898,9 +903,27 @@ static void enroll_key_use_is_atomic(void **state)
         pthread_join(th[i], NULL);
         total += r[i].ok;
     }
-    assert_int_equal(total, 100);
+    return total;
+}
+
+/* Through one store: exactly 100 succeed. */
+static void enroll_key_use_is_atomic(void **state)
+{
+    fx *f = *state;
+    char hash[RG_HASH_HEX];
+    assert_int_equal(race_for_key(f, false, hash), 100);
     assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err),
                      RG_EAUTH);
+}
+
+/* Through four stores open on one database (four nodes, or four
+ * processes): each check-then-write holds against the others (a write
+ * transaction excludes other writers: BEGIN IMMEDIATE on SQLite, an
+ * advisory lock on PostgreSQL), so again exactly 100 succeed. */
+static void enroll_key_use_is_atomic_across_stores(void **state)
+{
+    char hash[RG_HASH_HEX];
+    assert_int_equal(race_for_key(*state, true, hash), 100);
 }
 
 /* --- endpoints ---------------------------------------------------------- */
@@ -1596,48 +1619,79 @@ static void persists_across_reopen(void **state)
     assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
 }
 
-typedef struct conn_race {
-    const char *url;
-    const char *hash;
-    int ok;
-} conn_race;
-
-static void *use_key_own_store(void *arg)
+static int first_due(void *ctx, const rg_delivery_rec *d,
+                     const rg_webhook_rec *w)
 {
-    conn_race *r = arg;
-    rg_store *s = NULL;
-    if (rg_store_open(r->url, &s, NULL) != 0)
-        return NULL;
-    for (int i = 0; i < 50; i++)
-        if (rg_store_enroll_key_use(s, r->hash, T0, NULL) == 0)
-            r->ok++;
-    rg_store_close(s);
-    return NULL;
+    (void)w;
+    *(rg_delivery_rec *)ctx = *d;
+    return 1;
 }
 
-/* The same race between four stores open on one database (four nodes, or
- * four processes): each check-then-write holds against the others (a
- * write transaction excludes other writers: BEGIN IMMEDIATE on SQLite, an
- * advisory lock on PostgreSQL), so again exactly 100 succeed. */
-static void enroll_key_use_is_atomic_across_stores(void **state)
+static int count_attempts(void *ctx, const rg_attempt_rec *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Webhooks through the statements each engine words its own way: a
+ * transition queues a delivery carrying its evidence's counts, a test
+ * delivery gets a random 32-hex-digit uid, attempts and pruning. */
+static void webhook_outbox(void **state)
 {
     fx *f = *state;
-    char hash[RG_HASH_HEX];
-    pthread_t th[4];
-    conn_race r[4];
+    int64_t ids[1], v[] = {1};
+    add_releases(f, v, 1, ids);
+    rg_rollout_rec ro = rollout_rec(ids[0]);
+    assert_int_equal(rg_store_rollout_create(f->s, &ro, NULL, &f->err), 0);
+    rg_webhook_rec w = {.created_ms = T0};
+    snprintf(w.url, sizeof w.url, "http://127.0.0.1:9/hook");
+    snprintf(w.events, sizeof w.events, "*");
+    snprintf(w.secret, sizeof w.secret, "0123456789abcdef");
+    assert_int_equal(rg_store_webhook_create(f->s, &w, NULL, &f->err), 0);
 
-    make_key(f, "raced", 100, 0, 0, hash);
-    for (int i = 0; i < 4; i++) {
-        r[i] = (conn_race){f->path, hash, 0};
-        assert_int_equal(pthread_create(&th[i], NULL, use_key_own_store, &r[i]),
-                         0);
-    }
-    int total = 0;
-    for (int i = 0; i < 4; i++) {
-        pthread_join(th[i], NULL);
-        total += r[i].ok;
-    }
-    assert_int_equal(total, 100);
+    rg_rollout_status cur = ro.status, next = cur;
+    next.state = RG_RO_HALTED;
+    next.updated_ms = T0 + 5;
+    rg_transition tr = trans(&cur, &next, "halted by the gate");
+    assert_int_equal(rg_store_rollout_transition(
+                         f->s, ro.id, &cur, &next, &tr, "orchestrator",
+                         "{\"counts\":{\"exposed\":3},\"llr\":9}", NULL,
+                         &f->err),
+                     0);
+    rg_delivery_rec d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(
+        rg_store_delivery_due(f->s, T0 + 5, 10, first_due, &d, &f->err), 1);
+    assert_int_equal(d.rollout_id, ro.id);
+    assert_string_equal(d.counts, "{\"exposed\":3}");
+    assert_int_equal(strlen(d.uid), 32);
+
+    rg_delivery_rec t;
+    assert_int_equal(
+        rg_store_webhook_test(f->s, w.id, T0 + 6, &t, NULL, &f->err), 0);
+    assert_string_equal(t.event, "test");
+    assert_int_equal(strlen(t.uid), 32);
+    assert_string_not_equal(t.uid, d.uid);
+    rg_attempt_rec at = {.delivery_id = t.id,
+                         .n = 1,
+                         .at_ms = T0 + 7,
+                         .took_ms = 1,
+                         .status = 200};
+    assert_int_equal(
+        rg_store_delivery_attempt(f->s, &at, "delivered", 0, &f->err), 0);
+    int n = 0;
+    assert_int_equal(
+        rg_store_attempt_list(f->s, t.id, count_attempts, &n, &f->err), 0);
+    assert_int_equal(n, 1);
+    size_t pruned = 0;
+    assert_int_equal(
+        rg_store_deliveries_prune(f->s, T0 + 100, 10, &pruned, &f->err), 0);
+    assert_int_equal(pruned, 1); /* the delivered one; the other pends */
+    assert_int_equal(rg_store_webhook_delete(f->s, w.id, NULL, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_webhook_get(f->s, w.id, &w, &f->err),
+                     RG_ENOTFOUND);
 }
 
 /* --- migrations --------------------------------------------------------- */
@@ -2026,6 +2080,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(group_failed_commit, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(webhook_outbox, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events_prune, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(release_activation, fx_setup,
                                         fx_teardown),
