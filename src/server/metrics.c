@@ -102,6 +102,26 @@ static void metric(rg_buf *b, const char *name, const char *type,
                   type, name, (unsigned long long)v);
 }
 
+/* The store's group commit (store.h): transactions, the writes in them
+ * (a check-in's events or offers each), failures, the largest batch. */
+static void group_metrics(rg_buf *b, rg_store *store)
+{
+    rg_store_group_stats g;
+    rg_store_group_stats_get(store, &g);
+    metric(b, "rollgate_store_group_commits_total", "counter",
+           "Group commits: transactions of check-in writes.", g.commits);
+    metric(b, "rollgate_store_group_writes_total", "counter",
+           "Check-in writes (events, offers) made durable by group commits.",
+           g.writes);
+    metric(b, "rollgate_store_group_failed_total", "counter",
+           "Check-in writes failed with their transaction (answered 5xx).",
+           g.failed);
+    metric(b, "rollgate_store_group_max_batch", "gauge",
+           "Most check-in writes in one group commit so far.", g.max_batch);
+    metric(b, "rollgate_store_group_queued", "gauge",
+           "Check-in writes waiting for the next group commit now.", g.queued);
+}
+
 void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_err err;
@@ -139,6 +159,7 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       rg_event_type_names[i], (unsigned long long)as.events[i]);
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
+    group_metrics(&b, srv->store);
     rg_buf_printf(&b,
                   "# HELP rollgate_events_refused_total Agent events "
                   "acknowledged and dropped: their release was never "

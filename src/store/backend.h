@@ -134,6 +134,11 @@ struct rg__store_ops {
 
     int (*events_record)(void *impl, const rg_event_rec *ev, size_t n,
                          size_t *n_new, rg_err *err);
+    /* Group commit (store.h, "group commit"): w[0 .. n) in one transaction,
+     * each write in a savepoint. NULL: each write is applied alone by
+     * events_record and offers_record. */
+    int (*write_group)(void *impl, rg_store_write *const *w, size_t n,
+                       rg_err *err);
     int (*event_counts)(void *impl, int64_t release_id, rg_event_counts *out,
                         rg_err *err);
     int (*event_list)(void *impl, int64_t release_id,
@@ -225,10 +230,13 @@ struct rg__store_ops {
                             size_t *n_deleted, rg_err *err);
 };
 
+struct rg__group;
+
 struct rg_store {
     const struct rg__store_ops *ops;
     void *impl;                   /* the backend's state, owned by the store */
     _Atomic uint64_t flag_writes; /* rg_store_flag_writes */
+    struct rg__group *group;      /* its group commit (group.h), owned */
 };
 
 /* The store on SQLite and on PostgreSQL: sqlstore.c on the drivers of

@@ -1779,6 +1779,23 @@ static int event_refs(sq *q, const rg_event_rec *e, rg_err *err)
     return rc;
 }
 
+/* Inserts the n events of ev in the caller's transaction; *fresh counts
+ * those newly stored. */
+static int events_insert(sq *q, const rg_event_rec *ev, size_t n, size_t *fresh,
+                         rg_err *err)
+{
+    int rc = 0;
+    *fresh = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if ((rc = event_refs(q, &ev[i], err)) == 0 &&
+            (rc = insert_row(q, ST_EVENT_INSERT, &rg__event_row, &ev[i],
+                             RG__VALS(RG__INT(RG_EVENTS_PER_KIND)), NULL, err,
+                             "events")) == 0)
+            *fresh += (size_t)changes(q);
+    }
+    return rc;
+}
+
 static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
                             size_t *n_new, rg_err *err)
 {
@@ -1787,14 +1804,7 @@ static int sq_events_record(void *impl, const rg_event_rec *ev, size_t n,
     int rc = begin(q, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if ((rc = event_refs(q, &ev[i], err)) == 0 &&
-            (rc = insert_row(q, ST_EVENT_INSERT, &rg__event_row, &ev[i],
-                             RG__VALS(RG__INT(RG_EVENTS_PER_KIND)), NULL, err,
-                             "events")) == 0)
-            fresh += (size_t)changes(q);
-    }
-    rc = finish(q, rc, err);
+    rc = finish(q, events_insert(q, ev, n, &fresh, err), err);
     if (rc == 0 && n_new)
         *n_new = fresh;
     return rc;
@@ -1876,6 +1886,20 @@ static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
 
 /* --- offers ------------------------------------------------------------ */
 
+/* Records endpoint_id's n offers in the caller's transaction. */
+static int offers_insert(sq *q, const char *endpoint_id,
+                         const int64_t *releases, size_t n, int64_t now_ms,
+                         rg_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = run(q, ST_OFFER_INSERT,
+                 RG__VALS(RG__TEXT(endpoint_id), RG__INT(releases[i]),
+                          RG__INT(now_ms)),
+                 err, "offers");
+    return rc;
+}
+
 static int sq_offers_record(void *impl, const char *endpoint_id,
                             const int64_t *releases, size_t n, int64_t now_ms,
                             rg_err *err)
@@ -1884,11 +1908,52 @@ static int sq_offers_record(void *impl, const char *endpoint_id,
     int rc = begin(q, err);
     if (rc)
         return rc;
+    return finish(q, offers_insert(q, endpoint_id, releases, n, now_ms, err),
+                  err);
+}
+
+/* Runs savepoint statement sql (SAVEPOINT, RELEASE, ROLLBACK TO: the
+ * same words in SQLite and PostgreSQL) in the caller's transaction. */
+static int savepoint(sq *q, const char *sql, rg_err *err)
+{
+    done(q);
+    return q->drv->exec(q->conn, sql, err);
+}
+
+/* One write of a group (store.h) in its own savepoint: rolled back to,
+ * and the write failed alone, when the write is refused by itself (a
+ * missing endpoint or release, a conflict). Returns 0 or an error that
+ * ends the whole transaction (I/O, memory). */
+static int group_one(sq *q, rg_store_write *w, rg_err *err)
+{
+    int rc = savepoint(q, "SAVEPOINT w", err);
+    if (rc)
+        return rc;
+    w->rc = events_insert(q, w->events, w->n_events, &w->n_new, &w->err);
+    if (w->rc == 0)
+        w->rc = offers_insert(q, w->offer_endpoint, w->offers, w->n_offers,
+                              w->offer_ms, &w->err);
+    if (w->rc == 0)
+        return savepoint(q, "RELEASE w", err);
+    w->n_new = 0;
+    if (w->rc != RG_EINVAL && w->rc != RG_ENOTFOUND && w->rc != RG_ECONFLICT) {
+        *err = w->err;
+        return w->rc;
+    }
+    if ((rc = savepoint(q, "ROLLBACK TO w", err)) == 0)
+        rc = savepoint(q, "RELEASE w", err);
+    return rc;
+}
+
+static int sq_write_group(void *impl, rg_store_write *const *w, size_t n,
+                          rg_err *err)
+{
+    sq *q = impl;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = run(q, ST_OFFER_INSERT,
-                 RG__VALS(RG__TEXT(endpoint_id), RG__INT(releases[i]),
-                          RG__INT(now_ms)),
-                 err, "offers");
+        rc = group_one(q, w[i], err);
     return finish(q, rc, err);
 }
 
@@ -2555,7 +2620,8 @@ static int sq_deliveries_prune(void *impl, int64_t before_ms, size_t max,
     .endpoint_flush = sq_endpoint_flush,                                       \
     .endpoint_reset_identity = sq_endpoint_reset_identity,                     \
     .endpoint_load = sq_endpoint_load, .events_record = sq_events_record,      \
-    .event_counts = sq_event_counts, .event_list = sq_event_list,              \
+    .write_group = sq_write_group, .event_counts = sq_event_counts,            \
+    .event_list = sq_event_list,                                               \
     .event_list_endpoint = sq_event_list_endpoint,                             \
     .events_prune = sq_events_prune, .offers_record = sq_offers_record,        \
     .offer_check = sq_offer_check, .offer_artifact = sq_offer_artifact,        \

@@ -1,12 +1,15 @@
 /* store.c - see store.h. Parses the URL, validates arguments once for
  * every backend, and dispatches through the backend's table (backend.h). */
 #include "store/backend.h"
+#include "store/group.h"
 
 #include "common/crypto.h"
 #include "common/event_type.h"
 #include "model/activation.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +146,12 @@ static const char *const roles[] = {"viewer", "operator", "admin", NULL};
 
 /* --- opening ------------------------------------------------------------ */
 
+static int write_group(void *ctx, rg_store_write *const *w, size_t n,
+                       rg_err *err);
+static int check_events(const rg_event_rec *ev, size_t n, rg_err *err);
+static int check_offers(const char *endpoint_id, const int64_t *releases,
+                        size_t n, rg_err *err);
+
 int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
 {
     const struct rg__store_ops *ops = &rg__sqlite_ops;
@@ -169,6 +178,11 @@ int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
         free(s);
         return rc;
     }
+    if ((rc = rg__group_start(write_group, s, RG_STORE_GROUP_MAX, &s->group,
+                              err))) {
+        rg_store_close(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -182,6 +196,7 @@ void rg_store_close(rg_store *s)
 {
     if (!s)
         return;
+    rg__group_stop(s->group); /* commits what is queued */
     s->ops->close(s->impl);
     free(s);
 }
@@ -653,14 +668,96 @@ int rg_store_endpoint_load(rg_store *s,
     return s->ops->endpoint_load(s->impl, fn, ctx, err);
 }
 
+/* --- group commit ------------------------------------------------------- */
+
+/* A backend without write_group: each write alone, in its own
+ * transactions (correct, not grouped). Always "commits". */
+static int write_each(const rg_store *s, rg_store_write *const *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rg_store_write *x = w[i];
+        if (x->n_events)
+            x->rc = s->ops->events_record(s->impl, x->events, x->n_events,
+                                          &x->n_new, &x->err);
+        if (x->rc == 0 && x->n_offers)
+            x->rc = s->ops->offers_record(s->impl, x->offer_endpoint, x->offers,
+                                          x->n_offers, x->offer_ms, &x->err);
+    }
+    return 0;
+}
+
+/* The committer's commit function (group.h), ctx the store. */
+static int write_group(void *ctx, rg_store_write *const *w, size_t n,
+                       rg_err *err)
+{
+    rg_store *s = ctx;
+    if (!s->ops->write_group)
+        return write_each(s, w, n);
+    return s->ops->write_group(s->impl, w, n, err);
+}
+
+int rg_store_write_submit(rg_store *s, rg_store_write *w)
+{
+    rg_err_clear(&w->err);
+    w->rc = 0;
+    w->n_new = 0;
+    int rc = check_events(w->events, w->n_events, &w->err);
+    if (rc == 0 && w->n_offers)
+        rc = check_offers(w->offer_endpoint, w->offers, w->n_offers, &w->err);
+    if (rc == 0 && !w->done)
+        rc = rg_err_set(&w->err, RG_EINVAL, "store write: no done callback");
+    return rc ? rc : rg__group_submit(s->group, w);
+}
+
+/* A caller waiting for its write (submit_wait). */
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter;
+
+static void waiter_done(rg_store_write *w)
+{
+    waiter *x = w->ctx;
+    pthread_mutex_lock(&x->mu);
+    x->done = true;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Submits w and waits until it is durable or failed. Returns w->rc (err
+ * filled from w->err). */
+static int submit_wait(rg_store *s, rg_store_write *w, rg_err *err)
+{
+    waiter x = {.done = false};
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cv, NULL);
+    w->done = waiter_done;
+    w->ctx = &x;
+    int rc = rg_store_write_submit(s, w);
+    pthread_mutex_lock(&x.mu);
+    while (rc == 0 && !x.done)
+        pthread_cond_wait(&x.cv, &x.mu);
+    pthread_mutex_unlock(&x.mu);
+    pthread_cond_destroy(&x.cv);
+    pthread_mutex_destroy(&x.mu);
+    rc = rc ? rc : w->rc;
+    if (rc && err)
+        *err = w->err;
+    return rc;
+}
+
+void rg_store_group_stats_get(rg_store *s, rg_store_group_stats *out)
+{
+    rg__group_stats(s->group, out);
+}
+
 /* --- agent events --------------------------------------------------------- */
 
-int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
-                           size_t *n_new, rg_err *err)
+/* Checks a batch of n events (store.h's rules for each field). */
+static int check_events(const rg_event_rec *ev, size_t n, rg_err *err)
 {
     int rc;
-    if (n_new)
-        *n_new = 0;
     if (n > 0 && !ev)
         return rg_err_set(err, RG_EINVAL, "events: no batch");
     for (size_t i = 0; i < n; i++) {
@@ -679,9 +776,22 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
             return rg_err_field(err, RG_EINVAL, "events.release",
                                 "event '%s': release required", e->event_id);
     }
-    if (n == 0)
-        return 0;
-    return s->ops->events_record(s->impl, ev, n, n_new, err);
+    return 0;
+}
+
+int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
+                           size_t *n_new, rg_err *err)
+{
+    rg_store_write w = {.events = ev, .n_events = n};
+    if (n_new)
+        *n_new = 0;
+    int rc = check_events(ev, n, err);
+    if (rc || n == 0)
+        return rc;
+    rc = submit_wait(s, &w, err);
+    if (rc == 0 && n_new)
+        *n_new = w.n_new;
+    return rc;
 }
 
 int rg_store_event_list(rg_store *s, int64_t release_id,
@@ -732,9 +842,9 @@ int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
 
 #define OFFERS_BATCH_MAX 64
 
-int rg_store_offers_record(rg_store *s, const char *endpoint_id,
-                           const int64_t *releases, size_t n, int64_t now_ms,
-                           rg_err *err)
+/* Checks an offers batch: endpoint_id's n releases. */
+static int check_offers(const char *endpoint_id, const int64_t *releases,
+                        size_t n, rg_err *err)
 {
     if (!endpoint_id || !*endpoint_id || strlen(endpoint_id) > RG_EPID_MAX)
         return rg_err_field(err, RG_EINVAL, "endpoint_id",
@@ -745,10 +855,21 @@ int rg_store_offers_record(rg_store *s, const char *endpoint_id,
         if (releases[i] < 1)
             return rg_err_set(err, RG_EINVAL, "offers: bad release %lld",
                               (long long)releases[i]);
-    if (n == 0)
-        return 0;
-    return s->ops->offers_record(s->impl, endpoint_id, releases, n, now_ms,
-                                 err);
+    return 0;
+}
+
+int rg_store_offers_record(rg_store *s, const char *endpoint_id,
+                           const int64_t *releases, size_t n, int64_t now_ms,
+                           rg_err *err)
+{
+    rg_store_write w = {.offer_endpoint = endpoint_id,
+                        .offers = releases,
+                        .n_offers = n,
+                        .offer_ms = now_ms};
+    int rc = check_offers(endpoint_id, releases, n, err);
+    if (rc || n == 0)
+        return rc;
+    return submit_wait(s, &w, err);
 }
 
 int rg_store_offer_check(rg_store *s, const char *endpoint_id,

@@ -501,6 +501,74 @@ int rg_store_policy_list(rg_store *s,
 int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
                            const rg_audit_rec *audit, rg_err *err);
 
+/* --- group commit of events and offers (docs/architecture.md) ---------- */
+/* What check-ins make durable (agent events, offers) is written by group
+ * commit, whatever the backend: every rg_store_write_submit, and every
+ * rg_store_events_record and rg_store_offers_record (which submit and
+ * wait), from any thread, joins one queue per store; one committer thread
+ * takes all that is queued, up to RG_STORE_GROUP_MAX writes, and writes it
+ * in one transaction: one fsync for many check-ins.
+ *
+ * Promises. A write's done callback runs only after the transaction that
+ * holds it committed (durable: survives kill -9 and power loss), or with
+ * the error that ended it. A write refused by itself (an unknown endpoint
+ * or release) fails alone and leaves nothing; a transaction that fails
+ * (I/O error, full disk, a database busy past its timeout) fails every
+ * write in it, and none of them is kept: nothing half-applied.
+ *
+ * Latency bound: no timer. A write waits for the transaction in progress
+ * (if any) and then its own, so for at most two transactions of at most
+ * RG_STORE_GROUP_MAX writes; the batch grows with the load by itself.
+ *
+ * What a backend provides (backend.h, write_group): begin one transaction;
+ * for each write, in order, a savepoint holding its events (as
+ * rg_store_events_record stores them) and its offers (as
+ * rg_store_offers_record), rolled back to when that write alone is refused
+ * (its rc and err set, the others go on); commit; return 0, or an error
+ * when the transaction as a whole failed (rolled back). A backend without
+ * write_group gets each write applied by its events_record and
+ * offers_record, one transaction each (correct, not grouped). */
+#define RG_STORE_GROUP_MAX 1024 /* writes per transaction */
+
+/* One caller's durable write: a check-in's events and its new offers.
+ * Owned by the caller, with everything it points to, until done runs. */
+typedef struct rg_store_write rg_store_write;
+struct rg_store_write {
+    const rg_event_rec *events; /* n_events, may be 0 */
+    size_t n_events;
+    const char *offer_endpoint; /* offers: this endpoint was offered ... */
+    const int64_t *offers;      /* ... these n_offers releases (<= 64) ... */
+    size_t n_offers;
+    int64_t offer_ms; /* ... at this time */
+    /* Called once, from the committer thread, when the write is durable
+     * (rc 0) or failed (rc, err); must be quick (it holds up the next
+     * transaction) and may free w. */
+    void (*done)(rg_store_write *w);
+    void *ctx;            /* the caller's */
+    int rc;               /* out: 0 or an rg_code */
+    size_t n_new;         /* out: events newly stored (retries and the surplus
+                             past RG_EVENTS_PER_KIND are not) */
+    rg_err err;           /* out: why it failed */
+    rg_store_write *next; /* the store's (its queue) */
+};
+
+/* Queues w. Returns 0 (done will run exactly once), RG_EINVAL for bad
+ * events or offers (checked as rg_store_events_record and
+ * rg_store_offers_record check them), or RG_EUNAVAIL when the store is
+ * closing; on error w->err is filled, nothing is queued and done never
+ * runs. Thread-safe. */
+int rg_store_write_submit(rg_store *s, rg_store_write *w);
+
+typedef struct rg_store_group_stats {
+    uint64_t commits;   /* transactions committed */
+    uint64_t writes;    /* writes in them */
+    uint64_t failed;    /* writes failed with their transaction */
+    uint64_t max_batch; /* most writes in one transaction */
+    uint64_t queued;    /* writes waiting now */
+} rg_store_group_stats;
+/* The store's group commit counters since it opened. */
+void rg_store_group_stats_get(rg_store *s, rg_store_group_stats *out);
+
 /* --- agent events ----------------------------------------------------- */
 /* Events stored per (endpoint, release, type), the first ones: what the
  * health analysis reads (the first applying, healthy, failure). This

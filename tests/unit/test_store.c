@@ -1173,6 +1173,223 @@ static void events(void **state)
 
 /* Retention: the oldest events before a time go, in batches, except
  * those of a release with an active rollout. */
+/* --- group commit (store.h) ------------------------------------------- */
+
+#define GC_THREADS 8
+#define GC_PER_THREAD 25
+
+typedef struct gc_arg {
+    fx *f;
+    int t;
+    int64_t rel;
+    int acked_missing; /* acknowledged events not found right after */
+} gc_arg;
+
+static int count_rows(void *ctx, const rg_event_rec *e)
+{
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+/* One endpoint per thread, one event per call, as many check-ins at once:
+ * each call returns only once its event is durable and readable. */
+static void *gc_appender(void *p)
+{
+    gc_arg *a = p;
+    char ep[16];
+    snprintf(ep, sizeof ep, "g%d", a->t);
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "e%d-%d", a->t, i);
+        rg_event_rec ev = event(ep, id, i ? "healthy" : "applying", a->rel);
+        rg_err err;
+        size_t n_new = 0, seen = 0;
+        if (rg_store_events_record(a->f->s, &ev, 1, &n_new, &err) != 0)
+            return "record failed";
+        rg_store_event_list_endpoint(a->f->s, ep, RG_EVENTS_LIST_MAX,
+                                     count_rows, &seen, &err);
+        if (seen !=
+            (size_t)(i < RG_EVENTS_PER_KIND ? i + 1 : RG_EVENTS_PER_KIND + 1))
+            a->acked_missing++;
+    }
+    return NULL;
+}
+
+static void group_commit_threads(void **state)
+{
+    fx *f = *state;
+    int64_t v = 1, rel;
+    pthread_t th[GC_THREADS];
+    gc_arg args[GC_THREADS];
+    add_releases(f, &v, 1, &rel);
+    for (int t = 0; t < GC_THREADS; t++) {
+        char id[16];
+        snprintf(id, sizeof id, "g%d", t);
+        rg_endpoint_rec e = endpoint(id, id, "linux");
+        assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    }
+    rg_store_group_stats before, after;
+    rg_store_group_stats_get(f->s, &before);
+    for (int t = 0; t < GC_THREADS; t++) {
+        args[t] = (gc_arg){f, t, rel, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, gc_appender, &args[t]),
+                         0);
+    }
+    for (int t = 0; t < GC_THREADS; t++) {
+        void *res = NULL;
+        pthread_join(th[t], &res);
+        assert_null(res);
+        assert_int_equal(args[t].acked_missing, 0);
+    }
+    rg_store_group_stats_get(f->s, &after);
+    assert_int_equal(after.writes - before.writes, GC_THREADS * GC_PER_THREAD);
+    assert_int_equal(after.failed, 0);
+    assert_true(after.commits - before.commits <= GC_THREADS * GC_PER_THREAD);
+    reopen(f); /* what was acknowledged is on disk */
+    rg_event_counts c;
+    assert_int_equal(rg_store_event_counts(f->s, rel, &c, &f->err), 0);
+    assert_int_equal(c.applying, GC_THREADS);
+    assert_int_equal(c.healthy, GC_THREADS);
+    size_t rows = 0;
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, GC_THREADS * (1 + RG_EVENTS_PER_KIND));
+}
+
+/* A write that is refused alone (unknown endpoint, unknown release) fails
+ * alone; the others of its transaction are kept. */
+typedef struct gc_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int left;
+} gc_wait;
+
+static void gc_done(rg_store_write *w)
+{
+    gc_wait *x = w->ctx;
+    pthread_mutex_lock(&x->mu);
+    x->left--;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Submits w[0 .. n) at once and waits for all of them. */
+static void gc_submit_all(fx *f, rg_store_write *w, int n)
+{
+    gc_wait x = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n};
+    for (int i = 0; i < n; i++) {
+        w[i].done = gc_done;
+        w[i].ctx = &x;
+        assert_int_equal(rg_store_write_submit(f->s, &w[i]), 0);
+    }
+    pthread_mutex_lock(&x.mu);
+    while (x.left > 0)
+        pthread_cond_wait(&x.cv, &x.mu);
+    pthread_mutex_unlock(&x.mu);
+}
+
+static void group_refused_alone(void **state)
+{
+    fx *f = *state;
+    int64_t v = 1, rel, ghost_rel = 999;
+    add_releases(f, &v, 1, &rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    rg_event_rec good1 = event("h1", "a", "applying", rel);
+    rg_event_rec ghost = event("ghost", "b", "applying", rel);
+    rg_event_rec good2[] = {event("h1", "c", "healthy", rel),
+                            event("h1", "d", "healthy", rel)};
+    rg_store_write w[4] = {
+        {.events = &good1, .n_events = 1},
+        {.events = &ghost, .n_events = 1},
+        {.events = good2,
+         .n_events = 2,
+         .offer_endpoint = "h1",
+         .offers = &rel,
+         .n_offers = 1,
+         .offer_ms = T0},
+        {.events = &good1, /* a retry in the same group: stored once */
+         .n_events = 1,
+         .offer_endpoint = "h1",
+         .offers = &ghost_rel,
+         .n_offers = 1,
+         .offer_ms = T0},
+    };
+    gc_submit_all(f, w, 4);
+    assert_int_equal(w[0].rc, 0);
+    assert_int_equal(w[0].n_new, 1);
+    assert_int_equal(w[1].rc, RG_ENOTFOUND);
+    assert_non_null(strstr(w[1].err.msg, "'ghost'"));
+    assert_int_equal(w[2].rc, 0);
+    assert_int_equal(w[2].n_new, 2);
+    assert_int_equal(w[3].rc, RG_ENOTFOUND); /* its offer's release */
+    assert_int_equal(w[3].n_new, 0);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel, &f->err), 0);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", ghost_rel, &f->err),
+                     RG_ENOTFOUND);
+    size_t rows = 0;
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, 3);
+
+    /* Bad input is refused at submit: nothing queued, done never runs. */
+    rg_event_rec bad = event("h1", "x", "exploded", rel);
+    rg_store_write wb = {.events = &bad, .n_events = 1, .done = gc_done};
+    assert_int_equal(rg_store_write_submit(f->s, &wb), RG_EINVAL);
+    assert_int_equal(wb.err.code, RG_EINVAL);
+}
+
+/* A transaction that fails (the database locked by another process past
+ * the busy timeout) fails every write in it; none is kept. SQLite only:
+ * the lock is taken through SQLite's own API. */
+static void group_failed_commit(void **state)
+{
+    fx *f = *state;
+    int64_t v = 1, rel;
+    if (rg_test_pg())
+        return;
+    add_releases(f, &v, 1, &rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+    enum { N = 6 };
+    rg_event_rec ev[N];
+    rg_store_write w[N];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "f%d", i);
+        ev[i] = event("h1", id, "applying", rel);
+        w[i].events = &ev[i];
+        w[i].n_events = 1;
+    }
+    gc_submit_all(f, w, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(w[i].rc, RG_EIO);
+        assert_int_equal(w[i].n_new, 0);
+        assert_non_null(strstr(w[i].err.msg, "locked"));
+    }
+    rg_store_group_stats st;
+    rg_store_group_stats_get(f->s, &st);
+    assert_int_equal(st.failed, N);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    size_t rows = 0;
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, 0);
+    gc_submit_all(f, w, N); /* the agent's retry, once the lock is gone */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(w[i].rc, 0);
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, N);
+}
+
 static void events_prune(void **state)
 {
     fx *f = *state;
@@ -2020,6 +2237,12 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(group_commit_threads, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(group_refused_alone, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(group_failed_commit, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(webhook_outbox, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events_prune, fx_setup, fx_teardown),
