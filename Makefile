@@ -80,6 +80,7 @@ bench: build
 	./bench/checkin/run.sh $(BUILD)
 	./bench/canary/run.sh $(BUILD)
 	./bench/web/bench.py $(BUILD)
+	./bench/store/run.sh $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)

@@ -20,6 +20,9 @@
 #                            $RG_NPM_DIR/web); run by `make` (the build
 #                            copies the dashboard's packages from there)
 #                            and by the browser tests
+# PostgreSQL's server is installed for the store's tests on it (label pg,
+# tests/with_postgres.sh starts a throwaway one): no cluster is created
+# (postgresql-common's create_main_cluster = false) and none is started.
 # Idempotent: asks dpkg what is present and runs apt-get only for what is
 # missing (with one `apt-get update` first). Installing never starts a
 # service: while apt-get runs, /usr/sbin/policy-rc.d denies every start
@@ -28,9 +31,9 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config cmake ninja-build
-libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev libpcre2-dev
+libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev libpq-dev nettle-dev libpcre2-dev
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev libsystemd-dev openssl procps
-python3
+python3 postgresql
 "
 case "${1:-}" in
     "") ;;
@@ -129,6 +132,12 @@ if [ ! -e "$POLICY" ]; then
     own_policy=1
     trap '$SUDO rm -f "$POLICY"' EXIT
 fi
+# the variable: for tests
+CLUSTER_CONF=${RG_CREATECLUSTER_CONF:-/etc/postgresql-common/createcluster.d/00-rollgate-no-main.conf}
+case " $missing " in *" postgresql "*)
+    $SUDO mkdir -p "$(dirname "$CLUSTER_CONF")"
+    echo 'create_main_cluster = false' | $SUDO tee "$CLUSTER_CONF" >/dev/null ;;
+esac
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/kv.h"
+#include "common/log.h"
 #include "durable.h"
 
 #include <ctype.h>
@@ -157,8 +158,14 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->os_version, v, line, err);
     if (strcmp(k, "arch") == 0)
         return set_str(&c->arch, v, line, err);
-    if (strcmp(k, "log_level") == 0)
+    if (strcmp(k, "log_level") == 0) {
+        if (rg_log_level_parse(v) < 0)
+            return rg_err_field(err, RG_EINVAL, k,
+                                "line %d: 'log_level' must be debug, info, "
+                                "warn or error",
+                                line);
         return set_str(&c->log_level, v, line, err);
+    }
     if (strcmp(k, "flags_environment") == 0) {
         if (!rg_channel_name_valid(v))
             return rg_err_set(err, RG_EINVAL,

@@ -639,6 +639,11 @@ static void on_connection(void *cls, struct MHD_Connection *mc,
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     rg_http *h = cls;
+    /* A failed bind is told once, with the address and why, by the
+     * caller ("cannot listen on ..."); libmicrohttpd's words (port 0:
+     * the port of a socket it had not bound) only confused it. */
+    if (strncmp(fmt, "Failed to bind to port", 22) == 0)
+        return;
     int64_t now = rg_monotonic_ms();
     int64_t start = atomic_load(&h->log_window_ms);
     if (now - start >= LOG_WINDOW_MS &&

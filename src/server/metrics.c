@@ -35,12 +35,10 @@ typedef struct gauges {
 } gauges;
 
 /* One active rollout's sample(s) of the pass's gauge: its state, its
- * wave, or the counts of the gate's latest measure (none before its
- * first). */
+ * wave, or its summary at the gate's latest measure (canary.h; none before
+ * its first): the counts GET /v1/rollouts shows. */
 static int rollout_gauge(void *ctx, const rg_rollout_rec *r)
 {
-    static const char *const kinds[] = {"targeted", "exposed", "healthy",
-                                        "silent", "failed"};
     gauges *g = ctx;
     long long id = (long long)r->id;
     if (g->which == 0)
@@ -53,19 +51,26 @@ static int rollout_gauge(void *ctx, const rg_rollout_rec *r)
                       "rollgate_rollout_wave{rollout=\"%lld\",channel=\"%s\"} "
                       "%d\n",
                       id, r->channel, r->status.wave);
-    if (g->which != 2)
+    rg_ep_summary s;
+    if (g->which != 2 ||
+        !rg_canary_summary(rg_desired_canary(g->srv->desired), r->id, &s))
         return 0;
-    json_t *last = rg_canary_last(rg_desired_canary(g->srv->desired), r->id);
-    const json_t *c =
-        json_object_get(json_object_get(last, "evidence"), "counts");
-    for (size_t i = 0; c && i < sizeof kinds / sizeof *kinds; i++)
-        rg_buf_printf(
-            g->b,
-            "rollgate_rollout_endpoints{rollout=\"%lld\",channel="
-            "\"%s\",count=\"%s\"} %lld\n",
-            id, r->channel, kinds[i],
-            (long long)json_integer_value(json_object_get(c, kinds[i])));
-    json_decref(last);
+    const uint64_t *n = s.by_state.n;
+    const struct {
+        const char *name;
+        uint64_t v;
+    } kinds[] = {{"targeted", s.targeted},
+                 {"exposed", rg_ep_tally_exposed(&s.by_state)},
+                 {"pending", n[RG_EP_PENDING]},
+                 {"healthy", n[RG_EP_HEALTHY]},
+                 {"silent", n[RG_EP_SILENT]},
+                 {"failed", n[RG_EP_FAILED]}};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        rg_buf_printf(g->b,
+                      "rollgate_rollout_endpoints{rollout=\"%lld\",channel="
+                      "\"%s\",count=\"%s\"} %llu\n",
+                      id, r->channel, kinds[i].name,
+                      (unsigned long long)kinds[i].v);
     return 0;
 }
 
@@ -79,7 +84,7 @@ static int rollouts_gauges(rg_server *srv, rg_buf *b, rg_err *err)
         "# HELP rollgate_rollout_wave An active rollout's current wave (0 "
         "first).\n# TYPE rollgate_rollout_wave gauge\n",
         "# HELP rollgate_rollout_endpoints An active rollout's endpoints by "
-        "count, as the health gate last measured them.\n"
+        "state, as the health gate last judged them (GET /v1/rollouts).\n"
         "# TYPE rollgate_rollout_endpoints gauge\n"};
     for (int k = 0; k < 3; k++) {
         gauges g = {srv, b, k};

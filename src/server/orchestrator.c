@@ -41,13 +41,7 @@ void rg_orchestrator_stats_get(rg_orchestrator_stats *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* counts                                                             */
-
-typedef struct target_ctx {
-    const rg_rollout_rec *r;
-    rg_strata *strata;
-    uint64_t targeted;
-} target_ctx;
+/* activation                                                         */
 
 /* Tells the canary how r's release activates: within its declared
  * maximum, or undeclared (the gate learns the allowance per stratum;
@@ -61,49 +55,6 @@ static int declare_activation(rg_server *srv, rg_canary *cn,
         rg_canary_declare_activation(
             cn, r, rel.activation_declared ? rel.activation_max_ms : -1);
     return rc;
-}
-
-/* Endpoints the desired state gives r's release now (desired.c): everyone
- * once r completed with every stratum cleared; otherwise those admitted
- * (canary slot ASSIGNED: inside the share, the stratified floor or a
- * completed rollout's strata) that r lets keep it (rg_rollout_keeps,
- * their stratum's state from strata.h). */
-static int count_target(void *ctx, const rg_fleet_view *v)
-{
-    target_ctx *t = ctx;
-    const rg_rollout_rec *r = t->r;
-    if (r->status.state == RG_RO_COMPLETED &&
-        rg_strata_was_settled(t->strata, r->id)) {
-        t->targeted++; /* everyone, as the check-in path says */
-        return 0;
-    }
-    const rg_fleet_canary *cn = rg_fleet_canary_of(v, r->release_id);
-    if (!cn || !(cn->flags & RG_CN_ASSIGNED))
-        return 0;
-    int sst = rg_strata_get(t->strata, r->id, v->stratum);
-    t->targeted += rg_rollout_keeps(&r->plan, &r->status,
-                                    sst < 0 || sst == RG_STRATUM_HALTED);
-    return 0;
-}
-
-int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
-                           rg_wave_counts *out, rg_err *err)
-{
-    memset(out, 0, sizeof *out);
-    rg_event_counts ev;
-    int rc = rg_store_event_counts(srv->store, r->release_id, &ev, err);
-    if (rc < 0)
-        return rc;
-    target_ctx t = {
-        .r = r, .strata = rg_desired_strata(srv->desired), .targeted = 0};
-    rg_fleet_scan(srv->fleet, count_target, &t);
-    out->fleet = rg_fleet_size(srv->fleet);
-    out->targeted = t.targeted;
-    out->exposed = ev.applying;
-    out->healthy = ev.healthy;
-    out->failed = ev.failed;
-    out->silent = 0;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -54,10 +54,22 @@ int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
     return 0;
 }
 
+int rg_server_store_url(const rg_server_config *cfg, char *out, size_t cap,
+                        rg_err *err)
+{
+    if (!cfg->store[0])
+        return rg_server_db_path(cfg->data_dir, out, cap, err);
+    if (strlen(cfg->store) >= cap)
+        return rg_err_set(err, RG_EINVAL, "--store: longer than %zu bytes",
+                          cap - 1);
+    memcpy(out, cfg->store, strlen(cfg->store) + 1);
+    return 0;
+}
+
 int rg_server_open(rg_server *srv, rg_err *err)
 {
-    char db[PATH_MAX];
-    int rc = rg_server_db_path(srv->cfg.data_dir, db, sizeof db, err);
+    char db[sizeof srv->cfg.store + PATH_MAX];
+    int rc = rg_server_store_url(&srv->cfg, db, sizeof db, err);
     if (rc != 0)
         return rc;
     rc = rg_datadir_lock_take(srv->cfg.data_dir, &srv->lock, err);
@@ -65,7 +77,10 @@ int rg_server_open(rg_server *srv, rg_err *err)
         return rg_datadir_check(srv->cfg.data_dir, err);
     if (rc != 0)
         return rc;
-    if ((rc = rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
+    /* A database elsewhere (--store) is checked by opening it. */
+    if ((rc = srv->cfg.store[0]
+                  ? 0
+                  : rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
         ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
          (rc = rg_artifacts_init(srv, err)) != 0 ||
          (srv->cfg.signed_url_window_s &&

@@ -41,6 +41,9 @@ typedef struct rg_stream rg_stream;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX]; /* --data; holds rollgate.db, artifacts/ */
+    char store[1024];        /* --store URL: the database elsewhere,
+                                postgres://... (docs/store.md); "":
+                                DATA/rollgate.db (SQLite) */
     char listen[128];        /* --listen HOST:PORT, default 127.0.0.1:7400 */
     uint64_t artifact_max;   /* --artifact-max bytes, default 256 MiB */
     unsigned signed_url_window_s; /* --signed-url-window: offer artifact
@@ -144,6 +147,11 @@ void rg_server_config_defaults(rg_server_config *cfg);
 /* Path of the SQLite database inside the data directory
  * (DATA/rollgate.db) into out. Returns 0 or RG_EINVAL when too long. */
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
+
+/* The store URL cfg serves from into out: cfg->store when set, else the
+ * SQLite database in the data directory. 0 or RG_EINVAL when too long. */
+int rg_server_store_url(const rg_server_config *cfg, char *out, size_t cap,
+                        rg_err *err);
 
 /* Opens srv's state for serving: takes the data directory's lock
  * (RG_ECONFLICT when another process holds it), checks that its database

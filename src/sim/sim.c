@@ -39,6 +39,7 @@ enum {
 };
 #define ST_MASK 0x0f
 #define ST_INTERNAL 0x10
+#define ST_GROWN 0x20       /* counted in grown_s (grow) */
 #define ST_REBOOTING 0x40   /* rebooting to activate: unreachable */
 #define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
@@ -99,7 +100,11 @@ typedef struct sim {
     uint32_t lowest[RG_SIM_MAX_STRATA][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[RG_SIM_MAX_STRATA];
     uint64_t stratum_size[RG_SIM_MAX_STRATA];
-    uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
+    uint64_t assigned_s[RG_SIM_MAX_STRATA];
+    /* healthy reports that grow their stratum's budget (grow) */
+    uint64_t grown_s[RG_SIM_MAX_STRATA];
+    uint32_t *grow_q; /* endpoints in the order of their first healthy */
+    size_t grow_n, grow_cap, grow_head;
     rg_stratum_state sst[RG_SIM_MAX_STRATA]; /* the gate's, as rollgated's */
     /* the counting, as rollgated's (health/cohort.h) */
     rg_cohort *co;
@@ -305,17 +310,42 @@ static int state_of(const sim *s, uint32_t i)
 
 /* ---- endpoint life -------------------------------------------------- */
 
-/* `healthy` of endpoint i got through at T. */
-static void deliver_healthy(sim *s, uint32_t i, int64_t T)
+/* `healthy` of endpoint i got through at T. Returns 0 or RG_ENOMEM. */
+static int deliver_healthy(sim *s, uint32_t i, int64_t T)
 {
     set_state(s, i, ST_HEALTHY);
     if (!(s->state[i] & ST_WAS_HEALTHY)) {
         s->seen[i].healthy_T = (uint32_t)(T + 1);
         record_event(s, i, RG_SIM_REC_HEALTHY, T);
+        if (rg_array_reserve((void **)&s->grow_q, &s->grow_cap, s->grow_n + 1,
+                             sizeof *s->grow_q) < 0)
+            return RG_ENOMEM;
+        s->grow_q[s->grow_n++] = i;
     }
     s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
-    s->healthy_s[s->stratum[i]]++;
+    return 0;
+}
+
+/* Counts in grown_s, by second T, the first healthy reports that grow
+ * their stratum's budget (model/exposure.h rg_exposure_grows, as
+ * rollgated's scan counts them): in the order they arrived, each once it
+ * is the plan's grow_after old, unless its endpoint failed by then. */
+static void grow(sim *s, int64_t T)
+{
+    int64_t after = s->sc->plan.grow_after_ms;
+    for (; s->grow_head < s->grow_n; s->grow_head++) {
+        uint32_t i = s->grow_q[s->grow_head];
+        int64_t healthy_ms = ((int64_t)s->seen[i].healthy_T - 1) * 1000;
+        int st = state_of(s, i);
+        if (T * 1000 - healthy_ms < after)
+            return;
+        if (rg_exposure_grows(after, healthy_ms,
+                              st == ST_FAILED || st == ST_CRASHED, T * 1000)) {
+            s->state[i] |= ST_GROWN;
+            s->grown_s[s->stratum[i]]++;
+        }
+    }
 }
 
 /* A failure report of exposed endpoint i got through at T: it counts at
@@ -324,6 +354,10 @@ static void deliver_failure(sim *s, uint32_t i, int st, int64_t T)
 {
     set_state(s, i, st);
     s->failed++;
+    if (s->state[i] & ST_GROWN) { /* it no longer grows the budget */
+        s->state[i] &= (uint8_t)~ST_GROWN;
+        s->grown_s[s->stratum[i]]--;
+    }
     rg_cohort_failed(s->co, s->stratum[i], (int64_t)s->apply_T[i] * 1000);
     record_event(s, i,
                  st == ST_CRASHED ? RG_SIM_REC_CRASHED : RG_SIM_REC_FAILED, T);
@@ -405,10 +439,10 @@ static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (f.kind != RG_FATE_OK && f.onset_s == 0)
         return strike(s, i, f, T, err);
     s->running++;
-    if (reach(s, i, T))
-        deliver_healthy(s, i, T);
-    else
+    if (!reach(s, i, T))
         set_state(s, i, ST_REPORT_HEALTHY);
+    else if (deliver_healthy(s, i, T) != 0)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
     return f.kind == RG_FATE_OK
                ? 0
                : schedule(s, T, f.onset_s, EV(i, EV_ONSET), err);
@@ -471,10 +505,11 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
             return 0;
         /* budgets while running, and after completion for every stratum
          * not cleared (health/resolve.h), as rollgated's desired.c */
+        grow(s, T);
         if (s->policy == RG_SIM_ROLLGATE &&
             (s->st.state == RG_RO_RUNNING || s->sst[k] != RG_STRATUM_CLEARED) &&
             !rg_exposure_admits(&s->sc->exposure, s->assigned_s[k],
-                                s->healthy_s[k]))
+                                s->grown_s[k]))
             return 0;
         set_state(s, i, ST_ASSIGNED);
         record_event(s, i, RG_SIM_REC_ASSIGNED, T);
@@ -497,7 +532,8 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         deliver_failure(s, i, ST_CRASHED, T);
         return 0;
     case ST_REPORT_HEALTHY:
-        deliver_healthy(s, i, T);
+        if (deliver_healthy(s, i, T) != 0)
+            return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
         break;
     case ST_HEALTHY:
         break;
@@ -827,6 +863,7 @@ static void teardown(sim *s)
     free(s->stratum);
     free(s->state);
     free(s->apply_T);
+    free(s->grow_q);
     free(s->block_start);
     free(s->sub);
     for (size_t k = 0; s->wheel && k < s->wheel_n; k++)

@@ -3,9 +3,9 @@
  *
  * store.c parses the URL, validates every argument once for all backends
  * (text within its record's capacity, required fields, known enum values),
- * then calls the backend through a table of function pointers. A backend
- * is one .c file exporting one `const struct rg__store_ops`; adding
- * PostgreSQL means one new file and one line in store.c. Backend functions
+ * then calls the backend through a table of function pointers. Both
+ * backends are one implementation of every operation (sqlstore.c) over
+ * an SQL engine driver (sqldrv.h: sqlite.c, pg.c). Backend functions
  * get the backend's own state (impl) and may assume valid arguments; they
  * keep every promise store.h makes (transactions, error codes, ordering).
  */
@@ -216,8 +216,10 @@ struct rg_store {
     void *impl; /* the backend's state, owned by the store */
 };
 
-/* The SQLite backend (sqlite.c). */
+/* The store on SQLite and on PostgreSQL: sqlstore.c on the drivers of
+ * sqlite.c and pg.c (sqldrv.h). */
 extern const struct rg__store_ops rg__sqlite_ops;
+extern const struct rg__store_ops rg__pg_ops;
 
 /* rg_store_open with a schema version cap: upto is a version number or
  * RG__SCHEMA_LATEST. Tests use it to build databases of an older schema

@@ -155,9 +155,8 @@ int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
         return rg_err_set(err, RG_EINVAL, "store url: required");
     if (strncmp(url, "postgres://", 11) == 0 ||
         strncmp(url, "postgresql://", 13) == 0)
-        return rg_err_set(err, RG_EINVAL,
-                          "store '%s': postgres backend not built yet", url);
-    if (strncmp(url, "sqlite:", 7) == 0)
+        ops = &rg__pg_ops; /* libpq takes the whole URL */
+    else if (strncmp(url, "sqlite:", 7) == 0)
         target = url + 7;
     if (!*target)
         return rg_err_set(err, RG_EINVAL, "store '%s': empty path", url);

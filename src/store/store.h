@@ -1,17 +1,18 @@
 /*
  * store.h - Rollgate's only door to durable state.
  *
- * One interface, several backends: SQLite (embedded default, WAL, in the
- * data directory) now, PostgreSQL later. No SQL exists outside the backend
- * files. Every mutating call is one transaction; calls that take an audit
- * record write it in that same transaction, so an acknowledged change and
- * its audit row are durable together or not at all.
+ * One interface, two backends: SQLite (embedded default, WAL, in the
+ * data directory) and PostgreSQL (docs/store.md). No SQL exists outside
+ * the backend files. Every mutating call is one transaction; calls that
+ * take an audit record write it in that same transaction, so an
+ * acknowledged change and its audit row are durable together or not at
+ * all.
  *
  * Records are plain values with fixed-size, NUL-terminated text fields;
  * callers own them. List functions call fn once per row with a borrowed
  * record valid only during that call; fn returns 0 to go on or non-zero to
  * stop (that value is then returned). Every function is thread-safe; the
- * SQLite backend serialises calls on one connection, so fn runs with the
+ * backends serialise calls on one connection, so fn runs with the
  * store locked and must not call back into the same store. An audit
  * argument may be NULL (nothing is audited).
  *
@@ -20,8 +21,10 @@
  * unknown urgency, role or event type, attributes that are not a JSON
  * object): nothing is ever silently truncated; RG_ENOTFOUND for an unknown
  * id or name; RG_ECONFLICT for duplicates and violated ordering rules;
- * RG_EAUTH for unusable credentials; RG_EIO for database failures. err gets
- * a message quoting the subject. A failed call changes nothing.
+ * RG_EAUTH for unusable credentials; RG_EIO for database failures;
+ * RG_EUNAVAIL when the database does not answer (PostgreSQL down or
+ * unreachable: the next call connects again). err gets a message quoting
+ * the subject. A failed call changes nothing.
  */
 #ifndef RG_STORE_H
 #define RG_STORE_H
@@ -252,8 +255,11 @@ typedef struct rg_event_counts {
 } rg_event_counts;
 
 /* Opens (creating and migrating as needed) the store at url:
- * "sqlite:PATH" or a plain PATH to an SQLite file. *out is owned by the
- * caller and closed with rg_store_close. */
+ * "sqlite:PATH" or a plain PATH to an SQLite file, or a libpq URL
+ * "postgres://..." ("postgresql://...") of an existing database.
+ * RG_EUNAVAIL when PostgreSQL does not answer, RG_EAUTH when it refuses
+ * the credentials, RG_EIO when the schema is newer than this build.
+ * *out is owned by the caller and closed with rg_store_close. */
 int rg_store_open(const char *url, rg_store **out, rg_err *err);
 void rg_store_close(rg_store *s);
 
@@ -262,7 +268,7 @@ int rg_store_schema_version(rg_store *s);
 
 /* --- audit ------------------------------------------------------------ */
 /* The audit log is append-only: these two are the only audit calls, and
- * the SQLite schema (migration 5) refuses UPDATE and DELETE on it. */
+ * schema (migration 5) refuses UPDATE and DELETE on it. */
 int rg_store_audit_append(rg_store *s, rg_audit_rec *a, rg_err *err);
 int rg_store_audit_list(rg_store *s, const rg_audit_filter *f,
                         int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,

@@ -134,6 +134,7 @@ static void refuses_bad_input(void **state)
         "mirrors = cache:8080\n",
         "mirrors = ftp://cache\n",
         "mirrors = http://a, http://b, http://c, http://d, http://e\n",
+        "log_level = verbose\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rg_agent_config c;

@@ -1,7 +1,9 @@
-/* Unit tests for src/store (SQLite backend): every call, its error codes,
+/* Unit tests for src/store, on SQLite and (label pg, RG_TEST_PG set by
+ * tests/with_postgres.sh) on PostgreSQL: every call, its error codes,
  * that failed calls leave nothing behind, idempotent events, persistence
  * across reopen, audit filters, schema migration, concurrent key use.
- * Each test gets its own temporary directory.
+ * Each test gets its own temporary directory (and, on PostgreSQL, its
+ * own schema); test_store_pg runs it there.
  * ctest-labels: foundation */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include "model/activation.h"
 #include "store/backend.h"
 #include "store/store.h"
+#include "support/storeurl.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -27,7 +30,7 @@
 
 typedef struct fx {
     char dir[64];
-    char path[128];
+    char path[512]; /* the store's URL (support/storeurl.h) */
     rg_store *s;
     rg_err err;
 } fx;
@@ -38,7 +41,7 @@ static int fx_setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rg-store-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/rollgate.db", f->dir);
+    rg_test_store_url(f->dir, "rollgate", f->path, sizeof f->path);
     assert_int_equal(rg_store_open(f->path, &f->s, &f->err), 0);
     *state = f;
     return 0;
@@ -47,13 +50,8 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
     fx *f = *state;
-    char p[160];
     rg_store_close(f->s);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
+    rg_test_store_drop(f->path);
     rmdir(f->dir);
     free(f);
     return 0;
@@ -165,25 +163,32 @@ static void open_urls(void **state)
 {
     fx *f = *state;
     rg_store *s = NULL;
-    char url[200];
+    char url[600];
 
     assert_int_equal(rg_store_schema_version(f->s), 14);
     rg_store_close(f->s);
     f->s = NULL;
-    snprintf(url, sizeof url, "sqlite:%s", f->path);
+    snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(f->s), 14);
 
-    assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
-                     RG_EINVAL);
+    /* A PostgreSQL server that does not answer: said so, with the URL but
+     * not its password. */
+    assert_int_equal(rg_store_open("postgres://ci:s3cret@/db?host=/nonexistent"
+                                   "&port=1",
+                                   &s, &f->err),
+                     RG_EUNAVAIL);
     assert_null(s);
-    assert_non_null(strstr(f->err.msg, "postgres backend not built yet"));
+    assert_non_null(strstr(f->err.msg, "postgres://ci:***@/db"));
+    assert_null(strstr(f->err.msg, "s3cret"));
     assert_int_equal(rg_store_open("", &s, &f->err), RG_EINVAL);
     assert_int_equal(rg_store_open("sqlite:", &s, &f->err), RG_EINVAL);
     snprintf(url, sizeof url, "%s/no/such/dir/x.db", f->dir);
     assert_int_equal(rg_store_open(url, &s, &f->err), RG_EIO);
     assert_non_null(strstr(f->err.msg, url));
     assert_null(s);
+    if (rg_test_pg())
+        return;
 
     /* The file is in WAL mode (a property of the database file). */
     sqlite3 *db = NULL;
@@ -1374,33 +1379,51 @@ static void persists_across_reopen(void **state)
     assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
 }
 
+typedef struct conn_race {
+    const char *url;
+    const char *hash;
+    int ok;
+} conn_race;
+
+static void *use_key_own_store(void *arg)
+{
+    conn_race *r = arg;
+    rg_store *s = NULL;
+    if (rg_store_open(r->url, &s, NULL) != 0)
+        return NULL;
+    for (int i = 0; i < 50; i++)
+        if (rg_store_enroll_key_use(s, r->hash, T0, NULL) == 0)
+            r->ok++;
+    rg_store_close(s);
+    return NULL;
+}
+
+/* The same race between four stores open on one database (four nodes, or
+ * four processes): each check-then-write holds against the others (a
+ * write transaction excludes other writers: BEGIN IMMEDIATE on SQLite, an
+ * advisory lock on PostgreSQL), so again exactly 100 succeed. */
+static void enroll_key_use_is_atomic_across_stores(void **state)
+{
+    fx *f = *state;
+    char hash[RG_HASH_HEX];
+    pthread_t th[4];
+    conn_race r[4];
+
+    make_key(f, "raced", 100, 0, 0, hash);
+    for (int i = 0; i < 4; i++) {
+        r[i] = (conn_race){f->path, hash, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, use_key_own_store, &r[i]),
+                         0);
+    }
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        total += r[i].ok;
+    }
+    assert_int_equal(total, 100);
+}
+
 /* --- migrations --------------------------------------------------------- */
-
-static int user_version(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
-        SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-/* Test fixture only: raw SQL against a database file (the store itself
- * is the only production code with SQL). */
-static void raw_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
 
 static int count_reverts(void *ctx, const rg_flag_revert_rec *r)
 {
@@ -1412,7 +1435,7 @@ static int count_reverts(void *ctx, const rg_flag_revert_rec *r)
 static void migrates_old_schema(void **state)
 {
     fx *f = *state;
-    char old[160], sql[512], sha[RG_HASH_HEX];
+    char old[512], sql[512], sha[RG_HASH_HEX];
     rg_store *s = NULL;
     rg_channel_rec c;
     rg_release_rec r;
@@ -1420,7 +1443,7 @@ static void migrates_old_schema(void **state)
 
     /* Schema 1 with a channel, an artifact and a release in it (raw SQL:
      * this build's statements speak the newest schema). */
-    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    rg_test_store_url(f->dir, "old", old, sizeof old);
     assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 1);
     /* Version 1 has no token table yet. */
@@ -1430,7 +1453,7 @@ static void migrates_old_schema(void **state)
     hash_of("s", t.hash);
     assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), RG_EIO);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 1);
+    assert_int_equal(rg_test_schema_get(old), 1);
     hash_of("legacy bytes", sha);
     snprintf(sql, sizeof sql,
              "INSERT INTO channels (name, description, created_ms)"
@@ -1440,14 +1463,14 @@ static void migrates_old_schema(void **state)
              " urgency, created_ms, created_by)"
              " VALUES (1, 1, '%s', 'n', 'standard', 1, 'ci');",
              sha, sha);
-    raw_sql(old, sql);
+    rg_test_raw_sql(old, sql);
 
     /* 1 -> 2: tokens. */
     assert_int_equal(rg__store_open_upto(old, 2, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 2);
     assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 2);
+    assert_int_equal(rg_test_schema_get(old), 2);
 
     /* 2 -> 3: preflight. Old channels have none, old releases "none". */
     assert_int_equal(rg__store_open_upto(old, 3, &s, &f->err), 0);
@@ -1457,7 +1480,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(c.preflight.timeout_s, 0);
     assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 3);
+    assert_int_equal(rg_test_schema_get(old), 3);
 
     /* 3 -> 4: group policies, none yet; the old data stays. */
     assert_int_equal(rg__store_open_upto(old, 4, &s, &f->err), 0);
@@ -1465,14 +1488,14 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_policy_list(s, NULL, NULL, &f->err), 0);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 4);
+    assert_int_equal(rg_test_schema_get(old), 4);
 
     /* 4 -> 5: the audit log becomes append-only (test_audit_log.c). */
     assert_int_equal(rg__store_open_upto(old, 5, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 5);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 5);
+    assert_int_equal(rg_test_schema_get(old), 5);
 
     /* 5 -> 6: signed releases; old releases are unsigned (and keep their
      * preflight "none" from 3), no root yet. */
@@ -1480,25 +1503,26 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_schema_version(s), 6);
     assert_int_equal(rg_store_root_list(s, 0, NULL, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 6);
+    assert_int_equal(rg_test_schema_get(old), 6);
 
     /* 6 -> 7: no release has had its quarantine lifted. */
     assert_int_equal(rg__store_open_upto(old, 7, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 7);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 7);
+    assert_int_equal(rg_test_schema_get(old), 7);
 
     /* 7 -> 8: endpoints that reported events before offers were recorded
      * keep counting: each (endpoint, release) of an event is an offer. */
-    raw_sql(old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
-                 "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
-                 " 'legacy', 1, 2, '')");
+    rg_test_raw_sql(
+        old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
+             "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
+             " 'legacy', 1, 2, '')");
     assert_int_equal(rg__store_open_upto(old, 8, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 8);
     assert_int_equal(rg_store_offer_check(s, "h1", 1, &f->err), 0);
     assert_int_equal(rg_store_offer_check(s, "h2", 1, &f->err), RG_ENOTFOUND);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 8);
+    assert_int_equal(rg_test_schema_get(old), 8);
 
     /* 8 -> 9: no enrolled identity is reset: re-enrolling needs proof. */
     assert_int_equal(rg__store_open_upto(old, 9, &s, &f->err), 0);
@@ -1507,7 +1531,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_endpoint_enroll(s, &e, NULL, &f->err),
                      RG_ECONFLICT);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 9);
+    assert_int_equal(rg_test_schema_get(old), 9);
 
     /* 9 -> 10: old releases activate at once (none, 120 s). */
     assert_int_equal(rg__store_open_upto(old, 10, &s, &f->err), 0);
@@ -1520,7 +1544,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(r.activation, RG_ACTIVATION_NONE);
     assert_int_equal(r.activation_max_ms, 120000);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 10);
+    assert_int_equal(rg_test_schema_get(old), 10);
 
     /* 10 -> 11: events indexed by received time; the old one is kept. */
     assert_int_equal(rg__store_open_upto(old, 11, &s, &f->err), 0);
@@ -1529,27 +1553,28 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_events_prune(s, 1, 10, &pruned, &f->err), 0);
     assert_int_equal(pruned, 0); /* received at 2 */
     rg_store_close(s);
-    assert_int_equal(user_version(old), 11);
+    assert_int_equal(rg_test_schema_get(old), 11);
 
     /* 11 -> 12: feature flags (versions) and client tokens, empty. */
     assert_int_equal(rg__store_open_upto(old, 12, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 12);
     assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 12);
+    assert_int_equal(rg_test_schema_get(old), 12);
 
     /* 12 -> 13: webhooks and their outbox, empty. */
     assert_int_equal(rg__store_open_upto(old, 13, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 13);
     assert_int_equal(rg_store_webhook_list(s, NULL, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 13);
+    assert_int_equal(rg_test_schema_get(old), 13);
 
     /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp);
      * client tokens revocable, a revoked one is not found; the change
      * stamps of existing flags carried over, then kept by every write. */
-    raw_sql(old, "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
-                 " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
+    rg_test_raw_sql(old,
+                    "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
+                    " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 14);
     int64_t versions = 0, newest = 0;
@@ -1599,45 +1624,35 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 14);
+    assert_int_equal(rg_test_schema_get(old), 14);
 
-    char p[200];
-    snprintf(p, sizeof p, "%s-wal", old);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", old);
-    unlink(p);
-    unlink(old);
+    rg_test_store_drop(old);
 }
 
 static void failed_migration_changes_nothing(void **state)
 {
     fx *f = *state;
-    char old[160];
+    char old[512];
     rg_store *s = NULL;
 
-    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    rg_test_store_url(f->dir, "old", old, sizeof old);
     assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
     rg_store_close(s);
     /* Someone created a table migration 2 wants: it must fail whole. */
-    raw_sql(old, "CREATE TABLE endpoints (x INTEGER)");
+    rg_test_raw_sql(old, "CREATE TABLE endpoints (x INTEGER)");
     assert_int_equal(rg_store_open(old, &s, &f->err), RG_EIO);
     assert_null(s);
     assert_non_null(strstr(f->err.msg, "migration 2"));
-    assert_int_equal(user_version(old), 1);
+    assert_int_equal(rg_test_schema_get(old), 1);
     /* Its earlier statement (CREATE TABLE tokens) was rolled back. */
-    raw_sql(old, "CREATE TABLE tokens (x INTEGER)");
+    rg_test_raw_sql(old, "CREATE TABLE tokens (x INTEGER)");
 
     /* A database newer than this build is refused. */
-    raw_sql(old, "PRAGMA user_version = 99");
+    rg_test_schema_set(old, 99);
     assert_int_equal(rg_store_open(old, &s, &f->err), RG_EIO);
     assert_non_null(strstr(f->err.msg, "newer"));
 
-    char p[200];
-    snprintf(p, sizeof p, "%s-wal", old);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", old);
-    unlink(p);
-    unlink(old);
+    rg_test_store_drop(old);
 }
 
 /* --- kill -9 ------------------------------------------------------------ */
@@ -1672,12 +1687,12 @@ static void release_writer(const char *path, int fd)
 static void acknowledged_writes_survive_kill(void **state)
 {
     fx *f = *state;
-    char path[160];
+    char path[512];
     int fds[2];
     int64_t v = 0, acked = 0;
     int status = 0;
 
-    snprintf(path, sizeof path, "%s/killed.db", f->dir);
+    rg_test_store_url(f->dir, "killed", path, sizeof path);
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -1713,12 +1728,7 @@ static void acknowledged_writes_survive_kill(void **state)
     assert_int_equal(rg_store_release_create(s, &r, NULL, &f->err), 0);
     rg_store_close(s);
 
-    char p[200];
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-    unlink(path);
+    rg_test_store_drop(path);
 }
 
 static int count_flag(void *ctx, const rg_flag_rec *fl)
@@ -1788,6 +1798,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(lookups_by_key, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(enroll_key_use_is_atomic, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(enroll_key_use_is_atomic_across_stores,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
