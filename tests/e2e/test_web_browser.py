@@ -14,7 +14,9 @@ and the reason without a reload (pushed), and draws per stratum the
 confidence bands (uPlot), the failing stratum first; the releases, a
 release (notes, preflight, signatures), a release whose preflight failed
 with the engine's log, a channel with its rollout, the
-channels, reached from the nav by keyboard; the audit page filtered by
+channels, reached from the nav by keyboard; a decision pushed while the
+audit filter is being typed redraws the page and keeps what was typed;
+the audit page filtered by
 actor and action by keyboard, and paged (Older); rollgated killed (-9)
 and started again: the page reconnects by itself and a decision made
 after the restart is pushed to it; the failed endpoint's page; a

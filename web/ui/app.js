@@ -61,11 +61,21 @@ export async function draw() {
   try { await drawing; } finally { drawing = null; }
 }
 
-// Redraws without losing the keyboard focus: the focused control is found
-// again by its id after the page is rebuilt.
+// Redraws without losing the keyboard focus or what the user typed: the
+// focused control is found again by its id after the page is rebuilt, and
+// when the same page is drawn again (a pushed event; not a move to
+// another hash) every input keeps its value.
+let shownHash = null;
 function keepFocus(redraw) {
   const id = document.activeElement && document.activeElement.id;
+  const typed = location.hash === shownHash
+    ? [...main.querySelectorAll('input[id], textarea[id]')].map((el) => [el.id, el.value]) : [];
   redraw();
+  shownHash = location.hash;
+  for (const [k, v] of typed) {
+    const el = document.getElementById(k);
+    if (el) el.value = v;
+  }
   const el = id && document.getElementById(id);
   if (el) el.focus();
 }

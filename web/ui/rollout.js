@@ -91,7 +91,12 @@ export async function rolloutPage(id, me, redraw) {
     : {endpoints: []});
   const [failed, silent, band] = await Promise.all([list('failed'), list('silent'),
     api('GET', `/v1/rollouts/${id}/band`)]);
-  const ev = r.evaluation && r.evaluation.evidence;
+  // The gate's evaluation in memory, else (a final rollout is no longer
+  // evaluated) the newest stored decision that carries the gate's evidence.
+  const stored = (r.decisions || []).filter((d) => d.evidence && d.evidence.gate).pop();
+  const last = r.evaluation || (stored && {at_ms: stored.at_ms, verdict: stored.evidence.gate.verdict,
+    reason: stored.evidence.gate.reason, evidence: stored.evidence});
+  const ev = last && last.evidence;
   const c = r.counts;
   const decisions = (r.decisions || []).slice().reverse();
   const chart = await bandCharts(band);
@@ -106,7 +111,7 @@ export async function rolloutPage(id, me, redraw) {
     actions(r, me, redraw),
     h('section', {'aria-labelledby': 'strata-h'},
       h('h2', {id: 'strata-h'}, 'Strata'),
-      r.evaluation ? h('p', {}, `The gate's latest evaluation (${ago(r.evaluation.at_ms)}): ${r.evaluation.verdict}, ${r.evaluation.reason}`)
+      last ? h('p', {}, `The gate's latest evaluation (${ago(last.at_ms)}): ${last.verdict}, ${last.reason}`)
         : h('p', {}, 'No evaluation yet in this server process.'),
       h('div', {id: 'strata'}, table('Per stratum: the gate evidence of the current wave', ['Stratum', 'State', 'Gate',
         'Exposed', 'Healthy', 'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev))),
