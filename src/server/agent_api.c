@@ -446,16 +446,22 @@ typedef struct checkin_job {
 
 enum { STAGE_EVENTS = 1, STAGE_ANSWER, STAGE_OFFERS };
 
-/* Frees what j holds, and j when it is on the heap. */
-static void job_free(void *p)
+/* Frees what j holds (not j). */
+static void job_release(checkin_job *j)
 {
-    checkin_job *j = p;
     if (j->kept != j->in.evs)
         free(j->kept);
     free(j->in.evs);
     json_decref(j->body);
     rg_buf_release(&j->answer);
     rg_buf_release(&j->notices);
+}
+
+/* Frees what j holds, and j when it is on the heap. */
+static void job_free(void *p)
+{
+    checkin_job *j = p;
+    job_release(j);
     if (j->heap)
         free(j);
 }
@@ -731,7 +737,7 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
     checkin_job job; /* a few KiB: on the stack unless it parks */
     memset(&job, 0, sizeof job);
     if (job_start(srv, req, resp, tok, &job, body) != 0) {
-        job_free(&job);
+        job_release(&job); /* on the stack: it never parked */
         return;
     }
     job_run(srv, &job, STAGE_EVENTS, resp);
