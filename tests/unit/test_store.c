@@ -165,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 17);
+    assert_int_equal(rg_store_schema_version(f->s), 18);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 17);
+    assert_int_equal(rg_store_schema_version(f->s), 18);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -1918,17 +1918,17 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 14);
 
-    /* 14 -> 17: flag segments (15) and key environments (16), none yet;
-     * guarded flag rollouts (17), none yet. */
+    /* 14 -> 18: flag segments (15) and key environments (16), none yet;
+     * guarded flag rollouts (17), none yet; tail sequences (18). */
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 17);
+    assert_int_equal(rg_store_schema_version(s), 18);
     assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
                      0);
     assert_int_equal(
         rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
         0);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 17);
+    assert_int_equal(rg_test_schema_get(old), 18);
     rg_test_store_drop(old);
 }
 
