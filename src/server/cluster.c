@@ -20,7 +20,7 @@ struct rg_cluster {
     rg_store_session *session;
     char node[128];
     _Atomic bool leader, connected;
-    pthread_mutex_t mu;   /* guards leader_node, pos */
+    pthread_mutex_t mu; /* guards leader_node, pos */
     char leader_node[128];
     rg__tail_pos pos;
     pthread_mutex_t tail_mu; /* one tail at a time */

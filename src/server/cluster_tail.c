@@ -30,8 +30,8 @@ static int take_event(void *ctx, const rg_event_tail *t)
     tail_ctx *x = ctx;
     int type = rg_event_type_parse(t->e.type);
     if (type >= 0)
-        rg_fleet_canary_event(x->srv->fleet, t->e.endpoint_id,
-                              t->e.release_id, type, t->e.received_ms, NULL);
+        rg_fleet_canary_event(x->srv->fleet, t->e.endpoint_id, t->e.release_id,
+                              type, t->e.received_ms, NULL);
     x->pos->at.events = t->seq;
     x->pos->events++;
     return 0;
@@ -68,9 +68,8 @@ int rg__cluster_tail(rg_server *srv, rg__tail_pos *pos, rg_err *err)
 {
     tail_ctx x = {.srv = srv, .pos = pos};
     rg_store *s = srv->store;
-    int rc = rg_store_endpoints_after(s, pos->at.endpoints,
-                                      RG_CLUSTER_TAIL_BATCH, take_endpoint, &x,
-                                      err);
+    int rc = rg_store_endpoints_after(
+        s, pos->at.endpoints, RG_CLUSTER_TAIL_BATCH, take_endpoint, &x, err);
     if (rc == 0)
         rc = rg_store_events_after(s, pos->at.events, RG_CLUSTER_TAIL_BATCH,
                                    take_event, &x, err);

@@ -105,9 +105,12 @@ static void no_notices(void *arg, const char *message)
 /* Connects and listens. Returns 0 or RG_EUNAVAIL. */
 static int connect_session(rg_store_session *s, rg_err *err)
 {
-    const char *const keys[] = {"dbname",         "application_name",
-                                "connect_timeout", "keepalives_idle",
-                                "keepalives_interval", "keepalives_count",
+    const char *const keys[] = {"dbname",
+                                "application_name",
+                                "connect_timeout",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
                                 NULL};
     const char *const vals[] = {s->url, s->node, "5", "5", "2", "2", NULL};
     s->pg = PQconnectdbParams(keys, vals, 1);
@@ -169,8 +172,7 @@ int rg_store_session_poll(rg_store_session *s, int wait_ms,
         if (!s->pg && (rc = connect_session(s, err)) == 0)
             st->lost = true; /* announcements may have been missed */
         if (s->pg && !s->leader)
-            s->leader =
-                ask(s, "SELECT pg_try_advisory_lock(" KEY_TEXT ")");
+            s->leader = ask(s, "SELECT pg_try_advisory_lock(" KEY_TEXT ")");
         else if (s->pg && !ask(s, "SELECT true")) {
             rg_warn("session: connection to '%s' lost: leading no more",
                     s->where);
@@ -201,11 +203,12 @@ int rg_store_session_leader(rg_store_session *s, char *out, size_t cap,
     /* A bigint key is held as classid (high 32 bits), objid (low), objsubid
      * 1. */
     PGresult *res = PQexec(
-        s->pg, "SELECT a.application_name FROM pg_locks l"
-               " JOIN pg_stat_activity a ON a.pid = l.pid"
-               " WHERE l.locktype = 'advisory' AND l.granted"
-               " AND l.objsubid = 1"
-               " AND ((l.classid::bigint << 32) | l.objid::bigint) = " KEY_TEXT);
+        s->pg,
+        "SELECT a.application_name FROM pg_locks l"
+        " JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted"
+        " AND l.objsubid = 1"
+        " AND ((l.classid::bigint << 32) | l.objid::bigint) = " KEY_TEXT);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         rc = rg_err_set(err, RG_EUNAVAIL, "session: who leads: %.*s",

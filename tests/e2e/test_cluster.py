@@ -13,7 +13,12 @@ is not set; exit 77, skipped, without PostgreSQL or nginx):
    event a node acknowledged is never lost: agents do not send it again)
    and every real agent runs the release;
 5. a new rollout created through one node reaches the check-in answers of
-   the others (NOTIFY; the time is printed).
+   the others (NOTIFY; the time is printed);
+6. PostgreSQL is stopped mid-rollout: nobody leads, every node still
+   answers an event-free check-in from its cache and refuses (503) one
+   carrying an event, nothing is decided; PostgreSQL starts again: a node
+   leads, the event is acknowledged, the rollout completes on every
+   endpoint.
 # ctest-labels: cluster pg
 """
 import getpass
@@ -31,6 +36,8 @@ from test_agent_fleet import Agent, PLAN, get_rollout, release, rollout
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(rg.BUILD_DIR, "src", "sim", "rollgate-sim")
 NODES = 3
+# v2's last wave bakes long enough to restart PostgreSQL in it.
+PLAN2 = dict(PLAN, waves=PLAN["waves"][:-1] + [dict(PLAN["waves"][-1], min_bake_s=20)])
 AGENTS = 20
 SIMULATED = 1000
 
@@ -134,9 +141,13 @@ def cluster_view(n):
 
 def leader(nodes):
     """The one running node that says it leads, when every running node
-    agrees on it; else None."""
+    agrees on it; else None (also while the admin API answers 503: its
+    tokens are in PostgreSQL)."""
     live = [n for n in nodes if n.proc]
-    views = [cluster_view(n) for n in live]
+    answers = [n.request("GET", "/v1/cluster") for n in live]
+    if any(st == 503 for st, _ in answers):
+        return None
+    views = [body for _, body in answers]
     leading = [n for n, v in zip(live, views) if v["leader"]]
     if len(leading) != 1:
         return None
@@ -199,19 +210,58 @@ def complete(nodes, agents, rid, rel):
           % (total, len(agents)))
 
 
-def propagation(nodes, key):
-    """A probe endpoint checks in at each node directly; a rollout created
+class Probe:
+    """An endpoint checked in by hand at one node or another: it reports
+    `applying` then `healthy` for each release it is given, like an agent
+    whose content works."""
+
+    def __init__(self, nodes, key):
+        self.nodes = nodes
+        self.turns = 0
+        node = nodes[1]
+        st, enr = node.request("POST", "/v1/agent/enroll", {
+            "enrollment_key": key, "endpoint_id": "probe-1",
+            "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}})
+        expect(st == 200, "enroll the probe", st, enr)
+        self.token = enr["token"]
+        self.installed = {}
+        self.outbox = []
+        self.n = 0
+
+    def event(self, kind, rel):
+        self.n += 1
+        return {"id": "probe-%d" % self.n, "type": kind, "release": rel,
+                "channel": "detections", "at_ms": int(time.time() * 1000)}
+
+    def checkin(self, node, events=None):
+        return node.request("POST", "/v1/agent/checkin", {
+            "endpoint_id": "probe-1", "installed": self.installed,
+            "events": self.outbox if events is None else events}, token=self.token)
+
+    def step(self, node=None):
+        """One check-in (node None: each node in turn); acts on what it is
+        given. Returns the answer."""
+        self.turns += 1
+        st, body = self.checkin(node or self.nodes[self.turns % len(self.nodes)])
+        expect(st == 200, "probe check-in", st, body)
+        acked = set(body.get("acks", []))
+        self.outbox = [e for e in self.outbox if e["id"] not in acked]
+        d = body.get("desired", {}).get("detections")
+        have = self.installed.get("detections", {}).get("release")
+        if d and d["release"] != have:
+            self.installed = {"detections": {"release": d["release"],
+                                             "version": d["version"]}}
+            self.outbox += [self.event("applying", d["release"]),
+                            self.event("healthy", d["release"])]
+        return body
+
+
+def propagation(nodes, probe):
+    """The probe checks in at each node directly; a rollout created
     through node 0 must show in the others' answers (desired or notice)."""
-    st, enr = nodes[1].request("POST", "/v1/agent/enroll", {
-        "enrollment_key": key, "endpoint_id": "probe-1",
-        "attributes": {"os": "linux", "os_version": "6", "arch": "x86_64"}})
-    expect(st == 200, "enroll probe through node 1", st, enr)
 
     def mentions(n, rel):
-        st, body = n.request("POST", "/v1/agent/checkin", {
-            "endpoint_id": "probe-1", "installed": {}, "events": []},
-            token=enr["token"])
-        expect(st == 200, "probe check-in", st, body)
+        body = probe.step(n)
         d = body.get("desired", {}).get("detections", {})
         return d.get("release") == rel or any(
             x.get("release") == rel for x in body.get("notices", []))
@@ -219,11 +269,73 @@ def propagation(nodes, key):
     v2 = release(nodes[0], 2, b"detections v2 in a cluster\n" * 64)
     expect(all(not mentions(n, v2["id"]) for n in nodes[1:]), "no v2 before its rollout")
     t0 = time.monotonic()
-    rollout(nodes[0], v2, PLAN)
+    rid = rollout(nodes[0], v2, PLAN2)
     for n in nodes[1:]:
         wait_for(lambda: mentions(n, v2["id"]), 10, "node answers with v2")
     print("5. a rollout created through n0 shows in n1 and n2's answers after %.2f s"
           % (time.monotonic() - t0))
+    return v2, rid
+
+
+def pg_ctl(*args):
+    """pg_ctl on the throwaway server, as its owner (with_postgres.sh)."""
+    cmd = os.environ["RG_TEST_PG_AS"].split() + [
+        os.path.join(os.environ["RG_TEST_PG_BIN"], "pg_ctl"),
+        "-D", os.path.join(os.environ["RG_TEST_PG_DIR"], "data"), "-w"] + list(args)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    expect(out.returncode == 0, "pg_ctl " + " ".join(args), out.stdout, out.stderr)
+
+
+def nobody_leads(nodes):
+    for n in nodes:
+        st, body = n.request("GET", "/healthz")
+        if st != 200 or body["leader"]:
+            return False
+    return True
+
+
+def postgres_restart(nodes, agents, probe, v2, rid):
+    # In the last wave, once the probe runs v2 (a check-in that would make
+    # a first offer needs a write, and is refused while PostgreSQL is down).
+    wait_for(lambda: probe.step() and probe.installed["detections"]["release"]
+             == v2["id"] and not probe.outbox, 120, "the probe runs v2")
+    ro = get_rollout(nodes[0], rid)
+    expect(ro["state"] == "running", "v2 still rolling out", ro["state"])
+    stopped_ms = int(time.time() * 1000)
+    pg_ctl("-m", "fast", "stop")
+    wait_for(lambda: nobody_leads(nodes), 10, "no node leads while PostgreSQL is down")
+    event = probe.event("healthy", v2["id"])
+    for n in nodes:
+        st, body = probe.checkin(n, [])
+        expect(st == 200 and "detections" in body.get("desired", {}),
+               "an event-free check-in is answered from the cache", st, body)
+        st, body = probe.checkin(n, [event])
+        expect(st == 503, "a check-in carrying an event is refused", st, body)
+    pg_ctl("-l", os.path.join(os.environ["RG_TEST_PG_DIR"], "run", "pg.log"),
+           "-o", os.environ["RG_TEST_PG_OPTS"], "start")
+    started_ms = int(time.time() * 1000)
+    new = wait_for(lambda: leader(nodes), 10, "a node leads again")
+    st, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
+        probe.checkin(new, [event])), 30, "check-ins carrying events accepted again")
+    expect(event["id"] in body.get("acks", []), "the event is acknowledged now", body)
+    during = [d for d in get_rollout(new, rid)["decisions"]
+              if stopped_ms < d["at_ms"] < started_ms]
+    expect(not during, "nothing decided while PostgreSQL was down", during)
+
+    def done():
+        probe.step()
+        return get_rollout(new, rid)["state"] in ("completed", "halted", "held")
+    wait_for(done, 240, "v2 ends")
+    ro = get_rollout(new, rid)
+    expect(ro["state"] == "completed", "v2 completes", ro["state"],
+           [(d["to"], d["to_wave"], d["reason"]) for d in ro["decisions"][-6:]])
+    total = AGENTS + SIMULATED + 1
+    wait_for(lambda: get_rollout(new, rid)["reports"]["healthy"] == total, 120,
+             "every endpoint's healthy report on v2 stored")
+    for a in agents:
+        wait_for(lambda: a.active() == v2["id"], 60, a.id + " runs v2")
+    print("6. PostgreSQL restarted mid-rollout: nobody led, cached answers, 503 for "
+          "events; then v2 completed, %d healthy" % total)
 
 
 def run(nodes, url):
@@ -240,7 +352,7 @@ def run(nodes, url):
     agents = [Agent(front, key["key"], "ag-%02d" % i) for i in range(AGENTS)]
     sim = subprocess.Popen([SIM, "live", "--server", front.url, "--endpoints",
                             str(SIMULATED), "--enrollment-key", key["key"],
-                            "--interval", "2", "--duration", "170", "--threads", "2",
+                            "--interval", "2", "--duration", "400", "--threads", "2",
                             "--quiet"], stdout=subprocess.DEVNULL,
                            stderr=open(os.path.join(nodes[0].tmp, "sim.log"), "ab"))
     try:
@@ -253,7 +365,9 @@ def run(nodes, url):
         kill_leader(nodes, rid)
         kill_follower(nodes)
         complete(nodes, agents, rid, v1)
-        propagation(nodes, key["key"])
+        probe = Probe(nodes, key["key"])
+        v2, rid2 = propagation(nodes, probe)
+        postgres_restart(nodes, agents, probe, v2, rid2)
     except rg.Failure:
         for n in nodes:
             print("--- %s log:\n%s" % (n.args[3], n.log_text()[-2500:]))
