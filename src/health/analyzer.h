@@ -55,6 +55,7 @@
 #define RG_ANALYZER_H
 
 #include "common/err.h"
+#include "health/msprt.h"
 #include "model/rollout.h" /* rg_verdict: the gate speaks the state machine's verdicts (never hold) */
 
 #include <stddef.h>
@@ -79,6 +80,10 @@ typedef struct rg_gate_params {
                                 600000 */
     uint64_t min_endpoints;  /* healthy exposed endpoints needed to pass;
                                 default 0 */
+    double min_effect;       /* delta: the silence halt test's null is
+                                "exposed silence <= control silence +
+                                delta" (absolute share); [0, 0.5];
+                                default 0.01 */
 } rg_gate_params;
 
 /* One stratum's counts, filled by the orchestrator (see the top comment). */
@@ -108,6 +113,11 @@ typedef struct rg_stratum_counts {
                                  the stratum's entries (any entry may carry
                                  them), at most its exposed -
                                  exposed_failed; failure halt test only */
+    rg_msprt_sets sets;       /* the silence halt test's matched sets of
+                                 the WHOLE rollout so far (every wave's
+                                 resolved windows, msprt.h); summed over
+                                 the stratum's entries (any entry may
+                                 carry them); silence halt test only */
 } rg_stratum_counts;
 
 /* A stratum's counts and statistics in the evidence record. */
@@ -118,10 +128,12 @@ typedef struct rg_stratum_evidence {
     uint64_t control_windows, control_silent;
     uint64_t early_failed;               /* failure test, see counts */
     uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
+    rg_msprt_sets sets;                  /* rollout's matched sets */
     double rho;         /* exposed windows / (exposed + control windows),
                            exposed windows = healthy + failed + silent */
-    double silence_llr; /* log mixture LR of excess silence (halt side),
-                           of the whole stratum (all its periods) */
+    double silence_llr; /* log e-process of silence in excess of control +
+                           min_effect (halt side) over the rollout's
+                           matched sets of the whole stratum */
     double failure_llr; /* same for excess failures */
     double silence_bad; /* pass-side boundary: lower 2-sigma bound of the
                            control silence share + tolerated_excess */

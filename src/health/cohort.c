@@ -31,6 +31,7 @@ typedef struct stratum_acc {
     uint64_t prior_trials; /* exposures of earlier waves */
     uint64_t prior_failed; /* their failure reports */
     uint64_t pending;      /* current-wave spans open at the last tick */
+    rg_msprt_sets sets;    /* matched sets of every wave (tally.h) */
     size_t cell;           /* index of its last used cell + 1, 0: none */
 } stratum_acc;
 
@@ -254,7 +255,24 @@ static rg_tally_cell *cell_at(rg_cohort *t, uint32_t s, uint32_t p)
     return &t->cells[t->ncells - 1];
 }
 
-/* Resolves span e (ended) into the cell of its stratum and period. */
+/* Counts span e's eligible controls in *k and the silent ones in *s. */
+static void judge_controls(const rg_cohort_src *src, const span *e, uint32_t *k,
+                           uint32_t *s)
+{
+    *k = *s = 0;
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv = {0};
+        if (!(e->elig & (1u << j)) ||
+            src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
+            continue;
+        ++*k;
+        *s +=
+            !(e->heard & (1u << j)) && !contact_in(&cv, e->from_ms, e->end_ms);
+    }
+}
+
+/* Resolves span e (ended): a matched set of its stratum (any wave) and,
+ * in the current wave, the cell of its stratum and period. */
 static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
 {
     rg_cohort_seen v;
@@ -268,6 +286,12 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     t->silent_total += out == RG_TALLY_SILENT;
     if (src->judged)
         src->judged(src->ctx, e->ref, out == RG_TALLY_SILENT);
+    uint32_t k, s;
+    judge_controls(src, e, &k, &s);
+    int bin = rg_msprt_set_bin(k, s);
+    rg_msprt_sets *sets = &t->acc[e->stratum].sets;
+    if (bin >= 0)
+        ++*(out == RG_TALLY_SILENT ? &sets->silent[bin] : &sets->heard[bin]);
     if (e->apply_ms < t->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted as reported */
     uint32_t p =
@@ -279,15 +303,8 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     c->healthy += out == RG_TALLY_HEALTHY;
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
-    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_cohort_seen cv = {0};
-        if (!(e->elig & (1u << j)) ||
-            src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
-            continue;
-        c->control_windows++;
-        c->control_silent +=
-            !(e->heard & (1u << j)) && !contact_in(&cv, e->from_ms, e->end_ms);
-    }
+    c->control_windows += k;
+    c->control_silent += s;
     return 0;
 }
 
@@ -351,7 +368,8 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
                                       .pending = a->pending,
                                       .early_failed = a->failed_cur,
                                       .prior_trials = a->prior_trials,
-                                      .prior_failed = a->prior_failed};
+                                      .prior_failed = a->prior_failed,
+                                      .sets = a->sets};
     }
     /* early_failed: the failures no failed window shows, at most the
      * exposures not counted failed (a failure reported between its

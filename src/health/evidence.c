@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *stratum_json(const rg_stratum_evidence *e)
+static json_t *stratum_counts_json(const rg_stratum_evidence *e)
 {
     return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
                      "s:I, s:f, s:f, s:f, s:f}",
@@ -25,6 +25,32 @@ static json_t *stratum_json(const rg_stratum_evidence *e)
                      e->failure_llr, "silence_bad", e->silence_bad);
 }
 
+/* [n[0], ..., n[RG_MSPRT_SET_BINS - 1]] */
+static json_t *bins_json(const uint64_t *n)
+{
+    json_t *a = json_array();
+    for (size_t j = 0; a && j < RG_MSPRT_SET_BINS; j++)
+        if (json_array_append_new(a, json_integer((json_int_t)n[j])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static json_t *stratum_json(const rg_stratum_evidence *e)
+{
+    json_t *o = stratum_counts_json(e);
+    if (!o || rg_msprt_sets_empty(&e->sets))
+        return o;
+    json_t *sets = json_pack("{s:o, s:o}", "silent", bins_json(e->sets.silent),
+                             "heard", bins_json(e->sets.heard));
+    if (!sets || json_object_set_new(o, "sets", sets) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 json_t *rg_analysis_to_json(const rg_analysis *a)
 {
     json_t *strata = json_array();
@@ -37,19 +63,19 @@ json_t *rg_analysis_to_json(const rg_analysis *a)
     const rg_gate_params *p = &a->params;
     /* "o" steals strata, also when json_pack fails. */
     o = json_pack(
-        "{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:I, s:I}, s:{s:f, s:f}, s:f, "
+        "{s:s, s:s, s:{s:f, s:f, s:f, s:f, s:I, s:I, s:f}, s:{s:f, s:f}, s:f, "
         "s:{s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
         "s:o}",
         "verdict", rg_verdict_name(a->verdict), "reason", a->reason, "params",
         "alpha", p->alpha, "beta", p->beta, "tolerated_excess",
         p->tolerated_excess, "baseline_failure", p->baseline_failure,
         "window_ms", (json_int_t)p->window_ms, "min_endpoints",
-        (json_int_t)p->min_endpoints, "thresholds", "halt", a->halt_threshold,
-        "pass", a->pass_threshold, "stratum_prior", a->stratum_prior, "llr",
-        "silence_halt", a->silence_halt_llr, "failure_halt",
-        a->failure_halt_llr, "silence_pass", a->silence_pass_llr,
-        "failure_pass", a->failure_pass_llr, "totals", "exposed",
-        (json_int_t)a->exposed, "exposed_healthy",
+        (json_int_t)p->min_endpoints, "min_effect", p->min_effect, "thresholds",
+        "halt", a->halt_threshold, "pass", a->pass_threshold, "stratum_prior",
+        a->stratum_prior, "llr", "silence_halt", a->silence_halt_llr,
+        "failure_halt", a->failure_halt_llr, "silence_pass",
+        a->silence_pass_llr, "failure_pass", a->failure_pass_llr, "totals",
+        "exposed", (json_int_t)a->exposed, "exposed_healthy",
         (json_int_t)a->exposed_healthy, "exposed_failed",
         (json_int_t)a->exposed_failed, "exposed_silent",
         (json_int_t)a->exposed_silent, "exposed_pending",
@@ -68,6 +94,7 @@ static int read_params(const json_t *ev, rg_gate_params *p, rg_err *err)
     json_t *o = NULL;
     int64_t w = 0, m = 0;
     int rc;
+    rg_gate_params_default(p); /* min_effect: absent in older records */
     if ((rc = rg_json_object(ev, "params", true, &o, err)) != 0 ||
         (rc = rg_json_number(o, "alpha", true, 0, 1, &p->alpha, err)) != 0 ||
         (rc = rg_json_number(o, "beta", true, 0, 1, &p->beta, err)) != 0 ||
@@ -77,11 +104,41 @@ static int read_params(const json_t *ev, rg_gate_params *p, rg_err *err)
                              &p->baseline_failure, err)) != 0 ||
         (rc = rg_json_int(o, "window_ms", true, 1, INT64_MAX, &w, err)) != 0 ||
         (rc = rg_json_int(o, "min_endpoints", true, 0, INT64_MAX, &m, err)) !=
-            0)
+            0 ||
+        (rc = rg_json_number(o, "min_effect", false, 0, 0.5, &p->min_effect,
+                             err)) != 0)
         return rc;
     p->window_ms = w;
     p->min_endpoints = (uint64_t)m;
     return 0;
+}
+
+/* Reads the optional "sets" of a stratum (absent: none). */
+static int read_sets(const json_t *item, rg_msprt_sets *sets, rg_err *err)
+{
+    json_t *o = NULL;
+    int rc = rg_json_object(item, "sets", false, &o, err);
+    const char *const keys[] = {"silent", "heard"};
+    uint64_t *dst[] = {sets->silent, sets->heard};
+    for (size_t k = 0; rc == 0 && o && k < 2; k++) {
+        const json_t *a = json_object_get(o, keys[k]);
+        if (!json_is_array(a) || json_array_size(a) != RG_MSPRT_SET_BINS)
+            return rg_err_field(err, RG_EINVAL, "sets",
+                                "evidence: sets.%s must be an array of %d "
+                                "counts",
+                                keys[k], RG_MSPRT_SET_BINS);
+        for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
+            json_int_t v = json_integer_value(json_array_get(a, j));
+            if (!json_is_integer(json_array_get(a, j)) || v < 0 ||
+                (uint64_t)v > RG_ANALYZER_MAX_COUNT)
+                return rg_err_field(err, RG_EINVAL, "sets",
+                                    "evidence: sets.%s[%zu] must be a count "
+                                    "from 0 to 1e12",
+                                    keys[k], j);
+            dst[k][j] = (uint64_t)v;
+        }
+    }
+    return rc;
 }
 
 /* Reads strata[i]'s name and counts; the name points into the JSON. */
@@ -122,6 +179,8 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
         c->early_failed = (uint64_t)ef;
         c->prior_trials = (uint64_t)pt;
         c->prior_failed = (uint64_t)pf;
+        if (rc == 0)
+            rc = read_sets(item, &c->sets, err);
     }
     if (rc != 0 && err) {
         char leaf[sizeof err->field];

@@ -15,12 +15,14 @@
 #include <jansson.h>
 
 /* The evidence record as JSON: {"verdict", "reason", "params": {alpha,
- * beta, tolerated_excess, baseline_failure, window_ms, min_endpoints},
+ * beta, tolerated_excess, baseline_failure, window_ms, min_endpoints,
+ * min_effect (absent in older records: the default)},
  * "thresholds": {"halt", "pass"}, "stratum_prior", "llr": {silence_halt,
  * failure_halt, silence_pass, failure_pass}, "totals": {counts...},
  * "strata": [{"stratum", counts..., "rho", "silence_llr", "failure_llr",
- * "silence_bad"}]}. Returns a new reference the caller json_decref's, or
- * NULL on allocation failure. */
+ * "silence_bad", "sets"?: {"silent": [17 counts], "heard": [17 counts]}
+ * (the matched sets, msprt.h; absent when none)}]}. Returns a new reference the
+ * caller json_decref's, or NULL on allocation failure. */
 json_t *rg_analysis_to_json(const rg_analysis *a);
 
 /* Replays an evidence record made by rg_analysis_to_json: reads its params

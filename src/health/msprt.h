@@ -13,15 +13,27 @@
  * boundary the caller gives rg_msprt_silence_pass; see there).
  *
  * Halt side (null: the release is harmless):
- *  - silence, conditional test. Given n silent events in a stratum, the
- *    number x of them from the exposed cohort is Binomial(n, rho) when
- *    exposed endpoints fall silent no more often than control ones, with
- *    rho the exposure share (exposed windows / all windows). If exposed
- *    windows are theta times as often silent, an event is exposed with
- *    probability rho*theta / (1 + rho*(theta - 1)). Null theta <= 1;
- *    alternatives theta_j = 1.25 * 2^j, j = 0..12 (1.25 .. 5120). Harmless
- *    silence of any size, correlated outages included, cancels out because
- *    it hits both cohorts.
+ *  - silence, matched sets (docs/health.md, "Halt side, silence"). Each
+ *    resolved exposed window comes with its k matched control windows on
+ *    the same span; E = 1 when the exposed one was silent, s of the k
+ *    controls were. Null: given everything the span's endpoints share
+ *    (outages included), P(E = 1) <= p + delta, p the chance that a
+ *    comparable endpoint is silent on that span, delta the minimum effect
+ *    (an absolute share). Two families of bets, each of mean <= 1 under
+ *    every point of that composite null, whatever p:
+ *      A: 1 + l (E - s/k - delta),        l = 0.9/(1+delta) * 2^-i, i<10
+ *      B: 1 + l (E a r^s - 1),    r in {0, 1/2, 3/4}, l = 2^-i, i < 6,
+ *         a = 1 / max_p (p + delta)(1 - p (1 - r))^m,
+ *         m = RG_MSPRT_SET_MIN_CONTROLS (r^0 = 1)
+ *    (A: E[E - s/k] <= delta; B: E independent of the controls given the
+ *    span, s ~ Binomial(k, p), E[r^s] = (1 - p (1 - r))^k, k >= m, so
+ *    E[E a r^s] <= 1). A bets on a moderate excess in a large stratum, B
+ *    on a stratum going silent while its controls are heard (a is about
+ *    30, 16 and 8 for the three r at delta 0.01; bins round s up, which
+ *    only lowers B). The product of a bet's factors over the windows is a
+ *    test supermartingale; the test is the uniform mixture of the 28, so
+ *    it is one too, for the whole rollout when the windows of every wave
+ *    are kept (rg_msprt_sets).
  *  - explicit failures, one-sample test of the same shape: x failed among
  *    n resolved exposed endpoints is Binomial(n, p) with p <= p0 (the
  *    harmless failure share) under the null; alternatives p0 * 2^(j+1)
@@ -42,19 +54,28 @@
 #ifndef RG_MSPRT_H
 #define RG_MSPRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Weight of the "this stratum is broken" component in rg_msprt_combine. */
 #define RG_MSPRT_STRATUM_PRIOR (1.0 / 32.0)
 
-/* Counts of the conditional silence test for one stratum (or one period of
- * it during which the exposure share stayed the same). */
-typedef struct rg_msprt_cell {
-    uint64_t x; /* silent events from the exposed cohort */
-    uint64_t n; /* silent events from both cohorts; n >= x */
-    double rho; /* exposure share in [0, 1]; rho == 0 requires x == 0 */
-} rg_msprt_cell;
+/* Matched sets: bins of the share of silent matched controls, s / k
+ * rounded UP to sixteenths (0..16; rounding up only lowers the bets, so
+ * they stay valid); a set needs at least RG_MSPRT_SET_MIN_CONTROLS
+ * eligible controls (fewer: it is not counted; that depends only on who
+ * was eligible at exposure, not on the outcome). */
+#define RG_MSPRT_SET_BINS 17
+#define RG_MSPRT_SET_MIN_CONTROLS 12
+
+/* The silence test's sufficient counts: resolved exposed windows by their
+ * bin (rg_msprt_set_bin), silent ones and the others (healthy or failed).
+ * Each count at most 1e12. */
+typedef struct rg_msprt_sets {
+    uint64_t silent[RG_MSPRT_SET_BINS];
+    uint64_t heard[RG_MSPRT_SET_BINS];
+} rg_msprt_sets;
 
 /* Counts of the pass-side silence test for one stratum. */
 typedef struct rg_msprt_pass_cell {
@@ -72,18 +93,28 @@ double rg_msprt_log_mean_exp(const double *v, size_t k);
  * probability p_alt against p_null, both in (0, 1). */
 double rg_msprt_binom_llr(uint64_t x, uint64_t n, double p_alt, double p_null);
 
-/* log likelihood ratio of the conditional silence counts c for the rate
- * ratio theta_alt against theta_null (both > 0):
- *   x log(theta_alt/theta_null)
- *     - n [log(1 + rho(theta_alt - 1)) - log(1 + rho(theta_null - 1))]. */
-double rg_msprt_ratio_llr(const rg_msprt_cell *c, double theta_alt,
-                          double theta_null);
+/* The bin of a matched set with `controls` eligible controls of which
+ * `silent` were silent (silent <= controls <= 16): ceil(16 silent /
+ * controls); -1 when controls < RG_MSPRT_SET_MIN_CONTROLS (not counted). */
+int rg_msprt_set_bin(uint32_t controls, uint32_t silent);
 
-/* Halt side, silence: log of the mixture likelihood ratio of one stratum
- * whose counts are split into n cells (periods with their own exposure
- * share; usually n == 1). The alternatives are shared by the cells: theta_j
- * = 1.25 * 2^j, j = 0..12, null theta = 1. 0 when there is no silent event. */
-double rg_msprt_silence_halt(const rg_msprt_cell *cells, size_t n);
+/* a += b, bin by bin. */
+void rg_msprt_sets_add(rg_msprt_sets *a, const rg_msprt_sets *b);
+
+/* Whether s holds no set. */
+bool rg_msprt_sets_empty(const rg_msprt_sets *s);
+
+/* The sets of s in words: *windows resolved, *silent of them, and the
+ * share of their matched controls that were silent (by the bins, so
+ * rounded up to sixteenths; 0 when s is empty). */
+void rg_msprt_sets_summary(const rg_msprt_sets *s, uint64_t *windows,
+                           uint64_t *silent, double *control_share);
+
+/* Halt side, silence: log of the mixture e-process (see the top comment)
+ * of the matched sets s against "excess silence <= delta", delta in
+ * [0, 0.5]. 0 when s is empty; -INFINITY never (the mixture keeps bets
+ * that survive any outcome). */
+double rg_msprt_silence_halt(const rg_msprt_sets *s, double delta);
 
 /* Halt side, failures: log of the mixture likelihood ratio of `failed`
  * among `trials` resolved exposed endpoints, null p <= p0 (p0 in (0, 0.25]),

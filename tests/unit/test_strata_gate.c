@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "health/gate.h"
+#include "support/sets.h"
 #include "health/resolve.h"
 #include "model/plan.h"
 #include "sim/rng.h"
@@ -95,13 +96,18 @@ static rg_stratum_counts counts(const world *w, int64_t now)
         }
         s.control_windows += CONTROLS;
         s.control_silent += e->ctl_silent;
-        if (e->crashed && e->report_t <= e->t + W_S)
+        int bin = rg_msprt_set_bin(CONTROLS, e->ctl_silent);
+        if (e->crashed && e->report_t <= e->t + W_S) {
             s.exposed_failed++;
-        else if (e->crashed || e->harmless_silent) {
+            s.sets.heard[bin]++;
+        } else if (e->crashed || e->harmless_silent) {
             s.exposed_silent++;
+            s.sets.silent[bin]++;
             s.early_failed += reported;
-        } else
+        } else {
             s.exposed_healthy++;
+            s.sets.heard[bin]++;
+        }
     }
     return s;
 }
@@ -149,8 +155,9 @@ static void check_pass(const rg_gate_result *r, const rg_stratum_counts *s)
 static outcome run(world *w, const rg_wave *wave)
 {
     outcome o = {false, false};
-    const rg_stratum_counts big = {"big", 5000, 4950, 0, 50,
-                                   80000, 800,  0,    0, 0};
+    rg_stratum_counts big = {"big", 5000, 4950, 0, 50,        80000,
+                             800,   0,    0,    0, {{0}, {0}}};
+    rg_test_fill_sets(&big, 1);
     int64_t end = 2 * 3600;
     for (int64_t now = 0; now <= end && !o.halted; now += STEP_S) {
         expose(w, now);
