@@ -21,9 +21,9 @@ void rg_test_fill_sets(rg_stratum_counts *c, size_t n)
         uint64_t sil = 0;
         memset(&x->sets, 0, sizeof x->sets);
         if (w && x->control_windows)
-            sil = (uint64_t)llround((double)(k * w) *
-                                    (double)x->control_silent /
-                                    (double)x->control_windows);
+            sil =
+                (uint64_t)llround((double)(k * w) * (double)x->control_silent /
+                                  (double)x->control_windows);
         for (uint64_t i = 0; i < w; i++) {
             uint64_t s = spread(i + 1, sil, w) - spread(i, sil, w);
             bool silent = spread(i + 1, x->exposed_silent, w) >
