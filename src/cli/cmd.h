@@ -19,6 +19,7 @@ extern const rg_cli_command rg__cli_cmds_audit[];    /* cmd_audit.c */
 extern const rg_cli_command rg__cli_cmds_policy[];   /* cmd_policy.c */
 extern const rg_cli_command rg__cli_cmds_flag[];     /* cmd_flag.c */
 extern const rg_cli_command rg__cli_cmds_token[];    /* cmd_token.c */
+extern const rg_cli_command rg__cli_cmds_webhook[];  /* cmd_webhook.c */
 extern const rg_cli_command rg__cli_cmds_enroll[];   /* cmd_enroll.c */
 extern const rg_cli_command rg__cli_cmds_version[];  /* cmd_version.c */
 extern const rg_cli_command rg__cli_cmds_sign[];     /* cmd_sign.c */

@@ -68,6 +68,14 @@ static struct curl_slist *headers(const rg_httpc_req *req, bool *ok)
         }
         l = n;
     }
+    for (const char *const *h = req->headers; h && *h; h++) {
+        if (!(n = curl_slist_append(l, *h))) {
+            curl_slist_free_all(l);
+            *ok = false;
+            return NULL;
+        }
+        l = n;
+    }
     return l;
 }
 

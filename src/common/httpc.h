@@ -21,15 +21,17 @@
 /* One request. Strings are borrowed for the call. */
 typedef struct rg_httpc_req {
     const char *url;
-    const char *method;       /* NULL: GET, or POST when body is set */
-    const char *token;        /* bearer token; NULL or "": none */
-    const char *body;         /* NUL-terminated request body, or NULL */
-    const char *content_type; /* of the body (or upload), or NULL */
-    const char *accept;       /* Accept header, or NULL */
-    const char *user_agent;   /* or NULL */
-    const char *ca_file;      /* CA bundle (PEM); NULL or "": the system's */
-    long timeout_ms;          /* whole request; 0: none */
-    long connect_timeout_ms;  /* 0: curl's default */
+    const char *method;         /* NULL: GET, or POST when body is set */
+    const char *token;          /* bearer token; NULL or "": none */
+    const char *body;           /* NUL-terminated request body, or NULL */
+    const char *content_type;   /* of the body (or upload), or NULL */
+    const char *accept;         /* Accept header, or NULL */
+    const char *user_agent;     /* or NULL */
+    const char *const *headers; /* more "Name: value" lines, NULL-ended,
+                                   or NULL */
+    const char *ca_file;        /* CA bundle (PEM); NULL or "": the system's */
+    long timeout_ms;            /* whole request; 0: none */
+    long connect_timeout_ms;    /* 0: curl's default */
     /* Called often (at least once a second) during the request; non-zero
      * aborts it. NULL: none. */
     int (*progress)(void *ud);

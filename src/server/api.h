@@ -105,6 +105,14 @@ void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp);
 int rg__api_flag_env(const rg_req *req, const json_t *body, const char **env,
                      rg_err *err);
 
+/* api_webhooks.c: subscriptions to rollout events (docs/webhooks.md) */
+void rg_api_webhook_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_webhook_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_webhook_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_webhook_delete(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_webhook_deliveries(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_webhook_test(rg_server *srv, rg_req *req, rg_resp *resp);
+
 /* api_audit.c */
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
 

@@ -14,6 +14,7 @@
 #include "server/http.h"
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
+#include "server/webhooks.h"
 #include "server/router.h"
 #include "server/server.h"
 
@@ -423,7 +424,8 @@ static int serve(rg_server_config *cfg)
     if (rg_orchestrator_start(&srv, &err) != 0)
         goto cleanup;
     orchestrating = true;
-    if (rg_preflight_worker_start(&srv, &err) != 0)
+    if (rg_preflight_worker_start(&srv, &err) != 0 ||
+        rg_webhooks_start(&srv, &err) != 0)
         goto cleanup;
     rg_router_app(&srv, &app);
     rg_http_opts opts = {.listen = cfg->listen,
@@ -448,6 +450,7 @@ cleanup:
     if (status != 0)
         rg_error("%s", err.msg);
     rg_http_stop(http);
+    rg_webhooks_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);

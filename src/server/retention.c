@@ -20,6 +20,9 @@ void rg_retention_run(rg_server *srv, int64_t now_ms)
                               &err) < 0)
         rg_warn("event retention: %s", err.msg);
     atomic_fetch_add(&st_pruned, n);
+    if (rg_store_deliveries_prune(srv->store, before, RG_RETENTION_BATCH, &n,
+                                  &err) < 0)
+        rg_warn("webhook delivery retention: %s", err.msg);
 }
 
 uint64_t rg_retention_pruned(void)

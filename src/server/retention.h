@@ -3,7 +3,8 @@
  * cfg.event_retention_s ago (--event-retention, default 90 days; 0 keeps
  * them forever) about releases no rollout is active for. An active
  * rollout keeps all its evidence; a finished one's counts then read from
- * what is left (docs/api.md, event limits).
+ * what is left (docs/api.md, event limits). Finished webhook deliveries
+ * older than the same age go too (docs/webhooks.md).
  *
  * The orchestrator's flush thread calls rg_retention_run every flush
  * period; each call deletes at most RG_RETENTION_BATCH events (one short

@@ -169,6 +169,32 @@ struct rg__store_ops {
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,
                              rg_client_token_rec *out, rg_err *err);
+    int (*webhook_create)(void *impl, rg_webhook_rec *w,
+                          const rg_audit_rec *audit, rg_err *err);
+    int (*webhook_get)(void *impl, int64_t id, rg_webhook_rec *out,
+                       rg_err *err);
+    int (*webhook_list)(void *impl,
+                        int (*fn)(void *ctx, const rg_webhook_rec *w),
+                        void *ctx, rg_err *err);
+    int (*webhook_delete)(void *impl, int64_t id, rg_webhook_rec *out,
+                          const rg_audit_rec *audit, rg_err *err);
+    int (*webhook_test)(void *impl, int64_t id, int64_t now_ms,
+                        rg_delivery_rec *out, const rg_audit_rec *audit,
+                        rg_err *err);
+    int (*delivery_list)(void *impl, int64_t webhook_id,
+                         int (*fn)(void *ctx, const rg_delivery_rec *d),
+                         void *ctx, rg_err *err);
+    int (*attempt_list)(void *impl, int64_t delivery_id,
+                        int (*fn)(void *ctx, const rg_attempt_rec *a),
+                        void *ctx, rg_err *err);
+    int (*delivery_due)(void *impl, int64_t now_ms, size_t max,
+                        int (*fn)(void *ctx, const rg_delivery_rec *d,
+                                  const rg_webhook_rec *w),
+                        void *ctx, rg_err *err);
+    int (*delivery_attempt)(void *impl, const rg_attempt_rec *a,
+                            const char *state, int64_t next_ms, rg_err *err);
+    int (*deliveries_prune)(void *impl, int64_t before_ms, size_t max,
+                            size_t *n_deleted, rg_err *err);
 };
 
 struct rg_store {

@@ -185,6 +185,45 @@ static const rg__col client_token_cols[] = {
 const rg__rowmap rg__client_token_row =
     ROWMAP("client token", client_token_cols);
 
+static const rg__col webhook_cols[] = {
+    I64(rg_webhook_rec, id, DB),           TEXT(rg_webhook_rec, url, REC),
+    TEXT(rg_webhook_rec, events, REC),     TEXT(rg_webhook_rec, channel, REC),
+    TEXT(rg_webhook_rec, secret, REC),     I64(rg_webhook_rec, created_ms, REC),
+    TEXT(rg_webhook_rec, created_by, REC),
+};
+const rg__rowmap rg__webhook_row = ROWMAP("webhook", webhook_cols);
+
+/* A delivery's columns inside record rec at prefix p (rg_delivery_rec
+ * itself, or a member of one). */
+#define DELIVERY(rec, p)                                                       \
+    I64(rec, p id, DB), TEXT(rec, p uid, DB), I64(rec, p webhook_id, REC),     \
+        TEXT(rec, p event, REC), REF(rec, p decision_id, REC),                 \
+        I64(rec, p created_ms, REC), TEXT(rec, p state, LATER),                \
+        INT(rec, p attempts, LATER), I64(rec, p next_ms, LATER),               \
+        I64(rec, p done_ms, LATER), INT(rec, p last_status, LATER),            \
+        TEXT(rec, p last_error, LATER), I64(rec, p rollout_id, JOIN),          \
+        I64(rec, p release_id, JOIN), I64(rec, p version, JOIN),               \
+        TEXT(rec, p channel, JOIN), INT(rec, p to_state, JOIN),                \
+        INT(rec, p to_wave, JOIN), I64(rec, p at_ms, JOIN),                    \
+        TEXT(rec, p reason, JOIN), TEXT(rec, p counts, JOIN)
+
+static const rg__col delivery_cols[] = {DELIVERY(rg_delivery_rec, )};
+const rg__rowmap rg__delivery_row = ROWMAP("webhook delivery", delivery_cols);
+
+static const rg__col due_cols[] = {
+    DELIVERY(rg__due, d.),
+    TEXT(rg__due, w.url, JOIN),
+    TEXT(rg__due, w.secret, JOIN),
+};
+const rg__rowmap rg__due_row = ROWMAP("webhook delivery", due_cols);
+
+static const rg__col attempt_cols[] = {
+    I64(rg_attempt_rec, delivery_id, REC), INT(rg_attempt_rec, n, REC),
+    I64(rg_attempt_rec, at_ms, REC),       I64(rg_attempt_rec, took_ms, REC),
+    INT(rg_attempt_rec, status, REC),      TEXT(rg_attempt_rec, error, REC),
+};
+const rg__rowmap rg__attempt_row = ROWMAP("webhook attempt", attempt_cols);
+
 static const rg__col int_cols[] = {I64(rg__scalars, a, REC)};
 const rg__rowmap rg__int_row = ROWMAP("value", int_cols);
 static const rg__col int2_cols[] = {I64(rg__scalars, a, REC),

@@ -100,6 +100,17 @@ extern const rg__rowmap rg__event_row;        /* rg_event_rec */
 extern const rg__rowmap rg__policy_row;       /* rg_policy_rec */
 extern const rg__rowmap rg__flag_row;         /* rg_flag_rec */
 extern const rg__rowmap rg__client_token_row; /* rg_client_token_rec */
+extern const rg__rowmap rg__webhook_row;      /* rg_webhook_rec */
+extern const rg__rowmap rg__delivery_row;     /* rg_delivery_rec */
+extern const rg__rowmap rg__attempt_row;      /* rg_attempt_rec */
+
+/* A due delivery and its subscription's url and secret (the delivery's
+ * columns, then those two). */
+typedef struct rg__due {
+    rg_delivery_rec d;
+    rg_webhook_rec w;
+} rg__due;
+extern const rg__rowmap rg__due_row;
 
 /* What queries that return no whole record read: up to two integers, a
  * word, or a text borrowed from the row, in the maps below. */

@@ -17,6 +17,7 @@
 #include "store/rows.h"
 
 #include "common/log.h"
+#include "model/rollout_event.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -293,9 +294,50 @@ static const char *const migration12[] = {
     NULL,
 };
 
+/* 13: webhooks (docs/webhooks.md) - subscriptions, their outbox and
+ * delivery log (one row per delivery, one per attempt). */
+static const char *const migration13[] = {
+    "CREATE TABLE webhooks ("
+    " id INTEGER PRIMARY KEY,"
+    " url TEXT NOT NULL,"
+    " events TEXT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " secret TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " created_by TEXT NOT NULL)",
+    "CREATE TABLE webhook_deliveries ("
+    " id INTEGER PRIMARY KEY,"
+    " uid TEXT NOT NULL UNIQUE,"
+    " webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
+    " event TEXT NOT NULL,"
+    " decision_id INTEGER REFERENCES decisions(id),"
+    " created_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'delivered',"
+    " 'failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL,"
+    " done_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_ms)",
+    "CREATE INDEX webhook_deliveries_of ON webhook_deliveries(webhook_id, id)",
+    "CREATE INDEX webhook_deliveries_done ON webhook_deliveries(done_ms)",
+    "CREATE TABLE webhook_attempts ("
+    " delivery_id INTEGER NOT NULL"
+    " REFERENCES webhook_deliveries(id) ON DELETE CASCADE,"
+    " n INTEGER NOT NULL,"
+    " at_ms INTEGER NOT NULL,"
+    " took_ms INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " error TEXT NOT NULL,"
+    " PRIMARY KEY (delivery_id, n)) WITHOUT ROWID",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1, migration2, migration3, migration4,  migration5,  migration6,
-    migration7, migration8, migration9, migration10, migration11, migration12};
+    migration1,  migration2,  migration3, migration4, migration5,
+    migration6,  migration7,  migration8, migration9, migration10,
+    migration11, migration12, migration13};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -384,6 +426,19 @@ enum {
     ST_FLAG_STAMP,
     ST_CLIENT_TOKEN_INSERT,
     ST_CLIENT_TOKEN_FIND,
+    ST_HOOK_INSERT,
+    ST_HOOK_GET,
+    ST_HOOK_LIST,
+    ST_HOOK_DELETE,
+    ST_HOOK_ENQUEUE,
+    ST_HOOK_TEST,
+    ST_DELIVERY_GET,
+    ST_DELIVERY_LIST,
+    ST_DELIVERY_DUE,
+    ST_DELIVERY_UPDATE,
+    ST_DELIVERY_PRUNE,
+    ST_ATTEMPT_INSERT,
+    ST_ATTEMPT_LIST,
     ST__COUNT
 };
 
@@ -640,6 +695,63 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CLIENT_TOKEN_FIND] =
         "SELECT id, name, environment, hash, created_ms, created_by"
         " FROM client_tokens WHERE hash = ?",
+#define HOOK_COLS                                                              \
+    "SELECT id, url, events, channel, secret, created_ms, created_by"          \
+    " FROM webhooks"
+/* A delivery, with what its decision and rollout say (none for a test). */
+#define DELIVERY_COLS                                                          \
+    "SELECT d.id, d.uid, d.webhook_id, d.event, d.decision_id, d.created_ms,"  \
+    " d.state, d.attempts, d.next_ms, d.done_ms, d.last_status, d.last_error," \
+    " x.rollout_id, o.release_id, r.version, c.name, x.to_state, x.to_wave,"   \
+    " x.at_ms, x.reason, CASE WHEN json_valid(x.evidence)"                     \
+    " THEN json_extract(x.evidence, '$.counts') END"
+#define DELIVERY_FROM                                                          \
+    " FROM webhook_deliveries d LEFT JOIN decisions x ON x.id = d.decision_id" \
+    " LEFT JOIN rollouts o ON o.id = x.rollout_id"                             \
+    " LEFT JOIN releases r ON r.id = o.release_id"                             \
+    " LEFT JOIN channels c ON c.id = o.channel_id"
+    [ST_HOOK_INSERT] =
+        "INSERT INTO webhooks (url, events, channel, secret, created_ms,"
+        " created_by) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
+        " WHERE (SELECT count(*) FROM webhooks) < ?7",
+    [ST_HOOK_GET] = HOOK_COLS " WHERE id = ?",
+    [ST_HOOK_LIST] = HOOK_COLS " ORDER BY id",
+    [ST_HOOK_DELETE] = "DELETE FROM webhooks WHERE id = ?",
+    /* One pending delivery of event ?1 (decision ?2, at ?3, of rollout
+     * ?4) per subscription to it on the rollout's channel. */
+    [ST_HOOK_ENQUEUE] =
+        "INSERT INTO webhook_deliveries (uid, webhook_id, event, decision_id,"
+        " created_ms, state, next_ms) SELECT lower(hex(randomblob(16))), w.id,"
+        " ?1, ?2, ?3, 'pending', ?3 FROM webhooks w"
+        " WHERE (w.events = '*' OR instr(',' || w.events || ',',"
+        " ',' || ?1 || ',') > 0) AND (w.channel = '' OR w.channel ="
+        " (SELECT c.name FROM rollouts o JOIN channels c ON c.id = o.channel_id"
+        " WHERE o.id = ?4))",
+    [ST_HOOK_TEST] =
+        "INSERT INTO webhook_deliveries (uid, webhook_id, event, created_ms,"
+        " state, next_ms) VALUES (lower(hex(randomblob(16))), ?1, 'test', ?2,"
+        " 'pending', ?2)",
+    [ST_DELIVERY_GET] = DELIVERY_COLS DELIVERY_FROM " WHERE d.id = ?",
+    [ST_DELIVERY_LIST] = DELIVERY_COLS DELIVERY_FROM
+    " WHERE d.webhook_id = ? ORDER BY d.id DESC",
+    [ST_DELIVERY_DUE] = DELIVERY_COLS
+    ", w.url, w.secret" DELIVERY_FROM " JOIN webhooks w ON w.id = d.webhook_id"
+    " WHERE d.state = 'pending' AND d.next_ms <= ?1"
+    " ORDER BY d.next_ms, d.id LIMIT ?2",
+    [ST_DELIVERY_UPDATE] =
+        "UPDATE webhook_deliveries SET state = ?1, attempts = ?2,"
+        " next_ms = ?3, done_ms = ?4, last_status = ?5, last_error = ?6"
+        " WHERE id = ?7",
+    [ST_DELIVERY_PRUNE] =
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id"
+        " FROM webhook_deliveries WHERE state != 'pending' AND done_ms < ?1"
+        " ORDER BY done_ms LIMIT ?2)",
+    [ST_ATTEMPT_INSERT] =
+        "INSERT INTO webhook_attempts (delivery_id, n, at_ms, took_ms, status,"
+        " error) VALUES (?, ?, ?, ?, ?, ?)",
+    [ST_ATTEMPT_LIST] =
+        "SELECT delivery_id, n, at_ms, took_ms, status, error"
+        " FROM webhook_attempts WHERE delivery_id = ? ORDER BY n",
 };
 
 typedef struct sq {
@@ -679,7 +791,8 @@ static void bind_vals(sqlite3_stmt *st, const rg__val *v, size_t n)
     }
 }
 
-/* The cached statement id, reset, with v[0 .. n) bound. */
+/* The cached statement id, reset, with v[0 .. n) bound; RG_EINTERNAL when
+ * n is not the number of parameters the statement takes. */
 static int prep(sq *q, int id, const rg__val *v, size_t n, sqlite3_stmt **out,
                 rg_err *err)
 {
@@ -694,6 +807,11 @@ static int prep(sq *q, int id, const rg__val *v, size_t n, sqlite3_stmt **out,
         sqlite3_clear_bindings(q->st[id]);
     }
     *out = q->st[id];
+    int want = sqlite3_bind_parameter_count(*out);
+    if ((size_t)want != n)
+        return rg_err_set(err, RG_EINTERNAL,
+                          "store: statement %d takes %d values, given %zu", id,
+                          want, n);
     bind_vals(*out, v, n);
     return 0;
 }
@@ -1629,6 +1747,22 @@ static int rollout_cas(sq *q, int64_t id, const rg_rollout_status *cur,
     return rc == RG_ENOTFOUND ? cas_failed(q, id, err) : rc;
 }
 
+/* Queues a delivery of the transition to *next (the decision just
+ * inserted) to every subscription to its event, if it is one
+ * (model/rollout_event.h), in the caller's transaction. */
+static int hooks_enqueue(sq *q, int64_t id, int from,
+                         const rg_rollout_status *next, rg_err *err)
+{
+    const char *event = rg_rollout_event(from, next->state);
+    if (!event)
+        return 0;
+    int64_t decision = sqlite3_last_insert_rowid(q->db);
+    return run(q, ST_HOOK_ENQUEUE,
+               RG__VALS(RG__TEXT(event), RG__INT(decision),
+                        RG__INT(next->updated_ms), RG__INT(id)),
+               err, "webhook outbox");
+}
+
 static int sq_rollout_transition(void *impl, int64_t id,
                                  const rg_rollout_status *cur,
                                  const rg_rollout_status *next,
@@ -1642,7 +1776,8 @@ static int sq_rollout_transition(void *impl, int64_t id,
         return rc;
     if ((rc = rollout_cas(q, id, cur, next, err)) ||
         (rc = decision_insert(q, id, next->updated_ms, tr, actor, evidence_json,
-                              err)))
+                              err)) ||
+        (rc = hooks_enqueue(q, id, cur->state, next, err)))
         goto cleanup;
 
     /* A halt after completion (the gate still watching) undoes the
@@ -2069,22 +2204,29 @@ static int sq_event_list_endpoint(void *impl, const char *endpoint_id,
     return cursor_close(&c, rc);
 }
 
-static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
-                           size_t *n_deleted, rg_err *err)
+/* Runs retention statement id (parameters: before_ms, max) in its own
+ * transaction; *n_deleted receives how many rows it deleted. */
+static int prune(sq *q, int id, int64_t before_ms, size_t max,
+                 size_t *n_deleted, rg_err *err, const char *what)
 {
-    sq *q = impl;
     size_t n = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    rc = run(q, ST_EVENT_PRUNE, RG__VALS(RG__INT(before_ms), RG__INT(max)), err,
-             "event prune");
+    rc = run(q, id, RG__VALS(RG__INT(before_ms), RG__INT(max)), err, what);
     if (rc == 0)
         n = (size_t)sqlite3_changes(q->db);
     rc = finish(q, rc, err);
     if (rc == 0)
         *n_deleted = n;
     return rc;
+}
+
+static int sq_events_prune(void *impl, int64_t before_ms, size_t max,
+                           size_t *n_deleted, rg_err *err)
+{
+    return prune(impl, ST_EVENT_PRUNE, before_ms, max, n_deleted, err,
+                 "event prune");
 }
 
 /* --- offers ------------------------------------------------------------ */
@@ -2321,6 +2463,189 @@ static int sq_client_token_find(void *impl, const char *hash,
                       &rg__client_token_row, out, err);
 }
 
+/* --- webhooks (schema 13) ---------------------------------------------- */
+
+static int sq_webhook_create(void *impl, rg_webhook_rec *w,
+                             const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    int64_t id = 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = insert_row(q, ST_HOOK_INSERT, &rg__webhook_row, w,
+                    RG__VALS(RG__INT(RG_WEBHOOKS_MAX)), &id, err,
+                    "webhook create");
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = rg_err_set(err, RG_ECONFLICT,
+                        "there are %d webhooks already, the most there may "
+                        "be: delete one first",
+                        RG_WEBHOOKS_MAX);
+    if (rc == 0)
+        rc = audit_insert_for(q, audit, "webhook", id, err);
+    rc = finish(q, rc, err);
+    if (rc == 0)
+        w->id = id;
+    return rc;
+}
+
+/* Webhook id into *out; RG_ENOTFOUND saying so. Caller holds the lock. */
+static int hook_get(sq *q, int64_t id, rg_webhook_rec *out, rg_err *err)
+{
+    int rc = get_row(q, ST_HOOK_GET, RG__VALS(RG__INT(id)), &rg__webhook_row,
+                     out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "webhook %lld not found",
+                        (long long)id);
+    return rc;
+}
+
+static int sq_webhook_get(void *impl, int64_t id, rg_webhook_rec *out,
+                          rg_err *err)
+{
+    sq *q = impl;
+    lock(q);
+    int rc = hook_get(q, id, out, err);
+    unlock(q);
+    return rc;
+}
+
+static int sq_webhook_list(void *impl,
+                           int (*fn)(void *ctx, const rg_webhook_rec *w),
+                           void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_webhook_rec w;
+    int rc =
+        cursor_open(&c, impl, ST_HOOK_LIST, NULL, 0, &rg__webhook_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &w, err)) == 1)
+        rc = fn(ctx, &w);
+    return cursor_close(&c, rc);
+}
+
+static int sq_webhook_delete(void *impl, int64_t id, rg_webhook_rec *out,
+                             const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    rg_webhook_rec w;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = hook_get(q, id, &w, err)) == 0 &&
+        (rc = run(q, ST_HOOK_DELETE, RG__VALS(RG__INT(id)), err,
+                  "webhook delete")) == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    rc = finish(q, rc, err);
+    if (rc == 0 && out)
+        *out = w;
+    return rc;
+}
+
+static int sq_webhook_test(void *impl, int64_t id, int64_t now_ms,
+                           rg_delivery_rec *out, const rg_audit_rec *audit,
+                           rg_err *err)
+{
+    sq *q = impl;
+    rg_webhook_rec w;
+    rg_delivery_rec d;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    if ((rc = hook_get(q, id, &w, err)) == 0 &&
+        (rc = run(q, ST_HOOK_TEST, RG__VALS(RG__INT(id), RG__INT(now_ms)), err,
+                  "webhook test")) == 0 &&
+        (rc = get_row(q, ST_DELIVERY_GET,
+                      RG__VALS(RG__INT(sqlite3_last_insert_rowid(q->db))),
+                      &rg__delivery_row, &d, err)) == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    rc = finish(q, rc, err);
+    if (rc == 0 && out)
+        *out = d;
+    return rc;
+}
+
+static int sq_delivery_list(void *impl, int64_t webhook_id,
+                            int (*fn)(void *ctx, const rg_delivery_rec *d),
+                            void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_delivery_rec *d = malloc(sizeof *d);
+    if (!d)
+        return rg_err_set(err, RG_ENOMEM, "delivery list: out of memory");
+    int rc = cursor_open(&c, impl, ST_DELIVERY_LIST,
+                         RG__VALS(RG__INT(webhook_id)), &rg__delivery_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, d, err)) == 1)
+        rc = fn(ctx, d);
+    rc = cursor_close(&c, rc);
+    free(d);
+    return rc;
+}
+
+static int sq_attempt_list(void *impl, int64_t delivery_id,
+                           int (*fn)(void *ctx, const rg_attempt_rec *a),
+                           void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_attempt_rec a;
+    int rc = cursor_open(&c, impl, ST_ATTEMPT_LIST,
+                         RG__VALS(RG__INT(delivery_id)), &rg__attempt_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &a, err)) == 1)
+        rc = fn(ctx, &a);
+    return cursor_close(&c, rc);
+}
+
+static int sq_delivery_due(void *impl, int64_t now_ms, size_t max,
+                           int (*fn)(void *ctx, const rg_delivery_rec *d,
+                                     const rg_webhook_rec *w),
+                           void *ctx, rg_err *err)
+{
+    cursor c;
+    rg__due *due = calloc(1, sizeof *due);
+    if (!due)
+        return rg_err_set(err, RG_ENOMEM, "due deliveries: out of memory");
+    int rc =
+        cursor_open(&c, impl, ST_DELIVERY_DUE,
+                    RG__VALS(RG__INT(now_ms), RG__INT(max)), &rg__due_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, due, err)) == 1) {
+        due->w.id = due->d.webhook_id;
+        rc = fn(ctx, &due->d, &due->w);
+    }
+    rc = cursor_close(&c, rc);
+    free(due);
+    return rc;
+}
+
+static int sq_delivery_attempt(void *impl, const rg_attempt_rec *a,
+                               const char *state, int64_t next_ms, rg_err *err)
+{
+    sq *q = impl;
+    bool pending = strcmp(state, "pending") == 0;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = run(q, ST_DELIVERY_UPDATE,
+             RG__VALS(RG__TEXT(state), RG__INT(a->n),
+                      RG__INT(pending ? next_ms : 0),
+                      RG__INT(pending ? 0 : a->at_ms + a->took_ms),
+                      RG__INT(a->status), RG__TEXT(a->error),
+                      RG__INT(a->delivery_id)),
+             err, "webhook delivery");
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = rg_err_set(err, RG_ENOTFOUND, "webhook delivery %lld not found",
+                        (long long)a->delivery_id);
+    if (rc == 0)
+        rc = insert_row(q, ST_ATTEMPT_INSERT, &rg__attempt_row, a, NULL, 0,
+                        NULL, err, "webhook attempt");
+    return finish(q, rc, err);
+}
+
+static int sq_deliveries_prune(void *impl, int64_t before_ms, size_t max,
+                               size_t *n_deleted, rg_err *err)
+{
+    return prune(impl, ST_DELIVERY_PRUNE, before_ms, max, n_deleted, err,
+                 "webhook delivery prune");
+}
+
 const struct rg__store_ops rg__sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2380,4 +2705,14 @@ const struct rg__store_ops rg__sqlite_ops = {
     .flag_stamp = sq_flag_stamp,
     .client_token_create = sq_client_token_create,
     .client_token_find = sq_client_token_find,
+    .webhook_create = sq_webhook_create,
+    .webhook_get = sq_webhook_get,
+    .webhook_list = sq_webhook_list,
+    .webhook_delete = sq_webhook_delete,
+    .webhook_test = sq_webhook_test,
+    .delivery_list = sq_delivery_list,
+    .attempt_list = sq_attempt_list,
+    .delivery_due = sq_delivery_due,
+    .delivery_attempt = sq_delivery_attempt,
+    .deliveries_prune = sq_deliveries_prune,
 };

@@ -703,16 +703,24 @@ int rg_store_event_list_endpoint(rg_store *s, const char *endpoint_id,
     return s->ops->event_list_endpoint(s->impl, endpoint_id, max, fn, ctx, err);
 }
 
-int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
-                          size_t *n_deleted, rg_err *err)
+/* A retention batch: max in 1..100000 (else RG_EINVAL naming what);
+ * zeroes *n_deleted. */
+static int prune_batch(size_t max, size_t *n_deleted, const char *what,
+                       rg_err *err)
 {
     *n_deleted = 0;
     if (max < 1 || max > 100000)
-        return rg_err_set(err, RG_EINVAL,
-                          "event prune: batch %zu not in "
-                          "1..100000",
-                          max);
-    return s->ops->events_prune(s->impl, before_ms, max, n_deleted, err);
+        return rg_err_set(err, RG_EINVAL, "%s: batch %zu not in 1..100000",
+                          what, max);
+    return 0;
+}
+
+int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
+                          size_t *n_deleted, rg_err *err)
+{
+    int rc = prune_batch(max, n_deleted, "event prune", err);
+    return rc ? rc
+              : s->ops->events_prune(s->impl, before_ms, max, n_deleted, err);
 }
 
 int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
@@ -860,4 +868,101 @@ int rg_store_client_token_find(rg_store *s, const char *hash,
                                rg_client_token_rec *out, rg_err *err)
 {
     return s->ops->client_token_find(s->impl, hash, out, err);
+}
+
+/* --- webhooks ----------------------------------------------------------- */
+
+int rg_store_webhook_create(rg_store *s, rg_webhook_rec *w,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(w, url, true, "url")) ||
+        (rc = TEXT(w, events, true, "events")) ||
+        (rc = TEXT(w, channel, false, "channel")) ||
+        (rc = TEXT(w, secret, true, "secret")) ||
+        (rc = TEXT(w, created_by, false, "created_by")) ||
+        (rc = check_audit(audit, err)))
+        return rc;
+    return s->ops->webhook_create(s->impl, w, audit, err);
+}
+
+int rg_store_webhook_get(rg_store *s, int64_t id, rg_webhook_rec *out,
+                         rg_err *err)
+{
+    return s->ops->webhook_get(s->impl, id, out, err);
+}
+
+int rg_store_webhook_list(rg_store *s,
+                          int (*fn)(void *ctx, const rg_webhook_rec *w),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->webhook_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_webhook_delete(rg_store *s, int64_t id, rg_webhook_rec *out,
+                            const rg_audit_rec *audit, rg_err *err)
+{
+    int rc = check_audit(audit, err);
+    return rc ? rc : s->ops->webhook_delete(s->impl, id, out, audit, err);
+}
+
+int rg_store_webhook_test(rg_store *s, int64_t id, int64_t now_ms,
+                          rg_delivery_rec *out, const rg_audit_rec *audit,
+                          rg_err *err)
+{
+    int rc = check_audit(audit, err);
+    return rc ? rc : s->ops->webhook_test(s->impl, id, now_ms, out, audit, err);
+}
+
+int rg_store_delivery_list(rg_store *s, int64_t webhook_id,
+                           int (*fn)(void *ctx, const rg_delivery_rec *d),
+                           void *ctx, rg_err *err)
+{
+    rg_webhook_rec w;
+    int rc = s->ops->webhook_get(s->impl, webhook_id, &w, err);
+    return rc ? rc : s->ops->delivery_list(s->impl, webhook_id, fn, ctx, err);
+}
+
+int rg_store_attempt_list(rg_store *s, int64_t delivery_id,
+                          int (*fn)(void *ctx, const rg_attempt_rec *a),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->attempt_list(s->impl, delivery_id, fn, ctx, err);
+}
+
+int rg_store_delivery_due(rg_store *s, int64_t now_ms, size_t max,
+                          int (*fn)(void *ctx, const rg_delivery_rec *d,
+                                    const rg_webhook_rec *w),
+                          void *ctx, rg_err *err)
+{
+    if (max < 1 || max > 1000)
+        return rg_err_set(err, RG_EINVAL, "due deliveries: %zu not in 1..1000",
+                          max);
+    return s->ops->delivery_due(s->impl, now_ms, max, fn, ctx, err);
+}
+
+static const char *const delivery_states[] = {"pending", "delivered", "failed",
+                                              NULL};
+
+int rg_store_delivery_attempt(rg_store *s, const rg_attempt_rec *a,
+                              const char *state, int64_t next_ms, rg_err *err)
+{
+    int rc;
+    if ((rc = TEXT(a, error, false, "error")))
+        return rc;
+    if (!one_of(state, delivery_states))
+        return rg_err_field(err, RG_EINVAL, "state",
+                            "delivery state '%.16s': must be pending, "
+                            "delivered or failed",
+                            state);
+    return s->ops->delivery_attempt(s->impl, a, state, next_ms, err);
+}
+
+int rg_store_deliveries_prune(rg_store *s, int64_t before_ms, size_t max,
+                              size_t *n_deleted, rg_err *err)
+{
+    int rc = prune_batch(max, n_deleted, "delivery prune", err);
+    return rc ? rc
+              : s->ops->deliveries_prune(s->impl, before_ms, max, n_deleted,
+                                         err);
 }

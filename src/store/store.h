@@ -602,4 +602,112 @@ int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
 int rg_store_client_token_find(rg_store *s, const char *hash,
                                rg_client_token_rec *out, rg_err *err);
 
+/* --- webhooks (schema 13, docs/webhooks.md) --------------------------- */
+/* Subscriptions to a rollout's notable events (model/rollout_event.h)
+ * and their outbox: rg_store_rollout_transition queues one delivery per
+ * matching subscription in the transaction that moves the rollout, so a
+ * committed transition is never lost to a crash, and the sender
+ * (server/webhooks.h) never holds up a transition. */
+#define RG_WEBHOOKS_MAX 64        /* subscriptions at once */
+#define RG_WEBHOOK_URL_MAX 2048   /* a receiver's URL, bytes */
+#define RG_WEBHOOK_SECRET_MIN 16  /* a given signing secret, bytes */
+#define RG_WEBHOOK_SECRET_MAX 128 /* a signing secret, bytes */
+#define RG_WEBHOOK_ERROR_MAX 255  /* an attempt's error text, bytes */
+#define RG_WEBHOOK_EVENTS_MAX 48  /* "halt,hold,..." or "*", bytes */
+typedef struct rg_webhook_rec {
+    int64_t id;
+    char url[RG_WEBHOOK_URL_MAX + 1];
+    char events[RG_WEBHOOK_EVENTS_MAX + 1]; /* comma-separated, or "*" */
+    char channel[RG_NAME_MAX + 1];          /* "": every channel */
+    char secret[RG_WEBHOOK_SECRET_MAX + 1]; /* HMAC key; never listed */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+} rg_webhook_rec;
+
+/* One delivery of one event to one subscription: its outbox row and its
+ * log. state "pending" until an attempt is answered 2xx ("delivered") or
+ * the sender gives up ("failed"). The rollout fields are read from the
+ * rollout and the decision that queued it (decision_id 0: a test
+ * delivery, whose rollout fields are 0 and ""). */
+typedef struct rg_delivery_rec {
+    int64_t id;
+    char uid[33]; /* random hex, the receiver's idempotency key */
+    int64_t webhook_id;
+    char event[16]; /* model/rollout_event.h, or "test" */
+    int64_t decision_id;
+    int64_t created_ms;
+    char state[12];
+    int attempts;
+    int64_t next_ms; /* pending: when the next attempt is due */
+    int64_t done_ms; /* delivered or failed: when; else 0 */
+    int last_status; /* HTTP status of the last attempt, 0: none */
+    char last_error[RG_WEBHOOK_ERROR_MAX + 1];
+    /* from the decision and its rollout */
+    int64_t rollout_id;
+    int64_t release_id;
+    int64_t version;
+    char channel[RG_NAME_MAX + 1];
+    int to_state;
+    int to_wave;
+    int64_t at_ms;                         /* the decision's time */
+    char reason[RG_TRANSITION_REASON_MAX]; /* "" for a test */
+    char counts[320]; /* the evidence's counts (JSON object) or "" */
+} rg_delivery_rec;
+
+/* One attempt at a delivery. */
+typedef struct rg_attempt_rec {
+    int64_t delivery_id;
+    int n; /* 1, 2, ... */
+    int64_t at_ms;
+    int64_t took_ms;
+    int status; /* HTTP status, 0: no answer */
+    char error[RG_WEBHOOK_ERROR_MAX + 1];
+} rg_attempt_rec;
+
+/* Inserts w (url, events, channel, secret, created_*), fills w->id.
+ * RG_ECONFLICT when RG_WEBHOOKS_MAX exist. The caller validates the URL
+ * and events (server/api_webhooks.c). */
+int rg_store_webhook_create(rg_store *s, rg_webhook_rec *w,
+                            const rg_audit_rec *audit, rg_err *err);
+int rg_store_webhook_get(rg_store *s, int64_t id, rg_webhook_rec *out,
+                         rg_err *err);
+/* Every subscription, oldest first. */
+int rg_store_webhook_list(rg_store *s,
+                          int (*fn)(void *ctx, const rg_webhook_rec *w),
+                          void *ctx, rg_err *err);
+/* Deletes subscription id and its deliveries, copying it into *out first
+ * (may be NULL). RG_ENOTFOUND for an unknown id. */
+int rg_store_webhook_delete(rg_store *s, int64_t id, rg_webhook_rec *out,
+                            const rg_audit_rec *audit, rg_err *err);
+/* Queues a "test" delivery to subscription id at now_ms; *out (may be
+ * NULL) receives it. RG_ENOTFOUND for an unknown id. */
+int rg_store_webhook_test(rg_store *s, int64_t id, int64_t now_ms,
+                          rg_delivery_rec *out, const rg_audit_rec *audit,
+                          rg_err *err);
+/* Subscription id's deliveries, newest first (RG_ENOTFOUND for an
+ * unknown id). */
+int rg_store_delivery_list(rg_store *s, int64_t webhook_id,
+                           int (*fn)(void *ctx, const rg_delivery_rec *d),
+                           void *ctx, rg_err *err);
+/* Delivery id's attempts, oldest first. */
+int rg_store_attempt_list(rg_store *s, int64_t delivery_id,
+                          int (*fn)(void *ctx, const rg_attempt_rec *a),
+                          void *ctx, rg_err *err);
+/* The pending deliveries due at now_ms, oldest due first, at most max
+ * (1..1000), each with its subscription's url and secret in *w. */
+int rg_store_delivery_due(rg_store *s, int64_t now_ms, size_t max,
+                          int (*fn)(void *ctx, const rg_delivery_rec *d,
+                                    const rg_webhook_rec *w),
+                          void *ctx, rg_err *err);
+/* Records attempt a of delivery a->delivery_id and the delivery's new
+ * state ("pending" with next_ms, "delivered" or "failed"), in one
+ * transaction. RG_ENOTFOUND when the delivery is gone (its subscription
+ * was deleted meanwhile). */
+int rg_store_delivery_attempt(rg_store *s, const rg_attempt_rec *a,
+                              const char *state, int64_t next_ms, rg_err *err);
+/* Retention: deletes up to max (1..100000) deliveries (with their
+ * attempts) finished before before_ms; *n_deleted receives how many. */
+int rg_store_deliveries_prune(rg_store *s, int64_t before_ms, size_t max,
+                              size_t *n_deleted, rg_err *err);
+
 #endif

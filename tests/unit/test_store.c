@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 12);
+    assert_int_equal(rg_store_schema_version(f->s), 13);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 12);
+    assert_int_equal(rg_store_schema_version(f->s), 13);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1525,7 +1525,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(user_version(old), 11);
 
     /* 11 -> 12: feature flags (versions) and client tokens, empty. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 12, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 12);
     assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
     rg_client_token_rec ct;
@@ -1533,6 +1533,13 @@ static void migrates_old_schema(void **state)
                      RG_ENOTFOUND);
     rg_store_close(s);
     assert_int_equal(user_version(old), 12);
+
+    /* 12 -> 13: webhooks and their outbox, empty. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 13);
+    assert_int_equal(rg_store_webhook_list(s, NULL, NULL, &f->err), 0);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 13);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);
