@@ -319,8 +319,8 @@ static void decide(rg_analysis *a)
         rg_msprt_sets_summary(&e->sets, &windows, &silent, &ctl);
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
-                   "halt: exposed endpoints in '%s' fall silent more than "
-                   "%g points above control (%llu of %llu judged windows of "
+                   "halt: exposed endpoints in '%s' fall silent more often "
+                   "than control + %g %% (%llu of %llu judged windows of "
                    "the rollout silent vs %.1f %% of their matched "
                    "controls); silence llr %.2f >= %.2f",
                    e->stratum, 100.0 * p->min_effect,

@@ -97,9 +97,9 @@ static void add_windows(uint64_t *r, rg_msprt_sets *t, uint64_t n, double p,
     for (int e = 0; e < 2; e++) {
         double rest = 1.0;
         for (uint32_t s = 0; s <= K && left[e]; s++) {
-            double pmf = exp(lgamma(K + 1.0) - lgamma(s + 1.0) -
-                             lgamma(K - s + 1.0) + s * log(p + 1e-300) +
-                             (K - s) * log1p(-p));
+            double pmf =
+                exp(lgamma(K + 1.0) - lgamma(s + 1.0) - lgamma(K - s + 1.0) +
+                    s * log(p + 1e-300) + (K - s) * log1p(-p));
             uint64_t c =
                 s == K ? left[e] : binom(r, left[e], fmin(pmf / rest, 1.0));
             rest -= pmf;
@@ -173,8 +173,8 @@ static bool old_halts(const world *w, const double *x, const double *n)
         px += x[i];
         pn += n[i];
     }
-    double pooled = rg_msprt_combine(old_silence_llr(px, pn, rho),
-                                     RG_MSPRT_STRATUM_PRIOR);
+    double pooled =
+        rg_msprt_combine(old_silence_llr(px, pn, rho), RG_MSPRT_STRATUM_PRIOR);
     return fmax(per, pooled) >= log(2.0 / (ALPHA / 2.0));
 }
 
@@ -195,8 +195,8 @@ static verdicts rollout(const world *w, uint64_t seed)
                 double size = (double)w->fleet * w->share[i];
                 uint64_t m = (uint64_t)(size * (wave_share[wave] - before) *
                                         (b + 1) / BATCHES) -
-                             (uint64_t)(size * (wave_share[wave] - before) *
-                                        b / BATCHES);
+                             (uint64_t)(size * (wave_share[wave] - before) * b /
+                                        BATCHES);
                 double p = out ? fmax(w->pc[i], 0.6) : w->pc[i];
                 double q = fmin(p + w->excess[i], 1.0);
                 rg_msprt_sets add = {0};
@@ -224,9 +224,8 @@ static world draw_world(uint64_t *r, uint64_t min_fleet, double lo, double hi)
 {
     world w;
     memset(&w, 0, sizeof w);
-    w.fleet =
-        (uint64_t)exp(log((double)min_fleet) +
-                      unit(r) * (log(8.5e6) - log((double)min_fleet)));
+    w.fleet = (uint64_t)exp(log((double)min_fleet) +
+                            unit(r) * (log(8.5e6) - log((double)min_fleet)));
     w.n = 1 + (int)(unit(r) * MAX_STRATA);
     double sum = 0.0;
     for (int i = 0; i < w.n; i++)
