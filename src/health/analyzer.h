@@ -35,13 +35,17 @@
  * failure test accumulates over the rollout: it adds prior_trials /
  * prior_failed (the exposed endpoints of earlier waves and the failures
  * they reported), so a slightly failing release is halted on the evidence
- * of all its waves. The silence test stays per wave and per window (it
- * needs the wave's own matched control windows); so do both pass tests.
+ * of all its waves. The silence halt test reads the stratum's matched
+ * sets (`sets`: every resolved window of the rollout with the share of
+ * its matched controls that were silent; msprt.h) against the minimum
+ * effect min_effect, one e-process per stratum for the whole rollout; the
+ * window counts above feed the pass tests, per wave.
  *
- * Halt: when either halt test (silence in excess of control, explicit
- * failures above the harmless share; msprt.h) reaches log(2/alpha): the
- * chance that a harmless release is ever halted, however often the gate is
- * evaluated, is at most alpha (alpha/2 per test, Ville's inequality).
+ * Halt: when either halt test (silence in excess of control +
+ * min_effect, explicit failures above the harmless share; msprt.h)
+ * reaches log(2/alpha): the chance that a harmless release is ever
+ * halted, however often the gate is evaluated, is at most alpha (alpha/2
+ * per test, Ville's inequality), over the whole rollout.
  * Pass: when both pass tests reach log(1/beta) (exposed silence below
  * control + tolerated_excess, failures below baseline_failure +
  * tolerated_excess), at least min_endpoints exposed endpoints are healthy,
