@@ -88,17 +88,28 @@ void rg_msprt_sets_summary(const rg_msprt_sets *s, uint64_t *windows,
     *control_share = *windows ? shares / (double)*windows : 0.0;
 }
 
+/* log1p(x), reusing the last result when x repeats (B's factors are the
+ * same in many bins): bit-identical to calling log1p every time. */
+static double log1p_cached(double x, double *last_x, double *last)
+{
+    if (x != *last_x) {
+        *last_x = x;
+        *last = log1p(x);
+    }
+    return *last;
+}
+
 /* log of the product of the factors 1 + l * win (silent set of bin j) and
  * 1 + l * lose (other set of bin j) over s. */
 static double bet_log(const rg_msprt_sets *s, double l, const double *win,
                       const double *lose)
 {
-    double v = 0.0;
+    double v = 0.0, wx = NAN, wl = 0.0, lx = NAN, ll = 0.0;
     for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
         if (s->silent[j])
-            v += (double)s->silent[j] * log1p(l * win[j]);
+            v += (double)s->silent[j] * log1p_cached(l * win[j], &wx, &wl);
         if (s->heard[j])
-            v += (double)s->heard[j] * log1p(l * lose[j]);
+            v += (double)s->heard[j] * log1p_cached(l * lose[j], &lx, &ll);
     }
     return v;
 }
