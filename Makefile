@@ -1,12 +1,18 @@
 # Rollgate's front door. Everything goes through CMake + Ninja:
 #   make          release build in build/
-#   make test     deps, build, every CTest test, then unit tests under ASan+UBSan
+#   make test     deps, build, every CTest test but the package build's
+#                 (label pkg), then unit tests under ASan+UBSan
+#   make test-pkg the Debian packages built, installed in a throwaway root
+#                 and run (CTest label pkg; minutes; CI runs it)
 #   make demo     deps, build, start rollgated on ./var and walk through the CLI
 #   make bench    benchmarks in bench/ (tables; never run by make test)
 #   make install  the programs under $(DESTDIR)$(PREFIX) (default /usr/local):
 #                 rollgated, rollgate-agent in sbin; rollgate, rollgate-sim,
-#                 rollgate-engine in bin, man pages, bash completion
-#                 (docs/operations.md)
+#                 rollgate-engine in bin, man pages, bash completion,
+#                 systemd units and their users (docs/operations.md)
+#   make deb      Debian packages rollgate-server, rollgate-agent,
+#                 rollgate-cli in $(DEB_OUT) (default build-deb/), built by
+#                 dpkg-buildpackage from debian/ (scripts/deb.sh)
 #   make asan     the sanitizer build in build-asan/
 #   make fuzz     libFuzzer harnesses (clang) in build-fuzz/, SECONDS=N each
 #   make builds   compile-only checks: Release (gcc -O3) in build-release/ and
@@ -20,12 +26,13 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 RELEASE_BUILD ?= build-release
 CLANG_BUILD ?= build-clang
-CTEST_ARGS ?=
+CTEST_ARGS ?= -LE pkg
 SECONDS ?= 60
 PREFIX ?= /usr/local
 DESTDIR ?=
+DEB_OUT ?= build-deb
 
-.PHONY: all deps build asan builds test demo bench fuzz format format-check clean install
+.PHONY: all deps build asan builds test demo bench fuzz format format-check clean install deb test-pkg
 
 all: build
 
@@ -52,8 +59,15 @@ test: build asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -L unit
 
+test-pkg: build
+	cd $(BUILD) && ctest --output-on-failure -L pkg
+
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+deb: deps
+	./scripts/deps.sh deb
+	./scripts/deb.sh $(DEB_OUT)
 
 demo: build
 	./scripts/demo.sh $(BUILD)
@@ -78,4 +92,4 @@ format-check: deps
 	$(CLANG_FORMAT) --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(CLANG_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(CLANG_BUILD) $(DEB_OUT)

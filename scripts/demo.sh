@@ -145,7 +145,7 @@ stop_agents() { kill "${agent_pids[@]}" 2>/dev/null || true; wait "${agent_pids[
 sim="$build/src/sim/rollgate-sim"
 bold "A simulated fleet: 300 agents over real HTTP (rollgate-sim live), 3 strata"
 key2=$("$rollgate" --json enroll-key create --uses 300 | json_field '["key"]')
-"$sim" live --server "$url" --endpoints 300 --enroll-key "$key2" --interval 2 \
+"$sim" live --server "$url" --endpoints 300 --enrollment-key "$key2" --interval 2 \
     --duration 150 --crash-checkins 2 --prefix fleet &
 simpid=$!
 stop_all() { kill "$simpid" 2>/dev/null || true; wait "$simpid" 2>/dev/null || true; stop_agents; stop_server; }

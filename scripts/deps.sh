@@ -5,6 +5,8 @@
 #                            benchmarks themselves
 #   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`) and
 #                            clang-format 14 (`make format-check`)
+#   scripts/deps.sh deb      also the Debian packaging tools (debhelper,
+#                            lintian, fakeroot): `make deb` and its test
 #   scripts/deps.sh flags    also Node.js and, from npm, the Unleash client
 #                            specification and Node SDK at pinned versions,
 #                            into $RG_NPM_DIR (default ~/.cache/rollgate/npm),
@@ -19,16 +21,18 @@ set -eu
 PACKAGES="
 build-essential pkg-config cmake ninja-build
 libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev libpcre2-dev
-libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev openssl procps python3
+libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev libsystemd-dev openssl procps
+python3
 "
 case "${1:-}" in
     "") ;;
     bench) PACKAGES="$PACKAGES wrk nginx-light" ;;
+    deb) PACKAGES="$PACKAGES debhelper dpkg-dev fakeroot lintian" ;;
     clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev clang-format-14" ;;
     flags) # Debian's, unless a Node.js (with its npm) is installed otherwise
         command -v node >/dev/null || PACKAGES="$PACKAGES nodejs"
         command -v npm >/dev/null || PACKAGES="$PACKAGES npm" ;;
-    *) echo "usage: scripts/deps.sh [bench|clang|flags]" >&2; exit 2 ;;
+    *) echo "usage: scripts/deps.sh [bench|clang|deb|flags]" >&2; exit 2 ;;
 esac
 
 # Tests run in parallel may call `deps.sh flags` at once: one at a time

@@ -6,7 +6,9 @@
 # Unleash client specification's feature sets and isEnabled cases; the
 # specification's pass count; and what serving 1000 flags costs rollgated
 # per poll of GET /api/client/features, changed (full answer) or unchanged
-# (304 to the ETag).
+# (304 to the ETag), and per agent check-in carrying them, changed (the
+# whole set) or unchanged (answered by the set's stamp), against a
+# check-in that asks for no flags.
 #
 # usage: bench/flags/run.sh [BUILD_DIR]
 # env:   SECONDS_PER_RUN (default 3), FLAGS (default 1000), CONTEXTS (100),

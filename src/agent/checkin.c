@@ -144,6 +144,7 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
         r->ndesired++;
     }
     r->notices = notices ? json_incref(notices) : json_array();
+    r->flags = json_incref(json_object_get(resp, "flags"));
     json_t *file = json_pack("{sO}", "notices", r->notices);
     if (file)
         rg__write_json(conf->state_dir, "notices.json", file, NULL);
@@ -152,8 +153,8 @@ static int take_answer(const rg_agent_config *conf, rg_outbox *outbox,
 }
 
 int rg_checkin(const rg_agent_config *conf, rg_client *client,
-               rg_outbox *outbox, bool insecure, int64_t now_ms,
-               rg_checkin_result *r, rg_err *err)
+               rg_outbox *outbox, bool insecure, const json_t *flags,
+               int64_t now_ms, rg_checkin_result *r, rg_err *err)
 {
     json_t *body = NULL, *resp = NULL, *events = NULL;
     int rc = 0;
@@ -170,7 +171,8 @@ int rg_checkin(const rg_agent_config *conf, rg_client *client,
         json_pack("{ss so sO}", "endpoint_id", conf->endpoint_id, "installed",
                   rg_checkin_installed(conf->state_dir), "events", events);
     if (!body ||
-        (insecure && json_object_set_new(body, "insecure", json_true()) != 0)) {
+        (insecure && json_object_set_new(body, "insecure", json_true()) != 0) ||
+        (flags && json_object_set(body, "flags", (json_t *)flags) != 0)) {
         rc = rg_err_set(err, RG_ENOMEM, "check-in: out of memory");
         goto cleanup;
     }
@@ -195,6 +197,8 @@ void rg_checkin_result_release(rg_checkin_result *r)
 {
     json_decref(r->notices);
     r->notices = NULL;
+    json_decref(r->flags);
+    r->flags = NULL;
     free(r->desired);
     r->desired = NULL;
     r->ndesired = 0;

@@ -27,20 +27,22 @@ typedef struct rg_checkin_result {
     char channels[RG_CHECKIN_MAX_DESIRED][65];
     rg_desired *desired; /* owned: ndesired entries */
     json_t *notices;     /* owned: decref */
+    json_t *flags;       /* owned: the answer's "flags" object, or NULL */
     size_t sent, acked;  /* events */
 } rg_checkin_result;
 
 /* Enrolls if needed and checks in once; insecure (the agent applies
- * unverified releases) adds "insecure": true to the check-in. On success
+ * unverified releases) adds "insecure": true to the check-in, flags (may
+ * be NULL; only read) is sent as its "flags" (flagstate.h). On success
  * fills r (release with rg_checkin_result_release) and records the
  * contact; on failure records the error in contact.json. A 401 drops the
  * stored token so the next call enrolls again. Returns 0 or an rg_code
  * (RG_EUNAVAIL: unreachable). */
 int rg_checkin(const rg_agent_config *conf, rg_client *client,
-               rg_outbox *outbox, bool insecure, int64_t now_ms,
-               rg_checkin_result *r, rg_err *err);
+               rg_outbox *outbox, bool insecure, const json_t *flags,
+               int64_t now_ms, rg_checkin_result *r, rg_err *err);
 
-/* Frees what r owns (desired, notices); r may be released twice. */
+/* Frees what r owns (desired, notices, flags); r may be released twice. */
 void rg_checkin_result_release(rg_checkin_result *r);
 
 /* A new object {channel: {"release","version","sha256"}} of every

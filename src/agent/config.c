@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/crypto.h"
+#include "common/kv.h"
 #include "durable.h"
 
 #include <ctype.h>
@@ -25,16 +26,6 @@ static void set_defaults(rg_agent_config *c)
     c->settle_ms = 5000;
     c->max_starts = 3;
     c->clock_skew_ms = 300000;
-}
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
 }
 
 static int set_str(char **slot, const char *v, int line, rg_err *err)
@@ -84,7 +75,7 @@ static int set_tags(rg_agent_config *c, char *v, int line, rg_err *err)
     c->ntags = 0;
     for (char *save = NULL, *t = strtok_r(v, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
-        t = trim(t);
+        t = rg_kv_trim(t);
         if (*t == '\0')
             continue;
         if (c->ntags == RG_AGENT_MAX_TAGS || strlen(t) > 64)
@@ -114,14 +105,15 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->enrollment_key, v, line, err);
     if (strcmp(k, "ca_file") == 0)
         return set_str(&c->ca_file, v, line, err);
-    if (strcmp(k, "root") == 0)
+    /* root and root_sha256: the old spellings, kept for one release. */
+    if (strcmp(k, "trust_root") == 0 || strcmp(k, "root") == 0)
         return set_str(&c->root, v, line, err);
-    if (strcmp(k, "root_sha256") == 0) {
+    if (strcmp(k, "trust_root_sha256") == 0 || strcmp(k, "root_sha256") == 0) {
         if (!rg_sha256_hex_valid(v))
             return rg_err_field(err, RG_EINVAL, k,
-                                "line %d: 'root_sha256' must be 64 lower-case "
-                                "hex digits",
-                                line);
+                                "line %d: '%s' must be 64 lower-case hex "
+                                "digits",
+                                line, k);
         return set_str(&c->root_sha256, v, line, err);
     }
     if (strcmp(k, "insecure") == 0) {
@@ -146,6 +138,13 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->arch, v, line, err);
     if (strcmp(k, "log_level") == 0)
         return set_str(&c->log_level, v, line, err);
+    if (strcmp(k, "flags_environment") == 0) {
+        if (!rg_channel_name_valid(v))
+            return rg_err_set(err, RG_EINVAL,
+                              "line %d: flags_environment must be %s", line,
+                              RG_CHANNEL_NAME_RULE);
+        return set_str(&c->flags_env, v, line, err);
+    }
     if (strcmp(k, "tags") == 0)
         return set_tags(c, v, line, err);
     if (strcmp(k, "interval") == 0)
@@ -188,18 +187,16 @@ static int set_hook(rg_agent_channel_conf *ch, const char *k, const char *v,
     return set_str(slot, v, line, err);
 }
 
-static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
+/* Opens the [channel NAME] section whose text (between the brackets) is s. */
+static int open_section(rg_agent_config *c, const char *s, int line,
+                        rg_err *err)
 {
-    size_t n = strlen(s);
-    if (n < 2 || s[n - 1] != ']')
-        return rg_err_set(err, RG_EINVAL, "line %d: unterminated section",
-                          line);
-    s[n - 1] = '\0';
-    s = trim(s + 1);
     if (strncmp(s, "channel", 7) != 0 || !isspace((unsigned char)s[7]))
         return rg_err_set(err, RG_EINVAL,
                           "line %d: sections are [channel NAME]", line);
-    char *name = trim(s + 7);
+    const char *name = s + 8;
+    while (isspace((unsigned char)*name))
+        name++;
     if (!rg_channel_name_valid(name))
         return rg_err_set(
             err, RG_EINVAL,
@@ -219,42 +216,27 @@ static int open_section(rg_agent_config *c, char *s, int line, rg_err *err)
     return 0;
 }
 
+/* rg_kv_fn: ctx is the config being parsed; settings after a section
+ * line belong to its channel. */
+static int on_line(void *ctx, const rg_kv_line *l, rg_err *err)
+{
+    rg_agent_config *c = ctx;
+    if (l->section)
+        return open_section(c, l->section, l->line, err);
+    char *v = strdup(l->value); /* set_global edits it (tags, server) */
+    if (!v)
+        return rg_err_set(err, RG_ENOMEM, "line %d: out of memory", l->line);
+    int rc = c->nchannels ? set_hook(&c->channels[c->nchannels - 1], l->key, v,
+                                     l->line, err)
+                          : set_global(c, l->key, v, l->line, err);
+    free(v);
+    return rc;
+}
+
 int rg_agent_config_parse(const char *text, rg_agent_config *c, rg_err *err)
 {
-    int rc = 0, line = 0;
-    char *copy = strdup(text);
     set_defaults(c);
-    if (!copy)
-        return rg_err_set(err, RG_ENOMEM, "config: out of memory");
-    rg_agent_channel_conf *section = NULL;
-    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l;
-         l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        char *s = trim(l);
-        if (*s == '\0' || *s == '#')
-            continue;
-        if (*s == '[') {
-            rc = open_section(c, s, line, err);
-            if (rc != 0)
-                goto cleanup;
-            section = &c->channels[c->nchannels - 1];
-            continue;
-        }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            rc = rg_err_set(err, RG_EINVAL, "line %d: expected 'key = value'",
-                            line);
-            goto cleanup;
-        }
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        rc = section ? set_hook(section, k, v, line, err)
-                     : set_global(c, k, v, line, err);
-        if (rc != 0)
-            goto cleanup;
-    }
-cleanup:
-    free(copy);
+    int rc = rg_kv_parse(text, strlen(text), NULL, on_line, c, err);
     if (rc != 0)
         rg_agent_config_release(c);
     return rc;
@@ -311,7 +293,7 @@ static int detect(rg_agent_config *c, rg_err *err)
         rg_buf_init(&b, 4096);
         int rc = rg_file_read("/etc/machine-id", &b, err);
         if (rc == 0 && b.data) {
-            char *id = trim(b.data);
+            char *id = rg_kv_trim(b.data);
             if (*id)
                 c->endpoint_id = strdup(id);
         }
@@ -378,6 +360,7 @@ void rg_agent_config_release(rg_agent_config *c)
     free(c->os_version);
     free(c->arch);
     free(c->log_level);
+    free(c->flags_env);
     for (size_t i = 0; i < c->ntags; i++)
         free(c->tags[i]);
     for (size_t i = 0; i < c->nchannels; i++) {

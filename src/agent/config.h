@@ -3,11 +3,14 @@
  *
  *   server = http://127.0.0.1:7400
  *   ca_file = /etc/rollgate/ca.pem   (https: the CA to verify the server)
- *   root = /etc/rollgate/root.json   (pinned root metadata: signed releases)
- *   root_sha256 = <hex>              (or pin it by digest, fetched at start)
+ *   trust_root = /etc/rollgate/root.json  (pinned root metadata: signed
+ *                                          releases; old spelling: root)
+ *   trust_root_sha256 = <hex>    (or pin it by digest, fetched at start;
+ *                                 old spelling: root_sha256)
  *   insecure = true                  (no root: apply unsigned; development)
  *   enrollment_key = <hex>
  *   state_dir = /var/lib/rollgate-agent
+ *   flags_environment = production   (fetch this environment's flags)
  *   [channel detections]
  *   consumer = exec /usr/bin/engine "$RG_CONTENT"
  *
@@ -64,6 +67,8 @@ typedef struct rg_agent_config {
     int64_t settle_ms; /* a supervised consumer must stay up this long */
     int max_starts;    /* K: failed starts before reverting */
     char *log_level;
+    char *flags_env; /* flags_environment: the flag environment to fetch
+                        with each check-in, or NULL (no flags) */
     rg_agent_channel_conf channels[RG_AGENT_MAX_CHANNELS];
     size_t nchannels;
 } rg_agent_config;

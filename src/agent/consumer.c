@@ -25,6 +25,12 @@ void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots)
     c->backoff_ms = BACKOFF_MIN_MS;
 }
 
+/* True when the flag set in force is not the one c started with. */
+static bool flags_changed(const rg_consumer *c)
+{
+    return c->flags && strcmp(c->flags, c->loaded_flags) != 0;
+}
+
 /* The active slot and its release (0 when none). */
 static rg_slot_id current(const rg_consumer *c, int64_t *release)
 {
@@ -68,6 +74,8 @@ static int start(rg_consumer *c, const rg_trial_env *env, int64_t mono,
     c->started_mono = mono;
     c->loaded_slot = slot;
     c->loaded_release = release;
+    snprintf(c->loaded_flags, sizeof c->loaded_flags, "%s",
+             c->flags ? c->flags : "");
     c->stopping = false;
     rg_info("channel '%s': consumer started (pid %d, release %lld)",
             c->slots->name, (int)pid, (long long)release);
@@ -82,10 +90,10 @@ int rg_consumer_tick(rg_consumer *c, const rg_trial_env *env, int64_t mono,
                                           : 0;
     int64_t release = 0;
     rg_slot_id slot = current(c, &release);
-    if (!c->stopping &&
-        (slot != c->loaded_slot || release != c->loaded_release)) {
-        rg_info("channel '%s': content changed, restarting consumer",
-                c->slots->name);
+    if (!c->stopping && (slot != c->loaded_slot ||
+                         release != c->loaded_release || flags_changed(c))) {
+        rg_info("channel '%s': %s changed, restarting consumer", c->slots->name,
+                flags_changed(c) ? "flag set" : "content");
         c->stopping = true;
         kill(c->pid, SIGTERM);
     }
@@ -132,7 +140,8 @@ int64_t rg_consumer_uptime(const rg_consumer *c, int64_t mono)
     if (c->pid == 0 || c->stopping)
         return 0;
     rg_slot_id slot = current(c, &release);
-    if (slot != c->loaded_slot || release != c->loaded_release)
+    if (slot != c->loaded_slot || release != c->loaded_release ||
+        flags_changed(c))
         return 0;
     return mono - c->started_mono;
 }

@@ -5,7 +5,8 @@
  * start is counted (fsynced) before the process is spawned, so a consumer
  * that crashes while loading new content makes the agent revert after K
  * starts. A consumer whose content changed under it (switch, revert) is
- * stopped with SIGTERM and started again. Restarts back off from 100 ms
+ * stopped with SIGTERM and started again, and so is one whose flag set
+ * changed (c->flags, flagstate.h). Restarts back off from 100 ms
  * to 5 s; the backoff resets once a start has stayed up for `settle`.
  * Single-threaded: the owner reaps children and calls rg_consumer_exited.
  */
@@ -27,7 +28,10 @@ typedef struct rg_consumer {
     int64_t backoff_ms;
     rg_slot_id loaded_slot; /* what the running process loaded */
     int64_t loaded_release;
-    bool stopping; /* we sent SIGTERM: its exit is not a crash */
+    const char *flags;     /* the flag set in force (its stamp), borrowed and
+                              updated by the owner; NULL: no flags */
+    char loaded_flags[64]; /* the stamp in force when it started */
+    bool stopping;         /* we sent SIGTERM: its exit is not a crash */
 } rg_consumer;
 
 /* Sets up c; nothing runs until rg_consumer_tick. */

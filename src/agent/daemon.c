@@ -4,8 +4,11 @@
 #include "checkin.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "consumer.h"
 #include "durable.h"
+#include "flags/parse.h"
+#include "flagstate.h"
 #include "outbox.h"
 #include "trust.h"
 
@@ -48,6 +51,8 @@ typedef struct agentd {
     int64_t busy_tick; /* monotonic ms of the last tick during a transfer */
     rg_root root;
     enum { TRUST_INSECURE, TRUST_PINNED, TRUST_PENDING, TRUST_REFUSING } trust;
+    bool has_flags; /* flags_environment is configured */
+    rg_flagstate flags;
 } agentd;
 
 static int wake_pipe[2] = {-1, -1};
@@ -142,6 +147,7 @@ static int setup_channels(agentd *d, rg_err *err)
                                             : NULL;
         if (cmd && !d->opts->once) {
             rg_consumer_init(&c->consumer, cmd, &c->slots);
+            c->consumer.flags = d->has_flags ? d->flags.active : NULL;
             c->has_consumer = true;
         }
         int rc = rg_slots_lock(&c->slots, err);
@@ -156,6 +162,28 @@ static int setup_channels(agentd *d, rg_err *err)
     return 0;
 }
 
+/* A consumer that ran on the flag set on trial crashed: counted, and at
+ * K the last known good set comes back (reported at the next check-in,
+ * which is brought forward). */
+static void flags_crashed(agentd *d, const channel *c, int st)
+{
+    char detail[96];
+    bool reverted = false;
+    rg_err e;
+    if (!d->has_flags || !d->flags.trial[0] ||
+        strcmp(c->consumer.loaded_flags, d->flags.trial) != 0)
+        return;
+    snprintf(detail, sizeof detail, "channel '%s': consumer %s %d",
+             c->slots.name, WIFEXITED(st) ? "exited" : "killed by signal",
+             WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    if (rg_flagstate_crashed(&d->flags, d->conf->max_starts, detail,
+                             rg_clock_now(rg_clock_system()), &reverted,
+                             &e) != 0)
+        rg_error("flags: %s", e.msg);
+    if (reverted)
+        d->next_checkin = rg_monotonic_ms();
+}
+
 static void reap(agentd *d)
 {
     int st;
@@ -167,11 +195,34 @@ static void reap(agentd *d)
                 continue;
             rg_err e;
             rg_trial_env te = trial_env(d, c);
+            bool crash = !c->consumer.stopping;
             if (rg_consumer_exited(&c->consumer, &te, st, rg_monotonic_ms(),
                                    rg_clock_now(rg_clock_system()), &e) != 0)
                 rg_error("channel '%s': %s", c->slots.name, e.msg);
+            if (crash)
+                flags_crashed(d, c, st);
         }
     }
+}
+
+/* Confirms the flag set on trial once every supervised consumer has run
+ * on it for `settle` (at once when the agent supervises none; a consumer
+ * whose channel has nothing installed yet does not run, and is not
+ * waited for). */
+static void flags_tick(agentd *d, int64_t mono)
+{
+    rg_err e;
+    if (!d->has_flags || !d->flags.trial[0])
+        return;
+    for (size_t i = 0; i < d->nch; i++) {
+        const rg_consumer *k = &d->ch[i].consumer;
+        if (d->ch[i].has_consumer && rg_slots_active(&d->ch[i].slots) &&
+            (strcmp(k->loaded_flags, d->flags.trial) != 0 ||
+             rg_consumer_uptime(k, mono) < d->conf->settle_ms))
+            return;
+    }
+    if (rg_flagstate_confirm(&d->flags, &e) != 0)
+        rg_error("flags: %s", e.msg);
 }
 
 /* True when another live process (`rollgate-agent run`) supervises c. */
@@ -212,6 +263,7 @@ static void tick_channels(agentd *d)
             rg_consumer_tick(&c->consumer, &te, mono, ae.now_ms, &e) != 0)
             rg_error("channel '%s': consumer: %s", c->slots.name, e.msg);
     }
+    flags_tick(d, mono);
 }
 
 /* Called by the client throughout every transfer (client.h): consumers
@@ -223,6 +275,7 @@ static int during_transfer(void *ud)
     int64_t mono = rg_monotonic_ms();
     if (stop_requested)
         return 1;
+    rg_sd_watchdog(); /* a trickling download is the loop making progress */
     if (mono - d->busy_tick >= BUSY_TICK_MS) {
         d->busy_tick = mono;
         reap(d);
@@ -322,20 +375,55 @@ static bool trust_ready(agentd *d)
     return true;
 }
 
+/* Takes the answer's "flags": reports the server stored, and a new set
+ * (checked as an SDK reads it before it is taken). */
+static void take_flags(agentd *d, const json_t *flags)
+{
+    rg_err e;
+    bool taken = false;
+    rg_flagset *check = NULL;
+    const json_t *set = json_object_get(flags, "set");
+    const char *stamp = json_string_value(json_object_get(flags, "stamp"));
+    const char *env = json_string_value(json_object_get(flags, "environment"));
+    if (!d->has_flags || !flags)
+        return;
+    if (json_is_array(json_object_get(flags, "stored")) &&
+        rg_flagstate_stored(&d->flags, json_object_get(flags, "stored"), &e))
+        rg_error("flags: %s", e.msg);
+    if (!set || !stamp || !env || strcmp(env, d->conf->flags_env) != 0)
+        return;
+    if (rg_flagset_parse(set, RG_FLAGS_LENIENT, &check, &e) != 0) {
+        rg_warn("flags: set '%s' refused: %s", stamp, e.msg);
+        return;
+    }
+    rg_flagset_free(check);
+    if (rg_flagstate_offer(&d->flags, env, stamp, set, &taken, &e) != 0)
+        rg_error("flags: %s", e.msg);
+    else if (!taken)
+        rg_debug("flags: set '%s' not taken (refused before, or in force)",
+                 stamp);
+}
+
 static void checkin(agentd *d)
 {
     rg_checkin_result r;
     rg_err e;
     int64_t mono = rg_monotonic_ms();
+    json_t *flags = d->has_flags
+                        ? rg_flagstate_report(&d->flags, d->conf->flags_env)
+                        : NULL;
     int rc =
         rg_checkin(d->conf, &d->client, &d->outbox, d->trust == TRUST_INSECURE,
-                   rg_clock_now(rg_clock_system()), &r, &e);
+                   flags, rg_clock_now(rg_clock_system()), &r, &e);
+    json_decref(flags);
     if (rc != 0) {
         d->failures++;
         int64_t wait =
             rg_jitter(rg_backoff(d->failures, d->conf->backoff_max_ms));
         rg_warn("check-in failed (%d in a row, next in %lld ms): %s",
                 d->failures, (long long)wait, e.msg);
+        rg_sd_status("check-in failed (%d in a row, next in %lld s): %s",
+                     d->failures, (long long)(wait / 1000), e.msg);
         d->next_checkin = mono + wait;
         d->followups = 0;
         return;
@@ -346,8 +434,11 @@ static void checkin(agentd *d)
     int64_t interval =
         d->conf->interval_ms ? d->conf->interval_ms : d->interval_ms;
     d->next_checkin = mono + rg_jitter(interval);
+    rg_sd_status("checking in with %s every %lld s; the last one worked",
+                 d->conf->server, (long long)(interval / 1000));
     json_decref(d->notices);
     d->notices = json_incref(r.notices);
+    take_flags(d, r.flags);
     for (size_t i = 0; i < d->nch; i++)
         d->ch[i].has_desired = false;
     for (size_t i = 0; i < r.ndesired; i++) {
@@ -371,6 +462,9 @@ static int64_t next_wait(agentd *d)
 {
     int64_t mono = rg_monotonic_ms();
     int64_t wait = d->opts->offline ? 60000 : d->next_checkin - mono;
+    int64_t wd = rg_sd_watchdog_period_ms();
+    if (wd > 0 && wait > wd)
+        wait = wd;
     for (size_t i = 0; i < d->nch; i++) {
         channel *c = &d->ch[i];
         char p[RG_PATH_MAX];
@@ -411,6 +505,24 @@ static int write_supervisor_pid(agentd *d, rg_err *err)
                              0600, err);
 }
 
+/* Config loaded, channels opened and recovered (slots reconciled, trials
+ * judged), trust loaded: tells systemd the agent is ready. */
+static void notify_ready(const agentd *d)
+{
+    size_t consumers = 0;
+    for (size_t i = 0; i < d->nch; i++)
+        consumers += d->ch[i].has_consumer;
+    if (d->opts->offline)
+        rg_sd_ready("supervising channel %s offline", d->opts->channel);
+    else
+        rg_sd_ready("%zu channels (%zu consumers), server %s, trust %s", d->nch,
+                    consumers, d->conf->server,
+                    d->trust == TRUST_PINNED     ? "pinned"
+                    : d->trust == TRUST_INSECURE ? "insecure"
+                    : d->trust == TRUST_PENDING  ? "pending"
+                                                 : "refusing");
+}
+
 int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
                   rg_err *err)
 {
@@ -431,6 +543,10 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     d.client.min_rate = conf->min_rate;
     d.client.progress = during_transfer;
     d.client.progress_ud = &d;
+    d.has_flags = conf->flags_env != NULL;
+    if (d.has_flags &&
+        (rc = rg_flagstate_open(&d.flags, conf->state_dir, err)) != 0)
+        goto cleanup;
     if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
         goto cleanup;
     if (!opts->offline && (rc = load_trust(&d, err)) != 0)
@@ -438,7 +554,10 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     if (opts->offline && (rc = write_supervisor_pid(&d, err)) != 0)
         goto cleanup;
     d.next_checkin = rg_monotonic_ms();
+    if (!opts->once)
+        notify_ready(&d);
     while (!stop_requested) {
+        rg_sd_watchdog();
         reap(&d);
         tick_channels(&d);
         if (!opts->offline && rg_monotonic_ms() >= d.next_checkin) {
@@ -457,6 +576,7 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
             ;
     }
     rg_info("stopping");
+    rg_sd_stopping("stopping: ending the consumers");
 cleanup:
     for (size_t i = 0; i < d.nch; i++)
         if (d.ch[i].has_consumer)

@@ -112,10 +112,16 @@ int rg__write_json(const char *dir, const char *name, const json_t *v,
 
 json_t *rg__read_json(const char *dir, const char *name, rg_err *err)
 {
+    return rg__read_json_max(dir, name, 1 << 20, err);
+}
+
+json_t *rg__read_json_max(const char *dir, const char *name, size_t max,
+                          rg_err *err)
+{
     char path[4096];
     json_t *v = NULL;
     rg_buf b;
-    rg_buf_init(&b, 1 << 20);
+    rg_buf_init(&b, max);
     if (rg__path(path, sizeof path, dir, name) != 0) {
         rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
         goto cleanup;

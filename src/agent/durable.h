@@ -39,6 +39,10 @@ int rg__write_json(const char *dir, const char *name, const json_t *v,
  * (caller decrefs) or NULL with err filled (RG_ENOTFOUND when missing). */
 json_t *rg__read_json(const char *dir, const char *name, rg_err *err);
 
+/* rg__read_json with a cap of max bytes instead of 1 MiB. */
+json_t *rg__read_json_max(const char *dir, const char *name, size_t max,
+                          rg_err *err);
+
 /* Unlinks dir/name (missing is fine) and fsyncs dir. Returns 0 or RG_EIO. */
 int rg__remove_durable(const char *dir, const char *name, rg_err *err);
 

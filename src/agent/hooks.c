@@ -48,6 +48,10 @@ static void exec_child(const char *cmd, const rg_hook_env *env,
     sigprocmask(SIG_SETMASK, &none, NULL);
     set_env("RG_CHANNEL", env->channel);
     set_env("RG_STATE_DIR", env->state_dir);
+    char flags[4096];
+    if (env->state_dir && snprintf(flags, sizeof flags, "%s/flags/active.json",
+                                   env->state_dir) < (int)sizeof flags)
+        set_env("RG_FLAGS", flags); /* flagstate.h */
     set_env("RG_CONTENT", env->content);
     set_env_int("RG_RELEASE", env->release);
     set_env_int("RG_VERSION", env->version);

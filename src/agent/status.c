@@ -1,5 +1,7 @@
 /* status.c - see status.h. */
 #include "status.h"
+
+#include "flagstate.h"
 #include "common/name.h"
 
 #include "durable.h"
@@ -100,13 +102,14 @@ json_t *rg_agent_status(const char *state_dir)
     json_t *mode = rg__read_json(trust_dir, "mode.json", NULL);
     const char *m = json_string_value(json_object_get(mode, "mode"));
     json_t *v = json_pack(
-        "{so ss so so sO so sO}", "trust", trust, "trust_mode",
+        "{so ss so so sO so sO so}", "trust", trust, "trust_mode",
         json_is_object(trust) ? "pinned"
         : m                   ? m
                               : "unknown",
         "channels", channels, "quarantined", rg_quarantine_list(state_dir),
         "notices", notices ? json_object_get(notices, "notices") : json_null(),
-        "outbox", outbox, "last_contact", contact ? contact : json_null());
+        "outbox", outbox, "last_contact", contact ? contact : json_null(),
+        "flags", rg_flagstate_status(state_dir));
     json_decref(notices);
     json_decref(contact);
     json_decref(mode);
@@ -194,6 +197,22 @@ void rg_agent_status_print(FILE *f, const json_t *st)
         f, "  %s version %lld (%s, not before %s): %s\n", gets_(c, "channel"),
         (long long)geti(c, "version"), gets_(c, "urgency"),
         when(geti(c, "earliest_ms"), b1), gets_(c, "notes"));
+    json_t *fl = json_object_get(st, "flags");
+    if (json_is_object(fl)) {
+        fprintf(f, "flags: set %s in force, last known good %s",
+                *gets_(fl, "active") ? gets_(fl, "active") : "(none)",
+                *gets_(fl, "good") ? gets_(fl, "good") : "(none)");
+        if (*gets_(fl, "trial"))
+            fprintf(f, ", on trial (%lld crashes)",
+                    (long long)geti(fl, "crashes"));
+        fprintf(f, "\n");
+        json_array_foreach(json_object_get(fl, "refused"), i, c)
+            fprintf(f, "  refused set %s%s: %s\n", gets_(c, "stamp"),
+                    json_is_true(json_object_get(c, "reported"))
+                        ? ""
+                        : " (not reported yet)",
+                    gets_(c, "detail"));
+    }
     json_t *ob = json_object_get(st, "outbox");
     fprintf(f, "outbox: %lld pending, %lld refused\n",
             (long long)geti(ob, "pending"), (long long)geti(ob, "refused"));

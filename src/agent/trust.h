@@ -6,8 +6,9 @@
  *   STATE/trust/highest.json   {"channel": highest version applied}
  *   STATE/channels/NAME/rejected.json   the last release refused and why
  *
- * The first root comes from the config: `root = FILE` (checked against
- * `root_sha256 =` when both are given), or `root_sha256 = HEX` alone, in
+ * The first root comes from the config: `trust_root = FILE` (checked
+ * against `trust_root_sha256 =` when both are given), or
+ * `trust_root_sha256 = HEX` alone, in
  * which case the matching version is fetched from the server
  * (GET /v1/agent/root) and accepted only when its digest is the pin.
  * Later roots come from the server and are accepted only when they verify

@@ -15,7 +15,7 @@ static const char *find_spec(const char *const *const *specs, size_t n_specs,
 {
     for (size_t i = 0; i < n_specs; i++) {
         for (const char *const *s = specs[i]; s && *s; s++) {
-            size_t slen = strcspn(*s, ":");
+            size_t slen = strcspn(*s, ":=");
             if (slen == len && memcmp(*s, name, len) == 0)
                 return *s;
         }
@@ -75,7 +75,11 @@ int rg_cli_args_parse(rg_cli_args *a, const char *const *const *specs,
         if (!spec)
             return rg_err_field(err, RG_EINVAL, field, "unknown option '--%s'",
                                 field);
-        bool takes_value = spec[len] == ':';
+        bool takes_value = strchr(spec, ':') != NULL;
+        if (spec[len] == '=' && !a->as_typed) { /* kept under its option */
+            name = spec + len + 1;
+            len = strcspn(name, ":");
+        }
         const char *value;
         if (!takes_value) {
             if (eq)

@@ -3,6 +3,8 @@
  *
  * A command declares its options as a NULL-ended list of names; a name
  * ending in ':' takes a value ("channel:"), any other is a flag ("json").
+ * "OLD=NEW:" declares --OLD an alias of --NEW (an old spelling kept for a
+ * release, docs/signing.md): its values are found under NEW.
  * Options are long only: `--name value`, `--name=value`; `--` ends the
  * options; everything else is a positional argument, kept in order. The
  * last of a repeated option wins (rg_cli_args_all gives every one). Parsing
@@ -20,6 +22,8 @@
 #define RG_CLI_ARGS_MAX 32 /* options or positionals per command line */
 
 typedef struct rg_cli_args {
+    bool as_typed; /* set before parsing: aliases keep the name typed (for
+                      a parse against several commands' options) */
     size_t n_opts;
     const char *opt_name[RG_CLI_ARGS_MAX]; /* spec name without ':' suffix */
     size_t opt_name_len[RG_CLI_ARGS_MAX];

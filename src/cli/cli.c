@@ -27,7 +27,7 @@ static const char global_help[] =
     "  --server URL       server (else $ROLLGATE_URL, the config "
     "file, " RG_CLI_DEFAULT_URL ")\n"
     "  --token T          API token (else $ROLLGATE_TOKEN, the config file)\n"
-    "  --config FILE      config file with 'url = ...' and 'token = ...' "
+    "  --config FILE      config file with 'server = ...', 'token = ...' "
     "lines\n"
     "                     (else $ROLLGATE_CONFIG, ~/.config/rollgate/config)\n"
     "  --ca-file FILE     verify an https server against the CA certificates\n"
@@ -203,7 +203,8 @@ static bool in_spec(const char *const *spec, const char *name)
     size_t len = strlen(name);
     for (; spec && *spec; spec++)
         if (strncmp(*spec, name, len) == 0 &&
-            ((*spec)[len] == '\0' || (*spec)[len] == ':'))
+            ((*spec)[len] == '\0' || (*spec)[len] == ':' ||
+             (*spec)[len] == '='))
             return true;
     return false;
 }
@@ -257,6 +258,7 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
         return 0;
     }
     rg_cli_args_init(&all);
+    all.as_typed = true; /* an alias means what the command says */
     rc = rg_cli_args_parse(&all, specs, n_specs, argc - 1, argv + 1, &cli->err);
     if (rc)
         return rg__cli_usage(cli, "%s (try 'rollgate help')", cli->err.msg);
@@ -303,7 +305,12 @@ static int dispatch(rg_cli *cli, int argc, char **argv, char *name,
                                  "'rollgate %s --help')",
                                  opt, name);
     }
-    sub = all;
+    /* Again with the command's own options: its aliases resolved. */
+    const char *const *own[] = {global_opts, cmd->opts};
+    rg_cli_args_init(&sub);
+    rc = rg_cli_args_parse(&sub, own, 2, argc - 1, argv + 1, &cli->err);
+    if (rc)
+        return rg__cli_usage(cli, "%s", cli->err.msg);
     sub.n_pos = all.n_pos - used;
     memmove(sub.pos, all.pos + used, sub.n_pos * sizeof sub.pos[0]);
     if (sub.n_pos < cmd->pos_min || sub.n_pos > cmd->pos_max)

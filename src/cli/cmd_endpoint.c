@@ -221,6 +221,31 @@ static int show_events(rg_cli *cli, const json_t *events)
     return rg__cli_print_table(cli, &t);
 }
 
+/* The flag sets the endpoint fell back from (last known good). */
+static int show_flag_reverts(rg_cli *cli, const json_t *reverts)
+{
+    static const char *const headers[] = {"RECEIVED", "ENVIRONMENT", "SET",
+                                          "DETAIL", NULL};
+    if (fprintf(cli->out, "\nflag sets reverted to the last known good, "
+                          "newest first:\n") < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    size_t i;
+    json_t *r;
+    json_array_foreach(reverts, i, r)
+    {
+        char at[RG_CLI_FMT_MAX];
+        rg_cli_fmt_ago(at, sizeof at, cli->now_ms,
+                       rg_cli_jint(r, "received_ms"));
+        rg_cli_table_cell(&t, at);
+        rg_cli_table_cell(&t, rg_cli_jstr(r, "environment", "-"));
+        rg_cli_table_cell(&t, rg_cli_jstr(r, "stamp", "-"));
+        rg_cli_table_cell(&t, rg_cli_jstr(r, "detail", "-"));
+    }
+    return rg__cli_print_table(cli, &t);
+}
+
 static int endpoint_show(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *ep = NULL;
@@ -254,6 +279,8 @@ static int endpoint_show(rg_cli *cli, const rg_cli_args *a)
     rc = rg__cli_print_table(cli, &t);
     if (!rc && json_array_size(json_object_get(ep, "events")))
         rc = show_events(cli, json_object_get(ep, "events"));
+    if (!rc && json_array_size(json_object_get(ep, "flag_reverts")))
+        rc = show_flag_reverts(cli, json_object_get(ep, "flag_reverts"));
 cleanup:
     rg_buf_release(&path);
     json_decref(ep);

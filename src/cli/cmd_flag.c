@@ -278,6 +278,56 @@ static int flag_token(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
+static const char *const client_token_headers[] = {
+    "ID", "NAME", "ENVIRONMENT", "CREATED", "CREATED BY", "REVOKED", NULL};
+
+static void client_token_layout(rg_cli_table *t)
+{
+    rg_cli_table_align_right(t, 0);
+}
+
+static void client_token_row(rg_cli *cli, rg_cli_table *t, const json_t *tok)
+{
+    char created[RG_CLI_FMT_MAX], revoked[RG_CLI_FMT_MAX];
+    rg_cli_fmt_ago(created, sizeof created, cli->now_ms,
+                   rg_cli_jint(tok, "created_ms"));
+    rg_cli_fmt_ago(revoked, sizeof revoked, cli->now_ms,
+                   rg_cli_jint(tok, "revoked_ms"));
+    rg_cli_table_cellf(t, "%lld", (long long)rg_cli_jint(tok, "id"));
+    rg_cli_table_cell(t, rg_cli_jstr(tok, "name", "-"));
+    rg_cli_table_cell(t, rg_cli_jstr(tok, "environment", "-"));
+    rg_cli_table_cell(t, created);
+    rg_cli_table_cell(t, rg_cli_jstr(tok, "created_by", "-"));
+    rg_cli_table_cell(t, revoked);
+}
+
+static const rg__cli_listing client_token_listing = {
+    "client_tokens", client_token_headers, client_token_layout,
+    client_token_row};
+
+static int flag_tokens(rg_cli *cli, const rg_cli_args *a)
+{
+    (void)a;
+    return rg__cli_list_show(cli, "/v1/client-tokens", &client_token_listing);
+}
+
+static int flag_token_revoke(rg_cli *cli, const rg_cli_args *a)
+{
+    int64_t id;
+    json_t *res = NULL;
+    int rc = rg__cli_id(cli, "client token", a->pos[0], &id);
+    if (!rc)
+        rc = rg__cli_callf(cli, "DELETE", NULL, &res, "/v1/client-tokens/%lld",
+                           (long long)id);
+    if (!rc && cli->json)
+        rc = rg__cli_print_json(cli, res);
+    else if (!rc)
+        fprintf(cli->out, "client token %lld ('%s') revoked\n", (long long)id,
+                rg_cli_jstr(res, "name", "-"));
+    json_decref(res);
+    return rc;
+}
+
 static const char *const write_opts[] = {
     "env:", "file:", "rollout:", "reason:", "disabled", NULL};
 static const char *const switch_opts[] = {"env:", "reason:", NULL};
@@ -317,5 +367,10 @@ const rg_cli_command rg__cli_cmds_flag[] = {
     {"flag", "token", "NAME [--env E]",
      "a client token for Unleash SDKs (printed once)", ENV_HELP, env_opts, 1, 1,
      true, flag_token},
+    {"flag", "tokens", "", "list client tokens (without secrets)", "", NULL, 0,
+     0, true, flag_tokens},
+    {"flag", "token-revoke", "ID",
+     "revoke a client token at once (its SDKs get 401)", "", NULL, 1, 1, true,
+     flag_token_revoke},
     {0},
 };

@@ -225,16 +225,19 @@ static int create_metadata(rg_cli *cli, const rg_cli_args *a,
     rg_key keys[MAX_SIGNERS];
     size_t n = 0;
     rg_relmeta m;
-    int rc = rg__cli_load_keys(cli, a, "sign", true, keys, MAX_SIGNERS, &n);
+    int rc =
+        rg__cli_load_keys(cli, a, "signing-key", true, keys, MAX_SIGNERS, &n);
     *meta = NULL;
     if (rc)
         return rc;
     if (path && n > 0) {
-        rc = rg__cli_usage(cli, "give --sign KEY or --metadata FILE, not both");
+        rc = rg__cli_usage(cli, "give --signing-key KEY or --metadata FILE, "
+                                "not both");
     } else if (path) {
         rc = rg__cli_read_json_file(cli, path, meta);
     } else if (n > 0 && !file) {
-        rc = rg__cli_usage(cli, "--sign needs --file: the content is hashed "
+        rc = rg__cli_usage(cli, "--signing-key needs --file: the content is "
+                                "hashed "
                                 "here, not taken from the server");
     } else if (n > 0) {
         memset(&m, 0, sizeof m);
@@ -481,10 +484,12 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
     if (!rc)
         rc = rg__cli_opt_duration(cli, a, "wait-timeout", &wait_s, &wait_given);
     if (!rc)
-        rc = rg__cli_load_keys(cli, a, "key", true, keys, MAX_SIGNERS, &n);
+        rc = rg__cli_load_keys(cli, a, "signing-key", true, keys, MAX_SIGNERS,
+                               &n);
     if (!rc && n == 0)
-        rc = rg__cli_usage(cli, "--key KEYFILE is required: the new release "
-                                "must be signed");
+        rc = rg__cli_usage(cli,
+                           "--signing-key KEYFILE is required: the new release "
+                           "must be signed");
     if (!rc && (rg_buf_adds(&path, "/v1/releases") ||
                 rg_cli_query_add(&path, "channel", channel)))
         rc = rg__cli_usage(cli, "--channel is too long");
@@ -573,15 +578,18 @@ cleanup:
 }
 
 static const char *const create_opts[] = {
-    "channel:",       "file:",           "artifact:",
-    "version:",       "notes:",          "urgency:",
-    "wait-preflight", "wait-timeout:",   "sign:",
-    "metadata:",      "expires-in:",     "expires-at:",
-    "activation:",    "activation-max:", NULL};
+    "channel:",        "file:",
+    "artifact:",       "version:",
+    "notes:",          "urgency:",
+    "wait-preflight",  "wait-timeout:",
+    "signing-key:",    "sign=signing-key:",
+    "metadata:",       "expires-in:",
+    "expires-at:",     "activation:",
+    "activation-max:", NULL};
 static const char *const revert_opts[] = {
-    "channel:", "to:",           "key:",        "reason:",
-    "file:",    "expires-in:",   "expires-at:", "emergency",
-    "plan:",    "wait-timeout:", NULL};
+    "channel:",  "to:",   "signing-key:",  "key=signing-key:",
+    "reason:",   "file:", "expires-in:",   "expires-at:",
+    "emergency", "plan:", "wait-timeout:", NULL};
 static const char *const list_opts[] = {"channel:", NULL};
 static const char *const lift_opts[] = {"reason:", NULL};
 
@@ -600,8 +608,9 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "                     release (progress on stderr); exit 1 when it\n"
      "                     failed or is still pending after the wait\n"
      "  --wait-timeout D   how long to wait (default 10m)\n"
-     "  --sign KEY         sign the metadata with this private key (repeat\n"
-     "                     for a threshold); needs --file\n"
+     "  --signing-key KEY  sign the metadata with this private key (repeat\n"
+     "                     for a threshold); needs --file (--sign: its old\n"
+     "                     spelling, kept for one release)\n"
      "  --expires-in D     signed metadata lifetime (default 30d), or\n"
      "                     --expires-at YYYY-MM-DDTHH:MM:SSZ\n"
      "  --metadata M.json  attach metadata signed offline (`rollgate sign`)\n"
@@ -612,12 +621,13 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "24h)\n",
      create_opts, 0, 0, true, release_create},
     {"release", "revert",
-     "--channel X --to VERSION --key KEY... [--reason R] [--emergency] "
+     "--channel X --to VERSION --signing-key KEY... [--reason R] [--emergency] "
      "[--plan P] [--wait-timeout D]",
      "ship VERSION's content again as a new signed release and roll it out",
      "  --channel X        the channel\n"
      "  --to VERSION       the version whose content comes back\n"
-     "  --key KEY          private keys signing the new release (repeat)\n"
+     "  --signing-key KEY  private keys signing the new release (repeat;\n"
+     "                     --key: its old spelling, kept for one release)\n"
      "  --reason R         why (goes into the notes)\n"
      "  --file F           VERSION's content, when its release is unsigned\n"
      "  --expires-in D     signed metadata lifetime (default 30d)\n"

@@ -10,8 +10,8 @@
 
 #define DEFAULT_ROOT_EXPIRY_S (365 * 86400)
 
-/* Builds a root of the --key keys with --threshold, version and expiry,
- * signed by every --sign key, into *doc. */
+/* Builds a root of the --public-key keys with --threshold, version and
+ * expiry, signed by every --signing-key key, into *doc. */
 static int build_signed(rg_cli *cli, const rg_cli_args *a, int64_t version,
                         json_t **doc)
 {
@@ -24,13 +24,13 @@ static int build_signed(rg_cli *cli, const rg_cli_args *a, int64_t version,
     if ((rc = rg__cli_opt_int(cli, a, "threshold", 1, RG_ROOT_MAX_KEYS,
                               &threshold, NULL)) ||
         (rc = rg__cli_expiry(cli, a, DEFAULT_ROOT_EXPIRY_S, &expires_ms)) ||
-        (rc = rg__cli_load_keys(cli, a, "key", false, keys, RG_ROOT_MAX_KEYS,
-                                &nkeys)) ||
-        (rc = rg__cli_load_keys(cli, a, "sign", true, signers,
+        (rc = rg__cli_load_keys(cli, a, "public-key", false, keys,
+                                RG_ROOT_MAX_KEYS, &nkeys)) ||
+        (rc = rg__cli_load_keys(cli, a, "signing-key", true, signers,
                                 2 * RG_ROOT_MAX_KEYS, &nsign)))
         goto cleanup;
     if (nkeys == 0) {
-        rc = rg__cli_usage(cli, "--key PUBFILE is required (repeat it)");
+        rc = rg__cli_usage(cli, "--public-key PUBFILE is required (repeat it)");
         goto cleanup;
     }
     *doc = rg_root_build(keys, nkeys, (int)threshold, version, expires_ms, &e);
@@ -77,7 +77,9 @@ static int root_create(rg_cli *cli, const rg_cli_args *a)
     if (!rc)
         rc = build_signed(cli, a, 1, &doc);
     if (!rc && rg_root_verify_self(doc, &r, NULL, &e) != 0)
-        rc = rg__cli_usage(cli, "%s (give --sign for the threshold of --key)",
+        rc = rg__cli_usage(cli,
+                           "%s (give --signing-key for the threshold of "
+                           "--public-key)",
                            e.msg);
     if (!rc)
         rc = rg__cli_write_json_file(cli, out, doc);
@@ -95,18 +97,19 @@ static int root_rotate(rg_cli *cli, const rg_cli_args *a)
     rg_err e;
     int rc = rg__cli_need(cli, a, "out", &out);
     if (!rc)
-        rc = rg__cli_need(cli, a, "old", &oldpath);
+        rc = rg__cli_need(cli, a, "trust-root", &oldpath);
     if (!rc)
         rc = rg__cli_read_json_file(cli, oldpath, &old);
     if (!rc && rg_root_parse(old, &prev, &e) != 0)
-        rc = rg__cli_usage(cli, "--old '%s': %s", oldpath, e.msg);
+        rc = rg__cli_usage(cli, "--trust-root '%s': %s", oldpath, e.msg);
     if (!rc)
         rc = build_signed(cli, a, prev.version + 1, &doc);
     if (!rc && rg_root_verify_next(&prev, doc, &r, NULL, &e) != 0)
-        rc = rg__cli_usage(cli,
-                           "%s (a rotation needs --sign keys meeting the "
-                           "old threshold and the new one)",
-                           e.msg);
+        rc =
+            rg__cli_usage(cli,
+                          "%s (a rotation needs --signing-key keys meeting the "
+                          "old threshold and the new one)",
+                          e.msg);
     if (!rc)
         rc = rg__cli_write_json_file(cli, out, doc);
     if (!rc)
@@ -133,37 +136,42 @@ static int root_push(rg_cli *cli, const rg_cli_args *a)
     return rc;
 }
 
-static const char *const create_opts[] = {
-    "threshold:", "key:", "sign:", "expires-in:", "expires-at:", "out:", NULL};
+/* The options of both root create and root rotate. */
+#define ROOT_OPTS                                                              \
+    "threshold:", "public-key:", "key=public-key:", "signing-key:",            \
+        "sign=signing-key:", "expires-in:", "expires-at:", "out:"
+static const char *const create_opts[] = {ROOT_OPTS, NULL};
 static const char *const rotate_opts[] = {
-    "old:",        "threshold:",  "key:", "sign:",
-    "expires-in:", "expires-at:", "out:", NULL};
+    "trust-root:", "old=trust-root:", ROOT_OPTS, NULL};
 
 const rg_cli_command rg__cli_cmds_root[] = {
     {"root", "create",
-     "--threshold K --key PUB... --sign KEY... [--expires-in D] --out "
+     "--threshold K --public-key PUB... --signing-key KEY... [--expires-in D] "
+     "--out "
      "root.json",
      "make root metadata version 1: the trusted publisher keys, k of n "
      "(offline)",
      "  --threshold K      signatures a release (and the next root) needs\n"
-     "  --key PUB          a publisher's public key file; repeat for each\n"
-     "  --sign KEY         private key files signing this root (at least K)\n"
+     "  --public-key PUB   a publisher's public key file; repeat for each\n"
+     "  --signing-key KEY  private key files signing this root (at least K)\n"
      "  --expires-in D     lifetime (default 365d), or --expires-at T\n"
      "  --out root.json    where to write it; prints its root_sha256, the pin\n"
-     "                     for agents' 'root_sha256 =' line\n",
+     "                     for agents' 'trust_root_sha256 =' line\n"
+     "  (--key, --sign: old spellings, kept for one release)\n",
      create_opts, 0, 0, false, root_create},
     {"root", "rotate",
-     "--old root.json --threshold K --key PUB... --sign OLDKEY... --sign "
-     "NEWKEY... "
+     "--trust-root root.json --threshold K --public-key PUB... --signing-key "
+     "OLDKEY... --signing-key NEWKEY... "
      "--out root2.json",
      "make the next root version, signed by the old and the new threshold",
-     "  --old root.json    the root agents trust now\n"
+     "  --trust-root root.json  the root agents trust now\n"
      "  --threshold K      the new threshold\n"
-     "  --key PUB          the new root's public keys; repeat for each\n"
-     "  --sign KEY         private keys: the old root's threshold of its keys\n"
+     "  --public-key PUB   the new root's public keys; repeat for each\n"
+     "  --signing-key KEY  private keys: the old root's threshold of its keys\n"
      "                     and the new threshold of the new keys\n"
      "  --expires-in D     lifetime (default 365d), or --expires-at T\n"
-     "  --out root2.json   where to write it\n",
+     "  --out root2.json   where to write it\n"
+     "  (--old, --key, --sign: old spellings, kept for one release)\n",
      rotate_opts, 0, 0, false, root_rotate},
     {"root", "push", "ROOT.json",
      "store a root on the server (PUT /v1/root) for agents to fetch",

@@ -240,9 +240,10 @@ static int sign(rg_cli *cli, const rg_cli_args *a)
     json_t *doc = NULL;
     rg_err e;
     const char *out = rg_cli_args_get(a, "out");
-    int rc = rg__cli_load_keys(cli, a, "key", true, keys, RG_ROOT_MAX_KEYS, &n);
+    int rc = rg__cli_load_keys(cli, a, "signing-key", true, keys,
+                               RG_ROOT_MAX_KEYS, &n);
     if (!rc && n == 0)
-        rc = rg__cli_usage(cli, "--key KEYFILE is required");
+        rc = rg__cli_usage(cli, "--signing-key KEYFILE is required");
     if (!rc)
         rc = sign_input(cli, a, &doc);
     for (size_t i = 0; !rc && i < n; i++)
@@ -258,9 +259,17 @@ static int sign(rg_cli *cli, const rg_cli_args *a)
 }
 
 static const char *const keygen_opts[] = {"out:", NULL};
-static const char *const sign_opts[] = {
-    "key:",        "channel:",    "version:",  "file:", "notes:",
-    "expires-in:", "expires-at:", "metadata:", "out:",  NULL};
+static const char *const sign_opts[] = {"signing-key:",
+                                        "key=signing-key:",
+                                        "channel:",
+                                        "version:",
+                                        "file:",
+                                        "notes:",
+                                        "expires-in:",
+                                        "expires-at:",
+                                        "metadata:",
+                                        "out:",
+                                        NULL};
 
 const rg_cli_command rg__cli_cmds_sign[] = {
     {"keygen", NULL, "--out KEYFILE",
@@ -270,10 +279,11 @@ const rg_cli_command rg__cli_cmds_sign[] = {
      "                     public key\n",
      keygen_opts, 0, 0, false, keygen},
     {"sign", NULL,
-     "--key KEY... (--channel C --version N --file F --notes \"...\" "
+     "--signing-key KEY... (--channel C --version N --file F --notes \"...\" "
      "[--expires-in D | --expires-at T] | --metadata M.json) [--out FILE]",
      "sign release metadata offline, or add a signature to it",
-     "  --key KEY          private key file; repeat for several signers\n"
+     "  --signing-key KEY  private key file; repeat for several signers\n"
+     "                     (--key: its old spelling, kept for one release)\n"
      "  --channel C        the release's channel\n"
      "  --version N        the release's version\n"
      "  --file F           the content (its sha256 and size are signed)\n"

@@ -57,8 +57,9 @@ static int webhook_create(rg_cli *cli, const rg_cli_args *a)
         return rc;
     body = json_pack("{s:s, s:o, s:s}", "url", a->pos[0], "events",
                      words(events), "reason", reason);
-    if (!body || (channel && json_object_set_new(body, "channel",
-                                                 json_string(channel))) ||
+    if (!body ||
+        (channel &&
+         json_object_set_new(body, "channel", json_string(channel))) ||
         (secret && json_object_set_new(body, "secret", json_string(secret)))) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
@@ -151,8 +152,9 @@ static int print_queued(rg_cli *cli, const json_t *d)
 {
     if (cli->json)
         return rg__cli_print_json(cli, d);
-    fprintf(cli->out, "queued test delivery %s (see `rollgate webhook "
-                      "deliveries`)\n",
+    fprintf(cli->out,
+            "queued test delivery %s (see `rollgate webhook "
+            "deliveries`)\n",
             rg_cli_jstr(d, "delivery", "-"));
     return 0;
 }
@@ -168,8 +170,8 @@ static int webhook_test(rg_cli *cli, const rg_cli_args *a)
 }
 
 static const char *const delivery_headers[] = {
-    "DELIVERY", "EVENT", "ROLLOUT", "STATE", "ATTEMPTS", "STATUS", "CREATED",
-    "LAST ERROR", NULL};
+    "DELIVERY", "EVENT",   "ROLLOUT",    "STATE", "ATTEMPTS",
+    "STATUS",   "CREATED", "LAST ERROR", NULL};
 
 static void delivery_layout(rg_cli_table *t)
 {
@@ -198,8 +200,8 @@ static void delivery_row(rg_cli *cli, rg_cli_table *t, const json_t *d)
     rg_cli_table_cell(t, rg_cli_jstr(d, "last_error", ""));
 }
 
-static const rg__cli_listing delivery_listing = {
-    "deliveries", delivery_headers, delivery_layout, delivery_row};
+static const rg__cli_listing delivery_listing = {"deliveries", delivery_headers,
+                                                 delivery_layout, delivery_row};
 
 static int webhook_deliveries(rg_cli *cli, const rg_cli_args *a)
 {
@@ -212,8 +214,8 @@ static int webhook_deliveries(rg_cli *cli, const rg_cli_args *a)
     return rg__cli_list_show(cli, path, &delivery_listing);
 }
 
-static const char *const create_opts[] = {"events:", "reason:", "channel:",
-                                          "secret:", NULL};
+static const char *const create_opts[] = {
+    "events:", "reason:", "channel:", "secret:", NULL};
 static const char *const reason_opts[] = {"reason:", NULL};
 
 const rg_cli_command rg__cli_cmds_webhook[] = {

@@ -3,6 +3,7 @@
 
 #include "common/buf.h"
 #include "common/file.h"
+#include "common/kv.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -27,75 +28,48 @@ static int set_value(char *dst, size_t n, const char *src, size_t len,
     return 0;
 }
 
-static bool is_space(char c)
+/* rg_kv_fn: ctx is the rg_cli_config being filled. */
+static int on_line(void *ctx, const rg_kv_line *l, rg_err *err)
 {
-    return c == ' ' || c == '\t' || c == '\r';
+    rg_cli_config *out = ctx;
+    const char *v = l->value;
+    size_t vlen = strlen(v);
+    if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+        v++;
+        vlen -= 2;
+    }
+    char *dst = NULL;
+    size_t dst_n = 0;
+    if (l->section) {
+        return rg_err_set(err, RG_EINVAL, "%s: no sections in this file",
+                          l->where);
+    } else if (strcmp(l->key, "server") == 0 || strcmp(l->key, "url") == 0) {
+        dst = out->url;
+        dst_n = sizeof out->url;
+    } else if (strcmp(l->key, "token") == 0) {
+        dst = out->token;
+        dst_n = sizeof out->token;
+    } else if (strcmp(l->key, "ca_file") == 0) {
+        dst = out->ca_file;
+        dst_n = sizeof out->ca_file;
+    } else {
+        return rg_err_set(err, RG_EINVAL,
+                          "%s: unknown key '%s' (known: server, token, "
+                          "ca_file)",
+                          l->where, l->key);
+    }
+    if (vlen >= dst_n)
+        return rg_err_set(err, RG_EINVAL, "%s: '%s' is over %zu bytes",
+                          l->where, l->key, dst_n - 1);
+    memcpy(dst, v, vlen);
+    dst[vlen] = '\0';
+    return 0;
 }
 
 int rg_cli_config_parse(const char *text, size_t len, const char *path,
                         rg_cli_config *out, rg_err *err)
 {
-    size_t lineno = 0;
-    const char *p = text, *end = text + len;
-    while (p < end) {
-        lineno++;
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *next = eol ? eol + 1 : end;
-        if (!eol)
-            eol = end;
-        while (p < eol && is_space(*p))
-            p++;
-        const char *q = eol;
-        while (q > p && is_space(q[-1]))
-            q--;
-        if (p == q || *p == '#') {
-            p = next;
-            continue;
-        }
-        const char *eq = memchr(p, '=', (size_t)(q - p));
-        if (!eq)
-            return rg_err_set(err, RG_EINVAL, "%s:%zu: expected 'key = value'",
-                              path, lineno);
-        const char *k_end = eq;
-        while (k_end > p && is_space(k_end[-1]))
-            k_end--;
-        const char *v = eq + 1;
-        while (v < q && is_space(*v))
-            v++;
-        size_t vlen = (size_t)(q - v);
-        if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
-            v++;
-            vlen -= 2;
-        }
-        size_t klen = (size_t)(k_end - p);
-        char *dst = NULL;
-        size_t dst_n = 0;
-        if (klen == 3 && memcmp(p, "url", 3) == 0) {
-            dst = out->url;
-            dst_n = sizeof out->url;
-        } else if (klen == 5 && memcmp(p, "token", 5) == 0) {
-            dst = out->token;
-            dst_n = sizeof out->token;
-        } else if (klen == 7 && memcmp(p, "ca_file", 7) == 0) {
-            dst = out->ca_file;
-            dst_n = sizeof out->ca_file;
-        } else {
-            return rg_err_set(err, RG_EINVAL,
-                              "%s:%zu: unknown key '%.*s' (known: url, token, "
-                              "ca_file)",
-                              path, lineno, (int)klen, p);
-        }
-        if (dst && vlen >= dst_n)
-            return rg_err_set(err, RG_EINVAL,
-                              "%s:%zu: '%.*s' is over %zu bytes", path, lineno,
-                              (int)klen, p, dst_n - 1);
-        if (dst) {
-            memcpy(dst, v, vlen);
-            dst[vlen] = '\0';
-        }
-        p = next;
-    }
-    return 0;
+    return rg_kv_parse(text, len, path, on_line, out, err);
 }
 
 /* Reads path into b. Returns 0, 1 when it does not exist, or an error. */

@@ -7,7 +7,7 @@
  *   3. a config file: --config FILE, else $ROLLGATE_CONFIG, else
  *      $HOME/.config/rollgate/config, with lines
  *          # a comment
- *          url = http://127.0.0.1:7400
+ *          server = http://127.0.0.1:7400   (old spelling: url =)
  *          token = 3f2a...
  *          ca_file = /etc/rollgate/ca.pem
  *      (blank lines and '#' comments allowed, values may be "quoted").

@@ -2,13 +2,14 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *log_prog = "rollgate";
-static rg_log_level log_min = RG_LOG_INFO;
+static _Atomic int log_min = RG_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -16,6 +17,16 @@ void rg_log_init(const char *prog, rg_log_level min)
 {
     log_prog = prog;
     log_min = min;
+}
+
+void rg_log_set_level(rg_log_level min)
+{
+    log_min = (int)min;
+}
+
+const char *rg_log_level_name(int level)
+{
+    return level >= 0 && level < 4 ? level_names[level] : "?";
 }
 
 int rg_log_level_parse(const char *s)
@@ -28,7 +39,7 @@ int rg_log_level_parse(const char *s)
 
 void rg_log(rg_log_level level, const char *fmt, ...)
 {
-    if (level < log_min)
+    if ((int)level < atomic_load(&log_min))
         return;
     char line[2048];
     time_t t = time(NULL);

@@ -3,8 +3,9 @@
  *
  *   2026-11-26T03:40:00Z info rollgated: listening on 127.0.0.1:7400
  *
- * The level threshold and program name are process-wide; set them once at
- * start-up (rg_log_init) before threads start. rg_log itself is thread-safe
+ * The level threshold and program name are process-wide; set the name once
+ * at start-up (rg_log_init) before threads start; the level may change at
+ * any time (rg_log_set_level: a reload). rg_log itself is thread-safe
  * (each record is written with a single write(2)).
  */
 #ifndef RG_LOG_H
@@ -20,6 +21,12 @@ typedef enum rg_log_level {
 /* Sets the program name shown in each record and the minimum level.
  * prog must outlive the process (a literal or argv[0]). */
 void rg_log_init(const char *prog, rg_log_level min);
+
+/* Changes the minimum level; thread-safe. */
+void rg_log_set_level(rg_log_level min);
+
+/* "debug", "info", "warn", "error" for a level, "?" for anything else. */
+const char *rg_log_level_name(int level);
 
 /* Parses "debug", "info", "warn", "error"; returns -1 for anything else. */
 int rg_log_level_parse(const char *s);

@@ -6,6 +6,7 @@
  *   rollgate-engine selftest FILE [--corpus EVENTS]  coverage + sensor run
  *   rollgate-engine coverage FILE [--corpus EVENTS]  print coverage events
  *
+ * rollgate-engine --help prints this usage on stdout (exit status 0).
  * Exit status: 0 success, 1 bad content or an engine error (one line on
  * stderr), 2 usage. --corpus names recorded events: their shapes (field
  * counts per template) are added to the sample sensor's when events are
@@ -21,13 +22,40 @@
 #include <stdio.h>
 #include <string.h>
 
+static const char usage_text[] =
+    "usage: rollgate-engine check FILE\n"
+    "       rollgate-engine run FILE < EVENTS\n"
+    "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
+    "       rollgate-engine coverage FILE [--corpus EVENTS]\n";
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: rollgate-engine check FILE\n"
-                    "       rollgate-engine run FILE < EVENTS\n"
-                    "       rollgate-engine selftest FILE [--corpus EVENTS]\n"
-                    "       rollgate-engine coverage FILE [--corpus EVENTS]\n");
+    fputs(usage_text, stderr);
     return 2;
+}
+
+/* --help (the man page is made of it, scripts/manpage.py) and --version. */
+static int help_or_version(const char *arg)
+{
+    if (strcmp(arg, "--version") == 0) {
+        printf("rollgate-engine %s\n", RG_VERSION);
+        return 0;
+    }
+    if (strcmp(arg, "--help") != 0 && strcmp(arg, "-h") != 0)
+        return usage();
+    printf("%s\n"
+           "  check FILE      parse and validate a channel file's rules\n"
+           "  run FILE        match the events on standard input, print the\n"
+           "                  matches\n"
+           "  selftest FILE   coverage of the rules plus a run of the sample\n"
+           "                  sensor's events (and --corpus's recorded ones)\n"
+           "  coverage FILE   print the coverage events\n"
+           "  --corpus EVENTS recorded events: their shapes are checked too\n"
+           "\n"
+           "Exit status: 0 success, 1 bad content or an engine error (one\n"
+           "line on stderr), 2 usage. docs/engine.md describes the rules.\n",
+           usage_text);
+    return 0;
 }
 
 static void warn_unsafe(void)
@@ -65,6 +93,8 @@ int main(int argc, char **argv)
     rg_err err;
     rg_err_clear(&err);
     rg_supply_init(&sup);
+    if (argc == 2)
+        return help_or_version(argv[1]);
     if (argc < 3)
         return usage();
     const char *cmd = argv[1], *file = argv[2], *corpus = NULL;

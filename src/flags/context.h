@@ -7,12 +7,10 @@
 #ifndef RG_FLAGS_CONTEXT_H
 #define RG_FLAGS_CONTEXT_H
 
+#include "rollgate/flags.h" /* rg_flag_field */
+
 #include <stddef.h>
 #include <stdint.h>
-
-typedef struct rg_flag_field {
-    const char *name, *value;
-} rg_flag_field;
 
 typedef struct rg_flag_ctx {
     const char *user_id, *session_id, *remote_address;

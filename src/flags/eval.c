@@ -7,7 +7,8 @@
 #include <string.h>
 
 static bool feature_on(const rg_flagset *fs, const rg_flag_feature *f,
-                       const rg_flag_ctx *ctx, const rg_flag_variant **variant);
+                       const rg_flag_ctx *ctx,
+                       const rg_flag_variant_def **variant);
 
 static bool has_name(char *const *names, size_t n, const char *name)
 {
@@ -24,7 +25,7 @@ static bool dependency_met(const rg_flagset *fs, const rg_flag_dependency *d,
                            const rg_flag_ctx *ctx)
 {
     const rg_flag_feature *parent = rg_flagset_feature(fs, d->feature);
-    const rg_flag_variant *unused;
+    const rg_flag_variant_def *unused;
     if (!parent || parent->ndeps > 0)
         return false;
     if (!d->enabled)
@@ -38,7 +39,8 @@ static bool dependency_met(const rg_flagset *fs, const rg_flag_dependency *d,
 
 /* The SDK's isFeatureEnabled: on or off, and the strategy variant. */
 static bool feature_on(const rg_flagset *fs, const rg_flag_feature *f,
-                       const rg_flag_ctx *ctx, const rg_flag_variant **variant)
+                       const rg_flag_ctx *ctx,
+                       const rg_flag_variant_def **variant)
 {
     *variant = NULL;
     for (size_t i = 0; i < f->ndeps; i++)
@@ -54,7 +56,7 @@ static bool feature_on(const rg_flagset *fs, const rg_flag_feature *f,
     return false;
 }
 
-static void set_result(rg_flag_result *out, const rg_flag_variant *v,
+static void set_result(rg_flag_result *out, const rg_flag_variant_def *v,
                        bool feature_enabled)
 {
     out->name = v ? v->name : "disabled";
@@ -68,7 +70,7 @@ static void set_result(rg_flag_result *out, const rg_flag_variant *v,
 static void resolve(const rg_flagset *fs, const rg_flag_feature *f,
                     const rg_flag_ctx *ctx, rg_flag_result *out)
 {
-    const rg_flag_variant *v = NULL;
+    const rg_flag_variant_def *v = NULL;
     bool on = feature_on(fs, f, ctx, &v);
     if (on && !v && f->nvariants > 0)
         v = rg_flag_variant_select(f->variants, f->nvariants, f->name,
@@ -80,7 +82,7 @@ bool rg_flags_enabled(const rg_flagset *fs, const char *name,
                       const rg_flag_ctx *ctx)
 {
     const rg_flag_feature *f = rg_flagset_feature(fs, name);
-    const rg_flag_variant *unused;
+    const rg_flag_variant_def *unused;
     return f && feature_on(fs, f, ctx, &unused);
 }
 

@@ -2,24 +2,35 @@
 #include "model.h"
 
 #include "common/err.h"
-#include "common/murmur3.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The name hash: murmur3 (the project's, word at a time) of len bytes. */
+/* The name hash, for the index only (never stored): eight bytes at a
+ * time, each word mixed by a multiply and a rotation, then murmur3's
+ * finalizer. Names are short; this costs a few instructions per word. */
 static uint32_t name_hash(const char *s, size_t len)
 {
-    return rg_murmur3_32(s, len, 0x5eed);
+    uint64_t h = 0x9e3779b97f4a7c15u ^ len, w;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h = (h << 29) | (h >> 35);
+    }
+    w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 32;
+    h *= 0x85ebca6bu;
+    h ^= h >> 29;
+    return (uint32_t)h;
 }
 
 static void index_free(rg_flagset *fs)
 {
     free(fs->index);
-    free(fs->index_hash);
-    free(fs->index_name);
     free(fs->index_names);
-    fs->index = fs->index_hash = fs->index_name = NULL;
+    fs->index = NULL;
     fs->index_names = NULL;
 }
 
@@ -32,22 +43,18 @@ int rg_flagset_index(rg_flagset *fs)
         bytes += strlen(fs->features[i].name) + 1;
     index_free(fs);
     fs->index = calloc(slots, sizeof *fs->index);
-    fs->index_hash = calloc(slots, sizeof *fs->index_hash);
-    fs->index_name = calloc(slots, sizeof *fs->index_name);
     fs->index_names = malloc(bytes + 1);
-    if (!fs->index || !fs->index_hash || !fs->index_name || !fs->index_names ||
-        bytes > UINT32_MAX)
+    if (!fs->index || !fs->index_names || bytes > UINT32_MAX)
         return RG_ENOMEM;
     fs->index_mask = slots - 1;
     for (size_t i = 0; i < fs->nfeatures; i++) {
         size_t len = strlen(fs->features[i].name);
         uint32_t h = name_hash(fs->features[i].name, len);
         size_t at = h & fs->index_mask;
-        while (fs->index[at])
+        while (fs->index[at].feature)
             at = (at + 1) & fs->index_mask;
-        fs->index[at] = (uint32_t)(i + 1);
-        fs->index_hash[at] = h;
-        fs->index_name[at] = (uint32_t)used;
+        fs->index[at] =
+            (rg_flag_index_slot){(uint32_t)(i + 1), h, (uint32_t)used};
         memcpy(fs->index_names + used, fs->features[i].name, len + 1);
         used += len + 1;
     }
@@ -61,11 +68,13 @@ const rg_flag_feature *rg_flagset_feature(const rg_flagset *fs,
         return NULL;
     size_t len = strlen(name);
     uint32_t h = name_hash(name, len);
-    for (size_t at = h & fs->index_mask; fs->index[at];
-         at = (at + 1) & fs->index_mask)
-        if (fs->index_hash[at] == h &&
-            memcmp(fs->index_names + fs->index_name[at], name, len + 1) == 0)
-            return &fs->features[fs->index[at] - 1];
+    for (size_t at = h & fs->index_mask; fs->index[at].feature;
+         at = (at + 1) & fs->index_mask) {
+        const rg_flag_index_slot *x = &fs->index[at];
+        if (x->hash == h &&
+            memcmp(fs->index_names + x->name, name, len + 1) == 0)
+            return &fs->features[x->feature - 1];
+    }
     return NULL;
 }
 
@@ -104,7 +113,7 @@ static void free_constraints(rg_flag_constraint *c, size_t n)
     free(c);
 }
 
-static void free_variants(rg_flag_variant *v, size_t n)
+static void free_variants(rg_flag_variant_def *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].name);

@@ -10,6 +10,7 @@
 #define RG_FLAGS_MODEL_H
 
 #include "cidr.h"
+#include "common/murmur3.h"
 #include "context.h"
 #include "regex.h"
 #include "semver.h"
@@ -41,19 +42,21 @@ typedef enum rg_flag_op {
     RG_OP_IN_CIDR,
 } rg_flag_op;
 
+/* Fields in the order an evaluation reads them: what every operator reads
+ * (and a SEMVER_* value) first, so that one evaluation touches few cache
+ * lines; the rest after. */
 typedef struct rg_flag_constraint {
-    char *context_name;
-    rg_flag_field_id field; /* context_name resolved */
     rg_flag_op op;
-    bool inverted, case_insensitive;
+    rg_flag_field_id field; /* context_name resolved */
+    bool inverted, case_insensitive, semver_ok;
+    char *context_name;
     char **values; /* non-empty, trimmed (the SDK's cleanValues) */
-    char **lower;  /* values lower-cased, for caseInsensitive STR_* */
     size_t nvalues;
-    char *value;      /* the single "value", or NULL */
-    double num;       /* Number(value), NaN if not a number */
-    double date_ms;   /* Date(value) in ms, NaN if not a date */
-    rg_semver semver; /* parsed value; semver_ok false if invalid */
-    bool semver_ok;
+    rg_semver semver;  /* parsed value; semver_ok false if invalid */
+    double num;        /* Number(value), NaN if not a number */
+    double date_ms;    /* Date(value) in ms, NaN if not a date */
+    char **lower;      /* values lower-cased, for caseInsensitive STR_* */
+    char *value;       /* the single "value", or NULL */
     rg_flag_regex *re; /* compiled value; NULL if invalid */
     rg_cidr *cidrs;    /* the values that are valid ranges */
     size_t ncidrs;
@@ -65,7 +68,7 @@ typedef struct rg_flag_override {
     size_t nvalues;
 } rg_flag_override;
 
-typedef struct rg_flag_variant {
+typedef struct rg_flag_variant_def {
     char *name;
     int64_t weight;
     char *stickiness;   /* NULL when absent */
@@ -73,7 +76,7 @@ typedef struct rg_flag_variant {
     char *payload_value;
     rg_flag_override *overrides;
     size_t noverrides;
-} rg_flag_variant;
+} rg_flag_variant_def;
 
 typedef enum rg_flag_strategy_kind {
     RG_STRAT_UNKNOWN = 0, /* evaluates to false */
@@ -91,25 +94,28 @@ typedef struct rg_flag_param {
     char *name, *value; /* numbers are kept as their JSON text */
 } rg_flag_param;
 
+/* Fields in the order an evaluation reads them (see rg_flag_constraint):
+ * a flexibleRollout reads the first 64 bytes, then its group's hash. */
 typedef struct rg_flag_strategy {
-    char *name;
     rg_flag_strategy_kind kind;
-    rg_flag_param *params;
-    size_t nparams;
-    double percentage; /* Number(rollout) or Number(percentage), NaN if none */
-    const char *group_id;   /* parameter groupId or NULL (into params) */
-    const char *stickiness; /* parameter stickiness or NULL (into params) */
     rg_flag_field_id stick_field; /* stickiness resolved (a field name) */
-    bool stick_default,
-        stick_random; /* stickiness absent/"default", "random" */
-    char **list;      /* userIds, IPs or hostNames split on commas */
-    size_t nlist;
     rg_flag_constraint *constraints;
     size_t nconstraints;
-    int64_t *segments; /* segment ids */
     size_t nsegments;
-    rg_flag_variant *variants;
     size_t nvariants;
+    double percentage; /* Number(rollout) or Number(percentage), NaN if none */
+    const char *group_id; /* parameter groupId or NULL (into params) */
+    bool stick_default,
+        stick_random;        /* stickiness absent/"default", "random" */
+    rg_murmur3 group_prefix; /* group_id (or "") ":" hashed (bucket.h) */
+    rg_flag_variant_def *variants;
+    int64_t *segments;      /* segment ids */
+    const char *stickiness; /* parameter stickiness or NULL (into params) */
+    char **list;            /* userIds, IPs or hostNames split on commas */
+    size_t nlist;
+    char *name;
+    rg_flag_param *params;
+    size_t nparams;
 } rg_flag_strategy;
 
 typedef struct rg_flag_dependency {
@@ -125,7 +131,7 @@ typedef struct rg_flag_feature {
     bool strategies_ok; /* false when "strategies" is not an array */
     rg_flag_strategy *strategies;
     size_t nstrategies;
-    rg_flag_variant *variants;
+    rg_flag_variant_def *variants;
     size_t nvariants;
     rg_flag_dependency *deps;
     size_t ndeps;
@@ -137,6 +143,12 @@ typedef struct rg_flag_segment {
     size_t nconstraints;
 } rg_flag_segment;
 
+typedef struct rg_flag_index_slot {
+    uint32_t feature; /* feature i + 1, 0: free */
+    uint32_t hash;    /* the name's hash */
+    uint32_t name;    /* where the name starts in index_names */
+} rg_flag_index_slot;
+
 typedef struct rg_flagset {
     int64_t version;
     rg_flag_feature *features; /* sorted by name, names unique */
@@ -144,8 +156,8 @@ typedef struct rg_flagset {
     /* The name index: open addressing over index_mask + 1 slots (a power
      * of 2); a slot holds feature i + 1 (0: free), the feature's name hash
      * and where its name starts in index_names, one block holding every
-     * name, so a lookup reads only the index and that block. */
-    uint32_t *index, *index_hash, *index_name;
+     * name, so a lookup reads one slot (one cache line) and that block. */
+    rg_flag_index_slot *index;
     char *index_names;
     size_t index_mask;
     rg_flag_segment *segments; /* sorted by id, ids unique */

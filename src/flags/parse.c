@@ -1,5 +1,6 @@
 /* parse.c - features of the client-features JSON (see pstate.h); the
  * document around them is read by flagset.c, constraints by pconstraint.c. */
+#include "bucket.h"
 #include "number.h"
 #include "pstate.h"
 
@@ -149,6 +150,8 @@ static int params(rg__fparse *p, const json_t *obj, rg_flag_strategy *s)
 static int strategy_settings(rg__fparse *p, rg_flag_strategy *s)
 {
     s->group_id = param(s, "groupId");
+    rg_flag_bucket_prefix(&s->group_prefix, s->group_id ? s->group_id : "",
+                          RG_FLAG_STRATEGY_SEED);
     s->stickiness = param(s, "stickiness");
     s->stick_field = rg_flag_field_of(s->stickiness);
     s->stick_default = !s->stickiness || !*s->stickiness ||
@@ -185,7 +188,7 @@ static int override_one(rg__fparse *p, const json_t *o, void *item)
                              &ov->values, &ov->nvalues);
 }
 
-static int payload(rg__fparse *p, const json_t *j, rg_flag_variant *v)
+static int payload(rg__fparse *p, const json_t *j, rg_flag_variant_def *v)
 {
     if (!j || json_is_null(j))
         return 0;
@@ -208,7 +211,7 @@ static int payload(rg__fparse *p, const json_t *j, rg_flag_variant *v)
 
 static int variant(rg__fparse *p, const json_t *j, void *item)
 {
-    rg_flag_variant *v = item;
+    rg_flag_variant_def *v = item;
     if (!json_is_object(j))
         return rg__fparse_fail(p, NULL, "must be an object");
     int rc;
@@ -229,7 +232,7 @@ static int variant(rg__fparse *p, const json_t *j, void *item)
 }
 
 /* Variants of a feature or strategy. */
-static int variants(rg__fparse *p, const json_t *arr, rg_flag_variant **out,
+static int variants(rg__fparse *p, const json_t *arr, rg_flag_variant_def **out,
                     size_t *n)
 {
     return each(p, arr, "variants", sizeof **out, (void **)out, n, variant);

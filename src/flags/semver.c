@@ -6,12 +6,19 @@
 
 #define MAX_SAFE_INTEGER 9007199254740991ULL
 
+/* An ASCII digit: what isdigit() accepts in every locale (C17 7.4.1.5),
+ * without its call through the locale's table. */
+static bool digit(char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
 /* A numeric identifier: 0 or digits without a leading zero. */
 static bool number(const char **p, const char *end, uint64_t *out)
 {
     const char *s = *p;
     uint64_t v = 0;
-    while (s < end && isdigit((unsigned char)*s)) {
+    while (s < end && digit(*s)) {
         if (v > MAX_SAFE_INTEGER / 10)
             return false;
         v = v * 10 + (uint64_t)(*s - '0');
@@ -38,7 +45,7 @@ static bool identifiers(const char **p, const char *end, char stop, bool pre)
         const char *start = s;
         bool all_digits = true;
         while (s < end && ident_char(*s)) {
-            all_digits &= isdigit((unsigned char)*s) != 0;
+            all_digits &= digit(*s);
             s++;
         }
         if (s == start)
@@ -59,11 +66,12 @@ static bool identifiers(const char **p, const char *end, char stop, bool pre)
 
 bool rg_semver_parse(const char *s, rg_semver *out)
 {
-    if (!s || strlen(s) > RG_SEMVER_MAX_LEN)
+    size_t len = s ? strlen(s) : 0;
+    if (!s || len > RG_SEMVER_MAX_LEN)
         return false;
+    const char *end = s + len;
     while (isspace((unsigned char)*s))
         s++;
-    const char *end = s + strlen(s);
     while (end > s && isspace((unsigned char)end[-1]))
         end--;
     if (s < end && *s == 'v')

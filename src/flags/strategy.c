@@ -21,13 +21,17 @@ static bool segments_hold(const rg_flagset *fs, const rg_flag_strategy *s,
     return true;
 }
 
+/* group: the strategy's groupId (its hashed prefix is kept), else
+ * another group (flexibleRollout without groupId: featureToggle). */
 static bool rollout(const rg_flag_strategy *s, const char *id,
                     const char *group)
 {
     if (!id || !*id || !(s->percentage > 0))
         return false;
-    uint32_t pos =
-        rg_flag_bucket(group ? group : "", id, RG_FLAG_STRATEGY_SEED, 100);
+    uint32_t pos = group == s->group_id
+                       ? rg_flag_bucket_from(&s->group_prefix, id, 100)
+                       : rg_flag_bucket(group ? group : "", id,
+                                        RG_FLAG_STRATEGY_SEED, 100);
     return pos <= s->percentage;
 }
 
@@ -103,7 +107,7 @@ static bool kind_on(const rg_flag_strategy *s, const rg_flag_ctx *ctx)
 
 bool rg_flag_strategy_on(const rg_flagset *fs, const rg_flag_strategy *s,
                          const rg_flag_ctx *ctx,
-                         const rg_flag_variant **variant)
+                         const rg_flag_variant_def **variant)
 {
     *variant = NULL;
     if (s->kind == RG_STRAT_UNKNOWN ||

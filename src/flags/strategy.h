@@ -17,6 +17,6 @@
  * is set to the chosen one (or NULL); otherwise *variant is NULL. */
 bool rg_flag_strategy_on(const rg_flagset *fs, const rg_flag_strategy *s,
                          const rg_flag_ctx *ctx,
-                         const rg_flag_variant **variant);
+                         const rg_flag_variant_def **variant);
 
 #endif

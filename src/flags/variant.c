@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const rg_flag_variant *override_for(const rg_flag_variant *v, size_t n,
-                                           const rg_flag_ctx *ctx)
+static const rg_flag_variant_def *override_for(const rg_flag_variant_def *v,
+                                               size_t n, const rg_flag_ctx *ctx)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t o = 0; o < v[i].noverrides; o++) {
@@ -42,17 +42,17 @@ static const char *seed(const char *stickiness, const rg_flag_ctx *ctx,
     return buf;
 }
 
-const rg_flag_variant *rg_flag_variant_select(const rg_flag_variant *v,
-                                              size_t n, const char *group,
-                                              const char *stickiness,
-                                              const rg_flag_ctx *ctx)
+const rg_flag_variant_def *rg_flag_variant_select(const rg_flag_variant_def *v,
+                                                  size_t n, const char *group,
+                                                  const char *stickiness,
+                                                  const rg_flag_ctx *ctx)
 {
     int64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += v[i].weight;
     if (total <= 0)
         return NULL;
-    const rg_flag_variant *o = override_for(v, n, ctx);
+    const rg_flag_variant_def *o = override_for(v, n, ctx);
     if (o)
         return o;
     char buf[16];

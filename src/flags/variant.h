@@ -15,9 +15,9 @@
  * 0 or none is reached. group is the feature name (feature variants) or
  * the strategy's groupId (strategy variants; NULL is hashed as
  * "undefined", as the SDK does); stickiness NULL means "default". */
-const rg_flag_variant *rg_flag_variant_select(const rg_flag_variant *v,
-                                              size_t n, const char *group,
-                                              const char *stickiness,
-                                              const rg_flag_ctx *ctx);
+const rg_flag_variant_def *rg_flag_variant_select(const rg_flag_variant_def *v,
+                                                  size_t n, const char *group,
+                                                  const char *stickiness,
+                                                  const rg_flag_ctx *ctx);
 
 #endif

@@ -12,32 +12,56 @@
 #include <unistd.h>
 
 struct rg_access_log {
-    int fd;
-    bool own; /* fd is ours to close */
+    int fd;          /* ours: /dev/null, stderr or the file, dup3'd in
+                        place by a reopen, closed only by close */
+    _Atomic bool on; /* not "off" */
     _Atomic uint64_t errors;
 };
 
 int rg_access_log_open(const char *spec, rg_access_log **out, rg_err *err)
 {
     *out = NULL;
-    if (strcmp(spec, "off") == 0)
-        return 0;
     rg_access_log *l = calloc(1, sizeof *l);
     if (!l)
         return rg_err_set(err, RG_ENOMEM, "out of memory");
-    l->fd = STDERR_FILENO;
-    if (strcmp(spec, "stderr") != 0) {
-        l->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-        if (l->fd < 0) {
-            int e = errno;
-            free(l);
-            return rg_err_field(err, RG_EIO, "access-log",
-                                "--access-log: cannot open '%s': %s", spec,
-                                strerror(e));
-        }
-        l->own = true;
+    l->fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (l->fd < 0) {
+        free(l);
+        return rg_err_set(err, RG_EIO, "cannot open /dev/null: %s",
+                          strerror(errno));
+    }
+    int rc = rg_access_log_reopen(l, spec, err);
+    if (rc != 0) {
+        rg_access_log_close(l);
+        return rc;
     }
     *out = l;
+    return 0;
+}
+
+int rg_access_log_reopen(rg_access_log *l, const char *spec, rg_err *err)
+{
+    bool off = strcmp(spec, "off") == 0,
+         to_stderr = strcmp(spec, "stderr") == 0;
+    int fd = off ? open("/dev/null", O_WRONLY | O_CLOEXEC)
+             : to_stderr
+                 ? STDERR_FILENO
+                 : open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return rg_err_field(err, RG_EIO, "access-log",
+                            "--access-log: cannot open '%s': %s", spec,
+                            strerror(errno));
+    /* One atomic step: a line being written goes to the old or the new
+     * file, never to a closed or reused descriptor. */
+    int rc = dup3(fd, l->fd, O_CLOEXEC);
+    int e = errno;
+    if (fd != STDERR_FILENO)
+        close(fd);
+    if (rc < 0)
+        return rg_err_field(err, RG_EIO, "access-log",
+                            "--access-log: cannot switch to '%s': %s", spec,
+                            strerror(e));
+    atomic_store(&l->on, !off);
     return 0;
 }
 
@@ -45,8 +69,7 @@ void rg_access_log_close(rg_access_log *l)
 {
     if (!l)
         return;
-    if (l->own)
-        close(l->fd);
+    close(l->fd);
     free(l);
 }
 
@@ -73,7 +96,7 @@ static size_t put_escaped(char *out, size_t room, const char *s, size_t max)
 
 void rg_access_log_write(rg_access_log *l, const rg_access_entry *e)
 {
-    if (!l)
+    if (!l || !atomic_load(&l->on))
         return;
     char when[32], path[3 * RG_ACCESS_LOG_PATH_MAX + 1], actor[3 * 160 + 1];
     char line[1024 + sizeof path + sizeof actor];

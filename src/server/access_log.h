@@ -36,10 +36,15 @@ typedef struct rg_access_entry {
     int64_t micros; /* headers to answer */
 } rg_access_entry;
 
-/* Opens the log spec names: "off" (*out NULL: nothing is logged),
+/* Opens the log spec names: "off" (nothing is logged until a reopen),
  * "stderr", or a file path. Returns 0 or RG_EIO (err says why). Close
  * with rg_access_log_close (NULL is a no-op). */
 int rg_access_log_open(const char *spec, rg_access_log **out, rg_err *err);
+
+/* Points l at spec (as rg_access_log_open) while requests keep writing:
+ * a file is opened again (after logrotate moved it, the new file is
+ * created). Returns 0, or RG_EIO with l unchanged. */
+int rg_access_log_reopen(rg_access_log *l, const char *spec, rg_err *err);
 void rg_access_log_close(rg_access_log *l);
 
 /* Writes e's line (l NULL: nothing). Write errors are counted, not

@@ -196,8 +196,7 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* check-in                                                           */
 
-/* Prefixes err's field with "events[i]." (or "installed.<ch>."). */
-static int requalify(rg_err *err, const char *prefix)
+int rg__agent_requalify(rg_err *err, const char *prefix)
 {
     char field[2 * sizeof err->field + RG_NAME_MAX];
     snprintf(field, sizeof field, "%s%s", prefix, err->field);
@@ -239,7 +238,7 @@ static int parse_installed(const json_t *inst, rg_fleet_installed *out,
             rg_json_int(v, "version", false, 1, INT64_C(1) << 53, &ver, err) <
                 0 ||
             rg_json_string(v, "sha256", false, 64, &sha, err) < 0)
-            return requalify(err, prefix);
+            return rg__agent_requalify(err, prefix);
         if (*n < RG_FLEET_CHANNELS) {
             snprintf(out[*n].channel, sizeof out[*n].channel, "%s", ch);
             out[*n].release_id = rel;
@@ -276,14 +275,14 @@ static int parse_events(const json_t *events, const char *endpoint_id,
             rg_json_int(ev, "at_ms", false, 0, INT64_C(1) << 53, &at, err) <
                 0 ||
             rg_json_string(ev, "detail", false, DETAIL_MAX, &detail, err) < 0)
-            return requalify(err, prefix);
+            return rg__agent_requalify(err, prefix);
         int t = rg_event_type_parse(type);
         if (t < 0) {
             rg_err_field(err, RG_EINVAL, "type",
                          "event type '%.16s' is not one of applying, healthy, "
                          "failed, reverted, crashed",
                          type);
-            return requalify(err, prefix);
+            return rg__agent_requalify(err, prefix);
         }
         rg_event_rec *r = &out[(*n)++];
         memset(r, 0, sizeof *r);
@@ -305,7 +304,9 @@ int rg__agent_checkin_parse(const json_t *body, int64_t now,
 {
     json_t *inst = NULL, *events = NULL;
     memset(out, 0, sizeof *out);
-    if (rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &out->id, err) <
+    if (rg__agent_flags_parse(json_object_get(body, "flags"), &out->flags,
+                              err) < 0 ||
+        rg_json_string(body, "endpoint_id", true, RG_EPID_MAX, &out->id, err) <
             0 ||
         rg_json_object(body, "installed", false, &inst, err) < 0 ||
         rg_json_array(body, "events", false, RG_AGENT_EVENTS_MAX, &events,
@@ -386,10 +387,11 @@ static int write_refused(rg_buf *out, const screened *sc)
 /* Writes the check-in answer {"interval_s","acks","desired","notices"}
  * (docs/api.md) for endpoint id into out (empty, capped). Returns 0 or a
  * negative rg_code with err filled. */
-static int write_answer(rg_server *srv, const char *id,
+static int write_answer(rg_server *srv, const rg__checkin_req *in,
                         const rg_fleet_checkin_out *who, int64_t now,
                         const screened *sc, rg_buf *out, rg_err *err)
 {
+    const char *id = in->id;
     rg_buf notices;
     rg_buf_init(&notices, out->max);
     rg_offers_pending oc = {.srv = srv, .id = id};
@@ -427,8 +429,14 @@ static int write_answer(rg_server *srv, const char *id,
     if (rc == 0 && notices.len)
         rc = rg_buf_add(out, notices.data, notices.len);
     if (rc == 0)
-        rc = rg_buf_adds(out, "]}");
-    if (rc < 0)
+        rc = rg_buf_adds(out, "]");
+    if (rc < 0) {
+        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+        goto cleanup;
+    }
+    if ((rc = rg__agent_flags_answer(srv, id, &in->flags, now, out, err)) == 0)
+        rc = rg_buf_adds(out, "}");
+    if (rc < 0 && !err->code)
         rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
 cleanup:
     rg_buf_release(&notices);
@@ -501,7 +509,7 @@ void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"endpoint_id", "installed", "events",
-                                          "insecure", NULL};
+                                          "insecure",    "flags",     NULL};
     rg_err err;
     rg_err_clear(&err);
     rg__checkin_req req_in; /* 1.4 KiB: on the stack, no allocation */
@@ -558,7 +566,7 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
         atomic_fetch_add_explicit(&st_events[types[i]], 1,
                                   memory_order_relaxed);
     }
-    if (write_answer(srv, id, &who, now, &sc, &answer, &err) < 0)
+    if (write_answer(srv, in, &who, now, &sc, &answer, &err) < 0)
         goto fail;
     rg_resp_json_buf(resp, 200, &answer);
     goto cleanup;

@@ -42,9 +42,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define RG_AGENT_EVENTS_MAX 256   /* events per check-in */
-#define RG_AGENT_INSTALLED_MAX 64 /* channels in a check-in's installed */
-#define RG_AGENT_TOKEN_MAX 128    /* bearer token length accepted */
+#define RG_AGENT_EVENTS_MAX 256      /* events per check-in */
+#define RG_AGENT_INSTALLED_MAX 64    /* channels in a check-in's installed */
+#define RG_AGENT_FLAG_REVERTS_MAX 16 /* flag set reports per check-in */
+#define RG_AGENT_TOKEN_MAX 128       /* bearer token length accepted */
 
 void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -72,6 +73,35 @@ typedef struct rg_agent_stats {
 
 void rg_agent_stats_get(rg_agent_stats *out);
 
+/* Prefixes err's field with prefix ("events[i].", "flags."); returns
+ * err->code. */
+int rg__agent_requalify(rg_err *err, const char *prefix);
+
+/* A check-in's "flags" (agent_flags.c): the environment the agent is
+ * configured for, the stamp of the newest set it has and of the one in
+ * force, and the sets it fell back from. Strings borrowed from the body. */
+typedef struct rg__flags_req {
+    bool present; /* the check-in asked for flags */
+    const char *env, *stamp, *active;
+    struct {
+        const char *stamp, *detail; /* detail "" when absent */
+        int64_t at_ms;
+    } reverts[RG_AGENT_FLAG_REVERTS_MAX];
+    size_t nreverts;
+} rg__flags_req;
+
+/* Parses a check-in's "flags" (NULL: absent) into *out. Returns 0 or
+ * RG_EINVAL with err naming the field ("flags.environment"). */
+int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err);
+
+/* Appends ,"flags":{"environment","stamp","stored"?,"set"?} to a check-in
+ * answer of endpoint id (nothing when in is not present): the set only
+ * when in->stamp is not the environment's current stamp; its reports
+ * stored first (idempotent). Returns 0 or a negative rg_code. */
+int rg__agent_flags_answer(rg_server *srv, const char *id,
+                           const rg__flags_req *in, int64_t now, rg_buf *out,
+                           rg_err *err);
+
 /* A check-in body, parsed and validated (internal; the fuzz harness
  * tests/fuzz/fuzz_server_request.c calls it too). */
 typedef struct rg__checkin_req {
@@ -81,6 +111,7 @@ typedef struct rg__checkin_req {
     rg_event_rec *evs;              /* malloc'd (caller frees), or NULL */
     int types[RG_AGENT_EVENTS_MAX]; /* rg_event_type codes */
     size_t n_ev;
+    rg__flags_req flags;
 } rg__checkin_req;
 
 /* Parses a check-in body (an object whose keys the caller has checked)

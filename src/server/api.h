@@ -96,6 +96,8 @@ void rg_api_flag_enable(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_disable(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_eval(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_client_token_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_client_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
 /* The client token is checked by the handler (Authorization: <token>). */
 void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp);

@@ -485,8 +485,31 @@ static json_t *rollouts_json(rg_server *srv, relcache *rc, const char *id)
     return a;
 }
 
-/* Adds events, quarantined, pending and rollouts to o. Returns 0 or fills
- * resp. */
+static int flag_revert_one(void *ctx, const rg_flag_revert_rec *r)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "environment",
+                          r->environment, "stamp", r->stamp, "reported_ms",
+                          (json_int_t)r->reported_ms, "received_ms",
+                          (json_int_t)r->received_ms, "detail", r->detail);
+    return json_array_append_new(ctx, o) < 0 ? RG_ENOMEM : 0;
+}
+
+/* The flag sets the endpoint fell back from, newest first. */
+static json_t *flag_reverts_json(rg_server *srv, const char *id, size_t want,
+                                 rg_err *err)
+{
+    json_t *a = json_array();
+    if (a && want &&
+        rg_store_flag_reverts_endpoint(srv->store, id, want, flag_revert_one, a,
+                                       err) < 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Adds events, quarantined, pending, rollouts and flag_reverts to o.
+ * Returns 0 or fills resp. */
 static int add_history(rg_server *srv, const rg_req *req, relcache *rc,
                        const rg_fleet_endpoint *e, json_t *o, rg_resp *resp)
 {
@@ -507,7 +530,14 @@ static int add_history(rg_server *srv, const rg_req *req, relcache *rc,
         return -1;
     }
     add_versions(&h);
-    if (json_object_set_new(o, "events", h.events) < 0 ||
+    json_t *fr = flag_reverts_json(srv, e->id, h.want, &err);
+    if (!fr) {
+        json_decref(h.events);
+        rg_resp_error(resp, &err);
+        return -1;
+    }
+    if (json_object_set_new(o, "flag_reverts", fr) < 0 ||
+        json_object_set_new(o, "events", h.events) < 0 ||
         json_object_set_new(o, "quarantined", quarantined_json(&h)) < 0 ||
         json_object_set_new(o, "pending", pending_json(srv, rc, e)) < 0 ||
         json_object_set_new(o, "rollouts", rollouts_json(srv, rc, e->id)) < 0 ||

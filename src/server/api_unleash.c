@@ -2,8 +2,9 @@
  * read Rollgate's flags (docs/flags.md): GET /api/client/features (the
  * token's environment as a client-features document, with the
  * environment's change stamp as ETag; 304 when If-None-Match matches), POST
- * /api/client/register and /api/client/metrics (accepted and dropped); and POST
- * /v1/client-tokens, the admin call that makes such a token. */
+ * /api/client/register and /api/client/metrics (accepted and dropped); and
+ * the admin calls on such tokens: POST, GET /v1/client-tokens and DELETE
+ * /v1/client-tokens/{id}. */
 #include "api.h"
 
 #include "common/crypto.h"
@@ -53,20 +54,18 @@ static int client_auth(rg_server *srv, const rg_req *req,
 void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_client_token_rec t;
-    int64_t versions = 0, newest_ms = 0;
+    char stamp[RG_FLAG_STAMP_MAX];
     rg_err err;
     rg_err_clear(&err);
     if (client_auth(srv, req, &t, resp))
         return;
     /* The ETag is the environment's change stamp: an unchanged set is
      * answered 304 without building it. */
-    if (rg_store_flag_stamp(srv->store, t.environment, &versions, &newest_ms,
-                            &err)) {
+    if (rg_flagdoc_stamp(srv->store, t.environment, stamp, &err)) {
         rg_resp_error(resp, &err);
         return;
     }
-    snprintf(resp->etag, sizeof resp->etag, "\"%lld-%lld\"",
-             (long long)versions, (long long)newest_ms);
+    snprintf(resp->etag, sizeof resp->etag, "\"%s\"", stamp);
     resp->content_type = "application/json";
     const char *inm = rg_req_header(req, "If-None-Match");
     if (inm && strcmp(inm, resp->etag) == 0) {
@@ -106,6 +105,15 @@ void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_resp_json(resp, 202, json_object());
 }
 
+/* A client token's answer, without its secret. */
+static json_t *client_token_json(const rg_client_token_rec *t)
+{
+    return json_pack("{s:I,s:s,s:s,s:I,s:s,s:I}", "id", (json_int_t)t->id,
+                     "name", t->name, "environment", t->environment,
+                     "created_ms", (json_int_t)t->created_ms, "created_by",
+                     t->created_by, "revoked_ms", (json_int_t)t->revoked_ms);
+}
+
 void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"name", "environment", NULL};
@@ -135,13 +143,63 @@ void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(t.created_by, sizeof t.created_by, "%s", audit.actor);
     if (rg_store_client_token_create(srv->store, &t, &audit, &err))
         goto fail;
-    rg_resp_json(resp, 201,
-                 json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)t.id, "name",
-                           t.name, "environment", t.environment, "token",
-                           token));
+    json_t *v = client_token_json(&t);
+    if (v)
+        json_object_set_new(v, "token", json_string(token));
+    rg_resp_json(resp, 201, v);
     goto cleanup;
 fail:
     rg_resp_error(resp, &err);
 cleanup:
     json_decref(body);
+}
+
+static json_t *client_token_any_json(const void *rec)
+{
+    return client_token_json(rec);
+}
+
+static json_t *client_token_get_json(rg_store *s, int64_t id, rg_err *err)
+{
+    rg_client_token_rec rec;
+    if (rg_store_client_token_get(s, id, &rec, err) != 0)
+        return NULL;
+    json_t *j = client_token_json(&rec);
+    if (!j)
+        rg_err_set(err, RG_ENOMEM, "out of memory");
+    return j;
+}
+
+static int visit_client_token(void *ctx, const rg_client_token_rec *t)
+{
+    const rg__api_visitor *v = ctx;
+    return v->visit(v->ctx, t->id, t);
+}
+
+static int client_tokens_each(rg_store *s, rg__api_visit visit, void *ctx,
+                              rg_err *err)
+{
+    rg__api_visitor v = {visit, ctx};
+    return rg_store_client_token_list(s, visit_client_token, &v, err);
+}
+
+/* Listed and revoked like admin tokens (api_revocable.c): a revoked token
+ * answers 401 at once; audited as client_token.revoke. */
+static const rg__api_revocable client_tokens = {
+    .kind = "client_token",
+    .list_key = "client_tokens",
+    .each = client_tokens_each,
+    .to_json = client_token_any_json,
+    .get_json = client_token_get_json,
+    .revoke = rg_store_client_token_revoke,
+};
+
+void rg_api_client_token_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg__api_list(srv, req, resp, &client_tokens);
+}
+
+void rg_api_client_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg__api_revoke(srv, req, resp, &client_tokens);
 }

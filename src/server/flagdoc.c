@@ -1,6 +1,7 @@
 /* flagdoc.c - see flagdoc.h. */
 #include "flagdoc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct build {
@@ -48,4 +49,15 @@ json_t *rg_flagdoc_build(rg_store *s, const char *env, const char *name,
         return NULL;
     }
     return doc;
+}
+
+int rg_flagdoc_stamp(rg_store *s, const char *env, char out[RG_FLAG_STAMP_MAX],
+                     rg_err *err)
+{
+    int64_t versions = 0, newest_ms = 0;
+    int rc = rg_store_flag_stamp(s, env, &versions, &newest_ms, err);
+    if (rc == 0)
+        snprintf(out, RG_FLAG_STAMP_MAX, "%lld-%lld", (long long)versions,
+                 (long long)newest_ms);
+    return rc;
 }

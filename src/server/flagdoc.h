@@ -13,6 +13,7 @@
 
 #define RG_FLAGS_PER_ENV_MAX 5000 /* flags in one environment */
 #define RG_FLAG_ENV_DEFAULT "default"
+#define RG_FLAG_STAMP_MAX 48 /* "VERSIONS-NEWEST_MS" and its NUL */
 
 /* Returns a new {"version": 1, "features": [...], "segments": []} of the
  * current flags of env, by name; when name is not NULL, that flag's
@@ -21,5 +22,12 @@
  * or RG_ETOOBIG past RG_FLAGS_PER_ENV_MAX flags. */
 json_t *rg_flagdoc_build(rg_store *s, const char *env, const char *name,
                          const json_t *feature, rg_err *err);
+
+/* Writes env's change stamp into out: "VERSIONS-NEWEST_MS" (how many
+ * versions its flags have had, which only grows, and when the newest was
+ * written; "0-0" without flags). The ETag of GET /api/client/features and
+ * the "stamp" of the check-in's flags. Returns 0 or the store's error. */
+int rg_flagdoc_stamp(rg_store *s, const char *env, char out[RG_FLAG_STAMP_MAX],
+                     rg_err *err);
 
 #endif

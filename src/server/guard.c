@@ -23,34 +23,71 @@ struct rg_guard {
     _Atomic int64_t next_tick_ms;
 };
 
-int rg_guard_new(const rg_server_config *cfg, rg_guard **out, rg_err *err)
+enum { L_EVENTS, L_ENROLL, L_AUTHFAIL, L_AUDIT, L_GLOBAL, N_LIMITS };
+
+/* The options of each table of the guard from cfg. */
+static void limits(const rg_server_config *cfg, rg_ratelimit_opts o[N_LIMITS])
 {
-    rg_ratelimit_opts enroll = {cfg->enroll_burst, cfg->enroll_per_min,
-                                cfg->rate_table};
-    rg_ratelimit_opts fail = {cfg->auth_fail_burst, cfg->auth_fail_per_min,
-                              cfg->rate_table};
     unsigned per_addr = cfg->auth_audit_per_min ? cfg->auth_audit_per_min : 1;
     unsigned all = per_addr > RG_GUARD_AUDIT_GLOBAL_PER_MIN
                        ? per_addr
                        : RG_GUARD_AUDIT_GLOBAL_PER_MIN;
-    rg_ratelimit_opts audit = {per_addr, per_addr, cfg->rate_table};
-    rg_ratelimit_opts global = {all, all, RG_RATELIMIT_WAYS};
-    rg_ratelimit_opts events = {cfg->event_burst, cfg->events_per_min,
-                                cfg->rate_table};
-    int rc;
+    o[L_EVENTS] = (rg_ratelimit_opts){cfg->event_burst, cfg->events_per_min,
+                                      cfg->rate_table};
+    o[L_ENROLL] = (rg_ratelimit_opts){cfg->enroll_burst, cfg->enroll_per_min,
+                                      cfg->rate_table};
+    o[L_AUTHFAIL] = (rg_ratelimit_opts){
+        cfg->auth_fail_burst, cfg->auth_fail_per_min, cfg->rate_table};
+    o[L_AUDIT] = (rg_ratelimit_opts){per_addr, per_addr, cfg->rate_table};
+    o[L_GLOBAL] = (rg_ratelimit_opts){all, all, RG_RATELIMIT_WAYS};
+}
+
+/* The guard's tables in the order of limits(). */
+static void tables(rg_guard *g, rg_ratelimit **t[N_LIMITS])
+{
+    t[L_EVENTS] = &g->events;
+    t[L_ENROLL] = &g->enroll;
+    t[L_AUTHFAIL] = &g->authfail;
+    t[L_AUDIT] = &g->audit;
+    t[L_GLOBAL] = &g->audit_global;
+}
+
+int rg_guard_new(const rg_server_config *cfg, rg_guard **out, rg_err *err)
+{
+    rg_ratelimit_opts o[N_LIMITS];
+    rg_ratelimit **t[N_LIMITS];
+    int rc = 0;
     rg_guard *g = calloc(1, sizeof *g);
     if (!g)
         return rg_err_set(err, RG_ENOMEM, "guard: out of memory");
-    if ((rc = rg_ratelimit_new(&events, &g->events, err)) != 0 ||
-        (rc = rg_ratelimit_new(&enroll, &g->enroll, err)) != 0 ||
-        (rc = rg_ratelimit_new(&fail, &g->authfail, err)) != 0 ||
-        (rc = rg_ratelimit_new(&audit, &g->audit, err)) != 0 ||
-        (rc = rg_ratelimit_new(&global, &g->audit_global, err)) != 0) {
+    limits(cfg, o);
+    tables(g, t);
+    for (size_t i = 0; rc == 0 && i < N_LIMITS; i++)
+        rc = rg_ratelimit_new(&o[i], t[i], err);
+    if (rc != 0) {
         rg_guard_free(g);
         return rc;
     }
     *out = g;
     return 0;
+}
+
+int rg_guard_configure(rg_guard *g, const rg_server_config *cfg, rg_err *err)
+{
+    rg_ratelimit_opts o[N_LIMITS];
+    rg_ratelimit **t[N_LIMITS];
+    int rc = 0;
+    if (!g)
+        return 0;
+    limits(cfg, o);
+    tables(g, t);
+    for (size_t i = 0; i < N_LIMITS; i++)
+        if (o[i].burst > 0 && o[i].per_min == 0)
+            return rg_err_set(err, RG_EINVAL,
+                              "guard: a refill rate of 0 per minute");
+    for (size_t i = 0; rc == 0 && i < N_LIMITS; i++)
+        rc = rg_ratelimit_set(*t[i], o[i].burst, o[i].per_min, err);
+    return rc;
 }
 
 void rg_guard_free(rg_guard *g)

@@ -46,6 +46,12 @@
  * 0, RG_EINVAL for a bucket with no refill, or RG_ENOMEM. */
 int rg_guard_new(const rg_server_config *cfg, rg_guard **out, rg_err *err);
 
+/* Applies cfg's burst and per-minute settings to g's tables while
+ * requests use them (a reload; rate_table is not changed). Buckets keep
+ * their tokens, capped at a new burst. g NULL: nothing. Returns 0, or
+ * RG_EINVAL for a bucket with no refill (nothing changed). */
+int rg_guard_configure(rg_guard *g, const rg_server_config *cfg, rg_err *err);
+
 /* Frees g. NULL is a no-op. Call rg_guard_flush first to keep the
  * pending summaries. */
 void rg_guard_free(rg_guard *g);

@@ -6,14 +6,17 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "server/access_log.h"
 #include "server/admin_token.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
 #include "server/datadir.h"
 #include "server/http.h"
+#include "server/options.h"
 #include "server/orchestrator.h"
 #include "server/preflight_worker.h"
+#include "server/reload.h"
 #include "server/webhooks.h"
 #include "server/router.h"
 #include "server/server.h"
@@ -29,15 +32,23 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: rollgated init --data DIR\n"
+    "usage: rollgated init --data DIR (or --config FILE)\n"
     "       rollgated admin-token --data DIR [--name NAME]\n"
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
+    "       rollgated --config FILE [options] [--print-config]\n"
     "\n"
     "  init                 create DIR (mode 0700), its database and an admin\n"
     "                       token named \"admin\", printed alone on the last "
     "line\n"
     "  admin-token          offline recovery: add a non-expiring admin token\n"
     "                       to DIR while no rollgated serves it (--help)\n"
+    "  --config FILE        read the options below from FILE too, one\n"
+    "                       `name = value` a line (name: the option without\n"
+    "                       --, '_' for '-'); flags win over the file. SIGHUP\n"
+    "                       reads it again and applies what can change live\n"
+    "                       (docs/operations.md, \"Configuration file\")\n"
+    "  --print-config       print the effective configuration, where each\n"
+    "                       value came from and whether it is live; exit\n"
     "  --data DIR           data directory (database, artifacts); required\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
@@ -88,65 +99,6 @@ static const char usage[] =
     "  --version            print the version\n"
     "  --help               print this help\n";
 
-/* Parses s as an unsigned integer in [min, max]. Returns 0 or -1. */
-static int parse_uint(const char *s, unsigned long long min,
-                      unsigned long long max, unsigned long long *out)
-{
-    char *end = NULL;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int fail(const char *fmt, const char *a)
-{
-    fprintf(stderr, "rollgated: ");
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n");
-    return 2;
-}
-
-static bool flag_known(const char *f)
-{
-    static const char *const flags[] = {"--data",
-                                        "--listen",
-                                        "--artifact-max",
-                                        "--threads",
-                                        "--interval",
-                                        "--tick-ms",
-                                        "--activation-cap",
-                                        "--flush-ms",
-                                        "--max-connections",
-                                        "--timeout",
-                                        "--max-per-address",
-                                        "--header-timeout",
-                                        "--min-body-rate",
-                                        "--log-level",
-                                        "--tls-cert",
-                                        "--tls-key",
-                                        "--engine-dir",
-                                        "--enroll-burst",
-                                        "--enroll-per-min",
-                                        "--auth-fail-burst",
-                                        "--auth-fail-per-min",
-                                        "--auth-audit-per-min",
-                                        "--event-burst",
-                                        "--events-per-min",
-                                        "--event-retention",
-                                        "--rate-table",
-                                        "--access-log",
-                                        NULL};
-    for (size_t i = 0; flags[i]; i++)
-        if (strcmp(f, flags[i]) == 0)
-            return true;
-    return false;
-}
-
 /* mkdir -p with mode for the last component and its missing parents. */
 static int make_dirs(const char *path, rg_err *err)
 {
@@ -164,163 +116,6 @@ static int make_dirs(const char *path, rg_err *err)
     if (mkdir(p, 0700) != 0 && errno != EEXIST)
         return rg_err_set(err, RG_EIO, "cannot create '%s': %s", p,
                           strerror(errno));
-    return 0;
-}
-
-/* Parses the serving flags into cfg. Returns 0, or 2 after printing a
- * one-line error, or 1 when help/version was printed. */
-static int parse_flags(int argc, char **argv, int first, rg_server_config *cfg,
-                       int *log_level)
-{
-    for (int i = first; i < argc; i++) {
-        const char *f = argv[i];
-        if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
-            fputs(usage, stdout);
-            return 1;
-        }
-        if (strcmp(f, "--version") == 0) {
-            printf("rollgated %s\n", RG_VERSION);
-            return 1;
-        }
-        if (strncmp(f, "--", 2) != 0)
-            return fail("unexpected argument '%s' (see --help)", f);
-        if (!flag_known(f))
-            return fail("unknown flag '%s' (see --help)", f);
-        if (i + 1 >= argc)
-            return fail("flag %s needs a value", f);
-        const char *v = argv[++i];
-        unsigned long long n = 0;
-        if (strcmp(f, "--data") == 0) {
-            if (!*v || strlen(v) >= sizeof cfg->data_dir)
-                return fail("--data: bad directory '%s'", v);
-            snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", v);
-        } else if (strcmp(f, "--listen") == 0) {
-            if (!strchr(v, ':') || strlen(v) >= sizeof cfg->listen)
-                return fail("--listen: expected HOST:PORT, got '%s'", v);
-            snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
-        } else if (strcmp(f, "--artifact-max") == 0) {
-            if (parse_uint(v, 1, 1ull << 40, &n) != 0)
-                return fail(
-                    "--artifact-max: expected bytes (1..2^40), got '%s'", v);
-            cfg->artifact_max = n;
-        } else if (strcmp(f, "--threads") == 0) {
-            if (parse_uint(v, 1, 256, &n) != 0)
-                return fail("--threads: expected 1..256, got '%s'", v);
-            cfg->threads = (unsigned)n;
-        } else if (strcmp(f, "--interval") == 0) {
-            if (parse_uint(v, 1, 86400, &n) != 0)
-                return fail("--interval: expected seconds (1..86400), got '%s'",
-                            v);
-            cfg->checkin_interval_s = (int)n;
-        } else if (strcmp(f, "--activation-cap") == 0) {
-            if (parse_uint(v, 1, 86400, &n) != 0)
-                return fail(
-                    "--activation-cap: expected seconds (1..86400), got '%s'",
-                    v);
-            cfg->activation_cap_s = (int)n;
-        } else if (strcmp(f, "--tick-ms") == 0) {
-            if (parse_uint(v, 1, 3600000, &n) != 0)
-                return fail("--tick-ms: expected 1..3600000, got '%s'", v);
-            cfg->tick_ms = (int)n;
-        } else if (strcmp(f, "--flush-ms") == 0) {
-            if (parse_uint(v, 1, 3600000, &n) != 0)
-                return fail("--flush-ms: expected 1..3600000, got '%s'", v);
-            cfg->flush_ms = (int)n;
-        } else if (strcmp(f, "--max-connections") == 0) {
-            if (parse_uint(v, 1, 1000000, &n) != 0)
-                return fail("--max-connections: expected 1..1000000, got '%s'",
-                            v);
-            cfg->max_connections = (unsigned)n;
-        } else if (strcmp(f, "--timeout") == 0) {
-            if (parse_uint(v, 1, 86400, &n) != 0)
-                return fail("--timeout: expected seconds (1..86400), got '%s'",
-                            v);
-            cfg->conn_timeout_s = (unsigned)n;
-        } else if (strcmp(f, "--max-per-address") == 0) {
-            if (parse_uint(v, 0, 1000000, &n) != 0)
-                return fail("--max-per-address: expected 0..1000000, got '%s'",
-                            v);
-            cfg->max_per_address = (unsigned)n;
-        } else if (strcmp(f, "--header-timeout") == 0) {
-            if (parse_uint(v, 1, 3600, &n) != 0)
-                return fail(
-                    "--header-timeout: expected seconds (1..3600), got '%s'",
-                    v);
-            cfg->header_timeout_s = (unsigned)n;
-        } else if (strcmp(f, "--min-body-rate") == 0) {
-            if (parse_uint(v, 1, 1ull << 40, &n) != 0)
-                return fail("--min-body-rate: expected bytes/s (1..2^40), got "
-                            "'%s'",
-                            v);
-            cfg->min_body_rate = n;
-        } else if (strcmp(f, "--tls-cert") == 0 ||
-                   strcmp(f, "--tls-key") == 0) {
-            char *dst = f[6] == 'c' ? cfg->tls_cert : cfg->tls_key;
-            if (!*v || strlen(v) >= PATH_MAX)
-                return fail("bad TLS file name '%s'", v);
-            snprintf(dst, PATH_MAX, "%s", v);
-        } else if (strcmp(f, "--engine-dir") == 0) {
-            char *dir = realpath(v, NULL);
-            struct stat st;
-            bool ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-                      strlen(dir) < sizeof cfg->engine_dir;
-            if (ok)
-                snprintf(cfg->engine_dir, sizeof cfg->engine_dir, "%s", dir);
-            free(dir);
-            if (!ok)
-                return fail("--engine-dir: '%s' is not a directory", v);
-        } else if (strcmp(f, "--enroll-burst") == 0 ||
-                   strcmp(f, "--auth-fail-burst") == 0) {
-            if (parse_uint(v, 0, 1000000, &n) != 0)
-                return fail("burst: expected 0..1000000, got '%s'", v);
-            *(f[2] == 'e' ? &cfg->enroll_burst : &cfg->auth_fail_burst) =
-                (unsigned)n;
-        } else if (strcmp(f, "--enroll-per-min") == 0 ||
-                   strcmp(f, "--auth-fail-per-min") == 0 ||
-                   strcmp(f, "--auth-audit-per-min") == 0) {
-            if (parse_uint(v, 1, 1000000, &n) != 0)
-                return fail("per minute: expected 1..1000000, got '%s'", v);
-            if (f[2] == 'e')
-                cfg->enroll_per_min = (unsigned)n;
-            else if (f[7] == 'f')
-                cfg->auth_fail_per_min = (unsigned)n;
-            else
-                cfg->auth_audit_per_min = (unsigned)n;
-        } else if (strcmp(f, "--event-burst") == 0 ||
-                   strcmp(f, "--events-per-min") == 0) {
-            bool burst = strcmp(f, "--event-burst") == 0;
-            if (parse_uint(v, burst ? 0 : 1, 1000000, &n) != 0)
-                return fail("event limit: expected 0..1000000, got '%s'", v);
-            *(burst ? &cfg->event_burst : &cfg->events_per_min) = (unsigned)n;
-        } else if (strcmp(f, "--event-retention") == 0) {
-            if (parse_uint(v, 0, UINT32_MAX, &n) != 0)
-                return fail("--event-retention: expected seconds, got '%s'", v);
-            cfg->event_retention_s = (unsigned)n;
-        } else if (strcmp(f, "--rate-table") == 0) {
-            if (parse_uint(v, 8, 1u << 24, &n) != 0)
-                return fail("--rate-table: expected 8..16777216, got '%s'", v);
-            cfg->rate_table = (unsigned)n;
-        } else if (strcmp(f, "--access-log") == 0) {
-            if (!*v || strlen(v) >= sizeof cfg->access_log)
-                return fail("--access-log: expected off, stderr or a file, "
-                            "got '%s'",
-                            v);
-            snprintf(cfg->access_log, sizeof cfg->access_log, "%s", v);
-        } else if (strcmp(f, "--log-level") == 0) {
-            int l = rg_log_level_parse(v);
-            if (l < 0)
-                return fail("--log-level: expected debug, info, warn or error, "
-                            "got '%s'",
-                            v);
-            *log_level = l;
-        } else {
-            return fail("unknown flag '%s' (see --help)", f);
-        }
-    }
-    if (!cfg->data_dir[0])
-        return fail("%s", "--data DIR is required (see --help)");
-    if (!cfg->tls_cert[0] != !cfg->tls_key[0])
-        return fail("%s", "--tls-cert and --tls-key go together");
     return 0;
 }
 
@@ -395,8 +190,9 @@ static int read_pem(const char *path, char **out, rg_err *err)
     return rc;
 }
 
-static int serve(rg_server_config *cfg)
+static int serve(rg_server_options *settings)
 {
+    const rg_server_config *cfg = &settings->cfg;
     rg_server srv = {.cfg = *cfg, .clock = rg_clock_system()};
     rg_http *http = NULL;
     rg_http_app app;
@@ -407,11 +203,12 @@ static int serve(rg_server_config *cfg)
     bool orchestrating = false;
     rg_err_clear(&err);
 
-    /* Block the stop signals before any thread starts: every thread
-     * inherits the mask and only sigwait below receives them. */
+    /* Block the stop and reload signals before any thread starts: every
+     * thread inherits the mask and only sigwait below receives them. */
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -442,9 +239,26 @@ static int serve(rg_server_config *cfg)
     rg_info("listening on %s (port %u, %s, %u threads, data %s)", cfg->listen,
             rg_http_port(http), cert ? "https" : "http", cfg->threads,
             cfg->data_dir);
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    /* Store migrated, caches loaded, socket bound: systemd may start
+     * what depends on us (docs/operations.md, "systemd"). */
+    char serving[2 * PATH_MAX];
+    snprintf(serving, sizeof serving, "serving %s on %s (port %u), data %s",
+             cert ? "https" : "http", cfg->listen, rg_http_port(http),
+             cfg->data_dir);
+    rg_sd_ready("%s", serving);
+    while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
+        /* SIGHUP: the configuration again (reload.h), here in the main
+         * thread, not in a signal handler. */
+        if (sig == SIGHUP) {
+            rg_sd_reloading("reloading the configuration");
+            if (rg_reload(&srv, settings, &err) != 0)
+                rg_err_clear(&err);
+            rg_sd_ready("%s", serving);
+        }
+        sig = 0;
+    }
     rg_info("signal %d: shutting down", sig);
+    rg_sd_stopping("signal %d: shutting down", sig);
     status = 0;
 cleanup:
     if (status != 0)
@@ -465,10 +279,28 @@ cleanup:
     return status;
 }
 
+/* Prints --help or --version when argv[first..argc) asks for it.
+ * Returns true when it did. */
+static bool help_asked(int argc, char **argv, int first)
+{
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return true;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("rollgated %s\n", RG_VERSION);
+            return true;
+        }
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
-    rg_server_config cfg;
-    int log_level = RG_LOG_INFO;
+    static rg_server_options opts; /* large: not on the stack */
+    rg_err err;
+    rg_err_clear(&err);
     /* Fixed malloc thresholds: glibc otherwise raises them after each large
      * free, so scratch of O(fleet) size (the orchestrator's per-tick scan,
      * flush batches) ends up in thread heaps and stays resident after it
@@ -479,15 +311,27 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     if (argc > 1 && strcmp(argv[1], "admin-token") == 0)
         return rg_admin_token_main(argc - 1, argv + 1);
-    rg_server_config_defaults(&cfg);
     bool init = argc > 1 && strcmp(argv[1], "init") == 0;
-    int rc = parse_flags(argc, argv, init ? 2 : 1, &cfg, &log_level);
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
-    rg_log_init("rollgated", (rg_log_level)log_level);
+    int first = init ? 2 : 1;
+    if (help_asked(argc, argv, first))
+        return 0;
+    if (rg_options_load(&opts, argc - first, argv + first, &err) != 0) {
+        fprintf(stderr, "rollgated: %s\n", err.msg);
+        return 2;
+    }
+    if (opts.print) {
+        rg_options_print(&opts, stdout);
+        return 0;
+    }
+    if (!opts.cfg.data_dir[0]) {
+        fprintf(stderr, "rollgated: --data DIR (or data = DIR in the "
+                        "--config file) is required (see --help)\n");
+        return 2;
+    }
+    rg_log_init("rollgated", (rg_log_level)opts.cfg.log_level);
     if (rg_crypto_init() != 0) {
         fprintf(stderr, "rollgated: cannot initialise libsodium\n");
         return 1;
     }
-    return init ? cmd_init(&cfg) : serve(&cfg);
+    return init ? cmd_init(&opts.cfg) : serve(&opts);
 }

@@ -11,6 +11,7 @@
 #include "server/http_metrics.h"
 #include "server/orchestrator.h"
 #include "server/retention.h"
+#include "server/webhooks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,17 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
     metric(&b, "rollgate_access_log_errors_total", "counter",
            "Access log lines that could not be written.",
            rg_access_log_errors(srv->access));
+    rg_webhooks_stats ws;
+    rg_webhooks_stats_get(&ws);
+    rg_buf_printf(&b,
+                  "# HELP rollgate_webhook_attempts_total Webhook delivery "
+                  "attempts, by what they left the delivery as.\n"
+                  "# TYPE rollgate_webhook_attempts_total counter\n"
+                  "rollgate_webhook_attempts_total{result=\"delivered\"} %llu\n"
+                  "rollgate_webhook_attempts_total{result=\"retry\"} %llu\n"
+                  "rollgate_webhook_attempts_total{result=\"failed\"} %llu\n",
+                  (unsigned long long)ws.delivered,
+                  (unsigned long long)ws.retry, (unsigned long long)ws.failed);
     rg_http_metrics_render(&b);
     if (rollouts_gauges(srv, &b, &err) < 0) {
         rg_resp_error(resp, &err);

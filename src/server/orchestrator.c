@@ -4,6 +4,8 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/stopper.h"
+#include "common/sdnotify.h"
 #include "model/bucket.h"
 #include "health/gate.h"
 #include "server/canary.h"
@@ -16,13 +18,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The process's orchestrator (one rg_server per process). */
 static struct {
-    pthread_mutex_t mu; /* guards started, stop, cv */
-    pthread_cond_t cv;  /* signalled on stop (CLOCK_MONOTONIC waits) */
-    bool started, stop;
+    pthread_mutex_t mu; /* guards started and srv */
+    bool started;
+    rg_stopper stop; /* the threads' periods and stop signal */
     pthread_t tick_th, flush_th;
     rg_server *srv;
 } orch = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -392,38 +393,43 @@ cleanup:
 /* ------------------------------------------------------------------ */
 /* threads                                                            */
 
-/* Waits period_ms or until stop; returns false when stopping. Caller holds
- * orch.mu. */
-static bool wait_period(int period_ms)
+/* Milliseconds until the next tick at next_ms, at most the watchdog's
+ * period when systemd asked for keep-alives (sdnotify.h). */
+static int tick_wait(int64_t next_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += period_ms / 1000;
-    ts.tv_nsec += (long)(period_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (!orch.stop)
-        if (pthread_cond_timedwait(&orch.cv, &orch.mu, &ts) != 0)
-            break; /* timed out */
-    return !orch.stop;
+    int64_t wait = next_ms - rg_monotonic_ms();
+    int64_t wd = rg_sd_watchdog_period_ms();
+    if (wd > 0 && wait > wd)
+        wait = wd;
+    return wait > 0 ? (int)wait : 0;
 }
 
+/* The tick loop is what proves rollgated alive to systemd's watchdog: it
+ * sends the keep-alives between ticks, so a tick stuck (on the store, a
+ * lock) stops them and systemd restarts the server. */
 static void *tick_main(void *arg)
 {
     rg_server *srv = arg;
     int period = srv->cfg.tick_ms > 0 ? srv->cfg.tick_ms : 1000;
-    pthread_mutex_lock(&orch.mu);
-    while (wait_period(period)) {
-        pthread_mutex_unlock(&orch.mu);
-        rg_err err;
-        rg_err_clear(&err);
-        if (rg_orchestrator_tick(srv, &err) < 0)
-            rg_warn("orchestrator: %s", err.msg);
-        pthread_mutex_lock(&orch.mu);
+    int64_t next = rg_monotonic_ms() + period;
+    bool failing = false;
+    while (rg_stopper_wait(&orch.stop, tick_wait(next))) {
+        if (rg_monotonic_ms() >= next) {
+            rg_err err;
+            rg_err_clear(&err);
+            rg_server_cfg_rdlock(srv);
+            bool failed = rg_orchestrator_tick(srv, &err) < 0;
+            rg_server_cfg_unlock(srv);
+            next = rg_monotonic_ms() + period; /* then a whole period of rest */
+            if (failed)
+                rg_warn("orchestrator: %s", err.msg);
+            if (failed || failing)
+                rg_sd_status("orchestrator: %s",
+                             failed ? err.msg : "ticking again");
+            failing = failed;
+        }
+        rg_sd_watchdog();
     }
-    pthread_mutex_unlock(&orch.mu);
     return NULL;
 }
 
@@ -431,17 +437,15 @@ static void *flush_main(void *arg)
 {
     rg_server *srv = arg;
     int period = srv->cfg.flush_ms > 0 ? srv->cfg.flush_ms : 2000;
-    pthread_mutex_lock(&orch.mu);
-    while (wait_period(period)) {
-        pthread_mutex_unlock(&orch.mu);
+    while (rg_stopper_wait(&orch.stop, period)) {
         rg_err err;
         rg_err_clear(&err);
         if (rg_fleet_flush(srv->fleet, &err) < 0)
             rg_warn("fleet flush: %s", err.msg);
+        rg_server_cfg_rdlock(srv);
         rg_retention_run(srv, rg_clock_now(srv->clock));
-        pthread_mutex_lock(&orch.mu);
+        rg_server_cfg_unlock(srv);
     }
-    pthread_mutex_unlock(&orch.mu);
     return NULL;
 }
 
@@ -454,25 +458,17 @@ int rg_orchestrator_start(rg_server *srv, rg_err *err)
                         "the orchestrator is already running");
         goto cleanup;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&orch.cv, &ca);
-    pthread_condattr_destroy(&ca);
-    orch.stop = false;
+    rg_stopper_init(&orch.stop);
     orch.srv = srv;
     if (pthread_create(&orch.tick_th, NULL, tick_main, srv) != 0) {
-        pthread_cond_destroy(&orch.cv);
+        rg_stopper_release(&orch.stop);
         rc = rg_err_set(err, RG_EINTERNAL, "cannot start the tick thread");
         goto cleanup;
     }
     if (pthread_create(&orch.flush_th, NULL, flush_main, srv) != 0) {
-        orch.stop = true;
-        pthread_cond_broadcast(&orch.cv);
-        pthread_mutex_unlock(&orch.mu);
+        rg_stopper_stop(&orch.stop);
         pthread_join(orch.tick_th, NULL);
-        pthread_mutex_lock(&orch.mu);
-        pthread_cond_destroy(&orch.cv);
+        rg_stopper_release(&orch.stop);
         rc = rg_err_set(err, RG_EINTERNAL, "cannot start the flush thread");
         goto cleanup;
     }
@@ -485,18 +481,13 @@ cleanup:
 void rg_orchestrator_stop(rg_server *srv)
 {
     pthread_mutex_lock(&orch.mu);
-    if (!orch.started || orch.srv != srv) {
-        pthread_mutex_unlock(&orch.mu);
-        return;
+    if (orch.started && orch.srv == srv) {
+        rg_stopper_stop(&orch.stop);
+        pthread_join(orch.tick_th, NULL);
+        pthread_join(orch.flush_th, NULL);
+        rg_stopper_release(&orch.stop);
+        orch.started = false;
+        orch.srv = NULL;
     }
-    orch.stop = true;
-    pthread_cond_broadcast(&orch.cv);
-    pthread_mutex_unlock(&orch.mu);
-    pthread_join(orch.tick_th, NULL);
-    pthread_join(orch.flush_th, NULL);
-    pthread_mutex_lock(&orch.mu);
-    pthread_cond_destroy(&orch.cv);
-    orch.started = false;
-    orch.srv = NULL;
     pthread_mutex_unlock(&orch.mu);
 }

@@ -140,11 +140,14 @@ int rg_preflight_worker_run(rg_server *srv, int64_t release_id,
     if (prc == 0 && spec->corpus[0])
         prc = rg_artifact_path(srv, spec->corpus, j->corpus, sizeof j->corpus,
                                &perr);
+    rg_server_cfg_rdlock(srv); /* engine_dir may be reloaded */
+    bool in_dir = srv->cfg.engine_dir[0] != '\0';
     if (prc == 0 && !rg_engine_resolve(srv->cfg.engine_dir, spec->engine,
                                        j->engine, sizeof j->engine))
-        prc = rg_err_set(
-            &perr, RG_ENOTFOUND, "engine '%s' is not an executable file%s",
-            spec->engine, srv->cfg.engine_dir[0] ? " in --engine-dir" : "");
+        prc = rg_err_set(&perr, RG_ENOTFOUND,
+                         "engine '%s' is not an executable file%s",
+                         spec->engine, in_dir ? " in --engine-dir" : "");
+    rg_server_cfg_unlock(srv);
     if (prc == 0) {
         rg_preflight_config cfg;
         rg_preflight_config_init(&cfg, j->engine,

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ typedef struct slot {
 
 struct rg_ratelimit {
     pthread_mutex_t mu;
+    _Atomic bool on; /* o.burst > 0, read without the lock */
     rg_ratelimit_opts o;
     uint32_t seed;
     uint32_t n_sets;
@@ -44,13 +46,13 @@ int rg_ratelimit_new(const rg_ratelimit_opts *opts, rg_ratelimit **out,
     rl->n_sets = (cap + RG_RATELIMIT_WAYS - 1) / RG_RATELIMIT_WAYS;
     rl->o.capacity = rl->n_sets * RG_RATELIMIT_WAYS;
     rl->seed = randombytes_random();
-    if (opts->burst > 0) {
-        rl->slots = calloc((size_t)rl->o.capacity, sizeof *rl->slots);
-        if (!rl->slots) {
-            free(rl);
-            return rg_err_set(err, RG_ENOMEM, "rate limit: out of memory");
-        }
+    /* Slots even when disabled: rg_ratelimit_set may enable it. */
+    rl->slots = calloc((size_t)rl->o.capacity, sizeof *rl->slots);
+    if (!rl->slots) {
+        free(rl);
+        return rg_err_set(err, RG_ENOMEM, "rate limit: out of memory");
     }
+    atomic_init(&rl->on, opts->burst > 0);
     pthread_mutex_init(&rl->mu, NULL);
     *out = rl;
     return 0;
@@ -65,9 +67,27 @@ void rg_ratelimit_free(rg_ratelimit *rl)
     free(rl);
 }
 
+int rg_ratelimit_set(rg_ratelimit *rl, uint32_t burst, uint32_t per_min,
+                     rg_err *err)
+{
+    if (burst > 0 && per_min == 0)
+        return rg_err_set(err, RG_EINVAL,
+                          "rate limit: a refill rate of 0 per minute would "
+                          "lock every address out for good");
+    pthread_mutex_lock(&rl->mu);
+    rl->o.burst = burst;
+    rl->o.per_min = per_min;
+    for (size_t i = 0; i < rl->o.capacity; i++)
+        if (rl->slots[i].tokens > burst)
+            rl->slots[i].tokens = burst;
+    atomic_store(&rl->on, burst > 0);
+    pthread_mutex_unlock(&rl->mu);
+    return 0;
+}
+
 bool rg_ratelimit_enabled(const rg_ratelimit *rl)
 {
-    return rl && rl->o.burst > 0;
+    return rl && atomic_load(&rl->on);
 }
 
 /* The slot of key (k, n bytes), taking a free or the least recently used
@@ -109,6 +129,10 @@ bool rg_ratelimit_take_n(rg_ratelimit *rl, const char *key, uint32_t cost,
     size_t n = strnlen(key, RG_RATELIMIT_KEY_MAX);
     bool ok;
     pthread_mutex_lock(&rl->mu);
+    if (rl->o.burst == 0) { /* disabled meanwhile */
+        pthread_mutex_unlock(&rl->mu);
+        return true;
+    }
     slot *s = slot_for(rl, key, n, now_ms);
     if (now_ms > s->refill_ms) {
         s->tokens +=

@@ -48,6 +48,12 @@ int rg_ratelimit_new(const rg_ratelimit_opts *opts, rg_ratelimit **out,
 /* Frees rl. NULL is a no-op. */
 void rg_ratelimit_free(rg_ratelimit *rl);
 
+/* Changes rl's burst and refill while it is in use (a reload): buckets
+ * keep their tokens, capped at the new burst. Returns 0, or RG_EINVAL
+ * (nothing changed) for burst > 0 with per_min 0. */
+int rg_ratelimit_set(rg_ratelimit *rl, uint32_t burst, uint32_t per_min,
+                     rg_err *err);
+
 /* Whether the limiter limits at all (burst > 0). */
 bool rg_ratelimit_enabled(const rg_ratelimit *rl);
 

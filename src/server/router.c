@@ -79,6 +79,10 @@ static const rg_route routes[] = {
     {"POST", "/v1/flags/{}/eval", RG_ROLE_VIEWER, false, rg_api_flag_eval},
     {"POST", "/v1/client-tokens", RG_ROLE_ADMIN, false,
      rg_api_client_token_create},
+    {"GET", "/v1/client-tokens", RG_ROLE_ADMIN, false,
+     rg_api_client_token_list},
+    {"DELETE", "/v1/client-tokens/{}", RG_ROLE_ADMIN, false,
+     rg_api_client_token_revoke},
     /* Unleash SDKs: the client token is checked by the handler. */
     {"GET", "/api/client/features", RG_ROLE_NONE, false,
      rg_api_client_features},
@@ -185,9 +189,8 @@ static int64_t monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
+static void begin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    rg_server *srv = ctx;
     rg_err err;
     rg_err_clear(&err);
     route_state *st = calloc(1, sizeof *st);
@@ -237,10 +240,21 @@ static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
         rg_resp_error(resp, &err);
 }
 
+/* A request's begin and its handling each see one configuration: a
+ * reload waits for them (reload.h). */
+static void on_begin(void *ctx, rg_req *req, rg_resp *resp)
+{
+    rg_server_cfg_rdlock(ctx);
+    begin(ctx, req, resp);
+    rg_server_cfg_unlock(ctx);
+}
+
 static void on_handle(void *ctx, rg_req *req, rg_resp *resp)
 {
     route_state *st = req->route;
+    rg_server_cfg_rdlock(ctx);
     st->route->handler(ctx, req, resp);
+    rg_server_cfg_unlock(ctx);
 }
 
 /* The access log's line for req (access_log.h) and its latency

@@ -1,6 +1,7 @@
 /* server.c - see server.h: opening and closing rollgated's state. */
 #include "server.h"
 
+#include "common/log.h"
 #include "server/artifacts.h"
 #include "server/datadir.h"
 #include "server/desired.h"
@@ -38,6 +39,7 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->event_burst = 256;
     cfg->events_per_min = 120;
     cfg->event_retention_s = RG_RETENTION_DEFAULT_S;
+    cfg->log_level = RG_LOG_INFO;
 }
 
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
@@ -67,9 +69,32 @@ int rg_server_open(rg_server *srv, rg_err *err)
          (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
          (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0))
         rg_datadir_explain(srv->cfg.data_dir, err); /* a full disk? */
-    if (rc != 0)
+    if (rc != 0) {
         rg_server_close(srv);
-    return rc;
+        return rc;
+    }
+    /* Writers first: a reload waits for the requests in progress only,
+     * not for a stream of new ones. */
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&srv->cfg_lock, &a);
+    pthread_rwlockattr_destroy(&a);
+    srv->cfg_locking = true;
+    return 0;
+}
+
+void rg_server_cfg_rdlock(rg_server *srv)
+{
+    if (srv->cfg_locking)
+        pthread_rwlock_rdlock(&srv->cfg_lock);
+}
+
+void rg_server_cfg_unlock(rg_server *srv)
+{
+    if (srv->cfg_locking)
+        pthread_rwlock_unlock(&srv->cfg_lock);
 }
 
 void rg_server_close(rg_server *srv)
@@ -88,4 +113,7 @@ void rg_server_close(rg_server *srv)
     srv->store = NULL;
     rg_datadir_unlock(srv->lock);
     srv->lock = NULL;
+    if (srv->cfg_locking)
+        pthread_rwlock_destroy(&srv->cfg_lock);
+    srv->cfg_locking = false;
 }

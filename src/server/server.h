@@ -12,6 +12,9 @@
  *   agent_api.c   enroll, check-in, artifact download for agents
  *   orchestrator.c  the tick: state machine over every active rollout
  *   preflight_worker.c  runs new releases through their channel's engine
+ *   options.c     the settings: defaults, --config file, flags
+ *   reload.c      SIGHUP: a changed configuration applied while serving
+ *   webhooks.c    delivers rollout events from the store's outbox
  *
  * One rg_server lives for the process; it owns everything it points to.
  */
@@ -23,6 +26,8 @@
 #include "store/store.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct rg_fleet rg_fleet;
@@ -71,6 +76,7 @@ typedef struct rg_server_config {
     unsigned event_retention_s;  /* --event-retention: seconds events of
                                     releases without an active rollout are
                                     kept, default 90 days; 0: forever */
+    int log_level;               /* --log-level (common/log.h), default info */
 } rg_server_config;
 
 typedef struct rg_server {
@@ -86,6 +92,9 @@ typedef struct rg_server {
     rg_datadir_lock *lock;          /* DATA/lock, held while open (datadir.h) */
     rg_access_log *access;          /* NULL: no access log (access_log.h;
                                        rollgated's main opens it) */
+    pthread_rwlock_t cfg_lock;      /* a reload writes cfg under it (reload.h);
+                                       set up by rg_server_open */
+    bool cfg_locking;               /* cfg_lock is set up */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
@@ -97,6 +106,15 @@ typedef void (*rg_handler)(rg_server *srv, rg_req *req, rg_resp *resp);
  * change to a rollout's status, a new rollout, or a channel's current
  * release. Returns 0 or the store's error. */
 int rg_server_state_changed(rg_server *srv, rg_err *err);
+
+/* Holds srv->cfg for reading against a reload (reload.h) until
+ * rg_server_cfg_unlock. Take it only while holding no other lock (the
+ * router around each request's begin and handling, the orchestrator around
+ * a tick, the flush thread around retention, the preflight worker around
+ * its engine's lookup); it does nothing on a server that rg_server_open did
+ * not open (unit tests). */
+void rg_server_cfg_rdlock(rg_server *srv);
+void rg_server_cfg_unlock(rg_server *srv);
 
 /* --- lifecycle (server.c) ---------------------------------------------- */
 

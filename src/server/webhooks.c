@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,15 @@ static struct {
     rg_stopper stop;
     pthread_t th;
 } snd = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static _Atomic uint64_t st_delivered, st_retry, st_failed;
+
+void rg_webhooks_stats_get(rg_webhooks_stats *out)
+{
+    out->delivered = atomic_load(&st_delivered);
+    out->retry = atomic_load(&st_retry);
+    out->failed = atomic_load(&st_failed);
+}
 
 /* A due delivery, copied out of the store's callback. */
 typedef struct due {
@@ -133,8 +143,9 @@ static void post(CURL *h, const due *x, const char *body, int64_t now_ms,
     rg_buf_release(&answer);
 }
 
-/* Attempts delivery x at now_ms and records it. */
-static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
+/* Attempts delivery x at now_ms and records it. Returns whether the
+ * attempt was recorded (else x stays due as it was). */
+static bool attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
 {
     rg_attempt_rec a = {
         .delivery_id = x->d.id, .n = x->d.attempts + 1, .at_ms = now_ms};
@@ -146,9 +157,10 @@ static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
                  (long long)(RG_WEBHOOK_AGE_MAX_MS / 3600000));
     } else {
         char *body = rg_webhook_body(&x->d);
-        if (!body)
-            return; /* out of memory: due again next round */
-        post(h, x, body, now_ms, &a);
+        if (body)
+            post(h, x, body, now_ms, &a);
+        else
+            snprintf(a.error, sizeof a.error, "out of memory making the body");
         free(body);
         if (a.status >= 200 && a.status <= 299)
             state = "delivered";
@@ -158,6 +170,10 @@ static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
             next = now_ms + rg_webhook_backoff_ms(a.n, randombytes_random());
         }
     }
+    atomic_fetch_add(state[0] == 'd'   ? &st_delivered
+                     : state[0] == 'p' ? &st_retry
+                                       : &st_failed,
+                     1);
     rg_err err;
     rg_err_clear(&err);
     int rc = rg_store_delivery_attempt(srv->store, &a, state, next, &err);
@@ -168,6 +184,7 @@ static void attempt(rg_server *srv, CURL *h, const due *x, int64_t now_ms)
         rg_info("webhook %lld delivery %s (%s): %s after %d attempt(s)%s%s",
                 (long long)x->d.webhook_id, x->d.uid, x->d.event, state, a.n,
                 a.error[0] ? ": " : "", a.error);
+    return rc == 0 || rc == RG_ENOTFOUND;
 }
 
 /* --- the thread ------------------------------------------------------- */
@@ -183,11 +200,13 @@ static int collect_due(void *ctx, const rg_delivery_rec *d,
     return 0;
 }
 
-/* One round: every due delivery, a batch at a time, until none is due or
- * the sender stops. */
+/* One round: every due delivery, a batch at a time, until none is due,
+ * the sender stops, or an attempt could not be recorded (the store
+ * fails: the next round tries again, not this one at once). */
 static void round_once(rg_server *srv, CURL *h, due_list *l)
 {
-    for (;;) {
+    bool recorded = true;
+    while (recorded) {
         rg_err err;
         rg_err_clear(&err);
         int64_t now = rg_clock_now(srv->clock);
@@ -198,7 +217,7 @@ static void round_once(rg_server *srv, CURL *h, due_list *l)
             return;
         }
         for (size_t i = 0; i < l->n && !rg_stopper_stopped(&snd.stop); i++)
-            attempt(srv, h, &l->v[i], rg_clock_now(srv->clock));
+            recorded &= attempt(srv, h, &l->v[i], rg_clock_now(srv->clock));
         if (l->n < RG_WEBHOOK_BATCH || rg_stopper_stopped(&snd.stop))
             return;
     }

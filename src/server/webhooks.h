@@ -45,6 +45,13 @@ int rg_webhooks_start(rg_server *srv, rg_err *err);
  * Safe when it was not started. */
 void rg_webhooks_stop(rg_server *srv);
 
+/* Attempts made since start, by what they left the delivery as (for
+ * /metrics). */
+typedef struct rg_webhooks_stats {
+    uint64_t delivered, retry, failed;
+} rg_webhooks_stats;
+void rg_webhooks_stats_get(rg_webhooks_stats *out);
+
 /* The body of delivery d (webhook_id, uid, event and its rollout
  * fields): compact JSON with sorted keys, the same for every attempt.
  * Returns a malloc'd string, or NULL when out of memory. */

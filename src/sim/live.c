@@ -422,7 +422,7 @@ int rg_live_run(const rg_live_options *o, rg_err *err)
         o->threads < 1 || o->threads > 64 || o->n_strata < 1 ||
         o->internal > o->endpoints)
         return rg_err_set(err, RG_EINVAL,
-                          "live: need --server, --enroll-key, --endpoints "
+                          "live: need --server, --enrollment-key, --endpoints "
                           "1..%d, --duration > 0, --threads 1..64",
                           RG_LIVE_MAX_AGENTS);
     L.o = o;

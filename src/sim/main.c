@@ -5,10 +5,11 @@
  * --quiet; --trace adds the gate's reason once a simulated minute. Exit 0 on
  * success, 1 on a bad scenario or a failed run, 2 on bad usage.
  *
- * `rollgate-sim live --server URL --endpoints N --enroll-key K
+ * `rollgate-sim live --server URL --endpoints N --enrollment-key K
  * [--duration S] [--interval S] [--internal N] [--fault crash|fail|none]
  * [--strata os:ver:arch,...] [--prefix P] [--threads T] [--crash-checkins
- * K] [--quiet]`: simulated agents over real HTTP (live.h); exit 0 when
+ * K] [--quiet]`: simulated agents over real HTTP (live.h; --enroll-key is
+ * the old spelling of --enrollment-key, kept for one release); exit 0 when
  * every agent enrolled, 1 otherwise, 2 on bad usage. */
 #include "common/err.h"
 #include "common/json.h"
@@ -24,13 +25,14 @@
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: rollgate-sim run SCENARIO.json [--policy "
-               "rollgate|threshold|fixed-bake] [--seed N] [--json] "
-               "[--quiet] [--trace]\n"
-               "       rollgate-sim live --server URL --endpoints N "
-               "--enroll-key K [--duration S] [--interval S] [--internal N] "
-               "[--fault crash|fail|none] [--strata os:ver:arch,...] "
-               "[--prefix P] [--threads T] [--crash-checkins K] [--quiet]\n");
+    fprintf(f,
+            "usage: rollgate-sim run SCENARIO.json [--policy "
+            "rollgate|threshold|fixed-bake] [--seed N] [--json] "
+            "[--quiet] [--trace]\n"
+            "       rollgate-sim live --server URL --endpoints N "
+            "--enrollment-key K [--duration S] [--interval S] [--internal N] "
+            "[--fault crash|fail|none] [--strata os:ver:arch,...] "
+            "[--prefix P] [--threads T] [--crash-checkins K] [--quiet]\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -69,7 +71,8 @@ static int live_main(int argc, char **argv)
         i++;
         if (strcmp(k, "--server") == 0)
             o.server = v;
-        else if (strcmp(k, "--enroll-key") == 0)
+        else if (strcmp(k, "--enrollment-key") == 0 ||
+                 strcmp(k, "--enroll-key") == 0) /* its old spelling */
             o.enroll_key = v;
         else if (strcmp(k, "--prefix") == 0)
             o.prefix = v;

@@ -169,6 +169,20 @@ struct rg__store_ops {
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,
                              rg_client_token_rec *out, rg_err *err);
+    int (*client_token_list)(void *impl,
+                             int (*fn)(void *ctx, const rg_client_token_rec *t),
+                             void *ctx, rg_err *err);
+    int (*client_token_get)(void *impl, int64_t id, rg_client_token_rec *out,
+                            rg_err *err);
+    int (*client_token_revoke)(void *impl, int64_t id, int64_t now_ms,
+                               const rg_audit_rec *audit, rg_err *err);
+    int (*flag_reverts_record)(void *impl, const rg_flag_revert_rec *r,
+                               size_t n, rg_err *err);
+    int (*flag_reverts_endpoint)(void *impl, const char *endpoint_id,
+                                 size_t max,
+                                 int (*fn)(void *ctx,
+                                           const rg_flag_revert_rec *r),
+                                 void *ctx, rg_err *err);
     int (*webhook_create)(void *impl, rg_webhook_rec *w,
                           const rg_audit_rec *audit, rg_err *err);
     int (*webhook_get)(void *impl, int64_t id, rg_webhook_rec *out,

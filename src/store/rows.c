@@ -153,6 +153,16 @@ static const rg__col event_cols[] = {
 };
 const rg__rowmap rg__event_row = ROWMAP("event", event_cols);
 
+static const rg__col flag_revert_cols[] = {
+    TEXT(rg_flag_revert_rec, endpoint_id, REC),
+    TEXT(rg_flag_revert_rec, environment, REC),
+    TEXT(rg_flag_revert_rec, stamp, REC),
+    I64(rg_flag_revert_rec, reported_ms, REC),
+    I64(rg_flag_revert_rec, received_ms, REC),
+    TEXT(rg_flag_revert_rec, detail, REC),
+};
+const rg__rowmap rg__flag_revert_row = ROWMAP("flag revert", flag_revert_cols);
+
 static const rg__col policy_cols[] = {
     I64(rg_policy_rec, id, DB),
     TEXT(rg_policy_rec, name, REC),
@@ -181,6 +191,7 @@ static const rg__col client_token_cols[] = {
     TEXT(rg_client_token_rec, hash, REC),
     I64(rg_client_token_rec, created_ms, REC),
     TEXT(rg_client_token_rec, created_by, REC),
+    I64(rg_client_token_rec, revoked_ms, LATER),
 };
 const rg__rowmap rg__client_token_row =
     ROWMAP("client token", client_token_cols);

@@ -97,6 +97,7 @@ extern const rg__rowmap rg__token_row;        /* rg_token_rec */
 extern const rg__rowmap rg__enroll_key_row;   /* rg_enroll_key_rec */
 extern const rg__rowmap rg__endpoint_row;     /* rg_endpoint_rec */
 extern const rg__rowmap rg__event_row;        /* rg_event_rec */
+extern const rg__rowmap rg__flag_revert_row;  /* rg_flag_revert_rec */
 extern const rg__rowmap rg__policy_row;       /* rg_policy_rec */
 extern const rg__rowmap rg__flag_row;         /* rg_flag_rec */
 extern const rg__rowmap rg__client_token_row; /* rg_client_token_rec */

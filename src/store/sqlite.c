@@ -334,10 +334,34 @@ static const char *const migration13[] = {
     NULL,
 };
 
+/* 14: the flag sets endpoints fell back from (docs/agent.md), reported
+ * once per (endpoint, environment, stamp); client tokens can be revoked;
+ * each environment's change stamp kept up to date by every flag write, so
+ * a check-in reads it with one lookup instead of counting versions. */
+static const char *const migration14[] = {
+    "CREATE TABLE flag_reverts ("
+    " endpoint_id TEXT NOT NULL,"
+    " environment TEXT NOT NULL,"
+    " stamp TEXT NOT NULL,"
+    " reported_ms INTEGER NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " PRIMARY KEY (endpoint_id, environment, stamp)) WITHOUT ROWID",
+    "ALTER TABLE client_tokens ADD COLUMN revoked_ms INTEGER NOT NULL"
+    " DEFAULT 0",
+    "CREATE TABLE flag_stamps ("
+    " environment TEXT PRIMARY KEY,"
+    " versions INTEGER NOT NULL,"
+    " newest_ms INTEGER NOT NULL) WITHOUT ROWID",
+    "INSERT INTO flag_stamps SELECT environment, count(*), max(created_ms)"
+    " FROM flag_versions GROUP BY environment",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
-    migration1,  migration2,  migration3, migration4, migration5,
-    migration6,  migration7,  migration8, migration9, migration10,
-    migration11, migration12, migration13};
+    migration1,  migration2,  migration3,  migration4, migration5,
+    migration6,  migration7,  migration8,  migration9, migration10,
+    migration11, migration12, migration13, migration14};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- cached statements -------------------------------------------------- */
@@ -424,8 +448,15 @@ enum {
     ST_FLAG_HISTORY,
     ST_FLAG_LIST,
     ST_FLAG_STAMP,
+    ST_FLAG_STAMP_BUMP,
     ST_CLIENT_TOKEN_INSERT,
     ST_CLIENT_TOKEN_FIND,
+    ST_FLAG_REVERT_INSERT,
+    ST_FLAG_REVERT_LIST,
+    ST_CLIENT_TOKEN_LIST,
+    ST_CLIENT_TOKEN_GET,
+    ST_CLIENT_TOKEN_REVOKE,
+    ST_CLIENT_TOKEN_REVOKED,
     ST_HOOK_INSERT,
     ST_HOOK_GET,
     ST_HOOK_LIST,
@@ -464,6 +495,9 @@ enum {
     " o.plan_json, o.salt, o.state, o.wave, o.share_ppm, o.wave_started_ms,"   \
     " o.updated_ms, o.created_ms, o.created_by FROM rollouts o"                \
     " JOIN channels c ON c.id = o.channel_id"
+#define CLIENT_TOKEN_COLS                                                      \
+    "SELECT id, name, environment, hash, created_ms, created_by, revoked_ms"   \
+    " FROM client_tokens"
 #define TOKEN_COLS                                                             \
     "SELECT id, name, role, hash, created_ms, expires_ms, revoked_ms,"         \
     " created_by FROM tokens"
@@ -687,14 +721,32 @@ static const char *const sql_text[ST__COUNT] = {
                   " (SELECT max(version) FROM flag_versions g"
                   "  WHERE g.environment = f.environment AND g.name = f.name)"
                   " ORDER BY environment, name",
-    [ST_FLAG_STAMP] = "SELECT count(*), coalesce(max(created_ms), 0)"
-                      " FROM flag_versions WHERE environment = ?",
+    [ST_FLAG_STAMP] = "SELECT versions, newest_ms FROM flag_stamps"
+                      " WHERE environment = ?",
+    [ST_FLAG_STAMP_BUMP] =
+        "INSERT INTO flag_stamps (environment, versions, newest_ms)"
+        " VALUES (?1, 1, ?2) ON CONFLICT (environment) DO UPDATE SET"
+        " versions = versions + 1,"
+        " newest_ms = max(newest_ms, excluded.newest_ms)",
     [ST_CLIENT_TOKEN_INSERT] =
         "INSERT INTO client_tokens (name, environment, hash,"
         " created_ms, created_by) VALUES (?, ?, ?, ?, ?)",
     [ST_CLIENT_TOKEN_FIND] =
-        "SELECT id, name, environment, hash, created_ms, created_by"
-        " FROM client_tokens WHERE hash = ?",
+        CLIENT_TOKEN_COLS " WHERE hash = ? AND revoked_ms = 0",
+    [ST_CLIENT_TOKEN_LIST] = CLIENT_TOKEN_COLS " ORDER BY id",
+    [ST_CLIENT_TOKEN_GET] = CLIENT_TOKEN_COLS " WHERE id = ?",
+    [ST_CLIENT_TOKEN_REVOKE] = "UPDATE client_tokens SET revoked_ms = ?"
+                               " WHERE id = ? AND revoked_ms = 0",
+    [ST_CLIENT_TOKEN_REVOKED] = "SELECT revoked_ms FROM client_tokens"
+                                " WHERE id = ?",
+    [ST_FLAG_REVERT_INSERT] =
+        "INSERT INTO flag_reverts (endpoint_id, environment, stamp,"
+        " reported_ms, received_ms, detail) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+    [ST_FLAG_REVERT_LIST] =
+        "SELECT endpoint_id, environment, stamp, reported_ms, received_ms,"
+        " detail FROM flag_reverts WHERE endpoint_id = ?"
+        " ORDER BY received_ms DESC, stamp DESC LIMIT ?",
 #define HOOK_COLS                                                              \
     "SELECT id, url, events, channel, secret, created_ms, created_by"          \
     " FROM webhooks"
@@ -2405,6 +2457,10 @@ static int sq_flag_put(void *impl, rg_flag_rec *f, int64_t expect,
                         err, "flag put");
     }
     if (rc == 0)
+        rc = run(q, ST_FLAG_STAMP_BUMP,
+                 RG__VALS(RG__TEXT(f->environment), RG__INT(f->created_ms)),
+                 err, "flag stamp");
+    if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
     if (rc == 0)
@@ -2437,6 +2493,8 @@ static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
     rg__scalars v = {0};
     int rc = get_locked(impl, ST_FLAG_STAMP, RG__VALS(RG__TEXT(environment)),
                         &rg__int2_row, &v, err);
+    if (rc == RG_ENOTFOUND) /* no flag was ever written there */
+        rc = 0;
     *versions = v.a;
     *newest_ms = v.b;
     return rc;
@@ -2461,6 +2519,73 @@ static int sq_client_token_find(void *impl, const char *hash,
 {
     return get_locked(impl, ST_CLIENT_TOKEN_FIND, RG__VALS(RG__TEXT(hash)),
                       &rg__client_token_row, out, err);
+}
+
+static int sq_client_token_list(void *impl,
+                                int (*fn)(void *ctx,
+                                          const rg_client_token_rec *t),
+                                void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_client_token_rec t;
+    int rc = cursor_open(&c, impl, ST_CLIENT_TOKEN_LIST, NULL, 0,
+                         &rg__client_token_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &t, err)) == 1)
+        rc = fn(ctx, &t);
+    return cursor_close(&c, rc);
+}
+
+static int sq_client_token_get(void *impl, int64_t id, rg_client_token_rec *out,
+                               rg_err *err)
+{
+    int rc = get_locked(impl, ST_CLIENT_TOKEN_GET, RG__VALS(RG__INT(id)),
+                        &rg__client_token_row, out, err);
+    if (rc == RG_ENOTFOUND)
+        rc = rg_err_set(err, RG_ENOTFOUND, "client token %lld not found",
+                        (long long)id);
+    return rc;
+}
+
+static int sq_client_token_revoke(void *impl, int64_t id, int64_t now_ms,
+                                  const rg_audit_rec *audit, rg_err *err)
+{
+    sq *q = impl;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    rc = revoke(q, ST_CLIENT_TOKEN_REVOKE, ST_CLIENT_TOKEN_REVOKED, id, now_ms,
+                "client token", err);
+    if (rc == 0)
+        rc = audit_insert(q, audit, NULL, err);
+    return finish(q, rc, err);
+}
+
+static int sq_flag_reverts_record(void *impl, const rg_flag_revert_rec *r,
+                                  size_t n, rg_err *err)
+{
+    sq *q = impl;
+    int rc = begin(q, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = insert_row(q, ST_FLAG_REVERT_INSERT, &rg__flag_revert_row, &r[i],
+                        NULL, 0, NULL, err, "flag reverts");
+    return finish(q, rc, err);
+}
+
+static int
+sq_flag_reverts_endpoint(void *impl, const char *endpoint_id, size_t max,
+                         int (*fn)(void *ctx, const rg_flag_revert_rec *r),
+                         void *ctx, rg_err *err)
+{
+    cursor c;
+    rg_flag_revert_rec r;
+    int rc = cursor_open(&c, impl, ST_FLAG_REVERT_LIST,
+                         RG__VALS(RG__TEXT(endpoint_id), RG__INT(max)),
+                         &rg__flag_revert_row, err);
+    while (rc == 0 && (rc = cursor_next(&c, &r, err)) == 1)
+        rc = fn(ctx, &r);
+    return cursor_close(&c, rc);
 }
 
 /* --- webhooks (schema 13) ---------------------------------------------- */
@@ -2705,6 +2830,11 @@ const struct rg__store_ops rg__sqlite_ops = {
     .flag_stamp = sq_flag_stamp,
     .client_token_create = sq_client_token_create,
     .client_token_find = sq_client_token_find,
+    .client_token_list = sq_client_token_list,
+    .client_token_get = sq_client_token_get,
+    .client_token_revoke = sq_client_token_revoke,
+    .flag_reverts_record = sq_flag_reverts_record,
+    .flag_reverts_endpoint = sq_flag_reverts_endpoint,
     .webhook_create = sq_webhook_create,
     .webhook_get = sq_webhook_get,
     .webhook_list = sq_webhook_list,

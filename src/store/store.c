@@ -870,6 +870,43 @@ int rg_store_client_token_find(rg_store *s, const char *hash,
     return s->ops->client_token_find(s->impl, hash, out, err);
 }
 
+int rg_store_client_token_list(rg_store *s,
+                               int (*fn)(void *ctx,
+                                         const rg_client_token_rec *t),
+                               void *ctx, rg_err *err)
+{
+    return s->ops->client_token_list(s->impl, fn, ctx, err);
+}
+
+int rg_store_client_token_get(rg_store *s, int64_t id, rg_client_token_rec *out,
+                              rg_err *err)
+{
+    return s->ops->client_token_get(s->impl, id, out, err);
+}
+
+int rg_store_client_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                                 const rg_audit_rec *audit, rg_err *err)
+{
+    return s->ops->client_token_revoke(s->impl, id, now_ms, audit, err);
+}
+
+int rg_store_flag_reverts_record(rg_store *s, const rg_flag_revert_rec *r,
+                                 size_t n, rg_err *err)
+{
+    return n ? s->ops->flag_reverts_record(s->impl, r, n, err) : 0;
+}
+
+int rg_store_flag_reverts_endpoint(
+    rg_store *s, const char *endpoint_id, size_t max,
+    int (*fn)(void *ctx, const rg_flag_revert_rec *r), void *ctx, rg_err *err)
+{
+    if (max < 1 || max > RG_EVENTS_LIST_MAX)
+        return rg_err_set(err, RG_EINVAL, "max must be 1..%d",
+                          RG_EVENTS_LIST_MAX);
+    return s->ops->flag_reverts_endpoint(s->impl, endpoint_id, max, fn, ctx,
+                                         err);
+}
+
 /* --- webhooks ----------------------------------------------------------- */
 
 int rg_store_webhook_create(rg_store *s, rg_webhook_rec *w,

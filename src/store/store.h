@@ -525,6 +525,25 @@ int rg_store_events_prune(rg_store *s, int64_t before_ms, size_t max,
 int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
                           rg_err *err);
 
+/* --- flag sets an endpoint fell back from (schema 14, docs/agent.md) --- */
+typedef struct rg_flag_revert_rec {
+    char endpoint_id[RG_EPID_MAX + 1];
+    char environment[RG_NAME_MAX + 1];
+    char stamp[48];      /* the set's stamp (server/flagdoc.h) */
+    int64_t reported_ms; /* agent's clock */
+    int64_t received_ms; /* server's clock */
+    char detail[256];
+} rg_flag_revert_rec;
+/* Records n reports in one transaction; one already stored for (endpoint,
+ * environment, stamp) is skipped, so retries are idempotent. */
+int rg_store_flag_reverts_record(rg_store *s, const rg_flag_revert_rec *r,
+                                 size_t n, rg_err *err);
+/* The newest reports of endpoint_id (received_ms, newest first), at most
+ * max (1..RG_EVENTS_LIST_MAX). */
+int rg_store_flag_reverts_endpoint(
+    rg_store *s, const char *endpoint_id, size_t max,
+    int (*fn)(void *ctx, const rg_flag_revert_rec *r), void *ctx, rg_err *err);
+
 /* --- offers (schema 8) ------------------------------------------------ */
 /* What check-in answers offered each endpoint: the evidence the server can
  * vouch for (an endpoint's events count only for releases offered to it)
@@ -567,6 +586,7 @@ typedef struct rg_client_token_rec {
     char hash[RG_HASH_HEX]; /* sha256 of the secret */
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
+    int64_t revoked_ms; /* 0: usable (schema 14) */
 } rg_client_token_rec;
 /* Writes a new version of flag (f->environment, f->name) with
  * f->definition (the caller's, not kept), the audit row in the same
@@ -598,9 +618,22 @@ int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);
-/* Finds the client token with this hash; RG_ENOTFOUND (err untouched). */
+/* Finds the usable (not revoked) client token with this hash;
+ * RG_ENOTFOUND (err untouched). */
 int rg_store_client_token_find(rg_store *s, const char *hash,
                                rg_client_token_rec *out, rg_err *err);
+/* Calls fn with every client token, revoked ones too, by id. */
+int rg_store_client_token_list(rg_store *s,
+                               int (*fn)(void *ctx,
+                                         const rg_client_token_rec *t),
+                               void *ctx, rg_err *err);
+/* Reads client token id; RG_ENOTFOUND with err set. */
+int rg_store_client_token_get(rg_store *s, int64_t id, rg_client_token_rec *out,
+                              rg_err *err);
+/* Revokes client token id at now_ms with the audit row, in one
+ * transaction: RG_ENOTFOUND, or RG_ECONFLICT when already revoked. */
+int rg_store_client_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
+                                 const rg_audit_rec *audit, rg_err *err);
 
 /* --- webhooks (schema 13, docs/webhooks.md) --------------------------- */
 /* Subscriptions to a rollout's notable events (model/rollout_event.h)

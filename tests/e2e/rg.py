@@ -38,7 +38,7 @@ BUILD_DIR = os.environ.get("RG_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
 DATA_DIR = os.path.join(SOURCE_DIR, "tests", "data")
 
 _BIN_DIRS = {"rollgated": "server", "rollgate": "cli", "rollgate-agent": "agent",
-             "rollgate-sim": "sim"}
+             "rollgate-sim": "sim", "rollgate-engine": "engine"}
 
 
 class Failure(Exception):

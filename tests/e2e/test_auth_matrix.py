@@ -112,6 +112,10 @@ def build_routes(fix):
          lambda: {}, None, "viewer", {404}),
         ("client token create", "POST", "/v1/client-tokens",
          lambda: {"name": "m%d" % n()}, None, "admin", {201}),
+        ("client token list", "GET", "/v1/client-tokens", None, None,
+         "admin", {200}),
+        ("client token revoke (unknown id)", "DELETE",
+         "/v1/client-tokens/999999", None, None, "admin", {404}),
         # The Unleash client API takes client tokens only: every
         # credential here is refused (test_flags.py uses a client token).
         ("unleash features", "GET", "/api/client/features", None, None,

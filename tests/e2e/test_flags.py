@@ -3,7 +3,8 @@ naming the field and store nothing; every change is a new version audited
 with its reason; disable is a kill switch the client endpoint serves at the
 next poll; GET /api/client/features needs a client token of its
 environment and answers 304 to a matching ETag; flags survive kill -9;
-the CLI's flag commands; and the real Unleash Node SDK (unleash-client,
+the CLI's flag commands; client tokens listed and revoked (audited; a
+revoked one reads nothing, after kill -9 too); and the real Unleash Node SDK (unleash-client,
 fetched by scripts/deps.sh flags) reading /api/client/features decides
 every (flag, context) pair exactly as the C evaluator (POST
 /v1/flags/{name}/eval) does.
@@ -208,6 +209,40 @@ def cli_commands(srv, tmp):
            "a bad definition is refused naming the field", p.stdout, p.stderr)
 
 
+def client_token_revoke(srv):
+    """Client tokens are listed (no secret) and revoked at once, audited;
+    a revoked token reads nothing; the revocation survives kill -9."""
+    st, b = srv.request("POST", "/v1/client-tokens", {"name": "leaked"})
+    expect(st == 201 and "token" in b and b["revoked_ms"] == 0, "token to revoke", st, b)
+    tid, secret = b["id"], b["token"]
+    hdr = {"Authorization": secret}
+    st, _ = srv.request("GET", "/api/client/features", token="", headers=hdr)
+    expect(st == 200, "the token reads before its revocation", st)
+    st, b = srv.request("GET", "/v1/client-tokens")
+    names = {t["name"]: t for t in b.get("client_tokens", [])}
+    expect(st == 200 and "leaked" in names and "token" not in names["leaked"],
+           "listed without the secret", st, b)
+    viewer = srv.make_token("viewer")
+    st, b = srv.request("GET", "/v1/client-tokens", token=viewer)
+    expect(st == 403, "listing needs admin", st, b)
+    p = rg.cli(srv, "flag", "token-revoke", str(tid))
+    expect(p.returncode == 0 and "revoked" in p.stdout, "rollgate flag token-revoke",
+           p.stdout, p.stderr)
+    st, b = srv.request("GET", "/api/client/features", token="", headers=hdr)
+    expect(st == 401, "a revoked token reads nothing", st, b)
+    st, b = srv.request("DELETE", "/v1/client-tokens/%d" % tid)
+    check_error(st, b, 409, "")
+    st, b = srv.request("DELETE", "/v1/client-tokens/999999")
+    expect(st == 404, "unknown client token", st, b)
+    st, b = srv.request("GET", "/v1/audit?action=client_token.revoke")
+    expect(st == 200 and [e["target"] for e in b["audit"]] == ["client_token:%d" % tid],
+           "the revocation is audited", st, b)
+    p = rg.cli(srv, "flag", "tokens")
+    expect(p.returncode == 0 and "leaked" in p.stdout and "sdk" in p.stdout,
+           "rollgate flag tokens lists them", p.stdout, p.stderr)
+    return hdr
+
+
 def node_matches_c(srv, ct):
     for f in FLAGS:
         st, b = create(srv, f, env="prod", reason="compare with node")
@@ -251,6 +286,7 @@ def main():
         expect(st == 201 and b["token"].startswith("*:default."), "client token", st, b)
         versions_audit_killswitch(srv, b["token"])
         cli_commands(srv, srv.tmp)
+        revoked = client_token_revoke(srv)
         st, b = srv.request("POST", "/v1/client-tokens", {"name": "sdk-prod", "environment": "prod"})
         expect(st == 201, "prod client token", st, b)
         prod = b["token"]
@@ -264,6 +300,8 @@ def main():
                                 headers={"Authorization": prod})
         expect(st == 200 and len(feats["features"]) == len(FLAGS),
                "the client token survives kill -9", st, feats)
+        st, _ = srv.request("GET", "/api/client/features", token="", headers=revoked)
+        expect(st == 401, "its revocation survives kill -9", st)
         print("node and C agree on %d cases" % n)
 
 

@@ -6,17 +6,27 @@ would, with a PATH of only that root and the system directories:
   rollgate-sim and rollgate-engine in PREFIX/bin, executable, rollgate's
   bash completion in PREFIX/share/bash-completion/completions (it
   completes commands and options from the installed CLI's help), the
-  man pages rollgate(1), rollgated(8), rollgate-agent(8) in
+  man pages rollgate(1), rollgated(8), rollgate-agent(8),
+  rollgate-sim(1), rollgate-engine(1) in
   PREFIX/share/man, made of the programs' own --help texts, and nothing
   else;
+- the systemd units of rollgated and rollgate-agent in PREFIX/lib/
+  systemd/system (their ExecStart= naming the installed programs), the
+  sysusers.d entries of their users, rollgated's tmpfiles.d entry, and
+  the engine directory PREFIX/lib/rollgate/engines (a link to the sample
+  engine) that rollgated's unit passes as --engine-dir;
+- `systemd-analyze verify` (when present: it is on Debian) finds nothing
+  to say about the units installed under a prefix that exists here;
 - the installed rollgated creates and serves a data directory whose
   channel's preflight engine, the installed sample engine, is found by
-  --engine-dir PREFIX/bin; the installed CLI creates a release and waits
-  for its preflight to pass; every installed program answers --help.
+  --engine-dir PREFIX/lib/rollgate/engines, as the unit finds it; the
+  installed CLI creates a release and waits for its preflight to pass;
+  every installed program answers --help.
 # ctest-labels: ops
 """
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -28,8 +38,14 @@ from rg import expect
 PREFIX = "/usr"
 MAN_PAGES = {"rollgate.1": ("rollgate", ["rollout", "endpoints", "--help"]),
              "rollgated.8": ("rollgated", ["--help"]),
-             "rollgate-agent.8": ("rollgate-agent", ["--help"])}
+             "rollgate-agent.8": ("rollgate-agent", ["--help"]),
+             "rollgate-sim.1": ("rollgate-sim", ["--help"]),
+             "rollgate-engine.1": ("rollgate-engine", ["--help"])}
 DEADLINE_S = 30  # bound on the server's start (never an assertion)
+SYSTEMD_FILES = ("systemd/system/rollgated.service",
+                 "systemd/system/rollgate-agent.service",
+                 "sysusers.d/rollgated.conf", "sysusers.d/rollgate-agent.conf",
+                 "tmpfiles.d/rollgated.conf", "rollgate/engines/rollgate-engine")
 
 
 def run(env, *args):
@@ -38,6 +54,24 @@ def run(env, *args):
     expect(p.returncode == 0, " ".join(args), p.returncode, p.stdout,
            p.stderr)
     return p.stdout
+
+
+def verify_units(tmp):
+    """systemd-analyze verify on the units of an install whose prefix
+    exists on this machine (their ExecStart= programs must be there)."""
+    if not shutil.which("systemd-analyze"):
+        print("systemd-analyze absent: units not verified")
+        return
+    prefix = os.path.join(tmp, "prefix")
+    run(dict(os.environ), "cmake", "--install", rg.BUILD_DIR, "--prefix",
+        prefix)
+    units = [os.path.join(prefix, "lib", "systemd", "system", u + ".service")
+             for u in ("rollgated", "rollgate-agent")]
+    p = subprocess.run(["systemd-analyze", "verify", "--man=no"] + units,
+                       capture_output=True, text=True, timeout=120)
+    expect(p.returncode == 0 and not p.stdout.strip() and
+           not p.stderr.strip(), "systemd-analyze verify: nothing to say",
+           p.returncode, p.stdout, p.stderr)
 
 
 def main():
@@ -58,10 +92,24 @@ def main():
                                   "bash-completion", "completions", "rollgate")
         man = {os.path.join(PREFIX.lstrip("/"), "share", "man", "man" + p[-1],
                             p) for p in MAN_PAGES}
+        systemd = {os.path.join(PREFIX.lstrip("/"), "lib", f)
+                   for f in SYSTEMD_FILES}
+        engines = os.path.join(root, "lib", "rollgate", "engines")
         expect(found == {os.path.join(PREFIX.lstrip("/"), d, n)
                          for d, names in want.items() for n in names} |
-               {completion} | man, "the five programs, the completion and "
-               "the man pages, nothing else", sorted(found))
+               {completion} | man | systemd, "the five programs, the "
+               "completion, the man pages, the systemd files, nothing else",
+               sorted(found))
+        expect(os.path.realpath(os.path.join(engines, "rollgate-engine")) ==
+               os.path.join(root, "bin", "rollgate-engine"),
+               "the engine directory links the sample engine")
+        for unit in ("rollgated", "rollgate-agent"):
+            with open(os.path.join(root, "lib", "systemd", "system",
+                                   unit + ".service")) as f:
+                text = f.read()
+            expect("\nExecStart=%s/sbin/%s " % (PREFIX, unit) in text and
+                   "\nType=notify\n" in text, unit + ".service", text)
+        verify_units(tmp)
 
         env = {"PATH": "%s/bin:%s/sbin:/usr/bin:/bin" % (root, root),
                "HOME": tmp}
@@ -92,7 +140,7 @@ def main():
         with open(os.path.join(tmp, "rollgated.log"), "wb") as log:
             srv = subprocess.Popen(
                 ["rollgated", "--data", data, "--listen", "127.0.0.1:%d" % port,
-                 "--engine-dir", os.path.join(root, "bin")],
+                 "--engine-dir", engines],
                 env=env, stdout=log, stderr=log)
             try:
                 deadline = time.monotonic() + DEADLINE_S

@@ -26,6 +26,7 @@ static void parses_globals_and_channels(void **state)
                        "interval = 0.5\n"
                        "max_starts = 5\n"
                        "trial_deadline = 30\n"
+                       "flags_environment = prod.eu\n"
                        "\n"
                        "[channel detections]\n"
                        "consumer = exec ./engine \"$RG_CONTENT\"\n"
@@ -45,6 +46,7 @@ static void parses_globals_and_channels(void **state)
     assert_int_equal(c.interval_ms, 500);
     assert_int_equal(c.max_starts, 5);
     assert_int_equal(c.trial_deadline_ms, 30000);
+    assert_string_equal(c.flags_env, "prod.eu");
     assert_int_equal(c.nchannels, 2);
     const rg_agent_channel_conf *d = rg_agent_config_channel(&c, "detections");
     assert_non_null(d);
@@ -94,6 +96,17 @@ static void defaults(void **state)
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     assert_int_equal(c.clock_skew_ms, 30000);
     rg_agent_config_release(&c);
+    /* The names of docs/signing.md, "Names of keys" (root, root_sha256:
+     * the old spellings above). */
+    assert_int_equal(
+        rg_agent_config_parse("trust_root = /r.json\ntrust_root_sha256 = "
+                              "0123456789abcdef0123456789abcdef0123456789abcdef"
+                              "0123456789abcdef\n",
+                              &c, NULL),
+        0);
+    assert_string_equal(c.root, "/r.json");
+    assert_non_null(c.root_sha256);
+    rg_agent_config_release(&c);
 }
 
 static void refuses_bad_input(void **state)
@@ -116,6 +129,8 @@ static void refuses_bad_input(void **state)
         "insecure = yes\n",
         "insecure = 1\n",
         "min_rate = 0\n",
+        "flags_environment = Prod\n",
+        "flags_environment = ..\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rg_agent_config c;

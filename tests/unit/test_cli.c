@@ -57,6 +57,29 @@ static void args_values_flags_positionals(void **state)
     assert_string_equal(a.pos[2], "--not-an-option");
 }
 
+/* "OLD=NEW:" keeps an old spelling: its values are found under NEW, in
+ * command-line order with NEW's own. */
+static void args_alias(void **state)
+{
+    (void)state;
+    static const char *const spec[] = {
+        "signing-key:", "sign=signing-key:", NULL};
+    const char *const *specs[] = {spec};
+    char *argv[] = {"--sign", "a", "--signing-key", "b", "--sign=c"};
+    const char *all[4];
+    rg_cli_args a;
+    rg_err err;
+    rg_cli_args_init(&a);
+    assert_int_equal(rg_cli_args_parse(&a, specs, 1, 5, argv, &err), 0);
+    assert_int_equal(rg_cli_args_all(&a, "signing-key", all, 4), 3);
+    assert_string_equal(all[0], "a");
+    assert_string_equal(all[1], "b");
+    assert_string_equal(all[2], "c");
+    assert_false(rg_cli_args_has(&a, "sign"));
+    char *bad[] = {"--signing"};
+    assert_int_equal(rg_cli_args_parse(&a, specs, 1, 1, bad, &err), RG_EINVAL);
+}
+
 static void args_last_repeat_wins_and_dash_is_positional(void **state)
 {
     (void)state;
@@ -155,10 +178,11 @@ static void config_precedence(void **state)
 {
     (void)state;
     char home[512], other[600];
-    make_home(home, sizeof home, "home1",
-              "# defaults\nurl = http://file:1/\n\ntoken = \"file-token\"\n");
+    make_home(
+        home, sizeof home, "home1",
+        "# defaults\nserver = http://file:1/\n\ntoken = \"file-token\"\n");
     snprintf(other, sizeof other, "%s/other.conf", tmp_root);
-    write_file(other, "url=http://other:2\ntoken=other-token\n");
+    write_file(other, "url=http://other:2\ntoken=other-token\n"); /* url: old */
     rg_cli_config cfg;
     rg_err err;
 
@@ -798,6 +822,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(args_alias),
         cmocka_unit_test(args_values_flags_positionals),
         cmocka_unit_test(args_last_repeat_wins_and_dash_is_positional),
         cmocka_unit_test(args_errors_name_the_option),

@@ -148,6 +148,36 @@ static void disabled_and_invalid(void **state)
     rg_ratelimit_free(NULL);
 }
 
+/* A reload changes burst and refill in place: buckets keep their tokens,
+ * capped at the new burst; a disabled table can be enabled and back. */
+static void set_while_in_use(void **state)
+{
+    (void)state;
+    rg_ratelimit *rl = NULL;
+    rg_ratelimit_opts o = {.burst = 0, .per_min = 1, .capacity = 64};
+    assert_int_equal(rg_ratelimit_new(&o, &rl, NULL), 0);
+    for (int i = 0; i < 5; i++)
+        assert_true(rg_ratelimit_take(rl, "a", 1000, NULL, NULL));
+    assert_int_equal(rg_ratelimit_set(rl, 2, 1, NULL), 0);
+    assert_true(rg_ratelimit_enabled(rl));
+    assert_true(rg_ratelimit_take(rl, "a", 1000, NULL, NULL));
+    assert_true(rg_ratelimit_take(rl, "a", 1000, NULL, NULL));
+    assert_false(rg_ratelimit_take(rl, "a", 1000, NULL, NULL));
+    assert_int_equal(rg_ratelimit_set(rl, 10, 60, NULL), 0);
+    assert_true(rg_ratelimit_take(rl, "a", 2000, NULL, NULL)); /* +1/s */
+    assert_false(rg_ratelimit_take(rl, "a", 2000, NULL, NULL));
+    assert_true(rg_ratelimit_take(rl, "b", 2000, NULL, NULL));
+    assert_int_equal(rg_ratelimit_set(rl, 1, 1, NULL), 0); /* b: 9 -> 1 */
+    assert_true(rg_ratelimit_take(rl, "b", 2000, NULL, NULL));
+    assert_false(rg_ratelimit_take(rl, "b", 2000, NULL, NULL));
+    assert_int_equal(rg_ratelimit_set(rl, 3, 0, NULL), RG_EINVAL);
+    assert_false(rg_ratelimit_take(rl, "b", 2000, NULL, NULL)); /* kept */
+    assert_int_equal(rg_ratelimit_set(rl, 0, 0, NULL), 0);
+    assert_false(rg_ratelimit_enabled(rl));
+    assert_true(rg_ratelimit_take(rl, "b", 2000, NULL, NULL));
+    rg_ratelimit_free(rl);
+}
+
 static void rate_limited_in_error_table(void **state)
 {
     (void)state;
@@ -198,6 +228,7 @@ int main(void)
         cmocka_unit_test(flood_of_addresses_stays_bounded),
         cmocka_unit_test(evicted_address_starts_full),
         cmocka_unit_test(disabled_and_invalid),
+        cmocka_unit_test(set_while_in_use),
         cmocka_unit_test(rate_limited_in_error_table),
         cmocka_unit_test(cli_ca_file_sources),
     };

@@ -79,6 +79,8 @@ static void every_documented_route_has_its_role(void **state)
         {"POST", "/v1/flags/new-parser/disable", RG_ROLE_OPERATOR},
         {"POST", "/v1/flags/new-parser/eval", RG_ROLE_VIEWER},
         {"POST", "/v1/client-tokens", RG_ROLE_ADMIN},
+        {"GET", "/v1/client-tokens", RG_ROLE_ADMIN},
+        {"DELETE", "/v1/client-tokens/3", RG_ROLE_ADMIN},
         {"GET", "/api/client/features", RG_ROLE_NONE},
         {"POST", "/api/client/register", RG_ROLE_NONE},
         {"POST", "/api/client/metrics", RG_ROLE_NONE},

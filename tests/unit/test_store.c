@@ -167,12 +167,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[200];
 
-    assert_int_equal(rg_store_schema_version(f->s), 13);
+    assert_int_equal(rg_store_schema_version(f->s), 14);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "sqlite:%s", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 13);
+    assert_int_equal(rg_store_schema_version(f->s), 14);
 
     assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
                      RG_EINVAL);
@@ -1402,6 +1402,13 @@ static void raw_sql(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+static int count_reverts(void *ctx, const rg_flag_revert_rec *r)
+{
+    assert_string_equal(r->detail, "crashed");
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
 static void migrates_old_schema(void **state)
 {
     fx *f = *state;
@@ -1528,18 +1535,71 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg__store_open_upto(old, 12, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 12);
     assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
-    rg_client_token_rec ct;
-    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err),
-                     RG_ENOTFOUND);
     rg_store_close(s);
     assert_int_equal(user_version(old), 12);
 
     /* 12 -> 13: webhooks and their outbox, empty. */
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg__store_open_upto(old, 13, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 13);
     assert_int_equal(rg_store_webhook_list(s, NULL, NULL, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(user_version(old), 13);
+
+    /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp);
+     * client tokens revocable, a revoked one is not found; the change
+     * stamps of existing flags carried over, then kept by every write. */
+    raw_sql(old, "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
+                 " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 14);
+    int64_t versions = 0, newest = 0;
+    assert_int_equal(
+        rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
+    assert_true(versions == 2 && newest == 9);
+    assert_int_equal(
+        rg_store_flag_stamp(s, "none", &versions, &newest, &f->err), 0);
+    assert_true(versions == 0 && newest == 0);
+    rg_flag_rec fl = {.environment = "prod",
+                      .name = "a",
+                      .definition = "{}",
+                      .created_ms = 7,
+                      .created_by = "t",
+                      .reason = "r"};
+    assert_int_equal(rg_store_flag_put(s, &fl, 2, NULL, &f->err), 0);
+    assert_int_equal(
+        rg_store_flag_stamp(s, "prod", &versions, &newest, &f->err), 0);
+    assert_true(versions == 3 && newest == 9);
+    rg_client_token_rec ct = {.name = "sdk",
+                              .environment = "default",
+                              .hash = "00",
+                              .created_ms = 1,
+                              .created_by = "t"};
+    assert_int_equal(rg_store_client_token_create(s, &ct, NULL, &f->err), 0);
+    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err), 0);
+    assert_int_equal(ct.revoked_ms, 0);
+    assert_int_equal(rg_store_client_token_revoke(s, ct.id, 7, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_client_token_revoke(s, ct.id, 8, NULL, &f->err),
+                     RG_ECONFLICT);
+    assert_int_equal(rg_store_client_token_find(s, "00", &ct, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_client_token_get(s, ct.id, &ct, &f->err), 0);
+    assert_int_equal(ct.revoked_ms, 7);
+    rg_flag_revert_rec fr = {.endpoint_id = "h1",
+                             .environment = "default",
+                             .stamp = "2-5",
+                             .reported_ms = 4,
+                             .received_ms = 5,
+                             .detail = "crashed"};
+    assert_int_equal(rg_store_flag_reverts_record(s, &fr, 1, &f->err), 0);
+    assert_int_equal(rg_store_flag_reverts_record(s, &fr, 1, &f->err), 0);
+    size_t nfr = 0;
+    assert_int_equal(rg_store_flag_reverts_endpoint(s, "h1", 10, count_reverts,
+                                                    &nfr, &f->err),
+                     0);
+    assert_int_equal(nfr, 1);
+    rg_store_close(s);
+    assert_int_equal(user_version(old), 14);
 
     char p[200];
     snprintf(p, sizeof p, "%s-wal", old);

@@ -210,16 +210,28 @@ static void halt_queues_one_delivery_per_match(void **state)
     free(r);
 }
 
+/* A subscription to every event (*id) and a test delivery queued to it. */
+static rg_delivery_rec queue_test(fx *f, int64_t *id)
+{
+    rg_delivery_rec d;
+    *id = add_webhook(f, "*", "");
+    rg_test_ok(
+        rg_store_webhook_test(f->srv.store, *id, f->now, &d, NULL, &f->err),
+        &f->err);
+    return d;
+}
+
 static void attempts_are_logged_and_pruned(void **state)
 {
     fx *f = *state;
-    int64_t id = add_webhook(f, "*", "");
-    rg_delivery_rec d;
-    rg_test_ok(rg_store_webhook_test(f->srv.store, id, f->now, &d, NULL, &f->err),
-               &f->err);
+    int64_t id;
+    rg_delivery_rec d = queue_test(f, &id);
     assert_string_equal(d.event, "test");
-    rg_attempt_rec a = {.delivery_id = d.id, .n = 1, .at_ms = f->now + 5,
-                        .took_ms = 2, .status = 503};
+    rg_attempt_rec a = {.delivery_id = d.id,
+                        .n = 1,
+                        .at_ms = f->now + 5,
+                        .took_ms = 2,
+                        .status = 503};
     snprintf(a.error, sizeof a.error, "HTTP 503");
     rg_test_ok(rg_store_delivery_attempt(f->srv.store, &a, "pending",
                                          f->now + 1000, &f->err),
@@ -230,15 +242,15 @@ static void attempts_are_logged_and_pruned(void **state)
     assert_int_equal(s->d[0].next_ms, f->now + 1000);
     /* Not due before next_ms. */
     size_t n = 0, pruned = 0;
-    rg_test_ok(rg_store_delivery_due(f->srv.store, f->now + 999, 16,
-                                     count_due, &n, &f->err),
+    rg_test_ok(rg_store_delivery_due(f->srv.store, f->now + 999, 16, count_due,
+                                     &n, &f->err),
                &f->err);
     assert_int_equal(n, 0);
-    a = (rg_attempt_rec){.delivery_id = d.id, .n = 2, .at_ms = f->now + 1000,
-                         .status = 200};
-    rg_test_ok(rg_store_delivery_attempt(f->srv.store, &a, "delivered", 0,
-                                         &f->err),
-               &f->err);
+    a = (rg_attempt_rec){
+        .delivery_id = d.id, .n = 2, .at_ms = f->now + 1000, .status = 200};
+    rg_test_ok(
+        rg_store_delivery_attempt(f->srv.store, &a, "delivered", 0, &f->err),
+        &f->err);
     assert_string_equal(deliveries(f, id)->d[0].state, "delivered");
     /* Retention takes finished deliveries older than its bound only. */
     rg_test_ok(rg_store_deliveries_prune(f->srv.store, f->now + 1000, 100,
@@ -251,30 +263,28 @@ static void attempts_are_logged_and_pruned(void **state)
     assert_int_equal(pruned, 1);
     assert_int_equal(deliveries(f, id)->n, 0);
     /* A bad state changes nothing. */
-    assert_int_equal(rg_store_delivery_attempt(f->srv.store, &a, "lost", 0,
-                                               &f->err),
-                     RG_EINVAL);
+    assert_int_equal(
+        rg_store_delivery_attempt(f->srv.store, &a, "lost", 0, &f->err),
+        RG_EINVAL);
 }
 
 static void deleting_a_webhook_drops_its_outbox(void **state)
 {
     fx *f = *state;
-    int64_t id = add_webhook(f, "*", "");
-    rg_delivery_rec d;
-    rg_test_ok(rg_store_webhook_test(f->srv.store, id, f->now, &d, NULL, &f->err),
-               &f->err);
+    int64_t id;
+    rg_delivery_rec d = queue_test(f, &id);
     rg_test_ok(rg_store_webhook_delete(f->srv.store, id, NULL, NULL, &f->err),
                &f->err);
-    assert_int_equal(rg_store_delivery_list(f->srv.store, id, keep, NULL,
-                                            &f->err),
-                     RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_delivery_list(f->srv.store, id, keep, NULL, &f->err),
+        RG_ENOTFOUND);
     rg_attempt_rec a = {.delivery_id = d.id, .n = 1, .at_ms = f->now};
-    assert_int_equal(rg_store_delivery_attempt(f->srv.store, &a, "failed", 0,
-                                               &f->err),
-                     RG_ENOTFOUND);
-    assert_int_equal(rg_store_webhook_delete(f->srv.store, id, NULL, NULL,
-                                             &f->err),
-                     RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_delivery_attempt(f->srv.store, &a, "failed", 0, &f->err),
+        RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_webhook_delete(f->srv.store, id, NULL, NULL, &f->err),
+        RG_ENOTFOUND);
 }
 
 static void subscriptions_are_capped(void **state)
