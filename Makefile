@@ -9,6 +9,7 @@
 #   make install  the programs under $(DESTDIR)$(PREFIX) (default /usr/local):
 #                 rollgated, rollgate-agent in sbin; rollgate, rollgate-sim,
 #                 rollgate-engine in bin, man pages, bash completion,
+#                 the web dashboard in share/rollgate/web,
 #                 systemd units and their users (docs/operations.md)
 #   make deb      Debian packages rollgate-server, rollgate-agent,
 #                 rollgate-cli in $(DEB_OUT) (default build-deb/), built by
@@ -36,8 +37,11 @@ DEB_OUT ?= build-deb
 
 all: build
 
+# web: the dashboard's npm packages (copied into the build) and what its
+# browser tests need (docs/dashboard.md)
 deps:
 	@./scripts/deps.sh
+	@./scripts/deps.sh web
 
 # configured every time, so a build directory made without RG_WERROR gets it
 build: deps
@@ -75,6 +79,7 @@ demo: build
 bench: build
 	./bench/checkin/run.sh $(BUILD)
 	./bench/canary/run.sh $(BUILD)
+	./bench/web/bench.py $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)

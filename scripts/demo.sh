@@ -1,8 +1,9 @@
 #!/bin/bash
 # The `make demo` walk: starts rollgated on SQLite under ./var/demo, then
 # drives the CLI through a channel, a release, a rollout and an enrolled
-# endpoint checking in, with readable output. Afterwards it prints the
-# server URL and admin token and keeps serving until Ctrl-C, or exits at
+# endpoint checking in, with readable output. It prints the dashboard's
+# URL and the admin token to paste there first (the walk can be watched
+# live); afterwards the server URL and admin token again and keeps serving until Ctrl-C, or exits at
 # once when DEMO_EXIT=1.
 #
 # usage: scripts/demo.sh [BUILD_DIR]    env: DEMO_PORT (default 7400), DEMO_EXIT
@@ -42,6 +43,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 run curl -fsS "$url/healthz"; echo
+echo "dashboard: $url/  (open it and paste the token below to watch this walk live)"
+echo "token:     $token"
 
 export ROLLGATE_URL="$url" ROLLGATE_TOKEN="$token"
 
@@ -210,9 +213,10 @@ bold "Who did what, when, why"
 run "$rollgate" audit --limit 10
 
 bold "Done"
-echo "server:  $url"
-echo "token:   $token"
-echo "try:     ROLLGATE_URL=$url ROLLGATE_TOKEN=$token $rollgate rollout status $rollout"
+echo "server:    $url"
+echo "dashboard: $url/  (paste the token)"
+echo "token:     $token"
+echo "try:       ROLLGATE_URL=$url ROLLGATE_TOKEN=$token $rollgate rollout status $rollout"
 if [ "${DEMO_EXIT:-0}" = 1 ]; then
     exit 0
 fi

@@ -12,6 +12,12 @@
 #                            into $RG_NPM_DIR (default ~/.cache/rollgate/npm),
 #                            never into the repository; run by the flags
 #                            tests and bench/flags themselves
+#   scripts/deps.sh web      also Node.js, Debian's chromium-headless-shell
+#                            and, from npm, the dashboard's packages pinned
+#                            by web/package-lock.json (npm ci into
+#                            $RG_NPM_DIR/web); run by `make` (the build
+#                            copies the dashboard's packages from there)
+#                            and by the browser tests
 # Idempotent: asks dpkg what is present and runs apt-get only for what is
 # missing (with one `apt-get update` first). Installing never starts a
 # service: while apt-get runs, /usr/sbin/policy-rc.d denies every start
@@ -32,22 +38,28 @@ case "${1:-}" in
     flags) # Debian's, unless a Node.js (with its npm) is installed otherwise
         command -v node >/dev/null || PACKAGES="$PACKAGES nodejs"
         command -v npm >/dev/null || PACKAGES="$PACKAGES npm" ;;
-    *) echo "usage: scripts/deps.sh [bench|clang|deb|flags]" >&2; exit 2 ;;
+    web) PACKAGES="$PACKAGES chromium-headless-shell"
+        command -v node >/dev/null || PACKAGES="$PACKAGES nodejs"
+        command -v npm >/dev/null || PACKAGES="$PACKAGES npm" ;;
+    *) echo "usage: scripts/deps.sh [bench|clang|deb|flags|web]" >&2; exit 2 ;;
 esac
 
 # Tests run in parallel may call `deps.sh flags` at once: one at a time
 # (apt and npm must not run twice together), the others then find all
 # present.
-if [ "${1:-}" = flags ] && command -v flock >/dev/null; then
-    exec 9>"${TMPDIR:-/tmp}/rollgate-deps-flags.lock"
-    flock 9
-fi
+case "${1:-}" in flags | web)
+    if command -v flock >/dev/null; then
+        exec 9>"${TMPDIR:-/tmp}/rollgate-deps-$1.lock"
+        flock 9
+    fi ;;
+esac
 
 # The npm packages of `deps.sh flags`, pinned: the specification's assertion
 # counts and the SDK's behaviour are those of these versions.
 NPM_DIR=${RG_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rollgate/npm}
 NPM_PACKAGES="@unleash/client-specification@6.1.0 unleash-client@6.12.1"
 npm_deps() {
+    [ "${1:-}" = web ] && { web_deps; return; }
     [ "${1:-}" = flags ] || return 0
     have=1
     for spec in $NPM_PACKAGES; do
@@ -62,6 +74,28 @@ npm_deps() {
     (cd "$NPM_DIR" && npm install --no-audit --no-fund --no-save \
         --loglevel=error $NPM_PACKAGES) >&2 || {
         echo "deps: npm install failed (no network or registry?)" >&2
+        return 1
+    }
+}
+
+# The dashboard's packages: exactly web/package-lock.json's, installed by
+# `npm ci` into $NPM_DIR/web beside a copy of the lock (skipped while that
+# copy is the same as the repository's).
+WEB_SRC=$(cd "$(dirname "$0")/../web" && pwd)
+web_deps() {
+    dir="$NPM_DIR/web"
+    if cmp -s "$WEB_SRC/package-lock.json" "$dir/package-lock.json" &&
+        [ -d "$dir/node_modules" ]; then
+        return 0
+    fi
+    echo "deps: npm ci (web/package-lock.json) into $dir"
+    mkdir -p "$dir"
+    rm -f "$dir/package-lock.json"
+    cp "$WEB_SRC/package.json" "$dir/package.json"
+    (cd "$dir" && cp "$WEB_SRC/package-lock.json" . &&
+        npm ci --no-audit --no-fund --loglevel=error) >&2 || {
+        rm -f "$dir/package-lock.json"
+        echo "deps: npm ci failed (no network or registry?)" >&2
         return 1
     }
 }

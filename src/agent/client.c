@@ -4,6 +4,7 @@
 #include "common/buf.h"
 #include "common/httpc.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "failpoint.h"
 
 #include <curl/curl.h>
@@ -330,6 +331,15 @@ static void fetch_setup(rg_client *c, const char *url, download *d,
 
 /* Fetches the rest of the artifact at url_path into d's part file.
  * Returns 0 or an rg_code (see rg_client_download). */
+/* Empties the part file so the next try starts from byte 0; a failure is
+ * logged (the next try then resumes from a wrong prefix, which the digest
+ * check refuses, and this runs again). */
+static void restart_part(int fd)
+{
+    if (ftruncate(fd, 0) != 0)
+        rg_warn("download: cannot empty the partial file: %s", strerror(errno));
+}
+
 static int fetch(rg_client *c, const char *url_path, download *d,
                  const rg_artifact_want *want, rg_err *err)
 {
@@ -350,13 +360,13 @@ static int fetch(rg_client *c, const char *url_path, download *d,
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdrs);
     if (d->error == -1) {
-        ftruncate(d->fd, 0);
+        restart_part(d->fd);
         return rg_err_set(err, RG_ETOOBIG,
                           "release %lld: artifact larger than %lld bytes",
                           (long long)want->release, (long long)want->size);
     }
     if (status == 416) { /* our part file is not a prefix: start over */
-        ftruncate(d->fd, 0);
+        restart_part(d->fd);
         return rg_err_set(err, RG_EUNAVAIL, "%s: range refused, restarting",
                           url_path);
     }

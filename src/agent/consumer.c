@@ -10,12 +10,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define STOP_GRACE_MS 5000
 #define NOTHING_RETRY_MS 250 /* nothing installed yet: look again soon */
+#define GROUP_RETRY_MS 20    /* members of the last start still dying */
 
 void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots)
 {
@@ -23,6 +25,35 @@ void rg_consumer_init(rg_consumer *c, const char *cmd, rg_slots *slots)
     c->cmd = cmd;
     c->slots = slots;
     c->backoff_ms = BACKOFF_MIN_MS;
+}
+
+int rg_consumer_subreaper(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+}
+
+/* The first process of a start (leader) has exited and been reaped: the
+ * rest of its group is killed now (c->group until it is reaped). */
+static void end_group(rg_consumer *c, pid_t leader)
+{
+    c->group = leader;
+    kill(-leader, SIGKILL);
+}
+
+/* Reaps what has died of the last start's group. True when none of it
+ * is left among our children. */
+static bool group_gone(rg_consumer *c)
+{
+    int st;
+    pid_t p;
+    if (c->group == 0)
+        return true;
+    while ((p = waitpid(-c->group, &st, WNOHANG)) > 0)
+        ;
+    if (p == 0 || (p < 0 && errno == EINTR))
+        return false;
+    c->group = 0; /* ECHILD: nothing of it left */
+    return true;
 }
 
 /* True when the flag set in force is not the one c started with. */
@@ -85,9 +116,14 @@ static int start(rg_consumer *c, const rg_trial_env *env, int64_t mono,
 int rg_consumer_tick(rg_consumer *c, const rg_trial_env *env, int64_t mono,
                      int64_t now_ms, rg_err *err)
 {
+    if (c->pid == 0 && mono < c->next_start_mono)
+        return 0;
+    if (c->pid == 0 && !group_gone(c)) {
+        c->next_start_mono = mono + GROUP_RETRY_MS;
+        return 0;
+    }
     if (c->pid == 0)
-        return mono >= c->next_start_mono ? start(c, env, mono, now_ms, err)
-                                          : 0;
+        return start(c, env, mono, now_ms, err);
     int64_t release = 0;
     rg_slot_id slot = current(c, &release);
     if (!c->stopping && (slot != c->loaded_slot ||
@@ -95,7 +131,7 @@ int rg_consumer_tick(rg_consumer *c, const rg_trial_env *env, int64_t mono,
         rg_info("channel '%s': %s changed, restarting consumer", c->slots->name,
                 flags_changed(c) ? "flag set" : "content");
         c->stopping = true;
-        kill(c->pid, SIGTERM);
+        kill(-c->pid, SIGTERM);
     }
     return 0;
 }
@@ -107,6 +143,7 @@ int rg_consumer_exited(rg_consumer *c, const rg_trial_env *env, int st,
     int rc = 0;
     int64_t up = mono - c->started_mono;
     bool requested = c->stopping;
+    end_group(c, c->pid); /* what it forked ends with it */
     c->pid = 0;
     c->stopping = false;
     if (WIFEXITED(st))
@@ -156,20 +193,23 @@ int64_t rg_consumer_wake_in(const rg_consumer *c, int64_t mono)
 void rg_consumer_stop(rg_consumer *c)
 {
     int st;
-    if (c->pid == 0)
-        return;
-    kill(c->pid, SIGTERM);
-    /* Up to STOP_GRACE_MS for a clean exit, then SIGKILL. */
-    for (int64_t t0 = rg_monotonic_ms();
-         rg_monotonic_ms() - t0 < STOP_GRACE_MS;) {
-        if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-            c->pid = 0;
-            return;
+    int64_t t0 = rg_monotonic_ms();
+    if (c->pid != 0) {
+        kill(-c->pid, SIGTERM);
+        /* Up to STOP_GRACE_MS for a clean exit, then SIGKILL. */
+        while (waitpid(c->pid, &st, WNOHANG) != c->pid) {
+            if (rg_monotonic_ms() - t0 >= STOP_GRACE_MS) {
+                kill(-c->pid, SIGKILL);
+                while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+                    ;
+                break;
+            }
+            poll(NULL, 0, 20);
         }
-        poll(NULL, 0, 20);
+        end_group(c, c->pid);
+        c->pid = 0;
     }
-    kill(c->pid, SIGKILL);
-    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    c->pid = 0;
+    /* The rest of its group: killed, reaped for a bounded time. */
+    while (!group_gone(c) && rg_monotonic_ms() - t0 < 2 * STOP_GRACE_MS)
+        poll(NULL, 0, 20);
 }

@@ -547,6 +547,10 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
     if (d.has_flags &&
         (rc = rg_flagstate_open(&d.flags, conf->state_dir, err)) != 0)
         goto cleanup;
+    if (rg_consumer_subreaper() != 0)
+        rg_warn("cannot become the subreaper of the consumers (%s): what "
+                "they fork is killed with them but not reaped by the agent",
+                strerror(errno));
     if ((rc = install_signals(err)) != 0 || (rc = setup_channels(&d, err)) != 0)
         goto cleanup;
     if (!opts->offline && (rc = load_trust(&d, err)) != 0)

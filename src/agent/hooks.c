@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -33,8 +34,10 @@ static void set_env_int(const char *k, int64_t v)
  * default dispositions, then unblock, so a SIGTERM sent right after the
  * fork is not swallowed by the agent's handler; environment; exec. */
 static void exec_child(const char *cmd, const rg_hook_env *env,
-                       unsigned alarm_s, pid_t parent)
+                       unsigned alarm_s, pid_t parent, bool group)
 {
+    if (group)
+        setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) /* the agent died before prctl took effect */
         _exit(127);
@@ -64,8 +67,11 @@ static void exec_child(const char *cmd, const rg_hook_env *env,
     _exit(127);
 }
 
-/* fork with every signal blocked around it; the parent's mask is restored. */
-static pid_t spawn(const char *cmd, const rg_hook_env *env, unsigned alarm_s)
+/* fork with every signal blocked around it; the parent's mask is restored.
+ * With group the child leads a new process group, set on both sides of
+ * the fork so that it holds before either one runs on. */
+static pid_t spawn(const char *cmd, const rg_hook_env *env, unsigned alarm_s,
+                   bool group)
 {
     sigset_t all, old;
     pid_t parent = getpid();
@@ -73,21 +79,23 @@ static pid_t spawn(const char *cmd, const rg_hook_env *env, unsigned alarm_s)
     sigprocmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
     if (pid == 0)
-        exec_child(cmd, env, alarm_s, parent);
+        exec_child(cmd, env, alarm_s, parent, group);
+    if (pid > 0 && group)
+        setpgid(pid, pid); /* EACCES once it exec'd: it did it itself */
     sigprocmask(SIG_SETMASK, &old, NULL);
     return pid;
 }
 
 pid_t rg_hook_spawn(const char *cmd, const rg_hook_env *env)
 {
-    return spawn(cmd, env, 0);
+    return spawn(cmd, env, 0, true);
 }
 
 int rg_hook_run(const char *cmd, const rg_hook_env *env, unsigned timeout_s)
 {
     if (!cmd)
         return 0;
-    pid_t pid = spawn(cmd, env, timeout_s);
+    pid_t pid = spawn(cmd, env, timeout_s, false);
     if (pid < 0)
         return -1;
     int st = 0;

@@ -3,8 +3,11 @@
  *
  * Commands run as `/bin/sh -c CMD` with the environment described in
  * docs/agent.md (RG_CHANNEL, RG_STATE_DIR, RG_CONTENT, RG_RELEASE, ...).
- * Children die with the agent (PR_SET_PDEATHSIG), so a killed agent never
- * leaves a consumer running on content it no longer supervises.
+ * Children die with the agent (PR_SET_PDEATHSIG; their own children do
+ * not), so a killed agent never leaves a consumer running on content it no
+ * longer supervises. A
+ * consumer leads a process group of its own, so that the agent can end
+ * every process it started, not only the first (consumer.h).
  */
 #ifndef RG_AGENT_HOOKS_H
 #define RG_AGENT_HOOKS_H
@@ -21,7 +24,8 @@ typedef struct rg_hook_env {
     const char *sha256, *notes, *urgency;
 } rg_hook_env;
 
-/* Starts cmd with env in a child process. Returns its pid, or -1. */
+/* Starts cmd with env in a child process that leads a new process group
+ * (its pid is the group's id). Returns its pid, or -1. */
 pid_t rg_hook_spawn(const char *cmd, const rg_hook_env *env);
 
 /* Runs cmd to completion, killing it (SIGALRM) after timeout_s seconds.

@@ -90,10 +90,13 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
         what = "prior_trials";
     else if (c->prior_failed > c->prior_trials)
         what = "prior_failed";
-    for (size_t j = 0; !what && j < RG_MSPRT_SET_BINS; j++)
+    for (size_t j = 0; !what && j < RG_MSPRT_SET_CELLS; j++)
         if (c->sets.silent[j] > RG_ANALYZER_MAX_COUNT ||
             c->sets.heard[j] > RG_ANALYZER_MAX_COUNT)
             what = "sets";
+        else if (c->soak_sets.silent[j] > RG_ANALYZER_MAX_COUNT ||
+                 c->soak_sets.heard[j] > RG_ANALYZER_MAX_COUNT)
+            what = "soak_sets";
     if (what) {
         snprintf(field, sizeof field, "strata[%zu].%s", i, what);
         return rg_err_field(err, RG_EINVAL, field,
@@ -220,16 +223,17 @@ static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
 static void stratum_stats(rg_analysis *a, size_t i, size_t j)
 {
     uint64_t failed = 0, trials = 0;
-    rg_msprt_sets sets = {0};
+    rg_msprt_sets sets = {0}, soak = {0};
     for (size_t k = i; k < j; k++) {
         const rg_stratum_evidence *e = &a->strata[k];
         rg_msprt_sets_add(&sets, &e->sets);
+        rg_msprt_sets_add(&soak, &e->soak_sets);
         /* Failures need no window: every exposed endpoint is a trial from
          * its exposure on, every reported failure counts at once. */
         failed += e->exposed_failed + e->early_failed + e->prior_failed;
         trials += e->exposed + e->prior_trials;
     }
-    double silence = rg_msprt_silence_halt(&sets, a->params.min_effect);
+    double silence = rg_msprt_silence_halt(&sets, &soak, a->params.min_effect);
     double failure =
         rg_msprt_failure_halt(failed, trials, a->params.baseline_failure);
     for (size_t k = i; k < j; k++) {
@@ -283,6 +287,7 @@ size_t rg_analysis_stratum(const rg_analysis *a, size_t i,
         t->prior_trials += e->prior_trials;
         t->prior_failed += e->prior_failed;
         rg_msprt_sets_add(&t->sets, &e->sets);
+        rg_msprt_sets_add(&t->soak_sets, &e->soak_sets);
     }
     return j;
 }
@@ -316,7 +321,9 @@ static void decide(rg_analysis *a)
         const rg_stratum_evidence *e = &sum;
         uint64_t windows, silent;
         double ctl;
-        rg_msprt_sets_summary(&e->sets, &windows, &silent, &ctl);
+        rg_msprt_sets all = e->sets;
+        rg_msprt_sets_add(&all, &e->soak_sets);
+        rg_msprt_sets_summary(&all, &windows, &silent, &ctl);
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
                    "halt: exposed endpoints in '%s' fall silent more often "
@@ -420,6 +427,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->prior_trials = s[i].prior_trials;
         e->prior_failed = s[i].prior_failed;
         e->sets = s[i].sets;
+        e->soak_sets = s[i].soak_sets;
         entry_stats(p, e);
         pass[i] = (rg_msprt_pass_cell){.silent = e->exposed_silent,
                                        .windows = e->exposed_healthy +

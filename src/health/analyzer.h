@@ -119,9 +119,11 @@ typedef struct rg_stratum_counts {
                                  exposed_failed; failure halt test only */
     rg_msprt_sets sets;       /* the silence halt test's matched sets of
                                  the WHOLE rollout so far (every wave's
-                                 resolved windows, msprt.h); summed over
-                                 the stratum's entries (any entry may
-                                 carry them); silence halt test only */
+                                 resolved first spans, msprt.h); summed
+                                 over the stratum's entries (any entry
+                                 may carry them); silence halt test only */
+    rg_msprt_sets soak_sets;  /* the same for its soak spans (cohort.h),
+                                 the test's second stream */
 } rg_stratum_counts;
 
 /* A stratum's counts and statistics in the evidence record. */
@@ -132,12 +134,13 @@ typedef struct rg_stratum_evidence {
     uint64_t control_windows, control_silent;
     uint64_t early_failed;               /* failure test, see counts */
     uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
-    rg_msprt_sets sets;                  /* rollout's matched sets */
+    rg_msprt_sets sets, soak_sets;       /* rollout's matched sets */
     double rho;         /* exposed windows / (exposed + control windows),
                            exposed windows = healthy + failed + silent */
     double silence_llr; /* log e-process of silence in excess of control +
                            min_effect (halt side) over the rollout's
-                           matched sets of the whole stratum */
+                           matched sets of the whole stratum (both
+                           streams) */
     double failure_llr; /* same for excess failures */
     double silence_bad; /* pass-side boundary: lower 2-sigma bound of the
                            control silence share + tolerated_excess */

@@ -17,7 +17,11 @@ _Static_assert(RG_TALLY_CONTROLS < 31, "span.heard: one bit per control");
 /* An exposure whose judged span [from_ms, end_ms) is not resolved yet. */
 typedef struct span {
     uint32_t ref, stratum;
-    int64_t apply_ms, from_ms, end_ms;
+    int64_t apply_ms, from_ms, end_ms, window_ms;
+    uint8_t step;     /* the next learner step it counts at */
+    bool provisional; /* its A was not final when taken in (silence.h) */
+    bool soak;        /* its soak span (cohort.h), not its first */
+    bool begun;       /* a soak span whose controls were fixed at its start */
     uint32_t picks[RG_TALLY_CONTROLS]; /* member refs */
     uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] had a contact in the span so far;
@@ -26,13 +30,14 @@ typedef struct span {
 
 /* Per stratum. */
 typedef struct stratum_acc {
-    uint64_t cur_exposed;  /* exposures of the current wave taken in */
-    uint64_t failed_cur;   /* their failure reports */
-    uint64_t prior_trials; /* exposures of earlier waves */
-    uint64_t prior_failed; /* their failure reports */
-    uint64_t pending;      /* current-wave spans open at the last tick */
-    rg_msprt_sets sets;    /* matched sets of every wave (tally.h) */
-    size_t cell;           /* index of its last used cell + 1, 0: none */
+    uint64_t cur_exposed;    /* exposures of the current wave taken in */
+    uint64_t failed_cur;     /* their failure reports */
+    uint64_t prior_trials;   /* exposures of earlier waves */
+    uint64_t prior_failed;   /* their failure reports */
+    uint64_t pending;        /* current-wave spans open at the last tick */
+    rg_msprt_sets sets;      /* matched sets of every wave (tally.h) */
+    rg_msprt_sets soak_sets; /* those of soak spans */
+    size_t cell;             /* index of its last used cell + 1, 0: none */
 } stratum_acc;
 
 struct rg_cohort {
@@ -50,6 +55,12 @@ struct rg_cohort {
     size_t *count; /* RADIX: radix counts */
     uint64_t silent_total;
     int64_t last_apply_ms; /* newest exposure taken in */
+    /* the activation allowance (health/silence.h) */
+    rg_silence_params sp;
+    int64_t declared_ms;
+    rg_act_learner *act; /* max_strata */
+    rg_act_learner act_all;
+    int64_t soak_ms; /* the plan's soak: rg_cohort_soak */
 };
 
 uint64_t rg_cohort_key(const char *id)
@@ -69,11 +80,14 @@ rg_cohort *rg_cohort_new(uint32_t max_strata)
                                          : max_strata;
     t->wave_begin_ms = INT64_MIN;
     t->last_apply_ms = INT64_MIN;
+    rg_silence_params_default(&t->sp);
+    t->declared_ms = RG_SILENCE_UNDECLARED;
+    t->act = calloc(t->max_strata, sizeof *t->act);
     t->acc = calloc(t->max_strata, sizeof *t->acc);
     t->ts = calloc(t->max_strata, sizeof *t->ts);
     t->start = calloc(t->max_strata + 1, sizeof *t->start);
     t->count = calloc(RADIX, sizeof *t->count);
-    if (!t->acc || !t->ts || !t->start || !t->count) {
+    if (!t->act || !t->acc || !t->ts || !t->start || !t->count) {
         rg_cohort_free(t);
         return NULL;
     }
@@ -90,7 +104,24 @@ void rg_cohort_free(rg_cohort *t)
     free(t->ts);
     free(t->start);
     free(t->count);
+    free(t->act);
     free(t);
+}
+
+void rg_cohort_activation(rg_cohort *t, const rg_silence_params *p,
+                          int64_t declared_ms)
+{
+    t->sp = *p;
+    t->declared_ms = declared_ms < 0 ? RG_SILENCE_UNDECLARED : declared_ms;
+}
+
+int64_t rg_cohort_allowance_ms(const rg_cohort *t, uint32_t stratum,
+                               bool *final)
+{
+    const rg_act_learner *l = stratum < t->max_strata ? &t->act[stratum] : NULL;
+    if (final)
+        *final = rg_silence_allowance_final(t->declared_ms, l, &t->act_all);
+    return rg_silence_allowance_ms(&t->sp, t->declared_ms, l, &t->act_all);
 }
 
 void rg_cohort_wave(rg_cohort *t, int64_t begin_ms)
@@ -105,7 +136,7 @@ void rg_cohort_wave(rg_cohort *t, int64_t begin_ms)
     t->ncells = 0;
     t->wave_begin_ms = begin_ms;
     for (size_t i = 0; i < t->nq; i++) /* exposed as the wave began */
-        if (t->q[i].apply_ms >= begin_ms) {
+        if (!t->q[i].soak && t->q[i].apply_ms >= begin_ms) {
             t->acc[t->q[i].stratum].prior_trials--;
             t->acc[t->q[i].stratum].cur_exposed++;
         }
@@ -139,8 +170,10 @@ void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
     t->nm = n;
     t->n_strata = n_strata < t->max_strata ? n_strata : t->max_strata;
     memset(t->start, 0, (t->max_strata + 1) * sizeof *t->start);
-    rg_cohort_member *tmp = n ? malloc(n * sizeof *tmp) : NULL;
-    if (n && !tmp) {
+    if (n == 0)
+        return; /* nothing to sort (memcpy takes no NULL, even for 0 B) */
+    rg_cohort_member *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) {
         t->nm = 0; /* no members: no control windows until the next call */
         return;
     }
@@ -159,8 +192,19 @@ void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
         t->start[s + 1] += t->start[s];
 }
 
+/* Whether one of e's eligible picks before j is endpoint ref. */
+static bool picked(const span *e, uint32_t j, uint32_t ref)
+{
+    for (uint32_t i = 0; i < j; i++)
+        if ((e->elig & (1u << i)) && e->picks[i] == ref)
+            return true;
+    return false;
+}
+
 /* Draws the controls of e (key: its endpoint's) as of now, heard from
- * within the freshness of interval_ms before e's apply. */
+ * within the freshness of interval_ms before e's apply; an endpoint
+ * drawn twice counts once (the silence test needs independent controls,
+ * msprt.h). */
 static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
                  int64_t interval_ms)
 {
@@ -169,8 +213,8 @@ static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
         uint32_t h = rg_murmur3_32(&key, sizeof key, j + 1);
         uint32_t ref = t->m[lo + h % size].ref;
         rg_cohort_seen c;
-        if (ref == e->ref || src->seen(src->ctx, ref, &c) != 0 ||
-            c.in_rollout ||
+        if (ref == e->ref || picked(e, j, ref) ||
+            src->seen(src->ctx, ref, &c) != 0 || c.in_rollout ||
             !rg_tally_control_fresh(c.last_ms, e->apply_ms, interval_ms))
             continue;
         e->picks[j] = ref;
@@ -180,8 +224,7 @@ static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
 
 int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
                      uint64_t key, uint32_t stratum, int64_t apply_ms,
-                     int64_t allowance_ms, int64_t window_ms,
-                     int64_t interval_ms, int64_t now_ms)
+                     int64_t window_ms, int64_t interval_ms, int64_t now_ms)
 {
     if (stratum >= t->max_strata)
         return 0;
@@ -192,7 +235,10 @@ int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
     e->ref = ref;
     e->stratum = stratum;
     e->apply_ms = apply_ms;
-    e->from_ms = apply_ms + allowance_ms;
+    bool final;
+    e->from_ms = apply_ms + rg_cohort_allowance_ms(t, stratum, &final);
+    e->provisional = !final;
+    e->window_ms = window_ms;
     e->end_ms = e->from_ms + window_ms;
     if (stratum < t->n_strata && e->end_ms > now_ms)
         draw(t, src, e, key, interval_ms);
@@ -255,44 +301,81 @@ static rg_tally_cell *cell_at(rg_cohort *t, uint32_t s, uint32_t p)
     return &t->cells[t->ncells - 1];
 }
 
-/* Counts span e's eligible controls in *k and the silent ones in *s. */
-static void judge_controls(const rg_cohort_src *src, const span *e, uint32_t *k,
-                           uint32_t *s)
+/* The soak span of exposure e, resolved healthy with its controls
+ * heard_ctl heard in its span, into *out: [from, from + W) with from the
+ * later of e's end and a + soak - W, judged against those controls.
+ * Returns false when the soak ends by e's end (no soak span). */
+static bool soak_span(const rg_cohort *t, const span *e, uint32_t heard_ctl,
+                      span *out)
 {
-    *k = *s = 0;
+    int64_t w = e->end_ms - e->from_ms, last = e->apply_ms + t->soak_ms - w;
+    if (t->soak_ms <= 0 || e->apply_ms + t->soak_ms <= e->end_ms)
+        return false;
+    *out = *e;
+    out->soak = true;
+    out->provisional = false;
+    out->step = RG_ACT_STEPS;
+    out->from_ms = last > e->end_ms ? last : e->end_ms;
+    out->end_ms = out->from_ms + w;
+    out->elig = heard_ctl;
+    out->heard = 0;
+    return true;
+}
+
+/* The bits of e's controls that count now: its eligible ones the caller
+ * still knows; *heard: those of them that had a contact in its span. */
+static uint32_t controls(const rg_cohort_src *src, const span *e,
+                         uint32_t *heard)
+{
+    uint32_t counted = 0;
+    *heard = 0;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
         rg_cohort_seen cv = {0};
         if (!(e->elig & (1u << j)) ||
             src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
             continue;
-        ++*k;
-        *s +=
-            !(e->heard & (1u << j)) && !contact_in(&cv, e->from_ms, e->end_ms);
+        counted |= 1u << j;
+        if ((e->heard & (1u << j)) || contact_in(&cv, e->from_ms, e->end_ms))
+            *heard |= 1u << j;
     }
+    return counted;
 }
 
-/* Resolves span e (ended): a matched set of its stratum (any wave) and,
- * in the current wave, the cell of its stratum and period. */
-static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
+/* The number of bits set in x. */
+static uint32_t bits(uint32_t x)
+{
+    uint32_t n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+/* Resolves span e (ended) into the cell of its stratum and period; when
+ * it is a first span resolved healthy and the soak goes on past it, its
+ * soak span goes to *next (and *has_next is set). */
+static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e,
+                   span *next, bool *has_next)
 {
     rg_cohort_seen v;
-    if (src->seen(src->ctx, e->ref, &v) != 0)
-        return 0;
+    if (src->seen(src->ctx, e->ref, &v) != 0 || (e->soak && v.failed))
+        return 0; /* a failure counts once, as reported (cohort.h) */
     bool heard = (e->heard & HEARD_SELF) ||
                  contact_in(&v, e->from_ms, e->end_ms) ||
                  rg_silence_heard(v.healthy_ms, e->from_ms, e->end_ms);
-    int out = rg_silence_outcome(v.failed, v.healthy_ms > 0, v.healthy_ms,
-                                 heard, e->end_ms);
+    int out = e->soak ? (heard ? RG_TALLY_HEALTHY : RG_TALLY_SILENT)
+                      : rg_silence_outcome(v.failed, v.healthy_ms > 0,
+                                           v.healthy_ms, heard, e->end_ms);
     t->silent_total += out == RG_TALLY_SILENT;
     if (src->judged)
         src->judged(src->ctx, e->ref, out == RG_TALLY_SILENT);
-    uint32_t k, s;
-    judge_controls(src, e, &k, &s);
-    int bin = rg_msprt_set_bin(k, s);
-    rg_msprt_sets *sets = &t->acc[e->stratum].sets;
-    if (bin >= 0)
-        ++*(out == RG_TALLY_SILENT ? &sets->silent[bin] : &sets->heard[bin]);
-    if (e->apply_ms < t->wave_begin_ms)
+    uint32_t ctl_heard, counted = controls(src, e, &ctl_heard);
+    uint32_t k = bits(counted), sil = bits(counted & ~ctl_heard);
+    stratum_acc *a = &t->acc[e->stratum];
+    rg_msprt_sets_count(e->soak ? &a->soak_sets : &a->sets,
+                        out == RG_TALLY_SILENT, k, sil, 1);
+    if (!e->soak && out == RG_TALLY_HEALTHY)
+        *has_next = soak_span(t, e, ctl_heard, next);
+    if (!e->soak && e->apply_ms < t->wave_begin_ms)
         return 0; /* an earlier wave's: its failure is counted as reported */
     uint32_t p =
         rg_tally_period(e->end_ms, t->wave_begin_ms, e->end_ms - e->from_ms,
@@ -304,8 +387,23 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e)
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
     c->control_windows += k;
-    c->control_silent += s;
+    c->control_silent += sil;
     return 0;
+}
+
+/* Fixes the controls of soak span e at its first tick: those the rollout
+ * has assigned by then leave it (cohort.h). One assigned since the span
+ * began was heard in it (assignment needs a check-in), so leaving it out
+ * too only lowers the evidence against the release. */
+static void begin_soak(const rg_cohort_src *src, span *e)
+{
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv;
+        if ((e->elig & (1u << j)) &&
+            (src->seen(src->ctx, e->picks[j], &cv) != 0 || cv.in_rollout))
+            e->elig &= ~(1u << j);
+    }
+    e->begun = true;
 }
 
 /* Marks in e->heard who had a contact in e's span so far (now_ms inside
@@ -315,6 +413,8 @@ static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
 {
     if (now_ms < e->from_ms)
         return;
+    if (e->soak && !e->begun)
+        begin_soak(src, e);
     if (!(e->heard & HEARD_SELF) &&
         heard_in(src, e->ref, e->from_ms, e->end_ms))
         e->heard |= HEARD_SELF;
@@ -324,23 +424,77 @@ static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
             e->heard |= 1u << j;
 }
 
+/* Counts e's exposure at every learner step it reached by now_ms that
+ * its stratum's or the fleet's learner still wants (silence.h): late
+ * unless it reported healthy by that age and has not failed. Its healthy
+ * time is exact, so a count does not depend on when the tick comes. */
+static void learn(rg_cohort *t, const rg_cohort_src *src, span *e,
+                  int64_t now_ms)
+{
+    rg_act_learner *l = &t->act[e->stratum];
+    rg_cohort_seen v;
+    bool asked = false;
+    for (; e->step < RG_ACT_STEPS; e->step++) {
+        int j = e->step;
+        if (!rg_act_learner_wants(l, j) &&
+            !rg_act_learner_wants(&t->act_all, j))
+            continue;
+        int64_t age = rg_act_step_ms(&t->sp, j);
+        if (e->apply_ms + age > now_ms)
+            return;
+        if (!asked && src->seen(src->ctx, e->ref, &v) != 0) {
+            e->step = RG_ACT_STEPS; /* gone: it says nothing more */
+            return;
+        }
+        asked = true;
+        bool late =
+            v.failed || v.healthy_ms <= 0 || v.healthy_ms - e->apply_ms > age;
+        rg_act_learner_count(l, &t->sp, j, late);
+        rg_act_learner_count(&t->act_all, &t->sp, j, late);
+    }
+}
+
+/* A span taken in before its A was final starts at max(a + A, now_ms)
+ * once it is (silence.h), never in the past; one already started stays. */
+static void firm_up(const rg_cohort *t, span *e, int64_t now_ms)
+{
+    bool final;
+    if (!e->provisional || e->from_ms <= now_ms)
+        return;
+    int64_t a = rg_cohort_allowance_ms(t, e->stratum, &final);
+    if (!final)
+        return;
+    e->from_ms = e->apply_ms + a > now_ms ? e->apply_ms + a : now_ms;
+    e->end_ms = e->from_ms + e->window_ms;
+    e->provisional = false;
+}
+
 int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms)
 {
     size_t keep = 0;
     for (uint32_t s = 0; s < t->max_strata; s++)
         t->acc[s].pending = 0;
+    for (size_t i = 0; i < t->nq && t->declared_ms < 0; i++)
+        learn(t, src, &t->q[i], now_ms);
     for (size_t i = 0; i < t->nq; i++) {
         span *e = &t->q[i];
+        firm_up(t, e, now_ms);
         if (e->end_ms <= now_ms) {
-            if (resolve(t, src, e) != 0) {
+            if (e->soak && !e->begun) /* no tick inside it */
+                begin_soak(src, e);
+            span next;
+            bool has_next = false;
+            if (resolve(t, src, e, &next, &has_next) != 0) {
                 memmove(&t->q[keep], e, (t->nq - i) * sizeof *e);
                 t->nq = keep + t->nq - i;
                 return -1;
             }
+            if (has_next) /* in the slot of the span it follows */
+                t->q[keep++] = next;
             continue;
         }
         note_heard(src, e, now_ms);
-        if (e->apply_ms >= t->wave_begin_ms)
+        if (!e->soak && e->apply_ms >= t->wave_begin_ms)
             t->acc[e->stratum].pending++;
         t->q[keep++] = *e;
     }
@@ -369,7 +523,8 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
                                       .early_failed = a->failed_cur,
                                       .prior_trials = a->prior_trials,
                                       .prior_failed = a->prior_failed,
-                                      .sets = a->sets};
+                                      .sets = a->sets,
+                                      .soak_sets = a->soak_sets};
     }
     /* early_failed: the failures no failed window shows, at most the
      * exposures not counted failed (a failure reported between its
@@ -396,9 +551,19 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
     return rg_tally_entries(t->cells, t->ncells, t->ts, n_strata, out, max);
 }
 
-int64_t rg_cohort_last_apply_ms(const rg_cohort *t)
+void rg_cohort_soak(rg_cohort *t, int64_t soak_ms)
 {
-    return t->last_apply_ms;
+    t->soak_ms = soak_ms;
+}
+
+bool rg_cohort_soaking(const rg_cohort *t, int64_t now_ms)
+{
+    if (t->last_apply_ms != INT64_MIN && now_ms - t->last_apply_ms < t->soak_ms)
+        return true;
+    for (size_t i = 0; i < t->nq; i++)
+        if (t->q[i].soak)
+            return true;
+    return false;
 }
 
 uint64_t rg_cohort_silent_total(const rg_cohort *t)

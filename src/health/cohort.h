@@ -25,7 +25,8 @@
  * Controls: the j-th control of an exposure of endpoint key k is the
  * member of its stratum at index murmur3(k, j + 1) mod the stratum's size,
  * members ordered by their key (rg_cohort_key: murmur3 of the endpoint id).
- * It counts when it is not the exposed endpoint, not in the rollout, and
+ * It counts when it is not the exposed endpoint nor an earlier pick of
+ * the same exposure (controls are distinct endpoints), not in the rollout, and
  * was heard from within RG_TALLY_FRESH_NUM / _DEN check-in intervals
  * before a (rg_tally_control_fresh), all as of the tick that takes the
  * exposure in.
@@ -34,6 +35,30 @@
  * and its controls had a contact in it (the caller keeps only the last
  * two); the span is resolved at the first tick at or after its end
  * (rg_silence_outcome; a healthy report inside the span is a contact).
+ *
+ * Soak: an exposure resolved healthy whose soak (rg_cohort_soak) goes on
+ * past its span is judged once more, on a soak span of the same W ending
+ * at the soak's end, [max(end, a + soak - W), ... + W), against its
+ * controls that were heard in its first span and that the rollout has
+ * not assigned (in_rollout) by the soak span's first tick, when they are
+ * fixed: both cohorts heard then, each silent in the soak span when it
+ * has no contact in it. An endpoint that went dark after its healthy
+ * report is silent there where its controls keep checking in.
+ * (Assignment needs a check-in, so the controls left out lean active and
+ * those kept towards silence: the comparison can only err towards
+ * passing, never towards a false halt; where the rollout has assigned
+ * every control, as after completing at 100 %, the soak span has none
+ * and says nothing about silence.) The soak span is a matched set of its
+ * stratum's soak stream (rg_stratum_counts.soak_sets), and its window
+ * counts in the cell of the period it ends in, in the wave current then
+ * (whichever wave the exposure was in); an endpoint that reported a
+ * failure by then is left out (its failure counts once, as reported)
+ * (docs/health.md, "Soak").
+ *
+ * Activation: A is the release's declared maximum, or learned here from
+ * the exposures taken in (silence.h rg_act_learner, one per stratum and
+ * one for the fleet), so rollgated and rollgate-sim learn it alike;
+ * spans taken in before a proof start once it is made.
  *
  * Cost per tick: O(members) to order them (radix sort) plus O(open spans
  * x controls not yet heard); memory 16 bytes per member handed over and
@@ -45,6 +70,7 @@
 #define RG_HEALTH_COHORT_H
 
 #include "health/analyzer.h"
+#include "health/silence.h"
 #include "health/tally.h"
 
 #include <stdbool.h>
@@ -107,23 +133,40 @@ void rg_cohort_wave(rg_cohort *t, int64_t begin_ms);
 void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
                        uint32_t n_strata);
 
+/* Sets the activation allowance's parameters (p copied; its cap is the
+ * largest learned A) and the release's declared activation maximum
+ * (declared_ms < 0: none, A is learned), for exposures taken in from
+ * now on. Defaults: rg_silence_params_default, none declared. */
+void rg_cohort_activation(rg_cohort *t, const rg_silence_params *p,
+                          int64_t declared_ms);
+
+/* A of an exposure of stratum taken in now (rg_silence_allowance_ms of
+ * the declared maximum, the stratum's learner and the fleet's); *final
+ * (may be NULL): whether it is final (rg_silence_allowance_final). */
+int64_t rg_cohort_allowance_ms(const rg_cohort *t, uint32_t stratum,
+                               bool *final);
+
 /* Takes in the exposure of endpoint (ref, key, stratum) that began at
- * apply_ms, judged on [apply_ms + allowance_ms, ... + window_ms), its
+ * apply_ms, judged on [apply_ms + A, ... + window_ms) (A:
+ * rg_cohort_allowance_ms; when not final yet, the span starts at
+ * max(apply_ms + A, the tick that makes it final) once one does), its
  * controls eligible when heard within the freshness of interval_ms;
  * no controls when the span ended by now_ms (taken in late: after a
  * restart). Returns 0 or -1 when out of memory (nothing changed). */
 int rg_cohort_expose(rg_cohort *t, const rg_cohort_src *src, uint32_t ref,
                      uint64_t key, uint32_t stratum, int64_t apply_ms,
-                     int64_t allowance_ms, int64_t window_ms,
-                     int64_t interval_ms, int64_t now_ms);
+                     int64_t window_ms, int64_t interval_ms, int64_t now_ms);
 
 /* Counts a failure report of an exposed endpoint of stratum whose
  * exposure began at apply_ms (once per endpoint): the current wave's
  * when apply_ms >= the wave's begin, else an earlier wave's. */
 void rg_cohort_failed(rg_cohort *t, uint32_t stratum, int64_t apply_ms);
 
-/* Tick at now_ms: records who was heard in every open span, resolves
- * the spans that ended. Returns 0 or -1 when out of memory. */
+/* Tick at now_ms: the learners count every exposure at each step age
+ * it reached (silence.h; nothing when the activation is declared), the
+ * spans whose A became final start (rg_cohort_expose), then it records
+ * who was heard in every open span and resolves the spans that ended.
+ * Returns 0 or -1 when out of memory. */
 int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms);
 
 /* Drops the control windows counted so far and those of spans that had
@@ -142,9 +185,14 @@ void rg_cohort_restarted(rg_cohort *t, int64_t now_ms);
 size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
                          uint32_t n_strata, rg_stratum_counts *out, size_t max);
 
-/* The `applying` time of the newest exposure taken in (INT64_MIN: none):
- * the rollout's soak (plan.h soak_ms) runs from there. */
-int64_t rg_cohort_last_apply_ms(const rg_cohort *t);
+/* Sets the plan's soak (plan.h soak_ms; 0, the default: none) for
+ * spans resolved from now on. */
+void rg_cohort_soak(rg_cohort *t, int64_t soak_ms);
+
+/* Whether the rollout is still soaking at now_ms: its newest exposure is
+ * younger than the soak, or a soak span is still open. The gate keeps
+ * judging a completed rollout while it is (rg_canary_soaking). */
+bool rg_cohort_soaking(const rg_cohort *t, int64_t now_ms);
 
 /* Exposed windows resolved silent so far, over all waves. */
 uint64_t rg_cohort_silent_total(const rg_cohort *t);

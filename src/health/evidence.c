@@ -25,26 +25,39 @@ static json_t *stratum_counts_json(const rg_stratum_evidence *e)
                      e->failure_llr, "silence_bad", e->silence_bad);
 }
 
-/* [n[0], ..., n[RG_MSPRT_SET_BINS - 1]] */
-static json_t *bins_json(const uint64_t *n)
+/* [[k, s, n], ...]: the cells of n (RG_MSPRT_SET_CELLS counts) that hold
+ * sets, by k then s. */
+static json_t *cells_json(const uint64_t *n)
 {
     json_t *a = json_array();
-    for (size_t j = 0; a && j < RG_MSPRT_SET_BINS; j++)
-        if (json_array_append_new(a, json_integer((json_int_t)n[j])) != 0) {
-            json_decref(a);
-            return NULL;
+    for (uint32_t k = 1; a && k <= RG_MSPRT_SET_MAX_CONTROLS; k++)
+        for (uint32_t j = 0; a && j <= k; j++) {
+            uint64_t v = n[rg_msprt_set_cell(k, j)];
+            if (v &&
+                json_array_append_new(a, json_pack("[i, i, I]", (int)k, (int)j,
+                                                   (json_int_t)v)) != 0) {
+                json_decref(a);
+                a = NULL;
+            }
         }
     return a;
+}
+
+/* Adds s to o as key (nothing when s is empty). Returns 0 or -1. */
+static int add_sets(json_t *o, const char *key, const rg_msprt_sets *s)
+{
+    if (rg_msprt_sets_empty(s))
+        return 0;
+    json_t *v = json_pack("{s:o, s:o}", "silent", cells_json(s->silent),
+                          "heard", cells_json(s->heard));
+    return v ? json_object_set_new(o, key, v) : -1;
 }
 
 static json_t *stratum_json(const rg_stratum_evidence *e)
 {
     json_t *o = stratum_counts_json(e);
-    if (!o || rg_msprt_sets_empty(&e->sets))
-        return o;
-    json_t *sets = json_pack("{s:o, s:o}", "silent", bins_json(e->sets.silent),
-                             "heard", bins_json(e->sets.heard));
-    if (!sets || json_object_set_new(o, "sets", sets) != 0) {
+    if (o && (add_sets(o, "sets", &e->sets) != 0 ||
+              add_sets(o, "soak_sets", &e->soak_sets) != 0)) {
         json_decref(o);
         return NULL;
     }
@@ -113,30 +126,45 @@ static int read_params(const json_t *ev, rg_gate_params *p, rg_err *err)
     return 0;
 }
 
-/* Reads the optional "sets" of a stratum (absent: none). */
-static int read_sets(const json_t *item, rg_msprt_sets *sets, rg_err *err)
+/* Reads one [k, s, n] of sets.<name> into sets. */
+static int read_cell(const json_t *c, const char *name, bool silent,
+                     rg_msprt_sets *sets, rg_err *err)
+{
+    const json_t *k = json_array_get(c, 0), *j = json_array_get(c, 1),
+                 *n = json_array_get(c, 2);
+    json_int_t v = json_integer_value(n);
+    if (!json_is_array(c) || json_array_size(c) != 3 || !json_is_integer(k) ||
+        !json_is_integer(j) || !json_is_integer(n) || v < 0 ||
+        (uint64_t)v > RG_ANALYZER_MAX_COUNT || json_integer_value(k) < 1 ||
+        json_integer_value(k) > RG_MSPRT_SET_MAX_CONTROLS ||
+        json_integer_value(j) < 0 ||
+        json_integer_value(j) > json_integer_value(k))
+        return rg_err_field(err, RG_EINVAL, name,
+                            "evidence: %s.%s must hold [controls 1..%d, "
+                            "silent controls 0..controls, count 0..1e12]",
+                            name, silent ? "silent" : "heard",
+                            RG_MSPRT_SET_MAX_CONTROLS);
+    rg_msprt_sets_count(sets, silent, (uint32_t)json_integer_value(k),
+                        (uint32_t)json_integer_value(j), (uint64_t)v);
+    return 0;
+}
+
+/* Reads a stratum's optional sets `name` (absent: none); a cell given
+ * twice adds up (each count still at most 1e12: rg_analyze checks). */
+static int read_sets(const json_t *item, const char *name, rg_msprt_sets *sets,
+                     rg_err *err)
 {
     json_t *o = NULL;
-    int rc = rg_json_object(item, "sets", false, &o, err);
+    int rc = rg_json_object(item, name, false, &o, err);
     const char *const keys[] = {"silent", "heard"};
-    uint64_t *dst[] = {sets->silent, sets->heard};
     for (size_t k = 0; rc == 0 && o && k < 2; k++) {
         const json_t *a = json_object_get(o, keys[k]);
-        if (!json_is_array(a) || json_array_size(a) != RG_MSPRT_SET_BINS)
-            return rg_err_field(err, RG_EINVAL, "sets",
-                                "evidence: sets.%s must be an array of %d "
-                                "counts",
-                                keys[k], RG_MSPRT_SET_BINS);
-        for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
-            json_int_t v = json_integer_value(json_array_get(a, j));
-            if (!json_is_integer(json_array_get(a, j)) || v < 0 ||
-                (uint64_t)v > RG_ANALYZER_MAX_COUNT)
-                return rg_err_field(err, RG_EINVAL, "sets",
-                                    "evidence: sets.%s[%zu] must be a count "
-                                    "from 0 to 1e12",
-                                    keys[k], j);
-            dst[k][j] = (uint64_t)v;
-        }
+        if (!json_is_array(a))
+            return rg_err_field(err, RG_EINVAL, name,
+                                "evidence: %s.%s must be an array", name,
+                                keys[k]);
+        for (size_t i = 0; rc == 0 && i < json_array_size(a); i++)
+            rc = read_cell(json_array_get(a, i), name, k == 0, sets, err);
     }
     return rc;
 }
@@ -180,7 +208,9 @@ static int read_stratum(const json_t *item, size_t i, rg_stratum_counts *c,
         c->prior_trials = (uint64_t)pt;
         c->prior_failed = (uint64_t)pf;
         if (rc == 0)
-            rc = read_sets(item, &c->sets, err);
+            rc = read_sets(item, "sets", &c->sets, err);
+        if (rc == 0)
+            rc = read_sets(item, "soak_sets", &c->soak_sets, err);
     }
     if (rc != 0 && err) {
         char leaf[sizeof err->field];

@@ -153,12 +153,14 @@ static int analyse_pooled(judged *j, const rg_health_gate_ctx *g, rg_err *err)
     }
     if ((rc = rg_analyze(&j->p, in, g->n_strata, &j->pooled, err)) != 0)
         goto cleanup;
-    for (size_t i = 0; i < g->n_strata; i++) { /* as silent sets, controls
-                                                  heard */
+    for (size_t i = 0; i < g->n_strata; i++) { /* as silent sets of the
+                                                  most controls, all heard:
+                                                  the most a set pays */
         uint64_t pending = in[i].exposed - in[i].exposed_healthy -
                            in[i].exposed_failed - in[i].exposed_silent;
         in[i].exposed_silent += pending;
-        in[i].sets.silent[0] += pending;
+        rg_msprt_sets_count(&in[i].sets, true, RG_MSPRT_SET_MAX_CONTROLS, 0,
+                            pending);
     }
     rc = rg_analyze(&j->p, in, g->n_strata, &j->worst, err);
 cleanup:

@@ -9,13 +9,12 @@
 
 static const double silence_b_r[SILENCE_B_R] = {0.0, 0.5, 0.75};
 
-/* B's payout for ratio r (in [0, 1)): a = 1 / max over p in [0, 1] of
- * (p + delta)(1 - p (1 - r))^m, m the fewest controls of a counted set;
- * the maximum is at p* = (1 - m (1 - r) delta) / ((1 - r)(m + 1)),
- * clamped to [0, 1]. */
-static double silence_b_payout(double r, double delta)
+/* B's payout for ratio r (in [0, 1)) and k >= 1 controls: a_k = 1 / max
+ * over p in [0, 1] of (p + delta)(1 - p (1 - r))^k; the maximum is at
+ * p* = (1 - k (1 - r) delta) / ((1 - r)(k + 1)), clamped to [0, 1]. */
+static double silence_b_payout(double r, double delta, uint32_t k)
 {
-    double m = RG_MSPRT_SET_MIN_CONTROLS, u = 1.0 - r;
+    double m = (double)k, u = 1.0 - r;
     double p = fmin(fmax((1.0 - m * u * delta) / (u * (m + 1.0)), 0.0), 1.0);
     return 1.0 / ((p + delta) * pow(1.0 - p * u, m));
 }
@@ -51,16 +50,27 @@ double rg_msprt_binom_llr(uint64_t x, uint64_t n, double p_alt, double p_null)
     return llr;
 }
 
-int rg_msprt_set_bin(uint32_t controls, uint32_t silent)
+int rg_msprt_set_cell(uint32_t controls, uint32_t silent)
 {
-    if (controls < RG_MSPRT_SET_MIN_CONTROLS || silent > controls)
+    if (controls == 0 || controls > RG_MSPRT_SET_MAX_CONTROLS ||
+        silent > controls)
         return -1;
-    return (int)((16u * silent + controls - 1) / controls);
+    return (int)(controls * (controls + 1) / 2 - 1 + silent);
+}
+
+bool rg_msprt_sets_count(rg_msprt_sets *s, bool exposed_silent,
+                         uint32_t controls, uint32_t silent, uint64_t n)
+{
+    int c = rg_msprt_set_cell(controls, silent);
+    if (c < 0)
+        return false;
+    *(exposed_silent ? &s->silent[c] : &s->heard[c]) += n;
+    return true;
 }
 
 void rg_msprt_sets_add(rg_msprt_sets *a, const rg_msprt_sets *b)
 {
-    for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
+    for (size_t j = 0; j < RG_MSPRT_SET_CELLS; j++) {
         a->silent[j] += b->silent[j];
         a->heard[j] += b->heard[j];
     }
@@ -68,7 +78,7 @@ void rg_msprt_sets_add(rg_msprt_sets *a, const rg_msprt_sets *b)
 
 bool rg_msprt_sets_empty(const rg_msprt_sets *s)
 {
-    for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++)
+    for (size_t j = 0; j < RG_MSPRT_SET_CELLS; j++)
         if (s->silent[j] || s->heard[j])
             return false;
     return true;
@@ -79,17 +89,34 @@ void rg_msprt_sets_summary(const rg_msprt_sets *s, uint64_t *windows,
 {
     double shares = 0.0;
     *windows = *silent = 0;
-    for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
-        uint64_t n = s->silent[j] + s->heard[j];
-        *silent += s->silent[j];
-        *windows += n;
-        shares += (double)n * (double)j / 16.0;
-    }
+    for (uint32_t k = 1, c = 0; k <= RG_MSPRT_SET_MAX_CONTROLS; k++)
+        for (uint32_t j = 0; j <= k; j++, c++) {
+            uint64_t n = s->silent[c] + s->heard[c];
+            *silent += s->silent[c];
+            *windows += n;
+            shares += (double)n * (double)j / (double)k;
+        }
     *control_share = *windows ? shares / (double)*windows : 0.0;
 }
 
+/* The cells of s that hold sets: cell[0..n) (RG_MSPRT_SET_CELLS room),
+ * with their k and s. Returns n. */
+static size_t used_cells(const rg_msprt_sets *s, uint16_t *cell, uint8_t *k,
+                         uint8_t *sil)
+{
+    size_t n = 0;
+    for (uint32_t m = 1, c = 0; m <= RG_MSPRT_SET_MAX_CONTROLS; m++)
+        for (uint32_t j = 0; j <= m; j++, c++)
+            if (s->silent[c] || s->heard[c]) {
+                cell[n] = (uint16_t)c;
+                k[n] = (uint8_t)m;
+                sil[n++] = (uint8_t)j;
+            }
+    return n;
+}
+
 /* log1p(x), reusing the last result when x repeats (B's factors are the
- * same in many bins): bit-identical to calling log1p every time. */
+ * same in many cells): bit-identical to calling log1p every time. */
 static double log1p_cached(double x, double *last_x, double *last)
 {
     if (x != *last_x) {
@@ -99,46 +126,63 @@ static double log1p_cached(double x, double *last_x, double *last)
     return *last;
 }
 
-/* log of the product of the factors 1 + l * win (silent set of bin j) and
- * 1 + l * lose (other set of bin j) over s. */
-static double bet_log(const rg_msprt_sets *s, double l, const double *win,
-                      const double *lose)
+/* log of the product of the factors 1 + l * win[i] (silent sets of cell
+ * cell[i]) and 1 + l * lose[i] (the others) over the n used cells. */
+static double bet_log(const rg_msprt_sets *s, const uint16_t *cell, size_t n,
+                      double l, const double *win, const double *lose)
 {
     double v = 0.0, wx = NAN, wl = 0.0, lx = NAN, ll = 0.0;
-    for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
-        if (s->silent[j])
-            v += (double)s->silent[j] * log1p_cached(l * win[j], &wx, &wl);
-        if (s->heard[j])
-            v += (double)s->heard[j] * log1p_cached(l * lose[j], &lx, &ll);
+    for (size_t i = 0; i < n; i++) {
+        uint16_t c = cell[i];
+        if (s->silent[c])
+            v += (double)s->silent[c] * log1p_cached(l * win[i], &wx, &wl);
+        if (s->heard[c])
+            v += (double)s->heard[c] * log1p_cached(l * lose[i], &lx, &ll);
     }
     return v;
 }
 
-double rg_msprt_silence_halt(const rg_msprt_sets *s, double delta)
+double rg_msprt_silence_stream(const rg_msprt_sets *s, double delta)
 {
-    if (rg_msprt_sets_empty(s))
+    uint16_t cell[RG_MSPRT_SET_CELLS];
+    uint8_t k[RG_MSPRT_SET_CELLS], sil[RG_MSPRT_SET_CELLS];
+    size_t n = used_cells(s, cell, k, sil);
+    if (n == 0)
         return 0.0;
-    double win[RG_MSPRT_SET_BINS], lose[RG_MSPRT_SET_BINS];
+    double win[RG_MSPRT_SET_CELLS], lose[RG_MSPRT_SET_CELLS];
     double v[SILENCE_A_K + SILENCE_B_R * SILENCE_B_K];
-    size_t k = 0;
-    for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++) {
-        win[j] = 1.0 - (double)j / 16.0 - delta;
-        lose[j] = -(double)j / 16.0 - delta;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double q = (double)sil[i] / (double)k[i];
+        win[i] = 1.0 - q - delta;
+        lose[i] = -q - delta;
     }
     double l = 0.9 / (1.0 + delta);
     for (size_t i = 0; i < SILENCE_A_K; i++, l /= 2.0)
-        v[k++] = bet_log(s, l, win, lose);
+        v[m++] = bet_log(s, cell, n, l, win, lose);
     for (size_t r = 0; r < SILENCE_B_R; r++) {
-        double pay = silence_b_payout(silence_b_r[r], delta), rj = 1.0;
-        for (size_t j = 0; j < RG_MSPRT_SET_BINS; j++, rj *= silence_b_r[r]) {
-            win[j] = pay * (j == 0 ? 1.0 : rj) - 1.0;
-            lose[j] = -1.0;
+        double pay[RG_MSPRT_SET_MAX_CONTROLS + 1];
+        for (uint32_t j = 1; j <= RG_MSPRT_SET_MAX_CONTROLS; j++)
+            pay[j] = silence_b_payout(silence_b_r[r], delta, j);
+        for (size_t i = 0; i < n; i++) {
+            win[i] = pay[k[i]] * pow(silence_b_r[r], sil[i]) - 1.0;
+            lose[i] = -1.0;
         }
         l = 1.0;
         for (size_t i = 0; i < SILENCE_B_K; i++, l /= 2.0)
-            v[k++] = bet_log(s, l, win, lose);
+            v[m++] = bet_log(s, cell, n, l, win, lose);
     }
-    return rg_msprt_log_mean_exp(v, k);
+    return rg_msprt_log_mean_exp(v, m);
+}
+
+double rg_msprt_silence_halt(const rg_msprt_sets *first,
+                             const rg_msprt_sets *soak, double delta)
+{
+    if (rg_msprt_sets_empty(first) && rg_msprt_sets_empty(soak))
+        return 0.0;
+    double v[2] = {rg_msprt_silence_stream(first, delta),
+                   rg_msprt_silence_stream(soak, delta)};
+    return rg_msprt_log_mean_exp(v, 2);
 }
 
 double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0)

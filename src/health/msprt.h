@@ -15,25 +15,27 @@
  * Halt side (null: the release is harmless):
  *  - silence, matched sets (docs/health.md, "Halt side, silence"). Each
  *    resolved exposed window comes with its k matched control windows on
- *    the same span; E = 1 when the exposed one was silent, s of the k
- *    controls were. Null: given everything the span's endpoints share
+ *    the same span (1 <= k <= RG_MSPRT_SET_MAX_CONTROLS, k fixed before
+ *    the span's outcome); E = 1 when the exposed one was silent, s of the
+ *    k controls were. Null: given everything the span's endpoints share
  *    (outages included), P(E = 1) <= p + delta, p the chance that a
  *    comparable endpoint is silent on that span, delta the minimum effect
  *    (an absolute share). Two families of bets, each of mean <= 1 under
- *    every point of that composite null, whatever p:
+ *    every point of that composite null, whatever p and whatever k:
  *      A: 1 + l (E - s/k - delta),        l = 0.9/(1+delta) * 2^-i, i<10
- *      B: 1 + l (E a r^s - 1),    r in {0, 1/2, 3/4}, l = 2^-i, i < 6,
- *         a = 1 / max_p (p + delta)(1 - p (1 - r))^m,
- *         m = RG_MSPRT_SET_MIN_CONTROLS (r^0 = 1)
+ *      B: 1 + l (E a_k r^s - 1),  r in {0, 1/2, 3/4}, l = 2^-i, i < 6,
+ *         a_k = 1 / max_p (p + delta)(1 - p (1 - r))^k   (r^0 = 1)
  *    (A: E[E - s/k] <= delta; B: E independent of the controls given the
- *    span, s ~ Binomial(k, p), E[r^s] = (1 - p (1 - r))^k, k >= m, so
- *    E[E a r^s] <= 1). A bets on a moderate excess in a large stratum, B
- *    on a stratum going silent while its controls are heard (a is about
- *    30, 16 and 8 for the three r at delta 0.01; bins round s up, which
- *    only lowers B). The product of a bet's factors over the windows is a
- *    test supermartingale; the test is the uniform mixture of the 28, so
- *    it is one too, for the whole rollout when the windows of every wave
- *    are kept (rg_msprt_sets).
+ *    span, s ~ Binomial(k, p), E[r^s] = (1 - p (1 - r))^k, so E[E a_k
+ *    r^s] <= 1). A bets on a moderate excess in a large stratum, B on a
+ *    stratum going silent while its controls are heard (a_k is about 30,
+ *    16 and 8 for the three r at delta 0.01 and k = 12; 3.9, 2.0 and 1.3
+ *    at k = 1). The product of a bet's factors over the windows is a test
+ *    supermartingale; a stream's statistic is the uniform mixture of the
+ *    28, so it is one too, for the whole rollout when the windows of
+ *    every wave are kept (rg_msprt_sets). A stratum has two streams, its
+ *    first spans and its soak spans; the test is their average
+ *    (rg_msprt_silence_halt), again a test supermartingale.
  *  - explicit failures, one-sample test of the same shape: x failed among
  *    n resolved exposed endpoints is Binomial(n, p) with p <= p0 (the
  *    harmless failure share) under the null; alternatives p0 * 2^(j+1)
@@ -61,20 +63,20 @@
 /* Weight of the "this stratum is broken" component in rg_msprt_combine. */
 #define RG_MSPRT_STRATUM_PRIOR (1.0 / 32.0)
 
-/* Matched sets: bins of the share of silent matched controls, s / k
- * rounded UP to sixteenths (0..16; rounding up only lowers the bets, so
- * they stay valid); a set needs at least RG_MSPRT_SET_MIN_CONTROLS
- * eligible controls (fewer: it is not counted; that depends only on who
- * was eligible at exposure, not on the outcome). */
-#define RG_MSPRT_SET_BINS 17
-#define RG_MSPRT_SET_MIN_CONTROLS 12
+/* Matched sets: counts per (k, s), k the set's counted controls (1 ..
+ * RG_MSPRT_SET_MAX_CONTROLS), s the silent ones (0 .. k); cell
+ * k (k + 1) / 2 - 1 + s (rg_msprt_set_cell). A set without controls is
+ * not counted (it says nothing about the excess). */
+#define RG_MSPRT_SET_MAX_CONTROLS 16
+#define RG_MSPRT_SET_CELLS                                                     \
+    (RG_MSPRT_SET_MAX_CONTROLS * (RG_MSPRT_SET_MAX_CONTROLS + 3) / 2)
 
-/* The silence test's sufficient counts: resolved exposed windows by their
- * bin (rg_msprt_set_bin), silent ones and the others (healthy or failed).
+/* One stream of the silence test's sufficient counts: resolved exposed
+ * windows by their cell, silent ones and the others (healthy or failed).
  * Each count at most 1e12. */
 typedef struct rg_msprt_sets {
-    uint64_t silent[RG_MSPRT_SET_BINS];
-    uint64_t heard[RG_MSPRT_SET_BINS];
+    uint64_t silent[RG_MSPRT_SET_CELLS];
+    uint64_t heard[RG_MSPRT_SET_CELLS];
 } rg_msprt_sets;
 
 /* Counts of the pass-side silence test for one stratum. */
@@ -93,28 +95,40 @@ double rg_msprt_log_mean_exp(const double *v, size_t k);
  * probability p_alt against p_null, both in (0, 1). */
 double rg_msprt_binom_llr(uint64_t x, uint64_t n, double p_alt, double p_null);
 
-/* The bin of a matched set with `controls` eligible controls of which
- * `silent` were silent (silent <= controls <= 16): ceil(16 silent /
- * controls); -1 when controls < RG_MSPRT_SET_MIN_CONTROLS (not counted). */
-int rg_msprt_set_bin(uint32_t controls, uint32_t silent);
+/* The cell of a matched set with `controls` counted controls of which
+ * `silent` were silent; -1 when controls is 0 or above
+ * RG_MSPRT_SET_MAX_CONTROLS, or silent > controls (not counted). */
+int rg_msprt_set_cell(uint32_t controls, uint32_t silent);
 
-/* a += b, bin by bin. */
+/* Adds n matched sets (exposed window silent or not; `silent` of
+ * `controls` controls silent) to s. Returns false, counting nothing, when
+ * rg_msprt_set_cell has no cell for them. */
+bool rg_msprt_sets_count(rg_msprt_sets *s, bool exposed_silent,
+                         uint32_t controls, uint32_t silent, uint64_t n);
+
+/* a += b, cell by cell. */
 void rg_msprt_sets_add(rg_msprt_sets *a, const rg_msprt_sets *b);
 
 /* Whether s holds no set. */
 bool rg_msprt_sets_empty(const rg_msprt_sets *s);
 
 /* The sets of s in words: *windows resolved, *silent of them, and the
- * share of their matched controls that were silent (by the bins, so
- * rounded up to sixteenths; 0 when s is empty). */
+ * mean share of their matched controls that were silent (0 when s is
+ * empty). */
 void rg_msprt_sets_summary(const rg_msprt_sets *s, uint64_t *windows,
                            uint64_t *silent, double *control_share);
 
-/* Halt side, silence: log of the mixture e-process (see the top comment)
- * of the matched sets s against "excess silence <= delta", delta in
- * [0, 0.5]. 0 when s is empty; -INFINITY never (the mixture keeps bets
- * that survive any outcome). */
-double rg_msprt_silence_halt(const rg_msprt_sets *s, double delta);
+/* Halt side, silence, one stream: log of the mixture e-process (see the
+ * top comment) of the matched sets s against "excess silence <= delta",
+ * delta in [0, 0.5]. 0 when s is empty; never -INFINITY (the mixture
+ * keeps bets that survive any outcome). */
+double rg_msprt_silence_stream(const rg_msprt_sets *s, double delta);
+
+/* Halt side, silence, a stratum: log of the average of the e-processes of
+ * its two streams, first spans and soak spans (rg_msprt_silence_stream
+ * of each). 0 when both are empty. */
+double rg_msprt_silence_halt(const rg_msprt_sets *first,
+                             const rg_msprt_sets *soak, double delta);
 
 /* Halt side, failures: log of the mixture likelihood ratio of `failed`
  * among `trials` resolved exposed endpoints, null p <= p0 (p0 in (0, 0.25]),

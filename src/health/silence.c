@@ -3,14 +3,15 @@
 
 #include "tally.h"
 
+#include <math.h>
+
 void rg_silence_params_default(rg_silence_params *p)
 {
     p->checkins = 3;
     p->floor_ms = 30 * 1000;
     p->cap_ms = 600 * 1000;
-    p->quantile = 0.99;
-    p->margin = 2.0;
-    p->min_samples = 20;
+    p->late = 0.05;
+    p->miss = 0.05;
 }
 
 /* The bin of a gap (> 0): gap in [256 * 2^(b/4), 256 * 2^((b+1)/4)) ms.
@@ -86,30 +87,57 @@ int64_t rg_silence_window_ms(const rg_silence_params *p, int64_t window_ms,
     return k * interval_ms;
 }
 
-void rg_act_learner_add(rg_act_learner *l, const rg_silence_params *p,
-                        int64_t latency_ms)
+int64_t rg_act_step_ms(const rg_silence_params *p, int j)
 {
-    if (latency_ms < 0 || latency_ms > p->cap_ms || p->cap_ms <= 0)
-        return;
-    int64_t b = latency_ms * RG_ACT_BINS / p->cap_ms;
-    l->bins[b >= RG_ACT_BINS ? RG_ACT_BINS - 1 : b]++;
-    l->n++;
+    if (p->cap_ms <= p->floor_ms || j >= RG_ACT_STEPS - 1)
+        return p->cap_ms;
+    double r = (double)j / (RG_ACT_STEPS - 1);
+    return (int64_t)ceil((double)p->floor_ms *
+                         pow((double)p->cap_ms / (double)p->floor_ms, r));
 }
 
-/* The upper edge of the bin holding l's p->quantile (l->n > 0). */
-static int64_t learned_quantile(const rg_act_learner *l,
-                                const rg_silence_params *p)
+bool rg_act_learner_wants(const rg_act_learner *l, int j)
 {
-    /* the smallest bin whose cumulative count reaches q * n */
-    double need = p->quantile * (double)l->n;
-    uint64_t cum = 0;
-    int b = 0;
-    for (; b < RG_ACT_BINS - 1; b++) {
-        cum += l->bins[b];
-        if ((double)cum >= need)
-            break;
-    }
-    return (int64_t)(b + 1) * p->cap_ms / RG_ACT_BINS;
+    return j >= 0 && j < (l->covered ? l->covered - 1 : RG_ACT_STEPS);
+}
+
+uint32_t rg_act_learner_sample(const rg_silence_params *p)
+{
+    if (p->late <= 0 || p->late >= 1 || p->miss <= 0)
+        return UINT32_MAX;
+    double n = log(p->miss / RG_ACT_STEPS) / log1p(-p->late);
+    return n < 1 ? 1 : (uint32_t)ceil(n);
+}
+
+/* Whether n exposures of which `late` were late prove the step: all on
+ * time, and enough of them (rg_act_learner_sample). */
+static bool proves(const rg_silence_params *p, uint32_t n, uint32_t late)
+{
+    return late == 0 && n >= rg_act_learner_sample(p);
+}
+
+static void test_step(rg_act_learner *l, const rg_silence_params *p, int j)
+{
+    if (rg_act_learner_wants(l, j) && proves(p, l->aged[j], l->late[j]))
+        l->covered = (uint8_t)(j + 1);
+}
+
+void rg_act_learner_count(rg_act_learner *l, const rg_silence_params *p, int j,
+                          bool late)
+{
+    if (!rg_act_learner_wants(l, j))
+        return;
+    l->aged[j]++;
+    l->late[j] += late;
+    test_step(l, p, j);
+}
+
+static const rg_act_learner *proved(const rg_act_learner *stratum,
+                                    const rg_act_learner *fleet)
+{
+    if (stratum && stratum->covered)
+        return stratum;
+    return fleet && fleet->covered ? fleet : NULL;
 }
 
 int64_t rg_silence_allowance_ms(const rg_silence_params *p, int64_t declared_ms,
@@ -118,15 +146,15 @@ int64_t rg_silence_allowance_ms(const rg_silence_params *p, int64_t declared_ms,
 {
     if (declared_ms >= 0)
         return declared_ms;
-    const rg_act_learner *l = stratum;
-    if (!l || l->n < p->min_samples)
-        l = fleet;
-    if (!l || l->n < p->min_samples || l->n == 0)
-        return p->cap_ms;
-    double a = p->margin * (double)learned_quantile(l, p);
-    if (a < (double)p->floor_ms)
-        a = (double)p->floor_ms;
-    return a > (double)p->cap_ms ? p->cap_ms : (int64_t)a;
+    const rg_act_learner *l = proved(stratum, fleet);
+    return l ? rg_act_step_ms(p, l->covered - 1) : p->cap_ms;
+}
+
+bool rg_silence_allowance_final(int64_t declared_ms,
+                                const rg_act_learner *stratum,
+                                const rg_act_learner *fleet)
+{
+    return declared_ms >= 0 || proved(stratum, fleet) != NULL;
 }
 
 bool rg_silence_heard(int64_t contact_ms, int64_t start_ms, int64_t end_ms)

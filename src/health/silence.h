@@ -18,13 +18,20 @@
  * shutdown, outages) hits both cohorts with the same probability.
  *
  * A is the release's declared maximum activation time when it declares
- * one; otherwise it is learned per stratum from the applying -> healthy
- * latencies of endpoints that did report healthy (rg_act_learner): the
- * `quantile` of those latencies times `margin`, floored and capped. Only
- * exposures at least `cap_ms` old give a sample (their latency, when at
- * most the cap, is then fully observed), so the sample is not biased
- * towards fast activators; a stratum with fewer than `min_samples` uses
- * the whole fleet's learner, and with fewer there too, the cap.
+ * one; otherwise it is learned per stratum (rg_act_learner): the
+ * smallest of RG_ACT_STEPS candidates t (geometric from the floor to the
+ * cap) for which every one of at least rg_act_learner_sample exposures
+ * at least t old had reported healthy by a + t. An exposure whose healthy
+ * report arrived by its span's start s = a + t sends nothing the
+ * controls do not: it is heard exactly when it checks in during the span,
+ * like them. So only the share late at t (healthy after a + t) can be
+ * silent beyond its controls; if that share were at least `late`, a
+ * sample of that size would all be on time with probability at most
+ * miss / RG_ACT_STEPS, so the learned A leaves an excess of `late` or
+ * more with probability at most `miss`, however often it is evaluated
+ * (docs/health.md). Young exposures count at every age they reached, so
+ * fast activators do not bias the sample. A proof, once made, holds. A
+ * stratum without one uses the fleet's learner; without either, the cap.
  *
  * Pure: no I/O, no clock, no globals; thread-safe (learners are the
  * caller's).
@@ -36,25 +43,29 @@
 #include <stdint.h>
 
 #define RG_SILENCE_UNDECLARED (-1) /* no declared activation maximum */
-#define RG_ACT_BINS 64             /* learner histogram bins over [0, cap] */
+#define RG_ACT_STEPS 14            /* candidate allowances, floor .. cap */
 #define RG_IVL_BINS                                                            \
     64 /* interval histogram: 4 per octave from                                \
           256 ms to 2^24 ms (4.7 h) */
 
 /* Parameters; defaults from rg_silence_params_default (docs/health.md). */
 typedef struct rg_silence_params {
-    int checkins;         /* k: check-in intervals per window; 3 */
-    int64_t floor_ms;     /* least allowance; 30 s */
-    int64_t cap_ms;       /* largest learned allowance; 600 s */
-    double quantile;      /* of the learned latencies; 0.99 */
-    double margin;        /* factor on that quantile; 2 */
-    uint32_t min_samples; /* latencies needed to learn; 20 */
+    int checkins;     /* k: check-in intervals per window; 3 */
+    int64_t floor_ms; /* least allowance; 30 s */
+    int64_t cap_ms;   /* largest learned allowance; 600 s */
+    double late;      /* share late (healthy after a + t) a learned A
+                         may leave; 0.05 */
+    double miss;      /* chance it leaves more, per learner; 0.05 */
 } rg_silence_params;
 
-/* Latencies (applying -> healthy) of one stratum, or of the fleet. */
+/* What one stratum's (or the fleet's) exposures say about their
+ * applying -> healthy latency, per candidate allowance (step) j. Zeroed:
+ * nothing learned. */
 typedef struct rg_act_learner {
-    uint32_t bins[RG_ACT_BINS]; /* bin b: latency in (b, b + 1] * cap / 64 */
-    uint32_t n;
+    uint32_t aged[RG_ACT_STEPS]; /* exposures at least step j old */
+    uint32_t late[RG_ACT_STEPS]; /* of those, not healthy by that age */
+    uint8_t covered; /* 1 + the smallest step proved (kept once proved);
+                        0: none */
 } rg_act_learner;
 
 /* Observed check-in intervals (gap between an endpoint's last two
@@ -93,16 +104,35 @@ int64_t rg_interval_typical(const rg_interval_hist *h, int64_t fallback_ms);
 int64_t rg_silence_window_ms(const rg_silence_params *p, int64_t window_ms,
                              int64_t interval_ms);
 
-/* Adds latency_ms of an exposure that is at least p->cap_ms old and
- * reported healthy; latencies above the cap are not recorded. */
-void rg_act_learner_add(rg_act_learner *l, const rg_silence_params *p,
-                        int64_t latency_ms);
+/* Candidate allowance j (0 .. RG_ACT_STEPS - 1): floor x (cap / floor)
+ * ^ (j / (RG_ACT_STEPS - 1)), the last one the cap; the cap for all when
+ * the cap is at most the floor. */
+int64_t rg_act_step_ms(const rg_silence_params *p, int j);
+
+/* Whether step j still matters to l (below the step it has proved). */
+bool rg_act_learner_wants(const rg_act_learner *l, int j);
+
+/* Exposures a step needs, all on time, to be proved: the least n with
+ * (1 - late)^n <= miss / RG_ACT_STEPS (110 by default). */
+uint32_t rg_act_learner_sample(const rg_silence_params *p);
+
+/* Counts one exposure at least rg_act_step_ms(p, j) old at step j:
+ * late when it had not reported healthy by then (failed ones are late);
+ * then tests step j. Nothing when the step no longer matters. */
+void rg_act_learner_count(rg_act_learner *l, const rg_silence_params *p, int j,
+                          bool late);
 
 /* A of a new exposure: declared_ms when >= 0 (the release's declared
- * maximum); otherwise min(max(margin * quantile, floor), cap) of the
- * stratum's learner when it holds min_samples, else of the fleet's
- * (may be NULL) when it does, else the cap. */
+ * maximum); otherwise the step the stratum's learner proved, else the
+ * fleet's (may be NULL), else the cap. */
 int64_t rg_silence_allowance_ms(const rg_silence_params *p, int64_t declared_ms,
+                                const rg_act_learner *stratum,
+                                const rg_act_learner *fleet);
+
+/* Whether that A is final: declared, or proved by a learner. An exposure
+ * whose A is not final may start its span earlier once it is
+ * (docs/health.md): at max(a + A, the moment it becomes final). */
+bool rg_silence_allowance_final(int64_t declared_ms,
                                 const rg_act_learner *stratum,
                                 const rg_act_learner *fleet);
 

@@ -22,8 +22,9 @@
  *    windows ended or not);
  *  - every resolved window of the rollout, whatever its wave, is also a
  *    matched set of the silence halt test (health/msprt.h): the exposed
- *    window's outcome (silent or not) and the share of its eligible
- *    controls that were silent; kept per stratum for the whole rollout;
+ *    window's outcome (silent or not), its counted controls and how many
+ *    of them were silent; kept per stratum for the whole rollout, first
+ *    spans and soak spans (health/cohort.h) in two streams;
  *  - the gate's input (rg_tally_entries): per stratum, one entry per
  *    period with something in it, in period order; pending exposures on
  *    the last, early_failed / prior_trials / prior_failed / sets on the
@@ -58,13 +59,14 @@ typedef struct rg_tally_cell {
 
 /* What a stratum adds beside its cells. */
 typedef struct rg_tally_stratum {
-    const char *name;      /* borrowed by the entries */
-    uint64_t pending;      /* current-wave exposures whose window is open */
-    uint64_t early_failed; /* failures of current-wave exposures that no
-                              failed window shows (analyzer.h) */
-    uint64_t prior_trials; /* exposed endpoints of earlier waves */
-    uint64_t prior_failed; /* failures they reported so far */
-    rg_msprt_sets sets;    /* matched sets of every wave (analyzer.h) */
+    const char *name;        /* borrowed by the entries */
+    uint64_t pending;        /* current-wave exposures whose window is open */
+    uint64_t early_failed;   /* failures of current-wave exposures that no
+                                failed window shows (analyzer.h) */
+    uint64_t prior_trials;   /* exposed endpoints of earlier waves */
+    uint64_t prior_failed;   /* failures they reported so far */
+    rg_msprt_sets sets;      /* matched sets of every wave (analyzer.h) */
+    rg_msprt_sets soak_sets; /* those of soak spans (analyzer.h) */
 } rg_tally_stratum;
 
 /* Whether a control endpoint last heard from at last_seen_ms (<= 0:

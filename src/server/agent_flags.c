@@ -109,18 +109,19 @@ static int store_reverts(rg_server *srv, const char *id,
     return rc == 0 ? rg_buf_adds(out, "]") : rc;
 }
 
-/* Writes ,"set":{...}: the environment's client-features document. */
-static int write_set(rg_server *srv, const char *env, rg_buf *out, rg_err *err)
+/* Writes ,"set":{...}: the environment's client-features document at
+ * stamp (flagdoc.h, from the server's cache). */
+static int write_set(rg_server *srv, const char *env, const char *stamp,
+                     rg_buf *out, rg_err *err)
 {
-    json_t *doc = rg_flagdoc_build(srv->store, env, NULL, NULL, err);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
+    size_t len;
+    char *text =
+        rg_flagdoc_text(srv->flagdocs, srv->store, env, stamp, &len, err);
     if (!text)
-        return err->code ? err->code
-                         : rg_err_set(err, RG_ENOMEM, "out of memory");
+        return err->code;
     int rc = rg_buf_adds(out, ",\"set\":");
     if (rc == 0)
-        rc = rg_buf_add(out, text, strlen(text));
+        rc = rg_buf_add(out, text, len);
     free(text);
     return rc;
 }
@@ -144,7 +145,7 @@ int rg__agent_flags_answer(rg_server *srv, const char *id,
     if (rc == 0)
         rc = store_reverts(srv, id, in, now, out, err);
     if (rc == 0 && (!in->stamp || strcmp(in->stamp, stamp) != 0))
-        rc = write_set(srv, in->env, out, err);
+        rc = write_set(srv, in->env, stamp, out, err);
     if (rc == 0)
         rc = rg_buf_adds(out, "}");
     if (rc < 0 && !err->code)

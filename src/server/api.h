@@ -64,6 +64,9 @@ int rg__api_rollout_admits(const rg_release_rec *rel, const rg_channel_rec *ch,
 void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_token_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
+/* GET /v1/whoami: the calling token's {"token_id", "name", "role"} (the
+ * dashboard shows what the caller may do from it). */
+void rg_api_token_whoami(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_policies.c: group policies (policy.h, docs/api.md) */
 void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -85,6 +88,10 @@ void rg_api_endpoint_reset_identity(rg_server *srv, rg_req *req, rg_resp *resp);
  * GET /v1/endpoints/{id} (with its event history); docs/api.md. */
 void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_endpoint_get(rg_server *srv, rg_req *req, rg_resp *resp);
+
+/* api_fleet.c: GET /v1/fleet, the fleet by stratum and installed release
+ * with its online share, from one fleet scan kept for a few seconds. */
+void rg_api_fleet_summary(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_flags.c, api_flag_eval.c, api_unleash.c: feature flags
  * (docs/flags.md) and the Unleash client API */

@@ -10,6 +10,7 @@
 #include "server/desired.h"
 #include "server/fleet.h"
 #include "server/orchestrator.h"
+#include "server/stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,16 +58,16 @@ static json_t *counts_json(rg_server *srv, const rg_rollout_rec *r,
     return c;
 }
 
-/* Builds the rollout object of docs/api.md (with decisions and counts
- * measured now when asked, else counts_json's latest counts). Returns a
- * new reference or NULL with err filled. */
+/* Builds the rollout object of docs/api.md (with decisions when asked;
+ * counts measured now when measure, else counts_json's latest counts).
+ * Returns a new reference or NULL with err filled. */
 static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
-                            bool with_decisions, rg_err *err)
+                            bool with_decisions, bool measure, rg_err *err)
 {
     rg_release_rec rel;
     json_t *out = NULL, *decisions = NULL, *counts = NULL;
     if (rg_store_release_get(srv->store, r->release_id, &rel, err) != 0 ||
-        !(counts = counts_json(srv, r, with_decisions, err)))
+        !(counts = counts_json(srv, r, measure, err)))
         return NULL;
     const rg_rollout_status *st = &r->status;
     const char *wave_name = st->wave >= 0 && (size_t)st->wave < r->plan.n_waves
@@ -144,7 +145,8 @@ int rg__api_rollout_admits(const rg_release_rec *rel, const rg_channel_rec *ch,
     return 0;
 }
 
-static void send_rollout(rg_server *srv, rg_resp *resp, int status, int64_t id)
+static void send_rollout(rg_server *srv, rg_resp *resp, int status, int64_t id,
+                         bool measure)
 {
     rg_rollout_rec r;
     rg_err err;
@@ -152,7 +154,7 @@ static void send_rollout(rg_server *srv, rg_resp *resp, int status, int64_t id)
     json_t *v = NULL;
     rg_desired_observe_begin(srv->desired);
     if (rg_store_rollout_get(srv->store, id, &r, &err) == 0)
-        v = rollout_json(srv, &r, true, &err);
+        v = rollout_json(srv, &r, true, measure, &err);
     rg_desired_observe_end(srv->desired);
     if (!v)
         rg_resp_error(resp, &err);
@@ -218,8 +220,9 @@ void rg_api_rollout_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_desired_publish_end(srv->desired);
     if (rc != 0)
         goto fail;
+    rg_stream_decision(srv->stream, r.id, &tr, audit.actor, audit.at_ms);
     json_decref(body);
-    send_rollout(srv, resp, 201, r.id);
+    send_rollout(srv, resp, 201, r.id, true);
     return;
 fail:
     json_decref(body);
@@ -281,7 +284,7 @@ void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_store_rollout_list(srv->store, active_only, collect_one, &l, &err);
     rg_desired_observe_end(srv->desired);
     for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < l.n; i++) {
-        json_t *v = rollout_json(srv, &l.v[i], false, &err);
+        json_t *v = rollout_json(srv, &l.v[i], false, false, &err);
         if (!v || rg_page_push(&page, v) != 0)
             rc = err.code != RG_OK ? err.code : -1;
     }
@@ -291,10 +294,12 @@ void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
 
 void rg_api_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    int64_t id;
-    if (rg__api_param_id(req, 0, "id", &id, resp) != 0)
+    int64_t id, measure = 1;
+    bool given;
+    if (rg__api_param_id(req, 0, "id", &id, resp) != 0 ||
+        rg__api_query_int(req, "measure", 0, 1, &measure, &given, resp) != 0)
         return;
-    send_rollout(srv, resp, 200, id);
+    send_rollout(srv, resp, 200, id, measure != 0);
 }
 
 /* The evidence an operator's command stores: after resume and promote the
@@ -364,8 +369,9 @@ static void action(rg_server *srv, rg_req *req, rg_resp *resp,
     free(evidence);
     if (rc != 0)
         goto fail;
+    rg_stream_decision(srv->stream, id, &tr, audit.actor, audit.at_ms);
     json_decref(body);
-    send_rollout(srv, resp, 200, id);
+    send_rollout(srv, resp, 200, id, true);
     return;
 fail:
     json_decref(body);

@@ -127,3 +127,12 @@ void rg_api_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg__api_revoke(srv, req, resp, &tokens);
 }
+
+void rg_api_token_whoami(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    const rg_caller *c = req->auth;
+    (void)srv;
+    rg_resp_json(resp, 200,
+                 json_pack("{s:I,s:s,s:s}", "token_id", (json_int_t)c->token_id,
+                           "name", c->name, "role", rg_role_name(c->role)));
+}

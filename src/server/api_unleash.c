@@ -72,19 +72,17 @@ void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
         resp->status = 304;
         return;
     }
-    json_t *doc = rg_flagdoc_build(srv->store, t.environment, NULL, NULL, &err);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
+    size_t len;
+    char *text = rg_flagdoc_text(srv->flagdocs, srv->store, t.environment,
+                                 stamp, &len, &err);
     if (!text) {
-        if (!err.code)
-            rg_err_set(&err, RG_ENOMEM, "out of memory");
         resp->etag[0] = '\0';
         rg_resp_error(resp, &err);
         return;
     }
     resp->status = 200;
     resp->body = text;
-    resp->len = strlen(text);
+    resp->len = len;
 }
 
 /* register and metrics: any JSON object from a valid client token. */

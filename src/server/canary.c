@@ -254,10 +254,8 @@ typedef struct scan_ctx {
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
-    /* activation latencies of exposures at least sp.cap_ms old */
-    rg_silence_params sp;
+    rg_silence_params sp; /* W and the activation allowance's */
     int64_t now_ms;
-    rg_act_learner act[MAXS], act_all;
     rg_interval_hist ivl[MAXS]; /* observed check-in intervals */
     int oom;
 } scan_ctx;
@@ -287,11 +285,6 @@ static void scan_slot(scan_ctx *x, const rg_fleet_view *v,
     if (!(flags & RG_CN_EXPOSED))
         return;
     x->exposed++;
-    if ((flags & RG_CN_HEALTHY) && cn->apply_ms <= x->now_ms - x->sp.cap_ms) {
-        rg_act_learner_add(&x->act[v->stratum], &x->sp,
-                           cn->healthy_ms - cn->apply_ms);
-        rg_act_learner_add(&x->act_all, &x->sp, cn->healthy_ms - cn->apply_ms);
-    }
     fresh f = {.ref = v->ref,
                .stratum = v->stratum,
                .key = x->st->m[x->n].key,
@@ -373,24 +366,24 @@ static void judged_ref(void *ctx, uint32_t ref, bool silent)
     rg_ep_state_judged(sc->fleet, ref, sc->release, silent);
 }
 
-/* Hands the scan's members, new exposures and new failures to the
- * tracker; each exposure is judged on [a + A, a + A + W) (A:
- * rg_silence_allowance_ms; W: rg_silence_window_ms of the plan's
- * window_ms and the stratum's observed check-in interval, the configured
- * one when none was observed). Returns 0 or RG_ENOMEM. */
+/* Hands the scan's members, the release's activation, new exposures and
+ * new failures to the tracker; each exposure is judged on
+ * [a + A, a + A + W) (A: the tracker's; W: rg_silence_window_ms of the
+ * plan's window_ms and the stratum's observed check-in interval, the
+ * configured one when none was observed). Returns 0 or RG_ENOMEM. */
 static int feed(rg_server *srv, ro_state *st, scan_ctx *x,
                 const rg_cohort_src *src, uint32_t n_strata,
                 int64_t plan_window_ms)
 {
     rg_cohort_members(st->co, st->m, x->n, n_strata);
+    rg_cohort_activation(st->co, &x->sp, st->declared_ms);
+    rg_cohort_soak(st->co, x->ro->plan.soak_ms);
     for (size_t i = 0; i < x->nfr; i++) {
         const fresh *f = &x->fr[i];
         int64_t ivl = rg_interval_typical(
             &x->ivl[f->stratum], (int64_t)srv->cfg.checkin_interval_s * 1000);
-        int64_t a = rg_silence_allowance_ms(&x->sp, st->declared_ms,
-                                            &x->act[f->stratum], &x->act_all);
         if (rg_cohort_expose(st->co, src, f->ref, f->key, f->stratum,
-                             f->apply_ms, a,
+                             f->apply_ms,
                              rg_silence_window_ms(&x->sp, plan_window_ms, ivl),
                              ivl, x->now_ms) != 0)
             return RG_ENOMEM;
@@ -545,16 +538,13 @@ cleanup:
 
 bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms)
 {
-    bool measured = false;
-    int64_t last = INT64_MIN;
+    bool soaking = true;
     pthread_rwlock_rdlock(&c->lock);
     ro_state *s = find(c, ro->id);
-    if (s && atomic_load(&s->measured)) {
-        measured = true;
-        last = rg_cohort_last_apply_ms(s->co);
-    }
+    if (s && atomic_load(&s->measured))
+        soaking = rg_cohort_soaking(s->co, now_ms);
     pthread_rwlock_unlock(&c->lock);
-    return !measured || (last != INT64_MIN && now_ms - last < ro->plan.soak_ms);
+    return soaking;
 }
 
 /* ------------------------------------------------------------------ */

@@ -144,10 +144,11 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                       rg_err *err);
 
 /* Tick: whether completed rollout ro is still soaking at now_ms: its
- * newest exposure is younger than its plan's soak_ms, so delayed failures
- * may still come (the orchestrator keeps watching it, docs/health.md
- * "Soak"). True for a rollout not measured since the server started
- * (one watch tick measures it and tells). */
+ * newest exposure is younger than its plan's soak_ms, or a soak span is
+ * still open (rg_cohort_soaking), so delayed failures and endpoints gone
+ * dark after healthy may still come (the orchestrator keeps watching it,
+ * docs/health.md "Soak"). True for a rollout not measured since the
+ * server started (one watch tick measures it and tells). */
 bool rg_canary_soaking(rg_canary *c, const rg_rollout_rec *ro, int64_t now_ms);
 
 /* Frees the slots of ro's release and rebuilds them from the store's

@@ -30,4 +30,25 @@ json_t *rg_flagdoc_build(rg_store *s, const char *env, const char *name,
 int rg_flagdoc_stamp(rg_store *s, const char *env, char out[RG_FLAG_STAMP_MAX],
                      rg_err *err);
 
+/* Each environment's document as compact JSON text at its stamp, kept so
+ * that a flag change costs one build per environment, not one per
+ * endpoint checking in or SDK polling (the check-in path and GET
+ * /api/client/features share it). Thread-safe; the server owns one. */
+typedef struct rg_flagdoc_cache rg_flagdoc_cache;
+
+/* Returns a new empty cache in *out, or RG_ENOMEM. */
+int rg_flagdoc_cache_new(rg_flagdoc_cache **out, rg_err *err);
+
+/* Frees c and its texts. NULL is fine. */
+void rg_flagdoc_cache_free(rg_flagdoc_cache *c);
+
+/* A new copy (the caller frees it) of env's document as compact JSON
+ * text, its length in *len, for the stamp the caller read with
+ * rg_flagdoc_stamp: from c when it holds env at that stamp, else built
+ * from the store (and kept in c; c NULL: no cache). A build that races a
+ * flag change may be newer than stamp, never older. NULL with err filled
+ * as rg_flagdoc_build does. */
+char *rg_flagdoc_text(rg_flagdoc_cache *c, rg_store *s, const char *env,
+                      const char *stamp, size_t *len, rg_err *err);
+
 #endif

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -95,6 +96,9 @@ void *rg_req_sink_ctx(const rg_req *req)
 
 static void resp_clear(rg_resp *resp)
 {
+    if (resp->stream.release)
+        resp->stream.release(resp->stream.ctx);
+    memset(&resp->stream, 0, sizeof resp->stream);
     free(resp->body);
     resp->body = NULL;
     resp->len = 0;
@@ -278,6 +282,64 @@ int rg_resp_file(rg_resp *resp, const rg_req *req, int fd, uint64_t size)
     return 0;
 }
 
+/* A streamed answer's connection and reader (rg_resp_stream). */
+typedef struct stream_ctx {
+    rg_resp_stream s;
+    struct MHD_Connection *mc;
+} stream_ctx;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_ctx *sc = cls;
+    (void)pos;
+    long n = sc->s.read(sc->s.ctx, sc->mc, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_ctx *sc = cls;
+    if (sc->s.release)
+        sc->s.release(sc->s.ctx);
+    free(sc);
+}
+
+/* The response of a streamed answer; takes resp->stream in every case. */
+static struct MHD_Response *stream_response(exchange *x)
+{
+    stream_ctx *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL; /* resp_clear releases the stream */
+    sc->s = x->resp.stream;
+    sc->mc = x->mc;
+    memset(&x->resp.stream, 0, sizeof x->resp.stream);
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, stream_read, sc, stream_free);
+    if (!r)
+        stream_free(sc);
+    return r;
+}
+
+void rg_http_suspend(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+void rg_http_resume(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+bool rg_http_peer_gone(void *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return false;
+    struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /* Hands resp to libmicrohttpd. Returns MHD_YES or MHD_NO (close). */
 static enum MHD_Result queue(exchange *x)
 {
@@ -286,7 +348,9 @@ static enum MHD_Result queue(exchange *x)
     rg_conns_answering(x->h->conns, x->conn);
     if (resp->status == 0)
         rg_resp_errorf(resp, RG_EINTERNAL, NULL, "handler sent no response");
-    if (resp->fd >= 0) {
+    if (resp->stream.read) {
+        r = stream_response(x);
+    } else if (resp->fd >= 0) {
         r = MHD_create_response_from_fd_at_offset64(resp->len, resp->fd,
                                                     resp->offset);
         if (r)
@@ -316,6 +380,8 @@ static enum MHD_Result queue(exchange *x)
     }
     if (resp->content_type && strcmp(resp->content_type, json_ctype) != 0)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    for (const char *const *hd = resp->headers; hd && hd[0]; hd += 2)
+        MHD_add_response_header(r, hd[0], hd[1]);
     enum MHD_Result ret = MHD_queue_response(x->mc, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     x->queued = ret == MHD_YES;
@@ -673,7 +739,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
     }
     unsigned threads = opts->threads ? opts->threads : 1;
     unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+        MHD_ALLOW_SUSPEND_RESUME; /* streamed answers park (stream.h) */
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (tls)

@@ -43,6 +43,19 @@ typedef struct rg_req {
                                       "endpoint:ID", or "" */
 } rg_req;
 
+/* A streamed answer of unknown length (Server-Sent Events, stream.h).
+ * read fills up to max bytes of buf and returns how many (> 0); 0 when it
+ * has nothing now, after parking the connection with rg_http_suspend (the
+ * adapter reads again once someone calls rg_http_resume on it); < 0 ends
+ * the answer. conn is the connection's handle, valid until release.
+ * release is called once when the answer is over, whatever happened (also
+ * when it never started); it frees ctx. */
+typedef struct rg_resp_stream {
+    long (*read)(void *ctx, void *conn, char *buf, size_t max);
+    void (*release)(void *ctx);
+    void *ctx;
+} rg_resp_stream;
+
 typedef struct rg_resp {
     int status;               /* HTTP status; 0 means "not filled" */
     const char *content_type; /* static string, e.g. "application/json" */
@@ -51,10 +64,13 @@ typedef struct rg_resp {
     int fd; /* >= 0: send len bytes of fd from offset
                (closed by the adapter) instead of body */
     uint64_t offset;
-    char content_range[96]; /* "" or a Content-Range header value */
-    char location[128];     /* "" or a Location header value */
-    char etag[72];          /* "" or an ETag header value */
-    int retry_after_s;      /* > 0: a Retry-After header (429 answers) */
+    char content_range[96];     /* "" or a Content-Range header value */
+    char location[128];         /* "" or a Location header value */
+    char etag[72];              /* "" or an ETag header value */
+    int retry_after_s;          /* > 0: a Retry-After header (429 answers) */
+    const char *const *headers; /* NULL, or more headers: a static list of
+                                   name, value pairs ended by NULL */
+    rg_resp_stream stream;      /* read non-NULL: a streamed answer */
 } rg_resp;
 
 /* Request header value (case-insensitive name) or NULL. */
@@ -154,6 +170,17 @@ unsigned rg_http_port(const rg_http *h);
 /* Stops accepting, closes connections, joins the threads, frees h. Every
  * begun request has had its end callback when this returns. NULL is ok. */
 void rg_http_stop(rg_http *h);
+
+/* Parks connection conn (from rg_resp_stream.read, inside that call
+ * only) until rg_http_resume; rg_http_resume wakes a parked connection,
+ * from any thread (never one that is not parked). Every parked connection
+ * must be woken before rg_http_stop. */
+void rg_http_suspend(void *conn);
+void rg_http_resume(void *conn);
+
+/* Whether the peer of parked connection conn has closed it (a parked
+ * connection is not watched by the adapter). */
+bool rg_http_peer_gone(void *conn);
 
 /* Parses a Range header value against a file of size bytes. Returns 0 when
  * hdr is NULL (send everything), 1 with *start, *len set for one

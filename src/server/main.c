@@ -19,6 +19,8 @@
 #include "server/reload.h"
 #include "server/webhooks.h"
 #include "server/router.h"
+#include "server/stream.h"
+#include "server/web.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -68,6 +70,12 @@ static const char usage[] =
     "  --min-body-rate B    ... plus one second per B bytes (default 16384)\n"
     "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain)\n"
     "  --tls-key FILE       ... and this PEM private key (docs/tls.md)\n"
+    "  --web-dir DIR        the dashboard's files, served at / (default: web/\n"
+    "                       beside rollgated, else ../share/rollgate/web;\n"
+    "                       docs/dashboard.md)\n"
+    "  --stream-per-token N   open dashboard push streams per token "
+    "(default 8)\n"
+    "  --stream-per-address N ... per client address (default 32)\n"
     "  --engine-dir DIR     preflight engines named without a path are found\n"
     "                       in DIR only (default: in rollgated's PATH)\n"
     "  --enroll-burst N     enrollments per address in a burst (default 1000;\n"
@@ -224,6 +232,12 @@ static int serve(rg_server_options *settings)
     if (rg_preflight_worker_start(&srv, &err) != 0 ||
         rg_webhooks_start(&srv, &err) != 0)
         goto cleanup;
+    if (!srv.cfg.web_dir[0] &&
+        rg_web_default_dir(srv.cfg.web_dir, sizeof srv.cfg.web_dir) != 0)
+        rg_warn("no dashboard files beside rollgated: / answers 404 "
+                "(--web-dir DIR names them)");
+    if (rg_stream_open(&srv.stream, &err) != 0)
+        goto cleanup;
     rg_router_app(&srv, &app);
     rg_http_opts opts = {.listen = cfg->listen,
                          .tls_cert_pem = cert,
@@ -263,7 +277,9 @@ static int serve(rg_server_options *settings)
 cleanup:
     if (status != 0)
         rg_error("%s", err.msg);
+    rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
+    rg_stream_free(srv.stream);
     rg_webhooks_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)

@@ -12,6 +12,7 @@
 #include "server/desired.h"
 #include "server/fleet.h"
 #include "server/retention.h"
+#include "server/stream.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -188,8 +189,11 @@ static int store_evaluation(rg_server *srv, const rg_rollout_rec *r,
     tr.from_wave = tr.to_wave = r->status.wave;
     snprintf(tr.reason, sizeof tr.reason, "wave %d (%s) evaluated: %s",
              r->status.wave, r->plan.waves[r->status.wave].name, g->reason);
-    return rg_store_decision_append(srv->store, r->id, now, &tr, "orchestrator",
-                                    evidence, err);
+    int rc = rg_store_decision_append(srv->store, r->id, now, &tr,
+                                      "orchestrator", evidence, err);
+    if (rc == 0)
+        rg_stream_decision(srv->stream, r->id, &tr, "orchestrator", now);
+    return rc;
 }
 
 /* Takes the gate's per-stratum verdicts into rollout id's strata states
@@ -289,6 +293,7 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         json_decref(ev);
     }
     atomic_fetch_add(&st_transitions, 1);
+    rg_stream_decision(srv->stream, r->id, &tr, "orchestrator", now);
     rg_info("rollout %lld: %s wave %d -> %s wave %d: %s", (long long)r->id,
             rg_rollout_state_name(tr.from_state), tr.from_wave,
             rg_rollout_state_name(tr.to_state), tr.to_wave, tr.reason);

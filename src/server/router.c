@@ -7,6 +7,8 @@
 #include "server/auth.h"
 #include "server/guard.h"
 #include "server/http_metrics.h"
+#include "server/stream.h"
+#include "server/web.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,9 @@
 
 static const rg_route routes[] = {
     {"GET", "/healthz", RG_ROLE_NONE, false, rg_api_healthz},
+    /* The dashboard's files (web.h): public, as its data needs a token. */
+    {"GET", "/", RG_ROLE_NONE, false, rg_api_web_file},
+    {"GET", "/ui/{}", RG_ROLE_NONE, false, rg_api_web_file},
     {"GET", "/metrics", RG_ROLE_NONE, false, rg_api_metrics},
     {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR, true, rg_api_artifact_put},
     {"POST", "/v1/channels", RG_ROLE_OPERATOR, false, rg_api_channel_create},
@@ -43,6 +48,7 @@ static const rg_route routes[] = {
     {"GET", "/v1/audit", RG_ROLE_VIEWER, false, rg_api_audit_list},
     {"POST", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_create},
     {"GET", "/v1/tokens", RG_ROLE_ADMIN, false, rg_api_token_list},
+    {"GET", "/v1/whoami", RG_ROLE_VIEWER, false, rg_api_token_whoami},
     {"DELETE", "/v1/tokens/{}", RG_ROLE_ADMIN, false, rg_api_token_revoke},
     {"POST", "/v1/webhooks", RG_ROLE_ADMIN, false, rg_api_webhook_create},
     {"GET", "/v1/webhooks", RG_ROLE_ADMIN, false, rg_api_webhook_list},
@@ -56,6 +62,8 @@ static const rg_route routes[] = {
     {"DELETE", "/v1/policies/{}", RG_ROLE_OPERATOR, false,
      rg_api_policy_delete},
     {"GET", "/v1/endpoints", RG_ROLE_VIEWER, false, rg_api_endpoints_list},
+    {"GET", "/v1/fleet", RG_ROLE_VIEWER, false, rg_api_fleet_summary},
+    {"GET", "/v1/stream", RG_ROLE_VIEWER, false, rg_api_stream},
     {"GET", "/v1/endpoints/{}", RG_ROLE_VIEWER, false, rg_api_endpoint_get},
     {"POST", "/v1/endpoints/{}/reset-identity", RG_ROLE_OPERATOR, false,
      rg_api_endpoint_reset_identity},

@@ -39,6 +39,8 @@ void rg_server_config_defaults(rg_server_config *cfg)
     cfg->event_burst = 256;
     cfg->events_per_min = 120;
     cfg->event_retention_s = RG_RETENTION_DEFAULT_S;
+    cfg->stream_per_token = 8;
+    cfg->stream_per_address = 32;
     cfg->log_level = RG_LOG_INFO;
 }
 
@@ -67,7 +69,8 @@ int rg_server_open(rg_server *srv, rg_err *err)
          (rc = rg_artifacts_init(srv, err)) != 0 ||
          (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
          (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
-         (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0))
+         (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0 ||
+         (rc = rg_flagdoc_cache_new(&srv->flagdocs, err)) != 0))
         rg_datadir_explain(srv->cfg.data_dir, err); /* a full disk? */
     if (rc != 0) {
         rg_server_close(srv);
@@ -103,6 +106,8 @@ void rg_server_close(rg_server *srv)
         rg_guard_flush(srv);
     rg_guard_free(srv->guard);
     srv->guard = NULL;
+    rg_flagdoc_cache_free(srv->flagdocs);
+    srv->flagdocs = NULL;
     if (srv->fleet)
         rg_fleet_close(srv->fleet);
     srv->fleet = NULL;

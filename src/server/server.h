@@ -22,6 +22,7 @@
 #define RG_SERVER_H
 
 #include "common/clock.h"
+#include "server/flagdoc.h"
 #include "server/http.h"
 #include "store/store.h"
 
@@ -36,6 +37,7 @@ typedef struct rg_access_log rg_access_log;
 typedef struct rg_preflight_worker rg_preflight_worker;
 typedef struct rg_guard rg_guard;
 typedef struct rg_datadir_lock rg_datadir_lock;
+typedef struct rg_stream rg_stream;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX];   /* --data; holds rollgate.db, artifacts/ */
@@ -57,8 +59,14 @@ typedef struct rg_server_config {
     char tls_key[PATH_MAX];    /* --tls-key PEM file */
     char engine_dir[PATH_MAX]; /* --engine-dir: where preflight engine
                                   names are found (absolute), "": $PATH */
-    char access_log[PATH_MAX]; /* --access-log: off, stderr (default) or a
-                                  file (access_log.h) */
+    unsigned stream_per_token; /* --stream-per-token: open push streams
+                                  per admin token, default 8 (stream.h) */
+    unsigned stream_per_address; /* --stream-per-address: per client
+                                    address, default 32 */
+    char web_dir[PATH_MAX];      /* --web-dir: the dashboard's files (web.h);
+                                    "": none found, / answers 404 */
+    char access_log[PATH_MAX];   /* --access-log: off, stderr (default) or a
+                                    file (access_log.h) */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
     unsigned enroll_burst;       /* --enroll-burst, default 1000 */
     unsigned enroll_per_min;     /* --enroll-per-min, default 600 */
@@ -92,6 +100,11 @@ typedef struct rg_server {
     rg_datadir_lock *lock;          /* DATA/lock, held while open (datadir.h) */
     rg_access_log *access;          /* NULL: no access log (access_log.h;
                                        rollgated's main opens it) */
+    rg_stream *stream;              /* the dashboard's push stream
+                                       (stream.h; rollgated's main opens
+                                       it); NULL: none */
+    rg_flagdoc_cache *flagdocs;     /* flag documents by stamp (flagdoc.h);
+                                       NULL: none (built per request) */
     pthread_rwlock_t cfg_lock;      /* a reload writes cfg under it (reload.h);
                                        set up by rg_server_open */
     bool cfg_locking;               /* cfg_lock is set up */

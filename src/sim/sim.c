@@ -42,8 +42,7 @@ enum {
 #define ST_REBOOTING 0x40   /* rebooting to activate: unreachable */
 #define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
-/* Timer wheel events: endpoint index (bits 0-31), kind (32-35), argument
- * (40-55; for EV_SAMPLE the applying -> healthy latency in seconds). */
+/* Timer wheel events: endpoint index (bits 0-31), kind (32-35). */
 enum {
     EV_APPLY = 1,
     EV_ACTIVATE,
@@ -51,10 +50,8 @@ enum {
     EV_REBOOT,  /* activation reboot begins (fleetmodel unreachable_s) */
     EV_ONSET,   /* a delayed fault strikes (fault.h) */
     EV_CHECKIN, /* a check-in late by its jitter */
-    EV_SAMPLE,  /* a latency joins the activation learner (silence.h) */
 };
-#define EV(idx, kind, arg)                                                     \
-    ((uint64_t)(idx) | (uint64_t)(kind) << 32 | (uint64_t)(arg) << 40)
+#define EV(idx, kind) ((uint64_t)(idx) | (uint64_t)(kind) << 32)
 
 #define SETTLE_S                                                               \
     600                /* simulated after a halt or completion, plus the       \
@@ -112,9 +109,6 @@ typedef struct sim {
     const char *names[RG_SIM_MAX_STRATA];
     /* one definition of silence (health/silence.h) */
     rg_silence_params sp;
-    int64_t declared_ms; /* the release's activation maximum, or
-                            RG_SILENCE_UNDECLARED (learned) */
-    rg_act_learner act[RG_SIM_MAX_STRATA], act_all;
     rg_interval_hist *ivl;      /* S: gaps between the last two contacts */
     int64_t wave_T;             /* second the current wave started */
     rg_stratum_counts *entries; /* gate input, n_entries */
@@ -311,10 +305,8 @@ static int state_of(const sim *s, uint32_t i)
 
 /* ---- endpoint life -------------------------------------------------- */
 
-/* `healthy` of endpoint i got through at T. Its latency becomes a
- * sample of the activation learner once the exposure is as old as the
- * cap (EV_SAMPLE; silence.h). */
-static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
+/* `healthy` of endpoint i got through at T. */
+static void deliver_healthy(sim *s, uint32_t i, int64_t T)
 {
     set_state(s, i, ST_HEALTHY);
     if (!(s->state[i] & ST_WAS_HEALTHY)) {
@@ -324,10 +316,6 @@ static int deliver_healthy(sim *s, uint32_t i, int64_t T, rg_err *err)
     s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
     s->healthy_s[s->stratum[i]]++;
-    int64_t a = s->apply_T[i], lat = T - a, cap = s->sp.cap_ms / 1000;
-    if (s->policy != RG_SIM_ROLLGATE || lat > cap || lat > 0xffff)
-        return 0;
-    return schedule(s, T, a + cap - T, EV(i, EV_SAMPLE, lat), err);
 }
 
 /* A failure report of exposed endpoint i got through at T: it counts at
@@ -352,12 +340,11 @@ static int activate_later(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     const rg_sim_activation *a = &s->sc->activation;
     int64_t delay = uniform(s, s->sc->healthy_min_s, s->sc->healthy_max_s);
-    int rc = schedule(s, T, delay, EV(i, EV_ACTIVATE, 0), err);
+    int rc = schedule(s, T, delay, EV(i, EV_ACTIVATE), err);
     if (rc != 0 || a->unreachable_max_s == 0)
         return rc;
     int64_t down = uniform(s, a->unreachable_min_s, a->unreachable_max_s);
-    return down > 0 ? schedule(s, T, delay - down, EV(i, EV_REBOOT, 0), err)
-                    : 0;
+    return down > 0 ? schedule(s, T, delay - down, EV(i, EV_REBOOT), err) : 0;
 }
 
 /* Cancels an assignment the rollout no longer makes. */
@@ -395,7 +382,7 @@ static int strike(sim *s, uint32_t i, rg_fate f, int64_t T, rg_err *err)
     switch (f.kind) {
     case RG_FATE_CRASH:
         set_state(s, i, ST_DOWN);
-        return schedule(s, T, s->sc->crash_revert_s, EV(i, EV_RECOVER, 0), err);
+        return schedule(s, T, s->sc->crash_revert_s, EV(i, EV_RECOVER), err);
     case RG_FATE_FAIL:
         if (!f.reported)
             set_state(s, i, ST_UNREPORTED);
@@ -418,16 +405,13 @@ static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (f.kind != RG_FATE_OK && f.onset_s == 0)
         return strike(s, i, f, T, err);
     s->running++;
-    int rc = 0;
     if (reach(s, i, T))
-        rc = deliver_healthy(s, i, T, err);
+        deliver_healthy(s, i, T);
     else
         set_state(s, i, ST_REPORT_HEALTHY);
-    if (rc != 0)
-        return rc;
     return f.kind == RG_FATE_OK
                ? 0
-               : schedule(s, T, f.onset_s, EV(i, EV_ONSET, 0), err);
+               : schedule(s, T, f.onset_s, EV(i, EV_ONSET), err);
 }
 
 static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err);
@@ -436,7 +420,6 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
 {
     uint32_t i = (uint32_t)ev;
     int kind = (int)(ev >> 32 & 0xf);
-    uint64_t arg = ev >> 40 & 0xffff;
     int st = state_of(s, i);
     switch (kind) {
     case EV_APPLY:
@@ -451,10 +434,6 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
         return 0;
     case EV_ACTIVATE:
         return activated(s, i, T, err);
-    case EV_SAMPLE:
-        rg_act_learner_add(&s->act[s->stratum[i]], &s->sp, (int64_t)arg * 1000);
-        rg_act_learner_add(&s->act_all, &s->sp, (int64_t)arg * 1000);
-        return 0;
     case EV_RECOVER:
         if (!fate_of(s, i).reported)
             set_state(s, i, ST_UNREPORTED);
@@ -503,7 +482,7 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         s->assigned_s[k]++;
         return schedule(s, T,
                         uniform(s, s->sc->apply_min_s, s->sc->apply_max_s),
-                        EV(i, EV_APPLY, 0), err);
+                        EV(i, EV_APPLY), err);
     }
     case ST_APPLY_RETRY:
         if (!assigns(s, i)) {
@@ -517,12 +496,9 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
     case ST_REPORT_CRASHED:
         deliver_failure(s, i, ST_CRASHED, T);
         return 0;
-    case ST_REPORT_HEALTHY: {
-        int rc = deliver_healthy(s, i, T, err);
-        if (rc != 0)
-            return rc;
+    case ST_REPORT_HEALTHY:
+        deliver_healthy(s, i, T);
         break;
-    }
     case ST_HEALTHY:
         break;
     default:
@@ -545,7 +521,7 @@ static int visit(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (!rg_fleetmodel_due(&s->fm, i, s->stratum[i], T))
         return 0;
     int64_t late = rg_fleetmodel_jitter(&s->fm, i, T);
-    return late > 0 ? schedule(s, T, late, EV(i, EV_CHECKIN, 0), err)
+    return late > 0 ? schedule(s, T, late, EV(i, EV_CHECKIN), err)
                     : heartbeat(s, i, T, err);
 }
 
@@ -599,8 +575,6 @@ static int build_entries(sim *s, int64_t T, size_t *n, rg_err *err)
         if (rg_cohort_expose(
                 s->co, &src, i, rg_cohort_key(id), (uint32_t)k,
                 (int64_t)s->apply_T[i] * 1000,
-                rg_silence_allowance_ms(&s->sp, s->declared_ms, &s->act[k],
-                                        &s->act_all),
                 rg_silence_window_ms(&s->sp, w->window_ms, interval_ms(s, k)),
                 interval_ms(s, k), T * 1000) != 0)
             return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
@@ -644,13 +618,30 @@ static void note_strata(sim *s, const json_t *evidence)
 }
 
 /* Whether the gate still watches the completed rollout at T, as
- * rollgated's does (canary.h rg_canary_soaking): Rollgate policy, last
- * exposure younger than the plan's soak. */
+ * rollgated's does (canary.h rg_canary_soaking): Rollgate policy, and
+ * the tracker still soaking (cohort.h rg_cohort_soaking). */
 static bool soaking(const sim *s, int64_t T)
 {
-    int64_t last = rg_cohort_last_apply_ms(s->co);
     return s->policy == RG_SIM_ROLLGATE && s->st.state == RG_RO_COMPLETED &&
-           last != INT64_MIN && T * 1000 - last < s->sc->plan.soak_ms;
+           rg_cohort_soaking(s->co, T * 1000);
+}
+
+/* Tells the recorder of the gate's tick at T. */
+static void record_tick(const sim *s, int64_t T, const rg_health_gate_ctx *h,
+                        int verdict)
+{
+    int64_t a[RG_SIM_MAX_STRATA];
+    bool fin[RG_SIM_MAX_STRATA];
+    for (size_t k = 0; k < s->S; k++)
+        a[k] = rg_cohort_allowance_ms(s->co, (uint32_t)k, &fin[k]);
+    s->rec->tick(s->rec->ctx, &(rg_sim_tick){.now_ms = T * 1000,
+                                             .wave = s->st.wave,
+                                             .wave_begin_ms = s->wave_T * 1000,
+                                             .entries = h->strata,
+                                             .n_entries = h->n_strata,
+                                             .verdict = verdict,
+                                             .allowance_ms = a,
+                                             .allowance_final = fin});
 }
 
 /* The orchestrator's tick at T: the gate judges the running rollout
@@ -684,13 +675,7 @@ static int tick(sim *s, int64_t T, rg_err *err)
                   : rg_rollout_watch)(&s->sc->plan, &s->st, &counts, gate, ctx,
                                       (T - s->T0) * 1000, &next, &tr, &g, err);
     if (rc >= 0 && s->rec && gate == rg_health_gate)
-        s->rec->tick(s->rec->ctx,
-                     &(rg_sim_tick){.now_ms = T * 1000,
-                                    .wave = s->st.wave,
-                                    .wave_begin_ms = s->wave_T * 1000,
-                                    .entries = hctx.strata,
-                                    .n_entries = hctx.n_strata,
-                                    .verdict = g.verdict});
+        record_tick(s, T, &hctx, g.verdict);
     if (rc >= 0 && s->policy == RG_SIM_ROLLGATE)
         note_strata(s, g.evidence);
     if (rc >= 0 && s->trace && (T - s->T0) % 60 == 0)
@@ -763,6 +748,21 @@ static void progress(const sim *s, int64_t T)
 
 /* ---- run ------------------------------------------------------------ */
 
+/* How long the gate watches a completed rollout: the plan's soak and the
+ * longest W of its last wave, so that the soak spans of the exposures
+ * made by completion end (health/cohort.h). */
+static int64_t soak_watch_s(const sim *s)
+{
+    const rg_plan *p = &s->sc->plan;
+    int64_t w = 0;
+    for (size_t k = 0; k < s->S && p->n_waves > 0; k++)
+        w = max64(w,
+                  rg_silence_window_ms(
+                      &s->sp, p->waves[p->n_waves - 1].window_ms,
+                      (int64_t)rg_fleetmodel_interval(&s->fm, (int)k) * 1000));
+    return (p->soak_ms + w) / 1000 + 1;
+}
+
 static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
                  rg_err *err)
 {
@@ -785,16 +785,12 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
         return rg_err_field(err, RG_EINVAL, "policy", "sim: unknown policy %d",
                             o->policy);
     rg_silence_params_default(&s->sp);
-    s->declared_ms = sc->activation.declared == RG_SIM_ACT_UNDECLARED
-                         ? RG_SILENCE_UNDECLARED
-                         : (int64_t)sc->activation.max_s * 1000;
     int64_t delay = max64(sc->apply_max_s, sc->healthy_max_s);
     delay = max64(delay, sc->crash_revert_s);
     delay = max64(delay, rg_fault_max_onset(sc));
     /* delayed faults strike after the rollout ends too: watch them */
     s->settle_s = SETTLE_S + rg_fault_max_onset(sc);
-    s->soak_s = o->policy == RG_SIM_ROLLGATE ? sc->plan.soak_ms / 1000 : 0;
-    delay = max64(delay, s->sp.cap_ms / 1000); /* EV_SAMPLE */
+    s->soak_s = o->policy == RG_SIM_ROLLGATE ? soak_watch_s(s) : 0;
     s->wheel_n = (size_t)delay + 2;
     s->wheel = calloc(s->wheel_n, sizeof *s->wheel);
     s->n_entries = (size_t)rg_tally_max_periods((uint32_t)s->S) * s->S + s->S;
@@ -807,8 +803,14 @@ static int setup(sim *s, const rg_scenario *sc, const rg_sim_options *o,
     if (!s->wheel || !s->entries || !s->co || !s->ivl || !s->decisions)
         return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
     int rc = build_fleet(s, err);
-    if (rc == 0)
+    if (rc == 0) {
         rg_cohort_members(s->co, s->members, s->n, (uint32_t)s->S);
+        rg_cohort_soak(s->co, sc->plan.soak_ms);
+        rg_cohort_activation(s->co, &s->sp,
+                             sc->activation.declared == RG_SIM_ACT_UNDECLARED
+                                 ? RG_SILENCE_UNDECLARED
+                                 : (int64_t)sc->activation.max_s * 1000);
+    }
     for (uint32_t i = 0; rc == 0 && s->rec && i < s->n; i++)
         s->rec->endpoint(s->rec->ctx, i, s->stratum[i]);
     return rc;

@@ -84,6 +84,10 @@ typedef struct rg_sim_tick {
     const rg_stratum_counts *entries;
     size_t n_entries;
     int verdict; /* the gate's (rg_verdict) */
+    /* per stratum of the scenario: the activation allowance a new
+     * exposure gets now and whether it is final (health/cohort.h) */
+    const int64_t *allowance_ms;
+    const bool *allowance_final;
 } rg_sim_tick;
 
 /* The callbacks: endpoint once per endpoint (index, stratum) before the

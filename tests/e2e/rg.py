@@ -319,6 +319,19 @@ class Server:
         return self.request("PUT", "/v1/artifacts", raw=data, token=token,
                             headers={"Content-Type": "application/octet-stream"})
 
+    def release(self, channel, version, data=None):
+        """Creates channel (unless it exists) and a standard release of
+        version with data (default "CHANNEL vVERSION"); returns its id."""
+        st, b = self.request("POST", "/v1/channels", {"name": channel})
+        expect(st in (201, 409), "channel " + channel, st, b)
+        st, art = self.upload(data or ("%s v%d\n" % (channel, version)).encode())
+        expect(st in (200, 201), "artifact", st, art)
+        st, rel = self.request("POST", "/v1/releases", {
+            "channel": channel, "version": version, "artifact": art["sha256"],
+            "notes": "v%d" % version, "urgency": "standard"})
+        expect(st == 201, "release", st, rel)
+        return rel["id"]
+
 
 def cli(srv, *args, token=None):
     """Runs the rollgate CLI against srv (its URL, the admin token or

@@ -8,6 +8,11 @@ runs it made and how many were consistent. Waiting for convergence has no
 fixed deadline: it fails only when the agent shows no progress (slot,
 trial record, events, installed report, quarantine) for 60 s.
 
+To chase a rare failure: RG_KILL_POINTS=a,b runs only those fail points
+(names from `rollgate-agent failpoints`), each RG_KILL_REPEAT times in a
+row (default 1); RG_KILL_RUNS sets the random kills (default 500, 0 for
+none) and RG_KILL_SEED their seed.
+
 The server here is a small in-process double of the agent API of
 docs/api.md (enroll, checkin, artifacts with Range) so each run can move
 the desired release at will; test_agent_fleet.py runs against rollgated.
@@ -31,6 +36,7 @@ from rg import expect
 
 CONSUMER = os.path.join(rg.SOURCE_DIR, "tests", "e2e", "consumer", "consumer.sh")
 RANDOM_RUNS = int(os.environ.get("RG_KILL_RUNS", "500"))
+REPEAT = int(os.environ.get("RG_KILL_REPEAT", "1"))
 CH = "detections"
 
 
@@ -292,6 +298,9 @@ def main():
     names = subprocess.run([rg.binary("rollgate-agent"), "failpoints"], capture_output=True,
                            text=True, check=True).stdout.split()
     expect(len(names) >= 10, "fail points listed", names)
+    only = [n for n in os.environ.get("RG_KILL_POINTS", "").split(",") if n]
+    expect(set(only) <= set(names), "RG_KILL_POINTS names compiled-in points", only)
+    names = only or names
 
     next_id = [0]
 
@@ -314,7 +323,8 @@ def main():
     reached = set()
     durations = []
     good = [double.desired]  # confirmed good releases, oldest first
-    plan = [(fp, None) for fp in names] + [(None, i) for i in range(RANDOM_RUNS)]
+    plan = ([(fp, None) for fp in names for _ in range(REPEAT)]
+            + [(None, i) for i in range(RANDOM_RUNS)])
     # Scenarios: a new good release, a new crashing one (reverted after K
     # starts), the desired release moving back to the previous good one
     # (halt/rollback: straight switch), and moving back during a trial.
@@ -442,7 +452,8 @@ def main():
     expect(p.wait(20) == 0, "clean stop")
     expect(lab.active_release() == before and not double.seen("applying", liar),
            "an oversized artifact is refused", lab.active_release(), before)
-    expect(double.ranges > 0, "interrupted downloads resumed with Range", double.ranges)
+    if "apply.during_download" in names:  # the run that surely cuts one
+        expect(double.ranges > 0, "interrupted downloads resumed with Range", double.ranges)
 
     print("kill test: %d runs (%d killed before the agent had converged), %d consistent "
           "and converged; %d of %d fail points reached"

@@ -108,6 +108,11 @@ def check_contents(pkg, deb, build_dir):
         if not line.startswith("d"):
             files.add(path[2:])  # "./usr/..." -> "usr/..."
     want = CONTENTS[pkg] | {"usr/share/doc/%s/%s" % (pkg, d) for d in DOCS}
+    if pkg == "rollgate-server":  # the web dashboard (docs/dashboard.md)
+        web = "usr/share/rollgate/web/"
+        want |= {web + n for n in os.listdir(os.path.join(rg.SOURCE_DIR, "web", "ui"))}
+        # the npm packages' files, when scripts/deps.sh web had run
+        want |= files & {web + "uPlot.esm.js", web + "uPlot.min.css"}
     expect(files == want, pkg + ": the files it should hold, nothing else",
            sorted(files ^ want))
     expect(build_dir not in listing and "obj-" not in listing,

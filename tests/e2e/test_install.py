@@ -94,12 +94,17 @@ def main():
                             p) for p in MAN_PAGES}
         systemd = {os.path.join(PREFIX.lstrip("/"), "lib", f)
                    for f in SYSTEMD_FILES}
+        # The web dashboard: the build's files in share/rollgate/web.
+        web_built = sorted(os.listdir(os.path.join(rg.BUILD_DIR, "src", "server", "web")))
+        web = {os.path.join(PREFIX.lstrip("/"), "share", "rollgate", "web", n)
+               for n in web_built}
+        expect("index.html" in web_built, "the build has the dashboard", web_built)
         engines = os.path.join(root, "lib", "rollgate", "engines")
         expect(found == {os.path.join(PREFIX.lstrip("/"), d, n)
                          for d, names in want.items() for n in names} |
-               {completion} | man | systemd, "the five programs, the "
-               "completion, the man pages, the systemd files, nothing else",
-               sorted(found))
+               {completion} | man | systemd | web, "the five programs, the "
+               "completion, the man pages, the systemd files, the dashboard, "
+               "nothing else", sorted(found))
         expect(os.path.realpath(os.path.join(engines, "rollgate-engine")) ==
                os.path.join(root, "bin", "rollgate-engine"),
                "the engine directory links the sample engine")
@@ -153,6 +158,9 @@ def main():
                                time.monotonic() < deadline,
                                "the installed rollgated serves")
                         time.sleep(0.1)
+                with urllib.request.urlopen(url + "/", timeout=10) as r:
+                    page = r.read()
+                expect(b'src="/ui/app.js"' in page, "the installed dashboard at /", page[:200])
                 cli = dict(env, ROLLGATE_URL=url, ROLLGATE_TOKEN=token)
                 run(cli, "rollgate", "channel", "create", "detections",
                     "--preflight-engine", "rollgate-engine")

@@ -61,6 +61,16 @@ def operations():
     return ops
 
 
+def status_only(srv, path):
+    """The status of GET path, read without its body (the push stream's
+    body never ends)."""
+    c = srv.client()
+    c.conn.request("GET", path, headers={"Authorization": "Bearer " + srv.token})
+    st = c.conn.getresponse().status
+    c.close()
+    return st
+
+
 def main():
     table, spec = routes(), operations()
     expect(set(table) - set(spec) == set(), "routes missing from openapi.yaml",
@@ -80,7 +90,7 @@ def main():
         for method, path in sorted(spec):
             if method != "GET" or "{}" in path:
                 continue
-            st, _ = srv.request("GET", path)
+            st = status_only(srv, path)
             expect(st not in (404, 405), "the server serves", path, st)
 
 

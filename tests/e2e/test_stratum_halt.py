@@ -87,15 +87,9 @@ def setup(srv):
 
 
 def release(srv, channel, version):
-    st, _ = srv.request("POST", "/v1/channels", {"name": channel})
-    expect(st in (201, 409), "channel", st)
-    st, art = srv.upload(("%s v%d\n" % (channel, version)).encode())
-    expect(st in (200, 201), "artifact", st, art)
-    st, rel = srv.request("POST", "/v1/releases", {
-        "channel": channel, "version": version, "artifact": art["sha256"],
-        "notes": "v%d" % version, "urgency": "standard"})
-    expect(st == 201, "release", st, rel)
-    return rel["id"]
+    """channel's standard release of version (rg.Server.release); the
+    tests that reuse this fleet import it."""
+    return srv.release(channel, version)
 
 
 def rollout(srv, rel, min_bake_s):
@@ -154,7 +148,7 @@ def check_reverted_alone(srv, rid, rel, agents, channel):
 
 
 def during_wave(srv, agents):
-    rel = release(srv, "detections", 1)
+    rel = srv.release("detections", 1)
     rid = rollout(srv, rel, 600)  # the wave cannot pass during the test
     # Linux endpoints are given the release before any windows-10 endpoint
     # checks in: otherwise the crashes can halt the rollout before the first
@@ -200,7 +194,7 @@ def during_wave(srv, agents):
 
 
 def after_completion(srv, agents):
-    rel = release(srv, "configs", 1)
+    rel = srv.release("configs", 1)
     rid = rollout(srv, rel, 1)
     linux = [a for a in agents if not a.crashes]
     ro = drive(srv, rid, linux, "configs", ("completed", "halted", "held"))

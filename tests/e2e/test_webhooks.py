@@ -13,8 +13,7 @@ every delivery's signature as docs/webhooks.md tells receivers to.
    500, so it is sent again (same delivery id) and then delivered; the
    delivery log shows both attempts. A subscription to another channel
    and one to `complete` only are told nothing.
-3. A receiver's 4xx is not retried; a redirect is not followed; /metrics
-   counts the attempts by outcome.
+3. A receiver's 4xx is not retried; a redirect is not followed.
 4. kill -9 of rollgated with a pending delivery (a `pause` whose receiver
    answers 503): after the restart it is delivered, once.
 5. `webhook test`, `deliveries`, `list`, `show`, `delete` from the CLI;
@@ -26,7 +25,6 @@ import hmac
 import http.server
 import json
 import os
-import re
 import subprocess
 import threading
 import time
@@ -149,9 +147,6 @@ def bad_input(srv, rx):
         ("ftp scheme", dict(good, url="ftp://127.0.0.1/x"), 400, "url", "scheme"),
         ("no host", dict(good, url="http:///x"), 400, "url", "host"),
         ("not a URL", dict(good, url="hooks.example"), 400, "url", "URL"),
-        ("URL too long", dict(good, url="http://h/" + "x" * 2048), 400, "url",
-         "2048"),
-        ("events not a list", dict(good, events="halt"), 400, "events", None),
         ("unknown event", dict(good, events=["halt", "explode"]), 400,
          "events", "explode"),
         ("no event", dict(good, events=[]), 400, "events", "at least one"),
@@ -264,14 +259,6 @@ def not_retried(srv, rx):
                log[0]["last_status"] == status,
                "HTTP %d fails at once" % status, log)
     expect(rx.requests("/followed") == [], "the redirect is not followed", rx.got)
-    st, text = srv.request("GET", "/metrics", token="")
-    text = text.decode() if isinstance(text, bytes) else text
-    counts = dict(re.findall(
-        r'^rollgate_webhook_attempts_total\{result="(\w+)"\} (\d+)$', text,
-        re.M))
-    expect(counts == {"retry": "1", "delivered": "1", "failed": "2"},
-           "/metrics counts the attempts: the 500, the halt, the 410 and 302",
-           counts)
 
 
 def kill9_pending(srv, rx):

@@ -94,7 +94,6 @@ static void observe(const sim *sm, uint64_t i, uint64_t *rng,
         uint64_t crng = *rng ^ 0x9e3779b97f4a7c15ull;
         for (int j = 0; j < RG_TALLY_CONTROLS; j++)
             ctl += rng_unit(&crng) < qc;
-        int bin = rg_msprt_set_bin(RG_TALLY_CONTROLS, ctl);
         bool silent = false;
         if (u < m->exposed_fail)
             s->exposed_failed++;
@@ -102,7 +101,7 @@ static void observe(const sim *sm, uint64_t i, uint64_t *rng,
             s->exposed_silent++;
         else
             s->exposed_healthy++;
-        ++*(silent ? &s->sets.silent[bin] : &s->sets.heard[bin]);
+        rg_msprt_sets_count(&s->sets, silent, RG_TALLY_CONTROLS, ctl, 1);
         /* Two more endpoints have applied and are still in their window. */
         s->exposed =
             s->exposed_healthy + s->exposed_failed + s->exposed_silent + 2;
@@ -504,8 +503,9 @@ static void late_outage_with_a_changing_exposure_share(void **state)
     unsigned halts_cumulative = 0, halts_periods = 0, runs = 100;
     for (unsigned r = 0; r < runs; r++) {
         uint64_t rng = 777 + r;
-        rg_stratum_counts per[PERIODS], all = {.stratum = "win10-x64"};
-        memset(per, 0, sizeof per);
+        rg_stratum_counts *per = calloc(PERIODS, sizeof *per),
+                          all = {.stratum = "win10-x64"};
+        assert_non_null(per);
         bool halted_all = false, halted_per = false;
         for (uint64_t i = 0; i < 20000; i++) {
             size_t k = (size_t)(i / 1000);
@@ -517,14 +517,13 @@ static void late_outage_with_a_changing_exposure_share(void **state)
             uint32_t ctl = 0;
             for (int j = 0; exposed && j < RG_TALLY_CONTROLS; j++)
                 ctl += rng_unit(&rng) < q;
-            int bin = rg_msprt_set_bin(RG_TALLY_CONTROLS, ctl);
             for (size_t m = 0; m < 2; m++) {
                 if (exposed) {
                     c[m]->exposed++;
                     *(silent ? &c[m]->exposed_silent
                              : &c[m]->exposed_healthy) += 1;
-                    ++*(silent ? &c[m]->sets.silent[bin]
-                               : &c[m]->sets.heard[bin]);
+                    rg_msprt_sets_count(&c[m]->sets, silent, RG_TALLY_CONTROLS,
+                                        ctl, 1);
                 } else {
                     c[m]->control_windows++;
                     c[m]->control_silent += silent;
@@ -542,6 +541,7 @@ static void late_outage_with_a_changing_exposure_share(void **state)
             rg_analysis_release(&a);
             rg_analysis_release(&b);
         }
+        free(per);
         halts_cumulative += halted_all;
         halts_periods += halted_per;
     }

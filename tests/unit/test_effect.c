@@ -104,8 +104,7 @@ static void add_windows(uint64_t *r, rg_msprt_sets *t, uint64_t n, double p,
                 s == K ? left[e] : binom(r, left[e], fmin(pmf / rest, 1.0));
             rest -= pmf;
             left[e] -= c;
-            int bin = rg_msprt_set_bin(K, s);
-            *(e ? &t->silent[bin] : &t->heard[bin]) += c;
+            rg_msprt_sets_count(t, e, K, s, c);
         }
     }
 }
@@ -202,10 +201,11 @@ static verdicts rollout(const world *w, uint64_t seed)
                 rg_msprt_sets add = {0};
                 add_windows(&r, &add, m, p, q);
                 rg_msprt_sets_add(&sets[i], &add);
-                for (int j = 0; j < RG_MSPRT_SET_BINS; j++) {
-                    x[i] += (double)add.silent[j];
-                    n[i] += (double)add.silent[j] +
-                            (double)(add.silent[j] + add.heard[j]) * j;
+                for (uint32_t j = 0; j <= K; j++) {
+                    int c = rg_msprt_set_cell(K, j);
+                    x[i] += (double)add.silent[c];
+                    n[i] += (double)add.silent[c] +
+                            (double)(add.silent[c] + add.heard[c]) * j;
                 }
                 exposed += m;
             }
@@ -291,8 +291,10 @@ static void windows_to_halt(double pc, uint64_t seed, int *now, int *old)
         rg_msprt_sets add = {0};
         add_windows(&r, &add, 1, pc, 1.0);
         rg_msprt_sets_add(&sets, &add);
-        for (int j = 0; j < RG_MSPRT_SET_BINS; j++)
-            n += (double)(add.silent[j] + add.heard[j]) * j;
+        for (uint32_t j = 0; j <= K; j++) {
+            int c = rg_msprt_set_cell(K, j);
+            n += (double)(add.silent[c] + add.heard[c]) * j;
+        }
         x++;
         n++;
         if (!*now && gate_halts(&w, &sets))

@@ -68,14 +68,36 @@ static const char *rule_of(const rg_gate_result *r)
 
 /* Two healthy strata with plenty of evidence: the analyzer passes. */
 static const rg_stratum_counts healthy2[] = {
-    {"win10-x64", 2000, 1990, 0, 10, 20000, 200, 0, 0, 0, {{0}, {0}}},
-    {"ubuntu22-x64", 1500, 1493, 0, 7, 15000, 150, 0, 0, 0, {{0}, {0}}},
+    {"win10-x64",
+     2000,
+     1990,
+     0,
+     10,
+     20000,
+     200,
+     0,
+     0,
+     0,
+     {{0}, {0}},
+     {{0}, {0}}},
+    {"ubuntu22-x64",
+     1500,
+     1493,
+     0,
+     7,
+     15000,
+     150,
+     0,
+     0,
+     0,
+     {{0}, {0}},
+     {{0}, {0}}},
 };
 
 /* One stratum crashing: every exposed window silent. */
 static const rg_stratum_counts crashing[] = {
-    {"win10-x64", 8, 0, 0, 8, 128, 0, 0, 0, 0, {{0}, {0}}},
-    {"ubuntu22-x64", 300, 300, 0, 0, 4800, 10, 0, 0, 0, {{0}, {0}}},
+    {"win10-x64", 8, 0, 0, 8, 128, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+    {"ubuntu22-x64", 300, 300, 0, 0, 4800, 10, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
 };
 
 static void test_halt_ignores_min_bake(void **state)
@@ -124,10 +146,30 @@ static void test_max_bake(void **state)
     rg_wave w = wave_std();
     w.max_bake_ms = 60 * MIN_MS;
     /* 200 windows ended (too few to pass), 200 still pending. */
-    const rg_stratum_counts thin[] = {
-        {"win10-x64", 400, 200, 0, 0, 2000, 20, 0, 0, 0, {{0}, {0}}}};
-    const rg_stratum_counts leaning[] = {
-        {"win10-x64", 400, 190, 0, 10, 2000, 0, 0, 0, 0, {{0}, {0}}}};
+    const rg_stratum_counts thin[] = {{"win10-x64",
+                                       400,
+                                       200,
+                                       0,
+                                       0,
+                                       2000,
+                                       20,
+                                       0,
+                                       0,
+                                       0,
+                                       {{0}, {0}},
+                                       {{0}, {0}}}};
+    const rg_stratum_counts leaning[] = {{"win10-x64",
+                                          400,
+                                          190,
+                                          0,
+                                          10,
+                                          2000,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          {{0}, {0}},
+                                          {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, thin, 1, 400, w.max_bake_ms - 1, &r),
                      RG_VERDICT_CONTINUE);
@@ -158,11 +200,11 @@ static void test_small_wave(void **state)
     assert_int_equal(rg_plan_builtin("emergency", &p, NULL), 0);
     rg_wave w = p.waves[0]; /* internal, no min bake, W = 3 min */
     const rg_stratum_counts clean[] = {
-        {"win10-x64", 40, 40, 0, 0, 600, 3, 0, 0, 0, {{0}, {0}}}};
+        {"win10-x64", 40, 40, 0, 0, 600, 3, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     const rg_stratum_counts pending[] = {
-        {"win10-x64", 40, 30, 0, 0, 450, 2, 0, 0, 0, {{0}, {0}}}};
+        {"win10-x64", 40, 30, 0, 0, 450, 2, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     const rg_stratum_counts dirty[] = {
-        {"win10-x64", 40, 37, 3, 0, 600, 3, 0, 0, 0, {{0}, {0}}}};
+        {"win10-x64", 40, 37, 3, 0, 600, 3, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     rg_gate_result r;
 
     assert_int_equal(run_gate(&w, clean, 1, 40, w.window_ms - 1, &r),
@@ -242,10 +284,30 @@ static void test_final_evidence(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    const rg_stratum_counts quiet[] = {
-        {"win10-x64", 300, 294, 0, 6, 4800, 60, 0, 0, 0, {{0}, {0}}}};
-    const rg_stratum_counts failing[] = {
-        {"win10-x64", 300, 295, 5, 0, 4800, 60, 0, 0, 0, {{0}, {0}}}};
+    const rg_stratum_counts quiet[] = {{"win10-x64",
+                                        300,
+                                        294,
+                                        0,
+                                        6,
+                                        4800,
+                                        60,
+                                        0,
+                                        0,
+                                        0,
+                                        {{0}, {0}},
+                                        {{0}, {0}}}};
+    const rg_stratum_counts failing[] = {{"win10-x64",
+                                          300,
+                                          295,
+                                          5,
+                                          0,
+                                          4800,
+                                          60,
+                                          0,
+                                          0,
+                                          0,
+                                          {{0}, {0}},
+                                          {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, quiet, 1, 300, w.min_bake_ms - 1, &r),
                      RG_VERDICT_CONTINUE);
@@ -275,8 +337,18 @@ static void test_failures_accumulate_across_waves(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    rg_stratum_counts now[] = {
-        {"win10-x64", 300, 297, 3, 0, 4800, 60, 0, 0, 0, {{0}, {0}}}};
+    rg_stratum_counts now[] = {{"win10-x64",
+                                300,
+                                297,
+                                3,
+                                0,
+                                4800,
+                                60,
+                                0,
+                                0,
+                                0,
+                                {{0}, {0}},
+                                {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, now, 1, 300, MIN_MS, &r),
                      RG_VERDICT_CONTINUE);
@@ -300,10 +372,10 @@ static void test_pooled_halts_spread_failures(void **state)
     (void)state;
     rg_wave w = wave_std();
     const rg_stratum_counts spread[] = {
-        {"a", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}},
-        {"b", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}},
-        {"c", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}},
-        {"d", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}},
+        {"a", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+        {"b", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+        {"c", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+        {"d", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
     };
     rg_gate_params p;
     rg_gate_params_default(&p);
@@ -330,8 +402,30 @@ static void test_slight_lean_does_not_block(void **state)
     (void)state;
     rg_wave w = wave_std();
     rg_stratum_counts s[] = {
-        {"win10-x64", 3000, 3000, 0, 0, 48000, 100, 0, 0, 0, {{0}, {0}}},
-        {"macos14-arm64", 60, 55, 0, 5, 960, 0, 0, 0, 0, {{0}, {0}}},
+        {"win10-x64",
+         3000,
+         3000,
+         0,
+         0,
+         48000,
+         100,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}},
+        {"macos14-arm64",
+         60,
+         55,
+         0,
+         5,
+         960,
+         0,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}},
     };
     rg_test_fill_sets(s, 2);
     rg_gate_params p;
@@ -387,7 +481,8 @@ static void test_min_passable(void **state)
     rg_gate_params_default(&p);
     uint64_t n = rg_health_gate_min_passable(&p);
     assert_true(n > 1 && n < 100000);
-    rg_stratum_counts c = {"x", n, n, 0, 0, 10 * n, 0, 0, 0, 0, {{0}, {0}}};
+    rg_stratum_counts c = {"x", n, n, 0, 0,          10 * n,
+                           0,   0, 0, 0, {{0}, {0}}, {{0}, {0}}};
     rg_analysis a;
     assert_int_equal(rg_analyze(&p, &c, 1, &a, NULL), 0);
     assert_int_equal(a.verdict, RG_VERDICT_PASS);
@@ -411,7 +506,7 @@ static void test_bad_input(void **state)
     assert_int_equal(rg_health_gate(&w, &c, 0, NULL, &r, &err), RG_EINVAL);
     assert_null(r.evidence);
     const rg_stratum_counts bad[] = {
-        {"x", 1, 2, 0, 0, 0, 0, 0, 0, 0, {{0}, {0}}}};
+        {"x", 1, 2, 0, 0, 0, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     rg_health_gate_ctx ctx = {.strata = bad, .n_strata = 1};
     assert_int_equal(rg_health_gate(&w, &c, 0, &ctx, &r, &err), RG_EINVAL);
     assert_null(r.evidence);
@@ -449,12 +544,35 @@ static void test_strata_verdicts(void **state)
     rg_gate_result_release(&r);
 
     const rg_stratum_counts open[] = {
-        {"win10-x64", 3, 0, 0, 0, 30, 0, 0, 0, 0, {{0}, {0}}}, /* all in their
-                                                                  window */
-        {"ubuntu22-x64", 2, 0, 0, 2, 20, 2, 0, 0, 0, {{0}, {0}}}, /* resolved,
-                                                                     none
-                                                                     healthy */
-        {"macos14-arm64", 4, 4, 0, 0, 40, 0, 0, 0, 0, {{0}, {0}}},
+        {"win10-x64",
+         3,
+         0,
+         0,
+         0,
+         30,
+         0,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}}, /* all
+             in their
+             window */
+        {"ubuntu22-x64",
+         2,
+         0,
+         0,
+         2,
+         20,
+         2,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}}, /* resolved,
+             none
+             healthy */
+        {"macos14-arm64", 4, 4, 0, 0, 40, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
     };
     run_gate(&w, open, 3, 9, 0, &r);
     assert_string_equal(stratum_verdict(&r, "win10-x64"), "pending");
@@ -463,19 +581,19 @@ static void test_strata_verdicts(void **state)
     assert_string_equal(stratum_verdict(&r, "macos14-arm64"), "hold");
     rg_gate_result_release(&r);
     const rg_stratum_counts more[] = {
-        {"macos14-arm64", 8, 8, 0, 0, 80, 0, 0, 0, 0, {{0}, {0}}}};
+        {"macos14-arm64", 8, 8, 0, 0, 80, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     run_gate(&w, more, 1, 8, 0, &r);
     assert_string_equal(stratum_verdict(&r, "macos14-arm64"), "pass");
     rg_gate_result_release(&r);
 
     /* One failure in 60 in each of 40 strata: only the pooled test halts,
      * and its evidence is about every stratum. */
-    rg_stratum_counts spread[40];
-    char names[40][16];
+    static rg_stratum_counts spread[40];
+    static char names[40][16];
     for (int i = 0; i < 40; i++) {
         snprintf(names[i], sizeof names[i], "s%02d", i);
-        spread[i] = (rg_stratum_counts){names[i], 60, 59, 1, 0,         600,
-                                        0,        0,  0,  0, {{0}, {0}}};
+        spread[i] = (rg_stratum_counts){
+            names[i], 60, 59, 1, 0, 600, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}};
     }
     assert_int_equal(run_gate(&w, spread, 40, 2400, 0, &r), RG_VERDICT_HALT);
     assert_non_null(strstr(r.reason, RG_HEALTH_GATE_POOLED));
@@ -498,9 +616,9 @@ static void test_two_internal_hosts(void **state)
     assert_int_equal(rg_plan_builtin("standard", &p, NULL), 0);
     rg_wave w = p.waves[0];
     rg_stratum_counts dark[] = {
-        {"win10-x64", 2, 0, 0, 2, 32, 0, 0, 0, 0, {{0}, {0}}}};
+        {"win10-x64", 2, 0, 0, 2, 32, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     const rg_stratum_counts open[] = {
-        {"win10-x64", 2, 0, 0, 1, 16, 0, 0, 0, 0, {{0}, {0}}}};
+        {"win10-x64", 2, 0, 0, 1, 16, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, dark, 1, 2, w.min_bake_ms - 1, &r),
                      RG_VERDICT_CONTINUE);
@@ -539,7 +657,7 @@ static void test_small_stratum_blocks_wave(void **state)
     rg_stratum_counts s[] = {
         healthy2[0],
         healthy2[1],
-        {"win11-arm64", 3, 0, 0, 3, 48, 0, 0, 0, 0, {{0}, {0}}},
+        {"win11-arm64", 3, 0, 0, 3, 48, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
     };
     rg_gate_result r;
     assert_int_equal(run_gate(&w, s, 3, 5000, w.window_ms, &r),

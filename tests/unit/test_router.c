@@ -84,6 +84,11 @@ static void every_documented_route_has_its_role(void **state)
         {"GET", "/api/client/features", RG_ROLE_NONE},
         {"POST", "/api/client/register", RG_ROLE_NONE},
         {"POST", "/api/client/metrics", RG_ROLE_NONE},
+        {"GET", "/", RG_ROLE_NONE},
+        {"GET", "/ui/app.js", RG_ROLE_NONE},
+        {"GET", "/v1/whoami", RG_ROLE_VIEWER},
+        {"GET", "/v1/fleet", RG_ROLE_VIEWER},
+        {"GET", "/v1/stream", RG_ROLE_VIEWER},
     };
     size_t n_routes;
     rg_router_routes(&n_routes);

@@ -21,6 +21,7 @@
 
 #include "health/analyzer.h"
 #include "health/silence.h"
+#include "support/prng.h"
 #include "health/tally.h"
 
 #include <math.h>
@@ -35,22 +36,9 @@
 #define K_CTL RG_TALLY_CONTROLS /* matched controls per exposure */
 #define MAX_PERIODS 64
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static double unif(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
-
 static int64_t below(uint64_t *s, int64_t n)
 {
-    return n > 0 ? (int64_t)(rng_next(s) % (uint64_t)n) : 0;
+    return n > 0 ? (int64_t)(rg_prng_next(s) % (uint64_t)n) : 0;
 }
 
 /* Harmless silence of one run, the same for both cohorts. */
@@ -69,24 +57,24 @@ static void random_pattern(uint64_t *r, pattern *p, int64_t horizon)
     memset(p, 0, sizeof *p);
     int kind = (int)below(r, 5); /* 4: everything at once */
     if (kind == 0 || kind == 4)
-        p->loss = 0.6 * unif(r);
+        p->loss = 0.6 * rg_prng_unif(r);
     if (kind == 1 || kind == 4) {
-        p->burst_in = 0.02 + 0.2 * unif(r);
-        p->burst_out = 0.05 + 0.5 * unif(r);
+        p->burst_in = 0.02 + 0.2 * rg_prng_unif(r);
+        p->burst_out = 0.05 + 0.5 * rg_prng_unif(r);
     }
     if (kind == 2 || kind == 4) {
         p->n_outages = 1 + (int)below(r, 3);
         for (int o = 0; o < p->n_outages; o++) {
             p->out_at[o] = below(r, horizon);
             p->out_len[o] = 60000 + below(r, 3600000);
-            p->out_share[o] = 0.8 * unif(r);
+            p->out_share[o] = 0.8 * rg_prng_unif(r);
         }
     }
     if (kind == 3 || kind == 4) {
-        p->sleepers = unif(r);
+        p->sleepers = rg_prng_unif(r);
         p->sleep_cycle = 3600000 + below(r, 6 * 3600000);
         p->sleep_len =
-            (int64_t)((double)p->sleep_cycle * (0.2 + 0.6 * unif(r)));
+            (int64_t)((double)p->sleep_cycle * (0.2 + 0.6 * rg_prng_unif(r)));
     }
 }
 
@@ -115,7 +103,7 @@ static void live(uint64_t *r, const pattern *p, ep *e, int64_t interval,
                  int64_t horizon)
 {
     int64_t phase = below(r, interval), jitter = interval / 6;
-    uint64_t h = rng_next(r);
+    uint64_t h = rg_prng_next(r);
     int64_t sleep_phase = p->sleep_cycle ? below(r, p->sleep_cycle) : 0;
     bool bad = false;
     size_t cap = (size_t)(horizon / interval) + 2;
@@ -127,8 +115,9 @@ static void live(uint64_t *r, const pattern *p, ep *e, int64_t interval,
         if (at <= 0)
             at = 1;
         if (p->burst_in > 0)
-            bad = bad ? unif(r) >= p->burst_out : unif(r) < p->burst_in;
-        if (bad || unif(r) < p->loss || offline(p, h, at, sleep_phase))
+            bad = bad ? rg_prng_unif(r) >= p->burst_out
+                      : rg_prng_unif(r) < p->burst_in;
+        if (bad || rg_prng_unif(r) < p->loss || offline(p, h, at, sleep_phase))
             continue;
         if (e->n == 0 || at > e->ok[e->n - 1])
             e->ok[e->n++] = at;
@@ -176,7 +165,7 @@ static bool ever_halts(judged *j, size_t n, int64_t period)
 {
     qsort(j, n, sizeof *j, cmp_judged);
     rg_tally_cell cells[MAX_PERIODS];
-    rg_stratum_counts in[MAX_PERIODS + 1];
+    static rg_stratum_counts in[MAX_PERIODS + 1];
     rg_tally_stratum st = {.name = "s"};
     rg_gate_params p;
     rg_gate_params_default(&p);
@@ -191,10 +180,8 @@ static bool ever_halts(judged *j, size_t n, int64_t period)
         cells[k].silent += j[i].silent;
         cells[k].control_windows += (uint64_t)j[i].ctl;
         cells[k].control_silent += (uint64_t)j[i].ctl_silent;
-        int bin =
-            rg_msprt_set_bin((uint32_t)j[i].ctl, (uint32_t)j[i].ctl_silent);
-        if (bin >= 0)
-            ++*(j[i].silent ? &st.sets.silent[bin] : &st.sets.heard[bin]);
+        rg_msprt_sets_count(&st.sets, j[i].silent, (uint32_t)j[i].ctl,
+                            (uint32_t)j[i].ctl_silent, 1);
         st.pending--;
         rg_tally_cell copy[MAX_PERIODS];
         memcpy(copy, cells, sizeof copy);
@@ -319,37 +306,73 @@ static void good_release_no_excess_silence(void **state)
     assert_true(old.halts > (int)(ALPHA * RUNS));
 }
 
+/* Counts an exposure age_ms old (latency lat_ms, < 0: never healthy) at
+ * every learner step it reached, as the tracker does (health/cohort.c). */
+static void count_at(rg_act_learner *l, const rg_silence_params *p,
+                     int64_t age_ms, int64_t lat_ms)
+{
+    for (int j = 0; j < RG_ACT_STEPS; j++) {
+        int64_t t = rg_act_step_ms(p, j);
+        if (t > age_ms)
+            return;
+        rg_act_learner_count(l, p, j, lat_ms < 0 || lat_ms > t);
+    }
+}
+
 static void allowance_and_window(void **state)
 {
     (void)state;
     rg_silence_params p;
     rg_silence_params_default(&p);
     rg_act_learner none = {0}, fast = {0}, fleet = {0};
-    /* declared wins, learned otherwise; too few samples: the cap */
+    /* declared wins, learned otherwise; nothing proved: the cap */
     assert_int_equal(rg_silence_allowance_ms(&p, 90000, &fast, &fleet), 90000);
+    assert_true(rg_silence_allowance_final(90000, &none, NULL));
     assert_int_equal(
         rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, NULL),
         p.cap_ms);
-    for (int i = 0; i < 100; i++)
-        rg_act_learner_add(&fast, &p, 5000 + 100 * i); /* 5 .. 14.9 s */
-    rg_act_learner_add(&fast, &p, p.cap_ms + 1);       /* not recorded */
-    assert_int_equal(fast.n, 100);
-    /* 2 x the 99% quantile's bin edge (15 s at 9.375 s bins = 18.75 s):
-     * 37.5 s, above the 30 s floor */
+    assert_false(
+        rg_silence_allowance_final(RG_SILENCE_UNDECLARED, &none, NULL));
+    /* steps: the floor, geometric, the cap */
+    assert_int_equal(rg_act_step_ms(&p, 0), p.floor_ms);
+    assert_int_equal(rg_act_step_ms(&p, RG_ACT_STEPS - 1), p.cap_ms);
+    for (int j = 1; j < RG_ACT_STEPS; j++)
+        assert_true(rg_act_step_ms(&p, j) > rg_act_step_ms(&p, j - 1));
+    /* n = rg_act_learner_sample exposures, all healthy within 30 s and
+     * 230 s old: step 0 (the floor, 30 s) is proved */
+    uint32_t n = rg_act_learner_sample(&p);
+    assert_int_equal(n, 110); /* (1 - 0.05)^110 <= 0.05 / 14 */
+    for (uint32_t i = 0; i < n - 1; i++)
+        count_at(&fast, &p, 230000, 25000 + 40 * i);
+    assert_false(rg_silence_allowance_final(RG_SILENCE_UNDECLARED, &fast,
+                                            NULL)); /* one short */
+    count_at(&fast, &p, 230000, 1000);
     assert_int_equal(
-        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &fast, NULL), 37500);
-    /* a stratum without enough samples uses the fleet's */
-    for (int i = 0; i < 30; i++)
-        rg_act_learner_add(&fleet, &p, 200000);
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &fast, NULL),
+        p.floor_ms);
+    /* a stratum with no proof uses the fleet's; one late exposure (never
+     * healthy) keeps every step it reached from being proved */
+    count_at(&fleet, &p, rg_act_step_ms(&p, 10), -1);
+    for (uint32_t i = 0; i < n; i++)
+        count_at(&fleet, &p, p.cap_ms, 200000);
     assert_int_equal(
         rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, &fleet),
-        412500); /* 2 x the bin edge 206.25 s */
+        rg_act_step_ms(&p, 11)); /* 378.4 s */
+    assert_true(
+        rg_silence_allowance_final(RG_SILENCE_UNDECLARED, &none, &fleet));
+    /* a proof holds */
+    for (uint32_t i = 0; i < n; i++)
+        count_at(&fleet, &p, p.cap_ms, -1);
+    assert_int_equal(
+        rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &none, &fleet),
+        rg_act_step_ms(&p, 11));
+    /* too few: nothing proved */
     rg_act_learner tiny = {0};
     for (int i = 0; i < 30; i++)
-        rg_act_learner_add(&tiny, &p, 10);
+        count_at(&tiny, &p, p.cap_ms, 10);
     assert_int_equal(
         rg_silence_allowance_ms(&p, RG_SILENCE_UNDECLARED, &tiny, NULL),
-        p.floor_ms);
+        p.cap_ms);
     /* W: whole intervals, at least 3, covering the plan's window */
     assert_int_equal(rg_silence_window_ms(&p, 600000, 60000), 600000);
     assert_int_equal(rg_silence_window_ms(&p, 60000, 60000), 180000);

@@ -8,7 +8,10 @@
  *    multi-day absences) completes and is never halted while soaking;
  *  - a release whose endpoints of one stratum crash 30 to 50 minutes
  *    after they reported healthy (inside the soak) is halted after the
- *    emergency lane completed, and the endpoints not crashed yet revert.
+ *    emergency lane completed, and the endpoints not crashed yet revert;
+ *  - a release whose endpoints of one stratum go dark 15 to 25 minutes
+ *    after they reported healthy is halted on the standard plan after
+ *    earlier waves passed that stratum (soak spans, health/cohort.h).
  * ctest-labels: canary */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,11 +150,57 @@ static void onset_within_soak_halts(void **state)
     }
 }
 
+/* Every endpoint of one stratum goes dark for good (no check-in, no
+ * report) 15 to 25 minutes after it reported healthy, on the standard
+ * plan: its soak spans are silent while its controls keep checking in,
+ * so the running rollout halts on that stratum after earlier waves had
+ * passed it (its healthy evidence there does not excuse the silence);
+ * before the soak span, it completed with every macOS endpoint dark
+ * (seed 3: 5810). */
+static void dark_within_soak_halts(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        char json[2048];
+        snprintf(json, sizeof json,
+                 "{\"name\": \"soak-dark\", \"seed\": 1, \"duration_s\": "
+                 "43200, " FLEET_FMT
+                 "\"loss\": {\"independent\": 0.1, \"offline_share\": "
+                 "0.05}, \"release\": {\"plan\": \"standard\", "
+                 "\"apply_latency_s\": [5, 120], \"healthy_after_s\": [5, "
+                 "60]}, \"faults\": [{\"stratum\": \"mac\", \"hang\": 1.0, "
+                 "\"onset_s\": [900, 1500]}]}",
+                 10);
+        size_t ticks;
+        rg_sim_result r = run(json, seed, &ticks);
+        assert_true(r.halted);
+        assert_false(r.completed);
+        assert_true(r.failed_or_crashed < 200);
+        /* the first wave passed, macOS with it */
+        const json_t *d0 = json_array_get(r.decisions, 0);
+        assert_string_equal(json_string_value(json_object_get(d0, "verdict")),
+                            "pass");
+        const json_t *strata =
+            json_object_get(json_object_get(d0, "evidence"), "strata");
+        bool mac_passed = false;
+        for (size_t i = 0; i < json_array_size(strata); i++) {
+            const json_t *o = json_array_get(strata, i);
+            const char *n = json_string_value(json_object_get(o, "name"));
+            const char *v = json_string_value(json_object_get(o, "verdict"));
+            mac_passed |=
+                n && v && strncmp(n, "mac", 3) == 0 && strcmp(v, "pass") == 0;
+        }
+        assert_true(mac_passed);
+        rg_sim_result_release(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_release_soaks_without_halt),
         cmocka_unit_test(onset_within_soak_halts),
+        cmocka_unit_test(dark_within_soak_halts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,31 +91,31 @@ static double log_binom_pmf(uint64_t x, uint64_t n, double p)
 /* Adds one matched set (exposed silent or not, s of k controls silent). */
 static void add_set(rg_msprt_sets *t, bool silent, uint32_t k, uint32_t s)
 {
-    int bin = rg_msprt_set_bin(k, s);
-    assert_true(bin >= 0);
-    ++*(silent ? &t->silent[bin] : &t->heard[bin]);
+    assert_true(rg_msprt_sets_count(t, silent, k, s, 1));
 }
 
 /* E[exp(stat)] after `sets` (1 or 2) matched sets of k controls, each
  * control silent with probability p, the exposed one with q, all
- * independent: summed exactly over every outcome. */
+ * independent: summed exactly over every outcome. The stratum's
+ * statistic of both streams (rg_msprt_silence_halt), the second set in
+ * the soak stream when split, else in the first. */
 static double expect_silence_halt(int sets, uint32_t k, double p, double q,
-                                  double delta)
+                                  double delta, bool split)
 {
     double e = 0;
     int outcomes = 2 * ((int)k + 1);
     int total = sets == 1 ? outcomes : outcomes * outcomes;
     for (int o = 0; o < total; o++) {
-        rg_msprt_sets t = {0};
+        rg_msprt_sets t[2] = {0};
         double lp = 0;
         for (int i = 0, rest = o; i < sets; i++, rest /= outcomes) {
             int v = rest % outcomes;
             bool silent = v > (int)k;
             uint32_t s = (uint32_t)(v % ((int)k + 1));
-            add_set(&t, silent, k, s);
+            add_set(&t[split && i == 1], silent, k, s);
             lp += log_binom_pmf(s, k, p) + log(silent ? q : 1 - q);
         }
-        e += exp(lp + rg_msprt_silence_halt(&t, delta));
+        e += exp(lp + rg_msprt_silence_halt(&t[0], &t[1], delta));
     }
     return e;
 }
@@ -130,15 +130,20 @@ static void mixtures_have_mean_one_under_the_null(void **state)
     for (size_t d = 0; d < 3; d++)
         for (double p = 0.0005; p < 1.0; p += 0.0125) {
             double q = fmin(p + deltas[d], 1.0);
-            assert_true(expect_silence_halt(1, 16, p, q, deltas[d]) <=
+            /* any number of controls, 1 to 16 (B's payout a_k) */
+            for (uint32_t k = 1; k <= RG_MSPRT_SET_MAX_CONTROLS; k++)
+                assert_true(expect_silence_halt(1, k, p, q, deltas[d], false) <=
+                            1.0 + 1e-12);
+            assert_true(expect_silence_halt(2, 1, p, q, deltas[d], true) <=
                         1.0 + 1e-12);
-            assert_true(expect_silence_halt(1, 12, p, q, deltas[d]) <=
+            assert_true(expect_silence_halt(2, 16, p, q, deltas[d], false) <=
                         1.0 + 1e-12);
-            assert_true(expect_silence_halt(2, 16, p, q, deltas[d]) <=
+            assert_true(expect_silence_halt(2, 16, p, q, deltas[d], true) <=
                         1.0 + 1e-12);
         }
     /* Clearly worse exposed cohort (20 points above 5 %): the mean grows. */
-    assert_true(expect_silence_halt(2, 16, 0.05, 0.25, 0.01) > 1.1);
+    assert_true(expect_silence_halt(2, 16, 0.05, 0.25, 0.01, false) > 1.1);
+    assert_true(expect_silence_halt(2, 16, 0.05, 0.25, 0.01, true) > 1.05);
 
     /* Failures, halt side under p0, and both pass sides at their boundary. */
     double ef = 0, ep = 0, es = 0;
@@ -160,11 +165,16 @@ static void mixtures_without_evidence_are_zero(void **state)
 {
     (void)state;
     rg_msprt_sets none = {0};
-    assert_float_equal(rg_msprt_silence_halt(&none, 0.01), 0.0, 0.0);
-    /* Too few eligible controls: the set is not counted. */
-    assert_int_equal(rg_msprt_set_bin(RG_MSPRT_SET_MIN_CONTROLS - 1, 0), -1);
-    assert_int_equal(rg_msprt_set_bin(12, 1), 2); /* 1/12 rounds up to 2/16 */
-    assert_int_equal(rg_msprt_set_bin(16, 16), 16);
+    assert_float_equal(rg_msprt_silence_halt(&none, &none, 0.01), 0.0, 0.0);
+    /* No controls (or more than 16): the set is not counted. */
+    assert_int_equal(rg_msprt_set_cell(0, 0), -1);
+    assert_int_equal(rg_msprt_set_cell(17, 0), -1);
+    assert_int_equal(rg_msprt_set_cell(3, 4), -1);
+    assert_false(rg_msprt_sets_count(&none, true, 0, 0, 1));
+    assert_true(rg_msprt_sets_empty(&none));
+    assert_int_equal(rg_msprt_set_cell(1, 0), 0);
+    assert_int_equal(rg_msprt_set_cell(2, 0), 2);
+    assert_int_equal(rg_msprt_set_cell(16, 16), RG_MSPRT_SET_CELLS - 1);
     assert_float_equal(rg_msprt_failure_halt(0, 0, 0.001), 0.0, 0.0);
     assert_float_equal(rg_msprt_failure_pass(0, 0, 0.02), 0.0, 0.0);
     assert_float_equal(rg_msprt_silence_pass(NULL, 0, 0.02), 0.0, 0.0);
@@ -177,30 +187,44 @@ static void mixture_grows_with_excess(void **state)
      * conditional test it replaces (6 silent windows reach log(4000) +
      * log(32), the per-stratum threshold of the gate at alpha 1e-3). */
     rg_msprt_sets dark = {0};
-    dark.silent[0] = 6;
-    assert_true(rg_msprt_silence_halt(&dark, 0.01) > log(4000.0 * 32.0));
+    rg_msprt_sets_count(&dark, true, 16, 0, 6);
+    assert_true(rg_msprt_silence_stream(&dark, 0.01) > log(4000.0 * 32.0));
+    /* With one heard control each (a_1 about 3.9), 12 dark windows do. */
+    rg_msprt_sets thin = {0};
+    rg_msprt_sets_count(&thin, true, 1, 0, 11);
+    assert_true(rg_msprt_silence_stream(&thin, 0.01) < log(4000.0 * 32.0));
+    rg_msprt_sets_count(&thin, true, 1, 0, 1);
+    assert_true(rg_msprt_silence_stream(&thin, 0.01) > log(4000.0 * 32.0));
     /* 1 silent of 10 with 1 of 16 controls silent each: no lean. */
     rg_msprt_sets fair = {0};
-    fair.silent[1] = 1;
-    fair.heard[1] = 9;
-    assert_true(rg_msprt_silence_halt(&fair, 0.01) < 0.0);
+    rg_msprt_sets_count(&fair, true, 16, 1, 1);
+    rg_msprt_sets_count(&fair, false, 16, 1, 9);
+    assert_true(rg_msprt_silence_stream(&fair, 0.01) < 0.0);
     /* 10 % silent where controls are 5 %: excess 5 points, above delta
      * 1 point, judged at 5000 windows; the same at 2 % is within delta. */
     rg_msprt_sets over = {0}, within = {0};
-    over.silent[1] = 500;
-    over.heard[1] = 4500;
-    within.silent[1] = 100;
-    within.heard[1] = 4900;
-    assert_true(rg_msprt_silence_halt(&over, 0.01) > log(4000.0 * 32.0));
-    assert_true(rg_msprt_silence_halt(&within, 0.01) < 0.0);
+    rg_msprt_sets_count(&over, true, 16, 1, 500);
+    rg_msprt_sets_count(&over, false, 16, 1, 4500);
+    rg_msprt_sets_count(&within, true, 16, 1, 100);
+    rg_msprt_sets_count(&within, false, 16, 1, 4900);
+    assert_true(rg_msprt_silence_stream(&over, 0.01) > log(4000.0 * 32.0));
+    assert_true(rg_msprt_silence_stream(&within, 0.01) < 0.0);
     /* The same counts split in two halves give the same statistic. */
     rg_msprt_sets half = {0}, sum = {0};
-    half.silent[1] = 250;
-    half.heard[1] = 2250;
+    rg_msprt_sets_count(&half, true, 16, 1, 250);
+    rg_msprt_sets_count(&half, false, 16, 1, 2250);
     rg_msprt_sets_add(&sum, &half);
     rg_msprt_sets_add(&sum, &half);
-    assert_float_equal(rg_msprt_silence_halt(&sum, 0.01),
-                       rg_msprt_silence_halt(&over, 0.01), 0.0);
+    assert_float_equal(rg_msprt_silence_stream(&sum, 0.01),
+                       rg_msprt_silence_stream(&over, 0.01), 0.0);
+    /* A stratum's two streams: a dark soak stream is not diluted by many
+     * healthy first spans (the average costs at most log 2). */
+    rg_msprt_sets healthy = {0}, none = {0};
+    rg_msprt_sets_count(&healthy, false, 16, 0, 5000);
+    assert_true(rg_msprt_silence_halt(&healthy, &dark, 0.01) >=
+                rg_msprt_silence_stream(&dark, 0.01) - log(2.0));
+    assert_true(rg_msprt_silence_halt(&dark, &none, 0.01) >=
+                rg_msprt_silence_stream(&dark, 0.01) - log(2.0));
 }
 
 static void combine_bounds_each_stratum(void **state)

@@ -96,18 +96,17 @@ static rg_stratum_counts counts(const world *w, int64_t now)
         }
         s.control_windows += CONTROLS;
         s.control_silent += e->ctl_silent;
-        int bin = rg_msprt_set_bin(CONTROLS, e->ctl_silent);
+        bool silent = false;
         if (e->crashed && e->report_t <= e->t + W_S) {
             s.exposed_failed++;
-            s.sets.heard[bin]++;
         } else if (e->crashed || e->harmless_silent) {
             s.exposed_silent++;
-            s.sets.silent[bin]++;
             s.early_failed += reported;
+            silent = true;
         } else {
             s.exposed_healthy++;
-            s.sets.heard[bin]++;
         }
+        rg_msprt_sets_count(&s.sets, silent, CONTROLS, e->ctl_silent, 1);
     }
     return s;
 }
@@ -155,8 +154,8 @@ static void check_pass(const rg_gate_result *r, const rg_stratum_counts *s)
 static outcome run(world *w, const rg_wave *wave)
 {
     outcome o = {false, false};
-    rg_stratum_counts big = {"big", 5000, 4950, 0, 50,        80000,
-                             800,   0,    0,    0, {{0}, {0}}};
+    rg_stratum_counts big = {"big", 5000, 4950, 0, 50,         80000,
+                             800,   0,    0,    0, {{0}, {0}}, {{0}, {0}}};
     rg_test_fill_sets(&big, 1);
     int64_t end = 2 * 3600;
     for (int64_t now = 0; now <= end && !o.halted; now += STEP_S) {

@@ -28,8 +28,8 @@ void rg_test_fill_sets(rg_stratum_counts *c, size_t n)
             uint64_t s = spread(i + 1, sil, w) - spread(i, sil, w);
             bool silent = spread(i + 1, x->exposed_silent, w) >
                           spread(i, x->exposed_silent, w);
-            int bin = rg_msprt_set_bin((uint32_t)k, (uint32_t)(s > k ? k : s));
-            ++*(silent ? &x->sets.silent[bin] : &x->sets.heard[bin]);
+            rg_msprt_sets_count(&x->sets, silent, (uint32_t)k,
+                                (uint32_t)(s > k ? k : s), 1);
         }
     }
 }
