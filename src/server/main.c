@@ -279,11 +279,12 @@ cleanup:
         rg_error("%s", err.msg);
     rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
-    rg_stream_free(srv.stream);
     rg_webhooks_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);
+    /* Last: the request handlers and the orchestrator publish to it. */
+    rg_stream_free(srv.stream);
     rg_server_close(&srv);
     rg_access_log_close(srv.access);
     if (key)

@@ -51,7 +51,8 @@ int rg_stream_open(rg_stream **out, rg_err *err);
  * daemon stops (it must not stop with parked connections). NULL is ok. */
 void rg_stream_stop(rg_stream *s);
 
-/* Frees the hub after the HTTP daemon has stopped. NULL is ok. */
+/* Frees the hub after every publisher has stopped: the HTTP daemon and the
+ * orchestrator (both call rg_stream_decision). NULL is ok. */
 void rg_stream_free(rg_stream *s);
 
 /* Publishes a stored decision of rollout id (tr: the transition; actor:

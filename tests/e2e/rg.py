@@ -45,10 +45,17 @@ class Failure(Exception):
     """A failed expectation (the message says what and shows the evidence)."""
 
 
+def _clip(text, head=200, tail=1200):
+    """text, or its head and tail when long: a log's last lines say most."""
+    if len(text) <= head + tail:
+        return text
+    return text[:head] + " [...] " + text[-tail:]
+
+
 def expect(cond, what, *evidence):
     """Raises Failure(what + evidence) unless cond holds."""
     if not cond:
-        shown = " | ".join(repr(e)[:600] for e in evidence)
+        shown = " | ".join(_clip(repr(e)) for e in evidence)
         raise Failure(what + (": " + shown if shown else ""))
 
 

@@ -329,7 +329,8 @@ def main():
                and len(acts) == 6, "policy audit rows", acts)
 
         # --- policies survive a restart ----------------------------------------
-        expect(srv.stop() == 0, "clean stop", srv.log_text())
+        rc = srv.stop()
+        expect(rc == 0, "clean stop", rc, srv.log_text())
         srv.start()
         st, b = srv.request("GET", "/v1/policies")
         expect(st == 200 and len(b["policies"]) == 2, "policies after restart", b)
