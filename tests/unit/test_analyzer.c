@@ -14,6 +14,7 @@
 #include "health/tally.h"
 #include "health/evidence.h"
 #include "health/sprt.h"
+#include "support/scale.h"
 #include "support/sets.h"
 
 #include <math.h>
@@ -202,7 +203,7 @@ static const model good3[] = {
 /* Good releases under 20% independent loss in both cohorts, default alpha
  * 1e-3: 2000 rollouts of 3000 windows (~300 exposed endpoints each), gate
  * evaluated after every 10 windows and never stopped by a pass. At most
- * alpha * runs = 2 may halt. */
+ * alpha * runs = 2 may halt (under the sanitizers 400 rollouts: none). */
 static void good_rollouts_rarely_halt_at_default_alpha(void **state)
 {
     (void)state;
@@ -210,7 +211,7 @@ static void good_rollouts_rarely_halt_at_default_alpha(void **state)
     rg_gate_params_default(&p);
     sim sm = {.m = good3, .n = 3, .observations = 3000, .eval_every = 10};
     tally t;
-    run_many(&sm, &p, 2000, 1, &t);
+    run_many(&sm, &p, RG_TEST_SIZE(2000, 400), 1, &t);
     print_message("good, 20%% loss, alpha 1e-3: %u false halts in %u runs "
                   "(bound %.0f); naive repeated z-test: %u\n",
                   t.halts, t.runs, p.alpha * t.runs, t.naive_halts);
@@ -229,7 +230,7 @@ static void good_rollouts_every_observation_stay_below_alpha(void **state)
     p.alpha = 0.05;
     sim sm = {.m = good3, .n = 3, .observations = 1200, .eval_every = 1};
     tally t;
-    run_many(&sm, &p, 300, 2, &t);
+    run_many(&sm, &p, RG_TEST_SIZE(300, 100), 2, &t);
     double bound = p.alpha * t.runs;
     print_message("good, 20%% loss, alpha 0.05, every observation: %u false "
                   "halts in %u runs (bound %.0f); naive repeated z-test: %u\n",
@@ -315,9 +316,9 @@ static void correlated_outage_does_not_halt(void **state)
     sim sm = {
         .m = m, .n = 2, .out = &all, .observations = 5000, .eval_every = 10};
     tally t1, t2;
-    run_many(&sm, &p, 500, 5, &t1);
+    run_many(&sm, &p, RG_TEST_SIZE(500, 150), 5, &t1);
     sm.out = &one;
-    run_many(&sm, &p, 500, 6, &t2);
+    run_many(&sm, &p, RG_TEST_SIZE(500, 150), 6, &t2);
     print_message(
         "correlated outage: %u + %u halts in %u + %u runs; one-sample "
         "SPRT on exposed silence halts in %u + %u\n",
@@ -500,7 +501,8 @@ static void late_outage_with_a_changing_exposure_share(void **state)
     (void)state;
     rg_gate_params p;
     rg_gate_params_default(&p);
-    unsigned halts_cumulative = 0, halts_periods = 0, runs = 100;
+    unsigned halts_cumulative = 0, halts_periods = 0,
+             runs = RG_TEST_SIZE(100, 40);
     for (unsigned r = 0; r < runs; r++) {
         uint64_t rng = 777 + r;
         rg_stratum_counts *per = calloc(PERIODS, sizeof *per),
