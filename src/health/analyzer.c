@@ -223,11 +223,13 @@ static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
 static void stratum_stats(rg_analysis *a, size_t i, size_t j)
 {
     uint64_t failed = 0, trials = 0;
-    rg_msprt_sets sets = {0}, soak = {0};
+    rg_msprt_sets sets = a->strata[i].sets, soak = a->strata[i].soak_sets;
     for (size_t k = i; k < j; k++) {
         const rg_stratum_evidence *e = &a->strata[k];
-        rg_msprt_sets_add(&sets, &e->sets);
-        rg_msprt_sets_add(&soak, &e->soak_sets);
+        if (k > i) {
+            rg_msprt_sets_add(&sets, &e->sets);
+            rg_msprt_sets_add(&soak, &e->soak_sets);
+        }
         /* Failures need no window: every exposed endpoint is a trial from
          * its exposure on, every reported failure counts at once. */
         failed += e->exposed_failed + e->early_failed + e->prior_failed;

@@ -161,11 +161,16 @@ double rg_msprt_silence_stream(const rg_msprt_sets *s, double delta)
     for (size_t i = 0; i < SILENCE_A_K; i++, l /= 2.0)
         v[m++] = bet_log(s, cell, n, l, win, lose);
     for (size_t r = 0; r < SILENCE_B_R; r++) {
-        double pay[RG_MSPRT_SET_MAX_CONTROLS + 1];
+        /* a_k for the k in use only (pow is the cost here), r^s by
+         * products (exact: r is 0, 1/2 or 3/4) */
+        double pay[RG_MSPRT_SET_MAX_CONTROLS + 1] = {0};
+        double rs[RG_MSPRT_SET_MAX_CONTROLS + 1] = {1.0};
         for (uint32_t j = 1; j <= RG_MSPRT_SET_MAX_CONTROLS; j++)
-            pay[j] = silence_b_payout(silence_b_r[r], delta, j);
+            rs[j] = rs[j - 1] * silence_b_r[r];
         for (size_t i = 0; i < n; i++) {
-            win[i] = pay[k[i]] * pow(silence_b_r[r], sil[i]) - 1.0;
+            if (pay[k[i]] == 0.0)
+                pay[k[i]] = silence_b_payout(silence_b_r[r], delta, k[i]);
+            win[i] = pay[k[i]] * rs[sil[i]] - 1.0;
             lose[i] = -1.0;
         }
         l = 1.0;
@@ -178,11 +183,9 @@ double rg_msprt_silence_stream(const rg_msprt_sets *s, double delta)
 double rg_msprt_silence_halt(const rg_msprt_sets *first,
                              const rg_msprt_sets *soak, double delta)
 {
-    if (rg_msprt_sets_empty(first) && rg_msprt_sets_empty(soak))
-        return 0.0;
     double v[2] = {rg_msprt_silence_stream(first, delta),
                    rg_msprt_silence_stream(soak, delta)};
-    return rg_msprt_log_mean_exp(v, 2);
+    return v[0] == 0.0 && v[1] == 0.0 ? 0.0 : rg_msprt_log_mean_exp(v, 2);
 }
 
 double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0)
