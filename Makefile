@@ -78,8 +78,10 @@ demo: build
 
 bench: build
 	./bench/checkin/run.sh $(BUILD)
+	./bench/events/run.sh $(BUILD)
 	./bench/canary/run.sh $(BUILD)
 	./bench/web/bench.py $(BUILD)
+	./bench/store/run.sh $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)

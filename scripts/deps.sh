@@ -3,6 +3,8 @@
 #   scripts/deps.sh          build, `make test` and `make demo` (the default)
 #   scripts/deps.sh bench    also what bench/ needs (wrk, nginx); run by the
 #                            benchmarks themselves
+#   scripts/deps.sh cache    also nginx, the HTTP cache the cache test puts in
+#                            front of rollgated; run by that test itself
 #   scripts/deps.sh clang    also clang (`make builds`, `make fuzz`) and
 #                            clang-format 14 (`make format-check`)
 #   scripts/deps.sh deb      also the Debian packaging tools (debhelper,
@@ -18,6 +20,9 @@
 #                            $RG_NPM_DIR/web); run by `make` (the build
 #                            copies the dashboard's packages from there)
 #                            and by the browser tests
+# PostgreSQL's server is installed for the store's tests on it (label pg,
+# tests/with_postgres.sh starts a throwaway one): no cluster is created
+# (postgresql-common's create_main_cluster = false) and none is started.
 # Idempotent: asks dpkg what is present and runs apt-get only for what is
 # missing (with one `apt-get update` first). Installing never starts a
 # service: while apt-get runs, /usr/sbin/policy-rc.d denies every start
@@ -26,13 +31,14 @@ set -eu
 
 PACKAGES="
 build-essential pkg-config cmake ninja-build
-libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev nettle-dev libpcre2-dev
+libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev libpq-dev nettle-dev libpcre2-dev
 libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev libsystemd-dev openssl procps
-python3
+python3 postgresql
 "
 case "${1:-}" in
     "") ;;
     bench) PACKAGES="$PACKAGES wrk nginx-light" ;;
+    cache) PACKAGES="$PACKAGES nginx" ;;
     deb) PACKAGES="$PACKAGES debhelper dpkg-dev fakeroot lintian" ;;
     clang) PACKAGES="$PACKAGES clang libclang-rt-14-dev clang-format-14" ;;
     flags) # Debian's, unless a Node.js (with its npm) is installed otherwise
@@ -41,7 +47,7 @@ case "${1:-}" in
     web) PACKAGES="$PACKAGES chromium-headless-shell"
         command -v node >/dev/null || PACKAGES="$PACKAGES nodejs"
         command -v npm >/dev/null || PACKAGES="$PACKAGES npm" ;;
-    *) echo "usage: scripts/deps.sh [bench|clang|deb|flags|web]" >&2; exit 2 ;;
+    *) echo "usage: scripts/deps.sh [bench|cache|clang|deb|flags|web]" >&2; exit 2 ;;
 esac
 
 # Tests run in parallel may call `deps.sh flags` at once: one at a time
@@ -126,13 +132,20 @@ if [ ! -e "$POLICY" ]; then
     own_policy=1
     trap '$SUDO rm -f "$POLICY"' EXIT
 fi
+# the variable: for tests
+CLUSTER_CONF=${RG_CREATECLUSTER_CONF:-/etc/postgresql-common/createcluster.d/00-rollgate-no-main.conf}
+case " $missing " in *" postgresql "*)
+    $SUDO mkdir -p "$(dirname "$CLUSTER_CONF")"
+    echo 'create_main_cluster = false' | $SUDO tee "$CLUSTER_CONF" >/dev/null ;;
+esac
 echo "deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
-# A service a package enabled stays off at boot too (nginx, for bench/).
-if [ "${1:-}" = bench ] && command -v systemctl >/dev/null; then
+# A service a package enabled stays off at boot too (nginx, for bench/ and
+# the cache test).
+if { [ "${1:-}" = bench ] || [ "${1:-}" = cache ]; } && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --quiet nginx 2>/dev/null || true
 fi
 echo "deps: done${own_policy:+ (no service was started)}"

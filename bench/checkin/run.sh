@@ -5,7 +5,10 @@
 #
 # usage: bench/checkin/run.sh [BUILD_DIR]
 # env:   ENDPOINTS (default 100000), DURATION (wrk seconds, default 10),
-#        CONNECTIONS (default 64), THREADS (wrk threads, default 2), ROUNDS (default 3)
+#        CONNECTIONS (default 64), THREADS (wrk threads, default 2), ROUNDS (default 3),
+#        FLAGS (1: each check-in also asks for the "default" flag environment,
+#        holding one flag, with its current stamp, as an agent whose set is
+#        unchanged does; default 0)
 # Last line: checkin_vs_nginx_ratio=R bytes_per_endpoint=N
 set -euo pipefail
 
@@ -80,12 +83,21 @@ api POST /v1/channels -d '{"name":"detections","description":"bench"}' >/dev/nul
 rel=$(api POST /v1/releases -d '{"channel":"detections","version":1,"artifact":"'"$sha"'","notes":"bench","urgency":"standard"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 api POST /v1/rollouts -d '{"release":'"$rel"',"plan":"standard"}' >/dev/null
 
+# FLAGS=1: one flag in "default"; its stamp is the features ETag
+flag_stamp=()
+if [ "${FLAGS:-0}" = 1 ]; then
+    api POST /v1/flags -d '{"feature":{"name":"bench","enabled":true,"strategies":[]},"reason":"bench"}' >/dev/null
+    ct=$(api POST /v1/client-tokens -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    flag_stamp=("$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$port/api/client/features" \
+        -H "Authorization: $ct" | sed -n 's/^[Ee][Tt][Aa][Gg]: "\(.*\)".*/\1/p')")
+fi
+
 echo "bench: enrolling $ENDPOINTS endpoints..." >&2
 python3 "$here/enroll.py" "http://127.0.0.1:$port" "$token" "$ENDPOINTS" "$work/endpoints.txt"
 
 # one warm-up pass touches every endpoint record
 DURATION_SAVE=$DURATION; DURATION=3
-wrk_rps "http://127.0.0.1:$port" "$here/checkin.lua" "$work/endpoints.txt" >/dev/null
+wrk_rps "http://127.0.0.1:$port" "$here/checkin.lua" "$work/endpoints.txt" "${flag_stamp[@]}" >/dev/null
 DURATION=$DURATION_SAVE
 
 # --- nginx --------------------------------------------------------------
@@ -118,7 +130,7 @@ wait_http "http://127.0.0.1:$nport/"
 : > "$work/rg.txt"; : > "$work/ngx.txt"
 for r in $(seq 1 "$ROUNDS"); do
     echo "bench: round $r/$ROUNDS" >&2
-    wrk_rps "http://127.0.0.1:$port" "$here/checkin.lua" "$work/endpoints.txt" >> "$work/rg.txt"
+    wrk_rps "http://127.0.0.1:$port" "$here/checkin.lua" "$work/endpoints.txt" "${flag_stamp[@]}" >> "$work/rg.txt"
     wrk_rps "http://127.0.0.1:$nport/" >> "$work/ngx.txt"
 done
 rss_full=$(rss_kb "$server_pid")

@@ -8,8 +8,8 @@
  * program in another language may read that file, replaced by atomic
  * rename, directly: docs/agent.md). rg_sdk evaluates it in process with
  * Rollgate's Unleash-compatible evaluator: no network, no file access and
- * no allocation per evaluation (but for REGEX constraints, whose PCRE2
- * match allocates).
+ * no allocation per evaluation (a thread's first REGEX constraint makes
+ * the thread's PCRE2 match data, freed when the thread exits).
  *
  * Thread safety: any number of threads may evaluate at once while one of
  * them calls rg_sdk_refresh; evaluations never wait for a refresh (the

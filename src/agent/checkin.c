@@ -94,8 +94,8 @@ static int enroll(const rg_agent_config *conf, rg_client *c, rg_err *err)
     if ((rc = rg_json_string(resp, "token", true, sizeof c->token - 1, &token,
                              err)) != 0)
         goto cleanup;
-    rc = rg__write_durable(conf->state_dir, "token", token, strlen(token), 0600,
-                           err);
+    rc = rg_file_write_durable(conf->state_dir, "token", token, strlen(token),
+                               0600, err);
     if (rc == 0) {
         snprintf(c->token, sizeof c->token, "%s", token);
         rg_info("enrolled as '%s'", conf->endpoint_id);

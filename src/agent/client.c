@@ -379,9 +379,10 @@ static int fetch(rg_client *c, const char *url_path, download *d,
     return 0;
 }
 
-int rg_client_download(rg_client *c, const char *url_path,
-                       const char *part_path, const rg_artifact_want *want,
-                       rg_err *err)
+/* rg_client_download from one source. */
+static int download_from(rg_client *c, const char *url_path,
+                         const char *part_path, const rg_artifact_want *want,
+                         rg_err *err)
 {
     int rc = 0;
     download d = {.fd = -1, .h = c->curl, .limit = want->size};
@@ -409,4 +410,26 @@ cleanup:
         close(d.fd);
     rg_buf_release(&d.errbody);
     return rc;
+}
+
+int rg_client_download(rg_client *c, const char *url_path,
+                       const char *part_path, const rg_artifact_want *want,
+                       rg_err *err)
+{
+    bool own_path = url_path[0] == '/' && url_path[1] != '/';
+    for (size_t i = 0; own_path && i < c->n_mirrors; i++) {
+        char url[2048];
+        if (snprintf(url, sizeof url, "%s%s", c->mirrors[i], url_path) >=
+            (int)sizeof url)
+            continue;
+        int rc = download_from(c, url, part_path, want, err);
+        if (rc == 0 || rc == RG_ETOOBIG)
+            return rc;
+        if (c->progress && c->progress(c->progress_ud))
+            return rc; /* stopping: no other source now */
+        rg_warn("download: mirror %s: %s; trying the next source",
+                c->mirrors[i], err->msg);
+        rg_err_clear(err);
+    }
+    return download_from(c, url_path, part_path, want, err);
 }

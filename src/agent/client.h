@@ -31,6 +31,9 @@ typedef struct rg_client {
                                   during every request; non-zero aborts
                                   it. NULL: none */
     void *progress_ud;
+    char *const *mirrors; /* base URLs tried first for downloads at the
+                             server's own paths (borrowed), or NULL */
+    size_t n_mirrors;
 } rg_client;
 
 /* Initialises c for base (min_rate 1 byte/s, no progress callback: set
@@ -74,8 +77,11 @@ int rg_client_resolve(const rg_client *c, const char *ref, char *out,
  * (rg_agent_verify_file). A part file that fails verification is removed.
  * A transfer slower than c->min_rate over c->timeout_ms is cut
  * (RG_EUNAVAIL); the bytes received stay in part_path and the next call
- * resumes after them. Returns 0 or an rg_code (RG_EUNAVAIL also when
- * c->progress aborted it). */
+ * resumes after them. A url_path on the server's origin ("/v1/...") is
+ * first fetched from each of c->mirrors in turn (same path and query, no
+ * token); a mirror that fails or serves bytes that do not verify is logged
+ * and the next source tried, the server last. Returns 0 or an rg_code
+ * (RG_EUNAVAIL also when c->progress aborted it). */
 int rg_client_download(rg_client *c, const char *url_path,
                        const char *part_path, const rg_artifact_want *want,
                        rg_err *err);

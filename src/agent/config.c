@@ -5,6 +5,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/kv.h"
+#include "common/log.h"
 #include "durable.h"
 
 #include <ctype.h>
@@ -68,26 +69,47 @@ static int set_int(int64_t *out, const char *key, const char *v, int64_t min,
     return 0;
 }
 
-static int set_tags(rg_agent_config *c, char *v, int line, rg_err *err)
+/* Splits v at commas into items (trimmed, empty ones skipped), replacing
+ * the *n there: at most max items of at most len bytes each. */
+static int set_list(char **items, size_t *n, size_t max, size_t len,
+                    const char *key, char *v, int line, rg_err *err)
 {
-    for (size_t i = 0; i < c->ntags; i++)
-        free(c->tags[i]);
-    c->ntags = 0;
+    for (size_t i = 0; i < *n; i++)
+        free(items[i]);
+    *n = 0;
     for (char *save = NULL, *t = strtok_r(v, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
         t = rg_kv_trim(t);
         if (*t == '\0')
             continue;
-        if (c->ntags == RG_AGENT_MAX_TAGS || strlen(t) > 64)
-            return rg_err_field(err, RG_EINVAL, "tags",
-                                "line %d: at most %d tags of 64 bytes", line,
-                                RG_AGENT_MAX_TAGS);
-        c->tags[c->ntags] = NULL;
-        if (set_str(&c->tags[c->ntags], t, line, err) != 0)
+        if (*n == max || strlen(t) > len)
+            return rg_err_field(err, RG_EINVAL, key,
+                                "line %d: at most %zu %s of %zu bytes", line,
+                                max, key, len);
+        items[*n] = NULL;
+        if (set_str(&items[*n], t, line, err) != 0)
             return RG_ENOMEM;
-        c->ntags++;
+        (*n)++;
     }
     return 0;
+}
+
+/* mirrors: http(s) base URLs, kept without trailing slashes. */
+static int set_mirrors(rg_agent_config *c, char *v, int line, rg_err *err)
+{
+    int rc = set_list(c->mirrors, &c->nmirrors, RG_AGENT_MAX_MIRRORS, 512,
+                      "mirrors", v, line, err);
+    for (size_t i = 0; i < c->nmirrors && rc == 0; i++) {
+        char *m = c->mirrors[i];
+        size_t n = strlen(m);
+        while (n > 0 && m[n - 1] == '/')
+            m[--n] = '\0';
+        if (strncmp(m, "http://", 7) != 0 && strncmp(m, "https://", 8) != 0)
+            rc = rg_err_field(err, RG_EINVAL, "mirrors",
+                              "line %d: mirror '%s' is not an http(s) URL",
+                              line, m);
+    }
+    return rc;
 }
 
 static int set_global(rg_agent_config *c, const char *k, char *v, int line,
@@ -136,8 +158,14 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->os_version, v, line, err);
     if (strcmp(k, "arch") == 0)
         return set_str(&c->arch, v, line, err);
-    if (strcmp(k, "log_level") == 0)
+    if (strcmp(k, "log_level") == 0) {
+        if (rg_log_level_parse(v) < 0)
+            return rg_err_field(err, RG_EINVAL, k,
+                                "line %d: 'log_level' must be debug, info, "
+                                "warn or error",
+                                line);
         return set_str(&c->log_level, v, line, err);
+    }
     if (strcmp(k, "flags_environment") == 0) {
         if (!rg_channel_name_valid(v))
             return rg_err_set(err, RG_EINVAL,
@@ -146,7 +174,10 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
         return set_str(&c->flags_env, v, line, err);
     }
     if (strcmp(k, "tags") == 0)
-        return set_tags(c, v, line, err);
+        return set_list(c->tags, &c->ntags, RG_AGENT_MAX_TAGS, 64, "tags", v,
+                        line, err);
+    if (strcmp(k, "mirrors") == 0)
+        return set_mirrors(c, v, line, err);
     if (strcmp(k, "interval") == 0)
         return set_seconds(&c->interval_ms, k, v, 0.01, 86400, line, err);
     if (strcmp(k, "backoff_max") == 0)
@@ -363,6 +394,8 @@ void rg_agent_config_release(rg_agent_config *c)
     free(c->flags_env);
     for (size_t i = 0; i < c->ntags; i++)
         free(c->tags[i]);
+    for (size_t i = 0; i < c->nmirrors; i++)
+        free(c->mirrors[i]);
     for (size_t i = 0; i < c->nchannels; i++) {
         rg_agent_channel_conf *ch = &c->channels[i];
         free(ch->name);

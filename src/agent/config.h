@@ -11,6 +11,7 @@
  *   enrollment_key = <hex>
  *   state_dir = /var/lib/rollgate-agent
  *   flags_environment = production   (fetch this environment's flags)
+ *   mirrors = http://cache.example:8080   (artifact caches, tried first)
  *   [channel detections]
  *   consumer = exec /usr/bin/engine "$RG_CONTENT"
  *
@@ -29,6 +30,7 @@
 
 #define RG_AGENT_MAX_CHANNELS 32
 #define RG_AGENT_MAX_TAGS 16
+#define RG_AGENT_MAX_MIRRORS 4
 #define RG_AGENT_MAX_STARTS_LIMIT 10 /* K is 1..10 (see outbox reserve) */
 
 /* One [channel NAME] section: shell commands run with /bin/sh -c, or NULL. */
@@ -57,6 +59,10 @@ typedef struct rg_agent_config {
     char *os, *os_version, *arch; /* default: detected */
     char *tags[RG_AGENT_MAX_TAGS];
     size_t ntags;
+    char *mirrors[RG_AGENT_MAX_MIRRORS]; /* base URLs tried before the
+                                            server for artifacts the server
+                                            offers at its own paths */
+    size_t nmirrors;
     int64_t interval_ms;       /* 0: use the server's interval_s */
     int64_t backoff_max_ms;    /* cap of the exponential backoff */
     int64_t timeout_ms;        /* per HTTP request */

@@ -1,5 +1,6 @@
 /* daemon.c - see daemon.h. */
 #include "daemon.h"
+#include "reload.h"
 
 #include "checkin.h"
 #include "common/clock.h"
@@ -39,7 +40,7 @@ typedef struct channel {
 } channel;
 
 typedef struct agentd {
-    const rg_agent_config *conf;
+    rg_agent_config *conf; /* reloaded in place (reload.h) */
     const rg_daemon_opts *opts;
     rg_outbox outbox;
     rg_client client;
@@ -53,16 +54,19 @@ typedef struct agentd {
     enum { TRUST_INSECURE, TRUST_PINNED, TRUST_PENDING, TRUST_REFUSING } trust;
     bool has_flags; /* flags_environment is configured */
     rg_flagstate flags;
+    char flags_refused[256]; /* the server's last refusal, logged once */
 } agentd;
 
 static int wake_pipe[2] = {-1, -1};
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
     int saved = errno;
     if (sig == SIGTERM || sig == SIGINT)
         stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
     if (write(wake_pipe[1], "x", 1) < 0) {
         /* pipe full: a wake-up is already pending */
     }
@@ -125,6 +129,30 @@ static rg_apply_env apply_env(agentd *d)
                           d->trust == TRUST_PINNED ? &d->root : NULL};
 }
 
+/* Prepares open channel c: its consumer (the configured one, or run's),
+ * then its slots reconciled and its trial judged. Returns 0 or an rg_code. */
+static int setup_channel(agentd *d, channel *c, rg_err *err)
+{
+    rg_trial_env te = trial_env(d, c);
+    const rg_agent_channel_conf *cc =
+        rg_agent_config_channel(d->conf, c->slots.name);
+    const char *cmd = d->opts->consumer ? d->opts->consumer
+                      : cc              ? cc->consumer
+                                        : NULL;
+    if (cmd && !d->opts->once) {
+        rg_consumer_init(&c->consumer, cmd, &c->slots);
+        c->consumer.flags = d->has_flags ? d->flags.active : NULL;
+        c->has_consumer = true;
+    }
+    int rc = rg_slots_lock(&c->slots, err);
+    if (rc == 0)
+        rc = rg_slots_reconcile(&c->slots, err);
+    if (rc == 0)
+        rc = rg_trial_reconcile(&te, rg_clock_now(rg_clock_system()), err);
+    rg_slots_unlock(&c->slots);
+    return rc;
+}
+
 /* Startup: open and reconcile every configured channel. */
 static int setup_channels(agentd *d, rg_err *err)
 {
@@ -138,28 +166,37 @@ static int setup_channels(agentd *d, rg_err *err)
     if (d->opts->channel && !find_channel(d, d->opts->channel, err))
         return err->code;
     for (size_t i = 0; i < d->nch; i++) {
-        channel *c = &d->ch[i];
-        rg_trial_env te = trial_env(d, c);
-        const rg_agent_channel_conf *cc =
-            rg_agent_config_channel(d->conf, c->slots.name);
-        const char *cmd = d->opts->consumer ? d->opts->consumer
-                          : cc              ? cc->consumer
-                                            : NULL;
-        if (cmd && !d->opts->once) {
-            rg_consumer_init(&c->consumer, cmd, &c->slots);
-            c->consumer.flags = d->has_flags ? d->flags.active : NULL;
-            c->has_consumer = true;
-        }
-        int rc = rg_slots_lock(&c->slots, err);
-        if (rc == 0)
-            rc = rg_slots_reconcile(&c->slots, err);
-        if (rc == 0)
-            rc = rg_trial_reconcile(&te, rg_clock_now(rg_clock_system()), err);
-        rg_slots_unlock(&c->slots);
+        int rc = setup_channel(d, &d->ch[i], err);
         if (rc != 0)
             return rc;
     }
     return 0;
+}
+
+/* SIGHUP: the configuration file again (reload.h). A channel section it
+ * adds is opened like those at start and installed from the next
+ * check-in on; a shorter interval is due from now. */
+static void reload(agentd *d)
+{
+    rg_err e;
+    size_t added = 0;
+    int64_t interval = d->conf->interval_ms;
+    rg_err_clear(&e);
+    if (rg_agent_reload(d->conf, d->opts->config_path, d->opts->insecure,
+                        !d->opts->offline, &added, &e) != 0)
+        return;
+    for (size_t i = d->conf->nchannels - added; i < d->conf->nchannels; i++) {
+        const char *name = d->conf->channels[i].name;
+        channel *c = find_channel(d, name, &e);
+        if (!c || setup_channel(d, c, &e) != 0)
+            rg_error("reload: channel '%s': %s", name, e.msg);
+    }
+    int64_t now = rg_monotonic_ms();
+    if (d->conf->interval_ms != interval && d->conf->interval_ms > 0 &&
+        d->next_checkin > now + d->conf->interval_ms)
+        d->next_checkin = now + rg_jitter(d->conf->interval_ms);
+    if (added > 0)
+        d->next_checkin = now;
 }
 
 /* A consumer that ran on the flag set on trial crashed: counted, and at
@@ -375,6 +412,30 @@ static bool trust_ready(agentd *d)
     return true;
 }
 
+/* True when the server refused the answer's flags ("error": the
+ * environment is not one this endpoint may read); logs it as an error when
+ * it is new, and once when the refusal ends. */
+static bool flags_refused(agentd *d, const json_t *flags)
+{
+    const json_t *why = json_object_get(flags, "error");
+    const char *msg = json_string_value(json_object_get(why, "message"));
+    if (!why) {
+        if (d->flags_refused[0])
+            rg_info("flags: environment '%s' readable again",
+                    d->conf->flags_env);
+        d->flags_refused[0] = '\0';
+        return false;
+    }
+    if (!msg)
+        msg = "refused";
+    if (strncmp(d->flags_refused, msg, sizeof d->flags_refused - 1) != 0)
+        rg_error("flags: the server refuses environment '%s' "
+                 "(flags_environment): %s; the flags in force stay",
+                 d->conf->flags_env, msg);
+    snprintf(d->flags_refused, sizeof d->flags_refused, "%s", msg);
+    return true;
+}
+
 /* Takes the answer's "flags": reports the server stored, and a new set
  * (checked as an SDK reads it before it is taken). */
 static void take_flags(agentd *d, const json_t *flags)
@@ -385,7 +446,7 @@ static void take_flags(agentd *d, const json_t *flags)
     const json_t *set = json_object_get(flags, "set");
     const char *stamp = json_string_value(json_object_get(flags, "stamp"));
     const char *env = json_string_value(json_object_get(flags, "environment"));
-    if (!d->has_flags || !flags)
+    if (!d->has_flags || !flags || flags_refused(d, flags))
         return;
     if (json_is_array(json_object_get(flags, "stored")) &&
         rg_flagstate_stored(&d->flags, json_object_get(flags, "stored"), &e))
@@ -492,6 +553,7 @@ static int install_signals(rg_err *err)
     sigaction(SIGCHLD, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
@@ -501,8 +563,8 @@ static int write_supervisor_pid(agentd *d, rg_err *err)
     char pid[32];
     channel *c = &d->ch[0];
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    return rg__write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n,
-                             0600, err);
+    return rg_file_write_durable(c->slots.dir, "supervisor.pid", pid, (size_t)n,
+                                 0600, err);
 }
 
 /* Config loaded, channels opened and recovered (slots reconciled, trials
@@ -523,7 +585,7 @@ static void notify_ready(const agentd *d)
                                                  : "refusing");
 }
 
-int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
+int rg_daemon_run(rg_agent_config *conf, const rg_daemon_opts *opts,
                   rg_err *err)
 {
     static agentd d; /* large (channel table): not on the stack */
@@ -541,6 +603,8 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
         (rc = rg_client_set_ca(&d.client, conf->ca_file, err)) != 0)
         goto cleanup;
     d.client.min_rate = conf->min_rate;
+    d.client.mirrors = conf->mirrors;
+    d.client.n_mirrors = conf->nmirrors;
     d.client.progress = during_transfer;
     d.client.progress_ud = &d;
     d.has_flags = conf->flags_env != NULL;
@@ -562,6 +626,12 @@ int rg_daemon_run(const rg_agent_config *conf, const rg_daemon_opts *opts,
         notify_ready(&d);
     while (!stop_requested) {
         rg_sd_watchdog();
+        if (reload_requested && opts->config_path) {
+            reload_requested = 0;
+            rg_sd_reloading("reloading the configuration");
+            reload(&d);
+            notify_ready(&d);
+        }
         reap(&d);
         tick_channels(&d);
         if (!opts->offline && rg_monotonic_ms() >= d.next_checkin) {

@@ -17,19 +17,6 @@ int rg__path(char *out, size_t n, const char *dir, const char *name)
     return (w < 0 || (size_t)w >= n) ? RG_ETOOBIG : 0;
 }
 
-int rg__fsync_dir(const char *dir, rg_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return rg_err_set(err, RG_EIO, "'%s': %s", dir, strerror(errno));
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    if (rc != 0)
-        return rg_err_set(err, RG_EIO, "fsync '%s': %s", dir, strerror(saved));
-    return 0;
-}
-
 int rg__mkdirs(const char *dir, rg_err *err)
 {
     char p[4096];
@@ -49,63 +36,13 @@ int rg__mkdirs(const char *dir, rg_err *err)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-int rg__write_durable(const char *dir, const char *name, const void *p,
-                      size_t n, mode_t mode, rg_err *err)
-{
-    char path[4096], tmp[4096];
-    int fd = -1, rc = 0;
-    if (rg__path(path, sizeof path, dir, name) != 0 ||
-        snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return rg_err_set(err, RG_ETOOBIG, "path '%s/%s' too long", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        rc = rg_err_set(err, RG_EIO, "'%s': %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    if (write_all(fd, p, n) != 0 || fsync(fd) != 0) {
-        rc = rg_err_set(err, RG_EIO, "write '%s': %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = rg_err_set(err, RG_EIO, "close '%s': %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        rc = rg_err_set(err, RG_EIO, "rename '%s': %s", tmp, strerror(errno));
-        goto cleanup;
-    }
-    rc = rg__fsync_dir(dir, err);
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
-}
-
 int rg__write_json(const char *dir, const char *name, const json_t *v,
                    rg_err *err)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
     if (!s)
         return rg_err_set(err, RG_ENOMEM, "'%s': cannot serialise", name);
-    int rc = rg__write_durable(dir, name, s, strlen(s), 0600, err);
+    int rc = rg_file_write_durable(dir, name, s, strlen(s), 0600, err);
     free(s);
     return rc;
 }
@@ -144,7 +81,7 @@ int rg__remove_durable(const char *dir, const char *name, rg_err *err)
     if (unlink(path) != 0 && errno != ENOENT)
         return rg_err_set(err, RG_EIO, "unlink '%s': %s", path,
                           strerror(errno));
-    return rg__fsync_dir(dir, err);
+    return rg_file_fsync_dir(dir, err);
 }
 
 bool rg__exists(const char *path)

@@ -1,9 +1,8 @@
 /*
  * durable.h - crash-safe file helpers for the agent's state directory.
  *
- * A durable write goes to "NAME.tmp", is fsynced, renamed over NAME, and
- * the directory is fsynced: after a crash NAME holds either the old or the
- * new bytes, never a mix. Internal to the agent (rg__ names).
+ * Durable writes are common/file.h's rg_file_write_durable. Internal to
+ * the agent (rg__ names).
  */
 #ifndef RG_AGENT_DURABLE_H
 #define RG_AGENT_DURABLE_H
@@ -20,16 +19,8 @@
 /* Joins dir "/" name into out (size n). Returns 0 or RG_ETOOBIG. */
 int rg__path(char *out, size_t n, const char *dir, const char *name);
 
-/* fsyncs the directory dir. Returns 0 or RG_EIO. */
-int rg__fsync_dir(const char *dir, rg_err *err);
-
 /* Creates dir (and missing parents) with mode 0700. Returns 0 or RG_EIO. */
 int rg__mkdirs(const char *dir, rg_err *err);
-
-/* Writes n bytes as dir/name durably (see above) with the given mode.
- * Returns 0 or RG_EIO. */
-int rg__write_durable(const char *dir, const char *name, const void *p,
-                      size_t n, mode_t mode, rg_err *err);
 
 /* Serialises v and writes it durably as dir/name (mode 0600). */
 int rg__write_json(const char *dir, const char *name, const json_t *v,

@@ -255,6 +255,8 @@ json_t *rg_flagstate_report(const rg_flagstate *fs, const char *env)
         json_object_set_new(v, "stamp", json_string(fs->seen));
     if (v && fs->active[0])
         json_object_set_new(v, "active", json_string(fs->active));
+    if (v && fs->good[0])
+        json_object_set_new(v, "good", json_string(fs->good));
     return v;
 }
 

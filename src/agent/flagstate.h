@@ -74,8 +74,8 @@ int rg_flagstate_crashed(rg_flagstate *fs, int max_crashes, const char *detail,
 int rg_flagstate_confirm(rg_flagstate *fs, rg_err *err);
 
 /* The check-in's "flags" object for env (caller decrefs): {"environment",
- * "stamp": the newest stamp received, "active": the active stamp (each
- * left out while there is none),
+ * "stamp": the newest stamp received, "active": the active stamp, "good":
+ * the last known good one (each left out while there is none),
  * "reverted": [{"stamp","at_ms","detail"}] the refusals not yet stored by
  * the server}. NULL when out of memory. */
 json_t *rg_flagstate_report(const rg_flagstate *fs, const char *env);

@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
+/* The synopsis (on a usage error) and, with full, what each command and
+ * option does (--help; the man page rollgate-agent(8) is made of it). */
+static void usage(FILE *f, bool full)
 {
     fprintf(f,
             "usage: rollgate-agent --config FILE [--insecure] [daemon|once]\n"
@@ -36,6 +38,54 @@ static void usage(FILE *f)
             "       rollgate-agent --config FILE status [--json]\n"
             "       rollgate-agent --config FILE unquarantine SHA256\n"
             "       rollgate-agent failpoints | --version\n");
+    if (!full)
+        return;
+    fputs("\n"
+          "  daemon        (the default) check in with the server every "
+          "interval,\n"
+          "                apply what it offers on the configured channels, "
+          "run\n"
+          "                trials, supervise the consumers; SIGTERM stops it "
+          "and\n"
+          "                its consumers; SIGHUP reads FILE again and applies "
+          "what\n"
+          "                can change live (docs/agent.md, \"Reloading the\n"
+          "                configuration\"); a broken file changes nothing\n"
+          "  once          one check-in and apply pass, then exit (1: the "
+          "check-in\n"
+          "                failed)\n"
+          "  run           supervise CMD as channel NAME's consumer, with no\n"
+          "                check-ins: count its starts during a trial, revert "
+          "after\n"
+          "                K failed ones\n"
+          "  guard         count one start of NAME's trial before a "
+          "consumer that\n"
+          "                the agent does not supervise loads its content "
+          "(its\n"
+          "                unit's ExecStartPre); reverts after K\n"
+          "  confirm       confirm NAME's trial: the consumer works on the "
+          "new\n"
+          "                content\n"
+          "  status        installed releases, trial, quarantine, notices, "
+          "outbox\n"
+          "                and last server contact (--json: as JSON)\n"
+          "  unquarantine  allow the quarantined release of digest SHA256 "
+          "again\n"
+          "  failpoints    list the compiled-in fail points (tests)\n"
+          "  --config FILE the configuration: `key = value` lines and "
+          "[channel\n"
+          "                NAME] sections (docs/agent.md); only the channels "
+          "it\n"
+          "                names are installed\n"
+          "  --insecure    as `insecure = true`: with no trust root pinned, "
+          "apply\n"
+          "                releases without verifying signatures "
+          "(development)\n"
+          "\n"
+          "Exit status: 0 done, 1 failed (the reason on stderr), 2 usage or "
+          "a\n"
+          "configuration file that does not load.\n",
+          f);
 }
 
 /* Joins argv into one shell command, each word single-quoted. */
@@ -83,7 +133,7 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--help") == 0 ||
                    strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
+            usage(stdout, true);
             return 0;
         } else if (strcmp(argv[i], "--") == 0) {
             first_cmd_arg = i + 1;
@@ -94,7 +144,7 @@ int main(int argc, char **argv)
                    strcmp(cmd, "unquarantine") == 0 && !channel) {
             channel = argv[i]; /* the digest */
         } else {
-            usage(stderr);
+            usage(stderr, false);
             return 2;
         }
     }
@@ -111,7 +161,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!config) {
-        usage(stderr);
+        usage(stderr, false);
         return 2;
     }
     if (rg_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
@@ -123,17 +173,22 @@ int main(int argc, char **argv)
         return 2;
     }
     conf.insecure = conf.insecure || insecure;
-    if (conf.log_level && rg_log_level_parse(conf.log_level) >= 0)
+    if (conf.log_level)
         rg_log_init("rollgate-agent",
                     (rg_log_level)rg_log_level_parse(conf.log_level));
     char msg[256];
     if (strcmp(cmd, "daemon") == 0 || strcmp(cmd, "once") == 0) {
-        rg_daemon_opts o = {.once = strcmp(cmd, "once") == 0};
+        rg_daemon_opts o = {.once = strcmp(cmd, "once") == 0,
+                            .config_path = config,
+                            .insecure = insecure};
         rc = rg_daemon_run(&conf, &o, &err);
     } else if (strcmp(cmd, "run") == 0 && channel && first_cmd_arg < argc) {
         consumer = shell_join(argc - first_cmd_arg, argv + first_cmd_arg);
-        rg_daemon_opts o = {
-            .offline = true, .channel = channel, .consumer = consumer};
+        rg_daemon_opts o = {.offline = true,
+                            .channel = channel,
+                            .consumer = consumer,
+                            .config_path = config,
+                            .insecure = insecure};
         rc = consumer ? rg_daemon_run(&conf, &o, &err) : RG_ENOMEM;
     } else if (strcmp(cmd, "guard") == 0 && channel) {
         int reverted = 0;
@@ -160,7 +215,7 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "unquarantine") == 0 && channel) {
         rc = rg_quarantine_lift(conf.state_dir, channel, &err);
     } else {
-        usage(stderr);
+        usage(stderr, false);
         rc = 2;
     }
     if (rc != 0 && rc != 2)

@@ -143,7 +143,7 @@ static void count_refused(const rg_outbox *ob, const rg_event *ev)
     rg_error("outbox full (%d events): refused '%s' event %s for channel "
              "'%s' release %" PRId64 " (%" PRId64 " refused so far)",
              RG_OUTBOX_MAX, ev->type, ev->id, ev->channel, ev->release, v);
-    rg__write_durable(ob->dir, "refused", text, (size_t)n, 0600, NULL);
+    rg_file_write_durable(ob->dir, "refused", text, (size_t)n, 0600, NULL);
 }
 
 static bool id_ok(const char *id)
@@ -278,10 +278,10 @@ int rg_outbox_ack(rg_outbox *ob, const char *id, rg_err *err)
         goto cleanup;
     }
     snprintf(dir, sizeof dir, "%s/acked", ob->dir);
-    if ((rc = rg__fsync_dir(dir, err)) != 0)
+    if ((rc = rg_file_fsync_dir(dir, err)) != 0)
         goto cleanup;
     snprintf(dir, sizeof dir, "%s/pending", ob->dir);
-    if ((rc = rg__fsync_dir(dir, err)) != 0)
+    if ((rc = rg_file_fsync_dir(dir, err)) != 0)
         goto cleanup;
     trim_acked(ob);
 cleanup:

@@ -152,7 +152,7 @@ int rg_slots_install(rg_slots *s, rg_slot_id id, const char *src,
     rg_slots_content_path(s, id, content);
     if (rename(src, content) != 0)
         return rg_err_set(err, RG_EIO, "rename '%s': %s", src, strerror(errno));
-    if ((rc = rg__fsync_dir(d, err)) != 0)
+    if ((rc = rg_file_fsync_dir(d, err)) != 0)
         return rc;
     meta = json_pack("{sI sI sI ss}", "release", (json_int_t)m->release,
                      "version", (json_int_t)m->version, "size",
@@ -173,7 +173,7 @@ int rg_slots_switch(rg_slots *s, rg_slot_id id, rg_err *err)
         if (unlink(link) != 0 && errno != ENOENT)
             return rg_err_set(err, RG_EIO, "unlink '%s': %s", link,
                               strerror(errno));
-        return rg__fsync_dir(s->dir, err);
+        return rg_file_fsync_dir(s->dir, err);
     }
     snprintf(tmp, sizeof tmp, "%s/active.tmp", s->dir);
     snprintf(target, sizeof target, "slot-%c", id);
@@ -181,7 +181,7 @@ int rg_slots_switch(rg_slots *s, rg_slot_id id, rg_err *err)
     if (symlink(target, tmp) != 0 || rename(tmp, link) != 0)
         return rg_err_set(err, RG_EIO, "channel '%s': switch to slot %c: %s",
                           s->name, id, strerror(errno));
-    return rg__fsync_dir(s->dir, err);
+    return rg_file_fsync_dir(s->dir, err);
 }
 
 int rg_slots_reconcile(rg_slots *s, rg_err *err)

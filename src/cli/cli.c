@@ -10,11 +10,11 @@
 #include <string.h>
 
 static const rg_cli_command *const tables[] = {
-    rg__cli_cmds_channel, rg__cli_cmds_artifact, rg__cli_cmds_release,
-    rg__cli_cmds_rollout, rg__cli_cmds_policy,   rg__cli_cmds_endpoint,
-    rg__cli_cmds_audit,   rg__cli_cmds_token,    rg__cli_cmds_enroll,
-    rg__cli_cmds_version, rg__cli_cmds_sign,     rg__cli_cmds_root,
-    rg__cli_cmds_flag,    rg__cli_cmds_webhook,
+    rg__cli_cmds_channel, rg__cli_cmds_artifact,     rg__cli_cmds_release,
+    rg__cli_cmds_rollout, rg__cli_cmds_policy,       rg__cli_cmds_endpoint,
+    rg__cli_cmds_audit,   rg__cli_cmds_token,        rg__cli_cmds_enroll,
+    rg__cli_cmds_version, rg__cli_cmds_sign,         rg__cli_cmds_root,
+    rg__cli_cmds_flag,    rg__cli_cmds_flag_rollout, rg__cli_cmds_webhook,
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define MAX_SPECS 64

@@ -154,11 +154,13 @@ static void release_rows(rg_cli_table *t, const char *key, const json_t *a)
 static void show_block(rg_cli *cli, rg_cli_table *t, const json_t *ep)
 {
     const json_t *attrs = json_object_get(ep, "attributes");
-    char enrolled[2 * RG_CLI_FMT_MAX], seen[2 * RG_CLI_FMT_MAX], tags[512];
+    char enrolled[2 * RG_CLI_FMT_MAX], seen[2 * RG_CLI_FMT_MAX], tags[512],
+        envs[600];
     rg__cli_when(cli, rg_cli_jint(ep, "enrolled_ms"), enrolled,
                  sizeof enrolled);
     rg__cli_when(cli, rg_cli_jint(ep, "last_seen_ms"), seen, sizeof seen);
     rg_cli_jjoin(attrs, "tags", ", ", tags, sizeof tags);
+    rg_cli_jjoin(attrs, "flag_environments", ", ", envs, sizeof envs);
     rg_cli_table_init_kv(t);
     rg_cli_table_kv(t, "endpoint", "%s", rg_cli_jstr(ep, "id", "-"));
     rg_cli_table_kv(t, "stratum", "%s", rg_cli_jstr(ep, "stratum", "-"));
@@ -166,6 +168,7 @@ static void show_block(rg_cli *cli, rg_cli_table *t, const json_t *ep)
                     rg_cli_jstr(attrs, "os_version", "-"),
                     rg_cli_jstr(attrs, "arch", "-"));
     rg_cli_table_kv(t, "tags", "%s", tags[0] ? tags : "-");
+    rg_cli_table_kv(t, "flag environments", "%s", envs[0] ? envs : "default");
     rg_cli_table_kv(t, "enrolled", "%s", enrolled);
     rg_cli_table_kv(t, "last seen", "%s", seen);
     const char *channel;

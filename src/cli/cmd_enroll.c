@@ -4,6 +4,23 @@
 #include "cli/fmt.h"
 #include "cli/view.h"
 
+#define FLAG_ENVS_MAX 8 /* --flag-env given at most (the server's limit) */
+
+/* Sets body's "flag_environments" from every --flag-env (none: absent). */
+static int flag_envs(rg_cli *cli, const rg_cli_args *a, json_t *body)
+{
+    const char *envs[FLAG_ENVS_MAX + 1];
+    size_t n = rg_cli_args_all(a, "flag-env", envs, FLAG_ENVS_MAX + 1);
+    if (n > FLAG_ENVS_MAX)
+        return rg__cli_usage(cli, "--flag-env: at most %d", FLAG_ENVS_MAX);
+    json_t *list = n ? json_array() : NULL;
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list, json_string(envs[i]));
+    if (n && (!list || json_object_set_new(body, "flag_environments", list)))
+        return rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int enroll_key_create(rg_cli *cli, const rg_cli_args *a)
 {
     int64_t uses = 0, expires_in = 0;
@@ -23,7 +40,8 @@ static int enroll_key_create(rg_cli *cli, const rg_cli_args *a)
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    rc = rg__cli_call(cli, "POST", "/v1/enrollment-keys", body, &res);
+    if ((rc = flag_envs(cli, a, body)) == 0)
+        rc = rg__cli_call(cli, "POST", "/v1/enrollment-keys", body, &res);
     if (rc)
         goto cleanup;
     if (cli->json) {
@@ -41,6 +59,9 @@ static int enroll_key_create(rg_cli *cli, const rg_cli_args *a)
     rg_cli_table_kv(&t, "uses", "%s", uses_text);
     rg_cli_table_kv(&t, "expires", "%s",
                     rg_cli_jint(res, "expires_ms") > 0 ? expires : "never");
+    char envs[256];
+    rg_cli_jjoin(res, "flag_environments", ", ", envs, sizeof envs);
+    rg_cli_table_kv(&t, "flag environments", "%s", envs);
     rc = rg__cli_print_table(cli, &t);
 cleanup:
     json_decref(body);
@@ -130,13 +151,17 @@ cleanup:
     return rc;
 }
 
-static const char *const create_opts[] = {"uses:", "expires-in:", NULL};
+static const char *const create_opts[] = {
+    "uses:", "expires-in:", "flag-env:", NULL};
 
 const rg_cli_command rg__cli_cmds_enroll[] = {
-    {"enroll-key", "create", "[--uses N] [--expires-in 1h]",
+    {"enroll-key", "create", "[--uses N] [--expires-in 1h] [--flag-env E]...",
      "create a key that lets agents enroll",
      "  --uses N           how many enrollments it allows\n"
-     "  --expires-in D     lifetime: 15m, 1h, 7d...\n",
+     "  --expires-in D     lifetime: 15m, 1h, 7d...\n"
+     "  --flag-env E       a flag environment its endpoints may read "
+     "(repeat;\n"
+     "                     default: default only)\n",
      create_opts, 0, 0, true, enroll_key_create},
     {"enroll-key", "list", "",
      "list enrollment keys (state, uses left, expiry; never the keys)", "",

@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "/v1/flags[/<escaped name>][suffix][?environment=<env>]" into b (the
- * query only with query true; bodies name the environment instead). */
-static int flag_path(rg_cli *cli, rg_buf *b, const char *name,
-                     const char *suffix, bool query, const rg_cli_args *a)
+/* cmd.h */
+int rg__cli_flag_path(rg_cli *cli, rg_buf *b, const char *name,
+                      const char *suffix, bool query, const rg_cli_args *a)
 {
     const char *env = query ? rg_cli_args_get(a, "env") : NULL;
     rg_buf_init(b, 4096);
@@ -29,8 +28,6 @@ static int print_flag(rg_cli *cli, const json_t *f)
 {
     if (cli->json)
         return rg__cli_print_json(cli, f);
-    char created[2 * RG_CLI_FMT_MAX];
-    rg__cli_when(cli, rg_cli_jint(f, "created_ms"), created, sizeof created);
     const json_t *strategies =
         json_object_get(json_object_get(f, "feature"), "strategies");
     rg_cli_table t;
@@ -43,22 +40,30 @@ static int print_flag(rg_cli *cli, const json_t *f)
     rg_cli_table_kv(&t, "enabled", "%s",
                     json_is_true(json_object_get(f, "enabled")) ? "yes" : "no");
     rg_cli_table_kv(&t, "strategies", "%zu", json_array_size(strategies));
-    rg_cli_table_kv(&t, "changed", "%s by %s", created,
-                    rg_cli_jstr(f, "created_by", "-"));
-    rg_cli_table_kv(&t, "reason", "%s", rg_cli_jstr(f, "reason", "-"));
+    rg__cli_flag_versions(cli, &t, f, "enabled", "on", "off");
+    return rg__cli_print_table(cli, &t);
+}
+
+void rg__cli_flag_versions(rg_cli *cli, rg_cli_table *t, const json_t *v,
+                           const char *key, const char *yes, const char *no)
+{
+    char created[2 * RG_CLI_FMT_MAX];
+    rg__cli_when(cli, rg_cli_jint(v, "created_ms"), created, sizeof created);
+    rg_cli_table_kv(t, "changed", "%s by %s", created,
+                    rg_cli_jstr(v, "created_by", "-"));
+    rg_cli_table_kv(t, "reason", "%s", rg_cli_jstr(v, "reason", "-"));
     size_t i;
     json_t *h;
-    json_array_foreach(json_object_get(f, "history"), i, h)
+    json_array_foreach(json_object_get(v, "history"), i, h)
     {
-        char key[32];
-        snprintf(key, sizeof key, "version %lld",
+        char row[32];
+        snprintf(row, sizeof row, "version %lld",
                  (long long)rg_cli_jint(h, "version"));
-        rg_cli_table_kv(
-            &t, key, "%s by %s: %s",
-            json_is_true(json_object_get(h, "enabled")) ? "on" : "off",
-            rg_cli_jstr(h, "created_by", "-"), rg_cli_jstr(h, "reason", ""));
+        rg_cli_table_kv(t, row, "%s by %s: %s",
+                        json_is_true(json_object_get(h, key)) ? yes : no,
+                        rg_cli_jstr(h, "created_by", "-"),
+                        rg_cli_jstr(h, "reason", ""));
     }
-    return rg__cli_print_table(cli, &t);
 }
 
 /* The feature: --file FILE, or a flexibleRollout of --rollout P (default
@@ -85,8 +90,7 @@ static int feature_from(rg_cli *cli, const rg_cli_args *a, const char *name,
     return *out ? 0 : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
 }
 
-/* A body {"reason", "environment"?} plus extra fields set by the caller. */
-static int change_body(rg_cli *cli, const rg_cli_args *a, json_t **out)
+int rg__cli_flag_change_body(rg_cli *cli, const rg_cli_args *a, json_t **out)
 {
     const char *reason, *env = rg_cli_args_get(a, "env");
     int rc = rg__cli_need(cli, a, "reason", &reason);
@@ -106,8 +110,9 @@ static int send_feature(rg_cli *cli, const rg_cli_args *a, bool create)
 {
     json_t *feature = NULL, *body = NULL, *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, create ? NULL : a->pos[0], NULL, false, a);
-    if (rc || (rc = change_body(cli, a, &body)) ||
+    int rc = rg__cli_flag_path(cli, &path, create ? NULL : a->pos[0], NULL,
+                               false, a);
+    if (rc || (rc = rg__cli_flag_change_body(cli, a, &body)) ||
         (rc = feature_from(cli, a, a->pos[0], &feature)))
         goto cleanup;
     if (!json_object_get(feature, "name"))
@@ -141,8 +146,8 @@ static int switch_flag(rg_cli *cli, const rg_cli_args *a, const char *verb)
 {
     json_t *body = NULL, *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, a->pos[0], verb, false, a);
-    if (!rc && !(rc = change_body(cli, a, &body)))
+    int rc = rg__cli_flag_path(cli, &path, a->pos[0], verb, false, a);
+    if (!rc && !(rc = rg__cli_flag_change_body(cli, a, &body)))
         rc = rg__cli_call(cli, "POST", path.data, body, &res);
     if (!rc)
         rc = print_flag(cli, res);
@@ -166,7 +171,7 @@ static int flag_show(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, a->pos[0], NULL, true, a);
+    int rc = rg__cli_flag_path(cli, &path, a->pos[0], NULL, true, a);
     if (!rc)
         rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
     if (!rc)
@@ -180,7 +185,7 @@ static int flag_list(rg_cli *cli, const rg_cli_args *a)
 {
     json_t *res = NULL;
     rg_buf path;
-    int rc = flag_path(cli, &path, NULL, NULL, true, a);
+    int rc = rg__cli_flag_path(cli, &path, NULL, NULL, true, a);
     if (!rc)
         rc = rg__cli_call(cli, "GET", path.data, NULL, &res);
     if (rc || cli->json) {
@@ -233,7 +238,7 @@ static int flag_eval(rg_cli *cli, const rg_cli_args *a)
     json_t *ctx = NULL, *body = NULL, *res = NULL;
     const char *env = rg_cli_args_get(a, "env");
     rg_buf path;
-    int rc = flag_path(cli, &path, a->pos[0], "/eval", false, a);
+    int rc = rg__cli_flag_path(cli, &path, a->pos[0], "/eval", false, a);
     if (rc || (rc = eval_context(cli, a, &ctx)))
         goto cleanup;
     body = json_pack("{s:O,s:s}", "context", ctx, "environment",
@@ -367,6 +372,9 @@ const rg_cli_command rg__cli_cmds_flag[] = {
     {"flag", "token", "NAME [--env E]",
      "a client token for Unleash SDKs (printed once)", ENV_HELP, env_opts, 1, 1,
      true, flag_token},
+    {"flag", "segment", RG__CLI_SEGMENT_SYNOPSIS,
+     "flag segments: shared constraints strategies name", RG__CLI_SEGMENT_HELP,
+     rg__cli_segment_opts, 1, 2, true, rg__cli_flag_segment},
     {"flag", "tokens", "", "list client tokens (without secrets)", "", NULL, 0,
      0, true, flag_tokens},
     {"flag", "token-revoke", "ID",

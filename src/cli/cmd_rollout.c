@@ -86,18 +86,60 @@ static int print_waves(rg_cli *cli, const json_t *r)
     return rg__cli_print_table(cli, &t);
 }
 
+/* The summary: the endpoints by the state the gate judged them in (the
+ * sum of the strata below), then the raw reports. */
 static int print_counts(rg_cli *cli, const json_t *r)
 {
-    static const char *const keys[] = {
-        "fleet", "targeted", "exposed", "healthy", "failed", "silent", NULL};
-    static const char *const headers[] = {
-        "FLEET", "TARGETED", "EXPOSED", "HEALTHY", "FAILED", "SILENT", NULL};
+    static const char *const keys[] = {"fleet",   "targeted", "exposed",
+                                       "pending", "healthy",  "silent",
+                                       "failed",  NULL};
+    static const char *const headers[] = {"FLEET",   "TARGETED", "EXPOSED",
+                                          "PENDING", "HEALTHY",  "SILENT",
+                                          "FAILED",  NULL};
     const json_t *c = json_object_get(r, "counts");
+    const json_t *rep = json_object_get(r, "reports");
     rg_cli_table t;
     rg_cli_table_init(&t, headers);
     for (size_t i = 0; keys[i]; i++) {
         rg_cli_table_align_right(&t, i);
         rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(c, keys[i]));
+    }
+    int rc = rg__cli_print_table(cli, &t);
+    if (!rc && rep &&
+        fprintf(cli->out,
+                "reports: %lld applying, %lld healthy, %lld failed "
+                "(endpoints that sent each; the gate judges them)\n",
+                (long long)rg_cli_jint(rep, "applying"),
+                (long long)rg_cli_jint(rep, "healthy"),
+                (long long)rg_cli_jint(rep, "failed")) < 0)
+        rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
+    return rc;
+}
+
+/* Per stratum, the same states as the summary (whose rows sum to it). */
+static int print_strata(rg_cli *cli, const json_t *r)
+{
+    static const char *const keys[] = {"assigned", "exposed", "pending",
+                                       "healthy",  "silent",  "failed"};
+    static const char *const headers[] = {"STRATUM", "ASSIGNED", "EXPOSED",
+                                          "PENDING", "HEALTHY",  "SILENT",
+                                          "FAILED",  NULL};
+    const json_t *list = json_object_get(r, "strata");
+    if (json_array_size(list) == 0)
+        return fputs("no endpoint in the rollout yet\n", cli->out) == EOF
+                   ? rg_err_set(&cli->err, RG_EIO, "cannot write the output")
+                   : 0;
+    rg_cli_table t;
+    rg_cli_table_init(&t, headers);
+    size_t i;
+    json_t *s;
+    json_array_foreach(list, i, s)
+    {
+        rg_cli_table_cell(&t, rg_cli_jstr(s, "stratum", "-"));
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            rg_cli_table_align_right(&t, k + 1);
+            rg_cli_table_cellf(&t, "%lld", (long long)rg_cli_jint(s, keys[k]));
+        }
     }
     return rg__cli_print_table(cli, &t);
 }
@@ -231,6 +273,10 @@ static int print_rollout(rg_cli *cli, const json_t *r)
         rc = section(cli, "counts");
     if (!rc)
         rc = print_counts(cli, r);
+    if (!rc && json_object_get(r, "strata"))
+        rc = section(cli, "strata");
+    if (!rc && json_object_get(r, "strata"))
+        rc = print_strata(cli, r);
     if (!rc)
         rc = section(cli, "waves");
     if (!rc)
@@ -242,9 +288,8 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     return rc;
 }
 
-/* Reads --plan: a built-in name, or @FILE holding a JSON object. *out is
- * a new reference. */
-static int read_plan(rg_cli *cli, const char *spec, json_t **out)
+/* cmd.h */
+int rg__cli_read_plan(rg_cli *cli, const char *spec, json_t **out)
 {
     if (spec[0] != '@') {
         *out = json_string(spec);
@@ -282,7 +327,7 @@ static int rollout_start(rg_cli *cli, const rg_cli_args *a)
     int rc = rg__cli_opt_int(cli, a, "release", 1, INT64_MAX, &release, NULL);
     if (rc)
         return rc;
-    rc = read_plan(cli, plan_spec ? plan_spec : "standard", &plan);
+    rc = rg__cli_read_plan(cli, plan_spec ? plan_spec : "standard", &plan);
     if (rc)
         goto cleanup;
     body =
@@ -476,7 +521,7 @@ static int explain_analysis(rg_cli *cli, const char *title, const json_t *a)
 }
 
 /* Prints one decision (or evaluation) with the health gate's evidence. */
-static int explain_one(rg_cli *cli, const json_t *d, const char *what)
+int rg__cli_explain_one(rg_cli *cli, const json_t *d, const char *what)
 {
     char at[RG_CLI_FMT_MAX];
     const json_t *ev = json_object_get(d, "evidence");
@@ -507,8 +552,8 @@ static int explain_one(rg_cli *cli, const json_t *d, const char *what)
     if (fprintf(cli->out,
                 "  W %llds, alpha %g, beta %g, tolerated excess %g, harmless "
                 "failures %g; baked %llds of at least %llds\n"
-                "  rollout then: %lld targeted, %lld exposed, %lld healthy, "
-                "%lld failed, %lld silent of %lld endpoints\n",
+                "  rollout then: %lld targeted, %lld exposed, %lld reported "
+                "healthy, %lld failed, %lld silent of %lld endpoints\n",
                 (long long)(rg_cli_jint(p, "window_ms") / 1000),
                 json_real_value(json_object_get(p, "alpha")) * 2.0,
                 json_real_value(json_object_get(p, "beta")),
@@ -584,7 +629,7 @@ static const char *stratum_state(const json_t *ev, const char *name)
  * clean, then the rollout's counts now (those of `rollout status`), then
  * one line per stratum with its verdict, its state and the reason, never
  * shortened. */
-static int explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
+int rg__cli_explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
 {
     const json_t *strata = json_object_get(
         json_object_get(json_object_get(ev, "gate"), "evidence"), "strata");
@@ -608,13 +653,14 @@ static int explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
     const json_t *c = json_object_get(r, "counts");
     if (w >= 0)
         w = fprintf(cli->out,
-                    "now: %lld targeted, %lld exposed, %lld healthy, %lld "
-                    "failed, %lld silent of %lld endpoints\n",
+                    "now: %lld targeted, %lld exposed (%lld pending, %lld "
+                    "healthy, %lld silent, %lld failed) of %lld endpoints\n",
                     (long long)rg_cli_jint(c, "targeted"),
                     (long long)rg_cli_jint(c, "exposed"),
+                    (long long)rg_cli_jint(c, "pending"),
                     (long long)rg_cli_jint(c, "healthy"),
-                    (long long)rg_cli_jint(c, "failed"),
                     (long long)rg_cli_jint(c, "silent"),
+                    (long long)rg_cli_jint(c, "failed"),
                     (long long)rg_cli_jint(c, "fleet"));
     if (w < 0)
         return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
@@ -659,7 +705,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
                        rg_cli_jstr(res, "wave_name", "-")) < 0)
         rc = rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     if (!rc)
-        rc = explain_summary(cli, res, rg__cli_rollout_evidence(res));
+        rc = rg__cli_explain_summary(cli, res, rg__cli_rollout_evidence(res));
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(res, "decisions"), i, d)
@@ -670,7 +716,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
             strcmp(rg_cli_jstr(d, "from", ""), rg_cli_jstr(d, "to", "")) != 0 ||
             rg_cli_jint(d, "from_wave") != rg_cli_jint(d, "to_wave");
         if (moved || all)
-            rc = explain_one(cli, d, moved ? "decision" : "evaluation");
+            rc = rg__cli_explain_one(cli, d, moved ? "decision" : "evaluation");
     }
     const json_t *last = json_object_get(res, "evaluation");
     if (!rc && json_is_object(last)) {
@@ -678,7 +724,7 @@ static int rollout_explain(rg_cli *cli, const rg_cli_args *a)
                                json_object_get(last, "at_ms"), "reason",
                                json_object_get(last, "reason"), "evidence",
                                json_object_get(last, "evidence"));
-        rc = d2 ? explain_one(cli, d2, "latest evaluation")
+        rc = d2 ? rg__cli_explain_one(cli, d2, "latest evaluation")
                 : rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         json_decref(d2);
     }

@@ -6,6 +6,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,9 +81,15 @@ static void waves(rg_buf *b, const json_t *r)
             rg_buf_adds(b, " passed\n");
         } else if (i == cur) {
             bar(b, rg_cli_jint(c, "exposed"), rg_cli_jint(c, "targeted"));
-            rg_buf_printf(b, " %lld targeted, %lld exposed, %s\n",
+            rg_buf_printf(b,
+                          " %lld targeted, %lld exposed (%lld healthy, %lld "
+                          "silent, %lld failed, %lld pending), %s\n",
                           (long long)rg_cli_jint(c, "targeted"),
                           (long long)rg_cli_jint(c, "exposed"),
+                          (long long)rg_cli_jint(c, "healthy"),
+                          (long long)rg_cli_jint(c, "silent"),
+                          (long long)rg_cli_jint(c, "failed"),
+                          (long long)rg_cli_jint(c, "pending"),
                           rg_cli_jstr(r, "state", "-"));
         } else {
             bar(b, 0, 1);
@@ -91,19 +98,38 @@ static void waves(rg_buf *b, const json_t *r)
     }
 }
 
-/* Per stratum, from the newest gate evidence: exposed cohort counts
- * (failed = failed in its window + reported before it) and the control
- * cohort's silent windows. */
+/* The control cohort's silent windows of stratum name in the newest gate
+ * evidence's analysis (list), "-" when it has none. */
+static void control_silent(char *out, size_t n, const json_t *list,
+                           const char *name)
+{
+    size_t i;
+    json_t *s;
+    snprintf(out, n, "-");
+    json_array_foreach(list, i,
+                       s) if (strcmp(rg_cli_jstr(s, "stratum", ""), name) == 0)
+    {
+        snprintf(out, n, "%lld of %lld",
+                 (long long)rg_cli_jint(s, "control_silent"),
+                 (long long)rg_cli_jint(s, "control_windows"));
+        return;
+    }
+}
+
+/* Per stratum, the endpoints by the state the gate judged them in (the
+ * rows sum to the summary), and the control cohort's silent windows of
+ * the newest gate evidence (the current wave's). */
 static void strata(rg_buf *b, const json_t *r)
 {
     const json_t *ev = rg__cli_rollout_evidence(r);
-    const json_t *list = json_object_get(
+    const json_t *control = json_object_get(
         json_object_get(
             json_object_get(json_object_get(ev, "gate"), "evidence"),
             "analysis"),
         "strata");
+    const json_t *list = json_object_get(r, "strata");
     if (!json_array_size(list)) {
-        rg_buf_adds(b, "  no per-stratum evidence yet\n");
+        rg_buf_adds(b, "  no endpoint in the rollout yet\n");
         return;
     }
     rg_buf_printf(b, "  %-24s %8s %8s %8s %8s %8s  %s\n", "STRATUM", "EXPOSED",
@@ -112,18 +138,52 @@ static void strata(rg_buf *b, const json_t *r)
     json_t *s;
     json_array_foreach(list, i, s)
     {
-        rg_buf_printf(b,
-                      "  %-24s %8lld %8lld %8lld %8lld %8lld  %lld of %lld\n",
-                      rg_cli_jstr(s, "stratum", "-"),
+        const char *name = rg_cli_jstr(s, "stratum", "-");
+        char ctl[64];
+        control_silent(ctl, sizeof ctl, control, name);
+        rg_buf_printf(b, "  %-24s %8lld %8lld %8lld %8lld %8lld  %s\n", name,
                       (long long)rg_cli_jint(s, "exposed"),
-                      (long long)rg_cli_jint(s, "exposed_healthy"),
-                      (long long)rg_cli_jint(s, "exposed_silent"),
-                      (long long)(rg_cli_jint(s, "exposed_failed") +
-                                  rg_cli_jint(s, "early_failed")),
-                      (long long)rg_cli_jint(s, "exposed_pending"),
-                      (long long)rg_cli_jint(s, "control_silent"),
-                      (long long)rg_cli_jint(s, "control_windows"));
+                      (long long)rg_cli_jint(s, "healthy"),
+                      (long long)rg_cli_jint(s, "silent"),
+                      (long long)rg_cli_jint(s, "failed"),
+                      (long long)rg_cli_jint(s, "pending"), ctl);
     }
+}
+
+/* While running: when the current wave can pass at the earliest and
+ * why (the gate judges nothing before the longer of the wave's min bake
+ * and its window, docs/health.md), and when its max bake ends the wait.
+ * Times, not durations: the line changes only when the wave does. */
+static void timing(rg_buf *b, const json_t *r)
+{
+    if (strcmp(rg_cli_jstr(r, "state", ""), "running") != 0)
+        return;
+    const json_t *w =
+        json_array_get(json_object_get(json_object_get(r, "plan"), "waves"),
+                       (size_t)rg_cli_jint(r, "wave"));
+    int64_t start = rg_cli_jint(r, "wave_started_ms");
+    int64_t min_bake = (int64_t)rg_cli_jnum(w, "min_bake_s");
+    int64_t window = (int64_t)rg_cli_jnum(w, "window_s");
+    int64_t max_bake = (int64_t)rg_cli_jnum(w, "max_bake_s");
+    int64_t need = min_bake > window ? min_bake : window;
+    char from[RG_CLI_FMT_MAX], until[RG_CLI_FMT_MAX], mb[RG_CLI_FMT_MAX],
+        win[RG_CLI_FMT_MAX], mx[RG_CLI_FMT_MAX];
+    rg_cli_fmt_iso(from, sizeof from, start + need * 1000);
+    rg_cli_fmt_duration(mb, sizeof mb, min_bake);
+    rg_cli_fmt_duration(win, sizeof win, window);
+    rg_buf_printf(b,
+                  "time: the wave can pass from %s on (the longer of its "
+                  "min bake %s and its window %s, over which each canary is "
+                  "judged), once every exposed stratum shows canaries "
+                  "judged healthy",
+                  from, mb, win);
+    if (max_bake > 0) {
+        rg_cli_fmt_iso(until, sizeof until, start + max_bake * 1000);
+        rg_cli_fmt_duration(mx, sizeof mx, max_bake);
+        rg_buf_printf(b, "; at %s (max bake %s) the gate passes or holds it",
+                      until, mx);
+    }
+    rg_buf_adds(b, "\n");
 }
 
 /* The view of r: the same text on a terminal and in plain lines, so a
@@ -141,6 +201,7 @@ static int render(rg_buf *b, const json_t *r)
     waves(b, r);
     strata(b, r);
     decision_words(b, r);
+    timing(b, r);
     return b->len ? 0 : -1;
 }
 

@@ -79,6 +79,21 @@ static struct curl_slist *headers(const rg_httpc_req *req, bool *ok)
     return l;
 }
 
+/* A failed TLS handshake in words first, then TLS library's text (which
+ * alone reads "SSL routines::wrong version number" when an https URL
+ * names a server that speaks plain HTTP). */
+static void tls_words(rg_httpc_res *res)
+{
+    char lib[CURL_ERROR_SIZE];
+    snprintf(lib, sizeof lib, "%s", res->error);
+    snprintf(res->error, sizeof res->error, "TLS handshake failed: %s%.160s",
+             strstr(lib, "wrong version number")
+                 ? "the server does not speak TLS (an http:// server needs "
+                   "an http:// URL); "
+                 : "",
+             lib);
+}
+
 int rg_httpc_perform(CURL *h, const rg_httpc_req *req, rg_buf *resp,
                      rg_httpc_res *res)
 {
@@ -120,6 +135,8 @@ int rg_httpc_perform(CURL *h, const rg_httpc_req *req, rg_buf *resp,
     if (res->cc != CURLE_OK && !res->error[0])
         snprintf(res->error, sizeof res->error, "%s",
                  curl_easy_strerror(res->cc));
+    if (res->cc == CURLE_SSL_CONNECT_ERROR)
+        tls_words(res);
     if (s.too_big)
         return RG_ETOOBIG;
     return res->cc == CURLE_OK ? 0 : RG_EUNAVAIL;

@@ -1,6 +1,8 @@
 /* kv.c - see kv.h. */
 #include "kv.h"
 
+#include "common/log.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +71,21 @@ int rg_kv_parse(const char *text, size_t len, const char *name, rg_kv_fn fn,
     }
     free(copy);
     return rc;
+}
+
+bool rg_kv_reload_note(const char *key, const char *before, const char *after,
+                       bool live, const char *from)
+{
+    if (strcmp(before, after) == 0)
+        return false;
+    const char *o = from ? " (" : "", *f = from ? from : "",
+               *c = from ? ")" : "";
+    if (!live) {
+        rg_warn("reload: %s changed to '%s'%s%s%s but takes a restart: still "
+                "'%s'",
+                key, after, o, f, c, before);
+        return false;
+    }
+    rg_info("reload: %s: '%s' -> '%s'%s%s%s", key, before, after, o, f, c);
+    return true;
 }

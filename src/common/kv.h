@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One line of a file, as the callback sees it (strings borrowed for the
@@ -47,5 +48,16 @@ char *rg_kv_trim(char *s);
  * key) or "WHERE: unterminated section", or RG_ENOMEM. */
 int rg_kv_parse(const char *text, size_t len, const char *name, rg_kv_fn fn,
                 void *ctx, rg_err *err);
+
+/* A reload's verdict on one setting whose value was before and is now
+ * after (formatted by the caller; a section's key is "[channel NAME]
+ * KEY"), from a file or a flag (from: a note for the log, or NULL). Equal:
+ * nothing. Changed and live: logs "reload: KEY: 'before' -> 'after'" and
+ * returns true (the caller applies it). Changed and not live: warns
+ * "reload: KEY changed to 'after' but takes a restart: still 'before'"
+ * and returns false. rollgated and rollgate-agent log their reloads
+ * alike through it. */
+bool rg_kv_reload_note(const char *key, const char *before, const char *after,
+                       bool live, const char *from);
 
 #endif

@@ -143,6 +143,22 @@ cycle_from(const rg_flagset *fs, const rg_flag_feature *f, unsigned char *state)
     return NULL;
 }
 
+/* Strict mode: every segment strategy s of f names exists. */
+static int segments_known(rg__fparse *p, const rg_flagset *fs,
+                          const rg_flag_feature *f, size_t s)
+{
+    const rg_flag_strategy *st = &f->strategies[s];
+    for (size_t k = 0; k < st->nsegments; k++) {
+        if (rg_flagset_segment(fs, st->segments[k]))
+            continue;
+        snprintf(p->path, sizeof p->path, "features['%s'].strategies[%zu]",
+                 f->name, s);
+        return rg__fparse_fail(p, "segments", "unknown segment %" PRId64,
+                               st->segments[k]);
+    }
+    return 0;
+}
+
 /* Strict mode: every reference resolves and dependencies have no cycle. */
 static int references(rg__fparse *p, const rg_flagset *fs)
 {
@@ -158,11 +174,7 @@ static int references(rg__fparse *p, const rg_flagset *fs)
                 rc = rg__fparse_fail(p, "dependencies", "unknown feature '%s'",
                                      f->deps[d].feature);
         for (size_t s = 0; rc == 0 && s < f->nstrategies; s++)
-            for (size_t k = 0; rc == 0 && k < f->strategies[s].nsegments; k++)
-                if (!rg_flagset_segment(fs, f->strategies[s].segments[k]))
-                    rc = rg__fparse_fail(p, "segments",
-                                         "unknown segment %" PRId64,
-                                         f->strategies[s].segments[k]);
+            rc = segments_known(p, fs, f, s);
         const rg_flag_feature *c = rc ? NULL : cycle_from(fs, f, state);
         if (c)
             rc = rg__fparse_fail(p, "dependencies",
@@ -180,8 +192,10 @@ int rg_flagset_parse(const json_t *doc, rg_flags_mode mode, rg_flagset **out,
         return rg_err_field(err, RG_EINVAL, "features",
                             "client features: must be a JSON object");
     rg_flagset *fs = calloc(1, sizeof *fs);
-    if (!fs)
+    if (!fs || !(fs->pool = p.pool = rg_flag_strpool_new())) {
+        free(fs);
         return rg_err_set(err, RG_ENOMEM, "out of memory");
+    }
     const json_t *version = json_object_get(doc, "version");
     fs->version = json_is_integer(version) ? json_integer_value(version) : 0;
     int rc = segments(&p, json_object_get(doc, "segments"), fs);

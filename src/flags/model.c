@@ -1,5 +1,6 @@
 /* model.c - see model.h. */
 #include "model.h"
+#include "strpool.h"
 
 #include "common/err.h"
 
@@ -103,8 +104,7 @@ static void free_strings(char **v, size_t n)
 static void free_constraints(rg_flag_constraint *c, size_t n)
 {
     for (size_t i = 0; c && i < n; i++) {
-        free(c[i].context_name);
-        free_strings(c[i].values, c[i].nvalues);
+        free(c[i].values); /* the strings are the pool's */
         free_strings(c[i].lower, c[i].nvalues);
         free(c[i].value);
         rg_flag_regex_free(c[i].re);
@@ -170,5 +170,6 @@ void rg_flagset_free(rg_flagset *fs)
         free_constraints(fs->segments[i].constraints,
                          fs->segments[i].nconstraints);
     free(fs->segments);
+    rg_flag_strpool_free(fs->pool);
     free(fs);
 }

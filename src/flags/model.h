@@ -49,8 +49,9 @@ typedef struct rg_flag_constraint {
     rg_flag_op op;
     rg_flag_field_id field; /* context_name resolved */
     bool inverted, case_insensitive, semver_ok;
-    char *context_name;
-    char **values; /* non-empty, trimmed (the SDK's cleanValues) */
+    char *context_name; /* in the flag set's pool */
+    char **values;      /* non-empty, trimmed (the SDK's cleanValues); the array
+                           is the constraint's, the strings the pool's */
     size_t nvalues;
     rg_semver semver;  /* parsed value; semver_ok false if invalid */
     double num;        /* Number(value), NaN if not a number */
@@ -105,6 +106,7 @@ typedef struct rg_flag_strategy {
     size_t nvariants;
     double percentage; /* Number(rollout) or Number(percentage), NaN if none */
     const char *group_id; /* parameter groupId or NULL (into params) */
+    bool has_group;       /* group_id is not empty (read without it) */
     bool stick_default,
         stick_random;        /* stickiness absent/"default", "random" */
     rg_murmur3 group_prefix; /* group_id (or "") ":" hashed (bucket.h) */
@@ -162,6 +164,8 @@ typedef struct rg_flagset {
     size_t index_mask;
     rg_flag_segment *segments; /* sorted by id, ids unique */
     size_t nsegments;
+    /* owns the constraints' context names and values (strpool.h) */
+    struct rg_flag_strpool *pool;
 } rg_flagset;
 
 /* Builds fs->index over fs->features (called once by the parser).

@@ -150,6 +150,7 @@ static int params(rg__fparse *p, const json_t *obj, rg_flag_strategy *s)
 static int strategy_settings(rg__fparse *p, rg_flag_strategy *s)
 {
     s->group_id = param(s, "groupId");
+    s->has_group = s->group_id && *s->group_id;
     rg_flag_bucket_prefix(&s->group_prefix, s->group_id ? s->group_id : "",
                           RG_FLAG_STRATEGY_SEED);
     s->stickiness = param(s, "stickiness");

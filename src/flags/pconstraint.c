@@ -98,6 +98,19 @@ static int prepare(rg__fparse *p, rg_flag_constraint *c)
     return check_value(p, c);
 }
 
+/* Replaces the n strings of s (freed) by the pool's copies. */
+static int pooled(rg__fparse *p, char **s, size_t n)
+{
+    bool oom = false;
+    for (size_t i = 0; i < n; i++) {
+        char *copy = s[i] ? rg_flag_strpool_intern(p->pool, s[i]) : NULL;
+        oom |= s[i] && !copy;
+        free(s[i]);
+        s[i] = copy;
+    }
+    return oom ? rg_err_set(p->err, RG_ENOMEM, "out of memory") : 0;
+}
+
 static int constraint(rg__fparse *p, const json_t *j, rg_flag_constraint *c)
 {
     if (!json_is_object(j)) /* lenient: an operator-less constraint, false */
@@ -112,6 +125,8 @@ static int constraint(rg__fparse *p, const json_t *j, rg_flag_constraint *c)
     if (p->mode == RG_FLAGS_STRICT && !json_is_string(op))
         return rg__fparse_fail(p, "operator", "must be a string");
     c->context_name = rg__ftext(name, &oom);
+    if (!oom && pooled(p, &c->context_name, 1))
+        return RG_ENOMEM;
     c->field = rg_flag_field_of(c->context_name);
     c->op = op_from_name(json_string_value(op));
     if (c->op == RG_OP_UNKNOWN && p->mode == RG_FLAGS_STRICT)
@@ -124,6 +139,8 @@ static int constraint(rg__fparse *p, const json_t *j, rg_flag_constraint *c)
         return rg_err_set(p->err, RG_ENOMEM, "out of memory");
     int rc = rg__fstrings(p, json_object_get(j, "values"), "values", true,
                           &c->values, &c->nvalues);
+    if (rc == 0)
+        rc = pooled(p, c->values, c->nvalues);
     return rc ? rc : prepare(p, c);
 }
 

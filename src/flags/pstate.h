@@ -9,13 +9,15 @@
 #include "common/err.h"
 #include "model.h"
 #include "parse.h"
+#include "strpool.h"
 
 #include <jansson.h>
 
 typedef struct rg__fparse {
     rg_flags_mode mode;
     rg_err *err;
-    char path[160]; /* the JSON path of the value being read */
+    rg_flag_strpool *pool; /* the flag set's (strpool.h) */
+    char path[160];        /* the JSON path of the value being read */
 } rg__fparse;
 
 /* Fails: fills p->err with RG_EINVAL, field = path "." field (or path when

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,15 +124,45 @@ rg_flag_regex *rg_flag_regex_compile(const char *pattern, bool icase,
     return re;
 }
 
+/* Each thread's match data, made at its first match and freed when it
+ * exits: a find needs only where the whole match is (one pair), so one
+ * serves every pattern, and an evaluation allocates nothing. */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static bool md_key_ok;
+
+static void md_free(void *md)
+{
+    pcre2_match_data_free(md);
+}
+
+static void md_key_make(void)
+{
+    md_key_ok = pthread_key_create(&md_key, md_free) == 0;
+}
+
+/* This thread's match data, or NULL (out of memory). */
+static pcre2_match_data *thread_md(void)
+{
+    pthread_once(&md_once, md_key_make);
+    if (!md_key_ok)
+        return NULL;
+    pcre2_match_data *md = pthread_getspecific(md_key);
+    if (!md && (md = pcre2_match_data_create(1, NULL)) &&
+        pthread_setspecific(md_key, md) != 0) {
+        pcre2_match_data_free(md);
+        md = NULL;
+    }
+    return md;
+}
+
 bool rg_flag_regex_find(const rg_flag_regex *re, const char *subject)
 {
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
+    pcre2_match_data *md = thread_md();
     if (!md)
         return false;
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, PCRE2_ZERO_TERMINATED,
-                         0, 0, md, re->mctx);
-    pcre2_match_data_free(md);
-    return rc >= 0;
+    return pcre2_match(re->code, (PCRE2_SPTR)subject, PCRE2_ZERO_TERMINATED, 0,
+                       0, md, re->mctx) >= 0;
 }
 
 void rg_flag_regex_free(rg_flag_regex *re)

@@ -24,7 +24,9 @@ rg_flag_regex *rg_flag_regex_compile(const char *pattern, bool icase,
                                      rg_err *err);
 
 /* Returns true when subject contains a match. Thread-safe: re is not
- * modified. Allocates the match data per call. */
+ * modified. Allocates nothing after a thread's first call (its match data,
+ * one pair, serves every pattern and is freed when the thread exits);
+ * false when that first allocation fails. */
 bool rg_flag_regex_find(const rg_flag_regex *re, const char *subject);
 
 /* Frees re; NULL is a no-op. */

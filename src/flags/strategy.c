@@ -37,9 +37,8 @@ static bool rollout(const rg_flag_strategy *s, const char *id,
 
 static bool flexible(const rg_flag_strategy *s, const rg_flag_ctx *ctx)
 {
-    const char *group = s->group_id && *s->group_id
-                            ? s->group_id
-                            : rg_flag_ctx_value(ctx, "featureToggle");
+    const char *group =
+        s->has_group ? s->group_id : rg_flag_ctx_value(ctx, "featureToggle");
     char buf[16];
     const char *id = NULL;
     if (!s->stick_default && !s->stick_random)

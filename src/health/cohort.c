@@ -10,6 +10,7 @@
 
 #define HEARD_SELF (1u << 31) /* span.heard: the exposed endpoint */
 _Static_assert(RG_TALLY_CONTROLS < 31, "span.heard: one bit per control");
+_Static_assert(RG_ACT_STEPS <= 16, "span.lheard: one bit per learner step");
 
 #define RADIX_BITS 16
 #define RADIX (1u << RADIX_BITS)
@@ -19,6 +20,7 @@ typedef struct span {
     uint32_t ref, stratum;
     int64_t apply_ms, from_ms, end_ms, window_ms;
     uint8_t step;     /* the next learner step it counts at */
+    uint16_t lheard;  /* bit j: heard in learner step j's span (learn) */
     bool provisional; /* its A was not final when taken in (silence.h) */
     bool soak;        /* its soak span (cohort.h), not its first */
     bool begun;       /* a soak span whose controls were fixed at its start */
@@ -323,16 +325,21 @@ static bool soak_span(const rg_cohort *t, const span *e, uint32_t heard_ctl,
 }
 
 /* The bits of e's controls that count now: its eligible ones the caller
- * still knows; *heard: those of them that had a contact in its span. */
+ * still knows, for a first span only those the rollout has not assigned
+ * since (cohort.h: an assigned control's `applying` and `healthy` reports
+ * are contacts its own rollout caused; a soak span's were fixed when it
+ * began, begin_soak); *heard: those of them that had a contact in its
+ * span. */
 static uint32_t controls(const rg_cohort_src *src, const span *e,
                          uint32_t *heard)
 {
     uint32_t counted = 0;
     *heard = 0;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_cohort_seen cv = {0};
+        rg_cohort_seen cv;
         if (!(e->elig & (1u << j)) ||
-            src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) != 0)
+            src->seen(src->ctx, e->picks[j], &cv) != 0 ||
+            (!e->soak && cv.in_rollout))
             continue;
         counted |= 1u << j;
         if ((e->heard & (1u << j)) || contact_in(&cv, e->from_ms, e->end_ms))
@@ -424,32 +431,52 @@ static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
             e->heard |= 1u << j;
 }
 
-/* Counts e's exposure at every learner step it reached by now_ms that
- * its stratum's or the fleet's learner still wants (silence.h): late
- * unless it reported healthy by that age and has not failed. Its healthy
- * time is exact, so a count does not depend on when the tick comes. */
+/* Whether step j still matters to e's stratum's or the fleet's learner. */
+static bool wanted(const rg_cohort *t, const span *e, int j)
+{
+    return rg_act_learner_wants(&t->act[e->stratum], j) ||
+           rg_act_learner_wants(&t->act_all, j);
+}
+
+/* Counts e's exposure at every learner step j that a learner still wants
+ * once it is t_j + W old (t_j: the step's allowance, W: e's window): late
+ * when it failed, or was heard from in [a + t_j, a + t_j + W) and had not
+ * reported healthy by its end (docs/health.md: only such an exposure can
+ * be silent where its controls are heard). Each tick before, e->lheard
+ * notes the steps whose span it was heard in (the caller keeps only the
+ * last two contacts). Steps count at a fixed age, by the exact healthy
+ * time, so neither which exposures count nor a count depends on when the
+ * tick comes. */
 static void learn(rg_cohort *t, const rg_cohort_src *src, span *e,
                   int64_t now_ms)
 {
-    rg_act_learner *l = &t->act[e->stratum];
+    while (e->step < RG_ACT_STEPS && !wanted(t, e, e->step))
+        e->step++;
     rg_cohort_seen v;
-    bool asked = false;
+    if (e->step >= RG_ACT_STEPS ||
+        e->apply_ms + rg_act_step_ms(&t->sp, e->step) > now_ms)
+        return;
+    if (src->seen(src->ctx, e->ref, &v) != 0) {
+        e->step = RG_ACT_STEPS; /* gone: it says nothing more */
+        return;
+    }
+    for (int j = e->step; j < RG_ACT_STEPS; j++) {
+        int64_t from = e->apply_ms + rg_act_step_ms(&t->sp, j);
+        if (from > now_ms)
+            break;
+        if (contact_in(&v, from, from + e->window_ms))
+            e->lheard |= (uint16_t)(1u << j);
+    }
     for (; e->step < RG_ACT_STEPS; e->step++) {
         int j = e->step;
-        if (!rg_act_learner_wants(l, j) &&
-            !rg_act_learner_wants(&t->act_all, j))
+        int64_t end = e->apply_ms + rg_act_step_ms(&t->sp, j) + e->window_ms;
+        if (!wanted(t, e, j))
             continue;
-        int64_t age = rg_act_step_ms(&t->sp, j);
-        if (e->apply_ms + age > now_ms)
+        if (end > now_ms)
             return;
-        if (!asked && src->seen(src->ctx, e->ref, &v) != 0) {
-            e->step = RG_ACT_STEPS; /* gone: it says nothing more */
-            return;
-        }
-        asked = true;
-        bool late =
-            v.failed || v.healthy_ms <= 0 || v.healthy_ms - e->apply_ms > age;
-        rg_act_learner_count(l, &t->sp, j, late);
+        bool late = v.failed || ((e->lheard >> j & 1u) &&
+                                 !(v.healthy_ms > 0 && v.healthy_ms < end));
+        rg_act_learner_count(&t->act[e->stratum], &t->sp, j, late);
         rg_act_learner_count(&t->act_all, &t->sp, j, late);
     }
 }

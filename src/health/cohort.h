@@ -29,7 +29,9 @@
  * the same exposure (controls are distinct endpoints), not in the rollout, and
  * was heard from within RG_TALLY_FRESH_NUM / _DEN check-in intervals
  * before a (rg_tally_control_fresh), all as of the tick that takes the
- * exposure in.
+ * exposure in; when a first span is resolved, only if the rollout has
+ * not assigned it since (its `applying` and `healthy` are contacts its own
+ * rollout caused).
  *
  * Heard: every tick inside a span records which of the exposed endpoint
  * and its controls had a contact in it (the caller keeps only the last
@@ -58,7 +60,11 @@
  * Activation: A is the release's declared maximum, or learned here from
  * the exposures taken in (silence.h rg_act_learner, one per stratum and
  * one for the fleet), so rollgated and rollgate-sim learn it alike;
- * spans taken in before a proof start once it is made.
+ * spans taken in before a proof start once it is made. An exposure is
+ * late at a candidate t when it failed, or was heard from in
+ * [a + t, a + t + W) without having reported healthy by its end; it is
+ * counted at age t + W (docs/health.md: lost check-ins do not make it
+ * late, a host that crashes silent is caught by its silent span).
  *
  * Cost per tick: O(members) to order them (radix sort) plus O(open spans
  * x controls not yet heard); memory 16 bytes per member handed over and

@@ -6,6 +6,7 @@
 #define SILENCE_A_K 10 /* bets A: 0.9 / (1 + delta) * 2^-i */
 #define SILENCE_B_K 6  /* bets B: 2^-i, for each of the ratios r */
 #define SILENCE_B_R 3
+#define SILENCE_LOW_K 10 /* mirror bets: 0.45 * 2^-i (bands) */
 
 static const double silence_b_r[SILENCE_B_R] = {0.0, 0.5, 0.75};
 
@@ -20,6 +21,7 @@ static double silence_b_payout(double r, double delta, uint32_t k)
 }
 
 #define FAILURE_HALT_KMAX 32
+#define FAILURE_LOW_K 13 /* alternatives below the null (bands) */
 #define SILENCE_PASS_K 7
 #define FAILURE_PASS_K 10
 
@@ -188,13 +190,51 @@ double rg_msprt_silence_halt(const rg_msprt_sets *first,
     return v[0] == 0.0 && v[1] == 0.0 ? 0.0 : rg_msprt_log_mean_exp(v, 2);
 }
 
-double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0)
+double rg_msprt_silence_below(const rg_msprt_sets *first,
+                              const rg_msprt_sets *soak, double delta)
+{
+    const rg_msprt_sets *st[2] = {first, soak};
+    double v[2 * SILENCE_LOW_K];
+    size_t m = 0;
+    for (size_t j = 0; j < 2; j++) {
+        uint16_t cell[RG_MSPRT_SET_CELLS];
+        uint8_t k[RG_MSPRT_SET_CELLS], sil[RG_MSPRT_SET_CELLS];
+        double win[RG_MSPRT_SET_CELLS], lose[RG_MSPRT_SET_CELLS];
+        size_t n = used_cells(st[j], cell, k, sil);
+        if (n == 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            double q = (double)sil[i] / (double)k[i];
+            win[i] = delta + q - 1.0;
+            lose[i] = delta + q;
+        }
+        double l = 0.45;
+        for (size_t i = 0; i < SILENCE_LOW_K; i++, l /= 2.0)
+            v[m++] = bet_log(st[j], cell, n, l, win, lose);
+    }
+    return m ? rg_msprt_log_mean_exp(v, m) : 0.0;
+}
+
+double rg_msprt_failure_vs(uint64_t failed, uint64_t trials, double p_null,
+                           int up)
 {
     double v[FAILURE_HALT_KMAX];
     size_t k = 0;
-    for (double p = 2.0 * p0; p < 1.0 && k < FAILURE_HALT_KMAX; p *= 2.0)
-        v[k++] = rg_msprt_binom_llr(failed, trials, p, p0);
+    if (trials == 0)
+        return 0.0;
+    if (up)
+        for (double p = 2.0 * p_null; p < 1.0 && k < FAILURE_HALT_KMAX;
+             p *= 2.0)
+            v[k++] = rg_msprt_binom_llr(failed, trials, p, p_null);
+    else
+        for (double p = p_null / 2.0; k < FAILURE_LOW_K; p /= 2.0)
+            v[k++] = rg_msprt_binom_llr(failed, trials, p, p_null);
     return k ? rg_msprt_log_mean_exp(v, k) : 0.0;
+}
+
+double rg_msprt_failure_halt(uint64_t failed, uint64_t trials, double p0)
+{
+    return rg_msprt_failure_vs(failed, trials, p0, 1);
 }
 
 double rg_msprt_silence_pass(const rg_msprt_pass_cell *cells, size_t n,

@@ -130,6 +130,23 @@ double rg_msprt_silence_stream(const rg_msprt_sets *s, double delta);
 double rg_msprt_silence_halt(const rg_msprt_sets *first,
                              const rg_msprt_sets *soak, double delta);
 
+/* The mirror of rg_msprt_silence_halt, for confidence bands (band.h):
+ * log of an e-process of the matched sets of both streams against
+ * "excess silence >= delta", delta in [-1, 1]: the uniform mixture over
+ * both streams (those holding sets) and l = 0.45 * 2^-i, i < 10, of the
+ * products of the bets 1 + l (delta + s/k - E) (mean <= 1 when
+ * E[E - s/k] >= delta; nonnegative since l (1 - delta) <= 0.9). 0 when
+ * both are empty. */
+double rg_msprt_silence_below(const rg_msprt_sets *first,
+                              const rg_msprt_sets *soak, double delta);
+
+/* The failure halt test with another null, for confidence bands (band.h): null
+ * p_null in (0, 1), alternatives p_null * 2^(j+1) below 1 (up > 0;
+ * rg_msprt_failure_halt is this) or p_null * 2^-(j+1), j = 0..12 (up == 0). 0
+ * when trials == 0 or no alternative is left. */
+double rg_msprt_failure_vs(uint64_t failed, uint64_t trials, double p_null,
+                           int up);
+
 /* Halt side, failures: log of the mixture likelihood ratio of `failed`
  * among `trials` resolved exposed endpoints, null p <= p0 (p0 in (0, 0.25]),
  * alternatives p0 * 2^(j+1) < 1. 0 when trials == 0. */

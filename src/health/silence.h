@@ -20,17 +20,18 @@
  * A is the release's declared maximum activation time when it declares
  * one; otherwise it is learned per stratum (rg_act_learner): the
  * smallest of RG_ACT_STEPS candidates t (geometric from the floor to the
- * cap) for which every one of at least rg_act_learner_sample exposures
- * at least t old had reported healthy by a + t. An exposure whose healthy
- * report arrived by its span's start s = a + t sends nothing the
- * controls do not: it is heard exactly when it checks in during the span,
- * like them. So only the share late at t (healthy after a + t) can be
- * silent beyond its controls; if that share were at least `late`, a
- * sample of that size would all be on time with probability at most
- * miss / RG_ACT_STEPS, so the learned A leaves an excess of `late` or
- * more with probability at most `miss`, however often it is evaluated
- * (docs/health.md). Young exposures count at every age they reached, so
- * fast activators do not bias the sample. A proof, once made, holds. A
+ * cap) for which none of at least rg_act_learner_sample exposures at
+ * least t + W old was late at t: heard from (a check-in) in
+ * [a + t, a + t + W) without having reported healthy by its end, or
+ * failed (the tracker counts, health/cohort.c). Only such an exposure
+ * can be silent where its controls are heard (an endpoint not heard in
+ * the span is silent as a control would be, unless the activation took
+ * it off the network: declare reboots). If that share were at least
+ * `late`, a sample of that size would all be on time with probability
+ * at most miss / RG_ACT_STEPS, so the learned A leaves an excess of
+ * `late` or more with probability at most `miss`, however often it is
+ * evaluated (docs/health.md). Exposures count at a fixed age, so fast
+ * activators do not bias the sample. A proof, once made, holds. A
  * stratum without one uses the fleet's learner; without either, the cap.
  *
  * Pure: no I/O, no clock, no globals; thread-safe (learners are the
@@ -62,8 +63,8 @@ typedef struct rg_silence_params {
  * applying -> healthy latency, per candidate allowance (step) j. Zeroed:
  * nothing learned. */
 typedef struct rg_act_learner {
-    uint32_t aged[RG_ACT_STEPS]; /* exposures at least step j old */
-    uint32_t late[RG_ACT_STEPS]; /* of those, not healthy by that age */
+    uint32_t aged[RG_ACT_STEPS]; /* exposures counted at step j */
+    uint32_t late[RG_ACT_STEPS]; /* of those, late at step j */
     uint8_t covered; /* 1 + the smallest step proved (kept once proved);
                         0: none */
 } rg_act_learner;
@@ -116,9 +117,9 @@ bool rg_act_learner_wants(const rg_act_learner *l, int j);
  * (1 - late)^n <= miss / RG_ACT_STEPS (110 by default). */
 uint32_t rg_act_learner_sample(const rg_silence_params *p);
 
-/* Counts one exposure at least rg_act_step_ms(p, j) old at step j:
- * late when it had not reported healthy by then (failed ones are late);
- * then tests step j. Nothing when the step no longer matters. */
+/* Counts one exposure at step j, late or not (the caller's rule:
+ * health/cohort.c); then tests step j. Nothing when the step no longer
+ * matters. */
 void rg_act_learner_count(rg_act_learner *l, const rg_silence_params *p, int j,
                           bool late);
 

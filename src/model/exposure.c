@@ -69,6 +69,12 @@ uint32_t rg_exposure_stratum_share(const rg_exposure_params *p,
     return floor > share_ppm ? floor : share_ppm;
 }
 
+bool rg_exposure_grows(int64_t grow_after_ms, int64_t healthy_ms, bool failed,
+                       int64_t now_ms)
+{
+    return healthy_ms > 0 && !failed && now_ms - healthy_ms >= grow_after_ms;
+}
+
 uint64_t rg_exposure_budget(const rg_exposure_params *p, uint64_t healthy)
 {
     if (p->growth > 0 && healthy > (UINT64_MAX - p->initial_budget) / p->growth)

@@ -17,12 +17,18 @@
  *
  * Progressive exposure. Inside any wave (the internal ring included), a
  * stratum may have at most budget = initial_budget + growth * healthy
- * endpoints assigned the release, where healthy counts that stratum's own
- * confirmed `healthy R` reports so far in the rollout. A release that
- * crashes a stratum (no healthy reports from it) therefore never reaches
- * more of it than initial_budget endpoints, those in flight included;
- * a healthy stratum's budget grows by a factor of about 1 + growth per
- * report round trip.
+ * endpoints assigned the release, where healthy counts that stratum's
+ * endpoints that reported `healthy R` in the rollout, have reported no
+ * failure, and whose healthy report is at least the plan's grow_after
+ * old (rg_exposure_grows; 0 on the emergency lane, the soak on the
+ * standard one). A release that crashes a stratum (no healthy reports
+ * from it) therefore never reaches more of it than initial_budget
+ * endpoints, those in flight included; nor does one that fails within
+ * grow_after of healthy, or whose failure is reported (and halts)
+ * within grow_after of the stratum's first healthy report, whenever it
+ * begins (docs/health.md, "Budgets grow per soaked report"). A healthy
+ * stratum's budget grows by a factor of about 1 + growth per report
+ * round trip plus grow_after.
  */
 #ifndef RG_EXPOSURE_H
 #define RG_EXPOSURE_H
@@ -72,6 +78,13 @@ uint32_t rg_exposure_stratum_share(const rg_exposure_params *p,
                                    const rg_plan *plan, int wave,
                                    uint32_t share_ppm, uint64_t stratum_size,
                                    const uint32_t *lowest, size_t n_lowest);
+
+/* Whether an endpoint that reported healthy at healthy_ms (0: never) and
+ * `failed` (a failure report since) grows its stratum's budget at now_ms
+ * on a plan whose grow_after is grow_after_ms: healthy, not failed, and
+ * its healthy report at least grow_after_ms old. */
+bool rg_exposure_grows(int64_t grow_after_ms, int64_t healthy_ms, bool failed,
+                       int64_t now_ms);
 
 /* Budget of a stratum: initial_budget + growth * healthy (saturating). */
 uint64_t rg_exposure_budget(const rg_exposure_params *p, uint64_t healthy);

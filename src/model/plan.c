@@ -64,6 +64,7 @@ static void plan_standard(rg_plan *p)
     snprintf(p->name, sizeof p->name, "standard");
     p->on_halt = RG_ON_HALT_REVERT_STRATUM;
     p->soak_ms = RG_PLAN_SOAK_MS;
+    p->grow_after_ms = RG_PLAN_SOAK_MS;
     add_wave(p, true, 0, 1, 10 * MIN_MS, w);
     add_wave(p, false, 1000, 50, 10 * MIN_MS, w);
     add_wave(p, false, 10000, 50, 10 * MIN_MS, w);
@@ -193,8 +194,8 @@ static int wave_from_json(const json_t *o, rg_wave *w, rg_err *e)
 
 static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
 {
-    static const char *const allowed[] = {"name", "on_halt", "soak_s", "waves",
-                                          NULL};
+    static const char *const allowed[] = {"name",         "on_halt", "soak_s",
+                                          "grow_after_s", "waves",   NULL};
     const char *name = NULL, *on_halt = NULL;
     json_t *waves = NULL;
     int rc;
@@ -203,6 +204,7 @@ static int plan_object_from_json(const json_t *v, rg_plan *p, rg_err *e)
     p->soak_ms = RG_PLAN_SOAK_MS;
     if ((rc = rg_json_only(v, allowed, e)) < 0 ||
         (rc = time_field(v, "soak_s", 0, &p->soak_ms, e)) < 0 ||
+        (rc = time_field(v, "grow_after_s", 0, &p->grow_after_ms, e)) < 0 ||
         (rc = rg_json_string(v, "name", false, RG_PLAN_NAME_MAX - 1, &name,
                              e)) < 0 ||
         (rc = rg_json_string(v, "on_halt", false, 16, &on_halt, e)) < 0 ||
@@ -332,9 +334,9 @@ json_t *rg_plan_to_json(const rg_plan *p)
     for (size_t i = 0; i < p->n_waves; i++)
         if (json_array_append_new(waves, wave_to_json(&p->waves[i])) < 0)
             goto cleanup;
-    out = json_pack("{s:s, s:s, s:o, s:O}", "name", p->name, "on_halt",
+    out = json_pack("{s:s, s:s, s:o, s:o, s:O}", "name", p->name, "on_halt",
                     rg_on_halt_name(p->on_halt), "soak_s", seconds(p->soak_ms),
-                    "waves", waves);
+                    "grow_after_s", seconds(p->grow_after_ms), "waves", waves);
 cleanup:
     json_decref(waves);
     return out;

@@ -65,10 +65,15 @@ typedef struct rg_plan {
     size_t n_waves;              /* 1..RG_MAX_WAVES */
     rg_wave waves[RG_MAX_WAVES];
     rg_on_halt on_halt;
-    int64_t soak_ms; /* how long after its exposure an endpoint is still
-                        watched for delayed failures: a completed rollout
-                        is watched by the gate until its last exposure is
-                        this old (docs/health.md, "Soak"); 1 h by default */
+    int64_t soak_ms;       /* how long after its exposure an endpoint is still
+                              watched for delayed failures: a completed rollout
+                              is watched by the gate until its last exposure is
+                              this old (docs/health.md, "Soak"); 1 h by default */
+    int64_t grow_after_ms; /* a healthy report grows its stratum's exposure
+                              budget once it has held this long (healthy,
+                              no failure since; model/exposure.h); 0: at
+                              once. standard: the soak; emergency and
+                              plan objects: 0 */
 } rg_plan;
 
 /* Fills out with the built-in plan called name ("standard" or
@@ -78,7 +83,8 @@ int rg_plan_builtin(const char *name, rg_plan *out, rg_err *err);
 /* Reads a plan from JSON: either a string naming a built-in plan, or an
  * object {"name"?, "on_halt"?: "revert_stratum" (default) | "revert_all" |
  * "pause" ("revert", the old name, reads as "revert_all"), "soak_s"?
- * (default 3600, 0 to 30 days), "waves": [{"name"?,
+ * (default 3600, 0 to 30 days), "grow_after_s"? (default 0, 0 to 30
+ * days), "waves": [{"name"?,
  * "internal"?, "share": percent 0..100, "min_endpoints"?, "min_bake_s"?,
  * "max_bake_s"?, "window_s"?, "alpha"?, "beta"?, "tolerated_excess"?,
  * "min_effect"? (0 to 0.5)}, ...]}.

@@ -36,13 +36,16 @@ int rg_admin_token_issue(rg_store *store, const char *name, const char *reason,
 }
 
 static const char usage[] =
-    "usage: rollgated admin-token --data DIR [--name NAME]\n"
+    "usage: rollgated admin-token --data DIR [--name NAME] [--store URL]\n"
     "  adds a non-expiring admin token (default name \"recovery\") to DIR's\n"
-    "  database and prints it alone on the last line; refused while a\n"
-    "  rollgated serves DIR (stop it first)\n";
+    "  database (or the --store database, docs/store.md) and prints it\n"
+    "  alone on the last line; refused while a rollgated serves DIR (stop\n"
+    "  it first)\n";
 
-/* Reads --data DIR and --name NAME. Returns 0, 1 (--help) or 2. */
-static int parse(int argc, char **argv, const char **dir, const char **name)
+/* Reads --data DIR, --name NAME and --store URL. Returns 0, 1 (--help)
+ * or 2. */
+static int parse(int argc, char **argv, const char **dir, const char **name,
+                 const char **store)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
@@ -53,6 +56,8 @@ static int parse(int argc, char **argv, const char **dir, const char **name)
             *dir = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--name") == 0)
             *name = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--store") == 0)
+            *store = argv[++i];
         else {
             fprintf(stderr, "rollgated: admin-token: unknown argument '%s'\n%s",
                     argv[i], usage);
@@ -69,13 +74,13 @@ static int parse(int argc, char **argv, const char **dir, const char **name)
 
 int rg_admin_token_main(int argc, char **argv)
 {
-    const char *dir = NULL, *name = "recovery";
+    const char *dir = NULL, *name = "recovery", *url = NULL;
     char db[PATH_MAX], secret[RG_HASH_HEX];
     rg_store *store = NULL;
     rg_datadir_lock *lock = NULL;
     rg_err err;
     rg_err_clear(&err);
-    int rc = parse(argc, argv, &dir, &name);
+    int rc = parse(argc, argv, &dir, &name, &url);
     if (rc)
         return rc == 1 ? 0 : rc;
     rg_log_init("rollgated", RG_LOG_WARN);
@@ -86,12 +91,12 @@ int rg_admin_token_main(int argc, char **argv)
     if (!*name || strlen(name) > RG_NAME_MAX)
         rg_err_set(&err, RG_EINVAL, "--name must be 1..%d bytes", RG_NAME_MAX);
     else if (rg_server_db_path(dir, db, sizeof db, &err) == 0) {
-        if (access(db, F_OK) != 0)
+        if (!url && access(db, F_OK) != 0)
             rg_err_set(&err, RG_ENOTFOUND,
                        "'%s' has no database (rollgated init creates one)",
                        dir);
         else if (rg_datadir_lock_take(dir, &lock, &err) == 0 &&
-                 rg_store_open(db, &store, &err) == 0 &&
+                 rg_store_open(url ? url : db, &store, &err) == 0 &&
                  rg_admin_token_issue(store, name,
                                       "rollgated admin-token (offline "
                                       "recovery)",

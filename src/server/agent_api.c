@@ -102,6 +102,17 @@ static void endpoint_target(char *out, size_t cap, const char *id)
 /* ------------------------------------------------------------------ */
 /* enroll                                                             */
 
+/* Gives a the flag environments enrollment key k allows (docs/flags.md). */
+static void key_envs(const rg_enroll_key_rec *k, rg_fleet_attrs *a)
+{
+    a->n_envs = 0;
+    for (const char *p = k->flag_envs; *p && a->n_envs < RG_FLAG_ENVS_MAX;) {
+        size_t n = strcspn(p, ",");
+        snprintf(a->envs[a->n_envs++], sizeof a->envs[0], "%.*s", (int)n, p);
+        p += n + (p[n] == ',');
+    }
+}
+
 void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"enrollment_key", "endpoint_id",
@@ -110,6 +121,7 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_err_clear(&err);
     rg_fleet_attrs *attrs = NULL;
     rg_endpoint_rec *e = NULL;
+    rg_enroll_key_rec *ekey = NULL;
     char *attrs_text = NULL;
     if (rg_guard_enroll(srv, req, resp) != 0)
         return;
@@ -130,22 +142,24 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
     }
     attrs = malloc(sizeof *attrs);
     e = calloc(1, sizeof *e);
-    if (!attrs || !e) {
+    ekey = calloc(1, sizeof *ekey);
+    if (!attrs || !e || !ekey) {
         rg_err_set(&err, RG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (json_object_get(aj, "flag_environments")) {
+        rg_err_field(&err, RG_EINVAL, "attributes.flag_environments",
+                     "attributes.flag_environments: set by the enrollment "
+                     "key, not by the endpoint");
         goto fail;
     }
     if (rg_fleet_attrs_from_json(aj, attrs, &err) < 0)
         goto fail;
-    attrs_text = rg_fleet_attrs_json(attrs);
-    if (!attrs_text) {
-        rg_err_set(&err, RG_ENOMEM, "out of memory");
-        goto fail;
-    }
 
     char key_hash[RG_SHA256_HEX], token[RG_SHA256_HEX];
     rg_sha256_hex(key, strlen(key), key_hash);
     int64_t now = rg_clock_now(srv->clock);
-    if (rg_store_enroll_key_use(srv->store, key_hash, now, &err) < 0) {
+    if (rg_store_enroll_key_use(srv->store, key_hash, now, ekey, &err) < 0) {
         if (err.code == RG_EAUTH || err.code == RG_ENOTFOUND) {
             char target[160];
             const char *reason = key_reason(&err);
@@ -156,6 +170,11 @@ void rg_api_agent_enroll(rg_server *srv, rg_req *req, rg_resp *resp)
             rg_guard_auth_failed(srv, req, &err, reason, target, resp);
             goto cleanup;
         }
+        goto fail;
+    }
+    key_envs(ekey, attrs);
+    if (!(attrs_text = rg_fleet_attrs_json(attrs))) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
         goto fail;
     }
     rg_random_hex(token, 32);
@@ -190,6 +209,7 @@ cleanup:
     free(attrs_text);
     free(attrs);
     free(e);
+    free(ekey);
     json_decref(body);
 }
 
@@ -384,65 +404,6 @@ static int write_refused(rg_buf *out, const screened *sc)
     return rc == 0 ? rg_buf_adds(out, "]") : rc;
 }
 
-/* Writes the check-in answer {"interval_s","acks","desired","notices"}
- * (docs/api.md) for endpoint id into out (empty, capped). Returns 0 or a
- * negative rg_code with err filled. */
-static int write_answer(rg_server *srv, const rg__checkin_req *in,
-                        const rg_fleet_checkin_out *who, int64_t now,
-                        const screened *sc, rg_buf *out, rg_err *err)
-{
-    const char *id = in->id;
-    rg_buf notices;
-    rg_buf_init(&notices, out->max);
-    rg_offers_pending oc = {.srv = srv, .id = id};
-    const rg_event_rec *evs = sc->evs;
-    size_t n_ev = sc->n;
-    int rc = rg_buf_reserve(out, ANSWER_RESERVE);
-    if (rc == 0)
-        rc = rg_buf_adds(out, "{\"interval_s\":");
-    if (rc == 0)
-        rc = rg_jsonw_int(out, srv->cfg.checkin_interval_s);
-    if (rc == 0)
-        rc = rg_buf_adds(out, ",\"acks\":[");
-    for (size_t i = 0; i < n_ev && rc == 0; i++) {
-        if (i)
-            rc = rg_buf_add(out, ",", 1);
-        if (rc == 0)
-            rc = rg_jsonw_str(out, evs[i].event_id);
-    }
-    if (rc == 0)
-        rc = rg_buf_adds(out, "]");
-    if (rc == 0)
-        rc = write_refused(out, sc);
-    if (rc == 0)
-        rc = rg_buf_adds(out, ",\"desired\":{");
-    if (rc < 0) {
-        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
-        goto cleanup;
-    }
-    if ((rc = rg_desired_write_checkin(srv->desired, srv->fleet, id, who, now,
-                                       out, &notices, rg_offers_collect, &oc,
-                                       err)) < 0 ||
-        (rc = rg_offers_commit(&oc, now, err)) < 0)
-        goto cleanup;
-    rc = rg_buf_adds(out, "},\"notices\":[");
-    if (rc == 0 && notices.len)
-        rc = rg_buf_add(out, notices.data, notices.len);
-    if (rc == 0)
-        rc = rg_buf_adds(out, "]");
-    if (rc < 0) {
-        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
-        goto cleanup;
-    }
-    if ((rc = rg__agent_flags_answer(srv, id, &in->flags, now, out, err)) == 0)
-        rc = rg_buf_adds(out, "}");
-    if (rc < 0 && !err->code)
-        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
-cleanup:
-    rg_buf_release(&notices);
-    return rc;
-}
-
 /* Fills sc's verdicts: which events the server can vouch for
  * (offers.h). Counts the refusals. Returns 0 or a negative rg_code. */
 static int screen_events(rg_server *srv, const char *id, screened *sc,
@@ -461,32 +422,236 @@ static int screen_events(rg_server *srv, const char *id, screened *sc,
     return 0;
 }
 
-/* Stores the events of sc the server vouches for. Durable before
- * acknowledged: a failure here answers 5xx and the agent retries the same
- * events. Returns 0 or a negative rg_code. */
-static int record_events(rg_server *srv, const screened *sc, rg_err *err)
+/* A check-in in progress: what it keeps while parked for a group commit
+ * (store.h). On the stack until it must park, then moved to the heap
+ * (nothing in it points into itself but w.offers, set again on the
+ * move). */
+typedef struct checkin_job {
+    rg__checkin_req in; /* in.evs malloc'd */
+    json_t *body;       /* in.id points into it */
+    screened sc;
+    rg_event_rec *kept; /* the events to store: in.evs, or a malloc'd
+                           subset when some were refused */
+    size_t n_kept;
+    rg_fleet_checkin_out who;
+    int64_t now;
+    int waiting; /* what the parked job waits for: STAGE_* */
+    rg_offers_pending oc;
+    rg_buf answer, notices;
+    rg_store_write w;
+    rg_req *req;
+    rg_server *srv;
+    bool heap; /* j itself is malloc'd */
+} checkin_job;
+
+enum { STAGE_EVENTS = 1, STAGE_ANSWER, STAGE_OFFERS };
+
+/* Frees what j holds (not j). */
+static void job_release(checkin_job *j)
 {
-    size_t n_new = 0, n = 0;
-    int rc = 0;
-    if (sc->n_refused == sc->n)
-        return 0;
-    const rg_event_rec *kept = sc->evs;
-    rg_event_rec *copy = NULL;
-    if (sc->n_refused) {
-        if (!(copy = malloc((sc->n - sc->n_refused) * sizeof *copy)))
-            return rg_err_set(err, RG_ENOMEM, "out of memory");
-        for (size_t i = 0; i < sc->n; i++)
-            if (sc->verdict[i] == RG_OFFER_YES)
-                copy[n++] = sc->evs[i];
-        kept = copy;
-    } else {
-        n = sc->n;
+    if (j->kept != j->in.evs)
+        free(j->kept);
+    free(j->in.evs);
+    json_decref(j->body);
+    rg_buf_release(&j->answer);
+    rg_buf_release(&j->notices);
+}
+
+/* Frees what j holds, and j when it is on the heap. */
+static void job_free(void *p)
+{
+    checkin_job *j = p;
+    job_release(j);
+    if (j->heap)
+        free(j);
+}
+
+/* The events are durable: they count (canary.h, in memory). */
+static void note_events(rg_server *srv, const checkin_job *j)
+{
+    atomic_fetch_add(&st_events_new, j->w.n_new);
+    for (size_t i = 0; i < j->sc.n; i++) {
+        if (j->sc.verdict[i] != RG_OFFER_YES)
+            continue;
+        rg_fleet_canary_event(srv->fleet, j->in.id, j->sc.evs[i].release_id,
+                              j->in.types[i], j->now, NULL);
+        atomic_fetch_add_explicit(&st_events[j->in.types[i]], 1,
+                                  memory_order_relaxed);
     }
-    rc = rg_store_events_record(srv->store, kept, n, &n_new, err);
+}
+
+/* The group commit's done callback (committer thread): durable events
+ * count at once (whether or not the agent is still there to be
+ * answered); wakes the check-in, which goes on in an HTTP thread. */
+static void job_done(rg_store_write *w)
+{
+    checkin_job *j = w->ctx;
+    if (w->rc == 0 && j->waiting == STAGE_EVENTS)
+        note_events(j->srv, j);
+    rg_req_wake(j->req);
+}
+
+/* Parks the check-in until w (its events or offers) is durable: moves a
+ * job on the stack to the heap, submits w. Returns 0 (parked: return
+ * without answering) or an error to answer now. */
+static int job_park(rg_server *srv, checkin_job **jp, int stage, rg_err *err)
+{
+    checkin_job *j = *jp;
+    if (!j->heap) {
+        if (!(j = malloc(sizeof *j)))
+            return rg_err_set(err, RG_ENOMEM, "out of memory");
+        *j = **jp;
+        j->heap = true;
+        if (j->w.n_offers)
+            j->w.offers = j->oc.release;
+        memset(*jp, 0, sizeof **jp); /* what it held is the copy's now */
+        *jp = j;
+    }
+    if (rg_req_park(j->req) != 0)
+        return rg_err_set(err, RG_EUNAVAIL,
+                          "server shutting down; check in again");
+    j->waiting = stage;
+    j->w.done = job_done;
+    j->w.ctx = j;
+    j->req->state = j;
+    j->req->state_free = job_free;
+    if (rg_store_write_submit(srv->store, &j->w) != 0) {
+        j->w.rc = j->w.err.code;
+        rg_req_wake(j->req); /* the failure is answered when it resumes */
+    }
+    return 0;
+}
+
+/* The events of j the server vouches for, into j->kept. Returns 0 or
+ * RG_ENOMEM. */
+static int keep_events(checkin_job *j, rg_err *err)
+{
+    const screened *sc = &j->sc;
+    j->kept = j->in.evs;
+    j->n_kept = sc->n - sc->n_refused;
+    if (!sc->n_refused || !j->n_kept)
+        return 0;
+    if (!(j->kept = malloc(j->n_kept * sizeof *j->kept)))
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    for (size_t i = 0, n = 0; i < sc->n; i++)
+        if (sc->verdict[i] == RG_OFFER_YES)
+            j->kept[n++] = sc->evs[i];
+    return 0;
+}
+
+/* A failed group write as the check-in's error: 5xx for the store's
+ * failures (the agent keeps its events and retries). */
+static int write_failed(const rg_store_write *w, rg_err *err)
+{
+    return rg_err_set(err, w->rc,
+                      "check-in not stored, nothing acknowledged: "
+                      "%.200s",
+                      w->err.msg);
+}
+
+/* Writes {"interval_s","acks",["refused",]"desired":{...} of the answer
+ * and collects the offers it makes into j->oc. Returns 0 or a negative
+ * rg_code with err filled. */
+static int answer_head(rg_server *srv, checkin_job *j, rg_err *err)
+{
+    const rg_event_rec *evs = j->sc.evs;
+    rg_buf *out = &j->answer;
+    int rc = rg_buf_reserve(out, ANSWER_RESERVE);
     if (rc == 0)
-        atomic_fetch_add(&st_events_new, n_new);
-    free(copy);
+        rc = rg_buf_adds(out, "{\"interval_s\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(out, srv->cfg.checkin_interval_s);
+    if (rc == 0)
+        rc = rg_buf_adds(out, ",\"acks\":[");
+    for (size_t i = 0; i < j->sc.n && rc == 0; i++) {
+        if (i)
+            rc = rg_buf_add(out, ",", 1);
+        if (rc == 0)
+            rc = rg_jsonw_str(out, evs[i].event_id);
+    }
+    if (rc == 0)
+        rc = rg_buf_adds(out, "]");
+    if (rc == 0)
+        rc = write_refused(out, &j->sc);
+    if (rc == 0)
+        rc = rg_buf_adds(out, ",\"desired\":{");
+    if (rc < 0)
+        return rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+    j->oc = (rg_offers_pending){.srv = srv, .id = j->in.id};
+    return rg_desired_write_checkin(srv->desired, srv->fleet, j->in.id, &j->who,
+                                    j->now, out, &j->notices, rg_offers_collect,
+                                    &j->oc, err);
+}
+
+/* Writes the rest of the answer: },"notices":[...], the flags, }. */
+static int answer_tail(rg_server *srv, checkin_job *j, rg_err *err)
+{
+    rg_buf *out = &j->answer;
+    int rc = rg_buf_adds(out, "},\"notices\":[");
+    if (rc == 0 && j->notices.len)
+        rc = rg_buf_add(out, j->notices.data, j->notices.len);
+    if (rc == 0)
+        rc = rg_buf_adds(out, "]");
+    if (rc < 0)
+        return rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+    if ((rc = rg__agent_flags_answer(srv, j->in.id, j->who.profile,
+                                     &j->in.flags, j->now, out, err)) == 0)
+        rc = rg_buf_adds(out, "}");
+    if (rc < 0 && !err->code)
+        rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
     return rc;
+}
+
+/* Runs j from stage on (STAGE_EVENTS: its events are to be stored;
+ * STAGE_ANSWER: they are durable; STAGE_OFFERS: so are its offers):
+ * writes the answer, parks (returns with resp unfilled) while a write is
+ * being made durable, answers. Frees j when done. */
+static void job_run(rg_server *srv, checkin_job *j, int stage, rg_resp *resp)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    if (stage == STAGE_EVENTS && j->n_kept) {
+        j->w = (rg_store_write){.events = j->kept, .n_events = j->n_kept};
+        if (job_park(srv, &j, STAGE_EVENTS, &err) == 0)
+            return;
+        goto fail;
+    }
+    if (stage == STAGE_EVENTS)
+        note_events(srv, j); /* nothing to store, so no commit to wait for */
+    if (stage != STAGE_OFFERS) {
+        if (answer_head(srv, j, &err) < 0)
+            goto fail;
+        j->w = (rg_store_write){0};
+        if (rg_offers_write(&j->oc, j->now, &j->w) > 0) {
+            if (job_park(srv, &j, STAGE_OFFERS, &err) == 0)
+                return;
+            goto fail;
+        }
+    }
+    if (rg_offers_cache(&j->oc, &err) < 0 || answer_tail(srv, j, &err) < 0)
+        goto fail;
+    rg_resp_json_buf(resp, 200, &j->answer);
+    goto done;
+fail:
+    rg_resp_error(resp, &err);
+done:
+    job_free(j);
+}
+
+/* A parked check-in woken: its write is durable or failed. */
+static void job_resume(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    checkin_job *j = req->state;
+    rg_err err;
+    req->state = NULL; /* the handler's again */
+    if (j->w.rc != 0) {
+        write_failed(&j->w, &err);
+        rg_resp_error(resp, &err);
+        job_free(j);
+        return;
+    }
+    job_run(srv, j, j->waiting == STAGE_EVENTS ? STAGE_ANSWER : STAGE_OFFERS,
+            resp);
 }
 
 void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -506,41 +671,28 @@ void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_guard_auth_failed(srv, req, &err, reason, "", resp);
 }
 
-void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
+/* Parses, authenticates (tok: the bearer token's hash) and screens a new
+ * check-in into j (body taken).
+ * Returns 0 to go on, 1 when resp is already filled (refused). */
+static int job_start(rg_server *srv, rg_req *req, rg_resp *resp,
+                     const uint8_t tok[RG_FLEET_TOKEN_BYTES], checkin_job *j,
+                     json_t *body)
 {
-    static const char *const allowed[] = {"endpoint_id", "installed", "events",
-                                          "insecure",    "flags",     NULL};
     rg_err err;
     rg_err_clear(&err);
-    rg__checkin_req req_in; /* 1.4 KiB: on the stack, no allocation */
-    rg__checkin_req *in = &req_in;
-    in->evs = NULL;
-    rg_buf answer;
-    rg_buf_init(&answer, ANSWER_MAX);
-    uint8_t tok[RG_FLEET_TOKEN_BYTES];
-    const char *reason = NULL;
     char target[160];
-    if (bearer_hash(req, tok, &reason, &err) < 0) {
-        atomic_fetch_add(&st_rejected, 1);
-        rg_guard_auth_failed(srv, req, &err, reason, "", resp);
-        return;
-    }
-    json_t *body = rg__api_body(req, resp, allowed);
-    if (!body)
-        return;
-    int64_t now = rg_clock_now(srv->clock);
-    if (rg__agent_checkin_parse(body, now, in, &err) < 0)
+    j->body = body;
+    j->req = req;
+    j->srv = srv;
+    j->now = rg_clock_now(srv->clock);
+    rg_buf_init(&j->answer, ANSWER_MAX);
+    rg_buf_init(&j->notices, ANSWER_MAX);
+    if (rg__agent_checkin_parse(body, j->now, &j->in, &err) < 0)
         goto fail;
-    const char *id = in->id;
-    rg_fleet_installed *installed = in->installed;
-    rg_event_rec *evs = in->evs;
-    int *types = in->types;
-    size_t n_inst = in->n_inst, n_ev = in->n_ev;
-
-    screened sc = {.evs = evs, .n = n_ev};
-    rg_fleet_checkin_out who;
-    if (rg_fleet_checkin(srv->fleet, id, tok, now, installed, n_inst, &who,
-                         &err) < 0) {
+    const char *id = j->in.id;
+    j->sc = (screened){.evs = j->in.evs, .n = j->in.n_ev};
+    if (rg_fleet_checkin(srv->fleet, id, tok, j->now, j->in.installed,
+                         j->in.n_inst, &j->who, &err) < 0) {
         atomic_fetch_add(&st_rejected, 1);
         if (err.code != RG_EAUTH && err.code != RG_EFORBIDDEN)
             goto fail;
@@ -549,33 +701,46 @@ void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
                              err.code == RG_EAUTH ? "unknown token"
                                                   : "wrong endpoint",
                              target, resp);
-        goto cleanup;
+        return 1;
     }
     endpoint_target(req->actor, sizeof req->actor, id);
-    if (rg_guard_events(srv, id, n_ev, resp) != 0)
-        goto cleanup;
-    if (screen_events(srv, id, &sc, &err) < 0 ||
-        record_events(srv, &sc, &err) < 0)
+    if (rg_guard_events(srv, id, j->in.n_ev, resp) != 0)
+        return 1;
+    if (screen_events(srv, id, &j->sc, &err) < 0 || keep_events(j, &err) < 0)
         goto fail;
-    /* The health analysis' per-endpoint state (canary.h), in memory. */
-    for (size_t i = 0; i < n_ev; i++) {
-        if (sc.verdict[i] != RG_OFFER_YES)
-            continue;
-        rg_fleet_canary_event(srv->fleet, id, evs[i].release_id, types[i], now,
-                              NULL);
-        atomic_fetch_add_explicit(&st_events[types[i]], 1,
-                                  memory_order_relaxed);
-    }
-    if (write_answer(srv, in, &who, now, &sc, &answer, &err) < 0)
-        goto fail;
-    rg_resp_json_buf(resp, 200, &answer);
-    goto cleanup;
+    return 0;
 fail:
     rg_resp_error(resp, &err);
-cleanup:
-    rg_buf_release(&answer);
-    free(in->evs);
-    json_decref(body);
+    return 1;
+}
+
+void rg_api_agent_checkin(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    static const char *const allowed[] = {"endpoint_id", "installed", "events",
+                                          "insecure",    "flags",     NULL};
+    if (req->state) {
+        job_resume(srv, req, resp);
+        return;
+    }
+    rg_err err;
+    rg_err_clear(&err);
+    uint8_t tok[RG_FLEET_TOKEN_BYTES];
+    const char *reason = NULL;
+    if (bearer_hash(req, tok, &reason, &err) < 0) {
+        atomic_fetch_add(&st_rejected, 1);
+        rg_guard_auth_failed(srv, req, &err, reason, "", resp);
+        return;
+    }
+    json_t *body = rg__api_body(req, resp, allowed);
+    if (!body)
+        return;
+    checkin_job job; /* a few KiB: on the stack unless it parks */
+    memset(&job, 0, sizeof job);
+    if (job_start(srv, req, resp, tok, &job, body) != 0) {
+        job_release(&job); /* on the stack: it never parked */
+        return;
+    }
+    job_run(srv, &job, STAGE_EVENTS, resp);
 }
 
 /* ------------------------------------------------------------------ */

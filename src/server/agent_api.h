@@ -78,11 +78,12 @@ void rg_agent_stats_get(rg_agent_stats *out);
 int rg__agent_requalify(rg_err *err, const char *prefix);
 
 /* A check-in's "flags" (agent_flags.c): the environment the agent is
- * configured for, the stamp of the newest set it has and of the one in
- * force, and the sets it fell back from. Strings borrowed from the body. */
+ * configured for, the stamp of the newest set it has, of the one in force
+ * and of its last known good one, and the sets it fell back from. Strings
+ * borrowed from the body. */
 typedef struct rg__flags_req {
     bool present; /* the check-in asked for flags */
-    const char *env, *stamp, *active;
+    const char *env, *stamp, *active, *good;
     struct {
         const char *stamp, *detail; /* detail "" when absent */
         int64_t at_ms;
@@ -95,10 +96,13 @@ typedef struct rg__flags_req {
 int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err);
 
 /* Appends ,"flags":{"environment","stamp","stored"?,"set"?} to a check-in
- * answer of endpoint id (nothing when in is not present): the set only
- * when in->stamp is not the environment's current stamp; its reports
- * stored first (idempotent). Returns 0 or a negative rg_code. */
-int rg__agent_flags_answer(rg_server *srv, const char *id,
+ * answer of endpoint id of attribute profile profile (nothing when in is
+ * not present): the set only when in->stamp is not the environment's
+ * current stamp; its reports stored first (idempotent). An environment
+ * the endpoint may not read (rg_fleet_profile_reads) gets
+ * ,"flags":{"environment","error":{"code","message"}} instead, and its
+ * reports are not stored. Returns 0 or a negative rg_code. */
+int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
                            const rg__flags_req *in, int64_t now, rg_buf *out,
                            rg_err *err);
 

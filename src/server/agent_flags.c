@@ -1,15 +1,18 @@
 /* agent_flags.c - the "flags" of a check-in (docs/api.md): the agent names
- * the environment it is configured for and the stamp of the newest set it
- * has; the answer carries that environment's set only when its stamp
- * changed (a few bytes otherwise), and stores the agent's reports of sets
- * it fell back from (last known good), which `rollgate endpoint show`
- * lists. */
+ * the environment it is configured for and the stamps of the newest set it
+ * has, of the one in force and of its last known good one (which guarded
+ * flag rollouts count, flag_rollout.h); the answer carries that environment's
+ * set only when its stamp changed (a few bytes otherwise), and stores the
+ * agent's reports of sets it fell back from (last known good), which `rollgate
+ * endpoint show` lists. */
 #include "agent_api.h"
 
 #include "common/json.h"
 #include "common/jsonw.h"
 #include "common/name.h"
+#include "server/flag_rollout.h"
 #include "server/flagdoc.h"
+#include "server/fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +46,8 @@ static int parse_revert(const json_t *r, size_t i, rg__flags_req *out,
 
 int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err)
 {
-    static const char *const allowed[] = {"environment", "stamp", "active",
-                                          "reverted", NULL};
+    static const char *const allowed[] = {"environment", "stamp",    "active",
+                                          "good",        "reverted", NULL};
     json_t *rev = NULL, *r;
     size_t i;
     memset(out, 0, sizeof *out);
@@ -59,6 +62,7 @@ int rg__agent_flags_parse(const json_t *flags, rg__flags_req *out, rg_err *err)
             0 ||
         rg_json_string(flags, "active", false, STAMP_LEN, &out->active, err) <
             0 ||
+        rg_json_string(flags, "good", false, STAMP_LEN, &out->good, err) < 0 ||
         rg_json_array(flags, "reverted", false, RG_AGENT_FLAG_REVERTS_MAX, &rev,
                       err) < 0)
         return rg__agent_requalify(err, "flags.");
@@ -126,14 +130,42 @@ static int write_set(rg_server *srv, const char *env, const char *stamp,
     return rc;
 }
 
-int rg__agent_flags_answer(rg_server *srv, const char *id,
+/* Writes ,"flags":{"environment","error"} for an environment endpoint id
+ * may not read. */
+static int write_forbidden(rg_server *srv, const char *id, const char *env,
+                           rg_buf *out)
+{
+    char msg[RG_EPID_MAX + 2 * RG_NAME_MAX + 160];
+    snprintf(msg, sizeof msg,
+             "endpoint '%s' may not read the flags of environment '%s': "
+             "its enrollment key does not allow it (docs/flags.md)",
+             id, env);
+    int rc = rg_buf_adds(out, ",\"flags\":{\"environment\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(out, env);
+    if (rc == 0)
+        rc = rg_buf_adds(out, ",\"error\":{\"code\":\"forbidden\","
+                              "\"message\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(out, msg);
+    return rc == 0 ? rg_buf_adds(out, "}}") : rc;
+}
+
+int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
                            const rg__flags_req *in, int64_t now, rg_buf *out,
                            rg_err *err)
 {
     char stamp[RG_FLAG_STAMP_MAX];
     if (!in->present)
         return 0;
-    int rc = rg_flagdoc_stamp(srv->store, in->env, stamp, err);
+    if (!rg_fleet_profile_reads(srv->fleet, profile, in->env)) {
+        int rc = write_forbidden(srv, id, in->env, out);
+        if (rc < 0)
+            rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
+        return rc;
+    }
+    int rc =
+        rg_flagdoc_stamp(srv->flagdocs, srv->store, in->env, now, stamp, err);
     if (rc == 0)
         rc = rg_buf_adds(out, ",\"flags\":{\"environment\":");
     if (rc == 0)
@@ -144,6 +176,9 @@ int rg__agent_flags_answer(rg_server *srv, const char *id,
         rc = rg_jsonw_str(out, stamp);
     if (rc == 0)
         rc = store_reverts(srv, id, in, now, out, err);
+    if (rc == 0) /* guarded flag rollouts count it (flag_rollout.h) */
+        rg_flag_rollouts_checkin(srv, id, in->env, in->stamp, in->active,
+                                 in->good, now);
     if (rc == 0 && (!in->stamp || strcmp(in->stamp, stamp) != 0))
         rc = write_set(srv, in->env, stamp, out, err);
     if (rc == 0)

@@ -26,6 +26,9 @@ void rg_api_artifact_put(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Installs the artifact upload as req's body sink. Returns 0 or fills
  * err (RG_EIO). */
 int rg_api_artifact_sink(rg_server *srv, rg_req *req, rg_err *err);
+/* GET /v1/artifacts/SHA?exp=E&sig=S: no token, the signature (url_sign.h)
+ * grants it; 404 when the server signs no URLs. */
+void rg_api_artifact_get(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_channels.c */
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -52,6 +55,9 @@ void rg_api_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_rollback(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_rollout_promote(rg_server *srv, rg_req *req, rg_resp *resp);
+/* GET /v1/rollouts/{id}/band: the gate's evidence over time as confidence
+ * bands per stratum (api_band.c, docs/dashboard.md). */
+void rg_api_rollout_band(rg_server *srv, rg_req *req, rg_resp *resp);
 /* Whether release rel (of channel ch) may enter a rollout with plan, by
  * its preflight: never when it failed or is still pending; the emergency
  * lane (plan "emergency" or an emergency release) only when it passed;
@@ -102,6 +108,12 @@ void rg_api_flag_update(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_enable(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_disable(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_flag_eval(rg_server *srv, rg_req *req, rg_resp *resp);
+/* api_flag_rollout.c: guarded flag rollouts */
+void rg_api_flag_rollout_start(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_pause(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_resume(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_flag_rollout_abort(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_client_token_revoke(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -113,6 +125,20 @@ void rg_api_client_accept(rg_server *srv, rg_req *req, rg_resp *resp);
  * (field "environment") for a name outside RG_CHANNEL_NAME_RULE. */
 int rg__api_flag_env(const rg_req *req, const json_t *body, const char **env,
                      rg_err *err);
+
+/* Builds env's document with chg applied (flagdoc.h) and parses it
+ * strictly: 0, or the first problem with err->field naming it as
+ * "feature.<path>" or "segment.<path>" when it is in the change. */
+struct rg_flagdoc_change;
+int rg__api_flagdoc_check(rg_server *srv, const char *env,
+                          const struct rg_flagdoc_change *chg, rg_err *err);
+
+/* api_segments.c: flag segments (docs/flags.md) */
+void rg_api_segment_create(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_list(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_get(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_update(rg_server *srv, rg_req *req, rg_resp *resp);
+void rg_api_segment_delete(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_webhooks.c: subscriptions to rollout events (docs/webhooks.md) */
 void rg_api_webhook_create(rg_server *srv, rg_req *req, rg_resp *resp);
@@ -126,6 +152,9 @@ void rg_api_webhook_test(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_audit_list(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* root metadata (api_root.c, docs/signing.md) */
+/* The newest stored root document into *out (a new reference, NULL when
+ * none is stored). Returns 0 or the store's error (RG_EIO: not JSON). */
+int rg__api_root_newest(rg_server *srv, json_t **out, rg_err *err);
 void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_root_list(rg_server *srv, rg_req *req, rg_resp *resp);
 void rg_api_agent_root(rg_server *srv, rg_req *req, rg_resp *resp);

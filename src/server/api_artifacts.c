@@ -1,11 +1,19 @@
 /* api_artifacts.c - PUT /v1/artifacts: raw bytes in, content-addressed
- * file and store record out. */
+ * file and store record out; GET /v1/artifacts/SHA with a signed URL:
+ * the bytes, cacheable by any HTTP cache. */
 #include "api.h"
 
+#include "common/clock.h"
+#include "common/crypto.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/guard.h"
+#include "server/url_sign.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int sink_write(void *ctx, const void *p, size_t n, rg_err *err)
 {
@@ -59,4 +67,49 @@ void rg_api_artifact_put(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_resp_json(
         resp, existed && recorded ? 200 : 201,
         json_pack("{s:s,s:I}", "sha256", sha, "size", (json_int_t)size));
+}
+
+void rg_api_artifact_get(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    const char *sha = req->n_params ? req->params[0] : "";
+    const char *exp = rg_req_query(req, "exp");
+    int64_t now_s = rg_clock_now(rg_clock_system()) / 1000;
+    uint64_t size = 0;
+    int fd = -1;
+    rg_err err;
+    rg_err_clear(&err);
+    if (!srv->cfg.signed_url_window_s) {
+        rg_resp_errorf(resp, RG_ENOTFOUND, NULL,
+                       "signed artifact URLs are off on this server "
+                       "(--signed-url-window)");
+        return;
+    }
+    if (!rg_sha256_hex_valid(sha) ||
+        !rg_url_valid(srv->url_key, sha, exp, rg_req_query(req, "sig"),
+                      now_s)) {
+        rg_err_field(&err, RG_EFORBIDDEN, "sig",
+                     "artifact URL for '%.64s': signature invalid or expired",
+                     sha);
+        rg_guard_auth_failed(srv, req, &err, "bad artifact URL", "", resp);
+        return;
+    }
+    if (rg_artifact_open(srv, sha, &fd, &size, &err) != 0) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    char etag[sizeof resp->etag];
+    snprintf(etag, sizeof etag, "\"%.64s\"", sha);
+    const char *inm = rg_req_header(req, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0) {
+        close(fd);
+        resp->status = 304;
+    } else if (rg_resp_file(resp, req, fd, size) != 0) {
+        return;
+    }
+    /* The bytes at this URL never change; a cache may keep them until
+     * the URL expires. */
+    memcpy(resp->etag, etag, sizeof etag);
+    snprintf(resp->cache_control, sizeof resp->cache_control,
+             "public, max-age=%lld, immutable",
+             (long long)(strtoll(exp, NULL, 10) - now_s));
 }

@@ -39,7 +39,7 @@ void rg_api_flag_eval(rg_server *srv, rg_req *req, rg_resp *resp)
     if (rg__api_flag_env(req, body, &env, &err) ||
         rg_json_object(body, "context", false, &ctxj, &err))
         goto fail;
-    if (!(doc = rg_flagdoc_build(srv->store, env, NULL, NULL, &err)) ||
+    if (!(doc = rg_flagdoc_build(srv->store, env, NULL, &err)) ||
         rg_flagset_parse(doc, RG_FLAGS_LENIENT, &fs, &err))
         goto fail;
     if (!rg_flagset_feature(fs, name)) {

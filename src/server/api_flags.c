@@ -44,31 +44,34 @@ static json_t *flag_json(const rg_flag_rec *f)
         "created_by", f->created_by, "reason", f->reason);
 }
 
-/* Replaces a leading "features[...]" of s with "feature" (shorter). */
-static void as_feature(char *s)
+/* Replaces a leading "features[...]" of s with "feature", and a leading
+ * "segments[...]" with "segment" (the change, not its index). */
+static void as_change(char *s)
 {
-    const char *close = strncmp(s, "features[", 9) == 0 ? strchr(s, ']') : NULL;
-    if (!close)
+    static const char *const from[] = {"features[", "segments["};
+    static const char *const to[] = {"feature", "segment"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(from[i]), k = strlen(to[i]);
+        const char *close = strncmp(s, from[i], n) == 0 ? strchr(s, ']') : NULL;
+        if (!close)
+            continue;
+        memmove(s + k, close + 1, strlen(close + 1) + 1);
+        memcpy(s, to[i], k);
         return;
-    size_t rest = strlen(close + 1);
-    memmove(s + 7, close + 1, rest + 1);
-    memcpy(s, "feature", 7);
+    }
 }
 
-/* Strictly validates the environment env with feature as flag name (the
- * change's whole effect: its own fields, its dependencies and their
- * cycles); errors name fields as "feature.<path>". */
-static int validate(rg_server *srv, const char *env, const char *name,
-                    const json_t *feature, rg_err *err)
+int rg__api_flagdoc_check(rg_server *srv, const char *env,
+                          const rg_flagdoc_change *chg, rg_err *err)
 {
     rg_flagset *fs = NULL;
-    json_t *doc = rg_flagdoc_build(srv->store, env, name, feature, err);
+    json_t *doc = rg_flagdoc_build(srv->store, env, chg, err);
     if (!doc)
         return err->code;
     int rc = rg_flagset_parse(doc, RG_FLAGS_STRICT, &fs, err);
     if (rc) {
-        as_feature(err->field);
-        as_feature(err->msg);
+        as_change(err->field);
+        as_change(err->msg);
     }
     rg_flagset_free(fs);
     json_decref(doc);
@@ -86,11 +89,12 @@ static void write_version(rg_server *srv, rg_req *req, rg_resp *resp,
     rg_flag_rec *f = calloc(1, sizeof *f);
     char *def = NULL, target[RG_FLAG_NAME_MAX + RG_NAME_MAX + 8];
     rg_audit_rec audit;
+    rg_flagdoc_change chg = {.flag = name, .feature = feature};
     if (!f) {
         rg_err_set(&err, RG_ENOMEM, "out of memory");
         goto fail;
     }
-    if (validate(srv, env, name, feature, &err))
+    if (rg__api_flagdoc_check(srv, env, &chg, &err))
         goto fail;
     if (!(def = json_dumps(feature, JSON_COMPACT | JSON_SORT_KEYS))) {
         rg_err_set(&err, RG_ENOMEM, "out of memory");

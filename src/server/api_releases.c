@@ -11,6 +11,7 @@
 #include "server/preflight_worker.h"
 #include "trust/canon.h"
 #include "trust/relmeta.h"
+#include "trust/root.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,77 @@ static json_t *release_json(const rg_release_rec *r)
         "created_ms", (json_int_t)r->created_ms, "created_by", r->created_by,
         "preflight", preflight_short(r), "metadata", meta ? meta : json_null(),
         "quarantine_lifted_ms", lifted, "activation", act ? act : json_null());
+}
+
+/* The signatures of a release's metadata (borrowed; null: unsigned)
+ * counted against the newest stored root: {"keyids", "root_version",
+ * "threshold", "valid", "bad", "unknown", "met", "verdict"}; root_version
+ * null (and no count) when no root is stored. The agents count them
+ * again against the root they trust (docs/signing.md). Returns a new
+ * reference (json null for an unsigned release) or NULL with err set. */
+static json_t *signatures_json(rg_server *srv, const json_t *meta, rg_err *err)
+{
+    json_t *root = NULL, *ids = NULL, *out = NULL;
+    rg_root rt;
+    rg_sig_count c;
+    size_t i;
+    const json_t *sig;
+    if (!json_is_object(meta))
+        return json_null();
+    if (!(ids = json_array()))
+        goto oom;
+    json_array_foreach(json_object_get(meta, "signatures"), i, sig)
+    {
+        if (json_array_append(ids, json_object_get(sig, "keyid")))
+            goto oom;
+    }
+    if (rg__api_root_newest(srv, &root, err) != 0)
+        goto cleanup;
+    if (!root) {
+        out = json_pack("{s:O,s:n}", "keyids", ids, "root_version");
+    } else if (rg_root_parse(root, &rt, err) != 0 ||
+               rg_signed_count(meta, rt.keys, rt.nkeys, &c, err) != 0) {
+        goto cleanup;
+    } else {
+        rg_err short_of; /* the message is not needed: "verdict" says it */
+        rg_trust_reason why =
+            rg_signed_verdict(&c, rt.threshold, "release", &short_of);
+        out = json_pack("{s:O,s:I,s:i,s:i,s:i,s:i,s:b,s:s}", "keyids", ids,
+                        "root_version", (json_int_t)rt.version, "threshold",
+                        rt.threshold, "valid", c.valid, "bad", c.bad, "unknown",
+                        c.unknown, "met", why == RG_TRUST_OK, "verdict",
+                        rg_trust_reason_name(why));
+    }
+    if (!out)
+        goto oom;
+    goto cleanup;
+oom:
+    rg_err_set(err, RG_ENOMEM, "out of memory");
+cleanup:
+    json_decref(root);
+    json_decref(ids);
+    return out;
+}
+
+/* Sends release r with its signatures (signatures_json) as status. */
+static void send_release(rg_server *srv, rg_resp *resp, int status,
+                         const rg_release_rec *r)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    json_t *v = release_json(r);
+    if (v && json_object_set_new(
+                 v, "signatures",
+                 signatures_json(srv, json_object_get(v, "metadata"), &err))) {
+        json_decref(v);
+        v = NULL;
+    } else if (!v) {
+        rg_err_set(&err, RG_ENOMEM, "out of memory");
+    }
+    if (v)
+        rg_resp_json(resp, status, v);
+    else
+        rg_resp_error(resp, &err);
 }
 
 /* Reads the optional {"kind": "none"|"restart"|"reboot", "max_s": N}
@@ -190,7 +262,7 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg__api_state_changed(srv);
     if (strcmp(r.preflight_status, "pending") == 0)
         rg_preflight_worker_enqueue(srv, r.id);
-    rg_resp_json(resp, 201, release_json(&r));
+    send_release(srv, resp, 201, &r);
     return;
 fail:
     json_decref(body);
@@ -252,6 +324,10 @@ void rg_api_release_get(rg_server *srv, rg_req *req, rg_resp *resp)
                                    json_string(r.preflight.engine))) {
         goto oom;
     }
+    if (json_object_set_new(
+            v, "signatures",
+            signatures_json(srv, json_object_get(v, "metadata"), &err)))
+        goto fail;
     free(result);
     json_decref(full);
     rg_resp_json(resp, 200, v);
@@ -294,7 +370,7 @@ void rg_api_release_lift_quarantine(rg_server *srv, rg_req *req, rg_resp *resp)
     if (rc != 0 || rg_store_release_get(srv->store, id, &r, &err) != 0)
         goto fail;
     json_decref(body);
-    rg_resp_json(resp, 200, release_json(&r));
+    send_release(srv, resp, 200, &r);
     return;
 fail:
     json_decref(body);

@@ -9,8 +9,8 @@
 #include "server/canary.h"
 #include "server/desired.h"
 #include "server/fleet.h"
-#include "server/orchestrator.h"
 #include "server/stream.h"
+#include "server/summary.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,51 +30,96 @@ static int decision_one(void *ctx, const rg_decision_rec *d)
     return v ? json_array_append_new(ctx, v) : -1;
 }
 
-/* The counts of rollout r: measured now for one rollout; in a list, those
- * the health gate measured at its latest evaluation (null when there is
- * none: the rollout is not running), so a list scans no fleet. Returns a
- * new reference or NULL with err filled. */
-static json_t *counts_json(rg_server *srv, const rg_rollout_rec *r,
-                           bool measure, rg_err *err)
+/* The counts object of docs/api.md of summary s. Returns a new reference
+ * or NULL. */
+static json_t *summary_json(const rg_ep_summary *s)
 {
-    if (!measure) {
-        json_t *last = rg_canary_last(rg_desired_canary(srv->desired), r->id);
-        json_t *c =
-            json_object_get(json_object_get(last, "evidence"), "counts");
-        c = c ? json_incref(c) : json_null();
-        json_decref(last);
-        return c;
+    const uint64_t *n = s->by_state.n;
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "fleet",
+                     (json_int_t)s->fleet, "targeted", (json_int_t)s->targeted,
+                     "exposed", (json_int_t)rg_ep_tally_exposed(&s->by_state),
+                     "pending", (json_int_t)n[RG_EP_PENDING], "healthy",
+                     (json_int_t)n[RG_EP_HEALTHY], "silent",
+                     (json_int_t)n[RG_EP_SILENT], "failed",
+                     (json_int_t)n[RG_EP_FAILED]);
+}
+
+/* {"stratum": name, "assigned", "exposed", "pending", "healthy", "silent",
+ * "failed"} for each stratum of m with an endpoint in the rollout. Returns
+ * a new reference or NULL. */
+static json_t *strata_json(rg_server *srv, const rg_summary *m)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a && i < m->n_strata; i++) {
+        const rg_ep_tally *t = &m->strata[i];
+        if (!rg_ep_tally_exposed(t) && !t->n[RG_EP_ASSIGNED])
+            continue;
+        char name[RG_STRATUM_NAME_MAX];
+        rg_fleet_stratum_name(srv->fleet, i, name, sizeof name);
+        if (json_array_append_new(
+                a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "stratum", name,
+                             "assigned", (json_int_t)t->n[RG_EP_ASSIGNED],
+                             "exposed", (json_int_t)rg_ep_tally_exposed(t),
+                             "pending", (json_int_t)t->n[RG_EP_PENDING],
+                             "healthy", (json_int_t)t->n[RG_EP_HEALTHY],
+                             "silent", (json_int_t)t->n[RG_EP_SILENT], "failed",
+                             (json_int_t)t->n[RG_EP_FAILED])) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
     }
-    rg_wave_counts n;
-    if (rg_orchestrator_counts(srv, r, &n, err) != 0)
-        return NULL;
-    json_t *c = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I}", "fleet", (json_int_t)n.fleet, "targeted",
-        (json_int_t)n.targeted, "exposed", (json_int_t)n.exposed, "healthy",
-        (json_int_t)n.healthy, "failed", (json_int_t)n.failed, "silent",
-        (json_int_t)n.silent);
-    if (!c)
-        rg_err_set(err, RG_ENOMEM, "out of memory");
-    return c;
+    return a;
+}
+
+/* Sets out's "counts" (and, measured, "strata" and "reports") for
+ * rollout r: measured now (summary.h); else those of the health gate's
+ * latest measure (canary.h; null when there is none: the rollout is not
+ * evaluated), so a list scans no fleet. Returns 0 or -1 with err filled. */
+static int counts_set(rg_server *srv, const rg_rollout_rec *r, bool measure,
+                      json_t *out, rg_err *err)
+{
+    rg_ep_summary last;
+    if (!measure) {
+        json_t *c =
+            rg_canary_summary(rg_desired_canary(srv->desired), r->id, &last)
+                ? summary_json(&last)
+                : json_null();
+        if (!c || json_object_set_new(out, "counts", c) != 0)
+            return rg_err_set(err, RG_ENOMEM, "out of memory");
+        return 0;
+    }
+    rg_summary m;
+    int rc = rg_summary_measure(srv, r, &m, err);
+    if (rc == 0 &&
+        (json_object_set_new(out, "counts", summary_json(&m.total)) != 0 ||
+         json_object_set_new(out, "strata", strata_json(srv, &m)) != 0 ||
+         json_object_set_new(out, "reports",
+                             json_pack("{s:I,s:I,s:I}", "applying",
+                                       (json_int_t)m.reports.applying,
+                                       "healthy", (json_int_t)m.reports.healthy,
+                                       "failed",
+                                       (json_int_t)m.reports.failed)) != 0))
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+    rg_summary_release(&m);
+    return rc;
 }
 
 /* Builds the rollout object of docs/api.md (with decisions when asked;
- * counts measured now when measure, else counts_json's latest counts).
+ * counts measured now when measure, else the gate's latest: counts_set).
  * Returns a new reference or NULL with err filled. */
 static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
                             bool with_decisions, bool measure, rg_err *err)
 {
     rg_release_rec rel;
-    json_t *out = NULL, *decisions = NULL, *counts = NULL;
-    if (rg_store_release_get(srv->store, r->release_id, &rel, err) != 0 ||
-        !(counts = counts_json(srv, r, measure, err)))
+    json_t *out = NULL, *decisions = NULL;
+    if (rg_store_release_get(srv->store, r->release_id, &rel, err) != 0)
         return NULL;
     const rg_rollout_status *st = &r->status;
     const char *wave_name = st->wave >= 0 && (size_t)st->wave < r->plan.n_waves
                                 ? r->plan.waves[st->wave].name
                                 : "";
     out = json_pack(
-        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o,s:o}", "id",
+        "{s:I,s:I,s:s,s:I,s:o,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:s,s:o}", "id",
         (json_int_t)r->id, "release", (json_int_t)r->release_id, "channel",
         r->channel, "version", (json_int_t)rel.version, "previous_release",
         rg__json_id_or_null(r->prev_release_id), "state",
@@ -82,10 +127,13 @@ static json_t *rollout_json(rg_server *srv, const rg_rollout_rec *r,
         wave_name, "share_ppm", (json_int_t)st->share_ppm, "wave_started_ms",
         (json_int_t)st->wave_started_ms, "updated_ms",
         (json_int_t)st->updated_ms, "created_ms", (json_int_t)r->created_ms,
-        "created_by", r->created_by, "plan", rg_plan_to_json(&r->plan),
-        "counts", counts);
+        "created_by", r->created_by, "plan", rg_plan_to_json(&r->plan));
     if (!out)
         goto oom;
+    if (counts_set(srv, r, measure, out, err) != 0) {
+        json_decref(out);
+        return NULL;
+    }
     if (!with_decisions)
         return out;
     decisions = json_array();

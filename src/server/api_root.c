@@ -35,6 +35,20 @@ static int keep_newest(void *ctx, const rg_root_rec *r)
     return n->doc ? 0 : RG_EIO;
 }
 
+int rg__api_root_newest(rg_server *srv, json_t **out, rg_err *err)
+{
+    newest n = {NULL};
+    int rc = rg_store_root_list(srv->store, 0, keep_newest, &n, err);
+    if (rc != 0) {
+        if (err->code == RG_OK)
+            rc = rg_err_set(err, RG_EIO, "stored root is not JSON");
+        json_decref(n.doc);
+        n.doc = NULL;
+    }
+    *out = n.doc;
+    return rc;
+}
+
 void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"signed", "signatures", NULL};
@@ -52,11 +66,8 @@ void rg_api_root_put(rg_server *srv, rg_req *req, rg_resp *resp)
         return;
     if (rg_root_parse(body, &next, &err) != 0)
         goto fail;
-    if (rg_store_root_list(srv->store, 0, keep_newest, &n, &err) != 0) {
-        if (err.code == RG_OK)
-            rg_err_set(&err, RG_EIO, "stored root is not JSON");
+    if (rg__api_root_newest(srv, &n.doc, &err) != 0)
         goto fail;
-    }
     if (!n.doc && rg_root_verify_self(body, &next, NULL, &err) != 0)
         goto fail;
     if (n.doc && (rg_root_parse(n.doc, &prev, &err) != 0 ||

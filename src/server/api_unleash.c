@@ -61,7 +61,8 @@ void rg_api_client_features(rg_server *srv, rg_req *req, rg_resp *resp)
         return;
     /* The ETag is the environment's change stamp: an unchanged set is
      * answered 304 without building it. */
-    if (rg_flagdoc_stamp(srv->store, t.environment, stamp, &err)) {
+    if (rg_flagdoc_stamp(srv->flagdocs, srv->store, t.environment,
+                         rg_clock_now(srv->clock), stamp, &err)) {
         rg_resp_error(resp, &err);
         return;
     }

@@ -2,6 +2,7 @@
 #include "artifacts.h"
 
 #include "common/crypto.h"
+#include "common/file.h"
 #include "common/log.h"
 
 #include <dirent.h>
@@ -35,18 +36,6 @@ static int mkdir_p1(const char *path, rg_err *err)
 {
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return rg_err_set(err, RG_EIO, "mkdir '%s': %s", path, strerror(errno));
-    return 0;
-}
-
-static int fsync_dir(const char *path, rg_err *err)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return rg_err_set(err, RG_EIO, "open '%s': %s", path, strerror(errno));
-    int rc = fsync(fd);
-    close(fd);
-    if (rc != 0)
-        return rg_err_set(err, RG_EIO, "fsync '%s': %s", path, strerror(errno));
     return 0;
 }
 
@@ -173,9 +162,9 @@ int rg_artifact_upload_commit(rg_artifact_upload *u, char sha256[65],
         return rg_err_set(err, RG_EIO, "rename '%s' to '%s': %s", u->tmp, final,
                           strerror(errno));
     u->tmp[0] = '\0';
-    rc = fsync_dir(sub, err);
+    rc = rg_file_fsync_dir(sub, err);
     if (rc == 0)
-        rc = fsync_dir(u->dir, err);
+        rc = rg_file_fsync_dir(u->dir, err);
     return rc;
 }
 

@@ -41,6 +41,8 @@ typedef struct ro_state {
     char last_rule[32];
     int64_t last_stored_ms;
     json_t *last;
+    bool has_summary;
+    rg_ep_summary summary; /* at the latest measure, after its judgements */
 } ro_state;
 
 struct rg_canary {
@@ -250,10 +252,11 @@ typedef struct scan_ctx {
     size_t nfr, capfr;
     fresh *ff; /* failures it has not counted */
     size_t nff, capff;
-    uint64_t size[MAXS], healthy[MAXS], assigned[MAXS];
+    uint64_t size[MAXS], grown[MAXS], assigned[MAXS];
     uint32_t lowest[MAXS][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[MAXS];
     uint64_t exposed, healthy_total, failed_total;
+    rg_ep_tally tally;    /* by state (ep_state.h) */
     rg_silence_params sp; /* W and the activation allowance's */
     int64_t now_ms;
     rg_interval_hist ivl[MAXS]; /* observed check-in intervals */
@@ -274,10 +277,13 @@ static void scan_slot(scan_ctx *x, const rg_fleet_view *v,
                       const rg_fleet_canary *cn)
 {
     uint32_t flags = cn->flags;
+    rg_ep_tally_add(&x->tally, cn);
     if (flags & RG_CN_ASSIGNED)
         x->assigned[v->stratum]++;
     if (flags & RG_CN_HEALTHY) {
-        x->healthy[v->stratum]++;
+        x->grown[v->stratum] +=
+            rg_exposure_grows(x->ro->plan.grow_after_ms, cn->healthy_ms,
+                              flags & RG_CN_FAILED, x->now_ms);
         x->healthy_total++;
     }
     if (flags & RG_CN_FAILED)
@@ -329,6 +335,7 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
 typedef struct src_ctx {
     rg_fleet *fleet;
     int64_t release;
+    rg_ep_tally *tally; /* the scan's, kept exact through the judgements */
 } src_ctx;
 
 static int seen_ref(void *ctx, uint32_t ref, rg_cohort_seen *out)
@@ -363,7 +370,7 @@ static int contacts_ref(void *ctx, uint32_t ref, int64_t *last_ms,
 static void judged_ref(void *ctx, uint32_t ref, bool silent)
 {
     const src_ctx *sc = ctx;
-    rg_ep_state_judged(sc->fleet, ref, sc->release, silent);
+    rg_ep_state_judged(sc->fleet, ref, sc->release, silent, sc->tally);
 }
 
 /* Hands the scan's members, the release's activation, new exposures and
@@ -407,7 +414,7 @@ static void publish(ro_state *st, const rg_rollout_rec *ro, scan_ctx *x,
                                         x->xp, &ro->plan, ro->status.wave,
                                         ro->status.share_ppm, x->size[s],
                                         x->lowest[s], x->n_lowest[s]));
-        atomic_store(&st->budget[s], rg_exposure_budget(x->xp, x->healthy[s]));
+        atomic_store(&st->budget[s], rg_exposure_budget(x->xp, x->grown[s]));
         uint64_t a = atomic_load(&st->assigned[s]);
         while (a < x->assigned[s] && !atomic_compare_exchange_weak(
                                          &st->assigned[s], &a, x->assigned[s]))
@@ -469,6 +476,17 @@ static int scan(rg_server *srv, const rg_rollout_rec *ro, scan_ctx *x,
     return x->oom ? RG_ENOMEM : 0;
 }
 
+/* Keeps the measure's summary for rg_canary_summary. */
+static void keep_summary(rg_canary *c, ro_state *st, const rg_wave_counts *n,
+                         const rg_ep_tally *t)
+{
+    pthread_mutex_lock(&c->last_mu);
+    st->summary = (rg_ep_summary){
+        .fleet = n->fleet, .targeted = n->targeted, .by_state = *t};
+    st->has_summary = true;
+    pthread_mutex_unlock(&c->last_mu);
+}
+
 int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
                       const uint8_t *held, uint32_t n_held, int64_t now_ms,
                       rg_wave_counts *counts, rg_health_gate_ctx *gate,
@@ -499,7 +517,8 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     uint32_t n_strata = rg_fleet_strata(srv->fleet);
     if (n_strata > MAXS)
         n_strata = MAXS;
-    src_ctx sc = {.fleet = srv->fleet, .release = st->release_id};
+    src_ctx sc = {
+        .fleet = srv->fleet, .release = st->release_id, .tally = &x->tally};
     rg_cohort_src src = {.ctx = &sc,
                          .seen = seen_ref,
                          .contacts = contacts_ref,
@@ -523,6 +542,7 @@ int rg_canary_measure(rg_canary *c, rg_server *srv, const rg_rollout_rec *ro,
     counts->healthy = x->healthy_total;
     counts->failed = x->failed_total;
     counts->silent = rg_cohort_silent_total(st->co);
+    keep_summary(c, st, counts, &x->tally);
     goto cleanup;
 oom:
     rc = rg_err_set(err, RG_ENOMEM, "rollout %lld: out of memory",
@@ -580,6 +600,21 @@ bool rg_canary_note(rg_canary *c, int64_t id, const rg_gate_result *g,
 cleanup:
     pthread_rwlock_unlock(&c->lock);
     return want;
+}
+
+bool rg_canary_summary(rg_canary *c, int64_t id, rg_ep_summary *out)
+{
+    bool has = false;
+    pthread_rwlock_rdlock(&c->lock);
+    ro_state *s = find(c, id);
+    if (s) {
+        pthread_mutex_lock(&c->last_mu);
+        if ((has = s->has_summary))
+            *out = s->summary;
+        pthread_mutex_unlock(&c->last_mu);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return has;
 }
 
 json_t *rg_canary_last(rg_canary *c, int64_t id)

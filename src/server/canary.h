@@ -71,14 +71,15 @@
  * rg_canary_rebuild; the orchestrator calls rg_canary_measure (passing the
  * policy holds it got from rg_desired_held), rg_canary_declare_activation,
  * rg_canary_note, rg_canary_retain and rg_canary_soaking; the API reads
- * rg_canary_last (and the endpoint list, api_endpoints.c, rg_canary_holds).
+ * rg_canary_last and rg_canary_summary (and the endpoint list,
+ * api_endpoints.c, rg_canary_holds).
  * The tracker's resolution marks each judged exposure in its fleet slot
  * (ep_state.h). This file calls nothing of desired.h (no circle).
  *
  * Thread-safety: rg_canary_admit and rg_canary_holds may be called from
  * any thread; rg_canary_measure, rg_canary_note, rg_canary_retain and
  * rg_canary_soaking only from the orchestrator's tick (serialised);
- * rg_canary_last from any thread.
+ * rg_canary_last and rg_canary_summary from any thread.
  */
 #ifndef RG_CANARY_H
 #define RG_CANARY_H
@@ -89,6 +90,7 @@
 #include "health/tally.h"
 #include "model/exposure.h"
 #include "model/rollout.h"
+#include "server/ep_state.h"
 #include "server/fleet.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -170,6 +172,12 @@ bool rg_canary_note(rg_canary *c, int64_t id, const rg_gate_result *g,
 /* A copy of rollout id's latest evaluation {"at_ms", "verdict", "reason",
  * "evidence"} (new reference) or NULL when there is none. */
 json_t *rg_canary_last(rg_canary *c, int64_t id);
+
+/* Rollout id's summary at its latest measure (ep_state.h: the target
+ * fleet, the slots assigned, the endpoints by state once that tick's
+ * judgements were made) into *out. Returns false when it was never
+ * measured (or is no longer kept). */
+bool rg_canary_summary(rg_canary *c, int64_t id, rg_ep_summary *out);
 
 /* Tick: forgets every rollout not among ids[0..n). */
 void rg_canary_retain(rg_canary *c, const int64_t *ids, size_t n);

@@ -8,8 +8,10 @@
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
+#include "server/url_sign.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,16 +414,27 @@ int rg_server_state_changed(rg_server *srv, rg_err *err)
 /* ------------------------------------------------------------------ */
 /* answering                                                          */
 
-/* Appends `"channel":{entry}` to b (after a comma unless first). */
-static int write_entry(rg_buf *b, bool first, const char *channel,
-                       const rg_release_rec *r, int64_t rollout_id)
+/* Writes the URL release r's artifact is offered at into url: signed
+ * (url_sign.h) when the server has a signed-URL window, else the endpoint
+ * token's route. */
+static void artifact_url(const rg_server *srv, const rg_release_rec *r,
+                         int64_t now_ms, char url[RG_SIGNED_URL_MAX])
 {
-    static const char prefix[] = "/v1/agent/artifacts/";
-    char url[sizeof prefix + RG_HASH_HEX];
-    size_t n = strnlen(r->sha256, RG_HASH_HEX - 1);
-    memcpy(url, prefix, sizeof prefix - 1);
-    memcpy(url + sizeof prefix - 1, r->sha256, n);
-    url[sizeof prefix - 1 + n] = '\0';
+    unsigned window = srv->cfg.signed_url_window_s;
+    if (window)
+        rg_url_sign(srv->url_key, r->sha256,
+                    rg_url_expiry(now_ms / 1000, window), url);
+    else
+        snprintf(url, RG_SIGNED_URL_MAX, "/v1/agent/artifacts/%.64s",
+                 r->sha256);
+}
+
+/* Appends `"channel":{entry}` to b (after a comma unless first); url: where
+ * the artifact is fetched. */
+static int write_entry(rg_buf *b, bool first, const char *channel,
+                       const rg_release_rec *r, const char *url,
+                       int64_t rollout_id)
+{
     int rc = first ? 0 : rg_buf_add(b, ",", 1);
     if (rc == 0)
         rc = rg_jsonw_str(b, channel);
@@ -731,8 +744,10 @@ static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
                 p.earliest_ms = now_ms;
         }
         if (p.release) {
+            char url[RG_SIGNED_URL_MAX];
+            artifact_url(d->srv, p.release, now_ms, url);
             rc = write_entry(desired, n_desired++ == 0, c->channel.name,
-                             p.release, p.rollout_id);
+                             p.release, url, p.rollout_id);
             if (rc < 0) {
                 rg_err_set(err, rc, "desired state of '%.64s': %s", endpoint_id,
                            rg_code_name(rc));

@@ -36,8 +36,41 @@ bool rg_ep_state_parse(const char *name, rg_ep_state *out)
     return false;
 }
 
-void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release, bool silent)
+rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn)
 {
+    rg_ep_state s = rg_ep_state_of(cn);
+    if (s != RG_EP_NONE)
+        t->n[s]++;
+    return s;
+}
+
+uint64_t rg_ep_tally_exposed(const rg_ep_tally *t)
+{
+    return t->n[RG_EP_PENDING] + t->n[RG_EP_HEALTHY] + t->n[RG_EP_SILENT] +
+           t->n[RG_EP_FAILED];
+}
+
+/* The state of release's slot of the endpoint with handle ref (RG_EP_NONE
+ * when it has none or is gone). */
+static rg_ep_state state_at(rg_fleet *f, uint32_t ref, int64_t release)
+{
+    rg_fleet_view v;
+    if (rg_fleet_view_ref(f, ref, &v) != 0)
+        return RG_EP_NONE;
+    return rg_ep_state_of(rg_fleet_canary_of(&v, release));
+}
+
+void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release, bool silent,
+                        rg_ep_tally *t)
+{
+    rg_ep_state before = t ? state_at(f, ref, release) : RG_EP_NONE;
     rg_fleet_canary_set_ref(f, ref, release,
                             RG_CN_JUDGED | (silent ? RG_CN_SILENT : 0u));
+    if (!t || before == RG_EP_NONE || t->n[before] == 0)
+        return;
+    rg_ep_state after = state_at(f, ref, release);
+    if (after != RG_EP_NONE) {
+        t->n[before]--;
+        t->n[after]++;
+    }
 }

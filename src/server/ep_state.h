@@ -32,7 +32,29 @@ typedef enum rg_ep_state {
     RG_EP_HEALTHY,
     RG_EP_SILENT,
     RG_EP_FAILED,
+    RG_EP_N_STATES
 } rg_ep_state;
+
+/* Endpoints by state: n[s] those in state s (n[RG_EP_NONE] unused). The
+ * one count of a rollout's endpoints that every summary shows (GET
+ * /v1/rollouts, `rollgate rollout status`, /metrics). */
+typedef struct rg_ep_tally {
+    uint64_t n[RG_EP_N_STATES];
+} rg_ep_tally;
+
+/* A rollout's summary: its target fleet's size, the endpoints the desired
+ * state gives its release (targeted) and its endpoints by state. */
+typedef struct rg_ep_summary {
+    uint64_t fleet, targeted;
+    rg_ep_tally by_state;
+} rg_ep_summary;
+
+/* Counts one endpoint whose slot is cn (NULL or RG_EP_NONE: nothing).
+ * Returns its state. */
+rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn);
+
+/* The exposed cohort: pending + healthy + silent + failed. */
+uint64_t rg_ep_tally_exposed(const rg_ep_tally *t);
 
 /* The state a canary slot says (cn NULL: RG_EP_NONE). Pure. */
 rg_ep_state rg_ep_state_of(const rg_fleet_canary *cn);
@@ -47,8 +69,10 @@ bool rg_ep_state_parse(const char *name, rg_ep_state *out);
 
 /* The orchestrator's tick: the exposure of the endpoint with fleet handle
  * ref to release was judged, silent or not (marks its slot JUDGED, and
- * SILENT when silent). */
-void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release,
-                        bool silent);
+ * SILENT when silent). When t is not NULL, moves the endpoint in *t from
+ * its state before to its state after (a tally taken before the judgement
+ * stays exact). */
+void rg_ep_state_judged(rg_fleet *f, uint32_t ref, int64_t release, bool silent,
+                        rg_ep_tally *t);
 
 #endif

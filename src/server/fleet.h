@@ -71,6 +71,10 @@ typedef struct rg_fleet_attrs {
     char region[RG_FLEET_ATTR_MAX + 1]; /* "" when not given */
     size_t n_tags;
     char tags[RG_FLEET_TAGS_MAX][RG_FLEET_ATTR_MAX + 1];
+    /* the flag environments it may read, set by its enrollment key, never
+     * by the endpoint (0: the default one only; docs/flags.md) */
+    size_t n_envs;
+    char envs[RG_FLAG_ENVS_MAX][RG_NAME_MAX + 1];
 } rg_fleet_attrs;
 
 /* One installed entry (channel name, release id). */
@@ -121,8 +125,9 @@ bool rg_fleet_id_valid(const char *id);
 
 /* Reads and validates attributes from JSON ({"os","os_version","arch"
  * required strings <= 64 bytes; "hw", "region" optional strings; "tags"
- * optional array of <= 16 strings}); err->field names "attributes.<x>".
- * Returns 0 or RG_EINVAL. */
+ * optional array of <= 16 strings; "flag_environments" optional array of
+ * <= RG_FLAG_ENVS_MAX environment names, which only the server writes});
+ * err->field names "attributes.<x>". Returns 0 or RG_EINVAL. */
 int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err);
 
 /* Serialises attributes in the stored form (the object rg_fleet_attrs_
@@ -141,6 +146,11 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
  * slots, RG_FLEET_CANARY_SLOTS per record, in memory only: after a restart
  * the orchestrator rebuilds them from the stored events). */
 #define RG_FLEET_CANARY_SLOTS 2
+/* A guarded flag rollout's slots carry RG_FLEET_FLAG_KEY + its id in place
+ * of a release id (server/flag_rollout.h). Such a slot is taken only when
+ * free and no other flag rollout holds one, so releases keep a slot; it
+ * is never listed as a release (rg_fleet_releases_of). */
+#define RG_FLEET_FLAG_KEY 0x80000000u
 #define RG_CN_ASSIGNED 1u  /* the rollout gave it the release (admitted) */
 #define RG_CN_EXPOSED 2u   /* reported `applying` */
 #define RG_CN_HEALTHY 4u   /* reported `healthy` */
@@ -231,6 +241,11 @@ uint32_t rg_fleet_profiles(rg_fleet *f);
 
 /* Copies the stored attribute JSON of profile p into out ("" if unknown). */
 void rg_fleet_profile_json(rg_fleet *f, uint32_t p, char *out, size_t n);
+
+/* Whether endpoints of profile p may read the flags of environment env:
+ * env is among its attributes' flag_environments, or, when it has none,
+ * env is the default one. */
+bool rg_fleet_profile_reads(rg_fleet *f, uint32_t p, const char *env);
 
 /* Verifies that token_hash (binary SHA-256 of the presented token) is the
  * token of endpoint id (constant-time), then records now_ms as last seen

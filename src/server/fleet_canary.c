@@ -29,6 +29,10 @@ static rg_fleet_canary *slot_for(rg__ep *r, int64_t release, bool take)
     }
     if (!take || old->release >= (uint32_t)release)
         return NULL;
+    if (release >= RG_FLEET_FLAG_KEY) /* a flag rollout's: free slots only */
+        for (size_t i = 0; i < RG_FLEET_CANARY_SLOTS; i++)
+            if (old->release || r->canary[i].release >= RG_FLEET_FLAG_KEY)
+                return NULL;
     memset(old, 0, sizeof *old);
     old->release = (uint32_t)release;
     return old;
@@ -71,7 +75,7 @@ int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release, rg_err *err)
 /* Appends release to out[0..*n) unless it is 0, there, or out is full. */
 static void add_release(int64_t *out, size_t cap, size_t *n, uint32_t release)
 {
-    if (release == 0 || *n == cap)
+    if (release == 0 || release >= RG_FLEET_FLAG_KEY || *n == cap)
         return;
     for (size_t i = 0; i < *n; i++)
         if (out[i] == release)

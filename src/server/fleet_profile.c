@@ -3,6 +3,8 @@
 
 #include "common/json.h"
 #include "common/murmur3.h"
+#include "common/name.h"
+#include "server/flagdoc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +28,34 @@ static int attr_string(const json_t *v, const char *name, bool required,
     return 0;
 }
 
+/* Reads v's optional "flag_environments" into out. */
+static int attr_envs(const json_t *v, rg_fleet_attrs *out, rg_err *err)
+{
+    json_t *envs = NULL, *e;
+    size_t i;
+    if (rg_json_array(v, "flag_environments", false, RG_FLAG_ENVS_MAX, &envs,
+                      err) < 0)
+        return rg_err_field(err, RG_EINVAL, "attributes.flag_environments",
+                            "attributes.flag_environments must be an array of "
+                            "at most %d names",
+                            RG_FLAG_ENVS_MAX);
+    json_array_foreach(envs, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (!s || !rg_channel_name_valid(s))
+            return rg_err_field(err, RG_EINVAL, "attributes.flag_environments",
+                                "attributes.flag_environments[%zu] must be %s",
+                                i, RG_CHANNEL_NAME_RULE);
+        snprintf(out->envs[out->n_envs++], RG_NAME_MAX + 1, "%s", s);
+    }
+    return 0;
+}
+
 int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err)
 {
-    static const char *const allowed[] = {"os",     "os_version", "arch", "hw",
-                                          "region", "tags",       NULL};
+    static const char *const allowed[] = {
+        "os",   "os_version",        "arch", "hw", "region",
+        "tags", "flag_environments", NULL};
     memset(out, 0, sizeof *out);
     if (!json_is_object(v))
         return rg_err_field(err, RG_EINVAL, "attributes",
@@ -65,7 +91,19 @@ int rg_fleet_attrs_from_json(const json_t *v, rg_fleet_attrs *out, rg_err *err)
                 RG_FLEET_ATTR_MAX);
         snprintf(out->tags[out->n_tags++], RG_FLEET_ATTR_MAX + 1, "%s", s);
     }
-    return 0;
+    return attr_envs(v, out, err);
+}
+
+/* Sets o's "flag_environments" from a (nothing when a has none). */
+static int envs_json(json_t *o, const rg_fleet_attrs *a)
+{
+    json_t *envs = a->n_envs ? json_array() : NULL;
+    for (size_t i = 0; envs && i < a->n_envs; i++)
+        if (json_array_append_new(envs, json_string(a->envs[i])) < 0)
+            break;
+    if (a->n_envs && !envs)
+        return -1;
+    return envs ? json_object_set_new(o, "flag_environments", envs) : 0;
 }
 
 char *rg_fleet_attrs_json(const rg_fleet_attrs *a)
@@ -87,7 +125,7 @@ char *rg_fleet_attrs_json(const rg_fleet_attrs *a)
     if (a->region[0] &&
         json_object_set_new(o, "region", json_string(a->region)) < 0)
         goto cleanup;
-    if (json_object_set(o, "tags", tags) < 0)
+    if (json_object_set(o, "tags", tags) < 0 || envs_json(o, a) < 0)
         goto cleanup;
     s = json_dumps(o, JSON_COMPACT);
 cleanup:
@@ -182,6 +220,36 @@ static int stratum_of(rg_fleet *f, const rg_fleet_attrs *a, char **name,
     return 0;
 }
 
+/* a's flag environments as a new rg__fleet_profile.envs list, or NULL. */
+static char *envs_list(const rg_fleet_attrs *a)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < a->n_envs; i++)
+        len += strlen(a->envs[i]) + 1;
+    char *out = malloc(len), *p = out;
+    for (size_t i = 0; out && i < a->n_envs; i++) {
+        size_t n = strlen(a->envs[i]) + 1;
+        memcpy(p, a->envs[i], n);
+        p += n;
+    }
+    if (out)
+        *p = '\0';
+    return out;
+}
+
+bool rg_fleet_profile_reads(rg_fleet *f, uint32_t p, const char *env)
+{
+    bool ok = false;
+    pthread_mutex_lock(&f->prof_mu);
+    const char *e = p < f->n_profiles ? f->profiles[p].envs : NULL;
+    if (e && !*e)
+        ok = strcmp(env, RG_FLAG_ENV_DEFAULT) == 0;
+    for (; e && *e && !ok; e += strlen(e) + 1)
+        ok = strcmp(env, e) == 0;
+    pthread_mutex_unlock(&f->prof_mu);
+    return ok;
+}
+
 static bool tagged_internal(const rg_fleet_attrs *a)
 {
     for (size_t i = 0; i < a->n_tags; i++)
@@ -194,7 +262,7 @@ int rg__fleet_profile_intern(rg_fleet *f, const rg_fleet_attrs *a,
                              uint32_t *out, bool *internal, rg_err *err)
 {
     int rc = 0;
-    char *json = rg_fleet_attrs_json(a), *stratum = NULL;
+    char *json = rg_fleet_attrs_json(a), *stratum = NULL, *envs = NULL;
     uint32_t sid = 0;
     if (!json)
         return rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
@@ -208,13 +276,18 @@ int rg__fleet_profile_intern(rg_fleet *f, const rg_fleet_attrs *a,
     if ((rc = profiles_reserve(f, err)) < 0 ||
         (rc = stratum_of(f, a, &stratum, &sid, err)) < 0)
         goto cleanup;
+    if (!(envs = envs_list(a))) {
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");
+        goto cleanup;
+    }
     rg__fleet_profile *pr = &f->profiles[f->n_profiles];
     *pr = (rg__fleet_profile){.json = json,
                               .stratum = stratum,
                               .hash = h,
                               .stratum_id = sid,
-                              .internal = tagged_internal(a)};
-    json = stratum = NULL;
+                              .internal = tagged_internal(a),
+                              .envs = envs};
+    json = stratum = envs = NULL;
     uint32_t mask = f->prof_index_cap - 1, p = h & mask;
     while (f->prof_index[p])
         p = (p + 1) & mask;
@@ -224,6 +297,7 @@ int rg__fleet_profile_intern(rg_fleet *f, const rg_fleet_attrs *a,
 cleanup:
     free(json);
     free(stratum);
+    free(envs);
     return rc;
 }
 
@@ -259,6 +333,7 @@ void rg__fleet_profiles_release(rg_fleet *f)
     for (uint32_t i = 0; i < f->n_profiles; i++) {
         free(f->profiles[i].json);
         free(f->profiles[i].stratum);
+        free(f->profiles[i].envs);
     }
     free(f->profiles);
     free(f->prof_index);

@@ -67,6 +67,8 @@ typedef struct rg__fleet_profile {
     uint32_t hash;
     uint32_t stratum_id; /* index into rg_fleet.strata */
     bool internal;
+    char *envs; /* flag environments it may read, each followed by a NUL,
+                   the list by another ("": the default one) */
 } rg__fleet_profile;
 
 /* Token index slot: the first 4 bytes of the token hash and a ref. */

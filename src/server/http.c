@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,6 +38,10 @@ struct rg_http {
     /* libmicrohttpd's messages in the current window (on_log) */
     _Atomic int64_t log_window_ms;
     _Atomic uint64_t log_shown, log_hidden;
+    pthread_mutex_t park_mu;
+    pthread_cond_t park_cv; /* a parked request was woken */
+    unsigned parked;        /* requests parked now */
+    bool stopping;          /* no more parking */
 };
 
 typedef struct exchange {
@@ -50,6 +55,7 @@ typedef struct exchange {
     uint64_t received; /* body bytes seen so far */
     uint64_t limit;    /* body cap for this request */
     bool queued;
+    bool parked; /* the handler parked it (rg_req_park) */
     char client[64];
 } exchange;
 
@@ -108,6 +114,7 @@ static void resp_clear(rg_resp *resp)
     resp->offset = 0;
     resp->content_range[0] = '\0';
     resp->etag[0] = '\0';
+    resp->cache_control[0] = '\0';
 }
 
 /* The last-resort answer when even the error body cannot be built. */
@@ -340,6 +347,33 @@ bool rg_http_peer_gone(void *conn)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+int rg_req_park(rg_req *req)
+{
+    exchange *x = (exchange *)req; /* req is the exchange's first member */
+    rg_http *h = x->h;
+    pthread_mutex_lock(&h->park_mu);
+    bool ok = !h->stopping;
+    if (ok)
+        h->parked++;
+    pthread_mutex_unlock(&h->park_mu);
+    if (!ok)
+        return RG_EUNAVAIL;
+    x->parked = true;
+    MHD_suspend_connection(x->mc); /* before anyone can wake it */
+    return 0;
+}
+
+void rg_req_wake(rg_req *req)
+{
+    exchange *x = (exchange *)req;
+    rg_http *h = x->h; /* x may be gone once resumed; h outlives parking */
+    MHD_resume_connection(x->mc);
+    pthread_mutex_lock(&h->park_mu);
+    h->parked--;
+    pthread_cond_broadcast(&h->park_cv);
+    pthread_mutex_unlock(&h->park_mu);
+}
+
 /* Hands resp to libmicrohttpd. Returns MHD_YES or MHD_NO (close). */
 static enum MHD_Result queue(exchange *x)
 {
@@ -373,6 +407,9 @@ static enum MHD_Result queue(exchange *x)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
     if (resp->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+    if (resp->cache_control[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                resp->cache_control);
     if (resp->retry_after_s > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", resp->retry_after_s);
@@ -588,9 +625,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc,
         return go_on ? MHD_YES : MHD_NO;
     }
     rg_conns_answering(h->conns, x->conn); /* the handler is not timed */
+    x->parked = false;
     if (x->resp.status == 0)
         h->app.handle(h->app.ctx, &x->req, &x->resp);
-    return queue(x);
+    return x->parked ? MHD_YES : queue(x);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
@@ -602,6 +640,8 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         return;
     rg_conns_waiting(h->conns, x->conn); /* for the next request, if any */
     h->app.end(h->app.ctx, &x->req, &x->resp);
+    if (x->req.state && x->req.state_free)
+        x->req.state_free(x->req.state);
     if (x->has_sink && x->sink.release)
         x->sink.release(x->sink.ctx);
     rg_buf_release(&x->req.body);
@@ -635,6 +675,11 @@ static void on_connection(void *cls, struct MHD_Connection *mc,
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     rg_http *h = cls;
+    /* A failed bind is told once, with the address and why, by the
+     * caller ("cannot listen on ..."); libmicrohttpd's words (port 0:
+     * the port of a socket it had not bound) only confused it. */
+    if (strncmp(fmt, "Failed to bind to port", 22) == 0)
+        return;
     int64_t now = rg_monotonic_ms();
     int64_t start = atomic_load(&h->log_window_ms);
     if (now - start >= LOG_WINDOW_MS &&
@@ -737,6 +782,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
         free(h);
         return err->code;
     }
+    pthread_mutex_init(&h->park_mu, NULL);
+    pthread_cond_init(&h->park_cv, NULL);
     unsigned threads = opts->threads ? opts->threads : 1;
     unsigned flags =
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
@@ -778,6 +825,8 @@ int rg_http_start(const rg_http_opts *opts, const rg_http_app *app,
                                  MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!h->daemon) {
         rg_conns_free(h->conns);
+        pthread_cond_destroy(&h->park_cv);
+        pthread_mutex_destroy(&h->park_mu);
         free(h);
         return rg_err_set(
             err, RG_EIO, "http: cannot listen on '%s'%s: %s", opts->listen,
@@ -800,7 +849,17 @@ void rg_http_stop(rg_http *h)
 {
     if (!h)
         return;
+    /* libmicrohttpd must not stop with a connection suspended: wait for
+     * the parked requests (each wakes when its work ends) and park no
+     * more (the handlers answer 503 instead). */
+    pthread_mutex_lock(&h->park_mu);
+    h->stopping = true;
+    while (h->parked > 0)
+        pthread_cond_wait(&h->park_cv, &h->park_mu);
+    pthread_mutex_unlock(&h->park_mu);
     MHD_stop_daemon(h->daemon); /* every connection removed from conns */
     rg_conns_free(h->conns);
+    pthread_cond_destroy(&h->park_cv);
+    pthread_mutex_destroy(&h->park_mu);
     free(h);
 }

@@ -41,6 +41,9 @@ typedef struct rg_req {
     char actor[RG_HTTP_ACTOR_MAX]; /* who it was authenticated as, for the
                                       access log: a token name,
                                       "endpoint:ID", or "" */
+    void *state; /* a parked handler's own state (rg_req_park), or NULL */
+    void (*state_free)(void *state); /* frees state if the request ends
+                                        before the handler took it back */
 } rg_req;
 
 /* A streamed answer of unknown length (Server-Sent Events, stream.h).
@@ -67,6 +70,7 @@ typedef struct rg_resp {
     char content_range[96];     /* "" or a Content-Range header value */
     char location[128];         /* "" or a Location header value */
     char etag[72];              /* "" or an ETag header value */
+    char cache_control[64];     /* "" or a Cache-Control header value */
     int retry_after_s;          /* > 0: a Retry-After header (429 answers) */
     const char *const *headers; /* NULL, or more headers: a static list of
                                    name, value pairs ended by NULL */
@@ -181,6 +185,17 @@ void rg_http_resume(void *conn);
 /* Whether the peer of parked connection conn has closed it (a parked
  * connection is not watched by the adapter). */
 bool rg_http_peer_gone(void *conn);
+
+/* Deferred answers. A handler (app.handle) waiting for slow work (a group
+ * commit, store.h) parks its request: rg_req_park, keep what it needs in
+ * req->state (and state_free), return with resp unfilled. Whoever finishes
+ * the work calls rg_req_wake(req) once, from any thread; the adapter then
+ * calls app.handle again for req on one of its threads, which answers (or
+ * parks again). The connection costs no thread while parked. rg_req_park
+ * returns 0, or RG_EUNAVAIL when the adapter is stopping (nothing parked:
+ * answer now); rg_http_stop waits until every parked request was woken. */
+int rg_req_park(rg_req *req);
+void rg_req_wake(rg_req *req);
 
 /* Parses a Range header value against a file of size bytes. Returns 0 when
  * hdr is NULL (send everything), 1 with *start, *len set for one

@@ -35,7 +35,7 @@
 
 static const char usage[] =
     "usage: rollgated init --data DIR (or --config FILE)\n"
-    "       rollgated admin-token --data DIR [--name NAME]\n"
+    "       rollgated admin-token --data DIR [--name NAME] [--store URL]\n"
     "       rollgated --data DIR [--listen HOST:PORT] [options]\n"
     "       rollgated --config FILE [options] [--print-config]\n"
     "\n"
@@ -52,8 +52,13 @@ static const char usage[] =
     "  --print-config       print the effective configuration, where each\n"
     "                       value came from and whether it is live; exit\n"
     "  --data DIR           data directory (database, artifacts); required\n"
+    "  --store URL          keep the database in PostgreSQL instead of DIR:\n"
+    "                       postgres://USER@HOST/DB (docs/store.md)\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
+    "  --signed-url-window S offer artifacts at signed URLs, valid S to 2S\n"
+    "                       seconds, that HTTP caches can serve (default 0:\n"
+    "                       token URLs; docs/caching.md)\n"
     "  --threads N          HTTP worker threads (default: online cores)\n"
     "  --interval S         check-in interval handed to agents (default 60)\n"
     "  --tick-ms MS         orchestrator tick period (default 1000)\n"
@@ -127,36 +132,62 @@ static int make_dirs(const char *path, rg_err *err)
     return 0;
 }
 
+static int stop_at_token(void *ctx, const rg_token_rec *t)
+{
+    (void)ctx;
+    (void)t;
+    return 1;
+}
+
+/* RG_ECONFLICT when the store at url (open as s) was initialised before:
+ * an SQLite file that exists already, a database elsewhere that holds
+ * admin tokens. */
+static int store_fresh(const rg_server_config *cfg, const char *url,
+                       rg_store *s, rg_err *err)
+{
+    if (!s && !cfg->store[0] && access(url, F_OK) == 0)
+        return rg_err_set(err, RG_ECONFLICT,
+                          "'%s' already has a database; refusing to init it "
+                          "again",
+                          cfg->data_dir);
+    if (s && cfg->store[0] && rg_store_token_list(s, stop_at_token, NULL, err))
+        return rg_err_set(err, RG_ECONFLICT,
+                          "the --store database has admin tokens already; "
+                          "refusing to init it again");
+    return 0;
+}
+
 /* rollgated init: data directory, database, first admin token. */
 static int cmd_init(const rg_server_config *cfg)
 {
-    char db[PATH_MAX], secret[RG_HASH_HEX];
+    char db[sizeof cfg->store + PATH_MAX], secret[RG_HASH_HEX];
     rg_server dir = {.cfg = *cfg}; /* for the artifacts directory */
     rg_datadir_lock *lock = NULL;
     rg_store *store = NULL;
     rg_err err;
     int status = 1;
     rg_err_clear(&err);
-    if (rg_server_db_path(cfg->data_dir, db, sizeof db, &err) != 0)
+    if (rg_server_store_url(cfg, db, sizeof db, &err) != 0)
         goto cleanup;
     if (make_dirs(cfg->data_dir, &err) != 0)
         goto cleanup;
     if (rg_datadir_lock_take(cfg->data_dir, &lock, &err) != 0)
         goto cleanup;
-    if (access(db, F_OK) == 0) {
-        rg_err_set(&err, RG_ECONFLICT,
-                   "'%s' already has a database; refusing to init it again",
-                   cfg->data_dir);
+    if (store_fresh(cfg, db, NULL, &err) != 0)
         goto cleanup;
-    }
     if (rg_store_open(db, &store, &err) != 0 ||
+        store_fresh(cfg, db, store, &err) != 0 ||
         rg_artifacts_init(&dir, &err) != 0) {
         rg_datadir_explain(cfg->data_dir, &err);
         goto cleanup;
     }
     printf("created data directory %s\n", cfg->data_dir);
-    printf("created database %s (schema version %d)\n", db,
-           rg_store_schema_version(store));
+    if (cfg->store[0]) /* the URL may hold a password: not printed */
+        printf("initialised the --store database (schema version %d)\n",
+               rg_store_schema_version(store));
+    else
+        printf("created database %s (schema version %d)\n", db,
+               rg_store_schema_version(store));
     if (rg_admin_token_issue(store, "admin", "rollgated init", secret, &err) !=
         0) {
         rg_datadir_explain(cfg->data_dir, &err);

@@ -35,12 +35,10 @@ typedef struct gauges {
 } gauges;
 
 /* One active rollout's sample(s) of the pass's gauge: its state, its
- * wave, or the counts of the gate's latest measure (none before its
- * first). */
+ * wave, or its summary at the gate's latest measure (canary.h; none before
+ * its first): the counts GET /v1/rollouts shows. */
 static int rollout_gauge(void *ctx, const rg_rollout_rec *r)
 {
-    static const char *const kinds[] = {"targeted", "exposed", "healthy",
-                                        "silent", "failed"};
     gauges *g = ctx;
     long long id = (long long)r->id;
     if (g->which == 0)
@@ -53,19 +51,26 @@ static int rollout_gauge(void *ctx, const rg_rollout_rec *r)
                       "rollgate_rollout_wave{rollout=\"%lld\",channel=\"%s\"} "
                       "%d\n",
                       id, r->channel, r->status.wave);
-    if (g->which != 2)
+    rg_ep_summary s;
+    if (g->which != 2 ||
+        !rg_canary_summary(rg_desired_canary(g->srv->desired), r->id, &s))
         return 0;
-    json_t *last = rg_canary_last(rg_desired_canary(g->srv->desired), r->id);
-    const json_t *c =
-        json_object_get(json_object_get(last, "evidence"), "counts");
-    for (size_t i = 0; c && i < sizeof kinds / sizeof *kinds; i++)
-        rg_buf_printf(
-            g->b,
-            "rollgate_rollout_endpoints{rollout=\"%lld\",channel="
-            "\"%s\",count=\"%s\"} %lld\n",
-            id, r->channel, kinds[i],
-            (long long)json_integer_value(json_object_get(c, kinds[i])));
-    json_decref(last);
+    const uint64_t *n = s.by_state.n;
+    const struct {
+        const char *name;
+        uint64_t v;
+    } kinds[] = {{"targeted", s.targeted},
+                 {"exposed", rg_ep_tally_exposed(&s.by_state)},
+                 {"pending", n[RG_EP_PENDING]},
+                 {"healthy", n[RG_EP_HEALTHY]},
+                 {"silent", n[RG_EP_SILENT]},
+                 {"failed", n[RG_EP_FAILED]}};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        rg_buf_printf(g->b,
+                      "rollgate_rollout_endpoints{rollout=\"%lld\",channel="
+                      "\"%s\",count=\"%s\"} %llu\n",
+                      id, r->channel, kinds[i].name,
+                      (unsigned long long)kinds[i].v);
     return 0;
 }
 
@@ -79,7 +84,7 @@ static int rollouts_gauges(rg_server *srv, rg_buf *b, rg_err *err)
         "# HELP rollgate_rollout_wave An active rollout's current wave (0 "
         "first).\n# TYPE rollgate_rollout_wave gauge\n",
         "# HELP rollgate_rollout_endpoints An active rollout's endpoints by "
-        "count, as the health gate last measured them.\n"
+        "state, as the health gate last judged them (GET /v1/rollouts).\n"
         "# TYPE rollgate_rollout_endpoints gauge\n"};
     for (int k = 0; k < 3; k++) {
         gauges g = {srv, b, k};
@@ -95,6 +100,26 @@ static void metric(rg_buf *b, const char *name, const char *type,
 {
     rg_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
                   type, name, (unsigned long long)v);
+}
+
+/* The store's group commit (store.h): transactions, the writes in them
+ * (a check-in's events or offers each), failures, the largest batch. */
+static void group_metrics(rg_buf *b, rg_store *store)
+{
+    rg_store_group_stats g;
+    rg_store_group_stats_get(store, &g);
+    metric(b, "rollgate_store_group_commits_total", "counter",
+           "Group commits: transactions of check-in writes.", g.commits);
+    metric(b, "rollgate_store_group_writes_total", "counter",
+           "Check-in writes (events, offers) made durable by group commits.",
+           g.writes);
+    metric(b, "rollgate_store_group_failed_total", "counter",
+           "Check-in writes failed with their transaction (answered 5xx).",
+           g.failed);
+    metric(b, "rollgate_store_group_max_batch", "gauge",
+           "Most check-in writes in one group commit so far.", g.max_batch);
+    metric(b, "rollgate_store_group_queued", "gauge",
+           "Check-in writes waiting for the next group commit now.", g.queued);
 }
 
 void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
@@ -134,6 +159,7 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
                       rg_event_type_names[i], (unsigned long long)as.events[i]);
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
+    group_metrics(&b, srv->store);
     rg_buf_printf(&b,
                   "# HELP rollgate_events_refused_total Agent events "
                   "acknowledged and dropped: their release was never "

@@ -25,21 +25,18 @@ int rg_offers_collect(void *ctx, int64_t release, rg_err *err)
     return 0;
 }
 
-int rg_offers_commit(rg_offers_pending *p, int64_t now_ms, rg_err *err)
+size_t rg_offers_write(rg_offers_pending *p, int64_t now_ms, rg_store_write *w)
 {
-    int64_t fresh[RG_OFFERS_PENDING_MAX];
-    size_t n = 0;
+    w->offer_endpoint = p->id;
+    w->offers = p->release;
+    w->n_offers = p->n;
+    w->offer_ms = now_ms;
+    return p->n;
+}
+
+int rg_offers_cache(rg_offers_pending *p, rg_err *err)
+{
     int rc;
-    for (size_t i = 0; i < p->n; i++) {
-        rc = rg_store_offer_check(p->srv->store, p->id, p->release[i], err);
-        if (rc == RG_ENOTFOUND)
-            fresh[n++] = p->release[i];
-        else if (rc < 0)
-            return rc;
-    }
-    if ((rc = rg_store_offers_record(p->srv->store, p->id, fresh, n, now_ms,
-                                     err)) < 0)
-        return rc;
     for (size_t i = 0; i < p->n; i++)
         if ((rc = rg_fleet_offer(p->srv->fleet, p->id, p->release[i], err)) < 0)
             return rc;

@@ -4,8 +4,9 @@
  *
  * A check-in answer offers an endpoint its desired releases. The first
  * time a release is offered to an endpoint the offer is written to the
- * store (rg_store_offers_record, durable before the answer leaves, so it
- * survives kill -9) and then cached in the fleet table (rg_fleet_offer).
+ * store (the check-in's group-commit write, durable before the answer
+ * leaves, so it survives kill -9) and then cached in the fleet table
+ * (rg_fleet_offer).
  * An agent event counts only for a release offered to its endpoint, and an
  * endpoint downloads only artifacts of releases offered to it: what an
  * endpoint claims (installed, events) never admits it to anything.
@@ -17,6 +18,7 @@
 
 #include "common/err.h"
 #include "server/server.h"
+#include "store/store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,11 +38,15 @@ typedef struct rg_offers_pending {
  * RG_ETOOBIG past RG_OFFERS_PENDING_MAX, or the fleet's error. */
 int rg_offers_collect(void *ctx, int64_t release, rg_err *err);
 
-/* Records p's releases as offered at now_ms: in the store first (skipping
- * those it already has, so a restart costs reads, not writes), then in the
- * fleet table. Call before the answer is sent. Returns 0 or the store's
- * error (then nothing is cached and the answer must not be sent). */
-int rg_offers_commit(rg_offers_pending *p, int64_t now_ms, rg_err *err);
+/* Sets w's offers (w->offer_*) to p's releases, offered at now_ms: the
+ * write (store.h, group commit; an offer already stored keeps its first
+ * time) that must be durable before the answer is sent. w points into p
+ * then. Returns how many releases (0: nothing to write). */
+size_t rg_offers_write(rg_offers_pending *p, int64_t now_ms, rg_store_write *w);
+
+/* Once that write is durable: caches p's releases as offered in the fleet
+ * table. Returns 0 or the fleet's error. */
+int rg_offers_cache(rg_offers_pending *p, rg_err *err);
 
 /* What the server can vouch for about endpoint id and release. */
 enum {

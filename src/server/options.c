@@ -5,6 +5,7 @@
 #include "common/file.h"
 #include "common/kv.h"
 #include "common/log.h"
+#include "common/redact.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 typedef enum kind {
     K_UINT,   /* unsigned in [min, max], a 4- or 8-byte field */
     K_PATH,   /* a non-empty string */
+    K_URL,    /* a non-empty string shown without its password */
     K_LISTEN, /* HOST:PORT */
     K_DIR,    /* an existing directory, kept as its absolute path */
     K_LEVEL,  /* a log level name, kept as its number */
@@ -35,8 +37,11 @@ typedef struct option {
 
 static const option options[] = {
     {"data", K_PATH, F(data_dir), 0, 0, false, NULL},
+    {"store", K_URL, F(store), 0, 0, false, NULL},
     {"listen", K_LISTEN, F(listen), 0, 0, false, NULL},
     {"artifact-max", K_UINT, F(artifact_max), 1, 1ull << 40, true, "bytes"},
+    {"signed-url-window", K_UINT, F(signed_url_window_s), 0, 7 * 86400, false,
+     "seconds"},
     {"threads", K_UINT, F(threads), 1, 256, false, "threads"},
     {"interval", K_UINT, F(checkin_interval_s), 1, 86400, true, "seconds"},
     {"tick-ms", K_UINT, F(tick_ms), 1, 3600000, false, "milliseconds"},
@@ -155,6 +160,7 @@ static int set_value(rg_server_config *cfg, const option *o, const char *v,
     snprintf(why, cap, "%s",
              o->kind == K_LISTEN                  ? "HOST:PORT"
              : o->kind == K_DIR                   ? "an existing directory"
+             : o->kind == K_URL                   ? "a URL (postgres://...)"
              : strcmp(o->name, "access-log") == 0 ? "off, stderr or a file"
                                                   : "a file name");
     return ok ? 0 : -1;
@@ -177,6 +183,8 @@ void rg_options_format(const rg_server_config *cfg, size_t i, char *out,
         int l;
         memcpy(&l, field, sizeof l);
         snprintf(out, cap, "%s", rg_log_level_name(l));
+    } else if (o->kind == K_URL) {
+        rg_url_redact(field, out, cap);
     } else {
         snprintf(out, cap, "%s", field);
     }

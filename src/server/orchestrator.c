@@ -10,6 +10,7 @@
 #include "health/gate.h"
 #include "server/canary.h"
 #include "server/desired.h"
+#include "server/flag_rollout.h"
 #include "server/fleet.h"
 #include "server/retention.h"
 #include "server/stream.h"
@@ -41,13 +42,7 @@ void rg_orchestrator_stats_get(rg_orchestrator_stats *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* counts                                                             */
-
-typedef struct target_ctx {
-    const rg_rollout_rec *r;
-    rg_strata *strata;
-    uint64_t targeted;
-} target_ctx;
+/* activation                                                         */
 
 /* Tells the canary how r's release activates: within its declared
  * maximum, or undeclared (the gate learns the allowance per stratum;
@@ -61,49 +56,6 @@ static int declare_activation(rg_server *srv, rg_canary *cn,
         rg_canary_declare_activation(
             cn, r, rel.activation_declared ? rel.activation_max_ms : -1);
     return rc;
-}
-
-/* Endpoints the desired state gives r's release now (desired.c): everyone
- * once r completed with every stratum cleared; otherwise those admitted
- * (canary slot ASSIGNED: inside the share, the stratified floor or a
- * completed rollout's strata) that r lets keep it (rg_rollout_keeps,
- * their stratum's state from strata.h). */
-static int count_target(void *ctx, const rg_fleet_view *v)
-{
-    target_ctx *t = ctx;
-    const rg_rollout_rec *r = t->r;
-    if (r->status.state == RG_RO_COMPLETED &&
-        rg_strata_was_settled(t->strata, r->id)) {
-        t->targeted++; /* everyone, as the check-in path says */
-        return 0;
-    }
-    const rg_fleet_canary *cn = rg_fleet_canary_of(v, r->release_id);
-    if (!cn || !(cn->flags & RG_CN_ASSIGNED))
-        return 0;
-    int sst = rg_strata_get(t->strata, r->id, v->stratum);
-    t->targeted += rg_rollout_keeps(&r->plan, &r->status,
-                                    sst < 0 || sst == RG_STRATUM_HALTED);
-    return 0;
-}
-
-int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
-                           rg_wave_counts *out, rg_err *err)
-{
-    memset(out, 0, sizeof *out);
-    rg_event_counts ev;
-    int rc = rg_store_event_counts(srv->store, r->release_id, &ev, err);
-    if (rc < 0)
-        return rc;
-    target_ctx t = {
-        .r = r, .strata = rg_desired_strata(srv->desired), .targeted = 0};
-    rg_fleet_scan(srv->fleet, count_target, &t);
-    out->fleet = rg_fleet_size(srv->fleet);
-    out->targeted = t.targeted;
-    out->exposed = ev.applying;
-    out->healthy = ev.healthy;
-    out->failed = ev.failed;
-    out->silent = 0;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -261,6 +213,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         json_t *ev = json_loads(evidence, 0, NULL);
         bool store =
             rg_canary_note(cn, r->id, &gate, ev, now, false) || strata_moved;
+        rg_stream_counts(srv->stream, r->id, json_object_get(ev, "counts"),
+                         now);
         json_decref(ev);
         if (store &&
             (rc = store_evaluation(srv, r, &gate, evidence, now, err)) == 0)
@@ -290,10 +244,12 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         json_t *ev = json_loads(evidence, 0, NULL);
         rg_canary_note(cn, r->id, &gate, ev, now, false);
         rg_canary_note(cn, r->id, &gate, NULL, now, true);
+        rg_stream_decision(srv->stream, r->id, &tr, "orchestrator", now);
+        rg_stream_counts(srv->stream, r->id, json_object_get(ev, "counts"),
+                         now);
         json_decref(ev);
     }
     atomic_fetch_add(&st_transitions, 1);
-    rg_stream_decision(srv->stream, r->id, &tr, "orchestrator", now);
     rg_info("rollout %lld: %s wave %d -> %s wave %d: %s", (long long)r->id,
             rg_rollout_state_name(tr.from_state), tr.from_wave,
             rg_rollout_state_name(tr.to_state), tr.to_wave, tr.reason);
@@ -387,6 +343,11 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
     /* Paused rollouts keep their state; so do watched completed ones;
      * other final ones are forgotten. */
     rg_canary_retain(rg_desired_canary(srv->desired), ids, n_ids);
+    {
+        int r3 = rg_flag_rollouts_tick(srv, rc == 0 ? err : NULL);
+        if (rc == 0)
+            rc = r3;
+    }
 cleanup:
     pthread_mutex_unlock(&tick_mu);
     free(l.v);

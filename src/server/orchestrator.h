@@ -44,16 +44,6 @@ void rg_orchestrator_stop(rg_server *srv);
  * or the first store or gate error (the other rollouts are still ticked). */
 int rg_orchestrator_tick(rg_server *srv, rg_err *err);
 
-/* A view of rollout r for the admin API: fleet = endpoints in the fleet
- * table; targeted = endpoints the desired state gives r's release now (a
- * scan of the table: inside the share and admitted, everyone once
- * completed, nobody after a revert); exposed / healthy / failed = distinct
- * endpoints that reported applying / healthy / failed-reverted-crashed for r's
- * release (rg_store_event_counts); silent = 0 (the windowed counts are in the
- * evidence of the decisions). Returns 0 or the store's error. */
-int rg_orchestrator_counts(rg_server *srv, const rg_rollout_rec *r,
-                           rg_wave_counts *out, rg_err *err);
-
 /* Counters for /metrics. */
 typedef struct rg_orchestrator_stats {
     uint64_t ticks;

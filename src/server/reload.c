@@ -1,6 +1,7 @@
 /* reload.c - see reload.h. */
 #include "reload.h"
 
+#include "common/kv.h"
 #include "common/log.h"
 #include "server/access_log.h"
 #include "server/guard.h"
@@ -30,19 +31,10 @@ static size_t compare(const rg_server_options *cur,
     for (size_t i = 0; i < rg_options_count(); i++) {
         rg_options_format(&cur->cfg, i, a, sizeof a);
         rg_options_format(&next->cfg, i, b, sizeof b);
-        live[i] = false;
-        if (strcmp(a, b) == 0)
-            continue;
         file_key(i, key, sizeof key);
-        if (!rg_options_live(i)) {
-            rg_warn("reload: %s changed to '%s' (%s) but takes a restart: "
-                    "still '%s'",
-                    key, b, next->from[i], a);
-            continue;
-        }
-        rg_info("reload: %s: '%s' -> '%s' (%s)", key, a, b, next->from[i]);
-        live[i] = true;
-        n++;
+        live[i] =
+            rg_kv_reload_note(key, a, b, rg_options_live(i), next->from[i]);
+        n += live[i];
     }
     return n;
 }

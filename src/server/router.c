@@ -35,6 +35,7 @@ static const rg_route routes[] = {
     {"POST", "/v1/rollouts", RG_ROLE_OPERATOR, false, rg_api_rollout_create},
     {"GET", "/v1/rollouts", RG_ROLE_VIEWER, false, rg_api_rollout_list},
     {"GET", "/v1/rollouts/{}", RG_ROLE_VIEWER, false, rg_api_rollout_get},
+    {"GET", "/v1/rollouts/{}/band", RG_ROLE_VIEWER, false, rg_api_rollout_band},
     {"POST", "/v1/rollouts/{}/pause", RG_ROLE_OPERATOR, false,
      rg_api_rollout_pause},
     {"POST", "/v1/rollouts/{}/resume", RG_ROLE_OPERATOR, false,
@@ -85,6 +86,23 @@ static const rg_route routes[] = {
     {"POST", "/v1/flags/{}/disable", RG_ROLE_OPERATOR, false,
      rg_api_flag_disable},
     {"POST", "/v1/flags/{}/eval", RG_ROLE_VIEWER, false, rg_api_flag_eval},
+    /* Flag segments (api_segments.c; docs/flags.md). */
+    {"POST", "/v1/segments", RG_ROLE_OPERATOR, false, rg_api_segment_create},
+    {"GET", "/v1/segments", RG_ROLE_VIEWER, false, rg_api_segment_list},
+    {"GET", "/v1/segments/{}", RG_ROLE_VIEWER, false, rg_api_segment_get},
+    {"PUT", "/v1/segments/{}", RG_ROLE_OPERATOR, false, rg_api_segment_update},
+    {"DELETE", "/v1/segments/{}", RG_ROLE_OPERATOR, false,
+     rg_api_segment_delete},
+    {"POST", "/v1/flags/{}/rollout", RG_ROLE_OPERATOR, false,
+     rg_api_flag_rollout_start},
+    {"GET", "/v1/flags/{}/rollout", RG_ROLE_VIEWER, false,
+     rg_api_flag_rollout_get},
+    {"POST", "/v1/flags/{}/rollout/pause", RG_ROLE_OPERATOR, false,
+     rg_api_flag_rollout_pause},
+    {"POST", "/v1/flags/{}/rollout/resume", RG_ROLE_OPERATOR, false,
+     rg_api_flag_rollout_resume},
+    {"POST", "/v1/flags/{}/rollout/abort", RG_ROLE_OPERATOR, false,
+     rg_api_flag_rollout_abort},
     {"POST", "/v1/client-tokens", RG_ROLE_ADMIN, false,
      rg_api_client_token_create},
     {"GET", "/v1/client-tokens", RG_ROLE_ADMIN, false,
@@ -104,6 +122,9 @@ static const rg_route routes[] = {
     {"POST", "/v1/agent/checkin", RG_ROLE_NONE, false, rg_api_agent_checkin},
     {"GET", "/v1/agent/artifacts/{}", RG_ROLE_NONE, false,
      rg_api_agent_artifact},
+    /* No token: the URL's signature is checked by the handler
+     * (url_sign.h), so that HTTP caches can serve it. */
+    {"GET", "/v1/artifacts/{}", RG_ROLE_NONE, false, rg_api_artifact_get},
 };
 
 const rg_route *rg_router_routes(size_t *n)

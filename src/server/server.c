@@ -2,9 +2,11 @@
 #include "server.h"
 
 #include "common/log.h"
+#include "server/url_sign.h"
 #include "server/artifacts.h"
 #include "server/datadir.h"
 #include "server/desired.h"
+#include "server/flag_rollout.h"
 #include "server/fleet.h"
 #include "server/guard.h"
 #include "server/retention.h"
@@ -53,10 +55,22 @@ int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err)
     return 0;
 }
 
+int rg_server_store_url(const rg_server_config *cfg, char *out, size_t cap,
+                        rg_err *err)
+{
+    if (!cfg->store[0])
+        return rg_server_db_path(cfg->data_dir, out, cap, err);
+    if (strlen(cfg->store) >= cap)
+        return rg_err_set(err, RG_EINVAL, "--store: longer than %zu bytes",
+                          cap - 1);
+    memcpy(out, cfg->store, strlen(cfg->store) + 1);
+    return 0;
+}
+
 int rg_server_open(rg_server *srv, rg_err *err)
 {
-    char db[PATH_MAX];
-    int rc = rg_server_db_path(srv->cfg.data_dir, db, sizeof db, err);
+    char db[sizeof srv->cfg.store + PATH_MAX];
+    int rc = rg_server_store_url(&srv->cfg, db, sizeof db, err);
     if (rc != 0)
         return rc;
     rc = rg_datadir_lock_take(srv->cfg.data_dir, &srv->lock, err);
@@ -64,13 +78,19 @@ int rg_server_open(rg_server *srv, rg_err *err)
         return rg_datadir_check(srv->cfg.data_dir, err);
     if (rc != 0)
         return rc;
-    if ((rc = rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
+    /* A database elsewhere (--store) is checked by opening it. */
+    if ((rc = srv->cfg.store[0]
+                  ? 0
+                  : rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
         ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
          (rc = rg_artifacts_init(srv, err)) != 0 ||
+         (srv->cfg.signed_url_window_s &&
+          (rc = rg_url_key_load(srv->cfg.data_dir, srv->url_key, err)) != 0) ||
          (rc = rg_fleet_open(srv, &srv->fleet, err)) != 0 ||
          (rc = rg_desired_open(srv, &srv->desired, err)) != 0 ||
          (rc = rg_guard_new(&srv->cfg, &srv->guard, err)) != 0 ||
-         (rc = rg_flagdoc_cache_new(&srv->flagdocs, err)) != 0))
+         (rc = rg_flagdoc_cache_new(&srv->flagdocs, err)) != 0 ||
+         (rc = rg_flag_rollouts_new(&srv->flag_rollouts, err)) != 0))
         rg_datadir_explain(srv->cfg.data_dir, err); /* a full disk? */
     if (rc != 0) {
         rg_server_close(srv);
@@ -108,6 +128,8 @@ void rg_server_close(rg_server *srv)
     srv->guard = NULL;
     rg_flagdoc_cache_free(srv->flagdocs);
     srv->flagdocs = NULL;
+    rg_flag_rollouts_free(srv->flag_rollouts);
+    srv->flag_rollouts = NULL;
     if (srv->fleet)
         rg_fleet_close(srv->fleet);
     srv->fleet = NULL;

@@ -33,6 +33,7 @@
 
 typedef struct rg_fleet rg_fleet;
 typedef struct rg_desired rg_desired;
+typedef struct rg_flag_rollouts rg_flag_rollouts;
 typedef struct rg_access_log rg_access_log;
 typedef struct rg_preflight_worker rg_preflight_worker;
 typedef struct rg_guard rg_guard;
@@ -40,33 +41,40 @@ typedef struct rg_datadir_lock rg_datadir_lock;
 typedef struct rg_stream rg_stream;
 
 typedef struct rg_server_config {
-    char data_dir[PATH_MAX];   /* --data; holds rollgate.db, artifacts/ */
-    char listen[128];          /* --listen HOST:PORT, default 127.0.0.1:7400 */
-    uint64_t artifact_max;     /* --artifact-max bytes, default 256 MiB */
-    int checkin_interval_s;    /* interval handed to agents, default 60 */
-    int tick_ms;               /* orchestrator period, default 1000 */
-    int activation_cap_s;      /* largest learned activation allowance
-                                  (health/silence.h), default 600 */
-    int flush_ms;              /* fleet persistence period, default 2000 */
-    unsigned threads;          /* HTTP threads, default: cores */
-    unsigned max_connections;  /* default 4096 */
-    unsigned conn_timeout_s;   /* idle connection timeout, default 30 */
-    unsigned max_per_address;  /* connections per client address,
-                                  default 256; 0: no limit */
-    unsigned header_timeout_s; /* request header deadline, default 10 */
-    uint64_t min_body_rate;    /* bytes/s a body keeps, default 16384 */
-    char tls_cert[PATH_MAX];   /* --tls-cert PEM file, "" for plain HTTP */
-    char tls_key[PATH_MAX];    /* --tls-key PEM file */
-    char engine_dir[PATH_MAX]; /* --engine-dir: where preflight engine
-                                  names are found (absolute), "": $PATH */
-    unsigned stream_per_token; /* --stream-per-token: open push streams
-                                  per admin token, default 8 (stream.h) */
-    unsigned stream_per_address; /* --stream-per-address: per client
-                                    address, default 32 */
-    char web_dir[PATH_MAX];      /* --web-dir: the dashboard's files (web.h);
-                                    "": none found, / answers 404 */
-    char access_log[PATH_MAX];   /* --access-log: off, stderr (default) or a
-                                    file (access_log.h) */
+    char data_dir[PATH_MAX]; /* --data; holds rollgate.db, artifacts/ */
+    char store[1024];        /* --store URL: the database elsewhere,
+                                postgres://... (docs/store.md); "":
+                                DATA/rollgate.db (SQLite) */
+    char listen[128];        /* --listen HOST:PORT, default 127.0.0.1:7400 */
+    uint64_t artifact_max;   /* --artifact-max bytes, default 256 MiB */
+    unsigned signed_url_window_s; /* --signed-url-window: offer artifact
+                                     URLs that need no token, valid one to
+                                     two windows (url_sign.h); 0 (default):
+                                     token URLs */
+    int checkin_interval_s;       /* interval handed to agents, default 60 */
+    int tick_ms;                  /* orchestrator period, default 1000 */
+    int activation_cap_s;         /* largest learned activation allowance
+                                     (health/silence.h), default 600 */
+    int flush_ms;                 /* fleet persistence period, default 2000 */
+    unsigned threads;             /* HTTP threads, default: cores */
+    unsigned max_connections;     /* default 4096 */
+    unsigned conn_timeout_s;      /* idle connection timeout, default 30 */
+    unsigned max_per_address;     /* connections per client address,
+                                     default 256; 0: no limit */
+    unsigned header_timeout_s;    /* request header deadline, default 10 */
+    uint64_t min_body_rate;       /* bytes/s a body keeps, default 16384 */
+    char tls_cert[PATH_MAX];      /* --tls-cert PEM file, "" for plain HTTP */
+    char tls_key[PATH_MAX];       /* --tls-key PEM file */
+    char engine_dir[PATH_MAX];    /* --engine-dir: where preflight engine
+                                     names are found (absolute), "": $PATH */
+    unsigned stream_per_token;    /* --stream-per-token: open push streams
+                                     per admin token, default 8 (stream.h) */
+    unsigned stream_per_address;  /* --stream-per-address: per client
+                                     address, default 32 */
+    char web_dir[PATH_MAX];       /* --web-dir: the dashboard's files (web.h);
+                                     "": none found, / answers 404 */
+    char access_log[PATH_MAX];    /* --access-log: off, stderr (default) or a
+                                     file (access_log.h) */
     /* Rate limits per source address (guard.h); a burst of 0 disables. */
     unsigned enroll_burst;       /* --enroll-burst, default 1000 */
     unsigned enroll_per_min;     /* --enroll-per-min, default 600 */
@@ -105,9 +113,14 @@ typedef struct rg_server {
                                        it); NULL: none */
     rg_flagdoc_cache *flagdocs;     /* flag documents by stamp (flagdoc.h);
                                        NULL: none (built per request) */
-    pthread_rwlock_t cfg_lock;      /* a reload writes cfg under it (reload.h);
-                                       set up by rg_server_open */
-    bool cfg_locking;               /* cfg_lock is set up */
+    rg_flag_rollouts *flag_rollouts; /* guarded flag rollouts
+                                        (flag_rollout.h); NULL: none
+                                        tick or count */
+    pthread_rwlock_t cfg_lock;       /* a reload writes cfg under it (reload.h);
+                                        set up by rg_server_open */
+    bool cfg_locking;                /* cfg_lock is set up */
+    uint8_t url_key[32];             /* DATA/url.key (url_sign.h), loaded
+                                        when cfg.signed_url_window_s > 0 */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with
@@ -138,6 +151,11 @@ void rg_server_config_defaults(rg_server_config *cfg);
 /* Path of the SQLite database inside the data directory
  * (DATA/rollgate.db) into out. Returns 0 or RG_EINVAL when too long. */
 int rg_server_db_path(const char *data_dir, char *out, size_t cap, rg_err *err);
+
+/* The store URL cfg serves from into out: cfg->store when set, else the
+ * SQLite database in the data directory. 0 or RG_EINVAL when too long. */
+int rg_server_store_url(const rg_server_config *cfg, char *out, size_t cap,
+                        rg_err *err);
 
 /* Opens srv's state for serving: takes the data directory's lock
  * (RG_ECONFLICT when another process holds it), checks that its database

@@ -28,6 +28,13 @@ typedef struct sub {
     size_t cur_len, cur_off;
 } sub;
 
+/* The counts last published for a rollout (rg_stream_counts). */
+typedef struct last_counts {
+    int64_t rollout; /* 0: a free entry */
+    char *text;      /* the counts object's JSON text */
+    uint64_t seq;    /* the event that published it */
+} last_counts;
+
 struct rg_stream {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -39,6 +46,7 @@ struct rg_stream {
     size_t ring_len[RG_STREAM_KEEP];
     sub *subs;
     unsigned n_subs;
+    last_counts counts[RG_STREAM_ROLLOUTS];
 };
 
 static uint64_t oldest_kept(const rg_stream *s)
@@ -126,16 +134,17 @@ void rg_stream_free(rg_stream *s)
     rg_stream_stop(s);
     for (size_t i = 0; i < RG_STREAM_KEEP; i++)
         free(s->ring[i]);
+    for (size_t i = 0; i < RG_STREAM_ROLLOUTS; i++)
+        free(s->counts[i].text);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
 /* Appends an event (data: JSON text) to the ring and wakes every parked
- * stream. */
-static void publish(rg_stream *s, const char *event, const char *data)
+ * stream. Caller holds s->mu. */
+static void publish_locked(rg_stream *s, const char *event, const char *data)
 {
-    pthread_mutex_lock(&s->mu);
     uint64_t n = s->seq + 1;
     char *frame = malloc(RG_STREAM_FRAME_MAX);
     int len =
@@ -154,6 +163,12 @@ static void publish(rg_stream *s, const char *event, const char *data)
     } else {
         free(frame); /* longer than a frame: never, by what is sent */
     }
+}
+
+static void publish(rg_stream *s, const char *event, const char *data)
+{
+    pthread_mutex_lock(&s->mu);
+    publish_locked(s, event, data);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -173,6 +188,44 @@ void rg_stream_decision(rg_stream *s, int64_t rollout, const rg_transition *tr,
     if (text)
         publish(s, "decision", text);
     free(text);
+}
+
+/* The entry of rollout id in s->counts: its own, else a free one, else the
+ * one published longest ago. Caller holds s->mu. */
+static last_counts *counts_entry(rg_stream *s, int64_t id)
+{
+    last_counts *pick = &s->counts[0];
+    for (size_t i = 0; i < RG_STREAM_ROLLOUTS; i++) {
+        last_counts *e = &s->counts[i];
+        if (e->rollout == id)
+            return e;
+        if (pick->rollout != 0 && (e->rollout == 0 || e->seq < pick->seq))
+            pick = e;
+    }
+    return pick;
+}
+
+void rg_stream_counts(rg_stream *s, int64_t rollout, const json_t *counts,
+                      int64_t at_ms)
+{
+    if (!s || !json_is_object(counts))
+        return;
+    char *text = rg_json_dump(counts);
+    json_t *v = json_pack("{s:I,s:I,s:O}", "rollout", (json_int_t)rollout,
+                          "at_ms", (json_int_t)at_ms, "counts", counts);
+    char *data = text && v ? rg_json_dump(v) : NULL;
+    json_decref(v);
+    pthread_mutex_lock(&s->mu);
+    last_counts *e = data ? counts_entry(s, rollout) : NULL;
+    if (e && !(e->rollout == rollout && strcmp(e->text, text) == 0)) {
+        free(e->text);
+        *e = (last_counts){rollout, text, s->seq + 1};
+        text = NULL;
+        publish_locked(s, "counts", data);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(text);
+    free(data);
 }
 
 /* Loads sb's next frame into sb->cur. Returns false when there is none.

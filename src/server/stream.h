@@ -14,6 +14,10 @@
  *              "actor", "at_ms"}: a stored decision (a transition, an
  *              operator action, an evaluation that changed the verdict,
  *              a rollout created)
+ *   counts    {"rollout", "at_ms", "counts": {...}}: the gate's counts of
+ *              a rollout after a tick of the orchestrator, sent only when
+ *              they differ from the last ones sent for it (the same
+ *              object the rollout lists answer as "counts")
  * A comment line is sent every RG_STREAM_KEEPALIVE_MS of quiet, which
  * also finds connections whose peer went away.
  *
@@ -34,12 +38,15 @@
 #include "model/rollout.h"
 #include "server/server.h"
 
+#include <jansson.h>
+
 #include <stdint.h>
 
 #define RG_STREAM_KEEP 512           /* events kept for resumption */
 #define RG_STREAM_KEEPALIVE_MS 15000 /* quiet before a comment line */
 #define RG_STREAM_MAX 1024           /* open streams in all */
 #define RG_STREAM_FRAME_MAX 2048     /* one event's text, at most */
+#define RG_STREAM_ROLLOUTS 1024      /* rollouts whose last counts are kept */
 
 typedef struct rg_stream rg_stream;
 
@@ -59,6 +66,14 @@ void rg_stream_free(rg_stream *s);
  * who made it; at_ms: when) as a `decision` event. s NULL: nothing. */
 void rg_stream_decision(rg_stream *s, int64_t rollout, const rg_transition *tr,
                         const char *actor, int64_t at_ms);
+
+/* Publishes the gate's counts of rollout id after a tick at at_ms (counts:
+ * a JSON object, borrowed; NULL: nothing) as a `counts` event, unless they
+ * are those last published for it. The last counts of the
+ * RG_STREAM_ROLLOUTS most recently changed rollouts are kept. s NULL:
+ * nothing. */
+void rg_stream_counts(rg_stream *s, int64_t rollout, const json_t *counts,
+                      int64_t at_ms);
 
 /* GET /v1/stream (viewer): opens a stream for the caller (req->auth). */
 void rg_api_stream(rg_server *srv, rg_req *req, rg_resp *resp);

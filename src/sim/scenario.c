@@ -152,10 +152,15 @@ static int read_loss(const json_t *l, rg_scenario *s, rg_err *err)
 
 static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
 {
-    static const char *const keys[] = {
-        "plan",           "apply_latency_s", "healthy_after_s",
-        "crash_revert_s", "activation",      NULL};
+    static const char *const keys[] = {"plan",
+                                       "apply_latency_s",
+                                       "healthy_after_s",
+                                       "crash_revert_s",
+                                       "activation",
+                                       "flag",
+                                       NULL};
     int64_t v = s->crash_revert_s;
+    const char *flag = NULL;
     const json_t *plan = json_object_get(r, "plan");
     int rc = rg_json_only(r, keys, err);
     if (rc != 0)
@@ -170,8 +175,11 @@ static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
         (rc = rg_knobs_range(r, "healthy_after_s", 3600, &s->healthy_min_s,
                              &s->healthy_max_s, err)) ||
         (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)) ||
-        (rc = rg_knobs_activation(r, s, err)))
+        (rc = rg_knobs_activation(r, s, err)) ||
+        (rc =
+             rg_json_string(r, "flag", false, RG_SIM_NAME_MAX - 1, &flag, err)))
         return rg_knobs_qualify(err, "release.");
+    snprintf(s->flag, sizeof s->flag, "%s", flag ? flag : "");
     s->crash_revert_s = (int)v;
     return 0;
 }

@@ -44,6 +44,15 @@
  *                      "max_s", "unreachable_s": [lo, hi]}
  *  faults[i].hang, faults[i].onset_s: [lo, hi], faults[i].report
  *  server_restart {"at_s", "down_s"}
+ *  release.flag                    the release is a guarded flag rollout of
+ *                                  this flag (docs/flags.md): buckets are
+ *                                  the flag's (flags/share.h), no stratified
+ *                                  floor, budget or internal ring (the
+ *                                  endpoint evaluates the share itself), and
+ *                                  a crash is the consumer's: the agent keeps
+ *                                  checking in while it crash-loops, then
+ *                                  falls back to the last known good set and
+ *                                  reports it
  */
 #ifndef RG_SIM_SCENARIO_H
 #define RG_SIM_SCENARIO_H
@@ -159,6 +168,7 @@ typedef struct rg_scenario {
     rg_sim_restart restart;
     /* release */
     rg_plan plan;
+    char flag[RG_SIM_NAME_MAX]; /* "": a release; else a flag rollout's */
     int apply_min_s, apply_max_s;
     int healthy_min_s, healthy_max_s;
     int crash_revert_s;

@@ -8,6 +8,7 @@
 #include "health/resolve.h"
 #include "health/silence.h"
 #include "health/tally.h"
+#include "flags/share.h"
 #include "model/bucket.h"
 #include "model/exposure.h"
 #include "model/rollout.h"
@@ -39,6 +40,7 @@ enum {
 };
 #define ST_MASK 0x0f
 #define ST_INTERNAL 0x10
+#define ST_GROWN 0x20       /* counted in grown_s (grow) */
 #define ST_REBOOTING 0x40   /* rebooting to activate: unreachable */
 #define ST_WAS_HEALTHY 0x80 /* `healthy` delivered once */
 
@@ -99,7 +101,11 @@ typedef struct sim {
     uint32_t lowest[RG_SIM_MAX_STRATA][RG_EXPOSURE_MAX_PER_STRATUM];
     size_t n_lowest[RG_SIM_MAX_STRATA];
     uint64_t stratum_size[RG_SIM_MAX_STRATA];
-    uint64_t assigned_s[RG_SIM_MAX_STRATA], healthy_s[RG_SIM_MAX_STRATA];
+    uint64_t assigned_s[RG_SIM_MAX_STRATA];
+    /* healthy reports that grow their stratum's budget (grow) */
+    uint64_t grown_s[RG_SIM_MAX_STRATA];
+    uint32_t *grow_q; /* endpoints in the order of their first healthy */
+    size_t grow_n, grow_cap, grow_head;
     rg_stratum_state sst[RG_SIM_MAX_STRATA]; /* the gate's, as rollgated's */
     /* the counting, as rollgated's (health/cohort.h) */
     rg_cohort *co;
@@ -153,9 +159,17 @@ static void record_event(const sim *s, uint32_t i, int what, int64_t T)
 
 /* ---- fleet ---------------------------------------------------------- */
 
+/* Whether endpoint i is in the internal ring; a flag rollout has none
+ * (every endpoint evaluates the same share). */
 static bool internal_of(const sim *s, uint32_t i)
 {
-    return s->state[i] & ST_INTERNAL;
+    return !s->sc->flag[0] && (s->state[i] & ST_INTERNAL);
+}
+
+/* Whether the scenario is a guarded flag rollout (scenario.h). */
+static bool is_flag(const sim *s)
+{
+    return s->sc->flag[0] != 0;
 }
 
 /* Whether endpoint i is exposed to the release (applying delivered, not
@@ -232,7 +246,8 @@ static int build_fleet(sim *s, rg_err *err)
     snprintf(salt, sizeof salt, "sim-%" PRIu64, s->seed);
     for (uint32_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "ep-%u", i);
-        s->bucket[i] = rg_bucket(salt, id);
+        s->bucket[i] = is_flag(s) ? rg_flag_share_bucket(sc->flag, id)
+                                  : rg_bucket(salt, id);
         size_t k = s->stratum[i];
         s->members[i] = (rg_cohort_member){
             .key = rg_cohort_key(id), .ref = i, .stratum = (uint32_t)k};
@@ -275,12 +290,13 @@ static int64_t uniform(sim *s, int lo, int hi)
 
 /* ---- rollout view --------------------------------------------------- */
 
-/* Recomputes the per-stratum statuses (stratified floors for Rollgate). */
+/* Recomputes the per-stratum statuses (stratified floors for Rollgate's
+ * releases; a flag's share is the same for every stratum). */
 static void refresh_status(sim *s)
 {
     for (size_t k = 0; k < s->S; k++) {
         s->st_s[k] = s->st;
-        if (s->policy == RG_SIM_ROLLGATE)
+        if (s->policy == RG_SIM_ROLLGATE && !is_flag(s))
             s->st_s[k].share_ppm = rg_exposure_stratum_share(
                 &s->sc->exposure, &s->sc->plan, s->st.wave, s->st.share_ppm,
                 s->stratum_size[k], s->lowest[k], s->n_lowest[k]);
@@ -305,17 +321,42 @@ static int state_of(const sim *s, uint32_t i)
 
 /* ---- endpoint life -------------------------------------------------- */
 
-/* `healthy` of endpoint i got through at T. */
-static void deliver_healthy(sim *s, uint32_t i, int64_t T)
+/* `healthy` of endpoint i got through at T. Returns 0 or RG_ENOMEM. */
+static int deliver_healthy(sim *s, uint32_t i, int64_t T)
 {
     set_state(s, i, ST_HEALTHY);
     if (!(s->state[i] & ST_WAS_HEALTHY)) {
         s->seen[i].healthy_T = (uint32_t)(T + 1);
         record_event(s, i, RG_SIM_REC_HEALTHY, T);
+        if (rg_array_reserve((void **)&s->grow_q, &s->grow_cap, s->grow_n + 1,
+                             sizeof *s->grow_q) < 0)
+            return RG_ENOMEM;
+        s->grow_q[s->grow_n++] = i;
     }
     s->state[i] |= ST_WAS_HEALTHY;
     s->healthy++;
-    s->healthy_s[s->stratum[i]]++;
+    return 0;
+}
+
+/* Counts in grown_s, by second T, the first healthy reports that grow
+ * their stratum's budget (model/exposure.h rg_exposure_grows, as
+ * rollgated's scan counts them): in the order they arrived, each once it
+ * is the plan's grow_after old, unless its endpoint failed by then. */
+static void grow(sim *s, int64_t T)
+{
+    int64_t after = s->sc->plan.grow_after_ms;
+    for (; s->grow_head < s->grow_n; s->grow_head++) {
+        uint32_t i = s->grow_q[s->grow_head];
+        int64_t healthy_ms = ((int64_t)s->seen[i].healthy_T - 1) * 1000;
+        int st = state_of(s, i);
+        if (T * 1000 - healthy_ms < after)
+            return;
+        if (rg_exposure_grows(after, healthy_ms,
+                              st == ST_FAILED || st == ST_CRASHED, T * 1000)) {
+            s->state[i] |= ST_GROWN;
+            s->grown_s[s->stratum[i]]++;
+        }
+    }
 }
 
 /* A failure report of exposed endpoint i got through at T: it counts at
@@ -324,6 +365,10 @@ static void deliver_failure(sim *s, uint32_t i, int st, int64_t T)
 {
     set_state(s, i, st);
     s->failed++;
+    if (s->state[i] & ST_GROWN) { /* it no longer grows the budget */
+        s->state[i] &= (uint8_t)~ST_GROWN;
+        s->grown_s[s->stratum[i]]--;
+    }
     rg_cohort_failed(s->co, s->stratum[i], (int64_t)s->apply_T[i] * 1000);
     record_event(s, i,
                  st == ST_CRASHED ? RG_SIM_REC_CRASHED : RG_SIM_REC_FAILED, T);
@@ -405,10 +450,10 @@ static int activated(sim *s, uint32_t i, int64_t T, rg_err *err)
     if (f.kind != RG_FATE_OK && f.onset_s == 0)
         return strike(s, i, f, T, err);
     s->running++;
-    if (reach(s, i, T))
-        deliver_healthy(s, i, T);
-    else
+    if (!reach(s, i, T))
         set_state(s, i, ST_REPORT_HEALTHY);
+    else if (deliver_healthy(s, i, T) != 0)
+        return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
     return f.kind == RG_FATE_OK
                ? 0
                : schedule(s, T, f.onset_s, EV(i, EV_ONSET), err);
@@ -462,7 +507,8 @@ static int on_event(sim *s, uint64_t ev, int64_t T, rg_err *err)
 static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     int st = state_of(s, i);
-    if (st == ST_DOWN || st == ST_HUNG || !reach(s, i, T))
+    /* a crash-looping flag consumer leaves its agent checking in */
+    if ((st == ST_DOWN && !is_flag(s)) || st == ST_HUNG || !reach(s, i, T))
         return 0;
     switch (st) {
     case ST_IDLE: {
@@ -470,11 +516,13 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         if (!assigns(s, i))
             return 0;
         /* budgets while running, and after completion for every stratum
-         * not cleared (health/resolve.h), as rollgated's desired.c */
-        if (s->policy == RG_SIM_ROLLGATE &&
+         * not cleared (health/resolve.h), as rollgated's desired.c; a
+         * flag's endpoints take the share themselves */
+        grow(s, T);
+        if (s->policy == RG_SIM_ROLLGATE && !is_flag(s) &&
             (s->st.state == RG_RO_RUNNING || s->sst[k] != RG_STRATUM_CLEARED) &&
             !rg_exposure_admits(&s->sc->exposure, s->assigned_s[k],
-                                s->healthy_s[k]))
+                                s->grown_s[k]))
             return 0;
         set_state(s, i, ST_ASSIGNED);
         record_event(s, i, RG_SIM_REC_ASSIGNED, T);
@@ -497,7 +545,8 @@ static int heartbeat(sim *s, uint32_t i, int64_t T, rg_err *err)
         deliver_failure(s, i, ST_CRASHED, T);
         return 0;
     case ST_REPORT_HEALTHY:
-        deliver_healthy(s, i, T);
+        if (deliver_healthy(s, i, T) != 0)
+            return rg_err_set(err, RG_ENOMEM, "sim: out of memory");
         break;
     case ST_HEALTHY:
         break;
@@ -827,6 +876,7 @@ static void teardown(sim *s)
     free(s->stratum);
     free(s->state);
     free(s->apply_T);
+    free(s->grow_q);
     free(s->block_start);
     free(s->sub);
     for (size_t k = 0; s->wheel && k < s->wheel_n; k++)

@@ -33,6 +33,18 @@
  * exposed endpoints return to the previous release at their next
  * check-in and pending applies are cancelled.
  *
+ * A guarded flag rollout (scenario release.flag, docs/flags.md) runs
+ * through the same code with what differs for a flag: each endpoint's
+ * bucket is the flag's (flags/share.h: the wave's share taken as a whole
+ * percentage, as the flexibleRollout strategy the endpoint evaluates), no
+ * stratified floor, exposure budget or internal ring (the server sends
+ * one document to all and cannot admit endpoints one by one), and a crash
+ * is the consumer's: the endpoint keeps checking in while its consumer
+ * crash-loops, until the agent falls back to the last known good set and
+ * reports it (`crashed`, after crash_revert_s). A halt with revert puts
+ * the previous share back: exposed endpoints return at their next
+ * check-in.
+ *
  * Health counts (Rollgate policy): rollgated's own cohort tracker
  * (health/cohort.h) fed with what would reach rollgated: each endpoint's
  * last two contacts, its `healthy` time and its failure report; an

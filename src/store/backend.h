@@ -3,9 +3,9 @@
  *
  * store.c parses the URL, validates every argument once for all backends
  * (text within its record's capacity, required fields, known enum values),
- * then calls the backend through a table of function pointers. A backend
- * is one .c file exporting one `const struct rg__store_ops`; adding
- * PostgreSQL means one new file and one line in store.c. Backend functions
+ * then calls the backend through a table of function pointers. Both
+ * backends are one implementation of every operation (sqlstore.c) over
+ * an SQL engine driver (sqldrv.h: sqlite.c, pg.c). Backend functions
  * get the backend's own state (impl) and may assume valid arguments; they
  * keep every promise store.h makes (transactions, error codes, ordering).
  */
@@ -13,6 +13,8 @@
 #define RG_STORE_BACKEND_H
 
 #include "store/store.h"
+
+#include <stdatomic.h>
 
 #include <stddef.h>
 
@@ -111,7 +113,7 @@ struct rg__store_ops {
     int (*enroll_key_create)(void *impl, rg_enroll_key_rec *k,
                              const rg_audit_rec *audit, rg_err *err);
     int (*enroll_key_use)(void *impl, const char *hash, int64_t now_ms,
-                          rg_err *err);
+                          rg_enroll_key_rec *out, rg_err *err);
     int (*enroll_key_list)(void *impl,
                            int (*fn)(void *ctx, const rg_enroll_key_rec *k),
                            void *ctx, rg_err *err);
@@ -132,6 +134,11 @@ struct rg__store_ops {
 
     int (*events_record)(void *impl, const rg_event_rec *ev, size_t n,
                          size_t *n_new, rg_err *err);
+    /* Group commit (store.h, "group commit"): w[0 .. n) in one transaction,
+     * each write in a savepoint. NULL: each write is applied alone by
+     * events_record and offers_record. */
+    int (*write_group)(void *impl, rg_store_write *const *w, size_t n,
+                       rg_err *err);
     int (*event_counts)(void *impl, int64_t release_id, rg_event_counts *out,
                         rg_err *err);
     int (*event_list)(void *impl, int64_t release_id,
@@ -165,6 +172,18 @@ struct rg__store_ops {
                      rg_err *err);
     int (*flag_stamp)(void *impl, const char *environment, int64_t *versions,
                       int64_t *newest_ms, rg_err *err);
+    int (*segment_put)(void *impl, rg_segment_rec *g, int64_t expect,
+                       const rg_audit_rec *audit, rg_err *err);
+    /* name NULL: the current versions; else name's history */
+    int (*segment_list)(void *impl, const char *environment, const char *name,
+                        int (*fn)(void *ctx, const rg_segment_rec *g),
+                        void *ctx, rg_err *err);
+    int (*flag_rollout_put)(void *impl, rg_flag_rollout_rec *r,
+                            const rg_audit_rec *audit, rg_err *err);
+    int (*flag_rollout_list)(void *impl, const char *environment,
+                             const char *name, bool active_only,
+                             int (*fn)(void *ctx, const rg_flag_rollout_rec *r),
+                             void *ctx, rg_err *err);
     int (*client_token_create)(void *impl, rg_client_token_rec *t,
                                const rg_audit_rec *audit, rg_err *err);
     int (*client_token_find)(void *impl, const char *hash,
@@ -211,13 +230,19 @@ struct rg__store_ops {
                             size_t *n_deleted, rg_err *err);
 };
 
+struct rg__group;
+
 struct rg_store {
     const struct rg__store_ops *ops;
-    void *impl; /* the backend's state, owned by the store */
+    void *impl;                   /* the backend's state, owned by the store */
+    _Atomic uint64_t flag_writes; /* rg_store_flag_writes */
+    struct rg__group *group;      /* its group commit (group.h), owned */
 };
 
-/* The SQLite backend (sqlite.c). */
+/* The store on SQLite and on PostgreSQL: sqlstore.c on the drivers of
+ * sqlite.c and pg.c (sqldrv.h). */
 extern const struct rg__store_ops rg__sqlite_ops;
+extern const struct rg__store_ops rg__pg_ops;
 
 /* rg_store_open with a schema version cap: upto is a version number or
  * RG__SCHEMA_LATEST. Tests use it to build databases of an older schema

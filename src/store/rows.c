@@ -132,6 +132,7 @@ static const rg__col enroll_key_cols[] = {
     I64(rg_enroll_key_rec, revoked_ms, REC),
     I64(rg_enroll_key_rec, uses_left, REC),
     TEXT(rg_enroll_key_rec, created_by, REC),
+    TEXT(rg_enroll_key_rec, flag_envs, REC),
 };
 const rg__rowmap rg__enroll_key_row = ROWMAP("enrollment key", enroll_key_cols);
 
@@ -183,6 +184,32 @@ static const rg__col flag_cols[] = {
     TEXT(rg_flag_rec, reason, REC),
 };
 const rg__rowmap rg__flag_row = ROWMAP("flag", flag_cols);
+
+static const rg__col segment_cols[] = {
+    TEXT(rg_segment_rec, environment, REC),
+    TEXT(rg_segment_rec, name, REC),
+    I64(rg_segment_rec, id, REC),
+    I64(rg_segment_rec, version, REC),
+    BOOL(rg_segment_rec, deleted, REC),
+    PTR(rg_segment_rec, definition, REC),
+    I64(rg_segment_rec, created_ms, REC),
+    TEXT(rg_segment_rec, created_by, REC),
+    TEXT(rg_segment_rec, reason, REC),
+};
+const rg__rowmap rg__segment_row = ROWMAP("segment", segment_cols);
+static const rg__col flag_rollout_cols[] = {
+    I64(rg_flag_rollout_rec, id, DB),
+    TEXT(rg_flag_rollout_rec, environment, REC),
+    TEXT(rg_flag_rollout_rec, name, REC),
+    I64(rg_flag_rollout_rec, seq, REC),
+    INT(rg_flag_rollout_rec, active, REC),
+    PTR(rg_flag_rollout_rec, state, REC),
+    I64(rg_flag_rollout_rec, created_ms, REC),
+    TEXT(rg_flag_rollout_rec, created_by, REC),
+    TEXT(rg_flag_rollout_rec, reason, REC),
+};
+const rg__rowmap rg__flag_rollout_row =
+    ROWMAP("flag rollout", flag_rollout_cols);
 
 static const rg__col client_token_cols[] = {
     I64(rg_client_token_rec, id, DB),

@@ -100,7 +100,9 @@ extern const rg__rowmap rg__event_row;        /* rg_event_rec */
 extern const rg__rowmap rg__flag_revert_row;  /* rg_flag_revert_rec */
 extern const rg__rowmap rg__policy_row;       /* rg_policy_rec */
 extern const rg__rowmap rg__flag_row;         /* rg_flag_rec */
+extern const rg__rowmap rg__flag_rollout_row; /* rg_flag_rollout_rec */
 extern const rg__rowmap rg__client_token_row; /* rg_client_token_rec */
+extern const rg__rowmap rg__segment_row;      /* rg_segment_rec */
 extern const rg__rowmap rg__webhook_row;      /* rg_webhook_rec */
 extern const rg__rowmap rg__delivery_row;     /* rg_delivery_rec */
 extern const rg__rowmap rg__attempt_row;      /* rg_attempt_rec */

@@ -1,12 +1,15 @@
 /* store.c - see store.h. Parses the URL, validates arguments once for
  * every backend, and dispatches through the backend's table (backend.h). */
 #include "store/backend.h"
+#include "store/group.h"
 
 #include "common/crypto.h"
 #include "common/event_type.h"
 #include "model/activation.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +146,12 @@ static const char *const roles[] = {"viewer", "operator", "admin", NULL};
 
 /* --- opening ------------------------------------------------------------ */
 
+static int write_group(void *ctx, rg_store_write *const *w, size_t n,
+                       rg_err *err);
+static int check_events(const rg_event_rec *ev, size_t n, rg_err *err);
+static int check_offers(const char *endpoint_id, const int64_t *releases,
+                        size_t n, rg_err *err);
+
 int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
 {
     const struct rg__store_ops *ops = &rg__sqlite_ops;
@@ -155,9 +164,8 @@ int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
         return rg_err_set(err, RG_EINVAL, "store url: required");
     if (strncmp(url, "postgres://", 11) == 0 ||
         strncmp(url, "postgresql://", 13) == 0)
-        return rg_err_set(err, RG_EINVAL,
-                          "store '%s': postgres backend not built yet", url);
-    if (strncmp(url, "sqlite:", 7) == 0)
+        ops = &rg__pg_ops; /* libpq takes the whole URL */
+    else if (strncmp(url, "sqlite:", 7) == 0)
         target = url + 7;
     if (!*target)
         return rg_err_set(err, RG_EINVAL, "store '%s': empty path", url);
@@ -168,6 +176,11 @@ int rg__store_open_upto(const char *url, int upto, rg_store **out, rg_err *err)
     s->ops = ops;
     if ((rc = ops->open(target, upto, &s->impl, err))) {
         free(s);
+        return rc;
+    }
+    if ((rc = rg__group_start(write_group, s, RG_STORE_GROUP_MAX, &s->group,
+                              err))) {
+        rg_store_close(s);
         return rc;
     }
     *out = s;
@@ -183,6 +196,7 @@ void rg_store_close(rg_store *s)
 {
     if (!s)
         return;
+    rg__group_stop(s->group); /* commits what is queued */
     s->ops->close(s->impl);
     free(s);
 }
@@ -589,11 +603,11 @@ int rg_store_enroll_key_revoke(rg_store *s, int64_t id, int64_t now_ms,
 }
 
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
-                            rg_err *err)
+                            rg_enroll_key_rec *out, rg_err *err)
 {
     if (!hash || !rg_sha256_hex_valid(hash))
         return rg_err_set(err, RG_EAUTH, "enrollment key unknown");
-    return s->ops->enroll_key_use(s->impl, hash, now_ms, err);
+    return s->ops->enroll_key_use(s->impl, hash, now_ms, out, err);
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -654,14 +668,96 @@ int rg_store_endpoint_load(rg_store *s,
     return s->ops->endpoint_load(s->impl, fn, ctx, err);
 }
 
+/* --- group commit ------------------------------------------------------- */
+
+/* A backend without write_group: each write alone, in its own
+ * transactions (correct, not grouped). Always "commits". */
+static int write_each(const rg_store *s, rg_store_write *const *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rg_store_write *x = w[i];
+        if (x->n_events)
+            x->rc = s->ops->events_record(s->impl, x->events, x->n_events,
+                                          &x->n_new, &x->err);
+        if (x->rc == 0 && x->n_offers)
+            x->rc = s->ops->offers_record(s->impl, x->offer_endpoint, x->offers,
+                                          x->n_offers, x->offer_ms, &x->err);
+    }
+    return 0;
+}
+
+/* The committer's commit function (group.h), ctx the store. */
+static int write_group(void *ctx, rg_store_write *const *w, size_t n,
+                       rg_err *err)
+{
+    rg_store *s = ctx;
+    if (!s->ops->write_group)
+        return write_each(s, w, n);
+    return s->ops->write_group(s->impl, w, n, err);
+}
+
+int rg_store_write_submit(rg_store *s, rg_store_write *w)
+{
+    rg_err_clear(&w->err);
+    w->rc = 0;
+    w->n_new = 0;
+    int rc = check_events(w->events, w->n_events, &w->err);
+    if (rc == 0 && w->n_offers)
+        rc = check_offers(w->offer_endpoint, w->offers, w->n_offers, &w->err);
+    if (rc == 0 && !w->done)
+        rc = rg_err_set(&w->err, RG_EINVAL, "store write: no done callback");
+    return rc ? rc : rg__group_submit(s->group, w);
+}
+
+/* A caller waiting for its write (submit_wait). */
+typedef struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} waiter;
+
+static void waiter_done(rg_store_write *w)
+{
+    waiter *x = w->ctx;
+    pthread_mutex_lock(&x->mu);
+    x->done = true;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Submits w and waits until it is durable or failed. Returns w->rc (err
+ * filled from w->err). */
+static int submit_wait(rg_store *s, rg_store_write *w, rg_err *err)
+{
+    waiter x = {.done = false};
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cv, NULL);
+    w->done = waiter_done;
+    w->ctx = &x;
+    int rc = rg_store_write_submit(s, w);
+    pthread_mutex_lock(&x.mu);
+    while (rc == 0 && !x.done)
+        pthread_cond_wait(&x.cv, &x.mu);
+    pthread_mutex_unlock(&x.mu);
+    pthread_cond_destroy(&x.cv);
+    pthread_mutex_destroy(&x.mu);
+    rc = rc ? rc : w->rc;
+    if (rc && err)
+        *err = w->err;
+    return rc;
+}
+
+void rg_store_group_stats_get(rg_store *s, rg_store_group_stats *out)
+{
+    rg__group_stats(s->group, out);
+}
+
 /* --- agent events --------------------------------------------------------- */
 
-int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
-                           size_t *n_new, rg_err *err)
+/* Checks a batch of n events (store.h's rules for each field). */
+static int check_events(const rg_event_rec *ev, size_t n, rg_err *err)
 {
     int rc;
-    if (n_new)
-        *n_new = 0;
     if (n > 0 && !ev)
         return rg_err_set(err, RG_EINVAL, "events: no batch");
     for (size_t i = 0; i < n; i++) {
@@ -680,9 +776,22 @@ int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
             return rg_err_field(err, RG_EINVAL, "events.release",
                                 "event '%s': release required", e->event_id);
     }
-    if (n == 0)
-        return 0;
-    return s->ops->events_record(s->impl, ev, n, n_new, err);
+    return 0;
+}
+
+int rg_store_events_record(rg_store *s, const rg_event_rec *ev, size_t n,
+                           size_t *n_new, rg_err *err)
+{
+    rg_store_write w = {.events = ev, .n_events = n};
+    if (n_new)
+        *n_new = 0;
+    int rc = check_events(ev, n, err);
+    if (rc || n == 0)
+        return rc;
+    rc = submit_wait(s, &w, err);
+    if (rc == 0 && n_new)
+        *n_new = w.n_new;
+    return rc;
 }
 
 int rg_store_event_list(rg_store *s, int64_t release_id,
@@ -733,9 +842,9 @@ int rg_store_event_counts(rg_store *s, int64_t release_id, rg_event_counts *out,
 
 #define OFFERS_BATCH_MAX 64
 
-int rg_store_offers_record(rg_store *s, const char *endpoint_id,
-                           const int64_t *releases, size_t n, int64_t now_ms,
-                           rg_err *err)
+/* Checks an offers batch: endpoint_id's n releases. */
+static int check_offers(const char *endpoint_id, const int64_t *releases,
+                        size_t n, rg_err *err)
 {
     if (!endpoint_id || !*endpoint_id || strlen(endpoint_id) > RG_EPID_MAX)
         return rg_err_field(err, RG_EINVAL, "endpoint_id",
@@ -746,10 +855,21 @@ int rg_store_offers_record(rg_store *s, const char *endpoint_id,
         if (releases[i] < 1)
             return rg_err_set(err, RG_EINVAL, "offers: bad release %lld",
                               (long long)releases[i]);
-    if (n == 0)
-        return 0;
-    return s->ops->offers_record(s->impl, endpoint_id, releases, n, now_ms,
-                                 err);
+    return 0;
+}
+
+int rg_store_offers_record(rg_store *s, const char *endpoint_id,
+                           const int64_t *releases, size_t n, int64_t now_ms,
+                           rg_err *err)
+{
+    rg_store_write w = {.offer_endpoint = endpoint_id,
+                        .offers = releases,
+                        .n_offers = n,
+                        .offer_ms = now_ms};
+    int rc = check_offers(endpoint_id, releases, n, err);
+    if (rc || n == 0)
+        return rc;
+    return submit_wait(s, &w, err);
 }
 
 int rg_store_offer_check(rg_store *s, const char *endpoint_id,
@@ -815,7 +935,10 @@ int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
     if (!f->environment[0] || !f->name[0] || !f->definition)
         return rg_err_set(err, RG_EINVAL,
                           "flag: environment, name and definition needed");
-    return s->ops->flag_put(s->impl, f, expect, audit, err);
+    int rc = s->ops->flag_put(s->impl, f, expect, audit, err);
+    if (rc == 0)
+        atomic_fetch_add(&s->flag_writes, 1);
+    return rc;
 }
 
 int rg_store_flag_list(rg_store *s, const char *environment,
@@ -852,10 +975,79 @@ int rg_store_flag_history(rg_store *s, const char *environment,
     return rc;
 }
 
+uint64_t rg_store_flag_writes(rg_store *s)
+{
+    return atomic_load(&s->flag_writes);
+}
+
+int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
+                              const rg_audit_rec *audit, rg_err *err)
+{
+    if (!r->environment[0] || !r->name[0] || !r->state)
+        return rg_err_set(err, RG_EINVAL,
+                          "flag rollout: environment, name and state needed");
+    return s->ops->flag_rollout_put(s->impl, r, audit, err);
+}
+
+int rg_store_flag_rollout_list(
+    rg_store *s, const char *environment, const char *name, bool active_only,
+    int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err)
+{
+    return s->ops->flag_rollout_list(s->impl, environment, name, active_only,
+                                     fn, ctx, err);
+}
+
 int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
                         int64_t *newest_ms, rg_err *err)
 {
     return s->ops->flag_stamp(s->impl, environment, versions, newest_ms, err);
+}
+
+int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
+                         const rg_audit_rec *audit, rg_err *err)
+{
+    if (!g->environment[0] || !g->name[0] || !g->definition)
+        return rg_err_set(err, RG_EINVAL,
+                          "segment: environment, name and definition needed");
+    int rc = s->ops->segment_put(s->impl, g, expect, audit, err);
+    if (rc == 0)
+        atomic_fetch_add(&s->flag_writes, 1);
+    return rc;
+}
+
+int rg_store_segment_list(rg_store *s, const char *environment,
+                          int (*fn)(void *ctx, const rg_segment_rec *g),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->segment_list(s->impl, environment, NULL, fn, ctx, err);
+}
+
+typedef struct seg_counted {
+    int (*fn)(void *ctx, const rg_segment_rec *g);
+    void *ctx;
+    size_t n;
+} seg_counted;
+
+static int seg_count_one(void *ctx, const rg_segment_rec *g)
+{
+    seg_counted *c = ctx;
+    c->n++;
+    return c->fn(c->ctx, g);
+}
+
+int rg_store_segment_history(rg_store *s, const char *environment,
+                             const char *name,
+                             int (*fn)(void *ctx, const rg_segment_rec *g),
+                             void *ctx, rg_err *err)
+{
+    seg_counted c = {fn, ctx, 0};
+    int rc = s->ops->segment_list(s->impl, environment, name, seg_count_one, &c,
+                                  err);
+    if (rc == 0 && c.n == 0)
+        return rg_err_field(err, RG_ENOTFOUND, "name",
+                            "segment '%s' not found in environment '%s'", name,
+                            environment);
+    return rc;
 }
 
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,

@@ -1,17 +1,18 @@
 /*
  * store.h - Rollgate's only door to durable state.
  *
- * One interface, several backends: SQLite (embedded default, WAL, in the
- * data directory) now, PostgreSQL later. No SQL exists outside the backend
- * files. Every mutating call is one transaction; calls that take an audit
- * record write it in that same transaction, so an acknowledged change and
- * its audit row are durable together or not at all.
+ * One interface, two backends: SQLite (embedded default, WAL, in the
+ * data directory) and PostgreSQL (docs/store.md). No SQL exists outside
+ * the backend files. Every mutating call is one transaction; calls that
+ * take an audit record write it in that same transaction, so an
+ * acknowledged change and its audit row are durable together or not at
+ * all.
  *
  * Records are plain values with fixed-size, NUL-terminated text fields;
  * callers own them. List functions call fn once per row with a borrowed
  * record valid only during that call; fn returns 0 to go on or non-zero to
  * stop (that value is then returned). Every function is thread-safe; the
- * SQLite backend serialises calls on one connection, so fn runs with the
+ * backends serialise calls on one connection, so fn runs with the
  * store locked and must not call back into the same store. An audit
  * argument may be NULL (nothing is audited).
  *
@@ -20,8 +21,10 @@
  * unknown urgency, role or event type, attributes that are not a JSON
  * object): nothing is ever silently truncated; RG_ENOTFOUND for an unknown
  * id or name; RG_ECONFLICT for duplicates and violated ordering rules;
- * RG_EAUTH for unusable credentials; RG_EIO for database failures. err gets
- * a message quoting the subject. A failed call changes nothing.
+ * RG_EAUTH for unusable credentials; RG_EIO for database failures;
+ * RG_EUNAVAIL when the database does not answer (PostgreSQL down or
+ * unreachable: the next call connects again). err gets a message quoting
+ * the subject. A failed call changes nothing.
  */
 #ifndef RG_STORE_H
 #define RG_STORE_H
@@ -184,6 +187,8 @@ typedef struct rg_token_rec {
     char created_by[RG_NAME_MAX + 1];
 } rg_token_rec;
 
+#define RG_FLAG_ENVS_MAX 8 /* flag environments one enrollment key allows */
+#define RG_FLAG_ENVS_TEXT (RG_FLAG_ENVS_MAX * (RG_NAME_MAX + 1))
 typedef struct rg_enroll_key_rec {
     int64_t id;
     char hash[RG_HASH_HEX];
@@ -192,6 +197,9 @@ typedef struct rg_enroll_key_rec {
     int64_t revoked_ms; /* 0: not revoked */
     int64_t uses_left;  /* -1: unlimited */
     char created_by[RG_NAME_MAX + 1];
+    /* the flag environments its endpoints may read, comma-separated
+     * ("": default only; schema 16, docs/flags.md) */
+    char flag_envs[RG_FLAG_ENVS_TEXT];
 } rg_enroll_key_rec;
 
 /* A group policy (schema 4): endpoints matching selector are held on
@@ -252,8 +260,11 @@ typedef struct rg_event_counts {
 } rg_event_counts;
 
 /* Opens (creating and migrating as needed) the store at url:
- * "sqlite:PATH" or a plain PATH to an SQLite file. *out is owned by the
- * caller and closed with rg_store_close. */
+ * "sqlite:PATH" or a plain PATH to an SQLite file, or a libpq URL
+ * "postgres://..." ("postgresql://...") of an existing database.
+ * RG_EUNAVAIL when PostgreSQL does not answer, RG_EAUTH when it refuses
+ * the credentials, RG_EIO when the schema is newer than this build.
+ * *out is owned by the caller and closed with rg_store_close. */
 int rg_store_open(const char *url, rg_store **out, rg_err *err);
 void rg_store_close(rg_store *s);
 
@@ -262,7 +273,7 @@ int rg_store_schema_version(rg_store *s);
 
 /* --- audit ------------------------------------------------------------ */
 /* The audit log is append-only: these two are the only audit calls, and
- * the SQLite schema (migration 5) refuses UPDATE and DELETE on it. */
+ * schema (migration 5) refuses UPDATE and DELETE on it. */
 int rg_store_audit_append(rg_store *s, rg_audit_rec *a, rg_err *err);
 int rg_store_audit_list(rg_store *s, const rg_audit_filter *f,
                         int (*fn)(void *ctx, const rg_audit_rec *a), void *ctx,
@@ -429,10 +440,10 @@ int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
 int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
                                const rg_audit_rec *audit, rg_err *err);
 /* Atomically checks the key with this hash is usable at now_ms (exists,
- * not revoked, not expired, uses left) and consumes one use.
- * RG_EAUTH when it is not usable. */
+ * not revoked, not expired, uses left) and consumes one use; copies the
+ * key into *out when out is not NULL. RG_EAUTH when it is not usable. */
 int rg_store_enroll_key_use(rg_store *s, const char *hash, int64_t now_ms,
-                            rg_err *err);
+                            rg_enroll_key_rec *out, rg_err *err);
 /* Every key, oldest first (hash included: the caller shows no secret, and
  * the hash is not one). */
 int rg_store_enroll_key_list(rg_store *s,
@@ -489,6 +500,74 @@ int rg_store_policy_list(rg_store *s,
  * RG_ENOTFOUND for an unknown id. */
 int rg_store_policy_delete(rg_store *s, int64_t id, rg_policy_rec *out,
                            const rg_audit_rec *audit, rg_err *err);
+
+/* --- group commit of events and offers (docs/architecture.md) ---------- */
+/* What check-ins make durable (agent events, offers) is written by group
+ * commit, whatever the backend: every rg_store_write_submit, and every
+ * rg_store_events_record and rg_store_offers_record (which submit and
+ * wait), from any thread, joins one queue per store; one committer thread
+ * takes all that is queued, up to RG_STORE_GROUP_MAX writes, and writes it
+ * in one transaction: one fsync for many check-ins.
+ *
+ * Promises. A write's done callback runs only after the transaction that
+ * holds it committed (durable: survives kill -9 and power loss), or with
+ * the error that ended it. A write refused by itself (an unknown endpoint
+ * or release) fails alone and leaves nothing; a transaction that fails
+ * (I/O error, full disk, a database busy past its timeout) fails every
+ * write in it, and none of them is kept: nothing half-applied.
+ *
+ * Latency bound: no timer. A write waits for the transaction in progress
+ * (if any) and then its own, so for at most two transactions of at most
+ * RG_STORE_GROUP_MAX writes; the batch grows with the load by itself.
+ *
+ * What a backend provides (backend.h, write_group): begin one transaction;
+ * for each write, in order, a savepoint holding its events (as
+ * rg_store_events_record stores them) and its offers (as
+ * rg_store_offers_record), rolled back to when that write alone is refused
+ * (its rc and err set, the others go on); commit; return 0, or an error
+ * when the transaction as a whole failed (rolled back). A backend without
+ * write_group gets each write applied by its events_record and
+ * offers_record, one transaction each (correct, not grouped). */
+#define RG_STORE_GROUP_MAX 1024 /* writes per transaction */
+
+/* One caller's durable write: a check-in's events and its new offers.
+ * Owned by the caller, with everything it points to, until done runs. */
+typedef struct rg_store_write rg_store_write;
+struct rg_store_write {
+    const rg_event_rec *events; /* n_events, may be 0 */
+    size_t n_events;
+    const char *offer_endpoint; /* offers: this endpoint was offered ... */
+    const int64_t *offers;      /* ... these n_offers releases (<= 64) ... */
+    size_t n_offers;
+    int64_t offer_ms; /* ... at this time */
+    /* Called once, from the committer thread, when the write is durable
+     * (rc 0) or failed (rc, err); must be quick (it holds up the next
+     * transaction) and may free w. */
+    void (*done)(rg_store_write *w);
+    void *ctx;            /* the caller's */
+    int rc;               /* out: 0 or an rg_code */
+    size_t n_new;         /* out: events newly stored (retries and the surplus
+                             past RG_EVENTS_PER_KIND are not) */
+    rg_err err;           /* out: why it failed */
+    rg_store_write *next; /* the store's (its queue) */
+};
+
+/* Queues w. Returns 0 (done will run exactly once), RG_EINVAL for bad
+ * events or offers (checked as rg_store_events_record and
+ * rg_store_offers_record check them), or RG_EUNAVAIL when the store is
+ * closing; on error w->err is filled, nothing is queued and done never
+ * runs. Thread-safe. */
+int rg_store_write_submit(rg_store *s, rg_store_write *w);
+
+typedef struct rg_store_group_stats {
+    uint64_t commits;   /* transactions committed */
+    uint64_t writes;    /* writes in them */
+    uint64_t failed;    /* writes failed with their transaction */
+    uint64_t max_batch; /* most writes in one transaction */
+    uint64_t queued;    /* writes waiting now */
+} rg_store_group_stats;
+/* The store's group commit counters since it opened. */
+void rg_store_group_stats_get(rg_store *s, rg_store_group_stats *out);
 
 /* --- agent events ----------------------------------------------------- */
 /* Events stored per (endpoint, release, type), the first ones: what the
@@ -615,6 +694,79 @@ int rg_store_flag_history(rg_store *s, const char *environment,
  * document. */
 int rg_store_flag_stamp(rg_store *s, const char *environment, int64_t *versions,
                         int64_t *newest_ms, rg_err *err);
+/* --- flag segments (schema 15, docs/flags.md) ---------------------------- */
+/* One version of a segment: a named list of constraints of an environment
+ * that flag strategies name by id (Unleash's segments). Every change writes
+ * a new version, the newest is current; a deletion is a version with
+ * deleted set, and creating the name again revives it with its id. */
+typedef struct rg_segment_rec {
+    char environment[RG_NAME_MAX + 1];
+    char name[RG_FLAG_NAME_MAX + 1];
+    int64_t id;      /* set by the store at the first version, then fixed;
+                        unique across environments */
+    int64_t version; /* 1, 2, ... per (environment, name) */
+    bool deleted;
+    const char *definition; /* {"constraints": [...]} JSON ("" when deleted);
+                               borrowed (see each function) */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+    char reason[RG_REASON_MAX + 1];
+} rg_segment_rec;
+/* Writes a new version of segment (g->environment, g->name) with
+ * g->definition and g->deleted (the caller's, not kept), bumps the
+ * environment's change stamp (rg_store_flag_stamp) and writes the audit
+ * row, in one transaction. expect is the version the caller read: 0 when
+ * the segment must not exist or be deleted (else RG_ECONFLICT, field
+ * "name"), N > 0 when version N must be current and not deleted
+ * (RG_ENOTFOUND otherwise, RG_ECONFLICT when another version is, field
+ * "version"). Sets g->version and g->id. */
+int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
+                         const rg_audit_rec *audit, rg_err *err);
+/* Calls fn with the current version of each segment of environment that is
+ * not deleted, by id; g->definition lives for the call. fn returning
+ * non-zero stops and is returned. */
+int rg_store_segment_list(rg_store *s, const char *environment,
+                          int (*fn)(void *ctx, const rg_segment_rec *g),
+                          void *ctx, rg_err *err);
+/* Calls fn with every version of segment name in environment, newest
+ * first, deletions included (none: RG_ENOTFOUND). */
+int rg_store_segment_history(rg_store *s, const char *environment,
+                             const char *name,
+                             int (*fn)(void *ctx, const rg_segment_rec *g),
+                             void *ctx, rg_err *err);
+/* How many flag and segment versions were written through s since it was
+ * opened (counted after each commit): a cache of what rg_store_flag_stamp
+ * reads stays valid while this does not move. Writes by another process on
+ * the same database (another node) are not counted. Thread-safe. */
+uint64_t rg_store_flag_writes(rg_store *s);
+/* --- guarded flag rollouts (schema 17, docs/flags.md) ----------------- */
+/* A flag rollout: its state (plan, status, shares, latest decisions) is
+ * one JSON document that server/flag_rollout.c writes and reads. */
+typedef struct rg_flag_rollout_rec {
+    int64_t id;
+    char environment[RG_NAME_MAX + 1];
+    char name[RG_FLAG_NAME_MAX + 1];
+    int64_t seq;       /* 1 when created, one more at each put */
+    int active;        /* 1 until the rollout is final */
+    const char *state; /* JSON text; borrowed (see each function) */
+    int64_t created_ms;
+    char created_by[RG_NAME_MAX + 1];
+    char reason[RG_REASON_MAX + 1];
+} rg_flag_rollout_rec;
+/* Writes r and audit (may be NULL) in one transaction. With r->id 0 it
+ * creates the rollout (RG_ECONFLICT when its flag has an active one) and
+ * sets r->id, r->seq = 1. Otherwise it replaces state and active of
+ * rollout r->id when its seq is still r->seq (RG_ECONFLICT when another
+ * put came first, RG_ENOTFOUND when unknown) and sets r->seq to the new
+ * one. r->state is only read. */
+int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
+                              const rg_audit_rec *audit, rg_err *err);
+/* Calls fn with the flag rollouts of environment and name (each NULL:
+ * any), newest first; only active ones with active_only. r->state lives
+ * for the call. fn returning non-zero stops and is returned. */
+int rg_store_flag_rollout_list(
+    rg_store *s, const char *environment, const char *name, bool active_only,
+    int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err);
 /* Inserts t (name, environment, hash, created_*) and fills t->id. */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);

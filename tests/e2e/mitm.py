@@ -3,7 +3,8 @@ man in the middle (not a test itself: CTest runs test_*.py only).
 
 Proxy forwards to rollgated and may rewrite check-in answers or serve
 artifact downloads itself; Agent runs one rollgate-agent through it;
-publish() makes a channel, unsigned releases and an enrollment key.
+publish() makes a channel, unsigned releases and an enrollment key;
+Elsewhere is another host serving fixed bytes (a mirror, a bad one).
 """
 import http.client
 import http.server
@@ -110,6 +111,34 @@ def cli(srv, *args, ok=True):
     if ok:
         expect(out.returncode == 0, "rollgate " + " ".join(args), out.stdout, out.stderr)
     return out
+
+
+class Elsewhere:
+    """Another host: records (path, headers) of every GET and answers
+    each with data."""
+
+    def __init__(self, data):
+        self.seen = []
+        me = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                me.seen.append((self.path, dict(self.headers.items())))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 class Agent:

@@ -223,9 +223,9 @@ def main():
             st, b = a0.checkin(retry)
             expect(st == 200 and b["acks"] == [e["id"] for e in retry], "retry acked", st, b)
         st, ro = srv.request("GET", "/v1/rollouts/%d" % rid)
-        expect(ro["counts"]["exposed"] == N + 1 and ro["counts"]["healthy"] == N + 1,
-               "no double count",
-               ro["counts"])
+        expect(ro["counts"]["exposed"] == N + 1 and ro["reports"]["applying"] == N + 1
+               and ro["reports"]["healthy"] == N + 1, "no double count",
+               ro["counts"], ro["reports"])
 
         # --- rollout 2 halts on a failure and everyone reverts -----------
         st, ro2 = srv.request("POST", "/v1/rollouts", {"release": rels[1]["id"], "plan": PLAN})

@@ -120,6 +120,12 @@ def two_checkins(agents):
 
 
 def main():
+    with_agents(run, N, "fa")
+
+
+def with_agents(run, n, prefix):
+    """Runs run(srv, agents) with a rollgated, channel "detections" and n
+    agents (not started) named prefix-0..; on a failure prints their logs."""
     with rg.Server(args=["--tick-ms", "50", "--flush-ms", "200",
                          "--activation-cap", "1"]) as srv:
         srv.start()
@@ -127,7 +133,7 @@ def main():
         expect(st == 201, "channel", st)
         st, key = srv.request("POST", "/v1/enrollment-keys", {})
         expect(st == 201, "enrollment key", st, key)
-        agents = [Agent(srv, key["key"], "fa-%d" % i) for i in range(N)]
+        agents = [Agent(srv, key["key"], "%s-%d" % (prefix, i)) for i in range(n)]
         try:
             run(srv, agents)
         except rg.Failure:

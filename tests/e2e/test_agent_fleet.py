@@ -180,14 +180,15 @@ def run(srv, agents):
     ro = get_rollout(srv, r1)
     waves = {d["to_wave"] for d in ro["decisions"]} | {d["from_wave"] for d in ro["decisions"]}
     expect(waves >= {0, 1, 2, 3}, "went through every wave", ro["decisions"])
-    wait_for(lambda: get_rollout(srv, r1)["counts"]["healthy"] == N, 120,
+    wait_for(lambda: get_rollout(srv, r1)["reports"]["healthy"] == N, 120,
              "every endpoint reports healthy on v1")
     for a in agents:
         wait_for(lambda: a.active() == v1["id"] and a.trial() is None, 60, a.id + " on v1")
         expect(a.running() == v1_body, "consumer of %s runs v1" % a.id)
         st, e = srv.request("GET", "/v1/endpoints/" + a.id)
         expect(e["installed"]["detections"]["release"] == v1["id"], "server sees v1", e)
-    print("1. v1 through every wave: %d/%d healthy" % (get_rollout(srv, r1)["counts"]["healthy"], N))
+    print("1. v1 through every wave: %d/%d reported healthy"
+          % (get_rollout(srv, r1)["reports"]["healthy"], N))
 
     # --- 2. a release that crashes the consumer at start ------------------
     v2 = release(srv, 2, b"detections v2 crash\n")
@@ -243,7 +244,7 @@ def run(srv, agents):
     expect(pending >= 1, "the revert waits in the outbox while offline", pending)
     srv.start()
     wait_for(lambda: a.status()["outbox"]["pending"] == 0, 120, "report delivered on reconnect")
-    wait_for(lambda: get_rollout(srv, r3)["counts"]["failed"] >= 1, 120,
+    wait_for(lambda: get_rollout(srv, r3)["reports"]["failed"] >= 1, 120,
              "the server counts the offline revert")
     finish(srv, r3)
     print("3. crashing v3 with the server down: %s reverted offline, reported on reconnect"
@@ -255,7 +256,8 @@ def run(srv, agents):
     r4 = rollout(srv, v4, HOLD)
     for a in agents:
         wait_for(lambda: a.active() == v4["id"] and a.trial() is None, 120, a.id + " on v4")
-    wait_for(lambda: get_rollout(srv, r4)["counts"]["healthy"] == N, 120, "all healthy on v4")
+    wait_for(lambda: get_rollout(srv, r4)["reports"]["healthy"] == N, 120,
+             "all reported healthy on v4")
     for a in agents:
         a.stop()
     st, ro = srv.request("POST", "/v1/rollouts/%d/rollback" % r4, {"reason": "e2e rollback"})

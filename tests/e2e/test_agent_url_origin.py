@@ -14,39 +14,9 @@ agent is offered its release with a rewritten `url`; a second HTTP server
    and applied.
 # ctest-labels: agent security
 """
-import http.server
-import threading
-
 import rg
 from rg import expect
-from mitm import Agent, Proxy, publish, rollout, wait_for
-
-
-class Elsewhere:
-    """Another host: records (path, headers) and serves data."""
-
-    def __init__(self, data):
-        self.seen = []
-        me = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                me.seen.append((self.path, dict(self.headers.items())))
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from mitm import Agent, Elsewhere, Proxy, publish, rollout, wait_for
 
 
 def main():

@@ -3,8 +3,11 @@ more, and never lets a package start a service. It runs with fake
 dpkg-query (every package missing), apt-get and systemctl first on PATH,
 which record their arguments; apt-get also records whether the deny policy
 ($RG_POLICY_RC_D, here a temp path instead of /usr/sbin/policy-rc.d) is in
-place and exits 101 while it installs. Checked: the default set holds the
-build and test packages and no PostgreSQL, nginx or wrk; `bench` adds wrk
+place and exits 101 while it installs, and whether PostgreSQL's
+create_main_cluster = false is written ($RG_CREATECLUSTER_CONF, a temp
+path too). Checked: the default set holds the build and test packages,
+libpq-dev and PostgreSQL's server (for the store's tests on it, no cluster
+made) and no nginx or wrk; `bench` adds wrk
 and nginx-light (and disables nginx at boot), `clang` adds clang; the
 policy is removed afterwards when deps.sh made it and kept when it was
 already there; a bad argument is a usage error that installs nothing.
@@ -25,6 +28,8 @@ FAKES = {
                '  if [ -x "$RG_POLICY_RC_D" ] && ! "$RG_POLICY_RC_D" nginx start; then\n'
                '    echo "policy: denies" >> "$LOG"\n'
                '  else echo "policy: missing" >> "$LOG"; fi\n'
+               '  if grep -qx "create_main_cluster = false" "$RG_CREATECLUSTER_CONF"; then\n'
+               '    echo "cluster: none" >> "$LOG"; fi\n'
                'fi\n',
     "systemctl": 'echo "systemctl $*" >> "$LOG"\n',
 }
@@ -47,7 +52,8 @@ def run(tmp, *args, policy_before=False):
             f.write("#!/bin/sh\nexit 101\n")
         os.chmod(policy, 0o755)
     env = dict(os.environ, PATH=bin_dir + ":" + os.environ["PATH"], LOG=log,
-               RG_POLICY_RC_D=policy)
+               RG_POLICY_RC_D=policy,
+               RG_CREATECLUSTER_CONF=os.path.join(tmp, "createcluster.d", "00.conf"))
     p = subprocess.run(["sh", DEPS] + list(args), env=env, capture_output=True,
                        text=True, timeout=60)
     text = open(log).read() if os.path.exists(log) else ""
@@ -71,9 +77,10 @@ def main():
         pk = installed(log)
         for need in ("cmake", "ninja-build", "libmicrohttpd-dev", "libsqlite3-dev",
                      "libcmocka-dev", "libseccomp-dev", "openssl", "python3",
-                     "curl"):
+                     "curl", "libpq-dev", "postgresql"):
             expect(need in pk, "the default set installs " + need, sorted(pk))
-        for extra in ("postgresql", "libpq-dev", "nginx-light", "wrk", "clang"):
+        expect("cluster: none" in log, "PostgreSQL makes no cluster", log)
+        for extra in ("nginx-light", "wrk", "clang"):
             expect(extra not in pk, "the default set leaves out " + extra,
                    sorted(pk))
         expect("policy: denies" in log, "services are denied while installing", log)

@@ -149,6 +149,11 @@ def failures(srv, fleet, dark):
     expect(ids(srv, "endpoints", "--rollout", str(rid), "--stratum",
                "linux-6-x86_64", "--state", "failed") == set(),
            "filters combine")
+    # the server knows an endpoint's installed version from its last
+    # check-in: the agents check in until it has heard the last change
+    drive_until(live, "config", lambda: ids(
+        srv, "endpoints", "--version", "1") == {a.id for a in live
+                                                 if a.installed})
     v1 = ids(srv, "endpoints", "--version", "1")
     expect(v1 == {a.id for a in live if a.installed}, "--version 1", v1)
     expect(ids(srv, "endpoints", "--version", "2") == set(), "--version 2")

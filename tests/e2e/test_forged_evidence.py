@@ -144,7 +144,8 @@ def main():
         expect("apply" not in o.checkin()["desired"], "not offered later either")
         wait_ticks(srv, 5)
         ro = rollout(srv, ro_a)
-        expect(ro["counts"]["exposed"] == 0, "forged applying not counted", ro["counts"])
+        expect(ro["counts"]["exposed"] == 0 and ro["reports"]["applying"] == 0,
+               "forged applying not counted", ro["counts"], ro["reports"])
 
         # --- downloads: not by claiming installed or sending applying -------
         inst = {"apply": {"release": ra, "version": 1, "sha256": sha_a}}
@@ -161,8 +162,9 @@ def main():
         wait_ticks(srv, 10)
         ro = rollout(srv, ro_f)
         expect(ro["state"] != "halted", "forged failures halt nothing", ro["decisions"][-2:])
-        expect(ro["counts"]["failed"] == 0 and ro["counts"]["exposed"] == 0,
-               "forged failures not counted", ro["counts"])
+        expect(ro["counts"]["failed"] == 0 and ro["counts"]["exposed"] == 0
+               and ro["reports"]["failed"] == 0,
+               "forged failures not counted", ro["counts"], ro["reports"])
 
         # --- 20 outsiders report healthy: the wave does not move ------------
         rh, _, ro_h = rels["heal"]
@@ -173,8 +175,9 @@ def main():
         expect(ro["state"] == "running" and ro["wave"] == 0,
                "forged healthy reports move no wave", ro["state"], ro["wave"],
                ro["decisions"][-2:])
-        expect(ro["counts"]["exposed"] == 0 and ro["counts"]["healthy"] == 0,
-               "forged healthy not counted", ro["counts"])
+        expect(ro["counts"]["exposed"] == 0 and ro["counts"]["healthy"] == 0
+               and ro["reports"]["healthy"] == 0,
+               "forged healthy not counted", ro["counts"], ro["reports"])
         expect(metric(srv, 'rollgate_events_refused_total{reason="not_offered"}') == 1 + 16 + 40,
                "refusals counted")
 
@@ -199,9 +202,9 @@ def main():
         b = a.checkin(evs)
         expect(not b.get("refused"), "honest reports accepted after kill -9", b)
         deadline = time.monotonic() + 60
-        while rollout(srv, ro_h)["counts"]["healthy"] != 1:
+        while rollout(srv, ro_h)["reports"]["healthy"] != 1:
             expect(time.monotonic() < deadline, "honest report counted after kill -9",
-                   rollout(srv, ro_h)["counts"])
+                   rollout(srv, ro_h)["reports"])
             time.sleep(0.05)
         srv.stop()
 

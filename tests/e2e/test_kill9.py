@@ -213,9 +213,9 @@ def main():
                 rel = ro["release"]
                 want_exposed = {e for (e, t, r) in acked if t == "applying" and r == rel}
                 want_healthy = {e for (e, t, r) in acked if t == "healthy" and r == rel}
-                expect(ro["counts"]["exposed"] >= len(want_exposed)
-                       and ro["counts"]["healthy"] >= len(want_healthy),
-                       "acknowledged events counted", rid, ro["counts"],
+                expect(ro["reports"]["applying"] >= len(want_exposed)
+                       and ro["reports"]["healthy"] >= len(want_healthy),
+                       "acknowledged events counted", rid, ro["reports"],
                        len(want_exposed), len(want_healthy))
                 n += len(want_exposed) + len(want_healthy)
             return n

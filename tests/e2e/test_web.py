@@ -11,11 +11,13 @@ answers the gate's counts without measuring.
 # ctest-labels: web
 """
 import http.client
+import json
 import os
 import socket
 import time
 
 import rg
+from mitm import cli
 from rg import expect
 
 
@@ -96,6 +98,7 @@ def fleet(srv):
     expect(f["endpoints"] == 5 and f["online"] == 2, "fleet counts", f)
     strata = {s["name"]: (s["endpoints"], s["online"]) for s in f["strata"]}
     expect(strata == {"linux-6-x86_64": (3, 1), "windows-10-x86_64": (2, 1)}, "by stratum", f)
+    return tokens
 
 
 class Stream:
@@ -142,7 +145,26 @@ def open_when_free(srv, token, last_id=None):
         time.sleep(0.5)
 
 
-def stream(srv, viewer):
+def expose_and_fail(srv, token, eid, release):
+    """eid checks in until it is offered release, then reports applying
+    and failed."""
+    c = srv.client(token=token)
+    deadline = time.monotonic() + 30
+    while True:
+        st, b = c.request("POST", "/v1/agent/checkin", {"endpoint_id": eid, "installed": {},
+                                                         "events": []})
+        expect(st == 200 and time.monotonic() < deadline, "offered the release", st, b)
+        if b["desired"].get("web"):
+            break
+        time.sleep(0.3)
+    evs = [{"id": eid + "-%d" % i, "type": t, "channel": "web", "release": release, "at_ms": 1}
+           for i, t in enumerate(("applying", "failed"))]
+    st, b = c.request("POST", "/v1/agent/checkin", {"endpoint_id": eid, "installed": {},
+                                                     "events": evs})
+    expect(st == 200 and len(b["acks"]) == 2, "events acknowledged", st, b)
+
+
+def stream(srv, viewer, tokens):
     s = Stream(srv, viewer)
     expect(s.status == 200 and s.r.getheader("Content-Type") == "text/event-stream",
            "a viewer opens the stream", s.status)
@@ -150,7 +172,8 @@ def stream(srv, viewer):
     expect(hello["event"] == "hello" and hello["id"], "hello first", hello)
     plan = {"name": "slow", "waves": [{"name": "all", "share": 100, "min_endpoints": 1,
                                        "min_bake_s": 3600}]}
-    st, ro = srv.request("POST", "/v1/rollouts", {"release": srv.release("web", 1), "plan": plan})
+    release = srv.release("web", 1)
+    st, ro = srv.request("POST", "/v1/rollouts", {"release": release, "plan": plan})
     expect(st == 201, "rollout", st, ro)
     st, got = srv.request("GET", "/v1/rollouts/%d?measure=0" % ro["id"])
     expect(st == 200 and got["decisions"] and "evaluation" in got
@@ -162,16 +185,39 @@ def stream(srv, viewer):
     expect(ev["event"] == "decision" and '"to":"running"' in ev["data"]
            and '"rollout":%d' % ro["id"] in ev["data"], "the creation is pushed", ev)
     created_id = ev["id"]
+    # The gate's first tick of the rollout pushes its counts, the object
+    # the rollout lists answer.
+    while True:
+        ev = s.event()
+        if ev["event"] == "counts":
+            break
+    pushed = json.loads(ev["data"])
+    expect(pushed["rollout"] == ro["id"] and pushed["at_ms"] > 0, "a tick's counts", ev)
+    st, lst = srv.request("GET", "/v1/rollouts?active=1")
+    listed = [r["counts"] for r in lst["rollouts"] if r["id"] == ro["id"]]
+    expect(listed and listed[0]["fleet"] == pushed["counts"]["fleet"] == 5,
+           "the same counts as the list", pushed, listed)
+    counts_id = ev["id"]
+    # A failure changes them: pushed at the next tick.
+    expose_and_fail(srv, tokens["h-0"], "h-0", release)
+    while True:
+        ev = s.event()
+        if ev["event"] == "counts" and json.loads(ev["data"])["counts"]["failed"] == 1:
+            break
+    band(srv, ro["id"])
     s.close()
     st, b = srv.request("POST", "/v1/rollouts/%d/pause" % ro["id"], {"reason": "look"})
     expect(st == 200, "pause", st, b)
     # Reconnecting after the creation: the pause (missed) comes first.
     s = open_when_free(srv, viewer, last_id=created_id)
+    seen = []
     while True:
         ev = s.event()
-        expect(ev["event"] == "decision", "a missed decision is replayed", ev)
+        expect(ev["event"] in ("decision", "counts"), "missed events are replayed", ev)
+        seen.append(ev["id"])
         if '"to":"paused"' in ev["data"]:
             break
+    expect(counts_id in seen, "the missed counts are replayed too", counts_id, seen)
     expect('"actor":"admin"' in ev["data"] and '"reason":"look"' in ev["data"],
            "the action's actor and reason", ev)
     s.close()
@@ -182,6 +228,70 @@ def stream(srv, viewer):
     s = Stream(srv, "0" * 64)
     expect(s.status == 401, "a wrong token is refused", s.status)
     s.close()
+
+
+def band(srv, rollout):
+    """GET /v1/rollouts/{id}/band: per stratum, the gate's statistics with
+    their bands, from what the gate evaluated (no fleet scan)."""
+    deadline = time.monotonic() + 20
+    while True:
+        st, b = srv.request("GET", "/v1/rollouts/%d/band" % rollout)
+        expect(st == 200 and b["rollout"] == rollout, "band", st, b)
+        if b["points"] and b["points"][-1]["strata"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    p = b["points"][-1]
+    expect(p["strata"] and p["threshold"] > 0 and 0 < p["alpha"] < 1, "a point", p)
+    f = [x for x in p["strata"] if x["stratum"] == "linux-6-x86_64"][0]["failure"]
+    expect(f["failed"] == 1 and f["trials"] == 1 and f["ratio"] == 1 / f["baseline"]
+           and f["lo"] < 1 < f["hi"], "one failure of one: a wide band, no halt", f)
+    for s in p["strata"]:
+        v, f = s["silence"], s["failure"]
+        expect(0 <= v["lo"] <= v["hi"] <= 1 and v["min_effect"] > 0, "an excess band per stratum", s)
+        expect(v["lo"] <= v["min_effect"] or v["llr"] >= p["threshold"],
+               "the silence band leaves the minimum effect only past the gate's threshold", s)
+        expect(v["exposed_windows"] >= v["exposed_silent"] >= 0 and 0 <= v["control_share"] <= 1
+               and (v["excess"] is None) == (v["exposed_windows"] == 0), "its sets", s)
+        expect(0 < f["lo"] <= f["hi"], "a failure band per stratum", s)
+        expect(f["trials"] >= f["failed"] >= 0, "its counts", s)
+    st, b = srv.request("GET", "/v1/rollouts/999999/band")
+    expect(st == 404, "an unknown rollout", st, b)
+
+
+def signatures(srv):
+    """GET /v1/releases/{id} counts a signed release's signatures against
+    the newest stored root: null when unsigned, no count without a root,
+    the threshold met or not (and why) once one is stored."""
+    p = lambda name: os.path.join(srv.tmp, name)  # noqa: E731
+    for k in ("a", "b"):
+        cli(srv, "keygen", "--out", p(k))
+    st, b = srv.request("POST", "/v1/channels", {"name": "signed"})
+    expect(st == 201, "channel", st, b)
+
+    def release(version, *keys):
+        with open(p("art"), "wb") as f:
+            f.write(b"rule %d\n" % version)
+        args = ["--json", "release", "create", "--channel", "signed", "--file", p("art"),
+                "--version", str(version), "--notes", "v%d" % version]
+        for k in keys:
+            args += ["--sign", p(k)]
+        rid = json.loads(cli(srv, *args).stdout)["id"]
+        st, r = srv.request("GET", "/v1/releases/%d" % rid)
+        expect(st == 200, "release", st, r)
+        return r["signatures"]
+
+    s = release(1, "a")
+    expect(s["keyids"] and s["root_version"] is None and "met" not in s, "no root yet", s)
+    cli(srv, "root", "create", "--threshold", "2", "--key", p("a.pub"), "--key", p("b.pub"),
+        "--sign", p("a"), "--sign", p("b"), "--out", p("root.json"))
+    cli(srv, "root", "push", p("root.json"))
+    s = release(2, "a", "b")
+    expect(s["root_version"] == 1 and s["threshold"] == 2 and s["valid"] == 2 and s["met"]
+           and s["verdict"] == "ok" and len(s["keyids"]) == 2, "threshold met", s)
+    s = release(3, "a")
+    expect(s["valid"] == 1 and not s["met"] and s["verdict"] == "too_few_signatures",
+           "one of two: not met", s)
+    expect(release(4) is None, "an unsigned release: null")
 
 
 def caps(srv, viewer):
@@ -222,8 +332,9 @@ def main():
         srv.start()
         files(srv)
         viewer = whoami(srv)
-        fleet(srv)
-        stream(srv, viewer)
+        tokens = fleet(srv)
+        stream(srv, viewer, tokens)
+        signatures(srv)
         caps(srv, viewer)
     web_dir_flag()
 

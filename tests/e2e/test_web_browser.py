@@ -6,10 +6,18 @@ in the URL) and the overview shows the running rollout; a viewer sees every
 action disabled with the reason (and the server refuses the viewer's
 forged POST with 403); an operator pauses and resumes with the keyboard
 only, through the reason dialog (Escape cancels), and the audit keeps the
-reason; endpoints driven over the agent API crash on one stratum, the gate
+reason; an endpoint's exposure changes the open rollout page's counts
+while the gate stores no decision (a tick's counts pushed, no reload); endpoints driven over the agent API
+crash on one stratum, the gate
 halts the rollout, and the open page shows `halted`, the failing stratum
-and the reason without a reload (pushed), and draws the gate's chart
-(uPlot); rollgated killed (-9)
+and the reason without a reload (pushed), and draws per stratum the
+confidence bands (uPlot), the failing stratum first; the releases, a
+release (notes, preflight, signatures), a release whose preflight failed
+with the engine's log, a channel with its rollout, the
+channels, reached from the nav by keyboard; a decision pushed while the
+audit filter is being typed redraws the page and keeps what was typed;
+the audit page filtered by
+actor and action by keyboard, and paged (Older); rollgated killed (-9)
 and started again: the page reconnects by itself and a decision made
 after the restart is pushed to it; the failed endpoint's page; a
 reload keeps the login and the live stream; logout forgets the token.
@@ -23,6 +31,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 import rg
 from rg import expect
@@ -41,6 +50,36 @@ def rollout(srv):
     st, ro = srv.request("POST", "/v1/rollouts", {"release": rel, "plan": plan})
     expect(st == 201, "rollout", st, ro)
     return ro["id"]
+
+
+def preflighted(srv):
+    """A release whose preflight failed, with the engine's log: the
+    incident's channel file (21 fields where the template has 20) on a
+    channel whose preflight is the build's rollgate-engine."""
+    engine = os.path.join(rg.BUILD_DIR, "src", "engine", "rollgate-engine")
+    data = os.path.join(rg.DATA_DIR, "engine")
+    sha = {}
+    for name in ("events-20.tsv", "incident-291.chan"):
+        with open(os.path.join(data, name), "rb") as f:
+            st, b = srv.upload(f.read())
+        expect(st in (200, 201), "upload", name, st, b)
+        sha[name] = b["sha256"]
+    st, b = srv.request("POST", "/v1/channels", {"name": "content", "preflight": {
+        "engine": engine, "corpus": sha["events-20.tsv"], "timeout_s": 30}})
+    expect(st == 201, "channel with preflight", st, b)
+    st, rel = srv.request("POST", "/v1/releases", {
+        "channel": "content", "version": 291, "artifact": sha["incident-291.chan"],
+        "notes": "channel file 291", "urgency": "emergency"})
+    expect(st == 201, "release", st, rel)
+    deadline = time.monotonic() + 120
+    while True:
+        st, b = srv.request("GET", "/v1/releases/%d" % rel["id"])
+        if b["preflight"]["status"] != "pending" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    expect(b["preflight"]["status"] == "failed" and b["preflight"]["stderr_tail"],
+           "the preflight failed with a log", b["preflight"])
+    return rel["id"]
 
 
 def drive(setup, env, srv):
@@ -90,7 +129,8 @@ def main():
                             token=viewer)
         expect(st == 403 and b["error"]["code"] == "forbidden", "a viewer's POST is 403", st, b)
         setup = {"url": srv.url, "admin": srv.token, "viewer": viewer, "key": key["key"],
-                 "channel": "detections", "rollout": rid, "shots": shots}
+                 "channel": "detections", "rollout": rid, "shots": shots,
+                 "preflighted": preflighted(srv)}
         env = dict(os.environ, NODE_PATH=os.path.join(NPM_DIR, "web", "node_modules"))
         out = drive(setup, env, srv)
         result = json.loads(out.strip().splitlines()[-1])
@@ -98,7 +138,7 @@ def main():
         expect(st == 200 and b["audit"] and b["audit"][0]["reason"] == "checking the dashboard"
                and b["audit"][0]["actor"] == "admin", "the page's pause is audited with its reason",
                st, b)
-        for name in ("overview", "rollout-viewer", "rollout-halted", "endpoint"):
+        for name in ("overview", "rollout-viewer", "rollout-halted", "endpoint", "release", "release-preflight", "audit"):
             path = os.path.join(shots, name + ".png")
             expect(os.path.getsize(path) > 1000, "screenshot " + name, path)
         f = result["figures"]
@@ -106,6 +146,8 @@ def main():
               "%d ms after the decision; Tab presses to pause %d; screenshots in %s"
               % (f["overview_first_render_ms"], f["js_gzip_bytes"], f["css_gzip_bytes"],
                  f["halt_shown_after_decision_ms"], f["tabs_to_pause"], shots))
+        print("figures: an exposure's counts shown %d ms after its report (one tick: 100 ms)"
+              % f["counts_shown_after_report_ms"])
 
 
 if __name__ == "__main__":

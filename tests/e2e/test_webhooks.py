@@ -14,9 +14,17 @@ every delivery's signature as docs/webhooks.md tells receivers to.
    delivery log shows both attempts. A subscription to another channel
    and one to `complete` only are told nothing.
 3. A receiver's 4xx is not retried; a redirect is not followed.
-4. kill -9 of rollgated with a pending delivery (a `pause` whose receiver
+4. A rollout every endpoint takes (channel `quick`) completes: a
+   `complete` subscription on that channel gets one `complete` delivery,
+   signed with its secret, whose body names the rollout in state
+   `completed` with the reason of the completing decision. A rollout
+   (channel `holds`) whose windows-10 endpoints go dark right after
+   `applying`, too few to halt on: the gate holds it, and a `hold`
+   subscription gets one `hold` delivery, signed, naming the rollout in
+   state `held` with the gate's reason.
+5. kill -9 of rollgated with a pending delivery (a `pause` whose receiver
    answers 503): after the restart it is delivered, once.
-5. `webhook test`, `deliveries`, `list`, `show`, `delete` from the CLI;
+6. `webhook test`, `deliveries`, `list`, `show`, `delete` from the CLI;
    every change is in the audit log with its reason.
 # ctest-labels: ops
 """
@@ -32,6 +40,7 @@ import time
 import rg
 from rg import expect
 import test_stratum_halt as fleet
+from test_find_hosts import DarkAgent
 
 CLI = os.path.join(rg.BUILD_DIR, "src", "cli", "rollgate")
 DEADLINE_S = 60  # bound on every wait (never an assertion)
@@ -243,7 +252,90 @@ def halt_is_told(srv, rx):
            body, halt)
     expect(rx.requests("/elsewhere") == [] and rx.requests("/complete") == [],
            "other channels and events are told nothing", rx.got)
-    return rid
+    return agents
+
+
+def subscribe(srv, rx, path, event, channel):
+    """A subscription to event on channel (made here); its secret kept for
+    checks."""
+    st, b = srv.request("POST", "/v1/channels", {"name": channel})
+    expect(st == 201, "channel " + channel, st, b)
+    st, w = srv.request("POST", "/v1/webhooks", {
+        "url": rx.url(path), "events": [event], "channel": channel,
+        "reason": "tell " + event})
+    expect(st == 201, "subscription " + path, st, w)
+    rx.secrets[path] = w["secret"]
+    return w["id"]
+
+
+def told_once(srv, rx, hook, path, event, rid, state):
+    """The one delivery of hook: delivered at the first attempt, signed,
+    about rollout rid in state, with the reason of its newest decision."""
+    log = wait_for(event + " delivered", lambda: finished(srv, hook))
+    got = rx.requests(path)
+    expect(len(log) == 1 and log[0]["state"] == "delivered" and
+           log[0]["event"] == event and len(got) == 1 and got[0]["verified"],
+           "one %s delivery, HMAC verified" % event, log, got)
+    body = json.loads(got[0]["body"])
+    ro = fleet.get(srv, rid)
+    last = [d for d in ro["decisions"] if d["to"] == state][-1]
+    r = body["rollout"]
+    expect(body["event"] == event and
+           got[0]["headers"]["X-Rollgate-Event"] == event and
+           body["delivery"] == log[0]["delivery"] and body["webhook"] == hook and
+           r["id"] == rid and r["state"] == state and
+           r["reason"] == last["reason"], "the %s body" % event, body, last)
+    return body
+
+
+def complete_and_hold_are_told(srv, rx, agents):
+    done = subscribe(srv, rx, "/done", "complete", "quick")
+    held = subscribe(srv, rx, "/held", "hold", "holds")
+    crashes = [a.crashes for a in agents]
+    for a in agents:
+        a.crashes = False  # this release is good everywhere
+    rid = fleet.rollout(srv, fleet.release(srv, "quick", 1), 1)
+    ro = fleet.drive(srv, rid, agents, "quick", ("completed", "halted", "held"))
+    for a, c in zip(agents, crashes):
+        a.crashes = c
+    expect(ro["state"] == "completed", "the good rollout completes",
+           ro["state"], ro["decisions"][-2:])
+    told_once(srv, rx, done, "/done", "complete", rid, "completed")
+    completed = rid
+
+    # windows-10 goes dark after `applying` (as many endpoints as its
+    # exposure budget) while as many others of the stratum, outside the
+    # rollout, keep checking in (its control cohort): no healthy evidence
+    # and silence leaning against the release, too little to halt on: the
+    # gate holds the rollout.
+    st, key = srv.request("POST", "/v1/enrollment-keys", {})
+    expect(st == 201, "enrollment key", st, key)
+    control = []
+    for i in range(len([a for a in agents if a.crashes])):
+        eid = "w10-ctl-%02d" % i
+        st, b = srv.request("POST", "/v1/agent/enroll", {
+            "enrollment_key": key["key"], "endpoint_id": eid, "attributes": {
+                "os": "windows", "os_version": "10", "arch": "x86_64"}},
+            token="")
+        expect(st == 200, "enroll", eid, st, b)
+        control.append(fleet.Agent(srv, eid, b["token"], False))
+    dark = [DarkAgent(srv, a.id, a.token, False) for a in agents if a.crashes]
+    lit = [a for a in agents if not a.crashes]
+    rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1)
+    # Admitted only once a tick measured the rollout: from then on each
+    # round asks the dark endpoints first, so they take the stratum's
+    # whole exposure budget and the others stay outside, as controls.
+    wait_for("the rollout measured", lambda: srv.request(
+        "GET", "/v1/rollouts/%d?measure=0" % rid)[1]["counts"])
+    ro = fleet.drive(srv, rid, dark + control + lit, "holds",
+                     ("completed", "halted", "held"))
+    expect(ro["state"] == "held", "the gate holds the rollout", ro["state"],
+           ro["decisions"][-2:])
+    body = told_once(srv, rx, held, "/held", "hold", rid, "held")
+    expect(len(rx.requests("/done")) == 1,
+           "complete is told once, the hold not to it", rx.requests("/done"))
+    print("webhooks: complete (rollout %d) and hold (rollout %d: %s) "
+          "delivered, signed" % (completed, rid, body["rollout"]["reason"]))
 
 
 def not_retried(srv, rx):
@@ -333,7 +425,8 @@ def main():
             srv.start()
             fleet.LINUX, fleet.WINDOWS = 12, 6
             bad_input(srv, rx)
-            halt_is_told(srv, rx)
+            agents = halt_is_told(srv, rx)
+            complete_and_hold_are_told(srv, rx, agents)
             not_retried(srv, rx)
             kill9_pending(srv, rx)
             cli_tour(srv, rx)

@@ -1,7 +1,8 @@
 // web_browser.js - the dashboard in a real browser (Debian's
 // chromium-headless-shell driven by playwright-core), run by
 // test_web_browser.py with a started rollgated. Reads its setup as one
-// JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots};
+// JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots,
+// preflighted (a release whose preflight failed)};
 // prints RESTART when rollgated is to be killed and started again, and
 // goes on at the next line on stdin. Drives the
 // endpoints itself over the agent API (fetch) so that the gate halts the
@@ -63,10 +64,10 @@ class Agent {
   }
 }
 
-async function enroll(n, os, osVersion, crashes) {
+async function enroll(n, os, osVersion, crashes, prefix = os) {
   const out = [];
   for (let i = 0; i < n; i++) {
-    const id = `${os}-${i}`;
+    const id = `${prefix}-${i}`;
     const r = await fetch(cfg.url + '/v1/agent/enroll', {method: 'POST', headers: {'Content-Type': 'application/json'},
       body: JSON.stringify({enrollment_key: cfg.key, endpoint_id: id,
         attributes: {os, os_version: osVersion, arch: 'x86_64', tags: ['lab']}})});
@@ -173,15 +174,21 @@ async function viewerSeesActionsDisabled(browser) {
   await page.context().close();
 }
 
-// Tabs from the page's start to the button with id; returns the number of
-// Tab presses, failing after 80.
+// Tabs from the page's start to the element with id (or, given
+// {href}, to the link to it); returns the number of Tab presses, failing
+// after 80.
 async function tabTo(page, id) {
+  const want = typeof id === 'string' ? {id} : id;
   await page.focus('body');
   for (let i = 1; i <= 80; i++) {
     await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement && document.activeElement.id) === id) return i;
+    const at = await page.evaluate(() => {
+      const a = document.activeElement;
+      return a ? {id: a.id, href: a.getAttribute('href')} : {};
+    });
+    if (want.id ? at.id === want.id : at.href === want.href) return i;
   }
-  throw new Error(`#${id} cannot be reached with the keyboard`);
+  throw new Error(`${JSON.stringify(want)} cannot be reached with the keyboard`);
 }
 
 // An action by keyboard only: Tab to its button, Enter, type the reason,
@@ -213,6 +220,31 @@ async function operatorActs(page) {
   await actByKeyboard(page, 'resume', 'checked', 'running');
 }
 
+// A tick's counts are pushed: endpoints reporting change the rollout
+// page's counts without a reload, also when the gate stores no decision
+// (which would redraw the page anyway): an extra endpoint's exposure is
+// shown while the rollout's decisions stay the same (tried with each of
+// the extra endpoints until one shows it; the wave bakes 600 s).
+async function countsPushed(page, agents, extra) {
+  await page.evaluate(() => { window.__noReload = true; });
+  const exposed = async () => Number((/(\d+) exposed/.exec(await text(page, '#summary')) || [])[1]);
+  const decisions = async () => (await api('GET', `/v1/rollouts/${cfg.rollout}`)).body.decisions.length;
+  expect(await exposed() === 0, 'nothing exposed yet', await text(page, '#summary'));
+  for (const a of agents.filter((x) => !x.crashes)) await a.follow();
+  await until('the counts change on the open page', async () => await exposed() > 0, 20000);
+  let shown = false;
+  for (const a of extra) {
+    const [before, d0] = [await exposed(), await decisions()];
+    const t0 = Date.now();
+    await a.follow();
+    await until('an extra exposure is shown', async () => await exposed() > before, 20000);
+    figures.counts_shown_after_report_ms = Date.now() - t0;
+    if (await decisions() === d0 && (await page.$$('.log li')).length === d0) { shown = true; break; }
+  }
+  expect(shown, 'counts pushed without a decision');
+  expect(await page.evaluate(() => window.__noReload === true), 'pushed: the page was not reloaded');
+}
+
 async function haltPushed(page, agents) {
   await page.evaluate(() => { window.__noReload = true; });
   const linux = agents.filter((a) => !a.crashes), windows = agents.filter((a) => a.crashes);
@@ -230,10 +262,11 @@ async function haltPushed(page, agents) {
   await until('the halt appears on the open page', async () => (await text(page, 'h1')).includes('halted'), 20000);
   figures.halt_shown_after_decision_ms = Date.now() - halt.at_ms;
   expect(await page.evaluate(() => window.__noReload === true), 'pushed: the page was not reloaded');
+  let rows = [];
   await until('the failing stratum is shown halted', async () => {
-    const rows = await page.$$eval('section[aria-labelledby="strata-h"] tbody tr', (trs) => trs.map((t) => t.textContent));
+    rows = await page.$$eval('#strata tbody tr', (trs) => trs.map((t) => t.textContent));
     return rows.some((r) => r.includes('windows-10-x86_64') && r.includes('halted'));
-  });
+  }).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(rows).slice(0, 600)}`); });
   const log = await text(page, '.log');
   expect(log.includes(halt.reason.slice(0, 40)), 'the decision log says why', halt.reason, log.slice(0, 300));
   await until('the failed endpoints are listed', async () => (await page.$$('a[href^="#/endpoints/windows-"]')).length > 0);
@@ -249,6 +282,90 @@ async function endpointPage(page) {
     'the endpoint page shows stratum, history and tags', body.slice(0, 400));
   await axe(page, 'endpoint');
   await shot(page, 'endpoint');
+}
+
+// Releases, a release (notes, preflight, signatures), channels, a
+// channel with its releases and rollouts; each reachable from the nav by
+// keyboard, without axe violations.
+async function releasePages(page) {
+  await page.goto(`${cfg.url}/#/`);
+  await page.waitForSelector('h1:has-text("Overview")');
+  figures.tabs_to_releases = await tabTo(page, {href: '#/releases'});
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('h1:has-text("Releases")');
+  await page.click(`main tr:has(a[href="#/channels/${cfg.channel}"]) a[href^="#/releases/"]`);
+  await page.waitForSelector('h1:has-text("Release #")');
+  const body = await text(page, 'main');
+  expect(/Notes: what changes and why/.test(body) && /Preflight/.test(body) && /Signatures/.test(body)
+    && /Unsigned/.test(body) && /standard/.test(body), 'the release page', body.slice(0, 500));
+  await axe(page, 'release');
+  await shot(page, 'release');
+  await page.click('main a[href^="#/channels/"]');
+  await page.waitForSelector(`h1:has-text("Channel ${cfg.channel}")`);
+  expect((await page.$$(`main a[href="#/rollouts/${cfg.rollout}"]`)).length === 1, 'the channel lists its rollout');
+  await axe(page, 'channel');
+  await page.goto(`${cfg.url}/#/channels`);
+  await page.waitForSelector('h1:has-text("Channels")');
+  await axe(page, 'channels');
+  await page.goto(`${cfg.url}/#/releases/${cfg.preflighted}`);
+  await page.waitForSelector('pre.log-text');
+  const pf = await text(page, 'section[aria-labelledby="pf-h"]');
+  expect(/failed/.test(pf) && /emergency/.test(await text(page, 'main')) && /fields/.test(await text(page, 'pre.log-text')),
+    'a failed preflight with the engine\'s log', pf.slice(0, 600));
+  await axe(page, 'release_preflight');
+  await shot(page, 'release-preflight');
+}
+
+// A decision pushed while a filter is being typed redraws the audit page
+// (its new rows appear) and keeps what was typed.
+async function typedSurvivesPush(page) {
+  await page.goto(`${cfg.url}/#/audit`);
+  await page.waitForSelector('#f-target');
+  await page.fill('#f-target', 'rollout:');
+  const art = await fetch(cfg.url + '/v1/artifacts', {method: 'PUT',
+    headers: {Authorization: `Bearer ${cfg.admin}`}, body: 'rule pushed\n'});
+  const {sha256} = await art.json();
+  expect((await api('POST', '/v1/channels', {name: 'pushed'})).status === 201, 'channel');
+  const rel = await api('POST', '/v1/releases', {channel: 'pushed', version: 1, artifact: sha256,
+    notes: 'pushed while typing', urgency: 'standard'});
+  const ro = await api('POST', '/v1/rollouts', {release: rel.body.id, plan: 'standard'});
+  expect(ro.status === 201, 'a rollout', ro);
+  await until('the new audit rows are pushed', async () => (await text(page, 'main tbody')).includes(`rollout:${ro.body.id}`));
+  expect(await page.inputValue('#f-target') === 'rollout:', 'what was typed stays', await page.inputValue('#f-target'));
+  await page.fill('#f-target', '');
+}
+
+// The audit page: filtered by the server (actor, action), by keyboard;
+// paged (2 rows a page: Older shows the next, older rows).
+async function auditPage(page) {
+  // A linked filter (in the hash), then one more typed: the page is drawn
+  // for the link before anything is typed (a move to another hash
+  // rebuilds the form from the hash).
+  await page.goto(`${cfg.url}/#/audit?action=rollout.pause`);
+  await until('the linked filter', async () => /matching the filter/.test(await text(page, 'caption')));
+  await tabTo(page, 'f-actor');
+  await page.keyboard.type('admin');
+  figures.tabs_to_audit_filter = await tabTo(page, 'f-apply');
+  await page.keyboard.press('Enter');
+  await until('the filtered rows', async () => /actor=admin/.test(page.url()) &&
+    /matching the filter/.test(await text(page, 'caption')));
+  const rows = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(rows.length === 1 && rows[0].includes('rollout.pause') && rows[0].includes('checking the dashboard'),
+    'only the pause by admin', rows, page.url());
+  await axe(page, 'audit');
+  await shot(page, 'audit');
+  // From an hour ahead: nothing (the time range is the server's filter).
+  const ahead = new Date(Date.now() + 3600e3 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.fill('#f-since', ahead);
+  await page.click('#f-apply');
+  await until('the time filter', async () => /since_ms=/.test(page.url()) && /^0 row/.test(await text(page, 'caption')));
+  await page.goto(`${cfg.url}/#/audit?limit=2`);
+  await until('a page of 2', async () => (await page.$$('main tbody tr')).length === 2);
+  const first = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));
+  await page.click('#older');
+  await until('the older page', async () => /older page/.test(await text(page, 'caption')));
+  const second = await page.$$eval('main tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(second.length > 0 && !second.some((r) => first.includes(r)), 'Older shows other rows', first, second);
 }
 
 // rollgated is killed (-9) and started again while the page is open: the
@@ -284,6 +401,7 @@ async function reloadAndLogout(page) {
   const browser = await chromium.launch({executablePath: '/usr/bin/chromium-headless-shell'});
   try {
     const agents = [...await enroll(10, 'linux', '6', false), ...await enroll(6, 'windows', '10', true)];
+    const extra = await enroll(3, 'linux', '6', false, 'extra');
     await wrongToken(browser);
     console.log('wrong token refused');
     const page = await overviewRenders(browser);
@@ -292,9 +410,17 @@ async function reloadAndLogout(page) {
     console.log('viewer: actions disabled');
     await operatorActs(page);
     console.log('paused and resumed by keyboard');
+    await countsPushed(page, agents, extra);
+    console.log('counts pushed');
     await haltPushed(page, agents);
     console.log('halt pushed');
-    expect(await page.$('.chart canvas'), 'the rollout page draws the gate chart (uPlot)');
+    expect(await page.$('.bands .chart canvas'), 'the rollout page draws the confidence bands (uPlot)');
+    const label = await page.getAttribute('.bands .chart', 'aria-label');
+    expect(/^windows-10-x86_64: /.test(label) && /band/.test(label), 'the failing stratum first, in words', label);
+    await releasePages(page);
+    await typedSurvivesPush(page);
+    await auditPage(page);
+    console.log('releases, channels and audit pages');
     await page.goto(`${cfg.url}/#/rollouts/${cfg.rollout}`);
     await page.waitForSelector('#act-rollback');
     await reconnect(page);

@@ -131,6 +131,10 @@ static void refuses_bad_input(void **state)
         "min_rate = 0\n",
         "flags_environment = Prod\n",
         "flags_environment = ..\n",
+        "mirrors = cache:8080\n",
+        "mirrors = ftp://cache\n",
+        "mirrors = http://a, http://b, http://c, http://d, http://e\n",
+        "log_level = verbose\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rg_agent_config c;
@@ -139,6 +143,20 @@ static void refuses_bad_input(void **state)
         assert_int_equal(rg_agent_config_parse(bad[i], &c, &err), RG_EINVAL);
         assert_non_null(strstr(err.msg, "line "));
     }
+}
+
+static void mirrors_are_a_list_of_base_urls(void **state)
+{
+    (void)state;
+    rg_agent_config c;
+    assert_int_equal(rg_agent_config_parse("mirrors = http://a:8080/, "
+                                           "https://b/x//\n",
+                                           &c, NULL),
+                     0);
+    assert_int_equal(c.nmirrors, 2);
+    assert_string_equal(c.mirrors[0], "http://a:8080");
+    assert_string_equal(c.mirrors[1], "https://b/x");
+    rg_agent_config_release(&c);
 }
 
 static void detects_os_release(void **state)
@@ -171,6 +189,7 @@ int main(void)
         cmocka_unit_test(parses_globals_and_channels),
         cmocka_unit_test(defaults),
         cmocka_unit_test(refuses_bad_input),
+        cmocka_unit_test(mirrors_are_a_list_of_base_urls),
         cmocka_unit_test(detects_os_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,8 @@ static void file_then_flags(void **state)
     char path[64], want[128], v[64];
     rg_err err;
     temp_file(path, sizeof path,
-              "data = /d\ninterval = 30\nevent_burst = 7\nlog_level = warn\n");
+              "data = /d\ninterval = 30\nevent_burst = 7\nlog_level = warn\n"
+              "store = postgres://rg:pw@db/rg\n");
     char *argv[] = {"--interval", "45", "--config", path, NULL};
     assert_int_equal(rg_options_load(&opts, 4, argv, &err), 0);
     assert_string_equal(opts.cfg.data_dir, "/d");
@@ -92,6 +93,10 @@ static void file_then_flags(void **state)
     assert_string_equal(opts.from[option("events-per-min")], "default");
     rg_options_format(&opts.cfg, option("log-level"), v, sizeof v);
     assert_string_equal(v, "warn");
+    /* The store URL is used whole and shown without its password. */
+    assert_string_equal(opts.cfg.store, "postgres://rg:pw@db/rg");
+    rg_options_format(&opts.cfg, option("store"), v, sizeof v);
+    assert_string_equal(v, "postgres://rg:***@db/rg");
     assert_true(rg_options_live(option("log-level")));
     assert_false(rg_options_live(option("listen")));
 

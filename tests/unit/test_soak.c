@@ -21,7 +21,6 @@
 
 #include "sim/policy.h"
 #include "sim/sim.h"
-#include "support/fixture.h"
 #include "support/scale.h"
 #include "support/simrun.h"
 
@@ -41,39 +40,12 @@ static void count_tick(void *ctx, const rg_sim_tick *t)
     (*(size_t *)ctx)++;
 }
 
-static void ignore_event(void *ctx, uint32_t ep, int what, int64_t at_ms)
-{
-    (void)ctx;
-    (void)ep;
-    (void)what;
-    (void)at_ms;
-}
-
-static void ignore_endpoint(void *ctx, uint32_t ep, uint32_t stratum)
-{
-    (void)ctx;
-    (void)ep;
-    (void)stratum;
-}
-
 /* Runs json under Rollgate with seed; *ticks: the gate's evaluations. */
 static rg_sim_result run(const char *json, uint64_t seed, size_t *ticks)
 {
     rg_scenario sc = rg_test_scenario(json);
     *ticks = 0;
-    rg_sim_recorder rec = {.ctx = ticks,
-                           .endpoint = ignore_endpoint,
-                           .event = ignore_event,
-                           .tick = count_tick};
-    rg_sim_options o = {.policy = RG_SIM_ROLLGATE,
-                        .seed = seed,
-                        .seed_set = true,
-                        .recorder = &rec};
-    rg_sim_result r;
-    rg_err err;
-    rg_err_clear(&err);
-    rg_test_ok(rg_sim_run(&sc, &o, &r, &err), &err);
-    return r;
+    return rg_test_sim_run_ticks(&sc, seed, count_tick, ticks);
 }
 
 /* Harmless silence pattern k (0..5) of the good fleet: loss and the
@@ -152,9 +124,22 @@ static void onset_within_soak_halts(void **state)
     }
 }
 
+/* The standard plan's waves with budgets grown per first healthy report
+ * (grow_after_s 0): the soak span, not the budget, is what stops the
+ * dark stratum below (the standard plan's own budgets hold it at 6
+ * endpoints until a report has held for an hour, test_onset_budget.c). */
+#define STANDARD_PER_REPORT                                                    \
+    "{\"grow_after_s\": 0, \"waves\": [{\"internal\": true, \"share\": 0, "    \
+    "\"min_endpoints\": 1, \"min_bake_s\": 600}, {\"share\": 0.1, "            \
+    "\"min_endpoints\": 50, \"min_bake_s\": 600}, {\"share\": 1, "             \
+    "\"min_endpoints\": 50, \"min_bake_s\": 600}, {\"share\": 10, "            \
+    "\"min_endpoints\": 50, \"min_bake_s\": 1200}, {\"share\": 50, "           \
+    "\"min_endpoints\": 50, \"min_bake_s\": 1800}, {\"share\": 100, "          \
+    "\"min_endpoints\": 50, \"min_bake_s\": 600}]}"
+
 /* Every endpoint of one stratum goes dark for good (no check-in, no
  * report) 15 to 25 minutes after it reported healthy, on the standard
- * plan: its soak spans are silent while its controls keep checking in,
+ * plan's waves: its soak spans are silent while its controls keep checking in,
  * so the running rollout halts on that stratum after earlier waves had
  * passed it (its healthy evidence there does not excuse the silence);
  * before the soak span, it completed with every macOS endpoint dark
@@ -168,7 +153,7 @@ static void dark_within_soak_halts(void **state)
                  "{\"name\": \"soak-dark\", \"seed\": 1, \"duration_s\": "
                  "43200, " FLEET_FMT
                  "\"loss\": {\"independent\": 0.1, \"offline_share\": "
-                 "0.05}, \"release\": {\"plan\": \"standard\", "
+                 "0.05}, \"release\": {\"plan\": " STANDARD_PER_REPORT ", "
                  "\"apply_latency_s\": [5, 120], \"healthy_after_s\": [5, "
                  "60]}, \"faults\": [{\"stratum\": \"mac\", \"hang\": 1.0, "
                  "\"onset_s\": [900, 1500]}]}",

@@ -1,7 +1,9 @@
-/* Unit tests for src/store (SQLite backend): every call, its error codes,
+/* Unit tests for src/store, on SQLite and (label pg, RG_TEST_PG set by
+ * tests/with_postgres.sh) on PostgreSQL: every call, its error codes,
  * that failed calls leave nothing behind, idempotent events, persistence
  * across reopen, audit filters, schema migration, concurrent key use.
- * Each test gets its own temporary directory.
+ * Each test gets its own temporary directory (and, on PostgreSQL, its
+ * own schema); test_store_pg runs it there.
  * ctest-labels: foundation */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include "model/activation.h"
 #include "store/backend.h"
 #include "store/store.h"
+#include "support/storeurl.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -27,7 +30,7 @@
 
 typedef struct fx {
     char dir[64];
-    char path[128];
+    char path[512]; /* the store's URL (support/storeurl.h) */
     rg_store *s;
     rg_err err;
 } fx;
@@ -38,7 +41,7 @@ static int fx_setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rg-store-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/rollgate.db", f->dir);
+    rg_test_store_url(f->dir, "rollgate", f->path, sizeof f->path);
     assert_int_equal(rg_store_open(f->path, &f->s, &f->err), 0);
     *state = f;
     return 0;
@@ -47,13 +50,8 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
     fx *f = *state;
-    char p[160];
     rg_store_close(f->s);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
+    rg_test_store_drop(f->path);
     rmdir(f->dir);
     free(f);
     return 0;
@@ -165,25 +163,32 @@ static void open_urls(void **state)
 {
     fx *f = *state;
     rg_store *s = NULL;
-    char url[200];
+    char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 14);
+    assert_int_equal(rg_store_schema_version(f->s), 17);
     rg_store_close(f->s);
     f->s = NULL;
-    snprintf(url, sizeof url, "sqlite:%s", f->path);
+    snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 14);
+    assert_int_equal(rg_store_schema_version(f->s), 17);
 
-    assert_int_equal(rg_store_open("postgres://db/rollgate", &s, &f->err),
-                     RG_EINVAL);
+    /* A PostgreSQL server that does not answer: said so, with the URL but
+     * not its password. */
+    assert_int_equal(rg_store_open("postgres://ci:s3cret@/db?host=/nonexistent"
+                                   "&port=1",
+                                   &s, &f->err),
+                     RG_EUNAVAIL);
     assert_null(s);
-    assert_non_null(strstr(f->err.msg, "postgres backend not built yet"));
+    assert_non_null(strstr(f->err.msg, "postgres://ci:***@/db"));
+    assert_null(strstr(f->err.msg, "s3cret"));
     assert_int_equal(rg_store_open("", &s, &f->err), RG_EINVAL);
     assert_int_equal(rg_store_open("sqlite:", &s, &f->err), RG_EINVAL);
     snprintf(url, sizeof url, "%s/no/such/dir/x.db", f->dir);
     assert_int_equal(rg_store_open(url, &s, &f->err), RG_EIO);
     assert_non_null(strstr(f->err.msg, url));
     assert_null(s);
+    if (rg_test_pg())
+        return;
 
     /* The file is in WAL mode (a property of the database file). */
     sqlite3 *db = NULL;
@@ -775,25 +780,44 @@ static void enroll_keys(void **state)
     make_key(f, "revoked", -1, 0, T0, rev);
     make_key(f, "unlimited", -1, 0, 0, inf);
 
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, two, T0, NULL, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "used up"));
 
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, &f->err), 0);
-    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 9, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, exp, T0 + 10, NULL, &f->err),
                      RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "expired"));
-    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, rev, T0, NULL, &f->err),
+                     RG_EAUTH);
     assert_non_null(strstr(f->err.msg, "revoked"));
     hash_of("never issued", unknown);
-    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, &f->err),
+    assert_int_equal(rg_store_enroll_key_use(f->s, unknown, T0, NULL, &f->err),
                      RG_EAUTH);
-    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, "", T0, NULL, &f->err),
+                     RG_EAUTH);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &f->err), 0);
+        assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, NULL, &f->err),
+                         0);
 
-    rg_enroll_key_rec k;
+    /* the key used comes back with the flag environments it allows */
+    rg_enroll_key_rec k, used;
+    memset(&k, 0, sizeof k);
+    hash_of("envs", k.hash);
+    k.uses_left = -1;
+    snprintf(k.flag_envs, sizeof k.flag_envs, "prod,staging");
+    assert_int_equal(rg_store_enroll_key_create(f->s, &k, NULL, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, k.hash, T0, &used, &f->err),
+                     0);
+    assert_int_equal(used.id, k.id);
+    assert_string_equal(used.flag_envs, "prod,staging");
+    memset(&used, 0, sizeof used);
+    assert_int_equal(rg_store_enroll_key_use(f->s, inf, T0, &used, &f->err), 0);
+    assert_string_equal(used.flag_envs, "");
+
     memset(&k, 0, sizeof k);
     hash_of("zero", k.hash);
     k.uses_left = 0;
@@ -861,7 +885,8 @@ static void lookups_by_key(void **state)
 }
 
 typedef struct key_race {
-    rg_store *s;
+    rg_store *s;     /* the store to use, or NULL: ... */
+    const char *url; /* ... open one of its own at url */
     const char *hash;
     int ok;
 } key_race;
@@ -869,23 +894,28 @@ typedef struct key_race {
 static void *use_key_many(void *arg)
 {
     key_race *r = arg;
+    rg_store *own = NULL;
+    if (!r->s && rg_store_open(r->url, &own, NULL) != 0)
+        return NULL;
     for (int i = 0; i < 50; i++)
-        if (rg_store_enroll_key_use(r->s, r->hash, T0, NULL) == 0)
+        if (rg_store_enroll_key_use(own ? own : r->s, r->hash, T0, NULL,
+                                    NULL) == 0)
             r->ok++;
+    rg_store_close(own);
     return NULL;
 }
 
-/* Four threads race for a key of 100 uses: exactly 100 succeed. */
-static void enroll_key_use_is_atomic(void **state)
+/* Four threads race for a key of 100 uses (hash into hash), through f's
+ * store or each through a store of its own on the same database: how
+ * many succeed. */
+static int race_for_key(fx *f, bool own_stores, char hash[RG_HASH_HEX])
 {
-    fx *f = *state;
-    char hash[RG_HASH_HEX];
     pthread_t th[4];
     key_race r[4];
 
     make_key(f, "raced", 100, 0, 0, hash);
     for (int i = 0; i < 4; i++) {
-        r[i] = (key_race){f->s, hash, 0};
+        r[i] = (key_race){own_stores ? NULL : f->s, f->path, hash, 0};
         assert_int_equal(pthread_create(&th[i], NULL, use_key_many, &r[i]), 0);
     }
     int total = 0;
@@ -893,9 +923,27 @@ static void enroll_key_use_is_atomic(void **state)
         pthread_join(th[i], NULL);
         total += r[i].ok;
     }
-    assert_int_equal(total, 100);
-    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, &f->err),
+    return total;
+}
+
+/* Through one store: exactly 100 succeed. */
+static void enroll_key_use_is_atomic(void **state)
+{
+    fx *f = *state;
+    char hash[RG_HASH_HEX];
+    assert_int_equal(race_for_key(f, false, hash), 100);
+    assert_int_equal(rg_store_enroll_key_use(f->s, hash, T0, NULL, &f->err),
                      RG_EAUTH);
+}
+
+/* Through four stores open on one database (four nodes, or four
+ * processes): each check-then-write holds against the others (a write
+ * transaction excludes other writers: BEGIN IMMEDIATE on SQLite, an
+ * advisory lock on PostgreSQL), so again exactly 100 succeed. */
+static void enroll_key_use_is_atomic_across_stores(void **state)
+{
+    char hash[RG_HASH_HEX];
+    assert_int_equal(race_for_key(*state, true, hash), 100);
 }
 
 /* --- endpoints ---------------------------------------------------------- */
@@ -1125,6 +1173,223 @@ static void events(void **state)
 
 /* Retention: the oldest events before a time go, in batches, except
  * those of a release with an active rollout. */
+/* --- group commit (store.h) ------------------------------------------- */
+
+#define GC_THREADS 8
+#define GC_PER_THREAD 25
+
+typedef struct gc_arg {
+    fx *f;
+    int t;
+    int64_t rel;
+    int acked_missing; /* acknowledged events not found right after */
+} gc_arg;
+
+static int count_rows(void *ctx, const rg_event_rec *e)
+{
+    (void)e;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+/* One endpoint per thread, one event per call, as many check-ins at once:
+ * each call returns only once its event is durable and readable. */
+static void *gc_appender(void *p)
+{
+    gc_arg *a = p;
+    char ep[16];
+    snprintf(ep, sizeof ep, "g%d", a->t);
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "e%d-%d", a->t, i);
+        rg_event_rec ev = event(ep, id, i ? "healthy" : "applying", a->rel);
+        rg_err err;
+        size_t n_new = 0, seen = 0;
+        if (rg_store_events_record(a->f->s, &ev, 1, &n_new, &err) != 0)
+            return "record failed";
+        rg_store_event_list_endpoint(a->f->s, ep, RG_EVENTS_LIST_MAX,
+                                     count_rows, &seen, &err);
+        if (seen !=
+            (size_t)(i < RG_EVENTS_PER_KIND ? i + 1 : RG_EVENTS_PER_KIND + 1))
+            a->acked_missing++;
+    }
+    return NULL;
+}
+
+static void group_commit_threads(void **state)
+{
+    fx *f = *state;
+    int64_t v = 1, rel;
+    pthread_t th[GC_THREADS];
+    gc_arg args[GC_THREADS];
+    add_releases(f, &v, 1, &rel);
+    for (int t = 0; t < GC_THREADS; t++) {
+        char id[16];
+        snprintf(id, sizeof id, "g%d", t);
+        rg_endpoint_rec e = endpoint(id, id, "linux");
+        assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    }
+    rg_store_group_stats before, after;
+    rg_store_group_stats_get(f->s, &before);
+    for (int t = 0; t < GC_THREADS; t++) {
+        args[t] = (gc_arg){f, t, rel, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, gc_appender, &args[t]),
+                         0);
+    }
+    for (int t = 0; t < GC_THREADS; t++) {
+        void *res = NULL;
+        pthread_join(th[t], &res);
+        assert_null(res);
+        assert_int_equal(args[t].acked_missing, 0);
+    }
+    rg_store_group_stats_get(f->s, &after);
+    assert_int_equal(after.writes - before.writes, GC_THREADS * GC_PER_THREAD);
+    assert_int_equal(after.failed, 0);
+    assert_true(after.commits - before.commits <= GC_THREADS * GC_PER_THREAD);
+    reopen(f); /* what was acknowledged is on disk */
+    rg_event_counts c;
+    assert_int_equal(rg_store_event_counts(f->s, rel, &c, &f->err), 0);
+    assert_int_equal(c.applying, GC_THREADS);
+    assert_int_equal(c.healthy, GC_THREADS);
+    size_t rows = 0;
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, GC_THREADS * (1 + RG_EVENTS_PER_KIND));
+}
+
+/* A write that is refused alone (unknown endpoint, unknown release) fails
+ * alone; the others of its transaction are kept. */
+typedef struct gc_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int left;
+} gc_wait;
+
+static void gc_done(rg_store_write *w)
+{
+    gc_wait *x = w->ctx;
+    pthread_mutex_lock(&x->mu);
+    x->left--;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Submits w[0 .. n) at once and waits for all of them. */
+static void gc_submit_all(fx *f, rg_store_write *w, int n)
+{
+    gc_wait x = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, n};
+    for (int i = 0; i < n; i++) {
+        w[i].done = gc_done;
+        w[i].ctx = &x;
+        assert_int_equal(rg_store_write_submit(f->s, &w[i]), 0);
+    }
+    pthread_mutex_lock(&x.mu);
+    while (x.left > 0)
+        pthread_cond_wait(&x.cv, &x.mu);
+    pthread_mutex_unlock(&x.mu);
+}
+
+static void group_refused_alone(void **state)
+{
+    fx *f = *state;
+    int64_t v = 1, rel, ghost_rel = 999;
+    add_releases(f, &v, 1, &rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    rg_event_rec good1 = event("h1", "a", "applying", rel);
+    rg_event_rec ghost = event("ghost", "b", "applying", rel);
+    rg_event_rec good2[] = {event("h1", "c", "healthy", rel),
+                            event("h1", "d", "healthy", rel)};
+    rg_store_write w[4] = {
+        {.events = &good1, .n_events = 1},
+        {.events = &ghost, .n_events = 1},
+        {.events = good2,
+         .n_events = 2,
+         .offer_endpoint = "h1",
+         .offers = &rel,
+         .n_offers = 1,
+         .offer_ms = T0},
+        {.events = &good1, /* a retry in the same group: stored once */
+         .n_events = 1,
+         .offer_endpoint = "h1",
+         .offers = &ghost_rel,
+         .n_offers = 1,
+         .offer_ms = T0},
+    };
+    gc_submit_all(f, w, 4);
+    assert_int_equal(w[0].rc, 0);
+    assert_int_equal(w[0].n_new, 1);
+    assert_int_equal(w[1].rc, RG_ENOTFOUND);
+    assert_non_null(strstr(w[1].err.msg, "'ghost'"));
+    assert_int_equal(w[2].rc, 0);
+    assert_int_equal(w[2].n_new, 2);
+    assert_int_equal(w[3].rc, RG_ENOTFOUND); /* its offer's release */
+    assert_int_equal(w[3].n_new, 0);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", rel, &f->err), 0);
+    assert_int_equal(rg_store_offer_check(f->s, "h1", ghost_rel, &f->err),
+                     RG_ENOTFOUND);
+    size_t rows = 0;
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, 3);
+
+    /* Bad input is refused at submit: nothing queued, done never runs. */
+    rg_event_rec bad = event("h1", "x", "exploded", rel);
+    rg_store_write wb = {.events = &bad, .n_events = 1, .done = gc_done};
+    assert_int_equal(rg_store_write_submit(f->s, &wb), RG_EINVAL);
+    assert_int_equal(wb.err.code, RG_EINVAL);
+}
+
+/* A transaction that fails (the database locked by another process past
+ * the busy timeout) fails every write in it; none is kept. SQLite only:
+ * the lock is taken through SQLite's own API. */
+static void group_failed_commit(void **state)
+{
+    fx *f = *state;
+    int64_t v = 1, rel;
+    if (rg_test_pg())
+        return;
+    add_releases(f, &v, 1, &rel);
+    rg_endpoint_rec e = endpoint("h1", "h1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                     SQLITE_OK);
+    enum { N = 6 };
+    rg_event_rec ev[N];
+    rg_store_write w[N];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "f%d", i);
+        ev[i] = event("h1", id, "applying", rel);
+        w[i].events = &ev[i];
+        w[i].n_events = 1;
+    }
+    gc_submit_all(f, w, N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(w[i].rc, RG_EIO);
+        assert_int_equal(w[i].n_new, 0);
+        assert_non_null(strstr(w[i].err.msg, "locked"));
+    }
+    rg_store_group_stats st;
+    rg_store_group_stats_get(f->s, &st);
+    assert_int_equal(st.failed, N);
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    size_t rows = 0;
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, 0);
+    gc_submit_all(f, w, N); /* the agent's retry, once the lock is gone */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(w[i].rc, 0);
+    assert_int_equal(rg_store_event_list(f->s, rel, count_rows, &rows, &f->err),
+                     0);
+    assert_int_equal(rows, N);
+}
+
 static void events_prune(void **state)
 {
     fx *f = *state;
@@ -1369,38 +1634,88 @@ static void persists_across_reopen(void **state)
     assert_int_equal(n_new, 0);
     assert_int_equal(audit_rows(f), rows);
     /* The key's one use is still there, and is consumed durably. */
-    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), 0);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, NULL, &f->err), 0);
     reopen(f);
-    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, &f->err), RG_EAUTH);
+    assert_int_equal(rg_store_enroll_key_use(f->s, tok, T0, NULL, &f->err),
+                     RG_EAUTH);
+}
+
+static int first_due(void *ctx, const rg_delivery_rec *d,
+                     const rg_webhook_rec *w)
+{
+    (void)w;
+    *(rg_delivery_rec *)ctx = *d;
+    return 1;
+}
+
+static int count_attempts(void *ctx, const rg_attempt_rec *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Webhooks through the statements each engine words its own way: a
+ * transition queues a delivery carrying its evidence's counts, a test
+ * delivery gets a random 32-hex-digit uid, attempts and pruning. */
+static void webhook_outbox(void **state)
+{
+    fx *f = *state;
+    int64_t ids[1], v[] = {1};
+    add_releases(f, v, 1, ids);
+    rg_rollout_rec ro = rollout_rec(ids[0]);
+    assert_int_equal(rg_store_rollout_create(f->s, &ro, NULL, &f->err), 0);
+    rg_webhook_rec w = {.created_ms = T0};
+    snprintf(w.url, sizeof w.url, "http://127.0.0.1:9/hook");
+    snprintf(w.events, sizeof w.events, "*");
+    snprintf(w.secret, sizeof w.secret, "0123456789abcdef");
+    assert_int_equal(rg_store_webhook_create(f->s, &w, NULL, &f->err), 0);
+
+    rg_rollout_status cur = ro.status, next = cur;
+    next.state = RG_RO_HALTED;
+    next.updated_ms = T0 + 5;
+    rg_transition tr = trans(&cur, &next, "halted by the gate");
+    assert_int_equal(rg_store_rollout_transition(
+                         f->s, ro.id, &cur, &next, &tr, "orchestrator",
+                         "{\"counts\":{\"exposed\":3},\"llr\":9}", NULL,
+                         &f->err),
+                     0);
+    rg_delivery_rec d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(
+        rg_store_delivery_due(f->s, T0 + 5, 10, first_due, &d, &f->err), 1);
+    assert_int_equal(d.rollout_id, ro.id);
+    assert_string_equal(d.counts, "{\"exposed\":3}");
+    assert_int_equal(strlen(d.uid), 32);
+
+    rg_delivery_rec t;
+    assert_int_equal(
+        rg_store_webhook_test(f->s, w.id, T0 + 6, &t, NULL, &f->err), 0);
+    assert_string_equal(t.event, "test");
+    assert_int_equal(strlen(t.uid), 32);
+    assert_string_not_equal(t.uid, d.uid);
+    rg_attempt_rec at = {.delivery_id = t.id,
+                         .n = 1,
+                         .at_ms = T0 + 7,
+                         .took_ms = 1,
+                         .status = 200};
+    assert_int_equal(
+        rg_store_delivery_attempt(f->s, &at, "delivered", 0, &f->err), 0);
+    int n = 0;
+    assert_int_equal(
+        rg_store_attempt_list(f->s, t.id, count_attempts, &n, &f->err), 0);
+    assert_int_equal(n, 1);
+    size_t pruned = 0;
+    assert_int_equal(
+        rg_store_deliveries_prune(f->s, T0 + 100, 10, &pruned, &f->err), 0);
+    assert_int_equal(pruned, 1); /* the delivered one; the other pends */
+    assert_int_equal(rg_store_webhook_delete(f->s, w.id, NULL, NULL, &f->err),
+                     0);
+    assert_int_equal(rg_store_webhook_get(f->s, w.id, &w, &f->err),
+                     RG_ENOTFOUND);
 }
 
 /* --- migrations --------------------------------------------------------- */
-
-static int user_version(const char *path)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
-        SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-/* Test fixture only: raw SQL against a database file (the store itself
- * is the only production code with SQL). */
-static void raw_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
 
 static int count_reverts(void *ctx, const rg_flag_revert_rec *r)
 {
@@ -1412,7 +1727,7 @@ static int count_reverts(void *ctx, const rg_flag_revert_rec *r)
 static void migrates_old_schema(void **state)
 {
     fx *f = *state;
-    char old[160], sql[512], sha[RG_HASH_HEX];
+    char old[512], sql[512], sha[RG_HASH_HEX];
     rg_store *s = NULL;
     rg_channel_rec c;
     rg_release_rec r;
@@ -1420,7 +1735,7 @@ static void migrates_old_schema(void **state)
 
     /* Schema 1 with a channel, an artifact and a release in it (raw SQL:
      * this build's statements speak the newest schema). */
-    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    rg_test_store_url(f->dir, "old", old, sizeof old);
     assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 1);
     /* Version 1 has no token table yet. */
@@ -1430,7 +1745,7 @@ static void migrates_old_schema(void **state)
     hash_of("s", t.hash);
     assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), RG_EIO);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 1);
+    assert_int_equal(rg_test_schema_get(old), 1);
     hash_of("legacy bytes", sha);
     snprintf(sql, sizeof sql,
              "INSERT INTO channels (name, description, created_ms)"
@@ -1440,14 +1755,14 @@ static void migrates_old_schema(void **state)
              " urgency, created_ms, created_by)"
              " VALUES (1, 1, '%s', 'n', 'standard', 1, 'ci');",
              sha, sha);
-    raw_sql(old, sql);
+    rg_test_raw_sql(old, sql);
 
     /* 1 -> 2: tokens. */
     assert_int_equal(rg__store_open_upto(old, 2, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 2);
     assert_int_equal(rg_store_token_create(s, &t, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 2);
+    assert_int_equal(rg_test_schema_get(old), 2);
 
     /* 2 -> 3: preflight. Old channels have none, old releases "none". */
     assert_int_equal(rg__store_open_upto(old, 3, &s, &f->err), 0);
@@ -1457,7 +1772,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(c.preflight.timeout_s, 0);
     assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 3);
+    assert_int_equal(rg_test_schema_get(old), 3);
 
     /* 3 -> 4: group policies, none yet; the old data stays. */
     assert_int_equal(rg__store_open_upto(old, 4, &s, &f->err), 0);
@@ -1465,14 +1780,14 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_policy_list(s, NULL, NULL, &f->err), 0);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 4);
+    assert_int_equal(rg_test_schema_get(old), 4);
 
     /* 4 -> 5: the audit log becomes append-only (test_audit_log.c). */
     assert_int_equal(rg__store_open_upto(old, 5, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 5);
     assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 5);
+    assert_int_equal(rg_test_schema_get(old), 5);
 
     /* 5 -> 6: signed releases; old releases are unsigned (and keep their
      * preflight "none" from 3), no root yet. */
@@ -1480,25 +1795,26 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_schema_version(s), 6);
     assert_int_equal(rg_store_root_list(s, 0, NULL, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 6);
+    assert_int_equal(rg_test_schema_get(old), 6);
 
     /* 6 -> 7: no release has had its quarantine lifted. */
     assert_int_equal(rg__store_open_upto(old, 7, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 7);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 7);
+    assert_int_equal(rg_test_schema_get(old), 7);
 
     /* 7 -> 8: endpoints that reported events before offers were recorded
      * keep counting: each (endpoint, release) of an event is an offer. */
-    raw_sql(old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
-                 "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
-                 " 'legacy', 1, 2, '')");
+    rg_test_raw_sql(
+        old, "INSERT INTO endpoints VALUES ('h1', 'x', '{}', 1, 0, '{}');"
+             "INSERT INTO events VALUES ('h1', 'e1', 'applying', 1,"
+             " 'legacy', 1, 2, '')");
     assert_int_equal(rg__store_open_upto(old, 8, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 8);
     assert_int_equal(rg_store_offer_check(s, "h1", 1, &f->err), 0);
     assert_int_equal(rg_store_offer_check(s, "h2", 1, &f->err), RG_ENOTFOUND);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 8);
+    assert_int_equal(rg_test_schema_get(old), 8);
 
     /* 8 -> 9: no enrolled identity is reset: re-enrolling needs proof. */
     assert_int_equal(rg__store_open_upto(old, 9, &s, &f->err), 0);
@@ -1507,7 +1823,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_endpoint_enroll(s, &e, NULL, &f->err),
                      RG_ECONFLICT);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 9);
+    assert_int_equal(rg_test_schema_get(old), 9);
 
     /* 9 -> 10: old releases activate at once (none, 120 s). */
     assert_int_equal(rg__store_open_upto(old, 10, &s, &f->err), 0);
@@ -1520,7 +1836,7 @@ static void migrates_old_schema(void **state)
     assert_int_equal(r.activation, RG_ACTIVATION_NONE);
     assert_int_equal(r.activation_max_ms, 120000);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 10);
+    assert_int_equal(rg_test_schema_get(old), 10);
 
     /* 10 -> 11: events indexed by received time; the old one is kept. */
     assert_int_equal(rg__store_open_upto(old, 11, &s, &f->err), 0);
@@ -1529,28 +1845,29 @@ static void migrates_old_schema(void **state)
     assert_int_equal(rg_store_events_prune(s, 1, 10, &pruned, &f->err), 0);
     assert_int_equal(pruned, 0); /* received at 2 */
     rg_store_close(s);
-    assert_int_equal(user_version(old), 11);
+    assert_int_equal(rg_test_schema_get(old), 11);
 
     /* 11 -> 12: feature flags (versions) and client tokens, empty. */
     assert_int_equal(rg__store_open_upto(old, 12, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 12);
     assert_int_equal(rg_store_flag_list(s, NULL, NULL, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 12);
+    assert_int_equal(rg_test_schema_get(old), 12);
 
     /* 12 -> 13: webhooks and their outbox, empty. */
     assert_int_equal(rg__store_open_upto(old, 13, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 13);
     assert_int_equal(rg_store_webhook_list(s, NULL, NULL, &f->err), 0);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 13);
+    assert_int_equal(rg_test_schema_get(old), 13);
 
     /* 13 -> 14: flag set reverts, stored once per (endpoint, env, stamp);
      * client tokens revocable, a revoked one is not found; the change
      * stamps of existing flags carried over, then kept by every write. */
-    raw_sql(old, "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
-                 " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
-    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    rg_test_raw_sql(old,
+                    "INSERT INTO flag_versions VALUES ('prod', 'a', 1, '{}', 5,"
+                    " 't', 'r'), ('prod', 'a', 2, '{}', 9, 't', 'r')");
+    assert_int_equal(rg__store_open_upto(old, 14, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 14);
     int64_t versions = 0, newest = 0;
     assert_int_equal(
@@ -1599,45 +1916,46 @@ static void migrates_old_schema(void **state)
                      0);
     assert_int_equal(nfr, 1);
     rg_store_close(s);
-    assert_int_equal(user_version(old), 14);
+    assert_int_equal(rg_test_schema_get(old), 14);
 
-    char p[200];
-    snprintf(p, sizeof p, "%s-wal", old);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", old);
-    unlink(p);
-    unlink(old);
+    /* 14 -> 17: flag segments (15) and key environments (16), none yet;
+     * guarded flag rollouts (17), none yet. */
+    assert_int_equal(rg_store_open(old, &s, &f->err), 0);
+    assert_int_equal(rg_store_schema_version(s), 17);
+    assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
+                     0);
+    assert_int_equal(
+        rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
+        0);
+    rg_store_close(s);
+    assert_int_equal(rg_test_schema_get(old), 17);
+    rg_test_store_drop(old);
 }
 
 static void failed_migration_changes_nothing(void **state)
 {
     fx *f = *state;
-    char old[160];
+    char old[512];
     rg_store *s = NULL;
 
-    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    rg_test_store_url(f->dir, "old", old, sizeof old);
     assert_int_equal(rg__store_open_upto(old, 1, &s, &f->err), 0);
     rg_store_close(s);
     /* Someone created a table migration 2 wants: it must fail whole. */
-    raw_sql(old, "CREATE TABLE endpoints (x INTEGER)");
+    rg_test_raw_sql(old, "CREATE TABLE endpoints (x INTEGER)");
     assert_int_equal(rg_store_open(old, &s, &f->err), RG_EIO);
     assert_null(s);
     assert_non_null(strstr(f->err.msg, "migration 2"));
-    assert_int_equal(user_version(old), 1);
+    assert_int_equal(rg_test_schema_get(old), 1);
     /* Its earlier statement (CREATE TABLE tokens) was rolled back. */
-    raw_sql(old, "CREATE TABLE tokens (x INTEGER)");
+    rg_test_raw_sql(old, "CREATE TABLE tokens (x INTEGER)");
 
     /* A database newer than this build is refused. */
-    raw_sql(old, "PRAGMA user_version = 99");
+    rg_test_schema_set(old, 99);
     assert_int_equal(rg_store_open(old, &s, &f->err), RG_EIO);
     assert_non_null(strstr(f->err.msg, "newer"));
 
-    char p[200];
-    snprintf(p, sizeof p, "%s-wal", old);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", old);
-    unlink(p);
-    unlink(old);
+    rg_test_store_drop(old);
 }
 
 /* --- kill -9 ------------------------------------------------------------ */
@@ -1672,12 +1990,12 @@ static void release_writer(const char *path, int fd)
 static void acknowledged_writes_survive_kill(void **state)
 {
     fx *f = *state;
-    char path[160];
+    char path[512];
     int fds[2];
     int64_t v = 0, acked = 0;
     int status = 0;
 
-    snprintf(path, sizeof path, "%s/killed.db", f->dir);
+    rg_test_store_url(f->dir, "killed", path, sizeof path);
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -1713,12 +2031,7 @@ static void acknowledged_writes_survive_kill(void **state)
     assert_int_equal(rg_store_release_create(s, &r, NULL, &f->err), 0);
     rg_store_close(s);
 
-    char p[200];
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-    unlink(path);
+    rg_test_store_drop(path);
 }
 
 static int count_flag(void *ctx, const rg_flag_rec *fl)
@@ -1730,6 +2043,71 @@ static int count_flag(void *ctx, const rg_flag_rec *fl)
 
 /* Flags: versions only grow, expect guards against lost updates, the
  * stamp moves with every change, history is newest first. */
+static int count_flag_rollout(void *ctx, const rg_flag_rollout_rec *r)
+{
+    int64_t *seen = ctx;
+    *seen = *seen * 10 + r->id;
+    return strcmp(r->state, "{}") == 0 || strcmp(r->state, "{\"a\":1}") == 0
+               ? 0
+               : -1;
+}
+
+/* One active rollout per flag; a put applies only to the seq it read. */
+static void flag_rollouts(void **state)
+{
+    fx *f = *state;
+    rg_audit_rec a = audit("flag.rollout.start", "flag:default/x", 10);
+    rg_flag_rollout_rec r = {.environment = "default",
+                             .name = "x",
+                             .active = 1,
+                             .state = "{}",
+                             .created_ms = 10,
+                             .created_by = "t",
+                             .reason = "r"};
+    int64_t seen = 0;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, &a, &f->err), 0);
+    assert_true(r.id == 1 && r.seq == 1);
+    rg_flag_rollout_rec r2 = r;
+    r2.id = 0;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r2, NULL, &f->err),
+                     RG_ECONFLICT); /* x has an active one */
+    r.state = "{\"a\":1}";
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(r.seq, 2);
+    r2 = r;
+    r2.seq = 1; /* read before that put */
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r2, NULL, &f->err),
+                     RG_ECONFLICT);
+    r.active = 0;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, NULL, &f->err), 0);
+    r2 = r;
+    r2.id = 0;
+    r2.active = 1;
+    r2.state = "{}";
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r2, NULL, &f->err), 0);
+    assert_int_equal(r2.id, 2); /* a new one once the first is over */
+    assert_int_equal(rg_store_flag_rollout_list(f->s, "default", "x", false,
+                                                count_flag_rollout, &seen,
+                                                &f->err),
+                     0);
+    assert_int_equal(seen, 21); /* newest first */
+    seen = 0;
+    assert_int_equal(rg_store_flag_rollout_list(f->s, NULL, NULL, true,
+                                                count_flag_rollout, &seen,
+                                                &f->err),
+                     0);
+    assert_int_equal(seen, 2);
+    seen = 0;
+    assert_int_equal(rg_store_flag_rollout_list(f->s, "other", NULL, false,
+                                                count_flag_rollout, &seen,
+                                                &f->err),
+                     0);
+    assert_int_equal(seen, 0);
+    r.id = 99;
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &r, NULL, &f->err),
+                     RG_ENOTFOUND);
+}
+
 static void flags_versions(void **state)
 {
     fx *f = *state;
@@ -1770,6 +2148,70 @@ static void flags_versions(void **state)
         RG_ENOTFOUND);
 }
 
+static int count_segment(void *ctx, const rg_segment_rec *g)
+{
+    int64_t *seen = ctx;
+    *seen = *seen * 10 + g->version + (g->deleted ? 5 : 0);
+    return 0;
+}
+
+/* Segments: versions only grow, expect guards against lost updates, a
+ * deletion is a version that hides the segment from the list and may be
+ * created again with its id, ids are unique across environments, and
+ * every change moves the environment's stamp. */
+static void segments_versions(void **state)
+{
+    fx *f = *state;
+    rg_audit_rec a = audit("segment.create", "segment:default/s", 10);
+    rg_segment_rec g = {.environment = "default",
+                        .name = "s",
+                        .definition = "{\"constraints\":[]}",
+                        .created_ms = 10};
+    int64_t versions = -1, newest = -1, seen = 0;
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err), 0);
+    assert_true(g.version == 1 && g.id == 1);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "name");
+    g.created_ms = 20;
+    assert_int_equal(rg_store_segment_put(f->s, &g, 1, &a, &f->err), 0);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 1, &a, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "version");
+    rg_segment_rec other = g;
+    snprintf(other.environment, sizeof other.environment, "prod");
+    assert_int_equal(rg_store_segment_put(f->s, &other, 0, &a, &f->err), 0);
+    assert_true(other.id == 2 && other.version == 1);
+    g.deleted = true;
+    g.definition = "";
+    assert_int_equal(rg_store_segment_put(f->s, &g, 2, &a, &f->err), 0);
+    assert_int_equal(rg_store_segment_put(f->s, &g, 3, &a, &f->err),
+                     RG_ENOTFOUND); /* deleted: nothing to change */
+    assert_int_equal(
+        rg_store_segment_list(f->s, "default", count_segment, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 0);
+    g.deleted = false;
+    g.definition = "{}";
+    assert_int_equal(rg_store_segment_put(f->s, &g, 0, &a, &f->err), 0);
+    assert_true(g.version == 4 && g.id == 1); /* revived with its id */
+    assert_int_equal(rg_store_segment_history(f->s, "default", "s",
+                                              count_segment, &seen, &f->err),
+                     0);
+    assert_int_equal(seen, 4821); /* 4, 3 deleted, 2, 1 */
+    seen = 0;
+    assert_int_equal(
+        rg_store_segment_list(f->s, "default", count_segment, &seen, &f->err),
+        0);
+    assert_int_equal(seen, 4);
+    assert_int_equal(rg_store_segment_history(f->s, "default", "t",
+                                              count_segment, &seen, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(
+        rg_store_flag_stamp(f->s, "default", &versions, &newest, &f->err), 0);
+    assert_true(versions == 4 && newest == 20);
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -1778,6 +2220,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(flag_rollouts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(releases, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(signed_metadata_and_roots, fx_setup,
@@ -1788,9 +2233,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(lookups_by_key, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(enroll_key_use_is_atomic, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(enroll_key_use_is_atomic_across_stores,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(endpoints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(group_commit_threads, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(group_refused_alone, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(group_failed_commit, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(offers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(webhook_outbox, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(events_prune, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(release_activation, fx_setup,
                                         fx_teardown),

@@ -3,6 +3,7 @@
  * a release's copy of it and its status (none / pending), finishing a
  * preflight (once, with its audit row), its result, and the pending list
  * that the worker resumes from after a restart.
+ * Also run on PostgreSQL as test_store_preflight_pg (label pg).
  * ctest-labels: preflight */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include "common/crypto.h"
 #include "store/store.h"
+#include "support/storeurl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 
 typedef struct fx {
     char dir[64];
-    char path[128];
+    char path[512]; /* the store's URL (support/storeurl.h) */
     rg_store *s;
     rg_err err;
     char art[RG_HASH_HEX];    /* a recorded artifact: the content */
@@ -40,7 +42,7 @@ static int fx_setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rg-storepf-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/rollgate.db", f->dir);
+    rg_test_store_url(f->dir, "rollgate", f->path, sizeof f->path);
     assert_int_equal(rg_store_open(f->path, &f->s, &f->err), 0);
     hash_of("content", f->art);
     hash_of("events", f->corpus);
@@ -55,13 +57,8 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
     fx *f = *state;
-    char p[160];
     rg_store_close(f->s);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
+    rg_test_store_drop(f->path);
     rmdir(f->dir);
     free(f);
     return 0;

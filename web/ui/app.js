@@ -1,12 +1,21 @@
 // app.js - the dashboard: login, then the page the location's hash names
-// (#/ overview, #/rollouts/ID, #/endpoints/ID), redrawn when the server
-// pushes a change (stream.js).
+// (#/ overview, #/rollouts/ID, #/endpoints/ID, #/releases[/ID],
+// #/channels[/NAME], #/audit?filter), redrawn when the server pushes a
+// change (stream.js).
 import {api, token, ApiError} from './api.js';
 import {fill, h} from './dom.js';
 import {openStream} from './stream.js';
 import {overview} from './overview.js';
 import {rolloutPage} from './rollout.js';
 import {endpointPage} from './endpoint.js';
+
+// Pages seldom opened are loaded when first shown, not with every page.
+const lazy = (file, name) => async (...args) => (await import(file))[name](...args);
+const releasesPage = lazy('./releases.js', 'releasesPage');
+const releasePage = lazy('./releases.js', 'releasePage');
+const channelsPage = lazy('./releases.js', 'channelsPage');
+const channelPage = lazy('./releases.js', 'channelPage');
+const auditPage = lazy('./audit.js', 'auditPage');
 
 const main = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -15,13 +24,21 @@ let closeStream = null; // closes the push stream
 let drawing = null;     // the draw in progress (a newer one replaces it)
 let again = false;
 
+// The page the hash names: {page, arg, q} (q: the hash's ?query).
 function route() {
-  const parts = location.hash.replace(/^#\/?/, '').split('/');
-  if (parts[0] === 'rollouts' && /^\d+$/.test(parts[1] || ''))
-    return {page: rolloutPage, arg: parts[1]};
-  if (parts[0] === 'endpoints' && parts[1])
-    return {page: endpointPage, arg: decodeURIComponent(parts[1])};
-  return {page: overview, arg: null};
+  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+  const parts = path.split('/');
+  const q = new URLSearchParams(query || '');
+  const id = /^\d+$/.test(parts[1] || '') ? parts[1] : null;
+  const name = parts[1] ? decodeURIComponent(parts[1]) : null;
+  const pages = {
+    rollouts: id && rolloutPage, endpoints: name && endpointPage,
+    releases: id ? releasePage : releasesPage, channels: name ? channelPage : channelsPage,
+    audit: auditPage,
+  };
+  const page = pages[parts[0]];
+  if (!page) return {page: overview, arg: null, q};
+  return {page, arg: page === endpointPage || page === channelPage ? name : id, q};
 }
 
 // Draws the current page; a draw asked for while one runs is done after
@@ -31,9 +48,9 @@ export async function draw() {
   drawing = (async () => {
     do {
       again = false;
-      const {page, arg} = route();
+      const {page, arg, q} = route();
       try {
-        const view = await page(arg, me, draw);
+        const view = await page(arg, me, draw, q);
         keepFocus(() => fill(main, view));
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) { logout(e.message); return; }
@@ -44,11 +61,21 @@ export async function draw() {
   try { await drawing; } finally { drawing = null; }
 }
 
-// Redraws without losing the keyboard focus: the focused control is found
-// again by its id after the page is rebuilt.
+// Redraws without losing the keyboard focus or what the user typed: the
+// focused control is found again by its id after the page is rebuilt, and
+// when the same page is drawn again (a pushed event; not a move to
+// another hash) every input keeps its value.
+let shownHash = null;
 function keepFocus(redraw) {
   const id = document.activeElement && document.activeElement.id;
+  const typed = location.hash === shownHash
+    ? [...main.querySelectorAll('input[id], textarea[id]')].map((el) => [el.id, el.value]) : [];
   redraw();
+  shownHash = location.hash;
+  for (const [k, v] of typed) {
+    const el = document.getElementById(k);
+    if (el) el.value = v;
+  }
   const el = id && document.getElementById(id);
   if (el) el.focus();
 }
@@ -88,16 +115,20 @@ function logout(message) {
   loginForm(message);
 }
 
-// A pushed event redraws the page it concerns: a rollout page only for a
-// decision of its rollout; the others for every decision; all on reset.
+// A pushed event redraws the page it concerns: a decision redraws a
+// rollout page of its rollout and every other page; a tick's counts only
+// the overview and the page of their rollout; all on reset.
 function onEvent(ev) {
   const {page, arg} = route();
-  if (ev.event === 'decision' && page === rolloutPage) {
+  if (ev.event === 'hello') return;
+  if (ev.event === 'decision' || ev.event === 'counts') {
     let d = null;
     try { d = JSON.parse(ev.data); } catch { /* redraw anyway */ }
-    if (d && String(d.rollout) !== arg) return;
+    const mine = !d || String(d.rollout) === arg;
+    if (page === rolloutPage && !mine) return;
+    if (ev.event === 'counts' && page !== rolloutPage && page !== overview) return;
   }
-  if (ev.event !== 'hello') draw();
+  draw();
 }
 
 function setLive(state) {

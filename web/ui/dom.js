@@ -67,6 +67,11 @@ export function badge(state) {
   return h('span', {class: `badge s-${state}`}, state.replace('_', ' '));
 }
 
+// A description list of [term, value] pairs.
+export function dl(pairs) {
+  return h('dl', {}, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
 // A table: head is a list of column names, rows a list of cell lists.
 export function table(caption, head, rows) {
   return h('table', {},

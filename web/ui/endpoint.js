@@ -2,13 +2,12 @@
 // pending and quarantined releases, its state in each rollout and its
 // event history.
 import {api} from './api.js';
-import {ago, h, table, when} from './dom.js';
+import {ago, dl, h, table, when} from './dom.js';
 
 export async function endpointPage(id) {
   const e = await api('GET', `/v1/endpoints/${encodeURIComponent(id)}?events=100`);
   const a = e.attributes || {};
   const installed = Object.entries(e.installed || {}).map(([ch, v]) => [ch, `v${v.version}`, `release ${v.release}`]);
-  const dl = (pairs) => h('dl', {}, pairs.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
   return [
     h('h1', {}, `Endpoint ${e.id}`),
     dl([['Stratum', e.stratum], ['Tags', (a.tags || []).join(', ') || 'none'],

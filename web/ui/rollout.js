@@ -5,7 +5,7 @@
 import {api} from './api.js';
 import {ago, badge, h, pct, table, when} from './dom.js';
 import {reasonDialog} from './dialog.js';
-import {gateChart} from './chart.js';
+import {bandCharts, loadPlot} from './chart.js';
 
 // Which states each action is valid in (docs/api.md).
 const ACTIONS = [
@@ -84,18 +84,25 @@ export async function rolloutPage(id, me, redraw) {
   // The gate's latest counts (no fleet scan); the endpoint lists scan the
   // fleet, so they are asked for only when the gate counts some (or has no
   // counts now).
+  loadPlot(); // in parallel with the data
   const r = await api('GET', `/v1/rollouts/${id}?measure=0`);
   const list = (state) => (!r.counts || r.counts[state] > 0
     ? api('GET', `/v1/endpoints?rollout=${id}&state=${state}&limit=50`)
     : {endpoints: []});
-  const [failed, silent] = await Promise.all([list('failed'), list('silent')]);
-  const ev = r.evaluation && r.evaluation.evidence;
+  const [failed, silent, band] = await Promise.all([list('failed'), list('silent'),
+    api('GET', `/v1/rollouts/${id}/band`)]);
+  // The gate's evaluation in memory, else (a final rollout is no longer
+  // evaluated) the newest stored decision that carries the gate's evidence.
+  const stored = (r.decisions || []).filter((d) => d.evidence && d.evidence.gate).pop();
+  const last = r.evaluation || (stored && {at_ms: stored.at_ms, verdict: stored.evidence.gate.verdict,
+    reason: stored.evidence.gate.reason, evidence: stored.evidence});
+  const ev = last && last.evidence;
   const c = r.counts;
   const decisions = (r.decisions || []).slice().reverse();
-  const chart = await gateChart(r.decisions || []);
+  const chart = await bandCharts(band);
   return [
     h('h1', {}, `Rollout #${r.id}: ${r.channel} v${r.version} `, badge(r.state)),
-    h('p', {}, `Wave ${r.wave + 1} (${r.wave_name}), ${r.share_ppm / 10000}% of the target fleet; `,
+    h('p', {id: 'summary'}, `Wave ${r.wave + 1} (${r.wave_name}), ${r.share_ppm / 10000}% of the target fleet; `,
       c ? `${c.targeted} targeted, ${c.exposed} exposed, ${c.healthy} healthy, ${c.failed} failed, ` +
         `${c.silent} silent of ${c.fleet} (the gate's latest count). `
         : 'the gate is not counting it now. ',
@@ -104,10 +111,10 @@ export async function rolloutPage(id, me, redraw) {
     actions(r, me, redraw),
     h('section', {'aria-labelledby': 'strata-h'},
       h('h2', {id: 'strata-h'}, 'Strata'),
-      r.evaluation ? h('p', {}, `The gate's latest evaluation (${ago(r.evaluation.at_ms)}): ${r.evaluation.verdict}, ${r.evaluation.reason}`)
+      last ? h('p', {}, `The gate's latest evaluation (${ago(last.at_ms)}): ${last.verdict}, ${last.reason}`)
         : h('p', {}, 'No evaluation yet in this server process.'),
-      table('Per stratum: the gate evidence of the current wave', ['Stratum', 'State', 'Gate', 'Exposed', 'Healthy',
-        'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev)),
+      h('div', {id: 'strata'}, table('Per stratum: the gate evidence of the current wave', ['Stratum', 'State', 'Gate',
+        'Exposed', 'Healthy', 'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev))),
       chart),
     h('section', {'aria-labelledby': 'eps-h'},
       h('h2', {id: 'eps-h'}, 'Failing and silent endpoints'),

@@ -7,6 +7,8 @@
 
 #include "simrun.h"
 
+#include "sim/policy.h"
+
 #include "common/json.h"
 
 #include <stdio.h>
@@ -26,16 +28,52 @@ rg_scenario rg_test_scenario(const char *text)
     return s;
 }
 
-rg_sim_result rg_test_sim_run(const rg_scenario *s, int policy, uint64_t seed)
+/* Runs s with options o (failing the test on an error). */
+static rg_sim_result run_with(const rg_scenario *s, const rg_sim_options *o)
 {
-    rg_sim_options o = {.policy = policy, .seed = seed, .seed_set = seed != 0};
     rg_sim_result r;
     rg_err err;
-    int rc = rg_sim_run(s, &o, &r, &err);
+    int rc = rg_sim_run(s, o, &r, &err);
     if (rc != 0)
         fprintf(stderr, "sim: %s\n", err.msg);
     assert_int_equal(rc, 0);
     return r;
+}
+
+rg_sim_result rg_test_sim_run(const rg_scenario *s, int policy, uint64_t seed)
+{
+    rg_sim_options o = {.policy = policy, .seed = seed, .seed_set = seed != 0};
+    return run_with(s, &o);
+}
+
+static void ignore_event(void *ctx, uint32_t ep, int what, int64_t at_ms)
+{
+    (void)ctx;
+    (void)ep;
+    (void)what;
+    (void)at_ms;
+}
+
+static void ignore_endpoint(void *ctx, uint32_t ep, uint32_t stratum)
+{
+    (void)ctx;
+    (void)ep;
+    (void)stratum;
+}
+
+rg_sim_result
+rg_test_sim_run_ticks(const rg_scenario *s, uint64_t seed,
+                      void (*tick)(void *ctx, const rg_sim_tick *t), void *ctx)
+{
+    rg_sim_recorder rec = {.ctx = ctx,
+                           .endpoint = ignore_endpoint,
+                           .event = ignore_event,
+                           .tick = tick};
+    rg_sim_options o = {.policy = RG_SIM_ROLLGATE,
+                        .seed = seed,
+                        .seed_set = seed != 0,
+                        .recorder = &rec};
+    return run_with(s, &o);
 }
 
 void rg_test_scenario_refused(const char *text, const char *field)

@@ -1,0 +1,40 @@
+/*
+ * flag_strategy.h - the strategy a guarded flag rollout raises, in the
+ * flag's stored versions (docs/flags.md): the flag's flexibleRollout
+ * strategy whose groupId is the flag's name, and its `rollout`
+ * percentage. Changing it writes the next version of the flag, as every
+ * flag change does (store.h rg_store_flag_put).
+ */
+#ifndef RG_FLAG_STRATEGY_H
+#define RG_FLAG_STRATEGY_H
+
+#include "common/err.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a flag's current version says of its rollout strategy. */
+typedef struct rg_flag_strategy {
+    int percent;     /* the strategy's rollout 0..100; -1: no such strategy
+                        (or not a number in range) */
+    bool enabled;    /* the flag's switch */
+    int64_t version; /* the flag's current version */
+} rg_flag_strategy;
+
+/* Reads flag name of env. Returns 0, RG_ENOTFOUND (field "name") for an
+ * unknown flag, RG_EIO for bad stored JSON, or a store error. */
+int rg_flag_strategy_read(rg_store *s, const char *env, const char *name,
+                          rg_flag_strategy *out, rg_err *err);
+
+/* Writes the next version of flag name of env: its current definition with
+ * the strategy's rollout set to percent, and switched off when disable.
+ * expect is the version the caller read (RG_ECONFLICT when another is
+ * current); audit (actor, action, reason...) is written with it and also
+ * names the version's author and reason. Returns 0, RG_ENOTFOUND when the
+ * flag or its strategy is gone, or a store error. */
+int rg_flag_strategy_write(rg_store *s, const char *env, const char *name,
+                           int64_t expect, uint32_t percent, bool disable,
+                           const rg_audit_rec *audit, rg_err *err);
+
+#endif
