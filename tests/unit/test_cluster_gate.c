@@ -46,8 +46,8 @@ typedef struct ep {
 typedef struct world {
     int64_t now;
     rg_clock clock;
-    rg_server one;      /* the single node, SQLite in memory */
-    rg_server node[2];  /* the cluster on one PostgreSQL schema */
+    rg_server one;     /* the single node, SQLite in memory */
+    rg_server node[2]; /* the cluster on one PostgreSQL schema */
     char url[600];
     int64_t rel2, rel3; /* the same ids in both stores */
     int64_t ro_one, ro_cluster;
@@ -140,7 +140,8 @@ static void teardown_world(world *w)
 static int leader(world *w)
 {
     for (int i = 0; i < 200; i++) {
-        bool a = rg_cluster_leads(&w->node[0]), b = rg_cluster_leads(&w->node[1]);
+        bool a = rg_cluster_leads(&w->node[0]),
+             b = rg_cluster_leads(&w->node[1]);
         if (a != b)
             return a ? 0 : 1;
         nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
@@ -226,13 +227,13 @@ static void offer(world *w, rg_server *srv, ep *x)
 {
     rg_err err;
     rg_err_clear(&err);
-    rg_test_ok(rg_store_offers_record(srv->store, x->id, &w->rel3, 1, w->now,
-                                      &err),
-               &err);
+    rg_test_ok(
+        rg_store_offers_record(srv->store, x->id, &w->rel3, 1, w->now, &err),
+        &err);
     rg_test_ok(rg_fleet_offer(srv->fleet, x->id, w->rel3, &err), &err);
-    rg_test_ok(rg_fleet_canary_set(srv->fleet, x->id, w->rel3,
-                                   RG_CN_ASSIGNED, &err),
-               &err);
+    rg_test_ok(
+        rg_fleet_canary_set(srv->fleet, x->id, w->rel3, RG_CN_ASSIGNED, &err),
+        &err);
 }
 
 /* Endpoint i's turn: the single node answers (its admission decides who
@@ -242,9 +243,10 @@ static void turn(world *w, size_t i)
 {
     ep *x = &w->eps[i];
     rg_server *mine = &w->node[i % 2];
-    int type = x->step == 1   ? RG_EVENT_APPLYING
-               : x->step == 2 ? (i % 7 == 0 ? RG_EVENT_FAILED : RG_EVENT_HEALTHY)
-                              : -1;
+    int type = x->step == 1 ? RG_EVENT_APPLYING
+               : x->step == 2
+                   ? (i % 7 == 0 ? RG_EVENT_FAILED : RG_EVENT_HEALTHY)
+                   : -1;
     int64_t given = checkin(w, &w->one, x, type, true);
     checkin(w, mine, x, type, false);
     if (type >= 0)
@@ -266,7 +268,8 @@ typedef struct dtext {
 static int add_decision(void *ctx, const rg_decision_rec *d)
 {
     dtext *t = ctx;
-    json_t *ev = json_loads(d->evidence_json ? d->evidence_json : "{}", 0, NULL);
+    json_t *ev =
+        json_loads(d->evidence_json ? d->evidence_json : "{}", 0, NULL);
     char *counts = json_dumps(json_object_get(ev, "counts"), JSON_SORT_KEYS);
     t->len += (size_t)snprintf(
         t->buf + t->len, sizeof t->buf - t->len, "%lld %d/%d -> %d/%d %s %s\n",
@@ -336,9 +339,8 @@ static void leader_decides_as_one_node(void **state)
     rg_test_ok(rg_server_state_changed(&w->one, &err), &err);
     for (int k = 0; k < 2; k++)
         rg_test_ok(rg_server_state_changed(&w->node[k], &err), &err);
-    for (int s = 0; s < 900 && state_of(w->one.store, w->ro_one) ==
-                                   RG_RO_RUNNING;
-         s++) {
+    for (int s = 0;
+         s < 900 && state_of(w->one.store, w->ro_one) == RG_RO_RUNNING; s++) {
         second(w, lead);
         assert_int_equal(lead, leader(w));
     }
