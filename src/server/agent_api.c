@@ -661,7 +661,8 @@ static int token_owner(rg_server *srv, const uint8_t *tok, char *owner,
                        rg_err *err)
 {
     int rc = rg_fleet_token_owner(srv->fleet, tok, owner, err);
-    if (rc == RG_EAUTH && srv->cluster && rg_cluster_catch_up(srv, NULL) == 0)
+    if (rc == RG_EAUTH && srv->cluster &&
+        rg_cluster_catch_up(srv, false, NULL) == 0)
         rc = rg_fleet_token_owner(srv->fleet, tok, owner, err);
     return rc;
 }
@@ -693,7 +694,7 @@ static int fleet_checkin(rg_server *srv, const uint8_t *tok, checkin_job *j,
     int rc = rg_fleet_checkin(srv->fleet, j->in.id, tok, j->now,
                               j->in.installed, j->in.n_inst, &j->who, err);
     if ((rc == RG_EAUTH || rc == RG_EFORBIDDEN) && srv->cluster &&
-        rg_cluster_catch_up(srv, NULL) == 0) {
+        rg_cluster_catch_up(srv, false, NULL) == 0) {
         rg_err_clear(err);
         rc = rg_fleet_checkin(srv->fleet, j->in.id, tok, j->now,
                               j->in.installed, j->in.n_inst, &j->who, err);

@@ -23,7 +23,8 @@ struct rg_cluster {
     pthread_mutex_t mu; /* guards leader_node, pos */
     char leader_node[128];
     rg__tail_pos pos;
-    pthread_mutex_t tail_mu; /* one tail at a time */
+    pthread_mutex_t tail_mu; /* one tail at a time; guards tail_ms */
+    int64_t tail_ms;         /* monotonic start of the last tail */
     _Atomic uint64_t reloads, announcements, elections, tail_errors;
     int64_t reload_ms, who_ms; /* monotonic: last reload, last who-leads */
     bool failing;              /* the last poll or tail failed (logged) */
@@ -36,12 +37,18 @@ bool rg_cluster_leads(const rg_server *srv)
     return !srv->cluster || atomic_load(&srv->cluster->leader);
 }
 
-int rg_cluster_catch_up(rg_server *srv, rg_err *err)
+int rg_cluster_catch_up(rg_server *srv, bool force, rg_err *err)
 {
     rg_cluster *c = srv->cluster;
     if (!c)
         return 0;
     pthread_mutex_lock(&c->tail_mu);
+    int64_t now = rg_monotonic_ms();
+    if (!force && now - c->tail_ms < RG_CLUSTER_CATCH_UP_MS) {
+        pthread_mutex_unlock(&c->tail_mu); /* read a moment ago */
+        return 0;
+    }
+    c->tail_ms = now;
     pthread_mutex_lock(&c->mu);
     rg__tail_pos pos = c->pos;
     pthread_mutex_unlock(&c->mu);
@@ -146,7 +153,7 @@ static void round_once(rg_cluster *c)
             c->reload_ms = now;
         rc = reload(c, kinds, &err);
     }
-    if (rc == 0 && (rc = rg_cluster_catch_up(c->srv, &err)) != 0)
+    if (rc == 0 && (rc = rg_cluster_catch_up(c->srv, true, &err)) != 0)
         atomic_fetch_add(&c->tail_errors, 1);
     if (st.connected)
         ask_leader(c, now);

@@ -36,6 +36,9 @@
 #define RG_CLUSTER_POLL_MS 200     /* wait for announcements, then tail */
 #define RG_CLUSTER_RELOAD_MS 5000  /* reload even without announcement */
 #define RG_CLUSTER_TAIL_BATCH 5000 /* rows per tail query */
+#define RG_CLUSTER_CATCH_UP_MS                                                 \
+    50 /* tails at most this often: unknown                                    \
+          tokens cannot flood the database */
 
 /* Starts srv's cluster membership as node node_id (srv->cluster): opens
  * the session, starts the tails at srv->tail_from (read before the fleet
@@ -54,8 +57,9 @@ bool rg_cluster_leads(const rg_server *srv);
 
 /* Reads what other nodes wrote since the last tail into the fleet table
  * now (a check-in from an endpoint enrolled through another node a
- * moment ago). Returns 0 or the store's error. */
-int rg_cluster_catch_up(rg_server *srv, rg_err *err);
+ * moment ago); unless force, not when a tail started less than
+ * RG_CLUSTER_CATCH_UP_MS ago. Returns 0 or the store's error. */
+int rg_cluster_catch_up(rg_server *srv, bool force, rg_err *err);
 
 /* {"node", "leader" (bool), "leader_node" ("" none known), "store"
  * ("sqlite", "postgres"), "session" (connected), "tailed": {"endpoints",

@@ -32,6 +32,7 @@ import rg
 from rg import expect
 from mitm import wait_for
 from test_agent_fleet import Agent, PLAN, get_rollout, release, rollout
+from test_pg import pg_ctl
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(rg.BUILD_DIR, "src", "sim", "rollgate-sim")
@@ -275,15 +276,6 @@ def propagation(nodes, probe):
     print("5. a rollout created through n0 shows in n1 and n2's answers after %.2f s"
           % (time.monotonic() - t0))
     return v2, rid
-
-
-def pg_ctl(*args):
-    """pg_ctl on the throwaway server, as its owner (with_postgres.sh)."""
-    cmd = os.environ["RG_TEST_PG_AS"].split() + [
-        os.path.join(os.environ["RG_TEST_PG_BIN"], "pg_ctl"),
-        "-D", os.path.join(os.environ["RG_TEST_PG_DIR"], "data"), "-w"] + list(args)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    expect(out.returncode == 0, "pg_ctl " + " ".join(args), out.stdout, out.stderr)
 
 
 def nobody_leads(nodes):

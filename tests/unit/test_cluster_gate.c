@@ -305,7 +305,7 @@ static void second(world *w, int lead)
     for (int k = 0; k < 2; k++)
         rg_test_ok(rg_fleet_flush(w->node[k].fleet, &err), &err);
     for (int k = 0; k < 2; k++)
-        rg_test_ok(rg_cluster_catch_up(&w->node[k], &err), &err);
+        rg_test_ok(rg_cluster_catch_up(&w->node[k], true, &err), &err);
     rg_test_ok(rg_orchestrator_tick(&w->one, &err), &err);
     rg_test_ok(rg_orchestrator_tick(&w->node[lead], &err), &err);
     rg_test_ok(rg_orchestrator_tick(&w->node[1 - lead], &err), &err);
