@@ -1495,7 +1495,7 @@ static int sq_token_create(void *impl, rg_token_rec *t,
                           "revoked tokens' too)",
                           t->name);
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "token", id, err);
     rc = finish(q, rc, err);
     if (rc == 0) {
         t->id = id;
@@ -1599,7 +1599,7 @@ static int sq_enroll_key_create(void *impl, rg_enroll_key_rec *k,
         rc = rg_err_set(err, RG_ECONFLICT,
                         "enrollment key: hash already in use");
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "enrollment_key", id, err);
     rc = finish(q, rc, err);
     if (rc == 0)
         k->id = id;
@@ -2030,7 +2030,7 @@ static int sq_policy_create(void *impl, rg_policy_rec *p,
                           "policy '%s' already exists", p->name);
     if (rc)
         goto cleanup;
-    rc = audit_insert(q, audit, NULL, err);
+    rc = audit_insert_for(q, audit, "policy", id, err);
 cleanup:
     rc = finish(q, rc, err);
     if (rc == 0) {
@@ -2328,7 +2328,7 @@ static int sq_client_token_create(void *impl, rg_client_token_rec *t,
     rc = insert_row(q, ST_CLIENT_TOKEN_INSERT, &rg__client_token_row, t, NULL,
                     0, &t->id, err, "client token create");
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "client_token", t->id, err);
     return finish(q, rc, err);
 }
 

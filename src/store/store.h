@@ -412,8 +412,10 @@ int rg_store_decision_list(rg_store *s, int64_t rollout_id,
                            void *ctx, rg_err *err);
 
 /* --- admin tokens ----------------------------------------------------- */
-/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id.
- * RG_ECONFLICT (field "name") when a token, revoked or not, has the name. */
+/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id, and
+ * appends audit with its target set to "token:<id>" (one audit target per
+ * object). RG_ECONFLICT (field "name") when a token, revoked or not, has
+ * the name. */
 int rg_store_token_create(rg_store *s, rg_token_rec *t,
                           const rg_audit_rec *audit, rg_err *err);
 /* Finds the token with this hash (revoked and expired ones included: the
@@ -437,6 +439,8 @@ int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err);
 
 /* --- enrollment keys -------------------------------------------------- */
+/* Inserts k, fills k->id, and appends audit with its target set to
+ * "enrollment_key:<id>". */
 int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
                                const rg_audit_rec *audit, rg_err *err);
 /* Atomically checks the key with this hash is usable at now_ms (exists,
@@ -485,7 +489,8 @@ int rg_store_endpoint_load(rg_store *s,
 
 /* --- group policies (schema 4) ---------------------------------------- */
 /* Inserts p (name, channel by name, selector_json: a JSON object, mode,
- * release_id, created_*), fills p->id and p->channel_id. RG_EINVAL for a
+ * release_id, created_*), fills p->id and p->channel_id, and appends
+ * audit with its target set to "policy:<id>". RG_EINVAL for a
  * bad mode or a release_id that does not fit it (pin needs one, n-1 none);
  * RG_ENOTFOUND for an unknown channel (field "channel") or a release that
  * is not the channel's (field "release"); RG_ECONFLICT when the name
@@ -767,7 +772,8 @@ int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
 int rg_store_flag_rollout_list(
     rg_store *s, const char *environment, const char *name, bool active_only,
     int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err);
-/* Inserts t (name, environment, hash, created_*) and fills t->id. */
+/* Inserts t (name, environment, hash, created_*), fills t->id, and
+ * appends audit with its target set to "client_token:<id>". */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);
 /* Finds the usable (not revoked) client token with this hash;

@@ -90,6 +90,17 @@ static int audit_rows(fx *f)
     return n;
 }
 
+/* The number of audit rows whose target is "<kind>:<id>". */
+static int audit_rows_for(fx *f, const char *kind, int64_t id)
+{
+    char target[64];
+    snprintf(target, sizeof target, "%s:%lld", kind, (long long)id);
+    rg_audit_filter flt = {.target = target};
+    int n = 0;
+    assert_int_equal(rg_store_audit_list(f->s, &flt, count_cb, &n, &f->err), 0);
+    return n;
+}
+
 static void hash_of(const char *s, char out[RG_HASH_HEX])
 {
     rg_sha256_hex(s, strlen(s), out);
@@ -749,6 +760,8 @@ static void tokens(void **state)
     assert_int_equal(rg_store_token_revoke(f->s, 999, T0 + 6, &a, &f->err),
                      RG_ENOTFOUND);
     assert_int_equal(audit_rows(f), 2);
+    /* One target for the token's life: the store named the creation. */
+    assert_int_equal(audit_rows_for(f, "token", t.id), 2);
 }
 
 /* --- enrollment keys ---------------------------------------------------- */
