@@ -353,16 +353,27 @@ static void rollout_row(rg_cli *cli, rg_cli_table *t, const json_t *r)
 static const rg__cli_listing rollout_listing = {"rollouts", rollout_headers,
                                                 rollout_layout, rollout_row};
 
-static int list_rollouts(rg_cli *cli, bool active)
-{
-    return rg__cli_list_show(cli,
-                             active ? "/v1/rollouts?active=1" : "/v1/rollouts",
-                             &rollout_listing);
-}
-
+/* Lists the rollouts the options of a select (none: every one); the
+ * server filters (GET /v1/rollouts?active=&channel=&state=). */
 static int rollout_list(rg_cli *cli, const rg_cli_args *a)
 {
-    return list_rollouts(cli, rg_cli_args_has(a, "active"));
+    static const char *const filters[] = {"channel", "state"};
+    rg_buf path;
+    rg_buf_init(&path, 4096);
+    int rc = rg_buf_adds(&path, "/v1/rollouts");
+    if (!rc && rg_cli_args_has(a, "active"))
+        rc = rg_cli_query_add(&path, "active", "1");
+    for (size_t i = 0; !rc && i < 2; i++) {
+        const char *v = rg_cli_args_get(a, filters[i]);
+        if (v)
+            rc = rg_cli_query_add(&path, filters[i], v);
+    }
+    if (rc)
+        rc = rg__cli_usage(cli, "--channel or --state is too long");
+    else
+        rc = rg__cli_list_show(cli, path.data, &rollout_listing);
+    rg_buf_release(&path);
+    return rc;
 }
 
 static int rollout_status(rg_cli *cli, const rg_cli_args *a)
@@ -374,7 +385,7 @@ static int rollout_status(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_usage(cli, "--watch needs an ID; --interval goes with "
                                 "--watch and is at least 1s");
     if (rc || a->n_pos == 0)
-        return rc ? rc : list_rollouts(cli, false);
+        return rc ? rc : rollout_list(cli, a);
     if (!(rc = rg__cli_id(cli, "rollout", a->pos[0], &id)) && watch)
         return rg__cli_rollout_watch(cli, id, every);
     json_t *res = NULL;
@@ -696,7 +707,7 @@ cleanup:
 
 static const char *const start_opts[] = {"release:", "plan:", NULL};
 static const char *const explain_opts[] = {"all", NULL};
-static const char *const list_opts[] = {"active", NULL};
+static const char *const list_opts[] = {"active", "channel:", "state:", NULL};
 static const char *const status_opts[] = {"watch", "interval:", NULL};
 static const char *const action_opts[] = {"reason:", NULL};
 #define REASON_HELP                                                            \
@@ -717,8 +728,12 @@ const rg_cli_command rg__cli_cmds_rollout[] = {
      "                     aborted, 3 the server unreachable\n"
      "  --interval D       time between polls (default 2s, at least 1s)\n",
      status_opts, 0, 1, true, rollout_status},
-    {"rollout", "list", "[--active]", "list rollouts, newest first",
-     "  --active           only pending, running, paused or held rollouts\n",
+    {"rollout", "list", "[--active] [--channel C] [--state S]",
+     "list rollouts, newest first",
+     "  --active           only pending, running, paused or held rollouts\n"
+     "  --channel C        only rollouts on channel C\n"
+     "  --state S          only rollouts in state S (pending, running, held,\n"
+     "                     paused, completed, halted, aborted, rolled_back)\n",
      list_opts, 0, 0, true, rollout_list},
     {"rollout", "pause", "ID --reason \"...\"",
      "stop exposing new endpoints; exposed ones keep the release", REASON_HELP,

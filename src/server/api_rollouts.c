@@ -317,19 +317,52 @@ static int active_arg(const rg_req *req, bool *out, rg_resp *resp)
     return 0;
 }
 
+/* ?active, ?channel, ?state and ?release into *f. Returns 0 or fills
+ * resp (400 for a bad value, 404 for an unknown channel). */
+static int filter_args(rg_server *srv, const rg_req *req, rg_rollout_filter *f,
+                       rg_resp *resp)
+{
+    rg_channel_rec c;
+    rg_err err;
+    bool given;
+    const char *state = rg_req_query(req, "state");
+    f->channel = rg_req_query(req, "channel");
+    f->state = state ? rg_rollout_state_parse(state) : -1;
+    if (active_arg(req, &f->active_only, resp) != 0 ||
+        rg__api_query_int(req, "release", 1, INT64_MAX, &f->release_id, &given,
+                          resp) != 0)
+        return RG_EINVAL;
+    if (state && f->state < 0) {
+        rg_resp_errorf(resp, RG_EINVAL, "state",
+                       "query argument 'state' must be a rollout state "
+                       "(running, held, paused, completed, halted, ...), "
+                       "not '%.32s'",
+                       state);
+        return RG_EINVAL;
+    }
+    rg_err_clear(&err);
+    if (f->channel && rg_store_channel_get(srv->store, f->channel, &c, &err)) {
+        rg_resp_error(resp, &err);
+        return err.code;
+    }
+    return 0;
+}
+
 void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    bool active_only;
-    if (active_arg(req, &active_only, resp) != 0 ||
+    rg_rollout_filter f = {.state = -1};
+    if (filter_args(srv, req, &f, resp) != 0 ||
         rg_page_parse(req, RG_PAGE_ID_DESC, &page, resp) != 0)
         return;
+    /* The page and the item after it, which says whether more follow. */
+    f.before_id = page.after_id;
+    f.limit = page.limit + 1;
     rec_list l = {.page = &page};
     rg_desired_observe_begin(srv->desired);
-    int rc =
-        rg_store_rollout_list(srv->store, active_only, collect_one, &l, &err);
+    int rc = rg_store_rollout_query(srv->store, &f, collect_one, &l, &err);
     rg_desired_observe_end(srv->desired);
     for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < l.n; i++) {
         json_t *v = rollout_json(srv, &l.v[i], false, false, &err);

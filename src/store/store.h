@@ -383,6 +383,22 @@ int rg_store_rollout_get(rg_store *s, int64_t id, rg_rollout_rec *out,
 int rg_store_rollout_list(rg_store *s, bool active_only,
                           int (*fn)(void *ctx, const rg_rollout_rec *r),
                           void *ctx, rg_err *err);
+/* Which rollouts rg_store_rollout_query lists (a zero filter with state
+ * -1 lists every one). */
+typedef struct rg_rollout_filter {
+    bool active_only;    /* only rollouts not in a final state */
+    const char *channel; /* NULL: any; else a channel name */
+    int state;           /* -1: any; else an rg_ro_state */
+    int64_t release_id;  /* 0: any */
+    int64_t before_id;   /* 0: none; else only ids below it (a page cursor) */
+    int64_t limit;       /* <= 0: no limit */
+} rg_rollout_filter;
+/* The rollouts f selects, newest first, at most f->limit of them: the
+ * database filters, so a page costs one query however many rollouts
+ * there are (an unknown channel simply matches none). */
+int rg_store_rollout_query(rg_store *s, const rg_rollout_filter *f,
+                           int (*fn)(void *ctx, const rg_rollout_rec *r),
+                           void *ctx, rg_err *err);
 /* Moves rollout id from *cur to *next (compare-and-set: RG_ECONFLICT if the
  * stored status differs from *cur in any field, e.g. a concurrent operator
  * action), appends a decision row (tr, actor, evidence_json may be NULL,

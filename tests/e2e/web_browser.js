@@ -298,6 +298,7 @@ async function releasePages(page) {
   const body = await text(page, 'main');
   expect(/Notes: what changes and why/.test(body) && /Preflight/.test(body) && /Signatures/.test(body)
     && /Unsigned/.test(body) && /standard/.test(body), 'the release page', body.slice(0, 500));
+  expect((await page.$$(`main a[href="#/rollouts/${cfg.rollout}"]`)).length === 1, 'the release lists its rollout');
   await axe(page, 'release');
   await shot(page, 'release');
   await page.click('main a[href^="#/channels/"]');

@@ -672,6 +672,31 @@ static void rollouts(void **state)
              (long long)second, (long long)first);
     assert_string_equal(list, want);
 
+    /* The database filters: by channel, state, release, cursor, limit. */
+    rg_rollout_filter q = {.channel = "det", .state = RG_RO_COMPLETED};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:completed,", (long long)first);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.state = -1, .release_id = rel[2]};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:running,", (long long)second);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.state = -1, .before_id = second, .limit = 1};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:completed,", (long long)first);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.channel = "other", .state = -1};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    assert_string_equal(list, "");
+
     /* Complete the second, then roll it back: the channel returns to the
      * first rollout's release. */
     cur = r.status;
