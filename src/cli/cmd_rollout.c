@@ -92,10 +92,10 @@ static int print_counts(rg_cli *cli, const json_t *r)
 {
     static const char *const keys[] = {"fleet",   "targeted", "exposed",
                                        "pending", "healthy",  "silent",
-                                       "failed",  NULL};
+                                       "failed",  "unjudged", NULL};
     static const char *const headers[] = {"FLEET",   "TARGETED", "EXPOSED",
                                           "PENDING", "HEALTHY",  "SILENT",
-                                          "FAILED",  NULL};
+                                          "FAILED",  "UNJUDGED", NULL};
     const json_t *c = json_object_get(r, "counts");
     const json_t *rep = json_object_get(r, "reports");
     rg_cli_table t;
@@ -120,10 +120,11 @@ static int print_counts(rg_cli *cli, const json_t *r)
 static int print_strata(rg_cli *cli, const json_t *r)
 {
     static const char *const keys[] = {"assigned", "exposed", "pending",
-                                       "healthy",  "silent",  "failed"};
+                                       "healthy",  "silent",  "failed",
+                                       "unjudged"};
     static const char *const headers[] = {"STRATUM", "ASSIGNED", "EXPOSED",
                                           "PENDING", "HEALTHY",  "SILENT",
-                                          "FAILED",  NULL};
+                                          "FAILED",  "UNJUDGED", NULL};
     const json_t *list = json_object_get(r, "strata");
     if (json_array_size(list) == 0)
         return fputs("no endpoint in the rollout yet\n", cli->out) == EOF
@@ -626,13 +627,15 @@ int rg__cli_explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
     if (w >= 0)
         w = fprintf(cli->out,
                     "now: %lld targeted, %lld exposed (%lld pending, %lld "
-                    "healthy, %lld silent, %lld failed) of %lld endpoints\n",
+                    "healthy, %lld silent, %lld failed, %lld unjudged) of "
+                    "%lld endpoints\n",
                     (long long)rg_cli_jint(c, "targeted"),
                     (long long)rg_cli_jint(c, "exposed"),
                     (long long)rg_cli_jint(c, "pending"),
                     (long long)rg_cli_jint(c, "healthy"),
                     (long long)rg_cli_jint(c, "silent"),
                     (long long)rg_cli_jint(c, "failed"),
+                    (long long)rg_cli_jint(c, "unjudged"),
                     (long long)rg_cli_jint(c, "fleet"));
     if (w < 0)
         return rg_err_set(&cli->err, RG_EIO, "cannot write the output");

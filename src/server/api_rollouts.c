@@ -35,18 +35,18 @@ static int decision_one(void *ctx, const rg_decision_rec *d)
 static json_t *summary_json(const rg_ep_summary *s)
 {
     const uint64_t *n = s->by_state.n;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "fleet",
-                     (json_int_t)s->fleet, "targeted", (json_int_t)s->targeted,
-                     "exposed", (json_int_t)rg_ep_tally_exposed(&s->by_state),
-                     "pending", (json_int_t)n[RG_EP_PENDING], "healthy",
-                     (json_int_t)n[RG_EP_HEALTHY], "silent",
-                     (json_int_t)n[RG_EP_SILENT], "failed",
-                     (json_int_t)n[RG_EP_FAILED]);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "fleet", (json_int_t)s->fleet,
+        "targeted", (json_int_t)s->targeted, "exposed",
+        (json_int_t)rg_ep_tally_exposed(&s->by_state), "pending",
+        (json_int_t)n[RG_EP_PENDING], "healthy", (json_int_t)n[RG_EP_HEALTHY],
+        "silent", (json_int_t)n[RG_EP_SILENT], "failed",
+        (json_int_t)n[RG_EP_FAILED], "unjudged", (json_int_t)n[RG_EP_UNJUDGED]);
 }
 
 /* {"stratum": name, "assigned", "exposed", "pending", "healthy", "silent",
- * "failed"} for each stratum of m with an endpoint in the rollout. Returns
- * a new reference or NULL. */
+ * "failed", "unjudged"} for each stratum of m with an endpoint in the rollout.
+ * Returns a new reference or NULL. */
 static json_t *strata_json(rg_server *srv, const rg_summary *m)
 {
     json_t *a = json_array();
@@ -57,13 +57,14 @@ static json_t *strata_json(rg_server *srv, const rg_summary *m)
         char name[RG_STRATUM_NAME_MAX];
         rg_fleet_stratum_name(srv->fleet, i, name, sizeof name);
         if (json_array_append_new(
-                a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "stratum", name,
-                             "assigned", (json_int_t)t->n[RG_EP_ASSIGNED],
+                a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stratum",
+                             name, "assigned", (json_int_t)t->n[RG_EP_ASSIGNED],
                              "exposed", (json_int_t)rg_ep_tally_exposed(t),
                              "pending", (json_int_t)t->n[RG_EP_PENDING],
                              "healthy", (json_int_t)t->n[RG_EP_HEALTHY],
                              "silent", (json_int_t)t->n[RG_EP_SILENT], "failed",
-                             (json_int_t)t->n[RG_EP_FAILED])) != 0) {
+                             (json_int_t)t->n[RG_EP_FAILED], "unjudged",
+                             (json_int_t)t->n[RG_EP_UNJUDGED])) != 0) {
             json_decref(a);
             a = NULL;
         }
