@@ -43,7 +43,14 @@ import test_stratum_halt as fleet
 from test_find_hosts import DarkAgent
 
 CLI = os.path.join(rg.BUILD_DIR, "src", "cli", "rollgate")
-DEADLINE_S = 60  # bound on every wait (never an assertion)
+DEADLINE_S = 180  # bound on every wait (never an assertion)
+# The gate's window for the rollouts that must pass or hold: an endpoint
+# that checks in is "heard" only when a check-in falls inside each window,
+# so the window must outlast the longest gap between two of this test's
+# check-in rounds on a loaded machine (a round of ~30 check-ins took more
+# than 2 s at load 26), else a healthy endpoint counts as silent and the
+# gate halts where it should complete or hold.
+HEARD_WINDOW_S = 20
 REPLAY_S = 300   # what docs/webhooks.md tells receivers to accept
 
 
@@ -222,7 +229,7 @@ def halt_is_told(srv, rx):
     agents = fleet.setup(srv)
     rid = fleet.rollout(srv, fleet.release(srv, "detections", 1), 600)
     ro = fleet.drive(srv, rid, agents, "detections",
-                     ("halted", "completed", "held"))
+                     ("halted", "completed", "held"), DEADLINE_S)
     expect(ro["state"] == "halted", "the rollout halts", ro["state"])
     log = wait_for("the halt is delivered",
                    lambda: finished(srv, made["id"]))
@@ -294,8 +301,9 @@ def complete_and_hold_are_told(srv, rx, agents):
     crashes = [a.crashes for a in agents]
     for a in agents:
         a.crashes = False  # this release is good everywhere
-    rid = fleet.rollout(srv, fleet.release(srv, "quick", 1), 1)
-    ro = fleet.drive(srv, rid, agents, "quick", ("completed", "halted", "held"))
+    rid = fleet.rollout(srv, fleet.release(srv, "quick", 1), 1, HEARD_WINDOW_S)
+    ro = fleet.drive(srv, rid, agents, "quick", ("completed", "halted", "held"),
+                     DEADLINE_S)
     for a, c in zip(agents, crashes):
         a.crashes = c
     expect(ro["state"] == "completed", "the good rollout completes",
@@ -321,14 +329,14 @@ def complete_and_hold_are_told(srv, rx, agents):
         control.append(fleet.Agent(srv, eid, b["token"], False))
     dark = [DarkAgent(srv, a.id, a.token, False) for a in agents if a.crashes]
     lit = [a for a in agents if not a.crashes]
-    rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1)
+    rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1, HEARD_WINDOW_S)
     # Admitted only once a tick measured the rollout: from then on each
     # round asks the dark endpoints first, so they take the stratum's
     # whole exposure budget and the others stay outside, as controls.
     wait_for("the rollout measured", lambda: srv.request(
         "GET", "/v1/rollouts/%d?measure=0" % rid)[1]["counts"])
     ro = fleet.drive(srv, rid, dark + control + lit, "holds",
-                     ("completed", "halted", "held"))
+                     ("completed", "halted", "held"), DEADLINE_S)
     expect(ro["state"] == "held", "the gate holds the rollout", ro["state"],
            ro["decisions"][-2:])
     body = told_once(srv, rx, held, "/held", "hold", rid, "held")
