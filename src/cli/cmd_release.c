@@ -370,18 +370,9 @@ static const rg__cli_listing release_listing = {"releases", release_headers,
 
 static int release_list(rg_cli *cli, const rg_cli_args *a)
 {
-    rg_buf path;
-    rg_buf_init(&path, 4096);
-    const char *channel = rg_cli_args_get(a, "channel");
-    int rc = rg_buf_adds(&path, "/v1/releases");
-    if (!rc && channel)
-        rc = rg_cli_query_add(&path, "channel", channel);
-    if (rc)
-        rc = rg__cli_usage(cli, "--channel is too long");
-    else
-        rc = rg__cli_list_show(cli, path.data, &release_listing);
-    rg_buf_release(&path);
-    return rc;
+    static const char *const filters[] = {"channel", NULL};
+    return rg__cli_list_filtered(cli, a, "/v1/releases", filters,
+                                 &release_listing);
 }
 
 static int release_show(rg_cli *cli, const rg_cli_args *a)

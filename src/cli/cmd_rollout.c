@@ -390,23 +390,9 @@ static const rg__cli_listing rollout_listing = {"rollouts", rollout_headers,
  * server filters (GET /v1/rollouts?active=&channel=&state=). */
 static int rollout_list(rg_cli *cli, const rg_cli_args *a)
 {
-    static const char *const filters[] = {"channel", "state"};
-    rg_buf path;
-    rg_buf_init(&path, 4096);
-    int rc = rg_buf_adds(&path, "/v1/rollouts");
-    if (!rc && rg_cli_args_has(a, "active"))
-        rc = rg_cli_query_add(&path, "active", "1");
-    for (size_t i = 0; !rc && i < 2; i++) {
-        const char *v = rg_cli_args_get(a, filters[i]);
-        if (v)
-            rc = rg_cli_query_add(&path, filters[i], v);
-    }
-    if (rc)
-        rc = rg__cli_usage(cli, "--channel or --state is too long");
-    else
-        rc = rg__cli_list_show(cli, path.data, &rollout_listing);
-    rg_buf_release(&path);
-    return rc;
+    static const char *const filters[] = {"active", "channel", "state", NULL};
+    return rg__cli_list_filtered(cli, a, "/v1/rollouts", filters,
+                                 &rollout_listing);
 }
 
 static int rollout_status(rg_cli *cli, const rg_cli_args *a)
