@@ -44,12 +44,12 @@ from test_find_hosts import DarkAgent
 
 CLI = os.path.join(rg.BUILD_DIR, "src", "cli", "rollgate")
 DEADLINE_S = 180  # bound on every wait (never an assertion)
-# The gate's window for the rollouts that must pass or hold: an endpoint
-# that checks in is "heard" only when a check-in falls inside each window,
-# so the window must outlast the longest gap between two of this test's
-# check-in rounds on a loaded machine (a round of ~30 check-ins took more
-# than 2 s at load 26), else a healthy endpoint counts as silent and the
-# gate halts where it should complete or hold.
+# The plan's window for the rollouts that must pass or hold: an endpoint
+# is "heard" only when it checks in inside its window, which the gate
+# stretches to at least 3 typical check-in intervals of its stratum
+# (warm_up keeps that typical interval one round of this test); 20 s
+# also covers one round much slower than the others on a loaded machine,
+# where 2 s did not, and a healthy endpoint then counted as silent.
 HEARD_WINDOW_S = 20
 REPLAY_S = 300   # what docs/webhooks.md tells receivers to accept
 
@@ -295,12 +295,27 @@ def told_once(srv, rx, hook, path, event, rid, state):
     return body
 
 
+def warm_up(agents, channel, rounds=3):
+    """Back-to-back check-in rounds before a rollout starts. The gate sizes
+    an exposure's window in whole check-in intervals of its stratum (the
+    typical gap between each endpoint's last two check-ins, at least 3 of
+    them: health/silence.h); after the test's idle steps that gap is as
+    long as the step took, minutes on a loaded machine, so the window was
+    minutes long and the rollout outlasted the wait (windows-10 "still
+    within their window" after 141 s at load 18). A few rounds make every
+    endpoint's last gap one round."""
+    for _ in range(rounds):
+        for a in agents:
+            a.desired(channel)
+
+
 def complete_and_hold_are_told(srv, rx, agents):
     done = subscribe(srv, rx, "/done", "complete", "quick")
     held = subscribe(srv, rx, "/held", "hold", "holds")
     crashes = [a.crashes for a in agents]
     for a in agents:
         a.crashes = False  # this release is good everywhere
+    warm_up(agents, "quick")
     rid = fleet.rollout(srv, fleet.release(srv, "quick", 1), 1, HEARD_WINDOW_S)
     ro = fleet.drive(srv, rid, agents, "quick", ("completed", "halted", "held"),
                      DEADLINE_S)
@@ -329,6 +344,7 @@ def complete_and_hold_are_told(srv, rx, agents):
         control.append(fleet.Agent(srv, eid, b["token"], False))
     dark = [DarkAgent(srv, a.id, a.token, False) for a in agents if a.crashes]
     lit = [a for a in agents if not a.crashes]
+    warm_up(dark + control + lit, "holds")
     rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1, HEARD_WINDOW_S)
     # Admitted only once a tick measured the rollout: from then on each
     # round asks the dark endpoints first, so they take the stratum's
