@@ -9,6 +9,7 @@
 #include "model/bucket.h"
 #include "health/gate.h"
 #include "server/canary.h"
+#include "server/cluster.h"
 #include "server/desired.h"
 #include "server/flag_rollout.h"
 #include "server/fleet.h"
@@ -195,8 +196,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         return rc;
     rc = rg_canary_measure(cn, srv, r, held, n_held, now, &counts, &hctx, err);
     free(held);
-    if (rc < 0)
-        return rc;
+    if (rc < 0 || !rg_cluster_leads(srv))
+        return rc < 0 ? rc : 0; /* a follower measures only (cluster.h) */
     rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now, &next,
               &tr, &gate, err);
     if (rc < 0)
@@ -366,7 +367,7 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
     /* Paused rollouts keep their state; so do watched completed ones;
      * other final ones are forgotten. */
     rg_canary_retain(rg_desired_canary(srv->desired), ids, n_ids);
-    {
+    if (rg_cluster_leads(srv)) {
         int r3 = rg_flag_rollouts_tick(srv, rc == 0 ? err : NULL);
         if (rc == 0)
             rc = r3;
@@ -432,7 +433,8 @@ static void *flush_main(void *arg)
         if (rg_fleet_flush(srv->fleet, &err) < 0)
             rg_warn("fleet flush: %s", err.msg);
         rg_server_cfg_rdlock(srv);
-        rg_retention_run(srv, rg_clock_now(srv->clock));
+        if (rg_cluster_leads(srv))
+            rg_retention_run(srv, rg_clock_now(srv->clock));
         rg_server_cfg_unlock(srv);
     }
     return NULL;

@@ -669,6 +669,32 @@ int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
     return s->ops->endpoint_flush(s->impl, batch, n, err);
 }
 
+int rg_store_tail_heads(rg_store *s, rg_tail_heads *out, rg_err *err)
+{
+    return s->ops->tail_heads(s->impl, out, err);
+}
+
+int rg_store_endpoints_after(rg_store *s, int64_t after, size_t max,
+                             int (*fn)(void *ctx, const rg_endpoint_tail *e),
+                             void *ctx, rg_err *err)
+{
+    return s->ops->endpoints_after(s->impl, after, max, fn, ctx, err);
+}
+
+int rg_store_events_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_event_tail *e),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->events_after(s->impl, after, max, fn, ctx, err);
+}
+
+int rg_store_offers_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_offer_rec *o),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->offers_after(s->impl, after, max, fn, ctx, err);
+}
+
 int rg_store_endpoint_load(rg_store *s,
                            int (*fn)(void *ctx, const rg_endpoint_rec *e),
                            void *ctx, rg_err *err)

@@ -503,6 +503,43 @@ int rg_store_endpoint_load(rg_store *s,
                            int (*fn)(void *ctx, const rg_endpoint_rec *e),
                            void *ctx, rg_err *err);
 
+/* --- tails: what other nodes wrote (schema 18; docs/scale.md) ---------
+ * Several rollgated nodes on one PostgreSQL each read, in order, what the
+ * others made durable: events and offers by a sequence number, endpoints
+ * by the flush (or enrollment) that wrote them last. Numbers are taken
+ * under the write lock, so they grow in commit order: reading "after N"
+ * again and again misses nothing. On SQLite (one node) they stay 0. */
+typedef struct rg_tail_heads {
+    int64_t endpoints, events, offers; /* the newest numbers, 0: none */
+} rg_tail_heads;
+typedef struct rg_endpoint_tail {
+    rg_endpoint_rec e; /* proven unused */
+    int64_t seq;       /* the flush or enrollment that wrote it last */
+} rg_endpoint_tail;
+typedef struct rg_event_tail {
+    rg_event_rec e;
+    int64_t seq;
+} rg_event_tail;
+typedef struct rg_offer_rec {
+    char endpoint_id[RG_EPID_MAX + 1];
+    int64_t release_id, offered_ms;
+    int64_t seq;
+} rg_offer_rec;
+
+/* The newest numbers now (where a node that loaded everything starts). */
+int rg_store_tail_heads(rg_store *s, rg_tail_heads *out, rg_err *err);
+/* Up to max rows numbered above after, in number order, to fn (a non-zero
+ * return stops and is returned). Returns 0 or the store's error. */
+int rg_store_endpoints_after(rg_store *s, int64_t after, size_t max,
+                             int (*fn)(void *ctx, const rg_endpoint_tail *e),
+                             void *ctx, rg_err *err);
+int rg_store_events_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_event_tail *e),
+                          void *ctx, rg_err *err);
+int rg_store_offers_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_offer_rec *o),
+                          void *ctx, rg_err *err);
+
 /* --- group policies (schema 4) ---------------------------------------- */
 /* Inserts p (name, channel by name, selector_json: a JSON object, mode,
  * release_id, created_*), fills p->id and p->channel_id, and appends
