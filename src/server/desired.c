@@ -313,8 +313,10 @@ static int strata_sync(rg_desired *d, const snapshot *s, rg_err *err)
         ids[n++] = ro->id;
         rc = rg_strata_restore(d->strata, d->srv->store, f, ro, err);
         /* First sight of a rollout nothing measures before check-ins are
-         * answered: who it admitted comes back from the stored events. */
+         * answered: who it admitted, and keeps (rg_rollout_keeps: an
+         * aborted one too), comes back from the stored events. */
         if (rc == 1 && (ro->status.state == RG_RO_HALTED ||
+                        ro->status.state == RG_RO_ABORTED ||
                         ro->status.state == RG_RO_COMPLETED))
             rc = rg_canary_rebuild(d->srv, ro, err);
         rc = rc > 0 ? 0 : rc;

@@ -265,16 +265,39 @@ cleanup:
  * stratum not cleared yet (strata.h) or still soaking (canary.h: the last
  * exposure is younger than the plan's soak). Appends every id of w to ids (room
  * for n more at *n_ids). Returns 0 or the first error (err may be NULL). */
+/* Whether the tick still judges the watched completed rollout w. */
+static bool watching(rg_server *srv, const rg_rollout_rec *w, int64_t now_ms)
+{
+    return !rg_strata_settled(rg_desired_strata(srv->desired), srv->fleet,
+                              w->id) ||
+           rg_canary_soaking(rg_desired_canary(srv->desired), w, now_ms);
+}
+
+bool rg_orchestrator_judges(rg_server *srv, const rg_rollout_rec *r,
+                            int64_t now_ms)
+{
+    if (!rg_rollout_state_final(r->status.state))
+        return true;
+    if (r->status.state != RG_RO_COMPLETED)
+        return false;
+    rg_rollout_rec *w = NULL;
+    size_t n = 0;
+    bool judges = false;
+    if (rg_desired_watched(srv->desired, &w, &n, NULL) != 0)
+        return true; /* out of memory: say nothing final */
+    for (size_t i = 0; i < n && !judges; i++)
+        judges = w[i].id == r->id && watching(srv, &w[i], now_ms);
+    free(w);
+    return judges;
+}
+
 static int watch_completed(rg_server *srv, const rg_rollout_rec *w, size_t n,
                            int64_t *ids, size_t *n_ids, rg_err *err)
 {
     int rc = 0;
-    rg_strata *strata = rg_desired_strata(srv->desired);
     for (size_t i = 0; i < n; i++) {
         ids[(*n_ids)++] = w[i].id;
-        if (rg_strata_settled(strata, srv->fleet, w[i].id) &&
-            !rg_canary_soaking(rg_desired_canary(srv->desired), &w[i],
-                               rg_clock_now(srv->clock)))
+        if (!watching(srv, &w[i], rg_clock_now(srv->clock)))
             continue;
         rg_err e1;
         rg_err_clear(&e1);

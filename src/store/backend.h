@@ -87,7 +87,7 @@ struct rg__store_ops {
                           const rg_audit_rec *audit, rg_err *err);
     int (*rollout_get)(void *impl, int64_t id, rg_rollout_rec *out,
                        rg_err *err);
-    int (*rollout_list)(void *impl, bool active_only,
+    int (*rollout_list)(void *impl, const rg_rollout_filter *f,
                         int (*fn)(void *ctx, const rg_rollout_rec *r),
                         void *ctx, rg_err *err);
     int (*rollout_transition)(void *impl, int64_t id,

@@ -60,7 +60,6 @@ enum {
     ST_ROLLOUT_INSERT,
     ST_ROLLOUT_GET,
     ST_ROLLOUT_LIST,
-    ST_ROLLOUT_LIST_ACTIVE,
     ST_ROLLOUT_CAS,
     ST_ROLLOUT_STATE,
     ST_DECISION_INSERT,
@@ -260,9 +259,12 @@ static const char *const sql_text[ST__COUNT] = {
         " updated_ms, active, created_ms, created_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ROLLOUT_GET] = ROLLOUT_COLS " WHERE o.id = ?",
-    [ST_ROLLOUT_LIST] = ROLLOUT_COLS " ORDER BY o.id DESC",
-    [ST_ROLLOUT_LIST_ACTIVE] =
-        ROLLOUT_COLS " WHERE o.active = 1 ORDER BY o.id DESC",
+    [ST_ROLLOUT_LIST] =
+        ROLLOUT_COLS " WHERE (?1 = 0 OR o.active = 1)"
+                     " AND (?2 IS NULL OR c.name = ?2)"
+                     " AND (?3 < 0 OR o.state = ?3)"
+                     " AND (?4 = 0 OR o.release_id = ?4)"
+                     " AND (?5 = 0 OR o.id < ?5) ORDER BY o.id DESC LIMIT ?6",
     [ST_ROLLOUT_CAS] =
         "UPDATE rollouts SET state = ?1, wave = ?2, share_ppm = ?3,"
         " wave_started_ms = ?4, updated_ms = ?5, active = ?6"
@@ -1391,7 +1393,7 @@ static int sq_rollout_get(void *impl, int64_t id, rg_rollout_rec *out,
     return rc;
 }
 
-static int sq_rollout_list(void *impl, bool active_only,
+static int sq_rollout_list(void *impl, const rg_rollout_filter *f,
                            int (*fn)(void *ctx, const rg_rollout_rec *r),
                            void *ctx, rg_err *err)
 {
@@ -1399,9 +1401,12 @@ static int sq_rollout_list(void *impl, bool active_only,
     rg_rollout_rec *r = malloc(sizeof *r);
     if (!r)
         return rg_err_set(err, RG_ENOMEM, "rollout list: out of memory");
-    int rc = cursor_open(&c, impl,
-                         active_only ? ST_ROLLOUT_LIST_ACTIVE : ST_ROLLOUT_LIST,
-                         NULL, 0, &rg__rollout_row, err);
+    int rc = cursor_open(&c, impl, ST_ROLLOUT_LIST,
+                         RG__VALS(RG__INT(f->active_only), RG__TEXT(f->channel),
+                                  RG__INT(f->state), RG__INT(f->release_id),
+                                  RG__INT(f->before_id),
+                                  RG__INT(f->limit > 0 ? f->limit : INT64_MAX)),
+                         &rg__rollout_row, err);
     while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
         rc = fn(ctx, r);
     rc = cursor_close(&c, rc);
@@ -1550,7 +1555,7 @@ static int sq_token_create(void *impl, rg_token_rec *t,
                           "revoked tokens' too)",
                           t->name);
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "token", id, err);
     rc = finish(q, rc, err);
     if (rc == 0) {
         t->id = id;
@@ -1654,7 +1659,7 @@ static int sq_enroll_key_create(void *impl, rg_enroll_key_rec *k,
         rc = rg_err_set(err, RG_ECONFLICT,
                         "enrollment key: hash already in use");
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "enrollment_key", id, err);
     rc = finish(q, rc, err);
     if (rc == 0)
         k->id = id;
@@ -2165,7 +2170,7 @@ static int sq_policy_create(void *impl, rg_policy_rec *p,
                           "policy '%s' already exists", p->name);
     if (rc)
         goto cleanup;
-    rc = audit_insert(q, audit, NULL, err);
+    rc = audit_insert_for(q, audit, "policy", id, err);
 cleanup:
     rc = finish(q, rc, err);
     if (rc == 0) {
@@ -2463,7 +2468,7 @@ static int sq_client_token_create(void *impl, rg_client_token_rec *t,
     rc = insert_row(q, ST_CLIENT_TOKEN_INSERT, &rg__client_token_row, t, NULL,
                     0, &t->id, err, "client token create");
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "client_token", t->id, err);
     return finish(q, rc, err);
 }
 

@@ -445,7 +445,15 @@ int rg_store_rollout_list(rg_store *s, bool active_only,
                           int (*fn)(void *ctx, const rg_rollout_rec *r),
                           void *ctx, rg_err *err)
 {
-    return s->ops->rollout_list(s->impl, active_only, fn, ctx, err);
+    rg_rollout_filter f = {.active_only = active_only, .state = -1};
+    return s->ops->rollout_list(s->impl, &f, fn, ctx, err);
+}
+
+int rg_store_rollout_query(rg_store *s, const rg_rollout_filter *f,
+                           int (*fn)(void *ctx, const rg_rollout_rec *r),
+                           void *ctx, rg_err *err)
+{
+    return s->ops->rollout_list(s->impl, f, fn, ctx, err);
 }
 
 int rg_store_rollout_transition(rg_store *s, int64_t id,

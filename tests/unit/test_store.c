@@ -90,6 +90,17 @@ static int audit_rows(fx *f)
     return n;
 }
 
+/* The number of audit rows whose target is "<kind>:<id>". */
+static int audit_rows_for(fx *f, const char *kind, int64_t id)
+{
+    char target[64];
+    snprintf(target, sizeof target, "%s:%lld", kind, (long long)id);
+    rg_audit_filter flt = {.target = target};
+    int n = 0;
+    assert_int_equal(rg_store_audit_list(f->s, &flt, count_cb, &n, &f->err), 0);
+    return n;
+}
+
 static void hash_of(const char *s, char out[RG_HASH_HEX])
 {
     rg_sha256_hex(s, strlen(s), out);
@@ -661,6 +672,31 @@ static void rollouts(void **state)
              (long long)second, (long long)first);
     assert_string_equal(list, want);
 
+    /* The database filters: by channel, state, release, cursor, limit. */
+    rg_rollout_filter q = {.channel = "det", .state = RG_RO_COMPLETED};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:completed,", (long long)first);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.state = -1, .release_id = rel[2]};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:running,", (long long)second);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.state = -1, .before_id = second, .limit = 1};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:completed,", (long long)first);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.channel = "other", .state = -1};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    assert_string_equal(list, "");
+
     /* Complete the second, then roll it back: the channel returns to the
      * first rollout's release. */
     cur = r.status;
@@ -749,6 +785,8 @@ static void tokens(void **state)
     assert_int_equal(rg_store_token_revoke(f->s, 999, T0 + 6, &a, &f->err),
                      RG_ENOTFOUND);
     assert_int_equal(audit_rows(f), 2);
+    /* One target for the token's life: the store named the creation. */
+    assert_int_equal(audit_rows_for(f, "token", t.id), 2);
 }
 
 /* --- enrollment keys ---------------------------------------------------- */
