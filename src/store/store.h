@@ -672,7 +672,13 @@ typedef struct rg_client_token_rec {
  * transaction. expect is the version the caller read: 0 when the flag must
  * not exist yet (else RG_ECONFLICT, field "name"), N > 0 when version N
  * must be current (RG_ENOTFOUND when the flag does not exist, RG_ECONFLICT
- * when another version is, field "version"). Sets f->version. */
+ * when another version is, field "version"). A segment id that the
+ * definition's strategies name, and its current version did not, must be
+ * a segment of the environment that is not deleted (else RG_ECONFLICT,
+ * field "segments"): checked in the write's transaction, ordered against
+ * every segment write of the environment (rg_store_segment_put), so a
+ * concurrent deletion cannot leave the flag naming nothing. Sets
+ * f->version. */
 int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
                       const rg_audit_rec *audit, rg_err *err);
 /* Calls fn with the current version of each flag of environment (NULL:
@@ -719,7 +725,11 @@ typedef struct rg_segment_rec {
  * the segment must not exist or be deleted (else RG_ECONFLICT, field
  * "name"), N > 0 when version N must be current and not deleted
  * (RG_ENOTFOUND otherwise, RG_ECONFLICT when another version is, field
- * "version"). Sets g->version and g->id. */
+ * "version"). A deletion is refused while the current version of a flag
+ * of the environment names the segment (RG_ECONFLICT, field "name", the
+ * message naming up to 4 of them), checked in the write's transaction
+ * and ordered against every flag write (rg_store_flag_put). Sets
+ * g->version and g->id. */
 int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
                          const rg_audit_rec *audit, rg_err *err);
 /* Calls fn with the current version of each segment of environment that is

@@ -2212,6 +2212,114 @@ static void segments_versions(void **state)
     assert_true(versions == 4 && newest == 20);
 }
 
+/* Flag f of "default" whose one strategy names segment id (0: none). */
+static int put_flag_naming(rg_store *s, const char *name, int64_t id,
+                           rg_err *err)
+{
+    char def[160];
+    snprintf(def, sizeof def,
+             "{\"enabled\":true,\"name\":\"%s\",\"strategies\":[{\"name\":"
+             "\"default\",\"segments\":[%lld]}]}",
+             name, (long long)id);
+    if (!id)
+        snprintf(def, sizeof def, "{\"enabled\":true,\"name\":\"%s\"}", name);
+    rg_audit_rec a = audit("flag.update", "flag:default/x", 30);
+    rg_flag_rec fl = {.environment = "default", .created_ms = 30};
+    snprintf(fl.name, sizeof fl.name, "%s", name);
+    fl.definition = def;
+    return rg_store_flag_put(s, &fl, -1, &a, err);
+}
+
+static int newest_version(void *ctx, const rg_segment_rec *g)
+{
+    *(int64_t *)ctx = g->version;
+    return 1; /* the first is the newest: stop */
+}
+
+/* Segment s of "default": created (deleted false) or deleted. */
+static int put_segment(rg_store *s, bool deleted, int64_t *id, rg_err *err)
+{
+    rg_audit_rec a = audit("segment.update", "segment:default/s", 30);
+    rg_segment_rec g = {.environment = "default",
+                        .name = "s",
+                        .deleted = deleted,
+                        .definition = deleted ? "" : "{\"constraints\":[]}",
+                        .created_ms = 30};
+    int64_t expect = 0; /* deleted: the current version */
+    if (deleted)
+        rg_store_segment_history(s, "default", "s", newest_version, &expect,
+                                 err);
+    int rc = rg_store_segment_put(s, &g, expect, &a, err);
+    if (id)
+        *id = g.id;
+    return rc;
+}
+
+typedef struct seg_race {
+    const char *path;
+    bool deleter; /* deletes the segment, else names it in flag "r" */
+    int64_t id;
+    pthread_barrier_t *go;
+    int rc;
+} seg_race;
+
+static void *seg_racer(void *arg)
+{
+    seg_race *r = arg;
+    rg_store *s = NULL;
+    rg_err err;
+    rg_err_clear(&err);
+    r->rc = rg_store_open(r->path, &s, &err);
+    pthread_barrier_wait(r->go);
+    if (r->rc == 0)
+        r->rc = r->deleter ? put_segment(s, true, NULL, &err)
+                           : put_flag_naming(s, "r", r->id, &err);
+    rg_store_close(s);
+    return NULL;
+}
+
+/* "Segment in use" is decided in the write's transaction: a segment that
+ * a flag names is not deleted, a flag cannot name a deleted or unknown
+ * segment, and a deletion racing a flag write (each through a store of
+ * its own, as two servers) never ends with the flag naming a deleted
+ * segment: exactly one of the two wins. */
+static void segment_in_use_is_atomic(void **state)
+{
+    fx *f = *state;
+    int64_t id = 0;
+    assert_int_equal(put_segment(f->s, false, &id, &f->err), 0);
+    assert_int_equal(put_flag_naming(f->s, "uses-s", id, &f->err), 0);
+    assert_int_equal(put_segment(f->s, true, NULL, &f->err), RG_ECONFLICT);
+    assert_string_equal(f->err.field, "name");
+    assert_non_null(strstr(f->err.msg, "'uses-s'"));
+    assert_int_equal(put_flag_naming(f->s, "other", id + 40, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "segments");
+    assert_int_equal(put_flag_naming(f->s, "uses-s", 0, &f->err), 0);
+    assert_int_equal(put_segment(f->s, true, NULL, &f->err), 0);
+    assert_int_equal(put_flag_naming(f->s, "uses-s", id, &f->err),
+                     RG_ECONFLICT);
+    for (int round = 0; round < 20; round++) {
+        pthread_barrier_t go;
+        pthread_t th[2];
+        seg_race r[2];
+        assert_int_equal(put_segment(f->s, false, &id, &f->err), 0);
+        assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+        for (int i = 0; i < 2; i++) {
+            r[i] = (seg_race){f->path, i == 1, id, &go, -1};
+            assert_int_equal(pthread_create(&th[i], NULL, seg_racer, &r[i]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        assert_true((r[0].rc == 0) != (r[1].rc == 0));
+        assert_int_equal(r[0].rc ? r[0].rc : r[1].rc, RG_ECONFLICT);
+        assert_int_equal(put_flag_naming(f->s, "r", 0, &f->err), 0);
+        if (r[0].rc == 0) /* the flag won: the segment is still there */
+            assert_int_equal(put_segment(f->s, true, NULL, &f->err), 0);
+    }
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -2221,6 +2329,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(segment_in_use_is_atomic, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(flag_rollouts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),
