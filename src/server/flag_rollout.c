@@ -9,6 +9,7 @@
 #include "flags/share.h"
 #include "health/gate.h"
 #include "model/bucket.h"
+#include "model/rollout_event.h"
 #include "server/canary.h"
 #include "server/flag_strategy.h"
 #include "server/fleet.h"
@@ -43,6 +44,10 @@ typedef struct fr {
     uint32_t from_pct, pct;
     bool disable; /* on_halt "disable" */
     int64_t stamp;
+    /* the webhook event of the decision not yet stored (fr_decide), its
+     * body's "rollout" object (malloc'd); NULL: none */
+    const char *event;
+    char *hook;
 } fr;
 
 int rg_flag_rollouts_new(rg_flag_rollouts **out, rg_err *err)
@@ -74,6 +79,8 @@ static void fr_release(fr *r)
 {
     json_decref(r->doc);
     r->doc = NULL;
+    free(r->hook);
+    r->hook = NULL;
 }
 
 /* Reads rec's state document into *out. Returns 0 or RG_EIO. */
@@ -135,17 +142,64 @@ static int fr_save(rg_server *srv, fr *r, const rg_audit_rec *audit,
     if (fr_sync(r) != 0 || !(text = rg_json_dump(r->doc)))
         return rg_err_set(err, RG_ENOMEM, "out of memory");
     r->rec.state = text;
+    r->rec.event = r->hook ? r->event : NULL;
+    r->rec.hook = r->hook;
     int rc = rg_store_flag_rollout_put(srv->store, &r->rec, audit, err);
-    r->rec.state = NULL;
+    r->rec.state = r->rec.event = r->rec.hook = NULL;
     free(text);
+    if (rc == 0) { /* queued with this put: never again */
+        free(r->hook);
+        r->hook = NULL;
+    }
     return rc;
 }
 
+static uint32_t wanted_percent(const fr *r);
+
+/* When transition tr of r (its status already tr's end) is a webhook
+ * event (model/rollout_event.h), sets r->event and r->hook: the body's
+ * "rollout" object (docs/webhooks.md), the reason cut short if the object
+ * would not fit the store's RG_DELIVERY_FLAG_MAX. Returns 0 or
+ * RG_ENOMEM. */
+static int fr_hook(fr *r, const rg_transition *tr, const json_t *evidence)
+{
+    const char *event = rg_rollout_event(tr->from_state, tr->to_state);
+    const json_t *counts = json_object_get(evidence, "counts");
+    free(r->hook);
+    r->hook = NULL;
+    for (int cut = (int)strlen(tr->reason); event && !r->hook && cut >= 0;
+         cut = cut ? cut / 2 : -1) {
+        while (cut > 0 && ((unsigned char)tr->reason[cut] & 0xc0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence */
+        json_t *o = json_pack(
+            "{s:I,s:s,s:s,s:s,s:i,s:i,s:s#,s:O?}", "id", (json_int_t)r->rec.id,
+            "flag", r->rec.name, "environment", r->rec.environment, "state",
+            rg_rollout_state_name(tr->to_state), "wave", tr->to_wave,
+            "share_percent", (int)wanted_percent(r), "reason", tr->reason,
+            (size_t)cut, "counts", counts);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(o);
+        if (!text)
+            return RG_ENOMEM;
+        if (strlen(text) <= RG_DELIVERY_FLAG_MAX)
+            r->hook = text;
+        else
+            free(text);
+    }
+    r->event = event;
+    return 0;
+}
+
 /* Appends a decision (evidence: new reference, may be NULL) to r's
- * document, keeping the newest RG_FLAG_ROLLOUT_DECISIONS. */
+ * document, keeping the newest RG_FLAG_ROLLOUT_DECISIONS, and readies its
+ * webhook event (fr_hook), queued by the next fr_save. */
 static int fr_decide(fr *r, int64_t now, const rg_transition *tr,
                      const char *actor, json_t *evidence)
 {
+    if (fr_hook(r, tr, evidence) != 0) {
+        json_decref(evidence);
+        return RG_ENOMEM;
+    }
     json_t *a = json_object_get(r->doc, "decisions");
     if (!json_is_array(a)) {
         a = json_array();

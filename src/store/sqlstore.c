@@ -133,6 +133,7 @@ enum {
     ST_HOOK_LIST,
     ST_HOOK_DELETE,
     ST_HOOK_ENQUEUE,
+    ST_HOOK_ENQUEUE_FLAG,
     ST_HOOK_TEST,
     ST_DELIVERY_GET,
     ST_DELIVERY_LIST,
@@ -476,7 +477,7 @@ static const char *const sql_text[ST__COUNT] = {
     " d.state, d.attempts, d.next_ms, d.done_ms, d.last_status, d.last_error," \
     " x.rollout_id, o.release_id, r.version, c.name, x.to_state, x.to_wave,"   \
     " x.at_ms, x.reason, CASE WHEN json_valid(x.evidence)"                     \
-    " THEN json_extract(x.evidence, '$.counts') END"
+    " THEN json_extract(x.evidence, '$.counts') END, d.flag"
 #define DELIVERY_FROM                                                          \
     " FROM webhook_deliveries d LEFT JOIN decisions x ON x.id = d.decision_id" \
     " LEFT JOIN rollouts o ON o.id = x.rollout_id"                             \
@@ -499,6 +500,14 @@ static const char *const sql_text[ST__COUNT] = {
         " ',' || ?1 || ',') > 0) AND (w.channel = '' OR w.channel ="
         " (SELECT c.name FROM rollouts o JOIN channels c ON c.id = o.channel_id"
         " WHERE o.id = ?4))",
+    /* One pending delivery of flag rollout event ?1 (at ?2, its object
+     * ?3) per subscription to it that names no channel. */
+    [ST_HOOK_ENQUEUE_FLAG] =
+        "INSERT INTO webhook_deliveries (uid, webhook_id, event, created_ms,"
+        " state, next_ms, flag) SELECT lower(hex(randomblob(16))), w.id,"
+        " ?1, ?2, 'pending', ?2, ?3 FROM webhooks w"
+        " WHERE (w.events = '*' OR instr(',' || w.events || ',',"
+        " ',' || ?1 || ',') > 0) AND w.channel = ''",
     [ST_HOOK_TEST] =
         "INSERT INTO webhook_deliveries (uid, webhook_id, event, created_ms,"
         " state, next_ms) VALUES (lower(hex(randomblob(16))), ?1, 'test', ?2,"
@@ -2422,6 +2431,12 @@ static int sq_flag_rollout_put(void *impl, rg_flag_rollout_rec *r,
                        err, "flag rollout update")) == 0 &&
              changes(q) == 0)
         rc = flag_rollout_missed(q, r, err);
+    if (rc == 0 && r->event)
+        rc = run(q, ST_HOOK_ENQUEUE_FLAG,
+                 RG__VALS(RG__TEXT(r->event),
+                          RG__INT(audit ? audit->at_ms : r->created_ms),
+                          RG__TEXT(r->hook)),
+                 err, "webhook outbox");
     if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);

@@ -762,6 +762,13 @@ typedef struct rg_flag_rollout_rec {
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
     char reason[RG_REASON_MAX + 1];
+    /* put only: a webhook event (model/rollout_event.h) the put's
+     * transition is, queued to every subscription to it that names no
+     * channel, in the put's transaction; NULL: none. hook is the body's
+     * "rollout" object (JSON, at most RG_DELIVERY_FLAG_MAX bytes). Both
+     * borrowed. */
+    const char *event;
+    const char *hook;
 } rg_flag_rollout_rec;
 /* Writes r and audit (may be NULL) in one transaction. With r->id 0 it
  * creates the rollout (RG_ECONFLICT when its flag has an active one) and
@@ -809,6 +816,7 @@ int rg_store_client_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
 #define RG_WEBHOOK_SECRET_MAX 128 /* a signing secret, bytes */
 #define RG_WEBHOOK_ERROR_MAX 255  /* an attempt's error text, bytes */
 #define RG_WEBHOOK_EVENTS_MAX 48  /* "halt,hold,..." or "*", bytes */
+#define RG_DELIVERY_FLAG_MAX 3072 /* a flag rollout delivery's object */
 typedef struct rg_webhook_rec {
     int64_t id;
     char url[RG_WEBHOOK_URL_MAX + 1];
@@ -847,6 +855,9 @@ typedef struct rg_delivery_rec {
     int64_t at_ms;                         /* the decision's time */
     char reason[RG_TRANSITION_REASON_MAX]; /* "" for a test */
     char counts[320]; /* the evidence's counts (JSON object) or "" */
+    /* a flag rollout's delivery (schema 18): its "rollout" object as
+     * rg_flag_rollout_rec.hook gave it, and no decision; else "" */
+    char flag[RG_DELIVERY_FLAG_MAX + 1];
 } rg_delivery_rec;
 
 /* One attempt at a delivery. */

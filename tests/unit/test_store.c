@@ -165,12 +165,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 17);
+    assert_int_equal(rg_store_schema_version(f->s), 18);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 17);
+    assert_int_equal(rg_store_schema_version(f->s), 18);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -1655,9 +1655,20 @@ static int count_attempts(void *ctx, const rg_attempt_rec *a)
     return 0;
 }
 
+static int flag_due(void *ctx, const rg_delivery_rec *d,
+                    const rg_webhook_rec *w)
+{
+    (void)w;
+    if (d->flag[0])
+        *(rg_delivery_rec *)ctx = *d;
+    return 0;
+}
+
 /* Webhooks through the statements each engine words its own way: a
- * transition queues a delivery carrying its evidence's counts, a test
- * delivery gets a random 32-hex-digit uid, attempts and pruning. */
+ * transition queues a delivery carrying its evidence's counts, a flag
+ * rollout's put with an event queues one carrying its object (to the
+ * subscriptions naming no channel), a test delivery gets a random
+ * 32-hex-digit uid, attempts and pruning. */
 static void webhook_outbox(void **state)
 {
     fx *f = *state;
@@ -1687,6 +1698,31 @@ static void webhook_outbox(void **state)
     assert_int_equal(d.rollout_id, ro.id);
     assert_string_equal(d.counts, "{\"exposed\":3}");
     assert_int_equal(strlen(d.uid), 32);
+    assert_string_equal(d.flag, "");
+
+    rg_webhook_rec scoped = w; /* a channel's: no flag deliveries */
+    snprintf(scoped.channel, sizeof scoped.channel, "detections");
+    assert_int_equal(rg_store_webhook_create(f->s, &scoped, NULL, &f->err), 0);
+    rg_audit_rec a = audit("flag.rollout.halt", "flag:default/f", T0 + 5);
+    rg_flag_rollout_rec fr = {.environment = "default",
+                              .name = "f",
+                              .active = 1,
+                              .state = "{}",
+                              .created_ms = T0,
+                              .event = "halt",
+                              .hook = "{\"flag\":\"f\"}"};
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &fr, &a, &f->err), 0);
+    rg_delivery_rec fd;
+    memset(&fd, 0, sizeof fd);
+    assert_int_equal(
+        rg_store_delivery_due(f->s, T0 + 5, 10, flag_due, &fd, &f->err), 0);
+    assert_string_equal(fd.flag, "{\"flag\":\"f\"}");
+    assert_string_equal(fd.event, "halt");
+    assert_int_equal(fd.webhook_id, w.id);
+    assert_int_equal(fd.decision_id, 0);
+    assert_int_equal(fd.created_ms, T0 + 5);
+    assert_int_equal(
+        rg_store_webhook_delete(f->s, scoped.id, NULL, NULL, &f->err), 0);
 
     rg_delivery_rec t;
     assert_int_equal(
@@ -1918,17 +1954,18 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 14);
 
-    /* 14 -> 17: flag segments (15) and key environments (16), none yet;
-     * guarded flag rollouts (17), none yet. */
+    /* 14 -> 18: flag segments (15) and key environments (16), none yet;
+     * guarded flag rollouts (17), none yet; their webhook deliveries
+     * (18). */
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 17);
+    assert_int_equal(rg_store_schema_version(s), 18);
     assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
                      0);
     assert_int_equal(
         rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
         0);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 17);
+    assert_int_equal(rg_test_schema_get(old), 18);
     rg_test_store_drop(old);
 }
 
