@@ -15,7 +15,9 @@ supervising a consumer that embeds librollgate-agent's flag SDK
 2. good flag: the same plan raises good-flag to 100 % and completes,
    rollgated being killed -9 in the middle of it;
 3. operator commands: pause, resume and abort (the share reached stays);
-   bad input is refused and changes nothing.
+   the first counted wave's stratified floor names, in the flag, the
+   canaries the share alone does not give the stratum; bad input is
+   refused and changes nothing.
 4. webhooks (docs/webhooks.md): a subscription to every event with no
    channel gets, at a real receiver, the halt of crash-me (answered 500
    first: retried, the same delivery), the completion of good-flag and
@@ -152,7 +154,16 @@ def good_flag(srv, agents):
     print("2. good-flag: completed at 100% across a kill -9 of rollgated")
 
 
-def commands(srv):
+def floor_of(srv, name):
+    """The ids the flag's floor strategy lists (userWithId grouped by name)."""
+    _, f = share(srv, name)
+    for s in f["feature"]["strategies"]:
+        if s["name"] == "userWithId" and s["parameters"].get("groupId") == name:
+            return set(s["parameters"]["userIds"].split(","))
+    return set()
+
+
+def commands(srv, agents):
     flag(srv, "create", "third", "--rollout", "5", "--reason", "e2e: third")
     slow = {"name": "slow", "on_halt": "revert", "waves": [
         {"name": "a", "share": 20, "min_endpoints": 1, "min_bake_s": 3600, "window_s": 6},
@@ -163,6 +174,13 @@ def commands(srv):
     st, e = srv.request("POST", "/v1/flags/third/rollout", {"plan": slow, "reason": "again"})
     expect(st == 409, "one active rollout per flag", st, e)
     wait_for(lambda: share(srv, "third")[0] == "20", 30, "third at 20%")
+    # the stratified floor: the 8 agents are one stratum, which gets at
+    # least 3 canaries (model/exposure.h), those 20% does not turn on named
+    on = flipped_at(srv, "third", 20, [a.id for a in agents])
+    floor = floor_of(srv, "third")
+    expect(not floor & on and floor <= {a.id for a in agents} and
+           len(floor | on) >= 3, "the floor names the stratum's missing canaries",
+           floor, on)
     cli(srv, "flag", "rollout", "pause", "third", "--reason", "e2e: look")
     expect(rollout(srv, "third")["state"] == "paused", "paused")
     cli(srv, "flag", "rollout", "resume", "third", "--reason", "e2e: go on")
@@ -189,7 +207,8 @@ def commands(srv):
     expect(st == 404, "unknown flag", st, e)
     st, e = srv.request("GET", "/v1/flags/no-share/rollout")
     expect(st == 404, "no rollout yet", st, e)
-    print("3. pause, resume, abort; 409s and 400s")
+    print("3. floor: %d on at 20%%, %d more named; pause, resume, abort; 409s and 400s"
+          % (len(on), len(floor)))
 
 
 def subscribe(srv, rx):
@@ -265,7 +284,7 @@ def run(srv, agents):
             json.dump(PLAN, f)
         bad_flag(srv, agents, plan_file)
         good_flag(srv, agents)
-        commands(srv)
+        commands(srv, agents)
         webhooks(srv, rx, hooks)
     finally:
         rx.close()
