@@ -36,25 +36,6 @@ typedef struct world {
     rg_server srv;
 } world;
 
-static void enroll(world *w, const char *id, const char *os)
-{
-    rg_err err;
-    rg_err_clear(&err);
-    rg_endpoint_rec *e = calloc(1, sizeof *e);
-    assert_non_null(e);
-    snprintf(e->id, sizeof e->id, "%s", id);
-    snprintf(e->token_hash, sizeof e->token_hash, "%064d", 7);
-    snprintf(e->attrs_json, sizeof e->attrs_json,
-             "{\"os\":\"%s\",\"os_version\":\"1\",\"arch\":\"x86_64\","
-             "\"tags\":[]}",
-             os);
-    snprintf(e->installed_json, sizeof e->installed_json, "{}");
-    e->enrolled_ms = w->now;
-    rg_test_ok(rg_store_endpoint_enroll(w->srv.store, e, NULL, &err), &err);
-    rg_test_ok(rg_fleet_put(w->srv.fleet, e, &err), &err);
-    free(e);
-}
-
 static void setup(world *w)
 {
     rg_err err;
@@ -66,7 +47,8 @@ static void setup(world *w)
     rg_test_ok(rg_fleet_open(&w->srv, &w->srv.fleet, &err), &err);
     for (int i = 0; i < N_LINUX + N_WIN; i++) {
         snprintf(id, sizeof id, "%s-%d", i < N_LINUX ? "lx" : "win", i);
-        enroll(w, id, i < N_LINUX ? "linux" : "windows");
+        rg_test_enroll(&w->srv, id, i < N_LINUX ? "linux" : "windows", "1",
+                       w->now);
     }
 }
 
@@ -113,9 +95,9 @@ static void floor_names_small_strata(void **state)
      * that 1% does not already turn on; no linux one (300 endpoints in
      * 100 buckets: 1% already holds three) */
     uint32_t share = plan.waves[1].share_ppm, third = third_lowest_windows();
-    rg_test_ok(rg_flag_floor(w.srv.fleet, FLAG, &plan, 1, share, 0, &ids, &n,
-                             &err),
-               &err);
+    rg_test_ok(
+        rg_flag_floor(w.srv.fleet, FLAG, &plan, 1, share, 0, &ids, &n, &err),
+        &err);
     size_t want = 0;
     char id[32];
     for (int i = 0; i < N_WIN; i++) {
@@ -131,9 +113,9 @@ static void floor_names_small_strata(void **state)
         assert_true(strcmp(ids[i - 1], ids[i]) < 0);
     rg_flag_floor_free(ids, n);
     /* the flag was at 100% before: the floor turns nobody on */
-    rg_test_ok(rg_flag_floor(w.srv.fleet, FLAG, &plan, 1, share, 100, &ids, &n,
-                             &err),
-               &err);
+    rg_test_ok(
+        rg_flag_floor(w.srv.fleet, FLAG, &plan, 1, share, 100, &ids, &n, &err),
+        &err);
     assert_int_equal(n, 0);
     teardown(&w);
 }
