@@ -29,8 +29,7 @@
 #define RG_ZPATCH_LEVEL 19 /* zstd level the server makes deltas at */
 
 /* Receives n bytes of output. Returns 0, or an rg_code to stop. */
-typedef int (*rg_zpatch_sink)(void *ctx, const void *p, size_t n,
-                              rg_err *err);
+typedef int (*rg_zpatch_sink)(void *ctx, const void *p, size_t n, rg_err *err);
 
 /* Compresses the file target_path with the file base_path as prefix at
  * zstd level, passing the delta to sink in pieces. Memory: both files

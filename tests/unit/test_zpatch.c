@@ -113,8 +113,8 @@ static size_t make(const fx *f, const char *base, const char *target)
 static int apply(const fx *f, const char *base, uint64_t max, uint64_t *n,
                  rg_err *err)
 {
-    int in = open(f->delta, O_RDONLY), out = open(f->out, O_WRONLY | O_CREAT |
-                                                              O_TRUNC, 0600);
+    int in = open(f->delta, O_RDONLY),
+        out = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(in >= 0 && out >= 0);
     int rc = rg_zpatch_apply(base, in, out, max, n, err);
     close(in);
@@ -232,8 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(delta_rebuilds_target_and_is_small,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(wrong_base_is_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(wrong_base_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_delta_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(corrupt_delta_is_refused, setup,
