@@ -21,7 +21,7 @@
 struct rg_deltas {
     rg_server *srv;
     char dir[PATH_MAX - 160]; /* DATA/deltas, room for /<sha>/<sha> */
-    pthread_rwlock_t lock; /* guards recs */
+    pthread_rwlock_t lock;    /* guards recs */
     rg_delta_rec *recs;
     size_t n, cap;
     pthread_mutex_t mu; /* guards the queue and stop */
@@ -38,8 +38,8 @@ struct rg_deltas {
 static int add_rec(rg_deltas *d, const rg_delta_rec *r)
 {
     pthread_rwlock_wrlock(&d->lock);
-    int rc = rg_array_reserve((void **)&d->recs, &d->cap, d->n + 1,
-                              sizeof *d->recs);
+    int rc =
+        rg_array_reserve((void **)&d->recs, &d->cap, d->n + 1, sizeof *d->recs);
     if (rc == 0)
         d->recs[d->n++] = *r;
     pthread_rwlock_unlock(&d->lock);
@@ -72,8 +72,7 @@ bool rg_deltas_find(rg_server *srv, const char *target, const char *base,
     return found;
 }
 
-bool rg_deltas_of_digest(rg_server *srv, const char *sha256,
-                         rg_delta_rec *out)
+bool rg_deltas_of_digest(rg_server *srv, const char *sha256, rg_delta_rec *out)
 {
     rg_deltas *d = srv->deltas;
     bool found = false;
@@ -191,8 +190,7 @@ static int make_one(rg_deltas *d, uint64_t target_size, rg_delta_rec *rec,
     if (rc == 0)
         rc = rg_artifact_upload_begin(d->srv, max, &u, err);
     if (rc == 0)
-        rc = rg_zpatch_make(bpath, tpath, RG_ZPATCH_LEVEL, upload_sink, u,
-                            err);
+        rc = rg_zpatch_make(bpath, tpath, RG_ZPATCH_LEVEL, upload_sink, u, err);
     if (rc == 0)
         rc = rg_artifact_upload_commit(u, rec->sha256, &rec->size, &existed,
                                        err);
@@ -219,8 +217,8 @@ static int record(rg_deltas *d, const rg_delta_rec *rec, rg_err *err)
                  (unsigned long long)rec->size);
     else
         snprintf(text, sizeof text, "none\n");
-    int rc = rg_file_write_durable(sub, rec->base, text, strlen(text), 0600,
-                                   err);
+    int rc =
+        rg_file_write_durable(sub, rec->base, text, strlen(text), 0600, err);
     if (rc == 0 && (rc = rg_file_fsync_dir(d->dir, err)) == 0 &&
         add_rec(d, rec) != 0)
         rc = rg_err_set(err, RG_ENOMEM, "out of memory");
@@ -312,8 +310,7 @@ void rg_deltas_enqueue(rg_server *srv, int64_t release_id)
                          sizeof *d->queue) == 0)
         d->queue[d->qn++] = release_id;
     else
-        rg_warn("deltas of release %lld: out of memory",
-                (long long)release_id);
+        rg_warn("deltas of release %lld: out of memory", (long long)release_id);
     pthread_cond_signal(&d->cond);
     pthread_mutex_unlock(&d->mu);
 }

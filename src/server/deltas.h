@@ -65,8 +65,7 @@ bool rg_deltas_find(rg_server *srv, const char *target, const char *base,
 
 /* Whether sha256 is a delta's digest; its record into *out. Takes the
  * index's read lock. */
-bool rg_deltas_of_digest(rg_server *srv, const char *sha256,
-                         rg_delta_rec *out);
+bool rg_deltas_of_digest(rg_server *srv, const char *sha256, rg_delta_rec *out);
 
 /* Counters for /metrics: deltas made since start, and make failures. */
 void rg_deltas_stats(rg_server *srv, uint64_t *made, uint64_t *failed);

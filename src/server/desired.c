@@ -415,14 +415,16 @@ int rg_server_state_changed(rg_server *srv, rg_err *err)
 /* ------------------------------------------------------------------ */
 /* answering                                                          */
 
-/* Writes the URL artifact sha is offered at into url: signed
- * (url_sign.h) when the server has a signed-URL window, else the endpoint
- * token's route. */
-static void artifact_url(const rg_server *srv, const char *sha, int64_t now_ms,
-                         char url[RG_SIGNED_URL_MAX])
+/* Writes the URL artifact sha is offered at into url: the public route
+ * on a public channel (is_public), signed (url_sign.h) when the server has
+ * a signed-URL window, else the endpoint token's route. */
+static void artifact_url(const rg_server *srv, bool is_public, const char *sha,
+                         int64_t now_ms, char url[RG_SIGNED_URL_MAX])
 {
     unsigned window = srv->cfg.signed_url_window_s;
-    if (window)
+    if (is_public)
+        snprintf(url, RG_SIGNED_URL_MAX, "/v1/public/artifacts/%.64s", sha);
+    else if (window)
         rg_url_sign(srv->url_key, sha, rg_url_expiry(now_ms / 1000, window),
                     url);
     else
@@ -771,11 +773,11 @@ static int write_release(rg_desired *d, rg_buf *b, bool first,
     const char *base = have_on(have, n_have, c->channel.name);
     rg_delta_rec delta;
     entry e = {c->channel.name, p->release, p->rollout_id, url, NULL, durl};
-    artifact_url(d->srv, p->release->sha256, now_ms, url);
+    artifact_url(d->srv, c->channel.is_public, p->release->sha256, now_ms, url);
     if (base && strcmp(base, p->release->sha256) != 0 &&
         rg_deltas_find(d->srv, p->release->sha256, base, &delta)) {
         e.delta = &delta;
-        artifact_url(d->srv, delta.sha256, now_ms, durl);
+        artifact_url(d->srv, c->channel.is_public, delta.sha256, now_ms, durl);
     }
     return write_entry(b, first, &e);
 }
