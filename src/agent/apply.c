@@ -271,7 +271,7 @@ static int stage(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
     if (!env->client)
         return rg_err_set(err, RG_EUNAVAIL, "offline");
     snprintf(part, sizeof part, "%s/download.part", s->dir);
-    int rc = env->conf->no_deltas ? 1 : rg_delta_stage(env->client, s, d, part);
+    int rc = !env->conf->deltas ? 1 : rg_delta_stage(env->client, s, d, part);
     if (rc != 0)
         rc = rg_client_download(env->client, d->url, part, &d->want, err);
     if (rc != 0)

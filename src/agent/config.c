@@ -27,6 +27,7 @@ static void set_defaults(rg_agent_config *c)
     c->settle_ms = 5000;
     c->max_starts = 3;
     c->clock_skew_ms = 300000;
+    c->deltas = true;
 }
 
 static int set_str(char **slot, const char *v, int line, rg_err *err)
@@ -151,12 +152,8 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
     }
     if (strcmp(k, "insecure") == 0)
         return set_bool(&c->insecure, k, v, line, err);
-    if (strcmp(k, "deltas") == 0) {
-        bool on = true;
-        rc = set_bool(&on, k, v, line, err);
-        c->no_deltas = !on;
-        return rc;
-    }
+    if (strcmp(k, "deltas") == 0)
+        return set_bool(&c->deltas, k, v, line, err);
     if (strcmp(k, "clock_skew") == 0)
         return set_seconds(&c->clock_skew_ms, k, v, 0, 86400, line, err);
     if (strcmp(k, "state_dir") == 0)

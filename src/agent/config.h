@@ -64,7 +64,7 @@ typedef struct rg_agent_config {
                                             server for artifacts the server
                                             offers at its own paths */
     size_t nmirrors;
-    bool no_deltas;            /* `deltas = false`: never apply a delta */
+    bool deltas; /* apply offered deltas (default); `deltas = false`: never */
     int64_t interval_ms;       /* 0: use the server's interval_s */
     int64_t backoff_max_ms;    /* cap of the exponential backoff */
     int64_t timeout_ms;        /* per HTTP request */
