@@ -8,6 +8,7 @@
 #include "model/activation.h"
 #include "server/auth.h"
 #include "server/desired.h"
+#include "server/deltas.h"
 #include "server/preflight_worker.h"
 #include "trust/canon.h"
 #include "trust/relmeta.h"
@@ -259,6 +260,7 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg__api_state_changed(srv);
     if (strcmp(r.preflight_status, "pending") == 0)
         rg_preflight_worker_enqueue(srv, r.id);
+    rg_deltas_enqueue(srv, r.id); /* in the background (deltas.h) */
     send_release(srv, resp, 201, &r);
     return;
 fail:

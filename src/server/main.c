@@ -16,6 +16,7 @@
 #include "server/http.h"
 #include "server/options.h"
 #include "server/orchestrator.h"
+#include "server/deltas.h"
 #include "server/preflight_worker.h"
 #include "server/reload.h"
 #include "server/webhooks.h"
@@ -283,7 +284,7 @@ static int serve(rg_server_options *settings)
         goto cleanup;
     orchestrating = true;
     if (rg_preflight_worker_start(&srv, &err) != 0 ||
-        rg_webhooks_start(&srv, &err) != 0)
+        rg_deltas_start(&srv, &err) != 0 || rg_webhooks_start(&srv, &err) != 0)
         goto cleanup;
     if (!srv.cfg.web_dir[0] &&
         rg_web_default_dir(srv.cfg.web_dir, sizeof srv.cfg.web_dir) != 0)
@@ -333,6 +334,7 @@ cleanup:
     rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
     rg_webhooks_stop(&srv);
+    rg_deltas_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);

@@ -126,6 +126,8 @@ static const rg_route routes[] = {
     /* No token: the URL's signature is checked by the handler
      * (url_sign.h), so that HTTP caches can serve it. */
     {"GET", "/v1/artifacts/{}", RG_ROLE_NONE, false, rg_api_artifact_get},
+    {"GET", "/v1/public/artifacts/{}", RG_ROLE_NONE, false,
+     rg_api_artifact_public},
 };
 
 const rg_route *rg_router_routes(size_t *n)

@@ -36,6 +36,7 @@ typedef struct rg_desired rg_desired;
 typedef struct rg_flag_rollouts rg_flag_rollouts;
 typedef struct rg_access_log rg_access_log;
 typedef struct rg_preflight_worker rg_preflight_worker;
+typedef struct rg_deltas rg_deltas;
 typedef struct rg_guard rg_guard;
 typedef struct rg_datadir_lock rg_datadir_lock;
 typedef struct rg_stream rg_stream;
@@ -106,6 +107,7 @@ typedef struct rg_server {
     rg_desired *desired;
     rg_preflight_worker *preflight; /* NULL unless started
                                        (preflight_worker.h) */
+    rg_deltas *deltas;              /* NULL unless started (deltas.h) */
     rg_guard *guard;                /* rate limits, failed-auth audit (guard.h);
                                        NULL: none */
     rg_datadir_lock *lock;          /* DATA/lock, held while open (datadir.h) */

@@ -166,6 +166,7 @@ struct rg__store_ops {
                        rg_err *err);
     int (*offer_artifact)(void *impl, const char *endpoint_id,
                           const char *sha256, rg_err *err);
+    int (*artifact_public)(void *impl, const char *sha256, rg_err *err);
     int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err);

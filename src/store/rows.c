@@ -51,6 +51,7 @@ static const rg__col channel_cols[] = {
     I64(rg_channel_rec, created_ms, REC),
     REF(rg_channel_rec, current_release_id, LATER),
     SPEC(rg_channel_rec, preflight),
+    BOOL(rg_channel_rec, is_public, REC),
 };
 const rg__rowmap rg__channel_row = ROWMAP("channel", channel_cols);
 

@@ -421,11 +421,20 @@ static const char *const migration19[] = {
     NULL,
 };
 
+/* 20: public channels (docs/caching.md): their artifacts are served to
+ * anyone at never-expiring URLs; the lookup by digest is indexed. */
+static const char *const migration20[] = {
+    "ALTER TABLE channels ADD COLUMN public INTEGER NOT NULL DEFAULT 0"
+    " CHECK (public IN (0, 1))",
+    "CREATE INDEX releases_sha256 ON releases(sha256)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1,  migration2,  migration3,  migration4,  migration5,
     migration6,  migration7,  migration8,  migration9,  migration10,
     migration11, migration12, migration13, migration14, migration15,
-    migration16, migration17, migration18, migration19};
+    migration16, migration17, migration18, migration19, migration20};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,

@@ -102,6 +102,7 @@ enum {
     ST_OFFER_INSERT,
     ST_OFFER_CHECK,
     ST_OFFER_ARTIFACT,
+    ST_ARTIFACT_PUBLIC,
     ST_FLAG_CURRENT,
     ST_FLAG_INSERT,
     ST_FLAG_HISTORY,
@@ -158,7 +159,7 @@ enum {
 #define CHANNEL_COLS                                                           \
     "SELECT id, name, description, created_ms, current_release_id,"            \
     " preflight_engine, preflight_corpus, preflight_timeout_s,"                \
-    " preflight_memory_mb FROM channels"
+    " preflight_memory_mb, public FROM channels"
 #define RELEASE_COLS                                                           \
     "SELECT r.id, r.channel_id, c.name, r.version, r.sha256, a.size, r.notes," \
     " r.urgency, r.created_ms, r.created_by, r.preflight_status,"              \
@@ -201,7 +202,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CHANNEL_INSERT] =
         "INSERT INTO channels (name, description, created_ms,"
         " preflight_engine, preflight_corpus, preflight_timeout_s,"
-        " preflight_memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " preflight_memory_mb, public) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_CHANNEL_GET] = CHANNEL_COLS " WHERE name = ?",
     [ST_CHANNEL_LIST] = CHANNEL_COLS " ORDER BY name",
     [ST_CHANNEL_COMPLETE] =
@@ -385,6 +386,9 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_OFFER_ARTIFACT] =
         "SELECT 1 FROM offers o JOIN releases r ON r.id = o.release_id"
         " WHERE o.endpoint_id = ? AND r.sha256 = ? LIMIT 1",
+    [ST_ARTIFACT_PUBLIC] =
+        "SELECT 1 FROM releases r JOIN channels c ON c.id = r.channel_id"
+        " WHERE r.sha256 = ? AND c.public = 1 LIMIT 1",
 #define FLAG_COLS                                                              \
     "SELECT environment, name, version, definition, created_ms,"               \
     " created_by, reason FROM flag_versions"
@@ -2139,6 +2143,13 @@ static int sq_offer_artifact(void *impl, const char *endpoint_id,
                       &rg__int_row, &one, err);
 }
 
+static int sq_artifact_public(void *impl, const char *sha256, rg_err *err)
+{
+    rg__scalars one;
+    return get_locked(impl, ST_ARTIFACT_PUBLIC, RG__VALS(RG__TEXT(sha256)),
+                      &rg__int_row, &one, err);
+}
+
 /* --- group policies ------------------------------------------------------ */
 
 /* Checks a new policy p against what exists: its channel (whose id goes
@@ -2912,6 +2923,7 @@ static int sq_deliveries_prune(void *impl, int64_t before_ms, size_t max,
     .event_list_endpoint = sq_event_list_endpoint,                             \
     .events_prune = sq_events_prune, .offers_record = sq_offers_record,        \
     .offer_check = sq_offer_check, .offer_artifact = sq_offer_artifact,        \
+    .artifact_public = sq_artifact_public,                                     \
     .decision_append = sq_decision_append, .policy_create = sq_policy_create,  \
     .policy_list = sq_policy_list, .policy_delete = sq_policy_delete,          \
     .flag_put = sq_flag_put, .flag_list = sq_flag_list,                        \

@@ -918,6 +918,11 @@ int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
     return s->ops->offer_artifact(s->impl, endpoint_id, sha256, err);
 }
 
+int rg_store_artifact_public(rg_store *s, const char *sha256, rg_err *err)
+{
+    return s->ops->artifact_public(s->impl, sha256, err);
+}
+
 /* --- group policies ------------------------------------------------------- */
 
 static const char *const policy_modes[] = {"n-1", "pin", NULL};

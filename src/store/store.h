@@ -102,6 +102,9 @@ typedef struct rg_channel_rec {
     int64_t
         current_release_id; /* release of the last completed rollout, 0: none */
     rg_preflight_spec preflight; /* engine "": none (schema 3) */
+    /* Its artifacts are served to anyone at never-expiring URLs
+     * (docs/caching.md; schema 19); set at creation only. */
+    bool is_public;
 } rg_channel_rec;
 
 typedef struct rg_release_rec {
@@ -309,6 +312,10 @@ int rg_store_artifact_put(rg_store *s, const char *sha256, uint64_t size,
 /* RG_ENOTFOUND when unknown. */
 int rg_store_artifact_get(rg_store *s, const char *sha256, uint64_t *size,
                           rg_err *err);
+/* 0 when a release of a public channel has the artifact sha256 (its
+ * bytes are public, whatever other channel has them too), RG_ENOTFOUND
+ * (err untouched) when none has. */
+int rg_store_artifact_public(rg_store *s, const char *sha256, rg_err *err);
 
 /* --- releases --------------------------------------------------------- */
 /* Inserts r (channel by name, version, sha256, notes, urgency, created_*),

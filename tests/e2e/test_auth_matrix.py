@@ -194,6 +194,10 @@ def build_routes(fix):
         ("signed artifact (signing off)", "GET",
          "/v1/artifacts/%s?exp=1&sig=00" % fix["sha"], None, None, "none",
          {404}),
+        # Public artifact URLs take no credential either; the matrix's
+        # channel is private, so its artifact is not there (test_public.py).
+        ("public artifact (private channel)", "GET",
+         "/v1/public/artifacts/" + fix["sha"], None, None, "none", {404}),
     ]
 
 

@@ -176,12 +176,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 19);
+    assert_int_equal(rg_store_schema_version(f->s), 20);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 19);
+    assert_int_equal(rg_store_schema_version(f->s), 20);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -1931,28 +1931,25 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 2);
 
-    /* 2 -> 3: preflight. Old channels have none, old releases "none". */
+    /* 2 -> 3: preflight. Old channels have none (read at the end: a
+     * channel's row has columns of later schemas), old releases "none". */
     assert_int_equal(rg__store_open_upto(old, 3, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 3);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
-    assert_string_equal(c.preflight.engine, "");
-    assert_int_equal(c.preflight.timeout_s, 0);
     assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 3);
 
-    /* 3 -> 4: group policies, none yet; the old data stays. */
+    /* 3 -> 4: group policies, none yet; the old data stays (the channel
+     * is read at the end). */
     assert_int_equal(rg__store_open_upto(old, 4, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 4);
     assert_int_equal(rg_store_policy_list(s, NULL, NULL, &f->err), 0);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 4);
 
     /* 4 -> 5: the audit log becomes append-only (test_audit_log.c). */
     assert_int_equal(rg__store_open_upto(old, 5, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 5);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 5);
 
@@ -2085,19 +2082,53 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 14);
 
-    /* 14 -> 19: flag segments (15) and key environments (16), none yet;
+    /* 14 -> 20: flag segments (15) and key environments (16), none yet;
      * guarded flag rollouts (17), none yet; tail sequences (18); flag
-     * rollouts' webhook deliveries (19). */
+     * rollouts' webhook deliveries (19); channels not public (20). */
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 19);
+    assert_int_equal(rg_store_schema_version(s), 20);
+    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
+    assert_string_equal(c.preflight.engine, "");
+    assert_int_equal(c.preflight.timeout_s, 0);
+    assert_false(c.is_public);
     assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
                      0);
     assert_int_equal(
         rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
         0);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 18);
+    assert_int_equal(rg_test_schema_get(old), 19);
     rg_test_store_drop(old);
+}
+
+/* Public channels (schema 19): a digest is public when a release of a
+ * public channel has it, whatever other channel has it too. */
+static void public_channels(void **state)
+{
+    fx *f = *state;
+    char both[RG_HASH_HEX], priv[RG_HASH_HEX];
+    rg_channel_rec c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "open");
+    c.created_ms = T0;
+    c.is_public = true;
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), 0);
+    add_channel(f, "closed");
+    add_artifact(f, "in both", both);
+    add_artifact(f, "private only", priv);
+    rg_release_rec r = release_rec("open", 1, both);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    r = release_rec("closed", 1, both);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    r = release_rec("closed", 2, priv);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_artifact_public(f->s, both, &f->err), 0);
+    assert_int_equal(rg_store_artifact_public(f->s, priv, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_channel_get(f->s, "open", &c, &f->err), 0);
+    assert_true(c.is_public);
+    assert_int_equal(rg_store_channel_get(f->s, "closed", &c, &f->err), 0);
+    assert_false(c.is_public);
 }
 
 static void failed_migration_changes_nothing(void **state)
@@ -2495,6 +2526,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(public_channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
                                         fx_teardown),
