@@ -16,11 +16,15 @@ release (notes, preflight, signatures), a release whose preflight failed
 with the engine's log, a channel with its rollout, the
 channels, reached from the nav by keyboard; a decision pushed while the
 audit filter is being typed redraws the page and keeps what was typed;
-the audit page filtered by
+the other actions by keyboard alone on rollouts of their own: pause and
+promote out of the last wave (completed: the overview lists it among the
+recently ended, after the halted one), rollback, abort, each audited with
+its reason; the audit page filtered by
 actor and action by keyboard, and paged (Older); rollgated killed (-9)
 and started again: the page reconnects by itself and a decision made
 after the restart is pushed to it; the failed endpoint's page; a
-reload keeps the login and the live stream; logout forgets the token.
+reload keeps the login and the live stream; logout (by keyboard) forgets
+the token. Every login is typed with the keyboard alone.
 Zero console errors, zero serious or critical axe-core violations on each
 page; screenshots under BUILD/web-screenshots. Figures printed, not
 asserted: the overview's first render, the JS and CSS loaded (gzipped),
@@ -134,11 +138,12 @@ def main():
         env = dict(os.environ, NODE_PATH=os.path.join(NPM_DIR, "web", "node_modules"))
         out = drive(setup, env, srv)
         result = json.loads(out.strip().splitlines()[-1])
-        st, b = srv.request("GET", "/v1/audit?action=rollout.pause")
+        st, b = srv.request("GET", "/v1/audit?action=rollout.pause&target=rollout:%d" % rid)
         expect(st == 200 and b["audit"] and b["audit"][0]["reason"] == "checking the dashboard"
                and b["audit"][0]["actor"] == "admin", "the page's pause is audited with its reason",
                st, b)
-        for name in ("overview", "rollout-viewer", "rollout-halted", "endpoint", "release", "release-preflight", "audit"):
+        for name in ("overview", "overview-ended", "rollout-viewer", "rollout-halted", "endpoint",
+                     "releases", "release", "release-preflight", "channels", "channel", "audit"):
             path = os.path.join(shots, name + ".png")
             expect(os.path.getsize(path) > 1000, "screenshot " + name, path)
         f = result["figures"]
