@@ -13,7 +13,8 @@ halts the rollout, and the open page shows `halted`, the failing stratum
 and the reason without a reload (pushed), and draws per stratum the
 confidence bands (uPlot), the failing stratum first; the releases, a
 release (notes, preflight, signatures), a release whose preflight failed
-with the engine's log, a channel with its rollout, the
+with the engine's log, a signed release meeting its root's threshold (its
+key ids) and one short of it, a channel with its rollout, the
 channels, reached from the nav by keyboard; a decision pushed while the
 audit filter is being typed redraws the page and keeps what was typed;
 the other actions by keyboard alone on rollouts of their own: pause and
@@ -38,6 +39,7 @@ import tempfile
 import time
 
 import rg
+from mitm import cli
 from rg import expect
 
 NPM_DIR = os.environ.get("RG_NPM_DIR") or os.path.join(
@@ -84,6 +86,30 @@ def preflighted(srv):
     expect(b["preflight"]["status"] == "failed" and b["preflight"]["stderr_tail"],
            "the preflight failed with a log", b["preflight"])
     return rel["id"]
+
+
+def signed(srv):
+    """Two signed releases on a channel whose root (stored by the server)
+    wants 2 of keys a and b: one signed by both (threshold met), one by a
+    alone (not met). Returns their ids."""
+    p = lambda name: os.path.join(srv.tmp, name)  # noqa: E731
+    for k in ("a", "b"):
+        cli(srv, "keygen", "--out", p(k))
+    cli(srv, "root", "create", "--threshold", "2", "--key", p("a.pub"), "--key", p("b.pub"),
+        "--sign", p("a"), "--sign", p("b"), "--out", p("root.json"))
+    cli(srv, "root", "push", p("root.json"))
+    st, b = srv.request("POST", "/v1/channels", {"name": "signed"})
+    expect(st == 201, "channel", st, b)
+    ids = []
+    for version, keys in ((1, ("a", "b")), (2, ("a",))):
+        with open(p("art"), "wb") as f:
+            f.write(b"rule signed %d\n" % version)
+        args = ["--json", "release", "create", "--channel", "signed", "--file", p("art"),
+                "--version", str(version), "--notes", "signed v%d" % version]
+        for k in keys:
+            args += ["--sign", p(k)]
+        ids.append(json.loads(cli(srv, *args).stdout)["id"])
+    return ids
 
 
 def drive(setup, env, srv):
@@ -134,7 +160,7 @@ def main():
         expect(st == 403 and b["error"]["code"] == "forbidden", "a viewer's POST is 403", st, b)
         setup = {"url": srv.url, "admin": srv.token, "viewer": viewer, "key": key["key"],
                  "channel": "detections", "rollout": rid, "shots": shots,
-                 "preflighted": preflighted(srv)}
+                 "preflighted": preflighted(srv), "signed": signed(srv)}
         env = dict(os.environ, NODE_PATH=os.path.join(NPM_DIR, "web", "node_modules"))
         out = drive(setup, env, srv)
         result = json.loads(out.strip().splitlines()[-1])
@@ -143,7 +169,8 @@ def main():
                and b["audit"][0]["actor"] == "admin", "the page's pause is audited with its reason",
                st, b)
         for name in ("overview", "overview-ended", "rollout-viewer", "rollout-halted", "endpoint",
-                     "releases", "release", "release-preflight", "channels", "channel", "audit"):
+                     "releases", "release", "release-preflight", "release-signed", "channels",
+                     "channel", "audit"):
             path = os.path.join(shots, name + ".png")
             expect(os.path.getsize(path) > 1000, "screenshot " + name, path)
         f = result["figures"]

@@ -2,7 +2,8 @@
 // chromium-headless-shell driven by playwright-core), run by
 // test_web_browser.py with a started rollgated. Reads its setup as one
 // JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots,
-// preflighted (a release whose preflight failed)};
+// preflighted (a release whose preflight failed), signed (a release
+// meeting its root's threshold, one short of it)};
 // prints RESTART when rollgated is to be killed and started again, and
 // goes on at the next line on stdin. Drives the
 // endpoints itself over the agent API (fetch) so that the gate halts the
@@ -326,6 +327,24 @@ async function releasePages(page) {
     'a failed preflight with the engine\'s log', pf.slice(0, 600));
   await axe(page, 'release_preflight');
   await shot(page, 'release-preflight');
+  await releaseSignatures(page);
+}
+
+// A release signed by both keys of a 2-of-2 root: its key ids and the
+// threshold met; one signed by one key: not met.
+async function releaseSignatures(page) {
+  const [met, short] = cfg.signed;
+  await page.goto(`${cfg.url}/#/releases/${met}`);
+  await page.waitForSelector('#sig-verdict');
+  const verdict = await text(page, '#sig-verdict');
+  const keys = await page.$$eval('section[aria-labelledby="sig-h"] tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(/^2 valid of the 2 the root \(version 1\) requires: threshold met\./.test(verdict), 'threshold met', verdict);
+  expect(keys.length === 2 && keys.every((k) => /^[0-9a-f]{8,}$/.test(k)) && keys[0] !== keys[1], 'its two key ids', keys);
+  await axe(page, 'release_signed');
+  await shot(page, 'release-signed');
+  await page.goto(`${cfg.url}/#/releases/${short}`);
+  await until('one signature of two', async () =>
+    /^1 valid of the 2 .*threshold NOT met \(too_few_signatures\)/.test(await text(page, '#sig-verdict')));
 }
 
 // The rows of the overview's "Recently ended" table.
