@@ -39,7 +39,7 @@ import tempfile
 import time
 
 import rg
-from mitm import cli
+from mitm import cli, signed_release
 from rg import expect
 
 NPM_DIR = os.environ.get("RG_NPM_DIR") or os.path.join(
@@ -100,16 +100,7 @@ def signed(srv):
     cli(srv, "root", "push", p("root.json"))
     st, b = srv.request("POST", "/v1/channels", {"name": "signed"})
     expect(st == 201, "channel", st, b)
-    ids = []
-    for version, keys in ((1, ("a", "b")), (2, ("a",))):
-        with open(p("art"), "wb") as f:
-            f.write(b"rule signed %d\n" % version)
-        args = ["--json", "release", "create", "--channel", "signed", "--file", p("art"),
-                "--version", str(version), "--notes", "signed v%d" % version]
-        for k in keys:
-            args += ["--sign", p(k)]
-        ids.append(json.loads(cli(srv, *args).stdout)["id"])
-    return ids
+    return [signed_release(srv, "signed", 1, ("a", "b")), signed_release(srv, "signed", 2, ("a",))]
 
 
 def drive(setup, env, srv):
