@@ -2,6 +2,7 @@
 #include "constraint.h"
 
 #include "number.h"
+#include "streq.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -10,7 +11,7 @@
 static bool in_values(const rg_flag_constraint *c, const char *v)
 {
     for (size_t i = 0; v && i < c->nvalues; i++)
-        if (c->values[i][0] == v[0] && strcmp(c->values[i], v) == 0)
+        if (rg__fstreq(c->values[i], v))
             return true;
     return false;
 }

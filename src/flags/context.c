@@ -1,12 +1,14 @@
 /* context.c - see context.h. */
 #include "context.h"
 
+#include "streq.h"
+
 #include <string.h>
 
 static const char *lookup(const rg_flag_field *f, size_t n, const char *name)
 {
-    for (size_t i = 0; i < n; i++) /* the first byte rules most out */
-        if (f[i].name[0] == name[0] && strcmp(f[i].name, name) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (rg__fstreq(f[i].name, name))
             return f[i].value;
     return NULL;
 }

@@ -7,6 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The last len (1..7) bytes at s as one word, read in at most two loads
+ * within the string: the bytes copied one by one into a word on the
+ * stack and read back as a whole would stall the load (no store
+ * forwarding from narrower stores). */
+static uint64_t tail_word(const char *s, size_t len)
+{
+    uint32_t lo, hi;
+    uint16_t mid;
+    if (len >= 4) { /* two 4-byte loads that overlap */
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + len - 4, 4);
+        return lo | (uint64_t)hi << 32;
+    }
+    if (len >= 2) {
+        memcpy(&mid, s + len - 2, 2);
+        return (uint64_t)(unsigned char)s[0] | (uint64_t)mid << 8;
+    }
+    return len ? (unsigned char)s[0] : 0;
+}
+
 /* The name hash, for the index only (never stored): eight bytes at a
  * time, each word mixed by a multiply and a rotation, then murmur3's
  * finalizer. Names are short; this costs a few instructions per word. */
@@ -18,8 +38,7 @@ static uint32_t name_hash(const char *s, size_t len)
         h = (h ^ w) * 0xff51afd7ed558ccdu;
         h = (h << 29) | (h >> 35);
     }
-    w = 0;
-    memcpy(&w, s, len);
+    w = tail_word(s, len);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
     h ^= h >> 32;
     h *= 0x85ebca6bu;

@@ -13,16 +13,23 @@ static bool digit(char c)
     return (unsigned char)(c - '0') < 10;
 }
 
-/* A numeric identifier: 0 or digits without a leading zero. */
-static bool number(const char **p, const char *end, uint64_t *out)
+/* White space as isspace() has it in the "C" locale (what JavaScript's
+ * trim() strips of ASCII), whatever the program's locale. */
+static bool space(char c)
+{
+    return c == ' ' || (unsigned char)(c - '\t') < 5; /* \t \n \v \f \r */
+}
+
+/* A numeric identifier: 0 or digits without a leading zero, at most
+ * MAX_SAFE_INTEGER (16 digits at most: a 17th is always above it). */
+static bool number(const char **p, uint64_t *out)
 {
     const char *s = *p;
     uint64_t v = 0;
-    while (s < end && digit(*s)) {
-        if (v > MAX_SAFE_INTEGER / 10)
+    for (; digit(*s); s++) {
+        if (s - *p == 16)
             return false;
         v = v * 10 + (uint64_t)(*s - '0');
-        s++;
     }
     if (s == *p || (s - *p > 1 && **p == '0') || v > MAX_SAFE_INTEGER)
         return false;
@@ -33,18 +40,18 @@ static bool number(const char **p, const char *end, uint64_t *out)
 
 static bool ident_char(char c)
 {
-    return isalnum((unsigned char)c) || c == '-';
+    return digit(c) || (unsigned char)((c | 0x20) - 'a') < 26 || c == '-';
 }
 
-/* Dot-separated identifiers up to end or stop; numeric ones (all digits)
- * must not have a leading zero when pre is true. */
-static bool identifiers(const char **p, const char *end, char stop, bool pre)
+/* Dot-separated identifiers up to the first other character; numeric ones
+ * (all digits) must not have a leading zero when pre is true. */
+static bool identifiers(const char **p, bool pre)
 {
     const char *s = *p;
     for (;;) {
         const char *start = s;
         bool all_digits = true;
-        while (s < end && ident_char(*s)) {
+        while (ident_char(*s)) {
             all_digits &= digit(*s);
             s++;
         }
@@ -52,48 +59,43 @@ static bool identifiers(const char **p, const char *end, char stop, bool pre)
             return false;
         if (pre && all_digits && s - start > 1 && *start == '0')
             return false;
-        if (s < end && *s == '.') {
-            s++;
-            continue;
-        }
-        break;
+        if (*s != '.')
+            break;
+        s++;
     }
-    if (s < end && *s != stop)
-        return false;
     *p = s;
     return true;
 }
 
+/* One pass, left to right: the version, then nothing but white space up
+ * to the end (the string trimmed, as node-semver trims it). */
 bool rg_semver_parse(const char *s, rg_semver *out)
 {
-    size_t len = s ? strlen(s) : 0;
-    if (!s || len > RG_SEMVER_MAX_LEN)
+    if (!s)
         return false;
-    const char *end = s + len;
-    while (isspace((unsigned char)*s))
+    const char *begin = s;
+    while (space(*s))
         s++;
-    while (end > s && isspace((unsigned char)end[-1]))
-        end--;
-    if (s < end && *s == 'v')
+    if (*s == 'v')
         s++;
     memset(out, 0, sizeof *out);
-    if (!number(&s, end, &out->major) || s >= end || *s++ != '.' ||
-        !number(&s, end, &out->minor) || s >= end || *s++ != '.' ||
-        !number(&s, end, &out->patch))
+    if (!number(&s, &out->major) || *s++ != '.' || !number(&s, &out->minor) ||
+        *s++ != '.' || !number(&s, &out->patch))
         return false;
-    if (s < end && *s == '-') {
-        s++;
-        out->pre = s;
-        if (!identifiers(&s, end, '+', true))
+    if (*s == '-') {
+        out->pre = ++s;
+        if (!identifiers(&s, true))
             return false;
         out->pre_len = (int)(s - out->pre);
     }
-    if (s < end && *s == '+') {
+    if (*s == '+') {
         s++;
-        if (!identifiers(&s, end, '\0', false))
+        if (!identifiers(&s, false))
             return false;
     }
-    return s == end;
+    while (space(*s))
+        s++;
+    return *s == '\0' && s - begin <= RG_SEMVER_MAX_LEN;
 }
 
 /* Length of the identifier at s (up to '.' or the end of n bytes). */

@@ -3,9 +3,10 @@
  * terms (docs/flags.md, "Guarded flag rollouts"). A flag rollout raises a
  * flexibleRollout strategy's `rollout` percentage (groupId = the flag's
  * name, stickiness = the endpoint id as the context's userId) through a
- * plan's waves; the endpoint evaluates it itself, so the server cannot
- * admit endpoints one by one: who is exposed follows from Unleash's
- * bucketing alone (flags/bucket.h, normalizedHash 1..100).
+ * plan's waves; the endpoint evaluates it itself, so who is exposed
+ * follows from Unleash's bucketing (flags/bucket.h, normalizedHash
+ * 1..100), plus the few endpoints rollgated names for the stratified
+ * floor (server/flag_floor.h).
  *
  * The endpoint's bucket is mapped into model/bucket.h's parts per
  * million as (normalizedHash - 1) * 10000, and a wave's share_ppm becomes

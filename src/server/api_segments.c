@@ -16,7 +16,6 @@
 #include <string.h>
 
 #define SEGMENT_CONSTRAINTS_MAX 64 /* constraints of one segment */
-#define IN_USE_NAMED 4             /* flags named in a 409's message */
 
 static json_t *segment_json(const rg_segment_rec *g)
 {
@@ -209,59 +208,6 @@ void rg_api_segment_update(rg_server *srv, rg_req *req, rg_resp *resp)
     write_live(srv, req, resp, req->params[0], false);
 }
 
-typedef struct users {
-    int64_t id;
-    size_t n;
-    char named[IN_USE_NAMED * (RG_FLAG_NAME_MAX + 4)];
-    rg_err *err;
-} users;
-
-/* True when flag definition def has a strategy naming segment id. */
-static bool names_segment(const json_t *def, int64_t id)
-{
-    const json_t *st, *ids, *x;
-    size_t i, k;
-    json_array_foreach(json_object_get(def, "strategies"), i, st)
-    {
-        ids = json_object_get(st, "segments");
-        json_array_foreach(ids, k, x)
-        {
-            if (json_is_integer(x) && json_integer_value(x) == id)
-                return true;
-        }
-    }
-    return false;
-}
-
-static int find_user(void *ctx, const rg_flag_rec *f)
-{
-    users *u = ctx;
-    json_t *def = json_loads(f->definition, 0, NULL);
-    if (def && names_segment(def, u->id) && u->n++ < IN_USE_NAMED) {
-        size_t len = strlen(u->named);
-        snprintf(u->named + len, sizeof u->named - len, "%s'%s'",
-                 len ? ", " : "", f->name);
-    }
-    json_decref(def);
-    return 0;
-}
-
-/* RG_ECONFLICT naming the flags of env whose strategies name segment g,
- * 0 when none does, or the store's error. */
-static int in_use(rg_server *srv, const rg_segment_rec *g, rg_err *err)
-{
-    users u = {.id = g->id, .err = err};
-    int rc = rg_store_flag_list(srv->store, g->environment, find_user, &u, err);
-    if (rc || !u.n)
-        return rc;
-    if (u.n > IN_USE_NAMED)
-        return rg_err_field(err, RG_ECONFLICT, "name",
-                            "segment '%s' is used by flags %s and %zu more",
-                            g->name, u.named, u.n - IN_USE_NAMED);
-    return rg_err_field(err, RG_ECONFLICT, "name",
-                        "segment '%s' is used by flags %s", g->name, u.named);
-}
-
 void rg_api_segment_delete(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"environment", "reason", NULL};
@@ -280,8 +226,8 @@ void rg_api_segment_delete(rg_server *srv, rg_req *req, rg_resp *resp)
     g = n.top;
     g.deleted = true;
     g.definition = "";
-    if (in_use(srv, &g, &err) == 0 &&
-        put(srv, req, &g, n.top.version, "segment.delete", reason, &err) == 0) {
+    /* the store refuses it while a flag names the segment (409) */
+    if (put(srv, req, &g, n.top.version, "segment.delete", reason, &err) == 0) {
         rg_resp_json(resp, 200, segment_json(&g));
         goto cleanup;
     }

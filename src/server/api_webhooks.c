@@ -49,14 +49,17 @@ static json_t *attempt_json(const rg_attempt_rec *a)
                      "status", a->status, "error", a->error);
 }
 
+/* A delivery; "flag" is a flag rollout's object (its body's "rollout"),
+ * null for a release's or a test. */
 static json_t *delivery_json(const rg_delivery_rec *d)
 {
+    json_t *flag = d->flag[0] ? json_loads(d->flag, 0, NULL) : NULL;
     return json_pack(
-        "{s:I,s:s,s:s,s:o,s:I,s:s,s:i,s:o,s:o,s:i,s:s,s:o}", "id",
+        "{s:I,s:s,s:s,s:o,s:o,s:I,s:s,s:i,s:o,s:o,s:i,s:s,s:o}", "id",
         (json_int_t)d->id, "delivery", d->uid, "event", d->event, "rollout",
-        rg__json_id_or_null(d->rollout_id), "created_ms",
-        (json_int_t)d->created_ms, "state", d->state, "attempts", d->attempts,
-        "next_ms", rg__json_id_or_null(d->next_ms), "done_ms",
+        rg__json_id_or_null(d->rollout_id), "flag", flag ? flag : json_null(),
+        "created_ms", (json_int_t)d->created_ms, "state", d->state, "attempts",
+        d->attempts, "next_ms", rg__json_id_or_null(d->next_ms), "done_ms",
         rg__json_id_or_null(d->done_ms), "last_status", d->last_status,
         "last_error", d->last_error, "log", json_array());
 }

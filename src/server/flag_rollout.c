@@ -9,11 +9,15 @@
 #include "flags/share.h"
 #include "health/gate.h"
 #include "model/bucket.h"
+#include "model/exposure.h"
+#include "model/rollout_event.h"
 #include "server/canary.h"
+#include "server/flag_floor.h"
 #include "server/flag_strategy.h"
 #include "server/fleet.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,8 @@ typedef struct pub {
     char name[RG_FLAG_NAME_MAX + 1];
     uint32_t from_pct, pct;
     int64_t stamp; /* versions of env once its share was written */
+    char **floor;  /* the floor's ids (flag_floor.h), strcmp order */
+    size_t nfloor;
 } pub;
 
 struct rg_flag_rollouts {
@@ -43,7 +49,23 @@ typedef struct fr {
     uint32_t from_pct, pct;
     bool disable; /* on_halt "disable" */
     int64_t stamp;
+    /* the webhook event of the decision not yet stored (fr_decide), its
+     * body's "rollout" object (malloc'd); NULL: none */
+    const char *event;
+    char *hook;
+    /* the floor (flag_floor.h) as its document keeps it ("floor"); known
+     * once computed, at the plan's first non-internal wave */
+    char **floor;
+    size_t nfloor;
+    bool floor_known;
 } fr;
+
+static void pubs_free(pub *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++)
+        rg_flag_floor_free(p[i].floor, p[i].nfloor);
+    free(p);
+}
 
 int rg_flag_rollouts_new(rg_flag_rollouts **out, rg_err *err)
 {
@@ -63,7 +85,7 @@ void rg_flag_rollouts_free(rg_flag_rollouts *f)
         return;
     rg_canary_free(f->canary);
     pthread_rwlock_destroy(&f->lock);
-    free(f->v);
+    pubs_free(f->v, f->n);
     free(f);
 }
 
@@ -74,6 +96,32 @@ static void fr_release(fr *r)
 {
     json_decref(r->doc);
     r->doc = NULL;
+    free(r->hook);
+    r->hook = NULL;
+    rg_flag_floor_free(r->floor, r->nfloor);
+    r->floor = NULL;
+    r->nfloor = 0;
+}
+
+/* Reads r's floor from its document (ids stored in strcmp order).
+ * Returns 0 or RG_ENOMEM. */
+static int floor_load(fr *r)
+{
+    const json_t *a = json_object_get(r->doc, "floor"), *id;
+    size_t i;
+    r->floor_known = json_is_array(a);
+    if (!json_array_size(a))
+        return 0;
+    if (!(r->floor = calloc(json_array_size(a), sizeof *r->floor)))
+        return RG_ENOMEM;
+    json_array_foreach(a, i, id)
+    {
+        if (!(r->floor[r->nfloor] =
+                  strdup(json_string_value(id) ? json_string_value(id) : "")))
+            return RG_ENOMEM;
+        r->nfloor++;
+    }
+    return 0;
 }
 
 /* Reads rec's state document into *out. Returns 0 or RG_EIO. */
@@ -109,6 +157,10 @@ static int fr_load(const rg_flag_rollout_rec *rec, fr *out, rg_err *err)
                               ? json_string_value(json_object_get(d, "on_halt"))
                               : "",
                           "disable") == 0;
+    if (floor_load(out) != 0) {
+        fr_release(out);
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -135,17 +187,64 @@ static int fr_save(rg_server *srv, fr *r, const rg_audit_rec *audit,
     if (fr_sync(r) != 0 || !(text = rg_json_dump(r->doc)))
         return rg_err_set(err, RG_ENOMEM, "out of memory");
     r->rec.state = text;
+    r->rec.event = r->hook ? r->event : NULL;
+    r->rec.hook = r->hook;
     int rc = rg_store_flag_rollout_put(srv->store, &r->rec, audit, err);
-    r->rec.state = NULL;
+    r->rec.state = r->rec.event = r->rec.hook = NULL;
     free(text);
+    if (rc == 0) { /* queued with this put: never again */
+        free(r->hook);
+        r->hook = NULL;
+    }
     return rc;
 }
 
+static uint32_t wanted_percent(const fr *r);
+
+/* When transition tr of r (its status already tr's end) is a webhook
+ * event (model/rollout_event.h), sets r->event and r->hook: the body's
+ * "rollout" object (docs/webhooks.md), the reason cut short if the object
+ * would not fit the store's RG_DELIVERY_FLAG_MAX. Returns 0 or
+ * RG_ENOMEM. */
+static int fr_hook(fr *r, const rg_transition *tr, const json_t *evidence)
+{
+    const char *event = rg_rollout_event(tr->from_state, tr->to_state);
+    const json_t *counts = json_object_get(evidence, "counts");
+    free(r->hook);
+    r->hook = NULL;
+    for (int cut = (int)strlen(tr->reason); event && !r->hook && cut >= 0;
+         cut = cut ? cut / 2 : -1) {
+        while (cut > 0 && ((unsigned char)tr->reason[cut] & 0xc0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence */
+        json_t *o = json_pack(
+            "{s:I,s:s,s:s,s:s,s:i,s:i,s:s#,s:O?}", "id", (json_int_t)r->rec.id,
+            "flag", r->rec.name, "environment", r->rec.environment, "state",
+            rg_rollout_state_name(tr->to_state), "wave", tr->to_wave,
+            "share_percent", (int)wanted_percent(r), "reason", tr->reason,
+            (size_t)cut, "counts", counts);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(o);
+        if (!text)
+            return RG_ENOMEM;
+        if (strlen(text) <= RG_DELIVERY_FLAG_MAX)
+            r->hook = text;
+        else
+            free(text);
+    }
+    r->event = event;
+    return 0;
+}
+
 /* Appends a decision (evidence: new reference, may be NULL) to r's
- * document, keeping the newest RG_FLAG_ROLLOUT_DECISIONS. */
+ * document, keeping the newest RG_FLAG_ROLLOUT_DECISIONS, and readies its
+ * webhook event (fr_hook), queued by the next fr_save. */
 static int fr_decide(fr *r, int64_t now, const rg_transition *tr,
                      const char *actor, json_t *evidence)
 {
+    if (fr_hook(r, tr, evidence) != 0) {
+        json_decref(evidence);
+        return RG_ENOMEM;
+    }
     json_t *a = json_object_get(r->doc, "decisions");
     if (!json_is_array(a)) {
         a = json_array();
@@ -200,31 +299,79 @@ static void share_audit(rg_server *srv, const fr *r, uint32_t pct, bool off,
              off ? ", disabled" : "");
 }
 
-/* Makes the flag say what r's state asks for, then remembers the stamp
- * endpoints must reach (r->pct, r->stamp). Returns 1 when r changed (the
- * caller stores it), 0 when not, or an error. */
+/* Computes r's floor (flag_floor.h) when it reaches the plan's first
+ * non-internal wave without one, and keeps it in its document. Returns 1
+ * when it did (r changed), 0 when not, or RG_ENOMEM. */
+static int floor_ensure(rg_server *srv, fr *r, rg_err *err)
+{
+    int first = rg_exposure_first_wave(&r->plan);
+    if (r->floor_known || r->st.state != RG_RO_RUNNING || first < 0 ||
+        r->st.wave < first)
+        return 0;
+    int rc =
+        rg_flag_floor(srv->fleet, r->rec.name, &r->plan, r->st.wave,
+                      r->st.share_ppm, r->from_pct, &r->floor, &r->nfloor, err);
+    json_t *a = rc == 0 ? json_array() : NULL;
+    for (size_t i = 0; a && i < r->nfloor; i++)
+        if (json_array_append_new(a, json_string(r->floor[i])) != 0)
+            json_decref(a), a = NULL;
+    if (rc == 0 && (!a || json_object_set_new(r->doc, "floor", a) != 0))
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+    r->floor_known = rc == 0;
+    return rc == 0 ? 1 : rc;
+}
+
+/* The floor's ids that r's state asks the flag to list, comma-separated
+ * (malloc'd; "" when none): the floor while the share is below 100 %
+ * and the rollout is not halted, rolled back or pending. NULL when out of
+ * memory. */
+static char *floor_wanted(const fr *r)
+{
+    bool on = wanted_percent(r) < 100 && r->st.state != RG_RO_HALTED &&
+              r->st.state != RG_RO_ROLLED_BACK && r->st.state != RG_RO_PENDING;
+    rg_buf b;
+    rg_buf_init(&b, SIZE_MAX);
+    for (size_t i = 0; on && i < r->nfloor; i++)
+        if (rg_buf_printf(&b, "%s%s", i ? "," : "", r->floor[i]) != 0) {
+            rg_buf_release(&b);
+            return NULL;
+        }
+    char *s = strdup(b.len ? b.data : "");
+    rg_buf_release(&b);
+    return s;
+}
+
+/* Makes the flag say what r's state asks for (share, floor, switch), then
+ * remembers the stamp endpoints must reach (r->pct, r->stamp). Returns 1
+ * when r changed (the caller stores it), 0 when not, or an error. */
 static int reconcile(rg_server *srv, fr *r, rg_err *err)
 {
-    rg_flag_strategy fs;
+    rg_flag_strategy fs = {0};
     rg_audit_rec a;
     int64_t versions = 0, newest = 0;
     bool wrote = false;
-    int rc = rg_flag_strategy_read(srv->store, r->rec.environment, r->rec.name,
+    char *floor = NULL;
+    int changed = floor_ensure(srv, r, err), rc = changed < 0 ? changed : 0;
+    if (rc == 0 && !(floor = floor_wanted(r)))
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = rg_flag_strategy_read(srv->store, r->rec.environment, r->rec.name,
                                    &fs, err);
-    if (rc != 0)
-        return rc;
     uint32_t want = wanted_percent(r);
     bool off = r->disable && r->st.state == RG_RO_HALTED && fs.enabled;
-    if (fs.percent != (int)want || off) {
+    if (rc == 0 && (fs.percent != (int)want || off ||
+                    strcmp(fs.floor ? fs.floor : "", floor) != 0)) {
         share_audit(srv, r, want, off, &a);
         rc = rg_flag_strategy_write(srv->store, r->rec.environment, r->rec.name,
-                                    fs.version, want, off, &a, err);
+                                    fs.version, want, floor, off, &a, err);
         wrote = rc == 0;
     }
+    rg_flag_strategy_release(&fs);
+    free(floor);
     if (rc == 0 &&
         (rc = rg_store_flag_stamp(srv->store, r->rec.environment, &versions,
                                   &newest, err)) == 0 &&
-        (r->pct != want || r->stamp == 0 || wrote)) {
+        (r->pct != want || r->stamp == 0 || wrote || changed)) {
         r->pct = want;
         r->stamp = versions;
         return 1;
@@ -254,9 +401,10 @@ void rg_flag_rollouts_checkin(rg_server *srv, const char *id, const char *env,
     for (size_t i = 0; i < f->n; i++) {
         const pub *p = &f->v[i];
         if (strcmp(p->env, env) != 0 || p->stamp <= 0 ||
-            !rg_flag_share_flipped(rg_flag_share_bucket(p->name, id),
-                                   p->from_pct * RG_FLAG_SHARE_STEP_PPM,
-                                   p->pct * RG_FLAG_SHARE_STEP_PPM))
+            !(rg_flag_share_flipped(rg_flag_share_bucket(p->name, id),
+                                    p->from_pct * RG_FLAG_SHARE_STEP_PPM,
+                                    p->pct * RG_FLAG_SHARE_STEP_PPM) ||
+              rg_flag_floor_has(p->floor, p->nfloor, id)))
             continue;
         int64_t key = RG_FLEET_FLAG_KEY + p->id;
         if (a >= p->stamp || s >= p->stamp)
@@ -272,8 +420,9 @@ void rg_flag_rollouts_checkin(rg_server *srv, const char *id, const char *env,
     pthread_rwlock_unlock(&f->lock);
 }
 
-/* Replaces the check-in path's list with the rollouts v[0..n). */
-static void publish(rg_flag_rollouts *f, const fr *v, size_t n)
+/* Replaces the check-in path's list with the rollouts v[0..n) (their
+ * floors moved into it). */
+static void publish(rg_flag_rollouts *f, fr *v, size_t n)
 {
     pub *p = n ? calloc(n, sizeof *p) : NULL;
     for (size_t i = 0; p && i < n; i++) {
@@ -283,12 +432,18 @@ static void publish(rg_flag_rollouts *f, const fr *v, size_t n)
         p[i].from_pct = v[i].from_pct;
         p[i].pct = v[i].pct;
         p[i].stamp = v[i].st.state == RG_RO_HALTED ? 0 : v[i].stamp;
+        p[i].floor = v[i].floor;
+        p[i].nfloor = v[i].nfloor;
+        v[i].floor = NULL;
+        v[i].nfloor = 0;
     }
     pthread_rwlock_wrlock(&f->lock);
-    free(f->v);
+    pub *old = f->v;
+    size_t n_old = f->n;
     f->v = p;
     f->n = p ? n : 0;
     pthread_rwlock_unlock(&f->lock);
+    pubs_free(old, n_old);
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,7 +647,7 @@ static int newest(rg_server *srv, const char *env, const char *name, fr *out,
                           "flag '%s' in '%s' has no rollout", name, env);
     if (rc == 0) {
         *out = l.v[0];
-        l.v[0].doc = NULL;
+        memset(&l.v[0], 0, sizeof l.v[0]); /* what it owns is *out's */
     }
     list_release(&l);
     return rc;
@@ -579,6 +734,7 @@ static int share_now(rg_server *srv, const char *env, const char *name,
 {
     rg_flag_strategy fs = {.percent = -1};
     int rc = rg_flag_strategy_read(srv->store, env, name, &fs, err);
+    rg_flag_strategy_release(&fs);
     if (rc == 0 && fs.percent < 0)
         rc = rg_err_field(err, RG_EINVAL, "name",
                           "flag '%s' has no flexibleRollout strategy with "

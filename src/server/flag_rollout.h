@@ -15,9 +15,11 @@
  *  - exposure, from what each check-in of an agent configured for the
  *    flag's environment reports (agent_flags.c: the newest stamp received,
  *    the active one, the last known good one): an endpoint whose bucket is
- *    in [from, share) (its evaluation flipped) is exposed once it runs a
- *    set at least as new as the share's write, healthy once such a set is
- *    its last known good one (the agent confirmed it), failed when it
+ *    in [from, share) (its evaluation flipped), or that the stratified
+ *    floor names (flag_floor.h, from the first counted wave), is exposed
+ *    once it runs a set at least as new as the share's write, healthy
+ *    once such a set is its last known good one (the agent confirmed it),
+ *    failed when it
  *    received such a set but fell back from it (its consumer crash-looped;
  *    the agent refuses that stamp for good). Every check-in says it again,
  *    so nothing per endpoint is stored: after a restart each endpoint's

@@ -292,10 +292,11 @@ int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out, size_t cap,
 void rg_fleet_seen_period(rg_fleet *f, int64_t period_ms);
 
 /* Another node's flush or enrollment of endpoint e (token_hash, attributes,
- * last_seen_ms): an endpoint this table does not know, or whose token
- * changed, is put (rg_fleet_put); a later last-seen time becomes the
- * endpoint's last check-in (the one before moves back), without marking
- * it dirty. Returns 0, or rg_fleet_put's error. */
+ * last_seen_ms, installed_json): an endpoint this table does not know, or
+ * whose token changed, is put (rg_fleet_put); a later last-seen time
+ * becomes the endpoint's last check-in (the one before moves back) with
+ * the installed releases it reported, without marking it dirty. Returns
+ * 0, or rg_fleet_put's error. */
 int rg_fleet_remote_seen(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
 
 /* Copies endpoint id into *out. Returns 0 or RG_ENOTFOUND. */

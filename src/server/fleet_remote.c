@@ -2,6 +2,7 @@
  * the database tell this node's fleet table. */
 #include "server/fleet.h"
 #include "server/fleet_shard.h"
+#include "server/fleet_installed.h"
 #include "server/fleet_table.h"
 #include "server/fleet_token.h"
 
@@ -12,12 +13,14 @@ void rg_fleet_seen_period(rg_fleet *f, int64_t period_ms)
     atomic_store(&f->seen_period_ms, period_ms);
 }
 
-/* Takes e's last-seen time into the record of e->id when it has e's token.
- * Returns 1 when it did (or the time was not newer), 0 when the table
- * does not know the endpoint with that token. */
+/* Takes e's last-seen time and installed releases into the record of
+ * e->id when it has e's token. Returns 1 when it did (or the time was not
+ * newer), 0 when the table does not know the endpoint with that token. */
 static int take_seen(rg_fleet *f, const rg_endpoint_rec *e,
                      const uint8_t tok[RG_FLEET_TOKEN_BYTES])
 {
+    rg_fleet_installed in[RG_FLEET_CHANNELS];
+    size_t n_in = rg__fleet_parse_installed(e->installed_json, in);
     size_t len = strlen(e->id), no;
     uint32_t h = rg__fleet_id_hash(e->id, len);
     rg__fleet_shard *s = rg__fleet_shard_of(f, h, &no);
@@ -30,6 +33,7 @@ static int take_seen(rg_fleet *f, const rg_endpoint_rec *e,
         if (e->last_seen_ms > r->last_seen_ms) {
             r->prev_seen_ms = r->last_seen_ms;
             r->last_seen_ms = e->last_seen_ms;
+            rg__fleet_set_installed(f, r, in, n_in);
         }
     }
     pthread_mutex_unlock(&s->mu);

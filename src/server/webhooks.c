@@ -90,16 +90,28 @@ static int rollout_fields(json_t *o, const rg_delivery_rec *d)
             d->reason, "counts", counts ? counts : json_null()));
 }
 
+/* A flag rollout's part of d's body into o: the object its transition
+ * stored (rg_flag_rollout_rec.hook). Returns 0 or -1. */
+static int flag_fields(json_t *o, const rg_delivery_rec *d)
+{
+    json_t *r = json_loads(d->flag, 0, NULL);
+    return json_object_set_new(o, "kind", json_string("flag")) ||
+           json_object_set_new(o, "rollout", r ? r : json_null());
+}
+
 char *rg_webhook_body(const rg_delivery_rec *d)
 {
-    bool test = d->decision_id == 0;
-    int64_t at = test ? d->created_ms : d->at_ms;
+    bool flag = d->flag[0] != '\0', test = d->decision_id == 0 && !flag;
+    int64_t at = test || flag ? d->created_ms : d->at_ms;
     char when[32];
     rfc3339(at, when);
     json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:s}", "delivery", d->uid, "event",
                           d->event, "webhook", (json_int_t)d->webhook_id,
                           "at_ms", (json_int_t)at, "at", when);
-    if (!o || (!test && rollout_fields(o, d) != 0)) {
+    if (!o || (flag ? flag_fields(o, d)
+                    : !test && (json_object_set_new(o, "kind",
+                                                    json_string("release")) ||
+                                rollout_fields(o, d))) != 0) {
         json_decref(o);
         return NULL;
     }

@@ -53,7 +53,9 @@ typedef struct rg_webhooks_stats {
 void rg_webhooks_stats_get(rg_webhooks_stats *out);
 
 /* The body of delivery d (webhook_id, uid, event and its rollout
- * fields): compact JSON with sorted keys, the same for every attempt.
+ * fields, "kind" "release" or "flag": a flag rollout's delivery has its
+ * "rollout" object in d->flag): compact JSON with sorted keys, the same
+ * for every attempt.
  * Returns a malloc'd string, or NULL when out of memory. */
 char *rg_webhook_body(const rg_delivery_rec *d);
 

@@ -290,13 +290,14 @@ static int64_t uniform(sim *s, int lo, int hi)
 
 /* ---- rollout view --------------------------------------------------- */
 
-/* Recomputes the per-stratum statuses (stratified floors for Rollgate's
- * releases; a flag's share is the same for every stratum). */
+/* Recomputes the per-stratum statuses: Rollgate's stratified floors, for
+ * a release's waves and a flag's alike (rollgated names a flag's floor
+ * endpoints in the flag: server/flag_floor.h). */
 static void refresh_status(sim *s)
 {
     for (size_t k = 0; k < s->S; k++) {
         s->st_s[k] = s->st;
-        if (s->policy == RG_SIM_ROLLGATE && !is_flag(s))
+        if (s->policy == RG_SIM_ROLLGATE)
             s->st_s[k].share_ppm = rg_exposure_stratum_share(
                 &s->sc->exposure, &s->sc->plan, s->st.wave, s->st.share_ppm,
                 s->stratum_size[k], s->lowest[k], s->n_lowest[k]);

@@ -325,11 +325,18 @@ static const char *const migration18[] = {
     NULL,
 };
 
+/* 19: flag rollouts' webhook deliveries (sqlite.c says more). */
+static const char *const migration19[] = {
+    "ALTER TABLE webhook_deliveries ADD COLUMN flag " T " NOT NULL"
+    " DEFAULT ''",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1,  migration2,  migration3,  migration4,  migration5,
     migration6,  migration7,  migration8,  migration9,  migration10,
     migration11, migration12, migration13, migration14, migration15,
-    migration16, migration17, migration18};
+    migration16, migration17, migration18, migration19};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,
                "sqlite.c and pg.c must have the same migrations");

@@ -282,7 +282,8 @@ const rg__rowmap rg__webhook_row = ROWMAP("webhook", webhook_cols);
         I64(rec, p release_id, JOIN), I64(rec, p version, JOIN),               \
         TEXT(rec, p channel, JOIN), INT(rec, p to_state, JOIN),                \
         INT(rec, p to_wave, JOIN), I64(rec, p at_ms, JOIN),                    \
-        TEXT(rec, p reason, JOIN), TEXT(rec, p counts, JOIN)
+        TEXT(rec, p reason, JOIN), TEXT(rec, p counts, JOIN),                  \
+        TEXT(rec, p flag, JOIN)
 
 static const rg__col delivery_cols[] = {DELIVERY(rg_delivery_rec, )};
 const rg__rowmap rg__delivery_row = ROWMAP("webhook delivery", delivery_cols);

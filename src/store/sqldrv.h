@@ -32,7 +32,7 @@
 /* The schema version every driver's migrations reach: migration N of one
  * engine makes the same tables, columns and rules as migration N of the
  * other (sqlite.c and pg.c check their lists' lengths against it). */
-#define RG__SCHEMA_VERSION 18
+#define RG__SCHEMA_VERSION 19
 
 struct rg__sqldrv {
     const char *name; /* "sqlite", "postgres" */

@@ -122,6 +122,8 @@ enum {
     ST_SEGMENT_INSERT,
     ST_SEGMENT_HISTORY,
     ST_SEGMENT_LIST,
+    ST_SEGMENT_LIVE_ID,
+    ST_FLAG_SEGMENT_USERS,
     ST_CLIENT_TOKEN_LIST,
     ST_CLIENT_TOKEN_GET,
     ST_CLIENT_TOKEN_REVOKE,
@@ -131,6 +133,7 @@ enum {
     ST_HOOK_LIST,
     ST_HOOK_DELETE,
     ST_HOOK_ENQUEUE,
+    ST_HOOK_ENQUEUE_FLAG,
     ST_HOOK_TEST,
     ST_DELIVERY_GET,
     ST_DELIVERY_LIST,
@@ -461,6 +464,19 @@ static const char *const sql_text[ST__COUNT] = {
     " (SELECT max(version) FROM segment_versions g"
     "  WHERE g.environment = s.environment AND g.name = s.name)"
     " ORDER BY id",
+    [ST_SEGMENT_LIVE_ID] = "SELECT 1 FROM segment_versions s"
+                           " WHERE environment = ?1 AND id = ?2 AND deleted = 0"
+                           " AND version = (SELECT max(version)"
+                           " FROM segment_versions g WHERE g.environment ="
+                           " s.environment AND g.name = s.name)",
+    /* current flag versions that may name a segment (definitions are
+     * compact JSON, so a "segments" key is this text) */
+    [ST_FLAG_SEGMENT_USERS] =
+        FLAG_COLS " f WHERE environment = ?1 AND definition LIKE"
+                  " '%\"segments\":[%' AND version ="
+                  " (SELECT max(version) FROM flag_versions g"
+                  "  WHERE g.environment = f.environment AND g.name = f.name)"
+                  " ORDER BY name",
 #define HOOK_COLS                                                              \
     "SELECT id, url, events, channel, secret, created_ms, created_by"          \
     " FROM webhooks"
@@ -470,7 +486,7 @@ static const char *const sql_text[ST__COUNT] = {
     " d.state, d.attempts, d.next_ms, d.done_ms, d.last_status, d.last_error," \
     " x.rollout_id, o.release_id, r.version, c.name, x.to_state, x.to_wave,"   \
     " x.at_ms, x.reason, CASE WHEN json_valid(x.evidence)"                     \
-    " THEN json_extract(x.evidence, '$.counts') END"
+    " THEN json_extract(x.evidence, '$.counts') END, d.flag"
 #define DELIVERY_FROM                                                          \
     " FROM webhook_deliveries d LEFT JOIN decisions x ON x.id = d.decision_id" \
     " LEFT JOIN rollouts o ON o.id = x.rollout_id"                             \
@@ -493,6 +509,14 @@ static const char *const sql_text[ST__COUNT] = {
         " ',' || ?1 || ',') > 0) AND (w.channel = '' OR w.channel ="
         " (SELECT c.name FROM rollouts o JOIN channels c ON c.id = o.channel_id"
         " WHERE o.id = ?4))",
+    /* One pending delivery of flag rollout event ?1 (at ?2, its object
+     * ?3) per subscription to it that names no channel. */
+    [ST_HOOK_ENQUEUE_FLAG] =
+        "INSERT INTO webhook_deliveries (uid, webhook_id, event, created_ms,"
+        " state, next_ms, flag) SELECT lower(hex(randomblob(16))), w.id,"
+        " ?1, ?2, 'pending', ?2, ?3 FROM webhooks w"
+        " WHERE (w.events = '*' OR instr(',' || w.events || ',',"
+        " ',' || ?1 || ',') > 0) AND w.channel = ''",
     [ST_HOOK_TEST] =
         "INSERT INTO webhook_deliveries (uid, webhook_id, event, created_ms,"
         " state, next_ms) VALUES (lower(hex(randomblob(16))), ?1, 'test', ?2,"
@@ -2237,27 +2261,103 @@ static int flag_expect(const rg_flag_rec *f, int64_t cur, int64_t expect,
     return 0;
 }
 
+/* Whether the flag definition def (JSON; NULL: none) has a strategy
+ * naming segment id. */
+static bool names_segment(const json_t *def, int64_t id)
+{
+    const json_t *st, *x;
+    size_t i, k;
+    json_array_foreach(json_object_get(def, "strategies"), i, st)
+    {
+        json_array_foreach(json_object_get(st, "segments"), k, x)
+        {
+            if (json_is_integer(x) && json_integer_value(x) == id)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The current definition of flag f (parsed; NULL when it has none or it
+ * does not parse) into *out. Caller's transaction. */
+static int flag_current_def(sq *q, const rg_flag_rec *f, json_t **out,
+                            rg_err *err)
+{
+    rg_flag_rec *row = calloc(1, sizeof *row);
+    *out = NULL;
+    if (!row)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    int rc = prep(q, ST_FLAG_HISTORY,
+                  RG__VALS(RG__TEXT(f->environment), RG__TEXT(f->name)), err);
+    if (rc == 0 && (rc = next_row(q, &rg__flag_row, row, err)) == 1) {
+        *out = json_loads(row->definition, 0, NULL);
+        rc = 0;
+    }
+    done(q);
+    free(row);
+    return rc;
+}
+
+/* RG_ECONFLICT (field "segments") when f's definition names a segment that
+ * its environment does not hold (deleted, or never made) and its current
+ * version (prev) did not name already; else 0. Caller's transaction, after
+ * the environment's stamp row is locked, so no deletion can slip in
+ * between this check and the commit. */
+static int segments_held(sq *q, const rg_flag_rec *f, const json_t *prev,
+                         rg_err *err)
+{
+    json_t *def = json_loads(f->definition, 0, NULL);
+    const json_t *st, *x;
+    size_t i, k;
+    int rc = 0;
+    rg__scalars one;
+    json_array_foreach(json_object_get(def, "strategies"), i, st)
+    {
+        json_array_foreach(json_object_get(st, "segments"), k, x)
+        {
+            int64_t id = json_integer_value(x);
+            if (rc || !json_is_integer(x) || names_segment(prev, id))
+                continue;
+            rc = get_row(q, ST_SEGMENT_LIVE_ID,
+                         RG__VALS(RG__TEXT(f->environment), RG__INT(id)),
+                         &rg__int_row, &one, err);
+            if (rc == RG_ENOTFOUND)
+                rc = rg_err_field(err, RG_ECONFLICT, "segments",
+                                  "flag '%s': segment %lld is not in"
+                                  " environment '%s' (deleted meanwhile?)",
+                                  f->name, (long long)id, f->environment);
+        }
+    }
+    json_decref(def);
+    return rc;
+}
+
 static int sq_flag_put(void *impl, rg_flag_rec *f, int64_t expect,
                        const rg_audit_rec *audit, rg_err *err)
 {
     sq *q = impl;
     rg__scalars cur = {0};
+    json_t *prev = NULL;
     int rc = begin(q, err);
     if (rc)
         return rc;
     rg_flag_rec row = *f;
-    if ((rc = get_row(q, ST_FLAG_CURRENT,
+    /* the stamp first: its row lock orders this write after any other
+     * flag or segment write of the environment (segments_held) */
+    if ((rc = run(q, ST_FLAG_STAMP_BUMP,
+                  RG__VALS(RG__TEXT(f->environment), RG__INT(f->created_ms)),
+                  err, "flag stamp")) == 0 &&
+        (rc = get_row(q, ST_FLAG_CURRENT,
                       RG__VALS(RG__TEXT(f->environment), RG__TEXT(f->name)),
                       &rg__int_row, &cur, err)) == 0 &&
-        (rc = flag_expect(f, cur.a, expect, err)) == 0) {
+        (rc = flag_expect(f, cur.a, expect, err)) == 0 &&
+        (rc = flag_current_def(q, f, &prev, err)) == 0 &&
+        (rc = segments_held(q, f, prev, err)) == 0) {
         row.version = cur.a + 1;
         rc = insert_row(q, ST_FLAG_INSERT, &rg__flag_row, &row, NULL, 0, NULL,
                         err, "flag put");
     }
-    if (rc == 0)
-        rc = run(q, ST_FLAG_STAMP_BUMP,
-                 RG__VALS(RG__TEXT(f->environment), RG__INT(f->created_ms)),
-                 err, "flag stamp");
+    json_decref(prev);
     if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
@@ -2300,6 +2400,8 @@ static int sq_flag_stamp(void *impl, const char *environment, int64_t *versions,
 
 /* --- flag segments (schema 15) ------------------------------------------ */
 
+#define SEGMENT_USERS_NAMED 4 /* flags named in an in-use refusal */
+
 /* Checks expect (see rg_store_segment_put) against the newest version cur
  * (0: none) and whether it is a deletion. */
 static int segment_expect(const rg_segment_rec *g, int64_t cur, bool deleted,
@@ -2321,6 +2423,40 @@ static int segment_expect(const rg_segment_rec *g, int64_t cur, bool deleted,
     return 0;
 }
 
+/* RG_ECONFLICT (field "name") naming the flags of g's environment whose
+ * current version names segment id (g is being deleted), 0 when none
+ * does. Caller's transaction, after the environment's stamp row is
+ * locked (see segments_held). */
+static int segment_unused(sq *q, const rg_segment_rec *g, int64_t id,
+                          rg_err *err)
+{
+    char named[SEGMENT_USERS_NAMED * (RG_FLAG_NAME_MAX + 4)] = "";
+    size_t n = 0, len = 0;
+    rg_flag_rec *f = calloc(1, sizeof *f);
+    if (!f)
+        return rg_err_set(err, RG_ENOMEM, "out of memory");
+    int rc =
+        prep(q, ST_FLAG_SEGMENT_USERS, RG__VALS(RG__TEXT(g->environment)), err);
+    while (rc == 0 && (rc = next_row(q, &rg__flag_row, f, err)) == 1) {
+        json_t *def = json_loads(f->definition, 0, NULL);
+        if (names_segment(def, id) && n++ < SEGMENT_USERS_NAMED)
+            len += (size_t)snprintf(named + len, sizeof named - len, "%s'%s'",
+                                    len ? ", " : "", f->name);
+        json_decref(def);
+        rc = 0;
+    }
+    done(q);
+    free(f);
+    if (rc || n == 0)
+        return rc;
+    if (n > SEGMENT_USERS_NAMED)
+        return rg_err_field(err, RG_ECONFLICT, "name",
+                            "segment '%s' is used by flags %s and %zu more",
+                            g->name, named, n - SEGMENT_USERS_NAMED);
+    return rg_err_field(err, RG_ECONFLICT, "name",
+                        "segment '%s' is used by flags %s", g->name, named);
+}
+
 static int sq_segment_put(void *impl, rg_segment_rec *g, int64_t expect,
                           const rg_audit_rec *audit, rg_err *err)
 {
@@ -2330,9 +2466,14 @@ static int sq_segment_put(void *impl, rg_segment_rec *g, int64_t expect,
     if (rc)
         return rc;
     rg_segment_rec row = *g;
-    rc = get_row(q, ST_SEGMENT_CURRENT,
-                 RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
-                 &rg__int2_row, &cur, err);
+    /* the stamp first: see segment_unused */
+    rc = run(q, ST_FLAG_STAMP_BUMP,
+             RG__VALS(RG__TEXT(g->environment), RG__INT(g->created_ms)), err,
+             "flag stamp");
+    if (rc == 0)
+        rc = get_row(q, ST_SEGMENT_CURRENT,
+                     RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
+                     &rg__int2_row, &cur, err);
     if (rc == RG_ENOTFOUND)
         rc = 0;
     if (rc == 0 &&
@@ -2340,16 +2481,14 @@ static int sq_segment_put(void *impl, rg_segment_rec *g, int64_t expect,
         rc = get_row(q, ST_SEGMENT_ID,
                      RG__VALS(RG__TEXT(g->environment), RG__TEXT(g->name)),
                      &rg__int_row, &id, err);
+    if (rc == 0 && g->deleted)
+        rc = segment_unused(q, g, id.a, err);
     if (rc == 0) {
         row.version = cur.a + 1;
         row.id = id.a;
         rc = insert_row(q, ST_SEGMENT_INSERT, &rg__segment_row, &row, NULL, 0,
                         NULL, err, "segment put");
     }
-    if (rc == 0)
-        rc = run(q, ST_FLAG_STAMP_BUMP,
-                 RG__VALS(RG__TEXT(g->environment), RG__INT(g->created_ms)),
-                 err, "flag stamp");
     if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);
@@ -2432,6 +2571,12 @@ static int sq_flag_rollout_put(void *impl, rg_flag_rollout_rec *r,
                        err, "flag rollout update")) == 0 &&
              changes(q) == 0)
         rc = flag_rollout_missed(q, r, err);
+    if (rc == 0 && r->event)
+        rc = run(q, ST_HOOK_ENQUEUE_FLAG,
+                 RG__VALS(RG__TEXT(r->event),
+                          RG__INT(audit ? audit->at_ms : r->created_ms),
+                          RG__TEXT(r->hook)),
+                 err, "webhook outbox");
     if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     rc = finish(q, rc, err);

@@ -1020,6 +1020,11 @@ int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
     if (!r->environment[0] || !r->name[0] || !r->state)
         return rg_err_set(err, RG_EINVAL,
                           "flag rollout: environment, name and state needed");
+    if (r->event && (!r->hook || strlen(r->hook) > RG_DELIVERY_FLAG_MAX))
+        return rg_err_set(err, RG_EINVAL,
+                          "flag rollout: a webhook event needs its object "
+                          "(at most %d bytes)",
+                          RG_DELIVERY_FLAG_MAX);
     return s->ops->flag_rollout_put(s->impl, r, audit, err);
 }
 

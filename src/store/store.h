@@ -730,7 +730,13 @@ typedef struct rg_client_token_rec {
  * transaction. expect is the version the caller read: 0 when the flag must
  * not exist yet (else RG_ECONFLICT, field "name"), N > 0 when version N
  * must be current (RG_ENOTFOUND when the flag does not exist, RG_ECONFLICT
- * when another version is, field "version"). Sets f->version. */
+ * when another version is, field "version"). A segment id that the
+ * definition's strategies name, and its current version did not, must be
+ * a segment of the environment that is not deleted (else RG_ECONFLICT,
+ * field "segments"): checked in the write's transaction, ordered against
+ * every segment write of the environment (rg_store_segment_put), so a
+ * concurrent deletion cannot leave the flag naming nothing. Sets
+ * f->version. */
 int rg_store_flag_put(rg_store *s, rg_flag_rec *f, int64_t expect,
                       const rg_audit_rec *audit, rg_err *err);
 /* Calls fn with the current version of each flag of environment (NULL:
@@ -777,7 +783,11 @@ typedef struct rg_segment_rec {
  * the segment must not exist or be deleted (else RG_ECONFLICT, field
  * "name"), N > 0 when version N must be current and not deleted
  * (RG_ENOTFOUND otherwise, RG_ECONFLICT when another version is, field
- * "version"). Sets g->version and g->id. */
+ * "version"). A deletion is refused while the current version of a flag
+ * of the environment names the segment (RG_ECONFLICT, field "name", the
+ * message naming up to 4 of them), checked in the write's transaction
+ * and ordered against every flag write (rg_store_flag_put). Sets
+ * g->version and g->id. */
 int rg_store_segment_put(rg_store *s, rg_segment_rec *g, int64_t expect,
                          const rg_audit_rec *audit, rg_err *err);
 /* Calls fn with the current version of each segment of environment that is
@@ -810,6 +820,13 @@ typedef struct rg_flag_rollout_rec {
     int64_t created_ms;
     char created_by[RG_NAME_MAX + 1];
     char reason[RG_REASON_MAX + 1];
+    /* put only: a webhook event (model/rollout_event.h) the put's
+     * transition is, queued to every subscription to it that names no
+     * channel, in the put's transaction; NULL: none. hook is the body's
+     * "rollout" object (JSON, at most RG_DELIVERY_FLAG_MAX bytes). Both
+     * borrowed. */
+    const char *event;
+    const char *hook;
 } rg_flag_rollout_rec;
 /* Writes r and audit (may be NULL) in one transaction. With r->id 0 it
  * creates the rollout (RG_ECONFLICT when its flag has an active one) and
@@ -858,6 +875,7 @@ int rg_store_client_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
 #define RG_WEBHOOK_SECRET_MAX 128 /* a signing secret, bytes */
 #define RG_WEBHOOK_ERROR_MAX 255  /* an attempt's error text, bytes */
 #define RG_WEBHOOK_EVENTS_MAX 48  /* "halt,hold,..." or "*", bytes */
+#define RG_DELIVERY_FLAG_MAX 3072 /* a flag rollout delivery's object */
 typedef struct rg_webhook_rec {
     int64_t id;
     char url[RG_WEBHOOK_URL_MAX + 1];
@@ -896,6 +914,9 @@ typedef struct rg_delivery_rec {
     int64_t at_ms;                         /* the decision's time */
     char reason[RG_TRANSITION_REASON_MAX]; /* "" for a test */
     char counts[320]; /* the evidence's counts (JSON object) or "" */
+    /* a flag rollout's delivery (schema 18): its "rollout" object as
+     * rg_flag_rollout_rec.hook gave it, and no decision; else "" */
+    char flag[RG_DELIVERY_FLAG_MAX + 1];
 } rg_delivery_rec;
 
 /* One attempt at a delivery. */

@@ -40,6 +40,7 @@ def build_routes(fix):
     return [
         ("healthz", "GET", "/healthz", None, None, "none", {200}),
         ("metrics", "GET", "/metrics", None, None, "none", {200}),
+        ("cluster", "GET", "/v1/cluster", None, None, "viewer", {200}),
         ("artifact put", "PUT", "/v1/artifacts", None,
          lambda: b"matrix artifact", "operator", {200, 201}),
         ("channel create", "POST", "/v1/channels",

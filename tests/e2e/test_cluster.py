@@ -385,8 +385,11 @@ def main():
 
 
 if __name__ == "__main__":
-    if not shutil.which("nginx"):
-        print("test_cluster: nginx is not installed (scripts/deps.sh cache)")
+    deps = subprocess.run([os.path.join(rg.SOURCE_DIR, "scripts", "deps.sh"), "cache"],
+                          capture_output=True, text=True, timeout=1800)
+    if deps.returncode != 0 or not shutil.which("nginx"):
+        print("test_cluster: nginx could not be installed (scripts/deps.sh cache):",
+              deps.stdout[-400:], deps.stderr[-400:])
         sys.exit(77)
     if not os.environ.get("RG_TEST_PG"):
         script = os.path.join(HERE, "..", "with_postgres.sh")

@@ -15,7 +15,16 @@ supervising a consumer that embeds librollgate-agent's flag SDK
 2. good flag: the same plan raises good-flag to 100 % and completes,
    rollgated being killed -9 in the middle of it;
 3. operator commands: pause, resume and abort (the share reached stays);
-   bad input is refused and changes nothing.
+   the first counted wave's stratified floor names, in the flag, the
+   canaries the share alone does not give the stratum; bad input is
+   refused and changes nothing.
+4. webhooks (docs/webhooks.md): a subscription to every event with no
+   channel gets, at a real receiver, the halt of crash-me (answered 500
+   first: retried, the same delivery), the completion of good-flag and
+   the pause and resume of "third", each signed with its secret (HMAC
+   checked as a receiver would), with kind "flag" and the flag's name,
+   environment, state, share and counts; a subscription scoped to a
+   channel gets the release's events only.
 # ctest-labels: flags
 """
 import json
@@ -25,6 +34,7 @@ import rg
 from rg import expect
 from mitm import wait_for
 from test_agent_flags import cli, flag, feature, with_agents
+from test_webhooks import Receiver
 
 N = 8
 PLAN = {"name": "e2e-flag", "on_halt": "revert", "waves": [
@@ -144,7 +154,16 @@ def good_flag(srv, agents):
     print("2. good-flag: completed at 100% across a kill -9 of rollgated")
 
 
-def commands(srv):
+def floor_of(srv, name):
+    """The ids the flag's floor strategy lists (userWithId grouped by name)."""
+    _, f = share(srv, name)
+    for s in f["feature"]["strategies"]:
+        if s["name"] == "userWithId" and s["parameters"].get("groupId") == name:
+            return set(s["parameters"]["userIds"].split(","))
+    return set()
+
+
+def commands(srv, agents):
     flag(srv, "create", "third", "--rollout", "5", "--reason", "e2e: third")
     slow = {"name": "slow", "on_halt": "revert", "waves": [
         {"name": "a", "share": 20, "min_endpoints": 1, "min_bake_s": 3600, "window_s": 6},
@@ -155,6 +174,13 @@ def commands(srv):
     st, e = srv.request("POST", "/v1/flags/third/rollout", {"plan": slow, "reason": "again"})
     expect(st == 409, "one active rollout per flag", st, e)
     wait_for(lambda: share(srv, "third")[0] == "20", 30, "third at 20%")
+    # the stratified floor: the 8 agents are one stratum, which gets at
+    # least 3 canaries (model/exposure.h), those 20% does not turn on named
+    on = flipped_at(srv, "third", 20, [a.id for a in agents])
+    floor = floor_of(srv, "third")
+    expect(not floor & on and floor <= {a.id for a in agents} and
+           len(floor | on) >= 3, "the floor names the stratum's missing canaries",
+           floor, on)
     cli(srv, "flag", "rollout", "pause", "third", "--reason", "e2e: look")
     expect(rollout(srv, "third")["state"] == "paused", "paused")
     cli(srv, "flag", "rollout", "resume", "third", "--reason", "e2e: go on")
@@ -181,17 +207,87 @@ def commands(srv):
     expect(st == 404, "unknown flag", st, e)
     st, e = srv.request("GET", "/v1/flags/no-share/rollout")
     expect(st == 404, "no rollout yet", st, e)
-    print("3. pause, resume, abort; 409s and 400s")
+    print("3. floor: %d on at 20%%, %d more named; pause, resume, abort; 409s and 400s"
+          % (len(on), len(floor)))
+
+
+def subscribe(srv, rx):
+    """Two subscriptions: /all (every event, no channel: flags' too) and
+    /channel (every event of channel detections)."""
+    hooks = {}
+    for path, extra in (("/all", {}), ("/channel", {"channel": "detections"})):
+        st, w = srv.request("POST", "/v1/webhooks", dict(
+            {"url": rx.url(path), "events": ["*"], "reason": "e2e"}, **extra))
+        expect(st == 201, "subscription " + path, st, w)
+        rx.secrets[path] = w["secret"]
+        hooks[path] = w["id"]
+    return hooks
+
+
+def flag_bodies(rx, path):
+    """The flag rollout deliveries received at path: [(request, body)]."""
+    got = [(g, json.loads(g["body"])) for g in rx.requests(path)]
+    return [(g, b) for g, b in got if b.get("kind") == "flag"]
+
+
+def one_delivered(srv, rx, hook, name, event):
+    """Waits for flag name's event at /all, delivered; returns its body."""
+    def seen():
+        st, log = srv.request("GET", "/v1/webhooks/%d/deliveries" % hook)
+        expect(st == 200, "deliveries", st, log)
+        done = [d for d in log["deliveries"] if d["event"] == event and
+                (d["flag"] or {}).get("flag") == name and d["state"] == "delivered"]
+        return done or None
+    done = wait_for(seen, 60, "%s's %s is delivered" % (name, event))
+    expect(len(done) == 1, "one delivery of %s's %s" % (name, event), done)
+    got = [(g, b) for g, b in flag_bodies(rx, "/all")
+           if b["delivery"] == done[0]["delivery"]]
+    expect(got and all(g["verified"] for g, _ in got), "signed with the secret", got)
+    b = got[-1][1]
+    r = b["rollout"]
+    expect(b["event"] == event and got[-1][0]["headers"]["X-Rollgate-Event"] == event
+           and r["flag"] == name and r["environment"] == "default" and
+           isinstance(r["id"], int) and r["reason"], "the body names the flag", b)
+    return got, b
+
+
+def webhooks(srv, rx, hooks):
+    got, halt = one_delivered(srv, rx, hooks["/all"], "crash-me", "halt")
+    expect(len(got) == 2 and got[0][0]["status"] == 500 and
+           got[0][0]["body"] == got[1][0]["body"], "the 500 was retried, same body", got)
+    r = halt["rollout"]
+    expect(r["state"] == "halted" and r["share_percent"] == 0 and
+           r["counts"]["failed"] >= 1, "halted, share back to 0, the failures", halt)
+    _, done = one_delivered(srv, rx, hooks["/all"], "good-flag", "complete")
+    expect(done["rollout"]["state"] == "completed" and
+           done["rollout"]["share_percent"] == 100, "completed at 100%", done)
+    for event, state in (("pause", "paused"), ("resume", "running")):
+        _, b = one_delivered(srv, rx, hooks["/all"], "third", event)
+        expect(b["rollout"]["state"] == state and b["rollout"]["counts"] is None,
+               "an operator's " + event, b)
+    expect(not flag_bodies(rx, "/channel") and rx.requests("/channel") and
+           all(json.loads(g["body"])["kind"] == "release" for g in rx.requests("/channel")),
+           "a channel's subscription gets its releases' events only",
+           rx.requests("/channel"))
+    print("4. webhooks: halt (retried after a 500), complete, pause, resume, signed")
 
 
 def run(srv, agents):
-    setup(srv, agents)
-    plan_file = os.path.join(srv.tmp, "plan.json")
-    with open(plan_file, "w") as f:
-        json.dump(PLAN, f)
-    bad_flag(srv, agents, plan_file)
-    good_flag(srv, agents)
-    commands(srv)
+    rx = Receiver()
+    try:
+        hooks = subscribe(srv, rx)
+        setup(srv, agents)
+        wait_for(lambda: rx.requests("/all"), 60, "the release's completion is delivered")
+        rx.plan["/all"] = [500]  # the flag's halt, next: answered 500 first
+        plan_file = os.path.join(srv.tmp, "plan.json")
+        with open(plan_file, "w") as f:
+            json.dump(PLAN, f)
+        bad_flag(srv, agents, plan_file)
+        good_flag(srv, agents)
+        commands(srv, agents)
+        webhooks(srv, rx, hooks)
+    finally:
+        rx.close()
 
 
 if __name__ == "__main__":

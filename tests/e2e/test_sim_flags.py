@@ -4,7 +4,11 @@ crash-loops the consumer on one stratum halts in its first counted wave
 with small damage and is reverted (the exposed endpoints return to the
 previous share), and a good flag under 25% heartbeat loss completes
 without a false halt. Exposure follows the flag's own bucketing (a wave is
-a whole percentage of the fleet, no per-stratum floor), and a wrong
+a whole percentage of the fleet) plus the stratified floor releases have
+(from the first counted wave on, every stratum's lowest buckets): a flag
+that crashes a stratum of 50 endpoints in a fleet of 100,000, which 1%
+alone would reach with about one endpoint and so only hold, halts in the
+first counted wave on the floor's failures and is reverted. A wrong
 release.flag is refused naming the field.
 # ctest-labels: flags
 """
@@ -54,6 +58,16 @@ def main():
         expect(g["failed_or_crashed"] == 0 and g["final_coverage"] >= 0.95,
                "everyone has it", g["final_coverage"])
         expect(g["exposed"] >= 19000, "the whole online fleet exposed", g["exposed"])
+
+        t = run("flag-crash-tiny-stratum-100k-standard", "--seed", seed)
+        halt = t["decisions"][-1]
+        expect(t["halted"] and halt["verdict"] == "halt" and
+               "macos14-arm64" in halt["reason"] and t["final_wave"] == 1,
+               "the tiny stratum's crash halts the first counted wave",
+               t["final_state"], halt["reason"])
+        expect(3 <= t["failed_or_crashed"] <= 10 and t["final_coverage"] < 0.001,
+               "damage: the floor's few canaries; the share reverted",
+               t["failed_or_crashed"], t["final_coverage"])
 
     with tempfile.TemporaryDirectory() as d:
         bad = os.path.join(d, "bad.json")

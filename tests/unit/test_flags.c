@@ -230,6 +230,13 @@ static void semver_precedence(void **state)
     assert_false(rg_semver_parse("01.2.3", &s));
     assert_false(rg_semver_parse("1.2", &s));
     assert_false(rg_semver_parse("1.2.3-01", &s));
+    assert_true(rg_semver_parse("\t1.2.3-rc.1+b.7 \n", &s)); /* trimmed */
+    assert_true(s.patch == 3 && s.pre_len == 4);
+    assert_false(rg_semver_parse("1.2.3 x", &s));
+    assert_false(rg_semver_parse("1.2.3-", &s));
+    assert_true(rg_semver_parse("9007199254740991.0.0", &s)); /* the largest */
+    assert_false(rg_semver_parse("9007199254740992.0.0", &s));
+    assert_false(rg_semver_parse("12345678901234567.0.0", &s));
 }
 
 static void cidr_ranges(void **state)

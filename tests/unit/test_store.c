@@ -176,12 +176,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 18);
+    assert_int_equal(rg_store_schema_version(f->s), 19);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 18);
+    assert_int_equal(rg_store_schema_version(f->s), 19);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -1786,9 +1786,20 @@ static int count_attempts(void *ctx, const rg_attempt_rec *a)
     return 0;
 }
 
+static int flag_due(void *ctx, const rg_delivery_rec *d,
+                    const rg_webhook_rec *w)
+{
+    (void)w;
+    if (d->flag[0])
+        *(rg_delivery_rec *)ctx = *d;
+    return 0;
+}
+
 /* Webhooks through the statements each engine words its own way: a
- * transition queues a delivery carrying its evidence's counts, a test
- * delivery gets a random 32-hex-digit uid, attempts and pruning. */
+ * transition queues a delivery carrying its evidence's counts, a flag
+ * rollout's put with an event queues one carrying its object (to the
+ * subscriptions naming no channel), a test delivery gets a random
+ * 32-hex-digit uid, attempts and pruning. */
 static void webhook_outbox(void **state)
 {
     fx *f = *state;
@@ -1818,6 +1829,31 @@ static void webhook_outbox(void **state)
     assert_int_equal(d.rollout_id, ro.id);
     assert_string_equal(d.counts, "{\"exposed\":3}");
     assert_int_equal(strlen(d.uid), 32);
+    assert_string_equal(d.flag, "");
+
+    rg_webhook_rec scoped = w; /* a channel's: no flag deliveries */
+    snprintf(scoped.channel, sizeof scoped.channel, "detections");
+    assert_int_equal(rg_store_webhook_create(f->s, &scoped, NULL, &f->err), 0);
+    rg_audit_rec a = audit("flag.rollout.halt", "flag:default/f", T0 + 5);
+    rg_flag_rollout_rec fr = {.environment = "default",
+                              .name = "f",
+                              .active = 1,
+                              .state = "{}",
+                              .created_ms = T0,
+                              .event = "halt",
+                              .hook = "{\"flag\":\"f\"}"};
+    assert_int_equal(rg_store_flag_rollout_put(f->s, &fr, &a, &f->err), 0);
+    rg_delivery_rec fd;
+    memset(&fd, 0, sizeof fd);
+    assert_int_equal(
+        rg_store_delivery_due(f->s, T0 + 5, 10, flag_due, &fd, &f->err), 0);
+    assert_string_equal(fd.flag, "{\"flag\":\"f\"}");
+    assert_string_equal(fd.event, "halt");
+    assert_int_equal(fd.webhook_id, w.id);
+    assert_int_equal(fd.decision_id, 0);
+    assert_int_equal(fd.created_ms, T0 + 5);
+    assert_int_equal(
+        rg_store_webhook_delete(f->s, scoped.id, NULL, NULL, &f->err), 0);
 
     rg_delivery_rec t;
     assert_int_equal(
@@ -2049,10 +2085,11 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 14);
 
-    /* 14 -> 18: flag segments (15) and key environments (16), none yet;
-     * guarded flag rollouts (17), none yet; tail sequences (18). */
+    /* 14 -> 19: flag segments (15) and key environments (16), none yet;
+     * guarded flag rollouts (17), none yet; tail sequences (18); flag
+     * rollouts' webhook deliveries (19). */
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 18);
+    assert_int_equal(rg_store_schema_version(s), 19);
     assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
                      0);
     assert_int_equal(
@@ -2343,6 +2380,114 @@ static void segments_versions(void **state)
     assert_true(versions == 4 && newest == 20);
 }
 
+/* Flag f of "default" whose one strategy names segment id (0: none). */
+static int put_flag_naming(rg_store *s, const char *name, int64_t id,
+                           rg_err *err)
+{
+    char def[160];
+    snprintf(def, sizeof def,
+             "{\"enabled\":true,\"name\":\"%s\",\"strategies\":[{\"name\":"
+             "\"default\",\"segments\":[%lld]}]}",
+             name, (long long)id);
+    if (!id)
+        snprintf(def, sizeof def, "{\"enabled\":true,\"name\":\"%s\"}", name);
+    rg_audit_rec a = audit("flag.update", "flag:default/x", 30);
+    rg_flag_rec fl = {.environment = "default", .created_ms = 30};
+    snprintf(fl.name, sizeof fl.name, "%s", name);
+    fl.definition = def;
+    return rg_store_flag_put(s, &fl, -1, &a, err);
+}
+
+static int newest_version(void *ctx, const rg_segment_rec *g)
+{
+    *(int64_t *)ctx = g->version;
+    return 1; /* the first is the newest: stop */
+}
+
+/* Segment s of "default": created (deleted false) or deleted. */
+static int put_segment(rg_store *s, bool deleted, int64_t *id, rg_err *err)
+{
+    rg_audit_rec a = audit("segment.update", "segment:default/s", 30);
+    rg_segment_rec g = {.environment = "default",
+                        .name = "s",
+                        .deleted = deleted,
+                        .definition = deleted ? "" : "{\"constraints\":[]}",
+                        .created_ms = 30};
+    int64_t expect = 0; /* deleted: the current version */
+    if (deleted)
+        rg_store_segment_history(s, "default", "s", newest_version, &expect,
+                                 err);
+    int rc = rg_store_segment_put(s, &g, expect, &a, err);
+    if (id)
+        *id = g.id;
+    return rc;
+}
+
+typedef struct seg_race {
+    const char *path;
+    bool deleter; /* deletes the segment, else names it in flag "r" */
+    int64_t id;
+    pthread_barrier_t *go;
+    int rc;
+} seg_race;
+
+static void *seg_racer(void *arg)
+{
+    seg_race *r = arg;
+    rg_store *s = NULL;
+    rg_err err;
+    rg_err_clear(&err);
+    r->rc = rg_store_open(r->path, &s, &err);
+    pthread_barrier_wait(r->go);
+    if (r->rc == 0)
+        r->rc = r->deleter ? put_segment(s, true, NULL, &err)
+                           : put_flag_naming(s, "r", r->id, &err);
+    rg_store_close(s);
+    return NULL;
+}
+
+/* "Segment in use" is decided in the write's transaction: a segment that
+ * a flag names is not deleted, a flag cannot name a deleted or unknown
+ * segment, and a deletion racing a flag write (each through a store of
+ * its own, as two servers) never ends with the flag naming a deleted
+ * segment: exactly one of the two wins. */
+static void segment_in_use_is_atomic(void **state)
+{
+    fx *f = *state;
+    int64_t id = 0;
+    assert_int_equal(put_segment(f->s, false, &id, &f->err), 0);
+    assert_int_equal(put_flag_naming(f->s, "uses-s", id, &f->err), 0);
+    assert_int_equal(put_segment(f->s, true, NULL, &f->err), RG_ECONFLICT);
+    assert_string_equal(f->err.field, "name");
+    assert_non_null(strstr(f->err.msg, "'uses-s'"));
+    assert_int_equal(put_flag_naming(f->s, "other", id + 40, &f->err),
+                     RG_ECONFLICT);
+    assert_string_equal(f->err.field, "segments");
+    assert_int_equal(put_flag_naming(f->s, "uses-s", 0, &f->err), 0);
+    assert_int_equal(put_segment(f->s, true, NULL, &f->err), 0);
+    assert_int_equal(put_flag_naming(f->s, "uses-s", id, &f->err),
+                     RG_ECONFLICT);
+    for (int round = 0; round < 20; round++) {
+        pthread_barrier_t go;
+        pthread_t th[2];
+        seg_race r[2];
+        assert_int_equal(put_segment(f->s, false, &id, &f->err), 0);
+        assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+        for (int i = 0; i < 2; i++) {
+            r[i] = (seg_race){f->path, i == 1, id, &go, -1};
+            assert_int_equal(pthread_create(&th[i], NULL, seg_racer, &r[i]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        assert_true((r[0].rc == 0) != (r[1].rc == 0));
+        assert_int_equal(r[0].rc ? r[0].rc : r[1].rc, RG_ECONFLICT);
+        assert_int_equal(put_flag_naming(f->s, "r", 0, &f->err), 0);
+        if (r[0].rc == 0) /* the flag won: the segment is still there */
+            assert_int_equal(put_segment(f->s, true, NULL, &f->err), 0);
+    }
+}
+
 int main(void)
 {
     if (rg_crypto_init() != 0)
@@ -2352,6 +2497,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(segment_in_use_is_atomic, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(flag_rollouts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(artifacts, fx_setup, fx_teardown),

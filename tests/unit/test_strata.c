@@ -35,24 +35,7 @@ typedef struct world {
 static uint32_t enroll(world *w, const char *id, const char *os,
                        const char *ver)
 {
-    rg_err err;
-    rg_err_clear(&err);
-    rg_endpoint_rec *e = calloc(1, sizeof *e);
-    assert_non_null(e);
-    snprintf(e->id, sizeof e->id, "%s", id);
-    snprintf(e->token_hash, sizeof e->token_hash, "%064d", 7);
-    snprintf(e->attrs_json, sizeof e->attrs_json,
-             "{\"os\":\"%s\",\"os_version\":\"%s\",\"arch\":\"x86_64\","
-             "\"tags\":[]}",
-             os, ver);
-    snprintf(e->installed_json, sizeof e->installed_json, "{}");
-    e->enrolled_ms = w->now;
-    rg_test_ok(rg_store_endpoint_enroll(w->srv.store, e, NULL, &err), &err);
-    rg_test_ok(rg_fleet_put(w->srv.fleet, e, &err), &err);
-    rg_fleet_view v;
-    rg_test_ok(rg_fleet_view_id(w->srv.fleet, id, &v, &err), &err);
-    free(e);
-    return v.stratum;
+    return rg_test_enroll(&w->srv, id, os, ver, w->now);
 }
 
 static void setup(world *w)

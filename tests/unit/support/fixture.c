@@ -101,3 +101,26 @@ void rg_test_server_store(rg_server *srv, rg_clock *clock, int64_t *now_ms)
     ch.created_ms = *now_ms;
     rg_test_ok(rg_store_channel_create(srv->store, &ch, NULL, &err), &err);
 }
+
+uint32_t rg_test_enroll(rg_server *srv, const char *id, const char *os,
+                        const char *os_version, int64_t now_ms)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    rg_endpoint_rec *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    snprintf(e->token_hash, sizeof e->token_hash, "%064d", 7);
+    snprintf(e->attrs_json, sizeof e->attrs_json,
+             "{\"os\":\"%s\",\"os_version\":\"%s\",\"arch\":\"x86_64\","
+             "\"tags\":[]}",
+             os, os_version);
+    snprintf(e->installed_json, sizeof e->installed_json, "{}");
+    e->enrolled_ms = now_ms;
+    rg_test_ok(rg_store_endpoint_enroll(srv->store, e, NULL, &err), &err);
+    rg_test_ok(rg_fleet_put(srv->fleet, e, &err), &err);
+    rg_fleet_view v;
+    rg_test_ok(rg_fleet_view_id(srv->fleet, id, &v, &err), &err);
+    free(e);
+    return v.stratum;
+}

@@ -31,6 +31,12 @@ int64_t rg_test_add_release(rg_store *s, const char *channel, int version,
  * test on error. */
 void rg_test_server_store(rg_server *srv, rg_clock *clock, int64_t *now_ms);
 
+/* Enrolls endpoint id (os, os_version, arch x86_64, no tags) at now_ms in
+ * srv's store and fleet (both open). Returns its fleet stratum; fails the
+ * test on error. */
+uint32_t rg_test_enroll(rg_server *srv, const char *id, const char *os,
+                        const char *os_version, int64_t now_ms);
+
 /* Stores a rollout of release (built-in plan "emergency", salt "done")
  * created at now_ms and moved from running to state (completed, halted,
  * ...) at now_ms + 1 by a decision whose evidence is evidence_json (NULL:
