@@ -200,6 +200,28 @@ static void rollback_words(rg_cli_table *t, const json_t *r)
                         rel, rg_cli_jstr(r, "channel", "-"));
 }
 
+/* The effect size the gate holds a release to, in words: min_effect
+ * (absent in older records: 0.01), tolerated_excess and the rollout's
+ * false-halt bound alpha. */
+static void gate_words(double min_effect, double tolerated, double alpha,
+                       char *buf, size_t n)
+{
+    snprintf(buf, n,
+             "halts when exposed endpoints go silent more often than "
+             "comparable ones by more than %g %% (min_effect), or fail "
+             "above the harmless share; passes a wave only within %g %% "
+             "(tolerated_excess); a harmless release is halted with "
+             "chance at most %g over the whole rollout",
+             100.0 * min_effect, 100.0 * tolerated, alpha);
+}
+
+/* min_effect of a wave or of an analysis' params (default when absent). */
+static double min_effect_of(const json_t *o)
+{
+    const json_t *v = json_object_get(o, "min_effect");
+    return json_is_number(v) ? json_number_value(v) : 0.01;
+}
+
 /* Prints a rollout: summary, counts, the plan's waves with a marker on the
  * current one, and the decisions. */
 static int print_rollout(rg_cli *cli, const json_t *r)
@@ -231,6 +253,16 @@ static int print_rollout(rg_cli *cli, const json_t *r)
     rg_cli_table_kv(&t, "plan", "%s (on halt: %s)",
                     rg_cli_jstr(plan, "name", "-"),
                     rg_cli_jstr(plan, "on_halt", "revert_stratum"));
+    const json_t *wave = json_array_get(json_object_get(plan, "waves"),
+                                        (size_t)rg_cli_jint(r, "wave"));
+    if (wave) {
+        char words[400];
+        gate_words(min_effect_of(wave),
+                   json_number_value(json_object_get(wave, "tolerated_excess")),
+                   json_number_value(json_object_get(wave, "alpha")), words,
+                   sizeof words);
+        rg_cli_table_kv(&t, "gate", "%s", words);
+    }
     rg_cli_table_kv(&t, "created", "%s by %s", created,
                     rg_cli_jstr(r, "created_by", "-"));
     rg_cli_table_kv(&t, "updated", "%s", updated);
@@ -510,6 +542,13 @@ int rg__cli_explain_one(rg_cli *cli, const json_t *d, const char *what)
     const json_t *p = json_object_get(an, "params");
     const json_t *c = json_object_get(ev, "counts");
     const json_t *bake = json_object_get(ge, "bake");
+    char words[400];
+    gate_words(min_effect_of(p),
+               json_real_value(json_object_get(p, "tolerated_excess")),
+               json_real_value(json_object_get(p, "alpha")) * 2.0, words,
+               sizeof words);
+    if (fprintf(cli->out, "  the gate %s\n", words) < 0)
+        return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
     if (fprintf(cli->out,
                 "  W %llds, alpha %g, beta %g, tolerated excess %g, harmless "
                 "failures %g; baked %llds of at least %llds\n"

@@ -24,6 +24,7 @@ void rg_gate_params_default(rg_gate_params *p)
     p->baseline_failure = 1e-3;
     p->window_ms = 600000;
     p->min_endpoints = 0;
+    p->min_effect = 0.01;
 }
 
 void rg_analysis_release(rg_analysis *a)
@@ -48,6 +49,10 @@ static int check_params(const rg_gate_params *p, rg_err *err)
         return rg_err_field(err, RG_EINVAL, "baseline_failure",
                             "gate: baseline_failure %g must be in (0, 0.25]",
                             p->baseline_failure);
+    if (!(p->min_effect >= 0.0 && p->min_effect <= 0.5))
+        return rg_err_field(err, RG_EINVAL, "min_effect",
+                            "gate: min_effect %g must be in [0, 0.5]",
+                            p->min_effect);
     if (p->window_ms <= 0)
         return rg_err_field(err, RG_EINVAL, "window_ms",
                             "gate: window_ms %lld must be positive",
@@ -85,6 +90,13 @@ static int check_counts(const rg_stratum_counts *c, size_t i, rg_err *err)
         what = "prior_trials";
     else if (c->prior_failed > c->prior_trials)
         what = "prior_failed";
+    for (size_t j = 0; !what && j < RG_MSPRT_SET_CELLS; j++)
+        if (c->sets.silent[j] > RG_ANALYZER_MAX_COUNT ||
+            c->sets.heard[j] > RG_ANALYZER_MAX_COUNT)
+            what = "sets";
+        else if (c->soak_sets.silent[j] > RG_ANALYZER_MAX_COUNT ||
+                 c->soak_sets.heard[j] > RG_ANALYZER_MAX_COUNT)
+            what = "soak_sets";
     if (what) {
         snprintf(field, sizeof field, "strata[%zu].%s", i, what);
         return rg_err_field(err, RG_EINVAL, field,
@@ -207,22 +219,23 @@ static void entry_stats(const rg_gate_params *p, rg_stratum_evidence *e)
 
 /* Computes the halt statistics of the stratum made of entries [i, j) (its
  * periods), stores them on each entry and adds the stratum's factors to
- * the totals. cells has room for the n_strata entries. */
-static void stratum_stats(rg_analysis *a, size_t i, size_t j,
-                          rg_msprt_cell *cells)
+ * the totals. */
+static void stratum_stats(rg_analysis *a, size_t i, size_t j)
 {
     uint64_t failed = 0, trials = 0;
+    rg_msprt_sets sets = a->strata[i].sets, soak = a->strata[i].soak_sets;
     for (size_t k = i; k < j; k++) {
         const rg_stratum_evidence *e = &a->strata[k];
-        cells[k] = (rg_msprt_cell){.x = e->exposed_silent,
-                                   .n = e->exposed_silent + e->control_silent,
-                                   .rho = e->rho};
+        if (k > i) {
+            rg_msprt_sets_add(&sets, &e->sets);
+            rg_msprt_sets_add(&soak, &e->soak_sets);
+        }
         /* Failures need no window: every exposed endpoint is a trial from
          * its exposure on, every reported failure counts at once. */
         failed += e->exposed_failed + e->early_failed + e->prior_failed;
         trials += e->exposed + e->prior_trials;
     }
-    double silence = rg_msprt_silence_halt(cells + i, j - i);
+    double silence = rg_msprt_silence_halt(&sets, &soak, a->params.min_effect);
     double failure =
         rg_msprt_failure_halt(failed, trials, a->params.baseline_failure);
     for (size_t k = i; k < j; k++) {
@@ -275,6 +288,8 @@ size_t rg_analysis_stratum(const rg_analysis *a, size_t i,
         t->early_failed += e->early_failed;
         t->prior_trials += e->prior_trials;
         t->prior_failed += e->prior_failed;
+        rg_msprt_sets_add(&t->sets, &e->sets);
+        rg_msprt_sets_add(&t->soak_sets, &e->soak_sets);
     }
     return j;
 }
@@ -306,16 +321,20 @@ static void decide(rg_analysis *a)
     if (a->silence_halt_llr >= a->halt_threshold) {
         rg_stratum_evidence sum = stratum_sums(a, worst_stratum(a, false));
         const rg_stratum_evidence *e = &sum;
+        uint64_t windows, silent;
+        double ctl;
+        rg_msprt_sets all = e->sets;
+        rg_msprt_sets_add(&all, &e->soak_sets);
+        rg_msprt_sets_summary(&all, &windows, &silent, &ctl);
         a->verdict = RG_VERDICT_HALT;
         set_reason(a,
-                   "halt: exposed endpoints in '%s' fall silent more than "
-                   "control (%llu of %llu exposed vs %llu of %llu control "
-                   "windows); silence llr %.2f >= %.2f",
-                   e->stratum, (unsigned long long)e->exposed_silent,
-                   (unsigned long long)(e->exposed - e->exposed_pending),
-                   (unsigned long long)e->control_silent,
-                   (unsigned long long)e->control_windows, a->silence_halt_llr,
-                   a->halt_threshold);
+                   "halt: exposed endpoints in '%s' fall silent more often "
+                   "than control + %g %% (%llu of %llu judged windows of "
+                   "the rollout silent vs %.1f %% of their matched "
+                   "controls); silence llr %.2f >= %.2f",
+                   e->stratum, 100.0 * p->min_effect,
+                   (unsigned long long)silent, (unsigned long long)windows,
+                   100.0 * ctl, a->silence_halt_llr, a->halt_threshold);
         return;
     }
     if (a->failure_halt_llr >= a->halt_threshold) {
@@ -371,7 +390,6 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
 {
     int rc = 0;
     rg_msprt_pass_cell *pass = NULL;
-    rg_msprt_cell *cells = NULL;
     memset(out, 0, sizeof *out);
     if ((rc = check_params(p, err)) != 0)
         goto cleanup;
@@ -391,8 +409,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
     if (n > 0) {
         out->strata = calloc(n, sizeof *out->strata);
         pass = calloc(n, sizeof *pass);
-        cells = calloc(n, sizeof *cells);
-        if (!out->strata || !pass || !cells) {
+        if (!out->strata || !pass) {
             rc = rg_err_set(err, RG_ENOMEM, "gate: out of memory");
             goto cleanup;
         }
@@ -411,6 +428,8 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         e->early_failed = s[i].early_failed;
         e->prior_trials = s[i].prior_trials;
         e->prior_failed = s[i].prior_failed;
+        e->sets = s[i].sets;
+        e->soak_sets = s[i].soak_sets;
         entry_stats(p, e);
         pass[i] = (rg_msprt_pass_cell){.silent = e->exposed_silent,
                                        .windows = e->exposed_healthy +
@@ -430,7 +449,7 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
         goto cleanup;
     for (size_t i = 0, j; i < n; i = j) {
         j = group_end(out, i);
-        stratum_stats(out, i, j, cells);
+        stratum_stats(out, i, j);
     }
     out->silence_pass_llr = rg_msprt_silence_pass(pass, n, p->tolerated_excess);
     out->failure_pass_llr =
@@ -439,7 +458,6 @@ int rg_analyze(const rg_gate_params *p, const rg_stratum_counts *s, size_t n,
     decide(out);
 cleanup:
     free(pass);
-    free(cells);
     if (rc != 0)
         rg_analysis_release(out);
     return rc;

@@ -35,13 +35,17 @@
  * failure test accumulates over the rollout: it adds prior_trials /
  * prior_failed (the exposed endpoints of earlier waves and the failures
  * they reported), so a slightly failing release is halted on the evidence
- * of all its waves. The silence test stays per wave and per window (it
- * needs the wave's own matched control windows); so do both pass tests.
+ * of all its waves. The silence halt test reads the stratum's matched
+ * sets (`sets`: every resolved window of the rollout with the share of
+ * its matched controls that were silent; msprt.h) against the minimum
+ * effect min_effect, one e-process per stratum for the whole rollout; the
+ * window counts above feed the pass tests, per wave.
  *
- * Halt: when either halt test (silence in excess of control, explicit
- * failures above the harmless share; msprt.h) reaches log(2/alpha): the
- * chance that a harmless release is ever halted, however often the gate is
- * evaluated, is at most alpha (alpha/2 per test, Ville's inequality).
+ * Halt: when either halt test (silence in excess of control +
+ * min_effect, explicit failures above the harmless share; msprt.h)
+ * reaches log(2/alpha): the chance that a harmless release is ever
+ * halted, however often the gate is evaluated, is at most alpha (alpha/2
+ * per test, Ville's inequality), over the whole rollout.
  * Pass: when both pass tests reach log(1/beta) (exposed silence below
  * control + tolerated_excess, failures below baseline_failure +
  * tolerated_excess), at least min_endpoints exposed endpoints are healthy,
@@ -55,6 +59,7 @@
 #define RG_ANALYZER_H
 
 #include "common/err.h"
+#include "health/msprt.h"
 #include "model/rollout.h" /* rg_verdict: the gate speaks the state machine's verdicts (never hold) */
 
 #include <stddef.h>
@@ -79,6 +84,10 @@ typedef struct rg_gate_params {
                                 600000 */
     uint64_t min_endpoints;  /* healthy exposed endpoints needed to pass;
                                 default 0 */
+    double min_effect;       /* delta: the silence halt test's null is
+                                "exposed silence <= control silence +
+                                delta" (absolute share); [0, 0.5];
+                                default 0.01 */
 } rg_gate_params;
 
 /* One stratum's counts, filled by the orchestrator (see the top comment). */
@@ -108,6 +117,13 @@ typedef struct rg_stratum_counts {
                                  the stratum's entries (any entry may carry
                                  them), at most its exposed -
                                  exposed_failed; failure halt test only */
+    rg_msprt_sets sets;       /* the silence halt test's matched sets of
+                                 the WHOLE rollout so far (every wave's
+                                 resolved first spans, msprt.h); summed
+                                 over the stratum's entries (any entry
+                                 may carry them); silence halt test only */
+    rg_msprt_sets soak_sets;  /* the same for its soak spans (cohort.h),
+                                 the test's second stream */
 } rg_stratum_counts;
 
 /* A stratum's counts and statistics in the evidence record. */
@@ -118,10 +134,13 @@ typedef struct rg_stratum_evidence {
     uint64_t control_windows, control_silent;
     uint64_t early_failed;               /* failure test, see counts */
     uint64_t prior_trials, prior_failed; /* earlier waves (failure test) */
+    rg_msprt_sets sets, soak_sets;       /* rollout's matched sets */
     double rho;         /* exposed windows / (exposed + control windows),
                            exposed windows = healthy + failed + silent */
-    double silence_llr; /* log mixture LR of excess silence (halt side),
-                           of the whole stratum (all its periods) */
+    double silence_llr; /* log e-process of silence in excess of control +
+                           min_effect (halt side) over the rollout's
+                           matched sets of the whole stratum (both
+                           streams) */
     double failure_llr; /* same for excess failures */
     double silence_bad; /* pass-side boundary: lower 2-sigma bound of the
                            control silence share + tolerated_excess */

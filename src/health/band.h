@@ -1,25 +1,33 @@
 /*
- * band.h - the gate's evidence as anytime-valid confidence bands: per
- * stratum, how many times as often its exposed windows fall silent as its
- * control windows (the rate ratio theta of the silence test) and how many
- * times the harmless share (baseline_failure) its exposed endpoints fail,
- * each with a band that holds at every moment with probability at least
- * 1 - alpha, however often it is looked at (docs/dashboard.md).
+ * band.h - the gate's evidence as anytime-valid confidence bands, per
+ * stratum: its excess silence (the share of its exposed windows that fell
+ * silent minus the share of their matched controls that did, the
+ * quantity the silence halt test judges against min_effect, msprt.h) and
+ * how many times the harmless share (baseline_failure) its exposed
+ * endpoints fail, each with a band that holds at every moment with
+ * probability at least 1 - alpha, however often it is looked at
+ * (docs/dashboard.md, docs/health.md "Confidence band").
  *
- * The bands invert the gate's own halt tests (msprt.h), on the counts the
- * gate judged: the lower edge is the smallest null (theta0, or p0) that
- * the stratum's halt statistic against it, as the gate combines it
- * (rg_msprt_combine with the analysis's stratum prior), has not rejected
- * at the gate's halt threshold log(2/alpha); the upper edge is the mirror
- * test's (alternatives below the null). At null 1 (theta) or
- * baseline_failure (p) the lower test is the gate's statistic itself, so
- * the lower edge is above 1 exactly when this stratum's factor alone
- * reaches the halt threshold: the gate halts a stratum when its band
- * leaves 1 from above. Each side errs with probability at most alpha / 2
- * (Ville's inequality, as for the gate).
+ * The silence band is the inversion of the gate's own e-process: its
+ * lower edge is the smallest excess D in [0, 1] that the stratum's halt
+ * statistic against "excess <= D" (rg_msprt_silence_halt on the
+ * stratum's matched sets, combined with the stratum prior as the gate
+ * combines it, plus the other strata's factors where they are below 0)
+ * has not crossed the gate's halt threshold log(2/alpha). At D =
+ * min_effect that statistic is the gate's silence statistic whenever no
+ * other stratum leans towards excess, so the lower edge rises above
+ * min_effect exactly when the gate halts on silence; with strata leaning,
+ * the gate may halt first. Dropping the other strata's positive factors
+ * only lowers the statistic, so the band holds for the stratum alone.
+ * Its upper edge is the largest D that the mirror e-process against
+ * "excess >= D" (rg_msprt_silence_below) has not rejected at the same
+ * threshold. The failure band inverts the failure halt test the same way
+ * (null p0, lower) and its mirror (alternatives below the null, upper).
+ * Each side errs with probability at most alpha / 2 (Ville's inequality).
  *
- * Edges are searched by bisection in log space within
- * [RG_BAND_MIN, RG_BAND_MAX] (an edge beyond is reported at the limit).
+ * Edges are searched by bisection: excess in [0, 1] (an excess below 0,
+ * exposed endpoints heard more than their controls, is shown as 0), the
+ * failure ratio in log space within [RG_BAND_MIN, RG_BAND_MAX].
  *
  * Pure; thread-safe; no allocation except where stated.
  */
@@ -34,8 +42,8 @@
 #define RG_BAND_MIN 1e-3 /* edges are clamped to these ratios */
 #define RG_BAND_MAX 1e3
 
-/* A ratio with its band; est < 0 when there is nothing to estimate it
- * from (no control silence for theta, no trial for failures). */
+/* An estimate with its band; est < 0 (a ratio) or NAN (an excess) when
+ * there is nothing to estimate it from. */
 typedef struct rg_band {
     double est, lo, hi;
 } rg_band;
@@ -43,30 +51,36 @@ typedef struct rg_band {
 /* One stratum's bands and the counts they come from. */
 typedef struct rg_band_stratum {
     char stratum[RG_STRATUM_NAME_MAX];
-    rg_band silence;          /* theta: exposed / control silence rate */
-    uint64_t exposed_windows; /* resolved exposed windows */
-    uint64_t exposed_silent, control_windows, control_silent;
-    double silence_llr;      /* the gate's statistic (null theta 1) */
-    rg_band failure;         /* failure share / baseline_failure */
-    uint64_t trials, failed; /* as the gate's failure test counts them */
-    double failure_llr;      /* the gate's statistic (null baseline) */
+    rg_band silence;          /* excess silence share (NAN: no window) */
+    uint64_t exposed_windows; /* resolved exposed windows in matched sets
+                                 (first and soak spans of the rollout) */
+    uint64_t exposed_silent;  /* silent among them */
+    double control_share;     /* mean share of their controls silent */
+    double min_effect;        /* the gate's delta */
+    double silence_llr;       /* the gate's statistic (null delta) */
+    rg_band failure;          /* failure share / baseline_failure */
+    uint64_t trials, failed;  /* as the gate's failure test counts them */
+    double failure_llr;       /* the gate's statistic (null baseline) */
 } rg_band_stratum;
 
-/* The edges (out->lo, out->hi) of theta's band for a stratum's cells
- * (its periods), at halt threshold thr (log(2/alpha)) with the stratum
- * prior; out->est is left alone. */
-void rg_band_silence(const rg_msprt_cell *cells, size_t n, double thr,
-                     double prior, rg_band *out);
+/* The edges (out->lo, out->hi) of the excess silence band of a stratum
+ * with matched sets first and soak, at halt threshold thr (log(2/alpha))
+ * with the stratum prior and the gate's delta; rest (<= 0) is added to
+ * the lower side's statistic (the other strata's negative factors, above).
+ * out->est is left alone. */
+void rg_band_silence(const rg_msprt_sets *first, const rg_msprt_sets *soak,
+                     double delta, double thr, double prior, double rest,
+                     rg_band *out);
 
 /* The band of p / p0 for failed among trials (est: failed / trials / p0,
  * -1 without trials), p0 the harmless share in (0, 1). */
 void rg_band_failure(uint64_t failed, uint64_t trials, double p0, double thr,
                      double prior, rg_band *out);
 
-/* The bands of every stratum of analysis a (its halt threshold and prior),
- * in a's order, one per stratum (periods summed). Returns the number
- * written to *out (malloc'd, the caller frees), or -1 when out of memory
- * (*out NULL). */
+/* The bands of every stratum of analysis a (its halt threshold, prior and
+ * min_effect), in a's order, one per stratum (periods summed). Returns
+ * the number written to *out (malloc'd, the caller frees), or -1 when out
+ * of memory (*out NULL). */
 long rg_band_analysis(const rg_analysis *a, rg_band_stratum **out);
 
 #endif

@@ -23,6 +23,7 @@ typedef struct span {
     uint16_t lheard;  /* bit j: heard in learner step j's span (learn) */
     bool provisional; /* its A was not final when taken in (silence.h) */
     bool soak;        /* its soak span (cohort.h), not its first */
+    bool begun;       /* a soak span whose controls were fixed at its start */
     uint32_t picks[RG_TALLY_CONTROLS]; /* member refs */
     uint32_t elig;                     /* bit j: picks[j] counts */
     uint32_t heard; /* bit j: picks[j] had a contact in the span so far;
@@ -31,12 +32,14 @@ typedef struct span {
 
 /* Per stratum. */
 typedef struct stratum_acc {
-    uint64_t cur_exposed;  /* exposures of the current wave taken in */
-    uint64_t failed_cur;   /* their failure reports */
-    uint64_t prior_trials; /* exposures of earlier waves */
-    uint64_t prior_failed; /* their failure reports */
-    uint64_t pending;      /* current-wave spans open at the last tick */
-    size_t cell;           /* index of its last used cell + 1, 0: none */
+    uint64_t cur_exposed;    /* exposures of the current wave taken in */
+    uint64_t failed_cur;     /* their failure reports */
+    uint64_t prior_trials;   /* exposures of earlier waves */
+    uint64_t prior_failed;   /* their failure reports */
+    uint64_t pending;        /* current-wave spans open at the last tick */
+    rg_msprt_sets sets;      /* matched sets of every wave (tally.h) */
+    rg_msprt_sets soak_sets; /* those of soak spans */
+    size_t cell;             /* index of its last used cell + 1, 0: none */
 } stratum_acc;
 
 struct rg_cohort {
@@ -191,8 +194,19 @@ void rg_cohort_members(rg_cohort *t, rg_cohort_member *m, size_t n,
         t->start[s + 1] += t->start[s];
 }
 
+/* Whether one of e's eligible picks before j is endpoint ref. */
+static bool picked(const span *e, uint32_t j, uint32_t ref)
+{
+    for (uint32_t i = 0; i < j; i++)
+        if ((e->elig & (1u << i)) && e->picks[i] == ref)
+            return true;
+    return false;
+}
+
 /* Draws the controls of e (key: its endpoint's) as of now, heard from
- * within the freshness of interval_ms before e's apply. */
+ * within the freshness of interval_ms before e's apply; an endpoint
+ * drawn twice counts once (the silence test needs independent controls,
+ * msprt.h). */
 static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
                  int64_t interval_ms)
 {
@@ -201,8 +215,8 @@ static void draw(rg_cohort *t, const rg_cohort_src *src, span *e, uint64_t key,
         uint32_t h = rg_murmur3_32(&key, sizeof key, j + 1);
         uint32_t ref = t->m[lo + h % size].ref;
         rg_cohort_seen c;
-        if (ref == e->ref || src->seen(src->ctx, ref, &c) != 0 ||
-            c.in_rollout ||
+        if (ref == e->ref || picked(e, j, ref) ||
+            src->seen(src->ctx, ref, &c) != 0 || c.in_rollout ||
             !rg_tally_control_fresh(c.last_ms, e->apply_ms, interval_ms))
             continue;
         e->picks[j] = ref;
@@ -311,19 +325,36 @@ static bool soak_span(const rg_cohort *t, const span *e, uint32_t heard_ctl,
 }
 
 /* The bits of e's controls that count now: its eligible ones the caller
- * still knows and the rollout has not assigned since (cohort.h: an
- * assigned control's `applying` and `healthy` reports are contacts its
- * own rollout caused). */
-static uint32_t controls(const rg_cohort_src *src, const span *e)
+ * still knows, for a first span only those the rollout has not assigned
+ * since (cohort.h: an assigned control's `applying` and `healthy` reports
+ * are contacts its own rollout caused; a soak span's were fixed when it
+ * began, begin_soak); *heard: those of them that had a contact in its
+ * span. */
+static uint32_t controls(const rg_cohort_src *src, const span *e,
+                         uint32_t *heard)
 {
     uint32_t counted = 0;
+    *heard = 0;
     for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
         rg_cohort_seen cv;
-        if ((e->elig & (1u << j)) &&
-            src->seen(src->ctx, e->picks[j], &cv) == 0 && !cv.in_rollout)
-            counted |= 1u << j;
+        if (!(e->elig & (1u << j)) ||
+            src->seen(src->ctx, e->picks[j], &cv) != 0 ||
+            (!e->soak && cv.in_rollout))
+            continue;
+        counted |= 1u << j;
+        if ((e->heard & (1u << j)) || contact_in(&cv, e->from_ms, e->end_ms))
+            *heard |= 1u << j;
     }
     return counted;
+}
+
+/* The number of bits set in x. */
+static uint32_t bits(uint32_t x)
+{
+    uint32_t n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
 }
 
 /* Resolves span e (ended) into the cell of its stratum and period; when
@@ -344,16 +375,11 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e,
     t->silent_total += out == RG_TALLY_SILENT;
     if (src->judged)
         src->judged(src->ctx, e->ref, out == RG_TALLY_SILENT);
-    uint32_t counted = controls(src, e), ctl_heard = 0;
-    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        rg_cohort_seen cv = {0};
-        if ((counted & (1u << j)) &&
-            ((e->heard & (1u << j)) ||
-             (src->contacts(src->ctx, e->picks[j], &cv.last_ms, &cv.prev_ms) ==
-                  0 &&
-              contact_in(&cv, e->from_ms, e->end_ms))))
-            ctl_heard |= 1u << j;
-    }
+    uint32_t ctl_heard, counted = controls(src, e, &ctl_heard);
+    uint32_t k = bits(counted), sil = bits(counted & ~ctl_heard);
+    stratum_acc *a = &t->acc[e->stratum];
+    rg_msprt_sets_count(e->soak ? &a->soak_sets : &a->sets,
+                        out == RG_TALLY_SILENT, k, sil, 1);
     if (!e->soak && out == RG_TALLY_HEALTHY)
         *has_next = soak_span(t, e, ctl_heard, next);
     if (!e->soak && e->apply_ms < t->wave_begin_ms)
@@ -367,11 +393,24 @@ static int resolve(rg_cohort *t, const rg_cohort_src *src, const span *e,
     c->healthy += out == RG_TALLY_HEALTHY;
     c->failed += out == RG_TALLY_FAILED;
     c->silent += out == RG_TALLY_SILENT;
-    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
-        c->control_windows += (counted >> j) & 1u;
-        c->control_silent += ((counted & ~ctl_heard) >> j) & 1u;
-    }
+    c->control_windows += k;
+    c->control_silent += sil;
     return 0;
+}
+
+/* Fixes the controls of soak span e at its first tick: those the rollout
+ * has assigned by then leave it (cohort.h). One assigned since the span
+ * began was heard in it (assignment needs a check-in), so leaving it out
+ * too only lowers the evidence against the release. */
+static void begin_soak(const rg_cohort_src *src, span *e)
+{
+    for (uint32_t j = 0; j < RG_TALLY_CONTROLS; j++) {
+        rg_cohort_seen cv;
+        if ((e->elig & (1u << j)) &&
+            (src->seen(src->ctx, e->picks[j], &cv) != 0 || cv.in_rollout))
+            e->elig &= ~(1u << j);
+    }
+    e->begun = true;
 }
 
 /* Marks in e->heard who had a contact in e's span so far (now_ms inside
@@ -381,6 +420,8 @@ static void note_heard(const rg_cohort_src *src, span *e, int64_t now_ms)
 {
     if (now_ms < e->from_ms)
         return;
+    if (e->soak && !e->begun)
+        begin_soak(src, e);
     if (!(e->heard & HEARD_SELF) &&
         heard_in(src, e->ref, e->from_ms, e->end_ms))
         e->heard |= HEARD_SELF;
@@ -466,6 +507,8 @@ int rg_cohort_tick(rg_cohort *t, const rg_cohort_src *src, int64_t now_ms)
         span *e = &t->q[i];
         firm_up(t, e, now_ms);
         if (e->end_ms <= now_ms) {
+            if (e->soak && !e->begun) /* no tick inside it */
+                begin_soak(src, e);
             span next;
             bool has_next = false;
             if (resolve(t, src, e, &next, &has_next) != 0) {
@@ -506,7 +549,9 @@ size_t rg_cohort_entries(rg_cohort *t, const char *const *names,
                                       .pending = a->pending,
                                       .early_failed = a->failed_cur,
                                       .prior_trials = a->prior_trials,
-                                      .prior_failed = a->prior_failed};
+                                      .prior_failed = a->prior_failed,
+                                      .sets = a->sets,
+                                      .soak_sets = a->soak_sets};
     }
     /* early_failed: the failures no failed window shows, at most the
      * exposures not counted failed (a failure reported between its

@@ -25,11 +25,12 @@
  * Controls: the j-th control of an exposure of endpoint key k is the
  * member of its stratum at index murmur3(k, j + 1) mod the stratum's size,
  * members ordered by their key (rg_cohort_key: murmur3 of the endpoint id).
- * It counts when it is not the exposed endpoint, not in the rollout, and
+ * It counts when it is not the exposed endpoint nor an earlier pick of
+ * the same exposure (controls are distinct endpoints), not in the rollout, and
  * was heard from within RG_TALLY_FRESH_NUM / _DEN check-in intervals
  * before a (rg_tally_control_fresh), all as of the tick that takes the
- * exposure in; when the span is resolved, only if the rollout has not
- * assigned it since (its `applying` and `healthy` are contacts its own
+ * exposure in; when a first span is resolved, only if the rollout has
+ * not assigned it since (its `applying` and `healthy` are contacts its own
  * rollout caused).
  *
  * Heard: every tick inside a span records which of the exposed endpoint
@@ -41,17 +42,20 @@
  * past its span is judged once more, on a soak span of the same W ending
  * at the soak's end, [max(end, a + soak - W), ... + W), against its
  * controls that were heard in its first span and that the rollout has
- * not assigned since (in_rollout): both cohorts heard then, each silent
- * in the soak span when it has no contact in it. An endpoint that went
- * dark after its healthy report is silent there where its controls keep
- * checking in. (Assignment needs a check-in, so the controls left out
- * lean active and those kept towards silence: the comparison can only
- * err towards passing, never towards a false halt; where the rollout has
- * assigned every control, as after completing at 100 %, the soak span
- * has none and says nothing about silence.) The soak span's window counts in
- * the cell of the period it ends in, in the wave current then (whichever wave
- * the exposure was in); an endpoint that reported a failure by then is left out
- * (its failure counts once, as reported) (docs/health.md, "Soak").
+ * not assigned (in_rollout) by the soak span's first tick, when they are
+ * fixed: both cohorts heard then, each silent in the soak span when it
+ * has no contact in it. An endpoint that went dark after its healthy
+ * report is silent there where its controls keep checking in.
+ * (Assignment needs a check-in, so the controls left out lean active and
+ * those kept towards silence: the comparison can only err towards
+ * passing, never towards a false halt; where the rollout has assigned
+ * every control, as after completing at 100 %, the soak span has none
+ * and says nothing about silence.) The soak span is a matched set of its
+ * stratum's soak stream (rg_stratum_counts.soak_sets), and its window
+ * counts in the cell of the period it ends in, in the wave current then
+ * (whichever wave the exposure was in); an endpoint that reported a
+ * failure by then is left out (its failure counts once, as reported)
+ * (docs/health.md, "Soak").
  *
  * Activation: A is the release's declared maximum, or learned here from
  * the exposures taken in (silence.h rg_act_learner, one per stratum and

@@ -15,12 +15,16 @@
 #include <jansson.h>
 
 /* The evidence record as JSON: {"verdict", "reason", "params": {alpha,
- * beta, tolerated_excess, baseline_failure, window_ms, min_endpoints},
+ * beta, tolerated_excess, baseline_failure, window_ms, min_endpoints,
+ * min_effect (absent in older records: the default)},
  * "thresholds": {"halt", "pass"}, "stratum_prior", "llr": {silence_halt,
  * failure_halt, silence_pass, failure_pass}, "totals": {counts...},
  * "strata": [{"stratum", counts..., "rho", "silence_llr", "failure_llr",
- * "silence_bad"}]}. Returns a new reference the caller json_decref's, or
- * NULL on allocation failure. */
+ * "silence_bad", "sets"?, "soak_sets"?}]}: the matched sets of first and
+ * of soak spans (msprt.h; each absent when none) as {"silent": [[k, s,
+ * count], ...], "heard": [...]}, the cells holding sets (k controls, s of
+ * them silent). Returns a new reference the caller json_decref's, or NULL
+ * on allocation failure. */
 json_t *rg_analysis_to_json(const rg_analysis *a);
 
 /* Replays an evidence record made by rg_analysis_to_json: reads its params

@@ -131,6 +131,7 @@ static void gate_params(const rg_wave *w, const rg_wave_counts *c,
     p->alpha = w->alpha / 2.0; /* the other half is the pooled test's */
     p->beta = w->beta;
     p->tolerated_excess = w->tolerated_excess;
+    p->min_effect = w->min_effect;
     p->window_ms = w->window_ms;
     if (g->baseline_failure > 0.0)
         p->baseline_failure = g->baseline_failure;
@@ -152,9 +153,15 @@ static int analyse_pooled(judged *j, const rg_health_gate_ctx *g, rg_err *err)
     }
     if ((rc = rg_analyze(&j->p, in, g->n_strata, &j->pooled, err)) != 0)
         goto cleanup;
-    for (size_t i = 0; i < g->n_strata; i++)
-        in[i].exposed_silent =
-            in[i].exposed - in[i].exposed_healthy - in[i].exposed_failed;
+    for (size_t i = 0; i < g->n_strata; i++) { /* as silent sets of the
+                                                  most controls, all heard:
+                                                  the most a set pays */
+        uint64_t pending = in[i].exposed - in[i].exposed_healthy -
+                           in[i].exposed_failed - in[i].exposed_silent;
+        in[i].exposed_silent += pending;
+        rg_msprt_sets_count(&in[i].sets, true, RG_MSPRT_SET_MAX_CONTROLS, 0,
+                            pending);
+    }
     rc = rg_analyze(&j->p, in, g->n_strata, &j->worst, err);
 cleanup:
     free(in);

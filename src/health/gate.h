@@ -49,7 +49,7 @@
  * the reason of a pass ("held alone: ...").
  *
  * Mapping of rg_wave to rg_gate_params: alpha, beta, tolerated_excess,
- * window_ms as they are; min_endpoints = min(wave->min_endpoints,
+ * min_effect, window_ms as they are; min_endpoints = min(wave->min_endpoints,
  * counts->targeted); baseline_failure from the context (default 1e-3).
  *
  * Evidence: {"gate": "health", "rule": "analyzer" | "small_wave" |
@@ -82,10 +82,11 @@ typedef struct rg_health_gate_ctx {
                                         wave (periods allowed, analyzer.h),
                                         with the failure evidence of the
                                         rollout's earlier waves in
-                                        prior_trials / prior_failed (on any
-                                        one entry of the stratum; a stratum
-                                        with nothing in the current wave may
-                                        appear with those alone) */
+                                        prior_trials / prior_failed and the
+                                        rollout's matched sets in `sets` (on
+                                        any one entry of the stratum; a
+                                        stratum with nothing in the current
+                                        wave may appear with those alone) */
     size_t n_strata;
     double baseline_failure; /* 0: the analyzer's default (1e-3) */
 } rg_health_gate_ctx;

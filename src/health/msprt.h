@@ -13,15 +13,29 @@
  * boundary the caller gives rg_msprt_silence_pass; see there).
  *
  * Halt side (null: the release is harmless):
- *  - silence, conditional test. Given n silent events in a stratum, the
- *    number x of them from the exposed cohort is Binomial(n, rho) when
- *    exposed endpoints fall silent no more often than control ones, with
- *    rho the exposure share (exposed windows / all windows). If exposed
- *    windows are theta times as often silent, an event is exposed with
- *    probability rho*theta / (1 + rho*(theta - 1)). Null theta <= 1;
- *    alternatives theta_j = 1.25 * 2^j, j = 0..12 (1.25 .. 5120). Harmless
- *    silence of any size, correlated outages included, cancels out because
- *    it hits both cohorts.
+ *  - silence, matched sets (docs/health.md, "Halt side, silence"). Each
+ *    resolved exposed window comes with its k matched control windows on
+ *    the same span (1 <= k <= RG_MSPRT_SET_MAX_CONTROLS, k fixed before
+ *    the span's outcome); E = 1 when the exposed one was silent, s of the
+ *    k controls were. Null: given everything the span's endpoints share
+ *    (outages included), P(E = 1) <= p + delta, p the chance that a
+ *    comparable endpoint is silent on that span, delta the minimum effect
+ *    (an absolute share). Two families of bets, each of mean <= 1 under
+ *    every point of that composite null, whatever p and whatever k:
+ *      A: 1 + l (E - s/k - delta),        l = 0.9/(1+delta) * 2^-i, i<10
+ *      B: 1 + l (E a_k r^s - 1),  r in {0, 1/2, 3/4}, l = 2^-i, i < 6,
+ *         a_k = 1 / max_p (p + delta)(1 - p (1 - r))^k   (r^0 = 1)
+ *    (A: E[E - s/k] <= delta; B: E independent of the controls given the
+ *    span, s ~ Binomial(k, p), E[r^s] = (1 - p (1 - r))^k, so E[E a_k
+ *    r^s] <= 1). A bets on a moderate excess in a large stratum, B on a
+ *    stratum going silent while its controls are heard (a_k is about 30,
+ *    16 and 8 for the three r at delta 0.01 and k = 12; 3.9, 2.0 and 1.3
+ *    at k = 1). The product of a bet's factors over the windows is a test
+ *    supermartingale; a stream's statistic is the uniform mixture of the
+ *    28, so it is one too, for the whole rollout when the windows of
+ *    every wave are kept (rg_msprt_sets). A stratum has two streams, its
+ *    first spans and its soak spans; the test is their average
+ *    (rg_msprt_silence_halt), again a test supermartingale.
  *  - explicit failures, one-sample test of the same shape: x failed among
  *    n resolved exposed endpoints is Binomial(n, p) with p <= p0 (the
  *    harmless failure share) under the null; alternatives p0 * 2^(j+1)
@@ -42,19 +56,28 @@
 #ifndef RG_MSPRT_H
 #define RG_MSPRT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Weight of the "this stratum is broken" component in rg_msprt_combine. */
 #define RG_MSPRT_STRATUM_PRIOR (1.0 / 32.0)
 
-/* Counts of the conditional silence test for one stratum (or one period of
- * it during which the exposure share stayed the same). */
-typedef struct rg_msprt_cell {
-    uint64_t x; /* silent events from the exposed cohort */
-    uint64_t n; /* silent events from both cohorts; n >= x */
-    double rho; /* exposure share in [0, 1]; rho == 0 requires x == 0 */
-} rg_msprt_cell;
+/* Matched sets: counts per (k, s), k the set's counted controls (1 ..
+ * RG_MSPRT_SET_MAX_CONTROLS), s the silent ones (0 .. k); cell
+ * k (k + 1) / 2 - 1 + s (rg_msprt_set_cell). A set without controls is
+ * not counted (it says nothing about the excess). */
+#define RG_MSPRT_SET_MAX_CONTROLS 16
+#define RG_MSPRT_SET_CELLS                                                     \
+    (RG_MSPRT_SET_MAX_CONTROLS * (RG_MSPRT_SET_MAX_CONTROLS + 3) / 2)
+
+/* One stream of the silence test's sufficient counts: resolved exposed
+ * windows by their cell, silent ones and the others (healthy or failed).
+ * Each count at most 1e12. */
+typedef struct rg_msprt_sets {
+    uint64_t silent[RG_MSPRT_SET_CELLS];
+    uint64_t heard[RG_MSPRT_SET_CELLS];
+} rg_msprt_sets;
 
 /* Counts of the pass-side silence test for one stratum. */
 typedef struct rg_msprt_pass_cell {
@@ -72,30 +95,55 @@ double rg_msprt_log_mean_exp(const double *v, size_t k);
  * probability p_alt against p_null, both in (0, 1). */
 double rg_msprt_binom_llr(uint64_t x, uint64_t n, double p_alt, double p_null);
 
-/* log likelihood ratio of the conditional silence counts c for the rate
- * ratio theta_alt against theta_null (both > 0):
- *   x log(theta_alt/theta_null)
- *     - n [log(1 + rho(theta_alt - 1)) - log(1 + rho(theta_null - 1))]. */
-double rg_msprt_ratio_llr(const rg_msprt_cell *c, double theta_alt,
-                          double theta_null);
+/* The cell of a matched set with `controls` counted controls of which
+ * `silent` were silent; -1 when controls is 0 or above
+ * RG_MSPRT_SET_MAX_CONTROLS, or silent > controls (not counted). */
+int rg_msprt_set_cell(uint32_t controls, uint32_t silent);
 
-/* Halt side, silence: log of the mixture likelihood ratio of one stratum
- * whose counts are split into n cells (periods with their own exposure
- * share; usually n == 1). The alternatives are shared by the cells: theta_j
- * = 1.25 * 2^j, j = 0..12, null theta = 1. 0 when there is no silent event. */
-double rg_msprt_silence_halt(const rg_msprt_cell *cells, size_t n);
+/* Adds n matched sets (exposed window silent or not; `silent` of
+ * `controls` controls silent) to s. Returns false, counting nothing, when
+ * rg_msprt_set_cell has no cell for them. */
+bool rg_msprt_sets_count(rg_msprt_sets *s, bool exposed_silent,
+                         uint32_t controls, uint32_t silent, uint64_t n);
 
-/* The halt tests with another null, for confidence bands (band.h): the
- * mixture of the silence test against null theta_null, over the
- * alternatives theta_null * 1.25 * 2^j (up > 0) or theta_null / (1.25 *
- * 2^j) (up == 0), j = 0..12; rg_msprt_silence_halt is the case
- * (theta_null 1, up). 0 when there is no silent event. */
-double rg_msprt_silence_vs(const rg_msprt_cell *cells, size_t n,
-                           double theta_null, int up);
+/* a += b, cell by cell. */
+void rg_msprt_sets_add(rg_msprt_sets *a, const rg_msprt_sets *b);
 
-/* Same for failures: null p_null in (0, 1), alternatives p_null * 2^(j+1)
- * below 1 (up > 0; rg_msprt_failure_halt is this) or p_null * 2^-(j+1),
- * j = 0..12 (up == 0). 0 when trials == 0 or no alternative is left. */
+/* Whether s holds no set. */
+bool rg_msprt_sets_empty(const rg_msprt_sets *s);
+
+/* The sets of s in words: *windows resolved, *silent of them, and the
+ * mean share of their matched controls that were silent (0 when s is
+ * empty). */
+void rg_msprt_sets_summary(const rg_msprt_sets *s, uint64_t *windows,
+                           uint64_t *silent, double *control_share);
+
+/* Halt side, silence, one stream: log of the mixture e-process (see the
+ * top comment) of the matched sets s against "excess silence <= delta",
+ * delta in [0, 0.5]. 0 when s is empty; never -INFINITY (the mixture
+ * keeps bets that survive any outcome). */
+double rg_msprt_silence_stream(const rg_msprt_sets *s, double delta);
+
+/* Halt side, silence, a stratum: log of the average of the e-processes of
+ * its two streams, first spans and soak spans (rg_msprt_silence_stream
+ * of each). 0 when both are empty. */
+double rg_msprt_silence_halt(const rg_msprt_sets *first,
+                             const rg_msprt_sets *soak, double delta);
+
+/* The mirror of rg_msprt_silence_halt, for confidence bands (band.h):
+ * log of an e-process of the matched sets of both streams against
+ * "excess silence >= delta", delta in [-1, 1]: the uniform mixture over
+ * both streams (those holding sets) and l = 0.45 * 2^-i, i < 10, of the
+ * products of the bets 1 + l (delta + s/k - E) (mean <= 1 when
+ * E[E - s/k] >= delta; nonnegative since l (1 - delta) <= 0.9). 0 when
+ * both are empty. */
+double rg_msprt_silence_below(const rg_msprt_sets *first,
+                              const rg_msprt_sets *soak, double delta);
+
+/* The failure halt test with another null, for confidence bands (band.h): null
+ * p_null in (0, 1), alternatives p_null * 2^(j+1) below 1 (up > 0;
+ * rg_msprt_failure_halt is this) or p_null * 2^-(j+1), j = 0..12 (up == 0). 0
+ * when trials == 0 or no alternative is left. */
 double rg_msprt_failure_vs(uint64_t failed, uint64_t trials, double p_null,
                            int up);
 

@@ -61,7 +61,9 @@ size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
                                     .control_windows = x->control_windows,
                                     .control_silent = x->control_silent};
         }
-        if ((st->pending || st->early_failed || st->prior_trials) &&
+        if ((st->pending || st->early_failed || st->prior_trials ||
+             !rg_msprt_sets_empty(&st->sets) ||
+             !rg_msprt_sets_empty(&st->soak_sets)) &&
             m == first && m < max)
             out[m++] = (rg_stratum_counts){.stratum = st->name};
         if (m > first) {
@@ -69,6 +71,8 @@ size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
             out[first].early_failed = st->early_failed;
             out[first].prior_trials = st->prior_trials;
             out[first].prior_failed = st->prior_failed;
+            out[first].sets = st->sets;
+            out[first].soak_sets = st->soak_sets;
         }
     }
     return m;

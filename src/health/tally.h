@@ -20,9 +20,15 @@
  *    exposed endpoint is a failure trial from its exposure on: pending
  *    ones in `pending`, earlier waves' in prior_trials (all of them, their
  *    windows ended or not);
+ *  - every resolved window of the rollout, whatever its wave, is also a
+ *    matched set of the silence halt test (health/msprt.h): the exposed
+ *    window's outcome (silent or not), its counted controls and how many
+ *    of them were silent; kept per stratum for the whole rollout, first
+ *    spans and soak spans (health/cohort.h) in two streams;
  *  - the gate's input (rg_tally_entries): per stratum, one entry per
  *    period with something in it, in period order; pending exposures on
- *    the last, early_failed / prior_trials / prior_failed on the first.
+ *    the last, early_failed / prior_trials / prior_failed / sets on the
+ *    first.
  *
  * Pure: no I/O, no clock, no globals; thread-safe.
  */
@@ -53,12 +59,14 @@ typedef struct rg_tally_cell {
 
 /* What a stratum adds beside its cells. */
 typedef struct rg_tally_stratum {
-    const char *name;      /* borrowed by the entries */
-    uint64_t pending;      /* current-wave exposures whose window is open */
-    uint64_t early_failed; /* failures of current-wave exposures that no
-                              failed window shows (analyzer.h) */
-    uint64_t prior_trials; /* exposed endpoints of earlier waves */
-    uint64_t prior_failed; /* failures they reported so far */
+    const char *name;        /* borrowed by the entries */
+    uint64_t pending;        /* current-wave exposures whose window is open */
+    uint64_t early_failed;   /* failures of current-wave exposures that no
+                                failed window shows (analyzer.h) */
+    uint64_t prior_trials;   /* exposed endpoints of earlier waves */
+    uint64_t prior_failed;   /* failures they reported so far */
+    rg_msprt_sets sets;      /* matched sets of every wave (analyzer.h) */
+    rg_msprt_sets soak_sets; /* those of soak spans (analyzer.h) */
 } rg_tally_stratum;
 
 /* Whether a control endpoint last heard from at last_seen_ms (<= 0:
@@ -85,11 +93,11 @@ uint32_t rg_tally_period(int64_t end_ms, int64_t begin_ms, int64_t window_ms,
 /* The gate's input from n cells (any order; sorted in place) and n_strata
  * strata (cells[i].stratum < n_strata): per stratum in index order, one
  * entry per period in order (cells with neither a resolved window nor a
- * control window are left out), pending on its last entry, early_failed
- * and prior_* on its first; a stratum with only pending or earlier-wave
- * exposures gets one entry of those; strata with nothing are left out.
- * out has room for max entries (never written past). Returns the number
- * of entries written. */
+ * control window are left out), pending on its last entry, early_failed,
+ * prior_* and sets on its first; a stratum with only pending or
+ * earlier-wave exposures or sets gets one entry of those; strata with nothing
+ * are left out. out has room for max entries (never written past). Returns the
+ * number of entries written. */
 size_t rg_tally_entries(rg_tally_cell *cells, size_t n,
                         const rg_tally_stratum *strata, uint32_t n_strata,
                         rg_stratum_counts *out, size_t max);

@@ -23,6 +23,7 @@ static rg_wave default_wave(void)
     w.alpha = 1e-3;
     w.beta = 1e-2;
     w.tolerated_excess = 0.02;
+    w.min_effect = 0.01;
     return w;
 }
 
@@ -150,9 +151,9 @@ static int prob_field(const json_t *o, const char *field, bool zero_ok,
 static int wave_from_json(const json_t *o, rg_wave *w, rg_err *e)
 {
     static const char *const allowed[] = {
-        "name",       "internal",         "share",    "min_endpoints",
-        "min_bake_s", "max_bake_s",       "window_s", "alpha",
-        "beta",       "tolerated_excess", NULL};
+        "name",       "internal",         "share",      "min_endpoints",
+        "min_bake_s", "max_bake_s",       "window_s",   "alpha",
+        "beta",       "tolerated_excess", "min_effect", NULL};
     const char *name = NULL;
     double share;
     int64_t min_ep = 0;
@@ -172,8 +173,12 @@ static int wave_from_json(const json_t *o, rg_wave *w, rg_err *e)
         (rc = prob_field(o, "alpha", false, &w->alpha, e)) < 0 ||
         (rc = prob_field(o, "beta", false, &w->beta, e)) < 0 ||
         (rc = prob_field(o, "tolerated_excess", true, &w->tolerated_excess,
-                         e)) < 0)
+                         e)) < 0 ||
+        (rc = prob_field(o, "min_effect", true, &w->min_effect, e)) < 0)
         return rc;
+    if (w->min_effect > 0.5)
+        return rg_err_field(e, RG_EINVAL, "min_effect",
+                            "field 'min_effect' must be at most 0.5");
     w->share_ppm = (uint32_t)llround(share * 10000.0);
     w->min_endpoints = (uint32_t)min_ep;
     if (w->max_bake_ms != 0 && w->max_bake_ms < w->min_bake_ms)
@@ -298,12 +303,12 @@ static json_t *percent(uint32_t ppm)
 static json_t *wave_to_json(const rg_wave *w)
 {
     return json_pack(
-        "{s:s, s:b, s:o, s:I, s:o, s:o, s:o, s:f, s:f, s:f}", "name", w->name,
-        "internal", w->internal, "share", percent(w->share_ppm),
+        "{s:s, s:b, s:o, s:I, s:o, s:o, s:o, s:f, s:f, s:f, s:f}", "name",
+        w->name, "internal", w->internal, "share", percent(w->share_ppm),
         "min_endpoints", (json_int_t)w->min_endpoints, "min_bake_s",
         seconds(w->min_bake_ms), "max_bake_s", seconds(w->max_bake_ms),
         "window_s", seconds(w->window_ms), "alpha", w->alpha, "beta", w->beta,
-        "tolerated_excess", w->tolerated_excess);
+        "tolerated_excess", w->tolerated_excess, "min_effect", w->min_effect);
 }
 
 const char *rg_on_halt_name(int on_halt)

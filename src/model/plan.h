@@ -7,7 +7,8 @@
  *              W = 10 min
  *   emergency: internal -> 1% -> 100%, W = 3 min, no minimum bake
  * Custom plans come from JSON (see rg_plan_from_json). Pure; thread-safe.
- * Built-in values: alpha 1e-3, beta 1e-2, tolerated_excess 0.02, no max
+ * Built-in values: alpha 1e-3, beta 1e-2, tolerated_excess 0.02,
+ * min_effect 0.01, no max
  * bake; standard bakes each wave at least W (internal, 0.1%, 1%, 100%:
  * 10 min; 10%: 20 min; 50%: 30 min); the internal ring needs 1 healthy
  * endpoint, every other wave 50. Omitted custom wave fields default to
@@ -40,6 +41,9 @@ typedef struct rg_wave {
     double alpha;            /* false-halt bound of the health gate */
     double beta;             /* false-pass bound of the health gate */
     double tolerated_excess; /* silence/failure excess over control tolerated */
+    double min_effect;       /* delta: the smallest excess of exposed over
+                                control silence (absolute share) the gate
+                                halts for; 0.01 by default */
 } rg_wave;
 
 /* What a halt does (docs/api.md, "on_halt"). Every policy stops all
@@ -82,7 +86,8 @@ int rg_plan_builtin(const char *name, rg_plan *out, rg_err *err);
  * (default 3600, 0 to 30 days), "grow_after_s"? (default 0, 0 to 30
  * days), "waves": [{"name"?,
  * "internal"?, "share": percent 0..100, "min_endpoints"?, "min_bake_s"?,
- * "max_bake_s"?, "window_s"?, "alpha"?, "beta"?, "tolerated_excess"?}, ...]}.
+ * "max_bake_s"?, "window_s"?, "alpha"?, "beta"?, "tolerated_excess"?,
+ * "min_effect"? (0 to 0.5)}, ...]}.
  * Shares must not decrease and the last wave must be 100%. Omitted wave
  * fields take the standard plan's defaults. Returns 0 or RG_EINVAL with
  * err->field naming the offending field (e.g. "plan.waves[2].share"). */

@@ -12,30 +12,33 @@
 #include "server/canary.h"
 #include "server/desired.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define RG_BAND_POINTS 500 /* points answered, the newest */
 
-/* A ratio for JSON: null when there is none (est < 0). */
-static json_t *ratio(double v)
+/* An estimate for JSON: null when there is none (a ratio < 0, an excess
+ * NAN). */
+static json_t *estimate(double v)
 {
-    return v < 0 ? json_null() : json_real(v);
+    return v < 0 || isnan(v) ? json_null() : json_real(v);
 }
 
 static json_t *stratum_json(const rg_band_stratum *b, double baseline)
 {
-    return json_pack(
-        "{s:s, s:{s:o,s:f,s:f,s:I,s:I,s:I,s:I,s:f},"
-        " s:{s:o,s:f,s:f,s:I,s:I,s:f,s:f}}",
-        "stratum", b->stratum, "silence", "ratio", ratio(b->silence.est), "lo",
-        b->silence.lo, "hi", b->silence.hi, "exposed_windows",
-        (json_int_t)b->exposed_windows, "exposed_silent",
-        (json_int_t)b->exposed_silent, "control_windows",
-        (json_int_t)b->control_windows, "control_silent",
-        (json_int_t)b->control_silent, "llr", b->silence_llr, "failure",
-        "ratio", ratio(b->failure.est), "lo", b->failure.lo, "hi",
-        b->failure.hi, "trials", (json_int_t)b->trials, "failed",
-        (json_int_t)b->failed, "baseline", baseline, "llr", b->failure_llr);
+    json_t *silence = json_pack(
+        "{s:o,s:f,s:f,s:f,s:I,s:I,s:f,s:f}", "excess",
+        isnan(b->silence.est) ? json_null() : json_real(b->silence.est), "lo",
+        b->silence.lo, "hi", b->silence.hi, "min_effect", b->min_effect,
+        "exposed_windows", (json_int_t)b->exposed_windows, "exposed_silent",
+        (json_int_t)b->exposed_silent, "control_share", b->control_share, "llr",
+        b->silence_llr);
+    return json_pack("{s:s, s:o, s:{s:o,s:f,s:f,s:I,s:I,s:f,s:f}}", "stratum",
+                     b->stratum, "silence", silence, "failure", "ratio",
+                     estimate(b->failure.est), "lo", b->failure.lo, "hi",
+                     b->failure.hi, "trials", (json_int_t)b->trials, "failed",
+                     (json_int_t)b->failed, "baseline", baseline, "llr",
+                     b->failure_llr);
 }
 
 /* The analyzer's record in a decision's evidence (docs/api.md:

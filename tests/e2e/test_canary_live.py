@@ -113,8 +113,16 @@ def main():
             expect(p.returncode == 0, "explain exit 0", p.returncode, p.stderr)
             stop = "halted (reverting all)" if ro["state"] == "halted" else "held"
             for word in (stop, "windows-10-x86_64", "RHO", "SILENCE_LLR",
-                         "FAILURE_LLR", "CONTROL", "alpha 0.001", "W 5s", ">= 8.29"):
+                         "FAILURE_LLR", "CONTROL", "alpha 0.001", "W 5s", ">= 8.29",
+                         "by more than 1 % (min_effect)"):
                 expect(word in p.stdout, "explain shows " + word, p.stdout)
+            # status states the effect size the gate holds the release to
+            p = subprocess.run([CLI, "rollout", "status", str(ro["id"])], env=env,
+                               capture_output=True, text=True, timeout=30)
+            expect(p.returncode == 0, "status exit 0", p.returncode, p.stderr)
+            expect("by more than 1 % (min_effect)" in p.stdout and
+                   "at most 0.001 over the whole rollout" in p.stdout,
+                   "status states the gate's effect size", p.stdout)
         finally:
             sim.terminate()
             sim.wait(timeout=30)

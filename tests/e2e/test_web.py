@@ -246,10 +246,14 @@ def band(srv, rollout):
     expect(f["failed"] == 1 and f["trials"] == 1 and f["ratio"] == 1 / f["baseline"]
            and f["lo"] < 1 < f["hi"], "one failure of one: a wide band, no halt", f)
     for s in p["strata"]:
-        for side in ("silence", "failure"):
-            v = s[side]
-            expect(0 < v["lo"] <= v["hi"], "a band per stratum", s)
-        expect(s["failure"]["trials"] >= s["failure"]["failed"] >= 0, "its counts", s)
+        v, f = s["silence"], s["failure"]
+        expect(0 <= v["lo"] <= v["hi"] <= 1 and v["min_effect"] > 0, "an excess band per stratum", s)
+        expect(v["lo"] <= v["min_effect"] or v["llr"] >= p["threshold"],
+               "the silence band leaves the minimum effect only past the gate's threshold", s)
+        expect(v["exposed_windows"] >= v["exposed_silent"] >= 0 and 0 <= v["control_share"] <= 1
+               and (v["excess"] is None) == (v["exposed_windows"] == 0), "its sets", s)
+        expect(0 < f["lo"] <= f["hi"], "a failure band per stratum", s)
+        expect(f["trials"] >= f["failed"] >= 0, "its counts", s)
     st, b = srv.request("GET", "/v1/rollouts/999999/band")
     expect(st == 404, "an unknown rollout", st, b)
 

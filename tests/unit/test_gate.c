@@ -12,10 +12,12 @@
 #include "health/analyzer.h"
 #include "health/evidence.h"
 #include "health/gate.h"
+#include "support/sets.h"
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MIN_MS (60 * 1000)
@@ -45,11 +47,17 @@ static rg_wave_counts counts_for(const rg_stratum_counts *s, size_t n,
 static int run_gate(const rg_wave *w, const rg_stratum_counts *s, size_t n,
                     uint64_t targeted, int64_t elapsed_ms, rg_gate_result *out)
 {
-    rg_health_gate_ctx ctx = {.strata = s, .n_strata = n};
-    rg_wave_counts c = counts_for(s, n, targeted);
+    rg_stratum_counts *in = n ? calloc(n, sizeof *in) : NULL;
+    assert_true(n == 0 || in);
+    if (n)
+        memcpy(in, s, n * sizeof *in);
+    rg_test_fill_sets(in, n);
+    rg_health_gate_ctx ctx = {.strata = in, .n_strata = n};
+    rg_wave_counts c = counts_for(in, n, targeted);
     rg_err err;
     assert_int_equal(rg_health_gate(w, &c, elapsed_ms, &ctx, out, &err), 0);
     assert_non_null(out->evidence);
+    free(in);
     return out->verdict;
 }
 
@@ -60,14 +68,36 @@ static const char *rule_of(const rg_gate_result *r)
 
 /* Two healthy strata with plenty of evidence: the analyzer passes. */
 static const rg_stratum_counts healthy2[] = {
-    {"win10-x64", 2000, 1990, 0, 10, 20000, 200, 0, 0, 0},
-    {"ubuntu22-x64", 1500, 1493, 0, 7, 15000, 150, 0, 0, 0},
+    {"win10-x64",
+     2000,
+     1990,
+     0,
+     10,
+     20000,
+     200,
+     0,
+     0,
+     0,
+     {{0}, {0}},
+     {{0}, {0}}},
+    {"ubuntu22-x64",
+     1500,
+     1493,
+     0,
+     7,
+     15000,
+     150,
+     0,
+     0,
+     0,
+     {{0}, {0}},
+     {{0}, {0}}},
 };
 
 /* One stratum crashing: every exposed window silent. */
 static const rg_stratum_counts crashing[] = {
-    {"win10-x64", 8, 0, 0, 8, 128, 0, 0, 0, 0},
-    {"ubuntu22-x64", 300, 300, 0, 0, 4800, 10, 0, 0, 0},
+    {"win10-x64", 8, 0, 0, 8, 128, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+    {"ubuntu22-x64", 300, 300, 0, 0, 4800, 10, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
 };
 
 static void test_halt_ignores_min_bake(void **state)
@@ -116,10 +146,30 @@ static void test_max_bake(void **state)
     rg_wave w = wave_std();
     w.max_bake_ms = 60 * MIN_MS;
     /* 200 windows ended (too few to pass), 200 still pending. */
-    const rg_stratum_counts thin[] = {
-        {"win10-x64", 400, 200, 0, 0, 2000, 20, 0, 0, 0}};
-    const rg_stratum_counts leaning[] = {
-        {"win10-x64", 400, 196, 0, 4, 2000, 0, 0, 0, 0}};
+    const rg_stratum_counts thin[] = {{"win10-x64",
+                                       400,
+                                       200,
+                                       0,
+                                       0,
+                                       2000,
+                                       20,
+                                       0,
+                                       0,
+                                       0,
+                                       {{0}, {0}},
+                                       {{0}, {0}}}};
+    const rg_stratum_counts leaning[] = {{"win10-x64",
+                                          400,
+                                          190,
+                                          0,
+                                          10,
+                                          2000,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          {{0}, {0}},
+                                          {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, thin, 1, 400, w.max_bake_ms - 1, &r),
                      RG_VERDICT_CONTINUE);
@@ -150,11 +200,11 @@ static void test_small_wave(void **state)
     assert_int_equal(rg_plan_builtin("emergency", &p, NULL), 0);
     rg_wave w = p.waves[0]; /* internal, no min bake, W = 3 min */
     const rg_stratum_counts clean[] = {
-        {"win10-x64", 40, 40, 0, 0, 600, 3, 0, 0, 0}};
+        {"win10-x64", 40, 40, 0, 0, 600, 3, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     const rg_stratum_counts pending[] = {
-        {"win10-x64", 40, 30, 0, 0, 450, 2, 0, 0, 0}};
+        {"win10-x64", 40, 30, 0, 0, 450, 2, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     const rg_stratum_counts dirty[] = {
-        {"win10-x64", 40, 37, 3, 0, 600, 3, 0, 0, 0}};
+        {"win10-x64", 40, 37, 3, 0, 600, 3, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     rg_gate_result r;
 
     assert_int_equal(run_gate(&w, clean, 1, 40, w.window_ms - 1, &r),
@@ -234,10 +284,30 @@ static void test_final_evidence(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    const rg_stratum_counts quiet[] = {
-        {"win10-x64", 300, 294, 0, 6, 4800, 60, 0, 0, 0}};
-    const rg_stratum_counts failing[] = {
-        {"win10-x64", 300, 295, 5, 0, 4800, 60, 0, 0, 0}};
+    const rg_stratum_counts quiet[] = {{"win10-x64",
+                                        300,
+                                        294,
+                                        0,
+                                        6,
+                                        4800,
+                                        60,
+                                        0,
+                                        0,
+                                        0,
+                                        {{0}, {0}},
+                                        {{0}, {0}}}};
+    const rg_stratum_counts failing[] = {{"win10-x64",
+                                          300,
+                                          295,
+                                          5,
+                                          0,
+                                          4800,
+                                          60,
+                                          0,
+                                          0,
+                                          0,
+                                          {{0}, {0}},
+                                          {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, quiet, 1, 300, w.min_bake_ms - 1, &r),
                      RG_VERDICT_CONTINUE);
@@ -267,8 +337,18 @@ static void test_failures_accumulate_across_waves(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    rg_stratum_counts now[] = {
-        {"win10-x64", 300, 297, 3, 0, 4800, 60, 0, 0, 0}};
+    rg_stratum_counts now[] = {{"win10-x64",
+                                300,
+                                297,
+                                3,
+                                0,
+                                4800,
+                                60,
+                                0,
+                                0,
+                                0,
+                                {{0}, {0}},
+                                {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, now, 1, 300, MIN_MS, &r),
                      RG_VERDICT_CONTINUE);
@@ -292,10 +372,10 @@ static void test_pooled_halts_spread_failures(void **state)
     (void)state;
     rg_wave w = wave_std();
     const rg_stratum_counts spread[] = {
-        {"a", 500, 496, 4, 0, 5000, 50, 0, 0, 0},
-        {"b", 500, 496, 4, 0, 5000, 50, 0, 0, 0},
-        {"c", 500, 496, 4, 0, 5000, 50, 0, 0, 0},
-        {"d", 500, 496, 4, 0, 5000, 50, 0, 0, 0},
+        {"a", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+        {"b", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+        {"c", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
+        {"d", 500, 496, 4, 0, 5000, 50, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
     };
     rg_gate_params p;
     rg_gate_params_default(&p);
@@ -314,16 +394,40 @@ static void test_pooled_halts_spread_failures(void **state)
     rg_gate_result_release(&r);
 }
 
-/* A single silent window in a small stratum leans it above 0; the gate
+/* Five silent windows of 60 (8 % against 0 %) lean a small stratum
+ * above 0 (one, or three, stay within the minimum effect); the gate
  * passes anyway while that stays below log(1/beta). */
 static void test_slight_lean_does_not_block(void **state)
 {
     (void)state;
     rg_wave w = wave_std();
-    const rg_stratum_counts s[] = {
-        {"win10-x64", 3000, 3000, 0, 0, 48000, 100, 0, 0, 0},
-        {"macos14-arm64", 60, 59, 0, 1, 960, 0, 0, 0, 0},
+    rg_stratum_counts s[] = {
+        {"win10-x64",
+         3000,
+         3000,
+         0,
+         0,
+         48000,
+         100,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}},
+        {"macos14-arm64",
+         60,
+         55,
+         0,
+         5,
+         960,
+         0,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}},
     };
+    rg_test_fill_sets(s, 2);
     rg_gate_params p;
     rg_gate_params_default(&p);
     p.alpha = w.alpha / 2.0;
@@ -377,7 +481,8 @@ static void test_min_passable(void **state)
     rg_gate_params_default(&p);
     uint64_t n = rg_health_gate_min_passable(&p);
     assert_true(n > 1 && n < 100000);
-    rg_stratum_counts c = {"x", n, n, 0, 0, 10 * n, 0, 0, 0, 0};
+    rg_stratum_counts c = {"x", n, n, 0, 0,          10 * n,
+                           0,   0, 0, 0, {{0}, {0}}, {{0}, {0}}};
     rg_analysis a;
     assert_int_equal(rg_analyze(&p, &c, 1, &a, NULL), 0);
     assert_int_equal(a.verdict, RG_VERDICT_PASS);
@@ -400,7 +505,8 @@ static void test_bad_input(void **state)
     rg_err err;
     assert_int_equal(rg_health_gate(&w, &c, 0, NULL, &r, &err), RG_EINVAL);
     assert_null(r.evidence);
-    const rg_stratum_counts bad[] = {{"x", 1, 2, 0, 0, 0, 0, 0, 0, 0}};
+    const rg_stratum_counts bad[] = {
+        {"x", 1, 2, 0, 0, 0, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     rg_health_gate_ctx ctx = {.strata = bad, .n_strata = 1};
     assert_int_equal(rg_health_gate(&w, &c, 0, &ctx, &r, &err), RG_EINVAL);
     assert_null(r.evidence);
@@ -438,10 +544,35 @@ static void test_strata_verdicts(void **state)
     rg_gate_result_release(&r);
 
     const rg_stratum_counts open[] = {
-        {"win10-x64", 3, 0, 0, 0, 30, 0, 0, 0, 0}, /* all in their window */
-        {"ubuntu22-x64", 2, 0, 0, 2, 20, 2, 0, 0,
-         0}, /* resolved, none healthy */
-        {"macos14-arm64", 4, 4, 0, 0, 40, 0, 0, 0, 0},
+        {"win10-x64",
+         3,
+         0,
+         0,
+         0,
+         30,
+         0,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}}, /* all
+             in their
+             window */
+        {"ubuntu22-x64",
+         2,
+         0,
+         0,
+         2,
+         20,
+         2,
+         0,
+         0,
+         0,
+         {{0}, {0}},
+         {{0}, {0}}}, /* resolved,
+             none
+             healthy */
+        {"macos14-arm64", 4, 4, 0, 0, 40, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
     };
     run_gate(&w, open, 3, 9, 0, &r);
     assert_string_equal(stratum_verdict(&r, "win10-x64"), "pending");
@@ -450,19 +581,19 @@ static void test_strata_verdicts(void **state)
     assert_string_equal(stratum_verdict(&r, "macos14-arm64"), "hold");
     rg_gate_result_release(&r);
     const rg_stratum_counts more[] = {
-        {"macos14-arm64", 8, 8, 0, 0, 80, 0, 0, 0, 0}};
+        {"macos14-arm64", 8, 8, 0, 0, 80, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     run_gate(&w, more, 1, 8, 0, &r);
     assert_string_equal(stratum_verdict(&r, "macos14-arm64"), "pass");
     rg_gate_result_release(&r);
 
     /* One failure in 60 in each of 40 strata: only the pooled test halts,
      * and its evidence is about every stratum. */
-    rg_stratum_counts spread[40];
-    char names[40][16];
+    static rg_stratum_counts spread[40];
+    static char names[40][16];
     for (int i = 0; i < 40; i++) {
         snprintf(names[i], sizeof names[i], "s%02d", i);
-        spread[i] =
-            (rg_stratum_counts){names[i], 60, 59, 1, 0, 600, 0, 0, 0, 0};
+        spread[i] = (rg_stratum_counts){
+            names[i], 60, 59, 1, 0, 600, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}};
     }
     assert_int_equal(run_gate(&w, spread, 40, 2400, 0, &r), RG_VERDICT_HALT);
     assert_non_null(strstr(r.reason, RG_HEALTH_GATE_POOLED));
@@ -484,9 +615,10 @@ static void test_two_internal_hosts(void **state)
     rg_plan p;
     assert_int_equal(rg_plan_builtin("standard", &p, NULL), 0);
     rg_wave w = p.waves[0];
-    rg_stratum_counts dark[] = {{"win10-x64", 2, 0, 0, 2, 32, 0, 0, 0, 0}};
+    rg_stratum_counts dark[] = {
+        {"win10-x64", 2, 0, 0, 2, 32, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     const rg_stratum_counts open[] = {
-        {"win10-x64", 2, 0, 0, 1, 16, 0, 0, 0, 0}};
+        {"win10-x64", 2, 0, 0, 1, 16, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}}};
     rg_gate_result r;
     assert_int_equal(run_gate(&w, dark, 1, 2, w.min_bake_ms - 1, &r),
                      RG_VERDICT_CONTINUE);
@@ -525,7 +657,7 @@ static void test_small_stratum_blocks_wave(void **state)
     rg_stratum_counts s[] = {
         healthy2[0],
         healthy2[1],
-        {"win11-arm64", 3, 0, 0, 3, 48, 0, 0, 0, 0},
+        {"win11-arm64", 3, 0, 0, 3, 48, 0, 0, 0, 0, {{0}, {0}}, {{0}, {0}}},
     };
     rg_gate_result r;
     assert_int_equal(run_gate(&w, s, 3, 5000, w.window_ms, &r),
@@ -550,8 +682,11 @@ static void test_rollout_tick_halts(void **state)
     assert_int_equal(rg_plan_builtin("standard", &p, NULL), 0);
     rg_rollout_status cur = {
         .state = RG_RO_RUNNING, .wave = 0, .wave_started_ms = 0};
-    rg_health_gate_ctx ctx = {.strata = crashing, .n_strata = 2};
-    rg_wave_counts c = counts_for(crashing, 2, 308);
+    rg_stratum_counts in[2];
+    memcpy(in, crashing, sizeof in);
+    rg_test_fill_sets(in, 2);
+    rg_health_gate_ctx ctx = {.strata = in, .n_strata = 2};
+    rg_wave_counts c = counts_for(in, 2, 308);
     rg_rollout_status next;
     rg_transition tr;
     rg_gate_result g;

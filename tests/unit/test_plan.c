@@ -141,7 +141,7 @@ static void json_round_trip(void **state)
         "  \"alpha\": 0.05, \"beta\": 0.2, \"tolerated_excess\": 0},"
         " {\"share\": 0.1234, \"min_bake_s\": 0},"
         " {\"share\": 33.3333, \"min_endpoints\": 7},"
-        " {\"share\": 100, \"tolerated_excess\": 0.1}]}");
+        " {\"share\": 100, \"tolerated_excess\": 0.1, \"min_effect\": 0.03}]}");
     assert_string_equal(p.name, "tiny");
     assert_int_equal(p.on_halt, RG_ON_HALT_PAUSE);
     assert_int_equal(p.n_waves, 4);
@@ -155,6 +155,8 @@ static void json_round_trip(void **state)
     assert_int_equal(p.waves[2].share_ppm, 333333);
     assert_int_equal(p.waves[2].min_endpoints, 7);
     assert_true(p.waves[3].tolerated_excess == 0.1);
+    assert_true(p.waves[3].min_effect == 0.03);
+    assert_true(p.waves[0].min_effect == 0.01); /* the default */
     assert_round_trip(&p);
 
     /* Percent in JSON, ppm in the struct; seconds in JSON, ms inside. */
@@ -312,6 +314,10 @@ static void every_validation_error(void **state)
          "above 0 and below 1"},
         {"{\"waves\": [{\"share\": 100, \"tolerated_excess\": 1}]}",
          "plan.waves[0].tolerated_excess", "at least 0 and below 1"},
+        {"{\"waves\": [{\"share\": 100, \"min_effect\": 0.6}]}",
+         "plan.waves[0].min_effect", "at most 0.5"},
+        {"{\"waves\": [{\"share\": 100, \"min_effect\": -0.01}]}",
+         "plan.waves[0].min_effect", "between 0 and 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct bad_case *c = &cases[i];

@@ -115,7 +115,7 @@ static rg_stratum_evidence run(fleet *f, void (*extra)(fleet *), rg_analysis *a)
         assert_true(rg_cohort_soaking(t, at) == (at < 605000));
     }
     const char *names[] = {"mac"};
-    rg_stratum_counts e[64];
+    static rg_stratum_counts e[64];
     size_t n = rg_cohort_entries(t, names, 1, e, 64);
     assert_true(n > 0);
     rg_gate_params p;

@@ -13,6 +13,7 @@
 #include "health/sprt.h"
 
 #include <math.h>
+#include <stdbool.h>
 
 /* pi0 = 2%, pi1 = 5%, alpha = 1e-3, beta = 1e-2. */
 #define PI0 0.02
@@ -87,13 +88,34 @@ static double log_binom_pmf(uint64_t x, uint64_t n, double p)
     return lc + (double)x * log(p) + (double)(n - x) * log1p(-p);
 }
 
-/* E[exp(stat(X))] for X ~ Binomial(n, p), summed exactly over the pmf. */
-static double expect_silence_halt(uint64_t n, double rho, double p)
+/* Adds one matched set (exposed silent or not, s of k controls silent). */
+static void add_set(rg_msprt_sets *t, bool silent, uint32_t k, uint32_t s)
+{
+    assert_true(rg_msprt_sets_count(t, silent, k, s, 1));
+}
+
+/* E[exp(stat)] after `sets` (1 or 2) matched sets of k controls, each
+ * control silent with probability p, the exposed one with q, all
+ * independent: summed exactly over every outcome. The stratum's
+ * statistic of both streams (rg_msprt_silence_halt), the second set in
+ * the soak stream when split, else in the first. */
+static double expect_silence_halt(int sets, uint32_t k, double p, double q,
+                                  double delta, bool split)
 {
     double e = 0;
-    for (uint64_t x = 0; x <= n; x++) {
-        rg_msprt_cell c = {.x = x, .n = n, .rho = rho};
-        e += exp(log_binom_pmf(x, n, p) + rg_msprt_silence_halt(&c, 1));
+    int outcomes = 2 * ((int)k + 1);
+    int total = sets == 1 ? outcomes : outcomes * outcomes;
+    for (int o = 0; o < total; o++) {
+        rg_msprt_sets t[2] = {0};
+        double lp = 0;
+        for (int i = 0, rest = o; i < sets; i++, rest /= outcomes) {
+            int v = rest % outcomes;
+            bool silent = v > (int)k;
+            uint32_t s = (uint32_t)(v % ((int)k + 1));
+            add_set(&t[split && i == 1], silent, k, s);
+            lp += log_binom_pmf(s, k, p) + log(silent ? q : 1 - q);
+        }
+        e += exp(lp + rg_msprt_silence_halt(&t[0], &t[1], delta));
     }
     return e;
 }
@@ -101,15 +123,27 @@ static double expect_silence_halt(uint64_t n, double rho, double p)
 static void mixtures_have_mean_one_under_the_null(void **state)
 {
     (void)state;
-    /* Silence, halt side: X ~ Binomial(n, rho) when theta = 1. */
-    assert_float_equal(expect_silence_halt(40, 0.2, 0.2), 1.0, 1e-9);
-    assert_float_equal(expect_silence_halt(200, 0.01, 0.01), 1.0, 1e-9);
-    /* Less silent exposed cohort (theta = 0.5): a supermartingale. */
-    double rho = 0.2, p_half = rho * 0.5 / (1 + rho * (0.5 - 1));
-    assert_true(expect_silence_halt(40, rho, p_half) < 1.0);
-    /* Clearly worse exposed cohort (theta = 8): the mean grows. */
-    double p_bad = rho * 8 / (1 + rho * 7);
-    assert_true(expect_silence_halt(40, rho, p_bad) > 100.0);
+    /* Silence, halt side: a supermartingale at every point of the
+     * composite null "exposed silence <= control silence + delta", over
+     * the whole range of control silence, for one set and for two. */
+    const double deltas[] = {0.0, 0.01, 0.05};
+    for (size_t d = 0; d < 3; d++)
+        for (double p = 0.0005; p < 1.0; p += 0.0125) {
+            double q = fmin(p + deltas[d], 1.0);
+            /* any number of controls, 1 to 16 (B's payout a_k) */
+            for (uint32_t k = 1; k <= RG_MSPRT_SET_MAX_CONTROLS; k++)
+                assert_true(expect_silence_halt(1, k, p, q, deltas[d], false) <=
+                            1.0 + 1e-12);
+            assert_true(expect_silence_halt(2, 1, p, q, deltas[d], true) <=
+                        1.0 + 1e-12);
+            assert_true(expect_silence_halt(2, 16, p, q, deltas[d], false) <=
+                        1.0 + 1e-12);
+            assert_true(expect_silence_halt(2, 16, p, q, deltas[d], true) <=
+                        1.0 + 1e-12);
+        }
+    /* Clearly worse exposed cohort (20 points above 5 %): the mean grows. */
+    assert_true(expect_silence_halt(2, 16, 0.05, 0.25, 0.01, false) > 1.1);
+    assert_true(expect_silence_halt(2, 16, 0.05, 0.25, 0.01, true) > 1.05);
 
     /* Failures, halt side under p0, and both pass sides at their boundary. */
     double ef = 0, ep = 0, es = 0;
@@ -130,11 +164,17 @@ static void mixtures_have_mean_one_under_the_null(void **state)
 static void mixtures_without_evidence_are_zero(void **state)
 {
     (void)state;
-    rg_msprt_cell none = {.x = 0, .n = 0, .rho = 0.3};
-    assert_float_equal(rg_msprt_silence_halt(&none, 1), 0.0, 0.0);
-    /* No control windows (rho = 1): silence cannot be judged. */
-    rg_msprt_cell only_exposed = {.x = 9, .n = 9, .rho = 1.0};
-    assert_float_equal(rg_msprt_silence_halt(&only_exposed, 1), 0.0, 1e-12);
+    rg_msprt_sets none = {0};
+    assert_float_equal(rg_msprt_silence_halt(&none, &none, 0.01), 0.0, 0.0);
+    /* No controls (or more than 16): the set is not counted. */
+    assert_int_equal(rg_msprt_set_cell(0, 0), -1);
+    assert_int_equal(rg_msprt_set_cell(17, 0), -1);
+    assert_int_equal(rg_msprt_set_cell(3, 4), -1);
+    assert_false(rg_msprt_sets_count(&none, true, 0, 0, 1));
+    assert_true(rg_msprt_sets_empty(&none));
+    assert_int_equal(rg_msprt_set_cell(1, 0), 0);
+    assert_int_equal(rg_msprt_set_cell(2, 0), 2);
+    assert_int_equal(rg_msprt_set_cell(16, 16), RG_MSPRT_SET_CELLS - 1);
     assert_float_equal(rg_msprt_failure_halt(0, 0, 0.001), 0.0, 0.0);
     assert_float_equal(rg_msprt_failure_pass(0, 0, 0.02), 0.0, 0.0);
     assert_float_equal(rg_msprt_silence_pass(NULL, 0, 0.02), 0.0, 0.0);
@@ -143,16 +183,48 @@ static void mixtures_without_evidence_are_zero(void **state)
 static void mixture_grows_with_excess(void **state)
 {
     (void)state;
-    /* 8 of 10 silent events exposed where the exposure share is 10%. */
-    rg_msprt_cell bad = {.x = 8, .n = 10, .rho = 0.1};
-    rg_msprt_cell fair = {.x = 1, .n = 10, .rho = 0.1};
-    assert_true(rg_msprt_silence_halt(&bad, 1) > log(2000.0));
-    assert_true(rg_msprt_silence_halt(&fair, 1) < 0.0);
-    /* Splitting a stratum into periods with the same share changes nothing. */
-    rg_msprt_cell halves[2] = {{.x = 5, .n = 6, .rho = 0.1},
-                               {.x = 3, .n = 4, .rho = 0.1}};
-    assert_float_equal(rg_msprt_silence_halt(halves, 2),
-                       rg_msprt_silence_halt(&bad, 1), 1e-9);
+    /* A stratum going silent while its controls are heard: as fast as the
+     * conditional test it replaces (6 silent windows reach log(4000) +
+     * log(32), the per-stratum threshold of the gate at alpha 1e-3). */
+    rg_msprt_sets dark = {0};
+    rg_msprt_sets_count(&dark, true, 16, 0, 6);
+    assert_true(rg_msprt_silence_stream(&dark, 0.01) > log(4000.0 * 32.0));
+    /* With one heard control each (a_1 about 3.9), 12 dark windows do. */
+    rg_msprt_sets thin = {0};
+    rg_msprt_sets_count(&thin, true, 1, 0, 11);
+    assert_true(rg_msprt_silence_stream(&thin, 0.01) < log(4000.0 * 32.0));
+    rg_msprt_sets_count(&thin, true, 1, 0, 1);
+    assert_true(rg_msprt_silence_stream(&thin, 0.01) > log(4000.0 * 32.0));
+    /* 1 silent of 10 with 1 of 16 controls silent each: no lean. */
+    rg_msprt_sets fair = {0};
+    rg_msprt_sets_count(&fair, true, 16, 1, 1);
+    rg_msprt_sets_count(&fair, false, 16, 1, 9);
+    assert_true(rg_msprt_silence_stream(&fair, 0.01) < 0.0);
+    /* 10 % silent where controls are 5 %: excess 5 points, above delta
+     * 1 point, judged at 5000 windows; the same at 2 % is within delta. */
+    rg_msprt_sets over = {0}, within = {0};
+    rg_msprt_sets_count(&over, true, 16, 1, 500);
+    rg_msprt_sets_count(&over, false, 16, 1, 4500);
+    rg_msprt_sets_count(&within, true, 16, 1, 100);
+    rg_msprt_sets_count(&within, false, 16, 1, 4900);
+    assert_true(rg_msprt_silence_stream(&over, 0.01) > log(4000.0 * 32.0));
+    assert_true(rg_msprt_silence_stream(&within, 0.01) < 0.0);
+    /* The same counts split in two halves give the same statistic. */
+    rg_msprt_sets half = {0}, sum = {0};
+    rg_msprt_sets_count(&half, true, 16, 1, 250);
+    rg_msprt_sets_count(&half, false, 16, 1, 2250);
+    rg_msprt_sets_add(&sum, &half);
+    rg_msprt_sets_add(&sum, &half);
+    assert_float_equal(rg_msprt_silence_stream(&sum, 0.01),
+                       rg_msprt_silence_stream(&over, 0.01), 0.0);
+    /* A stratum's two streams: a dark soak stream is not diluted by many
+     * healthy first spans (the average costs at most log 2). */
+    rg_msprt_sets healthy = {0}, none = {0};
+    rg_msprt_sets_count(&healthy, false, 16, 0, 5000);
+    assert_true(rg_msprt_silence_halt(&healthy, &dark, 0.01) >=
+                rg_msprt_silence_stream(&dark, 0.01) - log(2.0));
+    assert_true(rg_msprt_silence_halt(&dark, &none, 0.01) >=
+                rg_msprt_silence_stream(&dark, 0.01) - log(2.0));
 }
 
 static void combine_bounds_each_stratum(void **state)

@@ -1,8 +1,10 @@
-// chart.js - why the gate decided, over time: per stratum, how many times
-// as often its exposed endpoints fall silent as its control endpoints, and
-// how many times the harmless share they fail, each with its anytime-valid
-// confidence band, against 1 (no excess). The gate halts a stratum when a
-// band's lower edge rises above 1. The bands come from the server (GET
+// chart.js - why the gate decided, over time: per stratum, its excess
+// silence (the share of its exposed windows that fell silent minus the
+// share of their matched controls that did, in points) against the
+// gate's minimum effect, and how many times the harmless share its
+// exposed endpoints fail against 1, each with its anytime-valid
+// confidence band. The gate halts a stratum when a band's lower edge
+// rises above its line. The bands come from the server (GET
 // /v1/rollouts/{id}/band: the gate's own tests inverted on the gate's own
 // counts); nothing is computed here but the layout. Drawn with uPlot, an
 // npm package the build copies beside these files; without it the page
@@ -11,25 +13,30 @@ import {h} from './dom.js';
 
 const MAX_CHARTS = 12;
 
+// How far a stratum's bands are above their halt lines (> 1: halted).
+const lean = (s) => Math.max(s.silence.lo / s.silence.min_effect, s.failure.lo);
+
 // The strata of the band answer, the most suspicious first (highest
-// lower edge at the latest point), at most MAX_CHARTS.
+// lower edge against its line at the latest point), at most MAX_CHARTS.
 export function strataOf(points) {
   const last = new Map();
   for (const p of points) for (const s of p.strata) last.set(s.stratum, s);
-  const worst = (s) => Math.max(s.silence.lo, s.failure.lo);
-  return [...last.values()].sort((a, b) => worst(b) - worst(a) || (a.stratum < b.stratum ? -1 : 1))
+  return [...last.values()].sort((a, b) => lean(b) - lean(a) || (a.stratum < b.stratum ? -1 : 1))
     .slice(0, MAX_CHARTS).map((s) => s.stratum);
 }
 
-// uPlot's columns for one stratum: x (s), 1, then silence ratio, low,
-// high and failure ratio, low, high (null where a point lacks it).
+// uPlot's columns for one stratum: x (s), then the silence series in
+// points (minimum effect, excess, low, high), then the failure series
+// (ratio, low, high) and their line at 1 (null where a point lacks it).
 export function columns(points, name) {
-  const cols = [[], [], [], [], [], [], [], []];
+  const cols = [[], [], [], [], [], [], [], [], []];
+  const pts = (v) => (v === null ? null : 100 * v);
   for (const p of points) {
     const s = p.strata.find((x) => x.stratum === name);
-    const v = s ? [s.silence.ratio, s.silence.lo, s.silence.hi, s.failure.ratio, s.failure.lo, s.failure.hi]
-      : [null, null, null, null, null, null];
-    [p.at_ms / 1000, 1, ...v].forEach((x, i) => cols[i].push(x));
+    const v = s ? [pts(s.silence.min_effect), pts(s.silence.excess), pts(s.silence.lo), pts(s.silence.hi),
+      s.failure.ratio, s.failure.lo, s.failure.hi, 1]
+      : [null, null, null, null, null, null, null, null];
+    [p.at_ms / 1000, ...v].forEach((x, i) => cols[i].push(x));
   }
   return cols;
 }
@@ -39,26 +46,30 @@ function describe(points, name) {
   const s = p && p.strata.find((x) => x.stratum === name);
   if (!s) return `${name}: no evidence at the latest point.`;
   const f = (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(2));
-  return `${name}: silence ${s.silence.ratio === null ? 'not comparable yet' : `${f(s.silence.ratio)}×`} control ` +
-    `(band ${f(s.silence.lo)}–${f(s.silence.hi)}; ${s.silence.exposed_silent} of ${s.silence.exposed_windows} exposed ` +
-    `vs ${s.silence.control_silent} of ${s.silence.control_windows} control windows silent); failures ` +
+  const pt = (v) => `${(100 * v).toFixed(1)} pt`;
+  const x = s.silence;
+  return `${name}: silence ${x.excess === null ? 'not judged yet' : `${pt(x.excess)} above`} its matched controls ` +
+    `(band ${pt(x.lo)} to ${pt(x.hi)}, halt above ${pt(x.min_effect)}; ${x.exposed_silent} of ${x.exposed_windows} ` +
+    `exposed windows silent vs ${(100 * x.control_share).toFixed(1)} % of their controls); failures ` +
     `${s.failure.ratio === null ? 'no trial yet' : `${f(s.failure.ratio)}×`} the harmless share ` +
     `(band ${f(s.failure.lo)}–${f(s.failure.hi)}; ${s.failure.failed} of ${s.failure.trials}).`;
 }
 
 function opts(name) {
+  const thin = (stroke, label) => ({label, stroke, width: 1, spanGaps: true, points: {show: false}});
   return {
     width: 560, height: 220, title: name,
-    scales: {x: {time: true}, y: {distr: 3, log: 10, range: () => [1e-3, 1e3]}},
-    axes: [{}, {label: '× the harmless level'}],
+    scales: {x: {time: true}, pt: {range: (u, lo, hi) => [Math.min(0, lo), Math.max(hi, 2)]},
+      x1: {distr: 3, log: 10, range: () => [1e-3, 1e3]}},
+    axes: [{}, {scale: 'pt', label: 'excess silence (points)'},
+      {scale: 'x1', side: 1, label: '× the harmless failures', grid: {show: false}}],
     series: [{},
-      {label: 'halt: band above 1', stroke: '#b00020', dash: [6, 4], width: 2, points: {show: false}},
-      {label: 'silence ÷ control', stroke: '#0a58ca', width: 2, spanGaps: true},
-      {label: 'low', stroke: '#0a58ca55', width: 1, spanGaps: true, points: {show: false}},
-      {label: 'high', stroke: '#0a58ca55', width: 1, spanGaps: true, points: {show: false}},
-      {label: 'failures ÷ harmless', stroke: '#7a4d00', width: 2, spanGaps: true},
-      {label: 'low', stroke: '#7a4d0055', width: 1, spanGaps: true, points: {show: false}},
-      {label: 'high', stroke: '#7a4d0055', width: 1, spanGaps: true, points: {show: false}}],
+      {scale: 'pt', label: 'halt: silence band above', stroke: '#b00020', dash: [6, 4], width: 2, points: {show: false}},
+      {scale: 'pt', label: 'excess silence', stroke: '#0a58ca', width: 2, spanGaps: true},
+      {scale: 'pt', ...thin('#0a58ca55', 'low')}, {scale: 'pt', ...thin('#0a58ca55', 'high')},
+      {scale: 'x1', label: 'failures ÷ harmless', stroke: '#7a4d00', width: 2, spanGaps: true},
+      {scale: 'x1', ...thin('#7a4d0055', 'low')}, {scale: 'x1', ...thin('#7a4d0055', 'high')},
+      {scale: 'x1', label: 'halt: failure band above', stroke: '#7a4d00', dash: [2, 4], width: 1, points: {show: false}}],
     bands: [{series: [4, 3], fill: '#0a58ca22'}, {series: [7, 6], fill: '#7a4d0022'}],
   };
 }
@@ -74,10 +85,11 @@ export function loadPlot() {
 export async function bandCharts(band) {
   const points = band.points || [];
   const alpha = points.length ? points[points.length - 1].alpha : null;
-  const caption = h('figcaption', {}, 'Per stratum: exposed silence as a multiple of control silence, and the failure ' +
-    `share as a multiple of the harmless share, each with its ${alpha ? `${100 * (1 - alpha)}% ` : ''}anytime-valid ` +
-    'confidence band (the gate’s own tests, inverted on its counts). The gate halts a stratum when a band’s ' +
-    'lower edge rises above 1 (the dashed line).');
+  const caption = h('figcaption', {}, 'Per stratum: excess silence (the share of exposed windows silent minus the ' +
+    'share of their matched controls silent, in points, left axis) and the failure share as a multiple of the ' +
+    `harmless share (right axis), each with its ${alpha ? `${100 * (1 - alpha)}% ` : ''}anytime-valid confidence ` +
+    'band (the gate’s own tests, inverted on its counts). The gate halts a stratum when a band’s lower edge rises ' +
+    'above its dashed line: the minimum effect for silence, 1 for failures.');
   if (!points.length) return h('figure', {}, caption, h('p', {}, 'No evaluation stored yet.'));
   const uPlot = await loadPlot();
   if (!uPlot)
