@@ -154,7 +154,10 @@ static int checkin_record(rg_fleet *f, rg__fleet_shard *s, uint32_t idx,
     if (moved && rg__fleet_set_installed(f, s, r, installed, n) < 0)
         return RG_ENOMEM;
     int64_t last = rg__t48_get(r->last_seen);
-    if (moved || last / RG_FLEET_SEEN_MS != now_ms / RG_FLEET_SEEN_MS)
+    int64_t period = atomic_load(&f->seen_period_ms);
+    if (period <= 0)
+        period = RG_FLEET_SEEN_MS;
+    if (moved || last / period != now_ms / period)
         rg__fleet_mark_dirty(s, idx);
     else
         r->flags |= RG__FLEET_F_SEEN;
