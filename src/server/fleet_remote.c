@@ -28,12 +28,12 @@ static int take_seen(rg_fleet *f, const rg_endpoint_rec *e,
     pthread_mutex_lock(&s->mu);
     int64_t idx = rg__fleet_shard_find(s, e->id, len, h);
     rg__ep *r = idx >= 0 ? rg__fleet_rec_at(s, (uint32_t)idx) : NULL;
-    if (r && memcmp(r->token, tok, RG_FLEET_TOKEN_BYTES) == 0) {
+    if (r && memcmp(r->token, tok, sizeof r->token) == 0) {
         known = 1;
-        if (e->last_seen_ms > r->last_seen_ms) {
-            r->prev_seen_ms = r->last_seen_ms;
-            r->last_seen_ms = e->last_seen_ms;
-            rg__fleet_set_installed(f, r, in, n_in);
+        if (e->last_seen_ms > rg__t48_get(r->last_seen)) {
+            r->prev_seen = r->last_seen;
+            r->last_seen = rg__t48_of(e->last_seen_ms);
+            rg__fleet_set_installed(f, s, r, in, n_in);
         }
     }
     pthread_mutex_unlock(&s->mu);
