@@ -82,6 +82,7 @@ bench: build
 	./bench/canary/run.sh $(BUILD)
 	./bench/web/bench.py $(BUILD)
 	./bench/store/run.sh $(BUILD)
+	./bench/cluster/run.sh $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)

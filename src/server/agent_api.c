@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "server/cluster.h"
 #include "server/api.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
@@ -654,6 +655,18 @@ static void job_resume(rg_server *srv, rg_req *req, rg_resp *resp)
             resp);
 }
 
+/* rg_fleet_token_owner, looking again after reading what other nodes
+ * wrote (cluster.h) when this node does not know the token yet. */
+static int token_owner(rg_server *srv, const uint8_t *tok, char *owner,
+                       rg_err *err)
+{
+    int rc = rg_fleet_token_owner(srv->fleet, tok, owner, err);
+    if (rc == RG_EAUTH && srv->cluster &&
+        rg_cluster_catch_up(srv, false, NULL) == 0)
+        rc = rg_fleet_token_owner(srv->fleet, tok, owner, err);
+    return rc;
+}
+
 void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_err err;
@@ -663,12 +676,30 @@ void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
     const char *reason = NULL;
     if (bearer_hash(req, tok, &reason, &err) == 0) {
         if (!rg_req_header(req, "Transfer-Encoding") ||
-            rg_fleet_token_owner(srv->fleet, tok, owner, &err) == 0)
+            token_owner(srv, tok, owner, &err) == 0)
             return;
         reason = "unknown token";
     }
     atomic_fetch_add(&st_rejected, 1);
     rg_guard_auth_failed(srv, req, &err, reason, "", resp);
+}
+
+/* rg_fleet_checkin; a token this node does not know yet (the endpoint
+ * enrolled, or was given a new token, through another node a moment ago)
+ * is looked for again after reading what the other nodes wrote
+ * (cluster.h). */
+static int fleet_checkin(rg_server *srv, const uint8_t *tok, checkin_job *j,
+                         rg_err *err)
+{
+    int rc = rg_fleet_checkin(srv->fleet, j->in.id, tok, j->now,
+                              j->in.installed, j->in.n_inst, &j->who, err);
+    if ((rc == RG_EAUTH || rc == RG_EFORBIDDEN) && srv->cluster &&
+        rg_cluster_catch_up(srv, false, NULL) == 0) {
+        rg_err_clear(err);
+        rc = rg_fleet_checkin(srv->fleet, j->in.id, tok, j->now,
+                              j->in.installed, j->in.n_inst, &j->who, err);
+    }
+    return rc;
 }
 
 /* Parses, authenticates (tok: the bearer token's hash) and screens a new
@@ -691,8 +722,7 @@ static int job_start(rg_server *srv, rg_req *req, rg_resp *resp,
         goto fail;
     const char *id = j->in.id;
     j->sc = (screened){.evs = j->in.evs, .n = j->in.n_ev};
-    if (rg_fleet_checkin(srv->fleet, id, tok, j->now, j->in.installed,
-                         j->in.n_inst, &j->who, &err) < 0) {
+    if (fleet_checkin(srv, tok, j, &err) < 0) {
         atomic_fetch_add(&st_rejected, 1);
         if (err.code != RG_EAUTH && err.code != RG_EFORBIDDEN)
             goto fail;
@@ -759,7 +789,7 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_guard_auth_failed(srv, req, &err, reason, "", resp);
         return;
     }
-    if (rg_fleet_token_owner(srv->fleet, tok, owner, &err) < 0) {
+    if (token_owner(srv, tok, owner, &err) < 0) {
         rg_guard_auth_failed(srv, req, &err, "unknown token", "", resp);
         return;
     }

@@ -19,6 +19,8 @@
 
 /* api.c */
 void rg_api_healthz(rg_server *srv, rg_req *req, rg_resp *resp);
+/* GET /v1/cluster: this node and who leads (cluster.h, rg_cluster_json). */
+void rg_api_cluster(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_artifacts.c: PUT /v1/artifacts (the body arrives through the
  * upload sink the router installs: rg_api_artifact_sink). */

@@ -247,13 +247,10 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     /* The store sets the target to release:<id> (one per object). */
     rg_audit_init(&audit, srv, req, "release.create", "release", NULL);
-    json_t *detail = json_pack("{s:s, s:I, s:s, s:b}", "channel", channel,
-                               "version", (json_int_t)version, "sha256",
-                               artifact, "signed", r.metadata[0] != '\0');
-    char *dtext = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    snprintf(audit.detail, sizeof audit.detail, "%s", dtext ? dtext : "");
-    free(dtext);
-    json_decref(detail);
+    rg_audit_detail(&audit,
+                    json_pack("{s:s, s:I, s:s, s:b}", "channel", channel,
+                              "version", (json_int_t)version, "sha256",
+                              artifact, "signed", r.metadata[0] != '\0'));
     r.created_ms = audit.at_ms;
     snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
     if (rg_store_release_create(srv->store, &r, &audit, &err) != 0)

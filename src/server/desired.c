@@ -313,8 +313,10 @@ static int strata_sync(rg_desired *d, const snapshot *s, rg_err *err)
         ids[n++] = ro->id;
         rc = rg_strata_restore(d->strata, d->srv->store, f, ro, err);
         /* First sight of a rollout nothing measures before check-ins are
-         * answered: who it admitted comes back from the stored events. */
+         * answered: who it admitted, and keeps (rg_rollout_keeps: an
+         * aborted one too), comes back from the stored events. */
         if (rc == 1 && (ro->status.state == RG_RO_HALTED ||
+                        ro->status.state == RG_RO_ABORTED ||
                         ro->status.state == RG_RO_COMPLETED))
             rc = rg_canary_rebuild(d->srv, ro, err);
         rc = rc > 0 ? 0 : rc;
@@ -537,8 +539,10 @@ rg_strata *rg_desired_strata(rg_desired *d)
     return d->strata;
 }
 
-int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
-                       rg_err *err)
+/* The channels' latest rollouts (completed ones only, or all) into a
+ * malloc'd array. */
+static int collect_rollouts(rg_desired *d, bool completed_only,
+                            rg_rollout_rec **out, size_t *n, rg_err *err)
 {
     int rc = 0;
     *out = NULL;
@@ -547,7 +551,8 @@ int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
     const snapshot *s = d->snap;
     for (size_t i = 0; i < s->n && rc == 0; i++) {
         const rg_desired_channel *c = &s->ch[i];
-        if (!c->has_rollout || c->rollout.status.state != RG_RO_COMPLETED)
+        if (!c->has_rollout ||
+            (completed_only && c->rollout.status.state != RG_RO_COMPLETED))
             continue;
         if (!*out && !(*out = malloc(s->n * sizeof **out)))
             rc = rg_err_set(err, RG_ENOMEM, "out of memory");
@@ -556,6 +561,18 @@ int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
     }
     pthread_rwlock_unlock(&d->lock);
     return rc;
+}
+
+int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                       rg_err *err)
+{
+    return collect_rollouts(d, true, out, n, err);
+}
+
+int rg_desired_rollouts(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                        rg_err *err)
+{
+    return collect_rollouts(d, false, out, n, err);
 }
 
 /* The mask of snapshot s's policies that match attribute profile p of f

@@ -177,6 +177,10 @@ rg_strata *rg_desired_strata(rg_desired *d);
 int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
                        rg_err *err);
 
+/* The same for every channel's newest rollout, whatever its state. */
+int rg_desired_rollouts(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                        rg_err *err);
+
 /* Publishing a rollout's state: an API reader never sees a state that the
  * check-in path has not adopted yet. Whoever changes a rollout's status
  * (the orchestrator, operator actions, rollout creation) holds

@@ -162,8 +162,10 @@ int rg_fleet_checkin(rg_fleet *f, const char *id,
             bool moved = !rg__fleet_same_installed(f, r, installed, n);
             if (moved)
                 rg__fleet_set_installed(f, r, installed, n);
-            if (moved ||
-                r->last_seen_ms / RG_FLEET_SEEN_MS != now_ms / RG_FLEET_SEEN_MS)
+            int64_t period = atomic_load(&f->seen_period_ms);
+            if (period <= 0)
+                period = RG_FLEET_SEEN_MS;
+            if (moved || r->last_seen_ms / period != now_ms / period)
                 rg__fleet_mark_dirty(s, (uint32_t)idx);
             else
                 r->flags |= RG__FLEET_F_SEEN;

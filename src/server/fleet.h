@@ -285,6 +285,19 @@ int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release, rg_err *err);
 int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out, size_t cap,
                          size_t *n, rg_err *err);
 
+/* Several nodes (fleet_remote.c, docs/scale.md). Sets the last-seen write
+ * period (default RG_FLEET_SEEN_MS): nodes sharing a database write every
+ * check-in's time at the next flush (period 1), so that the leader sees
+ * each contact. */
+void rg_fleet_seen_period(rg_fleet *f, int64_t period_ms);
+
+/* Another node's flush or enrollment of endpoint e (token_hash, attributes,
+ * last_seen_ms): an endpoint this table does not know, or whose token
+ * changed, is put (rg_fleet_put); a later last-seen time becomes the
+ * endpoint's last check-in (the one before moves back), without marking
+ * it dirty. Returns 0, or rg_fleet_put's error. */
+int rg_fleet_remote_seen(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
+
 /* Copies endpoint id into *out. Returns 0 or RG_ENOTFOUND. */
 int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,
                  rg_err *err);

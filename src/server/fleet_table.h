@@ -97,7 +97,8 @@ struct rg_fleet {
     char ch_names[RG_FLEET_CHANNEL_NAMES][RG_NAME_MAX + 1];
     _Atomic uint32_t n_ch; /* published after the name is written */
 
-    pthread_mutex_t flush_mu; /* one flush at a time */
+    pthread_mutex_t flush_mu;       /* one flush at a time */
+    _Atomic int64_t seen_period_ms; /* rg_fleet_seen_period; 0: default */
 
     _Atomic uint64_t size;
     _Atomic uint64_t checkins;

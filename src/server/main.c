@@ -11,6 +11,7 @@
 #include "server/admin_token.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/cluster.h"
 #include "server/datadir.h"
 #include "server/http.h"
 #include "server/options.h"
@@ -55,6 +56,8 @@ static const char usage[] =
     "  --store URL          keep the database in PostgreSQL instead of DIR:\n"
     "                       postgres://USER@HOST/DB (docs/store.md)\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
+    "  --node-id ID         this node's name among several on one --store\n"
+    "                       database (default HOSTNAME:PORT; docs/scale.md)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
     "  --signed-url-window S offer artifacts at signed URLs, valid S to 2S\n"
     "                       seconds, that HTTP caches can serve (default 0:\n"
@@ -229,6 +232,22 @@ static int read_pem(const char *path, char **out, rg_err *err)
     return rc;
 }
 
+/* This node's id: --node-id, else HOSTNAME:PORT of --listen (PORT 0, a
+ * port chosen at start: HOSTNAME:pPID). */
+static void node_name(const rg_server_config *cfg, char *out, size_t cap)
+{
+    char host[64] = "localhost";
+    const char *port = strrchr(cfg->listen, ':');
+    port = port ? port + 1 : "0";
+    gethostname(host, sizeof host - 1);
+    if (cfg->node_id[0])
+        snprintf(out, cap, "%s", cfg->node_id);
+    else if (strcmp(port, "0") == 0)
+        snprintf(out, cap, "%.63s:p%ld", host, (long)getpid());
+    else
+        snprintf(out, cap, "%.63s:%.16s", host, port);
+}
+
 static int serve(rg_server_options *settings)
 {
     const rg_server_config *cfg = &settings->cfg;
@@ -256,6 +275,9 @@ static int serve(rg_server_options *settings)
         goto cleanup;
     if (rg_access_log_open(cfg->access_log, &srv.access, &err) != 0 ||
         rg_server_open(&srv, &err) != 0)
+        goto cleanup;
+    node_name(cfg, srv.node_id, sizeof srv.node_id);
+    if (rg_cluster_start(&srv, srv.node_id, &err) != 0)
         goto cleanup;
     if (rg_orchestrator_start(&srv, &err) != 0)
         goto cleanup;
@@ -314,6 +336,7 @@ cleanup:
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);
+    rg_cluster_stop(&srv);
     /* Last: the request handlers and the orchestrator publish to it. */
     rg_stream_free(srv.stream);
     rg_server_close(&srv);

@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "model/rollout.h"
+#include "server/cluster.h"
 #include "server/access_log.h"
 #include "server/canary.h"
 #include "server/desired.h"
@@ -160,6 +161,7 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
     group_metrics(&b, srv->store);
+    rg_cluster_metrics(srv, &b);
     rg_buf_printf(&b,
                   "# HELP rollgate_events_refused_total Agent events "
                   "acknowledged and dropped: their release was never "

@@ -22,6 +22,7 @@ static const rg_route routes[] = {
     {"GET", "/", RG_ROLE_NONE, false, rg_api_web_file},
     {"GET", "/ui/{}", RG_ROLE_NONE, false, rg_api_web_file},
     {"GET", "/metrics", RG_ROLE_NONE, false, rg_api_metrics},
+    {"GET", "/v1/cluster", RG_ROLE_VIEWER, false, rg_api_cluster},
     {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR, true, rg_api_artifact_put},
     {"POST", "/v1/channels", RG_ROLE_OPERATOR, false, rg_api_channel_create},
     {"GET", "/v1/channels", RG_ROLE_VIEWER, false, rg_api_channel_list},

@@ -398,11 +398,26 @@ static const char *const migration17[] = {
     NULL,
 };
 
+/* 18: several nodes (pg.c; one SQLite database has one node, which
+ * tails nothing: the sequences stay 0). */
+static const char *const migration18[] = {
+    "ALTER TABLE events ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX events_seq ON events(seq)",
+    "ALTER TABLE offers ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX offers_seq ON offers(seq)",
+    "ALTER TABLE endpoints ADD COLUMN flush_seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX endpoints_flush_seq ON endpoints(flush_seq)",
+    "CREATE TABLE flush_seq (one INTEGER PRIMARY KEY CHECK (one = 1),"
+    " seq INTEGER NOT NULL)",
+    "INSERT INTO flush_seq VALUES (1, 0)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {
     migration1,  migration2,  migration3,  migration4,  migration5,
     migration6,  migration7,  migration8,  migration9,  migration10,
     migration11, migration12, migration13, migration14, migration15,
-    migration16, migration17};
+    migration16, migration17, migration18};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,

@@ -43,10 +43,15 @@ NPM_DIR = os.environ.get("RG_NPM_DIR") or os.path.join(
 
 def rollout(srv):
     """A running rollout of detections v1 whose one wave cannot pass during
-    the test (it bakes 600 s): only a halt ends it."""
+    the test (it bakes 600 s): only a halt ends it. Its window is as long
+    as the bake, so no exposure's span ends during the test: the gate's
+    verdict cannot change as spans close (with a 2 s window it changed
+    whenever the loaded machine let one close, storing a decision while
+    the page waited for counts pushed without one); the halt comes from
+    the windows endpoints' reported crashes, which count at once."""
     rel = srv.release("detections", 1)
     plan = {"name": "one", "waves": [{"name": "all", "share": 100, "min_endpoints": 1,
-                                      "window_s": 2, "min_bake_s": 600}]}
+                                      "window_s": 600, "min_bake_s": 600}]}
     st, ro = srv.request("POST", "/v1/rollouts", {"release": rel, "plan": plan})
     expect(st == 201, "rollout", st, ro)
     return ro["id"]
