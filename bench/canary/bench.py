@@ -73,7 +73,9 @@ def jobs(root, work):
     return [j for j in out if not only or any(g in j[0] for g in only)]
 
 
-def run_one(sim, job):
+def run_one(sim, job, keep=False):
+    """Runs one job; returns (group, result), the decisions dropped unless
+    keep."""
     group, path, pol, seed, _ = job
     args = [sim, "run", path, "--policy", pol, "--json", "--quiet"]
     if seed is not None:
@@ -82,7 +84,8 @@ def run_one(sim, job):
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(args)}: {p.stderr.strip()}")
     r = json.loads(p.stdout.strip().splitlines()[-1])
-    r.pop("decisions", None)
+    if not keep:
+        r.pop("decisions", None)
     return group, r
 
 

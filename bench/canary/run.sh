@@ -21,6 +21,18 @@
 #   slow-checkin        one stratum checks in every 15 min and boot-loops
 #                       (crash reported 30-90 min later); 200k-1M
 #
+# UNSEEN=1: instead, fleets of the same classes that classes.py does not
+# draw (bench/canary/unseen.py: activation-delay shapes, loss patterns,
+# per-stratum check-in intervals, strata of 1-500 endpoints, several
+# failing at once, partial crash reporting, onsets of 5 min-2 h, server
+# restarts, sleep schedules, internal rings of 2-5 hosts), a row per
+# class:variant and lane against issue 10's targets, and a last line
+#   unseen_runs unseen_failing_groups unseen_<class>_false_halts_per_1000
+#   (good classes) unseen_<class>_damage (bad classes)
+# env: UNSEEN_SEEDS (20) per good variant and lane, UNSEEN_BAD_SEEDS (2)
+# per bad one (fleet sizes cycle with the seed: 100k, 300k, then 1M and
+# 8.5M), JOBS (1), ONLY as below.
+#
 # usage: bench/canary/run.sh [BUILD_DIR]
 # env:   SEEDS (200), CLASS_SEEDS (200), BIG_SEEDS (5), JOBS (2), ONLY: bench.py
 # Prints a table per group (means over runs; times over the runs where it
@@ -46,4 +58,8 @@ command -v python3 >/dev/null || { echo "bench: python3 not found" >&2; exit 1; 
 
 work=$(mktemp -d /tmp/rollgate-canary.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-python3 "$here/bench.py" "$sim" "$root" "$work"
+if [ "${UNSEEN:-0}" = 1 ]; then
+    python3 "$here/unseen.py" "$sim" "$work"
+else
+    python3 "$here/bench.py" "$sim" "$root" "$work"
+fi

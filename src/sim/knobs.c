@@ -3,6 +3,7 @@
 
 #include "common/json.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,13 +48,17 @@ int rg_knobs_range(const json_t *o, const char *field, int max, int *lo,
 
 int rg_knobs_stratum(const json_t *o, size_t k, rg_scenario *s, rg_err *err)
 {
-    int64_t v = 0;
+    int64_t v = 0, exact = 0;
     int rc = rg_json_int(o, "heartbeat_interval_s", false, 1, 86400, &v, err);
     if (rc == 0)
         rc = rg_json_number(o, "loss", false, 0.0, 0.99, &s->stratum_loss[k],
                             err);
+    if (rc == 0)
+        rc = rg_json_int(o, "endpoints", false, 1, RG_SIM_MAX_ENDPOINTS, &exact,
+                         err);
     if (rc == 0 && v > 0)
         s->stratum_interval_s[k] = (int)v;
+    s->stratum_exact[k] = (uint32_t)exact;
     return rc;
 }
 
@@ -183,6 +188,47 @@ int rg_knobs_activation(const json_t *r, rg_scenario *s, rg_err *err)
     return 0;
 }
 
+static int delay_kind(const char *name)
+{
+    static const char *const names[] = {"uniform", "lognormal", "bimodal"};
+    for (int k = 0; k < 3; k++)
+        if (strcmp(name, names[k]) == 0)
+            return k;
+    return -1;
+}
+
+int rg_knobs_delay(const json_t *r, rg_scenario *s, rg_err *err)
+{
+    static const char *const keys[] = {"kind",       "median_s",   "sigma",
+                                       "slow_share", "fast_max_s", NULL};
+    rg_sim_delay *d = &s->delay;
+    json_t *o = NULL;
+    const char *kind = "uniform";
+    int64_t fast = 0;
+    int rc = rg_json_object(r, "healthy_after_dist", false, &o, err);
+    if (rc != 0 || !o)
+        return rc;
+    if ((rc = rg_json_only(o, keys, err)) ||
+        (rc = rg_json_string(o, "kind", true, 16, &kind, err)) ||
+        (rc = rg_json_number(o, "median_s", false, 0.0, DAY_S, &d->median_s,
+                             err)) ||
+        (rc = rg_json_number(o, "sigma", false, 0.0, 5.0, &d->sigma, err)) ||
+        (rc = rg_json_number(o, "slow_share", false, 0.0, 1.0, &d->slow_share,
+                             err)) ||
+        (rc = rg_json_int(o, "fast_max_s", false, 0, 3600, &fast, err)))
+        return rg_knobs_qualify(err, "healthy_after_dist.");
+    d->kind = delay_kind(kind);
+    d->fast_max_s = (int)fast;
+    if (d->kind < 0)
+        return rg_err_field(err, RG_EINVAL, "healthy_after_dist.kind",
+                            "scenario: healthy_after_dist.kind must be "
+                            "uniform, lognormal or bimodal");
+    if (d->kind == RG_SIM_DELAY_LOGNORMAL && d->median_s <= 0.0)
+        return rg_err_field(err, RG_EINVAL, "healthy_after_dist.median_s",
+                            "scenario: a lognormal delay needs median_s > 0");
+    return 0;
+}
+
 int rg_knobs_fault(const json_t *o, rg_sim_fault *f, rg_err *err)
 {
     f->report = 1.0;
@@ -212,6 +258,35 @@ int rg_knobs_restart(const json_t *v, rg_scenario *s, rg_err *err)
     return 0;
 }
 
+/* Exact stratum sizes must leave at least half of the fleet to the
+ * strata sized by share (one of them at least), so that every phase
+ * block has room for its part of them; a bimodal delay's fast part lies
+ * within healthy_after_s. */
+static int finish_sizes(const rg_scenario *s, rg_err *err)
+{
+    uint64_t exact = 0;
+    size_t by_share = 0;
+    for (size_t k = 0; k < s->n_strata; k++) {
+        exact += s->stratum_exact[k];
+        by_share += s->stratum_exact[k] == 0;
+    }
+    if (exact > 0 && (by_share == 0 || 2 * exact > s->endpoints))
+        return rg_err_field(err, RG_EINVAL, "fleet.strata",
+                            "scenario: strata of exact size (endpoints) hold "
+                            "%" PRIu64
+                            " of %u endpoints: at most half, and one "
+                            "stratum must be sized by share",
+                            exact, s->endpoints);
+    const rg_sim_delay *d = &s->delay;
+    if (d->kind == RG_SIM_DELAY_BIMODAL &&
+        (d->fast_max_s < s->healthy_min_s || d->fast_max_s > s->healthy_max_s))
+        return rg_err_field(err, RG_EINVAL,
+                            "release.healthy_after_dist.fast_max_s",
+                            "scenario: fast_max_s must lie within "
+                            "release.healthy_after_s");
+    return 0;
+}
+
 int rg_knobs_finish(rg_scenario *s, rg_err *err)
 {
     if (s->jitter_s >= s->interval_s)
@@ -230,7 +305,7 @@ int rg_knobs_finish(rg_scenario *s, rg_err *err)
                                 s->strata[k], s->stratum_interval_s[k],
                                 s->interval_s);
     }
-    return 0;
+    return finish_sizes(s, err);
 }
 
 void rg_knobs_defaults(rg_scenario *s)

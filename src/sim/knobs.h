@@ -25,7 +25,8 @@ int rg_knobs_range(const json_t *o, const char *field, int max, int *lo,
  * Returns err->code (RG_EINVAL without err). */
 int rg_knobs_qualify(rg_err *err, const char *path);
 
-/* Stratum k's optional heartbeat_interval_s and loss (o is its object). */
+/* Stratum k's optional heartbeat_interval_s, loss and endpoints (o is its
+ * object). */
 int rg_knobs_stratum(const json_t *o, size_t k, rg_scenario *s, rg_err *err);
 
 /* loss.sleep, loss.vpn_flaps, loss.long_offline (l is the loss object). */
@@ -36,6 +37,9 @@ int rg_knobs_outage(const json_t *o, rg_sim_outage *out, rg_err *err);
 
 /* release.activation (r is the release object). */
 int rg_knobs_activation(const json_t *r, rg_scenario *s, rg_err *err);
+
+/* release.healthy_after_dist (r is the release object). */
+int rg_knobs_delay(const json_t *r, rg_scenario *s, rg_err *err);
 
 /* A fault's optional hang, onset_s and report. */
 int rg_knobs_fault(const json_t *o, rg_sim_fault *f, rg_err *err);

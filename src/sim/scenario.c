@@ -59,7 +59,7 @@ static int read_fleet(const json_t *f, rg_scenario *s, rg_err *err)
     double sum = 0.0;
     for (size_t i = 0; i < json_array_size(strata); i++) {
         static const char *const skeys[] = {
-            "name", "share", "heartbeat_interval_s", "loss", NULL};
+            "name", "share", "heartbeat_interval_s", "loss", "endpoints", NULL};
         const json_t *o = json_array_get(strata, i);
         const char *name = NULL;
         double share = 0.0;
@@ -157,6 +157,7 @@ static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
                                        "healthy_after_s",
                                        "crash_revert_s",
                                        "activation",
+                                       "healthy_after_dist",
                                        "flag",
                                        NULL};
     int64_t v = s->crash_revert_s;
@@ -176,6 +177,7 @@ static int read_release(const json_t *r, rg_scenario *s, rg_err *err)
                              &s->healthy_max_s, err)) ||
         (rc = rg_json_int(r, "crash_revert_s", false, 1, 86400, &v, err)) ||
         (rc = rg_knobs_activation(r, s, err)) ||
+        (rc = rg_knobs_delay(r, s, err)) ||
         (rc =
              rg_json_string(r, "flag", false, RG_SIM_NAME_MAX - 1, &flag, err)))
         return rg_knobs_qualify(err, "release.");

@@ -34,6 +34,8 @@
  *  fleet.strata[i].heartbeat_interval_s   the stratum's check-in interval
  *                                  (a multiple of the fleet's)
  *  fleet.strata[i].loss            the stratum's independent loss
+ *  fleet.strata[i].endpoints       the stratum's exact size (its share
+ *                                  is then only checked in the sum)
  *  loss.outages[i].cohort          "all" (default) or "exposed": the outage
  *                                  hits only endpoints exposed to the release
  *  loss.sleep {"share", "start_h": [a, b], "hours": [lo, hi], "clock_h"}
@@ -42,6 +44,9 @@
  *  loss.long_offline {"share", "days": [lo, hi]}   multi-day stretches
  *  release.activation {"declared": "none"|"restart"|"reboot"|"undeclared",
  *                      "max_s", "unreachable_s": [lo, hi]}
+ *  release.healthy_after_dist {"kind": "uniform"|"lognormal"|"bimodal",
+ *                              "median_s", "sigma", "slow_share",
+ *                              "fast_max_s"}
  *  faults[i].hang, faults[i].onset_s: [lo, hi], faults[i].report
  *  server_restart {"at_s", "down_s"}
  *  release.flag                    the release is a guarded flag rollout of
@@ -133,6 +138,24 @@ typedef struct rg_sim_activation {
     int unreachable_min_s, unreachable_max_s;
 } rg_sim_activation;
 
+/* How the activation delay (release.healthy_after_s = [lo, hi]) is drawn
+ * (release.healthy_after_dist): uniform on [lo, hi]; lognormal with
+ * median_s and sigma, clamped to [lo, hi] (a heavy tail piled up at the
+ * maximum); bimodal: slow_share of the exposures take hi exactly, the
+ * rest uniform on [lo, fast_max_s]. */
+typedef enum rg_sim_delay_kind {
+    RG_SIM_DELAY_UNIFORM = 0,
+    RG_SIM_DELAY_LOGNORMAL,
+    RG_SIM_DELAY_BIMODAL,
+} rg_sim_delay_kind;
+
+typedef struct rg_sim_delay {
+    int kind; /* rg_sim_delay_kind */
+    double median_s, sigma;
+    double slow_share;
+    int fast_max_s;
+} rg_sim_delay;
+
 /* rollgated stops at at_s (since the rollout start) and serves again
  * down_s later, its in-memory health state rebuilt from the store. */
 typedef struct rg_sim_restart {
@@ -155,6 +178,7 @@ typedef struct rg_scenario {
     double shares[RG_SIM_MAX_STRATA];          /* normalised, sum 1 */
     int stratum_interval_s[RG_SIM_MAX_STRATA]; /* multiple of interval_s */
     double stratum_loss[RG_SIM_MAX_STRATA];    /* independent loss */
+    uint32_t stratum_exact[RG_SIM_MAX_STRATA]; /* exact size; 0: by share */
     int jitter_s; /* check-ins late by uniform [0, jitter_s] */
     /* loss */
     double loss;          /* independent loss per heartbeat, [0, 1) */
@@ -173,6 +197,7 @@ typedef struct rg_scenario {
     int healthy_min_s, healthy_max_s;
     int crash_revert_s;
     rg_sim_activation activation;
+    rg_sim_delay delay;
     size_t n_faults;
     rg_sim_fault faults[RG_SIM_MAX_FAULTS];
     /* controller and analysis */

@@ -18,6 +18,7 @@
 #include "sim/rng.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,47 @@ static bool reach(sim *s, uint32_t i, int64_t T)
     return true;
 }
 
+static bool has_exact(const rg_scenario *sc)
+{
+    for (size_t k = 0; k < sc->n_strata; k++)
+        if (sc->stratum_exact[k])
+            return true;
+    return false;
+}
+
+/* Phase block g's bounds per stratum (sub[k] .. sub[k + 1]) when some
+ * strata have an exact size: such a stratum of c endpoints takes
+ * floor(c (g + 1) / P) - floor(c g / P) of the block (c in all, spread
+ * over the phases), the strata sized by share divide the rest of the
+ * block in proportion (knobs.c keeps their room at least half). */
+static void layout_exact(const rg_scenario *sc, size_t g, size_t P,
+                         uint32_t size, uint32_t *sub)
+{
+    size_t S = sc->n_strata;
+    uint32_t quota[RG_SIM_MAX_STRATA], rest = size;
+    double total = 0.0, cum = 0.0;
+    for (size_t k = 0; k < S; k++) {
+        uint64_t c = sc->stratum_exact[k];
+        quota[k] = (uint32_t)(c * (g + 1) / P - c * g / P);
+        quota[k] = quota[k] < rest ? quota[k] : rest;
+        rest -= quota[k];
+        total += c ? 0.0 : sc->shares[k];
+    }
+    uint32_t placed = 0; /* of rest, by the share strata before k */
+    sub[0] = 0;
+    for (size_t k = 0; k < S; k++) {
+        uint32_t n = quota[k];
+        if (!sc->stratum_exact[k]) {
+            cum += sc->shares[k];
+            uint32_t upto = (uint32_t)(rest * (cum / total) + 0.5);
+            n = upto - placed;
+            placed = upto;
+        }
+        sub[k + 1] = sub[k] + n;
+    }
+    sub[S] = size;
+}
+
 static int build_fleet(sim *s, rg_err *err)
 {
     const rg_scenario *sc = s->sc;
@@ -237,6 +279,8 @@ static int build_fleet(sim *s, rg_err *err)
         uint32_t *sub = s->sub + g * (S + 1);
         for (size_t k = 0; k <= S; k++)
             sub[k] = k == S ? size : (uint32_t)(size * cum[k] + 0.5);
+        if (has_exact(sc))
+            layout_exact(sc, g, P, size, sub);
         for (size_t k = 0; k < S; k++) {
             for (uint32_t j = sub[k]; j < sub[k + 1]; j++)
                 s->stratum[s->block_start[g] + j] = (uint8_t)k;
@@ -380,12 +424,35 @@ static rg_fate fate_of(const sim *s, uint32_t i)
     return rg_fault_fate(s->sc, s->seed, i, s->stratum[i]);
 }
 
+/* A uniform draw in (0, 1) from the run's stream. */
+static double unit(sim *s)
+{
+    return ((double)(rg_rng_next(&s->rng) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* An activation delay drawn as release.healthy_after_dist says (a
+ * uniform one takes exactly one draw, as it always did). */
+static int64_t activation_delay(sim *s)
+{
+    const rg_scenario *sc = s->sc;
+    const rg_sim_delay *d = &sc->delay;
+    int lo = sc->healthy_min_s, hi = sc->healthy_max_s;
+    if (d->kind == RG_SIM_DELAY_BIMODAL)
+        return unit(s) < d->slow_share ? hi : uniform(s, lo, d->fast_max_s);
+    if (d->kind != RG_SIM_DELAY_LOGNORMAL)
+        return uniform(s, lo, hi);
+    double u = unit(s), v = unit(s); /* Box-Muller, in a fixed order */
+    double z = sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+    double x = d->median_s * exp(d->sigma * z);
+    return x < lo ? lo : x > hi ? hi : (int64_t)x;
+}
+
 /* Schedules the end of exposed endpoint i's activation (and the reboot
  * that makes it unreachable before, if the release reboots). */
 static int activate_later(sim *s, uint32_t i, int64_t T, rg_err *err)
 {
     const rg_sim_activation *a = &s->sc->activation;
-    int64_t delay = uniform(s, s->sc->healthy_min_s, s->sc->healthy_max_s);
+    int64_t delay = activation_delay(s);
     int rc = schedule(s, T, delay, EV(i, EV_ACTIVATE), err);
     if (rc != 0 || a->unreachable_max_s == 0)
         return rc;

@@ -363,6 +363,121 @@ static void test_fixed_bake_sees_no_ground_truth(void **state)
     rg_sim_result_release(&r);
 }
 
+/* What a run's recorder saw: endpoints per stratum, and each endpoint's
+ * applying -> healthy latency at the server (s; -1 without both). */
+typedef struct seen {
+    uint32_t per_stratum[4];
+    int64_t applying[N], healthy[N];
+} seen;
+
+static void seen_endpoint(void *ctx, uint32_t i, uint32_t stratum)
+{
+    seen *v = ctx;
+    v->per_stratum[stratum]++;
+    v->applying[i] = v->healthy[i] = -1;
+}
+
+static void seen_event(void *ctx, uint32_t i, int what, int64_t at_ms)
+{
+    seen *v = ctx;
+    if (what == RG_SIM_REC_APPLYING && v->applying[i] < 0)
+        v->applying[i] = at_ms / 1000;
+    if (what == RG_SIM_REC_HEALTHY && v->healthy[i] < 0)
+        v->healthy[i] = at_ms / 1000;
+}
+
+static void seen_tick(void *ctx, const rg_sim_tick *t)
+{
+    (void)ctx;
+    (void)t;
+}
+
+static seen *record_run(const char *text)
+{
+    static seen v;
+    memset(&v, 0, sizeof v);
+    rg_scenario s = rg_test_scenario(text);
+    rg_sim_recorder rec = {.ctx = &v,
+                           .endpoint = seen_endpoint,
+                           .event = seen_event,
+                           .tick = seen_tick};
+    rg_sim_options o = {.policy = RG_SIM_ROLLGATE, .recorder = &rec};
+    rg_sim_result r;
+    rg_err err;
+    assert_int_equal(rg_sim_run(&s, &o, &r, &err), 0);
+    rg_sim_result_release(&r);
+    return &v;
+}
+
+/* Strata of 1, 2 and 5 endpoints get exactly that many (by share, with
+ * 60 phase blocks, they had none: each block's part rounded to 0). */
+static void test_exact_stratum_sizes(void **state)
+{
+    (void)state;
+    seen *v = record_run(
+        "{\"name\": \"exact\", \"seed\": 3, \"duration_s\": 600, \"fleet\": "
+        "{\"endpoints\": 20000, \"heartbeat_interval_s\": 60, \"strata\": "
+        "[{\"name\": \"a\", \"share\": 0.99965}, {\"name\": \"one\", "
+        "\"share\": 0.00005, \"endpoints\": 1}, {\"name\": \"two\", "
+        "\"share\": 0.0001, \"endpoints\": 2}, {\"name\": \"five\", "
+        "\"share\": 0.00025, \"endpoints\": 5}]}, " PLAN("standard") "}");
+    assert_int_equal(v->per_stratum[0], 20000 - 8);
+    assert_int_equal(v->per_stratum[1], 1);
+    assert_int_equal(v->per_stratum[2], 2);
+    assert_int_equal(v->per_stratum[3], 5);
+    rg_test_scenario_refused(SC(", \"endpoints\": 15000", PLAN("standard")),
+                             "fleet.strata");
+    rg_test_scenario_refused(SC(", \"endpoints\": 0", PLAN("standard")),
+                             "fleet.strata[0].endpoints");
+}
+
+/* Shares of the exposures whose healthy report reached the server within
+ * [lo, hi) s of their applying. */
+static double latency_share(const seen *v, int64_t lo, int64_t hi)
+{
+    uint32_t in = 0, all = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        if (v->applying[i] < 0 || v->healthy[i] < 0)
+            continue;
+        int64_t l = v->healthy[i] - v->applying[i];
+        all++;
+        in += l >= lo && l < hi;
+    }
+    assert_true(all > 1000);
+    return (double)in / all;
+}
+
+#define DELAY(D)                                                               \
+    SC("", "\"release\": {\"plan\": \"emergency\", \"healthy_after_s\": "      \
+           "[5, 600], \"healthy_after_dist\": " D "}")
+
+/* Bimodal: a fifth of the exposures activate at the maximum, the rest
+ * within 20 s (their reports then wait for the next 60 s check-in).
+ * Lognormal (median 60 s, sigma 1): spread both ways, its tail piled up
+ * at the maximum (P(X > 600) = 1.1 %). */
+static void test_activation_delay_shapes(void **state)
+{
+    (void)state;
+    seen *v = record_run(DELAY(
+        "{\"kind\": \"bimodal\", \"slow_share\": 0.2, \"fast_max_s\": 20}"));
+    double slow = latency_share(v, 600, 700);
+    assert_true(slow > 0.17 && slow < 0.23);
+    assert_true(latency_share(v, 0, 81) + slow > 0.999);
+    v = record_run(
+        DELAY("{\"kind\": \"lognormal\", \"median_s\": 60, \"sigma\": 1}"));
+    double below = latency_share(v, 0, 60), tail = latency_share(v, 600, 700);
+    assert_true(below > 0.25 && below < 0.5);
+    assert_true(tail > 0.005 && tail < 0.02);
+    assert_true(latency_share(v, 300, 600) > 0.02);
+    rg_test_scenario_refused(DELAY("{\"kind\": \"pareto\"}"),
+                             "release.healthy_after_dist.kind");
+    rg_test_scenario_refused(DELAY("{\"kind\": \"lognormal\"}"),
+                             "release.healthy_after_dist.median_s");
+    rg_test_scenario_refused(
+        DELAY("{\"kind\": \"bimodal\", \"fast_max_s\": 700}"),
+        "release.healthy_after_dist.fast_max_s");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_reboot_unreachable),
         cmocka_unit_test(test_server_restart),
         cmocka_unit_test(test_fixed_bake_sees_no_ground_truth),
+        cmocka_unit_test(test_exact_stratum_sizes),
+        cmocka_unit_test(test_activation_delay_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
