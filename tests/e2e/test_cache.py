@@ -14,7 +14,6 @@ and stopped afterwards) sits in front of it:
    all, is refused (403) and serves nothing.
 # ctest-labels: agent security
 """
-import getpass
 import hashlib
 import os
 import subprocess
@@ -22,6 +21,7 @@ import subprocess
 import rg
 from rg import expect
 from mitm import HOLD, Agent, Elsewhere, wait_for
+from nginx import Nginx, install
 
 SIZE = 50 << 20
 FETCHES = 200
@@ -35,32 +35,14 @@ class Direct:
         self.port = port
 
 
-class Nginx:
-    """nginx with a proxy cache in front of the server on origin_port."""
-
-    def __init__(self, tmp, origin_port):
-        self.dir = os.path.join(tmp, "nginx")
-        os.makedirs(os.path.join(self.dir, "cache"))
-        self.port = rg.free_port()
-        user = "user %s;\n" % getpass.getuser() if os.getuid() == 0 else ""
-        temp = "".join("    %s_temp_path %s;\n" % (k, self.dir)
-                       for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(user + """worker_processes 2;
-pid %(d)s/nginx.pid;
-error_log %(d)s/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-    log_format uri $request_uri;
-    access_log %(d)s/access.log uri;
-%(temp)s    proxy_cache_path %(d)s/cache keys_zone=artifacts:1m max_size=1g
+# The cache: one URL's bytes fetched once however many ask at once
+# (proxy_cache_lock) and kept (immutable, docs/caching.md).
+CACHE = """    proxy_cache_path %(d)s/cache keys_zone=artifacts:1m max_size=1g
                      inactive=1h use_temp_path=off;
     server {
         listen 127.0.0.1:%(port)d;
         location / {
-            proxy_pass http://127.0.0.1:%(origin)d;
+            proxy_pass http://127.0.0.1:ORIGIN;
             proxy_http_version 1.1;
             proxy_cache artifacts;
             proxy_cache_key $request_uri;
@@ -69,41 +51,7 @@ http {
             proxy_cache_lock_age 300s;
         }
     }
-}
-""" % {"d": self.dir, "temp": temp, "port": self.port, "origin": origin_port})
-        self.log = open(os.path.join(self.dir, "stderr"), "ab")
-        self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", self.dir],
-                                     stdout=self.log, stderr=self.log)
-        wait_for(lambda: self.answers(), 30, "nginx listening")
-
-    def answers(self):
-        expect(self.proc.poll() is None, "nginx exited", self.errors())
-        try:
-            rg._connect(self.port, 2, None).close()
-            return True
-        except OSError:
-            return False
-
-    def errors(self):
-        try:
-            with open(os.path.join(self.dir, "error.log")) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
-
-    def uris(self, sha):
-        """The distinct URLs of sha's bytes that nginx was asked for: its
-        cache key. A signed URL's expiry moves on at each window boundary,
-        so an agent that checks in after one is offered a new URL, which
-        the cache has not seen yet (docs/caching.md)."""
-        with open(os.path.join(self.dir, "access.log")) as f:
-            return {line.strip() for line in f if sha in line}
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self.log.close()
+"""
 
 
 def origin_gets(srv, sha):
@@ -185,8 +133,7 @@ def check_origin(srv, url, sha):
 
 
 def main():
-    out = subprocess.run([os.path.join(rg.SOURCE_DIR, "scripts", "deps.sh"), "cache"],
-                         capture_output=True, text=True, timeout=1800)
+    out = install()
     expect(out.returncode == 0, "scripts/deps.sh cache", out.stdout, out.stderr)
     with rg.Server(["--signed-url-window", "3600"]) as srv:
         srv.start()
@@ -200,7 +147,8 @@ def main():
         url = signed_url(srv, key["key"])
         expect(url.startswith("/v1/artifacts/%s?exp=" % sha), "a signed URL offered", url)
 
-        nginx = Nginx(srv.tmp, srv.port)
+        os.makedirs(os.path.join(srv.tmp, "nginx", "cache"))
+        nginx = Nginx(srv.tmp, CACHE.replace("ORIGIN", str(srv.port)))
         wrong = Elsewhere(b"\0" * SIZE)  # the right length, the wrong bytes
         agents = []
         try:

@@ -21,7 +21,6 @@ is not set; exit 77, skipped, without PostgreSQL or nginx):
    endpoint.
 # ctest-labels: cluster pg
 """
-import getpass
 import os
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ import time
 import rg
 from rg import expect
 from mitm import wait_for
+from nginx import Nginx, install
 from test_agent_fleet import Agent, PLAN, get_rollout, release, rollout
 from test_pg import pg_ctl
 
@@ -43,30 +43,10 @@ AGENTS = 20
 SIMULATED = 1000
 
 
-class Nginx:
-    """nginx on loopback, round robin over the nodes' ports; a request
-    that cannot reach a node goes to the next one."""
-
-    def __init__(self, tmp, ports):
-        self.dir = os.path.join(tmp, "nginx")
-        os.makedirs(self.dir)
-        self.port = rg.free_port()
-        user = "user %s;\n" % getpass.getuser() if os.getuid() == 0 else ""
-        temp = "".join("    %s_temp_path %s;\n" % (k, self.dir)
-                       for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        servers = "".join("        server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n"
-                          % p for p in ports)
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(user + """worker_processes 1;
-pid %(d)s/nginx.pid;
-error_log %(d)s/error.log warn;
-daemon off;
-events { worker_connections 4096; }
-http {
-    access_log off;
-%(temp)s    upstream nodes {
-%(servers)s        keepalive 64;
+# The load balancer: round robin over the nodes; a request that cannot
+# reach a node goes to the next one.
+BALANCER = """    upstream nodes {
+NODES        keepalive 64;
     }
     server {
         listen 127.0.0.1:%(port)d;
@@ -80,26 +60,7 @@ http {
             proxy_next_upstream error timeout non_idempotent;
         }
     }
-}
-""" % {"d": self.dir, "temp": temp, "port": self.port, "servers": servers})
-        self.log = open(os.path.join(self.dir, "stderr"), "ab")
-        self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", self.dir],
-                                     stdout=self.log, stderr=self.log)
-        wait_for(self.answers, 30, "nginx listening")
-
-    def answers(self):
-        expect(self.proc.poll() is None, "nginx exited")
-        try:
-            rg._connect(self.port, 2, None).close()
-            return True
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self.log.close()
+"""
 
 
 class Front:
@@ -335,7 +296,9 @@ def run(nodes, url):
         n.start()
     wait_for(lambda: leader(nodes), 10, "one leader")
     print("1. one leader: %s" % cluster_view(leader(nodes))["node"])
-    lb = Nginx(nodes[0].tmp, [n.port for n in nodes])
+    servers = "".join("        server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n" % n.port
+                      for n in nodes)
+    lb = Nginx(nodes[0].tmp, BALANCER.replace("NODES", servers), workers=1, connections=4096)
     front = Front(nodes[0].tmp, lb.port)
     st, _ = nodes[0].request("POST", "/v1/channels", {"name": "detections"})
     expect(st == 201, "channel", st)
@@ -385,8 +348,7 @@ def main():
 
 
 if __name__ == "__main__":
-    deps = subprocess.run([os.path.join(rg.SOURCE_DIR, "scripts", "deps.sh"), "cache"],
-                          capture_output=True, text=True, timeout=1800)
+    deps = install()
     if deps.returncode != 0 or not shutil.which("nginx"):
         print("test_cluster: nginx could not be installed (scripts/deps.sh cache):",
               deps.stdout[-400:], deps.stderr[-400:])
