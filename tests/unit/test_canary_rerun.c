@@ -149,40 +149,8 @@ static void teardown_world(world *w)
  * returns the desired release. */
 static int64_t checkin(world *w, ep *x, const int *types, size_t n)
 {
-    rg_err err;
-    rg_err_clear(&err);
-    rg_fleet_checkin_out who;
-    rg_test_ok(rg_fleet_checkin(w->srv.fleet, x->id, x->tok, w->now, NULL, 0,
-                                &who, &err),
-               &err);
-    for (size_t k = 0; k < n; k++) {
-        rg_event_rec ev;
-        memset(&ev, 0, sizeof ev);
-        snprintf(ev.endpoint_id, sizeof ev.endpoint_id, "%s", x->id);
-        snprintf(ev.event_id, sizeof ev.event_id, "e%llu",
-                 (unsigned long long)++w->ev_seq);
-        snprintf(ev.type, sizeof ev.type, "%s", rg_event_type_names[types[k]]);
-        snprintf(ev.channel, sizeof ev.channel, "detections");
-        ev.release_id = w->rel3;
-        ev.reported_ms = ev.received_ms = w->now;
-        rg_test_ok(rg_store_events_record(w->srv.store, &ev, 1, NULL, &err),
-                   &err);
-        rg_test_ok(rg_fleet_canary_event(w->srv.fleet, x->id, w->rel3, types[k],
-                                         w->now, &err),
-                   &err);
-    }
-    json_t *d = json_object(), *no = json_array();
-    assert_non_null(d);
-    assert_non_null(no);
-    rg_test_ok(rg_desired_for_checkin(w->srv.desired, w->srv.fleet, x->id, &who,
-                                      w->now, d, no, &err),
-               &err);
-    json_t *entry = json_object_get(d, "detections");
-    int64_t rel =
-        entry ? json_integer_value(json_object_get(entry, "release")) : 0;
-    json_decref(d);
-    json_decref(no);
-    return rel;
+    return rg_test_checkin(&w->srv, x->id, x->tok, w->now, w->rel3, types, n,
+                           &w->ev_seq, true);
 }
 
 static void tick(world *w)

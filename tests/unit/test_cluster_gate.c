@@ -185,40 +185,8 @@ static int64_t start_rollout(world *w, rg_server *srv)
  * gives what the single node gave: offer). */
 static int64_t checkin(world *w, rg_server *srv, ep *x, int type, bool answer)
 {
-    rg_err err;
-    rg_err_clear(&err);
-    rg_fleet_checkin_out who;
-    rg_test_ok(rg_fleet_checkin(srv->fleet, x->id, x->tok, w->now, NULL, 0,
-                                &who, &err),
-               &err);
-    if (type >= 0) {
-        rg_event_rec ev;
-        memset(&ev, 0, sizeof ev);
-        snprintf(ev.endpoint_id, sizeof ev.endpoint_id, "%s", x->id);
-        snprintf(ev.event_id, sizeof ev.event_id, "e%llu",
-                 (unsigned long long)++w->ev_seq);
-        snprintf(ev.type, sizeof ev.type, "%s", rg_event_type_names[type]);
-        snprintf(ev.channel, sizeof ev.channel, "detections");
-        ev.release_id = w->rel3;
-        ev.reported_ms = ev.received_ms = w->now;
-        rg_test_ok(rg_store_events_record(srv->store, &ev, 1, NULL, &err),
-                   &err);
-        rg_test_ok(rg_fleet_canary_event(srv->fleet, x->id, w->rel3, type,
-                                         w->now, &err),
-                   &err);
-    }
-    if (!answer)
-        return 0;
-    json_t *d = json_object(), *no = json_array();
-    rg_test_ok(rg_desired_for_checkin(srv->desired, srv->fleet, x->id, &who,
-                                      w->now, d, no, &err),
-               &err);
-    json_t *entry = json_object_get(d, "detections");
-    int64_t rel =
-        entry ? json_integer_value(json_object_get(entry, "release")) : 0;
-    json_decref(d);
-    json_decref(no);
-    return rel;
+    return rg_test_checkin(srv, x->id, x->tok, w->now, w->rel3, &type,
+                           type >= 0, &w->ev_seq, answer);
 }
 
 /* Records what the single node gave x (v3 for the first time) at the

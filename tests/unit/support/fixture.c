@@ -7,10 +7,12 @@
 #include "fixture.h"
 
 #include "common/crypto.h"
+#include "common/event_type.h"
 #include "model/activation.h"
 #include "model/plan.h"
 #include "model/bucket.h"
 #include "model/rollout.h"
+#include "server/desired.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,4 +125,54 @@ uint32_t rg_test_enroll(rg_server *srv, const char *id, const char *os,
     rg_test_ok(rg_fleet_view_id(srv->fleet, id, &v, &err), &err);
     free(e);
     return v.stratum;
+}
+
+/* Stores and gives the canary one event of type for release. */
+static void checkin_event(rg_server *srv, const char *id, int64_t now_ms,
+                          int64_t release, int type, uint64_t *ev_seq)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    rg_event_rec ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.endpoint_id, sizeof ev.endpoint_id, "%s", id);
+    snprintf(ev.event_id, sizeof ev.event_id, "e%llu",
+             (unsigned long long)++*ev_seq);
+    snprintf(ev.type, sizeof ev.type, "%s", rg_event_type_names[type]);
+    snprintf(ev.channel, sizeof ev.channel, "detections");
+    ev.release_id = release;
+    ev.reported_ms = ev.received_ms = now_ms;
+    rg_test_ok(rg_store_events_record(srv->store, &ev, 1, NULL, &err), &err);
+    rg_test_ok(
+        rg_fleet_canary_event(srv->fleet, id, release, type, now_ms, &err),
+        &err);
+}
+
+int64_t rg_test_checkin(rg_server *srv, const char *id,
+                        const uint8_t tok[RG_FLEET_TOKEN_BYTES], int64_t now_ms,
+                        int64_t release, const int *types, size_t n,
+                        uint64_t *ev_seq, bool answer)
+{
+    rg_err err;
+    rg_err_clear(&err);
+    rg_fleet_checkin_out who;
+    rg_test_ok(
+        rg_fleet_checkin(srv->fleet, id, tok, now_ms, NULL, 0, &who, &err),
+        &err);
+    for (size_t k = 0; k < n; k++)
+        checkin_event(srv, id, now_ms, release, types[k], ev_seq);
+    if (!answer)
+        return 0;
+    json_t *d = json_object(), *no = json_array();
+    assert_non_null(d);
+    assert_non_null(no);
+    rg_test_ok(rg_desired_for_checkin(srv->desired, srv->fleet, id, &who,
+                                      now_ms, d, no, &err),
+               &err);
+    json_t *entry = json_object_get(d, "detections");
+    int64_t rel =
+        entry ? json_integer_value(json_object_get(entry, "release")) : 0;
+    json_decref(d);
+    json_decref(no);
+    return rel;
 }

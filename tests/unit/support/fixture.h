@@ -11,6 +11,8 @@
 #include "server/server.h"
 #include "store/store.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Fails the running cmocka test with err's message unless rc is 0. */
@@ -44,5 +46,15 @@ uint32_t rg_test_enroll(rg_server *srv, const char *id, const char *os,
  * rollout as stored (caller frees); fails the test on error. */
 rg_rollout_rec *rg_test_add_rollout(rg_store *s, int64_t release, int state,
                                     int64_t now_ms, const char *evidence_json);
+
+/* A check-in of endpoint id (token tok) at now_ms in srv's fleet and, for
+ * each of the n types (rg_event_type codes), an event for release on
+ * channel "detections", stored and given to the canary, its id "e<seq>"
+ * from ++*ev_seq. Returns the release srv's answer desires on "detections"
+ * (0: none) when answer, else 0. Fails the test on error. */
+int64_t rg_test_checkin(rg_server *srv, const char *id,
+                        const uint8_t tok[RG_FLEET_TOKEN_BYTES], int64_t now_ms,
+                        int64_t release, const int *types, size_t n,
+                        uint64_t *ev_seq, bool answer);
 
 #endif
