@@ -12,12 +12,12 @@
 typedef struct floor_scan {
     const char *name;
     rg_exposure_params xp;
-    uint32_t ns;         /* strata known when the scan began */
-    uint64_t *size;      /* endpoints per stratum */
-    uint32_t *lowest;    /* ns * RG_EXPOSURE_MAX_PER_STRATUM buckets */
-    size_t *n_lowest;    /* per stratum */
-    uint32_t *share;     /* per stratum: the raised share (second scan) */
-    uint32_t above;      /* buckets below this are on without the floor */
+    uint32_t ns;      /* strata known when the scan began */
+    uint64_t *size;   /* endpoints per stratum */
+    uint32_t *lowest; /* ns * RG_EXPOSURE_MAX_PER_STRATUM buckets */
+    size_t *n_lowest; /* per stratum */
+    uint32_t *share;  /* per stratum: the raised share (second scan) */
+    uint32_t above;   /* buckets below this are on without the floor */
     char **ids;
     size_t n, cap;
     int oom;
@@ -29,10 +29,10 @@ static int first_scan(void *ctx, const rg_fleet_view *v)
     if (v->stratum >= x->ns)
         return 0; /* a stratum newer than the scan: the next floor's */
     x->size[v->stratum]++;
-    rg_exposure_track_lowest(&x->lowest[v->stratum *
-                                        RG_EXPOSURE_MAX_PER_STRATUM],
-                             &x->n_lowest[v->stratum], x->xp.min_per_stratum,
-                             rg_flag_share_bucket(x->name, v->id));
+    rg_exposure_track_lowest(
+        &x->lowest[v->stratum * RG_EXPOSURE_MAX_PER_STRATUM],
+        &x->n_lowest[v->stratum], x->xp.min_per_stratum,
+        rg_flag_share_bucket(x->name, v->id));
     return 0;
 }
 
@@ -43,9 +43,8 @@ static int second_scan(void *ctx, const rg_fleet_view *v)
     if (v->stratum >= x->ns || b < x->above || b >= x->share[v->stratum])
         return 0;
     char *id = strdup(v->id);
-    if (!id ||
-        rg_array_reserve((void **)&x->ids, &x->cap, x->n + 1, sizeof *x->ids) <
-            0) {
+    if (!id || rg_array_reserve((void **)&x->ids, &x->cap, x->n + 1,
+                                sizeof *x->ids) < 0) {
         free(id);
         x->oom = 1;
         return 1;
@@ -66,8 +65,8 @@ int rg_flag_floor(rg_fleet *fleet, const char *name, const rg_plan *plan,
     floor_scan x = {.name = name, .ns = rg_fleet_strata(fleet)};
     uint32_t wave_pct = rg_flag_share_percent(share_ppm);
     rg_exposure_params_default(&x.xp);
-    x.above = (wave_pct > from_pct ? wave_pct : from_pct) *
-              RG_FLAG_SHARE_STEP_PPM;
+    x.above =
+        (wave_pct > from_pct ? wave_pct : from_pct) * RG_FLAG_SHARE_STEP_PPM;
     x.size = calloc(x.ns + 1, sizeof *x.size);
     x.lowest = calloc((size_t)x.ns * RG_EXPOSURE_MAX_PER_STRATUM + 1,
                       sizeof *x.lowest);
