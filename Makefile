@@ -20,7 +20,8 @@
 #                 clang in build-clang/, warnings as errors (CI runs it)
 # Every build here passes -DRG_WERROR=ON (warnings are errors); a plain
 # `cmake` build leaves it off.
-# Variables: DEMO_EXIT=1 (demo exits after its walk), JOBS=N, SECONDS=N (fuzz).
+# Variables: DEMO_EXIT=1 (demo exits after its walk), DEMO_VAR=DIR (where demo
+# writes, ./var by default), DEMO_PORT=N (7400), JOBS=N, SECONDS=N (fuzz).
 
 JOBS ?= $(shell nproc)
 BUILD ?= build
@@ -82,6 +83,7 @@ bench: build
 	./bench/canary/run.sh $(BUILD)
 	./bench/web/bench.py $(BUILD)
 	./bench/store/run.sh $(BUILD)
+	./bench/cluster/run.sh $(BUILD)
 
 fuzz: deps
 	FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh $(SECONDS)

@@ -6,13 +6,15 @@
 # live); afterwards the server URL and admin token again and keeps serving until Ctrl-C, or exits at
 # once when DEMO_EXIT=1.
 #
-# usage: scripts/demo.sh [BUILD_DIR]    env: DEMO_PORT (default 7400), DEMO_EXIT
+# usage: scripts/demo.sh [BUILD_DIR]    env: DEMO_PORT (default 7400), DEMO_EXIT,
+#        DEMO_VAR (the directory it writes in, default ./var)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 port=${DEMO_PORT:-7400}
-data="$root/var/demo"
+var=${DEMO_VAR:-$root/var}
+data="$var/demo"
 rollgated="$build/src/server/rollgated"
 rollgate="$build/src/cli/rollgate"
 url="http://127.0.0.1:$port"
@@ -28,13 +30,13 @@ fi
 
 bold "A fresh data directory: rollgated init --data var/demo"
 rm -rf "$data"
-mkdir -p "$root/var"
-"$rollgated" init --data "$data" | tee "$root/var/demo-init.txt"
-token=$(tail -n 1 "$root/var/demo-init.txt")
+mkdir -p "$var"
+"$rollgated" init --data "$data" | tee "$var/demo-init.txt"
+token=$(tail -n 1 "$var/demo-init.txt")
 
 bold "Starting rollgated on $url (log: var/demo.log)"
 "$rollgated" --data "$data" --listen "127.0.0.1:$port" --tick-ms 500 \
-    --interval 2 2> "$root/var/demo.log" &
+    --interval 2 2> "$var/demo.log" &
 server=$!
 stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 trap stop_server EXIT
@@ -66,7 +68,7 @@ checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[]}' | python3 -m 
 run "$rollgate" endpoints
 
 bold "A release: content uploaded, with notes saying what and why"
-content="$root/var/channel-291.rules"
+content="$var/channel-291.rules"
 printf 'rule named-pipe-detect v291\n' > "$content"
 # It is live as soon as it is applied: declaring that (at most 2 s) lets
 # the gate judge the endpoint now instead of learning the activation time.
@@ -76,7 +78,7 @@ run "$rollgate" release create --channel detections --file "$content" --version 
 release=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
 
 bold "A rollout through waves (a short plan for the demo)"
-plan="$root/var/demo-plan.json"
+plan="$var/demo-plan.json"
 cat > "$plan" <<'JSON'
 {"name": "demo", "waves": [
   {"name": "internal", "internal": true, "share": 0, "min_bake_s": 2, "window_s": 5},
@@ -94,8 +96,8 @@ for _ in $(seq 1 50); do
 done
 echo "$desired" | python3 -m json.tool
 sha=$(echo "$desired" | json_field '["desired"]["detections"]["sha256"]')
-curl -fsS -H "Authorization: Bearer $ep_token" "$url/v1/agent/artifacts/$sha" -o "$root/var/downloaded.rules"
-echo "downloaded $(wc -c < "$root/var/downloaded.rules") bytes, sha256 $(sha256sum "$root/var/downloaded.rules" | cut -c1-16)..."
+curl -fsS -H "Authorization: Bearer $ep_token" "$url/v1/agent/artifacts/$sha" -o "$var/downloaded.rules"
+echo "downloaded $(wc -c < "$var/downloaded.rules") bytes, sha256 $(sha256sum "$var/downloaded.rules" | cut -c1-16)..."
 now=$(date +%s%3N)
 checkin '{"endpoint_id":"demo-host-1","installed":{},"events":[{"id":"ev-1","type":"applying","channel":"detections","release":'"$release"',"at_ms":'"$now"'}]}' | json_field '["acks"]'
 checkin '{"endpoint_id":"demo-host-1","installed":{"detections":{"release":'"$release"',"version":291,"sha256":"'"$sha"'"}},"events":[{"id":"ev-2","type":"healthy","channel":"detections","release":'"$release"',"at_ms":'"$now"'}]}' | json_field '["acks"]'
@@ -118,7 +120,7 @@ key_real=$("$rollgate" --json enroll-key create --uses 5 | json_field '["key"]')
 agent_pids=()
 for i in 1 2 3 4 5; do
     case $i in 1 | 2 | 3) os=windows ver=10 tags=internal ;; *) os=ubuntu ver=22.04 tags=lab ;; esac
-    dir="$root/var/agent-$i"
+    dir="$var/agent-$i"
     rm -rf "$dir"
     mkdir -p "$dir"
     cat > "$dir/agent.conf" <<CONF
@@ -153,7 +155,7 @@ key2=$("$rollgate" --json enroll-key create --uses 300 | json_field '["key"]')
 simpid=$!
 stop_all() { kill "$simpid" 2>/dev/null || true; wait "$simpid" 2>/dev/null || true; stop_agents; stop_server; }
 trap stop_all EXIT
-live_plan="$root/var/demo-live-plan.json"
+live_plan="$var/demo-live-plan.json"
 cat > "$live_plan" <<'JSON'
 {"name": "demo-live", "on_halt": "revert", "waves": [
   {"name": "internal", "internal": true, "share": 0, "min_bake_s": 2, "window_s": 10},
@@ -178,8 +180,8 @@ bold "A good release (v292) goes out through the waves; exposure grows with heal
 # The content is live once the agent has restarted its consumer: the release
 # declares it, so the gate judges silence from 15 s after applying on
 # instead of learning the activation time (docs/health.md).
-printf 'rule named-pipe-detect v292\n' > "$root/var/channel-292.rules"
-run "$rollgate" release create --channel detections --file "$root/var/channel-292.rules" \
+printf 'rule named-pipe-detect v292\n' > "$var/channel-292.rules"
+run "$rollgate" release create --channel detections --file "$var/channel-292.rules" \
     --version 292 --notes "tune named-pipe rule" \
     --activation restart --activation-max 15s
 rel292=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
@@ -188,8 +190,8 @@ ro292=$("$rollgate" --json rollout list | json_field '["rollouts"][0]["id"]')
 wait_rollout "$ro292" completed halted paused held
 
 bold "A bad release (v293) crashes every windows-10 endpoint: the internal ring meets it first"
-printf 'rule named-pipe-detect v293\nFAULT crash windows-10-x86_64\n' > "$root/var/channel-293.rules"
-run "$rollgate" release create --channel detections --file "$root/var/channel-293.rules" \
+printf 'rule named-pipe-detect v293\nFAULT crash windows-10-x86_64\n' > "$var/channel-293.rules"
+run "$rollgate" release create --channel detections --file "$var/channel-293.rules" \
     --version 293 --notes "new template (21 fields)" \
     --activation restart --activation-max 15s
 rel293=$("$rollgate" --json release list --channel detections | json_field '["releases"][0]["id"]')
@@ -205,8 +207,8 @@ wait "$simpid" 2>/dev/null || true
 bold "The real agents: the windows-10 ones reverted on their own, no technician, no network needed"
 for i in 1 2 3 4 5; do
     echo "-- real-agent-$i"
-    "$agent" --config "$root/var/agent-$i/agent.conf" status | sed 's/^/   /'
-    grep -E "revert|quarantin|crash" "$root/var/agent-$i/agent.log" | tail -n 3 | sed 's/^/   log: /' || true
+    "$agent" --config "$var/agent-$i/agent.conf" status | sed 's/^/   /'
+    grep -E "revert|quarantin|crash" "$var/agent-$i/agent.log" | tail -n 3 | sed 's/^/   log: /' || true
 done
 
 bold "Who did what, when, why"

@@ -32,7 +32,7 @@ set -eu
 PACKAGES="
 build-essential pkg-config cmake ninja-build
 libmicrohttpd-dev libjansson-dev libsodium-dev libsqlite3-dev libpq-dev nettle-dev libpcre2-dev
-libcurl4-openssl-dev curl libcmocka-dev libseccomp-dev libsystemd-dev openssl procps
+libcurl4-openssl-dev curl libzstd-dev zstd libcmocka-dev libseccomp-dev libsystemd-dev openssl procps
 python3 postgresql
 "
 case "${1:-}" in

@@ -8,7 +8,12 @@
 #        CONNECTIONS (default 64), THREADS (wrk threads, default 2), ROUNDS (default 3),
 #        FLAGS (1: each check-in also asks for the "default" flag environment,
 #        holding one flag, with its current stamp, as an agent whose set is
-#        unchanged does; default 0)
+#        unchanged does; default 0),
+#        ENROLL (api: through POST /v1/agent/enroll; seed: written straight
+#        into the data directory by bench/events/seed.py before rollgated
+#        starts, the empty figure then read from a first start on the same
+#        empty data directory; default api up to 200,000 endpoints, seed
+#        above: ENDPOINTS=1000000 would enroll for half an hour)
 # Last line: checkin_vs_nginx_ratio=R bytes_per_endpoint=N
 set -euo pipefail
 
@@ -20,6 +25,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
+ENROLL=${ENROLL:-$([ "$ENDPOINTS" -gt 200000 ] && echo seed || echo api)}
 
 "$root/scripts/deps.sh" bench   # wrk and nginx: only this bench needs them
 for tool in wrk nginx python3; do
@@ -40,8 +46,8 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-wait_http() {
-    for _ in $(seq 1 200); do
+wait_http() { # up to 120 s: a seeded fleet of 1M loads first
+    for _ in $(seq 1 2400); do
         curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -67,11 +73,20 @@ token=$("$build/src/server/rollgated" init --data "$work/data" | tail -n 1)
 # --enroll-burst 0: the bench enrolls its whole fleet from one address;
 # --access-log off: as nginx below (access_log off), the bench measures the
 # check-in path, not a line written per request
-"$build/src/server/rollgated" --data "$work/data" --listen "127.0.0.1:$port" \
-    --log-level warn --enroll-burst 0 --access-log off 2> "$work/rollgated.log" &
-server_pid=$!
-wait_http "http://127.0.0.1:$port/healthz"
+start_server() {
+    "$build/src/server/rollgated" --data "$work/data" --listen "127.0.0.1:$port" \
+        --log-level warn --enroll-burst 0 --access-log off 2>> "$work/rollgated.log" &
+    server_pid=$!
+    wait_http "http://127.0.0.1:$port/healthz"
+}
+start_server
 rss_empty=$(rss_kb "$server_pid")
+if [ "$ENROLL" = seed ]; then
+    kill "$server_pid"; wait "$server_pid" || true
+    echo "bench: seeding $ENDPOINTS endpoints..." >&2
+    python3 "$root/bench/events/seed.py" "$work/data" "$ENDPOINTS" "$work/endpoints.txt"
+    start_server
+fi
 
 # a channel with a running rollout, so every check-in computes a desired release
 api() {
@@ -92,8 +107,10 @@ if [ "${FLAGS:-0}" = 1 ]; then
         -H "Authorization: $ct" | sed -n 's/^[Ee][Tt][Aa][Gg]: "\(.*\)".*/\1/p')")
 fi
 
-echo "bench: enrolling $ENDPOINTS endpoints..." >&2
-python3 "$here/enroll.py" "http://127.0.0.1:$port" "$token" "$ENDPOINTS" "$work/endpoints.txt"
+if [ "$ENROLL" = api ]; then
+    echo "bench: enrolling $ENDPOINTS endpoints..." >&2
+    python3 "$here/enroll.py" "http://127.0.0.1:$port" "$token" "$ENDPOINTS" "$work/endpoints.txt"
+fi
 
 # one warm-up pass touches every endpoint record
 DURATION_SAVE=$DURATION; DURATION=3
@@ -146,4 +163,5 @@ printf '%-34s %14s %14s\n' "requests/s, all rounds" "$(paste -sd/ "$work/rg.txt"
 printf '%-34s %14s\n' "rollgated RSS empty fleet (KiB)" "$rss_empty"
 printf '%-34s %14s\n' "rollgated RSS full fleet (KiB)" "$rss_full"
 printf '%-34s %14s\n' "wrk settings" "-t$THREADS -c$CONNECTIONS -d${DURATION}s"
+printf '%-34s %14s\n' "enrollment" "$ENROLL"
 echo "checkin_vs_nginx_ratio=$ratio bytes_per_endpoint=$bpe"

@@ -4,6 +4,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "delta.h"
 #include "durable.h"
 #include "failpoint.h"
 #include "hooks.h"
@@ -14,6 +15,32 @@
 
 #include <stdio.h>
 #include <string.h>
+
+/* The optional "delta" object of a desired entry into d. */
+static int parse_delta(const json_t *v, rg_desired *d, rg_err *err)
+{
+    const char *base = NULL, *sha = NULL, *url = NULL;
+    int rc;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return rg_err_field(err, RG_EINVAL, "delta",
+                            "desired: delta must be an object");
+    if ((rc = rg_json_string(v, "base", true, 64, &base, err)) ||
+        (rc = rg_json_string(v, "sha256", true, 64, &sha, err)) ||
+        (rc =
+             rg_json_int(v, "size", true, 1, INT64_MAX, &d->delta.size, err)) ||
+        (rc = rg_json_string(v, "url", true, sizeof d->delta_url - 1, &url,
+                             err)))
+        return rc;
+    if (!rg_sha256_hex_valid(base) || !rg_sha256_hex_valid(sha))
+        return rg_err_field(err, RG_EINVAL, "delta",
+                            "desired: bad delta digest");
+    snprintf(d->delta_base, sizeof d->delta_base, "%s", base);
+    snprintf(d->delta.sha256, sizeof d->delta.sha256, "%s", sha);
+    snprintf(d->delta_url, sizeof d->delta_url, "%s", url);
+    return 0;
+}
 
 int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err)
 {
@@ -50,6 +77,8 @@ int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err)
         return rg_err_field(err, RG_EINVAL, "metadata",
                             "desired: metadata must be an object");
     }
+    if ((rc = parse_delta(json_object_get(v, "delta"), d, err)) != 0)
+        return rc;
     snprintf(d->want.sha256, sizeof d->want.sha256, "%s", sha);
     if (url)
         snprintf(d->url, sizeof d->url, "%s", url);
@@ -242,7 +271,9 @@ static int stage(const rg_apply_env *env, rg_slots *s, const rg_desired *d,
     if (!env->client)
         return rg_err_set(err, RG_EUNAVAIL, "offline");
     snprintf(part, sizeof part, "%s/download.part", s->dir);
-    int rc = rg_client_download(env->client, d->url, part, &d->want, err);
+    int rc = !env->conf->deltas ? 1 : rg_delta_stage(env->client, s, d, part);
+    if (rc != 0)
+        rc = rg_client_download(env->client, d->url, part, &d->want, err);
     if (rc != 0)
         return rc;
     rg_failpoint("apply.after_download");

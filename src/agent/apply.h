@@ -1,12 +1,14 @@
 /*
  * apply.h - the apply pipeline of one channel, one step at a time.
  *
- * download -> verify -> install in the inactive slot (fsynced) -> validate
- * hook -> notify hook -> queue `applying R` -> WAIT for its ack -> begin
- * trial -> atomic switch -> activate hook. Then, in rg_apply_trial_tick:
- * probe -> `healthy R` (or revert). Every step is re-derived from the
- * state directory (slots, STATE/channels/NAME/applying.json, trial.json,
- * the outbox), so a step killed anywhere resumes where it stopped.
+ * download (a delta from the active slot when offered, else or when it
+ * fails the whole artifact: delta.h) -> verify -> install in the inactive slot
+ * (fsynced) -> validate hook -> notify hook -> queue `applying R` -> WAIT for
+ * its ack -> begin trial -> atomic switch -> activate hook. Then, in
+ * rg_apply_trial_tick: probe -> `healthy R` (or revert). Every step is
+ * re-derived from the state directory (slots,
+ * STATE/channels/NAME/applying.json, trial.json, the outbox), so a step killed
+ * anywhere resumes where it stopped.
  *
  * When the desired release moves back to the previous one (halt,
  * rollback) and that release is still in the other slot, older by the
@@ -45,6 +47,12 @@ typedef struct rg_desired {
     char metadata[RG_DESIRED_METADATA_MAX + 1]; /* signed metadata as
                                                    canonical JSON, "" none */
     bool lift_quarantine; /* an operator lifted the release's quarantine */
+    /* A delta to it from what the endpoint has (docs/caching.md): the
+     * delta's own digest and size (delta.release, delta.version unused),
+     * the digest it applies to, and its path. delta_url "": none. */
+    rg_artifact_want delta;
+    char delta_base[RG_SHA256_HEX];
+    char delta_url[512];
 } rg_desired;
 
 typedef struct rg_apply_env {
@@ -64,8 +72,8 @@ typedef enum rg_apply_result {
     RG_APPLY_REFUSED = 4,     /* quarantined or failed validation */
 } rg_apply_result;
 
-/* Parses one "desired" entry (with its optional "metadata" object and
- * "lift_quarantine" flag).
+/* Parses one "desired" entry (with its optional "metadata" object,
+ * "lift_quarantine" flag and "delta" object).
  * Returns 0 or RG_EINVAL naming the field. */
 int rg_desired_parse(const json_t *v, rg_desired *d, rg_err *err);
 

@@ -27,6 +27,7 @@ static void set_defaults(rg_agent_config *c)
     c->settle_ms = 5000;
     c->max_starts = 3;
     c->clock_skew_ms = 300000;
+    c->deltas = true;
 }
 
 static int set_str(char **slot, const char *v, int line, rg_err *err)
@@ -94,6 +95,17 @@ static int set_list(char **items, size_t *n, size_t max, size_t len,
     return 0;
 }
 
+/* A `true` or `false` value. */
+static int set_bool(bool *out, const char *k, const char *v, int line,
+                    rg_err *err)
+{
+    if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+        return rg_err_field(err, RG_EINVAL, k,
+                            "line %d: '%s' must be true or false", line, k);
+    *out = strcmp(v, "true") == 0;
+    return 0;
+}
+
 /* mirrors: http(s) base URLs, kept without trailing slashes. */
 static int set_mirrors(rg_agent_config *c, char *v, int line, rg_err *err)
 {
@@ -138,14 +150,10 @@ static int set_global(rg_agent_config *c, const char *k, char *v, int line,
                                 line, k);
         return set_str(&c->root_sha256, v, line, err);
     }
-    if (strcmp(k, "insecure") == 0) {
-        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-            return rg_err_field(err, RG_EINVAL, k,
-                                "line %d: 'insecure' must be true or false",
-                                line);
-        c->insecure = strcmp(v, "true") == 0;
-        return 0;
-    }
+    if (strcmp(k, "insecure") == 0)
+        return set_bool(&c->insecure, k, v, line, err);
+    if (strcmp(k, "deltas") == 0)
+        return set_bool(&c->deltas, k, v, line, err);
     if (strcmp(k, "clock_skew") == 0)
         return set_seconds(&c->clock_skew_ms, k, v, 0, 86400, line, err);
     if (strcmp(k, "state_dir") == 0)

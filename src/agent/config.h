@@ -12,6 +12,7 @@
  *   state_dir = /var/lib/rollgate-agent
  *   flags_environment = production   (fetch this environment's flags)
  *   mirrors = http://cache.example:8080   (artifact caches, tried first)
+ *   deltas = false                   (always download whole artifacts)
  *   [channel detections]
  *   consumer = exec /usr/bin/engine "$RG_CONTENT"
  *
@@ -63,6 +64,7 @@ typedef struct rg_agent_config {
                                             server for artifacts the server
                                             offers at its own paths */
     size_t nmirrors;
+    bool deltas; /* apply offered deltas (default); `deltas = false`: never */
     int64_t interval_ms;       /* 0: use the server's interval_s */
     int64_t backoff_max_ms;    /* cap of the exponential backoff */
     int64_t timeout_ms;        /* per HTTP request */

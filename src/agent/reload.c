@@ -45,6 +45,7 @@ static const struct setting {
     {"settle", K_MS, CONF(settle_ms), true},
     {"max_starts", K_INT, CONF(max_starts), true},
     {"clock_skew", K_MS, CONF(clock_skew_ms), true},
+    {"deltas", K_BOOL, CONF(deltas), true},
 };
 
 /* The n items joined by commas into out (cap bytes). */
@@ -98,6 +99,8 @@ static void take(rg_agent_config *cur, rg_agent_config *next,
         *(char **)b = t;
     } else if (s->k == K_INT) {
         *(int *)a = *(int *)b;
+    } else if (s->k == K_BOOL) {
+        *(bool *)a = *(bool *)b;
     } else {
         *(int64_t *)a = *(int64_t *)b;
     }

@@ -106,6 +106,8 @@ static int print_channel(rg_cli *cli, const json_t *ch)
     rg_cli_table_kv(&t, "description", "%s",
                     rg_cli_jstr(ch, "description", ""));
     rg_cli_table_kv(&t, "preflight", "%s", pf);
+    rg_cli_table_kv(&t, "public", "%s",
+                    json_is_true(json_object_get(ch, "public")) ? "yes" : "no");
     rg_cli_table_kv(&t, "created", "%s", when);
     return rg__cli_print_table(cli, &t);
 }
@@ -117,7 +119,9 @@ static int channel_create(rg_cli *cli, const rg_cli_args *a)
     int rc;
     const char *desc = rg_cli_args_get(a, "description");
     if (!body ||
-        (desc && json_object_set_new(body, "description", json_string(desc)))) {
+        (desc && json_object_set_new(body, "description", json_string(desc))) ||
+        (rg_cli_args_has(a, "public") &&
+         json_object_set_new(body, "public", json_true()))) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
     }
@@ -204,19 +208,26 @@ static int channel_list(rg_cli *cli, const rg_cli_args *a)
     return rg__cli_list_show(cli, "/v1/channels", &channel_listing);
 }
 
-static const char *const create_opts[] = {
-    "description:",       "preflight-engine:", "preflight-corpus:",
-    "preflight-timeout:", "preflight-memory:", NULL};
+static const char *const create_opts[] = {"description:",
+                                          "preflight-engine:",
+                                          "preflight-corpus:",
+                                          "preflight-timeout:",
+                                          "preflight-memory:",
+                                          "public",
+                                          NULL};
 static const char *const preflight_cmd_opts[] = {
     "engine:", "corpus:", "timeout:", "memory:", "none", NULL};
 
 const rg_cli_command rg__cli_cmds_channel[] = {
     {"channel", "create",
-     "NAME [--description D] [--preflight-engine CMD [--preflight-corpus F] "
-     "[--preflight-timeout D] [--preflight-memory MB]]",
+     "NAME [--description D] [--public] [--preflight-engine CMD "
+     "[--preflight-corpus F] [--preflight-timeout D] [--preflight-memory MB]]",
      "create a channel (a stream of one kind of content)",
      "  NAME                   1..64 of [a-z0-9._-]\n"
      "  --description D        what the channel carries\n"
+     "  --public               serve its artifacts to anyone at URLs that\n"
+     "                         never expire, for any HTTP cache (set at\n"
+     "                         creation only; docs/caching.md)\n"
      "  --preflight-engine CMD run every new release through this engine on\n"
      "                         the server, sandboxed (an absolute path or a\n"
      "                         program name in rollgated's --engine-dir\n"

@@ -340,9 +340,9 @@ static const char *const show_opts[] = {"events:", NULL};
 static const char *const reset_opts[] = {"reason:", NULL};
 
 #define FILTER_HELP                                                            \
-    "  --state S          assigned, pending, healthy, silent or failed: the\n" \
-    "                     endpoint's state in the rollout, as the health\n"    \
-    "                     gate counts it (docs/health.md)\n"                   \
+    "  --state S          assigned, pending, healthy, silent, failed or\n"     \
+    "                     unjudged: the endpoint's state in the rollout, as\n" \
+    "                     the health gate counts it (docs/health.md)\n"        \
     "  --stratum S        only stratum S (os-os_version-arch)\n"               \
     "  --version V        only endpoints with version V installed\n"           \
     "  --tag T            only endpoints tagged T\n"                           \

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "model/plan.h"
 #include "trust/signed.h"
 
 #include <string.h>
@@ -369,18 +370,9 @@ static const rg__cli_listing release_listing = {"releases", release_headers,
 
 static int release_list(rg_cli *cli, const rg_cli_args *a)
 {
-    rg_buf path;
-    rg_buf_init(&path, 4096);
-    const char *channel = rg_cli_args_get(a, "channel");
-    int rc = rg_buf_adds(&path, "/v1/releases");
-    if (!rc && channel)
-        rc = rg_cli_query_add(&path, "channel", channel);
-    if (rc)
-        rc = rg__cli_usage(cli, "--channel is too long");
-    else
-        rc = rg__cli_list_show(cli, path.data, &release_listing);
-    rg_buf_release(&path);
-    return rc;
+    static const char *const filters[] = {"channel", NULL};
+    return rg__cli_list_filtered(cli, a, "/v1/releases", filters,
+                                 &release_listing);
 }
 
 static int release_show(rg_cli *cli, const rg_cli_args *a)
@@ -463,6 +455,41 @@ static int check_old_content(rg_cli *cli, const json_t *old, const char *file,
     return 0;
 }
 
+/* What a revert checks before it creates anything (a release spends a
+ * version for good): the plan (a name or @FILE) is one the server takes,
+ * read into *plan (the caller json_decref's it), and the channel has no
+ * rollout that is not final, which would refuse the revert's rollout. */
+static int revert_checks(rg_cli *cli, const char *channel, const char *spec,
+                         json_t **plan)
+{
+    rg_plan p;
+    rg_err perr;
+    json_t *active = NULL;
+    rg_buf path;
+    rg_buf_init(&path, 4096);
+    int rc = rg__cli_read_plan(cli, spec, plan);
+    if (!rc && rg_plan_from_json(*plan, &p, &perr) != 0)
+        rc = rg__cli_usage(cli, "--plan: %s", perr.msg);
+    if (!rc && (rg_buf_adds(&path, "/v1/rollouts?active=1&limit=1") ||
+                rg_cli_query_add(&path, "channel", channel)))
+        rc = rg__cli_usage(cli, "--channel is too long");
+    if (!rc)
+        rc = rg__cli_call(cli, "GET", path.data, NULL, &active);
+    const json_t *ro = json_array_get(json_object_get(active, "rollouts"), 0);
+    if (!rc && ro) {
+        cli->refused = true;
+        rc = rg_err_set(&cli->err, RG_ECONFLICT,
+                        "channel '%s' has rollout %lld %s: the revert's "
+                        "rollout cannot start before it ends (abort or roll "
+                        "it back first); nothing was created",
+                        channel, (long long)rg_cli_jint(ro, "id"),
+                        rg_cli_jstr(ro, "state", "-"));
+    }
+    json_decref(active);
+    rg_buf_release(&path);
+    return rc;
+}
+
 static int release_revert(rg_cli *cli, const rg_cli_args *a)
 {
     const char *channel, *reason = rg_cli_args_get(a, "reason");
@@ -473,7 +500,7 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
     rg_key keys[MAX_SIGNERS];
     size_t n = 0, i;
     json_t *list = NULL, *old = NULL, *meta = NULL, *body = NULL, *rel = NULL,
-           *ro = NULL, *r;
+           *ro = NULL, *plan_v = NULL, *r;
     char notes[RG_CLI_FMT_MAX * 8];
     rg_buf path;
     rg_relmeta m;
@@ -513,6 +540,12 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
                            (long long)old_id);
     if (!rc)
         rc = check_old_content(cli, old, rg_cli_args_get(a, "file"), keys, n);
+    if (!rc)
+        rc = revert_checks(cli, channel,
+                           plan        ? plan
+                           : emergency ? "emergency"
+                                       : "standard",
+                           &plan_v);
     if (rc)
         goto cleanup;
     snprintf(notes, sizeof notes, "revert to %lld: %s", (long long)to,
@@ -539,11 +572,8 @@ static int release_revert(rg_cli *cli, const rg_cli_args *a)
         (rc = preflight_refused(cli, rel)))
         goto cleanup;
     json_decref(body);
-    body = json_pack("{s:I, s:s}", "release",
-                     (json_int_t)rg_cli_jint(rel, "id"), "plan",
-                     plan        ? plan
-                     : emergency ? "emergency"
-                                 : "standard");
+    body = json_pack("{s:I, s:O}", "release",
+                     (json_int_t)rg_cli_jint(rel, "id"), "plan", plan_v);
     if (!body) {
         rc = rg_err_set(&cli->err, RG_ENOMEM, "out of memory");
         goto cleanup;
@@ -574,6 +604,7 @@ cleanup:
     json_decref(body);
     json_decref(rel);
     json_decref(ro);
+    json_decref(plan_v);
     return rc;
 }
 
@@ -632,11 +663,13 @@ const rg_cli_command rg__cli_cmds_release[] = {
      "  --file F           VERSION's content, when its release is unsigned\n"
      "  --expires-in D     signed metadata lifetime (default 30d)\n"
      "  --emergency        emergency urgency and plan (default standard)\n"
-     "  --plan P           a plan name or JSON file instead\n"
+     "  --plan P           a plan name or @FILE (JSON) instead\n"
      "  --wait-timeout D   how long to wait for the new release's preflight\n"
      "                     (default 10m); no rollout starts unless it passed\n"
      "  The new release's version is the channel's highest + 1, its notes\n"
-     "  \"revert to VERSION: R\"; agents accept it since it is newer.\n",
+     "  \"revert to VERSION: R\"; agents accept it since it is newer.\n"
+     "  Nothing is created unless the plan is valid and the channel has no\n"
+     "  rollout that is not final (abort or roll it back first).\n",
      revert_opts, 0, 0, true, release_revert},
     {"release", "list", "[--channel X]", "list releases, newest first",
      "  --channel X        only this channel's releases\n", list_opts, 0, 0,

@@ -92,10 +92,10 @@ static int print_counts(rg_cli *cli, const json_t *r)
 {
     static const char *const keys[] = {"fleet",   "targeted", "exposed",
                                        "pending", "healthy",  "silent",
-                                       "failed",  NULL};
+                                       "failed",  "unjudged", NULL};
     static const char *const headers[] = {"FLEET",   "TARGETED", "EXPOSED",
                                           "PENDING", "HEALTHY",  "SILENT",
-                                          "FAILED",  NULL};
+                                          "FAILED",  "UNJUDGED", NULL};
     const json_t *c = json_object_get(r, "counts");
     const json_t *rep = json_object_get(r, "reports");
     rg_cli_table t;
@@ -120,10 +120,11 @@ static int print_counts(rg_cli *cli, const json_t *r)
 static int print_strata(rg_cli *cli, const json_t *r)
 {
     static const char *const keys[] = {"assigned", "exposed", "pending",
-                                       "healthy",  "silent",  "failed"};
+                                       "healthy",  "silent",  "failed",
+                                       "unjudged"};
     static const char *const headers[] = {"STRATUM", "ASSIGNED", "EXPOSED",
                                           "PENDING", "HEALTHY",  "SILENT",
-                                          "FAILED",  NULL};
+                                          "FAILED",  "UNJUDGED", NULL};
     const json_t *list = json_object_get(r, "strata");
     if (json_array_size(list) == 0)
         return fputs("no endpoint in the rollout yet\n", cli->out) == EOF
@@ -385,16 +386,13 @@ static void rollout_row(rg_cli *cli, rg_cli_table *t, const json_t *r)
 static const rg__cli_listing rollout_listing = {"rollouts", rollout_headers,
                                                 rollout_layout, rollout_row};
 
-static int list_rollouts(rg_cli *cli, bool active)
-{
-    return rg__cli_list_show(cli,
-                             active ? "/v1/rollouts?active=1" : "/v1/rollouts",
-                             &rollout_listing);
-}
-
+/* Lists the rollouts the options of a select (none: every one); the
+ * server filters (GET /v1/rollouts?active=&channel=&state=). */
 static int rollout_list(rg_cli *cli, const rg_cli_args *a)
 {
-    return list_rollouts(cli, rg_cli_args_has(a, "active"));
+    static const char *const filters[] = {"active", "channel", "state", NULL};
+    return rg__cli_list_filtered(cli, a, "/v1/rollouts", filters,
+                                 &rollout_listing);
 }
 
 static int rollout_status(rg_cli *cli, const rg_cli_args *a)
@@ -406,7 +404,7 @@ static int rollout_status(rg_cli *cli, const rg_cli_args *a)
         rc = rg__cli_usage(cli, "--watch needs an ID; --interval goes with "
                                 "--watch and is at least 1s");
     if (rc || a->n_pos == 0)
-        return rc ? rc : list_rollouts(cli, false);
+        return rc ? rc : rollout_list(cli, a);
     if (!(rc = rg__cli_id(cli, "rollout", a->pos[0], &id)) && watch)
         return rg__cli_rollout_watch(cli, id, every);
     json_t *res = NULL;
@@ -654,13 +652,15 @@ int rg__cli_explain_summary(rg_cli *cli, const json_t *r, const json_t *ev)
     if (w >= 0)
         w = fprintf(cli->out,
                     "now: %lld targeted, %lld exposed (%lld pending, %lld "
-                    "healthy, %lld silent, %lld failed) of %lld endpoints\n",
+                    "healthy, %lld silent, %lld failed, %lld unjudged) of "
+                    "%lld endpoints\n",
                     (long long)rg_cli_jint(c, "targeted"),
                     (long long)rg_cli_jint(c, "exposed"),
                     (long long)rg_cli_jint(c, "pending"),
                     (long long)rg_cli_jint(c, "healthy"),
                     (long long)rg_cli_jint(c, "silent"),
                     (long long)rg_cli_jint(c, "failed"),
+                    (long long)rg_cli_jint(c, "unjudged"),
                     (long long)rg_cli_jint(c, "fleet"));
     if (w < 0)
         return rg_err_set(&cli->err, RG_EIO, "cannot write the output");
@@ -735,7 +735,7 @@ cleanup:
 
 static const char *const start_opts[] = {"release:", "plan:", NULL};
 static const char *const explain_opts[] = {"all", NULL};
-static const char *const list_opts[] = {"active", NULL};
+static const char *const list_opts[] = {"active", "channel:", "state:", NULL};
 static const char *const status_opts[] = {"watch", "interval:", NULL};
 static const char *const action_opts[] = {"reason:", NULL};
 #define REASON_HELP                                                            \
@@ -756,8 +756,12 @@ const rg_cli_command rg__cli_cmds_rollout[] = {
      "                     aborted, 3 the server unreachable\n"
      "  --interval D       time between polls (default 2s, at least 1s)\n",
      status_opts, 0, 1, true, rollout_status},
-    {"rollout", "list", "[--active]", "list rollouts, newest first",
-     "  --active           only pending, running, paused or held rollouts\n",
+    {"rollout", "list", "[--active] [--channel C] [--state S]",
+     "list rollouts, newest first",
+     "  --active           only pending, running, paused or held rollouts\n"
+     "  --channel C        only rollouts on channel C\n"
+     "  --state S          only rollouts in state S (pending, running, held,\n"
+     "                     paused, completed, halted, aborted, rolled_back)\n",
      list_opts, 0, 0, true, rollout_list},
     {"rollout", "pause", "ID --reason \"...\"",
      "stop exposing new endpoints; exposed ones keep the release", REASON_HELP,

@@ -154,6 +154,25 @@ cleanup:
     return rc;
 }
 
+int rg__cli_list_filtered(rg_cli *cli, const rg_cli_args *a, const char *base,
+                          const char *const *names, const rg__cli_listing *l)
+{
+    rg_buf path;
+    rg_buf_init(&path, 4096);
+    int rc = rg_buf_adds(&path, base);
+    for (size_t i = 0; !rc && names[i]; i++) {
+        const char *v = rg_cli_args_get(a, names[i]);
+        if (v)
+            rc = rg_cli_query_add(&path, names[i], *v ? v : "1");
+    }
+    if (rc)
+        rc = rg__cli_usage(cli, "the options are too long for a URL");
+    else
+        rc = rg__cli_list_show(cli, path.data, l);
+    rg_buf_release(&path);
+    return rc;
+}
+
 int rg__cli_need(rg_cli *cli, const rg_cli_args *a, const char *name,
                  const char **out)
 {

@@ -90,6 +90,12 @@ typedef struct rg__cli_listing {
  * cli->err filled. */
 int rg__cli_list_show(rg_cli *cli, const char *path, const rg__cli_listing *l);
 
+/* rg__cli_list_show of base with each option of names (NULL-terminated)
+ * that a holds as a query argument of the same name ("1" for a flag): the
+ * server filters. */
+int rg__cli_list_filtered(rg_cli *cli, const rg_cli_args *a, const char *base,
+                          const char *const *names, const rg__cli_listing *l);
+
 /* The value of required option name, or a usage error. */
 int rg__cli_need(rg_cli *cli, const rg_cli_args *a, const char *name,
                  const char **out);

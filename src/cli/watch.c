@@ -83,13 +83,15 @@ static void waves(rg_buf *b, const json_t *r)
             bar(b, rg_cli_jint(c, "exposed"), rg_cli_jint(c, "targeted"));
             rg_buf_printf(b,
                           " %lld targeted, %lld exposed (%lld healthy, %lld "
-                          "silent, %lld failed, %lld pending), %s\n",
+                          "silent, %lld failed, %lld pending, %lld "
+                          "unjudged), %s\n",
                           (long long)rg_cli_jint(c, "targeted"),
                           (long long)rg_cli_jint(c, "exposed"),
                           (long long)rg_cli_jint(c, "healthy"),
                           (long long)rg_cli_jint(c, "silent"),
                           (long long)rg_cli_jint(c, "failed"),
                           (long long)rg_cli_jint(c, "pending"),
+                          (long long)rg_cli_jint(c, "unjudged"),
                           rg_cli_jstr(r, "state", "-"));
         } else {
             bar(b, 0, 1);
@@ -132,8 +134,9 @@ static void strata(rg_buf *b, const json_t *r)
         rg_buf_adds(b, "  no endpoint in the rollout yet\n");
         return;
     }
-    rg_buf_printf(b, "  %-24s %8s %8s %8s %8s %8s  %s\n", "STRATUM", "EXPOSED",
-                  "HEALTHY", "SILENT", "FAILED", "PENDING", "CONTROL SILENT");
+    rg_buf_printf(b, "  %-24s %8s %8s %8s %8s %8s %8s  %s\n", "STRATUM",
+                  "EXPOSED", "HEALTHY", "SILENT", "FAILED", "PENDING",
+                  "UNJUDGED", "CONTROL SILENT");
     size_t i;
     json_t *s;
     json_array_foreach(list, i, s)
@@ -141,12 +144,13 @@ static void strata(rg_buf *b, const json_t *r)
         const char *name = rg_cli_jstr(s, "stratum", "-");
         char ctl[64];
         control_silent(ctl, sizeof ctl, control, name);
-        rg_buf_printf(b, "  %-24s %8lld %8lld %8lld %8lld %8lld  %s\n", name,
-                      (long long)rg_cli_jint(s, "exposed"),
+        rg_buf_printf(b, "  %-24s %8lld %8lld %8lld %8lld %8lld %8lld  %s\n",
+                      name, (long long)rg_cli_jint(s, "exposed"),
                       (long long)rg_cli_jint(s, "healthy"),
                       (long long)rg_cli_jint(s, "silent"),
                       (long long)rg_cli_jint(s, "failed"),
-                      (long long)rg_cli_jint(s, "pending"), ctl);
+                      (long long)rg_cli_jint(s, "pending"),
+                      (long long)rg_cli_jint(s, "unjudged"), ctl);
     }
 }
 

@@ -23,6 +23,7 @@ typedef struct judged {
     rg_analysis worst;  /* pooled, every pending window silent */
     bool pooled_halt;   /* only the pooled analysis halted */
     bool small;
+    bool last; /* the plan's last wave: passing it completes the rollout */
     uint64_t min_passable;
     int64_t bake;                  /* max(min_bake, W) */
     size_t n_wait, n_dark, n_hold; /* strata per class (resolve.h) */
@@ -227,6 +228,15 @@ static void tally_classes(judged *j)
     for (size_t i = 0, end; i < j->a.n_strata; i = end) {
         rg_stratum_evidence t;
         rg_stratum_class c = classify(j, i, &end, &t, why, sizeof why);
+        if (c == RG_SC_HOLD && j->last &&
+            stratum_lean(&t) >= j->a.pass_threshold) {
+            /* completing lifts a cleared stratum's budget (gate.h) */
+            c = RG_SC_DARK;
+            snprintf(why, sizeof why,
+                     "leans towards excess (llr %.2f >= %.2f): the last "
+                     "wave does not complete while it does",
+                     stratum_lean(&t), j->a.pass_threshold);
+        }
         if ((c == RG_SC_WAIT && j->n_wait++ == 0) ||
             (c == RG_SC_DARK && j->n_dark++ == 0 && j->n_wait == 0))
             snprintf(j->blocker, sizeof j->blocker, "stratum '%.40s': %.180s",
@@ -243,6 +253,7 @@ static int judge(judged *j, const rg_wave *w, const rg_wave_counts *c,
 {
     int rc;
     gate_params(w, c, g, &j->p);
+    j->last = w->share_ppm >= RG_PPM;
     if ((rc = rg_analyze(&j->p, g->strata, g->n_strata, &j->a, err)) != 0 ||
         (rc = analyse_pooled(j, g, err)) != 0)
         return rc;
@@ -356,8 +367,7 @@ static const char *endgame(const judged *j, const rg_wave *w,
                    a->exposed_pending, worst);
         return rule;
     }
-    bool last = w->share_ppm >= RG_PPM;
-    if (sil >= tau || (fail >= tau && last)) {
+    if (sil >= tau || (fail >= tau && j->last)) {
         out->verdict = RG_VERDICT_HOLD;
         set_reason(out,
                    "%s held after %s (too little evidence to halt, "

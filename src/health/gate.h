@@ -28,7 +28,10 @@
  *     waits for its endpoints to check in;
  *  3. while a stratum is pending or dark the wave does not pass; once
  *     none is pending and elapsed >= bake, a dark stratum holds the
- *     rollout (rule "strata"), as does max_bake_ms (rule "max_bake");
+ *     rollout (rule "strata"), as does max_bake_ms (rule "max_bake"). In
+ *     the plan's last wave a stratum held alone whose halt statistic leans
+ *     at log(1/beta) counts as dark: completing lifts a cleared stratum's
+ *     budget, and clearing needs no such lean (docs/health.md);
  *  4. pass when the analyzer passes AND elapsed >= min_bake_ms;
  *  5. endgame of a small wave, or of a wave whose evidence is final (the
  *     analyzer continues, elapsed >= bake): unless its pending windows,

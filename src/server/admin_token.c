@@ -29,9 +29,10 @@ int rg_admin_token_issue(rg_store *store, const char *name, const char *reason,
     snprintf(audit.actor, sizeof audit.actor, "system");
     snprintf(audit.role, sizeof audit.role, "system");
     snprintf(audit.action, sizeof audit.action, "token.create");
-    snprintf(audit.target, sizeof audit.target, "token:%s", t.name);
+    snprintf(audit.target, sizeof audit.target, "token"); /* the store: :<id> */
     snprintf(audit.reason, sizeof audit.reason, "%s", reason);
-    snprintf(audit.detail, sizeof audit.detail, "{\"role\":\"admin\"}");
+    rg_audit_detail(&audit,
+                    json_pack("{s:s,s:s}", "name", t.name, "role", "admin"));
     return rg_store_token_create(store, &t, &audit, err);
 }
 

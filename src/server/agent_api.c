@@ -5,8 +5,10 @@
 #include "common/json.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "server/cluster.h"
 #include "server/api.h"
 #include "server/artifacts.h"
+#include "server/deltas.h"
 #include "server/auth.h"
 #include "server/desired.h"
 #include "server/fleet.h"
@@ -228,9 +230,11 @@ int rg__agent_requalify(rg_err *err, const char *prefix)
     return err->code;
 }
 
-static int parse_installed(const json_t *inst, rg_fleet_installed *out,
-                           size_t *n, rg_err *err)
+static int parse_installed(const json_t *inst, rg__checkin_req *req,
+                           rg_err *err)
 {
+    rg_fleet_installed *out = req->installed;
+    size_t *n = &req->n_inst;
     *n = 0;
     if (!inst)
         return 0;
@@ -262,6 +266,10 @@ static int parse_installed(const json_t *inst, rg_fleet_installed *out,
         if (*n < RG_FLEET_CHANNELS) {
             snprintf(out[*n].channel, sizeof out[*n].channel, "%s", ch);
             out[*n].release_id = rel;
+            /* json_object_foreach's key and the string live as long as
+             * the body */
+            req->have[*n].channel = ch;
+            req->have[*n].sha256 = sha && rg_sha256_hex_valid(sha) ? sha : NULL;
             (*n)++;
         }
     }
@@ -337,7 +345,7 @@ int rg__agent_checkin_parse(const json_t *body, int64_t now,
                             "endpoint_id must be 1..%d bytes of "
                             "[A-Za-z0-9._:-]",
                             RG_EPID_MAX);
-    if (parse_installed(inst, out->installed, &out->n_inst, err) < 0)
+    if (parse_installed(inst, out, err) < 0)
         return err->code;
     size_t max_ev = events ? json_array_size(events) : 0;
     if (!max_ev)
@@ -578,9 +586,9 @@ static int answer_head(rg_server *srv, checkin_job *j, rg_err *err)
     if (rc < 0)
         return rg_err_set(err, rc, "check-in answer: %s", rg_code_name(rc));
     j->oc = (rg_offers_pending){.srv = srv, .id = j->in.id};
-    return rg_desired_write_checkin(srv->desired, srv->fleet, j->in.id, &j->who,
-                                    j->now, out, &j->notices, rg_offers_collect,
-                                    &j->oc, err);
+    return rg_desired_write_checkin(
+        srv->desired, srv->fleet, j->in.id, &j->who, j->in.have, j->in.n_inst,
+        j->now, out, &j->notices, rg_offers_collect, &j->oc, err);
 }
 
 /* Writes the rest of the answer: },"notices":[...], the flags, }. */
@@ -654,6 +662,18 @@ static void job_resume(rg_server *srv, rg_req *req, rg_resp *resp)
             resp);
 }
 
+/* rg_fleet_token_owner, looking again after reading what other nodes
+ * wrote (cluster.h) when this node does not know the token yet. */
+static int token_owner(rg_server *srv, const uint8_t *tok, char *owner,
+                       rg_err *err)
+{
+    int rc = rg_fleet_token_owner(srv->fleet, tok, owner, err);
+    if (rc == RG_EAUTH && srv->cluster &&
+        rg_cluster_catch_up(srv, false, NULL) == 0)
+        rc = rg_fleet_token_owner(srv->fleet, tok, owner, err);
+    return rc;
+}
+
 void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_err err;
@@ -663,12 +683,30 @@ void rg_api_agent_checkin_begin(rg_server *srv, rg_req *req, rg_resp *resp)
     const char *reason = NULL;
     if (bearer_hash(req, tok, &reason, &err) == 0) {
         if (!rg_req_header(req, "Transfer-Encoding") ||
-            rg_fleet_token_owner(srv->fleet, tok, owner, &err) == 0)
+            token_owner(srv, tok, owner, &err) == 0)
             return;
         reason = "unknown token";
     }
     atomic_fetch_add(&st_rejected, 1);
     rg_guard_auth_failed(srv, req, &err, reason, "", resp);
+}
+
+/* rg_fleet_checkin; a token this node does not know yet (the endpoint
+ * enrolled, or was given a new token, through another node a moment ago)
+ * is looked for again after reading what the other nodes wrote
+ * (cluster.h). */
+static int fleet_checkin(rg_server *srv, const uint8_t *tok, checkin_job *j,
+                         rg_err *err)
+{
+    int rc = rg_fleet_checkin(srv->fleet, j->in.id, tok, j->now,
+                              j->in.installed, j->in.n_inst, &j->who, err);
+    if ((rc == RG_EAUTH || rc == RG_EFORBIDDEN) && srv->cluster &&
+        rg_cluster_catch_up(srv, false, NULL) == 0) {
+        rg_err_clear(err);
+        rc = rg_fleet_checkin(srv->fleet, j->in.id, tok, j->now,
+                              j->in.installed, j->in.n_inst, &j->who, err);
+    }
+    return rc;
 }
 
 /* Parses, authenticates (tok: the bearer token's hash) and screens a new
@@ -691,8 +729,7 @@ static int job_start(rg_server *srv, rg_req *req, rg_resp *resp,
         goto fail;
     const char *id = j->in.id;
     j->sc = (screened){.evs = j->in.evs, .n = j->in.n_ev};
-    if (rg_fleet_checkin(srv->fleet, id, tok, j->now, j->in.installed,
-                         j->in.n_inst, &j->who, &err) < 0) {
+    if (fleet_checkin(srv, tok, j, &err) < 0) {
         atomic_fetch_add(&st_rejected, 1);
         if (err.code != RG_EAUTH && err.code != RG_EFORBIDDEN)
             goto fail;
@@ -759,7 +796,7 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_guard_auth_failed(srv, req, &err, reason, "", resp);
         return;
     }
-    if (rg_fleet_token_owner(srv->fleet, tok, owner, &err) < 0) {
+    if (token_owner(srv, tok, owner, &err) < 0) {
         rg_guard_auth_failed(srv, req, &err, "unknown token", "", resp);
         return;
     }
@@ -774,6 +811,11 @@ void rg_api_agent_artifact(rg_server *srv, rg_req *req, rg_resp *resp)
      * release (a canary it is not in, say) is refused before the store
      * is asked whether the digest exists at all. */
     if ((rc = rg_offers_artifact(srv, owner, sha, &err)) < 0)
+        goto fail;
+    /* A delta (deltas.h) to a release offered to it is as good. */
+    rg_delta_rec delta;
+    if (rc == 0 && rg_deltas_of_digest(srv, sha, &delta) &&
+        (rc = rg_offers_artifact(srv, owner, delta.target, &err)) < 0)
         goto fail;
     if (rc == 0) {
         endpoint_target(target, sizeof target, owner);

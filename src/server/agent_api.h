@@ -35,6 +35,7 @@
 #define RG_AGENT_API_H
 
 #include "common/event_type.h"
+#include "server/desired.h"
 #include "server/fleet.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -111,6 +112,7 @@ int rg__agent_flags_answer(rg_server *srv, const char *id, uint32_t profile,
 typedef struct rg__checkin_req {
     const char *id;                                  /* borrowed from body */
     rg_fleet_installed installed[RG_FLEET_CHANNELS]; /* the first ones */
+    rg_desired_have have[RG_FLEET_CHANNELS]; /* the same, with digests */
     size_t n_inst;
     rg_event_rec *evs;              /* malloc'd (caller frees), or NULL */
     int types[RG_AGENT_EVENTS_MAX]; /* rg_event_type codes */

@@ -3,6 +3,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "server/cluster.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,7 +11,14 @@
 void rg_api_healthz(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_resp_json(resp, 200,
-                 json_pack("{s:s,s:s}", "status", "ok", "version", RG_VERSION));
+                 json_pack("{s:s,s:s,s:s,s:b}", "status", "ok", "version",
+                           RG_VERSION, "node", srv->node_id, "leader",
+                           rg_cluster_leads(srv)));
+}
+
+void rg_api_cluster(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    rg_resp_json(resp, 200, rg_cluster_json(srv));
 }
 
 json_t *rg__api_body(rg_req *req, rg_resp *resp, const char *const *allowed)

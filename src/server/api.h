@@ -19,6 +19,8 @@
 
 /* api.c */
 void rg_api_healthz(rg_server *srv, rg_req *req, rg_resp *resp);
+/* GET /v1/cluster: this node and who leads (cluster.h, rg_cluster_json). */
+void rg_api_cluster(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_artifacts.c: PUT /v1/artifacts (the body arrives through the
  * upload sink the router installs: rg_api_artifact_sink). */
@@ -29,6 +31,10 @@ int rg_api_artifact_sink(rg_server *srv, rg_req *req, rg_err *err);
 /* GET /v1/artifacts/SHA?exp=E&sig=S: no token, the signature (url_sign.h)
  * grants it; 404 when the server signs no URLs. */
 void rg_api_artifact_get(rg_server *srv, rg_req *req, rg_resp *resp);
+/* GET /v1/public/artifacts/SHA: no token; the bytes of a release of a
+ * public channel, or of a delta to one, cacheable for a year; 404 for
+ * any other digest (docs/caching.md). */
+void rg_api_artifact_public(rg_server *srv, rg_req *req, rg_resp *resp);
 
 /* api_channels.c */
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp);

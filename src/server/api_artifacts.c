@@ -1,12 +1,14 @@
 /* api_artifacts.c - PUT /v1/artifacts: raw bytes in, content-addressed
- * file and store record out; GET /v1/artifacts/SHA with a signed URL:
- * the bytes, cacheable by any HTTP cache. */
+ * file and store record out; GET /v1/artifacts/SHA with a signed URL and
+ * GET /v1/public/artifacts/SHA of a public channel: the bytes, cacheable
+ * by any HTTP cache (docs/caching.md). */
 #include "api.h"
 
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/deltas.h"
 #include "server/guard.h"
 #include "server/url_sign.h"
 
@@ -14,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A year: what RFC 9111 caches take as "never expires". */
+#define PUBLIC_MAX_AGE_S 31536000LL
 
 static int sink_write(void *ctx, const void *p, size_t n, rg_err *err)
 {
@@ -69,13 +74,38 @@ void rg_api_artifact_put(rg_server *srv, rg_req *req, rg_resp *resp)
         json_pack("{s:s,s:I}", "sha256", sha, "size", (json_int_t)size));
 }
 
+/* Serves artifact sha as bytes that never change at this URL: strong
+ * ETag, 304 on If-None-Match, Range; a cache may keep them max_age s. */
+static void serve_immutable(rg_server *srv, rg_req *req, rg_resp *resp,
+                            const char *sha, long long max_age)
+{
+    uint64_t size = 0;
+    int fd = -1;
+    rg_err err;
+    rg_err_clear(&err);
+    if (rg_artifact_open(srv, sha, &fd, &size, &err) != 0) {
+        rg_resp_error(resp, &err);
+        return;
+    }
+    char etag[sizeof resp->etag];
+    snprintf(etag, sizeof etag, "\"%.64s\"", sha);
+    const char *inm = rg_req_header(req, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0) {
+        close(fd);
+        resp->status = 304;
+    } else if (rg_resp_file(resp, req, fd, size) != 0) {
+        return;
+    }
+    memcpy(resp->etag, etag, sizeof etag);
+    snprintf(resp->cache_control, sizeof resp->cache_control,
+             "public, max-age=%lld, immutable", max_age);
+}
+
 void rg_api_artifact_get(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     const char *sha = req->n_params ? req->params[0] : "";
     const char *exp = rg_req_query(req, "exp");
     int64_t now_s = rg_clock_now(rg_clock_system()) / 1000;
-    uint64_t size = 0;
-    int fd = -1;
     rg_err err;
     rg_err_clear(&err);
     if (!srv->cfg.signed_url_window_s) {
@@ -93,23 +123,27 @@ void rg_api_artifact_get(rg_server *srv, rg_req *req, rg_resp *resp)
         rg_guard_auth_failed(srv, req, &err, "bad artifact URL", "", resp);
         return;
     }
-    if (rg_artifact_open(srv, sha, &fd, &size, &err) != 0) {
+    serve_immutable(srv, req, resp, sha, strtoll(exp, NULL, 10) - now_s);
+}
+
+void rg_api_artifact_public(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    const char *sha = req->n_params ? req->params[0] : "";
+    rg_delta_rec delta;
+    rg_err err;
+    rg_err_clear(&err);
+    int rc = RG_ENOTFOUND;
+    /* A delta is public when the release it rebuilds is (deltas.h). */
+    if (rg_sha256_hex_valid(sha))
+        rc = rg_store_artifact_public(
+            srv->store,
+            rg_deltas_of_digest(srv, sha, &delta) ? delta.target : sha, &err);
+    if (rc == RG_ENOTFOUND) /* unknown and private alike */
+        rg_err_field(&err, RG_ENOTFOUND, "sha256", "no public artifact '%.64s'",
+                     sha);
+    if (rc != 0) {
         rg_resp_error(resp, &err);
         return;
     }
-    char etag[sizeof resp->etag];
-    snprintf(etag, sizeof etag, "\"%.64s\"", sha);
-    const char *inm = rg_req_header(req, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0) {
-        close(fd);
-        resp->status = 304;
-    } else if (rg_resp_file(resp, req, fd, size) != 0) {
-        return;
-    }
-    /* The bytes at this URL never change; a cache may keep them until
-     * the URL expires. */
-    memcpy(resp->etag, etag, sizeof etag);
-    snprintf(resp->cache_control, sizeof resp->cache_control,
-             "public, max-age=%lld, immutable",
-             (long long)(strtoll(exp, NULL, 10) - now_s));
+    serve_immutable(srv, req, resp, sha, PUBLIC_MAX_AGE_S);
 }

@@ -31,11 +31,12 @@ json_t *rg__api_preflight_json(const rg_preflight_spec *p)
 
 static json_t *channel_json(const rg_channel_rec *c)
 {
-    return json_pack("{s:I,s:s,s:s,s:I,s:o,s:o}", "id", (json_int_t)c->id,
+    return json_pack("{s:I,s:s,s:s,s:I,s:o,s:o,s:b}", "id", (json_int_t)c->id,
                      "name", c->name, "description", c->description,
                      "created_ms", (json_int_t)c->created_ms, "current_release",
                      rg__json_id_or_null(c->current_release_id), "preflight",
-                     rg__api_preflight_json(&c->preflight));
+                     rg__api_preflight_json(&c->preflight), "public",
+                     c->is_public);
 }
 
 /* Prefixes err's field with prefix (may be ""). Returns err->code. */
@@ -108,10 +109,13 @@ int rg__api_preflight_parse(const json_t *v, const char *prefix,
 }
 
 /* The audit detail of a preflight change: the spec as JSON, without the
- * engine when it does not fit. */
-static void preflight_detail(const rg_preflight_spec *p, char *out, size_t cap)
+ * engine when it does not fit; "public":true for a new public channel. */
+static void preflight_detail(const rg_preflight_spec *p, bool is_public,
+                             char *out, size_t cap)
 {
     json_t *j = rg__api_preflight_json(p);
+    if (j && is_public)
+        json_object_set_new(j, "public", json_true());
     char *s = j ? rg_json_dump(j) : NULL;
     if (s && strlen(s) < cap)
         snprintf(out, cap, "%s", s);
@@ -124,7 +128,7 @@ static void preflight_detail(const rg_preflight_spec *p, char *out, size_t cap)
 void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     static const char *const allowed[] = {"name", "description", "preflight",
-                                          NULL};
+                                          "public", NULL};
     const char *name = NULL, *desc = NULL;
     char target[96];
     rg_channel_rec c;
@@ -140,7 +144,8 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
             0 ||
         rg__api_preflight_parse(json_object_get(body, "preflight"),
                                 "preflight.", srv->cfg.engine_dir, &c.preflight,
-                                &err) != 0)
+                                &err) != 0 ||
+        rg_json_bool(body, "public", false, &c.is_public, &err) != 0)
         goto fail;
     if (!rg_channel_name_valid(name)) {
         rg_err_field(&err, RG_EINVAL, "name",
@@ -153,7 +158,10 @@ void rg_api_channel_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(target, sizeof target, "channel:%s", name);
     rg_audit_init(&audit, srv, req, "channel.create", target, NULL);
     if (c.preflight.engine[0])
-        preflight_detail(&c.preflight, audit.detail, sizeof audit.detail);
+        preflight_detail(&c.preflight, c.is_public, audit.detail,
+                         sizeof audit.detail);
+    else if (c.is_public) /* its artifacts at public URLs: docs/caching.md */
+        snprintf(audit.detail, sizeof audit.detail, "{\"public\":true}");
     c.created_ms = audit.at_ms;
     if (rg_store_channel_create(srv->store, &c, &audit, &err) != 0)
         goto fail;
@@ -212,7 +220,7 @@ void rg_api_channel_preflight(rg_server *srv, rg_req *req, rg_resp *resp)
     }
     snprintf(target, sizeof target, "channel:%.64s", name);
     rg_audit_init(&audit, srv, req, "channel.preflight", target, NULL);
-    preflight_detail(&spec, audit.detail, sizeof audit.detail);
+    preflight_detail(&spec, false, audit.detail, sizeof audit.detail);
     if (rg_store_channel_set_preflight(srv->store, name, &spec, &audit, &err) !=
         0) {
         /* The body is the preflight object: its fields have no prefix. */

@@ -5,6 +5,7 @@
 #include "server/desired.h"
 #include "server/ep_state.h"
 #include "server/fleet.h"
+#include "server/orchestrator.h"
 #include "server/page.h"
 
 #include <stdlib.h>
@@ -81,11 +82,12 @@ cleanup:
     return o;
 }
 
-/* {"release", "state", "applying_ms", "healthy_ms"} of a canary slot. */
-static json_t *slot_json(const rg_fleet_canary *cn)
+/* {"release", "state", "applying_ms", "healthy_ms"} of a canary slot in
+ * a rollout the gate judges or not (ep_state.h rg_ep_state_in). */
+static json_t *slot_json(const rg_fleet_canary *cn, bool judging)
 {
     return json_pack("{s:I, s:s, s:o, s:o}", "release", (json_int_t)cn->release,
-                     "state", rg_ep_state_name(rg_ep_state_of(cn)),
+                     "state", rg_ep_state_name(rg_ep_state_in(cn, judging)),
                      "applying_ms", rg__json_id_or_null(cn->apply_ms),
                      "healthy_ms", rg__json_id_or_null(cn->healthy_ms));
 }
@@ -96,6 +98,7 @@ static json_t *slot_json(const rg_fleet_canary *cn)
 typedef struct filter {
     rg_canary *canary;
     rg_rollout_rec *ro; /* NULL: no rollout filter */
+    bool judging;       /* rg_orchestrator_judges(ro) */
     bool has_state;
     rg_ep_state state;
     bool has_stratum;
@@ -114,7 +117,7 @@ static bool keep(void *ctx, const rg_fleet_view *v)
     const filter *f = ctx;
     if (f->ro) {
         const rg_fleet_canary *cn = rg_fleet_canary_of(v, f->ro->release_id);
-        rg_ep_state s = rg_ep_state_of(cn);
+        rg_ep_state s = rg_ep_state_in(cn, f->judging);
         if (s == RG_EP_NONE || !rg_canary_holds(f->canary, f->ro, cn) ||
             (f->has_state && s != f->state))
             return false;
@@ -212,7 +215,7 @@ static int parse_rollout(rg_server *srv, const rg_req *req, filter *f,
     if (state && !(f->has_state = rg_ep_state_parse(state, &f->state))) {
         rg_resp_errorf(resp, RG_EINVAL, "state",
                        "query argument 'state' must be assigned, pending, "
-                       "healthy, silent or failed, not '%.32s'",
+                       "healthy, silent, failed or unjudged, not '%.32s'",
                        state);
         return -1;
     }
@@ -231,6 +234,7 @@ static int parse_rollout(rg_server *srv, const rg_req *req, filter *f,
         return -1;
     }
     f->canary = rg_desired_canary(srv->desired);
+    f->judging = rg_orchestrator_judges(srv, f->ro, rg_clock_now(srv->clock));
     return 0;
 }
 
@@ -273,7 +277,7 @@ static int add_rollout_state(rg_server *srv, const filter *f, json_t *o)
     if (rg_fleet_view_id(srv->fleet, id, &v, NULL) != 0)
         return 0;
     const rg_fleet_canary *cn = rg_fleet_canary_of(&v, f->ro->release_id);
-    json_t *s = cn ? slot_json(cn) : NULL;
+    json_t *s = cn ? slot_json(cn, f->judging) : NULL;
     if (s)
         json_object_set_new(s, "rollout", json_integer(f->ro->id));
     return s ? json_object_set_new(o, "rollout", s) : -1;
@@ -462,6 +466,30 @@ static json_t *pending_json(rg_server *srv, relcache *rc,
     return a;
 }
 
+static int copy_rollout(void *ctx, const rg_rollout_rec *r)
+{
+    *(rg_rollout_rec *)ctx = *r;
+    return 0;
+}
+
+/* Whether the gate still judges the exposures of release's newest
+ * rollout (true when it has none, or on a store error). */
+static bool judging_release(rg_server *srv, int64_t release)
+{
+    rg_rollout_filter f = {.state = -1, .release_id = release, .limit = 1};
+    rg_rollout_rec *newest = calloc(1, sizeof *newest);
+    rg_err err;
+    rg_err_clear(&err);
+    bool judging =
+        !newest ||
+        rg_store_rollout_query(srv->store, &f, copy_rollout, newest, &err) !=
+            0 ||
+        newest->id == 0 ||
+        rg_orchestrator_judges(srv, newest, rg_clock_now(srv->clock));
+    free(newest);
+    return judging;
+}
+
 /* The endpoint's state in each rollout it is part of (its canary slots). */
 static json_t *rollouts_json(rg_server *srv, relcache *rc, const char *id)
 {
@@ -475,7 +503,7 @@ static json_t *rollouts_json(rg_server *srv, relcache *rc, const char *id)
             continue;
         relinfo ri;
         release_of(srv, rc, cn->release, &ri);
-        json_t *o = slot_json(cn);
+        json_t *o = slot_json(cn, judging_release(srv, cn->release));
         if (o) {
             json_object_set_new(o, "channel", json_string(ri.channel));
             json_object_set_new(o, "version", rg__json_id_or_null(ri.version));

@@ -93,7 +93,6 @@ void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_policy_rec *p = NULL;
     rg_channel_rec *ch = NULL;
     rg_audit_rec audit;
-    char target[96];
     rg_err err;
     rg_err_clear(&err);
     json_t *body = rg__api_body(req, resp, allowed);
@@ -141,11 +140,11 @@ void rg_api_policy_create(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     }
     snprintf(p->selector_json, sizeof p->selector_json, "%s", canon_s);
-    snprintf(target, sizeof target, "policy:%s", name);
-    rg_audit_init(&audit, srv, req, "policy.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail,
-             "{\"channel\":\"%s\",\"mode\":\"%s\",\"release\":%lld}",
-             p->channel, p->mode, (long long)p->release_id);
+    /* The store sets the target to policy:<id> (one per object). */
+    rg_audit_init(&audit, srv, req, "policy.create", "policy", NULL);
+    rg_audit_detail(&audit, json_pack("{s:s,s:s,s:s,s:I}", "name", p->name,
+                                      "channel", p->channel, "mode", p->mode,
+                                      "release", (json_int_t)p->release_id));
     p->created_ms = audit.at_ms;
     snprintf(p->created_by, sizeof p->created_by, "%s", audit.actor);
     if (rg_store_policy_create(srv->store, p, &audit, &err) != 0)

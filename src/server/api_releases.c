@@ -8,6 +8,7 @@
 #include "model/activation.h"
 #include "server/auth.h"
 #include "server/desired.h"
+#include "server/deltas.h"
 #include "server/preflight_worker.h"
 #include "trust/canon.h"
 #include "trust/relmeta.h"
@@ -247,13 +248,10 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
         goto fail;
     /* The store sets the target to release:<id> (one per object). */
     rg_audit_init(&audit, srv, req, "release.create", "release", NULL);
-    json_t *detail = json_pack("{s:s, s:I, s:s, s:b}", "channel", channel,
-                               "version", (json_int_t)version, "sha256",
-                               artifact, "signed", r.metadata[0] != '\0');
-    char *dtext = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    snprintf(audit.detail, sizeof audit.detail, "%s", dtext ? dtext : "");
-    free(dtext);
-    json_decref(detail);
+    rg_audit_detail(&audit,
+                    json_pack("{s:s, s:I, s:s, s:b}", "channel", channel,
+                              "version", (json_int_t)version, "sha256",
+                              artifact, "signed", r.metadata[0] != '\0'));
     r.created_ms = audit.at_ms;
     snprintf(r.created_by, sizeof r.created_by, "%s", audit.actor);
     if (rg_store_release_create(srv->store, &r, &audit, &err) != 0)
@@ -262,6 +260,7 @@ void rg_api_release_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg__api_state_changed(srv);
     if (strcmp(r.preflight_status, "pending") == 0)
         rg_preflight_worker_enqueue(srv, r.id);
+    rg_deltas_enqueue(srv, r.id); /* in the background (deltas.h) */
     send_release(srv, resp, 201, &r);
     return;
 fail:

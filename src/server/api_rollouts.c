@@ -35,18 +35,18 @@ static int decision_one(void *ctx, const rg_decision_rec *d)
 static json_t *summary_json(const rg_ep_summary *s)
 {
     const uint64_t *n = s->by_state.n;
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "fleet",
-                     (json_int_t)s->fleet, "targeted", (json_int_t)s->targeted,
-                     "exposed", (json_int_t)rg_ep_tally_exposed(&s->by_state),
-                     "pending", (json_int_t)n[RG_EP_PENDING], "healthy",
-                     (json_int_t)n[RG_EP_HEALTHY], "silent",
-                     (json_int_t)n[RG_EP_SILENT], "failed",
-                     (json_int_t)n[RG_EP_FAILED]);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "fleet", (json_int_t)s->fleet,
+        "targeted", (json_int_t)s->targeted, "exposed",
+        (json_int_t)rg_ep_tally_exposed(&s->by_state), "pending",
+        (json_int_t)n[RG_EP_PENDING], "healthy", (json_int_t)n[RG_EP_HEALTHY],
+        "silent", (json_int_t)n[RG_EP_SILENT], "failed",
+        (json_int_t)n[RG_EP_FAILED], "unjudged", (json_int_t)n[RG_EP_UNJUDGED]);
 }
 
 /* {"stratum": name, "assigned", "exposed", "pending", "healthy", "silent",
- * "failed"} for each stratum of m with an endpoint in the rollout. Returns
- * a new reference or NULL. */
+ * "failed", "unjudged"} for each stratum of m with an endpoint in the rollout.
+ * Returns a new reference or NULL. */
 static json_t *strata_json(rg_server *srv, const rg_summary *m)
 {
     json_t *a = json_array();
@@ -57,13 +57,14 @@ static json_t *strata_json(rg_server *srv, const rg_summary *m)
         char name[RG_STRATUM_NAME_MAX];
         rg_fleet_stratum_name(srv->fleet, i, name, sizeof name);
         if (json_array_append_new(
-                a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "stratum", name,
-                             "assigned", (json_int_t)t->n[RG_EP_ASSIGNED],
+                a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "stratum",
+                             name, "assigned", (json_int_t)t->n[RG_EP_ASSIGNED],
                              "exposed", (json_int_t)rg_ep_tally_exposed(t),
                              "pending", (json_int_t)t->n[RG_EP_PENDING],
                              "healthy", (json_int_t)t->n[RG_EP_HEALTHY],
                              "silent", (json_int_t)t->n[RG_EP_SILENT], "failed",
-                             (json_int_t)t->n[RG_EP_FAILED])) != 0) {
+                             (json_int_t)t->n[RG_EP_FAILED], "unjudged",
+                             (json_int_t)t->n[RG_EP_UNJUDGED])) != 0) {
             json_decref(a);
             a = NULL;
         }
@@ -317,19 +318,52 @@ static int active_arg(const rg_req *req, bool *out, rg_resp *resp)
     return 0;
 }
 
+/* ?active, ?channel, ?state and ?release into *f. Returns 0 or fills
+ * resp (400 for a bad value, 404 for an unknown channel). */
+static int filter_args(rg_server *srv, const rg_req *req, rg_rollout_filter *f,
+                       rg_resp *resp)
+{
+    rg_channel_rec c;
+    rg_err err;
+    bool given;
+    const char *state = rg_req_query(req, "state");
+    f->channel = rg_req_query(req, "channel");
+    f->state = state ? rg_rollout_state_parse(state) : -1;
+    if (active_arg(req, &f->active_only, resp) != 0 ||
+        rg__api_query_int(req, "release", 1, INT64_MAX, &f->release_id, &given,
+                          resp) != 0)
+        return RG_EINVAL;
+    if (state && f->state < 0) {
+        rg_resp_errorf(resp, RG_EINVAL, "state",
+                       "query argument 'state' must be a rollout state "
+                       "(running, held, paused, completed, halted, ...), "
+                       "not '%.32s'",
+                       state);
+        return RG_EINVAL;
+    }
+    rg_err_clear(&err);
+    if (f->channel && rg_store_channel_get(srv->store, f->channel, &c, &err)) {
+        rg_resp_error(resp, &err);
+        return err.code;
+    }
+    return 0;
+}
+
 void rg_api_rollout_list(rg_server *srv, rg_req *req, rg_resp *resp)
 {
     rg_page page;
     rg_err err;
     rg_err_clear(&err);
-    bool active_only;
-    if (active_arg(req, &active_only, resp) != 0 ||
+    rg_rollout_filter f = {.state = -1};
+    if (filter_args(srv, req, &f, resp) != 0 ||
         rg_page_parse(req, RG_PAGE_ID_DESC, &page, resp) != 0)
         return;
+    /* The page and the item after it, which says whether more follow. */
+    f.before_id = page.after_id;
+    f.limit = page.limit + 1;
     rec_list l = {.page = &page};
     rg_desired_observe_begin(srv->desired);
-    int rc =
-        rg_store_rollout_list(srv->store, active_only, collect_one, &l, &err);
+    int rc = rg_store_rollout_query(srv->store, &f, collect_one, &l, &err);
     rg_desired_observe_end(srv->desired);
     for (size_t i = 0; (rc == 0 || rc == RG_PAGE_FULL) && i < l.n; i++) {
         json_t *v = rollout_json(srv, &l.v[i], false, false, &err);

@@ -34,7 +34,7 @@ void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
     static const char *const allowed[] = {"role", "name", "expires_in_s", NULL};
     const char *role = NULL, *name = NULL;
     int64_t expires_in = 0;
-    char secret[RG_HASH_HEX], target[96];
+    char secret[RG_HASH_HEX];
     rg_token_rec t;
     rg_audit_rec audit;
     rg_err err;
@@ -61,9 +61,9 @@ void rg_api_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
     snprintf(t.name, sizeof t.name, "%s", name);
     snprintf(t.role, sizeof t.role, "%s", role);
     rg_auth_token_new(secret, t.hash);
-    snprintf(target, sizeof target, "token:%s", name);
-    rg_audit_init(&audit, srv, req, "token.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail, "{\"role\":\"%s\"}", role);
+    /* The store sets the target to token:<id> (one per object). */
+    rg_audit_init(&audit, srv, req, "token.create", "token", NULL);
+    rg_audit_detail(&audit, json_pack("{s:s,s:s}", "name", name, "role", role));
     t.created_ms = audit.at_ms;
     t.expires_ms = expires_in ? audit.at_ms + expires_in * 1000 : 0;
     snprintf(t.created_by, sizeof t.created_by, "%s", audit.actor);

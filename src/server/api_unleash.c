@@ -120,7 +120,6 @@ void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_client_token_rec t = {0};
     rg_audit_rec audit;
     char secret[RG_HASH_HEX], unused[RG_HASH_HEX], token[RG_NAME_MAX + 80];
-    char target[RG_NAME_MAX + 16];
     rg_err err;
     rg_err_clear(&err);
     json_t *body = rg__api_body(req, resp, allowed);
@@ -134,10 +133,11 @@ void rg_api_client_token_create(rg_server *srv, rg_req *req, rg_resp *resp)
     rg_sha256_hex(token, strlen(token), t.hash);
     snprintf(t.name, sizeof t.name, "%s", name);
     snprintf(t.environment, sizeof t.environment, "%s", env);
-    snprintf(target, sizeof target, "client-token:%s", name);
-    rg_audit_init(&audit, srv, req, "client_token.create", target, NULL);
-    snprintf(audit.detail, sizeof audit.detail, "{\"environment\":\"%s\"}",
-             env);
+    /* The store sets the target to client_token:<id> (one per object). */
+    rg_audit_init(&audit, srv, req, "client_token.create", "client_token",
+                  NULL);
+    rg_audit_detail(&audit,
+                    json_pack("{s:s,s:s}", "name", name, "environment", env));
     t.created_ms = audit.at_ms;
     snprintf(t.created_by, sizeof t.created_by, "%s", audit.actor);
     if (rg_store_client_token_create(srv->store, &t, &audit, &err))

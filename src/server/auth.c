@@ -32,14 +32,17 @@ void rg_auth_token_new(char secret[RG_HASH_HEX], char hash[RG_HASH_HEX])
     rg_sha256_hex(secret, 64, hash);
 }
 
-/* Records why into *why (may be NULL) and returns RG_EAUTH with msg. */
-static int fail(rg_auth_fail *why, const char *reason, const char *name,
+/* Records why into *why (may be NULL) about token t (NULL: none known)
+ * and returns RG_EAUTH with msg. */
+static int fail(rg_auth_fail *why, const char *reason, const rg_token_rec *t,
                 rg_err *err, const char *msg)
 {
     if (why) {
         why->reason = reason;
-        snprintf(why->target, sizeof why->target, "%s%s", name ? "token:" : "",
-                 name ? name : "");
+        why->target[0] = '\0';
+        if (t)
+            snprintf(why->target, sizeof why->target, "token:%lld",
+                     (long long)t->id);
     }
     return rg_err_set(err, RG_EAUTH, "%s", msg);
 }
@@ -86,16 +89,16 @@ int rg_auth_admin(rg_server *srv, const rg_req *req, int min_role,
     int64_t now = rg_clock_now(srv->clock);
     if (t.revoked_ms != 0) {
         snprintf(msg, sizeof msg, "token '%s' is revoked", t.name);
-        return fail(why, "revoked token", t.name, err, msg);
+        return fail(why, "revoked token", &t, err, msg);
     }
     if (t.expires_ms != 0 && now >= t.expires_ms) {
         snprintf(msg, sizeof msg, "token '%s' has expired", t.name);
-        return fail(why, "expired token", t.name, err, msg);
+        return fail(why, "expired token", &t, err, msg);
     }
     int role = rg_role_parse(t.role);
     if (role < 0) {
         snprintf(msg, sizeof msg, "token '%s' has no valid role", t.name);
-        return fail(why, "token without a valid role", t.name, err, msg);
+        return fail(why, "token without a valid role", &t, err, msg);
     }
     if (role < min_role)
         return rg_err_set(err, RG_EFORBIDDEN, "token '%s' is %s; this needs %s",
@@ -128,4 +131,14 @@ void rg_audit_init(rg_audit_rec *a, const rg_server *srv, const rg_req *req,
     snprintf(a->reason, sizeof a->reason, "%s", reason ? reason : "");
     snprintf(a->source, sizeof a->source, "%s",
              req && req->client ? req->client : "");
+}
+
+void rg_audit_detail(rg_audit_rec *a, json_t *detail)
+{
+    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    a->detail[0] = '\0';
+    if (text && strlen(text) < sizeof a->detail)
+        memcpy(a->detail, text, strlen(text) + 1);
+    free(text);
+    json_decref(detail);
 }

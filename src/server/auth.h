@@ -15,6 +15,8 @@
 #include "server/server.h"
 #include "store/store.h"
 
+#include <jansson.h>
+
 typedef enum rg_role {
     RG_ROLE_NONE = 0, /* route needs no admin token */
     RG_ROLE_VIEWER = 1,
@@ -41,11 +43,10 @@ void rg_auth_token_new(char secret[RG_HASH_HEX], char hash[RG_HASH_HEX]);
 
 /* Why an authentication failed, for the audit: never the secret. */
 typedef struct rg_auth_fail {
-    const char *reason;           /* static: "missing token", "malformed
-                                     token", "unknown token", "revoked
-                                     token", "expired token", ... */
-    char target[RG_NAME_MAX + 8]; /* "token:<name>" when the token is
-                                     known, else "" */
+    const char *reason; /* static: "missing token", "malformed
+                           token", "unknown token", "revoked
+                           token", "expired token", ... */
+    char target[32];    /* "token:<id>" when the token is known, else "" */
 } rg_auth_fail;
 
 /* Authenticates req's bearer token against the store at now_ms and checks
@@ -66,5 +67,9 @@ const rg_caller *rg_auth_caller(const rg_req *req);
  * action, target and reason are copied (NULL means ""). */
 void rg_audit_init(rg_audit_rec *a, const rg_server *srv, const rg_req *req,
                    const char *action, const char *target, const char *reason);
+
+/* Sets a->detail to detail's compact JSON text ("" when detail is NULL or
+ * its text does not fit). Takes detail's reference. */
+void rg_audit_detail(rg_audit_rec *a, json_t *detail);
 
 #endif

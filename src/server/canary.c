@@ -277,7 +277,7 @@ static void scan_slot(scan_ctx *x, const rg_fleet_view *v,
                       const rg_fleet_canary *cn)
 {
     uint32_t flags = cn->flags;
-    rg_ep_tally_add(&x->tally, cn);
+    rg_ep_tally_add(&x->tally, cn, true); /* the tick judges what it scans */
     if (flags & RG_CN_ASSIGNED)
         x->assigned[v->stratum]++;
     if (flags & RG_CN_HEALTHY) {

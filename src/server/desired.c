@@ -8,6 +8,7 @@
 #include "model/bucket.h"
 #include "model/plan.h"
 #include "model/rollout.h"
+#include "server/deltas.h"
 #include "server/url_sign.h"
 
 #include <pthread.h>
@@ -313,8 +314,10 @@ static int strata_sync(rg_desired *d, const snapshot *s, rg_err *err)
         ids[n++] = ro->id;
         rc = rg_strata_restore(d->strata, d->srv->store, f, ro, err);
         /* First sight of a rollout nothing measures before check-ins are
-         * answered: who it admitted comes back from the stored events. */
+         * answered: who it admitted, and keeps (rg_rollout_keeps: an
+         * aborted one too), comes back from the stored events. */
         if (rc == 1 && (ro->status.state == RG_RO_HALTED ||
+                        ro->status.state == RG_RO_ABORTED ||
                         ro->status.state == RG_RO_COMPLETED))
             rc = rg_canary_rebuild(d->srv, ro, err);
         rc = rc > 0 ? 0 : rc;
@@ -414,30 +417,64 @@ int rg_server_state_changed(rg_server *srv, rg_err *err)
 /* ------------------------------------------------------------------ */
 /* answering                                                          */
 
-/* Writes the URL release r's artifact is offered at into url: signed
- * (url_sign.h) when the server has a signed-URL window, else the endpoint
- * token's route. */
-static void artifact_url(const rg_server *srv, const rg_release_rec *r,
+/* Writes the URL artifact sha is offered at into url: the public route
+ * on a public channel (is_public), signed (url_sign.h) when the server has
+ * a signed-URL window, else the endpoint token's route. */
+static void artifact_url(const rg_server *srv, bool is_public, const char *sha,
                          int64_t now_ms, char url[RG_SIGNED_URL_MAX])
 {
     unsigned window = srv->cfg.signed_url_window_s;
-    if (window)
-        rg_url_sign(srv->url_key, r->sha256,
-                    rg_url_expiry(now_ms / 1000, window), url);
+    if (is_public)
+        snprintf(url, RG_SIGNED_URL_MAX, "/v1/public/artifacts/%.64s", sha);
+    else if (window)
+        rg_url_sign(srv->url_key, sha, rg_url_expiry(now_ms / 1000, window),
+                    url);
     else
-        snprintf(url, RG_SIGNED_URL_MAX, "/v1/agent/artifacts/%.64s",
-                 r->sha256);
+        snprintf(url, RG_SIGNED_URL_MAX, "/v1/agent/artifacts/%.64s", sha);
 }
 
-/* Appends `"channel":{entry}` to b (after a comma unless first); url: where
- * the artifact is fetched. */
-static int write_entry(rg_buf *b, bool first, const char *channel,
-                       const rg_release_rec *r, const char *url,
-                       int64_t rollout_id)
+/* What one desired entry says: the release, where its bytes are, and
+ * the delta to it from what the endpoint has (NULL: none). */
+typedef struct entry {
+    const char *channel;
+    const rg_release_rec *r;
+    int64_t rollout_id;
+    const char *url;
+    const rg_delta_rec *delta;
+    const char *delta_url;
+} entry;
+
+/* Appends `,"delta":{...}` for e's delta. */
+static int write_delta(rg_buf *b, const entry *e)
 {
+    int rc = rg_buf_adds(b, ",\"delta\":{\"base\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, e->delta->base);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"sha256\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, e->delta->sha256);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"size\":");
+    if (rc == 0)
+        rc = rg_jsonw_int(b, (int64_t)e->delta->size);
+    if (rc == 0)
+        rc = rg_buf_adds(b, ",\"url\":");
+    if (rc == 0)
+        rc = rg_jsonw_str(b, e->delta_url);
+    if (rc == 0)
+        rc = rg_buf_adds(b, "}");
+    return rc;
+}
+
+/* Appends `"channel":{entry}` to b (after a comma unless first). */
+static int write_entry(rg_buf *b, bool first, const entry *e)
+{
+    const rg_release_rec *r = e->r;
+    int64_t rollout_id = e->rollout_id;
     int rc = first ? 0 : rg_buf_add(b, ",", 1);
     if (rc == 0)
-        rc = rg_jsonw_str(b, channel);
+        rc = rg_jsonw_str(b, e->channel);
     if (rc == 0)
         rc = rg_buf_adds(b, ":{\"release\":");
     if (rc == 0)
@@ -457,7 +494,9 @@ static int write_entry(rg_buf *b, bool first, const char *channel,
     if (rc == 0)
         rc = rg_buf_adds(b, ",\"url\":");
     if (rc == 0)
-        rc = rg_jsonw_str(b, url);
+        rc = rg_jsonw_str(b, e->url);
+    if (rc == 0 && e->delta)
+        rc = write_delta(b, e);
     if (rc == 0)
         rc = rg_buf_adds(b, ",\"rollout\":");
     if (rc == 0)
@@ -537,8 +576,10 @@ rg_strata *rg_desired_strata(rg_desired *d)
     return d->strata;
 }
 
-int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
-                       rg_err *err)
+/* The channels' latest rollouts (completed ones only, or all) into a
+ * malloc'd array. */
+static int collect_rollouts(rg_desired *d, bool completed_only,
+                            rg_rollout_rec **out, size_t *n, rg_err *err)
 {
     int rc = 0;
     *out = NULL;
@@ -547,7 +588,8 @@ int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
     const snapshot *s = d->snap;
     for (size_t i = 0; i < s->n && rc == 0; i++) {
         const rg_desired_channel *c = &s->ch[i];
-        if (!c->has_rollout || c->rollout.status.state != RG_RO_COMPLETED)
+        if (!c->has_rollout ||
+            (completed_only && c->rollout.status.state != RG_RO_COMPLETED))
             continue;
         if (!*out && !(*out = malloc(s->n * sizeof **out)))
             rc = rg_err_set(err, RG_ENOMEM, "out of memory");
@@ -556,6 +598,18 @@ int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
     }
     pthread_rwlock_unlock(&d->lock);
     return rc;
+}
+
+int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                       rg_err *err)
+{
+    return collect_rollouts(d, true, out, n, err);
+}
+
+int rg_desired_rollouts(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                        rg_err *err)
+{
+    return collect_rollouts(d, false, out, n, err);
 }
 
 /* The mask of snapshot s's policies that match attribute profile p of f
@@ -715,13 +769,46 @@ static void control_exposure(rg_desired *d, rg_fleet *f,
     }
 }
 
+/* The digest have says the endpoint has on channel, or NULL. */
+static const char *have_on(const rg_desired_have *have, size_t n_have,
+                           const char *channel)
+{
+    for (size_t i = 0; i < n_have; i++)
+        if (have[i].sha256 && strcmp(have[i].channel, channel) == 0)
+            return have[i].sha256;
+    return NULL;
+}
+
+/* Appends channel c's entry for pick p, with a delta from what the
+ * endpoint has when there is one. */
+static int write_release(rg_desired *d, rg_buf *b, bool first,
+                         const rg_desired_channel *c, const rg_desired_pick *p,
+                         const rg_desired_have *have, size_t n_have,
+                         int64_t now_ms)
+{
+    char url[RG_SIGNED_URL_MAX], durl[RG_SIGNED_URL_MAX];
+    const char *base = have_on(have, n_have, c->channel.name);
+    rg_delta_rec delta;
+    entry e = {c->channel.name, p->release, p->rollout_id, url, NULL, durl};
+    artifact_url(d->srv, c->channel.is_public, p->release->sha256, now_ms, url);
+    if (base && strcmp(base, p->release->sha256) != 0 &&
+        rg_deltas_find(d->srv, p->release->sha256, base, &delta)) {
+        e.delta = &delta;
+        artifact_url(d->srv, c->channel.is_public, delta.sha256, now_ms, durl);
+    }
+    return write_entry(b, first, &e);
+}
+
 /* Appends endpoint_id's desired entries to desired and its notices to
  * notices (see rg_desired_write_checkin); offer (may be NULL) is told each
- * desired release. fleet and v NULL: no exposure control, no policies. */
+ * desired release; have (n_have entries, may be NULL) is what the endpoint
+ * says it has. fleet and v NULL: no exposure control, no policies. */
 static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
-                        bool internal, const rg_fleet_view *v, int64_t now_ms,
-                        uint64_t fleet_size, rg_buf *desired, rg_buf *notices,
-                        rg_desired_offer offer, void *ctx, rg_err *err)
+                        bool internal, const rg_fleet_view *v,
+                        const rg_desired_have *have, size_t n_have,
+                        int64_t now_ms, uint64_t fleet_size, rg_buf *desired,
+                        rg_buf *notices, rg_desired_offer offer, void *ctx,
+                        rg_err *err)
 {
     int rc = 0;
     size_t n_desired = 0, n_notices = 0;
@@ -744,10 +831,8 @@ static int for_endpoint(rg_desired *d, rg_fleet *f, const char *endpoint_id,
                 p.earliest_ms = now_ms;
         }
         if (p.release) {
-            char url[RG_SIGNED_URL_MAX];
-            artifact_url(d->srv, p.release, now_ms, url);
-            rc = write_entry(desired, n_desired++ == 0, c->channel.name,
-                             p.release, url, p.rollout_id);
+            rc = write_release(d, desired, n_desired++ == 0, c, &p, have,
+                               n_have, now_ms);
             if (rc < 0) {
                 rg_err_set(err, rc, "desired state of '%.64s': %s", endpoint_id,
                            rg_code_name(rc));
@@ -796,8 +881,8 @@ static int for_endpoint_json(rg_desired *d, rg_fleet *f,
     rg_buf db, nb;
     rg_buf_init(&db, SIZE_MAX / 4);
     rg_buf_init(&nb, SIZE_MAX / 4);
-    int rc = for_endpoint(d, f, endpoint_id, internal, v, now_ms, fleet_size,
-                          &db, &nb, NULL, NULL, err);
+    int rc = for_endpoint(d, f, endpoint_id, internal, v, NULL, 0, now_ms,
+                          fleet_size, &db, &nb, NULL, NULL, err);
     if (rc == 0 && (merge_text(&db, "{", "}", desired) < 0 ||
                     merge_text(&nb, "[", "]", notices) < 0))
         rc = rg_err_set(err, RG_ENOMEM,
@@ -830,17 +915,18 @@ int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
 
 int rg_desired_write_checkin(rg_desired *d, rg_fleet *fleet,
                              const char *endpoint_id,
-                             const rg_fleet_checkin_out *who, int64_t now_ms,
-                             rg_buf *desired, rg_buf *notices,
+                             const rg_fleet_checkin_out *who,
+                             const rg_desired_have *have, size_t n_have,
+                             int64_t now_ms, rg_buf *desired, rg_buf *notices,
                              rg_desired_offer offer, void *ctx, rg_err *err)
 {
     rg_fleet_view v;
     int rc = rg_fleet_view_id(fleet, endpoint_id, &v, err);
     if (rc < 0)
         return rc;
-    return for_endpoint(d, fleet, endpoint_id, who->internal, &v, now_ms,
-                        rg_fleet_size(fleet), desired, notices, offer, ctx,
-                        err);
+    return for_endpoint(d, fleet, endpoint_id, who->internal, &v, have, n_have,
+                        now_ms, rg_fleet_size(fleet), desired, notices, offer,
+                        ctx, err);
 }
 
 size_t rg_desired_channels(rg_desired *d)

@@ -142,12 +142,22 @@ int rg_desired_for_checkin(rg_desired *d, rg_fleet *fleet,
                            const rg_fleet_checkin_out *who, int64_t now_ms,
                            json_t *desired, json_t *notices, rg_err *err);
 
+/* What an endpoint's check-in says it has installed on one channel.
+ * Pointers borrowed. */
+typedef struct rg_desired_have {
+    const char *channel;
+    const char *sha256; /* 64 hex digits, or NULL: not said */
+} rg_desired_have;
+
 /* Told each release a check-in answer offers (rg_desired_write_checkin).
  * Returns 0 or a negative rg_code with err filled. */
 typedef int (*rg_desired_offer)(void *ctx, int64_t release, rg_err *err);
 
 /* rg_desired_for_checkin's answer as JSON text, for the check-in handler
- * (no jansson tree): appends to desired the members of the "desired"
+ * (no jansson tree), with deltas: an entry whose release the endpoint
+ * does not have, where the endpoint says it has (have, n_have) the base
+ * of a delta to it (deltas.h), carries "delta":{"base","sha256","size",
+ * "url"} too (docs/caching.md). Appends to desired the members of the "desired"
  * object (`"channel":{...}`, comma-separated) and to notices the items of
  * the "notices" array (`{...}`, comma-separated), each buffer from where
  * it stands (what it holds already is left alone; no comma is written
@@ -160,8 +170,9 @@ typedef int (*rg_desired_offer)(void *ctx, int64_t release, rg_err *err);
  * partial answer. */
 int rg_desired_write_checkin(rg_desired *d, rg_fleet *fleet,
                              const char *endpoint_id,
-                             const rg_fleet_checkin_out *who, int64_t now_ms,
-                             rg_buf *desired, rg_buf *notices,
+                             const rg_fleet_checkin_out *who,
+                             const rg_desired_have *have, size_t n_have,
+                             int64_t now_ms, rg_buf *desired, rg_buf *notices,
                              rg_desired_offer offer, void *ctx, rg_err *err);
 
 /* The health state the orchestrator keeps (canary.h), owned by d. */
@@ -176,6 +187,10 @@ rg_strata *rg_desired_strata(rg_desired *d);
  * when *n is 0). Returns 0 or RG_ENOMEM. */
 int rg_desired_watched(rg_desired *d, rg_rollout_rec **out, size_t *n,
                        rg_err *err);
+
+/* The same for every channel's newest rollout, whatever its state. */
+int rg_desired_rollouts(rg_desired *d, rg_rollout_rec **out, size_t *n,
+                        rg_err *err);
 
 /* Publishing a rollout's state: an API reader never sees a state that the
  * check-in path has not adopted yet. Whoever changes a rollout's status

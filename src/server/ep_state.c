@@ -3,8 +3,10 @@
 
 #include <string.h>
 
-static const char *const names[] = {"none",    "assigned", "pending",
-                                    "healthy", "silent",   "failed"};
+static const char *const names[] = {"none",   "assigned", "pending", "healthy",
+                                    "silent", "failed",   "unjudged"};
+_Static_assert(sizeof names / sizeof *names == RG_EP_N_STATES,
+               "a name for every state");
 
 rg_ep_state rg_ep_state_of(const rg_fleet_canary *cn)
 {
@@ -19,6 +21,12 @@ rg_ep_state rg_ep_state_of(const rg_fleet_canary *cn)
     if (cn->flags & RG_CN_EXPOSED)
         return RG_EP_PENDING;
     return RG_EP_ASSIGNED;
+}
+
+rg_ep_state rg_ep_state_in(const rg_fleet_canary *cn, bool judging)
+{
+    rg_ep_state s = rg_ep_state_of(cn);
+    return s == RG_EP_PENDING && !judging ? RG_EP_UNJUDGED : s;
 }
 
 const char *rg_ep_state_name(rg_ep_state s)
@@ -36,9 +44,10 @@ bool rg_ep_state_parse(const char *name, rg_ep_state *out)
     return false;
 }
 
-rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn)
+rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn,
+                            bool judging)
 {
-    rg_ep_state s = rg_ep_state_of(cn);
+    rg_ep_state s = rg_ep_state_in(cn, judging);
     if (s != RG_EP_NONE)
         t->n[s]++;
     return s;
@@ -47,7 +56,7 @@ rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn)
 uint64_t rg_ep_tally_exposed(const rg_ep_tally *t)
 {
     return t->n[RG_EP_PENDING] + t->n[RG_EP_HEALTHY] + t->n[RG_EP_SILENT] +
-           t->n[RG_EP_FAILED];
+           t->n[RG_EP_FAILED] + t->n[RG_EP_UNJUDGED];
 }
 
 /* The state of release's slot of the endpoint with handle ref (RG_EP_NONE

@@ -9,13 +9,17 @@
  *   silent    its judged span ended and the gate counted it silent
  *   healthy   its judged span ended and the gate counted it healthy
  *   pending   reported `applying`; its span has not ended (not judged yet)
+ *   unjudged  reported `applying`, but the rollout stopped before the gate
+ *             judged it (halted, aborted, rolled back, or completed and no
+ *             longer watched): final, counted in no decision
  *   assigned  given the release, no `applying` report yet (not counted)
  *
  * The judgement is written by the orchestrator's tick when it resolves an
  * exposure (canary.c calls rg_ep_state_judged); like the rest of the
  * slot it is memory only: after a restart the first tick of a running
  * rollout judges again the spans that have ended, and a rollout that no
- * longer runs shows its exposures as pending.
+ * longer runs shows the exposures it had judged healthy or silent as
+ * unjudged (failed ones stay failed: their reports are stored).
  */
 #ifndef RG_EP_STATE_H
 #define RG_EP_STATE_H
@@ -32,6 +36,7 @@ typedef enum rg_ep_state {
     RG_EP_HEALTHY,
     RG_EP_SILENT,
     RG_EP_FAILED,
+    RG_EP_UNJUDGED,
     RG_EP_N_STATES
 } rg_ep_state;
 
@@ -49,18 +54,25 @@ typedef struct rg_ep_summary {
     rg_ep_tally by_state;
 } rg_ep_summary;
 
-/* Counts one endpoint whose slot is cn (NULL or RG_EP_NONE: nothing).
- * Returns its state. */
-rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn);
+/* Counts one endpoint whose slot is cn (NULL or RG_EP_NONE: nothing) in
+ * a rollout the gate judges or not (rg_ep_state_in). Returns its state. */
+rg_ep_state rg_ep_tally_add(rg_ep_tally *t, const rg_fleet_canary *cn,
+                            bool judging);
 
-/* The exposed cohort: pending + healthy + silent + failed. */
+/* The exposed cohort: pending + healthy + silent + failed + unjudged. */
 uint64_t rg_ep_tally_exposed(const rg_ep_tally *t);
 
-/* The state a canary slot says (cn NULL: RG_EP_NONE). Pure. */
+/* The state a canary slot says (cn NULL: RG_EP_NONE), never
+ * RG_EP_UNJUDGED. Pure. */
 rg_ep_state rg_ep_state_of(const rg_fleet_canary *cn);
 
-/* "assigned", "pending", "healthy", "silent", "failed" ("none" for
- * RG_EP_NONE). Static strings. */
+/* The state of slot cn in a rollout the gate still judges (judging:
+ * orchestrator.h rg_orchestrator_judges) or one it stopped judging, where
+ * a pending exposure is RG_EP_UNJUDGED. Pure. */
+rg_ep_state rg_ep_state_in(const rg_fleet_canary *cn, bool judging);
+
+/* "assigned", "pending", "healthy", "silent", "failed", "unjudged"
+ * ("none" for RG_EP_NONE). Static strings. */
 const char *rg_ep_state_name(rg_ep_state s);
 
 /* Parses one of the names above except "none". Returns true and sets

@@ -89,26 +89,26 @@ static int put_read(rg_fleet *f, const rg_endpoint_rec *e, put_in *in,
     return rc;
 }
 
-/* Writes in into record r (existed: r was there before; a new record
- * takes e's last-seen time and installed releases too). */
-static void put_record(rg_fleet *f, rg__ep *r, bool existed,
-                       const rg_endpoint_rec *e, const put_in *in)
+/* Writes in into record r of s (existed: r was there before; a new record
+ * takes e's last-seen time and installed releases too). Returns 0 or
+ * RG_ENOMEM (installed releases not kept). */
+static int put_record(rg_fleet *f, rg__fleet_shard *s, rg__ep *r, bool existed,
+                      const rg_endpoint_rec *e, const put_in *in)
 {
-    memcpy(r->token, in->tok, sizeof in->tok);
-    r->profile = in->prof;
-    r->stratum = (uint16_t)in->sid;
+    memcpy(r->token, in->tok, sizeof r->token);
+    r->prof_stratum = in->prof | in->sid << RG__FLEET_PROFILE_BITS;
     r->flags = (uint8_t)((r->flags & ~RG__FLEET_F_INTERNAL) |
                          (in->internal ? RG__FLEET_F_INTERNAL : 0));
-    r->enrolled_ms = e->enrolled_ms;
-    if (!existed) {
-        r->last_seen_ms = e->last_seen_ms;
-        rg__fleet_set_installed(f, r, in->inst, in->n_inst);
-    }
+    r->enrolled = rg__t48_of(e->enrolled_ms);
+    if (existed)
+        return 0;
+    r->last_seen = rg__t48_of(e->last_seen_ms);
+    return rg__fleet_set_installed(f, s, r, in->inst, in->n_inst);
 }
 
 int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
 {
-    uint8_t old[RG_FLEET_TOKEN_BYTES];
+    uint8_t old[RG__FLEET_TOKEN_KEPT];
     put_in in;
     int rc = put_read(f, e, &in, err);
     if (rc < 0)
@@ -126,17 +126,47 @@ int rg_fleet_put(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err)
     }
     rg__ep *r = rg__fleet_rec_at(s, (uint32_t)idx);
     memcpy(old, r->token, sizeof old);
-    put_record(f, r, existed, e, &in);
+    int rec_rc = put_record(f, s, r, existed, e, &in);
     pthread_mutex_unlock(&s->mu);
     if (!existed)
         atomic_fetch_add(&f->size, 1);
-    if (!existed || memcmp(old, in.tok, sizeof old) != 0) {
+    if (!existed || memcmp(old, in.tok, sizeof old) != 0)
         rc = rg__fleet_tok_update(f, existed, old, in.tok,
                                   rg__fleet_make_ref(no, (uint32_t)idx));
-        if (rc < 0)
-            rg_err_set(err, rc, "endpoint '%s': out of memory", e->id);
-    }
+    if (rc == 0)
+        rc = rec_rc;
+    if (rc < 0)
+        rg_err_set(err, rc, "endpoint '%s': out of memory", e->id);
     return rc;
+}
+
+/* Records a check-in at now_ms in record idx of s (its token verified).
+ * Caller holds s->mu. Returns 0 or RG_ENOMEM (nothing recorded). */
+static int checkin_record(rg_fleet *f, rg__fleet_shard *s, uint32_t idx,
+                          int64_t now_ms, const rg_fleet_installed *installed,
+                          size_t n, rg_fleet_checkin_out *out)
+{
+    rg__ep *r = rg__fleet_rec_at(s, idx);
+    /* A changed install is written at the next flush; a new last-seen time
+     * once it enters another RG_FLEET_SEEN_MS period (every check-in of an
+     * agent checking in less often), else at close. */
+    bool moved = !rg__fleet_same_installed(f, s, r, installed, n);
+    if (moved && rg__fleet_set_installed(f, s, r, installed, n) < 0)
+        return RG_ENOMEM;
+    int64_t last = rg__t48_get(r->last_seen);
+    int64_t period = atomic_load(&f->seen_period_ms);
+    if (period <= 0)
+        period = RG_FLEET_SEEN_MS;
+    if (moved || last / period != now_ms / period)
+        rg__fleet_mark_dirty(s, idx);
+    else
+        r->flags |= RG__FLEET_F_SEEN;
+    r->prev_seen = r->last_seen;
+    r->last_seen = rg__t48_of(now_ms);
+    out->stratum = rg__ep_stratum(r);
+    out->profile = rg__ep_profile(r);
+    out->internal = (r->flags & RG__FLEET_F_INTERNAL) != 0;
+    return 0;
 }
 
 int rg_fleet_checkin(rg_fleet *f, const char *id,
@@ -148,33 +178,20 @@ int rg_fleet_checkin(rg_fleet *f, const char *id,
     uint32_t h = rg__fleet_id_hash(id, len);
     size_t no;
     rg__fleet_shard *s = rg__fleet_shard_of(f, h, &no);
-    bool ok = false;
+    bool ok = false, oom = false;
     pthread_mutex_lock(&s->mu);
     int64_t idx = rg__fleet_shard_find(s, id, len, h);
     if (idx >= 0) {
         rg__ep *r = rg__fleet_rec_at(s, (uint32_t)idx);
-        if (sodium_memcmp(r->token, token_hash, RG_FLEET_TOKEN_BYTES) == 0) {
+        if (sodium_memcmp(r->token, token_hash, sizeof r->token) == 0) {
             ok = true;
-            /* A changed install is written at the next flush; a new
-             * last-seen time once it enters another RG_FLEET_SEEN_MS
-             * period (every check-in of an agent checking in less often),
-             * else at close. */
-            bool moved = !rg__fleet_same_installed(f, r, installed, n);
-            if (moved)
-                rg__fleet_set_installed(f, r, installed, n);
-            if (moved ||
-                r->last_seen_ms / RG_FLEET_SEEN_MS != now_ms / RG_FLEET_SEEN_MS)
-                rg__fleet_mark_dirty(s, (uint32_t)idx);
-            else
-                r->flags |= RG__FLEET_F_SEEN;
-            r->prev_seen_ms = r->last_seen_ms;
-            r->last_seen_ms = now_ms;
-            out->stratum = r->stratum;
-            out->profile = r->profile;
-            out->internal = (r->flags & RG__FLEET_F_INTERNAL) != 0;
+            oom = checkin_record(f, s, (uint32_t)idx, now_ms, installed, n,
+                                 out) < 0;
         }
     }
     pthread_mutex_unlock(&s->mu);
+    if (oom)
+        return rg_err_set(err, RG_ENOMEM, "endpoint '%s': out of memory", id);
     if (ok) {
         atomic_fetch_add_explicit(&f->checkins, 1, memory_order_relaxed);
         return 0;

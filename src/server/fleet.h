@@ -1,14 +1,18 @@
 /*
  * fleet.h - the in-memory endpoint table behind the check-in path.
  *
- * One fixed-size record (152 bytes) per enrolled endpoint: its id (kept in
- * an append-only arena, the record holds an offset), the SHA-256 of its
- * token, the last RG_FLEET_OFFERED releases check-ins offered it (which
- * bounds what it may download), an interned attribute profile (os, os_version,
- * arch, hw, region, tags; the stratum os-os_version-arch derives from it), the
- * `internal` ring flag, enrolled and last-seen times, the installed release of
- * up to RG_FLEET_CHANNELS channels, a dirty flag, the time of the check-in
- * before the last one and the canary slots of the health analysis (below).
+ * One fixed-size record (56 bytes, fleet_table.h) per enrolled endpoint: its
+ * id (kept in an append-only arena, the record holds an offset), the first
+ * 128 bits of its token's SHA-256, the last RG_FLEET_OFFERED releases
+ * check-ins offered it (which bounds what it may download) and the
+ * installed release of up to RG_FLEET_CHANNELS channels (both as interned
+ * tuples its shard shares among records, fleet_tuple.h), an interned
+ * attribute profile (os, os_version, arch, hw, region, tags; the stratum
+ * os-os_version-arch derives from it), the `internal` ring flag, enrolled
+ * and last-seen times (milliseconds in 48 bits), a dirty bit, the time of
+ * the check-in before the last one and the canary slots of the health
+ * analysis (below; in a per-shard pool, taken by an endpoint's first
+ * canary event and given back when its rollouts are cleared).
  *
  * The table is split into RG_FLEET_SHARDS shards by a hash of the id; each
  * shard has its own mutex, chunked record storage (records never move), an
@@ -197,16 +201,17 @@ const rg_fleet_canary *rg_fleet_canary_of(const rg_fleet_view *v,
  * endpoint id's slot for release: applying takes a slot (a free one, or
  * the one of the oldest release when that is older) and sets EXPOSED and
  * ASSIGNED with apply_ms; the others only update an existing slot. O(1).
- * Returns 0, or RG_ENOTFOUND for an unknown endpoint. */
+ * Returns 0, RG_ENOTFOUND for an unknown endpoint, or RG_ENOMEM when no
+ * slot could be had. */
 int rg_fleet_canary_event(rg_fleet *f, const char *id, int64_t release,
                           int type, int64_t at_ms, rg_err *err);
 
 /* Sets flags in endpoint id's slot for release (taking one as above).
- * Returns 0, or RG_ENOTFOUND. */
+ * Returns 0, RG_ENOTFOUND or RG_ENOMEM. */
 int rg_fleet_canary_set(rg_fleet *f, const char *id, int64_t release,
                         uint32_t flags, rg_err *err);
 
-/* The same through a view's ref. */
+/* The same through a view's ref. Returns 0, RG_ENOTFOUND or RG_ENOMEM. */
 int rg_fleet_canary_set_ref(rg_fleet *f, uint32_t ref, int64_t release,
                             uint32_t flags);
 
@@ -250,7 +255,8 @@ bool rg_fleet_profile_reads(rg_fleet *f, uint32_t p, const char *env);
 /* Verifies that token_hash (binary SHA-256 of the presented token) is the
  * token of endpoint id (constant-time), then records now_ms as last seen
  * and the n installed entries (n <= RG_FLEET_CHANNELS kept) and marks the
- * record dirty. Returns 0; RG_EAUTH when the token belongs to no endpoint
+ * record dirty. Returns 0; RG_ENOMEM when a new installed set cannot be
+ * kept; RG_EAUTH when the token belongs to no endpoint
  * (or the id is unknown and the token too); RG_EFORBIDDEN when the token is
  * another endpoint's. */
 int rg_fleet_checkin(rg_fleet *f, const char *id,
@@ -284,6 +290,20 @@ int rg_fleet_offered(rg_fleet *f, const char *id, int64_t release, rg_err *err);
  */
 int rg_fleet_releases_of(rg_fleet *f, const char *id, int64_t *out, size_t cap,
                          size_t *n, rg_err *err);
+
+/* Several nodes (fleet_remote.c, docs/scale.md). Sets the last-seen write
+ * period (default RG_FLEET_SEEN_MS): nodes sharing a database write every
+ * check-in's time at the next flush (period 1), so that the leader sees
+ * each contact. */
+void rg_fleet_seen_period(rg_fleet *f, int64_t period_ms);
+
+/* Another node's flush or enrollment of endpoint e (token_hash, attributes,
+ * last_seen_ms, installed_json): an endpoint this table does not know, or
+ * whose token changed, is put (rg_fleet_put); a later last-seen time
+ * becomes the endpoint's last check-in (the one before moves back) with
+ * the installed releases it reported, without marking it dirty. Returns
+ * 0, or rg_fleet_put's error. */
+int rg_fleet_remote_seen(rg_fleet *f, const rg_endpoint_rec *e, rg_err *err);
 
 /* Copies endpoint id into *out. Returns 0 or RG_ENOTFOUND. */
 int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,

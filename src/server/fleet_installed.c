@@ -1,6 +1,8 @@
 /* fleet_installed.c - see fleet_installed.h. */
 #include "fleet_installed.h"
 
+#include "fleet_tuple.h"
+
 #include "common/name.h"
 
 #include <jansson.h>
@@ -31,11 +33,11 @@ static uint8_t channel_index(rg_fleet *f, const char *name)
     return r;
 }
 
-void rg__fleet_set_installed(rg_fleet *f, rg__ep *r,
-                             const rg_fleet_installed *in, size_t n)
+/* The tuple rg__fleet_set_installed stores for the n entries. */
+static void installed_key(rg_fleet *f, const rg_fleet_installed *in, size_t n,
+                          rg__fleet_tuple *key)
 {
-    memset(r->inst_ch, 0, sizeof r->inst_ch);
-    memset(r->inst_release, 0, sizeof r->inst_release);
+    memset(key, 0, sizeof *key);
     size_t k = 0;
     for (size_t i = 0; i < n && k < RG_FLEET_CHANNELS; i++) {
         if (in[i].release_id <= 0 || in[i].release_id > UINT32_MAX)
@@ -43,20 +45,28 @@ void rg__fleet_set_installed(rg_fleet *f, rg__ep *r,
         uint8_t c = channel_index(f, in[i].channel);
         if (!c)
             continue;
-        r->inst_ch[k] = c;
-        r->inst_release[k] = (uint32_t)in[i].release_id;
+        key->tag[k] = c;
+        key->v[k] = (uint32_t)in[i].release_id;
         k++;
     }
 }
 
-bool rg__fleet_same_installed(rg_fleet *f, const rg__ep *r,
+int rg__fleet_set_installed(rg_fleet *f, rg__fleet_shard *s, rg__ep *r,
+                            const rg_fleet_installed *in, size_t n)
+{
+    rg__fleet_tuple key;
+    installed_key(f, in, n, &key);
+    return rg__fleet_tuple_set(s, &r->installed, &key);
+}
+
+bool rg__fleet_same_installed(rg_fleet *f, rg__fleet_shard *s, const rg__ep *r,
                               const rg_fleet_installed *in, size_t n)
 {
-    rg__ep tmp;
-    rg__fleet_set_installed(f, &tmp, in, n);
-    return memcmp(tmp.inst_ch, r->inst_ch, sizeof tmp.inst_ch) == 0 &&
-           memcmp(tmp.inst_release, r->inst_release, sizeof tmp.inst_release) ==
-               0;
+    rg__fleet_tuple key;
+    installed_key(f, in, n, &key);
+    const rg__fleet_tuple *have = rg__fleet_tuple_at(s, r->installed);
+    return memcmp(key.tag, have->tag, sizeof key.tag) == 0 &&
+           memcmp(key.v, have->v, sizeof key.v) == 0;
 }
 
 size_t rg__fleet_parse_installed(const char *text,
@@ -84,16 +94,18 @@ cleanup:
     return n;
 }
 
-void rg__fleet_installed_json(rg_fleet *f, const rg__ep *r, char *out)
+void rg__fleet_installed_json(rg_fleet *f, rg__fleet_shard *s, const rg__ep *r,
+                              char *out)
 {
+    const rg__fleet_tuple *t = rg__fleet_tuple_at(s, r->installed);
     size_t len = 0;
     out[len++] = '{';
     for (size_t i = 0; i < RG_FLEET_CHANNELS; i++) {
-        if (!r->inst_ch[i])
+        if (!t->tag[i])
             continue;
         int w = snprintf(out + len, RG__FLEET_INSTALLED_JSON_MAX - len,
                          "%s\"%s\":{\"release\":%u}", len > 1 ? "," : "",
-                         f->ch_names[r->inst_ch[i] - 1], r->inst_release[i]);
+                         f->ch_names[t->tag[i] - 1], t->v[i]);
         if (w < 0 || (size_t)w >= RG__FLEET_INSTALLED_JSON_MAX - len - 1)
             break;
         len += (size_t)w;

@@ -51,26 +51,21 @@ static bool drain_shard(rg_fleet *f, size_t no, flush_batch *b)
 {
     rg__fleet_shard *s = &f->shards[no];
     pthread_mutex_lock(&s->mu);
-    while (s->n_dirty && b->n < RG_FLEET_FLUSH_BATCH) {
-        uint32_t idx = s->dirty[--s->n_dirty];
+    int64_t at;
+    while (b->n < RG_FLEET_FLUSH_BATCH && (at = rg__fleet_take_dirty(s)) >= 0) {
+        uint32_t idx = (uint32_t)at;
         rg__ep *r = rg__fleet_rec_at(s, idx);
-        r->flags &= (uint8_t) ~(RG__FLEET_F_DIRTY | RG__FLEET_F_SEEN);
+        r->flags &= (uint8_t)~RG__FLEET_F_SEEN;
         size_t k = b->n++;
         b->refs[k] = rg__fleet_make_ref(no, idx);
         memcpy(b->ids[k], rg__fleet_rec_id(s, r), r->id_len);
         b->ids[k][r->id_len] = '\0';
-        rg__fleet_installed_json(f, r, b->inst[k]);
+        rg__fleet_installed_json(f, s, r, b->inst[k]);
         b->seen[k].id = b->ids[k];
-        b->seen[k].last_seen_ms = r->last_seen_ms;
+        b->seen[k].last_seen_ms = rg__t48_get(r->last_seen);
         b->seen[k].installed_json = b->inst[k];
     }
     bool more = s->n_dirty > 0;
-    if (s->n_dirty == 0 && s->cap_dirty > 4096) {
-        /* Give back a large list once drained. */
-        free(s->dirty);
-        s->dirty = NULL;
-        s->cap_dirty = 0;
-    }
     pthread_mutex_unlock(&s->mu);
     return more;
 }

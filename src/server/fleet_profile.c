@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROFILES_MAX 1000000u
-
 static int attr_string(const json_t *v, const char *name, bool required,
                        char out[RG_FLEET_ATTR_MAX + 1], rg_err *err)
 {
@@ -185,10 +183,10 @@ static int64_t profile_find(rg_fleet *f, const char *json, uint32_t h)
  * Returns 0, RG_ETOOBIG or RG_ENOMEM (err filled). */
 static int profiles_reserve(rg_fleet *f, rg_err *err)
 {
-    if (f->n_profiles >= PROFILES_MAX)
+    if (f->n_profiles >= RG__FLEET_PROFILES_MAX)
         return rg_err_set(err, RG_ETOOBIG,
                           "too many distinct attribute sets (%u)",
-                          PROFILES_MAX);
+                          RG__FLEET_PROFILES_MAX);
     if ((f->n_profiles + 1) * 10 > f->prof_index_cap * 7 &&
         prof_index_grow(f) < 0)
         return rg_err_set(err, RG_ENOMEM, "out of memory interning attributes");

@@ -2,6 +2,7 @@
  * views and scans (fleet.h: rg_fleet_get, _page, _foreach, _view_*,
  * _scan). */
 #include "fleet_shard.h"
+#include "fleet_tuple.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +21,18 @@ int rg_fleet_get(rg_fleet *f, const char *id, rg_fleet_endpoint *out,
     if (idx >= 0) {
         rg__ep *r = rg__fleet_rec_at(s, (uint32_t)idx);
         memcpy(out->id, id, len + 1);
-        prof = r->profile;
+        prof = rg__ep_profile(r);
         out->internal = (r->flags & RG__FLEET_F_INTERNAL) != 0;
-        out->enrolled_ms = r->enrolled_ms;
-        out->last_seen_ms = r->last_seen_ms;
+        out->enrolled_ms = rg__t48_get(r->enrolled);
+        out->last_seen_ms = rg__t48_get(r->last_seen);
+        const rg__fleet_tuple *t = rg__fleet_tuple_at(s, r->installed);
         for (size_t i = 0; i < RG_FLEET_CHANNELS; i++) {
-            if (!r->inst_ch[i])
+            if (!t->tag[i])
                 continue;
             rg_fleet_installed *in = &out->installed[out->n_installed++];
             snprintf(in->channel, sizeof in->channel, "%s",
-                     f->ch_names[r->inst_ch[i] - 1]);
-            in->release_id = r->inst_release[i];
+                     f->ch_names[t->tag[i] - 1]);
+            in->release_id = t->v[i];
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -56,13 +58,18 @@ static void fill_view(rg__fleet_shard *s, uint32_t ref, rg__ep *r,
 {
     v->ref = ref;
     v->id = rg__fleet_rec_id(s, r);
-    v->stratum = r->stratum;
-    v->profile = r->profile;
+    v->stratum = rg__ep_stratum(r);
+    v->profile = rg__ep_profile(r);
     v->internal = (r->flags & RG__FLEET_F_INTERNAL) != 0;
-    v->last_seen_ms = r->last_seen_ms;
-    v->prev_seen_ms = r->prev_seen_ms;
-    memcpy(v->canary, r->canary, sizeof v->canary);
-    memcpy(v->installed, r->inst_release, sizeof v->installed);
+    v->last_seen_ms = rg__t48_get(r->last_seen);
+    v->prev_seen_ms = rg__t48_get(r->prev_seen);
+    const rg_fleet_canary *c = rg__fleet_canary_pair(s, r);
+    if (c)
+        memcpy(v->canary, c, sizeof v->canary);
+    else
+        memset(v->canary, 0, sizeof v->canary);
+    memcpy(v->installed, rg__fleet_tuple_at(s, r->installed)->v,
+           sizeof v->installed);
 }
 
 int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,

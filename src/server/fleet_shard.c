@@ -1,6 +1,8 @@
 /* fleet_shard.c - see fleet_shard.h. */
 #include "fleet_shard.h"
 
+#include "fleet_tuple.h"
+
 #include "common/murmur3.h"
 
 #include <stdlib.h>
@@ -80,6 +82,22 @@ static int shard_index_grow(rg__fleet_shard *s)
     return 0;
 }
 
+/* Grows s's dirty bits to cover n records (a multiple of 64). Returns 0 or
+ * RG_ENOMEM. */
+static int dirty_grow(rg__fleet_shard *s, size_t n)
+{
+    size_t words = n / 64, old = s->cap_dirty;
+    if (words <= old)
+        return 0;
+    uint64_t *d = realloc(s->dirty, words * sizeof *d);
+    if (!d)
+        return RG_ENOMEM;
+    memset(d + old, 0, (words - old) * sizeof *d);
+    s->dirty = d;
+    s->cap_dirty = words;
+    return 0;
+}
+
 int rg__fleet_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -108,7 +126,8 @@ int64_t rg__fleet_shard_append(rg__fleet_shard *s, const char *id, size_t len,
         return -1;
     if (s->n == s->n_chunks * RG__FLEET_CHUNK_RECS) {
         if (rg__fleet_grow((void **)&s->chunks, &s->cap_chunks, s->n_chunks + 1,
-                           sizeof *s->chunks) < 0)
+                           sizeof *s->chunks) < 0 ||
+            dirty_grow(s, (s->n_chunks + 1) * RG__FLEET_CHUNK_RECS) < 0)
             return -1;
         rg__ep *c = pages_alloc(RG__FLEET_CHUNK_RECS * sizeof *c);
         if (!c)
@@ -143,19 +162,32 @@ int64_t rg__fleet_shard_append(rg__fleet_shard *s, const char *id, size_t len,
     return idx;
 }
 
-/* Marks record idx dirty. Caller holds s->mu. Returns 0 or RG_ENOMEM (the
- * record then stays clean until its next change). */
-int rg__fleet_mark_dirty(rg__fleet_shard *s, uint32_t idx)
+void rg__fleet_mark_dirty(rg__fleet_shard *s, uint32_t idx)
 {
-    rg__ep *r = rg__fleet_rec_at(s, idx);
-    if (r->flags & RG__FLEET_F_DIRTY)
-        return 0;
-    if (rg__fleet_grow((void **)&s->dirty, &s->cap_dirty, s->n_dirty + 1,
-                       sizeof *s->dirty) < 0)
-        return RG_ENOMEM;
-    s->dirty[s->n_dirty++] = idx;
-    r->flags |= RG__FLEET_F_DIRTY;
-    return 0;
+    uint64_t bit = (uint64_t)1 << (idx % 64);
+    if (s->dirty[idx / 64] & bit)
+        return;
+    s->dirty[idx / 64] |= bit;
+    s->n_dirty++;
+}
+
+int64_t rg__fleet_take_dirty(rg__fleet_shard *s)
+{
+    if (!s->n_dirty)
+        return -1;
+    size_t w = s->dirty_next;
+    while (!s->dirty[w])
+        w = (w + 1) % s->cap_dirty;
+    uint32_t idx = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(s->dirty[w]));
+    s->dirty[w] &= s->dirty[w] - 1;
+    s->n_dirty--;
+    s->dirty_next = w;
+    return idx;
+}
+
+rg_fleet_canary *rg__fleet_canary_pair(rg__fleet_shard *s, const rg__ep *r)
+{
+    return r->canary ? s->pairs[r->canary - 1] : NULL;
 }
 
 /* Finds id's record and locks its shard; NULL (unlocked) when unknown. */
@@ -186,5 +218,7 @@ void rg__fleet_shard_release(rg__fleet_shard *s)
     free(s->arena);
     free(s->index);
     free(s->dirty);
+    free(s->pairs);
+    rg__fleet_tuple_release(s);
     pthread_mutex_destroy(&s->mu);
 }

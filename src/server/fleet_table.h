@@ -2,7 +2,7 @@
  * fleet_table.h - the layout of the fleet table, shared by the fleet_*.c
  * files and by nothing else (callers use fleet.h).
  *
- * A record (rg__ep, 152 bytes) per endpoint lives in a shard's chunked
+ * A record (rg__ep, 56 bytes) per endpoint lives in a shard's chunked
  * storage and never moves; a ref names it across shards:
  * (shard << RG__FLEET_IDX_BITS | index) + 1, 0 meaning none. The table
  * (struct rg_fleet) holds the shards (fleet_shard.h), the token index
@@ -23,28 +23,83 @@
 #define RG__FLEET_ARENA_CHUNK (64u * 1024u) /* bytes per id arena chunk */
 #define RG__FLEET_IDX_BITS 26               /* record index bits in a ref */
 #define RG__FLEET_SEED 0x5eedu /* murmur3 seed of ids and profiles */
-#define RG__FLEET_F_DIRTY 1u
 #define RG__FLEET_F_INTERNAL 2u
 #define RG__FLEET_F_SEEN 4u /* last_seen_ms changed since the store had it */
 
 _Static_assert(RG_FLEET_SHARDS == 64, "refs keep the shard in 6 bits");
 
-/* One endpoint: 152 bytes. */
+/* Times in a record: milliseconds since 1970 in 48 bits (to the year
+ * 10889), 2-byte aligned so that records pack tightly. */
+typedef struct rg__t48 {
+    uint16_t w[3];
+} rg__t48;
+
+/* The milliseconds t holds. */
+static inline int64_t rg__t48_get(rg__t48 t)
+{
+    return (int64_t)t.w[0] | (int64_t)t.w[1] << 16 | (int64_t)t.w[2] << 32;
+}
+
+/* ms as an rg__t48 (clamped to 0 .. 2^48 - 1). */
+static inline rg__t48 rg__t48_of(int64_t ms)
+{
+    uint64_t u = ms < 0                  ? 0
+                 : ms > 0xffffffffffffLL ? 0xffffffffffffu
+                                         : (uint64_t)ms;
+    return (rg__t48){{(uint16_t)u, (uint16_t)(u >> 16), (uint16_t)(u >> 32)}};
+}
+
+/* A record keeps the first RG__FLEET_TOKEN_KEPT bytes of its token's
+ * SHA-256 (128 bits: finding a token that matches them is a 2^128
+ * search); the token index keys on the first 4 of them. */
+#define RG__FLEET_TOKEN_KEPT 16
+#define RG__FLEET_PROFILE_BITS 20 /* profile index bits in prof_stratum */
+#define RG__FLEET_PROFILES_MAX 1000000u
+_Static_assert(RG__FLEET_PROFILES_MAX <= 1u << RG__FLEET_PROFILE_BITS,
+               "profile indexes fit their bits");
+_Static_assert(RG_FLEET_MAX_STRATA <= 1u << (32 - RG__FLEET_PROFILE_BITS),
+               "stratum indexes fit the rest");
+
+/* One endpoint: 56 bytes. What most endpoints share lives beside the
+ * records in its shard: installed sets and offered lists as interned
+ * tuples (fleet_tuple.h), canary slots in a pool that only endpoints under
+ * a rollout use. */
 typedef struct rg__ep {
-    uint8_t token[RG_FLEET_TOKEN_BYTES]; /* sha256 of the endpoint token */
-    int64_t enrolled_ms;
-    int64_t last_seen_ms;
-    int64_t prev_seen_ms; /* the check-in before the last one */
-    rg_fleet_canary canary[RG_FLEET_CANARY_SLOTS];
-    uint32_t id_off;  /* id offset in the shard arena */
-    uint32_t profile; /* index into f->profiles */
-    uint32_t inst_release[RG_FLEET_CHANNELS];
-    uint32_t offered[RG_FLEET_OFFERED]; /* newest first; 0: none */
-    uint8_t inst_ch[RG_FLEET_CHANNELS]; /* channel name index + 1; 0: none */
+    uint8_t token[RG__FLEET_TOKEN_KEPT]; /* its token's SHA-256, cut */
+    uint32_t id_off;                     /* id offset in the shard arena */
+    uint32_t prof_stratum; /* profile index | stratum << PROFILE_BITS */
+    uint32_t installed;    /* tuple of (channel, release), 0: none */
+    uint32_t offered;      /* tuple of releases offered, newest first */
+    uint32_t canary;       /* its slot pair in the shard's pool + 1; 0: none */
+    rg__t48 enrolled, last_seen;
+    rg__t48 prev_seen; /* the check-in before the last one */
     uint8_t id_len;
-    uint8_t flags;    /* RG__FLEET_F_* */
-    uint16_t stratum; /* index into f->strata */
+    uint8_t flags; /* RG__FLEET_F_* */
 } rg__ep;
+_Static_assert(sizeof(rg__ep) == 56, "the record stays 56 bytes");
+
+/* r's profile index (into f->profiles). */
+static inline uint32_t rg__ep_profile(const rg__ep *r)
+{
+    return r->prof_stratum & ((1u << RG__FLEET_PROFILE_BITS) - 1u);
+}
+
+/* r's stratum index (into f->strata). */
+static inline uint32_t rg__ep_stratum(const rg__ep *r)
+{
+    return r->prof_stratum >> RG__FLEET_PROFILE_BITS;
+}
+
+/* One interned tuple: up to 4 (tag, value) pairs. Installed sets tag each
+ * release id with its channel name index + 1, offered lists tag nothing
+ * (0). Tuple 0 is the empty one and is never stored. */
+typedef struct rg__fleet_tuple {
+    uint32_t v[RG_FLEET_CHANNELS];
+    uint8_t tag[RG_FLEET_CHANNELS];
+    uint32_t refs; /* records holding it; 0: free (next free in v[0]) */
+} rg__fleet_tuple;
+_Static_assert(RG_FLEET_CHANNELS == RG_FLEET_OFFERED,
+               "installed sets and offered lists share the tuple");
 
 typedef struct rg__fleet_shard {
     pthread_mutex_t mu;
@@ -53,11 +108,19 @@ typedef struct rg__fleet_shard {
     uint32_t n;   /* records in use */
     char **arena; /* RG__FLEET_ARENA_CHUNK bytes each; ids NUL-terminated */
     size_t n_arena, cap_arena;
-    uint32_t arena_used; /* bytes used in the last arena chunk */
-    uint32_t *index;     /* open addressing (fleet_shard.c), 0 empty */
-    uint32_t index_cap;  /* power of two, or 0 */
-    uint32_t *dirty;     /* record indexes waiting for a flush */
-    size_t n_dirty, cap_dirty;
+    uint32_t arena_used;  /* bytes used in the last arena chunk */
+    uint32_t *index;      /* open addressing (fleet_shard.c), 0 empty */
+    uint32_t index_cap;   /* power of two, or 0 */
+    uint64_t *dirty;      /* a bit per record: waiting for a flush */
+    size_t cap_dirty;     /* 64-bit words */
+    size_t dirty_next;    /* the word the last take found a bit in */
+    uint32_t n_dirty;     /* bits set */
+    rg__fleet_tuple *tup; /* interned tuples, tup[0] unused */
+    uint32_t n_tup, cap_tup, free_tup; /* free_tup: first free + 1 */
+    uint32_t *tup_index; /* open addressing of tuple numbers, 0 empty */
+    uint32_t tup_index_cap, tup_live;
+    rg_fleet_canary (*pairs)[RG_FLEET_CANARY_SLOTS]; /* the canary pool */
+    uint32_t n_pairs, cap_pairs, free_pair; /* free_pair: first free + 1 */
 } rg__fleet_shard;
 
 /* One interned attribute set, shared by the endpoints that have it. */
@@ -97,7 +160,8 @@ struct rg_fleet {
     char ch_names[RG_FLEET_CHANNEL_NAMES][RG_NAME_MAX + 1];
     _Atomic uint32_t n_ch; /* published after the name is written */
 
-    pthread_mutex_t flush_mu; /* one flush at a time */
+    pthread_mutex_t flush_mu;       /* one flush at a time */
+    _Atomic int64_t seen_period_ms; /* rg_fleet_seen_period; 0: default */
 
     _Atomic uint64_t size;
     _Atomic uint64_t checkins;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t tok_key(const uint8_t t[RG_FLEET_TOKEN_BYTES])
+static uint32_t tok_key(const uint8_t t[RG__FLEET_TOKEN_KEPT])
 {
     uint32_t k;
     memcpy(&k, t, sizeof k);
@@ -80,7 +80,7 @@ static void tok_remove(rg_fleet *f, uint32_t key, uint32_t ref)
  * re-enrollments of one id may leave a stale slot behind: harmless, since
  * tok_find checks every candidate against the record's current token. */
 int rg__fleet_tok_update(rg_fleet *f, bool had_old,
-                         const uint8_t old_tok[RG_FLEET_TOKEN_BYTES],
+                         const uint8_t old_tok[RG__FLEET_TOKEN_KEPT],
                          const uint8_t new_tok[RG_FLEET_TOKEN_BYTES],
                          uint32_t ref)
 {
@@ -120,7 +120,7 @@ bool rg__fleet_tok_find(rg_fleet *f, const uint8_t t[RG_FLEET_TOKEN_BYTES],
         rg__fleet_shard *s = rg__fleet_ref_shard(f, f->tok[p].ref);
         pthread_mutex_lock(&s->mu);
         rg__ep *r = rg__fleet_rec_at(s, rg__fleet_ref_index(f->tok[p].ref));
-        if (sodium_memcmp(r->token, t, RG_FLEET_TOKEN_BYTES) == 0) {
+        if (sodium_memcmp(r->token, t, sizeof r->token) == 0) {
             found = true;
             if (id_out) {
                 memcpy(id_out, rg__fleet_rec_id(s, r), r->id_len);

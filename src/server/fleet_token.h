@@ -20,7 +20,7 @@ int rg__fleet_token_from_hex(const char *hex,
 /* Replaces record ref's old token (if had_old) by new_tok in the index.
  * Called with no shard locked. Returns 0 or RG_ENOMEM. */
 int rg__fleet_tok_update(rg_fleet *f, bool had_old,
-                         const uint8_t old_tok[RG_FLEET_TOKEN_BYTES],
+                         const uint8_t old_tok[RG__FLEET_TOKEN_KEPT],
                          const uint8_t new_tok[RG_FLEET_TOKEN_BYTES],
                          uint32_t ref);
 

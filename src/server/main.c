@@ -11,10 +11,12 @@
 #include "server/admin_token.h"
 #include "server/artifacts.h"
 #include "server/auth.h"
+#include "server/cluster.h"
 #include "server/datadir.h"
 #include "server/http.h"
 #include "server/options.h"
 #include "server/orchestrator.h"
+#include "server/deltas.h"
 #include "server/preflight_worker.h"
 #include "server/reload.h"
 #include "server/webhooks.h"
@@ -55,6 +57,8 @@ static const char usage[] =
     "  --store URL          keep the database in PostgreSQL instead of DIR:\n"
     "                       postgres://USER@HOST/DB (docs/store.md)\n"
     "  --listen HOST:PORT   address to serve on (default 127.0.0.1:7400)\n"
+    "  --node-id ID         this node's name among several on one --store\n"
+    "                       database (default HOSTNAME:PORT; docs/scale.md)\n"
     "  --artifact-max BYTES largest artifact upload (default 268435456)\n"
     "  --signed-url-window S offer artifacts at signed URLs, valid S to 2S\n"
     "                       seconds, that HTTP caches can serve (default 0:\n"
@@ -229,6 +233,22 @@ static int read_pem(const char *path, char **out, rg_err *err)
     return rc;
 }
 
+/* This node's id: --node-id, else HOSTNAME:PORT of --listen (PORT 0, a
+ * port chosen at start: HOSTNAME:pPID). */
+static void node_name(const rg_server_config *cfg, char *out, size_t cap)
+{
+    char host[64] = "localhost";
+    const char *port = strrchr(cfg->listen, ':');
+    port = port ? port + 1 : "0";
+    gethostname(host, sizeof host - 1);
+    if (cfg->node_id[0])
+        snprintf(out, cap, "%s", cfg->node_id);
+    else if (strcmp(port, "0") == 0)
+        snprintf(out, cap, "%.63s:p%ld", host, (long)getpid());
+    else
+        snprintf(out, cap, "%.63s:%.16s", host, port);
+}
+
 static int serve(rg_server_options *settings)
 {
     const rg_server_config *cfg = &settings->cfg;
@@ -257,11 +277,14 @@ static int serve(rg_server_options *settings)
     if (rg_access_log_open(cfg->access_log, &srv.access, &err) != 0 ||
         rg_server_open(&srv, &err) != 0)
         goto cleanup;
+    node_name(cfg, srv.node_id, sizeof srv.node_id);
+    if (rg_cluster_start(&srv, srv.node_id, &err) != 0)
+        goto cleanup;
     if (rg_orchestrator_start(&srv, &err) != 0)
         goto cleanup;
     orchestrating = true;
     if (rg_preflight_worker_start(&srv, &err) != 0 ||
-        rg_webhooks_start(&srv, &err) != 0)
+        rg_deltas_start(&srv, &err) != 0 || rg_webhooks_start(&srv, &err) != 0)
         goto cleanup;
     if (!srv.cfg.web_dir[0] &&
         rg_web_default_dir(srv.cfg.web_dir, sizeof srv.cfg.web_dir) != 0)
@@ -311,9 +334,11 @@ cleanup:
     rg_stream_stop(srv.stream); /* no parked connection when it stops */
     rg_http_stop(http);
     rg_webhooks_stop(&srv);
+    rg_deltas_stop(&srv);
     rg_preflight_worker_stop(&srv);
     if (orchestrating)
         rg_orchestrator_stop(&srv);
+    rg_cluster_stop(&srv);
     /* Last: the request handlers and the orchestrator publish to it. */
     rg_stream_free(srv.stream);
     rg_server_close(&srv);

@@ -4,6 +4,8 @@
 
 #include "common/buf.h"
 #include "model/rollout.h"
+#include "server/cluster.h"
+#include "server/deltas.h"
 #include "server/access_log.h"
 #include "server/canary.h"
 #include "server/desired.h"
@@ -160,6 +162,7 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
     metric(&b, "rollgate_events_stored_total", "counter",
            "Agent events stored for the first time.", as.events_new);
     group_metrics(&b, srv->store);
+    rg_cluster_metrics(srv, &b);
     rg_buf_printf(&b,
                   "# HELP rollgate_events_refused_total Agent events "
                   "acknowledged and dropped: their release was never "
@@ -176,6 +179,12 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
            rg_retention_pruned());
     metric(&b, "rollgate_artifact_downloads_total", "counter",
            "Artifact downloads by agents.", as.artifact_downloads);
+    uint64_t deltas_made = 0, delta_failures = 0;
+    rg_deltas_stats(srv, &deltas_made, &delta_failures);
+    metric(&b, "rollgate_deltas_made_total", "counter",
+           "Release deltas made since start (docs/caching.md).", deltas_made);
+    metric(&b, "rollgate_delta_failures_total", "counter",
+           "Releases whose deltas could not be made.", delta_failures);
     rg_buf_printf(&b, "# HELP rollgate_rollouts Rollouts by state.\n"
                       "# TYPE rollgate_rollouts gauge\n");
     for (int s = 0; s < N_STATES; s++)

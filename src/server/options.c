@@ -39,6 +39,7 @@ static const option options[] = {
     {"data", K_PATH, F(data_dir), 0, 0, false, NULL},
     {"store", K_URL, F(store), 0, 0, false, NULL},
     {"listen", K_LISTEN, F(listen), 0, 0, false, NULL},
+    {"node-id", K_PATH, F(node_id), 0, 0, false, NULL},
     {"artifact-max", K_UINT, F(artifact_max), 1, 1ull << 40, true, "bytes"},
     {"signed-url-window", K_UINT, F(signed_url_window_s), 0, 7 * 86400, false,
      "seconds"},

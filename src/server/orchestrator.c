@@ -9,6 +9,7 @@
 #include "model/bucket.h"
 #include "health/gate.h"
 #include "server/canary.h"
+#include "server/cluster.h"
 #include "server/desired.h"
 #include "server/flag_rollout.h"
 #include "server/fleet.h"
@@ -195,8 +196,8 @@ static int tick_one(rg_server *srv, const rg_rollout_rec *r, step_fn step,
         return rc;
     rc = rg_canary_measure(cn, srv, r, held, n_held, now, &counts, &hctx, err);
     free(held);
-    if (rc < 0)
-        return rc;
+    if (rc < 0 || !rg_cluster_leads(srv))
+        return rc < 0 ? rc : 0; /* a follower measures only (cluster.h) */
     rc = step(&r->plan, &r->status, &counts, rg_health_gate, &hctx, now, &next,
               &tr, &gate, err);
     if (rc < 0)
@@ -264,16 +265,39 @@ cleanup:
  * stratum not cleared yet (strata.h) or still soaking (canary.h: the last
  * exposure is younger than the plan's soak). Appends every id of w to ids (room
  * for n more at *n_ids). Returns 0 or the first error (err may be NULL). */
+/* Whether the tick still judges the watched completed rollout w. */
+static bool watching(rg_server *srv, const rg_rollout_rec *w, int64_t now_ms)
+{
+    return !rg_strata_settled(rg_desired_strata(srv->desired), srv->fleet,
+                              w->id) ||
+           rg_canary_soaking(rg_desired_canary(srv->desired), w, now_ms);
+}
+
+bool rg_orchestrator_judges(rg_server *srv, const rg_rollout_rec *r,
+                            int64_t now_ms)
+{
+    if (!rg_rollout_state_final(r->status.state))
+        return true;
+    if (r->status.state != RG_RO_COMPLETED)
+        return false;
+    rg_rollout_rec *w = NULL;
+    size_t n = 0;
+    bool judges = false;
+    if (rg_desired_watched(srv->desired, &w, &n, NULL) != 0)
+        return true; /* out of memory: say nothing final */
+    for (size_t i = 0; i < n && !judges; i++)
+        judges = w[i].id == r->id && watching(srv, &w[i], now_ms);
+    free(w);
+    return judges;
+}
+
 static int watch_completed(rg_server *srv, const rg_rollout_rec *w, size_t n,
                            int64_t *ids, size_t *n_ids, rg_err *err)
 {
     int rc = 0;
-    rg_strata *strata = rg_desired_strata(srv->desired);
     for (size_t i = 0; i < n; i++) {
         ids[(*n_ids)++] = w[i].id;
-        if (rg_strata_settled(strata, srv->fleet, w[i].id) &&
-            !rg_canary_soaking(rg_desired_canary(srv->desired), &w[i],
-                               rg_clock_now(srv->clock)))
+        if (!watching(srv, &w[i], rg_clock_now(srv->clock)))
             continue;
         rg_err e1;
         rg_err_clear(&e1);
@@ -343,7 +367,7 @@ int rg_orchestrator_tick(rg_server *srv, rg_err *err)
     /* Paused rollouts keep their state; so do watched completed ones;
      * other final ones are forgotten. */
     rg_canary_retain(rg_desired_canary(srv->desired), ids, n_ids);
-    {
+    if (rg_cluster_leads(srv)) {
         int r3 = rg_flag_rollouts_tick(srv, rc == 0 ? err : NULL);
         if (rc == 0)
             rc = r3;
@@ -409,7 +433,8 @@ static void *flush_main(void *arg)
         if (rg_fleet_flush(srv->fleet, &err) < 0)
             rg_warn("fleet flush: %s", err.msg);
         rg_server_cfg_rdlock(srv);
-        rg_retention_run(srv, rg_clock_now(srv->clock));
+        if (rg_cluster_leads(srv))
+            rg_retention_run(srv, rg_clock_now(srv->clock));
         rg_server_cfg_unlock(srv);
     }
     return NULL;

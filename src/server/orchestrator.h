@@ -44,6 +44,14 @@ void rg_orchestrator_stop(rg_server *srv);
  * or the first store or gate error (the other rollouts are still ticked). */
 int rg_orchestrator_tick(rg_server *srv, rg_err *err);
 
+/* Whether the gate still judges rollout r's exposures at now_ms, so that
+ * a pending one may yet become healthy or silent: r is not final, or it
+ * completed and the tick still watches it (the channel's newest rollout,
+ * with a stratum not cleared or still soaking). Otherwise its pending
+ * exposures are unjudged for good (ep_state.h). */
+bool rg_orchestrator_judges(rg_server *srv, const rg_rollout_rec *r,
+                            int64_t now_ms);
+
 /* Counters for /metrics. */
 typedef struct rg_orchestrator_stats {
     uint64_t ticks;

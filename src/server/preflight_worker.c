@@ -1,6 +1,8 @@
 /* preflight_worker.c - see preflight_worker.h. */
 #include "preflight_worker.h"
 
+#include "server/cluster.h"
+
 #include "common/json.h"
 #include "common/log.h"
 #include "preflight/preflight.h"
@@ -257,6 +259,8 @@ static void *worker_main(void *arg)
         int64_t id = w->queue[0];
         memmove(w->queue, w->queue + 1, --w->n * sizeof *w->queue);
         pthread_mutex_unlock(&w->mu);
+        if (!rg_cluster_leads(w->srv))
+            continue; /* the leader runs it (rg_preflight_worker_rescan) */
 
         rg_err err;
         rg_err_clear(&err);
@@ -280,6 +284,20 @@ void rg_preflight_worker_enqueue(rg_server *srv, int64_t release_id)
                 (long long)release_id);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+static int enqueue_pending(void *ctx, const rg_release_rec *r)
+{
+    rg_preflight_worker_enqueue(ctx, r->id);
+    return 0;
+}
+
+int rg_preflight_worker_rescan(rg_server *srv, rg_err *err)
+{
+    if (!srv->preflight)
+        return 0;
+    return rg_store_release_preflight_pending(srv->store, enqueue_pending, srv,
+                                              err);
 }
 
 static int queue_pending(void *ctx, const rg_release_rec *r)

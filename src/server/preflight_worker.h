@@ -41,6 +41,11 @@ void rg_preflight_worker_stop(rg_server *srv);
  * preflight. Thread-safe. */
 void rg_preflight_worker_enqueue(rg_server *srv, int64_t release_id);
 
+/* Queues every release whose preflight is pending in the store (a node
+ * that leads takes over those queued by others; cluster.h). Returns 0 or
+ * the store's error. */
+int rg_preflight_worker_rescan(rg_server *srv, rg_err *err);
+
 /* Runs release_id's preflight now, on the calling thread, and records its
  * outcome with rg_store_release_preflight_finish (audited as
  * release.preflight by actor "preflight"). A preflight that could not be

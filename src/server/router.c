@@ -22,6 +22,7 @@ static const rg_route routes[] = {
     {"GET", "/", RG_ROLE_NONE, false, rg_api_web_file},
     {"GET", "/ui/{}", RG_ROLE_NONE, false, rg_api_web_file},
     {"GET", "/metrics", RG_ROLE_NONE, false, rg_api_metrics},
+    {"GET", "/v1/cluster", RG_ROLE_VIEWER, false, rg_api_cluster},
     {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR, true, rg_api_artifact_put},
     {"POST", "/v1/channels", RG_ROLE_OPERATOR, false, rg_api_channel_create},
     {"GET", "/v1/channels", RG_ROLE_VIEWER, false, rg_api_channel_list},
@@ -125,6 +126,8 @@ static const rg_route routes[] = {
     /* No token: the URL's signature is checked by the handler
      * (url_sign.h), so that HTTP caches can serve it. */
     {"GET", "/v1/artifacts/{}", RG_ROLE_NONE, false, rg_api_artifact_get},
+    {"GET", "/v1/public/artifacts/{}", RG_ROLE_NONE, false,
+     rg_api_artifact_public},
 };
 
 const rg_route *rg_router_routes(size_t *n)

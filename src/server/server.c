@@ -83,6 +83,7 @@ int rg_server_open(rg_server *srv, rg_err *err)
                   ? 0
                   : rg_datadir_check(srv->cfg.data_dir, err)) == 0 &&
         ((rc = rg_store_open(db, &srv->store, err)) != 0 ||
+         (rc = rg_store_tail_heads(srv->store, &srv->tail_from, err)) != 0 ||
          (rc = rg_artifacts_init(srv, err)) != 0 ||
          (srv->cfg.signed_url_window_s &&
           (rc = rg_url_key_load(srv->cfg.data_dir, srv->url_key, err)) != 0) ||

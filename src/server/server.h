@@ -36,9 +36,11 @@ typedef struct rg_desired rg_desired;
 typedef struct rg_flag_rollouts rg_flag_rollouts;
 typedef struct rg_access_log rg_access_log;
 typedef struct rg_preflight_worker rg_preflight_worker;
+typedef struct rg_deltas rg_deltas;
 typedef struct rg_guard rg_guard;
 typedef struct rg_datadir_lock rg_datadir_lock;
 typedef struct rg_stream rg_stream;
+typedef struct rg_cluster rg_cluster;
 
 typedef struct rg_server_config {
     char data_dir[PATH_MAX]; /* --data; holds rollgate.db, artifacts/ */
@@ -46,6 +48,8 @@ typedef struct rg_server_config {
                                 postgres://... (docs/store.md); "":
                                 DATA/rollgate.db (SQLite) */
     char listen[128];        /* --listen HOST:PORT, default 127.0.0.1:7400 */
+    char node_id[128];       /* --node-id: this node among several on one
+                                database (cluster.h); "": hostname:port */
     uint64_t artifact_max;   /* --artifact-max bytes, default 256 MiB */
     unsigned signed_url_window_s; /* --signed-url-window: offer artifact
                                      URLs that need no token, valid one to
@@ -103,6 +107,7 @@ typedef struct rg_server {
     rg_desired *desired;
     rg_preflight_worker *preflight; /* NULL unless started
                                        (preflight_worker.h) */
+    rg_deltas *deltas;              /* NULL unless started (deltas.h) */
     rg_guard *guard;                /* rate limits, failed-auth audit (guard.h);
                                        NULL: none */
     rg_datadir_lock *lock;          /* DATA/lock, held while open (datadir.h) */
@@ -121,6 +126,12 @@ typedef struct rg_server {
     bool cfg_locking;                /* cfg_lock is set up */
     uint8_t url_key[32];             /* DATA/url.key (url_sign.h), loaded
                                         when cfg.signed_url_window_s > 0 */
+    rg_cluster *cluster;             /* several nodes (cluster.h); NULL: one
+                                        node (SQLite), always leading */
+    char node_id[128];               /* cfg.node_id or hostname:port */
+    rg_tail_heads tail_from;         /* the store's tail numbers before the
+                                        fleet was loaded: where this node's
+                                        tails start (cluster.h) */
 } rg_server;
 
 /* A route handler: reads req, fills resp. Errors go into resp with

@@ -170,6 +170,32 @@ cleanup:
     return rc;
 }
 
+int rg_strata_refresh(rg_strata *s, rg_store *store, rg_fleet *fleet,
+                      const rg_rollout_rec *ro, rg_err *err)
+{
+    newest n = {0};
+    bool added;
+    int rc = rg_store_decision_list(store, ro->id, keep_newest, &n, err);
+    json_t *ev = rc == 0 && n.json ? json_loads(n.json, 0, NULL) : NULL;
+    const json_t *state = json_object_get(ev, "strata_state");
+    entry *fresh = state ? calloc(1, sizeof *fresh) : NULL;
+    if (rc == 0 && (n.oom || (state && !fresh)))
+        rc = rg_err_set(err, RG_ENOMEM, "out of memory");
+    if (rc == 0 && fresh) {
+        load_states(fresh, fleet, state);
+        pthread_mutex_lock(&s->write_mu);
+        entry *e = find_or_add(s, ro->id, &added);
+        for (size_t i = 0; e && i < MAXS; i++)
+            atomic_store(&e->st[i], atomic_load(&fresh->st[i]));
+        pthread_mutex_unlock(&s->write_mu);
+        rg_strata_settled(s, fleet, ro->id);
+    }
+    json_decref(ev);
+    free(fresh);
+    free(n.json);
+    return rc;
+}
+
 int rg_strata_get(rg_strata *s, int64_t id, uint32_t stratum)
 {
     int out = -1;

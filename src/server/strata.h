@@ -58,6 +58,13 @@ void rg_strata_free(rg_strata *s);
 int rg_strata_restore(rg_strata *s, rg_store *store, rg_fleet *fleet,
                       const rg_rollout_rec *ro, rg_err *err);
 
+/* Loads rollout ro's strata states again from its newest stored decision
+ * that has them, known or not (a node that does not lead takes the
+ * leader's verdicts; docs/scale.md). Without such a decision nothing
+ * changes. Returns 0, RG_ENOMEM or the store's error. */
+int rg_strata_refresh(rg_strata *s, rg_store *store, rg_fleet *fleet,
+                      const rg_rollout_rec *ro, rg_err *err);
+
 /* The rg_stratum_state of stratum (a fleet index) in rollout id, or -1
  * when the rollout is not known (never restored nor updated). */
 int rg_strata_get(rg_strata *s, int64_t id, uint32_t stratum);

@@ -4,6 +4,7 @@
 #include "model/rollout.h"
 #include "server/desired.h"
 #include "server/fleet.h"
+#include "server/orchestrator.h"
 #include "server/strata.h"
 
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 
 typedef struct scan_ctx {
     const rg_rollout_rec *r;
+    bool judging;      /* rg_orchestrator_judges */
     rg_strata *strata; /* the strata's states (strata.h) */
     rg_summary *out;
 } scan_ctx;
@@ -41,7 +43,7 @@ static int scan_one(void *ctx, const rg_fleet_view *v)
     rg_summary *s = x->out;
     const rg_fleet_canary *cn = rg_fleet_canary_of(v, x->r->release_id);
     s->total.targeted += targeted(x, v, cn);
-    rg_ep_state st = rg_ep_tally_add(&s->total.by_state, cn);
+    rg_ep_state st = rg_ep_tally_add(&s->total.by_state, cn, x->judging);
     if (st != RG_EP_NONE && v->stratum < s->n_strata)
         s->strata[v->stratum].n[st]++;
     return 0;
@@ -60,8 +62,11 @@ int rg_summary_measure(rg_server *srv, const rg_rollout_rec *r, rg_summary *out,
     if (out->n_strata &&
         !(out->strata = calloc(out->n_strata, sizeof *out->strata)))
         return rg_err_set(err, RG_ENOMEM, "out of memory");
-    scan_ctx x = {
-        .r = r, .strata = rg_desired_strata(srv->desired), .out = out};
+    scan_ctx x = {.r = r,
+                  .judging =
+                      rg_orchestrator_judges(srv, r, rg_clock_now(srv->clock)),
+                  .strata = rg_desired_strata(srv->desired),
+                  .out = out};
     rg_fleet_scan(srv->fleet, scan_one, &x);
     out->total.fleet = rg_fleet_size(srv->fleet);
     return 0;

@@ -1,6 +1,7 @@
 /* webhooks.c - see webhooks.h. */
 #include "server/webhooks.h"
 
+#include "server/cluster.h"
 #include "common/buf.h"
 #include "common/httpc.h"
 #include "common/json.h"
@@ -245,7 +246,8 @@ static void *sender_main(void *arg)
         goto cleanup;
     }
     while (rg_stopper_wait(&snd.stop, RG_WEBHOOK_POLL_MS))
-        round_once(srv, h, l);
+        if (rg_cluster_leads(srv)) /* the leader delivers (cluster.h) */
+            round_once(srv, h, l);
 cleanup:
     sodium_memzero(l, l ? sizeof *l : 0);
     free(l);

@@ -87,7 +87,7 @@ struct rg__store_ops {
                           const rg_audit_rec *audit, rg_err *err);
     int (*rollout_get)(void *impl, int64_t id, rg_rollout_rec *out,
                        rg_err *err);
-    int (*rollout_list)(void *impl, bool active_only,
+    int (*rollout_list)(void *impl, const rg_rollout_filter *f,
                         int (*fn)(void *ctx, const rg_rollout_rec *r),
                         void *ctx, rg_err *err);
     int (*rollout_transition)(void *impl, int64_t id,
@@ -131,6 +131,16 @@ struct rg__store_ops {
     int (*endpoint_load)(void *impl,
                          int (*fn)(void *ctx, const rg_endpoint_rec *e),
                          void *ctx, rg_err *err);
+    int (*tail_heads)(void *impl, rg_tail_heads *out, rg_err *err);
+    int (*endpoints_after)(void *impl, int64_t after, size_t max,
+                           int (*fn)(void *ctx, const rg_endpoint_tail *e),
+                           void *ctx, rg_err *err);
+    int (*events_after)(void *impl, int64_t after, size_t max,
+                        int (*fn)(void *ctx, const rg_event_tail *e), void *ctx,
+                        rg_err *err);
+    int (*offers_after)(void *impl, int64_t after, size_t max,
+                        int (*fn)(void *ctx, const rg_offer_rec *o), void *ctx,
+                        rg_err *err);
 
     int (*events_record)(void *impl, const rg_event_rec *ev, size_t n,
                          size_t *n_new, rg_err *err);
@@ -156,6 +166,7 @@ struct rg__store_ops {
                        rg_err *err);
     int (*offer_artifact)(void *impl, const char *endpoint_id,
                           const char *sha256, rg_err *err);
+    int (*artifact_public)(void *impl, const char *sha256, rg_err *err);
     int (*decision_append)(void *impl, int64_t rollout_id, int64_t at_ms,
                            const rg_transition *tr, const char *actor,
                            const char *evidence_json, rg_err *err);

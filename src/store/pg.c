@@ -27,6 +27,7 @@
  */
 #include "store/sqldrv.h"
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/redact.h"
 
@@ -308,10 +309,34 @@ static const char *const migration17[] = {
     NULL,
 };
 
-/* 18: flag rollouts' webhook deliveries (sqlite.c says more). */
+/* 18: several nodes (docs/scale.md): what each node tails from the others -
+ * events and offers by a sequence (taken under the write lock, so in commit
+ * order), endpoints by the flush that wrote them last. */
 static const char *const migration18[] = {
+    "ALTER TABLE events ADD COLUMN seq BIGSERIAL",
+    "CREATE INDEX events_seq ON events(seq)",
+    "ALTER TABLE offers ADD COLUMN seq BIGSERIAL",
+    "CREATE INDEX offers_seq ON offers(seq)",
+    "ALTER TABLE endpoints ADD COLUMN flush_seq BIGINT NOT NULL DEFAULT 0",
+    "CREATE INDEX endpoints_flush_seq ON endpoints(flush_seq)",
+    "CREATE TABLE flush_seq (one BIGINT PRIMARY KEY CHECK (one = 1),"
+    " seq BIGINT NOT NULL)",
+    "INSERT INTO flush_seq VALUES (1, 0)",
+    NULL,
+};
+
+/* 19: flag rollouts' webhook deliveries (sqlite.c says more). */
+static const char *const migration19[] = {
     "ALTER TABLE webhook_deliveries ADD COLUMN flag " T " NOT NULL"
     " DEFAULT ''",
+    NULL,
+};
+
+/* 20: public channels (docs/caching.md), releases by digest. */
+static const char *const migration20[] = {
+    "ALTER TABLE channels ADD COLUMN public BIGINT NOT NULL DEFAULT 0"
+    " CHECK (public IN (0, 1))",
+    "CREATE INDEX releases_sha256 ON releases(sha256)",
     NULL,
 };
 
@@ -319,7 +344,7 @@ static const char *const *const migrations[] = {
     migration1,  migration2,  migration3,  migration4,  migration5,
     migration6,  migration7,  migration8,  migration9,  migration10,
     migration11, migration12, migration13, migration14, migration15,
-    migration16, migration17, migration18};
+    migration16, migration17, migration18, migration19, migration20};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,
                "sqlite.c and pg.c must have the same migrations");
@@ -657,6 +682,81 @@ static void pg_rollback(void *conn)
         exec_sql(c, "ROLLBACK", NULL);
 }
 
+/* --- several nodes (docs/scale.md) -------------------------------------- */
+
+/* kind is one of session.h's fixed words: quoted as it is. */
+static int pg_notify(void *conn, const char *kind, rg_err *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "NOTIFY rollgate, '%s'", kind);
+    return exec_sql(conn, sql, err);
+}
+
+/* Appends s to b as an element of a PostgreSQL array literal: quoted,
+ * with '"' and '\\' escaped. Returns false when out of memory. */
+static bool array_elem(rg_buf *b, const char *s, bool first)
+{
+    if ((!first && rg_buf_add(b, ",", 1) != 0) || rg_buf_add(b, "\"", 1) != 0)
+        return false;
+    for (; *s; s++)
+        if (((*s == '"' || *s == '\\') && rg_buf_add(b, "\\", 1) != 0) ||
+            rg_buf_add(b, s, 1) != 0)
+            return false;
+    return rg_buf_add(b, "\"", 1) == 0;
+}
+
+/* The three arrays of a flush batch as literals. */
+static bool batch_arrays(const rg_endpoint_seen *r, size_t n, rg_buf *seen,
+                         rg_buf *inst, rg_buf *ids)
+{
+    bool ok = rg_buf_adds(seen, "{") == 0 && rg_buf_adds(inst, "{") == 0 &&
+              rg_buf_adds(ids, "{") == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = rg_buf_printf(seen, "%s%lld", i ? "," : "",
+                           (long long)r[i].last_seen_ms) == 0 &&
+             array_elem(inst, r[i].installed_json, i == 0) &&
+             array_elem(ids, r[i].id, i == 0);
+    return ok && rg_buf_adds(seen, "}") == 0 && rg_buf_adds(inst, "}") == 0 &&
+           rg_buf_adds(ids, "}") == 0;
+}
+
+/* One UPDATE for the whole batch, its rows as arrays (unnest). */
+static int pg_seen_batch(void *conn, const rg_endpoint_seen *b, size_t n,
+                         int64_t seq, rg_err *err)
+{
+    pgc *c = conn;
+    rg_buf seen, inst, ids;
+    char num[24];
+    int rc = 0;
+    if (n == 0)
+        return 0;
+    rg_buf_init(&seen, SIZE_MAX);
+    rg_buf_init(&inst, SIZE_MAX);
+    rg_buf_init(&ids, SIZE_MAX);
+    snprintf(num, sizeof num, "%lld", (long long)seq);
+    if (!batch_arrays(b, n, &seen, &inst, &ids)) {
+        rc = rg_err_set(err, RG_ENOMEM, "endpoint flush: out of memory");
+        goto cleanup;
+    }
+    const char *vals[] = {seen.data, inst.data, ids.data, num};
+    PGresult *res = PQexecParams(
+        c->pg,
+        "UPDATE endpoints SET last_seen_ms = u.seen, installed_json = u.inst,"
+        " flush_seq = $4::bigint"
+        " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(seen, inst, "
+        "id)"
+        " WHERE endpoints.id = u.id",
+        4, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = pg_fail(c, res, err, "endpoint flush");
+    PQclear(res);
+cleanup:
+    rg_buf_release(&seen);
+    rg_buf_release(&inst);
+    rg_buf_release(&ids);
+    return rc;
+}
+
 /* --- open, migrate, close ----------------------------------------------- */
 
 /* The stored schema version (table rollgate_schema, made on first use). */
@@ -773,4 +873,6 @@ const struct rg__sqldrv rg__pg_drv = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .in_txn = pg_in_txn,
+    .notify = pg_notify,
+    .seen_batch = pg_seen_batch,
 };

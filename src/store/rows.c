@@ -51,6 +51,7 @@ static const rg__col channel_cols[] = {
     I64(rg_channel_rec, created_ms, REC),
     REF(rg_channel_rec, current_release_id, LATER),
     SPEC(rg_channel_rec, preflight),
+    BOOL(rg_channel_rec, is_public, REC),
 };
 const rg__rowmap rg__channel_row = ROWMAP("channel", channel_cols);
 
@@ -145,6 +146,45 @@ static const rg__col endpoint_cols[] = {
     TEXT(rg_endpoint_rec, installed_json, REC),
 };
 const rg__rowmap rg__endpoint_row = ROWMAP("endpoint", endpoint_cols);
+
+static const rg__col endpoint_tail_cols[] = {
+    TEXT(rg_endpoint_tail, e.id, REC),
+    TEXT(rg_endpoint_tail, e.token_hash, REC),
+    TEXT(rg_endpoint_tail, e.attrs_json, REC),
+    I64(rg_endpoint_tail, e.enrolled_ms, REC),
+    I64(rg_endpoint_tail, e.last_seen_ms, REC),
+    TEXT(rg_endpoint_tail, e.installed_json, REC),
+    I64(rg_endpoint_tail, seq, REC),
+};
+const rg__rowmap rg__endpoint_tail_row = ROWMAP("endpoint", endpoint_tail_cols);
+
+static const rg__col event_tail_cols[] = {
+    TEXT(rg_event_tail, e.endpoint_id, REC),
+    TEXT(rg_event_tail, e.event_id, REC),
+    TEXT(rg_event_tail, e.type, REC),
+    I64(rg_event_tail, e.release_id, REC),
+    TEXT(rg_event_tail, e.channel, REC),
+    I64(rg_event_tail, e.reported_ms, REC),
+    I64(rg_event_tail, e.received_ms, REC),
+    TEXT(rg_event_tail, e.detail, REC),
+    I64(rg_event_tail, seq, REC),
+};
+const rg__rowmap rg__event_tail_row = ROWMAP("event", event_tail_cols);
+
+static const rg__col offer_cols[] = {
+    TEXT(rg_offer_rec, endpoint_id, REC),
+    I64(rg_offer_rec, release_id, REC),
+    I64(rg_offer_rec, offered_ms, REC),
+    I64(rg_offer_rec, seq, REC),
+};
+const rg__rowmap rg__offer_row = ROWMAP("offer", offer_cols);
+
+static const rg__col heads_cols[] = {
+    I64(rg_tail_heads, endpoints, REC),
+    I64(rg_tail_heads, events, REC),
+    I64(rg_tail_heads, offers, REC),
+};
+const rg__rowmap rg__heads_row = ROWMAP("tail heads", heads_cols);
 
 static const rg__col event_cols[] = {
     TEXT(rg_event_rec, endpoint_id, REC), TEXT(rg_event_rec, event_id, REC),

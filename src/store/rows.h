@@ -87,25 +87,29 @@ typedef struct rg__rowmap {
 /* The row of each record type, column by column in the order a backend
  * selects them; its INSERT names the RG__FROM_REC columns in the same
  * order (docs/architecture.md, "The store"). */
-extern const rg__rowmap rg__audit_row;        /* rg_audit_rec */
-extern const rg__rowmap rg__channel_row;      /* rg_channel_rec */
-extern const rg__rowmap rg__release_row;      /* rg_release_rec */
-extern const rg__rowmap rg__root_row;         /* rg_root_rec */
-extern const rg__rowmap rg__rollout_row;      /* rg_rollout_rec */
-extern const rg__rowmap rg__decision_row;     /* rg_decision_rec */
-extern const rg__rowmap rg__token_row;        /* rg_token_rec */
-extern const rg__rowmap rg__enroll_key_row;   /* rg_enroll_key_rec */
-extern const rg__rowmap rg__endpoint_row;     /* rg_endpoint_rec */
-extern const rg__rowmap rg__event_row;        /* rg_event_rec */
-extern const rg__rowmap rg__flag_revert_row;  /* rg_flag_revert_rec */
-extern const rg__rowmap rg__policy_row;       /* rg_policy_rec */
-extern const rg__rowmap rg__flag_row;         /* rg_flag_rec */
-extern const rg__rowmap rg__flag_rollout_row; /* rg_flag_rollout_rec */
-extern const rg__rowmap rg__client_token_row; /* rg_client_token_rec */
-extern const rg__rowmap rg__segment_row;      /* rg_segment_rec */
-extern const rg__rowmap rg__webhook_row;      /* rg_webhook_rec */
-extern const rg__rowmap rg__delivery_row;     /* rg_delivery_rec */
-extern const rg__rowmap rg__attempt_row;      /* rg_attempt_rec */
+extern const rg__rowmap rg__audit_row;         /* rg_audit_rec */
+extern const rg__rowmap rg__channel_row;       /* rg_channel_rec */
+extern const rg__rowmap rg__release_row;       /* rg_release_rec */
+extern const rg__rowmap rg__root_row;          /* rg_root_rec */
+extern const rg__rowmap rg__rollout_row;       /* rg_rollout_rec */
+extern const rg__rowmap rg__decision_row;      /* rg_decision_rec */
+extern const rg__rowmap rg__token_row;         /* rg_token_rec */
+extern const rg__rowmap rg__enroll_key_row;    /* rg_enroll_key_rec */
+extern const rg__rowmap rg__endpoint_row;      /* rg_endpoint_rec */
+extern const rg__rowmap rg__event_row;         /* rg_event_rec */
+extern const rg__rowmap rg__endpoint_tail_row; /* rg_endpoint_tail */
+extern const rg__rowmap rg__event_tail_row;    /* rg_event_tail */
+extern const rg__rowmap rg__offer_row;         /* rg_offer_rec */
+extern const rg__rowmap rg__heads_row;         /* rg_tail_heads */
+extern const rg__rowmap rg__flag_revert_row;   /* rg_flag_revert_rec */
+extern const rg__rowmap rg__policy_row;        /* rg_policy_rec */
+extern const rg__rowmap rg__flag_row;          /* rg_flag_rec */
+extern const rg__rowmap rg__flag_rollout_row;  /* rg_flag_rollout_rec */
+extern const rg__rowmap rg__client_token_row;  /* rg_client_token_rec */
+extern const rg__rowmap rg__segment_row;       /* rg_segment_rec */
+extern const rg__rowmap rg__webhook_row;       /* rg_webhook_rec */
+extern const rg__rowmap rg__delivery_row;      /* rg_delivery_rec */
+extern const rg__rowmap rg__attempt_row;       /* rg_attempt_rec */
 
 /* A due delivery and its subscription's url and secret (the delivery's
  * columns, then those two). */

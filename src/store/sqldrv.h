@@ -32,7 +32,7 @@
 /* The schema version every driver's migrations reach: migration N of one
  * engine makes the same tables, columns and rules as migration N of the
  * other (sqlite.c and pg.c check their lists' lengths against it). */
-#define RG__SCHEMA_VERSION 18
+#define RG__SCHEMA_VERSION 20
 
 struct rg__sqldrv {
     const char *name; /* "sqlite", "postgres" */
@@ -88,6 +88,14 @@ struct rg__sqldrv {
     int (*commit)(void *conn, rg_err *err);
     void (*rollback)(void *conn);
     bool (*in_txn)(void *conn);
+
+    /* Optional (NULL: not needed). notify: announces kind to the other
+     * nodes when the open transaction commits (session.h). seen_batch:
+     * the heartbeat flush's rows b[0 .. n) (last_seen_ms, installed_json,
+     * flush_seq = seq) in one statement, in the caller's transaction. */
+    int (*notify)(void *conn, const char *kind, rg_err *err);
+    int (*seen_batch)(void *conn, const rg_endpoint_seen *b, size_t n,
+                      int64_t seq, rg_err *err);
 };
 
 extern const struct rg__sqldrv rg__sqlite_drv; /* sqlite.c */

@@ -398,11 +398,35 @@ static const char *const migration17[] = {
     NULL,
 };
 
-/* Webhook deliveries of guarded flag rollouts (docs/webhooks.md): they
+/* 18: several nodes (pg.c; one SQLite database has one node, which
+ * tails nothing: the sequences stay 0). */
+static const char *const migration18[] = {
+    "ALTER TABLE events ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX events_seq ON events(seq)",
+    "ALTER TABLE offers ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX offers_seq ON offers(seq)",
+    "ALTER TABLE endpoints ADD COLUMN flush_seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX endpoints_flush_seq ON endpoints(flush_seq)",
+    "CREATE TABLE flush_seq (one INTEGER PRIMARY KEY CHECK (one = 1),"
+    " seq INTEGER NOT NULL)",
+    "INSERT INTO flush_seq VALUES (1, 0)",
+    NULL,
+};
+
+/* 19: webhook deliveries of guarded flag rollouts (docs/webhooks.md): they
  * have no decision row; the flag rollout's part of the body is kept with
  * the delivery ('' for a release's). */
-static const char *const migration18[] = {
+static const char *const migration19[] = {
     "ALTER TABLE webhook_deliveries ADD COLUMN flag TEXT NOT NULL DEFAULT ''",
+    NULL,
+};
+
+/* 20: public channels (docs/caching.md): their artifacts are served to
+ * anyone at never-expiring URLs; the lookup by digest is indexed. */
+static const char *const migration20[] = {
+    "ALTER TABLE channels ADD COLUMN public INTEGER NOT NULL DEFAULT 0"
+    " CHECK (public IN (0, 1))",
+    "CREATE INDEX releases_sha256 ON releases(sha256)",
     NULL,
 };
 
@@ -410,7 +434,7 @@ static const char *const *const migrations[] = {
     migration1,  migration2,  migration3,  migration4,  migration5,
     migration6,  migration7,  migration8,  migration9,  migration10,
     migration11, migration12, migration13, migration14, migration15,
-    migration16, migration17, migration18};
+    migration16, migration17, migration18, migration19, migration20};
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 _Static_assert(N_MIGRATIONS == RG__SCHEMA_VERSION,

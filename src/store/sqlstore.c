@@ -15,6 +15,7 @@
 #include "store/backend.h"
 #include "store/rows.h"
 #include "store/sqldrv.h"
+#include "store/session.h"
 
 #include "common/log.h"
 #include "model/rollout_event.h"
@@ -59,7 +60,6 @@ enum {
     ST_ROLLOUT_INSERT,
     ST_ROLLOUT_GET,
     ST_ROLLOUT_LIST,
-    ST_ROLLOUT_LIST_ACTIVE,
     ST_ROLLOUT_CAS,
     ST_ROLLOUT_STATE,
     ST_DECISION_INSERT,
@@ -102,6 +102,7 @@ enum {
     ST_OFFER_INSERT,
     ST_OFFER_CHECK,
     ST_OFFER_ARTIFACT,
+    ST_ARTIFACT_PUBLIC,
     ST_FLAG_CURRENT,
     ST_FLAG_INSERT,
     ST_FLAG_HISTORY,
@@ -142,6 +143,12 @@ enum {
     ST_DELIVERY_PRUNE,
     ST_ATTEMPT_INSERT,
     ST_ATTEMPT_LIST,
+    ST_FLUSH_SEQ_NEXT,
+    ST_ENDPOINT_MARK,
+    ST_TAIL_HEADS,
+    ST_ENDPOINT_AFTER,
+    ST_EVENT_AFTER,
+    ST_OFFER_AFTER,
     ST__COUNT
 };
 
@@ -152,7 +159,7 @@ enum {
 #define CHANNEL_COLS                                                           \
     "SELECT id, name, description, created_ms, current_release_id,"            \
     " preflight_engine, preflight_corpus, preflight_timeout_s,"                \
-    " preflight_memory_mb FROM channels"
+    " preflight_memory_mb, public FROM channels"
 #define RELEASE_COLS                                                           \
     "SELECT r.id, r.channel_id, c.name, r.version, r.sha256, a.size, r.notes," \
     " r.urgency, r.created_ms, r.created_by, r.preflight_status,"              \
@@ -195,7 +202,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CHANNEL_INSERT] =
         "INSERT INTO channels (name, description, created_ms,"
         " preflight_engine, preflight_corpus, preflight_timeout_s,"
-        " preflight_memory_mb) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " preflight_memory_mb, public) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_CHANNEL_GET] = CHANNEL_COLS " WHERE name = ?",
     [ST_CHANNEL_LIST] = CHANNEL_COLS " ORDER BY name",
     [ST_CHANNEL_COMPLETE] =
@@ -256,9 +263,12 @@ static const char *const sql_text[ST__COUNT] = {
         " updated_ms, active, created_ms, created_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_ROLLOUT_GET] = ROLLOUT_COLS " WHERE o.id = ?",
-    [ST_ROLLOUT_LIST] = ROLLOUT_COLS " ORDER BY o.id DESC",
-    [ST_ROLLOUT_LIST_ACTIVE] =
-        ROLLOUT_COLS " WHERE o.active = 1 ORDER BY o.id DESC",
+    [ST_ROLLOUT_LIST] =
+        ROLLOUT_COLS " WHERE (?1 = 0 OR o.active = 1)"
+                     " AND (?2 IS NULL OR c.name = ?2)"
+                     " AND (?3 < 0 OR o.state = ?3)"
+                     " AND (?4 = 0 OR o.release_id = ?4)"
+                     " AND (?5 = 0 OR o.id < ?5) ORDER BY o.id DESC LIMIT ?6",
     [ST_ROLLOUT_CAS] =
         "UPDATE rollouts SET state = ?1, wave = ?2, share_ppm = ?3,"
         " wave_started_ms = ?4, updated_ms = ?5, active = ?6"
@@ -314,7 +324,7 @@ static const char *const sql_text[ST__COUNT] = {
         " identity_reset_ms = 0"
         " WHERE ?7 = 1 OR endpoints.identity_reset_ms > 0",
     [ST_ENDPOINT_SEEN] = "UPDATE endpoints SET last_seen_ms = ?, "
-                         "installed_json = ? WHERE id = ?",
+                         "installed_json = ?, flush_seq = ? WHERE id = ?",
     [ST_ENDPOINT_LOAD] =
         "SELECT id, token_hash, attrs_json, enrolled_ms, last_seen_ms,"
         " installed_json FROM endpoints ORDER BY id",
@@ -376,6 +386,9 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_OFFER_ARTIFACT] =
         "SELECT 1 FROM offers o JOIN releases r ON r.id = o.release_id"
         " WHERE o.endpoint_id = ? AND r.sha256 = ? LIMIT 1",
+    [ST_ARTIFACT_PUBLIC] =
+        "SELECT 1 FROM releases r JOIN channels c ON c.id = r.channel_id"
+        " WHERE r.sha256 = ? AND c.public = 1 LIMIT 1",
 #define FLAG_COLS                                                              \
     "SELECT environment, name, version, definition, created_ms,"               \
     " created_by, reason FROM flag_versions"
@@ -533,13 +546,56 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_ATTEMPT_LIST] =
         "SELECT delivery_id, n, at_ms, took_ms, status, error"
         " FROM webhook_attempts WHERE delivery_id = ? ORDER BY n",
+    /* Tails (store.h, schema 18). */
+    [ST_FLUSH_SEQ_NEXT] = "UPDATE flush_seq SET seq = seq + 1 RETURNING seq",
+    [ST_ENDPOINT_MARK] = "UPDATE endpoints SET flush_seq = ? WHERE id = ?",
+    [ST_TAIL_HEADS] =
+        "SELECT (SELECT coalesce(max(flush_seq), 0) FROM endpoints),"
+        " (SELECT coalesce(max(seq), 0) FROM events),"
+        " (SELECT coalesce(max(seq), 0) FROM offers)",
+    [ST_ENDPOINT_AFTER] =
+        "SELECT id, token_hash, attrs_json, enrolled_ms, last_seen_ms,"
+        " installed_json, flush_seq FROM endpoints WHERE flush_seq > ?"
+        " ORDER BY flush_seq LIMIT ?",
+    [ST_EVENT_AFTER] =
+        "SELECT endpoint_id, event_id, type, release_id, channel, reported_ms,"
+        " received_ms, detail, seq FROM events WHERE seq > ?"
+        " ORDER BY seq LIMIT ?",
+    [ST_OFFER_AFTER] = "SELECT endpoint_id, release_id, offered_ms, seq"
+                       " FROM offers WHERE seq > ? ORDER BY seq LIMIT ?",
+};
+
+/* What a committed statement announces to the other nodes (session.h):
+ * the writes that change check-in answers, stored decisions, endpoints,
+ * flags. */
+static const unsigned announces[ST__COUNT] = {
+    [ST_CHANNEL_INSERT] = RG_ANNOUNCE_STATE,
+    [ST_CHANNEL_COMPLETE] = RG_ANNOUNCE_STATE,
+    [ST_CHANNEL_UNDO] = RG_ANNOUNCE_STATE,
+    [ST_CHANNEL_SET_PREFLIGHT] = RG_ANNOUNCE_STATE,
+    [ST_RELEASE_INSERT] = RG_ANNOUNCE_STATE | RG_ANNOUNCE_RELEASE,
+    [ST_RELEASE_PREFLIGHT_FINISH] = RG_ANNOUNCE_STATE,
+    [ST_RELEASE_LIFT_QUARANTINE] = RG_ANNOUNCE_STATE,
+    [ST_ROLLOUT_INSERT] = RG_ANNOUNCE_STATE,
+    [ST_ROLLOUT_CAS] = RG_ANNOUNCE_STATE,
+    [ST_POLICY_INSERT] = RG_ANNOUNCE_STATE,
+    [ST_POLICY_DELETE] = RG_ANNOUNCE_STATE,
+    [ST_ROOT_INSERT] = RG_ANNOUNCE_STATE,
+    [ST_DECISION_INSERT] = RG_ANNOUNCE_DECISION,
+    [ST_ENDPOINT_UPSERT] = RG_ANNOUNCE_ENDPOINT,
+    [ST_ENDPOINT_RESET] = RG_ANNOUNCE_ENDPOINT,
+    [ST_FLAG_INSERT] = RG_ANNOUNCE_FLAG,
+    [ST_SEGMENT_INSERT] = RG_ANNOUNCE_FLAG,
+    [ST_FLAG_ROLLOUT_INSERT] = RG_ANNOUNCE_FLAG,
+    [ST_FLAG_ROLLOUT_UPDATE] = RG_ANNOUNCE_FLAG,
 };
 
 typedef struct sq {
     const struct rg__sqldrv *drv;
     void *conn; /* the driver's connection */
     pthread_mutex_t mu;
-    int version; /* schema version after migrations */
+    int version;       /* schema version after migrations */
+    unsigned announce; /* RG_ANNOUNCE_* of the open transaction's writes */
 } sq;
 
 /* --- helpers ------------------------------------------------------------ */
@@ -547,6 +603,7 @@ typedef struct sq {
 /* Starts statement id with v[0 .. n) bound. */
 static int prep(sq *q, int id, const rg__val *v, size_t n, rg_err *err)
 {
+    q->announce |= announces[id];
     return q->drv->query(q->conn, sql_text[id], v, n, err);
 }
 
@@ -667,6 +724,10 @@ static int begin(sq *q, rg_err *err)
 static int finish(sq *q, int rc, rg_err *err)
 {
     done(q);
+    for (unsigned k = 1; rc == 0 && q->drv->notify && k <= q->announce; k <<= 1)
+        if (q->announce & k)
+            rc = q->drv->notify(q->conn, rg_store_announce_name(k), err);
+    q->announce = 0;
     if (rc == 0)
         rc = q->drv->commit(q->conn, err);
     if (rc != 0 && q->drv->in_txn(q->conn))
@@ -1360,7 +1421,7 @@ static int sq_rollout_get(void *impl, int64_t id, rg_rollout_rec *out,
     return rc;
 }
 
-static int sq_rollout_list(void *impl, bool active_only,
+static int sq_rollout_list(void *impl, const rg_rollout_filter *f,
                            int (*fn)(void *ctx, const rg_rollout_rec *r),
                            void *ctx, rg_err *err)
 {
@@ -1368,9 +1429,12 @@ static int sq_rollout_list(void *impl, bool active_only,
     rg_rollout_rec *r = malloc(sizeof *r);
     if (!r)
         return rg_err_set(err, RG_ENOMEM, "rollout list: out of memory");
-    int rc = cursor_open(&c, impl,
-                         active_only ? ST_ROLLOUT_LIST_ACTIVE : ST_ROLLOUT_LIST,
-                         NULL, 0, &rg__rollout_row, err);
+    int rc = cursor_open(&c, impl, ST_ROLLOUT_LIST,
+                         RG__VALS(RG__INT(f->active_only), RG__TEXT(f->channel),
+                                  RG__INT(f->state), RG__INT(f->release_id),
+                                  RG__INT(f->before_id),
+                                  RG__INT(f->limit > 0 ? f->limit : INT64_MAX)),
+                         &rg__rollout_row, err);
     while (rc == 0 && (rc = cursor_next(&c, r, err)) == 1)
         rc = fn(ctx, r);
     rc = cursor_close(&c, rc);
@@ -1519,7 +1583,7 @@ static int sq_token_create(void *impl, rg_token_rec *t,
                           "revoked tokens' too)",
                           t->name);
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "token", id, err);
     rc = finish(q, rc, err);
     if (rc == 0) {
         t->id = id;
@@ -1623,7 +1687,7 @@ static int sq_enroll_key_create(void *impl, rg_enroll_key_rec *k,
         rc = rg_err_set(err, RG_ECONFLICT,
                         "enrollment key: hash already in use");
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "enrollment_key", id, err);
     rc = finish(q, rc, err);
     if (rc == 0)
         k->id = id;
@@ -1705,6 +1769,26 @@ static int sq_enroll_key_revoke(void *impl, int64_t id, int64_t now_ms,
 
 /* --- endpoints ---------------------------------------------------------- */
 
+/* The next flush number (store.h, tails), in the caller's transaction. */
+static int flush_seq_next(sq *q, int64_t *seq, rg_err *err)
+{
+    rg__scalars one;
+    int rc = get_row(q, ST_FLUSH_SEQ_NEXT, NULL, 0, &rg__int_row, &one, err);
+    *seq = one.a;
+    return rc;
+}
+
+/* Numbers endpoint id's row with a new flush number, so that the other
+ * nodes' tails see it (enrolled, token replaced, identity reset). */
+static int endpoint_mark(sq *q, const char *id, rg_err *err)
+{
+    int64_t seq = 0;
+    int rc = flush_seq_next(q, &seq, err);
+    return rc ? rc
+              : run(q, ST_ENDPOINT_MARK, RG__VALS(RG__INT(seq), RG__TEXT(id)),
+                    err, "endpoint mark");
+}
+
 static int sq_endpoint_enroll(void *impl, const rg_endpoint_rec *e,
                               const rg_audit_rec *audit, rg_err *err)
 {
@@ -1725,6 +1809,8 @@ static int sq_endpoint_enroll(void *impl, const rg_endpoint_rec *e,
                           "identity reset",
                           e->id);
     if (rc == 0)
+        rc = endpoint_mark(q, e->id, err);
+    if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
@@ -1742,6 +1828,8 @@ static int sq_endpoint_reset_identity(void *impl, const char *id, int64_t at_ms,
     if (rc == RG_ENOTFOUND)
         rc = rg_err_set(err, RG_ENOTFOUND, "endpoint '%s' not found", id);
     if (rc == 0)
+        rc = endpoint_mark(q, id, err);
+    if (rc == 0)
         rc = audit_insert(q, audit, NULL, err);
     return finish(q, rc, err);
 }
@@ -1750,16 +1838,72 @@ static int sq_endpoint_flush(void *impl, const rg_endpoint_seen *batch,
                              size_t n, rg_err *err)
 {
     sq *q = impl;
+    int64_t seq = 0;
     int rc = begin(q, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++)
+    rc = flush_seq_next(q, &seq, err);
+    if (rc == 0 && q->drv->seen_batch) {
+        done(q);
+        rc = q->drv->seen_batch(q->conn, batch, n, seq, err);
+    }
+    for (size_t i = 0; i < n && rc == 0 && !q->drv->seen_batch; i++)
         rc = run(q, ST_ENDPOINT_SEEN,
                  RG__VALS(RG__INT(batch[i].last_seen_ms),
-                          RG__TEXT(batch[i].installed_json),
+                          RG__TEXT(batch[i].installed_json), RG__INT(seq),
                           RG__TEXT(batch[i].id)),
                  err, "endpoint flush");
     return finish(q, rc, err);
+}
+
+static int sq_tail_heads(void *impl, rg_tail_heads *out, rg_err *err)
+{
+    return get_locked(impl, ST_TAIL_HEADS, NULL, 0, &rg__heads_row, out, err);
+}
+
+/* Up to max rows of tail query id after seq, each read by m into rec and
+ * handed to fn. */
+static int tail(sq *q, int id, const rg__rowmap *m, void *rec, int64_t after,
+                size_t max, int (*fn)(void *ctx, const void *rec), void *ctx,
+                rg_err *err)
+{
+    cursor c;
+    int rc =
+        cursor_open(&c, q, id, RG__VALS(RG__INT(after), RG__INT(max)), m, err);
+    while (rc == 0 && (rc = cursor_next(&c, rec, err)) == 1)
+        rc = fn(ctx, rec);
+    return cursor_close(&c, rc);
+}
+
+static int sq_endpoints_after(void *impl, int64_t after, size_t max,
+                              int (*fn)(void *ctx, const rg_endpoint_tail *e),
+                              void *ctx, rg_err *err)
+{
+    rg_endpoint_tail *e = calloc(1, sizeof *e);
+    if (!e)
+        return rg_err_set(err, RG_ENOMEM, "endpoint tail: out of memory");
+    int rc = tail(impl, ST_ENDPOINT_AFTER, &rg__endpoint_tail_row, e, after,
+                  max, (int (*)(void *, const void *))fn, ctx, err);
+    free(e);
+    return rc;
+}
+
+static int sq_events_after(void *impl, int64_t after, size_t max,
+                           int (*fn)(void *ctx, const rg_event_tail *e),
+                           void *ctx, rg_err *err)
+{
+    rg_event_tail e;
+    return tail(impl, ST_EVENT_AFTER, &rg__event_tail_row, &e, after, max,
+                (int (*)(void *, const void *))fn, ctx, err);
+}
+
+static int sq_offers_after(void *impl, int64_t after, size_t max,
+                           int (*fn)(void *ctx, const rg_offer_rec *o),
+                           void *ctx, rg_err *err)
+{
+    rg_offer_rec o;
+    return tail(impl, ST_OFFER_AFTER, &rg__offer_row, &o, after, max,
+                (int (*)(void *, const void *))fn, ctx, err);
 }
 
 static int sq_endpoint_load(void *impl,
@@ -1999,6 +2143,13 @@ static int sq_offer_artifact(void *impl, const char *endpoint_id,
                       &rg__int_row, &one, err);
 }
 
+static int sq_artifact_public(void *impl, const char *sha256, rg_err *err)
+{
+    rg__scalars one;
+    return get_locked(impl, ST_ARTIFACT_PUBLIC, RG__VALS(RG__TEXT(sha256)),
+                      &rg__int_row, &one, err);
+}
+
 /* --- group policies ------------------------------------------------------ */
 
 /* Checks a new policy p against what exists: its channel (whose id goes
@@ -2054,7 +2205,7 @@ static int sq_policy_create(void *impl, rg_policy_rec *p,
                           "policy '%s' already exists", p->name);
     if (rc)
         goto cleanup;
-    rc = audit_insert(q, audit, NULL, err);
+    rc = audit_insert_for(q, audit, "policy", id, err);
 cleanup:
     rc = finish(q, rc, err);
     if (rc == 0) {
@@ -2473,7 +2624,7 @@ static int sq_client_token_create(void *impl, rg_client_token_rec *t,
     rc = insert_row(q, ST_CLIENT_TOKEN_INSERT, &rg__client_token_row, t, NULL,
                     0, &t->id, err, "client token create");
     if (rc == 0)
-        rc = audit_insert(q, audit, NULL, err);
+        rc = audit_insert_for(q, audit, "client_token", t->id, err);
     return finish(q, rc, err);
 }
 
@@ -2764,12 +2915,15 @@ static int sq_deliveries_prune(void *impl, int64_t before_ms, size_t max,
     .endpoint_enroll = sq_endpoint_enroll,                                     \
     .endpoint_flush = sq_endpoint_flush,                                       \
     .endpoint_reset_identity = sq_endpoint_reset_identity,                     \
-    .endpoint_load = sq_endpoint_load, .events_record = sq_events_record,      \
+    .endpoint_load = sq_endpoint_load, .tail_heads = sq_tail_heads,            \
+    .endpoints_after = sq_endpoints_after, .events_after = sq_events_after,    \
+    .offers_after = sq_offers_after, .events_record = sq_events_record,        \
     .write_group = sq_write_group, .event_counts = sq_event_counts,            \
     .event_list = sq_event_list,                                               \
     .event_list_endpoint = sq_event_list_endpoint,                             \
     .events_prune = sq_events_prune, .offers_record = sq_offers_record,        \
     .offer_check = sq_offer_check, .offer_artifact = sq_offer_artifact,        \
+    .artifact_public = sq_artifact_public,                                     \
     .decision_append = sq_decision_append, .policy_create = sq_policy_create,  \
     .policy_list = sq_policy_list, .policy_delete = sq_policy_delete,          \
     .flag_put = sq_flag_put, .flag_list = sq_flag_list,                        \

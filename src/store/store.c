@@ -445,7 +445,15 @@ int rg_store_rollout_list(rg_store *s, bool active_only,
                           int (*fn)(void *ctx, const rg_rollout_rec *r),
                           void *ctx, rg_err *err)
 {
-    return s->ops->rollout_list(s->impl, active_only, fn, ctx, err);
+    rg_rollout_filter f = {.active_only = active_only, .state = -1};
+    return s->ops->rollout_list(s->impl, &f, fn, ctx, err);
+}
+
+int rg_store_rollout_query(rg_store *s, const rg_rollout_filter *f,
+                           int (*fn)(void *ctx, const rg_rollout_rec *r),
+                           void *ctx, rg_err *err)
+{
+    return s->ops->rollout_list(s->impl, f, fn, ctx, err);
 }
 
 int rg_store_rollout_transition(rg_store *s, int64_t id,
@@ -659,6 +667,32 @@ int rg_store_endpoint_flush(rg_store *s, const rg_endpoint_seen *batch,
     if (n == 0)
         return 0;
     return s->ops->endpoint_flush(s->impl, batch, n, err);
+}
+
+int rg_store_tail_heads(rg_store *s, rg_tail_heads *out, rg_err *err)
+{
+    return s->ops->tail_heads(s->impl, out, err);
+}
+
+int rg_store_endpoints_after(rg_store *s, int64_t after, size_t max,
+                             int (*fn)(void *ctx, const rg_endpoint_tail *e),
+                             void *ctx, rg_err *err)
+{
+    return s->ops->endpoints_after(s->impl, after, max, fn, ctx, err);
+}
+
+int rg_store_events_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_event_tail *e),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->events_after(s->impl, after, max, fn, ctx, err);
+}
+
+int rg_store_offers_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_offer_rec *o),
+                          void *ctx, rg_err *err)
+{
+    return s->ops->offers_after(s->impl, after, max, fn, ctx, err);
 }
 
 int rg_store_endpoint_load(rg_store *s,
@@ -882,6 +916,11 @@ int rg_store_offer_artifact(rg_store *s, const char *endpoint_id,
                             const char *sha256, rg_err *err)
 {
     return s->ops->offer_artifact(s->impl, endpoint_id, sha256, err);
+}
+
+int rg_store_artifact_public(rg_store *s, const char *sha256, rg_err *err)
+{
+    return s->ops->artifact_public(s->impl, sha256, err);
 }
 
 /* --- group policies ------------------------------------------------------- */

@@ -102,6 +102,9 @@ typedef struct rg_channel_rec {
     int64_t
         current_release_id; /* release of the last completed rollout, 0: none */
     rg_preflight_spec preflight; /* engine "": none (schema 3) */
+    /* Its artifacts are served to anyone at never-expiring URLs
+     * (docs/caching.md; schema 19); set at creation only. */
+    bool is_public;
 } rg_channel_rec;
 
 typedef struct rg_release_rec {
@@ -309,6 +312,10 @@ int rg_store_artifact_put(rg_store *s, const char *sha256, uint64_t size,
 /* RG_ENOTFOUND when unknown. */
 int rg_store_artifact_get(rg_store *s, const char *sha256, uint64_t *size,
                           rg_err *err);
+/* 0 when a release of a public channel has the artifact sha256 (its
+ * bytes are public, whatever other channel has them too), RG_ENOTFOUND
+ * (err untouched) when none has. */
+int rg_store_artifact_public(rg_store *s, const char *sha256, rg_err *err);
 
 /* --- releases --------------------------------------------------------- */
 /* Inserts r (channel by name, version, sha256, notes, urgency, created_*),
@@ -383,6 +390,22 @@ int rg_store_rollout_get(rg_store *s, int64_t id, rg_rollout_rec *out,
 int rg_store_rollout_list(rg_store *s, bool active_only,
                           int (*fn)(void *ctx, const rg_rollout_rec *r),
                           void *ctx, rg_err *err);
+/* Which rollouts rg_store_rollout_query lists (a zero filter with state
+ * -1 lists every one). */
+typedef struct rg_rollout_filter {
+    bool active_only;    /* only rollouts not in a final state */
+    const char *channel; /* NULL: any; else a channel name */
+    int state;           /* -1: any; else an rg_ro_state */
+    int64_t release_id;  /* 0: any */
+    int64_t before_id;   /* 0: none; else only ids below it (a page cursor) */
+    int64_t limit;       /* <= 0: no limit */
+} rg_rollout_filter;
+/* The rollouts f selects, newest first, at most f->limit of them: the
+ * database filters, so a page costs one query however many rollouts
+ * there are (an unknown channel simply matches none). */
+int rg_store_rollout_query(rg_store *s, const rg_rollout_filter *f,
+                           int (*fn)(void *ctx, const rg_rollout_rec *r),
+                           void *ctx, rg_err *err);
 /* Moves rollout id from *cur to *next (compare-and-set: RG_ECONFLICT if the
  * stored status differs from *cur in any field, e.g. a concurrent operator
  * action), appends a decision row (tr, actor, evidence_json may be NULL,
@@ -412,8 +435,10 @@ int rg_store_decision_list(rg_store *s, int64_t rollout_id,
                            void *ctx, rg_err *err);
 
 /* --- admin tokens ----------------------------------------------------- */
-/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id.
- * RG_ECONFLICT (field "name") when a token, revoked or not, has the name. */
+/* Inserts t (name, role, hash, created_*, expires_ms), fills t->id, and
+ * appends audit with its target set to "token:<id>" (one audit target per
+ * object). RG_ECONFLICT (field "name") when a token, revoked or not, has
+ * the name. */
 int rg_store_token_create(rg_store *s, rg_token_rec *t,
                           const rg_audit_rec *audit, rg_err *err);
 /* Finds the token with this hash (revoked and expired ones included: the
@@ -437,6 +462,8 @@ int rg_store_token_revoke(rg_store *s, int64_t id, int64_t now_ms,
                           const rg_audit_rec *audit, rg_err *err);
 
 /* --- enrollment keys -------------------------------------------------- */
+/* Inserts k, fills k->id, and appends audit with its target set to
+ * "enrollment_key:<id>". */
 int rg_store_enroll_key_create(rg_store *s, rg_enroll_key_rec *k,
                                const rg_audit_rec *audit, rg_err *err);
 /* Atomically checks the key with this hash is usable at now_ms (exists,
@@ -483,9 +510,47 @@ int rg_store_endpoint_load(rg_store *s,
                            int (*fn)(void *ctx, const rg_endpoint_rec *e),
                            void *ctx, rg_err *err);
 
+/* --- tails: what other nodes wrote (schema 18; docs/scale.md) ---------
+ * Several rollgated nodes on one PostgreSQL each read, in order, what the
+ * others made durable: events and offers by a sequence number, endpoints
+ * by the flush (or enrollment) that wrote them last. Numbers are taken
+ * under the write lock, so they grow in commit order: reading "after N"
+ * again and again misses nothing. On SQLite (one node) they stay 0. */
+typedef struct rg_tail_heads {
+    int64_t endpoints, events, offers; /* the newest numbers, 0: none */
+} rg_tail_heads;
+typedef struct rg_endpoint_tail {
+    rg_endpoint_rec e; /* proven unused */
+    int64_t seq;       /* the flush or enrollment that wrote it last */
+} rg_endpoint_tail;
+typedef struct rg_event_tail {
+    rg_event_rec e;
+    int64_t seq;
+} rg_event_tail;
+typedef struct rg_offer_rec {
+    char endpoint_id[RG_EPID_MAX + 1];
+    int64_t release_id, offered_ms;
+    int64_t seq;
+} rg_offer_rec;
+
+/* The newest numbers now (where a node that loaded everything starts). */
+int rg_store_tail_heads(rg_store *s, rg_tail_heads *out, rg_err *err);
+/* Up to max rows numbered above after, in number order, to fn (a non-zero
+ * return stops and is returned). Returns 0 or the store's error. */
+int rg_store_endpoints_after(rg_store *s, int64_t after, size_t max,
+                             int (*fn)(void *ctx, const rg_endpoint_tail *e),
+                             void *ctx, rg_err *err);
+int rg_store_events_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_event_tail *e),
+                          void *ctx, rg_err *err);
+int rg_store_offers_after(rg_store *s, int64_t after, size_t max,
+                          int (*fn)(void *ctx, const rg_offer_rec *o),
+                          void *ctx, rg_err *err);
+
 /* --- group policies (schema 4) ---------------------------------------- */
 /* Inserts p (name, channel by name, selector_json: a JSON object, mode,
- * release_id, created_*), fills p->id and p->channel_id. RG_EINVAL for a
+ * release_id, created_*), fills p->id and p->channel_id, and appends
+ * audit with its target set to "policy:<id>". RG_EINVAL for a
  * bad mode or a release_id that does not fit it (pin needs one, n-1 none);
  * RG_ENOTFOUND for an unknown channel (field "channel") or a release that
  * is not the channel's (field "release"); RG_ECONFLICT when the name
@@ -784,7 +849,8 @@ int rg_store_flag_rollout_put(rg_store *s, rg_flag_rollout_rec *r,
 int rg_store_flag_rollout_list(
     rg_store *s, const char *environment, const char *name, bool active_only,
     int (*fn)(void *ctx, const rg_flag_rollout_rec *r), void *ctx, rg_err *err);
-/* Inserts t (name, environment, hash, created_*) and fills t->id. */
+/* Inserts t (name, environment, hash, created_*), fills t->id, and
+ * appends audit with its target set to "client_token:<id>". */
 int rg_store_client_token_create(rg_store *s, rg_client_token_rec *t,
                                  const rg_audit_rec *audit, rg_err *err);
 /* Finds the usable (not revoked) client token with this hash;

@@ -113,6 +113,20 @@ def cli(srv, *args, ok=True):
     return out
 
 
+def signed_release(srv, channel, version, keys=()):
+    """Release version on channel (its bytes "rule CHANNEL VERSION"), made
+    by the CLI and signed with each key file named in keys (in srv.tmp);
+    returns its id."""
+    path = os.path.join(srv.tmp, "art")
+    with open(path, "wb") as f:
+        f.write(b"rule %s %d\n" % (channel.encode(), version))
+    args = ["--json", "release", "create", "--channel", channel, "--file", path,
+            "--version", str(version), "--notes", "%s v%d" % (channel, version)]
+    for k in keys:
+        args += ["--sign", os.path.join(srv.tmp, k)]
+    return json.loads(cli(srv, *args).stdout)["id"]
+
+
 class Elsewhere:
     """Another host: records (path, headers) of every GET and answers
     each with data."""

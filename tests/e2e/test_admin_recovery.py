@@ -7,6 +7,7 @@ admin-token --data DIR` adds a working admin token (audited), refused while
 a rollgated serves DIR, working after a clean stop or a kill -9.
 # ctest-labels: security
 """
+import json
 import subprocess
 
 import rg
@@ -56,9 +57,12 @@ def main():
         expect(len(rescue) == 64, "token alone on the last line", p.stdout)
         srv.start()
         expect("rescue" in token_names(srv, rescue), "the rescue token is an admin's")
-        st, b = srv.request("GET", "/v1/audit?action=token.create&target=token:rescue",
+        st, b = srv.request("GET", "/v1/tokens", token=rescue)
+        tid = [t["id"] for t in b["tokens"] if t["name"] == "rescue"]
+        st, b = srv.request("GET", "/v1/audit?action=token.create&target=token:%d" % tid[0],
                             token=rescue)
         expect(st == 200 and len(b["audit"]) == 1 and "offline" in b["audit"][0]["reason"]
+               and json.loads(b["audit"][0]["detail"])["name"] == "rescue"
                and b["audit"][0]["actor"] == "system", "audited", b)
         srv.stop()
 

@@ -91,8 +91,10 @@ def main():
         def active():
             return ((agent.channel() or {}).get("active") or {}).get("release")
 
+        # deltas = false: the whole artifact trickles (test_delta has deltas)
         agent = Agent(srv, proxy, key, "slow",
-                      "insecure = true\ntimeout = 15\nmin_rate = 1024\nsettle = 1\n",
+                      "insecure = true\ntimeout = 15\nmin_rate = 1024\nsettle = 1\n"
+                      "deltas = false\n",
                       channel_lines=CONSUMER_LINES)
         try:
             ro = rollout(1)

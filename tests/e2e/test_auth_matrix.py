@@ -40,6 +40,7 @@ def build_routes(fix):
     return [
         ("healthz", "GET", "/healthz", None, None, "none", {200}),
         ("metrics", "GET", "/metrics", None, None, "none", {200}),
+        ("cluster", "GET", "/v1/cluster", None, None, "viewer", {200}),
         ("artifact put", "PUT", "/v1/artifacts", None,
          lambda: b"matrix artifact", "operator", {200, 201}),
         ("channel create", "POST", "/v1/channels",
@@ -193,6 +194,10 @@ def build_routes(fix):
         ("signed artifact (signing off)", "GET",
          "/v1/artifacts/%s?exp=1&sig=00" % fix["sha"], None, None, "none",
          {404}),
+        # Public artifact URLs take no credential either; the matrix's
+        # channel is private, so its artifact is not there (test_public.py).
+        ("public artifact (private channel)", "GET",
+         "/v1/public/artifacts/" + fix["sha"], None, None, "none", {404}),
     ]
 
 

@@ -25,7 +25,8 @@ then
   rollgated (setpriv, as `runuser -u rollgated` would) with the packaged
   /etc/rollgate/rollgated.conf (its paths moved into ROOT) initialises the
   package's data directory ROOT/var/lib/rollgated and serves it, with the
-  packaged engine directory, and answers /healthz; the installed
+  packaged engine directory, and answers /healthz and the dashboard (its
+  files from ROOT/usr/share/rollgate/web); the installed
   rollgate creates a preflighted channel and lists it over HTTP; the
   installed rollgate-agent, run as the user rollgate-agent with the
   packaged example configuration (its placeholders filled in; `insecure`
@@ -197,6 +198,13 @@ def smoke(root, version, tmp):
             expect(srv.poll() is None and time.monotonic() < deadline,
                    "the installed rollgated serves /healthz")
             time.sleep(0.1)
+        # the dashboard from the package's share/rollgate/web
+        for path, want in (("/", b'src="/ui/app.js"'), ("/ui/app.js", b"import"),
+                           ("/ui/style.css", b"{")):
+            with urllib.request.urlopen(url + path, timeout=10) as r:
+                body = r.read()
+            expect(want in body, "the package's rollgated serves the dashboard's " + path,
+                   body[:200])
         cli = dict(env, ROLLGATE_URL=url, ROLLGATE_TOKEN=token)
         run("rollgate", "channel", "create", "detections",
             "--preflight-engine", "rollgate-engine", env=cli)

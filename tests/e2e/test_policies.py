@@ -323,8 +323,8 @@ def main():
         # --- audit ----------------------------------------------------------
         st, b = srv.request("GET", "/v1/audit")
         acts = [(a["action"], a["target"]) for a in b["audit"] if a["action"].startswith("policy.")]
-        expect(("policy.create", "policy:pos-behind") in acts
-               and ("policy.create", "policy:eu-behind") in acts
+        expect(("policy.create", "policy:%d" % pos["id"]) in acts
+               and ("policy.create", "policy:%d" % eu[0]["id"]) in acts
                and ("policy.delete", "policy:%d" % pin["id"]) in acts
                and len(acts) == 6, "policy audit rows", acts)
 

@@ -14,6 +14,10 @@ the rollgate CLI:
    file is a usage error that creates nothing.
 5. Rolling back says what endpoints will do: keep a channel's first
    release (nothing to return to), or return to the previous one.
+6. `release revert` checks everything it needs before it creates the
+   release (which spends a version for good): a rollout of the channel
+   that is not final, a missing or invalid `--plan @FILE` are refused
+   with nothing created; then `--plan @FILE` is the revert rollout's plan.
 # ctest-labels: ops
 """
 import json
@@ -126,6 +130,44 @@ def later_release(srv, plan_file):
            out)
 
 
+def revert_refused(srv, args, status, words):
+    before = jcli(srv, "release", "list", "--channel", "rev")["releases"]
+    p = rg.cli(srv, "release", "revert", "--channel", "rev", "--to", "1",
+               *args)
+    expect(p.returncode == status and words in p.stderr, "revert refused: " +
+           words, p.returncode, p.stderr)
+    after = jcli(srv, "release", "list", "--channel", "rev")["releases"]
+    expect(after == before, "nothing created", before, after)
+
+
+def revert_checks_first(srv, plan_file):
+    key = os.path.join(srv.tmp, "pub")
+    ok(srv, "keygen", "--out", key)
+    data = os.path.join(srv.tmp, "rev.rules")
+    ids = []
+    for v in (1, 2):
+        with open(data, "w") as f:
+            f.write("rule v%d\n" % v)
+        ids.append(jcli(srv, "release", "create", "--channel", "rev", "--file",
+                        data, "--version", str(v), "--notes", "v%d" % v,
+                        "--signing-key", key)["id"])
+    rid = start(srv, plan_file, ids[1])
+    keys = ("--signing-key", key, "--reason", "v2 is bad")
+    revert_refused(srv, keys, 1, "has rollout %d running" % rid)
+    ok(srv, "rollout", "abort", str(rid), "--reason", "make way")
+    revert_refused(srv, keys + ("--plan", "@" + plan_file + ".missing"), 2,
+                   "--plan: cannot open")
+    bad = os.path.join(srv.tmp, "bad-plan.json")
+    with open(bad, "w") as f:
+        json.dump({"waves": [{"share": 50}]}, f)
+    revert_refused(srv, keys + ("--plan", "@" + bad), 2, "--plan:")
+    out = jcli(srv, "release", "revert", "--channel", "rev", "--to", "1",
+               "--plan", "@" + plan_file, *keys)
+    expect(out["release"]["version"] == 3 and
+           out["rollout"]["plan"]["name"] == "from-file",
+           "the revert with the file's plan", out)
+
+
 def unique_tokens(srv):
     ok(srv, "token", "create", "--role", "viewer", "--name", "ci")
     before = jcli(srv, "token", "list")["tokens"]
@@ -148,11 +190,13 @@ def main():
         plan_file = os.path.join(srv.tmp, "plan.json")
         with open(plan_file, "w") as f:
             json.dump(ONE_WAVE, f)
-        st, b = srv.request("POST", "/v1/channels", {"name": "rec"})
-        expect(st == 201, "channel", st, b)
+        for name in ("rec", "rev"):
+            st, b = srv.request("POST", "/v1/channels", {"name": name})
+            expect(st == 201, "channel " + name, st, b)
         first_release(srv, plan_file)
         later_release(srv, plan_file)
         unique_tokens(srv)
+        revert_checks_first(srv, plan_file)
 
 
 if __name__ == "__main__":

@@ -146,9 +146,9 @@ def main():
                (rep["applying"], rep["healthy"]) in p.stdout, "reports line",
                p.stdout)
         for s in ro["strata"]:
-            row = "%s %d %d %d %d %d %d" % (
+            row = "%s %d %d %d %d %d %d %d" % (
                 s["stratum"], s["assigned"], s["exposed"], s["pending"],
-                s["healthy"], s["silent"], s["failed"])
+                s["healthy"], s["silent"], s["failed"], s["unjudged"])
             expect(row in [" ".join(l.split()) for l in lines],
                    "a strata row", row, p.stdout)
 

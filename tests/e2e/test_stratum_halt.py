@@ -92,9 +92,9 @@ def release(srv, channel, version):
     return srv.release(channel, version)
 
 
-def rollout(srv, rel, min_bake_s):
+def rollout(srv, rel, min_bake_s, window_s=2):
     plan = {"name": "one", "waves": [{"name": "all", "share": 100,
-                                      "min_endpoints": 1, "window_s": 2,
+                                      "min_endpoints": 1, "window_s": window_s,
                                       "min_bake_s": min_bake_s}]}
     st, ro = srv.request("POST", "/v1/rollouts", {"release": rel, "plan": plan})
     expect(st == 201 and ro["plan"]["on_halt"] == "revert_stratum",

@@ -17,7 +17,7 @@ import socket
 import time
 
 import rg
-from mitm import cli
+from mitm import cli, signed_release
 from rg import expect
 
 
@@ -269,13 +269,7 @@ def signatures(srv):
     expect(st == 201, "channel", st, b)
 
     def release(version, *keys):
-        with open(p("art"), "wb") as f:
-            f.write(b"rule %d\n" % version)
-        args = ["--json", "release", "create", "--channel", "signed", "--file", p("art"),
-                "--version", str(version), "--notes", "v%d" % version]
-        for k in keys:
-            args += ["--sign", p(k)]
-        rid = json.loads(cli(srv, *args).stdout)["id"]
+        rid = signed_release(srv, "signed", version, keys)
         st, r = srv.request("GET", "/v1/releases/%d" % rid)
         expect(st == 200, "release", st, r)
         return r["signatures"]

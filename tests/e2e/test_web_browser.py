@@ -13,14 +13,19 @@ halts the rollout, and the open page shows `halted`, the failing stratum
 and the reason without a reload (pushed), and draws per stratum the
 confidence bands (uPlot), the failing stratum first; the releases, a
 release (notes, preflight, signatures), a release whose preflight failed
-with the engine's log, a channel with its rollout, the
+with the engine's log, a signed release meeting its root's threshold (its
+key ids) and one short of it, a channel with its rollout, the
 channels, reached from the nav by keyboard; a decision pushed while the
 audit filter is being typed redraws the page and keeps what was typed;
-the audit page filtered by
+the other actions by keyboard alone on rollouts of their own: pause and
+promote out of the last wave (completed: the overview lists it among the
+recently ended, after the halted one), rollback, abort, each audited with
+its reason; the audit page filtered by
 actor and action by keyboard, and paged (Older); rollgated killed (-9)
 and started again: the page reconnects by itself and a decision made
 after the restart is pushed to it; the failed endpoint's page; a
-reload keeps the login and the live stream; logout forgets the token.
+reload keeps the login and the live stream; logout (by keyboard) forgets
+the token. Every login is typed with the keyboard alone.
 Zero console errors, zero serious or critical axe-core violations on each
 page; screenshots under BUILD/web-screenshots. Figures printed, not
 asserted: the overview's first render, the JS and CSS loaded (gzipped),
@@ -34,6 +39,7 @@ import tempfile
 import time
 
 import rg
+from mitm import cli, signed_release
 from rg import expect
 
 NPM_DIR = os.environ.get("RG_NPM_DIR") or os.path.join(
@@ -43,10 +49,15 @@ NPM_DIR = os.environ.get("RG_NPM_DIR") or os.path.join(
 
 def rollout(srv):
     """A running rollout of detections v1 whose one wave cannot pass during
-    the test (it bakes 600 s): only a halt ends it."""
+    the test (it bakes 600 s): only a halt ends it. Its window is as long
+    as the bake, so no exposure's span ends during the test: the gate's
+    verdict cannot change as spans close (with a 2 s window it changed
+    whenever the loaded machine let one close, storing a decision while
+    the page waited for counts pushed without one); the halt comes from
+    the windows endpoints' reported crashes, which count at once."""
     rel = srv.release("detections", 1)
     plan = {"name": "one", "waves": [{"name": "all", "share": 100, "min_endpoints": 1,
-                                      "window_s": 2, "min_bake_s": 600}]}
+                                      "window_s": 600, "min_bake_s": 600}]}
     st, ro = srv.request("POST", "/v1/rollouts", {"release": rel, "plan": plan})
     expect(st == 201, "rollout", st, ro)
     return ro["id"]
@@ -80,6 +91,21 @@ def preflighted(srv):
     expect(b["preflight"]["status"] == "failed" and b["preflight"]["stderr_tail"],
            "the preflight failed with a log", b["preflight"])
     return rel["id"]
+
+
+def signed(srv):
+    """Two signed releases on a channel whose root (stored by the server)
+    wants 2 of keys a and b: one signed by both (threshold met), one by a
+    alone (not met). Returns their ids."""
+    p = lambda name: os.path.join(srv.tmp, name)  # noqa: E731
+    for k in ("a", "b"):
+        cli(srv, "keygen", "--out", p(k))
+    cli(srv, "root", "create", "--threshold", "2", "--key", p("a.pub"), "--key", p("b.pub"),
+        "--sign", p("a"), "--sign", p("b"), "--out", p("root.json"))
+    cli(srv, "root", "push", p("root.json"))
+    st, b = srv.request("POST", "/v1/channels", {"name": "signed"})
+    expect(st == 201, "channel", st, b)
+    return [signed_release(srv, "signed", 1, ("a", "b")), signed_release(srv, "signed", 2, ("a",))]
 
 
 def drive(setup, env, srv):
@@ -130,15 +156,17 @@ def main():
         expect(st == 403 and b["error"]["code"] == "forbidden", "a viewer's POST is 403", st, b)
         setup = {"url": srv.url, "admin": srv.token, "viewer": viewer, "key": key["key"],
                  "channel": "detections", "rollout": rid, "shots": shots,
-                 "preflighted": preflighted(srv)}
+                 "preflighted": preflighted(srv), "signed": signed(srv)}
         env = dict(os.environ, NODE_PATH=os.path.join(NPM_DIR, "web", "node_modules"))
         out = drive(setup, env, srv)
         result = json.loads(out.strip().splitlines()[-1])
-        st, b = srv.request("GET", "/v1/audit?action=rollout.pause")
+        st, b = srv.request("GET", "/v1/audit?action=rollout.pause&target=rollout:%d" % rid)
         expect(st == 200 and b["audit"] and b["audit"][0]["reason"] == "checking the dashboard"
                and b["audit"][0]["actor"] == "admin", "the page's pause is audited with its reason",
                st, b)
-        for name in ("overview", "rollout-viewer", "rollout-halted", "endpoint", "release", "release-preflight", "audit"):
+        for name in ("overview", "overview-ended", "rollout-viewer", "rollout-halted", "endpoint",
+                     "releases", "release", "release-preflight", "release-signed", "channels",
+                     "channel", "audit"):
             path = os.path.join(shots, name + ".png")
             expect(os.path.getsize(path) > 1000, "screenshot " + name, path)
         f = result["figures"]

@@ -43,7 +43,14 @@ import test_stratum_halt as fleet
 from test_find_hosts import DarkAgent
 
 CLI = os.path.join(rg.BUILD_DIR, "src", "cli", "rollgate")
-DEADLINE_S = 60  # bound on every wait (never an assertion)
+DEADLINE_S = 180  # bound on every wait (never an assertion)
+# The plan's window for the rollouts that must pass or hold: an endpoint
+# is "heard" only when it checks in inside its window, which the gate
+# stretches to at least 3 typical check-in intervals of its stratum
+# (warm_up keeps that typical interval one round of this test); 20 s
+# also covers one round much slower than the others on a loaded machine,
+# where 2 s did not, and a healthy endpoint then counted as silent.
+HEARD_WINDOW_S = 20
 REPLAY_S = 300   # what docs/webhooks.md tells receivers to accept
 
 
@@ -222,7 +229,7 @@ def halt_is_told(srv, rx):
     agents = fleet.setup(srv)
     rid = fleet.rollout(srv, fleet.release(srv, "detections", 1), 600)
     ro = fleet.drive(srv, rid, agents, "detections",
-                     ("halted", "completed", "held"))
+                     ("halted", "completed", "held"), DEADLINE_S)
     expect(ro["state"] == "halted", "the rollout halts", ro["state"])
     log = wait_for("the halt is delivered",
                    lambda: finished(srv, made["id"]))
@@ -288,14 +295,30 @@ def told_once(srv, rx, hook, path, event, rid, state):
     return body
 
 
+def warm_up(agents, channel, rounds=3):
+    """Back-to-back check-in rounds before a rollout starts. The gate sizes
+    an exposure's window in whole check-in intervals of its stratum (the
+    typical gap between each endpoint's last two check-ins, at least 3 of
+    them: health/silence.h); after the test's idle steps that gap is as
+    long as the step took, minutes on a loaded machine, so the window was
+    minutes long and the rollout outlasted the wait (windows-10 "still
+    within their window" after 141 s at load 18). A few rounds make every
+    endpoint's last gap one round."""
+    for _ in range(rounds):
+        for a in agents:
+            a.desired(channel)
+
+
 def complete_and_hold_are_told(srv, rx, agents):
     done = subscribe(srv, rx, "/done", "complete", "quick")
     held = subscribe(srv, rx, "/held", "hold", "holds")
     crashes = [a.crashes for a in agents]
     for a in agents:
         a.crashes = False  # this release is good everywhere
-    rid = fleet.rollout(srv, fleet.release(srv, "quick", 1), 1)
-    ro = fleet.drive(srv, rid, agents, "quick", ("completed", "halted", "held"))
+    warm_up(agents, "quick")
+    rid = fleet.rollout(srv, fleet.release(srv, "quick", 1), 1, HEARD_WINDOW_S)
+    ro = fleet.drive(srv, rid, agents, "quick", ("completed", "halted", "held"),
+                     DEADLINE_S)
     for a, c in zip(agents, crashes):
         a.crashes = c
     expect(ro["state"] == "completed", "the good rollout completes",
@@ -321,14 +344,15 @@ def complete_and_hold_are_told(srv, rx, agents):
         control.append(fleet.Agent(srv, eid, b["token"], False))
     dark = [DarkAgent(srv, a.id, a.token, False) for a in agents if a.crashes]
     lit = [a for a in agents if not a.crashes]
-    rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1)
+    warm_up(dark + control + lit, "holds")
+    rid = fleet.rollout(srv, fleet.release(srv, "holds", 1), 1, HEARD_WINDOW_S)
     # Admitted only once a tick measured the rollout: from then on each
     # round asks the dark endpoints first, so they take the stratum's
     # whole exposure budget and the others stay outside, as controls.
     wait_for("the rollout measured", lambda: srv.request(
         "GET", "/v1/rollouts/%d?measure=0" % rid)[1]["counts"])
     ro = fleet.drive(srv, rid, dark + control + lit, "holds",
-                     ("completed", "halted", "held"))
+                     ("completed", "halted", "held"), DEADLINE_S)
     expect(ro["state"] == "held", "the gate holds the rollout", ro["state"],
            ro["decisions"][-2:])
     body = told_once(srv, rx, held, "/held", "hold", rid, "held")

@@ -2,7 +2,8 @@
 // chromium-headless-shell driven by playwright-core), run by
 // test_web_browser.py with a started rollgated. Reads its setup as one
 // JSON line on stdin: {url, admin, viewer, key, channel, rollout, shots,
-// preflighted (a release whose preflight failed)};
+// preflighted (a release whose preflight failed), signed (a release
+// meeting its root's threshold, one short of it)};
 // prints RESTART when rollgated is to be killed and started again, and
 // goes on at the next line on stdin. Drives the
 // endpoints itself over the agent API (fetch) so that the gate halts the
@@ -15,6 +16,9 @@ const zlib = require('zlib');
 const path = require('path');
 
 const rl = require('readline').createInterface({input: process.stdin});
+// The bound on every wait for the server, the browser or the page (never
+// an assertion on time): generous, as the machine may be loaded.
+const WAIT_MS = 120000;
 const lines = rl[Symbol.asyncIterator]();
 const nextLine = async () => (await lines.next()).value;
 let cfg;
@@ -24,7 +28,7 @@ function expect(cond, what, ...evidence) {
   if (!cond) throw new Error(what + (evidence.length ? ': ' + JSON.stringify(evidence).slice(0, 800) : ''));
 }
 
-async function until(what, fn, ms = 30000) {
+async function until(what, fn, ms = WAIT_MS) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -41,7 +45,9 @@ async function api(method, p, body, token = cfg.admin) {
 }
 
 // A simulated endpoint: follows the channel; a crashing one reports
-// `crashed` right after `applying`, the others `healthy`.
+// `crashed` right after `applying`, then `reverted` (its agent went back
+// to the last good content and quarantined the release), the others
+// `healthy`.
 class Agent {
   constructor(id, token, crashes) { Object.assign(this, {id, token, crashes, seq: 0, installed: {}, done: new Set()}); }
   async checkin(events = []) {
@@ -57,7 +63,7 @@ class Agent {
     const rel = await this.checkin();
     if (rel === null || this.done.has(rel)) return;
     this.done.add(rel);
-    const events = ['applying', this.crashes ? 'crashed' : 'healthy'].map((type) => ({
+    const events = (this.crashes ? ['applying', 'crashed', 'reverted'] : ['applying', 'healthy']).map((type) => ({
       id: `${this.id}-${++this.seq}`, type, channel: cfg.channel, release: rel, at_ms: 1}));
     await this.checkin(events);
     this.installed[cfg.channel] = {release: rel};
@@ -83,6 +89,7 @@ async function enroll(n, os, osVersion, crashes, prefix = os) {
 async function openPage(browser, name) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
   page.errors = [];
   page.assets = new Map();
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`${name}: ${m.text()}`); });
@@ -94,11 +101,15 @@ async function openPage(browser, name) {
   return page;
 }
 
+// Logs in with the keyboard alone: the form takes the focus, the token is
+// typed and Enter submits it.
 async function login(page, token) {
   await page.goto(cfg.url + '/');
-  await page.fill('#token', token);
-  await page.press('#token', 'Enter');
-  await page.waitForSelector('#live.on', {timeout: 15000});
+  await page.waitForSelector('#token');
+  expect(await page.evaluate(() => document.activeElement.id) === 'token', 'the login form takes the focus');
+  await page.keyboard.type(token);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#live.on');
 }
 
 // The JS and CSS a page loaded, each gzipped (-9), in figures.
@@ -231,13 +242,13 @@ async function countsPushed(page, agents, extra) {
   const decisions = async () => (await api('GET', `/v1/rollouts/${cfg.rollout}`)).body.decisions.length;
   expect(await exposed() === 0, 'nothing exposed yet', await text(page, '#summary'));
   for (const a of agents.filter((x) => !x.crashes)) await a.follow();
-  await until('the counts change on the open page', async () => await exposed() > 0, 20000);
+  await until('the counts change on the open page', async () => await exposed() > 0);
   let shown = false;
   for (const a of extra) {
     const [before, d0] = [await exposed(), await decisions()];
     const t0 = Date.now();
     await a.follow();
-    await until('an extra exposure is shown', async () => await exposed() > before, 20000);
+    await until('an extra exposure is shown', async () => await exposed() > before);
     figures.counts_shown_after_report_ms = Date.now() - t0;
     if (await decisions() === d0 && (await page.$$('.log li')).length === d0) { shown = true; break; }
   }
@@ -250,7 +261,7 @@ async function haltPushed(page, agents) {
   const linux = agents.filter((a) => !a.crashes), windows = agents.filter((a) => a.crashes);
   for (const a of linux) await a.follow();
   let ro;
-  const deadline = Date.now() + 90000;
+  const deadline = Date.now() + WAIT_MS;
   for (;;) {
     for (const a of windows) await a.follow();
     ro = (await api('GET', `/v1/rollouts/${cfg.rollout}`)).body;
@@ -259,7 +270,7 @@ async function haltPushed(page, agents) {
     await new Promise((r) => setTimeout(r, 100));
   }
   const halt = ro.decisions.find((d) => d.to === 'halted');
-  await until('the halt appears on the open page', async () => (await text(page, 'h1')).includes('halted'), 20000);
+  await until('the halt appears on the open page', async () => (await text(page, 'h1')).includes('halted'));
   figures.halt_shown_after_decision_ms = Date.now() - halt.at_ms;
   expect(await page.evaluate(() => window.__noReload === true), 'pushed: the page was not reloaded');
   let rows = [];
@@ -280,6 +291,8 @@ async function endpointPage(page) {
   const body = await text(page, 'main');
   expect(/windows-10-x86_64/.test(body) && /crashed/.test(body) && /lab/.test(body),
     'the endpoint page shows stratum, history and tags', body.slice(0, 400));
+  const q = await page.$$eval('table:has(caption:text-is("Quarantined")) tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(q.length === 1 && q[0].startsWith(`${cfg.channel}v1`), 'the reverted release is quarantined', q);
   await axe(page, 'endpoint');
   await shot(page, 'endpoint');
 }
@@ -293,20 +306,25 @@ async function releasePages(page) {
   figures.tabs_to_releases = await tabTo(page, {href: '#/releases'});
   await page.keyboard.press('Enter');
   await page.waitForSelector('h1:has-text("Releases")');
+  await axe(page, 'releases');
+  await shot(page, 'releases');
   await page.click(`main tr:has(a[href="#/channels/${cfg.channel}"]) a[href^="#/releases/"]`);
   await page.waitForSelector('h1:has-text("Release #")');
   const body = await text(page, 'main');
   expect(/Notes: what changes and why/.test(body) && /Preflight/.test(body) && /Signatures/.test(body)
     && /Unsigned/.test(body) && /standard/.test(body), 'the release page', body.slice(0, 500));
+  expect((await page.$$(`main a[href="#/rollouts/${cfg.rollout}"]`)).length === 1, 'the release lists its rollout');
   await axe(page, 'release');
   await shot(page, 'release');
   await page.click('main a[href^="#/channels/"]');
   await page.waitForSelector(`h1:has-text("Channel ${cfg.channel}")`);
   expect((await page.$$(`main a[href="#/rollouts/${cfg.rollout}"]`)).length === 1, 'the channel lists its rollout');
   await axe(page, 'channel');
+  await shot(page, 'channel');
   await page.goto(`${cfg.url}/#/channels`);
   await page.waitForSelector('h1:has-text("Channels")');
   await axe(page, 'channels');
+  await shot(page, 'channels');
   await page.goto(`${cfg.url}/#/releases/${cfg.preflighted}`);
   await page.waitForSelector('pre.log-text');
   const pf = await text(page, 'section[aria-labelledby="pf-h"]');
@@ -314,35 +332,127 @@ async function releasePages(page) {
     'a failed preflight with the engine\'s log', pf.slice(0, 600));
   await axe(page, 'release_preflight');
   await shot(page, 'release-preflight');
+  await releaseSignatures(page);
+}
+
+// A release signed by both keys of a 2-of-2 root: its key ids and the
+// threshold met; one signed by one key: not met.
+async function releaseSignatures(page) {
+  const [met, short] = cfg.signed;
+  await page.goto(`${cfg.url}/#/releases/${met}`);
+  await page.waitForSelector('#sig-verdict');
+  const verdict = await text(page, '#sig-verdict');
+  const keys = await page.$$eval('section[aria-labelledby="sig-h"] tbody tr', (trs) => trs.map((t) => t.textContent));
+  expect(/^2 valid of the 2 the root \(version 1\) requires: threshold met\./.test(verdict), 'threshold met', verdict);
+  expect(keys.length === 2 && keys.every((k) => /^[0-9a-f]{8,}$/.test(k)) && keys[0] !== keys[1], 'its two key ids', keys);
+  await axe(page, 'release_signed');
+  await shot(page, 'release-signed');
+  await page.goto(`${cfg.url}/#/releases/${short}`);
+  await until('one signature of two', async () =>
+    /^1 valid of the 2 .*threshold NOT met \(too_few_signatures\)/.test(await text(page, '#sig-verdict')));
+}
+
+// The rows of the overview's "Recently ended" table.
+async function endedRows(page) {
+  return page.$$eval('section[aria-labelledby="ended-h"] tbody tr', (trs) => trs.map((t) => t.textContent));
+}
+
+// Every operator action by keyboard alone (pause and resume are in
+// operatorActs): pause, then promote out of the last wave (completed; the
+// overview lists it among the recently ended, after the halted rollout),
+// rollback; abort on the channel's next rollout.
+async function everyActionByKeyboard(page) {
+  const plan = {name: 'one', waves: [{name: 'all', share: 100, min_endpoints: 1, window_s: 600, min_bake_s: 600}]};
+  const id = await newRollout('keys', 1, plan);
+  await page.goto(`${cfg.url}/#/rollouts/${id}`);
+  await until('the new rollout runs', async () => (await text(page, 'h1')).includes(`#${id}`) &&
+    (await text(page, 'h1')).includes('running'));
+  await actByKeyboard(page, 'pause', 'a look before the end', 'paused');
+  await actByKeyboard(page, 'promote', 'seen enough', 'completed');
+  await page.goto(`${cfg.url}/#/`);
+  let rows = [];
+  await until('the overview lists the completed rollout among the recently ended', async () => {
+    rows = await endedRows(page);
+    return rows.some((r) => r.startsWith(`#${id}`) && r.includes('completed'));
+  }).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(rows).slice(0, 600)}`); });
+  const at = (rid) => rows.findIndex((r) => r.startsWith(`#${rid}`));
+  expect(rows[at(cfg.rollout)].includes('halted') && at(cfg.rollout) < at(id), 'halts first', rows);
+  await axe(page, 'overview_ended');
+  await shot(page, 'overview-ended');
+  await page.goto(`${cfg.url}/#/rollouts/${id}`);
+  await until('the rollout page', async () => (await text(page, 'h1')).includes('completed'));
+  await actByKeyboard(page, 'rollback', 'undo it', 'rolled back');
+  const next = await newRollout('keys', 2, plan);
+  await page.goto(`${cfg.url}/#/rollouts/${next}`);
+  await until('the next rollout', async () => (await text(page, 'h1')).includes(`#${next}`));
+  await actByKeyboard(page, 'abort', 'not this one', 'aborted');
+  const audit = (await api('GET', `/v1/audit?target=rollout:${id}`)).body.audit.map((a) => `${a.action}: ${a.reason}`);
+  for (const want of ['rollout.pause: a look before the end', 'rollout.promote: seen enough', 'rollout.rollback: undo it'])
+    expect(audit.includes(want), 'audited with its reason', want, audit);
 }
 
 // A decision pushed while a filter is being typed redraws the audit page
 // (its new rows appear) and keeps what was typed.
+// A rollout of a new release (version) on channel (created at version 1)
+// with plan; returns its id.
+async function newRollout(channel, version, plan) {
+  const art = await fetch(cfg.url + '/v1/artifacts', {method: 'PUT',
+    headers: {Authorization: `Bearer ${cfg.admin}`}, body: `rule ${channel} ${version}\n`});
+  const {sha256} = await art.json();
+  if (version === 1) expect((await api('POST', '/v1/channels', {name: channel})).status === 201, 'channel', channel);
+  const rel = await api('POST', '/v1/releases', {channel, version, artifact: sha256,
+    notes: `${channel} v${version}`, urgency: 'standard'});
+  expect(rel.status === 201, 'a release', rel);
+  const ro = await api('POST', '/v1/rollouts', {release: rel.body.id, plan});
+  expect(ro.status === 201, 'a rollout', ro);
+  return ro.body.id;
+}
+
 async function typedSurvivesPush(page) {
   await page.goto(`${cfg.url}/#/audit`);
   await page.waitForSelector('#f-target');
   await page.fill('#f-target', 'rollout:');
-  const art = await fetch(cfg.url + '/v1/artifacts', {method: 'PUT',
-    headers: {Authorization: `Bearer ${cfg.admin}`}, body: 'rule pushed\n'});
-  const {sha256} = await art.json();
-  expect((await api('POST', '/v1/channels', {name: 'pushed'})).status === 201, 'channel');
-  const rel = await api('POST', '/v1/releases', {channel: 'pushed', version: 1, artifact: sha256,
-    notes: 'pushed while typing', urgency: 'standard'});
-  const ro = await api('POST', '/v1/rollouts', {release: rel.body.id, plan: 'standard'});
-  expect(ro.status === 201, 'a rollout', ro);
-  await until('the new audit rows are pushed', async () => (await text(page, 'main tbody')).includes(`rollout:${ro.body.id}`));
+  const id = await newRollout('pushed', 1, 'standard');
+  await until('the new audit rows are pushed', async () => (await text(page, 'main tbody')).includes(`rollout:${id}`));
   expect(await page.inputValue('#f-target') === 'rollout:', 'what was typed stays', await page.inputValue('#f-target'));
   await page.fill('#f-target', '');
+}
+
+// A move to another hash while a draw is under way: the page ends drawn
+// for the last hash with the form the hash says, not what was typed on the
+// page before (the draw of the middle hash is held until the last hash is
+// set).
+async function hashMovesMidDraw(page) {
+  await page.goto(`${cfg.url}/#/audit`);
+  await page.waitForSelector('#f-target');
+  await page.fill('#f-target', 'typed before');
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let asked = 0;
+  await page.route(/\/v1\/audit\?/, async (route) => {
+    asked++;
+    await held;
+    await route.continue();
+  });
+  await page.evaluate(() => { location.hash = '#/audit?target=middle'; });
+  await until('the middle draw asks for its rows', async () => asked >= 1);
+  await page.evaluate(() => { location.hash = '#/audit?action=rollout.pause'; });
+  release();
+  await until('the page is drawn for the last hash', async () =>
+    await page.inputValue('#f-action') === 'rollout.pause' && await page.inputValue('#f-target') === '' &&
+    /matching the filter/.test(await text(page, 'caption'))).catch(async (e) => {
+    throw new Error(`${e.message}: action '${await page.inputValue('#f-action')}', ` +
+      `target '${await page.inputValue('#f-target')}'`);
+  });
+  await page.unroute(/\/v1\/audit\?/);
 }
 
 // The audit page: filtered by the server (actor, action), by keyboard;
 // paged (2 rows a page: Older shows the next, older rows).
 async function auditPage(page) {
-  // A linked filter (in the hash), then one more typed: the page is drawn
-  // for the link before anything is typed (a move to another hash
-  // rebuilds the form from the hash).
-  await page.goto(`${cfg.url}/#/audit?action=rollout.pause`);
-  await until('the linked filter', async () => /matching the filter/.test(await text(page, 'caption')));
+  // A linked filter (in the hash, reached while a draw was under way),
+  // then one more typed.
+  await hashMovesMidDraw(page);
   await tabTo(page, 'f-actor');
   await page.keyboard.type('admin');
   figures.tabs_to_audit_filter = await tabTo(page, 'f-apply');
@@ -375,23 +485,26 @@ async function reconnect(page) {
   const before = page.errors.length;
   console.log('RESTART');
   await nextLine();
-  await until('the page reconnects by itself', async () => (await text(page, '#live')) === 'live', 40000);
-  // The browser logs the stream cut by the kill and the refused attempts
-  // while the server was down; nothing else may appear.
+  await until('the page reconnects by itself', async () => (await text(page, '#live')) === 'live');
+  // The browser logs the stream cut by the kill and the attempts made
+  // while the server was down: refused, or reset (an attempt that reached
+  // the killed process's listen queue before it closed: the kernel resets
+  // those; seen at load 20); nothing else may appear.
   const during = page.errors.splice(before);
-  const other = during.filter((e) => !/net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_REFUSED)/.test(e));
+  const other = during.filter((e) => !/net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_REFUSED|CONNECTION_RESET)/.test(e));
   expect(other.length === 0, 'no other console error while the server restarted', during);
   const r = await api('POST', `/v1/rollouts/${cfg.rollout}/rollback`, {reason: 'after the restart'});
   expect(r.status === 200, 'rollback', r);
   await until('a decision after the restart is pushed',
-    async () => (await text(page, 'h1')).includes('rolled back'), 20000);
+    async () => (await text(page, 'h1')).includes('rolled back'));
 }
 
 async function reloadAndLogout(page) {
   await page.reload();
-  await page.waitForSelector('#live.on', {timeout: 15000});
+  await page.waitForSelector('#live.on');
   expect((await text(page, 'h1')).startsWith('Endpoint'), 'a reload keeps the page and the login');
-  await page.click('#logout');
+  figures.tabs_to_logout = await tabTo(page, 'logout');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#token');
   expect((await page.evaluate(() => sessionStorage.length)) === 0, 'logout clears the token');
 }
@@ -421,6 +534,8 @@ async function reloadAndLogout(page) {
     await typedSurvivesPush(page);
     await auditPage(page);
     console.log('releases, channels and audit pages');
+    await everyActionByKeyboard(page);
+    console.log('every action by keyboard');
     await page.goto(`${cfg.url}/#/rollouts/${cfg.rollout}`);
     await page.waitForSelector('#act-rollback');
     await reconnect(page);

@@ -82,6 +82,16 @@ static void defaults(void **state)
     assert_int_equal(rg_agent_config_parse("insecure = false\n", &c, NULL), 0);
     assert_false(c.insecure);
     rg_agent_config_release(&c);
+    /* Deltas (docs/caching.md): on unless turned off. */
+    assert_int_equal(rg_agent_config_parse("", &c, NULL), 0);
+    assert_true(c.deltas);
+    rg_agent_config_release(&c);
+    assert_int_equal(rg_agent_config_parse("deltas = false\n", &c, NULL), 0);
+    assert_false(c.deltas);
+    rg_agent_config_release(&c);
+    assert_int_equal(rg_agent_config_parse("deltas = off\n", &c, NULL),
+                     RG_EINVAL);
+    rg_agent_config_release(&c);
     /* Signed releases: a root file, its pinned digest, the skew. */
     assert_int_equal(
         rg_agent_config_parse(

@@ -240,8 +240,8 @@ static void text_is_what_jansson_wrote(void **state)
     offers o = {0};
     rg_fleet_checkin_out who = {0};
     assert_int_equal(rg_desired_write_checkin(fx->srv.desired, fx->srv.fleet,
-                                              "ep-1", &who, fx->now, &d, &n,
-                                              note_offer, &o, &err),
+                                              "ep-1", &who, NULL, 0, fx->now,
+                                              &d, &n, note_offer, &o, &err),
                      0);
     char *want_d = expected(fx, true, false),
          *want_n = expected(fx, false, false);
@@ -291,8 +291,8 @@ static void lifted_quarantine_is_offered(void **state)
     rg_buf_init(&n, 1 << 20);
     rg_fleet_checkin_out who = {0};
     assert_int_equal(rg_desired_write_checkin(fx->srv.desired, fx->srv.fleet,
-                                              "ep-1", &who, fx->now, &d, &n,
-                                              NULL, NULL, &err),
+                                              "ep-1", &who, NULL, 0, fx->now,
+                                              &d, &n, NULL, NULL, &err),
                      0);
     char *want_d = expected(fx, true, true);
     assert_string_equal(d.data, want_d);
@@ -312,13 +312,13 @@ static void unknown_endpoint_and_cap(void **state)
     rg_buf_init(&n, 16); /* too small for the notice */
     rg_fleet_checkin_out who = {0};
     assert_int_equal(rg_desired_write_checkin(fx->srv.desired, fx->srv.fleet,
-                                              "nobody", &who, fx->now, &d, &n,
-                                              NULL, NULL, &err),
+                                              "nobody", &who, NULL, 0, fx->now,
+                                              &d, &n, NULL, NULL, &err),
                      RG_ENOTFOUND);
     rg_err_clear(&err);
     assert_int_equal(rg_desired_write_checkin(fx->srv.desired, fx->srv.fleet,
-                                              "ep-1", &who, fx->now, &d, &n,
-                                              NULL, NULL, &err),
+                                              "ep-1", &who, NULL, 0, fx->now,
+                                              &d, &n, NULL, NULL, &err),
                      RG_ETOOBIG);
     assert_int_equal(err.code, RG_ETOOBIG);
     rg_buf_release(&d);

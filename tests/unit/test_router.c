@@ -30,6 +30,7 @@ static void every_documented_route_has_its_role(void **state)
     } want[] = {
         {"GET", "/healthz", RG_ROLE_NONE},
         {"GET", "/metrics", RG_ROLE_NONE},
+        {"GET", "/v1/cluster", RG_ROLE_VIEWER},
         {"PUT", "/v1/artifacts", RG_ROLE_OPERATOR},
         {"POST", "/v1/channels", RG_ROLE_OPERATOR},
         {"GET", "/v1/channels", RG_ROLE_VIEWER},
@@ -73,6 +74,7 @@ static void every_documented_route_has_its_role(void **state)
         {"POST", "/v1/agent/checkin", RG_ROLE_NONE},
         {"GET", "/v1/agent/artifacts/abc", RG_ROLE_NONE},
         {"GET", "/v1/artifacts/abc", RG_ROLE_NONE},
+        {"GET", "/v1/public/artifacts/abc", RG_ROLE_NONE},
         {"POST", "/v1/flags", RG_ROLE_OPERATOR},
         {"GET", "/v1/flags", RG_ROLE_VIEWER},
         {"GET", "/v1/flags/new-parser", RG_ROLE_VIEWER},

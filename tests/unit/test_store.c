@@ -90,6 +90,17 @@ static int audit_rows(fx *f)
     return n;
 }
 
+/* The number of audit rows whose target is "<kind>:<id>". */
+static int audit_rows_for(fx *f, const char *kind, int64_t id)
+{
+    char target[64];
+    snprintf(target, sizeof target, "%s:%lld", kind, (long long)id);
+    rg_audit_filter flt = {.target = target};
+    int n = 0;
+    assert_int_equal(rg_store_audit_list(f->s, &flt, count_cb, &n, &f->err), 0);
+    return n;
+}
+
 static void hash_of(const char *s, char out[RG_HASH_HEX])
 {
     rg_sha256_hex(s, strlen(s), out);
@@ -165,12 +176,12 @@ static void open_urls(void **state)
     rg_store *s = NULL;
     char url[600];
 
-    assert_int_equal(rg_store_schema_version(f->s), 18);
+    assert_int_equal(rg_store_schema_version(f->s), 20);
     rg_store_close(f->s);
     f->s = NULL;
     snprintf(url, sizeof url, "%s%s", rg_test_pg() ? "" : "sqlite:", f->path);
     assert_int_equal(rg_store_open(url, &f->s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(f->s), 18);
+    assert_int_equal(rg_store_schema_version(f->s), 20);
 
     /* A PostgreSQL server that does not answer: said so, with the URL but
      * not its password. */
@@ -661,6 +672,31 @@ static void rollouts(void **state)
              (long long)second, (long long)first);
     assert_string_equal(list, want);
 
+    /* The database filters: by channel, state, release, cursor, limit. */
+    rg_rollout_filter q = {.channel = "det", .state = RG_RO_COMPLETED};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:completed,", (long long)first);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.state = -1, .release_id = rel[2]};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:running,", (long long)second);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.state = -1, .before_id = second, .limit = 1};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    snprintf(want, sizeof want, "%lld:completed,", (long long)first);
+    assert_string_equal(list, want);
+    q = (rg_rollout_filter){.channel = "other", .state = -1};
+    list[0] = '\0';
+    assert_int_equal(
+        rg_store_rollout_query(f->s, &q, rollout_ids, list, &f->err), 0);
+    assert_string_equal(list, "");
+
     /* Complete the second, then roll it back: the channel returns to the
      * first rollout's release. */
     cur = r.status;
@@ -749,6 +785,8 @@ static void tokens(void **state)
     assert_int_equal(rg_store_token_revoke(f->s, 999, T0 + 6, &a, &f->err),
                      RG_ENOTFOUND);
     assert_int_equal(audit_rows(f), 2);
+    /* One target for the token's life: the store named the creation. */
+    assert_int_equal(audit_rows_for(f, "token", t.id), 2);
 }
 
 /* --- enrollment keys ---------------------------------------------------- */
@@ -1080,6 +1118,99 @@ static rg_event_rec event(const char *ep, const char *id, const char *type,
     e.reported_ms = T0;
     e.received_ms = T0 + 1;
     return e;
+}
+
+/* What the tails read (store.h, "tails"). */
+typedef struct tailed {
+    size_t n;
+    int64_t seq[8];
+    char id[8][RG_EPID_MAX + 1];
+    char installed[8][RG_ATTRS_MAX + 1];
+} tailed;
+
+static int tail_ep(void *ctx, const rg_endpoint_tail *t)
+{
+    tailed *x = ctx;
+    assert_true(x->n < 8);
+    x->seq[x->n] = t->seq;
+    snprintf(x->id[x->n], sizeof x->id[0], "%s", t->e.id);
+    snprintf(x->installed[x->n++], sizeof x->installed[0], "%s",
+             t->e.installed_json);
+    return 0;
+}
+
+static int tail_ev(void *ctx, const rg_event_tail *t)
+{
+    tailed *x = ctx;
+    x->seq[x->n] = t->seq;
+    snprintf(x->id[x->n++], sizeof x->id[0], "%s", t->e.event_id);
+    return 0;
+}
+
+static int tail_offer(void *ctx, const rg_offer_rec *o)
+{
+    tailed *x = ctx;
+    x->seq[x->n] = o->seq;
+    snprintf(x->id[x->n++], sizeof x->id[0], "%s", o->endpoint_id);
+    return 0;
+}
+
+/* Endpoints are numbered by the enrollment or flush that wrote them last
+ * (both engines; one flush, one number, even for a batch written in one
+ * statement, whose text survives quoting); events and offers by their
+ * own sequence on PostgreSQL (on SQLite, one node, they stay 0). */
+static void tails(void **state)
+{
+    fx *f = *state;
+    tailed t = {0};
+    rg_tail_heads h;
+    int64_t versions[] = {1}, rel[1];
+    add_releases(f, versions, 1, rel);
+    assert_int_equal(rg_store_tail_heads(f->s, &h, &f->err), 0);
+    assert_true(h.endpoints == 0 && h.events == 0 && h.offers == 0);
+    rg_endpoint_rec e = endpoint("h1", "t1", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    e = endpoint("h2", "t2", "linux");
+    assert_int_equal(rg_store_endpoint_enroll(f->s, &e, NULL, &f->err), 0);
+    assert_int_equal(
+        rg_store_endpoints_after(f->s, 0, 10, tail_ep, &t, &f->err), 0);
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.id[0], "h1");
+    assert_true(t.seq[0] > 0 && t.seq[1] > t.seq[0]);
+
+    const char *odd = "{\"a\\\"b,c}\":{\"x\":\"c\\\\d {e}\"}}";
+    rg_endpoint_seen batch[] = {{"h2", T0 + 7, odd}, {"h1", T0 + 8, "{}"}};
+    assert_int_equal(rg_store_endpoint_flush(f->s, batch, 2, &f->err), 0);
+    int64_t after = t.seq[1];
+    memset(&t, 0, sizeof t);
+    assert_int_equal(
+        rg_store_endpoints_after(f->s, after, 10, tail_ep, &t, &f->err), 0);
+    assert_int_equal(t.n, 2);
+    assert_int_equal(t.seq[0], t.seq[1]); /* one flush */
+    assert_true(t.seq[0] > after);
+    assert_string_equal(t.id[0], "h1");
+    assert_string_equal(t.installed[1], odd);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(
+        rg_store_endpoints_after(f->s, after, 1, tail_ep, &t, &f->err), 0);
+    assert_int_equal(t.n, 1); /* max rows */
+
+    rg_event_rec ev = event("h1", "a1", "applying", rel[0]);
+    assert_int_equal(rg_store_events_record(f->s, &ev, 1, NULL, &f->err), 0);
+    assert_int_equal(rg_store_offers_record(f->s, "h2", rel, 1, T0, &f->err),
+                     0);
+    assert_int_equal(rg_store_tail_heads(f->s, &h, &f->err), 0);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(rg_store_events_after(f->s, 0, 10, tail_ev, &t, &f->err),
+                     0);
+    assert_int_equal(t.n, rg_test_pg() ? 1 : 0);
+    assert_int_equal(h.events, rg_test_pg() ? t.seq[0] : 0);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(
+        rg_store_offers_after(f->s, 0, 10, tail_offer, &t, &f->err), 0);
+    assert_int_equal(t.n, rg_test_pg() ? 1 : 0);
+    if (rg_test_pg())
+        assert_string_equal(t.id[0], "h2");
 }
 
 static void events(void **state)
@@ -1800,28 +1931,25 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 2);
 
-    /* 2 -> 3: preflight. Old channels have none, old releases "none". */
+    /* 2 -> 3: preflight. Old channels have none (read at the end: a
+     * channel's row has columns of later schemas), old releases "none". */
     assert_int_equal(rg__store_open_upto(old, 3, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 3);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
-    assert_string_equal(c.preflight.engine, "");
-    assert_int_equal(c.preflight.timeout_s, 0);
     assert_int_equal(rg_store_token_find(s, t.hash, &t, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 3);
 
-    /* 3 -> 4: group policies, none yet; the old data stays. */
+    /* 3 -> 4: group policies, none yet; the old data stays (the channel
+     * is read at the end). */
     assert_int_equal(rg__store_open_upto(old, 4, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 4);
     assert_int_equal(rg_store_policy_list(s, NULL, NULL, &f->err), 0);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 4);
 
     /* 4 -> 5: the audit log becomes append-only (test_audit_log.c). */
     assert_int_equal(rg__store_open_upto(old, 5, &s, &f->err), 0);
     assert_int_equal(rg_store_schema_version(s), 5);
-    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 5);
 
@@ -1954,19 +2082,53 @@ static void migrates_old_schema(void **state)
     rg_store_close(s);
     assert_int_equal(rg_test_schema_get(old), 14);
 
-    /* 14 -> 18: flag segments (15) and key environments (16), none yet;
-     * guarded flag rollouts (17), none yet; their webhook deliveries
-     * (18). */
+    /* 14 -> 20: flag segments (15) and key environments (16), none yet;
+     * guarded flag rollouts (17), none yet; tail sequences (18); flag
+     * rollouts' webhook deliveries (19); channels not public (20). */
     assert_int_equal(rg_store_open(old, &s, &f->err), 0);
-    assert_int_equal(rg_store_schema_version(s), 18);
+    assert_int_equal(rg_store_schema_version(s), 20);
+    assert_int_equal(rg_store_channel_get(s, "legacy", &c, &f->err), 0);
+    assert_string_equal(c.preflight.engine, "");
+    assert_int_equal(c.preflight.timeout_s, 0);
+    assert_false(c.is_public);
     assert_int_equal(rg_store_segment_list(s, "default", NULL, NULL, &f->err),
                      0);
     assert_int_equal(
         rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
         0);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 18);
+    assert_int_equal(rg_test_schema_get(old), 19);
     rg_test_store_drop(old);
+}
+
+/* Public channels (schema 19): a digest is public when a release of a
+ * public channel has it, whatever other channel has it too. */
+static void public_channels(void **state)
+{
+    fx *f = *state;
+    char both[RG_HASH_HEX], priv[RG_HASH_HEX];
+    rg_channel_rec c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "open");
+    c.created_ms = T0;
+    c.is_public = true;
+    assert_int_equal(rg_store_channel_create(f->s, &c, NULL, &f->err), 0);
+    add_channel(f, "closed");
+    add_artifact(f, "in both", both);
+    add_artifact(f, "private only", priv);
+    rg_release_rec r = release_rec("open", 1, both);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    r = release_rec("closed", 1, both);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    r = release_rec("closed", 2, priv);
+    assert_int_equal(rg_store_release_create(f->s, &r, NULL, &f->err), 0);
+    assert_int_equal(rg_store_artifact_public(f->s, both, &f->err), 0);
+    assert_int_equal(rg_store_artifact_public(f->s, priv, &f->err),
+                     RG_ENOTFOUND);
+    assert_int_equal(rg_store_channel_get(f->s, "open", &c, &f->err), 0);
+    assert_true(c.is_public);
+    assert_int_equal(rg_store_channel_get(f->s, "closed", &c, &f->err), 0);
+    assert_false(c.is_public);
 }
 
 static void failed_migration_changes_nothing(void **state)
@@ -2364,6 +2526,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(public_channels, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(flags_versions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(segments_versions, fx_setup,
                                         fx_teardown),
@@ -2396,6 +2559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(release_activation, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(audit_filters, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(tails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(persists_across_reopen, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(acknowledged_writes_survive_kill,

@@ -49,9 +49,10 @@ export async function draw() {
     do {
       again = false;
       const {page, arg, q} = route();
+      const hash = location.hash;
       try {
         const view = await page(arg, me, draw, q);
-        keepFocus(() => fill(main, view));
+        keepFocus(hash, () => fill(main, view));
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) { logout(e.message); return; }
         fill(main, h('h1', {}, 'Error'), h('p', {class: 'error', role: 'alert'}, e.message));
@@ -61,17 +62,18 @@ export async function draw() {
   try { await drawing; } finally { drawing = null; }
 }
 
-// Redraws without losing the keyboard focus or what the user typed: the
-// focused control is found again by its id after the page is rebuilt, and
-// when the same page is drawn again (a pushed event; not a move to
-// another hash) every input keeps its value.
-let shownHash = null;
-function keepFocus(redraw) {
+// Redraws the page drawn for hash without losing the keyboard focus or
+// what the user typed: the focused control is found again by its id after
+// the page is rebuilt, and when the page shown was drawn for the same hash
+// (a pushed event; not a move to another hash, even one made while the
+// draw was under way) every input keeps its value.
+let shownHash = null; // the hash the page shown was drawn for
+function keepFocus(hash, redraw) {
   const id = document.activeElement && document.activeElement.id;
-  const typed = location.hash === shownHash
+  const typed = hash === shownHash
     ? [...main.querySelectorAll('input[id], textarea[id]')].map((el) => [el.id, el.value]) : [];
   redraw();
-  shownHash = location.hash;
+  shownHash = hash;
   for (const [k, v] of typed) {
     const el = document.getElementById(k);
     if (el) el.value = v;

@@ -1,13 +1,18 @@
-// overview.js - the overview page: active rollouts (holds and halts
-// first) with their wave and progress, recent halts, and the fleet by
-// stratum and installed version with its online share.
+// overview.js - the overview page: active rollouts (holds first) with
+// their wave and progress, the recently ended ones (halts first, then
+// completions), and the fleet by stratum and installed version with its
+// online share.
 import {api} from './api.js';
 import {ago, badge, bar, h, pct, table} from './dom.js';
 
-const ATTENTION = {halted: 0, held: 1, paused: 2, running: 3, pending: 4};
+// The order rollouts are listed in: those that need a person first.
+const ATTENTION = {halted: 0, held: 1, rolled_back: 2, aborted: 3, paused: 4, running: 5,
+  pending: 6, completed: 7};
+
+const FINAL = ['halted', 'rolled_back', 'aborted', 'completed'];
 
 function rank(r) {
-  return ATTENTION[r.state] ?? 5;
+  return ATTENTION[r.state] ?? 8;
 }
 
 function waveCell(r) {
@@ -53,17 +58,19 @@ export async function overview() {
     api('GET', '/v1/rollouts?limit=50'),
     api('GET', '/v1/fleet'),
   ]);
-  const rows = active.rollouts.slice().sort((a, b) => rank(a) - rank(b) || b.updated_ms - a.updated_ms);
-  const stops = recent.rollouts.filter((r) => ['halted', 'rolled_back', 'aborted'].includes(r.state));
+  const byAttention = (a, b) => rank(a) - rank(b) || b.updated_ms - a.updated_ms;
+  const rows = active.rollouts.slice().sort(byAttention);
+  const ended = recent.rollouts.filter((r) => FINAL.includes(r.state)).sort(byAttention);
   const head = ['Rollout', 'Release', 'State', 'Wave', 'Share', 'Endpoints', 'Updated'];
   return [
     h('h1', {}, 'Overview'),
     h('section', {'aria-labelledby': 'active-h'},
       h('h2', {id: 'active-h'}, 'Active rollouts'),
-      table(`${rows.length} active (holds and halts first)`, head, rows.map(rolloutRow))),
-    h('section', {'aria-labelledby': 'stops-h'},
-      h('h2', {id: 'stops-h'}, 'Recent halts'),
-      table('Halted, rolled back or aborted, newest first', head, stops.map(rolloutRow))),
+      table(`${rows.length} active (holds first, then paused)`, head, rows.map(rolloutRow))),
+    h('section', {'aria-labelledby': 'ended-h'},
+      h('h2', {id: 'ended-h'}, 'Recently ended'),
+      table(`${ended.length} of the newest 50 rollouts: halts, rollbacks and aborts first, then completions`,
+        head, ended.map(rolloutRow))),
     fleetSection(fleet),
   ];
 }

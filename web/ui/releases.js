@@ -65,8 +65,7 @@ function signatureSection(s) {
 
 export async function releasePage(id) {
   const [r, ros] = await Promise.all([api('GET', `/v1/releases/${id}`),
-    api('GET', '/v1/rollouts?limit=200')]);
-  const mine = ros.rollouts.filter((o) => o.release === r.id);
+    api('GET', `/v1/rollouts?release=${encodeURIComponent(id)}&limit=50`)]);
   return [
     h('h1', {}, `Release #${r.id}: ${r.channel} v${r.version}`),
     dl([['Channel', chanLink(r.channel)], ['Urgency', r.urgency],
@@ -78,8 +77,13 @@ export async function releasePage(id) {
     preflightSection(r.preflight),
     signatureSection(r.signatures),
     h('section', {'aria-labelledby': 'ro-h'}, h('h2', {id: 'ro-h'}, 'Rollouts'),
-      rolloutTable('Rollouts of this release (of the newest 200)', mine)),
+      rolloutTable(`Rollouts of this release, newest first${more(ros)}`, ros.rollouts)),
   ];
+}
+
+// " (the newest 50)" when a list's page is not its whole.
+function more(page) {
+  return page.next_after === null ? '' : ` (the newest ${page.rollouts.length})`;
 }
 
 function rolloutTable(caption, list) {
@@ -100,7 +104,7 @@ export async function channelsPage() {
 export async function channelPage(name) {
   const [chs, rels, ros] = await Promise.all([api('GET', '/v1/channels?limit=1000'),
     api('GET', `/v1/releases?channel=${encodeURIComponent(name)}&limit=50`),
-    api('GET', '/v1/rollouts?limit=200')]);
+    api('GET', `/v1/rollouts?channel=${encodeURIComponent(name)}&limit=50`)]);
   const c = chs.channels.find((x) => x.name === name);
   if (!c) return [h('h1', {}, 'Channel'), h('p', {class: 'error', role: 'alert'}, `No channel '${name}'.`)];
   const p = c.preflight;
@@ -113,6 +117,6 @@ export async function channelPage(name) {
     h('section', {'aria-labelledby': 'crel-h'}, h('h2', {id: 'crel-h'}, 'Releases'),
       table('Newest first (50)', RELEASE_HEAD, releaseRows(rels.releases))),
     h('section', {'aria-labelledby': 'cro-h'}, h('h2', {id: 'cro-h'}, 'Rollouts'),
-      rolloutTable('Rollouts on this channel (of the newest 200)', ros.rollouts.filter((o) => o.channel === c.name))),
+      rolloutTable(`Rollouts on this channel, newest first${more(ros)}`, ros.rollouts)),
   ];
 }

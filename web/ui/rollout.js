@@ -114,7 +114,9 @@ export async function rolloutPage(id, me, redraw) {
       last ? h('p', {}, `The gate's latest evaluation (${ago(last.at_ms)}): ${last.verdict}, ${last.reason}`)
         : h('p', {}, 'No evaluation yet in this server process.'),
       h('div', {id: 'strata'}, table('Per stratum: the gate evidence of the current wave', ['Stratum', 'State', 'Gate',
-        'Exposed', 'Healthy', 'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev))),
+        'Exposed', 'Healthy', 'Silent', 'Failed', 'Pending', 'Control silence'], strataRows(ev)),
+      h('p', {class: 'note'}, 'Failed counts an endpoint as soon as it reports a failure; until its window ' +
+        'ends it is also pending (or, reported after a healthy or silent window, also counted there).')),
       chart),
     h('section', {'aria-labelledby': 'eps-h'},
       h('h2', {id: 'eps-h'}, 'Failing and silent endpoints'),
