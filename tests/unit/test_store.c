@@ -2097,7 +2097,7 @@ static void migrates_old_schema(void **state)
         rg_store_flag_rollout_list(s, NULL, NULL, false, NULL, NULL, &f->err),
         0);
     rg_store_close(s);
-    assert_int_equal(rg_test_schema_get(old), 19);
+    assert_int_equal(rg_test_schema_get(old), 20);
     rg_test_store_drop(old);
 }
 
