@@ -164,8 +164,18 @@ def complete(nodes, agents, rid, rel):
                            else None)(get_rollout(nodes[0], rid)), 240, "v1 ends")
     expect(ro["state"] == "completed", "v1 completes", ro["state"],
            [(d["to"], d["to_wave"], d["reason"]) for d in ro["decisions"][-6:]])
-    wait_for(lambda: get_rollout(nodes[0], rid)["reports"]["healthy"] == total, 120,
-             "every endpoint's healthy report stored")
+    try:
+        wait_for(lambda: get_rollout(nodes[0], rid)["reports"]["healthy"] == total, 120,
+                 "every endpoint's healthy report stored")
+    except rg.Failure:
+        not_healthy = {}
+        for state in ("assigned", "pending", "silent", "failed", "unjudged"):
+            st, b = nodes[0].request("GET", "/v1/endpoints?rollout=%d&state=%s&limit=20"
+                                     % (rid, state))
+            if st == 200 and b["endpoints"]:
+                not_healthy[state] = [e["id"] for e in b["endpoints"]]
+        expect(False, "every endpoint's healthy report stored",
+               get_rollout(nodes[0], rid)["reports"], not_healthy)
     for a in agents:
         wait_for(lambda: a.active() == rel["id"], 60, a.id + " runs v1")
     print("4. v1 completed: %d healthy reports stored, %d agents on v1"
