@@ -15,9 +15,8 @@
 
 #define HISTORY_DEFAULT 50 /* events shown by GET /v1/endpoints/{id} */
 #define RELCACHE_MAX 64
-#define RG_LIST_KEPT_MS                                                        \
-    5000 /* the oldest list of a rollout served (kept.h)                       \
-          */
+/* The oldest kept list of a rollout's endpoints served (kept.h). */
+#define RG_LIST_KEPT_MS 5000
 #define VERSION_RELEASES_MAX 256 /* releases of one version (one a channel) */
 
 /* Release id -> (version, channel, quarantine lift), cached for one
