@@ -2,9 +2,11 @@
  * with its filters, one endpoint with its history. */
 #include "server/api.h"
 
+#include "common/json.h"
 #include "server/desired.h"
 #include "server/ep_state.h"
 #include "server/fleet.h"
+#include "server/kept.h"
 #include "server/orchestrator.h"
 #include "server/page.h"
 
@@ -13,6 +15,8 @@
 
 #define HISTORY_DEFAULT 50 /* events shown by GET /v1/endpoints/{id} */
 #define RELCACHE_MAX 64
+/* The oldest kept list of a rollout's endpoints served (kept.h). */
+#define RG_LIST_KEPT_MS 5000
 #define VERSION_RELEASES_MAX 256 /* releases of one version (one a channel) */
 
 /* Release id -> (version, channel, quarantine lift), cached for one
@@ -283,64 +287,131 @@ static int add_rollout_state(rg_server *srv, const filter *f, json_t *o)
     return s ? json_object_set_new(o, "rollout", s) : -1;
 }
 
-void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
-{
+/* One page of the list: its filter, where it starts, how long it is, and
+ * why it failed. */
+typedef struct page_ask {
+    filter *f;
+    const char *after; /* NULL: from the first endpoint */
+    int64_t limit;
     rg_err err;
-    rg_err_clear(&err);
+} page_ask;
+
+/* Scans the fleet for the page a asks for into its JSON text
+ * (rg_kept_build). */
+static int page_text(rg_server *srv, void *ctx, char **text)
+{
+    page_ask *a = ctx;
+    filter *f = a->f;
     char(*ids)[RG_EPID_MAX + 1] = NULL;
     size_t n = 0;
-    bool more = false, present = false;
-    int64_t limit = RG_PAGE_DEFAULT;
+    bool more = false;
     relcache *rc = calloc(1, sizeof *rc);
-    filter *f = calloc(1, sizeof *f);
-    json_t *list = NULL;
     rg_fleet_endpoint *e = malloc(sizeof *e);
-    if (!e || !rc || !f)
-        goto oom;
-    if (rg__api_query_int(req, "limit", 1, RG_PAGE_MAX, &limit, &present,
-                          resp) < 0 ||
-        parse_filter(srv, req, f, resp) < 0)
-        goto cleanup;
-    const char *after = rg_req_query(req, "after");
-    if (after && (!after[0] || strlen(after) > RG_EPID_MAX)) {
-        rg_resp_errorf(resp, RG_EINVAL, "after",
-                       "query argument 'after' must be an endpoint id");
-        goto cleanup;
-    }
+    json_t *list = json_array(), *v = NULL;
+    int err = RG_ENOMEM;
+    *text = NULL;
+    if (!e || !rc || !list)
+        goto done;
     bool filtered = f->ro || f->has_stratum || f->tag || f->has_version;
-    if (rg_fleet_page(srv->fleet, after, (size_t)limit, filtered ? keep : NULL,
-                      f, &ids, &n, &more, &err) < 0) {
-        rg_resp_error(resp, &err);
-        goto cleanup;
+    if (rg_fleet_page(srv->fleet, a->after, (size_t)a->limit,
+                      filtered ? keep : NULL, f, &ids, &n, &more,
+                      &a->err) < 0) {
+        err = a->err.code;
+        goto done;
     }
-    if (!(list = json_array()))
-        goto oom;
     for (size_t i = 0; i < n; i++) {
-        if (rg_fleet_get(srv->fleet, ids[i], e, &err) < 0)
+        if (rg_fleet_get(srv->fleet, ids[i], e, NULL) < 0)
             continue; /* cannot happen: endpoints are never removed */
         json_t *o = endpoint_json(srv, e, rc);
         if (json_array_append_new(list, o) < 0 ||
             (f->ro && add_rollout_state(srv, f, o) < 0))
-            goto oom;
+            goto done;
     }
     json_t *next = more && n ? json_string(ids[n - 1]) : json_null();
-    rg_resp_json(resp, 200,
-                 json_pack("{s:O, s:I, s:o}", "endpoints", list, "total",
-                           (json_int_t)rg_fleet_size(srv->fleet), "next_after",
-                           next));
-    goto cleanup;
-oom:
-    rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory listing endpoints");
-cleanup:
+    v = json_pack("{s:O, s:I, s:o}", "endpoints", list, "total",
+                  (json_int_t)rg_fleet_size(srv->fleet), "next_after", next);
+    if (v && (*text = rg_json_dump(v)))
+        err = 0;
+done:
+    json_decref(v);
     json_decref(list);
     free(ids);
     free(e);
     free(rc);
-    if (f) {
-        free(f->ro);
-        free(f->tag_ok);
+    return err;
+}
+
+/* The age in ms the request accepts for its answer: its Cache-Control
+ * max-age, at most RG_LIST_KEPT_MS; 0 when it asks for none. */
+static int64_t accepted_age_ms(const rg_req *req)
+{
+    const char *cc = rg_req_header(req, "Cache-Control");
+    const char *p = cc ? strstr(cc, "max-age=") : NULL;
+    if (!p)
+        return 0;
+    long long s = strtoll(p + strlen("max-age="), NULL, 10);
+    return s <= 0                        ? 0
+           : s >= RG_LIST_KEPT_MS / 1000 ? RG_LIST_KEPT_MS
+                                         : s * 1000;
+}
+
+/* Writes the key of page a's answer into key (a truncated key is never
+ * kept: rg_kept_answer refuses keys that fill it). */
+static void page_key(const page_ask *a, char *key, size_t size)
+{
+    const filter *f = a->f;
+    snprintf(key, size,
+             "endpoints r=%lld s=%d:%d st=%d:%u v=%d:%lld l=%lld "
+             "t=%s a=%s",
+             (long long)f->ro->id, f->has_state, (int)f->state, f->has_stratum,
+             f->stratum, f->has_version, (long long)f->version,
+             (long long)a->limit, f->tag ? f->tag : "",
+             a->after ? a->after : "");
+}
+
+void rg_api_endpoints_list(rg_server *srv, rg_req *req, rg_resp *resp)
+{
+    bool present = false;
+    page_ask a = {.limit = RG_PAGE_DEFAULT};
+    char key[RG_KEPT_KEY_MAX + 1];
+    rg_buf b;
+    rg_buf_init(&b, 64 * RG_HTTP_JSON_MAX);
+    rg_err_clear(&a.err);
+    if (!(a.f = calloc(1, sizeof *a.f))) {
+        rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory listing endpoints");
+        return;
     }
-    free(f);
+    if (rg__api_query_int(req, "limit", 1, RG_PAGE_MAX, &a.limit, &present,
+                          resp) < 0 ||
+        parse_filter(srv, req, a.f, resp) < 0)
+        goto cleanup;
+    a.after = rg_req_query(req, "after");
+    if (a.after && (!a.after[0] || strlen(a.after) > RG_EPID_MAX)) {
+        rg_resp_errorf(resp, RG_EINVAL, "after",
+                       "query argument 'after' must be an endpoint id");
+        goto cleanup;
+    }
+    int rc;
+    if (a.f->ro) { /* the dashboard's lists of a rollout: kept */
+        page_key(&a, key, sizeof key);
+        rc = rg_kept_answer(srv, key, accepted_age_ms(req), page_text, &a, &b);
+    } else {
+        char *text = NULL;
+        if ((rc = page_text(srv, &a, &text)) == 0)
+            rc = rg_buf_adds(&b, text);
+        free(text);
+    }
+    if (rc == 0)
+        rg_resp_json_buf(resp, 200, &b);
+    else if (a.err.code)
+        rg_resp_error(resp, &a.err);
+    else
+        rg_resp_errorf(resp, RG_ENOMEM, "", "out of memory listing endpoints");
+cleanup:
+    rg_buf_release(&b);
+    free(a.f->ro);
+    free(a.f->tag_ok);
+    free(a.f);
 }
 
 /* ------------------------------------------------------------------ */

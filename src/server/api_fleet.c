@@ -3,17 +3,17 @@
  * overview (docs/dashboard.md).
  *
  * The answer is one pass over the fleet table, kept and served again for
- * RG_FLEET_SUMMARY_MS: however many pages are open, the fleet is scanned
- * at most once per period (the orchestrator's tick scans it every second
- * for the gate). An endpoint is online when it checked in within the last
- * two check-in intervals (--interval). */
+ * RG_FLEET_SUMMARY_MS (kept.h): however many pages are open, the fleet is
+ * scanned at most once per period (the orchestrator's tick scans it every
+ * second for the gate). An endpoint is online when it checked in within the
+ * last two check-in intervals (--interval). */
 #include "api.h"
 
 #include "common/buf.h"
 #include "common/json.h"
 #include "server/fleet.h"
+#include "server/kept.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,34 +121,22 @@ static json_t *summary_build(rg_server *srv, int64_t now)
     return out;
 }
 
-/* The kept summary: whose fleet, when, the answer's text. */
-static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
-static const rg_fleet *kept_fleet;
-static int64_t kept_at;
-static char *kept_text;
+/* Builds the summary's text (rg_kept_build). */
+static int summary_text(rg_server *srv, void *ctx, char **text)
+{
+    (void)ctx;
+    json_t *v = summary_build(srv, rg_clock_now(srv->clock));
+    *text = v ? rg_json_dump(v) : NULL;
+    json_decref(v);
+    return *text ? 0 : RG_ENOMEM;
+}
 
 void rg_api_fleet_summary(rg_server *srv, rg_req *req, rg_resp *resp)
 {
-    int64_t now = rg_clock_now(srv->clock);
     rg_buf b;
     rg_buf_init(&b, 16 * RG_HTTP_JSON_MAX);
-    pthread_mutex_lock(&kept_mu);
-    if (!kept_text || kept_fleet != srv->fleet ||
-        now - kept_at >= RG_FLEET_SUMMARY_MS || now < kept_at) {
-        json_t *v = summary_build(srv, now);
-        char *text = v ? rg_json_dump(v) : NULL;
-        json_decref(v);
-        if (text) {
-            free(kept_text);
-            kept_text = text;
-            kept_fleet = srv->fleet;
-            kept_at = now;
-        }
-    }
-    int rc = kept_text && kept_fleet == srv->fleet ? rg_buf_adds(&b, kept_text)
-                                                   : RG_ENOMEM;
-    pthread_mutex_unlock(&kept_mu);
-    if (rc != 0) {
+    if (rg_kept_answer(srv, "fleet", RG_FLEET_SUMMARY_MS, summary_text, NULL,
+                       &b) != 0) {
         rg_buf_release(&b);
         rg_resp_errorf(resp, RG_ENOMEM, NULL, "out of memory");
         return;

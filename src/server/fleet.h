@@ -104,6 +104,7 @@ typedef struct rg_fleet_endpoint {
 typedef struct rg_fleet_stats {
     uint64_t endpoints;
     uint64_t checkins;        /* successful check-ins since start */
+    uint64_t page_scans;      /* passes of rg_fleet_page (endpoint lists) */
     uint64_t flushes;         /* flush passes that wrote something */
     uint64_t flushed_records; /* records written by flushes */
     uint64_t flush_errors;

@@ -84,6 +84,7 @@ int rg_fleet_page(rg_fleet *f, const char *after, size_t limit,
     *ids = NULL;
     *n = 0;
     *more = false;
+    atomic_fetch_add_explicit(&f->page_scans, 1, memory_order_relaxed);
     /* Ids live in append-only arenas that are freed only by rg_fleet_close,
      * so the pointers stay valid after each shard is unlocked. */
     for (size_t i = 0; i < RG_FLEET_SHARDS && rc == 0; i++) {

@@ -9,6 +9,7 @@ void rg_fleet_stats_get(rg_fleet *f, rg_fleet_stats *out)
     memset(out, 0, sizeof *out);
     out->endpoints = atomic_load(&f->size);
     out->checkins = atomic_load(&f->checkins);
+    out->page_scans = atomic_load(&f->page_scans);
     out->flushes = atomic_load(&f->flushes);
     out->flushed_records = atomic_load(&f->flushed_records);
     out->flush_errors = atomic_load(&f->flush_errors);

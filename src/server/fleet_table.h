@@ -165,6 +165,7 @@ struct rg_fleet {
 
     _Atomic uint64_t size;
     _Atomic uint64_t checkins;
+    _Atomic uint64_t page_scans; /* rg_fleet_page passes */
     _Atomic uint64_t flushes, flushed_records, flush_errors;
     _Atomic int64_t last_flush_ms, max_flush_ms;
 };

@@ -199,6 +199,9 @@ void rg_api_metrics(rg_server *srv, rg_req *req, rg_resp *resp)
            "Transitions lost to a concurrent operator action.", os.conflicts);
     metric(&b, "rollgate_orchestrator_errors_total", "counter",
            "Failed rollout ticks.", os.errors);
+    metric(&b, "rollgate_fleet_page_scans_total", "counter",
+           "Passes over the fleet table listing endpoints (GET /v1/endpoints).",
+           fs.page_scans);
     metric(&b, "rollgate_fleet_dirty", "gauge",
            "Endpoint records waiting for the next flush.", fs.dirty);
     metric(&b, "rollgate_fleet_flushes_total", "counter",

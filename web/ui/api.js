@@ -18,9 +18,10 @@ export class ApiError extends Error {
   }
 }
 
-// Calls the API; returns the parsed JSON body or throws ApiError.
-export async function api(method, path, body, tok = token.get()) {
-  const headers = {Accept: 'application/json'};
+// Calls the API (extra: more request headers); returns the parsed JSON
+// body or throws ApiError.
+export async function api(method, path, body, tok = token.get(), extra = {}) {
+  const headers = {Accept: 'application/json', ...extra};
   if (tok) headers.Authorization = `Bearer ${tok}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let r;

@@ -80,15 +80,31 @@ function endpointList(caption, eps) {
     h('a', {href: `#/endpoints/${encodeURIComponent(e.id)}`}, e.id), e.stratum, ago(e.last_seen_ms)]));
 }
 
+// The last list fetched per rollout and state, with the gate's count it
+// was fetched at.
+const lists = new Map();
+
+// The endpoints of rollout id in state (the first 50). The lists cost the
+// server a fleet scan, so one is asked for only when the gate counts some
+// (or has no counts now) and its count changed since the last fetch; the
+// server may answer one up to 5 s old (Cache-Control, docs/dashboard.md).
+async function stateList(id, state, counts) {
+  const count = counts ? counts[state] : null;
+  const key = `${id}/${state}`;
+  const last = lists.get(key);
+  if (counts && count === 0) return {endpoints: []};
+  if (last && count !== null && last.count === count) return last.value;
+  const value = await api('GET', `/v1/endpoints?rollout=${id}&state=${state}&limit=50`,
+    undefined, undefined, {'Cache-Control': 'max-age=5'});
+  lists.set(key, {count, value});
+  return value;
+}
+
 export async function rolloutPage(id, me, redraw) {
-  // The gate's latest counts (no fleet scan); the endpoint lists scan the
-  // fleet, so they are asked for only when the gate counts some (or has no
-  // counts now).
+  // The gate's latest counts (no fleet scan) decide which lists to fetch.
   loadPlot(); // in parallel with the data
   const r = await api('GET', `/v1/rollouts/${id}?measure=0`);
-  const list = (state) => (!r.counts || r.counts[state] > 0
-    ? api('GET', `/v1/endpoints?rollout=${id}&state=${state}&limit=50`)
-    : {endpoints: []});
+  const list = (state) => stateList(id, state, r.counts);
   const [failed, silent, band] = await Promise.all([list('failed'), list('silent'),
     api('GET', `/v1/rollouts/${id}/band`)]);
   // The gate's evaluation in memory, else (a final rollout is no longer
